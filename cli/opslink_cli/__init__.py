@@ -1,0 +1,1 @@
+"""OpsLink's operator CLI and local emulator (never shipped in a Lambda)."""

@@ -1,0 +1,218 @@
+"""Run the stack's Lambda handlers in this process, as moto's Lambda backend would in
+Docker.
+
+The seam is `moto.awslambda.models.LambdaFunction._invoke_lambda`, used by direct
+invoke, SNS subscriptions and Step Functions tasks alike. A handler module is imported
+once per function (its cold start) with the function's environment from the template
+applied, so settings validated at import time see what they would see on AWS. Handler
+output (logs, EMF metrics) goes to a log file, not the operator's terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import sys
+import threading
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from moto.awslambda.models import LambdaFunction
+
+SEAM_OWNER = LambdaFunction
+SEAM_NAME = "_invoke_lambda"
+
+_local = threading.local()
+_env_lock = threading.RLock()
+
+
+class _RoutingStream(io.TextIOBase):
+    """stdout that sends what a handler prints to the log, everything else through."""
+
+    def __init__(self, terminal: TextIO) -> None:
+        self.terminal = terminal
+        self.log: TextIO | None = None
+
+    def write(self, text: str) -> int:
+        sink = self.log if getattr(_local, "in_handler", False) and self.log else self.terminal
+        return sink.write(text)
+
+    def flush(self) -> None:
+        self.terminal.flush()
+        if self.log:
+            self.log.flush()
+
+    def isatty(self) -> bool:
+        return self.terminal.isatty()
+
+
+@dataclass
+class _Context:
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class FunctionSpec:
+    name: str
+    code_dir: Path
+    handler: str  # module.path.function
+    environment: dict[str, str]
+    memory: int = 256
+
+
+class LocalLambdaRuntime:
+    """Registry of the stack's functions and the patched invoke path."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.functions: dict[str, FunctionSpec] = {}
+        self._handlers: dict[str, Any] = {}
+        self._cold_lock = threading.Lock()
+        self.log_path = log_path
+        self.invocations: list[tuple[str, bool]] = []
+        self._original: Any = None
+        self._stream: _RoutingStream | None = None
+        self._log: TextIO | None = None
+
+    def register(self, spec: FunctionSpec) -> None:
+        self.functions[spec.name] = spec
+
+    # -- patching -------------------------------------------------------------------
+
+    def install(self) -> None:
+        original = getattr(SEAM_OWNER, SEAM_NAME, None)
+        if original is None:
+            raise RuntimeError(
+                f"moto moved its Lambda seam: {SEAM_OWNER.__module__}.{SEAM_OWNER.__name__}.{SEAM_NAME} "
+                "is gone; the local emulator needs an update for this moto version"
+            )
+        self._original = original
+        runtime = self
+
+        def _invoke_lambda(fn: Any, event: Any = None) -> tuple[str, bool, str]:
+            if fn.function_name not in runtime.functions:
+                return original(fn, event)  # type: ignore[no-any-return]
+            return runtime.invoke(fn, event)
+
+        setattr(SEAM_OWNER, SEAM_NAME, _invoke_lambda)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("a", encoding="utf-8")
+        if isinstance(sys.stdout, _RoutingStream):
+            self._stream = sys.stdout
+        else:
+            self._stream = _RoutingStream(sys.stdout)
+            sys.stdout = self._stream
+        self._stream.log = self._log
+
+    def uninstall(self) -> None:
+        if self._original is not None:
+            setattr(SEAM_OWNER, SEAM_NAME, self._original)
+            self._original = None
+        if self._stream is not None:
+            if sys.stdout is self._stream:
+                sys.stdout = self._stream.terminal
+            self._stream.log = None
+        if self._log:
+            self._log.close()
+            self._log = None
+        self._forget_modules()
+
+    def _forget_modules(self) -> None:
+        """The next stack gets real cold starts (fresh settings and clients)."""
+        packages = {spec.handler.split(".")[0] for spec in self.functions.values()}
+        for name in list(sys.modules):
+            if name.split(".")[0] in packages:
+                del sys.modules[name]
+        self._handlers.clear()
+
+    # -- invocation -----------------------------------------------------------------
+
+    def _cold_start(self, spec: FunctionSpec, fn: Any) -> Any:
+        with self._cold_lock:
+            if spec.name in self._handlers:
+                return self._handlers[spec.name]
+            module_name, func_name = spec.handler.rsplit(".", 1)
+            env = {
+                **spec.environment,
+                **{k: str(v) for k, v in (fn.environment_vars or {}).items()},
+                "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+            }
+            with _env_lock, _patched_environ(env), _in_handler():
+                code_dir = str(spec.code_dir)
+                if code_dir not in sys.path:
+                    sys.path.insert(0, code_dir)
+                module = importlib.import_module(module_name)
+            handler = getattr(module, func_name)
+            self._handlers[spec.name] = handler
+            return handler
+
+    def invoke(self, fn: Any, event: Any) -> tuple[str, bool, str]:
+        spec = self.functions[fn.function_name]
+        if isinstance(event, str | bytes):
+            try:
+                event = json.loads(event or "{}")
+            except json.JSONDecodeError:
+                pass
+        try:
+            handler = self._cold_start(spec, fn)
+        except Exception as exc:  # Lambda reports init errors like any other error
+            return self._error(spec, exc, init=True)
+        context = _Context(spec.name, spec.memory, fn.function_arn)
+        try:
+            with _in_handler():
+                result = handler(event, context)
+            self.invocations.append((spec.name, True))
+            return json.dumps(result, default=str), False, ""
+        except Exception as exc:
+            return self._error(spec, exc)
+
+    def _error(self, spec: FunctionSpec, exc: Exception, init: bool = False) -> tuple[str, bool, str]:
+        self.invocations.append((spec.name, False))
+        trace = traceback.format_exception(exc)
+        if self._log:
+            self._log.write(f"[{spec.name}] {'init ' if init else ''}error:\n{''.join(trace)}\n")
+        payload = {
+            "errorType": type(exc).__name__,
+            "errorMessage": str(exc),
+            "stackTrace": [line.rstrip() for line in trace[-5:]],
+        }
+        return json.dumps(payload), True, ""
+
+
+@contextlib.contextmanager
+def _in_handler() -> Any:
+    previous = getattr(_local, "in_handler", False)
+    _local.in_handler = True
+    try:
+        yield
+    finally:
+        _local.in_handler = previous
+
+
+@contextlib.contextmanager
+def _patched_environ(env: dict[str, str]) -> Any:
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -1,0 +1,39 @@
+"""Ingest: CloudWatch alarm state changes (SNS, EventBridge, alarm action) → alerts."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from opslink.config import IngestSettings
+from opslink.errors import IngestIncomplete
+from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
+from opslink.wiring import ingest_deps
+
+SETTINGS = IngestSettings.from_environ()  # a bad configuration fails the cold start, named
+POLICY = IngestPolicy.from_settings(SETTINGS)
+logger = Logger(service="opslink-ingest")
+metrics = Metrics(namespace="OpsLink", service="ingest")
+
+
+@cache
+def deps() -> IngestDeps:
+    return ingest_deps(SETTINGS)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    results = ingest_event(event, deps(), POLICY)
+    for result in results:
+        metrics.add_metric(name=f"Records{result.outcome.value.title()}", unit=MetricUnit.Count, value=1)
+    summary = {"results": [r.model_dump(mode="json") for r in results]}
+    logger.info("delivery handled", extra={"outcomes": [r.outcome.value for r in results]})
+    if any(r.retryable for r in results):
+        raise IngestIncomplete(json.dumps(summary))
+    return summary

@@ -1,0 +1,27 @@
+"""Remediate: the Lambda tasks of the remediation state machine."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from opslink.config import RemediateSettings
+from opslink.remediate_service import RemediateDeps, run_task
+from opslink.wiring import remediate_deps
+
+SETTINGS = RemediateSettings.from_environ()
+logger = Logger(service="opslink-remediate")
+
+
+@cache
+def deps() -> RemediateDeps:
+    return remediate_deps(SETTINGS)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    # Errors propagate by type name, so the state machine's Retry/Catch can match them.
+    return run_task(event, deps())

@@ -1,0 +1,36 @@
+"""Notifier on SNS: one message per event, with attributes subscribers can filter on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from opslink.errors import RetryableError
+
+
+class SnsNotifier:
+    def __init__(self, topic_arn: str, client: Any = None) -> None:
+        self.topic_arn = topic_arn
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("sns")
+        return self._client
+
+    def notify(self, subject: str, message: str, attributes: dict[str, str]) -> None:
+        try:
+            self.client.publish(
+                TopicArn=self.topic_arn,
+                Subject=subject[:100],
+                Message=message,
+                MessageAttributes={
+                    k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v
+                },
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise RetryableError(f"SNS publish to {self.topic_arn} failed: {exc}") from exc

@@ -1,0 +1,388 @@
+"""AlertStore on one DynamoDB table (single-table design).
+
+Items (pk / sk):
+  ALERT#<id>      / ALERT                 the alert (gsi1: STATUS#<status> / <triggered_at>#<id>)
+  FP#<fingerprint>/ LOCK                  dedup lock: the alarm's open alert, lease, ticket id
+  ALERT#<id>      / TICKET#<prov>#<tid>   alert → ticket link (and the reverse below)
+  TICKET#<prov>#<tid> / ALERT#<id>        ticket → alert link
+  ALERT#<id>      / EXECUTION#<name>      alert → remediation execution (and the reverse)
+  COUNTER#<day>   / <name>                daily counters for the metrics function
+  REJECTED#<day>  / <time>#<n>            rejected input with its reason (expires after 30 days)
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from opslink.errors import StoreError
+from opslink.models import Alert, AlertStatus, Ticket
+from opslink.ports import OpenAlertConflict
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+REJECTION_TTL = timedelta(days=30)
+LOCK_SAFETY_TTL = timedelta(days=30)
+
+
+def _to_item(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in doc.items() if v is not None and v != ""}
+
+
+def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _de.deserialize(v) for k, v in item.items()}
+
+
+def _day(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def _alert_doc(alert: Alert) -> dict[str, Any]:
+    doc = json.loads(alert.model_dump_json())
+    # DynamoDB has no float without Decimal; keep nested values as JSON text.
+    doc["notes"] = json.dumps(doc["notes"])
+    doc["resolution"] = json.dumps(doc["resolution"])
+    doc["dimensions"] = json.dumps(doc["dimensions"])
+    return {
+        "pk": f"ALERT#{alert.alert_id}",
+        "sk": "ALERT",
+        "gsi1pk": f"STATUS#{alert.status.value}",
+        "gsi1sk": f"{alert.triggered_at.isoformat()}#{alert.alert_id}",
+        **doc,
+    }
+
+
+def _alert_from(doc: dict[str, Any]) -> Alert:
+    for key in ("notes", "resolution", "dimensions"):
+        if isinstance(doc.get(key), str):
+            doc[key] = json.loads(doc[key])
+    return Alert.model_validate(doc)
+
+
+class DynamoAlertStore:
+    def __init__(self, table: str, client: Any = None) -> None:
+        self.table = table
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    def _call(self, op: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, op)(**kwargs)
+        except (BotoCoreError, ClientError) as exc:
+            if isinstance(exc, ClientError) and exc.response["Error"]["Code"] in (
+                "ConditionalCheckFailedException",
+                "TransactionCanceledException",
+            ):
+                raise
+            raise StoreError(f"DynamoDB {op} on {self.table} failed: {exc}") from exc
+
+    # -- alerts ------------------------------------------------------------------
+
+    def open_alert(self, alert: Alert, lease_until: datetime) -> None:
+        lock = {
+            "pk": f"FP#{alert.fingerprint}",
+            "sk": "LOCK",
+            "alert_id": alert.alert_id,
+            "transition_at": alert.last_transition_at.isoformat(),
+            "lease_until": lease_until.isoformat(),
+            "ttl": int((alert.triggered_at + LOCK_SAFETY_TTL).timestamp()),
+        }
+        try:
+            self._call(
+                "transact_write_items",
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": _to_item(lock),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": _to_item(_alert_doc(alert) | {"lease_until": lease_until.isoformat()}),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    self._counter_update("alerts_opened", alert.triggered_at),
+                ],
+            )
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            first = reasons[0] if reasons else {}
+            if first.get("Code") == "ConditionalCheckFailed":
+                holder = _from_item(first.get("Item") or {})
+                if not holder:  # emulators that omit the item: read it
+                    holder = self._lock(alert.fingerprint) or {}
+                raise OpenAlertConflict(holder) from None
+            raise StoreError(f"DynamoDB could not open alert {alert.alert_id}: {exc}") from exc
+
+    def _lock(self, fp: str) -> dict[str, Any] | None:
+        out = self._call(
+            "get_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"FP#{fp}", "sk": "LOCK"}),
+            ConsistentRead=True,
+        )
+        return _from_item(out["Item"]) if "Item" in out else None
+
+    def _counter_update(self, name: str, at: datetime, by: int = 1) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": _to_item({"pk": f"COUNTER#{_day(at)}", "sk": name}),
+                "UpdateExpression": "ADD #v :n",
+                "ExpressionAttributeNames": {"#v": "value"},
+                "ExpressionAttributeValues": {":n": {"N": str(by)}},
+            }
+        }
+
+    def take_lease(self, alert: Alert, now: datetime, lease_until: datetime) -> bool:
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table,
+                Key=_to_item({"pk": f"FP#{alert.fingerprint}", "sk": "LOCK"}),
+                UpdateExpression="SET lease_until = :until",
+                ConditionExpression="alert_id = :id AND lease_until < :now",
+                ExpressionAttributeValues=_to_item(
+                    {":until": lease_until.isoformat(), ":now": now.isoformat(), ":id": alert.alert_id}
+                ),
+            )
+            return True
+        except ClientError:
+            return False
+
+    def link_opened(self, alert: Alert, ticket: Ticket, execution_name: str) -> None:
+        """One transaction: ticket and execution on the alert and its lock, links both ways."""
+        ticket_key = f"TICKET#{ticket.provider}#{ticket.id}"
+        exec_key = f"EXECUTION#{execution_name}"
+        alert_key = f"ALERT#{alert.alert_id}"
+        link = {
+            "alert_id": alert.alert_id,
+            "ticket_id": ticket.id,
+            "provider": ticket.provider,
+            "execution_name": execution_name,
+        }
+        values = _to_item({":t": ticket.id, ":e": execution_name, ":a": alert.alert_id})
+        self._call(
+            "transact_write_items",
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _to_item({"pk": alert_key, "sk": "ALERT"}),
+                        "UpdateExpression": "SET ticket_id = :t, execution_name = :e REMOVE lease_until",
+                        "ExpressionAttributeValues": {k: values[k] for k in (":t", ":e")},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _to_item({"pk": f"FP#{alert.fingerprint}", "sk": "LOCK"}),
+                        "UpdateExpression": "SET ticket_id = :t, execution_name = :e",
+                        "ConditionExpression": "alert_id = :a",
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+                {"Put": {"TableName": self.table, "Item": _to_item({"pk": alert_key, "sk": ticket_key} | link)}},
+                {"Put": {"TableName": self.table, "Item": _to_item({"pk": ticket_key, "sk": alert_key} | link)}},
+                {"Put": {"TableName": self.table, "Item": _to_item({"pk": alert_key, "sk": exec_key} | link)}},
+                {"Put": {"TableName": self.table, "Item": _to_item({"pk": exec_key, "sk": alert_key} | link)}},
+                self._counter_update("tickets_created", alert.triggered_at),
+            ],
+        )
+
+    def record_refire(self, alert: Alert, at: datetime, commented_at: datetime | None) -> int:
+        expr = "ADD occurrences :one SET last_transition_at = :at"
+        values: dict[str, Any] = {":one": 1, ":at": at.isoformat()}
+        if commented_at is not None:
+            expr += ", last_comment_at = :c"
+            values[":c"] = commented_at.isoformat()
+        out = self._call(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"ALERT#{alert.alert_id}", "sk": "ALERT"}),
+            UpdateExpression=expr,
+            ExpressionAttributeValues=_to_item(values),
+            ReturnValues="UPDATED_NEW",
+        )
+        self._call(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"FP#{alert.fingerprint}", "sk": "LOCK"}),
+            UpdateExpression="SET transition_at = :at" + (", last_comment_at = :c" if commented_at else ""),
+            ConditionExpression="alert_id = :a",
+            ExpressionAttributeValues=_to_item(
+                {":at": at.isoformat(), ":a": alert.alert_id}
+                | ({":c": commented_at.isoformat()} if commented_at else {})
+            ),
+        )
+        return int(_from_item(out["Attributes"])["occurrences"])
+
+    def resolve(self, alert: Alert, resolution: dict[str, str], at: datetime) -> bool:
+        try:
+            self._call(
+                "transact_write_items",
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": _to_item({"pk": f"ALERT#{alert.alert_id}", "sk": "ALERT"}),
+                            "UpdateExpression": "SET #s = :r, gsi1pk = :g, resolved_at = :at, resolution = :res",
+                            "ConditionExpression": "#s = :open",
+                            "ExpressionAttributeNames": {"#s": "status"},
+                            "ExpressionAttributeValues": _to_item(
+                                {
+                                    ":r": AlertStatus.RESOLVED.value,
+                                    ":g": f"STATUS#{AlertStatus.RESOLVED.value}",
+                                    ":at": at.isoformat(),
+                                    ":res": json.dumps(resolution),
+                                    ":open": AlertStatus.OPEN.value,
+                                }
+                            ),
+                        }
+                    },
+                    {
+                        "Delete": {
+                            "TableName": self.table,
+                            "Key": _to_item({"pk": f"FP#{alert.fingerprint}", "sk": "LOCK"}),
+                            "ConditionExpression": "attribute_not_exists(pk) OR alert_id = :a",
+                            "ExpressionAttributeValues": _to_item({":a": alert.alert_id}),
+                        }
+                    },
+                    self._counter_update("alerts_resolved", at),
+                ],
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                return False
+            raise StoreError(f"DynamoDB could not resolve alert {alert.alert_id}: {exc}") from exc
+
+    def add_note(self, alert_id: str, text: str, at: datetime, kind: str = "note") -> None:
+        current = self.get(alert_id)
+        if current is None:
+            raise StoreError(f"alert {alert_id} not found")
+        notes = [*current.notes, {"at": at.isoformat(), "kind": kind, "text": text[:4000]}][-50:]
+        self._call(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": "ALERT"}),
+            UpdateExpression="SET notes = :n",
+            ExpressionAttributeValues=_to_item({":n": json.dumps(notes)}),
+        )
+
+    def get(self, alert_id: str) -> Alert | None:
+        out = self._call(
+            "get_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": "ALERT"}),
+            ConsistentRead=True,
+        )
+        return _alert_from(_from_item(out["Item"])) if "Item" in out else None
+
+    def find_open(self, fingerprint: str) -> Alert | None:
+        lock = self._lock(fingerprint)
+        return self.get(str(lock["alert_id"])) if lock else None
+
+    def alert_for_ticket(self, provider: str, ticket_id: str) -> str | None:
+        out = self._call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues=_to_item({":p": f"TICKET#{provider}#{ticket_id}"}),
+            Limit=1,
+        )
+        items = out.get("Items") or []
+        return str(_from_item(items[0])["alert_id"]) if items else None
+
+    def links(self, alert_id: str) -> list[dict[str, Any]]:
+        out = self._call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues=_to_item({":p": f"ALERT#{alert_id}"}),
+        )
+        return [_from_item(i) for i in out.get("Items", []) if _from_item(i)["sk"] != "ALERT"]
+
+    def list_alerts(self, status: str | None = None, limit: int = 50) -> list[Alert]:
+        statuses = [status] if status else [s.value for s in AlertStatus]
+        alerts: list[Alert] = []
+        for st in statuses:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": "gsi1",
+                "KeyConditionExpression": "gsi1pk = :s",
+                "ExpressionAttributeValues": _to_item({":s": f"STATUS#{st}"}),
+                "ScanIndexForward": False,
+                "Limit": limit,
+            }
+            out = self._call("query", **kwargs)
+            alerts += [_alert_from(_from_item(i)) for i in out.get("Items", [])]
+        alerts.sort(key=lambda a: a.triggered_at, reverse=True)
+        return alerts[:limit]
+
+    def record_rejection(self, source: str, reason: str, excerpt: str, at: datetime) -> None:
+        self._call(
+            "transact_write_items",
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": _to_item(
+                            {
+                                "pk": f"REJECTED#{_day(at)}",
+                                "sk": f"{at.isoformat()}#{uuid.uuid4().hex[:8]}",
+                                "source": source[:500],
+                                "reason": reason[:2000],
+                                "excerpt": excerpt[:2000],
+                                "ttl": int((at + REJECTION_TTL).timestamp()),
+                            }
+                        ),
+                    }
+                },
+                self._counter_update("records_rejected", at),
+            ],
+        )
+
+    def rejections(self, day: datetime) -> list[dict[str, Any]]:
+        out = self._call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues=_to_item({":p": f"REJECTED#{_day(day)}"}),
+        )
+        return [_from_item(i) for i in out.get("Items", [])]
+
+    def get_checkpoint(self, name: str) -> datetime | None:
+        out = self._call(
+            "get_item", TableName=self.table, Key=_to_item({"pk": "CHECKPOINT", "sk": name}), ConsistentRead=True
+        )
+        return datetime.fromisoformat(_from_item(out["Item"])["at"]) if "Item" in out else None
+
+    def set_checkpoint(self, name: str, at: datetime) -> None:
+        self._call("put_item", TableName=self.table, Item=_to_item({"pk": "CHECKPOINT", "sk": name, "at": at.isoformat()}))
+
+    def counters(self, day: datetime) -> dict[str, int]:
+        out = self._call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues=_to_item({":p": f"COUNTER#{_day(day)}"}),
+        )
+        return {str(d["sk"]): int(d["value"]) for d in map(_from_item, out.get("Items", []))}

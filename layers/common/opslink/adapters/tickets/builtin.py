@@ -1,0 +1,197 @@
+"""The builtin ticket system: tickets in OpsLink's own DynamoDB table.
+
+The zero-configuration default. Ticket ids derive from the alert id, so creation is one
+conditional write and naturally idempotent: a retried create returns the same ticket.
+Items: pk TICKET#<id>, sk TICKET; gsi1 (TICKETS / <updated_at>#<id>) lists tickets by
+last change; gsi2 (alert_id) finds a ticket by its alert.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from opslink.errors import TicketSystemError
+from opslink.models import Ticket, TicketDraft, TicketStatus
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+
+def ticket_id_for(alert_id: str) -> str:
+    return "OPS-" + alert_id.removeprefix("A-")[:10].upper()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class BuiltinTicketSystem:
+    name = "builtin"
+
+    def __init__(self, table: str, client: Any = None, base_url: str = "") -> None:
+        self.table = table
+        self._client = client
+        self.base_url = base_url.rstrip("/")
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    def _call(self, op: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, op)(**kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise
+            raise TicketSystemError(f"builtin tickets: DynamoDB {op} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise TicketSystemError(f"builtin tickets: DynamoDB {op} failed: {exc}") from exc
+
+    @staticmethod
+    def _key(ticket_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"TICKET#{ticket_id}"}, "sk": {"S": "TICKET"}}
+
+    def _ticket(self, item: dict[str, Any]) -> Ticket:
+        doc = {k: _de.deserialize(v) for k, v in item.items()}
+        return Ticket.model_validate(doc)
+
+    def create(self, draft: TicketDraft) -> Ticket:
+        now = _now()
+        tid = ticket_id_for(draft.alert_id)
+        ticket = Ticket(
+            id=tid,
+            provider=self.name,
+            alert_id=draft.alert_id,
+            title=draft.title,
+            status=TicketStatus.OPEN,
+            priority=draft.priority,
+            ticket_type=draft.ticket_type,
+            assignee=draft.assignee,
+            due_at=draft.due_at,
+            url=f"{self.base_url}/tickets/{tid}" if self.base_url else None,
+            description=draft.description,
+            created_at=now,
+            updated_at=now,
+            custom_fields=draft.custom_fields,
+        )
+        doc = ticket.model_dump(mode="json", exclude_none=True)
+        doc |= {
+            "pk": f"TICKET#{tid}",
+            "sk": "TICKET",
+            "gsi1pk": "TICKETS",
+            "gsi1sk": f"{now.isoformat()}#{tid}",
+            "labels": list(draft.labels),
+        }
+        try:
+            self._call(
+                "put_item",
+                TableName=self.table,
+                Item={k: _ser.serialize(v) for k, v in doc.items()},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError:
+            existing = self.get(tid)
+            if existing is None:
+                raise TicketSystemError(f"builtin tickets: {tid} exists but cannot be read") from None
+            return existing
+        return ticket
+
+    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None:
+        now = _now()
+        entry = {"at": now.isoformat(), "author": author, "text": text[:8000]}
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table,
+                Key=self._key(ticket_id),
+                UpdateExpression=(
+                    "SET comments = list_append(if_not_exists(comments, :empty), :c), "
+                    "updated_at = :now, gsi1sk = :g"
+                ),
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={
+                    ":c": _ser.serialize([entry]),
+                    ":empty": {"L": []},
+                    ":now": {"S": now.isoformat()},
+                    ":g": {"S": f"{now.isoformat()}#{ticket_id}"},
+                },
+            )
+        except ClientError:
+            raise TicketSystemError(f"builtin tickets: no ticket {ticket_id}") from None
+
+    def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+        now = _now()
+        try:
+            out = self._call(
+                "update_item",
+                TableName=self.table,
+                Key=self._key(ticket_id),
+                UpdateExpression="SET #s = :s, updated_at = :now, gsi1sk = :g",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":s": {"S": status.value},
+                    ":now": {"S": now.isoformat()},
+                    ":g": {"S": f"{now.isoformat()}#{ticket_id}"},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError:
+            raise TicketSystemError(f"builtin tickets: no ticket {ticket_id}") from None
+        if note:
+            self.comment(ticket_id, note)
+            found = self.get(ticket_id)
+            assert found is not None
+            return found
+        return self._ticket(out["Attributes"])
+
+    def get(self, ticket_id: str) -> Ticket | None:
+        out = self._call("get_item", TableName=self.table, Key=self._key(ticket_id), ConsistentRead=True)
+        return self._ticket(out["Item"]) if "Item" in out else None
+
+    def find_by_alert(self, alert_id: str) -> Ticket | None:
+        out = self._call(
+            "query",
+            TableName=self.table,
+            IndexName="gsi2",
+            KeyConditionExpression="alert_id = :a",
+            ExpressionAttributeValues={":a": {"S": alert_id}},
+            Limit=1,
+        )
+        items = out.get("Items") or []
+        return self.get(_de.deserialize(items[0]["id"])) if items else None
+
+    def changed_since(self, since: datetime) -> list[Ticket]:
+        tickets: list[Ticket] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk >= :s",
+            "ExpressionAttributeValues": {":p": {"S": "TICKETS"}, ":s": {"S": since.isoformat()}},
+        }
+        while True:
+            out = self._call("query", **kwargs)
+            tickets += [self._ticket(i) for i in out.get("Items", [])]
+            if "LastEvaluatedKey" not in out:
+                return tickets
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+    def list(self, limit: int = 50) -> list[Ticket]:
+        out = self._call(
+            "query",
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": {"S": "TICKETS"}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [self._ticket(i) for i in out.get("Items", [])]

@@ -1,0 +1,326 @@
+"""Parse every form a CloudWatch alarm state change reaches OpsLink in.
+
+Forms: the SNS alarm notification (metric, metric-math, anomaly-detection and composite
+alarms), the EventBridge "CloudWatch Alarm State Change" event (directly or forwarded
+through SNS) and the payload CloudWatch sends when it invokes a Lambda function as an
+alarm action. Each field is read from where its form really carries it: the alarm name
+from the message body (SNS subjects are truncated to 100 characters) and the region code
+from the alarm ARN (SNS messages carry a display name such as "EU (Ireland)").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from opslink.errors import InvalidAlarm
+from opslink.models import Alarm, AlarmKind, AlarmSource, AlarmState, MetricRef
+
+MAX_TEXT = 16_384  # descriptions and reasons beyond this are cut: they end up in tickets
+_ALARM_ARN = re.compile(
+    r"^arn:aws[a-zA-Z-]*:cloudwatch:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):alarm:(?P<name>.+)$"
+)
+_STATES = ", ".join(s.value for s in AlarmState)
+
+
+def _cut(text: str | None) -> str:
+    text = text or ""
+    if len(text) <= MAX_TEXT:
+        return text
+    return text[:MAX_TEXT] + f"… [truncated {len(text) - MAX_TEXT} characters]"
+
+
+def _state(value: Any, field: str) -> AlarmState:
+    try:
+        return AlarmState(str(value))
+    except ValueError:
+        raise InvalidAlarm(
+            f"unknown alarm state {str(value)[:40]!r} in {field} (expected {_STATES})"
+        ) from None
+
+
+def _arn_parts(arn: str) -> tuple[str, str]:
+    match = _ALARM_ARN.match(arn or "")
+    if not match:
+        raise InvalidAlarm(f"AlarmArn {str(arn)[:120]!r} is not a CloudWatch alarm ARN")
+    return match["region"], match["account"]
+
+
+def _describe_validation(exc: ValidationError, form: str) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "message"
+    kind = "missing field" if first["type"] == "missing" else "invalid field"
+    return f"{form}: {kind} {where!r} ({first['msg']})"
+
+
+# --- SNS alarm notification ---------------------------------------------------------
+
+
+class _SnsDimension(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    name: str
+    value: str
+
+
+class _SnsMetricStat(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    Metric: dict[str, Any] = Field(default_factory=dict)
+    Period: int | None = None
+    Stat: str | None = None
+
+
+class _SnsMetricDataQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    Id: str | None = None
+    Expression: str | None = None
+    Label: str | None = None
+    MetricStat: _SnsMetricStat | None = None
+
+
+class _SnsTrigger(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    MetricName: str | None = None
+    Namespace: str | None = None
+    Statistic: str | None = None
+    ExtendedStatistic: str | None = None
+    Period: int | None = None
+    Dimensions: list[_SnsDimension] = Field(default_factory=list)
+    Metrics: list[_SnsMetricDataQuery] = Field(default_factory=list)
+    ComparisonOperator: str | None = None
+    Threshold: float | None = None
+    ThresholdMetricId: str | None = None
+
+
+class _SnsAlarmMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    AlarmName: str = Field(min_length=1, max_length=255)
+    AlarmArn: str
+    AlarmDescription: str | None = None
+    NewStateValue: str
+    OldStateValue: str | None = None
+    NewStateReason: str | None = None
+    StateChangeTime: datetime
+    Trigger: _SnsTrigger | None = None
+    AlarmRule: str | None = None
+    TriggeringChildren: list[dict[str, Any]] = Field(default_factory=list)
+
+    @field_validator("AlarmArn")
+    @classmethod
+    def _arn(cls, value: str) -> str:
+        _arn_parts(value)
+        return value
+
+
+def _dims(raw: Any) -> dict[str, str]:
+    """Dimensions come as [{name, value}] in SNS and as {name: value} in EventBridge."""
+    if isinstance(raw, dict):
+        return {str(k): str(v) for k, v in raw.items()}
+    out: dict[str, str] = {}
+    for item in raw or []:
+        if isinstance(item, dict):
+            name = item.get("name") or item.get("Name")
+            value = item.get("value") or item.get("Value")
+            if name is not None and value is not None:
+                out[str(name)] = str(value)
+    return out
+
+
+def _from_sns(msg: dict[str, Any]) -> Alarm:
+    try:
+        parsed = _SnsAlarmMessage.model_validate(msg)
+    except ValidationError as exc:
+        raise InvalidAlarm(_describe_validation(exc, "CloudWatch alarm message")) from None
+    region, account = _arn_parts(parsed.AlarmArn)
+    trigger = parsed.Trigger
+    metrics: list[MetricRef] = []
+    kind = AlarmKind.METRIC
+    if parsed.AlarmRule is not None:
+        kind = AlarmKind.COMPOSITE
+    elif trigger is None:
+        raise InvalidAlarm("CloudWatch alarm message: neither 'Trigger' nor 'AlarmRule' present")
+    elif trigger.MetricName:
+        metrics.append(
+            MetricRef(
+                namespace=trigger.Namespace,
+                name=trigger.MetricName,
+                dimensions=_dims([d.model_dump() for d in trigger.Dimensions]),
+                stat=trigger.Statistic or trigger.ExtendedStatistic,
+                period=trigger.Period,
+            )
+        )
+    elif trigger.Metrics:
+        kind = AlarmKind.ANOMALY_DETECTION if trigger.ThresholdMetricId else AlarmKind.METRIC_MATH
+        for query in trigger.Metrics:
+            stat = query.MetricStat
+            metric = stat.Metric if stat else {}
+            metrics.append(
+                MetricRef(
+                    id=query.Id,
+                    namespace=metric.get("Namespace"),
+                    name=metric.get("MetricName"),
+                    dimensions=_dims(metric.get("Dimensions")),
+                    stat=stat.Stat if stat else None,
+                    period=stat.Period if stat else None,
+                    expression=query.Expression,
+                    label=query.Label,
+                )
+            )
+    else:
+        raise InvalidAlarm("CloudWatch alarm message: 'Trigger' has neither MetricName nor Metrics")
+    children = tuple(
+        str(child.get("Arn")) for child in parsed.TriggeringChildren if child.get("Arn")
+    )
+    return Alarm(
+        name=parsed.AlarmName,
+        arn=parsed.AlarmArn,
+        account_id=account,
+        region=region,
+        state=_state(parsed.NewStateValue, "NewStateValue"),
+        previous_state=_state(parsed.OldStateValue, "OldStateValue")
+        if parsed.OldStateValue
+        else None,
+        reason=_cut(parsed.NewStateReason),
+        description=_cut(parsed.AlarmDescription),
+        state_changed_at=parsed.StateChangeTime,
+        kind=kind,
+        source=AlarmSource.SNS,
+        metrics=tuple(metrics),
+        threshold=trigger.Threshold if trigger else None,
+        comparison=trigger.ComparisonOperator if trigger else None,
+        alarm_rule=_cut(parsed.AlarmRule) if parsed.AlarmRule else None,
+        triggering_children=children,
+    )
+
+
+# --- EventBridge event and alarm-action payload (same "alarmData"/"detail" shape) ---
+
+
+class _StateBlock(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    value: str
+    reason: str | None = None
+    timestamp: datetime
+
+
+class _Detail(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    alarmName: str = Field(min_length=1, max_length=255)
+    state: _StateBlock
+    previousState: _StateBlock | None = None
+    configuration: dict[str, Any] = Field(default_factory=dict)
+
+
+def _from_detail(
+    detail: Any, arn: str, source: AlarmSource, form: str
+) -> Alarm:
+    try:
+        parsed = _Detail.model_validate(detail)
+    except ValidationError as exc:
+        raise InvalidAlarm(_describe_validation(exc, form)) from None
+    region, account = _arn_parts(arn)
+    config = parsed.configuration
+    metrics: list[MetricRef] = []
+    kind = AlarmKind.METRIC
+    if config.get("alarmRule"):
+        kind = AlarmKind.COMPOSITE
+    else:
+        queries = config.get("metrics") or []
+        if not isinstance(queries, list):
+            raise InvalidAlarm(f"{form}: 'configuration.metrics' must be a list")
+        for query in queries:
+            if not isinstance(query, dict):
+                raise InvalidAlarm(f"{form}: 'configuration.metrics' holds a non-object entry")
+            stat = query.get("metricStat") or {}
+            metric = stat.get("metric") or {}
+            expression = query.get("expression")
+            if expression and "ANOMALY_DETECTION_BAND" in expression:
+                kind = AlarmKind.ANOMALY_DETECTION
+            elif expression and kind is AlarmKind.METRIC:
+                kind = AlarmKind.METRIC_MATH
+            metrics.append(
+                MetricRef(
+                    id=query.get("id"),
+                    namespace=metric.get("namespace"),
+                    name=metric.get("name"),
+                    dimensions=_dims(metric.get("dimensions")),
+                    stat=stat.get("stat"),
+                    period=stat.get("period"),
+                    expression=expression,
+                    label=query.get("label"),
+                )
+            )
+    return Alarm(
+        name=parsed.alarmName,
+        arn=arn,
+        account_id=account,
+        region=region,
+        state=_state(parsed.state.value, "state.value"),
+        previous_state=_state(parsed.previousState.value, "previousState.value")
+        if parsed.previousState
+        else None,
+        reason=_cut(parsed.state.reason),
+        description=_cut(config.get("description")),
+        state_changed_at=parsed.state.timestamp,
+        kind=kind,
+        source=source,
+        metrics=tuple(metrics),
+        alarm_rule=_cut(config["alarmRule"]) if config.get("alarmRule") else None,
+    )
+
+
+def _from_eventbridge(event: dict[str, Any]) -> Alarm:
+    resources = event.get("resources") or []
+    arn = next((r for r in resources if isinstance(r, str) and ":alarm:" in r), None)
+    if arn is None:
+        raise InvalidAlarm("EventBridge alarm event: no alarm ARN in 'resources'")
+    return _from_detail(
+        event.get("detail"), arn, AlarmSource.EVENTBRIDGE, "EventBridge alarm event"
+    )
+
+
+def _from_alarm_action(event: dict[str, Any]) -> Alarm:
+    arn = event.get("alarmArn")
+    if not isinstance(arn, str):
+        raise InvalidAlarm("alarm action payload: missing field 'alarmArn'")
+    return _from_detail(
+        event.get("alarmData"), arn, AlarmSource.ALARM_ACTION, "alarm action payload"
+    )
+
+
+def is_eventbridge_alarm(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("detail-type") == "CloudWatch Alarm State Change"
+
+
+def is_alarm_action(doc: Any) -> bool:
+    return isinstance(doc, dict) and "alarmData" in doc and "alarmArn" in doc
+
+
+def parse_alarm_document(doc: Any) -> Alarm:
+    """Parse one decoded document: an SNS alarm message body, an EventBridge event or
+    an alarm-action payload. Raises InvalidAlarm with a specific reason."""
+    if not isinstance(doc, dict):
+        raise InvalidAlarm(f"alarm message is a JSON {type(doc).__name__}, not an object")
+    if is_eventbridge_alarm(doc):
+        return _from_eventbridge(doc)
+    if doc.get("detail-type"):
+        raise InvalidAlarm(f"EventBridge event of type {str(doc['detail-type'])[:80]!r} is not an alarm state change")
+    if is_alarm_action(doc):
+        return _from_alarm_action(doc)
+    if "AlarmName" in doc or "NewStateValue" in doc or "AlarmArn" in doc:
+        return _from_sns(doc)
+    raise InvalidAlarm("message is not a CloudWatch alarm (no AlarmName, detail-type or alarmData)")
+
+
+def parse_sns_message(message: str | None) -> Alarm:
+    """Parse the Message string of an SNS record."""
+    if message is None or not message.strip():
+        raise InvalidAlarm("SNS Message is empty")
+    try:
+        doc = json.loads(message)
+    except json.JSONDecodeError as exc:
+        raise InvalidAlarm(f"SNS Message is not JSON ({exc.msg} at position {exc.pos})") from None
+    return parse_alarm_document(doc)

@@ -1,0 +1,75 @@
+"""One settings model per function, read from the environment once per cold start.
+
+Plain pydantic models (no pydantic-settings: the layer stays small). A missing or bad
+variable fails the cold start with the variable named, instead of a KeyError later.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from opslink.errors import ConfigurationError
+
+
+class OkPolicy(StrEnum):
+    RESOLVE = "resolve"  # resolve the alert and its ticket
+    COMMENT = "comment"  # resolve the alert, only comment on the ticket
+
+
+class InsufficientDataPolicy(StrEnum):
+    NOTE = "note"  # comment on the open alert's ticket, if any
+    IGNORE = "ignore"
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Self:
+        env = dict(os.environ if environ is None else environ)
+        try:
+            return cls.model_validate(env)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise ConfigurationError(f"{cls.__name__}: {problems}") from None
+
+
+class CommonSettings(_Settings):
+    alerts_table: str = Field(alias="ALERTS_TABLE", min_length=3)
+    tickets_table: str = Field(alias="TICKETS_TABLE", min_length=3)
+    ticket_provider: str = Field(default="builtin", alias="TICKET_PROVIDER")
+    service_map_path: str | None = Field(default=None, alias="SERVICE_MAP_PATH")
+    ticket_base_url: str = Field(default="", alias="TICKET_BASE_URL")
+
+
+class IngestSettings(CommonSettings):
+    state_machine_arn: str = Field(alias="STATE_MACHINE_ARN", min_length=20)
+    notification_topic_arn: str = Field(default="", alias="NOTIFICATION_TOPIC_ARN")
+    refire_comment_period_seconds: int = Field(
+        default=3600, ge=0, alias="REFIRE_COMMENT_PERIOD_SECONDS"
+    )
+    ok_policy: OkPolicy = Field(default=OkPolicy.RESOLVE, alias="OK_POLICY")
+    insufficient_data_policy: InsufficientDataPolicy = Field(
+        default=InsufficientDataPolicy.NOTE, alias="INSUFFICIENT_DATA_POLICY"
+    )
+    read_alarm_tags: bool = Field(default=True, alias="READ_ALARM_TAGS")
+    lease_seconds: int = Field(default=90, ge=5, alias="LEASE_SECONDS")
+
+
+class RemediateSettings(CommonSettings):
+    pass
+
+
+class TrackSettings(CommonSettings):
+    pass
+
+
+class MetricsSettings(CommonSettings):
+    metrics_namespace: str = Field(default="OpsLink", alias="POWERTOOLS_METRICS_NAMESPACE")

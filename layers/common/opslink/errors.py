@@ -1,0 +1,35 @@
+"""Typed domain exceptions. Handlers map them to outcomes in one place (ingest_service)."""
+
+
+class OpsLinkError(Exception):
+    """Base class for every error OpsLink raises on purpose."""
+
+
+class InvalidAlarm(OpsLinkError):
+    """The input is not a CloudWatch alarm OpsLink can act on. Never retried."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RetryableError(OpsLinkError):
+    """A dependency failed or is busy; the same delivery must be retried later."""
+
+
+class TicketSystemError(RetryableError):
+    """The ticket system refused or failed a call."""
+
+
+class StoreError(RetryableError):
+    """The alert store failed a call."""
+
+
+class ConfigurationError(OpsLinkError):
+    """Configuration is missing or invalid; raised at cold start."""
+
+
+class IngestIncomplete(OpsLinkError):
+    """Some records of a delivery failed for a retryable reason. Raised after every
+    record was handled, so Lambda retries the delivery (idempotently) and finally sends
+    it to the dead-letter queue. The message is the JSON summary of all records."""

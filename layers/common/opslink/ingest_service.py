@@ -1,0 +1,374 @@
+"""Ingest: from a Lambda event to alerts, tickets and remediation executions.
+
+`ingest_event` is the one call the ingest handler makes. Every record is handled on its
+own: a bad record is rejected with a specific reason and recorded, a failing dependency
+marks the record retryable, and neither stops its siblings.
+
+Idempotency: the alert id derives from the alarm and its ALARM transition, the dedup lock
+is a conditional write, builtin ticket ids derive from the alert id and the execution name
+from the alert id. A delivery that died half-way leaves a lease on the lock; the next
+delivery of the same transition finishes the work once the lease has run out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from opslink.alarm_parsing import is_alarm_action, parse_alarm_document, parse_sns_message
+from opslink.config import IngestSettings, InsufficientDataPolicy, OkPolicy
+from opslink.enrichment import enrich
+from opslink.errors import InvalidAlarm, RetryableError
+from opslink.identity import alert_id, execution_name, fingerprint
+from opslink.models import (
+    Alarm,
+    AlarmState,
+    Alert,
+    Outcome,
+    RecordResult,
+    RemediationInput,
+    TicketStatus,
+)
+from opslink.ports import AlarmTagSource, AlertStore, Directory, OpenAlertConflict, TicketSystem, Workflow
+from opslink.service_map import ServiceMap
+from opslink.ticket_policy import draft_ticket, priority
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class IngestPolicy:
+    refire_comment_period: timedelta = timedelta(hours=1)
+    ok_policy: OkPolicy = OkPolicy.RESOLVE
+    insufficient_data_policy: InsufficientDataPolicy = InsufficientDataPolicy.NOTE
+    lease: timedelta = timedelta(seconds=90)
+    read_alarm_tags: bool = True
+
+    @classmethod
+    def from_settings(cls, s: IngestSettings) -> IngestPolicy:
+        return cls(
+            refire_comment_period=timedelta(seconds=s.refire_comment_period_seconds),
+            ok_policy=s.ok_policy,
+            insufficient_data_policy=s.insufficient_data_policy,
+            lease=timedelta(seconds=s.lease_seconds),
+            read_alarm_tags=s.read_alarm_tags,
+        )
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class IngestDeps:
+    store: AlertStore
+    tickets: TicketSystem
+    directory: Directory
+    tags: AlarmTagSource
+    workflow: Workflow
+    service_map: ServiceMap
+    clock: Callable[[], datetime] = _utcnow
+
+
+# -- records ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Record:
+    index: int
+    source: str
+    parse: Callable[[], Alarm]
+    excerpt: str
+
+
+def _records(event: Any) -> Iterator[_Record]:
+    """Split a Lambda event into alarm records, whatever form it came in."""
+    raw = json.dumps(event, default=str)[:1000] if not isinstance(event, str) else event[:1000]
+
+    def reject(reason: str) -> Callable[[], Alarm]:
+        def _raise() -> Alarm:
+            raise InvalidAlarm(reason)
+
+        return _raise
+
+    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+        if not event["Records"]:
+            yield _Record(0, "event", reject("event has an empty Records list"), raw)
+        for i, rec in enumerate(event["Records"]):
+            excerpt = json.dumps(rec, default=str)[:1000]
+            if not isinstance(rec, dict):
+                yield _Record(i, f"record {i}", reject("record is not a JSON object"), excerpt)
+                continue
+            source = rec.get("EventSource") or rec.get("eventSource") or "unknown"
+            if source != "aws:sns":
+                yield _Record(
+                    i, f"record {i}", reject(f"unsupported event source {str(source)[:60]!r}: ingest takes SNS records"), excerpt
+                )
+                continue
+            sns = rec.get("Sns") if isinstance(rec.get("Sns"), dict) else {}
+            message = sns.get("Message")
+            label = f"sns:{sns.get('MessageId', i)}"
+            if not isinstance(message, str):
+                yield _Record(i, label, reject("SNS record has no Message string"), excerpt)
+                continue
+            yield _Record(i, label, lambda m=message: parse_sns_message(m), message[:1000])
+    elif isinstance(event, dict) and (event.get("detail-type") or is_alarm_action(event)):
+        label = "eventbridge" if event.get("detail-type") else "alarm-action"
+        yield _Record(0, label, lambda: parse_alarm_document(event), raw)
+    else:
+        kind = type(event).__name__
+        yield _Record(
+            0,
+            "event",
+            reject(f"unrecognised event ({kind}): expected SNS Records, an EventBridge alarm event or an alarm-action payload"),
+            raw,
+        )
+
+
+def ingest_event(event: Any, deps: IngestDeps, policy: IngestPolicy) -> list[RecordResult]:
+    results: list[RecordResult] = []
+    for record in _records(event):
+        results.append(_handle_record(record, deps, policy))
+    return results
+
+
+def _handle_record(record: _Record, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
+    try:
+        alarm = record.parse()
+        result = handle_alarm(alarm, deps, policy)
+        return result.model_copy(update={"index": record.index})
+    except InvalidAlarm as exc:
+        logger.warning("record rejected", extra={"source": record.source, "reason": exc.reason})
+        try:
+            deps.store.record_rejection(record.source, exc.reason, record.excerpt, deps.clock())
+        except RetryableError as store_exc:
+            # Not recorded: fail the delivery so it is retried, then lands in the DLQ.
+            return RecordResult(
+                index=record.index,
+                outcome=Outcome.REJECTED,
+                reason=f"{exc.reason} (and recording it failed: {store_exc})",
+                retryable=True,
+            )
+        return RecordResult(index=record.index, outcome=Outcome.REJECTED, reason=exc.reason)
+    except RetryableError as exc:
+        logger.warning("record failed, will be retried", extra={"source": record.source, "error": str(exc)})
+        return RecordResult(index=record.index, outcome=Outcome.REJECTED, reason=f"retryable: {exc}", retryable=True)
+    except Exception as exc:  # a bug must not lose sibling records
+        logger.exception("unexpected error on record", extra={"source": record.source})
+        return RecordResult(
+            index=record.index,
+            outcome=Outcome.REJECTED,
+            reason=f"retryable: internal error {type(exc).__name__}: {exc}",
+            retryable=True,
+        )
+
+
+# -- alarm state changes -----------------------------------------------------------------
+
+
+def handle_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
+    if alarm.state is AlarmState.ALARM:
+        return _on_alarm(alarm, deps, policy)
+    if alarm.state is AlarmState.OK:
+        return _on_ok(alarm, deps, policy)
+    return _on_insufficient_data(alarm, deps, policy)
+
+
+def _new_alert(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> tuple[Alert, Any]:
+    tags = deps.tags.tags(alarm.arn) if policy.read_alarm_tags else {}
+    enr = enrich(alarm, tags, deps.service_map)
+    fp = fingerprint(alarm)
+    aid = alert_id(fp, alarm.state_changed_at)
+    alert = Alert(
+        alert_id=aid,
+        fingerprint=fp,
+        alarm_name=alarm.name,
+        alarm_arn=alarm.arn,
+        account_id=alarm.account_id,
+        region=alarm.region,
+        service=enr.service,
+        team=enr.team,
+        owner=enr.owner,
+        environment=enr.environment,
+        alert_type=enr.alert_type,
+        severity=enr.severity,
+        priority=priority(enr),
+        triggered_at=alarm.state_changed_at,
+        last_transition_at=alarm.state_changed_at,
+        dimensions=alarm.dimensions,
+    )
+    return alert, enr
+
+
+def _on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
+    alert, enr = _new_alert(alarm, deps, policy)
+    now = deps.clock()
+    try:
+        deps.store.open_alert(alert, lease_until=now + policy.lease)
+    except OpenAlertConflict as conflict:
+        return _on_open_alert(alarm, alert, enr, conflict.holder, deps, policy)
+    return _finish_opening(alarm, alert, enr, deps, ticket_id=None, reason="new alert")
+
+
+def _finish_opening(
+    alarm: Alarm, alert: Alert, enr: Any, deps: IngestDeps, ticket_id: str | None, reason: str
+) -> RecordResult:
+    """Ticket, remediation execution, links: each step idempotent, safe to redo."""
+    if ticket_id is None:
+        oncall = deps.directory.oncall(enr.team)
+        ticket = deps.tickets.create(draft_ticket(alarm, enr, alert.alert_id, oncall))
+        ticket_id = ticket.id
+    else:
+        found = deps.tickets.get(ticket_id)
+        if found is None:
+            raise RetryableError(f"ticket {ticket_id} of alert {alert.alert_id} cannot be read")
+        ticket = found
+    name = execution_name(alert.alert_id)
+    payload = RemediationInput(
+        alert_id=alert.alert_id,
+        ticket_id=ticket_id,
+        service=alert.service,
+        environment=alert.environment,
+        alert_type=alert.alert_type,
+        severity=alert.severity,
+        dimensions=alert.dimensions,
+        notification=_notification(alarm, alert, ticket_id, ticket.url),
+    )
+    deps.workflow.start_remediation(name, payload.model_dump(mode="json"))
+    deps.store.link_opened(alert, ticket, name)
+    return RecordResult(
+        index=0,
+        outcome=Outcome.CREATED,
+        reason=reason,
+        alert_id=alert.alert_id,
+        ticket_id=ticket_id,
+        execution_name=name,
+    )
+
+
+def _notification(alarm: Alarm, alert: Alert, ticket_id: str, url: str | None) -> dict[str, Any]:
+    recipients = [r for r in (alert.owner, alert.team) if r]
+    lines = [
+        f"{alert.priority.value} alert on {alert.service} ({alert.environment}): {alarm.name}",
+        f"Reason: {alarm.reason[:500]}",
+        f"Ticket: {ticket_id}" + (f" {url}" if url else ""),
+        f"Alert: {alert.alert_id}",
+        f"Owner: {alert.owner or 'none'}; team: {alert.team or 'none'}",
+    ]
+    return {
+        "subject": f"[{alert.priority.value}] {alert.service}: {alarm.name}"[:100],
+        "message": "\n".join(lines),
+        "attributes": {
+            "service": alert.service,
+            "team": alert.team or "",
+            "priority": alert.priority.value,
+            "recipients": ",".join(recipients),
+        },
+    }
+
+
+def _on_open_alert(
+    alarm: Alarm, new: Alert, enr: Any, holder: dict[str, Any], deps: IngestDeps, policy: IngestPolicy
+) -> RecordResult:
+    held_id = str(holder.get("alert_id", ""))
+    now = deps.clock()
+    if held_id == new.alert_id:
+        # The same ALARM transition again: a duplicate delivery.
+        if holder.get("ticket_id") and holder.get("execution_name"):
+            return RecordResult(
+                index=0, outcome=Outcome.DUPLICATE, reason="duplicate delivery of an alarm already handled",
+                alert_id=held_id, ticket_id=str(holder["ticket_id"]), execution_name=str(holder["execution_name"]),
+            )
+        lease_until = datetime.fromisoformat(str(holder.get("lease_until", now.isoformat())))
+        if lease_until > now or not deps.store.take_lease(new, now, now + policy.lease):
+            return RecordResult(
+                index=0, outcome=Outcome.DUPLICATE,
+                reason="duplicate delivery while another delivery is opening the alert",
+                alert_id=held_id,
+            )
+        ticket_id = str(holder["ticket_id"]) if holder.get("ticket_id") else None
+        return _finish_opening(alarm, new, enr, deps, ticket_id, reason="finished opening an alert a failed delivery left unfinished")
+
+    last = datetime.fromisoformat(str(holder.get("transition_at")))
+    if alarm.state_changed_at <= last:
+        return RecordResult(
+            index=0, outcome=Outcome.DUPLICATE,
+            reason="duplicate or out-of-order delivery of an earlier ALARM transition",
+            alert_id=held_id, ticket_id=holder.get("ticket_id"),
+        )
+    current = deps.store.get(held_id)
+    if current is None:
+        raise RetryableError(f"open alert {held_id} is locked but cannot be read")
+    commented = None
+    due = current.last_comment_at is None or now - current.last_comment_at >= policy.refire_comment_period
+    if current.ticket_id and due:
+        deps.tickets.comment(
+            current.ticket_id,
+            f"Alarm {alarm.name} fired again at {alarm.state_changed_at.isoformat()} "
+            f"(occurrence {current.occurrences + 1}). Reason: {alarm.reason[:1000]}",
+        )
+        commented = now
+    count = deps.store.record_refire(current, alarm.state_changed_at, commented)
+    return RecordResult(
+        index=0,
+        outcome=Outcome.DUPLICATE,
+        reason=f"re-fire of open alert, occurrence {count}" + ("; ticket commented" if commented else ""),
+        alert_id=held_id,
+        ticket_id=current.ticket_id,
+        execution_name=current.execution_name,
+    )
+
+
+def _on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
+    fp = fingerprint(alarm)
+    alert = deps.store.find_open(fp)
+    if alert is None:
+        return RecordResult(index=0, outcome=Outcome.IGNORED, reason="OK for an alarm with no open alert")
+    if alarm.state_changed_at < alert.last_transition_at:
+        return RecordResult(
+            index=0, outcome=Outcome.IGNORED, reason="OK older than the open alert's last ALARM",
+            alert_id=alert.alert_id, ticket_id=alert.ticket_id,
+        )
+    text = f"Alarm {alarm.name} returned to OK at {alarm.state_changed_at.isoformat()}: {alarm.reason[:1000]}"
+    if alert.ticket_id:
+        # Ticket first: if it fails the alert stays open and the retry does both.
+        if policy.ok_policy is OkPolicy.RESOLVE:
+            deps.tickets.set_status(alert.ticket_id, TicketStatus.RESOLVED, note=text)
+        else:
+            deps.tickets.comment(alert.ticket_id, text)
+    resolution = {
+        "by": "alarm",
+        "how": "alarm returned to OK",
+        "at": alarm.state_changed_at.isoformat(),
+        "reason": alarm.reason[:1000],
+    }
+    resolved = deps.store.resolve(alert, resolution, alarm.state_changed_at)
+    return RecordResult(
+        index=0,
+        outcome=Outcome.RESOLVED if resolved else Outcome.DUPLICATE,
+        reason="alarm returned to OK" if resolved else "alert was already resolved",
+        alert_id=alert.alert_id,
+        ticket_id=alert.ticket_id,
+        execution_name=alert.execution_name,
+    )
+
+
+def _on_insufficient_data(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
+    if policy.insufficient_data_policy is InsufficientDataPolicy.IGNORE:
+        return RecordResult(index=0, outcome=Outcome.IGNORED, reason="INSUFFICIENT_DATA ignored by policy")
+    alert = deps.store.find_open(fingerprint(alarm))
+    if alert is None:
+        return RecordResult(index=0, outcome=Outcome.IGNORED, reason="INSUFFICIENT_DATA for an alarm with no open alert")
+    text = f"Alarm {alarm.name} has INSUFFICIENT_DATA since {alarm.state_changed_at.isoformat()}: {alarm.reason[:1000]}"
+    if alert.ticket_id:
+        deps.tickets.comment(alert.ticket_id, text)
+    deps.store.add_note(alert.alert_id, text, deps.clock(), kind="insufficient_data")
+    return RecordResult(
+        index=0, outcome=Outcome.IGNORED, reason="INSUFFICIENT_DATA noted on the open alert",
+        alert_id=alert.alert_id, ticket_id=alert.ticket_id,
+    )

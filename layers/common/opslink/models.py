@@ -1,0 +1,231 @@
+"""Pydantic v2 models shared by every function: the parsed alarm, the alert, tickets,
+links and the payloads that cross function and state-machine boundaries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AlarmState(StrEnum):
+    OK = "OK"
+    ALARM = "ALARM"
+    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+
+class AlarmKind(StrEnum):
+    METRIC = "metric"
+    METRIC_MATH = "metric_math"
+    ANOMALY_DETECTION = "anomaly_detection"
+    COMPOSITE = "composite"
+
+
+class AlarmSource(StrEnum):
+    SNS = "sns"
+    EVENTBRIDGE = "eventbridge"
+    ALARM_ACTION = "alarm_action"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Priority(StrEnum):
+    CRITICAL = "Critical"
+    HIGH = "High"
+    MEDIUM = "Medium"
+    LOW = "Low"
+
+
+class TicketType(StrEnum):
+    DATABASE = "database"
+    NETWORK = "network"
+    PERFORMANCE = "performance"
+    STORAGE = "storage"
+    INCIDENT = "incident"
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Outcome(StrEnum):
+    """What ingest did with one record; the `opslink local run` contract."""
+
+    CREATED = "created"
+    DUPLICATE = "duplicate"
+    RESOLVED = "resolved"
+    IGNORED = "ignored"
+    REJECTED = "rejected"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MetricRef(_Frozen):
+    """One metric an alarm watches (or, for metric math, one input of the expression)."""
+
+    id: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    stat: str | None = None
+    period: int | None = None
+    expression: str | None = None
+    label: str | None = None
+
+
+class Alarm(_Frozen):
+    """A CloudWatch alarm state change, whatever form it arrived in."""
+
+    name: str
+    arn: str
+    account_id: str
+    region: str
+    state: AlarmState
+    previous_state: AlarmState | None = None
+    reason: str = ""
+    description: str = ""
+    state_changed_at: datetime
+    kind: AlarmKind
+    source: AlarmSource
+    metrics: tuple[MetricRef, ...] = ()
+    threshold: float | None = None
+    comparison: str | None = None
+    alarm_rule: str | None = None
+    triggering_children: tuple[str, ...] = ()
+
+    @property
+    def dimensions(self) -> dict[str, str]:
+        """All dimensions of the watched metrics, first occurrence wins."""
+        merged: dict[str, str] = {}
+        for metric in self.metrics:
+            for key, value in metric.dimensions.items():
+                merged.setdefault(key, value)
+        return merged
+
+    @property
+    def primary_metric(self) -> MetricRef | None:
+        with_name = [m for m in self.metrics if m.name]
+        return with_name[0] if with_name else None
+
+
+class Enrichment(_Frozen):
+    """Who and what an alarm is about, and where each fact came from."""
+
+    service: str
+    team: str | None = None
+    owner: str | None = None
+    environment: str
+    alert_type: str
+    severity: Severity
+    critical_service: bool = False
+    service_kind: str | None = None
+    sources: dict[str, str] = Field(default_factory=dict)
+
+
+class TicketDraft(_Frozen):
+    """Everything a ticket system needs to open a ticket for an alert."""
+
+    alert_id: str
+    title: str
+    description: str
+    ticket_type: TicketType
+    priority: Priority
+    assignee: str | None = None
+    due_at: datetime
+    labels: tuple[str, ...] = ()
+    custom_fields: dict[str, str] = Field(default_factory=dict)
+
+
+class Ticket(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    provider: str
+    alert_id: str | None = None
+    title: str
+    status: TicketStatus
+    priority: Priority
+    ticket_type: TicketType
+    assignee: str | None = None
+    due_at: datetime | None = None
+    url: str | None = None
+    description: str = ""
+    created_at: datetime
+    updated_at: datetime
+    comments: list[dict[str, str]] = Field(default_factory=list)
+    custom_fields: dict[str, str] = Field(default_factory=dict)
+
+
+class Alert(BaseModel):
+    """OpsLink's record of one alarm episode: from ALARM until it is resolved."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    alert_id: str
+    fingerprint: str
+    alarm_name: str
+    alarm_arn: str
+    account_id: str
+    region: str
+    status: AlertStatus = AlertStatus.OPEN
+    service: str
+    team: str | None = None
+    owner: str | None = None
+    environment: str
+    alert_type: str
+    severity: Severity
+    priority: Priority
+    triggered_at: datetime
+    last_transition_at: datetime
+    occurrences: int = 1
+    last_comment_at: datetime | None = None
+    ticket_id: str | None = None
+    execution_name: str | None = None
+    resolved_at: datetime | None = None
+    resolution: dict[str, str] = Field(default_factory=dict)
+    notes: list[dict[str, str]] = Field(default_factory=list)
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    lease_until: datetime | None = None
+
+
+class RecordResult(BaseModel):
+    """The outcome of one ingested record: what the handler returns per record."""
+
+    index: int
+    outcome: Outcome
+    reason: str
+    alert_id: str | None = None
+    ticket_id: str | None = None
+    execution_name: str | None = None
+    retryable: bool = False
+
+
+class RemediationInput(BaseModel):
+    """Input of the remediation state machine, written by ingest."""
+
+    alert_id: str
+    ticket_id: str | None
+    service: str
+    environment: str
+    alert_type: str
+    severity: Severity
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    notification: dict[str, Any]

@@ -1,0 +1,80 @@
+"""Ports: what the domain needs from the outside world. Adapters implement them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from opslink.models import Alert, Ticket, TicketDraft, TicketStatus
+
+
+class OpenAlertConflict(Exception):
+    """The alarm already has an open alert: its lock row as the store holds it."""
+
+    def __init__(self, holder: dict[str, Any]) -> None:
+        super().__init__(f"alarm already has open alert {holder.get('alert_id')}")
+        self.holder = holder
+
+
+class AlertStore(Protocol):
+    def open_alert(self, alert: Alert, lease_until: datetime) -> None:
+        """Claim the alarm's fingerprint and create the alert in one atomic write.
+        Raises OpenAlertConflict carrying the current holder when already claimed."""
+
+    def take_lease(self, alert: Alert, now: datetime, lease_until: datetime) -> bool:
+        """Take over an unfinished alert whose lease ran out; False if someone holds it."""
+
+    def link_opened(self, alert: Alert, ticket: Ticket, execution_name: str) -> None:
+        """Store the ticket and execution on the alert, with links in both directions."""
+
+    def record_refire(self, alert: Alert, at: datetime, commented_at: datetime | None) -> int:
+        """Count one more occurrence; returns the new count."""
+
+    def resolve(self, alert: Alert, resolution: dict[str, str], at: datetime) -> bool:
+        """Resolve an open alert and release its fingerprint; False if already resolved."""
+
+    def add_note(self, alert_id: str, text: str, at: datetime, kind: str = "note") -> None: ...
+
+    def get(self, alert_id: str) -> Alert | None: ...
+
+    def find_open(self, fingerprint: str) -> Alert | None: ...
+
+    def alert_for_ticket(self, provider: str, ticket_id: str) -> str | None: ...
+
+    def list_alerts(self, status: str | None = None, limit: int = 50) -> list[Alert]: ...
+
+    def record_rejection(self, source: str, reason: str, excerpt: str, at: datetime) -> None: ...
+
+
+class TicketSystem(Protocol):
+    name: str
+
+    def create(self, draft: TicketDraft) -> Ticket:
+        """Open a ticket; idempotent per draft.alert_id."""
+
+    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None: ...
+
+    def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket: ...
+
+    def get(self, ticket_id: str) -> Ticket | None: ...
+
+    def find_by_alert(self, alert_id: str) -> Ticket | None: ...
+
+
+class Directory(Protocol):
+    def oncall(self, team: str | None) -> str | None:
+        """Who is on call for a team right now, if anyone is known."""
+
+
+class AlarmTagSource(Protocol):
+    def tags(self, alarm_arn: str) -> dict[str, str]:
+        """Tags of the alarm; empty when it has none or they cannot be read."""
+
+
+class Workflow(Protocol):
+    def start_remediation(self, name: str, payload: dict[str, Any]) -> bool:
+        """Start the remediation execution; False when one with that name already ran."""
+
+
+class Notifier(Protocol):
+    def notify(self, subject: str, message: str, attributes: dict[str, str]) -> None: ...

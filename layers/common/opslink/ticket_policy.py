@@ -1,0 +1,181 @@
+"""Ticket rules: type, priority, assignee, title, description and due date of a ticket.
+
+Pure functions; no I/O. The knowledge base of suggested steps lives in knowledge_base.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from opslink.knowledge_base import suggested_steps
+from opslink.models import Alarm, AlarmKind, Enrichment, Priority, Severity, TicketDraft, TicketType
+
+TITLE_MAX = 255
+DESCRIPTION_FIELD_MAX = 2_000  # per alarm text field inside the description
+
+DUE_IN = {
+    Priority.CRITICAL: timedelta(hours=2),
+    Priority.HIGH: timedelta(hours=8),
+    Priority.MEDIUM: timedelta(days=1),
+    Priority.LOW: timedelta(days=3),
+}
+
+_ORDER = [Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.CRITICAL]
+_BASE = {
+    Severity.CRITICAL: Priority.CRITICAL,
+    Severity.HIGH: Priority.HIGH,
+    Severity.MEDIUM: Priority.MEDIUM,
+    Severity.LOW: Priority.LOW,
+}
+_TYPE_BY_KIND = {
+    "database": TicketType.DATABASE,
+    "network": TicketType.NETWORK,
+    "storage": TicketType.STORAGE,
+}
+_TYPE_BY_ALERT = {
+    "database_connection": TicketType.DATABASE,
+    "network_latency": TicketType.NETWORK,
+    "cpu_usage": TicketType.PERFORMANCE,
+    "memory_usage": TicketType.PERFORMANCE,
+    "disk_usage": TicketType.STORAGE,
+}
+
+
+def ticket_type(enrichment: Enrichment) -> TicketType:
+    """The alert type decides when it is specific; else the kind of service does."""
+    by_alert = _TYPE_BY_ALERT.get(enrichment.alert_type)
+    if by_alert:
+        return by_alert
+    return _TYPE_BY_KIND.get(enrichment.service_kind or "", TicketType.INCIDENT)
+
+
+def priority(enrichment: Enrichment) -> Priority:
+    """Severity × business impact: a critical service raises the priority one level;
+    an alert outside production lowers it one level."""
+    level = _ORDER.index(_BASE[enrichment.severity])
+    if enrichment.critical_service:
+        level += 1
+    if enrichment.environment != "production":
+        level -= 1
+    return _ORDER[max(0, min(level, len(_ORDER) - 1))]
+
+
+def assignee(enrichment: Enrichment, oncall: str | None) -> str | None:
+    """The service owner, else the team's on-call engineer, else nobody."""
+    return enrichment.owner or oncall or None
+
+
+def due_at(prio: Priority, triggered_at: datetime) -> datetime:
+    return triggered_at + DUE_IN[prio]
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split()) if "\n" not in text else text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def title(alarm: Alarm, enrichment: Enrichment) -> str:
+    """`[SEVERITY] service - message`; the message is the description's first line,
+    else the alarm name."""
+    first_line = alarm.description.strip().splitlines()[0] if alarm.description.strip() else ""
+    message = first_line or alarm.name
+    prefix = f"[{enrichment.severity.value.upper()}] {enrichment.service} - "
+    text = prefix + " ".join(message.split())
+    return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def console_links(alarm: Alarm) -> list[tuple[str, str]]:
+    base = f"https://{alarm.region}.console.aws.amazon.com/cloudwatch/home?region={alarm.region}"
+    links = [("Alarm in the CloudWatch console", f"{base}#alarmsV2:alarm/{quote(alarm.name, safe='')}")]
+    metric = alarm.primary_metric
+    if metric and metric.namespace:
+        links.append(
+            ("Metrics of the namespace", f"{base}#metricsV2:graph=~();namespace={quote(metric.namespace, safe='')}")
+        )
+    return links
+
+
+def _impact(alarm: Alarm, enrichment: Enrichment, prio: Priority) -> str:
+    scope = "a business-critical service" if enrichment.critical_service else "a service"
+    hosts = ", ".join(f"{k}={v}" for k, v in alarm.dimensions.items()) or "not given by the alarm"
+    return (
+        f"{prio.value} priority: {scope} in {enrichment.environment} is affected "
+        f"(team {enrichment.team or 'unknown'}). Affected resources: {hosts}."
+    )
+
+
+def description(
+    alarm: Alarm, enrichment: Enrichment, prio: Priority, alert_id: str
+) -> str:
+    """Markdown: what fired, impact, suggested steps, links."""
+    metric = alarm.primary_metric
+    rows = [
+        ("Alarm", alarm.name),
+        ("State", f"{alarm.previous_state.value if alarm.previous_state else '?'} → {alarm.state.value}"),
+        ("Changed at", alarm.state_changed_at.isoformat()),
+        ("Kind", alarm.kind.value.replace("_", " ")),
+        ("Account / region", f"{alarm.account_id} / {alarm.region}"),
+        ("Service", enrichment.service),
+        ("Environment", enrichment.environment),
+        ("Alert type", enrichment.alert_type),
+        ("Severity", enrichment.severity.value),
+        ("OpsLink alert", alert_id),
+    ]
+    if metric:
+        rows.append(("Metric", f"{metric.namespace}/{metric.name} ({metric.stat or 'n/a'})"))
+    if alarm.threshold is not None:
+        rows.append(("Threshold", f"{alarm.comparison or ''} {alarm.threshold:g}".strip()))
+    for m in alarm.metrics:
+        if m.expression:
+            rows.append((f"Expression {m.id or ''}".strip(), m.expression))
+    if alarm.kind is AlarmKind.COMPOSITE and alarm.alarm_rule:
+        rows.append(("Alarm rule", _clip(alarm.alarm_rule, DESCRIPTION_FIELD_MAX)))
+        if alarm.triggering_children:
+            rows.append(("Triggered by", ", ".join(alarm.triggering_children)))
+    table = "\n".join(f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in rows)
+    steps = "\n".join(f"{i}. {s}" for i, s in enumerate(suggested_steps(enrichment.alert_type), 1))
+    links = "\n".join(f"- [{label}]({url})" for label, url in console_links(alarm))
+    parts = [
+        "## What fired",
+        "| Field | Value |\n| --- | --- |\n" + table,
+    ]
+    if alarm.description.strip():
+        parts += ["**Alarm description**", _clip(alarm.description, DESCRIPTION_FIELD_MAX)]
+    if alarm.reason.strip():
+        parts += ["**Reason**", _clip(alarm.reason, DESCRIPTION_FIELD_MAX)]
+    parts += [
+        "## Impact",
+        _impact(alarm, enrichment, prio),
+        "## Suggested steps",
+        steps,
+        "## Links",
+        links,
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def draft_ticket(
+    alarm: Alarm, enrichment: Enrichment, alert_id: str, oncall: str | None
+) -> TicketDraft:
+    prio = priority(enrichment)
+    return TicketDraft(
+        alert_id=alert_id,
+        title=title(alarm, enrichment),
+        description=description(alarm, enrichment, prio, alert_id),
+        ticket_type=ticket_type(enrichment),
+        priority=prio,
+        assignee=assignee(enrichment, oncall),
+        due_at=due_at(prio, alarm.state_changed_at),
+        labels=("opslink", f"service:{enrichment.service}", f"type:{enrichment.alert_type}"),
+        custom_fields={
+            "alert_id": alert_id,
+            "service": enrichment.service,
+            "severity": enrichment.severity.value,
+            "triggered_at": alarm.state_changed_at.isoformat(),
+        },
+    )

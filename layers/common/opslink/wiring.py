@@ -1,0 +1,40 @@
+"""Composition root: build each function's ports from its settings, lazily, once per
+container (clients are created on first use, never at import time)."""
+
+from __future__ import annotations
+
+from opslink.adapters.directory.alarm_tags import CloudWatchAlarmTags, NoAlarmTags
+from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
+from opslink.adapters.store.dynamodb import DynamoAlertStore
+from opslink.adapters.tickets.registry import ticket_system
+from opslink.adapters.workflow.stepfunctions import StepFunctionsWorkflow
+from opslink.config import CommonSettings, IngestSettings
+from opslink.errors import ConfigurationError
+from opslink.ingest_service import IngestDeps
+from opslink.remediate_service import RemediateDeps
+from opslink.service_map import load_service_map
+from opslink.track_service import TrackDeps
+
+
+def ingest_deps(settings: IngestSettings) -> IngestDeps:
+    smap = load_service_map(settings.service_map_path)
+    return IngestDeps(
+        store=DynamoAlertStore(settings.alerts_table),
+        tickets=ticket_system(settings),
+        directory=ServiceMapDirectory(smap),
+        tags=CloudWatchAlarmTags() if settings.read_alarm_tags else NoAlarmTags(),
+        workflow=StepFunctionsWorkflow(settings.state_machine_arn),
+        service_map=smap,
+    )
+
+
+def remediate_deps(settings: CommonSettings) -> RemediateDeps:
+    return RemediateDeps(store=DynamoAlertStore(settings.alerts_table), tickets=ticket_system(settings))
+
+
+def track_deps(settings: CommonSettings) -> TrackDeps:
+    store = DynamoAlertStore(settings.alerts_table)
+    tickets = ticket_system(settings)
+    if not hasattr(tickets, "changed_since"):
+        raise ConfigurationError(f"ticket provider {tickets.name} cannot be swept for changes")
+    return TrackDeps(store=store, tickets=tickets, checkpoints=store)  # type: ignore[arg-type]
