@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from opslink.adapters.store.dynamodb import DynamoAlertStore
+from opslink.adapters.tickets.builtin import BuiltinTicketSystem
+from opslink_cli.local_stack import LocalStack
+
+
+class Stack:
+    """A fresh local stack with handy views on its state."""
+
+    def __init__(self, local: LocalStack) -> None:
+        self.local = local
+        ddb = local.client("dynamodb")
+        self.alerts = DynamoAlertStore(local.names["AlertsTable"], ddb)
+        self.tickets = BuiltinTicketSystem(local.names["TicketsTable"], ddb)
+        self.sfn = local.client("stepfunctions")
+
+    def ingest(self, event: Any) -> list[dict[str, Any]]:
+        payload, error = self.local.invoke("IngestFunction", event)
+        assert error is None, payload
+        assert isinstance(payload, dict)
+        return list(payload["results"])
+
+    def history(self, execution_name: str) -> list[dict[str, Any]]:
+        arn = self.local.execution_arn(execution_name)
+        return list(self.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"])
+
+    def states_entered(self, execution_name: str) -> list[str]:
+        return [
+            e["stateEnteredEventDetails"]["name"]
+            for e in self.history(execution_name)
+            if "stateEnteredEventDetails" in e
+        ]
+
+
+@pytest.fixture
+def stack(tmp_path: Any) -> Iterator[Stack]:
+    with LocalStack(log_path=tmp_path / "lambda.log") as local:
+        yield Stack(local)

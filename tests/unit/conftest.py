@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from opslink.adapters.store.dynamodb import DynamoAlertStore
+from opslink.adapters.tickets.builtin import BuiltinTicketSystem
+from opslink.ingest_service import IngestDeps, IngestPolicy
+from opslink.service_map import load_service_map
+from opslink_cli.template import load_template
+from tests.conftest import ROOT
+
+
+class RecordingWorkflow:
+    def __init__(self) -> None:
+        self.started: dict[str, dict[str, Any]] = {}
+
+    def start_remediation(self, name: str, payload: dict[str, Any]) -> bool:
+        if name in self.started:
+            return False
+        self.started[name] = payload
+        return True
+
+
+class StaticTags:
+    def __init__(self, tags: dict[str, dict[str, str]] | None = None) -> None:
+        self.by_arn = tags or {}
+
+    def tags(self, alarm_arn: str) -> dict[str, str]:
+        return self.by_arn.get(alarm_arn, {})
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+@pytest.fixture
+def ddb() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        resources = load_template(ROOT / "template.yaml")["Resources"]
+        for logical in ("AlertsTable", "TicketsTable"):
+            props = resources[logical]["Properties"]
+            client.create_table(
+                TableName=logical,
+                AttributeDefinitions=props["AttributeDefinitions"],
+                KeySchema=props["KeySchema"],
+                GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        yield client
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 27, 10, 1, tzinfo=UTC))
+
+
+@pytest.fixture
+def deps(ddb: Any, clock: Clock) -> IngestDeps:
+    smap = load_service_map()
+    from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
+
+    return IngestDeps(
+        store=DynamoAlertStore("AlertsTable", ddb),
+        tickets=BuiltinTicketSystem("TicketsTable", ddb),
+        directory=ServiceMapDirectory(smap),
+        tags=StaticTags(),
+        workflow=RecordingWorkflow(),
+        service_map=smap,
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def policy() -> IngestPolicy:
+    return IngestPolicy()

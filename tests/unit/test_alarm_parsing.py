@@ -1,0 +1,153 @@
+"""Every sample event under events/ parses into the alarm it describes; bad input is
+rejected with a specific reason and never with another exception."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from opslink.alarm_parsing import parse_alarm_document, parse_sns_message
+from opslink.errors import InvalidAlarm
+from opslink.models import AlarmKind, AlarmSource, AlarmState
+from tests.conftest import EVENTS, load_event
+
+
+def _sns_message(name: str, index: int = 0) -> str:
+    return load_event(name)["Records"][index]["Sns"]["Message"]
+
+
+GOOD = {
+    # file: (kind, state, source, alarm name)
+    "sns-metric-alarm.json": (AlarmKind.METRIC, AlarmState.ALARM, AlarmSource.SNS, "prod-checkout-api-cpu-high"),
+    "sns-metric-math-alarm.json": (AlarmKind.METRIC_MATH, AlarmState.ALARM, AlarmSource.SNS, "prod-payments-db-connection-pool"),
+    "sns-anomaly-detection-alarm.json": (AlarmKind.ANOMALY_DETECTION, AlarmState.ALARM, AlarmSource.SNS, "prod-search-latency-anomaly"),
+    "sns-composite-alarm.json": (AlarmKind.COMPOSITE, AlarmState.ALARM, AlarmSource.SNS, "prod-cdn-edge-degraded"),
+    "sns-ok.json": (AlarmKind.METRIC, AlarmState.OK, AlarmSource.SNS, "prod-checkout-api-cpu-high"),
+    "sns-insufficient-data.json": (AlarmKind.METRIC, AlarmState.INSUFFICIENT_DATA, AlarmSource.SNS, "prod-checkout-api-cpu-high"),
+    "sns-refire.json": (AlarmKind.METRIC, AlarmState.ALARM, AlarmSource.SNS, "prod-checkout-api-cpu-high"),
+    "sns-eventbridge-forwarded.json": (AlarmKind.METRIC, AlarmState.ALARM, AlarmSource.EVENTBRIDGE, "prod-logs-archive-disk-usage"),
+    "sns-huge-description.json": (AlarmKind.METRIC, AlarmState.ALARM, AlarmSource.SNS, "prod-search-disk-full"),
+    "sns-unicode-shell-metacharacters.json": (AlarmKind.METRIC, AlarmState.ALARM, AlarmSource.SNS, "prod-checkout-api-ünïcødé-$(rm -rf ~);`id`|latency ⚠"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOOD))
+def test_sns_samples_parse(name: str) -> None:
+    kind, state, source, alarm_name = GOOD[name]
+    alarm = parse_sns_message(_sns_message(name))
+    assert (alarm.kind, alarm.state, alarm.source, alarm.name) == (kind, state, source, alarm_name)
+    assert alarm.region == "eu-west-1"  # from the ARN, not the display name "EU (Ireland)"
+    assert alarm.account_id == "123456789012"
+    assert alarm.state_changed_at.tzinfo is not None
+
+
+def test_every_sample_file_is_covered() -> None:
+    covered = set(GOOD) | {"eventbridge-alarm-state-change.json", "alarm-action-invoke.json"}
+    covered |= {p.name for p in EVENTS.glob("bad-*.json")}
+    assert {p.name for p in EVENTS.glob("*.json")} == covered
+
+
+def test_eventbridge_event_parses() -> None:
+    alarm = parse_alarm_document(load_event("eventbridge-alarm-state-change.json"))
+    assert alarm.source is AlarmSource.EVENTBRIDGE
+    assert alarm.name == "prod-logs-archive-disk-usage"
+    assert alarm.dimensions == {"InstanceId": "i-0feedfacecafe0001", "path": "/var/log"}
+    assert alarm.primary_metric is not None and alarm.primary_metric.name == "disk_used_percent"
+    assert alarm.previous_state is AlarmState.OK
+
+
+def test_alarm_action_payload_parses() -> None:
+    alarm = parse_alarm_document(load_event("alarm-action-invoke.json"))
+    assert alarm.source is AlarmSource.ALARM_ACTION
+    assert alarm.name == "prod-search-memory-critical"
+    assert alarm.description == "Memory pressure on search nodes"
+
+
+def test_name_comes_from_message_not_truncated_subject() -> None:
+    record = load_event("sns-metric-alarm.json")["Records"][0]
+    msg = json.loads(record["Sns"]["Message"])
+    long_name = "prod-checkout-api-" + "very-long-alarm-name-" * 8
+    msg["AlarmName"] = long_name
+    msg["AlarmArn"] = msg["AlarmArn"].rsplit(":", 1)[0] + ":" + long_name
+    assert parse_sns_message(json.dumps(msg)).name == long_name
+
+
+def test_metric_math_keeps_expression_and_inputs() -> None:
+    alarm = parse_sns_message(_sns_message("sns-metric-math-alarm.json"))
+    assert [m.id for m in alarm.metrics] == ["pct", "used", "max"]
+    assert alarm.metrics[0].expression == "100 * used / max"
+    assert alarm.dimensions == {"DBInstanceIdentifier": "payments-db-1"}
+
+
+def test_composite_carries_rule_and_children() -> None:
+    alarm = parse_sns_message(_sns_message("sns-composite-alarm.json"))
+    assert alarm.alarm_rule and "ALARM(prod-cdn-edge-5xx)" in alarm.alarm_rule
+    assert alarm.triggering_children == ("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:prod-cdn-edge-5xx",)
+
+
+def test_huge_description_is_cut_with_a_marker() -> None:
+    alarm = parse_sns_message(_sns_message("sns-huge-description.json"))
+    assert len(alarm.description) < 17_000
+    assert "truncated" in alarm.description
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("this is not JSON {", "SNS Message is not JSON"),
+        ("", "SNS Message is empty"),
+        ("[1, 2]", "JSON list, not an object"),
+        ('{"hello": "world"}', "not a CloudWatch alarm"),
+        ('{"AlarmName": "x", "NewStateValue": "ALARM"}', "missing field 'AlarmArn'"),
+        (
+            '{"AlarmName": "x", "AlarmArn": "arn:aws:sns:eu-west-1:123456789012:topic", "NewStateValue": "ALARM", "StateChangeTime": "2026-11-27T10:00:00.000+0000", "Trigger": {"MetricName": "m"}}',
+            "is not a CloudWatch alarm ARN",
+        ),
+        (
+            '{"AlarmName": "x", "AlarmArn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:x", "NewStateValue": "ALARM", "StateChangeTime": "yesterday", "Trigger": {"MetricName": "m"}}',
+            "invalid field 'StateChangeTime'",
+        ),
+        (
+            '{"detail-type": "EC2 Instance State-change Notification", "detail": {}}',
+            "is not an alarm state change",
+        ),
+    ],
+)
+def test_bad_messages_get_specific_reasons(message: str, reason: str) -> None:
+    with pytest.raises(InvalidAlarm) as err:
+        parse_sns_message(message)
+    assert reason in err.value.reason
+
+
+def test_unknown_state_is_named() -> None:
+    with pytest.raises(InvalidAlarm) as err:
+        parse_sns_message(_sns_message("bad-unknown-state.json"))
+    assert "unknown alarm state 'EXPLODED'" in err.value.reason
+
+
+def test_timestamps_in_cloudwatch_format() -> None:
+    alarm = parse_sns_message(_sns_message("sns-metric-alarm.json"))
+    assert alarm.state_changed_at == datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=20,
+)
+_alarmish_keys = st.sampled_from(
+    ["AlarmName", "AlarmArn", "NewStateValue", "StateChangeTime", "Trigger", "AlarmRule", "detail-type", "detail", "resources", "alarmData", "alarmArn"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_alarmish_keys, _json, max_size=8))
+def test_arbitrary_documents_only_ever_raise_invalid_alarm(doc: dict) -> None:
+    try:
+        parse_alarm_document(doc)
+    except InvalidAlarm as exc:
+        assert exc.reason

@@ -1,0 +1,192 @@
+"""Dedup and lifecycle rules of ingest, on the real DynamoDB adapter (moto) and the
+builtin ticket system, with the workflow and alarm tags faked."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from opslink.config import InsufficientDataPolicy, OkPolicy
+from opslink.errors import TicketSystemError
+from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
+from opslink.models import AlertStatus, Outcome, TicketStatus
+from opslink_cli import samples
+from tests.unit.conftest import Clock
+
+T0 = samples.T0
+CPU = "prod-checkout-api-cpu-high"
+
+
+def alarm(at_min: float = 0, state: str = "ALARM", name: str = CPU) -> dict[str, Any]:
+    return samples.sns_event(
+        samples.metric_alarm(name, T0 + timedelta(minutes=at_min), state=state, old="OK" if state == "ALARM" else "ALARM",
+                             dimensions={"AutoScalingGroupName": "checkout-api-asg"})
+    )
+
+
+def one(event: Any, deps: IngestDeps, policy: IngestPolicy) -> Any:
+    results = ingest_event(event, deps, policy)
+    assert len(results) == 1
+    return results[0]
+
+
+def test_new_alarm_opens_alert_ticket_and_execution(deps: IngestDeps, policy: IngestPolicy) -> None:
+    r = one(alarm(), deps, policy)
+    assert r.outcome is Outcome.CREATED
+    alert = deps.store.get(r.alert_id)
+    assert alert and alert.status is AlertStatus.OPEN and alert.ticket_id == r.ticket_id
+    ticket = deps.tickets.get(r.ticket_id)
+    assert ticket and ticket.alert_id == r.alert_id and ticket.assignee == "alice@example.com"
+    assert deps.store.alert_for_ticket("builtin", r.ticket_id) == r.alert_id
+    started = deps.workflow.started  # type: ignore[attr-defined]
+    assert list(started) == [r.execution_name]
+    assert started[r.execution_name]["ticket_id"] == r.ticket_id
+
+
+def test_duplicate_delivery_changes_nothing(deps: IngestDeps, policy: IngestPolicy) -> None:
+    first = one(alarm(), deps, policy)
+    again = one(alarm(), deps, policy)
+    assert again.outcome is Outcome.DUPLICATE and again.alert_id == first.alert_id
+    assert "duplicate delivery" in again.reason
+    assert deps.store.get(first.alert_id).occurrences == 1  # type: ignore[union-attr]
+    assert len(deps.workflow.started) == 1  # type: ignore[attr-defined]
+    assert deps.tickets.get(first.ticket_id).comments == []  # type: ignore[union-attr]
+
+
+def test_refire_counts_and_comments_once_per_period(deps: IngestDeps, policy: IngestPolicy, clock: Clock) -> None:
+    first = one(alarm(0), deps, policy)
+    r1 = one(alarm(5), deps, policy)
+    clock.advance(minutes=5)
+    r2 = one(alarm(10), deps, policy)
+    assert (r1.outcome, r2.outcome) == (Outcome.DUPLICATE, Outcome.DUPLICATE)
+    assert "ticket commented" in r1.reason and "ticket commented" not in r2.reason
+    assert deps.store.get(first.alert_id).occurrences == 3  # type: ignore[union-attr]
+    assert len(deps.tickets.get(first.ticket_id).comments) == 1  # type: ignore[union-attr]
+    clock.advance(hours=1)
+    r3 = one(alarm(70), deps, policy)
+    assert "ticket commented" in r3.reason
+    assert len(deps.tickets.get(first.ticket_id).comments) == 2  # type: ignore[union-attr]
+    assert len(deps.workflow.started) == 1  # type: ignore[attr-defined]
+
+
+def test_out_of_order_older_alarm_is_a_duplicate(deps: IngestDeps, policy: IngestPolicy) -> None:
+    one(alarm(10), deps, policy)
+    late = one(alarm(5), deps, policy)
+    assert late.outcome is Outcome.DUPLICATE and "out-of-order" in late.reason
+
+
+def test_ok_resolves_alert_and_ticket(deps: IngestDeps, policy: IngestPolicy) -> None:
+    first = one(alarm(0), deps, policy)
+    ok = one(alarm(20, "OK"), deps, policy)
+    assert ok.outcome is Outcome.RESOLVED and ok.alert_id == first.alert_id
+    alert = deps.store.get(first.alert_id)
+    assert alert and alert.status is AlertStatus.RESOLVED and alert.resolution["by"] == "alarm"
+    assert deps.tickets.get(first.ticket_id).status is TicketStatus.RESOLVED  # type: ignore[union-attr]
+    # The fingerprint is free again: the next ALARM is a new alert with a new ticket.
+    again = one(alarm(30), deps, policy)
+    assert again.outcome is Outcome.CREATED and again.alert_id != first.alert_id
+    assert again.ticket_id != first.ticket_id
+
+
+def test_ok_with_comment_policy_leaves_ticket_open(deps: IngestDeps) -> None:
+    policy = IngestPolicy(ok_policy=OkPolicy.COMMENT)
+    first = one(alarm(0), deps, policy)
+    one(alarm(20, "OK"), deps, policy)
+    ticket = deps.tickets.get(first.ticket_id)
+    assert ticket and ticket.status is TicketStatus.OPEN and "returned to OK" in ticket.comments[-1]["text"]
+
+
+def test_ok_without_open_alert_is_ignored(deps: IngestDeps, policy: IngestPolicy) -> None:
+    r = one(alarm(0, "OK"), deps, policy)
+    assert r.outcome is Outcome.IGNORED and "no open alert" in r.reason
+
+
+def test_insufficient_data_notes_open_alert(deps: IngestDeps, policy: IngestPolicy) -> None:
+    first = one(alarm(0), deps, policy)
+    r = one(alarm(5, "INSUFFICIENT_DATA"), deps, policy)
+    assert r.outcome is Outcome.IGNORED and r.alert_id == first.alert_id
+    assert "INSUFFICIENT_DATA" in deps.tickets.get(first.ticket_id).comments[-1]["text"]  # type: ignore[union-attr]
+    assert deps.store.get(first.alert_id).notes[-1]["kind"] == "insufficient_data"  # type: ignore[union-attr]
+    ignored = one(alarm(6, "INSUFFICIENT_DATA"), deps, IngestPolicy(insufficient_data_policy=InsufficientDataPolicy.IGNORE))
+    assert "ignored by policy" in ignored.reason
+
+
+class FailingTickets:
+    """The ticket system is down for the first `failures` creates."""
+
+    def __init__(self, inner: Any, failures: int) -> None:
+        self.inner, self.failures, self.name = inner, failures, inner.name
+
+    def create(self, draft: Any) -> Any:
+        if self.failures > 0:
+            self.failures -= 1
+            raise TicketSystemError("ticket system answered 503")
+        return self.inner.create(draft)
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self.inner, item)
+
+
+def test_ticket_system_down_then_retry_finishes_once(deps: IngestDeps, policy: IngestPolicy, clock: Clock) -> None:
+    deps.tickets = FailingTickets(deps.tickets, failures=1)  # type: ignore[assignment]
+    failed = one(alarm(), deps, policy)
+    assert failed.outcome is Outcome.REJECTED and failed.retryable and "503" in failed.reason
+    # A retry inside the lease does not race the (possibly still running) first delivery.
+    early = one(alarm(), deps, policy)
+    assert early.outcome is Outcome.DUPLICATE and "another delivery" in early.reason
+    assert deps.workflow.started == {}  # type: ignore[attr-defined]
+    clock.advance(seconds=policy.lease.total_seconds() + 1)
+    retried = one(alarm(), deps, policy)
+    assert retried.outcome is Outcome.CREATED and retried.ticket_id
+    assert len(deps.workflow.started) == 1  # type: ignore[attr-defined]
+    assert one(alarm(), deps, policy).outcome is Outcome.DUPLICATE
+
+
+def test_bad_record_is_rejected_recorded_and_siblings_survive(deps: IngestDeps, policy: IngestPolicy, clock: Clock) -> None:
+    from tests.conftest import load_event
+
+    results = ingest_event(load_event("bad-batch-one-malformed.json"), deps, policy)
+    assert [r.outcome for r in results] == [Outcome.CREATED, Outcome.REJECTED, Outcome.CREATED]
+    assert [r.index for r in results] == [0, 1, 2]
+    assert "not JSON" in results[1].reason and not results[1].retryable
+    recorded = deps.store.rejections(clock())  # type: ignore[attr-defined]
+    assert len(recorded) == 1 and "not JSON" in recorded[0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}, "unsupported event source 'aws:sqs'"),
+        ({"Records": []}, "empty Records"),
+        ({"hello": 1}, "unrecognised event"),
+        ([1, 2], "unrecognised event (list)"),
+        ({"Records": ["x"]}, "not a JSON object"),
+        ({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": 5}}]}, "no Message string"),
+    ],
+)
+def test_events_of_other_shapes_are_rejected(deps: IngestDeps, policy: IngestPolicy, event: Any, reason: str) -> None:
+    r = one(event, deps, policy)
+    assert r.outcome is Outcome.REJECTED and reason in r.reason
+
+
+def test_unexpected_bug_marks_record_retryable_not_lost(deps: IngestDeps, policy: IngestPolicy) -> None:
+    class Broken:
+        def tags(self, arn: str) -> dict[str, str]:
+            raise KeyError("boom")
+
+    deps.tags = Broken()
+    event = {"Records": [alarm()["Records"][0], alarm(name="prod-search-cpu-high")["Records"][0]]}
+    results = ingest_event(event, deps, policy)
+    assert all(r.retryable and "internal error KeyError" in r.reason for r in results)
+
+
+def test_alarm_tags_drive_enrichment(deps: IngestDeps, policy: IngestPolicy) -> None:
+    from tests.unit.conftest import StaticTags
+
+    deps.tags = StaticTags({samples.alarm_arn(CPU): {"service": "search", "severity": "critical"}})
+    r = one(alarm(), deps, policy)
+    alert = deps.store.get(r.alert_id)
+    assert alert and alert.service == "search" and alert.severity == "critical"
+    assert deps.tickets.get(r.ticket_id).title.startswith("[CRITICAL] search - ")  # type: ignore[union-attr]

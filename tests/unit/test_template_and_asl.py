@@ -1,0 +1,54 @@
+"""The SAM template lints clean and the state machine passes the ASL checks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from opslink_cli.asl_check import check_definition, check_files
+from opslink_cli.template import load_template
+from tests.conftest import ROOT
+
+
+def test_cfn_lint_passes_on_template() -> None:
+    from cfnlint.api import lint_all
+
+    matches = lint_all((ROOT / "template.yaml").read_text(encoding="utf-8"))
+    # Errors and warnings, as the cfn-lint command reports by default.
+    assert [str(m) for m in matches if m.rule.id[0] in "EW"] == []
+
+
+def test_state_machines_pass_asl_checks() -> None:
+    assert check_files(sorted((ROOT / "statemachine").glob("*.asl.json")), ROOT / "template.yaml") == []
+
+
+def test_asl_check_catches_real_mistakes() -> None:
+    definition = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Task", "Resource": "${RemediateFunctionArn}", "Next": "Nowhere"},
+            "Orphan": {"Type": "Succeed"},
+        },
+    }
+    problems = check_definition(json.dumps(definition), set(), "x.asl.json")
+    text = "\n".join(problems)
+    for expected in ("${RemediateFunctionArn} is not in DefinitionSubstitutions", "unknown state 'Nowhere'", "Task A has no Retry",
+                     "Task A has no Catch", "without TimeoutSeconds", "Orphan is unreachable"):
+        assert expected in text
+
+
+def test_functions_point_at_real_handlers() -> None:
+    resources = load_template(ROOT / "template.yaml")["Resources"]
+    functions = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    assert set(functions) == {"IngestFunction", "RemediateFunction", "TrackFunction", "MetricsFunction"}
+    for props in functions.values():
+        module, _, func = props["Handler"].rpartition(".")
+        path = ROOT / props["CodeUri"] / (module.replace(".", "/") + ".py")
+        assert path.is_file(), path
+        assert f"def {func}(" in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("handler", sorted((ROOT / "functions").glob("*/*/handler.py")))
+def test_handlers_stay_thin(handler) -> None:  # type: ignore[no-untyped-def]
+    assert len(handler.read_text(encoding="utf-8").splitlines()) <= 60

@@ -1,0 +1,108 @@
+"""Ticket rules: type, priority, assignee, title, description, due date, custom fields."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from opslink.alarm_parsing import parse_sns_message
+from opslink.models import Enrichment, Priority, Severity, TicketType
+from opslink.ticket_policy import assignee, draft_ticket, priority, ticket_type, title
+from tests.conftest import load_event
+
+
+def enr(**kw: object) -> Enrichment:
+    base: dict[str, object] = {
+        "service": "checkout", "environment": "production", "alert_type": "cpu_usage", "severity": Severity.HIGH,
+    }
+    base.update(kw)
+    return Enrichment.model_validate(base)
+
+
+@pytest.mark.parametrize(
+    ("alert_type", "kind", "expected"),
+    [
+        ("database_connection", None, TicketType.DATABASE),
+        ("network_latency", None, TicketType.NETWORK),
+        ("cpu_usage", None, TicketType.PERFORMANCE),
+        ("memory_usage", "database", TicketType.PERFORMANCE),
+        ("disk_usage", None, TicketType.STORAGE),
+        ("generic", "database", TicketType.DATABASE),
+        ("generic", "storage", TicketType.STORAGE),
+        ("health_check", None, TicketType.INCIDENT),
+    ],
+)
+def test_ticket_type(alert_type: str, kind: str | None, expected: TicketType) -> None:
+    assert ticket_type(enr(alert_type=alert_type, service_kind=kind)) is expected
+
+
+@pytest.mark.parametrize(
+    ("severity", "critical", "env", "expected"),
+    [
+        (Severity.CRITICAL, True, "production", Priority.CRITICAL),
+        (Severity.HIGH, True, "production", Priority.CRITICAL),
+        (Severity.HIGH, False, "production", Priority.HIGH),
+        (Severity.MEDIUM, False, "production", Priority.MEDIUM),
+        (Severity.LOW, False, "production", Priority.LOW),
+        (Severity.LOW, False, "staging", Priority.LOW),
+        (Severity.CRITICAL, False, "development", Priority.HIGH),
+        (Severity.MEDIUM, True, "staging", Priority.MEDIUM),
+    ],
+)
+def test_priority_is_severity_times_business_impact(severity: Severity, critical: bool, env: str, expected: Priority) -> None:
+    assert priority(enr(severity=severity, critical_service=critical, environment=env)) is expected
+
+
+def test_assignee_owner_then_oncall_then_nobody() -> None:
+    assert assignee(enr(owner="alice@example.com"), "bob@example.com") == "alice@example.com"
+    assert assignee(enr(), "bob@example.com") == "bob@example.com"
+    assert assignee(enr(), None) is None
+
+
+def _alarm(name: str = "sns-metric-alarm.json"):  # type: ignore[no-untyped-def]
+    return parse_sns_message(load_event(name)["Records"][0]["Sns"]["Message"])
+
+
+def test_title_format_and_length() -> None:
+    alarm = _alarm()
+    assert title(alarm, enr()) == "[HIGH] checkout - CPU above 85% on the checkout API fleet"
+    huge = _alarm("sns-huge-description.json")
+    long_title = title(huge, enr())
+    assert len(long_title) == 255 and long_title.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("sev", "crit", "hours"),
+    [(Severity.CRITICAL, False, 2), (Severity.HIGH, False, 8), (Severity.MEDIUM, False, 24), (Severity.LOW, False, 72)],
+)
+def test_due_date_by_priority(sev: Severity, crit: bool, hours: int) -> None:
+    alarm = _alarm()
+    draft = draft_ticket(alarm, enr(severity=sev, critical_service=crit), "A-1", None)
+    assert draft.due_at - alarm.state_changed_at == timedelta(hours=hours)
+
+
+def test_description_has_facts_impact_steps_and_links() -> None:
+    alarm = _alarm()
+    draft = draft_ticket(alarm, enr(team="payments", critical_service=True), "A-123", "bob@example.com")
+    text = draft.description
+    for heading in ("## What fired", "## Impact", "## Suggested steps", "## Links"):
+        assert heading in text
+    assert "| Alarm | prod-checkout-api-cpu-high |" in text
+    assert "AutoScalingGroupName=checkout-api-asg" in text
+    assert "business-critical" in text
+    assert "top processes" in text  # the cpu_usage knowledge-base entry
+    assert "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/prod-checkout-api-cpu-high" in text
+    assert draft.custom_fields == {
+        "alert_id": "A-123", "service": "checkout", "severity": "high",
+        "triggered_at": datetime(2026, 11, 27, 10, tzinfo=UTC).isoformat(),
+    }
+    assert draft.assignee == "bob@example.com"
+
+
+def test_description_escapes_table_breaking_names_and_bounds_size() -> None:
+    alarm = _alarm("sns-unicode-shell-metacharacters.json")
+    text = draft_ticket(alarm, enr(), "A-1", None).description
+    assert "`id`\\|latency" in text  # the pipe cannot break the markdown table
+    huge = draft_ticket(_alarm("sns-huge-description.json"), enr(), "A-1", None).description
+    assert len(huge) < 8_000
