@@ -30,7 +30,10 @@ def _targets(state: dict[str, Any]) -> list[str]:
 
 
 def check_definition(text: str, substitutions: set[str], origin: str) -> list[str]:
-    problems = [f"{origin}: substitution ${{{s}}} is not in DefinitionSubstitutions" for s in sorted(set(_SUB.findall(text)) - substitutions)]
+    problems = [
+        f"{origin}: substitution ${{{s}}} is not in DefinitionSubstitutions"
+        for s in sorted(set(_SUB.findall(text)) - substitutions)
+    ]
     try:
         # Unquoted substitutions (numbers) become 0, quoted ones a readable marker.
         numeric = re.sub(r"([:\[,]\s*)\$\{([A-Za-z0-9_]+)\}", r"\g<1>0", text)
@@ -50,9 +53,15 @@ def check_definition(text: str, substitutions: set[str], origin: str) -> list[st
             if not state.get("Catch"):
                 problems.append(f"{origin}: Task {name} has no Catch")
             resource = str(state.get("Resource", ""))
-            if ("lambda" in resource.lower() or resource.endswith("FunctionArn")) and "TimeoutSeconds" not in state:
+            if (
+                "lambda" in resource.lower() or resource.endswith("FunctionArn")
+            ) and "TimeoutSeconds" not in state:
                 problems.append(f"{origin}: Task {name} invokes Lambda without TimeoutSeconds")
-        if state.get("Type") not in ("Succeed", "Fail", "Choice") and "Next" not in state and not state.get("End"):
+        if (
+            state.get("Type") not in ("Succeed", "Fail", "Choice")
+            and "Next" not in state
+            and not state.get("End")
+        ):
             problems.append(f"{origin}: state {name} has neither Next nor End")
     seen, todo = set(), [doc.get("StartAt")]
     while todo:
@@ -69,7 +78,9 @@ def check_definition(text: str, substitutions: set[str], origin: str) -> list[st
 def check_files(paths: list[Path], template: Path) -> list[str]:
     resources = load_template(template)["Resources"]
     subs_by_uri = {
-        res["Properties"]["DefinitionUri"]: set(res["Properties"].get("DefinitionSubstitutions", {}))
+        res["Properties"]["DefinitionUri"]: set(
+            res["Properties"].get("DefinitionSubstitutions", {})
+        )
         for res in resources.values()
         if res["Type"] == "AWS::Serverless::StateMachine"
     }

@@ -30,31 +30,50 @@ def run_demo(out: TextIO) -> int:
     say = _step(out, started)
     now = datetime.now(UTC).replace(microsecond=0)
     t0 = now - timedelta(minutes=10)
-    say("Standing up the stack from template.yaml on the local emulator (moto, handlers in-process)")
+    say(
+        "Standing up the stack from template.yaml on the local emulator (moto, handlers in-process)"
+    )
     with LocalStack() as stack:
         say(f"  {len(stack.names)} resources; alarm topic {stack.arns['AlarmTopic']}")
         cpu = samples.metric_alarm(
-            "prod-checkout-api-cpu-high", t0, dimensions={"AutoScalingGroupName": "checkout-api-asg"},
+            "prod-checkout-api-cpu-high",
+            t0,
+            dimensions={"AutoScalingGroupName": "checkout-api-asg"},
             description="CPU above 85% on the checkout API fleet",
         )
-        pool = samples.metric_math_alarm("prod-payments-db-connection-pool", t0, description="Connection pool above 90%")
-        latency = samples.anomaly_alarm("prod-search-latency-anomaly", t0, description="Search latency outside its usual band")
-        composite = samples.composite_alarm("prod-cdn-edge-degraded", t0, description="CDN edge degraded")
+        pool = samples.metric_math_alarm(
+            "prod-payments-db-connection-pool", t0, description="Connection pool above 90%"
+        )
+        latency = samples.anomaly_alarm(
+            "prod-search-latency-anomaly", t0, description="Search latency outside its usual band"
+        )
+        composite = samples.composite_alarm(
+            "prod-cdn-edge-degraded", t0, description="CDN edge degraded"
+        )
         disk = samples.eventbridge_event("prod-logs-archive-disk-usage", t0)
 
-        say("New alarms for five services arrive through SNS (metric, metric math, anomaly detection, composite, EventBridge form)")
+        say(
+            "New alarms for five services arrive through SNS (metric, metric math, anomaly detection, composite, EventBridge form)"
+        )
         for message in (cpu, pool, latency, composite, disk):
             stack.publish_alarm(message)
         say("A sixth alarm invokes the ingest function directly as a CloudWatch alarm action")
-        stack.invoke("IngestFunction", samples.alarm_action_payload("prod-search-memory-critical", t0))
+        stack.invoke(
+            "IngestFunction", samples.alarm_action_payload("prod-search-memory-critical", t0)
+        )
 
         say("SNS delivers the checkout alarm a second time (duplicate delivery)")
         stack.publish_alarm(cpu)
-        say("The checkout alarm fires again five minutes later (re-fire: one comment, no new ticket)")
+        say(
+            "The checkout alarm fires again five minutes later (re-fire: one comment, no new ticket)"
+        )
         stack.publish_alarm(
-            samples.metric_alarm("prod-checkout-api-cpu-high", t0 + timedelta(minutes=5),
-                                 dimensions={"AutoScalingGroupName": "checkout-api-asg"},
-                                 description="CPU above 85% on the checkout API fleet")
+            samples.metric_alarm(
+                "prod-checkout-api-cpu-high",
+                t0 + timedelta(minutes=5),
+                dimensions={"AutoScalingGroupName": "checkout-api-asg"},
+                description="CPU above 85% on the checkout API fleet",
+            )
         )
         say("A malformed message reaches the topic (rejected with its reason, recorded)")
         stack.publish_alarm("ALARM: checkout is on fire {not json", subject="garbage")
@@ -62,20 +81,32 @@ def run_demo(out: TextIO) -> int:
         say("Waiting for the remediation executions to finish")
         statuses = stack.wait_for_executions()
         say("The payments-db alarm returns to OK (alert and ticket resolved)")
-        ok = samples.metric_math_alarm("prod-payments-db-connection-pool", t0 + timedelta(minutes=8), state="OK")
+        ok = samples.metric_math_alarm(
+            "prod-payments-db-connection-pool", t0 + timedelta(minutes=8), state="OK"
+        )
         ok["OldStateValue"] = "ALARM"
         stack.publish_alarm(ok)
 
-        say("An engineer closes the search-latency ticket; the local clock moves 5 minutes and the track sweep runs")
+        say(
+            "An engineer closes the search-latency ticket; the local clock moves 5 minutes and the track sweep runs"
+        )
         with stack.environment() as names:
             from opslink.adapters.store.dynamodb import DynamoAlertStore
             from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 
             store = DynamoAlertStore(names["alerts_table"], stack.client("dynamodb"))
             tickets = BuiltinTicketSystem(names["tickets_table"], stack.client("dynamodb"))
-            search = next(a for a in store.list_alerts(status="open") if a.alarm_name == "prod-search-latency-anomaly")
+            search = next(
+                a
+                for a in store.list_alerts(status="open")
+                if a.alarm_name == "prod-search-latency-anomaly"
+            )
             assert search.ticket_id
-            tickets.set_status(search.ticket_id, TicketStatus.CLOSED, note="Cache node replaced; latency back to normal.")
+            tickets.set_status(
+                search.ticket_id,
+                TicketStatus.CLOSED,
+                note="Cache node replaced; latency back to normal.",
+            )
             fired = stack.advance(300)
             say(f"  fired on the local clock: {', '.join(sorted(set(fired)))}")
 
@@ -89,15 +120,27 @@ def run_demo(out: TextIO) -> int:
         out.write("\nTickets\n")
         table([t.model_dump(mode="json") for t in ticket_list], TICKET_COLUMNS, out, max_width=50)
         out.write("\nRemediation executions\n")
-        table([{"execution": k, "status": v} for k, v in sorted(statuses.items())], ("execution", "status"), out)
+        table(
+            [{"execution": k, "status": v} for k, v in sorted(statuses.items())],
+            ("execution", "status"),
+            out,
+        )
         out.write("\nRejected input\n")
         table(rejected, ("source", "reason"), out, max_width=70)
         out.write(f"\nCounters today: {json.dumps(counters, sort_keys=True)}\n")
-        out.write(f"Done in {time.monotonic() - started:.1f}s. Handler logs: {stack.runtime.log_path if stack.runtime else '-'}\n")
+        out.write(
+            f"Done in {time.monotonic() - started:.1f}s. Handler logs: {stack.runtime.log_path if stack.runtime else '-'}\n"
+        )
         return _check(alerts, ticket_list, statuses, rejected, out)
 
 
-def _check(alerts: list[Any], tickets: list[Any], statuses: dict[str, str], rejected: list[dict[str, Any]], out: TextIO) -> int:
+def _check(
+    alerts: list[Any],
+    tickets: list[Any],
+    statuses: dict[str, str],
+    rejected: list[dict[str, Any]],
+    out: TextIO,
+) -> int:
     """The demo fails loudly if OpsLink did not do what it showed."""
     problems = []
     if len(alerts) != 6:

@@ -105,7 +105,7 @@ class LocalLambdaRuntime:
 
         def _invoke_lambda(fn: Any, event: Any = None) -> tuple[str, bool, str]:
             if fn.function_name not in runtime.functions:
-                return original(fn, event)  # type: ignore[no-any-return]
+                return original(fn, event)
             return runtime.invoke(fn, event)
 
         setattr(SEAM_OWNER, SEAM_NAME, _invoke_lambda)
@@ -164,10 +164,8 @@ class LocalLambdaRuntime:
     def invoke(self, fn: Any, event: Any) -> tuple[str, bool, str]:
         spec = self.functions[fn.function_name]
         if isinstance(event, str | bytes):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 event = json.loads(event or "{}")
-            except json.JSONDecodeError:
-                pass
         try:
             handler = self._cold_start(spec, fn)
         except Exception as exc:  # Lambda reports init errors like any other error
@@ -181,7 +179,9 @@ class LocalLambdaRuntime:
         except Exception as exc:
             return self._error(spec, exc)
 
-    def _error(self, spec: FunctionSpec, exc: Exception, init: bool = False) -> tuple[str, bool, str]:
+    def _error(
+        self, spec: FunctionSpec, exc: Exception, init: bool = False
+    ) -> tuple[str, bool, str]:
         self.invocations.append((spec.name, False))
         trace = traceback.format_exception(exc)
         if self._log:

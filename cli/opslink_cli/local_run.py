@@ -16,7 +16,17 @@ from typing import Any, TextIO
 from opslink_cli.local_stack import LocalStack
 from opslink_cli.render import table
 
-FIELDS = ("source", "file", "index", "outcome", "alert_id", "ticket_id", "execution_name", "execution_status", "reason")
+FIELDS = (
+    "source",
+    "file",
+    "index",
+    "outcome",
+    "alert_id",
+    "ticket_id",
+    "execution_name",
+    "execution_status",
+    "reason",
+)
 
 
 def _line(file: str, index: int, **values: Any) -> dict[str, Any]:
@@ -53,7 +63,11 @@ def run_files(stack: LocalStack, files: list[Path]) -> list[dict[str, Any]]:
         if isinstance(results, str):
             rows.append(_line(name, 0, outcome="rejected", reason=results))
             continue
-        names = [r["execution_name"] for r in results if r.get("outcome") == "created" and r.get("execution_name")]
+        names = [
+            r["execution_name"]
+            for r in results
+            if r.get("outcome") == "created" and r.get("execution_name")
+        ]
         statuses = stack.wait_for_executions(names) if names else {}
         for r in results:
             execution = r.get("execution_name")
@@ -80,4 +94,9 @@ def print_rows(rows: list[dict[str, Any]], as_json: bool, out: TextIO) -> None:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         return
-    table(rows, ("source", "outcome", "alert_id", "ticket_id", "execution_status", "reason"), out, max_width=60)
+    table(
+        rows,
+        ("source", "outcome", "alert_id", "ticket_id", "execution_status", "reason"),
+        out,
+        max_width=60,
+    )

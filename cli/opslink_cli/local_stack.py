@@ -94,7 +94,12 @@ class LocalStack:
         resolver = Resolver(
             template,
             params,
-            {"AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::Partition": "aws", "AWS::StackName": self.stack_name},
+            {
+                "AWS::AccountId": ACCOUNT,
+                "AWS::Region": REGION,
+                "AWS::Partition": "aws",
+                "AWS::StackName": self.stack_name,
+            },
         )
         resources: dict[str, Any] = template["Resources"]
         self._assign_names(resources, resolver)
@@ -149,10 +154,20 @@ class LocalStack:
         iam = self.client("iam")
         trust = {
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]}, "Action": "sts:AssumeRole"}],
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
         }
         try:
-            return str(iam.create_role(RoleName=f"{self.stack_name}-local", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+            return str(
+                iam.create_role(
+                    RoleName=f"{self.stack_name}-local", AssumeRolePolicyDocument=json.dumps(trust)
+                )["Role"]["Arn"]
+            )
         except iam.exceptions.EntityAlreadyExistsException:
             return str(iam.get_role(RoleName=f"{self.stack_name}-local")["Role"]["Arn"])
 
@@ -171,7 +186,14 @@ class LocalStack:
         if ttl:
             ddb.update_time_to_live(TableName=self.names[logical], TimeToLiveSpecification=ttl)
 
-    def _function(self, logical: str, props: dict[str, Any], globals_fn: dict[str, Any], resolver: Resolver, role: str) -> None:
+    def _function(
+        self,
+        logical: str,
+        props: dict[str, Any],
+        globals_fn: dict[str, Any],
+        resolver: Resolver,
+        role: str,
+    ) -> None:
         assert self.runtime is not None
         env = {
             **resolver.resolve(globals_fn.get("Environment", {}).get("Variables", {})),
@@ -198,7 +220,13 @@ class LocalStack:
             kwargs["DeadLetterConfig"] = {"TargetArn": resolver.resolve(dlq["TargetArn"])}
         self.client("lambda").create_function(**kwargs)
         self.runtime.register(
-            FunctionSpec(name=name, code_dir=self.root / props["CodeUri"], handler=props["Handler"], environment=env, memory=kwargs["MemorySize"])
+            FunctionSpec(
+                name=name,
+                code_dir=self.root / props["CodeUri"],
+                handler=props["Handler"],
+                environment=env,
+                memory=kwargs["MemorySize"],
+            )
         )
         for event in (props.get("Events") or {}).values():
             if event.get("Condition") and not resolver.condition(event["Condition"]):
@@ -206,32 +234,48 @@ class LocalStack:
             eprops = event.get("Properties", {})
             if event["Type"] == "SNS":
                 self.client("sns").subscribe(
-                    TopicArn=resolver.resolve(eprops["Topic"]), Protocol="lambda", Endpoint=self.arns[logical]
+                    TopicArn=resolver.resolve(eprops["Topic"]),
+                    Protocol="lambda",
+                    Endpoint=self.arns[logical],
                 )
             elif event["Type"] == "Schedule":
                 seconds = _rate_seconds(str(resolver.resolve(eprops["Schedule"])))
                 self.schedules.append(Schedule(name, seconds, self.clock + seconds))
 
-    def _state_machine(self, logical: str, props: dict[str, Any], resolver: Resolver, role: str) -> None:
+    def _state_machine(
+        self, logical: str, props: dict[str, Any], resolver: Resolver, role: str
+    ) -> None:
         text = (self.root / props["DefinitionUri"]).read_text(encoding="utf-8")
-        subs = {k: str(v) for k, v in resolver.resolve(props.get("DefinitionSubstitutions", {})).items()}
+        subs = {
+            k: str(v) for k, v in resolver.resolve(props.get("DefinitionSubstitutions", {})).items()
+        }
         for key, value in subs.items():
             text = text.replace("${" + key + "}", value)
         json.loads(text)  # a substitution that broke the JSON fails here, named by the caller
-        self.client("stepfunctions").create_state_machine(name=self.names[logical], definition=text, roleArn=role)
+        self.client("stepfunctions").create_state_machine(
+            name=self.names[logical], definition=text, roleArn=role
+        )
 
     # -- operating the stack ------------------------------------------------------------
 
-    def invoke(self, logical: str, event: Any) -> tuple[dict[str, Any] | list[Any] | None, str | None]:
+    def invoke(
+        self, logical: str, event: Any
+    ) -> tuple[dict[str, Any] | list[Any] | None, str | None]:
         """Invoke a function as the Lambda service would; returns (payload, error type)."""
-        out = self.client("lambda").invoke(FunctionName=self.names[logical], Payload=json.dumps(event).encode())
+        out = self.client("lambda").invoke(
+            FunctionName=self.names[logical], Payload=json.dumps(event).encode()
+        )
         payload = json.loads(out["Payload"].read() or b"null")
         error = out.get("FunctionError")
-        return payload, (payload.get("errorType", error) if error and isinstance(payload, dict) else error)
+        return payload, (
+            payload.get("errorType", error) if error and isinstance(payload, dict) else error
+        )
 
     def publish_alarm(self, message: dict[str, Any] | str, subject: str = "ALARM") -> str:
         body = message if isinstance(message, str) else json.dumps(message)
-        out = self.client("sns").publish(TopicArn=self.arns["AlarmTopic"], Message=body, Subject=subject[:100])
+        out = self.client("sns").publish(
+            TopicArn=self.arns["AlarmTopic"], Message=body, Subject=subject[:100]
+        )
         return str(out["MessageId"])
 
     def advance(self, seconds: float) -> list[str]:
@@ -241,7 +285,10 @@ class LocalStack:
         for sched in self.schedules:
             while sched.next_at <= self.clock:
                 sched.next_at += sched.every_seconds
-                self.client("lambda").invoke(FunctionName=sched.function, Payload=json.dumps(_schedule_event(sched.function)).encode())
+                self.client("lambda").invoke(
+                    FunctionName=sched.function,
+                    Payload=json.dumps(_schedule_event(sched.function)).encode(),
+                )
                 fired.append(sched.function)
         return fired
 
@@ -251,9 +298,14 @@ class LocalStack:
         return list(out.get("executions", []))
 
     def execution_arn(self, name: str) -> str:
-        return self.arns["RemediationStateMachine"].replace(":stateMachine:", ":execution:") + f":{name}"
+        return (
+            self.arns["RemediationStateMachine"].replace(":stateMachine:", ":execution:")
+            + f":{name}"
+        )
 
-    def wait_for_executions(self, names: list[str] | None = None, timeout: float = 60.0) -> dict[str, str]:
+    def wait_for_executions(
+        self, names: list[str] | None = None, timeout: float = 60.0
+    ) -> dict[str, str]:
         """Wait until the named executions (default: all) leave RUNNING; name → status."""
         sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout
@@ -264,7 +316,9 @@ class LocalStack:
             else:
                 for name in names:
                     try:
-                        statuses[name] = sfn.describe_execution(executionArn=self.execution_arn(name))["status"]
+                        statuses[name] = sfn.describe_execution(
+                            executionArn=self.execution_arn(name)
+                        )["status"]
                     except sfn.exceptions.ExecutionDoesNotExist:
                         statuses[name] = "NOT_STARTED"
             if all(s != "RUNNING" for s in statuses.values()) or time.monotonic() > deadline:
@@ -297,14 +351,21 @@ def _rate_seconds(expr: str) -> int:
     if not expr.startswith("rate(") or not expr.endswith(")"):
         raise ValueError(f"local clock only fires rate() schedules, not {expr!r}")
     amount, unit = expr[5:-1].split()
-    factor = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}[unit]
+    factor = {
+        "minute": 60,
+        "minutes": 60,
+        "hour": 3600,
+        "hours": 3600,
+        "day": 86400,
+        "days": 86400,
+    }[unit]
     return int(amount) * factor
 
 
 def _fake_credentials() -> None:
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 (moto's fake credentials)
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
@@ -326,7 +387,14 @@ def _serialise_dynamodb_writes() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
 
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query"):
+    for name in (
+        "put_item",
+        "update_item",
+        "delete_item",
+        "transact_write_items",
+        "get_item",
+        "query",
+    ):
         original = getattr(DynamoDBBackend, name)
 
         def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:

@@ -15,21 +15,35 @@ from opslink_cli import operator
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="opslink", description="OpsLink: CloudWatch alarms to tickets and remediation.")
+    p = argparse.ArgumentParser(
+        prog="opslink", description="OpsLink: CloudWatch alarms to tickets and remediation."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     sub.add_parser("demo", help="run OpsLink end to end on the local emulator and print a summary")
 
-    local = sub.add_parser("local", help="the local emulator").add_subparsers(dest="local_command", required=True)
-    run = local.add_parser("run", help="invoke ingest with Lambda event files on a fresh local stack")
+    local = sub.add_parser("local", help="the local emulator").add_subparsers(
+        dest="local_command", required=True
+    )
+    run = local.add_parser(
+        "run", help="invoke ingest with Lambda event files on a fresh local stack"
+    )
     run.add_argument("events", nargs="+", type=Path, metavar="EVENT.json")
     run.add_argument("--json", action="store_true", help="one JSON object per record and line")
-    run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="template parameter override")
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="template parameter override",
+    )
     serve = local.add_parser("serve", help="serve a local stack on 127.0.0.1 until interrupted")
     serve.add_argument("--port", type=int, default=5055)
     serve.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
 
-    alerts = sub.add_parser("alerts", help="OpsLink alerts").add_subparsers(dest="alerts_command", required=True)
+    alerts = sub.add_parser("alerts", help="OpsLink alerts").add_subparsers(
+        dest="alerts_command", required=True
+    )
     a_list = alerts.add_parser("list")
     a_list.add_argument("--status", choices=("open", "resolved"))
     a_list.add_argument("--limit", type=int, default=50)
@@ -38,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     for parser in (a_list, a_show):
         operator.add_connection_options(parser)
 
-    tickets = sub.add_parser("tickets", help="tickets of the builtin ticket system").add_subparsers(dest="tickets_command", required=True)
+    tickets = sub.add_parser("tickets", help="tickets of the builtin ticket system").add_subparsers(
+        dest="tickets_command", required=True
+    )
     t_list = tickets.add_parser("list")
     t_list.add_argument("--limit", type=int, default=50)
     t_show = tickets.add_parser("show")

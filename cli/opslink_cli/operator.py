@@ -33,11 +33,15 @@ class Connection:
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection (as the AWS CLI)")
-    group.add_argument("--endpoint-url", help="e.g. http://127.0.0.1:5055 for `opslink local serve`")
+    group.add_argument(
+        "--endpoint-url", help="e.g. http://127.0.0.1:5055 for `opslink local serve`"
+    )
     group.add_argument("--profile", help="AWS named profile")
     group.add_argument("--region", help="AWS region (default: profile's or us-east-1 locally)")
     group.add_argument("--output", choices=("table", "json"), default="table")
-    group.add_argument("--stack-name", default="opslink", help="the deployed stack (default: opslink)")
+    group.add_argument(
+        "--stack-name", default="opslink", help="the deployed stack (default: opslink)"
+    )
     group.add_argument("--alerts-table", help="override the alerts table name")
     group.add_argument("--tickets-table", help="override the tickets table name")
 
@@ -47,15 +51,23 @@ def connect(args: argparse.Namespace) -> Connection:
     session = boto3.Session(
         profile_name=args.profile,
         region_name=args.region or ("us-east-1" if local else None),
-        **({"aws_access_key_id": "testing", "aws_secret_access_key": "testing"} if local and not args.profile else {}),  # noqa: S106
+        **(
+            {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+            if local and not args.profile
+            else {}
+        ),
     )
     if session.region_name is None:
         raise OperatorError("no region: pass --region or configure one for the profile")
     alerts_table, tickets_table = args.alerts_table, args.tickets_table
     if not (alerts_table and tickets_table):
         outputs = {} if local else _stack_outputs(session, args.stack_name)
-        alerts_table = alerts_table or outputs.get("AlertsTableName") or f"{args.stack_name}-AlertsTable"
-        tickets_table = tickets_table or outputs.get("TicketsTableName") or f"{args.stack_name}-TicketsTable"
+        alerts_table = (
+            alerts_table or outputs.get("AlertsTableName") or f"{args.stack_name}-AlertsTable"
+        )
+        tickets_table = (
+            tickets_table or outputs.get("TicketsTableName") or f"{args.stack_name}-TicketsTable"
+        )
     ddb = session.client("dynamodb", endpoint_url=args.endpoint_url)
     return Connection(DynamoAlertStore(alerts_table, ddb), BuiltinTicketSystem(tickets_table, ddb))
 
@@ -64,11 +76,23 @@ def _stack_outputs(session: boto3.Session, stack: str) -> dict[str, str]:
     try:
         out = session.client("cloudformation").describe_stacks(StackName=stack)
     except ClientError as exc:
-        raise OperatorError(f"stack {stack!r}: {exc.response['Error']['Message']} (use --stack-name or --alerts-table)") from None
+        raise OperatorError(
+            f"stack {stack!r}: {exc.response['Error']['Message']} (use --stack-name or --alerts-table)"
+        ) from None
     return {o["OutputKey"]: o["OutputValue"] for o in out["Stacks"][0].get("Outputs", [])}
 
 
-ALERT_COLUMNS = ("alert_id", "status", "priority", "service", "environment", "alert_type", "occurrences", "ticket_id", "alarm_name")
+ALERT_COLUMNS = (
+    "alert_id",
+    "status",
+    "priority",
+    "service",
+    "environment",
+    "alert_type",
+    "occurrences",
+    "ticket_id",
+    "alarm_name",
+)
 TICKET_COLUMNS = ("id", "status", "priority", "ticket_type", "assignee", "due_at", "title")
 
 
@@ -84,7 +108,8 @@ def alerts_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
         raise OperatorError(f"no alert {args.alert_id}")
     doc: dict[str, Any] = alert.model_dump(mode="json")
     doc["links"] = [
-        {k: v for k, v in link.items() if k not in ("pk",)} for link in conn.alerts.links(args.alert_id)
+        {k: v for k, v in link.items() if k not in ("pk",)}
+        for link in conn.alerts.links(args.alert_id)
     ]
     emit(doc, args.output, out)
     return 0

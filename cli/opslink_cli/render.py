@@ -13,13 +13,17 @@ def _cell(value: Any, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], out: TextIO, max_width: int = 48) -> None:
+def table(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], out: TextIO, max_width: int = 48
+) -> None:
     if not rows:
         out.write("(none)\n")
         return
     cells = [[_cell(r.get(c), max_width) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    out.write("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip() + "\n")
+    out.write(
+        "  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip() + "\n"
+    )
     for row in cells:
         out.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() + "\n")
 

@@ -28,7 +28,9 @@ def alarm_arn(name: str, region: str = REGION) -> str:
     return f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{name}"
 
 
-def _base(name: str, state: str, old: str, at: datetime, reason: str, description: str) -> dict[str, Any]:
+def _base(
+    name: str, state: str, old: str, at: datetime, reason: str, description: str
+) -> dict[str, Any]:
     return {
         "AlarmName": name,
         "AlarmDescription": description,
@@ -91,9 +93,14 @@ def metric_alarm(
     return msg
 
 
-def metric_math_alarm(name: str, at: datetime, state: str = "ALARM", description: str = "") -> dict[str, Any]:
+def metric_math_alarm(
+    name: str, at: datetime, state: str = "ALARM", description: str = ""
+) -> dict[str, Any]:
     msg = _base(
-        name, state, "OK", at,
+        name,
+        state,
+        "OK",
+        at,
         "Threshold Crossed: 2 out of the last 2 datapoints [92.0, 95.5] were greater than the threshold (90.0).",
         description,
     )
@@ -105,7 +112,12 @@ def metric_math_alarm(name: str, at: datetime, state: str = "ALARM", description
         "TreatMissingData": "missing",
         "EvaluateLowSampleCountPercentile": "",
         "Metrics": [
-            {"Expression": "100 * used / max", "Id": "pct", "Label": "Connection pool used %", "ReturnData": True},
+            {
+                "Expression": "100 * used / max",
+                "Id": "pct",
+                "Label": "Connection pool used %",
+                "ReturnData": True,
+            },
             {
                 "Id": "used",
                 "MetricStat": {
@@ -137,9 +149,14 @@ def metric_math_alarm(name: str, at: datetime, state: str = "ALARM", description
     return msg
 
 
-def anomaly_alarm(name: str, at: datetime, state: str = "ALARM", description: str = "") -> dict[str, Any]:
+def anomaly_alarm(
+    name: str, at: datetime, state: str = "ALARM", description: str = ""
+) -> dict[str, Any]:
     msg = _base(
-        name, state, "OK", at,
+        name,
+        state,
+        "OK",
+        at,
         "Thresholds Crossed: 1 out of the last 1 datapoints [812.4] was outside the band (min 120.1, max 480.7).",
         description,
     )
@@ -155,7 +172,9 @@ def anomaly_alarm(name: str, at: datetime, state: str = "ALARM", description: st
                 "Id": "m1",
                 "MetricStat": {
                     "Metric": {
-                        "Dimensions": [{"value": "app/search-alb/50dc6c495c0c9188", "name": "LoadBalancer"}],
+                        "Dimensions": [
+                            {"value": "app/search-alb/50dc6c495c0c9188", "name": "LoadBalancer"}
+                        ],
                         "MetricName": "TargetResponseTime",
                         "Namespace": "AWS/ApplicationELB",
                     },
@@ -164,15 +183,25 @@ def anomaly_alarm(name: str, at: datetime, state: str = "ALARM", description: st
                 },
                 "ReturnData": True,
             },
-            {"Expression": "ANOMALY_DETECTION_BAND(m1, 2)", "Id": "ad1", "Label": "TargetResponseTime (expected)", "ReturnData": True},
+            {
+                "Expression": "ANOMALY_DETECTION_BAND(m1, 2)",
+                "Id": "ad1",
+                "Label": "TargetResponseTime (expected)",
+                "ReturnData": True,
+            },
         ],
     }
     return msg
 
 
-def composite_alarm(name: str, at: datetime, state: str = "ALARM", description: str = "") -> dict[str, Any]:
+def composite_alarm(
+    name: str, at: datetime, state: str = "ALARM", description: str = ""
+) -> dict[str, Any]:
     msg = _base(
-        name, state, "OK", at,
+        name,
+        state,
+        "OK",
+        at,
         f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:prod-cdn-edge-5xx transitioned to ALARM at Friday 27 November, 2026 10:04:00 UTC",
         description,
     )
@@ -183,7 +212,9 @@ def composite_alarm(name: str, at: datetime, state: str = "ALARM", description: 
     return msg
 
 
-def eventbridge_event(name: str, at: datetime, state: str = "ALARM", old: str = "OK") -> dict[str, Any]:
+def eventbridge_event(
+    name: str, at: datetime, state: str = "ALARM", old: str = "OK"
+) -> dict[str, Any]:
     return {
         "version": "0",
         "id": str(uuid.uuid5(uuid.NAMESPACE_URL, name + ts(at))),
@@ -198,10 +229,14 @@ def eventbridge_event(name: str, at: datetime, state: str = "ALARM", old: str = 
             "state": {
                 "value": state,
                 "reason": "Threshold Crossed: 1 out of the last 1 datapoints [97.3] was greater than the threshold (90.0).",
-                "reasonData": "{\"version\":\"1.0\",\"queryDate\":\"2026-11-27T10:00:00.000+0000\"}",
+                "reasonData": '{"version":"1.0","queryDate":"2026-11-27T10:00:00.000+0000"}',
                 "timestamp": ts(at),
             },
-            "previousState": {"value": old, "reason": "Threshold Crossed", "timestamp": "2026-11-27T08:00:00.000+0000"},
+            "previousState": {
+                "value": old,
+                "reason": "Threshold Crossed",
+                "timestamp": "2026-11-27T08:00:00.000+0000",
+            },
             "configuration": {
                 "description": "Disk almost full on the log archive hosts",
                 "metrics": [
@@ -211,7 +246,10 @@ def eventbridge_event(name: str, at: datetime, state: str = "ALARM", old: str = 
                             "metric": {
                                 "namespace": "CWAgent",
                                 "name": "disk_used_percent",
-                                "dimensions": {"InstanceId": "i-0feedfacecafe0001", "path": "/var/log"},
+                                "dimensions": {
+                                    "InstanceId": "i-0feedfacecafe0001",
+                                    "path": "/var/log",
+                                },
                             },
                             "period": 300,
                             "stat": "Average",
@@ -234,15 +272,27 @@ def alarm_action_payload(name: str, at: datetime, state: str = "ALARM") -> dict[
         "region": REGION,
         "alarmData": {
             "alarmName": name,
-            "state": {"value": state, "reason": "Threshold Crossed: 1 datapoint [98.0] was greater than the threshold (90.0).", "timestamp": ts(at)},
-            "previousState": {"value": "OK", "reason": "Threshold Crossed", "timestamp": "2026-11-27T08:00:00.000+0000"},
+            "state": {
+                "value": state,
+                "reason": "Threshold Crossed: 1 datapoint [98.0] was greater than the threshold (90.0).",
+                "timestamp": ts(at),
+            },
+            "previousState": {
+                "value": "OK",
+                "reason": "Threshold Crossed",
+                "timestamp": "2026-11-27T08:00:00.000+0000",
+            },
             "configuration": {
                 "description": "Memory pressure on search nodes",
                 "metrics": [
                     {
                         "id": "m1",
                         "metricStat": {
-                            "metric": {"namespace": "CWAgent", "name": "mem_used_percent", "dimensions": {"InstanceId": "i-0search000000001"}},
+                            "metric": {
+                                "namespace": "CWAgent",
+                                "name": "mem_used_percent",
+                                "dimensions": {"InstanceId": "i-0search000000001"},
+                            },
                             "period": 60,
                             "stat": "Average",
                         },
@@ -254,7 +304,9 @@ def alarm_action_payload(name: str, at: datetime, state: str = "ALARM") -> dict[
     }
 
 
-def sns_record(message: dict[str, Any] | str, subject: str | None = None, message_id: str | None = None) -> dict[str, Any]:
+def sns_record(
+    message: dict[str, Any] | str, subject: str | None = None, message_id: str | None = None
+) -> dict[str, Any]:
     body = message if isinstance(message, str) else json.dumps(message)
     if subject is None and isinstance(message, dict) and "AlarmName" in message:
         subject = f'{message["NewStateValue"]}: "{message["AlarmName"]}" in {REGION_DISPLAY}'[:100]
@@ -290,17 +342,24 @@ def sample_events() -> dict[str, Any]:
     from datetime import timedelta
 
     cpu = metric_alarm(
-        "prod-checkout-api-cpu-high", T0, metric="CPUUtilization",
+        "prod-checkout-api-cpu-high",
+        T0,
+        metric="CPUUtilization",
         dimensions={"AutoScalingGroupName": "checkout-api-asg"},
         description="CPU above 85% on the checkout API fleet",
     )
     huge = metric_alarm(
-        "prod-search-disk-full", T0, metric="disk_used_percent", namespace="CWAgent",
+        "prod-search-disk-full",
+        T0,
+        metric="disk_used_percent",
+        namespace="CWAgent",
         description="Disk full. " + "x" * 40_000,
     )
     unicode_name = metric_alarm(
-        "prod-checkout-api-ünïcødé-$(rm -rf ~);`id`|latency ⚠", T0,
-        metric="TargetResponseTime", namespace="AWS/ApplicationELB",
+        "prod-checkout-api-ünïcødé-$(rm -rf ~);`id`|latency ⚠",
+        T0,
+        metric="TargetResponseTime",
+        namespace="AWS/ApplicationELB",
         dimensions={"LoadBalancer": "app/checkout/123"},
     )
     missing = metric_alarm("prod-checkout-api-cpu-high", T0)
@@ -309,27 +368,53 @@ def sample_events() -> dict[str, Any]:
     return {
         "sns-metric-alarm.json": sns_event(cpu),
         "sns-metric-math-alarm.json": sns_event(
-            metric_math_alarm("prod-payments-db-connection-pool", T0, description="Connection pool above 90%")
+            metric_math_alarm(
+                "prod-payments-db-connection-pool", T0, description="Connection pool above 90%"
+            )
         ),
         "sns-anomaly-detection-alarm.json": sns_event(
-            anomaly_alarm("prod-search-latency-anomaly", T0, description="Search latency outside its usual band")
+            anomaly_alarm(
+                "prod-search-latency-anomaly",
+                T0,
+                description="Search latency outside its usual band",
+            )
         ),
-        "sns-composite-alarm.json": sns_event(composite_alarm("prod-cdn-edge-degraded", T0, description="CDN edge degraded")),
+        "sns-composite-alarm.json": sns_event(
+            composite_alarm("prod-cdn-edge-degraded", T0, description="CDN edge degraded")
+        ),
         "sns-ok.json": sns_event(
-            metric_alarm("prod-checkout-api-cpu-high", T0 + timedelta(minutes=20), state="OK", old="ALARM",
-                         dimensions={"AutoScalingGroupName": "checkout-api-asg"})
+            metric_alarm(
+                "prod-checkout-api-cpu-high",
+                T0 + timedelta(minutes=20),
+                state="OK",
+                old="ALARM",
+                dimensions={"AutoScalingGroupName": "checkout-api-asg"},
+            )
         ),
         "sns-insufficient-data.json": sns_event(
-            metric_alarm("prod-checkout-api-cpu-high", T0 + timedelta(minutes=10), state="INSUFFICIENT_DATA", old="ALARM",
-                         dimensions={"AutoScalingGroupName": "checkout-api-asg"},
-                         reason="Insufficient Data: 3 datapoints were unknown.")
+            metric_alarm(
+                "prod-checkout-api-cpu-high",
+                T0 + timedelta(minutes=10),
+                state="INSUFFICIENT_DATA",
+                old="ALARM",
+                dimensions={"AutoScalingGroupName": "checkout-api-asg"},
+                reason="Insufficient Data: 3 datapoints were unknown.",
+            )
         ),
         "sns-refire.json": sns_event(
-            metric_alarm("prod-checkout-api-cpu-high", T0 + timedelta(minutes=5), dimensions={"AutoScalingGroupName": "checkout-api-asg"},
-                         description="CPU above 85% on the checkout API fleet")
+            metric_alarm(
+                "prod-checkout-api-cpu-high",
+                T0 + timedelta(minutes=5),
+                dimensions={"AutoScalingGroupName": "checkout-api-asg"},
+                description="CPU above 85% on the checkout API fleet",
+            )
         ),
-        "sns-eventbridge-forwarded.json": sns_event(eventbridge_event("prod-logs-archive-disk-usage", T0)),
-        "eventbridge-alarm-state-change.json": eventbridge_event("prod-logs-archive-disk-usage", T0),
+        "sns-eventbridge-forwarded.json": sns_event(
+            eventbridge_event("prod-logs-archive-disk-usage", T0)
+        ),
+        "eventbridge-alarm-state-change.json": eventbridge_event(
+            "prod-logs-archive-disk-usage", T0
+        ),
         "alarm-action-invoke.json": alarm_action_payload("prod-search-memory-critical", T0),
         "sns-huge-description.json": sns_event(huge),
         "sns-unicode-shell-metacharacters.json": sns_event(unicode_name),
@@ -338,14 +423,29 @@ def sample_events() -> dict[str, Any]:
         "bad-unknown-state.json": sns_event(unknown_state),
         "bad-other-event-source.json": {
             "Records": [
-                {"eventSource": "aws:sqs", "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d", "body": "{}"},
+                {
+                    "eventSource": "aws:sqs",
+                    "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+                    "body": "{}",
+                },
             ]
         },
         "bad-batch-one-malformed.json": {
             "Records": [
-                sns_record(metric_alarm("prod-search-cpu-high", T0, dimensions={"InstanceId": "i-0search000000002"})),
-                sns_record("{\"AlarmName\": \"broken\""),
-                sns_record(metric_alarm("staging-checkout-api-memory-warning", T0, metric="mem_used_percent", namespace="CWAgent")),
+                sns_record(
+                    metric_alarm(
+                        "prod-search-cpu-high", T0, dimensions={"InstanceId": "i-0search000000002"}
+                    )
+                ),
+                sns_record('{"AlarmName": "broken"'),
+                sns_record(
+                    metric_alarm(
+                        "staging-checkout-api-memory-warning",
+                        T0,
+                        metric="mem_used_percent",
+                        namespace="CWAgent",
+                    )
+                ),
             ]
         },
     }

@@ -20,7 +20,14 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 
 def test_local_run_contract() -> None:
-    files = ["sns-metric-alarm.json", "sns-refire.json", "sns-metric-alarm.json", "bad-batch-one-malformed.json", "sns-ok.json", "bad-other-event-source.json"]
+    files = [
+        "sns-metric-alarm.json",
+        "sns-refire.json",
+        "sns-metric-alarm.json",
+        "bad-batch-one-malformed.json",
+        "sns-ok.json",
+        "bad-other-event-source.json",
+    ]
     proc = run("local", "run", *(str(EVENTS / f) for f in files), "--json")
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -36,7 +43,14 @@ def test_local_run_contract() -> None:
         ("bad-other-event-source.json#0", "rejected"),
     ]
     for row in rows:
-        assert set(row) >= {"source", "outcome", "alert_id", "ticket_id", "execution_status", "reason"}
+        assert set(row) >= {
+            "source",
+            "outcome",
+            "alert_id",
+            "ticket_id",
+            "execution_status",
+            "reason",
+        }
     created = rows[0]
     assert created["execution_status"] == "SUCCEEDED" and created["ticket_id"].startswith("OPS-")
     assert rows[6]["alert_id"] == created["alert_id"]  # the OK resolved the first file's alert

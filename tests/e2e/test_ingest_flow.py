@@ -20,7 +20,9 @@ T0 = samples.T0
 
 def cpu(at_min: float = 0, state: str = "ALARM") -> dict[str, Any]:
     return samples.metric_alarm(
-        "prod-checkout-api-cpu-high", T0 + timedelta(minutes=at_min), state=state,
+        "prod-checkout-api-cpu-high",
+        T0 + timedelta(minutes=at_min),
+        state=state,
         old="OK" if state == "ALARM" else "ALARM",
         dimensions={"AutoScalingGroupName": "checkout-api-asg"},
         description="CPU above 85% on the checkout API fleet",
@@ -51,7 +53,11 @@ def test_sns_publish_opens_ticket_links_and_execution(stack: Stack) -> None:
     statuses = stack.local.wait_for_executions([alert.execution_name])
     assert statuses == {alert.execution_name: "SUCCEEDED"}
     assert stack.states_entered(alert.execution_name) == [
-        "Notify", "SelectRunbook", "HasRunbook", "RecordNoRunbook", "LeftToHumans",
+        "Notify",
+        "SelectRunbook",
+        "HasRunbook",
+        "RecordNoRunbook",
+        "LeftToHumans",
     ]
     # No runbook yet: the alert and its ticket say so, and the alert stays with humans.
     noted = stack.alerts.get(alert.alert_id)
@@ -84,7 +90,9 @@ def test_same_delivery_three_times_concurrently(stack: Stack) -> None:
 
 def test_same_message_published_three_times_concurrently(stack: Stack) -> None:
     message = json.dumps(cpu())
-    threads = [threading.Thread(target=stack.local.publish_alarm, args=(message,)) for _ in range(3)]
+    threads = [
+        threading.Thread(target=stack.local.publish_alarm, args=(message,)) for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -104,7 +112,9 @@ def test_alarm_then_ok_resolves_alert_and_ticket(stack: Stack) -> None:
     assert alert.resolution["how"] == "alarm returned to OK"
     ticket = stack.tickets.get(alert.ticket_id or "")
     assert ticket and ticket.status is TicketStatus.RESOLVED
-    assert "returned to OK" in ticket.comments[-1]["text"] or any("returned to OK" in c["text"] for c in ticket.comments)
+    assert "returned to OK" in ticket.comments[-1]["text"] or any(
+        "returned to OK" in c["text"] for c in ticket.comments
+    )
 
 
 def test_batch_with_one_malformed_record(stack: Stack) -> None:
@@ -113,10 +123,13 @@ def test_batch_with_one_malformed_record(stack: Stack) -> None:
     assert "not JSON" in results[1]["reason"]
     stack.local.wait_for_executions()
     assert {a.alarm_name for a in stack.alerts.list_alerts()} == {
-        "prod-search-cpu-high", "staging-checkout-api-memory-warning",
+        "prod-search-cpu-high",
+        "staging-checkout-api-memory-warning",
     }
     [rejection] = _rejections_today(stack)
-    assert "not JSON" in rejection["reason"] and rejection["excerpt"].startswith('{"AlarmName": "broken"')
+    assert "not JSON" in rejection["reason"] and rejection["excerpt"].startswith(
+        '{"AlarmName": "broken"'
+    )
 
 
 def _rejections_today(stack: Stack) -> list[dict[str, Any]]:

@@ -22,16 +22,61 @@ def _sns_message(name: str, index: int = 0) -> str:
 
 GOOD = {
     # file: (kind, state, source, alarm name)
-    "sns-metric-alarm.json": (AlarmKind.METRIC, AlarmState.ALARM, AlarmSource.SNS, "prod-checkout-api-cpu-high"),
-    "sns-metric-math-alarm.json": (AlarmKind.METRIC_MATH, AlarmState.ALARM, AlarmSource.SNS, "prod-payments-db-connection-pool"),
-    "sns-anomaly-detection-alarm.json": (AlarmKind.ANOMALY_DETECTION, AlarmState.ALARM, AlarmSource.SNS, "prod-search-latency-anomaly"),
-    "sns-composite-alarm.json": (AlarmKind.COMPOSITE, AlarmState.ALARM, AlarmSource.SNS, "prod-cdn-edge-degraded"),
+    "sns-metric-alarm.json": (
+        AlarmKind.METRIC,
+        AlarmState.ALARM,
+        AlarmSource.SNS,
+        "prod-checkout-api-cpu-high",
+    ),
+    "sns-metric-math-alarm.json": (
+        AlarmKind.METRIC_MATH,
+        AlarmState.ALARM,
+        AlarmSource.SNS,
+        "prod-payments-db-connection-pool",
+    ),
+    "sns-anomaly-detection-alarm.json": (
+        AlarmKind.ANOMALY_DETECTION,
+        AlarmState.ALARM,
+        AlarmSource.SNS,
+        "prod-search-latency-anomaly",
+    ),
+    "sns-composite-alarm.json": (
+        AlarmKind.COMPOSITE,
+        AlarmState.ALARM,
+        AlarmSource.SNS,
+        "prod-cdn-edge-degraded",
+    ),
     "sns-ok.json": (AlarmKind.METRIC, AlarmState.OK, AlarmSource.SNS, "prod-checkout-api-cpu-high"),
-    "sns-insufficient-data.json": (AlarmKind.METRIC, AlarmState.INSUFFICIENT_DATA, AlarmSource.SNS, "prod-checkout-api-cpu-high"),
-    "sns-refire.json": (AlarmKind.METRIC, AlarmState.ALARM, AlarmSource.SNS, "prod-checkout-api-cpu-high"),
-    "sns-eventbridge-forwarded.json": (AlarmKind.METRIC, AlarmState.ALARM, AlarmSource.EVENTBRIDGE, "prod-logs-archive-disk-usage"),
-    "sns-huge-description.json": (AlarmKind.METRIC, AlarmState.ALARM, AlarmSource.SNS, "prod-search-disk-full"),
-    "sns-unicode-shell-metacharacters.json": (AlarmKind.METRIC, AlarmState.ALARM, AlarmSource.SNS, "prod-checkout-api-ünïcødé-$(rm -rf ~);`id`|latency ⚠"),
+    "sns-insufficient-data.json": (
+        AlarmKind.METRIC,
+        AlarmState.INSUFFICIENT_DATA,
+        AlarmSource.SNS,
+        "prod-checkout-api-cpu-high",
+    ),
+    "sns-refire.json": (
+        AlarmKind.METRIC,
+        AlarmState.ALARM,
+        AlarmSource.SNS,
+        "prod-checkout-api-cpu-high",
+    ),
+    "sns-eventbridge-forwarded.json": (
+        AlarmKind.METRIC,
+        AlarmState.ALARM,
+        AlarmSource.EVENTBRIDGE,
+        "prod-logs-archive-disk-usage",
+    ),
+    "sns-huge-description.json": (
+        AlarmKind.METRIC,
+        AlarmState.ALARM,
+        AlarmSource.SNS,
+        "prod-search-disk-full",
+    ),
+    "sns-unicode-shell-metacharacters.json": (
+        AlarmKind.METRIC,
+        AlarmState.ALARM,
+        AlarmSource.SNS,
+        "prod-checkout-api-ünïcødé-$(rm -rf ~);`id`|latency ⚠",
+    ),
 }
 
 
@@ -86,7 +131,9 @@ def test_metric_math_keeps_expression_and_inputs() -> None:
 def test_composite_carries_rule_and_children() -> None:
     alarm = parse_sns_message(_sns_message("sns-composite-alarm.json"))
     assert alarm.alarm_rule and "ALARM(prod-cdn-edge-5xx)" in alarm.alarm_rule
-    assert alarm.triggering_children == ("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:prod-cdn-edge-5xx",)
+    assert alarm.triggering_children == (
+        "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:prod-cdn-edge-5xx",
+    )
 
 
 def test_huge_description_is_cut_with_a_marker() -> None:
@@ -136,11 +183,25 @@ def test_timestamps_in_cloudwatch_format() -> None:
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
     max_leaves=20,
 )
 _alarmish_keys = st.sampled_from(
-    ["AlarmName", "AlarmArn", "NewStateValue", "StateChangeTime", "Trigger", "AlarmRule", "detail-type", "detail", "resources", "alarmData", "alarmArn"]
+    [
+        "AlarmName",
+        "AlarmArn",
+        "NewStateValue",
+        "StateChangeTime",
+        "Trigger",
+        "AlarmRule",
+        "detail-type",
+        "detail",
+        "resources",
+        "alarmData",
+        "alarmArn",
+    ]
 )
 
 

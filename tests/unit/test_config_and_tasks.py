@@ -8,8 +8,8 @@ import pytest
 
 from opslink.config import IngestSettings
 from opslink.errors import ConfigurationError, InvalidAlarm
-from opslink.remediate_service import RemediateDeps, run_task
 from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
+from opslink.remediate_service import RemediateDeps, run_task
 from opslink_cli import samples
 
 
@@ -21,21 +21,32 @@ def test_missing_configuration_is_named() -> None:
 
 
 def test_bad_policy_value_is_named() -> None:
-    env = {"ALERTS_TABLE": "alerts", "TICKETS_TABLE": "tickets",
-           "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:x", "OK_POLICY": "explode"}
+    env = {
+        "ALERTS_TABLE": "alerts",
+        "TICKETS_TABLE": "tickets",
+        "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:x",
+        "OK_POLICY": "explode",
+    }
     with pytest.raises(ConfigurationError, match="OK_POLICY"):
         IngestSettings.from_environ(env)
 
 
 def _opened(deps: IngestDeps) -> Any:
-    [r] = ingest_event(samples.sns_event(samples.metric_alarm("prod-search-cpu-high", samples.T0)), deps, IngestPolicy())
+    [r] = ingest_event(
+        samples.sns_event(samples.metric_alarm("prod-search-cpu-high", samples.T0)),
+        deps,
+        IngestPolicy(),
+    )
     return deps.workflow.started[r.execution_name]  # type: ignore[attr-defined]
 
 
 def test_record_failure_notes_alert_and_ticket(deps: IngestDeps) -> None:
     payload = _opened(deps)
     rdeps = RemediateDeps(store=deps.store, tickets=deps.tickets)
-    error = {"Error": "StoreError", "Cause": '{"errorMessage": "DynamoDB throttled", "errorType": "StoreError"}'}
+    error = {
+        "Error": "StoreError",
+        "Cause": '{"errorMessage": "DynamoDB throttled", "errorType": "StoreError"}',
+    }
     run_task({"action": "record_failure", "alert": payload, "error": error}, rdeps)
     alert = deps.store.get(payload["alert_id"])
     assert alert and alert.notes[-1]["kind"] == "remediation_failed"
@@ -46,11 +57,17 @@ def test_record_failure_notes_alert_and_ticket(deps: IngestDeps) -> None:
 
 def test_select_without_catalog_leaves_alert_to_humans(deps: IngestDeps) -> None:
     payload = _opened(deps)
-    out = run_task({"action": "select", "alert": payload}, RemediateDeps(store=deps.store, tickets=deps.tickets))
+    out = run_task(
+        {"action": "select", "alert": payload},
+        RemediateDeps(store=deps.store, tickets=deps.tickets),
+    )
     assert out["runbook"] is None and "left to humans" in out["reason"]
 
 
-@pytest.mark.parametrize(("event", "message"), [({"action": "launch_rockets", "alert": None}, "field 'alert'"), ({}, "field 'action'")])
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [({"action": "launch_rockets", "alert": None}, "field 'alert'"), ({}, "field 'action'")],
+)
 def test_bad_task_input_is_specific(deps: IngestDeps, event: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidAlarm, match=message):
         run_task(event, RemediateDeps(store=deps.store, tickets=deps.tickets))

@@ -14,7 +14,9 @@ from opslink.service_map import load_service_map, parse_service_map
 SMAP = load_service_map()
 
 
-def alarm(name: str, metric: str | None = "CPUUtilization", dims: dict[str, str] | None = None) -> Alarm:
+def alarm(
+    name: str, metric: str | None = "CPUUtilization", dims: dict[str, str] | None = None
+) -> Alarm:
     return Alarm(
         name=name,
         arn=f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{name}",
@@ -24,21 +26,37 @@ def alarm(name: str, metric: str | None = "CPUUtilization", dims: dict[str, str]
         state_changed_at=datetime(2026, 11, 27, 10, tzinfo=UTC),
         kind=AlarmKind.METRIC,
         source=AlarmSource.SNS,
-        metrics=(MetricRef(namespace="AWS/EC2", name=metric, dimensions=dims or {}),) if metric else (),
+        metrics=(MetricRef(namespace="AWS/EC2", name=metric, dimensions=dims or {}),)
+        if metric
+        else (),
     )
 
 
 def test_tags_win_over_map_and_name() -> None:
     enr = enrich(
         alarm("prod-checkout-api-cpu-high"),
-        {"Service": "search", "Team": "night-shift", "Environment": "stg", "Severity": "critical", "alert_type": "Memory Usage"},
+        {
+            "Service": "search",
+            "Team": "night-shift",
+            "Environment": "stg",
+            "Severity": "critical",
+            "alert_type": "Memory Usage",
+        },
         SMAP,
     )
     assert (enr.service, enr.team, enr.environment, enr.severity, enr.alert_type) == (
-        "search", "night-shift", "staging", Severity.CRITICAL, "memory_usage",
+        "search",
+        "night-shift",
+        "staging",
+        Severity.CRITICAL,
+        "memory_usage",
     )
     assert enr.sources == {
-        "service": "tag", "team": "tag", "environment": "tag", "alert_type": "tag", "severity": "tag",
+        "service": "tag",
+        "team": "tag",
+        "environment": "tag",
+        "alert_type": "tag",
+        "severity": "tag",
     }
 
 
@@ -51,7 +69,11 @@ def test_service_map_by_alias_gives_team_owner_and_criticality() -> None:
 
 
 def test_service_map_by_dimension_pattern() -> None:
-    enr = enrich(alarm("db-conn-alarm-17", "DatabaseConnections", {"DBInstanceIdentifier": "payments-db-2"}), {}, SMAP)
+    enr = enrich(
+        alarm("db-conn-alarm-17", "DatabaseConnections", {"DBInstanceIdentifier": "payments-db-2"}),
+        {},
+        SMAP,
+    )
     assert enr.service == "payments-db"
     assert enr.alert_type == "database_connection"
     assert enr.service_kind == "database"

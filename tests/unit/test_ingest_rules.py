@@ -21,8 +21,13 @@ CPU = "prod-checkout-api-cpu-high"
 
 def alarm(at_min: float = 0, state: str = "ALARM", name: str = CPU) -> dict[str, Any]:
     return samples.sns_event(
-        samples.metric_alarm(name, T0 + timedelta(minutes=at_min), state=state, old="OK" if state == "ALARM" else "ALARM",
-                             dimensions={"AutoScalingGroupName": "checkout-api-asg"})
+        samples.metric_alarm(
+            name,
+            T0 + timedelta(minutes=at_min),
+            state=state,
+            old="OK" if state == "ALARM" else "ALARM",
+            dimensions={"AutoScalingGroupName": "checkout-api-asg"},
+        )
     )
 
 
@@ -55,7 +60,9 @@ def test_duplicate_delivery_changes_nothing(deps: IngestDeps, policy: IngestPoli
     assert deps.tickets.get(first.ticket_id).comments == []  # type: ignore[union-attr]
 
 
-def test_refire_counts_and_comments_once_per_period(deps: IngestDeps, policy: IngestPolicy, clock: Clock) -> None:
+def test_refire_counts_and_comments_once_per_period(
+    deps: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
     first = one(alarm(0), deps, policy)
     r1 = one(alarm(5), deps, policy)
     clock.advance(minutes=5)
@@ -95,7 +102,11 @@ def test_ok_with_comment_policy_leaves_ticket_open(deps: IngestDeps) -> None:
     first = one(alarm(0), deps, policy)
     one(alarm(20, "OK"), deps, policy)
     ticket = deps.tickets.get(first.ticket_id)
-    assert ticket and ticket.status is TicketStatus.OPEN and "returned to OK" in ticket.comments[-1]["text"]
+    assert (
+        ticket
+        and ticket.status is TicketStatus.OPEN
+        and "returned to OK" in ticket.comments[-1]["text"]
+    )
 
 
 def test_ok_without_open_alert_is_ignored(deps: IngestDeps, policy: IngestPolicy) -> None:
@@ -109,7 +120,11 @@ def test_insufficient_data_notes_open_alert(deps: IngestDeps, policy: IngestPoli
     assert r.outcome is Outcome.IGNORED and r.alert_id == first.alert_id
     assert "INSUFFICIENT_DATA" in deps.tickets.get(first.ticket_id).comments[-1]["text"]  # type: ignore[union-attr]
     assert deps.store.get(first.alert_id).notes[-1]["kind"] == "insufficient_data"  # type: ignore[union-attr]
-    ignored = one(alarm(6, "INSUFFICIENT_DATA"), deps, IngestPolicy(insufficient_data_policy=InsufficientDataPolicy.IGNORE))
+    ignored = one(
+        alarm(6, "INSUFFICIENT_DATA"),
+        deps,
+        IngestPolicy(insufficient_data_policy=InsufficientDataPolicy.IGNORE),
+    )
     assert "ignored by policy" in ignored.reason
 
 
@@ -129,7 +144,9 @@ class FailingTickets:
         return getattr(self.inner, item)
 
 
-def test_ticket_system_down_then_retry_finishes_once(deps: IngestDeps, policy: IngestPolicy, clock: Clock) -> None:
+def test_ticket_system_down_then_retry_finishes_once(
+    deps: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
     deps.tickets = FailingTickets(deps.tickets, failures=1)  # type: ignore[assignment]
     failed = one(alarm(), deps, policy)
     assert failed.outcome is Outcome.REJECTED and failed.retryable and "503" in failed.reason
@@ -144,7 +161,9 @@ def test_ticket_system_down_then_retry_finishes_once(deps: IngestDeps, policy: I
     assert one(alarm(), deps, policy).outcome is Outcome.DUPLICATE
 
 
-def test_bad_record_is_rejected_recorded_and_siblings_survive(deps: IngestDeps, policy: IngestPolicy, clock: Clock) -> None:
+def test_bad_record_is_rejected_recorded_and_siblings_survive(
+    deps: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
     from tests.conftest import load_event
 
     results = ingest_event(load_event("bad-batch-one-malformed.json"), deps, policy)
@@ -158,7 +177,10 @@ def test_bad_record_is_rejected_recorded_and_siblings_survive(deps: IngestDeps, 
 @pytest.mark.parametrize(
     ("event", "reason"),
     [
-        ({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}, "unsupported event source 'aws:sqs'"),
+        (
+            {"Records": [{"eventSource": "aws:sqs", "body": "{}"}]},
+            "unsupported event source 'aws:sqs'",
+        ),
         ({"Records": []}, "empty Records"),
         ({"hello": 1}, "unrecognised event"),
         ([1, 2], "unrecognised event (list)"),
@@ -166,12 +188,16 @@ def test_bad_record_is_rejected_recorded_and_siblings_survive(deps: IngestDeps, 
         ({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": 5}}]}, "no Message string"),
     ],
 )
-def test_events_of_other_shapes_are_rejected(deps: IngestDeps, policy: IngestPolicy, event: Any, reason: str) -> None:
+def test_events_of_other_shapes_are_rejected(
+    deps: IngestDeps, policy: IngestPolicy, event: Any, reason: str
+) -> None:
     r = one(event, deps, policy)
     assert r.outcome is Outcome.REJECTED and reason in r.reason
 
 
-def test_unexpected_bug_marks_record_retryable_not_lost(deps: IngestDeps, policy: IngestPolicy) -> None:
+def test_unexpected_bug_marks_record_retryable_not_lost(
+    deps: IngestDeps, policy: IngestPolicy
+) -> None:
     class Broken:
         def tags(self, arn: str) -> dict[str, str]:
             raise KeyError("boom")

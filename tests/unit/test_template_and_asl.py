@@ -20,7 +20,10 @@ def test_cfn_lint_passes_on_template() -> None:
 
 
 def test_state_machines_pass_asl_checks() -> None:
-    assert check_files(sorted((ROOT / "statemachine").glob("*.asl.json")), ROOT / "template.yaml") == []
+    assert (
+        check_files(sorted((ROOT / "statemachine").glob("*.asl.json")), ROOT / "template.yaml")
+        == []
+    )
 
 
 def test_asl_check_catches_real_mistakes() -> None:
@@ -33,15 +36,28 @@ def test_asl_check_catches_real_mistakes() -> None:
     }
     problems = check_definition(json.dumps(definition), set(), "x.asl.json")
     text = "\n".join(problems)
-    for expected in ("${RemediateFunctionArn} is not in DefinitionSubstitutions", "unknown state 'Nowhere'", "Task A has no Retry",
-                     "Task A has no Catch", "without TimeoutSeconds", "Orphan is unreachable"):
+    for expected in (
+        "${RemediateFunctionArn} is not in DefinitionSubstitutions",
+        "unknown state 'Nowhere'",
+        "Task A has no Retry",
+        "Task A has no Catch",
+        "without TimeoutSeconds",
+        "Orphan is unreachable",
+    ):
         assert expected in text
 
 
 def test_functions_point_at_real_handlers() -> None:
     resources = load_template(ROOT / "template.yaml")["Resources"]
-    functions = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
-    assert set(functions) == {"IngestFunction", "RemediateFunction", "TrackFunction", "MetricsFunction"}
+    functions = {
+        k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"
+    }
+    assert set(functions) == {
+        "IngestFunction",
+        "RemediateFunction",
+        "TrackFunction",
+        "MetricsFunction",
+    }
     for props in functions.values():
         module, _, func = props["Handler"].rpartition(".")
         path = ROOT / props["CodeUri"] / (module.replace(".", "/") + ".py")

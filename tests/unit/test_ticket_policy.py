@@ -14,7 +14,10 @@ from tests.conftest import load_event
 
 def enr(**kw: object) -> Enrichment:
     base: dict[str, object] = {
-        "service": "checkout", "environment": "production", "alert_type": "cpu_usage", "severity": Severity.HIGH,
+        "service": "checkout",
+        "environment": "production",
+        "alert_type": "cpu_usage",
+        "severity": Severity.HIGH,
     }
     base.update(kw)
     return Enrichment.model_validate(base)
@@ -50,7 +53,9 @@ def test_ticket_type(alert_type: str, kind: str | None, expected: TicketType) ->
         (Severity.MEDIUM, True, "staging", Priority.MEDIUM),
     ],
 )
-def test_priority_is_severity_times_business_impact(severity: Severity, critical: bool, env: str, expected: Priority) -> None:
+def test_priority_is_severity_times_business_impact(
+    severity: Severity, critical: bool, env: str, expected: Priority
+) -> None:
     assert priority(enr(severity=severity, critical_service=critical, environment=env)) is expected
 
 
@@ -74,7 +79,12 @@ def test_title_format_and_length() -> None:
 
 @pytest.mark.parametrize(
     ("sev", "crit", "hours"),
-    [(Severity.CRITICAL, False, 2), (Severity.HIGH, False, 8), (Severity.MEDIUM, False, 24), (Severity.LOW, False, 72)],
+    [
+        (Severity.CRITICAL, False, 2),
+        (Severity.HIGH, False, 8),
+        (Severity.MEDIUM, False, 24),
+        (Severity.LOW, False, 72),
+    ],
 )
 def test_due_date_by_priority(sev: Severity, crit: bool, hours: int) -> None:
     alarm = _alarm()
@@ -84,7 +94,9 @@ def test_due_date_by_priority(sev: Severity, crit: bool, hours: int) -> None:
 
 def test_description_has_facts_impact_steps_and_links() -> None:
     alarm = _alarm()
-    draft = draft_ticket(alarm, enr(team="payments", critical_service=True), "A-123", "bob@example.com")
+    draft = draft_ticket(
+        alarm, enr(team="payments", critical_service=True), "A-123", "bob@example.com"
+    )
     text = draft.description
     for heading in ("## What fired", "## Impact", "## Suggested steps", "## Links"):
         assert heading in text
@@ -92,9 +104,14 @@ def test_description_has_facts_impact_steps_and_links() -> None:
     assert "AutoScalingGroupName=checkout-api-asg" in text
     assert "business-critical" in text
     assert "top processes" in text  # the cpu_usage knowledge-base entry
-    assert "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/prod-checkout-api-cpu-high" in text
+    assert (
+        "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/prod-checkout-api-cpu-high"
+        in text
+    )
     assert draft.custom_fields == {
-        "alert_id": "A-123", "service": "checkout", "severity": "high",
+        "alert_id": "A-123",
+        "service": "checkout",
+        "severity": "high",
         "triggered_at": datetime(2026, 11, 27, 10, tzinfo=UTC).isoformat(),
     }
     assert draft.assignee == "bob@example.com"

@@ -31,7 +31,9 @@ def deps() -> IngestDeps:
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     results = ingest_event(event, deps(), POLICY)
     for result in results:
-        metrics.add_metric(name=f"Records{result.outcome.value.title()}", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(
+            name=f"Records{result.outcome.value.title()}", unit=MetricUnit.Count, value=1
+        )
     summary = {"results": [r.model_dump(mode="json") for r in results]}
     logger.info("delivery handled", extra={"outcomes": [r.outcome.value for r in results]})
     if any(r.retryable for r in results):

@@ -214,9 +214,7 @@ class _Detail(BaseModel):
     configuration: dict[str, Any] = Field(default_factory=dict)
 
 
-def _from_detail(
-    detail: Any, arn: str, source: AlarmSource, form: str
-) -> Alarm:
+def _from_detail(detail: Any, arn: str, source: AlarmSource, form: str) -> Alarm:
     try:
         parsed = _Detail.model_validate(detail)
     except ValidationError as exc:
@@ -307,7 +305,9 @@ def parse_alarm_document(doc: Any) -> Alarm:
     if is_eventbridge_alarm(doc):
         return _from_eventbridge(doc)
     if doc.get("detail-type"):
-        raise InvalidAlarm(f"EventBridge event of type {str(doc['detail-type'])[:80]!r} is not an alarm state change")
+        raise InvalidAlarm(
+            f"EventBridge event of type {str(doc['detail-type'])[:80]!r} is not an alarm state change"
+        )
     if is_alarm_action(doc):
         return _from_alarm_action(doc)
     if "AlarmName" in doc or "NewStateValue" in doc or "AlarmArn" in doc:

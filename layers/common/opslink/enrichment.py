@@ -153,9 +153,7 @@ def _service_from_name(name: str, tokens: list[str], smap: ServiceMap) -> str | 
     if candidates:
         return max(candidates)[1]
     meaningful = [
-        t
-        for t in tokens
-        if t not in ENVIRONMENTS and t not in SEVERITY_WORDS and not t.isdigit()
+        t for t in tokens if t not in ENVIRONMENTS and t not in SEVERITY_WORDS and not t.isdigit()
     ]
     return meaningful[0] if meaningful else None
 
@@ -191,7 +189,9 @@ def enrich(alarm: Alarm, tags: dict[str, str], smap: ServiceMap) -> Enrichment:
     assert service is not None
     entry = smap.services.get(service)
 
-    def pick(fact: str, from_map: str | None, from_name: str | None, default: str | None) -> str | None:
+    def pick(
+        fact: str, from_map: str | None, from_name: str | None, default: str | None
+    ) -> str | None:
         tagged = _tag(tags, fact)
         for source, value in (
             ("tag", tagged),

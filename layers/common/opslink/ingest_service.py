@@ -12,6 +12,7 @@ delivery of the same transition finishes the work once the lease has run out.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,7 +35,14 @@ from opslink.models import (
     RemediationInput,
     TicketStatus,
 )
-from opslink.ports import AlarmTagSource, AlertStore, Directory, OpenAlertConflict, TicketSystem, Workflow
+from opslink.ports import (
+    AlarmTagSource,
+    AlertStore,
+    Directory,
+    OpenAlertConflict,
+    TicketSystem,
+    Workflow,
+)
 from opslink.service_map import ServiceMap
 from opslink.ticket_policy import draft_ticket, priority
 
@@ -107,16 +115,22 @@ def _records(event: Any) -> Iterator[_Record]:
             source = rec.get("EventSource") or rec.get("eventSource") or "unknown"
             if source != "aws:sns":
                 yield _Record(
-                    i, f"record {i}", reject(f"unsupported event source {str(source)[:60]!r}: ingest takes SNS records"), excerpt
+                    i,
+                    f"record {i}",
+                    reject(
+                        f"unsupported event source {str(source)[:60]!r}: ingest takes SNS records"
+                    ),
+                    excerpt,
                 )
                 continue
-            sns = rec.get("Sns") if isinstance(rec.get("Sns"), dict) else {}
+            sns_field = rec.get("Sns")
+            sns: dict[str, Any] = sns_field if isinstance(sns_field, dict) else {}
             message = sns.get("Message")
             label = f"sns:{sns.get('MessageId', i)}"
             if not isinstance(message, str):
                 yield _Record(i, label, reject("SNS record has no Message string"), excerpt)
                 continue
-            yield _Record(i, label, lambda m=message: parse_sns_message(m), message[:1000])
+            yield _Record(i, label, functools.partial(parse_sns_message, message), message[:1000])
     elif isinstance(event, dict) and (event.get("detail-type") or is_alarm_action(event)):
         label = "eventbridge" if event.get("detail-type") else "alarm-action"
         yield _Record(0, label, lambda: parse_alarm_document(event), raw)
@@ -125,7 +139,9 @@ def _records(event: Any) -> Iterator[_Record]:
         yield _Record(
             0,
             "event",
-            reject(f"unrecognised event ({kind}): expected SNS Records, an EventBridge alarm event or an alarm-action payload"),
+            reject(
+                f"unrecognised event ({kind}): expected SNS Records, an EventBridge alarm event or an alarm-action payload"
+            ),
             raw,
         )
 
@@ -156,8 +172,12 @@ def _handle_record(record: _Record, deps: IngestDeps, policy: IngestPolicy) -> R
             )
         return RecordResult(index=record.index, outcome=Outcome.REJECTED, reason=exc.reason)
     except RetryableError as exc:
-        logger.warning("record failed, will be retried", extra={"source": record.source, "error": str(exc)})
-        return RecordResult(index=record.index, outcome=Outcome.REJECTED, reason=f"retryable: {exc}", retryable=True)
+        logger.warning(
+            "record failed, will be retried", extra={"source": record.source, "error": str(exc)}
+        )
+        return RecordResult(
+            index=record.index, outcome=Outcome.REJECTED, reason=f"retryable: {exc}", retryable=True
+        )
     except Exception as exc:  # a bug must not lose sibling records
         logger.exception("unexpected error on record", extra={"source": record.source})
         return RecordResult(
@@ -273,7 +293,12 @@ def _notification(alarm: Alarm, alert: Alert, ticket_id: str, url: str | None) -
 
 
 def _on_open_alert(
-    alarm: Alarm, new: Alert, enr: Any, holder: dict[str, Any], deps: IngestDeps, policy: IngestPolicy
+    alarm: Alarm,
+    new: Alert,
+    enr: Any,
+    holder: dict[str, Any],
+    deps: IngestDeps,
+    policy: IngestPolicy,
 ) -> RecordResult:
     held_id = str(holder.get("alert_id", ""))
     now = deps.clock()
@@ -281,31 +306,48 @@ def _on_open_alert(
         # The same ALARM transition again: a duplicate delivery.
         if holder.get("ticket_id") and holder.get("execution_name"):
             return RecordResult(
-                index=0, outcome=Outcome.DUPLICATE, reason="duplicate delivery of an alarm already handled",
-                alert_id=held_id, ticket_id=str(holder["ticket_id"]), execution_name=str(holder["execution_name"]),
+                index=0,
+                outcome=Outcome.DUPLICATE,
+                reason="duplicate delivery of an alarm already handled",
+                alert_id=held_id,
+                ticket_id=str(holder["ticket_id"]),
+                execution_name=str(holder["execution_name"]),
             )
         lease_until = datetime.fromisoformat(str(holder.get("lease_until", now.isoformat())))
         if lease_until > now or not deps.store.take_lease(new, now, now + policy.lease):
             return RecordResult(
-                index=0, outcome=Outcome.DUPLICATE,
+                index=0,
+                outcome=Outcome.DUPLICATE,
                 reason="duplicate delivery while another delivery is opening the alert",
                 alert_id=held_id,
             )
         ticket_id = str(holder["ticket_id"]) if holder.get("ticket_id") else None
-        return _finish_opening(alarm, new, enr, deps, ticket_id, reason="finished opening an alert a failed delivery left unfinished")
+        return _finish_opening(
+            alarm,
+            new,
+            enr,
+            deps,
+            ticket_id,
+            reason="finished opening an alert a failed delivery left unfinished",
+        )
 
     last = datetime.fromisoformat(str(holder.get("transition_at")))
     if alarm.state_changed_at <= last:
         return RecordResult(
-            index=0, outcome=Outcome.DUPLICATE,
+            index=0,
+            outcome=Outcome.DUPLICATE,
             reason="duplicate or out-of-order delivery of an earlier ALARM transition",
-            alert_id=held_id, ticket_id=holder.get("ticket_id"),
+            alert_id=held_id,
+            ticket_id=holder.get("ticket_id"),
         )
     current = deps.store.get(held_id)
     if current is None:
         raise RetryableError(f"open alert {held_id} is locked but cannot be read")
     commented = None
-    due = current.last_comment_at is None or now - current.last_comment_at >= policy.refire_comment_period
+    due = (
+        current.last_comment_at is None
+        or now - current.last_comment_at >= policy.refire_comment_period
+    )
     if current.ticket_id and due:
         deps.tickets.comment(
             current.ticket_id,
@@ -317,7 +359,8 @@ def _on_open_alert(
     return RecordResult(
         index=0,
         outcome=Outcome.DUPLICATE,
-        reason=f"re-fire of open alert, occurrence {count}" + ("; ticket commented" if commented else ""),
+        reason=f"re-fire of open alert, occurrence {count}"
+        + ("; ticket commented" if commented else ""),
         alert_id=held_id,
         ticket_id=current.ticket_id,
         execution_name=current.execution_name,
@@ -328,11 +371,16 @@ def _on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult
     fp = fingerprint(alarm)
     alert = deps.store.find_open(fp)
     if alert is None:
-        return RecordResult(index=0, outcome=Outcome.IGNORED, reason="OK for an alarm with no open alert")
+        return RecordResult(
+            index=0, outcome=Outcome.IGNORED, reason="OK for an alarm with no open alert"
+        )
     if alarm.state_changed_at < alert.last_transition_at:
         return RecordResult(
-            index=0, outcome=Outcome.IGNORED, reason="OK older than the open alert's last ALARM",
-            alert_id=alert.alert_id, ticket_id=alert.ticket_id,
+            index=0,
+            outcome=Outcome.IGNORED,
+            reason="OK older than the open alert's last ALARM",
+            alert_id=alert.alert_id,
+            ticket_id=alert.ticket_id,
         )
     text = f"Alarm {alarm.name} returned to OK at {alarm.state_changed_at.isoformat()}: {alarm.reason[:1000]}"
     if alert.ticket_id:
@@ -360,15 +408,24 @@ def _on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult
 
 def _on_insufficient_data(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
     if policy.insufficient_data_policy is InsufficientDataPolicy.IGNORE:
-        return RecordResult(index=0, outcome=Outcome.IGNORED, reason="INSUFFICIENT_DATA ignored by policy")
+        return RecordResult(
+            index=0, outcome=Outcome.IGNORED, reason="INSUFFICIENT_DATA ignored by policy"
+        )
     alert = deps.store.find_open(fingerprint(alarm))
     if alert is None:
-        return RecordResult(index=0, outcome=Outcome.IGNORED, reason="INSUFFICIENT_DATA for an alarm with no open alert")
+        return RecordResult(
+            index=0,
+            outcome=Outcome.IGNORED,
+            reason="INSUFFICIENT_DATA for an alarm with no open alert",
+        )
     text = f"Alarm {alarm.name} has INSUFFICIENT_DATA since {alarm.state_changed_at.isoformat()}: {alarm.reason[:1000]}"
     if alert.ticket_id:
         deps.tickets.comment(alert.ticket_id, text)
     deps.store.add_note(alert.alert_id, text, deps.clock(), kind="insufficient_data")
     return RecordResult(
-        index=0, outcome=Outcome.IGNORED, reason="INSUFFICIENT_DATA noted on the open alert",
-        alert_id=alert.alert_id, ticket_id=alert.ticket_id,
+        index=0,
+        outcome=Outcome.IGNORED,
+        reason="INSUFFICIENT_DATA noted on the open alert",
+        alert_id=alert.alert_id,
+        ticket_id=alert.ticket_id,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-
 def daily_kpis(counters: dict[str, int]) -> dict[str, float]:
     opened = counters.get("alerts_opened", 0)
     tickets = counters.get("tickets_created", 0)
@@ -16,5 +15,3 @@ def daily_kpis(counters: dict[str, int]) -> dict[str, float]:
     if opened:
         kpis["TicketCreationRate"] = round(100.0 * tickets / opened, 2)
     return kpis
-
-

@@ -8,6 +8,7 @@ record_failure: record that an OpsLink step failed, so the alert is never silent
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,10 +77,8 @@ def record_note(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
 def record_failure(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     error = req.error or {}
     cause = str(error.get("Cause", ""))
-    try:  # Lambda errors carry a JSON cause with errorMessage
+    with contextlib.suppress(ValueError, AttributeError):  # Lambda causes are JSON
         cause = json.loads(cause).get("errorMessage", cause)
-    except (ValueError, AttributeError):
-        pass
     text = (
         f"Automated remediation stopped: {error.get('Error', 'unknown error')}: {cause[:1500]}. "
         "The alert needs a human."
@@ -95,4 +94,6 @@ def run_task(event: Any, deps: RemediateDeps) -> dict[str, Any]:
         return record_note(deps, req)
     if req.action == "record_failure":
         return record_failure(deps, req)
-    raise InvalidAlarm(f"remediation task: unknown action {req.action!r} (select, note, record_failure)")
+    raise InvalidAlarm(
+        f"remediation task: unknown action {req.action!r} (select, note, record_failure)"
+    )

@@ -51,7 +51,7 @@ def ticket_type(enrichment: Enrichment) -> TicketType:
 
 
 def priority(enrichment: Enrichment) -> Priority:
-    """Severity × business impact: a critical service raises the priority one level;
+    """Severity x business impact: a critical service raises the priority one level;
     an alert outside production lowers it one level."""
     level = _ORDER.index(_BASE[enrichment.severity])
     if enrichment.critical_service:
@@ -91,11 +91,16 @@ def _md_cell(text: str) -> str:
 
 def console_links(alarm: Alarm) -> list[tuple[str, str]]:
     base = f"https://{alarm.region}.console.aws.amazon.com/cloudwatch/home?region={alarm.region}"
-    links = [("Alarm in the CloudWatch console", f"{base}#alarmsV2:alarm/{quote(alarm.name, safe='')}")]
+    links = [
+        ("Alarm in the CloudWatch console", f"{base}#alarmsV2:alarm/{quote(alarm.name, safe='')}")
+    ]
     metric = alarm.primary_metric
     if metric and metric.namespace:
         links.append(
-            ("Metrics of the namespace", f"{base}#metricsV2:graph=~();namespace={quote(metric.namespace, safe='')}")
+            (
+                "Metrics of the namespace",
+                f"{base}#metricsV2:graph=~();namespace={quote(metric.namespace, safe='')}",
+            )
         )
     return links
 
@@ -109,14 +114,15 @@ def _impact(alarm: Alarm, enrichment: Enrichment, prio: Priority) -> str:
     )
 
 
-def description(
-    alarm: Alarm, enrichment: Enrichment, prio: Priority, alert_id: str
-) -> str:
+def description(alarm: Alarm, enrichment: Enrichment, prio: Priority, alert_id: str) -> str:
     """Markdown: what fired, impact, suggested steps, links."""
     metric = alarm.primary_metric
     rows = [
         ("Alarm", alarm.name),
-        ("State", f"{alarm.previous_state.value if alarm.previous_state else '?'} → {alarm.state.value}"),
+        (
+            "State",
+            f"{alarm.previous_state.value if alarm.previous_state else '?'} → {alarm.state.value}",
+        ),
         ("Changed at", alarm.state_changed_at.isoformat()),
         ("Kind", alarm.kind.value.replace("_", " ")),
         ("Account / region", f"{alarm.account_id} / {alarm.region}"),

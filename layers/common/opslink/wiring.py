@@ -29,7 +29,9 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
 
 
 def remediate_deps(settings: CommonSettings) -> RemediateDeps:
-    return RemediateDeps(store=DynamoAlertStore(settings.alerts_table), tickets=ticket_system(settings))
+    return RemediateDeps(
+        store=DynamoAlertStore(settings.alerts_table), tickets=ticket_system(settings)
+    )
 
 
 def track_deps(settings: CommonSettings) -> TrackDeps:

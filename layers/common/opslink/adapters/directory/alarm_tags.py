@@ -34,7 +34,9 @@ class CloudWatchAlarmTags:
             tags = {t["Key"]: t["Value"] for t in out.get("Tags", [])}
         except (BotoCoreError, ClientError) as exc:
             # Tags refine enrichment; the service map and names still work without them.
-            logger.warning("alarm tags unavailable", extra={"alarm_arn": alarm_arn, "error": str(exc)})
+            logger.warning(
+                "alarm tags unavailable", extra={"alarm_arn": alarm_arn, "error": str(exc)}
+            )
             return {}
         self._cache[alarm_arn] = (time.monotonic(), tags)
         return tags

@@ -114,7 +114,9 @@ class DynamoAlertStore:
                     {
                         "Put": {
                             "TableName": self.table,
-                            "Item": _to_item(_alert_doc(alert) | {"lease_until": lease_until.isoformat()}),
+                            "Item": _to_item(
+                                _alert_doc(alert) | {"lease_until": lease_until.isoformat()}
+                            ),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
@@ -160,7 +162,11 @@ class DynamoAlertStore:
                 UpdateExpression="SET lease_until = :until",
                 ConditionExpression="alert_id = :id AND lease_until < :now",
                 ExpressionAttributeValues=_to_item(
-                    {":until": lease_until.isoformat(), ":now": now.isoformat(), ":id": alert.alert_id}
+                    {
+                        ":until": lease_until.isoformat(),
+                        ":now": now.isoformat(),
+                        ":id": alert.alert_id,
+                    }
                 ),
             )
             return True
@@ -199,10 +205,30 @@ class DynamoAlertStore:
                         "ExpressionAttributeValues": values,
                     }
                 },
-                {"Put": {"TableName": self.table, "Item": _to_item({"pk": alert_key, "sk": ticket_key} | link)}},
-                {"Put": {"TableName": self.table, "Item": _to_item({"pk": ticket_key, "sk": alert_key} | link)}},
-                {"Put": {"TableName": self.table, "Item": _to_item({"pk": alert_key, "sk": exec_key} | link)}},
-                {"Put": {"TableName": self.table, "Item": _to_item({"pk": exec_key, "sk": alert_key} | link)}},
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": _to_item({"pk": alert_key, "sk": ticket_key} | link),
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": _to_item({"pk": ticket_key, "sk": alert_key} | link),
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": _to_item({"pk": alert_key, "sk": exec_key} | link),
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": _to_item({"pk": exec_key, "sk": alert_key} | link),
+                    }
+                },
                 self._counter_update("tickets_created", alert.triggered_at),
             ],
         )
@@ -225,7 +251,8 @@ class DynamoAlertStore:
             "update_item",
             TableName=self.table,
             Key=_to_item({"pk": f"FP#{alert.fingerprint}", "sk": "LOCK"}),
-            UpdateExpression="SET transition_at = :at" + (", last_comment_at = :c" if commented_at else ""),
+            UpdateExpression="SET transition_at = :at"
+            + (", last_comment_at = :c" if commented_at else ""),
             ConditionExpression="alert_id = :a",
             ExpressionAttributeValues=_to_item(
                 {":at": at.isoformat(), ":a": alert.alert_id}
@@ -371,12 +398,19 @@ class DynamoAlertStore:
 
     def get_checkpoint(self, name: str) -> datetime | None:
         out = self._call(
-            "get_item", TableName=self.table, Key=_to_item({"pk": "CHECKPOINT", "sk": name}), ConsistentRead=True
+            "get_item",
+            TableName=self.table,
+            Key=_to_item({"pk": "CHECKPOINT", "sk": name}),
+            ConsistentRead=True,
         )
         return datetime.fromisoformat(_from_item(out["Item"])["at"]) if "Item" in out else None
 
     def set_checkpoint(self, name: str, at: datetime) -> None:
-        self._call("put_item", TableName=self.table, Item=_to_item({"pk": "CHECKPOINT", "sk": name, "at": at.isoformat()}))
+        self._call(
+            "put_item",
+            TableName=self.table,
+            Item=_to_item({"pk": "CHECKPOINT", "sk": name, "at": at.isoformat()}),
+        )
 
     def counters(self, day: datetime) -> dict[str, int]:
         out = self._call(

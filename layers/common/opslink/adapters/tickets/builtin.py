@@ -100,7 +100,9 @@ class BuiltinTicketSystem:
         except ClientError:
             existing = self.get(tid)
             if existing is None:
-                raise TicketSystemError(f"builtin tickets: {tid} exists but cannot be read") from None
+                raise TicketSystemError(
+                    f"builtin tickets: {tid} exists but cannot be read"
+                ) from None
             return existing
         return ticket
 
@@ -154,7 +156,9 @@ class BuiltinTicketSystem:
         return self._ticket(out["Attributes"])
 
     def get(self, ticket_id: str) -> Ticket | None:
-        out = self._call("get_item", TableName=self.table, Key=self._key(ticket_id), ConsistentRead=True)
+        out = self._call(
+            "get_item", TableName=self.table, Key=self._key(ticket_id), ConsistentRead=True
+        )
         return self._ticket(out["Item"]) if "Item" in out else None
 
     def find_by_alert(self, alert_id: str) -> Ticket | None:
