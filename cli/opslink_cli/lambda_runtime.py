@@ -172,7 +172,7 @@ class LocalLambdaRuntime:
             return self._error(spec, exc, init=True)
         context = _Context(spec.name, spec.memory, fn.function_arn)
         try:
-            with _in_handler():
+            with _in_handler(spec.name):
                 result = handler(event, context)
             self.invocations.append((spec.name, True))
             return json.dumps(result, default=str), False, ""
@@ -194,14 +194,19 @@ class LocalLambdaRuntime:
         return json.dumps(payload), True, ""
 
 
+def current_function() -> str | None:
+    """The function whose handler runs on this thread, if any (for call counting)."""
+    return getattr(_local, "function", None)
+
+
 @contextlib.contextmanager
-def _in_handler() -> Any:
-    previous = getattr(_local, "in_handler", False)
-    _local.in_handler = True
+def _in_handler(function: str | None = None) -> Any:
+    previous = getattr(_local, "in_handler", False), getattr(_local, "function", None)
+    _local.in_handler, _local.function = True, function
     try:
         yield
     finally:
-        _local.in_handler = previous
+        _local.in_handler, _local.function = previous
 
 
 @contextlib.contextmanager

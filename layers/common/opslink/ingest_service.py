@@ -331,8 +331,8 @@ def _on_open_alert(
             reason="finished opening an alert a failed delivery left unfinished",
         )
 
-    last = datetime.fromisoformat(str(holder.get("transition_at")))
-    if alarm.state_changed_at <= last:
+    current = deps.store.record_refire(held_id, alarm.state_changed_at)
+    if current is None:
         return RecordResult(
             index=0,
             outcome=Outcome.DUPLICATE,
@@ -340,26 +340,20 @@ def _on_open_alert(
             alert_id=held_id,
             ticket_id=holder.get("ticket_id"),
         )
-    current = deps.store.get(held_id)
-    if current is None:
-        raise RetryableError(f"open alert {held_id} is locked but cannot be read")
-    commented = None
-    due = (
-        current.last_comment_at is None
-        or now - current.last_comment_at >= policy.refire_comment_period
-    )
-    if current.ticket_id and due:
+    previous = current.last_comment_at
+    due = previous is None or now - previous >= policy.refire_comment_period
+    commented = False
+    if current.ticket_id and due and deps.store.claim_comment(held_id, previous, now):
         deps.tickets.comment(
             current.ticket_id,
             f"Alarm {alarm.name} fired again at {alarm.state_changed_at.isoformat()} "
-            f"(occurrence {current.occurrences + 1}). Reason: {alarm.reason[:1000]}",
+            f"(occurrence {current.occurrences}). Reason: {alarm.reason[:1000]}",
         )
-        commented = now
-    count = deps.store.record_refire(current, alarm.state_changed_at, commented)
+        commented = True
     return RecordResult(
         index=0,
         outcome=Outcome.DUPLICATE,
-        reason=f"re-fire of open alert, occurrence {count}"
+        reason=f"re-fire of open alert, occurrence {current.occurrences}"
         + ("; ticket commented" if commented else ""),
         alert_id=held_id,
         ticket_id=current.ticket_id,

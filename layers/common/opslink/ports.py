@@ -27,8 +27,11 @@ class AlertStore(Protocol):
     def link_opened(self, alert: Alert, ticket: Ticket, execution_name: str) -> None:
         """Store the ticket and execution on the alert, with links in both directions."""
 
-    def record_refire(self, alert: Alert, at: datetime, commented_at: datetime | None) -> int:
-        """Count one more occurrence; returns the new count."""
+    def record_refire(self, alert_id: str, at: datetime) -> Alert | None:
+        """Count an ALARM transition newer than the alert's last; None if not newer."""
+
+    def claim_comment(self, alert_id: str, previous: datetime | None, now: datetime) -> bool:
+        """Atomically take the alert's re-fire comment slot."""
 
     def resolve(self, alert: Alert, resolution: dict[str, str], at: datetime) -> bool:
         """Resolve an open alert and release its fingerprint; False if already resolved."""

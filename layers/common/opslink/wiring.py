@@ -1,22 +1,29 @@
 """Composition root: build each function's ports from its settings, lazily, once per
-container (clients are created on first use, never at import time)."""
+container (clients are created on first use, never at import time). Each builder
+imports only what its function needs, so no function pays for another's modules."""
 
 from __future__ import annotations
 
-from opslink.adapters.directory.alarm_tags import CloudWatchAlarmTags, NoAlarmTags
-from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
+from typing import TYPE_CHECKING
+
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.registry import ticket_system
-from opslink.adapters.workflow.stepfunctions import StepFunctionsWorkflow
-from opslink.config import CommonSettings, IngestSettings
 from opslink.errors import ConfigurationError
-from opslink.ingest_service import IngestDeps
-from opslink.remediate_service import RemediateDeps
-from opslink.service_map import load_service_map
-from opslink.track_service import TrackDeps
+
+if TYPE_CHECKING:
+    from opslink.config import CommonSettings, IngestSettings
+    from opslink.ingest_service import IngestDeps
+    from opslink.remediate_service import RemediateDeps
+    from opslink.track_service import TrackDeps
 
 
 def ingest_deps(settings: IngestSettings) -> IngestDeps:
+    from opslink.adapters.directory.alarm_tags import CloudWatchAlarmTags, NoAlarmTags
+    from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
+    from opslink.adapters.workflow.stepfunctions import StepFunctionsWorkflow
+    from opslink.ingest_service import IngestDeps
+    from opslink.service_map import load_service_map
+
     smap = load_service_map(settings.service_map_path)
     return IngestDeps(
         store=DynamoAlertStore(settings.alerts_table),
@@ -29,12 +36,16 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
 
 
 def remediate_deps(settings: CommonSettings) -> RemediateDeps:
+    from opslink.remediate_service import RemediateDeps
+
     return RemediateDeps(
         store=DynamoAlertStore(settings.alerts_table), tickets=ticket_system(settings)
     )
 
 
 def track_deps(settings: CommonSettings) -> TrackDeps:
+    from opslink.track_service import TrackDeps
+
     store = DynamoAlertStore(settings.alerts_table)
     tickets = ticket_system(settings)
     if not hasattr(tickets, "changed_since"):

@@ -233,33 +233,46 @@ class DynamoAlertStore:
             ],
         )
 
-    def record_refire(self, alert: Alert, at: datetime, commented_at: datetime | None) -> int:
-        expr = "ADD occurrences :one SET last_transition_at = :at"
-        values: dict[str, Any] = {":one": 1, ":at": at.isoformat()}
-        if commented_at is not None:
-            expr += ", last_comment_at = :c"
-            values[":c"] = commented_at.isoformat()
-        out = self._call(
-            "update_item",
-            TableName=self.table,
-            Key=_to_item({"pk": f"ALERT#{alert.alert_id}", "sk": "ALERT"}),
-            UpdateExpression=expr,
-            ExpressionAttributeValues=_to_item(values),
-            ReturnValues="UPDATED_NEW",
+    def record_refire(self, alert_id: str, at: datetime) -> Alert | None:
+        """Count an ALARM transition newer than the alert's last one; None if it is not
+        newer (a duplicate or late delivery), so nothing is counted twice."""
+        try:
+            out = self._call(
+                "update_item",
+                TableName=self.table,
+                Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": "ALERT"}),
+                UpdateExpression="ADD occurrences :one SET last_transition_at = :at",
+                ConditionExpression="#s = :open AND last_transition_at < :at",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=_to_item(
+                    {":one": 1, ":at": at.isoformat(), ":open": AlertStatus.OPEN.value}
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError:
+            return None
+        return _alert_from(_from_item(out["Attributes"]))
+
+    def claim_comment(self, alert_id: str, previous: datetime | None, now: datetime) -> bool:
+        """Take the alert's comment slot; False if a concurrent delivery took it first."""
+        condition = (
+            "attribute_not_exists(last_comment_at)"
+            if previous is None
+            else "last_comment_at = :prev"
         )
-        self._call(
-            "update_item",
-            TableName=self.table,
-            Key=_to_item({"pk": f"FP#{alert.fingerprint}", "sk": "LOCK"}),
-            UpdateExpression="SET transition_at = :at"
-            + (", last_comment_at = :c" if commented_at else ""),
-            ConditionExpression="alert_id = :a",
-            ExpressionAttributeValues=_to_item(
-                {":at": at.isoformat(), ":a": alert.alert_id}
-                | ({":c": commented_at.isoformat()} if commented_at else {})
-            ),
-        )
-        return int(_from_item(out["Attributes"])["occurrences"])
+        values = {":now": now.isoformat()} | ({":prev": previous.isoformat()} if previous else {})
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table,
+                Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": "ALERT"}),
+                UpdateExpression="SET last_comment_at = :now",
+                ConditionExpression=condition,
+                ExpressionAttributeValues=_to_item(values),
+            )
+        except ClientError:
+            return False
+        return True
 
     def resolve(self, alert: Alert, resolution: dict[str, str], at: datetime) -> bool:
         try:

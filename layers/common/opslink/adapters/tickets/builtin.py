@@ -131,28 +131,29 @@ class BuiltinTicketSystem:
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         now = _now()
+        expr = "SET #s = :s, updated_at = :now, gsi1sk = :g"
+        values: dict[str, Any] = {
+            ":s": {"S": status.value},
+            ":now": {"S": now.isoformat()},
+            ":g": {"S": f"{now.isoformat()}#{ticket_id}"},
+        }
+        if note:  # status and its note in one write
+            expr += ", comments = list_append(if_not_exists(comments, :empty), :c)"
+            entry = {"at": now.isoformat(), "author": "opslink", "text": note[:8000]}
+            values |= {":c": _ser.serialize([entry]), ":empty": {"L": []}}
         try:
             out = self._call(
                 "update_item",
                 TableName=self.table,
                 Key=self._key(ticket_id),
-                UpdateExpression="SET #s = :s, updated_at = :now, gsi1sk = :g",
+                UpdateExpression=expr,
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":s": {"S": status.value},
-                    ":now": {"S": now.isoformat()},
-                    ":g": {"S": f"{now.isoformat()}#{ticket_id}"},
-                },
+                ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
         except ClientError:
             raise TicketSystemError(f"builtin tickets: no ticket {ticket_id}") from None
-        if note:
-            self.comment(ticket_id, note)
-            found = self.get(ticket_id)
-            assert found is not None
-            return found
         return self._ticket(out["Attributes"])
 
     def get(self, ticket_id: str) -> Ticket | None:

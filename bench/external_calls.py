@@ -1,0 +1,90 @@
+"""External calls (AWS API + ticket HTTP) the ingest function makes per delivery.
+
+Counted with botocore's `before-call` event on every client the handlers create, on the
+local emulator; only calls made on a thread that is running the ingest handler count
+(the state machine's own calls are the remediation's, not ingest's). The builtin ticket
+system's calls are DynamoDB calls, so they are included. Targets: new alarm <= 4,
+duplicate delivery <= 2.
+
+    .venv/bin/python bench/external_calls.py
+"""
+
+from __future__ import annotations
+
+import collections
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from opslink_cli import lambda_runtime, samples
+from opslink_cli.local_stack import LocalStack
+
+INGEST = "opslink-IngestFunction"
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        if lambda_runtime.current_function() == INGEST:
+            self.calls.append(f"{model.service_model.service_name}.{model.name}")
+
+    def take(self) -> list[str]:
+        out, self.calls = self.calls, []
+        return out
+
+
+def main() -> None:
+    counter = Counter()
+    t0 = samples.T0
+
+    def alarm(name: str, minutes: float = 0, state: str = "ALARM") -> dict[str, Any]:
+        return samples.sns_event(
+            samples.metric_alarm(
+                name,
+                t0 + timedelta(minutes=minutes),
+                state=state,
+                old="OK" if state == "ALARM" else "ALARM",
+            )
+        )
+
+    scenarios = [
+        ("new alarm (cold tag cache)", alarm("prod-checkout-api-cpu-high")),
+        ("duplicate delivery", alarm("prod-checkout-api-cpu-high")),
+        ("re-fire, ticket commented", alarm("prod-checkout-api-cpu-high", 5)),
+        ("re-fire inside comment period", alarm("prod-checkout-api-cpu-high", 6)),
+        ("OK, alert and ticket resolved", alarm("prod-checkout-api-cpu-high", 20, "OK")),
+        ("new alarm (warm tag cache)", alarm("prod-checkout-api-cpu-high", 30)),
+        ("OK without open alert", alarm("prod-search-cpu-high", 0, "OK")),
+        ("malformed record", samples.sns_event("not json")),
+    ]
+    rows = []
+    with LocalStack(log_path=Path("/tmp/opslink-bench-lambda.log")) as stack:
+        # moto resets boto3's default session when it starts: hook the one handlers will use.
+        boto3.setup_default_session()
+        assert boto3.DEFAULT_SESSION is not None
+        boto3.DEFAULT_SESSION.events.register("before-call", counter)
+        for label, event in scenarios:
+            counter.take()
+            payload, error = stack.invoke("IngestFunction", event)
+            outcome = (
+                payload["results"][0]["outcome"]
+                if isinstance(payload, dict) and not error
+                else error
+            )
+            calls = counter.take()
+            rows.append((label, outcome, calls))
+            stack.wait_for_executions()
+    print(f"{'delivery':<32}{'outcome':<11}{'calls':>6}  by operation")
+    for label, outcome, calls in rows:
+        ops = ", ".join(
+            f"{op} x{n}" if n > 1 else op for op, n in collections.Counter(calls).items()
+        )
+        print(f"{label:<32}{outcome!s:<11}{len(calls):>6}  {ops}")
+
+
+if __name__ == "__main__":
+    main()
