@@ -10,11 +10,14 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
+import signal
+import tempfile
 import threading
 import time
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +31,14 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 DEFAULT_ROOT = Path(__file__).resolve().parents[2]
 
-# Local defaults: the emulator has no CloudWatch alarm tags to read unless a test puts
-# them there, and nothing should wait long.
-LOCAL_PARAMETERS: dict[str, str] = {}
+# Local defaults: runbooks run as local subprocesses (in a sandbox, see below) and no
+# Wait state lasts long. Any of these can be overridden with `parameters`.
+LOCAL_PARAMETERS: dict[str, str] = {
+    "JobPlatform": "local",
+    "PollBaseSeconds": "1",
+    "PollMaxSeconds": "4",
+    "VerifyGraceSeconds": "0",
+}
 
 
 @dataclass
@@ -47,6 +55,8 @@ class LocalStack:
     parameters: dict[str, str] = field(default_factory=dict)
     log_path: Path | None = None
     endpoint_url: str | None = None  # set when served by a moto server
+    env_overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # logical id -> env
+    state_dir: Path | None = None  # local jobs and the sandbox "host" filesystem
     names: dict[str, str] = field(default_factory=dict)
     arns: dict[str, str] = field(default_factory=dict)
     schedules: list[Schedule] = field(default_factory=list)
@@ -58,6 +68,11 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         _fake_credentials()
+        if self.state_dir is None:
+            self.state_dir = Path(tempfile.mkdtemp(prefix="opslink-stack-"))
+            self._own_state_dir = True
+        (self.state_dir / "jobs").mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "host").mkdir(parents=True, exist_ok=True)
         if self.endpoint_url is None:
             from moto import mock_aws
 
@@ -71,6 +86,10 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        if self.state_dir is not None:
+            _kill_local_jobs(self.state_dir / "jobs")
+            if getattr(self, "_own_state_dir", False):
+                shutil.rmtree(self.state_dir, ignore_errors=True)
         if self.runtime:
             self.runtime.uninstall()
         if self._mock is not None:
@@ -200,6 +219,7 @@ class LocalStack:
             **resolver.resolve(props.get("Environment", {}).get("Variables", {})),
         }
         env = {k: str(v) for k, v in env.items()}
+        env = self._local_environment(logical, props, env)
         name = self.names[logical]
         runtime = props.get("Runtime", globals_fn.get("Runtime", "python3.12"))
         buf = io.BytesIO()
@@ -241,6 +261,28 @@ class LocalStack:
             elif event["Type"] == "Schedule":
                 seconds = _rate_seconds(str(resolver.resolve(eprops["Schedule"])))
                 self.schedules.append(Schedule(name, seconds, self.clock + seconds))
+
+    def _local_environment(
+        self, logical: str, props: dict[str, Any], env: dict[str, str]
+    ) -> dict[str, str]:
+        """What Lambda would provide, mapped onto this machine: content layers under /opt
+        become their ContentUri folders; local jobs and their sandbox live in state_dir."""
+        assert self.state_dir is not None
+        template = load_template(self.root / "template.yaml")
+        for layer in props.get("Layers", []):
+            ref = layer.get("Ref") if isinstance(layer, dict) else None
+            res = template["Resources"].get(ref or "", {})
+            if res.get("Type") == "AWS::Serverless::LayerVersion" and "BuildMethod" not in res.get(
+                "Metadata", {}
+            ):
+                folder = str(self.root / res["Properties"]["ContentUri"])
+                env = {
+                    k: (folder + v[4:] if v == "/opt" or v.startswith("/opt/") else v)
+                    for k, v in env.items()
+                }
+        env["LOCAL_JOBS_DIR"] = str(self.state_dir / "jobs")
+        env["LOCAL_TARGET_ROOT"] = str(self.state_dir / "host")
+        return env | self.env_overrides.get(logical, {})
 
     def _state_machine(
         self, logical: str, props: dict[str, Any], resolver: Resolver, role: str
@@ -332,6 +374,15 @@ class LocalStack:
             "alerts_table": self.names["AlertsTable"],
             "tickets_table": self.names["TicketsTable"],
         }
+
+
+def _kill_local_jobs(jobs: Path) -> None:
+    """Stop local jobs still running when the stack goes away."""
+    for pid_file in jobs.glob("*/script.pid"):
+        if (pid_file.parent / "status.json").exists():
+            continue
+        with suppress(ProcessLookupError, ValueError, PermissionError):
+            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
 
 
 def _schedule_event(function: str) -> dict[str, Any]:

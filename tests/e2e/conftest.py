@@ -40,5 +40,9 @@ class Stack:
 
 @pytest.fixture
 def stack(tmp_path: Any) -> Iterator[Stack]:
-    with LocalStack(log_path=tmp_path / "lambda.log") as local:
+    """A stack whose runbook catalog is empty: ingest's own behaviour, no remediation."""
+    empty = tmp_path / "catalog"
+    empty.mkdir()
+    overrides = {"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(empty)}}
+    with LocalStack(log_path=tmp_path / "lambda.log", env_overrides=overrides) as local:
         yield Stack(local)

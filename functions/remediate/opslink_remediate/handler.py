@@ -10,9 +10,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opslink.config import RemediateSettings
 from opslink.remediate_service import RemediateDeps, run_task
+from opslink.runbook_catalog import load_catalog
 from opslink.wiring import remediate_deps
 
 SETTINGS = RemediateSettings.from_environ()
+load_catalog(SETTINGS.runbook_catalog_path)  # a malformed runbook fails the cold start, named
 logger = Logger(service="opslink-remediate")
 
 
@@ -24,4 +26,5 @@ def deps() -> RemediateDeps:
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     # Errors propagate by type name, so the state machine's Retry/Catch can match them.
+    logger.append_keys(action=event.get("action") if isinstance(event, dict) else None)
     return run_task(event, deps())

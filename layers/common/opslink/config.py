@@ -6,12 +6,13 @@ variable fails the cold start with the variable named, instead of a KeyError lat
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from opslink.errors import ConfigurationError
 
@@ -64,7 +65,34 @@ class IngestSettings(CommonSettings):
 
 
 class RemediateSettings(CommonSettings):
-    pass
+    job_platform: str = Field(
+        default="ssm", alias="JOB_PLATFORM", pattern="^(ssm|local|rundeck|awx|http)$"
+    )
+    runbook_catalog_path: str = Field(default="/opt", alias="RUNBOOK_CATALOG_PATH")
+    poll_base_seconds: int = Field(default=15, ge=1, le=3600, alias="POLL_BASE_SECONDS")
+    poll_max_seconds: int = Field(default=600, ge=1, le=86_400, alias="POLL_MAX_SECONDS")
+    local_jobs_dir: str = Field(default="/tmp/opslink-jobs", alias="LOCAL_JOBS_DIR")  # noqa: S108 (local platform only)
+    # Confines the local platform's runbooks to a directory (OPSLINK_TARGET_ROOT).
+    local_target_root: str = Field(default="", alias="LOCAL_TARGET_ROOT")
+    ssm_output_bucket: str = Field(default="", alias="SSM_OUTPUT_BUCKET")
+    job_api_url: str = Field(default="", alias="JOB_API_URL")
+    job_api_token_secret: str = Field(default="", alias="JOB_API_TOKEN_SECRET")
+    rundeck_url: str = Field(default="", alias="RUNDECK_URL")
+    rundeck_token_secret: str = Field(default="", alias="RUNDECK_TOKEN_SECRET")
+    rundeck_jobs: dict[str, str] = Field(default_factory=dict, alias="RUNDECK_JOBS")
+    awx_url: str = Field(default="", alias="AWX_URL")
+    awx_token_secret: str = Field(default="", alias="AWX_TOKEN_SECRET")
+    awx_templates: dict[str, int] = Field(default_factory=dict, alias="AWX_TEMPLATES")
+
+    @field_validator("rundeck_jobs", "awx_templates", mode="before")
+    @classmethod
+    def _json_map(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not a JSON object: {exc.msg}") from None
+        return value
 
 
 class TrackSettings(CommonSettings):

@@ -33,3 +33,16 @@ class IngestIncomplete(OpsLinkError):
     """Some records of a delivery failed for a retryable reason. Raised after every
     record was handled, so Lambda retries the delivery (idempotently) and finally sends
     it to the dead-letter queue. The message is the JSON summary of all records."""
+
+
+class JobPlatformError(RetryableError):
+    """The job platform failed or is busy; the call may be retried."""
+
+
+class JobPlatformRejected(OpsLinkError):
+    """The job platform refused the request or answered something unusable (bad
+    credentials, unknown job, a response of the wrong shape). Not retried: escalated."""
+
+
+class ParameterRejectedError(OpsLinkError):
+    """A runbook parameter failed its pattern: the run is stopped, a human takes over."""

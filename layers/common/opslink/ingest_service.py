@@ -252,6 +252,9 @@ def _finish_opening(
     payload = RemediationInput(
         alert_id=alert.alert_id,
         ticket_id=ticket_id,
+        alarm_name=alert.alarm_name,
+        region=alert.region,
+        team=alert.team,
         service=alert.service,
         environment=alert.environment,
         alert_type=alert.alert_type,
@@ -285,9 +288,9 @@ def _notification(alarm: Alarm, alert: Alert, ticket_id: str, url: str | None) -
         "message": "\n".join(lines),
         "attributes": {
             "service": alert.service,
-            "team": alert.team or "",
+            "team": alert.team or "unassigned",
             "priority": alert.priority.value,
-            "recipients": ",".join(recipients),
+            "recipients": ",".join(recipients) or "none",
         },
     }
 

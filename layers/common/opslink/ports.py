@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from opslink.models import Alert, Ticket, TicketDraft, TicketStatus
+from opslink.models import (
+    Alert,
+    JobOutput,
+    JobRef,
+    JobRequest,
+    JobStatus,
+    Ticket,
+    TicketDraft,
+    TicketStatus,
+)
 
 
 class OpenAlertConflict(Exception):
@@ -83,3 +92,17 @@ class Workflow(Protocol):
 
 class Notifier(Protocol):
     def notify(self, subject: str, message: str, attributes: dict[str, str]) -> None: ...
+
+
+class JobPlatform(Protocol):
+    name: str
+
+    def launch(self, request: JobRequest) -> JobRef:
+        """Start the runbook on its targets; idempotent per request.idempotency_key."""
+
+    def status(self, ref: JobRef) -> JobStatus: ...
+
+    def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:
+        """stdout/stderr, the last `limit` characters of each."""
+
+    def cancel(self, ref: JobRef) -> None: ...

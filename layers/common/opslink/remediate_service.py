@@ -1,36 +1,113 @@
-"""Tasks of the remediation state machine that need OpsLink's own state.
+"""Tasks of the remediation state machine (statemachine/remediation.asl.json).
 
-select: choose a runbook for the alert (the catalog grows with the job platforms; with no
-        match the alert is left to humans with a note);
-note: record a note on the alert and comment on its ticket;
-record_failure: record that an OpsLink step failed, so the alert is never silently stuck.
+select   choose a runbook (runbook_selection), or none: left to humans with a note
+launch   check parameters, start the job on the alert's hosts, link alert <-> job
+poll     job status and the next wait (adaptive backoff, never past the timeout)
+cancel   stop a job that ran past its runbook's timeout
+verify   read the alarm's state: only an alarm back to OK is a verified fix
+resolve  resolve alert and ticket with the resolution; the runbook scores a fix
+escalate a manual [FAILED_AUTO] ticket with the job's output; the runbook scores a miss
+note / record_failure   notes on the alert and its ticket
+Each task is idempotent: Step Functions may retry it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from opslink.errors import InvalidAlarm
-from opslink.models import RemediationInput
-from opslink.ports import AlertStore, TicketSystem
+from opslink.errors import InvalidAlarm, JobPlatformRejected, ParameterRejectedError
+from opslink.models import (
+    JobOutput,
+    JobRef,
+    JobRequest,
+    Priority,
+    RemediationInput,
+    TicketDraft,
+    TicketStatus,
+    TicketType,
+)
+from opslink.ports import AlertStore, Directory, JobPlatform, TicketSystem
+from opslink.remediation_policy import ESCALATIONS, next_wait
+from opslink.runbook_catalog import Runbook
+from opslink.runbook_selection import (
+    ParameterRejected,
+    Stats,
+    eligible,
+    explain,
+    needs_approval,
+    rank,
+    resolve_parameters,
+    resolve_targets,
+    seeded_rng,
+)
+
+OUTPUT_EXCERPT = 2_000
+MANUAL_DUE = timedelta(hours=2)
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class RemediationStore(AlertStore, Protocol):
+    def link_job(self, alert_id: str, job: dict[str, Any]) -> None: ...
+
+    def launched_job(self, alert_id: str, idempotency_key: str) -> dict[str, Any] | None: ...
+
+    def link_followup_ticket(
+        self, alert_id: str, provider: str, ticket_id: str, kind: str
+    ) -> None: ...
+
+    def runbook_stats(
+        self, runbooks: list[str], alert_type: str, service: str, environment: str
+    ) -> dict[str, tuple[int, int]]: ...
+
+    def record_runbook_outcome(
+        self,
+        runbook: str,
+        alert_type: str,
+        service: str,
+        environment: str,
+        fixed: bool,
+        at: datetime,
+    ) -> None: ...
+
+    def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool: ...
+
+
+class AlarmStateReader(Protocol):
+    def state(self, alarm_name: str, region: str) -> str | None: ...
+
+
 @dataclass
 class RemediateDeps:
-    store: AlertStore
+    store: RemediationStore
     tickets: TicketSystem
-    clock: Callable[[], datetime] = _utcnow
+    jobs: JobPlatform | None = None
+    catalog: Sequence[Runbook] = ()
+    alarms: AlarmStateReader | None = None
+    directory: Directory | None = None
+    poll_base_seconds: int = 15
+    poll_max_seconds: int = 600
+    clock: Callable[[], datetime] = field(default=_utcnow)
+
+    def runbook(self, name: str) -> Runbook:
+        for rb in self.catalog:
+            if rb.name == name:
+                return rb
+        raise InvalidAlarm(f"runbook {name!r} is not in the catalog")
+
+    def platform(self) -> JobPlatform:
+        if self.jobs is None:
+            raise InvalidAlarm("no job platform is configured for this function")
+        return self.jobs
 
 
 class TaskRequest(BaseModel):
@@ -40,6 +117,10 @@ class TaskRequest(BaseModel):
     kind: str = "note"
     text: str | None = None
     error: dict[str, Any] | None = None
+    selection: dict[str, Any] | None = None
+    job: dict[str, Any] | None = None
+    poll: dict[str, Any] | None = None
+    escalation: dict[str, Any] | None = None
 
 
 def parse_request(event: Any) -> TaskRequest:
@@ -51,15 +132,283 @@ def parse_request(event: Any) -> TaskRequest:
         raise InvalidAlarm(f"remediation task input: field {where!r}: {first['msg']}") from None
 
 
-def select_runbook(req: TaskRequest) -> dict[str, Any]:
-    alert = req.alert
+# -- select ------------------------------------------------------------------------------
+
+
+def select_runbook(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
+    a = req.alert
+    matches = eligible(deps.catalog, a.alert_type, a.service, a.environment)
+    if not matches:
+        return {
+            "runbook": None,
+            "reason": (
+                f"No runbook in the catalog matches alert type {a.alert_type} for service "
+                f"{a.service} in {a.environment}; left to humans."
+            ),
+        }
+    raw = deps.store.runbook_stats(
+        [rb.name for rb, _ in matches], a.alert_type, a.service, a.environment
+    )
+    stats = {name: Stats(fixes, misses) for name, (fixes, misses) in raw.items()}
+    ranked = rank(matches, stats, seeded_rng(a.alert_id))
+    runnable = [c for c in ranked if not needs_approval(c.runbook)]
+    if not runnable:
+        best = ranked[0]
+        return {
+            "runbook": None,
+            "reason": (
+                f"Runbook {best.runbook.name} matches but needs a human's approval "
+                f"({best.runbook.spec.description}); recommended, not run."
+            ),
+        }
+    best, others = runnable[0], [c for c in ranked if c is not runnable[0]]
+    spec = best.runbook.spec
     return {
-        "runbook": None,
-        "reason": (
-            f"No runbook in the catalog matches alert type {alert.alert_type} for service "
-            f"{alert.service} in {alert.environment}; left to humans."
+        "runbook": {"name": spec.name, "tier": best.tier, "timeout_seconds": spec.timeout_seconds},
+        "reason": explain(best, others),
+    }
+
+
+# -- launch / poll / cancel ----------------------------------------------------------------
+
+
+def _selected(deps: RemediateDeps, req: TaskRequest) -> Runbook:
+    name = (req.selection or {}).get("runbook", {}) or {}
+    if not isinstance(name, dict) or "name" not in name:
+        raise InvalidAlarm("remediation task input: 'selection.runbook.name' is missing")
+    return deps.runbook(str(name["name"]))
+
+
+def launch(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
+    a = req.alert
+    runbook = _selected(deps, req)
+    try:
+        env = resolve_parameters(runbook, a)
+    except ParameterRejected as exc:
+        deps.store.add_note(a.alert_id, str(exc), deps.clock(), kind="parameter_rejected")
+        raise ParameterRejectedError(str(exc)) from None
+    key = f"{a.alert_id}:{runbook.name}"
+    existing = deps.store.launched_job(a.alert_id, key)
+    if existing is None:
+        request = JobRequest(
+            runbook=runbook.name,
+            script_path=str(runbook.script_path),
+            script=runbook.script(),
+            environment=env,
+            targets=resolve_targets(runbook, a),
+            timeout_seconds=runbook.spec.timeout_seconds,
+            idempotency_key=key,
+        )
+        ref = deps.platform().launch(request)
+        existing = {
+            "platform": ref.platform,
+            "job_id": ref.job_id,
+            "launched_at": ref.launched_at.isoformat(),
+            "runbook": runbook.name,
+            "timeout_seconds": runbook.spec.timeout_seconds,
+            "idempotency_key": key,
+            "targets": {k: list(v) for k, v in request.targets.items()},
+        }
+        deps.store.link_job(a.alert_id, existing)
+        where = ", ".join(f"{k}={'/'.join(v)}" for k, v in request.targets.items()) or "this host"
+        text = f"Launched runbook {runbook.name} on {where} ({ref.platform} job {ref.job_id})."
+        deps.store.add_note(a.alert_id, text, deps.clock(), kind="job_launched")
+        if a.ticket_id:
+            deps.tickets.comment(a.ticket_id, text)
+    wait = next_wait(0, deps.poll_base_seconds, deps.poll_max_seconds, runbook.spec.timeout_seconds)
+    return {
+        "job": existing,
+        "poll": {
+            "attempt": 0,
+            "state": "queued",
+            "wait_seconds": wait,
+            "elapsed_seconds": 0,
+            "timed_out": False,
+        },
+    }
+
+
+def _ref(req: TaskRequest) -> JobRef:
+    job = req.job or {}
+    try:
+        return JobRef(
+            platform=job["platform"],
+            job_id=str(job["job_id"]),
+            launched_at=datetime.fromisoformat(job["launched_at"]),
+        )
+    except (KeyError, ValueError) as exc:
+        raise InvalidAlarm(f"remediation task input: malformed 'job' ({exc})") from None
+
+
+def poll(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
+    ref = _ref(req)
+    status = deps.platform().status(ref)
+    attempt = int((req.poll or {}).get("attempt", 0)) + 1
+    timeout = int((req.job or {}).get("timeout_seconds", 0))
+    elapsed = (deps.clock() - ref.launched_at).total_seconds()
+    remaining = timeout - elapsed
+    return {
+        "attempt": attempt,
+        "state": status.state.value,
+        "exit_code": status.exit_code,
+        "detail": status.detail[:500],
+        "elapsed_seconds": int(elapsed),
+        "timed_out": (not status.state.finished) and remaining <= 0,
+        "wait_seconds": next_wait(
+            attempt, deps.poll_base_seconds, deps.poll_max_seconds, remaining
         ),
     }
+
+
+def cancel(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
+    ref = _ref(req)
+    deps.platform().cancel(ref)
+    text = f"Cancelled {ref.platform} job {ref.job_id}: it ran past its {req.job.get('timeout_seconds') if req.job else '?'}s timeout."
+    deps.store.add_note(req.alert.alert_id, text, deps.clock(), kind="job_cancelled")
+    return {"cancelled": True}
+
+
+# -- verify / resolve / escalate -----------------------------------------------------------
+
+
+def verify(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
+    a = req.alert
+    if deps.alarms is None or not a.alarm_name:
+        return {"alarm_state": "UNKNOWN", "reason": "no alarm to check"}
+    state = deps.alarms.state(a.alarm_name, a.region)
+    return {
+        "alarm_state": state or "UNKNOWN",
+        "reason": "" if state else f"alarm {a.alarm_name} not found in {a.region}",
+    }
+
+
+def _output(deps: RemediateDeps, req: TaskRequest) -> JobOutput:
+    if not req.job:
+        return JobOutput()
+    try:
+        return deps.platform().output(_ref(req), limit=OUTPUT_EXCERPT * 4)
+    except (JobPlatformRejected, InvalidAlarm) as exc:
+        return JobOutput(stderr=f"(output unavailable: {exc})")
+
+
+def _excerpt(text: str, limit: int = OUTPUT_EXCERPT) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
+    a = req.alert
+    job = req.job or {}
+    runbook = str(job.get("runbook", "?"))
+    out = _output(deps, req)
+    now = deps.clock()
+    resolution = {
+        "by": "automation",
+        "how": f"automated remediation: runbook {runbook}, alarm verified back to OK",
+        "runbook": runbook,
+        "job_id": str(job.get("job_id", "")),
+        "platform": str(job.get("platform", "")),
+        "at": now.isoformat(),
+        "output_excerpt": _excerpt(out.stdout, 500),
+    }
+    if a.ticket_id:
+        text = (
+            f"Resolved by OpsLink: runbook {runbook} ({resolution['platform']} job {resolution['job_id']}) "
+            f"fixed the problem; alarm {a.alarm_name} is back to OK.\n\nOutput:\n```\n{_excerpt(out.stdout)}\n```"
+        )
+        deps.tickets.set_status(a.ticket_id, TicketStatus.RESOLVED, note=text)
+    resolved = deps.store.resolve_by_id(a.alert_id, resolution, now)
+    if not resolved:
+        deps.store.add_note(
+            a.alert_id, f"Runbook {runbook} verified as the fix.", now, kind="verified_fix"
+        )
+    _score(deps, req, fixed=True)
+    return {"resolved": True, "alert_was_open": resolved}
+
+
+def _score(deps: RemediateDeps, req: TaskRequest, fixed: bool) -> None:
+    job = req.job or {}
+    if job.get("runbook"):
+        a = req.alert
+        deps.store.record_runbook_outcome(
+            str(job["runbook"]), a.alert_type, a.service, a.environment, fixed, deps.clock()
+        )
+
+
+def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
+    a = req.alert
+    esc = req.escalation or {}
+    kind = str(esc.get("kind", "failed"))
+    job = req.job or {}
+    selected = (req.selection or {}).get("runbook")
+    runbook = str(
+        job.get("runbook")
+        or (selected.get("name") if isinstance(selected, dict) else None)
+        or "no runbook"
+    )
+    why = ESCALATIONS.get(kind, kind)
+    detail = str(esc.get("detail") or "")
+    with contextlib.suppress(
+        ValueError, TypeError, AttributeError
+    ):  # Step Functions error causes are JSON
+        detail = json.loads(detail).get("errorMessage", detail)
+    out = _output(deps, req)
+    now = deps.clock()
+    oncall = deps.directory.oncall(a.team) if deps.directory else None
+    lines = [
+        f"OpsLink could not fix alert {a.alert_id} automatically: {why}.",
+        "",
+        "| Field | Value |",
+        "| --- | --- |",
+        f"| Service | {a.service} ({a.environment}) |",
+        f"| Alarm | {a.alarm_name} ({a.region}) |",
+        f"| Runbook | {runbook} |",
+        f"| Job | {job.get('platform', '-')} {job.get('job_id', '-')} |",
+        f"| Original ticket | {a.ticket_id or '-'} |",
+    ]
+    if detail:
+        lines += ["", f"**Detail:** {_excerpt(detail, 1000)}"]
+    if req.job:
+        lines += [
+            "",
+            "### stdout",
+            "```",
+            _excerpt(out.stdout) or "(empty)",
+            "```",
+            "### stderr",
+            "```",
+            _excerpt(out.stderr) or "(empty)",
+            "```",
+        ]
+    draft = TicketDraft(
+        alert_id=a.alert_id,
+        key=f"{a.alert_id}:manual",
+        title=f"[FAILED_AUTO] {a.service} - {a.alarm_name or a.alert_type}: {why}"[:255],
+        description="\n".join(lines) + "\n",
+        ticket_type=TicketType.INCIDENT,
+        priority=Priority.HIGH,
+        assignee=oncall,
+        due_at=now + MANUAL_DUE,
+        labels=("opslink", "failed_auto", f"service:{a.service}"),
+        custom_fields={
+            "alert_id": a.alert_id,
+            "service": a.service,
+            "severity": a.severity.value,
+            "escalation": kind,
+        },
+    )
+    manual = deps.tickets.create(draft)
+    deps.store.link_followup_ticket(a.alert_id, manual.provider, manual.id, kind="manual")
+    text = f"Escalated to a human: {why}. Manual ticket {manual.id} (assigned to {oncall or 'nobody'})."
+    deps.store.add_note(a.alert_id, text, now, kind=f"escalated_{kind}")
+    if a.ticket_id:
+        deps.tickets.comment(a.ticket_id, text)
+    if kind in ("failed", "timeout", "not_fixed"):
+        _score(deps, req, fixed=False)
+    return {"manual_ticket_id": manual.id, "kind": kind}
+
+
+# -- notes ---------------------------------------------------------------------------------
 
 
 def _note(deps: RemediateDeps, req: TaskRequest, kind: str, text: str) -> dict[str, Any]:
@@ -86,14 +435,22 @@ def record_failure(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     return _note(deps, req, "remediation_failed", text)
 
 
+TASKS: dict[str, Callable[[RemediateDeps, TaskRequest], dict[str, Any]]] = {
+    "select": select_runbook,
+    "launch": launch,
+    "poll": poll,
+    "cancel": cancel,
+    "verify": verify,
+    "resolve": resolve,
+    "escalate": escalate,
+    "note": record_note,
+    "record_failure": record_failure,
+}
+
+
 def run_task(event: Any, deps: RemediateDeps) -> dict[str, Any]:
     req = parse_request(event)
-    if req.action == "select":
-        return select_runbook(req)
-    if req.action == "note":
-        return record_note(deps, req)
-    if req.action == "record_failure":
-        return record_failure(deps, req)
-    raise InvalidAlarm(
-        f"remediation task: unknown action {req.action!r} (select, note, record_failure)"
-    )
+    task = TASKS.get(req.action)
+    if task is None:
+        raise InvalidAlarm(f"remediation task: unknown action {req.action!r} ({', '.join(TASKS)})")
+    return task(deps, req)

@@ -11,7 +11,7 @@ from opslink.adapters.tickets.registry import ticket_system
 from opslink.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from opslink.config import CommonSettings, IngestSettings
+    from opslink.config import CommonSettings, IngestSettings, RemediateSettings
     from opslink.ingest_service import IngestDeps
     from opslink.remediate_service import RemediateDeps
     from opslink.track_service import TrackDeps
@@ -35,11 +35,23 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
     )
 
 
-def remediate_deps(settings: CommonSettings) -> RemediateDeps:
+def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
+    from opslink.adapters.directory.alarm_state import CloudWatchAlarmState
+    from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
+    from opslink.adapters.jobs.registry import job_platform
     from opslink.remediate_service import RemediateDeps
+    from opslink.runbook_catalog import load_catalog
+    from opslink.service_map import load_service_map
 
     return RemediateDeps(
-        store=DynamoAlertStore(settings.alerts_table), tickets=ticket_system(settings)
+        store=DynamoAlertStore(settings.alerts_table),
+        tickets=ticket_system(settings),
+        jobs=job_platform(settings),
+        catalog=load_catalog(settings.runbook_catalog_path),
+        alarms=CloudWatchAlarmState(),
+        directory=ServiceMapDirectory(load_service_map(settings.service_map_path)),
+        poll_base_seconds=settings.poll_base_seconds,
+        poll_max_seconds=settings.poll_max_seconds,
     )
 
 

@@ -13,24 +13,27 @@ logger = Logger(child=True)
 
 class CloudWatchAlarmTags:
     def __init__(self, client: Any = None, ttl_seconds: float = 300.0) -> None:
-        self._client = client
+        self._clients: dict[str, Any] = {"": client} if client is not None else {}
         self.ttl = ttl_seconds
         self._cache: dict[str, tuple[float, dict[str, str]]] = {}
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
+    def _client(self, alarm_arn: str) -> Any:
+        """A client in the alarm's own region (the ARN's fourth field)."""
+        if "" in self._clients:
+            return self._clients[""]
+        region = alarm_arn.split(":")[3] if alarm_arn.count(":") >= 5 else ""
+        if region not in self._clients:
             import boto3
 
-            self._client = boto3.client("cloudwatch")
-        return self._client
+            self._clients[region] = boto3.client("cloudwatch", region_name=region or None)
+        return self._clients[region]
 
     def tags(self, alarm_arn: str) -> dict[str, str]:
         hit = self._cache.get(alarm_arn)
         if hit and time.monotonic() - hit[0] < self.ttl:
             return hit[1]
         try:
-            out = self.client.list_tags_for_resource(ResourceARN=alarm_arn)
+            out = self._client(alarm_arn).list_tags_for_resource(ResourceARN=alarm_arn)
             tags = {t["Key"]: t["Value"] for t in out.get("Tags", [])}
         except (BotoCoreError, ClientError) as exc:
             # Tags refine enrichment; the service map and names still work without them.

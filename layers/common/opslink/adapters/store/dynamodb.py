@@ -409,6 +409,123 @@ class DynamoAlertStore:
         )
         return [_from_item(i) for i in out.get("Items", [])]
 
+    # -- remediation: job links, follow-up tickets, runbook outcome stats ---------------
+
+    def link_job(self, alert_id: str, job: dict[str, Any]) -> None:
+        """alert → job and job → alert, keyed by the launch's idempotency key."""
+        job_key = f"JOB#{job['platform']}#{job['job_id']}"
+        item = {
+            "alert_id": alert_id,
+            "job": json.dumps(job),
+            "idempotency_key": job["idempotency_key"],
+        }
+        self._call(
+            "transact_write_items",
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": _to_item(
+                            {"pk": f"ALERT#{alert_id}", "sk": f"LAUNCH#{job['idempotency_key']}"}
+                            | item
+                        ),
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": _to_item({"pk": f"ALERT#{alert_id}", "sk": job_key} | item),
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": _to_item({"pk": job_key, "sk": f"ALERT#{alert_id}"} | item),
+                    }
+                },
+            ],
+        )
+
+    def launched_job(self, alert_id: str, idempotency_key: str) -> dict[str, Any] | None:
+        out = self._call(
+            "get_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": f"LAUNCH#{idempotency_key}"}),
+            ConsistentRead=True,
+        )
+        return json.loads(_from_item(out["Item"])["job"]) if "Item" in out else None
+
+    def link_followup_ticket(self, alert_id: str, provider: str, ticket_id: str, kind: str) -> None:
+        ticket_key = f"TICKET#{provider}#{ticket_id}"
+        link = {"alert_id": alert_id, "ticket_id": ticket_id, "provider": provider, "kind": kind}
+        self._call(
+            "transact_write_items",
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": _to_item({"pk": f"ALERT#{alert_id}", "sk": ticket_key} | link),
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": _to_item({"pk": ticket_key, "sk": f"ALERT#{alert_id}"} | link),
+                    }
+                },
+            ],
+        )
+
+    @staticmethod
+    def _stats_key(runbook: str, alert_type: str, service: str, environment: str) -> dict[str, Any]:
+        return {"pk": f"STATS#{runbook}", "sk": f"{alert_type}#{service}#{environment}"}
+
+    def runbook_stats(
+        self, runbooks: list[str], alert_type: str, service: str, environment: str
+    ) -> dict[str, tuple[int, int]]:
+        """Verified fixes and misses per runbook for this (alert type, service, environment)."""
+        if not runbooks:
+            return {}
+        keys = [
+            _to_item(self._stats_key(r, alert_type, service, environment)) for r in runbooks[:100]
+        ]
+        out = self._call(
+            "batch_get_item", RequestItems={self.table: {"Keys": keys, "ConsistentRead": True}}
+        )
+        stats: dict[str, tuple[int, int]] = {}
+        for item in out.get("Responses", {}).get(self.table, []):
+            doc = _from_item(item)
+            stats[str(doc["pk"]).removeprefix("STATS#")] = (
+                int(doc.get("fixes", 0)),
+                int(doc.get("misses", 0)),
+            )
+        return stats
+
+    def record_runbook_outcome(
+        self,
+        runbook: str,
+        alert_type: str,
+        service: str,
+        environment: str,
+        fixed: bool,
+        at: datetime,
+    ) -> None:
+        """One atomic ADD when a run ends; only a verified fix counts as a fix."""
+        self._call(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item(self._stats_key(runbook, alert_type, service, environment)),
+            UpdateExpression="ADD #c :one, runs :one SET last_run_at = :at",
+            ExpressionAttributeNames={"#c": "fixes" if fixed else "misses"},
+            ExpressionAttributeValues=_to_item({":one": 1, ":at": at.isoformat()}),
+        )
+
+    def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool:
+        alert = self.get(alert_id)
+        if alert is None or alert.status is not AlertStatus.OPEN:
+            return False
+        return self.resolve(alert, resolution, at)
+
     def get_checkpoint(self, name: str) -> datetime | None:
         out = self._call(
             "get_item",

@@ -8,6 +8,7 @@ last change; gsi2 (alert_id) finds a ticket by its alert.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,8 +22,9 @@ _ser = TypeSerializer()
 _de = TypeDeserializer()
 
 
-def ticket_id_for(alert_id: str) -> str:
-    return "OPS-" + alert_id.removeprefix("A-")[:10].upper()
+def ticket_id_for(key: str) -> str:
+    """Stable ticket id for an idempotency key (the alert id, or a follow-up's key)."""
+    return "OPS-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:10].upper()
 
 
 def _now() -> datetime:
@@ -65,7 +67,7 @@ class BuiltinTicketSystem:
 
     def create(self, draft: TicketDraft) -> Ticket:
         now = _now()
-        tid = ticket_id_for(draft.alert_id)
+        tid = ticket_id_for(draft.key or draft.alert_id)
         ticket = Ticket(
             id=tid,
             provider=self.name,
@@ -169,10 +171,14 @@ class BuiltinTicketSystem:
             IndexName="gsi2",
             KeyConditionExpression="alert_id = :a",
             ExpressionAttributeValues={":a": {"S": alert_id}},
-            Limit=1,
         )
-        items = out.get("Items") or []
-        return self.get(_de.deserialize(items[0]["id"])) if items else None
+        # KEYS_ONLY index: the id is in pk. The alert's own ticket before any follow-up.
+        ids = [
+            str(_de.deserialize(i["pk"])).removeprefix("TICKET#") for i in out.get("Items") or []
+        ]
+        primary = ticket_id_for(alert_id)
+        chosen = primary if primary in ids else (sorted(ids)[0] if ids else None)
+        return self.get(chosen) if chosen else None
 
     def changed_since(self, since: datetime) -> list[Ticket]:
         tickets: list[Ticket] = []

@@ -1,0 +1,32 @@
+"""Read an alarm's current state from CloudWatch (DescribeAlarms), in the alarm's region."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from opslink.errors import RetryableError
+
+
+class CloudWatchAlarmState:
+    def __init__(self, clients: dict[str, Any] | None = None) -> None:
+        self._clients: dict[str, Any] = clients or {}
+
+    def _client(self, region: str) -> Any:
+        if region not in self._clients:
+            import boto3
+
+            self._clients[region] = boto3.client("cloudwatch", region_name=region or None)
+        return self._clients[region]
+
+    def state(self, alarm_name: str, region: str) -> str | None:
+        """OK, ALARM or INSUFFICIENT_DATA; None when the alarm does not exist."""
+        try:
+            out = self._client(region).describe_alarms(
+                AlarmNames=[alarm_name], AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise RetryableError(f"CloudWatch DescribeAlarms {alarm_name}: {exc}") from exc
+        alarms = out.get("MetricAlarms", []) + out.get("CompositeAlarms", [])
+        return str(alarms[0]["StateValue"]) if alarms else None

@@ -1,0 +1,140 @@
+"""HTTP for adapters: requests + urllib3 retries, timeouts on every call, clear errors.
+
+- Idempotent calls (GET, and POSTs the server deduplicates) retry on connection errors,
+  read timeouts, 429 and 5xx; calls that could start work twice retry only when the
+  server surely did nothing (connection refused, 429, 503).
+- Retry-After is honoured, capped so a Lambda never sleeps past its timeout.
+- 401/403/404/409 and unusable bodies raise JobPlatformRejected naming the system;
+  exhausted retries raise JobPlatformError (the state machine retries later).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from opslink.errors import JobPlatformError, JobPlatformRejected
+
+DEFAULT_TIMEOUT = (3.05, 15.0)  # connect, read
+MAX_RETRY_AFTER = 20.0
+
+
+class _CappedRetry(Retry):
+    def get_retry_after(self, response: Any) -> float | None:
+        value = super().get_retry_after(response)
+        return None if value is None else min(value, MAX_RETRY_AFTER)
+
+
+def _session(retry: Retry) -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class HttpClient:
+    def __init__(
+        self,
+        system: str,
+        base_url: str,
+        headers: dict[str, str],
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        retries: int = 3,
+        backoff: float = 0.5,
+    ) -> None:
+        self.system = system
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._safe = _session(
+            _CappedRetry(
+                total=retries,
+                status_forcelist=(429, 500, 502, 503, 504),
+                allowed_methods=None,
+                backoff_factor=backoff,
+                respect_retry_after_header=True,
+                raise_on_status=False,
+            )
+        )
+        self._unsafe = _session(
+            _CappedRetry(
+                total=retries,
+                read=0,
+                status_forcelist=(429, 503),
+                allowed_methods=None,
+                backoff_factor=backoff,
+                respect_retry_after_header=True,
+                raise_on_status=False,
+            )
+        )
+        for s in (self._safe, self._unsafe):
+            s.headers.update({"Accept": "application/json", "User-Agent": "opslink/0.1", **headers})
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        idempotent: bool = True,
+        what: str = "",
+        expect: str = "json",
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        session = self._safe if idempotent else self._unsafe
+        url = f"{self.base_url}{path}"
+        try:
+            resp = session.request(
+                method, url, json=json, params=params, headers=headers, timeout=self.timeout
+            )
+        except requests.exceptions.RetryError as exc:
+            raise JobPlatformError(
+                f"{self.system}: {method} {path} still failing after retries: {exc}"
+            ) from exc
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise JobPlatformError(
+                f"{self.system}: {method} {path} unreachable: {type(exc).__name__}"
+            ) from exc
+        label = what or f"{method} {path}"
+        if resp.status_code in (401, 403):
+            raise JobPlatformRejected(
+                f"{self.system}: {label}: authentication refused ({resp.status_code})"
+            )
+        if resp.status_code == 404:
+            raise JobPlatformRejected(f"{self.system}: {label}: not found (404)")
+        if resp.status_code == 409:
+            raise JobPlatformRejected(f"{self.system}: {label}: conflict (409): {resp.text[:200]}")
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise JobPlatformError(
+                f"{self.system}: {label}: answered {resp.status_code} after retries"
+            )
+        if resp.status_code >= 400:
+            raise JobPlatformRejected(
+                f"{self.system}: {label}: answered {resp.status_code}: {resp.text[:200]}"
+            )
+        if expect == "text":
+            return resp.text
+        if expect == "none" or not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            raise JobPlatformRejected(
+                f"{self.system}: {label}: response is not JSON: {resp.text[:120]!r}"
+            ) from None
+
+
+def field(doc: Any, name: str, system: str, kind: type | tuple[type, ...] = (str, int)) -> Any:
+    """A required field of a response, or a JobPlatformRejected naming it."""
+    if not isinstance(doc, dict) or name not in doc:
+        raise JobPlatformRejected(f"{system}: response has no field {name!r}")
+    value = doc[name]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise JobPlatformRejected(
+            f"{system}: field {name!r} has unexpected type {type(value).__name__}"
+        )
+    return value

@@ -1,0 +1,91 @@
+"""AWX / Ansible Automation Platform: launch a job template, follow the job, stdout, cancel.
+
+Each runbook maps to a job template id (AWX_TEMPLATES); parameters become extra_vars,
+targets the inventory limit. Bearer token (OAuth2 personal access token).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from opslink.adapters.http_client import HttpClient, field
+from opslink.errors import JobPlatformRejected
+from opslink.models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+
+_STATES = {
+    "new": JobState.QUEUED,
+    "pending": JobState.QUEUED,
+    "waiting": JobState.QUEUED,
+    "running": JobState.RUNNING,
+    "successful": JobState.SUCCEEDED,
+    "failed": JobState.FAILED,
+    "error": JobState.FAILED,
+    "canceled": JobState.CANCELLED,
+}
+
+
+class AwxPlatform:
+    name = "awx"
+
+    def __init__(
+        self, base_url: str, token: str, templates: dict[str, int], client: HttpClient | None = None
+    ) -> None:
+        self.http = client or HttpClient("AWX", base_url, {"Authorization": f"Bearer {token}"})
+        self.templates = templates
+
+    def _job_id(self, ref: JobRef) -> int:
+        if not ref.job_id.isdigit():
+            raise JobPlatformRejected(f"AWX: malformed job id {ref.job_id[:40]!r}")
+        return int(ref.job_id)
+
+    def launch(self, request: JobRequest) -> JobRef:
+        template = self.templates.get(request.runbook)
+        if template is None:
+            raise JobPlatformRejected(
+                f"AWX: no job template configured for runbook {request.runbook} (AWX_TEMPLATES)"
+            )
+        body: dict[str, object] = {
+            "extra_vars": request.environment | {"opslink_run_id": request.idempotency_key}
+        }
+        hosts = [h for values in request.targets.values() for h in values]
+        if hosts and "InstanceId" in request.targets:
+            body["limit"] = ",".join(hosts)
+        doc = self.http.request(
+            "POST",
+            f"/api/v2/job_templates/{int(template)}/launch/",
+            json=body,
+            idempotent=False,
+            what=f"launch template {template}",
+        )
+        job = doc.get("job", doc.get("id")) if isinstance(doc, dict) else None
+        if not isinstance(job, int) or isinstance(job, bool):
+            raise JobPlatformRejected("AWX: launch response has no integer 'job' field")
+        return JobRef(platform=self.name, job_id=str(job), launched_at=datetime.now(UTC))
+
+    def status(self, ref: JobRef) -> JobStatus:
+        doc = self.http.request(
+            "GET", f"/api/v2/jobs/{self._job_id(ref)}/", what=f"job {ref.job_id}"
+        )
+        raw = field(doc, "status", "AWX", str)
+        if raw not in _STATES:
+            raise JobPlatformRejected(f"AWX: job {ref.job_id} has unknown status {raw!r}")
+        explanation = str(doc.get("job_explanation") or "")[:500]
+        return JobStatus(state=_STATES[raw], detail=explanation)
+
+    def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:
+        text = self.http.request(
+            "GET",
+            f"/api/v2/jobs/{self._job_id(ref)}/stdout/",
+            params={"format": "txt"},
+            what=f"stdout of job {ref.job_id}",
+            expect="text",
+        )
+        return JobOutput(stdout=str(text)[-limit:], truncated=len(str(text)) > limit)
+
+    def cancel(self, ref: JobRef) -> None:
+        self.http.request(
+            "POST",
+            f"/api/v2/jobs/{self._job_id(ref)}/cancel/",
+            what=f"cancel job {ref.job_id}",
+            expect="none",
+        )

@@ -1,0 +1,57 @@
+"""Pick the JobPlatform adapter named by JOB_PLATFORM. Tokens come from Secrets Manager
+through Powertools Parameters (cached per container), never from plain variables."""
+
+from __future__ import annotations
+
+from opslink.config import RemediateSettings
+from opslink.errors import ConfigurationError
+from opslink.ports import JobPlatform
+
+
+def _secret(name: str, what: str) -> str:
+    if not name:
+        raise ConfigurationError(f"{what} needs the name of its token secret")
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_secret(name, max_age=300)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"secret {name} for {what} is empty")
+    return value.strip()
+
+
+def _url(url: str, what: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"{what} needs an http(s) URL, not {url!r}")
+    return url
+
+
+def job_platform(s: RemediateSettings) -> JobPlatform:
+    if s.job_platform == "ssm":
+        from opslink.adapters.jobs.ssm import SsmRunCommandPlatform
+
+        return SsmRunCommandPlatform(output_bucket=s.ssm_output_bucket)
+    if s.job_platform == "local":
+        from opslink.adapters.jobs.local_shell import LocalShellPlatform
+
+        return LocalShellPlatform(s.local_jobs_dir, target_root=s.local_target_root)
+    if s.job_platform == "http":
+        from opslink.adapters.jobs.http_api import HttpJobApiPlatform
+
+        return HttpJobApiPlatform(
+            _url(s.job_api_url, "JOB_API_URL"), _secret(s.job_api_token_secret, "the job API")
+        )
+    if s.job_platform == "rundeck":
+        from opslink.adapters.jobs.rundeck import RundeckPlatform
+
+        return RundeckPlatform(
+            _url(s.rundeck_url, "RUNDECK_URL"),
+            _secret(s.rundeck_token_secret, "Rundeck"),
+            s.rundeck_jobs,
+        )
+    if s.job_platform == "awx":
+        from opslink.adapters.jobs.awx import AwxPlatform
+
+        return AwxPlatform(
+            _url(s.awx_url, "AWX_URL"), _secret(s.awx_token_secret, "AWX"), s.awx_templates
+        )
+    raise ConfigurationError(f"JOB_PLATFORM={s.job_platform!r} is not supported")

@@ -1,0 +1,109 @@
+"""Rundeck job platform (API v41+): run a job, follow the execution, read output, abort.
+
+Each runbook maps to a Rundeck job UUID (RUNDECK_JOBS); runbook parameters become job
+options, targets a node filter. Token in the X-Rundeck-Auth-Token header.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from opslink.adapters.http_client import HttpClient, field
+from opslink.errors import JobPlatformRejected
+from opslink.models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+
+API = "/api/41"
+_STATES = {
+    "scheduled": JobState.QUEUED,
+    "queued": JobState.QUEUED,
+    "running": JobState.RUNNING,
+    "succeeded": JobState.SUCCEEDED,
+    "failed": JobState.FAILED,
+    "failed-with-retry": JobState.FAILED,
+    "aborted": JobState.CANCELLED,
+    "timedout": JobState.TIMED_OUT,
+    "incomplete": JobState.FAILED,
+    "other": JobState.FAILED,
+}
+
+
+class RundeckPlatform:
+    name = "rundeck"
+
+    def __init__(
+        self, base_url: str, token: str, jobs: dict[str, str], client: HttpClient | None = None
+    ) -> None:
+        self.http = client or HttpClient("Rundeck", base_url, {"X-Rundeck-Auth-Token": token})
+        self.jobs = jobs
+
+    def launch(self, request: JobRequest) -> JobRef:
+        job = self.jobs.get(request.runbook)
+        if not job:
+            raise JobPlatformRejected(
+                f"Rundeck: no job configured for runbook {request.runbook} (RUNDECK_JOBS)"
+            )
+        body: dict[str, object] = {
+            "options": request.environment | {"OPSLINK_RUN_ID": request.idempotency_key}
+        }
+        hosts = [h for values in request.targets.values() for h in values]
+        if hosts and "InstanceId" in request.targets:
+            body["filter"] = "name: " + ",".join(hosts)
+        # Running a job is not idempotent: retried only when Rundeck surely did nothing.
+        doc = self.http.request(
+            "POST",
+            f"{API}/job/{quote(job, safe='')}/run",
+            json=body,
+            idempotent=False,
+            what=f"run job {job}",
+        )
+        return JobRef(
+            platform=self.name,
+            job_id=str(field(doc, "id", "Rundeck")),
+            launched_at=datetime.now(UTC),
+        )
+
+    def status(self, ref: JobRef) -> JobStatus:
+        doc = self.http.request(
+            "GET", f"{API}/execution/{quote(ref.job_id, safe='')}", what=f"execution {ref.job_id}"
+        )
+        raw = field(doc, "status", "Rundeck", str)
+        if raw not in _STATES:
+            raise JobPlatformRejected(f"Rundeck: execution {ref.job_id} has unknown status {raw!r}")
+        failed = doc.get("failedNodes") or []
+        return JobStatus(
+            state=_STATES[raw],
+            detail=f"failed nodes: {', '.join(map(str, failed))}" if failed else "",
+        )
+
+    def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:
+        doc = self.http.request(
+            "GET",
+            f"{API}/execution/{quote(ref.job_id, safe='')}/output",
+            params={"lastlines": 500},
+            what=f"output of execution {ref.job_id}",
+        )
+        entries = field(doc, "entries", "Rundeck", list)
+        out = "\n".join(
+            str(e.get("log", ""))
+            for e in entries
+            if isinstance(e, dict) and e.get("level") != "ERROR"
+        )
+        err = "\n".join(
+            str(e.get("log", ""))
+            for e in entries
+            if isinstance(e, dict) and e.get("level") == "ERROR"
+        )
+        return JobOutput(stdout=out[-limit:], stderr=err[-limit:], truncated=len(out) > limit)
+
+    def cancel(self, ref: JobRef) -> None:
+        doc = self.http.request(
+            "POST",
+            f"{API}/execution/{quote(ref.job_id, safe='')}/abort",
+            what=f"abort execution {ref.job_id}",
+        )
+        status = (doc or {}).get("abort", {}).get("status") if isinstance(doc, dict) else None
+        if status == "failed":
+            raise JobPlatformRejected(
+                f"Rundeck: abort of execution {ref.job_id} failed: {doc.get('abort', {}).get('reason', '')}"
+            )

@@ -1,0 +1,207 @@
+"""SSM Run Command job platform: the AWS default.
+
+SendCommand with AWS-RunShellScript on the alert's hosts: InstanceIds from the alarm's
+InstanceId dimension, else Targets by Auto Scaling group or by the service tag.
+
+The script and its lib.sh travel as quoted heredocs (no expansion). Parameters never
+enter the command line as text a shell would parse: they travel base64-encoded (an
+alphabet with no shell metacharacters) as NUL-separated NAME=VALUE pairs, and a fixed
+prelude exports each pair with `export "$kv"`, which does not evaluate the value.
+Output beyond GetCommandInvocation's inline limit is read from S3 when an output bucket
+is configured.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from opslink.errors import JobPlatformError, JobPlatformRejected
+from opslink.models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+
+INLINE_LIMIT = 24_000  # characters GetCommandInvocation returns inline
+_STATES = {
+    "Pending": JobState.QUEUED,
+    "InProgress": JobState.RUNNING,
+    "Delayed": JobState.RUNNING,
+    "Cancelling": JobState.RUNNING,
+    "Success": JobState.SUCCEEDED,
+    "Failed": JobState.FAILED,
+    "Cancelled": JobState.CANCELLED,
+    "TimedOut": JobState.TIMED_OUT,
+}
+_RETRYABLE = {"ThrottlingException", "InternalServerError", "ServiceUnavailable"}
+
+
+def _heredoc(path: str, text: str, marker: str) -> list[str]:
+    if any(line == marker for line in text.splitlines()):
+        raise JobPlatformRejected(f"ssm: script contains the heredoc marker {marker}")
+    return [f"cat > {path} <<'{marker}'", *text.splitlines(), marker]
+
+
+def build_commands(request: JobRequest) -> list[str]:
+    pairs = b"".join(f"{k}={v}".encode() + b"\0" for k, v in sorted(request.environment.items()))
+    pairs += f"OPSLINK_RUN_ID={request.idempotency_key[-40:]}".encode() + b"\0"
+    encoded = base64.b64encode(pairs).decode("ascii")
+    lib = Path(request.script_path).with_name("lib.sh")
+    lib_text = lib.read_text(encoding="utf-8") if lib.is_file() else ""
+    return [
+        "set -euo pipefail",
+        'workdir="$(mktemp -d)"; trap \'rm -rf "$workdir"\' EXIT',
+        *_heredoc('"$workdir/lib.sh"', lib_text, "OPSLINK_LIB_EOF"),
+        *_heredoc('"$workdir/runbook.sh"', request.script, "OPSLINK_SCRIPT_EOF"),
+        f"OPSLINK_PARAMS_B64={encoded}",
+        'while IFS= read -r -d "" kv; do export "$kv"; done < <(printf %s "$OPSLINK_PARAMS_B64" | base64 -d)',
+        "unset OPSLINK_PARAMS_B64",
+        'bash "$workdir/runbook.sh"',
+    ]
+
+
+def targets_for(request: JobRequest) -> dict[str, Any]:
+    if "InstanceId" in request.targets:
+        return {"InstanceIds": list(request.targets["InstanceId"])}
+    if "AutoScalingGroupName" in request.targets:
+        return {
+            "Targets": [
+                {
+                    "Key": "tag:aws:autoscaling:groupName",
+                    "Values": list(request.targets["AutoScalingGroupName"]),
+                }
+            ]
+        }
+    tags = [k for k in request.targets if k.startswith("tag:")]
+    if tags:
+        return {"Targets": [{"Key": tags[0], "Values": list(request.targets[tags[0]])}]}
+    raise JobPlatformRejected(
+        f"ssm: runbook {request.runbook} has no targets (no InstanceId, Auto Scaling group or service tag)"
+    )
+
+
+class SsmRunCommandPlatform:
+    name = "ssm"
+
+    def __init__(
+        self,
+        client: Any = None,
+        s3: Any = None,
+        output_bucket: str = "",
+        max_concurrency: str = "50%",
+    ) -> None:
+        self._client = client
+        self._s3 = s3
+        self.output_bucket = output_bucket
+        self.max_concurrency = max_concurrency
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("ssm")
+        return self._client
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            import boto3
+
+            self._s3 = boto3.client("s3")
+        return self._s3
+
+    def _call(self, op: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, op)(**kwargs)
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code in _RETRYABLE:
+                raise JobPlatformError(f"ssm {op}: {code}") from exc
+            raise JobPlatformRejected(
+                f"ssm {op}: {code}: {exc.response['Error'].get('Message', '')}"
+            ) from exc
+        except BotoCoreError as exc:
+            raise JobPlatformError(f"ssm {op}: {exc}") from exc
+
+    def launch(self, request: JobRequest) -> JobRef:
+        kwargs: dict[str, Any] = {
+            "DocumentName": "AWS-RunShellScript",
+            "Comment": f"OpsLink {request.runbook} {request.idempotency_key}"[:100],
+            "Parameters": {
+                "commands": build_commands(request),
+                "executionTimeout": [str(request.timeout_seconds)],
+            },
+            "TimeoutSeconds": 600,
+            "MaxConcurrency": self.max_concurrency,
+            "MaxErrors": "0",
+            **targets_for(request),
+        }
+        if self.output_bucket:
+            kwargs |= {
+                "OutputS3BucketName": self.output_bucket,
+                "OutputS3KeyPrefix": f"opslink/{request.runbook}",
+            }
+        command = self._call("send_command", **kwargs)["Command"]
+        command_id = command.get("CommandId")
+        if not command_id:
+            raise JobPlatformRejected("ssm send_command: response has no Command.CommandId")
+        return JobRef(platform=self.name, job_id=command_id, launched_at=datetime.now(UTC))
+
+    def _command(self, ref: JobRef) -> dict[str, Any]:
+        commands = self._call("list_commands", CommandId=ref.job_id).get("Commands") or []
+        if not commands:
+            raise JobPlatformRejected(f"ssm: command {ref.job_id} not found")
+        return dict(commands[0])
+
+    def status(self, ref: JobRef) -> JobStatus:
+        command = self._command(ref)
+        raw = command.get("Status", "")
+        if raw not in _STATES:
+            raise JobPlatformRejected(f"ssm: command {ref.job_id} has unknown Status {raw!r}")
+        detail = f"{command.get('CompletedCount', 0)}/{command.get('TargetCount', 0)} targets done, {command.get('ErrorCount', 0)} errors"
+        return JobStatus(state=_STATES[raw], detail=detail)
+
+    def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:
+        instances = self._command(ref).get("InstanceIds") or []
+        outs: list[str] = []
+        errs: list[str] = []
+        truncated = False
+        for instance in instances[:5]:
+            inv = self._call("get_command_invocation", CommandId=ref.job_id, InstanceId=instance)
+            out, err = inv.get("StandardOutputContent", ""), inv.get("StandardErrorContent", "")
+            if len(out) >= INLINE_LIMIT and inv.get("StandardOutputUrl"):
+                out, truncated = self._from_s3(inv["StandardOutputUrl"], limit) or out, True
+            if len(err) >= INLINE_LIMIT and inv.get("StandardErrorUrl"):
+                err, truncated = self._from_s3(inv["StandardErrorUrl"], limit) or err, True
+            outs.append(f"[{instance}]\n{out}")
+            errs.append(f"[{instance}]\n{err}" if err else "")
+        if not instances:
+            outs.append("(targets resolved by tag: read per-instance output in the SSM console)")
+        stdout, stderr = "\n".join(outs), "\n".join(e for e in errs if e)
+        return JobOutput(
+            stdout=stdout[-limit:],
+            stderr=stderr[-limit:],
+            truncated=truncated or len(stdout) > limit,
+        )
+
+    def _from_s3(self, url: str, limit: int) -> str | None:
+        parsed = urlparse(url)
+        parts = parsed.path.lstrip("/").split("/", 1)
+        bucket, key = (
+            (parts[0], parts[1])
+            if parsed.netloc.startswith("s3") and len(parts) == 2
+            else (parsed.netloc.split(".")[0], parsed.path.lstrip("/"))
+        )
+        try:
+            body = self.s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=-{limit}")[
+                "Body"
+            ].read()
+        except (BotoCoreError, ClientError):
+            return None
+        return str(body.decode("utf-8", errors="replace"))
+
+    def cancel(self, ref: JobRef) -> None:
+        self._call("cancel_command", CommandId=ref.job_id)

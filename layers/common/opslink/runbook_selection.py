@@ -1,0 +1,171 @@
+"""Choose the runbook for an alert: match, filter, rank. Pure; no I/O.
+
+Matching tiers, most specific first: `<alert_type>_<service>`, `<alert_type>`,
+`<service>`, `generic`. Runbooks whose environments do not include the alert's are out.
+
+Ranking is Thompson sampling on a Beta posterior of each runbook's *verified* fix rate for
+(alert type, service, environment): a draw from Beta(a0 + fixes, b0 + misses), where the
+prior (a0, b0) favours specific matches. A new runbook keeps a real chance of being tried
+(exploration), and evidence quickly outweighs the prior. The draw is seeded by the alert
+id, so a retried selection picks the same runbook. The product's original rule,
+`success_rate x min(runs / 10, 1)`, is kept as `baseline_score` for comparison.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from opslink.models import RemediationInput, Risk
+from opslink.runbook_catalog import Runbook
+
+TIERS = ("exact", "alert_type", "service", "generic")
+TIER_PRIORS: dict[str, tuple[float, float]] = {
+    "exact": (2.0, 1.0),
+    "alert_type": (1.5, 1.0),
+    "service": (1.0, 1.0),
+    "generic": (1.0, 1.5),
+}
+
+
+@dataclass(frozen=True)
+class Stats:
+    fixes: int = 0
+    misses: int = 0
+
+    @property
+    def runs(self) -> int:
+        return self.fixes + self.misses
+
+
+@dataclass(frozen=True)
+class Candidate:
+    runbook: Runbook
+    tier: str
+    stats: Stats
+    score: float
+
+
+def match_tier(runbook: Runbook, alert_type: str, service: str) -> str | None:
+    tags = set(runbook.spec.tags)
+    for tier, tag in zip(
+        TIERS, (f"{alert_type}_{service}", alert_type, service, "generic"), strict=True
+    ):
+        if tag in tags:
+            return tier
+    return None
+
+
+def eligible(
+    catalog: Sequence[Runbook], alert_type: str, service: str, environment: str
+) -> list[tuple[Runbook, str]]:
+    out = []
+    for runbook in catalog:
+        tier = match_tier(runbook, alert_type, service)
+        if tier is None:
+            continue
+        envs = runbook.spec.environments
+        if "any" not in envs and environment not in envs:
+            continue
+        out.append((runbook, tier))
+    return out
+
+
+def seeded_rng(seed: str) -> random.Random:
+    return random.Random(int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big"))  # noqa: S311 (not crypto)
+
+
+def thompson_score(tier: str, stats: Stats, rng: random.Random) -> float:
+    a0, b0 = TIER_PRIORS[tier]
+    return rng.betavariate(a0 + stats.fixes, b0 + stats.misses)
+
+
+def baseline_score(stats: Stats) -> float:
+    """The original rule: success rate x min(runs/10, 1). New runbooks score 0."""
+    if stats.runs == 0:
+        return 0.0
+    return stats.fixes / stats.runs * min(stats.runs / 10, 1.0)
+
+
+def rank(
+    matches: Sequence[tuple[Runbook, str]], stats: Mapping[str, Stats], rng: random.Random
+) -> list[Candidate]:
+    scored = [
+        Candidate(
+            rb,
+            tier,
+            stats.get(rb.name, Stats()),
+            thompson_score(tier, stats.get(rb.name, Stats()), rng),
+        )
+        for rb, tier in matches
+    ]
+    # Ties (rare with continuous draws) go to the more specific tier, then the name.
+    return sorted(scored, key=lambda c: (-c.score, TIERS.index(c.tier), c.runbook.name))
+
+
+def explain(best: Candidate, others: Sequence[Candidate]) -> str:
+    s = best.stats
+    text = (
+        f"Runbook {best.runbook.name} chosen ({best.tier} match; {s.fixes} verified fixes in "
+        f"{s.runs} runs; sampled fix rate {best.score:.2f})"
+    )
+    if others:
+        text += "; other candidates: " + ", ".join(
+            f"{c.runbook.name} ({c.stats.fixes}/{c.stats.runs}, {c.score:.2f})" for c in others[:4]
+        )
+    return text + "."
+
+
+class ParameterRejected(Exception):
+    def __init__(self, runbook: str, name: str, value: str, pattern: str) -> None:
+        shown = value if len(value) <= 80 else value[:80] + "…"
+        super().__init__(
+            f"runbook {runbook}: parameter {name}={shown!r} does not match {pattern!r}; not run"
+        )
+
+
+def _source_value(source: str, alert: RemediationInput) -> str | None:
+    kind, _, key = source.partition(".")
+    if kind == "alert":
+        value = getattr(alert, key, None)
+        return None if value is None else str(value)
+    if kind == "dimension":
+        return alert.dimensions.get(key)
+    return None
+
+
+def resolve_parameters(runbook: Runbook, alert: RemediationInput) -> dict[str, str]:
+    """Environment for the script: every value checked against its pattern in full."""
+    env: dict[str, str] = {}
+    for name, spec in runbook.spec.parameters.items():
+        value = _source_value(spec.source, alert) if spec.source else None
+        if value is None and spec.default is not None:
+            value = (
+                str(spec.default).lower() if isinstance(spec.default, bool) else str(spec.default)
+            )
+        if value is None:
+            if spec.required:
+                raise ParameterRejected(runbook.name, name, "", spec.pattern)
+            continue
+        if not re.fullmatch(spec.pattern, value):
+            raise ParameterRejected(runbook.name, name, value, spec.pattern)
+        env[name] = value
+    return env
+
+
+def resolve_targets(runbook: Runbook, alert: RemediationInput) -> dict[str, tuple[str, ...]]:
+    """Alarm dimensions first (InstanceId, AutoScalingGroupName), then the service tag."""
+    for key in runbook.spec.targets.dimensions:
+        value = alert.dimensions.get(key)
+        if value:
+            return {key: (value,)}
+    if runbook.spec.targets.service_tag:
+        return {f"tag:{runbook.spec.targets.service_tag}": (alert.service,)}
+    return {}
+
+
+def needs_approval(runbook: Runbook) -> bool:
+    return runbook.spec.risk is Risk.APPROVAL

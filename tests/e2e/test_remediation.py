@@ -1,0 +1,191 @@
+"""Remediation through the real ASL on the emulator, with the local shell job platform
+running a test catalog: success, job failure, timeout -> cancel, no runbook, fixed but
+the alarm still firing, a rejected parameter, an approval-only runbook."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from opslink.models import AlertStatus, Priority, TicketStatus
+from opslink_cli import samples
+from opslink_cli.local_stack import LocalStack
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.e2e
+CATALOG = Path(__file__).parent / "catalog"
+REGION = samples.REGION
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    overrides = {"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(CATALOG)}}
+    with LocalStack(log_path=tmp_path / "lambda.log", env_overrides=overrides) as local:
+        yield Stack(local)
+
+
+def cloudwatch_alarm(name: str, state: str = "ALARM", tags: dict[str, str] | None = None) -> Any:
+    cw = boto3.client("cloudwatch", region_name=REGION)
+    cw.put_metric_alarm(
+        AlarmName=name,
+        MetricName="m",
+        Namespace="Test",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanThreshold",
+        Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+    )
+    cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+    return cw
+
+
+def fire(stack: Stack, name: str, metric: str, dims: dict[str, str] | None = None) -> Any:
+    stack.local.publish_alarm(
+        samples.metric_alarm(
+            name,
+            samples.T0,
+            metric=metric,
+            namespace="CWAgent",
+            dimensions=dims or {"InstanceId": "i-0123456789abcdef0"},
+        )
+    )
+    [alert] = [a for a in stack.alerts.list_alerts() if a.alarm_name == name]
+    return alert
+
+
+def finish(stack: Stack, alert: Any) -> tuple[Any, list[str]]:
+    assert (
+        stack.local.wait_for_executions([alert.execution_name], timeout=90)[alert.execution_name]
+        == "SUCCEEDED"
+    )
+    return stack.alerts.get(alert.alert_id), stack.states_entered(alert.execution_name)
+
+
+def manual_ticket(stack: Stack, alert_id: str) -> Any:
+    links = [link for link in stack.alerts.links(alert_id) if link.get("kind") == "manual"]
+    assert len(links) == 1
+    return stack.tickets.get(links[0]["ticket_id"])
+
+
+def test_success_verified_fix_resolves_alert_and_ticket(stack: Stack) -> None:
+    cw = cloudwatch_alarm("prod-logs-archive-disk-full")
+    alert = fire(stack, "prod-logs-archive-disk-full", "disk_used_percent")
+    cw.set_alarm_state(
+        AlarmName="prod-logs-archive-disk-full", StateValue="OK", StateReason="disk freed"
+    )
+    done, states = finish(stack, alert)
+    assert states[-4:] == ["VerifyFix", "AlarmCleared", "ResolveAlert", "Remediated"]
+    assert "LaunchJob" in states and "PollJob" in states
+    assert done.status is AlertStatus.RESOLVED
+    assert done.resolution["by"] == "automation" and done.resolution["runbook"] == "fix_disk"
+    assert (
+        "freed 2 GiB for logs-archive on i-0123456789abcdef0" in done.resolution["output_excerpt"]
+    )
+    ticket = stack.tickets.get(done.ticket_id)
+    assert (
+        ticket
+        and ticket.status is TicketStatus.RESOLVED
+        and "fix_disk" in ticket.comments[-1]["text"]
+    )
+    links = {link["sk"].split("#")[0] for link in stack.alerts.links(alert.alert_id)}
+    assert "JOB" in links  # alert -> job link (and job -> alert, below)
+    job_link = next(
+        link for link in stack.alerts.links(alert.alert_id) if link["sk"].startswith("JOB#")
+    )
+    reverse = stack.local.client("dynamodb").query(
+        TableName=stack.local.names["AlertsTable"],
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": job_link["sk"]}},
+    )["Items"]
+    assert reverse[0]["alert_id"]["S"] == alert.alert_id
+    # The runbook scores one verified fix for (disk_usage, logs-archive, production).
+    stats = stack.alerts.runbook_stats(["fix_disk"], "disk_usage", "logs-archive", "production")
+    assert stats == {"fix_disk": (1, 0)}
+
+
+def test_job_failure_escalates_with_stderr(stack: Stack) -> None:
+    cloudwatch_alarm("prod-search-memory-high")
+    alert = fire(stack, "prod-search-memory-high", "mem_used_percent")
+    done, states = finish(stack, alert)
+    assert states[-3:] == ["EscalateFailed", "Escalate", "HandedToHumans"]
+    assert done.status is AlertStatus.OPEN
+    manual = manual_ticket(stack, alert.alert_id)
+    assert manual.title.startswith("[FAILED_AUTO] search - ")
+    assert manual.priority is Priority.HIGH and manual.assignee == "carol@example.com"
+    assert (manual.due_at - manual.created_at).total_seconds() == pytest.approx(7200, abs=5)
+    assert (
+        "cache daemon not responding" in manual.description
+        and "checking caches" in manual.description
+    )
+    assert stack.alerts.runbook_stats(["fail_memory"], "memory_usage", "search", "production") == {
+        "fail_memory": (0, 1)
+    }
+    original = stack.tickets.get(alert.ticket_id)
+    assert original and manual.id in original.comments[-1]["text"]
+
+
+def test_timeout_cancels_the_job(stack: Stack) -> None:
+    cloudwatch_alarm("prod-search-latency-high")
+    alert = fire(stack, "prod-search-latency-high", "Latency")
+    done, states = finish(stack, alert)
+    assert "CancelJob" in states
+    assert states[-3:] == ["EscalateTimeout", "Escalate", "HandedToHumans"]
+    pid_file = Path(stack.local.state_dir or "") / "host" / "hang.pid"
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):  # the whole process group was killed
+        import os
+
+        os.kill(pid, 0)
+    assert any(n["kind"] == "job_cancelled" for n in done.notes)
+    assert "timeout" in manual_ticket(stack, alert.alert_id).title
+
+
+def test_no_runbook_leaves_alert_to_humans(stack: Stack) -> None:
+    alert = fire(stack, "prod-cdn-edge-degraded-health", "StatusCheckFailed")
+    done, states = finish(stack, alert)
+    assert states[-2:] == ["RecordNoRunbook", "LeftToHumans"]
+    assert done.notes[-1]["kind"] == "no_runbook" and done.status is AlertStatus.OPEN
+
+
+def test_fixed_but_alarm_still_firing_escalates(stack: Stack) -> None:
+    cloudwatch_alarm("prod-logs-archive-disk-full")  # stays in ALARM
+    alert = fire(stack, "prod-logs-archive-disk-full", "disk_used_percent")
+    done, states = finish(stack, alert)
+    assert states[-4:] == ["AlarmCleared", "EscalateNotFixed", "Escalate", "HandedToHumans"]
+    assert done.status is AlertStatus.OPEN
+    assert "still firing" in manual_ticket(stack, alert.alert_id).title
+    assert stack.alerts.runbook_stats(["fix_disk"], "disk_usage", "logs-archive", "production") == {
+        "fix_disk": (0, 1)
+    }
+
+
+def test_rejected_parameter_stops_the_run(stack: Stack) -> None:
+    name = "prod-web-cpu-high"
+    cloudwatch_alarm(name, tags={"service": "web; rm -rf /"})
+    alert = fire(stack, name, "CPUUtilization")
+    assert alert.service == "web; rm -rf /"
+    done, states = finish(stack, alert)
+    assert states[-3:] == ["EscalateParameterRejected", "EscalateWithoutJob", "HandedToHumans"]
+    assert "PollJob" not in states
+    note = next(n for n in done.notes if n["kind"] == "parameter_rejected")
+    assert "SERVICE='web; rm -rf /'" in note["text"]
+    assert not (Path(stack.local.state_dir or "") / "host" / "runs.log").exists()  # nothing ran
+    assert "rejected" in manual_ticket(stack, alert.alert_id).title
+
+
+def test_approval_runbook_is_recommended_not_run(stack: Stack) -> None:
+    alert = fire(
+        stack,
+        "prod-payments-db-connections",
+        "DatabaseConnections",
+        {"DBInstanceIdentifier": "payments-db-1"},
+    )
+    done, states = finish(stack, alert)
+    assert states[-2:] == ["RecordNoRunbook", "LeftToHumans"]
+    assert "risky_db" in done.notes[-1]["text"] and "approval" in done.notes[-1]["text"]
