@@ -1,4 +1,8 @@
-"""`opslink demo`: OpsLink end to end on the local emulator, in well under a minute."""
+"""`opslink demo`: OpsLink end to end on the local emulator, in well under a minute.
+
+Runbooks really run, as local subprocesses, against a simulated host (a sandbox folder
+with stand-ins for host tools), so nothing on this machine is touched.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,25 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
+import boto3
+
+from opslink.adapters.store.dynamodb import DynamoAlertStore
+from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.models import TicketStatus
 from opslink_cli import samples
+from opslink_cli.executions import list_executions
 from opslink_cli.local_stack import LocalStack
 from opslink_cli.operator import ALERT_COLUMNS, TICKET_COLUMNS
 from opslink_cli.render import table
+
+DEMO_ALARMS = (
+    "prod-checkout-api-cpu-high",
+    "prod-payments-db-connection-pool",
+    "prod-search-latency-anomaly",
+    "prod-cdn-edge-degraded",
+    "prod-logs-archive-disk-usage",
+    "prod-search-memory-critical",
+)
 
 
 def _step(out: TextIO, started: float) -> Callable[[str], None]:
@@ -25,6 +43,24 @@ def _step(out: TextIO, started: float) -> Callable[[str], None]:
     return say
 
 
+def _cloudwatch_alarms() -> Any:
+    """The alarms exist in CloudWatch too, in ALARM: remediation verifies against them."""
+    cw = boto3.client("cloudwatch", region_name=samples.REGION)
+    for name in DEMO_ALARMS:
+        cw.put_metric_alarm(
+            AlarmName=name,
+            MetricName="demo",
+            Namespace="OpsLink/Demo",
+            Statistic="Average",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="demo")
+    return cw
+
+
 def run_demo(out: TextIO) -> int:
     started = time.monotonic()
     say = _step(out, started)
@@ -34,29 +70,39 @@ def run_demo(out: TextIO) -> int:
         "Standing up the stack from template.yaml on the local emulator (moto, handlers in-process)"
     )
     with LocalStack() as stack:
-        say(f"  {len(stack.names)} resources; alarm topic {stack.arns['AlarmTopic']}")
+        say(
+            f"  {len(stack.names)} resources; runbooks run locally against the simulated host {stack.state_dir}/host"
+        )
+        cw = _cloudwatch_alarms()
         cpu = samples.metric_alarm(
             "prod-checkout-api-cpu-high",
             t0,
             dimensions={"AutoScalingGroupName": "checkout-api-asg"},
             description="CPU above 85% on the checkout API fleet",
         )
-        pool = samples.metric_math_alarm(
-            "prod-payments-db-connection-pool", t0, description="Connection pool above 90%"
-        )
-        latency = samples.anomaly_alarm(
-            "prod-search-latency-anomaly", t0, description="Search latency outside its usual band"
-        )
-        composite = samples.composite_alarm(
-            "prod-cdn-edge-degraded", t0, description="CDN edge degraded"
-        )
-        disk = samples.eventbridge_event("prod-logs-archive-disk-usage", t0)
-
         say(
             "New alarms for five services arrive through SNS (metric, metric math, anomaly detection, composite, EventBridge form)"
         )
-        for message in (cpu, pool, latency, composite, disk):
+        for message in (
+            cpu,
+            samples.metric_math_alarm(
+                "prod-payments-db-connection-pool", t0, description="Connection pool above 90%"
+            ),
+            samples.anomaly_alarm(
+                "prod-search-latency-anomaly",
+                t0,
+                description="Search latency outside its usual band",
+            ),
+            samples.composite_alarm("prod-cdn-edge-degraded", t0, description="CDN edge degraded"),
+            samples.eventbridge_event("prod-logs-archive-disk-usage", t0),
+        ):
             stack.publish_alarm(message)
+        say(
+            "The log archive's disk usage will drop once its runbook has run (its alarm goes back to OK)"
+        )
+        cw.set_alarm_state(
+            AlarmName="prod-logs-archive-disk-usage", StateValue="OK", StateReason="disk freed"
+        )
         say("A sixth alarm invokes the ingest function directly as a CloudWatch alarm action")
         stack.invoke(
             "IngestFunction", samples.alarm_action_payload("prod-search-memory-critical", t0)
@@ -78,8 +124,13 @@ def run_demo(out: TextIO) -> int:
         say("A malformed message reaches the topic (rejected with its reason, recorded)")
         stack.publish_alarm("ALARM: checkout is on fire {not json", subject="garbage")
 
-        say("Waiting for the remediation executions to finish")
-        statuses = stack.wait_for_executions()
+        say(
+            "Remediation runs: runbook chosen, job launched, polled, alarm verified; resolved or handed to a human"
+        )
+        stack.wait_for_executions(timeout=120)
+        sfn = stack.client("stepfunctions")
+        executions = list_executions(sfn, stack.arns["RemediationStateMachine"], 50)
+
         say("The payments-db alarm returns to OK (alert and ticket resolved)")
         ok = samples.metric_math_alarm(
             "prod-payments-db-connection-pool", t0 + timedelta(minutes=8), state="OK"
@@ -91,14 +142,11 @@ def run_demo(out: TextIO) -> int:
             "An engineer closes the search-latency ticket; the local clock moves 5 minutes and the track sweep runs"
         )
         with stack.environment() as names:
-            from opslink.adapters.store.dynamodb import DynamoAlertStore
-            from opslink.adapters.tickets.builtin import BuiltinTicketSystem
-
             store = DynamoAlertStore(names["alerts_table"], stack.client("dynamodb"))
             tickets = BuiltinTicketSystem(names["tickets_table"], stack.client("dynamodb"))
             search = next(
                 a
-                for a in store.list_alerts(status="open")
+                for a in store.list_alerts(limit=100)
                 if a.alarm_name == "prod-search-latency-anomaly"
             )
             assert search.ticket_id
@@ -109,20 +157,23 @@ def run_demo(out: TextIO) -> int:
             )
             fired = stack.advance(300)
             say(f"  fired on the local clock: {', '.join(sorted(set(fired)))}")
-
             alerts = store.list_alerts(limit=100)
             ticket_list = tickets.list(limit=100)
             rejected = store.rejections(now)
             counters = store.counters(t0)
 
+        rows = [
+            a.model_dump(mode="json") | {"resolved_by": a.resolution.get("by", "")} for a in alerts
+        ]
         out.write("\nAlerts\n")
-        table([a.model_dump(mode="json") for a in alerts], ALERT_COLUMNS, out, max_width=34)
-        out.write("\nTickets\n")
-        table([t.model_dump(mode="json") for t in ticket_list], TICKET_COLUMNS, out, max_width=50)
-        out.write("\nRemediation executions\n")
+        table(rows, (*ALERT_COLUMNS[:7], "resolved_by", "alarm_name"), out, max_width=34)
+        out.write("\nTickets (the alert's own, and [FAILED_AUTO] hand-overs)\n")
+        table([t.model_dump(mode="json") for t in ticket_list], TICKET_COLUMNS, out, max_width=56)
+        out.write("\nRemediation executions (opslink executions show NAME for a timeline)\n")
+        runbooks = {a.alert_id: _runbook(a.notes) for a in alerts}
         table(
-            [{"execution": k, "status": v} for k, v in sorted(statuses.items())],
-            ("execution", "status"),
+            [e | {"runbook": runbooks.get(e["alert_id"], "")} for e in executions],
+            ("execution", "status", "took", "outcome", "runbook"),
             out,
         )
         out.write("\nRejected input\n")
@@ -131,26 +182,44 @@ def run_demo(out: TextIO) -> int:
         out.write(
             f"Done in {time.monotonic() - started:.1f}s. Handler logs: {stack.runtime.log_path if stack.runtime else '-'}\n"
         )
-        return _check(alerts, ticket_list, statuses, rejected, out)
+        return _check(alerts, ticket_list, executions, rejected, out)
+
+
+def _runbook(notes: list[dict[str, str]]) -> str:
+    for note in notes:
+        if note.get("kind") == "job_launched":
+            return note["text"].split()[2]
+    return "-"
 
 
 def _check(
     alerts: list[Any],
     tickets: list[Any],
-    statuses: dict[str, str],
+    executions: list[dict[str, Any]],
     rejected: list[dict[str, Any]],
     out: TextIO,
 ) -> int:
     """The demo fails loudly if OpsLink did not do what it showed."""
     problems = []
+    by_name = {a.alarm_name: a for a in alerts}
     if len(alerts) != 6:
         problems.append(f"expected 6 alerts, found {len(alerts)}")
-    if len(tickets) != 6:
-        problems.append(f"expected 6 tickets (one per alert), found {len(tickets)}")
-    if sum(1 for a in alerts if a.status == "resolved") != 2:
-        problems.append("expected 2 resolved alerts (OK and closed ticket)")
-    if any(s != "SUCCEEDED" for s in statuses.values()) or len(statuses) != 6:
-        problems.append(f"executions not all succeeded: {statuses}")
+    primary = [t for t in tickets if not t.title.startswith("[FAILED_AUTO]")]
+    if len(primary) != 6:
+        problems.append(f"expected 6 alert tickets (one per alert), found {len(primary)}")
+    expectations = {
+        "prod-logs-archive-disk-usage": "automation",
+        "prod-payments-db-connection-pool": "alarm",
+        "prod-search-latency-anomaly": "ticket",
+    }
+    for name, by in expectations.items():
+        alert = by_name.get(name)
+        if alert is None or alert.status != "resolved" or alert.resolution.get("by") != by:
+            problems.append(f"{name} should be resolved by {by}")
+    if len(executions) != 6 or any(e["status"] != "SUCCEEDED" for e in executions):
+        problems.append(
+            f"executions not all succeeded: {[(e['execution'], e['status']) for e in executions]}"
+        )
     if len(rejected) != 1:
         problems.append(f"expected 1 rejected message, found {len(rejected)}")
     for p in problems:

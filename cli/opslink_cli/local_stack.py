@@ -72,7 +72,7 @@ class LocalStack:
             self.state_dir = Path(tempfile.mkdtemp(prefix="opslink-stack-"))
             self._own_state_dir = True
         (self.state_dir / "jobs").mkdir(parents=True, exist_ok=True)
-        (self.state_dir / "host").mkdir(parents=True, exist_ok=True)
+        seed_sandbox_host(self.state_dir / "host")
         if self.endpoint_url is None:
             from moto import mock_aws
 
@@ -282,6 +282,7 @@ class LocalStack:
                 }
         env["LOCAL_JOBS_DIR"] = str(self.state_dir / "jobs")
         env["LOCAL_TARGET_ROOT"] = str(self.state_dir / "host")
+        env["LOCAL_JOB_PATH"] = str(self.state_dir / "host" / "opslink-sandbox" / "bin")
         return env | self.env_overrides.get(logical, {})
 
     def _state_machine(
@@ -374,6 +375,33 @@ class LocalStack:
             "alerts_table": self.names["AlertsTable"],
             "tickets_table": self.names["TicketsTable"],
         }
+
+
+def seed_sandbox_host(host: Path) -> None:
+    """The simulated host local runbooks act on: systemd units for the service map's
+    services, a few weeks of rotated logs and old data files, and stand-ins for host
+    tools (systemctl) so no runbook touches the machine running the emulator."""
+    from opslink.service_map import load_service_map
+
+    units = host / "etc" / "systemd" / "system"
+    units.mkdir(parents=True, exist_ok=True)
+    for service in load_service_map().services:
+        (units / f"{service}.service").write_text(f"[Unit]\nDescription={service} (simulated)\n")
+    logs, data = host / "var" / "log", host / "var" / "lib" / "app" / "data"
+    logs.mkdir(parents=True, exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True)
+    old = time.time() - 40 * 86400
+    for i in range(1, 6):
+        for path in (logs / f"app.log.{i}.gz", data / f"export-{i}.csv"):
+            path.write_bytes(b"x" * 4096)
+            os.utime(path, (old, old))
+    (logs / "app.log").write_text("live log\n")
+    bin_dir = host / "opslink-sandbox" / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for tool in (Path(__file__).parent / "sandbox").iterdir():
+        target = bin_dir / tool.name
+        shutil.copyfile(tool, target)
+        target.chmod(0o755)
 
 
 def _kill_local_jobs(jobs: Path) -> None:

@@ -68,6 +68,16 @@ def _parser() -> argparse.ArgumentParser:
     t_close.add_argument("--note", help="closing comment")
     for parser in (t_list, t_show, t_comment, t_close):
         operator.add_connection_options(parser)
+
+    executions = sub.add_parser("executions", help="remediation executions").add_subparsers(
+        dest="executions_command", required=True
+    )
+    e_list = executions.add_parser("list")
+    e_list.add_argument("--limit", type=int, default=50)
+    e_show = executions.add_parser("show", help="a readable timeline from the execution history")
+    e_show.add_argument("name", help="execution name (remediate-<alert id>) or ARN")
+    for parser in (e_list, e_show):
+        operator.add_connection_options(parser)
     return p
 
 
@@ -138,6 +148,10 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     conn = operator.connect(args)
     if args.command == "alerts":
         handler = {"list": operator.alerts_list, "show": operator.alerts_show}[args.alerts_command]
+    elif args.command == "executions":
+        handler = {"list": operator.executions_list, "show": operator.executions_show}[
+            args.executions_command
+        ]
     else:
         handler = {
             "list": operator.tickets_list,

@@ -29,6 +29,8 @@ class OperatorError(Exception):
 class Connection:
     alerts: DynamoAlertStore
     tickets: BuiltinTicketSystem
+    sfn: Any
+    state_machine_arn: str
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -60,16 +62,28 @@ def connect(args: argparse.Namespace) -> Connection:
     if session.region_name is None:
         raise OperatorError("no region: pass --region or configure one for the profile")
     alerts_table, tickets_table = args.alerts_table, args.tickets_table
-    if not (alerts_table and tickets_table):
-        outputs = {} if local else _stack_outputs(session, args.stack_name)
-        alerts_table = (
-            alerts_table or outputs.get("AlertsTableName") or f"{args.stack_name}-AlertsTable"
-        )
-        tickets_table = (
-            tickets_table or outputs.get("TicketsTableName") or f"{args.stack_name}-TicketsTable"
-        )
+    outputs = (
+        {}
+        if local or (alerts_table and tickets_table)
+        else _stack_outputs(session, args.stack_name)
+    )
+    alerts_table = (
+        alerts_table or outputs.get("AlertsTableName") or f"{args.stack_name}-AlertsTable"
+    )
+    tickets_table = (
+        tickets_table or outputs.get("TicketsTableName") or f"{args.stack_name}-TicketsTable"
+    )
+    state_machine = outputs.get("RemediationStateMachineArn") or (
+        f"arn:aws:states:{session.region_name}:{LOCAL_ACCOUNT}:stateMachine:{args.stack_name}-RemediationStateMachine"
+    )
     ddb = session.client("dynamodb", endpoint_url=args.endpoint_url)
-    return Connection(DynamoAlertStore(alerts_table, ddb), BuiltinTicketSystem(tickets_table, ddb))
+    sfn = session.client("stepfunctions", endpoint_url=args.endpoint_url)
+    return Connection(
+        DynamoAlertStore(alerts_table, ddb),
+        BuiltinTicketSystem(tickets_table, ddb),
+        sfn,
+        state_machine,
+    )
 
 
 def _stack_outputs(session: boto3.Session, stack: str) -> dict[str, str]:
@@ -82,6 +96,8 @@ def _stack_outputs(session: boto3.Session, stack: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in out["Stacks"][0].get("Outputs", [])}
 
 
+LOCAL_ACCOUNT = "123456789012"
+EXECUTION_COLUMNS = ("execution", "status", "started", "took", "outcome")
 ALERT_COLUMNS = (
     "alert_id",
     "status",
@@ -155,4 +171,30 @@ def tickets_close(conn: Connection, args: argparse.Namespace, out: TextIO) -> in
         f"closed {ticket.id} at {datetime.now(UTC).isoformat(timespec='seconds')}; "
         "the track sweep resolves its alert\n"
     )
+    return 0
+
+
+def executions_list(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    from opslink_cli.executions import list_executions
+
+    emit(
+        list_executions(conn.sfn, conn.state_machine_arn, args.limit),
+        args.output,
+        out,
+        EXECUTION_COLUMNS,
+    )
+    return 0
+
+
+def executions_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    from opslink_cli.executions import show_execution
+    from opslink_cli.render import table
+
+    doc = show_execution(conn.sfn, conn.state_machine_arn, args.name)
+    if args.output == "json":
+        emit(doc, "json", out)
+        return 0
+    emit({k: v for k, v in doc.items() if k != "timeline"}, "table", out)
+    out.write("\n")
+    table(doc["timeline"], ("at", "state", "took", "facts"), out, max_width=110)
     return 0

@@ -74,6 +74,8 @@ class RemediateSettings(CommonSettings):
     local_jobs_dir: str = Field(default="/tmp/opslink-jobs", alias="LOCAL_JOBS_DIR")  # noqa: S108 (local platform only)
     # Confines the local platform's runbooks to a directory (OPSLINK_TARGET_ROOT).
     local_target_root: str = Field(default="", alias="LOCAL_TARGET_ROOT")
+    # Put first on the local platform's PATH (the emulator's stand-ins for host tools).
+    local_job_path: str = Field(default="", alias="LOCAL_JOB_PATH")
     ssm_output_bucket: str = Field(default="", alias="SSM_OUTPUT_BUCKET")
     job_api_url: str = Field(default="", alias="JOB_API_URL")
     job_api_token_secret: str = Field(default="", alias="JOB_API_TOKEN_SECRET")

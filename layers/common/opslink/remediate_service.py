@@ -353,7 +353,7 @@ def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     ):  # Step Functions error causes are JSON
         detail = json.loads(detail).get("errorMessage", detail)
     out = _output(deps, req)
-    now = deps.clock()
+    now = deps.clock().replace(microsecond=0)
     oncall = deps.directory.oncall(a.team) if deps.directory else None
     lines = [
         f"OpsLink could not fix alert {a.alert_id} automatically: {why}.",

@@ -23,11 +23,13 @@ from opslink.models import RemediationInput, Risk
 from opslink.runbook_catalog import Runbook
 
 TIERS = ("exact", "alert_type", "service", "generic")
+# Pseudo-counts (fixes, misses) before any evidence: a specific match starts ahead of a
+# generic one, and a few real outcomes outweigh the head start.
 TIER_PRIORS: dict[str, tuple[float, float]] = {
-    "exact": (2.0, 1.0),
-    "alert_type": (1.5, 1.0),
-    "service": (1.0, 1.0),
-    "generic": (1.0, 1.5),
+    "exact": (3.0, 1.0),
+    "alert_type": (2.0, 1.0),
+    "service": (1.5, 1.0),
+    "generic": (1.0, 3.0),
 }
 
 

@@ -51,9 +51,10 @@ def _alive(pid: int) -> bool:
 class LocalShellPlatform:
     name = "local"
 
-    def __init__(self, jobs_dir: str, target_root: str = "") -> None:
+    def __init__(self, jobs_dir: str, target_root: str = "", path_prefix: str = "") -> None:
         self.jobs_dir = Path(jobs_dir)
         self.target_root = target_root
+        self.path_prefix = path_prefix
 
     def _dir(self, job_id: str) -> Path:
         if not job_id.isalnum():
@@ -78,6 +79,8 @@ class LocalShellPlatform:
         env |= request.environment | {"OPSLINK_RUN_ID": job_id, "OPSLINK_RUNBOOK": request.runbook}
         if self.target_root:
             env["OPSLINK_TARGET_ROOT"] = self.target_root
+        if self.path_prefix:
+            env["PATH"] = f"{self.path_prefix}:{env['PATH']}"
         meta = {
             "runbook": request.runbook,
             "script": request.script_path,

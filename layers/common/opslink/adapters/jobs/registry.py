@@ -33,7 +33,9 @@ def job_platform(s: RemediateSettings) -> JobPlatform:
     if s.job_platform == "local":
         from opslink.adapters.jobs.local_shell import LocalShellPlatform
 
-        return LocalShellPlatform(s.local_jobs_dir, target_root=s.local_target_root)
+        return LocalShellPlatform(
+            s.local_jobs_dir, target_root=s.local_target_root, path_prefix=s.local_job_path
+        )
     if s.job_platform == "http":
         from opslink.adapters.jobs.http_api import HttpJobApiPlatform
 

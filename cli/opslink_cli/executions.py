@@ -1,0 +1,131 @@
+"""`opslink executions list|show`: remediation executions as a readable timeline."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+# What each state's output says that an operator wants to see.
+_FACTS = {
+    "SelectRunbook": lambda o: (o.get("selection") or {}).get("reason", ""),
+    "LaunchJob": lambda o: "{runbook} as {platform} job {job_id}".format(
+        **((o.get("launch") or {}).get("job") or {"runbook": "?", "platform": "?", "job_id": "?"})
+    ),
+    "PollJob": lambda o: (
+        "job {state} after {elapsed_seconds}s (poll {attempt}); next wait {wait_seconds}s".format(
+            **{
+                "state": "?",
+                "elapsed_seconds": "?",
+                "attempt": "?",
+                "wait_seconds": "?",
+                **((o.get("launch") or {}).get("poll") or {}),
+            }
+        )
+    ),
+    "VerifyFix": lambda o: f"alarm is {(o.get('verify') or {}).get('alarm_state', '?')}",
+    "Escalate": lambda o: (
+        f"manual ticket {(o.get('escalated') or {}).get('manual_ticket_id', '?')} ({(o.get('escalated') or {}).get('kind', '')})"
+    ),
+    "EscalateWithoutJob": lambda o: (
+        f"manual ticket {(o.get('escalated') or {}).get('manual_ticket_id', '?')} ({(o.get('escalated') or {}).get('kind', '')})"
+    ),
+}
+
+
+def _parse(text: str | None) -> dict[str, Any]:
+    try:
+        doc = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def timeline(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per state entered: offset, duration, facts from its output."""
+    if not history:
+        return []
+    start: datetime = history[0]["timestamp"]
+    rows: list[dict[str, Any]] = []
+    open_rows: dict[str, dict[str, Any]] = {}
+    for event in history:
+        if "stateEnteredEventDetails" in event:
+            name = event["stateEnteredEventDetails"]["name"]
+            row = {
+                "state": name,
+                "at": f"+{(event['timestamp'] - start).total_seconds():.1f}s",
+                "took": "",
+                "facts": "",
+                "_t": event["timestamp"],
+            }
+            rows.append(row)
+            open_rows[name] = row
+        elif "stateExitedEventDetails" in event:
+            details = event["stateExitedEventDetails"]
+            exited = open_rows.pop(details["name"], None)
+            if exited is None:
+                continue
+            row = exited
+            row["took"] = f"{(event['timestamp'] - row['_t']).total_seconds():.1f}s"
+            fact = _FACTS.get(details["name"])
+            if fact:
+                try:
+                    row["facts"] = fact(_parse(details.get("output")))
+                except (KeyError, TypeError, ValueError):
+                    row["facts"] = ""
+        elif event["type"].endswith("Failed") or event["type"] == "ExecutionFailed":
+            for key, value in event.items():
+                if key.endswith("EventDetails") and isinstance(value, dict) and value.get("error"):
+                    rows.append(
+                        {
+                            "state": event["type"],
+                            "at": f"+{(event['timestamp'] - start).total_seconds():.1f}s",
+                            "took": "",
+                            "facts": f"{value.get('error')}: {str(value.get('cause', ''))[:160]}",
+                        }
+                    )
+    for row in rows:
+        row.pop("_t", None)
+    return rows
+
+
+def outcome(history: list[dict[str, Any]]) -> str:
+    entered = [
+        e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
+    ]
+    return entered[-1] if entered else "-"
+
+
+def summary(sfn: Any, execution: dict[str, Any]) -> dict[str, Any]:
+    history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)[
+        "events"
+    ]
+    stop = execution.get("stopDate")
+    took = f"{(stop - execution['startDate']).total_seconds():.1f}s" if stop else "running"
+    return {
+        "execution": execution["name"],
+        "status": execution["status"],
+        "started": execution["startDate"].isoformat(timespec="seconds"),
+        "took": took,
+        "outcome": outcome(history),
+        "alert_id": execution["name"].removeprefix("remediate-"),
+    }
+
+
+def list_executions(sfn: Any, state_machine_arn: str, limit: int) -> list[dict[str, Any]]:
+    out = sfn.list_executions(stateMachineArn=state_machine_arn, maxResults=min(limit, 1000))
+    return [summary(sfn, e) for e in out.get("executions", [])[:limit]]
+
+
+def show_execution(sfn: Any, state_machine_arn: str, name: str) -> dict[str, Any]:
+    arn = (
+        name
+        if name.startswith("arn:")
+        else state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+    )
+    execution = sfn.describe_execution(executionArn=arn)
+    history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    doc = summary(sfn, {**execution, "name": execution["name"]})
+    doc["timeline"] = timeline(history)
+    doc["transitions"] = sum(1 for e in history if "stateEnteredEventDetails" in e)
+    return doc
