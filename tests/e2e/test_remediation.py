@@ -137,11 +137,9 @@ def test_timeout_cancels_the_job(stack: Stack) -> None:
     assert "CancelJob" in states
     assert states[-3:] == ["EscalateTimeout", "Escalate", "HandedToHumans"]
     pid_file = Path(stack.local.state_dir or "") / "host" / "hang.pid"
-    pid = int(pid_file.read_text())
-    with pytest.raises(ProcessLookupError):  # the whole process group was killed
-        import os
+    from tests.integration.test_local_and_ssm_platforms import alive
 
-        os.kill(pid, 0)
+    assert not alive(int(pid_file.read_text()))  # the whole process group was killed
     assert any(n["kind"] == "job_cancelled" for n in done.notes)
     assert "timeout" in manual_ticket(stack, alert.alert_id).title
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from opslink.errors import JobPlatformError, JobPlatformRejected
 from opslink.models import JobOutput, JobRef, JobRequest, JobState, JobStatus
@@ -123,6 +123,8 @@ class SsmRunCommandPlatform:
             raise JobPlatformRejected(
                 f"ssm {op}: {code}: {exc.response['Error'].get('Message', '')}"
             ) from exc
+        except ParamValidationError as exc:  # a request we built wrong will not get better
+            raise JobPlatformRejected(f"ssm {op}: {exc}") from exc
         except BotoCoreError as exc:
             raise JobPlatformError(f"ssm {op}: {exc}") from exc
 

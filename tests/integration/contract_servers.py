@@ -1,0 +1,290 @@
+"""HTTP servers on 127.0.0.1 that follow each job API's documented request and response
+shapes (generic OpsLink job API, Rundeck API v41, AWX API v2), with injectable faults."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Response = tuple[int, dict[str, str], bytes]
+
+
+@dataclass
+class Fault:
+    """Answer the next `times` requests matching `method` and `path` regex with this."""
+
+    method: str
+    path: str
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int = 1
+    delay: float = 0.0
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    at: float
+
+
+class App:
+    """Routes requests to methods named after the API's operations."""
+
+    routes: list[tuple[str, str, str]] = []  # (method, path regex, handler name)
+    auth_header = "Authorization"
+    auth_value = "Bearer secret-token"
+
+    def __init__(self) -> None:
+        self.faults: list[Fault] = []
+        self.requests: list[Recorded] = []
+        self.lock = threading.Lock()
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: Any) -> Response:
+        with self.lock:
+            self.requests.append(Recorded(method, path, headers, body, time.monotonic()))
+            for fault in self.faults:
+                if (
+                    fault.times > 0
+                    and fault.method == method
+                    and re.fullmatch(fault.path, path.split("?")[0])
+                ):
+                    fault.times -= 1
+                    if fault.delay:
+                        time.sleep(fault.delay)
+                    return fault.status, fault.headers, fault.body
+        if headers.get(self.auth_header) != self.auth_value:
+            return json_response(401, {"error": "unauthorized"})
+        for m, pattern, name in self.routes:
+            match = re.fullmatch(pattern, path.split("?")[0])
+            if m == method and match:
+                return getattr(self, name)(body, *match.groups(), query=path.partition("?")[2])
+        return json_response(404, {"error": f"no route {method} {path}"})
+
+
+def json_response(status: int, doc: Any, headers: dict[str, str] | None = None) -> Response:
+    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(doc).encode()
+
+
+class GenericJobApi(App):
+    routes = [
+        ("POST", r"/jobs", "create"),
+        ("GET", r"/jobs/([^/]+)", "get"),
+        ("GET", r"/jobs/([^/]+)/output", "output"),
+        ("POST", r"/jobs/([^/]+)/cancel", "cancel"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.by_key: dict[str, str] = {}
+
+    def create(self, body: Any, query: str = "") -> Response:
+        key = self.requests[-1].headers.get("Idempotency-Key", "")
+        if key in self.by_key:
+            return json_response(200, self.jobs[self.by_key[key]])
+        job_id = f"job-{len(self.jobs) + 1}"
+        self.jobs[job_id] = {
+            "id": job_id,
+            "status": "running",
+            "runbook": body["runbook"],
+            "parameters": body["parameters"],
+        }
+        self.by_key[key] = job_id
+        return json_response(201, self.jobs[job_id])
+
+    def get(self, body: Any, job_id: str, query: str = "") -> Response:
+        if job_id not in self.jobs:
+            return json_response(404, {"error": "no such job"})
+        return json_response(200, self.jobs[job_id])
+
+    def output(self, body: Any, job_id: str, query: str = "") -> Response:
+        if job_id not in self.jobs:
+            return json_response(404, {"error": "no such job"})
+        return json_response(
+            200,
+            {"stdout": f"ran {self.jobs[job_id]['runbook']}\n", "stderr": "", "truncated": False},
+        )
+
+    def cancel(self, body: Any, job_id: str, query: str = "") -> Response:
+        if job_id not in self.jobs:
+            return json_response(404, {"error": "no such job"})
+        self.jobs[job_id]["status"] = "cancelled"
+        return 202, {}, b""
+
+
+class RundeckApi(App):
+    auth_header = "X-Rundeck-Auth-Token"
+    auth_value = "secret-token"
+    routes = [
+        ("POST", r"/api/41/job/([^/]+)/run", "run"),
+        ("GET", r"/api/41/execution/(\d+)", "execution"),
+        ("GET", r"/api/41/execution/(\d+)/output", "output"),
+        ("POST", r"/api/41/execution/(\d+)/abort", "abort"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.executions: dict[int, dict[str, Any]] = {}
+
+    def run(self, body: Any, job: str, query: str = "") -> Response:
+        if job != "3b4c5d6e-0000-4000-8000-000000000001":
+            return json_response(404, {"error": True, "message": f"Job ID does not exist: {job}"})
+        exec_id = 100 + len(self.executions)
+        self.executions[exec_id] = {
+            "id": exec_id,
+            "href": f"/api/41/execution/{exec_id}",
+            "status": "running",
+            "job": {"id": job},
+            "argstring": " ".join(f"-{k} {v}" for k, v in body.get("options", {}).items()),
+            "options": body.get("options", {}),
+            "filter": body.get("filter"),
+        }
+        return json_response(200, self.executions[exec_id])
+
+    def execution(self, body: Any, exec_id: str, query: str = "") -> Response:
+        ex = self.executions.get(int(exec_id))
+        return (
+            json_response(200, ex)
+            if ex
+            else json_response(404, {"error": True, "message": "Execution not found"})
+        )
+
+    def output(self, body: Any, exec_id: str, query: str = "") -> Response:
+        ex = self.executions.get(int(exec_id))
+        if not ex:
+            return json_response(404, {"error": True})
+        return json_response(
+            200,
+            {
+                "id": int(exec_id),
+                "offset": "120",
+                "completed": ex["status"] != "running",
+                "execCompleted": ex["status"] != "running",
+                "execState": ex["status"],
+                "entries": [
+                    {
+                        "time": "10:00:01",
+                        "level": "NORMAL",
+                        "log": "restarting checkout",
+                        "node": "web-1",
+                    },
+                    {
+                        "time": "10:00:02",
+                        "level": "ERROR",
+                        "log": "unit checkout not found",
+                        "node": "web-1",
+                    },
+                ],
+            },
+        )
+
+    def abort(self, body: Any, exec_id: str, query: str = "") -> Response:
+        ex = self.executions.get(int(exec_id))
+        if not ex:
+            return json_response(404, {"error": True})
+        ex["status"] = "aborted"
+        return json_response(
+            200, {"abort": {"status": "aborted"}, "execution": {"id": exec_id, "status": "aborted"}}
+        )
+
+
+class AwxApi(App):
+    routes = [
+        ("POST", r"/api/v2/job_templates/(\d+)/launch/", "launch"),
+        ("GET", r"/api/v2/jobs/(\d+)/", "job"),
+        ("GET", r"/api/v2/jobs/(\d+)/stdout/", "stdout"),
+        ("POST", r"/api/v2/jobs/(\d+)/cancel/", "cancel"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.jobs: dict[int, dict[str, Any]] = {}
+
+    def launch(self, body: Any, template: str, query: str = "") -> Response:
+        if template != "7":
+            return json_response(404, {"detail": "Not found."})
+        job_id = 500 + len(self.jobs)
+        self.jobs[job_id] = {
+            "id": job_id,
+            "type": "job",
+            "status": "pending",
+            "failed": False,
+            "extra_vars": json.dumps(body.get("extra_vars", {})),
+            "limit": body.get("limit", ""),
+        }
+        return json_response(
+            201,
+            {"job": job_id, "id": job_id, "type": "job", "status": "pending", "ignored_fields": {}},
+        )
+
+    def job(self, body: Any, job_id: str, query: str = "") -> Response:
+        job = self.jobs.get(int(job_id))
+        return json_response(200, job) if job else json_response(404, {"detail": "Not found."})
+
+    def stdout(self, body: Any, job_id: str, query: str = "") -> Response:
+        if int(job_id) not in self.jobs:
+            return json_response(404, {"detail": "Not found."})
+        assert "format=txt" in query
+        return (
+            200,
+            {"Content-Type": "text/plain"},
+            b"PLAY [all] ***\nTASK [restart] ***\nok: [web-1]\n",
+        )
+
+    def cancel(self, body: Any, job_id: str, query: str = "") -> Response:
+        job = self.jobs.get(int(job_id))
+        if not job:
+            return json_response(404, {"detail": "Not found."})
+        if job["status"] in ("successful", "failed", "canceled"):
+            return json_response(405, {"error": "not allowed"})
+        job["status"] = "canceled"
+        return 202, {}, b""
+
+
+@contextmanager
+def serve(app: App) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def _do(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw
+            status, headers, payload = app.handle(self.command, self.path, dict(self.headers), body)
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = _do
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+Factory = Callable[[], App]

@@ -1,0 +1,234 @@
+"""Generic job API, Rundeck and AWX adapters against contract servers on 127.0.0.1:
+happy paths, and the errors a real deployment meets (401, 404, 429 + Retry-After, 5xx,
+timeouts, garbage answers)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from opslink.adapters.http_client import HttpClient
+from opslink.adapters.jobs.awx import AwxPlatform
+from opslink.adapters.jobs.http_api import HttpJobApiPlatform
+from opslink.adapters.jobs.rundeck import RundeckPlatform
+from opslink.errors import JobPlatformError, JobPlatformRejected
+from opslink.models import JobRef, JobRequest, JobState
+from tests.integration.contract_servers import AwxApi, Fault, GenericJobApi, RundeckApi, serve
+
+RUNDECK_JOB = "3b4c5d6e-0000-4000-8000-000000000001"
+REQUEST = JobRequest(
+    runbook="restart_service",
+    script_path="/x/restart_service.sh",
+    script="#!/bin/bash\n",
+    environment={"SERVICE": "checkout", "WAIT_SECONDS": "30"},
+    targets={"InstanceId": ("i-0abc",)},
+    timeout_seconds=300,
+    idempotency_key="A-1:restart_service",
+)
+
+
+def fast(system: str, url: str, headers: dict[str, str], read_timeout: float = 2.0) -> HttpClient:
+    return HttpClient(system, url, headers, timeout=(1.0, read_timeout), retries=3, backoff=0.01)
+
+
+@pytest.fixture
+def generic() -> Iterator[tuple[HttpJobApiPlatform, GenericJobApi]]:
+    app = GenericJobApi()
+    with serve(app) as url:
+        yield (
+            HttpJobApiPlatform(
+                url, "secret-token", fast("job API", url, {"Authorization": "Bearer secret-token"})
+            ),
+            app,
+        )
+
+
+@pytest.fixture
+def rundeck() -> Iterator[tuple[RundeckPlatform, RundeckApi]]:
+    app = RundeckApi()
+    with serve(app) as url:
+        client = fast("Rundeck", url, {"X-Rundeck-Auth-Token": "secret-token"})
+        yield RundeckPlatform(url, "secret-token", {"restart_service": RUNDECK_JOB}, client), app
+
+
+@pytest.fixture
+def awx() -> Iterator[tuple[AwxPlatform, AwxApi]]:
+    app = AwxApi()
+    with serve(app) as url:
+        yield (
+            AwxPlatform(
+                url,
+                "secret-token",
+                {"restart_service": 7},
+                fast("AWX", url, {"Authorization": "Bearer secret-token"}),
+            ),
+            app,
+        )
+
+
+# -- happy paths ------------------------------------------------------------------------
+
+
+def test_generic_api_lifecycle_and_idempotent_launch(
+    generic: tuple[HttpJobApiPlatform, GenericJobApi],
+) -> None:
+    platform, app = generic
+    ref = platform.launch(REQUEST)
+    assert platform.launch(REQUEST).job_id == ref.job_id  # the Idempotency-Key deduplicates
+    assert app.requests[0].headers["Idempotency-Key"] == "A-1:restart_service"
+    assert app.requests[0].body["parameters"] == {"SERVICE": "checkout", "WAIT_SECONDS": "30"}
+    assert app.requests[0].body["targets"] == {"InstanceId": ["i-0abc"]}
+    assert platform.status(ref).state is JobState.RUNNING
+    assert platform.output(ref).stdout == "ran restart_service\n"
+    platform.cancel(ref)
+    assert platform.status(ref).state is JobState.CANCELLED
+
+
+def test_rundeck_lifecycle(rundeck: tuple[RundeckPlatform, RundeckApi]) -> None:
+    platform, app = rundeck
+    ref = platform.launch(REQUEST)
+    run = app.requests[0]
+    assert run.path == f"/api/41/job/{RUNDECK_JOB}/run"
+    assert run.body["options"]["SERVICE"] == "checkout" and run.body["filter"] == "name: i-0abc"
+    assert platform.status(ref).state is JobState.RUNNING
+    out = platform.output(ref)
+    assert out.stdout == "restarting checkout" and out.stderr == "unit checkout not found"
+    platform.cancel(ref)
+    assert platform.status(ref).state is JobState.CANCELLED
+
+
+def test_awx_lifecycle(awx: tuple[AwxPlatform, AwxApi]) -> None:
+    platform, app = awx
+    ref = platform.launch(REQUEST)
+    assert ref.job_id == "500" and app.requests[0].body["limit"] == "i-0abc"
+    assert app.requests[0].body["extra_vars"]["SERVICE"] == "checkout"
+    assert platform.status(ref).state is JobState.QUEUED
+    app.jobs[500]["status"] = "failed"
+    app.jobs[500]["job_explanation"] = "Task failed on web-1"
+    status = platform.status(ref)
+    assert status.state is JobState.FAILED and "web-1" in status.detail
+    assert "TASK [restart]" in platform.output(ref).stdout
+
+
+# -- errors, the same for every platform ------------------------------------------------
+
+
+def _ref(platform: Any, job_id: str) -> JobRef:
+    return JobRef(platform=platform.name, job_id=job_id, launched_at=datetime.now(UTC))
+
+
+PLATFORMS = ["generic", "rundeck", "awx"]
+
+
+@pytest.fixture(params=PLATFORMS)
+def any_platform(request: pytest.FixtureRequest) -> tuple[Any, Any, str, str]:
+    platform, app = request.getfixturevalue(request.param)
+    status_path = {
+        "generic": r"/jobs/.+",
+        "rundeck": r"/api/41/execution/\d+",
+        "awx": r"/api/v2/jobs/\d+/",
+    }[request.param]
+    launch_path = {
+        "generic": r"/jobs",
+        "rundeck": r"/api/41/job/.+/run",
+        "awx": r"/api/v2/job_templates/\d+/launch/",
+    }[request.param]
+    return platform, app, status_path, launch_path
+
+
+def test_bad_credentials_are_rejected_not_retried(any_platform: tuple[Any, Any, str, str]) -> None:
+    platform, app, _, _ = any_platform
+    platform.http._safe.headers.pop(app.auth_header, None)
+    platform.http._unsafe.headers.pop(app.auth_header, None)
+    with pytest.raises(JobPlatformRejected, match="authentication refused \\(401\\)"):
+        platform.launch(REQUEST)
+    assert len(app.requests) == 1
+
+
+def test_unknown_job_is_rejected(any_platform: tuple[Any, Any, str, str]) -> None:
+    platform, _, _, _ = any_platform
+    with pytest.raises(JobPlatformRejected, match="not found \\(404\\)"):
+        platform.status(_ref(platform, "999"))
+
+
+def test_429_retry_after_is_honoured(any_platform: tuple[Any, Any, str, str]) -> None:
+    platform, app, status_path, _ = any_platform
+    ref = platform.launch(REQUEST)
+    app.faults.append(Fault("GET", status_path, 429, b"{}", {"Retry-After": "1"}))
+    started = time.monotonic()
+    assert platform.status(ref).state in (JobState.RUNNING, JobState.QUEUED)
+    gets = [r for r in app.requests if r.method == "GET"]
+    assert len(gets) == 2
+    assert gets[1].at - gets[0].at >= 0.95
+    assert time.monotonic() - started < 5
+
+
+def test_transient_5xx_is_retried_then_succeeds(any_platform: tuple[Any, Any, str, str]) -> None:
+    platform, app, status_path, _ = any_platform
+    ref = platform.launch(REQUEST)
+    app.faults.append(Fault("GET", status_path, 502, b"bad gateway", times=2))
+    assert platform.status(ref).state in (JobState.RUNNING, JobState.QUEUED)
+    assert sum(1 for r in app.requests if r.method == "GET") == 3
+
+
+def test_persistent_5xx_is_a_retryable_error(any_platform: tuple[Any, Any, str, str]) -> None:
+    platform, app, status_path, _ = any_platform
+    ref = platform.launch(REQUEST)
+    app.faults.append(Fault("GET", status_path, 503, b"down", times=10))
+    with pytest.raises(JobPlatformError):
+        platform.status(ref)
+
+
+def test_timeout_is_a_retryable_error(any_platform: tuple[Any, Any, str, str]) -> None:
+    platform, app, status_path, _ = any_platform
+    ref = platform.launch(REQUEST)
+    platform.http.timeout = (1.0, 0.3)
+    app.faults.append(Fault("GET", status_path, 200, b"{}", times=10, delay=0.6))
+    with pytest.raises(JobPlatformError, match=r"unreachable|still failing"):
+        platform.status(ref)
+
+
+def test_garbage_answer_names_platform_and_field(any_platform: tuple[Any, Any, str, str]) -> None:
+    platform, app, status_path, _ = any_platform
+    ref = platform.launch(REQUEST)
+    app.faults.append(Fault("GET", status_path, 200, b"<html>maintenance</html>"))
+    with pytest.raises(JobPlatformRejected, match="not JSON"):
+        platform.status(ref)
+    app.faults.append(Fault("GET", status_path, 200, b'{"state": "running"}'))
+    with pytest.raises(JobPlatformRejected, match="no field 'status'"):
+        platform.status(ref)
+    app.faults.append(Fault("GET", status_path, 200, b'{"status": "exploded", "id": 1}'))
+    with pytest.raises(JobPlatformRejected, match="unknown status 'exploded'"):
+        platform.status(ref)
+
+
+@pytest.mark.parametrize("name", ["rundeck", "awx"])
+def test_launch_is_not_repeated_after_an_ambiguous_500(
+    request: pytest.FixtureRequest, name: str
+) -> None:
+    platform, app = request.getfixturevalue(name)
+    launch_path = {"rundeck": r"/api/41/job/.+/run", "awx": r"/api/v2/job_templates/\d+/launch/"}[
+        name
+    ]
+    app.faults.append(Fault("POST", launch_path, 500, b"oops", times=5))
+    with pytest.raises(JobPlatformError):
+        platform.launch(REQUEST)
+    assert (
+        sum(1 for r in app.requests if r.method == "POST") == 1
+    )  # it may have started: never twice
+
+
+def test_unmapped_runbook_is_a_clear_error(
+    rundeck: tuple[RundeckPlatform, RundeckApi], awx: tuple[AwxPlatform, AwxApi]
+) -> None:
+    other = REQUEST.model_copy(update={"runbook": "scale_up"})
+    with pytest.raises(JobPlatformRejected, match="no job configured for runbook scale_up"):
+        rundeck[0].launch(other)
+    with pytest.raises(
+        JobPlatformRejected, match="no job template configured for runbook scale_up"
+    ):
+        awx[0].launch(other)

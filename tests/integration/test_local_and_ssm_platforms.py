@@ -1,0 +1,264 @@
+"""The local shell job platform with real subprocesses, SSM Run Command on moto, and the
+shipped runbook scripts run for real against a scratch host directory."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from opslink.adapters.jobs.local_shell import LocalShellPlatform
+from opslink.adapters.jobs.ssm import SsmRunCommandPlatform, build_commands
+from opslink.errors import JobPlatformRejected
+from opslink.models import JobRef, JobRequest, JobState
+from opslink_cli.local_stack import seed_sandbox_host
+from tests.conftest import ROOT
+
+SCRIPTS = ROOT / "runbooks" / "scripts"
+
+
+def request(
+    script: Path, env: dict[str, str] | None = None, timeout: int = 30, key: str = "A-1:rb"
+) -> JobRequest:
+    return JobRequest(
+        runbook=script.stem,
+        script_path=str(script),
+        script=script.read_text(),
+        environment=env or {},
+        timeout_seconds=timeout,
+        idempotency_key=key,
+    )
+
+
+def wait_finished(platform: LocalShellPlatform, ref: JobRef, seconds: float = 20) -> JobState:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        state = platform.status(ref).state
+        if state.finished:
+            return state
+        time.sleep(0.05)
+    raise AssertionError("job did not finish")
+
+
+def test_local_job_gets_parameters_as_environment_only(tmp_path: Path) -> None:
+    script = tmp_path / "echo.sh"
+    script.write_text(
+        '#!/bin/bash\nprintf "%s|" "$SERVICE" "$OPSLINK_RUNBOOK"\necho "$HOME" >/dev/null\n'
+    )
+    platform = LocalShellPlatform(str(tmp_path / "jobs"))
+    hostile = "web; touch /tmp/opslink-pwned $(id)"
+    ref = platform.launch(request(script, {"SERVICE": hostile}))
+    assert wait_finished(platform, ref) is JobState.SUCCEEDED
+    assert platform.output(ref).stdout == f"{hostile}|echo|"
+    assert not Path("/tmp/opslink-pwned").exists()
+
+
+def test_local_job_failure_keeps_stderr_and_exit_code(tmp_path: Path) -> None:
+    script = tmp_path / "fail.sh"
+    script.write_text("#!/bin/bash\necho partial\necho 'disk full' >&2\nexit 4\n")
+    platform = LocalShellPlatform(str(tmp_path / "jobs"))
+    ref = platform.launch(request(script))
+    assert wait_finished(platform, ref) is JobState.FAILED
+    status = platform.status(ref)
+    assert status.exit_code == 4
+    out = platform.output(ref)
+    assert out.stdout == "partial\n" and out.stderr == "disk full\n"
+
+
+def test_local_launch_is_idempotent(tmp_path: Path) -> None:
+    script = tmp_path / "count.sh"
+    script.write_text(f"#!/bin/bash\necho run >> {tmp_path}/runs\n")
+    platform = LocalShellPlatform(str(tmp_path / "jobs"))
+    first = platform.launch(request(script))
+    again = platform.launch(request(script))
+    assert first == again
+    wait_finished(platform, first)
+    assert (tmp_path / "runs").read_text() == "run\n"
+
+
+def test_local_cancel_kills_the_whole_process_group(tmp_path: Path) -> None:
+    script = tmp_path / "hang.sh"
+    script.write_text(f"#!/bin/bash\nsleep 300 &\necho $! > {tmp_path}/child.pid\nwait\n")
+    platform = LocalShellPlatform(str(tmp_path / "jobs"))
+    ref = platform.launch(request(script))
+    deadline = time.monotonic() + 10
+    while not (tmp_path / "child.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int((tmp_path / "child.pid").read_text())
+    platform.cancel(ref)
+    assert wait_finished(platform, ref) is JobState.CANCELLED
+    deadline = time.monotonic() + 5
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(child)
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting for a reaper (containers may lack one)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_local_unknown_or_malformed_job_is_rejected(tmp_path: Path) -> None:
+    platform = LocalShellPlatform(str(tmp_path / "jobs"))
+    with pytest.raises(JobPlatformRejected, match="no job"):
+        platform.status(JobRef(platform="local", job_id="abc123", launched_at=datetime.now(UTC)))
+    with pytest.raises(JobPlatformRejected, match="malformed job id"):
+        platform.status(JobRef(platform="local", job_id="../../etc", launched_at=datetime.now(UTC)))
+
+
+# -- SSM Run Command ---------------------------------------------------------------------
+
+
+def test_ssm_commands_export_parameters_without_evaluating_them(tmp_path: Path) -> None:
+    """Run what SSM's AWS-RunShellScript would run, here, with a hostile value."""
+    script = tmp_path / "show.sh"
+    script.write_text(
+        '#!/bin/bash\n. "$(dirname "$0")/lib.sh"\nlog "service=[$SERVICE] run=[$OPSLINK_RUN_ID]"\n'
+    )
+    (tmp_path / "lib.sh").write_text('log() { printf "%s\\n" "$*"; }\n')
+    marker = tmp_path / "pwned"
+    hostile = f'x\'; touch {marker}; echo "$(touch {marker})" `touch {marker}`\nOTHER=1'
+    commands = build_commands(request(script, {"SERVICE": hostile}))
+    out = subprocess.run(
+        ["/bin/bash", "-c", "\n".join(commands)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout == f"service=[{hostile}] run=[A-1:rb]\n"
+    assert not marker.exists()
+
+
+def test_ssm_run_command_lifecycle_on_moto() -> None:
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        image = ec2.describe_images()["Images"][0]["ImageId"]
+        instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0][
+            "InstanceId"
+        ]
+        platform = SsmRunCommandPlatform(client=boto3.client("ssm", region_name="us-east-1"))
+        script = SCRIPTS / "diagnostics.sh"
+        req = request(script).model_copy(update={"targets": {"InstanceId": (instance,)}})
+        ref = platform.launch(req)
+        sent = platform.client.list_commands(CommandId=ref.job_id)["Commands"][0]
+        assert sent["DocumentName"] == "AWS-RunShellScript" and sent["InstanceIds"] == [instance]
+        assert sent["Parameters"]["executionTimeout"] == ["30"]
+        assert platform.status(ref).state is JobState.SUCCEEDED  # moto reports Success at once
+        assert platform.output(ref).stdout.startswith(f"[{instance}]")
+
+
+def test_ssm_cancel_sends_cancel_command() -> None:
+    from botocore.stub import Stubber
+
+    client = boto3.client("ssm", region_name="us-east-1")
+    platform = SsmRunCommandPlatform(client=client)
+    with Stubber(client) as stub:  # moto does not implement CancelCommand
+        stub.add_response(
+            "cancel_command", {}, {"CommandId": "3a1f4c2e-8b7d-4e6a-9c0f-1b2d3e4f5a6b"}
+        )
+        platform.cancel(
+            JobRef(
+                platform="ssm",
+                job_id="3a1f4c2e-8b7d-4e6a-9c0f-1b2d3e4f5a6b",
+                launched_at=datetime.now(UTC),
+            )
+        )
+        stub.assert_no_pending_responses()
+        stub.add_client_error("list_commands", "InvalidCommandId", "no such command")
+        with pytest.raises(JobPlatformRejected, match="InvalidCommandId"):
+            platform.status(
+                JobRef(
+                    platform="ssm",
+                    job_id="00000000-0000-4000-8000-000000000000",
+                    launched_at=datetime.now(UTC),
+                )
+            )
+
+
+def test_ssm_targets_by_group_or_service_tag() -> None:
+    from opslink.adapters.jobs.ssm import targets_for
+
+    script = SCRIPTS / "diagnostics.sh"
+    asg = request(script).model_copy(update={"targets": {"AutoScalingGroupName": ("web-asg",)}})
+    assert targets_for(asg) == {
+        "Targets": [{"Key": "tag:aws:autoscaling:groupName", "Values": ["web-asg"]}]
+    }
+    tag = request(script).model_copy(update={"targets": {"tag:Service": ("checkout",)}})
+    assert targets_for(tag) == {"Targets": [{"Key": "tag:Service", "Values": ["checkout"]}]}
+    with pytest.raises(JobPlatformRejected, match="no targets"):
+        targets_for(request(script))
+
+
+# -- the shipped scripts, for real, on a scratch host -------------------------------------
+
+
+def run_script(
+    name: str, host: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    shims = host / "opslink-sandbox" / "bin"
+    full = {
+        "PATH": f"{shims}:/usr/bin:/bin",
+        "OPSLINK_TARGET_ROOT": str(host),
+        "OPSLINK_RUN_ID": "t1",
+        **(env or {}),
+    }
+    return subprocess.run(
+        ["/bin/bash", str(SCRIPTS / f"{name}.sh")],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Path:
+    seed_sandbox_host(tmp_path)
+    return tmp_path
+
+
+def test_cleanup_logs_removes_only_old_rotated_logs_and_is_idempotent(host: Path) -> None:
+    first = run_script("cleanup_logs", host, {"LOG_DIR": "/var/log", "MAX_AGE_DAYS": "7"})
+    assert first.returncode == 0, first.stderr
+    assert "removed 5 rotated log files" in first.stdout
+    assert (host / "var/log/app.log").exists() and not list((host / "var/log").glob("*.gz"))
+    second = run_script("cleanup_logs", host, {"LOG_DIR": "/var/log", "MAX_AGE_DAYS": "7"})
+    assert second.returncode == 0 and "removed 0 rotated log files" in second.stdout
+
+
+def test_archive_data_moves_old_files_once(host: Path) -> None:
+    env = {"DATA_DIR": "/var/lib/app/data", "ARCHIVE_DIR": "/var/archive", "MAX_AGE_DAYS": "30"}
+    first = run_script("archive_data", host, env)
+    assert first.returncode == 0, first.stderr
+    assert "archived 5 files" in first.stdout
+    assert len(list((host / "var/archive").glob("*.tar.gz"))) == 1
+    assert not list((host / "var/lib/app/data").iterdir())
+    second = run_script("archive_data", host, env)
+    assert second.returncode == 0 and "nothing older" in second.stdout
+
+
+def test_restart_service_with_unknown_and_known_units(host: Path) -> None:
+    ok = run_script("restart_service", host, {"SERVICE": "checkout", "WAIT_SECONDS": "2"})
+    assert ok.returncode == 0, ok.stderr
+    assert "checkout is active" in ok.stdout
+    missing = run_script("restart_service", host, {"SERVICE": "nosuchunit", "WAIT_SECONDS": "2"})
+    assert missing.returncode == 1 and "unknown service: nosuchunit" in missing.stderr
+    assert "restart checkout" in (host / "var/log/opslink-sandbox.log").read_text()
+
+
+def test_required_parameter_missing_fails_clearly(host: Path) -> None:
+    out = run_script("health_check", host)
+    assert out.returncode == 1 and "parameter HEALTH_URL is required" in out.stderr
+
+
+def test_every_script_is_valid_bash() -> None:
+    for script in SCRIPTS.glob("*.sh"):
+        assert (
+            subprocess.run(["/bin/bash", "-n", str(script)], capture_output=True).returncode == 0
+        ), script

@@ -1,0 +1,200 @@
+"""Runbook catalog loading, matching, filtering, ranking, parameters and polling schedule."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from opslink.errors import ConfigurationError
+from opslink.models import RemediationInput, Severity
+from opslink.remediation_policy import next_wait, polls_needed
+from opslink.runbook_catalog import load_catalog, parse_runbook
+from opslink.runbook_selection import (
+    ParameterRejected,
+    Stats,
+    baseline_score,
+    eligible,
+    rank,
+    resolve_parameters,
+    resolve_targets,
+    seeded_rng,
+)
+from tests.conftest import ROOT
+
+CATALOG = load_catalog(str(ROOT / "runbooks"))
+
+
+def alert(**kw: object) -> RemediationInput:
+    base: dict[str, object] = {
+        "alert_id": "A-1",
+        "ticket_id": "OPS-1",
+        "service": "checkout",
+        "environment": "production",
+        "alert_type": "cpu_usage",
+        "severity": Severity.HIGH,
+        "notification": {},
+        "dimensions": {"InstanceId": "i-0123456789abcdef0"},
+    }
+    base.update(kw)
+    return RemediationInput.model_validate(base)
+
+
+def test_shipped_catalog_covers_every_alert_type() -> None:
+    names = {rb.name for rb in CATALOG}
+    assert {
+        "restart_service",
+        "scale_up",
+        "clear_cache",
+        "cleanup_logs",
+        "archive_data",
+        "dns_refresh",
+        "check_firewall",
+        "check_connection_pool",
+        "restart_db",
+        "health_check",
+        "diagnostics",
+    } <= names
+    for alert_type in (
+        "cpu_usage",
+        "memory_usage",
+        "disk_usage",
+        "network_latency",
+        "database_connection",
+        "health_check",
+    ):
+        tiers = {tier for _, tier in eligible(CATALOG, alert_type, "checkout", "production")}
+        assert "alert_type" in tiers, alert_type
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: xx\n", "field 'description'"),
+        (
+            "name: Bad Name\ndescription: d\ntags: [generic]\nenvironments: [any]\ntimeout_seconds: 10\nscript: s.sh\n",
+            "field 'name'",
+        ),
+        (
+            "name: ok\ndescription: d\ntags: [generic]\nenvironments: [any]\ntimeout_seconds: 1\nscript: s.sh\n",
+            "field 'timeout_seconds'",
+        ),
+        (
+            "name: ok\ndescription: d\ntags: [generic]\nenvironments: [any]\ntimeout_seconds: 10\nscript: missing.sh\n",
+            "script: missing.sh not found",
+        ),
+        (
+            "name: ok\ndescription: d\ntags: [generic]\nenvironments: [any]\ntimeout_seconds: 10\nscript: ../etc/passwd\n",
+            "outside the catalog",
+        ),
+        (
+            "name: ok\ndescription: d\ntags: [generic]\nenvironments: [any]\ntimeout_seconds: 10\nscript: s.sh\nparameters:\n  P: {pattern: '^[a-z]+$', default: 'ABC'}\n",
+            "parameters.P.default",
+        ),
+        (
+            "name: ok\ndescription: d\ntags: [generic]\nenvironments: [any]\ntimeout_seconds: 10\nscript: s.sh\nparameters:\n  P: {pattern: '(['}\n",
+            "parameters.P.pattern",
+        ),
+        (
+            "name: ok\ndescription: d\ntags: [generic]\nenvironments: [any]\ntimeout_seconds: 10\nscript: s.sh\nparameters:\n  bad-name: {pattern: 'x', default: x}\n",
+            "environment variables",
+        ),
+        ("name: [", "not valid YAML"),
+    ],
+)
+def test_malformed_entries_fail_with_file_and_field(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    (tmp_path / "s.sh").write_text("true\n")
+    with pytest.raises(ConfigurationError) as err:
+        parse_runbook(text, "runbooks/x.yaml", tmp_path)
+    assert "runbooks/x.yaml" in str(err.value) and message in str(err.value)
+
+
+def test_duplicate_names_fail(tmp_path: Path) -> None:
+    (tmp_path / "s.sh").write_text("true\n")
+    entry = "name: same\ndescription: d\ntags: [generic]\nenvironments: [any]\ntimeout_seconds: 10\nscript: s.sh\n"
+    (tmp_path / "a.yaml").write_text(entry)
+    (tmp_path / "b.yaml").write_text(entry)
+    with pytest.raises(ConfigurationError, match="already used"):
+        load_catalog(str(tmp_path))
+
+
+def test_tiers_and_environment_filter() -> None:
+    matches = dict(
+        (rb.name, tier) for rb, tier in eligible(CATALOG, "cpu_usage", "checkout", "production")
+    )
+    assert matches["restart_service"] == "alert_type" and matches["diagnostics"] == "generic"
+    staging_only = {rb.name for rb, _ in eligible(CATALOG, "cpu_usage", "checkout", "development")}
+    assert "scale_up" not in staging_only  # scale_up is for production and staging only
+    assert "diagnostics" in staging_only  # environments: [any]
+
+
+def test_ranking_prefers_specific_matches_without_evidence() -> None:
+    matches = eligible(CATALOG, "cpu_usage", "checkout", "production")
+    wins = {"generic": 0, "alert_type": 0}
+    for i in range(400):
+        best = rank(matches, {}, random.Random(i))[0]
+        wins[best.tier] += 1
+    assert wins["alert_type"] > 0.85 * 400
+
+
+def test_evidence_outweighs_the_prior() -> None:
+    matches = eligible(CATALOG, "cpu_usage", "checkout", "production")
+    stats = {"restart_service": Stats(0, 8), "scale_up": Stats(9, 1), "diagnostics": Stats(0, 5)}
+    picks = [rank(matches, stats, random.Random(i))[0].runbook.name for i in range(300)]
+    assert picks.count("scale_up") > 0.9 * 300
+
+
+def test_new_runbook_still_gets_tried() -> None:
+    matches = eligible(CATALOG, "cpu_usage", "checkout", "production")
+    stats = {"restart_service": Stats(6, 4)}  # decent, but scale_up has never run
+    picks = [rank(matches, stats, random.Random(i))[0].runbook.name for i in range(500)]
+    assert 0.05 * 500 < picks.count("scale_up") < 0.7 * 500
+
+
+def test_selection_is_reproducible_per_alert() -> None:
+    matches = eligible(CATALOG, "disk_usage", "logs", "production")
+    first = [c.runbook.name for c in rank(matches, {}, seeded_rng("A-42"))]
+    assert first == [c.runbook.name for c in rank(matches, {}, seeded_rng("A-42"))]
+
+
+def test_baseline_rule_matches_the_original_formula() -> None:
+    assert baseline_score(Stats(0, 0)) == 0.0
+    assert baseline_score(Stats(4, 1)) == pytest.approx(0.8 * 0.5)
+    assert baseline_score(Stats(18, 2)) == pytest.approx(0.9)
+
+
+def test_parameters_from_alert_defaults_and_patterns() -> None:
+    restart = next(rb for rb in CATALOG if rb.name == "restart_service")
+    assert resolve_parameters(restart, alert()) == {"SERVICE": "checkout", "WAIT_SECONDS": "30"}
+    with pytest.raises(ParameterRejected) as err:
+        resolve_parameters(restart, alert(service="web; rm -rf /"))
+    assert "SERVICE='web; rm -rf /'" in str(err.value) and "not run" in str(err.value)
+    scale = next(rb for rb in CATALOG if rb.name == "scale_up")
+    with pytest.raises(ParameterRejected, match="ASG_NAME"):
+        resolve_parameters(scale, alert())  # no AutoScalingGroupName dimension
+    assert (
+        resolve_parameters(scale, alert(dimensions={"AutoScalingGroupName": "web-asg"}))["ASG_NAME"]
+        == "web-asg"
+    )
+
+
+def test_targets_dimensions_then_service_tag() -> None:
+    restart = next(rb for rb in CATALOG if rb.name == "restart_service")
+    assert resolve_targets(restart, alert()) == {"InstanceId": ("i-0123456789abcdef0",)}
+    assert resolve_targets(restart, alert(dimensions={"AutoScalingGroupName": "web"})) == {
+        "AutoScalingGroupName": ("web",)
+    }
+    assert resolve_targets(restart, alert(dimensions={})) == {"tag:Service": ("checkout",)}
+
+
+def test_poll_schedule_is_geometric_capped_and_respects_timeout() -> None:
+    assert [next_wait(a, 15, 600, 10_000) for a in range(7)] == [15, 30, 60, 120, 240, 480, 600]
+    assert next_wait(5, 15, 600, 42.2) == 43  # never waits past the runbook's timeout
+    assert next_wait(0, 15, 600, -5) == 15  # past the timeout: the Choice cancels first
+    assert polls_needed(10, 15, 600) == 1
+    assert polls_needed(30 * 60, 15, 600) <= 8
+    # Logarithmic growth: 180x longer jobs need only a few more polls.
+    assert polls_needed(30 * 60, 15, 600) - polls_needed(10, 15, 600) <= 7
