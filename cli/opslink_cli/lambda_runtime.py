@@ -33,20 +33,25 @@ _env_lock = threading.RLock()
 
 
 class _RoutingStream(io.TextIOBase):
-    """stdout that sends what a handler prints to the log, everything else through."""
+    """stdout that sends what a handler prints to the current stack's log, everything
+    else through. Loggers keep the stream they were created with, even across stacks in
+    one process, so the log file is looked up at write time."""
+
+    current_log: TextIO | None = None
 
     def __init__(self, terminal: TextIO) -> None:
         self.terminal = terminal
-        self.log: TextIO | None = None
 
     def write(self, text: str) -> int:
-        sink = self.log if getattr(_local, "in_handler", False) and self.log else self.terminal
-        return sink.write(text)
+        if getattr(_local, "in_handler", False):
+            log = _RoutingStream.current_log
+            return log.write(text) if log else len(text)  # no stack running: dropped
+        return self.terminal.write(text)
 
     def flush(self) -> None:
         self.terminal.flush()
-        if self.log:
-            self.log.flush()
+        if _RoutingStream.current_log:
+            _RoutingStream.current_log.flush()
 
     def isatty(self) -> bool:
         return self.terminal.isatty()
@@ -113,19 +118,17 @@ class LocalLambdaRuntime:
         self._log = self.log_path.open("a", encoding="utf-8")
         if isinstance(sys.stdout, _RoutingStream):
             self._stream = sys.stdout
-        else:
+        else:  # installed once per process, never removed: stale loggers still hold it
             self._stream = _RoutingStream(sys.stdout)
             sys.stdout = self._stream
-        self._stream.log = self._log
+        _RoutingStream.current_log = self._log
 
     def uninstall(self) -> None:
         if self._original is not None:
             setattr(SEAM_OWNER, SEAM_NAME, self._original)
             self._original = None
         if self._stream is not None:
-            if sys.stdout is self._stream:
-                sys.stdout = self._stream.terminal
-            self._stream.log = None
+            _RoutingStream.current_log = None
         if self._log:
             self._log.close()
             self._log = None

@@ -56,6 +56,8 @@ class LocalStack:
     log_path: Path | None = None
     endpoint_url: str | None = None  # set when served by a moto server
     env_overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # logical id -> env
+    # Wait states last seconds / time_scale (moto's Wait really sleeps); 1 = real time.
+    time_scale: float = 1.0
     state_dir: Path | None = None  # local jobs and the sandbox "host" filesystem
     names: dict[str, str] = field(default_factory=dict)
     arns: dict[str, str] = field(default_factory=dict)
@@ -82,6 +84,7 @@ class LocalStack:
         self.runtime = LocalLambdaRuntime(log)
         self.runtime.install()
         _serialise_dynamodb_writes()
+        _scale_waits(self.time_scale)
         self.deploy()
         return self
 
@@ -451,6 +454,25 @@ def _fake_credentials() -> None:
     }.items():
         os.environ[key] = value
     os.environ.pop("AWS_PROFILE", None)
+
+
+def _scale_waits(scale: float) -> None:
+    """Make ASL Wait states last seconds / scale, for time-scaled runs on the emulator."""
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+        WaitFunction,
+    )
+
+    original = getattr(WaitFunction, "_opslink_original_wait", None) or WaitFunction._wait_interval
+    WaitFunction._opslink_original_wait = original  # type: ignore[attr-defined]
+    if scale == 1.0:
+        WaitFunction._wait_interval = original  # type: ignore[method-assign]
+        return
+
+    def scaled(self: Any, env: Any, wait_seconds: int) -> None:
+        if wait_seconds > 0:
+            env.program_state_event.wait(wait_seconds / scale)
+
+    WaitFunction._wait_interval = scaled  # type: ignore[method-assign]
 
 
 _write_lock = threading.RLock()

@@ -195,6 +195,6 @@ def test_poll_schedule_is_geometric_capped_and_respects_timeout() -> None:
     assert next_wait(5, 15, 600, 42.2) == 43  # never waits past the runbook's timeout
     assert next_wait(0, 15, 600, -5) == 15  # past the timeout: the Choice cancels first
     assert polls_needed(10, 15, 600) == 1
-    assert polls_needed(30 * 60, 15, 600) <= 8
+    assert polls_needed(30 * 60, 15, 900) == 7
     # Logarithmic growth: 180x longer jobs need only a few more polls.
-    assert polls_needed(30 * 60, 15, 600) - polls_needed(10, 15, 600) <= 7
+    assert polls_needed(30 * 60, 15, 900) - polls_needed(10, 15, 900) <= 6

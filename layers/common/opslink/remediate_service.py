@@ -95,7 +95,7 @@ class RemediateDeps:
     alarms: AlarmStateReader | None = None
     directory: Directory | None = None
     poll_base_seconds: int = 15
-    poll_max_seconds: int = 600
+    poll_max_seconds: int = 900
     clock: Callable[[], datetime] = field(default=_utcnow)
 
     def runbook(self, name: str) -> Runbook:

@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+sleep "$DURATION"
+echo "slept $DURATION s"

@@ -1,0 +1,102 @@
+"""Step Functions state transitions per remediation against job duration, on the emulator.
+
+The real ASL runs on moto with the local shell job platform; the job sleeps for the
+duration under test and the alarm is back to OK, so every run takes the success path.
+Time is scaled: Wait states last seconds / SCALE and jobs sleep duration / SCALE, so a
+30-minute job takes 30 min / SCALE here. Two configurations of the same state machine:
+OpsLink's adaptive backoff (PollBaseSeconds=15, PollMaxSeconds=900, the defaults) and the
+original design's fixed 30-second polling (base = max = 30).
+
+    .venv/bin/python bench/state_transitions.py [SCALE]
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import boto3
+
+from opslink.remediation_policy import polls_needed
+from opslink_cli import samples
+from opslink_cli.local_stack import LocalStack
+
+DURATIONS = {"10 s": 10, "2 min": 120, "30 min": 1800}
+CATALOG = Path(__file__).parent / "catalog"
+
+
+def run(config: dict[str, str], scale: float) -> dict[str, dict[str, int]]:
+    results: dict[str, dict[str, int]] = {}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LocalStack(
+            parameters=config | {"VerifyGraceSeconds": "60"},
+            env_overrides={"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(CATALOG)}},
+            log_path=Path(tmp) / "lambda.log",
+            time_scale=scale,
+        ) as stack,
+    ):
+        cw = boto3.client("cloudwatch", region_name=samples.REGION)
+        names = {}
+        for label, seconds in DURATIONS.items():
+            alarm = f"bench-job-{seconds}s"
+            cw.put_metric_alarm(
+                AlarmName=alarm,
+                MetricName="m",
+                Namespace="Bench",
+                Statistic="Average",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=1.0,
+                ComparisonOperator="GreaterThanThreshold",
+            )
+            cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="bench")
+            event = samples.sns_event(
+                samples.metric_alarm(
+                    alarm, samples.T0, dimensions={"Duration": f"{seconds / scale:.3f}"}
+                )
+            )
+            payload, error = stack.invoke("IngestFunction", event)
+            assert error is None and isinstance(payload, dict), payload
+            names[label] = payload["results"][0]["execution_name"]
+        statuses = stack.wait_for_executions(list(names.values()), timeout=3600)
+        sfn = stack.client("stepfunctions")
+        for label, name in names.items():
+            history = sfn.get_execution_history(
+                executionArn=stack.execution_arn(name), maxResults=1000
+            )["events"]
+            entered = [
+                e["stateEnteredEventDetails"]["name"]
+                for e in history
+                if "stateEnteredEventDetails" in e
+            ]
+            results[label] = {
+                "transitions": len(entered),
+                "polls": entered.count("PollJob"),
+                "remediated": int(entered[-1] == "Remediated" and statuses[name] == "SUCCEEDED"),
+            }
+    return results
+
+
+def main() -> None:
+    scale = float(sys.argv[1]) if len(sys.argv) > 1 else 100.0
+    adaptive = run({"PollBaseSeconds": "15", "PollMaxSeconds": "900"}, scale)
+    fixed = run({"PollBaseSeconds": "30", "PollMaxSeconds": "30"}, scale)
+    print(
+        f"time scale 1/{scale:g}; transitions = states entered in the execution history (success path)"
+    )
+    print(
+        f"{'job':<8}{'adaptive':>10}{'polls':>7}{'fixed 30s':>11}{'polls':>7}{'ratio':>8}{'schedule polls':>16}"
+    )
+    for label, seconds in DURATIONS.items():
+        a, f = adaptive[label], fixed[label]
+        assert a["remediated"] and f["remediated"], (label, a, f)
+        print(
+            f"{label:<8}{a['transitions']:>10}{a['polls']:>7}{f['transitions']:>11}{f['polls']:>7}"
+            f"{f['transitions'] / a['transitions']:>8.1f}{polls_needed(seconds, 15, 900):>16}"
+        )
+
+
+if __name__ == "__main__":
+    main()
