@@ -46,7 +46,9 @@ sam-validate: $(SAM_VENV)/.installed
 
 bench: $(STAMP)
 	$(BIN)/python bench/external_calls.py
-	$(BIN)/python bench/import_time.py
+	$(BIN)/python bench/import_time.py 15
+	$(BIN)/python bench/selection_simulation.py 400 30
+	$(BIN)/python bench/state_transitions.py 100
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .opslink .pytest_cache .mypy_cache .ruff_cache

@@ -29,6 +29,7 @@ ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "POWERTOOLS_SERVICE_NAME": "bench",
     "PYDANTIC_DISABLE_PLUGINS": "1",  # as template.yaml's Globals set it
+    "RUNBOOK_CATALOG_PATH": str(ROOT / "runbooks"),  # the remediate function loads it at import
 }
 
 
