@@ -187,3 +187,44 @@ def test_approval_runbook_is_recommended_not_run(stack: Stack) -> None:
     done, states = finish(stack, alert)
     assert states[-2:] == ["RecordNoRunbook", "LeftToHumans"]
     assert "risky_db" in done.notes[-1]["text"] and "approval" in done.notes[-1]["text"]
+
+
+def test_executions_show_gives_a_readable_timeline(stack: Stack) -> None:
+    from opslink_cli.executions import list_executions, show_execution
+
+    cloudwatch_alarm("prod-search-memory-high")
+    alert = fire(stack, "prod-search-memory-high", "mem_used_percent")
+    finish(stack, alert)
+    sfn = stack.local.client("stepfunctions")
+    [row] = list_executions(sfn, stack.local.arns["RemediationStateMachine"], 10)
+    assert row["execution"] == alert.execution_name and row["outcome"] == "HandedToHumans"
+    doc = show_execution(sfn, stack.local.arns["RemediationStateMachine"], alert.execution_name)
+    facts = {r["state"]: r["facts"] for r in doc["timeline"]}
+    assert facts["LaunchJob"].startswith("fail_memory as local job ")
+    assert facts["PollJob"].startswith("job failed after")
+    assert facts["Escalate"].startswith("manual ticket OPS-")
+    assert doc["transitions"] == len(doc["timeline"])
+
+
+def test_http_job_platform_with_token_from_secrets_manager(tmp_path: Path) -> None:
+    """The generic HTTP job API, wired as a deployment would: URL parameter, token in
+    Secrets Manager. A garbage answer from the platform is an escalation, not a crash."""
+    from tests.integration.contract_servers import Fault, GenericJobApi, serve
+
+    app = GenericJobApi()
+    with serve(app) as url:
+        params = {"JobPlatform": "http", "JobApiUrl": url, "JobPlatformTokenSecret": "opslink/job-api"}
+        overrides = {"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(CATALOG)}}
+        with LocalStack(log_path=tmp_path / "lambda.log", parameters=params, env_overrides=overrides) as local:
+            boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="opslink/job-api", SecretString="secret-token")
+            stack = Stack(local)
+            cloudwatch_alarm("prod-logs-archive-disk-full")
+            alert = fire(stack, "prod-logs-archive-disk-full", "disk_used_percent")
+            app.faults.append(Fault("GET", r"/jobs/.+", 200, b'{"id": "job-1", "status": "melted"}', times=1))
+            done, states = finish(stack, alert)
+            manual = manual_ticket(stack, alert.alert_id)
+    assert app.requests[0].headers["Authorization"] == "Bearer secret-token"
+    assert app.requests[0].body["parameters"] == {"SERVICE": "logs-archive", "INSTANCE": "i-0123456789abcdef0"}
+    assert states[-3:] == ["EscalatePlatformError", "EscalateWithoutJob", "HandedToHumans"]
+    assert "unusable answer" in manual.title
+    assert "unknown status 'melted'" in manual.description
