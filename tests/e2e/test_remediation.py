@@ -213,18 +213,31 @@ def test_http_job_platform_with_token_from_secrets_manager(tmp_path: Path) -> No
 
     app = GenericJobApi()
     with serve(app) as url:
-        params = {"JobPlatform": "http", "JobApiUrl": url, "JobPlatformTokenSecret": "opslink/job-api"}
+        params = {
+            "JobPlatform": "http",
+            "JobApiUrl": url,
+            "JobPlatformTokenSecret": "opslink/job-api",
+        }
         overrides = {"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(CATALOG)}}
-        with LocalStack(log_path=tmp_path / "lambda.log", parameters=params, env_overrides=overrides) as local:
-            boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="opslink/job-api", SecretString="secret-token")
+        with LocalStack(
+            log_path=tmp_path / "lambda.log", parameters=params, env_overrides=overrides
+        ) as local:
+            boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+                Name="opslink/job-api", SecretString="secret-token"
+            )
             stack = Stack(local)
             cloudwatch_alarm("prod-logs-archive-disk-full")
             alert = fire(stack, "prod-logs-archive-disk-full", "disk_used_percent")
-            app.faults.append(Fault("GET", r"/jobs/.+", 200, b'{"id": "job-1", "status": "melted"}', times=1))
-            done, states = finish(stack, alert)
+            app.faults.append(
+                Fault("GET", r"/jobs/.+", 200, b'{"id": "job-1", "status": "melted"}', times=1)
+            )
+            _, states = finish(stack, alert)
             manual = manual_ticket(stack, alert.alert_id)
     assert app.requests[0].headers["Authorization"] == "Bearer secret-token"
-    assert app.requests[0].body["parameters"] == {"SERVICE": "logs-archive", "INSTANCE": "i-0123456789abcdef0"}
+    assert app.requests[0].body["parameters"] == {
+        "SERVICE": "logs-archive",
+        "INSTANCE": "i-0123456789abcdef0",
+    }
     assert states[-3:] == ["EscalatePlatformError", "EscalateWithoutJob", "HandedToHumans"]
     assert "unusable answer" in manual.title
     assert "unknown status 'melted'" in manual.description
