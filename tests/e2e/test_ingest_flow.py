@@ -159,6 +159,11 @@ def test_ticket_closed_by_a_human_resolves_alert_on_sweep(stack: Stack) -> None:
     resolved = stack.alerts.get(alert.alert_id)
     assert resolved and resolved.status is AlertStatus.RESOLVED
     assert resolved.resolution["by"] == "ticket" and resolved.resolution["status"] == "closed"
-    # The next ALARM of the same alarm is a new alert.
-    stack.local.publish_alarm(cpu(30))
-    assert len(stack.alerts.list_alerts(status="open")) == 1
+    # The next ALARM of the same alarm is a new alert, and reopens the ticket.
+    from datetime import UTC, datetime
+
+    later = (datetime.now(UTC) - T0).total_seconds() / 60 + 1
+    stack.local.publish_alarm(cpu(later))
+    [reopened] = stack.alerts.list_alerts(status="open")
+    assert reopened.alert_id != alert.alert_id and reopened.ticket_id == alert.ticket_id
+    assert stack.tickets.get(alert.ticket_id or "").status is TicketStatus.OPEN  # type: ignore[union-attr]

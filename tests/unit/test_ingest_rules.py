@@ -91,10 +91,37 @@ def test_ok_resolves_alert_and_ticket(deps: IngestDeps, policy: IngestPolicy) ->
     alert = deps.store.get(first.alert_id)
     assert alert and alert.status is AlertStatus.RESOLVED and alert.resolution["by"] == "alarm"
     assert deps.tickets.get(first.ticket_id).status is TicketStatus.RESOLVED  # type: ignore[union-attr]
-    # The fingerprint is free again: the next ALARM is a new alert with a new ticket.
+    # The fingerprint is free again: the next ALARM is a new alert. Within the reopen
+    # window it reopens the same ticket.
     again = one(alarm(30), deps, policy)
     assert again.outcome is Outcome.CREATED and again.alert_id != first.alert_id
-    assert again.ticket_id != first.ticket_id
+    assert again.ticket_id == first.ticket_id and "reopened" in again.reason
+    reopened = deps.tickets.get(first.ticket_id)
+    assert reopened and reopened.status is TicketStatus.OPEN and again.alert_id in reopened.comments[-1]["text"]
+    assert deps.store.alert_for_ticket("builtin", first.ticket_id) == again.alert_id
+
+
+def test_refire_after_the_reopen_window_gets_a_new_ticket_that_refers_to_the_old(deps: IngestDeps) -> None:
+    policy = IngestPolicy(reopen_window=timedelta(minutes=30))
+    first = one(alarm(0), deps, policy)
+    one(alarm(20, "OK"), deps, policy)
+    late = one(alarm(20 + 31), deps, policy)
+    assert late.outcome is Outcome.CREATED and late.ticket_id != first.ticket_id
+    assert f"refers to {first.ticket_id}" in late.reason
+    ticket = deps.tickets.get(late.ticket_id)
+    assert ticket and ticket.custom_fields["previous_ticket"] == first.ticket_id
+    assert first.ticket_id in ticket.description
+    old = deps.tickets.get(first.ticket_id)
+    assert old and old.status is TicketStatus.RESOLVED  # the old ticket stays closed
+
+
+def test_late_alarm_from_before_the_resolution_is_a_duplicate(deps: IngestDeps, policy: IngestPolicy) -> None:
+    first = one(alarm(0), deps, policy)
+    one(alarm(20, "OK"), deps, policy)
+    late = one(alarm(10), deps, policy)  # a re-fire delivered after the OK
+    assert late.outcome is Outcome.DUPLICATE and "before the alert was resolved" in late.reason
+    assert one(alarm(0), deps, policy).outcome is Outcome.DUPLICATE  # the original ALARM, again
+    assert deps.store.get(first.alert_id).status is AlertStatus.RESOLVED  # type: ignore[union-attr]
 
 
 def test_ok_with_comment_policy_leaves_ticket_open(deps: IngestDeps) -> None:

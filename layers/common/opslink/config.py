@@ -62,6 +62,7 @@ class IngestSettings(CommonSettings):
     )
     read_alarm_tags: bool = Field(default=True, alias="READ_ALARM_TAGS")
     lease_seconds: int = Field(default=90, ge=5, alias="LEASE_SECONDS")
+    reopen_window_seconds: int = Field(default=86_400, ge=0, alias="REOPEN_WINDOW_SECONDS")
 
 
 class RemediateSettings(CommonSettings):

@@ -21,6 +21,12 @@ class TicketSystemError(RetryableError):
     """The ticket system refused or failed a call."""
 
 
+class TicketSystemRejected(TicketSystemError):
+    """The ticket system refused the request or answered something unusable (bad
+    credentials, unknown ticket, a response of the wrong shape). Still retryable at the
+    delivery level: the alarm is kept (retries, then the dead-letter queue), not lost."""
+
+
 class StoreError(RetryableError):
     """The alert store failed a call."""
 

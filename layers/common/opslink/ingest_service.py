@@ -56,6 +56,7 @@ class IngestPolicy:
     insufficient_data_policy: InsufficientDataPolicy = InsufficientDataPolicy.NOTE
     lease: timedelta = timedelta(seconds=90)
     read_alarm_tags: bool = True
+    reopen_window: timedelta = timedelta(hours=24)
 
     @classmethod
     def from_settings(cls, s: IngestSettings) -> IngestPolicy:
@@ -65,6 +66,7 @@ class IngestPolicy:
             insufficient_data_policy=s.insufficient_data_policy,
             lease=timedelta(seconds=s.lease_seconds),
             read_alarm_tags=s.read_alarm_tags,
+            reopen_window=timedelta(seconds=s.reopen_window_seconds),
         )
 
 
@@ -230,18 +232,81 @@ def _on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordRes
     now = deps.clock()
     try:
         deps.store.open_alert(alert, lease_until=now + policy.lease)
+        return _finish_opening(alarm, alert, enr, deps, policy, None, None, "new alert")
     except OpenAlertConflict as conflict:
+        holder = conflict.holder
+    if holder.get("st") != "resolved":
+        return _on_open_alert(alarm, alert, enr, holder, deps, policy)
+    # The alarm had an alert before, now resolved: this ALARM starts a new episode.
+    resolved_at = datetime.fromisoformat(str(holder.get("resolved_at")))
+    if holder.get("alert_id") == alert.alert_id or alarm.state_changed_at <= resolved_at:
+        return RecordResult(
+            index=0,
+            outcome=Outcome.DUPLICATE,
+            reason="late delivery of an ALARM from before the alert was resolved",
+            alert_id=str(holder.get("alert_id")),
+            ticket_id=holder.get("ticket_id"),
+        )
+    previous = {"alert_id": str(holder["alert_id"]), "resolved_at": resolved_at.isoformat()}
+    if holder.get("ticket_id"):
+        previous["ticket_id"] = str(holder["ticket_id"])
+    try:
+        deps.store.open_alert(
+            alert, lease_until=now + policy.lease, replace=previous["alert_id"], previous=previous
+        )
+    except OpenAlertConflict as conflict:  # a concurrent delivery opened it first
         return _on_open_alert(alarm, alert, enr, conflict.holder, deps, policy)
-    return _finish_opening(alarm, alert, enr, deps, ticket_id=None, reason="new alert")
+    return _finish_opening(
+        alarm, alert, enr, deps, policy, None, previous, "new alert after a resolved one"
+    )
+
+
+def _previous_of(holder: dict[str, Any]) -> dict[str, str] | None:
+    prev = {
+        k.removeprefix("previous_"): str(v) for k, v in holder.items() if k.startswith("previous_")
+    }
+    return prev or None
 
 
 def _finish_opening(
-    alarm: Alarm, alert: Alert, enr: Any, deps: IngestDeps, ticket_id: str | None, reason: str
+    alarm: Alarm,
+    alert: Alert,
+    enr: Any,
+    deps: IngestDeps,
+    policy: IngestPolicy,
+    ticket_id: str | None,
+    previous: dict[str, str] | None,
+    reason: str,
 ) -> RecordResult:
-    """Ticket, remediation execution, links: each step idempotent, safe to redo."""
+    """Ticket, remediation execution, links: each step idempotent, safe to redo.
+
+    After a resolved alert of the same alarm, the lifecycle rule decides the ticket: within
+    the reopen window its ticket is reopened; later, a new ticket refers to it."""
     if ticket_id is None:
-        oncall = deps.directory.oncall(enr.team)
-        ticket = deps.tickets.create(draft_ticket(alarm, enr, alert.alert_id, oncall))
+        prev_ticket = (previous or {}).get("ticket_id")
+        prev_resolved = datetime.fromisoformat(previous["resolved_at"]) if previous else None
+        if (
+            prev_ticket
+            and prev_resolved
+            and alarm.state_changed_at - prev_resolved <= policy.reopen_window
+        ):
+            ticket = deps.tickets.set_status(
+                prev_ticket,
+                TicketStatus.OPEN,
+                note=(
+                    f"Alarm {alarm.name} fired again at {alarm.state_changed_at.isoformat()}, "
+                    f"{alarm.state_changed_at - prev_resolved} after this ticket was resolved: reopened "
+                    f"for OpsLink alert {alert.alert_id}. Reason: {alarm.reason[:1000]}"
+                ),
+            )
+            reason = f"re-fire within the reopen window: ticket {prev_ticket} reopened"
+        else:
+            oncall = deps.directory.oncall(enr.team)
+            ticket = deps.tickets.create(
+                draft_ticket(alarm, enr, alert.alert_id, oncall, previous_ticket=prev_ticket)
+            )
+            if prev_ticket:
+                reason = f"new alert after the reopen window; new ticket refers to {prev_ticket}"
         ticket_id = ticket.id
     else:
         found = deps.tickets.get(ticket_id)
@@ -330,8 +395,10 @@ def _on_open_alert(
             new,
             enr,
             deps,
+            policy,
             ticket_id,
-            reason="finished opening an alert a failed delivery left unfinished",
+            _previous_of(holder),
+            "finished opening an alert a failed delivery left unfinished",
         )
 
     current = deps.store.record_refire(held_id, alarm.state_changed_at)

@@ -26,9 +26,16 @@ class OpenAlertConflict(Exception):
 
 
 class AlertStore(Protocol):
-    def open_alert(self, alert: Alert, lease_until: datetime) -> None:
+    def open_alert(
+        self,
+        alert: Alert,
+        lease_until: datetime,
+        replace: str | None = None,
+        previous: dict[str, str] | None = None,
+    ) -> None:
         """Claim the alarm's fingerprint and create the alert in one atomic write.
-        Raises OpenAlertConflict carrying the current holder when already claimed."""
+        Raises OpenAlertConflict carrying the current holder when already claimed; a
+        holder whose alert is resolved (st=resolved) is replaced only when named."""
 
     def take_lease(self, alert: Alert, now: datetime, lease_until: datetime) -> bool:
         """Take over an unfinished alert whose lease ran out; False if someone holds it."""

@@ -166,13 +166,25 @@ def description(alarm: Alarm, enrichment: Enrichment, prio: Priority, alert_id: 
 
 
 def draft_ticket(
-    alarm: Alarm, enrichment: Enrichment, alert_id: str, oncall: str | None
+    alarm: Alarm,
+    enrichment: Enrichment,
+    alert_id: str,
+    oncall: str | None,
+    previous_ticket: str | None = None,
 ) -> TicketDraft:
     prio = priority(enrichment)
+    text = description(alarm, enrichment, prio, alert_id)
+    extra: dict[str, str] = {}
+    if previous_ticket:
+        text += (
+            f"\n## History\n\nThis alarm fired before: its previous alert's ticket is "
+            f"{previous_ticket} (resolved, past the reopen window).\n"
+        )
+        extra["previous_ticket"] = previous_ticket
     return TicketDraft(
         alert_id=alert_id,
         title=title(alarm, enrichment),
-        description=description(alarm, enrichment, prio, alert_id),
+        description=text,
         ticket_type=ticket_type(enrichment),
         priority=prio,
         assignee=assignee(enrichment, oncall),
@@ -183,5 +195,6 @@ def draft_ticket(
             "service": enrichment.service,
             "severity": enrichment.severity.value,
             "triggered_at": alarm.state_changed_at.isoformat(),
-        },
+        }
+        | extra,
     )

@@ -4,8 +4,9 @@
   read timeouts, 429 and 5xx; calls that could start work twice retry only when the
   server surely did nothing (connection refused, 429, 503).
 - Retry-After is honoured, capped so a Lambda never sleeps past its timeout.
-- 401/403/404/409 and unusable bodies raise JobPlatformRejected naming the system;
-  exhausted retries raise JobPlatformError (the state machine retries later).
+- 401/403/404/409 and unusable bodies raise the adapter's "rejected" error naming the
+  system; exhausted retries raise its "retryable" error (job platforms: JobPlatformRejected
+  and JobPlatformError; ticket systems: TicketSystemRejected and TicketSystemError).
 """
 
 from __future__ import annotations
@@ -45,8 +46,13 @@ class HttpClient:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         retries: int = 3,
         backoff: float = 0.5,
+        retryable: type[Exception] = JobPlatformError,
+        rejected: type[Exception] = JobPlatformRejected,
     ) -> None:
         self.system = system
+        self.retryable = retryable
+        self.rejected = rejected
+        self.auth: Any = None  # e.g. a (user, password) tuple for basic authentication
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._safe = _session(
@@ -89,31 +95,37 @@ class HttpClient:
         url = f"{self.base_url}{path}"
         try:
             resp = session.request(
-                method, url, json=json, params=params, headers=headers, timeout=self.timeout
+                method,
+                url,
+                json=json,
+                params=params,
+                headers=headers,
+                timeout=self.timeout,
+                auth=self.auth,
             )
         except requests.exceptions.RetryError as exc:
-            raise JobPlatformError(
+            raise self.retryable(
                 f"{self.system}: {method} {path} still failing after retries: {exc}"
             ) from exc
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise JobPlatformError(
+            raise self.retryable(
                 f"{self.system}: {method} {path} unreachable: {type(exc).__name__}"
             ) from exc
         label = what or f"{method} {path}"
         if resp.status_code in (401, 403):
-            raise JobPlatformRejected(
+            raise self.rejected(
                 f"{self.system}: {label}: authentication refused ({resp.status_code})"
             )
         if resp.status_code == 404:
-            raise JobPlatformRejected(f"{self.system}: {label}: not found (404)")
+            raise self.rejected(f"{self.system}: {label}: not found (404)")
         if resp.status_code == 409:
-            raise JobPlatformRejected(f"{self.system}: {label}: conflict (409): {resp.text[:200]}")
+            raise self.rejected(f"{self.system}: {label}: conflict (409): {resp.text[:200]}")
         if resp.status_code == 429 or resp.status_code >= 500:
-            raise JobPlatformError(
+            raise self.retryable(
                 f"{self.system}: {label}: answered {resp.status_code} after retries"
             )
         if resp.status_code >= 400:
-            raise JobPlatformRejected(
+            raise self.rejected(
                 f"{self.system}: {label}: answered {resp.status_code}: {resp.text[:200]}"
             )
         if expect == "text":
@@ -123,7 +135,7 @@ class HttpClient:
         try:
             return resp.json()
         except ValueError:
-            raise JobPlatformRejected(
+            raise self.rejected(
                 f"{self.system}: {label}: response is not JSON: {resp.text[:120]!r}"
             ) from None
 

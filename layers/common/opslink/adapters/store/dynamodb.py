@@ -90,7 +90,16 @@ class DynamoAlertStore:
 
     # -- alerts ------------------------------------------------------------------
 
-    def open_alert(self, alert: Alert, lease_until: datetime) -> None:
+    def open_alert(
+        self,
+        alert: Alert,
+        lease_until: datetime,
+        replace: str | None = None,
+        previous: dict[str, str] | None = None,
+    ) -> None:
+        """Claim the fingerprint. A lock left by a resolved alert is only replaced when
+        the caller names it (`replace`), after deciding what the re-fire means for that
+        alert's ticket; a conflict always returns the current holder."""
         lock = {
             "pk": f"FP#{alert.fingerprint}",
             "sk": "LOCK",
@@ -106,8 +115,12 @@ class DynamoAlertStore:
                     {
                         "Put": {
                             "TableName": self.table,
-                            "Item": _to_item(lock),
-                            "ConditionExpression": "attribute_not_exists(pk)",
+                            "Item": _to_item(
+                                lock
+                                | {"st": "open"}
+                                | {f"previous_{k}": v for k, v in (previous or {}).items()}
+                            ),
+                            **self._open_condition(replace),
                             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                         }
                     },
@@ -132,6 +145,15 @@ class DynamoAlertStore:
                     holder = self._lock(alert.fingerprint) or {}
                 raise OpenAlertConflict(holder) from None
             raise StoreError(f"DynamoDB could not open alert {alert.alert_id}: {exc}") from exc
+
+    @staticmethod
+    def _open_condition(replace: str | None) -> dict[str, Any]:
+        if replace is None:
+            return {"ConditionExpression": "attribute_not_exists(pk)"}
+        return {
+            "ConditionExpression": "attribute_not_exists(pk) OR (st = :resolved AND alert_id = :prev)",
+            "ExpressionAttributeValues": _to_item({":resolved": "resolved", ":prev": replace}),
+        }
 
     def _lock(self, fp: str) -> dict[str, Any] | None:
         out = self._call(
@@ -183,6 +205,7 @@ class DynamoAlertStore:
             "ticket_id": ticket.id,
             "provider": ticket.provider,
             "execution_name": execution_name,
+            "linked_at": alert.triggered_at.isoformat(),
         }
         values = _to_item({":t": ticket.id, ":e": execution_name, ":a": alert.alert_id})
         self._call(
@@ -298,11 +321,24 @@ class DynamoAlertStore:
                         }
                     },
                     {
-                        "Delete": {
+                        # The lock stays as the alarm's last episode: a re-fire within the
+                        # reopen window reopens this ticket, a later one links to it.
+                        "Update": {
                             "TableName": self.table,
                             "Key": _to_item({"pk": f"FP#{alert.fingerprint}", "sk": "LOCK"}),
+                            "UpdateExpression": "SET st = :resolved, resolved_at = :at, alert_id = :a, #ttl = :ttl"
+                            + (", ticket_id = :t" if alert.ticket_id else ""),
                             "ConditionExpression": "attribute_not_exists(pk) OR alert_id = :a",
-                            "ExpressionAttributeValues": _to_item({":a": alert.alert_id}),
+                            "ExpressionAttributeNames": {"#ttl": "ttl"},
+                            "ExpressionAttributeValues": _to_item(
+                                {
+                                    ":resolved": "resolved",
+                                    ":at": at.isoformat(),
+                                    ":a": alert.alert_id,
+                                    ":ttl": int((at + LOCK_SAFETY_TTL).timestamp()),
+                                }
+                                | ({":t": alert.ticket_id} if alert.ticket_id else {})
+                            ),
                         }
                     },
                     self._counter_update("alerts_resolved", at),
@@ -338,7 +374,9 @@ class DynamoAlertStore:
 
     def find_open(self, fingerprint: str) -> Alert | None:
         lock = self._lock(fingerprint)
-        return self.get(str(lock["alert_id"])) if lock else None
+        if not lock or lock.get("st") == "resolved":
+            return None
+        return self.get(str(lock["alert_id"]))
 
     def alert_for_ticket(self, provider: str, ticket_id: str) -> str | None:
         out = self._call(
@@ -346,10 +384,13 @@ class DynamoAlertStore:
             TableName=self.table,
             KeyConditionExpression="pk = :p",
             ExpressionAttributeValues=_to_item({":p": f"TICKET#{provider}#{ticket_id}"}),
-            Limit=1,
         )
-        items = out.get("Items") or []
-        return str(_from_item(items[0])["alert_id"]) if items else None
+        # A reopened ticket is linked to each alert it served: the latest one owns it now.
+        links = sorted(
+            (_from_item(i) for i in out.get("Items") or []),
+            key=lambda d: str(d.get("linked_at", "")),
+        )
+        return str(links[-1]["alert_id"]) if links else None
 
     def links(self, alert_id: str) -> list[dict[str, Any]]:
         out = self._call(
