@@ -97,11 +97,17 @@ def test_ok_resolves_alert_and_ticket(deps: IngestDeps, policy: IngestPolicy) ->
     assert again.outcome is Outcome.CREATED and again.alert_id != first.alert_id
     assert again.ticket_id == first.ticket_id and "reopened" in again.reason
     reopened = deps.tickets.get(first.ticket_id)
-    assert reopened and reopened.status is TicketStatus.OPEN and again.alert_id in reopened.comments[-1]["text"]
+    assert (
+        reopened
+        and reopened.status is TicketStatus.OPEN
+        and again.alert_id in reopened.comments[-1]["text"]
+    )
     assert deps.store.alert_for_ticket("builtin", first.ticket_id) == again.alert_id
 
 
-def test_refire_after_the_reopen_window_gets_a_new_ticket_that_refers_to_the_old(deps: IngestDeps) -> None:
+def test_refire_after_the_reopen_window_gets_a_new_ticket_that_refers_to_the_old(
+    deps: IngestDeps,
+) -> None:
     policy = IngestPolicy(reopen_window=timedelta(minutes=30))
     first = one(alarm(0), deps, policy)
     one(alarm(20, "OK"), deps, policy)
@@ -115,7 +121,9 @@ def test_refire_after_the_reopen_window_gets_a_new_ticket_that_refers_to_the_old
     assert old and old.status is TicketStatus.RESOLVED  # the old ticket stays closed
 
 
-def test_late_alarm_from_before_the_resolution_is_a_duplicate(deps: IngestDeps, policy: IngestPolicy) -> None:
+def test_late_alarm_from_before_the_resolution_is_a_duplicate(
+    deps: IngestDeps, policy: IngestPolicy
+) -> None:
     first = one(alarm(0), deps, policy)
     one(alarm(20, "OK"), deps, policy)
     late = one(alarm(10), deps, policy)  # a re-fire delivered after the OK
