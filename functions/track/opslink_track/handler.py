@@ -1,4 +1,4 @@
-"""Track: keep alerts in step with their tickets (scheduled sweep)."""
+"""Track: keep alerts in step with their tickets (scheduled sweep and webhooks)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opslink.config import TrackSettings
 from opslink.track_service import TrackDeps, sweep
-from opslink.wiring import track_deps
+from opslink.webhook_service import function_url_response, handle_webhook, request_from_function_url
+from opslink.wiring import track_deps, webhook_secret
 
 SETTINGS = TrackSettings.from_environ()
 logger = Logger(service="opslink-track")
@@ -23,6 +24,16 @@ def deps() -> TrackDeps:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    result = sweep(deps())
-    logger.info("sweep done", extra=result)
-    return result
+    request = request_from_function_url(event)
+    if request is None:  # the schedule
+        result = sweep(deps())
+        logger.info("sweep done", extra=result)
+        return result
+    secret = webhook_secret(SETTINGS)
+    if secret is None:
+        return function_url_response(
+            404, {"error": "webhooks are not configured (WebhookSecretName)"}
+        )
+    status, doc = handle_webhook(request, deps(), deps().tickets.name, secret, deps().store)  # type: ignore[arg-type]
+    logger.info("webhook handled", extra={"status": status, **doc})
+    return function_url_response(status, doc)

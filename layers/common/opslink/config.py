@@ -99,7 +99,10 @@ class RemediateSettings(CommonSettings):
 
 
 class TrackSettings(CommonSettings):
-    pass
+    state_machine_arn: str = Field(default="", alias="STATE_MACHINE_ARN")
+    notification_topic_arn: str = Field(default="", alias="NOTIFICATION_TOPIC_ARN")
+    pending_reminder_seconds: int = Field(default=7200, ge=60, alias="PENDING_REMINDER_SECONDS")
+    webhook_secret_name: str = Field(default="", alias="WEBHOOK_SECRET_NAME")
 
 
 class MetricsSettings(CommonSettings):

@@ -168,6 +168,7 @@ class Ticket(BaseModel):
     priority: Priority
     ticket_type: TicketType
     assignee: str | None = None
+    closed_by: str | None = None
     due_at: datetime | None = None
     url: str | None = None
     description: str = ""
@@ -200,6 +201,7 @@ class Alert(BaseModel):
     last_transition_at: datetime
     occurrences: int = 1
     last_comment_at: datetime | None = None
+    last_reminder_at: datetime | None = None
     ticket_id: str | None = None
     execution_name: str | None = None
     resolved_at: datetime | None = None

@@ -1,21 +1,29 @@
-"""Ticket → alert sync: a ticket closed or resolved by a human resolves its alert.
+"""Ticket → alert sync, the same lifecycle for the scheduled sweep and for webhooks.
 
-The scheduled sweep asks the ticket system only for tickets changed since its last
-checkpoint (with an overlap, since change times are coarse) and is idempotent: resolving
-an already resolved alert is a no-op.
+- A ticket closed or solved by a human resolves its alert with who, when and the status,
+  and stops the alert's remediation execution if it is still running.
+- A ticket still unresolved `reminder_after` after it was opened reminds its assignee
+  (ticket comment + notification), once per period.
+The sweep asks the ticket system only for tickets changed since its last checkpoint, with
+an overlap (some systems keep change times to the second or minute); applying a change
+twice is harmless, so the overlap costs nothing but a read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from opslink.models import Ticket, TicketStatus
-from opslink.ports import AlertStore
+from aws_lambda_powertools import Logger
 
-OVERLAP = timedelta(seconds=5)
+from opslink.models import Alert, AlertStatus, Ticket, TicketStatus
+from opslink.ports import AlertStore, Notifier
+
+logger = Logger(child=True)
+
+OVERLAP = timedelta(seconds=90)
 FIRST_SWEEP = timedelta(days=1)
 CLOSED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
@@ -25,11 +33,25 @@ class SweepableTickets(Protocol):
 
     def changed_since(self, since: datetime) -> list[Ticket]: ...
 
+    def get(self, ticket_id: str) -> Ticket | None: ...
 
-class Checkpoints(Protocol):
+    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None: ...
+
+
+class TrackStore(AlertStore, Protocol):
     def get_checkpoint(self, name: str) -> datetime | None: ...
 
     def set_checkpoint(self, name: str, at: datetime) -> None: ...
+
+    def claim_slot(
+        self, alert_id: str, slot: str, previous: datetime | None, now: datetime
+    ) -> bool: ...
+
+    def open_alerts(self) -> Iterable[Alert]: ...
+
+
+class Stopper(Protocol):
+    def stop_remediation(self, name: str, cause: str) -> bool: ...
 
 
 def _utcnow() -> datetime:
@@ -38,32 +60,117 @@ def _utcnow() -> datetime:
 
 @dataclass
 class TrackDeps:
-    store: AlertStore
+    store: TrackStore
     tickets: SweepableTickets
-    checkpoints: Checkpoints
-    clock: Callable[[], datetime] = _utcnow
+    workflow: Stopper | None = None
+    notifier: Notifier | None = None
+    reminder_after: timedelta = timedelta(hours=2)
+    clock: Callable[[], datetime] = field(default=_utcnow)
+
+
+@dataclass(frozen=True)
+class Applied:
+    ticket_id: str
+    outcome: str  # resolved | unchanged | unknown
+    alert_id: str | None = None
+    reason: str = ""
+
+
+def apply_ticket(deps: TrackDeps, ticket: Ticket, source: str) -> Applied:
+    """What a ticket's current state means for its alert. Idempotent."""
+    alert_id = deps.store.alert_for_ticket(ticket.provider, ticket.id)
+    if alert_id is None:
+        return Applied(
+            ticket.id,
+            "unknown",
+            reason=f"no OpsLink alert is linked to {ticket.provider} ticket {ticket.id}",
+        )
+    alert = deps.store.get(alert_id)
+    if alert is None:
+        return Applied(
+            ticket.id, "unknown", alert_id, f"alert {alert_id} of ticket {ticket.id} not found"
+        )
+    if ticket.status not in CLOSED or alert.status is not AlertStatus.OPEN:
+        return Applied(
+            ticket.id,
+            "unchanged",
+            alert_id,
+            f"ticket {ticket.status.value}, alert {alert.status.value}",
+        )
+    who = ticket.closed_by or ticket.assignee or "unknown"
+    resolution = {
+        "by": "ticket",
+        "how": f"{ticket.provider} ticket {ticket.id} was {ticket.status.value} ({source})",
+        "who": who,
+        "at": ticket.updated_at.isoformat(),
+        "status": ticket.status.value,
+    }
+    if not deps.store.resolve(alert, resolution, ticket.updated_at):
+        return Applied(ticket.id, "unchanged", alert_id, "alert was resolved meanwhile")
+    stopped = False
+    if alert.execution_name and deps.workflow is not None:
+        stopped = deps.workflow.stop_remediation(
+            alert.execution_name, f"ticket {ticket.id} {ticket.status.value} by {who}"
+        )
+    text = f"Resolved because ticket {ticket.id} was {ticket.status.value} by {who}."
+    if stopped:
+        text += f" Remediation {alert.execution_name} stopped."
+    deps.store.add_note(alert_id, text, deps.clock(), kind="resolved_by_ticket")
+    return Applied(ticket.id, "resolved", alert_id, text)
+
+
+def remind(deps: TrackDeps) -> list[str]:
+    """Remind the assignees of tickets left unresolved too long, once per period."""
+    now = deps.clock()
+    reminded = []
+    for alert in deps.store.open_alerts():
+        if not alert.ticket_id:
+            continue
+        ticket = deps.tickets.get(alert.ticket_id)
+        if (
+            ticket is None
+            or ticket.status in CLOSED
+            or now - ticket.created_at < deps.reminder_after
+        ):
+            continue
+        last = alert.last_reminder_at
+        if last is not None and now - last < deps.reminder_after:
+            continue
+        if not deps.store.claim_slot(alert.alert_id, "last_reminder_at", last, now):
+            continue  # a concurrent sweep took it
+        age = now - ticket.created_at
+        whom = ticket.assignee or "the on-call engineer"
+        text = (
+            f"Reminder for {whom}: this {ticket.priority.value} ticket has been {ticket.status.value} "
+            f"for {int(age.total_seconds() // 3600)} h {int(age.total_seconds() % 3600 // 60)} min "
+            f"(alert {alert.alert_id}, alarm {alert.alarm_name})."
+        )
+        deps.tickets.comment(ticket.id, text)
+        if deps.notifier is not None:
+            deps.notifier.notify(
+                f"[Reminder] {ticket.id} {alert.service}: still {ticket.status.value}",
+                text,
+                {
+                    "service": alert.service,
+                    "team": alert.team or "unassigned",
+                    "priority": ticket.priority.value,
+                    "kind": "reminder",
+                },
+            )
+        reminded.append(ticket.id)
+    return reminded
 
 
 def sweep(deps: TrackDeps) -> dict[str, Any]:
     now = deps.clock()
     name = f"track#{deps.tickets.name}"
-    since = (deps.checkpoints.get_checkpoint(name) or now - FIRST_SWEEP) - OVERLAP
-    resolved: list[str] = []
-    for ticket in deps.tickets.changed_since(since):
-        if ticket.status not in CLOSED:
-            continue
-        alert_id = deps.store.alert_for_ticket(ticket.provider, ticket.id) or ticket.alert_id
-        alert = deps.store.get(alert_id) if alert_id else None
-        if alert is None or alert.status != "open":
-            continue
-        resolution = {
-            "by": "ticket",
-            "how": f"ticket {ticket.id} was {ticket.status.value}",
-            "who": ticket.assignee or "unknown",
-            "at": ticket.updated_at.isoformat(),
-            "status": ticket.status.value,
-        }
-        if deps.store.resolve(alert, resolution, ticket.updated_at):
-            resolved.append(alert.alert_id)
-    deps.checkpoints.set_checkpoint(name, now)
-    return {"since": since.isoformat(), "resolved": resolved}
+    since = (deps.store.get_checkpoint(name) or now - FIRST_SWEEP) - OVERLAP
+    applied = [apply_ticket(deps, t, "sweep") for t in deps.tickets.changed_since(since)]
+    reminded = remind(deps)
+    deps.store.set_checkpoint(name, now)
+    return {
+        "since": since.isoformat(),
+        "changed": len(applied),
+        "resolved": [a.alert_id for a in applied if a.outcome == "resolved"],
+        "reminded": reminded,
+    }

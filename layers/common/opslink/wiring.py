@@ -11,7 +11,7 @@ from opslink.adapters.tickets.registry import ticket_system
 from opslink.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from opslink.config import CommonSettings, IngestSettings, RemediateSettings
+    from opslink.config import IngestSettings, RemediateSettings, TrackSettings
     from opslink.ingest_service import IngestDeps
     from opslink.remediate_service import RemediateDeps
     from opslink.track_service import TrackDeps
@@ -55,11 +55,37 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     )
 
 
-def track_deps(settings: CommonSettings) -> TrackDeps:
+def track_deps(settings: TrackSettings) -> TrackDeps:
+    from datetime import timedelta
+
+    from opslink.adapters.notify.sns import SnsNotifier
+    from opslink.adapters.workflow.stepfunctions import StepFunctionsWorkflow
     from opslink.track_service import TrackDeps
 
     store = DynamoAlertStore(settings.alerts_table)
     tickets = ticket_system(settings)
     if not hasattr(tickets, "changed_since"):
         raise ConfigurationError(f"ticket provider {tickets.name} cannot be swept for changes")
-    return TrackDeps(store=store, tickets=tickets, checkpoints=store)  # type: ignore[arg-type]
+    return TrackDeps(
+        store=store,
+        tickets=tickets,  # type: ignore[arg-type]
+        workflow=StepFunctionsWorkflow(settings.state_machine_arn)
+        if settings.state_machine_arn
+        else None,
+        notifier=SnsNotifier(settings.notification_topic_arn)
+        if settings.notification_topic_arn
+        else None,
+        reminder_after=timedelta(seconds=settings.pending_reminder_seconds),
+    )
+
+
+def webhook_secret(settings: TrackSettings) -> str | None:
+    """The shared webhook secret from Secrets Manager (cached); None when not configured."""
+    if not settings.webhook_secret_name:
+        return None
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_secret(settings.webhook_secret_name, max_age=300)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"webhook secret {settings.webhook_secret_name} is empty")
+    return value.strip()

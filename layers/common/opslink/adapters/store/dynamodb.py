@@ -12,8 +12,10 @@ Items (pk / sk):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -277,25 +279,44 @@ class DynamoAlertStore:
         return _alert_from(_from_item(out["Attributes"]))
 
     def claim_comment(self, alert_id: str, previous: datetime | None, now: datetime) -> bool:
-        """Take the alert's comment slot; False if a concurrent delivery took it first."""
-        condition = (
-            "attribute_not_exists(last_comment_at)"
-            if previous is None
-            else "last_comment_at = :prev"
-        )
+        """Take the alert's re-fire comment slot; False if a concurrent delivery took it."""
+        return self.claim_slot(alert_id, "last_comment_at", previous, now)
+
+    def claim_slot(
+        self, alert_id: str, slot: str, previous: datetime | None, now: datetime
+    ) -> bool:
+        """Set a once-per-period timestamp on the alert only if nobody moved it since we
+        read it (conditional write), so two concurrent workers never both act."""
+        condition = "attribute_not_exists(#f)" if previous is None else "#f = :prev"
         values = {":now": now.isoformat()} | ({":prev": previous.isoformat()} if previous else {})
         try:
             self._call(
                 "update_item",
                 TableName=self.table,
                 Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": "ALERT"}),
-                UpdateExpression="SET last_comment_at = :now",
-                ConditionExpression=condition,
+                UpdateExpression="SET #f = :now",
+                ConditionExpression=f"attribute_exists(pk) AND {condition}",
+                ExpressionAttributeNames={"#f": slot},
                 ExpressionAttributeValues=_to_item(values),
             )
         except ClientError:
             return False
         return True
+
+    def open_alerts(self) -> Iterator[Alert]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :s",
+            "ExpressionAttributeValues": _to_item({":s": f"STATUS#{AlertStatus.OPEN.value}"}),
+        }
+        while True:
+            out = self._call("query", **kwargs)
+            for item in out.get("Items", []):
+                yield _alert_from(_from_item(item))
+            if "LastEvaluatedKey" not in out:
+                return
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
     def resolve(self, alert: Alert, resolution: dict[str, str], at: datetime) -> bool:
         try:
@@ -566,6 +587,26 @@ class DynamoAlertStore:
         if alert is None or alert.status is not AlertStatus.OPEN:
             return False
         return self.resolve(alert, resolution, at)
+
+    def claim_delivery(self, delivery_id: str, now: datetime) -> bool:
+        """Remember a webhook delivery for a day; False when it was seen before."""
+        key = hashlib.sha256(delivery_id.encode()).hexdigest()
+        try:
+            self._call(
+                "put_item",
+                TableName=self.table,
+                Item=_to_item(
+                    {
+                        "pk": f"DELIVERY#{key}",
+                        "sk": "DELIVERY",
+                        "ttl": int((now + timedelta(days=1)).timestamp()),
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError:
+            return False
+        return True
 
     def get_checkpoint(self, name: str) -> datetime | None:
         out = self._call(

@@ -35,3 +35,21 @@ class StepFunctionsWorkflow:
             raise RetryableError(f"Step Functions StartExecution {name} failed: {exc}") from exc
         except BotoCoreError as exc:
             raise RetryableError(f"Step Functions StartExecution {name} failed: {exc}") from exc
+
+    def stop_remediation(self, name: str, cause: str) -> bool:
+        """Stop the alert's execution if it still runs; False if it already ended."""
+        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+        try:
+            status = self.client.describe_execution(executionArn=arn)["status"]
+            if status != "RUNNING":
+                return False
+            self.client.stop_execution(
+                executionArn=arn, error="OpsLink.TicketClosed", cause=cause[:32_000]
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("ExecutionDoesNotExist", "ExecutionNotFound"):
+                return False
+            raise RetryableError(f"Step Functions StopExecution {name} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise RetryableError(f"Step Functions StopExecution {name} failed: {exc}") from exc

@@ -1,0 +1,179 @@
+"""Ticket webhooks: verify, deduplicate, then apply the ticket's *current* state.
+
+Each provider signs its webhooks its own way; a request with a bad or missing signature
+gets 401 and changes nothing. Bodies over 256 KiB get 413. A delivery seen before is
+acknowledged without effect (replays), and signed timestamps older than five minutes
+are refused. The payload is only trusted for the ticket's id: its state is read from the
+ticket system itself, so a forged-but-signed or stale payload cannot close an alert.
+
+Schemes (header names as the providers document them):
+- github:  X-Hub-Signature-256: sha256=HMAC_SHA256(secret, body); X-GitHub-Delivery
+- jira:    X-Hub-Signature: sha256=HMAC_SHA256(secret, body); X-Atlassian-Webhook-Identifier
+- zendesk: X-Zendesk-Webhook-Signature: base64(HMAC_SHA256(secret, timestamp + body));
+           X-Zendesk-Webhook-Signature-Timestamp
+- others (builtin, servicenow, redmine): X-OpsLink-Timestamp (unix seconds) and
+           X-OpsLink-Signature: sha256=HMAC_SHA256(secret, timestamp + "." + body)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from opslink.track_service import TrackDeps, apply_ticket
+
+MAX_BODY = 256 * 1024
+TOLERANCE = timedelta(minutes=5)
+
+
+class ReplayGuard(Protocol):
+    def claim_delivery(self, delivery_id: str, now: datetime) -> bool:
+        """True the first time a delivery id is seen (conditional write with a TTL)."""
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    method: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _hex_hmac(secret: str, data: bytes) -> str:
+    return hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
+
+
+def _check_time(ts: str | None, now: datetime) -> None:
+    try:
+        at = datetime.fromtimestamp(int(str(ts)), tz=UTC)
+    except (TypeError, ValueError, OverflowError):
+        raise Rejected(401, "missing or malformed signature timestamp") from None
+    if abs(now - at) > TOLERANCE:
+        raise Rejected(401, "signature timestamp outside the 5-minute window (replay?)")
+
+
+def verify(provider: str, req: WebhookRequest, secret: str, now: datetime) -> str:
+    """Check the signature; return the delivery id used against replays."""
+    h = req.headers
+    if provider in ("github", "jira"):
+        header = "x-hub-signature-256" if provider == "github" else "x-hub-signature"
+        given = h.get(header, "")
+        expected = "sha256=" + _hex_hmac(secret, req.body)
+        if not given or not hmac.compare_digest(given, expected):
+            raise Rejected(401, f"bad or missing {header}")
+        delivery = h.get(
+            "x-github-delivery" if provider == "github" else "x-atlassian-webhook-identifier"
+        )
+        return delivery or expected
+    if provider == "zendesk":
+        ts = h.get("x-zendesk-webhook-signature-timestamp", "")
+        given = h.get("x-zendesk-webhook-signature", "")
+        mac = hmac.new(secret.encode(), ts.encode() + req.body, hashlib.sha256).digest()
+        if not given or not hmac.compare_digest(given, base64.b64encode(mac).decode()):
+            raise Rejected(401, "bad or missing x-zendesk-webhook-signature")
+        try:
+            _check_time(
+                str(int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp())), now
+            )
+        except ValueError:
+            raise Rejected(401, "malformed x-zendesk-webhook-signature-timestamp") from None
+        return given
+    ts = h.get("x-opslink-timestamp", "")
+    given = h.get("x-opslink-signature", "")
+    expected = "sha256=" + _hex_hmac(secret, ts.encode() + b"." + req.body)
+    if not given or not hmac.compare_digest(given, expected):
+        raise Rejected(401, "bad or missing x-opslink-signature")
+    _check_time(ts, now)
+    return given
+
+
+def ticket_id_from(provider: str, payload: Any) -> str | None:
+    """The changed ticket's id, from each provider's documented payload."""
+    if not isinstance(payload, dict):
+        return None
+    candidates: list[Any] = []
+    if provider == "github":
+        candidates.append((payload.get("issue") or {}).get("number"))
+    elif provider == "jira":
+        issue = payload.get("issue") or {}
+        candidates += [issue.get("key"), issue.get("id")]
+    elif provider == "zendesk":
+        candidates += [
+            (payload.get("ticket") or {}).get("id"),
+            (payload.get("detail") or {}).get("id"),
+        ]
+    elif provider == "servicenow":
+        candidates += [payload.get("sys_id"), (payload.get("incident") or {}).get("sys_id")]
+    else:
+        candidates += [payload.get("ticket_id"), (payload.get("issue") or {}).get("id")]
+    for value in candidates:
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+            return str(value)
+    return None
+
+
+def request_from_function_url(event: Any) -> WebhookRequest | None:
+    """A Lambda Function URL (payload 2.0) request, or None for any other event."""
+    if not isinstance(event, dict) or "http" not in (event.get("requestContext") or {}):
+        return None
+    raw = event.get("body") or ""
+    body = base64.b64decode(raw) if event.get("isBase64Encoded") else str(raw).encode()
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    return WebhookRequest(
+        method=str(event["requestContext"]["http"].get("method", "")).upper(),
+        headers=headers,
+        body=body,
+    )
+
+
+def function_url_response(status: int, doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps(doc),
+    }
+
+
+def handle_webhook(
+    req: WebhookRequest, deps: TrackDeps, provider: str, secret: str, replay: ReplayGuard
+) -> tuple[int, dict[str, Any]]:
+    now = deps.clock()
+    if req.method != "POST":
+        return 405, {"error": "webhooks are POST requests"}
+    if len(req.body) > MAX_BODY:
+        return 413, {"error": f"body over {MAX_BODY} bytes"}
+    try:
+        delivery = verify(provider, req, secret, now)
+    except Rejected as exc:
+        return exc.status, {"error": exc.reason}
+    try:
+        payload = json.loads(req.body or b"null")
+    except ValueError:
+        return 400, {"error": "body is not JSON"}
+    ticket_id = ticket_id_from(provider, payload)
+    if ticket_id is None:
+        return 400, {"error": f"no ticket id in the {provider} payload"}
+    if not replay.claim_delivery(f"{provider}:{delivery}", now):
+        return 200, {"status": "duplicate", "ticket_id": ticket_id}
+    ticket = deps.tickets.get(ticket_id)
+    if ticket is None:
+        return 202, {"status": "ignored", "reason": f"{provider} ticket {ticket_id} not found"}
+    applied = apply_ticket(deps, ticket, "webhook")
+    status = 202 if applied.outcome == "unknown" else 200
+    return status, {
+        "status": applied.outcome,
+        "ticket_id": ticket_id,
+        "alert_id": applied.alert_id,
+        "reason": applied.reason,
+    }

@@ -1,0 +1,229 @@
+"""Ticket → alert lifecycle: human closes, reminders, and signed webhooks (moto tables,
+builtin tickets)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from opslink.adapters.store.dynamodb import DynamoAlertStore
+from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
+from opslink.models import AlertStatus, TicketStatus
+from opslink.track_service import TrackDeps, apply_ticket, sweep
+from opslink.webhook_service import (
+    MAX_BODY,
+    WebhookRequest,
+    handle_webhook,
+    request_from_function_url,
+)
+from opslink_cli import samples
+from tests.unit.conftest import Clock
+
+SECRET = "s3cret"
+
+
+class RecordingStopper:
+    def __init__(self) -> None:
+        self.stopped: list[tuple[str, str]] = []
+
+    def stop_remediation(self, name: str, cause: str) -> bool:
+        self.stopped.append((name, cause))
+        return True
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict[str, str]]] = []
+
+    def notify(self, subject: str, message: str, attributes: dict[str, str]) -> None:
+        self.sent.append((subject, message, attributes))
+
+
+@pytest.fixture
+def opened(deps: IngestDeps) -> Any:
+    event = samples.sns_event(samples.metric_alarm("prod-search-cpu-high", samples.T0))
+    [result] = ingest_event(event, deps, IngestPolicy())
+    return result
+
+
+@pytest.fixture
+def track(deps: IngestDeps, clock: Clock) -> TrackDeps:
+    assert isinstance(deps.store, DynamoAlertStore)
+    return TrackDeps(
+        store=deps.store,
+        tickets=deps.tickets,
+        workflow=RecordingStopper(),
+        notifier=RecordingNotifier(),  # type: ignore[arg-type]
+        reminder_after=timedelta(hours=2),
+        clock=clock,
+    )
+
+
+def test_ticket_closed_by_a_human_resolves_alert_and_stops_remediation(
+    track: TrackDeps, opened: Any
+) -> None:
+    ticket = track.tickets.get(opened.ticket_id)
+    assert ticket is not None
+    ticket = track.tickets.set_status(ticket.id, TicketStatus.CLOSED)  # type: ignore[attr-defined]
+    applied = apply_ticket(track, ticket, "sweep")
+    assert applied.outcome == "resolved" and applied.alert_id == opened.alert_id
+    alert = track.store.get(opened.alert_id)
+    assert alert and alert.status is AlertStatus.RESOLVED
+    assert alert.resolution["by"] == "ticket" and alert.resolution["status"] == "closed"
+    assert alert.resolution["who"] == "carol@example.com"  # the assignee closed it
+    assert track.workflow.stopped == [
+        (opened.execution_name, f"ticket {ticket.id} closed by carol@example.com")
+    ]  # type: ignore[union-attr]
+    assert apply_ticket(track, ticket, "sweep").outcome == "unchanged"  # idempotent
+
+
+def test_open_ticket_changes_nothing(track: TrackDeps, opened: Any) -> None:
+    ticket = track.tickets.get(opened.ticket_id)
+    assert ticket and apply_ticket(track, ticket, "sweep").outcome == "unchanged"
+    assert track.store.get(opened.alert_id).status is AlertStatus.OPEN  # type: ignore[union-attr]
+
+
+def test_sweep_reads_changes_since_checkpoint_and_is_idempotent(
+    track: TrackDeps, opened: Any, clock: Clock
+) -> None:
+    track.tickets.set_status(opened.ticket_id, TicketStatus.RESOLVED)  # type: ignore[attr-defined]
+    first = sweep(track)
+    assert first["resolved"] == [opened.alert_id]
+    second = sweep(track)
+    assert second["resolved"] == [] and second["changed"] <= 1
+
+
+def test_reminder_once_per_period_for_unresolved_tickets(
+    track: TrackDeps, opened: Any, clock: Clock
+) -> None:
+    from datetime import UTC, datetime
+
+    clock.now = datetime.now(UTC)  # tickets are stamped with the real time
+    assert sweep(track)["reminded"] == []  # too young
+    clock.advance(hours=2, minutes=1)
+    assert sweep(track)["reminded"] == [opened.ticket_id]
+    ticket = track.tickets.get(opened.ticket_id)
+    assert ticket and "Reminder for carol@example.com" in ticket.comments[-1]["text"]
+    subject, _, attrs = track.notifier.sent[-1]  # type: ignore[union-attr]
+    assert subject.startswith(f"[Reminder] {opened.ticket_id}") and attrs["kind"] == "reminder"
+    clock.advance(minutes=30)
+    assert sweep(track)["reminded"] == []  # once per period
+    clock.advance(hours=2)
+    assert sweep(track)["reminded"] == [opened.ticket_id]
+    track.tickets.set_status(opened.ticket_id, TicketStatus.CLOSED)  # type: ignore[attr-defined]
+    clock.advance(hours=3)
+    assert sweep(track)["reminded"] == []
+
+
+# -- webhooks ---------------------------------------------------------------------------
+
+
+def signed(
+    provider: str, payload: dict[str, Any], now_ts: int, secret: str = SECRET, delivery: str = "d-1"
+) -> WebhookRequest:
+    body = json.dumps(payload).encode()
+    if provider == "github":
+        headers = {
+            "x-hub-signature-256": "sha256="
+            + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+            "x-github-delivery": delivery,
+        }
+    elif provider == "jira":
+        headers = {
+            "x-hub-signature": "sha256="
+            + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+            "x-atlassian-webhook-identifier": delivery,
+        }
+    elif provider == "zendesk":
+        from datetime import UTC, datetime
+
+        ts = datetime.fromtimestamp(now_ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        mac = hmac.new(secret.encode(), ts.encode() + body, hashlib.sha256).digest()
+        headers = {
+            "x-zendesk-webhook-signature": base64.b64encode(mac).decode(),
+            "x-zendesk-webhook-signature-timestamp": ts,
+        }
+    else:
+        ts = str(now_ts)
+        headers = {
+            "x-opslink-timestamp": ts,
+            "x-opslink-signature": "sha256="
+            + hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest(),
+        }
+    return WebhookRequest("POST", headers, body)
+
+
+def payload_for(provider: str, ticket_id: str) -> dict[str, Any]:
+    return {
+        "github": {"action": "closed", "issue": {"number": ticket_id}},
+        "jira": {"webhookEvent": "jira:issue_updated", "issue": {"key": ticket_id}},
+        "zendesk": {"type": "zen:event-type:ticket.status_changed", "detail": {"id": ticket_id}},
+    }.get(provider, {"ticket_id": ticket_id})
+
+
+@pytest.mark.parametrize("scheme", ["github", "jira", "zendesk", "builtin"])
+def test_signed_webhook_resolves_alert(
+    track: TrackDeps, opened: Any, clock: Clock, scheme: str
+) -> None:
+    track.tickets.set_status(opened.ticket_id, TicketStatus.CLOSED)  # type: ignore[attr-defined]
+    req = signed(scheme, payload_for(scheme, opened.ticket_id), int(clock().timestamp()))
+    status, doc = handle_webhook(req, track, scheme, SECRET, track.store)  # type: ignore[arg-type]
+    assert (status, doc["status"]) == (200, "resolved")
+    assert track.store.get(opened.alert_id).status is AlertStatus.RESOLVED  # type: ignore[union-attr]
+    again = handle_webhook(req, track, scheme, SECRET, track.store)  # type: ignore[arg-type]
+    assert again == (200, {"status": "duplicate", "ticket_id": opened.ticket_id})
+
+
+@pytest.mark.parametrize("scheme", ["github", "jira", "zendesk", "builtin"])
+def test_bad_signature_is_401_and_changes_nothing(
+    track: TrackDeps, opened: Any, clock: Clock, scheme: str
+) -> None:
+    track.tickets.set_status(opened.ticket_id, TicketStatus.CLOSED)  # type: ignore[attr-defined]
+    req = signed(
+        scheme, payload_for(scheme, opened.ticket_id), int(clock().timestamp()), secret="wrong"
+    )
+    status, doc = handle_webhook(req, track, scheme, SECRET, track.store)  # type: ignore[arg-type]
+    assert status == 401 and "signature" in doc["error"]
+    assert track.store.get(opened.alert_id).status is AlertStatus.OPEN  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("scheme", ["zendesk", "builtin"])
+def test_stale_timestamp_is_refused(
+    track: TrackDeps, opened: Any, clock: Clock, scheme: str
+) -> None:
+    req = signed(scheme, payload_for(scheme, opened.ticket_id), int(clock().timestamp()) - 3600)
+    status, doc = handle_webhook(req, track, scheme, SECRET, track.store)  # type: ignore[arg-type]
+    assert status == 401 and "window" in doc["error"]
+
+
+def test_oversized_method_and_shape_errors(track: TrackDeps, clock: Clock) -> None:
+    now = int(clock().timestamp())
+    big = WebhookRequest("POST", {}, b"x" * (MAX_BODY + 1))
+    assert handle_webhook(big, track, "github", SECRET, track.store)[0] == 413  # type: ignore[arg-type]
+    assert (
+        handle_webhook(WebhookRequest("GET", {}, b""), track, "github", SECRET, track.store)[0]
+        == 405
+    )  # type: ignore[arg-type]
+    no_id = signed("github", {"action": "closed"}, now)
+    assert handle_webhook(no_id, track, "github", SECRET, track.store)[0] == 400  # type: ignore[arg-type]
+    unknown = signed("github", {"issue": {"number": "OPS-NOPE"}}, now, delivery="d-9")
+    status, doc = handle_webhook(unknown, track, "github", SECRET, track.store)  # type: ignore[arg-type]
+    assert status == 202 and doc["status"] == "ignored"
+
+
+def test_function_url_event_is_parsed() -> None:
+    event = {
+        "requestContext": {"http": {"method": "post"}},
+        "headers": {"X-Hub-Signature-256": "sha256=abc"},
+        "body": base64.b64encode(b'{"a": 1}').decode(),
+        "isBase64Encoded": True,
+    }
+    req = request_from_function_url(event)
+    assert req == WebhookRequest("POST", {"x-hub-signature-256": "sha256=abc"}, b'{"a": 1}')
+    assert request_from_function_url({"source": "aws.events"}) is None
