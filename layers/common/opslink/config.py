@@ -10,7 +10,7 @@ import json
 import os
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -48,6 +48,19 @@ class CommonSettings(_Settings):
     ticket_provider: str = Field(default="builtin", alias="TICKET_PROVIDER")
     service_map_path: str | None = Field(default=None, alias="SERVICE_MAP_PATH")
     ticket_base_url: str = Field(default="", alias="TICKET_BASE_URL")
+    ticket_project: str = Field(default="", alias="TICKET_PROJECT")
+    ticket_credentials_secret: str = Field(default="", alias="TICKET_CREDENTIALS_SECRET")
+    ticket_options: dict[str, Any] = Field(default_factory=dict, alias="TICKET_OPTIONS")
+
+    @field_validator("ticket_options", mode="before")
+    @classmethod
+    def _options(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not a JSON object: {exc.msg}") from None
+        return value
 
 
 class IngestSettings(CommonSettings):

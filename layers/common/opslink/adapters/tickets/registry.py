@@ -1,18 +1,108 @@
-"""Pick the TicketSystem adapter named by configuration."""
+"""Pick the TicketSystem adapter named by TICKET_PROVIDER.
+
+External providers read their credentials from the Secrets Manager secret named by
+TICKET_CREDENTIALS_SECRET (through Powertools Parameters, cached), never from plain
+variables: a JSON object with `user` (or `email`) and `token` (or `password`, `api_key`).
+Provider-specific settings come as TICKET_OPTIONS (JSON).
+"""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.config import CommonSettings
 from opslink.errors import ConfigurationError
 from opslink.ports import TicketSystem
 
-PROVIDERS = ("builtin",)
+PROVIDERS = ("builtin", "jira", "servicenow", "zendesk", "github", "redmine")
+
+
+def _credentials(secret_name: str, provider: str) -> dict[str, str]:
+    if not secret_name:
+        raise ConfigurationError(f"TICKET_PROVIDER={provider} needs TICKET_CREDENTIALS_SECRET")
+    from aws_lambda_powertools.utilities import parameters
+
+    raw = parameters.get_secret(secret_name, max_age=300)
+    try:
+        doc = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        doc = {"token": raw}
+    if not isinstance(doc, dict) or not any(doc.get(k) for k in ("token", "password", "api_key")):
+        raise ConfigurationError(
+            f"secret {secret_name}: expected JSON with 'token', 'password' or 'api_key'"
+        )
+    return {str(k): str(v) for k, v in doc.items()}
+
+
+def _need(value: str, name: str, provider: str) -> str:
+    if not value:
+        raise ConfigurationError(f"TICKET_PROVIDER={provider} needs {name}")
+    return value
 
 
 def ticket_system(settings: CommonSettings) -> TicketSystem:
-    if settings.ticket_provider == "builtin":
+    provider = settings.ticket_provider
+    if provider == "builtin":
         return BuiltinTicketSystem(settings.tickets_table, base_url=settings.ticket_base_url)
-    raise ConfigurationError(
-        f"TICKET_PROVIDER={settings.ticket_provider!r} is not supported (choose one of: {', '.join(PROVIDERS)})"
+    if provider not in PROVIDERS:
+        raise ConfigurationError(
+            f"TICKET_PROVIDER={provider!r} is not supported (choose one of: {', '.join(PROVIDERS)})"
+        )
+    opts: dict[str, Any] = settings.ticket_options
+    creds = _credentials(settings.ticket_credentials_secret, provider)
+    secret = creds.get("token") or creds.get("password") or creds.get("api_key") or ""
+    user = creds.get("user") or creds.get("email")
+    url = settings.ticket_base_url
+    if provider == "jira":
+        from opslink.adapters.tickets.jira import JiraTickets
+
+        return JiraTickets(
+            _need(url, "TICKET_BASE_URL", provider),
+            _need(settings.ticket_project, "TICKET_PROJECT", provider),
+            user,
+            secret,
+            api_version=int(opts.get("api_version", 3)),
+            issue_types=opts.get("issue_types"),
+            priorities=opts.get("priorities"),
+        )
+    if provider == "servicenow":
+        from opslink.adapters.tickets.servicenow import ServiceNowTickets
+
+        return ServiceNowTickets(
+            _need(url, "TICKET_BASE_URL", provider),
+            _need(user or "", "a 'user' in the credentials secret", provider),
+            secret,
+            assignment_group=str(opts.get("assignment_group", "")),
+        )
+    if provider == "zendesk":
+        from opslink.adapters.tickets.zendesk import ZendeskTickets
+
+        return ZendeskTickets(
+            _need(url, "TICKET_BASE_URL", provider),
+            _need(user or "", "an 'email' in the credentials secret", provider),
+            secret,
+        )
+    if provider == "github":
+        from opslink.adapters.tickets.github import GitHubTickets
+
+        return GitHubTickets(
+            _need(settings.ticket_project, "TICKET_PROJECT (owner/repo)", provider),
+            secret,
+            base_url=url or "https://api.github.com",
+        )
+    from opslink.adapters.tickets.redmine import RedmineTickets
+
+    field = opts.get("alert_field_id")
+    if not isinstance(field, int):
+        raise ConfigurationError(
+            'TICKET_PROVIDER=redmine needs TICKET_OPTIONS {"alert_field_id": <custom field id>}'
+        )
+    return RedmineTickets(
+        _need(url, "TICKET_BASE_URL", provider),
+        secret,
+        _need(settings.ticket_project, "TICKET_PROJECT", provider),
+        field,
+        users={str(k): int(v) for k, v in (opts.get("users") or {}).items()},
     )

@@ -1,0 +1,57 @@
+"""What every external ticket provider shares: HTTP with ticket-system errors, the alert
+marker that makes creation idempotent, and small parsing helpers."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from opslink.adapters.http_client import HttpClient
+from opslink.errors import TicketSystemError, TicketSystemRejected
+from opslink.models import Priority, TicketDraft
+
+
+def ticket_http(
+    system: str, base_url: str, headers: dict[str, str], auth: Any = None, **kw: Any
+) -> HttpClient:
+    client = HttpClient(
+        system, base_url, headers, retryable=TicketSystemError, rejected=TicketSystemRejected, **kw
+    )
+    client.auth = auth
+    return client
+
+
+def marker(key: str) -> str:
+    """The label/tag/external id that ties a ticket to its alert (or follow-up key)."""
+    return "opslink-" + re.sub(r"[^A-Za-z0-9_-]", "-", key)
+
+
+def draft_key(draft: TicketDraft) -> str:
+    return draft.key or draft.alert_id
+
+
+def parse_time(value: Any, system: str, name: str) -> datetime:
+    if not isinstance(value, str) or not value:
+        raise TicketSystemRejected(f"{system}: field {name!r} is missing or not a timestamp")
+    text = value.strip().replace("Z", "+00:00")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", text):  # ServiceNow, UTC
+        text = text.replace(" ", "T") + "+00:00"
+    if re.fullmatch(r".*[+-]\d{4}$", text):  # Jira: +0000
+        text = text[:-2] + ":" + text[-2:]
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise TicketSystemRejected(
+            f"{system}: field {name!r} is not a timestamp: {value[:40]!r}"
+        ) from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def require(doc: Any, name: str, system: str) -> Any:
+    if not isinstance(doc, dict) or doc.get(name) is None:
+        raise TicketSystemRejected(f"{system}: response has no field {name!r}")
+    return doc[name]
+
+
+PRIORITY_WORDS = {p: p.value.lower() for p in Priority}

@@ -1,0 +1,158 @@
+"""GitHub Issues (REST API, fine-grained or classic token).
+
+GitHub issues have no priority, type or due date: they become labels (`priority:high`,
+`type:performance`) and a line in the body. Idempotent creation through a marker label
+`opslink-<alert id>` (labels are filterable at once; the search API is eventually
+consistent). Closed issues map to closed (state_reason completed) or to closed/not
+planned; reopening sets the state back to open.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from opslink.adapters.tickets.common import draft_key, marker, parse_time, require, ticket_http
+from opslink.errors import TicketSystemRejected
+from opslink.models import Priority, Ticket, TicketDraft, TicketStatus, TicketType
+
+
+class GitHubTickets:
+    name = "github"
+
+    def __init__(
+        self,
+        repository: str,
+        token: str,
+        base_url: str = "https://api.github.com",
+        client: Any = None,
+    ) -> None:
+        if repository.count("/") != 1:
+            raise TicketSystemRejected(f"GitHub: repository must be owner/name, not {repository!r}")
+        self.repo = f"/repos/{repository}"
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+        self.http = client or ticket_http("GitHub", base_url, headers)
+
+    def _ticket(self, issue: dict[str, Any]) -> Ticket:
+        number = require(issue, "number", "GitHub")
+        labels = [
+            str(label.get("name") if isinstance(label, dict) else label)
+            for label in issue.get("labels") or []
+        ]
+        state = str(issue.get("state", ""))
+        if state not in ("open", "closed"):
+            raise TicketSystemRejected(f"GitHub: issue {number} has unknown state {state!r}")
+        prio = next(
+            (x.removeprefix("priority:") for x in labels if x.startswith("priority:")), "medium"
+        )
+        kind = next((x.removeprefix("type:") for x in labels if x.startswith("type:")), "incident")
+        alert = next(
+            (x.removeprefix("opslink-") for x in labels if x.startswith("opslink-A-")), None
+        )
+        return Ticket(
+            id=str(number),
+            provider=self.name,
+            alert_id=alert,
+            title=str(issue.get("title", "")),
+            status=TicketStatus.CLOSED if state == "closed" else TicketStatus.OPEN,
+            priority=Priority(prio.capitalize())
+            if prio.capitalize() in Priority.__members__.values()
+            else Priority.MEDIUM,
+            ticket_type=TicketType(kind)
+            if kind in TicketType.__members__.values()
+            else TicketType.INCIDENT,
+            assignee=(issue.get("assignee") or {}).get("login"),
+            closed_by=(issue.get("closed_by") or {}).get("login"),
+            url=issue.get("html_url"),
+            description=str(issue.get("body") or ""),
+            created_at=parse_time(issue.get("created_at"), "GitHub", "created_at"),
+            updated_at=parse_time(issue.get("updated_at"), "GitHub", "updated_at"),
+        )
+
+    def get(self, ticket_id: str) -> Ticket | None:
+        if not ticket_id.isdigit():
+            return None
+        try:
+            doc = self.http.request(
+                "GET", f"{self.repo}/issues/{ticket_id}", what=f"issue {ticket_id}"
+            )
+        except TicketSystemRejected as exc:
+            if "(404)" in str(exc):
+                return None
+            raise
+        return self._ticket(doc)
+
+    def _list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        doc = self.http.request(
+            "GET",
+            f"{self.repo}/issues",
+            params=params | {"state": "all", "per_page": 100},
+            what="list issues",
+        )
+        if not isinstance(doc, list):
+            raise TicketSystemRejected("GitHub: issue list is not a list")
+        return [i for i in doc if "pull_request" not in i]
+
+    def _find(self, key: str) -> Ticket | None:
+        issues = self._list({"labels": marker(key), "sort": "created", "direction": "asc"})
+        return self._ticket(issues[0]) if issues else None
+
+    def find_by_alert(self, alert_id: str) -> Ticket | None:
+        return self._find(alert_id)
+
+    def changed_since(self, since: datetime) -> list[Ticket]:
+        stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return [
+            self._ticket(i)
+            for i in self._list(
+                {"labels": "opslink", "since": stamp, "sort": "updated", "direction": "asc"}
+            )
+        ]
+
+    def create(self, draft: TicketDraft) -> Ticket:
+        key = draft_key(draft)
+        existing = self._find(key)
+        if existing is not None:
+            return existing
+        body = f"**Due:** {draft.due_at.isoformat()} ({draft.priority.value} priority)\n\n{draft.description}"
+        issue: dict[str, Any] = {
+            "title": draft.title,
+            "body": body[:65_000],
+            "labels": [
+                "opslink",
+                marker(key),
+                f"priority:{draft.priority.value.lower()}",
+                f"type:{draft.ticket_type.value}",
+            ],
+        }
+        if draft.assignee and "@" not in draft.assignee:
+            issue["assignees"] = [draft.assignee]
+        return self._ticket(
+            self.http.request(
+                "POST", f"{self.repo}/issues", json=issue, idempotent=False, what="create issue"
+            )
+        )
+
+    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None:
+        self.http.request(
+            "POST",
+            f"{self.repo}/issues/{ticket_id}/comments",
+            json={"body": text},
+            idempotent=False,
+            what=f"comment on {ticket_id}",
+        )
+
+    def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+        if note:
+            self.comment(ticket_id, note)
+        closed = status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+        body = {"state": "closed", "state_reason": "completed"} if closed else {"state": "open"}
+        return self._ticket(
+            self.http.request(
+                "PATCH", f"{self.repo}/issues/{ticket_id}", json=body, what=f"state of {ticket_id}"
+            )
+        )

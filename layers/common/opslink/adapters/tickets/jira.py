@@ -1,0 +1,315 @@
+"""Jira (Cloud REST v3 with ADF descriptions, or Server/Data Center REST v2).
+
+Idempotent creation: every OpsLink issue carries the label `opslink` and a marker label
+`opslink-<alert id>`; a create first searches for the marker. Status changes go through
+the issue's transitions (the workflow decides the names; OpsLink picks the transition
+whose target status category is done / new / in progress). Changes are swept with a
+relative JQL date (`updated >= -Nm`), which does not depend on the Jira user's time zone.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from opslink.adapters.tickets.common import draft_key, marker, parse_time, require, ticket_http
+from opslink.errors import TicketSystemRejected
+from opslink.models import Priority, Ticket, TicketDraft, TicketStatus, TicketType
+
+DEFAULT_PRIORITIES = {
+    Priority.CRITICAL: "Highest",
+    Priority.HIGH: "High",
+    Priority.MEDIUM: "Medium",
+    Priority.LOW: "Low",
+}
+FIELDS = "summary,status,priority,assignee,duedate,labels,created,updated,issuetype,description"
+_CATEGORY = {
+    "done": "done",
+    TicketStatus.RESOLVED: "done",
+    TicketStatus.CLOSED: "done",
+    TicketStatus.OPEN: "new",
+    TicketStatus.IN_PROGRESS: "indeterminate",
+    TicketStatus.PENDING: "indeterminate",
+}
+
+
+def adf(markdown: str) -> dict[str, Any]:
+    """Markdown-ish text → Atlassian Document Format: headings, code blocks, paragraphs."""
+    content: list[dict[str, Any]] = []
+    lines = markdown.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("```"):
+            block = []
+            i += 1
+            while i < len(lines) and not lines[i].startswith("```"):
+                block.append(lines[i])
+                i += 1
+            content.append(
+                {
+                    "type": "codeBlock",
+                    "content": [{"type": "text", "text": "\n".join(block) or " "}],
+                }
+            )
+        elif line.startswith("#"):
+            level = min(len(line) - len(line.lstrip("#")), 6)
+            content.append(
+                {
+                    "type": "heading",
+                    "attrs": {"level": level},
+                    "content": [{"type": "text", "text": line.lstrip("# ") or " "}],
+                }
+            )
+        elif line.strip():
+            para = [line]
+            while (
+                i + 1 < len(lines)
+                and lines[i + 1].strip()
+                and not lines[i + 1].startswith(("#", "```"))
+            ):
+                i += 1
+                para.append(lines[i])
+            nodes: list[dict[str, Any]] = []
+            for n, text in enumerate(para):
+                if n:
+                    nodes.append({"type": "hardBreak"})
+                nodes.append({"type": "text", "text": text})
+            content.append({"type": "paragraph", "content": nodes})
+        i += 1
+    return {
+        "type": "doc",
+        "version": 1,
+        "content": content or [{"type": "paragraph", "content": []}],
+    }
+
+
+def adf_text(doc: Any) -> str:
+    if isinstance(doc, str):
+        return doc
+    if not isinstance(doc, dict):
+        return ""
+    if doc.get("type") == "text":
+        return str(doc.get("text", ""))
+    inner = "".join(adf_text(c) for c in doc.get("content") or [])
+    return inner + ("\n" if doc.get("type") in ("paragraph", "heading", "codeBlock") else "")
+
+
+class JiraTickets:
+    name = "jira"
+
+    def __init__(
+        self,
+        base_url: str,
+        project: str,
+        email: str | None,
+        token: str,
+        api_version: int = 3,
+        issue_types: dict[str, str] | None = None,
+        priorities: dict[str, str] | None = None,
+        client: Any = None,
+    ) -> None:
+        if api_version not in (2, 3):
+            raise TicketSystemRejected(f"Jira: API version {api_version} is not supported (2 or 3)")
+        self.api = f"/rest/api/{api_version}"
+        self.v3 = api_version == 3
+        self.project = project
+        headers = {} if email else {"Authorization": f"Bearer {token}"}
+        self.http = client or ticket_http(
+            "Jira", base_url, headers, auth=(email, token) if email else None
+        )
+        self.base_url = base_url.rstrip("/")
+        self.issue_types = {"default": "Task", **(issue_types or {})}
+        self.priorities = {p.value: n for p, n in DEFAULT_PRIORITIES.items()} | (priorities or {})
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _search(self, jql: str, limit: int = 50) -> list[dict[str, Any]]:
+        path = f"{self.api}/search/jql" if self.v3 else f"{self.api}/search"
+        issues: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"jql": jql, "fields": FIELDS, "maxResults": limit}
+        while True:
+            doc = self.http.request("GET", path, params=params, what="search issues")
+            page = require(doc, "issues", "Jira")
+            if not isinstance(page, list):
+                raise TicketSystemRejected("Jira: field 'issues' is not a list")
+            issues += page
+            token = doc.get("nextPageToken")
+            if self.v3 and token:
+                params["nextPageToken"] = token
+            elif not self.v3 and doc.get("startAt", 0) + len(page) < doc.get("total", 0):
+                params["startAt"] = doc.get("startAt", 0) + len(page)
+            else:
+                return issues
+
+    def _ticket(self, issue: dict[str, Any]) -> Ticket:
+        key = require(issue, "key", "Jira")
+        fields = require(issue, "fields", "Jira")
+        status = fields.get("status") or {}
+        category = (status.get("statusCategory") or {}).get("key")
+        name = str(status.get("name", "")).lower()
+        if category == "done":
+            state = TicketStatus.RESOLVED if "resolv" in name else TicketStatus.CLOSED
+        elif category == "indeterminate":
+            state = (
+                TicketStatus.PENDING
+                if ("wait" in name or "pending" in name)
+                else TicketStatus.IN_PROGRESS
+            )
+        elif category == "new":
+            state = TicketStatus.OPEN
+        else:
+            raise TicketSystemRejected(f"Jira: issue {key} has no status category")
+        labels = [str(x) for x in fields.get("labels") or []]
+        prio_name = (fields.get("priority") or {}).get("name", "")
+        priority = next(
+            (Priority(p) for p, n in self.priorities.items() if n == prio_name), Priority.MEDIUM
+        )
+        type_label = next(
+            (x.removeprefix("opslink-type-") for x in labels if x.startswith("opslink-type-")),
+            "incident",
+        )
+        assignee = fields.get("assignee") or {}
+        alert = next(
+            (x.removeprefix("opslink-") for x in labels if x.startswith("opslink-A-")), None
+        )
+        return Ticket(
+            id=str(key),
+            provider=self.name,
+            alert_id=alert,
+            title=str(fields.get("summary", "")),
+            status=state,
+            priority=priority,
+            ticket_type=TicketType(type_label)
+            if type_label in TicketType.__members__.values()
+            else TicketType.INCIDENT,
+            assignee=assignee.get("emailAddress")
+            or assignee.get("name")
+            or assignee.get("accountId"),
+            due_at=datetime.fromisoformat(fields["duedate"]).replace(tzinfo=UTC)
+            if fields.get("duedate")
+            else None,
+            url=f"{self.base_url}/browse/{key}",
+            description=adf_text(fields.get("description")),
+            created_at=parse_time(fields.get("created"), "Jira", "created"),
+            updated_at=parse_time(fields.get("updated"), "Jira", "updated"),
+        )
+
+    def get(self, ticket_id: str) -> Ticket | None:
+        try:
+            doc = self.http.request(
+                "GET",
+                f"{self.api}/issue/{quote(ticket_id, safe='')}",
+                params={"fields": FIELDS},
+                what=f"issue {ticket_id}",
+            )
+        except TicketSystemRejected as exc:
+            if "(404)" in str(exc):
+                return None
+            raise
+        return self._ticket(doc)
+
+    def _find(self, key: str) -> Ticket | None:
+        issues = self._search(
+            f'project = "{self.project}" AND labels = "{marker(key)}" ORDER BY created ASC', limit=1
+        )
+        return self._ticket(issues[0]) if issues else None
+
+    def find_by_alert(self, alert_id: str) -> Ticket | None:
+        return self._find(alert_id)
+
+    def changed_since(self, since: datetime) -> list[Ticket]:
+        minutes = max(1, math.ceil((datetime.now(UTC) - since).total_seconds() / 60))
+        issues = self._search(
+            f'project = "{self.project}" AND labels = "opslink" AND updated >= -{minutes}m ORDER BY updated ASC',
+            limit=100,
+        )
+        return [self._ticket(i) for i in issues]
+
+    # -- writing ------------------------------------------------------------------------
+
+    def create(self, draft: TicketDraft) -> Ticket:
+        key = draft_key(draft)
+        existing = self._find(key)
+        if existing is not None:
+            return existing
+        fields: dict[str, Any] = {
+            "project": {"key": self.project},
+            "summary": draft.title,
+            "description": adf(draft.description) if self.v3 else draft.description,
+            "issuetype": {
+                "name": self.issue_types.get(draft.ticket_type.value, self.issue_types["default"])
+            },
+            "priority": {"name": self.priorities[draft.priority.value]},
+            "labels": ["opslink", marker(key), f"opslink-type-{draft.ticket_type.value}"],
+            "duedate": draft.due_at.astimezone(UTC).date().isoformat(),
+        }
+        if draft.assignee:
+            fields["assignee"] = (
+                {"accountId": draft.assignee}
+                if self.v3 and "@" not in draft.assignee
+                else {"name": draft.assignee}
+            )
+        doc = self.http.request(
+            "POST",
+            f"{self.api}/issue",
+            json={"fields": fields},
+            idempotent=False,
+            what="create issue",
+        )
+        created = self.get(str(require(doc, "key", "Jira")))
+        if created is None:
+            raise TicketSystemRejected("Jira: the issue just created cannot be read")
+        return created
+
+    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None:
+        body: Any = adf(text) if self.v3 else text
+        self.http.request(
+            "POST",
+            f"{self.api}/issue/{quote(ticket_id, safe='')}/comment",
+            json={"body": body},
+            idempotent=False,
+            what=f"comment on {ticket_id}",
+        )
+
+    def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+        path = f"{self.api}/issue/{quote(ticket_id, safe='')}/transitions"
+        doc = self.http.request("GET", path, what=f"transitions of {ticket_id}")
+        transitions = require(doc, "transitions", "Jira")
+        wanted = _CATEGORY[status]
+        choices = [
+            t
+            for t in transitions
+            if ((t.get("to") or {}).get("statusCategory") or {}).get("key") == wanted
+        ]
+        if not choices:
+            current = self.get(ticket_id)
+            if current is not None and _CATEGORY[current.status] == wanted:
+                choices = []  # already there
+            else:
+                raise TicketSystemRejected(
+                    f"Jira: issue {ticket_id} has no transition to a '{wanted}' status"
+                )
+        if choices:
+            words = {"done": ("resolve", "done", "close"), "new": ("reopen", "to do", "open")}.get(
+                wanted, ("progress",)
+            )
+            chosen = next(
+                (t for t in choices if any(w in str(t.get("name", "")).lower() for w in words)),
+                choices[0],
+            )
+            self.http.request(
+                "POST",
+                path,
+                json={"transition": {"id": str(chosen["id"])}},
+                what=f"transition {ticket_id}",
+                expect="none",
+            )
+        if note:
+            self.comment(ticket_id, note)
+        ticket = self.get(ticket_id)
+        if ticket is None:
+            raise TicketSystemRejected(f"Jira: issue {ticket_id} vanished")
+        return ticket

@@ -1,0 +1,225 @@
+"""Redmine (REST API, X-Redmine-API-Key).
+
+Idempotent creation through an issue custom field holding the alert marker (its id is
+configured: custom fields cannot be created over REST). Priorities and statuses are
+looked up by name once per container (`/enumerations/issue_priorities.json`,
+`/issue_statuses.json`). Redmine has no webhooks: the sweep polls
+`/issues.json?status_id=*&updated_on=>=…` (closed issues are hidden without
+`status_id=*`; `updated_on` has one-second resolution, hence the sweep's overlap).
+`PUT /issues/N.json` answers 204 with no body.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from opslink.adapters.tickets.common import draft_key, marker, parse_time, require, ticket_http
+from opslink.errors import TicketSystemRejected
+from opslink.models import Priority, Ticket, TicketDraft, TicketStatus, TicketType
+
+PRIORITY_NAMES = {
+    Priority.CRITICAL: ("Immediate", "Urgent"),
+    Priority.HIGH: ("High", "Urgent"),
+    Priority.MEDIUM: ("Normal",),
+    Priority.LOW: ("Low",),
+}
+STATUS_NAMES = {
+    TicketStatus.OPEN: ("New",),
+    TicketStatus.IN_PROGRESS: ("In Progress",),
+    TicketStatus.PENDING: ("Feedback",),
+    TicketStatus.RESOLVED: ("Resolved",),
+    TicketStatus.CLOSED: ("Closed",),
+}
+
+
+class RedmineTickets:
+    name = "redmine"
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        project: str,
+        alert_field_id: int,
+        users: dict[str, int] | None = None,
+        client: Any = None,
+    ) -> None:
+        self.http = client or ticket_http("Redmine", base_url, {"X-Redmine-API-Key": api_key})
+        self.base_url = base_url.rstrip("/")
+        self.project = project
+        self.field = int(alert_field_id)
+        self.users = users or {}
+
+    @cached_property
+    def _priorities(self) -> dict[str, int]:
+        doc = self.http.request("GET", "/enumerations/issue_priorities.json", what="priorities")
+        return {str(p["name"]): int(p["id"]) for p in require(doc, "issue_priorities", "Redmine")}
+
+    @cached_property
+    def _statuses(self) -> list[dict[str, Any]]:
+        doc = self.http.request("GET", "/issue_statuses.json", what="statuses")
+        return list(require(doc, "issue_statuses", "Redmine"))
+
+    def _status_id(self, status: TicketStatus) -> int:
+        by_name = {str(s["name"]): s for s in self._statuses}
+        for name in STATUS_NAMES[status]:
+            if name in by_name:
+                return int(by_name[name]["id"])
+        closed = status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+        for s in self._statuses:  # any status of the right kind
+            if bool(s.get("is_closed")) == closed:
+                return int(s["id"])
+        raise TicketSystemRejected(f"Redmine: no issue status for {status.value}")
+
+    def _ticket(self, issue: dict[str, Any]) -> Ticket:
+        issue_id = require(issue, "id", "Redmine")
+        status_name = str((issue.get("status") or {}).get("name", ""))
+        state = next((st for st, names in STATUS_NAMES.items() if status_name in names), None)
+        if state is None:
+            closed = bool((issue.get("status") or {}).get("is_closed")) or bool(
+                issue.get("closed_on")
+            )
+            state = TicketStatus.CLOSED if closed else TicketStatus.IN_PROGRESS
+        prio = str((issue.get("priority") or {}).get("name", ""))
+        priority = next(
+            (p for p, names in PRIORITY_NAMES.items() if prio == names[0]), Priority.MEDIUM
+        )
+        fields = {
+            str(f.get("id")): f.get("value")
+            for f in issue.get("custom_fields") or []
+            if isinstance(f, dict)
+        }
+        mark = str(fields.get(str(self.field)) or "")
+        due = issue.get("due_date")
+        return Ticket(
+            id=str(issue_id),
+            provider=self.name,
+            alert_id=mark.removeprefix("opslink-") if mark.startswith("opslink-A-") else None,
+            title=str(issue.get("subject", "")),
+            status=state,
+            priority=priority,
+            ticket_type=TicketType.INCIDENT,
+            assignee=(issue.get("assigned_to") or {}).get("name"),
+            due_at=datetime.fromisoformat(due).replace(tzinfo=UTC)
+            if isinstance(due, str) and due
+            else None,
+            url=f"{self.base_url}/issues/{issue_id}",
+            description=str(issue.get("description") or ""),
+            created_at=parse_time(issue.get("created_on"), "Redmine", "created_on"),
+            updated_at=parse_time(issue.get("updated_on"), "Redmine", "updated_on"),
+            custom_fields={"marker": mark} if mark else {},
+        )
+
+    def get(self, ticket_id: str) -> Ticket | None:
+        if not ticket_id.isdigit():
+            return None
+        try:
+            doc = self.http.request("GET", f"/issues/{ticket_id}.json", what=f"issue {ticket_id}")
+        except TicketSystemRejected as exc:
+            if "(404)" in str(exc):
+                return None
+            raise
+        return self._ticket(require(doc, "issue", "Redmine"))
+
+    def _find(self, key: str) -> Ticket | None:
+        doc = self.http.request(
+            "GET",
+            "/issues.json",
+            params={
+                f"cf_{self.field}": marker(key),
+                "status_id": "*",
+                "project_id": self.project,
+                "sort": "id",
+                "limit": 1,
+            },
+            what="find issue by alert",
+        )
+        issues = require(doc, "issues", "Redmine")
+        return self._ticket(issues[0]) if issues else None
+
+    def find_by_alert(self, alert_id: str) -> Ticket | None:
+        return self._find(alert_id)
+
+    def changed_since(self, since: datetime) -> list[Ticket]:
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        out: list[Ticket] = []
+        offset = 0
+        while True:
+            doc = self.http.request(
+                "GET",
+                "/issues.json",
+                params={
+                    "project_id": self.project,
+                    "status_id": "*",
+                    "updated_on": f">={stamp}",
+                    "sort": "updated_on",
+                    "limit": 100,
+                    "offset": offset,
+                },
+                what="changed issues",
+            )
+            page = require(doc, "issues", "Redmine")
+            out += [
+                self._ticket(i)
+                for i in page
+                if self.field
+                and any(
+                    str(f.get("id")) == str(self.field) and f.get("value")
+                    for f in i.get("custom_fields") or []
+                )
+            ]
+            offset += len(page)
+            if not page or offset >= int(doc.get("total_count", 0)):
+                return out
+
+    def create(self, draft: TicketDraft) -> Ticket:
+        key = draft_key(draft)
+        existing = self._find(key)
+        if existing is not None:
+            return existing
+        prio_ids = self._priorities
+        priority_id = next(
+            (prio_ids[n] for n in PRIORITY_NAMES[draft.priority] if n in prio_ids), None
+        )
+        issue: dict[str, Any] = {
+            "project_id": self.project,
+            "subject": draft.title,
+            "description": draft.description,
+            "due_date": draft.due_at.astimezone(UTC).date().isoformat(),
+            "custom_fields": [{"id": self.field, "value": marker(key)}],
+        }
+        if priority_id is not None:
+            issue["priority_id"] = priority_id
+        if draft.assignee and draft.assignee in self.users:
+            issue["assigned_to_id"] = self.users[draft.assignee]
+        doc = self.http.request(
+            "POST", "/issues.json", json={"issue": issue}, idempotent=False, what="create issue"
+        )
+        return self._ticket(require(doc, "issue", "Redmine"))
+
+    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None:
+        self.http.request(
+            "PUT",
+            f"/issues/{ticket_id}.json",
+            json={"issue": {"notes": text}},
+            what=f"comment on {ticket_id}",
+            expect="none",
+        )
+
+    def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+        issue: dict[str, Any] = {"status_id": self._status_id(status)}
+        if note:
+            issue["notes"] = note
+        self.http.request(
+            "PUT",
+            f"/issues/{ticket_id}.json",
+            json={"issue": issue},
+            what=f"status of {ticket_id}",
+            expect="none",
+        )
+        ticket = self.get(ticket_id)
+        if ticket is None:
+            raise TicketSystemRejected(f"Redmine: issue {ticket_id} vanished")
+        return ticket

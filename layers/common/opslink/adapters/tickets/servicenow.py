@@ -1,0 +1,206 @@
+"""ServiceNow incidents through the Table API (basic authentication).
+
+Idempotent creation through `correlation_id` (the alert marker) with
+`correlation_display=OpsLink`. Priority is derived by ServiceNow from impact x urgency,
+so OpsLink sets those. States: 1 New, 2 In Progress, 3 On Hold, 6 Resolved, 7 Closed,
+8 Canceled. Ticket ids are sys_ids (stable; what webhooks carry); the number is in the URL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from opslink.adapters.tickets.common import draft_key, marker, parse_time, require, ticket_http
+from opslink.errors import TicketSystemRejected
+from opslink.models import Priority, Ticket, TicketDraft, TicketStatus, TicketType
+
+TABLE = "/api/now/table/incident"
+IMPACT_URGENCY = {
+    Priority.CRITICAL: ("1", "1"),
+    Priority.HIGH: ("1", "2"),
+    Priority.MEDIUM: ("2", "2"),
+    Priority.LOW: ("3", "2"),
+}
+STATES = {
+    "1": TicketStatus.OPEN,
+    "2": TicketStatus.IN_PROGRESS,
+    "3": TicketStatus.PENDING,
+    "6": TicketStatus.RESOLVED,
+    "7": TicketStatus.CLOSED,
+    "8": TicketStatus.CLOSED,
+}
+TO_STATE = {
+    TicketStatus.OPEN: "2",
+    TicketStatus.IN_PROGRESS: "2",
+    TicketStatus.PENDING: "3",
+    TicketStatus.RESOLVED: "6",
+    TicketStatus.CLOSED: "7",
+}
+PRIORITIES = {
+    "1": Priority.CRITICAL,
+    "2": Priority.HIGH,
+    "3": Priority.MEDIUM,
+    "4": Priority.LOW,
+    "5": Priority.LOW,
+}
+CATEGORIES = {
+    TicketType.DATABASE: "database",
+    TicketType.NETWORK: "network",
+    TicketType.STORAGE: "hardware",
+    TicketType.PERFORMANCE: "software",
+    TicketType.INCIDENT: "inquiry",
+}
+
+
+class ServiceNowTickets:
+    name = "servicenow"
+
+    def __init__(
+        self,
+        base_url: str,
+        user: str,
+        password: str,
+        assignment_group: str = "",
+        client: Any = None,
+    ) -> None:
+        self.http = client or ticket_http("ServiceNow", base_url, {}, auth=(user, password))
+        self.base_url = base_url.rstrip("/")
+        self.group = assignment_group
+
+    def _ticket(self, rec: dict[str, Any]) -> Ticket:
+        sys_id = str(require(rec, "sys_id", "ServiceNow"))
+        state = STATES.get(str(rec.get("state", "")))
+        if state is None:
+            raise TicketSystemRejected(
+                f"ServiceNow: incident {sys_id} has unknown state {rec.get('state')!r}"
+            )
+        corr = str(rec.get("correlation_id") or "")
+
+        def ref(value: Any) -> str | None:
+            return (
+                (value.get("display_value") or value.get("value"))
+                if isinstance(value, dict)
+                else (value or None)
+            )
+
+        return Ticket(
+            id=sys_id,
+            provider=self.name,
+            alert_id=corr.removeprefix("opslink-") if corr.startswith("opslink-A-") else None,
+            title=str(rec.get("short_description", "")),
+            status=state,
+            priority=PRIORITIES.get(str(rec.get("priority", "")), Priority.MEDIUM),
+            ticket_type=TicketType.INCIDENT,
+            assignee=ref(rec.get("assigned_to")),
+            closed_by=ref(rec.get("resolved_by")) or ref(rec.get("closed_by")),
+            due_at=parse_time(rec["due_date"], "ServiceNow", "due_date")
+            if rec.get("due_date")
+            else None,
+            url=f"{self.base_url}/nav_to.do?uri=incident.do?sys_id={sys_id}",
+            description=str(rec.get("description", "")),
+            created_at=parse_time(rec.get("sys_created_on"), "ServiceNow", "sys_created_on"),
+            updated_at=parse_time(rec.get("sys_updated_on"), "ServiceNow", "sys_updated_on"),
+            custom_fields={"number": str(rec.get("number", ""))},
+        )
+
+    def _query(self, query: str, limit: int) -> list[dict[str, Any]]:
+        doc = self.http.request(
+            "GET",
+            TABLE,
+            params={
+                "sysparm_query": query,
+                "sysparm_limit": limit,
+                "sysparm_exclude_reference_link": "true",
+            },
+            what="query incidents",
+        )
+        result = require(doc, "result", "ServiceNow")
+        if not isinstance(result, list):
+            raise TicketSystemRejected("ServiceNow: field 'result' is not a list")
+        return result
+
+    def get(self, ticket_id: str) -> Ticket | None:
+        try:
+            doc = self.http.request(
+                "GET",
+                f"{TABLE}/{quote(ticket_id, safe='')}",
+                params={"sysparm_exclude_reference_link": "true"},
+                what=f"incident {ticket_id}",
+            )
+        except TicketSystemRejected as exc:
+            if "(404)" in str(exc):
+                return None
+            raise
+        return self._ticket(require(doc, "result", "ServiceNow"))
+
+    def _find(self, key: str) -> Ticket | None:
+        rows = self._query(f"correlation_id={marker(key)}^ORDERBYsys_created_on", 1)
+        return self._ticket(rows[0]) if rows else None
+
+    def find_by_alert(self, alert_id: str) -> Ticket | None:
+        return self._find(alert_id)
+
+    def changed_since(self, since: datetime) -> list[Ticket]:
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        return [
+            self._ticket(r)
+            for r in self._query(
+                f"correlation_display=OpsLink^sys_updated_on>={stamp}^ORDERBYsys_updated_on", 200
+            )
+        ]
+
+    def create(self, draft: TicketDraft) -> Ticket:
+        key = draft_key(draft)
+        existing = self._find(key)
+        if existing is not None:
+            return existing
+        impact, urgency = IMPACT_URGENCY[draft.priority]
+        body: dict[str, Any] = {
+            "short_description": draft.title[:160],
+            "description": draft.description,
+            "impact": impact,
+            "urgency": urgency,
+            "category": CATEGORIES[draft.ticket_type],
+            "correlation_id": marker(key),
+            "correlation_display": "OpsLink",
+            "due_date": draft.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        if self.group:
+            body["assignment_group"] = self.group
+        if draft.assignee:
+            body["assigned_to"] = draft.assignee
+        doc = self.http.request(
+            "POST",
+            TABLE,
+            json=body,
+            params={"sysparm_input_display_value": "true"},
+            idempotent=False,
+            what="create incident",
+        )
+        return self._ticket(require(doc, "result", "ServiceNow"))
+
+    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None:
+        self.http.request(
+            "PATCH",
+            f"{TABLE}/{quote(ticket_id, safe='')}",
+            json={"work_notes": text},
+            what=f"work note on {ticket_id}",
+        )
+
+    def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+        body: dict[str, Any] = {"state": TO_STATE[status]}
+        if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+            body |= {
+                "close_code": "Solved (Permanently)",
+                "close_notes": note or "Resolved by OpsLink",
+            }
+        elif status is TicketStatus.PENDING:
+            body["hold_reason"] = "1"
+        if note:
+            body["work_notes"] = note
+        doc = self.http.request(
+            "PATCH", f"{TABLE}/{quote(ticket_id, safe='')}", json=body, what=f"state of {ticket_id}"
+        )
+        return self._ticket(require(doc, "result", "ServiceNow"))

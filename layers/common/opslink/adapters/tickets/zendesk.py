@@ -1,0 +1,168 @@
+"""Zendesk Support tickets (Tickets API; basic auth `email/token:api_token`).
+
+Idempotent creation through `external_id` (the alert marker). Comments are private notes.
+Statuses: new, open, pending, hold, solved, closed. The sweep uses the incremental cursor
+export, which is what Zendesk documents for synchronisation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from opslink.adapters.tickets.common import draft_key, marker, parse_time, require, ticket_http
+from opslink.errors import TicketSystemRejected
+from opslink.models import Priority, Ticket, TicketDraft, TicketStatus, TicketType
+
+PRIORITIES = {
+    Priority.CRITICAL: "urgent",
+    Priority.HIGH: "high",
+    Priority.MEDIUM: "normal",
+    Priority.LOW: "low",
+}
+STATES = {
+    "new": TicketStatus.OPEN,
+    "open": TicketStatus.OPEN,
+    "pending": TicketStatus.PENDING,
+    "hold": TicketStatus.PENDING,
+    "solved": TicketStatus.RESOLVED,
+    "closed": TicketStatus.CLOSED,
+}
+TO_STATE = {
+    TicketStatus.OPEN: "open",
+    TicketStatus.IN_PROGRESS: "open",
+    TicketStatus.PENDING: "pending",
+    TicketStatus.RESOLVED: "solved",
+    TicketStatus.CLOSED: "solved",
+}
+
+
+class ZendeskTickets:
+    name = "zendesk"
+
+    def __init__(self, base_url: str, email: str, token: str, client: Any = None) -> None:
+        self.http = client or ticket_http("Zendesk", base_url, {}, auth=(f"{email}/token", token))
+        self.base_url = base_url.rstrip("/")
+
+    def _ticket(self, t: dict[str, Any]) -> Ticket:
+        tid = require(t, "id", "Zendesk")
+        state = STATES.get(str(t.get("status", "")))
+        if state is None:
+            raise TicketSystemRejected(
+                f"Zendesk: ticket {tid} has unknown status {t.get('status')!r}"
+            )
+        ext = str(t.get("external_id") or "")
+        tags = [str(x) for x in t.get("tags") or []]
+        type_tag = next(
+            (x.removeprefix("opslink_type_") for x in tags if x.startswith("opslink_type_")),
+            "incident",
+        )
+        return Ticket(
+            id=str(tid),
+            provider=self.name,
+            alert_id=ext.removeprefix("opslink-") if ext.startswith("opslink-A-") else None,
+            title=str(t.get("subject", "")),
+            status=state,
+            priority=next(
+                (p for p, n in PRIORITIES.items() if n == t.get("priority")), Priority.MEDIUM
+            ),
+            ticket_type=TicketType(type_tag)
+            if type_tag in TicketType.__members__.values()
+            else TicketType.INCIDENT,
+            assignee=str(t["assignee_id"]) if t.get("assignee_id") else None,
+            due_at=parse_time(t["due_at"], "Zendesk", "due_at") if t.get("due_at") else None,
+            url=f"{self.base_url}/agent/tickets/{tid}",
+            description=str(t.get("description", "")),
+            created_at=parse_time(t.get("created_at"), "Zendesk", "created_at"),
+            updated_at=parse_time(t.get("updated_at"), "Zendesk", "updated_at"),
+        )
+
+    def get(self, ticket_id: str) -> Ticket | None:
+        if not ticket_id.isdigit():
+            return None
+        try:
+            doc = self.http.request(
+                "GET", f"/api/v2/tickets/{ticket_id}.json", what=f"ticket {ticket_id}"
+            )
+        except TicketSystemRejected as exc:
+            if "(404)" in str(exc):
+                return None
+            raise
+        return self._ticket(require(doc, "ticket", "Zendesk"))
+
+    def _find(self, key: str) -> Ticket | None:
+        doc = self.http.request(
+            "GET",
+            "/api/v2/tickets.json",
+            params={"external_id": marker(key)},
+            what="find ticket by alert",
+        )
+        tickets = require(doc, "tickets", "Zendesk")
+        return self._ticket(tickets[0]) if tickets else None
+
+    def find_by_alert(self, alert_id: str) -> Ticket | None:
+        return self._find(alert_id)
+
+    def changed_since(self, since: datetime) -> list[Ticket]:
+        out: list[Ticket] = []
+        params: dict[str, Any] = {"start_time": int(since.timestamp())}
+        while True:
+            doc = self.http.request(
+                "GET",
+                "/api/v2/incremental/tickets/cursor.json",
+                params=params,
+                what="incremental export",
+            )
+            out += [
+                self._ticket(t)
+                for t in require(doc, "tickets", "Zendesk")
+                if "opslink" in (t.get("tags") or [])
+            ]
+            if doc.get("end_of_stream", True) or not doc.get("after_cursor"):
+                return out
+            params = {"cursor": doc["after_cursor"]}
+
+    def create(self, draft: TicketDraft) -> Ticket:
+        key = draft_key(draft)
+        existing = self._find(key)
+        if existing is not None:
+            return existing
+        ticket: dict[str, Any] = {
+            "subject": draft.title,
+            "comment": {"body": draft.description, "public": False},
+            "priority": PRIORITIES[draft.priority],
+            "type": "task",  # tasks carry a due date; the OpsLink type is a tag
+            "due_at": draft.due_at.isoformat(),
+            "tags": ["opslink", f"opslink_type_{draft.ticket_type.value}"],
+            "external_id": marker(key),
+        }
+        if draft.assignee and "@" in draft.assignee:
+            ticket["assignee_email"] = draft.assignee
+        doc = self.http.request(
+            "POST",
+            "/api/v2/tickets.json",
+            json={"ticket": ticket},
+            idempotent=False,
+            what="create ticket",
+        )
+        return self._ticket(require(doc, "ticket", "Zendesk"))
+
+    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None:
+        self.http.request(
+            "PUT",
+            f"/api/v2/tickets/{ticket_id}.json",
+            json={"ticket": {"comment": {"body": text, "public": False}}},
+            what=f"comment on {ticket_id}",
+        )
+
+    def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+        body: dict[str, Any] = {"status": TO_STATE[status]}
+        if note:
+            body["comment"] = {"body": note, "public": False}
+        doc = self.http.request(
+            "PUT",
+            f"/api/v2/tickets/{ticket_id}.json",
+            json={"ticket": body},
+            what=f"status of {ticket_id}",
+        )
+        return self._ticket(require(doc, "ticket", "Zendesk"))
