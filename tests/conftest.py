@@ -31,3 +31,60 @@ def load_event(name: str) -> Any:
 @pytest.fixture
 def event() -> Any:
     return load_event
+
+
+def _redmine_env() -> dict[str, str] | None:
+    """REDMINE_URL/REDMINE_API_KEY/REDMINE_FIELD_ID from the environment, else from the
+    file scripts/redmine-local.sh writes."""
+    values = {
+        k: os.environ[k]
+        for k in ("REDMINE_URL", "REDMINE_API_KEY", "REDMINE_FIELD_ID")
+        if k in os.environ
+    }
+    state = Path(os.environ.get("REDMINE_STATE", "/tmp/opslink-redmine")) / "env"
+    if len(values) < 3 and state.is_file():
+        for line in state.read_text().splitlines():
+            key, _, value = line.partition("=")
+            values.setdefault(key, value)
+    if len(values) < 3:
+        return None
+    try:
+        import requests
+
+        requests.get(values["REDMINE_URL"], timeout=3)
+    except Exception:
+        return None
+    return {
+        "url": values["REDMINE_URL"],
+        "api_key": values["REDMINE_API_KEY"],
+        "field_id": values["REDMINE_FIELD_ID"],
+    }
+
+
+REDMINE = _redmine_env()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if REDMINE:
+        return f"redmine tier: {REDMINE['url']}"
+    return "redmine tier: NOT RUN - no Redmine on 127.0.0.1 (scripts/redmine-local.sh install && start; CI runs it)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if REDMINE:
+        return
+    if os.environ.get("OPSLINK_REQUIRE_REDMINE") == "1":
+        raise pytest.UsageError(
+            "OPSLINK_REQUIRE_REDMINE=1 but no Redmine answers (see scripts/redmine-local.sh)"
+        )
+    selected = [i for i in items if "redmine" not in i.keywords]
+    deselected = [i for i in items if "redmine" in i.keywords]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+@pytest.fixture
+def redmine() -> dict[str, str]:
+    assert REDMINE is not None
+    return REDMINE

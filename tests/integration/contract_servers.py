@@ -270,7 +270,7 @@ def serve(app: App) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = _do
+        do_GET = do_POST = do_PUT = do_PATCH = _do
 
         def log_message(self, *args: Any) -> None:
             pass

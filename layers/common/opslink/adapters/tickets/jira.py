@@ -123,6 +123,7 @@ class JiraTickets:
         self.base_url = base_url.rstrip("/")
         self.issue_types = {"default": "Task", **(issue_types or {})}
         self.priorities = {p.value: n for p, n in DEFAULT_PRIORITIES.items()} | (priorities or {})
+        self._accounts: dict[str, str] = {}
 
     # -- reading ------------------------------------------------------------------------
 
@@ -246,12 +247,9 @@ class JiraTickets:
             "labels": ["opslink", marker(key), f"opslink-type-{draft.ticket_type.value}"],
             "duedate": draft.due_at.astimezone(UTC).date().isoformat(),
         }
-        if draft.assignee:
-            fields["assignee"] = (
-                {"accountId": draft.assignee}
-                if self.v3 and "@" not in draft.assignee
-                else {"name": draft.assignee}
-            )
+        assignee = self._assignee(draft.assignee)
+        if assignee:
+            fields["assignee"] = assignee
         doc = self.http.request(
             "POST",
             f"{self.api}/issue",
@@ -263,6 +261,25 @@ class JiraTickets:
         if created is None:
             raise TicketSystemRejected("Jira: the issue just created cannot be read")
         return created
+
+    def _assignee(self, who: str | None) -> dict[str, str] | None:
+        """Jira Cloud assigns by accountId (e-mail addresses are private): look it up."""
+        if not who:
+            return None
+        if not self.v3:
+            return {"name": who}
+        if "@" not in who:
+            return {"accountId": who}
+        if who not in self._accounts:
+            users = self.http.request(
+                "GET", f"{self.api}/user/search", params={"query": who}, what="find assignee"
+            )
+            match = next(
+                (u for u in users or [] if isinstance(u, dict) and u.get("accountId")), None
+            )
+            self._accounts[who] = str(match["accountId"]) if match else ""
+        account = self._accounts[who]
+        return {"accountId": account} if account else None
 
     def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None:
         body: Any = adf(text) if self.v3 else text

@@ -1,0 +1,128 @@
+"""The Redmine provider and the whole loop against a real Redmine (Debian's package on
+127.0.0.1, set up by scripts/redmine-local.sh; .ci/run starts it)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from opslink.adapters.tickets.redmine import RedmineTickets
+from opslink.models import AlertStatus, Priority, TicketDraft, TicketStatus, TicketType
+from opslink_cli import samples
+from opslink_cli.local_stack import LocalStack
+
+pytestmark = pytest.mark.redmine
+
+
+def draft(alert_id: str) -> TicketDraft:
+    return TicketDraft(
+        alert_id=alert_id,
+        title=f"[HIGH] checkout - CPU above 85% ({alert_id})",
+        description="## What fired\n\nCPU.\n",
+        ticket_type=TicketType.PERFORMANCE,
+        priority=Priority.HIGH,
+        assignee=None,
+        due_at=datetime(2026, 11, 28, 18, tzinfo=UTC),
+        custom_fields={"alert_id": alert_id},
+    )
+
+
+def test_provider_against_real_redmine(redmine: dict[str, str]) -> None:
+    tickets = RedmineTickets(
+        redmine["url"], redmine["api_key"], "opslink", int(redmine["field_id"])
+    )
+    alert_id = f"A-{uuid.uuid4().hex[:20]}"
+    ticket = tickets.create(draft(alert_id))
+    assert ticket.status is TicketStatus.OPEN and ticket.alert_id == alert_id
+    assert ticket.priority is Priority.HIGH and ticket.due_at == datetime(2026, 11, 28, tzinfo=UTC)
+    assert tickets.create(draft(alert_id)).id == ticket.id  # idempotent through the custom field
+    assert tickets.find_by_alert(alert_id).id == ticket.id  # type: ignore[union-attr]
+    tickets.comment(ticket.id, "Runbook launched.")
+    assert (
+        tickets.set_status(ticket.id, TicketStatus.RESOLVED, note="Fixed").status
+        is TicketStatus.RESOLVED
+    )
+    assert tickets.set_status(ticket.id, TicketStatus.CLOSED).status is TicketStatus.CLOSED
+    assert tickets.find_by_alert(alert_id).id == ticket.id  # closed issues are found too  # type: ignore[union-attr]
+    assert tickets.set_status(ticket.id, TicketStatus.OPEN).status is TicketStatus.OPEN
+    changed = tickets.changed_since(datetime.now(UTC) - timedelta(minutes=5))
+    assert ticket.id in [t.id for t in changed]
+    journal = requests.get(
+        f"{redmine['url']}/issues/{ticket.id}.json?include=journals",
+        headers={"X-Redmine-API-Key": redmine["api_key"]},
+        timeout=10,
+    ).json()
+    assert [j["notes"] for j in journal["issue"]["journals"] if j["notes"]] == [
+        "Runbook launched.",
+        "Fixed",
+    ]
+
+
+def test_alarm_to_redmine_issue_and_back(redmine: dict[str, str], tmp_path: Path) -> None:
+    params = {
+        "TicketProvider": "redmine",
+        "TicketBaseUrl": redmine["url"],
+        "TicketProject": "opslink",
+        "TicketOptions": json.dumps({"alert_field_id": int(redmine["field_id"])}),
+        "TicketCredentialsSecret": "opslink/redmine",
+    }
+    empty = tmp_path / "catalog"
+    empty.mkdir()
+    with LocalStack(
+        parameters=params,
+        log_path=tmp_path / "lambda.log",
+        env_overrides={"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(empty)}},
+    ) as stack:
+        boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+            Name="opslink/redmine", SecretString=json.dumps({"api_key": redmine["api_key"]})
+        )
+        name = f"prod-checkout-api-cpu-{uuid.uuid4().hex[:6]}"
+        at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+        payload, error = stack.invoke(
+            "IngestFunction",
+            samples.sns_event(samples.metric_alarm(name, at, description="CPU above 85%")),
+        )
+        assert error is None, payload
+        [result] = payload["results"]  # type: ignore[index]
+        assert result["outcome"] == "created"
+        issue = _issue(redmine, result["ticket_id"])
+        assert issue["subject"] == "[MEDIUM] checkout - CPU above 85%"
+        assert issue["priority"]["name"] == "High"  # medium severity on a critical service
+        assert issue["due_date"] == (at + timedelta(hours=8)).date().isoformat()
+        assert any(f["value"] == f"opslink-{result['alert_id']}" for f in issue["custom_fields"])
+        assert "## Suggested steps" in issue["description"]
+        stack.wait_for_executions([result["execution_name"]])
+
+        # A human closes the issue in Redmine; the track sweep resolves the alert.
+        closed = requests.put(
+            f"{redmine['url']}/issues/{result['ticket_id']}.json",
+            json={"issue": {"status_id": 5, "notes": "Restarted the fleet by hand."}},
+            headers={"X-Redmine-API-Key": redmine["api_key"]},
+            timeout=10,
+        )
+        assert closed.status_code == 204
+        assert "opslink-TrackFunction" in stack.advance(300)
+        from opslink.adapters.store.dynamodb import DynamoAlertStore
+
+        alert = DynamoAlertStore(stack.names["AlertsTable"], stack.client("dynamodb")).get(
+            result["alert_id"]
+        )
+        assert alert and alert.status is AlertStatus.RESOLVED
+        assert alert.resolution["by"] == "ticket" and alert.resolution["status"] == "closed"
+
+
+def _issue(redmine: dict[str, str], issue_id: str) -> Any:
+    out = requests.get(
+        f"{redmine['url']}/issues/{issue_id}.json",
+        headers={"X-Redmine-API-Key": redmine["api_key"]},
+        timeout=10,
+    )
+    out.raise_for_status()
+    return out.json()["issue"]
