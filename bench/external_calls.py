@@ -52,38 +52,34 @@ def main() -> None:
         )
 
     scenarios = [
-        ("new alarm (cold tag cache)", alarm("prod-checkout-api-cpu-high")),
+        ("new alarm", alarm("prod-checkout-api-cpu-high")),
         ("duplicate delivery", alarm("prod-checkout-api-cpu-high")),
         ("re-fire, ticket commented", alarm("prod-checkout-api-cpu-high", 5)),
         ("re-fire inside comment period", alarm("prod-checkout-api-cpu-high", 6)),
         ("OK, alert and ticket resolved", alarm("prod-checkout-api-cpu-high", 20, "OK")),
-        ("new alarm (warm tag cache)", alarm("prod-checkout-api-cpu-high", 30)),
+        ("ALARM again: ticket reopened", alarm("prod-checkout-api-cpu-high", 30)),
         ("OK without open alert", alarm("prod-search-cpu-high", 0, "OK")),
         ("malformed record", samples.sns_event("not json")),
     ]
     rows = []
-    with LocalStack(log_path=Path("/tmp/opslink-bench-lambda.log")) as stack:
-        # moto resets boto3's default session when it starts: hook the one handlers will use.
-        boto3.setup_default_session()
-        assert boto3.DEFAULT_SESSION is not None
-        boto3.DEFAULT_SESSION.events.register("before-call", counter)
-        for label, event in scenarios:
-            counter.take()
-            payload, error = stack.invoke("IngestFunction", event)
-            outcome = (
-                payload["results"][0]["outcome"]
-                if isinstance(payload, dict) and not error
-                else error
-            )
-            calls = counter.take()
-            rows.append((label, outcome, calls))
-            stack.wait_for_executions()
-    print(f"{'delivery':<32}{'outcome':<11}{'calls':>6}  by operation")
+    for tags in ("true", "false"):
+        with LocalStack(log_path=Path("/tmp/opslink-bench-lambda.log"), parameters={"ReadAlarmTags": tags}) as stack:
+            # moto resets boto3's default session when it starts: hook the one handlers will use.
+            boto3.setup_default_session()
+            assert boto3.DEFAULT_SESSION is not None
+            boto3.DEFAULT_SESSION.events.register("before-call", counter)
+            for label, event in scenarios if tags == "true" else scenarios[:2]:
+                counter.take()
+                payload, error = stack.invoke("IngestFunction", event)
+                outcome = payload["results"][0]["outcome"] if isinstance(payload, dict) and not error else error
+                rows.append((f"{label}{'' if tags == 'true' else ' (ReadAlarmTags=false)'}", outcome, counter.take()))
+                stack.wait_for_executions()
+    print(f"{'delivery':<48}{'outcome':<11}{'calls':>6}  by operation")
     for label, outcome, calls in rows:
         ops = ", ".join(
             f"{op} x{n}" if n > 1 else op for op, n in collections.Counter(calls).items()
         )
-        print(f"{label:<32}{outcome!s:<11}{len(calls):>6}  {ops}")
+        print(f"{label:<48}{outcome!s:<11}{len(calls):>6}  {ops}")
 
 
 if __name__ == "__main__":
