@@ -63,7 +63,9 @@ def main() -> None:
     ]
     rows = []
     for tags in ("true", "false"):
-        with LocalStack(log_path=Path("/tmp/opslink-bench-lambda.log"), parameters={"ReadAlarmTags": tags}) as stack:
+        with LocalStack(
+            log_path=Path("/tmp/opslink-bench-lambda.log"), parameters={"ReadAlarmTags": tags}
+        ) as stack:
             # moto resets boto3's default session when it starts: hook the one handlers will use.
             boto3.setup_default_session()
             assert boto3.DEFAULT_SESSION is not None
@@ -71,8 +73,18 @@ def main() -> None:
             for label, event in scenarios if tags == "true" else scenarios[:2]:
                 counter.take()
                 payload, error = stack.invoke("IngestFunction", event)
-                outcome = payload["results"][0]["outcome"] if isinstance(payload, dict) and not error else error
-                rows.append((f"{label}{'' if tags == 'true' else ' (ReadAlarmTags=false)'}", outcome, counter.take()))
+                outcome = (
+                    payload["results"][0]["outcome"]
+                    if isinstance(payload, dict) and not error
+                    else error
+                )
+                rows.append(
+                    (
+                        f"{label}{'' if tags == 'true' else ' (ReadAlarmTags=false)'}",
+                        outcome,
+                        counter.take(),
+                    )
+                )
                 stack.wait_for_executions()
     print(f"{'delivery':<48}{'outcome':<11}{'calls':>6}  by operation")
     for label, outcome, calls in rows:

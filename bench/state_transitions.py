@@ -16,11 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import boto3
-
 from opslink.remediation_policy import polls_needed
 from opslink_cli import samples
-from opslink_cli.local_stack import LocalStack
+from opslink_cli.local_stack import LocalStack, put_cloudwatch_alarm
 
 DURATIONS = {"10 s": 10, "2 min": 120, "30 min": 1800}
 CATALOG = Path(__file__).parent / "catalog"
@@ -37,21 +35,10 @@ def run(config: dict[str, str], scale: float) -> dict[str, dict[str, int]]:
             time_scale=scale,
         ) as stack,
     ):
-        cw = boto3.client("cloudwatch", region_name=samples.REGION)
         names = {}
         for label, seconds in DURATIONS.items():
             alarm = f"bench-job-{seconds}s"
-            cw.put_metric_alarm(
-                AlarmName=alarm,
-                MetricName="m",
-                Namespace="Bench",
-                Statistic="Average",
-                Period=60,
-                EvaluationPeriods=1,
-                Threshold=1.0,
-                ComparisonOperator="GreaterThanThreshold",
-            )
-            cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="bench")
+            put_cloudwatch_alarm(alarm, samples.REGION, state="OK")
             event = samples.sns_event(
                 samples.metric_alarm(
                     alarm, samples.T0, dimensions={"Duration": f"{seconds / scale:.3f}"}

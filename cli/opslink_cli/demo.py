@@ -12,14 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-import boto3
-
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.models import TicketStatus
 from opslink_cli import samples
 from opslink_cli.executions import list_executions
-from opslink_cli.local_stack import LocalStack
+from opslink_cli.local_stack import LocalStack, put_cloudwatch_alarm
 from opslink_cli.operator import ALERT_COLUMNS, TICKET_COLUMNS
 from opslink_cli.render import table
 
@@ -45,19 +43,8 @@ def _step(out: TextIO, started: float) -> Callable[[str], None]:
 
 def _cloudwatch_alarms() -> Any:
     """The alarms exist in CloudWatch too, in ALARM: remediation verifies against them."""
-    cw = boto3.client("cloudwatch", region_name=samples.REGION)
     for name in DEMO_ALARMS:
-        cw.put_metric_alarm(
-            AlarmName=name,
-            MetricName="demo",
-            Namespace="OpsLink/Demo",
-            Statistic="Average",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=1.0,
-            ComparisonOperator="GreaterThanThreshold",
-        )
-        cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="demo")
+        cw = put_cloudwatch_alarm(name, samples.REGION)
     return cw
 
 

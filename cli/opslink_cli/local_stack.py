@@ -416,6 +416,27 @@ def _kill_local_jobs(jobs: Path) -> None:
             os.killpg(int(pid_file.read_text()), signal.SIGKILL)
 
 
+def put_cloudwatch_alarm(
+    name: str, region: str, state: str = "ALARM", tags: dict[str, str] | None = None
+) -> Any:
+    """An alarm in the emulated CloudWatch, in `state`: what remediation verifies against
+    and ingest reads tags from. Returns the CloudWatch client of that region."""
+    cw = boto3.client("cloudwatch", region_name=region)
+    cw.put_metric_alarm(
+        AlarmName=name,
+        MetricName="emulated",
+        Namespace="OpsLink/Emulator",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanThreshold",
+        Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+    )
+    cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason="set by the local emulator")
+    return cw
+
+
 def _schedule_event(function: str) -> dict[str, Any]:
     return {
         "version": "0",

@@ -13,7 +13,7 @@ import pytest
 
 from opslink.models import AlertStatus, Priority, TicketStatus
 from opslink_cli import samples
-from opslink_cli.local_stack import LocalStack
+from opslink_cli.local_stack import LocalStack, put_cloudwatch_alarm
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
@@ -29,20 +29,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 
 
 def cloudwatch_alarm(name: str, state: str = "ALARM", tags: dict[str, str] | None = None) -> Any:
-    cw = boto3.client("cloudwatch", region_name=REGION)
-    cw.put_metric_alarm(
-        AlarmName=name,
-        MetricName="m",
-        Namespace="Test",
-        Statistic="Average",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1.0,
-        ComparisonOperator="GreaterThanThreshold",
-        Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
-    )
-    cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
-    return cw
+    return put_cloudwatch_alarm(name, REGION, state, tags)
 
 
 def fire(stack: Stack, name: str, metric: str, dims: dict[str, str] | None = None) -> Any:

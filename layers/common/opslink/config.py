@@ -27,6 +27,16 @@ class InsufficientDataPolicy(StrEnum):
     IGNORE = "ignore"
 
 
+def json_object(value: object) -> object:
+    """Settings that hold JSON objects arrive as strings in the environment."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a JSON object: {exc.msg}") from None
+    return value
+
+
 class _Settings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
@@ -52,15 +62,7 @@ class CommonSettings(_Settings):
     ticket_credentials_secret: str = Field(default="", alias="TICKET_CREDENTIALS_SECRET")
     ticket_options: dict[str, Any] = Field(default_factory=dict, alias="TICKET_OPTIONS")
 
-    @field_validator("ticket_options", mode="before")
-    @classmethod
-    def _options(cls, value: object) -> object:
-        if isinstance(value, str):
-            try:
-                return json.loads(value) if value.strip() else {}
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"not a JSON object: {exc.msg}") from None
-        return value
+    _options = field_validator("ticket_options", mode="before")(json_object)
 
 
 class IngestSettings(CommonSettings):
@@ -100,15 +102,7 @@ class RemediateSettings(CommonSettings):
     awx_token_secret: str = Field(default="", alias="AWX_TOKEN_SECRET")
     awx_templates: dict[str, int] = Field(default_factory=dict, alias="AWX_TEMPLATES")
 
-    @field_validator("rundeck_jobs", "awx_templates", mode="before")
-    @classmethod
-    def _json_map(cls, value: object) -> object:
-        if isinstance(value, str):
-            try:
-                return json.loads(value) if value.strip() else {}
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"not a JSON object: {exc.msg}") from None
-        return value
+    _json_maps = field_validator("rundeck_jobs", "awx_templates", mode="before")(json_object)
 
 
 class TrackSettings(CommonSettings):

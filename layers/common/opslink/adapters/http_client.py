@@ -90,7 +90,9 @@ class HttpClient:
         what: str = "",
         expect: str = "json",
         headers: dict[str, str] | None = None,
+        missing_ok: bool = False,
     ) -> Any:
+        """One call. With `missing_ok`, a 404 answers None instead of raising."""
         session = self._safe if idempotent else self._unsafe
         url = f"{self.base_url}{path}"
         try:
@@ -116,6 +118,8 @@ class HttpClient:
             raise self.rejected(
                 f"{self.system}: {label}: authentication refused ({resp.status_code})"
             )
+        if resp.status_code == 404 and missing_ok:
+            return None
         if resp.status_code == 404:
             raise self.rejected(f"{self.system}: {label}: not found (404)")
         if resp.status_code == 409:

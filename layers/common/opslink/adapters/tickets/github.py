@@ -76,14 +76,11 @@ class GitHubTickets:
     def get(self, ticket_id: str) -> Ticket | None:
         if not ticket_id.isdigit():
             return None
-        try:
-            doc = self.http.request(
-                "GET", f"{self.repo}/issues/{ticket_id}", what=f"issue {ticket_id}"
-            )
-        except TicketSystemRejected as exc:
-            if "(404)" in str(exc):
-                return None
-            raise
+        doc = self.http.request(
+            "GET", f"{self.repo}/issues/{ticket_id}", what=f"issue {ticket_id}", missing_ok=True
+        )
+        if doc is None:
+            return None
         return self._ticket(doc)
 
     def _list(self, params: dict[str, Any]) -> list[dict[str, Any]]:

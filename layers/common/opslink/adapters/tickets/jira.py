@@ -199,17 +199,15 @@ class JiraTickets:
         )
 
     def get(self, ticket_id: str) -> Ticket | None:
-        try:
-            doc = self.http.request(
-                "GET",
-                f"{self.api}/issue/{quote(ticket_id, safe='')}",
-                params={"fields": FIELDS},
-                what=f"issue {ticket_id}",
-            )
-        except TicketSystemRejected as exc:
-            if "(404)" in str(exc):
-                return None
-            raise
+        doc = self.http.request(
+            "GET",
+            f"{self.api}/issue/{quote(ticket_id, safe='')}",
+            params={"fields": FIELDS},
+            what=f"issue {ticket_id}",
+            missing_ok=True,
+        )
+        if doc is None:
+            return None
         return self._ticket(doc)
 
     def _find(self, key: str) -> Ticket | None:

@@ -115,12 +115,11 @@ class RedmineTickets:
     def get(self, ticket_id: str) -> Ticket | None:
         if not ticket_id.isdigit():
             return None
-        try:
-            doc = self.http.request("GET", f"/issues/{ticket_id}.json", what=f"issue {ticket_id}")
-        except TicketSystemRejected as exc:
-            if "(404)" in str(exc):
-                return None
-            raise
+        doc = self.http.request(
+            "GET", f"/issues/{ticket_id}.json", what=f"issue {ticket_id}", missing_ok=True
+        )
+        if doc is None:
+            return None
         return self._ticket(require(doc, "issue", "Redmine"))
 
     def _find(self, key: str) -> Ticket | None:

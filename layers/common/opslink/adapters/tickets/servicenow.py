@@ -122,17 +122,15 @@ class ServiceNowTickets:
         return result
 
     def get(self, ticket_id: str) -> Ticket | None:
-        try:
-            doc = self.http.request(
-                "GET",
-                f"{TABLE}/{quote(ticket_id, safe='')}",
-                params={"sysparm_exclude_reference_link": "true"},
-                what=f"incident {ticket_id}",
-            )
-        except TicketSystemRejected as exc:
-            if "(404)" in str(exc):
-                return None
-            raise
+        doc = self.http.request(
+            "GET",
+            f"{TABLE}/{quote(ticket_id, safe='')}",
+            params={"sysparm_exclude_reference_link": "true"},
+            what=f"incident {ticket_id}",
+            missing_ok=True,
+        )
+        if doc is None:
+            return None
         return self._ticket(require(doc, "result", "ServiceNow"))
 
     def _find(self, key: str) -> Ticket | None:

@@ -80,14 +80,11 @@ class ZendeskTickets:
     def get(self, ticket_id: str) -> Ticket | None:
         if not ticket_id.isdigit():
             return None
-        try:
-            doc = self.http.request(
-                "GET", f"/api/v2/tickets/{ticket_id}.json", what=f"ticket {ticket_id}"
-            )
-        except TicketSystemRejected as exc:
-            if "(404)" in str(exc):
-                return None
-            raise
+        doc = self.http.request(
+            "GET", f"/api/v2/tickets/{ticket_id}.json", what=f"ticket {ticket_id}", missing_ok=True
+        )
+        if doc is None:
+            return None
         return self._ticket(require(doc, "ticket", "Zendesk"))
 
     def _find(self, key: str) -> Ticket | None:
