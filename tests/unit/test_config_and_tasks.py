@@ -77,7 +77,9 @@ def test_json_settings_are_parsed_and_bad_json_is_named() -> None:
     from opslink.config import RemediateSettings
 
     base = {"ALERTS_TABLE": "alerts", "TICKETS_TABLE": "tickets"}
-    ok = RemediateSettings.from_environ(base | {"RUNDECK_JOBS": '{"restart_service": "uuid-1"}', "TICKET_OPTIONS": ""})
+    ok = RemediateSettings.from_environ(
+        base | {"RUNDECK_JOBS": '{"restart_service": "uuid-1"}', "TICKET_OPTIONS": ""}
+    )
     assert ok.rundeck_jobs == {"restart_service": "uuid-1"} and ok.ticket_options == {}
     with pytest.raises(ConfigurationError, match="TICKET_OPTIONS: Value error, not a JSON object"):
         RemediateSettings.from_environ(base | {"TICKET_OPTIONS": "{alert_field_id: 3}"})
