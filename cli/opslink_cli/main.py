@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -92,12 +93,16 @@ def _params(pairs: list[str]) -> dict[str, str]:
 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
+    import logging
     import os
 
+    from moto.core.config import default_user_config
     from moto.server import ThreadedMotoServer
 
     from opslink_cli.local_stack import LocalStack
 
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}  # run the real ASL
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log on the terminal
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port)
     server.start()
     url = f"http://127.0.0.1:{args.port}"
@@ -112,6 +117,11 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         f"Try: opslink alerts list --endpoint-url {url}\nCtrl-C stops it.\n"
     )
     out.flush()
+
+    def _stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)  # stop cleanly: local jobs and the sandbox go too
     last = time.monotonic()
     try:
         while True:

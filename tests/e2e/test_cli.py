@@ -76,3 +76,60 @@ def test_unreachable_endpoint_is_a_clear_error() -> None:
     proc = run("alerts", "list", "--endpoint-url", "http://127.0.0.1:9", "--output", "json")
     assert proc.returncode == 1
     assert proc.stderr.startswith("opslink: error:") and "Traceback" not in proc.stderr
+
+
+def test_local_serve_with_operator_commands() -> None:
+    """`opslink local serve` on 127.0.0.1, used as the AWS CLI would use a deployment."""
+    import socket
+    import time
+
+    import boto3
+
+    from opslink_cli import samples
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    serve = subprocess.Popen(
+        [*OPSLINK, "local", "serve", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        deadline = time.monotonic() + 60
+        while "Ctrl-C stops it" not in (line := serve.stdout.readline()):
+            assert line or time.monotonic() < deadline, serve.stderr.read() if serve.stderr else ""
+        sns = boto3.client(
+            "sns",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+        sns.publish(
+            TopicArn="arn:aws:sns:us-east-1:123456789012:opslink-AlarmTopic",
+            Message=json.dumps(samples.metric_alarm("prod-search-cpu-high", samples.T0)),
+        )
+        alerts = json.loads(run("alerts", "list", "--endpoint-url", url, "--output", "json").stdout)
+        assert [a["alarm_name"] for a in alerts] == ["prod-search-cpu-high"]
+        show = run("tickets", "show", alerts[0]["ticket_id"], "--endpoint-url", url)
+        assert show.returncode == 0 and "## Suggested steps" in show.stdout
+        deadline = time.monotonic() + 30
+        while True:
+            rows = json.loads(
+                run("executions", "list", "--endpoint-url", url, "--output", "json").stdout
+            )
+            if (rows and rows[0]["status"] != "RUNNING") or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert rows[0]["status"] == "SUCCEEDED" and rows[0]["outcome"] in (
+            "HandedToHumans",
+            "Remediated",
+        )
+    finally:
+        serve.terminate()
+        serve.wait(timeout=20)
