@@ -262,3 +262,22 @@ def test_every_script_is_valid_bash() -> None:
         assert (
             subprocess.run(["/bin/bash", "-n", str(script)], capture_output=True).returncode == 0
         ), script
+
+
+@pytest.mark.parametrize("style", ["path", "virtual"])
+def test_ssm_output_beyond_the_inline_limit_comes_from_s3(style: str) -> None:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="ops-output")
+        key = "opslink/cleanup_logs/cmd-1/i-0abc/awsrunShellScript/0.awsrunShellScript/stdout"
+        s3.put_object(Bucket="ops-output", Key=key, Body=b"x" * 30_000 + b"TAIL")
+        url = (
+            f"https://s3.us-east-1.amazonaws.com/ops-output/{key}"
+            if style == "path"
+            else f"https://ops-output.s3.us-east-1.amazonaws.com/{key}"
+        )
+        platform = SsmRunCommandPlatform(
+            client=boto3.client("ssm", region_name="us-east-1"), s3=s3, output_bucket="ops-output"
+        )
+        text = platform._from_s3(url, 1000)
+        assert text is not None and len(text) == 1000 and text.endswith("TAIL")

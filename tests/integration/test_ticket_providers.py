@@ -125,6 +125,9 @@ def test_provider_specific_shapes(provider: tuple[str, Any, App]) -> None:
         assert fields["description"]["type"] == "doc"  # ADF on REST v3
         assert {"opslink", "opslink-A-0123456789abcdef0123"} <= set(fields["labels"])
         assert fields["priority"] == {"name": "High"} and fields["duedate"] == "2026-11-27"
+        assert fields["assignee"] == {
+            "accountId": "5b10ac8d82e05b22cc7d4ef5"
+        }  # looked up by e-mail
     elif name == "servicenow":
         assert (created["impact"], created["urgency"]) == (
             "1",
