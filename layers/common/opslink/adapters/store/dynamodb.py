@@ -197,6 +197,13 @@ class DynamoAlertStore:
         except ClientError:
             return False
 
+    def _both_ways(self, a: str, b: str, attrs: dict[str, Any]) -> list[dict[str, Any]]:
+        """A link as two items, so each side finds the other with one query."""
+        return [
+            {"Put": {"TableName": self.table, "Item": _to_item({"pk": a, "sk": b} | attrs)}},
+            {"Put": {"TableName": self.table, "Item": _to_item({"pk": b, "sk": a} | attrs)}},
+        ]
+
     def link_opened(self, alert: Alert, ticket: Ticket, execution_name: str) -> None:
         """One transaction: ticket and execution on the alert and its lock, links both ways."""
         ticket_key = f"TICKET#{ticket.provider}#{ticket.id}"
@@ -230,30 +237,8 @@ class DynamoAlertStore:
                         "ExpressionAttributeValues": values,
                     }
                 },
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": _to_item({"pk": alert_key, "sk": ticket_key} | link),
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": _to_item({"pk": ticket_key, "sk": alert_key} | link),
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": _to_item({"pk": alert_key, "sk": exec_key} | link),
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": _to_item({"pk": exec_key, "sk": alert_key} | link),
-                    }
-                },
+                *self._both_ways(alert_key, ticket_key, link),
+                *self._both_ways(alert_key, exec_key, link),
                 self._counter_update("tickets_created", alert.triggered_at),
             ],
         )
@@ -493,18 +478,7 @@ class DynamoAlertStore:
                         ),
                     }
                 },
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": _to_item({"pk": f"ALERT#{alert_id}", "sk": job_key} | item),
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": _to_item({"pk": job_key, "sk": f"ALERT#{alert_id}"} | item),
-                    }
-                },
+                *self._both_ways(f"ALERT#{alert_id}", job_key, item),
             ],
         )
 
@@ -522,20 +496,7 @@ class DynamoAlertStore:
         link = {"alert_id": alert_id, "ticket_id": ticket_id, "provider": provider, "kind": kind}
         self._call(
             "transact_write_items",
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": _to_item({"pk": f"ALERT#{alert_id}", "sk": ticket_key} | link),
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": _to_item({"pk": ticket_key, "sk": f"ALERT#{alert_id}"} | link),
-                    }
-                },
-            ],
+            TransactItems=self._both_ways(f"ALERT#{alert_id}", ticket_key, link),
         )
 
     @staticmethod
