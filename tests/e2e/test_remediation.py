@@ -225,6 +225,7 @@ def test_http_job_platform_with_token_from_secrets_manager(tmp_path: Path) -> No
         "SERVICE": "logs-archive",
         "INSTANCE": "i-0123456789abcdef0",
     }
-    assert states[-3:] == ["EscalatePlatformError", "EscalateWithoutJob", "HandedToHumans"]
+    assert states[-3:] == ["EscalateUnreadableJob", "Escalate", "HandedToHumans"]
     assert "unusable answer" in manual.title
     assert "unknown status 'melted'" in manual.description
+    assert "job-1" in manual.description  # the human gets the job id to check on it

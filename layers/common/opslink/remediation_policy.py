@@ -30,6 +30,6 @@ ESCALATIONS = {
     "timeout": "the runbook did not finish within its timeout and was cancelled",
     "not_fixed": "the runbook ran but the alarm is still firing",
     "parameter_rejected": "a runbook parameter was rejected; nothing was run",
-    "platform_error": "the job platform gave an unusable answer",
+    "platform_error": "the job platform gave an unusable answer (a launched job may still be running)",
     "approval": "the best runbook needs a human's approval",
 }
