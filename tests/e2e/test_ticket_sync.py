@@ -71,7 +71,18 @@ def test_closing_the_ticket_stops_the_running_remediation(stack: Stack) -> None:
     assert status == "ABORTED"
     done = stack.alerts.get(alert.alert_id)
     assert done and done.status is AlertStatus.RESOLVED and done.resolution["by"] == "ticket"
-    assert "stopped" in done.notes[-1]["text"]
+    resolved_note = next(n for n in done.notes if n["kind"] == "resolved_by_ticket")
+    assert "stopped" in resolved_note["text"] and "cancelled" in resolved_note["text"]
+    # The job itself was cancelled on its platform, not left running.
+    cancel_note = next(n for n in done.notes if n["kind"] == "job_cancelled")
+    assert "closed by" in cancel_note["text"]
+    from tests.integration.test_local_and_ssm_platforms import alive
+
+    pid = int((Path(stack.local.state_dir or "") / "host" / "hang.pid").read_text())
+    deadline = time.monotonic() + 10
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(pid)
 
 
 def test_refire_inside_and_outside_the_reopen_window(stack: Stack) -> None:

@@ -110,6 +110,7 @@ class TrackSettings(CommonSettings):
     notification_topic_arn: str = Field(default="", alias="NOTIFICATION_TOPIC_ARN")
     pending_reminder_seconds: int = Field(default=7200, ge=60, alias="PENDING_REMINDER_SECONDS")
     webhook_secret_name: str = Field(default="", alias="WEBHOOK_SECRET_NAME")
+    remediate_function_name: str = Field(default="", alias="REMEDIATE_FUNCTION_NAME")
 
 
 class MetricsSettings(CommonSettings):

@@ -261,9 +261,14 @@ def poll(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
 
 
 def cancel(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
+    """Cancel the alert's job: past its timeout (from the state machine), or because the
+    alert was resolved elsewhere (from the track function, with `text` saying why)."""
     ref = _ref(req)
     deps.platform().cancel(ref)
-    text = f"Cancelled {ref.platform} job {ref.job_id}: it ran past its {req.job.get('timeout_seconds') if req.job else '?'}s timeout."
+    why = (
+        req.text or f"it ran past its {req.job.get('timeout_seconds') if req.job else '?'}s timeout"
+    )
+    text = f"Cancelled {ref.platform} job {ref.job_id}: {why}."
     deps.store.add_note(req.alert.alert_id, text, deps.clock(), kind="job_cancelled")
     return {"cancelled": True}
 

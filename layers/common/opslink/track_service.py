@@ -54,6 +54,11 @@ class Stopper(Protocol):
     def stop_remediation(self, name: str, cause: str) -> bool: ...
 
 
+class JobCanceller(Protocol):
+    def cancel_jobs(self, alert: Alert, reason: str) -> list[str]:
+        """Cancel the alert's launched jobs on their platform; returns their ids."""
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -63,6 +68,7 @@ class TrackDeps:
     store: TrackStore
     tickets: SweepableTickets
     workflow: Stopper | None = None
+    jobs: JobCanceller | None = None
     notifier: Notifier | None = None
     reminder_after: timedelta = timedelta(hours=2)
     clock: Callable[[], datetime] = field(default=_utcnow)
@@ -115,6 +121,17 @@ def apply_ticket(deps: TrackDeps, ticket: Ticket, source: str) -> Applied:
     text = f"Resolved because ticket {ticket.id} was {ticket.status.value} by {who}."
     if stopped:
         text += f" Remediation {alert.execution_name} stopped."
+        if deps.jobs is not None:
+            try:
+                cancelled = deps.jobs.cancel_jobs(
+                    alert, f"ticket {ticket.id} {ticket.status.value} by {who}"
+                )
+            except Exception as exc:  # the alert is resolved either way; say what is left running
+                logger.warning("job cancel failed", extra={"alert_id": alert_id, "error": str(exc)})
+                text += f" Its job could not be cancelled ({exc}); check the job platform."
+            else:
+                if cancelled:
+                    text += f" Job {', '.join(cancelled)} cancelled."
     deps.store.add_note(alert_id, text, deps.clock(), kind="resolved_by_ticket")
     return Applied(ticket.id, "resolved", alert_id, text)
 

@@ -59,6 +59,7 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
     from datetime import timedelta
 
     from opslink.adapters.notify.sns import SnsNotifier
+    from opslink.adapters.workflow.remediate_tasks import RemediateTaskCanceller
     from opslink.adapters.workflow.stepfunctions import StepFunctionsWorkflow
     from opslink.track_service import TrackDeps
 
@@ -76,6 +77,9 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
         if settings.notification_topic_arn
         else None,
         reminder_after=timedelta(seconds=settings.pending_reminder_seconds),
+        jobs=RemediateTaskCanceller(settings.remediate_function_name, store)
+        if settings.remediate_function_name
+        else None,
     )
 
 

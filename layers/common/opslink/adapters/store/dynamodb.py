@@ -482,6 +482,15 @@ class DynamoAlertStore:
             ],
         )
 
+    def launched_jobs(self, alert_id: str) -> list[dict[str, Any]]:
+        out = self._call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :l)",
+            ExpressionAttributeValues=_to_item({":p": f"ALERT#{alert_id}", ":l": "LAUNCH#"}),
+        )
+        return [json.loads(_from_item(i)["job"]) for i in out.get("Items", [])]
+
     def launched_job(self, alert_id: str, idempotency_key: str) -> dict[str, Any] | None:
         out = self._call(
             "get_item",

@@ -1,0 +1,59 @@
+"""Cancel an alert's jobs through the remediate function, which owns the job platform's
+configuration and credentials (the track function has neither)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from opslink.errors import RetryableError
+from opslink.models import Alert
+
+
+class RemediateTaskCanceller:
+    def __init__(self, function_name: str, store: Any, client: Any = None) -> None:
+        self.function_name = function_name
+        self.store = store
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("lambda")
+        return self._client
+
+    def cancel_jobs(self, alert: Alert, reason: str) -> list[str]:
+        cancelled = []
+        for job in self.store.launched_jobs(alert.alert_id):
+            event = {
+                "action": "cancel",
+                "alert": {
+                    "alert_id": alert.alert_id,
+                    "ticket_id": alert.ticket_id,
+                    "service": alert.service,
+                    "environment": alert.environment,
+                    "alert_type": alert.alert_type,
+                    "severity": alert.severity.value,
+                    "notification": {},
+                },
+                "job": job,
+                "text": reason,
+            }
+            try:
+                out = self.client.invoke(
+                    FunctionName=self.function_name, Payload=json.dumps(event).encode()
+                )
+            except (BotoCoreError, ClientError) as exc:
+                raise RetryableError(
+                    f"invoke {self.function_name} to cancel job {job.get('job_id')}: {exc}"
+                ) from exc
+            if out.get("FunctionError"):
+                raise RetryableError(
+                    f"cancel of job {job.get('job_id')} failed: {out['Payload'].read()[:300]!r}"
+                )
+            cancelled.append(str(job.get("job_id")))
+        return cancelled
