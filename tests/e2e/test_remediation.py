@@ -229,3 +229,22 @@ def test_http_job_platform_with_token_from_secrets_manager(tmp_path: Path) -> No
     assert "unusable answer" in manual.title
     assert "unknown status 'melted'" in manual.description
     assert "job-1" in manual.description  # the human gets the job id to check on it
+
+
+def test_automation_budget_stops_runaway_remediation(tmp_path: Path) -> None:
+    overrides = {"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(CATALOG)}}
+    params = {"AutomationRunsPerServiceHour": "1"}
+    with LocalStack(
+        log_path=tmp_path / "lambda.log", env_overrides=overrides, parameters=params
+    ) as local:
+        stack = Stack(local)
+        first = fire(stack, "prod-logs-archive-disk-full", "disk_used_percent")
+        second = fire(stack, "prod-logs-archive-inode-full", "disk_used_percent")
+        _, first_states = finish(stack, first)
+        _, second_states = finish(stack, second)
+        manual = manual_ticket(stack, second.alert_id)
+        runs = (Path(local.state_dir or "") / "host" / "runs.log").read_text().splitlines()
+    assert "PollJob" in first_states
+    assert second_states[-3:] == ["EscalateBudgetExhausted", "EscalateWithoutJob", "HandedToHumans"]
+    assert "runaway protection" in manual.title
+    assert len(runs) == 1  # only the first alert's runbook ran

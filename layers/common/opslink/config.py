@@ -87,6 +87,7 @@ class RemediateSettings(CommonSettings):
     runbook_catalog_path: str = Field(default="/opt", alias="RUNBOOK_CATALOG_PATH")
     poll_base_seconds: int = Field(default=15, ge=1, le=3600, alias="POLL_BASE_SECONDS")
     poll_max_seconds: int = Field(default=900, ge=1, le=86_400, alias="POLL_MAX_SECONDS")
+    runs_per_service_hour: int = Field(default=10, ge=0, alias="AUTOMATION_RUNS_PER_SERVICE_HOUR")
     local_jobs_dir: str = Field(default="/tmp/opslink-jobs", alias="LOCAL_JOBS_DIR")  # noqa: S108 (local platform only)
     # Confines the local platform's runbooks to a directory (OPSLINK_TARGET_ROOT).
     local_target_root: str = Field(default="", alias="LOCAL_TARGET_ROOT")

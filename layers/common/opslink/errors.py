@@ -52,3 +52,7 @@ class JobPlatformRejected(OpsLinkError):
 
 class ParameterRejectedError(OpsLinkError):
     """A runbook parameter failed its pattern: the run is stopped, a human takes over."""
+
+
+class AutomationBudgetExhausted(OpsLinkError):
+    """Runaway protection: a service had its hourly share of automated runs; humans take over."""

@@ -22,7 +22,12 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from opslink.errors import InvalidAlarm, JobPlatformRejected, ParameterRejectedError
+from opslink.errors import (
+    AutomationBudgetExhausted,
+    InvalidAlarm,
+    JobPlatformRejected,
+    ParameterRejectedError,
+)
 from opslink.models import (
     JobOutput,
     JobRef,
@@ -81,6 +86,8 @@ class RemediationStore(AlertStore, Protocol):
 
     def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool: ...
 
+    def claim_automation_budget(self, service: str, at: datetime, cap: int) -> bool: ...
+
 
 class AlarmStateReader(Protocol):
     def state(self, alarm_name: str, region: str) -> str | None: ...
@@ -96,6 +103,7 @@ class RemediateDeps:
     directory: Directory | None = None
     poll_base_seconds: int = 15
     poll_max_seconds: int = 900
+    runs_per_service_hour: int = 10
     clock: Callable[[], datetime] = field(default=_utcnow)
 
     def runbook(self, name: str) -> Runbook:
@@ -190,6 +198,15 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     key = f"{a.alert_id}:{runbook.name}"
     existing = deps.store.launched_job(a.alert_id, key)
     if existing is None:
+        if not deps.store.claim_automation_budget(
+            a.service, deps.clock(), deps.runs_per_service_hour
+        ):
+            text = (
+                f"Automation budget for {a.service} used up ({deps.runs_per_service_hour} runs in this "
+                f"hour): runbook {runbook.name} not run, left to humans."
+            )
+            deps.store.add_note(a.alert_id, text, deps.clock(), kind="budget_exhausted")
+            raise AutomationBudgetExhausted(text)
         request = JobRequest(
             runbook=runbook.name,
             script_path=str(runbook.script_path),

@@ -32,4 +32,5 @@ ESCALATIONS = {
     "parameter_rejected": "a runbook parameter was rejected; nothing was run",
     "platform_error": "the job platform gave an unusable answer (a launched job may still be running)",
     "approval": "the best runbook needs a human's approval",
+    "budget": "the service's hourly automation budget is used up (runaway protection)",
 }

@@ -52,6 +52,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         directory=ServiceMapDirectory(load_service_map(settings.service_map_path)),
         poll_base_seconds=settings.poll_base_seconds,
         poll_max_seconds=settings.poll_max_seconds,
+        runs_per_service_hour=settings.runs_per_service_hour,
     )
 
 

@@ -482,6 +482,26 @@ class DynamoAlertStore:
             ],
         )
 
+    def claim_automation_budget(self, service: str, at: datetime, cap: int) -> bool:
+        """Count one automated run for the service in this hour, unless `cap` is reached
+        (one conditional ADD, so concurrent executions cannot overshoot)."""
+        hour = at.astimezone(UTC).strftime("%Y-%m-%dT%H")
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table,
+                Key=_to_item({"pk": f"BUDGET#{service}", "sk": hour}),
+                UpdateExpression="ADD runs :one SET #ttl = :ttl",
+                ConditionExpression="attribute_not_exists(runs) OR runs < :cap",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues=_to_item(
+                    {":one": 1, ":cap": cap, ":ttl": int((at + timedelta(days=2)).timestamp())}
+                ),
+            )
+        except ClientError:
+            return False
+        return True
+
     def launched_jobs(self, alert_id: str) -> list[dict[str, Any]]:
         out = self._call(
             "query",
