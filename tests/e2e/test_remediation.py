@@ -240,11 +240,13 @@ def test_automation_budget_stops_runaway_remediation(tmp_path: Path) -> None:
         stack = Stack(local)
         first = fire(stack, "prod-logs-archive-disk-full", "disk_used_percent")
         second = fire(stack, "prod-logs-archive-inode-full", "disk_used_percent")
-        _, first_states = finish(stack, first)
-        _, second_states = finish(stack, second)
-        manual = manual_ticket(stack, second.alert_id)
+        outcomes = {a.alert_id: finish(stack, a)[1] for a in (first, second)}
+        # The two executions race for the one run left this hour: exactly one gets it.
+        ran = [a for a, states in outcomes.items() if "PollJob" in states]
+        stopped = [a for a, states in outcomes.items() if "EscalateBudgetExhausted" in states]
+        assert len(ran) == 1 and len(stopped) == 1
+        assert outcomes[stopped[0]][-2:] == ["EscalateWithoutJob", "HandedToHumans"]
+        manual = manual_ticket(stack, stopped[0])
         runs = (Path(local.state_dir or "") / "host" / "runs.log").read_text().splitlines()
-    assert "PollJob" in first_states
-    assert second_states[-3:] == ["EscalateBudgetExhausted", "EscalateWithoutJob", "HandedToHumans"]
     assert "runaway protection" in manual.title
-    assert len(runs) == 1  # only the first alert's runbook ran
+    assert len(runs) == 1  # only one runbook ran
