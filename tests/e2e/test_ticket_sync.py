@@ -17,7 +17,7 @@ import pytest
 
 from opslink.models import AlertStatus, TicketStatus
 from opslink_cli import samples
-from opslink_cli.local_stack import LocalStack
+from opslink_cli.local_stack import LocalStack, put_cloudwatch_alarm
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
@@ -51,9 +51,12 @@ def alarm(name: str, at: datetime, state: str = "ALARM", metric: str = "Latency"
 
 def test_closing_the_ticket_stops_the_running_remediation(stack: Stack) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
+    put_cloudwatch_alarm(
+        "prod-search-worker-stuck", samples.REGION, tags={"alert_type": "stuck_process"}
+    )
     stack.local.publish_alarm(
-        alarm("prod-search-latency-high", now)
-    )  # hang_network: runs until cancelled
+        alarm("prod-search-worker-stuck", now)
+    )  # hang_long: runs until stopped
     [alert] = stack.alerts.list_alerts()
     assert alert.execution_name
     deadline = time.monotonic() + 10
