@@ -212,3 +212,13 @@ def test_arbitrary_documents_only_ever_raise_invalid_alarm(doc: dict) -> None:
         parse_alarm_document(doc)
     except InvalidAlarm as exc:
         assert exc.reason
+
+
+def test_sample_files_match_their_generator(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """events/ is written by `python -m opslink_cli.samples events/`; they must not drift."""
+    from opslink_cli.samples import write_samples
+
+    for path in write_samples(tmp_path):
+        assert path.read_text(encoding="utf-8") == (EVENTS / path.name).read_text(
+            encoding="utf-8"
+        ), path.name
