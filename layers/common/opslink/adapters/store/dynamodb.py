@@ -47,7 +47,6 @@ def _day(at: datetime) -> str:
 def _alert_doc(alert: Alert) -> dict[str, Any]:
     doc = json.loads(alert.model_dump_json())
     # DynamoDB has no float without Decimal; keep nested values as JSON text.
-    doc["notes"] = json.dumps(doc["notes"])
     doc["resolution"] = json.dumps(doc["resolution"])
     doc["dimensions"] = json.dumps(doc["dimensions"])
     return {
@@ -357,17 +356,19 @@ class DynamoAlertStore:
             raise StoreError(f"DynamoDB could not resolve alert {alert.alert_id}: {exc}") from exc
 
     def add_note(self, alert_id: str, text: str, at: datetime, kind: str = "note") -> None:
-        current = self.get(alert_id)
-        if current is None:
-            raise StoreError(f"alert {alert_id} not found")
-        notes = [*current.notes, {"at": at.isoformat(), "kind": kind, "text": text[:4000]}][-50:]
-        self._call(
-            "update_item",
-            TableName=self.table,
-            Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": "ALERT"}),
-            UpdateExpression="SET notes = :n",
-            ExpressionAttributeValues=_to_item({":n": json.dumps(notes)}),
-        )
+        """Append one note atomically (list_append), so concurrent writers lose nothing."""
+        note = {"at": at.isoformat(), "kind": kind, "text": text[:4000]}
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table,
+                Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": "ALERT"}),
+                UpdateExpression="SET notes = list_append(if_not_exists(notes, :empty), :n)",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=_to_item({":n": [note], ":empty": []}),
+            )
+        except ClientError:
+            raise StoreError(f"alert {alert_id} not found") from None
 
     def get(self, alert_id: str) -> Alert | None:
         out = self._call(
