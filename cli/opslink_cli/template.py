@@ -100,6 +100,12 @@ class Resolver:
             if key == "Fn::Equals":
                 left, right = self.resolve(arg)
                 return str(left) == str(right)
+            if key == "Fn::Not":
+                return not self.resolve(arg[0])
+            if key == "Fn::And":
+                return all(self.resolve(a) for a in arg)
+            if key == "Fn::Or":
+                return any(self.resolve(a) for a in arg)
             if key == "Fn::If":
                 cond, yes, no = arg
                 return self.resolve(yes if self.condition(cond) else no)

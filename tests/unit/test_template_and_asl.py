@@ -68,3 +68,29 @@ def test_functions_point_at_real_handlers() -> None:
 @pytest.mark.parametrize("handler", sorted((ROOT / "functions").glob("*/*/handler.py")))
 def test_handlers_stay_thin(handler) -> None:  # type: ignore[no-untyped-def]
     assert len(handler.read_text(encoding="utf-8").splitlines()) <= 60
+
+
+def test_every_template_condition_resolves_locally() -> None:
+    from opslink_cli.template import Resolver, parameter_values
+
+    template = load_template(ROOT / "template.yaml")
+    resolver = Resolver(
+        template,
+        parameter_values(template, {}),
+        {
+            "AWS::AccountId": "123456789012",
+            "AWS::Region": "us-east-1",
+            "AWS::Partition": "aws",
+            "AWS::StackName": "opslink",
+        },
+    )
+    values = {name: resolver.condition(name) for name in template["Conditions"]}
+    assert values["IngestAlarmEvents"] is False and values["HasIngestConcurrencyCap"] is False
+    with_values = Resolver(
+        template,
+        parameter_values(template, {"IngestReservedConcurrency": "20", "WebhookSecretName": "s"}),
+        resolver.pseudo,
+    )
+    assert with_values.condition("HasIngestConcurrencyCap") and with_values.condition(
+        "HasWebhookSecret"
+    )
