@@ -232,9 +232,10 @@ def _on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordRes
     now = deps.clock()
     try:
         deps.store.open_alert(alert, lease_until=now + policy.lease)
-        return _finish_opening(alarm, alert, enr, deps, policy, None, None, "new alert")
     except OpenAlertConflict as conflict:
         holder = conflict.holder
+    else:
+        return _finish_opening(alarm, alert, enr, deps, policy, None, None, "new alert")
     if holder.get("st") != "resolved":
         return _on_open_alert(alarm, alert, enr, holder, deps, policy)
     # The alarm had an alert before, now resolved: this ALARM starts a new episode.
