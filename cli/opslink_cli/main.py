@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -77,7 +78,16 @@ def _parser() -> argparse.ArgumentParser:
     e_list.add_argument("--limit", type=int, default=50)
     e_show = executions.add_parser("show", help="a readable timeline from the execution history")
     e_show.add_argument("name", help="execution name (remediate-<alert id>) or ARN")
-    for parser in (e_list, e_show):
+    e_approve = executions.add_parser("approve", help="let a risk-approval runbook run")
+    e_approve.add_argument("name", help="execution name (remediate-<alert id>)")
+    e_reject = executions.add_parser("reject", help="refuse a risk-approval runbook")
+    e_reject.add_argument("name", help="execution name (remediate-<alert id>)")
+    e_reject.add_argument("--reason", default="not now")
+    for parser in (e_approve, e_reject):
+        parser.add_argument(
+            "--by", default=os.environ.get("USER", "operator"), help="who decides (recorded)"
+        )
+    for parser in (e_list, e_show, e_approve, e_reject):
         operator.add_connection_options(parser)
     return p
 
@@ -159,9 +169,12 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "alerts":
         handler = {"list": operator.alerts_list, "show": operator.alerts_show}[args.alerts_command]
     elif args.command == "executions":
-        handler = {"list": operator.executions_list, "show": operator.executions_show}[
-            args.executions_command
-        ]
+        handler = {
+            "list": operator.executions_list,
+            "show": operator.executions_show,
+            "approve": operator.executions_approve,
+            "reject": operator.executions_reject,
+        }[args.executions_command]
     else:
         handler = {
             "list": operator.tickets_list,

@@ -8,6 +8,7 @@ names follow the emulator's `<stack>-<LogicalId>` convention. Both can be overri
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -197,4 +198,42 @@ def executions_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> 
     emit({k: v for k, v in doc.items() if k != "timeline"}, "table", out)
     out.write("\n")
     table(doc["timeline"], ("at", "state", "took", "facts"), out, max_width=110)
+    return 0
+
+
+def _approval(conn: Connection, name: str) -> tuple[str, str]:
+    alert_id = name.rsplit(":", 1)[-1].removeprefix("remediate-")
+    token = conn.alerts.approval_token(alert_id)
+    if token is None:
+        raise OperatorError(f"execution {name} is not waiting for an approval")
+    return alert_id, token
+
+
+def executions_approve(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    alert_id, token = _approval(conn, args.name)
+    decided = {"approved_by": args.by, "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    try:
+        conn.sfn.send_task_success(taskToken=token, output=json.dumps(decided))
+    except ClientError as exc:
+        raise OperatorError(
+            f"approval not accepted: {exc.response['Error']['Message']} (already decided or timed out?)"
+        ) from None
+    conn.alerts.add_note(
+        alert_id, f"Runbook approved by {args.by}.", datetime.now(UTC), kind="approved"
+    )
+    out.write(f"approved {args.name}: the runbook runs now\n")
+    return 0
+
+
+def executions_reject(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    alert_id, token = _approval(conn, args.name)
+    cause = f"Runbook rejected by {args.by}: {args.reason}"
+    conn.alerts.add_note(alert_id, cause, datetime.now(UTC), kind="rejected")
+    try:
+        conn.sfn.send_task_failure(taskToken=token, error="ApprovalRejected", cause=cause)
+    except ClientError as exc:
+        raise OperatorError(
+            f"rejection not accepted: {exc.response['Error']['Message']} (already decided or timed out?)"
+        ) from None
+    out.write(f"rejected {args.name}: the alert stays with humans\n")
     return 0

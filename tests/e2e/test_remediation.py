@@ -4,6 +4,7 @@ the alarm still firing, a rejected parameter, an approval-only runbook."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -164,16 +165,79 @@ def test_rejected_parameter_stops_the_run(stack: Stack) -> None:
     assert "rejected" in manual_ticket(stack, alert.alert_id).title
 
 
-def test_approval_runbook_is_recommended_not_run(stack: Stack) -> None:
+def _waiting_for_approval(stack: Stack, alert: Any) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done = stack.alerts.get(alert.alert_id)
+        if done and any(n["kind"] == "approval_requested" for n in done.notes):
+            return
+        time.sleep(0.1)
+    raise AssertionError("no approval requested")
+
+
+def _operator(stack: Stack, *argv: str) -> int:
+    import argparse
+    import io
+
+    from opslink_cli import operator
+
+    conn = operator.Connection(
+        stack.alerts, stack.tickets, stack.sfn, stack.local.arns["RemediationStateMachine"]
+    )
+    args = argparse.Namespace(
+        name=argv[1], by="dana", reason="database maintenance tonight", output="table"
+    )
+    handler = {"approve": operator.executions_approve, "reject": operator.executions_reject}[
+        argv[0]
+    ]
+    return handler(conn, args, io.StringIO())
+
+
+def test_approval_runbook_waits_for_a_human_then_runs(stack: Stack) -> None:
     alert = fire(
         stack,
         "prod-payments-db-connections",
         "DatabaseConnections",
         {"DBInstanceIdentifier": "payments-db-1"},
     )
+    _waiting_for_approval(stack, alert)
+    assert (
+        stack.local.wait_for_executions([alert.execution_name], timeout=1)[alert.execution_name]
+        == "RUNNING"
+    )
+    ticket = stack.tickets.get(alert.ticket_id)
+    assert (
+        ticket
+        and f"opslink executions approve {alert.execution_name}" in ticket.comments[-1]["text"]
+    )
+    assert _operator(stack, "approve", alert.execution_name) == 0
     done, states = finish(stack, alert)
-    assert states[-2:] == ["RecordNoRunbook", "LeftToHumans"]
-    assert "risky_db" in done.notes[-1]["text"] and "approval" in done.notes[-1]["text"]
+    assert states[3:6] == ["RequestApproval", "LaunchJob", "WaitForJob"]
+    assert any(n["kind"] == "approved" and "dana" in n["text"] for n in done.notes)
+    assert "risky_db" in next(n["text"] for n in done.notes if n["kind"] == "job_launched")
+
+
+def test_rejected_approval_leaves_the_alert_to_humans(stack: Stack) -> None:
+    from opslink_cli.operator import OperatorError
+
+    alert = fire(
+        stack,
+        "prod-payments-db-connections",
+        "DatabaseConnections",
+        {"DBInstanceIdentifier": "payments-db-1"},
+    )
+    _waiting_for_approval(stack, alert)
+    assert _operator(stack, "reject", alert.execution_name) == 0
+    done, states = finish(stack, alert)
+    assert states[-3:] == ["RequestApproval", "RecordRejection", "LeftToHumans"]
+    assert any(
+        n["kind"] == "rejected" and "rejected by dana: database maintenance tonight" in n["text"]
+        for n in done.notes
+    )
+    assert done.notes[-1]["kind"] == "approval_rejected"
+    assert not any(n["kind"] == "job_launched" for n in done.notes)
+    with pytest.raises(OperatorError, match="already decided"):
+        _operator(stack, "approve", alert.execution_name)
 
 
 def test_executions_show_gives_a_readable_timeline(stack: Stack) -> None:

@@ -136,9 +136,7 @@ def _signed(body: dict[str, Any], secret: str = "hook-secret") -> dict[str, Any]
 
 def test_signed_webhook_through_the_function_url(stack: Stack) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
-    stack.local.publish_alarm(
-        alarm("prod-payments-db-connections", now, metric="DatabaseConnections")
-    )
+    stack.local.publish_alarm(alarm("prod-payments-api-health", now, metric="StatusCheckFailed"))
     [alert] = stack.alerts.list_alerts()
     stack.local.wait_for_executions()
     stack.tickets.set_status(alert.ticket_id or "", TicketStatus.CLOSED)

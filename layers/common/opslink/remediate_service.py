@@ -88,6 +88,8 @@ class RemediationStore(AlertStore, Protocol):
 
     def claim_automation_budget(self, service: str, at: datetime, cap: int) -> bool: ...
 
+    def set_approval_token(self, alert_id: str, token: str) -> None: ...
+
 
 class AlarmStateReader(Protocol):
     def state(self, alarm_name: str, region: str) -> str | None: ...
@@ -129,6 +131,7 @@ class TaskRequest(BaseModel):
     job: dict[str, Any] | None = None
     poll: dict[str, Any] | None = None
     escalation: dict[str, Any] | None = None
+    token: str | None = None
 
 
 def parse_request(event: Any) -> TaskRequest:
@@ -160,21 +163,38 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     stats = {name: Stats(fixes, misses) for name, (fixes, misses) in raw.items()}
     ranked = rank(matches, stats, seeded_rng(a.alert_id))
     runnable = [c for c in ranked if not needs_approval(c.runbook)]
-    if not runnable:
-        best = ranked[0]
-        return {
-            "runbook": None,
-            "reason": (
-                f"Runbook {best.runbook.name} matches but needs a human's approval "
-                f"({best.runbook.spec.description}); recommended, not run."
-            ),
-        }
-    best, others = runnable[0], [c for c in ranked if c is not runnable[0]]
+    # A runbook that runs unattended wins over one that needs a human's approval.
+    best = runnable[0] if runnable else ranked[0]
+    others = [c for c in ranked if c is not best]
     spec = best.runbook.spec
+    approval = needs_approval(best.runbook)
+    reason = explain(best, others)
+    if approval:
+        reason += f" It needs a human's approval ({spec.description})."
     return {
         "runbook": {"name": spec.name, "tier": best.tier, "timeout_seconds": spec.timeout_seconds},
-        "reason": explain(best, others),
+        "approval": approval,
+        "reason": reason,
     }
+
+
+def request_approval(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
+    """Park the execution on a task token until a human approves or rejects the run."""
+    a = req.alert
+    runbook = _selected(deps, req)
+    if not req.token:
+        raise InvalidAlarm("remediation task input: 'token' is missing for request_approval")
+    deps.store.set_approval_token(a.alert_id, req.token)
+    name = f"remediate-{a.alert_id}"
+    text = (
+        f"Runbook {runbook.name} ({runbook.spec.description}) needs a human's approval before it "
+        f"runs on {a.service}. Approve: `opslink executions approve {name}`; reject: "
+        f"`opslink executions reject {name}`."
+    )
+    deps.store.add_note(a.alert_id, text, deps.clock(), kind="approval_requested")
+    if a.ticket_id:
+        deps.tickets.comment(a.ticket_id, text)
+    return {"requested": True}
 
 
 # -- launch / poll / cancel ----------------------------------------------------------------
@@ -459,6 +479,7 @@ def record_failure(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
 
 TASKS: dict[str, Callable[[RemediateDeps, TaskRequest], dict[str, Any]]] = {
     "select": select_runbook,
+    "request_approval": request_approval,
     "launch": launch,
     "poll": poll,
     "cancel": cancel,

@@ -31,6 +31,6 @@ ESCALATIONS = {
     "not_fixed": "the runbook ran but the alarm is still firing",
     "parameter_rejected": "a runbook parameter was rejected; nothing was run",
     "platform_error": "the job platform gave an unusable answer (a launched job may still be running)",
-    "approval": "the best runbook needs a human's approval",
+    "approval_timeout": "nobody approved the runbook in time",
     "budget": "the service's hourly automation budget is used up (runaway protection)",
 }

@@ -483,6 +483,27 @@ class DynamoAlertStore:
             ],
         )
 
+    def set_approval_token(self, alert_id: str, token: str) -> None:
+        self._call(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": "ALERT"}),
+            UpdateExpression="SET approval_token = :t",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=_to_item({":t": token}),
+        )
+
+    def approval_token(self, alert_id: str) -> str | None:
+        out = self._call(
+            "get_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": "ALERT"}),
+            ProjectionExpression="approval_token",
+            ConsistentRead=True,
+        )
+        value = _from_item(out.get("Item") or {}).get("approval_token")
+        return str(value) if value else None
+
     def claim_automation_budget(self, service: str, at: datetime, cap: int) -> bool:
         """Count one automated run for the service in this hour, unless `cap` is reached
         (one conditional ADD, so concurrent executions cannot overshoot)."""
