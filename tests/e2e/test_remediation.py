@@ -175,6 +175,18 @@ def _waiting_for_approval(stack: Stack, alert: Any) -> None:
     raise AssertionError("no approval requested")
 
 
+def fire_needing_approval(stack: Stack) -> Any:
+    """A payments-db connection alarm: only risky_db (risk: approval) matches it."""
+    alert = fire(
+        stack,
+        "prod-payments-db-connections",
+        "DatabaseConnections",
+        {"DBInstanceIdentifier": "payments-db-1"},
+    )
+    _waiting_for_approval(stack, alert)
+    return alert
+
+
 def _operator(stack: Stack, *argv: str) -> int:
     import argparse
     import io
@@ -194,13 +206,7 @@ def _operator(stack: Stack, *argv: str) -> int:
 
 
 def test_approval_runbook_waits_for_a_human_then_runs(stack: Stack) -> None:
-    alert = fire(
-        stack,
-        "prod-payments-db-connections",
-        "DatabaseConnections",
-        {"DBInstanceIdentifier": "payments-db-1"},
-    )
-    _waiting_for_approval(stack, alert)
+    alert = fire_needing_approval(stack)
     assert (
         stack.local.wait_for_executions([alert.execution_name], timeout=1)[alert.execution_name]
         == "RUNNING"
@@ -220,13 +226,7 @@ def test_approval_runbook_waits_for_a_human_then_runs(stack: Stack) -> None:
 def test_rejected_approval_leaves_the_alert_to_humans(stack: Stack) -> None:
     from opslink_cli.operator import OperatorError
 
-    alert = fire(
-        stack,
-        "prod-payments-db-connections",
-        "DatabaseConnections",
-        {"DBInstanceIdentifier": "payments-db-1"},
-    )
-    _waiting_for_approval(stack, alert)
+    alert = fire_needing_approval(stack)
     assert _operator(stack, "reject", alert.execution_name) == 0
     done, states = finish(stack, alert)
     assert states[-3:] == ["RequestApproval", "RecordRejection", "LeftToHumans"]

@@ -89,6 +89,14 @@ class DynamoAlertStore:
                 raise
             raise StoreError(f"DynamoDB {op} on {self.table} failed: {exc}") from exc
 
+    def _conditional(self, op: str, **kwargs: Any) -> Any | None:
+        """A conditional write: its response, or None when the condition did not hold
+        (`_call` turns every other failure into a StoreError)."""
+        try:
+            return self._call(op, **kwargs)
+        except ClientError:
+            return None
+
     # -- alerts ------------------------------------------------------------------
 
     def open_alert(
@@ -177,24 +185,21 @@ class DynamoAlertStore:
         }
 
     def take_lease(self, alert: Alert, now: datetime, lease_until: datetime) -> bool:
-        try:
-            self._call(
-                "update_item",
-                TableName=self.table,
-                Key=_to_item({"pk": f"FP#{alert.fingerprint}", "sk": "LOCK"}),
-                UpdateExpression="SET lease_until = :until",
-                ConditionExpression="alert_id = :id AND lease_until < :now",
-                ExpressionAttributeValues=_to_item(
-                    {
-                        ":until": lease_until.isoformat(),
-                        ":now": now.isoformat(),
-                        ":id": alert.alert_id,
-                    }
-                ),
-            )
-            return True
-        except ClientError:
-            return False
+        out = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"FP#{alert.fingerprint}", "sk": "LOCK"}),
+            UpdateExpression="SET lease_until = :until",
+            ConditionExpression="alert_id = :id AND lease_until < :now",
+            ExpressionAttributeValues=_to_item(
+                {
+                    ":until": lease_until.isoformat(),
+                    ":now": now.isoformat(),
+                    ":id": alert.alert_id,
+                }
+            ),
+        )
+        return out is not None
 
     def _both_ways(self, a: str, b: str, attrs: dict[str, Any]) -> list[dict[str, Any]]:
         """A link as two items, so each side finds the other with one query."""
@@ -245,20 +250,19 @@ class DynamoAlertStore:
     def record_refire(self, alert_id: str, at: datetime) -> Alert | None:
         """Count an ALARM transition newer than the alert's last one; None if it is not
         newer (a duplicate or late delivery), so nothing is counted twice."""
-        try:
-            out = self._call(
-                "update_item",
-                TableName=self.table,
-                Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": "ALERT"}),
-                UpdateExpression="ADD occurrences :one SET last_transition_at = :at",
-                ConditionExpression="#s = :open AND last_transition_at < :at",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=_to_item(
-                    {":one": 1, ":at": at.isoformat(), ":open": AlertStatus.OPEN.value}
-                ),
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError:
+        out = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": "ALERT"}),
+            UpdateExpression="ADD occurrences :one SET last_transition_at = :at",
+            ConditionExpression="#s = :open AND last_transition_at < :at",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=_to_item(
+                {":one": 1, ":at": at.isoformat(), ":open": AlertStatus.OPEN.value}
+            ),
+            ReturnValues="ALL_NEW",
+        )
+        if out is None:
             return None
         return _alert_from(_from_item(out["Attributes"]))
 
@@ -273,19 +277,16 @@ class DynamoAlertStore:
         read it (conditional write), so two concurrent workers never both act."""
         condition = "attribute_not_exists(#f)" if previous is None else "#f = :prev"
         values = {":now": now.isoformat()} | ({":prev": previous.isoformat()} if previous else {})
-        try:
-            self._call(
-                "update_item",
-                TableName=self.table,
-                Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": "ALERT"}),
-                UpdateExpression="SET #f = :now",
-                ConditionExpression=f"attribute_exists(pk) AND {condition}",
-                ExpressionAttributeNames={"#f": slot},
-                ExpressionAttributeValues=_to_item(values),
-            )
-        except ClientError:
-            return False
-        return True
+        out = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": "ALERT"}),
+            UpdateExpression="SET #f = :now",
+            ConditionExpression=f"attribute_exists(pk) AND {condition}",
+            ExpressionAttributeNames={"#f": slot},
+            ExpressionAttributeValues=_to_item(values),
+        )
+        return out is not None
 
     def open_alerts(self) -> Iterator[Alert]:
         kwargs: dict[str, Any] = {
@@ -358,17 +359,16 @@ class DynamoAlertStore:
     def add_note(self, alert_id: str, text: str, at: datetime, kind: str = "note") -> None:
         """Append one note atomically (list_append), so concurrent writers lose nothing."""
         note = {"at": at.isoformat(), "kind": kind, "text": text[:4000]}
-        try:
-            self._call(
-                "update_item",
-                TableName=self.table,
-                Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": "ALERT"}),
-                UpdateExpression="SET notes = list_append(if_not_exists(notes, :empty), :n)",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=_to_item({":n": [note], ":empty": []}),
-            )
-        except ClientError:
-            raise StoreError(f"alert {alert_id} not found") from None
+        added = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"ALERT#{alert_id}", "sk": "ALERT"}),
+            UpdateExpression="SET notes = list_append(if_not_exists(notes, :empty), :n)",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=_to_item({":n": [note], ":empty": []}),
+        )
+        if added is None:
+            raise StoreError(f"alert {alert_id} not found")
 
     def get(self, alert_id: str) -> Alert | None:
         out = self._call(
@@ -508,21 +508,18 @@ class DynamoAlertStore:
         """Count one automated run for the service in this hour, unless `cap` is reached
         (one conditional ADD, so concurrent executions cannot overshoot)."""
         hour = at.astimezone(UTC).strftime("%Y-%m-%dT%H")
-        try:
-            self._call(
-                "update_item",
-                TableName=self.table,
-                Key=_to_item({"pk": f"BUDGET#{service}", "sk": hour}),
-                UpdateExpression="ADD runs :one SET #ttl = :ttl",
-                ConditionExpression="attribute_not_exists(runs) OR runs < :cap",
-                ExpressionAttributeNames={"#ttl": "ttl"},
-                ExpressionAttributeValues=_to_item(
-                    {":one": 1, ":cap": cap, ":ttl": int((at + timedelta(days=2)).timestamp())}
-                ),
-            )
-        except ClientError:
-            return False
-        return True
+        out = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"BUDGET#{service}", "sk": hour}),
+            UpdateExpression="ADD runs :one SET #ttl = :ttl",
+            ConditionExpression="attribute_not_exists(runs) OR runs < :cap",
+            ExpressionAttributeNames={"#ttl": "ttl"},
+            ExpressionAttributeValues=_to_item(
+                {":one": 1, ":cap": cap, ":ttl": int((at + timedelta(days=2)).timestamp())}
+            ),
+        )
+        return out is not None
 
     def launched_jobs(self, alert_id: str) -> list[dict[str, Any]]:
         out = self._call(
@@ -603,22 +600,19 @@ class DynamoAlertStore:
     def claim_delivery(self, delivery_id: str, now: datetime) -> bool:
         """Remember a webhook delivery for a day; False when it was seen before."""
         key = hashlib.sha256(delivery_id.encode()).hexdigest()
-        try:
-            self._call(
-                "put_item",
-                TableName=self.table,
-                Item=_to_item(
-                    {
-                        "pk": f"DELIVERY#{key}",
-                        "sk": "DELIVERY",
-                        "ttl": int((now + timedelta(days=1)).timestamp()),
-                    }
-                ),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError:
-            return False
-        return True
+        out = self._conditional(
+            "put_item",
+            TableName=self.table,
+            Item=_to_item(
+                {
+                    "pk": f"DELIVERY#{key}",
+                    "sk": "DELIVERY",
+                    "ttl": int((now + timedelta(days=1)).timestamp()),
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        return out is not None
 
     def get_checkpoint(self, name: str) -> datetime | None:
         out = self._call(
