@@ -1,6 +1,6 @@
 """Static checks of the state machines (cfn-lint does not read DefinitionUri files).
 
-- the file is JSON and every `Next`/`Default`/Catch target names a state;
+- the file is valid JSON as stored (no unquoted substitution) and every `Next`/`Default`/Catch target names a state;
 - every state is reachable from StartAt;
 - every Task has a Retry and a Catch, and a TimeoutSeconds when it invokes a Lambda
   function;
@@ -35,11 +35,11 @@ def check_definition(text: str, substitutions: set[str], origin: str) -> list[st
         for s in sorted(set(_SUB.findall(text)) - substitutions)
     ]
     try:
-        # Unquoted substitutions (numbers) become 0, quoted ones a readable marker.
-        numeric = re.sub(r"([:\[,]\s*)\$\{([A-Za-z0-9_]+)\}", r"\g<1>0", text)
-        doc = json.loads(_SUB.sub(r"SUB_\1", numeric))
+        # Valid JSON as stored, so editors, Workflow Studio and JSON tools can read it:
+        # substitutions only inside strings (numbers go through *Path fields).
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        return [*problems, f"{origin}: not JSON: {exc}"]
+        return [*problems, f"{origin}: not valid JSON as stored: {exc}"]
     states: dict[str, Any] = doc.get("States", {})
     if doc.get("StartAt") not in states:
         problems.append(f"{origin}: StartAt {doc.get('StartAt')!r} is not a state")
@@ -53,9 +53,9 @@ def check_definition(text: str, substitutions: set[str], origin: str) -> list[st
             if not state.get("Catch"):
                 problems.append(f"{origin}: Task {name} has no Catch")
             resource = str(state.get("Resource", ""))
-            if (
-                "lambda" in resource.lower() or resource.endswith("FunctionArn")
-            ) and "TimeoutSeconds" not in state:
+            if ("lambda" in resource.lower() or "FunctionArn" in resource) and not (
+                {"TimeoutSeconds", "TimeoutSecondsPath"} & set(state)
+            ):
                 problems.append(f"{origin}: Task {name} invokes Lambda without TimeoutSeconds")
         if (
             state.get("Type") not in ("Succeed", "Fail", "Choice")

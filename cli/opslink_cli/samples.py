@@ -363,7 +363,21 @@ def sample_events() -> dict[str, Any]:
         dimensions={"LoadBalancer": "app/checkout/123"},
     )
     missing = metric_alarm("prod-checkout-api-cpu-high", T0)
-    del missing["AlarmArn"]
+    del missing["StateChangeTime"]
+    legacy = metric_alarm(
+        "prod-checkout-api-cpu-high",
+        T0,
+        metric="CPUUtilization",
+        dimensions={"AutoScalingGroupName": "checkout-api-asg"},
+        description="CPU above 85% on the checkout API fleet",
+    )
+    del legacy["AlarmArn"]  # CloudWatch sent none before about 2020
+    test_note = metric_alarm("ExampleAlarm", T0, description="Test notification")
+    test_note.update(
+        AlarmArn="arn:aws:cloudwatch:REGION:ACCOUNT_NUMBER:alarm:ExampleAlarm",
+        AWSAccountId="ACCOUNT_NUMBER",
+        Region="REGION",
+    )
     unknown_state = metric_alarm("prod-checkout-api-cpu-high", T0, state="EXPLODED")
     return {
         "sns-metric-alarm.json": sns_event(cpu),
@@ -418,6 +432,8 @@ def sample_events() -> dict[str, Any]:
         "alarm-action-invoke.json": alarm_action_payload("prod-search-memory-critical", T0),
         "sns-huge-description.json": sns_event(huge),
         "sns-unicode-shell-metacharacters.json": sns_event(unicode_name),
+        "sns-legacy-no-alarm-arn.json": sns_event(legacy),
+        "sns-console-test-notification.json": sns_event(test_note),
         "bad-non-json-message.json": sns_event("this is not JSON {"),
         "bad-missing-fields.json": sns_event(missing),
         "bad-unknown-state.json": sns_event(unknown_state),

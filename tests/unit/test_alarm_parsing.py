@@ -77,6 +77,12 @@ GOOD = {
         AlarmSource.SNS,
         "prod-checkout-api-ünïcødé-$(rm -rf ~);`id`|latency ⚠",
     ),
+    "sns-legacy-no-alarm-arn.json": (
+        AlarmKind.METRIC,
+        AlarmState.ALARM,
+        AlarmSource.SNS,
+        "prod-checkout-api-cpu-high",
+    ),
 }
 
 
@@ -92,6 +98,7 @@ def test_sns_samples_parse(name: str) -> None:
 
 def test_every_sample_file_is_covered() -> None:
     covered = set(GOOD) | {"eventbridge-alarm-state-change.json", "alarm-action-invoke.json"}
+    covered |= {"sns-console-test-notification.json"}
     covered |= {p.name for p in EVENTS.glob("bad-*.json")}
     assert {p.name for p in EVENTS.glob("*.json")} == covered
 
@@ -149,7 +156,15 @@ def test_huge_description_is_cut_with_a_marker() -> None:
         ("", "SNS Message is empty"),
         ("[1, 2]", "JSON list, not an object"),
         ('{"hello": "world"}', "not a CloudWatch alarm"),
-        ('{"AlarmName": "x", "NewStateValue": "ALARM"}', "missing field 'AlarmArn'"),
+        ('{"AlarmName": "x", "NewStateValue": "ALARM"}', "missing field 'StateChangeTime'"),
+        (
+            '{"AlarmName": "x", "NewStateValue": "ALARM", "StateChangeTime": "2026-11-27T10:00:00.000+0000", "Trigger": {"MetricName": "m"}}',
+            "no 'AlarmArn' and no 12-digit 'AWSAccountId'",
+        ),
+        (
+            '{"AlarmName": "x", "AWSAccountId": "123456789012", "Region": "Atlantis (Deep)", "NewStateValue": "ALARM", "StateChangeTime": "2026-11-27T10:00:00.000+0000", "Trigger": {"MetricName": "m"}}',
+            "neither a region code nor a known region name",
+        ),
         (
             '{"AlarmName": "x", "AlarmArn": "arn:aws:sns:eu-west-1:123456789012:topic", "NewStateValue": "ALARM", "StateChangeTime": "2026-11-27T10:00:00.000+0000", "Trigger": {"MetricName": "m"}}',
             "is not a CloudWatch alarm ARN",
@@ -222,3 +237,94 @@ def test_sample_files_match_their_generator(tmp_path) -> None:  # type: ignore[n
         assert path.read_text(encoding="utf-8") == (EVENTS / path.name).read_text(
             encoding="utf-8"
         ), path.name
+
+
+# -- intake tolerance: legacy payloads without AlarmArn, console test notifications --------
+
+
+def _legacy(region: str = "EU (Ireland)") -> dict:
+    msg = json.loads(_sns_message("sns-metric-alarm.json"))
+    del msg["AlarmArn"]
+    msg["Region"] = region
+    return msg
+
+
+@pytest.mark.parametrize(
+    ("region", "topic", "arn"),
+    [
+        (
+            "EU (Ireland)",
+            None,
+            "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:prod-checkout-api-cpu-high",
+        ),
+        (
+            "Asia Pacific (Tokyo)",
+            "arn:aws:sns:ap-northeast-1:123456789012:alarms",
+            "arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:prod-checkout-api-cpu-high",
+        ),
+        (
+            "China (Ningxia)",
+            "arn:aws-cn:sns:cn-northwest-1:123456789012:alarms",
+            "arn:aws-cn:cloudwatch:cn-northwest-1:123456789012:alarm:prod-checkout-api-cpu-high",
+        ),
+        (
+            "AWS GovCloud (US-West)",
+            "arn:aws-us-gov:sns:us-gov-west-1:123456789012:alarms",
+            "arn:aws-us-gov:cloudwatch:us-gov-west-1:123456789012:alarm:prod-checkout-api-cpu-high",
+        ),
+        (
+            "us-east-2",
+            None,
+            "arn:aws:cloudwatch:us-east-2:123456789012:alarm:prod-checkout-api-cpu-high",
+        ),
+    ],
+)
+def test_message_without_alarm_arn_gets_a_derived_arn(
+    region: str, topic: str | None, arn: str
+) -> None:
+    alarm = parse_sns_message(json.dumps(_legacy(region)), topic)
+    assert alarm.arn == arn
+    assert alarm.arn_derived
+    assert alarm.region == arn.split(":")[3]
+
+
+def test_legacy_sample_event_is_accepted_and_says_the_arn_was_derived() -> None:
+    from opslink.enrichment import enrich
+    from opslink.service_map import load_service_map
+    from opslink.ticket_policy import description, priority
+
+    record = load_event("sns-legacy-no-alarm-arn.json")["Records"][0]["Sns"]
+    alarm = parse_sns_message(record["Message"], record["TopicArn"])
+    assert alarm.arn_derived and alarm.region == "eu-west-1"
+    enr = enrich(alarm, {}, load_service_map())
+    text = description(alarm, enr, priority(enr), "A-1")
+    assert "derived from account, region and name" in text
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda m: m.update(
+            AlarmArn="arn:aws:cloudwatch:REGION:ACCOUNT_NUMBER:alarm:ExampleAlarm",
+            AWSAccountId="ACCOUNT_NUMBER",
+            Region="REGION",
+        ),
+        lambda m: m.update(AlarmArn="arn:aws:cloudwatch:us-east-1:EXAMPLE:alarm:x"),
+        lambda m: (m.pop("AlarmArn"), m.update(AWSAccountId="ACCOUNT_NUMBER")),
+    ],
+)
+def test_console_test_notifications_are_recognised(mutate) -> None:
+    from opslink.errors import TestNotification
+
+    msg = json.loads(_sns_message("sns-metric-alarm.json"))
+    mutate(msg)
+    with pytest.raises(TestNotification) as err:
+        parse_sns_message(json.dumps(msg))
+    assert "test notification" in err.value.reason
+
+
+def test_an_alarm_named_example_is_not_a_test_notification() -> None:
+    msg = json.loads(_sns_message("sns-metric-alarm.json"))
+    msg["AlarmName"] = "EXAMPLE"
+    msg["AlarmArn"] = msg["AlarmArn"].rsplit(":", 1)[0] + ":EXAMPLE"
+    assert parse_sns_message(json.dumps(msg)).name == "EXAMPLE"

@@ -251,3 +251,30 @@ def test_alarm_tags_drive_enrichment(deps: IngestDeps, policy: IngestPolicy) -> 
     alert = deps.store.get(r.alert_id)
     assert alert and alert.service == "search" and alert.severity == "critical"
     assert deps.tickets.get(r.ticket_id).title.startswith("[CRITICAL] search - ")  # type: ignore[union-attr]
+
+
+def test_console_test_notification_is_ignored_without_ticket_or_rejection(
+    deps: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    from tests.conftest import load_event
+
+    r = one(load_event("sns-console-test-notification.json"), deps, policy)
+    assert r.outcome is Outcome.IGNORED and "test notification" in r.reason
+    assert not r.retryable
+    assert deps.tickets.list(limit=10) == []  # type: ignore[attr-defined]
+    assert deps.store.rejections(clock()) == []
+    assert deps.workflow.started == {}  # type: ignore[attr-defined]
+
+
+def test_legacy_message_without_alarm_arn_opens_an_alert(
+    deps: IngestDeps, policy: IngestPolicy
+) -> None:
+    from tests.conftest import load_event
+
+    r = one(load_event("sns-legacy-no-alarm-arn.json"), deps, policy)
+    assert r.outcome is Outcome.CREATED
+    alert = deps.store.get(r.alert_id)
+    assert alert is not None
+    assert alert.alarm_arn == samples.alarm_arn(CPU)
+    ticket = deps.tickets.get(r.ticket_id)
+    assert ticket is not None and "derived from account, region and name" in ticket.description

@@ -47,6 +47,16 @@ def test_asl_check_catches_real_mistakes() -> None:
         assert expected in text
 
 
+def test_state_machine_files_are_valid_json_as_stored() -> None:
+    for path in sorted((ROOT / "statemachine").glob("*.asl.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        assert doc["States"], path
+    unquoted = (
+        '{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": ${Grace}, "End": true}}}'
+    )
+    assert any("not valid JSON as stored" in p for p in check_definition(unquoted, {"Grace"}, "x"))
+
+
 def test_functions_point_at_real_handlers() -> None:
     resources = load_template(ROOT / "template.yaml")["Resources"]
     functions = {

@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from opslink.errors import InvalidAlarm
+from opslink.aws_regions import partition_for_region, partition_of, region_code
+from opslink.errors import InvalidAlarm, TestNotification
 from opslink.models import Alarm, AlarmKind, AlarmSource, AlarmState, MetricRef
 
 MAX_TEXT = 16_384  # descriptions and reasons beyond this are cut: they end up in tickets
@@ -98,7 +99,9 @@ class _SnsTrigger(BaseModel):
 class _SnsAlarmMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
     AlarmName: str = Field(min_length=1, max_length=255)
-    AlarmArn: str
+    AlarmArn: str | None = None  # absent from notifications sent before about 2020
+    AWSAccountId: str | None = None
+    Region: str | None = None
     AlarmDescription: str | None = None
     NewStateValue: str
     OldStateValue: str | None = None
@@ -110,8 +113,9 @@ class _SnsAlarmMessage(BaseModel):
 
     @field_validator("AlarmArn")
     @classmethod
-    def _arn(cls, value: str) -> str:
-        _arn_parts(value)
+    def _arn(cls, value: str | None) -> str | None:
+        if value is not None:
+            _arn_parts(value)
         return value
 
 
@@ -129,12 +133,31 @@ def _dims(raw: Any) -> dict[str, str]:
     return out
 
 
-def _from_sns(msg: dict[str, Any]) -> Alarm:
+def _derived_arn(parsed: _SnsAlarmMessage, topic_arn: str | None) -> str:
+    """The ARN CloudWatch would have sent, from account, region and name; the partition
+    comes from the topic the message was published to (aws-cn, aws-us-gov)."""
+    account = str(parsed.AWSAccountId or "")
+    if not re.fullmatch(r"\d{12}", account):
+        raise InvalidAlarm(
+            "CloudWatch alarm message: no 'AlarmArn' and no 12-digit 'AWSAccountId' to derive it from"
+        )
+    region = region_code(parsed.Region or "")
+    if region is None:
+        raise InvalidAlarm(
+            f"CloudWatch alarm message: no 'AlarmArn' and region {str(parsed.Region)[:60]!r} "
+            "is neither a region code nor a known region name"
+        )
+    partition = partition_of(topic_arn) or partition_for_region(region)
+    return f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{parsed.AlarmName}"
+
+
+def _from_sns(msg: dict[str, Any], topic_arn: str | None = None) -> Alarm:
     try:
         parsed = _SnsAlarmMessage.model_validate(msg)
     except ValidationError as exc:
         raise InvalidAlarm(_describe_validation(exc, "CloudWatch alarm message")) from None
-    region, account = _arn_parts(parsed.AlarmArn)
+    arn = parsed.AlarmArn or _derived_arn(parsed, topic_arn)
+    region, account = _arn_parts(arn)
     trigger = parsed.Trigger
     metrics: list[MetricRef] = []
     kind = AlarmKind.METRIC
@@ -176,7 +199,8 @@ def _from_sns(msg: dict[str, Any]) -> Alarm:
     )
     return Alarm(
         name=parsed.AlarmName,
-        arn=parsed.AlarmArn,
+        arn=arn,
+        arn_derived=parsed.AlarmArn is None,
         account_id=account,
         region=region,
         state=_state(parsed.NewStateValue, "NewStateValue"),
@@ -289,6 +313,32 @@ def _from_alarm_action(event: dict[str, Any]) -> Alarm:
     )
 
 
+# Placeholders of the sample and test notifications the console and docs hand out.
+_PLACEHOLDER = re.compile(
+    r"^(REGION|ACCOUNT_NUMBER|ACCOUNT_ID|AWS_ACCOUNT_ID|EXAMPLE\w*|x{12})$", re.I
+)
+
+
+def test_notification_marker(doc: dict[str, Any]) -> str | None:
+    """The placeholder that marks `doc` as a test notification, else None. Only identity
+    fields are looked at (the region and account of the ARN, the account, the region
+    code), never alarm names or descriptions: a real alarm may be called "example"."""
+    values: list[Any] = []
+    for key in ("AlarmArn", "alarmArn"):
+        arn = doc.get(key)
+        if isinstance(arn, str) and arn.count(":") >= 5:
+            values += arn.split(":")[3:5]
+    values += [doc.get("AWSAccountId"), doc.get("account"), doc.get("accountId")]
+    if "detail-type" in doc:
+        values.append(doc.get("region"))
+    elif isinstance(doc.get("Region"), str) and doc["Region"].strip().upper() == "REGION":
+        values.append(doc["Region"])
+    for value in values:
+        if isinstance(value, str) and _PLACEHOLDER.match(value.strip()):
+            return value.strip()
+    return None
+
+
 def is_eventbridge_alarm(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("detail-type") == "CloudWatch Alarm State Change"
 
@@ -297,11 +347,15 @@ def is_alarm_action(doc: Any) -> bool:
     return isinstance(doc, dict) and "alarmData" in doc and "alarmArn" in doc
 
 
-def parse_alarm_document(doc: Any) -> Alarm:
+def parse_alarm_document(doc: Any, topic_arn: str | None = None) -> Alarm:
     """Parse one decoded document: an SNS alarm message body, an EventBridge event or
-    an alarm-action payload. Raises InvalidAlarm with a specific reason."""
+    an alarm-action payload. Raises InvalidAlarm with a specific reason, TestNotification
+    for the console's placeholder messages."""
     if not isinstance(doc, dict):
         raise InvalidAlarm(f"alarm message is a JSON {type(doc).__name__}, not an object")
+    placeholder = test_notification_marker(doc)
+    if placeholder:
+        raise TestNotification(f"test notification (placeholder {placeholder})")
     if is_eventbridge_alarm(doc):
         return _from_eventbridge(doc)
     if doc.get("detail-type"):
@@ -311,16 +365,16 @@ def parse_alarm_document(doc: Any) -> Alarm:
     if is_alarm_action(doc):
         return _from_alarm_action(doc)
     if "AlarmName" in doc or "NewStateValue" in doc or "AlarmArn" in doc:
-        return _from_sns(doc)
+        return _from_sns(doc, topic_arn)
     raise InvalidAlarm("message is not a CloudWatch alarm (no AlarmName, detail-type or alarmData)")
 
 
-def parse_sns_message(message: str | None) -> Alarm:
-    """Parse the Message string of an SNS record."""
+def parse_sns_message(message: str | None, topic_arn: str | None = None) -> Alarm:
+    """Parse the Message string of an SNS record (published to `topic_arn`)."""
     if message is None or not message.strip():
         raise InvalidAlarm("SNS Message is empty")
     try:
         doc = json.loads(message)
     except json.JSONDecodeError as exc:
         raise InvalidAlarm(f"SNS Message is not JSON ({exc.msg} at position {exc.pos})") from None
-    return parse_alarm_document(doc)
+    return parse_alarm_document(doc, topic_arn)

@@ -13,6 +13,11 @@ class InvalidAlarm(OpsLinkError):
         self.reason = reason
 
 
+class TestNotification(InvalidAlarm):
+    """A console or documentation test message (placeholder ARN, account or region):
+    answered `ignored`, never a ticket, never recorded as a rejection."""
+
+
 class RetryableError(OpsLinkError):
     """A dependency failed or is busy; the same delivery must be retried later."""
 

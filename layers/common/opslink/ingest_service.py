@@ -24,7 +24,7 @@ from aws_lambda_powertools import Logger
 from opslink.alarm_parsing import is_alarm_action, parse_alarm_document, parse_sns_message
 from opslink.config import IngestSettings, InsufficientDataPolicy, OkPolicy
 from opslink.enrichment import enrich
-from opslink.errors import InvalidAlarm, RetryableError
+from opslink.errors import InvalidAlarm, RetryableError, TestNotification
 from opslink.identity import alert_id, execution_name, fingerprint
 from opslink.models import (
     Alarm,
@@ -132,7 +132,15 @@ def _records(event: Any) -> Iterator[_Record]:
             if not isinstance(message, str):
                 yield _Record(i, label, reject("SNS record has no Message string"), excerpt)
                 continue
-            yield _Record(i, label, functools.partial(parse_sns_message, message), message[:1000])
+            topic = sns.get("TopicArn")
+            yield _Record(
+                i,
+                label,
+                functools.partial(
+                    parse_sns_message, message, topic if isinstance(topic, str) else None
+                ),
+                message[:1000],
+            )
     elif isinstance(event, dict) and (event.get("detail-type") or is_alarm_action(event)):
         label = "eventbridge" if event.get("detail-type") else "alarm-action"
         yield _Record(0, label, lambda: parse_alarm_document(event), raw)
@@ -160,6 +168,9 @@ def _handle_record(record: _Record, deps: IngestDeps, policy: IngestPolicy) -> R
         alarm = record.parse()
         result = handle_alarm(alarm, deps, policy)
         return result.model_copy(update={"index": record.index})
+    except TestNotification as exc:
+        logger.info("test notification ignored", extra={"source": record.source})
+        return RecordResult(index=record.index, outcome=Outcome.IGNORED, reason=exc.reason)
     except InvalidAlarm as exc:
         logger.warning("record rejected", extra={"source": record.source, "reason": exc.reason})
         try:

@@ -110,6 +110,7 @@ class Alarm(_Frozen):
     comparison: str | None = None
     alarm_rule: str | None = None
     triggering_children: tuple[str, ...] = ()
+    arn_derived: bool = False  # the message carried no AlarmArn: built from account/region/name
 
     @property
     def dimensions(self) -> dict[str, str]:

@@ -126,6 +126,15 @@ def description(alarm: Alarm, enrichment: Enrichment, prio: Priority, alert_id: 
         ("Changed at", alarm.state_changed_at.isoformat()),
         ("Kind", alarm.kind.value.replace("_", " ")),
         ("Account / region", f"{alarm.account_id} / {alarm.region}"),
+        (
+            "Alarm ARN",
+            alarm.arn
+            + (
+                " (derived from account, region and name: the message carried none)"
+                if alarm.arn_derived
+                else ""
+            ),
+        ),
         ("Service", enrichment.service),
         ("Environment", enrichment.environment),
         ("Alert type", enrichment.alert_type),
