@@ -24,13 +24,16 @@ _FACTS = {
         )
     ),
     "VerifyFix": lambda o: f"alarm is {(o.get('verify') or {}).get('alarm_state', '?')}",
-    "Escalate": lambda o: (
-        f"manual ticket {(o.get('escalated') or {}).get('manual_ticket_id', '?')} ({(o.get('escalated') or {}).get('kind', '')})"
-    ),
-    "EscalateWithoutJob": lambda o: (
-        f"manual ticket {(o.get('escalated') or {}).get('manual_ticket_id', '?')} ({(o.get('escalated') or {}).get('kind', '')})"
-    ),
+    "Escalate": lambda o: _handover(o.get("escalated") or {}),
+    "EscalateWithoutJob": lambda o: _handover(o.get("escalated") or {}),
 }
+
+
+def _handover(esc: dict[str, Any]) -> str:
+    if esc.get("handed_over") is False:
+        return f"no hand-over: {esc.get('reason', '')} ({esc.get('kind', '')})"
+    ticket = esc.get("ticket_id") or esc.get("manual_ticket_id") or "?"
+    return f"handed over on ticket {ticket}: {esc.get('reason') or esc.get('kind', '')}"
 
 
 def _parse(text: str | None) -> dict[str, Any]:
@@ -96,18 +99,61 @@ def outcome(history: list[dict[str, Any]]) -> str:
     return entered[-1] if entered else "-"
 
 
+_WAITING = {"RequestApproval": "AwaitingApproval"}
+
+
+def _final_output(history: list[dict[str, Any]]) -> dict[str, Any]:
+    for event in reversed(history):
+        details = event.get("executionSucceededEventDetails") or event.get(
+            "stateExitedEventDetails"
+        )
+        if details and "output" in details:
+            return _parse(details.get("output"))
+    return {}
+
+
+def why(outcome_state: str, status: str, output: dict[str, Any]) -> str:
+    """Why the execution ended where it did, in the words an operator expects."""
+    from opslink.remediation_policy import ESCALATIONS
+
+    if status == "RUNNING":
+        return "waiting for a human's approval" if outcome_state == "RequestApproval" else ""
+    if status in ("ABORTED", "TIMED_OUT", "FAILED"):
+        return f"execution {status.lower()}"
+    selection = output.get("selection") or {}
+    if outcome_state == "Remediated":
+        runbook = ((output.get("launch") or {}).get("job") or {}).get("runbook", "?")
+        return f"runbook {runbook} fixed it: alarm back to OK"
+    escalation = output.get("escalation") or {}
+    if escalation.get("kind"):
+        text = ESCALATIONS.get(str(escalation["kind"]), str(escalation["kind"]))
+        if escalation.get("kind") == "not_fixed":
+            text += f" ({escalation.get('detail', 'ALARM')})"
+        return text
+    error = output.get("error") or {}
+    if error.get("Error") == "ApprovalRejected":
+        return "approval rejected"
+    if selection and selection.get("runbook") is None:
+        return "no matching runbook"
+    if error:
+        return f"remediation step failed: {error.get('Error', '?')}"
+    return ""
+
+
 def summary(sfn: Any, execution: dict[str, Any]) -> dict[str, Any]:
     history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)[
         "events"
     ]
     stop = execution.get("stopDate")
     took = f"{(stop - execution['startDate']).total_seconds():.1f}s" if stop else "running"
+    last = outcome(history)
     return {
         "execution": execution["name"],
         "status": execution["status"],
         "started": execution["startDate"].isoformat(timespec="seconds"),
         "took": took,
-        "outcome": outcome(history),
+        "outcome": _WAITING.get(last, last) if execution["status"] == "RUNNING" else last,
+        "reason": why(last, execution["status"], _final_output(history)),
         "alert_id": execution["name"].removeprefix("remediate-"),
     }
 

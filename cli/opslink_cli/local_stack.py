@@ -69,10 +69,10 @@ class LocalStack:
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> LocalStack:
-        _fake_credentials()
         if self.state_dir is None:
             self.state_dir = Path(tempfile.mkdtemp(prefix="opslink-stack-"))
             self._own_state_dir = True
+        _fake_credentials(self.state_dir / "home", self.endpoint_url)
         (self.state_dir / "jobs").mkdir(parents=True, exist_ok=True)
         seed_sandbox_host(self.state_dir / "host")
         if self.endpoint_url is None:
@@ -286,6 +286,9 @@ class LocalStack:
         env["LOCAL_JOBS_DIR"] = str(self.state_dir / "jobs")
         env["LOCAL_TARGET_ROOT"] = str(self.state_dir / "host")
         env["LOCAL_JOB_PATH"] = str(self.state_dir / "host" / "opslink-sandbox" / "bin")
+        # Sealed: runbooks never see the user's HOME, ~/.aws or AWS_* settings.
+        env["LOCAL_SANDBOX_HOME"] = str(self.state_dir / "home")
+        env["LOCAL_AWS_ENDPOINT_URL"] = self.endpoint_url or ""
         return env | self.env_overrides.get(logical, {})
 
     def _state_machine(
@@ -465,7 +468,25 @@ def _rate_seconds(expr: str) -> int:
     return int(amount) * factor
 
 
-def _fake_credentials() -> None:
+def _fake_credentials(home: Path, endpoint_url: str | None) -> None:
+    """The emulator (and the handlers it runs in-process) use dummy credentials and only
+    the emulator's endpoint, whatever the user's profile, ~/.aws or AWS_* settings say."""
+    for key in list(os.environ):
+        if key.startswith("AWS_ENDPOINT_URL") or key in (
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+            "AWS_ROLE_ARN",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        ):
+            del os.environ[key]
+    (home / ".aws").mkdir(parents=True, exist_ok=True)
+    os.environ["AWS_CONFIG_FILE"] = str(home / ".aws" / "config")
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = str(home / ".aws" / "credentials")
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    if endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint_url
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -474,7 +495,6 @@ def _fake_credentials() -> None:
         "AWS_REGION": REGION,
     }.items():
         os.environ[key] = value
-    os.environ.pop("AWS_PROFILE", None)
 
 
 def _scale_waits(scale: float) -> None:

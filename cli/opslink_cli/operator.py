@@ -18,12 +18,20 @@ from botocore.exceptions import ClientError
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
-from opslink.models import TicketStatus
-from opslink_cli.render import emit
+from opslink.models import Ticket, TicketStatus
+from opslink_cli.cli_args import UsageError, caller
+from opslink_cli.render import emit, style_from, table
 
 
 class OperatorError(Exception):
-    pass
+    """A command that could not do its work: exit status 1."""
+
+
+class NotFound(OperatorError):
+    """Anything asked for by id that does not exist: exit status 1, one message shape."""
+
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(f"{kind} {ident!r} not found")
 
 
 @dataclass
@@ -32,21 +40,21 @@ class Connection:
     tickets: BuiltinTicketSystem
     sfn: Any
     state_machine_arn: str
+    session: Any = None
+    local: bool = True
+    _identity: str | None = None
 
-
-def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("connection (as the AWS CLI)")
-    group.add_argument(
-        "--endpoint-url", help="e.g. http://127.0.0.1:5055 for `opslink local serve`"
-    )
-    group.add_argument("--profile", help="AWS named profile")
-    group.add_argument("--region", help="AWS region (default: profile's or us-east-1 locally)")
-    group.add_argument("--output", choices=("table", "json"), default="table")
-    group.add_argument(
-        "--stack-name", default="opslink", help="the deployed stack (default: opslink)"
-    )
-    group.add_argument("--alerts-table", help="override the alerts table name")
-    group.add_argument("--tickets-table", help="override the tickets table name")
+    def identity(self) -> str:
+        """Who is acting: the AWS principal on a deployment, the local user locally."""
+        if self._identity is None:
+            self._identity = caller()
+            if not self.local and self.session is not None:
+                try:
+                    arn = self.session.client("sts").get_caller_identity()["Arn"]
+                    self._identity = str(arn)
+                except Exception:  # noqa: BLE001 (identity is best effort; the user is named)
+                    pass
+        return self._identity
 
 
 def connect(args: argparse.Namespace) -> Connection:
@@ -84,6 +92,8 @@ def connect(args: argparse.Namespace) -> Connection:
         BuiltinTicketSystem(tickets_table, ddb),
         sfn,
         state_machine,
+        session=session,
+        local=local,
     )
 
 
@@ -98,7 +108,7 @@ def _stack_outputs(session: boto3.Session, stack: str) -> dict[str, str]:
 
 
 LOCAL_ACCOUNT = "123456789012"
-EXECUTION_COLUMNS = ("execution", "status", "started", "took", "outcome")
+EXECUTION_COLUMNS = ("execution", "status", "started", "took", "outcome", "reason")
 ALERT_COLUMNS = (
     "alert_id",
     "status",
@@ -110,67 +120,157 @@ ALERT_COLUMNS = (
     "ticket_id",
     "alarm_name",
 )
-TICKET_COLUMNS = ("id", "status", "priority", "ticket_type", "assignee", "due_at", "title")
+TICKET_COLUMNS = (
+    "id",
+    "status",
+    "priority",
+    "service",
+    "assignee",
+    "age",
+    "due_at",
+    "overdue",
+    "title",
+)
 
 
 def alerts_list(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     alerts = conn.alerts.list_alerts(status=args.status, limit=args.limit)
-    emit([a.model_dump(mode="json") for a in alerts], args.output, out, ALERT_COLUMNS)
+    emit([a.model_dump(mode="json") for a in alerts], style_from(args, out), out, ALERT_COLUMNS)
     return 0
 
 
 def alerts_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     alert = conn.alerts.get(args.alert_id)
     if alert is None:
-        raise OperatorError(f"no alert {args.alert_id}")
+        raise NotFound("alert", args.alert_id)
     doc: dict[str, Any] = alert.model_dump(mode="json")
     doc["links"] = [
         {k: v for k, v in link.items() if k not in ("pk",)}
         for link in conn.alerts.links(args.alert_id)
     ]
-    emit(doc, args.output, out)
+    emit(doc, style_from(args, out), out)
     return 0
+
+
+def _age(delta_seconds: float) -> str:
+    minutes = int(delta_seconds // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours < 48 else f"{hours // 24}d{hours % 24:02d}h"
+
+
+def _open(ticket: Ticket) -> bool:
+    return ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def _overdue(ticket: Ticket, now: datetime) -> bool:
+    return _open(ticket) and ticket.due_at is not None and ticket.due_at < now
+
+
+def ticket_row(ticket: Ticket, now: datetime) -> dict[str, Any]:
+    row = ticket.model_dump(mode="json", exclude={"description", "comments"})
+    row["service"] = ticket.custom_fields.get("service", "")
+    row["age"] = _age((now - ticket.created_at).total_seconds())
+    row["overdue"] = "yes" if _overdue(ticket, now) else ""
+    return row
 
 
 def tickets_list(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
-    tickets = conn.tickets.list(limit=args.limit)
-    emit([t.model_dump(mode="json") for t in tickets], args.output, out, TICKET_COLUMNS)
+    now = datetime.now(UTC)
+
+    def wanted(t: Ticket) -> bool:
+        return (
+            (args.status is None or t.status.value == args.status)
+            and (args.service is None or t.custom_fields.get("service") == args.service)
+            and (args.priority is None or t.priority.value == args.priority)
+            and (not args.overdue or _overdue(t, now))
+        )
+
+    filtered = any((args.status, args.service, args.priority, args.overdue))
+    tickets = conn.tickets.list(limit=args.limit, where=wanted if filtered else None)
+    emit([ticket_row(t, now) for t in tickets], style_from(args, out), out, TICKET_COLUMNS)
     return 0
 
 
-def _ticket(conn: Connection, ticket_id: str) -> Any:
+def _ticket(conn: Connection, ticket_id: str) -> Ticket:
     ticket = conn.tickets.get(ticket_id)
     if ticket is None:
-        raise OperatorError(f"no ticket {ticket_id}")
+        raise NotFound("ticket", ticket_id)
     return ticket
 
 
 def tickets_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     ticket = _ticket(conn, args.ticket_id)
-    if args.output == "json":
-        emit(ticket.model_dump(mode="json"), "json", out)
+    style = style_from(args, out)
+    if style.output != "table" or style.query:
+        emit(ticket.model_dump(mode="json"), style, out)
         return 0
-    fields = ticket.model_dump(mode="json", exclude={"description", "comments"})
-    emit(fields, "table", out)
+    emit(ticket_row(ticket, datetime.now(UTC)), style, out)
     out.write("\n" + ticket.description + "\n")
     for c in ticket.comments:
-        out.write(f"--- {c.get('at')} {c.get('author')}\n{c.get('text')}\n")
+        out.write(f"--- {c.get('at', '')} {c.get('author', '')}\n{c.get('text', '')}\n")
     return 0
 
 
+def _said(args: argparse.Namespace, out: TextIO, doc: dict[str, Any], line: str) -> None:
+    """A mutation's result: a sentence on a table terminal, the document otherwise."""
+    style = style_from(args, out)
+    if style.output == "table" and not style.query:
+        out.write(line + "\n")
+    else:
+        emit(doc, style, out)
+
+
 def tickets_comment(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    if not args.text.strip():
+        raise UsageError("an empty comment is not added; give the comment text")
     _ticket(conn, args.ticket_id)
-    conn.tickets.comment(args.ticket_id, args.text, author=args.author)
-    out.write(f"commented on {args.ticket_id}\n")
+    author = args.author or conn.identity()
+    conn.tickets.comment(args.ticket_id, args.text, author=author)
+    _said(
+        args,
+        out,
+        {"ticket_id": args.ticket_id, "action": "commented", "author": author},
+        f"commented on {args.ticket_id} as {author}",
+    )
     return 0
 
 
 def tickets_close(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
-    _ticket(conn, args.ticket_id)
-    ticket = conn.tickets.set_status(args.ticket_id, TicketStatus.CLOSED, note=args.note)
-    out.write(
-        f"closed {ticket.id} at {datetime.now(UTC).isoformat(timespec='seconds')}; "
-        "the track sweep resolves its alert\n"
+    if args.note is not None and not args.note.strip():
+        raise UsageError("--note is empty; leave it out or give the closing comment")
+    before = _ticket(conn, args.ticket_id)
+    if before.status is TicketStatus.CLOSED:
+        at = before.closed_at.isoformat(timespec="seconds") if before.closed_at else "?"
+        _said(
+            args,
+            out,
+            {
+                "ticket_id": before.id,
+                "action": "unchanged",
+                "status": before.status.value,
+                "closed_at": at,
+                "closed_by": before.closed_by,
+            },
+            f"{before.id} is already closed (at {at} by {before.closed_by or 'unknown'}); nothing changed",
+        )
+        return 0
+    by = args.by or conn.identity()
+    ticket = conn.tickets.set_status(args.ticket_id, TicketStatus.CLOSED, note=args.note, by=by)
+    at = ticket.closed_at.isoformat(timespec="seconds") if ticket.closed_at else ""
+    _said(
+        args,
+        out,
+        {
+            "ticket_id": ticket.id,
+            "action": "closed",
+            "status": ticket.status.value,
+            "closed_at": at,
+            "closed_by": ticket.closed_by,
+        },
+        f"closed {ticket.id} at {at} by {ticket.closed_by}; its alert is resolved at the next "
+        "track sweep or webhook",
     )
     return 0
 
@@ -180,7 +280,7 @@ def executions_list(conn: Connection, args: argparse.Namespace, out: TextIO) -> 
 
     emit(
         list_executions(conn.sfn, conn.state_machine_arn, args.limit),
-        args.output,
+        style_from(args, out),
         out,
         EXECUTION_COLUMNS,
     )
@@ -189,20 +289,30 @@ def executions_list(conn: Connection, args: argparse.Namespace, out: TextIO) -> 
 
 def executions_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     from opslink_cli.executions import show_execution
-    from opslink_cli.render import table
 
-    doc = show_execution(conn.sfn, conn.state_machine_arn, args.name)
-    if args.output == "json":
-        emit(doc, "json", out)
+    try:
+        doc = show_execution(conn.sfn, conn.state_machine_arn, args.name)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn"):
+            raise NotFound("execution", args.name) from None
+        raise
+    style = style_from(args, out)
+    if style.output != "table" or style.query:
+        emit(doc, style, out)
         return 0
-    emit({k: v for k, v in doc.items() if k != "timeline"}, "table", out)
+    emit({k: v for k, v in doc.items() if k != "timeline"}, style, out)
     out.write("\n")
-    table(doc["timeline"], ("at", "state", "took", "facts"), out, max_width=110)
+    width = None if not style.truncate else 110
+    table(
+        doc["timeline"], ("at", "state", "took", "facts"), out, max_width=width, colour=style.colour
+    )
     return 0
 
 
 def _approval(conn: Connection, name: str) -> tuple[str, str]:
     alert_id = name.rsplit(":", 1)[-1].removeprefix("remediate-")
+    if conn.alerts.get(alert_id) is None:
+        raise NotFound("execution", name)
     token = conn.alerts.approval_token(alert_id)
     if token is None:
         raise OperatorError(f"execution {name} is not waiting for an approval")
@@ -211,23 +321,28 @@ def _approval(conn: Connection, name: str) -> tuple[str, str]:
 
 def executions_approve(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     alert_id, token = _approval(conn, args.name)
-    decided = {"approved_by": args.by, "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    by = args.by or conn.identity()
+    decided = {"approved_by": by, "at": datetime.now(UTC).isoformat(timespec="seconds")}
     try:
         conn.sfn.send_task_success(taskToken=token, output=json.dumps(decided))
     except ClientError as exc:
         raise OperatorError(
             f"approval not accepted: {exc.response['Error']['Message']} (already decided or timed out?)"
         ) from None
-    conn.alerts.add_note(
-        alert_id, f"Runbook approved by {args.by}.", datetime.now(UTC), kind="approved"
+    conn.alerts.add_note(alert_id, f"Runbook approved by {by}.", datetime.now(UTC), kind="approved")
+    _said(
+        args,
+        out,
+        {"execution": args.name, "action": "approved", "by": by},
+        f"approved {args.name}: the runbook runs now",
     )
-    out.write(f"approved {args.name}: the runbook runs now\n")
     return 0
 
 
 def executions_reject(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     alert_id, token = _approval(conn, args.name)
-    cause = f"Runbook rejected by {args.by}: {args.reason}"
+    by = args.by or conn.identity()
+    cause = f"Runbook rejected by {by}: {args.reason}"
     conn.alerts.add_note(alert_id, cause, datetime.now(UTC), kind="rejected")
     try:
         conn.sfn.send_task_failure(taskToken=token, error="ApprovalRejected", cause=cause)
@@ -235,5 +350,10 @@ def executions_reject(conn: Connection, args: argparse.Namespace, out: TextIO) -
         raise OperatorError(
             f"rejection not accepted: {exc.response['Error']['Message']} (already decided or timed out?)"
         ) from None
-    out.write(f"rejected {args.name}: the alert stays with humans\n")
+    _said(
+        args,
+        out,
+        {"execution": args.name, "action": "rejected", "by": by, "reason": args.reason},
+        f"rejected {args.name}: the alert stays with humans",
+    )
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +56,16 @@ def finish(stack: Stack, alert: Any) -> tuple[Any, list[str]]:
     return stack.alerts.get(alert.alert_id), stack.states_entered(alert.execution_name)
 
 
-def manual_ticket(stack: Stack, alert_id: str) -> Any:
-    links = [link for link in stack.alerts.links(alert_id) if link.get("kind") == "manual"]
-    assert len(links) == 1
-    return stack.tickets.get(links[0]["ticket_id"])
+def handed_over(stack: Stack, alert_id: str) -> tuple[Any, str]:
+    """The hand-over happens on the alert's own ticket (the default): no second ticket.
+    Returns that ticket and the hand-over note."""
+    links = [link for link in stack.alerts.links(alert_id) if link["sk"].startswith("TICKET#")]
+    assert [link.get("kind") for link in links] == [None]
+    alert = stack.alerts.get(alert_id)
+    ticket = stack.tickets.get(alert.ticket_id)  # type: ignore[union-attr]
+    assert ticket is not None and ticket.title.startswith("[FAILED_AUTO] ")
+    note = next(c["text"] for c in reversed(ticket.comments) if "could not fix" in c["text"])
+    return ticket, note
 
 
 def test_success_verified_fix_resolves_alert_and_ticket(stack: Stack) -> None:
@@ -103,19 +110,16 @@ def test_job_failure_escalates_with_stderr(stack: Stack) -> None:
     done, states = finish(stack, alert)
     assert states[-3:] == ["EscalateFailed", "Escalate", "HandedToHumans"]
     assert done.status is AlertStatus.OPEN
-    manual = manual_ticket(stack, alert.alert_id)
-    assert manual.title.startswith("[FAILED_AUTO] search - ")
-    assert manual.priority is Priority.HIGH and manual.assignee == "carol@example.com"
-    assert (manual.due_at - manual.created_at).total_seconds() == pytest.approx(7200, abs=5)
-    assert (
-        "cache daemon not responding" in manual.description
-        and "checking caches" in manual.description
-    )
+    ticket, note = handed_over(stack, alert.alert_id)
+    assert ticket.priority is Priority.HIGH and ticket.assignee == "carol@example.com"
+    handed_at = datetime.fromisoformat(ticket.comments[-1]["at"])
+    assert (ticket.due_at - handed_at).total_seconds() == pytest.approx(7200, abs=5)
+    assert "the runbook failed" in note
+    assert "cache daemon not responding" in note and "checking caches" in note
     assert stack.alerts.runbook_stats(["fail_memory"], "memory_usage", "search", "production") == {
         "fail_memory": (0, 1)
     }
-    original = stack.tickets.get(alert.ticket_id)
-    assert original and manual.id in original.comments[-1]["text"]
+    assert len(stack.tickets.list(limit=50)) == 1  # one alert, one ticket
 
 
 def test_timeout_cancels_the_job(stack: Stack) -> None:
@@ -129,7 +133,7 @@ def test_timeout_cancels_the_job(stack: Stack) -> None:
 
     assert not alive(int(pid_file.read_text()))  # the whole process group was killed
     assert any(n["kind"] == "job_cancelled" for n in done.notes)
-    assert "timeout" in manual_ticket(stack, alert.alert_id).title
+    assert "timeout" in handed_over(stack, alert.alert_id)[1]
 
 
 def test_no_runbook_leaves_alert_to_humans(stack: Stack) -> None:
@@ -145,7 +149,7 @@ def test_fixed_but_alarm_still_firing_escalates(stack: Stack) -> None:
     done, states = finish(stack, alert)
     assert states[-4:] == ["AlarmCleared", "EscalateNotFixed", "Escalate", "HandedToHumans"]
     assert done.status is AlertStatus.OPEN
-    assert "still firing" in manual_ticket(stack, alert.alert_id).title
+    assert "still firing" in handed_over(stack, alert.alert_id)[1]
     assert stack.alerts.runbook_stats(["fix_disk"], "disk_usage", "logs-archive", "production") == {
         "fix_disk": (0, 1)
     }
@@ -162,7 +166,7 @@ def test_rejected_parameter_stops_the_run(stack: Stack) -> None:
     note = next(n for n in done.notes if n["kind"] == "parameter_rejected")
     assert "SERVICE='web; rm -rf /'" in note["text"]
     assert not (Path(stack.local.state_dir or "") / "host" / "runs.log").exists()  # nothing ran
-    assert "rejected" in manual_ticket(stack, alert.alert_id).title
+    assert "rejected" in handed_over(stack, alert.alert_id)[1]
 
 
 def _waiting_for_approval(stack: Stack, alert: Any) -> None:
@@ -254,7 +258,7 @@ def test_executions_show_gives_a_readable_timeline(stack: Stack) -> None:
     facts = {r["state"]: r["facts"] for r in doc["timeline"]}
     assert facts["LaunchJob"].startswith("fail_memory as local job ")
     assert facts["PollJob"].startswith("job failed after")
-    assert facts["Escalate"].startswith("manual ticket OPS-")
+    assert facts["Escalate"].startswith("handed over on ticket OPS-")
     assert doc["transitions"] == len(doc["timeline"])
 
 
@@ -284,16 +288,16 @@ def test_http_job_platform_with_token_from_secrets_manager(tmp_path: Path) -> No
                 Fault("GET", r"/jobs/.+", 200, b'{"id": "job-1", "status": "melted"}', times=1)
             )
             _, states = finish(stack, alert)
-            manual = manual_ticket(stack, alert.alert_id)
+            _, note = handed_over(stack, alert.alert_id)
     assert app.requests[0].headers["Authorization"] == "Bearer secret-token"
     assert app.requests[0].body["parameters"] == {
         "SERVICE": "logs-archive",
         "INSTANCE": "i-0123456789abcdef0",
     }
     assert states[-3:] == ["EscalateUnreadableJob", "Escalate", "HandedToHumans"]
-    assert "unusable answer" in manual.title
-    assert "unknown status 'melted'" in manual.description
-    assert "job-1" in manual.description  # the human gets the job id to check on it
+    assert "unusable answer" in note
+    assert "unknown status 'melted'" in note
+    assert "job-1" in note  # the human gets the job id to check on it
 
 
 def test_automation_budget_stops_runaway_remediation(tmp_path: Path) -> None:
@@ -311,7 +315,70 @@ def test_automation_budget_stops_runaway_remediation(tmp_path: Path) -> None:
         stopped = [a for a, states in outcomes.items() if "EscalateBudgetExhausted" in states]
         assert len(ran) == 1 and len(stopped) == 1
         assert outcomes[stopped[0]][-2:] == ["EscalateWithoutJob", "HandedToHumans"]
-        manual = manual_ticket(stack, stopped[0])
+        _, note = handed_over(stack, stopped[0])
         runs = (Path(local.state_dir or "") / "host" / "runs.log").read_text().splitlines()
-    assert "runaway protection" in manual.title
+    assert "runaway protection" in note
     assert len(runs) == 1  # only one runbook ran
+
+
+# -- EscalationTicket=separate: two tickets, moving in lockstep --------------------------------
+
+
+@pytest.fixture
+def separate(tmp_path: Path) -> Iterator[Stack]:
+    overrides = {"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(CATALOG)}}
+    with LocalStack(
+        log_path=tmp_path / "lambda.log",
+        env_overrides=overrides,
+        parameters={"EscalationTicket": "separate"},
+    ) as local:
+        yield Stack(local)
+
+
+def _separate_handover(stack: Stack) -> tuple[Any, Any]:
+    cloudwatch_alarm("prod-search-memory-high")
+    alert = fire(stack, "prod-search-memory-high", "mem_used_percent")
+    done, _ = finish(stack, alert)
+    manual = [link for link in stack.alerts.links(alert.alert_id) if link.get("kind") == "manual"]
+    assert len(manual) == 1
+    ticket = stack.tickets.get(manual[0]["ticket_id"])
+    assert ticket and ticket.title.startswith("[FAILED_AUTO] search - ")
+    assert "cache daemon not responding" in ticket.description
+    own = stack.tickets.get(done.ticket_id)
+    assert (
+        own and not own.title.startswith("[FAILED_AUTO]") and ticket.id in own.comments[-1]["text"]
+    )
+    return done, ticket
+
+
+def test_separate_handover_ticket_resolves_with_the_alarm(separate: Stack) -> None:
+    alert, manual = _separate_handover(separate)
+    ok = samples.metric_alarm(
+        "prod-search-memory-high",
+        samples.T0 + timedelta(minutes=9),
+        state="OK",
+        old="ALARM",
+        metric="mem_used_percent",
+        namespace="CWAgent",
+        dimensions={"InstanceId": "i-0123456789abcdef0"},
+    )
+    separate.local.publish_alarm(ok)
+    assert separate.alerts.get(alert.alert_id).status is AlertStatus.RESOLVED  # type: ignore[union-attr]
+    both = [separate.tickets.get(alert.ticket_id), separate.tickets.get(manual.id)]
+    assert [t.status for t in both] == [TicketStatus.RESOLVED, TicketStatus.RESOLVED]  # type: ignore[union-attr]
+    separate.local.publish_alarm(ok)  # a second delivery changes nothing
+    again = separate.tickets.get(manual.id)
+    assert again and len(again.comments) == len(both[1].comments)  # type: ignore[union-attr]
+
+
+def test_closing_the_handover_ticket_resolves_alert_and_its_ticket(separate: Stack) -> None:
+    alert, manual = _separate_handover(separate)
+    separate.tickets.set_status(manual.id, TicketStatus.CLOSED, note="fixed by hand")
+    separate.local.advance(300)  # the track sweep
+    done = separate.alerts.get(alert.alert_id)
+    assert done and done.status is AlertStatus.RESOLVED and done.resolution["by"] == "ticket"
+    own = separate.tickets.get(alert.ticket_id)
+    assert own and own.status is TicketStatus.RESOLVED
+    assert manual.id in own.comments[-1]["text"]
+    separate.local.advance(300)  # a later sweep does not touch them again
+    assert len(separate.tickets.get(alert.ticket_id).comments) == len(own.comments)  # type: ignore[union-attr]

@@ -70,16 +70,15 @@ def test_ticket_closed_by_a_human_resolves_alert_and_stops_remediation(
 ) -> None:
     ticket = track.tickets.get(opened.ticket_id)
     assert ticket is not None
-    ticket = track.tickets.set_status(ticket.id, TicketStatus.CLOSED)  # type: ignore[attr-defined]
+    ticket = track.tickets.set_status(ticket.id, TicketStatus.CLOSED, by="erin")  # type: ignore[attr-defined]
     applied = apply_ticket(track, ticket, "sweep")
     assert applied.outcome == "resolved" and applied.alert_id == opened.alert_id
     alert = track.store.get(opened.alert_id)
     assert alert and alert.status is AlertStatus.RESOLVED
     assert alert.resolution["by"] == "ticket" and alert.resolution["status"] == "closed"
-    assert alert.resolution["who"] == "carol@example.com"  # the assignee closed it
-    assert track.workflow.stopped == [
-        (opened.execution_name, f"ticket {ticket.id} closed by carol@example.com")
-    ]  # type: ignore[union-attr]
+    assert ticket.assignee == "carol@example.com"
+    assert alert.resolution["who"] == "erin"  # the closer, not the assignee
+    assert track.workflow.stopped == [(opened.execution_name, f"ticket {ticket.id} closed by erin")]  # type: ignore[union-attr]
     assert apply_ticket(track, ticket, "sweep").outcome == "unchanged"  # idempotent
 
 
@@ -227,3 +226,15 @@ def test_function_url_event_is_parsed() -> None:
     req = request_from_function_url(event)
     assert req == WebhookRequest("POST", {"x-hub-signature-256": "sha256=abc"}, b'{"a": 1}')
     assert request_from_function_url({"source": "aws.events"}) is None
+
+
+def test_closing_a_closed_ticket_changes_nothing(track: TrackDeps, opened: Any) -> None:
+    first = track.tickets.set_status(opened.ticket_id, TicketStatus.CLOSED, note="done", by="erin")  # type: ignore[attr-defined]
+    again = track.tickets.set_status(opened.ticket_id, TicketStatus.CLOSED, note="again", by="finn")  # type: ignore[attr-defined]
+    assert (again.closed_by, again.closed_at, again.updated_at) == (
+        "erin",
+        first.closed_at,
+        first.updated_at,
+    )
+    assert [c["text"] for c in again.comments] == ["done"]
+    assert again.comments[0]["author"] == "erin"

@@ -88,11 +88,19 @@ class RemediateSettings(CommonSettings):
     poll_base_seconds: int = Field(default=15, ge=1, le=3600, alias="POLL_BASE_SECONDS")
     poll_max_seconds: int = Field(default=900, ge=1, le=86_400, alias="POLL_MAX_SECONDS")
     runs_per_service_hour: int = Field(default=10, ge=0, alias="AUTOMATION_RUNS_PER_SERVICE_HOUR")
+    # Hand-over on the alert's own ticket (own) or on a [FAILED_AUTO] ticket of its own.
+    escalation_ticket: str = Field(
+        default="own", alias="ESCALATION_TICKET", pattern="^(own|separate)$"
+    )
     local_jobs_dir: str = Field(default="/tmp/opslink-jobs", alias="LOCAL_JOBS_DIR")  # noqa: S108 (local platform only)
     # Confines the local platform's runbooks to a directory (OPSLINK_TARGET_ROOT).
     local_target_root: str = Field(default="", alias="LOCAL_TARGET_ROOT")
     # Put first on the local platform's PATH (the emulator's stand-ins for host tools).
     local_job_path: str = Field(default="", alias="LOCAL_JOB_PATH")
+    # Set by the local emulator: seals the local platform's scripts (scratch HOME, no
+    # inherited AWS settings, dummy credentials, AWS endpoint on 127.0.0.1).
+    local_sandbox_home: str = Field(default="", alias="LOCAL_SANDBOX_HOME")
+    local_aws_endpoint_url: str = Field(default="", alias="LOCAL_AWS_ENDPOINT_URL")
     ssm_output_bucket: str = Field(default="", alias="SSM_OUTPUT_BUCKET")
     job_api_url: str = Field(default="", alias="JOB_API_URL")
     job_api_token_secret: str = Field(default="", alias="JOB_API_TOKEN_SECRET")

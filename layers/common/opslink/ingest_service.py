@@ -44,6 +44,7 @@ from opslink.ports import (
     Workflow,
 )
 from opslink.service_map import ServiceMap
+from opslink.ticket_lockstep import resolve_other_tickets
 from opslink.ticket_policy import draft_ticket, priority
 
 logger = Logger(child=True)
@@ -294,6 +295,7 @@ def _finish_opening(
 
     After a resolved alert of the same alarm, the lifecycle rule decides the ticket: within
     the reopen window its ticket is reopened; later, a new ticket refers to it."""
+    new_ticket = False
     if ticket_id is None:
         prev_ticket = (previous or {}).get("ticket_id")
         prev_resolved = datetime.fromisoformat(previous["resolved_at"]) if previous else None
@@ -314,6 +316,7 @@ def _finish_opening(
             reason = f"re-fire within the reopen window: ticket {prev_ticket} reopened"
         else:
             oncall = deps.directory.oncall(enr.team)
+            new_ticket = True
             ticket = deps.tickets.create(
                 draft_ticket(alarm, enr, alert.alert_id, oncall, previous_ticket=prev_ticket)
             )
@@ -340,7 +343,7 @@ def _finish_opening(
         notification=_notification(alarm, alert, ticket_id, ticket.url),
     )
     deps.workflow.start_remediation(name, payload.model_dump(mode="json"))
-    deps.store.link_opened(alert, ticket, name)
+    deps.store.link_opened(alert, ticket, name, new_ticket=new_ticket)
     return RecordResult(
         index=0,
         outcome=Outcome.CREATED,
@@ -472,6 +475,8 @@ def _on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult
         "reason": alarm.reason[:1000],
     }
     resolved = deps.store.resolve(alert, resolution, alarm.state_changed_at)
+    if resolved and policy.ok_policy is OkPolicy.RESOLVE:
+        resolve_other_tickets(deps.store, deps.tickets, alert.alert_id, alert.ticket_id, text)
     return RecordResult(
         index=0,
         outcome=Outcome.RESOLVED if resolved else Outcome.DUPLICATE,

@@ -158,6 +158,24 @@ class TicketDraft(_Frozen):
     custom_fields: dict[str, str] = Field(default_factory=dict)
 
 
+class HandOver(_Frozen):
+    """What turns an alert's own ticket into a hand-over to a human after automation
+    failed: marked as failed automation, priority raised, on-call assigned, due soon,
+    and the job's output as a comment."""
+
+    marker: str = "[FAILED_AUTO]"  # title prefix
+    label: str = "failed_auto"
+    priority: Priority
+    assignee: str | None = None
+    due_at: datetime
+    note: str
+
+    def title(self, current: str, limit: int = 255) -> str:
+        if current.startswith(self.marker):
+            return current[:limit]
+        return f"{self.marker} {current}"[:limit]
+
+
 class Ticket(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -170,6 +188,7 @@ class Ticket(BaseModel):
     ticket_type: TicketType
     assignee: str | None = None
     closed_by: str | None = None
+    closed_at: datetime | None = None
     due_at: datetime | None = None
     url: str | None = None
     description: str = ""

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from opslink.models import (
     Alert,
+    HandOver,
     JobOutput,
     JobRef,
     JobRequest,
@@ -40,7 +41,9 @@ class AlertStore(Protocol):
     def take_lease(self, alert: Alert, now: datetime, lease_until: datetime) -> bool:
         """Take over an unfinished alert whose lease ran out; False if someone holds it."""
 
-    def link_opened(self, alert: Alert, ticket: Ticket, execution_name: str) -> None:
+    def link_opened(
+        self, alert: Alert, ticket: Ticket, execution_name: str, new_ticket: bool = True
+    ) -> None:
         """Store the ticket and execution on the alert, with links in both directions."""
 
     def record_refire(self, alert_id: str, at: datetime) -> Alert | None:
@@ -60,6 +63,9 @@ class AlertStore(Protocol):
 
     def alert_for_ticket(self, provider: str, ticket_id: str) -> str | None: ...
 
+    def links(self, alert_id: str) -> list[dict[str, Any]]:
+        """The alert's links (tickets with provider/ticket_id/kind, executions, jobs)."""
+
     def list_alerts(self, status: str | None = None, limit: int = 50) -> list[Alert]: ...
 
     def record_rejection(self, source: str, reason: str, excerpt: str, at: datetime) -> None: ...
@@ -76,6 +82,10 @@ class TicketSystem(Protocol):
     def set_status(
         self, ticket_id: str, status: TicketStatus, note: str | None = None
     ) -> Ticket: ...
+
+    def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
+        """Mark the ticket as failed automation (title marker, label), raise its priority,
+        assign it, set its due date and add the hand-over note. Idempotent."""
 
     def get(self, ticket_id: str) -> Ticket | None: ...
 

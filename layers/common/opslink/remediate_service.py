@@ -29,6 +29,8 @@ from opslink.errors import (
     ParameterRejectedError,
 )
 from opslink.models import (
+    AlertStatus,
+    HandOver,
     JobOutput,
     JobRef,
     JobRequest,
@@ -52,6 +54,7 @@ from opslink.runbook_selection import (
     resolve_targets,
     seeded_rng,
 )
+from opslink.ticket_lockstep import resolve_other_tickets
 
 OUTPUT_EXCERPT = 2_000
 MANUAL_DUE = timedelta(hours=2)
@@ -106,6 +109,7 @@ class RemediateDeps:
     poll_base_seconds: int = 15
     poll_max_seconds: int = 900
     runs_per_service_hour: int = 10
+    escalation_ticket: str = "own"  # own | separate
     clock: Callable[[], datetime] = field(default=_utcnow)
 
     def runbook(self, name: str) -> Runbook:
@@ -360,6 +364,14 @@ def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
         )
         deps.tickets.set_status(a.ticket_id, TicketStatus.RESOLVED, note=text)
     resolved = deps.store.resolve_by_id(a.alert_id, resolution, now)
+    if resolved:
+        resolve_other_tickets(
+            deps.store,
+            deps.tickets,
+            a.alert_id,
+            a.ticket_id,
+            f"Resolved with alert {a.alert_id}: runbook {runbook} fixed it (alarm back to OK).",
+        )
     if not resolved:
         deps.store.add_note(
             a.alert_id, f"Runbook {runbook} verified as the fix.", now, kind="verified_fix"
@@ -377,26 +389,24 @@ def _score(deps: RemediateDeps, req: TaskRequest, fixed: bool) -> None:
         )
 
 
-def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
-    a = req.alert
-    esc = req.escalation or {}
-    kind = str(esc.get("kind", "failed"))
-    job = req.job or {}
+_PRIORITY_RANK = {p: i for i, p in enumerate(Priority)}  # Critical first
+
+
+def _raised(current: Priority | None, floor: Priority) -> Priority:
+    """The product rule: a failed automation is at least High; never lowered."""
+    if current is None:
+        return floor
+    return min(current, floor, key=_PRIORITY_RANK.__getitem__)
+
+
+def _handover_text(deps: RemediateDeps, req: TaskRequest, why: str, detail: str) -> str:
+    a, job = req.alert, req.job or {}
     selected = (req.selection or {}).get("runbook")
     runbook = str(
         job.get("runbook")
         or (selected.get("name") if isinstance(selected, dict) else None)
         or "no runbook"
     )
-    why = ESCALATIONS.get(kind, kind)
-    detail = str(esc.get("detail") or "")
-    with contextlib.suppress(
-        ValueError, TypeError, AttributeError
-    ):  # Step Functions error causes are JSON
-        detail = json.loads(detail).get("errorMessage", detail)
-    out = _output(deps, req)
-    now = deps.clock().replace(microsecond=0)
-    oncall = deps.directory.oncall(a.team) if deps.directory else None
     lines = [
         f"OpsLink could not fix alert {a.alert_id} automatically: {why}.",
         "",
@@ -406,27 +416,80 @@ def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
         f"| Alarm | {a.alarm_name} ({a.region}) |",
         f"| Runbook | {runbook} |",
         f"| Job | {job.get('platform', '-')} {job.get('job_id', '-')} |",
-        f"| Original ticket | {a.ticket_id or '-'} |",
+        f"| Alert ticket | {a.ticket_id or '-'} |",
     ]
     if detail:
         lines += ["", f"**Detail:** {_excerpt(detail, 1000)}"]
     if req.job:
-        lines += [
-            "",
-            "### stdout",
-            "```",
-            _excerpt(out.stdout) or "(empty)",
-            "```",
-            "### stderr",
-            "```",
-            _excerpt(out.stderr) or "(empty)",
-            "```",
-        ]
+        out = _output(deps, req)
+        lines += ["", "### stdout", "```", _excerpt(out.stdout) or "(empty)", "```"]
+        lines += ["### stderr", "```", _excerpt(out.stderr) or "(empty)", "```"]
+    return "\n".join(lines) + "\n"
+
+
+def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
+    """Hand the alert to a human: by default on the alert's own ticket (marked failed
+    automation, priority raised, on-call assigned, due in 2 h, job output attached);
+    with EscalationTicket=separate on a [FAILED_AUTO] ticket of its own, which then moves
+    in lockstep with the alert's ticket. Never for an alert already resolved."""
+    a = req.alert
+    esc = req.escalation or {}
+    kind = str(esc.get("kind", "failed"))
+    why = ESCALATIONS.get(kind, kind)
+    detail = str(esc.get("detail") or "")
+    with contextlib.suppress(ValueError, TypeError, AttributeError):  # Lambda causes are JSON
+        detail = json.loads(detail).get("errorMessage", detail)
+    now = deps.clock().replace(microsecond=0)
+    if kind in ("failed", "timeout", "not_fixed"):
+        _score(deps, req, fixed=False)
+    current = deps.store.get(a.alert_id)
+    if current is not None and current.status is not AlertStatus.OPEN:
+        by = current.resolution.get("by", "someone")
+        text = f"Automation outcome: {why}. The alert was already resolved (by {by}): no hand-over."
+        deps.store.add_note(a.alert_id, text, now, kind=f"not_escalated_{kind}")
+        return {"handed_over": False, "kind": kind, "reason": "alert already resolved"}
+    oncall = deps.directory.oncall(a.team) if deps.directory else None
+    note = _handover_text(deps, req, why, detail)
+    if deps.escalation_ticket == "separate" or not a.ticket_id:
+        ticket_id = _separate_handover(deps, req, why, kind, note, oncall, now)
+        text = f"Handed to a human: {why}. Hand-over ticket {ticket_id} (assigned to {oncall or 'nobody'})."
+        if a.ticket_id:
+            deps.tickets.comment(a.ticket_id, text)
+    else:
+        own = deps.tickets.get(a.ticket_id)
+        due = now + MANUAL_DUE
+        if own is not None and own.due_at is not None and own.due_at < due:
+            due = own.due_at
+        ticket_id = a.ticket_id
+        deps.tickets.hand_over(
+            ticket_id,
+            HandOver(
+                priority=_raised(own.priority if own else None, Priority.HIGH),
+                assignee=oncall,
+                due_at=due,
+                note=note,
+            ),
+        )
+        text = f"Handed to a human on ticket {ticket_id}: {why} (assigned to {oncall or 'nobody'})."
+    deps.store.add_note(a.alert_id, text, now, kind=f"escalated_{kind}")
+    return {"handed_over": True, "ticket_id": ticket_id, "kind": kind, "reason": why}
+
+
+def _separate_handover(
+    deps: RemediateDeps,
+    req: TaskRequest,
+    why: str,
+    kind: str,
+    note: str,
+    oncall: str | None,
+    now: datetime,
+) -> str:
+    a = req.alert
     draft = TicketDraft(
         alert_id=a.alert_id,
         key=f"{a.alert_id}:manual",
         title=f"[FAILED_AUTO] {a.service} - {a.alarm_name or a.alert_type}: {why}"[:255],
-        description="\n".join(lines) + "\n",
+        description=note,
         ticket_type=TicketType.INCIDENT,
         priority=Priority.HIGH,
         assignee=oncall,
@@ -441,13 +504,7 @@ def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     )
     manual = deps.tickets.create(draft)
     deps.store.link_followup_ticket(a.alert_id, manual.provider, manual.id, kind="manual")
-    text = f"Escalated to a human: {why}. Manual ticket {manual.id} (assigned to {oncall or 'nobody'})."
-    deps.store.add_note(a.alert_id, text, now, kind=f"escalated_{kind}")
-    if a.ticket_id:
-        deps.tickets.comment(a.ticket_id, text)
-    if kind in ("failed", "timeout", "not_fixed"):
-        _score(deps, req, fixed=False)
-    return {"manual_ticket_id": manual.id, "kind": kind}
+    return manual.id
 
 
 # -- notes ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from aws_lambda_powertools import Logger
 
 from opslink.models import Alert, AlertStatus, Ticket, TicketStatus
 from opslink.ports import AlertStore, Notifier
+from opslink.ticket_lockstep import resolve_other_tickets
 
 logger = Logger(child=True)
 
@@ -36,6 +37,10 @@ class SweepableTickets(Protocol):
     def get(self, ticket_id: str) -> Ticket | None: ...
 
     def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None: ...
+
+    def set_status(
+        self, ticket_id: str, status: TicketStatus, note: str | None = None
+    ) -> Ticket: ...
 
 
 class TrackStore(AlertStore, Protocol):
@@ -103,7 +108,8 @@ def apply_ticket(deps: TrackDeps, ticket: Ticket, source: str) -> Applied:
             alert_id,
             f"ticket {ticket.status.value}, alert {alert.status.value}",
         )
-    who = ticket.closed_by or ticket.assignee or "unknown"
+    # Who closed it, as the ticket system says; never guessed from the assignee.
+    who = ticket.closed_by or "unknown (the ticket system did not say)"
     resolution = {
         "by": "ticket",
         "how": f"{ticket.provider} ticket {ticket.id} was {ticket.status.value} ({source})",
@@ -119,6 +125,16 @@ def apply_ticket(deps: TrackDeps, ticket: Ticket, source: str) -> Applied:
             alert.execution_name, f"ticket {ticket.id} {ticket.status.value} by {who}"
         )
     text = f"Resolved because ticket {ticket.id} was {ticket.status.value} by {who}."
+    others = resolve_other_tickets(
+        deps.store,
+        deps.tickets,
+        alert_id,
+        ticket.id,
+        f"Resolved together with ticket {ticket.id} ({ticket.status.value} by {who}): "
+        f"alert {alert_id} is resolved.",
+    )
+    if others:
+        text += f" Linked ticket {', '.join(others)} resolved with it."
     if stopped:
         text += f" Remediation {alert.execution_name} stopped."
         if deps.jobs is not None:

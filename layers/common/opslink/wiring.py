@@ -53,6 +53,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         poll_base_seconds=settings.poll_base_seconds,
         poll_max_seconds=settings.poll_max_seconds,
         runs_per_service_hour=settings.runs_per_service_hour,
+        escalation_ticket=settings.escalation_ticket,
     )
 
 

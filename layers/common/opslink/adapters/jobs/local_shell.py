@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +26,40 @@ from opslink.models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 
 # What a script inherits from this process: nothing else leaks into a runbook.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
+_SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Nothing listens on the discard port: an AWS call that escapes the stand-ins fails here.
+_NOWHERE = "http://127.0.0.1:9"
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """How the emulator seals a script: it never sees the user's HOME, AWS settings or
+    credentials; the AWS SDKs and CLI it may call point at 127.0.0.1 with dummy keys."""
+
+    home: str
+    aws_endpoint_url: str = ""
+    region: str = "us-east-1"
+
+    def environment(self) -> dict[str, str]:
+        home = Path(self.home)
+        (home / ".aws").mkdir(parents=True, exist_ok=True)
+        return {
+            "HOME": str(home),
+            "PATH": _SYSTEM_PATH,
+            "LANG": "C.UTF-8",
+            "TZ": "UTC",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ENDPOINT_URL": self.aws_endpoint_url or _NOWHERE,
+            "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_PAGER": "",
+            "NO_PROXY": "*",
+        }
 
 
 def _tail(path: Path, limit: int) -> tuple[str, bool]:
@@ -51,10 +86,24 @@ def _alive(pid: int) -> bool:
 class LocalShellPlatform:
     name = "local"
 
-    def __init__(self, jobs_dir: str, target_root: str = "", path_prefix: str = "") -> None:
+    def __init__(
+        self,
+        jobs_dir: str,
+        target_root: str = "",
+        path_prefix: str = "",
+        sandbox: Sandbox | None = None,
+    ) -> None:
         self.jobs_dir = Path(jobs_dir)
         self.target_root = target_root
         self.path_prefix = path_prefix
+        self.sandbox = sandbox
+
+    def _base_environment(self) -> dict[str, str]:
+        if self.sandbox is not None:
+            return self.sandbox.environment()
+        env = {k: os.environ[k] for k in _INHERITED if k in os.environ}
+        env.setdefault("PATH", _SYSTEM_PATH)
+        return env
 
     def _dir(self, job_id: str) -> Path:
         if not job_id.isalnum():
@@ -74,9 +123,10 @@ class LocalShellPlatform:
                 launched_at=datetime.fromisoformat(meta["launched_at"]),
             )
         launched = datetime.now(UTC)
-        env = {k: os.environ[k] for k in _INHERITED if k in os.environ}
-        env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        env = self._base_environment()
         env |= request.environment | {"OPSLINK_RUN_ID": job_id, "OPSLINK_RUNBOOK": request.runbook}
+        if self.sandbox is not None:  # the seal wins over anything a runbook declares
+            env |= {k: v for k, v in self.sandbox.environment().items() if k != "PATH"}
         if self.target_root:
             env["OPSLINK_TARGET_ROOT"] = self.target_root
         if self.path_prefix:

@@ -31,10 +31,18 @@ def job_platform(s: RemediateSettings) -> JobPlatform:
 
         return SsmRunCommandPlatform(output_bucket=s.ssm_output_bucket)
     if s.job_platform == "local":
-        from opslink.adapters.jobs.local_shell import LocalShellPlatform
+        from opslink.adapters.jobs.local_shell import LocalShellPlatform, Sandbox
 
+        sandbox = (
+            Sandbox(home=s.local_sandbox_home, aws_endpoint_url=s.local_aws_endpoint_url)
+            if s.local_sandbox_home
+            else None
+        )
         return LocalShellPlatform(
-            s.local_jobs_dir, target_root=s.local_target_root, path_prefix=s.local_job_path
+            s.local_jobs_dir,
+            target_root=s.local_target_root,
+            path_prefix=s.local_job_path,
+            sandbox=sandbox,
         )
     if s.job_platform == "http":
         from opslink.adapters.jobs.http_api import HttpJobApiPlatform

@@ -208,8 +208,11 @@ class DynamoAlertStore:
             {"Put": {"TableName": self.table, "Item": _to_item({"pk": b, "sk": a} | attrs)}},
         ]
 
-    def link_opened(self, alert: Alert, ticket: Ticket, execution_name: str) -> None:
-        """One transaction: ticket and execution on the alert and its lock, links both ways."""
+    def link_opened(
+        self, alert: Alert, ticket: Ticket, execution_name: str, new_ticket: bool = True
+    ) -> None:
+        """One transaction: ticket and execution on the alert and its lock, links both ways;
+        `tickets_created` counts only a ticket that was created (not a reopened one)."""
         ticket_key = f"TICKET#{ticket.provider}#{ticket.id}"
         exec_key = f"EXECUTION#{execution_name}"
         alert_key = f"ALERT#{alert.alert_id}"
@@ -243,7 +246,11 @@ class DynamoAlertStore:
                 },
                 *self._both_ways(alert_key, ticket_key, link),
                 *self._both_ways(alert_key, exec_key, link),
-                self._counter_update("tickets_created", alert.triggered_at),
+                *(
+                    [self._counter_update("tickets_created", alert.triggered_at)]
+                    if new_ticket
+                    else []
+                ),
             ],
         )
 

@@ -9,6 +9,7 @@ last change; gsi2 (alert_id) finds a ticket by its alert.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from opslink.errors import TicketSystemError
-from opslink.models import Ticket, TicketDraft, TicketStatus
+from opslink.models import HandOver, Ticket, TicketDraft, TicketStatus
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
@@ -131,17 +132,35 @@ class BuiltinTicketSystem:
         except ClientError:
             raise TicketSystemError(f"builtin tickets: no ticket {ticket_id}") from None
 
-    def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+    def set_status(
+        self,
+        ticket_id: str,
+        status: TicketStatus,
+        note: str | None = None,
+        by: str | None = None,
+    ) -> Ticket:
+        """Change the status with its note in one write. Setting the status a ticket
+        already has changes nothing (no note, timestamps kept): retries are harmless.
+        Resolving or closing records who did it (`by`, default opslink) and when."""
         now = _now()
+        who = by or "opslink"
         expr = "SET #s = :s, updated_at = :now, gsi1sk = :g"
         values: dict[str, Any] = {
             ":s": {"S": status.value},
             ":now": {"S": now.isoformat()},
             ":g": {"S": f"{now.isoformat()}#{ticket_id}"},
         }
+        if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+            expr += ", closed_by = :by, closed_at = :now"
+            values[":by"] = {"S": who}
+        else:
+            expr += " REMOVE closed_by, closed_at"
         if note:  # status and its note in one write
-            expr += ", comments = list_append(if_not_exists(comments, :empty), :c)"
-            entry = {"at": now.isoformat(), "author": "opslink", "text": note[:8000]}
+            entry = {"at": now.isoformat(), "author": who, "text": note[:8000]}
+            expr = expr.replace(
+                ", gsi1sk = :g",
+                ", gsi1sk = :g, comments = list_append(if_not_exists(comments, :empty), :c)",
+            )
             values |= {":c": _ser.serialize([entry]), ":empty": {"L": []}}
         try:
             out = self._call(
@@ -149,14 +168,65 @@ class BuiltinTicketSystem:
                 TableName=self.table,
                 Key=self._key(ticket_id),
                 UpdateExpression=expr,
-                ConditionExpression="attribute_exists(pk)",
+                ConditionExpression="attribute_exists(pk) AND #s <> :s",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
         except ClientError:
-            raise TicketSystemError(f"builtin tickets: no ticket {ticket_id}") from None
+            current = self.get(ticket_id)
+            if current is None:
+                raise TicketSystemError(f"builtin tickets: no ticket {ticket_id}") from None
+            return current  # already in that status: unchanged
         return self._ticket(out["Attributes"])
+
+    def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
+        current = self.get(ticket_id)
+        if current is None:
+            raise TicketSystemError(f"builtin tickets: no ticket {ticket_id}")
+        now = _now()
+        entry = {"at": now.isoformat(), "author": "opslink", "text": handover.note[:8000]}
+        values: dict[str, Any] = {
+            ":t": {"S": handover.title(current.title)},
+            ":p": {"S": handover.priority.value},
+            ":d": {"S": handover.due_at.isoformat()},
+            ":l": _ser.serialize([handover.label]),
+            ":empty": {"L": []},
+            ":c": _ser.serialize([entry]),
+            ":now": {"S": now.isoformat()},
+            ":g": {"S": f"{now.isoformat()}#{ticket_id}"},
+        }
+        expr = (
+            "SET title = :t, priority = :p, due_at = :d, updated_at = :now, gsi1sk = :g, "
+            "comments = list_append(if_not_exists(comments, :empty), :c)"
+        )
+        if handover.label not in self._labels(ticket_id):
+            expr += ", labels = list_append(if_not_exists(labels, :empty), :l)"
+        else:
+            values.pop(":l")
+        if handover.assignee:
+            expr += ", assignee = :a"
+            values[":a"] = {"S": handover.assignee}
+        out = self._call(
+            "update_item",
+            TableName=self.table,
+            Key=self._key(ticket_id),
+            UpdateExpression=expr,
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+        return self._ticket(out["Attributes"])
+
+    def _labels(self, ticket_id: str) -> list[str]:
+        out = self._call(
+            "get_item",
+            TableName=self.table,
+            Key=self._key(ticket_id),
+            ProjectionExpression="labels",
+            ConsistentRead=True,
+        )
+        return list(_de.deserialize(out.get("Item", {}).get("labels", {"L": []})))
 
     def get(self, ticket_id: str) -> Ticket | None:
         out = self._call(
@@ -195,14 +265,22 @@ class BuiltinTicketSystem:
                 return tickets
             kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
-    def list(self, limit: int = 50) -> list[Ticket]:
-        out = self._call(
-            "query",
-            TableName=self.table,
-            IndexName="gsi1",
-            KeyConditionExpression="gsi1pk = :p",
-            ExpressionAttributeValues={":p": {"S": "TICKETS"}},
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [self._ticket(i) for i in out.get("Items", [])]
+    def list(self, limit: int = 50, where: Callable[[Ticket], bool] | None = None) -> list[Ticket]:
+        """Most recently changed first; with `where`, the first `limit` that match."""
+        tickets: list[Ticket] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "TICKETS"}},
+            "ScanIndexForward": False,
+            "Limit": limit if where is None else max(limit, 100),
+        }
+        while len(tickets) < limit:
+            out = self._call("query", **kwargs)
+            page = [self._ticket(i) for i in out.get("Items", [])]
+            tickets += [t for t in page if where is None or where(t)]
+            if "LastEvaluatedKey" not in out or where is None:
+                break
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+        return tickets[:limit]

@@ -14,7 +14,7 @@ from typing import Any
 
 from opslink.adapters.tickets.common import draft_key, marker, parse_time, require, ticket_http
 from opslink.errors import TicketSystemRejected
-from opslink.models import Priority, Ticket, TicketDraft, TicketStatus, TicketType
+from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
 
 
 class GitHubTickets:
@@ -142,6 +142,30 @@ class GitHubTickets:
             idempotent=False,
             what=f"comment on {ticket_id}",
         )
+
+    def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
+        doc = self.http.request("GET", f"{self.repo}/issues/{ticket_id}", what=f"issue {ticket_id}")
+        labels = [
+            str(lbl.get("name") if isinstance(lbl, dict) else lbl)
+            for lbl in (doc or {}).get("labels") or []
+        ]
+        labels = [lbl for lbl in labels if not lbl.startswith("priority:")]
+        labels += [f"priority:{handover.priority.value.lower()}", handover.label]
+        issue: dict[str, Any] = {
+            "title": handover.title(str((doc or {}).get("title", ""))),
+            "labels": sorted(set(labels)),
+        }
+        if handover.assignee and "@" not in handover.assignee:
+            issue["assignees"] = [handover.assignee]
+        self.http.request(
+            "PATCH", f"{self.repo}/issues/{ticket_id}", json=issue, what=f"hand over {ticket_id}"
+        )
+        due = f"**Due:** {handover.due_at.isoformat()} ({handover.priority.value} priority)"
+        self.comment(ticket_id, f"{due}\n\n{handover.note}")
+        ticket = self.get(ticket_id)
+        if ticket is None:
+            raise TicketSystemRejected(f"GitHub: issue {ticket_id} vanished")
+        return ticket
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         if note:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from opslink.adapters.tickets.common import draft_key, marker, parse_time, require, ticket_http
 from opslink.errors import TicketSystemRejected
-from opslink.models import Priority, Ticket, TicketDraft, TicketStatus, TicketType
+from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
 
 DEFAULT_PRIORITIES = {
     Priority.CRITICAL: "Highest",
@@ -288,6 +288,31 @@ class JiraTickets:
             idempotent=False,
             what=f"comment on {ticket_id}",
         )
+
+    def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
+        current = self.get(ticket_id)
+        if current is None:
+            raise TicketSystemRejected(f"Jira: issue {ticket_id} not found")
+        fields: dict[str, Any] = {
+            "summary": handover.title(current.title),
+            "priority": {"name": self.priorities[handover.priority.value]},
+            "duedate": handover.due_at.astimezone(UTC).date().isoformat(),
+        }
+        assignee = self._assignee(handover.assignee)
+        if assignee:
+            fields["assignee"] = assignee
+        self.http.request(
+            "PUT",
+            f"{self.api}/issue/{quote(ticket_id, safe='')}",
+            json={"fields": fields, "update": {"labels": [{"add": f"opslink-{handover.label}"}]}},
+            what=f"hand over {ticket_id}",
+            expect="none",
+        )
+        self.comment(ticket_id, handover.note)
+        ticket = self.get(ticket_id)
+        if ticket is None:
+            raise TicketSystemRejected(f"Jira: issue {ticket_id} vanished")
+        return ticket
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         path = f"{self.api}/issue/{quote(ticket_id, safe='')}/transitions"

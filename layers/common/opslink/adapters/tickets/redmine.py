@@ -17,7 +17,7 @@ from typing import Any
 
 from opslink.adapters.tickets.common import draft_key, marker, parse_time, require, ticket_http
 from opslink.errors import TicketSystemRejected
-from opslink.models import Priority, Ticket, TicketDraft, TicketStatus, TicketType
+from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
 
 PRIORITY_NAMES = {
     Priority.CRITICAL: ("Immediate", "Urgent"),
@@ -206,6 +206,35 @@ class RedmineTickets:
             what=f"comment on {ticket_id}",
             expect="none",
         )
+
+    def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
+        current = self.get(ticket_id)
+        if current is None:
+            raise TicketSystemRejected(f"Redmine: issue {ticket_id} not found")
+        prio_ids = self._priorities
+        issue: dict[str, Any] = {
+            "subject": handover.title(current.title),
+            "due_date": handover.due_at.astimezone(UTC).date().isoformat(),
+            "notes": handover.note,
+        }
+        priority_id = next(
+            (prio_ids[n] for n in PRIORITY_NAMES[handover.priority] if n in prio_ids), None
+        )
+        if priority_id is not None:
+            issue["priority_id"] = priority_id
+        if handover.assignee and handover.assignee in self.users:
+            issue["assigned_to_id"] = self.users[handover.assignee]
+        self.http.request(
+            "PUT",
+            f"/issues/{ticket_id}.json",
+            json={"issue": issue},
+            what=f"hand over {ticket_id}",
+            expect="none",
+        )
+        ticket = self.get(ticket_id)
+        if ticket is None:
+            raise TicketSystemRejected(f"Redmine: issue {ticket_id} vanished")
+        return ticket
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         issue: dict[str, Any] = {"status_id": self._status_id(status)}

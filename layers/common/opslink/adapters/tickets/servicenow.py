@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from opslink.adapters.tickets.common import draft_key, marker, parse_time, require, ticket_http
 from opslink.errors import TicketSystemRejected
-from opslink.models import Priority, Ticket, TicketDraft, TicketStatus, TicketType
+from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
 
 TABLE = "/api/now/table/incident"
 IMPACT_URGENCY = {
@@ -186,6 +186,28 @@ class ServiceNowTickets:
             json={"work_notes": text},
             what=f"work note on {ticket_id}",
         )
+
+    def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
+        current = self.get(ticket_id)
+        if current is None:
+            raise TicketSystemRejected(f"ServiceNow: incident {ticket_id} not found")
+        impact, urgency = IMPACT_URGENCY[handover.priority]
+        body: dict[str, Any] = {
+            "short_description": handover.title(current.title, 160),
+            "impact": impact,
+            "urgency": urgency,
+            "due_date": handover.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            "work_notes": handover.note,
+        }
+        if handover.assignee:
+            body["assigned_to"] = handover.assignee
+        doc = self.http.request(
+            "PATCH",
+            f"{TABLE}/{quote(ticket_id, safe='')}",
+            json=body,
+            what=f"hand over {ticket_id}",
+        )
+        return self._ticket(require(doc, "result", "ServiceNow"))
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         body: dict[str, Any] = {"state": TO_STATE[status]}

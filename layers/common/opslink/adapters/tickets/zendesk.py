@@ -12,7 +12,7 @@ from typing import Any
 
 from opslink.adapters.tickets.common import draft_key, marker, parse_time, require, ticket_http
 from opslink.errors import TicketSystemRejected
-from opslink.models import Priority, Ticket, TicketDraft, TicketStatus, TicketType
+from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
 
 PRIORITIES = {
     Priority.CRITICAL: "urgent",
@@ -151,6 +151,27 @@ class ZendeskTickets:
             json={"ticket": {"comment": {"body": text, "public": False}}},
             what=f"comment on {ticket_id}",
         )
+
+    def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
+        current = self.get(ticket_id)
+        if current is None:
+            raise TicketSystemRejected(f"Zendesk: ticket {ticket_id} not found")
+        body: dict[str, Any] = {
+            "subject": handover.title(current.title),
+            "priority": PRIORITIES[handover.priority],
+            "due_at": handover.due_at.isoformat(),
+            "additional_tags": [f"opslink_{handover.label}"],
+            "comment": {"body": handover.note, "public": False},
+        }
+        if handover.assignee and "@" in handover.assignee:
+            body["assignee_email"] = handover.assignee
+        doc = self.http.request(
+            "PUT",
+            f"/api/v2/tickets/{ticket_id}.json",
+            json={"ticket": body},
+            what=f"hand over {ticket_id}",
+        )
+        return self._ticket(require(doc, "ticket", "Zendesk"))
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         body: dict[str, Any] = {"status": TO_STATE[status]}

@@ -1,0 +1,215 @@
+"""The `opslink` command line: subcommands and options, as the AWS CLI's users expect.
+
+Global options (`--endpoint-url`, `--profile`, `--region`, `--output`, `--query`,
+`--no-truncate`, `--color`, `--stack-name` …) are accepted before or after the
+subcommand; `AWS_ENDPOINT_URL`, `AWS_PROFILE` and `AWS_REGION`/`AWS_DEFAULT_REGION` are
+honoured as the AWS CLI does. Every usage error is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import urlparse
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
+OUTPUTS = ("table", "json", "text", "yaml")
+
+
+class UsageError(Exception):
+    """Bad input on the command line: exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"opslink: error: {message} (see `{self.prog} --help`)\n")
+        sys.exit(EXIT_USAGE)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} is out of range (1-65535)")
+    return value
+
+
+def endpoint_url(text: str) -> str:
+    parsed = urlparse(text)
+    try:
+        port = parsed.port
+    except ValueError:
+        port = -1
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or port == -1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an endpoint URL (e.g. http://127.0.0.1:5055)"
+        )
+    return text.rstrip("/")
+
+
+def caller() -> str:
+    """The local user, for --by and --author defaults when no AWS identity applies."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER") or "operator"
+
+
+def cli_version() -> str:
+    try:
+        return version("opslink")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _global_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    """Defaults live on the top-level parser only: a subcommand's copy of an option
+    (default SUPPRESS) overrides it when given and leaves it alone when not."""
+
+    def d(value: Any) -> Any:
+        return value if top else argparse.SUPPRESS
+
+    g = parser.add_argument_group("global options (as the AWS CLI; before or after the command)")
+    g.add_argument(
+        "--endpoint-url",
+        type=endpoint_url,
+        default=d(None),  # AWS_ENDPOINT_URL is read (and checked) after parsing
+        help="e.g. http://127.0.0.1:5055 for `opslink local serve` (env AWS_ENDPOINT_URL)",
+    )
+    g.add_argument("--profile", default=d(None), help="AWS named profile (env AWS_PROFILE)")
+    g.add_argument("--region", default=d(None), help="AWS region (env AWS_REGION)")
+    g.add_argument("--output", choices=OUTPUTS, default=d("table"), help="output format")
+    g.add_argument("--query", default=d(None), help="JMESPath query applied to the result")
+    g.add_argument(
+        "--no-truncate",
+        "--wide",
+        dest="no_truncate",
+        action="store_true",
+        default=d(False),
+        help="show table cells in full",
+    )
+    g.add_argument(
+        "--color",
+        choices=("auto", "on", "off"),
+        default=d("auto"),
+        help="colour in tables (auto: only on a terminal, never with NO_COLOR)",
+    )
+    g.add_argument(
+        "--stack-name", default=d("opslink"), help="the deployed stack (default: opslink)"
+    )
+    g.add_argument("--alerts-table", default=d(None), help="override the alerts table name")
+    g.add_argument("--tickets-table", default=d(None), help="override the tickets table name")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(
+        prog="opslink",
+        description="OpsLink: CloudWatch alarms to tickets and remediation.",
+        epilog="Exit status: 0 success, 1 failure (including anything not found), "
+        "2 usage error, 3 `local run` with rejected records or unreadable files.",
+    )
+    p.add_argument("--version", action="version", version=f"opslink {cli_version()}")
+    _global_options(p, top=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    def command(parent: Any, name: str, **kw: Any) -> argparse.ArgumentParser:
+        cmd: argparse.ArgumentParser = parent.add_parser(name, **kw)
+        _global_options(cmd, top=False)
+        return cmd
+
+    command(sub, "demo", help="run OpsLink end to end on the local emulator and print a summary")
+
+    local = sub.add_parser("local", help="the local emulator").add_subparsers(
+        dest="local_command", required=True, parser_class=Parser
+    )
+    run = command(local, "run", help="invoke ingest with Lambda event files on a fresh stack")
+    run.add_argument("events", nargs="+", type=Path, metavar="EVENT.json")
+    run.add_argument("--json", action="store_true", help="one JSON object per record and line")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    serve = command(local, "serve", help="serve a local stack on 127.0.0.1 until interrupted")
+    serve.add_argument("--port", type=port_number, default=5055)
+    for cmd in (run, serve):
+        cmd.add_argument(
+            "--param", action="append", default=[], metavar="NAME=VALUE", help="template parameter"
+        )
+    publish = command(
+        local, "publish", help="publish alarm events to a running `local serve` (no AWS CLI needed)"
+    )
+    publish.add_argument("events", nargs="+", type=Path, metavar="EVENT.json")
+    publish.add_argument("--topic-arn", help="default: the local stack's alarm topic")
+    sweep = command(local, "sweep", help="run the track sweep of a running `local serve` now")
+    sweep.add_argument("--function", default="TrackFunction", help=argparse.SUPPRESS)
+
+    alerts = sub.add_parser("alerts", help="OpsLink alerts").add_subparsers(
+        dest="alerts_command", required=True, parser_class=Parser
+    )
+    a_list = command(alerts, "list")
+    a_list.add_argument("--status", choices=("open", "resolved"))
+    a_list.add_argument("--limit", type=positive_int, default=50)
+    a_show = command(alerts, "show")
+    a_show.add_argument("alert_id")
+
+    tickets = sub.add_parser("tickets", help="tickets of the builtin ticket system").add_subparsers(
+        dest="tickets_command", required=True, parser_class=Parser
+    )
+    t_list = command(tickets, "list")
+    t_list.add_argument("--limit", type=positive_int, default=50)
+    t_list.add_argument(
+        "--status", choices=("open", "in_progress", "pending", "resolved", "closed")
+    )
+    t_list.add_argument("--service")
+    t_list.add_argument("--priority", choices=("Critical", "High", "Medium", "Low"))
+    t_list.add_argument("--overdue", action="store_true", help="only unresolved tickets past due")
+    t_show = command(tickets, "show")
+    t_show.add_argument("ticket_id")
+    t_comment = command(tickets, "comment")
+    t_comment.add_argument("ticket_id")
+    t_comment.add_argument("text")
+    t_comment.add_argument("--author", help="recorded author (default: your identity)")
+    t_close = command(tickets, "close")
+    t_close.add_argument("ticket_id")
+    t_close.add_argument("--note", help="closing comment")
+    t_close.add_argument("--by", help="who closes it (default: your identity)")
+
+    executions = sub.add_parser("executions", help="remediation executions").add_subparsers(
+        dest="executions_command", required=True, parser_class=Parser
+    )
+    e_list = command(executions, "list")
+    e_list.add_argument("--limit", type=positive_int, default=50)
+    e_show = command(executions, "show", help="a readable timeline from the execution history")
+    e_show.add_argument("name", help="execution name (remediate-<alert id>) or ARN")
+    e_approve = command(executions, "approve", help="let a risk-approval runbook run")
+    e_approve.add_argument("name", help="execution name (remediate-<alert id>)")
+    e_reject = command(executions, "reject", help="refuse a risk-approval runbook")
+    e_reject.add_argument("name", help="execution name (remediate-<alert id>)")
+    e_reject.add_argument("--reason", default="not now")
+    for cmd in (e_approve, e_reject):
+        cmd.add_argument("--by", help="who decides (default: your identity)")
+    return p
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--param takes NAME=VALUE, not {pair!r}")
+        out[name] = value
+    return out
