@@ -19,6 +19,7 @@ import sys
 import threading
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -92,6 +93,9 @@ class LocalLambdaRuntime:
         self._original: Any = None
         self._stream: _RoutingStream | None = None
         self._log: TextIO | None = None
+        # Called with the decoded event before a function runs (the emulator playing
+        # CloudWatch mirrors alarms that reach ingest); a failing hook never stops it.
+        self.before_invoke: dict[str, Callable[[Any], None]] = {}
 
     def register(self, spec: FunctionSpec) -> None:
         self.functions[spec.name] = spec
@@ -115,7 +119,7 @@ class LocalLambdaRuntime:
 
         setattr(SEAM_OWNER, SEAM_NAME, _invoke_lambda)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("a", encoding="utf-8")
+        self._log = self.log_path.open("w", encoding="utf-8")  # one run's log, not all of them
         if isinstance(sys.stdout, _RoutingStream):
             self._stream = sys.stdout
         else:  # installed once per process, never removed: stale loggers still hold it
@@ -169,6 +173,13 @@ class LocalLambdaRuntime:
         if isinstance(event, str | bytes):
             with contextlib.suppress(json.JSONDecodeError):
                 event = json.loads(event or "{}")
+        hook = self.before_invoke.get(spec.name)
+        if hook is not None:
+            try:
+                hook(event)
+            except Exception as exc:
+                if self._log:
+                    self._log.write(f"[{spec.name}] emulator hook failed: {exc!r}\n")
         try:
             handler = self._cold_start(spec, fn)
         except Exception as exc:  # Lambda reports init errors like any other error

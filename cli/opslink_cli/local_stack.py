@@ -41,6 +41,11 @@ LOCAL_PARAMETERS: dict[str, str] = {
 }
 
 
+def check_parameters(parameters: dict[str, str], root: Path = DEFAULT_ROOT) -> None:
+    """Raise TemplateError for an unknown parameter or a bad value, before anything starts."""
+    parameter_values(load_template(root / "template.yaml"), {**LOCAL_PARAMETERS, **parameters})
+
+
 @dataclass
 class Schedule:
     function: str
@@ -64,7 +69,12 @@ class LocalStack:
     schedules: list[Schedule] = field(default_factory=list)
     clock: float = 0.0
     runtime: LocalLambdaRuntime | None = None
+    # Play CloudWatch: alarms reaching ingest exist there and recover when the simulated
+    # host is fixed (opslink_cli.simulated_monitor). Off for tests that set alarm states.
+    mirror_alarms: bool = False
+    monitor: Any = None
     _mock: Any = None
+    _monitor_ctx: Any = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -86,9 +96,28 @@ class LocalStack:
         _serialise_dynamodb_writes()
         _scale_waits(self.time_scale)
         self.deploy()
+        if self.mirror_alarms:
+            self._start_monitor()
         return self
 
+    def _start_monitor(self) -> None:
+        from opslink_cli.simulated_monitor import SimulatedMonitor, installed
+
+        assert self.state_dir is not None and self.runtime is not None
+        self.monitor = SimulatedMonitor(
+            self.state_dir / "host",
+            lambda service, region: boto3.client(
+                service, region_name=region, endpoint_url=self.endpoint_url
+            ),
+        )
+        self._monitor_ctx = installed(self.monitor)
+        self._monitor_ctx.__enter__()
+        self.runtime.before_invoke[self.names["IngestFunction"]] = self.monitor.mirror_event
+
     def stop(self) -> None:
+        if self._monitor_ctx is not None:
+            self._monitor_ctx.__exit__(None, None, None)
+            self._monitor_ctx = None
         if self.state_dir is not None:
             _kill_local_jobs(self.state_dir / "jobs")
             if getattr(self, "_own_state_dir", False):
@@ -336,7 +365,7 @@ class LocalStack:
                 sched.next_at += sched.every_seconds
                 self.client("lambda").invoke(
                     FunctionName=sched.function,
-                    Payload=json.dumps(_schedule_event(sched.function)).encode(),
+                    Payload=json.dumps(schedule_event(sched.function)).encode(),
                 )
                 fired.append(sched.function)
         return fired
@@ -352,10 +381,22 @@ class LocalStack:
             + f":{name}"
         )
 
+    def waiting_for_approval(self, name: str) -> bool:
+        """The execution is parked on its approval task token (a human decides)."""
+        sfn = self.client("stepfunctions")
+        events = sfn.get_execution_history(
+            executionArn=self.execution_arn(name), reverseOrder=True, maxResults=20
+        )["events"]
+        for event in events:
+            if "stateEnteredEventDetails" in event:
+                return bool(event["stateEnteredEventDetails"]["name"] == "RequestApproval")
+        return False
+
     def wait_for_executions(
-        self, names: list[str] | None = None, timeout: float = 60.0
+        self, names: list[str] | None = None, timeout: float = 60.0, settle: bool = False
     ) -> dict[str, str]:
-        """Wait until the named executions (default: all) leave RUNNING; name → status."""
+        """Wait until the named executions (default: all) leave RUNNING; name → status.
+        With `settle`, an execution waiting for a human's approval counts as settled."""
         sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout
         while True:
@@ -370,7 +411,10 @@ class LocalStack:
                         )["status"]
                     except sfn.exceptions.ExecutionDoesNotExist:
                         statuses[name] = "NOT_STARTED"
-            if all(s != "RUNNING" for s in statuses.values()) or time.monotonic() > deadline:
+            running = [n for n, s in statuses.items() if s == "RUNNING"]
+            if settle:
+                running = [n for n in running if not self.waiting_for_approval(n)]
+            if not running or time.monotonic() > deadline:
                 return statuses
             time.sleep(0.05)
 
@@ -391,7 +435,7 @@ def seed_sandbox_host(host: Path) -> None:
 
     units = host / "etc" / "systemd" / "system"
     units.mkdir(parents=True, exist_ok=True)
-    for service in load_service_map().services:
+    for service in [*load_service_map().services, "postgresql"]:
         (units / f"{service}.service").write_text(f"[Unit]\nDescription={service} (simulated)\n")
     logs, data = host / "var" / "log", host / "var" / "lib" / "app" / "data"
     logs.mkdir(parents=True, exist_ok=True)
@@ -440,7 +484,7 @@ def put_cloudwatch_alarm(
     return cw
 
 
-def _schedule_event(function: str) -> dict[str, Any]:
+def schedule_event(function: str) -> dict[str, Any]:
     return {
         "version": "0",
         "id": "local-schedule",

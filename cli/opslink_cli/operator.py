@@ -8,13 +8,14 @@ names follow the emulator's `<stack>-<LogicalId>` convention. Both can be overri
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
@@ -49,11 +50,10 @@ class Connection:
         if self._identity is None:
             self._identity = caller()
             if not self.local and self.session is not None:
-                try:
+                # Best effort: without an AWS identity the local user is named.
+                with contextlib.suppress(ClientError, BotoCoreError):
                     arn = self.session.client("sts").get_caller_identity()["Arn"]
                     self._identity = str(arn)
-                except Exception:  # noqa: BLE001 (identity is best effort; the user is named)
-                    pass
         return self._identity
 
 

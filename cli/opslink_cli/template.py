@@ -124,7 +124,10 @@ def parameter_values(template: dict[str, Any], overrides: dict[str, str]) -> dic
     params = template.get("Parameters", {})
     unknown = set(overrides) - set(params)
     if unknown:
-        raise TemplateError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+        raise TemplateError(
+            f"unknown parameter(s): {', '.join(sorted(unknown))} "
+            f"(template.yaml has: {', '.join(params)})"
+        )
     values: dict[str, str] = {}
     for name, spec in params.items():
         value = overrides.get(name, spec.get("Default"))
@@ -132,6 +135,21 @@ def parameter_values(template: dict[str, Any], overrides: dict[str, str]) -> dic
             raise TemplateError(f"parameter {name} has no default and no value")
         allowed = spec.get("AllowedValues")
         if allowed and str(value) not in [str(a) for a in allowed]:
-            raise TemplateError(f"parameter {name}={value!r} is not one of {allowed}")
+            raise TemplateError(
+                f"parameter {name}={value!r} is not one of {', '.join(map(str, allowed))}"
+            )
+        if spec.get("Type") == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                raise TemplateError(f"parameter {name}={value!r} is not a number") from None
+            low, high = spec.get("MinValue"), spec.get("MaxValue")
+            if (low is not None and number < float(low)) or (
+                high is not None and number > float(high)
+            ):
+                raise TemplateError(
+                    f"parameter {name}={value!r} is outside {low if low is not None else '-inf'}"
+                    f"..{high if high is not None else 'inf'}"
+                )
         values[name] = str(value)
     return values

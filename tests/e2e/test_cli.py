@@ -29,7 +29,7 @@ def test_local_run_contract() -> None:
         "bad-other-event-source.json",
     ]
     proc = run("local", "run", *(str(EVENTS / f) for f in files), "--json")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 3, proc.stderr  # two records were rejected
     assert "Traceback" not in proc.stderr
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [(r["source"], r["outcome"]) for r in rows] == [
@@ -39,7 +39,9 @@ def test_local_run_contract() -> None:
         ("bad-batch-one-malformed.json#0", "created"),
         ("bad-batch-one-malformed.json#1", "rejected"),
         ("bad-batch-one-malformed.json#2", "created"),
-        ("sns-ok.json#0", "resolved"),
+        # The emulator plays CloudWatch: the runbook fixed the simulated host, so the
+        # alert was already resolved by automation when the OK arrived.
+        ("sns-ok.json#0", "ignored"),
         ("bad-other-event-source.json#0", "rejected"),
     ]
     for row in rows:
@@ -49,27 +51,103 @@ def test_local_run_contract() -> None:
             "alert_id",
             "ticket_id",
             "execution_status",
+            "remediation",
+            "remediation_reason",
             "reason",
         }
     created = rows[0]
     assert created["execution_status"] == "SUCCEEDED" and created["ticket_id"].startswith("OPS-")
-    assert rows[6]["alert_id"] == created["alert_id"]  # the OK resolved the first file's alert
-    assert "occurrence 2" in rows[1]["reason"]
+    assert created["remediation"] == "Remediated"
+    assert "fixed it: alarm back to OK" in created["remediation_reason"]
+    assert "[1/6] " in proc.stderr and "[6/6] " in proc.stderr  # progress on stderr
+    assert "no open alert" in rows[6]["reason"]
+    assert "late delivery" in rows[1]["reason"]  # the fire is older than the fix
     assert "aws:sqs" in rows[7]["reason"]
 
 
 def test_local_run_table_and_bad_files(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("{not json", encoding="utf-8")
-    proc = run("local", "run", str(broken), str(EVENTS / "alarm-action-invoke.json"))
+    empty = tmp_path / "empty.json"
+    empty.write_text("", encoding="utf-8")
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    files = [broken, empty, folder, EVENTS / "alarm-action-invoke.json"]
+    proc = run("local", "run", *map(str, files), "--quiet", "--no-truncate")
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr == ""  # --quiet
+    for path in (broken, empty, folder):
+        assert f"cannot read event file {path}" in proc.stdout
+    assert "the file is empty" in proc.stdout and "a directory" in proc.stdout
+    assert "created" in proc.stdout and "None" not in proc.stdout
+
+
+def test_local_run_all_accepted_exits_zero() -> None:
+    files = ["sns-metric-math-alarm.json", "sns-console-test-notification.json"]
+    proc = run("local", "run", *(str(EVENTS / f) for f in files), "--json", "-q")
     assert proc.returncode == 0, proc.stderr
-    assert "cannot read event file" in proc.stdout and "created" in proc.stdout
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["outcome"] for r in rows] == ["created", "ignored"]
+    # payments-db: only a read-only check matches; the alarm stays in ALARM, a human takes over.
+    assert rows[0]["remediation"] == "HandedToHumans"
+    assert rows[0]["remediation_reason"].startswith("the runbook ran but the alarm is still firing")
 
 
 def test_missing_file_is_a_clear_error() -> None:
     proc = run("local", "run", "/nonexistent/event.json")
     assert proc.returncode == 2
     assert proc.stderr.strip() == "opslink: error: no such event file: /nonexistent/event.json"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (("local", "run", "x.json", "--param", "Nope=1"), 2, "unknown parameter(s): Nope"),
+        (("local", "run", "x.json", "--param", "JobPlatform=bogus"), 2, "'bogus' is not one of"),
+        (("local", "run", "x.json", "--param", "PollBaseSeconds=abc"), 2, "is not a number"),
+        (("local", "run", "x.json", "--param", "novalue"), 2, "takes NAME=VALUE"),
+        (("local", "serve", "--port", "70000"), 2, "out of range"),
+        (("alerts", "list", "--endpoint-url", "127.0.0.1:5055"), 2, "is not an endpoint URL"),
+        (("alerts", "list", "--limit", "0"), 2, "must be 1 or more"),
+        (("tickets", "list", "--output", "xml"), 2, "invalid choice"),
+        (("alerts", "list", "--endpoint-url", "http://127.0.0.1:9", "--query", "[?"), 2, "--query"),
+        (("frobnicate",), 2, "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_a_documented_status(
+    args: tuple[str, ...], code: int, says: str, tmp_path: Path
+) -> None:
+    (tmp_path / "x.json").write_text("{}")
+    proc = run(*args, cwd=tmp_path) if "x.json" in args else run(*args)
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr.startswith("opslink: error:") and says in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_port_in_use_is_a_clear_error() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = run("local", "serve", "--port", str(port))
+    assert proc.returncode == 1
+    assert f"port {port} on 127.0.0.1 is in use" in proc.stderr
+
+
+def test_version_and_closed_pipe() -> None:
+    proc = run("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("opslink ")
+    head = subprocess.run(
+        f"{sys.executable} -m opslink_cli.main --help | head -1",
+        shell=True,  # noqa: S602 (a fixed pipeline: the reader closes early)
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" not in head.stderr and "BrokenPipe" not in head.stderr
 
 
 def test_unreachable_endpoint_is_a_clear_error() -> None:

@@ -83,3 +83,32 @@ def test_json_settings_are_parsed_and_bad_json_is_named() -> None:
     assert ok.rundeck_jobs == {"restart_service": "uuid-1"} and ok.ticket_options == {}
     with pytest.raises(ConfigurationError, match="TICKET_OPTIONS: Value error, not a JSON object"):
         RemediateSettings.from_environ(base | {"TICKET_OPTIONS": "{alert_field_id: 3}"})
+
+
+def test_select_honours_tiers_then_prefers_unattended_runbooks(deps: Any) -> None:
+    """database_connection: check_connection_pool (auto) over restart_db (approval), never
+    the generic diagnostics; orders-db has restart_db as its exact match: approval."""
+    from opslink.remediate_service import TaskRequest, select_runbook
+    from opslink.runbook_catalog import load_catalog
+    from tests.conftest import ROOT
+
+    catalog = load_catalog(str(ROOT / "runbooks"))
+    rdeps = RemediateDeps(store=deps.store, tickets=deps.tickets, catalog=catalog)
+    base = {
+        "alert_id": "A-1",
+        "ticket_id": None,
+        "alert_type": "database_connection",
+        "environment": "production",
+        "severity": "high",
+        "notification": {},
+    }
+    for i in range(20):
+        req = TaskRequest(
+            action="select", alert={**base, "alert_id": f"A-{i}", "service": "payments-db"}
+        )
+        chosen = select_runbook(rdeps, req)
+        assert chosen["runbook"]["name"] == "check_connection_pool" and not chosen["approval"]
+    req = TaskRequest(action="select", alert={**base, "service": "orders-db"})
+    chosen = select_runbook(rdeps, req)
+    assert chosen["runbook"]["name"] == "restart_db" and chosen["approval"]
+    assert chosen["runbook"]["tier"] == "exact"

@@ -166,9 +166,10 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     )
     stats = {name: Stats(fixes, misses) for name, (fixes, misses) in raw.items()}
     ranked = rank(matches, stats, seeded_rng(a.alert_id))
-    runnable = [c for c in ranked if not needs_approval(c.runbook)]
-    # A runbook that runs unattended wins over one that needs a human's approval.
-    best = runnable[0] if runnable else ranked[0]
+    in_tier = [c for c in ranked if c.tier == ranked[0].tier]  # the most specific tier
+    runnable = [c for c in in_tier if not needs_approval(c.runbook)]
+    # Within it, a runbook that runs unattended wins over one that needs an approval.
+    best = runnable[0] if runnable else in_tier[0]
     others = [c for c in ranked if c is not best]
     spec = best.runbook.spec
     approval = needs_approval(best.runbook)

@@ -2,6 +2,8 @@
 
 Matching tiers, most specific first: `<alert_type>_<service>`, `<alert_type>`,
 `<service>`, `generic`. Runbooks whose environments do not include the alert's are out.
+The most specific tier with a match wins: a generic runbook only runs when nothing more
+specific matches.
 
 Ranking is Thompson sampling on a Beta posterior of each runbook's *verified* fix rate for
 (alert type, service, environment): a draw from Beta(a0 + fixes, b0 + misses), where the
@@ -104,8 +106,9 @@ def rank(
         )
         for rb, tier in matches
     ]
-    # Ties (rare with continuous draws) go to the more specific tier, then the name.
-    return sorted(scored, key=lambda c: (-c.score, TIERS.index(c.tier), c.runbook.name))
+    # The most specific tier wins (runbooks/README.md); within a tier, the sampled fix
+    # rate decides, ties going to the name.
+    return sorted(scored, key=lambda c: (TIERS.index(c.tier), -c.score, c.runbook.name))
 
 
 def explain(best: Candidate, others: Sequence[Candidate]) -> str:
