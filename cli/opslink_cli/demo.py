@@ -1,34 +1,46 @@
 """`opslink demo`: OpsLink end to end on the local emulator, in well under a minute.
 
-Runbooks really run, as local subprocesses, against a simulated host (a sandbox folder
-with stand-ins for host tools), so nothing on this machine is touched.
+Runbooks really run, as local subprocesses, in a sealed sandbox against a simulated host
+(a scratch folder with stand-ins for systemctl, the AWS CLI …), so nothing on this
+machine and nothing in any AWS account is touched. The emulator plays CloudWatch: an
+alarm goes back to OK when a runbook really fixed what it watches on the simulated host.
+
+The demo checks itself: it fails (exit 1) if OpsLink did not do what it showed — every
+alert has exactly one ticket, no open ticket belongs to a resolved alert, at least one
+verified fix, an approval granted and one rejected, the counters match what exists.
 """
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
-from opslink.models import TicketStatus
-from opslink_cli import samples
+from opslink.models import Alert, AlertStatus, Ticket, TicketStatus
+from opslink_cli import operator, samples
 from opslink_cli.executions import list_executions
-from opslink_cli.local_stack import LocalStack, put_cloudwatch_alarm
-from opslink_cli.operator import ALERT_COLUMNS, TICKET_COLUMNS
+from opslink_cli.local_stack import LocalStack
 from opslink_cli.render import table
 
-DEMO_ALARMS = (
-    "prod-checkout-api-cpu-high",
-    "prod-payments-db-connection-pool",
-    "prod-search-latency-anomaly",
-    "prod-cdn-edge-degraded",
-    "prod-logs-archive-disk-usage",
-    "prod-search-memory-critical",
-)
+ENGINEER = "erin@example.com"
+APPROVER = "dana@example.com"
+
+
+@dataclass
+class DemoRun:
+    alerts: list[Alert] = field(default_factory=list)
+    tickets: list[Ticket] = field(default_factory=list)
+    executions: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=dict)  # alarm name -> ingest outcome
 
 
 def _step(out: TextIO, started: float) -> Callable[[str], None]:
@@ -41,174 +53,235 @@ def _step(out: TextIO, started: float) -> Callable[[str], None]:
     return say
 
 
-def _cloudwatch_alarms() -> Any:
-    """The alarms exist in CloudWatch too, in ALARM: remediation verifies against them."""
-    for name in DEMO_ALARMS:
-        cw = put_cloudwatch_alarm(name, samples.REGION)
-    return cw
+def _orders_db(name: str, at: datetime) -> dict[str, Any]:
+    return samples.metric_alarm(
+        name,
+        at,
+        metric="DatabaseConnections",
+        namespace="AWS/RDS",
+        dimensions={"DBInstanceIdentifier": "orders-db-1"},
+        threshold=400,
+        description="Connections on orders-db near max_connections",
+    )
+
+
+def _wait_for_approval_request(stack: LocalStack, execution: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stack.waiting_for_approval(execution):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{execution} never asked for an approval")
+
+
+def _decide(conn: operator.Connection, verb: str, execution: str, by: str) -> str:
+    args = argparse.Namespace(name=execution, by=by, reason="not during peak hours", output="table")
+    buf = io.StringIO()
+    handler = operator.executions_approve if verb == "approve" else operator.executions_reject
+    handler(conn, args, buf)
+    return buf.getvalue().strip()
+
+
+def scenario(stack: LocalStack, say: Callable[[str], None]) -> DemoRun:
+    """The demo's story on a running stack (mirror_alarms on); returns what it left."""
+    run = DemoRun()
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    ddb = stack.client("dynamodb")
+    store = DynamoAlertStore(stack.names["AlertsTable"], ddb)
+    tickets = BuiltinTicketSystem(stack.names["TicketsTable"], ddb)
+    conn = operator.Connection(
+        store, tickets, stack.client("stepfunctions"), stack.arns["RemediationStateMachine"]
+    )
+    cpu = samples.metric_alarm(
+        "prod-checkout-api-cpu-high",
+        t0,
+        dimensions={"AutoScalingGroupName": "checkout-api-asg"},
+        description="CPU above 85% on the checkout API fleet",
+    )
+    say(
+        "New alarms for five services arrive through SNS (metric, metric math, anomaly "
+        "detection, composite, EventBridge form)"
+    )
+    for message in (
+        cpu,
+        samples.metric_math_alarm(
+            "prod-payments-db-connection-pool", t0, description="Connection pool above 90%"
+        ),
+        samples.anomaly_alarm(
+            "prod-search-latency-anomaly", t0, description="Search latency outside its usual band"
+        ),
+        samples.composite_alarm("prod-cdn-edge-degraded", t0, description="CDN edge degraded"),
+        samples.eventbridge_event("prod-logs-archive-disk-usage", t0),
+    ):
+        stack.publish_alarm(message)
+    say("A sixth alarm invokes the ingest function directly as a CloudWatch alarm action")
+    stack.invoke("IngestFunction", samples.alarm_action_payload("prod-search-memory-critical", t0))
+    say("SNS delivers the checkout alarm a second time (duplicate delivery: nothing new)")
+    stack.publish_alarm(cpu)
+    say("A malformed message and a console test notification reach the topic")
+    stack.publish_alarm("ALARM: checkout is on fire {not json", subject="garbage")
+    test_note = json.loads(
+        json.dumps(samples.sample_events()["sns-console-test-notification.json"]["Records"][0])
+    )["Sns"]["Message"]
+    stack.publish_alarm(test_note, subject="test")
+
+    say(
+        "Remediation runs: runbook chosen, job launched in the sandbox, polled, alarm verified; "
+        "resolved or handed over on the alert's own ticket"
+    )
+    stack.wait_for_executions(timeout=120, settle=True)
+
+    say("orders-db connections: its only fix, restart_db, needs a human's approval")
+    stack.publish_alarm(_orders_db("prod-orders-db-connections-high", t0))
+    stack.publish_alarm(_orders_db("prod-orders-db-connection-storm", t0 + timedelta(minutes=1)))
+    approved = next(a for a in store.list_alerts() if a.alarm_name.endswith("connections-high"))
+    refused = next(a for a in store.list_alerts() if a.alarm_name.endswith("connection-storm"))
+    for alert in (approved, refused):
+        _wait_for_approval_request(stack, str(alert.execution_name))
+    say(f"  opslink executions approve {approved.execution_name} --by {APPROVER}")
+    say("    " + _decide(conn, "approve", str(approved.execution_name), APPROVER))
+    say(f"  opslink executions reject {refused.execution_name} --by {APPROVER}")
+    say("    " + _decide(conn, "reject", str(refused.execution_name), APPROVER))
+    stack.wait_for_executions(timeout=120)
+
+    say("The payments-db alarm returns to OK (alert and its ticket resolved)")
+    ok = samples.metric_math_alarm(
+        "prod-payments-db-connection-pool", t0 + timedelta(minutes=8), state="OK"
+    )
+    ok["OldStateValue"] = "ALARM"
+    stack.publish_alarm(ok)
+
+    say(
+        f"{ENGINEER} closes the cdn-edge ticket; the local clock moves 5 minutes and the "
+        "track sweep runs"
+    )
+    cdn = next(a for a in store.list_alerts(limit=100) if a.alarm_name == "prod-cdn-edge-degraded")
+    assert cdn.ticket_id
+    tickets.set_status(
+        cdn.ticket_id, TicketStatus.CLOSED, note="Edge node drained and replaced.", by=ENGINEER
+    )
+    fired = stack.advance(300)
+    say(f"  fired on the local clock: {', '.join(sorted(set(fired)))}")
+    run.alerts = store.list_alerts(limit=100)
+    run.tickets = tickets.list(limit=100)
+    run.rejected = store.rejections(datetime.now(UTC))
+    run.counters = store.counters(t0)
+    run.executions = list_executions(
+        stack.client("stepfunctions"), stack.arns["RemediationStateMachine"], 50
+    )
+    return run
+
+
+def problems(run: DemoRun) -> list[str]:
+    """What the demo promises, checked on what it left behind."""
+    found = []
+    by_name = {a.alarm_name: a for a in run.alerts}
+    tickets = {t.id: t for t in run.tickets}
+    if len(run.alerts) != 8:
+        found.append(f"expected 8 alerts, found {len(run.alerts)}")
+    for alert in run.alerts:
+        own = [t for t in run.tickets if t.alert_id == alert.alert_id]
+        if len(own) != 1 or alert.ticket_id not in tickets:
+            found.append(f"alert {alert.alert_id} has {len(own)} tickets, expected exactly 1")
+        ticket = tickets.get(alert.ticket_id or "")
+        if (
+            alert.status is AlertStatus.RESOLVED
+            and ticket is not None
+            and ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+        ):
+            found.append(f"resolved alert {alert.alert_id} has open ticket {ticket.id}")
+    if run.counters.get("tickets_created") != len(run.tickets):
+        found.append(
+            f"counter tickets_created={run.counters.get('tickets_created')} but "
+            f"{len(run.tickets)} tickets exist"
+        )
+    expectations = {
+        "prod-logs-archive-disk-usage": ("automation", None),
+        "prod-checkout-api-cpu-high": ("automation", None),
+        "prod-orders-db-connections-high": ("automation", None),
+        "prod-payments-db-connection-pool": ("alarm", None),
+        "prod-cdn-edge-degraded": ("ticket", ENGINEER),
+    }
+    for name, (by, who) in expectations.items():
+        alert = by_name.get(name)
+        if alert is None or alert.status is not AlertStatus.RESOLVED:
+            found.append(f"{name} should be resolved by {by}")
+        elif alert.resolution.get("by") != by or (who and alert.resolution.get("who") != who):
+            found.append(f"{name} resolved as {alert.resolution}, expected by {by} {who or ''}")
+    outcomes = {e["alert_id"]: (e["outcome"], e["reason"]) for e in run.executions}
+    storm = by_name.get("prod-orders-db-connection-storm")
+    if storm is None or outcomes.get(storm.alert_id, ("", ""))[1] != "approval rejected":
+        found.append("the rejected approval should leave the storm alert to humans")
+    if len(run.executions) != 8 or any(e["status"] != "SUCCEEDED" for e in run.executions):
+        found.append(
+            f"executions not all succeeded: {[(e['execution'], e['status']) for e in run.executions]}"
+        )
+    if len(run.rejected) != 1:
+        found.append(f"expected 1 rejected message, found {len(run.rejected)}")
+    return found
 
 
 def run_demo(out: TextIO) -> int:
     started = time.monotonic()
     say = _step(out, started)
-    now = datetime.now(UTC).replace(microsecond=0)
-    t0 = now - timedelta(minutes=10)
     say(
         "Standing up the stack from template.yaml on the local emulator (moto, handlers in-process)"
     )
-    with LocalStack() as stack:
+    with LocalStack(mirror_alarms=True) as stack:
         say(
-            f"  {len(stack.names)} resources; runbooks run locally against the simulated host {stack.state_dir}/host"
+            f"  {len(stack.names)} resources; runbooks run sealed in a sandbox against the "
+            f"simulated host {stack.state_dir}/host"
         )
-        cw = _cloudwatch_alarms()
-        cpu = samples.metric_alarm(
-            "prod-checkout-api-cpu-high",
-            t0,
-            dimensions={"AutoScalingGroupName": "checkout-api-asg"},
-            description="CPU above 85% on the checkout API fleet",
-        )
-        say(
-            "New alarms for five services arrive through SNS (metric, metric math, anomaly detection, composite, EventBridge form)"
-        )
-        for message in (
-            cpu,
-            samples.metric_math_alarm(
-                "prod-payments-db-connection-pool", t0, description="Connection pool above 90%"
-            ),
-            samples.anomaly_alarm(
-                "prod-search-latency-anomaly",
-                t0,
-                description="Search latency outside its usual band",
-            ),
-            samples.composite_alarm("prod-cdn-edge-degraded", t0, description="CDN edge degraded"),
-            samples.eventbridge_event("prod-logs-archive-disk-usage", t0),
-        ):
-            stack.publish_alarm(message)
-        say(
-            "The log archive's disk usage will drop once its runbook has run (its alarm goes back to OK)"
-        )
-        cw.set_alarm_state(
-            AlarmName="prod-logs-archive-disk-usage", StateValue="OK", StateReason="disk freed"
-        )
-        say("A sixth alarm invokes the ingest function directly as a CloudWatch alarm action")
-        stack.invoke(
-            "IngestFunction", samples.alarm_action_payload("prod-search-memory-critical", t0)
-        )
-
-        say("SNS delivers the checkout alarm a second time (duplicate delivery)")
-        stack.publish_alarm(cpu)
-        say(
-            "The checkout alarm fires again five minutes later (re-fire: one comment, no new ticket)"
-        )
-        stack.publish_alarm(
-            samples.metric_alarm(
-                "prod-checkout-api-cpu-high",
-                t0 + timedelta(minutes=5),
-                dimensions={"AutoScalingGroupName": "checkout-api-asg"},
-                description="CPU above 85% on the checkout API fleet",
-            )
-        )
-        say("A malformed message reaches the topic (rejected with its reason, recorded)")
-        stack.publish_alarm("ALARM: checkout is on fire {not json", subject="garbage")
-
-        say(
-            "Remediation runs: runbook chosen, job launched, polled, alarm verified; resolved or handed to a human"
-        )
-        stack.wait_for_executions(timeout=120)
-        sfn = stack.client("stepfunctions")
-        executions = list_executions(sfn, stack.arns["RemediationStateMachine"], 50)
-
-        say("The payments-db alarm returns to OK (alert and ticket resolved)")
-        ok = samples.metric_math_alarm(
-            "prod-payments-db-connection-pool", t0 + timedelta(minutes=8), state="OK"
-        )
-        ok["OldStateValue"] = "ALARM"
-        stack.publish_alarm(ok)
-
-        say(
-            "An engineer closes the search-latency ticket; the local clock moves 5 minutes and the track sweep runs"
-        )
-        with stack.environment() as names:
-            store = DynamoAlertStore(names["alerts_table"], stack.client("dynamodb"))
-            tickets = BuiltinTicketSystem(names["tickets_table"], stack.client("dynamodb"))
-            search = next(
-                a
-                for a in store.list_alerts(limit=100)
-                if a.alarm_name == "prod-search-latency-anomaly"
-            )
-            assert search.ticket_id
-            tickets.set_status(
-                search.ticket_id,
-                TicketStatus.CLOSED,
-                note="Cache node replaced; latency back to normal.",
-            )
-            fired = stack.advance(300)
-            say(f"  fired on the local clock: {', '.join(sorted(set(fired)))}")
-            alerts = store.list_alerts(limit=100)
-            ticket_list = tickets.list(limit=100)
-            rejected = store.rejections(now)
-            counters = store.counters(t0)
-
-        rows = [
-            a.model_dump(mode="json") | {"resolved_by": a.resolution.get("by", "")} for a in alerts
-        ]
-        out.write("\nAlerts\n")
-        table(rows, (*ALERT_COLUMNS[:7], "resolved_by", "alarm_name"), out, max_width=34)
-        out.write("\nTickets (the alert's own, and [FAILED_AUTO] hand-overs)\n")
-        table([t.model_dump(mode="json") for t in ticket_list], TICKET_COLUMNS, out, max_width=56)
-        out.write("\nRemediation executions (opslink executions show NAME for a timeline)\n")
-        runbooks = {a.alert_id: _runbook(a.notes) for a in alerts}
-        table(
-            [e | {"runbook": runbooks.get(e["alert_id"], "")} for e in executions],
-            ("execution", "status", "took", "outcome", "runbook"),
-            out,
-        )
-        out.write("\nRejected input\n")
-        table(rejected, ("source", "reason"), out, max_width=70)
-        out.write(f"\nCounters today: {json.dumps(counters, sort_keys=True)}\n")
-        out.write(
-            f"Done in {time.monotonic() - started:.1f}s. Handler logs: {stack.runtime.log_path if stack.runtime else '-'}\n"
-        )
-        return _check(alerts, ticket_list, executions, rejected, out)
-
-
-def _runbook(notes: list[dict[str, str]]) -> str:
-    for note in notes:
-        if note.get("kind") == "job_launched":
-            return note["text"].split()[2]
-    return "-"
-
-
-def _check(
-    alerts: list[Any],
-    tickets: list[Any],
-    executions: list[dict[str, Any]],
-    rejected: list[dict[str, Any]],
-    out: TextIO,
-) -> int:
-    """The demo fails loudly if OpsLink did not do what it showed."""
-    problems = []
-    by_name = {a.alarm_name: a for a in alerts}
-    if len(alerts) != 6:
-        problems.append(f"expected 6 alerts, found {len(alerts)}")
-    primary = [t for t in tickets if not t.title.startswith("[FAILED_AUTO]")]
-    if len(primary) != 6:
-        problems.append(f"expected 6 alert tickets (one per alert), found {len(primary)}")
-    expectations = {
-        "prod-logs-archive-disk-usage": "automation",
-        "prod-payments-db-connection-pool": "alarm",
-        "prod-search-latency-anomaly": "ticket",
-    }
-    for name, by in expectations.items():
-        alert = by_name.get(name)
-        if alert is None or alert.status != "resolved" or alert.resolution.get("by") != by:
-            problems.append(f"{name} should be resolved by {by}")
-    if len(executions) != 6 or any(e["status"] != "SUCCEEDED" for e in executions):
-        problems.append(
-            f"executions not all succeeded: {[(e['execution'], e['status']) for e in executions]}"
-        )
-    if len(rejected) != 1:
-        problems.append(f"expected 1 rejected message, found {len(rejected)}")
-    for p in problems:
+        run = scenario(stack, say)
+        log = stack.runtime.log_path if stack.runtime else "-"
+    _report(run, out)
+    out.write(f"Done in {time.monotonic() - started:.1f}s. Handler logs: {log}\n")
+    found = problems(run)
+    for p in found:
         out.write(f"DEMO CHECK FAILED: {p}\n")
-    return 1 if problems else 0
+    return 1 if found else 0
+
+
+def _report(run: DemoRun, out: TextIO) -> None:
+    rows = [
+        a.model_dump(mode="json")
+        | {
+            "resolved_by": (a.resolution.get("who") or a.resolution.get("by", ""))
+            if a.resolution
+            else ""
+        }
+        for a in run.alerts
+    ]
+    out.write("\nAlerts\n")
+    table(
+        rows,
+        (
+            "alert_id",
+            "status",
+            "priority",
+            "service",
+            "alert_type",
+            "ticket_id",
+            "resolved_by",
+            "alarm_name",
+        ),
+        out,
+        max_width=34,
+    )
+    out.write("\nTickets (one per alert; a failed automation is handed over on it)\n")
+    now = datetime.now(UTC)
+    table(
+        [operator.ticket_row(t, now) for t in run.tickets],
+        ("id", "status", "priority", "assignee", "closed_by", "due_at", "title"),
+        out,
+        max_width=56,
+    )
+    out.write("\nRemediation executions (opslink executions show NAME for a timeline)\n")
+    table(run.executions, ("execution", "status", "took", "outcome", "reason"), out, max_width=60)
+    out.write("\nRejected input\n")
+    table(run.rejected, ("source", "reason"), out, max_width=70)
+    fixed = sum(1 for e in run.executions if e["outcome"] == "Remediated")
+    out.write(
+        f"\nVerified fixes: {fixed}; tickets: {len(run.tickets)} for {len(run.alerts)} alerts; "
+        f"counters today: {json.dumps(run.counters, sort_keys=True)}\n"
+    )

@@ -384,10 +384,10 @@ class LocalStack:
     def waiting_for_approval(self, name: str) -> bool:
         """The execution is parked on its approval task token (a human decides)."""
         sfn = self.client("stepfunctions")
-        events = sfn.get_execution_history(
-            executionArn=self.execution_arn(name), reverseOrder=True, maxResults=20
-        )["events"]
-        for event in events:
+        events = sfn.get_execution_history(executionArn=self.execution_arn(name), maxResults=1000)[
+            "events"
+        ]
+        for event in reversed(events):  # moto ignores reverseOrder
             if "stateEnteredEventDetails" in event:
                 return bool(event["stateEnteredEventDetails"]["name"] == "RequestApproval")
         return False

@@ -5,6 +5,7 @@ with a documented exit status (0 success, 1 failure, 2 usage, 3 rejected input i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from typing import TextIO
@@ -108,12 +109,28 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: still one line for the user, the trace in a file
+        return _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> int:
+    import tempfile
+    import traceback
+
+    path = os.path.join(tempfile.gettempdir(), "opslink-last-error.txt")
+    with contextlib.suppress(OSError), open(path, "w", encoding="utf-8") as fh:
+        fh.write("".join(traceback.format_exception(exc)))
+    print(
+        f"opslink: internal error: {type(exc).__name__}: {_one_line(exc)} (details in {path})",
+        file=sys.stderr,
+    )
+    return EXIT_FAILURE
 
 
 def _closed_pipe() -> int:
     """The reader went away (`opslink … | head`): stop quietly, as the AWS CLI does."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, 1)  # fd 1: sys.stdout may be a wrapper (the emulator routes logs)
     return EXIT_OK
 
 

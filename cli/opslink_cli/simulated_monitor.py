@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,8 @@ class Watched:
     region: str
     alert_type: str
     service: str
-    since: datetime
+    since: datetime  # the alarm's own state-change time: fixes count from then on
+    dimensions: dict[str, str]
 
 
 def _actions(host: Path, since: datetime) -> list[str]:
@@ -78,15 +79,24 @@ def _disk(host: Path, w: Watched, actions: list[str]) -> bool:
 
 
 def _cpu(host: Path, w: Watched, actions: list[str]) -> bool:
-    scaled = any(a.startswith("aws autoscaling set-desired-capacity") for a in actions)
+    group = w.dimensions.get("AutoScalingGroupName")
+    scaled = any(
+        a.startswith("aws autoscaling set-desired-capacity")
+        and (group is None or f" {group} " in f" {a} ")
+        for a in actions
+    )
     return scaled or _restarted(actions, w.service)
+
+
+def _database(host: Path, w: Watched, actions: list[str]) -> bool:
+    return _restarted(actions, w.service) or _restarted(actions, "postgresql")
 
 
 RULES: dict[str, Callable[[Path, Watched, list[str]], bool]] = {
     "disk_usage": _disk,
     "cpu_usage": _cpu,
     "memory_usage": lambda h, w, a: _restarted(a, w.service),
-    "database_connection": lambda h, w, a: _restarted(a),
+    "database_connection": _database,
     "network_latency": lambda h, w, a: any(a.startswith("resolvectl flush-caches") for a in a),
     "health_check": lambda h, w, a: _restarted(a, w.service),
 }
@@ -99,6 +109,7 @@ class SimulatedMonitor:
         self.host = host
         self._client = client  # (service, region) -> boto3 client of the emulator
         self.watched: dict[tuple[str, str], Watched] = {}
+        self._last: dict[tuple[str, str], datetime] = {}  # newest state change mirrored
         self._lock = threading.Lock()
 
     # -- mirror ------------------------------------------------------------------------
@@ -127,6 +138,11 @@ class SimulatedMonitor:
         from opslink.enrichment import enrich
         from opslink.service_map import load_service_map
 
+        key = (alarm.region, alarm.name)
+        with self._lock:
+            if key in self._last and alarm.state_changed_at <= self._last[key]:
+                return  # a duplicate or late delivery: CloudWatch has moved on
+            self._last[key] = alarm.state_changed_at
         cw = self._client("cloudwatch", alarm.region)
         known = cw.describe_alarms(AlarmNames=[alarm.name]).get("MetricAlarms", [])
         metric = alarm.primary_metric
@@ -148,12 +164,17 @@ class SimulatedMonitor:
         if state == "ALARM":
             enr = enrich(alarm, {}, load_service_map())
             with self._lock:
-                self.watched[(alarm.region, alarm.name)] = Watched(
-                    alarm.name, alarm.region, enr.alert_type, enr.service, datetime.now(UTC)
+                self.watched[key] = Watched(
+                    alarm.name,
+                    alarm.region,
+                    enr.alert_type,
+                    enr.service,
+                    alarm.state_changed_at,
+                    alarm.dimensions,
                 )
         else:
             with self._lock:
-                self.watched.pop((alarm.region, alarm.name), None)
+                self.watched.pop(key, None)
 
     # -- evaluate ------------------------------------------------------------------------
 

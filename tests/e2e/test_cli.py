@@ -139,15 +139,20 @@ def test_port_in_use_is_a_clear_error() -> None:
 def test_version_and_closed_pipe() -> None:
     proc = run("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("opslink ")
-    head = subprocess.run(
-        f"{sys.executable} -m opslink_cli.main --help | head -1",
-        shell=True,  # noqa: S602 (a fixed pipeline: the reader closes early)
+    # A reader that went away before the first line (`opslink … | head` at its worst).
+    head = subprocess.Popen(
+        [*OPSLINK, "local", "run", str(EVENTS / "sns-console-test-notification.json"), "-q"],
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=60,
     )
-    assert "Traceback" not in head.stderr and "BrokenPipe" not in head.stderr
+    assert head.stdout is not None and head.stderr is not None
+    head.stdout.close()
+    head.wait(timeout=120)
+    stderr = head.stderr.read()
+    assert head.returncode == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
 
 
 def test_unreachable_endpoint_is_a_clear_error() -> None:
@@ -156,14 +161,12 @@ def test_unreachable_endpoint_is_a_clear_error() -> None:
     assert proc.stderr.startswith("opslink: error:") and "Traceback" not in proc.stderr
 
 
-def test_local_serve_with_operator_commands() -> None:
-    """`opslink local serve` on 127.0.0.1, used as the AWS CLI would use a deployment."""
+def test_local_serve_with_operator_commands(tmp_path: Path) -> None:
+    """`opslink local serve` on 127.0.0.1, fed by `opslink local publish` and read as the
+    AWS CLI would read a deployment: a fixable alarm really goes back to OK."""
+    import os
     import socket
     import time
-
-    import boto3
-
-    from opslink_cli import samples
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -176,38 +179,123 @@ def test_local_serve_with_operator_commands() -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
+    env_run = lambda *a: subprocess.run(  # noqa: E731 (AWS_ENDPOINT_URL instead of the option)
+        [*OPSLINK, *a],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "AWS_ENDPOINT_URL": url, "NO_COLOR": "1"},
+    )
     try:
         assert serve.stdout is not None
         deadline = time.monotonic() + 60
         while "Ctrl-C stops it" not in (line := serve.stdout.readline()):
             assert line or time.monotonic() < deadline, serve.stderr.read() if serve.stderr else ""
-        sns = boto3.client(
-            "sns",
-            endpoint_url=url,
-            region_name="us-east-1",
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
+        published = run(
+            "local", "publish", str(EVENTS / "sns-metric-alarm.json"), "--endpoint-url", url
         )
-        sns.publish(
-            TopicArn="arn:aws:sns:us-east-1:123456789012:opslink-AlarmTopic",
-            Message=json.dumps(samples.metric_alarm("prod-search-cpu-high", samples.T0)),
-        )
-        alerts = json.loads(run("alerts", "list", "--endpoint-url", url, "--output", "json").stdout)
-        assert [a["alarm_name"] for a in alerts] == ["prod-search-cpu-high"]
+        assert published.returncode == 0 and "published" in published.stdout, published.stderr
+        # Global options before the command, as with the AWS CLI.
+        alerts = json.loads(run("--endpoint-url", url, "--output", "json", "alerts", "list").stdout)
+        assert [a["alarm_name"] for a in alerts] == ["prod-checkout-api-cpu-high"]
         show = run("tickets", "show", alerts[0]["ticket_id"], "--endpoint-url", url)
         assert show.returncode == 0 and "## Suggested steps" in show.stdout
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
-            rows = json.loads(
-                run("executions", "list", "--endpoint-url", url, "--output", "json").stdout
-            )
+            rows = json.loads(env_run("executions", "list", "--output", "json").stdout)
             if (rows and rows[0]["status"] != "RUNNING") or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-        assert rows[0]["status"] == "SUCCEEDED" and rows[0]["outcome"] in (
-            "HandedToHumans",
-            "Remediated",
+        assert rows[0]["status"] == "SUCCEEDED"
+        assert rows[0]["outcome"] == "Remediated", rows[0]  # VerifyFix saw the alarm back to OK
+        text = env_run("alerts", "list", "--output", "text", "--query", "[].status")
+        assert text.stdout.split() == ["resolved"]
+        yaml_out = env_run("alerts", "show", alerts[0]["alert_id"], "--output", "yaml")
+        assert "resolution:" in yaml_out.stdout and "by: automation" in yaml_out.stdout
+        table = env_run("tickets", "list", "--no-truncate")
+        assert "None" not in table.stdout and "\033[" not in table.stdout
+        assert "AGE" in table.stdout and "OVERDUE" in table.stdout
+        sweep = env_run("local", "sweep")
+        assert sweep.returncode == 0 and '"reminded"' in sweep.stdout, sweep.stderr
+        missing = env_run("alerts", "show", "A-nope")
+        assert missing.returncode == 1 and "alert 'A-nope' not found" in missing.stderr
+        missing = env_run("tickets", "close", "OPS-NOPE")
+        assert missing.returncode == 1 and "ticket 'OPS-NOPE' not found" in missing.stderr
+    finally:
+        serve.terminate()
+        serve.wait(timeout=20)
+
+
+def test_tickets_close_and_comment_record_who_once(tmp_path: Path) -> None:
+    """Against a served stack: close names the closer, a second close changes nothing,
+    an empty comment is refused, --output json on mutations, filters on tickets list."""
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    serve = subprocess.Popen(
+        [*OPSLINK, "local", "serve", "--port", str(port), "--param", "JobPlatform=http"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        deadline = time.monotonic() + 60
+        while "Ctrl-C stops it" not in (line := serve.stdout.readline()):
+            assert line or time.monotonic() < deadline, serve.stderr.read() if serve.stderr else ""
+        run("local", "publish", str(EVENTS / "sns-metric-math-alarm.json"), "--endpoint-url", url)
+        [ticket] = json.loads(
+            run("tickets", "list", "--endpoint-url", url, "--output", "json").stdout
         )
+        tid = ticket["id"]
+        empty = run("tickets", "comment", tid, "   ", "--endpoint-url", url)
+        assert empty.returncode == 2 and "empty comment" in empty.stderr
+        said = run("tickets", "comment", tid, "looking", "--endpoint-url", url, "--output", "json")
+        assert json.loads(said.stdout)["action"] == "commented"
+        closed = run(
+            "tickets",
+            "close",
+            tid,
+            "--by",
+            "erin",
+            "--note",
+            "pool resized",
+            "--endpoint-url",
+            url,
+            "--output",
+            "json",
+        )
+        first = json.loads(closed.stdout)
+        assert first["action"] == "closed" and first["closed_by"] == "erin"
+        again = run("tickets", "close", tid, "--by", "finn", "--endpoint-url", url)
+        assert (
+            again.returncode == 0 and "already closed" in again.stdout and "by erin" in again.stdout
+        )
+        shown = json.loads(
+            run("tickets", "show", tid, "--endpoint-url", url, "--output", "json").stdout
+        )
+        assert shown["closed_by"] == "erin"
+        assert shown["closed_at"][:19] == first["closed_at"][:19]  # not rewritten
+        assert [c["author"] for c in shown["comments"]][-1] == "erin"
+        run("local", "sweep", "--endpoint-url", url)
+        alert = json.loads(
+            run(
+                "alerts", "show", ticket["alert_id"], "--endpoint-url", url, "--output", "json"
+            ).stdout
+        )
+        assert alert["status"] == "resolved" and alert["resolution"]["who"] == "erin"
+        none = run("tickets", "list", "--status", "open", "--endpoint-url", url, "--output", "json")
+        assert json.loads(none.stdout) == []
+        some = run(
+            "tickets", "list", "--service", "payments-db", "--endpoint-url", url, "--output", "json"
+        )
+        assert [t["id"] for t in json.loads(some.stdout)] == [tid]
     finally:
         serve.terminate()
         serve.wait(timeout=20)
