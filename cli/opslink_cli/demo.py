@@ -203,11 +203,13 @@ def problems(run: DemoRun) -> list[str]:
         "prod-cdn-edge-degraded": ("ticket", ENGINEER),
     }
     for name, (by, who) in expectations.items():
-        alert = by_name.get(name)
-        if alert is None or alert.status is not AlertStatus.RESOLVED:
+        expected = by_name.get(name)
+        if expected is None or expected.status is not AlertStatus.RESOLVED:
             found.append(f"{name} should be resolved by {by}")
-        elif alert.resolution.get("by") != by or (who and alert.resolution.get("who") != who):
-            found.append(f"{name} resolved as {alert.resolution}, expected by {by} {who or ''}")
+        elif expected.resolution.get("by") != by or (
+            who and expected.resolution.get("who") != who
+        ):
+            found.append(f"{name} resolved as {expected.resolution}, expected by {by} {who or ''}")
     outcomes = {e["alert_id"]: (e["outcome"], e["reason"]) for e in run.executions}
     storm = by_name.get("prod-orders-db-connection-storm")
     if storm is None or outcomes.get(storm.alert_id, ("", ""))[1] != "approval rejected":
