@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 SAM_VENV ?= .venv-sam
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format typecheck validate sam-validate bench clean
+.PHONY: install demo test lint format typecheck validate sam-validate bench clean \
+	sam-local-invoke sam-local-start-lambda
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,28 @@ $(SAM_VENV)/.installed:
 sam-validate: $(SAM_VENV)/.installed
 	AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_DEFAULT_REGION=us-east-1 \
 		$(SAM_VENV)/bin/sam validate --lint --template template.yaml
+
+# sam local runs the functions in Docker against a running `opslink local serve`
+# (events/local-env.json points them at host.docker.internal:5055).
+SAM_LOCAL_EVENT ?= events/sns-metric-alarm.json
+SAM_LOCAL_FUNCTION ?= IngestFunction
+DOCKER_HOST_IP ?= 172.17.0.1
+DOCKER_CHECK = docker info >/dev/null 2>&1 || { echo "sam local needs a running Docker engine (none here): use 'opslink local run $(SAM_LOCAL_EVENT)' instead"; exit 2; }
+
+sam-local-invoke:
+	@$(DOCKER_CHECK)
+	@$(MAKE) --no-print-directory $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam build
+	$(SAM_VENV)/bin/sam local invoke $(SAM_LOCAL_FUNCTION) -e $(SAM_LOCAL_EVENT) \
+		--env-vars events/local-env.json --region us-east-1 \
+		--add-host host.docker.internal:$(DOCKER_HOST_IP)
+
+sam-local-start-lambda:
+	@$(DOCKER_CHECK)
+	@$(MAKE) --no-print-directory $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam build
+	$(SAM_VENV)/bin/sam local start-lambda --env-vars events/local-env.json --region us-east-1 \
+		--add-host host.docker.internal:$(DOCKER_HOST_IP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/external_calls.py

@@ -145,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     serve = command(local, "serve", help="serve a local stack on 127.0.0.1 until interrupted")
     serve.add_argument("--port", type=port_number, default=5055)
+    serve.add_argument(
+        "--bind",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="address to listen on (0.0.0.0 for `sam local` containers; default 127.0.0.1)",
+    )
     for cmd in (run, serve):
         cmd.add_argument(
             "--param", action="append", default=[], metavar="NAME=VALUE", help="template parameter"

@@ -206,9 +206,7 @@ def problems(run: DemoRun) -> list[str]:
         expected = by_name.get(name)
         if expected is None or expected.status is not AlertStatus.RESOLVED:
             found.append(f"{name} should be resolved by {by}")
-        elif expected.resolution.get("by") != by or (
-            who and expected.resolution.get("who") != who
-        ):
+        elif expected.resolution.get("by") != by or (who and expected.resolution.get("who") != who):
             found.append(f"{name} resolved as {expected.resolution}, expected by {by} {who or ''}")
     outcomes = {e["alert_id"]: (e["outcome"], e["reason"]) for e in run.executions}
     storm = by_name.get("prod-orders-db-connection-storm")

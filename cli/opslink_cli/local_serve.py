@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -20,15 +21,17 @@ DEFAULT_URL = "http://127.0.0.1:5055"
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
-def _port_free(port: int) -> None:
+def _port_free(address: str, port: int) -> None:
     with socket.socket() as sock:
         try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            raise OperatorError(
-                f"port {port} on 127.0.0.1 is in use (another `opslink local serve`?); "
-                "choose another with --port"
-            ) from None
+            sock.bind((address, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise OperatorError(
+                    f"port {port} on {address} is in use (another `opslink local serve`?); "
+                    "choose another with --port"
+                ) from None
+            raise OperatorError(f"cannot listen on {address}:{port}: {exc.strerror}") from None
 
 
 def serve(args: argparse.Namespace, out: TextIO) -> int:
@@ -39,10 +42,10 @@ def serve(args: argparse.Namespace, out: TextIO) -> int:
 
     params = parse_params(args.param)
     check_parameters(params)
-    _port_free(args.port)
+    _port_free(args.bind, args.port)
     default_user_config["stepfunctions"] = {"execute_state_machine": True}  # run the real ASL
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log on the terminal
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port)
+    server = ThreadedMotoServer(ip_address=args.bind, port=args.port)
     server.start()
     url = f"http://127.0.0.1:{args.port}"
     os.environ["MOTO_PORT"] = str(args.port)  # Step Functions calls Lambda back on it

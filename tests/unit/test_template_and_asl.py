@@ -104,3 +104,43 @@ def test_every_template_condition_resolves_locally() -> None:
     assert with_values.condition("HasIngestConcurrencyCap") and with_values.condition(
         "HasWebhookSecret"
     )
+
+
+def test_sam_local_env_vars_file_follows_the_template() -> None:
+    """events/local-env.json (for `sam local invoke|start-lambda --env-vars`) names every
+    function and every variable each one reads, and nothing SAM would ignore."""
+    template = load_template(ROOT / "template.yaml")
+    env_file = json.loads((ROOT / "events" / "local-env.json").read_text())
+    shared = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    assert set(env_file["Parameters"]) == shared
+    assert env_file["Parameters"]["OPSLINK_AWS_ENDPOINT_URL"].startswith("http://")
+    functions = {
+        logical: set(res["Properties"].get("Environment", {}).get("Variables", {}))
+        for logical, res in template["Resources"].items()
+        if res["Type"] == "AWS::Serverless::Function"
+    }
+    assert set(env_file) - {"Parameters"} == set(functions)
+    for logical, variables in functions.items():
+        assert set(env_file[logical]) == variables, logical
+    # Every value is a string that the function's settings accept.
+    from opslink.config import IngestSettings, RemediateSettings, TrackSettings
+
+    for logical, settings in (
+        ("IngestFunction", IngestSettings),
+        ("RemediateFunction", RemediateSettings),
+        ("TrackFunction", TrackSettings),
+    ):
+        values = env_file["Parameters"] | env_file[logical]
+        assert all(isinstance(v, str) for v in values.values())
+        settings.from_environ(values)
+
+
+def test_local_endpoint_variable_points_the_sdk_at_the_emulator() -> None:
+    from opslink.config import use_local_endpoint
+
+    env = {"OPSLINK_AWS_ENDPOINT_URL": "http://host.docker.internal:5055"}
+    use_local_endpoint(env)
+    assert env["AWS_ENDPOINT_URL"] == "http://host.docker.internal:5055"
+    empty = {"OPSLINK_AWS_ENDPOINT_URL": ""}
+    use_local_endpoint(empty)
+    assert "AWS_ENDPOINT_URL" not in empty  # on AWS: untouched

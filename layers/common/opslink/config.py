@@ -37,11 +37,21 @@ def json_object(value: object) -> object:
     return value
 
 
+def use_local_endpoint(environ: Any) -> None:
+    """Under `sam local`, OPSLINK_AWS_ENDPOINT_URL points the SDK at `opslink local serve`
+    (SAM only passes variables the template declares, and AWS_ENDPOINT_URL is not one)."""
+    url = str(environ.get("OPSLINK_AWS_ENDPOINT_URL") or "")
+    if url and not environ.get("AWS_ENDPOINT_URL"):
+        environ["AWS_ENDPOINT_URL"] = url
+
+
 class _Settings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Self:
+        if environ is None:
+            use_local_endpoint(os.environ)
         env = dict(os.environ if environ is None else environ)
         try:
             return cls.model_validate(env)
