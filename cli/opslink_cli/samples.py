@@ -433,6 +433,17 @@ def sample_events() -> dict[str, Any]:
         "sns-huge-description.json": sns_event(huge),
         "sns-unicode-shell-metacharacters.json": sns_event(unicode_name),
         "sns-legacy-no-alarm-arn.json": sns_event(legacy),
+        "sns-approval-orders-db.json": sns_event(
+            metric_alarm(
+                "prod-orders-db-connections-high",
+                T0,
+                metric="DatabaseConnections",
+                namespace="AWS/RDS",
+                dimensions={"DBInstanceIdentifier": "orders-db-1"},
+                threshold=400,
+                description="Connections on orders-db near max_connections",
+            )
+        ),
         "sns-console-test-notification.json": sns_event(test_note),
         "bad-non-json-message.json": sns_event("this is not JSON {"),
         "bad-missing-fields.json": sns_event(missing),

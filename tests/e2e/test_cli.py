@@ -299,3 +299,22 @@ def test_tickets_close_and_comment_record_who_once(tmp_path: Path) -> None:
     finally:
         serve.terminate()
         serve.wait(timeout=20)
+
+
+def test_local_run_reports_an_approval_wait() -> None:
+    proc = run("local", "run", str(EVENTS / "sns-approval-orders-db.json"), "--json", "-q")
+    assert proc.returncode == 0, proc.stderr
+    [row] = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert (row["execution_status"], row["remediation"]) == ("RUNNING", "AwaitingApproval")
+    assert row["remediation_reason"] == "waiting for a human's approval"
+
+
+def test_handler_log_holds_one_run_only(tmp_path: Path) -> None:
+    from opslink_cli.local_stack import LocalStack
+
+    log = tmp_path / "local-lambda.log"
+    log.write_text("a line from an earlier run\n")
+    with LocalStack(log_path=log) as stack:
+        stack.invoke("IngestFunction", {"hello": "world"})
+    text = log.read_text()
+    assert "earlier run" not in text and "unrecognised event" in text

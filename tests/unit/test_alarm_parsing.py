@@ -77,6 +77,12 @@ GOOD = {
         AlarmSource.SNS,
         "prod-checkout-api-ünïcødé-$(rm -rf ~);`id`|latency ⚠",
     ),
+    "sns-approval-orders-db.json": (
+        AlarmKind.METRIC,
+        AlarmState.ALARM,
+        AlarmSource.SNS,
+        "prod-orders-db-connections-high",
+    ),
     "sns-legacy-no-alarm-arn.json": (
         AlarmKind.METRIC,
         AlarmState.ALARM,
