@@ -8,9 +8,11 @@ STAMP := $(VENV)/.installed
 .PHONY: install demo test lint format typecheck validate sam-validate bench clean \
 	sam-local-invoke sam-local-start-lambda
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Vendor API descriptions the tests validate against (GitHub OpenAPI, webhook schemas).
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 install: $(STAMP)

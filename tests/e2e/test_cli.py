@@ -317,4 +317,4 @@ def test_handler_log_holds_one_run_only(tmp_path: Path) -> None:
     with LocalStack(log_path=log) as stack:
         stack.invoke("IngestFunction", {"hello": "world"})
     text = log.read_text()
-    assert "earlier run" not in text and "unrecognised event" in text
+    assert "earlier run" not in text and "opslink-IngestFunction" in text

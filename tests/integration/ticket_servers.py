@@ -257,10 +257,15 @@ class ZendeskApi(App):
         return json_response(200, {"ticket": t})
 
     def incremental(self, body: Any, query: str = "") -> Response:
+        # Zendesk "Incremental Exports": deleted tickets stay in the export with
+        # status "deleted" (developer.zendesk.com, Incremental Exports > Tickets).
         return json_response(
             200,
             {"tickets": list(self.tickets.values()), "after_cursor": None, "end_of_stream": True},
         )
+
+    def delete(self, tid: int) -> None:
+        self.tickets[tid]["status"] = "deleted"
 
 
 class GitHubApi(App):

@@ -10,7 +10,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opslink.config import TrackSettings
 from opslink.track_service import TrackDeps, sweep
-from opslink.webhook_service import function_url_response, handle_webhook, request_from_function_url
+from opslink.webhook_service import (
+    RETRY_AFTER_SECONDS,
+    function_url_response,
+    handle_webhook,
+    request_from_function_url,
+)
 from opslink.wiring import track_deps, webhook_secret
 
 SETTINGS = TrackSettings.from_environ()
@@ -36,4 +41,5 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         )
     status, doc = handle_webhook(request, deps(), deps().tickets.name, secret, deps().store)  # type: ignore[arg-type]
     logger.info("webhook handled", extra={"status": status, **doc})
-    return function_url_response(status, doc)
+    retry = {"retry-after": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    return function_url_response(status, doc, retry)

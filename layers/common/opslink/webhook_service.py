@@ -24,16 +24,25 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from urllib.parse import parse_qs
 
+from aws_lambda_powertools import Logger
+
+from opslink.errors import TicketSystemError
 from opslink.track_service import TrackDeps, apply_ticket
+
+logger = Logger(child=True)
 
 MAX_BODY = 256 * 1024
 TOLERANCE = timedelta(minutes=5)
 
 
 class ReplayGuard(Protocol):
+    def delivery_seen(self, delivery_id: str) -> bool:
+        """True when the delivery was applied before."""
+
     def claim_delivery(self, delivery_id: str, now: datetime) -> bool:
-        """True the first time a delivery id is seen (conditional write with a TTL)."""
+        """Record an applied delivery (conditional write with a TTL); False if recorded."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,13 @@ def _hex_hmac(secret: str, data: bytes) -> str:
     return hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison that any header value survives (non-ASCII included)."""
+    return bool(given) and hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode()
+    )
+
+
 def _check_time(ts: str | None, now: datetime) -> None:
     try:
         at = datetime.fromtimestamp(int(str(ts)), tz=UTC)
@@ -70,7 +86,7 @@ def verify(provider: str, req: WebhookRequest, secret: str, now: datetime) -> st
         header = "x-hub-signature-256" if provider == "github" else "x-hub-signature"
         given = h.get(header, "")
         expected = "sha256=" + _hex_hmac(secret, req.body)
-        if not given or not hmac.compare_digest(given, expected):
+        if not _same(given, expected):
             raise Rejected(401, f"bad or missing {header}")
         delivery = h.get(
             "x-github-delivery" if provider == "github" else "x-atlassian-webhook-identifier"
@@ -80,7 +96,7 @@ def verify(provider: str, req: WebhookRequest, secret: str, now: datetime) -> st
         ts = h.get("x-zendesk-webhook-signature-timestamp", "")
         given = h.get("x-zendesk-webhook-signature", "")
         mac = hmac.new(secret.encode(), ts.encode() + req.body, hashlib.sha256).digest()
-        if not given or not hmac.compare_digest(given, base64.b64encode(mac).decode()):
+        if not _same(given, base64.b64encode(mac).decode()):
             raise Rejected(401, "bad or missing x-zendesk-webhook-signature")
         try:
             _check_time(
@@ -92,7 +108,7 @@ def verify(provider: str, req: WebhookRequest, secret: str, now: datetime) -> st
     ts = h.get("x-opslink-timestamp", "")
     given = h.get("x-opslink-signature", "")
     expected = "sha256=" + _hex_hmac(secret, ts.encode() + b"." + req.body)
-    if not given or not hmac.compare_digest(given, expected):
+    if not _same(given, expected):
         raise Rejected(401, "bad or missing x-opslink-signature")
     _check_time(ts, now)
     return given
@@ -137,39 +153,66 @@ def request_from_function_url(event: Any) -> WebhookRequest | None:
     )
 
 
-def function_url_response(status: int, doc: dict[str, Any]) -> dict[str, Any]:
+def function_url_response(
+    status: int, doc: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "statusCode": status,
-        "headers": {"content-type": "application/json"},
+        "headers": {"content-type": "application/json", **(headers or {})},
         "body": json.dumps(doc),
     }
+
+
+RETRY_AFTER_SECONDS = 60
+
+
+def parse_body(req: WebhookRequest) -> Any:
+    """JSON, or GitHub's default form encoding (`payload=<JSON>`); ValueError otherwise."""
+    kind = req.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/x-www-form-urlencoded":
+        form = parse_qs(req.body.decode("utf-8"), keep_blank_values=True)
+        if "payload" not in form:
+            raise ValueError("form-encoded body without a payload field")
+        return json.loads(form["payload"][0])
+    return json.loads(req.body or b"null")
 
 
 def handle_webhook(
     req: WebhookRequest, deps: TrackDeps, provider: str, secret: str, replay: ReplayGuard
 ) -> tuple[int, dict[str, Any]]:
+    """Verify, then apply the ticket's current state; the delivery is recorded as seen
+    only once it was applied, so a vendor's retry after a transient failure (answered
+    503 with Retry-After) is applied, never answered `duplicate`."""
     now = deps.clock()
     if req.method != "POST":
         return 405, {"error": "webhooks are POST requests"}
     if len(req.body) > MAX_BODY:
         return 413, {"error": f"body over {MAX_BODY} bytes"}
     try:
-        delivery = verify(provider, req, secret, now)
+        delivery = f"{provider}:{verify(provider, req, secret, now)}"
     except Rejected as exc:
         return exc.status, {"error": exc.reason}
+    if provider == "github" and req.headers.get("x-github-event") == "ping":
+        return 200, {"status": "pong"}  # GitHub's test delivery when a hook is created
     try:
-        payload = json.loads(req.body or b"null")
-    except ValueError:
-        return 400, {"error": "body is not JSON"}
+        payload = parse_body(req)
+    except (ValueError, UnicodeDecodeError):
+        return 400, {"error": "body is neither JSON nor a form-encoded payload"}
     ticket_id = ticket_id_from(provider, payload)
     if ticket_id is None:
         return 400, {"error": f"no ticket id in the {provider} payload"}
-    if not replay.claim_delivery(f"{provider}:{delivery}", now):
+    if replay.delivery_seen(delivery):
         return 200, {"status": "duplicate", "ticket_id": ticket_id}
-    ticket = deps.tickets.get(ticket_id)
-    if ticket is None:
-        return 202, {"status": "ignored", "reason": f"{provider} ticket {ticket_id} not found"}
+    try:
+        ticket = deps.tickets.get(ticket_id)
+    except TicketSystemError as exc:  # transient: the vendor retries the same delivery
+        logger.warning("webhook: ticket read failed", extra={"error": str(exc)})
+        return 503, {"error": f"ticket {ticket_id} cannot be read now: {exc}", "retry": True}
+    if ticket is None:  # deleted (404/410): nothing to apply, nothing to retry
+        replay.claim_delivery(delivery, now)
+        return 200, {"status": "ignored", "reason": f"{provider} ticket {ticket_id} not found"}
     applied = apply_ticket(deps, ticket, "webhook")
+    replay.claim_delivery(delivery, now)
     status = 202 if applied.outcome == "unknown" else 200
     return status, {
         "status": applied.outcome,

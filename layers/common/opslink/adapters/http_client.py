@@ -92,9 +92,38 @@ class HttpClient:
         headers: dict[str, str] | None = None,
         missing_ok: bool = False,
     ) -> Any:
-        """One call. With `missing_ok`, a 404 answers None instead of raising."""
+        """One call. With `missing_ok`, a 404 or 410 answers None instead of raising."""
+        resp = self._send(method, path, json, params, idempotent, what, headers, missing_ok)
+        return None if resp is None else self._decode(resp, method, path, what, expect)
+
+    def pages(
+        self, path: str, *, params: dict[str, Any] | None = None, what: str = "", limit: int = 50
+    ) -> list[Any]:
+        """GET a listing and every page after it, following `Link: <…>; rel="next"` (GitHub,
+        ServiceNow); each page's decoded body, at most `limit` pages."""
+        out: list[Any] = []
+        url, query = path, params
+        while url and len(out) < limit:
+            resp = self._send("GET", url, None, query, True, what, None, False)
+            assert resp is not None
+            out.append(self._decode(resp, "GET", path, what, "json"))
+            nxt = resp.links.get("next", {}).get("url")
+            url, query = (nxt.removeprefix(self.base_url) if nxt else ""), None
+        return out
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        params: dict[str, Any] | None,
+        idempotent: bool,
+        what: str,
+        headers: dict[str, str] | None,
+        missing_ok: bool,
+    ) -> requests.Response | None:
         session = self._safe if idempotent else self._unsafe
-        url = f"{self.base_url}{path}"
+        url = path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
         try:
             resp = session.request(
                 method,
@@ -118,7 +147,7 @@ class HttpClient:
             raise self.rejected(
                 f"{self.system}: {label}: authentication refused ({resp.status_code})"
             )
-        if resp.status_code == 404 and missing_ok:
+        if resp.status_code in (404, 410) and missing_ok:  # 410: deleted (GitHub)
             return None
         if resp.status_code == 404:
             raise self.rejected(f"{self.system}: {label}: not found (404)")
@@ -132,6 +161,11 @@ class HttpClient:
             raise self.rejected(
                 f"{self.system}: {label}: answered {resp.status_code}: {resp.text[:200]}"
             )
+        return resp
+
+    def _decode(
+        self, resp: requests.Response, method: str, path: str, what: str, expect: str
+    ) -> Any:
         if expect == "text":
             return resp.text
         if expect == "none" or not resp.content:
@@ -140,7 +174,8 @@ class HttpClient:
             return resp.json()
         except ValueError:
             raise self.rejected(
-                f"{self.system}: {label}: response is not JSON: {resp.text[:120]!r}"
+                f"{self.system}: {what or f'{method} {path}'}: response is not JSON: "
+                f"{resp.text[:120]!r}"
             ) from None
 
 

@@ -604,8 +604,18 @@ class DynamoAlertStore:
             return False
         return self.resolve(alert, resolution, at)
 
+    def delivery_seen(self, delivery_id: str) -> bool:
+        key = hashlib.sha256(delivery_id.encode()).hexdigest()
+        out = self._call(
+            "get_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"DELIVERY#{key}", "sk": "DELIVERY"}),
+            ConsistentRead=True,
+        )
+        return "Item" in out
+
     def claim_delivery(self, delivery_id: str, now: datetime) -> bool:
-        """Remember a webhook delivery for a day; False when it was seen before."""
+        """Remember an applied webhook delivery for a day; False when it was recorded."""
         key = hashlib.sha256(delivery_id.encode()).hexdigest()
         out = self._conditional(
             "put_item",

@@ -4,12 +4,34 @@ marker that makes creation idempotent, and small parsing helpers."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from opslink.adapters.http_client import HttpClient
 from opslink.errors import TicketSystemError, TicketSystemRejected
-from opslink.models import Priority, TicketDraft
+from opslink.models import Priority, Ticket, TicketDraft
+
+logger = Logger(child=True)
+
+
+def parse_each(
+    items: Iterable[dict[str, Any]], parse: Callable[[dict[str, Any]], Ticket], system: str
+) -> list[Ticket]:
+    """Tickets of a sweep page. One the adapter cannot read (an unknown or deleted status,
+    a missing field) is logged and skipped: it must never stop the sweep, its checkpoint
+    or the reminders of every other ticket."""
+    out = []
+    for item in items:
+        try:
+            out.append(parse(item))
+        except TicketSystemRejected as exc:
+            logger.warning(
+                "ticket skipped by the sweep", extra={"system": system, "reason": str(exc)}
+            )
+    return out
 
 
 def ticket_http(

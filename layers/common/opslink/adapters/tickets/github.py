@@ -3,8 +3,15 @@
 GitHub issues have no priority, type or due date: they become labels (`priority:high`,
 `type:performance`) and a line in the body. Idempotent creation through a marker label
 `opslink-<alert id>` (labels are filterable at once; the search API is eventually
-consistent). Closed issues map to closed (state_reason completed) or to closed/not
-planned; reopening sets the state back to open.
+consistent) and the same marker in an HTML comment at the end of the body: GitHub drops
+labels silently when the token lacks push access (documented for "Create an issue"), so
+creation checks that the label survived and fails loudly with the permission to grant,
+and a retry finds the issue by its body marker instead of opening a second one.
+
+Closed issues are closed tickets whatever their `state_reason`: "completed" and "not
+planned" both end the alert (a human decided; the reason is recorded on the alert as the
+ticket's closing reason). Reopening sets the state back to open. Listings follow the
+`Link` header, page after page.
 """
 
 from __future__ import annotations
@@ -12,9 +19,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from opslink.adapters.tickets.common import draft_key, marker, parse_time, require, ticket_http
+from opslink.adapters.tickets.common import (
+    draft_key,
+    marker,
+    parse_each,
+    parse_time,
+    require,
+    ticket_http,
+)
 from opslink.errors import TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
+
+
+def body_marker(key: str) -> str:
+    """The second marker: invisible in the rendered issue, found in its body."""
+    return f"<!-- opslink-marker: {marker(key)} -->"
+
+
+def _label_names(issue: Any) -> set[str]:
+    labels = issue.get("labels") if isinstance(issue, dict) else None
+    return {str(lbl.get("name") if isinstance(lbl, dict) else lbl) for lbl in labels or []}
 
 
 class GitHubTickets:
@@ -83,32 +107,63 @@ class GitHubTickets:
             return None
         return self._ticket(doc)
 
-    def _list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        doc = self.http.request(
-            "GET",
+    def _list(self, params: dict[str, Any], pages: int = 50) -> list[dict[str, Any]]:
+        issues: list[dict[str, Any]] = []
+        for doc in self.http.pages(
             f"{self.repo}/issues",
             params=params | {"state": "all", "per_page": 100},
             what="list issues",
+            limit=pages,
+        ):
+            if not isinstance(doc, list):
+                raise TicketSystemRejected("GitHub: issue list is not a list")
+            issues += [i for i in doc if isinstance(i, dict) and "pull_request" not in i]
+        return issues
+
+    def _labels_dropped(self, issue: dict[str, Any], key: str) -> TicketSystemRejected:
+        repo = self.repo.removeprefix("/repos/")
+        return TicketSystemRejected(
+            f"GitHub: issue #{issue.get('number')} in {repo} has no {marker(key)} label: GitHub "
+            "drops labels without push access. Grant the token write access to Issues "
+            f"(fine-grained: 'Issues: Read and write'; classic: 'repo') on {repo}; OpsLink "
+            "then finds this issue by the marker in its body and labels it"
         )
-        if not isinstance(doc, list):
-            raise TicketSystemRejected("GitHub: issue list is not a list")
-        return [i for i in doc if "pull_request" not in i]
 
     def _find(self, key: str) -> Ticket | None:
         issues = self._list({"labels": marker(key), "sort": "created", "direction": "asc"})
-        return self._ticket(issues[0]) if issues else None
+        if issues:
+            return self._ticket(issues[0])
+        # Labels may have been dropped: the body marker of a recent issue (newest first).
+        tag = body_marker(key)
+        recent = self._list({"sort": "created", "direction": "desc"}, pages=3)
+        found = next((i for i in recent if tag in str(i.get("body") or "")), None)
+        if found is None:
+            return None
+        labels = {
+            str(lbl.get("name") if isinstance(lbl, dict) else lbl) for lbl in found["labels"] or []
+        }
+        repaired = self.http.request(
+            "PATCH",
+            f"{self.repo}/issues/{found['number']}",
+            json={"labels": sorted(labels | {"opslink", marker(key)})},
+            what=f"label issue {found['number']}",
+        )
+        if marker(key) not in _label_names(repaired):
+            raise self._labels_dropped(found, key)
+        return self._ticket(repaired)
 
     def find_by_alert(self, alert_id: str) -> Ticket | None:
         return self._find(alert_id)
 
     def changed_since(self, since: datetime) -> list[Ticket]:
         stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ")
-        return [
-            self._ticket(i)
-            for i in self._list(
+        return parse_each(
+            self._list(
                 {"labels": "opslink", "since": stamp, "sort": "updated", "direction": "asc"}
-            )
-        ]
+            ),
+            self._ticket,
+            "GitHub",
+        )
 
     def create(self, draft: TicketDraft) -> Ticket:
         key = draft_key(draft)
@@ -118,7 +173,7 @@ class GitHubTickets:
         body = f"**Due:** {draft.due_at.isoformat()} ({draft.priority.value} priority)\n\n{draft.description}"
         issue: dict[str, Any] = {
             "title": draft.title,
-            "body": body[:65_000],
+            "body": body[:64_000] + "\n\n" + body_marker(key),
             "labels": [
                 "opslink",
                 marker(key),
@@ -128,11 +183,12 @@ class GitHubTickets:
         }
         if draft.assignee and "@" not in draft.assignee:
             issue["assignees"] = [draft.assignee]
-        return self._ticket(
-            self.http.request(
-                "POST", f"{self.repo}/issues", json=issue, idempotent=False, what="create issue"
-            )
+        created = self.http.request(
+            "POST", f"{self.repo}/issues", json=issue, idempotent=False, what="create issue"
         )
+        if marker(key) not in _label_names(created):
+            raise self._labels_dropped(created, key)
+        return self._ticket(created)
 
     def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None:
         self.http.request(

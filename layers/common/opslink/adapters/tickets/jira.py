@@ -14,7 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from opslink.adapters.tickets.common import draft_key, marker, parse_time, require, ticket_http
+from opslink.adapters.tickets.common import (
+    draft_key,
+    marker,
+    parse_each,
+    parse_time,
+    require,
+    ticket_http,
+)
 from opslink.errors import TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
 
@@ -225,7 +232,7 @@ class JiraTickets:
             f'project = "{self.project}" AND labels = "opslink" AND updated >= -{minutes}m ORDER BY updated ASC',
             limit=100,
         )
-        return [self._ticket(i) for i in issues]
+        return parse_each(issues, self._ticket, "Jira")
 
     # -- writing ------------------------------------------------------------------------
 

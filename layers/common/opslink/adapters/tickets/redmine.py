@@ -15,7 +15,14 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from opslink.adapters.tickets.common import draft_key, marker, parse_time, require, ticket_http
+from opslink.adapters.tickets.common import (
+    draft_key,
+    marker,
+    parse_each,
+    parse_time,
+    require,
+    ticket_http,
+)
 from opslink.errors import TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
 
@@ -160,8 +167,8 @@ class RedmineTickets:
                 what="changed issues",
             )
             page = require(doc, "issues", "Redmine")
-            out += [
-                self._ticket(i)
+            mine = [
+                i
                 for i in page
                 if self.field
                 and any(
@@ -169,6 +176,7 @@ class RedmineTickets:
                     for f in i.get("custom_fields") or []
                 )
             ]
+            out += parse_each(mine, self._ticket, "Redmine")
             offset += len(page)
             if not page or offset >= int(doc.get("total_count", 0)):
                 return out

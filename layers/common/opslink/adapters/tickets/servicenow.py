@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from opslink.adapters.tickets.common import draft_key, marker, parse_time, require, ticket_http
+from opslink.adapters.tickets.common import (
+    draft_key,
+    marker,
+    parse_each,
+    parse_time,
+    require,
+    ticket_http,
+)
 from opslink.errors import TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
 
@@ -142,12 +149,13 @@ class ServiceNowTickets:
 
     def changed_since(self, since: datetime) -> list[Ticket]:
         stamp = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        return [
-            self._ticket(r)
-            for r in self._query(
+        return parse_each(
+            self._query(
                 f"correlation_display=OpsLink^sys_updated_on>={stamp}^ORDERBYsys_updated_on", 200
-            )
-        ]
+            ),
+            self._ticket,
+            "ServiceNow",
+        )
 
     def create(self, draft: TicketDraft) -> Ticket:
         key = draft_key(draft)

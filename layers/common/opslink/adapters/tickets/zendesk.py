@@ -2,7 +2,9 @@
 
 Idempotent creation through `external_id` (the alert marker). Comments are private notes.
 Statuses: new, open, pending, hold, solved, closed. The sweep uses the incremental cursor
-export, which is what Zendesk documents for synchronisation.
+export, which is what Zendesk documents for synchronisation; it also carries deleted
+tickets (`status: "deleted"`), which the sweep logs and skips like any status it does
+not know.
 """
 
 from __future__ import annotations
@@ -10,7 +12,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from opslink.adapters.tickets.common import draft_key, marker, parse_time, require, ticket_http
+from opslink.adapters.tickets.common import (
+    draft_key,
+    marker,
+    parse_each,
+    parse_time,
+    require,
+    ticket_http,
+)
 from opslink.errors import TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
 
@@ -110,11 +119,12 @@ class ZendeskTickets:
                 params=params,
                 what="incremental export",
             )
-            out += [
-                self._ticket(t)
+            mine = [
+                t
                 for t in require(doc, "tickets", "Zendesk")
-                if "opslink" in (t.get("tags") or [])
+                if isinstance(t, dict) and "opslink" in (t.get("tags") or [])
             ]
+            out += parse_each(mine, self._ticket, "Zendesk")
             if doc.get("end_of_stream", True) or not doc.get("after_cursor"):
                 return out
             params = {"cursor": doc["after_cursor"]}
