@@ -192,3 +192,19 @@ def test_closed_issue_delivery_reads_the_ticket(
     )
     assert status == 202 and doc["ticket_id"] == ticket.id  # read back; no alert linked here
     assert app.violations == []
+
+
+def test_closed_as_not_planned_is_closed_with_its_reason(
+    github: tuple[GitHubTickets, GitHubSpecApi],
+) -> None:
+    tickets, app = github
+    ticket = tickets.create(DRAFT)
+    tickets.http.request(
+        "PATCH",
+        f"/repos/acme/ops/issues/{ticket.id}",
+        json={"state": "closed", "state_reason": "not_planned"},
+    )
+    closed = tickets.get(ticket.id)
+    assert closed is not None and closed.status is TicketStatus.CLOSED
+    assert closed.custom_fields["state_reason"] == "not_planned"
+    assert app.violations == []

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from tests.integration.contract_servers import App, Response, json_response
 
@@ -53,7 +54,7 @@ class JiraApi(App):
             "id": key.split("-")[1],
             "key": key,
             "self": f"/rest/api/3/issue/{key}",
-            "fields": self.issues[key],
+            "fields": {k: v for k, v in self.issues[key].items() if not k.startswith("_")},
         }
 
     def create(self, body: Any, query: str = "") -> Response:
@@ -91,13 +92,24 @@ class JiraApi(App):
             )
         )
 
+    # GET /rest/api/3/search/jql is eventually consistent (Jira Cloud platform REST API v3,
+    # "Search for issues using JQL enhanced search"): a just-created issue appears in
+    # results only after indexing, unless its id is listed in `reconcileIssues`.
+    search_lag = 0  # searches before a new issue is indexed
+
     def search(self, body: Any, query: str = "") -> Response:
-        jql = parse_qs(query)["jql"][0]
+        q = parse_qs(query)
+        jql = q["jql"][0]
+        reconcile = set(",".join(q.get("reconcileIssues", [])).split(","))
         label = re.search(r'labels = "([^"]+)"', jql)
+        for f in self.issues.values():
+            f["_searches"] = f.get("_searches", 0) + 1
         found = [
             self._issue(k)
             for k, f in self.issues.items()
-            if label and label.group(1) in f["labels"]
+            if label
+            and label.group(1) in f["labels"]
+            and (f["_searches"] > self.search_lag or k.split("-")[1] in reconcile)
         ]
         return json_response(200, {"issues": found, "isLast": True})
 
@@ -134,45 +146,101 @@ class JiraApi(App):
 
 
 class ServiceNowApi(App):
+    """ServiceNow Table API as documented (docs.servicenow.com, "Table API"):
+    - with `sysparm_input_display_value=true` the instance reads date-times in the
+      integration user's time zone (here US Pacific, UTC-8) and reference fields by
+      display value; by default it takes raw values: UTC dates and sys_ids;
+    - reference fields are read back as bare sys_ids with `sysparm_exclude_reference_link`
+      (else as {"link", "value"});
+    - `close_code` must be one of the instance's choices (the default choice list);
+    - listings page with `sysparm_limit`/`sysparm_offset` and a `Link: rel="next"` header.
+    """
+
     auth_value = basic("opslink", "snow-pass")
     routes = [
         ("POST", r"/api/now/table/incident", "create"),
         ("GET", r"/api/now/table/incident", "query"),
         ("GET", r"/api/now/table/incident/([0-9a-f]{32})", "get"),
         ("PATCH", r"/api/now/table/incident/([0-9a-f]{32})", "patch"),
+        ("GET", r"/api/now/table/sys_user", "users"),
+        ("GET", r"/api/now/table/sys_user/([0-9a-f]{32})", "user"),
     ]
+    CLOSE_CODES = (
+        "Duplicate",
+        "Known error",
+        "No resolution provided",
+        "Resolved by caller",
+        "Resolved by change",
+        "Resolved by problem",
+        "Resolved by request",
+        "Solution provided",
+        "Workaround provided",
+        "User error",
+    )
+    USERS = {
+        "a" * 32: {"sys_id": "a" * 32, "email": "alice@example.com", "user_name": "alice"},
+        "e" * 32: {"sys_id": "e" * 32, "email": "erin@example.com", "user_name": "erin"},
+    }
+    base_url = ""
 
     def __init__(self) -> None:
         super().__init__()
         self.records: dict[str, dict[str, Any]] = {}
+
+    def _raw(self, body: dict[str, Any], query: str) -> dict[str, Any]:
+        out = dict(body)
+        display = parse_qs(query).get("sysparm_input_display_value", ["false"])[0] == "true"
+        if "due_date" in out and display:  # read as the user's local (UTC-8) time
+            local = datetime.strptime(out["due_date"], "%Y-%m-%d %H:%M:%S")
+            out["due_date"] = (local + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")
+        if "assigned_to" in out and out["assigned_to"] not in self.USERS:
+            out["assigned_to"] = ""  # neither a sys_id nor (raw) a resolvable value
+        return out
+
+    def _out(self, rec: dict[str, Any], query: str) -> dict[str, Any]:
+        bare = parse_qs(query).get("sysparm_exclude_reference_link", ["false"])[0] == "true"
+        out = {k: v for k, v in rec.items() if not k.startswith("_")}
+        for ref in ("assigned_to", "resolved_by"):
+            if out.get(ref) and not bare:
+                out[ref] = {"link": f"/api/now/table/sys_user/{out[ref]}", "value": out[ref]}
+        return out
 
     def create(self, body: Any, query: str = "") -> Response:
         sys_id = f"{len(self.records) + 1:032x}"
         prio = {("1", "1"): "1", ("1", "2"): "2", ("2", "2"): "3", ("3", "2"): "4"}[
             (body["impact"], body["urgency"])
         ]
-        self.records[sys_id] = body | {
+        self.records[sys_id] = self._raw(body, query) | {
             "sys_id": sys_id,
             "number": f"INC00100{len(self.records) + 1:02d}",
             "state": "1",
             "priority": prio,
             "sys_created_on": "2026-11-27 10:00:00",
             "sys_updated_on": "2026-11-27 10:00:00",
-            "assigned_to": {"display_value": body.get("assigned_to", ""), "value": "abc"},
         }
-        return json_response(201, {"result": self.records[sys_id]})
+        return json_response(201, {"result": self._out(self.records[sys_id], query)})
 
     def query(self, body: Any, query: str = "") -> Response:
-        q = parse_qs(query).get("sysparm_query", [""])[0]
+        params = parse_qs(query)
+        q = params.get("sysparm_query", [""])[0]
         corr = re.search(r"correlation_id=([^\^]+)", q)
         rows = [
             r for r in self.records.values() if not corr or r.get("correlation_id") == corr.group(1)
         ]
-        return json_response(200, {"result": rows})
+        limit = int(params.get("sysparm_limit", ["10000"])[0])
+        offset = int(params.get("sysparm_offset", ["0"])[0])
+        page = rows[offset : offset + limit]
+        headers = {}
+        if offset + limit < len(rows):
+            nxt = {k: v[0] for k, v in params.items()} | {"sysparm_offset": str(offset + limit)}
+            headers["Link"] = (
+                f'<{self.base_url}/api/now/table/incident?{urlencode(nxt)}>;rel="next"'
+            )
+        return json_response(200, {"result": [self._out(r, query) for r in page]}, headers)
 
     def get(self, body: Any, sys_id: str, query: str = "") -> Response:
         return (
-            json_response(200, {"result": self.records[sys_id]})
+            json_response(200, {"result": self._out(self.records[sys_id], query)})
             if sys_id in self.records
             else json_response(404, {"error": {"message": "No Record found"}, "status": "failure"})
         )
@@ -182,11 +250,36 @@ class ServiceNowApi(App):
             return json_response(
                 404, {"error": {"message": "No Record found"}, "status": "failure"}
             )
+        if "close_code" in body and body["close_code"] not in self.CLOSE_CODES:
+            return json_response(
+                403,
+                {
+                    "error": {
+                        "message": "Operation Failed",
+                        "detail": f"Invalid value for close_code: {body['close_code']}",
+                    },
+                    "status": "failure",
+                },
+            )
         rec = self.records[sys_id]
-        if "work_notes" in body:
-            rec.setdefault("_notes", []).append(body.pop("work_notes"))
-        rec.update(body)
-        return json_response(200, {"result": rec})
+        upd = self._raw(body, query)
+        if "work_notes" in upd:
+            rec.setdefault("_notes", []).append(upd.pop("work_notes"))
+        if upd.get("state") in ("6", "7"):
+            upd["resolved_by"] = "e" * 32  # the user who resolved it, as a reference
+        rec.update(upd)
+        return json_response(200, {"result": self._out(rec, query)})
+
+    def users(self, body: Any, query: str = "") -> Response:
+        q = parse_qs(query).get("sysparm_query", [""])[0]
+        email = q.removeprefix("email=")
+        rows = [{"sys_id": u["sys_id"]} for u in self.USERS.values() if u["email"] == email]
+        return json_response(200, {"result": rows})
+
+    def user(self, body: Any, sys_id: str, query: str = "") -> Response:
+        if sys_id not in self.USERS:
+            return json_response(404, {"error": {"message": "No Record found"}})
+        return json_response(200, {"result": self.USERS[sys_id]})
 
 
 class ZendeskApi(App):

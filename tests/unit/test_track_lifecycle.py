@@ -323,3 +323,54 @@ def test_non_ascii_signature_header_is_401(track: TrackDeps, clock: Clock, schem
     )
     assert "signature" in doc["error"]  # type: ignore[arg-type]
     assert status == 401
+
+
+def test_documented_redmine_recipe_signs_as_opslink_verifies(clock: Clock) -> None:
+    """docs/TICKET_SYSTEMS.md's shell recipe (openssl), run as written."""
+    import re
+    import subprocess
+
+    from opslink.webhook_service import verify
+    from tests.conftest import ROOT
+
+    doc = (ROOT / "docs" / "TICKET_SYSTEMS.md").read_text()
+    recipe = re.search(r"## Redmine.*?```sh\n(.*?)```", doc, re.S).group(1)  # type: ignore[union-attr]
+    signing = recipe.split("curl")[0] + 'printf "%s\\n%s\\n%s" "$ts" "$body" "$sig"\n'
+    out = subprocess.run(
+        ["bash", "-c", signing],
+        env={"PATH": "/usr/bin:/bin", "ISSUE_ID": "42", "OPSLINK_WEBHOOK_SECRET": SECRET},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    ts, body, sig = out
+    req = WebhookRequest(
+        "POST",
+        {"x-opslink-timestamp": ts, "x-opslink-signature": f"sha256={sig}"},
+        body.encode(),
+    )
+    from datetime import UTC, datetime
+
+    verify("redmine", req, SECRET, datetime.fromtimestamp(int(ts), tz=UTC))
+    assert json.loads(body) == {"ticket_id": "42"}
+
+
+def test_documented_servicenow_and_zendesk_bodies_name_the_ticket() -> None:
+    import base64 as b64
+    from datetime import UTC, datetime
+
+    from opslink.webhook_service import ticket_id_from, verify
+
+    # Zendesk trigger body as documented, rendered.
+    assert ticket_id_from("zendesk", {"ticket": {"id": "1001", "status": "solved"}}) == "1001"
+    # ServiceNow business rule: base64 MAC (GlideCertificateEncryption.generateMac).
+    body = json.dumps({"sys_id": "f" * 32, "state": "6"}).encode()
+    ts = "1764237600"
+    mac = hmac.new(SECRET.encode(), ts.encode() + b"." + body, hashlib.sha256).digest()
+    req = WebhookRequest(
+        "POST",
+        {"x-opslink-timestamp": ts, "x-opslink-signature": "sha256=" + b64.b64encode(mac).decode()},
+        body,
+    )
+    verify("servicenow", req, SECRET, datetime.fromtimestamp(int(ts), tz=UTC))
+    assert ticket_id_from("servicenow", json.loads(body)) == "f" * 32

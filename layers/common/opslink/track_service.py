@@ -117,6 +117,8 @@ def apply_ticket(deps: TrackDeps, ticket: Ticket, source: str) -> Applied:
         "at": ticket.updated_at.isoformat(),
         "status": ticket.status.value,
     }
+    if ticket.custom_fields.get("state_reason"):  # GitHub: completed | not_planned
+        resolution["reason"] = ticket.custom_fields["state_reason"]
     if not deps.store.resolve(alert, resolution, ticket.updated_at):
         return Applied(ticket.id, "unchanged", alert_id, "alert was resolved meanwhile")
     stopped = False

@@ -12,7 +12,8 @@ Schemes (header names as the providers document them):
 - zendesk: X-Zendesk-Webhook-Signature: base64(HMAC_SHA256(secret, timestamp + body));
            X-Zendesk-Webhook-Signature-Timestamp
 - others (builtin, servicenow, redmine): X-OpsLink-Timestamp (unix seconds) and
-           X-OpsLink-Signature: sha256=HMAC_SHA256(secret, timestamp + "." + body)
+           X-OpsLink-Signature: sha256=HMAC_SHA256(secret, timestamp + "." + body), the
+           MAC in hex or base64 (recipes for each system: docs/TICKET_SYSTEMS.md)
 """
 
 from __future__ import annotations
@@ -88,10 +89,9 @@ def verify(provider: str, req: WebhookRequest, secret: str, now: datetime) -> st
         expected = "sha256=" + _hex_hmac(secret, req.body)
         if not _same(given, expected):
             raise Rejected(401, f"bad or missing {header}")
-        delivery = h.get(
-            "x-github-delivery" if provider == "github" else "x-atlassian-webhook-identifier"
-        )
-        return delivery or expected
+        # Replays are keyed on the signed content, not on the unsigned delivery-id header
+        # (a redelivery carries the same body, so it is recognised all the same).
+        return expected
     if provider == "zendesk":
         ts = h.get("x-zendesk-webhook-signature-timestamp", "")
         given = h.get("x-zendesk-webhook-signature", "")
@@ -107,8 +107,12 @@ def verify(provider: str, req: WebhookRequest, secret: str, now: datetime) -> st
         return given
     ts = h.get("x-opslink-timestamp", "")
     given = h.get("x-opslink-signature", "")
-    expected = "sha256=" + _hex_hmac(secret, ts.encode() + b"." + req.body)
-    if not _same(given, expected):
+    mac = hmac.new(secret.encode(), ts.encode() + b"." + req.body, hashlib.sha256).digest()
+    # Hex (openssl, Python) or base64 (ServiceNow's GlideCertificateEncryption.generateMac).
+    if not (
+        _same(given, "sha256=" + mac.hex())
+        or _same(given, "sha256=" + base64.b64encode(mac).decode())
+    ):
         raise Rejected(401, "bad or missing x-opslink-signature")
     _check_time(ts, now)
     return given

@@ -95,6 +95,9 @@ class GitHubTickets:
             description=str(issue.get("body") or ""),
             created_at=parse_time(issue.get("created_at"), "GitHub", "created_at"),
             updated_at=parse_time(issue.get("updated_at"), "GitHub", "updated_at"),
+            custom_fields={"state_reason": str(issue["state_reason"])}
+            if issue.get("state_reason")
+            else {},
         )
 
     def get(self, ticket_id: str) -> Ticket | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 from opslink.adapters.tickets.common import (
     draft_key,
@@ -117,11 +117,27 @@ class JiraTickets:
         issue_types: dict[str, str] | None = None,
         priorities: dict[str, str] | None = None,
         client: Any = None,
+        deployment: str | None = None,
     ) -> None:
         if api_version not in (2, 3):
             raise TicketSystemRejected(f"Jira: API version {api_version} is not supported (2 or 3)")
         self.api = f"/rest/api/{api_version}"
         self.v3 = api_version == 3
+        # Jira Cloud removed /search: search/jql on both API versions there; Data Center
+        # keeps /search. Cloud unless said otherwise or the host is not atlassian.net.
+        cloud = (deployment or "").lower() == "cloud" or (
+            deployment is None
+            and urlparse(base_url).hostname is not None
+            and str(urlparse(base_url).hostname).endswith(".atlassian.net")
+        )
+        if deployment is not None and deployment.lower() not in ("cloud", "datacenter"):
+            raise TicketSystemRejected(
+                f"Jira: deployment {deployment!r} is neither 'cloud' nor 'datacenter'"
+            )
+        self.cloud = cloud or (deployment is None and self.v3)
+        # Issues this container created: search/jql is eventually consistent, so they are
+        # passed as reconcileIssues (Jira's read-after-write) until search returns them.
+        self._recent: dict[str, str] = {}  # marker -> issue id
         self.project = project
         headers = {} if email else {"Authorization": f"Bearer {token}"}
         self.http = client or ticket_http(
@@ -134,10 +150,14 @@ class JiraTickets:
 
     # -- reading ------------------------------------------------------------------------
 
-    def _search(self, jql: str, limit: int = 50) -> list[dict[str, Any]]:
-        path = f"{self.api}/search/jql" if self.v3 else f"{self.api}/search"
+    def _search(
+        self, jql: str, limit: int = 50, reconcile: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        path = f"{self.api}/search/jql" if self.cloud else f"{self.api}/search"
         issues: list[dict[str, Any]] = []
         params: dict[str, Any] = {"jql": jql, "fields": FIELDS, "maxResults": limit}
+        if self.cloud and reconcile:
+            params["reconcileIssues"] = ",".join(reconcile[:50])
         while True:
             doc = self.http.request("GET", path, params=params, what="search issues")
             page = require(doc, "issues", "Jira")
@@ -145,9 +165,9 @@ class JiraTickets:
                 raise TicketSystemRejected("Jira: field 'issues' is not a list")
             issues += page
             token = doc.get("nextPageToken")
-            if self.v3 and token:
+            if self.cloud and token:
                 params["nextPageToken"] = token
-            elif not self.v3 and doc.get("startAt", 0) + len(page) < doc.get("total", 0):
+            elif not self.cloud and doc.get("startAt", 0) + len(page) < doc.get("total", 0):
                 params["startAt"] = doc.get("startAt", 0) + len(page)
             else:
                 return issues
@@ -218,9 +238,16 @@ class JiraTickets:
         return self._ticket(doc)
 
     def _find(self, key: str) -> Ticket | None:
+        known = self._recent.get(marker(key))
         issues = self._search(
-            f'project = "{self.project}" AND labels = "{marker(key)}" ORDER BY created ASC', limit=1
+            f'project = "{self.project}" AND labels = "{marker(key)}" ORDER BY created ASC',
+            limit=1,
+            reconcile=list(self._recent.values()),
         )
+        if not issues and known:  # still invisible to search: read it directly
+            found = self.get(known)
+            if found is not None:
+                return found
         return self._ticket(issues[0]) if issues else None
 
     def find_by_alert(self, alert_id: str) -> Ticket | None:
@@ -262,6 +289,9 @@ class JiraTickets:
             idempotent=False,
             what="create issue",
         )
+        self._recent[marker(key)] = str(doc.get("id") or doc.get("key"))
+        while len(self._recent) > 50:  # reconcileIssues takes at most 50 ids
+            self._recent.pop(next(iter(self._recent)))
         created = self.get(str(require(doc, "key", "Jira")))
         if created is None:
             raise TicketSystemRejected("Jira: the issue just created cannot be read")

@@ -66,6 +66,7 @@ def ticket_system(settings: CommonSettings) -> TicketSystem:
             api_version=int(opts.get("api_version", 3)),
             issue_types=opts.get("issue_types"),
             priorities=opts.get("priorities"),
+            deployment=opts.get("deployment"),
         )
     if provider == "servicenow":
         from opslink.adapters.tickets.servicenow import ServiceNowTickets
@@ -75,6 +76,7 @@ def ticket_system(settings: CommonSettings) -> TicketSystem:
             _need(user or "", "a 'user' in the credentials secret", provider),
             secret,
             assignment_group=str(opts.get("assignment_group", "")),
+            close_code=str(opts.get("close_code", "Solution provided")),
         )
     if provider == "zendesk":
         from opslink.adapters.tickets.zendesk import ZendeskTickets

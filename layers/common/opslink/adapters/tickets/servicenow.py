@@ -4,10 +4,20 @@ Idempotent creation through `correlation_id` (the alert marker) with
 `correlation_display=OpsLink`. Priority is derived by ServiceNow from impact x urgency,
 so OpsLink sets those. States: 1 New, 2 In Progress, 3 On Hold, 6 Resolved, 7 Closed,
 8 Canceled. Ticket ids are sys_ids (stable; what webhooks carry); the number is in the URL.
+
+Raw values only (no `sysparm_input_display_value`): with display values the instance
+reads dates in the integration user's time zone and references by display name, so a
+UTC due date would shift and an e-mail in `assigned_to` would not resolve. OpsLink sends
+the due date in UTC and the assignee's `sys_user` sys_id (looked up by e-mail); it reads
+reference fields (`assigned_to`, `resolved_by`) as sys_ids and resolves them to the
+user's e-mail or user name ("who closed it"). `close_code` must be one of the instance's
+choices: "Solution provided" (the default list) unless TicketOptions `close_code` says
+otherwise. Queries page through `Link: rel="next"`.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +34,7 @@ from opslink.errors import TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
 
 TABLE = "/api/now/table/incident"
+USERS = "/api/now/table/sys_user"
 IMPACT_URGENCY = {
     Priority.CRITICAL: ("1", "1"),
     Priority.HIGH: ("1", "2"),
@@ -71,10 +82,56 @@ class ServiceNowTickets:
         password: str,
         assignment_group: str = "",
         client: Any = None,
+        close_code: str = "Solution provided",
     ) -> None:
         self.http = client or ticket_http("ServiceNow", base_url, {}, auth=(user, password))
         self.base_url = base_url.rstrip("/")
         self.group = assignment_group
+        self.close_code = close_code
+        self._user_ids: dict[str, str | None] = {}  # e-mail -> sys_id
+        self._user_names: dict[str, str] = {}  # sys_id -> e-mail or user name
+
+    def _user_id(self, email: str | None) -> str | None:
+        """The sys_user sys_id of an e-mail (raw reference value); None when unknown."""
+        if not email:
+            return None
+        if email not in self._user_ids:
+            doc = self.http.request(
+                "GET",
+                USERS,
+                params={
+                    "sysparm_query": f"email={email}",
+                    "sysparm_fields": "sys_id",
+                    "sysparm_limit": 1,
+                },
+                what="find assignee",
+            )
+            rows = require(doc, "result", "ServiceNow")
+            self._user_ids[email] = str(rows[0]["sys_id"]) if rows else None
+        return self._user_ids[email]
+
+    def _user_name(self, value: Any) -> str | None:
+        """A reference read back: a display value as is, a bare sys_id resolved to a name."""
+        if isinstance(value, dict):
+            value = value.get("display_value") or value.get("value")
+        if not value:
+            return None
+        text = str(value)
+        if not re.fullmatch(r"[0-9a-f]{32}", text):
+            return text
+        if text not in self._user_names:
+            doc = self.http.request(
+                "GET",
+                f"{USERS}/{text}",
+                params={"sysparm_fields": "email,user_name,name"},
+                what=f"user {text}",
+                missing_ok=True,
+            )
+            rec = (doc or {}).get("result") or {}
+            self._user_names[text] = str(
+                rec.get("email") or rec.get("user_name") or rec.get("name") or text
+            )
+        return self._user_names[text]
 
     def _ticket(self, rec: dict[str, Any]) -> Ticket:
         sys_id = str(require(rec, "sys_id", "ServiceNow"))
@@ -85,13 +142,6 @@ class ServiceNowTickets:
             )
         corr = str(rec.get("correlation_id") or "")
 
-        def ref(value: Any) -> str | None:
-            return (
-                (value.get("display_value") or value.get("value"))
-                if isinstance(value, dict)
-                else (value or None)
-            )
-
         return Ticket(
             id=sys_id,
             provider=self.name,
@@ -100,8 +150,9 @@ class ServiceNowTickets:
             status=state,
             priority=PRIORITIES.get(str(rec.get("priority", "")), Priority.MEDIUM),
             ticket_type=TicketType.INCIDENT,
-            assignee=ref(rec.get("assigned_to")),
-            closed_by=ref(rec.get("resolved_by")) or ref(rec.get("closed_by")),
+            assignee=self._user_name(rec.get("assigned_to")),
+            closed_by=self._user_name(rec.get("resolved_by"))
+            or self._user_name(rec.get("closed_by")),
             due_at=parse_time(rec["due_date"], "ServiceNow", "due_date")
             if rec.get("due_date")
             else None,
@@ -112,9 +163,9 @@ class ServiceNowTickets:
             custom_fields={"number": str(rec.get("number", ""))},
         )
 
-    def _query(self, query: str, limit: int) -> list[dict[str, Any]]:
-        doc = self.http.request(
-            "GET",
+    def _query(self, query: str, limit: int, pages: int = 50) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for doc in self.http.pages(
             TABLE,
             params={
                 "sysparm_query": query,
@@ -122,11 +173,13 @@ class ServiceNowTickets:
                 "sysparm_exclude_reference_link": "true",
             },
             what="query incidents",
-        )
-        result = require(doc, "result", "ServiceNow")
-        if not isinstance(result, list):
-            raise TicketSystemRejected("ServiceNow: field 'result' is not a list")
-        return result
+            limit=pages,
+        ):
+            result = require(doc, "result", "ServiceNow")
+            if not isinstance(result, list):
+                raise TicketSystemRejected("ServiceNow: field 'result' is not a list")
+            rows += result
+        return rows
 
     def get(self, ticket_id: str) -> Ticket | None:
         doc = self.http.request(
@@ -141,7 +194,7 @@ class ServiceNowTickets:
         return self._ticket(require(doc, "result", "ServiceNow"))
 
     def _find(self, key: str) -> Ticket | None:
-        rows = self._query(f"correlation_id={marker(key)}^ORDERBYsys_created_on", 1)
+        rows = self._query(f"correlation_id={marker(key)}^ORDERBYsys_created_on", 1, pages=1)
         return self._ticket(rows[0]) if rows else None
 
     def find_by_alert(self, alert_id: str) -> Ticket | None:
@@ -175,13 +228,14 @@ class ServiceNowTickets:
         }
         if self.group:
             body["assignment_group"] = self.group
-        if draft.assignee:
-            body["assigned_to"] = draft.assignee
+        assignee = self._user_id(draft.assignee)
+        if assignee:
+            body["assigned_to"] = assignee
         doc = self.http.request(
             "POST",
             TABLE,
             json=body,
-            params={"sysparm_input_display_value": "true"},
+            params={"sysparm_exclude_reference_link": "true"},
             idempotent=False,
             what="create incident",
         )
@@ -207,8 +261,9 @@ class ServiceNowTickets:
             "due_date": handover.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
             "work_notes": handover.note,
         }
-        if handover.assignee:
-            body["assigned_to"] = handover.assignee
+        assignee = self._user_id(handover.assignee)
+        if assignee:
+            body["assigned_to"] = assignee
         doc = self.http.request(
             "PATCH",
             f"{TABLE}/{quote(ticket_id, safe='')}",
@@ -221,7 +276,7 @@ class ServiceNowTickets:
         body: dict[str, Any] = {"state": TO_STATE[status]}
         if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
             body |= {
-                "close_code": "Solved (Permanently)",
+                "close_code": self.close_code,
                 "close_notes": note or "Resolved by OpsLink",
             }
         elif status is TicketStatus.PENDING:

@@ -1,0 +1,145 @@
+"""Ticket systems as their vendors document them behaving, beyond the happy path: Zendesk
+exports deleted tickets, Jira's search is eventually consistent and Cloud has no /search,
+ServiceNow reads display values in the user's time zone, references come back as sys_ids,
+close codes are choices, and listings have more than one page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from opslink.adapters.tickets.jira import JiraTickets
+from opslink.adapters.tickets.servicenow import ServiceNowTickets
+from opslink.adapters.tickets.zendesk import ZendeskTickets
+from opslink.models import TicketStatus
+from opslink.track_service import TrackDeps, sweep
+from tests.integration.contract_servers import serve
+from tests.integration.test_ticket_providers import DRAFT, fast
+from tests.integration.ticket_servers import JiraApi, ServiceNowApi, ZendeskApi
+
+
+def _zendesk(url: str) -> ZendeskTickets:
+    return ZendeskTickets(
+        url,
+        "ops@example.com",
+        "zd-token",
+        client=fast("Zendesk", url, {}, ("ops@example.com/token", "zd-token")),
+    )
+
+
+class _SweepStore:
+    """Enough of the store for a sweep: no alerts, a checkpoint."""
+
+    def __init__(self) -> None:
+        self.checkpoint: datetime | None = None
+
+    def alert_for_ticket(self, provider: str, ticket_id: str) -> None:
+        return None
+
+    def get_checkpoint(self, name: str) -> datetime | None:
+        return self.checkpoint
+
+    def set_checkpoint(self, name: str, at: datetime) -> None:
+        self.checkpoint = at
+
+    def open_alerts(self) -> list[Any]:
+        return []
+
+
+def test_a_deleted_zendesk_ticket_never_stops_the_sweep() -> None:
+    app = ZendeskApi()
+    with serve(app) as url:
+        tickets = _zendesk(url)
+        gone = tickets.create(DRAFT)
+        kept = tickets.create(DRAFT.model_copy(update={"alert_id": "A-11111111111111111111"}))
+        app.delete(int(gone.id))
+        changed = tickets.changed_since(datetime.now(UTC) - timedelta(days=1))
+        assert [t.id for t in changed] == [kept.id]  # the deleted one is logged and skipped
+        store = _SweepStore()
+        result = sweep(TrackDeps(store=store, tickets=tickets))  # type: ignore[arg-type]
+        assert result["changed"] == 1 and store.checkpoint is not None  # the checkpoint moves
+
+
+def _jira(url: str, **kw: Any) -> JiraTickets:
+    return JiraTickets(
+        url,
+        "OPS",
+        "ops@example.com",
+        "jira-token",
+        client=fast("Jira", url, {}, ("ops@example.com", "jira-token")),
+        **kw,
+    )
+
+
+def test_jira_search_lag_never_duplicates_a_just_created_issue() -> None:
+    app = JiraApi()
+    app.search_lag = 3  # a new issue stays out of search results for three searches
+    with serve(app) as url:
+        tickets = _jira(url)
+        first = tickets.create(DRAFT)
+        again = tickets.create(DRAFT)  # a retry right after the create
+        assert again.id == first.id
+        assert sum(1 for r in app.requests if r.method == "POST") == 1
+        searches = [r.path for r in app.requests if "/search/jql" in r.path]
+        assert any("reconcileIssues=1" in p for p in searches[1:])
+
+
+def test_jira_cloud_uses_search_jql_on_api_version_2() -> None:
+    class CloudV2(JiraApi):
+        routes = [(m, p.replace("/api/3/", "/api/2/"), h) for m, p, h in JiraApi.routes]
+
+        def create(self, body: Any, query: str = "") -> Any:
+            body["fields"]["description"] = {"type": "doc"}  # v2 sends plain text
+            return super().create(body, query)
+
+    app = CloudV2()
+    with serve(app) as url:
+        tickets = _jira(url, api_version=2, deployment="cloud")
+        created = tickets.create(DRAFT)
+        assert tickets.find_by_alert(DRAFT.alert_id).id == created.id  # type: ignore[union-attr]
+    paths = {r.path.split("?")[0] for r in app.requests if r.method == "GET"}
+    assert "/rest/api/2/search/jql" in paths and "/rest/api/2/search" not in paths
+
+
+def _servicenow(url: str, **kw: Any) -> ServiceNowTickets:
+    return ServiceNowTickets(
+        url,
+        "opslink",
+        "snow-pass",
+        client=fast("ServiceNow", url, {}, ("opslink", "snow-pass")),
+        **kw,
+    )
+
+
+def test_servicenow_raw_values_due_date_assignee_and_closer() -> None:
+    app = ServiceNowApi()
+    with serve(app) as url:
+        tickets = _servicenow(url)
+        ticket = tickets.create(DRAFT)
+        record = app.records[ticket.id]
+        assert record["due_date"] == "2026-11-27 18:00:00"  # UTC, not shifted
+        assert record["assigned_to"] == "a" * 32  # alice's sys_user sys_id
+        assert ticket.assignee == "alice@example.com" and ticket.due_at == DRAFT.due_at
+        resolved = tickets.set_status(ticket.id, TicketStatus.RESOLVED, note="fixed")
+        assert record["close_code"] == "Solution provided"
+        assert resolved.closed_by == "erin@example.com"  # resolved_by sys_id → the person
+
+
+def test_servicenow_close_code_is_configurable() -> None:
+    app = ServiceNowApi()
+    with serve(app) as url:
+        tickets = _servicenow(url, close_code="Workaround provided")
+        ticket = tickets.create(DRAFT)
+        tickets.set_status(ticket.id, TicketStatus.CLOSED)
+        assert app.records[ticket.id]["close_code"] == "Workaround provided"
+
+
+def test_servicenow_sweep_reads_every_page() -> None:
+    app = ServiceNowApi()
+    with serve(app) as url:
+        app.base_url = url
+        tickets = _servicenow(url)
+        for i in range(450):
+            tickets.create(DRAFT.model_copy(update={"alert_id": f"A-{i:020d}"}))
+        changed = tickets.changed_since(datetime.now(UTC) - timedelta(days=1))
+    assert len({t.id for t in changed}) == 450
