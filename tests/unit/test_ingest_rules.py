@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from opslink import ingest_service
+from opslink.alarm_parsing import parse_alarm_document
 from opslink.config import InsufficientDataPolicy, OkPolicy
 from opslink.errors import TicketSystemError
 from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
@@ -26,6 +28,16 @@ def alarm(at_min: float = 0, state: str = "ALARM", name: str = CPU) -> dict[str,
             T0 + timedelta(minutes=at_min),
             state=state,
             old="OK" if state == "ALARM" else "ALARM",
+            dimensions={"AutoScalingGroupName": "checkout-api-asg"},
+        )
+    )
+
+
+def samples_alarm(at_min: float = 0) -> Any:
+    return parse_alarm_document(
+        samples.metric_alarm(
+            CPU,
+            T0 + timedelta(minutes=at_min),
             dimensions={"AutoScalingGroupName": "checkout-api-asg"},
         )
     )
@@ -179,21 +191,68 @@ class FailingTickets:
         return getattr(self.inner, item)
 
 
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict[str, str]]] = []
+
+    def notify(self, subject: str, message: str, attributes: dict[str, str]) -> None:
+        self.sent.append((subject, message, attributes))
+
+
 def test_ticket_system_down_then_retry_finishes_once(
     deps: IngestDeps, policy: IngestPolicy, clock: Clock
 ) -> None:
-    deps.tickets = FailingTickets(deps.tickets, failures=1)  # type: ignore[assignment]
+    deps.tickets = FailingTickets(deps.tickets, failures=2)  # type: ignore[assignment]
+    deps.notifier = RecordingNotifier()
     failed = one(alarm(), deps, policy)
     assert failed.outcome is Outcome.REJECTED and failed.retryable and "503" in failed.reason
-    # A retry inside the lease does not race the (possibly still running) first delivery.
-    early = one(alarm(), deps, policy)
-    assert early.outcome is Outcome.DUPLICATE and "another delivery" in early.reason
+    # Lambda's retry comes well inside the lease: it continues the work, never "duplicate".
+    clock.advance(seconds=60)
+    again = one(alarm(), deps, policy)
+    assert again.retryable and again.outcome is not Outcome.DUPLICATE
     assert deps.workflow.started == {}  # type: ignore[attr-defined]
-    clock.advance(seconds=policy.lease.total_seconds() + 1)
+    clock.advance(seconds=60)
     retried = one(alarm(), deps, policy)
     assert retried.outcome is Outcome.CREATED and retried.ticket_id
     assert len(deps.workflow.started) == 1  # type: ignore[attr-defined]
     assert one(alarm(), deps, policy).outcome is Outcome.DUPLICATE
+    # The operators heard of it once, directly, while the ticket system failed.
+    [(subject, message, attrs)] = deps.notifier.sent
+    assert "fallback" in subject and CPU in message and attrs["kind"] == "fallback"
+    assert len(deps.tickets.list(limit=10)) == 1  # type: ignore[attr-defined]
+
+
+def test_a_delivery_in_flight_makes_the_retry_retryable_not_duplicate(
+    deps: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    alert, _ = ingest_service._new_alert(
+        samples_alarm(), deps, policy
+    )
+    deps.store.open_alert(alert, lease_until=clock() + policy.lease)
+    r = one(alarm(), deps, policy)
+    assert r.outcome is Outcome.REJECTED and r.retryable and "another delivery" in r.reason
+    clock.advance(seconds=policy.lease.total_seconds() + 1)
+    assert one(alarm(), deps, policy).outcome is Outcome.CREATED
+
+
+def test_reconciler_finishes_alerts_left_without_their_ticket(
+    deps: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    deps.tickets = FailingTickets(deps.tickets, failures=10)  # type: ignore[assignment]
+    names = [f"prod-checkout-api-cpu-high-{i}" for i in range(3)]
+    for name in names:  # deliveries that ran out of retries during the outage
+        assert one(alarm(name=name), deps, policy).retryable
+    assert ingest_service.reconcile(deps, policy)["finished"] == []  # still down
+    deps.tickets.failures = 0  # type: ignore[attr-defined]
+    clock.advance(minutes=5)
+    done = ingest_service.reconcile(deps, policy)
+    assert len(done["finished"]) == 3 and done["failed"] == []
+    assert ingest_service.reconcile(deps, policy)["finished"] == []  # idempotent
+    tickets = deps.tickets.list(limit=10)  # type: ignore[attr-defined]
+    assert len(tickets) == 3 and len({t.alert_id for t in tickets}) == 3
+    assert len(deps.workflow.started) == 3  # type: ignore[attr-defined]
+    for alert in deps.store.list_alerts():
+        assert alert.ticket_id and alert.execution_name
 
 
 def test_bad_record_is_rejected_recorded_and_siblings_survive(

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opslink.config import IngestSettings
 from opslink.errors import IngestIncomplete
-from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
+from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event, is_schedule, reconcile
 from opslink.wiring import ingest_deps
 
 SETTINGS = IngestSettings.from_environ()  # a bad configuration fails the cold start, named
@@ -29,6 +29,10 @@ def deps() -> IngestDeps:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    if is_schedule(event):  # the reconciler: alerts a failed delivery left unfinished
+        done = reconcile(deps(), POLICY)
+        logger.info("reconciled", extra=done)
+        return done
     results = ingest_event(event, deps(), POLICY)
     for result in results:
         metrics.add_metric(

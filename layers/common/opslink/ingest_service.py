@@ -12,6 +12,7 @@ delivery of the same transition finishes the work once the lease has run out.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Callable, Iterator
@@ -39,6 +40,7 @@ from opslink.ports import (
     AlarmTagSource,
     AlertStore,
     Directory,
+    Notifier,
     OpenAlertConflict,
     TicketSystem,
     Workflow,
@@ -84,6 +86,7 @@ class IngestDeps:
     workflow: Workflow
     service_map: ServiceMap
     clock: Callable[[], datetime] = _utcnow
+    notifier: Notifier | None = None  # operators' channel: fallback while tickets fail
 
 
 # -- records ----------------------------------------------------------------------------
@@ -235,6 +238,7 @@ def _new_alert(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> tuple[Al
         triggered_at=alarm.state_changed_at,
         last_transition_at=alarm.state_changed_at,
         dimensions=alarm.dimensions,
+        source_alarm=alarm.model_dump_json(),
     )
     return alert, enr
 
@@ -247,7 +251,7 @@ def _on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordRes
     except OpenAlertConflict as conflict:
         holder = conflict.holder
     else:
-        return _finish_opening(alarm, alert, enr, deps, policy, None, None, "new alert")
+        return _open_safely(alarm, alert, enr, deps, policy, None, None, "new alert")
     if holder.get("st") != "resolved":
         return _on_open_alert(alarm, alert, enr, holder, deps, policy)
     # The alarm had an alert before, now resolved: this ALARM starts a new episode.
@@ -269,7 +273,7 @@ def _on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordRes
         )
     except OpenAlertConflict as conflict:  # a concurrent delivery opened it first
         return _on_open_alert(alarm, alert, enr, conflict.holder, deps, policy)
-    return _finish_opening(
+    return _open_safely(
         alarm, alert, enr, deps, policy, None, previous, "new alert after a resolved one"
     )
 
@@ -279,6 +283,99 @@ def _previous_of(holder: dict[str, Any]) -> dict[str, str] | None:
         k.removeprefix("previous_"): str(v) for k, v in holder.items() if k.startswith("previous_")
     }
     return prev or None
+
+
+def _open_safely(
+    alarm: Alarm,
+    alert: Alert,
+    enr: Any,
+    deps: IngestDeps,
+    policy: IngestPolicy,
+    ticket_id: str | None,
+    previous: dict[str, str] | None,
+    reason: str,
+) -> RecordResult:
+    """Finish opening; when a dependency fails, give the lease back at once (the retry
+    continues the work instead of waiting it out) and, the first time, tell the operators
+    directly: nobody depends on the ticket to know about the alarm."""
+    try:
+        return _finish_opening(alarm, alert, enr, deps, policy, ticket_id, previous, reason)
+    except RetryableError as exc:
+        now = deps.clock()
+        with contextlib.suppress(RetryableError):
+            deps.store.release_lease(alert, now)
+        _fallback_notice(alarm, alert, deps, exc, now)
+        return RecordResult(
+            index=0,
+            outcome=Outcome.REJECTED,
+            reason=(
+                f"retryable: {exc} (the alert is open; its ticket and remediation follow on "
+                "the retry, or from the reconciler)"
+            ),
+            alert_id=alert.alert_id,
+            retryable=True,
+        )
+
+
+def _fallback_notice(
+    alarm: Alarm, alert: Alert, deps: IngestDeps, error: Exception, now: datetime
+) -> None:
+    if deps.notifier is None or not deps.store.claim_slot(
+        alert.alert_id, "fallback_notified_at", None, now
+    ):
+        return  # no channel, or the operators were told already
+    text = (
+        f"ALARM {alarm.name} ({alert.service}, {alert.environment}, {alert.priority.value}) "
+        f"fired at {alarm.state_changed_at.isoformat()}: {alarm.reason[:500]}\n\n"
+        f"OpsLink could not open its ticket yet ({str(error)[:300]}). Alert {alert.alert_id} "
+        "is recorded; the ticket and the remediation follow as soon as the ticket system "
+        "answers again. Until then, handle it from this message."
+    )
+    try:
+        deps.notifier.notify(
+            f"[OpsLink fallback] {alert.service}: {alarm.name}"[:100],
+            text,
+            {
+                "service": alert.service,
+                "team": alert.team or "unassigned",
+                "priority": alert.priority.value,
+                "kind": "fallback",
+            },
+        )
+    except RetryableError as exc:
+        logger.warning("fallback notification failed", extra={"error": str(exc)})
+
+
+def is_schedule(event: Any) -> bool:
+    """An EventBridge scheduled event (not an alarm: those are state changes)."""
+    return (
+        isinstance(event, dict)
+        and event.get("source") == "aws.events"
+        and event.get("detail-type") == "Scheduled Event"
+    )
+
+
+def reconcile(deps: IngestDeps, policy: IngestPolicy) -> dict[str, Any]:
+    """Scheduled: finish every open alert left without its ticket (a delivery that ran
+    out of retries, a crash), once its lease has run out. Idempotent."""
+    now = deps.clock()
+    finished: list[str] = []
+    waiting: list[str] = []
+    failed: list[str] = []
+    for alert in deps.store.open_alerts():
+        if alert.ticket_id or alert.source_alarm is None:
+            continue
+        if not deps.store.take_lease(alert, now, now + policy.lease):  # the lock decides
+            waiting.append(alert.alert_id)
+            continue
+        alarm = Alarm.model_validate_json(alert.source_alarm)
+        tags = deps.tags.tags(alarm.arn) if policy.read_alarm_tags else {}
+        enr = enrich(alarm, tags, deps.service_map)
+        result = _open_safely(
+            alarm, alert, enr, deps, policy, None, None, "finished by the reconciler"
+        )
+        (failed if result.retryable else finished).append(alert.alert_id)
+    return {"finished": finished, "waiting": waiting, "failed": failed}
 
 
 def _finish_opening(
@@ -398,14 +495,20 @@ def _on_open_alert(
             )
         lease_until = datetime.fromisoformat(str(holder.get("lease_until", now.isoformat())))
         if lease_until > now or not deps.store.take_lease(new, now, now + policy.lease):
+            # Unfinished and held by another delivery: never "duplicate" (that would end
+            # the retries); retried later, it finds the work done or takes it over.
             return RecordResult(
                 index=0,
-                outcome=Outcome.DUPLICATE,
-                reason="duplicate delivery while another delivery is opening the alert",
+                outcome=Outcome.REJECTED,
+                reason=(
+                    "retryable: another delivery is opening this alert right now "
+                    f"(lease until {lease_until.isoformat()})"
+                ),
                 alert_id=held_id,
+                retryable=True,
             )
         ticket_id = str(holder["ticket_id"]) if holder.get("ticket_id") else None
-        return _finish_opening(
+        return _open_safely(
             alarm,
             new,
             enr,

@@ -229,6 +229,10 @@ class Alert(BaseModel):
     notes: list[dict[str, str]] = Field(default_factory=list)
     dimensions: dict[str, str] = Field(default_factory=dict)
     lease_until: datetime | None = None
+    # The alarm state change that opened it: the reconciler finishes an alert left
+    # without its ticket from this, whatever happened to the delivery.
+    source_alarm: str | None = None
+    fallback_notified_at: datetime | None = None
 
 
 class RecordResult(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -40,6 +41,16 @@ class AlertStore(Protocol):
 
     def take_lease(self, alert: Alert, now: datetime, lease_until: datetime) -> bool:
         """Take over an unfinished alert whose lease ran out; False if someone holds it."""
+
+    def release_lease(self, alert: Alert, now: datetime) -> None:
+        """Give up the lease of an unfinished alert (its delivery failed)."""
+
+    def claim_slot(
+        self, alert_id: str, slot: str, previous: datetime | None, now: datetime
+    ) -> bool:
+        """Set a once-per-period timestamp on the alert if nobody moved it since."""
+
+    def open_alerts(self) -> Iterable[Alert]: ...
 
     def link_opened(
         self, alert: Alert, ticket: Ticket, execution_name: str, new_ticket: bool = True

@@ -4,7 +4,7 @@ imports only what its function needs, so no function pays for another's modules.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.registry import ticket_system
@@ -32,7 +32,14 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
         tags=CloudWatchAlarmTags() if settings.read_alarm_tags else NoAlarmTags(),
         workflow=StepFunctionsWorkflow(settings.state_machine_arn),
         service_map=smap,
+        notifier=_notifier(settings.notification_topic_arn),
     )
+
+
+def _notifier(topic_arn: str) -> Any:
+    from opslink.adapters.notify.sns import SnsNotifier
+
+    return SnsNotifier(topic_arn) if topic_arn else None
 
 
 def remediate_deps(settings: RemediateSettings) -> RemediateDeps:

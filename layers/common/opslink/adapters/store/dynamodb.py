@@ -184,6 +184,17 @@ class DynamoAlertStore:
             }
         }
 
+    def release_lease(self, alert: Alert, now: datetime) -> None:
+        """Give the lease up at once (the delivery failed): its retry continues the work."""
+        self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"FP#{alert.fingerprint}", "sk": "LOCK"}),
+            UpdateExpression="SET lease_until = :now",
+            ConditionExpression="alert_id = :id AND attribute_not_exists(ticket_id)",
+            ExpressionAttributeValues=_to_item({":now": now.isoformat(), ":id": alert.alert_id}),
+        )
+
     def take_lease(self, alert: Alert, now: datetime, lease_until: datetime) -> bool:
         out = self._conditional(
             "update_item",
