@@ -335,3 +335,34 @@ def test_an_alarm_named_example_is_not_a_test_notification() -> None:
     msg["AlarmName"] = "EXAMPLE"
     msg["AlarmArn"] = msg["AlarmArn"].rsplit(":", 1)[0] + ":EXAMPLE"
     assert parse_sns_message(json.dumps(msg)).name == "EXAMPLE"
+
+
+@pytest.mark.parametrize(
+    ("stamp", "says"),
+    [
+        ("2026-11-27T10:00:00.000", "has no time zone"),
+        ("9999-12-31T23:59:59.000+0000", "out of range"),
+        ("1970-01-01T00:00:00.000+0000", "out of range"),
+    ],
+)
+def test_timestamps_without_zone_or_out_of_range_are_rejected(stamp: str, says: str) -> None:
+    msg = json.loads(_sns_message("sns-metric-alarm.json"))
+    msg["StateChangeTime"] = stamp
+    with pytest.raises(InvalidAlarm) as err:
+        parse_sns_message(json.dumps(msg))
+    assert "StateChangeTime" in err.value.reason and says in err.value.reason
+
+
+def test_huge_dimensions_and_metric_names_are_capped() -> None:
+    from opslink.enrichment import enrich
+    from opslink.service_map import load_service_map
+    from opslink.ticket_policy import description, priority
+
+    msg = json.loads(_sns_message("sns-metric-alarm.json"))
+    msg["Trigger"]["Dimensions"] = [{"name": f"D{i}", "value": "v" * 100_000} for i in range(50)]
+    msg["Trigger"]["MetricName"] = "m" * 100_000
+    alarm = parse_sns_message(json.dumps(msg))
+    assert len(alarm.dimensions) == 30
+    assert all(len(v) <= 1025 for v in alarm.dimensions.values())
+    enr = enrich(alarm, {}, load_service_map())
+    assert len(description(alarm, enr, priority(enr), "A-1")) < 40_000

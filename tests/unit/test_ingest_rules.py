@@ -225,9 +225,7 @@ def test_ticket_system_down_then_retry_finishes_once(
 def test_a_delivery_in_flight_makes_the_retry_retryable_not_duplicate(
     deps: IngestDeps, policy: IngestPolicy, clock: Clock
 ) -> None:
-    alert, _ = ingest_service._new_alert(
-        samples_alarm(), deps, policy
-    )
+    alert, _ = ingest_service._new_alert(samples_alarm(), deps, policy)
     deps.store.open_alert(alert, lease_until=clock() + policy.lease)
     r = one(alarm(), deps, policy)
     assert r.outcome is Outcome.REJECTED and r.retryable and "another delivery" in r.reason
@@ -337,3 +335,30 @@ def test_legacy_message_without_alarm_arn_opens_an_alert(
     assert alert.alarm_arn == samples.alarm_arn(CPU)
     ticket = deps.tickets.get(r.ticket_id)
     assert ticket is not None and "derived from account, region and name" in ticket.description
+
+
+def test_forged_naive_timestamps_never_poison_later_alarms(
+    deps: IngestDeps, policy: IngestPolicy
+) -> None:
+    for stamp in ("2026-11-27T10:05:00.000", "9999-01-01T00:00:00.000+0000"):
+        forged = samples.metric_alarm(CPU, T0)
+        forged["StateChangeTime"] = stamp
+        r = one(samples.sns_event(forged), deps, policy)
+        assert r.outcome is Outcome.REJECTED and not r.retryable
+    real = one(alarm(), deps, policy)
+    assert real.outcome is Outcome.CREATED
+
+
+def test_a_mutated_message_is_a_rejection_not_a_retry(
+    deps: IngestDeps, policy: IngestPolicy
+) -> None:
+    for mutate in (
+        lambda m: m["Trigger"].update(Dimensions="not-a-list"),
+        lambda m: m["Trigger"].update(Metrics=[None, 3]),
+        lambda m: m.update(TriggeringChildren="x"),
+        lambda m: m.update(Trigger=["a"]),
+    ):
+        msg = samples.metric_alarm(CPU, T0)
+        mutate(msg)
+        r = one(samples.sns_event(msg), deps, policy)
+        assert not r.retryable, r.reason

@@ -12,9 +12,14 @@ from tests.conftest import ROOT
 
 
 def test_cfn_lint_passes_on_template() -> None:
-    from cfnlint.api import lint_all
+    from cfnlint.api import ManualArgs, lint
 
-    matches = lint_all((ROOT / "template.yaml").read_text(encoding="utf-8"))
+    # The regions OpsLink is deployed to (function URLs are not in every region yet).
+    regions = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1"]
+    matches = lint(
+        (ROOT / "template.yaml").read_text(encoding="utf-8"),
+        config=ManualArgs(regions=regions),
+    )
     # Errors and warnings, as the cfn-lint command reports by default.
     assert [str(m) for m in matches if m.rule.id[0] in "EW"] == []
 
@@ -144,3 +149,12 @@ def test_local_endpoint_variable_points_the_sdk_at_the_emulator() -> None:
     empty = {"OPSLINK_AWS_ENDPOINT_URL": ""}
     use_local_endpoint(empty)
     assert "AWS_ENDPOINT_URL" not in empty  # on AWS: untouched
+
+
+def test_webhook_url_exists_only_with_a_webhook_secret() -> None:
+    template = load_template(ROOT / "template.yaml")
+    resources = template["Resources"]
+    urls = [k for k, r in resources.items() if r["Type"] == "AWS::Lambda::Url"]
+    assert urls and all(resources[k].get("Condition") == "HasWebhookSecret" for k in urls)
+    assert "FunctionUrlConfig" not in resources["TrackFunction"]["Properties"]
+    assert template["Outputs"]["TicketWebhookUrl"]["Condition"] == "HasWebhookSecret"

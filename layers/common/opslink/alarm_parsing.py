@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -33,6 +33,27 @@ def _cut(text: str | None) -> str:
     if len(text) <= MAX_TEXT:
         return text
     return text[:MAX_TEXT] + f"… [truncated {len(text) - MAX_TEXT} characters]"
+
+
+MAX_FIELD = 1024  # a dimension value, metric name or expression: they reach tickets
+MAX_DIMENSIONS = 30  # CloudWatch allows 30 per metric
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SKEW = timedelta(days=1)
+
+
+def _field(text: Any) -> str:
+    value = str(text)
+    return value if len(value) <= MAX_FIELD else value[:MAX_FIELD] + "…"
+
+
+def _when(value: datetime, field: str) -> datetime:
+    """A state-change time OpsLink can order by: with a time zone, not absurd. A naive or
+    far-future stamp would poison the alarm's later transitions (they compare to it)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidAlarm(f"{field} {value.isoformat()!r} has no time zone")
+    if not EARLIEST <= value <= datetime.now(UTC) + FUTURE_SKEW:
+        raise InvalidAlarm(f"{field} {value.isoformat()!r} is out of range")
+    return value
 
 
 def _state(value: Any, field: str) -> AlarmState:
@@ -120,16 +141,22 @@ class _SnsAlarmMessage(BaseModel):
 
 
 def _dims(raw: Any) -> dict[str, str]:
-    """Dimensions come as [{name, value}] in SNS and as {name: value} in EventBridge."""
-    if isinstance(raw, dict):
-        return {str(k): str(v) for k, v in raw.items()}
+    """Dimensions come as [{name, value}] in SNS and as {name: value} in EventBridge;
+    at most 30, each name and value capped (they reach tickets and runbook targets)."""
     out: dict[str, str] = {}
-    for item in raw or []:
-        if isinstance(item, dict):
-            name = item.get("name") or item.get("Name")
-            value = item.get("value") or item.get("Value")
-            if name is not None and value is not None:
-                out[str(name)] = str(value)
+    if isinstance(raw, dict):
+        pairs = list(raw.items())
+    elif isinstance(raw, list):
+        pairs = [
+            (item.get("name") or item.get("Name"), item.get("value") or item.get("Value"))
+            for item in raw
+            if isinstance(item, dict)
+        ]
+    else:
+        pairs = []
+    for name, value in pairs[:MAX_DIMENSIONS]:
+        if name is not None and value is not None:
+            out[_field(name)[:255]] = _field(value)
     return out
 
 
@@ -209,7 +236,7 @@ def _from_sns(msg: dict[str, Any], topic_arn: str | None = None) -> Alarm:
         else None,
         reason=_cut(parsed.NewStateReason),
         description=_cut(parsed.AlarmDescription),
-        state_changed_at=parsed.StateChangeTime,
+        state_changed_at=_when(parsed.StateChangeTime, "StateChangeTime"),
         kind=kind,
         source=AlarmSource.SNS,
         metrics=tuple(metrics),
@@ -286,7 +313,7 @@ def _from_detail(detail: Any, arn: str, source: AlarmSource, form: str) -> Alarm
         else None,
         reason=_cut(parsed.state.reason),
         description=_cut(config.get("description")),
-        state_changed_at=parsed.state.timestamp,
+        state_changed_at=_when(parsed.state.timestamp, "state.timestamp"),
         kind=kind,
         source=source,
         metrics=tuple(metrics),

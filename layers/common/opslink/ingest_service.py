@@ -169,7 +169,13 @@ def ingest_event(event: Any, deps: IngestDeps, policy: IngestPolicy) -> list[Rec
 
 def _handle_record(record: _Record, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
     try:
-        alarm = record.parse()
+        try:
+            alarm = record.parse()
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
+            # Whatever a mutated message breaks in parsing is bad input, never a retry.
+            raise InvalidAlarm(
+                f"malformed alarm message ({type(exc).__name__}: {str(exc)[:200]})"
+            ) from None
         result = handle_alarm(alarm, deps, policy)
         return result.model_copy(update={"index": record.index})
     except TestNotification as exc:

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class AlarmState(StrEnum):
@@ -89,6 +89,15 @@ class MetricRef(_Frozen):
     period: int | None = None
     expression: str | None = None
     label: str | None = None
+
+    @field_validator("id", "namespace", "name", "stat", "expression", "label", mode="before")
+    @classmethod
+    def _capped(cls, value: Any) -> Any:
+        """Every text that reaches a ticket is bounded, whatever the message carried."""
+        if value is None:
+            return None
+        text = str(value)
+        return text if len(text) <= 1024 else text[:1024] + "…"
 
 
 class Alarm(_Frozen):
