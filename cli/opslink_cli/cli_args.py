@@ -194,6 +194,22 @@ def build_parser() -> argparse.ArgumentParser:
     t_close.add_argument("--note", help="closing comment")
     t_close.add_argument("--by", help="who closes it (default: your identity)")
 
+    automation = sub.add_parser(
+        "automation", help="the kill switch and maintenance windows (an SSM parameter)"
+    ).add_subparsers(dest="automation_command", required=True, parser_class=Parser)
+    au_status = command(automation, "status", help="is automation running, and why not")
+    au_pause = command(automation, "pause", help="stop all automated remediation now")
+    au_pause.add_argument("--reason", required=True)
+    au_resume = command(automation, "resume", help="let automation run again")
+    au_window = command(automation, "maintenance", help="suppress automation for a service")
+    au_window.add_argument("service", help="service name, or * for all")
+    au_window.add_argument("--hours", type=positive_int, default=2)
+    au_window.add_argument("--reason", default="")
+    for cmd in (au_status, au_pause, au_resume, au_window):
+        cmd.add_argument("--parameter", default="/opslink/automation-control")
+    for cmd in (au_pause, au_resume, au_window):
+        cmd.add_argument("--by", help="who (default: your identity)")
+
     executions = sub.add_parser("executions", help="remediation executions").add_subparsers(
         dest="executions_command", required=True, parser_class=Parser
     )

@@ -133,6 +133,8 @@ def why(outcome_state: str, status: str, output: dict[str, Any]) -> str:
     error = output.get("error") or {}
     if error.get("Error") == "ApprovalRejected":
         return "approval rejected"
+    if selection and selection.get("suppressed"):
+        return str(selection.get("reason", "automation suppressed"))
     if selection and selection.get("runbook") is None:
         return "no matching runbook"
     if error:

@@ -83,6 +83,7 @@ class LocalStack:
             self.state_dir = Path(tempfile.mkdtemp(prefix="opslink-stack-"))
             self._own_state_dir = True
         _fake_credentials(self.state_dir / "home", self.endpoint_url)
+        _clear_parameter_caches()
         (self.state_dir / "jobs").mkdir(parents=True, exist_ok=True)
         seed_sandbox_host(self.state_dir / "host")
         if self.endpoint_url is None:
@@ -115,6 +116,7 @@ class LocalStack:
         self.runtime.before_invoke[self.names["IngestFunction"]] = self.monitor.mirror_event
 
     def stop(self) -> None:
+        _clear_parameter_caches()
         if self._monitor_ctx is not None:
             self._monitor_ctx.__exit__(None, None, None)
             self._monitor_ctx = None
@@ -510,6 +512,13 @@ def _rate_seconds(expr: str) -> int:
         "days": 86400,
     }[unit]
     return int(amount) * factor
+
+
+def _clear_parameter_caches() -> None:
+    """Powertools caches parameters and secrets per process: a new stack starts clean."""
+    from aws_lambda_powertools.utilities.parameters import clear_caches
+
+    clear_caches()
 
 
 def _fake_credentials(home: Path, endpoint_url: str | None) -> None:

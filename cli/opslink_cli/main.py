@@ -70,6 +70,13 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     conn = operator.connect(args)
     if args.command == "alerts":
         handler = {"list": operator.alerts_list, "show": operator.alerts_show}[args.alerts_command]
+    elif args.command == "automation":
+        handler = {
+            "status": operator.automation_status,
+            "pause": operator.automation_pause,
+            "resume": operator.automation_resume,
+            "maintenance": operator.automation_maintenance,
+        }[args.automation_command]
     elif args.command == "executions":
         handler = {
             "list": operator.executions_list,

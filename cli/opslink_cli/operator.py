@@ -43,6 +43,7 @@ class Connection:
     state_machine_arn: str
     session: Any = None
     local: bool = True
+    endpoint_url: str | None = None
     _identity: str | None = None
 
     def identity(self) -> str:
@@ -94,6 +95,7 @@ def connect(args: argparse.Namespace) -> Connection:
         state_machine,
         session=session,
         local=local,
+        endpoint_url=args.endpoint_url,
     )
 
 
@@ -355,5 +357,85 @@ def executions_reject(conn: Connection, args: argparse.Namespace, out: TextIO) -
         out,
         {"execution": args.name, "action": "rejected", "by": by, "reason": args.reason},
         f"rejected {args.name}: the alert stays with humans",
+    )
+    return 0
+
+
+def _control(conn: Connection, name: str) -> Any:
+    from opslink.automation_control import Control, parse_control
+
+    ssm = conn.session.client("ssm", endpoint_url=conn.endpoint_url)
+    try:
+        raw = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:
+        return ssm, Control()
+    return ssm, parse_control(raw, name)
+
+
+def _save_control(ssm: Any, name: str, control: Any) -> None:
+    ssm.put_parameter(Name=name, Value=control.model_dump_json(), Type="String", Overwrite=True)
+
+
+def automation_status(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    _, control = _control(conn, args.parameter)
+    now = datetime.now(UTC)
+    doc = control.model_dump(mode="json") | {
+        "running": not control.paused,
+        "active_windows": [
+            w.model_dump(mode="json") for w in control.maintenance if w.start <= now < w.end
+        ],
+    }
+    emit(doc, style_from(args, out), out)
+    return 0
+
+
+def automation_pause(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    ssm, control = _control(conn, args.parameter)
+    by = args.by or conn.identity()
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    updated = control.model_copy(update={"paused": True, "reason": args.reason, "by": by, "at": at})
+    _save_control(ssm, args.parameter, updated)
+    _said(
+        args,
+        out,
+        {"action": "paused", "by": by, "at": at, "reason": args.reason},
+        f"automation paused by {by}: {args.reason} (takes effect within 30 s)",
+    )
+    return 0
+
+
+def automation_resume(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    ssm, control = _control(conn, args.parameter)
+    by = args.by or conn.identity()
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    _save_control(
+        ssm,
+        args.parameter,
+        control.model_copy(update={"paused": False, "reason": "", "by": by, "at": at}),
+    )
+    _said(args, out, {"action": "resumed", "by": by, "at": at}, f"automation resumed by {by}")
+    return 0
+
+
+def automation_maintenance(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    from datetime import timedelta
+
+    from opslink.automation_control import MaintenanceWindow
+
+    ssm, control = _control(conn, args.parameter)
+    now = datetime.now(UTC).replace(microsecond=0)
+    window = MaintenanceWindow(
+        service=args.service,
+        start=now,
+        end=now + timedelta(hours=args.hours),
+        reason=args.reason or f"set by {args.by or conn.identity()}",
+    )
+    kept = [w for w in control.maintenance if w.end > now]
+    _save_control(ssm, args.parameter, control.model_copy(update={"maintenance": [*kept, window]}))
+    _said(
+        args,
+        out,
+        window.model_dump(mode="json"),
+        f"no automation for {args.service} until {window.end.isoformat()}",
     )
     return 0

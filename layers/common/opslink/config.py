@@ -88,6 +88,8 @@ class IngestSettings(CommonSettings):
     read_alarm_tags: bool = Field(default=True, alias="READ_ALARM_TAGS")
     lease_seconds: int = Field(default=90, ge=5, alias="LEASE_SECONDS")
     reopen_window_seconds: int = Field(default=86_400, ge=0, alias="REOPEN_WINDOW_SECONDS")
+    flap_transitions: int = Field(default=6, ge=2, alias="FLAP_TRANSITIONS")
+    flap_window_seconds: int = Field(default=600, ge=60, alias="FLAP_WINDOW_SECONDS")
 
 
 class RemediateSettings(CommonSettings):
@@ -98,6 +100,8 @@ class RemediateSettings(CommonSettings):
     poll_base_seconds: int = Field(default=15, ge=1, le=3600, alias="POLL_BASE_SECONDS")
     poll_max_seconds: int = Field(default=900, ge=1, le=86_400, alias="POLL_MAX_SECONDS")
     runs_per_service_hour: int = Field(default=10, ge=0, alias="AUTOMATION_RUNS_PER_SERVICE_HOUR")
+    runs_per_resource_hour: int = Field(default=3, ge=0, alias="AUTOMATION_RUNS_PER_RESOURCE_HOUR")
+    automation_control_parameter: str = Field(default="", alias="AUTOMATION_CONTROL_PARAMETER")
     # Hand-over on the alert's own ticket (own) or on a [FAILED_AUTO] ticket of its own.
     escalation_ticket: str = Field(
         default="own", alias="ESCALATION_TICKET", pattern="^(own|separate)$"

@@ -31,6 +31,7 @@ from opslink.models import (
     Alarm,
     AlarmState,
     Alert,
+    AlertStatus,
     Outcome,
     RecordResult,
     RemediationInput,
@@ -60,6 +61,9 @@ class IngestPolicy:
     lease: timedelta = timedelta(seconds=90)
     read_alarm_tags: bool = True
     reopen_window: timedelta = timedelta(hours=24)
+    # More than this many ALARM/OK changes of one alarm within the window: flapping.
+    flap_transitions: int = 6
+    flap_window: timedelta = timedelta(minutes=10)
 
     @classmethod
     def from_settings(cls, s: IngestSettings) -> IngestPolicy:
@@ -70,6 +74,8 @@ class IngestPolicy:
             lease=timedelta(seconds=s.lease_seconds),
             read_alarm_tags=s.read_alarm_tags,
             reopen_window=timedelta(seconds=s.reopen_window_seconds),
+            flap_transitions=s.flap_transitions,
+            flap_window=timedelta(seconds=s.flap_window_seconds),
         )
 
 
@@ -249,7 +255,42 @@ def _new_alert(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> tuple[Al
     return alert, enr
 
 
+def _flapping(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> int:
+    """Record this state change; the number of changes in the flap window when the alarm
+    is flapping, else 0."""
+    changes = deps.store.record_transition(
+        fingerprint(alarm), alarm.state_changed_at, alarm.state.value, policy.flap_window
+    )
+    return len(changes) if len(changes) > policy.flap_transitions else 0
+
+
+def _mark_flapping(alert: Alert, count: int, deps: IngestDeps, policy: IngestPolicy) -> None:
+    """Once per alert: automation suppressed, the ticket told it stays open."""
+    now = deps.clock()
+    if not deps.store.claim_slot(alert.alert_id, "flapping_since", None, now):
+        return
+    minutes = int(policy.flap_window.total_seconds() // 60)
+    text = (
+        f"Alarm {alert.alarm_name} is flapping: {count} ALARM/OK changes within {minutes} min. "
+        "Automated remediation is suppressed for it; this ticket stays open (not resolved and "
+        f"reopened per cycle) until the alarm has been OK for {minutes} min or a human closes it."
+    )
+    deps.store.add_note(alert.alert_id, text, now, kind="suppressed_flapping")
+    if alert.ticket_id:
+        deps.tickets.comment(alert.ticket_id, text)
+
+
 def _on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
+    flaps = _flapping(alarm, deps, policy)
+    result = _on_alarm_episode(alarm, deps, policy)
+    if flaps and result.alert_id and not result.retryable:
+        current = deps.store.get(result.alert_id)
+        if current is not None and current.status is AlertStatus.OPEN:
+            _mark_flapping(current, flaps, deps, policy)
+    return result
+
+
+def _on_alarm_episode(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
     alert, enr = _new_alert(alarm, deps, policy)
     now = deps.clock()
     try:
@@ -368,7 +409,11 @@ def reconcile(deps: IngestDeps, policy: IngestPolicy) -> dict[str, Any]:
     finished: list[str] = []
     waiting: list[str] = []
     failed: list[str] = []
+    stable: list[str] = []
     for alert in deps.store.open_alerts():
+        if alert.flapping_since is not None and _stable_after_flapping(alert, deps, policy, now):
+            stable.append(alert.alert_id)
+            continue
         if alert.ticket_id or alert.source_alarm is None:
             continue
         if not deps.store.take_lease(alert, now, now + policy.lease):  # the lock decides
@@ -381,7 +426,25 @@ def reconcile(deps: IngestDeps, policy: IngestPolicy) -> dict[str, Any]:
             alarm, alert, enr, deps, policy, None, None, "finished by the reconciler"
         )
         (failed if result.retryable else finished).append(alert.alert_id)
-    return {"finished": finished, "waiting": waiting, "failed": failed}
+    return {"finished": finished, "waiting": waiting, "failed": failed, "stable": stable}
+
+
+def _stable_after_flapping(
+    alert: Alert, deps: IngestDeps, policy: IngestPolicy, now: datetime
+) -> bool:
+    """A flapping alert whose alarm has stayed OK for the flap window: resolve it and its
+    tickets, once."""
+    states = deps.store.transitions(alert.fingerprint)
+    if not states or states[-1][1] != "OK" or now - states[-1][0] < policy.flap_window:
+        return False
+    ok_at = states[-1][0]
+    text = f"Alarm {alert.alarm_name} stable: OK since {ok_at.isoformat()} after flapping."
+    if alert.ticket_id:
+        deps.tickets.set_status(alert.ticket_id, TicketStatus.RESOLVED, note=text)
+    resolution = {"by": "alarm", "how": "alarm stable after flapping", "at": ok_at.isoformat()}
+    if deps.store.resolve(alert, resolution, now):
+        resolve_other_tickets(deps.store, deps.tickets, alert.alert_id, alert.ticket_id, text)
+    return True
 
 
 def _finish_opening(
@@ -557,10 +620,21 @@ def _on_open_alert(
 
 def _on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
     fp = fingerprint(alarm)
+    flaps = _flapping(alarm, deps, policy)
     alert = deps.store.find_open(fp)
     if alert is None:
         return RecordResult(
             index=0, outcome=Outcome.IGNORED, reason="OK for an alarm with no open alert"
+        )
+    if flaps or alert.flapping_since is not None:
+        if flaps:
+            _mark_flapping(alert, flaps, deps, policy)
+        return RecordResult(
+            index=0,
+            outcome=Outcome.IGNORED,
+            reason="alarm flapping: the OK is noted, the alert and its ticket stay open",
+            alert_id=alert.alert_id,
+            ticket_id=alert.ticket_id,
         )
     if alarm.state_changed_at < alert.last_transition_at:
         return RecordResult(

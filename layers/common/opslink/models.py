@@ -242,6 +242,7 @@ class Alert(BaseModel):
     # without its ticket from this, whatever happened to the delivery.
     source_alarm: str | None = None
     fallback_notified_at: datetime | None = None
+    flapping_since: datetime | None = None  # automation suppressed while it flaps
 
 
 class RecordResult(BaseModel):

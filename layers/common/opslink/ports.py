@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from opslink.models import (
@@ -51,6 +51,14 @@ class AlertStore(Protocol):
         """Set a once-per-period timestamp on the alert if nobody moved it since."""
 
     def open_alerts(self) -> Iterable[Alert]: ...
+
+    def record_transition(
+        self, fingerprint: str, at: datetime, state: str, window: timedelta
+    ) -> list[tuple[datetime, str]]:
+        """Append an alarm state change; the changes within `window` of it."""
+
+    def transitions(self, fingerprint: str) -> list[tuple[datetime, str]]:
+        """The alarm's recent state changes, oldest first."""
 
     def link_opened(
         self, alert: Alert, ticket: Ticket, execution_name: str, new_ticket: bool = True

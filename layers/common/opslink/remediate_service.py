@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from opslink.automation_control import Control
 from opslink.errors import (
     AutomationBudgetExhausted,
     InvalidAlarm,
@@ -89,9 +90,24 @@ class RemediationStore(AlertStore, Protocol):
 
     def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool: ...
 
-    def claim_automation_budget(self, service: str, at: datetime, cap: int) -> bool: ...
+    def claim_automation_budget(
+        self,
+        service: str,
+        at: datetime,
+        cap: int,
+        resource: str | None = None,
+        resource_cap: int = 0,
+    ) -> bool: ...
+
+    def refund_automation_budget(
+        self, service: str, at: datetime, resource: str | None = None
+    ) -> None: ...
 
     def set_approval_token(self, alert_id: str, token: str) -> None: ...
+
+
+class AutomationControl(Protocol):
+    def current(self) -> Control: ...
 
 
 class AlarmStateReader(Protocol):
@@ -109,7 +125,9 @@ class RemediateDeps:
     poll_base_seconds: int = 15
     poll_max_seconds: int = 900
     runs_per_service_hour: int = 10
+    runs_per_resource_hour: int = 3
     escalation_ticket: str = "own"  # own | separate
+    control: AutomationControl | None = None
     clock: Callable[[], datetime] = field(default=_utcnow)
 
     def runbook(self, name: str) -> Runbook:
@@ -150,8 +168,23 @@ def parse_request(event: Any) -> TaskRequest:
 # -- select ------------------------------------------------------------------------------
 
 
+def suppression(deps: RemediateDeps, alert: RemediationInput) -> str | None:
+    """Why no automation may run for this alert now (flapping alarm, kill switch,
+    maintenance window), or None."""
+    current = deps.store.get(alert.alert_id)
+    if current is not None and current.flapping_since is not None:
+        return "the alarm is flapping"
+    if deps.control is not None:
+        return deps.control.current().suppression(alert.service, deps.clock())
+    return None
+
+
 def select_runbook(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     a = req.alert
+    why = suppression(deps, a)
+    if why:
+        text = f"Automation suppressed: {why}; the alert is left to humans."
+        return {"runbook": None, "suppressed": True, "reason": text}
     matches = eligible(deps.catalog, a.alert_type, a.service, a.environment)
     if not matches:
         return {
@@ -212,6 +245,26 @@ def _selected(deps: RemediateDeps, req: TaskRequest) -> Runbook:
     return deps.runbook(str(name["name"]))
 
 
+RESOURCE_DIMENSIONS = (
+    "InstanceId",
+    "AutoScalingGroupName",
+    "DBInstanceIdentifier",
+    "DBClusterIdentifier",
+    "LoadBalancer",
+    "FunctionName",
+    "ClusterName",
+)
+
+
+def resource_of(alert: RemediationInput) -> str:
+    """What a runbook acts on, for the per-resource budget: the alarm's resource
+    dimension, else the alarm itself."""
+    for key in RESOURCE_DIMENSIONS:
+        if alert.dimensions.get(key):
+            return f"{key}={alert.dimensions[key]}"[:300]
+    return f"alarm={alert.alarm_name or alert.alert_id}"[:300]
+
+
 def launch(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     a = req.alert
     runbook = _selected(deps, req)
@@ -223,12 +276,19 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     key = f"{a.alert_id}:{runbook.name}"
     existing = deps.store.launched_job(a.alert_id, key)
     if existing is None:
+        resource = resource_of(a)
+        claimed_at = deps.clock()
         if not deps.store.claim_automation_budget(
-            a.service, deps.clock(), deps.runs_per_service_hour
+            a.service,
+            claimed_at,
+            deps.runs_per_service_hour,
+            resource=resource,
+            resource_cap=deps.runs_per_resource_hour,
         ):
             text = (
-                f"Automation budget for {a.service} used up ({deps.runs_per_service_hour} runs in this "
-                f"hour): runbook {runbook.name} not run, left to humans."
+                f"Automation budget used up (at most {deps.runs_per_service_hour} runs per hour "
+                f"for {a.service}, {deps.runs_per_resource_hour} for {resource}): runbook "
+                f"{runbook.name} not run, left to humans."
             )
             deps.store.add_note(a.alert_id, text, deps.clock(), kind="budget_exhausted")
             raise AutomationBudgetExhausted(text)
@@ -241,7 +301,12 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
             timeout_seconds=runbook.spec.timeout_seconds,
             idempotency_key=key,
         )
-        ref = deps.platform().launch(request)
+        try:
+            ref = deps.platform().launch(request)
+        except Exception:
+            # Budget counts launches that happened: a launch that failed gives it back.
+            deps.store.refund_automation_budget(a.service, claimed_at, resource=resource)
+            raise
         existing = {
             "platform": ref.platform,
             "job_id": ref.job_id,
@@ -345,6 +410,11 @@ def _excerpt(text: str, limit: int = OUTPUT_EXCERPT) -> str:
 
 def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     a = req.alert
+    current = deps.store.get(a.alert_id)
+    if current is not None and current.flapping_since is not None:
+        text = "The alarm read OK after the runbook, but it is flapping: the alert stays open."
+        deps.store.add_note(a.alert_id, text, deps.clock(), kind="suppressed_flapping")
+        return {"resolved": False, "alert_was_open": True, "reason": "flapping"}
     job = req.job or {}
     runbook = str(job.get("runbook", "?"))
     out = _output(deps, req)

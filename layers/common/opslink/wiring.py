@@ -46,6 +46,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     from opslink.adapters.directory.alarm_state import CloudWatchAlarmState
     from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
     from opslink.adapters.jobs.registry import job_platform
+    from opslink.automation_control import SsmAutomationControl
     from opslink.remediate_service import RemediateDeps
     from opslink.runbook_catalog import load_catalog
     from opslink.service_map import load_service_map
@@ -60,7 +61,9 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         poll_base_seconds=settings.poll_base_seconds,
         poll_max_seconds=settings.poll_max_seconds,
         runs_per_service_hour=settings.runs_per_service_hour,
+        runs_per_resource_hour=settings.runs_per_resource_hour,
         escalation_ticket=settings.escalation_ticket,
+        control=SsmAutomationControl(settings.automation_control_parameter),
     )
 
 

@@ -184,6 +184,51 @@ class DynamoAlertStore:
             }
         }
 
+    def record_transition(
+        self, fingerprint: str, at: datetime, state: str, window: timedelta
+    ) -> list[tuple[datetime, str]]:
+        """Append an alarm state change to the alarm's recent history and return the
+        changes within `window` of it (oldest first); the list is trimmed as it grows."""
+        key = _to_item({"pk": f"FLAP#{fingerprint}", "sk": "FLAP"})
+        out = self._call(
+            "update_item",
+            TableName=self.table,
+            Key=key,
+            UpdateExpression="SET t = list_append(if_not_exists(t, :e), :new), #ttl = :ttl",
+            ExpressionAttributeNames={"#ttl": "ttl"},
+            ExpressionAttributeValues=_to_item(
+                {
+                    ":e": [],
+                    ":new": [f"{at.isoformat()}|{state}"],
+                    ":ttl": int((at + timedelta(days=1)).timestamp()),
+                }
+            ),
+            ReturnValues="ALL_NEW",
+        )
+        raw = [str(x) for x in _from_item(out["Attributes"]).get("t", [])]
+        if len(raw) > 64:  # keep the history short: drop the oldest half
+            drop = ", ".join(f"t[{i}]" for i in range(len(raw) - 32))
+            self._call(
+                "update_item", TableName=self.table, Key=key, UpdateExpression=f"REMOVE {drop}"
+            )
+        changes = sorted(
+            (datetime.fromisoformat(stamp), st) for stamp, _, st in (x.partition("|") for x in raw)
+        )
+        return [(t, st) for t, st in changes if at - window <= t <= at + window]
+
+    def transitions(self, fingerprint: str) -> list[tuple[datetime, str]]:
+        """The alarm's recent state changes, oldest first (read only)."""
+        out = self._call(
+            "get_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"FLAP#{fingerprint}", "sk": "FLAP"}),
+            ConsistentRead=True,
+        )
+        raw = [str(x) for x in _from_item(out.get("Item") or {}).get("t", [])]
+        return sorted(
+            (datetime.fromisoformat(stamp), st) for stamp, _, st in (x.partition("|") for x in raw)
+        )
+
     def release_lease(self, alert: Alert, now: datetime) -> None:
         """Give the lease up at once (the delivery failed): its retry continues the work."""
         self._conditional(
@@ -522,22 +567,58 @@ class DynamoAlertStore:
         value = _from_item(out.get("Item") or {}).get("approval_token")
         return str(value) if value else None
 
-    def claim_automation_budget(self, service: str, at: datetime, cap: int) -> bool:
-        """Count one automated run for the service in this hour, unless `cap` is reached
-        (one conditional ADD, so concurrent executions cannot overshoot)."""
+    def claim_automation_budget(
+        self,
+        service: str,
+        at: datetime,
+        cap: int,
+        resource: str | None = None,
+        resource_cap: int = 0,
+    ) -> bool:
+        """Count one automated run for the service (and the resource) in this hour, unless
+        a cap is reached: one transaction of conditional ADDs, so concurrent executions
+        cannot overshoot and a refused claim consumes nothing."""
+        items = [self._budget_update(f"BUDGET#{service}", at, cap)]
+        if resource:
+            items.append(self._budget_update(f"BUDGET#resource#{resource}", at, resource_cap))
+        try:
+            self._call("transact_write_items", TransactItems=items)
+        except ClientError as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+            if "ConditionalCheckFailed" in reasons or not reasons:
+                return False
+            raise StoreError(f"automation budget claim conflicted ({reasons}); retry") from exc
+        return True
+
+    def refund_automation_budget(
+        self, service: str, at: datetime, resource: str | None = None
+    ) -> None:
+        """Give back a claim whose launch did not happen: budget counts real launches."""
         hour = at.astimezone(UTC).strftime("%Y-%m-%dT%H")
-        out = self._conditional(
-            "update_item",
-            TableName=self.table,
-            Key=_to_item({"pk": f"BUDGET#{service}", "sk": hour}),
-            UpdateExpression="ADD runs :one SET #ttl = :ttl",
-            ConditionExpression="attribute_not_exists(runs) OR runs < :cap",
-            ExpressionAttributeNames={"#ttl": "ttl"},
-            ExpressionAttributeValues=_to_item(
-                {":one": 1, ":cap": cap, ":ttl": int((at + timedelta(days=2)).timestamp())}
-            ),
-        )
-        return out is not None
+        for pk in [f"BUDGET#{service}", *([f"BUDGET#resource#{resource}"] if resource else [])]:
+            self._conditional(
+                "update_item",
+                TableName=self.table,
+                Key=_to_item({"pk": pk, "sk": hour}),
+                UpdateExpression="ADD runs :minus",
+                ConditionExpression="runs > :zero",
+                ExpressionAttributeValues=_to_item({":minus": -1, ":zero": 0}),
+            )
+
+    def _budget_update(self, pk: str, at: datetime, cap: int) -> dict[str, Any]:
+        hour = at.astimezone(UTC).strftime("%Y-%m-%dT%H")
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": _to_item({"pk": pk, "sk": hour}),
+                "UpdateExpression": "ADD runs :one SET #ttl = :ttl",
+                "ConditionExpression": "attribute_not_exists(runs) OR runs < :cap",
+                "ExpressionAttributeNames": {"#ttl": "ttl"},
+                "ExpressionAttributeValues": _to_item(
+                    {":one": 1, ":cap": cap, ":ttl": int((at + timedelta(days=2)).timestamp())}
+                ),
+            }
+        }
 
     def launched_jobs(self, alert_id: str) -> list[dict[str, Any]]:
         out = self._call(

@@ -1,0 +1,78 @@
+"""Operators' brakes on automation: a global kill switch and per-service maintenance
+windows, held in one SSM parameter (JSON) so they change without a redeploy:
+
+    {"paused": true, "reason": "incident 4711", "by": "dana",
+     "maintenance": [{"service": "checkout", "start": "2026-11-28T22:00:00Z",
+                      "end": "2026-11-29T02:00:00Z", "reason": "DB migration"}]}
+
+A missing parameter means automation runs. Read through Powertools Parameters with a
+short cache, so a flip takes effect within `max_age` seconds everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from opslink.errors import ConfigurationError
+
+
+class MaintenanceWindow(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    service: str
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+
+class Control(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    paused: bool = False
+    reason: str = ""
+    by: str = ""
+    at: str = ""
+    maintenance: list[MaintenanceWindow] = Field(default_factory=list)
+
+    def suppression(self, service: str, now: datetime) -> str | None:
+        """Why automation must not run for `service` now, or None."""
+        if self.paused:
+            who = f" by {self.by}" if self.by else ""
+            return (
+                f"automation paused (kill switch{who}{': ' + self.reason if self.reason else ''})"
+            )
+        for window in self.maintenance:
+            if window.service in (service, "*") and window.start <= now < window.end:
+                why = f": {window.reason}" if window.reason else ""
+                return (
+                    f"maintenance window for {window.service} until {window.end.isoformat()}{why}"
+                )
+        return None
+
+
+def parse_control(raw: Any, name: str) -> Control:
+    try:
+        return Control.model_validate_json(raw) if isinstance(raw, str) else Control()
+    except ValidationError as exc:
+        raise ConfigurationError(f"automation control {name}: {exc.errors()[0]['msg']}") from None
+
+
+class SsmAutomationControl:
+    def __init__(self, parameter: str, max_age: int = 30) -> None:
+        self.parameter = parameter
+        self.max_age = max_age
+
+    def current(self) -> Control:
+        if not self.parameter:
+            return Control()
+        from aws_lambda_powertools.utilities import parameters
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+        try:
+            raw = parameters.get_parameter(self.parameter, max_age=self.max_age)
+        except GetParameterError as exc:
+            if "ParameterNotFound" in str(exc):
+                return Control()
+            raise ConfigurationError(f"automation control {self.parameter}: {exc}") from exc
+        return parse_control(raw, self.parameter)

@@ -1,0 +1,55 @@
+"""`opslink automation pause` on the emulator: the next alarm's remediation is left to
+humans with the reason, and `resume` lets it run again."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+
+import boto3
+import pytest
+
+from opslink_cli import operator, samples
+from opslink_cli.local_stack import LocalStack
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.e2e
+
+
+def test_pause_and_resume_through_the_cli(tmp_path: Path) -> None:
+    with LocalStack(log_path=tmp_path / "lambda.log", mirror_alarms=True) as local:
+        stack = Stack(local)
+        conn = operator.Connection(
+            stack.alerts,
+            stack.tickets,
+            stack.sfn,
+            local.arns["RemediationStateMachine"],
+            session=boto3.Session(region_name="us-east-1"),
+        )
+        args = argparse.Namespace(
+            parameter="/opslink/automation-control",
+            reason="incident 4711",
+            by="dana",
+            output="json",
+        )
+        out = io.StringIO()
+        operator.automation_pause(conn, args, out)
+        assert '"paused"' in out.getvalue()
+        local.publish_alarm(
+            samples.metric_alarm(
+                "prod-checkout-api-cpu-high",
+                samples.T0,
+                dimensions={"AutoScalingGroupName": "checkout-api-asg"},
+            )
+        )
+        local.wait_for_executions(timeout=60)
+        [row] = __import__("opslink_cli.executions", fromlist=["x"]).list_executions(
+            stack.sfn, local.arns["RemediationStateMachine"], 10
+        )
+        assert row["outcome"] == "LeftToHumans"
+        assert "automation paused (kill switch by dana: incident 4711)" in row["reason"]
+        operator.automation_resume(conn, args, io.StringIO())
+        status = io.StringIO()
+        operator.automation_status(conn, args, status)
+        assert '"running": true' in status.getvalue()

@@ -1,0 +1,174 @@
+"""Runaway protection in the remediation tasks, against a fake job platform: the
+per-resource budget beside the per-service one, and budget consumed only by launches
+that really happened."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from opslink.errors import AutomationBudgetExhausted, JobPlatformError
+from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
+from opslink.models import JobRef, JobRequest
+from opslink.remediate_service import RemediateDeps, run_task
+from opslink.runbook_catalog import load_catalog
+from opslink_cli import samples
+from tests.conftest import ROOT
+
+
+class FakePlatform:
+    name = "fake"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.launched: list[JobRequest] = []
+
+    def launch(self, request: JobRequest) -> JobRef:
+        if self.fail:
+            raise JobPlatformError("fake: connection refused")
+        self.launched.append(request)
+        return JobRef(
+            platform=self.name, job_id=f"j{len(self.launched)}", launched_at=datetime.now(UTC)
+        )
+
+
+def _alert(deps: IngestDeps, name: str, instance: str) -> dict[str, Any]:
+    [r] = ingest_event(
+        samples.sns_event(
+            samples.metric_alarm(name, samples.T0, dimensions={"InstanceId": instance})
+        ),
+        deps,
+        IngestPolicy(),
+    )
+    return dict(deps.workflow.started[r.execution_name])  # type: ignore[attr-defined]
+
+
+def _launch(rdeps: RemediateDeps, payload: dict[str, Any]) -> dict[str, Any]:
+    selection = {
+        "runbook": {"name": "restart_service", "tier": "alert_type", "timeout_seconds": 300}
+    }
+    return run_task({"action": "launch", "alert": payload, "selection": selection}, rdeps)
+
+
+def _deps(deps: IngestDeps, platform: FakePlatform, per_resource: int = 3) -> RemediateDeps:
+    return RemediateDeps(
+        store=deps.store,  # type: ignore[arg-type]
+        tickets=deps.tickets,
+        jobs=platform,  # type: ignore[arg-type]
+        catalog=load_catalog(str(ROOT / "runbooks")),
+        runs_per_service_hour=100,
+        runs_per_resource_hour=per_resource,
+        clock=lambda: datetime.now(UTC),
+    )
+
+
+def test_per_resource_budget_caps_one_host(deps: IngestDeps) -> None:
+    platform = FakePlatform()
+    rdeps = _deps(deps, platform, per_resource=3)
+    same_host = [_alert(deps, f"prod-checkout-api-cpu-high-{i}", "i-0aaa") for i in range(4)]
+    for payload in same_host[:3]:
+        _launch(rdeps, payload)
+    with pytest.raises(AutomationBudgetExhausted, match="InstanceId=i-0aaa"):
+        _launch(rdeps, same_host[3])
+    other_host = _alert(deps, "prod-checkout-api-cpu-high-x", "i-0bbb")
+    _launch(rdeps, other_host)  # another resource of the same service still runs
+    assert len(platform.launched) == 4
+
+
+def test_failed_launches_do_not_consume_budget(deps: IngestDeps) -> None:
+    down = FakePlatform(fail=True)
+    rdeps = _deps(deps, down, per_resource=1)
+    payload = _alert(deps, "prod-checkout-api-cpu-high", "i-0ccc")
+    for _ in range(5):  # Step Functions retrying a launch while the platform is down
+        with pytest.raises(JobPlatformError):
+            _launch(rdeps, payload)
+    up = FakePlatform()
+    _launch(_deps(deps, up, per_resource=1), payload)  # the budget of 1 is intact
+    assert len(up.launched) == 1
+
+
+# -- flapping, kill switch, maintenance windows ---------------------------------------------
+
+from datetime import timedelta  # noqa: E402
+
+from opslink.automation_control import Control, MaintenanceWindow  # noqa: E402
+from opslink.models import AlertStatus, TicketStatus  # noqa: E402
+from tests.unit.conftest import Clock  # noqa: E402
+
+CPU = "prod-checkout-api-cpu-high"
+
+
+def _change(deps: IngestDeps, state: str, minute: float) -> Any:
+    [r] = ingest_event(
+        samples.sns_event(
+            samples.metric_alarm(
+                CPU,
+                samples.T0 + timedelta(minutes=minute),
+                state=state,
+                old="OK" if state == "ALARM" else "ALARM",
+                dimensions={"InstanceId": "i-0flap"},
+            )
+        ),
+        deps,
+        IngestPolicy(),
+    )
+    return r
+
+
+def test_a_flapping_alarm_keeps_one_ticket_open_and_suppresses_automation(
+    deps: IngestDeps, clock: Clock
+) -> None:
+    for i in range(20):  # 20 changes in 10 minutes
+        _change(deps, "ALARM" if i % 2 == 0 else "OK", i * 0.5)
+    tickets = deps.tickets.list(limit=50)  # type: ignore[attr-defined]
+    assert len(tickets) == 1 and tickets[0].status is TicketStatus.OPEN
+    assert sum("is flapping" in c["text"] for c in tickets[0].comments) == 1
+    alerts = deps.store.list_alerts()
+    open_alerts = [a for a in alerts if a.status is AlertStatus.OPEN]
+    assert len(open_alerts) == 1 and open_alerts[0].flapping_since is not None
+    assert len(deps.workflow.started) <= 4  # type: ignore[attr-defined]  # before it was seen
+    # Automation for it is suppressed: select leaves it to humans, with the reason.
+    payload = deps.workflow.started[open_alerts[0].execution_name]  # type: ignore[attr-defined]
+    rdeps = _deps(deps, FakePlatform())
+    chosen = run_task({"action": "select", "alert": payload}, rdeps)
+    assert chosen["runbook"] is None and "flapping" in chosen["reason"]
+    # Stable again: OK for the whole window, the reconciler resolves alert and ticket once.
+    clock.now = samples.T0 + timedelta(minutes=9.5 + 11)
+    from opslink import ingest_service
+
+    done = ingest_service.reconcile(deps, IngestPolicy())
+    assert done["stable"] == [open_alerts[0].alert_id]
+    assert deps.tickets.get(tickets[0].id).status is TicketStatus.RESOLVED  # type: ignore[union-attr]
+    assert deps.store.get(open_alerts[0].alert_id).status is AlertStatus.RESOLVED  # type: ignore[union-attr]
+
+
+class StaticControl:
+    def __init__(self, control: Control) -> None:
+        self.control = control
+
+    def current(self) -> Control:
+        return self.control
+
+
+def test_kill_switch_and_maintenance_windows_suppress_selection(deps: IngestDeps) -> None:
+    payload = _alert(deps, CPU, "i-0kill")
+    rdeps = _deps(deps, FakePlatform())
+    rdeps.control = StaticControl(Control(paused=True, by="dana", reason="incident 4711"))
+    chosen = run_task({"action": "select", "alert": payload}, rdeps)
+    assert chosen["runbook"] is None and chosen["suppressed"]
+    assert "kill switch by dana: incident 4711" in chosen["reason"]
+    now = datetime.now(UTC)
+    window = MaintenanceWindow(
+        service="checkout", start=now - timedelta(hours=1), end=now + timedelta(hours=1)
+    )
+    rdeps.control = StaticControl(Control(maintenance=[window]))
+    assert (
+        "maintenance window for checkout"
+        in run_task({"action": "select", "alert": payload}, rdeps)["reason"]
+    )
+    rdeps.control = StaticControl(
+        Control(maintenance=[window.model_copy(update={"service": "search"})])
+    )
+    assert run_task({"action": "select", "alert": payload}, rdeps)["runbook"] is not None
