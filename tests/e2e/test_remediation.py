@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -382,3 +382,52 @@ def test_closing_the_handover_ticket_resolves_alert_and_its_ticket(separate: Sta
     assert manual.id in own.comments[-1]["text"]
     separate.local.advance(300)  # a later sweep does not touch them again
     assert len(separate.tickets.get(alert.ticket_id).comments) == len(own.comments)  # type: ignore[union-attr]
+
+
+def test_job_platform_down_opens_the_circuit_and_hands_over_honestly(tmp_path: Path) -> None:
+    """The job platform answers 503 to every launch: each failed launch ends in a hand-over
+    on the alert's ticket, the circuit opens after three, and the next alert is handed over
+    without calling the platform at all; no budget is consumed."""
+    from tests.integration.contract_servers import Fault, GenericJobApi, serve
+
+    app = GenericJobApi()
+    app.faults.append(Fault("POST", r"/jobs", 503, b'{"error": "down"}', times=10_000))
+    with serve(app) as url:
+        params = {
+            "JobPlatform": "http",
+            "JobApiUrl": url,
+            "JobPlatformTokenSecret": "opslink/job-api",
+            "AutomationRunsPerServiceHour": "3",
+        }
+        overrides = {"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(CATALOG)}}
+        with LocalStack(
+            log_path=tmp_path / "lambda.log", parameters=params, env_overrides=overrides
+        ) as local:
+            boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+                Name="opslink/job-api", SecretString="secret-token"
+            )
+            stack = Stack(local)
+            first = [
+                fire(stack, f"prod-logs-archive-disk-full-{i}", "disk_used_percent")
+                for i in range(3)
+            ]
+            for alert in first:
+                _, states = finish(stack, alert)
+                assert states[-3:] == [
+                    "EscalatePlatformDown",
+                    "EscalateWithoutJob",
+                    "HandedToHumans",
+                ]
+            calls = len([r for r in app.requests if r.method == "POST"])
+            late = fire(stack, "prod-logs-archive-disk-full-late", "disk_used_percent")
+            done, states = finish(stack, late)
+            assert states[-3:] == ["EscalatePlatformDown", "EscalateWithoutJob", "HandedToHumans"]
+            assert len([r for r in app.requests if r.method == "POST"]) == calls  # not called
+            _, note = handed_over(stack, late.alert_id)
+            assert "job platform is unreachable" in note and "unreachable since" in note
+            assert any(n["kind"] == "circuit_open" for n in done.notes)
+            # Budget counts launches that happened: none did.
+            now = datetime.now(UTC)
+            assert all(
+                stack.alerts.claim_automation_budget("logs-archive", now, 3) for _ in range(3)
+            )

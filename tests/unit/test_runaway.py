@@ -81,7 +81,7 @@ def test_failed_launches_do_not_consume_budget(deps: IngestDeps) -> None:
     down = FakePlatform(fail=True)
     rdeps = _deps(deps, down, per_resource=1)
     payload = _alert(deps, "prod-checkout-api-cpu-high", "i-0ccc")
-    for _ in range(5):  # Step Functions retrying a launch while the platform is down
+    for _ in range(2):  # a launch and its retry while the platform is down
         with pytest.raises(JobPlatformError):
             _launch(rdeps, payload)
     up = FakePlatform()
@@ -172,3 +172,64 @@ def test_kill_switch_and_maintenance_windows_suppress_selection(deps: IngestDeps
         Control(maintenance=[window.model_copy(update={"service": "search"})])
     )
     assert run_task({"action": "select", "alert": payload}, rdeps)["runbook"] is not None
+
+
+# -- job platform down: the circuit breaker -------------------------------------------------
+
+
+class Notes:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def notify(self, subject: str, message: str, attributes: dict[str, str]) -> None:
+        self.sent.append((subject, attributes["kind"]))
+
+
+def test_circuit_opens_pauses_automation_probes_and_announces_recovery(
+    deps: IngestDeps,
+) -> None:
+    from opslink.errors import AutomationSuppressed
+
+    now = [datetime.now(UTC)]
+    down = FakePlatform(fail=True)
+    notes = Notes()
+    rdeps = _deps(deps, down, per_resource=10)
+    rdeps.notifier, rdeps.clock = notes, lambda: now[0]
+    alerts = [_alert(deps, f"prod-checkout-api-cpu-high-{i}", f"i-0c{i}") for i in range(5)]
+    for payload in alerts[:3]:
+        with pytest.raises(JobPlatformError):
+            _launch(rdeps, payload)
+    assert notes.sent == [("[OpsLink] automation paused: fake unreachable", "circuit_open")]
+    calls = len(down.launched)
+    with pytest.raises(AutomationSuppressed, match="job platform fake unreachable since"):
+        _launch(rdeps, alerts[3])  # the platform is not even called
+    assert len(down.launched) == calls
+    note = deps.store.get(alerts[3]["alert_id"]).notes[-1]  # type: ignore[union-attr]
+    assert note["kind"] == "circuit_open"
+    # After the cooldown one execution probes; the platform is back: closed, announced.
+    now[0] += timedelta(minutes=6)
+    rdeps.jobs = FakePlatform()
+    _launch(rdeps, alerts[4])
+    assert notes.sent[-1] == ("[OpsLink] fake recovered: automation resumes", "circuit_closed")
+    _launch(rdeps, alerts[3])  # and automation runs again for everyone
+
+
+def test_failed_launch_ends_in_an_honest_handover(deps: IngestDeps) -> None:
+    payload = _alert(deps, "prod-checkout-api-cpu-high", "i-0hand")
+    rdeps = _deps(deps, FakePlatform())
+    out = run_task(
+        {
+            "action": "escalate",
+            "alert": payload,
+            "escalation": {
+                "kind": "platform_down",
+                "detail": "automation paused: job platform fake unreachable since X",
+            },
+        },
+        rdeps,
+    )
+    assert out["handed_over"] and out["ticket_id"] == payload["ticket_id"]
+    ticket = deps.tickets.get(payload["ticket_id"])
+    assert ticket and ticket.title.startswith("[FAILED_AUTO]")
+    assert "job platform is unreachable" in ticket.comments[-1]["text"]
+    assert "unreachable since X" in ticket.comments[-1]["text"]

@@ -93,6 +93,7 @@ class IngestSettings(CommonSettings):
 
 
 class RemediateSettings(CommonSettings):
+    notification_topic_arn: str = Field(default="", alias="NOTIFICATION_TOPIC_ARN")
     job_platform: str = Field(
         default="ssm", alias="JOB_PLATFORM", pattern="^(ssm|local|rundeck|awx|http)$"
     )

@@ -59,5 +59,9 @@ class ParameterRejectedError(OpsLinkError):
     """A runbook parameter failed its pattern: the run is stopped, a human takes over."""
 
 
+class AutomationSuppressed(OpsLinkError):
+    """Automation may not run now (a job platform's circuit is open); a human takes over."""
+
+
 class AutomationBudgetExhausted(OpsLinkError):
     """Runaway protection: a service had its hourly share of automated runs; humans take over."""

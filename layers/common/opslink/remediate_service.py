@@ -25,7 +25,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from opslink.automation_control import Control
 from opslink.errors import (
     AutomationBudgetExhausted,
+    AutomationSuppressed,
     InvalidAlarm,
+    JobPlatformError,
     JobPlatformRejected,
     ParameterRejectedError,
 )
@@ -41,7 +43,7 @@ from opslink.models import (
     TicketStatus,
     TicketType,
 )
-from opslink.ports import AlertStore, Directory, JobPlatform, TicketSystem
+from opslink.ports import AlertStore, Directory, JobPlatform, Notifier, TicketSystem
 from opslink.remediation_policy import ESCALATIONS, next_wait
 from opslink.runbook_catalog import Runbook
 from opslink.runbook_selection import (
@@ -103,6 +105,14 @@ class RemediationStore(AlertStore, Protocol):
         self, service: str, at: datetime, resource: str | None = None
     ) -> None: ...
 
+    def circuit(self, platform: str) -> dict[str, Any]: ...
+
+    def circuit_claim_probe(self, platform: str, now: datetime, until: datetime) -> bool: ...
+
+    def circuit_failure(self, platform: str, now: datetime, threshold: int) -> bool: ...
+
+    def circuit_success(self, platform: str) -> dict[str, Any] | None: ...
+
     def set_approval_token(self, alert_id: str, token: str) -> None: ...
 
 
@@ -128,6 +138,7 @@ class RemediateDeps:
     runs_per_resource_hour: int = 3
     escalation_ticket: str = "own"  # own | separate
     control: AutomationControl | None = None
+    notifier: Notifier | None = None
     clock: Callable[[], datetime] = field(default=_utcnow)
 
     def runbook(self, name: str) -> Runbook:
@@ -245,6 +256,60 @@ def _selected(deps: RemediateDeps, req: TaskRequest) -> Runbook:
     return deps.runbook(str(name["name"]))
 
 
+CIRCUIT_THRESHOLD = 3  # failed launches before automation pauses for a platform
+CIRCUIT_COOLDOWN = timedelta(minutes=5)  # then one execution probes it (half-open)
+
+
+def _circuit_allows(deps: RemediateDeps, platform: str, alert: RemediationInput) -> None:
+    """Refuse to call a platform known to be down (the circuit is open), except for the
+    one probe the half-open state allows after the cooldown."""
+    state = deps.store.circuit(platform)
+    if state.get("state") not in ("open", "half_open"):
+        return
+    now = deps.clock()
+    opened = datetime.fromisoformat(str(state.get("opened_at", now.isoformat())))
+    if now - opened >= CIRCUIT_COOLDOWN and deps.store.circuit_claim_probe(
+        platform, now, now + CIRCUIT_COOLDOWN
+    ):
+        return  # the probe: its outcome closes or reopens the circuit
+    since = state.get("since") or state.get("opened_at") or "?"
+    text = (
+        f"automation paused: job platform {platform} unreachable since {since} "
+        f"({state.get('failures', '?')} failed calls); handled by a human"
+    )
+    deps.store.add_note(alert.alert_id, f"Runbook not launched: {text}.", now, kind="circuit_open")
+    raise AutomationSuppressed(text)
+
+
+def _circuit_failed(deps: RemediateDeps, platform: str, exc: Exception) -> None:
+    now = deps.clock()
+    if deps.store.circuit_failure(platform, now, CIRCUIT_THRESHOLD) and deps.notifier:
+        deps.notifier.notify(
+            f"[OpsLink] automation paused: {platform} unreachable"[:100],
+            f"Job platform {platform} failed {CIRCUIT_THRESHOLD} launches in a row ({exc}). "
+            "Automated remediation is paused for it: new alerts go straight to a human "
+            f"hand-over. OpsLink probes it again after {CIRCUIT_COOLDOWN} and announces the "
+            "recovery.",
+            {"service": "opslink", "team": "operators", "priority": "High", "kind": "circuit_open"},
+        )
+
+
+def _circuit_succeeded(deps: RemediateDeps, platform: str) -> None:
+    old = deps.store.circuit_success(platform)
+    if old and deps.notifier:
+        deps.notifier.notify(
+            f"[OpsLink] {platform} recovered: automation resumes"[:100],
+            f"Job platform {platform} answered again (unreachable since {old.get('since', '?')}). "
+            "Automated remediation resumes.",
+            {
+                "service": "opslink",
+                "team": "operators",
+                "priority": "Medium",
+                "kind": "circuit_closed",
+            },
+        )
+
+
 RESOURCE_DIMENSIONS = (
     "InstanceId",
     "AutoScalingGroupName",
@@ -276,6 +341,8 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     key = f"{a.alert_id}:{runbook.name}"
     existing = deps.store.launched_job(a.alert_id, key)
     if existing is None:
+        platform = deps.platform()
+        _circuit_allows(deps, platform.name, a)
         resource = resource_of(a)
         claimed_at = deps.clock()
         if not deps.store.claim_automation_budget(
@@ -302,11 +369,14 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
             idempotency_key=key,
         )
         try:
-            ref = deps.platform().launch(request)
-        except Exception:
+            ref = platform.launch(request)
+        except Exception as exc:
             # Budget counts launches that happened: a launch that failed gives it back.
             deps.store.refund_automation_budget(a.service, claimed_at, resource=resource)
+            if isinstance(exc, JobPlatformError):
+                _circuit_failed(deps, platform.name, exc)
             raise
+        _circuit_succeeded(deps, platform.name)
         existing = {
             "platform": ref.platform,
             "job_id": ref.job_id,

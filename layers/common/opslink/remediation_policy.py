@@ -33,4 +33,5 @@ ESCALATIONS = {
     "platform_error": "the job platform gave an unusable answer (a launched job may still be running)",
     "approval_timeout": "nobody approved the runbook in time",
     "budget": "the service's hourly automation budget is used up (runaway protection)",
+    "platform_down": "the job platform is unreachable; automation is paused for it",
 }

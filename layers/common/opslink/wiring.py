@@ -64,6 +64,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         runs_per_resource_hour=settings.runs_per_resource_hour,
         escalation_ticket=settings.escalation_ticket,
         control=SsmAutomationControl(settings.automation_control_parameter),
+        notifier=_notifier(settings.notification_topic_arn),
     )
 
 

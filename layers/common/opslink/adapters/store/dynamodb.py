@@ -620,6 +620,84 @@ class DynamoAlertStore:
             }
         }
 
+    # -- circuit breaker per job platform (state shared by every execution) ------------------
+
+    def circuit(self, platform: str) -> dict[str, Any]:
+        out = self._call(
+            "get_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"CIRCUIT#{platform}", "sk": "CIRCUIT"}),
+            ConsistentRead=True,
+        )
+        doc = _from_item(out.get("Item") or {})
+        return {
+            k: doc[k]
+            for k in ("state", "failures", "since", "opened_at", "probe_until")
+            if k in doc
+        }
+
+    def circuit_claim_probe(self, platform: str, now: datetime, until: datetime) -> bool:
+        """Half-open: exactly one execution gets to probe the platform."""
+        out = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"CIRCUIT#{platform}", "sk": "CIRCUIT"}),
+            UpdateExpression="SET #s = :half, probe_until = :until",
+            ConditionExpression="#s = :open OR (#s = :half AND probe_until < :now)",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues=_to_item(
+                {
+                    ":half": "half_open",
+                    ":open": "open",
+                    ":until": until.isoformat(),
+                    ":now": now.isoformat(),
+                }
+            ),
+        )
+        return out is not None
+
+    def circuit_failure(self, platform: str, now: datetime, threshold: int) -> bool:
+        """Count a failed call; True when this failure opened the circuit."""
+        key = _to_item({"pk": f"CIRCUIT#{platform}", "sk": "CIRCUIT"})
+        out = self._call(
+            "update_item",
+            TableName=self.table,
+            Key=key,
+            UpdateExpression="ADD failures :one SET since = if_not_exists(since, :now)",
+            ExpressionAttributeValues=_to_item({":one": 1, ":now": now.isoformat()}),
+            ReturnValues="ALL_NEW",
+        )
+        doc = _from_item(out["Attributes"])
+        if doc.get("state") == "open" or int(doc.get("failures", 0)) < threshold:
+            return False
+        opened = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=key,
+            UpdateExpression="SET #s = :open, opened_at = :now",
+            ConditionExpression="attribute_not_exists(#s) OR #s <> :open",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues=_to_item({":open": "open", ":now": now.isoformat()}),
+        )
+        return opened is not None and doc.get("state") != "half_open"
+
+    def circuit_success(self, platform: str) -> dict[str, Any] | None:
+        """Close the circuit; the state it had when it was not closed (a recovery)."""
+        out = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item({"pk": f"CIRCUIT#{platform}", "sk": "CIRCUIT"}),
+            UpdateExpression="SET #s = :closed, failures = :zero REMOVE since, opened_at, probe_until",
+            ConditionExpression="attribute_exists(pk) AND (#s <> :closed OR failures > :zero)",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues=_to_item({":closed": "closed", ":zero": 0}),
+            ReturnValues="ALL_OLD",
+        )
+        if out is None:
+            return None
+        old = _from_item(out.get("Attributes") or {})
+        return old if old.get("state") in ("open", "half_open") else None
+
     def launched_jobs(self, alert_id: str) -> list[dict[str, Any]]:
         out = self._call(
             "query",
