@@ -194,6 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
     t_close.add_argument("--note", help="closing comment")
     t_close.add_argument("--by", help="who closes it (default: your identity)")
 
+    dlq = sub.add_parser(
+        "dlq", help="deliveries parked in the ingest dead-letter queue"
+    ).add_subparsers(dest="dlq_command", required=True, parser_class=Parser)
+    command(dlq, "list", help="show parked deliveries (without consuming them)")
+    redrive = command(dlq, "redrive", help="invoke ingest with parked deliveries again")
+    redrive.add_argument("message_ids", nargs="*", metavar="MESSAGE_ID", help="default: all")
+
     automation = sub.add_parser(
         "automation", help="the kill switch and maintenance windows (an SSM parameter)"
     ).add_subparsers(dest="automation_command", required=True, parser_class=Parser)

@@ -70,6 +70,10 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     conn = operator.connect(args)
     if args.command == "alerts":
         handler = {"list": operator.alerts_list, "show": operator.alerts_show}[args.alerts_command]
+    elif args.command == "dlq":
+        from opslink_cli import dlq
+
+        handler = {"list": dlq.dlq_list, "redrive": dlq.dlq_redrive}[args.dlq_command]
     elif args.command == "automation":
         handler = {
             "status": operator.automation_status,

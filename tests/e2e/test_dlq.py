@@ -1,0 +1,60 @@
+"""`opslink dlq list|redrive` on the emulator: parked deliveries are shown without being
+consumed, replayed into ingest idempotently, and removed once accepted."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+
+from opslink_cli import dlq, operator, samples
+from opslink_cli.local_stack import LocalStack
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.e2e
+
+
+def test_list_then_redrive_parked_deliveries(tmp_path: Path) -> None:
+    empty = tmp_path / "catalog"
+    empty.mkdir()
+    with LocalStack(
+        log_path=tmp_path / "lambda.log",
+        env_overrides={"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(empty)}},
+    ) as local:
+        stack = Stack(local)
+        sqs = local.client("sqs")
+        url = sqs.get_queue_url(QueueName="opslink-IngestDeadLetterQueue")["QueueUrl"]
+        event = samples.sns_event(samples.metric_alarm("prod-search-cpu-high", samples.T0))
+        for _ in range(2):  # the same delivery parked twice (two failed invocations)
+            sqs.send_message(
+                QueueUrl=url,
+                MessageBody=json.dumps(event),
+                MessageAttributes={
+                    "ErrorMessage": {"DataType": "String", "StringValue": "Task timed out"}
+                },
+            )
+        conn = operator.Connection(
+            stack.alerts,
+            stack.tickets,
+            stack.sfn,
+            local.arns["RemediationStateMachine"],
+            session=boto3.Session(region_name="us-east-1"),
+        )
+        args = argparse.Namespace(stack_name="opslink", output="json", message_ids=[])
+        listed = io.StringIO()
+        assert dlq.dlq_list(conn, args, listed) == 0
+        rows = json.loads(listed.getvalue())
+        assert len(rows) == 2 and rows[0]["alarms"] == "prod-search-cpu-high"
+        assert rows[0]["error"] == "Task timed out"
+        redriven = io.StringIO()
+        assert dlq.dlq_redrive(conn, args, redriven) == 0
+        results = json.loads(redriven.getvalue())
+        assert sorted(r["detail"] for r in results) == ["created", "duplicate"]
+        assert len(stack.alerts.list_alerts()) == 1 and len(stack.tickets.list()) == 1
+        again = io.StringIO()
+        dlq.dlq_list(conn, args, again)
+        assert json.loads(again.getvalue()) == []
