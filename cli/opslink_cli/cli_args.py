@@ -194,6 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
     t_close.add_argument("--note", help="closing comment")
     t_close.add_argument("--by", help="who closes it (default: your identity)")
 
+    faults = sub.add_parser(
+        "faults", help="integration faults: what failed, impact, actions, recovery plan"
+    ).add_subparsers(dest="faults_command", required=True, parser_class=Parser)
+    f_list = command(faults, "list")
+    f_list.add_argument("--state", choices=("open", "recovered"))
+    f_list.add_argument("--limit", type=positive_int, default=50)
+    f_show = command(faults, "show")
+    f_show.add_argument("fault_id")
+
     dlq = sub.add_parser(
         "dlq", help="deliveries parked in the ingest dead-letter queue"
     ).add_subparsers(dest="dlq_command", required=True, parser_class=Parser)

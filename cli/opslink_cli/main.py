@@ -70,6 +70,8 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     conn = operator.connect(args)
     if args.command == "alerts":
         handler = {"list": operator.alerts_list, "show": operator.alerts_show}[args.alerts_command]
+    elif args.command == "faults":
+        handler = {"list": operator.faults_list, "show": operator.faults_show}[args.faults_command]
     elif args.command == "dlq":
         from opslink_cli import dlq
 

@@ -439,3 +439,44 @@ def automation_maintenance(conn: Connection, args: argparse.Namespace, out: Text
         f"no automation for {args.service} until {window.end.isoformat()}",
     )
     return 0
+
+
+FAULT_COLUMNS = (
+    "fault_id",
+    "state",
+    "severity",
+    "integration",
+    "since",
+    "lasted",
+    "count",
+    "error",
+)
+
+
+def _fault_row(fault: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "fault_id": fault.fault_id,
+        "state": fault.state,
+        "severity": fault.assessment.severity,
+        "integration": f"{fault.integration} ({fault.component})",
+        "since": fault.first_at.isoformat(timespec="seconds"),
+        "lasted": fault.duration(now),
+        "count": fault.count,
+        "error": fault.error,
+    }
+
+
+def faults_list(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    now = datetime.now(UTC)
+    rows = [_fault_row(f, now) for f in conn.alerts.faults(state=args.state, limit=args.limit)]
+    emit(rows, style_from(args, out), out, FAULT_COLUMNS)
+    return 0
+
+
+def faults_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    found = next((f for f in conn.alerts.faults(limit=1000) if f.fault_id == args.fault_id), None)
+    if found is None:
+        raise NotFound("fault", args.fault_id)
+    doc = found.model_dump(mode="json") | {"lasted": found.duration(datetime.now(UTC))}
+    emit(doc, style_from(args, out), out)
+    return 0

@@ -25,7 +25,8 @@ from aws_lambda_powertools import Logger
 from opslink.alarm_parsing import is_alarm_action, parse_alarm_document, parse_sns_message
 from opslink.config import IngestSettings, InsufficientDataPolicy, OkPolicy
 from opslink.enrichment import enrich
-from opslink.errors import InvalidAlarm, RetryableError, TestNotification
+from opslink.errors import InvalidAlarm, RetryableError, TestNotification, TicketSystemError
+from opslink.faults import FaultReporter
 from opslink.identity import alert_id, execution_name, fingerprint
 from opslink.models import (
     Alarm,
@@ -93,6 +94,8 @@ class IngestDeps:
     service_map: ServiceMap
     clock: Callable[[], datetime] = _utcnow
     notifier: Notifier | None = None  # operators' channel: fallback while tickets fail
+    faults: FaultReporter | None = None
+    fault_seen: bool = False  # this container saw the ticket system fail: report recovery
 
 
 # -- records ----------------------------------------------------------------------------
@@ -346,9 +349,19 @@ def _open_safely(
     continues the work instead of waiting it out) and, the first time, tell the operators
     directly: nobody depends on the ticket to know about the alarm."""
     try:
-        return _finish_opening(alarm, alert, enr, deps, policy, ticket_id, previous, reason)
+        result = _finish_opening(alarm, alert, enr, deps, policy, ticket_id, previous, reason)
     except RetryableError as exc:
         now = deps.clock()
+        if isinstance(exc, TicketSystemError) and deps.faults is not None:
+            deps.fault_seen = True
+            with contextlib.suppress(RetryableError):
+                deps.faults.failed(
+                    "ticket_system",
+                    deps.tickets.name,
+                    exc,
+                    {"alert_id": alert.alert_id, "alarm": alarm.name},
+                    now,
+                )
         with contextlib.suppress(RetryableError):
             deps.store.release_lease(alert, now)
         _fallback_notice(alarm, alert, deps, exc, now)
@@ -362,6 +375,11 @@ def _open_safely(
             alert_id=alert.alert_id,
             retryable=True,
         )
+    if deps.fault_seen and deps.faults is not None:
+        with contextlib.suppress(RetryableError):
+            deps.faults.recovered("ticket_system", deps.tickets.name, deps.clock())
+        deps.fault_seen = False
+    return result
 
 
 def _fallback_notice(
@@ -419,6 +437,7 @@ def reconcile(deps: IngestDeps, policy: IngestPolicy) -> dict[str, Any]:
         if not deps.store.take_lease(alert, now, now + policy.lease):  # the lock decides
             waiting.append(alert.alert_id)
             continue
+        deps.fault_seen = True  # a finished alert here proves the ticket system answers
         alarm = Alarm.model_validate_json(alert.source_alarm)
         tags = deps.tags.tags(alarm.arn) if policy.read_alarm_tags else {}
         enr = enrich(alarm, tags, deps.service_map)

@@ -31,6 +31,7 @@ from opslink.errors import (
     JobPlatformRejected,
     ParameterRejectedError,
 )
+from opslink.faults import FaultReporter
 from opslink.models import (
     AlertStatus,
     HandOver,
@@ -139,6 +140,7 @@ class RemediateDeps:
     escalation_ticket: str = "own"  # own | separate
     control: AutomationControl | None = None
     notifier: Notifier | None = None
+    faults: FaultReporter | None = None
     clock: Callable[[], datetime] = field(default=_utcnow)
 
     def runbook(self, name: str) -> Runbook:
@@ -283,7 +285,12 @@ def _circuit_allows(deps: RemediateDeps, platform: str, alert: RemediationInput)
 
 def _circuit_failed(deps: RemediateDeps, platform: str, exc: Exception) -> None:
     now = deps.clock()
-    if deps.store.circuit_failure(platform, now, CIRCUIT_THRESHOLD) and deps.notifier:
+    opened = deps.store.circuit_failure(platform, now, CIRCUIT_THRESHOLD)
+    if deps.faults is not None:
+        deps.faults.failed(
+            "job_platform", platform, exc, {"circuit": "open" if opened else "counting"}, now
+        )
+    if opened and deps.notifier:
         deps.notifier.notify(
             f"[OpsLink] automation paused: {platform} unreachable"[:100],
             f"Job platform {platform} failed {CIRCUIT_THRESHOLD} launches in a row ({exc}). "
@@ -296,6 +303,8 @@ def _circuit_failed(deps: RemediateDeps, platform: str, exc: Exception) -> None:
 
 def _circuit_succeeded(deps: RemediateDeps, platform: str) -> None:
     old = deps.store.circuit_success(platform)
+    if old and deps.faults is not None:
+        deps.faults.recovered("job_platform", platform, deps.clock())
     if old and deps.notifier:
         deps.notifier.notify(
             f"[OpsLink] {platform} recovered: automation resumes"[:100],

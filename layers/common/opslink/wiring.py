@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.registry import ticket_system
 from opslink.errors import ConfigurationError
+from opslink.faults import FaultReporter
 
 if TYPE_CHECKING:
     from opslink.config import IngestSettings, RemediateSettings, TrackSettings
@@ -25,14 +26,17 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
     from opslink.service_map import load_service_map
 
     smap = load_service_map(settings.service_map_path)
+    store = DynamoAlertStore(settings.alerts_table)
+    notifier = _notifier(settings.notification_topic_arn)
     return IngestDeps(
-        store=DynamoAlertStore(settings.alerts_table),
+        store=store,
         tickets=ticket_system(settings),
         directory=ServiceMapDirectory(smap),
         tags=CloudWatchAlarmTags() if settings.read_alarm_tags else NoAlarmTags(),
         workflow=StepFunctionsWorkflow(settings.state_machine_arn),
         service_map=smap,
-        notifier=_notifier(settings.notification_topic_arn),
+        notifier=notifier,
+        faults=FaultReporter(store, notifier),
     )
 
 
@@ -51,8 +55,10 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     from opslink.runbook_catalog import load_catalog
     from opslink.service_map import load_service_map
 
+    store = DynamoAlertStore(settings.alerts_table)
+    notifier = _notifier(settings.notification_topic_arn)
     return RemediateDeps(
-        store=DynamoAlertStore(settings.alerts_table),
+        store=store,
         tickets=ticket_system(settings),
         jobs=job_platform(settings),
         catalog=load_catalog(settings.runbook_catalog_path),
@@ -64,7 +70,8 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         runs_per_resource_hour=settings.runs_per_resource_hour,
         escalation_ticket=settings.escalation_ticket,
         control=SsmAutomationControl(settings.automation_control_parameter),
-        notifier=_notifier(settings.notification_topic_arn),
+        notifier=notifier,
+        faults=FaultReporter(store, notifier),
     )
 
 

@@ -620,6 +620,94 @@ class DynamoAlertStore:
             }
         }
 
+    # -- integration faults: pk FAULTS, sk <component>#<integration>#<first_at> ----------------
+
+    def open_fault(self, fault: Any) -> tuple[Any, bool]:
+        from opslink.faults import Fault
+
+        current = self._open_fault_item(fault.component, fault.integration)
+        if current is None:
+            item = {
+                "pk": "FAULTS",
+                "sk": f"{fault.component}#{fault.integration}#{fault.first_at.isoformat()}",
+                "state": "open",
+                "doc": fault.model_dump_json(),
+                "ttl": int((fault.first_at + timedelta(days=90)).timestamp()),
+            }
+            created = self._conditional(
+                "put_item",
+                TableName=self.table,
+                Item=_to_item(item),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            if created is not None:
+                return fault, True
+            current = self._open_fault_item(fault.component, fault.integration)
+            if current is None:
+                return fault, False
+        known = Fault.model_validate_json(current["doc"])
+        updated = known.model_copy(
+            update={"last_at": fault.last_at, "count": known.count + 1, "error": fault.error}
+        )
+        self._call(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item({"pk": "FAULTS", "sk": current["sk"]}),
+            UpdateExpression="SET doc = :d",
+            ExpressionAttributeValues=_to_item({":d": updated.model_dump_json()}),
+        )
+        return updated, False
+
+    def recover_fault(self, component: str, integration: str, at: datetime) -> Any | None:
+        from opslink.faults import Fault
+
+        current = self._open_fault_item(component, integration)
+        if current is None:
+            return None
+        fault = Fault.model_validate_json(current["doc"]).model_copy(
+            update={"state": "recovered", "recovered_at": at}
+        )
+        done = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item({"pk": "FAULTS", "sk": current["sk"]}),
+            UpdateExpression="SET #s = :r, doc = :d",
+            ConditionExpression="#s = :open",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues=_to_item(
+                {":r": "recovered", ":d": fault.model_dump_json(), ":open": "open"}
+            ),
+        )
+        return fault if done is not None else None
+
+    def _open_fault_item(self, component: str, integration: str) -> dict[str, Any] | None:
+        out = self._call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+            FilterExpression="#s = :open",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues=_to_item(
+                {":p": "FAULTS", ":s": f"{component}#{integration}#", ":open": "open"}
+            ),
+            ConsistentRead=True,
+        )
+        items = [_from_item(i) for i in out.get("Items", [])]
+        return items[-1] if items else None
+
+    def faults(self, state: str | None = None, limit: int = 100) -> list[Any]:
+        from opslink.faults import Fault
+
+        out = self._call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues=_to_item({":p": "FAULTS"}),
+        )
+        found = [Fault.model_validate_json(_from_item(i)["doc"]) for i in out.get("Items", [])]
+        found = [f for f in found if state is None or f.state == state]
+        return sorted(found, key=lambda f: f.first_at, reverse=True)[:limit]
+
     # -- circuit breaker per job platform (state shared by every execution) ------------------
 
     def circuit(self, platform: str) -> dict[str, Any]:

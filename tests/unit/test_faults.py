@@ -1,0 +1,77 @@
+"""Integration faults: recorded once while they last, assessed, notified with a recovery
+plan (management too when severity is high), and closed with how long they lasted."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from opslink.errors import JobPlatformError, TicketSystemError
+from opslink.faults import FaultReporter
+from opslink.ingest_service import IngestDeps
+from tests.unit.conftest import Clock
+
+
+class Recording:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict[str, str]]] = []
+
+    def notify(self, subject: str, message: str, attributes: dict[str, str]) -> None:
+        self.sent.append((subject, message, attributes))
+
+
+def test_ticket_system_fault_lifecycle(deps: IngestDeps, clock: Clock) -> None:
+    notes = Recording()
+    reporter = FaultReporter(deps.store, notes)  # type: ignore[arg-type]
+    for _ in range(3):
+        reporter.failed(
+            "ticket_system", "jira", TicketSystemError("503"), {"alert_id": "A-1"}, clock()
+        )
+        clock.advance(minutes=2)
+    [fault] = deps.store.faults()  # type: ignore[attr-defined]
+    assert (fault.state, fault.count, fault.assessment.severity) == ("open", 3, "medium")
+    assert fault.assessment.impact == "ticket creation and updates affected"
+    [(subject, message, attrs)] = notes.sent  # told once, to the operators
+    assert "jira" in subject and attrs["audience"] == "operators"
+    assert "fallback notification" in message and "platform team" in message
+    clock.advance(minutes=30)
+    recovered = reporter.recovered("ticket_system", "jira", clock())
+    assert recovered is not None and recovered.duration(clock()) == "36 min"
+    assert notes.sent[-1][2]["kind"] == "fault_recovered"
+    assert reporter.recovered("ticket_system", "jira", clock()) is None  # once
+
+
+def test_job_platform_fault_is_high_and_reaches_management(deps: IngestDeps, clock: Clock) -> None:
+    notes = Recording()
+    reporter = FaultReporter(deps.store, notes)  # type: ignore[arg-type]
+    reporter.failed("job_platform", "rundeck", JobPlatformError("refused"), {}, clock())
+    audiences = sorted(a["audience"] for _, _, a in notes.sent)
+    assert audiences == ["management", "operators"]
+    [fault] = deps.store.faults(state="open")  # type: ignore[attr-defined]
+    assert fault.assessment.plan.responsible_team == "automation team"
+    assert "automation paused" in " ".join(fault.assessment.emergency_actions)
+    clock.advance(hours=2)
+    reporter.failed(
+        "job_platform", "rundeck", JobPlatformError("refused"), {}, clock() + timedelta(0)
+    )
+    assert len(deps.store.faults()) == 1  # type: ignore[attr-defined]  # the same fault, counted
+
+
+def test_an_outage_records_a_fault_and_its_recovery(deps: IngestDeps, clock: Clock) -> None:
+    from opslink import ingest_service
+    from opslink.ingest_service import IngestPolicy, ingest_event
+    from opslink_cli import samples
+    from tests.unit.test_ingest_rules import FailingTickets
+
+    notes = Recording()
+    deps.tickets = FailingTickets(deps.tickets, failures=1)  # type: ignore[assignment]
+    deps.notifier = notes  # type: ignore[assignment]
+    deps.faults = FaultReporter(deps.store, notes)  # type: ignore[arg-type]
+    event: Any = samples.sns_event(samples.metric_alarm("prod-search-cpu-high", samples.T0))
+    assert ingest_event(event, deps, IngestPolicy())[0].retryable
+    clock.advance(minutes=5)
+    assert ingest_service.reconcile(deps, IngestPolicy())["finished"]
+    [fault] = deps.store.faults()  # type: ignore[attr-defined]
+    assert fault.state == "recovered" and fault.component == "ticket_system"
+    kinds = [a["kind"] for _, _, a in notes.sent]
+    assert sorted(kinds) == ["fallback", "fault", "fault_recovered"]
