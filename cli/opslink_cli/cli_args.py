@@ -221,9 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
     au_window.add_argument("service", help="service name, or * for all")
     au_window.add_argument("--hours", type=positive_int, default=2)
     au_window.add_argument("--reason", default="")
-    for cmd in (au_status, au_pause, au_resume, au_window):
+    au_mode = command(automation, "mode", help="set a runbook's autonomy (recorded)")
+    au_mode.add_argument("runbook")
+    au_mode.add_argument("mode", choices=("shadow", "approval", "auto", "catalog"))
+    au_mode.add_argument("--reason", default="")
+    for cmd in (au_status, au_pause, au_resume, au_window, au_mode):
         cmd.add_argument("--parameter", default="/opslink/automation-control")
-    for cmd in (au_pause, au_resume, au_window):
+    for cmd in (au_pause, au_resume, au_window, au_mode):
         cmd.add_argument("--by", help="who (default: your identity)")
 
     executions = sub.add_parser("executions", help="remediation executions").add_subparsers(

@@ -82,6 +82,7 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
             "pause": operator.automation_pause,
             "resume": operator.automation_resume,
             "maintenance": operator.automation_maintenance,
+            "mode": operator.automation_mode,
         }[args.automation_command]
     elif args.command == "executions":
         handler = {

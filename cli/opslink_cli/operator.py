@@ -480,3 +480,36 @@ def faults_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     doc = found.model_dump(mode="json") | {"lasted": found.duration(datetime.now(UTC))}
     emit(doc, style_from(args, out), out)
     return 0
+
+
+def automation_mode(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    """Shadow, approval or auto for one runbook (`catalog` drops the override); the change
+    is appended to the control's history with who, when and why."""
+    import re
+
+    from opslink.automation_control import ModeChange
+
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", args.runbook):
+        raise UsageError(f"{args.runbook!r} is not a runbook name")
+    ssm, control = _control(conn, args.parameter)
+    by = args.by or conn.identity()
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    modes = dict(control.runbook_modes)
+    if args.mode == "catalog":
+        modes.pop(args.runbook, None)
+    else:
+        modes[args.runbook] = args.mode
+    change = ModeChange(runbook=args.runbook, mode=args.mode, by=by, at=at, reason=args.reason)
+    history = [*control.mode_history, change][-200:]
+    _save_control(
+        ssm,
+        args.parameter,
+        control.model_copy(update={"runbook_modes": modes, "mode_history": history}),
+    )
+    _said(
+        args,
+        out,
+        change.model_dump(mode="json"),
+        f"runbook {args.runbook}: {args.mode} (set by {by})",
+    )
+    return 0

@@ -53,3 +53,43 @@ def test_pause_and_resume_through_the_cli(tmp_path: Path) -> None:
         status = io.StringIO()
         operator.automation_status(conn, args, status)
         assert '"running": true' in status.getvalue()
+
+
+def test_shadow_mode_through_the_cli(tmp_path: Path) -> None:
+    with LocalStack(log_path=tmp_path / "lambda.log", mirror_alarms=True) as local:
+        stack = Stack(local)
+        conn = operator.Connection(
+            stack.alerts,
+            stack.tickets,
+            stack.sfn,
+            local.arns["RemediationStateMachine"],
+            session=boto3.Session(region_name="us-east-1"),
+        )
+        for runbook in ("scale_up", "restart_service"):
+            args = argparse.Namespace(
+                parameter="/opslink/automation-control",
+                runbook=runbook,
+                mode="shadow",
+                reason="new runbook under evaluation",
+                by="dana",
+                output="json",
+            )
+            operator.automation_mode(conn, args, io.StringIO())
+        local.publish_alarm(
+            samples.metric_alarm(
+                "prod-checkout-api-cpu-high",
+                samples.T0,
+                dimensions={"AutoScalingGroupName": "checkout-api-asg"},
+            )
+        )
+        local.wait_for_executions(timeout=60)
+        from opslink_cli.executions import list_executions
+
+        [row] = list_executions(stack.sfn, local.arns["RemediationStateMachine"], 10)
+        assert row["outcome"] == "LeftToHumans" and row["reason"].startswith("Shadow mode:")
+        status = io.StringIO()
+        operator.automation_status(
+            conn, argparse.Namespace(parameter="/opslink/automation-control", output="json"), status
+        )
+        assert '"by": "dana"' in status.getvalue() and "under evaluation" in status.getvalue()
+        assert not list((local.state_dir / "jobs").iterdir())  # type: ignore[operator]

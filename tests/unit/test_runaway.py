@@ -233,3 +233,35 @@ def test_failed_launch_ends_in_an_honest_handover(deps: IngestDeps) -> None:
     assert ticket and ticket.title.startswith("[FAILED_AUTO]")
     assert "job platform is unreachable" in ticket.comments[-1]["text"]
     assert "unreachable since X" in ticket.comments[-1]["text"]
+
+
+def test_shadow_mode_records_what_would_run_and_runs_nothing(deps: IngestDeps) -> None:
+    payload = _alert(deps, CPU, "i-0shadow")
+    platform = FakePlatform()
+    rdeps = _deps(deps, platform)
+    modes = {"restart_service": "shadow", "scale_up": "shadow"}
+    rdeps.control = StaticControl(Control(runbook_modes=modes))
+    chosen = run_task({"action": "select", "alert": payload}, rdeps)
+    assert chosen["runbook"] is None and chosen["shadow"]["name"] in modes
+    assert "would have run" in chosen["reason"] and "nothing was run" in chosen["reason"]
+    note = deps.store.get(payload["alert_id"]).notes[-1]  # type: ignore[union-attr]
+    assert note["kind"] == "shadow"
+    assert platform.launched == []
+    # Promoted back to auto without a redeploy: it is selected to run.
+    rdeps.control = StaticControl(Control(runbook_modes={"restart_service": "auto"}))
+    assert run_task({"action": "select", "alert": payload}, rdeps)["runbook"] is not None
+
+
+def test_a_shadow_runbook_in_the_catalog_never_runs(deps: IngestDeps, tmp_path: Any) -> None:
+    import shutil
+
+    catalog = tmp_path / "catalog"
+    shutil.copytree(ROOT / "runbooks", catalog)
+    for name in ("restart_service.yaml", "scale_up.yaml"):
+        path = catalog / name
+        path.write_text(path.read_text().replace("risk: auto", "risk: shadow"))
+    payload = _alert(deps, CPU, "i-0shadow2")
+    rdeps = _deps(deps, FakePlatform())
+    rdeps.catalog = load_catalog(str(catalog))
+    chosen = run_task({"action": "select", "alert": payload}, rdeps)
+    assert chosen["runbook"] is None and chosen["shadow"]

@@ -3,7 +3,8 @@ windows, held in one SSM parameter (JSON) so they change without a redeploy:
 
     {"paused": true, "reason": "incident 4711", "by": "dana",
      "maintenance": [{"service": "checkout", "start": "2026-11-28T22:00:00Z",
-                      "end": "2026-11-29T02:00:00Z", "reason": "DB migration"}]}
+                      "end": "2026-11-29T02:00:00Z", "reason": "DB migration"}],
+     "runbook_modes": {"scale_up": "shadow"}}
 
 A missing parameter means automation runs. Read through Powertools Parameters with a
 short cache, so a flip takes effect within `max_age` seconds everywhere.
@@ -27,6 +28,15 @@ class MaintenanceWindow(BaseModel):
     reason: str = ""
 
 
+class ModeChange(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    runbook: str
+    mode: str
+    by: str = ""
+    at: str = ""
+    reason: str = ""
+
+
 class Control(BaseModel):
     model_config = ConfigDict(extra="ignore")
     paused: bool = False
@@ -34,6 +44,10 @@ class Control(BaseModel):
     by: str = ""
     at: str = ""
     maintenance: list[MaintenanceWindow] = Field(default_factory=list)
+    # Autonomy per runbook (shadow | approval | auto) over the catalog's `risk`, and
+    # every change of it, newest last (who, when, why).
+    runbook_modes: dict[str, str] = Field(default_factory=dict)
+    mode_history: list[ModeChange] = Field(default_factory=list)
 
     def suppression(self, service: str, now: datetime) -> str | None:
         """Why automation must not run for `service` now, or None."""

@@ -277,8 +277,11 @@ class RemediationInput(BaseModel):
 
 
 class Risk(StrEnum):
-    AUTO = "auto"  # runs without a human
+    """A runbook's autonomy: the ladder a new runbook climbs."""
+
+    SHADOW = "shadow"  # selected and recorded as what would run; nothing runs
     APPROVAL = "approval"  # never runs unattended: handed over to a human
+    AUTO = "auto"  # runs without a human
 
 
 class ParameterSpec(_Frozen):

@@ -40,6 +40,7 @@ from opslink.models import (
     JobRequest,
     Priority,
     RemediationInput,
+    Risk,
     TicketDraft,
     TicketStatus,
     TicketType,
@@ -52,7 +53,6 @@ from opslink.runbook_selection import (
     Stats,
     eligible,
     explain,
-    needs_approval,
     rank,
     resolve_parameters,
     resolve_targets,
@@ -212,14 +212,34 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     )
     stats = {name: Stats(fixes, misses) for name, (fixes, misses) in raw.items()}
     ranked = rank(matches, stats, seeded_rng(a.alert_id))
+    modes = deps.control.current().runbook_modes if deps.control is not None else {}
+
+    def mode(c: Any) -> Risk:
+        override = modes.get(c.runbook.name)
+        if override is not None and override in Risk.__members__.values():
+            return Risk(override)
+        return c.runbook.spec.risk
+
     in_tier = [c for c in ranked if c.tier == ranked[0].tier]  # the most specific tier
-    runnable = [c for c in in_tier if not needs_approval(c.runbook)]
-    # Within it, a runbook that runs unattended wins over one that needs an approval.
-    best = runnable[0] if runnable else in_tier[0]
+    # Within it: unattended first, then one that needs an approval, shadow runbooks last.
+    order = {Risk.AUTO: 0, Risk.APPROVAL: 1, Risk.SHADOW: 2}
+    best = sorted(in_tier, key=lambda c: order[mode(c)])[0]
     others = [c for c in ranked if c is not best]
     spec = best.runbook.spec
-    approval = needs_approval(best.runbook)
     reason = explain(best, others)
+    if mode(best) is Risk.SHADOW:
+        text = (
+            f"Shadow mode: {reason} It would have run on {a.service}, but it is in shadow "
+            "mode: nothing was run; the alert is left to humans."
+        )
+        deps.store.add_note(a.alert_id, text, deps.clock(), kind="shadow")
+        return {
+            "runbook": None,
+            "shadow": {"name": spec.name, "tier": best.tier},
+            "suppressed": True,
+            "reason": text,
+        }
+    approval = mode(best) is Risk.APPROVAL
     if approval:
         reason += f" It needs a human's approval ({spec.description})."
     return {
