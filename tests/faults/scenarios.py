@@ -1,0 +1,257 @@
+"""Fault scenarios shared by the fault-injection test tier (scaled down) and
+`bench/faults.py` (full size): ingest with the real DynamoDB adapter (moto), a real
+Zendesk-shaped ticket API on 127.0.0.1 that injects faults, Lambda's delivery behaviour
+(a failed delivery is retried twice, then parked), concurrent duplicate deliveries, and
+the scheduled reconciler.
+
+Faults injected on the ticket API, with a seeded random generator:
+- 5xx before any work;
+- 429 with `Retry-After: 1` before any work;
+- a timeout before the work (the request hangs past the client's timeout, nothing done);
+- a timeout after the work (the ticket is created or the comment added, the answer
+  comes too late): the case that creates orphans and duplicates when a retry repeats it.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from opslink.adapters.store.dynamodb import DynamoAlertStore
+from opslink.adapters.tickets.common import ticket_http
+from opslink.adapters.tickets.zendesk import ZendeskTickets
+from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event, reconcile
+from opslink.service_map import load_service_map
+from opslink_cli import samples
+from opslink_cli.template import load_template
+from tests.integration.contract_servers import json_response, serve
+from tests.integration.ticket_servers import ZendeskApi
+from tests.unit.conftest import ROOT, RecordingWorkflow, StaticTags
+
+CLIENT_TIMEOUT = 0.4  # seconds: the ticket client's read timeout in these scenarios
+
+
+class FaultyZendesk(ZendeskApi):
+    """Zendesk that fails a share of calls, in the four ways real APIs fail."""
+
+    def __init__(self, rate: float = 0.0, seed: int = 7) -> None:
+        super().__init__()
+        self.rate = rate
+        self.down = False
+        self.rng = random.Random(seed)
+        self.injected: Counter[str] = Counter()
+        self.lock_rng = threading.Lock()
+        self.state_lock = threading.Lock()
+
+    def _fault(self) -> str | None:
+        with self.lock_rng:
+            if self.down:
+                return "down"
+            if self.rng.random() >= self.rate:
+                return None
+            return self.rng.choice(("5xx", "429", "timeout_before", "timeout_after"))
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: Any) -> Any:
+        fault = self._fault()
+        if fault:
+            self.injected[fault] += 1
+        if fault in ("down", "5xx"):
+            return json_response(503, {"error": "Service Unavailable"})
+        if fault == "429":
+            return json_response(429, {"error": "TooManyRequests"}, {"Retry-After": "1"})
+        if fault == "timeout_before":
+            time.sleep(CLIENT_TIMEOUT * 2)
+            return json_response(503, {"error": "too late"})
+        with self.state_lock:  # serialise the state changes, as one Zendesk account would
+            answer = super().handle(method, path, headers, body)
+        if fault == "timeout_after":
+            time.sleep(CLIENT_TIMEOUT * 2)
+        return answer
+
+
+@dataclass
+class Outcome:
+    alarms: int
+    deliveries: int = 0
+    parked: int = 0  # deliveries that failed three times (Lambda's DLQ)
+    reconcile_passes: int = 0
+    drain_seconds: float = 0.0
+    lost: int = 0  # accepted alarms without a ticket at the end
+    duplicate_tickets: int = 0  # tickets beyond one per alert
+    orphan_tickets: int = 0  # tickets no alert points to
+    duplicate_executions: int = 0
+    duplicate_alerts: int = 0
+    injected: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        return (
+            f"alarms {self.alarms}, deliveries {self.deliveries}, parked {self.parked}, "
+            f"reconciler passes {self.reconcile_passes} ({self.drain_seconds:.1f}s), lost "
+            f"{self.lost}, duplicate tickets {self.duplicate_tickets}, orphan tickets "
+            f"{self.orphan_tickets}, duplicate alerts {self.duplicate_alerts}, duplicate "
+            f"executions {self.duplicate_executions}, "
+            f"faults injected {dict(self.injected)}"
+        )
+
+
+@contextmanager
+def world(rate: float = 0.0) -> Iterator[tuple[IngestDeps, FaultyZendesk]]:
+    """Ingest wired to moto's DynamoDB and a faulty Zendesk on 127.0.0.1."""
+    from opslink_cli.local_stack import _serialise_dynamodb_writes
+
+    _serialise_dynamodb_writes()  # DynamoDB applies each write atomically; moto needs help
+    app = FaultyZendesk(rate)
+    with mock_aws(), serve(app) as url:
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        props = load_template(ROOT / "template.yaml")["Resources"]["AlertsTable"]["Properties"]
+        client.create_table(
+            TableName="AlertsTable",
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+            GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        http = ticket_http(
+            "Zendesk",
+            url,
+            {},
+            auth=("ops@example.com/token", "zd-token"),
+            timeout=(0.5, CLIENT_TIMEOUT),
+            retries=2,
+            backoff=0.01,
+        )
+        smap = load_service_map()
+        from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
+
+        deps = IngestDeps(
+            store=DynamoAlertStore("AlertsTable", client),
+            tickets=ZendeskTickets(url, "ops@example.com", "zd-token", client=http),
+            directory=ServiceMapDirectory(smap),
+            tags=StaticTags(),
+            workflow=SafeWorkflow(),
+            service_map=smap,
+        )
+        yield deps, app
+
+
+class SafeWorkflow(RecordingWorkflow):
+    """Step Functions: one execution per name, whoever asks first (thread-safe)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def start_remediation(self, name: str, payload: dict[str, Any]) -> bool:
+        with self.lock:
+            self.asked[name] += 1
+            return super().start_remediation(name, payload)
+
+
+def _event(i: int, resources: int, at: datetime) -> dict[str, Any]:
+    return samples.sns_event(
+        samples.metric_alarm(
+            f"prod-checkout-api-cpu-high-{i}",
+            at,
+            dimensions={"InstanceId": f"i-{i % resources:017x}"},
+        )
+    )
+
+
+def _deliver(deps: IngestDeps, policy: IngestPolicy, event: Any, out: Outcome) -> None:
+    """Lambda's asynchronous delivery: the first attempt and two retries, then the DLQ."""
+    for _ in range(3):
+        out.deliveries += 1
+        results = ingest_event(event, deps, policy)
+        if not any(r.retryable for r in results):
+            return
+    out.parked += 1
+
+
+def _drain(deps: IngestDeps, policy: IngestPolicy, out: Outcome, passes: int = 30) -> None:
+    started = time.monotonic()
+    for _ in range(passes):
+        out.reconcile_passes += 1
+        done = reconcile(deps, policy)
+        if not done["waiting"] and not done["failed"] and not _unfinished(deps):
+            break
+    out.drain_seconds = time.monotonic() - started
+
+
+def _unfinished(deps: IngestDeps) -> list[str]:
+    return [a.alert_id for a in deps.store.open_alerts() if not a.ticket_id]  # type: ignore[attr-defined]
+
+
+def _count(deps: IngestDeps, app: FaultyZendesk, out: Outcome) -> Outcome:
+    alerts = list(deps.store.open_alerts())  # type: ignore[attr-defined]
+    out.lost = sum(1 for a in alerts if not a.ticket_id)
+    per_alert = Counter(str(t.get("external_id", "")) for t in app.tickets.values())
+    out.duplicate_tickets = sum(n - 1 for n in per_alert.values() if n > 1)
+    linked = {a.ticket_id for a in alerts}
+    out.orphan_tickets = (
+        sum(1 for tid in app.tickets if str(tid) not in linked) - out.duplicate_tickets
+    )
+    workflow: SafeWorkflow = deps.workflow  # type: ignore[assignment]
+    out.duplicate_alerts = max(0, len(alerts) - out.alarms)
+    # One execution per alert: names derive from alert ids, so a second start is refused.
+    out.duplicate_executions = len(workflow.started) - len(
+        {a.execution_name for a in alerts if a.execution_name}
+    )
+    out.injected = dict(app.injected)
+    return out
+
+
+def duplicate_deliveries(alarms: int, resources: int, copies: int = 3, workers: int = 8) -> Outcome:
+    """Every alarm delivered `copies` times at once, no faults."""
+    out = Outcome(alarms=alarms)
+    policy = IngestPolicy(lease=timedelta(seconds=1))
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    with world() as (deps, app), ThreadPoolExecutor(workers) as pool:
+        events = [_event(i, resources, at) for i in range(alarms)]
+        list(
+            pool.map(
+                lambda e: _deliver(deps, policy, e, out), [e for e in events for _ in range(copies)]
+            )
+        )
+        time.sleep(1.1)  # any lease a crashed delivery could have left runs out
+        _drain(deps, policy, out)
+        return _count(deps, app, out)
+
+
+def ticket_faults(alarms: int, rate: float = 0.3, workers: int = 8) -> Outcome:
+    """A share of ticket calls failing in the four ways; deliveries retried as Lambda
+    does, the reconciler running until the backlog is gone."""
+    out = Outcome(alarms=alarms)
+    policy = IngestPolicy(lease=timedelta(seconds=1))
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    with world(rate) as (deps, app), ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda i: _deliver(deps, policy, _event(i, 100, at), out), range(alarms)))
+        time.sleep(1.1)
+        _drain(deps, policy, out)
+        return _count(deps, app, out)
+
+
+def ticket_outage(alarms: int, workers: int = 8) -> Outcome:
+    """The ticket system down while the alarms arrive; then back."""
+    out = Outcome(alarms=alarms)
+    policy = IngestPolicy(lease=timedelta(seconds=1))
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    with world() as (deps, app), ThreadPoolExecutor(workers) as pool:
+        app.down = True
+        list(pool.map(lambda i: _deliver(deps, policy, _event(i, 100, at), out), range(alarms)))
+        assert reconcile(deps, policy)["finished"] == []  # nothing can finish while down
+        app.down = False
+        time.sleep(1.1)
+        _drain(deps, policy, out)
+        return _count(deps, app, out)

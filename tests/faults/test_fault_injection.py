@@ -1,0 +1,39 @@
+"""The fault-injection tier (scaled to run in a minute or two; `bench/faults.py` runs the
+same scenarios at full size and prints the figures): nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.faults import scenarios
+
+pytestmark = pytest.mark.faults
+SCALE = int(os.environ.get("OPSLINK_FAULT_ALARMS", "60"))
+
+
+def _clean(out: scenarios.Outcome) -> None:
+    assert out.lost == 0, out.line()
+    assert out.duplicate_tickets == 0, out.line()
+    assert out.orphan_tickets == 0, out.line()
+    assert out.duplicate_alerts == 0, out.line()
+    assert out.duplicate_executions == 0, out.line()
+
+
+def test_each_alarm_delivered_three_times_at_once() -> None:
+    out = scenarios.duplicate_deliveries(SCALE, resources=max(1, SCALE // 10))
+    _clean(out)
+    assert out.deliveries >= 3 * SCALE
+
+
+def test_thirty_percent_of_ticket_calls_failing() -> None:
+    out = scenarios.ticket_faults(SCALE, rate=0.3)
+    _clean(out)
+    assert sum(out.injected.values()) > 0 and "timeout_after" in out.injected, out.line()
+
+
+def test_ticket_system_down_then_back() -> None:
+    out = scenarios.ticket_outage(SCALE // 2)
+    _clean(out)
+    assert out.parked == SCALE // 2  # every delivery ran out of retries during the outage
