@@ -366,3 +366,29 @@ def test_huge_dimensions_and_metric_names_are_capped() -> None:
     assert all(len(v) <= 1025 for v in alarm.dimensions.values())
     enr = enrich(alarm, {}, load_service_map())
     assert len(description(alarm, enr, priority(enr), "A-1")) < 40_000
+
+
+def _mutations() -> st.SearchStrategy[dict]:
+    """Real alarm messages with one field replaced by anything JSON can carry."""
+    base = json.loads(_sns_message("sns-metric-alarm.json"))
+    keys = st.sampled_from(sorted(base) + ["Trigger.Dimensions", "Trigger.MetricName"])
+
+    def mutate(key: str, value: object) -> dict:
+        msg = json.loads(json.dumps(base))
+        if key.startswith("Trigger."):
+            msg["Trigger"][key.split(".")[1]] = value
+        else:
+            msg[key] = value
+        return msg
+
+    return st.builds(mutate, keys, _json)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_mutations())
+def test_mutated_real_messages_are_parsed_or_rejected_with_a_reason(msg: dict) -> None:
+    """0 unhandled exceptions: every failure is an InvalidAlarm naming what is wrong."""
+    try:
+        parse_sns_message(json.dumps(msg))
+    except InvalidAlarm as exc:
+        assert exc.reason

@@ -374,3 +374,40 @@ def test_documented_servicenow_and_zendesk_bodies_name_the_ticket() -> None:
     )
     verify("servicenow", req, SECRET, datetime.fromtimestamp(int(ts), tz=UTC))
     assert ticket_id_from("servicenow", json.loads(body)) == "f" * 32
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_header_names = st.sampled_from(
+    [
+        "x-hub-signature-256",
+        "x-hub-signature",
+        "x-zendesk-webhook-signature",
+        "x-zendesk-webhook-signature-timestamp",
+        "x-opslink-signature",
+        "x-opslink-timestamp",
+        "content-type",
+        "x-github-event",
+    ]
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    provider=st.sampled_from(["github", "jira", "zendesk", "servicenow", "redmine", "builtin"]),
+    method=st.sampled_from(["POST", "GET", "PUT"]),
+    headers=st.dictionaries(_header_names, st.text(max_size=80), max_size=6),
+    body=st.binary(max_size=300),
+)
+def test_the_webhook_receiver_never_raises(
+    track: TrackDeps, provider: str, method: str, headers: dict[str, str], body: bytes
+) -> None:
+    """Hostile requests: always an answer (never an exception), never a change."""
+    status, doc = handle_webhook(
+        WebhookRequest(method, headers, body), track, provider, SECRET, track.store
+    )  # type: ignore[arg-type]
+    assert status in (200, 202, 400, 401, 405, 413, 503)
+    assert status != 200 or doc.get("status") in ("pong", "duplicate", "ignored", "unchanged")

@@ -32,7 +32,6 @@ from opslink.models import (
     Alarm,
     AlarmState,
     Alert,
-    AlertStatus,
     Outcome,
     RecordResult,
     RemediationInput,
@@ -267,10 +266,12 @@ def _flapping(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> int:
     return len(changes) if len(changes) > policy.flap_transitions else 0
 
 
-def _mark_flapping(alert: Alert, count: int, deps: IngestDeps, policy: IngestPolicy) -> None:
+def _mark_flapping(
+    alert: Alert, count: int, deps: IngestDeps, policy: IngestPolicy, claimed: bool = False
+) -> None:
     """Once per alert: automation suppressed, the ticket told it stays open."""
     now = deps.clock()
-    if not deps.store.claim_slot(alert.alert_id, "flapping_since", None, now):
+    if not claimed and not deps.store.claim_slot(alert.alert_id, "flapping_since", None, now):
         return
     minutes = int(policy.flap_window.total_seconds() // 60)
     text = (
@@ -284,16 +285,6 @@ def _mark_flapping(alert: Alert, count: int, deps: IngestDeps, policy: IngestPol
 
 
 def _on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
-    flaps = _flapping(alarm, deps, policy)
-    result = _on_alarm_episode(alarm, deps, policy)
-    if flaps and result.alert_id and not result.retryable:
-        current = deps.store.get(result.alert_id)
-        if current is not None and current.status is AlertStatus.OPEN:
-            _mark_flapping(current, flaps, deps, policy)
-    return result
-
-
-def _on_alarm_episode(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
     alert, enr = _new_alert(alarm, deps, policy)
     now = deps.clock()
     try:
@@ -317,15 +308,24 @@ def _on_alarm_episode(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> R
     previous = {"alert_id": str(holder["alert_id"]), "resolved_at": resolved_at.isoformat()}
     if holder.get("ticket_id"):
         previous["ticket_id"] = str(holder["ticket_id"])
+    # A real OK -> ALARM change (duplicates and first alarms are not): flapping counts these.
+    flaps = _flapping(alarm, deps, policy)
     try:
         deps.store.open_alert(
             alert, lease_until=now + policy.lease, replace=previous["alert_id"], previous=previous
         )
     except OpenAlertConflict as conflict:  # a concurrent delivery opened it first
         return _on_open_alert(alarm, alert, enr, conflict.holder, deps, policy)
-    return _open_safely(
+    # Flagged before the remediation starts, so it is suppressed from its first step.
+    flagged = bool(flaps) and deps.store.claim_slot(alert.alert_id, "flapping_since", None, now)
+    result = _open_safely(
         alarm, alert, enr, deps, policy, None, previous, "new alert after a resolved one"
     )
+    if flagged and not result.retryable:
+        opened = deps.store.get(alert.alert_id)
+        if opened is not None:
+            _mark_flapping(opened, flaps, deps, policy, claimed=True)
+    return result
 
 
 def _previous_of(holder: dict[str, Any]) -> dict[str, str] | None:
@@ -639,12 +639,14 @@ def _on_open_alert(
 
 def _on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
     fp = fingerprint(alarm)
-    flaps = _flapping(alarm, deps, policy)
     alert = deps.store.find_open(fp)
     if alert is None:
         return RecordResult(
             index=0, outcome=Outcome.IGNORED, reason="OK for an alarm with no open alert"
         )
+    flaps = (
+        _flapping(alarm, deps, policy) if alarm.state_changed_at >= alert.last_transition_at else 0
+    )
     if flaps or alert.flapping_since is not None:
         if flaps:
             _mark_flapping(alert, flaps, deps, policy)
