@@ -371,7 +371,7 @@ def test_huge_dimensions_and_metric_names_are_capped() -> None:
 def _mutations() -> st.SearchStrategy[dict]:
     """Real alarm messages with one field replaced by anything JSON can carry."""
     base = json.loads(_sns_message("sns-metric-alarm.json"))
-    keys = st.sampled_from(sorted(base) + ["Trigger.Dimensions", "Trigger.MetricName"])
+    keys = st.sampled_from([*sorted(base), "Trigger.Dimensions", "Trigger.MetricName"])
 
     def mutate(key: str, value: object) -> dict:
         msg = json.loads(json.dumps(base))
