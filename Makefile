@@ -74,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/import_time.py 15
 	$(BIN)/python bench/selection_simulation.py 400 30
 	$(BIN)/python bench/state_transitions.py 100
+	$(BIN)/python bench/faults.py 300
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .opslink .pytest_cache .mypy_cache .ruff_cache
