@@ -66,10 +66,12 @@ def test_ticket_system_outage_loses_nothing(tmp_path: Path) -> None:
             alerts = stack.alerts.list_alerts()
             assert len(alerts) == 3 and all(a.ticket_id is None for a in alerts)
             notices = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
-            fallback = [json.loads(m["Body"]) for m in notices]
-            assert sorted(n["Subject"] for n in fallback) == sorted(
+            subjects = [json.loads(m["Body"])["Subject"] for m in notices]
+            assert sorted(s for s in subjects if "fallback" in s) == sorted(
                 f"[OpsLink fallback] checkout: {name}" for name in names
             )
+            # One integration fault, told once, with its assessment.
+            assert subjects.count("[OpsLink fault] zendesk (ticket_system) failing") == 1
             app.down = False  # the ticket system is back
             fired = local.advance(300)
             assert "opslink-IngestFunction" in fired  # the reconciler's schedule
@@ -82,3 +84,5 @@ def test_ticket_system_outage_loses_nothing(tmp_path: Path) -> None:
             }
             local.advance(300)  # the next reconciliation changes nothing
             assert len(app.tickets) == 3
+            [fault] = stack.alerts.faults()
+            assert fault.state == "recovered" and fault.component == "ticket_system"

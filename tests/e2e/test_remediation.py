@@ -113,7 +113,8 @@ def test_job_failure_escalates_with_stderr(stack: Stack) -> None:
     ticket, note = handed_over(stack, alert.alert_id)
     assert ticket.priority is Priority.HIGH and ticket.assignee == "carol@example.com"
     handed_at = datetime.fromisoformat(ticket.comments[-1]["at"])
-    assert (ticket.due_at - handed_at).total_seconds() == pytest.approx(7200, abs=5)
+    # Due in 2 h, unless the ticket was due sooner already (a hand-over never delays it).
+    assert 0 < (ticket.due_at - handed_at).total_seconds() <= 7200 + 5
     assert "the runbook failed" in note
     assert "cache daemon not responding" in note and "checking caches" in note
     assert stack.alerts.runbook_stats(["fail_memory"], "memory_usage", "search", "production") == {
