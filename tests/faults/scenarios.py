@@ -95,7 +95,13 @@ class Outcome:
     injected: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
-        return (
+        extra = ""
+        if hasattr(self, "outage_minutes"):
+            extra = (
+                f"outage {self.outage_minutes} min, last ticket "
+                f"{self.drained_after_minutes:.0f} min after recovery, "
+            )
+        return extra + (
             f"alarms {self.alarms}, deliveries {self.deliveries}, parked {self.parked}, "
             f"reconciler passes {self.reconcile_passes} ({self.drain_seconds:.1f}s), lost "
             f"{self.lost}, duplicate tickets {self.duplicate_tickets}, orphan tickets "
@@ -240,6 +246,59 @@ def ticket_faults(alarms: int, rate: float = 0.3, workers: int = 8) -> Outcome:
         time.sleep(1.1)
         _drain(deps, policy, out)
         return _count(deps, app, out)
+
+
+@dataclass
+class OutageOutcome(Outcome):
+    outage_minutes: int = 0
+    drained_after_minutes: float = 0.0  # from recovery to the last alert with its ticket
+
+
+def timed_outage(alarms: int, minutes: int) -> OutageOutcome:
+    """The ticket system down for `minutes` while alarms arrive (spread over the outage),
+    on a simulated clock: Lambda retries a failed delivery after 1 and 3 minutes, then
+    parks it; the reconciler runs every 5 minutes. Reports how long after recovery the
+    last alert got its ticket."""
+    out = OutageOutcome(alarms=alarms, outage_minutes=minutes)
+    policy = IngestPolicy(lease=timedelta(seconds=90))
+    start = datetime.now(UTC).replace(microsecond=0)
+    now = [start]
+    recovery = start + timedelta(minutes=minutes)
+    with world() as (deps, app):
+        deps.clock = lambda: now[0]
+        attempts: list[tuple[datetime, int, int]] = []  # (when, alarm, attempt)
+        for i in range(alarms):
+            at = start + timedelta(seconds=i * minutes * 60 / max(alarms, 1))
+            attempts.append((at, i, 0))
+        schedule = [start + timedelta(minutes=5 * k) for k in range(1, 200)]
+        finished_at: dict[str, datetime] = {}
+        while attempts or _unfinished(deps):
+            attempts.sort()
+            next_delivery = attempts[0][0] if attempts else None
+            next_sweep = next(t for t in schedule if t > now[0])
+            if next_delivery is not None and next_delivery <= next_sweep:
+                when, i, attempt = attempts.pop(0)
+                now[0] = when
+                app.down = when < recovery
+                out.deliveries += 1
+                event = _event(i, 100, start + timedelta(seconds=i))
+                if any(r.retryable for r in ingest_event(event, deps, policy)):
+                    if attempt < 2:
+                        attempts.append((when + timedelta(minutes=(1, 2)[attempt]), i, attempt + 1))
+                    else:
+                        out.parked += 1
+            else:
+                now[0] = next_sweep
+                app.down = next_sweep < recovery
+                out.reconcile_passes += 1
+                for alert_id in reconcile(deps, policy)["finished"]:
+                    finished_at[alert_id] = next_sweep
+            if now[0] > recovery + timedelta(hours=3):
+                break
+        last = max([*finished_at.values(), recovery])
+        out.drained_after_minutes = (last - recovery).total_seconds() / 60
+        _count(deps, app, out)
+        return out
 
 
 def ticket_outage(alarms: int, workers: int = 8) -> Outcome:

@@ -37,3 +37,10 @@ def test_ticket_system_down_then_back() -> None:
     out = scenarios.ticket_outage(SCALE // 2)
     _clean(out)
     assert out.parked == SCALE // 2  # every delivery ran out of retries during the outage
+
+
+@pytest.mark.parametrize("minutes", [5, 30])
+def test_ticket_system_down_for_minutes_drains_after_recovery(minutes: int) -> None:
+    out = scenarios.timed_outage(SCALE // 3, minutes)
+    _clean(out)
+    assert out.drained_after_minutes <= 10, out.line()  # two reconciler passes at most
