@@ -589,6 +589,9 @@ def _serialise_dynamodb_writes() -> None:
         "transact_write_items",
         "get_item",
         "query",
+        "scan",
+        "batch_get_item",
+        "batch_write_item",
     ):
         original = getattr(DynamoDBBackend, name)
 
