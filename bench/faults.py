@@ -72,6 +72,8 @@ def main(alarms: int) -> int:
         bad = out.lost + out.duplicate_tickets + out.orphan_tickets + out.duplicate_alerts
         failed |= bool(bad + out.duplicate_executions)
         print(f"{name}: {out.line()} [{time.monotonic() - started:.0f}s]", flush=True)
+    for brake in (scenarios.job_platform_down(20), scenarios.flapping(20)):
+        print(f"{brake.name}: {brake.line()}", flush=True)
     return 1 if failed else 0
 
 

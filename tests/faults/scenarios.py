@@ -314,3 +314,134 @@ def ticket_outage(alarms: int, workers: int = 8) -> Outcome:
         time.sleep(1.1)
         _drain(deps, policy, out)
         return _count(deps, app, out)
+
+
+@dataclass
+class BrakeOutcome:
+    name: str
+    figures: dict[str, Any]
+
+    def line(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in self.figures.items())
+
+
+class _DownPlatform:
+    """A job platform that refuses every launch until `up`; counts the calls it gets."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.up = False
+        self.calls = 0
+
+    def launch(self, request: Any) -> Any:
+        from opslink.errors import JobPlatformError
+        from opslink.models import JobRef
+
+        self.calls += 1
+        if not self.up:
+            raise JobPlatformError("fake: 503 Service Unavailable")
+        return JobRef(platform=self.name, job_id=f"j{self.calls}", launched_at=datetime.now(UTC))
+
+
+def job_platform_down(alarms: int) -> BrakeOutcome:
+    """Launch attempts for `alarms` alerts while the job platform is down (each launch and
+    its one retry, as the state machine makes them), then one after recovery."""
+    from opslink.errors import AutomationSuppressed, JobPlatformError
+    from opslink.remediate_service import RemediateDeps, run_task
+    from opslink.runbook_catalog import load_catalog
+
+    notes: list[str] = []
+
+    class Notes:
+        def notify(self, subject: str, message: str, attributes: dict[str, str]) -> None:
+            notes.append(attributes["kind"])
+
+    platform = _DownPlatform()
+    now = [datetime.now(UTC)]
+    with world() as (deps, _):
+        rdeps = RemediateDeps(
+            store=deps.store,  # type: ignore[arg-type]
+            tickets=deps.tickets,
+            jobs=platform,  # type: ignore[arg-type]
+            catalog=load_catalog(str(ROOT / "runbooks")),
+            runs_per_service_hour=alarms + 10,
+            runs_per_resource_hour=3,
+            notifier=Notes(),
+            clock=lambda: now[0],
+        )
+        selection = {"runbook": {"name": "restart_service", "tier": "alert_type"}}
+        handed, refused = 0, 0
+        policy = IngestPolicy()
+        for i in range(alarms + 1):
+            if i == alarms:  # the platform is back; the cooldown has passed
+                platform.up = True
+                now[0] += timedelta(minutes=6)
+            [r] = ingest_event(_event(i, 100, now[0]), deps, policy)
+            payload = deps.workflow.started[r.execution_name]  # type: ignore[attr-defined]
+            for _attempt in range(2):
+                try:
+                    run_task({"action": "launch", "alert": payload, "selection": selection}, rdeps)
+                    break
+                except JobPlatformError:
+                    continue
+                except AutomationSuppressed:
+                    refused += 1
+                    break
+            else:
+                handed += 1
+        hour = now[0].astimezone(UTC).strftime("%Y-%m-%dT%H")
+        used = (
+            deps.store._call(  # type: ignore[attr-defined]
+                "get_item",
+                TableName="AlertsTable",
+                Key={"pk": {"S": "BUDGET#checkout"}, "sk": {"S": hour}},
+            )
+            .get("Item", {})
+            .get("runs", {})
+            .get("N", "0")
+        )
+    return BrakeOutcome(
+        "job platform down",
+        {
+            "alerts": alarms,
+            "platform calls while down": platform.calls - 1,
+            "launches refused by the open circuit": refused,
+            "failed launches handed over": handed,
+            "budget used": used,
+            "notifications": notes,
+        },
+    )
+
+
+def flapping(changes: int) -> BrakeOutcome:
+    """One alarm toggling ALARM/OK `changes` times, 30 s apart."""
+    with world() as (deps, app):
+        at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        for i in range(changes):
+            state = "ALARM" if i % 2 == 0 else "OK"
+            event = samples.sns_event(
+                samples.metric_alarm(
+                    "prod-checkout-api-cpu-high",
+                    at + timedelta(seconds=30 * i),
+                    state=state,
+                    old="OK" if state == "ALARM" else "ALARM",
+                    dimensions={"InstanceId": "i-0flap"},
+                )
+            )
+            ingest_event(event, deps, IngestPolicy())
+        alerts = deps.store.list_alerts()  # type: ignore[attr-defined]
+        workflow: SafeWorkflow = deps.workflow  # type: ignore[assignment]
+        return BrakeOutcome(
+            "flapping alarm",
+            {
+                "changes": changes,
+                "tickets": len(app.tickets),
+                "alerts": len(alerts),
+                "executions": len(workflow.started),
+                "suppressed": any(a.flapping_since for a in alerts),
+                "open tickets": sum(
+                    1 for t in app.tickets.values() if t["status"] not in ("solved", "closed")
+                ),
+            },
+        )

@@ -44,3 +44,17 @@ def test_ticket_system_down_for_minutes_drains_after_recovery(minutes: int) -> N
     out = scenarios.timed_outage(SCALE // 3, minutes)
     _clean(out)
     assert out.drained_after_minutes <= 10, out.line()  # two reconciler passes at most
+
+
+def test_job_platform_down_circuit_budget_and_handovers() -> None:
+    out = scenarios.job_platform_down(8).figures
+    assert out["platform calls while down"] == 3  # then the circuit stops calling it
+    assert out["launches refused by the open circuit"] + out["failed launches handed over"] == 8
+    assert out["budget used"] == "1"  # only the launch that happened after recovery
+    assert out["notifications"] == ["circuit_open", "circuit_closed"]
+
+
+def test_flapping_alarm_one_ticket_automation_suppressed() -> None:
+    out = scenarios.flapping(20).figures
+    assert (out["tickets"], out["open tickets"], out["suppressed"]) == (1, 1, True)
+    assert out["executions"] <= 4  # started before the flapping was seen; budget caps jobs
