@@ -232,3 +232,24 @@ def test_jira_v2_sends_plain_descriptions() -> None:
         assert (
             created.id == "OPS-1" and created.assignee == "alice@example.com"
         )  # v2 assigns by user name
+
+
+def _notes(name: str, app: Any, ticket_id: str) -> list[Any]:
+    if name == "jira":
+        return list(app.comments.get(ticket_id, []))
+    if name == "servicenow":
+        return list(app.records[ticket_id].get("_notes", []))
+    if name == "zendesk":
+        return [c for c in app.tickets[int(ticket_id)]["comments"][1:]]
+    return list(app.issues[int(ticket_id)]["comments"])
+
+
+def test_a_retried_status_change_applies_once(provider: tuple[str, Any, App]) -> None:
+    """The answer to a resolve was lost and the resolve is retried: one note, not two."""
+    name, tickets, app = provider
+    ticket = tickets.create(DRAFT)
+    tickets.set_status(ticket.id, TicketStatus.RESOLVED, note="Resolved by OpsLink")
+    tickets.set_status(ticket.id, TicketStatus.RESOLVED, note="Resolved by OpsLink")
+    assert len(_notes(name, app, ticket.id)) == 1
+    tickets.set_status(ticket.id, TicketStatus.OPEN, note="Fired again")  # a real change
+    assert len(_notes(name, app, ticket.id)) == 2

@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 
 from opslink.adapters.http_client import HttpClient
 from opslink.errors import TicketSystemError, TicketSystemRejected
-from opslink.models import Priority, Ticket, TicketDraft
+from opslink.models import Priority, Ticket, TicketDraft, TicketStatus
 
 logger = Logger(child=True)
 
@@ -77,3 +77,20 @@ def require(doc: Any, name: str, system: str) -> Any:
 
 
 PRIORITY_WORDS = {p: p.value.lower() for p in Priority}
+
+
+_DONE = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def already(current: Ticket | None, target: TicketStatus) -> bool:
+    """The ticket is already where a status change would take it: applying it again (a
+    retry whose first answer was lost) would only repeat its note. Resolved and closed
+    are both "done"; open and in progress are both "active"."""
+    if current is None:
+        return False
+    if target in _DONE:
+        return current.status in _DONE
+    active = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS)
+    if target in active:
+        return current.status in active
+    return current.status is target

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from opslink.adapters.tickets.common import (
+    already,
     draft_key,
     marker,
     parse_each,
@@ -227,6 +228,9 @@ class GitHubTickets:
         return ticket
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+        current = self.get(ticket_id)
+        if already(current, status):
+            return current  # type: ignore[return-value]  # exactly once: a retry changes nothing
         if note:
             self.comment(ticket_id, note)
         closed = status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlparse
 
 from opslink.adapters.tickets.common import (
+    already,
     draft_key,
     marker,
     parse_each,
@@ -352,6 +353,9 @@ class JiraTickets:
         return ticket
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+        current = self.get(ticket_id)
+        if already(current, status):
+            return current  # type: ignore[return-value]  # exactly once: a retry changes nothing
         path = f"{self.api}/issue/{quote(ticket_id, safe='')}/transitions"
         doc = self.http.request("GET", path, what=f"transitions of {ticket_id}")
         transitions = require(doc, "transitions", "Jira")

@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from opslink.adapters.tickets.common import (
+    already,
     draft_key,
     marker,
     parse_each,
@@ -245,6 +246,9 @@ class RedmineTickets:
         return ticket
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+        current = self.get(ticket_id)
+        if already(current, status):
+            return current  # type: ignore[return-value]  # exactly once: a retry changes nothing
         issue: dict[str, Any] = {"status_id": self._status_id(status)}
         if note:
             issue["notes"] = note

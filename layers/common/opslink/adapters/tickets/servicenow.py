@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from opslink.adapters.tickets.common import (
+    already,
     draft_key,
     marker,
     parse_each,
@@ -273,6 +274,9 @@ class ServiceNowTickets:
         return self._ticket(require(doc, "result", "ServiceNow"))
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+        current = self.get(ticket_id)
+        if already(current, status):
+            return current  # type: ignore[return-value]  # exactly once: a retry changes nothing
         body: dict[str, Any] = {"state": TO_STATE[status]}
         if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
             body |= {

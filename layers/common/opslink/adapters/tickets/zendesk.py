@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from opslink.adapters.tickets.common import (
+    already,
     draft_key,
     marker,
     parse_each,
@@ -184,6 +185,9 @@ class ZendeskTickets:
         return self._ticket(require(doc, "ticket", "Zendesk"))
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+        current = self.get(ticket_id)
+        if already(current, status):
+            return current  # type: ignore[return-value]  # exactly once: a retry changes nothing
         body: dict[str, Any] = {"status": TO_STATE[status]}
         if note:
             body["comment"] = {"body": note, "public": False}
