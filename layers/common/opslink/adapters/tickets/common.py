@@ -84,11 +84,11 @@ _DONE = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 def already(current: Ticket | None, target: TicketStatus) -> bool:
     """The ticket is already where a status change would take it: applying it again (a
-    retry whose first answer was lost) would only repeat its note. Resolved and closed
-    are both "done"; open and in progress are both "active"."""
+    retry whose first answer was lost) would only repeat its note. A closed ticket is
+    past "resolved"; open and in progress are both "active"."""
     if current is None:
         return False
-    if target in _DONE:
+    if target is TicketStatus.RESOLVED:
         return current.status in _DONE
     active = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS)
     if target in active:
