@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from opslink.ports import Notifier
+from opslink.ports import (
+    FaultStore,
+    Notifier,
+)
 
 
 class RecoveryPlan(BaseModel):
@@ -99,15 +102,6 @@ DEFAULT = Assessment(
 
 def assess(component: str) -> Assessment:
     return ASSESSMENTS.get(component, DEFAULT)
-
-
-class FaultStore(Protocol):
-    def open_fault(self, fault: Fault) -> tuple[Fault, bool]:
-        """Record `fault` unless one is open for its component and integration (then
-        count this occurrence on it); the fault on record and whether it is new."""
-
-    def recover_fault(self, component: str, integration: str, at: datetime) -> Fault | None:
-        """Mark the open fault recovered; it, or None when none was open."""
 
 
 @dataclass

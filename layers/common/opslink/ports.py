@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from opslink.automation_control import Control
+    from opslink.faults import Fault
 
 from opslink.models import (
     Alert,
@@ -142,3 +146,126 @@ class JobPlatform(Protocol):
         """stdout/stderr, the last `limit` characters of each."""
 
     def cancel(self, ref: JobRef) -> None: ...
+
+
+class FaultStore(Protocol):
+    def open_fault(self, fault: Fault) -> tuple[Fault, bool]:
+        """Record `fault` unless one is open for its component and integration (then
+        count this occurrence on it); the fault on record and whether it is new."""
+
+    def recover_fault(self, component: str, integration: str, at: datetime) -> Fault | None:
+        """Mark the open fault recovered; it, or None when none was open."""
+
+
+class RemediationStore(AlertStore, Protocol):
+    def link_job(self, alert_id: str, job: dict[str, Any]) -> None: ...
+
+    def launched_job(self, alert_id: str, idempotency_key: str) -> dict[str, Any] | None: ...
+
+    def link_followup_ticket(
+        self, alert_id: str, provider: str, ticket_id: str, kind: str
+    ) -> None: ...
+
+    def runbook_stats(
+        self, runbooks: list[str], alert_type: str, service: str, environment: str
+    ) -> dict[str, tuple[int, int]]: ...
+
+    def record_runbook_outcome(
+        self,
+        runbook: str,
+        alert_type: str,
+        service: str,
+        environment: str,
+        fixed: bool,
+        at: datetime,
+    ) -> None: ...
+
+    def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool: ...
+
+    def claim_automation_budget(
+        self,
+        service: str,
+        at: datetime,
+        cap: int,
+        resource: str | None = None,
+        resource_cap: int = 0,
+    ) -> bool: ...
+
+    def refund_automation_budget(
+        self, service: str, at: datetime, resource: str | None = None
+    ) -> None: ...
+
+    def circuit(self, platform: str) -> dict[str, Any]: ...
+
+    def circuit_claim_probe(self, platform: str, now: datetime, until: datetime) -> bool: ...
+
+    def circuit_failure(self, platform: str, now: datetime, threshold: int) -> bool: ...
+
+    def circuit_success(self, platform: str) -> dict[str, Any] | None: ...
+
+    def set_approval_token(self, alert_id: str, token: str) -> None: ...
+
+
+class AutomationControl(Protocol):
+    def current(self) -> Control: ...
+
+
+class AlarmStateReader(Protocol):
+    def state(self, alarm_name: str, region: str) -> str | None: ...
+
+
+class TicketLinks(Protocol):
+    def links(self, alert_id: str) -> list[dict[str, Any]]: ...
+
+
+class StatusTickets(Protocol):
+    name: str
+
+    def get(self, ticket_id: str) -> Ticket | None: ...
+
+    def set_status(
+        self, ticket_id: str, status: TicketStatus, note: str | None = None
+    ) -> Ticket: ...
+
+
+class SweepableTickets(Protocol):
+    name: str
+
+    def changed_since(self, since: datetime) -> list[Ticket]: ...
+
+    def get(self, ticket_id: str) -> Ticket | None: ...
+
+    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None: ...
+
+    def set_status(
+        self, ticket_id: str, status: TicketStatus, note: str | None = None
+    ) -> Ticket: ...
+
+
+class TrackStore(AlertStore, Protocol):
+    def get_checkpoint(self, name: str) -> datetime | None: ...
+
+    def set_checkpoint(self, name: str, at: datetime) -> None: ...
+
+    def claim_slot(
+        self, alert_id: str, slot: str, previous: datetime | None, now: datetime
+    ) -> bool: ...
+
+    def open_alerts(self) -> Iterable[Alert]: ...
+
+
+class Stopper(Protocol):
+    def stop_remediation(self, name: str, cause: str) -> bool: ...
+
+
+class JobCanceller(Protocol):
+    def cancel_jobs(self, alert: Alert, reason: str) -> list[str]:
+        """Cancel the alert's launched jobs on their platform; returns their ids."""
+
+
+class ReplayGuard(Protocol):
+    def delivery_seen(self, delivery_id: str) -> bool:
+        """True when the delivery was applied before."""
+
+    def claim_delivery(self, delivery_id: str, now: datetime) -> bool:
+        """Record an applied delivery (conditional write with a TTL); False if recorded."""

@@ -18,11 +18,10 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from opslink.automation_control import Control
 from opslink.errors import (
     AutomationBudgetExhausted,
     AutomationSuppressed,
@@ -45,7 +44,16 @@ from opslink.models import (
     TicketStatus,
     TicketType,
 )
-from opslink.ports import AlertStore, Directory, JobPlatform, Notifier, TicketSystem
+from opslink.ports import (  # noqa: F401 (re-exported)
+    AlarmStateReader,
+    AlertStore,
+    AutomationControl,
+    Directory,
+    JobPlatform,
+    Notifier,
+    RemediationStore,
+    TicketSystem,
+)
 from opslink.remediation_policy import ESCALATIONS, next_wait
 from opslink.runbook_catalog import Runbook
 from opslink.runbook_selection import (
@@ -66,63 +74,6 @@ MANUAL_DUE = timedelta(hours=2)
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class RemediationStore(AlertStore, Protocol):
-    def link_job(self, alert_id: str, job: dict[str, Any]) -> None: ...
-
-    def launched_job(self, alert_id: str, idempotency_key: str) -> dict[str, Any] | None: ...
-
-    def link_followup_ticket(
-        self, alert_id: str, provider: str, ticket_id: str, kind: str
-    ) -> None: ...
-
-    def runbook_stats(
-        self, runbooks: list[str], alert_type: str, service: str, environment: str
-    ) -> dict[str, tuple[int, int]]: ...
-
-    def record_runbook_outcome(
-        self,
-        runbook: str,
-        alert_type: str,
-        service: str,
-        environment: str,
-        fixed: bool,
-        at: datetime,
-    ) -> None: ...
-
-    def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool: ...
-
-    def claim_automation_budget(
-        self,
-        service: str,
-        at: datetime,
-        cap: int,
-        resource: str | None = None,
-        resource_cap: int = 0,
-    ) -> bool: ...
-
-    def refund_automation_budget(
-        self, service: str, at: datetime, resource: str | None = None
-    ) -> None: ...
-
-    def circuit(self, platform: str) -> dict[str, Any]: ...
-
-    def circuit_claim_probe(self, platform: str, now: datetime, until: datetime) -> bool: ...
-
-    def circuit_failure(self, platform: str, now: datetime, threshold: int) -> bool: ...
-
-    def circuit_success(self, platform: str) -> dict[str, Any] | None: ...
-
-    def set_approval_token(self, alert_id: str, token: str) -> None: ...
-
-
-class AutomationControl(Protocol):
-    def current(self) -> Control: ...
-
-
-class AlarmStateReader(Protocol):
-    def state(self, alarm_name: str, region: str) -> str | None: ...
 
 
 @dataclass

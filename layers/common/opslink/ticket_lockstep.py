@@ -7,25 +7,10 @@ remediate, a human close in track), after the conditional write that resolved it
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
-from opslink.models import Ticket, TicketStatus
+from opslink.models import TicketStatus
+from opslink.ports import StatusTickets, TicketLinks
 
 CLOSED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
-
-
-class TicketLinks(Protocol):
-    def links(self, alert_id: str) -> list[dict[str, Any]]: ...
-
-
-class StatusTickets(Protocol):
-    name: str
-
-    def get(self, ticket_id: str) -> Ticket | None: ...
-
-    def set_status(
-        self, ticket_id: str, status: TicketStatus, note: str | None = None
-    ) -> Ticket: ...
 
 
 def linked_ticket_ids(store: TicketLinks, alert_id: str, provider: str) -> list[str]:

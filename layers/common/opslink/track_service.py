@@ -11,15 +11,15 @@ twice is harmless, so the overlap costs nothing but a read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from opslink.models import Alert, AlertStatus, Ticket, TicketStatus
-from opslink.ports import AlertStore, Notifier
+from opslink.models import AlertStatus, Ticket, TicketStatus
+from opslink.ports import AlertStore, JobCanceller, Notifier, Stopper, SweepableTickets, TrackStore  # noqa: F401 (re-exported)
 from opslink.ticket_lockstep import resolve_other_tickets
 
 logger = Logger(child=True)
@@ -27,41 +27,6 @@ logger = Logger(child=True)
 OVERLAP = timedelta(seconds=90)
 FIRST_SWEEP = timedelta(days=1)
 CLOSED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
-
-
-class SweepableTickets(Protocol):
-    name: str
-
-    def changed_since(self, since: datetime) -> list[Ticket]: ...
-
-    def get(self, ticket_id: str) -> Ticket | None: ...
-
-    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None: ...
-
-    def set_status(
-        self, ticket_id: str, status: TicketStatus, note: str | None = None
-    ) -> Ticket: ...
-
-
-class TrackStore(AlertStore, Protocol):
-    def get_checkpoint(self, name: str) -> datetime | None: ...
-
-    def set_checkpoint(self, name: str, at: datetime) -> None: ...
-
-    def claim_slot(
-        self, alert_id: str, slot: str, previous: datetime | None, now: datetime
-    ) -> bool: ...
-
-    def open_alerts(self) -> Iterable[Alert]: ...
-
-
-class Stopper(Protocol):
-    def stop_remediation(self, name: str, cause: str) -> bool: ...
-
-
-class JobCanceller(Protocol):
-    def cancel_jobs(self, alert: Alert, reason: str) -> list[str]:
-        """Cancel the alert's launched jobs on their platform; returns their ids."""
 
 
 def _utcnow() -> datetime:

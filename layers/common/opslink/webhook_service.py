@@ -24,26 +24,19 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools import Logger
 
 from opslink.errors import TicketSystemError
+from opslink.ports import ReplayGuard
 from opslink.track_service import TrackDeps, apply_ticket
 
 logger = Logger(child=True)
 
 MAX_BODY = 256 * 1024
 TOLERANCE = timedelta(minutes=5)
-
-
-class ReplayGuard(Protocol):
-    def delivery_seen(self, delivery_id: str) -> bool:
-        """True when the delivery was applied before."""
-
-    def claim_delivery(self, delivery_id: str, now: datetime) -> bool:
-        """Record an applied delivery (conditional write with a TTL); False if recorded."""
 
 
 @dataclass(frozen=True)
