@@ -159,7 +159,6 @@ def test_insufficient_data_and_eventbridge_form(stack: Stack) -> None:
     alert = next(a for a in stack.alerts.list_alerts() if a.service == "checkout")
     kinds = [n["kind"] for n in alert.notes]
     assert alert.status is AlertStatus.OPEN and "insufficient_data" in kinds, alert.notes
-    assert "remediation_failed" not in kinds, alert.notes
 
 
 def test_ticket_closed_by_a_human_resolves_alert_on_sweep(stack: Stack) -> None:

@@ -31,7 +31,8 @@ from moto import mock_aws
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.common import ticket_http
 from opslink.adapters.tickets.zendesk import ZendeskTickets
-from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event, reconcile
+from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
+from opslink.reconciler import reconcile
 from opslink.service_map import load_service_map
 from opslink_cli import samples
 from opslink_cli.template import load_template

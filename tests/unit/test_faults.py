@@ -58,7 +58,7 @@ def test_job_platform_fault_is_high_and_reaches_management(deps: IngestDeps, clo
 
 
 def test_an_outage_records_a_fault_and_its_recovery(deps: IngestDeps, clock: Clock) -> None:
-    from opslink import ingest_service
+    from opslink import reconciler
     from opslink.ingest_service import IngestPolicy, ingest_event
     from opslink_cli import samples
     from tests.unit.test_ingest_rules import FailingTickets
@@ -70,7 +70,7 @@ def test_an_outage_records_a_fault_and_its_recovery(deps: IngestDeps, clock: Clo
     event: Any = samples.sns_event(samples.metric_alarm("prod-search-cpu-high", samples.T0))
     assert ingest_event(event, deps, IngestPolicy())[0].retryable
     clock.advance(minutes=5)
-    assert ingest_service.reconcile(deps, IngestPolicy())["finished"]
+    assert reconciler.reconcile(deps, IngestPolicy())["finished"]
     [fault] = deps.store.faults()  # type: ignore[attr-defined]
     assert fault.state == "recovered" and fault.component == "ticket_system"
     kinds = [a["kind"] for _, _, a in notes.sent]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from opslink import ingest_service
+from opslink import ingest_service, reconciler
 from opslink.alarm_parsing import parse_alarm_document
 from opslink.config import InsufficientDataPolicy, OkPolicy
 from opslink.errors import TicketSystemError
@@ -240,12 +240,12 @@ def test_reconciler_finishes_alerts_left_without_their_ticket(
     names = [f"prod-checkout-api-cpu-high-{i}" for i in range(3)]
     for name in names:  # deliveries that ran out of retries during the outage
         assert one(alarm(name=name), deps, policy).retryable
-    assert ingest_service.reconcile(deps, policy)["finished"] == []  # still down
+    assert reconciler.reconcile(deps, policy)["finished"] == []  # still down
     deps.tickets.failures = 0  # type: ignore[attr-defined]
     clock.advance(minutes=5)
-    done = ingest_service.reconcile(deps, policy)
+    done = reconciler.reconcile(deps, policy)
     assert len(done["finished"]) == 3 and done["failed"] == []
-    assert ingest_service.reconcile(deps, policy)["finished"] == []  # idempotent
+    assert reconciler.reconcile(deps, policy)["finished"] == []  # idempotent
     tickets = deps.tickets.list(limit=10)  # type: ignore[attr-defined]
     assert len(tickets) == 3 and len({t.alert_id for t in tickets}) == 3
     assert len(deps.workflow.started) == 3  # type: ignore[attr-defined]

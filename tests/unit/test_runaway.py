@@ -136,9 +136,9 @@ def test_a_flapping_alarm_keeps_one_ticket_open_and_suppresses_automation(
     assert chosen["runbook"] is None and "flapping" in chosen["reason"]
     # Stable again: OK for the whole window, the reconciler resolves alert and ticket once.
     clock.now = samples.T0 + timedelta(minutes=9.5 + 11)
-    from opslink import ingest_service
+    from opslink import reconciler
 
-    done = ingest_service.reconcile(deps, IngestPolicy())
+    done = reconciler.reconcile(deps, IngestPolicy())
     assert done["stable"] == [open_alerts[0].alert_id]
     assert deps.tickets.get(tickets[0].id).status is TicketStatus.RESOLVED  # type: ignore[union-attr]
     assert deps.store.get(open_alerts[0].alert_id).status is AlertStatus.RESOLVED  # type: ignore[union-attr]

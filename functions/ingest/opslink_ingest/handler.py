@@ -12,7 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opslink.config import IngestSettings
 from opslink.errors import IngestIncomplete
-from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event, is_schedule, reconcile
+from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
+from opslink.reconciler import is_schedule, reconcile
 from opslink.wiring import ingest_deps
 
 SETTINGS = IngestSettings.from_environ()  # a bad configuration fails the cold start, named
