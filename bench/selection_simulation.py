@@ -21,8 +21,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from opslink.models import RunbookSpec
-from opslink.runbook_catalog import Runbook
-from opslink.runbook_selection import Stats, baseline_score, eligible, rank
+from opslink.remediation.catalog import Runbook
+from opslink.remediation.selection import Stats, baseline_score, eligible, rank
 
 # fix probability per environment
 RUNBOOKS = {

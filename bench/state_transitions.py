@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from opslink.remediation_policy import polls_needed
+from opslink.remediation.policy import polls_needed
 from opslink_cli import samples
 from opslink_cli.local_stack import LocalStack, put_cloudwatch_alarm
 

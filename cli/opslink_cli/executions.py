@@ -6,6 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+from opslink.identity import alert_of_execution
+
 # What each state's output says that an operator wants to see.
 _FACTS = {
     "SelectRunbook": lambda o: (o.get("selection") or {}).get("reason", ""),
@@ -114,7 +116,7 @@ def _final_output(history: list[dict[str, Any]]) -> dict[str, Any]:
 
 def why(outcome_state: str, status: str, output: dict[str, Any]) -> str:
     """Why the execution ended where it did, in the words an operator expects."""
-    from opslink.remediation_policy import ESCALATIONS
+    from opslink.remediation.policy import ESCALATIONS
 
     if status == "RUNNING":
         return "waiting for a human's approval" if outcome_state == "RequestApproval" else ""
@@ -156,7 +158,7 @@ def summary(sfn: Any, execution: dict[str, Any]) -> dict[str, Any]:
         "took": took,
         "outcome": _WAITING.get(last, last) if execution["status"] == "RUNNING" else last,
         "reason": why(last, execution["status"], _final_output(history)),
-        "alert_id": execution["name"].removeprefix("remediate-"),
+        "alert_id": alert_of_execution(execution["name"]),
     }
 
 

@@ -312,7 +312,9 @@ def executions_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> 
 
 
 def _approval(conn: Connection, name: str) -> tuple[str, str]:
-    alert_id = name.rsplit(":", 1)[-1].removeprefix("remediate-")
+    from opslink.identity import alert_of_execution
+
+    alert_id = alert_of_execution(name)
     if conn.alerts.get(alert_id) is None:
         raise NotFound("execution", name)
     token = conn.alerts.approval_token(alert_id)

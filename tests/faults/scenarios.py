@@ -349,8 +349,8 @@ def job_platform_down(alarms: int) -> BrakeOutcome:
     """Launch attempts for `alarms` alerts while the job platform is down (each launch and
     its one retry, as the state machine makes them), then one after recovery."""
     from opslink.errors import AutomationSuppressed, JobPlatformError
-    from opslink.remediate_service import RemediateDeps, run_task
-    from opslink.runbook_catalog import load_catalog
+    from opslink.remediation import RemediateDeps, run_task
+    from opslink.remediation.catalog import load_catalog
 
     notes: list[str] = []
 

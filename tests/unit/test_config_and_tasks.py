@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from opslink.config import IngestSettings
-from opslink.errors import ConfigurationError, InvalidAlarm
+from opslink.errors import ConfigurationError, InvalidTaskInput
 from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
-from opslink.remediate_service import RemediateDeps, run_task
+from opslink.remediation import RemediateDeps, run_task
 from opslink_cli import samples
 
 
@@ -69,7 +69,7 @@ def test_select_without_catalog_leaves_alert_to_humans(deps: IngestDeps) -> None
     [({"action": "launch_rockets", "alert": None}, "field 'alert'"), ({}, "field 'action'")],
 )
 def test_bad_task_input_is_specific(deps: IngestDeps, event: dict[str, Any], message: str) -> None:
-    with pytest.raises(InvalidAlarm, match=message):
+    with pytest.raises(InvalidTaskInput, match=message):
         run_task(event, RemediateDeps(store=deps.store, tickets=deps.tickets))
 
 
@@ -88,8 +88,7 @@ def test_json_settings_are_parsed_and_bad_json_is_named() -> None:
 def test_select_honours_tiers_then_prefers_unattended_runbooks(deps: Any) -> None:
     """database_connection: check_connection_pool (auto) over restart_db (approval), never
     the generic diagnostics; orders-db has restart_db as its exact match: approval."""
-    from opslink.remediate_service import TaskRequest, select_runbook
-    from opslink.runbook_catalog import load_catalog
+    from opslink.remediation.catalog import load_catalog
     from tests.conftest import ROOT
 
     catalog = load_catalog(str(ROOT / "runbooks"))
@@ -103,12 +102,9 @@ def test_select_honours_tiers_then_prefers_unattended_runbooks(deps: Any) -> Non
         "notification": {},
     }
     for i in range(20):
-        req = TaskRequest(
-            action="select", alert={**base, "alert_id": f"A-{i}", "service": "payments-db"}
-        )
-        chosen = select_runbook(rdeps, req)
+        alert = {**base, "alert_id": f"A-{i}", "service": "payments-db"}
+        chosen = run_task({"action": "select", "alert": alert}, rdeps)
         assert chosen["runbook"]["name"] == "check_connection_pool" and not chosen["approval"]
-    req = TaskRequest(action="select", alert={**base, "service": "orders-db"})
-    chosen = select_runbook(rdeps, req)
+    chosen = run_task({"action": "select", "alert": {**base, "service": "orders-db"}}, rdeps)
     assert chosen["runbook"]["name"] == "restart_db" and chosen["approval"]
     assert chosen["runbook"]["tier"] == "exact"

@@ -12,8 +12,8 @@ import pytest
 from opslink.errors import AutomationBudgetExhausted, JobPlatformError
 from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
 from opslink.models import JobRef, JobRequest
-from opslink.remediate_service import RemediateDeps, run_task
-from opslink.runbook_catalog import load_catalog
+from opslink.remediation import RemediateDeps, run_task
+from opslink.remediation.catalog import load_catalog
 from opslink_cli import samples
 from tests.conftest import ROOT
 

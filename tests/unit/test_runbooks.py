@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from opslink.errors import ConfigurationError
+from opslink.errors import ConfigurationError, ParameterRejectedError
 from opslink.models import RemediationInput, Severity
-from opslink.remediation_policy import next_wait, polls_needed
-from opslink.runbook_catalog import load_catalog, parse_runbook
-from opslink.runbook_selection import (
-    ParameterRejected,
+from opslink.remediation.catalog import load_catalog, parse_runbook
+from opslink.remediation.policy import next_wait, polls_needed
+from opslink.remediation.selection import (
     Stats,
     baseline_score,
     eligible,
@@ -176,11 +175,11 @@ def test_baseline_rule_matches_the_original_formula() -> None:
 def test_parameters_from_alert_defaults_and_patterns() -> None:
     restart = next(rb for rb in CATALOG if rb.name == "restart_service")
     assert resolve_parameters(restart, alert()) == {"SERVICE": "checkout", "WAIT_SECONDS": "30"}
-    with pytest.raises(ParameterRejected) as err:
+    with pytest.raises(ParameterRejectedError) as err:
         resolve_parameters(restart, alert(service="web; rm -rf /"))
     assert "SERVICE='web; rm -rf /'" in str(err.value) and "not run" in str(err.value)
     scale = next(rb for rb in CATALOG if rb.name == "scale_up")
-    with pytest.raises(ParameterRejected, match="ASG_NAME"):
+    with pytest.raises(ParameterRejectedError, match="ASG_NAME"):
         resolve_parameters(scale, alert())  # no AutoScalingGroupName dimension
     assert (
         resolve_parameters(scale, alert(dimensions={"AutoScalingGroupName": "web-asg"}))["ASG_NAME"]

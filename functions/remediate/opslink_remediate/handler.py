@@ -9,8 +9,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opslink.config import RemediateSettings
-from opslink.remediate_service import RemediateDeps, run_task
-from opslink.runbook_catalog import load_catalog
+from opslink.remediation import RemediateDeps, run_task
+from opslink.remediation.catalog import load_catalog
 from opslink.wiring import remediate_deps
 
 SETTINGS = RemediateSettings.from_environ()

@@ -55,8 +55,19 @@ class JobPlatformRejected(OpsLinkError):
     credentials, unknown job, a response of the wrong shape). Not retried: escalated."""
 
 
+class InvalidTaskInput(OpsLinkError):
+    """A remediation task was called with input it cannot use (a malformed state-machine
+    payload, an unknown action). A defect, not an alarm: the execution records it."""
+
+
 class ParameterRejectedError(OpsLinkError):
     """A runbook parameter failed its pattern: the run is stopped, a human takes over."""
+
+    def __init__(self, runbook: str, name: str, value: str, pattern: str) -> None:
+        shown = value if len(value) <= 80 else value[:80] + "…"
+        super().__init__(
+            f"runbook {runbook}: parameter {name}={shown!r} does not match {pattern!r}; not run"
+        )
 
 
 class AutomationSuppressed(OpsLinkError):

@@ -27,3 +27,8 @@ def alert_id(fp: str, opened_at: datetime) -> str:
 def execution_name(alert: str) -> str:
     """Step Functions names are unique per state machine for 90 days: one run per alert."""
     return f"remediate-{alert}"
+
+
+def alert_of_execution(name: str) -> str:
+    """The inverse of execution_name; accepts an execution name or ARN."""
+    return name.rsplit(":", 1)[-1].removeprefix("remediate-")

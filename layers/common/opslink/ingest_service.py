@@ -459,18 +459,8 @@ def _finish_opening(
             raise RetryableError(f"ticket {ticket_id} of alert {alert.alert_id} cannot be read")
         ticket = found
     name = execution_name(alert.alert_id)
-    payload = RemediationInput(
-        alert_id=alert.alert_id,
-        ticket_id=ticket_id,
-        alarm_name=alert.alarm_name,
-        region=alert.region,
-        team=alert.team,
-        service=alert.service,
-        environment=alert.environment,
-        alert_type=alert.alert_type,
-        severity=alert.severity,
-        dimensions=alert.dimensions,
-        notification=_notification(alarm, alert, ticket_id, ticket.url),
+    payload = RemediationInput.from_alert(
+        alert, ticket_id, _notification(alarm, alert, ticket_id, ticket.url)
     )
     deps.workflow.start_remediation(name, payload.model_dump(mode="json"))
     deps.store.link_opened(alert, ticket, name, new_ticket=new_ticket)

@@ -272,6 +272,24 @@ class RemediationInput(BaseModel):
     dimensions: dict[str, str] = Field(default_factory=dict)
     notification: dict[str, Any]
 
+    @classmethod
+    def from_alert(
+        cls, alert: Alert, ticket_id: str | None, notification: dict[str, Any]
+    ) -> RemediationInput:
+        return cls(
+            alert_id=alert.alert_id,
+            ticket_id=ticket_id,
+            alarm_name=alert.alarm_name,
+            region=alert.region,
+            team=alert.team,
+            service=alert.service,
+            environment=alert.environment,
+            alert_type=alert.alert_type,
+            severity=alert.severity,
+            dimensions=alert.dimensions,
+            notification=notification,
+        )
+
 
 # --- remediation ------------------------------------------------------------------------
 

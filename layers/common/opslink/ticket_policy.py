@@ -5,6 +5,7 @@ Pure functions; no I/O. The knowledge base of suggested steps lives in knowledge
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
@@ -206,4 +207,61 @@ def draft_ticket(
             "triggered_at": alarm.state_changed_at.isoformat(),
         }
         | extra,
+    )
+
+
+# --- texts of the remediation outcome ---------------------------------------------------
+
+HANDOVER_EXCERPT = 2_000  # characters of stdout/stderr shown on a hand-over
+
+
+@dataclass(frozen=True)
+class HandOverFacts:
+    alert_id: str
+    service: str
+    environment: str
+    alarm_name: str
+    region: str
+    runbook: str | None
+    job: str | None  # "<platform> <job id>"
+    ticket_id: str | None
+
+
+def excerpt(text: str, limit: int = HANDOVER_EXCERPT) -> str:
+    """The end of a job's output (where the error usually is), cut to `limit`."""
+    text = text.strip()
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def handover_note(
+    facts: HandOverFacts, why: str, detail: str, stdout: str | None, stderr: str | None
+) -> str:
+    """The hand-over a human reads: what was tried, on what, and the job's output."""
+    lines = [
+        f"OpsLink could not fix alert {facts.alert_id} automatically: {why}.",
+        "",
+        "| Field | Value |",
+        "| --- | --- |",
+        f"| Service | {facts.service} ({facts.environment}) |",
+        f"| Alarm | {facts.alarm_name} ({facts.region}) |",
+        f"| Runbook | {facts.runbook or 'no runbook'} |",
+        f"| Job | {facts.job or '- -'} |",
+        f"| Alert ticket | {facts.ticket_id or '-'} |",
+    ]
+    if detail:
+        lines += ["", f"**Detail:** {excerpt(detail, 1000)}"]
+    if stdout is not None or stderr is not None:
+        lines += ["", "### stdout", "```", excerpt(stdout or "") or "(empty)", "```"]
+        lines += ["### stderr", "```", excerpt(stderr or "") or "(empty)", "```"]
+    return "\n".join(lines) + "\n"
+
+
+def handover_title(service: str, what: str, why: str) -> str:
+    return f"[FAILED_AUTO] {service} - {what}: {why}"[:TITLE_MAX]
+
+
+def resolution_comment(runbook: str, job: str, alarm_name: str, stdout: str) -> str:
+    return (
+        f"Resolved by OpsLink: runbook {runbook} ({job}) fixed the problem; alarm "
+        f"{alarm_name} is back to OK.\n\nOutput:\n```\n{excerpt(stdout)}\n```"
     )

@@ -14,7 +14,7 @@ from opslink.faults import FaultReporter
 if TYPE_CHECKING:
     from opslink.config import IngestSettings, RemediateSettings, TrackSettings
     from opslink.ingest_service import IngestDeps
-    from opslink.remediate_service import RemediateDeps
+    from opslink.remediation import RemediateDeps
     from opslink.track_service import TrackDeps
 
 
@@ -51,8 +51,8 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
     from opslink.adapters.jobs.registry import job_platform
     from opslink.automation_control import SsmAutomationControl
-    from opslink.remediate_service import RemediateDeps
-    from opslink.runbook_catalog import load_catalog
+    from opslink.remediation import RemediateDeps
+    from opslink.remediation.catalog import load_catalog
     from opslink.service_map import load_service_map
 
     store = DynamoAlertStore(settings.alerts_table)

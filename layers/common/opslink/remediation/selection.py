@@ -21,8 +21,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from opslink.errors import ParameterRejectedError
 from opslink.models import RemediationInput, Risk
-from opslink.runbook_catalog import Runbook
+from opslink.remediation.catalog import Runbook
 
 TIERS = ("exact", "alert_type", "service", "generic")
 # Pseudo-counts (fixes, misses) before any evidence: a specific match starts ahead of a
@@ -124,14 +125,6 @@ def explain(best: Candidate, others: Sequence[Candidate]) -> str:
     return text + "."
 
 
-class ParameterRejected(Exception):
-    def __init__(self, runbook: str, name: str, value: str, pattern: str) -> None:
-        shown = value if len(value) <= 80 else value[:80] + "…"
-        super().__init__(
-            f"runbook {runbook}: parameter {name}={shown!r} does not match {pattern!r}; not run"
-        )
-
-
 def _source_value(source: str, alert: RemediationInput) -> str | None:
     kind, _, key = source.partition(".")
     if kind == "alert":
@@ -153,10 +146,10 @@ def resolve_parameters(runbook: Runbook, alert: RemediationInput) -> dict[str, s
             )
         if value is None:
             if spec.required:
-                raise ParameterRejected(runbook.name, name, "", spec.pattern)
+                raise ParameterRejectedError(runbook.name, name, "", spec.pattern)
             continue
         if not re.fullmatch(spec.pattern, value):
-            raise ParameterRejected(runbook.name, name, value, spec.pattern)
+            raise ParameterRejectedError(runbook.name, name, value, spec.pattern)
         env[name] = value
     return env
 

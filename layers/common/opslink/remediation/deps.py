@@ -1,0 +1,50 @@
+"""What the remediation tasks need: ports, catalog, tunables and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from opslink.clock import Clock, utcnow
+from opslink.errors import ConfigurationError
+from opslink.faults import FaultReporter
+from opslink.ports import (
+    AlarmStateReader,
+    AutomationControl,
+    Directory,
+    JobPlatform,
+    Notifier,
+    RemediationStore,
+    TicketSystem,
+)
+from opslink.remediation.catalog import Runbook
+
+
+@dataclass
+class RemediateDeps:
+    store: RemediationStore
+    tickets: TicketSystem
+    jobs: JobPlatform | None = None
+    catalog: Sequence[Runbook] = ()
+    alarms: AlarmStateReader | None = None
+    directory: Directory | None = None
+    poll_base_seconds: int = 15
+    poll_max_seconds: int = 900
+    runs_per_service_hour: int = 10
+    runs_per_resource_hour: int = 3
+    escalation_ticket: str = "own"  # own | separate
+    control: AutomationControl | None = None
+    notifier: Notifier | None = None
+    faults: FaultReporter | None = None
+    clock: Clock = field(default=utcnow)
+
+    def runbook(self, name: str) -> Runbook:
+        for rb in self.catalog:
+            if rb.name == name:
+                return rb
+        raise ConfigurationError(f"runbook {name!r} is not in the catalog")
+
+    def platform(self) -> JobPlatform:
+        if self.jobs is None:
+            raise ConfigurationError("no job platform is configured for this function")
+        return self.jobs

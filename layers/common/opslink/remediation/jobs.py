@@ -1,0 +1,155 @@
+"""`launch`, `poll` and `cancel`: the job on the alert's hosts, from start to end."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from opslink.errors import (
+    AutomationBudgetExhausted,
+    InvalidTaskInput,
+    JobPlatformError,
+    ParameterRejectedError,
+)
+from opslink.models import JobRef, JobRequest, RemediationInput
+from opslink.remediation.circuit import circuit_allows, circuit_failed, circuit_succeeded
+from opslink.remediation.deps import RemediateDeps
+from opslink.remediation.payloads import Launch, LaunchedJob, PollState, TaskRequest
+from opslink.remediation.policy import next_wait
+from opslink.remediation.selection import resolve_parameters, resolve_targets
+
+logger = Logger(child=True)
+
+RESOURCE_DIMENSIONS = (
+    "InstanceId",
+    "AutoScalingGroupName",
+    "DBInstanceIdentifier",
+    "DBClusterIdentifier",
+    "LoadBalancer",
+    "FunctionName",
+    "ClusterName",
+)
+
+
+def resource_of(alert: RemediationInput) -> str:
+    """What a runbook acts on, for the per-resource budget: the alarm's resource
+    dimension, else the alarm itself."""
+    for key in RESOURCE_DIMENSIONS:
+        if alert.dimensions.get(key):
+            return f"{key}={alert.dimensions[key]}"[:300]
+    return f"alarm={alert.alarm_name or alert.alert_id}"[:300]
+
+
+def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:
+    a = req.alert
+    name = req.selection.runbook.name if req.selection and req.selection.runbook else None
+    if name is None:
+        raise InvalidTaskInput("remediation task input: 'selection.runbook.name' is missing")
+    runbook = deps.runbook(name)
+    try:
+        env = resolve_parameters(runbook, a)
+    except ParameterRejectedError as exc:  # noted here, escalated by the state machine
+        deps.store.add_note(a.alert_id, str(exc), deps.clock(), kind="parameter_rejected")
+        raise
+    key = f"{a.alert_id}:{runbook.name}"
+    stored = deps.store.launched_job(a.alert_id, key)
+    if stored is not None:
+        job = LaunchedJob.model_validate(stored)  # a retried launch: the job already runs
+    else:
+        job = _start(deps, a, runbook.name, env, key)
+    wait = next_wait(0, deps.poll_base_seconds, deps.poll_max_seconds, job.timeout_seconds)
+    return Launch(job=job, poll=PollState(wait_seconds=wait))
+
+
+def _start(
+    deps: RemediateDeps, a: RemediationInput, name: str, env: dict[str, str], key: str
+) -> LaunchedJob:
+    runbook = deps.runbook(name)
+    platform = deps.platform()
+    circuit_allows(deps, platform.name, a)
+    resource = resource_of(a)
+    claimed_at = deps.clock()
+    if not deps.store.claim_automation_budget(
+        a.service,
+        claimed_at,
+        deps.runs_per_service_hour,
+        resource=resource,
+        resource_cap=deps.runs_per_resource_hour,
+    ):
+        text = (
+            f"Automation budget used up (at most {deps.runs_per_service_hour} runs per hour "
+            f"for {a.service}, {deps.runs_per_resource_hour} for {resource}): runbook "
+            f"{runbook.name} not run, left to humans."
+        )
+        deps.store.add_note(a.alert_id, text, deps.clock(), kind="budget_exhausted")
+        raise AutomationBudgetExhausted(text)
+    request = JobRequest(
+        runbook=runbook.name,
+        script_path=str(runbook.script_path),
+        script=runbook.script(),
+        environment=env,
+        targets=resolve_targets(runbook, a),
+        timeout_seconds=runbook.spec.timeout_seconds,
+        idempotency_key=key,
+    )
+    try:
+        ref = platform.launch(request)
+    except Exception as exc:
+        # Budget counts launches that happened: a launch that failed gives it back.
+        deps.store.refund_automation_budget(a.service, claimed_at, resource=resource)
+        if isinstance(exc, JobPlatformError):
+            circuit_failed(deps, platform.name, exc)
+        raise
+    circuit_succeeded(deps, platform.name)
+    job = LaunchedJob(
+        platform=ref.platform,
+        job_id=ref.job_id,
+        launched_at=ref.launched_at,
+        runbook=runbook.name,
+        timeout_seconds=runbook.spec.timeout_seconds,
+        idempotency_key=key,
+        targets={k: list(v) for k, v in request.targets.items()},
+    )
+    deps.store.link_job(a.alert_id, job.out())
+    where = ", ".join(f"{k}={'/'.join(v)}" for k, v in request.targets.items()) or "this host"
+    text = f"Launched runbook {runbook.name} on {where} ({ref.platform} job {ref.job_id})."
+    logger.info("job launched", extra={"runbook": runbook.name, "job_id": ref.job_id})
+    deps.store.add_note(a.alert_id, text, deps.clock(), kind="job_launched")
+    if a.ticket_id:
+        deps.tickets.comment(a.ticket_id, text)
+    return job
+
+
+def job_ref(req: TaskRequest) -> JobRef:
+    if req.job is None:
+        raise InvalidTaskInput(f"remediation task input: 'job' is missing for {req.action}")
+    return JobRef(platform=req.job.platform, job_id=req.job.job_id, launched_at=req.job.launched_at)
+
+
+def poll(deps: RemediateDeps, req: TaskRequest) -> PollState:
+    ref = job_ref(req)
+    status = deps.platform().status(ref)
+    attempt = (req.poll.attempt if req.poll else 0) + 1
+    timeout = req.job.timeout_seconds if req.job else 0
+    elapsed = (deps.clock() - ref.launched_at).total_seconds()
+    remaining = timeout - elapsed
+    return PollState(
+        attempt=attempt,
+        state=status.state.value,
+        exit_code=status.exit_code,
+        detail=status.detail[:500],
+        elapsed_seconds=int(elapsed),
+        timed_out=(not status.state.finished) and remaining <= 0,
+        wait_seconds=next_wait(attempt, deps.poll_base_seconds, deps.poll_max_seconds, remaining),
+    )
+
+
+def cancel(deps: RemediateDeps, req: TaskRequest) -> dict[str, bool]:
+    """Cancel the alert's job: past its timeout (from the state machine), or because the
+    alert was resolved elsewhere (from the track function, with `text` saying why)."""
+    ref = job_ref(req)
+    deps.platform().cancel(ref)
+    limit = req.job.timeout_seconds if req.job else "?"
+    why = req.text or f"it ran past its {limit}s timeout"
+    text = f"Cancelled {ref.platform} job {ref.job_id}: {why}."
+    deps.store.add_note(req.alert.alert_id, text, deps.clock(), kind="job_cancelled")
+    return {"cancelled": True}

@@ -1,0 +1,216 @@
+"""`verify`, `resolve` and `escalate`: did the job fix it, and what happens next.
+
+Only an alarm back to OK is a verified fix. A fix resolves the alert and its tickets
+once; anything else goes to a human, on the alert's own ticket by default."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import datetime, timedelta
+
+from aws_lambda_powertools import Logger
+
+from opslink.errors import ConfigurationError, JobPlatformRejected
+from opslink.models import (
+    AlertStatus,
+    HandOver,
+    JobOutput,
+    Priority,
+    TicketDraft,
+    TicketStatus,
+    TicketType,
+)
+from opslink.remediation.deps import RemediateDeps
+from opslink.remediation.jobs import job_ref
+from opslink.remediation.payloads import TaskRequest
+from opslink.remediation.policy import ESCALATIONS
+from opslink.ticket_lockstep import resolve_other_tickets
+from opslink.ticket_policy import (
+    HANDOVER_EXCERPT,
+    HandOverFacts,
+    excerpt,
+    handover_note,
+    handover_title,
+    resolution_comment,
+)
+
+logger = Logger(child=True)
+
+MANUAL_DUE = timedelta(hours=2)
+_PRIORITY_RANK = {p: i for i, p in enumerate(Priority)}  # Critical first
+
+
+def verify(deps: RemediateDeps, req: TaskRequest) -> dict[str, str]:
+    a = req.alert
+    if deps.alarms is None or not a.alarm_name:
+        return {"alarm_state": "UNKNOWN", "reason": "no alarm to check"}
+    state = deps.alarms.state(a.alarm_name, a.region)
+    return {
+        "alarm_state": state or "UNKNOWN",
+        "reason": "" if state else f"alarm {a.alarm_name} not found in {a.region}",
+    }
+
+
+def job_output(deps: RemediateDeps, req: TaskRequest) -> JobOutput:
+    if req.job is None:
+        return JobOutput()
+    try:
+        return deps.platform().output(job_ref(req), limit=HANDOVER_EXCERPT * 4)
+    except (JobPlatformRejected, ConfigurationError) as exc:
+        return JobOutput(stderr=f"(output unavailable: {exc})")
+
+
+def _score(deps: RemediateDeps, req: TaskRequest, fixed: bool) -> None:
+    if req.job is not None:
+        a = req.alert
+        deps.store.record_runbook_outcome(
+            req.job.runbook, a.alert_type, a.service, a.environment, fixed, deps.clock()
+        )
+
+
+def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
+    a = req.alert
+    current = deps.store.get(a.alert_id)
+    if current is not None and current.flapping_since is not None:
+        text = "The alarm read OK after the runbook, but it is flapping: the alert stays open."
+        deps.store.add_note(a.alert_id, text, deps.clock(), kind="suppressed_flapping")
+        return {"resolved": False, "alert_was_open": True, "reason": "flapping"}
+    runbook = req.job.runbook if req.job else "?"
+    job_id = req.job.job_id if req.job else ""
+    platform = req.job.platform if req.job else ""
+    out = job_output(deps, req)
+    now = deps.clock()
+    resolution = {
+        "by": "automation",
+        "how": f"automated remediation: runbook {runbook}, alarm verified back to OK",
+        "runbook": runbook,
+        "job_id": job_id,
+        "platform": platform,
+        "at": now.isoformat(),
+        "output_excerpt": excerpt(out.stdout, 500),
+    }
+    if a.ticket_id:
+        text = resolution_comment(runbook, f"{platform} job {job_id}", a.alarm_name, out.stdout)
+        deps.tickets.set_status(a.ticket_id, TicketStatus.RESOLVED, note=text)
+    resolved = deps.store.resolve_by_id(a.alert_id, resolution, now)
+    if resolved:
+        resolve_other_tickets(
+            deps.store,
+            deps.tickets,
+            a.alert_id,
+            a.ticket_id,
+            f"Resolved with alert {a.alert_id}: runbook {runbook} fixed it (alarm back to OK).",
+        )
+    else:
+        deps.store.add_note(
+            a.alert_id, f"Runbook {runbook} verified as the fix.", now, kind="verified_fix"
+        )
+    _score(deps, req, fixed=True)
+    logger.info("verified fix", extra={"runbook": runbook, "alert_was_open": resolved})
+    return {"resolved": True, "alert_was_open": resolved}
+
+
+def _raised(current: Priority | None, floor: Priority) -> Priority:
+    """The product rule: a failed automation is at least High; never lowered."""
+    if current is None:
+        return floor
+    return min(current, floor, key=_PRIORITY_RANK.__getitem__)
+
+
+def _handover_note(deps: RemediateDeps, req: TaskRequest, why: str, detail: str) -> str:
+    a = req.alert
+    facts = HandOverFacts(
+        alert_id=a.alert_id,
+        service=a.service,
+        environment=a.environment,
+        alarm_name=a.alarm_name,
+        region=a.region,
+        runbook=req.runbook_name(),
+        job=f"{req.job.platform} {req.job.job_id}" if req.job else None,
+        ticket_id=a.ticket_id,
+    )
+    if req.job is None:
+        return handover_note(facts, why, detail, None, None)
+    out = job_output(deps, req)
+    return handover_note(facts, why, detail, out.stdout, out.stderr)
+
+
+def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
+    """Hand the alert to a human: by default on the alert's own ticket (marked failed
+    automation, priority raised, on-call assigned, due in 2 h, job output attached);
+    with EscalationTicket=separate on a [FAILED_AUTO] ticket of its own, which then moves
+    in lockstep with the alert's ticket. Never for an alert already resolved."""
+    a = req.alert
+    kind = req.escalation.kind if req.escalation else "failed"
+    why = ESCALATIONS.get(kind, kind)
+    detail = (req.escalation.detail if req.escalation else None) or ""
+    with contextlib.suppress(ValueError, TypeError, AttributeError):  # Lambda causes are JSON
+        detail = json.loads(detail).get("errorMessage", detail)
+    now = deps.clock().replace(microsecond=0)
+    if kind in ("failed", "timeout", "not_fixed"):
+        _score(deps, req, fixed=False)
+    current = deps.store.get(a.alert_id)
+    if current is not None and current.status is not AlertStatus.OPEN:
+        by = current.resolution.get("by", "someone")
+        text = f"Automation outcome: {why}. The alert was already resolved (by {by}): no hand-over."
+        deps.store.add_note(a.alert_id, text, now, kind=f"not_escalated_{kind}")
+        return {"handed_over": False, "kind": kind, "reason": "alert already resolved"}
+    oncall = deps.directory.oncall(a.team) if deps.directory else None
+    note = _handover_note(deps, req, why, str(detail))
+    if deps.escalation_ticket == "separate" or not a.ticket_id:
+        ticket_id = _separate_handover(deps, req, why, kind, note, oncall, now)
+        text = f"Handed to a human: {why}. Hand-over ticket {ticket_id} (assigned to {oncall or 'nobody'})."
+        if a.ticket_id:
+            deps.tickets.comment(a.ticket_id, text)
+    else:
+        own = deps.tickets.get(a.ticket_id)
+        due = now + MANUAL_DUE
+        if own is not None and own.due_at is not None and own.due_at < due:
+            due = own.due_at
+        ticket_id = a.ticket_id
+        deps.tickets.hand_over(
+            ticket_id,
+            HandOver(
+                priority=_raised(own.priority if own else None, Priority.HIGH),
+                assignee=oncall,
+                due_at=due,
+                note=note,
+            ),
+        )
+        text = f"Handed to a human on ticket {ticket_id}: {why} (assigned to {oncall or 'nobody'})."
+    deps.store.add_note(a.alert_id, text, now, kind=f"escalated_{kind}")
+    logger.info("handed over", extra={"kind": kind, "ticket_id": ticket_id})
+    return {"handed_over": True, "ticket_id": ticket_id, "kind": kind, "reason": why}
+
+
+def _separate_handover(
+    deps: RemediateDeps,
+    req: TaskRequest,
+    why: str,
+    kind: str,
+    note: str,
+    oncall: str | None,
+    now: datetime,
+) -> str:
+    a = req.alert
+    draft = TicketDraft(
+        alert_id=a.alert_id,
+        key=f"{a.alert_id}:manual",
+        title=handover_title(a.service, a.alarm_name or a.alert_type, why),
+        description=note,
+        ticket_type=TicketType.INCIDENT,
+        priority=Priority.HIGH,
+        assignee=oncall,
+        due_at=now + MANUAL_DUE,
+        labels=("opslink", "failed_auto", f"service:{a.service}"),
+        custom_fields={
+            "alert_id": a.alert_id,
+            "service": a.service,
+            "severity": a.severity.value,
+            "escalation": kind,
+        },
+    )
+    manual = deps.tickets.create(draft)
+    deps.store.link_followup_ticket(a.alert_id, manual.provider, manual.id, kind="manual")
+    return manual.id

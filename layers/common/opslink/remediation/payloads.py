@@ -1,0 +1,108 @@
+"""Typed state-machine payloads: what each remediation task reads from the execution's
+state and what it returns into it (statemachine/remediation.asl.json reads the same
+field names). Unknown fields are ignored so that an execution started by an older
+version still completes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
+
+from opslink.errors import InvalidTaskInput
+from opslink.models import RemediationInput
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    def out(self) -> dict[str, Any]:
+        """The JSON the state machine keeps (None kept: Choice states test IsNull)."""
+        return self.model_dump(mode="json")
+
+
+class SelectedRunbook(_Payload):
+    name: str
+    tier: str
+    timeout_seconds: int = 0
+
+
+class Selection(_Payload):
+    """Output of `select`: the runbook to run, or None with the reason."""
+
+    runbook: SelectedRunbook | None = None
+    approval: bool = False
+    suppressed: bool = False
+    shadow: SelectedRunbook | None = None
+    reason: str = ""
+
+
+class LaunchedJob(_Payload):
+    """A job that was started; also stored as the alert's job link."""
+
+    platform: str
+    job_id: str
+    launched_at: datetime
+    runbook: str
+    timeout_seconds: int = 0
+    idempotency_key: str = ""
+    targets: dict[str, list[str]] = {}
+
+    @field_serializer("launched_at")
+    def _iso(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+class PollState(_Payload):
+    attempt: int = 0
+    state: str = "queued"
+    exit_code: int | None = None
+    detail: str = ""
+    elapsed_seconds: int = 0
+    timed_out: bool = False
+    wait_seconds: int = 1
+
+
+class Launch(_Payload):
+    """Output of `launch`: the job and the first wait."""
+
+    job: LaunchedJob
+    poll: PollState
+
+
+class Escalation(_Payload):
+    """Why the alert goes to a human (see policy.ESCALATIONS) and the detail to show."""
+
+    kind: str = "failed"
+    detail: str | None = None
+
+
+class TaskRequest(_Payload):
+    action: str
+    alert: RemediationInput
+    kind: str = "note"
+    text: str | None = None
+    error: dict[str, Any] | None = None
+    selection: Selection | None = None
+    job: LaunchedJob | None = None
+    poll: PollState | None = None
+    escalation: Escalation | None = None
+    token: str | None = None
+
+    def runbook_name(self) -> str | None:
+        """The runbook this run is about: the launched job's, else the selected one."""
+        if self.job is not None:
+            return self.job.runbook
+        if self.selection is not None and self.selection.runbook is not None:
+            return self.selection.runbook.name
+        return None
+
+
+def parse_request(event: Any) -> TaskRequest:
+    try:
+        return TaskRequest.model_validate(event)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidTaskInput(f"remediation task input: field {where!r}: {first['msg']}") from None

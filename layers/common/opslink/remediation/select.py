@@ -1,0 +1,91 @@
+"""`select` and `request_approval`: which runbook may run for an alert, if any."""
+
+from __future__ import annotations
+
+from opslink.errors import InvalidTaskInput
+from opslink.identity import execution_name
+from opslink.models import RemediationInput, Risk
+from opslink.remediation.deps import RemediateDeps
+from opslink.remediation.payloads import SelectedRunbook, Selection, TaskRequest
+from opslink.remediation.selection import Candidate, Stats, eligible, explain, rank, seeded_rng
+
+# Within the most specific tier: unattended first, then approval, shadow runbooks last.
+_MODE_ORDER = {Risk.AUTO: 0, Risk.APPROVAL: 1, Risk.SHADOW: 2}
+
+
+def suppression(deps: RemediateDeps, alert: RemediationInput) -> str | None:
+    """Why no automation may run for this alert now (flapping alarm, kill switch,
+    maintenance window), or None."""
+    current = deps.store.get(alert.alert_id)
+    if current is not None and current.flapping_since is not None:
+        return "the alarm is flapping"
+    if deps.control is not None:
+        return deps.control.current().suppression(alert.service, deps.clock())
+    return None
+
+
+def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
+    a = req.alert
+    why = suppression(deps, a)
+    if why:
+        text = f"Automation suppressed: {why}; the alert is left to humans."
+        return Selection(suppressed=True, reason=text)
+    matches = eligible(deps.catalog, a.alert_type, a.service, a.environment)
+    if not matches:
+        return Selection(
+            reason=(
+                f"No runbook in the catalog matches alert type {a.alert_type} for service "
+                f"{a.service} in {a.environment}; left to humans."
+            )
+        )
+    raw = deps.store.runbook_stats(
+        [rb.name for rb, _ in matches], a.alert_type, a.service, a.environment
+    )
+    stats = {name: Stats(fixes, misses) for name, (fixes, misses) in raw.items()}
+    ranked = rank(matches, stats, seeded_rng(a.alert_id))
+    modes = deps.control.current().runbook_modes if deps.control is not None else {}
+
+    def mode(c: Candidate) -> Risk:
+        override = modes.get(c.runbook.name)
+        if override is not None and override in Risk.__members__.values():
+            return Risk(override)
+        return c.runbook.spec.risk
+
+    in_tier = [c for c in ranked if c.tier == ranked[0].tier]  # the most specific tier
+    best = sorted(in_tier, key=lambda c: _MODE_ORDER[mode(c)])[0]
+    spec = best.runbook.spec
+    picked = SelectedRunbook(name=spec.name, tier=best.tier, timeout_seconds=spec.timeout_seconds)
+    reason = explain(best, [c for c in ranked if c is not best])
+    if mode(best) is Risk.SHADOW:
+        text = (
+            f"Shadow mode: {reason} It would have run on {a.service}, but it is in shadow "
+            "mode: nothing was run; the alert is left to humans."
+        )
+        deps.store.add_note(a.alert_id, text, deps.clock(), kind="shadow")
+        return Selection(shadow=picked, suppressed=True, reason=text)
+    approval = mode(best) is Risk.APPROVAL
+    if approval:
+        reason += f" It needs a human's approval ({spec.description})."
+    return Selection(runbook=picked, approval=approval, reason=reason)
+
+
+def request_approval(deps: RemediateDeps, req: TaskRequest) -> dict[str, bool]:
+    """Park the execution on a task token until a human approves or rejects the run."""
+    a = req.alert
+    name = req.runbook_name()
+    if name is None:
+        raise InvalidTaskInput("remediation task input: 'selection.runbook' is missing")
+    if not req.token:
+        raise InvalidTaskInput("remediation task input: 'token' is missing for request_approval")
+    runbook = deps.runbook(name)
+    deps.store.set_approval_token(a.alert_id, req.token)
+    execution = execution_name(a.alert_id)
+    text = (
+        f"Runbook {runbook.name} ({runbook.spec.description}) needs a human's approval before it "
+        f"runs on {a.service}. Approve: `opslink executions approve {execution}`; reject: "
+        f"`opslink executions reject {execution}`."
+    )
+    deps.store.add_note(a.alert_id, text, deps.clock(), kind="approval_requested")
+    if a.ticket_id:
+        deps.tickets.comment(a.ticket_id, text)
+    return {"requested": True}

@@ -1,0 +1,69 @@
+"""The task table of the remediation state machine and its dispatcher. Each task is
+idempotent: Step Functions may retry any of them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from opslink.errors import InvalidTaskInput
+from opslink.remediation.deps import RemediateDeps
+from opslink.remediation.jobs import cancel, launch, poll
+from opslink.remediation.outcome import escalate, resolve, verify
+from opslink.remediation.payloads import TaskRequest, parse_request
+from opslink.remediation.select import request_approval, select_runbook
+
+
+def _note(deps: RemediateDeps, req: TaskRequest, kind: str, text: str) -> dict[str, Any]:
+    alert = req.alert
+    deps.store.add_note(alert.alert_id, text, deps.clock(), kind=kind)
+    if alert.ticket_id:
+        deps.tickets.comment(alert.ticket_id, text)
+    return {"noted": True, "kind": kind}
+
+
+def record_note(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
+    return _note(deps, req, req.kind, req.text or "(no text)")
+
+
+def record_failure(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
+    error = req.error or {}
+    cause = str(error.get("Cause", ""))
+    with contextlib.suppress(ValueError, AttributeError):  # Lambda causes are JSON
+        cause = json.loads(cause).get("errorMessage", cause)
+    text = (
+        f"Automated remediation stopped: {error.get('Error', 'unknown error')}: {cause[:1500]}. "
+        "The alert needs a human."
+    )
+    return _note(deps, req, "remediation_failed", text)
+
+
+Task = Callable[[RemediateDeps, TaskRequest], Any]
+
+TASKS: dict[str, Task] = {
+    "select": select_runbook,
+    "request_approval": request_approval,
+    "launch": launch,
+    "poll": poll,
+    "cancel": cancel,
+    "verify": verify,
+    "resolve": resolve,
+    "escalate": escalate,
+    "note": record_note,
+    "record_failure": record_failure,
+}
+
+
+def run_task(event: Any, deps: RemediateDeps) -> dict[str, Any]:
+    req = parse_request(event)
+    task = TASKS.get(req.action)
+    if task is None:
+        raise InvalidTaskInput(
+            f"remediation task: unknown action {req.action!r} ({', '.join(TASKS)})"
+        )
+    result = task(deps, req)
+    return result.model_dump(mode="json") if isinstance(result, BaseModel) else dict(result)
