@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from opslink import ticket_policy
 from opslink.models import AlertStatus, Priority, TicketStatus
 from opslink_cli import samples
 from opslink_cli.local_stack import LocalStack, put_cloudwatch_alarm
@@ -114,7 +115,9 @@ def test_job_failure_escalates_with_stderr(stack: Stack) -> None:
     assert ticket.priority is Priority.HIGH and ticket.assignee == "carol@example.com"
     handed_at = datetime.fromisoformat(ticket.comments[-1]["at"])
     # Due in 2 h, unless the ticket was due sooner already (a hand-over never delays it).
-    assert 0 < (ticket.due_at - handed_at).total_seconds() <= 7200 + 5
+    due_before = ticket_policy.due_at(Priority.MEDIUM, samples.T0)
+    expected = min(due_before, handed_at.replace(microsecond=0) + timedelta(hours=2))
+    assert abs((ticket.due_at - expected).total_seconds()) <= 5
     assert "the runbook failed" in note
     assert "cache daemon not responding" in note and "checking caches" in note
     assert stack.alerts.runbook_stats(["fail_memory"], "memory_usage", "search", "production") == {

@@ -41,6 +41,7 @@ from opslink.ports import (
     AlarmTagSource,
     AlertStore,
     Directory,
+    LockHolder,
     Notifier,
     OpenAlertConflict,
     TicketSystem,
@@ -293,21 +294,21 @@ def _on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordRes
         holder = conflict.holder
     else:
         return _open_safely(alarm, alert, enr, deps, policy, None, None, "new alert")
-    if holder.get("st") != "resolved":
+    if not holder.resolved:
         return _on_open_alert(alarm, alert, enr, holder, deps, policy)
     # The alarm had an alert before, now resolved: this ALARM starts a new episode.
-    resolved_at = datetime.fromisoformat(str(holder.get("resolved_at")))
-    if holder.get("alert_id") == alert.alert_id or alarm.state_changed_at <= resolved_at:
+    resolved_at = holder.resolved_at or alarm.state_changed_at
+    if holder.alert_id == alert.alert_id or alarm.state_changed_at <= resolved_at:
         return RecordResult(
             index=0,
             outcome=Outcome.DUPLICATE,
             reason="late delivery of an ALARM from before the alert was resolved",
-            alert_id=str(holder.get("alert_id")),
-            ticket_id=holder.get("ticket_id"),
+            alert_id=holder.alert_id,
+            ticket_id=holder.ticket_id,
         )
-    previous = {"alert_id": str(holder["alert_id"]), "resolved_at": resolved_at.isoformat()}
-    if holder.get("ticket_id"):
-        previous["ticket_id"] = str(holder["ticket_id"])
+    previous = {"alert_id": holder.alert_id, "resolved_at": resolved_at.isoformat()}
+    if holder.ticket_id:
+        previous["ticket_id"] = holder.ticket_id
     # A real OK -> ALARM change (duplicates and first alarms are not): flapping counts these.
     flaps = _flapping(alarm, deps, policy)
     try:
@@ -326,13 +327,6 @@ def _on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordRes
         if opened is not None:
             _mark_flapping(opened, flaps, deps, policy, claimed=True)
     return result
-
-
-def _previous_of(holder: dict[str, Any]) -> dict[str, str] | None:
-    prev = {
-        k.removeprefix("previous_"): str(v) for k, v in holder.items() if k.startswith("previous_")
-    }
-    return prev or None
 
 
 def _open_safely(
@@ -499,24 +493,24 @@ def _on_open_alert(
     alarm: Alarm,
     new: Alert,
     enr: Any,
-    holder: dict[str, Any],
+    holder: LockHolder,
     deps: IngestDeps,
     policy: IngestPolicy,
 ) -> RecordResult:
-    held_id = str(holder.get("alert_id", ""))
+    held_id = holder.alert_id
     now = deps.clock()
     if held_id == new.alert_id:
         # The same ALARM transition again: a duplicate delivery.
-        if holder.get("ticket_id") and holder.get("execution_name"):
+        if holder.ticket_id and holder.execution_name:
             return RecordResult(
                 index=0,
                 outcome=Outcome.DUPLICATE,
                 reason="duplicate delivery of an alarm already handled",
                 alert_id=held_id,
-                ticket_id=str(holder["ticket_id"]),
-                execution_name=str(holder["execution_name"]),
+                ticket_id=holder.ticket_id,
+                execution_name=holder.execution_name,
             )
-        lease_until = datetime.fromisoformat(str(holder.get("lease_until", now.isoformat())))
+        lease_until = holder.lease_until or now
         if lease_until > now or not deps.store.take_lease(new, now, now + policy.lease):
             # Unfinished and held by another delivery: never "duplicate" (that would end
             # the retries); retried later, it finds the work done or takes it over.
@@ -530,15 +524,14 @@ def _on_open_alert(
                 alert_id=held_id,
                 retryable=True,
             )
-        ticket_id = str(holder["ticket_id"]) if holder.get("ticket_id") else None
         return _open_safely(
             alarm,
             new,
             enr,
             deps,
             policy,
-            ticket_id,
-            _previous_of(holder),
+            holder.ticket_id,
+            holder.previous,
             "finished opening an alert a failed delivery left unfinished",
         )
 
@@ -549,7 +542,7 @@ def _on_open_alert(
             outcome=Outcome.DUPLICATE,
             reason="duplicate or out-of-order delivery of an earlier ALARM transition",
             alert_id=held_id,
-            ticket_id=holder.get("ticket_id"),
+            ticket_id=holder.ticket_id,
         )
     previous = current.last_comment_at
     due = previous is None or now - previous >= policy.refire_comment_period

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,11 +24,24 @@ from opslink.models import (
 )
 
 
-class OpenAlertConflict(Exception):
-    """The alarm already has an open alert: its lock row as the store holds it."""
+@dataclass(frozen=True)
+class LockHolder:
+    """Which alert holds an alarm's dedup lock, and how far its opening got."""
 
-    def __init__(self, holder: dict[str, Any]) -> None:
-        super().__init__(f"alarm already has open alert {holder.get('alert_id')}")
+    alert_id: str
+    resolved: bool  # the alarm's last episode is over: a new ALARM starts another
+    resolved_at: datetime | None = None
+    ticket_id: str | None = None
+    execution_name: str | None = None
+    lease_until: datetime | None = None
+    previous: dict[str, str] | None = None  # the episode before (alert, ticket, resolved_at)
+
+
+class OpenAlertConflict(Exception):
+    """The alarm already has an alert: the lock's current holder."""
+
+    def __init__(self, holder: LockHolder) -> None:
+        super().__init__(f"alarm already has alert {holder.alert_id}")
         self.holder = holder
 
 

@@ -10,6 +10,7 @@ from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.registry import ticket_system
 from opslink.errors import ConfigurationError
 from opslink.faults import FaultReporter
+from opslink.secrets import read_secret
 
 if TYPE_CHECKING:
     from opslink.config import IngestSettings, RemediateSettings, TrackSettings
@@ -107,9 +108,4 @@ def webhook_secret(settings: TrackSettings) -> str | None:
     """The shared webhook secret from Secrets Manager (cached); None when not configured."""
     if not settings.webhook_secret_name:
         return None
-    from aws_lambda_powertools.utilities import parameters
-
-    value = parameters.get_secret(settings.webhook_secret_name, max_age=300)
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(f"webhook secret {settings.webhook_secret_name} is empty")
-    return value.strip()
+    return read_secret(settings.webhook_secret_name, "the webhook receiver")

@@ -6,6 +6,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from opslink.adapters.aws import lazy_client
 from opslink.errors import RetryableError
 
 
@@ -15,9 +16,7 @@ class CloudWatchAlarmState:
 
     def _client(self, region: str) -> Any:
         if region not in self._clients:
-            import boto3
-
-            self._clients[region] = boto3.client("cloudwatch", region_name=region or None)
+            self._clients[region] = lazy_client("cloudwatch", region)
         return self._clients[region]
 
     def state(self, alarm_name: str, region: str) -> str | None:

@@ -8,6 +8,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from opslink.adapters.aws import lazy_client
+
 logger = Logger(child=True)
 
 
@@ -23,9 +25,7 @@ class CloudWatchAlarmTags:
             return self._clients[""]
         region = alarm_arn.split(":")[3] if alarm_arn.count(":") >= 5 else ""
         if region not in self._clients:
-            import boto3
-
-            self._clients[region] = boto3.client("cloudwatch", region_name=region or None)
+            self._clients[region] = lazy_client("cloudwatch", region)
         return self._clients[region]
 
     def tags(self, alarm_arn: str) -> dict[str, str]:

@@ -6,17 +6,11 @@ from __future__ import annotations
 from opslink.config import RemediateSettings
 from opslink.errors import ConfigurationError
 from opslink.ports import JobPlatform
+from opslink.secrets import read_secret
 
 
 def _secret(name: str, what: str) -> str:
-    if not name:
-        raise ConfigurationError(f"{what} needs the name of its token secret")
-    from aws_lambda_powertools.utilities import parameters
-
-    value = parameters.get_secret(name, max_age=300)
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(f"secret {name} for {what} is empty")
-    return value.strip()
+    return read_secret(name, what)
 
 
 def _url(url: str, what: str) -> str:

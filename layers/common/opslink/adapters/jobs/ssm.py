@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
+from opslink.adapters.aws import lazy_client
 from opslink.errors import JobPlatformError, JobPlatformRejected
 from opslink.models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 
@@ -100,17 +101,13 @@ class SsmRunCommandPlatform:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("ssm")
+            self._client = lazy_client("ssm")
         return self._client
 
     @property
     def s3(self) -> Any:
         if self._s3 is None:
-            import boto3
-
-            self._s3 = boto3.client("s3")
+            self._s3 = lazy_client("s3")
         return self._s3
 
     def _call(self, op: str, **kwargs: Any) -> Any:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from opslink.adapters.aws import aws_errors, lazy_client
 from opslink.errors import RetryableError
 
 
@@ -17,13 +16,11 @@ class SnsNotifier:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("sns")
+            self._client = lazy_client("sns")
         return self._client
 
     def notify(self, subject: str, message: str, attributes: dict[str, str]) -> None:
-        try:
+        with aws_errors(f"SNS publish to {self.topic_arn}", RetryableError):
             self.client.publish(
                 TopicArn=self.topic_arn,
                 Subject=subject[:100],
@@ -32,5 +29,3 @@ class SnsNotifier:
                     k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v
                 },
             )
-        except (BotoCoreError, ClientError) as exc:
-            raise RetryableError(f"SNS publish to {self.topic_arn} failed: {exc}") from exc

@@ -1,8 +1,7 @@
 """The brakes' and faults' records in the alerts table, one concern beside the alerts:
 flap history (`FLAP#<fingerprint>`), automation budgets (`BUDGET#<service>` and
 `BUDGET#resource#<resource>` / hour), circuit breakers (`CIRCUIT#<platform>`) and
-integration faults (`FAULTS` / `<component>#<integration>#<first_at>`). A mixin of
-`DynamoAlertStore`, which owns the client, the error mapping and conditional writes."""
+integration faults (`FAULTS` / `<component>#<integration>#<first_at>`); keys in keys.py."""
 
 from __future__ import annotations
 
@@ -11,26 +10,20 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from opslink.adapters.store import keys
+from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.errors import StoreError
 
 
-class ReliabilityRecords:
-    table: str
-
-    def _call(self, op: str, **kwargs: Any) -> Any:
-        raise NotImplementedError
-
-    def _conditional(self, op: str, **kwargs: Any) -> Any | None:
-        raise NotImplementedError
-
+class ReliabilityRecords(TableBase):
     def record_transition(
         self, fingerprint: str, at: datetime, state: str, window: timedelta
     ) -> list[tuple[datetime, str]]:
         """Append an alarm state change to the alarm's recent history and return the
         changes within `window` of it (oldest first); the list is trimmed as it grows."""
-        key = _to_item({"pk": f"FLAP#{fingerprint}", "sk": "FLAP"})
+        key = _to_item(keys.flap(fingerprint))
         out = self._call(
             "update_item",
             TableName=self.table,
@@ -62,7 +55,7 @@ class ReliabilityRecords:
         out = self._call(
             "get_item",
             TableName=self.table,
-            Key=_to_item({"pk": f"FLAP#{fingerprint}", "sk": "FLAP"}),
+            Key=_to_item(keys.flap(fingerprint)),
             ConsistentRead=True,
         )
         raw = [str(x) for x in _from_item(out.get("Item") or {}).get("t", [])]
@@ -76,7 +69,7 @@ class ReliabilityRecords:
         current = self._open_fault_item(fault.component, fault.integration)
         if current is None:
             item = {
-                "pk": "FAULTS",
+                "pk": keys.FAULTS_PARTITION,
                 "sk": f"{fault.component}#{fault.integration}#{fault.first_at.isoformat()}",
                 "state": "open",
                 "doc": fault.model_dump_json(),
@@ -100,7 +93,7 @@ class ReliabilityRecords:
         self._call(
             "update_item",
             TableName=self.table,
-            Key=_to_item({"pk": "FAULTS", "sk": current["sk"]}),
+            Key=_to_item({"pk": keys.FAULTS_PARTITION, "sk": current["sk"]}),
             UpdateExpression="SET doc = :d",
             ExpressionAttributeValues=_to_item({":d": updated.model_dump_json()}),
         )
@@ -118,7 +111,7 @@ class ReliabilityRecords:
         done = self._conditional(
             "update_item",
             TableName=self.table,
-            Key=_to_item({"pk": "FAULTS", "sk": current["sk"]}),
+            Key=_to_item({"pk": keys.FAULTS_PARTITION, "sk": current["sk"]}),
             UpdateExpression="SET #s = :r, doc = :d",
             ConditionExpression="#s = :open",
             ExpressionAttributeNames={"#s": "state"},
@@ -136,7 +129,7 @@ class ReliabilityRecords:
             FilterExpression="#s = :open",
             ExpressionAttributeNames={"#s": "state"},
             ExpressionAttributeValues=_to_item(
-                {":p": "FAULTS", ":s": f"{component}#{integration}#", ":open": "open"}
+                {":p": keys.FAULTS_PARTITION, ":s": f"{component}#{integration}#", ":open": "open"}
             ),
             ConsistentRead=True,
         )
@@ -150,7 +143,7 @@ class ReliabilityRecords:
             "query",
             TableName=self.table,
             KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues=_to_item({":p": "FAULTS"}),
+            ExpressionAttributeValues=_to_item({":p": keys.FAULTS_PARTITION}),
         )
         found = [Fault.model_validate_json(_from_item(i)["doc"]) for i in out.get("Items", [])]
         found = [f for f in found if state is None or f.state == state]
@@ -160,7 +153,7 @@ class ReliabilityRecords:
         out = self._call(
             "get_item",
             TableName=self.table,
-            Key=_to_item({"pk": f"CIRCUIT#{platform}", "sk": "CIRCUIT"}),
+            Key=_to_item(keys.circuit(platform)),
             ConsistentRead=True,
         )
         doc = _from_item(out.get("Item") or {})
@@ -175,7 +168,7 @@ class ReliabilityRecords:
         out = self._conditional(
             "update_item",
             TableName=self.table,
-            Key=_to_item({"pk": f"CIRCUIT#{platform}", "sk": "CIRCUIT"}),
+            Key=_to_item(keys.circuit(platform)),
             UpdateExpression="SET #s = :half, probe_until = :until",
             ConditionExpression="#s = :open OR (#s = :half AND probe_until < :now)",
             ExpressionAttributeNames={"#s": "state"},
@@ -192,7 +185,7 @@ class ReliabilityRecords:
 
     def circuit_failure(self, platform: str, now: datetime, threshold: int) -> bool:
         """Count a failed call; True when this failure opened the circuit."""
-        key = _to_item({"pk": f"CIRCUIT#{platform}", "sk": "CIRCUIT"})
+        key = _to_item(keys.circuit(platform))
         out = self._call(
             "update_item",
             TableName=self.table,
@@ -220,7 +213,7 @@ class ReliabilityRecords:
         out = self._conditional(
             "update_item",
             TableName=self.table,
-            Key=_to_item({"pk": f"CIRCUIT#{platform}", "sk": "CIRCUIT"}),
+            Key=_to_item(keys.circuit(platform)),
             UpdateExpression="SET #s = :closed, failures = :zero REMOVE since, opened_at, probe_until",
             ConditionExpression="attribute_exists(pk) AND (#s <> :closed OR failures > :zero)",
             ExpressionAttributeNames={"#s": "state"},
@@ -243,9 +236,10 @@ class ReliabilityRecords:
         """Count one automated run for the service (and the resource) in this hour, unless
         a cap is reached: one transaction of conditional ADDs, so concurrent executions
         cannot overshoot and a refused claim consumes nothing."""
-        items = [self._budget_update(f"BUDGET#{service}", at, cap)]
+        pks = keys.budget_partitions(service, resource)
+        items = [self._budget_update(pks[0], at, cap)]
         if resource:
-            items.append(self._budget_update(f"BUDGET#resource#{resource}", at, resource_cap))
+            items.append(self._budget_update(pks[1], at, resource_cap))
         try:
             self._call("transact_write_items", TransactItems=items)
         except ClientError as exc:
@@ -260,7 +254,7 @@ class ReliabilityRecords:
     ) -> None:
         """Give back a claim whose launch did not happen: budget counts real launches."""
         hour = at.astimezone(UTC).strftime("%Y-%m-%dT%H")
-        for pk in [f"BUDGET#{service}", *([f"BUDGET#resource#{resource}"] if resource else [])]:
+        for pk in keys.budget_partitions(service, resource):
             self._conditional(
                 "update_item",
                 TableName=self.table,

@@ -16,6 +16,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from opslink.adapters.aws import lazy_client
 from opslink.errors import TicketSystemError
 from opslink.models import HandOver, Ticket, TicketDraft, TicketStatus
 
@@ -43,9 +44,7 @@ class BuiltinTicketSystem:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
+            self._client = lazy_client("dynamodb")
         return self._client
 
     def _call(self, op: str, **kwargs: Any) -> Any:

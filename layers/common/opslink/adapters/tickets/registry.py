@@ -8,13 +8,13 @@ Provider-specific settings come as TICKET_OPTIONS (JSON).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.config import CommonSettings
 from opslink.errors import ConfigurationError
 from opslink.ports import TicketSystem
+from opslink.secrets import read_credentials
 
 PROVIDERS = ("builtin", "jira", "servicenow", "zendesk", "github", "redmine")
 
@@ -22,18 +22,7 @@ PROVIDERS = ("builtin", "jira", "servicenow", "zendesk", "github", "redmine")
 def _credentials(secret_name: str, provider: str) -> dict[str, str]:
     if not secret_name:
         raise ConfigurationError(f"TICKET_PROVIDER={provider} needs TICKET_CREDENTIALS_SECRET")
-    from aws_lambda_powertools.utilities import parameters
-
-    raw = parameters.get_secret(secret_name, max_age=300)
-    try:
-        doc = json.loads(raw) if isinstance(raw, str) else raw
-    except json.JSONDecodeError:
-        doc = {"token": raw}
-    if not isinstance(doc, dict) or not any(doc.get(k) for k in ("token", "password", "api_key")):
-        raise ConfigurationError(
-            f"secret {secret_name}: expected JSON with 'token', 'password' or 'api_key'"
-        )
-    return {str(k): str(v) for k, v in doc.items()}
+    return read_credentials(secret_name, f"ticket provider {provider}")
 
 
 def _need(value: str, name: str, provider: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from opslink.adapters.aws import lazy_client
 from opslink.errors import RetryableError
 from opslink.models import Alert
 
@@ -21,9 +22,7 @@ class RemediateTaskCanceller:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("lambda")
+            self._client = lazy_client("lambda")
         return self._client
 
     def cancel_jobs(self, alert: Alert, reason: str) -> list[str]:

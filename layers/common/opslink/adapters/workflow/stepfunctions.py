@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
+from opslink.adapters.aws import aws_errors, lazy_client
 from opslink.errors import RetryableError
 
 
@@ -18,38 +19,33 @@ class StepFunctionsWorkflow:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("stepfunctions")
+            self._client = lazy_client("stepfunctions")
         return self._client
 
     def start_remediation(self, name: str, payload: dict[str, Any]) -> bool:
         try:
-            self.client.start_execution(
-                stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)
-            )
+            with aws_errors(
+                f"Step Functions StartExecution {name}", RetryableError, ("ExecutionAlreadyExists",)
+            ):
+                self.client.start_execution(
+                    stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)
+                )
             return True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ExecutionAlreadyExists":
-                return False
-            raise RetryableError(f"Step Functions StartExecution {name} failed: {exc}") from exc
-        except BotoCoreError as exc:
-            raise RetryableError(f"Step Functions StartExecution {name} failed: {exc}") from exc
+        except ClientError:  # ExecutionAlreadyExists: one run per alert
+            return False
 
     def stop_remediation(self, name: str, cause: str) -> bool:
         """Stop the alert's execution if it still runs; False if it already ended."""
         arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+        gone = ("ExecutionDoesNotExist", "ExecutionNotFound")
         try:
-            status = self.client.describe_execution(executionArn=arn)["status"]
-            if status != "RUNNING":
-                return False
-            self.client.stop_execution(
-                executionArn=arn, error="OpsLink.TicketClosed", cause=cause[:32_000]
-            )
+            with aws_errors(f"Step Functions StopExecution {name}", RetryableError, gone):
+                status = self.client.describe_execution(executionArn=arn)["status"]
+                if status != "RUNNING":
+                    return False
+                self.client.stop_execution(
+                    executionArn=arn, error="OpsLink.TicketClosed", cause=cause[:32_000]
+                )
             return True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("ExecutionDoesNotExist", "ExecutionNotFound"):
-                return False
-            raise RetryableError(f"Step Functions StopExecution {name} failed: {exc}") from exc
-        except BotoCoreError as exc:
-            raise RetryableError(f"Step Functions StopExecution {name} failed: {exc}") from exc
+        except ClientError:  # the execution does not exist (any more)
+            return False

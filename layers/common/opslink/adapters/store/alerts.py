@@ -1,0 +1,229 @@
+"""Alerts, their dedup locks and their links to tickets and executions (see keys.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from opslink.adapters.store import keys
+from opslink.adapters.store.base import TableBase
+from opslink.adapters.store.items import from_item as _from_item
+from opslink.adapters.store.items import to_item as _to_item
+from opslink.errors import StoreError
+from opslink.models import Alert, AlertStatus
+
+LOCK_SAFETY_TTL = timedelta(days=30)
+
+
+def _alert_doc(alert: Alert) -> dict[str, Any]:
+    doc = json.loads(alert.model_dump_json())
+    # DynamoDB has no float without Decimal; keep nested values as JSON text.
+    doc["resolution"] = json.dumps(doc["resolution"])
+    doc["dimensions"] = json.dumps(doc["dimensions"])
+    return {
+        **keys.alert(alert.alert_id),
+        "gsi1pk": keys.status_partition(alert.status.value),
+        "gsi1sk": f"{alert.triggered_at.isoformat()}#{alert.alert_id}",
+        **doc,
+    }
+
+
+def _alert_from(doc: dict[str, Any]) -> Alert:
+    for key in ("notes", "resolution", "dimensions"):
+        if isinstance(doc.get(key), str):
+            doc[key] = json.loads(doc[key])
+    return Alert.model_validate(doc)
+
+
+class AlertRecords(TableBase):
+    def record_refire(self, alert_id: str, at: datetime) -> Alert | None:
+        """Count an ALARM transition newer than the alert's last one; None if it is not
+        newer (a duplicate or late delivery), so nothing is counted twice."""
+        out = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item(keys.alert(alert_id)),
+            UpdateExpression="ADD occurrences :one SET last_transition_at = :at",
+            ConditionExpression="#s = :open AND last_transition_at < :at",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=_to_item(
+                {":one": 1, ":at": at.isoformat(), ":open": AlertStatus.OPEN.value}
+            ),
+            ReturnValues="ALL_NEW",
+        )
+        if out is None:
+            return None
+        return _alert_from(_from_item(out["Attributes"]))
+
+    def claim_comment(self, alert_id: str, previous: datetime | None, now: datetime) -> bool:
+        """Take the alert's re-fire comment slot; False if a concurrent delivery took it."""
+        return self.claim_slot(alert_id, "last_comment_at", previous, now)
+
+    def claim_slot(
+        self, alert_id: str, slot: str, previous: datetime | None, now: datetime
+    ) -> bool:
+        """Set a once-per-period timestamp on the alert only if nobody moved it since we
+        read it (conditional write), so two concurrent workers never both act."""
+        condition = "attribute_not_exists(#f)" if previous is None else "#f = :prev"
+        values = {":now": now.isoformat()} | ({":prev": previous.isoformat()} if previous else {})
+        out = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item(keys.alert(alert_id)),
+            UpdateExpression="SET #f = :now",
+            ConditionExpression=f"attribute_exists(pk) AND {condition}",
+            ExpressionAttributeNames={"#f": slot},
+            ExpressionAttributeValues=_to_item(values),
+        )
+        return out is not None
+
+    def open_alerts(self) -> Iterator[Alert]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :s",
+            "ExpressionAttributeValues": _to_item(
+                {":s": keys.status_partition(AlertStatus.OPEN.value)}
+            ),
+        }
+        while True:
+            out = self._call("query", **kwargs)
+            for item in out.get("Items", []):
+                yield _alert_from(_from_item(item))
+            if "LastEvaluatedKey" not in out:
+                return
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+    def resolve(self, alert: Alert, resolution: dict[str, str], at: datetime) -> bool:
+        try:
+            self._call(
+                "transact_write_items",
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": _to_item(keys.alert(alert.alert_id)),
+                            "UpdateExpression": "SET #s = :r, gsi1pk = :g, resolved_at = :at, resolution = :res",
+                            "ConditionExpression": "#s = :open",
+                            "ExpressionAttributeNames": {"#s": "status"},
+                            "ExpressionAttributeValues": _to_item(
+                                {
+                                    ":r": AlertStatus.RESOLVED.value,
+                                    ":g": keys.status_partition(AlertStatus.RESOLVED.value),
+                                    ":at": at.isoformat(),
+                                    ":res": json.dumps(resolution),
+                                    ":open": AlertStatus.OPEN.value,
+                                }
+                            ),
+                        }
+                    },
+                    {
+                        # The lock stays as the alarm's last episode: a re-fire within the
+                        # reopen window reopens this ticket, a later one links to it.
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": _to_item(keys.lock(alert.fingerprint)),
+                            "UpdateExpression": "SET st = :resolved, resolved_at = :at, alert_id = :a, #ttl = :ttl"
+                            + (", ticket_id = :t" if alert.ticket_id else ""),
+                            "ConditionExpression": "attribute_not_exists(pk) OR alert_id = :a",
+                            "ExpressionAttributeNames": {"#ttl": "ttl"},
+                            "ExpressionAttributeValues": _to_item(
+                                {
+                                    ":resolved": "resolved",
+                                    ":at": at.isoformat(),
+                                    ":a": alert.alert_id,
+                                    ":ttl": int((at + LOCK_SAFETY_TTL).timestamp()),
+                                }
+                                | ({":t": alert.ticket_id} if alert.ticket_id else {})
+                            ),
+                        }
+                    },
+                    self._counter_update("alerts_resolved", at),
+                ],
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                return False
+            raise StoreError(f"DynamoDB could not resolve alert {alert.alert_id}: {exc}") from exc
+
+    def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool:
+        alert = self.get(alert_id)
+        if alert is None or alert.status is not AlertStatus.OPEN:
+            return False
+        return self.resolve(alert, resolution, at)
+
+    def add_note(self, alert_id: str, text: str, at: datetime, kind: str = "note") -> None:
+        """Append one note atomically (list_append), so concurrent writers lose nothing."""
+        note = {"at": at.isoformat(), "kind": kind, "text": text[:4000]}
+        added = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item(keys.alert(alert_id)),
+            UpdateExpression="SET notes = list_append(if_not_exists(notes, :empty), :n)",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=_to_item({":n": [note], ":empty": []}),
+        )
+        if added is None:
+            raise StoreError(f"alert {alert_id} not found")
+
+    def get(self, alert_id: str) -> Alert | None:
+        out = self._call(
+            "get_item",
+            TableName=self.table,
+            Key=_to_item(keys.alert(alert_id)),
+            ConsistentRead=True,
+        )
+        return _alert_from(_from_item(out["Item"])) if "Item" in out else None
+
+    def alert_for_ticket(self, provider: str, ticket_id: str) -> str | None:
+        out = self._call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues=_to_item({":p": keys.ticket_ref(provider, ticket_id)}),
+        )
+        # A reopened ticket is linked to each alert it served: the latest one owns it now.
+        links = sorted(
+            (_from_item(i) for i in out.get("Items") or []),
+            key=lambda d: str(d.get("linked_at", "")),
+        )
+        return str(links[-1]["alert_id"]) if links else None
+
+    def links(self, alert_id: str) -> list[dict[str, Any]]:
+        out = self._call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues=_to_item({":p": keys.alert_pk(alert_id)}),
+        )
+        return [_from_item(i) for i in out.get("Items", []) if _from_item(i)["sk"] != "ALERT"]
+
+    def list_alerts(self, status: str | None = None, limit: int = 50) -> list[Alert]:
+        statuses = [status] if status else [s.value for s in AlertStatus]
+        alerts: list[Alert] = []
+        for st in statuses:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": "gsi1",
+                "KeyConditionExpression": "gsi1pk = :s",
+                "ExpressionAttributeValues": _to_item({":s": keys.status_partition(st)}),
+                "ScanIndexForward": False,
+                "Limit": limit,
+            }
+            out = self._call("query", **kwargs)
+            alerts += [_alert_from(_from_item(i)) for i in out.get("Items", [])]
+        alerts.sort(key=lambda a: a.triggered_at, reverse=True)
+        return alerts[:limit]
+
+    def link_followup_ticket(self, alert_id: str, provider: str, ticket_id: str, kind: str) -> None:
+        ticket_key = keys.ticket_ref(provider, ticket_id)
+        link = {"alert_id": alert_id, "ticket_id": ticket_id, "provider": provider, "kind": kind}
+        self._call(
+            "transact_write_items",
+            TransactItems=self._both_ways(keys.alert_pk(alert_id), ticket_key, link),
+        )

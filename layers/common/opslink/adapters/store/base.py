@@ -1,0 +1,63 @@
+"""What every store module shares: the table, a lazy client, the error mapping, the
+conditional write, links both ways and the daily counter update."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from opslink.adapters.aws import lazy_client
+from opslink.adapters.store import keys
+from opslink.adapters.store.items import to_item as _to_item
+from opslink.errors import StoreError
+
+
+class TableBase:
+    def __init__(self, table: str, client: Any = None) -> None:
+        self.table = table
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = lazy_client("dynamodb")
+        return self._client
+
+    def _call(self, op: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, op)(**kwargs)
+        except (BotoCoreError, ClientError) as exc:
+            if isinstance(exc, ClientError) and exc.response["Error"]["Code"] in (
+                "ConditionalCheckFailedException",
+                "TransactionCanceledException",
+            ):
+                raise
+            raise StoreError(f"DynamoDB {op} on {self.table} failed: {exc}") from exc
+
+    def _conditional(self, op: str, **kwargs: Any) -> Any | None:
+        """A conditional write: its response, or None when the condition did not hold
+        (`_call` turns every other failure into a StoreError)."""
+        try:
+            return self._call(op, **kwargs)
+        except ClientError:
+            return None
+
+    def _counter_update(self, name: str, at: datetime, by: int = 1) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": _to_item(keys.counter(name, at)),
+                "UpdateExpression": "ADD #v :n",
+                "ExpressionAttributeNames": {"#v": "value"},
+                "ExpressionAttributeValues": {":n": {"N": str(by)}},
+            }
+        }
+
+    def _both_ways(self, a: str, b: str, attrs: dict[str, Any]) -> list[dict[str, Any]]:
+        """A link as two items, so each side finds the other with one query."""
+        return [
+            {"Put": {"TableName": self.table, "Item": _to_item({"pk": a, "sk": b} | attrs)}},
+            {"Put": {"TableName": self.table, "Item": _to_item({"pk": b, "sk": a} | attrs)}},
+        ]

@@ -1,0 +1,109 @@
+"""Every item kind of the OpsLink table, built here and nowhere else (single-table design).
+
+| kind        | pk                          | sk                              | what                                            | module       |
+|-------------|-----------------------------|---------------------------------|-------------------------------------------------|--------------|
+| ALERT       | ALERT#<alert id>            | ALERT                           | the alert (gsi1: STATUS#<status> / <at>#<id>)   | alerts       |
+| LOCK        | FP#<fingerprint>            | LOCK                            | dedup lock: the alarm's alert, lease, ticket    | locks        |
+| LINK        | ALERT#<id> / TICKET#<p>#<t> | TICKET#<p>#<t> / ALERT#<id>     | alert <-> ticket, both ways                     | locks/alerts |
+| LINK        | ALERT#<id> / EXECUTION#<n>  | EXECUTION#<n> / ALERT#<id>      | alert <-> remediation execution                 | locks        |
+| LAUNCH      | ALERT#<id>                  | LAUNCH#<idempotency key>        | a launched job, by its launch key               | ledger       |
+| JOB         | ALERT#<id> / JOB#<pf>#<id>  | JOB#<pf>#<id> / ALERT#<id>      | alert <-> job                                   | ledger       |
+| STATS       | STATS#<runbook>             | <alert type>#<service>#<env>    | verified fixes / misses of a runbook            | ledger       |
+| BUDGET      | BUDGET#<service> or BUDGET#resource#<r> | <hour>              | automated runs this hour (runaway brake)        | reliability  |
+| CIRCUIT     | CIRCUIT#<platform>          | CIRCUIT                         | circuit breaker of a job platform               | reliability  |
+| FLAP        | FLAP#<fingerprint>          | FLAP                            | the alarm's recent ALARM/OK transitions         | reliability  |
+| FAULT       | FAULTS                      | <component>#<integration>#<at>  | an integration fault and its recovery           | reliability  |
+| COUNTER     | COUNTER#<day>               | <name>                          | daily counters for the metrics function         | bookkeeping  |
+| REJECTED    | REJECTED#<day>              | <time>#<n>                      | rejected input with its reason (30-day TTL)     | bookkeeping  |
+| DELIVERY    | DELIVERY#<sha256>           | DELIVERY                        | an applied webhook delivery (1-day TTL)         | bookkeeping  |
+| CHECKPOINT  | CHECKPOINT                  | <name>                          | a sweep's high-water mark                       | bookkeeping  |
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+Key = dict[str, Any]
+
+
+def day(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def alert_pk(alert_id: str) -> str:
+    return f"ALERT#{alert_id}"
+
+
+def alert(alert_id: str) -> Key:
+    return {"pk": alert_pk(alert_id), "sk": "ALERT"}
+
+
+def status_partition(status: str) -> str:
+    """gsi1 partition of the alerts with this status."""
+    return f"STATUS#{status}"
+
+
+def lock(fingerprint: str) -> Key:
+    return {"pk": f"FP#{fingerprint}", "sk": "LOCK"}
+
+
+def ticket_ref(provider: str, ticket_id: str) -> str:
+    return f"TICKET#{provider}#{ticket_id}"
+
+
+def execution_ref(name: str) -> str:
+    return f"EXECUTION#{name}"
+
+
+def job_ref(platform: str, job_id: str) -> str:
+    return f"JOB#{platform}#{job_id}"
+
+
+def launch(alert_id: str, idempotency_key: str) -> Key:
+    return {"pk": alert_pk(alert_id), "sk": f"{LAUNCH_PREFIX}{idempotency_key}"}
+
+
+LAUNCH_PREFIX = "LAUNCH#"
+STATS_PREFIX = "STATS#"
+
+
+def runbook_stats(runbook: str, alert_type: str, service: str, environment: str) -> Key:
+    return {"pk": f"{STATS_PREFIX}{runbook}", "sk": f"{alert_type}#{service}#{environment}"}
+
+
+def budget_partitions(service: str, resource: str | None) -> list[str]:
+    return [f"BUDGET#{service}", *([f"BUDGET#resource#{resource}"] if resource else [])]
+
+
+def circuit(platform: str) -> Key:
+    return {"pk": f"CIRCUIT#{platform}", "sk": "CIRCUIT"}
+
+
+def flap(fingerprint: str) -> Key:
+    return {"pk": f"FLAP#{fingerprint}", "sk": "FLAP"}
+
+
+FAULTS_PARTITION = "FAULTS"
+
+
+def counters_partition(at: datetime) -> str:
+    return f"COUNTER#{day(at)}"
+
+
+def counter(name: str, at: datetime) -> Key:
+    return {"pk": counters_partition(at), "sk": name}
+
+
+def rejections_partition(at: datetime) -> str:
+    return f"REJECTED#{day(at)}"
+
+
+def delivery(delivery_id: str) -> Key:
+    digest = hashlib.sha256(delivery_id.encode()).hexdigest()
+    return {"pk": f"DELIVERY#{digest}", "sk": "DELIVERY"}
+
+
+def checkpoint(name: str) -> Key:
+    return {"pk": "CHECKPOINT", "sk": name}

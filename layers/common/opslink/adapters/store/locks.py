@@ -1,0 +1,191 @@
+"""The dedup lock of each alarm (one alert per alarm episode) and the opening of an
+alert: claim, lease, link to its ticket and execution (see keys.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from opslink.adapters.store import keys
+from opslink.adapters.store.alerts import LOCK_SAFETY_TTL, AlertRecords, _alert_doc
+from opslink.adapters.store.items import from_item as _from_item
+from opslink.adapters.store.items import to_item as _to_item
+from opslink.errors import StoreError
+from opslink.models import Alert, Ticket
+from opslink.ports import LockHolder, OpenAlertConflict
+
+
+def _when(value: Any) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None
+
+
+def _holder(item: dict[str, Any]) -> LockHolder:
+    """The lock item as ingest needs it; `st` and the `previous_*` attributes stay here."""
+    previous = {
+        k.removeprefix("previous_"): str(v) for k, v in item.items() if k.startswith("previous_")
+    }
+    return LockHolder(
+        alert_id=str(item.get("alert_id", "")),
+        resolved=item.get("st") == "resolved",
+        resolved_at=_when(item.get("resolved_at")),
+        ticket_id=str(item["ticket_id"]) if item.get("ticket_id") else None,
+        execution_name=str(item["execution_name"]) if item.get("execution_name") else None,
+        lease_until=_when(item.get("lease_until")),
+        previous=previous or None,
+    )
+
+
+class DedupLocks(AlertRecords):
+    def open_alert(
+        self,
+        alert: Alert,
+        lease_until: datetime,
+        replace: str | None = None,
+        previous: dict[str, str] | None = None,
+    ) -> None:
+        """Claim the fingerprint. A lock left by a resolved alert is only replaced when
+        the caller names it (`replace`), after deciding what the re-fire means for that
+        alert's ticket; a conflict always returns the current holder."""
+        lock = keys.lock(alert.fingerprint) | {
+            "alert_id": alert.alert_id,
+            "transition_at": alert.last_transition_at.isoformat(),
+            "lease_until": lease_until.isoformat(),
+            "ttl": int((alert.triggered_at + LOCK_SAFETY_TTL).timestamp()),
+        }
+        try:
+            self._call(
+                "transact_write_items",
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": _to_item(
+                                lock
+                                | {"st": "open"}
+                                | {f"previous_{k}": v for k, v in (previous or {}).items()}
+                            ),
+                            **self._open_condition(replace),
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": _to_item(
+                                _alert_doc(alert) | {"lease_until": lease_until.isoformat()}
+                            ),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    self._counter_update("alerts_opened", alert.triggered_at),
+                ],
+            )
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            first = reasons[0] if reasons else {}
+            if first.get("Code") == "ConditionalCheckFailed":
+                item = _from_item(first.get("Item") or {})
+                if not item:  # emulators that omit the item: read it
+                    item = self._lock(alert.fingerprint) or {}
+                raise OpenAlertConflict(_holder(item)) from None
+            raise StoreError(f"DynamoDB could not open alert {alert.alert_id}: {exc}") from exc
+
+    @staticmethod
+    def _open_condition(replace: str | None) -> dict[str, Any]:
+        if replace is None:
+            return {"ConditionExpression": "attribute_not_exists(pk)"}
+        return {
+            "ConditionExpression": "attribute_not_exists(pk) OR (st = :resolved AND alert_id = :prev)",
+            "ExpressionAttributeValues": _to_item({":resolved": "resolved", ":prev": replace}),
+        }
+
+    def _lock(self, fp: str) -> dict[str, Any] | None:
+        out = self._call(
+            "get_item",
+            TableName=self.table,
+            Key=_to_item(keys.lock(fp)),
+            ConsistentRead=True,
+        )
+        return _from_item(out["Item"]) if "Item" in out else None
+
+    def release_lease(self, alert: Alert, now: datetime) -> None:
+        """Give the lease up at once (the delivery failed): its retry continues the work."""
+        self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item(keys.lock(alert.fingerprint)),
+            UpdateExpression="SET lease_until = :now",
+            ConditionExpression="alert_id = :id AND attribute_not_exists(ticket_id)",
+            ExpressionAttributeValues=_to_item({":now": now.isoformat(), ":id": alert.alert_id}),
+        )
+
+    def take_lease(self, alert: Alert, now: datetime, lease_until: datetime) -> bool:
+        out = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item(keys.lock(alert.fingerprint)),
+            UpdateExpression="SET lease_until = :until",
+            ConditionExpression="alert_id = :id AND lease_until < :now",
+            ExpressionAttributeValues=_to_item(
+                {
+                    ":until": lease_until.isoformat(),
+                    ":now": now.isoformat(),
+                    ":id": alert.alert_id,
+                }
+            ),
+        )
+        return out is not None
+
+    def link_opened(
+        self, alert: Alert, ticket: Ticket, execution_name: str, new_ticket: bool = True
+    ) -> None:
+        """One transaction: ticket and execution on the alert and its lock, links both ways;
+        `tickets_created` counts only a ticket that was created (not a reopened one)."""
+        ticket_key = keys.ticket_ref(ticket.provider, ticket.id)
+        exec_key = keys.execution_ref(execution_name)
+        alert_key = keys.alert_pk(alert.alert_id)
+        link = {
+            "alert_id": alert.alert_id,
+            "ticket_id": ticket.id,
+            "provider": ticket.provider,
+            "execution_name": execution_name,
+            "linked_at": alert.triggered_at.isoformat(),
+        }
+        values = _to_item({":t": ticket.id, ":e": execution_name, ":a": alert.alert_id})
+        self._call(
+            "transact_write_items",
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _to_item({"pk": alert_key, "sk": "ALERT"}),
+                        "UpdateExpression": "SET ticket_id = :t, execution_name = :e REMOVE lease_until",
+                        "ExpressionAttributeValues": {k: values[k] for k in (":t", ":e")},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _to_item(keys.lock(alert.fingerprint)),
+                        "UpdateExpression": "SET ticket_id = :t, execution_name = :e",
+                        "ConditionExpression": "alert_id = :a",
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+                *self._both_ways(alert_key, ticket_key, link),
+                *self._both_ways(alert_key, exec_key, link),
+                *(
+                    [self._counter_update("tickets_created", alert.triggered_at)]
+                    if new_ticket
+                    else []
+                ),
+            ],
+        )
+
+    def find_open(self, fingerprint: str) -> Alert | None:
+        lock = self._lock(fingerprint)
+        if not lock or lock.get("st") == "resolved":
+            return None
+        return self.get(str(lock["alert_id"]))
