@@ -1,8 +1,15 @@
-"""Cold import time of each handler module vs a bare `import boto3`, same run.
+"""Cold start of each handler: import time vs a bare `import boto3`, same run; and, for
+ingest, import + first invocation together (what a cold Lambda really pays).
 
 Each sample is a fresh interpreter (`python -X importtime` is not used: it slows imports);
-the figure is the median of N runs of the in-process import duration, and the ratio is
-handler / boto3. Target: <= 1.6x.
+the figure is the median of N runs of the in-process duration, and the ratio is
+handler / boto3. Target: ingest import <= 1.6x. LAMBDA_TASK_ROOT is set as in Lambda (the
+X-Ray SDK behind Powertools Tracer then uses its local sampler, as it does there).
+
+The first-invocation sample runs the ingest handler on one new SNS alarm against moto in
+the same process (mock started before the clock starts, so modules moto itself imports,
+boto3 among them, are outside the figure): import + handler(event) with the alarm read,
+the alert stored, a builtin ticket created and the remediation execution started.
 
     .venv/bin/python bench/import_time.py [N]
 """
@@ -30,7 +37,74 @@ ENV = {
     "POWERTOOLS_SERVICE_NAME": "bench",
     "PYDANTIC_DISABLE_PLUGINS": "1",  # as template.yaml's Globals set it
     "RUNBOOK_CATALOG_PATH": str(ROOT / "runbooks"),  # the remediate function loads it at import
+    "LAMBDA_TASK_ROOT": str(ROOT),  # as in Lambda: the X-Ray recorder's local sampler
 }
+
+FIRST_INVOKE = """
+import json, os, sys, time
+import boto3
+from moto import mock_aws
+mock = mock_aws(); mock.start()
+ddb = boto3.client("dynamodb")
+keys = [{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")]
+gsi = [{"IndexName": "gsi1", "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"},
+       {"AttributeName": "gsi1sk", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}}]
+for table, extra in ((os.environ["ALERTS_TABLE"], []), (os.environ["TICKETS_TABLE"], [
+        {"IndexName": "gsi2", "KeySchema": [{"AttributeName": "alert_id", "KeyType": "HASH"}],
+         "Projection": {"ProjectionType": "ALL"}}])):
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=keys + ([{"AttributeName": "alert_id", "AttributeType": "S"}] if extra else []),
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=gsi + extra)
+sfn = boto3.client("stepfunctions")
+arn = sfn.create_state_machine(name="m", roleArn="arn:aws:iam::123456789012:role/r",
+    definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+os.environ["STATE_MACHINE_ARN"] = arn
+event = json.loads(sys.argv[1])
+t = time.perf_counter()
+import opslink_ingest.handler as h
+imported = time.perf_counter()
+class Ctx:
+    function_name = "opslink-ingest"; memory_limit_in_mb = 256; aws_request_id = "r"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:opslink-ingest"
+out = h.lambda_handler(event, Ctx())
+done = time.perf_counter()
+assert out["results"][0]["outcome"] == "created", out
+print(imported - t, done - imported)
+"""
+
+
+def first_invoke_sample(event: str) -> tuple[float, float]:
+    paths = [str(ROOT / "layers" / "common"), str(ROOT / "functions" / "ingest")]
+    env = {
+        **os.environ,
+        **ENV,
+        "PYTHONPATH": os.pathsep.join(paths),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_METRICS_NAMESPACE": "OpsLink",
+    }
+    env.pop("AWS_ENDPOINT_URL", None)
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_INVOKE, event],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported, invoked = (float(x) for x in out.stdout.strip().splitlines()[-1].split())
+    return imported, invoked
+
+
+def _event() -> str:
+    import json
+    from datetime import UTC, datetime
+
+    sys.path.insert(0, str(ROOT / "cli"))
+    from opslink_cli import samples
+
+    alarm = samples.metric_alarm("prod-web-cpu-high", datetime.now(UTC), metric="CPUUtilization")
+    return json.dumps(samples.sns_event(alarm))
 
 
 def sample(module: str) -> float:
@@ -67,6 +141,14 @@ def main() -> None:
     for name in HANDLERS:
         med = statistics.median(results[name])
         print(f"{name:<12}{med * 1000:>10.1f}{med / base:>8.2f}")
+    event = _event()
+    firsts = [first_invoke_sample(event) for _ in range(n)]
+    imp = statistics.median(a for a, _ in firsts)
+    inv = statistics.median(b for _, b in firsts)
+    total = statistics.median(a + b for a, b in firsts)
+    print(f"\ningest cold start on moto, {n} fresh processes, medians")
+    print(f"{'import ms':>10}{'1st invoke ms':>15}{'import+invoke ms':>18}")
+    print(f"{imp * 1000:>10.1f}{inv * 1000:>15.1f}{total * 1000:>18.1f}")
 
 
 if __name__ == "__main__":

@@ -20,9 +20,9 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from opslink.models import RunbookSpec
 from opslink.remediation.catalog import Runbook
 from opslink.remediation.selection import Stats, baseline_score, eligible, rank
+from opslink.remediation_models import RunbookSpec
 
 # fix probability per environment
 RUNBOOKS = {

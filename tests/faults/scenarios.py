@@ -31,7 +31,7 @@ from moto import mock_aws
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.common import ticket_http
 from opslink.adapters.tickets.zendesk import ZendeskTickets
-from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
+from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.reconciler import reconcile
 from opslink.service_map import load_service_map
 from opslink_cli import samples
@@ -337,7 +337,7 @@ class _DownPlatform:
 
     def launch(self, request: Any) -> Any:
         from opslink.errors import JobPlatformError
-        from opslink.models import JobRef
+        from opslink.remediation_models import JobRef
 
         self.calls += 1
         if not self.up:

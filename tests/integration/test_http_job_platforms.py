@@ -16,7 +16,7 @@ from opslink.adapters.jobs.awx import AwxPlatform
 from opslink.adapters.jobs.http_api import HttpJobApiPlatform
 from opslink.adapters.jobs.rundeck import RundeckPlatform
 from opslink.errors import JobPlatformError, JobPlatformRejected
-from opslink.models import JobRef, JobRequest, JobState
+from opslink.remediation_models import JobRef, JobRequest, JobState
 from tests.integration.contract_servers import AwxApi, Fault, GenericJobApi, RundeckApi, serve
 
 RUNDECK_JOB = "3b4c5d6e-0000-4000-8000-000000000001"

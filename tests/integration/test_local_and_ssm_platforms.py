@@ -15,7 +15,7 @@ from moto import mock_aws
 from opslink.adapters.jobs.local_shell import LocalShellPlatform
 from opslink.adapters.jobs.ssm import SsmRunCommandPlatform, build_commands
 from opslink.errors import JobPlatformRejected
-from opslink.models import JobRef, JobRequest, JobState
+from opslink.remediation_models import JobRef, JobRequest, JobState
 from opslink_cli.local_stack import seed_sandbox_host
 from tests.conftest import ROOT
 

@@ -8,7 +8,7 @@ import pytest
 
 from opslink.config import IngestSettings
 from opslink.errors import ConfigurationError, InvalidTaskInput
-from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
+from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.remediation import RemediateDeps, run_task
 from opslink_cli import samples
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from opslink.errors import JobPlatformError, TicketSystemError
 from opslink.faults import FaultReporter
-from opslink.ingest_service import IngestDeps
+from opslink.ingest import IngestDeps
 from tests.unit.conftest import Clock
 
 
@@ -59,7 +59,7 @@ def test_job_platform_fault_is_high_and_reaches_management(deps: IngestDeps, clo
 
 def test_an_outage_records_a_fault_and_its_recovery(deps: IngestDeps, clock: Clock) -> None:
     from opslink import reconciler
-    from opslink.ingest_service import IngestPolicy, ingest_event
+    from opslink.ingest import IngestPolicy, ingest_event
     from opslink_cli import samples
     from tests.unit.test_ingest_rules import FailingTickets
 

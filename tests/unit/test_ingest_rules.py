@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from opslink import ingest_service, reconciler
+from opslink import reconciler
 from opslink.alarm_parsing import parse_alarm_document
 from opslink.config import InsufficientDataPolicy, OkPolicy
 from opslink.errors import TicketSystemError
-from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
+from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
+from opslink.ingest.alarm import new_alert
 from opslink.models import AlertStatus, Outcome, TicketStatus
 from opslink_cli import samples
 from tests.unit.conftest import Clock
@@ -225,7 +226,7 @@ def test_ticket_system_down_then_retry_finishes_once(
 def test_a_delivery_in_flight_makes_the_retry_retryable_not_duplicate(
     deps: IngestDeps, policy: IngestPolicy, clock: Clock
 ) -> None:
-    alert, _ = ingest_service._new_alert(samples_alarm(), deps, policy)
+    alert, _ = new_alert(samples_alarm(), deps, policy)
     deps.store.open_alert(alert, lease_until=clock() + policy.lease)
     r = one(alarm(), deps, policy)
     assert r.outcome is Outcome.REJECTED and r.retryable and "another delivery" in r.reason

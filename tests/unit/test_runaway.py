@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from opslink.errors import AutomationBudgetExhausted, JobPlatformError
-from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
-from opslink.models import JobRef, JobRequest
+from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.remediation import RemediateDeps, run_task
 from opslink.remediation.catalog import load_catalog
+from opslink.remediation_models import JobRef, JobRequest
 from opslink_cli import samples
 from tests.conftest import ROOT
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
-from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
+from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.models import AlertStatus, TicketStatus
 from opslink.track_service import TrackDeps, apply_ticket, sweep
 from opslink.webhook_service import (

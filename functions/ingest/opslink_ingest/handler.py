@@ -6,20 +6,23 @@ import json
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opslink.config import IngestSettings
 from opslink.errors import IngestIncomplete
-from opslink.ingest_service import IngestDeps, IngestPolicy, ingest_event
+from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
+from opslink.observability import logger as make_logger
+from opslink.observability import metrics as make_metrics
+from opslink.observability import tracer as make_tracer
 from opslink.reconciler import is_schedule, reconcile
 from opslink.wiring import ingest_deps
 
 SETTINGS = IngestSettings.from_environ()  # a bad configuration fails the cold start, named
 POLICY = IngestPolicy.from_settings(SETTINGS)
-logger = Logger(service="opslink-ingest")
-metrics = Metrics(namespace="OpsLink", service="ingest")
+logger = make_logger()
+metrics = make_metrics()
+tracer = make_tracer()
 
 
 @cache
@@ -28,6 +31,7 @@ def deps() -> IngestDeps:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     if is_schedule(event):  # the reconciler: alerts a failed delivery left unfinished

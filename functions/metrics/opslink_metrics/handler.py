@@ -2,32 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.config import MetricsSettings
-from opslink.metrics_service import daily_kpis
+from opslink.metrics_service import MetricsDeps, daily_kpis
+from opslink.observability import logger as make_logger
+from opslink.observability import metrics as make_metrics
+from opslink.observability import tracer as make_tracer
+from opslink.wiring import metrics_deps
 
 SETTINGS = MetricsSettings.from_environ()
-logger = Logger(service="opslink-metrics")
-metrics = Metrics(namespace=SETTINGS.metrics_namespace, service="metrics")
+logger = make_logger()
+metrics = make_metrics()
+tracer = make_tracer()
 
 
 @cache
-def store() -> DynamoAlertStore:
-    return DynamoAlertStore(SETTINGS.alerts_table)
+def deps() -> MetricsDeps:
+    return metrics_deps(SETTINGS)
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    kpis = daily_kpis(store().counters(datetime.now(UTC)))
+    d = deps()
+    kpis = daily_kpis(d.store.counters(d.clock()))
     for name, value in kpis.items():
         unit = MetricUnit.Percent if name.endswith("Rate") else MetricUnit.Count
         metrics.add_metric(name=name, unit=unit, value=value)

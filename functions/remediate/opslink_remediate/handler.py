@@ -5,17 +5,19 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opslink.config import RemediateSettings
+from opslink.observability import logger as make_logger
+from opslink.observability import tracer as make_tracer
 from opslink.remediation import RemediateDeps, run_task
 from opslink.remediation.catalog import load_catalog
 from opslink.wiring import remediate_deps
 
 SETTINGS = RemediateSettings.from_environ()
 load_catalog(SETTINGS.runbook_catalog_path)  # a malformed runbook fails the cold start, named
-logger = Logger(service="opslink-remediate")
+logger = make_logger()
+tracer = make_tracer()
 
 
 @cache
@@ -24,6 +26,7 @@ def deps() -> RemediateDeps:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)  # payloads carry ticket texts
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     # Errors propagate by type name, so the state machine's Retry/Catch can match them.
     logger.append_keys(action=event.get("action") if isinstance(event, dict) else None)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opslink.config import TrackSettings
+from opslink.observability import logger as make_logger
+from opslink.observability import tracer as make_tracer
 from opslink.track_service import TrackDeps, sweep
 from opslink.webhook_service import (
     RETRY_AFTER_SECONDS,
@@ -19,7 +20,8 @@ from opslink.webhook_service import (
 from opslink.wiring import track_deps, webhook_secret
 
 SETTINGS = TrackSettings.from_environ()
-logger = Logger(service="opslink-track")
+logger = make_logger()
+tracer = make_tracer()
 
 
 @cache
@@ -28,6 +30,7 @@ def deps() -> TrackDeps:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     request = request_from_function_url(event)
     if request is None:  # the schedule

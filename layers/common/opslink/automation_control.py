@@ -21,7 +21,7 @@ from opslink.errors import ConfigurationError
 
 
 class MaintenanceWindow(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
     service: str
     start: datetime
     end: datetime
@@ -29,7 +29,7 @@ class MaintenanceWindow(BaseModel):
 
 
 class ModeChange(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
     runbook: str
     mode: str
     by: str = ""
@@ -38,7 +38,7 @@ class ModeChange(BaseModel):
 
 
 class Control(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
     paused: bool = False
     reason: str = ""
     by: str = ""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from opslink.ports import (
     FaultStore,
@@ -21,12 +21,14 @@ from opslink.ports import (
 
 
 class RecoveryPlan(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     steps: list[str]
     estimated_time: str
     responsible_team: str
 
 
 class Assessment(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     impact: str
     severity: str  # high | medium | low
     emergency_actions: list[str]
@@ -34,6 +36,7 @@ class Assessment(BaseModel):
 
 
 class Fault(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     fault_id: str
     component: str  # ticket_system | job_platform | notifications | other
     integration: str

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+from opslink.clock import Clock, utcnow
+from opslink.ports import CounterStore
+
+
+@dataclass
+class MetricsDeps:
+    store: CounterStore
+    clock: Clock = field(default=utcnow)
+
 
 def daily_kpis(counters: dict[str, int]) -> dict[str, float]:
     opened = counters.get("alerts_opened", 0)

@@ -75,7 +75,7 @@ class Outcome(StrEnum):
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
 
 class MetricRef(_Frozen):
@@ -186,7 +186,7 @@ class HandOver(_Frozen):
 
 
 class Ticket(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     id: str
     provider: str
@@ -210,7 +210,7 @@ class Ticket(BaseModel):
 class Alert(BaseModel):
     """OpsLink's record of one alarm episode: from ALARM until it is resolved."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     alert_id: str
     fingerprint: str
@@ -246,6 +246,7 @@ class Alert(BaseModel):
 
 
 class RecordResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     """The outcome of one ingested record: what the handler returns per record."""
 
     index: int
@@ -258,6 +259,7 @@ class RecordResult(BaseModel):
 
 
 class RemediationInput(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     """Input of the remediation state machine, written by ingest."""
 
     alert_id: str
@@ -289,87 +291,3 @@ class RemediationInput(BaseModel):
             dimensions=alert.dimensions,
             notification=notification,
         )
-
-
-# --- remediation ------------------------------------------------------------------------
-
-
-class Risk(StrEnum):
-    """A runbook's autonomy: the ladder a new runbook climbs."""
-
-    SHADOW = "shadow"  # selected and recorded as what would run; nothing runs
-    APPROVAL = "approval"  # never runs unattended: handed over to a human
-    AUTO = "auto"  # runs without a human
-
-
-class ParameterSpec(_Frozen):
-    """A typed runbook parameter. Its value reaches the script only as an environment
-    variable, after matching `pattern` in full."""
-
-    type: str = Field(default="string", pattern="^(string|integer|boolean)$")
-    source: str | None = Field(default=None, alias="from")
-    default: str | int | bool | None = None
-    pattern: str
-    required: bool = True
-    description: str = ""
-
-
-class TargetSpec(_Frozen):
-    """How a runbook's hosts are chosen: alarm dimensions first, then the service tag."""
-
-    dimensions: tuple[str, ...] = ("InstanceId", "AutoScalingGroupName")
-    service_tag: str | None = "Service"
-
-
-class RunbookSpec(_Frozen):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")
-    description: str
-    tags: tuple[str, ...]
-    environments: tuple[str, ...]
-    platforms: tuple[str, ...] = ("linux",)
-    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
-    timeout_seconds: int = Field(ge=5, le=86_400)
-    risk: Risk = Risk.AUTO
-    targets: TargetSpec = Field(default_factory=TargetSpec)
-    script: str
-
-
-class JobState(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    TIMED_OUT = "timed_out"
-
-    @property
-    def finished(self) -> bool:
-        return self not in (JobState.QUEUED, JobState.RUNNING)
-
-
-class JobRequest(_Frozen):
-    runbook: str
-    script_path: str
-    script: str
-    environment: dict[str, str]
-    targets: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    timeout_seconds: int
-    idempotency_key: str
-
-
-class JobRef(_Frozen):
-    platform: str
-    job_id: str
-    launched_at: datetime
-
-
-class JobStatus(_Frozen):
-    state: JobState
-    exit_code: int | None = None
-    detail: str = ""
-
-
-class JobOutput(_Frozen):
-    stdout: str = ""
-    stderr: str = ""
-    truncated: bool = False

@@ -10,18 +10,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from opslink.automation_control import Control
     from opslink.faults import Fault
+    from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobStatus
 
-from opslink.models import (
-    Alert,
-    HandOver,
-    JobOutput,
-    JobRef,
-    JobRequest,
-    JobStatus,
-    Ticket,
-    TicketDraft,
-    TicketStatus,
-)
+from opslink.models import Alert, HandOver, Ticket, TicketDraft, TicketStatus
 
 
 @dataclass(frozen=True)
@@ -283,3 +274,8 @@ class ReplayGuard(Protocol):
 
     def claim_delivery(self, delivery_id: str, now: datetime) -> bool:
         """Record an applied delivery (conditional write with a TTL); False if recorded."""
+
+
+class CounterStore(Protocol):
+    def counters(self, day: datetime) -> dict[str, int]:
+        """The day's counters (UTC day), by name."""

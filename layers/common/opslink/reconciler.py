@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from opslink.enrichment import enrich
-from opslink.ingest_service import IngestDeps, IngestPolicy, _open_safely
+from opslink.ingest import IngestDeps, IngestPolicy
+from opslink.ingest.opening import open_safely
 from opslink.models import Alarm, Alert, TicketStatus
 from opslink.ticket_lockstep import resolve_other_tickets
 
@@ -43,7 +44,7 @@ def reconcile(deps: IngestDeps, policy: IngestPolicy) -> dict[str, Any]:
         alarm = Alarm.model_validate_json(alert.source_alarm)
         tags = deps.tags.tags(alarm.arn) if policy.read_alarm_tags else {}
         enr = enrich(alarm, tags, deps.service_map)
-        result = _open_safely(
+        result = open_safely(
             alarm, alert, enr, deps, policy, None, None, "finished by the reconciler"
         )
         (failed if result.retryable else finished).append(alert.alert_id)

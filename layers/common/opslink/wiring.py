@@ -13,8 +13,9 @@ from opslink.faults import FaultReporter
 from opslink.secrets import read_secret
 
 if TYPE_CHECKING:
-    from opslink.config import IngestSettings, RemediateSettings, TrackSettings
-    from opslink.ingest_service import IngestDeps
+    from opslink.config import IngestSettings, MetricsSettings, RemediateSettings, TrackSettings
+    from opslink.ingest import IngestDeps
+    from opslink.metrics_service import MetricsDeps
     from opslink.remediation import RemediateDeps
     from opslink.track_service import TrackDeps
 
@@ -23,7 +24,7 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
     from opslink.adapters.directory.alarm_tags import CloudWatchAlarmTags, NoAlarmTags
     from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
     from opslink.adapters.workflow.stepfunctions import StepFunctionsWorkflow
-    from opslink.ingest_service import IngestDeps
+    from opslink.ingest import IngestDeps
     from opslink.service_map import load_service_map
 
     smap = load_service_map(settings.service_map_path)
@@ -102,6 +103,12 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
         if settings.remediate_function_name
         else None,
     )
+
+
+def metrics_deps(settings: MetricsSettings) -> MetricsDeps:
+    from opslink.metrics_service import MetricsDeps
+
+    return MetricsDeps(store=DynamoAlertStore(settings.alerts_table))
 
 
 def webhook_secret(settings: TrackSettings) -> str | None:

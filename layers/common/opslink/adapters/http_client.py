@@ -18,6 +18,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from opslink.errors import JobPlatformError, JobPlatformRejected
+from opslink.observability import subsegment
 
 DEFAULT_TIMEOUT = (3.05, 15.0)  # connect, read
 MAX_RETRY_AFTER = 20.0
@@ -125,15 +126,16 @@ class HttpClient:
         session = self._safe if idempotent else self._unsafe
         url = path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
         try:
-            resp = session.request(
-                method,
-                url,
-                json=json,
-                params=params,
-                headers=headers,
-                timeout=self.timeout,
-                auth=self.auth,
-            )
+            with subsegment(f"## {self.system}", method=method):
+                resp = session.request(
+                    method,
+                    url,
+                    json=json,
+                    params=params,
+                    headers=headers,
+                    timeout=self.timeout,
+                    auth=self.auth,
+                )
         except requests.exceptions.RetryError as exc:
             raise self.retryable(
                 f"{self.system}: {method} {path} still failing after retries: {exc}"

@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from opslink.errors import ConfigurationError
-from opslink.models import RunbookSpec
+from opslink.remediation_models import RunbookSpec
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ from opslink.errors import (
     JobPlatformError,
     ParameterRejectedError,
 )
-from opslink.models import JobRef, JobRequest, RemediationInput
+from opslink.models import RemediationInput
 from opslink.remediation.circuit import circuit_allows, circuit_failed, circuit_succeeded
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.payloads import Launch, LaunchedJob, PollState, TaskRequest
 from opslink.remediation.policy import next_wait
 from opslink.remediation.selection import resolve_parameters, resolve_targets
+from opslink.remediation_models import JobRef, JobRequest
 
 logger = Logger(child=True)
 

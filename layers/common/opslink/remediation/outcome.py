@@ -12,19 +12,12 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from opslink.errors import ConfigurationError, JobPlatformRejected
-from opslink.models import (
-    AlertStatus,
-    HandOver,
-    JobOutput,
-    Priority,
-    TicketDraft,
-    TicketStatus,
-    TicketType,
-)
+from opslink.models import AlertStatus, HandOver, Priority, TicketDraft, TicketStatus, TicketType
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.jobs import job_ref
 from opslink.remediation.payloads import TaskRequest
 from opslink.remediation.policy import ESCALATIONS
+from opslink.remediation_models import JobOutput
 from opslink.ticket_lockstep import resolve_other_tickets
 from opslink.ticket_policy import (
     HANDOVER_EXCERPT,

@@ -15,7 +15,7 @@ from opslink.models import RemediationInput
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     def out(self) -> dict[str, Any]:
         """The JSON the state machine keeps (None kept: Choice states test IsNull)."""

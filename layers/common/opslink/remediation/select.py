@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from opslink.errors import InvalidTaskInput
 from opslink.identity import execution_name
-from opslink.models import RemediationInput, Risk
+from opslink.models import RemediationInput
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.payloads import SelectedRunbook, Selection, TaskRequest
 from opslink.remediation.selection import Candidate, Stats, eligible, explain, rank, seeded_rng
+from opslink.remediation_models import Risk
 
 # Within the most specific tier: unattended first, then approval, shadow runbooks last.
 _MODE_ORDER = {Risk.AUTO: 0, Risk.APPROVAL: 1, Risk.SHADOW: 2}

@@ -22,8 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from opslink.errors import ParameterRejectedError
-from opslink.models import RemediationInput, Risk
+from opslink.models import RemediationInput
 from opslink.remediation.catalog import Runbook
+from opslink.remediation_models import Risk
 
 TIERS = ("exact", "alert_type", "service", "generic")
 # Pseudo-counts (fixes, misses) before any evidence: a specific match starts ahead of a

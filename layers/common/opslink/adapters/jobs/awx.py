@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from opslink.adapters.http_client import HttpClient, field
 from opslink.errors import JobPlatformRejected
-from opslink.models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 
 _STATES = {
     "new": JobState.QUEUED,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import opslink
 from opslink.errors import JobPlatformRejected
-from opslink.models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 
 # What a script inherits from this process: nothing else leaks into a runbook.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")

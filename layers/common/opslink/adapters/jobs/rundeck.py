@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from opslink.adapters.http_client import HttpClient, field
 from opslink.errors import JobPlatformRejected
-from opslink.models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 
 API = "/api/41"
 _STATES = {

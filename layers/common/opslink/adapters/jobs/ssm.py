@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from opslink.adapters.aws import lazy_client
 from opslink.errors import JobPlatformError, JobPlatformRejected
-from opslink.models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 
 INLINE_LIMIT = 24_000  # characters GetCommandInvocation returns inline
 _STATES = {

@@ -19,12 +19,12 @@ from opslink.adapters.tickets.common import (
     draft_key,
     marker,
     parse_each,
-    parse_time,
     require,
     ticket_http,
 )
+from opslink.adapters.tickets.jira_fields import adf, ticket_from_issue
 from opslink.errors import TicketSystemRejected
-from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
+from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus
 
 DEFAULT_PRIORITIES = {
     Priority.CRITICAL: "Highest",
@@ -41,68 +41,6 @@ _CATEGORY = {
     TicketStatus.IN_PROGRESS: "indeterminate",
     TicketStatus.PENDING: "indeterminate",
 }
-
-
-def adf(markdown: str) -> dict[str, Any]:
-    """Markdown-ish text → Atlassian Document Format: headings, code blocks, paragraphs."""
-    content: list[dict[str, Any]] = []
-    lines = markdown.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("```"):
-            block = []
-            i += 1
-            while i < len(lines) and not lines[i].startswith("```"):
-                block.append(lines[i])
-                i += 1
-            content.append(
-                {
-                    "type": "codeBlock",
-                    "content": [{"type": "text", "text": "\n".join(block) or " "}],
-                }
-            )
-        elif line.startswith("#"):
-            level = min(len(line) - len(line.lstrip("#")), 6)
-            content.append(
-                {
-                    "type": "heading",
-                    "attrs": {"level": level},
-                    "content": [{"type": "text", "text": line.lstrip("# ") or " "}],
-                }
-            )
-        elif line.strip():
-            para = [line]
-            while (
-                i + 1 < len(lines)
-                and lines[i + 1].strip()
-                and not lines[i + 1].startswith(("#", "```"))
-            ):
-                i += 1
-                para.append(lines[i])
-            nodes: list[dict[str, Any]] = []
-            for n, text in enumerate(para):
-                if n:
-                    nodes.append({"type": "hardBreak"})
-                nodes.append({"type": "text", "text": text})
-            content.append({"type": "paragraph", "content": nodes})
-        i += 1
-    return {
-        "type": "doc",
-        "version": 1,
-        "content": content or [{"type": "paragraph", "content": []}],
-    }
-
-
-def adf_text(doc: Any) -> str:
-    if isinstance(doc, str):
-        return doc
-    if not isinstance(doc, dict):
-        return ""
-    if doc.get("type") == "text":
-        return str(doc.get("text", ""))
-    inner = "".join(adf_text(c) for c in doc.get("content") or [])
-    return inner + ("\n" if doc.get("type") in ("paragraph", "heading", "codeBlock") else "")
 
 
 class JiraTickets:
@@ -174,57 +112,7 @@ class JiraTickets:
                 return issues
 
     def _ticket(self, issue: dict[str, Any]) -> Ticket:
-        key = require(issue, "key", "Jira")
-        fields = require(issue, "fields", "Jira")
-        status = fields.get("status") or {}
-        category = (status.get("statusCategory") or {}).get("key")
-        name = str(status.get("name", "")).lower()
-        if category == "done":
-            state = TicketStatus.RESOLVED if "resolv" in name else TicketStatus.CLOSED
-        elif category == "indeterminate":
-            state = (
-                TicketStatus.PENDING
-                if ("wait" in name or "pending" in name)
-                else TicketStatus.IN_PROGRESS
-            )
-        elif category == "new":
-            state = TicketStatus.OPEN
-        else:
-            raise TicketSystemRejected(f"Jira: issue {key} has no status category")
-        labels = [str(x) for x in fields.get("labels") or []]
-        prio_name = (fields.get("priority") or {}).get("name", "")
-        priority = next(
-            (Priority(p) for p, n in self.priorities.items() if n == prio_name), Priority.MEDIUM
-        )
-        type_label = next(
-            (x.removeprefix("opslink-type-") for x in labels if x.startswith("opslink-type-")),
-            "incident",
-        )
-        assignee = fields.get("assignee") or {}
-        alert = next(
-            (x.removeprefix("opslink-") for x in labels if x.startswith("opslink-A-")), None
-        )
-        return Ticket(
-            id=str(key),
-            provider=self.name,
-            alert_id=alert,
-            title=str(fields.get("summary", "")),
-            status=state,
-            priority=priority,
-            ticket_type=TicketType(type_label)
-            if type_label in TicketType.__members__.values()
-            else TicketType.INCIDENT,
-            assignee=assignee.get("emailAddress")
-            or assignee.get("name")
-            or assignee.get("accountId"),
-            due_at=datetime.fromisoformat(fields["duedate"]).replace(tzinfo=UTC)
-            if fields.get("duedate")
-            else None,
-            url=f"{self.base_url}/browse/{key}",
-            description=adf_text(fields.get("description")),
-            created_at=parse_time(fields.get("created"), "Jira", "created"),
-            updated_at=parse_time(fields.get("updated"), "Jira", "updated"),
-        )
+        return ticket_from_issue(issue, self.name, self.base_url, self.priorities)
 
     def get(self, ticket_id: str) -> Ticket | None:
         doc = self.http.request(

@@ -1,0 +1,93 @@
+"""Field checks shared by every alarm form: lengths capped (fields reach tickets),
+timestamps aware and in range, states and ARNs validated, dimensions normalised."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from opslink.errors import InvalidAlarm
+from opslink.models import AlarmState
+
+MAX_TEXT = 16_384  # descriptions and reasons beyond this are cut: they end up in tickets
+ALARM_ARN = re.compile(
+    r"^arn:aws[a-zA-Z-]*:cloudwatch:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):alarm:(?P<name>.+)$"
+)
+STATES = ", ".join(s.value for s in AlarmState)
+
+
+def cut(text: str | None) -> str:
+    text = text or ""
+    if len(text) <= MAX_TEXT:
+        return text
+    return text[:MAX_TEXT] + f"… [truncated {len(text) - MAX_TEXT} characters]"
+
+
+MAX_FIELD = 1024  # a dimension value, metric name or expression: they reach tickets
+MAX_DIMENSIONS = 30  # CloudWatch allows 30 per metric
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SKEW = timedelta(days=1)
+
+
+def field(text: Any) -> str:
+    value = str(text)
+    return value if len(value) <= MAX_FIELD else value[:MAX_FIELD] + "…"
+
+
+def when(value: datetime, field: str) -> datetime:
+    """A state-change time OpsLink can order by: with a time zone, not absurd. A naive or
+    far-future stamp would poison the alarm's later transitions (they compare to it)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidAlarm(f"{field} {value.isoformat()!r} has no time zone")
+    if not EARLIEST <= value <= datetime.now(UTC) + FUTURE_SKEW:
+        raise InvalidAlarm(f"{field} {value.isoformat()!r} is out of range")
+    return value
+
+
+def state(value: Any, field: str) -> AlarmState:
+    try:
+        return AlarmState(str(value))
+    except ValueError:
+        raise InvalidAlarm(
+            f"unknown alarm state {str(value)[:40]!r} in {field} (expected {STATES})"
+        ) from None
+
+
+def arn_parts(arn: str) -> tuple[str, str]:
+    match = ALARM_ARN.match(arn or "")
+    if not match:
+        raise InvalidAlarm(f"AlarmArn {str(arn)[:120]!r} is not a CloudWatch alarm ARN")
+    return match["region"], match["account"]
+
+
+def describe_validation(exc: ValidationError, form: str) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "message"
+    kind = "missing field" if first["type"] == "missing" else "invalid field"
+    return f"{form}: {kind} {where!r} ({first['msg']})"
+
+
+# --- SNS alarm notification ---------------------------------------------------------
+
+
+def dims(raw: Any) -> dict[str, str]:
+    """Dimensions come as [{name, value}] in SNS and as {name: value} in EventBridge;
+    at most 30, each name and value capped (they reach tickets and runbook targets)."""
+    out: dict[str, str] = {}
+    if isinstance(raw, dict):
+        pairs = list(raw.items())
+    elif isinstance(raw, list):
+        pairs = [
+            (item.get("name") or item.get("Name"), item.get("value") or item.get("Value"))
+            for item in raw
+            if isinstance(item, dict)
+        ]
+    else:
+        pairs = []
+    for name, value in pairs[:MAX_DIMENSIONS]:
+        if name is not None and value is not None:
+            out[field(name)[:255]] = field(value)
+    return out

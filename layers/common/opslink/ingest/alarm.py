@@ -1,0 +1,178 @@
+"""ALARM state changes: a new alert, a duplicate or re-fire of an open one, or a new
+episode after a resolved one (reopen window, flapping)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from opslink.enrichment import enrich
+from opslink.identity import alert_id, fingerprint
+from opslink.ingest.clearing import on_insufficient_data, on_ok
+from opslink.ingest.deps import IngestDeps, IngestPolicy
+from opslink.ingest.flapping import flapping, mark_flapping
+from opslink.ingest.opening import open_safely
+from opslink.models import Alarm, AlarmState, Alert, Outcome, RecordResult
+from opslink.ports import (
+    LockHolder,
+    OpenAlertConflict,
+)
+from opslink.ticket_policy import priority
+
+logger = Logger(child=True)
+
+
+def handle_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
+    if alarm.state is AlarmState.ALARM:
+        return on_alarm(alarm, deps, policy)
+    if alarm.state is AlarmState.OK:
+        return on_ok(alarm, deps, policy)
+    return on_insufficient_data(alarm, deps, policy)
+
+
+def new_alert(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> tuple[Alert, Any]:
+    tags = deps.tags.tags(alarm.arn) if policy.read_alarm_tags else {}
+    enr = enrich(alarm, tags, deps.service_map)
+    fp = fingerprint(alarm)
+    aid = alert_id(fp, alarm.state_changed_at)
+    alert = Alert(
+        alert_id=aid,
+        fingerprint=fp,
+        alarm_name=alarm.name,
+        alarm_arn=alarm.arn,
+        account_id=alarm.account_id,
+        region=alarm.region,
+        service=enr.service,
+        team=enr.team,
+        owner=enr.owner,
+        environment=enr.environment,
+        alert_type=enr.alert_type,
+        severity=enr.severity,
+        priority=priority(enr),
+        triggered_at=alarm.state_changed_at,
+        last_transition_at=alarm.state_changed_at,
+        dimensions=alarm.dimensions,
+        source_alarm=alarm.model_dump_json(),
+    )
+    return alert, enr
+
+
+def on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
+    alert, enr = new_alert(alarm, deps, policy)
+    now = deps.clock()
+    try:
+        deps.store.open_alert(alert, lease_until=now + policy.lease)
+    except OpenAlertConflict as conflict:
+        holder = conflict.holder
+    else:
+        return open_safely(alarm, alert, enr, deps, policy, None, None, "new alert")
+    if not holder.resolved:
+        return _on_open_alert(alarm, alert, enr, holder, deps, policy)
+    # The alarm had an alert before, now resolved: this ALARM starts a new episode.
+    resolved_at = holder.resolved_at or alarm.state_changed_at
+    if holder.alert_id == alert.alert_id or alarm.state_changed_at <= resolved_at:
+        return RecordResult(
+            index=0,
+            outcome=Outcome.DUPLICATE,
+            reason="late delivery of an ALARM from before the alert was resolved",
+            alert_id=holder.alert_id,
+            ticket_id=holder.ticket_id,
+        )
+    previous = {"alert_id": holder.alert_id, "resolved_at": resolved_at.isoformat()}
+    if holder.ticket_id:
+        previous["ticket_id"] = holder.ticket_id
+    # A real OK -> ALARM change (duplicates and first alarms are not): flapping counts these.
+    flaps = flapping(alarm, deps, policy)
+    try:
+        deps.store.open_alert(
+            alert, lease_until=now + policy.lease, replace=previous["alert_id"], previous=previous
+        )
+    except OpenAlertConflict as conflict:  # a concurrent delivery opened it first
+        return _on_open_alert(alarm, alert, enr, conflict.holder, deps, policy)
+    # Flagged before the remediation starts, so it is suppressed from its first step.
+    flagged = bool(flaps) and deps.store.claim_slot(alert.alert_id, "flapping_since", None, now)
+    result = open_safely(
+        alarm, alert, enr, deps, policy, None, previous, "new alert after a resolved one"
+    )
+    if flagged and not result.retryable:
+        opened = deps.store.get(alert.alert_id)
+        if opened is not None:
+            mark_flapping(opened, flaps, deps, policy, claimed=True)
+    return result
+
+
+def _on_open_alert(
+    alarm: Alarm,
+    new: Alert,
+    enr: Any,
+    holder: LockHolder,
+    deps: IngestDeps,
+    policy: IngestPolicy,
+) -> RecordResult:
+    held_id = holder.alert_id
+    now = deps.clock()
+    if held_id == new.alert_id:
+        # The same ALARM transition again: a duplicate delivery.
+        if holder.ticket_id and holder.execution_name:
+            return RecordResult(
+                index=0,
+                outcome=Outcome.DUPLICATE,
+                reason="duplicate delivery of an alarm already handled",
+                alert_id=held_id,
+                ticket_id=holder.ticket_id,
+                execution_name=holder.execution_name,
+            )
+        lease_until = holder.lease_until or now
+        if lease_until > now or not deps.store.take_lease(new, now, now + policy.lease):
+            # Unfinished and held by another delivery: never "duplicate" (that would end
+            # the retries); retried later, it finds the work done or takes it over.
+            return RecordResult(
+                index=0,
+                outcome=Outcome.REJECTED,
+                reason=(
+                    "retryable: another delivery is opening this alert right now "
+                    f"(lease until {lease_until.isoformat()})"
+                ),
+                alert_id=held_id,
+                retryable=True,
+            )
+        return open_safely(
+            alarm,
+            new,
+            enr,
+            deps,
+            policy,
+            holder.ticket_id,
+            holder.previous,
+            "finished opening an alert a failed delivery left unfinished",
+        )
+
+    current = deps.store.record_refire(held_id, alarm.state_changed_at)
+    if current is None:
+        return RecordResult(
+            index=0,
+            outcome=Outcome.DUPLICATE,
+            reason="duplicate or out-of-order delivery of an earlier ALARM transition",
+            alert_id=held_id,
+            ticket_id=holder.ticket_id,
+        )
+    previous = current.last_comment_at
+    due = previous is None or now - previous >= policy.refire_comment_period
+    commented = False
+    if current.ticket_id and due and deps.store.claim_comment(held_id, previous, now):
+        deps.tickets.comment(
+            current.ticket_id,
+            f"Alarm {alarm.name} fired again at {alarm.state_changed_at.isoformat()} "
+            f"(occurrence {current.occurrences}). Reason: {alarm.reason[:1000]}",
+        )
+        commented = True
+    return RecordResult(
+        index=0,
+        outcome=Outcome.DUPLICATE,
+        reason=f"re-fire of open alert, occurrence {current.occurrences}"
+        + ("; ticket commented" if commented else ""),
+        alert_id=held_id,
+        ticket_id=current.ticket_id,
+        execution_name=current.execution_name,
+    )

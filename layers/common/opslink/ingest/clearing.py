@@ -1,0 +1,93 @@
+"""OK and INSUFFICIENT_DATA: resolve (or annotate) the open alert and its tickets."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from opslink.config import InsufficientDataPolicy, OkPolicy
+from opslink.identity import fingerprint
+from opslink.ingest.deps import IngestDeps, IngestPolicy
+from opslink.ingest.flapping import flapping, mark_flapping
+from opslink.models import Alarm, Outcome, RecordResult, TicketStatus
+from opslink.ticket_lockstep import resolve_other_tickets
+
+logger = Logger(child=True)
+
+
+def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
+    fp = fingerprint(alarm)
+    alert = deps.store.find_open(fp)
+    if alert is None:
+        return RecordResult(
+            index=0, outcome=Outcome.IGNORED, reason="OK for an alarm with no open alert"
+        )
+    flaps = (
+        flapping(alarm, deps, policy) if alarm.state_changed_at >= alert.last_transition_at else 0
+    )
+    if flaps or alert.flapping_since is not None:
+        if flaps:
+            mark_flapping(alert, flaps, deps, policy)
+        return RecordResult(
+            index=0,
+            outcome=Outcome.IGNORED,
+            reason="alarm flapping: the OK is noted, the alert and its ticket stay open",
+            alert_id=alert.alert_id,
+            ticket_id=alert.ticket_id,
+        )
+    if alarm.state_changed_at < alert.last_transition_at:
+        return RecordResult(
+            index=0,
+            outcome=Outcome.IGNORED,
+            reason="OK older than the open alert's last ALARM",
+            alert_id=alert.alert_id,
+            ticket_id=alert.ticket_id,
+        )
+    text = f"Alarm {alarm.name} returned to OK at {alarm.state_changed_at.isoformat()}: {alarm.reason[:1000]}"
+    if alert.ticket_id:
+        # Ticket first: if it fails the alert stays open and the retry does both.
+        if policy.ok_policy is OkPolicy.RESOLVE:
+            deps.tickets.set_status(alert.ticket_id, TicketStatus.RESOLVED, note=text)
+        else:
+            deps.tickets.comment(alert.ticket_id, text)
+    resolution = {
+        "by": "alarm",
+        "how": "alarm returned to OK",
+        "at": alarm.state_changed_at.isoformat(),
+        "reason": alarm.reason[:1000],
+    }
+    resolved = deps.store.resolve(alert, resolution, alarm.state_changed_at)
+    if resolved and policy.ok_policy is OkPolicy.RESOLVE:
+        resolve_other_tickets(deps.store, deps.tickets, alert.alert_id, alert.ticket_id, text)
+    return RecordResult(
+        index=0,
+        outcome=Outcome.RESOLVED if resolved else Outcome.DUPLICATE,
+        reason="alarm returned to OK" if resolved else "alert was already resolved",
+        alert_id=alert.alert_id,
+        ticket_id=alert.ticket_id,
+        execution_name=alert.execution_name,
+    )
+
+
+def on_insufficient_data(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
+    if policy.insufficient_data_policy is InsufficientDataPolicy.IGNORE:
+        return RecordResult(
+            index=0, outcome=Outcome.IGNORED, reason="INSUFFICIENT_DATA ignored by policy"
+        )
+    alert = deps.store.find_open(fingerprint(alarm))
+    if alert is None:
+        return RecordResult(
+            index=0,
+            outcome=Outcome.IGNORED,
+            reason="INSUFFICIENT_DATA for an alarm with no open alert",
+        )
+    text = f"Alarm {alarm.name} has INSUFFICIENT_DATA since {alarm.state_changed_at.isoformat()}: {alarm.reason[:1000]}"
+    if alert.ticket_id:
+        deps.tickets.comment(alert.ticket_id, text)
+    deps.store.add_note(alert.alert_id, text, deps.clock(), kind="insufficient_data")
+    return RecordResult(
+        index=0,
+        outcome=Outcome.IGNORED,
+        reason="INSUFFICIENT_DATA noted on the open alert",
+        alert_id=alert.alert_id,
+        ticket_id=alert.ticket_id,
+    )

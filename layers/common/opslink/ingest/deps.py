@@ -1,0 +1,63 @@
+"""What ingest needs: its ports (IngestDeps) and its rules (IngestPolicy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aws_lambda_powertools import Logger
+
+from opslink.clock import Clock, utcnow
+from opslink.config import IngestSettings, InsufficientDataPolicy, OkPolicy
+from opslink.faults import FaultReporter
+from opslink.ports import (
+    AlarmTagSource,
+    AlertStore,
+    Directory,
+    Notifier,
+    TicketSystem,
+    Workflow,
+)
+from opslink.service_map import ServiceMap
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class IngestPolicy:
+    refire_comment_period: timedelta = timedelta(hours=1)
+    ok_policy: OkPolicy = OkPolicy.RESOLVE
+    insufficient_data_policy: InsufficientDataPolicy = InsufficientDataPolicy.NOTE
+    lease: timedelta = timedelta(seconds=90)
+    read_alarm_tags: bool = True
+    reopen_window: timedelta = timedelta(hours=24)
+    # More than this many ALARM/OK changes of one alarm within the window: flapping.
+    flap_transitions: int = 6
+    flap_window: timedelta = timedelta(minutes=10)
+
+    @classmethod
+    def from_settings(cls, s: IngestSettings) -> IngestPolicy:
+        return cls(
+            refire_comment_period=timedelta(seconds=s.refire_comment_period_seconds),
+            ok_policy=s.ok_policy,
+            insufficient_data_policy=s.insufficient_data_policy,
+            lease=timedelta(seconds=s.lease_seconds),
+            read_alarm_tags=s.read_alarm_tags,
+            reopen_window=timedelta(seconds=s.reopen_window_seconds),
+            flap_transitions=s.flap_transitions,
+            flap_window=timedelta(seconds=s.flap_window_seconds),
+        )
+
+
+@dataclass
+class IngestDeps:
+    store: AlertStore
+    tickets: TicketSystem
+    directory: Directory
+    tags: AlarmTagSource
+    workflow: Workflow
+    service_map: ServiceMap
+    clock: Clock = utcnow
+    notifier: Notifier | None = None  # operators' channel: fallback while tickets fail
+    faults: FaultReporter | None = None
+    fault_seen: bool = False  # this container saw the ticket system fail: report recovery

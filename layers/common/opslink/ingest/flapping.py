@@ -1,0 +1,39 @@
+"""Flap detection: an alarm toggling ALARM/OK too often gets one ticket, kept open and
+annotated, and no automation."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from opslink.identity import fingerprint
+from opslink.ingest.deps import IngestDeps, IngestPolicy
+from opslink.models import Alarm, Alert
+
+logger = Logger(child=True)
+
+
+def flapping(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> int:
+    """Record this state change; the number of changes in the flap window when the alarm
+    is flapping, else 0."""
+    changes = deps.store.record_transition(
+        fingerprint(alarm), alarm.state_changed_at, alarm.state.value, policy.flap_window
+    )
+    return len(changes) if len(changes) > policy.flap_transitions else 0
+
+
+def mark_flapping(
+    alert: Alert, count: int, deps: IngestDeps, policy: IngestPolicy, claimed: bool = False
+) -> None:
+    """Once per alert: automation suppressed, the ticket told it stays open."""
+    now = deps.clock()
+    if not claimed and not deps.store.claim_slot(alert.alert_id, "flapping_since", None, now):
+        return
+    minutes = int(policy.flap_window.total_seconds() // 60)
+    text = (
+        f"Alarm {alert.alarm_name} is flapping: {count} ALARM/OK changes within {minutes} min. "
+        "Automated remediation is suppressed for it; this ticket stays open (not resolved and "
+        f"reopened per cycle) until the alarm has been OK for {minutes} min or a human closes it."
+    )
+    deps.store.add_note(alert.alert_id, text, now, kind="suppressed_flapping")
+    if alert.ticket_id:
+        deps.tickets.comment(alert.ticket_id, text)

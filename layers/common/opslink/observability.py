@@ -1,0 +1,48 @@
+"""Logger, Tracer and Metrics for a handler, all named from the environment
+(POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE, set in template.yaml).
+
+Tracing: Powertools Tracer on each handler (the template turns X-Ray on); AWS SDK calls
+are subsegments (botocore patched), and the HTTP calls to ticket systems and job platforms
+are subsegments named after the integration (`subsegment`, used by the HTTP client).
+Outside Lambda (tests, the local emulator) Powertools disables tracing by itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+_tracer: Tracer | None = None
+
+
+def logger() -> Logger:
+    return Logger()
+
+
+def metrics() -> Metrics:
+    return Metrics()
+
+
+def tracer() -> Tracer:
+    """The function's tracer (one per container); only botocore is patched, so modules the
+    function does not use are not imported for tracing."""
+    global _tracer
+    if _tracer is None:
+        _tracer = Tracer(auto_patch=False)
+        if not _tracer.disabled:
+            _tracer.provider.patch(["botocore"])
+    return _tracer
+
+
+@contextmanager
+def subsegment(name: str, **annotations: str) -> Iterator[Any]:
+    """A traced span around a call to an integration; nothing when tracing is off."""
+    if _tracer is None or _tracer.disabled:
+        yield None
+        return
+    with _tracer.provider.in_subsegment(name) as sub:
+        for key, value in annotations.items():
+            sub.put_annotation(key, value)
+        yield sub

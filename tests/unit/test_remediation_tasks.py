@@ -1,0 +1,252 @@
+"""Every remediation task on its own, against a fake job platform and a fake alarm reader:
+a regression in launch, poll, cancel, verify, resolve, escalate or approval shows here in
+seconds, before the end-to-end tier runs the whole state machine."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from opslink.errors import InvalidTaskInput, ParameterRejectedError
+from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
+from opslink.models import AlertStatus, Priority, TicketStatus
+from opslink.remediation import RemediateDeps, run_task
+from opslink.remediation.catalog import load_catalog
+from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+from opslink_cli import samples
+from tests.conftest import ROOT
+from tests.unit.conftest import Clock
+
+SELECTION = {
+    "runbook": {"name": "restart_service", "tier": "alert_type", "timeout_seconds": 300},
+    "approval": False,
+    "reason": "test",
+}
+
+
+class FakePlatform:
+    name = "fake"
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.launched: list[JobRequest] = []
+        self.cancelled: list[str] = []
+        self.state = JobState.RUNNING
+        self.exit_code: int | None = None
+        self.stdout = "restarting checkout\nok"
+        self.stderr = ""
+
+    def launch(self, request: JobRequest) -> JobRef:
+        self.launched.append(request)
+        return JobRef(
+            platform=self.name, job_id=f"job-{len(self.launched)}", launched_at=self.clock()
+        )
+
+    def status(self, ref: JobRef) -> JobStatus:
+        return JobStatus(state=self.state, exit_code=self.exit_code, detail=f"{self.state}")
+
+    def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:
+        return JobOutput(stdout=self.stdout[-limit:], stderr=self.stderr[-limit:])
+
+    def cancel(self, ref: JobRef) -> None:
+        self.cancelled.append(ref.job_id)
+
+
+class FakeAlarms:
+    def __init__(self, state: str | None = "OK") -> None:
+        self.value = state
+
+    def state(self, name: str, region: str) -> str | None:
+        return self.value
+
+
+class OnCall:
+    def oncall(self, team: str | None) -> str | None:
+        return "carol@example.com"
+
+
+@pytest.fixture
+def world(deps: IngestDeps, clock: Clock) -> dict[str, Any]:
+    [result] = ingest_event(
+        samples.sns_event(
+            samples.metric_alarm(
+                "prod-checkout-api-cpu-high",
+                samples.T0,
+                dimensions={"InstanceId": "i-0123456789abcdef0"},
+            )
+        ),
+        deps,
+        IngestPolicy(),
+    )
+    payload = dict(deps.workflow.started[result.execution_name])  # type: ignore[attr-defined]
+    platform = FakePlatform(clock)
+    rdeps = RemediateDeps(
+        store=deps.store,  # type: ignore[arg-type]
+        tickets=deps.tickets,
+        jobs=platform,
+        catalog=load_catalog(str(ROOT / "runbooks")),
+        alarms=FakeAlarms(),
+        directory=OnCall(),  # type: ignore[arg-type]
+        clock=clock,
+    )
+    return {"alert": payload, "platform": platform, "rdeps": rdeps, "deps": deps}
+
+
+def _launch(w: dict[str, Any]) -> dict[str, Any]:
+    return run_task({"action": "launch", "alert": w["alert"], "selection": SELECTION}, w["rdeps"])
+
+
+def test_launch_starts_once_links_and_comments(world: dict[str, Any]) -> None:
+    out = _launch(world)
+    again = _launch(world)  # a Step Functions retry of the same task
+    assert len(world["platform"].launched) == 1
+    assert again["job"] == out["job"]
+    request = world["platform"].launched[0]
+    assert request.targets == {"InstanceId": ("i-0123456789abcdef0",)}
+    assert request.environment["SERVICE"] == "checkout"
+    assert out["job"]["runbook"] == "restart_service" and out["poll"]["state"] == "queued"
+    assert 1 <= out["poll"]["wait_seconds"] <= 300
+    alert_id = world["alert"]["alert_id"]
+    store = world["deps"].store
+    assert [j["job_id"] for j in store.launched_jobs(alert_id)] == ["job-1"]
+    ticket = world["deps"].tickets.get(world["alert"]["ticket_id"])
+    assert sum("Launched runbook restart_service" in c["text"] for c in ticket.comments) == 1
+
+
+def test_launch_refuses_a_hostile_parameter(world: dict[str, Any]) -> None:
+    world["alert"]["service"] = "checkout; rm -rf /"
+    with pytest.raises(ParameterRejectedError, match="SERVICE"):
+        _launch(world)
+    assert world["platform"].launched == []
+    alert = world["deps"].store.get(world["alert"]["alert_id"])
+    assert alert.notes[-1]["kind"] == "parameter_rejected"
+
+
+def test_poll_reports_progress_then_the_end(world: dict[str, Any], clock: Clock) -> None:
+    launched = _launch(world)
+    clock.advance(seconds=20)
+    first = run_task({"action": "poll", "alert": world["alert"], **launched}, world["rdeps"])
+    assert first["state"] == "running" and first["attempt"] == 1 and not first["timed_out"]
+    assert first["elapsed_seconds"] == 20 and first["wait_seconds"] >= 1
+    world["platform"].state, world["platform"].exit_code = JobState.SUCCEEDED, 0
+    clock.advance(seconds=40)
+    done = run_task(
+        {"action": "poll", "alert": world["alert"], "job": launched["job"], "poll": first},
+        world["rdeps"],
+    )
+    assert done["state"] == "succeeded" and done["exit_code"] == 0 and done["attempt"] == 2
+
+
+def test_poll_past_the_timeout_then_cancel(world: dict[str, Any], clock: Clock) -> None:
+    launched = _launch(world)
+    clock.advance(seconds=301)
+    late = run_task({"action": "poll", "alert": world["alert"], **launched}, world["rdeps"])
+    assert late["timed_out"] is True
+    out = run_task(
+        {"action": "cancel", "alert": world["alert"], "job": launched["job"]}, world["rdeps"]
+    )
+    assert out == {"cancelled": True} and world["platform"].cancelled == ["job-1"]
+    alert = world["deps"].store.get(world["alert"]["alert_id"])
+    assert "ran past its 300s timeout" in alert.notes[-1]["text"]
+
+
+def test_verify_reads_the_alarm(world: dict[str, Any]) -> None:
+    assert run_task({"action": "verify", "alert": world["alert"]}, world["rdeps"]) == {
+        "alarm_state": "OK",
+        "reason": "",
+    }
+    world["rdeps"].alarms.value = None
+    missing = run_task({"action": "verify", "alert": world["alert"]}, world["rdeps"])
+    assert missing["alarm_state"] == "UNKNOWN" and "not found" in missing["reason"]
+
+
+def test_resolve_closes_alert_and_ticket_once_and_scores_a_fix(world: dict[str, Any]) -> None:
+    launched = _launch(world)
+    task = {"action": "resolve", "alert": world["alert"], "job": launched["job"]}
+    assert run_task(task, world["rdeps"]) == {"resolved": True, "alert_was_open": True}
+    assert run_task(task, world["rdeps"])["alert_was_open"] is False  # retried: no change
+    alert = world["deps"].store.get(world["alert"]["alert_id"])
+    assert alert.status is AlertStatus.RESOLVED and alert.resolution["by"] == "automation"
+    ticket = world["deps"].tickets.get(world["alert"]["ticket_id"])
+    assert ticket.status is TicketStatus.RESOLVED
+    assert sum("Resolved by OpsLink" in c["text"] for c in ticket.comments) == 1
+    stats = world["deps"].store.runbook_stats(
+        ["restart_service"], "cpu_usage", "checkout", "production"
+    )
+    assert stats["restart_service"][0] >= 1
+
+
+def test_escalate_hands_over_on_the_alerts_own_ticket(world: dict[str, Any], clock: Clock) -> None:
+    launched = _launch(world)
+    world["platform"].stderr = "systemctl: unit checkout not found"
+    out = run_task(
+        {
+            "action": "escalate",
+            "alert": world["alert"],
+            "job": launched["job"],
+            "selection": SELECTION,
+            "escalation": {"kind": "failed", "detail": "exit 5"},
+        },
+        world["rdeps"],
+    )
+    assert out["handed_over"] is True and out["ticket_id"] == world["alert"]["ticket_id"]
+    ticket = world["deps"].tickets.get(world["alert"]["ticket_id"])
+    assert ticket.priority in (Priority.HIGH, Priority.CRITICAL)
+    assert ticket.assignee == "carol@example.com"
+    assert ticket.due_at <= clock().replace(microsecond=0) + timedelta(hours=2)
+    note = ticket.comments[-1]["text"]
+    assert "the runbook failed" in note and "unit checkout not found" in note
+    assert "restart_service" in note and "exit 5" in note
+    stats = world["deps"].store.runbook_stats(
+        ["restart_service"], "cpu_usage", "checkout", "production"
+    )
+    assert stats["restart_service"][1] >= 1  # a miss
+
+
+def test_escalate_never_hands_over_a_resolved_alert(world: dict[str, Any]) -> None:
+    launched = _launch(world)
+    run_task({"action": "resolve", "alert": world["alert"], "job": launched["job"]}, world["rdeps"])
+    out = run_task(
+        {
+            "action": "escalate",
+            "alert": world["alert"],
+            "escalation": {"kind": "not_fixed", "detail": "ALARM"},
+        },
+        world["rdeps"],
+    )
+    assert out["handed_over"] is False and out["reason"] == "alert already resolved"
+
+
+def test_approval_parks_the_token_and_tells_the_ticket(world: dict[str, Any]) -> None:
+    selection = {**SELECTION, "approval": True}
+    out = run_task(
+        {
+            "action": "request_approval",
+            "alert": world["alert"],
+            "selection": selection,
+            "token": "tok-123",
+        },
+        world["rdeps"],
+    )
+    assert out == {"requested": True}
+    store = world["deps"].store
+    assert store.approval_token(world["alert"]["alert_id"]) == "tok-123"
+    ticket = world["deps"].tickets.get(world["alert"]["ticket_id"])
+    assert "opslink executions approve remediate-" in ticket.comments[-1]["text"]
+    with pytest.raises(InvalidTaskInput, match="token"):
+        run_task(
+            {"action": "request_approval", "alert": world["alert"], "selection": selection},
+            world["rdeps"],
+        )
+
+
+def test_malformed_payloads_are_named(world: dict[str, Any]) -> None:
+    with pytest.raises(InvalidTaskInput, match="job"):
+        run_task({"action": "poll", "alert": world["alert"]}, world["rdeps"])
+    with pytest.raises(InvalidTaskInput, match="launched_at"):
+        run_task(
+            {"action": "poll", "alert": world["alert"], "job": {"platform": "x", "job_id": "1"}},
+            world["rdeps"],
+        )
