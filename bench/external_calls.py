@@ -3,7 +3,9 @@
 Counted with botocore's `before-call` event on every client the handlers create, on the
 local emulator; only calls made on a thread that is running the ingest handler count
 (the state machine's own calls are the remediation's, not ingest's). The builtin ticket
-system's calls are DynamoDB calls, so they are included. Targets: new alarm <= 4,
+system's calls are DynamoDB calls, so they are included. Alarms are created (tagged)
+before they fire, as in an account. Targets: new alarm <= 4 (a cold container's first
+alarm also takes the account's tag snapshot),
 duplicate delivery <= 2.
 
     .venv/bin/python bench/external_calls.py
@@ -18,8 +20,9 @@ from typing import Any
 
 import boto3
 
-from opslink_cli import lambda_runtime, samples
-from opslink_cli.local_stack import LocalStack
+from opslink_cli import samples
+from opslink_cli.emulator import LocalStack, put_cloudwatch_alarm
+from opslink_cli.emulator import runtime as lambda_runtime
 
 INGEST = "opslink-IngestFunction"
 
@@ -52,7 +55,8 @@ def main() -> None:
         )
 
     scenarios = [
-        ("new alarm", alarm("prod-checkout-api-cpu-high")),
+        ("new alarm (cold container: tag snapshot)", alarm("prod-checkout-api-cpu-high")),
+        ("new alarm (warm container)", alarm("prod-orders-api-cpu-high")),
         ("duplicate delivery", alarm("prod-checkout-api-cpu-high")),
         ("re-fire, ticket commented", alarm("prod-checkout-api-cpu-high", 5)),
         ("re-fire inside comment period", alarm("prod-checkout-api-cpu-high", 6)),
@@ -70,7 +74,10 @@ def main() -> None:
             boto3.setup_default_session()
             assert boto3.DEFAULT_SESSION is not None
             boto3.DEFAULT_SESSION.events.register("before-call", counter)
-            for label, event in scenarios if tags == "true" else scenarios[:2]:
+            # Alarms exist (tagged, as teams tag them) before they first fire.
+            for name in ("prod-checkout-api-cpu-high", "prod-orders-api-cpu-high"):
+                put_cloudwatch_alarm(name, "eu-west-1", "OK", {"team": "payments"})
+            for label, event in scenarios if tags == "true" else scenarios[:3]:
                 counter.take()
                 payload, error = stack.invoke("IngestFunction", event)
                 outcome = (
@@ -86,12 +93,12 @@ def main() -> None:
                     )
                 )
                 stack.wait_for_executions()
-    print(f"{'delivery':<48}{'outcome':<11}{'calls':>6}  by operation")
+    print(f"{'delivery':<62}{'outcome':<11}{'calls':>6}  by operation")
     for label, outcome, calls in rows:
         ops = ", ".join(
             f"{op} x{n}" if n > 1 else op for op, n in collections.Counter(calls).items()
         )
-        print(f"{label:<48}{outcome!s:<11}{len(calls):>6}  {ops}")
+        print(f"{label:<62}{outcome!s:<11}{len(calls):>6}  {ops}")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ ENV = {
     "PYDANTIC_DISABLE_PLUGINS": "1",  # as template.yaml's Globals set it
     "RUNBOOK_CATALOG_PATH": str(ROOT / "runbooks"),  # the remediate function loads it at import
     "LAMBDA_TASK_ROOT": str(ROOT),  # as in Lambda: the X-Ray recorder's local sampler
+    "AWS_LAMBDA_FUNCTION_NAME": "opslink-bench",  # as in Lambda: Powertools Tracer is on
 }
 
 FIRST_INVOKE = """
@@ -107,12 +108,16 @@ def _event() -> str:
     return json.dumps(samples.sns_event(alarm))
 
 
-def sample(module: str) -> float:
+UNTRACED = "ingest, tracing off"
+
+
+def sample(module: str, extra: dict[str, str] | None = None) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     paths = [str(ROOT / "layers" / "common"), *(str(ROOT / "functions" / f) for f in HANDLERS)]
     env = {
         **os.environ,
         **ENV,
+        **(extra or {}),
         "PYTHONPATH": os.pathsep.join(paths),
         "PYTHONDONTWRITEBYTECODE": "0",
     }
@@ -130,17 +135,19 @@ def main() -> None:
         )  # warm the bytecode cache: Lambda ships .pyc-less code, but the OS cache is warm there too
     results: dict[str, list[float]] = {"boto3": []}
     results.update({name: [] for name in HANDLERS})
+    results[UNTRACED] = []
     for _ in range(n):  # interleaved, so drift hits every module alike
         results["boto3"].append(sample("boto3"))
         for name, module in HANDLERS.items():
             results[name].append(sample(module))
+        results[UNTRACED].append(sample(HANDLERS["ingest"], {"POWERTOOLS_TRACE_DISABLED": "1"}))
     base = statistics.median(results["boto3"])
     print(f"python {sys.version.split()[0]}, {n} fresh processes per module, medians")
-    print(f"{'module':<12}{'median ms':>10}{'ratio':>8}")
-    print(f"{'boto3':<12}{base * 1000:>10.1f}{1.0:>8.2f}")
-    for name in HANDLERS:
+    print(f"{'module':<22}{'median ms':>10}{'ratio':>8}")
+    print(f"{'boto3':<22}{base * 1000:>10.1f}{1.0:>8.2f}")
+    for name in [*HANDLERS, UNTRACED]:
         med = statistics.median(results[name])
-        print(f"{name:<12}{med * 1000:>10.1f}{med / base:>8.2f}")
+        print(f"{name:<22}{med * 1000:>10.1f}{med / base:>8.2f}")
     event = _event()
     firsts = [first_invoke_sample(event) for _ in range(n)]
     imp = statistics.median(a for a, _ in firsts)

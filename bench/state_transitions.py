@@ -18,7 +18,7 @@ from pathlib import Path
 
 from opslink.remediation.policy import polls_needed
 from opslink_cli import samples
-from opslink_cli.local_stack import LocalStack, put_cloudwatch_alarm
+from opslink_cli.emulator import LocalStack, put_cloudwatch_alarm
 
 DURATIONS = {"10 s": 10, "2 min": 120, "30 min": 1800}
 CATALOG = Path(__file__).parent / "catalog"

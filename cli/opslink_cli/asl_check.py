@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from opslink_cli.template import load_template
+from opslink_cli.emulator.template import load_template
 
 _SUB = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 

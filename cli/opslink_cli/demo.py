@@ -25,8 +25,8 @@ from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.models import Alert, AlertStatus, Ticket, TicketStatus
 from opslink_cli import operator, samples
+from opslink_cli.emulator import LocalStack
 from opslink_cli.executions import list_executions
-from opslink_cli.local_stack import LocalStack
 from opslink_cli.render import table
 
 ENGINEER = "erin@example.com"

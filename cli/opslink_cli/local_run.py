@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from opslink_cli.local_stack import LocalStack, check_parameters
+from opslink_cli.emulator import LocalStack, check_parameters
 from opslink_cli.render import table
 
 FIELDS = (

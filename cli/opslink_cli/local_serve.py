@@ -38,7 +38,7 @@ def serve(args: argparse.Namespace, out: TextIO) -> int:
     from moto.core.config import default_user_config
     from moto.server import ThreadedMotoServer
 
-    from opslink_cli.local_stack import LocalStack, check_parameters
+    from opslink_cli.emulator import LocalStack, check_parameters
 
     params = parse_params(args.param)
     check_parameters(params)
@@ -129,7 +129,7 @@ def publish(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def sweep(args: argparse.Namespace, out: TextIO) -> int:
-    from opslink_cli.local_stack import schedule_event
+    from opslink_cli.emulator import schedule_event
 
     name = f"{args.stack_name}-{args.function}"
     reply = _client(args, "lambda").invoke(

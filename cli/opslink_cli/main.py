@@ -22,8 +22,8 @@ from opslink_cli.cli_args import (
     build_parser,
     endpoint_url,
 )
+from opslink_cli.emulator.template import TemplateError
 from opslink_cli.render import QueryError
-from opslink_cli.template import TemplateError
 
 
 def _environment_defaults(args: argparse.Namespace) -> None:

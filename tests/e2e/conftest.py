@@ -7,7 +7,7 @@ import pytest
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
-from opslink_cli.local_stack import LocalStack
+from opslink_cli.emulator import LocalStack
 
 
 class Stack:

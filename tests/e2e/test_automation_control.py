@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from opslink_cli import operator, samples
-from opslink_cli.local_stack import LocalStack
+from opslink_cli.emulator import LocalStack
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e

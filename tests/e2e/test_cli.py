@@ -310,7 +310,7 @@ def test_local_run_reports_an_approval_wait() -> None:
 
 
 def test_handler_log_holds_one_run_only(tmp_path: Path) -> None:
-    from opslink_cli.local_stack import LocalStack
+    from opslink_cli.emulator import LocalStack
 
     log = tmp_path / "local-lambda.log"
     log.write_text("a line from an earlier run\n")

@@ -11,7 +11,7 @@ import pytest
 
 from opslink.models import AlertStatus, TicketStatus
 from opslink_cli.demo import problems, scenario
-from opslink_cli.local_stack import LocalStack
+from opslink_cli.emulator import LocalStack
 
 pytestmark = pytest.mark.e2e
 

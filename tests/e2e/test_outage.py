@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from opslink_cli import samples
-from opslink_cli.local_stack import LocalStack
+from opslink_cli.emulator import LocalStack
 from tests.e2e.conftest import Stack
 from tests.integration.contract_servers import json_response, serve
 from tests.integration.ticket_servers import ZendeskApi

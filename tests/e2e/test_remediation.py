@@ -16,7 +16,7 @@ import pytest
 from opslink import ticket_policy
 from opslink.models import AlertStatus, Priority, TicketStatus
 from opslink_cli import samples
-from opslink_cli.local_stack import LocalStack, put_cloudwatch_alarm
+from opslink_cli.emulator import LocalStack, put_cloudwatch_alarm
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e

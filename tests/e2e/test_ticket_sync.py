@@ -17,7 +17,7 @@ import pytest
 
 from opslink.models import AlertStatus, TicketStatus
 from opslink_cli import samples
-from opslink_cli.local_stack import LocalStack, put_cloudwatch_alarm
+from opslink_cli.emulator import LocalStack, put_cloudwatch_alarm
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e

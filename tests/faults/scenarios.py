@@ -35,7 +35,7 @@ from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.reconciler import reconcile
 from opslink.service_map import load_service_map
 from opslink_cli import samples
-from opslink_cli.template import load_template
+from opslink_cli.emulator.template import load_template
 from tests.integration.contract_servers import json_response, serve
 from tests.integration.ticket_servers import ZendeskApi
 from tests.unit.conftest import ROOT, RecordingWorkflow, StaticTags
@@ -115,9 +115,9 @@ class Outcome:
 @contextmanager
 def world(rate: float = 0.0) -> Iterator[tuple[IngestDeps, FaultyZendesk]]:
     """Ingest wired to moto's DynamoDB and a faulty Zendesk on 127.0.0.1."""
-    from opslink_cli.local_stack import _serialise_dynamodb_writes
+    from opslink_cli.emulator.moto_patches import serialise_dynamodb_writes
 
-    _serialise_dynamodb_writes()  # DynamoDB applies each write atomically; moto needs help
+    serialise_dynamodb_writes()  # DynamoDB applies each write atomically; moto needs help
     app = FaultyZendesk(rate)
     with mock_aws(), serve(app) as url:
         client = boto3.client("dynamodb", region_name="us-east-1")

@@ -16,7 +16,7 @@ from opslink.adapters.jobs.local_shell import LocalShellPlatform
 from opslink.adapters.jobs.ssm import SsmRunCommandPlatform, build_commands
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobRef, JobRequest, JobState
-from opslink_cli.local_stack import seed_sandbox_host
+from opslink_cli.emulator import seed_sandbox_host
 from tests.conftest import ROOT
 
 SCRIPTS = ROOT / "runbooks" / "scripts"

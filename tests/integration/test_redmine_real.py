@@ -16,7 +16,7 @@ import requests
 from opslink.adapters.tickets.redmine import RedmineTickets
 from opslink.models import AlertStatus, Priority, TicketDraft, TicketStatus, TicketType
 from opslink_cli import samples
-from opslink_cli.local_stack import LocalStack
+from opslink_cli.emulator import LocalStack
 
 pytestmark = pytest.mark.redmine
 

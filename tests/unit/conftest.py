@@ -12,7 +12,7 @@ from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.ingest import IngestDeps, IngestPolicy
 from opslink.service_map import load_service_map
-from opslink_cli.template import load_template
+from opslink_cli.emulator.template import load_template
 from tests.conftest import ROOT
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from opslink_cli.template import load_template
+from opslink_cli.emulator.template import load_template
 from tests.conftest import ROOT
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "runbooks" / "README.md"]

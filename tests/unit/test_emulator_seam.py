@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from moto.awslambda.models import LambdaFunction
 
-from opslink_cli import lambda_runtime
+from opslink_cli.emulator import runtime as lambda_runtime
 
 
 def test_moto_still_has_the_seam() -> None:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from opslink_cli.asl_check import check_definition, check_files
-from opslink_cli.template import load_template
+from opslink_cli.emulator.template import load_template
 from tests.conftest import ROOT
 
 
@@ -86,7 +86,7 @@ def test_handlers_stay_thin(handler) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_every_template_condition_resolves_locally() -> None:
-    from opslink_cli.template import Resolver, parameter_values
+    from opslink_cli.emulator.template import Resolver, parameter_values
 
     template = load_template(ROOT / "template.yaml")
     resolver = Resolver(

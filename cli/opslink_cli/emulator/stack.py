@@ -1,0 +1,238 @@
+"""The local emulator: the stack from template.yaml on moto, handlers in-process.
+
+No AWS account and no Docker: moto emulates DynamoDB, SNS, SQS, Lambda, CloudWatch and
+Step Functions (with real execution of the ASL); Lambda handlers run in this process
+through the seam in emulator.runtime; scheduled functions fire on a local clock.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from opslink_cli.emulator.deploy import ACCOUNT, DEFAULT_ROOT, REGION, Schedule, TemplateDeployer
+from opslink_cli.emulator.moto_patches import (
+    clear_parameter_caches,
+    scale_waits,
+    serialise_dynamodb_writes,
+)
+from opslink_cli.emulator.runtime import LocalLambdaRuntime
+from opslink_cli.emulator.sandbox_host import fake_credentials, kill_local_jobs, seed_sandbox_host
+
+
+@dataclass
+class LocalStack(TemplateDeployer):
+    root: Path = DEFAULT_ROOT
+    stack_name: str = "opslink"
+    parameters: dict[str, str] = field(default_factory=dict)
+    log_path: Path | None = None
+    endpoint_url: str | None = None  # set when served by a moto server
+    env_overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # logical id -> env
+    # Wait states last seconds / time_scale (moto's Wait really sleeps); 1 = real time.
+    time_scale: float = 1.0
+    state_dir: Path | None = None  # local jobs and the sandbox "host" filesystem
+    names: dict[str, str] = field(default_factory=dict)
+    arns: dict[str, str] = field(default_factory=dict)
+    schedules: list[Schedule] = field(default_factory=list)
+    clock: float = 0.0
+    runtime: LocalLambdaRuntime | None = None
+    # Play CloudWatch: alarms reaching ingest exist there and recover when the simulated
+    # host is fixed (emulator.monitor). Off for tests that set alarm states.
+    mirror_alarms: bool = False
+    monitor: Any = None
+    template: dict[str, Any] = field(default_factory=dict)  # read once, in deploy()
+    _mock: Any = None
+    _monitor_ctx: Any = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        if self.state_dir is None:
+            self.state_dir = Path(tempfile.mkdtemp(prefix="opslink-stack-"))
+            self._own_state_dir = True
+        fake_credentials(self.state_dir / "home", self.endpoint_url)
+        clear_parameter_caches()
+        (self.state_dir / "jobs").mkdir(parents=True, exist_ok=True)
+        seed_sandbox_host(self.state_dir / "host")
+        if self.endpoint_url is None:
+            from moto import mock_aws
+
+            self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+            self._mock.start()
+        log = self.log_path or self.root / ".opslink" / "local-lambda.log"
+        self.runtime = LocalLambdaRuntime(log)
+        self.runtime.install()
+        serialise_dynamodb_writes()
+        scale_waits(self.time_scale)
+        self.deploy()
+        if self.mirror_alarms:
+            self._start_monitor()
+        return self
+
+    def _start_monitor(self) -> None:
+        from opslink_cli.emulator.monitor import SimulatedMonitor, installed
+
+        assert self.state_dir is not None and self.runtime is not None
+        self.monitor = SimulatedMonitor(
+            self.state_dir / "host",
+            lambda service, region: boto3.client(
+                service, region_name=region, endpoint_url=self.endpoint_url
+            ),
+        )
+        self._monitor_ctx = installed(self.monitor)
+        self._monitor_ctx.__enter__()
+        self.runtime.before_invoke[self.names["IngestFunction"]] = self.monitor.mirror_event
+
+    def stop(self) -> None:
+        clear_parameter_caches()
+        if self._monitor_ctx is not None:
+            self._monitor_ctx.__exit__(None, None, None)
+            self._monitor_ctx = None
+        if self.state_dir is not None:
+            kill_local_jobs(self.state_dir / "jobs")
+            if getattr(self, "_own_state_dir", False):
+                shutil.rmtree(self.state_dir, ignore_errors=True)
+        if self.runtime:
+            self.runtime.uninstall()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def invoke(
+        self, logical: str, event: Any
+    ) -> tuple[dict[str, Any] | list[Any] | None, str | None]:
+        """Invoke a function as the Lambda service would; returns (payload, error type)."""
+        out = self.client("lambda").invoke(
+            FunctionName=self.names[logical], Payload=json.dumps(event).encode()
+        )
+        payload = json.loads(out["Payload"].read() or b"null")
+        error = out.get("FunctionError")
+        return payload, (
+            payload.get("errorType", error) if error and isinstance(payload, dict) else error
+        )
+
+    def publish_alarm(self, message: dict[str, Any] | str, subject: str = "ALARM") -> str:
+        body = message if isinstance(message, str) else json.dumps(message)
+        out = self.client("sns").publish(
+            TopicArn=self.arns["AlarmTopic"], Message=body, Subject=subject[:100]
+        )
+        return str(out["MessageId"])
+
+    def advance(self, seconds: float) -> list[str]:
+        """Move the local clock and fire the scheduled functions that came due."""
+        self.clock += seconds
+        fired = []
+        for sched in self.schedules:
+            while sched.next_at <= self.clock:
+                sched.next_at += sched.every_seconds
+                self.client("lambda").invoke(
+                    FunctionName=sched.function,
+                    Payload=json.dumps(schedule_event(sched.function)).encode(),
+                )
+                fired.append(sched.function)
+        return fired
+
+    def executions(self) -> list[dict[str, Any]]:
+        sfn = self.client("stepfunctions")
+        out = sfn.list_executions(stateMachineArn=self.arns["RemediationStateMachine"])
+        return list(out.get("executions", []))
+
+    def execution_arn(self, name: str) -> str:
+        return (
+            self.arns["RemediationStateMachine"].replace(":stateMachine:", ":execution:")
+            + f":{name}"
+        )
+
+    def waiting_for_approval(self, name: str) -> bool:
+        """The execution is parked on its approval task token (a human decides)."""
+        sfn = self.client("stepfunctions")
+        events = sfn.get_execution_history(executionArn=self.execution_arn(name), maxResults=1000)[
+            "events"
+        ]
+        for event in reversed(events):  # moto ignores reverseOrder
+            if "stateEnteredEventDetails" in event:
+                return bool(event["stateEnteredEventDetails"]["name"] == "RequestApproval")
+        return False
+
+    def wait_for_executions(
+        self, names: list[str] | None = None, timeout: float = 60.0, settle: bool = False
+    ) -> dict[str, str]:
+        """Wait until the named executions (default: all) leave RUNNING; name → status.
+        With `settle`, an execution waiting for a human's approval counts as settled."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while True:
+            statuses: dict[str, str] = {}
+            if names is None:
+                statuses = {e["name"]: e["status"] for e in self.executions()}
+            else:
+                for name in names:
+                    try:
+                        statuses[name] = sfn.describe_execution(
+                            executionArn=self.execution_arn(name)
+                        )["status"]
+                    except sfn.exceptions.ExecutionDoesNotExist:
+                        statuses[name] = "NOT_STARTED"
+            running = [n for n, s in statuses.items() if s == "RUNNING"]
+            if settle:
+                running = [n for n in running if not self.waiting_for_approval(n)]
+            if not running or time.monotonic() > deadline:
+                return statuses
+            time.sleep(0.05)
+
+    @contextmanager
+    def environment(self) -> Iterator[dict[str, str]]:
+        """Table names etc. for operator commands against this stack."""
+        yield {
+            "alerts_table": self.names["AlertsTable"],
+            "tickets_table": self.names["TicketsTable"],
+        }
+
+
+def put_cloudwatch_alarm(
+    name: str, region: str, state: str = "ALARM", tags: dict[str, str] | None = None
+) -> Any:
+    """An alarm in the emulated CloudWatch, in `state`: what remediation verifies against
+    and ingest reads tags from. Returns the CloudWatch client of that region."""
+    cw = boto3.client("cloudwatch", region_name=region)
+    cw.put_metric_alarm(
+        AlarmName=name,
+        MetricName="emulated",
+        Namespace="OpsLink/Emulator",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanThreshold",
+        Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+    )
+    cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason="set by the local emulator")
+    return cw
+
+
+def schedule_event(function: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "local-schedule",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT,
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{function}"],
+        "detail": {},
+    }
