@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from opslink.adapters.aws import lazy_client
+from opslink.adapters.aws import aws_errors, lazy_client
 from opslink.adapters.store import keys
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.errors import StoreError
+
+_CONDITIONS = ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 
 class TableBase:
@@ -26,15 +28,9 @@ class TableBase:
         return self._client
 
     def _call(self, op: str, **kwargs: Any) -> Any:
-        try:
+        """One call; a condition that did not hold stays a ClientError for the caller."""
+        with aws_errors(f"DynamoDB {op} on {self.table}", StoreError, _CONDITIONS):
             return getattr(self.client, op)(**kwargs)
-        except (BotoCoreError, ClientError) as exc:
-            if isinstance(exc, ClientError) and exc.response["Error"]["Code"] in (
-                "ConditionalCheckFailedException",
-                "TransactionCanceledException",
-            ):
-                raise
-            raise StoreError(f"DynamoDB {op} on {self.table} failed: {exc}") from exc
 
     def _conditional(self, op: str, **kwargs: Any) -> Any | None:
         """A conditional write: its response, or None when the condition did not hold

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from opslink.adapters.aws import lazy_client
+from opslink.adapters.aws import aws_errors, lazy_client
 from opslink.errors import TicketSystemError
 from opslink.models import HandOver, Ticket, TicketDraft, TicketStatus
 
@@ -48,14 +48,12 @@ class BuiltinTicketSystem:
         return self._client
 
     def _call(self, op: str, **kwargs: Any) -> Any:
-        try:
+        with aws_errors(
+            f"builtin tickets: DynamoDB {op}",
+            TicketSystemError,
+            ("ConditionalCheckFailedException",),
+        ):
             return getattr(self.client, op)(**kwargs)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise
-            raise TicketSystemError(f"builtin tickets: DynamoDB {op} failed: {exc}") from exc
-        except BotoCoreError as exc:
-            raise TicketSystemError(f"builtin tickets: DynamoDB {op} failed: {exc}") from exc
 
     @staticmethod
     def _key(ticket_id: str) -> dict[str, Any]:

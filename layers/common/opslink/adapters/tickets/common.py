@@ -94,3 +94,27 @@ def already(current: Ticket | None, target: TicketStatus) -> bool:
     if target in active:
         return current.status in active
     return current.status is target
+
+
+def reread(get: Callable[[str], Ticket | None], ticket_id: str, what: str) -> Ticket:
+    """The ticket as the system holds it after a change (APIs that answer 204 or a partial
+    body); gone in between is an unusable answer."""
+    ticket = get(ticket_id)
+    if ticket is None:
+        raise TicketSystemRejected(f"{what} {ticket_id} vanished")
+    return ticket
+
+
+def get_by_number(
+    http: HttpClient,
+    ticket_id: str,
+    path: str,
+    field: str,
+    system: str,
+    parse: Callable[[dict[str, Any]], Ticket],
+) -> Ticket | None:
+    """GET a numeric-id ticket; None when the id is not a number or the ticket is gone."""
+    if not ticket_id.isdigit():
+        return None
+    doc = http.request("GET", path, what=f"{field} {ticket_id}", missing_ok=True)
+    return None if doc is None else parse(require(doc, field, system))

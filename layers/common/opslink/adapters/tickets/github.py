@@ -26,6 +26,7 @@ from opslink.adapters.tickets.common import (
     parse_each,
     parse_time,
     require,
+    reread,
     ticket_http,
 )
 from opslink.errors import TicketSystemRejected
@@ -222,10 +223,7 @@ class GitHubTickets:
         )
         due = f"**Due:** {handover.due_at.isoformat()} ({handover.priority.value} priority)"
         self.comment(ticket_id, f"{due}\n\n{handover.note}")
-        ticket = self.get(ticket_id)
-        if ticket is None:
-            raise TicketSystemRejected(f"GitHub: issue {ticket_id} vanished")
-        return ticket
+        return reread(self.get, ticket_id, "GitHub: issue")
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         current = self.get(ticket_id)

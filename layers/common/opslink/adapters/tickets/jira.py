@@ -20,6 +20,7 @@ from opslink.adapters.tickets.common import (
     marker,
     parse_each,
     require,
+    reread,
     ticket_http,
 )
 from opslink.adapters.tickets.jira_fields import adf, ticket_from_issue
@@ -235,10 +236,7 @@ class JiraTickets:
             expect="none",
         )
         self.comment(ticket_id, handover.note)
-        ticket = self.get(ticket_id)
-        if ticket is None:
-            raise TicketSystemRejected(f"Jira: issue {ticket_id} vanished")
-        return ticket
+        return reread(self.get, ticket_id, "Jira: issue")
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         current = self.get(ticket_id)
@@ -278,7 +276,4 @@ class JiraTickets:
             )
         if note:
             self.comment(ticket_id, note)
-        ticket = self.get(ticket_id)
-        if ticket is None:
-            raise TicketSystemRejected(f"Jira: issue {ticket_id} vanished")
-        return ticket
+        return reread(self.get, ticket_id, "Jira: issue")

@@ -18,10 +18,12 @@ from typing import Any
 from opslink.adapters.tickets.common import (
     already,
     draft_key,
+    get_by_number,
     marker,
     parse_each,
     parse_time,
     require,
+    reread,
     ticket_http,
 )
 from opslink.errors import TicketSystemRejected
@@ -121,14 +123,8 @@ class RedmineTickets:
         )
 
     def get(self, ticket_id: str) -> Ticket | None:
-        if not ticket_id.isdigit():
-            return None
-        doc = self.http.request(
-            "GET", f"/issues/{ticket_id}.json", what=f"issue {ticket_id}", missing_ok=True
-        )
-        if doc is None:
-            return None
-        return self._ticket(require(doc, "issue", "Redmine"))
+        path = f"/issues/{ticket_id}.json"
+        return get_by_number(self.http, ticket_id, path, "issue", "Redmine", self._ticket)
 
     def _find(self, key: str) -> Ticket | None:
         doc = self.http.request(
@@ -240,10 +236,7 @@ class RedmineTickets:
             what=f"hand over {ticket_id}",
             expect="none",
         )
-        ticket = self.get(ticket_id)
-        if ticket is None:
-            raise TicketSystemRejected(f"Redmine: issue {ticket_id} vanished")
-        return ticket
+        return reread(self.get, ticket_id, "Redmine: issue")
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         current = self.get(ticket_id)
@@ -259,7 +252,4 @@ class RedmineTickets:
             what=f"status of {ticket_id}",
             expect="none",
         )
-        ticket = self.get(ticket_id)
-        if ticket is None:
-            raise TicketSystemRejected(f"Redmine: issue {ticket_id} vanished")
-        return ticket
+        return reread(self.get, ticket_id, "Redmine: issue")

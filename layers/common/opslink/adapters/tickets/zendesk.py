@@ -15,6 +15,7 @@ from typing import Any
 from opslink.adapters.tickets.common import (
     already,
     draft_key,
+    get_by_number,
     marker,
     parse_each,
     parse_time,
@@ -88,14 +89,8 @@ class ZendeskTickets:
         )
 
     def get(self, ticket_id: str) -> Ticket | None:
-        if not ticket_id.isdigit():
-            return None
-        doc = self.http.request(
-            "GET", f"/api/v2/tickets/{ticket_id}.json", what=f"ticket {ticket_id}", missing_ok=True
-        )
-        if doc is None:
-            return None
-        return self._ticket(require(doc, "ticket", "Zendesk"))
+        path = f"/api/v2/tickets/{ticket_id}.json"
+        return get_by_number(self.http, ticket_id, path, "ticket", "Zendesk", self._ticket)
 
     def _find(self, key: str) -> Ticket | None:
         doc = self.http.request(
