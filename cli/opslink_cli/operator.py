@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
+from opslink.journal import EventKind, about
 from opslink.models import Ticket, TicketStatus
 from opslink_cli.cli_args import UsageError, caller
 from opslink_cli.render import emit, style_from, table
@@ -333,7 +334,12 @@ def executions_approve(conn: Connection, args: argparse.Namespace, out: TextIO) 
         raise OperatorError(
             f"approval not accepted: {exc.response['Error']['Message']} (already decided or timed out?)"
         ) from None
-    conn.alerts.add_note(alert_id, f"Runbook approved by {by}.", datetime.now(UTC), kind="approved")
+    now = datetime.now(UTC)
+    alert = conn.alerts.get(alert_id)
+    granted = about(alert, EventKind.APPROVAL_GRANTED, now, by=by, key="decision")
+    conn.alerts.add_note(
+        alert_id, f"Runbook approved by {by}.", now, kind="approved", event=granted
+    )
     _said(
         args,
         out,
@@ -347,7 +353,10 @@ def executions_reject(conn: Connection, args: argparse.Namespace, out: TextIO) -
     alert_id, token = _approval(conn, args.name)
     by = args.by or conn.identity()
     cause = f"Runbook rejected by {by}: {args.reason}"
-    conn.alerts.add_note(alert_id, cause, datetime.now(UTC), kind="rejected")
+    now = datetime.now(UTC)
+    alert = conn.alerts.get(alert_id)
+    denied = about(alert, EventKind.APPROVAL_DENIED, now, by=by, why=args.reason, key="decision")
+    conn.alerts.add_note(alert_id, cause, now, kind="rejected", event=denied)
     try:
         conn.sfn.send_task_failure(taskToken=token, error="ApprovalRejected", cause=cause)
     except ClientError as exc:

@@ -228,7 +228,10 @@ class TemplateDeployer:
                     Endpoint=self.arns[logical],
                 )
             elif event["Type"] == "Schedule":
-                seconds = _rate_seconds(str(resolver.resolve(eprops["Schedule"])))
+                expr = str(resolver.resolve(eprops["Schedule"]))
+                if expr.startswith("cron("):
+                    continue  # calendar schedules (daily figures, weekly review): invoke them
+                seconds = _rate_seconds(expr)
                 self.schedules.append(Schedule(name, seconds, self.clock + seconds))
 
     def _local_environment(

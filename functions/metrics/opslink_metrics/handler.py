@@ -1,23 +1,28 @@
-"""Metrics: publish OpsLink's daily counters and KPIs as CloudWatch metrics (EMF)."""
+"""Metrics: the automation KPIs of a day as CloudWatch metrics (EMF), and the weekly
+quality assessment.
+
+Events: the schedule (no fields: today so far; `{"day": "yesterday"}` just after
+midnight), `{"day": "YYYY-MM-DD"}` for a past day (CloudWatch takes datapoints up to two
+weeks old), `{"action": "assess"}` for the weekly assessment. Publishing a day again
+writes the same values at the same timestamp: idempotent per day.
+"""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from opslink.adapters.metrics.emf import emit
 from opslink.config import MetricsSettings
-from opslink.metrics_service import MetricsDeps, daily_kpis
+from opslink.metrics_service import MetricsDeps, day_of, publish_day, weekly_assessment
 from opslink.observability import logger as make_logger
-from opslink.observability import metrics as make_metrics
 from opslink.observability import tracer as make_tracer
 from opslink.wiring import metrics_deps
 
 SETTINGS = MetricsSettings.from_environ()
 logger = make_logger()
-metrics = make_metrics()
 tracer = make_tracer()
 
 
@@ -28,11 +33,14 @@ def deps() -> MetricsDeps:
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    d = deps()
-    kpis = daily_kpis(d.store.counters(d.clock()))
-    for name, value in kpis.items():
-        unit = MetricUnit.Percent if name.endswith("Rate") else MetricUnit.Count
-        metrics.add_metric(name=name, unit=unit, value=value)
-    return {"kpis": kpis}
+    if isinstance(event, dict) and event.get("action") == "assess":
+        findings = weekly_assessment(deps())
+        logger.info("quality assessed", extra={"findings": len(findings)})
+        return {"findings": [f.as_dict() for f in findings]}
+    now = deps().clock()
+    day = day_of(event, now.date())
+    points, kpis = publish_day(deps(), day)
+    documents = emit(points, day, now, SETTINGS.metrics_namespace)
+    logger.info("kpis published", extra={"day": day.isoformat(), "documents": documents})
+    return {"day": day.isoformat(), "kpis": kpis, "datapoints": len(points)}

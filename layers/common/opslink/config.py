@@ -139,3 +139,8 @@ class TrackSettings(CommonSettings):
 
 class MetricsSettings(CommonSettings):
     metrics_namespace: str = Field(default="OpsLink", alias="POWERTOOLS_METRICS_NAMESPACE")
+    notification_topic_arn: str = Field(default="", alias="NOTIFICATION_TOPIC_ARN")
+    top_n: int = Field(default=10, ge=1, le=50, alias="KPI_TOP_N")
+    automation_rate_target: float = Field(default=60.0, alias="KPI_AUTOMATION_RATE_TARGET")
+    success_rate_target: float = Field(default=80.0, alias="KPI_SUCCESS_RATE_TARGET")
+    mtta_minutes_target: float = Field(default=5.0, alias="KPI_MTTA_MINUTES_TARGET")

@@ -246,8 +246,9 @@ class Alert(BaseModel):
 
 
 class RecordResult(BaseModel):
-    model_config = ConfigDict(defer_build=True)
     """The outcome of one ingested record: what the handler returns per record."""
+
+    model_config = ConfigDict(defer_build=True)
 
     index: int
     outcome: Outcome
@@ -259,8 +260,9 @@ class RecordResult(BaseModel):
 
 
 class RemediationInput(BaseModel):
-    model_config = ConfigDict(defer_build=True)
     """Input of the remediation state machine, written by ingest."""
+
+    model_config = ConfigDict(defer_build=True)
 
     alert_id: str
     ticket_id: str | None
@@ -273,6 +275,7 @@ class RemediationInput(BaseModel):
     severity: Severity
     dimensions: dict[str, str] = Field(default_factory=dict)
     notification: dict[str, Any]
+    triggered_at: datetime | None = None  # the alarm's ALARM time: KPI cohort and latencies
 
     @classmethod
     def from_alert(
@@ -290,4 +293,5 @@ class RemediationInput(BaseModel):
             severity=alert.severity,
             dimensions=alert.dimensions,
             notification=notification,
+            triggered_at=alert.triggered_at,
         )

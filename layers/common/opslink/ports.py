@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from opslink.automation_control import Control
     from opslink.faults import Fault
+    from opslink.journal import LifecycleEvent
     from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobStatus
 
 from opslink.models import Alert, HandOver, Ticket, TicketDraft, TicketStatus
@@ -83,7 +84,18 @@ class AlertStore(Protocol):
     def resolve(self, alert: Alert, resolution: dict[str, str], at: datetime) -> bool:
         """Resolve an open alert and release its fingerprint; False if already resolved."""
 
-    def add_note(self, alert_id: str, text: str, at: datetime, kind: str = "note") -> None: ...
+    def add_note(
+        self,
+        alert_id: str,
+        text: str,
+        at: datetime,
+        kind: str = "note",
+        event: LifecycleEvent | None = None,
+    ) -> None:
+        """Append a note; with `event`, the lifecycle event in the same write (once)."""
+
+    def record_event(self, event: LifecycleEvent, first_launch: bool = False) -> bool:
+        """A lifecycle event on its own; False when it was recorded before."""
 
     def get(self, alert_id: str) -> Alert | None: ...
 
@@ -163,9 +175,17 @@ class FaultStore(Protocol):
 
 
 class RemediationStore(AlertStore, Protocol):
-    def link_job(self, alert_id: str, job: dict[str, Any]) -> None: ...
+    def link_job(
+        self,
+        alert_id: str,
+        job: dict[str, Any],
+        event: LifecycleEvent | None = None,
+        first_launch: bool = False,
+    ) -> None: ...
 
     def launched_job(self, alert_id: str, idempotency_key: str) -> dict[str, Any] | None: ...
+
+    def launched_jobs(self, alert_id: str) -> list[dict[str, Any]]: ...
 
     def link_followup_ticket(
         self, alert_id: str, provider: str, ticket_id: str, kind: str
@@ -183,6 +203,7 @@ class RemediationStore(AlertStore, Protocol):
         environment: str,
         fixed: bool,
         at: datetime,
+        event: LifecycleEvent | None = None,
     ) -> None: ...
 
     def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool: ...
@@ -279,3 +300,16 @@ class ReplayGuard(Protocol):
 class CounterStore(Protocol):
     def counters(self, day: datetime) -> dict[str, int]:
         """The day's counters (UTC day), by name."""
+
+
+class JournalReader(Protocol):
+    def kpi_counters(self, day: datetime, hourly: bool = False) -> dict[str, dict[str, int]]:
+        """One day's KPI counter rows by scope (`all`, `service#…`, `runbook#…`, `type#…`)."""
+
+    def events(
+        self,
+        days: Iterable[datetime],
+        alert_id: str | None = None,
+        kinds: Iterable[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The lifecycle journal of those days, or of one alert."""

@@ -107,8 +107,18 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
 
 def metrics_deps(settings: MetricsSettings) -> MetricsDeps:
     from opslink.metrics_service import MetricsDeps
+    from opslink.quality import Thresholds
 
-    return MetricsDeps(store=DynamoAlertStore(settings.alerts_table))
+    return MetricsDeps(
+        store=DynamoAlertStore(settings.alerts_table),
+        notifier=_notifier(settings.notification_topic_arn),
+        top_n=settings.top_n,
+        thresholds=Thresholds(
+            automation_rate=settings.automation_rate_target,
+            success_rate=settings.success_rate_target,
+            mtta_minutes=settings.mtta_minutes_target,
+        ),
+    )
 
 
 def webhook_secret(settings: TrackSettings) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from opslink.errors import AutomationSuppressed
+from opslink.journal import EventKind, about
 from opslink.models import RemediationInput
 from opslink.remediation.deps import RemediateDeps
 
@@ -31,7 +32,10 @@ def circuit_allows(deps: RemediateDeps, platform: str, alert: RemediationInput) 
         f"automation paused: job platform {platform} unreachable since {since} "
         f"({state.get('failures', '?')} failed calls); handled by a human"
     )
-    deps.store.add_note(alert.alert_id, f"Runbook not launched: {text}.", now, kind="circuit_open")
+    suppressed = about(alert, EventKind.AUTOMATION_SUPPRESSED, now, why=text, key="circuit_open")
+    deps.store.add_note(
+        alert.alert_id, f"Runbook not launched: {text}.", now, kind="circuit_open", event=suppressed
+    )
     raise AutomationSuppressed(text)
 
 

@@ -10,6 +10,7 @@ from opslink.errors import (
     JobPlatformError,
     ParameterRejectedError,
 )
+from opslink.journal import EventKind, about, seconds_between
 from opslink.models import RemediationInput
 from opslink.remediation.circuit import circuit_allows, circuit_failed, circuit_succeeded
 from opslink.remediation.deps import RemediateDeps
@@ -52,17 +53,23 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:
         deps.store.add_note(a.alert_id, str(exc), deps.clock(), kind="parameter_rejected")
         raise
     key = f"{a.alert_id}:{runbook.name}"
-    stored = deps.store.launched_job(a.alert_id, key)
+    launched = deps.store.launched_jobs(a.alert_id)  # one read: this launch, and any before
+    stored = next((j for j in launched if j.get("idempotency_key") == key), None)
     if stored is not None:
         job = LaunchedJob.model_validate(stored)  # a retried launch: the job already runs
     else:
-        job = _start(deps, a, runbook.name, env, key)
+        job = _start(deps, a, runbook.name, env, key, first=not launched)
     wait = next_wait(0, deps.poll_base_seconds, deps.poll_max_seconds, job.timeout_seconds)
     return Launch(job=job, poll=PollState(wait_seconds=wait))
 
 
 def _start(
-    deps: RemediateDeps, a: RemediationInput, name: str, env: dict[str, str], key: str
+    deps: RemediateDeps,
+    a: RemediationInput,
+    name: str,
+    env: dict[str, str],
+    key: str,
+    first: bool,
 ) -> LaunchedJob:
     runbook = deps.runbook(name)
     platform = deps.platform()
@@ -81,7 +88,10 @@ def _start(
             f"for {a.service}, {deps.runs_per_resource_hour} for {resource}): runbook "
             f"{runbook.name} not run, left to humans."
         )
-        deps.store.add_note(a.alert_id, text, deps.clock(), kind="budget_exhausted")
+        suppressed = about(a, EventKind.AUTOMATION_SUPPRESSED, deps.clock(), why=text, key="budget")
+        deps.store.add_note(
+            a.alert_id, text, deps.clock(), kind="budget_exhausted", event=suppressed
+        )
         raise AutomationBudgetExhausted(text)
     request = JobRequest(
         runbook=runbook.name,
@@ -110,7 +120,17 @@ def _start(
         idempotency_key=key,
         targets={k: list(v) for k, v in request.targets.items()},
     )
-    deps.store.link_job(a.alert_id, job.out())
+    started = about(
+        a,
+        EventKind.JOB_LAUNCHED,
+        ref.launched_at,
+        key=runbook.name,
+        runbook=runbook.name,
+        by="automation",
+        latency_seconds=seconds_between(a.triggered_at, ref.launched_at),
+        detail={"platform": ref.platform, "job_id": ref.job_id},
+    )
+    deps.store.link_job(a.alert_id, job.out(), event=started, first_launch=first)
     where = ", ".join(f"{k}={'/'.join(v)}" for k, v in request.targets.items()) or "this host"
     text = f"Launched runbook {runbook.name} on {where} ({ref.platform} job {ref.job_id})."
     logger.info("job launched", extra={"runbook": runbook.name, "job_id": ref.job_id})
@@ -152,5 +172,10 @@ def cancel(deps: RemediateDeps, req: TaskRequest) -> dict[str, bool]:
     limit = req.job.timeout_seconds if req.job else "?"
     why = req.text or f"it ran past its {limit}s timeout"
     text = f"Cancelled {ref.platform} job {ref.job_id}: {why}."
-    deps.store.add_note(req.alert.alert_id, text, deps.clock(), kind="job_cancelled")
+    cancelled = about(
+        req.alert, EventKind.JOB_CANCELLED, deps.clock(), key=ref.job_id, why=why, counted=False
+    )
+    deps.store.add_note(
+        req.alert.alert_id, text, deps.clock(), kind="job_cancelled", event=cancelled
+    )
     return {"cancelled": True}

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from opslink.errors import ConfigurationError, JobPlatformRejected
+from opslink.journal import EventKind, about, seconds_between
 from opslink.models import AlertStatus, HandOver, Priority, TicketDraft, TicketStatus, TicketType
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.jobs import job_ref
@@ -54,11 +55,36 @@ def job_output(deps: RemediateDeps, req: TaskRequest) -> JobOutput:
         return JobOutput(stderr=f"(output unavailable: {exc})")
 
 
-def _score(deps: RemediateDeps, req: TaskRequest, fixed: bool) -> None:
+_OUTCOMES = {
+    "fixed": EventKind.FIX_VERIFIED,
+    "not_fixed": EventKind.FIX_NOT_VERIFIED,
+    "failed": EventKind.JOB_FAILED,
+    "timeout": EventKind.JOB_TIMED_OUT,
+}
+
+
+def _score(deps: RemediateDeps, req: TaskRequest, outcome: str) -> None:
+    """The run's outcome: the runbook's verified-fix record and the journal, once."""
     if req.job is not None:
-        a = req.alert
+        a, now = req.alert, deps.clock()
+        event = about(
+            a,
+            _OUTCOMES[outcome],
+            now,
+            key=req.job.idempotency_key or req.job.job_id,
+            runbook=req.job.runbook,
+            by="automation",
+            latency_seconds=seconds_between(req.job.launched_at, now),
+            detail={"platform": req.job.platform, "job_id": req.job.job_id},
+        )
         deps.store.record_runbook_outcome(
-            req.job.runbook, a.alert_type, a.service, a.environment, fixed, deps.clock()
+            req.job.runbook,
+            a.alert_type,
+            a.service,
+            a.environment,
+            outcome == "fixed",
+            now,
+            event=event,
         )
 
 
@@ -67,7 +93,12 @@ def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
     current = deps.store.get(a.alert_id)
     if current is not None and current.flapping_since is not None:
         text = "The alarm read OK after the runbook, but it is flapping: the alert stays open."
-        deps.store.add_note(a.alert_id, text, deps.clock(), kind="suppressed_flapping")
+        suppressed = about(
+            a, EventKind.AUTOMATION_SUPPRESSED, deps.clock(), why=text, key="flapping_resolve"
+        )
+        deps.store.add_note(
+            a.alert_id, text, deps.clock(), kind="suppressed_flapping", event=suppressed
+        )
         return {"resolved": False, "alert_was_open": True, "reason": "flapping"}
     runbook = req.job.runbook if req.job else "?"
     job_id = req.job.job_id if req.job else ""
@@ -99,7 +130,7 @@ def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
         deps.store.add_note(
             a.alert_id, f"Runbook {runbook} verified as the fix.", now, kind="verified_fix"
         )
-    _score(deps, req, fixed=True)
+    _score(deps, req, "fixed")
     logger.info("verified fix", extra={"runbook": runbook, "alert_was_open": resolved})
     return {"resolved": True, "alert_was_open": resolved}
 
@@ -142,7 +173,7 @@ def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
         detail = json.loads(detail).get("errorMessage", detail)
     now = deps.clock().replace(microsecond=0)
     if kind in ("failed", "timeout", "not_fixed"):
-        _score(deps, req, fixed=False)
+        _score(deps, req, kind)
     current = deps.store.get(a.alert_id)
     if current is not None and current.status is not AlertStatus.OPEN:
         by = current.resolution.get("by", "someone")
@@ -172,7 +203,10 @@ def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
             ),
         )
         text = f"Handed to a human on ticket {ticket_id}: {why} (assigned to {oncall or 'nobody'})."
-    deps.store.add_note(a.alert_id, text, now, kind=f"escalated_{kind}")
+    escalated = about(
+        a, EventKind.TICKET_ESCALATED, now, key=kind, why=why, runbook=req.runbook_name()
+    )
+    deps.store.add_note(a.alert_id, text, now, kind=f"escalated_{kind}", event=escalated)
     logger.info("handed over", extra={"kind": kind, "ticket_id": ticket_id})
     return {"handed_over": True, "ticket_id": ticket_id, "kind": kind, "reason": why}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from opslink.errors import InvalidTaskInput
 from opslink.identity import execution_name
+from opslink.journal import EventKind, about
 from opslink.models import RemediationInput
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.payloads import SelectedRunbook, Selection, TaskRequest
@@ -30,6 +31,9 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
     why = suppression(deps, a)
     if why:
         text = f"Automation suppressed: {why}; the alert is left to humans."
+        deps.store.record_event(
+            about(a, EventKind.AUTOMATION_SUPPRESSED, deps.clock(), why=text, key="select")
+        )
         return Selection(suppressed=True, reason=text)
     matches = eligible(deps.catalog, a.alert_type, a.service, a.environment)
     if not matches:
@@ -62,11 +66,30 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
             f"Shadow mode: {reason} It would have run on {a.service}, but it is in shadow "
             "mode: nothing was run; the alert is left to humans."
         )
-        deps.store.add_note(a.alert_id, text, deps.clock(), kind="shadow")
+        shadow = about(
+            a,
+            EventKind.AUTOMATION_SUPPRESSED,
+            deps.clock(),
+            why=text,
+            key="shadow",
+            runbook=spec.name,
+        )
+        deps.store.add_note(a.alert_id, text, deps.clock(), kind="shadow", event=shadow)
         return Selection(shadow=picked, suppressed=True, reason=text)
     approval = mode(best) is Risk.APPROVAL
     if approval:
         reason += f" It needs a human's approval ({spec.description})."
+    deps.store.record_event(
+        about(
+            a,
+            EventKind.RUNBOOK_SELECTED,
+            deps.clock(),
+            key=spec.name,
+            runbook=spec.name,
+            why=reason,
+            counted=False,
+        )
+    )
     return Selection(runbook=picked, approval=approval, reason=reason)
 
 
@@ -86,7 +109,10 @@ def request_approval(deps: RemediateDeps, req: TaskRequest) -> dict[str, bool]:
         f"runs on {a.service}. Approve: `opslink executions approve {execution}`; reject: "
         f"`opslink executions reject {execution}`."
     )
-    deps.store.add_note(a.alert_id, text, deps.clock(), kind="approval_requested")
+    requested = about(
+        a, EventKind.APPROVAL_REQUESTED, deps.clock(), key=runbook.name, runbook=runbook.name
+    )
+    deps.store.add_note(a.alert_id, text, deps.clock(), kind="approval_requested", event=requested)
     if a.ticket_id:
         deps.tickets.comment(a.ticket_id, text)
     return {"requested": True}

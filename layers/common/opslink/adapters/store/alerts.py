@@ -10,10 +10,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from opslink.adapters.store import keys
-from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
+from opslink.adapters.store.journal import EventsAlreadyRecorded, JournalRecords
 from opslink.errors import StoreError
+from opslink.journal import EventKind, LifecycleEvent, about, seconds_between
 from opslink.models import Alert, AlertStatus
 
 LOCK_SAFETY_TTL = timedelta(days=30)
@@ -32,6 +33,20 @@ def _alert_doc(alert: Alert) -> dict[str, Any]:
     }
 
 
+def _resolved_event(alert: Alert, resolution: dict[str, str], at: datetime) -> LifecycleEvent:
+    by = str(resolution.get("by") or "human")
+    return about(
+        alert,
+        EventKind.ALERT_RESOLVED,
+        at,
+        by=by,
+        why=str(resolution.get("how") or resolution.get("reason") or "")[:500],
+        latency_seconds=seconds_between(alert.triggered_at, at),
+        runbook=resolution.get("runbook") or None,
+        counted=True,
+    )
+
+
 def _alert_from(doc: dict[str, Any]) -> Alert:
     for key in ("notes", "resolution", "dimensions"):
         if isinstance(doc.get(key), str):
@@ -39,7 +54,7 @@ def _alert_from(doc: dict[str, Any]) -> Alert:
     return Alert.model_validate(doc)
 
 
-class AlertRecords(TableBase):
+class AlertRecords(JournalRecords):
     def record_refire(self, alert_id: str, at: datetime) -> Alert | None:
         """Count an ALARM transition newer than the alert's last one; None if it is not
         newer (a duplicate or late delivery), so nothing is counted twice."""
@@ -143,6 +158,7 @@ class AlertRecords(TableBase):
                         }
                     },
                     self._counter_update("alerts_resolved", at),
+                    *self.event_writes(_resolved_event(alert, resolution, at)),
                 ],
             )
             return True
@@ -157,19 +173,35 @@ class AlertRecords(TableBase):
             return False
         return self.resolve(alert, resolution, at)
 
-    def add_note(self, alert_id: str, text: str, at: datetime, kind: str = "note") -> None:
-        """Append one note atomically (list_append), so concurrent writers lose nothing."""
+    def add_note(
+        self,
+        alert_id: str,
+        text: str,
+        at: datetime,
+        kind: str = "note",
+        event: LifecycleEvent | None = None,
+    ) -> None:
+        """Append one note atomically (list_append), so concurrent writers lose nothing;
+        with `event`, the lifecycle event it describes goes in the same transaction (a
+        retry that finds the event recorded adds nothing)."""
         note = {"at": at.isoformat(), "kind": kind, "text": text[:4000]}
-        added = self._conditional(
-            "update_item",
-            TableName=self.table,
-            Key=_to_item(keys.alert(alert_id)),
-            UpdateExpression="SET notes = list_append(if_not_exists(notes, :empty), :n)",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=_to_item({":n": [note], ":empty": []}),
-        )
-        if added is None:
-            raise StoreError(f"alert {alert_id} not found")
+        update = {
+            "TableName": self.table,
+            "Key": _to_item(keys.alert(alert_id)),
+            "UpdateExpression": "SET notes = list_append(if_not_exists(notes, :empty), :n)",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": _to_item({":n": [note], ":empty": []}),
+        }
+        if event is None:
+            if self._conditional("update_item", **update) is None:
+                raise StoreError(f"alert {alert_id} not found")
+            return
+        try:
+            self.transact([{"Update": update}, *self.event_writes(event)], f"note {kind}")
+        except EventsAlreadyRecorded:
+            return
+        except ClientError as exc:
+            raise StoreError(f"alert {alert_id} not found or not writable: {exc}") from exc
 
     def get(self, alert_id: str) -> Alert | None:
         out = self._call(

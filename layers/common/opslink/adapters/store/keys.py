@@ -17,6 +17,8 @@
 | REJECTED    | REJECTED#<day>              | <time>#<n>                      | rejected input with its reason (30-day TTL)     | bookkeeping  |
 | DELIVERY    | DELIVERY#<sha256>           | DELIVERY                        | an applied webhook delivery (1-day TTL)         | bookkeeping  |
 | CHECKPOINT  | CHECKPOINT                  | <name>                          | a sweep's high-water mark                       | bookkeeping  |
+| EVENT       | ALERT#<id> (or OPSLINK)     | EVENT#<kind>#<key>              | a lifecycle event (gsi1: JOURNAL#<day> / <at>#…) | journal      |
+| KPI         | KPI#<day> or KPI#<day>T<hh> | all, service#…, type#…, runbook#… | pre-aggregated KPI counters (cohort day)      | journal      |
 """
 
 from __future__ import annotations
@@ -107,3 +109,20 @@ def delivery(delivery_id: str) -> Key:
 
 def checkpoint(name: str) -> Key:
     return {"pk": "CHECKPOINT", "sk": name}
+
+
+def event(alert_id: str, kind: str, key: str) -> Key:
+    return {"pk": alert_pk(alert_id) if alert_id else "OPSLINK", "sk": f"EVENT#{kind}#{key}"}
+
+
+def journal_partition(at: datetime) -> str:
+    """gsi1 partition of a day's lifecycle events (the audit trail reads it)."""
+    return f"JOURNAL#{day(at)}"
+
+
+def kpi_day(at: datetime) -> str:
+    return f"KPI#{day(at)}"
+
+
+def kpi_hour(at: datetime) -> str:
+    return f"KPI#{at.astimezone(UTC).strftime('%Y-%m-%dT%H')}"

@@ -7,33 +7,48 @@ import json
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from opslink.adapters.store import keys
-from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
+from opslink.adapters.store.journal import EventsAlreadyRecorded, JournalRecords
+from opslink.errors import StoreError
+from opslink.journal import LifecycleEvent
 
 
-class RemediationLedger(TableBase):
-    def link_job(self, alert_id: str, job: dict[str, Any]) -> None:
-        """alert → job and job → alert, keyed by the launch's idempotency key."""
+class RemediationLedger(JournalRecords):
+    def link_job(
+        self,
+        alert_id: str,
+        job: dict[str, Any],
+        event: LifecycleEvent | None = None,
+        first_launch: bool = False,
+    ) -> None:
+        """alert → job and job → alert, keyed by the launch's idempotency key; with
+        `event`, the launch's journal event in the same transaction."""
         job_key = keys.job_ref(job["platform"], job["job_id"])
         item = {
             "alert_id": alert_id,
             "job": json.dumps(job),
             "idempotency_key": job["idempotency_key"],
         }
-        self._call(
-            "transact_write_items",
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": _to_item(keys.launch(alert_id, job["idempotency_key"]) | item),
-                    }
-                },
-                *self._both_ways(keys.alert_pk(alert_id), job_key, item),
-            ],
-        )
+        items = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": _to_item(keys.launch(alert_id, job["idempotency_key"]) | item),
+                }
+            },
+            *self._both_ways(keys.alert_pk(alert_id), job_key, item),
+            *(self.event_writes(event, first_launch) if event else []),
+        ]
+        try:
+            self.transact(items, f"link job of {alert_id}")
+        except EventsAlreadyRecorded:
+            return
+        except ClientError as exc:
+            raise StoreError(f"DynamoDB could not link the job of {alert_id}: {exc}") from exc
 
     def set_approval_token(self, alert_id: str, token: str) -> None:
         self._call(
@@ -106,13 +121,23 @@ class RemediationLedger(TableBase):
         environment: str,
         fixed: bool,
         at: datetime,
+        event: LifecycleEvent | None = None,
     ) -> None:
-        """One atomic ADD when a run ends; only a verified fix counts as a fix."""
-        self._call(
-            "update_item",
-            TableName=self.table,
-            Key=_to_item(keys.runbook_stats(runbook, alert_type, service, environment)),
-            UpdateExpression="ADD #c :one, runs :one SET last_run_at = :at",
-            ExpressionAttributeNames={"#c": "fixes" if fixed else "misses"},
-            ExpressionAttributeValues=_to_item({":one": 1, ":at": at.isoformat()}),
-        )
+        """One atomic ADD when a run ends; only a verified fix counts as a fix. With
+        `event` (the run's outcome) in one transaction, a retried outcome counts once."""
+        update = {
+            "TableName": self.table,
+            "Key": _to_item(keys.runbook_stats(runbook, alert_type, service, environment)),
+            "UpdateExpression": "ADD #c :one, runs :one SET last_run_at = :at",
+            "ExpressionAttributeNames": {"#c": "fixes" if fixed else "misses"},
+            "ExpressionAttributeValues": _to_item({":one": 1, ":at": at.isoformat()}),
+        }
+        if event is None:
+            self._call("update_item", **update)
+            return
+        try:
+            self.transact([{"Update": update}, *self.event_writes(event)], f"outcome of {runbook}")
+        except EventsAlreadyRecorded:
+            return
+        except ClientError as exc:
+            raise StoreError(f"DynamoDB could not record the outcome of {runbook}: {exc}") from exc

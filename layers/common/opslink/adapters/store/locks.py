@@ -12,7 +12,9 @@ from opslink.adapters.store import keys
 from opslink.adapters.store.alerts import LOCK_SAFETY_TTL, AlertRecords, _alert_doc
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
+from opslink.adapters.store.journal import EventsAlreadyRecorded
 from opslink.errors import StoreError
+from opslink.journal import EventKind, about
 from opslink.models import Alert, Ticket
 from opslink.ports import LockHolder, OpenAlertConflict
 
@@ -80,6 +82,9 @@ class DedupLocks(AlertRecords):
                         }
                     },
                     self._counter_update("alerts_opened", alert.triggered_at),
+                    *self.event_writes(
+                        about(alert, EventKind.ALERT_OPENED, alert.triggered_at, by="alarm")
+                    ),
                 ],
             )
         except ClientError as exc:
@@ -154,35 +159,42 @@ class DedupLocks(AlertRecords):
             "linked_at": alert.triggered_at.isoformat(),
         }
         values = _to_item({":t": ticket.id, ":e": execution_name, ":a": alert.alert_id})
-        self._call(
-            "transact_write_items",
-            TransactItems=[
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": _to_item({"pk": alert_key, "sk": "ALERT"}),
-                        "UpdateExpression": "SET ticket_id = :t, execution_name = :e REMOVE lease_until",
-                        "ExpressionAttributeValues": {k: values[k] for k in (":t", ":e")},
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": _to_item(keys.lock(alert.fingerprint)),
-                        "UpdateExpression": "SET ticket_id = :t, execution_name = :e",
-                        "ConditionExpression": "alert_id = :a",
-                        "ExpressionAttributeValues": values,
-                    }
-                },
-                *self._both_ways(alert_key, ticket_key, link),
-                *self._both_ways(alert_key, exec_key, link),
-                *(
-                    [self._counter_update("tickets_created", alert.triggered_at)]
-                    if new_ticket
-                    else []
-                ),
-            ],
-        )
+        created = about(alert, EventKind.TICKET_CREATED, alert.triggered_at, key=ticket.id)
+        items = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": _to_item({"pk": alert_key, "sk": "ALERT"}),
+                    "UpdateExpression": "SET ticket_id = :t, execution_name = :e REMOVE lease_until",
+                    "ExpressionAttributeValues": {k: values[k] for k in (":t", ":e")},
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": _to_item(keys.lock(alert.fingerprint)),
+                    "UpdateExpression": "SET ticket_id = :t, execution_name = :e",
+                    "ConditionExpression": "alert_id = :a",
+                    "ExpressionAttributeValues": values,
+                }
+            },
+            *self._both_ways(alert_key, ticket_key, link),
+            *self._both_ways(alert_key, exec_key, link),
+            *(
+                [
+                    self._counter_update("tickets_created", alert.triggered_at),
+                    *self.event_writes(created),
+                ]
+                if new_ticket
+                else []
+            ),
+        ]
+        try:
+            self.transact(items, f"link alert {alert.alert_id}")
+        except EventsAlreadyRecorded:
+            return  # applied before: its answer was lost
+        except ClientError as exc:
+            raise StoreError(f"DynamoDB could not link alert {alert.alert_id}: {exc}") from exc
 
     def find_open(self, fingerprint: str) -> Alert | None:
         lock = self._lock(fingerprint)

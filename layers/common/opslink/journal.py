@@ -1,0 +1,148 @@
+"""The lifecycle journal: one immutable event per lifecycle step, written in the same
+DynamoDB transaction as the state change it describes, and the counters it feeds.
+
+An event's identity is (alert, kind, key): a Lambda retry or a duplicate delivery writes the
+same identity, the conditional put fails, and nothing is counted twice. Counters are
+pre-aggregated per day (and per hour, overall) and per scope (all, service, runbook,
+alert type), on the day the alarm fired (its cohort): so "automated alerts / alerts" of a
+day compares the same alerts, and a KPI for any window reads one partition per day.
+
+Pure: no I/O. The store (adapters/store/journal.py) writes what `counter_updates` says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+# Fixed latency buckets (upper bounds, seconds) for alarm -> job launched and
+# alarm -> resolved: p50/p90 come from these, not only means.
+BUCKETS: tuple[int, ...] = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 86400)
+
+
+class EventKind(StrEnum):
+    ALERT_OPENED = "alert_opened"
+    ALERT_RESOLVED = "alert_resolved"
+    TICKET_CREATED = "ticket_created"
+    TICKET_ESCALATED = "ticket_escalated"
+    RUNBOOK_SELECTED = "runbook_selected"
+    JOB_LAUNCHED = "job_launched"
+    JOB_CANCELLED = "job_cancelled"
+    FIX_VERIFIED = "fix_verified"  # job exited 0 and the alarm is back to OK
+    FIX_NOT_VERIFIED = "fix_not_verified"  # job exited 0, the alarm still fires
+    JOB_FAILED = "job_failed"
+    JOB_TIMED_OUT = "job_timed_out"
+    APPROVAL_REQUESTED = "approval_requested"
+    APPROVAL_GRANTED = "approval_granted"
+    APPROVAL_DENIED = "approval_denied"
+    AUTOMATION_SUPPRESSED = "automation_suppressed"
+    OPERATOR_ACTION = "operator_action"  # kill switch, maintenance, runbook mode
+
+
+@dataclass(frozen=True)
+class LifecycleEvent:
+    alert_id: str  # "" for events about OpsLink itself (operator actions)
+    kind: EventKind
+    at: datetime
+    service: str = ""
+    alert_type: str = ""
+    cohort: datetime | None = None  # when the alarm fired: the day its counters go to
+    runbook: str | None = None
+    by: str = "opslink"  # who: alarm, automation, a human (AWS principal, ticket user)
+    why: str = ""
+    key: str = ""  # what makes two writes the same event (a retry), beside alert and kind
+    latency_seconds: int | None = None  # alarm -> this step (launched, resolved)
+    counted: bool = True  # False: journal only (e.g. a second launch's "automated" flag)
+    detail: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def day_of(self) -> datetime:
+        return self.cohort or self.at
+
+
+def bucket(seconds: int) -> int:
+    """Index of the latency bucket `seconds` falls in (the last one catches the rest)."""
+    for i, upper in enumerate(BUCKETS):
+        if seconds <= upper:
+            return i
+    return len(BUCKETS) - 1
+
+
+def _latency(prefix: str, seconds: int | None) -> dict[str, int]:
+    if seconds is None:
+        return {}
+    s = max(0, int(seconds))
+    return {f"{prefix}_sum": s, f"{prefix}_n": 1, f"{prefix}_b{bucket(s)}": 1}
+
+
+def counter_updates(event: LifecycleEvent, first_launch: bool = False) -> dict[str, int]:
+    """The counter fields this event increments (the same for every scope)."""
+    if not event.counted:
+        return {}
+    k = EventKind
+    match event.kind:
+        case k.ALERT_OPENED:
+            return {"alerts": 1}
+        case k.TICKET_CREATED:
+            return {"tickets": 1}
+        case k.JOB_LAUNCHED:
+            # The first launch for an alert makes it an automated alert, and its latency is
+            # the time to automation.
+            return {"runs": 1} | (
+                {"automated": 1} | _latency("tta", event.latency_seconds) if first_launch else {}
+            )
+        case k.FIX_VERIFIED:
+            return {"jobs": 1, "jobs_ok": 1, "verified": 1}
+        case k.FIX_NOT_VERIFIED:
+            return {"jobs": 1, "jobs_ok": 1}
+        case k.JOB_FAILED:
+            return {"jobs": 1, "failures": 1}
+        case k.JOB_TIMED_OUT:
+            return {"jobs": 1, "timeouts": 1}
+        case k.TICKET_ESCALATED:
+            return {"escalations": 1}
+        case k.AUTOMATION_SUPPRESSED:
+            return {"suppressions": 1}
+        case k.APPROVAL_REQUESTED:
+            return {"approvals_requested": 1}
+        case k.APPROVAL_GRANTED:
+            return {"approvals_granted": 1}
+        case k.APPROVAL_DENIED:
+            return {"approvals_denied": 1}
+        case k.ALERT_RESOLVED:
+            who = event.by if event.by in ("alarm", "automation") else "human"
+            return {"resolved": 1, f"resolved_by_{who}": 1} | _latency("ttr", event.latency_seconds)
+    return {}
+
+
+def scopes(event: LifecycleEvent) -> list[str]:
+    """The counter rows an event counts in: overall, its service, its alert type and (for
+    a run) its runbook. Bounded: services and runbooks are the catalog's and the map's."""
+    out = ["all"]
+    if event.service:
+        out.append(f"service#{event.service}")
+    if event.alert_type:
+        out.append(f"type#{event.alert_type}")
+    if event.runbook:
+        out.append(f"runbook#{event.runbook}")
+    return out
+
+
+def seconds_between(start: datetime | None, end: datetime) -> int | None:
+    return None if start is None else max(0, int((end - start).total_seconds()))
+
+
+def about(alert: object, kind: EventKind, at: datetime, **kw: object) -> LifecycleEvent:
+    """An event about an alert (Alert or RemediationInput: alert_id, service, alert_type,
+    triggered_at), on the alert's cohort day."""
+    cohort = getattr(alert, "triggered_at", None)
+    return LifecycleEvent(
+        alert_id=str(getattr(alert, "alert_id", "")),
+        kind=kind,
+        at=at,
+        service=str(getattr(alert, "service", "")),
+        alert_type=str(getattr(alert, "alert_type", "")),
+        cohort=cohort if isinstance(cohort, datetime) else None,
+        **kw,  # type: ignore[arg-type]
+    )
