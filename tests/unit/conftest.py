@@ -75,7 +75,7 @@ def deps(ddb: Any, clock: Clock) -> IngestDeps:
 
     return IngestDeps(
         store=DynamoAlertStore("AlertsTable", ddb),
-        tickets=BuiltinTicketSystem("TicketsTable", ddb),
+        tickets=BuiltinTicketSystem("TicketsTable", ddb, clock=clock),
         directory=ServiceMapDirectory(smap),
         tags=StaticTags(),
         workflow=RecordingWorkflow(),

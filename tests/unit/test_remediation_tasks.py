@@ -14,57 +14,17 @@ from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.models import AlertStatus, Priority, TicketStatus
 from opslink.remediation import RemediateDeps, run_task
 from opslink.remediation.catalog import load_catalog
-from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+from opslink.remediation_models import JobState
 from opslink_cli import samples
 from tests.conftest import ROOT
 from tests.unit.conftest import Clock
+from tests.unit.fakes import FakeAlarms, FakePlatform, OnCall
 
 SELECTION = {
     "runbook": {"name": "restart_service", "tier": "alert_type", "timeout_seconds": 300},
     "approval": False,
     "reason": "test",
 }
-
-
-class FakePlatform:
-    name = "fake"
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.launched: list[JobRequest] = []
-        self.cancelled: list[str] = []
-        self.state = JobState.RUNNING
-        self.exit_code: int | None = None
-        self.stdout = "restarting checkout\nok"
-        self.stderr = ""
-
-    def launch(self, request: JobRequest) -> JobRef:
-        self.launched.append(request)
-        return JobRef(
-            platform=self.name, job_id=f"job-{len(self.launched)}", launched_at=self.clock()
-        )
-
-    def status(self, ref: JobRef) -> JobStatus:
-        return JobStatus(state=self.state, exit_code=self.exit_code, detail=f"{self.state}")
-
-    def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:
-        return JobOutput(stdout=self.stdout[-limit:], stderr=self.stderr[-limit:])
-
-    def cancel(self, ref: JobRef) -> None:
-        self.cancelled.append(ref.job_id)
-
-
-class FakeAlarms:
-    def __init__(self, state: str | None = "OK") -> None:
-        self.value = state
-
-    def state(self, name: str, region: str) -> str | None:
-        return self.value
-
-
-class OnCall:
-    def oncall(self, team: str | None) -> str | None:
-        return "carol@example.com"
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from opslink.clock import utcnow
 from opslink.errors import InvalidAlarm
 from opslink.models import AlarmState
 
@@ -42,7 +43,7 @@ def when(value: datetime, field: str) -> datetime:
     far-future stamp would poison the alarm's later transitions (they compare to it)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidAlarm(f"{field} {value.isoformat()!r} has no time zone")
-    if not EARLIEST <= value <= datetime.now(UTC) + FUTURE_SKEW:
+    if not EARLIEST <= value <= utcnow() + FUTURE_SKEW:
         raise InvalidAlarm(f"{field} {value.isoformat()!r} is out of range")
     return value
 

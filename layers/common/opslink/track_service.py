@@ -11,13 +11,13 @@ twice is harmless, so the overlap costs nothing but a read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from opslink.clock import Clock, utcnow
 from opslink.models import AlertStatus, Ticket, TicketStatus
 from opslink.ports import AlertStore, JobCanceller, Notifier, Stopper, SweepableTickets, TrackStore  # noqa: F401 (re-exported)
 from opslink.ticket_lockstep import resolve_other_tickets
@@ -29,10 +29,6 @@ FIRST_SWEEP = timedelta(days=1)
 CLOSED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class TrackDeps:
     store: TrackStore
@@ -41,7 +37,7 @@ class TrackDeps:
     jobs: JobCanceller | None = None
     notifier: Notifier | None = None
     reminder_after: timedelta = timedelta(hours=2)
-    clock: Callable[[], datetime] = field(default=_utcnow)
+    clock: Clock = field(default=utcnow)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,8 @@ targets the inventory limit. Bearer token (OAuth2 personal access token).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from opslink.adapters.http_client import HttpClient, field
+from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 
@@ -60,7 +59,7 @@ class AwxPlatform:
         job = doc.get("job", doc.get("id")) if isinstance(doc, dict) else None
         if not isinstance(job, int) or isinstance(job, bool):
             raise JobPlatformRejected("AWX: launch response has no integer 'job' field")
-        return JobRef(platform=self.name, job_id=str(job), launched_at=datetime.now(UTC))
+        return JobRef(platform=self.name, job_id=str(job), launched_at=utcnow())
 
     def status(self, ref: JobRef) -> JobStatus:
         doc = self.http.request(

@@ -10,10 +10,10 @@ Bearer token authentication.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 from opslink.adapters.http_client import HttpClient, field
+from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 
@@ -41,7 +41,7 @@ class HttpJobApiPlatform:
             headers={"Idempotency-Key": request.idempotency_key},
         )
         job_id = str(field(doc, "id", "job API"))
-        return JobRef(platform=self.name, job_id=job_id, launched_at=datetime.now(UTC))
+        return JobRef(platform=self.name, job_id=job_id, launched_at=utcnow())
 
     def status(self, ref: JobRef) -> JobStatus:
         doc = self.http.request(

@@ -17,10 +17,11 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import opslink
+from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 
@@ -122,7 +123,7 @@ class LocalShellPlatform:
                 job_id=job_id,
                 launched_at=datetime.fromisoformat(meta["launched_at"]),
             )
-        launched = datetime.now(UTC)
+        launched = utcnow()
         env = self._base_environment()
         env |= request.environment | {"OPSLINK_RUN_ID": job_id, "OPSLINK_RUNBOOK": request.runbook}
         if self.sandbox is not None:  # the seal wins over anything a runbook declares
@@ -188,7 +189,7 @@ class LocalShellPlatform:
 
     def cancel(self, ref: JobRef) -> None:
         job_dir = self._dir(ref.job_id)
-        (job_dir / "cancel").write_text(datetime.now(UTC).isoformat())
+        (job_dir / "cancel").write_text(utcnow().isoformat())
         pid_file = job_dir / "script.pid"
         if pid_file.is_file():
             with contextlib.suppress(ProcessLookupError, ValueError):

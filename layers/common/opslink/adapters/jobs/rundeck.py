@@ -6,10 +6,10 @@ options, targets a node filter. Token in the X-Rundeck-Auth-Token header.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 from opslink.adapters.http_client import HttpClient, field
+from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 
@@ -60,7 +60,7 @@ class RundeckPlatform:
         return JobRef(
             platform=self.name,
             job_id=str(field(doc, "id", "Rundeck")),
-            launched_at=datetime.now(UTC),
+            launched_at=utcnow(),
         )
 
     def status(self, ref: JobRef) -> JobStatus:

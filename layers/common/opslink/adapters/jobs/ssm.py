@@ -14,7 +14,6 @@ is configured.
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -22,6 +21,7 @@ from urllib.parse import urlparse
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from opslink.adapters.aws import lazy_client
+from opslink.clock import utcnow
 from opslink.errors import JobPlatformError, JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 
@@ -147,7 +147,7 @@ class SsmRunCommandPlatform:
         command_id = command.get("CommandId")
         if not command_id:
             raise JobPlatformRejected("ssm send_command: response has no Command.CommandId")
-        return JobRef(platform=self.name, job_id=command_id, launched_at=datetime.now(UTC))
+        return JobRef(platform=self.name, job_id=command_id, launched_at=utcnow())
 
     def _command(self, ref: JobRef) -> dict[str, Any]:
         commands = self._call("list_commands", CommandId=ref.job_id).get("Commands") or []

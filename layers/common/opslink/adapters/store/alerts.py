@@ -34,7 +34,9 @@ def _alert_doc(alert: Alert) -> dict[str, Any]:
 
 
 def _resolved_event(alert: Alert, resolution: dict[str, str], at: datetime) -> LifecycleEvent:
-    by = str(resolution.get("by") or "human")
+    how = str(resolution.get("by") or "")
+    # alarm and automation are counted as such; anyone else (a ticket closed by erin) is a human
+    by = how if how in ("alarm", "automation") else str(resolution.get("who") or how or "human")
     return about(
         alert,
         EventKind.ALERT_RESOLVED,

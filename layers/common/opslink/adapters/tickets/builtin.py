@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from opslink.adapters.aws import aws_errors, lazy_client
+from opslink.clock import Clock, utcnow
 from opslink.errors import TicketSystemError
 from opslink.models import HandOver, Ticket, TicketDraft, TicketStatus
 
@@ -29,15 +30,14 @@ def ticket_id_for(key: str) -> str:
     return "OPS-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:10].upper()
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class BuiltinTicketSystem:
     name = "builtin"
 
-    def __init__(self, table: str, client: Any = None, base_url: str = "") -> None:
+    def __init__(
+        self, table: str, client: Any = None, base_url: str = "", clock: Clock = utcnow
+    ) -> None:
         self.table = table
+        self.clock = clock
         self._client = client
         self.base_url = base_url.rstrip("/")
 
@@ -64,7 +64,7 @@ class BuiltinTicketSystem:
         return Ticket.model_validate(doc)
 
     def create(self, draft: TicketDraft) -> Ticket:
-        now = _now()
+        now = self.clock()
         tid = ticket_id_for(draft.key or draft.alert_id)
         ticket = Ticket(
             id=tid,
@@ -107,7 +107,7 @@ class BuiltinTicketSystem:
         return ticket
 
     def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None:
-        now = _now()
+        now = self.clock()
         entry = {"at": now.isoformat(), "author": author, "text": text[:8000]}
         try:
             self._call(
@@ -139,7 +139,7 @@ class BuiltinTicketSystem:
         """Change the status with its note in one write. Setting the status a ticket
         already has changes nothing (no note, timestamps kept): retries are harmless.
         Resolving or closing records who did it (`by`, default opslink) and when."""
-        now = _now()
+        now = self.clock()
         who = by or "opslink"
         expr = "SET #s = :s, updated_at = :now, gsi1sk = :g"
         values: dict[str, Any] = {
@@ -181,7 +181,7 @@ class BuiltinTicketSystem:
         current = self.get(ticket_id)
         if current is None:
             raise TicketSystemError(f"builtin tickets: no ticket {ticket_id}")
-        now = _now()
+        now = self.clock()
         entry = {"at": now.isoformat(), "author": "opslink", "text": handover.note[:8000]}
         values: dict[str, Any] = {
             ":t": {"S": handover.title(current.title)},

@@ -24,6 +24,7 @@ from opslink.adapters.tickets.common import (
     ticket_http,
 )
 from opslink.adapters.tickets.jira_fields import adf, ticket_from_issue
+from opslink.clock import utcnow
 from opslink.errors import TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus
 
@@ -144,7 +145,7 @@ class JiraTickets:
         return self._find(alert_id)
 
     def changed_since(self, since: datetime) -> list[Ticket]:
-        minutes = max(1, math.ceil((datetime.now(UTC) - since).total_seconds() / 60))
+        minutes = max(1, math.ceil((utcnow() - since).total_seconds() / 60))
         issues = self._search(
             f'project = "{self.project}" AND labels = "opslink" AND updated >= -{minutes}m ORDER BY updated ASC',
             limit=100,

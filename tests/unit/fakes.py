@@ -1,0 +1,48 @@
+"""Fakes of the remediation's outside world: a job platform, CloudWatch's alarm state and
+the on-call directory, all in memory and driven by the test's clock."""
+
+from __future__ import annotations
+
+from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+from tests.unit.conftest import Clock
+
+
+class FakePlatform:
+    name = "fake"
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.launched: list[JobRequest] = []
+        self.cancelled: list[str] = []
+        self.state = JobState.RUNNING
+        self.exit_code: int | None = None
+        self.stdout = "restarting checkout\nok"
+        self.stderr = ""
+
+    def launch(self, request: JobRequest) -> JobRef:
+        self.launched.append(request)
+        return JobRef(
+            platform=self.name, job_id=f"job-{len(self.launched)}", launched_at=self.clock()
+        )
+
+    def status(self, ref: JobRef) -> JobStatus:
+        return JobStatus(state=self.state, exit_code=self.exit_code, detail=f"{self.state}")
+
+    def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:
+        return JobOutput(stdout=self.stdout[-limit:], stderr=self.stderr[-limit:])
+
+    def cancel(self, ref: JobRef) -> None:
+        self.cancelled.append(ref.job_id)
+
+
+class FakeAlarms:
+    def __init__(self, state: str | None = "OK") -> None:
+        self.value = state
+
+    def state(self, name: str, region: str) -> str | None:
+        return self.value
+
+
+class OnCall:
+    def oncall(self, team: str | None) -> str | None:
+        return "carol@example.com"

@@ -1,0 +1,206 @@
+"""KPIs from the lifecycle journal, against a hand-computed day: duplicate deliveries,
+retried tasks, a re-fire that reopens a ticket, alerts resolved by automation, by the
+alarm and by a human. Then the counters under concurrent writers, and the formulas."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from opslink.adapters.store.dynamodb import DynamoAlertStore
+from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
+from opslink.journal import BUCKETS, EventKind, LifecycleEvent
+from opslink.kpis import compute, percentile, runbook_rates, top_n
+from opslink.models import TicketStatus
+from opslink.quality import Thresholds, assess
+from opslink.remediation import RemediateDeps, run_task
+from opslink.remediation.catalog import load_catalog
+from opslink.remediation_models import JobState
+from opslink.track_service import TrackDeps, apply_ticket
+from opslink_cli import samples
+from tests.conftest import ROOT
+from tests.unit.conftest import Clock
+from tests.unit.fakes import FakeAlarms, FakePlatform, OnCall
+
+T0 = samples.T0
+SELECTION = {"runbook": {"name": "restart_service", "tier": "alert_type", "timeout_seconds": 300}}
+
+
+def _fire(deps: IngestDeps, name: str, minutes: float, state: str = "ALARM") -> Any:
+    event = samples.sns_event(
+        samples.metric_alarm(
+            name,
+            T0 + timedelta(minutes=minutes),
+            state=state,
+            old="OK" if state == "ALARM" else "ALARM",
+            dimensions={"InstanceId": "i-0123456789abcdef0"},
+        )
+    )
+    first = ingest_event(event, deps, IngestPolicy())
+    ingest_event(event, deps, IngestPolicy())  # a duplicate delivery of the same change
+    return first[0]
+
+
+def _payload(deps: IngestDeps, result: Any) -> dict[str, Any]:
+    return dict(deps.workflow.started[result.execution_name])  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def day(deps: IngestDeps, clock: Clock) -> dict[str, Any]:
+    """One day on checkout: 5 alerts (one a re-fire that reopens its ticket), 2 automated
+    (one verified fix, one failed job and a hand-over), 1 closed by a human, 1 back to OK."""
+    platform = FakePlatform(clock)
+    rdeps = RemediateDeps(
+        store=deps.store,  # type: ignore[arg-type]
+        tickets=deps.tickets,
+        jobs=platform,
+        catalog=load_catalog(str(ROOT / "runbooks")),
+        alarms=FakeAlarms("OK"),
+        directory=OnCall(),  # type: ignore[arg-type]
+        clock=clock,
+    )
+    names = [f"prod-checkout-api-cpu-high-{i}" for i in range(1, 5)]
+    opened = {n: _fire(deps, n, 0) for n in names}
+    a1, a2, a3, _ = (_payload(deps, opened[n]) for n in names)
+
+    # A1: launched 2 min after the alarm, verified fix at 4 min (every task retried once).
+    clock.now = T0 + timedelta(minutes=2)
+    job1 = run_task({"action": "launch", "alert": a1, "selection": SELECTION}, rdeps)
+    run_task({"action": "launch", "alert": a1, "selection": SELECTION}, rdeps)
+    clock.now = T0 + timedelta(minutes=4)
+    for _ in range(2):
+        run_task({"action": "resolve", "alert": a1, "job": job1["job"]}, rdeps)
+
+    # A2: launched at 6 min, the job fails, handed over (escalate retried).
+    clock.now = T0 + timedelta(minutes=6)
+    job2 = run_task({"action": "launch", "alert": a2, "selection": SELECTION}, rdeps)
+    platform.state = JobState.FAILED
+    for _ in range(2):
+        run_task(
+            {
+                "action": "escalate",
+                "alert": a2,
+                "job": job2["job"],
+                "selection": SELECTION,
+                "escalation": {"kind": "failed", "detail": "exit 1"},
+            },
+            rdeps,
+        )
+
+    # A3: closed by a human on its ticket at 30 min.
+    clock.now = T0 + timedelta(minutes=30)
+    track = TrackDeps(store=deps.store, tickets=deps.tickets, clock=clock)  # type: ignore[arg-type]
+    ticket = deps.tickets.set_status(a3["ticket_id"], TicketStatus.CLOSED, by="erin")  # type: ignore[call-arg]
+    apply_ticket(track, ticket, "sweep")
+    apply_ticket(track, ticket, "sweep")
+
+    # A4: its alarm returns to OK at 10 min (delivered twice).
+    _fire(deps, names[3], 10, state="OK")
+
+    # A1's alarm fires again at 20 min: a new alert, its resolved ticket reopened.
+    clock.now = T0 + timedelta(minutes=20)
+    again = _fire(deps, names[0], 20)
+    return {"again": again, "rows": deps.store.kpi_counters(T0)}  # type: ignore[attr-defined]
+
+
+def test_a_day_of_kpis_matches_the_hand_count(day: dict[str, Any]) -> None:
+    assert day["again"].outcome.value == "created"
+    k = compute(day["rows"]["all"])
+    assert (k.alerts, k.automated, k.tickets, k.runs, k.jobs) == (5, 2, 4, 2, 2)
+    assert k.automation_rate == 40.0  # 2 of 5 alerts had a job launched
+    assert k.ticket_creation_rate == 80.0  # the re-fire reopened a ticket: 4 created
+    assert k.success_rate_exit0 == 50.0 and k.success_rate_verified == 50.0
+    assert k.escalation_rate == 20.0
+    assert k.mtta_minutes == 4.0  # (2 + 6) / 2
+    # resolved: automation at 4 min, the alarm at 10, a human at 30
+    assert k.resolved_by == {"alarm": 1, "automation": 1, "human": 1}
+    assert k.mttr_minutes == round((4 + 10 + 30) / 3, 2)
+
+
+def test_scopes_and_runbook_rates(day: dict[str, Any]) -> None:
+    rows = day["rows"]
+    assert compute(rows["service#checkout"]).alerts == 5
+    assert compute(rows["type#cpu_usage"]).automated == 2
+    [restart] = runbook_rates(rows)
+    assert (restart.runbook, restart.runs, restart.jobs, restart.verified) == (
+        "restart_service",
+        2,
+        2,
+        1,
+    )
+    assert restart.verified_rate == 50.0
+
+
+def test_the_hour_rows_add_up_to_the_day(day: dict[str, Any], deps: IngestDeps) -> None:
+    hours = deps.store.kpi_counters(T0, hourly=True)  # type: ignore[attr-defined]
+    assert set(hours) == {T0.strftime("%H")}  # every event is on the alarms' cohort hour
+    assert hours[T0.strftime("%H")]["alerts"] == 5
+
+
+def test_the_journal_holds_each_step_once(day: dict[str, Any], deps: IngestDeps) -> None:
+    events = deps.store.events([T0], kinds=None)  # type: ignore[attr-defined]
+    kinds = [e["kind"] for e in events]
+    assert kinds.count("alert_opened") == 5
+    assert kinds.count("fix_verified") == 1 and kinds.count("job_failed") == 1
+    assert kinds.count("ticket_escalated") == 1
+    human = [e for e in events if e["kind"] == "alert_resolved" and e["by"] == "erin"]
+    assert len(human) == 1
+
+
+def test_quality_findings_name_the_problem(day: dict[str, Any]) -> None:
+    findings = assess(day["rows"], T0.date(), Thresholds(min_runs=2, runbook_verified_rate=60))
+    titles = [f.title for f in findings]
+    assert titles[0] == "Automation rate below target"  # high first
+    assert "Automation success rate below target" in titles
+    rb = next(f for f in findings if "restart_service" in f.title)
+    assert "50 % over 2 runs" in rb.evidence and rb.team == "SRE team"
+    assert rb.deadline == T0.date() + timedelta(weeks=1)
+
+
+def test_counters_stay_exact_under_concurrent_writers(ddb: Any) -> None:
+    from opslink_cli.emulator.moto_patches import serialise_dynamodb_writes
+
+    serialise_dynamodb_writes()  # DynamoDB applies each transaction atomically
+    store = DynamoAlertStore("AlertsTable", ddb)
+
+    def event(i: int) -> LifecycleEvent:
+        return LifecycleEvent(
+            alert_id=f"A-{i}",
+            kind=EventKind.ALERT_OPENED,
+            at=T0,
+            service=f"svc{i % 3}",
+            alert_type="cpu_usage",
+            cohort=T0,
+        )
+
+    def writer(offset: int) -> None:
+        for i in range(offset, offset + 40):
+            store.record_event(event(i))
+            store.record_event(event(i))  # a retry: not counted again
+
+    threads = [threading.Thread(target=writer, args=(n * 20,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = store.kpi_counters(T0)
+    assert rows["all"]["alerts"] == 140  # ids 0..139, each written up to 4 times
+    assert sum(rows[f"service#svc{i}"]["alerts"] for i in range(3)) == 140
+
+
+def test_percentiles_interpolate_inside_buckets() -> None:
+    c = {"tta_b0": 2, "tta_b2": 2}  # two at <= 30 s, two in (60, 120]
+    assert percentile(c, "tta", 0.5) == 30.0
+    assert percentile(c, "tta", 1.0) == 120.0
+    assert percentile({}, "tta", 0.5) is None
+    assert len(BUCKETS) == 11
+
+
+def test_top_n_keeps_cardinality_bounded() -> None:
+    rows = {f"service#s{i}": {"alerts": i} for i in range(1, 16)} | {"all": {"alerts": 120}}
+    top = top_n(rows, "service#", 3, by="alerts")
+    assert list(top) == ["s15", "s14", "s13", "other"]
+    assert top["other"]["alerts"] == sum(range(1, 13))
