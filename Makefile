@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml package-lock.json
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@# Vendor API descriptions the tests validate against (GitHub OpenAPI, webhook schemas).
 	npm ci --no-audit --no-fund --loglevel=error
+	@# Debian's chromium and the CJK fonts: the report's browser test and Chinese labels.
+	bash scripts/browser-deps.sh
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
@@ -31,6 +34,26 @@ def load_event(name: str) -> Any:
 @pytest.fixture
 def event() -> Any:
     return load_event
+
+
+@pytest.fixture
+def ddb() -> Iterator[Any]:
+    """moto DynamoDB with the template's AlertsTable and TicketsTable."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        from opslink_cli.emulator.template import load_template
+
+        resources = load_template(ROOT / "template.yaml")["Resources"]
+        for logical in ("AlertsTable", "TicketsTable"):
+            props = resources[logical]["Properties"]
+            client.create_table(
+                TableName=logical,
+                AttributeDefinitions=props["AttributeDefinitions"],
+                KeySchema=props["KeySchema"],
+                GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        yield client
 
 
 def _redmine_env() -> dict[str, str] | None:

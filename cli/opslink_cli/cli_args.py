@@ -12,6 +12,7 @@ import argparse
 import getpass
 import os
 import sys
+from datetime import date
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, NoReturn
@@ -29,6 +30,13 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"opslink: error: {message} (see `{self.prog} --help`)\n")
         sys.exit(EXIT_USAGE)
+
+
+def iso_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
 
 
 def positive_int(text: str) -> int:
@@ -193,6 +201,23 @@ def build_parser() -> argparse.ArgumentParser:
     t_close.add_argument("ticket_id")
     t_close.add_argument("--note", help="closing comment")
     t_close.add_argument("--by", help="who closes it (default: your identity)")
+
+    report = command(
+        sub,
+        "report",
+        help="automation KPIs vs the previous period, quality findings, trend charts (PNG + HTML)",
+    )
+    period = report.add_mutually_exclusive_group()
+    period.add_argument(
+        "--days", type=positive_int, default=None, help="the last N days (default 7)"
+    )
+    period.add_argument("--from", dest="date_from", type=iso_day, help="first day, YYYY-MM-DD")
+    report.add_argument("--to", dest="date_to", type=iso_day, help="last day (default today)")
+    report.add_argument("--service", help="one service's KPIs and trends")
+    report.add_argument("--lang", choices=("en", "zh"), default="en", help="labels")
+    report.add_argument(
+        "--out", default="opslink-report", help="folder for report.html and the PNGs"
+    )
 
     faults = sub.add_parser(
         "faults", help="integration faults: what failed, impact, actions, recovery plan"

@@ -41,6 +41,7 @@ class DemoRun:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)  # alarm name -> ingest outcome
+    report: Any = None  # the KPI report of the week ending on the demo's day
 
 
 def _step(out: TextIO, started: float) -> Callable[[str], None]:
@@ -166,6 +167,9 @@ def scenario(stack: LocalStack, say: Callable[[str], None]) -> DemoRun:
     run.tickets = tickets.list(limit=100)
     run.rejected = store.rejections(datetime.now(UTC))
     run.counters = store.counters(t0)
+    from opslink_cli.kpi_report import build
+
+    run.report = build(store, t0.date() - timedelta(days=6), t0.date())
     run.executions = list_executions(
         stack.client("stepfunctions"), stack.arns["RemediationStateMachine"], 50
     )
@@ -190,6 +194,10 @@ def problems(run: DemoRun) -> list[str]:
             and ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
         ):
             found.append(f"resolved alert {alert.alert_id} has open ticket {ticket.id}")
+    if run.report is not None and run.report.current.alerts != len(run.alerts):
+        found.append(
+            f"the KPI report counts {run.report.current.alerts} alerts, {len(run.alerts)} exist"
+        )
     if run.counters.get("tickets_created") != len(run.tickets):
         found.append(
             f"counter tickets_created={run.counters.get('tickets_created')} but "
@@ -235,6 +243,14 @@ def run_demo(out: TextIO) -> int:
         run = scenario(stack, say)
         log = stack.runtime.log_path if stack.runtime else "-"
     _report(run, out)
+    out.write("\nAutomation KPIs (the demo's week; definitions in docs/KPIS.md)\n")
+    from pathlib import Path
+
+    from opslink_cli.kpi_report import print_summary
+    from opslink_cli.report_render import write
+
+    paths = write(run.report, Path(".opslink") / "report")
+    print_summary(run.report, paths, out)
     out.write(f"Done in {time.monotonic() - started:.1f}s. Handler logs: {log}\n")
     found = problems(run)
     for p in found:

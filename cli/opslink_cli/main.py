@@ -68,6 +68,10 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "local":
         return _local(args, out)
     conn = operator.connect(args)
+    if args.command == "report":
+        from opslink_cli.kpi_report import report_command
+
+        return report_command(conn, args, out)
     if args.command == "alerts":
         handler = {"list": operator.alerts_list, "show": operator.alerts_show}[args.alerts_command]
     elif args.command == "faults":

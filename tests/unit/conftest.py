@@ -1,19 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.ingest import IngestDeps, IngestPolicy
 from opslink.service_map import load_service_map
-from opslink_cli.emulator.template import load_template
-from tests.conftest import ROOT
 
 
 class RecordingWorkflow:
@@ -44,23 +39,6 @@ class Clock:
 
     def advance(self, **kw: float) -> None:
         self.now += timedelta(**kw)
-
-
-@pytest.fixture
-def ddb() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        resources = load_template(ROOT / "template.yaml")["Resources"]
-        for logical in ("AlertsTable", "TicketsTable"):
-            props = resources[logical]["Properties"]
-            client.create_table(
-                TableName=logical,
-                AttributeDefinitions=props["AttributeDefinitions"],
-                KeySchema=props["KeySchema"],
-                GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        yield client
 
 
 @pytest.fixture

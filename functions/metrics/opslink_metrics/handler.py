@@ -1,10 +1,10 @@
 """Metrics: the automation KPIs of a day as CloudWatch metrics (EMF), and the weekly
 quality assessment.
 
-Events: the schedule (no fields: today so far; `{"day": "yesterday"}` just after
-midnight), `{"day": "YYYY-MM-DD"}` for a past day (CloudWatch takes datapoints up to two
-weeks old), `{"action": "assess"}` for the weekly assessment. Publishing a day again
-writes the same values at the same timestamp: idempotent per day.
+Events: the daily schedule (`{"day": "yesterday"}`, just after midnight UTC),
+`{"day": "YYYY-MM-DD"}` for another day (CloudWatch takes datapoints up to two weeks old;
+no "day": today so far), `{"action": "assess"}` for the weekly assessment. Publishing a
+finished day again writes the same values at the same timestamp: idempotent per day.
 """
 
 from __future__ import annotations

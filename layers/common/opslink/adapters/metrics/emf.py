@@ -23,18 +23,17 @@ def emit(
     namespace: str,
     write: Callable[[str], None] = print,
 ) -> int:
-    """The number of documents written. Today's figures carry the current time, a past
-    day's 23:59 of that day (the same timestamp on every publication: idempotent)."""
+    """The number of documents written. A day's figures are stamped at its 12:00 UTC, the
+    same timestamp on every publication, so publishing a finished day again changes no
+    statistic (idempotent); today's partial figures before noon carry the current time
+    (CloudWatch refuses datapoints more than two hours ahead)."""
     groups: dict[tuple[tuple[str, str], ...], list[Datapoint]] = defaultdict(list)
     for p in points:
         groups[p.dimensions].append(p)
-    stamp = (
-        now
-        if day == now.date()
-        else now.replace(
-            year=day.year, month=day.month, day=day.day, hour=23, minute=59, second=0, microsecond=0
-        )
+    noon = now.replace(
+        year=day.year, month=day.month, day=day.day, hour=12, minute=0, second=0, microsecond=0
     )
+    stamp = min(noon, now)
     for dims, group in groups.items():
         emf = AmazonCloudWatchEMFProvider(namespace=namespace, service="opslink")
         for key, value in dims:

@@ -1,0 +1,188 @@
+"""`opslink report`: the automation KPIs of a period against the period before, the
+quality findings, and the trends — computed from the journal's daily counter rows (one
+Query per day, whatever the number of alerts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from opslink.kpis import Kpis, RunbookRate, compute, runbook_rates
+from opslink.ports import JournalReader
+from opslink.quality import Finding, Thresholds, assess, window_rows
+
+# (key, English label, Chinese label, unit) of the KPI table, in reading order.
+KPI_ROWS: tuple[tuple[str, str, str, str], ...] = (
+    ("alerts", "Alerts", "告警数", ""),
+    ("automated", "Automated alerts", "自动化处理的告警", ""),
+    ("automation_rate", "Automation rate", "自动化率", "%"),
+    ("success_rate_verified", "Automation success rate (verified)", "自动化成功率（已验证）", "%"),
+    ("success_rate_exit0", "Automation success rate (exit 0)", "自动化成功率（退出码 0）", "%"),
+    ("ticket_creation_rate", "Ticket creation rate", "工单创建率", "%"),
+    ("escalation_rate", "Escalation rate", "升级率", "%"),
+    ("suppressions", "Suppressions", "抑制次数", ""),
+    ("mtta_minutes", "Mean time to automation", "平均自动化时间", "min"),
+    ("tta_p90_minutes", "p90 time to automation", "自动化时间 p90", "min"),
+    ("mttr_minutes", "Mean time to resolve", "平均解决时间", "min"),
+    ("ttr_p90_minutes", "p90 time to resolve", "解决时间 p90", "min"),
+)
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    day: date
+    alerts: int
+    automation_rate: float | None
+    ticket_creation_rate: float | None
+    mtta_minutes: float | None
+
+
+@dataclass
+class Report:
+    start: date
+    end: date
+    service: str | None
+    current: Kpis
+    previous: Kpis
+    days: list[DayPoint]
+    runbooks: list[RunbookRate]
+    findings: list[Finding]
+    items_read: int = 0
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def kpi_table(self, lang: str = "en") -> list[dict[str, Any]]:
+        rows = []
+        cur, prev = self.current.as_dict(), self.previous.as_dict()
+        for key, en, zh, unit in KPI_ROWS:
+            now, before = cur.get(key), prev.get(key)
+            change = (
+                round(float(now) - float(before), 2)
+                if isinstance(now, (int, float)) and isinstance(before, (int, float))
+                else None
+            )
+            rows.append(
+                {
+                    "kpi": zh if lang == "zh" else en,
+                    "value": now,
+                    "previous": before,
+                    "change": change,
+                    "unit": unit,
+                }
+            )
+        return rows
+
+
+def _scope(service: str | None) -> str:
+    return f"service#{service}" if service else "all"
+
+
+def _day_at(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
+
+
+def build(
+    store: JournalReader,
+    start: date,
+    end: date,
+    service: str | None = None,
+    thresholds: Thresholds | None = None,
+) -> Report:
+    """The report of [start, end] (whole UTC days) and the same-length period before."""
+    if end < start:
+        raise ValueError(f"--from {start} is after --to {end}")
+    length = (end - start).days + 1
+    before = [start - timedelta(days=length - i) for i in range(length)]
+    current = [start + timedelta(days=i) for i in range(length)]
+    reads = {d: store.kpi_counters(_day_at(d)) for d in [*before, *current]}
+    scope = _scope(service)
+    rows_now = window_rows([reads[d] for d in current])
+    rows_before = window_rows([reads[d] for d in before])
+    days = []
+    for d in current:
+        k = compute(reads[d].get(scope, {}))
+        days.append(
+            DayPoint(d, k.alerts, k.automation_rate, k.ticket_creation_rate, k.mtta_minutes)
+        )
+    if service:  # the service's own rows stand in for "all" in the assessment
+        rows_now = {**rows_now, "all": rows_now.get(scope, {})}
+    return Report(
+        start=start,
+        end=end,
+        service=service,
+        current=compute(rows_now.get("all", {})),
+        previous=compute(rows_before.get(scope, {})),
+        days=days,
+        runbooks=runbook_rates(rows_now),
+        findings=assess(rows_now, end, thresholds),
+        items_read=sum(sum(1 for _ in r) for r in reads.values()),
+    )
+
+
+def period(args: Any, today: date) -> tuple[date, date]:
+    end = args.date_to or today
+    if args.date_from:
+        return args.date_from, end
+    return end - timedelta(days=(args.days or 7) - 1), end
+
+
+def print_summary(report: Report, paths: dict[str, Any], out: Any, lang: str = "en") -> None:
+    """The KPI table and the findings as text, then where the report is."""
+    from opslink_cli.render import table
+
+    rows = [
+        {
+            "kpi": r["kpi"],
+            "value": _text(r["value"], r["unit"]),
+            "previous": _text(r["previous"], r["unit"]),
+            "change": _text(r["change"], ""),
+        }
+        for r in report.kpi_table(lang)
+    ]
+    table(rows, ("kpi", "value", "previous", "change"), out, max_width=None)
+    for f in report.findings:
+        out.write(
+            f"[{f.severity}] {f.title}: {f.evidence} -> {f.recommendation} ({f.team}, by {f.deadline})\n"
+        )
+    out.write(f"report: {paths['html']}\n")
+
+
+def _text(v: Any, unit: str) -> str:
+    if v is None:
+        return "-"
+    return (f"{v:.1f}" if isinstance(v, float) else str(v)) + (f" {unit}" if unit else "")
+
+
+def report_command(conn: Any, args: Any, out: Any) -> int:
+    from pathlib import Path
+
+    from opslink_cli.cli_args import UsageError
+    from opslink_cli.render import emit, style_from
+    from opslink_cli.report_render import write
+
+    start, end = period(args, datetime.now(UTC).date())
+    if end < start:
+        raise UsageError(f"--from {start} is after --to {end}")
+    if (end - start).days > 366:
+        raise UsageError("a report covers at most 367 days")
+    report = build(conn.alerts, start, end, args.service)
+    paths = write(report, Path(args.out), args.lang)
+    style = style_from(args, out)
+    if style.output == "table":
+        print_summary(report, paths, out, args.lang)
+    else:
+        emit(
+            {
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "service": args.service,
+                "kpis": report.current.as_dict(),
+                "previous": report.previous.as_dict(),
+                "findings": [f.as_dict() for f in report.findings],
+                "runbooks": [r.__dict__ for r in report.runbooks],
+                "files": {k: str(v) for k, v in paths.items()},
+            },
+            style,
+            out,
+        )
+    return 0
