@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -63,6 +64,15 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def display_width(text: str) -> int:
+    """Columns a terminal uses for `text`: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - display_width(text))
+
+
 def _cell(value: Any, width: int | None) -> str:
     text = " ".join(_text(value).split())
     if width is None or len(text) <= width:
@@ -86,12 +96,12 @@ def table(
         out.write("(none)\n")
         return
     cells = [[_cell(r.get(c), max_width) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    widths = [max(len(c), *(display_width(row[i]) for row in cells)) for i, c in enumerate(columns)]
     header = "  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()
     out.write((f"\033[1m{header}\033[0m" if colour else header) + "\n")
     for row in cells:
         line = "  ".join(
-            _paint(v.ljust(w), v, colour) for v, w in zip(row, widths, strict=True)
+            _paint(_pad(v, w), v, colour) for v, w in zip(row, widths, strict=True)
         ).rstrip()
         out.write(line + "\n")
 

@@ -36,9 +36,10 @@ from opslink.reconciler import reconcile
 from opslink.service_map import load_service_map
 from opslink_cli import samples
 from opslink_cli.emulator.template import load_template
+from tests.conftest import ROOT
 from tests.integration.contract_servers import json_response, serve
 from tests.integration.ticket_servers import ZendeskApi
-from tests.unit.conftest import ROOT, RecordingWorkflow, StaticTags
+from tests.unit.conftest import RecordingWorkflow, StaticTags
 
 CLIENT_TIMEOUT = 0.4  # seconds: the ticket client's read timeout in these scenarios
 

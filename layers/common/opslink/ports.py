@@ -297,11 +297,6 @@ class ReplayGuard(Protocol):
         """Record an applied delivery (conditional write with a TTL); False if recorded."""
 
 
-class CounterStore(Protocol):
-    def counters(self, day: datetime) -> dict[str, int]:
-        """The day's counters (UTC day), by name."""
-
-
 class JournalReader(Protocol):
     def kpi_counters(self, day: datetime, hourly: bool = False) -> dict[str, dict[str, int]]:
         """One day's KPI counter rows by scope (`all`, `service#…`, `runbook#…`, `type#…`)."""

@@ -235,7 +235,9 @@ class AlertRecords(JournalRecords):
             KeyConditionExpression="pk = :p",
             ExpressionAttributeValues=_to_item({":p": keys.alert_pk(alert_id)}),
         )
-        return [_from_item(i) for i in out.get("Items", []) if _from_item(i)["sk"] != "ALERT"]
+        docs = (_from_item(i) for i in out.get("Items", []))
+        # the alert itself and its journal events are not links
+        return [d for d in docs if d["sk"] != "ALERT" and not str(d["sk"]).startswith("EVENT#")]
 
     def list_alerts(self, status: str | None = None, limit: int = 50) -> list[Alert]:
         statuses = [status] if status else [s.value for s in AlertStatus]
