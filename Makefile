@@ -77,6 +77,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/selection_simulation.py 400 30
 	$(BIN)/python bench/state_transitions.py 100
 	$(BIN)/python bench/faults.py 300
+	$(BIN)/python bench/kpi_cost.py 5
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .opslink .pytest_cache .mypy_cache .ruff_cache

@@ -65,3 +65,44 @@ def serialise_dynamodb_writes() -> None:
 
         setattr(DynamoDBBackend, name, locked)
     _patched = True
+
+
+_partition = threading.local()
+_query_patched = False
+
+
+def query_reads_its_partition() -> None:
+    """DynamoDB's Query reads one partition; moto 5.2's sorts every item of the table
+    first, so each Query slows down as the table grows (KPI reads would look O(alerts)).
+    A base-table Query here reads the items of its hash key only; index queries and scans
+    are moto's own."""
+    global _query_patched
+    if _query_patched:
+        return
+    from moto.dynamodb.models.table import Table
+
+    original_query, original_all_items = Table.query, Table.all_items
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        _partition.key = hash_key
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _partition.key = None
+
+    def all_items(self: Any) -> Any:
+        key = getattr(_partition, "key", None)
+        if key is None:
+            return original_all_items(self)
+        part = self.items.get(key) if key in self.items else None
+        if part is None:
+            return []
+        items = list(part.values()) if self.range_key_attr else [part]
+        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+    _query_patched = True

@@ -22,6 +22,7 @@ import boto3
 from opslink_cli.emulator.deploy import ACCOUNT, DEFAULT_ROOT, REGION, Schedule, TemplateDeployer
 from opslink_cli.emulator.moto_patches import (
     clear_parameter_caches,
+    query_reads_its_partition,
     scale_waits,
     serialise_dynamodb_writes,
 )
@@ -72,6 +73,7 @@ class LocalStack(TemplateDeployer):
         self.runtime = LocalLambdaRuntime(log)
         self.runtime.install()
         serialise_dynamodb_writes()
+        query_reads_its_partition()
         scale_waits(self.time_scale)
         self.deploy()
         if self.mirror_alarms:
