@@ -8,17 +8,43 @@ Outside Lambda (tests, the local emulator) Powertools disables tracing by itself
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
+from opslink.scrub import scrub
+
 _tracer: Tracer | None = None
 
 
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+class ScrubFilter(logging.Filter):
+    """Redacts secrets in a record's message, arguments and extra fields (scrub.py)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = scrub(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args)
+        for key, value in list(record.__dict__.items()):
+            if key not in _STANDARD and isinstance(value, str):
+                setattr(record, key, scrub(value))
+        return True
+
+
 def logger() -> Logger:
-    return Logger()
+    """The function's logger; its handler redacts secrets from every record, the
+    modules' child loggers included."""
+    log = Logger()
+    handler = getattr(log, "registered_handler", None)
+    if handler is not None and not any(isinstance(f, ScrubFilter) for f in handler.filters):
+        handler.addFilter(ScrubFilter())
+    return log
 
 
 def metrics() -> Metrics:

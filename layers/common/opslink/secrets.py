@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from opslink.errors import ConfigurationError
+from opslink.scrub import register
 
 SECRET_MAX_AGE = 300
 
@@ -19,6 +20,7 @@ def read_secret(name: str, what: str, fresh: bool = False) -> str:
     value = parameters.get_secret(name, max_age=SECRET_MAX_AGE, force_fetch=fresh)
     if not isinstance(value, str) or not value.strip():
         raise ConfigurationError(f"secret {name} for {what} is empty")
+    register(value.strip())  # redacted by exact value wherever it would be written
     return value.strip()
 
 
@@ -34,4 +36,6 @@ def read_credentials(name: str, what: str, fresh: bool = False) -> dict[str, str
         raise ConfigurationError(
             f"secret {name}: expected JSON with 'token', 'password' or 'api_key'"
         )
-    return {str(k): str(v) for k, v in doc.items()}
+    creds = {str(k): str(v) for k, v in doc.items()}
+    register(*(v for k, v in creds.items() if k in ("token", "password", "api_key", "secret")))
+    return creds

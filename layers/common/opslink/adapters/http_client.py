@@ -19,6 +19,7 @@ from urllib3.util.retry import Retry
 
 from opslink.errors import JobPlatformError, JobPlatformRejected
 from opslink.observability import subsegment
+from opslink.scrub import scrub
 
 DEFAULT_TIMEOUT = (3.05, 15.0)  # connect, read
 MAX_RETRY_AFTER = 20.0
@@ -154,14 +155,14 @@ class HttpClient:
         if resp.status_code == 404:
             raise self.rejected(f"{self.system}: {label}: not found (404)")
         if resp.status_code == 409:
-            raise self.rejected(f"{self.system}: {label}: conflict (409): {resp.text[:200]}")
+            raise self.rejected(f"{self.system}: {label}: conflict (409): {scrub(resp.text[:200])}")
         if resp.status_code == 429 or resp.status_code >= 500:
             raise self.retryable(
                 f"{self.system}: {label}: answered {resp.status_code} after retries"
             )
         if resp.status_code >= 400:
             raise self.rejected(
-                f"{self.system}: {label}: answered {resp.status_code}: {resp.text[:200]}"
+                f"{self.system}: {label}: answered {resp.status_code}: {scrub(resp.text[:200])}"
             )
         return resp
 
@@ -177,7 +178,7 @@ class HttpClient:
         except ValueError:
             raise self.rejected(
                 f"{self.system}: {what or f'{method} {path}'}: response is not JSON: "
-                f"{resp.text[:120]!r}"
+                f"{scrub(resp.text[:120])!r}"
             ) from None
 
 

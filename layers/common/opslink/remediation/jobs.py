@@ -18,6 +18,7 @@ from opslink.remediation.payloads import Launch, LaunchedJob, PollState, TaskReq
 from opslink.remediation.policy import next_wait
 from opslink.remediation.selection import resolve_parameters, resolve_targets
 from opslink.remediation_models import JobRef, JobRequest
+from opslink.scrub import scrub
 
 logger = Logger(child=True)
 
@@ -157,7 +158,7 @@ def poll(deps: RemediateDeps, req: TaskRequest) -> PollState:
         attempt=attempt,
         state=status.state.value,
         exit_code=status.exit_code,
-        detail=status.detail[:500],
+        detail=scrub(status.detail)[:500],  # execution state: no secret
         elapsed_seconds=int(elapsed),
         timed_out=(not status.state.finished) and remaining <= 0,
         wait_seconds=next_wait(attempt, deps.poll_base_seconds, deps.poll_max_seconds, remaining),

@@ -19,6 +19,7 @@ from opslink.remediation.jobs import job_ref
 from opslink.remediation.payloads import TaskRequest
 from opslink.remediation.policy import ESCALATIONS
 from opslink.remediation_models import JobOutput
+from opslink.scrub import scrub
 from opslink.ticket_lockstep import resolve_other_tickets
 from opslink.ticket_policy import (
     HANDOVER_EXCERPT,
@@ -49,10 +50,12 @@ def verify(deps: RemediateDeps, req: TaskRequest) -> dict[str, str]:
 def job_output(deps: RemediateDeps, req: TaskRequest) -> JobOutput:
     if req.job is None:
         return JobOutput()
+    """The job's output with secrets scrubbed: it goes into tickets, notes and the alert."""
     try:
-        return deps.platform().output(job_ref(req), limit=HANDOVER_EXCERPT * 4)
+        out = deps.platform().output(job_ref(req), limit=HANDOVER_EXCERPT * 4)
     except (JobPlatformRejected, ConfigurationError) as exc:
-        return JobOutput(stderr=f"(output unavailable: {exc})")
+        return JobOutput(stderr=scrub(f"(output unavailable: {exc})"))
+    return JobOutput(stdout=scrub(out.stdout), stderr=scrub(out.stderr), truncated=out.truncated)
 
 
 _OUTCOMES = {
@@ -171,6 +174,7 @@ def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
     detail = (req.escalation.detail if req.escalation else None) or ""
     with contextlib.suppress(ValueError, TypeError, AttributeError):  # Lambda causes are JSON
         detail = json.loads(detail).get("errorMessage", detail)
+    detail = scrub(str(detail))
     now = deps.clock().replace(microsecond=0)
     if kind in ("failed", "timeout", "not_fixed"):
         _score(deps, req, kind)

@@ -16,6 +16,7 @@ from opslink.remediation.jobs import cancel, launch, poll
 from opslink.remediation.outcome import escalate, resolve, verify
 from opslink.remediation.payloads import TaskRequest, parse_request
 from opslink.remediation.select import request_approval, select_runbook
+from opslink.scrub import scrub
 
 
 def _note(deps: RemediateDeps, req: TaskRequest, kind: str, text: str) -> dict[str, Any]:
@@ -35,7 +36,7 @@ def record_failure(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     cause = str(error.get("Cause", ""))
     with contextlib.suppress(ValueError, AttributeError):  # Lambda causes are JSON
         cause = json.loads(cause).get("errorMessage", cause)
-    text = (
+    text = scrub(
         f"Automated remediation stopped: {error.get('Error', 'unknown error')}: {cause[:1500]}. "
         "The alert needs a human."
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from opslink.adapters.aws import aws_errors, lazy_client
 from opslink.errors import RetryableError
+from opslink.scrub import scrub
 
 
 class SnsNotifier:
@@ -23,8 +24,8 @@ class SnsNotifier:
         with aws_errors(f"SNS publish to {self.topic_arn}", RetryableError):
             self.client.publish(
                 TopicArn=self.topic_arn,
-                Subject=subject[:100],
-                Message=message,
+                Subject=scrub(subject)[:100],
+                Message=scrub(message),
                 MessageAttributes={
                     k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v
                 },

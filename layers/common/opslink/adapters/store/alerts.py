@@ -16,6 +16,7 @@ from opslink.adapters.store.journal import EventsAlreadyRecorded, JournalRecords
 from opslink.errors import StoreError
 from opslink.journal import EventKind, LifecycleEvent, about, seconds_between
 from opslink.models import Alert, AlertStatus
+from opslink.scrub import scrub
 
 LOCK_SAFETY_TTL = timedelta(days=30)
 
@@ -186,7 +187,7 @@ class AlertRecords(JournalRecords):
         """Append one note atomically (list_append), so concurrent writers lose nothing;
         with `event`, the lifecycle event it describes goes in the same transaction (a
         retry that finds the event recorded adds nothing)."""
-        note = {"at": at.isoformat(), "kind": kind, "text": text[:4000]}
+        note = {"at": at.isoformat(), "kind": kind, "text": scrub(text)[:4000]}
         update = {
             "TableName": self.table,
             "Key": _to_item(keys.alert(alert_id)),

@@ -32,6 +32,13 @@ def _need(value: str, name: str, provider: str) -> str:
 
 
 def ticket_system(settings: CommonSettings) -> TicketSystem:
+    """The configured provider, behind the secret scrubber."""
+    from opslink.adapters.tickets.scrubbed import ScrubbedTickets
+
+    return ScrubbedTickets(_provider(settings))
+
+
+def _provider(settings: CommonSettings) -> TicketSystem:
     provider = settings.ticket_provider
     if provider == "builtin":
         return BuiltinTicketSystem(settings.tickets_table, base_url=settings.ticket_base_url)

@@ -1,0 +1,230 @@
+"""Planted secrets never reach a ticket, a note, the execution state or a log line: job
+output, job status, exception text and a ticket API's error body all pass the scrubber."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+
+from opslink.adapters.http_client import HttpClient
+from opslink.adapters.tickets.scrubbed import ScrubbedTickets
+from opslink.errors import JobPlatformRejected
+from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
+from opslink.models import Priority, TicketDraft, TicketType
+from opslink.remediation import RemediateDeps, run_task
+from opslink.remediation.catalog import load_catalog
+from opslink.scrub import register, scrub
+from opslink_cli import samples
+from tests.conftest import ROOT
+from tests.unit.conftest import Clock
+from tests.unit.fakes import FakeAlarms, FakePlatform, OnCall
+
+AWS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+BEARER = "eyJraWQiOiJ4In0.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJlLWJ5dGVz"
+PLANTED = (
+    f"export AWS_ACCESS_KEY_ID={AWS_KEY_ID}\n"
+    f"aws_secret_access_key = {AWS_SECRET}\n"
+    f"curl -H 'Authorization: Bearer {BEARER}' https://api.internal/v1\n"
+    "connecting to postgres://app:hunter2-Pa55@db.internal:5432/orders\n"
+    "DB_PASSWORD=s3cr3t-Value! restarting\n"
+)
+SECRETS = (AWS_KEY_ID, AWS_SECRET, BEARER, "hunter2-Pa55", "s3cr3t-Value!")
+
+
+def clean(text: str) -> bool:
+    return not any(s in text for s in SECRETS)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (
+            "commit 3f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39 deployed",
+            "3f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39",
+        ),
+        (
+            "restarted checkout: 3 workers, disk 42 % used",
+            "restarted checkout: 3 workers, disk 42 % used",
+        ),
+        ("alarm prod-checkout-api-cpu-high on i-0123456789abcdef0", "i-0123456789abcdef0"),
+    ],
+)
+def test_ordinary_text_is_left_alone(text: str, kept: str) -> None:
+    assert kept in scrub(text)
+
+
+def test_every_shape_is_redacted() -> None:
+    out = scrub(
+        PLANTED
+        + "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----\n"
+        + '{"api_key": "k-9f8e7d6c5b", "client_secret": "cs_live_77aa"}\n'
+        + "Server=db;User Id=sa;Password=P@ssw0rd;\n"
+    )
+    assert clean(out)
+    for leaked in ("b3BlbnNzaC1rZXk", "k-9f8e7d6c5b", "cs_live_77aa", "P@ssw0rd"):
+        assert leaked not in out
+    assert "[REDACTED" in out and "restarting" in out
+
+
+def test_the_integrations_own_credential_by_exact_value() -> None:
+    register("zz-live-credential-0042")
+    assert "zz-live-credential-0042" not in scrub("remote said: bad key zz-live-credential-0042.")
+
+
+@pytest.fixture
+def world(deps: IngestDeps, clock: Clock) -> dict[str, Any]:
+    [result] = ingest_event(
+        samples.sns_event(
+            samples.metric_alarm(
+                "prod-checkout-api-cpu-high",
+                samples.T0,
+                dimensions={"InstanceId": "i-0123456789abcdef0"},
+            )
+        ),
+        deps,
+        IngestPolicy(),
+    )
+    platform = FakePlatform(clock)
+    platform.stdout, platform.stderr = PLANTED, f"auth failed for {AWS_KEY_ID}"
+    rdeps = RemediateDeps(
+        store=deps.store,  # type: ignore[arg-type]
+        tickets=deps.tickets,
+        jobs=platform,
+        catalog=load_catalog(str(ROOT / "runbooks")),
+        alarms=FakeAlarms("OK"),
+        directory=OnCall(),  # type: ignore[arg-type]
+        clock=clock,
+    )
+    alert = dict(deps.workflow.started[result.execution_name])  # type: ignore[attr-defined]
+    selection = {"runbook": {"name": "restart_service", "tier": "alert_type"}}
+    launched = run_task({"action": "launch", "alert": alert, "selection": selection}, rdeps)
+    return {
+        "alert": alert,
+        "rdeps": rdeps,
+        "deps": deps,
+        "launched": launched,
+        "platform": platform,
+    }
+
+
+def _everything(world: dict[str, Any]) -> str:
+    deps, alert = world["deps"], world["alert"]
+    ticket = deps.tickets.get(alert["ticket_id"])
+    stored = deps.store.get(alert["alert_id"])
+    return json.dumps(ticket.model_dump(mode="json")) + stored.model_dump_json()
+
+
+def test_hand_over_carries_the_output_without_its_secrets(world: dict[str, Any]) -> None:
+    out = run_task(
+        {
+            "action": "escalate",
+            "alert": world["alert"],
+            "job": world["launched"]["job"],
+            "escalation": {"kind": "failed", "detail": f"exit 1 ({AWS_SECRET})"},
+        },
+        world["rdeps"],
+    )
+    assert out["handed_over"] and clean(json.dumps(out))
+    everything = _everything(world)
+    assert "restarting" in everything and "[REDACTED" in everything  # the output is there
+    assert clean(everything)
+
+
+def test_resolution_comment_and_excerpt_are_clean(world: dict[str, Any]) -> None:
+    run_task(
+        {"action": "resolve", "alert": world["alert"], "job": world["launched"]["job"]},
+        world["rdeps"],
+    )
+    everything = _everything(world)
+    assert "Resolved by OpsLink" in everything and clean(everything)
+
+
+def test_job_status_detail_never_enters_the_execution_state(world: dict[str, Any]) -> None:
+
+    class Detailed(FakePlatform):
+        def status(self, ref: Any) -> Any:
+            from opslink.remediation_models import JobState, JobStatus
+
+            return JobStatus(state=JobState.FAILED, exit_code=1, detail=f"failed: {PLANTED}")
+
+    world["rdeps"].jobs = Detailed(world["platform"].clock)
+    state = run_task(
+        {"action": "poll", "alert": world["alert"], **world["launched"]}, world["rdeps"]
+    )
+    assert state["state"] == "failed" and clean(json.dumps(state))
+
+
+def test_exception_text_in_a_failure_note_is_clean(world: dict[str, Any]) -> None:
+    cause = json.dumps({"errorMessage": f"SSM refused: {AWS_KEY_ID}/{AWS_SECRET}"})
+    run_task(
+        {
+            "action": "record_failure",
+            "alert": world["alert"],
+            "error": {"Error": "X", "Cause": cause},
+        },
+        world["rdeps"],
+    )
+    everything = _everything(world)
+    assert "Automated remediation stopped" in everything and clean(everything)
+
+
+def test_every_ticket_write_passes_the_guard(deps: IngestDeps, clock: Clock) -> None:
+    from datetime import timedelta
+
+    tickets = ScrubbedTickets(deps.tickets)
+    ticket = tickets.create(
+        TicketDraft(
+            alert_id="A-1",
+            title=f"deploy with {AWS_KEY_ID}",
+            description=PLANTED,
+            ticket_type=TicketType.INCIDENT,
+            priority=Priority.HIGH,
+            due_at=clock() + timedelta(hours=2),
+        )
+    )
+    tickets.comment(ticket.id, f"note: password=hunter2-Pa55 and {BEARER}")
+    stored = deps.tickets.get(ticket.id)
+    assert stored is not None and clean(json.dumps(stored.model_dump(mode="json")))
+
+
+def test_a_ticket_apis_error_body_is_scrubbed() -> None:
+    class Echo(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.dumps({"error": f"invalid credentials Bearer {BEARER} for {AWS_KEY_ID}"})
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        http = HttpClient("Tickets", f"http://127.0.0.1:{server.server_port}", {}, retries=0)
+        with pytest.raises(JobPlatformRejected) as err:
+            http.request("POST", "/x", json={}, idempotent=False)
+    finally:
+        server.shutdown()
+    assert "answered 400" in str(err.value) and clean(str(err.value))
+
+
+def test_log_lines_are_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from opslink.observability import ScrubFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(ScrubFilter())
+    log = logging.getLogger("opslink.test.scrub")
+    log.addHandler(handler)
+    log.warning("job output: %s", PLANTED, extra={"detail": f"key {AWS_SECRET}"})
+    log.removeHandler(handler)
+    assert "job output" in stream.getvalue() and clean(stream.getvalue())
