@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlparse
 
+from opslink.journal import EventKind
+
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
 OUTPUTS = ("table", "json", "text", "yaml")
 
@@ -217,6 +219,17 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--lang", choices=("en", "zh"), default="en", help="labels")
     report.add_argument(
         "--out", default="opslink-report", help="folder for report.html and the PNGs"
+    )
+
+    audit = command(sub, "audit", help="the audit trail: who did what, when, why, on which alert")
+    audit.add_argument("--alert", help="one alert's history")
+    audit.add_argument("--since", type=iso_day, help="from this day (YYYY-MM-DD)")
+    audit.add_argument("--days", type=positive_int, default=7, help="the last N days (default 7)")
+    audit.add_argument(
+        "--action",
+        action="append",
+        choices=[k.value for k in EventKind],
+        help="only these kinds (repeatable)",
     )
 
     faults = sub.add_parser(

@@ -68,6 +68,8 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "local":
         return _local(args, out)
     conn = operator.connect(args)
+    if args.command == "audit":
+        return operator.audit(conn, args, out)
     if args.command == "report":
         from opslink_cli.kpi_report import report_command
 

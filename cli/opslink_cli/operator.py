@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
-from opslink.journal import EventKind, about
+from opslink.journal import EventKind, LifecycleEvent, about
 from opslink.models import Ticket, TicketStatus
 from opslink_cli.cli_args import UsageError, caller
 from opslink_cli.render import emit, style_from, table
@@ -383,8 +383,24 @@ def _control(conn: Connection, name: str) -> Any:
     return ssm, parse_control(raw, name)
 
 
-def _save_control(ssm: Any, name: str, control: Any) -> None:
+def _save_control(
+    ssm: Any, name: str, control: Any, conn: Connection, action: str, by: str, why: str = ""
+) -> None:
+    """Write the control parameter, then journal who changed what (the audit trail)."""
     ssm.put_parameter(Name=name, Value=control.model_dump_json(), Type="String", Overwrite=True)
+    now = datetime.now(UTC)
+    conn.alerts.record_event(
+        LifecycleEvent(
+            alert_id="",
+            kind=EventKind.OPERATOR_ACTION,
+            at=now,
+            by=by,
+            why=why,
+            key=f"{now.isoformat()}#{action}",
+            counted=False,
+            detail={"action": action, "parameter": name},
+        )
+    )
 
 
 def automation_status(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
@@ -405,7 +421,7 @@ def automation_pause(conn: Connection, args: argparse.Namespace, out: TextIO) ->
     by = args.by or conn.identity()
     at = datetime.now(UTC).isoformat(timespec="seconds")
     updated = control.model_copy(update={"paused": True, "reason": args.reason, "by": by, "at": at})
-    _save_control(ssm, args.parameter, updated)
+    _save_control(ssm, args.parameter, updated, conn, "automation_paused", by, args.reason)
     _said(
         args,
         out,
@@ -423,6 +439,9 @@ def automation_resume(conn: Connection, args: argparse.Namespace, out: TextIO) -
         ssm,
         args.parameter,
         control.model_copy(update={"paused": False, "reason": "", "by": by, "at": at}),
+        conn,
+        "automation_resumed",
+        by,
     )
     _said(args, out, {"action": "resumed", "by": by, "at": at}, f"automation resumed by {by}")
     return 0
@@ -442,7 +461,15 @@ def automation_maintenance(conn: Connection, args: argparse.Namespace, out: Text
         reason=args.reason or f"set by {args.by or conn.identity()}",
     )
     kept = [w for w in control.maintenance if w.end > now]
-    _save_control(ssm, args.parameter, control.model_copy(update={"maintenance": [*kept, window]}))
+    _save_control(
+        ssm,
+        args.parameter,
+        control.model_copy(update={"maintenance": [*kept, window]}),
+        conn,
+        f"maintenance_window:{args.service}",
+        args.by or conn.identity(),
+        window.reason,
+    )
     _said(
         args,
         out,
@@ -516,6 +543,10 @@ def automation_mode(conn: Connection, args: argparse.Namespace, out: TextIO) -> 
         ssm,
         args.parameter,
         control.model_copy(update={"runbook_modes": modes, "mode_history": history}),
+        conn,
+        f"runbook_mode:{args.runbook}={args.mode}",
+        by,
+        args.reason or "",
     )
     _said(
         args,
@@ -523,4 +554,36 @@ def automation_mode(conn: Connection, args: argparse.Namespace, out: TextIO) -> 
         change.model_dump(mode="json"),
         f"runbook {args.runbook}: {args.mode} (set by {by})",
     )
+    return 0
+
+
+AUDIT_COLUMNS = ("at", "kind", "alert_id", "by", "runbook", "why")
+
+
+def audit(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    """Who did what, when, why, on which alert: the lifecycle journal, oldest first."""
+    from datetime import timedelta
+
+    today = datetime.now(UTC)
+    since = datetime.combine(args.since, datetime.min.time(), UTC) if args.since else None
+    start = since or today - timedelta(days=args.days - 1)
+    days = [start + timedelta(days=i) for i in range((today - start).days + 1)][-400:]
+    kinds = args.action or None
+    events = conn.alerts.events(days, alert_id=args.alert, kinds=kinds)
+    if since is not None:
+        events = [e for e in events if str(e.get("at", "")) >= since.isoformat()]
+    rows = [
+        {
+            "at": e.get("at"),
+            "kind": e.get("kind"),
+            "alert_id": e.get("alert_id") or "-",
+            "by": e.get("by"),
+            "runbook": e.get("runbook") or "",
+            "why": e.get("why")
+            or (json.loads(e["detail"]).get("action") if e.get("detail") else ""),
+            "detail": json.loads(e["detail"]) if e.get("detail") else {},
+        }
+        for e in events
+    ]
+    emit(rows, style_from(args, out), out, AUDIT_COLUMNS)
     return 0

@@ -93,3 +93,56 @@ def test_shadow_mode_through_the_cli(tmp_path: Path) -> None:
         )
         assert '"by": "dana"' in status.getvalue() and "under evaluation" in status.getvalue()
         assert not list((local.state_dir / "jobs").iterdir())  # type: ignore[operator]
+
+
+def test_audit_trail_shows_who_did_what(tmp_path: Path) -> None:
+    """Operator actions and the alert's lifecycle, in order, from `opslink audit`."""
+    import json
+    from datetime import UTC, datetime
+
+    with LocalStack(log_path=tmp_path / "lambda.log", mirror_alarms=True) as local:
+        stack = Stack(local)
+        conn = operator.Connection(
+            stack.alerts,
+            stack.tickets,
+            stack.sfn,
+            local.arns["RemediationStateMachine"],
+            session=boto3.Session(region_name="us-east-1"),
+        )
+        args = argparse.Namespace(
+            parameter="/opslink/automation-control",
+            reason="incident 4711",
+            by="dana",
+            output="json",
+        )
+        operator.automation_pause(conn, args, io.StringIO())
+        operator.automation_resume(conn, args, io.StringIO())
+        now = datetime.now(UTC).replace(microsecond=0)
+        local.publish_alarm(
+            samples.metric_alarm(
+                "prod-checkout-api-cpu-high", now, dimensions={"InstanceId": "i-0123456789abcdef0"}
+            )
+        )
+        local.wait_for_executions(timeout=60)
+        [alert] = stack.alerts.list_alerts()
+
+        def audit(**kw: object) -> list[dict[str, object]]:
+            out = io.StringIO()
+            options = {"alert": None, "since": None, "days": 2, "action": None} | kw
+            ns = argparse.Namespace(output="json", **options)
+            operator.audit(conn, ns, out)
+            return list(json.loads(out.getvalue()))
+
+        everything = audit()
+        operators = [e for e in everything if e["kind"] == "operator_action"]
+        assert [e["detail"]["action"] for e in operators] == [
+            "automation_paused",
+            "automation_resumed",
+        ]
+        assert operators[0]["by"] == "dana" and operators[0]["why"] == "incident 4711"
+        mine = audit(alert=alert.alert_id)
+        kinds = [e["kind"] for e in mine]
+        assert kinds[0] == "alert_opened" and "ticket_created" in kinds
+        assert "job_launched" in kinds
+        only = audit(action=["alert_opened"])
+        assert [e["alert_id"] for e in only] == [alert.alert_id]
