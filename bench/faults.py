@@ -44,8 +44,13 @@ def _sharded(alarms: int, run: Any) -> scenarios.Outcome:
             "orphan_tickets",
             "duplicate_alerts",
             "duplicate_executions",
+            "comments_expected",
+            "comments_missing",
+            "comments_duplicated",
+            "comments_out_of_order",
         ):
-            setattr(total, name, getattr(total, name) + getattr(part, name))
+            if hasattr(part, name):
+                setattr(total, name, getattr(total, name) + getattr(part, name))
         total.drain_seconds += part.drain_seconds
         if hasattr(part, "drained_after_minutes"):
             total.drained_after_minutes = max(
@@ -66,10 +71,16 @@ def main(alarms: int) -> int:
         ("30% ticket-call faults", lambda n: scenarios.ticket_faults(n, rate=0.3)),
         ("ticket system down 5 min", lambda n: scenarios.timed_outage(n, 5)),
         ("ticket system down 30 min", lambda n: scenarios.timed_outage(n, 30)),
+        (
+            "30% ticket-call faults on re-fire comments (2 per alarm)",
+            lambda n: scenarios.comment_faults(n, refires=2, rate=0.3),
+        ),
     ):
         started = time.monotonic()
         out = _sharded(alarms, run)
         bad = out.lost + out.duplicate_tickets + out.orphan_tickets + out.duplicate_alerts
+        if isinstance(out, scenarios.CommentOutcome):
+            bad += out.comments_missing + out.comments_duplicated + out.comments_out_of_order
         failed |= bool(bad + out.duplicate_executions)
         print(f"{name}: {out.line()} [{time.monotonic() - started:.0f}s]", flush=True)
     for brake in (scenarios.job_platform_down(20), scenarios.flapping(20)):

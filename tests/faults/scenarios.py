@@ -192,7 +192,8 @@ def _drain(deps: IngestDeps, policy: IngestPolicy, out: Outcome, passes: int = 3
     for _ in range(passes):
         out.reconcile_passes += 1
         done = reconcile(deps, policy)
-        if not done["waiting"] and not done["failed"] and not _unfinished(deps):
+        queued = deps.store.queued_comments()  # type: ignore[attr-defined]
+        if not done["waiting"] and not done["failed"] and not _unfinished(deps) and not queued:
             break
     out.drain_seconds = time.monotonic() - started
 
@@ -447,3 +448,59 @@ def flapping(changes: int) -> BrakeOutcome:
                 ),
             },
         )
+
+
+@dataclass
+class CommentOutcome(Outcome):
+    comments_expected: int = 0
+    comments_missing: int = 0
+    comments_duplicated: int = 0
+    comments_out_of_order: int = 0
+
+    def line(self) -> str:
+        return super().line() + (
+            f", comments expected {self.comments_expected}, missing {self.comments_missing}, "
+            f"duplicated {self.comments_duplicated}, out of order {self.comments_out_of_order}"
+        )
+
+
+def comment_faults(
+    alarms: int, refires: int = 2, rate: float = 0.3, workers: int = 8
+) -> CommentOutcome:
+    """Alarms open their tickets, then fire again `refires` times each while a share of
+    ticket calls fail (answers lost after the work included); deliveries retried as
+    Lambda does, the reconciler draining the comment outbox. Every re-fire comment must be
+    on its ticket exactly once, in the order of the re-fires."""
+    out = CommentOutcome(alarms=alarms, comments_expected=alarms * refires)
+    policy = IngestPolicy(lease=timedelta(seconds=1), refire_comment_period=timedelta(0))
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    with world() as (deps, app), ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda i: _deliver(deps, policy, _event(i, 100, at), out), range(alarms)))
+        app.rate = rate
+        for k in range(1, refires + 1):
+            later = at + timedelta(minutes=k)
+            list(
+                pool.map(
+                    lambda i, when=later: _deliver(deps, policy, _event(i, 100, when), out),
+                    range(alarms),
+                )
+            )
+        time.sleep(1.1)
+        _drain(deps, policy, out, passes=60)
+        app.rate = 0.0
+        _count(deps, app, out)
+        for t in app.tickets.values():
+            bodies = [str(c.get("body", "")) for c in t["comments"]]
+            for k in range(1, refires + 1):
+                stamp = (at + timedelta(minutes=k)).isoformat()
+                n = sum(f"fired again at {stamp}" in b for b in bodies)
+                out.comments_missing += n == 0
+                out.comments_duplicated += max(0, n - 1)
+            order = [
+                k
+                for b in bodies
+                for k in range(1, refires + 1)
+                if f"fired again at {(at + timedelta(minutes=k)).isoformat()}" in b
+            ]
+            out.comments_out_of_order += order != sorted(order)
+        return out

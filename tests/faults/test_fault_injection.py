@@ -33,6 +33,14 @@ def test_thirty_percent_of_ticket_calls_failing() -> None:
     assert sum(out.injected.values()) > 0 and "timeout_after" in out.injected, out.line()
 
 
+def test_comments_exactly_once_and_in_order_under_ticket_faults() -> None:
+    out = scenarios.comment_faults(SCALE // 2, refires=2, rate=0.3)
+    _clean(out)
+    assert out.comments_missing == 0 and out.comments_duplicated == 0, out.line()
+    assert out.comments_out_of_order == 0, out.line()
+    assert "timeout_after" in out.injected, out.line()  # answers lost after the work
+
+
 def test_ticket_system_down_then_back() -> None:
     out = scenarios.ticket_outage(SCALE // 2)
     _clean(out)

@@ -63,6 +63,10 @@ def test_provider_against_real_redmine(redmine: dict[str, str]) -> None:
         "Runbook launched.",
         "Fixed",
     ]
+    # a keyed note retried after a lost answer is read back and not added twice
+    tickets.comment(ticket.id, "Alarm fired again.", key=f"{alert_id}:refire")
+    tickets.comment(ticket.id, "Alarm fired again.", key=f"{alert_id}:refire", verify=True)
+    assert sum("fired again" in t for t in tickets.comment_texts(ticket.id)) == 1
 
 
 def test_alarm_to_redmine_issue_and_back(redmine: dict[str, str], tmp_path: Path) -> None:

@@ -253,3 +253,24 @@ def test_a_retried_status_change_applies_once(provider: tuple[str, Any, App]) ->
     assert len(_notes(name, app, ticket.id)) == 1
     tickets.set_status(ticket.id, TicketStatus.OPEN, note="Fired again")  # a real change
     assert len(_notes(name, app, ticket.id)) == 2
+
+
+def test_a_keyed_comment_lands_once_even_when_its_answer_was_lost(
+    provider: tuple[str, Any, App],
+) -> None:
+    """A comment whose answer was lost is retried with `verify`: the ticket's comments
+    are read back, the one carrying the key's reference is found, nothing is posted twice."""
+    _, tickets, app = provider
+    ticket = tickets.create(DRAFT)
+    tickets.comment(ticket.id, "Runbook restart_service launched.", key="A-1:launch:restart")
+    posts = sum(1 for r in app.requests if r.method in ("POST", "PUT", "PATCH"))
+    # the retry (the first answer never arrived): read back, found, not posted again
+    tickets.comment(
+        ticket.id, "Runbook restart_service launched.", key="A-1:launch:restart", verify=True
+    )
+    assert sum(1 for r in app.requests if r.method in ("POST", "PUT", "PATCH")) == posts
+    texts = tickets.comment_texts(ticket.id)
+    assert sum("restart_service launched" in t for t in texts) == 1
+    # another key is another comment
+    tickets.comment(ticket.id, "Alarm fired again.", key="A-1:refire:2", verify=True)
+    assert sum("fired again" in t for t in tickets.comment_texts(ticket.id)) == 1

@@ -25,6 +25,7 @@ class JiraApi(App):
         ("GET", r"/rest/api/3/issue/([A-Z]+-\d+)", "get"),
         ("GET", r"/rest/api/3/search/jql", "search"),
         ("POST", r"/rest/api/3/issue/([A-Z]+-\d+)/comment", "comment"),
+        ("GET", r"/rest/api/3/issue/([A-Z]+-\d+)/comment", "comments_of"),
         ("GET", r"/rest/api/3/issue/([A-Z]+-\d+)/transitions", "transitions"),
         ("POST", r"/rest/api/3/issue/([A-Z]+-\d+)/transitions", "transition"),
         ("GET", r"/rest/api/3/user/search", "users"),
@@ -119,6 +120,12 @@ class JiraApi(App):
         self.comments.setdefault(key, []).append(body["body"])
         return json_response(201, {"id": str(len(self.comments[key]))})
 
+    def comments_of(self, body: Any, key: str, query: str = "") -> Response:
+        if key not in self.issues:
+            return json_response(404, {"errorMessages": ["Issue does not exist"]})
+        found = [{"id": str(i + 1), "body": b} for i, b in enumerate(self.comments.get(key, []))]
+        return json_response(200, {"startAt": 0, "total": len(found), "comments": found})
+
     def transitions(self, body: Any, key: str, query: str = "") -> Response:
         if key not in self.issues:
             return json_response(404, {"errorMessages": ["Issue does not exist"]})
@@ -164,6 +171,7 @@ class ServiceNowApi(App):
         ("PATCH", r"/api/now/table/incident/([0-9a-f]{32})", "patch"),
         ("GET", r"/api/now/table/sys_user", "users"),
         ("GET", r"/api/now/table/sys_user/([0-9a-f]{32})", "user"),
+        ("GET", r"/api/now/table/sys_journal_field", "journal"),
     ]
     CLOSE_CODES = (
         "Duplicate",
@@ -270,6 +278,14 @@ class ServiceNowApi(App):
         rec.update(upd)
         return json_response(200, {"result": self._out(rec, query)})
 
+    def journal(self, body: Any, query: str = "") -> Response:
+        """sys_journal_field: the work notes of one record (element_id=<sys_id>)."""
+        q = parse_qs(query).get("sysparm_query", [""])[0]
+        terms = dict(t.split("=", 1) for t in q.split("^") if "=" in t)
+        rec = self.records.get(terms.get("element_id", ""), {})
+        notes = rec.get("_notes", []) if terms.get("element") == "work_notes" else []
+        return json_response(200, {"result": [{"value": n} for n in notes]})
+
     def users(self, body: Any, query: str = "") -> Response:
         q = parse_qs(query).get("sysparm_query", [""])[0]
         email = q.removeprefix("email=")
@@ -288,6 +304,7 @@ class ZendeskApi(App):
         ("POST", r"/api/v2/tickets\.json", "create"),
         ("GET", r"/api/v2/tickets\.json", "list"),
         ("GET", r"/api/v2/tickets/(\d+)\.json", "get"),
+        ("GET", r"/api/v2/tickets/(\d+)/comments\.json", "comments_of"),
         ("PUT", r"/api/v2/tickets/(\d+)\.json", "update"),
         ("GET", r"/api/v2/incremental/tickets/cursor\.json", "incremental"),
     ]
@@ -338,6 +355,16 @@ class ZendeskApi(App):
             else json_response(404, {"error": "RecordNotFound", "description": "Not found"})
         )
 
+    def comments_of(self, body: Any, tid: str, query: str = "") -> Response:
+        t = self.tickets.get(int(tid))
+        if not t:
+            return json_response(404, {"error": "RecordNotFound", "description": "Not found"})
+        found = [
+            {"id": i + 1, "body": c.get("body", ""), "public": c.get("public", True)}
+            for i, c in enumerate(t["comments"])
+        ]
+        return json_response(200, {"comments": found, "next_page": None, "count": len(found)})
+
     def update(self, body: Any, tid: str, query: str = "") -> Response:
         t = self.tickets.get(int(tid))
         if not t:
@@ -369,6 +396,7 @@ class GitHubApi(App):
         ("GET", r"/repos/acme/ops/issues/(\d+)", "get"),
         ("PATCH", r"/repos/acme/ops/issues/(\d+)", "patch"),
         ("POST", r"/repos/acme/ops/issues/(\d+)/comments", "comment"),
+        ("GET", r"/repos/acme/ops/issues/(\d+)/comments", "comments_of"),
     ]
 
     def __init__(self) -> None:
@@ -412,6 +440,12 @@ class GitHubApi(App):
         if body.get("state") == "closed":
             i["closed_by"] = {"login": "octocat"}
         return json_response(200, i)
+
+    def comments_of(self, body: Any, n: str, query: str = "") -> Response:
+        i = self.issues.get(int(n))
+        if not i:
+            return json_response(404, {"message": "Not Found"})
+        return json_response(200, [{"id": k + 1, "body": b} for k, b in enumerate(i["comments"])])
 
     def comment(self, body: Any, n: str, query: str = "") -> Response:
         i = self.issues.get(int(n))

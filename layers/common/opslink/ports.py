@@ -110,6 +110,15 @@ class AlertStore(Protocol):
 
     def record_rejection(self, source: str, reason: str, excerpt: str, at: datetime) -> None: ...
 
+    def queue_comment(
+        self, ticket_id: str, key: str, text: str, at: datetime, alert_id: str = ""
+    ) -> None:
+        """Keep a comment until it is known to be on its ticket (once per key)."""
+
+    def queued_comments(self, ticket_id: str | None = None) -> list[dict[str, Any]]: ...
+
+    def comment_delivered(self, ticket_id: str, key: str) -> None: ...
+
 
 class TicketSystem(Protocol):
     name: str
@@ -117,7 +126,17 @@ class TicketSystem(Protocol):
     def create(self, draft: TicketDraft) -> Ticket:
         """Open a ticket; idempotent per draft.alert_id."""
 
-    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None: ...
+    def comment(
+        self,
+        ticket_id: str,
+        text: str,
+        author: str = "opslink",
+        key: str | None = None,
+        verify: bool = False,
+    ) -> None:
+        """Add a comment. With `key`, at most one comment per key: it carries the key's
+        reference, and `verify` reads the ticket back first (a retry after an unknown
+        outcome)."""
 
     def set_status(
         self, ticket_id: str, status: TicketStatus, note: str | None = None
@@ -261,7 +280,17 @@ class SweepableTickets(Protocol):
 
     def get(self, ticket_id: str) -> Ticket | None: ...
 
-    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None: ...
+    def comment(
+        self,
+        ticket_id: str,
+        text: str,
+        author: str = "opslink",
+        key: str | None = None,
+        verify: bool = False,
+    ) -> None:
+        """Add a comment. With `key`, at most one comment per key: it carries the key's
+        reference, and `verify` reads the ticket back first (a retry after an unknown
+        outcome)."""
 
     def set_status(
         self, ticket_id: str, status: TicketStatus, note: str | None = None
@@ -308,3 +337,24 @@ class JournalReader(Protocol):
         kinds: Iterable[str] | None = None,
     ) -> list[dict[str, Any]]:
         """The lifecycle journal of those days, or of one alert."""
+
+
+class Commentable(Protocol):
+    def comment(
+        self,
+        ticket_id: str,
+        text: str,
+        author: str = "opslink",
+        key: str | None = None,
+        verify: bool = False,
+    ) -> None: ...
+
+
+class CommentQueue(Protocol):
+    def queue_comment(
+        self, ticket_id: str, key: str, text: str, at: datetime, alert_id: str = ""
+    ) -> None: ...
+
+    def queued_comments(self, ticket_id: str | None = None) -> list[dict[str, Any]]: ...
+
+    def comment_delivered(self, ticket_id: str, key: str) -> None: ...

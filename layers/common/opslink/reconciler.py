@@ -1,12 +1,14 @@
 """The ingest function's scheduled side: the reconciler. Every 5 minutes it finishes the
-open alerts a failed delivery left without their ticket (once their lease ran out), and
-resolves flapping alerts whose alarm has stayed OK for a whole flap window."""
+open alerts a failed delivery left without their ticket (once their lease ran out),
+resolves flapping alerts whose alarm has stayed OK for a whole flap window, and delivers
+the comments waiting in the outbox (comment_outbox)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from opslink.comment_outbox import drain
 from opslink.enrichment import enrich
 from opslink.ingest import IngestDeps, IngestPolicy
 from opslink.ingest.opening import open_safely
@@ -48,7 +50,15 @@ def reconcile(deps: IngestDeps, policy: IngestPolicy) -> dict[str, Any]:
             alarm, alert, enr, deps, policy, None, None, "finished by the reconciler"
         )
         (failed if result.retryable else finished).append(alert.alert_id)
-    return {"finished": finished, "waiting": waiting, "failed": failed, "stable": stable}
+    comments = drain(deps.store, deps.tickets)  # queued comments, verified and in order
+    return {
+        "finished": finished,
+        "waiting": waiting,
+        "failed": failed,
+        "stable": stable,
+        "comments_delivered": comments["delivered"],
+        "comments_still_queued": comments["failed"],
+    }
 
 
 def _stable_after_flapping(

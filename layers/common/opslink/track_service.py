@@ -18,6 +18,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from opslink.clock import Clock, utcnow
+from opslink.comment_outbox import post_comment
 from opslink.models import AlertStatus, Ticket, TicketStatus
 from opslink.ports import AlertStore, JobCanceller, Notifier, Stopper, SweepableTickets, TrackStore  # noqa: F401 (re-exported)
 from opslink.ticket_lockstep import resolve_other_tickets
@@ -141,7 +142,8 @@ def remind(deps: TrackDeps) -> list[str]:
             f"for {int(age.total_seconds() // 3600)} h {int(age.total_seconds() % 3600 // 60)} min "
             f"(alert {alert.alert_id}, alarm {alert.alarm_name})."
         )
-        deps.tickets.comment(ticket.id, text)
+        key = f"{alert.alert_id}:reminder:{now.isoformat()}"
+        post_comment(deps.store, deps.tickets, ticket.id, key, text, now, alert.alert_id)
         if deps.notifier is not None:
             deps.notifier.notify(
                 f"[Reminder] {ticket.id} {alert.service}: still {ticket.status.value}",

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from opslink.comment_outbox import post_comment
 from opslink.enrichment import enrich
 from opslink.identity import alert_id, fingerprint
 from opslink.ingest.clearing import on_insufficient_data, on_ok
@@ -161,10 +162,15 @@ def _on_open_alert(
     due = previous is None or now - previous >= policy.refire_comment_period
     commented = False
     if current.ticket_id and due and deps.store.claim_comment(held_id, previous, now):
-        deps.tickets.comment(
+        post_comment(
+            deps.store,
+            deps.tickets,
             current.ticket_id,
+            f"{held_id}:refire:{alarm.state_changed_at.isoformat()}",
             f"Alarm {alarm.name} fired again at {alarm.state_changed_at.isoformat()} "
             f"(occurrence {current.occurrences}). Reason: {alarm.reason[:1000]}",
+            now,
+            held_id,
         )
         commented = True
     return RecordResult(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
+from opslink.comment_outbox import post_comment
 from opslink.config import InsufficientDataPolicy, OkPolicy
 from opslink.identity import fingerprint
 from opslink.ingest.deps import IngestDeps, IngestPolicy
@@ -48,7 +49,10 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
         if policy.ok_policy is OkPolicy.RESOLVE:
             deps.tickets.set_status(alert.ticket_id, TicketStatus.RESOLVED, note=text)
         else:
-            deps.tickets.comment(alert.ticket_id, text)
+            key = f"{alert.alert_id}:ok:{alarm.state_changed_at.isoformat()}"
+            post_comment(
+                deps.store, deps.tickets, alert.ticket_id, key, text, deps.clock(), alert.alert_id
+            )
     resolution = {
         "by": "alarm",
         "how": "alarm returned to OK",
@@ -82,7 +86,10 @@ def on_insufficient_data(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -
         )
     text = f"Alarm {alarm.name} has INSUFFICIENT_DATA since {alarm.state_changed_at.isoformat()}: {alarm.reason[:1000]}"
     if alert.ticket_id:
-        deps.tickets.comment(alert.ticket_id, text)
+        key = f"{alert.alert_id}:insufficient_data:{alarm.state_changed_at.isoformat()}"
+        post_comment(
+            deps.store, deps.tickets, alert.ticket_id, key, text, deps.clock(), alert.alert_id
+        )
     deps.store.add_note(alert.alert_id, text, deps.clock(), kind="insufficient_data")
     return RecordResult(
         index=0,

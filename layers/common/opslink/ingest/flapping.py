@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
+from opslink.comment_outbox import post_comment
 from opslink.identity import fingerprint
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.models import Alarm, Alert
@@ -36,4 +37,5 @@ def mark_flapping(
     )
     deps.store.add_note(alert.alert_id, text, now, kind="suppressed_flapping")
     if alert.ticket_id:
-        deps.tickets.comment(alert.ticket_id, text)
+        key = f"{alert.alert_id}:flapping"
+        post_comment(deps.store, deps.tickets, alert.ticket_id, key, text, now, alert.alert_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
+from opslink.comment_outbox import post_comment
 from opslink.errors import (
     AutomationBudgetExhausted,
     InvalidTaskInput,
@@ -137,7 +138,8 @@ def _start(
     logger.info("job launched", extra={"runbook": runbook.name, "job_id": ref.job_id})
     deps.store.add_note(a.alert_id, text, deps.clock(), kind="job_launched")
     if a.ticket_id:
-        deps.tickets.comment(a.ticket_id, text)
+        key = f"{a.alert_id}:launched:{runbook.name}"
+        post_comment(deps.store, deps.tickets, a.ticket_id, key, text, deps.clock(), a.alert_id)
     return job
 
 

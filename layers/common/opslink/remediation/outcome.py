@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
+from opslink.comment_outbox import post_comment
 from opslink.errors import ConfigurationError, JobPlatformRejected
 from opslink.journal import EventKind, about, seconds_between
 from opslink.models import AlertStatus, HandOver, Priority, TicketDraft, TicketStatus, TicketType
@@ -190,7 +191,8 @@ def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
         ticket_id = _separate_handover(deps, req, why, kind, note, oncall, now)
         text = f"Handed to a human: {why}. Hand-over ticket {ticket_id} (assigned to {oncall or 'nobody'})."
         if a.ticket_id:
-            deps.tickets.comment(a.ticket_id, text)
+            key = f"{a.alert_id}:handed_over:{kind}"
+            post_comment(deps.store, deps.tickets, a.ticket_id, key, text, now, a.alert_id)
     else:
         own = deps.tickets.get(a.ticket_id)
         due = now + MANUAL_DUE

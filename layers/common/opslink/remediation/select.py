@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from opslink.comment_outbox import post_comment
 from opslink.errors import InvalidTaskInput
 from opslink.identity import execution_name
 from opslink.journal import EventKind, about
@@ -114,5 +115,6 @@ def request_approval(deps: RemediateDeps, req: TaskRequest) -> dict[str, bool]:
     )
     deps.store.add_note(a.alert_id, text, deps.clock(), kind="approval_requested", event=requested)
     if a.ticket_id:
-        deps.tickets.comment(a.ticket_id, text)
+        key = f"{a.alert_id}:approval_requested:{runbook.name}"
+        post_comment(deps.store, deps.tickets, a.ticket_id, key, text, deps.clock(), a.alert_id)
     return {"requested": True}

@@ -4,12 +4,14 @@ idempotent: Step Functions may retry any of them."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
 
+from opslink.comment_outbox import post_comment
 from opslink.errors import InvalidTaskInput
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.jobs import cancel, launch, poll
@@ -23,7 +25,10 @@ def _note(deps: RemediateDeps, req: TaskRequest, kind: str, text: str) -> dict[s
     alert = req.alert
     deps.store.add_note(alert.alert_id, text, deps.clock(), kind=kind)
     if alert.ticket_id:
-        deps.tickets.comment(alert.ticket_id, text)
+        key = f"{alert.alert_id}:{kind}:{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+        post_comment(
+            deps.store, deps.tickets, alert.ticket_id, key, text, deps.clock(), alert.alert_id
+        )
     return {"noted": True, "kind": kind}
 
 

@@ -93,3 +93,48 @@ class Bookkeeping(TableBase):
             ExpressionAttributeValues=_to_item({":p": keys.counters_partition(day)}),
         )
         return {str(d["sk"]): int(d["value"]) for d in map(_from_item, out.get("Items", []))}
+
+    # -- the comment outbox: comments whose delivery failed or whose outcome is unknown --
+
+    def queue_comment(
+        self, ticket_id: str, key: str, text: str, at: datetime, alert_id: str = ""
+    ) -> None:
+        """Keep a comment until it is known to be on the ticket (once per key)."""
+        self._conditional(
+            "put_item",
+            TableName=self.table,
+            Item=_to_item(
+                keys.outbox(ticket_id, key)
+                | {
+                    "gsi1pk": keys.OUTBOX_INDEX,
+                    "gsi1sk": f"{at.isoformat()}#{ticket_id}#{key}",
+                    "ticket_id": ticket_id,
+                    "key": key,
+                    "text": text[:30_000],
+                    "at": at.isoformat(),
+                    "alert_id": alert_id,
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def queued_comments(self, ticket_id: str | None = None) -> list[dict[str, Any]]:
+        """Comments still to deliver, oldest first (one ticket's, or every ticket's)."""
+        if ticket_id is not None:
+            q: dict[str, Any] = {
+                "KeyConditionExpression": "pk = :p",
+                "ExpressionAttributeValues": _to_item({":p": keys.outbox(ticket_id, "")["pk"]}),
+                "ConsistentRead": True,
+            }
+        else:
+            q = {
+                "IndexName": "gsi1",
+                "KeyConditionExpression": "gsi1pk = :p",
+                "ExpressionAttributeValues": _to_item({":p": keys.OUTBOX_INDEX}),
+            }
+        out = self._call("query", TableName=self.table, **q)
+        items = [_from_item(i) for i in out.get("Items", [])]
+        return sorted(items, key=lambda d: (str(d.get("at", "")), str(d.get("key", ""))))
+
+    def comment_delivered(self, ticket_id: str, key: str) -> None:
+        self._call("delete_item", TableName=self.table, Key=_to_item(keys.outbox(ticket_id, key)))

@@ -17,6 +17,7 @@
 | REJECTED    | REJECTED#<day>              | <time>#<n>                      | rejected input with its reason (30-day TTL)     | bookkeeping  |
 | DELIVERY    | DELIVERY#<sha256>           | DELIVERY                        | an applied webhook delivery (1-day TTL)         | bookkeeping  |
 | CHECKPOINT  | CHECKPOINT                  | <name>                          | a sweep's high-water mark                       | bookkeeping  |
+| OUTBOX      | OUTBOX#<ticket id>          | <comment key>                   | a comment not yet known to be on its ticket (gsi1: OUTBOX) | bookkeeping |
 | EVENT       | ALERT#<id> (or OPSLINK)     | EVENT#<kind>#<key>              | a lifecycle event (gsi1: JOURNAL#<day> / <at>#…) | journal      |
 | KPI         | KPI#<day> or KPI#<day>T<hh> | all, service#…, type#…, runbook#… | pre-aggregated KPI counters (cohort day)      | journal      |
 """
@@ -126,3 +127,10 @@ def kpi_day(at: datetime) -> str:
 
 def kpi_hour(at: datetime) -> str:
     return f"KPI#{at.astimezone(UTC).strftime('%Y-%m-%dT%H')}"
+
+
+OUTBOX_INDEX = "OUTBOX"
+
+
+def outbox(ticket_id: str, key: str) -> Key:
+    return {"pk": f"OUTBOX#{ticket_id}", "sk": key}

@@ -3,6 +3,7 @@ marker that makes creation idempotent, and small parsing helpers."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -118,3 +119,27 @@ def get_by_number(
         return None
     doc = http.request("GET", path, what=f"{field} {ticket_id}", missing_ok=True)
     return None if doc is None else parse(require(doc, field, system))
+
+
+def comment_ref(key: str) -> str:
+    """The short reference a keyed comment carries, so that a retry can find it."""
+    return "opslink ref " + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def keyed_comment(
+    post: Callable[[str], None],
+    texts: Callable[[str], list[str]],
+    ticket_id: str,
+    text: str,
+    key: str | None,
+    verify: bool,
+) -> None:
+    """Post `text` once per `key`: it carries the key's reference, and with `verify` (a
+    retry whose first outcome is unknown) the ticket's comments are read back first and
+    a comment already carrying the reference is not posted again."""
+    if key:
+        ref = comment_ref(key)
+        if verify and any(ref in t for t in texts(ticket_id)):
+            return
+        text = f"{text}\n\n({ref})"
+    post(text)

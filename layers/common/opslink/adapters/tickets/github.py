@@ -22,6 +22,7 @@ from typing import Any
 from opslink.adapters.tickets.common import (
     already,
     draft_key,
+    keyed_comment,
     marker,
     parse_each,
     parse_time,
@@ -195,14 +196,32 @@ class GitHubTickets:
             raise self._labels_dropped(created, key)
         return self._ticket(created)
 
-    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None:
-        self.http.request(
-            "POST",
+    def comment(
+        self,
+        ticket_id: str,
+        text: str,
+        author: str = "opslink",
+        key: str | None = None,
+        verify: bool = False,
+    ) -> None:
+        def post(body: str) -> None:
+            self.http.request(
+                "POST",
+                f"{self.repo}/issues/{ticket_id}/comments",
+                json={"body": body},
+                idempotent=False,
+                what=f"comment on {ticket_id}",
+            )
+
+        keyed_comment(post, self.comment_texts, ticket_id, text, key, verify)
+
+    def comment_texts(self, ticket_id: str) -> list[str]:
+        pages = self.http.pages(
             f"{self.repo}/issues/{ticket_id}/comments",
-            json={"body": text},
-            idempotent=False,
-            what=f"comment on {ticket_id}",
+            params={"per_page": 100},
+            what=f"comments of {ticket_id}",
         )
+        return [str(c.get("body", "")) for page in pages for c in (page or [])]
 
     def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
         doc = self.http.request("GET", f"{self.repo}/issues/{ticket_id}", what=f"issue {ticket_id}")

@@ -17,13 +17,14 @@ from urllib.parse import quote, urlparse
 from opslink.adapters.tickets.common import (
     already,
     draft_key,
+    keyed_comment,
     marker,
     parse_each,
     require,
     reread,
     ticket_http,
 )
-from opslink.adapters.tickets.jira_fields import adf, ticket_from_issue
+from opslink.adapters.tickets.jira_fields import adf, adf_text, ticket_from_issue
 from opslink.clock import utcnow
 from opslink.errors import TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus
@@ -207,15 +208,34 @@ class JiraTickets:
         account = self._accounts[who]
         return {"accountId": account} if account else None
 
-    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None:
-        body: Any = adf(text) if self.v3 else text
-        self.http.request(
-            "POST",
+    def comment(
+        self,
+        ticket_id: str,
+        text: str,
+        author: str = "opslink",
+        key: str | None = None,
+        verify: bool = False,
+    ) -> None:
+        def post(plain: str) -> None:
+            self.http.request(
+                "POST",
+                f"{self.api}/issue/{quote(ticket_id, safe='')}/comment",
+                json={"body": adf(plain) if self.v3 else plain},
+                idempotent=False,
+                what=f"comment on {ticket_id}",
+            )
+
+        keyed_comment(post, self.comment_texts, ticket_id, text, key, verify)
+
+    def comment_texts(self, ticket_id: str) -> list[str]:
+        doc = self.http.request(
+            "GET",
             f"{self.api}/issue/{quote(ticket_id, safe='')}/comment",
-            json={"body": body},
-            idempotent=False,
-            what=f"comment on {ticket_id}",
+            params={"maxResults": 1000},
+            what=f"comments of {ticket_id}",
         )
+        comments = (doc or {}).get("comments") or []
+        return [adf_text(c.get("body")) if self.v3 else str(c.get("body", "")) for c in comments]
 
     def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
         current = self.get(ticket_id)

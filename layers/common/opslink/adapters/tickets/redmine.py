@@ -19,6 +19,7 @@ from opslink.adapters.tickets.common import (
     already,
     draft_key,
     get_by_number,
+    keyed_comment,
     marker,
     parse_each,
     parse_time,
@@ -203,14 +204,35 @@ class RedmineTickets:
         )
         return self._ticket(require(doc, "issue", "Redmine"))
 
-    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None:
-        self.http.request(
-            "PUT",
+    def comment(
+        self,
+        ticket_id: str,
+        text: str,
+        author: str = "opslink",
+        key: str | None = None,
+        verify: bool = False,
+    ) -> None:
+        def post(notes: str) -> None:
+            self.http.request(
+                "PUT",
+                f"/issues/{ticket_id}.json",
+                json={"issue": {"notes": notes}},
+                idempotent=False,  # a repeated PUT adds the note again
+                what=f"comment on {ticket_id}",
+                expect="none",
+            )
+
+        keyed_comment(post, self.comment_texts, ticket_id, text, key, verify)
+
+    def comment_texts(self, ticket_id: str) -> list[str]:
+        doc = self.http.request(
+            "GET",
             f"/issues/{ticket_id}.json",
-            json={"issue": {"notes": text}},
-            what=f"comment on {ticket_id}",
-            expect="none",
+            params={"include": "journals"},
+            what=f"notes of {ticket_id}",
         )
+        journals = (doc or {}).get("issue", {}).get("journals") or []
+        return [str(j.get("notes") or "") for j in journals]
 
     def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
         current = self.get(ticket_id)

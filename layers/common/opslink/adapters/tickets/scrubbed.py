@@ -22,8 +22,15 @@ class ScrubbedTickets:
         )
         return self.inner.create(clean)
 
-    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None:
-        self.inner.comment(ticket_id, scrub(text), author)
+    def comment(
+        self,
+        ticket_id: str,
+        text: str,
+        author: str = "opslink",
+        key: str | None = None,
+        verify: bool = False,
+    ) -> None:
+        self.inner.comment(ticket_id, scrub(text), author, key=key, verify=verify)
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         return self.inner.set_status(ticket_id, status, note=scrub(note) if note else note)

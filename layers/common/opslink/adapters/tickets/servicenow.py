@@ -25,6 +25,7 @@ from urllib.parse import quote
 from opslink.adapters.tickets.common import (
     already,
     draft_key,
+    keyed_comment,
     marker,
     parse_each,
     parse_time,
@@ -36,6 +37,7 @@ from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus
 
 TABLE = "/api/now/table/incident"
 USERS = "/api/now/table/sys_user"
+JOURNAL = "/api/now/table/sys_journal_field"
 IMPACT_URGENCY = {
     Priority.CRITICAL: ("1", "1"),
     Priority.HIGH: ("1", "2"),
@@ -242,13 +244,37 @@ class ServiceNowTickets:
         )
         return self._ticket(require(doc, "result", "ServiceNow"))
 
-    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None:
-        self.http.request(
-            "PATCH",
-            f"{TABLE}/{quote(ticket_id, safe='')}",
-            json={"work_notes": text},
-            what=f"work note on {ticket_id}",
+    def comment(
+        self,
+        ticket_id: str,
+        text: str,
+        author: str = "opslink",
+        key: str | None = None,
+        verify: bool = False,
+    ) -> None:
+        def post(note: str) -> None:
+            self.http.request(
+                "PATCH",
+                f"{TABLE}/{quote(ticket_id, safe='')}",
+                json={"work_notes": note},
+                idempotent=False,  # a repeated PATCH adds the work note again
+                what=f"work note on {ticket_id}",
+            )
+
+        keyed_comment(post, self.comment_texts, ticket_id, text, key, verify)
+
+    def comment_texts(self, ticket_id: str) -> list[str]:
+        doc = self.http.request(
+            "GET",
+            JOURNAL,
+            params={
+                "sysparm_query": f"element_id={ticket_id}^element=work_notes",
+                "sysparm_fields": "value",
+                "sysparm_limit": 1000,
+            },
+            what=f"work notes of {ticket_id}",
         )
+        return [str(r.get("value", "")) for r in (doc or {}).get("result") or []]
 
     def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
         current = self.get(ticket_id)

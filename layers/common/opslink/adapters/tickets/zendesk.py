@@ -16,6 +16,7 @@ from opslink.adapters.tickets.common import (
     already,
     draft_key,
     get_by_number,
+    keyed_comment,
     marker,
     parse_each,
     parse_time,
@@ -150,13 +151,32 @@ class ZendeskTickets:
         )
         return self._ticket(require(doc, "ticket", "Zendesk"))
 
-    def comment(self, ticket_id: str, text: str, author: str = "opslink") -> None:
-        self.http.request(
-            "PUT",
-            f"/api/v2/tickets/{ticket_id}.json",
-            json={"ticket": {"comment": {"body": text, "public": False}}},
-            what=f"comment on {ticket_id}",
+    def comment(
+        self,
+        ticket_id: str,
+        text: str,
+        author: str = "opslink",
+        key: str | None = None,
+        verify: bool = False,
+    ) -> None:
+        def post(body: str) -> None:
+            self.http.request(
+                "PUT",
+                f"/api/v2/tickets/{ticket_id}.json",
+                json={"ticket": {"comment": {"body": body, "public": False}}},
+                idempotent=False,  # a repeated PUT adds the comment again
+                what=f"comment on {ticket_id}",
+            )
+
+        keyed_comment(post, self.comment_texts, ticket_id, text, key, verify)
+
+    def comment_texts(self, ticket_id: str) -> list[str]:
+        doc = self.http.request(
+            "GET",
+            f"/api/v2/tickets/{ticket_id}/comments.json",
+            what=f"comments of {ticket_id}",
         )
+        return [str(c.get("body", "")) for c in (doc or {}).get("comments") or []]
 
     def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
         current = self.get(ticket_id)
