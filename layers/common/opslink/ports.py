@@ -120,12 +120,7 @@ class AlertStore(Protocol):
     def comment_delivered(self, ticket_id: str, key: str) -> None: ...
 
 
-class TicketSystem(Protocol):
-    name: str
-
-    def create(self, draft: TicketDraft) -> Ticket:
-        """Open a ticket; idempotent per draft.alert_id."""
-
+class Commentable(Protocol):
     def comment(
         self,
         ticket_id: str,
@@ -137,6 +132,13 @@ class TicketSystem(Protocol):
         """Add a comment. With `key`, at most one comment per key: it carries the key's
         reference, and `verify` reads the ticket back first (a retry after an unknown
         outcome)."""
+
+
+class TicketSystem(Commentable, Protocol):
+    name: str
+
+    def create(self, draft: TicketDraft) -> Ticket:
+        """Open a ticket; idempotent per draft.alert_id."""
 
     def set_status(
         self, ticket_id: str, status: TicketStatus, note: str | None = None
@@ -273,24 +275,12 @@ class StatusTickets(Protocol):
     ) -> Ticket: ...
 
 
-class SweepableTickets(Protocol):
+class SweepableTickets(Commentable, Protocol):
     name: str
 
     def changed_since(self, since: datetime) -> list[Ticket]: ...
 
     def get(self, ticket_id: str) -> Ticket | None: ...
-
-    def comment(
-        self,
-        ticket_id: str,
-        text: str,
-        author: str = "opslink",
-        key: str | None = None,
-        verify: bool = False,
-    ) -> None:
-        """Add a comment. With `key`, at most one comment per key: it carries the key's
-        reference, and `verify` reads the ticket back first (a retry after an unknown
-        outcome)."""
 
     def set_status(
         self, ticket_id: str, status: TicketStatus, note: str | None = None
@@ -337,17 +327,6 @@ class JournalReader(Protocol):
         kinds: Iterable[str] | None = None,
     ) -> list[dict[str, Any]]:
         """The lifecycle journal of those days, or of one alert."""
-
-
-class Commentable(Protocol):
-    def comment(
-        self,
-        ticket_id: str,
-        text: str,
-        author: str = "opslink",
-        key: str | None = None,
-        verify: bool = False,
-    ) -> None: ...
 
 
 class CommentQueue(Protocol):

@@ -17,7 +17,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from opslink.adapters.aws import aws_errors, lazy_client
-from opslink.adapters.tickets.common import keyed_comment
+from opslink.adapters.tickets.common import KeyedComments
 from opslink.clock import Clock, utcnow
 from opslink.errors import TicketSystemError
 from opslink.models import HandOver, Ticket, TicketDraft, TicketStatus
@@ -31,7 +31,7 @@ def ticket_id_for(key: str) -> str:
     return "OPS-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:10].upper()
 
 
-class BuiltinTicketSystem:
+class BuiltinTicketSystem(KeyedComments):
     name = "builtin"
 
     def __init__(
@@ -107,28 +107,11 @@ class BuiltinTicketSystem:
             return existing
         return ticket
 
-    def comment(
-        self,
-        ticket_id: str,
-        text: str,
-        author: str = "opslink",
-        key: str | None = None,
-        verify: bool = False,
-    ) -> None:
-        keyed_comment(
-            lambda body: self._append_comment(ticket_id, body, author),
-            self.comment_texts,
-            ticket_id,
-            text,
-            key,
-            verify,
-        )
-
     def comment_texts(self, ticket_id: str) -> list[str]:
         ticket = self.get(ticket_id)
         return [str(c.get("text", "")) for c in (ticket.comments if ticket else [])]
 
-    def _append_comment(self, ticket_id: str, text: str, author: str) -> None:
+    def _post_comment(self, ticket_id: str, text: str, author: str) -> None:
         now = self.clock()
         entry = {"at": now.isoformat(), "author": author, "text": text[:8000]}
         try:

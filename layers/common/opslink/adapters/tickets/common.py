@@ -143,3 +143,31 @@ def keyed_comment(
             return
         text = f"{text}\n\n({ref})"
     post(text)
+
+
+class KeyedComments:
+    """`comment` for every provider: keyed, read back when asked (keyed_comment). A
+    provider supplies `_post_comment` (one API call) and `comment_texts` (the read-back)."""
+
+    def comment(
+        self,
+        ticket_id: str,
+        text: str,
+        author: str = "opslink",
+        key: str | None = None,
+        verify: bool = False,
+    ) -> None:
+        keyed_comment(
+            lambda body: self._post_comment(ticket_id, body, author),
+            self.comment_texts,
+            ticket_id,
+            text,
+            key,
+            verify,
+        )
+
+    def _post_comment(self, ticket_id: str, text: str, author: str) -> None:
+        raise NotImplementedError
+
+    def comment_texts(self, ticket_id: str) -> list[str]:
+        raise NotImplementedError

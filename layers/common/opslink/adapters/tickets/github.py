@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Any
 
 from opslink.adapters.tickets.common import (
+    KeyedComments,
     already,
     draft_key,
-    keyed_comment,
     marker,
     parse_each,
     parse_time,
@@ -44,7 +44,7 @@ def _label_names(issue: Any) -> set[str]:
     return {str(lbl.get("name") if isinstance(lbl, dict) else lbl) for lbl in labels or []}
 
 
-class GitHubTickets:
+class GitHubTickets(KeyedComments):
     name = "github"
 
     def __init__(
@@ -196,24 +196,14 @@ class GitHubTickets:
             raise self._labels_dropped(created, key)
         return self._ticket(created)
 
-    def comment(
-        self,
-        ticket_id: str,
-        text: str,
-        author: str = "opslink",
-        key: str | None = None,
-        verify: bool = False,
-    ) -> None:
-        def post(body: str) -> None:
-            self.http.request(
-                "POST",
-                f"{self.repo}/issues/{ticket_id}/comments",
-                json={"body": body},
-                idempotent=False,
-                what=f"comment on {ticket_id}",
-            )
-
-        keyed_comment(post, self.comment_texts, ticket_id, text, key, verify)
+    def _post_comment(self, ticket_id: str, body: str, author: str) -> None:
+        self.http.request(
+            "POST",
+            f"{self.repo}/issues/{ticket_id}/comments",
+            json={"body": body},
+            idempotent=False,
+            what=f"comment on {ticket_id}",
+        )
 
     def comment_texts(self, ticket_id: str) -> list[str]:
         pages = self.http.pages(

@@ -15,9 +15,9 @@ from typing import Any
 from urllib.parse import quote, urlparse
 
 from opslink.adapters.tickets.common import (
+    KeyedComments,
     already,
     draft_key,
-    keyed_comment,
     marker,
     parse_each,
     require,
@@ -46,7 +46,7 @@ _CATEGORY = {
 }
 
 
-class JiraTickets:
+class JiraTickets(KeyedComments):
     name = "jira"
 
     def __init__(
@@ -208,24 +208,14 @@ class JiraTickets:
         account = self._accounts[who]
         return {"accountId": account} if account else None
 
-    def comment(
-        self,
-        ticket_id: str,
-        text: str,
-        author: str = "opslink",
-        key: str | None = None,
-        verify: bool = False,
-    ) -> None:
-        def post(plain: str) -> None:
-            self.http.request(
-                "POST",
-                f"{self.api}/issue/{quote(ticket_id, safe='')}/comment",
-                json={"body": adf(plain) if self.v3 else plain},
-                idempotent=False,
-                what=f"comment on {ticket_id}",
-            )
-
-        keyed_comment(post, self.comment_texts, ticket_id, text, key, verify)
+    def _post_comment(self, ticket_id: str, plain: str, author: str) -> None:
+        self.http.request(
+            "POST",
+            f"{self.api}/issue/{quote(ticket_id, safe='')}/comment",
+            json={"body": adf(plain) if self.v3 else plain},
+            idempotent=False,
+            what=f"comment on {ticket_id}",
+        )
 
     def comment_texts(self, ticket_id: str) -> list[str]:
         doc = self.http.request(

@@ -16,10 +16,10 @@ from functools import cached_property
 from typing import Any
 
 from opslink.adapters.tickets.common import (
+    KeyedComments,
     already,
     draft_key,
     get_by_number,
-    keyed_comment,
     marker,
     parse_each,
     parse_time,
@@ -45,7 +45,7 @@ STATUS_NAMES = {
 }
 
 
-class RedmineTickets:
+class RedmineTickets(KeyedComments):
     name = "redmine"
 
     def __init__(
@@ -204,25 +204,15 @@ class RedmineTickets:
         )
         return self._ticket(require(doc, "issue", "Redmine"))
 
-    def comment(
-        self,
-        ticket_id: str,
-        text: str,
-        author: str = "opslink",
-        key: str | None = None,
-        verify: bool = False,
-    ) -> None:
-        def post(notes: str) -> None:
-            self.http.request(
-                "PUT",
-                f"/issues/{ticket_id}.json",
-                json={"issue": {"notes": notes}},
-                idempotent=False,  # a repeated PUT adds the note again
-                what=f"comment on {ticket_id}",
-                expect="none",
-            )
-
-        keyed_comment(post, self.comment_texts, ticket_id, text, key, verify)
+    def _post_comment(self, ticket_id: str, notes: str, author: str) -> None:
+        self.http.request(
+            "PUT",
+            f"/issues/{ticket_id}.json",
+            json={"issue": {"notes": notes}},
+            idempotent=False,  # a repeated PUT adds the note again
+            what=f"comment on {ticket_id}",
+            expect="none",
+        )
 
     def comment_texts(self, ticket_id: str) -> list[str]:
         doc = self.http.request(

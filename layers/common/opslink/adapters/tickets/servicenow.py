@@ -23,9 +23,9 @@ from typing import Any
 from urllib.parse import quote
 
 from opslink.adapters.tickets.common import (
+    KeyedComments,
     already,
     draft_key,
-    keyed_comment,
     marker,
     parse_each,
     parse_time,
@@ -75,7 +75,7 @@ CATEGORIES = {
 }
 
 
-class ServiceNowTickets:
+class ServiceNowTickets(KeyedComments):
     name = "servicenow"
 
     def __init__(
@@ -244,24 +244,14 @@ class ServiceNowTickets:
         )
         return self._ticket(require(doc, "result", "ServiceNow"))
 
-    def comment(
-        self,
-        ticket_id: str,
-        text: str,
-        author: str = "opslink",
-        key: str | None = None,
-        verify: bool = False,
-    ) -> None:
-        def post(note: str) -> None:
-            self.http.request(
-                "PATCH",
-                f"{TABLE}/{quote(ticket_id, safe='')}",
-                json={"work_notes": note},
-                idempotent=False,  # a repeated PATCH adds the work note again
-                what=f"work note on {ticket_id}",
-            )
-
-        keyed_comment(post, self.comment_texts, ticket_id, text, key, verify)
+    def _post_comment(self, ticket_id: str, note: str, author: str) -> None:
+        self.http.request(
+            "PATCH",
+            f"{TABLE}/{quote(ticket_id, safe='')}",
+            json={"work_notes": note},
+            idempotent=False,  # a repeated PATCH adds the work note again
+            what=f"work note on {ticket_id}",
+        )
 
     def comment_texts(self, ticket_id: str) -> list[str]:
         doc = self.http.request(

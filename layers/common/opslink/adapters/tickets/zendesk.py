@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from opslink.adapters.tickets.common import (
+    KeyedComments,
     already,
     draft_key,
     get_by_number,
-    keyed_comment,
     marker,
     parse_each,
     parse_time,
@@ -49,7 +49,7 @@ TO_STATE = {
 }
 
 
-class ZendeskTickets:
+class ZendeskTickets(KeyedComments):
     name = "zendesk"
 
     def __init__(self, base_url: str, email: str, token: str, client: Any = None) -> None:
@@ -151,24 +151,14 @@ class ZendeskTickets:
         )
         return self._ticket(require(doc, "ticket", "Zendesk"))
 
-    def comment(
-        self,
-        ticket_id: str,
-        text: str,
-        author: str = "opslink",
-        key: str | None = None,
-        verify: bool = False,
-    ) -> None:
-        def post(body: str) -> None:
-            self.http.request(
-                "PUT",
-                f"/api/v2/tickets/{ticket_id}.json",
-                json={"ticket": {"comment": {"body": body, "public": False}}},
-                idempotent=False,  # a repeated PUT adds the comment again
-                what=f"comment on {ticket_id}",
-            )
-
-        keyed_comment(post, self.comment_texts, ticket_id, text, key, verify)
+    def _post_comment(self, ticket_id: str, body: str, author: str) -> None:
+        self.http.request(
+            "PUT",
+            f"/api/v2/tickets/{ticket_id}.json",
+            json={"ticket": {"comment": {"body": body, "public": False}}},
+            idempotent=False,  # a repeated PUT adds the comment again
+            what=f"comment on {ticket_id}",
+        )
 
     def comment_texts(self, ticket_id: str) -> list[str]:
         doc = self.http.request(
