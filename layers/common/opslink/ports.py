@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -16,28 +15,18 @@ if TYPE_CHECKING:
 from opslink.models import Alert, HandOver, Ticket, TicketDraft, TicketStatus
 
 
-@dataclass(frozen=True)
-class LockHolder:
-    """Which alert holds an alarm's dedup lock, and how far its opening got."""
+class CommentQueue(Protocol):
+    def queue_comment(
+        self, ticket_id: str, key: str, text: str, at: datetime, alert_id: str = ""
+    ) -> None:
+        """Keep a comment until it is known to be on its ticket (once per key)."""
 
-    alert_id: str
-    resolved: bool  # the alarm's last episode is over: a new ALARM starts another
-    resolved_at: datetime | None = None
-    ticket_id: str | None = None
-    execution_name: str | None = None
-    lease_until: datetime | None = None
-    previous: dict[str, str] | None = None  # the episode before (alert, ticket, resolved_at)
+    def queued_comments(self, ticket_id: str | None = None) -> list[dict[str, Any]]: ...
+
+    def comment_delivered(self, ticket_id: str, key: str) -> None: ...
 
 
-class OpenAlertConflict(Exception):
-    """The alarm already has an alert: the lock's current holder."""
-
-    def __init__(self, holder: LockHolder) -> None:
-        super().__init__(f"alarm already has alert {holder.alert_id}")
-        self.holder = holder
-
-
-class AlertStore(Protocol):
+class AlertStore(CommentQueue, Protocol):
     def open_alert(
         self,
         alert: Alert,
@@ -109,15 +98,6 @@ class AlertStore(Protocol):
     def list_alerts(self, status: str | None = None, limit: int = 50) -> list[Alert]: ...
 
     def record_rejection(self, source: str, reason: str, excerpt: str, at: datetime) -> None: ...
-
-    def queue_comment(
-        self, ticket_id: str, key: str, text: str, at: datetime, alert_id: str = ""
-    ) -> None:
-        """Keep a comment until it is known to be on its ticket (once per key)."""
-
-    def queued_comments(self, ticket_id: str | None = None) -> list[dict[str, Any]]: ...
-
-    def comment_delivered(self, ticket_id: str, key: str) -> None: ...
 
 
 class Commentable(Protocol):
@@ -327,13 +307,3 @@ class JournalReader(Protocol):
         kinds: Iterable[str] | None = None,
     ) -> list[dict[str, Any]]:
         """The lifecycle journal of those days, or of one alert."""
-
-
-class CommentQueue(Protocol):
-    def queue_comment(
-        self, ticket_id: str, key: str, text: str, at: datetime, alert_id: str = ""
-    ) -> None: ...
-
-    def queued_comments(self, ticket_id: str | None = None) -> list[dict[str, Any]]: ...
-
-    def comment_delivered(self, ticket_id: str, key: str) -> None: ...

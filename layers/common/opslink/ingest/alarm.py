@@ -14,11 +14,8 @@ from opslink.ingest.clearing import on_insufficient_data, on_ok
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.ingest.flapping import flapping, mark_flapping
 from opslink.ingest.opening import open_safely
+from opslink.lock_holder import LockHolder, OpenAlertConflict
 from opslink.models import Alarm, AlarmState, Alert, Outcome, RecordResult
-from opslink.ports import (
-    LockHolder,
-    OpenAlertConflict,
-)
 from opslink.ticket_policy import priority
 
 logger = Logger(child=True)

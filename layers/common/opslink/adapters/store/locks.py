@@ -15,8 +15,8 @@ from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.journal import EventsAlreadyRecorded
 from opslink.errors import StoreError
 from opslink.journal import EventKind, about
+from opslink.lock_holder import LockHolder, OpenAlertConflict
 from opslink.models import Alert, Ticket
-from opslink.ports import LockHolder, OpenAlertConflict
 
 
 def _when(value: Any) -> datetime | None:

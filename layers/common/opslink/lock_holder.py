@@ -1,0 +1,29 @@
+"""The dedup lock as ingest sees it: which alert holds an alarm, and the conflict a store
+raises when an alert already holds it. Storage names (`st`, `previous_*`) stay in the
+store adapter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Which alert holds an alarm's dedup lock, and how far its opening got."""
+
+    alert_id: str
+    resolved: bool  # the alarm's last episode is over: a new ALARM starts another
+    resolved_at: datetime | None = None
+    ticket_id: str | None = None
+    execution_name: str | None = None
+    lease_until: datetime | None = None
+    previous: dict[str, str] | None = None  # the episode before (alert, ticket, resolved_at)
+
+
+class OpenAlertConflict(Exception):
+    """The alarm already has an alert: the lock's current holder."""
+
+    def __init__(self, holder: LockHolder) -> None:
+        super().__init__(f"alarm already has alert {holder.alert_id}")
+        self.holder = holder
