@@ -63,6 +63,7 @@ class Report:
             )
             rows.append(
                 {
+                    "key": key,
                     "kpi": zh if lang == "zh" else en,
                     "value": now,
                     "previous": before,

@@ -162,9 +162,9 @@ def html_page(report: Report, charts: list[Path], lang: str = "en") -> str:
     t = LABELS[lang]
     e = html.escape
     rows = "".join(
-        f'<tr data-kpi="{e(k[0])}"><td>{e(r["kpi"])}</td><td class="value">{e(_fmt(r["value"], r["unit"]))}</td>'
+        f'<tr data-kpi="{e(r["key"])}"><td>{e(r["kpi"])}</td><td class="value">{e(_fmt(r["value"], r["unit"]))}</td>'
         f"<td>{e(_fmt(r['previous'], r['unit']))}</td><td>{e(_fmt(r['change']))}</td></tr>"
-        for k, r in zip(_keys(), report.kpi_table(lang), strict=True)
+        for r in report.kpi_table(lang)
     )
     if report.findings:
         findings = "".join(
@@ -200,12 +200,6 @@ img {{ max-width: 100%; display: block; margin: 1em 0; }}
 {images}
 </body></html>
 """
-
-
-def _keys() -> list[tuple[str, ...]]:
-    from opslink_cli.kpi_report import KPI_ROWS
-
-    return list(KPI_ROWS)
 
 
 def write(report: Report, out_dir: Path, lang: str = "en") -> dict[str, Path]:

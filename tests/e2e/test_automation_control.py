@@ -17,16 +17,21 @@ from tests.e2e.conftest import Stack
 pytestmark = pytest.mark.e2e
 
 
+def _connection(local: LocalStack, stack: Stack) -> operator.Connection:
+    """What `opslink` connects to, on this emulator."""
+    return operator.Connection(
+        stack.alerts,
+        stack.tickets,
+        stack.sfn,
+        local.arns["RemediationStateMachine"],
+        session=boto3.Session(region_name="us-east-1"),
+    )
+
+
 def test_pause_and_resume_through_the_cli(tmp_path: Path) -> None:
     with LocalStack(log_path=tmp_path / "lambda.log", mirror_alarms=True) as local:
         stack = Stack(local)
-        conn = operator.Connection(
-            stack.alerts,
-            stack.tickets,
-            stack.sfn,
-            local.arns["RemediationStateMachine"],
-            session=boto3.Session(region_name="us-east-1"),
-        )
+        conn = _connection(local, stack)
         args = argparse.Namespace(
             parameter="/opslink/automation-control",
             reason="incident 4711",
@@ -58,13 +63,7 @@ def test_pause_and_resume_through_the_cli(tmp_path: Path) -> None:
 def test_shadow_mode_through_the_cli(tmp_path: Path) -> None:
     with LocalStack(log_path=tmp_path / "lambda.log", mirror_alarms=True) as local:
         stack = Stack(local)
-        conn = operator.Connection(
-            stack.alerts,
-            stack.tickets,
-            stack.sfn,
-            local.arns["RemediationStateMachine"],
-            session=boto3.Session(region_name="us-east-1"),
-        )
+        conn = _connection(local, stack)
         for runbook in ("scale_up", "restart_service"):
             args = argparse.Namespace(
                 parameter="/opslink/automation-control",
@@ -102,13 +101,7 @@ def test_audit_trail_shows_who_did_what(tmp_path: Path) -> None:
 
     with LocalStack(log_path=tmp_path / "lambda.log", mirror_alarms=True) as local:
         stack = Stack(local)
-        conn = operator.Connection(
-            stack.alerts,
-            stack.tickets,
-            stack.sfn,
-            local.arns["RemediationStateMachine"],
-            session=boto3.Session(region_name="us-east-1"),
-        )
+        conn = _connection(local, stack)
         args = argparse.Namespace(
             parameter="/opslink/automation-control",
             reason="incident 4711",

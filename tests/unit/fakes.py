@@ -3,6 +3,8 @@ the on-call directory, all in memory and driven by the test's clock."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 from tests.unit.conftest import Clock
 
@@ -46,3 +48,33 @@ class FakeAlarms:
 class OnCall:
     def oncall(self, team: str | None) -> str | None:
         return "carol@example.com"
+
+
+def opened_alert(deps: Any, name: str = "prod-checkout-api-cpu-high") -> dict[str, Any]:
+    """Ingest one ALARM (on an instance) and return the remediation input it started."""
+    from opslink.ingest import IngestPolicy, ingest_event
+    from opslink_cli import samples
+
+    event = samples.sns_event(
+        samples.metric_alarm(name, samples.T0, dimensions={"InstanceId": "i-0123456789abcdef0"})
+    )
+    [result] = ingest_event(event, deps, IngestPolicy())
+    return dict(deps.workflow.started[result.execution_name])
+
+
+def remediate_deps(deps: Any, platform: FakePlatform, clock: Clock) -> Any:
+    """The remediation tasks on the ingest test's store and tickets, the shipped catalog,
+    the fake platform, an alarm back to OK and a fixed on-call."""
+    from opslink.remediation import RemediateDeps
+    from opslink.remediation.catalog import load_catalog
+    from tests.conftest import ROOT
+
+    return RemediateDeps(
+        store=deps.store,
+        tickets=deps.tickets,
+        jobs=platform,
+        catalog=load_catalog(str(ROOT / "runbooks")),
+        alarms=FakeAlarms("OK"),
+        directory=OnCall(),  # type: ignore[arg-type]
+        clock=clock,
+    )

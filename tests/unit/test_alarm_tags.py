@@ -9,6 +9,7 @@ import pytest
 from moto import mock_aws
 
 from opslink.adapters.directory.alarm_tags import CloudWatchAlarmTags
+from opslink_cli.emulator import put_cloudwatch_alarm
 
 REGION = "us-east-1"
 
@@ -22,17 +23,7 @@ class Clock:
 
 
 def _alarm(cw: Any, name: str, tags: dict[str, str]) -> str:
-    cw.put_metric_alarm(
-        AlarmName=name,
-        MetricName="CPUUtilization",
-        Namespace="AWS/EC2",
-        Statistic="Average",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=80,
-        ComparisonOperator="GreaterThanThreshold",
-        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
-    )
+    put_cloudwatch_alarm(name, REGION, "OK", tags)
     return str(cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["AlarmArn"])
 
 

@@ -16,14 +16,12 @@ from opslink.journal import BUCKETS, EventKind, LifecycleEvent
 from opslink.kpis import compute, percentile, runbook_rates, top_n
 from opslink.models import TicketStatus
 from opslink.quality import Thresholds, assess
-from opslink.remediation import RemediateDeps, run_task
-from opslink.remediation.catalog import load_catalog
+from opslink.remediation import run_task
 from opslink.remediation_models import JobState
 from opslink.track_service import TrackDeps, apply_ticket
 from opslink_cli import samples
-from tests.conftest import ROOT
 from tests.unit.conftest import Clock
-from tests.unit.fakes import FakeAlarms, FakePlatform, OnCall
+from tests.unit.fakes import FakePlatform, remediate_deps
 
 T0 = samples.T0
 SELECTION = {"runbook": {"name": "restart_service", "tier": "alert_type", "timeout_seconds": 300}}
@@ -53,15 +51,7 @@ def day(deps: IngestDeps, clock: Clock) -> dict[str, Any]:
     """One day on checkout: 5 alerts (one a re-fire that reopens its ticket), 2 automated
     (one verified fix, one failed job and a hand-over), 1 closed by a human, 1 back to OK."""
     platform = FakePlatform(clock)
-    rdeps = RemediateDeps(
-        store=deps.store,  # type: ignore[arg-type]
-        tickets=deps.tickets,
-        jobs=platform,
-        catalog=load_catalog(str(ROOT / "runbooks")),
-        alarms=FakeAlarms("OK"),
-        directory=OnCall(),  # type: ignore[arg-type]
-        clock=clock,
-    )
+    rdeps = remediate_deps(deps, platform, clock)
     names = [f"prod-checkout-api-cpu-high-{i}" for i in range(1, 5)]
     opened = {n: _fire(deps, n, 0) for n in names}
     a1, a2, a3, _ = (_payload(deps, opened[n]) for n in names)

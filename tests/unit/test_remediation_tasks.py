@@ -10,15 +10,12 @@ from typing import Any
 import pytest
 
 from opslink.errors import InvalidTaskInput, ParameterRejectedError
-from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
+from opslink.ingest import IngestDeps
 from opslink.models import AlertStatus, Priority, TicketStatus
-from opslink.remediation import RemediateDeps, run_task
-from opslink.remediation.catalog import load_catalog
+from opslink.remediation import run_task
 from opslink.remediation_models import JobState
-from opslink_cli import samples
-from tests.conftest import ROOT
 from tests.unit.conftest import Clock
-from tests.unit.fakes import FakeAlarms, FakePlatform, OnCall
+from tests.unit.fakes import FakePlatform, opened_alert, remediate_deps
 
 SELECTION = {
     "runbook": {"name": "restart_service", "tier": "alert_type", "timeout_seconds": 300},
@@ -29,29 +26,9 @@ SELECTION = {
 
 @pytest.fixture
 def world(deps: IngestDeps, clock: Clock) -> dict[str, Any]:
-    [result] = ingest_event(
-        samples.sns_event(
-            samples.metric_alarm(
-                "prod-checkout-api-cpu-high",
-                samples.T0,
-                dimensions={"InstanceId": "i-0123456789abcdef0"},
-            )
-        ),
-        deps,
-        IngestPolicy(),
-    )
-    payload = dict(deps.workflow.started[result.execution_name])  # type: ignore[attr-defined]
     platform = FakePlatform(clock)
-    rdeps = RemediateDeps(
-        store=deps.store,  # type: ignore[arg-type]
-        tickets=deps.tickets,
-        jobs=platform,
-        catalog=load_catalog(str(ROOT / "runbooks")),
-        alarms=FakeAlarms(),
-        directory=OnCall(),  # type: ignore[arg-type]
-        clock=clock,
-    )
-    return {"alert": payload, "platform": platform, "rdeps": rdeps, "deps": deps}
+    rdeps = remediate_deps(deps, platform, clock)
+    return {"alert": opened_alert(deps), "platform": platform, "rdeps": rdeps, "deps": deps}
 
 
 def _launch(w: dict[str, Any]) -> dict[str, Any]:

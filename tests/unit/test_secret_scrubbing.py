@@ -15,15 +15,12 @@ import pytest
 from opslink.adapters.http_client import HttpClient
 from opslink.adapters.tickets.scrubbed import ScrubbedTickets
 from opslink.errors import JobPlatformRejected
-from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
+from opslink.ingest import IngestDeps
 from opslink.models import Priority, TicketDraft, TicketType
-from opslink.remediation import RemediateDeps, run_task
-from opslink.remediation.catalog import load_catalog
+from opslink.remediation import run_task
 from opslink.scrub import register, scrub
-from opslink_cli import samples
-from tests.conftest import ROOT
 from tests.unit.conftest import Clock
-from tests.unit.fakes import FakeAlarms, FakePlatform, OnCall
+from tests.unit.fakes import FakePlatform, opened_alert, remediate_deps
 
 AWS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -80,29 +77,10 @@ def test_the_integrations_own_credential_by_exact_value() -> None:
 
 @pytest.fixture
 def world(deps: IngestDeps, clock: Clock) -> dict[str, Any]:
-    [result] = ingest_event(
-        samples.sns_event(
-            samples.metric_alarm(
-                "prod-checkout-api-cpu-high",
-                samples.T0,
-                dimensions={"InstanceId": "i-0123456789abcdef0"},
-            )
-        ),
-        deps,
-        IngestPolicy(),
-    )
     platform = FakePlatform(clock)
     platform.stdout, platform.stderr = PLANTED, f"auth failed for {AWS_KEY_ID}"
-    rdeps = RemediateDeps(
-        store=deps.store,  # type: ignore[arg-type]
-        tickets=deps.tickets,
-        jobs=platform,
-        catalog=load_catalog(str(ROOT / "runbooks")),
-        alarms=FakeAlarms("OK"),
-        directory=OnCall(),  # type: ignore[arg-type]
-        clock=clock,
-    )
-    alert = dict(deps.workflow.started[result.execution_name])  # type: ignore[attr-defined]
+    rdeps = remediate_deps(deps, platform, clock)
+    alert = opened_alert(deps)
     selection = {"runbook": {"name": "restart_service", "tier": "alert_type"}}
     launched = run_task({"action": "launch", "alert": alert, "selection": selection}, rdeps)
     return {

@@ -82,15 +82,6 @@ class RemediationLedger(JournalRecords):
         )
         return [json.loads(_from_item(i)["job"]) for i in out.get("Items", [])]
 
-    def launched_job(self, alert_id: str, idempotency_key: str) -> dict[str, Any] | None:
-        out = self._call(
-            "get_item",
-            TableName=self.table,
-            Key=_to_item(keys.launch(alert_id, idempotency_key)),
-            ConsistentRead=True,
-        )
-        return json.loads(_from_item(out["Item"])["job"]) if "Item" in out else None
-
     def runbook_stats(
         self, runbooks: list[str], alert_type: str, service: str, environment: str
     ) -> dict[str, tuple[int, int]]:
