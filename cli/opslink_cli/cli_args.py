@@ -126,6 +126,9 @@ def _global_options(parser: argparse.ArgumentParser, top: bool) -> None:
     )
     g.add_argument("--alerts-table", default=d(None), help="override the alerts table name")
     g.add_argument("--tickets-table", default=d(None), help="override the tickets table name")
+    g.add_argument(
+        "--journal-table", default=d(None), help="override the journal (audit trail) table name"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

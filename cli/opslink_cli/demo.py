@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.models import Alert, AlertStatus, Ticket, TicketStatus
 from opslink_cli import operator, samples
@@ -88,7 +87,7 @@ def scenario(stack: LocalStack, say: Callable[[str], None]) -> DemoRun:
     run = DemoRun()
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     ddb = stack.client("dynamodb")
-    store = DynamoAlertStore(stack.names["AlertsTable"], ddb)
+    store = stack.alert_store()
     tickets = BuiltinTicketSystem(stack.names["TicketsTable"], ddb)
     conn = operator.Connection(
         store, tickets, stack.client("stepfunctions"), stack.arns["RemediationStateMachine"]

@@ -84,13 +84,18 @@ def connect(args: argparse.Namespace) -> Connection:
     tickets_table = (
         tickets_table or outputs.get("TicketsTableName") or f"{args.stack_name}-TicketsTable"
     )
+    journal_table = (
+        getattr(args, "journal_table", None)
+        or outputs.get("JournalTableName")
+        or f"{args.stack_name}-JournalTable"
+    )
     state_machine = outputs.get("RemediationStateMachineArn") or (
         f"arn:aws:states:{session.region_name}:{LOCAL_ACCOUNT}:stateMachine:{args.stack_name}-RemediationStateMachine"
     )
     ddb = session.client("dynamodb", endpoint_url=args.endpoint_url)
     sfn = session.client("stepfunctions", endpoint_url=args.endpoint_url)
     return Connection(
-        DynamoAlertStore(alerts_table, ddb),
+        DynamoAlertStore(alerts_table, ddb, journal_table=journal_table),
         BuiltinTicketSystem(tickets_table, ddb),
         sfn,
         state_machine,

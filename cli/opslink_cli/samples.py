@@ -291,7 +291,7 @@ def alarm_action_payload(name: str, at: datetime, state: str = "ALARM") -> dict[
                             "metric": {
                                 "namespace": "CWAgent",
                                 "name": "mem_used_percent",
-                                "dimensions": {"InstanceId": "i-0search000000001"},
+                                "dimensions": {"InstanceId": "i-05348f246563adf80"},
                             },
                             "period": 60,
                             "stat": "Average",
@@ -461,7 +461,7 @@ def sample_events() -> dict[str, Any]:
             "Records": [
                 sns_record(
                     metric_alarm(
-                        "prod-search-cpu-high", T0, dimensions={"InstanceId": "i-0search000000002"}
+                        "prod-search-cpu-high", T0, dimensions={"InstanceId": "i-0d129da9f4111e6b9"}
                     )
                 ),
                 sns_record('{"AlarmName": "broken"'),

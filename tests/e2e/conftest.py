@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 
-from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink_cli.emulator import LocalStack
 
@@ -16,7 +15,7 @@ class Stack:
     def __init__(self, local: LocalStack) -> None:
         self.local = local
         ddb = local.client("dynamodb")
-        self.alerts = DynamoAlertStore(local.names["AlertsTable"], ddb)
+        self.alerts = local.alert_store()
         self.tickets = BuiltinTicketSystem(local.names["TicketsTable"], ddb)
         self.sfn = local.client("stepfunctions")
 

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink_cli.demo import scenario
 from opslink_cli.emulator import LocalStack
 
@@ -37,7 +36,7 @@ def test_published_kpis_match_the_run(tmp_path: Path) -> None:
     with LocalStack(mirror_alarms=True, log_path=log) as stack:
         scenario(stack, lambda text: None)  # the demo: eight alarms, their remediation
         stack.wait_for_executions(timeout=120, settle=True)  # every remediation has ended
-        store = DynamoAlertStore(stack.names["AlertsTable"], stack.client("dynamodb"))
+        store = stack.alert_store()
         alerts = store.list_alerts(limit=100)  # read now, after every step was journaled
         tickets = {a.ticket_id for a in alerts if a.ticket_id}
         day = alerts[0].triggered_at.date().isoformat()

@@ -24,7 +24,7 @@ cat "$HOME/.aws/credentials" > "$OPSLINK_TARGET_ROOT/probe.creds" 2>/dev/null ||
 aws sts get-caller-identity > "$OPSLINK_TARGET_ROOT/probe.sts" 2>&1
 aws autoscaling describe-auto-scaling-groups --auto-scaling-group-names "$ASG_NAME" \\
   --query 'AutoScalingGroups[0].[DesiredCapacity,MaxSize]' --output text > "$OPSLINK_TARGET_ROOT/probe.asg"
-aws ec2 terminate-instances --instance-ids i-0123 > "$OPSLINK_TARGET_ROOT/probe.ec2" 2>&1
+aws ec2 terminate-instances --instance-ids i-0c46a8ed1db42c70f > "$OPSLINK_TARGET_ROOT/probe.ec2" 2>&1
 echo "ec2 exit $?" >> "$OPSLINK_TARGET_ROOT/probe.ec2"
 """
 

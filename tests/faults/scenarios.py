@@ -429,7 +429,7 @@ def flapping(changes: int) -> BrakeOutcome:
                     at + timedelta(seconds=30 * i),
                     state=state,
                     old="OK" if state == "ALARM" else "ALARM",
-                    dimensions={"InstanceId": "i-0flap"},
+                    dimensions={"InstanceId": "i-04f0c64bba9809e64"},
                 )
             )
             ingest_event(event, deps, IngestPolicy())

@@ -25,7 +25,7 @@ REQUEST = JobRequest(
     script_path="/x/restart_service.sh",
     script="#!/bin/bash\n",
     environment={"SERVICE": "checkout", "WAIT_SECONDS": "30"},
-    targets={"InstanceId": ("i-0abc",)},
+    targets={"InstanceId": ("i-06b9f8adbef4ea026",)},
     timeout_seconds=300,
     idempotency_key="A-1:restart_service",
 )
@@ -81,7 +81,7 @@ def test_generic_api_lifecycle_and_idempotent_launch(
     assert platform.launch(REQUEST).job_id == ref.job_id  # the Idempotency-Key deduplicates
     assert app.requests[0].headers["Idempotency-Key"] == "A-1:restart_service"
     assert app.requests[0].body["parameters"] == {"SERVICE": "checkout", "WAIT_SECONDS": "30"}
-    assert app.requests[0].body["targets"] == {"InstanceId": ["i-0abc"]}
+    assert app.requests[0].body["targets"] == {"InstanceId": ["i-06b9f8adbef4ea026"]}
     assert platform.status(ref).state is JobState.RUNNING
     assert platform.output(ref).stdout == "ran restart_service\n"
     platform.cancel(ref)
@@ -93,7 +93,10 @@ def test_rundeck_lifecycle(rundeck: tuple[RundeckPlatform, RundeckApi]) -> None:
     ref = platform.launch(REQUEST)
     run = app.requests[0]
     assert run.path == f"/api/41/job/{RUNDECK_JOB}/run"
-    assert run.body["options"]["SERVICE"] == "checkout" and run.body["filter"] == "name: i-0abc"
+    assert (
+        run.body["options"]["SERVICE"] == "checkout"
+        and run.body["filter"] == "name: i-06b9f8adbef4ea026"
+    )
     assert platform.status(ref).state is JobState.RUNNING
     out = platform.output(ref)
     assert out.stdout == "restarting checkout" and out.stderr == "unit checkout not found"
@@ -104,7 +107,7 @@ def test_rundeck_lifecycle(rundeck: tuple[RundeckPlatform, RundeckApi]) -> None:
 def test_awx_lifecycle(awx: tuple[AwxPlatform, AwxApi]) -> None:
     platform, app = awx
     ref = platform.launch(REQUEST)
-    assert ref.job_id == "500" and app.requests[0].body["limit"] == "i-0abc"
+    assert ref.job_id == "500" and app.requests[0].body["limit"] == "i-06b9f8adbef4ea026"
     assert app.requests[0].body["extra_vars"]["SERVICE"] == "checkout"
     assert platform.status(ref).state is JobState.QUEUED
     app.jobs[500]["status"] = "failed"

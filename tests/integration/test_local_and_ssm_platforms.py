@@ -269,7 +269,7 @@ def test_ssm_output_beyond_the_inline_limit_comes_from_s3(style: str) -> None:
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="ops-output")
-        key = "opslink/cleanup_logs/cmd-1/i-0abc/awsrunShellScript/0.awsrunShellScript/stdout"
+        key = "opslink/cleanup_logs/cmd-1/i-06b9f8adbef4ea026/awsrunShellScript/0.awsrunShellScript/stdout"
         s3.put_object(Bucket="ops-output", Key=key, Body=b"x" * 30_000 + b"TAIL")
         url = (
             f"https://s3.us-east-1.amazonaws.com/ops-output/{key}"

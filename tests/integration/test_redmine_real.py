@@ -113,11 +113,8 @@ def test_alarm_to_redmine_issue_and_back(redmine: dict[str, str], tmp_path: Path
         )
         assert closed.status_code == 204
         assert "opslink-TrackFunction" in stack.advance(300)
-        from opslink.adapters.store.dynamodb import DynamoAlertStore
 
-        alert = DynamoAlertStore(stack.names["AlertsTable"], stack.client("dynamodb")).get(
-            result["alert_id"]
-        )
+        alert = stack.alert_store().get(result["alert_id"])
         assert alert and alert.status is AlertStatus.RESOLVED
         assert alert.resolution["by"] == "ticket" and alert.resolution["status"] == "closed"
 

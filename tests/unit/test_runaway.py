@@ -67,12 +67,14 @@ def _deps(deps: IngestDeps, platform: FakePlatform, per_resource: int = 3) -> Re
 def test_per_resource_budget_caps_one_host(deps: IngestDeps) -> None:
     platform = FakePlatform()
     rdeps = _deps(deps, platform, per_resource=3)
-    same_host = [_alert(deps, f"prod-checkout-api-cpu-high-{i}", "i-0aaa") for i in range(4)]
+    same_host = [
+        _alert(deps, f"prod-checkout-api-cpu-high-{i}", "i-04ce7679d71d0d051") for i in range(4)
+    ]
     for payload in same_host[:3]:
         _launch(rdeps, payload)
-    with pytest.raises(AutomationBudgetExhausted, match="InstanceId=i-0aaa"):
+    with pytest.raises(AutomationBudgetExhausted, match="InstanceId=i-04ce7679d71d0d051"):
         _launch(rdeps, same_host[3])
-    other_host = _alert(deps, "prod-checkout-api-cpu-high-x", "i-0bbb")
+    other_host = _alert(deps, "prod-checkout-api-cpu-high-x", "i-0b4c09ef2d4d96b52")
     _launch(rdeps, other_host)  # another resource of the same service still runs
     assert len(platform.launched) == 4
 
@@ -80,7 +82,7 @@ def test_per_resource_budget_caps_one_host(deps: IngestDeps) -> None:
 def test_failed_launches_do_not_consume_budget(deps: IngestDeps) -> None:
     down = FakePlatform(fail=True)
     rdeps = _deps(deps, down, per_resource=1)
-    payload = _alert(deps, "prod-checkout-api-cpu-high", "i-0ccc")
+    payload = _alert(deps, "prod-checkout-api-cpu-high", "i-0989a109c071c36fe")
     for _ in range(2):  # a launch and its retry while the platform is down
         with pytest.raises(JobPlatformError):
             _launch(rdeps, payload)
@@ -108,7 +110,7 @@ def _change(deps: IngestDeps, state: str, minute: float) -> Any:
                 samples.T0 + timedelta(minutes=minute),
                 state=state,
                 old="OK" if state == "ALARM" else "ALARM",
-                dimensions={"InstanceId": "i-0flap"},
+                dimensions={"InstanceId": "i-04f0c64bba9809e64"},
             )
         ),
         deps,
@@ -153,7 +155,7 @@ class StaticControl:
 
 
 def test_kill_switch_and_maintenance_windows_suppress_selection(deps: IngestDeps) -> None:
-    payload = _alert(deps, CPU, "i-0kill")
+    payload = _alert(deps, CPU, "i-05eca583de3797c33")
     rdeps = _deps(deps, FakePlatform())
     rdeps.control = StaticControl(Control(paused=True, by="dana", reason="incident 4711"))
     chosen = run_task({"action": "select", "alert": payload}, rdeps)
@@ -195,7 +197,9 @@ def test_circuit_opens_pauses_automation_probes_and_announces_recovery(
     notes = Notes()
     rdeps = _deps(deps, down, per_resource=10)
     rdeps.notifier, rdeps.clock = notes, lambda: now[0]
-    alerts = [_alert(deps, f"prod-checkout-api-cpu-high-{i}", f"i-0c{i}") for i in range(5)]
+    alerts = [
+        _alert(deps, f"prod-checkout-api-cpu-high-{i}", f"i-055d0ebca1ca748a{i}") for i in range(5)
+    ]
     for payload in alerts[:3]:
         with pytest.raises(JobPlatformError):
             _launch(rdeps, payload)
@@ -215,7 +219,7 @@ def test_circuit_opens_pauses_automation_probes_and_announces_recovery(
 
 
 def test_failed_launch_ends_in_an_honest_handover(deps: IngestDeps) -> None:
-    payload = _alert(deps, "prod-checkout-api-cpu-high", "i-0hand")
+    payload = _alert(deps, "prod-checkout-api-cpu-high", "i-0bc53f2a398a12ce1")
     rdeps = _deps(deps, FakePlatform())
     out = run_task(
         {
@@ -236,7 +240,7 @@ def test_failed_launch_ends_in_an_honest_handover(deps: IngestDeps) -> None:
 
 
 def test_shadow_mode_records_what_would_run_and_runs_nothing(deps: IngestDeps) -> None:
-    payload = _alert(deps, CPU, "i-0shadow")
+    payload = _alert(deps, CPU, "i-000dc3a6d232cdcb0")
     platform = FakePlatform()
     rdeps = _deps(deps, platform)
     modes = {"restart_service": "shadow", "scale_up": "shadow"}
@@ -260,7 +264,7 @@ def test_a_shadow_runbook_in_the_catalog_never_runs(deps: IngestDeps, tmp_path: 
     for name in ("restart_service.yaml", "scale_up.yaml"):
         path = catalog / name
         path.write_text(path.read_text().replace("risk: auto", "risk: shadow"))
-    payload = _alert(deps, CPU, "i-0shadow2")
+    payload = _alert(deps, CPU, "i-023d6053f6164e554")
     rdeps = _deps(deps, FakePlatform())
     rdeps.catalog = load_catalog(str(catalog))
     chosen = run_task({"action": "select", "alert": payload}, rdeps)

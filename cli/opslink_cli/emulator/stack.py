@@ -203,7 +203,18 @@ class LocalStack(TemplateDeployer):
         yield {
             "alerts_table": self.names["AlertsTable"],
             "tickets_table": self.names["TicketsTable"],
+            "journal_table": self.names["JournalTable"],
         }
+
+    def alert_store(self) -> Any:
+        """The stack's alert store (alerts table and its journal table)."""
+        from opslink.adapters.store.dynamodb import DynamoAlertStore
+
+        return DynamoAlertStore(
+            self.names["AlertsTable"],
+            self.client("dynamodb"),
+            journal_table=self.names["JournalTable"],
+        )
 
 
 def put_cloudwatch_alarm(

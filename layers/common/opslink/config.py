@@ -65,6 +65,8 @@ class _Settings(BaseModel):
 class CommonSettings(_Settings):
     alerts_table: str = Field(alias="ALERTS_TABLE", min_length=3)
     tickets_table: str = Field(alias="TICKETS_TABLE", min_length=3)
+    # The lifecycle journal / audit trail (append-only for the functions); empty = ALERTS_TABLE.
+    journal_table: str = Field(default="", alias="JOURNAL_TABLE")
     ticket_provider: str = Field(default="builtin", alias="TICKET_PROVIDER")
     service_map_path: str | None = Field(default=None, alias="SERVICE_MAP_PATH")
     ticket_base_url: str = Field(default="", alias="TICKET_BASE_URL")

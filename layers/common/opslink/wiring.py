@@ -28,7 +28,7 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
     from opslink.service_map import load_service_map
 
     smap = load_service_map(settings.service_map_path)
-    store = DynamoAlertStore(settings.alerts_table)
+    store = DynamoAlertStore(settings.alerts_table, journal_table=settings.journal_table)
     notifier = _notifier(settings.notification_topic_arn)
     return IngestDeps(
         store=store,
@@ -57,7 +57,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     from opslink.remediation.catalog import load_catalog
     from opslink.service_map import load_service_map
 
-    store = DynamoAlertStore(settings.alerts_table)
+    store = DynamoAlertStore(settings.alerts_table, journal_table=settings.journal_table)
     notifier = _notifier(settings.notification_topic_arn)
     return RemediateDeps(
         store=store,
@@ -85,7 +85,7 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
     from opslink.adapters.workflow.stepfunctions import StepFunctionsWorkflow
     from opslink.track_service import TrackDeps
 
-    store = DynamoAlertStore(settings.alerts_table)
+    store = DynamoAlertStore(settings.alerts_table, journal_table=settings.journal_table)
     tickets = ticket_system(settings)
     if not hasattr(tickets, "changed_since"):
         raise ConfigurationError(f"ticket provider {tickets.name} cannot be swept for changes")
@@ -110,7 +110,7 @@ def metrics_deps(settings: MetricsSettings) -> MetricsDeps:
     from opslink.quality import Thresholds
 
     return MetricsDeps(
-        store=DynamoAlertStore(settings.alerts_table),
+        store=DynamoAlertStore(settings.alerts_table, journal_table=settings.journal_table),
         notifier=_notifier(settings.notification_topic_arn),
         top_n=settings.top_n,
         thresholds=Thresholds(

@@ -51,6 +51,7 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:
     runbook = deps.runbook(name)
     try:
         env = resolve_parameters(runbook, a)
+        targets = resolve_targets(runbook, a)
     except ParameterRejectedError as exc:  # noted here, escalated by the state machine
         deps.store.add_note(a.alert_id, str(exc), deps.clock(), kind="parameter_rejected")
         raise
@@ -60,7 +61,7 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:
     if stored is not None:
         job = LaunchedJob.model_validate(stored)  # a retried launch: the job already runs
     else:
-        job = _start(deps, a, runbook.name, env, key, first=not launched)
+        job = _start(deps, a, runbook.name, env, targets, key, first=not launched)
     wait = next_wait(0, deps.poll_base_seconds, deps.poll_max_seconds, job.timeout_seconds)
     return Launch(job=job, poll=PollState(wait_seconds=wait))
 
@@ -70,6 +71,7 @@ def _start(
     a: RemediationInput,
     name: str,
     env: dict[str, str],
+    targets: dict[str, tuple[str, ...]],
     key: str,
     first: bool,
 ) -> LaunchedJob:
@@ -100,7 +102,7 @@ def _start(
         script_path=str(runbook.script_path),
         script=runbook.script(),
         environment=env,
-        targets=resolve_targets(runbook, a),
+        targets=targets,
         timeout_seconds=runbook.spec.timeout_seconds,
         idempotency_key=key,
     )

@@ -25,6 +25,7 @@ from opslink.errors import ParameterRejectedError
 from opslink.models import RemediationInput
 from opslink.remediation.catalog import Runbook
 from opslink.remediation_models import Risk
+from opslink.targets import check_targets
 
 TIERS = ("exact", "alert_type", "service", "generic")
 # Pseudo-counts (fixes, misses) before any evidence: a specific match starts ahead of a
@@ -156,13 +157,17 @@ def resolve_parameters(runbook: Runbook, alert: RemediationInput) -> dict[str, s
 
 
 def resolve_targets(runbook: Runbook, alert: RemediationInput) -> dict[str, tuple[str, ...]]:
-    """Alarm dimensions first (InstanceId, AutoScalingGroupName), then the service tag."""
+    """Alarm dimensions first (InstanceId, AutoScalingGroupName), then the service tag;
+    validated (opslink/targets.py): ParameterRejectedError for anything but one concrete
+    resource name."""
     for key in runbook.spec.targets.dimensions:
         value = alert.dimensions.get(key)
         if value:
-            return {key: (value,)}
+            return check_targets(runbook.name, {key: (value,)})
     if runbook.spec.targets.service_tag:
-        return {f"tag:{runbook.spec.targets.service_tag}": (alert.service,)}
+        return check_targets(
+            runbook.name, {f"tag:{runbook.spec.targets.service_tag}": (alert.service,)}
+        )
     return {}
 
 

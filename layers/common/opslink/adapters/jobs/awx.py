@@ -10,6 +10,7 @@ from opslink.adapters.http_client import HttpClient, field
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+from opslink.targets import check_targets
 
 _STATES = {
     "new": JobState.QUEUED,
@@ -46,8 +47,9 @@ class AwxPlatform:
         body: dict[str, object] = {
             "extra_vars": request.environment | {"opslink_run_id": request.idempotency_key}
         }
-        hosts = [h for values in request.targets.values() for h in values]
-        if hosts and "InstanceId" in request.targets:
+        targets = check_targets(request.runbook, request.targets)  # never `all` or a pattern
+        hosts = [h for values in targets.values() for h in values]
+        if hosts and "InstanceId" in targets:
             body["limit"] = ",".join(hosts)
         doc = self.http.request(
             "POST",

@@ -16,6 +16,7 @@ from opslink.adapters.http_client import HttpClient, field
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+from opslink.targets import check_targets
 
 
 class HttpJobApiPlatform:
@@ -25,10 +26,11 @@ class HttpJobApiPlatform:
         self.http = client or HttpClient("job API", base_url, {"Authorization": f"Bearer {token}"})
 
     def launch(self, request: JobRequest) -> JobRef:
+        targets = check_targets(request.runbook, request.targets)
         body = {
             "runbook": request.runbook,
             "parameters": request.environment,
-            "targets": {k: list(v) for k, v in request.targets.items()},
+            "targets": {k: list(v) for k, v in targets.items()},
             "timeout_seconds": request.timeout_seconds,
             "idempotency_key": request.idempotency_key,
         }

@@ -24,6 +24,7 @@ import opslink
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+from opslink.targets import check_targets
 
 # What a script inherits from this process: nothing else leaks into a runbook.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
@@ -112,6 +113,7 @@ class LocalShellPlatform:
         return self.jobs_dir / job_id
 
     def launch(self, request: JobRequest) -> JobRef:
+        check_targets(request.runbook, request.targets)
         job_id = hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:20]
         job_dir = self._dir(job_id)
         try:

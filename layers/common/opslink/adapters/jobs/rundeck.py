@@ -12,6 +12,7 @@ from opslink.adapters.http_client import HttpClient, field
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+from opslink.targets import check_targets
 
 API = "/api/41"
 _STATES = {
@@ -46,8 +47,9 @@ class RundeckPlatform:
         body: dict[str, object] = {
             "options": request.environment | {"OPSLINK_RUN_ID": request.idempotency_key}
         }
-        hosts = [h for values in request.targets.values() for h in values]
-        if hosts and "InstanceId" in request.targets:
+        targets = check_targets(request.runbook, request.targets)  # never `.*` or a list
+        hosts = [h for values in targets.values() for h in values]
+        if hosts and "InstanceId" in targets:
             body["filter"] = "name: " + ",".join(hosts)
         # Running a job is not idempotent: retried only when Rundeck surely did nothing.
         doc = self.http.request(

@@ -24,6 +24,7 @@ from opslink.adapters.aws import lazy_client
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformError, JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+from opslink.targets import check_targets
 
 INLINE_LIMIT = 24_000  # characters GetCommandInvocation returns inline
 _STATES = {
@@ -64,7 +65,8 @@ def build_commands(request: JobRequest) -> list[str]:
 
 
 def targets_for(request: JobRequest) -> dict[str, Any]:
-    if "InstanceId" in request.targets:
+    targets = check_targets(request.runbook, request.targets)  # never a wildcard or list
+    if "InstanceId" in targets:
         return {"InstanceIds": list(request.targets["InstanceId"])}
     if "AutoScalingGroupName" in request.targets:
         return {

@@ -17,8 +17,11 @@ _CONDITIONS = ("ConditionalCheckFailedException", "TransactionCanceledException"
 
 
 class TableBase:
-    def __init__(self, table: str, client: Any = None) -> None:
+    def __init__(self, table: str, client: Any = None, journal_table: str = "") -> None:
         self.table = table
+        # Lifecycle events (the audit trail) live in their own table on AWS, so the
+        # functions can be given put-only access to it; one table serves both in tests.
+        self.journal_table = journal_table or table
         self._client = client
 
     @property

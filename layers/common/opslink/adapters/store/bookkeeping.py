@@ -3,6 +3,7 @@ daily counters (see keys.py)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 
 REJECTION_TTL = timedelta(days=30)
+OUTBOX_KEEP_DELIVERED_SECONDS = 7 * 86400
 
 
 class Bookkeeping(TableBase):
@@ -124,6 +126,7 @@ class Bookkeeping(TableBase):
             q: dict[str, Any] = {
                 "KeyConditionExpression": "pk = :p",
                 "ExpressionAttributeValues": _to_item({":p": keys.outbox(ticket_id, "")["pk"]}),
+                "FilterExpression": "attribute_not_exists(delivered)",
                 "ConsistentRead": True,
             }
         else:
@@ -137,4 +140,15 @@ class Bookkeeping(TableBase):
         return sorted(items, key=lambda d: (str(d.get("at", "")), str(d.get("key", ""))))
 
     def comment_delivered(self, ticket_id: str, key: str) -> None:
-        self._call("delete_item", TableName=self.table, Key=_to_item(keys.outbox(ticket_id, key)))
+        """Marked delivered, never deleted (no function may delete items); it leaves the
+        outbox index at once and the table a week later (TTL)."""
+        expires = int(time.time()) + OUTBOX_KEEP_DELIVERED_SECONDS
+        self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item(keys.outbox(ticket_id, key)),
+            UpdateExpression="SET delivered = :t, #ttl = :e REMOVE gsi1pk, gsi1sk",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#ttl": "ttl"},
+            ExpressionAttributeValues=_to_item({":t": True, ":e": expires}),
+        )

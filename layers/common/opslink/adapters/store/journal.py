@@ -65,7 +65,7 @@ class JournalRecords(TableBase):
         writes: list[dict[str, Any]] = [
             {
                 "Put": {
-                    "TableName": self.table,
+                    "TableName": self.journal_table,
                     "Item": _to_item(item),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
@@ -140,7 +140,7 @@ class JournalRecords(TableBase):
                 for d in days
             ]
         for q in queries:
-            kwargs: dict[str, Any] = {"TableName": self.table, **q}
+            kwargs: dict[str, Any] = {"TableName": self.journal_table, **q}
             while True:
                 page = self._call("query", **kwargs)
                 for raw in page.get("Items", []):
