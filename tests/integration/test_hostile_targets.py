@@ -36,7 +36,7 @@ HOSTILE = {
     "backticks": "`id`",
     "newline": "i-0a1b2c3d\nrm -rf /",
     "300 KB": "i-" + "0" * 300_000,
-    "Cyrillic look-alike": "\u0456-0a1b2c3d",  # і, not i
+    "Cyrillic look-alike": "\u0456-0a1b2c3d",  # U+0456, not the Latin letter
     "trailing space": "i-0a1b2c3d ",
     "rundeck filter": "name: .*",
     "glob": "i-0a1b2c3?",
