@@ -41,7 +41,10 @@ def verify(deps: RemediateDeps, req: TaskRequest) -> dict[str, str]:
     a = req.alert
     if deps.alarms is None or not a.alarm_name:
         return {"alarm_state": "UNKNOWN", "reason": "no alarm to check"}
-    state = deps.alarms.state(a.alarm_name, a.region)
+    try:
+        state = deps.alarms.state(a.alarm_name, a.region)
+    except ConfigurationError as exc:  # not verifiable: never counted as fixed
+        return {"alarm_state": "UNKNOWN", "reason": str(exc)}
     return {
         "alarm_state": state or "UNKNOWN",
         "reason": "" if state else f"alarm {a.alarm_name} not found in {a.region}",

@@ -6,8 +6,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from opslink.adapters.aws import lazy_client
-from opslink.errors import RetryableError
+from opslink.adapters.aws import error_code, lazy_client
+from opslink.errors import ConfigurationError, RetryableError
+
+# Retrying cannot help these: the role may read alarms of the stack's region only.
+_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
 
 
 class CloudWatchAlarmState:
@@ -26,6 +29,11 @@ class CloudWatchAlarmState:
                 AlarmNames=[alarm_name], AlarmTypes=["MetricAlarm", "CompositeAlarm"]
             )
         except (BotoCoreError, ClientError) as exc:
+            if error_code(exc) in _DENIED:
+                raise ConfigurationError(
+                    f"not allowed to read alarm {alarm_name} in {region}: OpsLink's role reads "
+                    "the alarms of its own region (deploy a stack per region)"
+                ) from exc
             raise RetryableError(f"CloudWatch DescribeAlarms {alarm_name}: {exc}") from exc
         alarms = out.get("MetricAlarms", []) + out.get("CompositeAlarms", [])
         return str(alarms[0]["StateValue"]) if alarms else None
