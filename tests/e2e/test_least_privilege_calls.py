@@ -1,0 +1,147 @@
+"""The other half of least privilege: every AWS call the functions really make, recorded
+on the emulator through the demo's story, the ticket sweep, the KPI publication and a
+signed webhook, is allowed by that function's role as the SAM translator deploys it.
+A permission removed from template.yaml that the code still needs fails here; one the
+code does not need fails the review in tests/unit/test_least_privilege.py."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.client
+import pytest
+
+from opslink_cli.demo import scenario
+from opslink_cli.emulator import LocalStack
+from opslink_cli.emulator import runtime as lambda_runtime
+from opslink_cli.emulator.deploy import ACCOUNT, REGION
+from opslink_cli.emulator.stack import schedule_event
+from opslink_cli.iam_review import Role, roles_from_template, stack_resolver, transformed_template
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+PARAMETERS = {"WebhookSecretName": "opslink/webhook"}
+_IAM_PREFIX = {"stepfunctions": "states", "resourcegroupstaggingapi": "tag"}
+_TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+             "ConditionCheck": "ConditionCheckItem"}  # fmt: skip
+
+
+def iam_requests(service: str, op: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (IAM action, resource ARN) pairs one API call is authorised against. The
+    emulator's stack is in us-east-1 while the sample alarms live in eu-west-1; a real
+    deployment has a stack per region, so alarm ARNs are taken in the stack's region
+    (reading another region's alarms is refused: see the unit review)."""
+    at = f"{REGION}:{ACCOUNT}"
+    prefix = _IAM_PREFIX.get(service, service)
+    if service == "dynamodb":
+
+        def table(name: str, index: str | None = None) -> str:
+            return f"arn:aws:dynamodb:{at}:table/{name}" + (f"/index/{index}" if index else "")
+
+        if op == "TransactWriteItems":
+            return [
+                (f"dynamodb:{_TRANSACT[kind]}", table(body["TableName"]))
+                for item in params["TransactItems"]
+                for kind, body in item.items()
+            ]
+        if op == "BatchGetItem":
+            return [("dynamodb:BatchGetItem", table(t)) for t in params["RequestItems"]]
+        return [(f"dynamodb:{op}", table(params["TableName"], params.get("IndexName")))]
+    resource = {
+        ("sns", "Publish"): lambda: params["TopicArn"],
+        ("stepfunctions", "StartExecution"): lambda: params["stateMachineArn"],
+        ("stepfunctions", "DescribeExecution"): lambda: params["executionArn"],
+        ("stepfunctions", "StopExecution"): lambda: params["executionArn"],
+        ("lambda", "Invoke"): lambda: f"arn:aws:lambda:{at}:function:{params['FunctionName']}",
+        ("ssm", "GetParameter"): lambda: f"arn:aws:ssm:{at}:parameter{params['Name']}",
+        ("secretsmanager", "GetSecretValue"): lambda: (
+            f"arn:aws:secretsmanager:{at}:secret:{params['SecretId']}-AbCdEf"
+        ),
+        ("cloudwatch", "DescribeAlarms"): lambda: (
+            f"arn:aws:cloudwatch:{at}:alarm:{params['AlarmNames'][0]}"
+        ),
+        ("cloudwatch", "ListTagsForResource"): lambda: params["ResourceARN"].replace(
+            params["ResourceARN"].split(":")[3], REGION
+        ),
+        ("resourcegroupstaggingapi", "GetResources"): lambda: "*",
+    }.get((service, op))
+    if resource is None:
+        raise AssertionError(f"no IAM mapping for {service}.{op}: add it to this test")
+    return [(f"{prefix}:{op}", resource())]
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, str, Any]]]:
+    calls: list[tuple[str, str, str, Any]] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def record(self: Any, operation_name: str, api_params: Any) -> Any:
+        function = lambda_runtime.current_function()
+        if function:
+            service = self.meta.service_model.service_name
+            calls.append((function, service, operation_name, dict(api_params)))
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
+    yield calls
+
+
+def _signed(body: dict[str, Any], secret: str) -> dict[str, Any]:
+    raw, ts = json.dumps(body), str(int(time.time()))
+    mac = hmac.new(secret.encode(), f"{ts}.{raw}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "version": "2.0",
+        "rawPath": "/",
+        "headers": {"X-OpsLink-Timestamp": ts, "X-OpsLink-Signature": f"sha256={mac}"},
+        "requestContext": {"http": {"method": "POST", "path": "/"}},
+        "body": raw,
+        "isBase64Encoded": False,
+    }
+
+
+def test_every_call_the_functions_make_is_allowed_by_their_role(
+    tmp_path: Path, recorded: list[tuple[str, str, str, Any]]
+) -> None:
+    cfn = transformed_template(ROOT, ROOT / ".venv-sam" / "bin" / "python", PARAMETERS)
+    resolver = stack_resolver(cfn, PARAMETERS, "opslink", REGION, ACCOUNT)
+    roles: dict[str, Role] = {r.name: r for r in roles_from_template(cfn, resolver)}
+    with LocalStack(
+        mirror_alarms=True, log_path=tmp_path / "lambda.log", parameters=PARAMETERS
+    ) as stack:
+        boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name="opslink/webhook", SecretString="hook-secret"
+        )
+        run = scenario(stack, lambda text: None)
+        stack.wait_for_executions(timeout=120, settle=True)
+        for function, event in (
+            ("TrackFunction", schedule_event("TrackFunction")),
+            ("TrackFunction", _signed({"ticket_id": run.alerts[0].ticket_id}, "hook-secret")),
+            ("MetricsFunction", {"day": "yesterday"}),
+            ("MetricsFunction", {"action": "assess"}),
+            ("IngestFunction", schedule_event("IngestFunction")),  # the reconciler
+        ):
+            payload, error = stack.invoke(function, event)
+            assert error is None, payload
+
+    functions = {f.removeprefix("opslink-") for f, *_ in recorded}
+    assert functions >= {"IngestFunction", "RemediateFunction", "TrackFunction", "MetricsFunction"}
+    denied = sorted(
+        {
+            f"{function}: {action} on {resource}"
+            for function, service, op, params in recorded
+            for action, resource in iam_requests(service, op, params)
+            if not roles[f"{function.removeprefix('opslink-')}Role"].allows(action, resource)
+        }
+    )
+    assert denied == []
+    # and the review's allowlist is not a blanket: this run used tag:GetResources only
+    star = {a for _, s, op, p in recorded for a, r in iam_requests(s, op, p) if r == "*"}
+    assert all(fnmatch.fnmatchcase(a, "tag:GetResources") for a in star), star
