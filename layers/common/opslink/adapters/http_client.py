@@ -7,17 +7,23 @@
 - 401/403/404/409 and unusable bodies raise the adapter's "rejected" error naming the
   system; exhausted retries raise its "retryable" error (job platforms: JobPlatformRejected
   and JobPlatformError; ticket systems: TicketSystemRejected and TicketSystemError).
+- A 401 first re-reads the credentials once (`refresh`, the secret skipping its cache: it
+  may have been rotated) and repeats the call; a second 401 is final.
+- TLS only: plain http:// is refused except to 127.0.0.1/localhost, and certificates are
+  always verified.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from opslink.errors import JobPlatformError, JobPlatformRejected
+from opslink.errors import ConfigurationError, JobPlatformError, JobPlatformRejected
 from opslink.observability import subsegment
 from opslink.scrub import scrub
 
@@ -31,8 +37,25 @@ class _CappedRetry(Retry):
         return None if value is None else min(value, MAX_RETRY_AFTER)
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def require_tls(system: str, url: str) -> str:
+    """`url` if it is https (or http to this machine); ConfigurationError otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname in LOOPBACK:
+        return url
+    raise ConfigurationError(
+        f"{system}: {url!r} is not an https:// URL; OpsLink sends credentials only over "
+        "TLS (plain http only to 127.0.0.1/localhost)"
+    )
+
+
 def _session(retry: Retry) -> requests.Session:
     session = requests.Session()
+    session.verify = True  # never switched off, whatever the environment says
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -55,7 +78,9 @@ class HttpClient:
         self.retryable = retryable
         self.rejected = rejected
         self.auth: Any = None  # e.g. a (user, password) tuple for basic authentication
-        self.base_url = base_url.rstrip("/")
+        # Builds a client with freshly read credentials (set by the registries).
+        self.refresh: Callable[[], HttpClient] | None = None
+        self.base_url = require_tls(system, base_url).rstrip("/")
         self.timeout = timeout
         self._safe = _session(
             _CappedRetry(
@@ -126,9 +151,32 @@ class HttpClient:
     ) -> requests.Response | None:
         session = self._safe if idempotent else self._unsafe
         url = path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
+        require_tls(self.system, url)  # a Link header may point anywhere
+        resp = self._call(session, method, url, path, json, params, headers)
+        if resp.status_code == 401 and self.refresh is not None:
+            self._take_credentials(self.refresh())  # rotated? read the secret again, once
+            resp = self._call(session, method, url, path, json, params, headers)
+        label = what or f"{method} {path}"
+        return self._check(resp, label, missing_ok)
+
+    def _take_credentials(self, fresh: HttpClient) -> None:
+        self.auth = fresh.auth
+        for mine, theirs in ((self._safe, fresh._safe), (self._unsafe, fresh._unsafe)):
+            mine.headers.update(theirs.headers)
+
+    def _call(
+        self,
+        session: requests.Session,
+        method: str,
+        url: str,
+        path: str,
+        json: Any,
+        params: dict[str, Any] | None,
+        headers: dict[str, str] | None,
+    ) -> requests.Response:
         try:
             with subsegment(f"## {self.system}", method=method):
-                resp = session.request(
+                return session.request(
                     method,
                     url,
                     json=json,
@@ -145,7 +193,10 @@ class HttpClient:
             raise self.retryable(
                 f"{self.system}: {method} {path} unreachable: {type(exc).__name__}"
             ) from exc
-        label = what or f"{method} {path}"
+
+    def _check(
+        self, resp: requests.Response, label: str, missing_ok: bool
+    ) -> requests.Response | None:
         if resp.status_code in (401, 403):
             raise self.rejected(
                 f"{self.system}: {label}: authentication refused ({resp.status_code})"

@@ -9,17 +9,26 @@ from opslink.ports import JobPlatform
 from opslink.secrets import read_secret
 
 
-def _secret(name: str, what: str) -> str:
-    return read_secret(name, what)
-
-
 def _url(url: str, what: str) -> str:
     if not url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"{what} needs an http(s) URL, not {url!r}")
+        raise ConfigurationError(f"{what} needs an https URL, not {url!r}")
     return url
 
 
 def job_platform(s: RemediateSettings) -> JobPlatform:
+    """The configured platform; for the HTTP ones a 401 re-reads the token (skipping its
+    cache) once, so a rotated token is picked up without a redeploy."""
+    platform = _platform(s)
+    http = getattr(platform, "http", None)
+    if http is not None:
+        http.refresh = lambda: _platform(s, fresh=True).http  # type: ignore[attr-defined]
+    return platform
+
+
+def _platform(s: RemediateSettings, fresh: bool = False) -> JobPlatform:
+    def _secret(name: str, what: str) -> str:
+        return read_secret(name, what, fresh=fresh)
+
     if s.job_platform == "ssm":
         from opslink.adapters.jobs.ssm import SsmRunCommandPlatform
 

@@ -19,10 +19,10 @@ from opslink.secrets import read_credentials
 PROVIDERS = ("builtin", "jira", "servicenow", "zendesk", "github", "redmine")
 
 
-def _credentials(secret_name: str, provider: str) -> dict[str, str]:
+def _credentials(secret_name: str, provider: str, fresh: bool) -> dict[str, str]:
     if not secret_name:
         raise ConfigurationError(f"TICKET_PROVIDER={provider} needs TICKET_CREDENTIALS_SECRET")
-    return read_credentials(secret_name, f"ticket provider {provider}")
+    return read_credentials(secret_name, f"ticket provider {provider}", fresh=fresh)
 
 
 def _need(value: str, name: str, provider: str) -> str:
@@ -32,13 +32,18 @@ def _need(value: str, name: str, provider: str) -> str:
 
 
 def ticket_system(settings: CommonSettings) -> TicketSystem:
-    """The configured provider, behind the secret scrubber."""
+    """The configured provider, behind the secret scrubber. A 401 re-reads the secret
+    (skipping its cache) once: a rotated credential is picked up without a redeploy."""
     from opslink.adapters.tickets.scrubbed import ScrubbedTickets
 
-    return ScrubbedTickets(_provider(settings))
+    provider = _provider(settings)
+    http = getattr(provider, "http", None)
+    if http is not None:
+        http.refresh = lambda: _provider(settings, fresh=True).http  # type: ignore[attr-defined]
+    return ScrubbedTickets(provider)
 
 
-def _provider(settings: CommonSettings) -> TicketSystem:
+def _provider(settings: CommonSettings, fresh: bool = False) -> TicketSystem:
     provider = settings.ticket_provider
     if provider == "builtin":
         return BuiltinTicketSystem(settings.tickets_table, base_url=settings.ticket_base_url)
@@ -47,7 +52,7 @@ def _provider(settings: CommonSettings) -> TicketSystem:
             f"TICKET_PROVIDER={provider!r} is not supported (choose one of: {', '.join(PROVIDERS)})"
         )
     opts: dict[str, Any] = settings.ticket_options
-    creds = _credentials(settings.ticket_credentials_secret, provider)
+    creds = _credentials(settings.ticket_credentials_secret, provider, fresh)
     secret = creds.get("token") or creds.get("password") or creds.get("api_key") or ""
     user = creds.get("user") or creds.get("email")
     url = settings.ticket_base_url

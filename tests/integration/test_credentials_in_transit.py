@@ -1,0 +1,185 @@
+"""Credentials in transit: a rotated secret is picked up on the first 401 (one fresh read
+of Secrets Manager, then the call again; a second 401 is final), plain http is refused
+except to this machine, and TLS certificates are verified (a self-signed server on
+127.0.0.1 is refused, not trusted)."""
+
+from __future__ import annotations
+
+import http.server
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from opslink.adapters.http_client import HttpClient, require_tls
+from opslink.adapters.jobs.registry import job_platform
+from opslink.adapters.tickets.registry import ticket_system
+from opslink.config import CommonSettings, RemediateSettings
+from opslink.errors import ConfigurationError, JobPlatformError, JobPlatformRejected
+from opslink.models import Priority, TicketDraft, TicketType
+from opslink.remediation_models import JobRequest
+from tests.integration.contract_servers import GenericJobApi, serve
+from tests.integration.ticket_servers import GitHubApi
+
+REQUEST = JobRequest(
+    runbook="restart_service",
+    script_path="/x/restart_service.sh",
+    script="#!/bin/bash\n",
+    environment={"SERVICE": "checkout"},
+    targets={"InstanceId": ("i-0a1b2c3d4e5f60718",)},
+    timeout_seconds=60,
+    idempotency_key="A-1:restart_service",
+)
+
+
+@pytest.fixture
+def secrets() -> Iterator[Any]:
+    from aws_lambda_powertools.utilities import parameters
+
+    with mock_aws():
+        parameters.clear_caches()
+        yield boto3.client("secretsmanager", region_name="us-east-1")
+        parameters.clear_caches()
+
+
+def statuses(app: Any) -> list[tuple[str, str]]:
+    return [(r.method, r.headers.get(app.auth_header, "")) for r in app.requests]
+
+
+def test_a_rotated_job_platform_token_is_picked_up_on_the_first_401(secrets: Any) -> None:
+    secrets.create_secret(Name="opslink/jobs", SecretString="old-token")
+    app = GenericJobApi()
+    app.auth_value = "Bearer old-token"
+    with serve(app) as url:
+        settings = RemediateSettings.from_environ(
+            {
+                "ALERTS_TABLE": "alerts",
+                "TICKETS_TABLE": "tickets",
+                "JOB_PLATFORM": "http",
+                "JOB_API_URL": url,
+                "JOB_API_TOKEN_SECRET": "opslink/jobs",
+            }
+        )
+        platform = job_platform(settings)
+        platform.launch(REQUEST)
+        # The token is rotated: the server takes only the new one, the cache holds the old.
+        secrets.put_secret_value(SecretId="opslink/jobs", SecretString="new-token")
+        app.auth_value = "Bearer new-token"
+        again = REQUEST.model_copy(update={"idempotency_key": "A-2:restart_service"})
+        platform.launch(again)
+        assert [h for _, h in statuses(app)] == [
+            "Bearer old-token",
+            "Bearer old-token",  # refused (401) ...
+            "Bearer new-token",  # ... re-read once, and the same call again
+        ]
+        # Revoked for good: one fresh read, one more try, then a clear refusal.
+        app.auth_value = "Bearer someone-else"
+        before = len(app.requests)
+        third = REQUEST.model_copy(update={"idempotency_key": "A-3:restart_service"})
+        with pytest.raises(JobPlatformRejected, match=r"authentication refused \(401\)"):
+            platform.launch(third)
+        assert len(app.requests) - before == 2
+
+
+def test_a_rotated_ticket_system_token_is_picked_up_on_the_first_401(secrets: Any) -> None:
+    secrets.create_secret(Name="opslink/tickets", SecretString='{"token": "gh-old"}')
+    app = GitHubApi()
+    app.auth_value = "Bearer gh-old"
+    with serve(app) as url:
+        settings = CommonSettings.from_environ(
+            {
+                "ALERTS_TABLE": "alerts",
+                "TICKETS_TABLE": "tickets",
+                "TICKET_PROVIDER": "github",
+                "TICKET_PROJECT": "acme/ops",
+                "TICKET_BASE_URL": url,
+                "TICKET_CREDENTIALS_SECRET": "opslink/tickets",
+            }
+        )
+        tickets = ticket_system(settings)
+        draft = TicketDraft(
+            alert_id="A-1",
+            title="prod-checkout-api-cpu-high",
+            description="CPU high",
+            ticket_type=TicketType.INCIDENT,
+            priority=Priority.HIGH,
+            due_at=datetime(2026, 11, 28, 12, tzinfo=UTC),
+        )
+        tickets.create(draft)
+        before = len(app.requests)
+        secrets.put_secret_value(SecretId="opslink/tickets", SecretString='{"token": "gh-new"}')
+        app.auth_value = "Bearer gh-new"
+        ticket = tickets.create(draft.model_copy(update={"alert_id": "A-2"}))
+        assert ticket.id and ticket.alert_id == "A-2"
+        after = [h for _, h in statuses(app)[before:]]
+        # the first call after the rotation is refused once, then all use the new token
+        assert after[0] == "Bearer gh-old" and set(after[1:]) == {"Bearer gh-new"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://tickets.example.com", "http://10.0.0.5:8080", "ftp://jobs.example.com", "jira"],
+)
+def test_plain_http_to_another_machine_is_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="not an https:// URL"):
+        HttpClient("Jira", url, {})
+
+
+@pytest.mark.parametrize(
+    "url", ["https://acme.atlassian.net", "http://127.0.0.1:8080", "http://localhost"]
+)
+def test_tls_or_this_machine_is_accepted(url: str) -> None:
+    assert require_tls("Jira", url) == url
+
+
+def test_a_link_header_cannot_lead_to_plain_http() -> None:
+    client = HttpClient("GitHub", "https://api.github.com", {})
+    with pytest.raises(ConfigurationError, match="not an https:// URL"):
+        client.request("GET", "http://evil.example/repos/acme/ops/issues?page=2")
+
+
+@pytest.fixture
+def self_signed(tmp_path: Path) -> Iterator[str]:
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def test_certificates_are_verified(self_signed: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    client = HttpClient("job API", self_signed, {}, timeout=(1.0, 2.0), retries=0)
+    with pytest.raises(JobPlatformError, match="SSLError"):
+        client.request("GET", "/jobs/1")
