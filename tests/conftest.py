@@ -38,13 +38,13 @@ def event() -> Any:
 
 @pytest.fixture
 def ddb() -> Iterator[Any]:
-    """moto DynamoDB with the template's AlertsTable and TicketsTable."""
+    """moto DynamoDB with the template's AlertsTable, TicketsTable and JournalTable."""
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         from opslink_cli.emulator.template import load_template
 
         resources = load_template(ROOT / "template.yaml")["Resources"]
-        for logical in ("AlertsTable", "TicketsTable"):
+        for logical in ("AlertsTable", "TicketsTable", "JournalTable"):
             props = resources[logical]["Properties"]
             client.create_table(
                 TableName=logical,

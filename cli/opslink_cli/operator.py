@@ -590,5 +590,27 @@ def audit(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
         }
         for e in events
     ]
+    _catalog_changes(rows)
     emit(rows, style_from(args, out), out, AUDIT_COLUMNS)
     return 0
+
+
+def _catalog_changes(rows: list[dict[str, Any]]) -> None:
+    """A catalog that went live says which runbooks changed since the one before it."""
+    previous: dict[str, str] | None = None
+    for row in rows:
+        if row["kind"] != "catalog_loaded":
+            continue
+        now = dict(row["detail"])
+        if previous is not None:
+            parts = [
+                f"{label}: {', '.join(sorted(names))}"
+                for label, names in (
+                    ("added", now.keys() - previous.keys()),
+                    ("removed", previous.keys() - now.keys()),
+                    ("changed", {n for n in now.keys() & previous.keys() if now[n] != previous[n]}),
+                )
+                if names
+            ]
+            row["why"] = f"{row['why']} ({'; '.join(parts) or 'no runbook changed'})"
+        previous = now

@@ -140,3 +140,13 @@ def test_audit_trail_shows_who_did_what(tmp_path: Path) -> None:
         assert "job_launched" in kinds or "ticket_escalated" in kinds, kinds
         only = audit(action=["alert_opened"])
         assert [e["alert_id"] for e in only] == [alert.alert_id]
+        # The catalog the remediate function loaded is on record, once.
+        [catalog] = audit(action=["catalog_loaded"])
+        assert catalog["by"].startswith("deployment")
+        assert "restart_service" in catalog["detail"]
+        # The audit trail lives in its own (append-only) table, not beside the alerts.
+        ddb = local.client("dynamodb")
+        kept = ddb.scan(TableName=local.names["AlertsTable"])["Items"]
+        assert not [i for i in kept if i["sk"]["S"].startswith("EVENT#")]
+        journal = ddb.scan(TableName=local.names["JournalTable"])["Items"]
+        assert len(journal) == len(audit())  # every record, catalog included

@@ -305,3 +305,8 @@ class JournalReader(Protocol):
         kinds: Iterable[str] | None = None,
     ) -> list[dict[str, Any]]:
         """The lifecycle journal of those days, or of one alert."""
+
+
+class EventRecorder(Protocol):
+    def record_event(self, event: LifecycleEvent, first_launch: bool = False) -> bool:
+        """Record an event with no other state change; False when it was recorded before."""

@@ -59,11 +59,13 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
 
     store = DynamoAlertStore(settings.alerts_table, journal_table=settings.journal_table)
     notifier = _notifier(settings.notification_topic_arn)
+    catalog = load_catalog(settings.runbook_catalog_path)
+    _audit_catalog(store, catalog)
     return RemediateDeps(
         store=store,
         tickets=ticket_system(settings),
         jobs=job_platform(settings),
-        catalog=load_catalog(settings.runbook_catalog_path),
+        catalog=catalog,
         alarms=CloudWatchAlarmState(),
         directory=ServiceMapDirectory(load_service_map(settings.service_map_path)),
         poll_base_seconds=settings.poll_base_seconds,
@@ -75,6 +77,23 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         notifier=notifier,
         faults=FaultReporter(store, notifier),
     )
+
+
+def _audit_catalog(store: DynamoAlertStore, catalog: Any) -> None:
+    """Record a catalog not seen before (once per container; a store hiccup is logged,
+    never a failed cold start: the next container records it)."""
+    import os
+
+    from opslink.clock import utcnow
+    from opslink.errors import StoreError
+    from opslink.observability import logger
+    from opslink.remediation.catalog_audit import record_catalog
+
+    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "remediate")
+    try:
+        record_catalog(store, catalog, utcnow(), f"deployment ({function})")
+    except StoreError as exc:
+        logger().warning("runbook catalog not recorded in the audit trail: %s", exc)
 
 
 def track_deps(settings: TrackSettings) -> TrackDeps:

@@ -6,6 +6,7 @@ caught by the tests and at cold start, never half-way through a remediation.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -87,3 +88,13 @@ def load_catalog(path: str) -> tuple[Runbook, ...]:
         seen[runbook.name] = str(file)
         runbooks.append(runbook)
     return tuple(runbooks)
+
+
+def fingerprint(catalog: tuple[Runbook, ...]) -> dict[str, str]:
+    """Each runbook's content hash (its spec and its script): what the audit trail records
+    when a new catalog is loaded, so a changed runbook shows who-knows-what changed."""
+    out = {}
+    for rb in catalog:
+        body = rb.spec.model_dump_json() + "\n" + rb.script()
+        out[rb.name] = hashlib.sha256(body.encode()).hexdigest()[:12]
+    return out
