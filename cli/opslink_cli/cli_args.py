@@ -235,6 +235,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="only these kinds (repeatable)",
     )
 
+    doctor = command(
+        sub,
+        "doctor",
+        help="check a deployment (or --local, the template) against the security and integration checklist",
+    )
+    doctor.add_argument(
+        "--local", action="store_true", help="review template.yaml as the local stack deploys it"
+    )
+    doctor.add_argument("--catalog", help="runbook catalog to check (default: runbooks/)")
+    doctor.add_argument(
+        "--template", help="template.yaml to use with --local (default: the repository's)"
+    )
+    doctor.add_argument(
+        "--no-probes", action="store_true", help="do not call the ticket system or job platform"
+    )
+
     faults = sub.add_parser(
         "faults", help="integration faults: what failed, impact, actions, recovery plan"
     ).add_subparsers(dest="faults_command", required=True, parser_class=Parser)

@@ -67,6 +67,10 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
         return run_demo(out)
     if args.command == "local":
         return _local(args, out)
+    if args.command == "doctor":
+        from opslink_cli.doctor import doctor_command
+
+        return doctor_command(args, out)
     conn = operator.connect(args)
     if args.command == "audit":
         return operator.audit(conn, args, out)

@@ -1,0 +1,227 @@
+"""`opslink doctor`: the integration checklist made executable.
+
+Against a deployed stack (AWS APIs, read-only) or, with `--local`, against template.yaml as
+the local stack deploys it, each check reports pass / warn / fail with its evidence and
+the fix. Exit status 1 when any check fails (warnings do not fail), `--output json` for CI.
+
+The checks read a `Deployment`: what the stack is (function settings, IAM roles, tables,
+topics, queues, alarms), built either from AWS (`deployment.from_stack`) or from the
+template (`deployment.from_template`), so both modes run the same checks."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from opslink.adapters.http_client import DEFAULT_TIMEOUT, require_tls
+from opslink.errors import ConfigurationError, OpsLinkError
+from opslink_cli.doctor_deployment import SECRET_VARIABLES, URL_VARIABLES, Deployment
+from opslink_cli.iam_review import review
+from opslink_cli.render import emit, style_from
+
+SELF_ALARMS = (
+    "IngestDeadLetterAlarm",
+    "ScheduledRunsDeadLetterAlarm",
+    "RemediationFailingAlarm",
+    "IngestErrorsAlarm",
+    "AutomationRateAlarm",
+    "AutomationSuccessRateAlarm",
+)
+ASYNC_FUNCTIONS = ("IngestFunction", "TrackFunction", "MetricsFunction")
+
+
+@dataclass
+class Check:
+    check: str
+    status: str  # pass, warn, fail
+    evidence: str
+    fix: str = ""
+
+
+def least_privilege(d: Deployment) -> Check:
+    findings = review(d.roles, d.journal_table_arn)
+    statements = sum(len(r.statements) for r in d.roles)
+    if not d.roles:
+        return Check("least-privilege", "fail", "no IAM roles found", "deploy template.yaml")
+    if findings:
+        return Check(
+            "least-privilege",
+            "fail",
+            "; ".join(map(str, findings[:8])),
+            "redeploy template.yaml of this version; remove the statements named",
+        )
+    return Check(
+        "least-privilege",
+        "pass",
+        f"{len(d.roles)} roles, {statements} statements: no wildcard action, every "
+        'Resource "*" allowlisted, secrets name-??????, Run Command on opted-in instances',
+    )
+
+
+def secrets(d: Deployment) -> list[Check]:
+    names = sorted({v for f in d.functions.values() for k, v in f.env.items()
+                    if k in SECRET_VARIABLES and v})  # fmt: skip
+    if not names:
+        return [Check("secrets", "pass", "no secrets configured (builtin tickets, no tokens)")]
+    out = []
+    for name in names:
+        readable, rotation = d.secret_status(name)
+        if not readable:
+            out.append(Check(f"secret {name}", "fail", "not readable", "create it, or grant "
+                             "secretsmanager:GetSecretValue to your operator role"))  # fmt: skip
+        elif not rotation:
+            out.append(Check(f"secret {name}", "warn", "readable; rotation not configured",
+                             "aws secretsmanager rotate-secret (docs/SECURITY.md)"))  # fmt: skip
+        else:
+            out.append(Check(f"secret {name}", "pass", f"readable; {rotation}"))
+    return out
+
+
+def audit_trail(d: Deployment) -> Check:
+    if not d.journal_table_arn or not d.table("JournalTable").exists:
+        return Check("audit-trail", "fail", "no journal table", "deploy template.yaml")
+    guarded = [f for f in review(d.roles, d.journal_table_arn) if "journal" in f.rule]
+    if guarded:
+        return Check("audit-trail", "fail", "; ".join(map(str, guarded)), "redeploy")
+    pitr = d.table("JournalTable").point_in_time_recovery
+    return Check(
+        "audit-trail",
+        "pass" if pitr else "warn",
+        "journal table append-only for every function (UpdateItem/DeleteItem denied)"
+        + ("; point-in-time recovery on" if pitr else "; point-in-time recovery OFF"),
+        "" if pitr else "enable point-in-time recovery on the journal table",
+    )
+
+
+def encryption(d: Deployment) -> Check:
+    weak = [f"table {n}" for n in ("AlertsTable", "TicketsTable", "JournalTable")
+            if d.table(n).sse != "KMS"]  # fmt: skip
+    weak += [f"topic {n}" for n, key in d.topic_keys.items() if not key]
+    weak += [f"queue {n}" for n, key in d.queue_keys.items() if not key]
+    if weak:
+        return Check("encryption", "fail", "not encrypted with the stack's key: "
+                     + ", ".join(weak), "redeploy template.yaml")  # fmt: skip
+    return Check("encryption", "pass", f"3 tables, {len(d.topic_keys)} topics, "
+                 f"{len(d.queue_keys)} queues under KMS")  # fmt: skip
+
+
+def tls(d: Deployment) -> Check:
+    urls = sorted({v for f in d.functions.values() for k, v in f.env.items()
+                   if k in URL_VARIABLES and v})  # fmt: skip
+    bad = []
+    for url in urls:
+        try:
+            require_tls("integration", url)
+        except ConfigurationError:
+            bad.append(url)
+    if bad:
+        return Check("tls", "fail", "plain http: " + ", ".join(bad), "use https:// URLs")
+    return Check("tls", "pass", f"{len(urls)} integration URL(s), all https (or this "
+                 "machine); certificates always verified")  # fmt: skip
+
+
+def retries_and_timeouts(d: Deployment) -> Check:
+    problems = [f"{n}: timeout {f.timeout}s" for n, f in d.functions.items()
+                if not f.timeout or f.timeout > 900]  # fmt: skip
+    if d.ingest_retries is not None and d.ingest_retries < 1:
+        problems.append("ingest: no retry of failed deliveries")
+    connect, read = DEFAULT_TIMEOUT
+    evidence = (f"function timeouts {sorted({f.timeout for f in d.functions.values()})} s; "
+                f"ingest retries {d.ingest_retries}; HTTP: connect {connect} s, read {read} s, "
+                "3 retries with backoff, Retry-After honoured")  # fmt: skip
+    if problems:
+        return Check("retries-timeouts", "fail", "; ".join(problems), "redeploy template.yaml")
+    return Check("retries-timeouts", "pass", evidence)
+
+
+def dead_letters_and_alarms(d: Deployment) -> list[Check]:
+    no_dlq = [n for n in ASYNC_FUNCTIONS if n in d.functions and not d.functions[n].dlq]
+    missing = [a for a in SELF_ALARMS if a not in d.alarms]
+    return [
+        Check("dead-letter-queues", "fail" if no_dlq else "pass",
+              f"missing on {', '.join(no_dlq)}" if no_dlq else
+              "ingest, track and metrics park what failed every retry",
+              "redeploy template.yaml" if no_dlq else ""),
+        Check("self-alarms", "fail" if missing else "pass",
+              f"missing: {', '.join(missing)}" if missing else
+              f"{len(SELF_ALARMS)} alarms to the operators' topic",
+              "redeploy template.yaml" if missing else ""),
+    ]  # fmt: skip
+
+
+def webhook(d: Deployment) -> Check:
+    if not d.webhook_url:
+        return Check("webhook-secret", "pass", "no webhook endpoint (the sweep syncs tickets)")
+    name = d.functions.get("TrackFunction", None)
+    secret = name.env.get("WEBHOOK_SECRET_NAME", "") if name else ""
+    if not secret or not d.secret_status(secret)[0]:
+        return Check("webhook-secret", "fail", f"endpoint {d.webhook_url} without a readable "
+                     "secret", "set WebhookSecretName to an existing secret")  # fmt: skip
+    return Check("webhook-secret", "pass", f"endpoint signed with secret {secret}")
+
+
+def catalog(path: Path) -> Check:
+    from opslink.remediation.catalog import load_catalog
+
+    try:
+        runbooks = load_catalog(str(path))
+    except ConfigurationError as exc:
+        return Check("runbook-catalog", "fail", str(exc), "fix the runbook named")
+    broken = []
+    for rb in runbooks:
+        res = subprocess.run(["bash", "-n", str(rb.script_path)], capture_output=True,  # noqa: S603,S607
+                             text=True, check=False)  # fmt: skip
+        if res.returncode:
+            broken.append(f"{rb.script_path.name}: {res.stderr.strip()[:200]}")
+    if broken:
+        return Check("runbook-catalog", "fail", "; ".join(broken), "fix the script syntax")
+    return Check("runbook-catalog", "pass", f"{len(runbooks)} runbooks load; every script "
+                 "passes bash -n")  # fmt: skip
+
+
+def integrations(d: Deployment) -> list[Check]:
+    out = []
+    for label, probe in (("ticket-system", d.probe_tickets), ("job-platform", d.probe_jobs)):
+        try:
+            out.append(Check(label, "pass", probe()))
+        except (OpsLinkError, OSError) as exc:
+            out.append(Check(label, "fail", str(exc)[:300], "check the URL, the credentials "
+                             "secret and the network path from your account"))  # fmt: skip
+    return out
+
+
+def run_checks(d: Deployment, catalog_path: Path, probes: bool = True) -> list[Check]:
+    steps: list[Callable[[], Check | list[Check]]] = [
+        lambda: least_privilege(d),
+        lambda: secrets(d),
+        lambda: audit_trail(d),
+        lambda: encryption(d),
+        lambda: tls(d),
+        lambda: retries_and_timeouts(d),
+        lambda: dead_letters_and_alarms(d),
+        lambda: webhook(d),
+        lambda: catalog(catalog_path),
+        *([lambda: integrations(d)] if probes else []),
+    ]
+    checks: list[Check] = []
+    for step in steps:
+        got = step()
+        checks += got if isinstance(got, list) else [got]
+    return checks
+
+
+def doctor_command(args: argparse.Namespace, out: TextIO) -> int:
+    from opslink_cli import doctor_deployment
+
+    root = Path(args.template).parent if args.template else doctor_deployment.repo_root()
+    local = args.local
+    d = doctor_deployment.from_template(root) if local else doctor_deployment.from_stack(args)
+    checks = run_checks(d, Path(args.catalog or root / "runbooks"), probes=not args.no_probes)
+    rows: list[dict[str, Any]] = [asdict(c) for c in checks]
+    emit(rows, style_from(args, out), out, ("check", "status", "evidence", "fix"), max_width=90)
+    failed = [c for c in checks if c.status == "fail"]
+    return 1 if failed else 0
