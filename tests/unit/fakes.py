@@ -20,9 +20,11 @@ class FakePlatform:
         self.exit_code: int | None = None
         self.stdout = "restarting checkout\nok"
         self.stderr = ""
+        self.outputs: dict[str, str] = {}  # job id -> its stdout, when jobs differ
 
     def launch(self, request: JobRequest) -> JobRef:
         self.launched.append(request)
+        self.outputs[f"job-{len(self.launched)}"] = self.stdout
         return JobRef(
             platform=self.name, job_id=f"job-{len(self.launched)}", launched_at=self.clock()
         )
@@ -31,7 +33,8 @@ class FakePlatform:
         return JobStatus(state=self.state, exit_code=self.exit_code, detail=f"{self.state}")
 
     def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:
-        return JobOutput(stdout=self.stdout[-limit:], stderr=self.stderr[-limit:])
+        stdout = self.outputs.get(ref.job_id, self.stdout)
+        return JobOutput(stdout=stdout[-limit:], stderr=self.stderr[-limit:])
 
     def cancel(self, ref: JobRef) -> None:
         self.cancelled.append(ref.job_id)

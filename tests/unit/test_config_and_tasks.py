@@ -85,9 +85,10 @@ def test_json_settings_are_parsed_and_bad_json_is_named() -> None:
         RemediateSettings.from_environ(base | {"TICKET_OPTIONS": "{alert_field_id: 3}"})
 
 
-def test_select_honours_tiers_then_prefers_unattended_runbooks(deps: Any) -> None:
-    """database_connection: check_connection_pool (auto) over restart_db (approval), never
-    the generic diagnostics; orders-db has restart_db as its exact match: approval."""
+def test_select_honours_tiers_and_never_picks_a_diagnostic(deps: Any) -> None:
+    """database_connection: check_connection_pool is a diagnostic (evidence, never the
+    fix), so the remediation is restart_db, which needs approval; never the generic
+    diagnostics; orders-db has restart_db as its exact match."""
     from opslink.remediation.catalog import load_catalog
     from tests.conftest import ROOT
 
@@ -104,7 +105,8 @@ def test_select_honours_tiers_then_prefers_unattended_runbooks(deps: Any) -> Non
     for i in range(20):
         alert = {**base, "alert_id": f"A-{i}", "service": "payments-db"}
         chosen = run_task({"action": "select", "alert": alert}, rdeps)
-        assert chosen["runbook"]["name"] == "check_connection_pool" and not chosen["approval"]
+        assert chosen["runbook"]["name"] == "restart_db" and chosen["approval"]
+        assert chosen["runbook"]["tier"] == "alert_type"
     chosen = run_task({"action": "select", "alert": {**base, "service": "orders-db"}}, rdeps)
     assert chosen["runbook"]["name"] == "restart_db" and chosen["approval"]
     assert chosen["runbook"]["tier"] == "exact"

@@ -20,6 +20,7 @@ from opslink.remediation.selection import (
     resolve_targets,
     seeded_rng,
 )
+from opslink.remediation_models import RunbookKind
 from tests.conftest import ROOT
 
 CATALOG = load_catalog(str(ROOT / "runbooks"))
@@ -124,14 +125,29 @@ def test_tiers_and_environment_filter() -> None:
     matches = dict(
         (rb.name, tier) for rb, tier in eligible(CATALOG, "cpu_usage", "checkout", "production")
     )
-    assert matches["restart_service"] == "alert_type" and matches["diagnostics"] == "generic"
+    assert matches == {"restart_service": "alert_type", "scale_up": "alert_type"}
     staging_only = {rb.name for rb, _ in eligible(CATALOG, "cpu_usage", "checkout", "development")}
     assert "scale_up" not in staging_only  # scale_up is for production and staging only
-    assert "diagnostics" in staging_only  # environments: [any]
+    # Diagnostics are matched on their own, never among the candidates for the fix.
+    evidence = dict(
+        (rb.name, tier)
+        for rb, tier in eligible(
+            CATALOG, "cpu_usage", "checkout", "development", kind=RunbookKind.DIAGNOSTIC
+        )
+    )
+    assert evidence == {"diagnostics": "generic"}  # environments: [any]
+    kinds = {rb.name: rb.spec.kind for rb in CATALOG}
+    assert {n for n, k in kinds.items() if k is RunbookKind.DIAGNOSTIC} == {
+        "diagnostics",
+        "health_check",
+        "check_connection_pool",
+        "check_firewall",
+    }
 
 
 def test_ranking_prefers_specific_matches_without_evidence() -> None:
-    matches = eligible(CATALOG, "cpu_usage", "checkout", "production")
+    generic = [(rb, "generic") for rb in CATALOG if rb.name == "cleanup_logs"]
+    matches = eligible(CATALOG, "cpu_usage", "checkout", "production") + generic
     wins = {"generic": 0, "alert_type": 0}
     for i in range(400):
         best = rank(matches, {}, random.Random(i))[0]

@@ -104,6 +104,7 @@ class RemediateSettings(CommonSettings):
     poll_max_seconds: int = Field(default=900, ge=1, le=86_400, alias="POLL_MAX_SECONDS")
     runs_per_service_hour: int = Field(default=10, ge=0, alias="AUTOMATION_RUNS_PER_SERVICE_HOUR")
     runs_per_resource_hour: int = Field(default=3, ge=0, alias="AUTOMATION_RUNS_PER_RESOURCE_HOUR")
+    max_attempts_per_episode: int = Field(default=2, ge=1, le=5, alias="MAX_ATTEMPTS_PER_EPISODE")
     automation_control_parameter: str = Field(default="", alias="AUTOMATION_CONTROL_PARAMETER")
     # Hand-over on the alert's own ticket (own) or on a [FAILED_AUTO] ticket of its own.
     escalation_ticket: str = Field(

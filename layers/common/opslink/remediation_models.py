@@ -21,6 +21,15 @@ class Risk(StrEnum):
     AUTO = "auto"  # runs without a human
 
 
+class RunbookKind(StrEnum):
+    """What a runbook is for. A diagnostic gathers evidence (read-only by contract, bounded
+    time): it runs before remediation, its output goes to the ticket, and it is never
+    chosen or counted as the fix. Only remediations are ranked and tried."""
+
+    REMEDIATION = "remediation"
+    DIAGNOSTIC = "diagnostic"
+
+
 class ParameterSpec(_Frozen):
     """A typed runbook parameter. Its value reaches the script only as an environment
     variable, after matching `pattern` in full."""
@@ -49,6 +58,7 @@ class RunbookSpec(_Frozen):
     parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
     timeout_seconds: int = Field(ge=5, le=86_400)
     risk: Risk = Risk.AUTO
+    kind: RunbookKind = RunbookKind.REMEDIATION
     targets: TargetSpec = Field(default_factory=TargetSpec)
     script: str
 

@@ -234,9 +234,15 @@ def excerpt(text: str, limit: int = HANDOVER_EXCERPT) -> str:
 
 
 def handover_note(
-    facts: HandOverFacts, why: str, detail: str, stdout: str | None, stderr: str | None
+    facts: HandOverFacts,
+    why: str,
+    detail: str,
+    stdout: str | None,
+    stderr: str | None,
+    earlier: list[tuple[str, str, str]] | None = None,
 ) -> str:
-    """The hand-over a human reads: what was tried, on what, and the job's output."""
+    """The hand-over a human reads: what was tried, on what, and the job's output; with
+    `earlier` (runbook, how it ended, output) the ladder's previous attempts, in order."""
     lines = [
         f"OpsLink could not fix alert {facts.alert_id} automatically: {why}.",
         "",
@@ -253,6 +259,15 @@ def handover_note(
     if stdout is not None or stderr is not None:
         lines += ["", "### stdout", "```", excerpt(stdout or "") or "(empty)", "```"]
         lines += ["### stderr", "```", excerpt(stderr or "") or "(empty)", "```"]
+    if earlier:
+        lines += ["", f"### Earlier attempts in this episode ({len(earlier)})"]
+        for n, (runbook, ended, output) in enumerate(earlier, 1):
+            lines += [
+                f"{n}. **{runbook}**: {ended}",
+                "```",
+                excerpt(output, 600) or "(empty)",
+                "```",
+            ]
     return "\n".join(lines) + "\n"
 
 

@@ -73,6 +73,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         runs_per_service_hour=settings.runs_per_service_hour,
         runs_per_resource_hour=settings.runs_per_resource_hour,
         escalation_ticket=settings.escalation_ticket,
+        max_attempts_per_episode=settings.max_attempts_per_episode,
         control=SsmAutomationControl(settings.automation_control_parameter),
         notifier=notifier,
         faults=FaultReporter(store, notifier),

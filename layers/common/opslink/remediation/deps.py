@@ -33,6 +33,7 @@ class RemediateDeps:
     runs_per_service_hour: int = 10
     runs_per_resource_hour: int = 3
     escalation_ticket: str = "own"  # own | separate
+    max_attempts_per_episode: int = 2  # the fallback ladder's rungs, first attempt included
     control: AutomationControl | None = None
     notifier: Notifier | None = None
     faults: FaultReporter | None = None

@@ -19,7 +19,7 @@ from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.jobs import job_ref
 from opslink.remediation.payloads import TaskRequest
 from opslink.remediation.policy import ESCALATIONS
-from opslink.remediation_models import JobOutput
+from opslink.remediation_models import JobOutput, JobRef
 from opslink.scrub import scrub
 from opslink.ticket_lockstep import resolve_other_tickets
 from opslink.ticket_policy import (
@@ -70,7 +70,7 @@ _OUTCOMES = {
 }
 
 
-def _score(deps: RemediateDeps, req: TaskRequest, outcome: str) -> None:
+def score(deps: RemediateDeps, req: TaskRequest, outcome: str) -> None:
     """The run's outcome: the runbook's verified-fix record and the journal, once."""
     if req.job is not None:
         a, now = req.alert, deps.clock()
@@ -137,7 +137,7 @@ def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
         deps.store.add_note(
             a.alert_id, f"Runbook {runbook} verified as the fix.", now, kind="verified_fix"
         )
-    _score(deps, req, "fixed")
+    score(deps, req, "fixed")
     logger.info("verified fix", extra={"runbook": runbook, "alert_was_open": resolved})
     return {"resolved": True, "alert_was_open": resolved}
 
@@ -161,10 +161,35 @@ def _handover_note(deps: RemediateDeps, req: TaskRequest, why: str, detail: str)
         job=f"{req.job.platform} {req.job.job_id}" if req.job else None,
         ticket_id=a.ticket_id,
     )
+    earlier = _earlier_attempts(deps, req)
     if req.job is None:
-        return handover_note(facts, why, detail, None, None)
+        return handover_note(facts, why, detail, None, None, earlier)
     out = job_output(deps, req)
-    return handover_note(facts, why, detail, out.stdout, out.stderr)
+    return handover_note(facts, why, detail, out.stdout, out.stderr, earlier)
+
+
+_ENDED = {
+    "not_fixed": "the job succeeded but the alarm still fired",
+    "failed": "the job failed",
+    "timeout": "the job timed out and was cancelled",
+}
+
+
+def _earlier_attempts(deps: RemediateDeps, req: TaskRequest) -> list[tuple[str, str, str]]:
+    """The ladder's attempts before the one being handed over, each with its output."""
+    attempts = req.ladder.attempts if req.ladder else []
+    out = []
+    for at in attempts:
+        if req.job is not None and at.job_id == req.job.job_id:
+            continue  # the current attempt: its output is above
+        ref = JobRef(platform=at.platform, job_id=at.job_id, launched_at=deps.clock())
+        try:
+            got = deps.platform().output(ref, limit=2000)
+            text = scrub((got.stdout + ("\n" + got.stderr if got.stderr else "")).strip())
+        except Exception as exc:
+            text = scrub(f"(output unavailable: {exc})")
+        out.append((at.runbook, _ENDED.get(at.outcome, at.outcome), text))
+    return out
 
 
 def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
@@ -181,7 +206,7 @@ def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
     detail = scrub(str(detail))
     now = deps.clock().replace(microsecond=0)
     if kind in ("failed", "timeout", "not_fixed"):
-        _score(deps, req, kind)
+        score(deps, req, kind)  # once: the ladder may have recorded it already
     current = deps.store.get(a.alert_id)
     if current is not None and current.status is not AlertStatus.OPEN:
         by = current.resolution.get("by", "someone")

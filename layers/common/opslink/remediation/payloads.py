@@ -78,6 +78,50 @@ class Escalation(_Payload):
     detail: str | None = None
 
 
+class DiagnosticJob(_Payload):
+    runbook: str
+    platform: str
+    job_id: str
+    launched_at: datetime
+    timeout_seconds: int = 60
+    verdict: str = ""  # passed, failed (exit N), timed out (cancelled); "" while running
+    output: str = ""  # scrubbed excerpt
+
+    @field_serializer("launched_at")
+    def _iso(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+class Diagnostics(_Payload):
+    """Output of `diagnose` / `collect_diagnostics`: the evidence gathered before the fix."""
+
+    jobs: list[DiagnosticJob] = []
+    skipped: list[str] = []
+    done: bool = False
+    deadline_seconds: int = 0
+    wait_seconds: int = 1
+
+
+class Attempt(_Payload):
+    """One rung of the fallback ladder: a runbook that ran in this episode and how it ended."""
+
+    runbook: str
+    outcome: str  # not_fixed, failed, timeout
+    platform: str = ""
+    job_id: str = ""
+
+
+class Ladder(_Payload):
+    """Output of `next_attempt`: the next runbook to try, or why the ladder ends (`stop`:
+    resolved or alarm_ok end the episode without a hand-over; otherwise humans take over)."""
+
+    attempts: list[Attempt] = []
+    next: bool = False
+    selection: Selection | None = None
+    stop: str = ""
+    reason: str = ""
+
+
 class TaskRequest(_Payload):
     action: str
     alert: RemediationInput
@@ -88,6 +132,8 @@ class TaskRequest(_Payload):
     job: LaunchedJob | None = None
     poll: PollState | None = None
     escalation: Escalation | None = None
+    ladder: Ladder | None = None
+    diagnostics: Diagnostics | None = None
     token: str | None = None
 
     def runbook_name(self) -> str | None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from opslink.comment_outbox import post_comment
 from opslink.errors import InvalidTaskInput
 from opslink.identity import execution_name
 from opslink.journal import EventKind, about
 from opslink.models import RemediationInput
+from opslink.remediation.catalog import Runbook
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.payloads import SelectedRunbook, Selection, TaskRequest
-from opslink.remediation.selection import Candidate, Stats, eligible, explain, rank, seeded_rng
+from opslink.remediation.selection import Stats, eligible, explain, rank, seeded_rng
 from opslink.remediation_models import Risk
 
 # Within the most specific tier: unattended first, then approval, shadow runbooks last.
@@ -25,6 +28,15 @@ def suppression(deps: RemediateDeps, alert: RemediationInput) -> str | None:
     if deps.control is not None:
         return deps.control.current().suppression(alert.service, deps.clock())
     return None
+
+
+def mode_of(runbook: Runbook, modes: Mapping[str, str]) -> Risk:
+    """The runbook's autonomy now: an operator's override (`opslink automation mode`),
+    else the catalog's `risk`."""
+    override = modes.get(runbook.name)
+    if override is not None and override in Risk.__members__.values():
+        return Risk(override)
+    return runbook.spec.risk
 
 
 def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
@@ -51,18 +63,12 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
     ranked = rank(matches, stats, seeded_rng(a.alert_id))
     modes = deps.control.current().runbook_modes if deps.control is not None else {}
 
-    def mode(c: Candidate) -> Risk:
-        override = modes.get(c.runbook.name)
-        if override is not None and override in Risk.__members__.values():
-            return Risk(override)
-        return c.runbook.spec.risk
-
     in_tier = [c for c in ranked if c.tier == ranked[0].tier]  # the most specific tier
-    best = sorted(in_tier, key=lambda c: _MODE_ORDER[mode(c)])[0]
+    best = sorted(in_tier, key=lambda c: _MODE_ORDER[mode_of(c.runbook, modes)])[0]
     spec = best.runbook.spec
     picked = SelectedRunbook(name=spec.name, tier=best.tier, timeout_seconds=spec.timeout_seconds)
     reason = explain(best, [c for c in ranked if c is not best])
-    if mode(best) is Risk.SHADOW:
+    if mode_of(best.runbook, modes) is Risk.SHADOW:
         text = (
             f"Shadow mode: {reason} It would have run on {a.service}, but it is in shadow "
             "mode: nothing was run; the alert is left to humans."
@@ -77,7 +83,7 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
         )
         deps.store.add_note(a.alert_id, text, deps.clock(), kind="shadow", event=shadow)
         return Selection(shadow=picked, suppressed=True, reason=text)
-    approval = mode(best) is Risk.APPROVAL
+    approval = mode_of(best.runbook, modes) is Risk.APPROVAL
     if approval:
         reason += f" It needs a human's approval ({spec.description})."
     deps.store.record_event(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from opslink.errors import ParameterRejectedError
 from opslink.models import RemediationInput
 from opslink.remediation.catalog import Runbook
-from opslink.remediation_models import Risk
+from opslink.remediation_models import Risk, RunbookKind
 from opslink.targets import check_targets
 
 TIERS = ("exact", "alert_type", "service", "generic")
@@ -67,10 +67,18 @@ def match_tier(runbook: Runbook, alert_type: str, service: str) -> str | None:
 
 
 def eligible(
-    catalog: Sequence[Runbook], alert_type: str, service: str, environment: str
+    catalog: Sequence[Runbook],
+    alert_type: str,
+    service: str,
+    environment: str,
+    kind: RunbookKind = RunbookKind.REMEDIATION,
 ) -> list[tuple[Runbook, str]]:
+    """Runbooks of `kind` matching the alert, with their tier (remediations by default:
+    diagnostics are never candidates for the fix)."""
     out = []
     for runbook in catalog:
+        if runbook.spec.kind is not kind:
+            continue
         tier = match_tier(runbook, alert_type, service)
         if tier is None:
             continue

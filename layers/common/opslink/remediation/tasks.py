@@ -14,7 +14,9 @@ from pydantic import BaseModel
 from opslink.comment_outbox import post_comment
 from opslink.errors import InvalidTaskInput
 from opslink.remediation.deps import RemediateDeps
+from opslink.remediation.diagnostics import collect_diagnostics, diagnose
 from opslink.remediation.jobs import cancel, launch, poll
+from opslink.remediation.ladder import next_attempt
 from opslink.remediation.outcome import escalate, resolve, verify
 from opslink.remediation.payloads import TaskRequest, parse_request
 from opslink.remediation.select import request_approval, select_runbook
@@ -51,6 +53,8 @@ def record_failure(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
 Task = Callable[[RemediateDeps, TaskRequest], Any]
 
 TASKS: dict[str, Task] = {
+    "diagnose": diagnose,
+    "collect_diagnostics": collect_diagnostics,
     "select": select_runbook,
     "request_approval": request_approval,
     "launch": launch,
@@ -58,6 +62,7 @@ TASKS: dict[str, Task] = {
     "cancel": cancel,
     "verify": verify,
     "resolve": resolve,
+    "next_attempt": next_attempt,
     "escalate": escalate,
     "note": record_note,
     "record_failure": record_failure,

@@ -1,0 +1,152 @@
+"""Diagnostics are evidence, not fixes: the `kind: diagnostic` runbooks matching an alert
+run first, read-only by contract and bounded in time; their verdicts and output go onto
+the ticket (one comment), the alert's notes and the execution's state. They never enter
+the launch ledger, the runaway budget, the verified-fix record or the automation KPIs.
+
+`diagnose` starts them; `collect_diagnostics` polls until all ended or the deadline
+passed (the rest is cancelled), then reports. A diagnostic that cannot run (parameters or
+targets not resolvable for this alert, job platform down) is reported as skipped."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from opslink.comment_outbox import post_comment
+from opslink.errors import (
+    AutomationSuppressed,
+    JobPlatformError,
+    JobPlatformRejected,
+    ParameterRejectedError,
+)
+from opslink.journal import EventKind, about
+from opslink.remediation.circuit import circuit_allows
+from opslink.remediation.deps import RemediateDeps
+from opslink.remediation.payloads import DiagnosticJob, Diagnostics, TaskRequest
+from opslink.remediation.select import suppression
+from opslink.remediation.selection import eligible, resolve_parameters, resolve_targets
+from opslink.remediation_models import JobRef, JobRequest, JobState, RunbookKind
+from opslink.scrub import scrub
+from opslink.ticket_policy import excerpt
+
+MAX_DIAGNOSTICS = 3
+DEADLINE_SECONDS = 300  # however long their own timeouts: evidence must not delay the fix
+POLL_SECONDS = 10
+
+
+_CANNOT_RUN = (ParameterRejectedError, AutomationSuppressed, JobPlatformError, JobPlatformRejected)
+
+
+def _verdict(state: JobState, exit_code: int | None) -> str:
+    if state is JobState.SUCCEEDED:
+        return "passed"
+    return f"failed (exit {exit_code})" if exit_code is not None else state.value
+
+
+def diagnose(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
+    a = req.alert
+    matches = eligible(
+        deps.catalog, a.alert_type, a.service, a.environment, kind=RunbookKind.DIAGNOSTIC
+    )
+    if not matches or suppression(deps, a):
+        return Diagnostics(done=True)
+    jobs: list[DiagnosticJob] = []
+    skipped: list[str] = []
+    platform = deps.platform()
+    for runbook, _tier in sorted(matches, key=lambda m: (m[1] != "exact", m[0].name))[
+        :MAX_DIAGNOSTICS
+    ]:
+        try:
+            request = JobRequest(
+                runbook=runbook.name,
+                script_path=str(runbook.script_path),
+                script=runbook.script(),
+                environment=resolve_parameters(runbook, a),
+                targets=resolve_targets(runbook, a),
+                timeout_seconds=min(runbook.spec.timeout_seconds, DEADLINE_SECONDS),
+                idempotency_key=f"{a.alert_id}:diagnostic:{runbook.name}",
+            )
+            circuit_allows(deps, platform.name, a)
+            ref = platform.launch(request)
+        except _CANNOT_RUN as exc:
+            skipped.append(f"{runbook.name}: skipped ({scrub(str(exc))[:200]})")
+            continue
+        jobs.append(
+            DiagnosticJob(
+                runbook=runbook.name,
+                platform=ref.platform,
+                job_id=ref.job_id,
+                launched_at=ref.launched_at,
+                timeout_seconds=request.timeout_seconds,
+            )
+        )
+    deadline = max([j.timeout_seconds for j in jobs], default=0)
+    if not jobs:
+        return _report(deps, req, Diagnostics(done=True, skipped=skipped))
+    return Diagnostics(
+        jobs=jobs,
+        skipped=skipped,
+        deadline_seconds=deadline,
+        wait_seconds=min(POLL_SECONDS, deadline),
+    )
+
+
+def collect_diagnostics(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
+    d = req.diagnostics or Diagnostics(done=True)
+    if d.done:
+        return d
+    platform = deps.platform()
+    now = deps.clock()
+    started = min(j.launched_at for j in d.jobs)
+    past_deadline = (now - started).total_seconds() >= d.deadline_seconds
+    jobs = []
+    for job in d.jobs:
+        if job.verdict:
+            jobs.append(job)
+            continue
+        ref = JobRef(platform=job.platform, job_id=job.job_id, launched_at=job.launched_at)
+        status = platform.status(ref)
+        if status.state.finished:
+            verdict = _verdict(status.state, status.exit_code)
+        elif past_deadline:
+            platform.cancel(ref)
+            verdict = "timed out (cancelled)"
+        else:
+            jobs.append(job)
+            continue
+        out = platform.output(ref, limit=4000)
+        text = scrub((out.stdout + ("\n" + out.stderr if out.stderr else "")).strip())
+        jobs.append(job.model_copy(update={"verdict": verdict, "output": excerpt(text, 1500)}))
+    d = d.model_copy(update={"jobs": jobs})
+    if all(j.verdict for j in jobs):
+        return _report(deps, req, d.model_copy(update={"done": True, "wait_seconds": 0}))
+    remaining = d.deadline_seconds - (now - started).total_seconds()
+    return d.model_copy(update={"wait_seconds": max(1, int(min(POLL_SECONDS, remaining)))})
+
+
+def _report(deps: RemediateDeps, req: TaskRequest, d: Diagnostics) -> Diagnostics:
+    """One comment on the ticket and one note with every verdict; journaled per runbook
+    as evidence (never as a launch, a fix or an automated alert)."""
+    a = req.alert
+    now: datetime = deps.clock()
+    lines = [f"Diagnostics for alert {a.alert_id} (evidence only; not a fix):"]
+    for job in d.jobs:
+        lines += [f"- {job.runbook}: {job.verdict}", "```", job.output or "(no output)", "```"]
+        deps.store.record_event(
+            about(
+                a,
+                EventKind.DIAGNOSTIC_RUN,
+                now,
+                key=job.runbook,
+                runbook=job.runbook,
+                why=job.verdict,
+                counted=False,
+                detail={"platform": job.platform, "job_id": job.job_id},
+            )
+        )
+    lines += [f"- {s}" for s in d.skipped]
+    text = "\n".join(lines)
+    deps.store.add_note(a.alert_id, text, now, kind="diagnostics")
+    if a.ticket_id and (d.jobs or d.skipped):
+        key = f"{a.alert_id}:diagnostics"
+        post_comment(deps.store, deps.tickets, a.ticket_id, key, text, now, a.alert_id)
+    return d
