@@ -7,16 +7,26 @@ Time is scaled: Wait states last seconds / SCALE and jobs sleep duration / SCALE
 OpsLink's adaptive backoff (PollBaseSeconds=15, PollMaxSeconds=900, the defaults) and the
 original design's fixed 30-second polling (base = max = 30).
 
+Then the poll schedule from a runbook's duration history (remediation/poll_schedule.py),
+in simulated time: for each job length, 8 past runs within +-8 % of it and 200 runs to
+come (+-8 %), each polled as the poll task would (the schedule function itself); reported:
+detection latency (job end -> the poll that sees it) and transitions, against the
+targets latency <= max(15 s, 10 % of the duration) and <= 30 transitions at 30 min. The
+non-poll states of the success path are taken from the emulator run above.
+
     .venv/bin/python bench/state_transitions.py [SCALE]
 """
 
 from __future__ import annotations
 
+import random
+import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 from opslink.remediation.policy import polls_needed
+from opslink.remediation.poll_schedule import expected, wait_after
 from opslink_cli import samples
 from opslink_cli.emulator import LocalStack, put_cloudwatch_alarm
 
@@ -83,6 +93,42 @@ def main() -> None:
             f"{label:<8}{a['transitions']:>10}{a['polls']:>7}{f['transitions']:>11}{f['polls']:>7}"
             f"{f['transitions'] / a['transitions']:>8.1f}{polls_needed(seconds, 15, 900):>16}"
         )
+    history_report({k: v["transitions"] - 3 * v["polls"] for k, v in adaptive.items()})
+
+
+def detection(
+    duration: float, history: list[float] | None, base: int, cap: int
+) -> tuple[float, int]:
+    """(seconds from the job's end to the poll that sees it, polls) under the schedule."""
+    plan = expected(history) if history else None
+    elapsed, attempt = 0.0, 0
+    timeout = duration * 3
+    while True:
+        elapsed += wait_after(elapsed, attempt, plan, base, cap, timeout - elapsed)
+        attempt += 1
+        if elapsed >= duration:
+            return elapsed - duration, attempt
+
+
+def history_report(fixed_states: dict[str, int]) -> None:
+    rng = random.Random(7)
+    print()
+    print("poll schedule from duration history (simulated time, 200 runs per job length)")
+    print(f"{'job':<8}{'target':>8}{'latency p50':>13}{'p90':>7}{'max':>7}{'polls':>7}"
+          f"{'transitions':>13}{'no history: latency p50':>25}{'transitions':>13}")  # fmt: skip
+    for label, seconds in DURATIONS.items():
+        history = [seconds * rng.uniform(0.92, 1.08) for _ in range(8)]
+        runs = [seconds * rng.uniform(0.92, 1.08) for _ in range(200)]
+        planned = [detection(d, history, 15, 900) for d in runs]
+        plain = [detection(d, None, 15, 900) for d in runs]
+        lat = [x for x, _ in planned]
+        q90 = statistics.quantiles(lat, n=10)[-1]
+        transitions = fixed_states[label] + 3 * int(statistics.median(p for _, p in planned))
+        plain_t = fixed_states[label] + 3 * int(statistics.median(p for _, p in plain))
+        target = max(15.0, 0.1 * seconds)
+        print(f"{label:<8}{target:>7.0f}s{statistics.median(lat):>12.1f}s{q90:>6.1f}s{max(lat):>6.1f}s"
+              f"{statistics.median(p for _, p in planned):>7.0f}{transitions:>13}"
+              f"{statistics.median(x for x, _ in plain):>24.1f}s{plain_t:>13}")  # fmt: skip
 
 
 if __name__ == "__main__":

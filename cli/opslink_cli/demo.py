@@ -142,6 +142,17 @@ def scenario(stack: LocalStack, say: Callable[[str], None]) -> DemoRun:
     say("    " + _decide(conn, "approve", str(approved.execution_name), APPROVER))
     say(f"  opslink executions reject {refused.execution_name} --by {APPROVER}")
     say("    " + _decide(conn, "reject", str(refused.execution_name), APPROVER))
+
+    payments = next(
+        a for a in store.list_alerts() if a.alarm_name == "prod-payments-db-connection-pool"
+    )
+    say(
+        "payments-db: the diagnostics (connection pool, host snapshot) are on its ticket; "
+        "its fix, restart_db, needs approval, and the pool is draining by itself"
+    )
+    _wait_for_approval_request(stack, str(payments.execution_name))
+    say(f"  opslink executions reject {payments.execution_name} --by {APPROVER}")
+    say("    " + _decide(conn, "reject", str(payments.execution_name), APPROVER))
     stack.wait_for_executions(timeout=120)
 
     say("The payments-db alarm returns to OK (alert and its ticket resolved)")

@@ -11,8 +11,18 @@ from opslink.identity import alert_of_execution
 # What each state's output says that an operator wants to see.
 _FACTS = {
     "SelectRunbook": lambda o: (o.get("selection") or {}).get("reason", ""),
-    "LaunchJob": lambda o: "{runbook} as {platform} job {job_id}".format(
-        **((o.get("launch") or {}).get("job") or {"runbook": "?", "platform": "?", "job_id": "?"})
+    "LaunchJob": lambda o: (
+        "{runbook} as {platform} job {job_id}".format(
+            **(
+                (o.get("launch") or {}).get("job")
+                or {"runbook": "?", "platform": "?", "job_id": "?"}
+            )
+        )
+        + (
+            f"; polls {s}"
+            if (s := ((o.get("launch") or {}).get("poll") or {}).get("schedule"))
+            else ""
+        )
     ),
     "PollJob": lambda o: (
         "job {state} after {elapsed_seconds}s (poll {attempt}); next wait {wait_seconds}s".format(
@@ -26,9 +36,34 @@ _FACTS = {
         )
     ),
     "VerifyFix": lambda o: f"alarm is {(o.get('verify') or {}).get('alarm_state', '?')}",
+    "Diagnose": lambda o: _diagnostics(o.get("diagnostics") or {}),
+    "CollectDiagnostics": lambda o: _diagnostics(o.get("diagnostics") or {}),
+    "NextAttempt": lambda o: _ladder(o.get("ladder") or {}),
+    "ResolveAlert": lambda o: "learning: {} recorded a verified fix".format(
+        ((o.get("launch") or {}).get("job") or {}).get("runbook", "?")
+    ),
     "Escalate": lambda o: _handover(o.get("escalated") or {}),
     "EscalateWithoutJob": lambda o: _handover(o.get("escalated") or {}),
 }
+
+
+def _diagnostics(d: dict[str, Any]) -> str:
+    if not d.get("done"):
+        return f"{len(d.get('jobs') or [])} diagnostic(s) running"
+    verdicts = [f"{j.get('runbook')}: {j.get('verdict')}" for j in d.get("jobs") or []]
+    return "; ".join(verdicts + list(d.get("skipped") or [])) or "no diagnostic matches"
+
+
+def _ladder(ladder: dict[str, Any]) -> str:
+    attempts = ladder.get("attempts") or []
+    last = attempts[-1] if attempts else {}
+    learned = (
+        f"learning: {last.get('runbook')} recorded a miss ({last.get('outcome')}); " if last else ""
+    )
+    if ladder.get("next"):
+        nxt = ((ladder.get("selection") or {}).get("runbook") or {}).get("name", "?")
+        return f"{learned}next attempt: {nxt}"
+    return f"{learned}ladder ends: {ladder.get('stop') or ladder.get('reason', '')}"
 
 
 def _handover(esc: dict[str, Any]) -> str:

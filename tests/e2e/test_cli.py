@@ -88,9 +88,9 @@ def test_local_run_all_accepted_exits_zero() -> None:
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [r["outcome"] for r in rows] == ["created", "ignored"]
-    # payments-db: only a read-only check matches; the alarm stays in ALARM, a human takes over.
-    assert rows[0]["remediation"] == "HandedToHumans"
-    assert rows[0]["remediation_reason"].startswith("the runbook ran but the alarm is still firing")
+    # payments-db: the read-only checks run as diagnostics (evidence, never the fix); its
+    # one remediation, restart_db, waits for a human's approval.
+    assert rows[0]["remediation"] == "AwaitingApproval"
 
 
 def test_missing_file_is_a_clear_error() -> None:

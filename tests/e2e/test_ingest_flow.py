@@ -54,7 +54,10 @@ def test_sns_publish_opens_ticket_links_and_execution(stack: Stack) -> None:
     assert statuses == {alert.execution_name: "SUCCEEDED"}
     assert stack.states_entered(alert.execution_name) == [
         "Configure",
+        "StartLadder",
         "Notify",
+        "Diagnose",  # the catalog is empty: no diagnostic either
+        "DiagnosticsDone",
         "SelectRunbook",
         "HasRunbook",
         "RecordNoRunbook",

@@ -194,6 +194,17 @@ class RemediationStore(AlertStore, Protocol):
         self, runbooks: list[str], alert_type: str, service: str, environment: str
     ) -> dict[str, tuple[int, int]]: ...
 
+    def runbook_evidence(
+        self, runbooks: list[str], alert_type: str, service: str, environment: str, now: datetime
+    ) -> dict[str, tuple[float, float, float, float]]:
+        """Decayed (fixes, misses) here and the pooled prior (fixes, misses) per runbook."""
+
+    def record_job_duration(
+        self, platform: str, runbook: str, seconds: float, job_id: str, at: datetime
+    ) -> None: ...
+
+    def job_durations(self, platform: str, runbook: str, limit: int = 20) -> list[float]: ...
+
     def record_runbook_outcome(
         self,
         runbook: str,

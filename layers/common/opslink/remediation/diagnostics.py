@@ -30,7 +30,7 @@ from opslink.ticket_policy import excerpt
 
 MAX_DIAGNOSTICS = 3
 DEADLINE_SECONDS = 300  # however long their own timeouts: evidence must not delay the fix
-POLL_SECONDS = 10
+POLL_SECONDS = 10  # at most; PollBaseSeconds when shorter
 
 
 _CANNOT_RUN = (ParameterRejectedError, AutomationSuppressed, JobPlatformError, JobPlatformRejected)
@@ -86,7 +86,7 @@ def diagnose(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
         jobs=jobs,
         skipped=skipped,
         deadline_seconds=deadline,
-        wait_seconds=min(POLL_SECONDS, deadline),
+        wait_seconds=max(1, min(POLL_SECONDS, deps.poll_base_seconds, deadline)),
     )
 
 
@@ -120,7 +120,8 @@ def collect_diagnostics(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
     if all(j.verdict for j in jobs):
         return _report(deps, req, d.model_copy(update={"done": True, "wait_seconds": 0}))
     remaining = d.deadline_seconds - (now - started).total_seconds()
-    return d.model_copy(update={"wait_seconds": max(1, int(min(POLL_SECONDS, remaining)))})
+    step = min(POLL_SECONDS, deps.poll_base_seconds, remaining)
+    return d.model_copy(update={"wait_seconds": max(1, int(step))})
 
 
 def _report(deps: RemediateDeps, req: TaskRequest, d: Diagnostics) -> Diagnostics:

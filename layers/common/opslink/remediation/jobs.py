@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from aws_lambda_powertools import Logger
 
 from opslink.comment_outbox import post_comment
@@ -15,10 +17,10 @@ from opslink.journal import EventKind, about, seconds_between
 from opslink.models import RemediationInput
 from opslink.remediation.circuit import circuit_allows, circuit_failed, circuit_succeeded
 from opslink.remediation.deps import RemediateDeps
-from opslink.remediation.payloads import Launch, LaunchedJob, PollState, TaskRequest
-from opslink.remediation.policy import next_wait
+from opslink.remediation.payloads import Launch, LaunchedJob, PollPlan, PollState, TaskRequest
+from opslink.remediation.poll_schedule import Expected, describe, expected, wait_after
 from opslink.remediation.selection import resolve_parameters, resolve_targets
-from opslink.remediation_models import JobRef, JobRequest
+from opslink.remediation_models import JobRef, JobRequest, JobState
 from opslink.scrub import scrub
 
 logger = Logger(child=True)
@@ -62,8 +64,18 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:
         job = LaunchedJob.model_validate(stored)  # a retried launch: the job already runs
     else:
         job = _start(deps, a, runbook.name, env, targets, key, first=not launched)
-    wait = next_wait(0, deps.poll_base_seconds, deps.poll_max_seconds, job.timeout_seconds)
-    return Launch(job=job, poll=PollState(wait_seconds=wait))
+    plan = expected(deps.store.job_durations(job.platform, job.runbook))
+    wait = wait_after(
+        0, 0, plan, deps.poll_base_seconds, deps.poll_max_seconds, job.timeout_seconds
+    )
+    return Launch(
+        job=job,
+        poll=PollState(
+            wait_seconds=wait,
+            plan=PollPlan(**asdict(plan)) if plan else None,
+            schedule=describe(plan, deps.poll_base_seconds, deps.poll_max_seconds),
+        ),
+    )
 
 
 def _start(
@@ -158,6 +170,14 @@ def poll(deps: RemediateDeps, req: TaskRequest) -> PollState:
     timeout = req.job.timeout_seconds if req.job else 0
     elapsed = (deps.clock() - ref.launched_at).total_seconds()
     remaining = timeout - elapsed
+    before = req.poll.plan if req.poll else None
+    plan = Expected(**before.model_dump()) if before else None
+    if status.state is JobState.SUCCEEDED and req.job is not None:
+        # It ended between the previous poll and this one: the middle is the estimate.
+        previous = req.poll.elapsed_seconds if req.poll else 0
+        deps.store.record_job_duration(
+            ref.platform, req.job.runbook, (previous + elapsed) / 2, ref.job_id, deps.clock()
+        )
     return PollState(
         attempt=attempt,
         state=status.state.value,
@@ -165,7 +185,11 @@ def poll(deps: RemediateDeps, req: TaskRequest) -> PollState:
         detail=scrub(status.detail)[:500],  # execution state: no secret
         elapsed_seconds=int(elapsed),
         timed_out=(not status.state.finished) and remaining <= 0,
-        wait_seconds=next_wait(attempt, deps.poll_base_seconds, deps.poll_max_seconds, remaining),
+        wait_seconds=wait_after(
+            elapsed, attempt, plan, deps.poll_base_seconds, deps.poll_max_seconds, remaining
+        ),
+        plan=before,
+        schedule=req.poll.schedule if req.poll else "",
     )
 
 

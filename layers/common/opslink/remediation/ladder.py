@@ -61,10 +61,10 @@ def next_attempt(deps: RemediateDeps, req: TaskRequest) -> Ladder:
     ]
     if not matches:
         return Ladder(attempts=attempts, reason="no other unattended runbook matches this alert")
-    raw = deps.store.runbook_stats(
-        [rb.name for rb, _ in matches], a.alert_type, a.service, a.environment
+    raw = deps.store.runbook_evidence(
+        [rb.name for rb, _ in matches], a.alert_type, a.service, a.environment, deps.clock()
     )
-    stats = {name: Stats(fixes, misses) for name, (fixes, misses) in raw.items()}
+    stats = {name: Stats(*evidence) for name, evidence in raw.items()}
     ranked = rank(matches, stats, seeded_rng(f"{a.alert_id}:{len(attempts)}"))
     best = ranked[0]
     spec = best.runbook.spec

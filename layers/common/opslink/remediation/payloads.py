@@ -54,6 +54,15 @@ class LaunchedJob(_Payload):
         return value.isoformat()
 
 
+class PollPlan(_Payload):
+    """The runbook's duration history on this platform (poll_schedule.Expected)."""
+
+    low: float
+    typical: float
+    high: float
+    runs: int
+
+
 class PollState(_Payload):
     attempt: int = 0
     state: str = "queued"
@@ -62,6 +71,8 @@ class PollState(_Payload):
     elapsed_seconds: int = 0
     timed_out: bool = False
     wait_seconds: int = 1
+    plan: PollPlan | None = None  # None: no history yet, the default backoff
+    schedule: str = ""  # the schedule in words (the execution's timeline)
 
 
 class Launch(_Payload):

@@ -56,10 +56,10 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
                 f"{a.service} in {a.environment}; left to humans."
             )
         )
-    raw = deps.store.runbook_stats(
-        [rb.name for rb, _ in matches], a.alert_type, a.service, a.environment
+    raw = deps.store.runbook_evidence(
+        [rb.name for rb, _ in matches], a.alert_type, a.service, a.environment, deps.clock()
     )
-    stats = {name: Stats(fixes, misses) for name, (fixes, misses) in raw.items()}
+    stats = {name: Stats(*evidence) for name, evidence in raw.items()}
     ranked = rank(matches, stats, seeded_rng(a.alert_id))
     modes = deps.control.current().runbook_modes if deps.control is not None else {}
 

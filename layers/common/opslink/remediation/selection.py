@@ -40,11 +40,16 @@ TIER_PRIORS: dict[str, tuple[float, float]] = {
 
 @dataclass(frozen=True)
 class Stats:
-    fixes: int = 0
-    misses: int = 0
+    """Verified fixes and misses in this context (decayed: learning.py), and the prior
+    pooled from the runbook's record in the alert type's other contexts."""
+
+    fixes: float = 0
+    misses: float = 0
+    prior_fixes: float = 0
+    prior_misses: float = 0
 
     @property
-    def runs(self) -> int:
+    def runs(self) -> float:
         return self.fixes + self.misses
 
 
@@ -95,7 +100,9 @@ def seeded_rng(seed: str) -> random.Random:
 
 def thompson_score(tier: str, stats: Stats, rng: random.Random) -> float:
     a0, b0 = TIER_PRIORS[tier]
-    return rng.betavariate(a0 + stats.fixes, b0 + stats.misses)
+    return rng.betavariate(
+        a0 + stats.prior_fixes + stats.fixes, b0 + stats.prior_misses + stats.misses
+    )
 
 
 def baseline_score(stats: Stats) -> float:
@@ -125,12 +132,16 @@ def rank(
 def explain(best: Candidate, others: Sequence[Candidate]) -> str:
     s = best.stats
     text = (
-        f"Runbook {best.runbook.name} chosen ({best.tier} match; {s.fixes} verified fixes in "
-        f"{s.runs} runs; sampled fix rate {best.score:.2f})"
-    )
+        f"Runbook {best.runbook.name} chosen ({best.tier} match; {s.fixes:.3g} verified fixes in "
+        f"{s.runs:.3g} recent runs"
+        + (f", {s.prior_fixes + s.prior_misses:.2g} pooled from other services/environments"
+           if s.prior_fixes + s.prior_misses else "")
+        + f"; sampled fix rate {best.score:.2f})"
+    )  # fmt: skip
     if others:
         text += "; other candidates: " + ", ".join(
-            f"{c.runbook.name} ({c.stats.fixes}/{c.stats.runs}, {c.score:.2f})" for c in others[:4]
+            f"{c.runbook.name} ({c.stats.fixes:.3g}/{c.stats.runs:.3g}, {c.score:.2f})"
+            for c in others[:4]
         )
     return text + "."
 

@@ -8,7 +8,8 @@
 | LINK        | ALERT#<id> / EXECUTION#<n>  | EXECUTION#<n> / ALERT#<id>      | alert <-> remediation execution                 | locks        |
 | LAUNCH      | ALERT#<id>                  | LAUNCH#<idempotency key>        | a launched job, by its launch key               | ledger       |
 | JOB         | ALERT#<id> / JOB#<pf>#<id>  | JOB#<pf>#<id> / ALERT#<id>      | alert <-> job                                   | ledger       |
-| STATS       | STATS#<runbook>             | <alert type>#<service>#<env>    | verified fixes / misses of a runbook            | ledger       |
+| STATS       | STATS#<runbook>             | <alert type>#<service>#<env>    | verified fixes / misses of a runbook (+ weekly f<week>/m<week>) | ledger |
+| DURATION    | DURATION#<platform>#<runbook> | <at>#<job id>                 | a successful run's duration (180-day TTL)       | ledger       |
 | BUDGET      | BUDGET#<service> or BUDGET#resource#<r> | <hour>              | automated runs this hour (runaway brake)        | reliability  |
 | CIRCUIT     | CIRCUIT#<platform>          | CIRCUIT                         | circuit breaker of a job platform               | reliability  |
 | FLAP        | FLAP#<fingerprint>          | FLAP                            | the alarm's recent ALARM/OK transitions         | reliability  |
@@ -74,6 +75,14 @@ STATS_PREFIX = "STATS#"
 
 def runbook_stats(runbook: str, alert_type: str, service: str, environment: str) -> Key:
     return {"pk": f"{STATS_PREFIX}{runbook}", "sk": f"{alert_type}#{service}#{environment}"}
+
+
+def duration_partition(platform: str, runbook: str) -> str:
+    return f"DURATION#{platform}#{runbook}"
+
+
+def duration(platform: str, runbook: str, at: datetime, job_id: str) -> Key:
+    return {"pk": duration_partition(platform, runbook), "sk": f"{at.isoformat()}#{job_id}"}
 
 
 def budget_partitions(service: str, resource: str | None) -> list[str]:
