@@ -101,11 +101,13 @@ class Memory:
                 continue
             weekly = {w: (c[0], c[1]) for w, c in self.weekly[(rb, context)].items()}
             local = decayed(weekly, now)
-            alert_type = context.split("#")[0]
-            others = [decayed({w: (c[0], c[1]) for w, c in b.items()}, now)
-                      for (name, ctx), b in self.weekly.items()
-                      if name == rb and ctx != context and ctx.startswith(alert_type + "#")]  # fmt: skip
-            prior = pooled_prior(others) if others else Evidence()
+            alert_type, _, env = context.split("#")
+            same, other = [], []  # as the store pools: same environment first
+            for (name, ctx), b in self.weekly.items():
+                if name == rb and ctx != context and ctx.startswith(alert_type + "#"):
+                    e = decayed({w: (c[0], c[1]) for w, c in b.items()}, now)
+                    (same if ctx.endswith("#" + env) else other).append(e)
+            prior = pooled_prior(same or other) if (same or other) else Evidence()
             out[rb] = Stats(local.fixes, local.misses, prior.fixes, prior.misses)
         return out
 

@@ -8,9 +8,11 @@ Two improvements over a flat Beta(prior + fixes, prior + misses) per context:
   now it mostly misses), the older record is dropped, so a runbook that stopped working
   loses its reputation within a handful of misses instead of months.
 - **Partial pooling**: the same runbook's record for the same alert type in *other*
-  services and environments is a prior for this one, shrunk to at most `POOL_STRENGTH`
-  pseudo-outcomes, so a new context starts from what the runbook does elsewhere and its
-  own evidence takes over after a few runs.
+  services of the same environment (in other environments when it has none there) is a
+  prior for this one, shrunk to at most `POOL_STRENGTH` pseudo-outcomes, so a new context
+  starts from what the runbook does elsewhere and its own evidence takes over after a few
+  runs. Environments are pooled only as a fallback: a runbook often works in staging and
+  not in production (or the reverse).
 
 bench/selection_simulation.py measures both against textbook Thompson sampling.
 """
@@ -24,7 +26,7 @@ from datetime import datetime
 
 HALF_LIFE_WEEKS = 26.0  # slow forgetting; a break is caught by the test below
 RECENT_WEEKS = 2
-CHANGE_ALPHA = 0.05
+CHANGE_ALPHA = 0.01  # a good runbook's 3 misses in a row; a coin-flip one's 6
 POOL_STRENGTH = 4.0  # a pooled prior weighs at most this many outcomes
 HORIZON_WEEKS = 104  # older weeks are ignored
 

@@ -106,15 +106,17 @@ class RemediationLedger(JournalRecords):
                     {":p": f"{keys.STATS_PREFIX}{runbook}", ":t": f"{alert_type}#"}
                 ),
             )
-            local, elsewhere = Evidence(), []
+            local, same_env, other_env = Evidence(), [], []
             for raw in page.get("Items", []):
                 doc = _from_item(raw)
                 evidence = decayed(_weekly(doc), now)
                 if doc["sk"] == here:
                     local = evidence
+                elif str(doc["sk"]).endswith(f"#{environment}"):
+                    same_env.append(evidence)
                 else:
-                    elsewhere.append(evidence)
-            prior = pooled_prior(elsewhere)
+                    other_env.append(evidence)
+            prior = pooled_prior(same_env or other_env)
             out[runbook] = (local.fixes, local.misses, prior.fixes, prior.misses)
         return out
 
