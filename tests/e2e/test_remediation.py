@@ -269,6 +269,40 @@ def test_rejected_approval_leaves_the_alert_to_humans(stack: Stack) -> None:
         _operator(stack, "approve", alert.execution_name)
 
 
+def test_an_ok_alarm_withdraws_a_request_waiting_for_approval(stack: Stack) -> None:
+    """One alert, one truth: the alarm recovered, so nobody is left asked to approve."""
+    from opslink_cli.operator import OperatorError
+
+    alert = fire_needing_approval(stack)
+    stack.local.publish_alarm(
+        samples.metric_alarm(
+            "prod-payments-db-connections",
+            samples.T0 + timedelta(minutes=5),
+            state="OK",
+            old="ALARM",
+            metric="DatabaseConnections",
+            namespace="CWAgent",
+            dimensions={"DBInstanceIdentifier": "payments-db-1"},
+        )
+    )
+    arn = stack.local.execution_arn(alert.execution_name)
+    deadline = time.monotonic() + 20
+    while stack.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the execution was not stopped"
+        time.sleep(0.1)
+    # ABORTED on AWS; moto ends a stopped task-token wait as FAILED.
+    assert stack.sfn.describe_execution(executionArn=arn)["status"] in ("ABORTED", "FAILED")
+    done = stack.alerts.get(alert.alert_id)
+    assert done is not None and done.status is AlertStatus.RESOLVED
+    assert done.resolution["by"] == "alarm"
+    kinds = [n["kind"] for n in done.notes]
+    assert "approval_withdrawn" in kinds and "job_launched" not in kinds
+    ticket = stack.tickets.get(alert.ticket_id)
+    assert ticket is not None and not any("could not fix" in c["text"] for c in ticket.comments)
+    with pytest.raises(OperatorError):
+        _operator(stack, "approve", alert.execution_name)
+
+
 def test_executions_show_gives_a_readable_timeline(stack: Stack) -> None:
     from opslink_cli.executions import list_executions, show_execution
 

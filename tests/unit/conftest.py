@@ -14,11 +14,18 @@ from opslink.service_map import load_service_map
 class RecordingWorkflow:
     def __init__(self) -> None:
         self.started: dict[str, dict[str, Any]] = {}
+        self.stopped: dict[str, str] = {}
 
     def start_remediation(self, name: str, payload: dict[str, Any]) -> bool:
         if name in self.started:
             return False
         self.started[name] = payload
+        return True
+
+    def stop_remediation(self, name: str, cause: str) -> bool:
+        if name not in self.started or name in self.stopped:
+            return False
+        self.stopped[name] = cause
         return True
 
 

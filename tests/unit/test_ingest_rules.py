@@ -363,3 +363,20 @@ def test_a_mutated_message_is_a_rejection_not_a_retry(
         mutate(msg)
         r = one(samples.sns_event(msg), deps, policy)
         assert not r.retryable, r.reason
+
+
+def test_ok_withdraws_a_remediation_waiting_for_approval_only(
+    deps: IngestDeps, policy: IngestPolicy
+) -> None:
+    waiting = one(alarm(0), deps, policy)
+    deps.store.set_approval_token(waiting.alert_id, "task-token")
+    assert deps.store.get(waiting.alert_id).awaiting_approval  # type: ignore[union-attr]
+    one(alarm(20, "OK"), deps, policy)
+    assert list(deps.workflow.stopped) == [waiting.execution_name]  # type: ignore[attr-defined]
+    # A remediation that was approved (its run is under way) is left to finish.
+    running = one(alarm(30), deps, policy)
+    deps.store.set_approval_token(running.alert_id, "task-token")
+    deps.store.clear_approval_token(running.alert_id)
+    one(alarm(50, "OK"), deps, policy)
+    assert running.execution_name not in deps.workflow.stopped  # type: ignore[attr-defined]
+    assert "task-token" not in str(deps.store.get(waiting.alert_id).model_dump())  # type: ignore[union-attr]

@@ -106,3 +106,23 @@ def query_reads_its_partition() -> None:
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
     _query_patched = True
+
+
+def stop_wakes_task_token_waits() -> None:
+    """Step Functions aborts an execution waiting on a task token at once; moto's
+    StopExecution only flags the program, and the waiting state sleeps until its timeout.
+    Wake the execution's own callback waits when it is stopped (idempotent)."""
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    if getattr(ExecutionWorker, "_opslink_wakes_callbacks", False):
+        return
+    original = ExecutionWorker.stop
+
+    def stop(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        pool = getattr(getattr(self, "env", None), "callback_pool_manager", None)
+        for endpoint in list(getattr(pool, "_pool", {}).values()):
+            endpoint.interrupt_all()
+
+    ExecutionWorker.stop = stop  # type: ignore[method-assign]
+    ExecutionWorker._opslink_wakes_callbacks = True  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ from opslink_cli.emulator.moto_patches import (
     query_reads_its_partition,
     scale_waits,
     serialise_dynamodb_writes,
+    stop_wakes_task_token_waits,
 )
 from opslink_cli.emulator.runtime import LocalLambdaRuntime
 from opslink_cli.emulator.sandbox_host import fake_credentials, kill_local_jobs, seed_sandbox_host
@@ -74,6 +75,7 @@ class LocalStack(TemplateDeployer):
         self.runtime.install()
         serialise_dynamodb_writes()
         query_reads_its_partition()
+        stop_wakes_task_token_waits()
         scale_waits(self.time_scale)
         self.deploy()
         if self.mirror_alarms:

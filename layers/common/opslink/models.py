@@ -243,6 +243,7 @@ class Alert(BaseModel):
     source_alarm: str | None = None
     fallback_notified_at: datetime | None = None
     flapping_since: datetime | None = None  # automation suppressed while it flaps
+    awaiting_approval: bool = False  # its remediation waits for a human's decision
 
 
 class RecordResult(BaseModel):

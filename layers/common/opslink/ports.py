@@ -147,6 +147,9 @@ class Workflow(Protocol):
     def start_remediation(self, name: str, payload: dict[str, Any]) -> bool:
         """Start the remediation execution; False when one with that name already ran."""
 
+    def stop_remediation(self, name: str, cause: str) -> bool:
+        """Stop the execution if it still runs; False if it already ended."""
+
 
 class Notifier(Protocol):
     def notify(self, subject: str, message: str, attributes: dict[str, str]) -> None: ...
@@ -240,6 +243,8 @@ class RemediationStore(AlertStore, Protocol):
     def circuit_success(self, platform: str) -> dict[str, Any] | None: ...
 
     def set_approval_token(self, alert_id: str, token: str) -> None: ...
+
+    def clear_approval_token(self, alert_id: str) -> None: ...
 
 
 class AutomationControl(Protocol):

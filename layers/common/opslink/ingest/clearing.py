@@ -62,6 +62,20 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
     resolved = deps.store.resolve(alert, resolution, alarm.state_changed_at)
     if resolved and policy.ok_policy is OkPolicy.RESOLVE:
         resolve_other_tickets(deps.store, deps.tickets, alert.alert_id, alert.ticket_id, text)
+    # Nothing ran yet and nothing needs to: no approval request left hanging.
+    if (
+        resolved
+        and alert.awaiting_approval
+        and alert.execution_name
+        and deps.workflow.stop_remediation(alert.execution_name, "alarm returned to OK")
+    ):
+        deps.store.add_note(
+            alert.alert_id,
+            f"Remediation {alert.execution_name} stopped: the alarm returned to OK while "
+            "its runbook waited for approval.",
+            deps.clock(),
+            kind="approval_withdrawn",
+        )
     return RecordResult(
         index=0,
         outcome=Outcome.RESOLVED if resolved else Outcome.DUPLICATE,

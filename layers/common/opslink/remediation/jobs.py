@@ -57,6 +57,8 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:
     except ParameterRejectedError as exc:  # noted here, escalated by the state machine
         deps.store.add_note(a.alert_id, str(exc), deps.clock(), kind="parameter_rejected")
         raise
+    if req.selection is not None and req.selection.approval:
+        deps.store.clear_approval_token(a.alert_id)  # decided: the alarm's OK no longer stops it
     key = f"{a.alert_id}:{runbook.name}"
     launched = deps.store.launched_jobs(a.alert_id)  # one read: this launch, and any before
     stored = next((j for j in launched if j.get("idempotency_key") == key), None)

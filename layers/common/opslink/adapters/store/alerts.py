@@ -51,6 +51,7 @@ def _resolved_event(alert: Alert, resolution: dict[str, str], at: datetime) -> L
 
 
 def _alert_from(doc: dict[str, Any]) -> Alert:
+    doc["awaiting_approval"] = bool(doc.pop("approval_token", None))  # never the token itself
     for key in ("notes", "resolution", "dimensions"):
         if isinstance(doc.get(key), str):
             doc[key] = json.loads(doc[key])

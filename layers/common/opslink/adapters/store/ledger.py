@@ -62,6 +62,15 @@ class RemediationLedger(JournalRecords):
             ExpressionAttributeValues=_to_item({":t": token}),
         )
 
+    def clear_approval_token(self, alert_id: str) -> None:
+        """The decision was taken (the run goes ahead): no longer waiting for a human."""
+        self._call(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item(keys.alert(alert_id)),
+            UpdateExpression="REMOVE approval_token",
+        )
+
     def approval_token(self, alert_id: str) -> str | None:
         out = self._call(
             "get_item",
