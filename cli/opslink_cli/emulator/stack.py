@@ -7,6 +7,7 @@ through the seam in emulator.runtime; scheduled functions fire on a local clock.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
@@ -97,6 +98,7 @@ class LocalStack(TemplateDeployer):
         self.runtime.before_invoke[self.names["IngestFunction"]] = self.monitor.mirror_event
 
     def stop(self) -> None:
+        self._stop_running_executions()
         clear_parameter_caches()
         if self._monitor_ctx is not None:
             self._monitor_ctx.__exit__(None, None, None)
@@ -110,6 +112,22 @@ class LocalStack(TemplateDeployer):
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+
+    def _stop_running_executions(self) -> None:
+        """No execution outlives its stack: one still waiting (an approval, a long Wait)
+        would otherwise wake up later and act on the next stack's tables."""
+        if self._mock is None or "RemediationStateMachine" not in self.arns:
+            return
+        sfn = self.client("stepfunctions")
+        with contextlib.suppress(Exception):  # best effort on the way out
+            running = sfn.list_executions(
+                stateMachineArn=self.arns["RemediationStateMachine"], statusFilter="RUNNING"
+            )["executions"]
+            for execution in running:
+                with contextlib.suppress(Exception):
+                    sfn.stop_execution(
+                        executionArn=execution["executionArn"], cause="stack stopped"
+                    )
 
     def __enter__(self) -> LocalStack:
         return self.start()
