@@ -95,3 +95,11 @@ def test_no_diagnostics_while_automation_is_paused(world: dict[str, Any]) -> Non
     done = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])
     assert done == {**done, "done": True, "jobs": []}
     assert world["platform"].launched == []
+
+
+def test_a_retried_diagnose_reuses_the_jobs_it_started(world: dict[str, Any]) -> None:
+    """Step Functions may retry the task: no diagnostic is started twice (SSM would)."""
+    first = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])
+    again = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])
+    assert len(world["platform"].launched) == 2  # check_connection_pool, diagnostics: once
+    assert [j["job_id"] for j in again["jobs"]] == [j["job_id"] for j in first["jobs"]]

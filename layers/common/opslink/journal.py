@@ -38,6 +38,7 @@ class EventKind(StrEnum):
     APPROVAL_DENIED = "approval_denied"
     AUTOMATION_SUPPRESSED = "automation_suppressed"
     OPERATOR_ACTION = "operator_action"  # kill switch, maintenance, runbook mode
+    DIAGNOSTIC_STARTED = "diagnostic_started"  # its job ref: a retried task reuses the job
     DIAGNOSTIC_RUN = "diagnostic_run"  # evidence gathered; never a launch or a fix
     CATALOG_LOADED = "catalog_loaded"  # a runbook catalog not seen before went live
 

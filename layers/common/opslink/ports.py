@@ -246,6 +246,14 @@ class RemediationStore(AlertStore, Protocol):
 
     def clear_approval_token(self, alert_id: str) -> None: ...
 
+    def events(
+        self,
+        days: Iterable[datetime],
+        alert_id: str | None = None,
+        kinds: Iterable[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The lifecycle journal of those days, or of one alert."""
+
 
 class AutomationControl(Protocol):
     def current(self) -> Control: ...

@@ -9,6 +9,7 @@ targets not resolvable for this alert, job platform down) is reported as skipped
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from opslink.comment_outbox import post_comment
@@ -52,9 +53,13 @@ def diagnose(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
     jobs: list[DiagnosticJob] = []
     skipped: list[str] = []
     platform = deps.platform()
+    started = _started(deps, a.alert_id)  # a retried task: these jobs run already
     for runbook, _tier in sorted(matches, key=lambda m: (m[1] != "exact", m[0].name))[
         :MAX_DIAGNOSTICS
     ]:
+        if runbook.name in started:
+            jobs.append(started[runbook.name])
+            continue
         try:
             request = JobRequest(
                 runbook=runbook.name,
@@ -70,15 +75,25 @@ def diagnose(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
         except _CANNOT_RUN as exc:
             skipped.append(f"{runbook.name}: skipped ({scrub(str(exc))[:200]})")
             continue
-        jobs.append(
-            DiagnosticJob(
+        job = DiagnosticJob(
+            runbook=runbook.name,
+            platform=ref.platform,
+            job_id=ref.job_id,
+            launched_at=ref.launched_at,
+            timeout_seconds=request.timeout_seconds,
+        )
+        deps.store.record_event(
+            about(
+                a,
+                EventKind.DIAGNOSTIC_STARTED,
+                ref.launched_at,
+                key=runbook.name,
                 runbook=runbook.name,
-                platform=ref.platform,
-                job_id=ref.job_id,
-                launched_at=ref.launched_at,
-                timeout_seconds=request.timeout_seconds,
+                counted=False,
+                detail={"job": job.model_dump_json()},
             )
         )
+        jobs.append(job)
     deadline = max([j.timeout_seconds for j in jobs], default=0)
     if not jobs:
         return _report(deps, req, Diagnostics(done=True, skipped=skipped))
@@ -88,6 +103,17 @@ def diagnose(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
         deadline_seconds=deadline,
         wait_seconds=max(1, min(POLL_SECONDS, deps.poll_base_seconds, deadline)),
     )
+
+
+def _started(deps: RemediateDeps, alert_id: str) -> dict[str, DiagnosticJob]:
+    """Diagnostics this alert's earlier (retried) `diagnose` started, by runbook."""
+    out = {}
+    for event in deps.store.events([], alert_id=alert_id, kinds=[EventKind.DIAGNOSTIC_STARTED]):
+        detail = json.loads(str(event.get("detail") or "{}"))
+        if "job" in detail:
+            job = DiagnosticJob.model_validate_json(detail["job"])
+            out[job.runbook] = job
+    return out
 
 
 def collect_diagnostics(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
