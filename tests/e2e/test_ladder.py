@@ -80,6 +80,21 @@ def test_a_second_runbook_fixes_what_the_first_did_not(tmp_path: Path) -> None:
             "clear_cache",
             "restart_service",
         ]
+        # The executions timeline tells it all: evidence, each rung, polls, learning.
+        from opslink_cli.executions import show_execution
+
+        doc = show_execution(
+            stack.sfn, stack.local.arns["RemediationStateMachine"], str(alert.execution_name)
+        )
+        facts = [(r["state"], r["facts"]) for r in doc["timeline"]]
+        said = "\n".join(f"{state}: {fact}" for state, fact in facts)
+        assert "diagnostics: passed" in said
+        assert (
+            "NextAttempt: learning: clear_cache recorded a miss (not_fixed); next attempt: restart_service"
+            in said
+        )
+        assert "polls no duration history yet" in said
+        assert "ResolveAlert: learning: restart_service recorded a verified fix" in said
 
 
 def test_one_hand_over_when_both_runbooks_fail(tmp_path: Path) -> None:
