@@ -220,7 +220,7 @@ def stack_resolver(
     account: str,
 ) -> Any:
     """A resolver naming resources as a stack does (`<stack>-<logical id>`)."""
-    from opslink_cli.emulator.template import Resolver, parameter_values
+    from opslink_cli.emulator.template import Resolver, name_resources, parameter_values
 
     pseudo: dict[str, Any] = {
         "AWS::AccountId": account,
@@ -231,28 +231,5 @@ def stack_resolver(
         "AWS::URLSuffix": "amazonaws.com",
     }
     resolver = Resolver(dict(cfn), parameter_values(dict(cfn), dict(parameters)), pseudo)
-    at = f"{region}:{account}"
-    for logical, res in cfn["Resources"].items():
-        name, kind = f"{stack_name}-{logical}", res["Type"]
-        ref, arn = name, f"arn:aws:{kind.split('::')[1].lower()}:{at}:{name}"
-        if kind == "AWS::DynamoDB::Table":
-            arn = f"arn:aws:dynamodb:{at}:table/{name}"
-        elif kind == "AWS::SNS::Topic":
-            ref = arn = f"arn:aws:sns:{at}:{name}"
-            resolver.attrs[(logical, "TopicName")] = name
-        elif kind == "AWS::SQS::Queue":
-            arn, ref = (
-                f"arn:aws:sqs:{at}:{name}",
-                f"https://sqs.{region}.amazonaws.com/{account}/{name}",
-            )
-            resolver.attrs[(logical, "QueueName")] = name
-        elif kind == "AWS::Lambda::Function":
-            arn = f"arn:aws:lambda:{at}:function:{name}"
-        elif kind == "AWS::StepFunctions::StateMachine":
-            ref = arn = f"arn:aws:states:{at}:stateMachine:{name}"
-            resolver.attrs[(logical, "Name")] = name
-        elif kind == "AWS::IAM::ManagedPolicy":
-            ref = arn = f"arn:aws:iam::{account}:policy/{name}"
-        resolver.refs[logical] = ref
-        resolver.attrs[(logical, "Arn")] = arn
+    name_resources(resolver, cfn["Resources"], stack_name, region, account)
     return resolver

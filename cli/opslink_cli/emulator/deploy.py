@@ -14,7 +14,12 @@ from typing import Any
 import boto3
 
 from opslink_cli.emulator.runtime import FunctionSpec, LocalLambdaRuntime
-from opslink_cli.emulator.template import Resolver, load_template, parameter_values
+from opslink_cli.emulator.template import (
+    Resolver,
+    load_template,
+    name_resources,
+    parameter_values,
+)
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -111,32 +116,8 @@ class TemplateDeployer:
                 self._state_machine(logical, res.get("Properties", {}), resolver, role)
 
     def _assign_names(self, resources: dict[str, Any], resolver: Resolver) -> None:
-        for logical, res in resources.items():
-            name = f"{self.stack_name}-{logical}"
-            kind = res["Type"]
-            self.names[logical] = name
-            if kind == "AWS::DynamoDB::Table":
-                arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
-                resolver.refs[logical] = name
-            elif kind == "AWS::SNS::Topic":
-                arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}"
-                resolver.refs[logical] = arn
-                resolver.attrs[(logical, "TopicName")] = name
-            elif kind == "AWS::SQS::Queue":
-                arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
-                resolver.refs[logical] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
-            elif kind == "AWS::Serverless::Function":
-                arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-                resolver.refs[logical] = name
-            elif kind == "AWS::Serverless::StateMachine":
-                arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
-                resolver.refs[logical] = arn
-                resolver.attrs[(logical, "Name")] = name
-            else:
-                arn = f"arn:aws:local:{REGION}:{ACCOUNT}:{logical}"
-                resolver.refs[logical] = arn
-            resolver.attrs[(logical, "Arn")] = arn
-            self.arns[logical] = arn
+        self.names.update({logical: f"{self.stack_name}-{logical}" for logical in resources})
+        self.arns.update(name_resources(resolver, resources, self.stack_name, REGION, ACCOUNT))
 
     def _role(self) -> str:
         iam = self.client("iam")

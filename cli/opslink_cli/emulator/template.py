@@ -153,3 +153,38 @@ def parameter_values(template: dict[str, Any], overrides: dict[str, str]) -> dic
                 )
         values[name] = str(value)
     return values
+
+
+def name_resources(
+    resolver: Resolver, resources: dict[str, Any], stack_name: str, region: str, account: str
+) -> dict[str, str]:
+    """Name every resource as a stack does (`<stack>-<logical id>`), give the resolver
+    their Ref and GetAtt values, and return their ARNs by logical id. SAM types and the
+    CloudFormation types the SAM translator makes of them are named alike."""
+    at = f"{region}:{account}"
+    arns: dict[str, str] = {}
+    for logical, res in resources.items():
+        name, kind = f"{stack_name}-{logical}", res["Type"]
+        ref, arn = "", f"arn:aws:local:{at}:{logical}"
+        if kind == "AWS::DynamoDB::Table":
+            ref, arn = name, f"arn:aws:dynamodb:{at}:table/{name}"
+        elif kind == "AWS::SNS::Topic":
+            arn = f"arn:aws:sns:{at}:{name}"
+            resolver.attrs[(logical, "TopicName")] = name
+        elif kind == "AWS::SQS::Queue":
+            ref, arn = (
+                f"https://sqs.{region}.amazonaws.com/{account}/{name}",
+                f"arn:aws:sqs:{at}:{name}",
+            )
+            resolver.attrs[(logical, "QueueName")] = name
+        elif kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            ref, arn = name, f"arn:aws:lambda:{at}:function:{name}"
+        elif kind in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
+            arn = f"arn:aws:states:{at}:stateMachine:{name}"
+            resolver.attrs[(logical, "Name")] = name
+        elif kind == "AWS::IAM::ManagedPolicy":
+            arn = f"arn:aws:iam::{account}:policy/{name}"
+        resolver.refs[logical] = ref or arn
+        resolver.attrs[(logical, "Arn")] = arn
+        arns[logical] = arn
+    return arns

@@ -15,9 +15,8 @@ from opslink.remediation.catalog import Runbook
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.outcome import score
 from opslink.remediation.payloads import Attempt, Ladder, SelectedRunbook, Selection, TaskRequest
-from opslink.remediation.select import mode_of, suppression
+from opslink.remediation.select import candidate_stats, mode_of, suppression
 from opslink.remediation.selection import (
-    Stats,
     eligible,
     explain,
     rank,
@@ -61,10 +60,7 @@ def next_attempt(deps: RemediateDeps, req: TaskRequest) -> Ladder:
     ]
     if not matches:
         return Ladder(attempts=attempts, reason="no other unattended runbook matches this alert")
-    raw = deps.store.runbook_evidence(
-        [rb.name for rb, _ in matches], a.alert_type, a.service, a.environment, deps.clock()
-    )
-    stats = {name: Stats(*evidence) for name, evidence in raw.items()}
+    stats = candidate_stats(deps, a, matches)
     ranked = rank(matches, stats, seeded_rng(f"{a.alert_id}:{len(attempts)}"))
     best = ranked[0]
     spec = best.runbook.spec

@@ -30,6 +30,16 @@ def suppression(deps: RemediateDeps, alert: RemediationInput) -> str | None:
     return None
 
 
+def candidate_stats(
+    deps: RemediateDeps, a: RemediationInput, matches: list[tuple[Runbook, str]]
+) -> dict[str, Stats]:
+    """What the store's record says of each candidate for this alert (learning.py)."""
+    raw = deps.store.runbook_evidence(
+        [rb.name for rb, _ in matches], a.alert_type, a.service, a.environment, deps.clock()
+    )
+    return {name: Stats(*evidence) for name, evidence in raw.items()}
+
+
 def mode_of(runbook: Runbook, modes: Mapping[str, str]) -> Risk:
     """The runbook's autonomy now: an operator's override (`opslink automation mode`),
     else the catalog's `risk`."""
@@ -56,10 +66,7 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
                 f"{a.service} in {a.environment}; left to humans."
             )
         )
-    raw = deps.store.runbook_evidence(
-        [rb.name for rb, _ in matches], a.alert_type, a.service, a.environment, deps.clock()
-    )
-    stats = {name: Stats(*evidence) for name, evidence in raw.items()}
+    stats = candidate_stats(deps, a, matches)
     ranked = rank(matches, stats, seeded_rng(a.alert_id))
     modes = deps.control.current().runbook_modes if deps.control is not None else {}
 

@@ -1,0 +1,59 @@
+"""Ports: what the domain needs from the outside world. Adapters implement them.
+
+One module per concern; every Protocol is importable from here."""
+
+from opslink.ports.integrations import (
+    AlarmTagSource,
+    Directory,
+    Notifier,
+    ReplayGuard,
+    Stopper,
+    Workflow,
+)
+from opslink.ports.remediation import (
+    AlarmStateReader,
+    AutomationControl,
+    JobCanceller,
+    JobPlatform,
+    RemediationStore,
+)
+from opslink.ports.store import (
+    AlertStore,
+    CommentQueue,
+    EventRecorder,
+    FaultStore,
+    JournalReader,
+    TrackStore,
+)
+from opslink.ports.tickets import (
+    Commentable,
+    StatusTickets,
+    SweepableTickets,
+    TicketLinks,
+    TicketSystem,
+)
+
+__all__ = [
+    "AlarmStateReader",
+    "AlarmTagSource",
+    "AlertStore",
+    "AutomationControl",
+    "CommentQueue",
+    "Commentable",
+    "Directory",
+    "EventRecorder",
+    "FaultStore",
+    "JobCanceller",
+    "JobPlatform",
+    "JournalReader",
+    "Notifier",
+    "RemediationStore",
+    "ReplayGuard",
+    "StatusTickets",
+    "Stopper",
+    "SweepableTickets",
+    "TicketLinks",
+    "TicketSystem",
+    "TrackStore",
+    "Workflow",
+]

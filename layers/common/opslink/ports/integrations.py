@@ -1,0 +1,43 @@
+"""The rest of the world: directory, alarm tags, workflow, notifications, webhook replay."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    pass
+
+
+class Directory(Protocol):
+    def oncall(self, team: str | None) -> str | None:
+        """Who is on call for a team right now, if anyone is known."""
+
+
+class AlarmTagSource(Protocol):
+    def tags(self, alarm_arn: str) -> dict[str, str]:
+        """Tags of the alarm; empty when it has none or they cannot be read."""
+
+
+class Workflow(Protocol):
+    def start_remediation(self, name: str, payload: dict[str, Any]) -> bool:
+        """Start the remediation execution; False when one with that name already ran."""
+
+    def stop_remediation(self, name: str, cause: str) -> bool:
+        """Stop the execution if it still runs; False if it already ended."""
+
+
+class Stopper(Protocol):
+    def stop_remediation(self, name: str, cause: str) -> bool: ...
+
+
+class Notifier(Protocol):
+    def notify(self, subject: str, message: str, attributes: dict[str, str]) -> None: ...
+
+
+class ReplayGuard(Protocol):
+    def delivery_seen(self, delivery_id: str) -> bool:
+        """True when the delivery was applied before."""
+
+    def claim_delivery(self, delivery_id: str, now: datetime) -> bool:
+        """Record an applied delivery (conditional write with a TTL); False if recorded."""

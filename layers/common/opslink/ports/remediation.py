@@ -1,0 +1,119 @@
+"""Remediation: job platforms, its store, automation control, alarm state, cancelling jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from opslink.automation_control import Control
+    from opslink.journal import LifecycleEvent
+    from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobStatus
+
+from opslink.models import Alert
+from opslink.ports.store import AlertStore
+
+
+class JobPlatform(Protocol):
+    name: str
+
+    def launch(self, request: JobRequest) -> JobRef:
+        """Start the runbook on its targets; idempotent per request.idempotency_key."""
+
+    def status(self, ref: JobRef) -> JobStatus: ...
+
+    def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:
+        """stdout/stderr, the last `limit` characters of each."""
+
+    def cancel(self, ref: JobRef) -> None: ...
+
+
+class RemediationStore(AlertStore, Protocol):
+    def link_job(
+        self,
+        alert_id: str,
+        job: dict[str, Any],
+        event: LifecycleEvent | None = None,
+        first_launch: bool = False,
+    ) -> None: ...
+
+    def launched_jobs(self, alert_id: str) -> list[dict[str, Any]]: ...
+
+    def link_followup_ticket(
+        self, alert_id: str, provider: str, ticket_id: str, kind: str
+    ) -> None: ...
+
+    def runbook_stats(
+        self, runbooks: list[str], alert_type: str, service: str, environment: str
+    ) -> dict[str, tuple[int, int]]: ...
+
+    def runbook_evidence(
+        self, runbooks: list[str], alert_type: str, service: str, environment: str, now: datetime
+    ) -> dict[str, tuple[float, float, float, float]]:
+        """Decayed (fixes, misses) here and the pooled prior (fixes, misses) per runbook."""
+
+    def record_job_duration(
+        self, platform: str, runbook: str, seconds: float, job_id: str, at: datetime
+    ) -> None: ...
+
+    def job_durations(self, platform: str, runbook: str, limit: int = 20) -> list[float]: ...
+
+    def record_runbook_outcome(
+        self,
+        runbook: str,
+        alert_type: str,
+        service: str,
+        environment: str,
+        fixed: bool,
+        at: datetime,
+        event: LifecycleEvent | None = None,
+    ) -> None: ...
+
+    def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool: ...
+
+    def claim_automation_budget(
+        self,
+        service: str,
+        at: datetime,
+        cap: int,
+        resource: str | None = None,
+        resource_cap: int = 0,
+    ) -> bool: ...
+
+    def refund_automation_budget(
+        self, service: str, at: datetime, resource: str | None = None
+    ) -> None: ...
+
+    def circuit(self, platform: str) -> dict[str, Any]: ...
+
+    def circuit_claim_probe(self, platform: str, now: datetime, until: datetime) -> bool: ...
+
+    def circuit_failure(self, platform: str, now: datetime, threshold: int) -> bool: ...
+
+    def circuit_success(self, platform: str) -> dict[str, Any] | None: ...
+
+    def set_approval_token(self, alert_id: str, token: str) -> None: ...
+
+    def clear_approval_token(self, alert_id: str) -> None: ...
+
+    def events(
+        self,
+        days: Iterable[datetime],
+        alert_id: str | None = None,
+        kinds: Iterable[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The lifecycle journal of those days, or of one alert."""
+
+
+class AutomationControl(Protocol):
+    def current(self) -> Control: ...
+
+
+class AlarmStateReader(Protocol):
+    def state(self, alarm_name: str, region: str) -> str | None: ...
+
+
+class JobCanceller(Protocol):
+    def cancel_jobs(self, alert: Alert, reason: str) -> list[str]:
+        """Cancel the alert's launched jobs on their platform; returns their ids."""

@@ -1,0 +1,137 @@
+"""The alert store and its journal: what ingest, tracking and the KPIs keep."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from opslink.faults import Fault
+    from opslink.journal import LifecycleEvent
+
+from opslink.models import Alert, Ticket
+
+
+class CommentQueue(Protocol):
+    def queue_comment(
+        self, ticket_id: str, key: str, text: str, at: datetime, alert_id: str = ""
+    ) -> None:
+        """Keep a comment until it is known to be on its ticket (once per key)."""
+
+    def queued_comments(self, ticket_id: str | None = None) -> list[dict[str, Any]]: ...
+
+    def comment_delivered(self, ticket_id: str, key: str) -> None: ...
+
+
+class AlertStore(CommentQueue, Protocol):
+    def open_alert(
+        self,
+        alert: Alert,
+        lease_until: datetime,
+        replace: str | None = None,
+        previous: dict[str, str] | None = None,
+    ) -> None:
+        """Claim the alarm's fingerprint and create the alert in one atomic write.
+        Raises OpenAlertConflict carrying the current holder when already claimed; a
+        holder whose alert is resolved (st=resolved) is replaced only when named."""
+
+    def take_lease(self, alert: Alert, now: datetime, lease_until: datetime) -> bool:
+        """Take over an unfinished alert whose lease ran out; False if someone holds it."""
+
+    def release_lease(self, alert: Alert, now: datetime) -> None:
+        """Give up the lease of an unfinished alert (its delivery failed)."""
+
+    def claim_slot(
+        self, alert_id: str, slot: str, previous: datetime | None, now: datetime
+    ) -> bool:
+        """Set a once-per-period timestamp on the alert if nobody moved it since."""
+
+    def open_alerts(self) -> Iterable[Alert]: ...
+
+    def record_transition(
+        self, fingerprint: str, at: datetime, state: str, window: timedelta
+    ) -> list[tuple[datetime, str]]:
+        """Append an alarm state change; the changes within `window` of it."""
+
+    def transitions(self, fingerprint: str) -> list[tuple[datetime, str]]:
+        """The alarm's recent state changes, oldest first."""
+
+    def link_opened(
+        self, alert: Alert, ticket: Ticket, execution_name: str, new_ticket: bool = True
+    ) -> None:
+        """Store the ticket and execution on the alert, with links in both directions."""
+
+    def record_refire(self, alert_id: str, at: datetime) -> Alert | None:
+        """Count an ALARM transition newer than the alert's last; None if not newer."""
+
+    def claim_comment(self, alert_id: str, previous: datetime | None, now: datetime) -> bool:
+        """Atomically take the alert's re-fire comment slot."""
+
+    def resolve(self, alert: Alert, resolution: dict[str, str], at: datetime) -> bool:
+        """Resolve an open alert and release its fingerprint; False if already resolved."""
+
+    def add_note(
+        self,
+        alert_id: str,
+        text: str,
+        at: datetime,
+        kind: str = "note",
+        event: LifecycleEvent | None = None,
+    ) -> None:
+        """Append a note; with `event`, the lifecycle event in the same write (once)."""
+
+    def record_event(self, event: LifecycleEvent, first_launch: bool = False) -> bool:
+        """A lifecycle event on its own; False when it was recorded before."""
+
+    def get(self, alert_id: str) -> Alert | None: ...
+
+    def find_open(self, fingerprint: str) -> Alert | None: ...
+
+    def alert_for_ticket(self, provider: str, ticket_id: str) -> str | None: ...
+
+    def links(self, alert_id: str) -> list[dict[str, Any]]:
+        """The alert's links (tickets with provider/ticket_id/kind, executions, jobs)."""
+
+    def list_alerts(self, status: str | None = None, limit: int = 50) -> list[Alert]: ...
+
+    def record_rejection(self, source: str, reason: str, excerpt: str, at: datetime) -> None: ...
+
+
+class FaultStore(Protocol):
+    def open_fault(self, fault: Fault) -> tuple[Fault, bool]:
+        """Record `fault` unless one is open for its component and integration (then
+        count this occurrence on it); the fault on record and whether it is new."""
+
+    def recover_fault(self, component: str, integration: str, at: datetime) -> Fault | None:
+        """Mark the open fault recovered; it, or None when none was open."""
+
+
+class TrackStore(AlertStore, Protocol):
+    def get_checkpoint(self, name: str) -> datetime | None: ...
+
+    def set_checkpoint(self, name: str, at: datetime) -> None: ...
+
+    def claim_slot(
+        self, alert_id: str, slot: str, previous: datetime | None, now: datetime
+    ) -> bool: ...
+
+    def open_alerts(self) -> Iterable[Alert]: ...
+
+
+class JournalReader(Protocol):
+    def kpi_counters(self, day: datetime, hourly: bool = False) -> dict[str, dict[str, int]]:
+        """One day's KPI counter rows by scope (`all`, `service#…`, `runbook#…`, `type#…`)."""
+
+    def events(
+        self,
+        days: Iterable[datetime],
+        alert_id: str | None = None,
+        kinds: Iterable[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The lifecycle journal of those days, or of one alert."""
+
+
+class EventRecorder(Protocol):
+    def record_event(self, event: LifecycleEvent, first_launch: bool = False) -> bool:
+        """Record an event with no other state change; False when it was recorded before."""

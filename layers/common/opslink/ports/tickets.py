@@ -1,0 +1,70 @@
+"""Ticket systems: create, change, comment, read back, sweep."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    pass
+
+from opslink.models import HandOver, Ticket, TicketDraft, TicketStatus
+
+
+class Commentable(Protocol):
+    def comment(
+        self,
+        ticket_id: str,
+        text: str,
+        author: str = "opslink",
+        key: str | None = None,
+        verify: bool = False,
+    ) -> None:
+        """Add a comment. With `key`, at most one comment per key: it carries the key's
+        reference, and `verify` reads the ticket back first (a retry after an unknown
+        outcome)."""
+
+
+class TicketSystem(Commentable, Protocol):
+    name: str
+
+    def create(self, draft: TicketDraft) -> Ticket:
+        """Open a ticket; idempotent per draft.alert_id."""
+
+    def set_status(
+        self, ticket_id: str, status: TicketStatus, note: str | None = None
+    ) -> Ticket: ...
+
+    def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
+        """Mark the ticket as failed automation (title marker, label), raise its priority,
+        assign it, set its due date and add the hand-over note. Idempotent."""
+
+    def get(self, ticket_id: str) -> Ticket | None: ...
+
+    def find_by_alert(self, alert_id: str) -> Ticket | None: ...
+
+
+class TicketLinks(Protocol):
+    def links(self, alert_id: str) -> list[dict[str, Any]]: ...
+
+
+class StatusTickets(Protocol):
+    name: str
+
+    def get(self, ticket_id: str) -> Ticket | None: ...
+
+    def set_status(
+        self, ticket_id: str, status: TicketStatus, note: str | None = None
+    ) -> Ticket: ...
+
+
+class SweepableTickets(Commentable, Protocol):
+    name: str
+
+    def changed_since(self, since: datetime) -> list[Ticket]: ...
+
+    def get(self, ticket_id: str) -> Ticket | None: ...
+
+    def set_status(
+        self, ticket_id: str, status: TicketStatus, note: str | None = None
+    ) -> Ticket: ...
