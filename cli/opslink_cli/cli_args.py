@@ -24,6 +24,9 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
 OUTPUTS = ("table", "json", "text", "yaml")
 
 
+DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "runbooks"
+
+
 class UsageError(Exception):
     """Bad input on the command line: exit status 2."""
 
@@ -282,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     au_mode.add_argument("runbook")
     au_mode.add_argument("mode", choices=("shadow", "approval", "auto", "catalog"))
     au_mode.add_argument("--reason", default="")
+    au_mode.add_argument(
+        "--catalog",
+        default=str(DEFAULT_CATALOG),
+        help="the runbook catalog the names and ceilings come from (default: runbooks/)",
+    )
     for cmd in (au_status, au_pause, au_resume, au_window, au_mode):
         cmd.add_argument("--parameter", default="/opslink/automation-control")
     for cmd in (au_pause, au_resume, au_window, au_mode):

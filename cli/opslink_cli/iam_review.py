@@ -24,6 +24,9 @@ STAR_RESOURCE_ALLOWED: dict[str, str] = {
     "ssm:ListCommands": "Run Command: listing commands has no resource-level permissions",
     "ssm:GetCommandInvocation": "Run Command: invocations have no resource-level permissions",
     "ssm:CancelCommand": "Run Command: cancelling by command id has no resource-level permissions",
+    "ec2:DescribeInstances": "EC2 Describe* actions have no resource-level permissions",
+    "autoscaling:DescribeAutoScalingGroups": "Auto Scaling Describe* actions have no "
+    "resource-level permissions",
     "xray:PutTraceSegments": "X-Ray has no resource-level permissions",
     "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions",
     "xray:GetSamplingRules": "X-Ray has no resource-level permissions",

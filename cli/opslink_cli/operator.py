@@ -12,6 +12,7 @@ import contextlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 import boto3
@@ -21,7 +22,7 @@ from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.journal import EventKind, LifecycleEvent, about
 from opslink.models import Ticket, TicketStatus
-from opslink_cli.cli_args import UsageError, caller
+from opslink_cli.cli_args import DEFAULT_CATALOG, UsageError, caller
 from opslink_cli.render import emit, style_from, table
 
 
@@ -525,6 +526,31 @@ def faults_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _check_mode(name: str, mode: str, catalog_dir: Path) -> None:
+    """The runbook exists and `mode` does not raise it above the catalog's risk (raising
+    is a catalog change, reviewed and recorded; an operator may only lower autonomy)."""
+    from opslink.errors import ConfigurationError
+    from opslink.remediation.catalog import load_catalog
+    from opslink.remediation_models import Risk
+
+    try:
+        catalog = {rb.name: rb for rb in load_catalog(str(catalog_dir))}
+    except ConfigurationError as exc:
+        raise UsageError(f"runbook catalog: {exc}") from None
+    runbook = catalog.get(name)
+    if runbook is None:
+        raise UsageError(
+            f"no runbook {name!r} in the catalog {catalog_dir}; runbooks: {', '.join(sorted(catalog))}"
+        )
+    if mode != "catalog" and Risk(mode).autonomy > runbook.spec.risk.autonomy:
+        raise UsageError(
+            f"runbook {name} is `risk: {runbook.spec.risk.value}` in the catalog: its autonomy "
+            f"may be lowered ({', '.join(r.value for r in Risk if r.autonomy <= runbook.spec.risk.autonomy)}), "
+            f"never raised to {mode} here; raising it is a catalog change "
+            f"(runbooks/{name}.yaml), recorded in the audit trail when it goes live"
+        )
+
+
 def automation_mode(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     """Shadow, approval or auto for one runbook (`catalog` drops the override); the change
     is appended to the control's history with who, when and why."""
@@ -534,6 +560,7 @@ def automation_mode(conn: Connection, args: argparse.Namespace, out: TextIO) -> 
 
     if not re.fullmatch(r"[a-z][a-z0-9_]*", args.runbook):
         raise UsageError(f"{args.runbook!r} is not a runbook name")
+    _check_mode(args.runbook, args.mode, Path(getattr(args, "catalog", None) or DEFAULT_CATALOG))
     ssm, control = _control(conn, args.parameter)
     by = args.by or conn.identity()
     at = datetime.now(UTC).isoformat(timespec="seconds")

@@ -62,6 +62,7 @@ def test_runbook_on_the_emulator_cannot_reach_the_users_aws(user_machine: Path) 
     (catalog / "probe.yaml").write_text(
         "name: probe\ndescription: prints what a runbook sees\ntags: [cpu_usage]\n"
         "environments: [any]\ntimeout_seconds: 30\nscript: scripts/probe.sh\n"
+        "targets: {pick: one}\n"
         "parameters:\n  ASG_NAME: {from: dimension.AutoScalingGroupName, pattern: '^[a-z-]{1,40}$'}\n"
     )
     overrides = {"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(catalog)}}

@@ -353,6 +353,7 @@ def job_platform_down(alarms: int) -> BrakeOutcome:
     from opslink.errors import AutomationSuppressed, JobPlatformError
     from opslink.remediation import RemediateDeps, run_task
     from opslink.remediation.catalog import load_catalog
+    from opslink.service_map import load_service_map
 
     notes: list[str] = []
 
@@ -368,6 +369,7 @@ def job_platform_down(alarms: int) -> BrakeOutcome:
             tickets=deps.tickets,
             jobs=platform,  # type: ignore[arg-type]
             catalog=load_catalog(str(ROOT / "runbooks")),
+            service_map=load_service_map(),
             runs_per_service_hour=alarms + 10,
             runs_per_resource_hour=3,
             notifier=Notes(),

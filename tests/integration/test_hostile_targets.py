@@ -1,7 +1,9 @@
-"""Hostile alarm dimensions never reach a job platform: every adapter (SSM Run Command,
-AWX, Rundeck, the generic job API, the local shell) refuses a target that is not one
-concrete resource name, before it sends anything, and remediation refuses them where the
-targets are resolved from the alarm (a human takes over)."""
+"""Hostile alarm dimensions never reach a job platform, and no platform is ever left to
+pick hosts: every adapter (SSM Run Command, AWX, Rundeck, the generic job API, the local
+shell) refuses anything but an explicit list of concrete instance ids (a group or a tag
+target included) before it sends anything, passes that exact list (SSM InstanceIds, AWX
+`limit`, Rundeck `filter: name:`), and remediation refuses hostile dimensions where the
+hosts are resolved from the alarm (a human takes over)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,10 @@ from opslink.adapters.jobs.rundeck import RundeckPlatform
 from opslink.adapters.jobs.ssm import SsmRunCommandPlatform
 from opslink.errors import ParameterRejectedError
 from opslink.models import RemediationInput, Severity
+from opslink.remediation.blast_radius import resolve_hosts
 from opslink.remediation.catalog import load_catalog
-from opslink.remediation.selection import resolve_targets
 from opslink.remediation_models import JobRequest
-from opslink.targets import check_targets
+from opslink.targets import check_hosts, check_targets
 from tests.conftest import ROOT
 from tests.integration.contract_servers import AwxApi, GenericJobApi, RundeckApi, serve
 from tests.integration.test_http_job_platforms import RUNDECK_JOB, fast
@@ -114,11 +116,69 @@ def test_every_adapter_refuses_hostile_targets_before_sending_anything(
     assert not Path("/tmp/opslink-pwned").exists()
 
 
-def test_every_adapter_still_launches_a_concrete_target(platform: tuple[Any, Any]) -> None:
-    """The same adapters accept one real instance id (the refusal above is specific)."""
+@pytest.mark.parametrize(
+    "targets",
+    [
+        {"AutoScalingGroupName": ("checkout-asg",)},
+        {"tag:Service": ("checkout",)},
+        {},
+        {"InstanceId": ()},
+        {"InstanceId": ("i-0a1b2c3d4e5f60718",), "AutoScalingGroupName": ("checkout-asg",)},
+        {"InstanceId": ("i-0a1b2c3d4e5f60718", "i-0a1b2c3d4e5f60718")},
+    ],
+    ids=["group", "service tag", "none", "empty list", "host and group", "a host twice"],
+)
+def test_every_adapter_refuses_an_implicit_or_empty_host_set(
+    platform: tuple[Any, Any], targets: dict[str, tuple[str, ...]]
+) -> None:
+    """A group or a tag is for OpsLink to resolve, never for the platform to expand into
+    its whole inventory: even a concrete group name is refused by the adapter."""
     adapter, reached = platform
-    adapter.launch(hostile_request("InstanceId", "i-0a1b2c3d4e5f60718"))
+    request = hostile_request("InstanceId", "i-0a1b2c3d4e5f60718").model_copy(
+        update={"targets": targets}
+    )
+    with pytest.raises(ParameterRejectedError, match="not run"):
+        adapter.launch(request)
+    assert reached() == 0
+
+
+HOSTS = ("i-0a1b2c3d4e5f60718", "i-0a1b2c3d4e5f60719", "i-0a1b2c3d4e5f60720")
+
+
+def test_every_adapter_passes_the_exact_host_list(platform: tuple[Any, Any]) -> None:
+    """The same adapters accept explicit instance ids and hand the platform exactly them."""
+    adapter, reached = platform
+    request = hostile_request("InstanceId", HOSTS[0]).model_copy(
+        update={"targets": {"InstanceId": HOSTS}}
+    )
+    adapter.launch(request)
     assert reached() >= 1
+
+
+def test_awx_limit_and_rundeck_filter_name_exactly_the_hosts() -> None:
+    request = hostile_request("InstanceId", HOSTS[0]).model_copy(
+        update={"targets": {"InstanceId": HOSTS}}
+    )
+    awx = AwxApi()
+    with serve(awx) as url:
+        bearer = {"Authorization": "Bearer secret-token"}
+        AwxPlatform(url, "secret-token", {"restart_service": 7}, fast("AWX", url, bearer)).launch(
+            request
+        )
+    [launch] = [r for r in awx.requests if r.path.endswith("/launch/")]
+    assert launch.body["limit"] == ",".join(HOSTS)
+    rundeck = RundeckApi()
+    with serve(rundeck) as url:
+        token = {"X-Rundeck-Auth-Token": "secret-token"}
+        RundeckPlatform(
+            url, "secret-token", {"restart_service": RUNDECK_JOB}, fast("Rundeck", url, token)
+        ).launch(request)
+    [run] = [r for r in rundeck.requests if r.path.endswith("/run")]
+    assert run.body["filter"] == "name: " + ",".join(HOSTS)
+    ssm = RecordingSsm()
+    SsmRunCommandPlatform(client=ssm).launch(request)
+    assert ssm.calls[0]["InstanceIds"] == list(HOSTS) and "Targets" not in ssm.calls[0]
+    assert ssm.calls[0]["MaxErrors"] == "0"
 
 
 @pytest.mark.parametrize("value", CASES)
@@ -137,7 +197,7 @@ def test_remediation_refuses_hostile_alarm_dimensions(value: str) -> None:
         notification={},
     )
     with pytest.raises(ParameterRejectedError):
-        resolve_targets(runbook, alert)
+        resolve_hosts(runbook, alert, None)
 
 
 @pytest.mark.parametrize(
@@ -152,6 +212,12 @@ def test_remediation_refuses_hostile_alarm_dimensions(value: str) -> None:
 )
 def test_concrete_targets_pass(targets: dict[str, tuple[str, ...]]) -> None:
     assert check_targets("rb", targets) == targets
+
+
+def test_host_lists_are_bounded_and_concrete() -> None:
+    assert check_hosts("rb", {"InstanceId": HOSTS}) == HOSTS
+    with pytest.raises(ParameterRejectedError, match="1 to 100 hosts"):
+        check_hosts("rb", {"InstanceId": tuple(f"i-{n:017x}" for n in range(101))})
 
 
 def test_two_targets_for_one_alarm_are_refused_not_split() -> None:

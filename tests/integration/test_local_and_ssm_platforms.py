@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from opslink.adapters.jobs.local_shell import LocalShellPlatform
 from opslink.adapters.jobs.ssm import SsmRunCommandPlatform, build_commands
-from opslink.errors import JobPlatformRejected
+from opslink.errors import JobPlatformRejected, ParameterRejectedError
 from opslink.remediation_models import JobRef, JobRequest, JobState
 from opslink_cli.emulator import seed_sandbox_host
 from tests.conftest import ROOT
@@ -30,6 +30,7 @@ def request(
         script_path=str(script),
         script=script.read_text(),
         environment=env or {},
+        targets={"InstanceId": ("i-0a1b2c3d4e5f60718",)},
         timeout_seconds=timeout,
         idempotency_key=key,
     )
@@ -181,18 +182,22 @@ def test_ssm_cancel_sends_cancel_command() -> None:
             )
 
 
-def test_ssm_targets_by_group_or_service_tag() -> None:
+def test_ssm_runs_on_the_explicit_hosts_never_a_tag_target() -> None:
     from opslink.adapters.jobs.ssm import targets_for
 
     script = SCRIPTS / "diagnostics.sh"
-    asg = request(script).model_copy(update={"targets": {"AutoScalingGroupName": ("web-asg",)}})
-    assert targets_for(asg) == {
-        "Targets": [{"Key": "tag:aws:autoscaling:groupName", "Values": ["web-asg"]}]
+    hosts = ("i-0a1b2c3d4e5f60718", "i-0a1b2c3d4e5f60719")
+    two = request(script).model_copy(update={"targets": {"InstanceId": hosts}})
+    assert targets_for(two) == {
+        "InstanceIds": list(hosts),
+        "MaxConcurrency": "2",
+        "MaxErrors": "0",
     }
-    tag = request(script).model_copy(update={"targets": {"tag:Service": ("checkout",)}})
-    assert targets_for(tag) == {"Targets": [{"Key": "tag:Service", "Values": ["checkout"]}]}
-    with pytest.raises(JobPlatformRejected, match="no targets"):
-        targets_for(request(script))
+    asg = request(script).model_copy(update={"targets": {"AutoScalingGroupName": ("web-asg",)}})
+    with pytest.raises(ParameterRejectedError, match="not an explicit host list"):
+        targets_for(asg)
+    with pytest.raises(ParameterRejectedError, match="not an explicit host list"):
+        targets_for(request(script).model_copy(update={"targets": {}}))
 
 
 # -- the shipped scripts, for real, on a scratch host -------------------------------------

@@ -41,11 +41,43 @@ class FakePlatform:
 
 
 class FakeAlarms:
-    def __init__(self, state: str | None = "OK") -> None:
+    """CloudWatch's alarms: `at_start` is what the provenance check reads when a
+    remediation starts (the alarm exists and fires, by default), `value` what
+    verification reads after the job (back to OK, by default)."""
+
+    def __init__(self, state: str | None = "OK", at_start: str | None = "ALARM") -> None:
         self.value = state
+        self.at_start = at_start
+        self.described: list[str] = []
 
     def state(self, name: str, region: str) -> str | None:
         return self.value
+
+    def describe(self, name: str, region: str) -> tuple[str, str] | None:
+        self.described.append(name)
+        if self.at_start is None:
+            return None
+        return f"arn:aws:cloudwatch:{region}:123456789012:alarm:{name}", self.at_start
+
+
+class FakeFleet:
+    """EC2 / Auto Scaling in memory: each group and service has the hosts a test gives
+    it (a group of unknown name has none)."""
+
+    def __init__(
+        self, groups: dict[str, list[str]] | None = None, tagged: dict[str, list[str]] | None = None
+    ) -> None:
+        self.groups = groups or {}
+        self.tagged = tagged or {}
+        self.reads: list[tuple[str, ...]] = []
+
+    def group_instances(self, group: str) -> list[str]:
+        self.reads.append(("group", group))
+        return list(self.groups.get(group, []))
+
+    def tagged_instances(self, key: str, value: str) -> list[str]:
+        self.reads.append(("tag", key, value))
+        return list(self.tagged.get(value, []))
 
 
 class OnCall:
@@ -70,6 +102,7 @@ def remediate_deps(deps: Any, platform: FakePlatform, clock: Clock) -> Any:
     the fake platform, an alarm back to OK and a fixed on-call."""
     from opslink.remediation import RemediateDeps
     from opslink.remediation.catalog import load_catalog
+    from opslink.service_map import load_service_map
     from tests.conftest import ROOT
 
     return RemediateDeps(
@@ -79,5 +112,7 @@ def remediate_deps(deps: Any, platform: FakePlatform, clock: Clock) -> Any:
         catalog=load_catalog(str(ROOT / "runbooks")),
         alarms=FakeAlarms("OK"),
         directory=OnCall(),  # type: ignore[arg-type]
+        hosts=FakeFleet(),
+        service_map=load_service_map(),
         clock=clock,
     )

@@ -11,6 +11,7 @@ from opslink.errors import ConfigurationError, InvalidTaskInput
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.remediation import RemediateDeps, run_task
 from opslink_cli import samples
+from tests.unit.fakes import FakeAlarms
 
 
 def test_missing_configuration_is_named() -> None:
@@ -93,10 +94,13 @@ def test_select_honours_tiers_and_never_picks_a_diagnostic(deps: Any) -> None:
     from tests.conftest import ROOT
 
     catalog = load_catalog(str(ROOT / "runbooks"))
-    rdeps = RemediateDeps(store=deps.store, tickets=deps.tickets, catalog=catalog)
+    rdeps = RemediateDeps(
+        store=deps.store, tickets=deps.tickets, catalog=catalog, alarms=FakeAlarms()
+    )
     base = {
         "alert_id": "A-1",
         "ticket_id": None,
+        "alarm_name": "prod-payments-db-connections",
         "alert_type": "database_connection",
         "environment": "production",
         "severity": "high",

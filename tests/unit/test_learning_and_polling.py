@@ -96,7 +96,7 @@ def test_the_poll_task_learns_durations_and_plans_the_next_run(
         )
         assert launched["poll"]["plan"] is None  # no history yet
         clock.advance(seconds=60)
-        first = run_task({"action": "poll", "alert": alert, **launched}, rdeps)
+        first = run_task({"action": "poll", "alert": alert, **launched}, rdeps)["poll"]
         platform.state, platform.exit_code = platform.state.SUCCEEDED, 0
         clock.advance(seconds=60)
         run_task({"action": "poll", "alert": alert, "job": launched["job"], "poll": first}, rdeps)

@@ -64,7 +64,9 @@ def test_launch_refuses_a_hostile_parameter(world: dict[str, Any]) -> None:
 def test_poll_reports_progress_then_the_end(world: dict[str, Any], clock: Clock) -> None:
     launched = _launch(world)
     clock.advance(seconds=20)
-    first = run_task({"action": "poll", "alert": world["alert"], **launched}, world["rdeps"])
+    first = run_task({"action": "poll", "alert": world["alert"], **launched}, world["rdeps"])[
+        "poll"
+    ]
     assert first["state"] == "running" and first["attempt"] == 1 and not first["timed_out"]
     assert first["elapsed_seconds"] == 20 and first["wait_seconds"] >= 1
     world["platform"].state, world["platform"].exit_code = JobState.SUCCEEDED, 0
@@ -72,14 +74,14 @@ def test_poll_reports_progress_then_the_end(world: dict[str, Any], clock: Clock)
     done = run_task(
         {"action": "poll", "alert": world["alert"], "job": launched["job"], "poll": first},
         world["rdeps"],
-    )
+    )["poll"]
     assert done["state"] == "succeeded" and done["exit_code"] == 0 and done["attempt"] == 2
 
 
 def test_poll_past_the_timeout_then_cancel(world: dict[str, Any], clock: Clock) -> None:
     launched = _launch(world)
     clock.advance(seconds=301)
-    late = run_task({"action": "poll", "alert": world["alert"], **launched}, world["rdeps"])
+    late = run_task({"action": "poll", "alert": world["alert"], **launched}, world["rdeps"])["poll"]
     assert late["timed_out"] is True
     out = run_task(
         {"action": "cancel", "alert": world["alert"], "job": launched["job"]}, world["rdeps"]

@@ -14,8 +14,10 @@ from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.remediation import RemediateDeps, run_task
 from opslink.remediation.catalog import load_catalog
 from opslink.remediation_models import JobRef, JobRequest
+from opslink.service_map import load_service_map
 from opslink_cli import samples
 from tests.conftest import ROOT
+from tests.unit.fakes import FakeAlarms
 
 
 class FakePlatform:
@@ -58,8 +60,10 @@ def _deps(deps: IngestDeps, platform: FakePlatform, per_resource: int = 3) -> Re
         tickets=deps.tickets,
         jobs=platform,  # type: ignore[arg-type]
         catalog=load_catalog(str(ROOT / "runbooks")),
+        service_map=load_service_map(),
         runs_per_service_hour=100,
         runs_per_resource_hour=per_resource,
+        alarms=FakeAlarms(),
         clock=lambda: datetime.now(UTC),
     )
 

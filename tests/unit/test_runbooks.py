@@ -9,18 +9,13 @@ import pytest
 
 from opslink.errors import ConfigurationError, ParameterRejectedError
 from opslink.models import RemediationInput, Severity
+from opslink.remediation.blast_radius import resolve_hosts
 from opslink.remediation.catalog import load_catalog, parse_runbook
+from opslink.remediation.parameters import resolve_parameters
 from opslink.remediation.policy import next_wait, polls_needed
-from opslink.remediation.selection import (
-    Stats,
-    baseline_score,
-    eligible,
-    rank,
-    resolve_parameters,
-    resolve_targets,
-    seeded_rng,
-)
+from opslink.remediation.selection import Stats, baseline_score, eligible, rank, seeded_rng
 from opslink.remediation_models import RunbookKind
+from opslink.service_map import load_service_map
 from tests.conftest import ROOT
 
 CATALOG = load_catalog(str(ROOT / "runbooks"))
@@ -188,28 +183,49 @@ def test_baseline_rule_matches_the_original_formula() -> None:
     assert baseline_score(Stats(18, 2)) == pytest.approx(0.9)
 
 
+SMAP = load_service_map()
+
+
 def test_parameters_from_alert_defaults_and_patterns() -> None:
     restart = next(rb for rb in CATALOG if rb.name == "restart_service")
-    assert resolve_parameters(restart, alert()) == {"SERVICE": "checkout", "WAIT_SECONDS": "30"}
+    assert resolve_parameters(restart, alert(), SMAP) == {
+        "SERVICE": "checkout",
+        "WAIT_SECONDS": "30",
+    }
     with pytest.raises(ParameterRejectedError) as err:
-        resolve_parameters(restart, alert(service="web; rm -rf /"))
+        resolve_parameters(restart, alert(service="web; rm -rf /"), SMAP)
     assert "SERVICE='web; rm -rf /'" in str(err.value) and "not run" in str(err.value)
     scale = next(rb for rb in CATALOG if rb.name == "scale_up")
     with pytest.raises(ParameterRejectedError, match="ASG_NAME"):
-        resolve_parameters(scale, alert())  # no AutoScalingGroupName dimension
-    assert (
-        resolve_parameters(scale, alert(dimensions={"AutoScalingGroupName": "web-asg"}))["ASG_NAME"]
-        == "web-asg"
-    )
+        resolve_parameters(scale, alert(), SMAP)  # no AutoScalingGroupName dimension
+    checkout_asg = alert(dimensions={"AutoScalingGroupName": "checkout-web-asg"})
+    assert resolve_parameters(scale, checkout_asg, SMAP)["ASG_NAME"] == "checkout-web-asg"
+    with pytest.raises(ParameterRejectedError, match="not a AutoScalingGroupName of service"):
+        resolve_parameters(scale, alert(dimensions={"AutoScalingGroupName": "billing-asg"}), SMAP)
 
 
-def test_targets_dimensions_then_service_tag() -> None:
+class Fleet:
+    def __init__(self, groups: dict[str, list[str]], tagged: dict[str, list[str]]) -> None:
+        self.groups, self.tagged = groups, tagged
+
+    def group_instances(self, group: str) -> list[str]:
+        return self.groups.get(group, [])
+
+    def tagged_instances(self, key: str, value: str) -> list[str]:
+        return self.tagged.get(f"{key}={value}", [])
+
+
+def test_hosts_from_the_instance_dimension_then_the_group_then_the_service_tag() -> None:
     restart = next(rb for rb in CATALOG if rb.name == "restart_service")
-    assert resolve_targets(restart, alert()) == {"InstanceId": ("i-0123456789abcdef0",)}
-    assert resolve_targets(restart, alert(dimensions={"AutoScalingGroupName": "web"})) == {
-        "AutoScalingGroupName": ("web",)
-    }
-    assert resolve_targets(restart, alert(dimensions={})) == {"tag:Service": ("checkout",)}
+    fleet = Fleet({"web": ["i-0000000000000000b", "i-0000000000000000a"]},
+                  {"Service=checkout": ["i-0000000000000000c"]})  # fmt: skip
+    assert resolve_hosts(restart, alert(), fleet).hosts == ("i-0123456789abcdef0",)
+    by_group = resolve_hosts(restart, alert(dimensions={"AutoScalingGroupName": "web"}), fleet)
+    assert by_group.hosts == ("i-0000000000000000a", "i-0000000000000000b")
+    assert by_group.batches == (("i-0000000000000000a",), ("i-0000000000000000b",))
+    assert "Auto Scaling group web" in by_group.source
+    by_tag = resolve_hosts(restart, alert(dimensions={}), fleet)
+    assert by_tag.hosts == ("i-0000000000000000c",) and "Service=checkout" in by_tag.source
 
 
 def test_poll_schedule_is_geometric_capped_and_respects_timeout() -> None:

@@ -18,9 +18,10 @@ from opslink.errors import JobPlatformRejected
 from opslink.ingest import IngestDeps
 from opslink.models import Priority, TicketDraft, TicketType
 from opslink.remediation import run_task
-from opslink.scrub import register, scrub
+from opslink.scrub import maintained_rules, register, scrub
 from tests.unit.conftest import Clock
 from tests.unit.fakes import FakePlatform, opened_alert, remediate_deps
+from tests.unit.secret_corpus import FALSE_POSITIVES, SHAPES
 
 AWS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -68,6 +69,23 @@ def test_every_shape_is_redacted() -> None:
     for leaked in ("b3BlbnNzaC1rZXk", "k-9f8e7d6c5b", "cs_live_77aa", "P@ssw0rd"):
         assert leaked not in out
     assert "[REDACTED" in out and "restarting" in out
+
+
+@pytest.mark.parametrize(("label", "text", "secret"), SHAPES, ids=[s[0] for s in SHAPES])
+def test_the_corpus_shape_is_redacted(label: str, text: str, secret: str) -> None:
+    out = scrub(text)
+    assert secret not in out, out
+    assert "[REDACTED" in out
+
+
+@pytest.mark.parametrize("text", FALSE_POSITIVES)
+def test_random_looking_text_that_is_no_secret_stays_readable(text: str) -> None:
+    assert scrub(text) == text
+
+
+def test_the_corpus_is_large_enough_and_uses_the_maintained_rules() -> None:
+    assert len(SHAPES) >= 40 and len(FALSE_POSITIVES) >= 15
+    assert len(maintained_rules()) >= 30  # detect-secrets' regex-based plugins
 
 
 def test_the_integrations_own_credential_by_exact_value() -> None:
@@ -135,7 +153,7 @@ def test_job_status_detail_never_enters_the_execution_state(world: dict[str, Any
     world["rdeps"].jobs = Detailed(world["platform"].clock)
     state = run_task(
         {"action": "poll", "alert": world["alert"], **world["launched"]}, world["rdeps"]
-    )
+    )["poll"]
     assert state["state"] == "failed" and clean(json.dumps(state))
 
 
@@ -206,3 +224,30 @@ def test_log_lines_are_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
     log.warning("job output: %s", PLANTED, extra={"detail": f"key {AWS_SECRET}"})
     log.removeHandler(handler)
     assert "job output" in stream.getvalue() and clean(stream.getvalue())
+
+
+def test_every_corpus_shape_in_a_job_output_never_reaches_the_hand_over(
+    deps: IngestDeps, clock: Clock
+) -> None:
+    """The whole corpus printed by one failing job: the hand-over comment on the ticket,
+    the alert's notes and the execution state carry none of it."""
+    platform = FakePlatform(clock)
+    platform.stdout = "\n".join(text for _, text, _ in SHAPES)
+    platform.stderr = "\n".join(text for _, text, _ in SHAPES[::-1])
+    rdeps = remediate_deps(deps, platform, clock)
+    alert = opened_alert(deps)
+    selection = {"runbook": {"name": "restart_service", "tier": "alert_type"}}
+    launched = run_task({"action": "launch", "alert": alert, "selection": selection}, rdeps)
+    out = run_task(
+        {"action": "escalate", "alert": alert, "job": launched["job"],
+         "escalation": {"kind": "failed", "detail": SHAPES[0][1]}},
+        rdeps,
+    )  # fmt: skip
+    ticket = deps.tickets.get(alert["ticket_id"])
+    stored = deps.store.get(alert["alert_id"])
+    everything = (
+        json.dumps(out) + json.dumps(ticket.model_dump(mode="json")) + stored.model_dump_json()
+    )
+    leaked = [label for label, _, secret in SHAPES if secret in everything]
+    assert leaked == []
+    assert "could not fix" in everything and "[REDACTED" in everything

@@ -100,7 +100,7 @@ def test_description_has_facts_impact_steps_and_links() -> None:
     text = draft.description
     for heading in ("## What fired", "## Impact", "## Suggested steps", "## Links"):
         assert heading in text
-    assert "| Alarm | prod-checkout-api-cpu-high |" in text
+    assert "| Alarm | `prod-checkout-api-cpu-high` |" in text  # untrusted: a code span
     assert "AutoScalingGroupName=checkout-api-asg" in text
     assert "business-critical" in text
     assert "top processes" in text  # the cpu_usage knowledge-base entry

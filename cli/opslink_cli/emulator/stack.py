@@ -12,7 +12,7 @@ import json
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +52,7 @@ class LocalStack(TemplateDeployer):
     # host is fixed (emulator.monitor). Off for tests that set alarm states.
     mirror_alarms: bool = False
     monitor: Any = None
+    fleet: Any = None  # plays EC2/Auto Scaling for the hosts alarms name (emulator.fleet)
     template: dict[str, Any] = field(default_factory=dict)  # read once, in deploy()
     _mock: Any = None
     _monitor_ctx: Any = None
@@ -79,9 +80,35 @@ class LocalStack(TemplateDeployer):
         stop_wakes_task_token_waits()
         scale_waits(self.time_scale)
         self.deploy()
+        self._start_fleet()
         if self.mirror_alarms:
             self._start_monitor()
         return self
+
+    def _start_fleet(self) -> None:
+        """The hosts an alarm names exist in the emulated EC2/Auto Scaling (fleet.py)."""
+        from opslink_cli.emulator.fleet import EmulatedFleet
+
+        assert self.runtime is not None
+        self.fleet = EmulatedFleet(
+            lambda service, region: boto3.client(
+                service, region_name=region, endpoint_url=self.endpoint_url
+            ),
+            REGION,
+        )
+        self._add_ingest_hook(self.fleet.ensure_for_event)
+
+    def _add_ingest_hook(self, hook: Callable[[Any], None]) -> None:
+        assert self.runtime is not None
+        name = self.names["IngestFunction"]
+        before = self.runtime.before_invoke.get(name)
+
+        def both(event: Any) -> None:
+            if before is not None:
+                before(event)
+            hook(event)
+
+        self.runtime.before_invoke[name] = both
 
     def _start_monitor(self) -> None:
         from opslink_cli.emulator.monitor import SimulatedMonitor, installed
@@ -95,7 +122,7 @@ class LocalStack(TemplateDeployer):
         )
         self._monitor_ctx = installed(self.monitor)
         self._monitor_ctx.__enter__()
-        self.runtime.before_invoke[self.names["IngestFunction"]] = self.monitor.mirror_event
+        self._add_ingest_hook(self.monitor.mirror_event)
 
     def stop(self) -> None:
         self._stop_running_executions()

@@ -62,6 +62,15 @@ class _Settings(BaseModel):
             raise ConfigurationError(f"{cls.__name__}: {problems}") from None
 
 
+def account_set(raw: str) -> frozenset[str]:
+    """ALLOWED_ACCOUNT_IDS: comma-separated 12-digit ids (empties ignored)."""
+    ids = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    bad = sorted(i for i in ids if not (len(i) == 12 and i.isdigit()))
+    if bad:
+        raise ValueError(f"ALLOWED_ACCOUNT_IDS: not 12-digit account ids: {', '.join(bad)}")
+    return ids
+
+
 class CommonSettings(_Settings):
     alerts_table: str = Field(alias="ALERTS_TABLE", min_length=3)
     tickets_table: str = Field(alias="TICKETS_TABLE", min_length=3)
@@ -73,8 +82,16 @@ class CommonSettings(_Settings):
     ticket_project: str = Field(default="", alias="TICKET_PROJECT")
     ticket_credentials_secret: str = Field(default="", alias="TICKET_CREDENTIALS_SECRET")
     ticket_options: dict[str, Any] = Field(default_factory=dict, alias="TICKET_OPTIONS")
+    # Provenance: accounts whose alarms may trigger automation (empty: any alarm that
+    # DescribeAlarms finds in this account).
+    allowed_account_ids: frozenset[str] = Field(default=frozenset(), alias="ALLOWED_ACCOUNT_IDS")
 
     _options = field_validator("ticket_options", mode="before")(json_object)
+
+    @field_validator("allowed_account_ids", mode="before")
+    @classmethod
+    def _accounts(cls, value: Any) -> Any:
+        return account_set(value) if isinstance(value, str) else value
 
 
 class IngestSettings(CommonSettings):

@@ -63,8 +63,13 @@ class InvalidTaskInput(OpsLinkError):
 class ParameterRejectedError(OpsLinkError):
     """A runbook parameter failed its pattern: the run is stopped, a human takes over."""
 
-    def __init__(self, runbook: str, name: str, value: str, pattern: str) -> None:
+    def __init__(
+        self, runbook: str, name: str, value: str, pattern: str, *, reason: str = ""
+    ) -> None:
         shown = value if len(value) <= 80 else value[:80] + "…"
+        if reason:  # a bound other than a pattern: the catalog, the deny list, the host count
+            super().__init__(f"runbook {runbook}: {name}={shown!r} {reason}; not run")
+            return
         super().__init__(
             f"runbook {runbook}: parameter {name}={shown!r} does not match {pattern!r}; not run"
         )

@@ -28,6 +28,7 @@ class EventKind(StrEnum):
     TICKET_ESCALATED = "ticket_escalated"
     RUNBOOK_SELECTED = "runbook_selected"
     JOB_LAUNCHED = "job_launched"
+    BATCH_LAUNCHED = "batch_launched"  # the next batch of a multi-host run, after the canary
     JOB_CANCELLED = "job_cancelled"
     FIX_VERIFIED = "fix_verified"  # job exited 0 and the alarm is back to OK
     FIX_NOT_VERIFIED = "fix_not_verified"  # job exited 0, the alarm still fires

@@ -13,6 +13,8 @@ from opslink.kpis import Counters, compute, top_n
 from opslink.ports import JournalReader, Notifier
 from opslink.quality import Finding, Thresholds, assess, window_rows
 
+RECORD_WEEKS = 4
+
 
 @dataclass
 class MetricsDeps:
@@ -87,7 +89,12 @@ def weekly_assessment(deps: MetricsDeps, days: int = 7) -> list[Finding]:
     now = deps.clock()
     start = now - timedelta(days=days - 1)
     rows = window_rows([deps.store.kpi_counters(start + timedelta(days=i)) for i in range(days)])
-    findings = assess(rows, now.date(), deps.thresholds)
+    # The record a runbook's window is held against: the RECORD_WEEKS weeks before it.
+    back = start - timedelta(weeks=RECORD_WEEKS)
+    record = window_rows(
+        [deps.store.kpi_counters(back + timedelta(days=i)) for i in range(RECORD_WEEKS * 7)]
+    )
+    findings = assess(rows, now.date(), deps.thresholds, record)
     if findings and deps.notifier is not None:
         lines = [
             f"[{f.severity.upper()}] {f.title}\n  evidence: {f.evidence}\n  do: "

@@ -268,6 +268,8 @@ class RemediationInput(BaseModel):
     alert_id: str
     ticket_id: str | None
     alarm_name: str = ""
+    alarm_arn: str = ""
+    account_id: str = ""
     region: str = ""
     team: str | None = None
     service: str
@@ -286,6 +288,8 @@ class RemediationInput(BaseModel):
             alert_id=alert.alert_id,
             ticket_id=ticket_id,
             alarm_name=alert.alarm_name,
+            alarm_arn=alert.alarm_arn,
+            account_id=alert.account_id,
             region=alert.region,
             team=alert.team,
             service=alert.service,

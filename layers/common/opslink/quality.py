@@ -18,6 +18,13 @@ class Thresholds:
     runbook_verified_rate: float = 50.0  # % below, with at least `min_runs`: medium
     min_runs: int = 5
     min_alerts: int = 5  # an alert type with this many alerts and no run: medium
+    # Graduation: an approval runbook whose approved runs were verified fixes this often,
+    # over at least this many runs, is proposed for `risk: auto`.
+    graduate_rate: float = 95.0
+    graduate_runs: int = 20
+    # Demotion: an unattended runbook whose window rate fell this many points below its
+    # record (the weeks before) is proposed for `risk: approval`.
+    demote_drop_points: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -33,8 +40,14 @@ class Finding:
         return {**self.__dict__, "deadline": self.deadline.isoformat()}
 
 
-def assess(rows: Mapping[str, Counters], today: date, t: Thresholds | None = None) -> list[Finding]:
-    """Findings for a window whose summed counter rows (by scope) are `rows`."""
+def assess(
+    rows: Mapping[str, Counters],
+    today: date,
+    t: Thresholds | None = None,
+    record: Mapping[str, Counters] | None = None,
+) -> list[Finding]:
+    """Findings for a window whose summed counter rows (by scope) are `rows`; `record`
+    (the same rows over the weeks before) is what a runbook's window is compared with."""
     t = t or Thresholds()
     k = compute(rows.get("all", {}))
     out: list[Finding] = []
@@ -95,6 +108,7 @@ def assess(rows: Mapping[str, Counters], today: date, t: Thresholds | None = Non
                     week,
                 )
             )
+    out += autonomy_proposals(rows, record or {}, t, week)
     for alert_type, c in sorted(by_prefix(rows, "type#").items()):
         if c.get("alerts", 0) >= t.min_alerts and not c.get("automated", 0):
             out.append(
@@ -110,6 +124,56 @@ def assess(rows: Mapping[str, Counters], today: date, t: Thresholds | None = Non
             )
     order = {"high": 0, "medium": 1, "low": 2}
     return sorted(out, key=lambda f: order[f.severity])
+
+
+def autonomy_proposals(
+    rows: Mapping[str, Counters], record: Mapping[str, Counters], t: Thresholds, deadline: date
+) -> list[Finding]:
+    """Graduation and demotion from evidence, never applied automatically: raising a
+    runbook's autonomy is a catalog change (recorded in the audit trail). A runbook that
+    asked for approval in the window is an approval runbook; its jobs are approved runs."""
+    before = {r.runbook: r for r in runbook_rates(record)}
+    out: list[Finding] = []
+    for r in runbook_rates(rows):
+        c = rows.get(f"runbook#{r.runbook}", {})
+        rate = r.verified_rate or 0.0
+        if c.get("approvals_requested", 0):
+            if r.jobs >= t.graduate_runs and rate >= t.graduate_rate:
+                out.append(
+                    Finding(
+                        "low",
+                        f"Runbook {r.runbook} is ready to run unattended",
+                        f"{r.verified} of {r.jobs} approved runs were verified fixes "
+                        f"({rate:.1f} %; graduation needs >= {t.graduate_rate:.0f} % over "
+                        f">= {t.graduate_runs} runs)",
+                        f"change runbooks/{r.runbook}.yaml to `risk: auto` (a catalog "
+                        "change, reviewed and recorded in the audit trail)",
+                        "SRE team",
+                        deadline,
+                    )
+                )
+            continue
+        old = before.get(r.runbook)
+        if (
+            old is not None
+            and old.verified_rate is not None
+            and r.jobs >= t.min_runs
+            and old.jobs >= 2 * t.min_runs
+            and rate < old.verified_rate - t.demote_drop_points
+        ):
+            out.append(
+                Finding(
+                    "medium",
+                    f"Runbook {r.runbook} fixes less than its record: demote it",
+                    f"verified-fix rate {rate:.0f} % over {r.jobs} runs this window, "
+                    f"{old.verified_rate:.0f} % over {old.jobs} runs before",
+                    f"set `risk: approval` in runbooks/{r.runbook}.yaml (or `opslink "
+                    f"automation mode {r.runbook} approval` now) until it is understood",
+                    "SRE team",
+                    deadline,
+                )
+            )
+    return out
 
 
 def window_rows(days: list[Mapping[str, Counters]]) -> dict[str, dict[str, int]]:

@@ -20,6 +20,14 @@ class Risk(StrEnum):
     APPROVAL = "approval"  # never runs unattended: handed over to a human
     AUTO = "auto"  # runs without a human
 
+    @property
+    def autonomy(self) -> int:
+        return {Risk.SHADOW: 0, Risk.APPROVAL: 1, Risk.AUTO: 2}[self]
+
+    def at_most(self, ceiling: Risk) -> Risk:
+        """This mode, never above `ceiling` (the catalog's risk)."""
+        return self if self.autonomy <= ceiling.autonomy else ceiling
+
 
 class RunbookKind(StrEnum):
     """What a runbook is for. A diagnostic gathers evidence (read-only by contract, bounded
@@ -40,6 +48,13 @@ class ParameterSpec(_Frozen):
     pattern: str
     required: bool = True
     description: str = ""
+    # Where the value may come from beyond its pattern (the alarm's author must not
+    # choose what a runbook acts on): `service_map` = a service of the service map that
+    # lists this runbook; `values` = one of `values`; `any` = the pattern alone (for
+    # values that name nothing, such as a count); `service_dimension` = a dimension value
+    # that the service map's `dimensions` pattern of the alert's service matches.
+    allowed: str = Field(default="any", pattern="^(any|service_map|service_dimension|values)$")
+    values: tuple[str, ...] = ()
 
 
 class TargetSpec(_Frozen):
@@ -47,6 +62,9 @@ class TargetSpec(_Frozen):
 
     dimensions: tuple[str, ...] = ("InstanceId", "AutoScalingGroupName")
     service_tag: str | None = "Service"
+    # `one`: the runbook acts on the control plane (an AWS API), not on the host, so it
+    # runs on one host of the resolved set (the first by id), never on each.
+    pick: str = Field(default="all", pattern="^(all|one)$")
 
 
 class RunbookSpec(_Frozen):
@@ -60,6 +78,12 @@ class RunbookSpec(_Frozen):
     risk: Risk = Risk.AUTO
     kind: RunbookKind = RunbookKind.REMEDIATION
     targets: TargetSpec = Field(default_factory=TargetSpec)
+    # The most hosts one run may touch; above it the run is refused, never trimmed.
+    # Larger than 1 only with `max_targets_reason` (the catalog says why).
+    max_targets: int = Field(default=1, ge=1, le=100)
+    max_targets_reason: str = ""
+    # Hosts per batch after the one-host canary (0: a third of the rest, at least 1).
+    batch_size: int = Field(default=0, ge=0, le=100)
     script: str
 
 
@@ -77,6 +101,9 @@ class JobState(StrEnum):
 
 
 class JobRequest(_Frozen):
+    """What a job platform is asked to run. `targets` is always {"InstanceId": hosts}: an
+    explicit, bounded host list resolved before launch (opslink/remediation/blast_radius.py)."""
+
     runbook: str
     script_path: str
     script: str

@@ -2,63 +2,125 @@
 credentials; nothing of it reaches a ticket, a note, a log, a notification or the
 execution state before passing through `scrub`.
 
-Shapes recognised: AWS access key ids and secret keys, bearer/basic/token credentials,
-passwords in URLs, `key=value` / `key: value` pairs whose key names a secret, private key
-blocks, JWTs — and, by exact value, the credentials OpsLink itself holds right now
-(registered by the secret reader when it reads them).
-"""
+Three layers, applied in order:
+1. by exact value, the credentials OpsLink itself holds right now (registered by the
+   secret reader when it reads them);
+2. the maintained rule set of Yelp's detect-secrets: every regex-based plugin (GitHub,
+   GitLab, Slack, Stripe, npm, PyPI, SendGrid, Twilio, Azure storage keys, JWTs, AWS
+   keys, basic-auth URLs...), loaded on first use so a cold start does not pay for it;
+3. OpsLink's own rules for the shapes operational text carries and a token detector
+   cannot see: private key blocks (PEM, OpenSSH, PGP), `key=value` / `key: value` /
+   `"key": "value"` (also JSON-escaped) / `<key>value</key>` whose key names a secret,
+   command-line flags (`--password X`, `-pX`, `sshpass -p`, `curl -u user:pw`),
+   `.netrc` lines, Authorization and Cookie headers, URL credentials and query
+   parameters (`?key=`, `&sig=`, `X-Amz-Signature=`), cloud keys detect-secrets lacks
+   (Google API keys and OAuth tokens, Vault tokens, fine-grained GitHub and OpenAI project
+   keys) and a 40-character AWS secret key standing alone.
+Each rule runs line by line and once more across line breaks, so a secret wrapped over
+two lines (a terminal's or a log shipper's wrap) is caught too."""
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 
 REDACTED = "[REDACTED]"
 
 # Names of secrets (not secrets): a key containing one of them has its value redacted.
+# `pass`, `pw` and `auth` only as whole parts, so "passed", "bypass", "author" are kept.
 _SECRET_WORDS = "|".join(
     (
-        "password",
-        "passwd",
-        "pwd",
-        "passphrase",
-        "secret",
-        "token",
-        "api[_-]?key",
-        "apikey",
-        "access[_-]?key",
-        "private[_-]?key",
-        "client[_-]?secret",
-        "credentials?",
+        r"password",
+        r"passwd",
+        r"pass(?![a-z])",
+        r"pwd",
+        r"pw(?![a-z])",
+        r"passphrase",
+        r"secret",
+        r"token",
+        r"api[_-]?key",
+        r"apikey",
+        r"access[_-]?key",
+        r"account[_-]?key",
+        r"private[_-]?key",
+        r"client[_-]?secret",
+        r"credentials?",
+        r"signature",
+        r"(?<![a-z])sig(?![a-z])",
+        r"(?<![a-z])auth(?![a-z])",
     )
 )
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(
-            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
-            re.S,
-        ),
-        "[REDACTED private key]",
+_KEY = r"[A-Za-z0-9_.-]*(?:" + _SECRET_WORDS + r")[A-Za-z0-9_.-]*"
+_Rule = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
+
+_PRIVATE_KEY: _Rule = (
+    re.compile(
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?"
+        r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+        re.S,
     ),
+    "[REDACTED private key]",
+)
+_RULES: tuple[_Rule, ...] = (
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), "[REDACTED jwt]"),
     (
         re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}\b"),
         "[REDACTED aws-key-id]",
     ),
+    # Cloud and SaaS tokens detect-secrets 1.5 has no plugin for.
+    (re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), "[REDACTED google-api-key]"),
+    (re.compile(r"\bya29\.[0-9A-Za-z_-]{20,}"), "[REDACTED google-oauth]"),
+    (re.compile(r"\bhv[sbr]\.[A-Za-z0-9_-]{20,}"), "[REDACTED vault-token]"),
+    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}"), "[REDACTED github-token]"),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"), "[REDACTED github-token]"),
+    (re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"), "[REDACTED api-key]"),
+    (re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"), "[REDACTED stripe-key]"),
+    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "[REDACTED slack-token]"),
+    (re.compile(r"\bATATT[A-Za-z0-9_=-]{20,}"), "[REDACTED atlassian-token]"),
     # user:password@ in any URL (database connection strings included)
     (re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@"), r"\1" + REDACTED + "@"),
-    # Authorization headers and bare schemes
+    # Query parameters that carry credentials: ?key=, &sig=, X-Amz-Signature=, ...
+    (re.compile(r"(?i)([?&;](?:key|" + _KEY + r")=)[^&\s#\"'<>]+"), r"\1" + REDACTED),
+    # Whole headers whose value is a credential.
+    (re.compile(r"(?im)^(\s*(?:set-)?cookie:\s*).+$"), r"\1" + REDACTED),
     (
-        re.compile(r"(?i)\b(bearer|basic|token|negotiate)(\s+)[A-Za-z0-9._~+/=-]{8,}"),
+        re.compile(r"(?i)\b(bearer|basic|token|negotiate|digest)(\s+)[A-Za-z0-9._~+/=-]{8,}"),
         r"\1\2" + REDACTED,
     ),
-    # key=value, key: value, "key": "value" where the key names a secret
+    # Command-line flags.
     (
         re.compile(
-            r"(?i)([\"']?[A-Za-z0-9_.-]*(?:"
-            + _SECRET_WORDS
-            + r")[A-Za-z0-9_.-]*[\"']?)(\s*[=:]\s*)(?!\[REDACTED)"
-            r"(\"[^\"]*\"|'[^']*'|[^\s,;&\"'}]+)"
+            r"(?i)(?<!\S)(--?" + _KEY + r")(=|[ \t]+)(?!\[REDACTED)('[^']*'|\"[^\"]*\"|\S+)"
+        ),
+        r"\1\2" + REDACTED,
+    ),
+    (
+        re.compile(r"\b((?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n]*?\s-p)(?!\[)([^\s'\"]+)"),
+        r"\1" + REDACTED,
+    ),
+    (re.compile(r"\b(sshpass\s+-p\s*)('[^']*'|\"[^\"]*\"|\S+)"), r"\1" + REDACTED),
+    (re.compile(r"(?<!\S)(-u|--user)(\s+|=)([^\s:]+):(\S+)"), r"\1\2\3:" + REDACTED),
+    # .netrc
+    (
+        re.compile(r"(?im)^(\s*(?:machine\s+\S+\s+login\s+\S+\s+)?password\s+)(\S+)"),
+        r"\1" + REDACTED,
+    ),
+    # <password>value</password>
+    (
+        re.compile(r"(?i)(<(" + _KEY + r")(?:\s[^>]*)?>)([^<]+)(</\2\s*>)"),
+        r"\1" + REDACTED + r"\4",
+    ),
+    # <add key="ApiKey" value="..."/>
+    (
+        re.compile(r"(?i)(\bkey\s*=\s*\"" + _KEY + r"\"\s+value\s*=\s*)\"[^\"]*\""),
+        r'\1"' + REDACTED + '"',
+    ),
+    # key=value, key: value, "key": "value", \"key\": \"value\" where the key names a secret
+    (
+        re.compile(
+            r"(?i)((?:\\*[\"'])?" + _KEY + r"(?:\\*[\"'])?)(\s*[=:]\s*)(?!\[REDACTED)"
+            r"(\\+\"(?:(?!\\+\").)*\\+\"|\"[^\"]*\"|'[^']*'|[^\s,;&\"'}<]+)"
         ),
         r"\1\2" + REDACTED,
     ),
@@ -66,9 +128,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 # A 40-character AWS secret access key standing alone: mixed case and a digit (so a git
 # commit id, 40 lowercase hex digits, is left alone).
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+# detect-secrets plugins left out: public IPs are not secrets; private keys are redacted
+# as whole blocks above (the plugin sees the header line only).
+_SKIPPED_PLUGINS = {"IPPublicDetector", "PrivateKeyDetector"}
 
 _known: set[str] = set()
 _lock = threading.Lock()
+_maintained: list[re.Pattern[str]] | None = None
 
 
 def register(*values: str) -> None:
@@ -76,6 +142,33 @@ def register(*values: str) -> None:
     they appear verbatim, whatever their shape."""
     with _lock:
         _known.update(v for v in values if isinstance(v, str) and len(v.strip()) >= 6)
+
+
+def maintained_rules() -> list[re.Pattern[str]]:
+    """The denylist regexes of every regex-based detect-secrets plugin (imported once,
+    on first use)."""
+    global _maintained
+    if _maintained is None:
+        import importlib
+        import pkgutil
+
+        import detect_secrets.plugins as plugins
+        from detect_secrets.plugins.base import RegexBasedDetector
+
+        found: list[re.Pattern[str]] = []
+        for info in pkgutil.iter_modules(plugins.__path__):
+            module = importlib.import_module(f"detect_secrets.plugins.{info.name}")
+            for value in vars(module).values():
+                if (
+                    isinstance(value, type)
+                    and issubclass(value, RegexBasedDetector)
+                    and value is not RegexBasedDetector
+                    and value.__module__ == module.__name__
+                    and value.__name__ not in _SKIPPED_PLUGINS
+                ):
+                    found += list(value().denylist)
+        _maintained = found
+    return _maintained
 
 
 def _aws_secret(match: re.Match[str]) -> str:
@@ -86,6 +179,33 @@ def _aws_secret(match: re.Match[str]) -> str:
     return "[REDACTED aws-secret]" if looks else s
 
 
+def _apply(text: str) -> str:
+    for pattern in maintained_rules():
+        text = pattern.sub("[REDACTED token]", text)
+    for pattern, replacement in _RULES:
+        text = pattern.sub(replacement, text)
+    return _AWS_SECRET.sub(_aws_secret, text)
+
+
+# The end of one line and the start of the next: the two halves of a wrapped token.
+_WRAPPED = re.compile(r"([A-Za-z0-9/+=_.-]{6,})\r?\n([A-Za-z0-9/+=_.-]{4,})(?=\s|$)")
+
+
+def _unwrap(text: str) -> str:
+    """A token broken over two lines is tested whole; if the whole is a secret, both
+    halves are redacted."""
+
+    def join(match: re.Match[str]) -> str:
+        head, tail = match.group(1), match.group(2)
+        whole = head + tail
+        # Only a secret that neither half shows alone: the rest is for the line rules.
+        if _apply(head) == head and _apply(tail) == tail and _apply(whole) != whole:
+            return REDACTED + "\n" + REDACTED
+        return match.group(0)
+
+    return _WRAPPED.sub(join, text)
+
+
 def scrub(text: str | None) -> str:
     if not text:
         return text or ""
@@ -94,6 +214,7 @@ def scrub(text: str | None) -> str:
     for value in known:
         if value in text:
             text = text.replace(value, REDACTED)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return _AWS_SECRET.sub(_aws_secret, text)
+    text = _PRIVATE_KEY[0].sub(str(_PRIVATE_KEY[1]), text)
+    if "\n" in text:
+        text = _unwrap(text)
+    return _apply(text)

@@ -26,6 +26,11 @@ class ServiceEntry(BaseModel):
     environment: str | None = None
     aliases: list[str] = Field(default_factory=list)
     dimensions: dict[str, str] = Field(default_factory=dict)
+    # Runbooks this service's owners allow to act on it (a parameter declared
+    # `allowed: service_map` takes its value only from a service that lists the runbook),
+    # and the unit those runbooks act on when it is not named like the service.
+    runbooks: list[str] = Field(default_factory=list)
+    unit: str | None = None
 
 
 class TeamEntry(BaseModel):
@@ -39,9 +44,24 @@ class MapDefaults(BaseModel):
     severity: Severity = Severity.MEDIUM
 
 
+# System units no runbook may act on, whatever an alarm or the catalog says: remote
+# access, the job platforms' own agents, the init system, cloud bootstrap. `denied_units`
+# in the service map extends it (fnmatch patterns, case-insensitive).
+DENIED_UNITS: tuple[str, ...] = (
+    "sshd*", "ssh", "ssh.*", "ssh@*", "amazon-ssm-agent*", "snap.amazon-ssm-agent*",
+    "ssm-agent*", "systemd", "systemd-*", "init", "init.*", "cloud-init*", "cloud-config*",
+    "cloud-final*", "dbus*", "polkit*", "auditd*", "rsyslog*", "journald*", "chronyd*",
+    "ntpd*", "networking*", "network*", "networkmanager*", "firewalld*", "iptables*",
+    "nftables*", "ufw*", "sudo*", "login*", "getty*", "serial-getty*", "cron*", "crond*",
+    "rundeckd*", "awx*", "automation-controller*", "receptor*", "ansible*",
+    "amazon-cloudwatch-agent*", "opslink*", "kubelet*", "containerd*", "docker*",
+)  # fmt: skip
+
+
 class ServiceMap(BaseModel):
     model_config = ConfigDict(extra="forbid")
     defaults: MapDefaults = Field(default_factory=MapDefaults)
+    denied_units: list[str] = Field(default_factory=list)
     critical_services: list[str] = Field(default_factory=list)
     services: dict[str, ServiceEntry] = Field(default_factory=dict)
     teams: dict[str, TeamEntry] = Field(default_factory=dict)
@@ -61,6 +81,27 @@ class ServiceMap(BaseModel):
                 if value is not None and fnmatch.fnmatchcase(value, pattern):
                     return service
         return None
+
+    def denied(self, value: str) -> str | None:
+        """The deny-list pattern `value` falls under, if any."""
+        lowered = value.lower()
+        for pattern in (*DENIED_UNITS, *self.denied_units):
+            if fnmatch.fnmatchcase(lowered, pattern.lower()):
+                return pattern
+        return None
+
+    def unit_for(self, service: str, runbook: str) -> str | None:
+        """The unit `runbook` may act on for `service`: only when the service is in the
+        map and lists the runbook."""
+        entry = self.services.get(service)
+        if entry is None or runbook not in entry.runbooks:
+            return None
+        return entry.unit or service
+
+    def owns_dimension(self, service: str, key: str, value: str) -> bool:
+        entry = self.services.get(service)
+        pattern = entry.dimensions.get(key) if entry else None
+        return pattern is not None and fnmatch.fnmatchcase(value, pattern)
 
     def is_critical(self, service: str) -> bool:
         return service in self.critical_services

@@ -59,3 +59,31 @@ def check_targets(runbook: str, targets: Mapping[str, Sequence[str]]) -> dict[st
                 raise ParameterRejectedError(runbook, name, value, "a resource name, not a group")
         out[key] = tuple(values)
     return out
+
+
+MAX_HOSTS = 100  # the catalog's max_targets ceiling
+
+
+def check_hosts(runbook: str, targets: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """What a job platform may act on: exactly {"InstanceId": hosts}, 1 to MAX_HOSTS
+    distinct, concrete instance ids. Anything else (no hosts, a group, a tag, a pattern)
+    is refused: an adapter never leaves the host set to the platform's inventory."""
+    if set(targets) != {"InstanceId"}:
+        shown = ",".join(targets) or "(none)"
+        raise ParameterRejectedError(
+            runbook, "targets", shown, "", reason="is not an explicit host list (InstanceId)"
+        )
+    values = targets["InstanceId"]
+    if isinstance(values, str | bytes) or not 1 <= len(values) <= MAX_HOSTS:
+        raise ParameterRejectedError(
+            runbook, "targets", str(values)[:80], "", reason=f"must list 1 to {MAX_HOSTS} hosts"
+        )
+    if len(set(values)) != len(values):
+        raise ParameterRejectedError(
+            runbook, "targets", ",".join(values), "", reason="lists a host twice"
+        )
+    pattern = TARGET_PATTERNS["InstanceId"]
+    for value in values:
+        if not isinstance(value, str) or not re.fullmatch(pattern, value, re.ASCII):
+            raise ParameterRejectedError(runbook, "target InstanceId", str(value), pattern)
+    return tuple(values)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+from opslink.inert import code, fenced, title_text
 from opslink.knowledge_base import suggested_steps
 from opslink.models import Alarm, AlarmKind, Enrichment, Priority, Severity, TicketDraft, TicketType
 
@@ -82,12 +83,14 @@ def title(alarm: Alarm, enrichment: Enrichment) -> str:
     first_line = alarm.description.strip().splitlines()[0] if alarm.description.strip() else ""
     message = first_line or alarm.name
     prefix = f"[{enrichment.severity.value.upper()}] {enrichment.service} - "
-    text = prefix + " ".join(message.split())
+    text = prefix + title_text(message)
     return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A table cell of untrusted text: a code span, its pipes escaped (GFM tables split
+    on | even inside code spans)."""
+    return code(text).replace("|", "\\|")
 
 
 def console_links(alarm: Alarm) -> list[tuple[str, str]]:
@@ -108,7 +111,9 @@ def console_links(alarm: Alarm) -> list[tuple[str, str]]:
 
 def _impact(alarm: Alarm, enrichment: Enrichment, prio: Priority) -> str:
     scope = "a business-critical service" if enrichment.critical_service else "a service"
-    hosts = ", ".join(f"{k}={v}" for k, v in alarm.dimensions.items()) or "not given by the alarm"
+    hosts = (
+        ", ".join(code(f"{k}={v}") for k, v in alarm.dimensions.items()) or "not given by the alarm"
+    )
     return (
         f"{prio.value} priority: {scope} in {enrichment.environment} is affected "
         f"(team {enrichment.team or 'unknown'}). Affected resources: {hosts}."
@@ -153,7 +158,7 @@ def description(alarm: Alarm, enrichment: Enrichment, prio: Priority, alert_id: 
         rows.append(("Alarm rule", _clip(alarm.alarm_rule, DESCRIPTION_FIELD_MAX)))
         if alarm.triggering_children:
             rows.append(("Triggered by", ", ".join(alarm.triggering_children)))
-    table = "\n".join(f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in rows)
+    table = "\n".join(f"| {k} | {_md_cell(v)} |" for k, v in rows)
     steps = "\n".join(f"{i}. {s}" for i, s in enumerate(suggested_steps(enrichment.alert_type), 1))
     links = "\n".join(f"- [{label}]({url})" for label, url in console_links(alarm))
     parts = [
@@ -161,9 +166,12 @@ def description(alarm: Alarm, enrichment: Enrichment, prio: Priority, alert_id: 
         "| Field | Value |\n| --- | --- |\n" + table,
     ]
     if alarm.description.strip():
-        parts += ["**Alarm description**", _clip(alarm.description, DESCRIPTION_FIELD_MAX)]
+        parts += [
+            "**Alarm description**",
+            "\n".join(fenced(_clip(alarm.description, DESCRIPTION_FIELD_MAX))),
+        ]
     if alarm.reason.strip():
-        parts += ["**Reason**", _clip(alarm.reason, DESCRIPTION_FIELD_MAX)]
+        parts += ["**Reason**", "\n".join(fenced(_clip(alarm.reason, DESCRIPTION_FIELD_MAX)))]
     parts += [
         "## Impact",
         _impact(alarm, enrichment, prio),
@@ -181,10 +189,21 @@ def draft_ticket(
     alert_id: str,
     oncall: str | None,
     previous_ticket: str | None = None,
+    unverified: str | None = None,
 ) -> TicketDraft:
+    """The alert's ticket; with `unverified` (why its origin is not proven) marked so in
+    title, labels and text: a human looks, automation never runs."""
     prio = priority(enrichment)
     text = description(alarm, enrichment, prio, alert_id)
     extra: dict[str, str] = {}
+    labels: tuple[str, ...] = ()
+    if unverified:
+        text = (
+            f"**Unverified origin**: {unverified}. OpsLink runs no automation for this "
+            "alarm; check that it is real before acting on it.\n\n" + text
+        )
+        extra["origin"] = "unverified"
+        labels = ("unverified_origin",)
     if previous_ticket:
         text += (
             f"\n## History\n\nThis alarm fired before: its previous alert's ticket is "
@@ -193,13 +212,18 @@ def draft_ticket(
         extra["previous_ticket"] = previous_ticket
     return TicketDraft(
         alert_id=alert_id,
-        title=title(alarm, enrichment),
+        title=(("[UNVERIFIED] " if unverified else "") + title(alarm, enrichment))[:TITLE_MAX],
         description=text,
         ticket_type=ticket_type(enrichment),
         priority=prio,
         assignee=assignee(enrichment, oncall),
         due_at=due_at(prio, alarm.state_changed_at),
-        labels=("opslink", f"service:{enrichment.service}", f"type:{enrichment.alert_type}"),
+        labels=(
+            "opslink",
+            f"service:{enrichment.service}",
+            f"type:{enrichment.alert_type}",
+            *labels,
+        ),
         custom_fields={
             "alert_id": alert_id,
             "service": enrichment.service,
@@ -225,6 +249,7 @@ class HandOverFacts:
     runbook: str | None
     job: str | None  # "<platform> <job id>"
     ticket_id: str | None
+    hosts: tuple[str, ...] = ()  # every host a job of this run was launched on
 
 
 def excerpt(text: str, limit: int = HANDOVER_EXCERPT) -> str:
@@ -248,35 +273,36 @@ def handover_note(
         "",
         "| Field | Value |",
         "| --- | --- |",
-        f"| Service | {facts.service} ({facts.environment}) |",
-        f"| Alarm | {facts.alarm_name} ({facts.region}) |",
+        f"| Service | {_md_cell(facts.service)} ({facts.environment}) |",
+        f"| Alarm | {_md_cell(facts.alarm_name)} ({facts.region}) |",
         f"| Runbook | {facts.runbook or 'no runbook'} |",
         f"| Job | {facts.job or '- -'} |",
+        f"| Hosts touched | {', '.join(facts.hosts) if facts.hosts else 'none'} |",
         f"| Alert ticket | {facts.ticket_id or '-'} |",
     ]
     if detail:
-        lines += ["", f"**Detail:** {excerpt(detail, 1000)}"]
+        lines += ["", f"**Detail:** {code(excerpt(detail, 1000))}"]
     if stdout is not None or stderr is not None:
-        lines += ["", "### stdout", "```", excerpt(stdout or "") or "(empty)", "```"]
-        lines += ["### stderr", "```", excerpt(stderr or "") or "(empty)", "```"]
+        # Job output is kept as printed (a fence is literal); only the fence is ours.
+        lines += ["", "### stdout", *fenced(excerpt(stdout or "") or "(empty)", strip=False)]
+        lines += ["### stderr", *fenced(excerpt(stderr or "") or "(empty)", strip=False)]
     if earlier:
         lines += ["", f"### Earlier attempts in this episode ({len(earlier)})"]
         for n, (runbook, ended, output) in enumerate(earlier, 1):
             lines += [
                 f"{n}. **{runbook}**: {ended}",
-                "```",
-                excerpt(output, 600) or "(empty)",
-                "```",
+                *fenced(excerpt(output, 600) or "(empty)", strip=False),
             ]
     return "\n".join(lines) + "\n"
 
 
 def handover_title(service: str, what: str, why: str) -> str:
-    return f"[FAILED_AUTO] {service} - {what}: {why}"[:TITLE_MAX]
+    return f"[FAILED_AUTO] {service} - {title_text(what)}: {why}"[:TITLE_MAX]
 
 
 def resolution_comment(runbook: str, job: str, alarm_name: str, stdout: str) -> str:
     return (
         f"Resolved by OpsLink: runbook {runbook} ({job}) fixed the problem; alarm "
-        f"{alarm_name} is back to OK.\n\nOutput:\n```\n{excerpt(stdout)}\n```"
+        f"{code(alarm_name)} is back to OK.\n\nOutput:\n"
+        + "\n".join(fenced(excerpt(stdout), strip=False))
     )

@@ -50,6 +50,7 @@ def _notifier(topic_arn: str) -> Any:
 
 def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     from opslink.adapters.directory.alarm_state import CloudWatchAlarmState
+    from opslink.adapters.directory.ec2_hosts import Ec2HostDirectory
     from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
     from opslink.adapters.jobs.registry import job_platform
     from opslink.automation_control import SsmAutomationControl
@@ -60,6 +61,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     store = DynamoAlertStore(settings.alerts_table, journal_table=settings.journal_table)
     notifier = _notifier(settings.notification_topic_arn)
     catalog = load_catalog(settings.runbook_catalog_path)
+    smap = load_service_map(settings.service_map_path)
     _audit_catalog(store, catalog)
     return RemediateDeps(
         store=store,
@@ -67,7 +69,10 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         jobs=job_platform(settings),
         catalog=catalog,
         alarms=CloudWatchAlarmState(),
-        directory=ServiceMapDirectory(load_service_map(settings.service_map_path)),
+        directory=ServiceMapDirectory(smap),
+        hosts=Ec2HostDirectory(),
+        service_map=smap,
+        allowed_accounts=settings.allowed_account_ids,
         poll_base_seconds=settings.poll_base_seconds,
         poll_max_seconds=settings.poll_max_seconds,
         runs_per_service_hour=settings.runs_per_service_hour,

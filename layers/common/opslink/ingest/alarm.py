@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger
 from opslink.comment_outbox import post_comment
 from opslink.enrichment import enrich
 from opslink.identity import alert_id, fingerprint
+from opslink.inert import code
 from opslink.ingest.clearing import on_insufficient_data, on_ok
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.ingest.flapping import flapping, mark_flapping
@@ -164,8 +165,8 @@ def _on_open_alert(
             deps.tickets,
             current.ticket_id,
             f"{held_id}:refire:{alarm.state_changed_at.isoformat()}",
-            f"Alarm {alarm.name} fired again at {alarm.state_changed_at.isoformat()} "
-            f"(occurrence {current.occurrences}). Reason: {alarm.reason[:1000]}",
+            f"Alarm {code(alarm.name)} fired again at {alarm.state_changed_at.isoformat()} "
+            f"(occurrence {current.occurrences}). Reason: {code(alarm.reason[:1000])}",
             now,
             held_id,
         )

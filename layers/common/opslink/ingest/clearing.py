@@ -7,6 +7,7 @@ from aws_lambda_powertools import Logger
 from opslink.comment_outbox import post_comment
 from opslink.config import InsufficientDataPolicy, OkPolicy
 from opslink.identity import fingerprint
+from opslink.inert import code
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.ingest.flapping import flapping, mark_flapping
 from opslink.models import Alarm, Outcome, RecordResult, TicketStatus
@@ -43,7 +44,7 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
             alert_id=alert.alert_id,
             ticket_id=alert.ticket_id,
         )
-    text = f"Alarm {alarm.name} returned to OK at {alarm.state_changed_at.isoformat()}: {alarm.reason[:1000]}"
+    text = f"Alarm {code(alarm.name)} returned to OK at {alarm.state_changed_at.isoformat()}: {code(alarm.reason[:1000])}"
     if alert.ticket_id:
         # Ticket first: if it fails the alert stays open and the retry does both.
         if policy.ok_policy is OkPolicy.RESOLVE:
@@ -98,7 +99,7 @@ def on_insufficient_data(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -
             outcome=Outcome.IGNORED,
             reason="INSUFFICIENT_DATA for an alarm with no open alert",
         )
-    text = f"Alarm {alarm.name} has INSUFFICIENT_DATA since {alarm.state_changed_at.isoformat()}: {alarm.reason[:1000]}"
+    text = f"Alarm {code(alarm.name)} has INSUFFICIENT_DATA since {alarm.state_changed_at.isoformat()}: {code(alarm.reason[:1000])}"
     if alert.ticket_id:
         key = f"{alert.alert_id}:insufficient_data:{alarm.state_changed_at.isoformat()}"
         post_comment(

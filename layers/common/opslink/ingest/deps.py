@@ -34,6 +34,8 @@ class IngestPolicy:
     # More than this many ALARM/OK changes of one alarm within the window: flapping.
     flap_transitions: int = 6
     flap_window: timedelta = timedelta(minutes=10)
+    # Alarms of other accounts get their ticket, marked unverified; never automation.
+    allowed_accounts: frozenset[str] = frozenset()
 
     @classmethod
     def from_settings(cls, s: IngestSettings) -> IngestPolicy:
@@ -46,6 +48,7 @@ class IngestPolicy:
             reopen_window=timedelta(seconds=s.reopen_window_seconds),
             flap_transitions=s.flap_transitions,
             flap_window=timedelta(seconds=s.flap_window_seconds),
+            allowed_accounts=s.allowed_account_ids,
         )
 
 

@@ -12,8 +12,10 @@ from aws_lambda_powertools import Logger
 
 from opslink.errors import RetryableError, TicketSystemError
 from opslink.identity import execution_name
+from opslink.inert import code
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.models import Alarm, Alert, Outcome, RecordResult, RemediationInput, TicketStatus
+from opslink.provenance import account_allowed
 from opslink.ticket_policy import draft_ticket
 
 logger = Logger(child=True)
@@ -122,17 +124,29 @@ def _finish_opening(
                 prev_ticket,
                 TicketStatus.OPEN,
                 note=(
-                    f"Alarm {alarm.name} fired again at {alarm.state_changed_at.isoformat()}, "
+                    f"Alarm {code(alarm.name)} fired again at {alarm.state_changed_at.isoformat()}, "
                     f"{alarm.state_changed_at - prev_resolved} after this ticket was resolved: reopened "
-                    f"for OpsLink alert {alert.alert_id}. Reason: {alarm.reason[:1000]}"
+                    f"for OpsLink alert {alert.alert_id}. Reason: {code(alarm.reason[:1000])}"
                 ),
             )
             reason = f"re-fire within the reopen window: ticket {prev_ticket} reopened"
         else:
             oncall = deps.directory.oncall(enr.team)
             new_ticket = True
+            unverified = (
+                None
+                if account_allowed(alarm.account_id, policy.allowed_accounts)
+                else f"account {alarm.account_id} is not one OpsLink serves (AllowedAccountIds)"
+            )
             ticket = deps.tickets.create(
-                draft_ticket(alarm, enr, alert.alert_id, oncall, previous_ticket=prev_ticket)
+                draft_ticket(
+                    alarm,
+                    enr,
+                    alert.alert_id,
+                    oncall,
+                    previous_ticket=prev_ticket,
+                    unverified=unverified,
+                )
             )
             if prev_ticket:
                 reason = f"new alert after the reopen window; new ticket refers to {prev_ticket}"

@@ -13,6 +13,7 @@ from opslink.ports.integrations import (
 from opslink.ports.remediation import (
     AlarmStateReader,
     AutomationControl,
+    HostDirectory,
     JobCanceller,
     JobPlatform,
     RemediationStore,
@@ -43,6 +44,7 @@ __all__ = [
     "Directory",
     "EventRecorder",
     "FaultStore",
+    "HostDirectory",
     "JobCanceller",
     "JobPlatform",
     "JournalReader",

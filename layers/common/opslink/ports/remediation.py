@@ -110,8 +110,21 @@ class AutomationControl(Protocol):
     def current(self) -> Control: ...
 
 
+class HostDirectory(Protocol):
+    """Where the hosts of a group or a service are, read at launch time."""
+
+    def group_instances(self, group: str) -> list[str]:
+        """Instance ids of an Auto Scaling group's InService instances."""
+
+    def tagged_instances(self, key: str, value: str) -> list[str]:
+        """Instance ids of the running instances tagged key=value."""
+
+
 class AlarmStateReader(Protocol):
     def state(self, alarm_name: str, region: str) -> str | None: ...
+
+    def describe(self, alarm_name: str, region: str) -> tuple[str, str] | None:
+        """(ARN, state) of the alarm as CloudWatch has it; None when it does not exist."""
 
 
 class JobCanceller(Protocol):

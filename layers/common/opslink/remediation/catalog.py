@@ -51,6 +51,18 @@ def _check(spec: RunbookSpec, origin: str, root: Path) -> Path:
             raise ConfigurationError(
                 f"{origin}: parameters.{name}: required without a default or a 'from' source"
             )
+        if param.allowed == "values" and not param.values:
+            raise ConfigurationError(f"{origin}: parameters.{name}: allowed: values needs `values`")
+        for value in param.values:
+            if not pattern.fullmatch(value):
+                raise ConfigurationError(
+                    f"{origin}: parameters.{name}.values: {value!r} does not match its pattern"
+                )
+    if spec.max_targets > 1 and not spec.max_targets_reason.strip():
+        raise ConfigurationError(
+            f"{origin}: max_targets {spec.max_targets}: say why in max_targets_reason "
+            "(a runbook touches one host unless the catalog says why more)"
+        )
     script = (root / spec.script).resolve()
     if root.resolve() not in script.parents:
         raise ConfigurationError(f"{origin}: script: {spec.script!r} is outside the catalog")

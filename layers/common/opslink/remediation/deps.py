@@ -12,12 +12,14 @@ from opslink.ports import (
     AlarmStateReader,
     AutomationControl,
     Directory,
+    HostDirectory,
     JobPlatform,
     Notifier,
     RemediationStore,
     TicketSystem,
 )
 from opslink.remediation.catalog import Runbook
+from opslink.service_map import ServiceMap
 
 
 @dataclass
@@ -28,6 +30,9 @@ class RemediateDeps:
     catalog: Sequence[Runbook] = ()
     alarms: AlarmStateReader | None = None
     directory: Directory | None = None
+    hosts: HostDirectory | None = None  # an Auto Scaling group's / a service's hosts
+    service_map: ServiceMap | None = None  # bounds parameters (runbooks, units, deny list)
+    allowed_accounts: frozenset[str] = frozenset()  # AllowedAccountIds; empty: any found
     poll_base_seconds: int = 15
     poll_max_seconds: int = 900
     runs_per_service_hour: int = 10

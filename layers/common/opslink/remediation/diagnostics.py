@@ -19,12 +19,15 @@ from opslink.errors import (
     JobPlatformRejected,
     ParameterRejectedError,
 )
+from opslink.inert import fenced
 from opslink.journal import EventKind, about
+from opslink.remediation.blast_radius import resolve_hosts
 from opslink.remediation.circuit import circuit_allows
 from opslink.remediation.deps import RemediateDeps
+from opslink.remediation.parameters import resolve_parameters
 from opslink.remediation.payloads import DiagnosticJob, Diagnostics, TaskRequest
 from opslink.remediation.select import suppression
-from opslink.remediation.selection import eligible, resolve_parameters, resolve_targets
+from opslink.remediation.selection import eligible
 from opslink.remediation_models import JobRef, JobRequest, JobState, RunbookKind
 from opslink.scrub import scrub
 from opslink.ticket_policy import excerpt
@@ -65,8 +68,9 @@ def diagnose(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
                 runbook=runbook.name,
                 script_path=str(runbook.script_path),
                 script=runbook.script(),
-                environment=resolve_parameters(runbook, a),
-                targets=resolve_targets(runbook, a),
+                environment=resolve_parameters(runbook, a, deps.service_map),
+                # read-only evidence: every resolved host at once, bounded by max_targets
+                targets={"InstanceId": resolve_hosts(runbook, a, deps.hosts).hosts},
                 timeout_seconds=min(runbook.spec.timeout_seconds, DEADLINE_SECONDS),
                 idempotency_key=f"{a.alert_id}:diagnostic:{runbook.name}",
             )
@@ -157,7 +161,10 @@ def _report(deps: RemediateDeps, req: TaskRequest, d: Diagnostics) -> Diagnostic
     now: datetime = deps.clock()
     lines = [f"Diagnostics for alert {a.alert_id} (evidence only; not a fix):"]
     for job in d.jobs:
-        lines += [f"- {job.runbook}: {job.verdict}", "```", job.output or "(no output)", "```"]
+        lines += [
+            f"- {job.runbook}: {job.verdict}",
+            *fenced(job.output or "(no output)", strip=False),
+        ]
         deps.store.record_event(
             about(
                 a,

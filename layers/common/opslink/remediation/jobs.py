@@ -15,11 +15,17 @@ from opslink.errors import (
 )
 from opslink.journal import EventKind, about, seconds_between
 from opslink.models import RemediationInput
+from opslink.remediation.blast_radius import HostPlan, resolve_hosts
 from opslink.remediation.circuit import circuit_allows, circuit_failed, circuit_succeeded
 from opslink.remediation.deps import RemediateDeps
+from opslink.remediation.parameters import (
+    Bound,
+    bind_parameters,
+    describe_sources,
+    resolve_parameters,
+)
 from opslink.remediation.payloads import Launch, LaunchedJob, PollPlan, PollState, TaskRequest
 from opslink.remediation.poll_schedule import Expected, describe, expected, wait_after
-from opslink.remediation.selection import resolve_parameters, resolve_targets
 from opslink.remediation_models import JobRef, JobRequest, JobState
 from opslink.scrub import scrub
 
@@ -52,8 +58,8 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:
         raise InvalidTaskInput("remediation task input: 'selection.runbook.name' is missing")
     runbook = deps.runbook(name)
     try:
-        env = resolve_parameters(runbook, a)
-        targets = resolve_targets(runbook, a)
+        bound = bind_parameters(runbook, a, deps.service_map)
+        plan = resolve_hosts(runbook, a, deps.hosts)
     except ParameterRejectedError as exc:  # noted here, escalated by the state machine
         deps.store.add_note(a.alert_id, str(exc), deps.clock(), kind="parameter_rejected")
         raise
@@ -65,31 +71,39 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:
     if stored is not None:
         job = LaunchedJob.model_validate(stored)  # a retried launch: the job already runs
     else:
-        job = _start(deps, a, runbook.name, env, targets, key, first=not launched)
+        job = _start(deps, a, runbook.name, bound, plan, key, first=not launched)
+    return Launch(job=job, poll=_first_poll(deps, job))
+
+
+def _first_poll(deps: RemediateDeps, job: LaunchedJob) -> PollState:
     plan = expected(deps.store.job_durations(job.platform, job.runbook))
     wait = wait_after(
         0, 0, plan, deps.poll_base_seconds, deps.poll_max_seconds, job.timeout_seconds
     )
-    return Launch(
-        job=job,
-        poll=PollState(
-            wait_seconds=wait,
-            plan=PollPlan(**asdict(plan)) if plan else None,
-            schedule=describe(plan, deps.poll_base_seconds, deps.poll_max_seconds),
-        ),
+    return PollState(
+        wait_seconds=wait,
+        plan=PollPlan(**asdict(plan)) if plan else None,
+        schedule=describe(plan, deps.poll_base_seconds, deps.poll_max_seconds),
     )
+
+
+def _batch_words(plan_batches: list[list[str]], batch: int) -> str:
+    if len(plan_batches) <= 1:
+        return ""
+    return " (canary)" if batch == 0 else f" (batch {batch + 1} of {len(plan_batches)})"
 
 
 def _start(
     deps: RemediateDeps,
     a: RemediationInput,
     name: str,
-    env: dict[str, str],
-    targets: dict[str, tuple[str, ...]],
+    bound: list[Bound],
+    plan: HostPlan,
     key: str,
     first: bool,
 ) -> LaunchedJob:
     runbook = deps.runbook(name)
+    env = {b.name: b.value for b in bound}
     platform = deps.platform()
     circuit_allows(deps, platform.name, a)
     resource = resource_of(a)
@@ -116,7 +130,7 @@ def _start(
         script_path=str(runbook.script_path),
         script=runbook.script(),
         environment=env,
-        targets=targets,
+        targets=plan.targets(0),
         timeout_seconds=runbook.spec.timeout_seconds,
         idempotency_key=key,
     )
@@ -137,6 +151,9 @@ def _start(
         timeout_seconds=runbook.spec.timeout_seconds,
         idempotency_key=key,
         targets={k: list(v) for k, v in request.targets.items()},
+        hosts=list(plan.hosts),
+        host_source=plan.source,
+        batches=[list(b) for b in plan.batches],
     )
     started = about(
         a,
@@ -146,11 +163,21 @@ def _start(
         runbook=runbook.name,
         by="automation",
         latency_seconds=seconds_between(a.triggered_at, ref.launched_at),
-        detail={"platform": ref.platform, "job_id": ref.job_id},
+        detail={
+            "platform": ref.platform,
+            "job_id": ref.job_id,
+            "hosts": ",".join(plan.batches[0]),
+            "batch": "1",
+        },
     )
     deps.store.link_job(a.alert_id, job.out(), event=started, first_launch=first)
-    where = ", ".join(f"{k}={'/'.join(v)}" for k, v in request.targets.items()) or "this host"
-    text = f"Launched runbook {runbook.name} on {where} ({ref.platform} job {ref.job_id})."
+    text = (
+        f"Launched runbook {runbook.name} on {', '.join(plan.batches[0])}"
+        f"{_batch_words(job.batches, 0)} ({ref.platform} job {ref.job_id}). "
+        f"Hosts: {len(plan.hosts)}, the {plan.source} (max_targets "
+        f"{runbook.spec.max_targets})."
+        + (f" Parameters: {describe_sources(bound)}." if bound else "")
+    )
     logger.info("job launched", extra={"runbook": runbook.name, "job_id": ref.job_id})
     deps.store.add_note(a.alert_id, text, deps.clock(), kind="job_launched")
     if a.ticket_id:
@@ -165,7 +192,76 @@ def job_ref(req: TaskRequest) -> JobRef:
     return JobRef(platform=req.job.platform, job_id=req.job.job_id, launched_at=req.job.launched_at)
 
 
-def poll(deps: RemediateDeps, req: TaskRequest) -> PollState:
+def poll(deps: RemediateDeps, req: TaskRequest) -> Launch:
+    """The job's state; when a batch succeeded and batches remain, the next batch is
+    launched (the canary must succeed before any other host is touched)."""
+    state = _poll(deps, req)
+    job = req.job
+    if job is None or state.state != JobState.SUCCEEDED.value or job.batch + 1 >= len(job.batches):
+        if job is None:
+            raise InvalidTaskInput("remediation task input: 'job' is missing for poll")
+        return Launch(job=job, poll=state)
+    following = _next_batch(deps, req.alert, job)
+    return Launch(job=following, poll=_first_poll(deps, following))
+
+
+def _next_batch(deps: RemediateDeps, a: RemediationInput, job: LaunchedJob) -> LaunchedJob:
+    batch = job.batch + 1
+    hosts = tuple(job.batches[batch])
+    key = f"{a.alert_id}:{job.runbook}:batch:{batch}"
+    stored = next(
+        (j for j in deps.store.launched_jobs(a.alert_id) if j.get("idempotency_key") == key), None
+    )
+    if stored is not None:  # a retried poll: this batch runs already
+        return LaunchedJob.model_validate(stored)
+    runbook = deps.runbook(job.runbook)
+    request = JobRequest(
+        runbook=runbook.name,
+        script_path=str(runbook.script_path),
+        script=runbook.script(),
+        environment=resolve_parameters(runbook, a, deps.service_map),
+        targets={"InstanceId": hosts},
+        timeout_seconds=runbook.spec.timeout_seconds,
+        idempotency_key=key,
+    )
+    platform = deps.platform()
+    circuit_allows(deps, platform.name, a)
+    try:
+        ref = platform.launch(request)
+    except JobPlatformError as exc:
+        circuit_failed(deps, platform.name, exc)
+        raise
+    circuit_succeeded(deps, platform.name)
+    following = job.model_copy(
+        update={
+            "job_id": ref.job_id,
+            "launched_at": ref.launched_at,
+            "batch": batch,
+            "idempotency_key": key,
+            "targets": {"InstanceId": list(hosts)},
+        }
+    )
+    words = _batch_words(job.batches, batch)
+    text = (
+        f"Batch {batch} of runbook {runbook.name} succeeded; launched{words} on "
+        f"{', '.join(hosts)} ({ref.platform} job {ref.job_id})."
+    )
+    launched = about(
+        a,
+        EventKind.BATCH_LAUNCHED,
+        ref.launched_at,
+        key=f"{runbook.name}:{batch}",
+        runbook=runbook.name,
+        counted=False,
+        detail={"platform": ref.platform, "job_id": ref.job_id, "hosts": ",".join(hosts),
+                "batch": str(batch + 1)},
+    )  # fmt: skip
+    deps.store.link_job(a.alert_id, following.out(), event=launched)
+    deps.store.add_note(a.alert_id, text, deps.clock(), kind="batch_launched")
+    return following
+
+
+def _poll(deps: RemediateDeps, req: TaskRequest) -> PollState:
     ref = job_ref(req)
     status = deps.platform().status(ref)
     attempt = (req.poll.attempt if req.poll else 0) + 1

@@ -11,19 +11,14 @@ from opslink.comment_outbox import post_comment
 from opslink.errors import ParameterRejectedError
 from opslink.journal import EventKind, about
 from opslink.models import AlertStatus, RemediationInput
+from opslink.remediation.blast_radius import resolve_hosts
 from opslink.remediation.catalog import Runbook
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.outcome import score
+from opslink.remediation.parameters import resolve_parameters
 from opslink.remediation.payloads import Attempt, Ladder, SelectedRunbook, Selection, TaskRequest
 from opslink.remediation.select import candidate_stats, mode_of, suppression
-from opslink.remediation.selection import (
-    eligible,
-    explain,
-    rank,
-    resolve_parameters,
-    resolve_targets,
-    seeded_rng,
-)
+from opslink.remediation.selection import eligible, explain, rank, seeded_rng
 from opslink.remediation_models import Risk
 
 
@@ -56,7 +51,7 @@ def next_attempt(deps: RemediateDeps, req: TaskRequest) -> Ladder:
     matches = [
         (rb, tier)
         for rb, tier in eligible(deps.catalog, a.alert_type, a.service, a.environment)
-        if rb.name not in tried and mode_of(rb, modes) is Risk.AUTO and _runnable(rb, a)
+        if rb.name not in tried and mode_of(rb, modes) is Risk.AUTO and _runnable(deps, rb, a)
     ]
     if not matches:
         return Ladder(attempts=attempts, reason="no other unattended runbook matches this alert")
@@ -90,12 +85,12 @@ def next_attempt(deps: RemediateDeps, req: TaskRequest) -> Ladder:
     )
 
 
-def _runnable(runbook: Runbook, alert: RemediationInput) -> bool:
-    """Its parameters and targets resolve for this alert (else launching it would only
+def _runnable(deps: RemediateDeps, runbook: Runbook, alert: RemediationInput) -> bool:
+    """Its parameters and hosts resolve for this alert (else launching it would only
     be refused)."""
     try:
-        resolve_parameters(runbook, alert)
-        resolve_targets(runbook, alert)
+        resolve_parameters(runbook, alert, deps.service_map)
+        resolve_hosts(runbook, alert, deps.hosts)
     except ParameterRejectedError:
         return False
     return True

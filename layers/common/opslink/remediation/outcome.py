@@ -17,7 +17,7 @@ from opslink.journal import EventKind, about, seconds_between
 from opslink.models import AlertStatus, HandOver, Priority, TicketDraft, TicketStatus, TicketType
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.jobs import job_ref
-from opslink.remediation.payloads import TaskRequest
+from opslink.remediation.payloads import LaunchedJob, TaskRequest
 from opslink.remediation.policy import ESCALATIONS
 from opslink.remediation_models import JobOutput, JobRef
 from opslink.scrub import scrub
@@ -160,12 +160,23 @@ def _handover_note(deps: RemediateDeps, req: TaskRequest, why: str, detail: str)
         runbook=req.runbook_name(),
         job=f"{req.job.platform} {req.job.job_id}" if req.job else None,
         ticket_id=a.ticket_id,
+        hosts=_hosts_touched(deps, a.alert_id),
     )
     earlier = _earlier_attempts(deps, req)
     if req.job is None:
         return handover_note(facts, why, detail, None, None, earlier)
     out = job_output(deps, req)
     return handover_note(facts, why, detail, out.stdout, out.stderr, earlier)
+
+
+def _hosts_touched(deps: RemediateDeps, alert_id: str) -> tuple[str, ...]:
+    """Every host a remediation job of this alert was launched on (all batches, all
+    ladder attempts), from the launch ledger."""
+    hosts: dict[str, None] = {}
+    for stored in deps.store.launched_jobs(alert_id):
+        job = LaunchedJob.model_validate(stored)
+        hosts |= dict.fromkeys(job.targets.get("InstanceId", []))
+    return tuple(hosts)
 
 
 _ENDED = {

@@ -47,7 +47,18 @@ class LaunchedJob(_Payload):
     runbook: str
     timeout_seconds: int = 0
     idempotency_key: str = ""
-    targets: dict[str, list[str]] = {}
+    targets: dict[str, list[str]] = {}  # this batch's hosts: {"InstanceId": [...]}
+    # The run's whole host plan: every host, where they came from, the canary and batches.
+    hosts: list[str] = []
+    host_source: str = ""
+    batches: list[list[str]] = []
+    batch: int = 0  # index of the batch this job runs
+
+    def touched(self) -> list[str]:
+        """Hosts a job of this run was launched on so far (this batch included)."""
+        if not self.batches:
+            return list(self.targets.get("InstanceId", []))
+        return [h for b in self.batches[: self.batch + 1] for h in b]
 
     @field_serializer("launched_at")
     def _iso(self, value: datetime) -> str:

@@ -9,6 +9,7 @@ from opslink.errors import InvalidTaskInput
 from opslink.identity import execution_name
 from opslink.journal import EventKind, about
 from opslink.models import RemediationInput
+from opslink.provenance import provenance_problem
 from opslink.remediation.catalog import Runbook
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.payloads import SelectedRunbook, Selection, TaskRequest
@@ -21,13 +22,15 @@ _MODE_ORDER = {Risk.AUTO: 0, Risk.APPROVAL: 1, Risk.SHADOW: 2}
 
 def suppression(deps: RemediateDeps, alert: RemediationInput) -> str | None:
     """Why no automation may run for this alert now (flapping alarm, kill switch,
-    maintenance window), or None."""
+    maintenance window, unproven origin), or None."""
     current = deps.store.get(alert.alert_id)
     if current is not None and current.flapping_since is not None:
         return "the alarm is flapping"
     if deps.control is not None:
-        return deps.control.current().suppression(alert.service, deps.clock())
-    return None
+        why = deps.control.current().suppression(alert.service, deps.clock())
+        if why:
+            return why
+    return provenance_problem(alert, deps.alarms, deps.allowed_accounts)
 
 
 def candidate_stats(
@@ -42,10 +45,11 @@ def candidate_stats(
 
 def mode_of(runbook: Runbook, modes: Mapping[str, str]) -> Risk:
     """The runbook's autonomy now: an operator's override (`opslink automation mode`),
-    else the catalog's `risk`."""
+    else the catalog's `risk`. The catalog's risk is a ceiling: an override may lower it
+    (shadow, approval), never raise it, whatever the control parameter says."""
     override = modes.get(runbook.name)
     if override is not None and override in Risk.__members__.values():
-        return Risk(override)
+        return Risk(override).at_most(runbook.spec.risk)
     return runbook.spec.risk
 
 
@@ -58,6 +62,14 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
             about(a, EventKind.AUTOMATION_SUPPRESSED, deps.clock(), why=text, key="select")
         )
         return Selection(suppressed=True, reason=text)
+    if deps.service_map is not None and a.service not in deps.service_map.services:
+        return Selection(
+            reason=(
+                f"Service {a.service} is not in the service map: OpsLink gives it a ticket and "
+                "diagnostics, never a fix (add it to the service map with the runbooks its "
+                "owners allow); left to humans."
+            )
+        )
     matches = eligible(deps.catalog, a.alert_type, a.service, a.environment)
     if not matches:
         return Selection(

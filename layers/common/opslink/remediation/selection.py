@@ -17,15 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from opslink.errors import ParameterRejectedError
-from opslink.models import RemediationInput
 from opslink.remediation.catalog import Runbook
 from opslink.remediation_models import Risk, RunbookKind
-from opslink.targets import check_targets
 
 TIERS = ("exact", "alert_type", "service", "generic")
 # Pseudo-counts (fixes, misses) before any evidence: a specific match starts ahead of a
@@ -144,50 +140,6 @@ def explain(best: Candidate, others: Sequence[Candidate]) -> str:
             for c in others[:4]
         )
     return text + "."
-
-
-def _source_value(source: str, alert: RemediationInput) -> str | None:
-    kind, _, key = source.partition(".")
-    if kind == "alert":
-        value = getattr(alert, key, None)
-        return None if value is None else str(value)
-    if kind == "dimension":
-        return alert.dimensions.get(key)
-    return None
-
-
-def resolve_parameters(runbook: Runbook, alert: RemediationInput) -> dict[str, str]:
-    """Environment for the script: every value checked against its pattern in full."""
-    env: dict[str, str] = {}
-    for name, spec in runbook.spec.parameters.items():
-        value = _source_value(spec.source, alert) if spec.source else None
-        if value is None and spec.default is not None:
-            value = (
-                str(spec.default).lower() if isinstance(spec.default, bool) else str(spec.default)
-            )
-        if value is None:
-            if spec.required:
-                raise ParameterRejectedError(runbook.name, name, "", spec.pattern)
-            continue
-        if not re.fullmatch(spec.pattern, value):
-            raise ParameterRejectedError(runbook.name, name, value, spec.pattern)
-        env[name] = value
-    return env
-
-
-def resolve_targets(runbook: Runbook, alert: RemediationInput) -> dict[str, tuple[str, ...]]:
-    """Alarm dimensions first (InstanceId, AutoScalingGroupName), then the service tag;
-    validated (opslink/targets.py): ParameterRejectedError for anything but one concrete
-    resource name."""
-    for key in runbook.spec.targets.dimensions:
-        value = alert.dimensions.get(key)
-        if value:
-            return check_targets(runbook.name, {key: (value,)})
-    if runbook.spec.targets.service_tag:
-        return check_targets(
-            runbook.name, {f"tag:{runbook.spec.targets.service_tag}": (alert.service,)}
-        )
-    return {}
 
 
 def needs_approval(runbook: Runbook) -> bool:

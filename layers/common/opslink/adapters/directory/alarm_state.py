@@ -24,6 +24,11 @@ class CloudWatchAlarmState:
 
     def state(self, alarm_name: str, region: str) -> str | None:
         """OK, ALARM or INSUFFICIENT_DATA; None when the alarm does not exist."""
+        found = self.describe(alarm_name, region)
+        return found[1] if found else None
+
+    def describe(self, alarm_name: str, region: str) -> tuple[str, str] | None:
+        """(ARN, state) of the alarm; None when it does not exist in this account/region."""
         try:
             out = self._client(region).describe_alarms(
                 AlarmNames=[alarm_name], AlarmTypes=["MetricAlarm", "CompositeAlarm"]
@@ -36,4 +41,6 @@ class CloudWatchAlarmState:
                 ) from exc
             raise RetryableError(f"CloudWatch DescribeAlarms {alarm_name}: {exc}") from exc
         alarms = out.get("MetricAlarms", []) + out.get("CompositeAlarms", [])
-        return str(alarms[0]["StateValue"]) if alarms else None
+        if not alarms:
+            return None
+        return str(alarms[0].get("AlarmArn", "")), str(alarms[0]["StateValue"])

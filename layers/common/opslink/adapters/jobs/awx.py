@@ -1,7 +1,8 @@
 """AWX / Ansible Automation Platform: launch a job template, follow the job, stdout, cancel.
 
 Each runbook maps to a job template id (AWX_TEMPLATES); parameters become extra_vars,
-targets the inventory limit. Bearer token (OAuth2 personal access token).
+the explicit host list the inventory `limit` (hosts named by instance id, as the
+EC2 inventory plugin's `hostnames: [instance-id]` names them). Bearer token (OAuth2 personal access token).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from opslink.adapters.http_client import HttpClient, field
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
-from opslink.targets import check_targets
+from opslink.targets import check_hosts
 
 _STATES = {
     "new": JobState.QUEUED,
@@ -47,10 +48,10 @@ class AwxPlatform:
         body: dict[str, object] = {
             "extra_vars": request.environment | {"opslink_run_id": request.idempotency_key}
         }
-        targets = check_targets(request.runbook, request.targets)  # never `all` or a pattern
-        hosts = [h for values in targets.values() for h in values]
-        if hosts and "InstanceId" in targets:
-            body["limit"] = ",".join(hosts)
+        # Always an explicit limit of exact inventory host names (the instance ids): never
+        # the template's whole inventory, never `all` or a pattern.
+        hosts = check_hosts(request.runbook, request.targets)
+        body["limit"] = ",".join(hosts)
         doc = self.http.request(
             "POST",
             f"/api/v2/job_templates/{int(template)}/launch/",

@@ -16,7 +16,7 @@ from opslink.adapters.http_client import HttpClient, field
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
-from opslink.targets import check_targets
+from opslink.targets import check_hosts
 
 
 class HttpJobApiPlatform:
@@ -26,7 +26,7 @@ class HttpJobApiPlatform:
         self.http = client or HttpClient("job API", base_url, {"Authorization": f"Bearer {token}"})
 
     def launch(self, request: JobRequest) -> JobRef:
-        targets = check_targets(request.runbook, request.targets)
+        targets = {"InstanceId": check_hosts(request.runbook, request.targets)}
         body = {
             "runbook": request.runbook,
             "parameters": request.environment,

@@ -24,7 +24,7 @@ import opslink
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
-from opslink.targets import check_targets
+from opslink.targets import check_hosts
 
 # What a script inherits from this process: nothing else leaks into a runbook.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
@@ -113,7 +113,7 @@ class LocalShellPlatform:
         return self.jobs_dir / job_id
 
     def launch(self, request: JobRequest) -> JobRef:
-        check_targets(request.runbook, request.targets)
+        hosts = check_hosts(request.runbook, request.targets)
         job_id = hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:20]
         job_dir = self._dir(job_id)
         try:
@@ -127,7 +127,11 @@ class LocalShellPlatform:
             )
         launched = utcnow()
         env = self._base_environment()
-        env |= request.environment | {"OPSLINK_RUN_ID": job_id, "OPSLINK_RUNBOOK": request.runbook}
+        env |= request.environment | {
+            "OPSLINK_RUN_ID": job_id,
+            "OPSLINK_RUNBOOK": request.runbook,
+            "OPSLINK_HOSTS": ",".join(hosts),  # the simulated hosts this batch stands for
+        }
         if self.sandbox is not None:  # the seal wins over anything a runbook declares
             env |= {k: v for k, v in self.sandbox.environment().items() if k != "PATH"}
         if self.target_root:

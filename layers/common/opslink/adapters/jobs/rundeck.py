@@ -12,7 +12,7 @@ from opslink.adapters.http_client import HttpClient, field
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
-from opslink.targets import check_targets
+from opslink.targets import check_hosts
 
 API = "/api/41"
 _STATES = {
@@ -47,10 +47,10 @@ class RundeckPlatform:
         body: dict[str, object] = {
             "options": request.environment | {"OPSLINK_RUN_ID": request.idempotency_key}
         }
-        targets = check_targets(request.runbook, request.targets)  # never `.*` or a list
-        hosts = [h for values in targets.values() for h in values]
-        if hosts and "InstanceId" in targets:
-            body["filter"] = "name: " + ",".join(hosts)
+        # Always an exact node-name filter (nodes named by instance id, the EC2 node
+        # source's default): never the job's whole node set, never `.*`.
+        hosts = check_hosts(request.runbook, request.targets)
+        body["filter"] = "name: " + ",".join(hosts)
         # Running a job is not idempotent: retried only when Rundeck surely did nothing.
         doc = self.http.request(
             "POST",

@@ -1,7 +1,7 @@
 """SSM Run Command job platform: the AWS default.
 
-SendCommand with AWS-RunShellScript on the alert's hosts: InstanceIds from the alarm's
-InstanceId dimension, else Targets by Auto Scaling group or by the service tag.
+SendCommand with AWS-RunShellScript on an explicit list of InstanceIds (resolved and
+bounded before launch: opslink/remediation/blast_radius.py), never a tag target.
 
 The script and its lib.sh travel as quoted heredocs (no expansion). Parameters never
 enter the command line as text a shell would parse: they travel base64-encoded (an
@@ -24,7 +24,7 @@ from opslink.adapters.aws import lazy_client
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformError, JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
-from opslink.targets import check_targets
+from opslink.targets import check_hosts
 
 INLINE_LIMIT = 24_000  # characters GetCommandInvocation returns inline
 _STATES = {
@@ -65,24 +65,10 @@ def build_commands(request: JobRequest) -> list[str]:
 
 
 def targets_for(request: JobRequest) -> dict[str, Any]:
-    targets = check_targets(request.runbook, request.targets)  # never a wildcard or list
-    if "InstanceId" in targets:
-        return {"InstanceIds": list(request.targets["InstanceId"])}
-    if "AutoScalingGroupName" in request.targets:
-        return {
-            "Targets": [
-                {
-                    "Key": "tag:aws:autoscaling:groupName",
-                    "Values": list(request.targets["AutoScalingGroupName"]),
-                }
-            ]
-        }
-    tags = [k for k in request.targets if k.startswith("tag:")]
-    if tags:
-        return {"Targets": [{"Key": tags[0], "Values": list(request.targets[tags[0]])}]}
-    raise JobPlatformRejected(
-        f"ssm: runbook {request.runbook} has no targets (no InstanceId, Auto Scaling group or service tag)"
-    )
+    """The explicit host list, never a tag or group target that SSM would expand: each
+    batch runs on exactly these instances, stopping at the first error."""
+    hosts = check_hosts(request.runbook, request.targets)
+    return {"InstanceIds": list(hosts), "MaxConcurrency": str(len(hosts)), "MaxErrors": "0"}
 
 
 class SsmRunCommandPlatform:
@@ -93,12 +79,10 @@ class SsmRunCommandPlatform:
         client: Any = None,
         s3: Any = None,
         output_bucket: str = "",
-        max_concurrency: str = "50%",
     ) -> None:
         self._client = client
         self._s3 = s3
         self.output_bucket = output_bucket
-        self.max_concurrency = max_concurrency
 
     @property
     def client(self) -> Any:
@@ -136,8 +120,6 @@ class SsmRunCommandPlatform:
                 "executionTimeout": [str(request.timeout_seconds)],
             },
             "TimeoutSeconds": 600,
-            "MaxConcurrency": self.max_concurrency,
-            "MaxErrors": "0",
             **targets_for(request),
         }
         if self.output_bucket:

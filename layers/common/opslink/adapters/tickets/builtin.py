@@ -33,6 +33,8 @@ def ticket_id_for(key: str) -> str:
 
 class BuiltinTicketSystem(KeyedComments):
     name = "builtin"
+    # CommonMark: untrusted values arrive as code spans and fenced blocks (inert).
+    markup = "markdown"
 
     def __init__(
         self, table: str, client: Any = None, base_url: str = "", clock: Clock = utcnow

@@ -46,6 +46,8 @@ def _label_names(issue: Any) -> set[str]:
 
 class GitHubTickets(KeyedComments):
     name = "github"
+    # CommonMark: untrusted values arrive as code spans and fenced blocks (inert).
+    markup = "markdown"
 
     def __init__(
         self,

@@ -65,6 +65,9 @@ class JiraTickets(KeyedComments):
             raise TicketSystemRejected(f"Jira: API version {api_version} is not supported (2 or 3)")
         self.api = f"/rest/api/{api_version}"
         self.v3 = api_version == 3
+        # v3 takes ADF (built from the regions: untrusted values as code marks and code
+        # blocks); v2 takes wiki markup (untrusted spans escaped, blocks in {noformat}).
+        self.markup = "adf" if self.v3 else "wiki"
         # Jira Cloud removed /search: search/jql on both API versions there; Data Center
         # keeps /search. Cloud unless said otherwise or the host is not atlassian.net.
         cloud = (deployment or "").lower() == "cloud" or (

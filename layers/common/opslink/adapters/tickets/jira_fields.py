@@ -3,12 +3,28 @@ Jira issue as an OpsLink ticket."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from opslink.adapters.tickets.common import parse_time, require
 from opslink.errors import TicketSystemRejected
+from opslink.inert import spans
 from opslink.models import Priority, Ticket, TicketStatus, TicketType
+
+
+def _inline(line: str) -> list[dict[str, Any]]:
+    """A line's text nodes: code spans (untrusted values) carry ADF's code mark; ADF text
+    is literal (no mention, link or image unless a node says so)."""
+    nodes: list[dict[str, Any]] = []
+    for kind, text in spans(line):
+        if not text:
+            continue
+        node: dict[str, Any] = {"type": "text", "text": text}
+        if kind == "code":
+            node["marks"] = [{"type": "code"}]
+        nodes.append(node)
+    return nodes or [{"type": "text", "text": " "}]
 
 
 def adf(markdown: str) -> dict[str, Any]:
@@ -18,10 +34,11 @@ def adf(markdown: str) -> dict[str, Any]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if line.startswith("```"):
+        fence = re.match(r"^(`{3,})\s*$", line)
+        if fence:
             block = []
             i += 1
-            while i < len(lines) and not lines[i].startswith("```"):
+            while i < len(lines) and lines[i].strip() != fence.group(1):
                 block.append(lines[i])
                 i += 1
             content.append(
@@ -52,7 +69,7 @@ def adf(markdown: str) -> dict[str, Any]:
             for n, text in enumerate(para):
                 if n:
                     nodes.append({"type": "hardBreak"})
-                nodes.append({"type": "text", "text": text})
+                nodes += _inline(text)
             content.append({"type": "paragraph", "content": nodes})
         i += 1
     return {

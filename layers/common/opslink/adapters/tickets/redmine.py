@@ -27,7 +27,7 @@ from opslink.adapters.tickets.common import (
     reread,
     ticket_http,
 )
-from opslink.errors import TicketSystemRejected
+from opslink.errors import ConfigurationError, TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
 
 PRIORITY_NAMES = {
@@ -56,8 +56,15 @@ class RedmineTickets(KeyedComments):
         alert_field_id: int,
         users: dict[str, int] | None = None,
         client: Any = None,
+        text_formatting: str = "common_mark",
     ) -> None:
         self.http = client or ticket_http("Redmine", base_url, {"X-Redmine-API-Key": api_key})
+        # The server's Settings > Text formatting: OpsLink writes inert text for it.
+        if text_formatting not in ("common_mark", "markdown", "textile"):
+            raise ConfigurationError(
+                f"Redmine text_formatting {text_formatting!r}: common_mark, markdown or textile"
+            )
+        self.markup = "textile" if text_formatting == "textile" else "markdown"
         self.base_url = base_url.rstrip("/")
         self.project = project
         self.field = int(alert_field_id)

@@ -108,4 +108,5 @@ def _provider(settings: CommonSettings, fresh: bool = False) -> TicketSystem:
         _need(settings.ticket_project, "TICKET_PROJECT", provider),
         field,
         users={str(k): int(v) for k, v in (opts.get("users") or {}).items()},
+        text_formatting=str(opts.get("text_formatting", "common_mark")),
     )

@@ -77,6 +77,9 @@ CATEGORIES = {
 
 class ServiceNowTickets(KeyedComments):
     name = "servicenow"
+    # Journals and comments show plain text, but linkify it and parse mentions (and
+    # ServiceNow renders [code] HTML): untrusted regions are defanged (opslink/inert.py).
+    markup = "plain"
 
     def __init__(
         self,

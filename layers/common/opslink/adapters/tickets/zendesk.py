@@ -51,6 +51,9 @@ TO_STATE = {
 
 class ZendeskTickets(KeyedComments):
     name = "zendesk"
+    # Journals and comments show plain text, but linkify it and parse mentions (and
+    # ServiceNow renders [code] HTML): untrusted regions are defanged (opslink/inert.py).
+    markup = "plain"
 
     def __init__(self, base_url: str, email: str, token: str, client: Any = None) -> None:
         self.http = client or ticket_http("Zendesk", base_url, {}, auth=(f"{email}/token", token))

@@ -1,0 +1,221 @@
+"""A corpus of secret shapes as runbooks, tools and logs really print them, and of text
+that looks random but is no secret (it must stay readable). Fake values only."""
+
+from __future__ import annotations
+
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+GH = "ghp_" + "R8kq2ZtLw9XbN4mPf7Yc1Vd6Hs3Ja0Ue5Gi2"
+PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj"
+
+# (label, text as printed, the secret that must not survive)
+SHAPES: list[tuple[str, str, str]] = [
+    ("set -x trace", "+ DBPW=Tr4ce-Secret-91\n+ psql -h db", "Tr4ce-Secret-91"),
+    ("--password flag", "mysqladmin --password Fl4gSecret77 status", "Fl4gSecret77"),
+    ("--password= flag", "pg_dump --password=Fl4gEqSecret88 orders", "Fl4gEqSecret88"),
+    ("mysql -p attached", "mysql -uroot -pAtt4chedPw9 -e 'show status'", "Att4chedPw9"),
+    ("sshpass -p", "sshpass -p 'Ssh-P4ss-2' ssh admin@host", "Ssh-P4ss-2"),
+    ("DB_PASS=", "DB_PASS=Pl41nPass-x restarting", "Pl41nPass-x"),
+    ("XML element", "<config><password>Xml-S3cret</password></config>", "Xml-S3cret"),
+    (
+        "JSON-escaped log string",
+        '{"log": "login with {\\"password\\": \\"Esc4ped-Pw\\"} ok"}',
+        "Esc4ped-Pw",
+    ),
+    (
+        "PGP private key block",
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGPg1xYBCADpgpSecretMaterial\n"
+        "=abcd\n-----END PGP PRIVATE KEY BLOCK-----",
+        "lQOYBGPg1xYBCADpgpSecretMaterial",
+    ),
+    ("bare GitHub token", f"cloning with {GH} done", GH),
+    (
+        "GitHub fine-grained",
+        "token github_pat_11ABCDEFG0abcdefghijklmn_opqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUV used",
+        "github_pat_11ABCDEFG0abcdefghijklmn_opqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUV",
+    ),
+    (
+        "Slack bot token",
+        "posting as xoxb-2468013579-1357924680-AbCdEfGhIjKlMnOpQrStUvWx",
+        "xoxb-2468013579-1357924680-AbCdEfGhIjKlMnOpQrStUvWx",
+    ),
+    (
+        "Slack webhook",
+        "hook https://hooks.slack.com/services/T0123ABCD/B0456EFGH/aBcDeFgHiJkLmNoPqRsTuVwX",
+        "aBcDeFgHiJkLmNoPqRsTuVwX",
+    ),
+    (
+        "Stripe live key",
+        "charging with sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    ),
+    (
+        "Stripe restricted key",
+        "rk_live_51H8xYz2eZvKYlo2CabcdEFGH1234",
+        "rk_live_51H8xYz2eZvKYlo2CabcdEFGH1234",
+    ),
+    (
+        "AWS secret wrapped across lines",
+        f"aws configure list\nsecret: {AWS_SECRET[:25]}\n{AWS_SECRET[25:]}\nregion us-east-1",
+        AWS_SECRET[25:],
+    ),
+    ("AWS secret standalone", f"found {AWS_SECRET} in env", AWS_SECRET),
+    ("AWS access key id", "export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
+    (
+        "AWS session token",
+        "aws_session_token = IQoJb3JpZ2luX2VjEAkaCXVzLWVhc3QtMSJHMEUCIQD",
+        "IQoJb3JpZ2luX2VjEAkaCXVzLWVhc3QtMSJHMEUCIQD",
+    ),
+    ("URL ?key=", "GET https://maps.example.com/api?key=Qk3yV4lue99&q=x", "Qk3yV4lue99"),
+    (
+        "URL &sig=",
+        "https://acct.blob.core.windows.net/c/f?sv=2022-11-02&sig=S1gN4tur3%2Bvalue%3D",
+        "S1gN4tur3%2Bvalue%3D",
+    ),
+    (
+        "presigned S3 URL",
+        "https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261205&X-Amz-Signature=9f2c1e0d8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e",
+        "9f2c1e0d8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e",
+    ),
+    ("postgres URL", "postgres://app:Pg-Url-Pw1@db.internal:5432/orders", "Pg-Url-Pw1"),
+    ("redis URL no user", "redis://:R3dis-Pw@cache:6379/0", "R3dis-Pw"),
+    ("mongodb+srv URL", "mongodb+srv://svc:M0ngo-Pw@cluster0.example.net/db", "M0ngo-Pw"),
+    (
+        "ADO.NET connection string",
+        "Server=db;Database=orders;User Id=sa;Password=Ad0-Net-Pw;",
+        "Ad0-Net-Pw",
+    ),
+    ("JDBC password param", "jdbc:mysql://db:3306/o?user=app&password=Jdbc-Pw-42", "Jdbc-Pw-42"),
+    (".netrc one line", "machine api.example.com login bob password N3trc-Pw", "N3trc-Pw"),
+    (
+        ".netrc multi line",
+        "machine git.example.com\n  login bob\n  password N3trc-Multi\n",
+        "N3trc-Multi",
+    ),
+    (
+        "Authorization Bearer",
+        "Authorization: Bearer opaque-T0ken-abcdef123",
+        "opaque-T0ken-abcdef123",
+    ),
+    ("Authorization token", "Authorization: token 0paqueTokenValue12345", "0paqueTokenValue12345"),
+    (
+        "Authorization Basic base64",
+        "Authorization: Basic YWRtaW46QmFzMWMtUHc=",
+        "YWRtaW46QmFzMWMtUHc=",
+    ),
+    (
+        "AWS SigV4 header",
+        "Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261205/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024",
+        "fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024",
+    ),
+    ("X-Api-Key header", "X-Api-Key: ApiK3yHeaderValue", "ApiK3yHeaderValue"),
+    ("Cookie header", "Cookie: session=Sess10nCookieValue; theme=dark", "Sess10nCookieValue"),
+    ("curl -u", "curl -u deploy:Curl-U-Pw https://ci.example.com", "Curl-U-Pw"),
+    (
+        "Azure storage connection string",
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=bXlBenVyZVN0b3JhZ2VBY2NvdW50S2V5VmFsdWVGb3JUZXN0aW5nMTIzNDU2Nzg5MA==;EndpointSuffix=core.windows.net",
+        "bXlBenVyZVN0b3JhZ2VBY2NvdW50S2V5VmFsdWVGb3JUZXN0aW5nMTIzNDU2Nzg5MA==",
+    ),
+    (
+        "Azure client secret env",
+        "AZURE_CLIENT_SECRET=Az~Cl13nt.S3cret_v4lue",
+        "Az~Cl13nt.S3cret_v4lue",
+    ),
+    (
+        "GCP API key",
+        "maps key AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY loaded",
+        "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
+    ),
+    (
+        "GCP OAuth access token",
+        "Bearer-less ya29.a0AfH6SMBx3Kq-9zYwVtUuSr7PqOnMlKjIhGf loaded",
+        "ya29.a0AfH6SMBx3Kq-9zYwVtUuSr7PqOnMlKjIhGf",
+    ),
+    (
+        "GCP service account JSON",
+        '{"type": "service_account", "private_key_id": "1a2b3c4d5e6f7a8b9c0d", '
+        '"private_key": "-----BEGIN PRIVATE KEY-----\\n'
+        + PEM_BODY
+        + '\\n-----END PRIVATE KEY-----\\n"}',
+        PEM_BODY,
+    ),
+    (
+        "OpenSSH private key",
+        f"-----BEGIN OPENSSH PRIVATE KEY-----\n{PEM_BODY}\n-----END OPENSSH PRIVATE KEY-----",
+        PEM_BODY,
+    ),
+    (
+        "RSA private key",
+        f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY-----",
+        PEM_BODY,
+    ),
+    (
+        "PKCS#8 private key",
+        f"-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----",
+        PEM_BODY,
+    ),
+    (
+        "PKCS#8 encrypted key",
+        f"-----BEGIN ENCRYPTED PRIVATE KEY-----\n{PEM_BODY}\n-----END ENCRYPTED PRIVATE KEY-----",
+        PEM_BODY,
+    ),
+    (
+        "JWT",
+        "id_token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJlLWJ5dGVzLXg",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJlLWJ5dGVzLXg",
+    ),
+    ("GitLab token", "using glpat-xYz12AbC34dEf56GhI78jK", "glpat-xYz12AbC34dEf56GhI78jK"),
+    (
+        "npm token",
+        "//registry/:_authToken=npm_aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5",
+        "npm_aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5",
+    ),
+    (
+        "SendGrid key",
+        "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",
+        "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",
+    ),
+    (
+        "Vault token",
+        "VAULT_ADDR set; using hvs.CAESIJ3k9Zl2Xw8YqTb7VnR4mP1sD6fG",
+        "hvs.CAESIJ3k9Zl2Xw8YqTb7VnR4mP1sD6fG",
+    ),
+    (
+        "OpenAI project key",
+        "OPENAI key sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56",
+        "sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56",
+    ),
+    (
+        "docker config auth",
+        '{"auths": {"r.example.com": {"auth": "ZGVwbG95OkRvY2tlci1QdzE="}}}',
+        "ZGVwbG95OkRvY2tlci1QdzE=",
+    ),
+    (".NET appSettings", '<add key="ApiKey" value="DotN3tApiKeyValue"/>', "DotN3tApiKeyValue"),
+    ("YAML quoted with spaces", 'password: "p4ss w0rd with spaces"', "p4ss w0rd with spaces"),
+    ("MYSQL_PWD", "export MYSQL_PWD=MyPwd-Env9", "MyPwd-Env9"),
+    (
+        "client_secret JSON",
+        '{"client_id": "web", "client_secret": "Cl1entS3cretJson"}',
+        "Cl1entS3cretJson",
+    ),
+]
+
+# Random-looking but no secret: must come out of the scrubber unchanged.
+FALSE_POSITIVES: list[str] = [
+    "commit 3f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39 deployed to prod",
+    "request id 7c9e6679-7425-40de-944b-e07fc1f90ae7 took 412 ms",
+    "alarm on i-0123456789abcdef0 and i-0abc1234 (InService)",
+    "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:prod-checkout-api-cpu-high",
+    "arn:aws:states:us-east-1:123456789012:execution:opslink-Remediation:remediate-A-015acd530c4dec4279a0",
+    "X-Amzn-Trace-Id: Root=1-67891233-abcdef012345678912345678",
+    "2026-12-05T12:03:04.123456+00:00 restarted checkout (pid 4242)",
+    "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 pulled",
+    "Ran 42 tests: 40 passed, 2 skipped in 3.1 s",
+    "disk /dev/nvme0n1p1 91 % used; rotated 14 logs under /var/log/app",
+    "GET https://status.example.com/health?region=eu-west-1&verbose=true 200",
+    "token bucket refilled: 50 of 50; passing traffic to checkout-api-asg",
+    "s3://opslink-output/opslink/restart_service/0a1b2c3d-4e5f/stdout",
+    "AWS_REGION=eu-west-1 SERVICE=checkout WAIT_SECONDS=30",
+    "ami-0e0e0e0e0e0e0e0e0 launched in subnet-0123456789abcdef0 (vpc-0a1b2c3d)",
+    "SSM command 2b6c1f3a-9d4e-4f5a-8b7c-6d5e4f3a2b1c: 3/3 targets done, 0 errors",
+    "Author: alice <alice@example.com>; reviewers: bob, carol",
+]
