@@ -89,6 +89,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/state_transitions.py 100
 	$(BIN)/python bench/faults.py 300
 	$(BIN)/python bench/kpi_cost.py 5
+	$(BIN)/python bench/safety.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .opslink .pytest_cache .mypy_cache .ruff_cache

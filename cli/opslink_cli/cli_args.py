@@ -237,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[k.value for k in EventKind],
         help="only these kinds (repeatable)",
     )
+    audit.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the hash chains of the alerts in scope: exit 1 on a changed, removed or "
+        "inserted record",
+    )
 
     doctor = command(
         sub,

@@ -2,7 +2,13 @@
 dead-letter queue. `list` shows them without consuming them; `redrive` invokes ingest
 with each parked event again (ingest is idempotent: a delivery whose work was finished in
 the meantime is answered `duplicate`) and removes it from the queue only once ingest
-accepted every record."""
+accepted every record.
+
+Both say where each message's alarms come from (`origin`): an alarm of an account the
+stack does not serve, or one CloudWatch does not know, is `unverified`. Redriven, such
+a message still gets its ticket (marked unverified) and never a job: the remediation's
+provenance gate checks again (opslink/provenance.py). Only the stack's own functions may
+write to the queue (its queue policy), so a forged message should never be here."""
 
 from __future__ import annotations
 
@@ -10,12 +16,80 @@ import argparse
 import json
 from typing import Any, TextIO
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from opslink_cli.operator import OperatorError, _stack_outputs
 from opslink_cli.render import emit, style_from
 
-COLUMNS = ("message_id", "sent_at", "receives", "records", "alarms", "error")
+COLUMNS = ("message_id", "sent_at", "receives", "records", "alarms", "origin", "error")
+
+
+class _SessionAlarms:
+    """DescribeAlarms through the CLI's session (its profile, or the local endpoint)."""
+
+    def __init__(self, session: Any, endpoint_url: str | None) -> None:
+        self.session, self.endpoint_url = session, endpoint_url
+        self._clients: dict[str, Any] = {}
+
+    def state(self, alarm_name: str, region: str) -> str | None:
+        found = self.describe(alarm_name, region)
+        return found[1] if found else None
+
+    def describe(self, alarm_name: str, region: str) -> tuple[str, str] | None:
+        if region not in self._clients:
+            self._clients[region] = self.session.client(
+                "cloudwatch", region_name=region or None, endpoint_url=self.endpoint_url
+            )
+        try:
+            out = self._clients[region].describe_alarms(
+                AlarmNames=[alarm_name], AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+            )
+        except (ClientError, BotoCoreError) as exc:
+            from opslink.errors import ConfigurationError
+
+            raise ConfigurationError(f"DescribeAlarms {alarm_name} in {region}: {exc}") from None
+        alarms = out.get("MetricAlarms", []) + out.get("CompositeAlarms", [])
+        return (
+            (str(alarms[0].get("AlarmArn", "")), str(alarms[0]["StateValue"])) if alarms else None
+        )
+
+
+def _allowed_accounts(lam: Any, function: str) -> frozenset[str]:
+    """The ingest function's ALLOWED_ACCOUNT_IDS (empty when it cannot be read)."""
+    from opslink.config import account_set
+
+    try:
+        env = lam.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
+        return account_set(str(env.get("ALLOWED_ACCOUNT_IDS", "")))
+    except (ClientError, BotoCoreError, KeyError, ValueError):
+        return frozenset()
+
+
+def _origin(event: Any, alarms: Any, allowed: frozenset[str]) -> str:
+    """`verified` when every alarm of the parked event is a real alarm of an account the
+    stack serves; else `unverified: why` (the first reason)."""
+    from opslink.alarm_parsing import parse_alarm_document, parse_sns_message
+    from opslink.errors import InvalidAlarm
+    from opslink.provenance import origin_problem
+
+    records = event.get("Records") if isinstance(event, dict) else None
+    found = []
+    for rec in records or ([event] if isinstance(event, dict) else []):
+        sns = rec.get("Sns") if isinstance(rec, dict) else None
+        try:
+            if isinstance(sns, dict) and isinstance(sns.get("Message"), str):
+                found.append(parse_sns_message(sns["Message"], sns.get("TopicArn")))
+            elif isinstance(rec, dict):
+                found.append(parse_alarm_document(rec))
+        except InvalidAlarm:
+            continue
+    if not found:
+        return "no alarm"
+    for alarm in found:
+        why = origin_problem(alarm.name, alarm.arn, alarm.account_id, alarm.region, alarms, allowed)
+        if why:
+            return why
+    return "verified"
 
 
 def _names(conn: Any, args: argparse.Namespace) -> tuple[Any, str, Any, str]:
@@ -37,7 +111,7 @@ def _names(conn: Any, args: argparse.Namespace) -> tuple[Any, str, Any, str]:
     return sqs, str(url), lam, function
 
 
-def _summary(message: dict[str, Any]) -> dict[str, Any]:
+def _summary(message: dict[str, Any], check: Any = None) -> dict[str, Any]:
     attrs = message.get("MessageAttributes") or {}
     sys_attrs = message.get("Attributes") or {}
     try:
@@ -62,8 +136,17 @@ def _summary(message: dict[str, Any]) -> dict[str, Any]:
         "receives": sys_attrs.get("ApproximateReceiveCount", ""),
         "records": len(records) if isinstance(records, list) else 1,
         "alarms": ", ".join(alarms),
+        "origin": check(event) if check is not None else "",
         "error": (attrs.get("ErrorMessage") or {}).get("StringValue", ""),
     }
+
+
+def _checker(conn: Any, lam: Any, function: str) -> Any:
+    alarms, allowed = (
+        _SessionAlarms(conn.session, conn.endpoint_url),
+        _allowed_accounts(lam, function),
+    )
+    return lambda event: _origin(event, alarms, allowed)
 
 
 def _receive(sqs: Any, url: str, visibility: int) -> list[dict[str, Any]]:
@@ -84,8 +167,9 @@ def _receive(sqs: Any, url: str, visibility: int) -> list[dict[str, Any]]:
 
 
 def dlq_list(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
-    sqs, url, _, _ = _names(conn, args)
-    rows = [_summary(m) for m in _receive(sqs, url, visibility=0)]
+    sqs, url, lam, function = _names(conn, args)
+    check = _checker(conn, lam, function)
+    rows = [_summary(m, check) for m in _receive(sqs, url, visibility=0)]
     emit(rows, style_from(args, out), out, COLUMNS)
     return 0
 
@@ -93,6 +177,7 @@ def dlq_list(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
 def dlq_redrive(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
     sqs, url, lam, function = _names(conn, args)
     messages = _receive(sqs, url, visibility=120)
+    check = _checker(conn, lam, function)
     wanted = set(args.message_ids)
     rows = []
     for message in messages:
@@ -101,12 +186,14 @@ def dlq_redrive(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
                 QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
             )
             continue
+        origin = _summary(message, check)["origin"]
         reply = lam.invoke(FunctionName=function, Payload=(message.get("Body") or "null").encode())
         payload = json.loads(reply["Payload"].read() or b"null")
         if reply.get("FunctionError"):
             rows.append(
-                {"message_id": message["MessageId"], "result": "kept", "detail": str(payload)[:300]}
-            )
+                {"message_id": message["MessageId"], "result": "kept", "origin": origin,
+                 "detail": str(payload)[:300]}
+            )  # fmt: skip
             continue
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         outcomes = [r.get("outcome") for r in (payload or {}).get("results", [])]
@@ -114,8 +201,9 @@ def dlq_redrive(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
             {
                 "message_id": message["MessageId"],
                 "result": "redriven",
+                "origin": origin,
                 "detail": ", ".join(map(str, outcomes)),
             }
         )
-    emit(rows, style_from(args, out), out, ("message_id", "result", "detail"))
+    emit(rows, style_from(args, out), out, ("message_id", "result", "origin", "detail"))
     return 1 if any(r["result"] == "kept" for r in rows) else 0

@@ -18,6 +18,7 @@ _FACTS = {
                 or {"runbook": "?", "platform": "?", "job_id": "?"}
             )
         )
+        + _batch((o.get("launch") or {}).get("job") or {})
         + (
             f"; polls {s}"
             if (s := ((o.get("launch") or {}).get("poll") or {}).get("schedule"))
@@ -34,6 +35,7 @@ _FACTS = {
                 **((o.get("launch") or {}).get("poll") or {}),
             }
         )
+        + _batch((o.get("launch") or {}).get("job") or {}, launched=True)
     ),
     "VerifyFix": lambda o: f"alarm is {(o.get('verify') or {}).get('alarm_state', '?')}",
     "Diagnose": lambda o: _diagnostics(o.get("diagnostics") or {}),
@@ -45,6 +47,19 @@ _FACTS = {
     "Escalate": lambda o: _handover(o.get("escalated") or {}),
     "EscalateWithoutJob": lambda o: _handover(o.get("escalated") or {}),
 }
+
+
+def _batch(job: dict[str, Any], launched: bool = False) -> str:
+    """Which hosts this job runs on, and where it stands in a canary-then-batches run."""
+    batches = job.get("batches") or []
+    hosts = ",".join((job.get("targets") or {}).get("InstanceId") or [])
+    if len(batches) <= 1:
+        return f" on {hosts}" if hosts and not launched else ""
+    n = int(job.get("batch", 0))
+    what = "canary" if n == 0 else f"batch {n + 1} of {len(batches)}"
+    if launched and n == 0:
+        return ""  # still the canary: LaunchJob said so
+    return f"; {what} on {hosts}" if launched else f" ({what}) on {hosts}"
 
 
 def _diagnostics(d: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -604,6 +605,10 @@ def audit(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     events = conn.alerts.events(days, alert_id=args.alert, kinds=kinds)
     if since is not None:
         events = [e for e in events if str(e.get("at", "")) >= since.isoformat()]
+    if getattr(args, "verify", False):
+        return _verify_chains(
+            conn, args, sorted({str(e.get("alert_id") or "") for e in events}), out
+        )
     rows = [
         {
             "at": e.get("at"),
@@ -620,6 +625,39 @@ def audit(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     _catalog_changes(rows)
     emit(rows, style_from(args, out), out, AUDIT_COLUMNS)
     return 0
+
+
+VERIFY_COLUMNS = ("alert_id", "position", "what", "detail")
+
+
+def _verify_chains(
+    conn: Connection, args: argparse.Namespace, chains: list[str], out: TextIO
+) -> int:
+    """Each chain in scope checked whole (its records outside the window included):
+    exit 1 on any changed, removed or inserted record."""
+    from opslink.journal_chain import unchained, verify
+
+    if args.alert and args.alert not in chains:
+        chains.append(args.alert)
+    problems, records, old = [], 0, 0
+    for chain in chains:
+        found = conn.alerts.chain_records(chain)
+        records += len(found)
+        old += unchained(found)
+        problems += verify(chain, found, conn.alerts.chain_head(chain))
+    rows = [
+        {"alert_id": p.chain or "(operator actions)", "position": p.position, "what": p.what,
+         "detail": p.detail}
+        for p in problems
+    ]  # fmt: skip
+    emit(rows, style_from(args, out), out, VERIFY_COLUMNS)
+    summary = (
+        f"{len(chains)} chains, {records} records checked: "
+        + (f"{len(problems)} problems" if problems else "intact")
+        + (f"; {old} records predate the chain (not verifiable)" if old else "")
+    )
+    print(summary, file=sys.stderr)
+    return 1 if problems else 0
 
 
 def _catalog_changes(rows: list[dict[str, Any]]) -> None:

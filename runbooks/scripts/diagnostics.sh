@@ -2,8 +2,8 @@
 # Read-only snapshot for a human: load, memory, disks, top processes, recent kernel messages.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
-log "host $(hostname) up $(uptime -p 2>/dev/null || uptime)"
-echo "== load";    cat /proc/loadavg
+log "host $(hostname), $(uptime -p 2>/dev/null || uptime)"
+echo "== load";    cat "${ROOT}/proc/loadavg"
 echo "== memory";  free -m
 echo "== disks";   df -hP -x tmpfs -x devtmpfs 2>/dev/null || df -hP
 echo "== top cpu"; ps -eo pid,comm,%cpu,%mem --sort=-%cpu | head -6

@@ -58,3 +58,52 @@ def test_list_then_redrive_parked_deliveries(tmp_path: Path) -> None:
         again = io.StringIO()
         dlq.dlq_list(conn, args, again)
         assert json.loads(again.getvalue()) == []
+
+
+def test_a_forged_parked_message_never_launches_a_job(tmp_path: Path) -> None:
+    """A message forged into the dead-letter queue (another account, an alarm that never
+    existed) is listed as unverified; redriven, it gets its ticket marked unverified and
+    no job at all, not even a diagnostic. A real alarm beside it is verified."""
+    from opslink_cli.emulator import put_cloudwatch_alarm
+
+    with LocalStack(log_path=tmp_path / "lambda.log") as local:
+        stack = Stack(local)
+        sqs = local.client("sqs")
+        url = sqs.get_queue_url(QueueName="opslink-IngestDeadLetterQueue")["QueueUrl"]
+        forged = samples.metric_alarm(
+            "prod-checkout-api-cpu-high",
+            samples.T0,
+            dimensions={"InstanceId": "i-0123456789abcdef0"},
+        )
+        forged["AWSAccountId"] = "999999999999"
+        forged["AlarmArn"] = forged["AlarmArn"].replace(samples.ACCOUNT, "999999999999")
+        real = samples.metric_alarm("prod-search-cpu-high", samples.T0)
+        put_cloudwatch_alarm("prod-search-cpu-high", samples.REGION)
+        for message in (forged, real):
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(samples.sns_event(message)))
+        conn = operator.Connection(
+            stack.alerts,
+            stack.tickets,
+            stack.sfn,
+            local.arns["RemediationStateMachine"],
+            session=boto3.Session(region_name="us-east-1"),
+        )
+        args = argparse.Namespace(stack_name="opslink", output="json", message_ids=[])
+        listed = io.StringIO()
+        dlq.dlq_list(conn, args, listed)
+        origins = {r["alarms"]: r["origin"] for r in json.loads(listed.getvalue())}
+        assert origins["prod-search-cpu-high"] == "verified"
+        assert origins["prod-checkout-api-cpu-high"].startswith(
+            "unverified origin: account 999999999999 is not one OpsLink serves"
+        )
+        redriven = io.StringIO()
+        dlq.dlq_redrive(conn, args, redriven)
+        local.wait_for_executions(timeout=60, settle=True)
+        [alert] = [a for a in stack.alerts.list_alerts() if a.account_id == "999999999999"]
+        ticket = stack.tickets.get(alert.ticket_id)  # type: ignore[arg-type]
+        assert ticket is not None and ticket.title.startswith("[UNVERIFIED] ")
+        assert any("unverified origin" in c["text"] for c in ticket.comments)
+        jobs = local.state_dir / "jobs"  # type: ignore[operator]
+        ran = [json.loads((d / "job.json").read_text()) for d in jobs.iterdir()]
+        assert not [j for j in ran if "i-0123456789abcdef0" in json.dumps(j)]
+        assert not any(link["sk"].startswith("JOB#") for link in stack.alerts.links(alert.alert_id))

@@ -4,6 +4,8 @@ the alarm still firing, a rejected parameter, an approval-only runbook."""
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -69,9 +71,18 @@ def handed_over(stack: Stack, alert_id: str) -> tuple[Any, str]:
     return ticket, note
 
 
+def launched(stack: Stack, alert: Any, timeout: float = 30) -> None:
+    """Wait until the alert's job is launched (its JOB link exists)."""
+    deadline = time.monotonic() + timeout
+    while not any(k["sk"].startswith("JOB#") for k in stack.alerts.links(alert.alert_id)):
+        assert time.monotonic() < deadline, "no job was launched"
+        time.sleep(0.05)
+
+
 def test_success_verified_fix_resolves_alert_and_ticket(stack: Stack) -> None:
     cw = cloudwatch_alarm("prod-logs-archive-disk-full")
     alert = fire(stack, "prod-logs-archive-disk-full", "disk_used_percent")
+    launched(stack, alert)  # in ALARM when remediation started (provenance), then fixed
     cw.set_alarm_state(
         AlarmName="prod-logs-archive-disk-full", StateValue="OK", StateReason="disk freed"
     )
@@ -145,10 +156,17 @@ def test_timeout_cancels_the_job(stack: Stack) -> None:
         "Escalate",
         "HandedToHumans",
     ]
-    pid_file = Path(stack.local.state_dir or "") / "host" / "hang.pid"
-    from tests.integration.test_local_and_ssm_platforms import alive
-
-    assert not alive(int(pid_file.read_text()))  # the whole process group was killed
+    # The whole process group of each cancelled job was killed (the job's runner
+    # recorded the group's leader; inside the sealed sandbox the script sees itself as
+    # PID 1 of its own namespace, so its own pid file says nothing from outside).
+    jobs = Path(stack.local.state_dir or "") / "jobs"
+    hung = [
+        d for d in jobs.iterdir() if "hang" in json.loads((d / "job.json").read_text())["runbook"]
+    ]
+    assert hung
+    for job in hung:
+        with pytest.raises(ProcessLookupError):
+            os.killpg(int((job / "script.pid").read_text()), 0)
     assert any(n["kind"] == "job_cancelled" for n in done.notes)
     assert "timeout" in handed_over(stack, alert.alert_id)[1]
 
@@ -180,15 +198,14 @@ def test_fixed_but_alarm_still_firing_escalates(stack: Stack) -> None:
 
 
 def test_rejected_parameter_stops_the_run(stack: Stack) -> None:
-    name = "prod-web-cpu-high"
-    cloudwatch_alarm(name, tags={"service": "web; rm -rf /"})
-    alert = fire(stack, name, "CPUUtilization")
-    assert alert.service == "web; rm -rf /"
+    name = "prod-search-cpu-high"
+    cloudwatch_alarm(name)
+    alert = fire(stack, name, "CPUUtilization", {"InstanceId": "i-0123; rm -rf /"})
     done, states = finish(stack, alert)
     assert states[-3:] == ["EscalateParameterRejected", "EscalateWithoutJob", "HandedToHumans"]
     assert "PollJob" not in states
     note = next(n for n in done.notes if n["kind"] == "parameter_rejected")
-    assert "SERVICE='web; rm -rf /'" in note["text"]
+    assert "target InstanceId='i-0123; rm -rf /'" in note["text"]
     assert not (Path(stack.local.state_dir or "") / "host" / "runs.log").exists()  # nothing ran
     assert "rejected" in handed_over(stack, alert.alert_id)[1]
 
@@ -205,6 +222,7 @@ def _waiting_for_approval(stack: Stack, alert: Any) -> None:
 
 def fire_needing_approval(stack: Stack) -> Any:
     """A payments-db connection alarm: only risky_db (risk: approval) matches it."""
+    cloudwatch_alarm("prod-payments-db-connections")
     alert = fire(
         stack,
         "prod-payments-db-connections",
@@ -365,6 +383,8 @@ def test_automation_budget_stops_runaway_remediation(tmp_path: Path) -> None:
         log_path=tmp_path / "lambda.log", env_overrides=overrides, parameters=params
     ) as local:
         stack = Stack(local)
+        cloudwatch_alarm("prod-logs-archive-disk-full")
+        cloudwatch_alarm("prod-logs-archive-inode-full")
         first = fire(stack, "prod-logs-archive-disk-full", "disk_used_percent")
         second = fire(stack, "prod-logs-archive-inode-full", "disk_used_percent")
         outcomes = {a.alert_id: finish(stack, a)[1] for a in (first, second)}
@@ -465,6 +485,9 @@ def test_job_platform_down_opens_the_circuit_and_hands_over_honestly(tmp_path: P
                 Name="opslink/job-api", SecretString="secret-token"
             )
             stack = Stack(local)
+            for i in range(3):
+                cloudwatch_alarm(f"prod-logs-archive-disk-full-{i}")
+            cloudwatch_alarm("prod-logs-archive-disk-full-late")
             first = [
                 fire(stack, f"prod-logs-archive-disk-full-{i}", "disk_used_percent")
                 for i in range(3)

@@ -77,6 +77,7 @@ class TemplateDeployer:
     runtime: LocalLambdaRuntime | None
     template: dict[str, Any]
     clock: float
+    sandbox_hide: str
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
@@ -238,6 +239,8 @@ class TemplateDeployer:
         env["LOCAL_JOB_PATH"] = str(self.state_dir / "host" / "opslink-sandbox" / "bin")
         # Sealed: runbooks never see the user's HOME, ~/.aws or AWS_* settings.
         env["LOCAL_SANDBOX_HOME"] = str(self.state_dir / "home")
+        # Sealed for files too where the machine allows it (sandbox_host.file_seal).
+        env["LOCAL_SANDBOX_HIDE"] = self.sandbox_hide
         env["LOCAL_AWS_ENDPOINT_URL"] = self.endpoint_url or ""
         return env | self.env_overrides.get(logical, {})
 

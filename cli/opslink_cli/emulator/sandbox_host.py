@@ -9,8 +9,11 @@ import signal
 import time
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 from opslink_cli.emulator.deploy import REGION
+
+HOST_TOOLS = ("hostname", "uptime", "free", "df", "ps", "dmesg")
 
 
 def seed_sandbox_host(host: Path) -> None:
@@ -35,9 +38,14 @@ def seed_sandbox_host(host: Path) -> None:
     bin_dir = host / "opslink-sandbox" / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
     for tool in (Path(__file__).parent / "sandbox").iterdir():
-        target = bin_dir / tool.name
-        shutil.copyfile(tool, target)
-        target.chmod(0o755)
+        # hostinfo answers as each host-inspection tool it is installed as.
+        for name in HOST_TOOLS if tool.name == "hostinfo" else (tool.name,):
+            target = bin_dir / name
+            shutil.copyfile(tool, target)
+            target.chmod(0o755)
+    proc = host / "proc"
+    proc.mkdir(exist_ok=True)
+    (proc / "loadavg").write_text("0.42 0.35 0.30 2/187 4242\n")
 
 
 def kill_local_jobs(jobs: Path) -> None:
@@ -76,3 +84,35 @@ def fake_credentials(home: Path, endpoint_url: str | None) -> None:
         "AWS_REGION": REGION,
     }.items():
         os.environ[key] = value
+
+
+def hidden_directories() -> list[str]:
+    """What a runbook on the emulator must not see: the user's home (as the account
+    database and $HOME name it), /root and /home."""
+    import pwd
+
+    dirs = [os.environ.get("HOME", ""), "/root", "/home"]
+    with suppress(KeyError):
+        dirs.append(pwd.getpwuid(os.getuid()).pw_dir)
+    return [d for d in dict.fromkeys(os.path.realpath(d) for d in dirs if d) if d != "/"]
+
+
+def file_seal(log: Any = None) -> str:
+    """LOCAL_SANDBOX_HIDE for the local platform: the directories to hide when this
+    machine can seal runbooks; else "" and a warning, never silently."""
+    import sys
+
+    from opslink.adapters.jobs.local_seal import seal_problem
+
+    problem = seal_problem()
+    if problem is None:
+        return ":".join(hidden_directories())
+    text = (
+        f"opslink emulator: WARNING: runbooks are not sealed for files ({problem}); they "
+        "run with a scratch HOME and sandbox credentials, but could read files by "
+        "absolute path. Enable unprivileged user namespaces (kernel.unprivileged_userns_clone=1) to seal them.\n"
+    )
+    sys.stderr.write(text)
+    if log is not None:
+        log.write(text)
+    return ""

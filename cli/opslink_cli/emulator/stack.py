@@ -29,7 +29,12 @@ from opslink_cli.emulator.moto_patches import (
     stop_wakes_task_token_waits,
 )
 from opslink_cli.emulator.runtime import LocalLambdaRuntime
-from opslink_cli.emulator.sandbox_host import fake_credentials, kill_local_jobs, seed_sandbox_host
+from opslink_cli.emulator.sandbox_host import (
+    fake_credentials,
+    file_seal,
+    kill_local_jobs,
+    seed_sandbox_host,
+)
 
 
 @dataclass
@@ -53,6 +58,7 @@ class LocalStack(TemplateDeployer):
     mirror_alarms: bool = False
     monitor: Any = None
     fleet: Any = None  # plays EC2/Auto Scaling for the hosts alarms name (emulator.fleet)
+    sandbox_hide: str = ""  # set at start: what sealed runbooks do not see (file_seal)
     template: dict[str, Any] = field(default_factory=dict)  # read once, in deploy()
     _mock: Any = None
     _monitor_ctx: Any = None
@@ -67,6 +73,7 @@ class LocalStack(TemplateDeployer):
         clear_parameter_caches()
         (self.state_dir / "jobs").mkdir(parents=True, exist_ok=True)
         seed_sandbox_host(self.state_dir / "host")
+        self.sandbox_hide = file_seal()
         if self.endpoint_url is None:
             from moto import mock_aws
 

@@ -135,6 +135,9 @@ class RemediateSettings(CommonSettings):
     # Set by the local emulator: seals the local platform's scripts (scratch HOME, no
     # inherited AWS settings, dummy credentials, AWS endpoint on 127.0.0.1).
     local_sandbox_home: str = Field(default="", alias="LOCAL_SANDBOX_HOME")
+    # Set by the emulator when the machine can seal runbooks (colon-separated directories
+    # they must not see: the user's home, /root, /home).
+    local_sandbox_hide: str = Field(default="", alias="LOCAL_SANDBOX_HIDE")
     local_aws_endpoint_url: str = Field(default="", alias="LOCAL_AWS_ENDPOINT_URL")
     ssm_output_bucket: str = Field(default="", alias="SSM_OUTPUT_BUCKET")
     job_api_url: str = Field(default="", alias="JOB_API_URL")

@@ -25,28 +25,44 @@ def provenance_problem(
     alert: RemediationInput, alarms: AlarmStateReader | None, allowed: frozenset[str]
 ) -> str | None:
     """Why this alert's alarm is not proven real and firing (None: it is)."""
-    if not account_allowed(alert.account_id, allowed):
+    return origin_problem(
+        alert.alarm_name, alert.alarm_arn, alert.account_id, alert.region, alarms, allowed,
+        firing=True,
+    )  # fmt: skip
+
+
+def origin_problem(
+    name: str,
+    arn: str,
+    account_id: str,
+    region: str,
+    alarms: AlarmStateReader | None,
+    allowed: frozenset[str],
+    firing: bool = False,
+) -> str | None:
+    """Why an alarm is not proven to be a real alarm of an account OpsLink serves (and,
+    with `firing`, in ALARM now); None when it is."""
+    if not account_allowed(account_id, allowed):
         return (
-            f"{UNVERIFIED}: account {alert.account_id or '(none)'} is not one OpsLink serves "
+            f"{UNVERIFIED}: account {account_id or '(none)'} is not one OpsLink serves "
             f"(AllowedAccountIds: {', '.join(sorted(allowed))})"
         )
-    if alarms is None or not alert.alarm_name:
+    if alarms is None or not name:
         return f"{UNVERIFIED}: the alarm cannot be looked up in CloudWatch"
     try:
-        found = alarms.describe(alert.alarm_name, alert.region)
+        found = alarms.describe(name, region)
     except ConfigurationError as exc:
         return f"{UNVERIFIED}: {exc}"
     if found is None:
         return (
-            f"{UNVERIFIED}: alarm {alert.alarm_name} does not exist in CloudWatch "
-            f"({alert.account_id or 'this account'}, {alert.region or 'this region'})"
+            f"{UNVERIFIED}: alarm {name} does not exist in CloudWatch "
+            f"({account_id or 'this account'}, {region or 'this region'})"
         )
-    arn, state = found
-    if alert.alarm_arn and arn and arn != alert.alarm_arn:
+    real_arn, state = found
+    if arn and real_arn and real_arn != arn:
         return (
-            f"{UNVERIFIED}: CloudWatch's alarm {alert.alarm_name} is {arn}, "
-            f"not {alert.alarm_arn} as the message said"
+            f"{UNVERIFIED}: CloudWatch's alarm {name} is {real_arn}, not {arn} as the message said"
         )
-    if state != "ALARM":
-        return f"alarm {alert.alarm_name} is {state} in CloudWatch now, not ALARM: nothing to fix"
+    if firing and state != "ALARM":
+        return f"alarm {name} is {state} in CloudWatch now, not ALARM: nothing to fix"
     return None

@@ -20,9 +20,10 @@ from opslink.remediation_models import Risk
 _MODE_ORDER = {Risk.AUTO: 0, Risk.APPROVAL: 1, Risk.SHADOW: 2}
 
 
-def suppression(deps: RemediateDeps, alert: RemediationInput) -> str | None:
+def suppression(deps: RemediateDeps, alert: RemediationInput, origin: bool = True) -> str | None:
     """Why no automation may run for this alert now (flapping alarm, kill switch,
-    maintenance window, unproven origin), or None."""
+    maintenance window, and with `origin` an unproven origin: one DescribeAlarms), or
+    None."""
     current = deps.store.get(alert.alert_id)
     if current is not None and current.flapping_since is not None:
         return "the alarm is flapping"
@@ -30,7 +31,7 @@ def suppression(deps: RemediateDeps, alert: RemediationInput) -> str | None:
         why = deps.control.current().suppression(alert.service, deps.clock())
         if why:
             return why
-    return provenance_problem(alert, deps.alarms, deps.allowed_accounts)
+    return provenance_problem(alert, deps.alarms, deps.allowed_accounts) if origin else None
 
 
 def candidate_stats(
@@ -55,13 +56,9 @@ def mode_of(runbook: Runbook, modes: Mapping[str, str]) -> Risk:
 
 def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
     a = req.alert
-    why = suppression(deps, a)
+    why = suppression(deps, a, origin=False)
     if why:
-        text = f"Automation suppressed: {why}; the alert is left to humans."
-        deps.store.record_event(
-            about(a, EventKind.AUTOMATION_SUPPRESSED, deps.clock(), why=text, key="select")
-        )
-        return Selection(suppressed=True, reason=text)
+        return _suppressed(deps, a, why)
     if deps.service_map is not None and a.service not in deps.service_map.services:
         return Selection(
             reason=(
@@ -78,6 +75,9 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
                 f"{a.service} in {a.environment}; left to humans."
             )
         )
+    why = provenance_problem(a, deps.alarms, deps.allowed_accounts)  # only when one could run
+    if why:
+        return _suppressed(deps, a, why)
     stats = candidate_stats(deps, a, matches)
     ranked = rank(matches, stats, seeded_rng(a.alert_id))
     modes = deps.control.current().runbook_modes if deps.control is not None else {}
@@ -117,6 +117,14 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
         )
     )
     return Selection(runbook=picked, approval=approval, reason=reason)
+
+
+def _suppressed(deps: RemediateDeps, a: RemediationInput, why: str) -> Selection:
+    text = f"Automation suppressed: {why}; the alert is left to humans."
+    deps.store.record_event(
+        about(a, EventKind.AUTOMATION_SUPPRESSED, deps.clock(), why=text, key="select")
+    )
+    return Selection(suppressed=True, reason=text)
 
 
 def request_approval(deps: RemediateDeps, req: TaskRequest) -> dict[str, bool]:

@@ -44,15 +44,29 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
+def _command(job_dir: Path, meta: dict[str, object]) -> tuple[list[str], dict[str, str]]:
+    """bash and the script; sealed (local_seal) when the emulator asked for it."""
+    env = dict(meta["env"])  # type: ignore[call-overload]
+    if meta.get("seal"):
+        from opslink.adapters.jobs.local_seal import unshare_argv
+
+        # The seal step is Python: it needs OpsLink's path, the script never sees it.
+        return unshare_argv(str(job_dir), str(meta["script"])), env | {
+            "PYTHONPATH": os.environ.get("PYTHONPATH", "")
+        }
+    return ["/bin/bash", str(meta["script"])], env
+
+
 def run(job_dir: Path) -> int:
     meta = json.loads((job_dir / "job.json").read_text())
+    argv, env = _command(job_dir, meta)
     with (job_dir / "stdout").open("wb") as out, (job_dir / "stderr").open("wb") as err:
         proc = subprocess.Popen(  # noqa: S603 (fixed argv: bash and the catalog script)
-            ["/bin/bash", meta["script"]],
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
-            env=meta["env"],
+            env=env,
             cwd=str(job_dir),
             start_new_session=True,
         )

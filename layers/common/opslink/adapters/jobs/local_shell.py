@@ -41,6 +41,9 @@ class Sandbox:
     home: str
     aws_endpoint_url: str = ""
     region: str = "us-east-1"
+    # Directories the runbook must not see (the user's home...): with them, each job runs
+    # in a private view of the file system (local_seal); empty, unsealed.
+    hide: tuple[str, ...] = ()
 
     def environment(self) -> dict[str, str]:
         home = Path(self.home)
@@ -146,6 +149,19 @@ class LocalShellPlatform:
             "launched_at": launched.isoformat(),
             "targets": {k: list(v) for k, v in request.targets.items()},
         }
+        if self.sandbox is not None and self.sandbox.hide:
+            meta["seal"] = {
+                "hide": list(self.sandbox.hide),
+                # What the job needs, bound back if it lies in a hidden directory.
+                "keep": [
+                    str(job_dir),
+                    str(Path(request.script_path).parent),
+                    self.sandbox.home,
+                    *([self.target_root] if self.target_root else []),
+                    *(p for p in self.path_prefix.split(":") if p),
+                ],
+                "hostname": hosts[0],
+            }
         (job_dir / "job.json").write_text(json.dumps(meta))
         runner_env = {
             "PATH": env["PATH"],

@@ -37,7 +37,11 @@ def _platform(s: RemediateSettings, fresh: bool = False) -> JobPlatform:
         from opslink.adapters.jobs.local_shell import LocalShellPlatform, Sandbox
 
         sandbox = (
-            Sandbox(home=s.local_sandbox_home, aws_endpoint_url=s.local_aws_endpoint_url)
+            Sandbox(
+                home=s.local_sandbox_home,
+                aws_endpoint_url=s.local_aws_endpoint_url,
+                hide=tuple(d for d in s.local_sandbox_hide.split(":") if d),
+            )
             if s.local_sandbox_home
             else None
         )

@@ -3,11 +3,18 @@
 `event_writes` are the transaction items of one event: the event itself, put only if it
 is new (a retry writes the same identity and is refused), and the ADDs to its counter rows.
 Callers put them in the same TransactWriteItems as the state change; `transact` tells a
-retry (the events exist: already applied) from a real conflict."""
+retry (the events exist: already applied) from a real conflict.
+
+`transact` also seals the events into their alert's hash chain (opslink/journal_chain.py):
+it reads the chain's head, numbers and hashes the events, and moves the head with a
+conditional put in the same transaction; when another writer moved the head first, it
+seals again (bounded)."""
 
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -21,10 +28,15 @@ from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.errors import StoreError
 from opslink.journal import LifecycleEvent, counter_updates, scopes
+from opslink.journal_chain import CHAIN_FIELDS, record_hash
 
 
 class EventsAlreadyRecorded(Exception):
     """The transaction's events exist: it was applied before (a retry)."""
+
+
+CHAIN_SK = "CHAIN"
+SEAL_ATTEMPTS = 10
 
 
 class JournalRecords(TableBase):
@@ -78,28 +90,116 @@ class JournalRecords(TableBase):
             writes.append(self._add(keys.kpi_hour(event.day_of), "all", increments))
         return writes
 
-    def transact(self, items: list[dict[str, Any]], what: str) -> None:
-        """One TransactWriteItems. Raises EventsAlreadyRecorded when the only conditions
-        that failed are event puts (the change was applied before), the ClientError when
-        another condition failed, StoreError for the rest."""
-        try:
-            self._call("transact_write_items", TransactItems=items)
-        except ClientError as exc:
-            reasons = exc.response.get("CancellationReasons") or []
-            failed = [i for i, r in enumerate(reasons) if r.get("Code") not in (None, "None")]
-            events = {
-                i
-                for i, it in enumerate(items)
-                if "Put" in it
-                and str(it["Put"]["Item"].get("sk", {}).get("S", "")).startswith("EVENT#")
+    def _head(self, pk: str) -> dict[str, Any] | None:
+        page = self._call(
+            "query",
+            TableName=self.journal_table,
+            KeyConditionExpression="pk = :p AND sk = :c",
+            ExpressionAttributeValues=_to_item({":p": pk, ":c": CHAIN_SK}),
+            ConsistentRead=True,
+        )
+        items = page.get("Items") or []
+        return _from_item(items[0]) if items else None
+
+    def chain_records(self, alert_id: str) -> list[dict[str, Any]]:
+        """Every journal record of one chain (an alert; "" for operator actions)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.journal_table,
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :e)",
+            "ExpressionAttributeValues": _to_item(
+                {":p": keys.event(alert_id, "x", "x")["pk"], ":e": "EVENT#"}
+            ),
+            "ConsistentRead": True,
+        }
+        out: list[dict[str, Any]] = []
+        while True:
+            page = self._call("query", **kwargs)
+            out += [_from_item(raw) for raw in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def chain_head(self, alert_id: str) -> dict[str, Any] | None:
+        """The head of an alert's chain ("" for the operator actions), as stored."""
+        return self._head(keys.event(alert_id, "x", "x")["pk"])
+
+    def _seal(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items with their journal events numbered, chained and hashed, and one
+        conditional head put per chain."""
+        out: list[dict[str, Any]] = []
+        heads: dict[str, tuple[int, str, bool]] = {}  # pk -> (seq, hash, existed)
+        for it in items:
+            put = it.get("Put")
+            if not (put and _is_event(put, self.journal_table)):
+                if not (put and put["Item"].get("sk", {}).get("S") == CHAIN_SK):
+                    out.append(it)
+                continue
+            record = _from_item(put["Item"])
+            for field in CHAIN_FIELDS:
+                record.pop(field, None)
+            pk = str(record["pk"])
+            if pk not in heads:
+                head = self._head(pk)
+                heads[pk] = (int(head["seq"]), str(head["hash"]), True) if head else (0, "", False)
+            seq, prev, existed = heads[pk]
+            record |= {"seq": seq + 1, "prev": prev or None}
+            record["hash"] = record_hash(record)
+            heads[pk] = (seq + 1, record["hash"], existed)
+            out.append({"Put": {**put, "Item": _to_item(record)}})
+        for pk, (seq, digest, existed) in heads.items():
+            head_put: dict[str, Any] = {
+                "TableName": self.journal_table,
+                "Item": _to_item({"pk": pk, "sk": CHAIN_SK, "seq": seq, "hash": digest}),
             }
-            if (
-                failed
-                and set(failed) <= events
-                and all(reasons[i].get("Code") == "ConditionalCheckFailed" for i in failed)
-            ):
-                raise EventsAlreadyRecorded(what) from None
-            raise
+            if existed:
+                head_put |= {
+                    "ConditionExpression": "#s = :before",
+                    "ExpressionAttributeNames": {"#s": "seq"},
+                    "ExpressionAttributeValues": _to_item({":before": seq - _count(out, pk)}),
+                }
+            else:
+                head_put["ConditionExpression"] = "attribute_not_exists(pk)"
+            out.append({"Put": head_put})
+        return out
+
+    def transact(self, items: list[dict[str, Any]], what: str) -> None:
+        """One TransactWriteItems, its events sealed into their chains. Raises
+        EventsAlreadyRecorded when the only conditions that failed are event puts (the
+        change was applied before), the ClientError when another condition failed,
+        StoreError for the rest."""
+        for attempt in range(SEAL_ATTEMPTS):
+            sealed = self._seal(items)
+            try:
+                self._call("transact_write_items", TransactItems=sealed)
+                return
+            except ClientError as exc:
+                reasons = exc.response.get("CancellationReasons") or []
+                failed = {i for i, r in enumerate(reasons) if r.get("Code") not in (None, "None")}
+                codes = {reasons[i].get("Code") for i in failed}
+                if not failed or not codes <= {"ConditionalCheckFailed", "TransactionConflict"}:
+                    raise
+                events = {
+                    i
+                    for i, it in enumerate(sealed)
+                    if "Put" in it and _is_event(it["Put"], self.journal_table)
+                }
+                heads = {
+                    i
+                    for i, it in enumerate(sealed)
+                    if "Put" in it and it["Put"]["Item"].get("sk", {}).get("S") == CHAIN_SK
+                }
+                if (
+                    codes == {"ConditionalCheckFailed"}
+                    and failed & events
+                    and failed <= events | heads
+                ):
+                    raise EventsAlreadyRecorded(what) from None
+                if failed <= heads and attempt + 1 < SEAL_ATTEMPTS:
+                    # Another writer moved a chain's head first: seal again, after a short
+                    # jittered pause so that contending writers spread out.
+                    time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # noqa: S311
+                    continue
+                raise
 
     def record_event(self, event: LifecycleEvent, first_launch: bool = False) -> bool:
         """An event with no other state change; False when it was recorded before."""
@@ -184,3 +284,20 @@ class JournalRecords(TableBase):
             if "LastEvaluatedKey" not in page:
                 return rows
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _is_event(put: dict[str, Any], journal_table: str) -> bool:
+    return put.get("TableName") == journal_table and str(
+        put["Item"].get("sk", {}).get("S", "")
+    ).startswith("EVENT#")
+
+
+def _count(items: list[dict[str, Any]], pk: str) -> int:
+    """How many events of chain `pk` these sealed items add."""
+    return sum(
+        1
+        for it in items
+        if "Put" in it
+        and str(it["Put"]["Item"].get("sk", {}).get("S", "")).startswith("EVENT#")
+        and it["Put"]["Item"].get("pk", {}).get("S") == pk
+    )

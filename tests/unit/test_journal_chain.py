@@ -1,0 +1,155 @@
+"""The journal is tamper-evident: each alert's records form a hash chain sealed in the
+same transaction as the state change; `opslink audit --verify` names a changed, removed
+or inserted record with its alert and position, and concurrent writers never fork it."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from opslink.adapters.store.dynamodb import DynamoAlertStore
+from opslink.adapters.store.items import to_item
+from opslink.adapters.tickets.builtin import BuiltinTicketSystem
+from opslink.journal import EventKind, LifecycleEvent
+from opslink.journal_chain import verify
+from opslink_cli import operator
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def store(ddb: Any) -> DynamoAlertStore:
+    return DynamoAlertStore("AlertsTable", ddb, journal_table="JournalTable")
+
+
+def _event(alert: str, kind: EventKind, key: str, minutes: int = 0) -> LifecycleEvent:
+    return LifecycleEvent(
+        alert_id=alert,
+        kind=kind,
+        at=NOW + timedelta(minutes=minutes),
+        service="checkout",
+        alert_type="cpu_usage",
+        key=key,
+        why=f"{kind.value} {key}",
+    )
+
+
+def _write(store: DynamoAlertStore, alert: str = "A-1") -> None:
+    store.record_event(_event(alert, EventKind.ALERT_OPENED, "", 0))
+    store.record_event(_event(alert, EventKind.TICKET_CREATED, "T-1", 1))
+    # Two events of one alert in one transaction: chained in order, one head move.
+    store.transact(
+        store.event_writes(_event(alert, EventKind.RUNBOOK_SELECTED, "restart", 2))
+        + store.event_writes(_event(alert, EventKind.JOB_LAUNCHED, "restart", 3)),
+        "two events",
+    )
+    store.record_event(_event(alert, EventKind.ALERT_RESOLVED, "", 4))
+
+
+def _check(store: DynamoAlertStore, alert: str = "A-1") -> list[tuple[int, str]]:
+    found = verify(alert, store.chain_records(alert), store.chain_head(alert))
+    return [(p.position, p.what) for p in found]
+
+
+def _raw(ddb: Any, alert: str, kind: str, key: str = "") -> dict[str, Any]:
+    item = ddb.get_item(
+        TableName="JournalTable", Key=to_item({"pk": f"ALERT#{alert}", "sk": f"EVENT#{kind}#{key}"})
+    )["Item"]
+    return dict(item)
+
+
+def test_an_untouched_chain_verifies_and_a_retry_adds_nothing(store: DynamoAlertStore) -> None:
+    _write(store)
+    assert not store.record_event(_event("A-1", EventKind.TICKET_CREATED, "T-1", 1))  # a retry
+    records = sorted(store.chain_records("A-1"), key=lambda r: int(r["seq"]))
+    assert [int(r["seq"]) for r in records] == [1, 2, 3, 4, 5]
+    assert [r["kind"] for r in records][2:4] == ["runbook_selected", "job_launched"]
+    assert int(store.chain_head("A-1")["seq"]) == 5  # type: ignore[index]
+    assert _check(store) == []
+
+
+def test_an_overwritten_record_is_reported_changed(store: DynamoAlertStore, ddb: Any) -> None:
+    _write(store)
+    item = _raw(ddb, "A-1", "alert_opened")
+    item["by"] = {"S": "mallory"}  # a plain PutItem, as any role with PutItem could
+    ddb.put_item(TableName="JournalTable", Item=item)
+    assert _check(store) == [(1, "changed")]
+
+
+def test_a_deleted_record_is_reported_removed(store: DynamoAlertStore, ddb: Any) -> None:
+    _write(store)
+    ddb.delete_item(
+        TableName="JournalTable",
+        Key=to_item({"pk": "ALERT#A-1", "sk": "EVENT#ticket_created#T-1"}),
+    )
+    assert (2, "removed") in _check(store)
+    ddb.delete_item(
+        TableName="JournalTable", Key=to_item({"pk": "ALERT#A-1", "sk": "EVENT#alert_resolved#"})
+    )
+    assert (5, "removed") in _check(store)  # the last record: the head still says 5
+
+
+def test_an_inserted_record_is_reported(store: DynamoAlertStore, ddb: Any) -> None:
+    _write(store)
+    forged = _raw(ddb, "A-1", "ticket_created", "T-1")
+    forged["sk"] = {"S": "EVENT#approval_granted#restart"}
+    forged["kind"] = {"S": "approval_granted"}
+    ddb.put_item(TableName="JournalTable", Item=forged)  # a copy claiming position 2
+    problems = _check(store)
+    assert (2, "inserted") in problems or (2, "changed") in problems
+
+
+def test_concurrent_writers_never_fork_a_chain(store: DynamoAlertStore) -> None:
+    from opslink_cli.emulator.moto_patches import serialise_dynamodb_writes
+
+    serialise_dynamodb_writes()  # each conditional write atomic, as DynamoDB applies it
+
+    def writer(n: int) -> None:
+        for i in range(5):
+            store.record_event(_event("A-9", EventKind.JOB_LAUNCHED, f"w{n}-{i}", i))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    records = store.chain_records("A-9")
+    assert sorted(int(r["seq"]) for r in records) == list(range(1, 21))
+    assert _check(store, "A-9") == []
+
+
+def _verify_cli(store: DynamoAlertStore, ddb: Any, alert: str | None) -> tuple[int, list[Any]]:
+    conn = operator.Connection(store, BuiltinTicketSystem("TicketsTable", ddb), None, "")
+    out = io.StringIO()
+    args = argparse.Namespace(
+        output="json", alert=alert, since=None, days=2, action=None, verify=True
+    )
+    code = operator.audit(conn, args, out)
+    return code, json.loads(out.getvalue())
+
+
+def test_audit_verify_names_the_alert_and_position(store: DynamoAlertStore, ddb: Any) -> None:
+    _write(store, "A-1")
+    _write(store, "A-2")
+    assert _verify_cli(store, ddb, None) == (0, [])
+    item = _raw(ddb, "A-2", "job_launched", "restart")
+    item["why"] = {"S": "approved by the CISO"}
+    ddb.put_item(TableName="JournalTable", Item=item)
+    code, rows = _verify_cli(store, ddb, None)
+    assert code == 1
+    assert rows == [
+        {
+            "alert_id": "A-2",
+            "position": 4,
+            "what": "changed",
+            "detail": f"job_launched at {(NOW + timedelta(minutes=3)).isoformat()} no longer "
+            "matches its hash",
+        }
+    ]
+    assert _verify_cli(store, ddb, "A-1") == (0, [])
