@@ -9,9 +9,20 @@ STAMP := $(VENV)/.installed
 .PHONY: install demo test lint format typecheck validate sam-validate bench clean \
 	sam-local-invoke sam-local-start-lambda
 
-$(STAMP): pyproject.toml package-lock.json
+# uv (pinned, in its own tool environment) installs the pinned set in seconds; pip is
+# the fallback where uv cannot reach the index.
+UV_VENV ?= .venv-uv
+UV := $(UV_VENV)/bin/uv
+UV_VERSION := 0.13.9
+UV_INSTALL = $(UV) pip install --quiet --native-tls --python
+
+$(UV):
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(STAMP): pyproject.toml package-lock.json | $(UV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(UV_INSTALL) $(BIN)/python -e '.[dev]' || $(BIN)/python -m pip install --quiet -e '.[dev]'
 	@# Vendor API descriptions the tests validate against (GitHub OpenAPI, webhook schemas).
 	npm ci --no-audit --no-fund --loglevel=error
 	@# Debian's chromium and the CJK fonts: the report's browser test and Chinese labels.
@@ -46,15 +57,20 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # aws-sam-cli pins older boto3/pydantic: it lives in its own tool environment.
-$(SAM_VENV)/.installed:
+$(SAM_VENV)/.installed: | $(UV)
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli==1.170.0"
+	$(UV_INSTALL) $(SAM_VENV)/bin/python "aws-sam-cli==1.170.0" \
+		|| $(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli==1.170.0"
 	touch $@
 
-$(CHECKOV_VENV)/.installed:
+$(CHECKOV_VENV)/.installed: | $(UV)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov==3.3.30"
+	$(UV_INSTALL) $(CHECKOV_VENV)/bin/python "checkov==3.3.30" \
+		|| $(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov==3.3.30"
 	touch $@
+
+# No telemetry from the SAM CLI (and no other off-box traffic than the package index).
+export SAM_CLI_TELEMETRY := 0
 
 sam-validate: $(SAM_VENV)/.installed
 	AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_DEFAULT_REGION=us-east-1 \
@@ -92,4 +108,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/safety.py
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .opslink .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(UV_VENV) .opslink .pytest_cache .mypy_cache .ruff_cache

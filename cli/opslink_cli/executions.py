@@ -20,6 +20,11 @@ _FACTS = {
         )
         + _batch((o.get("launch") or {}).get("job") or {})
         + (
+            f"; parameters {p}"
+            if (p := ((o.get("launch") or {}).get("job") or {}).get("parameters"))
+            else ""
+        )
+        + (
             f"; polls {s}"
             if (s := ((o.get("launch") or {}).get("poll") or {}).get("schedule"))
             else ""

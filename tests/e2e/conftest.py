@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,3 +48,26 @@ def stack(tmp_path: Any) -> Iterator[Stack]:
     overrides = {"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(empty)}}
     with LocalStack(log_path=tmp_path / "lambda.log", env_overrides=overrides) as local:
         yield Stack(local)
+
+
+def job_groups(state_dir: Path | str | None, runbook_part: str) -> list[int]:
+    """Process-group ids of the local jobs whose runbook name contains `runbook_part`
+    (the runner records each job's group leader; a sealed script sees itself as PID 1 of
+    its own namespace, so its own pid says nothing from outside)."""
+    jobs = Path(state_dir or "") / "jobs"
+    return [
+        int((d / "script.pid").read_text())
+        for d in jobs.iterdir()
+        if runbook_part in json.loads((d / "job.json").read_text())["runbook"]
+        and (d / "script.pid").exists()
+    ]
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -79,13 +79,14 @@ def test_closing_the_ticket_stops_the_running_remediation(stack: Stack) -> None:
     # The job itself was cancelled on its platform, not left running.
     cancel_note = next(n for n in done.notes if n["kind"] == "job_cancelled")
     assert "closed by" in cancel_note["text"]
-    from tests.integration.test_local_and_ssm_platforms import alive
+    from tests.e2e.conftest import group_alive, job_groups
 
-    pid = int((Path(stack.local.state_dir or "") / "host" / "hang.pid").read_text())
+    groups = job_groups(stack.local.state_dir, "hang")
+    assert groups
     deadline = time.monotonic() + 10
-    while alive(pid) and time.monotonic() < deadline:
+    while any(map(group_alive, groups)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not alive(pid)
+    assert not any(map(group_alive, groups))
 
 
 def test_refire_inside_and_outside_the_reopen_window(stack: Stack) -> None:

@@ -168,7 +168,8 @@ def test_the_deny_list_holds_even_when_the_service_map_allows_the_runbook(
             run_task({"action": "launch", "alert": alert, "selection": RESTART}, world["rdeps"])
     alert = _alert(world, {"InstanceId": FLEET[0]}, "prod-web-cpu-high")
     alert["service"] = "web"
-    run_task({"action": "launch", "alert": alert, "selection": RESTART}, world["rdeps"])
+    out = run_task({"action": "launch", "alert": alert, "selection": RESTART}, world["rdeps"])
+    assert "SERVICE=nginx (from alert.service 'web' via" in out["job"]["parameters"]  # timeline
     [request] = world["platform"].launched
     assert request.environment["SERVICE"] == "nginx"  # the map's unit, not the alarm's word
     note = world["deps"].store.get(alert["alert_id"]).notes[-1]["text"]

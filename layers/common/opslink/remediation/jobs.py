@@ -154,6 +154,7 @@ def _start(
         hosts=list(plan.hosts),
         host_source=plan.source,
         batches=[list(b) for b in plan.batches],
+        parameters=scrub(describe_sources(bound))[:1000],
     )
     started = about(
         a,

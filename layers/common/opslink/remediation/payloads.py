@@ -53,6 +53,7 @@ class LaunchedJob(_Payload):
     host_source: str = ""
     batches: list[list[str]] = []
     batch: int = 0  # index of the batch this job runs
+    parameters: str = ""  # each value with its source, in words (scrubbed)
 
     def touched(self) -> list[str]:
         """Hosts a job of this run was launched on so far (this batch included)."""
