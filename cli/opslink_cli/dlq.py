@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -149,34 +150,62 @@ def _checker(conn: Any, lam: Any, function: str) -> Any:
     return lambda event: _origin(event, alarms, allowed)
 
 
-def _receive(sqs: Any, url: str, visibility: int) -> list[dict[str, Any]]:
+PAGE_VISIBILITY = 60  # seconds a received message stays hidden while the queue is paged
+MAX_PAGES = 1000  # 10,000 messages: far past any outage, and bounded
+
+
+def _receive(sqs: Any, url: str) -> list[dict[str, Any]]:
+    """Every parked message: each page stays hidden while the next is read (SQS answers
+    a sample per call, and an empty answer can be a sample too: two in a row end it)."""
     seen: dict[str, dict[str, Any]] = {}
-    for _ in range(10):  # SQS answers a sample per call: read until nothing new comes
+    empty = 0
+    for _ in range(MAX_PAGES):
         out = sqs.receive_message(
             QueueUrl=url,
             MaxNumberOfMessages=10,
-            VisibilityTimeout=visibility,
+            VisibilityTimeout=PAGE_VISIBILITY,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
         fresh = [m for m in out.get("Messages", []) if m["MessageId"] not in seen]
         if not fresh:
-            break
+            empty += 1
+            if empty >= 2:
+                break
+            continue
+        empty = 0
         seen.update({m["MessageId"]: m for m in fresh})
     return list(seen.values())
+
+
+def _release(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
+    """Make listed messages visible again at once: listing never hides them from redrive."""
+    for i in range(0, len(messages), 10):
+        sqs.change_message_visibility_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for n, m in enumerate(messages[i : i + 10])
+            ],
+        )
 
 
 def dlq_list(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
     sqs, url, lam, function = _names(conn, args)
     check = _checker(conn, lam, function)
-    rows = [_summary(m, check) for m in _receive(sqs, url, visibility=0)]
+    messages = _receive(sqs, url)
+    try:
+        rows = [_summary(m, check) for m in messages]
+    finally:
+        _release(sqs, url, messages)
     emit(rows, style_from(args, out), out, COLUMNS)
+    sys.stderr.write(f"{len(rows)} parked message(s) in {url.rsplit('/', 1)[-1]}\n")
     return 0
 
 
 def dlq_redrive(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
     sqs, url, lam, function = _names(conn, args)
-    messages = _receive(sqs, url, visibility=120)
+    messages = _receive(sqs, url)
     check = _checker(conn, lam, function)
     wanted = set(args.message_ids)
     rows = []

@@ -107,3 +107,26 @@ def test_a_forged_parked_message_never_launches_a_job(tmp_path: Path) -> None:
         ran = [json.loads((d / "job.json").read_text()) for d in jobs.iterdir()]
         assert not [j for j in ran if "i-0123456789abcdef0" in json.dumps(j)]
         assert not any(link["sk"].startswith("JOB#") for link in stack.alerts.links(alert.alert_id))
+
+
+def test_list_shows_every_parked_message_and_hides_none(tmp_path: Path) -> None:
+    with LocalStack(log_path=tmp_path / "lambda.log") as local:
+        stack = Stack(local)
+        sqs = local.client("sqs")
+        url = sqs.get_queue_url(QueueName="opslink-IngestDeadLetterQueue")["QueueUrl"]
+        for i in range(30):
+            event = samples.sns_event(samples.metric_alarm(f"prod-search-cpu-high-{i}", samples.T0))
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+        conn = operator.Connection(
+            stack.alerts,
+            stack.tickets,
+            stack.sfn,
+            local.arns["RemediationStateMachine"],
+            session=boto3.Session(region_name="us-east-1"),
+        )
+        args = argparse.Namespace(stack_name="opslink", output="json", message_ids=[])
+        for _ in range(2):  # listing twice in a row: nothing was hidden by the first
+            listed = io.StringIO()
+            assert dlq.dlq_list(conn, args, listed) == 0
+            rows = json.loads(listed.getvalue())
+            assert len(rows) == 30 and len({r["message_id"] for r in rows}) == 30

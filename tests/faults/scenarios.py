@@ -30,6 +30,7 @@ from moto import mock_aws
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.common import ticket_http
+from opslink.adapters.tickets.jira import JiraTickets
 from opslink.adapters.tickets.zendesk import ZendeskTickets
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.reconciler import reconcile
@@ -38,17 +39,17 @@ from opslink_cli import samples
 from opslink_cli.emulator.template import load_template
 from tests.conftest import ROOT
 from tests.integration.contract_servers import json_response, serve
-from tests.integration.ticket_servers import ZendeskApi
+from tests.integration.ticket_servers import JiraApi, ZendeskApi
 from tests.unit.conftest import RecordingWorkflow, StaticTags
 
 CLIENT_TIMEOUT = 0.4  # seconds: the ticket client's read timeout in these scenarios
 
 
-class FaultyZendesk(ZendeskApi):
-    """Zendesk that fails a share of calls, in the four ways real APIs fail."""
+class FaultInjection:
+    """A contract server that fails a share of calls, in the four ways real APIs fail."""
 
     def __init__(self, rate: float = 0.0, seed: int = 7) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[call-arg]
         self.rate = rate
         self.down = False
         self.rng = random.Random(seed)
@@ -75,11 +76,19 @@ class FaultyZendesk(ZendeskApi):
         if fault == "timeout_before":
             time.sleep(CLIENT_TIMEOUT * 2)
             return json_response(503, {"error": "too late"})
-        with self.state_lock:  # serialise the state changes, as one Zendesk account would
-            answer = super().handle(method, path, headers, body)
+        with self.state_lock:  # serialise the state changes, as one account would
+            answer = super().handle(method, path, headers, body)  # type: ignore[misc]
         if fault == "timeout_after":
             time.sleep(CLIENT_TIMEOUT * 2)
         return answer
+
+
+class FaultyZendesk(FaultInjection, ZendeskApi):
+    """Zendesk failing a share of calls."""
+
+
+class FaultyJira(FaultInjection, JiraApi):
+    """Jira Cloud failing a share of calls (its status change and its note are two calls)."""
 
 
 @dataclass
@@ -114,12 +123,12 @@ class Outcome:
 
 
 @contextmanager
-def world(rate: float = 0.0) -> Iterator[tuple[IngestDeps, FaultyZendesk]]:
-    """Ingest wired to moto's DynamoDB and a faulty Zendesk on 127.0.0.1."""
+def world(rate: float = 0.0, system: str = "zendesk") -> Iterator[tuple[IngestDeps, Any]]:
+    """Ingest wired to moto's DynamoDB and a faulty Zendesk (or Jira) on 127.0.0.1."""
     from opslink_cli.emulator.moto_patches import serialise_dynamodb_writes
 
     serialise_dynamodb_writes()  # DynamoDB applies each write atomically; moto needs help
-    app = FaultyZendesk(rate)
+    app: Any = FaultyJira(rate) if system == "jira" else FaultyZendesk(rate)
     with mock_aws(), serve(app) as url:
         client = boto3.client("dynamodb", region_name="us-east-1")
         props = load_template(ROOT / "template.yaml")["Resources"]["AlertsTable"]["Properties"]
@@ -130,11 +139,14 @@ def world(rate: float = 0.0) -> Iterator[tuple[IngestDeps, FaultyZendesk]]:
             GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
             BillingMode="PAY_PER_REQUEST",
         )
+        jira = system == "jira"
         http = ticket_http(
-            "Zendesk",
+            "Jira" if jira else "Zendesk",
             url,
             {},
-            auth=("ops@example.com/token", "zd-token"),
+            auth=("ops@example.com", "jira-token")
+            if jira
+            else ("ops@example.com/token", "zd-token"),
             timeout=(0.5, CLIENT_TIMEOUT),
             retries=2,
             backoff=0.01,
@@ -144,7 +156,11 @@ def world(rate: float = 0.0) -> Iterator[tuple[IngestDeps, FaultyZendesk]]:
 
         deps = IngestDeps(
             store=DynamoAlertStore("AlertsTable", client),
-            tickets=ZendeskTickets(url, "ops@example.com", "zd-token", client=http),
+            tickets=(
+                JiraTickets(url, "OPS", "ops@example.com", "jira-token", client=http)
+                if jira
+                else ZendeskTickets(url, "ops@example.com", "zd-token", client=http)
+            ),
             directory=ServiceMapDirectory(smap),
             tags=StaticTags(),
             workflow=SafeWorkflow(),
@@ -202,21 +218,31 @@ def _unfinished(deps: IngestDeps) -> list[str]:
     return [a.alert_id for a in deps.store.open_alerts() if not a.ticket_id]  # type: ignore[attr-defined]
 
 
-def _count(deps: IngestDeps, app: FaultyZendesk, out: Outcome) -> Outcome:
-    alerts = list(deps.store.open_alerts())  # type: ignore[attr-defined]
-    out.lost = sum(1 for a in alerts if not a.ticket_id)
+def _all_alerts(deps: IngestDeps) -> list[Any]:
+    """Every alert, open or resolved."""
+    return list(deps.store.list_alerts(limit=1_000_000))  # type: ignore[attr-defined]
+
+
+def _count(deps: IngestDeps, app: Any, out: Outcome) -> Outcome:
+    everything = _all_alerts(deps)
+    alerts = [a for a in everything if a.status.value == "open"]
     per_alert = Counter(str(t.get("external_id", "")) for t in app.tickets.values())
+    # Lost: any accepted alarm without exactly one ticket at the end, whatever its status.
+    out.lost = sum(
+        1 for a in everything if not a.ticket_id or per_alert[f"opslink-{a.alert_id}"] != 1
+    )
     out.duplicate_tickets = sum(n - 1 for n in per_alert.values() if n > 1)
-    linked = {a.ticket_id for a in alerts}
+    linked = {a.ticket_id for a in everything}
     out.orphan_tickets = (
         sum(1 for tid in app.tickets if str(tid) not in linked) - out.duplicate_tickets
     )
     workflow: SafeWorkflow = deps.workflow  # type: ignore[assignment]
-    out.duplicate_alerts = max(0, len(alerts) - out.alarms)
+    out.duplicate_alerts = max(0, len(everything) - out.alarms)
     # One execution per alert: names derive from alert ids, so a second start is refused.
     out.duplicate_executions = len(workflow.started) - len(
-        {a.execution_name for a in alerts if a.execution_name}
+        {a.execution_name for a in everything if a.execution_name}
     )
+    del alerts
     out.injected = dict(app.injected)
     return out
 
@@ -255,13 +281,34 @@ def ticket_faults(alarms: int, rate: float = 0.3, workers: int = 8) -> Outcome:
 class OutageOutcome(Outcome):
     outage_minutes: int = 0
     drained_after_minutes: float = 0.0  # from recovery to the last alert with its ticket
+    cleared: int = 0  # alarms that returned to OK before the outage ended
+    ok_not_applied: int = 0  # of those: alert open, ticket not resolved, or its OK note not once
+
+    def line(self) -> str:
+        return super().line() + (
+            f", cleared during the outage {self.cleared}, OK not applied {self.ok_not_applied}"
+        )
 
 
-def timed_outage(alarms: int, minutes: int) -> OutageOutcome:
+def _ok_event(i: int, resources: int, fired: datetime, at: datetime) -> dict[str, Any]:
+    return samples.sns_event(
+        samples.metric_alarm(
+            f"prod-checkout-api-cpu-high-{i}",
+            at,
+            state="OK",
+            old="ALARM",
+            dimensions={"InstanceId": f"i-{i % resources:017x}"},
+        )
+    )
+
+
+def timed_outage(alarms: int, minutes: int, clear_every: int = 0) -> OutageOutcome:
     """The ticket system down for `minutes` while alarms arrive (spread over the outage),
     on a simulated clock: Lambda retries a failed delivery after 1 and 3 minutes, then
-    parks it; the reconciler runs every 5 minutes. Reports how long after recovery the
-    last alert got its ticket."""
+    parks it; the reconciler runs every 5 minutes (as deployed). With `clear_every` N,
+    every Nth alarm returns to OK two minutes after it fired, while the ticket system is
+    still down. Reports how long after recovery the last alert got its ticket, and
+    whether every cleared alarm ended with its ticket created, then resolved, once."""
     out = OutageOutcome(alarms=alarms, outage_minutes=minutes)
     policy = IngestPolicy(lease=timedelta(seconds=90))
     start = datetime.now(UTC).replace(microsecond=0)
@@ -269,10 +316,15 @@ def timed_outage(alarms: int, minutes: int) -> OutageOutcome:
     recovery = start + timedelta(minutes=minutes)
     with world() as (deps, app):
         deps.clock = lambda: now[0]
-        attempts: list[tuple[datetime, int, int]] = []  # (when, alarm, attempt)
+        attempts: list[tuple[datetime, int, int]] = []  # (when, alarm, attempt); <0: an OK
+        fired: dict[int, datetime] = {}
         for i in range(alarms):
             at = start + timedelta(seconds=i * minutes * 60 / max(alarms, 1))
             attempts.append((at, i, 0))
+            fired[i] = start + timedelta(seconds=i)
+            if clear_every and i % clear_every == 0 and at + timedelta(minutes=2) < recovery:
+                attempts.append((at + timedelta(minutes=2), i, -1))
+                out.cleared += 1
         schedule = [start + timedelta(minutes=5 * k) for k in range(1, 200)]
         finished_at: dict[str, datetime] = {}
         while attempts or _unfinished(deps):
@@ -284,9 +336,15 @@ def timed_outage(alarms: int, minutes: int) -> OutageOutcome:
                 now[0] = when
                 app.down = when < recovery
                 out.deliveries += 1
-                event = _event(i, 100, start + timedelta(seconds=i))
+                event = (
+                    _ok_event(i, 100, fired[i], fired[i] + timedelta(minutes=2))
+                    if attempt < 0
+                    else _event(i, 100, fired[i])
+                )
                 if any(r.retryable for r in ingest_event(event, deps, policy)):
-                    if attempt < 2:
+                    if attempt < 0:
+                        out.parked += 1  # an OK that could not be taken: counted as lost
+                    elif attempt < 2:
                         attempts.append((when + timedelta(minutes=(1, 2)[attempt]), i, attempt + 1))
                     else:
                         out.parked += 1
@@ -301,6 +359,25 @@ def timed_outage(alarms: int, minutes: int) -> OutageOutcome:
         last = max([*finished_at.values(), recovery])
         out.drained_after_minutes = (last - recovery).total_seconds() / 60
         _count(deps, app, out)
+        by_name = {a.alarm_name: a for a in _all_alerts(deps)}
+        for i in range(0, alarms, clear_every or alarms + 1):
+            when = start + timedelta(seconds=i * minutes * 60 / max(alarms, 1))
+            if not clear_every or when + timedelta(minutes=2) >= recovery:
+                continue
+            alert = by_name.get(f"prod-checkout-api-cpu-high-{i}")
+            ticket = app.tickets.get(int(alert.ticket_id)) if alert and alert.ticket_id else None
+            notes = [
+                str(c.get("body", ""))
+                for c in (ticket or {}).get("comments", [])
+                if "returned to OK" in str(c.get("body", ""))
+            ]
+            out.ok_not_applied += not (
+                alert is not None
+                and alert.status.value == "resolved"
+                and ticket is not None
+                and ticket.get("status") in ("solved", "closed")
+                and len(notes) == 1
+            )
         return out
 
 
@@ -375,6 +452,9 @@ def job_platform_down(alarms: int) -> BrakeOutcome:
             notifier=Notes(),
             clock=lambda: now[0],
         )
+        from opslink.faults import FaultReporter
+
+        rdeps.faults = FaultReporter(deps.store, Notes())  # type: ignore[arg-type]
         selection = {"runbook": {"name": "restart_service", "tier": "alert_type"}}
         handed, refused = 0, 0
         policy = IngestPolicy()
@@ -406,6 +486,8 @@ def job_platform_down(alarms: int) -> BrakeOutcome:
             .get("runs", {})
             .get("N", "0")
         )
+        faults = len(deps.store.faults())  # type: ignore[attr-defined]
+        open_faults = len(deps.store.faults(state="open"))  # type: ignore[attr-defined]
     return BrakeOutcome(
         "job platform down",
         {
@@ -415,6 +497,8 @@ def job_platform_down(alarms: int) -> BrakeOutcome:
             "failed launches handed over": handed,
             "budget used": used,
             "notifications": notes,
+            "faults": faults,
+            "open faults": open_faults,
         },
     )
 
@@ -505,4 +589,61 @@ def comment_faults(
                 if f"fired again at {(at + timedelta(minutes=k)).isoformat()}" in b
             ]
             out.comments_out_of_order += order != sorted(order)
+        return out
+
+
+@dataclass
+class NotesOutcome:
+    system: str
+    alarms: int
+    deliveries: int = 0
+    parked: int = 0
+    notes_missing: int = 0  # tickets without their "returned to OK" note
+    notes_duplicated: int = 0
+    not_resolved: int = 0  # tickets left open although their alarm cleared
+    injected: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        return (
+            f"{self.system}: alarms {self.alarms} opened then cleared, deliveries "
+            f"{self.deliveries}, parked {self.parked}, OK notes missing {self.notes_missing}, "
+            f"duplicated {self.notes_duplicated}, tickets not resolved {self.not_resolved}, "
+            f"faults injected {dict(self.injected)}"
+        )
+
+
+def status_notes(system: str, alarms: int, rate: float = 0.3, workers: int = 8) -> NotesOutcome:
+    """Alarms open their tickets, then return to OK while a share of ticket calls fail
+    (answers lost after the work included): every ticket must end resolved, with its
+    "returned to OK" note exactly once (Jira changes the status and adds the note in two
+    calls; Zendesk in one)."""
+    out = NotesOutcome(system=system, alarms=alarms)
+    policy = IngestPolicy(lease=timedelta(seconds=1))
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    tally = Outcome(alarms=alarms)
+    with world(system=system) as (deps, app), ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda i: _deliver(deps, policy, _event(i, 100, at), tally), range(alarms)))
+        app.rate = rate
+        cleared = at + timedelta(minutes=3)
+        list(
+            pool.map(
+                lambda i: _deliver(deps, policy, _ok_event(i, 100, at, cleared), tally),
+                range(alarms),
+            )
+        )
+        time.sleep(1.1)
+        _drain(deps, policy, tally, passes=60)
+        app.rate = 0.0
+        out.deliveries, out.parked, out.injected = (
+            tally.deliveries,
+            tally.parked,
+            dict(app.injected),
+        )
+        for alert in _all_alerts(deps):
+            ticket = deps.tickets.get(alert.ticket_id) if alert.ticket_id else None
+            texts = deps.tickets.comment_texts(alert.ticket_id) if alert.ticket_id else []  # type: ignore[attr-defined]
+            n = sum("returned to OK" in t for t in texts)
+            out.notes_missing += n == 0
+            out.notes_duplicated += max(0, n - 1)
+            out.not_resolved += ticket is None or ticket.status.value not in ("resolved", "closed")
         return out

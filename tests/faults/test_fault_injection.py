@@ -54,12 +54,34 @@ def test_ticket_system_down_for_minutes_drains_after_recovery(minutes: int) -> N
     assert out.drained_after_minutes <= 10, out.line()  # two reconciler passes at most
 
 
+def test_alarms_that_clear_during_an_outage_each_get_one_ticket_then_resolved() -> None:
+    """A two-hour outage at the deployed reconciler schedule: every third alarm returns
+    to OK while the ticket system is still down. Each still gets exactly one ticket,
+    created then resolved with its OK note once; none is lost or left open."""
+    out = scenarios.timed_outage(SCALE // 3, 120, clear_every=3)
+    _clean(out)
+    assert out.cleared > 0 and out.ok_not_applied == 0, out.line()
+
+
+@pytest.mark.parametrize("system", ["jira", "zendesk"])
+def test_status_notes_exactly_once_under_ticket_faults(system: str) -> None:
+    """Jira changes state and adds the note in two calls, Zendesk in one: either way the
+    "returned to OK" note is on every ticket exactly once and every ticket is resolved."""
+    out = scenarios.status_notes(system, SCALE // 2, rate=0.3)
+    assert out.notes_missing == 0 and out.notes_duplicated == 0, out.line()
+    assert out.not_resolved == 0, out.line()
+    assert sum(out.injected.values()) > 0, out.line()
+
+
 def test_job_platform_down_circuit_budget_and_handovers() -> None:
     out = scenarios.job_platform_down(8).figures
     assert out["platform calls while down"] == 3  # then the circuit stops calling it
     assert out["launches refused by the open circuit"] + out["failed launches handed over"] == 8
     assert out["budget used"] == "1"  # only the launch that happened after recovery
-    assert out["notifications"] == ["circuit_open", "circuit_closed"]
+    kinds = out["notifications"]  # one fault notice per audience, then one recovery each
+    assert kinds.count("fault") == 2 and kinds.count("fault_recovered") == 2, kinds
+    assert kinds.count("circuit_open") == 1 and kinds[-1] == "circuit_closed", kinds
+    assert (out["faults"], out["open faults"]) == (1, 0)  # one fault while it lasted, closed
 
 
 def test_flapping_alarm_one_ticket_automation_suppressed() -> None:

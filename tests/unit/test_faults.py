@@ -75,3 +75,36 @@ def test_an_outage_records_a_fault_and_its_recovery(deps: IngestDeps, clock: Clo
     assert fault.state == "recovered" and fault.component == "ticket_system"
     kinds = [a["kind"] for _, _, a in notes.sent]
     assert sorted(kinds) == ["fallback", "fault", "fault_recovered"]
+
+
+def test_concurrent_first_failures_open_one_fault_told_once(deps: IngestDeps, clock: Clock) -> None:
+    """Two containers fail at the same moment: one fault (the loser joins it), one notice,
+    and the recovery closes it, so the next outage is a fault of its own."""
+    import threading
+
+    from opslink_cli.emulator.moto_patches import serialise_dynamodb_writes
+
+    serialise_dynamodb_writes()  # conditional writes atomic, as in DynamoDB
+    notes = Recording()
+    reporter = FaultReporter(deps.store, notes)  # type: ignore[arg-type]
+    start = clock()
+    barrier = threading.Barrier(4)
+
+    def fail(n: int) -> None:
+        barrier.wait()
+        reporter.failed("job_platform", "awx", JobPlatformError("503"), {},
+                        start + timedelta(seconds=n))  # fmt: skip
+
+    threads = [threading.Thread(target=fail, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    [fault] = deps.store.faults()  # type: ignore[attr-defined]
+    assert fault.state == "open" and fault.count == 4
+    assert sorted(a["audience"] for _, _, a in notes.sent) == ["management", "operators"]
+    assert reporter.recovered("job_platform", "awx", start + timedelta(minutes=5)) is not None
+    assert deps.store.faults(state="open") == []  # type: ignore[attr-defined]
+    reporter.failed("job_platform", "awx", JobPlatformError("503"), {}, start + timedelta(hours=1))
+    assert len(deps.store.faults(state="open")) == 1  # type: ignore[attr-defined]
+    assert len(deps.store.faults()) == 2  # type: ignore[attr-defined]

@@ -380,3 +380,82 @@ def test_ok_withdraws_a_remediation_waiting_for_approval_only(
     one(alarm(50, "OK"), deps, policy)
     assert running.execution_name not in deps.workflow.stopped  # type: ignore[attr-defined]
     assert "task-token" not in str(deps.store.get(waiting.alert_id).model_dump())  # type: ignore[union-attr]
+
+
+# -- an alarm that clears before its ticket exists still gets exactly one ticket ----------
+
+
+def _down_then_ok(deps: IngestDeps, policy: IngestPolicy, clock: Clock) -> Any:
+    deps.tickets = FailingTickets(deps.tickets, failures=1000)  # type: ignore[assignment]
+    assert one(alarm(0), deps, policy).retryable
+    clock.advance(minutes=3)
+    cleared = one(alarm(3, "OK"), deps, policy)
+    assert cleared.outcome is Outcome.RESOLVED and "OK is kept" in cleared.reason
+    [alert] = deps.store.list_alerts()
+    assert alert.status is AlertStatus.OPEN and alert.pending_ok is not None  # not lost
+    deps.tickets.failures = 0  # type: ignore[attr-defined]
+    return alert
+
+
+def _assert_ticketed_then_resolved(deps: IngestDeps, alert_id: str) -> None:
+    [ticket] = deps.tickets.list(limit=10)  # type: ignore[attr-defined]
+    assert ticket.alert_id == alert_id and ticket.status is TicketStatus.RESOLVED
+    assert any("after its alarm had already returned to OK" in c["text"] for c in ticket.comments)
+    done = deps.store.get(alert_id)
+    assert done is not None and done.status is AlertStatus.RESOLVED
+    assert done.ticket_id == ticket.id and done.resolution["by"] == "alarm"
+    assert deps.workflow.started == {}  # type: ignore[attr-defined]  # nothing to remediate
+    kinds = [e["kind"] for e in deps.store.events([], alert_id=alert_id)]
+    assert kinds.count("ticket_created") == 1 and kinds.count("alert_resolved") == 1
+
+
+def test_an_alarm_that_clears_during_the_outage_gets_its_ticket_from_the_reconciler(
+    deps: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    alert = _down_then_ok(deps, policy, clock)
+    clock.advance(minutes=5)
+    done = reconciler.reconcile(deps, policy)
+    assert done["finished"] == [alert.alert_id]
+    _assert_ticketed_then_resolved(deps, alert.alert_id)
+    assert reconciler.reconcile(deps, policy)["finished"] == []  # once
+
+
+def test_a_redriven_alarm_finishes_an_alert_that_cleared_first(
+    deps: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    alert = _down_then_ok(deps, policy, clock)
+    clock.advance(minutes=30)
+    redriven = one(alarm(0), deps, policy)  # the parked ALARM, redriven: never "late"
+    assert redriven.outcome is Outcome.RESOLVED and redriven.ticket_id
+    _assert_ticketed_then_resolved(deps, alert.alert_id)
+
+
+def test_an_ok_while_the_ticket_system_answers_makes_and_resolves_the_ticket_at_once(
+    deps: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    deps.tickets = FailingTickets(deps.tickets, failures=1)  # type: ignore[assignment]
+    assert one(alarm(0), deps, policy).retryable
+    clock.advance(minutes=2)
+    cleared = one(alarm(2, "OK"), deps, policy)
+    assert cleared.outcome is Outcome.RESOLVED and cleared.ticket_id
+    [alert] = deps.store.list_alerts()
+    _assert_ticketed_then_resolved(deps, alert.alert_id)
+
+
+def test_an_ok_during_an_opening_in_flight_ends_it_resolved(
+    deps: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    """The delivery opening the alert had already read it when the OK was kept: it
+    notices at the link, stops the remediation it started and resolves instead."""
+    from opslink.enrichment import enrich
+    from opslink.ingest.opening import open_safely
+
+    alert = _down_then_ok(deps, policy, clock)
+    stale = alert.model_copy(update={"pending_ok": None})
+    parsed = samples_alarm()
+    result = open_safely(parsed, stale, enrich(parsed, {}, deps.service_map), deps, policy,
+                         None, None, "in flight")  # fmt: skip
+    assert result.outcome is Outcome.RESOLVED
+    assert list(deps.workflow.stopped) == list(deps.workflow.started)  # type: ignore[attr-defined]
+    [ticket] = deps.tickets.list(limit=10)  # type: ignore[attr-defined]
+    assert ticket.status is TicketStatus.RESOLVED

@@ -153,3 +153,25 @@ def test_audit_verify_names_the_alert_and_position(store: DynamoAlertStore, ddb:
         }
     ]
     assert _verify_cli(store, ddb, "A-1") == (0, [])
+
+
+def test_every_write_path_seals_its_events(deps: Any) -> None:
+    """Opening (the dedup lock's transaction), linking the ticket, notes and resolving
+    each put their events in the alert's chain: nothing is left unchained."""
+    from opslink.ingest import IngestPolicy, ingest_event
+    from opslink_cli import samples
+
+    store = deps.store
+    name = "prod-checkout-api-cpu-high"
+    [opened] = ingest_event(
+        samples.sns_event(samples.metric_alarm(name, samples.T0)), deps, IngestPolicy()
+    )
+    ok = samples.metric_alarm(name, samples.T0 + timedelta(minutes=5), state="OK", old="ALARM")
+    ingest_event(samples.sns_event(ok), deps, IngestPolicy())
+    records = store.chain_records(opened.alert_id)
+    kinds = [r["kind"] for r in sorted(records, key=lambda r: int(r["seq"]))]
+    assert (
+        kinds[0] == "alert_opened" and "ticket_created" in kinds and kinds[-1] == "alert_resolved"
+    )
+    assert all(r.get("seq") is not None for r in records)
+    assert verify(opened.alert_id, records, store.chain_head(opened.alert_id)) == []

@@ -26,8 +26,10 @@ class FakePlatform:
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail
         self.launched: list[JobRequest] = []
+        self.calls = 0  # every launch that reached the platform, failed ones included
 
     def launch(self, request: JobRequest) -> JobRef:
+        self.calls += 1
         if self.fail:
             raise JobPlatformError("fake: connection refused")
         self.launched.append(request)
@@ -93,6 +95,66 @@ def test_failed_launches_do_not_consume_budget(deps: IngestDeps) -> None:
     up = FakePlatform()
     _launch(_deps(deps, up, per_resource=1), payload)  # the budget of 1 is intact
     assert len(up.launched) == 1
+
+
+def test_after_a_failure_the_platform_is_tried_one_call_at_a_time(deps: IngestDeps) -> None:
+    """Simultaneous alerts do not all reach a platform that just failed: while one run
+    tries it, the others are refused before calling (retried, then handed over)."""
+    down = FakePlatform(fail=True)
+    rdeps = _deps(deps, down)
+    first = _alert(deps, "prod-checkout-api-cpu-high-1", "i-0989a109c071c36f1")
+    with pytest.raises(JobPlatformError, match="connection refused"):
+        _launch(rdeps, first)
+    now = datetime.now(UTC)
+    assert rdeps.store.circuit_claim_trial("fake", now, now + timedelta(seconds=60))  # a trial runs
+    others = [_alert(deps, f"prod-checkout-api-cpu-high-{i}", f"i-0989a109c071c36e{i}")
+              for i in range(2, 7)]  # fmt: skip
+    for payload in others:
+        with pytest.raises(JobPlatformError, match="another run is trying it now"):
+            _launch(rdeps, payload)
+    assert down.calls == 1  # only the first failure reached the platform
+    assert not rdeps.store.circuit_claim_trial("fake", now, now)  # still held
+    up = FakePlatform()
+    rdeps.jobs = up  # type: ignore[assignment]
+    later = now + timedelta(seconds=61)
+    rdeps.clock = lambda: later
+    _launch(rdeps, others[0])  # the trial's slot expired: the next run tries, and it answers
+    _launch(rdeps, others[1])  # healthy again: no gate
+    assert len(up.launched) == 2
+
+
+def test_a_poll_during_a_platform_blip_waits_and_a_dead_platform_is_handed_over(
+    deps: IngestDeps,
+) -> None:
+    from tests.unit.fakes import FakePlatform as Platform
+
+    clock = [datetime.now(UTC)]
+    platform = Platform(lambda: clock[0])  # type: ignore[arg-type]
+    rdeps = _deps(deps, platform)  # type: ignore[arg-type]
+    rdeps.clock = lambda: clock[0]
+    payload = _alert(deps, "prod-checkout-api-cpu-high-poll", "i-0989a109c071c36aa")
+    launched = _launch(rdeps, payload)
+
+    def unreachable(ref: Any) -> Any:
+        raise JobPlatformError("fake: 503 after retries")
+
+    platform.status = unreachable  # type: ignore[method-assign]
+    clock[0] += timedelta(seconds=30)
+    polled = run_task({"action": "poll", "alert": payload, **launched}, rdeps)["poll"]
+    assert polled["state"] == "running" and not polled["timed_out"]
+    assert "unreachable" in polled["detail"] and "polled again" in polled["detail"]
+    clock[0] += timedelta(seconds=400)  # past the runbook's 300 s timeout, still away
+    late = run_task({"action": "poll", "alert": payload, **launched}, rdeps)["poll"]
+    assert late["timed_out"]  # the state machine cancels, then hands over
+
+    def cancel_fails(ref: Any) -> None:
+        raise JobPlatformError("fake: connection refused")
+
+    platform.cancel = cancel_fails  # type: ignore[method-assign]
+    out = run_task({"action": "cancel", "alert": payload, "job": launched["job"]}, rdeps)
+    assert out == {"cancelled": False}
+    note = deps.store.get(payload["alert_id"]).notes[-1]  # type: ignore[union-attr]
+    assert note["kind"] == "job_not_cancelled" and "check the job by hand" in note["text"]
 
 
 # -- flapping, kill switch, maintenance windows ---------------------------------------------

@@ -158,3 +158,27 @@ def test_webhook_url_exists_only_with_a_webhook_secret() -> None:
     assert urls and all(resources[k].get("Condition") == "HasWebhookSecret" for k in urls)
     assert "FunctionUrlConfig" not in resources["TrackFunction"]["Properties"]
     assert template["Outputs"]["TicketWebhookUrl"]["Condition"] == "HasWebhookSecret"
+
+
+def test_no_execution_ends_without_a_human_unless_it_fixed_the_problem() -> None:
+    """Every way out of the state machine other than a verified fix goes through a
+    hand-over (or says why it left the alert to humans); the Fail state is reached only
+    when even the hand-over after an unexpected error could not be written."""
+    import json as _json
+
+    asl = _json.loads((ROOT / "statemachine" / "remediation.asl.json").read_text())
+    states = asl["States"]
+
+    def targets(state: dict[str, object]) -> set[str]:
+        out = {state["Next"]} if "Next" in state else set()
+        out |= {c["Next"] for c in state.get("Catch", [])}
+        out |= {c["Next"] for c in state.get("Choices", [])}
+        return out | ({state["Default"]} if "Default" in state else set())
+
+    into_fail = {name for name, s in states.items() if "RemediationFailed" in targets(s)}
+    assert into_fail == {"RecordFailure", "HandOverAfterFailure"}
+    assert states["RecordFailure"]["Next"] == "EscalateAfterFailure"  # then a hand-over
+    assert states["HandOverAfterFailure"]["Next"] == "HandedToHumans"
+    ends = {name for name, s in states.items() if s["Type"] in ("Succeed", "Fail")}
+    assert ends == {"Remediated", "HandedToHumans", "LeftToHumans", "LadderStopped",
+                    "RemediationFailed"}  # fmt: skip

@@ -197,6 +197,7 @@ class TemplateDeployer:
                 handler=props["Handler"],
                 environment=env,
                 memory=kwargs["MemorySize"],
+                timeout=float(kwargs.get("Timeout", 30)),
             )
         )
         for event in (props.get("Events") or {}).values():

@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -67,9 +68,12 @@ class _Context:
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_group_name: str = ""
     log_stream_name: str = "local"
+    timeout_seconds: float = 30.0  # the function's Timeout, as deployed
+    started: float = field(default_factory=time.monotonic)
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        """What Lambda reports: the timeout minus the time this invocation has run."""
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
 
 
 @dataclass
@@ -79,6 +83,7 @@ class FunctionSpec:
     handler: str  # module.path.function
     environment: dict[str, str]
     memory: int = 256
+    timeout: float = 30.0
 
 
 class LocalLambdaRuntime:
@@ -184,7 +189,7 @@ class LocalLambdaRuntime:
             handler = self._cold_start(spec, fn)
         except Exception as exc:  # Lambda reports init errors like any other error
             return self._error(spec, exc, init=True)
-        context = _Context(spec.name, spec.memory, fn.function_arn)
+        context = _Context(spec.name, spec.memory, fn.function_arn, timeout_seconds=spec.timeout)
         try:
             with _in_handler(spec.name):
                 result = handler(event, context)

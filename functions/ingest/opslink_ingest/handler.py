@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opslink.config import IngestSettings
+from opslink.deadline import budget
 from opslink.errors import IngestIncomplete
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.observability import logger as make_logger
@@ -34,6 +35,11 @@ def deps() -> IngestDeps:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    with budget(context):  # no work started, and no retry wait, past the function's timeout
+        return _handle(event)
+
+
+def _handle(event: Any) -> dict[str, Any]:
     if is_schedule(event):  # the reconciler: alerts a failed delivery left unfinished
         done = reconcile(deps(), POLICY)
         logger.info("reconciled", extra=done)

@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opslink.config import RemediateSettings
+from opslink.deadline import budget
 from opslink.observability import logger as make_logger
 from opslink.observability import tracer as make_tracer
 from opslink.remediation import RemediateDeps, run_task
@@ -30,4 +31,5 @@ def deps() -> RemediateDeps:
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     # Errors propagate by type name, so the state machine's Retry/Catch can match them.
     logger.append_keys(action=event.get("action") if isinstance(event, dict) else None)
-    return run_task(event, deps())
+    with budget(context):  # HTTP retry waits never outlast the task
+        return run_task(event, deps())

@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opslink.config import TrackSettings
+from opslink.deadline import budget
 from opslink.observability import logger as make_logger
 from opslink.observability import tracer as make_tracer
 from opslink.track_service import TrackDeps, sweep
@@ -32,6 +33,11 @@ def deps() -> TrackDeps:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    with budget(context):  # the sweep stops taking tickets before the function's timeout
+        return _handle(event)
+
+
+def _handle(event: Any) -> dict[str, Any]:
     request = request_from_function_url(event)
     if request is None:  # the schedule
         result = sweep(deps())

@@ -12,10 +12,13 @@ order holds.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger
 
+from opslink.deadline import expired
 from opslink.errors import TicketSystemError
+from opslink.models import TicketStatus
 from opslink.ports import Commentable, CommentQueue
 
 logger = Logger(child=True)
@@ -29,13 +32,16 @@ def post_comment(
     text: str,
     at: datetime,
     alert_id: str = "",
+    verify: bool = False,
 ) -> bool:
-    """True when the comment is on the ticket now; False when it waits in the outbox."""
+    """True when the comment is on the ticket now; False when it waits in the outbox.
+    With `verify` (the comment may be there already: a retried write) the ticket's
+    comments are read back first."""
     if store.queued_comments(ticket_id):  # earlier comments first: queue behind them
         store.queue_comment(ticket_id, key, text, at, alert_id)
         return drain(store, tickets, ticket_id)["failed"] == 0
     try:
-        tickets.comment(ticket_id, text, key=key)
+        tickets.comment(ticket_id, text, key=key, verify=verify)
     except TicketSystemError as exc:  # failed, or done with the answer lost: verify later
         store.queue_comment(ticket_id, key, text, at, alert_id)
         logger.warning("comment queued", extra={"ticket_id": ticket_id, "error": str(exc)})
@@ -43,18 +49,75 @@ def post_comment(
     return True
 
 
+def noted_status(
+    store: CommentQueue,
+    tickets: Any,
+    ticket_id: str,
+    status: TicketStatus,
+    note: str,
+    key: str,
+    at: datetime,
+    alert_id: str = "",
+    keep_on_failure: bool = False,
+) -> Any:
+    """A state change and its note as one logical write, exactly once on every ticket
+    system: the state change first (idempotent: a ticket already there is left as it
+    is), then the note as a keyed comment — read back first when the ticket was already
+    in that state (a retry, or someone else moved it: the note may be there), and kept
+    in the durable outbox when its post fails. Returns the ticket; with `keep_on_failure`,
+    a ticket system that fails leaves the whole write (state and note) in the outbox,
+    delivered by the reconciler, and None is returned."""
+    if keep_on_failure and store.queued_comments(ticket_id):  # keep the order: queue behind
+        store.queue_comment(ticket_id, key, note, at, alert_id, status=status.value)
+        drain(store, tickets, ticket_id)
+        return None
+    try:
+        return _noted_status(store, tickets, ticket_id, status, note, key, at, alert_id)
+    except TicketSystemError as exc:
+        if not keep_on_failure:
+            raise
+        store.queue_comment(ticket_id, key, note, at, alert_id, status=status.value)
+        logger.warning("state change queued", extra={"ticket_id": ticket_id, "error": str(exc)})
+        return None
+
+
+def _noted_status(
+    store: CommentQueue,
+    tickets: Any,
+    ticket_id: str,
+    status: TicketStatus,
+    note: str,
+    key: str,
+    at: datetime,
+    alert_id: str,
+) -> Any:
+    current = tickets.get(ticket_id)
+    already = current is not None and (
+        current.status == status
+        or (status is TicketStatus.RESOLVED and current.status is TicketStatus.CLOSED)
+    )
+    ticket = current if already else tickets.set_status(ticket_id, status)
+    post_comment(store, tickets, ticket_id, key, note, at, alert_id, verify=already)
+    return ticket
+
+
 def drain(
     store: CommentQueue, tickets: Commentable, ticket_id: str | None = None
 ) -> dict[str, int]:
     """Deliver queued comments, oldest first per ticket; a ticket whose comment fails again
     keeps the rest of its queue for the next run."""
-    delivered = failed = 0
+    delivered = failed = left = 0
     blocked: set[str] = set()
     for item in store.queued_comments(ticket_id):
         tid = str(item["ticket_id"])
         if tid in blocked:
             continue
+        if expired(2.0):  # the run's time budget: the rest waits, in order, for the next
+            left += 1
+            continue
         try:
+            if item.get("status"):  # a state change kept with its note: idempotent, then it
+                cast(Any, tickets).set_status(tid, TicketStatus(str(item["status"])))
             tickets.comment(tid, str(item["text"]), key=str(item["key"]), verify=True)
         except TicketSystemError as exc:
             blocked.add(tid)
@@ -65,4 +128,4 @@ def drain(
             continue
         store.comment_delivered(tid, str(item["key"]))
         delivered += 1
-    return {"delivered": delivered, "failed": failed}
+    return {"delivered": delivered, "failed": failed, "left": left}

@@ -27,3 +27,8 @@ class OpenAlertConflict(Exception):
     def __init__(self, holder: LockHolder) -> None:
         super().__init__(f"alarm already has alert {holder.alert_id}")
         self.holder = holder
+
+
+class AlarmClearedFirst(Exception):
+    """The alarm returned to OK before the alert's ticket was linked (its OK is kept on
+    the alert): the opening ends with the ticket resolved, not with a remediation."""

@@ -244,6 +244,9 @@ class Alert(BaseModel):
     fallback_notified_at: datetime | None = None
     flapping_since: datetime | None = None  # automation suppressed while it flaps
     awaiting_approval: bool = False  # its remediation waits for a human's decision
+    # The alarm returned to OK before the alert's ticket could be made: the OK's facts,
+    # applied (ticket created, then resolved) as soon as the ticket exists.
+    pending_ok: dict[str, str] | None = None
 
 
 class RecordResult(BaseModel):

@@ -1,5 +1,7 @@
 """The ingest function's scheduled side: the reconciler. Every 5 minutes it finishes the
-open alerts a failed delivery left without their ticket (once their lease ran out),
+open alerts a failed delivery left without their ticket (once their lease ran out; an
+alert whose alarm cleared meanwhile stays open until its ticket exists, then both are
+resolved with the OK's facts),
 resolves flapping alerts whose alarm has stayed OK for a whole flap window, and delivers
 the comments waiting in the outbox (comment_outbox)."""
 
@@ -8,12 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from opslink.comment_outbox import drain
-from opslink.enrichment import enrich
+from opslink.comment_outbox import drain, noted_status
+from opslink.deadline import expired
 from opslink.ingest import IngestDeps, IngestPolicy
-from opslink.ingest.opening import open_safely
-from opslink.models import Alarm, Alert, TicketStatus
+from opslink.ingest.opening import finish_unticketed
+from opslink.models import Alert, TicketStatus
 from opslink.ticket_lockstep import resolve_other_tickets
+
+# Seconds one alert may take (ticket create, links, execution start, with their retries):
+# no new alert is started with less than this left of the run's budget.
+RESERVE_SECONDS = 8.0
 
 
 def is_schedule(event: Any) -> bool:
@@ -33,22 +39,21 @@ def reconcile(deps: IngestDeps, policy: IngestPolicy) -> dict[str, Any]:
     waiting: list[str] = []
     failed: list[str] = []
     stable: list[str] = []
+    left: list[str] = []
     for alert in deps.store.open_alerts():
+        if expired(RESERVE_SECONDS):  # the time budget: the rest is for the next run
+            left.append(alert.alert_id)
+            continue
         if alert.flapping_since is not None and _stable_after_flapping(alert, deps, policy, now):
             stable.append(alert.alert_id)
             continue
         if alert.ticket_id or alert.source_alarm is None:
             continue
-        if not deps.store.take_lease(alert, now, now + policy.lease):  # the lock decides
+        deps.fault_seen = True  # a finished alert here proves the ticket system answers
+        result = finish_unticketed(alert, deps, policy, "finished by the reconciler")
+        if result is None:  # the lock decides: another delivery is finishing it
             waiting.append(alert.alert_id)
             continue
-        deps.fault_seen = True  # a finished alert here proves the ticket system answers
-        alarm = Alarm.model_validate_json(alert.source_alarm)
-        tags = deps.tags.tags(alarm.arn) if policy.read_alarm_tags else {}
-        enr = enrich(alarm, tags, deps.service_map)
-        result = open_safely(
-            alarm, alert, enr, deps, policy, None, None, "finished by the reconciler"
-        )
         (failed if result.retryable else finished).append(alert.alert_id)
     comments = drain(deps.store, deps.tickets)  # queued comments, verified and in order
     return {
@@ -56,8 +61,9 @@ def reconcile(deps: IngestDeps, policy: IngestPolicy) -> dict[str, Any]:
         "waiting": waiting,
         "failed": failed,
         "stable": stable,
+        "left": left,
         "comments_delivered": comments["delivered"],
-        "comments_still_queued": comments["failed"],
+        "comments_still_queued": comments["failed"] + comments["left"],
     }
 
 
@@ -72,7 +78,9 @@ def _stable_after_flapping(
     ok_at = states[-1][0]
     text = f"Alarm {alert.alarm_name} stable: OK since {ok_at.isoformat()} after flapping."
     if alert.ticket_id:
-        deps.tickets.set_status(alert.ticket_id, TicketStatus.RESOLVED, note=text)
+        noted_status(deps.store, deps.tickets, alert.ticket_id, TicketStatus.RESOLVED, text,
+                     f"{alert.alert_id}:stable:{ok_at.isoformat()}", now, alert.alert_id,
+                     keep_on_failure=True)  # fmt: skip
     resolution = {"by": "alarm", "how": "alarm stable after flapping", "at": ok_at.isoformat()}
     if deps.store.resolve(alert, resolution, now):
         resolve_other_tickets(deps.store, deps.tickets, alert.alert_id, alert.ticket_id, text)

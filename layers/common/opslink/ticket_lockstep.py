@@ -7,8 +7,12 @@ remediate, a human close in track), after the conditional write that resolved it
 
 from __future__ import annotations
 
+from typing import cast
+
+from opslink.clock import utcnow
+from opslink.comment_outbox import noted_status
 from opslink.models import TicketStatus
-from opslink.ports import StatusTickets, TicketLinks
+from opslink.ports import CommentQueue, StatusTickets, TicketLinks
 
 CLOSED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
@@ -39,6 +43,12 @@ def resolve_other_tickets(
         ticket = tickets.get(ticket_id)
         if ticket is None or ticket.status in CLOSED:
             continue
-        tickets.set_status(ticket_id, status, note=note)
+        key = f"{alert_id}:lockstep:{ticket_id}:{status.value}"
+        if hasattr(store, "queue_comment"):  # keyed: exactly once, whatever fails
+            queue = cast(CommentQueue, store)
+            noted_status(queue, tickets, ticket_id, status, note, key, utcnow(), alert_id,
+                         keep_on_failure=True)  # fmt: skip
+        else:
+            tickets.set_status(ticket_id, status, note=note)
         changed.append(ticket_id)
     return changed

@@ -19,6 +19,7 @@ from aws_lambda_powertools import Logger
 
 from opslink.clock import Clock, utcnow
 from opslink.comment_outbox import post_comment
+from opslink.deadline import expired
 from opslink.models import AlertStatus, Ticket, TicketStatus
 from opslink.ports import AlertStore, JobCanceller, Notifier, Stopper, SweepableTickets, TrackStore  # noqa: F401 (re-exported)
 from opslink.ticket_lockstep import resolve_other_tickets
@@ -116,6 +117,10 @@ def apply_ticket(deps: TrackDeps, ticket: Ticket, source: str) -> Applied:
     return Applied(ticket.id, "resolved", alert_id, text)
 
 
+# Seconds one ticket may take (reads, the alert's resolution, its retries).
+RESERVE_SECONDS = 5.0
+
+
 def remind(deps: TrackDeps) -> list[str]:
     """Remind the assignees of tickets left unresolved too long, once per period."""
     now = deps.clock()
@@ -123,6 +128,8 @@ def remind(deps: TrackDeps) -> list[str]:
     for alert in deps.store.open_alerts():
         if not alert.ticket_id:
             continue
+        if expired(RESERVE_SECONDS):  # the rest is reminded by the next sweep
+            break
         ticket = deps.tickets.get(alert.ticket_id)
         if (
             ticket is None
@@ -163,12 +170,23 @@ def sweep(deps: TrackDeps) -> dict[str, Any]:
     now = deps.clock()
     name = f"track#{deps.tickets.name}"
     since = (deps.store.get_checkpoint(name) or now - FIRST_SWEEP) - OVERLAP
-    applied = [apply_ticket(deps, t, "sweep") for t in deps.tickets.changed_since(since)]
-    reminded = remind(deps)
-    deps.store.set_checkpoint(name, now)
+    changed = sorted(deps.tickets.changed_since(since), key=lambda t: t.updated_at or now)
+    applied: list[Applied] = []
+    checkpoint = now
+    for n, ticket in enumerate(changed):
+        if expired(RESERVE_SECONDS):  # the time budget: the checkpoint stops before the rest
+            checkpoint = min(now, (ticket.updated_at or now))
+            left = len(changed) - n
+            break
+        applied.append(apply_ticket(deps, ticket, "sweep"))
+    else:
+        left = 0
+    reminded = remind(deps) if not left else []
+    deps.store.set_checkpoint(name, checkpoint)
     return {
         "since": since.isoformat(),
         "changed": len(applied),
         "resolved": [a.alert_id for a in applied if a.outcome == "resolved"],
         "reminded": reminded,
+        "left": left,
     }

@@ -3,7 +3,9 @@
 - Idempotent calls (GET, and POSTs the server deduplicates) retry on connection errors,
   read timeouts, 429 and 5xx; calls that could start work twice retry only when the
   server surely did nothing (connection refused, 429, 503).
-- Retry-After is honoured, capped so a Lambda never sleeps past its timeout.
+- Retry-After is honoured, capped at 20 s per wait, and no wait ever runs past the
+  invocation's time budget (opslink/deadline.py): the call then fails retryable and the
+  work is left for a later run.
 - 401/403/404/409 and unusable bodies raise the adapter's "rejected" error naming the
   system; exhausted retries raise its "retryable" error (job platforms: JobPlatformRejected
   and JobPlatformError; ticket systems: TicketSystemRejected and TicketSystemError).
@@ -23,6 +25,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from opslink.deadline import DeadlineReached, check_wait
 from opslink.errors import ConfigurationError, JobPlatformError, JobPlatformRejected
 from opslink.observability import subsegment
 from opslink.scrub import scrub
@@ -35,6 +38,11 @@ class _CappedRetry(Retry):
     def get_retry_after(self, response: Any) -> float | None:
         value = super().get_retry_after(response)
         return None if value is None else min(value, MAX_RETRY_AFTER)
+
+    def sleep(self, response: Any = None) -> None:
+        wait = self.get_retry_after(response) if response is not None else None
+        check_wait(wait if wait is not None else self.get_backoff_time(), "HTTP retry")
+        super().sleep(response)
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -185,6 +193,8 @@ class HttpClient:
                     timeout=self.timeout,
                     auth=self.auth,
                 )
+        except DeadlineReached as exc:
+            raise self.retryable(f"{self.system}: {method} {path}: {exc}") from exc
         except requests.exceptions.RetryError as exc:
             raise self.retryable(
                 f"{self.system}: {method} {path} still failing after retries: {exc}"

@@ -136,6 +136,9 @@ def _on_open_alert(
                 alert_id=held_id,
                 retryable=True,
             )
+        if holder.ticket_id is None:  # its OK may have come meanwhile (kept on the alert)
+            stored = deps.store.get(held_id)
+            new = stored if stored is not None and stored.pending_ok is not None else new
         return open_safely(
             alarm,
             new,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
-from opslink.comment_outbox import post_comment
+from opslink.comment_outbox import noted_status, post_comment
 from opslink.config import InsufficientDataPolicy, OkPolicy
 from opslink.identity import fingerprint
 from opslink.inert import code
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.ingest.flapping import flapping, mark_flapping
-from opslink.models import Alarm, Outcome, RecordResult, TicketStatus
+from opslink.ingest.opening import finish_unticketed
+from opslink.models import Alarm, Alert, AlertStatus, Outcome, RecordResult, TicketStatus
 from opslink.ticket_lockstep import resolve_other_tickets
 
 logger = Logger(child=True)
@@ -45,10 +46,25 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
             ticket_id=alert.ticket_id,
         )
     text = f"Alarm {code(alarm.name)} returned to OK at {alarm.state_changed_at.isoformat()}: {code(alarm.reason[:1000])}"
+    if not alert.ticket_id:
+        facts = {"at": alarm.state_changed_at.isoformat(), "reason": alarm.reason[:1000],
+                 "note": text}  # fmt: skip
+        if deps.store.set_pending_ok(alert.alert_id, facts):
+            return _cleared_before_ticket(
+                alert.model_copy(update={"pending_ok": facts}), deps, policy
+            )
+        fresh = deps.store.get(alert.alert_id)  # its ticket was linked meanwhile
+        if fresh is None or fresh.status is not AlertStatus.OPEN:
+            return RecordResult(index=0, outcome=Outcome.DUPLICATE,
+                                reason="alert was already resolved", alert_id=alert.alert_id)  # fmt: skip
+        alert = fresh
     if alert.ticket_id:
-        # Ticket first: if it fails the alert stays open and the retry does both.
+        # The ticket's state and its note, once; if the ticket system fails they wait in
+        # the outbox (the reconciler delivers them) and the alert is resolved all the same.
         if policy.ok_policy is OkPolicy.RESOLVE:
-            deps.tickets.set_status(alert.ticket_id, TicketStatus.RESOLVED, note=text)
+            noted_status(deps.store, deps.tickets, alert.ticket_id, TicketStatus.RESOLVED, text,
+                         f"{alert.alert_id}:ok:{alarm.state_changed_at.isoformat()}",
+                         deps.clock(), alert.alert_id, keep_on_failure=True)  # fmt: skip
         else:
             key = f"{alert.alert_id}:ok:{alarm.state_changed_at.isoformat()}"
             post_comment(
@@ -84,6 +100,25 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
         alert_id=alert.alert_id,
         ticket_id=alert.ticket_id,
         execution_name=alert.execution_name,
+    )
+
+
+def _cleared_before_ticket(alert: Alert, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
+    """An OK for an alert whose ticket does not exist yet: the OK is kept on the alert;
+    the ticket is made now if the ticket system answers (then resolved with the OK's
+    facts), else by whichever comes first: the reconciler, a redelivered ALARM, or the
+    delivery opening it right now. Never skipped: the alert stays open until then."""
+    result = finish_unticketed(alert, deps, policy, "finished when its alarm returned to OK")
+    if result is not None and not result.retryable:
+        return result
+    return RecordResult(
+        index=0,
+        outcome=Outcome.RESOLVED,
+        reason=(
+            "the alarm returned to OK before the alert's ticket could be made: the OK is kept; "
+            "the ticket follows (then resolved with it) as soon as the ticket system answers"
+        ),
+        alert_id=alert.alert_id,
     )
 
 

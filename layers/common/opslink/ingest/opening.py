@@ -10,12 +10,16 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from opslink.comment_outbox import noted_status, post_comment
+from opslink.config import OkPolicy
 from opslink.errors import RetryableError, TicketSystemError
 from opslink.identity import execution_name
 from opslink.inert import code
 from opslink.ingest.deps import IngestDeps, IngestPolicy
+from opslink.lock_holder import AlarmClearedFirst
 from opslink.models import Alarm, Alert, Outcome, RecordResult, RemediationInput, TicketStatus
 from opslink.provenance import account_allowed
+from opslink.ticket_lockstep import resolve_other_tickets
 from opslink.ticket_policy import draft_ticket
 
 logger = Logger(child=True)
@@ -120,14 +124,19 @@ def _finish_opening(
             and prev_resolved
             and alarm.state_changed_at - prev_resolved <= policy.reopen_window
         ):
-            ticket = deps.tickets.set_status(
+            ticket = noted_status(
+                deps.store,
+                deps.tickets,
                 prev_ticket,
                 TicketStatus.OPEN,
-                note=(
+                (
                     f"Alarm {code(alarm.name)} fired again at {alarm.state_changed_at.isoformat()}, "
                     f"{alarm.state_changed_at - prev_resolved} after this ticket was resolved: reopened "
                     f"for OpsLink alert {alert.alert_id}. Reason: {code(alarm.reason[:1000])}"
                 ),
+                f"{alert.alert_id}:reopened:{prev_ticket}",
+                deps.clock(),
+                alert.alert_id,
             )
             reason = f"re-fire within the reopen window: ticket {prev_ticket} reopened"
         else:
@@ -156,12 +165,22 @@ def _finish_opening(
         if found is None:
             raise RetryableError(f"ticket {ticket_id} of alert {alert.alert_id} cannot be read")
         ticket = found
+    if alert.pending_ok is not None:  # cleared before its ticket: nothing to remediate
+        return _opened_after_ok(alert, ticket, alert.pending_ok, new_ticket, deps, policy)
     name = execution_name(alert.alert_id)
     payload = RemediationInput.from_alert(
         alert, ticket_id, _notification(alarm, alert, ticket_id, ticket.url)
     )
     deps.workflow.start_remediation(name, payload.model_dump(mode="json"))
-    deps.store.link_opened(alert, ticket, name, new_ticket=new_ticket)
+    try:
+        deps.store.link_opened(alert, ticket, name, new_ticket=new_ticket)
+    except AlarmClearedFirst:
+        # The OK came while this delivery was opening the alert: no remediation after all.
+        deps.workflow.stop_remediation(name, "the alarm returned to OK before its ticket existed")
+        fresh = deps.store.get(alert.alert_id)
+        if fresh is None or fresh.pending_ok is None:
+            raise RetryableError(f"alert {alert.alert_id} changed while it was opened") from None
+        return _opened_after_ok(fresh, ticket, fresh.pending_ok, new_ticket, deps, policy)
     return RecordResult(
         index=0,
         outcome=Outcome.CREATED,
@@ -169,6 +188,62 @@ def _finish_opening(
         alert_id=alert.alert_id,
         ticket_id=ticket_id,
         execution_name=name,
+    )
+
+
+def finish_unticketed(
+    alert: Alert, deps: IngestDeps, policy: IngestPolicy, reason: str
+) -> RecordResult | None:
+    """Finish an alert a failed delivery left without its ticket, from the alarm state
+    change stored on it; None when another delivery holds its lease right now."""
+    from opslink.enrichment import enrich
+
+    now = deps.clock()
+    if alert.source_alarm is None or not deps.store.take_lease(alert, now, now + policy.lease):
+        return None
+    alarm = Alarm.model_validate_json(alert.source_alarm)
+    tags = deps.tags.tags(alarm.arn) if policy.read_alarm_tags else {}
+    return open_safely(alarm, alert, enrich(alarm, tags, deps.service_map), deps, policy,
+                       None, None, reason)  # fmt: skip
+
+
+def _opened_after_ok(
+    alert: Alert,
+    ticket: Any,
+    pending: dict[str, str],
+    new_ticket: bool,
+    deps: IngestDeps,
+    policy: IngestPolicy,
+) -> RecordResult:
+    """The alarm returned to OK before its ticket could be made: the ticket exists now,
+    and it shows both facts (created for the ALARM, then resolved with the OK's), never
+    skipped; no remediation starts for an alarm that is already OK."""
+    deps.store.link_opened(alert, ticket, None, new_ticket=new_ticket)
+    linked = alert.model_copy(update={"ticket_id": ticket.id})
+    at = pending.get("at") or deps.clock().isoformat()
+    note = (
+        "This ticket was opened after its alarm had already returned to OK (the ticket "
+        f"system could not be reached when it fired). {pending.get('note', '')}"
+    ).strip()
+    if policy.ok_policy is OkPolicy.RESOLVE:
+        noted_status(deps.store, deps.tickets, ticket.id, TicketStatus.RESOLVED, note,
+                     f"{alert.alert_id}:ok:{at}", deps.clock(), alert.alert_id,
+                     keep_on_failure=True)  # fmt: skip
+        resolution = {
+            "by": "alarm",
+            "how": "alarm returned to OK before its ticket existed",
+            "at": at,
+            "reason": pending.get("reason", ""),
+        }
+        if deps.store.resolve(linked, resolution, datetime.fromisoformat(at)):
+            resolve_other_tickets(deps.store, deps.tickets, alert.alert_id, ticket.id, note)
+        outcome, reason = Outcome.RESOLVED, "ticket created after the alarm cleared, then resolved"
+    else:
+        post_comment(deps.store, deps.tickets, ticket.id, f"{alert.alert_id}:ok:{at}", note,
+                     deps.clock(), alert.alert_id)  # fmt: skip
+        outcome, reason = Outcome.CREATED, "ticket created after the alarm cleared (OK noted)"
+    return RecordResult(
+        index=0, outcome=outcome, reason=reason, alert_id=alert.alert_id, ticket_id=ticket.id
     )
 
 

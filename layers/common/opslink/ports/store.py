@@ -15,9 +15,16 @@ from opslink.models import Alert, Ticket
 
 class CommentQueue(Protocol):
     def queue_comment(
-        self, ticket_id: str, key: str, text: str, at: datetime, alert_id: str = ""
+        self,
+        ticket_id: str,
+        key: str,
+        text: str,
+        at: datetime,
+        alert_id: str = "",
+        status: str | None = None,
     ) -> None:
-        """Keep a comment until it is known to be on its ticket (once per key)."""
+        """Keep a comment (with `status`, a state change and its note) until it is known
+        to be on its ticket (once per key)."""
 
     def queued_comments(self, ticket_id: str | None = None) -> list[dict[str, Any]]: ...
 
@@ -58,9 +65,13 @@ class AlertStore(CommentQueue, Protocol):
         """The alarm's recent state changes, oldest first."""
 
     def link_opened(
-        self, alert: Alert, ticket: Ticket, execution_name: str, new_ticket: bool = True
+        self, alert: Alert, ticket: Ticket, execution_name: str | None, new_ticket: bool = True
     ) -> None:
-        """Store the ticket and execution on the alert, with links in both directions."""
+        """Store the ticket and execution (None: none started) on the alert, with links
+        in both directions."""
+
+    def set_pending_ok(self, alert_id: str, facts: dict[str, str]) -> bool:
+        """Keep an OK that came before the ticket; False when the ticket exists by now."""
 
     def record_refire(self, alert_id: str, at: datetime) -> Alert | None:
         """Count an ALARM transition newer than the alert's last; None if not newer."""

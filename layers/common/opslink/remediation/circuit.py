@@ -1,27 +1,39 @@
 """A circuit breaker per job platform, its state shared by every execution (in the
-store): after CIRCUIT_THRESHOLD failed launches automation pauses for that platform,
-alerts go straight to a human, and after CIRCUIT_COOLDOWN one execution probes it."""
+store): after a failed call the platform is tried by one execution at a time (so
+simultaneous alerts do not all hit a dead platform), after CIRCUIT_THRESHOLD failed
+launches automation pauses for it, alerts go straight to a human, and after
+CIRCUIT_COOLDOWN one execution probes it (half-open)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from opslink.errors import AutomationSuppressed
+from opslink.errors import AutomationSuppressed, JobPlatformError
 from opslink.journal import EventKind, about
 from opslink.models import RemediationInput
 from opslink.remediation.deps import RemediateDeps
 
 CIRCUIT_THRESHOLD = 3  # failed launches before automation pauses for a platform
 CIRCUIT_COOLDOWN = timedelta(minutes=5)  # then one execution probes it (half-open)
+# After a failure, calls go one at a time until the platform answers again; a trial's
+# slot is freed when it fails, or after this long if its run died.
+TRIAL_LEASE = timedelta(seconds=60)
 
 
 def circuit_allows(deps: RemediateDeps, platform: str, alert: RemediationInput) -> None:
     """Refuse to call a platform known to be down (the circuit is open), except for the
     one probe the half-open state allows after the cooldown."""
     state = deps.store.circuit(platform)
-    if state.get("state") not in ("open", "half_open"):
-        return
     now = deps.clock()
+    if state.get("state") not in ("open", "half_open"):
+        if int(state.get("failures", 0) or 0) == 0:
+            return  # healthy: no gate
+        if deps.store.circuit_claim_trial(platform, now, now + TRIAL_LEASE):
+            return  # this call is the platform's trial
+        raise JobPlatformError(
+            f"job platform {platform} failed recently and another run is trying it now: "
+            "one call at a time until it answers (this launch is retried, then handed over)"
+        )
     opened = datetime.fromisoformat(str(state.get("opened_at", now.isoformat())))
     if now - opened >= CIRCUIT_COOLDOWN and deps.store.circuit_claim_probe(
         platform, now, now + CIRCUIT_COOLDOWN

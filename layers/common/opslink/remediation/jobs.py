@@ -26,7 +26,7 @@ from opslink.remediation.parameters import (
 )
 from opslink.remediation.payloads import Launch, LaunchedJob, PollPlan, PollState, TaskRequest
 from opslink.remediation.poll_schedule import Expected, describe, expected, wait_after
-from opslink.remediation_models import JobRef, JobRequest, JobState
+from opslink.remediation_models import JobRef, JobRequest, JobState, JobStatus
 from opslink.scrub import scrub
 
 logger = Logger(child=True)
@@ -264,7 +264,15 @@ def _next_batch(deps: RemediateDeps, a: RemediationInput, job: LaunchedJob) -> L
 
 def _poll(deps: RemediateDeps, req: TaskRequest) -> PollState:
     ref = job_ref(req)
-    status = deps.platform().status(ref)
+    try:
+        status = deps.platform().status(ref)
+    except JobPlatformError as exc:
+        # A blip of the platform is not the job's end: poll again at the next wait; past
+        # the runbook's timeout the job is cancelled and handed over, never "failed".
+        status = JobStatus(
+            state=JobState.RUNNING,
+            detail=f"job platform unreachable ({scrub(str(exc))[:200]}); polled again",
+        )
     attempt = (req.poll.attempt if req.poll else 0) + 1
     timeout = req.job.timeout_seconds if req.job else 0
     elapsed = (deps.clock() - ref.launched_at).total_seconds()
@@ -296,9 +304,17 @@ def cancel(deps: RemediateDeps, req: TaskRequest) -> dict[str, bool]:
     """Cancel the alert's job: past its timeout (from the state machine), or because the
     alert was resolved elsewhere (from the track function, with `text` saying why)."""
     ref = job_ref(req)
-    deps.platform().cancel(ref)
     limit = req.job.timeout_seconds if req.job else "?"
     why = req.text or f"it ran past its {limit}s timeout"
+    try:
+        deps.platform().cancel(ref)
+    except JobPlatformError as exc:  # the hand-over follows all the same, saying so
+        text = (
+            f"Could not cancel {ref.platform} job {ref.job_id} ({why}): the job platform "
+            f"is unreachable ({scrub(str(exc))[:200]}); check the job by hand."
+        )
+        deps.store.add_note(req.alert.alert_id, text, deps.clock(), kind="job_not_cancelled")
+        return {"cancelled": False}
     text = f"Cancelled {ref.platform} job {ref.job_id}: {why}."
     cancelled = about(
         req.alert, EventKind.JOB_CANCELLED, deps.clock(), key=ref.job_id, why=why, counted=False

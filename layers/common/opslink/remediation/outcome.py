@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
-from opslink.comment_outbox import post_comment
+from opslink.comment_outbox import noted_status, post_comment
 from opslink.errors import ConfigurationError, JobPlatformRejected
 from opslink.journal import EventKind, about, seconds_between
 from opslink.models import AlertStatus, HandOver, Priority, TicketDraft, TicketStatus, TicketType
@@ -123,7 +123,9 @@ def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
     }
     if a.ticket_id:
         text = resolution_comment(runbook, f"{platform} job {job_id}", a.alarm_name, out.stdout)
-        deps.tickets.set_status(a.ticket_id, TicketStatus.RESOLVED, note=text)
+        noted_status(deps.store, deps.tickets, a.ticket_id, TicketStatus.RESOLVED, text,
+                     f"{a.alert_id}:resolved:{runbook}", now, a.alert_id,
+                     keep_on_failure=True)  # fmt: skip
     resolved = deps.store.resolve_by_id(a.alert_id, resolution, now)
     if resolved:
         resolve_other_tickets(

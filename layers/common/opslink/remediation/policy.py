@@ -34,4 +34,5 @@ ESCALATIONS = {
     "approval_timeout": "nobody approved the runbook in time",
     "budget": "the service's hourly automation budget is used up (runaway protection)",
     "platform_down": "the job platform is unreachable; automation is paused for it",
+    "automation_error": "automated remediation stopped on an unexpected error",
 }

@@ -52,7 +52,7 @@ def _resolved_event(alert: Alert, resolution: dict[str, str], at: datetime) -> L
 
 def _alert_from(doc: dict[str, Any]) -> Alert:
     doc["awaiting_approval"] = bool(doc.pop("approval_token", None))  # never the token itself
-    for key in ("notes", "resolution", "dimensions"):
+    for key in ("notes", "resolution", "dimensions", "pending_ok"):
         if isinstance(doc.get(key), str):
             doc[key] = json.loads(doc[key])
     return Alert.model_validate(doc)
@@ -119,9 +119,8 @@ class AlertRecords(JournalRecords):
 
     def resolve(self, alert: Alert, resolution: dict[str, str], at: datetime) -> bool:
         try:
-            self._call(
-                "transact_write_items",
-                TransactItems=[
+            self.sealed_transact(
+                [
                     {
                         "Update": {
                             "TableName": self.table,
@@ -163,13 +162,29 @@ class AlertRecords(JournalRecords):
                     },
                     self._counter_update("alerts_resolved", at),
                     *self.event_writes(_resolved_event(alert, resolution, at)),
-                ],
+                ]
             )
             return True
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "TransactionCanceledException":
                 return False
             raise StoreError(f"DynamoDB could not resolve alert {alert.alert_id}: {exc}") from exc
+
+    def set_pending_ok(self, alert_id: str, facts: dict[str, str]) -> bool:
+        """Keep an OK that arrived before the alert's ticket existed; False when the
+        ticket is there by now (or the alert is no longer open): apply the OK at once."""
+        done = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item(keys.alert(alert_id)),
+            UpdateExpression="SET pending_ok = :p",
+            ConditionExpression="#s = :open AND attribute_not_exists(ticket_id)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=_to_item(
+                {":p": json.dumps(facts), ":open": AlertStatus.OPEN.value}
+            ),
+        )
+        return done is not None
 
     def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool:
         alert = self.get(alert_id)

@@ -99,9 +99,16 @@ class Bookkeeping(TableBase):
     # -- the comment outbox: comments whose delivery failed or whose outcome is unknown --
 
     def queue_comment(
-        self, ticket_id: str, key: str, text: str, at: datetime, alert_id: str = ""
+        self,
+        ticket_id: str,
+        key: str,
+        text: str,
+        at: datetime,
+        alert_id: str = "",
+        status: str | None = None,
     ) -> None:
-        """Keep a comment until it is known to be on the ticket (once per key)."""
+        """Keep a comment (with `status`, a state change and its note) until it is known
+        to be on the ticket (once per key)."""
         self._conditional(
             "put_item",
             TableName=self.table,
@@ -115,6 +122,7 @@ class Bookkeeping(TableBase):
                     "text": text[:30_000],
                     "at": at.isoformat(),
                     "alert_id": alert_id,
+                    "status": status,
                 }
             ),
             ConditionExpression="attribute_not_exists(pk)",

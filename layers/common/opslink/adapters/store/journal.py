@@ -162,44 +162,49 @@ class JournalRecords(TableBase):
             out.append({"Put": head_put})
         return out
 
-    def transact(self, items: list[dict[str, Any]], what: str) -> None:
-        """One TransactWriteItems, its events sealed into their chains. Raises
-        EventsAlreadyRecorded when the only conditions that failed are event puts (the
-        change was applied before), the ClientError when another condition failed,
-        StoreError for the rest."""
+    def sealed_transact(self, items: list[dict[str, Any]]) -> None:
+        """One TransactWriteItems with its journal events sealed into their chains. When
+        only a chain's head moved under it (another writer), it seals again (bounded,
+        jittered); any other failure is the caller's, raised as is with the indices of
+        `items` unchanged (the heads are appended after them)."""
         for attempt in range(SEAL_ATTEMPTS):
             sealed = self._seal(items)
             try:
                 self._call("transact_write_items", TransactItems=sealed)
                 return
             except ClientError as exc:
-                reasons = exc.response.get("CancellationReasons") or []
-                failed = {i for i, r in enumerate(reasons) if r.get("Code") not in (None, "None")}
-                codes = {reasons[i].get("Code") for i in failed}
-                if not failed or not codes <= {"ConditionalCheckFailed", "TransactionConflict"}:
-                    raise
-                events = {
-                    i
-                    for i, it in enumerate(sealed)
-                    if "Put" in it and _is_event(it["Put"], self.journal_table)
-                }
-                heads = {
-                    i
-                    for i, it in enumerate(sealed)
-                    if "Put" in it and it["Put"]["Item"].get("sk", {}).get("S") == CHAIN_SK
-                }
+                failed, codes = _failures(exc)
+                heads = set(range(len(items), len(sealed)))
                 if (
-                    codes == {"ConditionalCheckFailed"}
-                    and failed & events
-                    and failed <= events | heads
+                    failed
+                    and failed <= heads
+                    and codes <= {"ConditionalCheckFailed", "TransactionConflict"}
+                    and attempt + 1 < SEAL_ATTEMPTS
                 ):
-                    raise EventsAlreadyRecorded(what) from None
-                if failed <= heads and attempt + 1 < SEAL_ATTEMPTS:
-                    # Another writer moved a chain's head first: seal again, after a short
-                    # jittered pause so that contending writers spread out.
                     time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # noqa: S311
                     continue
                 raise
+
+    def transact(self, items: list[dict[str, Any]], what: str) -> None:
+        """One sealed TransactWriteItems. Raises EventsAlreadyRecorded when the only
+        conditions that failed are event puts (the change was applied before), the
+        ClientError when another condition failed, StoreError for the rest."""
+        try:
+            self.sealed_transact(items)
+        except ClientError as exc:
+            failed, codes = _failures(exc)
+            events = {
+                i
+                for i, it in enumerate(items)
+                if "Put" in it and _is_event(it["Put"], self.journal_table)
+            }
+            if (
+                codes == {"ConditionalCheckFailed"}
+                and failed & events
+                and all(i in events or i >= len(items) for i in failed)
+            ):
+                raise EventsAlreadyRecorded(what) from None
+            raise
 
     def record_event(self, event: LifecycleEvent, first_launch: bool = False) -> bool:
         """An event with no other state change; False when it was recorded before."""
@@ -301,3 +306,10 @@ def _count(items: list[dict[str, Any]], pk: str) -> int:
         and str(it["Put"]["Item"].get("sk", {}).get("S", "")).startswith("EVENT#")
         and it["Put"]["Item"].get("pk", {}).get("S") == pk
     )
+
+
+def _failures(exc: ClientError) -> tuple[set[int], set[str]]:
+    """The indices of a cancelled transaction's failed items, and their codes."""
+    reasons = exc.response.get("CancellationReasons") or []
+    failed = {i for i, r in enumerate(reasons) if r.get("Code") not in (None, "None")}
+    return failed, {str(reasons[i].get("Code")) for i in failed}

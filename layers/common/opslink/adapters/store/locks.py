@@ -15,7 +15,7 @@ from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.journal import EventsAlreadyRecorded
 from opslink.errors import StoreError
 from opslink.journal import EventKind, about
-from opslink.lock_holder import LockHolder, OpenAlertConflict
+from opslink.lock_holder import AlarmClearedFirst, LockHolder, OpenAlertConflict
 from opslink.models import Alert, Ticket
 
 
@@ -57,9 +57,8 @@ class DedupLocks(AlertRecords):
             "ttl": int((alert.triggered_at + LOCK_SAFETY_TTL).timestamp()),
         }
         try:
-            self._call(
-                "transact_write_items",
-                TransactItems=[
+            self.sealed_transact(
+                [
                     {
                         "Put": {
                             "TableName": self.table,
@@ -85,7 +84,7 @@ class DedupLocks(AlertRecords):
                     *self.event_writes(
                         about(alert, EventKind.ALERT_OPENED, alert.triggered_at, by="alarm")
                     ),
-                ],
+                ]
             )
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
@@ -144,10 +143,14 @@ class DedupLocks(AlertRecords):
         return out is not None
 
     def link_opened(
-        self, alert: Alert, ticket: Ticket, execution_name: str, new_ticket: bool = True
+        self, alert: Alert, ticket: Ticket, execution_name: str | None, new_ticket: bool = True
     ) -> None:
         """One transaction: ticket and execution on the alert and its lock, links both ways;
-        `tickets_created` counts only a ticket that was created (not a reopened one)."""
+        `tickets_created` counts only a ticket that was created (not a reopened one).
+        Without an execution (the alarm cleared before the ticket existed: nothing to
+        remediate), the ticket alone."""
+        if execution_name is None:
+            return self._link_ticket_only(alert, ticket, new_ticket)
         ticket_key = keys.ticket_ref(ticket.provider, ticket.id)
         exec_key = keys.execution_ref(execution_name)
         alert_key = keys.alert_pk(alert.alert_id)
@@ -166,6 +169,8 @@ class DedupLocks(AlertRecords):
                     "TableName": self.table,
                     "Key": _to_item({"pk": alert_key, "sk": "ALERT"}),
                     "UpdateExpression": "SET ticket_id = :t, execution_name = :e REMOVE lease_until",
+                    # An OK that came before the ticket: the opening must resolve instead.
+                    "ConditionExpression": "attribute_not_exists(pending_ok)",
                     "ExpressionAttributeValues": {k: values[k] for k in (":t", ":e")},
                 }
             },
@@ -193,6 +198,55 @@ class DedupLocks(AlertRecords):
             self.transact(items, f"link alert {alert.alert_id}")
         except EventsAlreadyRecorded:
             return  # applied before: its answer was lost
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise AlarmClearedFirst(alert.alert_id) from None
+            raise StoreError(f"DynamoDB could not link alert {alert.alert_id}: {exc}") from exc
+
+    def _link_ticket_only(self, alert: Alert, ticket: Ticket, new_ticket: bool) -> None:
+        ticket_key = keys.ticket_ref(ticket.provider, ticket.id)
+        alert_key = keys.alert_pk(alert.alert_id)
+        link = {
+            "alert_id": alert.alert_id,
+            "ticket_id": ticket.id,
+            "provider": ticket.provider,
+            "linked_at": alert.triggered_at.isoformat(),
+        }
+        values = _to_item({":t": ticket.id, ":a": alert.alert_id})
+        created = about(alert, EventKind.TICKET_CREATED, alert.triggered_at, key=ticket.id)
+        items = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": _to_item({"pk": alert_key, "sk": "ALERT"}),
+                    "UpdateExpression": "SET ticket_id = :t REMOVE lease_until",
+                    "ExpressionAttributeValues": {":t": values[":t"]},
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": _to_item(keys.lock(alert.fingerprint)),
+                    "UpdateExpression": "SET ticket_id = :t",
+                    "ConditionExpression": "alert_id = :a",
+                    "ExpressionAttributeValues": values,
+                }
+            },
+            *self._both_ways(alert_key, ticket_key, link),
+            *(
+                [
+                    self._counter_update("tickets_created", alert.triggered_at),
+                    *self.event_writes(created),
+                ]
+                if new_ticket
+                else []
+            ),
+        ]
+        try:
+            self.transact(items, f"link the ticket of {alert.alert_id}")
+        except EventsAlreadyRecorded:
+            return
         except ClientError as exc:
             raise StoreError(f"DynamoDB could not link alert {alert.alert_id}: {exc}") from exc
 
