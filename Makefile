@@ -37,7 +37,7 @@ demo: $(STAMP)
 	$(BIN)/opslink demo
 
 test: $(STAMP) $(SAM_VENV)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 lint: $(STAMP) $(CHECKOV_VENV)/.installed
 	$(BIN)/ruff check .

@@ -7,7 +7,10 @@ orphan tickets, 0 duplicate alerts or executions.
 Scenarios: each alarm delivered 3x concurrently across 100 resources; 30 % of ticket
 calls failing (5xx, 429 with Retry-After, timeouts before and after the work) with
 Lambda's retries and the reconciler; the ticket system down while the alarms arrive,
-then back (time to drain = the reconciler's passes after recovery). The emulator's
+then back (time to drain = the reconciler's passes after recovery); a 2-hour outage
+during which every third alarm returns to OK (each must end with one ticket, resolved,
+its OK note once); "returned to OK" notes under 30 % faults on Jira (state and note in
+two calls) and Zendesk (one call). The emulator's
 DynamoDB copies a table per transaction, so the alarms run in shards of 100, each on its
 own table (the shards' figures are added up; "100 resources" = 10 per shard).
 """
@@ -48,6 +51,8 @@ def _sharded(alarms: int, run: Any) -> scenarios.Outcome:
             "comments_missing",
             "comments_duplicated",
             "comments_out_of_order",
+            "cleared",
+            "ok_not_applied",
         ):
             if hasattr(part, name):
                 setattr(total, name, getattr(total, name) + getattr(part, name))
@@ -72,6 +77,10 @@ def main(alarms: int) -> int:
         ("ticket system down 5 min", lambda n: scenarios.timed_outage(n, 5)),
         ("ticket system down 30 min", lambda n: scenarios.timed_outage(n, 30)),
         (
+            "ticket system down 2 h, every 3rd alarm clears during it",
+            lambda n: scenarios.timed_outage(n, 120, clear_every=3),
+        ),
+        (
             "30% ticket-call faults on re-fire comments (2 per alarm)",
             lambda n: scenarios.comment_faults(n, refires=2, rate=0.3),
         ),
@@ -81,8 +90,16 @@ def main(alarms: int) -> int:
         bad = out.lost + out.duplicate_tickets + out.orphan_tickets + out.duplicate_alerts
         if isinstance(out, scenarios.CommentOutcome):
             bad += out.comments_missing + out.comments_duplicated + out.comments_out_of_order
+        if isinstance(out, scenarios.OutageOutcome):
+            bad += out.ok_not_applied
         failed |= bool(bad + out.duplicate_executions)
         print(f"{name}: {out.line()} [{time.monotonic() - started:.0f}s]", flush=True)
+    for system in ("jira", "zendesk"):
+        started = time.monotonic()
+        notes = scenarios.status_notes(system, min(alarms, SHARD), rate=0.3)
+        failed |= bool(notes.notes_missing + notes.notes_duplicated + notes.not_resolved)
+        print(f"status notes, 30% faults, {notes.line()} [{time.monotonic() - started:.0f}s]",
+              flush=True)  # fmt: skip
     for brake in (scenarios.job_platform_down(20), scenarios.flapping(20)):
         print(f"{brake.name}: {brake.line()}", flush=True)
     return 1 if failed else 0

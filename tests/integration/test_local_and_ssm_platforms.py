@@ -88,9 +88,10 @@ def test_local_cancel_kills_the_whole_process_group(tmp_path: Path) -> None:
     platform = LocalShellPlatform(str(tmp_path / "jobs"))
     ref = platform.launch(request(script))
     deadline = time.monotonic() + 10
-    while not (tmp_path / "child.pid").exists() and time.monotonic() < deadline:
+    pid_file = tmp_path / "child.pid"  # the shell creates it, then writes the pid: wait for both
+    while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < deadline:
         time.sleep(0.05)
-    child = int((tmp_path / "child.pid").read_text())
+    child = int(pid_file.read_text())
     platform.cancel(ref)
     assert wait_finished(platform, ref) is JobState.CANCELLED
     deadline = time.monotonic() + 5
