@@ -164,6 +164,33 @@ HOSTILE = {
 }
 
 
+# What would render live, per markup: a mention that pings, a URL that links or loads,
+# HTML, an injected heading.
+_URLS = ("https://track.example", "https://sso.example.evil")
+LIVE = {
+    "markdown": ("@acme", *_URLS, "<img", "## Approved"),
+    "plain": ("@acme", *_URLS, "[code]"),  # shown as text, but linkified and @-parsed
+    "wiki": ("@acme", *_URLS, "{html}", "!https"),
+    "textile": ("@acme", *_URLS, "<img"),
+}
+
+
+def _live(markup_name: str, out: str) -> str:
+    """The part of a rendered document the ticket system interprets (literal blocks
+    and spans removed)."""
+    import re
+
+    if markup_name == "markdown":
+        return "".join(c for k, c in regions(out) if k == "text")
+    if markup_name == "wiki":
+        out = re.sub(r"\{noformat\}.*?\{noformat\}", "", out, flags=re.S)
+        return re.sub(r"\{\{.*?\}\}", "", out)
+    if markup_name == "textile":
+        out = re.sub(r"<pre>.*?</pre>", "", out, flags=re.S)
+        return re.sub(r"<code>.*?</code>", "", out)
+    return out
+
+
 def markup() -> tuple[int, int]:
     from opslink.alarm_parsing import parse_sns_message
     from opslink.models import Enrichment, Severity
@@ -184,11 +211,7 @@ def markup() -> tuple[int, int]:
         for markup_name in ("markdown", "plain", "wiki", "textile"):
             total += 1
             out = render(markup_name, scrub(doc))
-            if markup_name == "markdown":
-                outside = "".join(c for k, c in regions(out) if k == "text")
-                active = any(p in outside for p in ("@acme", "](https://", "<img", "## Approved"))
-            else:
-                active = any(p in out for p in ("@acme", "https://track", "https://sso", "<img"))
+            active = any(p in _live(markup_name, out) for p in LIVE[markup_name])
             if active:
                 live += 1
                 print(f"  ACTIVE: {label} in {markup_name}")
