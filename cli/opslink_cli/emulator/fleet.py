@@ -34,21 +34,10 @@ class EmulatedFleet:
         self._lock = threading.Lock()
 
     def ensure_for_event(self, event: Any) -> None:
-        from opslink.alarm_parsing import parse_alarm_document, parse_sns_message
-        from opslink.errors import InvalidAlarm
+        from opslink_cli.emulator.monitor import alarms_in
 
-        docs: list[Any] = []
-        if isinstance(event, dict) and isinstance(event.get("Records"), list):
-            for rec in event["Records"]:
-                sns = rec.get("Sns") if isinstance(rec, dict) else None
-                if isinstance(sns, dict) and isinstance(sns.get("Message"), str):
-                    docs.append(parse_sns_message_safe(parse_sns_message, sns, InvalidAlarm))
-        elif isinstance(event, dict):
-            with contextlib.suppress(InvalidAlarm):
-                docs.append(parse_alarm_document(event))
-        for alarm in docs:
-            if alarm is not None:
-                self.ensure(alarm)
+        for alarm in alarms_in(event):
+            self.ensure(alarm)
 
     def ensure(self, alarm: Any) -> None:
         from opslink.enrichment import enrich
@@ -113,12 +102,3 @@ class EmulatedFleet:
                 LaunchTemplateName=TEMPLATE,
                 LaunchTemplateData={"ImageId": IMAGE_ID, "InstanceType": "t3.micro"},
             )
-
-
-def parse_sns_message_safe(
-    parse: Callable[..., Any], sns: dict[str, Any], error: type[BaseException]
-) -> Any:
-    try:
-        return parse(sns["Message"], sns.get("TopicArn"))
-    except error:
-        return None

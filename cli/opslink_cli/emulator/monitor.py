@@ -102,6 +102,29 @@ RULES: dict[str, Callable[[Path, Watched, list[str]], bool]] = {
 }
 
 
+def alarms_in(event: Any) -> list[Any]:
+    """The alarm state changes a Lambda event for ingest carries (SNS records or one
+    alarm document); what does not parse is ingest's to reject, not the emulator's."""
+    from opslink.alarm_parsing import parse_alarm_document, parse_sns_message
+    from opslink.errors import InvalidAlarm
+
+    docs: list[tuple[str, Any, Any]] = []
+    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+        for rec in event["Records"]:
+            sns = rec.get("Sns") if isinstance(rec, dict) else None
+            if isinstance(sns, dict) and isinstance(sns.get("Message"), str):
+                docs.append(("sns", sns["Message"], sns.get("TopicArn")))
+    elif isinstance(event, dict):
+        docs.append(("doc", event, None))
+    out = []
+    for kind, body, topic in docs:
+        with contextlib.suppress(InvalidAlarm):
+            out.append(
+                parse_sns_message(body, topic) if kind == "sns" else parse_alarm_document(body)
+            )
+    return out
+
+
 class SimulatedMonitor:
     """Mirrors alarms into the emulated CloudWatch and evaluates them on read."""
 
@@ -116,23 +139,8 @@ class SimulatedMonitor:
 
     def mirror_event(self, event: Any) -> None:
         """Before ingest runs: the alarms of this Lambda event exist in CloudWatch."""
-        from opslink.alarm_parsing import parse_alarm_document, parse_sns_message
-        from opslink.errors import InvalidAlarm
-
-        docs: list[Any] = []
-        if isinstance(event, dict) and isinstance(event.get("Records"), list):
-            for rec in event["Records"]:
-                sns = rec.get("Sns") if isinstance(rec, dict) else None
-                if isinstance(sns, dict) and isinstance(sns.get("Message"), str):
-                    docs.append(("sns", sns["Message"], sns.get("TopicArn")))
-        elif isinstance(event, dict):
-            docs.append(("doc", event, None))
-        for kind, body, topic in docs:
-            with contextlib.suppress(InvalidAlarm):
-                alarm = (
-                    parse_sns_message(body, topic) if kind == "sns" else parse_alarm_document(body)
-                )
-                self.mirror(alarm)
+        for alarm in alarms_in(event):
+            self.mirror(alarm)
 
     def mirror(self, alarm: Any) -> None:
         from opslink.enrichment import enrich

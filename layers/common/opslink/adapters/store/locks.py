@@ -148,11 +148,9 @@ class DedupLocks(AlertRecords):
         """One transaction: ticket and execution on the alert and its lock, links both ways;
         `tickets_created` counts only a ticket that was created (not a reopened one).
         Without an execution (the alarm cleared before the ticket existed: nothing to
-        remediate), the ticket alone."""
-        if execution_name is None:
-            return self._link_ticket_only(alert, ticket, new_ticket)
+        remediate), the ticket alone. With an execution, an OK kept on the alert meanwhile
+        (pending_ok) refuses the link: AlarmClearedFirst, the opening resolves instead."""
         ticket_key = keys.ticket_ref(ticket.provider, ticket.id)
-        exec_key = keys.execution_ref(execution_name)
         alert_key = keys.alert_pk(alert.alert_id)
         link = {
             "alert_id": alert.alert_id,
@@ -161,30 +159,35 @@ class DedupLocks(AlertRecords):
             "execution_name": execution_name,
             "linked_at": alert.triggered_at.isoformat(),
         }
-        values = _to_item({":t": ticket.id, ":e": execution_name, ":a": alert.alert_id})
+        values = _to_item({":t": ticket.id, ":e": execution_name or "", ":a": alert.alert_id})
+        sets = "SET ticket_id = :t" + (", execution_name = :e" if execution_name else "")
+        own = {k: values[k] for k in ((":t", ":e") if execution_name else (":t",))}
+        alert_update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": _to_item({"pk": alert_key, "sk": "ALERT"}),
+            "UpdateExpression": f"{sets} REMOVE lease_until",
+            "ExpressionAttributeValues": own,
+        }
+        if execution_name:
+            alert_update["ConditionExpression"] = "attribute_not_exists(pending_ok)"
         created = about(alert, EventKind.TICKET_CREATED, alert.triggered_at, key=ticket.id)
         items = [
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": _to_item({"pk": alert_key, "sk": "ALERT"}),
-                    "UpdateExpression": "SET ticket_id = :t, execution_name = :e REMOVE lease_until",
-                    # An OK that came before the ticket: the opening must resolve instead.
-                    "ConditionExpression": "attribute_not_exists(pending_ok)",
-                    "ExpressionAttributeValues": {k: values[k] for k in (":t", ":e")},
-                }
-            },
+            {"Update": alert_update},
             {
                 "Update": {
                     "TableName": self.table,
                     "Key": _to_item(keys.lock(alert.fingerprint)),
-                    "UpdateExpression": "SET ticket_id = :t, execution_name = :e",
+                    "UpdateExpression": sets,
                     "ConditionExpression": "alert_id = :a",
-                    "ExpressionAttributeValues": values,
+                    "ExpressionAttributeValues": own | {":a": values[":a"]},
                 }
             },
             *self._both_ways(alert_key, ticket_key, link),
-            *self._both_ways(alert_key, exec_key, link),
+            *(
+                self._both_ways(alert_key, keys.execution_ref(execution_name), link)
+                if execution_name
+                else []
+            ),
             *(
                 [
                     self._counter_update("tickets_created", alert.triggered_at),
@@ -200,54 +203,8 @@ class DedupLocks(AlertRecords):
             return  # applied before: its answer was lost
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            if execution_name and reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
                 raise AlarmClearedFirst(alert.alert_id) from None
-            raise StoreError(f"DynamoDB could not link alert {alert.alert_id}: {exc}") from exc
-
-    def _link_ticket_only(self, alert: Alert, ticket: Ticket, new_ticket: bool) -> None:
-        ticket_key = keys.ticket_ref(ticket.provider, ticket.id)
-        alert_key = keys.alert_pk(alert.alert_id)
-        link = {
-            "alert_id": alert.alert_id,
-            "ticket_id": ticket.id,
-            "provider": ticket.provider,
-            "linked_at": alert.triggered_at.isoformat(),
-        }
-        values = _to_item({":t": ticket.id, ":a": alert.alert_id})
-        created = about(alert, EventKind.TICKET_CREATED, alert.triggered_at, key=ticket.id)
-        items = [
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": _to_item({"pk": alert_key, "sk": "ALERT"}),
-                    "UpdateExpression": "SET ticket_id = :t REMOVE lease_until",
-                    "ExpressionAttributeValues": {":t": values[":t"]},
-                }
-            },
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": _to_item(keys.lock(alert.fingerprint)),
-                    "UpdateExpression": "SET ticket_id = :t",
-                    "ConditionExpression": "alert_id = :a",
-                    "ExpressionAttributeValues": values,
-                }
-            },
-            *self._both_ways(alert_key, ticket_key, link),
-            *(
-                [
-                    self._counter_update("tickets_created", alert.triggered_at),
-                    *self.event_writes(created),
-                ]
-                if new_ticket
-                else []
-            ),
-        ]
-        try:
-            self.transact(items, f"link the ticket of {alert.alert_id}")
-        except EventsAlreadyRecorded:
-            return
-        except ClientError as exc:
             raise StoreError(f"DynamoDB could not link alert {alert.alert_id}: {exc}") from exc
 
     def find_open(self, fingerprint: str) -> Alert | None:
