@@ -274,3 +274,26 @@ def test_a_keyed_comment_lands_once_even_when_its_answer_was_lost(
     # another key is another comment
     tickets.comment(ticket.id, "Alarm fired again.", key="A-1:refire:2", verify=True)
     assert sum("fired again" in t for t in tickets.comment_texts(ticket.id)) == 1
+
+
+def test_redmine_create_with_a_due_date_in_the_past_sets_its_start_date() -> None:
+    """Redmine refuses a due date before the start date (which defaults to today): an
+    alarm delivered late (a redrive, an outage) must still get its ticket."""
+    from opslink.adapters.tickets.redmine import RedmineTickets
+
+    sent: list[Any] = []
+
+    class Client:
+        def request(self, method: str, path: str, **kw: Any) -> Any:
+            sent.append((method, path, kw.get("json")))
+            if path.startswith("/enumerations"):
+                return {"issue_priorities": [{"id": 3, "name": "High"}]}
+            if method == "GET":
+                return {"issues": [], "total_count": 0}
+            return {"issue": {"id": 7, "subject": "s", "status": {"name": "New"},
+                              "created_on": "2026-12-05T10:00:00Z",
+                              "updated_on": "2026-12-05T10:00:00Z"}}  # fmt: skip
+
+    RedmineTickets("https://redmine.example", "k", "ops", 4, client=Client()).create(DRAFT)
+    [issue] = [body["issue"] for method, _, body in sent if method == "POST"]
+    assert issue["due_date"] == "2026-11-27" and issue["start_date"] <= issue["due_date"]

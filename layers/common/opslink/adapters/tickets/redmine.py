@@ -27,6 +27,7 @@ from opslink.adapters.tickets.common import (
     reread,
     ticket_http,
 )
+from opslink.clock import utcnow
 from opslink.errors import ConfigurationError, TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
 
@@ -200,6 +201,9 @@ class RedmineTickets(KeyedComments):
             "subject": draft.title,
             "description": draft.description,
             "due_date": draft.due_at.astimezone(UTC).date().isoformat(),
+            # Redmine refuses a due date before the start date, which defaults to today:
+            # an alarm delivered late (a redrive, an outage) has its due date in the past.
+            "start_date": min(draft.due_at.astimezone(UTC).date(), utcnow().date()).isoformat(),
             "custom_fields": [{"id": self.field, "value": marker(key)}],
         }
         if priority_id is not None:
