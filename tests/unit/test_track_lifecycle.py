@@ -117,6 +117,64 @@ def test_reminder_once_per_period_for_unresolved_tickets(
     assert sweep(track)["reminded"] == []
 
 
+class Unreadable:
+    """A ticket system that cannot read one ticket (a custom state, a deleted ticket)."""
+
+    def __init__(self, inner: Any, bad: str, error: Exception) -> None:
+        self.inner, self.bad, self.error, self.name = inner, bad, error, inner.name
+
+    def get(self, ticket_id: str) -> Any:
+        if ticket_id == self.bad:
+            raise self.error
+        return self.inner.get(ticket_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_one_unreadable_ticket_never_stops_the_reminders(
+    track: TrackDeps, deps: IngestDeps, opened: Any, clock: Clock
+) -> None:
+    from opslink.errors import TicketSystemRejected
+
+    event = samples.sns_event(samples.metric_alarm("prod-checkout-api-cpu-high", samples.T0))
+    [other] = ingest_event(event, deps, IngestPolicy())
+    track.tickets = Unreadable(track.tickets, opened.ticket_id,  # type: ignore[assignment]
+                               TicketSystemRejected("unknown state 'Awaiting Vendor'"))  # fmt: skip
+    clock.advance(hours=2, minutes=1)
+    done = sweep(track)
+    assert done["reminded"] == [other.ticket_id] and done["skipped"] == [opened.ticket_id]
+
+
+def test_a_sweep_that_cannot_apply_a_ticket_now_starts_there_next_time(
+    track: TrackDeps, opened: Any, clock: Clock
+) -> None:
+    from opslink.errors import StoreError
+
+    track.tickets.set_status(opened.ticket_id, TicketStatus.CLOSED, by="erin")  # type: ignore[attr-defined]
+    real = track.store
+
+    class FlakyStore:
+        failures = 1
+
+        def alert_for_ticket(self, provider: str, ticket_id: str) -> Any:
+            if self.failures:
+                self.failures -= 1
+                raise StoreError("DynamoDB throttled")
+            return real.alert_for_ticket(provider, ticket_id)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    track.store = FlakyStore()  # type: ignore[assignment]
+    clock.advance(minutes=5)
+    paused = sweep(track)
+    assert paused["left"] == 1 and paused["resolved"] == []
+    assert real.get(opened.alert_id).status is AlertStatus.OPEN  # type: ignore[union-attr]
+    clock.advance(minutes=5)
+    assert sweep(track)["resolved"] == [opened.alert_id]  # the next run picks it up
+
+
 # -- webhooks ---------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from aws_lambda_powertools import Logger
 from opslink.clock import Clock, utcnow
 from opslink.comment_outbox import post_comment
 from opslink.deadline import expired
+from opslink.errors import RetryableError, TicketSystemRejected
 from opslink.models import AlertStatus, Ticket, TicketStatus
 from opslink.ports import AlertStore, JobCanceller, Notifier, Stopper, SweepableTickets, TrackStore  # noqa: F401 (re-exported)
 from opslink.ticket_lockstep import resolve_other_tickets
@@ -121,8 +122,10 @@ def apply_ticket(deps: TrackDeps, ticket: Ticket, source: str) -> Applied:
 RESERVE_SECONDS = 5.0
 
 
-def remind(deps: TrackDeps) -> list[str]:
-    """Remind the assignees of tickets left unresolved too long, once per period."""
+def remind(deps: TrackDeps, skipped: list[str] | None = None) -> list[str]:
+    """Remind the assignees of tickets left unresolved too long, once per period; a
+    ticket that cannot be read is passed over (and named in `skipped`), never the end of
+    the pass; a ticket system that is away ends it (the next sweep reminds the rest)."""
     now = deps.clock()
     reminded = []
     for alert in deps.store.open_alerts():
@@ -130,7 +133,18 @@ def remind(deps: TrackDeps) -> list[str]:
             continue
         if expired(RESERVE_SECONDS):  # the rest is reminded by the next sweep
             break
-        ticket = deps.tickets.get(alert.ticket_id)
+        try:
+            ticket = deps.tickets.get(alert.ticket_id)
+        except TicketSystemRejected as exc:
+            logger.warning(
+                "ticket skipped by the reminders",
+                extra={"ticket_id": alert.ticket_id, "error": str(exc)},
+            )
+            if skipped is not None:
+                skipped.append(alert.ticket_id)
+            continue
+        except RetryableError:
+            break
         if (
             ticket is None
             or ticket.status in CLOSED
@@ -172,21 +186,31 @@ def sweep(deps: TrackDeps) -> dict[str, Any]:
     since = (deps.store.get_checkpoint(name) or now - FIRST_SWEEP) - OVERLAP
     changed = sorted(deps.tickets.changed_since(since), key=lambda t: t.updated_at or now)
     applied: list[Applied] = []
+    skipped: list[str] = []
     checkpoint = now
     for n, ticket in enumerate(changed):
         if expired(RESERVE_SECONDS):  # the time budget: the checkpoint stops before the rest
             checkpoint = min(now, (ticket.updated_at or now))
             left = len(changed) - n
             break
-        applied.append(apply_ticket(deps, ticket, "sweep"))
+        try:
+            applied.append(apply_ticket(deps, ticket, "sweep"))
+        except RetryableError as exc:
+            # Not applied now (throttled, down, or refused): the checkpoint stops before
+            # this ticket, so the next run starts here and no close is passed over.
+            logger.warning("sweep paused", extra={"ticket_id": ticket.id, "error": str(exc)})
+            checkpoint = min(now, (ticket.updated_at or now))
+            left = len(changed) - n
+            break
     else:
         left = 0
-    reminded = remind(deps) if not left else []
+    reminded = remind(deps, skipped) if not left else []
     deps.store.set_checkpoint(name, checkpoint)
     return {
         "since": since.isoformat(),
         "changed": len(applied),
         "resolved": [a.alert_id for a in applied if a.outcome == "resolved"],
         "reminded": reminded,
+        "skipped": skipped,
         "left": left,
     }
