@@ -15,6 +15,7 @@ from opslink.errors import (
 )
 from opslink.journal import EventKind, about, seconds_between
 from opslink.models import RemediationInput
+from opslink.remediation.batches import batch_words, next_batch
 from opslink.remediation.blast_radius import HostPlan, resolve_hosts
 from opslink.remediation.circuit import circuit_allows, circuit_failed, circuit_succeeded
 from opslink.remediation.deps import RemediateDeps
@@ -22,7 +23,6 @@ from opslink.remediation.parameters import (
     Bound,
     bind_parameters,
     describe_sources,
-    resolve_parameters,
 )
 from opslink.remediation.payloads import Launch, LaunchedJob, PollPlan, PollState, TaskRequest
 from opslink.remediation.poll_schedule import Expected, describe, expected, wait_after
@@ -85,12 +85,6 @@ def _first_poll(deps: RemediateDeps, job: LaunchedJob) -> PollState:
         plan=PollPlan(**asdict(plan)) if plan else None,
         schedule=describe(plan, deps.poll_base_seconds, deps.poll_max_seconds),
     )
-
-
-def _batch_words(plan_batches: list[list[str]], batch: int) -> str:
-    if len(plan_batches) <= 1:
-        return ""
-    return " (canary)" if batch == 0 else f" (batch {batch + 1} of {len(plan_batches)})"
 
 
 def _start(
@@ -174,7 +168,7 @@ def _start(
     deps.store.link_job(a.alert_id, job.out(), event=started, first_launch=first)
     text = (
         f"Launched runbook {runbook.name} on {', '.join(plan.batches[0])}"
-        f"{_batch_words(job.batches, 0)} ({ref.platform} job {ref.job_id}). "
+        f"{batch_words(job.batches, 0)} ({ref.platform} job {ref.job_id}). "
         f"Hosts: {len(plan.hosts)}, the {plan.source} (max_targets "
         f"{runbook.spec.max_targets})."
         + (f" Parameters: {describe_sources(bound)}." if bound else "")
@@ -202,64 +196,8 @@ def poll(deps: RemediateDeps, req: TaskRequest) -> Launch:
         if job is None:
             raise InvalidTaskInput("remediation task input: 'job' is missing for poll")
         return Launch(job=job, poll=state)
-    following = _next_batch(deps, req.alert, job)
+    following = next_batch(deps, req.alert, job)
     return Launch(job=following, poll=_first_poll(deps, following))
-
-
-def _next_batch(deps: RemediateDeps, a: RemediationInput, job: LaunchedJob) -> LaunchedJob:
-    batch = job.batch + 1
-    hosts = tuple(job.batches[batch])
-    key = f"{a.alert_id}:{job.runbook}:batch:{batch}"
-    stored = next(
-        (j for j in deps.store.launched_jobs(a.alert_id) if j.get("idempotency_key") == key), None
-    )
-    if stored is not None:  # a retried poll: this batch runs already
-        return LaunchedJob.model_validate(stored)
-    runbook = deps.runbook(job.runbook)
-    request = JobRequest(
-        runbook=runbook.name,
-        script_path=str(runbook.script_path),
-        script=runbook.script(),
-        environment=resolve_parameters(runbook, a, deps.service_map),
-        targets={"InstanceId": hosts},
-        timeout_seconds=runbook.spec.timeout_seconds,
-        idempotency_key=key,
-    )
-    platform = deps.platform()
-    circuit_allows(deps, platform.name, a)
-    try:
-        ref = platform.launch(request)
-    except JobPlatformError as exc:
-        circuit_failed(deps, platform.name, exc)
-        raise
-    circuit_succeeded(deps, platform.name)
-    following = job.model_copy(
-        update={
-            "job_id": ref.job_id,
-            "launched_at": ref.launched_at,
-            "batch": batch,
-            "idempotency_key": key,
-            "targets": {"InstanceId": list(hosts)},
-        }
-    )
-    words = _batch_words(job.batches, batch)
-    text = (
-        f"Batch {batch} of runbook {runbook.name} succeeded; launched{words} on "
-        f"{', '.join(hosts)} ({ref.platform} job {ref.job_id})."
-    )
-    launched = about(
-        a,
-        EventKind.BATCH_LAUNCHED,
-        ref.launched_at,
-        key=f"{runbook.name}:{batch}",
-        runbook=runbook.name,
-        counted=False,
-        detail={"platform": ref.platform, "job_id": ref.job_id, "hosts": ",".join(hosts),
-                "batch": str(batch + 1)},
-    )  # fmt: skip
-    deps.store.link_job(a.alert_id, following.out(), event=launched)
-    deps.store.add_note(a.alert_id, text, deps.clock(), kind="batch_launched")
-    return following
 
 
 def _poll(deps: RemediateDeps, req: TaskRequest) -> PollState:

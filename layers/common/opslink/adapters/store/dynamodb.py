@@ -5,10 +5,13 @@ of them on one table and one client."""
 from __future__ import annotations
 
 from opslink.adapters.store.bookkeeping import Bookkeeping
+from opslink.adapters.store.faults import FaultRecords
 from opslink.adapters.store.ledger import RemediationLedger
 from opslink.adapters.store.locks import DedupLocks
 from opslink.adapters.store.reliability import ReliabilityRecords
 
 
-class DynamoAlertStore(DedupLocks, RemediationLedger, Bookkeeping, ReliabilityRecords):
+class DynamoAlertStore(
+    DedupLocks, RemediationLedger, Bookkeeping, ReliabilityRecords, FaultRecords
+):
     """AlertStore, RemediationStore and the bookkeeping ports on one table."""

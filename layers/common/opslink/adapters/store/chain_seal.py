@@ -1,0 +1,142 @@
+"""Sealing journal events into their alert's hash chain (opslink/journal_chain.py): a
+transaction's events are numbered and hashed after the chain's head, which moves with a
+conditional put in the same transaction; when another writer moved the head first, the
+events are sealed again (bounded, jittered)."""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from opslink.adapters.store import keys
+from opslink.adapters.store.base import TableBase
+from opslink.adapters.store.items import from_item as _from_item
+from opslink.adapters.store.items import to_item as _to_item
+from opslink.journal_chain import CHAIN_FIELDS, record_hash
+
+CHAIN_SK = "CHAIN"
+SEAL_ATTEMPTS = 10
+
+
+class ChainSeal(TableBase):
+    def _head(self, pk: str) -> dict[str, Any] | None:
+        page = self._call(
+            "query",
+            TableName=self.journal_table,
+            KeyConditionExpression="pk = :p AND sk = :c",
+            ExpressionAttributeValues=_to_item({":p": pk, ":c": CHAIN_SK}),
+            ConsistentRead=True,
+        )
+        items = page.get("Items") or []
+        return _from_item(items[0]) if items else None
+
+    def chain_records(self, alert_id: str) -> list[dict[str, Any]]:
+        """Every journal record of one chain (an alert; "" for operator actions)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.journal_table,
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :e)",
+            "ExpressionAttributeValues": _to_item(
+                {":p": keys.event(alert_id, "x", "x")["pk"], ":e": "EVENT#"}
+            ),
+            "ConsistentRead": True,
+        }
+        out: list[dict[str, Any]] = []
+        while True:
+            page = self._call("query", **kwargs)
+            out += [_from_item(raw) for raw in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def chain_head(self, alert_id: str) -> dict[str, Any] | None:
+        """The head of an alert's chain ("" for the operator actions), as stored."""
+        return self._head(keys.event(alert_id, "x", "x")["pk"])
+
+    def _seal(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items with their journal events numbered, chained and hashed, and one
+        conditional head put per chain."""
+        out: list[dict[str, Any]] = []
+        heads: dict[str, tuple[int, str, bool]] = {}  # pk -> (seq, hash, existed)
+        for it in items:
+            put = it.get("Put")
+            if not (put and is_event(put, self.journal_table)):
+                if not (put and put["Item"].get("sk", {}).get("S") == CHAIN_SK):
+                    out.append(it)
+                continue
+            record = _from_item(put["Item"])
+            for field in CHAIN_FIELDS:
+                record.pop(field, None)
+            pk = str(record["pk"])
+            if pk not in heads:
+                head = self._head(pk)
+                heads[pk] = (int(head["seq"]), str(head["hash"]), True) if head else (0, "", False)
+            seq, prev, existed = heads[pk]
+            record |= {"seq": seq + 1, "prev": prev or None}
+            record["hash"] = record_hash(record)
+            heads[pk] = (seq + 1, record["hash"], existed)
+            out.append({"Put": {**put, "Item": _to_item(record)}})
+        for pk, (seq, digest, existed) in heads.items():
+            head_put: dict[str, Any] = {
+                "TableName": self.journal_table,
+                "Item": _to_item({"pk": pk, "sk": CHAIN_SK, "seq": seq, "hash": digest}),
+            }
+            if existed:
+                head_put |= {
+                    "ConditionExpression": "#s = :before",
+                    "ExpressionAttributeNames": {"#s": "seq"},
+                    "ExpressionAttributeValues": _to_item({":before": seq - _count(out, pk)}),
+                }
+            else:
+                head_put["ConditionExpression"] = "attribute_not_exists(pk)"
+            out.append({"Put": head_put})
+        return out
+
+    def sealed_transact(self, items: list[dict[str, Any]]) -> None:
+        """One TransactWriteItems with its journal events sealed into their chains. When
+        only a chain's head moved under it (another writer), it seals again (bounded,
+        jittered); any other failure is the caller's, raised as is with the indices of
+        `items` unchanged (the heads are appended after them)."""
+        for attempt in range(SEAL_ATTEMPTS):
+            sealed = self._seal(items)
+            try:
+                self._call("transact_write_items", TransactItems=sealed)
+                return
+            except ClientError as exc:
+                failed, codes = cancelled_items(exc)
+                heads = set(range(len(items), len(sealed)))
+                if (
+                    failed
+                    and failed <= heads
+                    and codes <= {"ConditionalCheckFailed", "TransactionConflict"}
+                    and attempt + 1 < SEAL_ATTEMPTS
+                ):
+                    time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # noqa: S311
+                    continue
+                raise
+
+
+def is_event(put: dict[str, Any], journal_table: str) -> bool:
+    return put.get("TableName") == journal_table and str(
+        put["Item"].get("sk", {}).get("S", "")
+    ).startswith("EVENT#")
+
+
+def _count(items: list[dict[str, Any]], pk: str) -> int:
+    """How many events of chain `pk` these sealed items add."""
+    return sum(
+        1
+        for it in items
+        if "Put" in it
+        and str(it["Put"]["Item"].get("sk", {}).get("S", "")).startswith("EVENT#")
+        and it["Put"]["Item"].get("pk", {}).get("S") == pk
+    )
+
+
+def cancelled_items(exc: ClientError) -> tuple[set[int], set[str]]:
+    """The indices of a cancelled transaction's failed items, and their codes."""
+    reasons = exc.response.get("CancellationReasons") or []
+    failed = {i for i, r in enumerate(reasons) if r.get("Code") not in (None, "None")}
+    return failed, {str(reasons[i].get("Code")) for i in failed}
