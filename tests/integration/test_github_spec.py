@@ -171,7 +171,8 @@ def test_published_deleted_issue_example_is_handled(
     status, doc = handle_webhook(
         _signed("issues", deleted), _deps(tickets), "github", SECRET, _Replay()
     )
-    assert status == 200 and doc["status"] == "ignored"
+    # Deleted and linked to no alert here: nothing to resolve, nothing to retry.
+    assert status == 202 and doc["status"] == "unknown"
 
 
 @pytest.mark.parametrize("form", [False, True])

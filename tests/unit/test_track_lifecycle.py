@@ -333,7 +333,27 @@ def test_webhook_for_a_deleted_ticket_is_handled(track: TrackDeps, clock: Clock)
         "github", {"action": "deleted", "issue": {"number": 4242}}, int(clock().timestamp())
     )
     status, doc = handle_webhook(req, track, "github", SECRET, track.store)  # type: ignore[arg-type]
+    assert status == 202 and doc["status"] == "unknown" and "no OpsLink alert" in doc["reason"]
+    # Without the delivery saying "deleted", a ticket that is not there is only ignored.
+    req = signed("github", {"action": "edited", "issue": {"number": 4242}},
+                 int(clock().timestamp()), delivery="d-2")  # fmt: skip
+    status, doc = handle_webhook(req, track, "github", SECRET, track.store)  # type: ignore[arg-type]
     assert status == 200 and doc["status"] == "ignored" and "not found" in doc["reason"]
+
+
+def test_a_deleted_ticket_resolves_its_alert_as_closed_by_a_human(
+    track: TrackDeps, opened: Any, clock: Clock
+) -> None:
+    from opslink.track_service import apply_missing
+
+    applied = apply_missing(track, track.tickets.name, opened.ticket_id, "webhook")
+    assert applied.outcome == "resolved" and "deleted" in applied.reason
+    alert = track.store.get(opened.alert_id)
+    assert alert is not None and alert.status.value == "resolved"
+    assert alert.resolution["status"] == "deleted" and "closed by a human" in alert.resolution["how"]
+    assert track.workflow.stopped  # type: ignore[union-attr]  # its remediation stopped
+    # Exactly once: a second report changes nothing.
+    assert apply_missing(track, track.tickets.name, opened.ticket_id, "sweep").outcome == "unchanged"
 
 
 def test_github_form_encoded_delivery_and_ping(track: TrackDeps, opened: Any, clock: Clock) -> None:

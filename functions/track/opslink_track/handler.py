@@ -50,5 +50,7 @@ def _handle(event: Any) -> dict[str, Any]:
         )
     status, doc = handle_webhook(request, deps(), deps().tickets.name, secret, deps().store)  # type: ignore[arg-type]
     logger.info("webhook handled", extra={"status": status, **doc})
-    retry = {"retry-after": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    retry = (
+        {"retry-after": str(doc.get("retry_after", RETRY_AFTER_SECONDS))} if status == 503 else None
+    )
     return function_url_response(status, doc, retry)

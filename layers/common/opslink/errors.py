@@ -19,17 +19,34 @@ class TestNotification(InvalidAlarm):
 
 
 class RetryableError(OpsLinkError):
-    """A dependency failed or is busy; the same delivery must be retried later."""
+    """A dependency failed or is busy; the same delivery must be retried later.
+    `retry_after`: seconds the dependency asked to be left alone, when it said."""
+
+    retry_after: float | None = None
+
+
+class Throttled(RetryableError):
+    """A dependency's rate limit was hit (429, or a vendor's rate-limit 403): never an
+    authentication problem. The work is left for later, after `retry_after` seconds."""
 
 
 class TicketSystemError(RetryableError):
     """The ticket system refused or failed a call."""
 
 
+class TicketSystemThrottled(TicketSystemError, Throttled):
+    """The ticket system's rate limit was hit."""
+
+
 class TicketSystemRejected(TicketSystemError):
     """The ticket system refused the request or answered something unusable (bad
     credentials, unknown ticket, a response of the wrong shape). Still retryable at the
     delivery level: the alarm is kept (retries, then the dead-letter queue), not lost."""
+
+
+class TicketClosedForGood(TicketSystemRejected):
+    """The ticket can no longer be changed (Zendesk `closed`, a locked GitHub issue, a
+    Jira issue in a final status without a way back): a follow-up ticket takes its place."""
 
 
 class StoreError(RetryableError):
@@ -48,6 +65,10 @@ class IngestIncomplete(OpsLinkError):
 
 class JobPlatformError(RetryableError):
     """The job platform failed or is busy; the call may be retried."""
+
+
+class JobPlatformThrottled(JobPlatformError, Throttled):
+    """The job platform's rate limit was hit."""
 
 
 class JobPlatformRejected(OpsLinkError):

@@ -90,6 +90,22 @@ ASSESSMENTS: dict[str, Assessment] = {
             responsible_team="automation team",
         ),
     ),
+    "ticket": Assessment(
+        impact="a ticket cannot be read or changed: its alert is not kept in step with it",
+        severity="low",
+        emergency_actions=[
+            "the ticket is skipped; every other ticket is still swept and reminded",
+        ],
+        plan=RecoveryPlan(
+            steps=[
+                "open the ticket named in the fault's context (its status, fields, workflow)",
+                "fix it in the ticket system, or resolve its alert by hand",
+                "the next sweep picks it up again",
+            ],
+            estimated_time="1 day",
+            responsible_team="platform team",
+        ),
+    ),
 }
 DEFAULT = Assessment(
     impact="a secondary integration is affected",

@@ -2,8 +2,12 @@
 
 - A ticket closed or solved by a human resolves its alert with who, when and the status,
   and stops the alert's remediation execution if it is still running.
+- A ticket deleted in the ticket system counts as closed by a human, and says so.
 - A ticket still unresolved `reminder_after` after it was opened reminds its assignee
   (ticket comment + notification), once per period.
+- Every pass handles tickets one by one: a ticket that cannot be read or applied is
+  logged, recorded as a fault and skipped (named in `skipped`); only a ticket system that
+  is away or throttling stops a pass, and the checkpoint never passes a ticket not handled.
 The sweep asks the ticket system only for tickets changed since its last checkpoint, with
 an overlap (some systems keep change times to the second or minute); applying a change
 twice is harmless, so the overlap costs nothing but a read.
@@ -21,7 +25,8 @@ from opslink.clock import Clock, utcnow
 from opslink.comment_outbox import post_comment
 from opslink.deadline import expired
 from opslink.errors import RetryableError, TicketSystemRejected
-from opslink.models import AlertStatus, Ticket, TicketStatus
+from opslink.faults import FaultReporter
+from opslink.models import Alert, AlertStatus, Ticket, TicketStatus
 from opslink.ports import AlertStore, JobCanceller, Notifier, Stopper, SweepableTickets, TrackStore  # noqa: F401 (re-exported)
 from opslink.ticket_lockstep import resolve_other_tickets
 
@@ -41,6 +46,34 @@ class TrackDeps:
     notifier: Notifier | None = None
     reminder_after: timedelta = timedelta(hours=2)
     clock: Clock = field(default=utcnow)
+    faults: FaultReporter | None = None
+
+
+def record_skip(deps: TrackDeps, ticket_id: str, error: Exception, where: str) -> None:
+    """One ticket passed over: logged, and recorded as a fault of that ticket (never the
+    end of the pass)."""
+    logger.warning(
+        f"ticket skipped by the {where}", extra={"ticket_id": ticket_id, "error": str(error)}
+    )
+    if deps.faults is None:
+        return
+    try:
+        deps.faults.failed("ticket", deps.tickets.name, error,
+                           {"ticket_id": ticket_id, "pass": where}, deps.clock())  # fmt: skip
+    except RetryableError as exc:  # the record is best effort; the skip is logged
+        logger.warning("fault not recorded", extra={"error": str(exc)})
+
+
+def record_busy(deps: TrackDeps, error: RetryableError, where: str) -> None:
+    """The ticket system is away or throttling: one fault while it lasts."""
+    logger.warning(f"{where} paused", extra={"error": str(error)})
+    if deps.faults is None:
+        return
+    try:
+        deps.faults.failed("ticket_system", deps.tickets.name, error, {"pass": where},
+                           deps.clock())  # fmt: skip
+    except RetryableError as exc:
+        logger.warning("fault not recorded", extra={"error": str(exc)})
 
 
 @dataclass(frozen=True)
@@ -83,21 +116,60 @@ def apply_ticket(deps: TrackDeps, ticket: Ticket, source: str) -> Applied:
     }
     if ticket.custom_fields.get("state_reason"):  # GitHub: completed | not_planned
         resolution["reason"] = ticket.custom_fields["state_reason"]
-    if not deps.store.resolve(alert, resolution, ticket.updated_at):
-        return Applied(ticket.id, "unchanged", alert_id, "alert was resolved meanwhile")
+    if ticket.custom_fields.get("deleted"):
+        resolution["how"] = f"{ticket.provider} ticket {ticket.id} was deleted ({source})"
+        return _resolve_by_ticket(deps, alert, ticket.id, resolution, ticket.updated_at,
+                                  f"deleted by {who}")  # fmt: skip
+    return _resolve_by_ticket(deps, alert, ticket.id, resolution, ticket.updated_at,
+                              f"{ticket.status.value} by {who}")  # fmt: skip
+
+
+def apply_missing(deps: TrackDeps, provider: str, ticket_id: str, source: str) -> Applied:
+    """A linked ticket the ticket system no longer has (404/410, or exported as deleted):
+    closed by a human, who deleted it. Its alert is resolved and the alert says so."""
+    alert_id = deps.store.alert_for_ticket(provider, ticket_id)
+    alert = deps.store.get(alert_id) if alert_id else None
+    if alert is None:
+        return Applied(ticket_id, "unknown", alert_id,
+                       f"no OpsLink alert is linked to {provider} ticket {ticket_id}")  # fmt: skip
+    if alert.status is not AlertStatus.OPEN:
+        return Applied(ticket_id, "unchanged", alert.alert_id,
+                       f"ticket deleted, alert {alert.status.value}")  # fmt: skip
+    now = deps.clock()
+    resolution = {
+        "by": "ticket",
+        "how": f"{provider} ticket {ticket_id} was deleted ({source}): treated as closed by a human",
+        "who": "unknown (the ticket was deleted)",
+        "at": now.isoformat(),
+        "status": "deleted",
+    }
+    return _resolve_by_ticket(deps, alert, ticket_id, resolution, now,
+                              "deleted in the ticket system (closed by a human)")  # fmt: skip
+
+
+def _resolve_by_ticket(
+    deps: TrackDeps,
+    alert: Alert,
+    ticket_id: str,
+    resolution: dict[str, str],
+    at: Any,
+    what: str,
+) -> Applied:
+    """Resolve `alert` because its ticket ended (`what`: how it ended, by whom); stop its
+    remediation, cancel its job, resolve its other tickets: once."""
+    alert_id = alert.alert_id
+    if not deps.store.resolve(alert, resolution, at):
+        return Applied(ticket_id, "unchanged", alert_id, "alert was resolved meanwhile")
     stopped = False
     if alert.execution_name and deps.workflow is not None:
-        stopped = deps.workflow.stop_remediation(
-            alert.execution_name, f"ticket {ticket.id} {ticket.status.value} by {who}"
-        )
-    text = f"Resolved because ticket {ticket.id} was {ticket.status.value} by {who}."
+        stopped = deps.workflow.stop_remediation(alert.execution_name, f"ticket {ticket_id} {what}")
+    text = f"Resolved because ticket {ticket_id} was {what}."
     others = resolve_other_tickets(
         deps.store,
         deps.tickets,
         alert_id,
-        ticket.id,
-        f"Resolved together with ticket {ticket.id} ({ticket.status.value} by {who}): "
-        f"alert {alert_id} is resolved.",
+        ticket_id,
+        f"Resolved together with ticket {ticket_id} ({what}): alert {alert_id} is resolved.",
     )
     if others:
         text += f" Linked ticket {', '.join(others)} resolved with it."
@@ -105,9 +177,7 @@ def apply_ticket(deps: TrackDeps, ticket: Ticket, source: str) -> Applied:
         text += f" Remediation {alert.execution_name} stopped."
         if deps.jobs is not None:
             try:
-                cancelled = deps.jobs.cancel_jobs(
-                    alert, f"ticket {ticket.id} {ticket.status.value} by {who}"
-                )
+                cancelled = deps.jobs.cancel_jobs(alert, f"ticket {ticket_id} {what}")
             except Exception as exc:  # the alert is resolved either way; say what is left running
                 logger.warning("job cancel failed", extra={"alert_id": alert_id, "error": str(exc)})
                 text += f" Its job could not be cancelled ({exc}); check the job platform."
@@ -115,14 +185,16 @@ def apply_ticket(deps: TrackDeps, ticket: Ticket, source: str) -> Applied:
                 if cancelled:
                     text += f" Job {', '.join(cancelled)} cancelled."
     deps.store.add_note(alert_id, text, deps.clock(), kind="resolved_by_ticket")
-    return Applied(ticket.id, "resolved", alert_id, text)
+    return Applied(ticket_id, "resolved", alert_id, text)
 
 
 # Seconds one ticket may take (reads, the alert's resolution, its retries).
 RESERVE_SECONDS = 5.0
 
 
-def remind(deps: TrackDeps, skipped: list[str] | None = None) -> list[str]:
+def remind(
+    deps: TrackDeps, skipped: list[str] | None = None, paused: list[str] | None = None
+) -> list[str]:
     """Remind the assignees of tickets left unresolved too long, once per period; a
     ticket that cannot be read is passed over (and named in `skipped`), never the end of
     the pass; a ticket system that is away ends it (the next sweep reminds the rest)."""
@@ -135,21 +207,23 @@ def remind(deps: TrackDeps, skipped: list[str] | None = None) -> list[str]:
             break
         try:
             ticket = deps.tickets.get(alert.ticket_id)
+            if ticket is None:  # deleted: closed by a human
+                apply_missing(deps, deps.tickets.name, alert.ticket_id, "sweep")
+                continue
         except TicketSystemRejected as exc:
-            logger.warning(
-                "ticket skipped by the reminders",
-                extra={"ticket_id": alert.ticket_id, "error": str(exc)},
-            )
+            record_skip(deps, alert.ticket_id, exc, "reminders")
             if skipped is not None:
                 skipped.append(alert.ticket_id)
             continue
-        except RetryableError:
+        except RetryableError as exc:
+            record_busy(deps, exc, "reminders")
+            if paused is not None:
+                paused.append(str(exc))
             break
-        if (
-            ticket is None
-            or ticket.status in CLOSED
-            or now - ticket.created_at < deps.reminder_after
-        ):
+        if ticket.status in CLOSED:  # closed but not seen by the change pass (moved, missed)
+            _apply_skipping(deps, ticket, skipped)
+            continue
+        if now - ticket.created_at < deps.reminder_after:
             continue
         last = alert.last_reminder_at
         if last is not None and now - last < deps.reminder_after:
@@ -180,14 +254,30 @@ def remind(deps: TrackDeps, skipped: list[str] | None = None) -> list[str]:
     return reminded
 
 
+def _apply_skipping(deps: TrackDeps, ticket: Ticket, skipped: list[str] | None) -> None:
+    try:
+        apply_ticket(deps, ticket, "sweep")
+    except TicketSystemRejected as exc:
+        record_skip(deps, ticket.id, exc, "reminders")
+        if skipped is not None:
+            skipped.append(ticket.id)
+
+
 def sweep(deps: TrackDeps) -> dict[str, Any]:
     now = deps.clock()
     name = f"track#{deps.tickets.name}"
     since = (deps.store.get_checkpoint(name) or now - FIRST_SWEEP) - OVERLAP
-    changed = sorted(deps.tickets.changed_since(since), key=lambda t: t.updated_at or now)
+    try:
+        listed = deps.tickets.changed_since(since)
+    except RetryableError as exc:  # away or throttled: nothing handled, checkpoint kept
+        record_busy(deps, exc, "sweep")
+        return {"since": since.isoformat(), "changed": 0, "resolved": [], "reminded": [],
+                "skipped": [], "left": 0, "paused": str(exc)}  # fmt: skip
+    changed = sorted(listed, key=lambda t: t.updated_at or now)
     applied: list[Applied] = []
     skipped: list[str] = []
     checkpoint = now
+    paused = ""
     for n, ticket in enumerate(changed):
         if expired(RESERVE_SECONDS):  # the time budget: the checkpoint stops before the rest
             checkpoint = min(now, (ticket.updated_at or now))
@@ -195,17 +285,30 @@ def sweep(deps: TrackDeps) -> dict[str, Any]:
             break
         try:
             applied.append(apply_ticket(deps, ticket, "sweep"))
+        except TicketSystemRejected as exc:  # this ticket only: skipped, the pass goes on
+            record_skip(deps, ticket.id, exc, "sweep")
+            skipped.append(ticket.id)
         except RetryableError as exc:
-            # Not applied now (throttled, down, or refused): the checkpoint stops before
-            # this ticket, so the next run starts here and no close is passed over.
-            logger.warning("sweep paused", extra={"ticket_id": ticket.id, "error": str(exc)})
+            # Not applied now (throttled, down): the checkpoint stops before this ticket,
+            # so the next run starts here and no close is passed over.
+            record_busy(deps, exc, "sweep")
             checkpoint = min(now, (ticket.updated_at or now))
             left = len(changed) - n
+            paused = str(exc)
             break
     else:
         left = 0
-    reminded = remind(deps, skipped) if not left else []
+    stopped: list[str] = []
+    reminded = remind(deps, skipped, stopped) if not left else []
+    paused = paused or (stopped[0] if stopped else "")
     deps.store.set_checkpoint(name, checkpoint)
+    if deps.faults is not None and not paused:
+        try:  # a whole pass answered: the ticket system (and, if none skipped, its tickets) recovered
+            deps.faults.recovered("ticket_system", deps.tickets.name, deps.clock())
+            if not skipped:
+                deps.faults.recovered("ticket", deps.tickets.name, deps.clock())
+        except RetryableError as exc:
+            logger.warning("fault recovery not recorded", extra={"error": str(exc)})
     return {
         "since": since.isoformat(),
         "changed": len(applied),
@@ -213,4 +316,5 @@ def sweep(deps: TrackDeps) -> dict[str, Any]:
         "reminded": reminded,
         "skipped": skipped,
         "left": left,
+        **({"paused": paused} if paused else {}),
     }

@@ -22,6 +22,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,9 +30,9 @@ from urllib.parse import parse_qs
 
 from aws_lambda_powertools import Logger
 
-from opslink.errors import TicketSystemError
+from opslink.errors import RetryableError, TicketSystemRejected
 from opslink.ports import ReplayGuard
-from opslink.track_service import TrackDeps, apply_ticket
+from opslink.track_service import TrackDeps, apply_missing, apply_ticket, record_busy, record_skip
 
 logger = Logger(child=True)
 
@@ -174,6 +175,20 @@ def parse_body(req: WebhookRequest) -> Any:
     return json.loads(req.body or b"null")
 
 
+def _says_deleted(payload: Any) -> bool:
+    """The delivery itself reports a deletion (GitHub `issues.deleted`, a Zendesk or
+    generic payload with status "deleted"): only then is a 404 taken as deleted."""
+    if not isinstance(payload, dict):
+        return False
+    ticket = payload.get("ticket") or payload.get("detail") or {}
+    status = ticket.get("status") if isinstance(ticket, dict) else None
+    return (
+        payload.get("action") == "deleted"
+        or status == "deleted"
+        or payload.get("status") == "deleted"
+    )
+
+
 def handle_webhook(
     req: WebhookRequest, deps: TrackDeps, provider: str, secret: str, replay: ReplayGuard
 ) -> tuple[int, dict[str, Any]]:
@@ -202,13 +217,22 @@ def handle_webhook(
         return 200, {"status": "duplicate", "ticket_id": ticket_id}
     try:
         ticket = deps.tickets.get(ticket_id)
-    except TicketSystemError as exc:  # transient: the vendor retries the same delivery
-        logger.warning("webhook: ticket read failed", extra={"error": str(exc)})
-        return 503, {"error": f"ticket {ticket_id} cannot be read now: {exc}", "retry": True}
-    if ticket is None:  # deleted (404/410): nothing to apply, nothing to retry
+        if ticket is None and _says_deleted(payload):  # deleted: closed by a human
+            applied = apply_missing(deps, provider, ticket_id, "webhook")
+        elif ticket is None:  # gone without saying why (404): nothing to apply
+            replay.claim_delivery(delivery, now)
+            return 200, {"status": "ignored", "reason": f"{provider} ticket {ticket_id} not found"}
+        else:
+            applied = apply_ticket(deps, ticket, "webhook")
+    except TicketSystemRejected as exc:  # this ticket cannot be used: recorded, not retried
+        record_skip(deps, ticket_id, exc, "webhook")
         replay.claim_delivery(delivery, now)
-        return 200, {"status": "ignored", "reason": f"{provider} ticket {ticket_id} not found"}
-    applied = apply_ticket(deps, ticket, "webhook")
+        return 200, {"status": "skipped", "ticket_id": ticket_id, "reason": str(exc)}
+    except RetryableError as exc:  # away or throttled: the vendor retries the same delivery
+        record_busy(deps, exc, "webhook")
+        wait = exc.retry_after if exc.retry_after is not None else RETRY_AFTER_SECONDS
+        return 503, {"error": f"ticket {ticket_id} cannot be handled now: {exc}", "retry": True,
+                     "retry_after": max(1, math.ceil(wait))}  # fmt: skip
     replay.claim_delivery(delivery, now)
     status = 202 if applied.outcome == "unknown" else 200
     return status, {

@@ -112,6 +112,9 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
 
     store = DynamoAlertStore(settings.alerts_table, journal_table=settings.journal_table)
     tickets = ticket_system(settings)
+    notifier = (
+        SnsNotifier(settings.notification_topic_arn) if settings.notification_topic_arn else None
+    )
     if not hasattr(tickets, "changed_since"):
         raise ConfigurationError(f"ticket provider {tickets.name} cannot be swept for changes")
     return TrackDeps(
@@ -120,9 +123,8 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
         workflow=StepFunctionsWorkflow(settings.state_machine_arn)
         if settings.state_machine_arn
         else None,
-        notifier=SnsNotifier(settings.notification_topic_arn)
-        if settings.notification_topic_arn
-        else None,
+        notifier=notifier,
+        faults=FaultReporter(store, notifier),
         reminder_after=timedelta(seconds=settings.pending_reminder_seconds),
         jobs=RemediateTaskCanceller(settings.remediate_function_name, store)
         if settings.remediate_function_name

@@ -1,11 +1,16 @@
 """HTTP for adapters: requests + urllib3 retries, timeouts on every call, clear errors.
 
 - Idempotent calls (GET, and POSTs the server deduplicates) retry on connection errors,
-  read timeouts, 429 and 5xx; calls that could start work twice retry only when the
-  server surely did nothing (connection refused, 429, 503).
-- Retry-After is honoured, capped at 20 s per wait, and no wait ever runs past the
-  invocation's time budget (opslink/deadline.py): the call then fails retryable and the
-  work is left for a later run.
+  read timeouts and 5xx; calls that could start work twice retry only when the server
+  surely did nothing (connection refused, throttled, 503).
+- Throttling is one policy for every vendor (adapters/throttling.py): 429 and the rate-
+  limit 403s (GitHub) are throttling, never an authentication problem. The vendor's
+  Retry-After / X-RateLimit-Reset is honoured — never shortened — when it fits: at most
+  20 s per wait, 25 s per call, and never past the invocation's time budget
+  (opslink/deadline.py). Beyond that the call fails at once with the adapter's
+  "throttled" error carrying `retry_after`, and the work is left for a later run.
+- Redirects are followed by hand, same method and body, to the configured host only
+  (GitHub answers 301 for a transferred issue, for writes too).
 - 401/403/404/409 and unusable bodies raise the adapter's "rejected" error naming the
   system; exhausted retries raise its "retryable" error (job platforms: JobPlatformRejected
   and JobPlatformError; ticket systems: TicketSystemRejected and TicketSystemError).
@@ -17,21 +22,31 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from opslink.deadline import DeadlineReached, check_wait
-from opslink.errors import ConfigurationError, JobPlatformError, JobPlatformRejected
+from opslink.adapters.throttling import is_throttled, throttle_wait
+from opslink.deadline import DeadlineReached, check_wait, remaining
+from opslink.errors import (
+    ConfigurationError,
+    JobPlatformError,
+    JobPlatformRejected,
+    JobPlatformThrottled,
+    RetryableError,
+)
 from opslink.observability import subsegment
 from opslink.scrub import scrub
 
 DEFAULT_TIMEOUT = (3.05, 15.0)  # connect, read
-MAX_RETRY_AFTER = 20.0
+MAX_RETRY_AFTER = 20.0  # one wait
+MAX_TOTAL_WAIT = 25.0  # every wait of one call together, bounded run or not
+MOVED = (301, 302, 307, 308)
 
 
 class _CappedRetry(Retry):
@@ -81,10 +96,14 @@ class HttpClient:
         backoff: float = 0.5,
         retryable: type[Exception] = JobPlatformError,
         rejected: type[Exception] = JobPlatformRejected,
+        throttled: type[Exception] = JobPlatformThrottled,
     ) -> None:
         self.system = system
         self.retryable = retryable
         self.rejected = rejected
+        self.throttled = throttled
+        self.retries = retries
+        self.backoff = backoff
         self.auth: Any = None  # e.g. a (user, password) tuple for basic authentication
         # Builds a client with freshly read credentials (set by the registries).
         self.refresh: Callable[[], HttpClient] | None = None
@@ -93,7 +112,7 @@ class HttpClient:
         self._safe = _session(
             _CappedRetry(
                 total=retries,
-                status_forcelist=(429, 500, 502, 503, 504),
+                status_forcelist=(500, 502, 504),  # 429 and 503: the waiting loop
                 allowed_methods=None,
                 backoff_factor=backoff,
                 respect_retry_after_header=True,
@@ -104,7 +123,7 @@ class HttpClient:
             _CappedRetry(
                 total=retries,
                 read=0,
-                status_forcelist=(429, 503),
+                status_forcelist=(),
                 allowed_methods=None,
                 backoff_factor=backoff,
                 respect_retry_after_header=True,
@@ -160,12 +179,76 @@ class HttpClient:
         session = self._safe if idempotent else self._unsafe
         url = path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
         require_tls(self.system, url)  # a Link header may point anywhere
-        resp = self._call(session, method, url, path, json, params, headers)
-        if resp.status_code == 401 and self.refresh is not None:
-            self._take_credentials(self.refresh())  # rotated? read the secret again, once
-            resp = self._call(session, method, url, path, json, params, headers)
         label = what or f"{method} {path}"
-        return self._check(resp, label, missing_ok)
+        waited = 0.0
+        for attempt in range(self.retries + 1):
+            resp = self._follow(session, method, url, path, json, params, headers)
+            if resp.status_code == 401 and self.refresh is not None:
+                self._take_credentials(self.refresh())  # rotated? read the secret again, once
+                resp = self._follow(session, method, url, path, json, params, headers)
+            busy = is_throttled(resp)
+            if not busy and resp.status_code != 503:
+                return self._check(resp, label, missing_ok)
+            wait = throttle_wait(resp)
+            planned = wait if wait is not None else self.backoff * (2**attempt)
+            problem = self._why_not_wait(planned, waited, attempt)
+            if problem:
+                raise self._busy(resp, label, busy, wait, problem)
+            time.sleep(planned)
+            waited += planned
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _why_not_wait(self, wait: float, waited: float, attempt: int) -> str:
+        """Why the next wait is not taken here ('' when it is)."""
+        if attempt >= self.retries:
+            return "still busy after retries"
+        if wait > MAX_RETRY_AFTER or waited + wait > MAX_TOTAL_WAIT:
+            return f"asked to wait {wait:.0f}s, longer than one call may wait"
+        left = remaining()
+        if left is not None and wait > left:
+            return (
+                f"waiting {wait:.0f}s would pass this run's time budget ({max(left, 0):.0f}s left)"
+            )
+        return ""
+
+    def _busy(
+        self, resp: requests.Response, label: str, throttled: bool, wait: float | None, why: str
+    ) -> Exception:
+        kind = "rate limit hit" if throttled else "unavailable"
+        after = f"; retry after {wait:.0f}s" if wait is not None else ""
+        exc = (self.throttled if throttled else self.retryable)(
+            f"{self.system}: {label}: {kind} ({resp.status_code}), {why}{after}; "
+            "left for a later run"
+        )
+        if isinstance(exc, RetryableError):
+            exc.retry_after = wait
+        return exc
+
+    def _follow(
+        self,
+        session: requests.Session,
+        method: str,
+        url: str,
+        path: str,
+        json: Any,
+        params: dict[str, Any] | None,
+        headers: dict[str, str] | None,
+    ) -> requests.Response:
+        """One call, following moves (same method and body) on the configured host only."""
+        resp = self._call(session, method, url, path, json, params, headers)
+        for _ in range(3):
+            location = resp.headers.get("Location")
+            if resp.status_code not in MOVED or not location:
+                return resp
+            target = urljoin(url, location)
+            if urlsplit(target).netloc != urlsplit(self.base_url).netloc:
+                raise self.rejected(
+                    f"{self.system}: {method} {path} moved to another host "
+                    f"({urlsplit(target).netloc}); not followed with OpsLink's credentials"
+                )
+            url, params = require_tls(self.system, target), None
+            resp = self._call(session, method, url, path, json, params, headers)
+        return resp
 
     def _take_credentials(self, fresh: HttpClient) -> None:
         self.auth = fresh.auth
@@ -192,6 +275,7 @@ class HttpClient:
                     headers=headers,
                     timeout=self.timeout,
                     auth=self.auth,
+                    allow_redirects=False,  # followed by hand: _follow
                 )
         except DeadlineReached as exc:
             raise self.retryable(f"{self.system}: {method} {path}: {exc}") from exc
@@ -207,7 +291,7 @@ class HttpClient:
     def _check(
         self, resp: requests.Response, label: str, missing_ok: bool
     ) -> requests.Response | None:
-        if resp.status_code in (401, 403):
+        if resp.status_code in (401, 403):  # a throttling 403 never gets here
             raise self.rejected(
                 f"{self.system}: {label}: authentication refused ({resp.status_code})"
             )

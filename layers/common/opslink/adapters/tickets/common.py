@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from opslink.adapters.http_client import HttpClient
-from opslink.errors import TicketSystemError, TicketSystemRejected
+from opslink.errors import TicketSystemError, TicketSystemRejected, TicketSystemThrottled
 from opslink.models import Priority, Ticket, TicketDraft, TicketStatus
 
 logger = Logger(child=True)
@@ -39,7 +39,13 @@ def ticket_http(
     system: str, base_url: str, headers: dict[str, str], auth: Any = None, **kw: Any
 ) -> HttpClient:
     client = HttpClient(
-        system, base_url, headers, retryable=TicketSystemError, rejected=TicketSystemRejected, **kw
+        system,
+        base_url,
+        headers,
+        retryable=TicketSystemError,
+        rejected=TicketSystemRejected,
+        throttled=TicketSystemThrottled,
+        **kw,
     )
     client.auth = auth
     return client
