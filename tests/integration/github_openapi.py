@@ -8,7 +8,14 @@ assert empty. Responses start from the description's own example for the operati
 (`components.examples.issue`, …) with this server's state laid over it, so OpsLink reads
 exactly the shapes GitHub documents. As documented for "Create an issue", labels and
 assignees are dropped silently when the token has no push access (`push_access=False`).
-Listings page with `per_page`/`page` and a `Link` header, as GitHub does.
+Listings page with `per_page`/`page` and a `Link` header, as GitHub does. Every JSON
+response this server sends is validated against the operation's response schema for its
+status too (a violation when the fake drifts from GitHub's shapes).
+
+Beyond the happy path, as documented: a transferred issue answers 301 with its new
+location (reads and writes); an assignee who is not a collaborator is refused with 422
+"Validation Failed"; `rate_limit()` builds the primary (403, `x-ratelimit-remaining: 0`)
+and secondary (403 with `retry-after`, or only the message) rate-limit answers.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,7 +43,24 @@ WEBHOOK_SCHEMA = ROOT / "node_modules" / "@octokit" / "webhooks-schemas" / "sche
 def spec() -> dict[str, Any]:
     if not SPEC.is_file():
         raise RuntimeError(f"{SPEC} is missing: run `make install` (npm ci) first")
-    return dict(json.loads(SPEC.read_text(encoding="utf-8")))
+    return dict(_nullable(json.loads(SPEC.read_text(encoding="utf-8"))))
+
+
+def _nullable(node: Any) -> Any:
+    """OpenAPI 3.0's `nullable: true` in JSON Schema terms (Draft 7 has no such keyword)."""
+    if isinstance(node, list):
+        return [_nullable(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _nullable(v) for k, v in node.items()}
+    if out.pop("nullable", False) is True:
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+            if "enum" in out:
+                out["enum"] = [*out["enum"], None]
+        elif "type" not in out:
+            return {"anyOf": [out, {"type": "null"}]}
+    return out
 
 
 def resolve(node: Any) -> Any:
@@ -82,7 +107,11 @@ class GitHubSpecApi(App):
         ("GET", r"/repos/acme/ops/issues/(\d+)", "get"),
         ("PATCH", r"/repos/acme/ops/issues/(\d+)", "patch"),
         ("POST", r"/repos/acme/ops/issues/(\d+)/comments", "comment"),
+        ("GET", r"/repos/acme/infra/issues/(\d+)", "get_moved"),
+        ("PATCH", r"/repos/acme/infra/issues/(\d+)", "patch_moved"),
+        ("POST", r"/repos/acme/infra/issues/(\d+)/comments", "comment_moved"),
     ]
+    COLLABORATORS = ("octocat", "alice", "oncall-bot")
 
     def __init__(self, push_access: bool = True) -> None:
         super().__init__()
@@ -91,6 +120,30 @@ class GitHubSpecApi(App):
         self.violations: list[str] = []
         self.push_access = push_access
         self.deleted: set[int] = set()
+        self.transferred: dict[int, int] = {}  # number here -> number in acme/infra
+        self.infra: dict[int, dict[str, Any]] = {}  # acme/infra's issues (moved here)
+
+    def transfer(self, n: int, new_number: int) -> None:
+        """Transfer issue `n` to acme/infra, where it gets `new_number`."""
+        self.infra[new_number] = self.issues.pop(n)
+        self.transferred[n] = new_number
+
+    @staticmethod
+    def rate_limit(kind: str, wait: int = 1) -> tuple[int, dict[str, str], bytes]:
+        """GitHub's rate-limit answers (docs.github.com, "Rate limits for the REST API")."""
+        if kind == "primary":
+            headers = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0",
+                       "x-ratelimit-used": "5000", "x-ratelimit-resource": "core",
+                       "x-ratelimit-reset": str(int(time.time()) + wait)}  # fmt: skip
+            message = "API rate limit exceeded for user ID 1."
+        else:
+            headers = {"retry-after": str(wait)} if kind == "secondary" else {}
+            message = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+        body = {
+            "message": message,
+            "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+        }
+        return 403, {"Content-Type": "application/json", **headers}, json.dumps(body).encode()
 
     # -- the description as the gate ----------------------------------------------------
 
@@ -115,19 +168,46 @@ class GitHubSpecApi(App):
             if errors:
                 self.violations.append(f"{method} {bare}: body invalid: {errors[0].message}")
                 return json_response(422, {"message": "Validation Failed"})
-        return super().handle(method, path, headers, body)
+        moved = re.fullmatch(r"/repos/acme/ops/issues/(\d+)(/comments)?", bare)
+        if moved and int(moved.group(1)) in self.transferred:
+            target = f"/repos/acme/infra/issues/{self.transferred[int(moved.group(1))]}"
+            return json_response(301, {"message": "Moved Permanently", "url": target},
+                                 {"Location": target + (moved.group(2) or "")})  # fmt: skip
+        answer = super().handle(method, path, headers, body)
+        self._check_response(op, method, bare, answer)
+        return answer
+
+    def _check_response(self, op: dict[str, Any], method: str, bare: str, answer: Response) -> None:
+        """The response must be what the description says this operation answers."""
+        status, _headers, payload = answer
+        if status >= 300 and status not in (301, 304):
+            return  # errors, rate limits: shapes checked by the code that reads them
+        declared = op.get("responses", {}).get(str(status))
+        if declared is None:
+            self.violations.append(f"{method} {bare}: answered {status}, not a documented status")
+            return
+        content = resolve(declared).get("content", {}).get("application/json")
+        if content is None or not payload:
+            return
+        errors = sorted(
+            schema_validator(resolve(content["schema"])).iter_errors(json.loads(payload)), key=str
+        )
+        if errors:
+            self.violations.append(f"{method} {bare}: response invalid: {errors[0].message}")
 
     # -- state over the description's examples --------------------------------------------
 
-    def _issue(self, n: int) -> dict[str, Any]:
+    def _issue(self, n: int, repo: str = "acme/ops") -> dict[str, Any]:
         doc = example("issue")
-        state = self.issues[n]
+        state = self.issues[n] if repo == "acme/ops" else self.infra[n]
         doc.update(
             {
                 "number": n,
                 "id": 1000 + n,
-                "url": f"https://api.github.com/repos/acme/ops/issues/{n}",
-                "html_url": f"https://github.com/acme/ops/issues/{n}",
+                "url": f"https://api.github.com/repos/{repo}/issues/{n}",
+                "repository_url": f"https://api.github.com/repos/{repo}",
+                "locked": bool(state.get("locked", False)),
+                "html_url": f"https://github.com/{repo}/issues/{n}",
                 "title": state["title"],
                 "body": state["body"],
                 "state": state["state"],
@@ -149,7 +229,13 @@ class GitHubSpecApi(App):
         return doc
 
     def create(self, body: Any, query: str = "") -> Response:
-        n = len(self.issues) + 1
+        refused = [a for a in body.get("assignees", []) if a not in self.COLLABORATORS]
+        if refused and self.push_access:
+            return json_response(422, {"message": "Validation Failed", "errors": [
+                {"value": refused[0], "resource": "Issue", "field": "assignees", "code": "invalid"}],
+                "documentation_url": "https://docs.github.com/rest/issues/issues#create-an-issue",
+                "status": "422"})  # fmt: skip
+        n = len(self.issues) + len(self.infra) + 1
         self.issues[n] = {
             "title": body["title"],
             "body": body.get("body", ""),
@@ -235,3 +321,27 @@ def validate_webhook(event: str, action: str | None, payload: dict[str, Any]) ->
     name = f"{event}${action}" if action else f"{event}$event"
     root = {"definitions": schema["definitions"], "$ref": f"#/definitions/{name}"}
     jsonschema.Draft7Validator(root).validate(payload)
+
+
+def _moved(self: GitHubSpecApi, n: str, act: str, body: Any) -> Response:
+    """acme/infra's side of a transfer: the same operations on the moved issues."""
+    num = int(n)
+    if num not in self.infra:
+        return json_response(404, {"message": "Not Found"})
+    issue = self.infra[num]
+    if act == "patch":
+        for key in ("title", "body", "state", "state_reason"):
+            if key in body:
+                issue[key] = body[key]
+        issue["updated_at"] = "2026-11-27T11:00:00Z"
+    if act == "comment":
+        issue.setdefault("comments", []).append(body["body"])
+        doc = example("issue-comment")
+        doc.update({"id": len(issue["comments"]), "body": body["body"]})
+        return json_response(201, doc)
+    return json_response(200, self._issue(num, "acme/infra"))
+
+
+GitHubSpecApi.get_moved = lambda self, body, n, query="": _moved(self, n, "get", body)  # type: ignore[attr-defined]
+GitHubSpecApi.patch_moved = lambda self, body, n, query="": _moved(self, n, "patch", body)  # type: ignore[attr-defined]
+GitHubSpecApi.comment_moved = lambda self, body, n, query="": _moved(self, n, "comment", body)  # type: ignore[attr-defined]

@@ -54,10 +54,14 @@ def test_a_deleted_zendesk_ticket_never_stops_the_sweep() -> None:
         kept = tickets.create(DRAFT.model_copy(update={"alert_id": "A-11111111111111111111"}))
         app.delete(int(gone.id))
         changed = tickets.changed_since(datetime.now(UTC) - timedelta(days=1))
-        assert [t.id for t in changed] == [kept.id]  # the deleted one is logged and skipped
+        # The deleted one is a ticket closed by a human (who deleted it).
+        assert {t.id: t.custom_fields.get("deleted") for t in changed} == {
+            kept.id: None,
+            gone.id: "true",
+        }
         store = _SweepStore()
         result = sweep(TrackDeps(store=store, tickets=tickets))  # type: ignore[arg-type]
-        assert result["changed"] == 1 and store.checkpoint is not None  # the checkpoint moves
+        assert result["changed"] == 2 and store.checkpoint is not None  # the checkpoint moves
 
 
 def _jira(url: str, **kw: Any) -> JiraTickets:

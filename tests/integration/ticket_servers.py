@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -40,6 +40,36 @@ class JiraApi(App):
         super().__init__()
         self.issues: dict[str, dict[str, Any]] = {}
         self.comments: dict[str, list[Any]] = {}
+        # Moved issues: Jira keeps answering the old key with the issue under its new key.
+        self.moved: dict[str, str] = {}
+        # Statuses with no transition out (a workflow's final "Closed").
+        self.final: set[str] = set()
+
+    def _key(self, key: str) -> str:
+        return self.moved.get(key, key)
+
+    def move(self, key: str, new_key: str) -> None:
+        """Move an issue to another project: it gets a new key; the old one still answers."""
+        self.issues[new_key] = self.issues.pop(key)
+        self.comments[new_key] = self.comments.pop(key, [])
+        self.moved[key] = new_key
+
+    def close_for_good(self, key: str) -> None:
+        self.STATUSES = {**self.STATUSES, "41": ("Closed", "done")}
+        self.issues[self._key(key)]["status"] = {
+            "name": "Closed",
+            "statusCategory": {"key": "done"},
+        }
+        self.final.add("Closed")
+
+    @staticmethod
+    def rate_limited(retry_after: int) -> tuple[int, dict[str, str], bytes]:
+        """Jira Cloud's 429 (developer.atlassian.com, "Rate limiting"): Retry-After in
+        seconds, X-RateLimit-Reset as an ISO-8601 time."""
+        reset = (datetime.now(UTC) + timedelta(seconds=retry_after)).strftime("%Y-%m-%dT%H:%MZ")
+        return (429, {"Content-Type": "application/json", "Retry-After": str(retry_after),
+                      "X-RateLimit-Reset": reset, "RateLimit-Reason": "jira-burst-based"},
+                b'{"errorMessages":["Rate limit exceeded."]}')  # fmt: skip
 
     def users(self, body: Any, query: str = "") -> Response:
         q = parse_qs(query)["query"][0]
@@ -51,6 +81,7 @@ class JiraApi(App):
         )
 
     def _issue(self, key: str) -> dict[str, Any]:
+        key = self._key(key)
         return {
             "id": key.split("-")[1],
             "key": key,
@@ -82,7 +113,7 @@ class JiraApi(App):
     def get(self, body: Any, key: str, query: str = "") -> Response:
         return (
             json_response(200, self._issue(key))
-            if key in self.issues
+            if self._key(key) in self.issues
             else json_response(
                 404,
                 {
@@ -101,7 +132,12 @@ class JiraApi(App):
     def search(self, body: Any, query: str = "") -> Response:
         q = parse_qs(query)
         jql = q["jql"][0]
-        reconcile = set(",".join(q.get("reconcileIssues", [])).split(","))
+        reconcile = {x for x in ",".join(q.get("reconcileIssues", [])).split(",") if x}
+        known = {k.split("-")[1] for k in self.issues}
+        if reconcile - known:  # an id that no longer exists (deleted by a human)
+            return json_response(
+                400, {"errorMessages": [f"Issue ids {sorted(reconcile - known)} do not exist"]}
+            )
         label = re.search(r'labels = "([^"]+)"', jql)
         for f in self.issues.values():
             f["_searches"] = f.get("_searches", 0) + 1
@@ -115,21 +151,26 @@ class JiraApi(App):
         return json_response(200, {"issues": found, "isLast": True})
 
     def comment(self, body: Any, key: str, query: str = "") -> Response:
+        key = self._key(key)
         if key not in self.issues:
             return json_response(404, {"errorMessages": ["Issue does not exist"]})
         self.comments.setdefault(key, []).append(body["body"])
         return json_response(201, {"id": str(len(self.comments[key]))})
 
     def comments_of(self, body: Any, key: str, query: str = "") -> Response:
+        key = self._key(key)
         if key not in self.issues:
             return json_response(404, {"errorMessages": ["Issue does not exist"]})
         found = [{"id": str(i + 1), "body": b} for i, b in enumerate(self.comments.get(key, []))]
         return json_response(200, {"startAt": 0, "total": len(found), "comments": found})
 
     def transitions(self, body: Any, key: str, query: str = "") -> Response:
+        key = self._key(key)
         if key not in self.issues:
             return json_response(404, {"errorMessages": ["Issue does not exist"]})
         current = self.issues[key]["status"]["name"]
+        if current in self.final:
+            return json_response(200, {"transitions": []})
         return json_response(
             200,
             {
@@ -146,6 +187,7 @@ class JiraApi(App):
         )
 
     def transition(self, body: Any, key: str, query: str = "") -> Response:
+        key = self._key(key)
         name, cat = self.STATUSES[body["transition"]["id"]]
         self.issues[key]["status"] = {"name": name, "statusCategory": {"key": cat}}
         self.issues[key]["updated"] = NOW
@@ -190,10 +232,19 @@ class ServiceNowApi(App):
         "e" * 32: {"sys_id": "e" * 32, "email": "erin@example.com", "user_name": "erin"},
     }
     base_url = ""
+    # An instance's own state choices (sys_choice on incident.state): "Awaiting Vendor"
+    # (still active) and "Cancelled by customer" (inactive).
+    closed_custom = ("102",)
 
     def __init__(self) -> None:
         super().__init__()
         self.records: dict[str, dict[str, Any]] = {}
+
+    def set_custom_state(self, sys_id: str, state: str) -> None:
+        rec = self.records[sys_id]
+        rec["state"] = state
+        rec["active"] = "false" if state in self.closed_custom else "true"
+        rec["sys_updated_on"] = "2026-11-27 10:30:00"
 
     def _raw(self, body: dict[str, Any], query: str) -> dict[str, Any]:
         out = dict(body)
@@ -222,6 +273,7 @@ class ServiceNowApi(App):
             "sys_id": sys_id,
             "number": f"INC00100{len(self.records) + 1:02d}",
             "state": "1",
+            "active": "true",
             "priority": prio,
             "sys_created_on": "2026-11-27 10:00:00",
             "sys_updated_on": "2026-11-27 10:00:00",
@@ -275,6 +327,12 @@ class ServiceNowApi(App):
             rec.setdefault("_notes", []).append(upd.pop("work_notes"))
         if upd.get("state") in ("6", "7"):
             upd["resolved_by"] = "e" * 32  # the user who resolved it, as a reference
+        if "state" in upd:
+            upd["active"] = (
+                "false"
+                if upd["state"] in ("7", "8") or upd["state"] in self.closed_custom
+                else "true"
+            )
         rec.update(upd)
         return json_response(200, {"result": self._out(rec, query)})
 
@@ -309,12 +367,18 @@ class ZendeskApi(App):
         ("GET", r"/api/v2/incremental/tickets/cursor\.json", "incremental"),
     ]
 
+    page_size = 1000  # the export's default page (per_page caps it)
+
     def __init__(self) -> None:
         super().__init__()
         self.tickets: dict[int, dict[str, Any]] = {}
 
     def create(self, body: Any, query: str = "") -> Response:
         t = body["ticket"]
+        source = t.get("via_followup_source_id")
+        if source is not None and self.tickets.get(int(source), {}).get("status") != "closed":
+            return json_response(422, {"error": "RecordInvalid", "description": "Record validation errors",
+                                       "details": {"base": [{"description": "Follow-up source must be closed"}]}})  # fmt: skip
         if t.get("type") == "task" and not t.get("due_at"):
             return json_response(
                 422,
@@ -332,6 +396,12 @@ class ZendeskApi(App):
             "updated_at": "2026-11-27T10:00:00Z",
             "comments": [t["comment"]],
             "assignee_id": 77 if t.get("assignee_email") else None,
+            "via": {
+                "channel": "api",
+                "source": {"rel": "follow_up", "from": {"ticket_id": int(source)}},
+            }
+            if source is not None
+            else {"channel": "api", "source": {"rel": None}},
         }
         return json_response(201, {"ticket": self.tickets[tid]})
 
@@ -351,7 +421,7 @@ class ZendeskApi(App):
         t = self.tickets.get(int(tid))
         return (
             json_response(200, {"ticket": t})
-            if t
+            if t and t["status"] != "deleted"
             else json_response(404, {"error": "RecordNotFound", "description": "Not found"})
         )
 
@@ -367,8 +437,11 @@ class ZendeskApi(App):
 
     def update(self, body: Any, tid: str, query: str = "") -> Response:
         t = self.tickets.get(int(tid))
-        if not t:
+        if not t or t["status"] == "deleted":
             return json_response(404, {"error": "RecordNotFound"})
+        if t["status"] == "closed":  # Zendesk: a closed ticket is read-only
+            return json_response(422, {"error": "RecordInvalid", "description": "Record validation errors",
+                                       "details": {"status": [{"description": "Status: closed prevents ticket update"}]}})  # fmt: skip
         upd = body["ticket"]
         if "comment" in upd:
             t["comments"].append(upd["comment"])
@@ -377,15 +450,32 @@ class ZendeskApi(App):
         return json_response(200, {"ticket": t})
 
     def incremental(self, body: Any, query: str = "") -> Response:
-        # Zendesk "Incremental Exports": deleted tickets stay in the export with
-        # status "deleted" (developer.zendesk.com, Incremental Exports > Tickets).
-        return json_response(
-            200,
-            {"tickets": list(self.tickets.values()), "after_cursor": None, "end_of_stream": True},
-        )
+        # Zendesk "Incremental Exports" (cursor-based): pages of `per_page` tickets in
+        # update order, `after_cursor` and `end_of_stream`; deleted tickets stay in the
+        # export with status "deleted".
+        q = {k: v[0] for k, v in parse_qs(query).items()}
+        if "cursor" not in q and "start_time" not in q:
+            return json_response(
+                400, {"error": "InvalidValue", "description": "start_time or cursor required"}
+            )
+        size = min(self.page_size, int(q.get("per_page", self.page_size)))
+        rows = sorted(self.tickets.values(), key=lambda t: (t["updated_at"], t["id"]))
+        start = int(base64.b64decode(q["cursor"]).decode()) if "cursor" in q else 0
+        page = rows[start : start + size]
+        end = start + size >= len(rows)
+        cursor = base64.b64encode(str(start + size).encode()).decode()
+        return json_response(200, {"tickets": page, "after_cursor": cursor, "before_cursor": None,
+                                   "end_of_stream": end,
+                                   "after_url": None if end else f"/api/v2/incremental/tickets/cursor.json?cursor={cursor}"})  # fmt: skip
 
     def delete(self, tid: int) -> None:
         self.tickets[tid]["status"] = "deleted"
+        self.tickets[tid]["updated_at"] = "2026-11-27T10:20:00Z"
+
+    def close(self, tid: int) -> None:
+        """Zendesk closes solved tickets by itself after a while: read-only from then on."""
+        self.tickets[tid]["status"] = "closed"
+        self.tickets[tid]["updated_at"] = "2026-11-27T10:30:00Z"
 
 
 class GitHubApi(App):

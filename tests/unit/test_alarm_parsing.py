@@ -392,3 +392,45 @@ def test_mutated_real_messages_are_parsed_or_rejected_with_a_reason(msg: dict) -
         parse_sns_message(json.dumps(msg))
     except InvalidAlarm as exc:
         assert exc.reason
+
+
+@pytest.mark.parametrize(
+    ("region", "topic", "code"),
+    [
+        ("EU - Ireland", None, "eu-west-1"),  # CloudWatch's older display forms
+        ("US - N. Virginia", None, "us-east-1"),
+        ("US - Oregon", None, "us-west-2"),
+        ("Asia Pacific - Sydney", None, "ap-southeast-2"),
+        ("South America - Sao Paulo", None, "sa-east-1"),
+        ("Europe (Stockholm)", None, "eu-north-1"),  # the console's newer form
+        ("  EU   (Frankfurt) ", None, "eu-central-1"),
+        # A name no table knows, or none at all: the SNS topic names the region.
+        ("Atlantis (Deep)", "arn:aws:sns:ap-south-2:123456789012:alarms", "ap-south-2"),
+        (None, "arn:aws:sns:ca-west-1:123456789012:alarms", "ca-west-1"),
+    ],
+)
+def test_every_era_of_region_is_accepted_without_alarm_arn(
+    region: str | None, topic: str | None, code: str
+) -> None:
+    msg = _legacy("x")
+    if region is None:
+        del msg["Region"]
+    else:
+        msg["Region"] = region
+    alarm = parse_sns_message(json.dumps(msg), topic)
+    assert alarm.region == code and alarm.arn_derived
+    assert alarm.arn == f"arn:aws:cloudwatch:{code}:123456789012:alarm:prod-checkout-api-cpu-high"
+
+
+def test_a_legacy_message_through_the_sns_delivery_uses_the_records_topic(deps, policy) -> None:  # type: ignore[no-untyped-def]
+    """The whole SNS → Lambda path: the region comes from the record's TopicArn."""
+    from opslink.ingest import ingest_event
+
+    msg = _legacy("Some Future Region Name")
+    event = {"Records": [{"EventSource": "aws:sns", "Sns": {
+        "MessageId": "m-1", "TopicArn": "arn:aws:sns:eu-west-3:123456789012:alarms",
+        "Message": json.dumps(msg)}}]}  # fmt: skip
+    [result] = ingest_event(event, deps, policy)
+    assert result.outcome.value == "created", result.reason
+    alert = deps.store.get(result.alert_id)
+    assert alert is not None and ":eu-west-3:" in alert.alarm_arn

@@ -350,10 +350,14 @@ def test_a_deleted_ticket_resolves_its_alert_as_closed_by_a_human(
     assert applied.outcome == "resolved" and "deleted" in applied.reason
     alert = track.store.get(opened.alert_id)
     assert alert is not None and alert.status.value == "resolved"
-    assert alert.resolution["status"] == "deleted" and "closed by a human" in alert.resolution["how"]
+    assert (
+        alert.resolution["status"] == "deleted" and "closed by a human" in alert.resolution["how"]
+    )
     assert track.workflow.stopped  # type: ignore[union-attr]  # its remediation stopped
     # Exactly once: a second report changes nothing.
-    assert apply_missing(track, track.tickets.name, opened.ticket_id, "sweep").outcome == "unchanged"
+    assert (
+        apply_missing(track, track.tickets.name, opened.ticket_id, "sweep").outcome == "unchanged"
+    )
 
 
 def test_github_form_encoded_delivery_and_ping(track: TrackDeps, opened: Any, clock: Clock) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from opslink.alarm_fields import arn_parts, cut, describe_validation, dims, state, when
-from opslink.aws_regions import partition_for_region, partition_of, region_code
+from opslink.aws_regions import partition_for_region, partition_of, region_code, region_of_arn
 from opslink.errors import InvalidAlarm
 from opslink.models import Alarm, AlarmKind, AlarmSource, MetricRef
 
@@ -82,11 +82,13 @@ def _derived_arn(parsed: _SnsAlarmMessage, topic_arn: str | None) -> str:
         raise InvalidAlarm(
             "CloudWatch alarm message: no 'AlarmArn' and no 12-digit 'AWSAccountId' to derive it from"
         )
-    region = region_code(parsed.Region or "")
+    # CloudWatch publishes only to topics in the alarm's own region: the topic's region
+    # stands in for a display name no table knows (or a message without one).
+    region = region_code(parsed.Region or "") or region_of_arn(topic_arn)
     if region is None:
         raise InvalidAlarm(
-            f"CloudWatch alarm message: no 'AlarmArn' and region {str(parsed.Region)[:60]!r} "
-            "is neither a region code nor a known region name"
+            f"CloudWatch alarm message: no 'AlarmArn', region {str(parsed.Region)[:60]!r} "
+            "is neither a region code nor a known region name, and no SNS TopicArn names one"
         )
     partition = partition_of(topic_arn) or partition_for_region(region)
     return f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{parsed.AlarmName}"

@@ -55,12 +55,48 @@ _BY_LOWER |= {
 }
 
 
+# Older notifications write "Area - Place" ("EU - Ireland", "US - N. Virginia",
+# "Asia Pacific - Tokyo"): the place names one region within its area.
+_AREA = {"us": "us", "eu": "eu", "europe": "eu", "asia": "asia", "canada": "canada",
+         "south": "south", "africa": "africa", "middle": "middle", "israel": "israel",
+         "mexico": "mexico", "china": "china", "aws": "aws"}  # fmt: skip
+
+
+def _by_place() -> dict[tuple[str, str], str]:
+    out: dict[tuple[str, str], str] = {}
+    for name, code in DISPLAY_NAMES.items():
+        match = re.fullmatch(r"(.+?) \((.+)\)", name)
+        if match:
+            area = _AREA.get(match.group(1).split()[0].lower(), "")
+            out[(area, match.group(2).lower())] = code
+    return out
+
+
+_BY_AREA_PLACE = _by_place()
+
+
 def region_code(value: str) -> str | None:
-    """`eu-west-1` or `EU (Ireland)` → `eu-west-1`; None when it is neither."""
+    """`eu-west-1`, `EU (Ireland)`, `Europe (Ireland)` or `EU - Ireland` → `eu-west-1`;
+    None when it is none of these."""
     text = " ".join(str(value).split())
     if _CODE.match(text):
         return text
-    return _BY_LOWER.get(text.lower())
+    found = _BY_LOWER.get(text.lower())
+    if found is not None:
+        return found
+    match = re.fullmatch(r"(.+?)\s*-\s*(.+)", text)
+    if match is None:
+        return None
+    area = _AREA.get(match.group(1).split()[0].lower(), "")
+    return _BY_AREA_PLACE.get((area, match.group(2).lower()))
+
+
+def region_of_arn(arn: str | None) -> str | None:
+    """The region field of an ARN (`arn:aws:sns:eu-west-1:…` → `eu-west-1`), else None."""
+    parts = str(arn or "").split(":")
+    if len(parts) > 4 and parts[0] == "arn" and _CODE.match(parts[3]):
+        return parts[3]
+    return None
 
 
 def partition_of(arn: str | None) -> str | None:

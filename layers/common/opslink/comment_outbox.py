@@ -17,7 +17,7 @@ from typing import Any, cast
 from aws_lambda_powertools import Logger
 
 from opslink.deadline import expired
-from opslink.errors import TicketSystemError
+from opslink.errors import TicketClosedForGood, TicketSystemError
 from opslink.models import TicketStatus
 from opslink.ports import Commentable, CommentQueue
 
@@ -119,6 +119,12 @@ def drain(
             if item.get("status"):  # a state change kept with its note: idempotent, then it
                 cast(Any, tickets).set_status(tid, TicketStatus(str(item["status"])))
             tickets.comment(tid, str(item["text"]), key=str(item["key"]), verify=True)
+        except TicketClosedForGood as exc:
+            # It can never land there: kept on the alert's own record instead (a follow-up
+            # ticket, when the alarm fires again, gets the ones still waiting).
+            _keep_on_alert(store, item, exc)
+            store.comment_delivered(tid, str(item["key"]))
+            continue
         except TicketSystemError as exc:
             blocked.add(tid)
             failed += 1
@@ -129,3 +135,13 @@ def drain(
         store.comment_delivered(tid, str(item["key"]))
         delivered += 1
     return {"delivered": delivered, "failed": failed, "left": left}
+
+
+def _keep_on_alert(store: CommentQueue, item: dict[str, Any], error: Exception) -> None:
+    alert_id = str(item.get("alert_id") or "")
+    add_note = getattr(store, "add_note", None)
+    logger.warning("queued comment kept on the alert", extra={"ticket_id": item["ticket_id"],
+                   "alert_id": alert_id, "error": str(error)})  # fmt: skip
+    if alert_id and callable(add_note):
+        add_note(alert_id, f"Not posted on ticket {item['ticket_id']} ({error}): {item['text']}",
+                 datetime.fromisoformat(str(item["at"])), kind="comment_kept")  # fmt: skip

@@ -165,6 +165,11 @@ class TicketDraft(_Frozen):
     due_at: datetime
     labels: tuple[str, ...] = ()
     custom_fields: dict[str, str] = Field(default_factory=dict)
+    # When an earlier delivery may already have sent this create (its answer lost): the
+    # adapter must find that ticket, or be sure there is none, before creating one.
+    earlier_attempt_at: datetime | None = None
+    # A ticket closed for good that this one follows up (Zendesk via_followup_source_id).
+    follows: str | None = None
 
 
 class HandOver(_Frozen):

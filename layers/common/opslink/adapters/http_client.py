@@ -49,14 +49,12 @@ MAX_TOTAL_WAIT = 25.0  # every wait of one call together, bounded run or not
 MOVED = (301, 302, 307, 308)
 
 
-class _CappedRetry(Retry):
-    def get_retry_after(self, response: Any) -> float | None:
-        value = super().get_retry_after(response)
-        return None if value is None else min(value, MAX_RETRY_AFTER)
+class _BudgetedRetry(Retry):
+    """urllib3's retries of connection errors and 500/502/504 (short backoffs), never
+    past the run's budget. Retry-After answers (429, 503) are the waiting loop's."""
 
     def sleep(self, response: Any = None) -> None:
-        wait = self.get_retry_after(response) if response is not None else None
-        check_wait(wait if wait is not None else self.get_backoff_time(), "HTTP retry")
+        check_wait(self.get_backoff_time(), "HTTP retry")
         super().sleep(response)
 
 
@@ -110,23 +108,23 @@ class HttpClient:
         self.base_url = require_tls(system, base_url).rstrip("/")
         self.timeout = timeout
         self._safe = _session(
-            _CappedRetry(
+            _BudgetedRetry(
                 total=retries,
                 status_forcelist=(500, 502, 504),  # 429 and 503: the waiting loop
                 allowed_methods=None,
                 backoff_factor=backoff,
-                respect_retry_after_header=True,
+                respect_retry_after_header=False,  # the waiting loop's
                 raise_on_status=False,
             )
         )
         self._unsafe = _session(
-            _CappedRetry(
+            _BudgetedRetry(
                 total=retries,
                 read=0,
                 status_forcelist=(),
                 allowed_methods=None,
                 backoff_factor=backoff,
-                respect_retry_after_header=True,
+                respect_retry_after_header=False,  # the waiting loop's
                 raise_on_status=False,
             )
         )

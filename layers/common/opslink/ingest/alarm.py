@@ -148,6 +148,7 @@ def _on_open_alert(
             holder.ticket_id,
             holder.previous,
             "finished opening an alert a failed delivery left unfinished",
+            lease_until,  # the earlier delivery held it until then: its create may exist
         )
 
     current = deps.store.record_refire(held_id, alarm.state_changed_at)

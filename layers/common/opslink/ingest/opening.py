@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 
 from opslink.comment_outbox import noted_status, post_comment
 from opslink.config import OkPolicy
-from opslink.errors import RetryableError, TicketSystemError
+from opslink.errors import RetryableError, TicketClosedForGood, TicketSystemError
 from opslink.identity import execution_name
 from opslink.inert import code
 from opslink.ingest.deps import IngestDeps, IngestPolicy
@@ -34,12 +34,16 @@ def open_safely(
     ticket_id: str | None,
     previous: dict[str, str] | None,
     reason: str,
+    earlier_attempt_at: datetime | None = None,
 ) -> RecordResult:
     """Finish opening; when a dependency fails, give the lease back at once (the retry
     continues the work instead of waiting it out) and, the first time, tell the operators
-    directly: nobody depends on the ticket to know about the alarm."""
+    directly: nobody depends on the ticket to know about the alarm. `earlier_attempt_at`:
+    a delivery before this one held the alert then and may have created its ticket."""
     try:
-        result = _finish_opening(alarm, alert, enr, deps, policy, ticket_id, previous, reason)
+        result = _finish_opening(
+            alarm, alert, enr, deps, policy, ticket_id, previous, reason, earlier_attempt_at
+        )
     except RetryableError as exc:
         now = deps.clock()
         if isinstance(exc, TicketSystemError) and deps.faults is not None:
@@ -110,6 +114,7 @@ def _finish_opening(
     ticket_id: str | None,
     previous: dict[str, str] | None,
     reason: str,
+    earlier_attempt_at: datetime | None = None,
 ) -> RecordResult:
     """Ticket, remediation execution, links: each step idempotent, safe to redo.
 
@@ -119,27 +124,37 @@ def _finish_opening(
     if ticket_id is None:
         prev_ticket = (previous or {}).get("ticket_id")
         prev_resolved = datetime.fromisoformat(previous["resolved_at"]) if previous else None
+        ticket = None
+        follows: str | None = None  # a previous ticket closed for good
         if (
             prev_ticket
             and prev_resolved
             and alarm.state_changed_at - prev_resolved <= policy.reopen_window
         ):
-            ticket = noted_status(
-                deps.store,
-                deps.tickets,
-                prev_ticket,
-                TicketStatus.OPEN,
-                (
-                    f"Alarm {code(alarm.name)} fired again at {alarm.state_changed_at.isoformat()}, "
-                    f"{alarm.state_changed_at - prev_resolved} after this ticket was resolved: reopened "
-                    f"for OpsLink alert {alert.alert_id}. Reason: {code(alarm.reason[:1000])}"
-                ),
-                f"{alert.alert_id}:reopened:{prev_ticket}",
-                deps.clock(),
-                alert.alert_id,
-            )
-            reason = f"re-fire within the reopen window: ticket {prev_ticket} reopened"
-        else:
+            try:
+                ticket = noted_status(
+                    deps.store,
+                    deps.tickets,
+                    prev_ticket,
+                    TicketStatus.OPEN,
+                    (
+                        f"Alarm {code(alarm.name)} fired again at {alarm.state_changed_at.isoformat()}, "
+                        f"{alarm.state_changed_at - prev_resolved} after this ticket was resolved: reopened "
+                        f"for OpsLink alert {alert.alert_id}. Reason: {code(alarm.reason[:1000])}"
+                    ),
+                    f"{alert.alert_id}:reopened:{prev_ticket}",
+                    deps.clock(),
+                    alert.alert_id,
+                )
+                reason = f"re-fire within the reopen window: ticket {prev_ticket} reopened"
+            except TicketClosedForGood as exc:  # cannot be reopened: a follow-up takes its place
+                logger.info("follow-up ticket", extra={"ticket_id": prev_ticket, "why": str(exc)})
+                follows = prev_ticket
+                reason = (
+                    f"re-fire within the reopen window; ticket {prev_ticket} is closed for good "
+                    f"({str(exc)[:200]}): a follow-up ticket refers to it"
+                )
+        if ticket is None:
             oncall = deps.directory.oncall(enr.team)
             new_ticket = True
             unverified = (
@@ -147,17 +162,24 @@ def _finish_opening(
                 if account_allowed(alarm.account_id, policy.allowed_accounts)
                 else f"account {alarm.account_id} is not one OpsLink serves (AllowedAccountIds)"
             )
+            draft = draft_ticket(
+                alarm,
+                enr,
+                alert.alert_id,
+                oncall,
+                previous_ticket=prev_ticket,
+                unverified=unverified,
+            )
             ticket = deps.tickets.create(
-                draft_ticket(
-                    alarm,
-                    enr,
-                    alert.alert_id,
-                    oncall,
-                    previous_ticket=prev_ticket,
-                    unverified=unverified,
+                draft.model_copy(
+                    update={"earlier_attempt_at": earlier_attempt_at, "follows": follows}
                 )
             )
-            if prev_ticket:
+            if follows:
+                moved = deps.store.move_queued_comments(follows, ticket.id)
+                if moved:
+                    reason += f"; {moved} queued comment(s) moved to it"
+            elif prev_ticket:
                 reason = f"new alert after the reopen window; new ticket refers to {prev_ticket}"
         ticket_id = ticket.id
     else:
@@ -204,7 +226,7 @@ def finish_unticketed(
     alarm = Alarm.model_validate_json(alert.source_alarm)
     tags = deps.tags.tags(alarm.arn) if policy.read_alarm_tags else {}
     return open_safely(alarm, alert, enrich(alarm, tags, deps.service_map), deps, policy,
-                       None, None, reason)  # fmt: skip
+                       None, None, reason, alert.lease_until or alert.triggered_at)  # fmt: skip
 
 
 def _opened_after_ok(

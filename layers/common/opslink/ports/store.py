@@ -30,6 +30,10 @@ class CommentQueue(Protocol):
 
     def comment_delivered(self, ticket_id: str, key: str) -> None: ...
 
+    def move_queued_comments(self, old_ticket: str, new_ticket: str) -> int:
+        """Queue `old_ticket`'s waiting comments on `new_ticket` (a follow-up of a ticket
+        closed for good), in order; the old ones are marked delivered. Returns how many."""
+
 
 class AlertStore(CommentQueue, Protocol):
     def open_alert(

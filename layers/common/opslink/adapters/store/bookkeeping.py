@@ -147,6 +147,22 @@ class Bookkeeping(TableBase):
         items = [_from_item(i) for i in out.get("Items", [])]
         return sorted(items, key=lambda d: (str(d.get("at", "")), str(d.get("key", ""))))
 
+    def move_queued_comments(self, old_ticket: str, new_ticket: str) -> int:
+        """The waiting comments of a ticket closed for good, queued on its follow-up in
+        the same order (their state changes are moot there); the old items marked done."""
+        moved = 0
+        for item in self.queued_comments(old_ticket):
+            self.queue_comment(
+                new_ticket,
+                str(item["key"]),
+                f"{item['text']}\n\n(Moved from ticket {old_ticket}, which is closed for good.)",
+                datetime.fromisoformat(str(item["at"])),
+                str(item.get("alert_id") or ""),
+            )
+            self.comment_delivered(old_ticket, str(item["key"]))
+            moved += 1
+        return moved
+
     def comment_delivered(self, ticket_id: str, key: str) -> None:
         """Marked delivered, never deleted (no function may delete items); it leaves the
         outbox index at once and the table a week later (TTL)."""

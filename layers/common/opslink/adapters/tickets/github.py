@@ -10,8 +10,15 @@ and a retry finds the issue by its body marker instead of opening a second one.
 
 Closed issues are closed tickets whatever their `state_reason`: "completed" and "not
 planned" both end the alert (a human decided; the reason is recorded on the alert as the
-ticket's closing reason). Reopening sets the state back to open. Listings follow the
+ticket's closing reason). Reopening sets the state back to open; a closed issue that is
+locked is closed for good (a follow-up issue takes its place). Listings follow the
 `Link` header, page after page.
+
+A transferred issue answers 301 (reads and writes): the client follows it on the same
+host, and the ticket keeps the number OpsLink stored (its identity here), with where it
+went in `moved_to` — never the new number read as if it were in this repository. An
+assignee GitHub refuses (422: not a collaborator) never blocks the ticket: it is created
+without one, and the body says so.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from opslink.adapters.tickets.common import (
     reread,
     ticket_http,
 )
-from opslink.errors import TicketSystemRejected
+from opslink.errors import TicketClosedForGood, TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
 
 
@@ -66,8 +73,20 @@ class GitHubTickets(KeyedComments):
         }
         self.http = client or ticket_http("GitHub", base_url, headers)
 
-    def _ticket(self, issue: dict[str, Any]) -> Ticket:
+    def _ticket(self, issue: dict[str, Any], asked: str | None = None) -> Ticket:
         number = require(issue, "number", "GitHub")
+        extra: dict[str, str] = {}
+        where = str(issue.get("repository_url") or "")
+        moved = (asked is not None and str(number) != asked) or (
+            bool(where) and not where.lower().endswith(self.repo.lower())
+        )
+        if moved:  # transferred: keep the identity OpsLink knows, say where it went
+            repo = where.split("/repos/", 1)[-1] if "/repos/" in where else "another repository"
+            extra["moved_to"] = f"{repo}#{number}"
+        if issue.get("node_id"):
+            extra["node_id"] = str(issue["node_id"])
+        if issue.get("locked"):
+            extra["locked"] = "true"
         labels = [
             str(label.get("name") if isinstance(label, dict) else label)
             for label in issue.get("labels") or []
@@ -82,8 +101,10 @@ class GitHubTickets(KeyedComments):
         alert = next(
             (x.removeprefix("opslink-") for x in labels if x.startswith("opslink-A-")), None
         )
+        if issue.get("state_reason"):
+            extra["state_reason"] = str(issue["state_reason"])
         return Ticket(
-            id=str(number),
+            id=asked if moved and asked else str(number),
             provider=self.name,
             alert_id=alert,
             title=str(issue.get("title", "")),
@@ -100,9 +121,7 @@ class GitHubTickets(KeyedComments):
             description=str(issue.get("body") or ""),
             created_at=parse_time(issue.get("created_at"), "GitHub", "created_at"),
             updated_at=parse_time(issue.get("updated_at"), "GitHub", "updated_at"),
-            custom_fields={"state_reason": str(issue["state_reason"])}
-            if issue.get("state_reason")
-            else {},
+            custom_fields=extra,
         )
 
     def get(self, ticket_id: str) -> Ticket | None:
@@ -113,7 +132,7 @@ class GitHubTickets(KeyedComments):
         )
         if doc is None:
             return None
-        return self._ticket(doc)
+        return self._ticket(doc, asked=ticket_id)
 
     def _list(self, params: dict[str, Any], pages: int = 50) -> list[dict[str, Any]]:
         issues: list[dict[str, Any]] = []
@@ -191,9 +210,22 @@ class GitHubTickets(KeyedComments):
         }
         if draft.assignee and "@" not in draft.assignee:
             issue["assignees"] = [draft.assignee]
-        created = self.http.request(
-            "POST", f"{self.repo}/issues", json=issue, idempotent=False, what="create issue"
-        )
+        try:
+            created = self.http.request(
+                "POST", f"{self.repo}/issues", json=issue, idempotent=False, what="create issue"
+            )
+        except TicketSystemRejected as exc:
+            if "assignees" not in issue or "422" not in str(exc):
+                raise
+            # GitHub refuses an assignee who cannot be assigned here: the ticket matters more.
+            issue.pop("assignees")
+            issue["body"] = (
+                f"**Assignee:** `{draft.assignee}` could not be assigned (GitHub refused it: not a "
+                f"collaborator of this repository?)\n\n" + issue["body"]
+            )
+            created = self.http.request(
+                "POST", f"{self.repo}/issues", json=issue, idempotent=False, what="create issue"
+            )
         if marker(key) not in _label_names(created):
             raise self._labels_dropped(created, key)
         return self._ticket(created)
@@ -240,12 +272,17 @@ class GitHubTickets(KeyedComments):
         current = self.get(ticket_id)
         if already(current, status):
             return current  # type: ignore[return-value]  # exactly once: a retry changes nothing
+        closed = status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+        if current is not None and not closed and current.custom_fields.get("locked"):
+            raise TicketClosedForGood(
+                f"GitHub: issue {ticket_id} is closed and locked; it is not reopened"
+            )
         if note:
             self.comment(ticket_id, note)
-        closed = status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
         body = {"state": "closed", "state_reason": "completed"} if closed else {"state": "open"}
         return self._ticket(
             self.http.request(
                 "PATCH", f"{self.repo}/issues/{ticket_id}", json=body, what=f"state of {ticket_id}"
-            )
+            ),
+            asked=ticket_id,
         )

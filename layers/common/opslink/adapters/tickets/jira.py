@@ -1,7 +1,15 @@
 """Jira (Cloud REST v3 with ADF descriptions, or Server/Data Center REST v2).
 
 Idempotent creation: every OpsLink issue carries the label `opslink` and a marker label
-`opslink-<alert id>`; a create first searches for the marker. Status changes go through
+`opslink-<alert id>`; a create first searches for the marker. Search (`search/jql`) is
+eventually consistent: the issues this container created are passed as
+`reconcileIssues` (Jira's read-after-write; an id a human has since deleted makes the
+search fall back to the plain one), and when an earlier delivery may already have sent
+the create (its answer lost, another container), no second issue is created until the
+search has had SEARCH_SETTLE seconds to show the first — the delivery is retried instead.
+A moved issue (new project, new key) keeps the key OpsLink stored as its identity; an
+issue in a final status with no transition back is closed for good (a follow-up issue
+takes its place). Status changes go through
 the issue's transitions (the workflow decides the names; OpsLink picks the transition
 whose target status category is done / new / in progress). Changes are swept with a
 relative JQL date (`updated >= -Nm`), which does not depend on the Jira user's time zone.
@@ -26,7 +34,7 @@ from opslink.adapters.tickets.common import (
 )
 from opslink.adapters.tickets.jira_fields import adf, adf_text, ticket_from_issue
 from opslink.clock import utcnow
-from opslink.errors import TicketSystemRejected
+from opslink.errors import TicketClosedForGood, TicketSystemError, TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus
 
 DEFAULT_PRIORITIES = {
@@ -36,6 +44,7 @@ DEFAULT_PRIORITIES = {
     Priority.LOW: "Low",
 }
 FIELDS = "summary,status,priority,assignee,duedate,labels,created,updated,issuetype,description"
+SEARCH_SETTLE = 60.0  # seconds after which a created issue is surely in search results
 _CATEGORY = {
     "done": "done",
     TicketStatus.RESOLVED: "done",
@@ -104,7 +113,13 @@ class JiraTickets(KeyedComments):
         if self.cloud and reconcile:
             params["reconcileIssues"] = ",".join(reconcile[:50])
         while True:
-            doc = self.http.request("GET", path, params=params, what="search issues")
+            try:
+                doc = self.http.request("GET", path, params=params, what="search issues")
+            except TicketSystemRejected:
+                if "reconcileIssues" not in params:
+                    raise
+                params.pop("reconcileIssues")  # one of them deleted since: search plainly
+                continue
             page = require(doc, "issues", "Jira")
             if not isinstance(page, list):
                 raise TicketSystemRejected("Jira: field 'issues' is not a list")
@@ -130,14 +145,22 @@ class JiraTickets(KeyedComments):
         )
         if doc is None:
             return None
-        return self._ticket(doc)
+        ticket = self._ticket(doc)
+        if ticket.id.upper() != ticket_id.upper():  # moved: the stored key stays its identity
+            return ticket.model_copy(
+                update={
+                    "id": ticket_id,
+                    "custom_fields": ticket.custom_fields | {"moved_to": ticket.id},
+                }
+            )
+        return ticket
 
     def _find(self, key: str) -> Ticket | None:
         known = self._recent.get(marker(key))
         issues = self._search(
             f'project = "{self.project}" AND labels = "{marker(key)}" ORDER BY created ASC',
             limit=1,
-            reconcile=list(self._recent.values()),
+            reconcile=[known] if known else None,  # only ids known for this key
         )
         if not issues and known:  # still invisible to search: read it directly
             found = self.get(known)
@@ -163,6 +186,16 @@ class JiraTickets(KeyedComments):
         existing = self._find(key)
         if existing is not None:
             return existing
+        if draft.earlier_attempt_at is not None:
+            age = (utcnow() - draft.earlier_attempt_at).total_seconds()
+            if age < SEARCH_SETTLE:  # its issue may exist and not be searchable yet
+                exc = TicketSystemError(
+                    f"Jira: an earlier attempt may have created the issue for {key} "
+                    f"{max(age, 0):.0f}s ago and search may not show it yet; retried once "
+                    f"search has settled ({SEARCH_SETTLE:.0f}s), never created twice"
+                )
+                exc.retry_after = SEARCH_SETTLE - max(age, 0)
+                raise exc
         fields: dict[str, Any] = {
             "project": {"key": self.project},
             "summary": draft.title,
@@ -269,6 +302,11 @@ class JiraTickets(KeyedComments):
             current = self.get(ticket_id)
             if current is not None and _CATEGORY[current.status] == wanted:
                 choices = []  # already there
+            elif current is not None and _CATEGORY[current.status] == "done":
+                raise TicketClosedForGood(
+                    f"Jira: issue {ticket_id} is {current.status.value} and its workflow has "
+                    f"no transition back to a '{wanted}' status"
+                )
             else:
                 raise TicketSystemRejected(
                     f"Jira: issue {ticket_id} has no transition to a '{wanted}' status"

@@ -75,6 +75,17 @@ CATEGORIES = {
 }
 
 
+def _custom_state(rec: dict[str, Any]) -> TicketStatus | None:
+    """An instance's own state (a custom choice): the record's `active` flag says whether
+    it is still being worked on (ServiceNow clears it when an incident is closed)."""
+    active = str(rec.get("active", "")).lower()
+    if active == "true":
+        return TicketStatus.IN_PROGRESS
+    if active == "false":
+        return TicketStatus.CLOSED
+    return None
+
+
 class ServiceNowTickets(KeyedComments):
     name = "servicenow"
     # Journals and comments show plain text, but linkify it and parse mentions (and
@@ -141,7 +152,7 @@ class ServiceNowTickets(KeyedComments):
 
     def _ticket(self, rec: dict[str, Any]) -> Ticket:
         sys_id = str(require(rec, "sys_id", "ServiceNow"))
-        state = STATES.get(str(rec.get("state", "")))
+        state = STATES.get(str(rec.get("state", ""))) or _custom_state(rec)
         if state is None:
             raise TicketSystemRejected(
                 f"ServiceNow: incident {sys_id} has unknown state {rec.get('state')!r}"
@@ -166,7 +177,8 @@ class ServiceNowTickets(KeyedComments):
             description=str(rec.get("description", "")),
             created_at=parse_time(rec.get("sys_created_on"), "ServiceNow", "sys_created_on"),
             updated_at=parse_time(rec.get("sys_updated_on"), "ServiceNow", "sys_updated_on"),
-            custom_fields={"number": str(rec.get("number", ""))},
+            custom_fields={"number": str(rec.get("number", ""))}
+            | ({"state": str(rec["state"])} if str(rec.get("state")) not in STATES else {}),
         )
 
     def _query(self, query: str, limit: int, pages: int = 50) -> list[dict[str, Any]]:

@@ -2,9 +2,13 @@
 
 Idempotent creation through `external_id` (the alert marker). Comments are private notes.
 Statuses: new, open, pending, hold, solved, closed. The sweep uses the incremental cursor
-export, which is what Zendesk documents for synchronisation; it also carries deleted
-tickets (`status: "deleted"`), which the sweep logs and skips like any status it does
-not know.
+export, which is what Zendesk documents for synchronisation, page after page by cursor;
+it also carries deleted tickets (`status: "deleted"`): a deleted ticket is closed by a
+human, who deleted it (the alert says so).
+
+A `closed` ticket cannot be updated (422 "Status: closed prevents ticket update"): it is
+closed for good, and a re-fire gets a follow-up ticket (`via_followup_source_id`), which
+Zendesk links to the closed one.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from opslink.adapters.tickets.common import (
     require,
     ticket_http,
 )
-from opslink.errors import TicketSystemRejected
+from opslink.errors import TicketClosedForGood, TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
 
 PRIORITIES = {
@@ -39,6 +43,7 @@ STATES = {
     "hold": TicketStatus.PENDING,
     "solved": TicketStatus.RESOLVED,
     "closed": TicketStatus.CLOSED,
+    "deleted": TicketStatus.CLOSED,  # by a human, who deleted it (custom field `deleted`)
 }
 TO_STATE = {
     TicketStatus.OPEN: "open",
@@ -90,6 +95,7 @@ class ZendeskTickets(KeyedComments):
             description=str(t.get("description", "")),
             created_at=parse_time(t.get("created_at"), "Zendesk", "created_at"),
             updated_at=parse_time(t.get("updated_at"), "Zendesk", "updated_at"),
+            custom_fields={"deleted": "true"} if t.get("status") == "deleted" else {},
         )
 
     def get(self, ticket_id: str) -> Ticket | None:
@@ -145,6 +151,8 @@ class ZendeskTickets(KeyedComments):
         }
         if draft.assignee and "@" in draft.assignee:
             ticket["assignee_email"] = draft.assignee
+        if draft.follows and draft.follows.isdigit():  # Zendesk links it to the closed one
+            ticket["via_followup_source_id"] = int(draft.follows)
         doc = self.http.request(
             "POST",
             "/api/v2/tickets.json",
@@ -154,14 +162,21 @@ class ZendeskTickets(KeyedComments):
         )
         return self._ticket(require(doc, "ticket", "Zendesk"))
 
+    def _put(self, ticket_id: str, body: dict[str, Any], what: str, idempotent: bool) -> Any:
+        try:
+            return self.http.request("PUT", f"/api/v2/tickets/{ticket_id}.json",
+                                     json={"ticket": body}, idempotent=idempotent, what=what)  # fmt: skip
+        except TicketSystemRejected as exc:
+            if "closed prevents" in str(exc).lower():
+                raise TicketClosedForGood(
+                    f"Zendesk: ticket {ticket_id} is closed and cannot be updated"
+                ) from exc
+            raise
+
     def _post_comment(self, ticket_id: str, body: str, author: str) -> None:
-        self.http.request(
-            "PUT",
-            f"/api/v2/tickets/{ticket_id}.json",
-            json={"ticket": {"comment": {"body": body, "public": False}}},
-            idempotent=False,  # a repeated PUT adds the comment again
-            what=f"comment on {ticket_id}",
-        )
+        # idempotent=False: a repeated PUT adds the comment again
+        self._put(ticket_id, {"comment": {"body": body, "public": False}},
+                  f"comment on {ticket_id}", idempotent=False)  # fmt: skip
 
     def comment_texts(self, ticket_id: str) -> list[str]:
         doc = self.http.request(
@@ -184,25 +199,19 @@ class ZendeskTickets(KeyedComments):
         }
         if handover.assignee and "@" in handover.assignee:
             body["assignee_email"] = handover.assignee
-        doc = self.http.request(
-            "PUT",
-            f"/api/v2/tickets/{ticket_id}.json",
-            json={"ticket": body},
-            what=f"hand over {ticket_id}",
-        )
+        doc = self._put(ticket_id, body, f"hand over {ticket_id}", idempotent=True)
         return self._ticket(require(doc, "ticket", "Zendesk"))
 
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         current = self.get(ticket_id)
         if already(current, status):
             return current  # type: ignore[return-value]  # exactly once: a retry changes nothing
+        if current is not None and current.status is TicketStatus.CLOSED:
+            raise TicketClosedForGood(
+                f"Zendesk: ticket {ticket_id} is closed and cannot be reopened"
+            )
         body: dict[str, Any] = {"status": TO_STATE[status]}
         if note:
             body["comment"] = {"body": note, "public": False}
-        doc = self.http.request(
-            "PUT",
-            f"/api/v2/tickets/{ticket_id}.json",
-            json={"ticket": body},
-            what=f"status of {ticket_id}",
-        )
+        doc = self._put(ticket_id, body, f"status of {ticket_id}", idempotent=True)
         return self._ticket(require(doc, "ticket", "Zendesk"))
