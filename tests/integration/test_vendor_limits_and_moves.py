@@ -373,6 +373,7 @@ def test_zendesk_refire_after_close_gets_a_follow_up_with_the_queued_comments(fl
         assert again.outcome is Outcome.CREATED and again.ticket_id != first.ticket_id
         assert "closed for good" in again.reason and "1 queued comment(s) moved" in again.reason
         follow_up = app.tickets[int(again.ticket_id)]
+        assert f"previous ticket {first.ticket_id} is closed for good" in follow_up["description"]
         assert follow_up["via"]["source"] == {
             "rel": "follow_up",
             "from": {"ticket_id": int(first.ticket_id)},

@@ -10,12 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from opslink.comment_outbox import drain, noted_status
 from opslink.deadline import expired
+from opslink.errors import OpsLinkError
 from opslink.ingest import IngestDeps, IngestPolicy
 from opslink.ingest.opening import finish_unticketed
 from opslink.models import Alert, TicketStatus
 from opslink.ticket_lockstep import resolve_other_tickets
+
+logger = Logger(child=True)
 
 # Seconds one alert may take (ticket create, links, execution start, with their retries):
 # no new alert is started with less than this left of the run's budget.
@@ -50,7 +55,13 @@ def reconcile(deps: IngestDeps, policy: IngestPolicy) -> dict[str, Any]:
         if alert.ticket_id or alert.source_alarm is None:
             continue
         deps.fault_seen = True  # a finished alert here proves the ticket system answers
-        result = finish_unticketed(alert, deps, policy, "finished by the reconciler")
+        try:
+            result = finish_unticketed(alert, deps, policy, "finished by the reconciler")
+        except OpsLinkError as exc:  # this alert only (a stored alarm it cannot use): next
+            logger.warning("reconciler skipped an alert",
+                           extra={"alert_id": alert.alert_id, "error": str(exc)})  # fmt: skip
+            failed.append(alert.alert_id)
+            continue
         if result is None:  # the lock decides: another delivery is finishing it
             waiting.append(alert.alert_id)
             continue

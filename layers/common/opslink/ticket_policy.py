@@ -190,6 +190,7 @@ def draft_ticket(
     oncall: str | None,
     previous_ticket: str | None = None,
     unverified: str | None = None,
+    follows: str | None = None,
 ) -> TicketDraft:
     """The alert's ticket; with `unverified` (why its origin is not proven) marked so in
     title, labels and text: a human looks, automation never runs."""
@@ -204,7 +205,14 @@ def draft_ticket(
         )
         extra["origin"] = "unverified"
         labels = ("unverified_origin",)
-    if previous_ticket:
+    if follows:
+        text += (
+            f"\n## History\n\nThis alarm fired again within the reopen window, but its "
+            f"previous ticket {follows} is closed for good and cannot be reopened: this is "
+            "its follow-up.\n"
+        )
+        extra["previous_ticket"] = follows
+    elif previous_ticket:
         text += (
             f"\n## History\n\nThis alarm fired before: its previous alert's ticket is "
             f"{previous_ticket} (resolved, past the reopen window).\n"
@@ -218,6 +226,7 @@ def draft_ticket(
         priority=prio,
         assignee=assignee(enrichment, oncall),
         due_at=due_at(prio, alarm.state_changed_at),
+        follows=follows,
         labels=(
             "opslink",
             f"service:{enrichment.service}",

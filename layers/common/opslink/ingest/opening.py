@@ -169,11 +169,10 @@ def _finish_opening(
                 oncall,
                 previous_ticket=prev_ticket,
                 unverified=unverified,
+                follows=follows,
             )
             ticket = deps.tickets.create(
-                draft.model_copy(
-                    update={"earlier_attempt_at": earlier_attempt_at, "follows": follows}
-                )
+                draft.model_copy(update={"earlier_attempt_at": earlier_attempt_at})
             )
             if follows:
                 moved = deps.store.move_queued_comments(follows, ticket.id)
