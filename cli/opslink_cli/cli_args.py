@@ -150,9 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
         _global_options(cmd, top=False)
         return cmd
 
+    class _Sub:
+        """Command groups take the global options too (`alerts --region R list`)."""
+
+        def add_parser(self, name: str, **kw: Any) -> argparse.ArgumentParser:
+            return command(sub, name, **kw)
+
+    groups = _Sub()
+
     command(sub, "demo", help="run OpsLink end to end on the local emulator and print a summary")
 
-    local = sub.add_parser("local", help="the local emulator").add_subparsers(
+    local = groups.add_parser("local", help="the local emulator").add_subparsers(
         dest="local_command", required=True, parser_class=Parser
     )
     run = command(local, "run", help="invoke ingest with Lambda event files on a fresh stack")
@@ -179,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = command(local, "sweep", help="run the track sweep of a running `local serve` now")
     sweep.add_argument("--function", default="TrackFunction", help=argparse.SUPPRESS)
 
-    alerts = sub.add_parser("alerts", help="OpsLink alerts").add_subparsers(
+    alerts = groups.add_parser("alerts", help="OpsLink alerts").add_subparsers(
         dest="alerts_command", required=True, parser_class=Parser
     )
     a_list = command(alerts, "list")
@@ -188,9 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     a_show = command(alerts, "show")
     a_show.add_argument("alert_id")
 
-    tickets = sub.add_parser("tickets", help="tickets of the builtin ticket system").add_subparsers(
-        dest="tickets_command", required=True, parser_class=Parser
-    )
+    tickets = groups.add_parser(
+        "tickets", help="tickets of the builtin ticket system"
+    ).add_subparsers(dest="tickets_command", required=True, parser_class=Parser)
     t_list = command(tickets, "list")
     t_list.add_argument("--limit", type=positive_int, default=50)
     t_list.add_argument(
@@ -260,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-probes", action="store_true", help="do not call the ticket system or job platform"
     )
 
-    faults = sub.add_parser(
+    faults = groups.add_parser(
         "faults", help="integration faults: what failed, impact, actions, recovery plan"
     ).add_subparsers(dest="faults_command", required=True, parser_class=Parser)
     f_list = command(faults, "list")
@@ -269,14 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     f_show = command(faults, "show")
     f_show.add_argument("fault_id")
 
-    dlq = sub.add_parser(
+    dlq = groups.add_parser(
         "dlq", help="deliveries parked in the ingest dead-letter queue"
     ).add_subparsers(dest="dlq_command", required=True, parser_class=Parser)
     command(dlq, "list", help="show parked deliveries (without consuming them)")
     redrive = command(dlq, "redrive", help="invoke ingest with parked deliveries again")
     redrive.add_argument("message_ids", nargs="*", metavar="MESSAGE_ID", help="default: all")
 
-    automation = sub.add_parser(
+    automation = groups.add_parser(
         "automation", help="the kill switch and maintenance windows (an SSM parameter)"
     ).add_subparsers(dest="automation_command", required=True, parser_class=Parser)
     au_status = command(automation, "status", help="is automation running, and why not")
@@ -301,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     for cmd in (au_pause, au_resume, au_window, au_mode):
         cmd.add_argument("--by", help="who (default: your identity)")
 
-    executions = sub.add_parser("executions", help="remediation executions").add_subparsers(
+    executions = groups.add_parser("executions", help="remediation executions").add_subparsers(
         dest="executions_command", required=True, parser_class=Parser
     )
     e_list = command(executions, "list")

@@ -234,5 +234,9 @@ def dlq_redrive(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
                 "detail": ", ".join(map(str, outcomes)),
             }
         )
+    missing = sorted(wanted - {r["message_id"] for r in rows})
+    rows += [{"message_id": m, "result": "not found", "origin": "", "detail":
+              "no such message in the dead-letter queue (already redriven, or expired)"}
+             for m in missing]  # fmt: skip
     emit(rows, style_from(args, out), out, ("message_id", "result", "origin", "detail"))
-    return 1 if any(r["result"] == "kept" for r in rows) else 0
+    return 1 if missing or any(r["result"] == "kept" for r in rows) else 0

@@ -29,6 +29,25 @@ KPI_ROWS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+# Why alerts were left to humans, and approvals: rows after KPI_ROWS (name, en, zh).
+HANDOVER_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("no_runbook", "Left to humans: no runbook", "转人工：无运行手册"),
+    ("approval_rejected", "Left to humans: approval rejected", "转人工：审批被拒绝"),
+    ("approval_expired", "Left to humans: approval expired", "转人工：审批过期"),
+    ("fix_failed", "Left to humans: fix failed", "转人工：修复失败"),
+    ("refused_by_checks", "Left to humans: refused by safety checks", "转人工：安全检查拒绝"),
+    ("budget", "Left to humans: automation budget", "转人工：自动化预算用尽"),
+    ("platform_down", "Left to humans: job platform down", "转人工：作业平台不可用"),
+    ("automation_error", "Left to humans: automation error", "转人工：自动化错误"),
+    ("other", "Left to humans: other", "转人工：其他"),
+)
+APPROVAL_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("granted", "Approvals granted", "审批通过"),
+    ("rejected", "Approvals rejected", "审批拒绝"),
+    ("expired", "Approvals expired", "审批过期"),
+)
+
+
 @dataclass(frozen=True)
 class DayPoint:
     day: date
@@ -36,6 +55,7 @@ class DayPoint:
     automation_rate: float | None
     ticket_creation_rate: float | None
     mtta_minutes: float | None
+    success_rate_verified: float | None = None
 
 
 @dataclass
@@ -71,6 +91,19 @@ class Report:
                     "unit": unit,
                 }
             )
+        for name, en, zh in HANDOVER_ROWS:  # every alert left to humans, by reason
+            now_n = self.current.handed_over_by.get(name, 0)
+            before_n = self.previous.handed_over_by.get(name, 0)
+            if now_n or before_n:
+                rows.append({"key": f"handed_over_{name}", "kpi": zh if lang == "zh" else en,
+                             "value": now_n, "previous": before_n, "change": now_n - before_n,
+                             "unit": ""})  # fmt: skip
+        for name, en, zh in APPROVAL_ROWS:
+            now_n, before_n = self.current.approvals[name], self.previous.approvals[name]
+            if now_n or before_n or self.current.approvals["requested"]:
+                rows.append({"key": f"approvals_{name}", "kpi": zh if lang == "zh" else en,
+                             "value": now_n, "previous": before_n, "change": now_n - before_n,
+                             "unit": ""})  # fmt: skip
         return rows
 
 
@@ -103,7 +136,14 @@ def build(
     for d in current:
         k = compute(reads[d].get(scope, {}))
         days.append(
-            DayPoint(d, k.alerts, k.automation_rate, k.ticket_creation_rate, k.mtta_minutes)
+            DayPoint(
+                d,
+                k.alerts,
+                k.automation_rate,
+                k.ticket_creation_rate,
+                k.mtta_minutes,
+                k.success_rate_verified,
+            )
         )
     if service:  # the service's own rows stand in for "all" in the assessment
         rows_now = {**rows_now, "all": rows_now.get(scope, {})}
@@ -141,11 +181,14 @@ def print_summary(report: Report, paths: dict[str, Any], out: Any, lang: str = "
         for r in report.kpi_table(lang)
     ]
     table(rows, ("kpi", "value", "previous", "change"), out, max_width=None)
+    by = "截止" if lang == "zh" else "by"
     for f in report.findings:
+        t = f.text(lang)
         out.write(
-            f"[{f.severity}] {f.title}: {f.evidence} -> {f.recommendation} ({f.team}, by {f.deadline})\n"
+            f"[{t['severity']}] {t['title']}: {t['evidence']} -> {t['recommendation']} "
+            f"({t['team']}, {by} {f.deadline})\n"
         )
-    out.write(f"report: {paths['html']}\n")
+    out.write(("报告" if lang == "zh" else "report") + f": {paths['html']}\n")
 
 
 def _text(v: Any, unit: str) -> str:
@@ -179,7 +222,9 @@ def report_command(conn: Any, args: Any, out: Any) -> int:
                 "service": args.service,
                 "kpis": report.current.as_dict(),
                 "previous": report.previous.as_dict(),
-                "findings": [f.as_dict() for f in report.findings],
+                "findings": [
+                    f.as_dict() | f.text(args.lang) | {"kind": f.kind} for f in report.findings
+                ],
                 "runbooks": [r.__dict__ for r in report.runbooks],
                 "files": {k: str(v) for k, v in paths.items()},
             },

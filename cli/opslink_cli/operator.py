@@ -96,6 +96,8 @@ def connect(args: argparse.Namespace) -> Connection:
     )
     ddb = session.client("dynamodb", endpoint_url=args.endpoint_url)
     sfn = session.client("stepfunctions", endpoint_url=args.endpoint_url)
+    if local:
+        _check_local_region(session, ddb, alerts_table, args.endpoint_url)
     return Connection(
         DynamoAlertStore(alerts_table, ddb, journal_table=journal_table),
         BuiltinTicketSystem(tickets_table, ddb),
@@ -107,12 +109,58 @@ def connect(args: argparse.Namespace) -> Connection:
     )
 
 
+def _check_local_region(session: boto3.Session, ddb: Any, table: str, endpoint: str) -> None:
+    """A local stack lives in one region: name it when the table is not in the one asked."""
+    from botocore.exceptions import BotoCoreError
+
+    from opslink_cli.emulator.deploy import REGION
+
+    try:
+        ddb.describe_table(TableName=table)
+        return
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+            return  # reported by the command itself
+    except BotoCoreError:
+        return  # unreachable: the command says so
+    region = session.region_name
+    elsewhere = False
+    if region != REGION:
+        other = boto3.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 (the local emulator's dummy keys)
+            region_name=REGION,
+        ).client("dynamodb", endpoint_url=endpoint)
+        try:
+            other.describe_table(TableName=table)
+            elsewhere = True
+        except (ClientError, BotoCoreError):
+            elsewhere = False
+    hint = (
+        f"the local stack is in {REGION}: pass --region {REGION} (AWS_REGION/AWS_DEFAULT_REGION "
+        f"say {region})"
+        if elsewhere
+        else "start it with `opslink local serve` (or reopen the demo's with `opslink local serve --state DIR`)"
+    )
+    raise OperatorError(f"no table {table} in {region} at {endpoint}; {hint}")
+
+
 def _stack_outputs(session: boto3.Session, stack: str) -> dict[str, str]:
     try:
         out = session.client("cloudformation").describe_stacks(StackName=stack)
     except ClientError as exc:
+        account = "unknown account"
+        with contextlib.suppress(ClientError, BotoCoreError):
+            account = "account " + str(session.client("sts").get_caller_identity()["Account"])
         raise OperatorError(
-            f"stack {stack!r}: {exc.response['Error']['Message']} (use --stack-name or --alerts-table)"
+            f"no OpsLink stack {stack!r} in {account}, region {session.region_name} "
+            f"({exc.response['Error']['Message']}); deployed elsewhere: --stack-name/--region/"
+            "--profile; the local emulator: --endpoint-url http://127.0.0.1:5055"
+        ) from None
+    except BotoCoreError as exc:  # no credentials, no network
+        raise OperatorError(
+            f"cannot look up OpsLink stack {stack!r} in region {session.region_name}: {exc}; "
+            "for the local emulator pass --endpoint-url http://127.0.0.1:5055"
         ) from None
     return {o["OutputKey"]: o["OutputValue"] for o in out["Stacks"][0].get("Outputs", [])}
 
@@ -603,6 +651,8 @@ def audit(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     days = [start + timedelta(days=i) for i in range((today - start).days + 1)][-400:]
     kinds = args.action or None
     events = conn.alerts.events(days, alert_id=args.alert, kinds=kinds)
+    if args.alert and not events and conn.alerts.get(args.alert) is None:
+        raise OperatorError(f"alert {args.alert} not found")
     if since is not None:
         events = [e for e in events if str(e.get("at", "")) >= since.isoformat()]
     if getattr(args, "verify", False):

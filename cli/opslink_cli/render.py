@@ -106,20 +106,50 @@ def table(
         out.write(line + "\n")
 
 
+def _scalar(value: Any) -> bool:
+    return not isinstance(value, list | dict)
+
+
+def _text_row(item: dict[str, Any], keys: Sequence[str], name: str, out: TextIO) -> None:
+    """One item as the AWS CLI prints it: its scalar values (a list of scalars spread over
+    the row) tab-separated, then each nested object or list of objects as its own rows,
+    named by the key in upper case."""
+    cells: list[str] = [name] if name else []
+    nested: list[tuple[str, Any]] = []
+    for key in keys:
+        value = item.get(key)
+        if isinstance(value, list) and all(_scalar(v) for v in value):
+            cells += [" ".join(_text(v).split()) for v in value]
+        elif _scalar(value):
+            cells.append(" ".join(_text(value).split()) if value is not None else "None")
+        else:
+            nested.append((key, value))
+    if cells:
+        out.write("\t".join(cells) + "\n")
+    for key, value in nested:
+        for child in value if isinstance(value, list) else [value]:
+            if isinstance(child, dict):
+                _text_row(child, list(child), key.upper(), out)
+            else:
+                out.write(f"{key.upper()}\t{_text(child)}\n")
+
+
 def _as_text(data: Any, columns: Sequence[str] | None, out: TextIO) -> None:
-    """The AWS CLI's text output: one line per item, values separated by tabs."""
+    """The AWS CLI's text output: one line per item, values separated by tabs; lists of
+    scalars spread over the line, nested objects on their own lines (KEY first)."""
     if isinstance(data, list):
+        if data and all(_scalar(v) for v in data):
+            out.write("\t".join(_text(v) for v in data) + "\n")
+            return
         for item in data:
             if isinstance(item, dict):
-                keys = columns or list(item)
-                out.write("\t".join(_cell(item.get(k), None) for k in keys) + "\n")
+                _text_row(item, columns or list(item), "", out)
             else:
-                out.write(_cell(item, None) + "\n")
-    elif isinstance(data, dict):
-        for key, value in data.items():
-            out.write(f"{key}\t{_cell(value, None)}\n")
+                _as_text(item, None, out)
+    elif isinstance(data, dict):  # one object: its scalars on one line, then its parts
+        _text_row(data, list(data), "", out)
     elif data is not None:
-        out.write(_cell(data, None) + "\n")
+        out.write(_text(data) + "\n")
 
 
 def emit(

@@ -18,6 +18,8 @@ LABELS = {
         "rates": "Rate (%)",
         "automation_rate": "Automation rate",
         "ticket_rate": "Ticket creation rate",
+        "success_rate": "Verified success rate",
+        "not_run": "Not run in this period",
         "mtta": "Mean time to automation (min)",
         "minutes": "Minutes",
         "day": "Day",
@@ -37,6 +39,7 @@ LABELS = {
         "period": "Period",
         "service": "Service",
         "all": "all services",
+        "to": "to",
     },
     "zh": {
         "title": "OpsLink 自动化报告",
@@ -44,6 +47,8 @@ LABELS = {
         "rates": "比率（%）",
         "automation_rate": "自动化率",
         "ticket_rate": "工单创建率",
+        "success_rate": "验证成功率",
+        "not_run": "本期未运行",
         "mtta": "平均自动化时间（分钟）",
         "minutes": "分钟",
         "day": "日期",
@@ -63,6 +68,7 @@ LABELS = {
         "period": "周期",
         "service": "服务",
         "all": "全部服务",
+        "to": "至",
     },
 }
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR"]
@@ -107,6 +113,12 @@ def trend_png(report: Report, path: Path, lang: str = "en") -> Path:
         marker="s",
         label=t["ticket_rate"],
     )
+    top.plot(
+        days,
+        [_nan(d.success_rate_verified) for d in report.days],
+        marker="^",
+        label=t["success_rate"],
+    )
     top.set_ylim(0, 105)
     top.set_ylabel(t["rates"])
     top.legend(loc="lower left")
@@ -127,7 +139,7 @@ def trend_png(report: Report, path: Path, lang: str = "en") -> Path:
 def runbooks_png(report: Report, path: Path, lang: str = "en") -> Path:
     plt = _pyplot(lang)
     t = LABELS[lang]
-    rates = report.runbooks[:12]
+    rates = [r for r in report.runbooks if r.jobs][:12]  # 0 runs: listed, never drawn
     fig, ax = plt.subplots(figsize=(9, 0.5 + 0.45 * max(1, len(rates))))
     names = [f"{r.runbook} ({r.jobs} {t['runs']})" for r in rates] or ["-"]
     values = [r.verified_rate or 0 for r in rates] or [0]
@@ -167,11 +179,12 @@ def html_page(report: Report, charts: list[Path], lang: str = "en") -> str:
         for r in report.kpi_table(lang)
     )
     if report.findings:
+        texts = [(f, f.text(lang)) for f in report.findings]
         findings = "".join(
-            f'<tr class="{e(f.severity)}"><td>{e(f.severity)}</td><td><b>{e(f.title)}</b><br>'
-            f"{e(f.evidence)}</td><td>{e(f.recommendation)}</td><td>{e(f.team)}</td>"
+            f'<tr class="{e(f.severity)}"><td>{e(x["severity"])}</td><td><b>{e(x["title"])}</b><br>'
+            f"{e(x['evidence'])}</td><td>{e(x['recommendation'])}</td><td>{e(x['team'])}</td>"
             f"<td>{e(f.deadline.isoformat())}</td></tr>"
-            for f in report.findings
+            for f, x in texts
         )
         findings_html = (
             f"<table><tr><th>{t['severity']}</th><th>{t['evidence']}</th>"
@@ -181,6 +194,10 @@ def html_page(report: Report, charts: list[Path], lang: str = "en") -> str:
     else:
         findings_html = f"<p>{e(t['none'])}</p>"
     images = "".join(_img(p, p.stem) for p in charts)
+    idle = [r.runbook for r in report.runbooks if not r.jobs]
+    if idle:
+        images += f'<p id="not-run">{e(t["not_run"])}: {e(", ".join(idle))}</p>'
+    scope = e(report.service or t["all"])
     return f"""<!doctype html>
 <html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">
 <title>{e(t["title"])}</title>
@@ -193,7 +210,7 @@ tr.medium td:first-child {{ color: #a60; }}
 img {{ max-width: 100%; display: block; margin: 1em 0; }}
 </style></head><body>
 <h1>{e(t["title"])}</h1>
-<p>{e(t["period"])}: {report.start.isoformat()} to {report.end.isoformat()} · {e(t["service"])}: {e(report.service or t["all"])}</p>
+<p>{e(t["period"])}: {report.start.isoformat()} {e(t["to"])} {report.end.isoformat()} · {e(t["service"])}: {scope}</p>
 <table id="kpis"><tr><th>{e(t["kpi"])}</th><th>{e(t["value"])}</th><th>{e(t["previous"])}</th><th>{e(t["change"])}</th></tr>{rows}</table>
 <h2>{e(t["findings"])}</h2>
 {findings_html}

@@ -122,6 +122,29 @@ def test_chinese_report_has_every_glyph(store: DynamoAlertStore, tmp_path: Path)
     assert missing == []
     page = paths["html"].read_text(encoding="utf-8")
     assert "自动化率" in page and "工单创建率" in page and 'lang="zh-CN"' in page
+    # Everything the report says is Chinese: findings, teams, severities included.
+    report = build(store, DAY.date() - timedelta(days=6), DAY.date())
+    assert report.findings
+    for f in report.findings:
+        zh, en = f.text("zh"), f.text("en")
+        assert zh["title"] in page and en["title"] not in page
+        assert zh["team"] in page and zh["severity"] in page
+    assert "automation team" not in page and "SRE team" not in page
+
+
+def test_every_finding_has_every_language() -> None:
+    from opslink.finding_texts import FINDINGS, LANGS, render
+
+    sample = {"rate": 12.5, "automated": 1, "alerts": 8, "target": "60", "types": [
+        {"name": "cpu", "without": 3, "alerts": 4}], "jobs": 5, "exit0": 40.0, "mean": 9.0,
+        "p90": 20.0, "requested": 3, "granted": 1, "rejected": 2, "expired": 0,
+        "runbook": "restart_service", "verified": 19, "need_rate": "95", "need_runs": 20,
+        "old_rate": "90", "old_jobs": 12, "alert_type": "cpu", "suppressed": 0}  # fmt: skip
+    for kind, texts in FINDINGS.items():
+        assert set(texts) == set(LANGS), kind
+        zh = " ".join(render(kind, sample, "zh"))
+        en = " ".join(render(kind, sample, "en"))
+        assert zh != en and "{" not in zh and "{" not in en, kind
 
 
 def test_report_command_end_to_end(

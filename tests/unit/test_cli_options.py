@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+from typing import Any
 
 import pytest
 
@@ -77,3 +78,19 @@ def test_outputs_and_query() -> None:
     long_row = [{"title": "x" * 200}]
     emit(long_row, style_from(argparse.Namespace(no_truncate=True), wide), wide, ("title",))
     assert "x" * 200 in wide.getvalue()
+
+
+def test_text_output_is_the_aws_clis() -> None:
+    """Scalars tab-separated, a list of scalars spread over its line, nested objects on
+    their own lines named by their key in upper case, None printed as None."""
+
+    def text(data: Any, columns: Any = None) -> str:
+        out = io.StringIO()
+        emit(data, style_from(argparse.Namespace(output="text"), out), out, columns)
+        return out.getvalue()
+
+    assert text(["A-1", "A-2", "A-3"]) == "A-1\tA-2\tA-3\n"
+    assert text([{"id": "A-1", "hosts": ["i-1", "i-2"], "due": None}]) == "A-1\ti-1\ti-2\tNone\n"
+    nested = {"alert_id": "A-1", "status": "open", "tickets": [{"id": "OPS-1", "kind": "own"}]}
+    assert text(nested) == "A-1\topen\nTICKETS\tOPS-1\town\n"
+    assert text({"alert_id": "A-1", "note": "two\nlines"}) == "A-1\ttwo lines\n"

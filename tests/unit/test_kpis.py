@@ -181,11 +181,38 @@ def test_counters_stay_exact_under_concurrent_writers(ddb: Any) -> None:
     assert sum(rows[f"service#svc{i}"]["alerts"] for i in range(3)) == 140
 
 
-def test_percentiles_interpolate_inside_buckets() -> None:
-    c = {"tta_b0": 2, "tta_b2": 2}  # two at <= 30 s, two in (60, 120]
-    assert percentile(c, "tta", 0.5) == 30.0
-    assert percentile(c, "tta", 1.0) == 120.0
+def test_percentiles_are_within_two_percent_at_any_duration_and_merge_across_days() -> None:
+    """Hand-counted: ten latencies over three days, from 40 s to 20 days, counted per day
+    as the journal does; the merged days give the exact nearest-rank quantiles ±2 %."""
+    from opslink.journal import counter_updates
+    from opslink.kpis import total
+
+    days = {
+        "mon": [40, 610, 3 * 3600],  # 40 s, 10 min 10 s, 3 h
+        "tue": [26 * 3600, 2 * 86400, 45],  # past the old 24 h bucket
+        "wed": [20 * 86400, 7 * 86400, 90, 5 * 3600],
+    }
+    rows = []
+    for latencies in days.values():
+        row: dict[str, int] = {}
+        for s in latencies:
+            ev = LifecycleEvent("A-1", EventKind.ALERT_RESOLVED, T0, latency_seconds=s)
+            for k, v in counter_updates(ev).items():
+                row[k] = row.get(k, 0) + v
+        rows.append(row)
+    merged = total(rows)
+    every = sorted(s for ls in days.values() for s in ls)
+    assert every == [40, 45, 90, 610, 10800, 18000, 93600, 172800, 604800, 1728000]
+    for q, exact in ((0.5, 10800), (0.9, 604800), (1.0, 1728000), (0.1, 40)):
+        got = percentile(merged, "ttr", q)
+        assert got is not None and abs(got - exact) <= 0.02 * exact, (q, got, exact)
+    k = compute(merged)
+    assert k.mttr_minutes is not None and k.ttr_p90_minutes is not None
+    assert k.ttr_p90_minutes >= k.ttr_p50_minutes  # type: ignore[operator]
+    assert k.ttr_p90_minutes == pytest.approx(604800 / 60, rel=0.02)  # 7 days, not capped
     assert percentile({}, "tta", 0.5) is None
+    # Counters written before the sketch (fixed buckets) are still read.
+    assert percentile({"tta_b0": 2, "tta_b2": 2}, "tta", 1.0) == 90.0
     assert len(BUCKETS) == 11
 
 

@@ -78,11 +78,26 @@ def test_per_resource_budget_caps_one_host(deps: IngestDeps) -> None:
     ]
     for payload in same_host[:3]:
         _launch(rdeps, payload)
-    with pytest.raises(AutomationBudgetExhausted, match="InstanceId=i-04ce7679d71d0d051"):
+    with pytest.raises(AutomationBudgetExhausted, match="InstanceId=i-04ce7679d71d0d051") as hit:
         _launch(rdeps, same_host[3])
+    # The hand-over names the limit that was hit: the resource's, not the service's.
+    assert "the per-resource limit" in str(hit.value)
+    assert "hourly limit" not in str(hit.value)
     other_host = _alert(deps, "prod-checkout-api-cpu-high-x", "i-0b4c09ef2d4d96b52")
     _launch(rdeps, other_host)  # another resource of the same service still runs
     assert len(platform.launched) == 4
+
+
+def test_the_service_budget_is_named_when_it_is_the_one_hit(deps: IngestDeps) -> None:
+    platform = FakePlatform()
+    rdeps = _deps(deps, platform, per_resource=50)
+    rdeps.runs_per_service_hour = 2
+    hosts = [f"i-0{i}4ce7679d71d0d05" for i in range(3)]
+    payloads = [_alert(deps, f"prod-checkout-api-cpu-high-s{i}", h) for i, h in enumerate(hosts)]
+    for payload in payloads[:2]:
+        _launch(rdeps, payload)
+    with pytest.raises(AutomationBudgetExhausted, match="the service's hourly limit"):
+        _launch(rdeps, payloads[2])
 
 
 def test_failed_launches_do_not_consume_budget(deps: IngestDeps) -> None:

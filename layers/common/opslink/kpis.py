@@ -6,10 +6,11 @@ reads one partition per day, whatever the number of alerts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from opslink.journal import BUCKETS
+from opslink.journal import BUCKETS, sketch_value
 
 Counters = Mapping[str, int]
 
@@ -26,21 +27,39 @@ def _pct(part: int, whole: int) -> float | None:
     return None if whole <= 0 else round(100.0 * part / whole, 2)
 
 
+def _histogram(c: Counters, prefix: str) -> list[tuple[float, int]]:
+    """(value, count) pairs of a latency: the sketch's keys (within 2 %), and buckets of
+    counters written before the sketch (their midpoint; the last one, open-ended, at its
+    lower bound)."""
+    pairs: list[tuple[float, int]] = []
+    sketch, legacy = f"{prefix}_s", f"{prefix}_b"
+    for name, count in c.items():
+        if not count:
+            continue
+        if name.startswith(sketch) and name[len(sketch) :].isdigit():
+            pairs.append((sketch_value(int(name[len(sketch) :])), int(count)))
+        elif name.startswith(legacy) and name[len(legacy) :].isdigit():
+            i = int(name[len(legacy) :])
+            low = 0 if i == 0 else BUCKETS[min(i, len(BUCKETS)) - 1]
+            high = BUCKETS[min(i, len(BUCKETS) - 1)]
+            pairs.append(((low + high) / 2 if i < len(BUCKETS) - 1 else float(low), int(count)))
+    return sorted(pairs)
+
+
 def percentile(c: Counters, prefix: str, q: float) -> float | None:
-    """The q-quantile (0..1) of a latency histogram, in seconds, interpolated linearly
-    inside its bucket (bucket 0 starts at 0)."""
-    counts = [int(c.get(f"{prefix}_b{i}", 0)) for i in range(len(BUCKETS))]
-    n = sum(counts)
+    """The q-quantile (0..1, nearest rank) of a latency, in seconds: within 2 % of the
+    exact value (the sketch's bound) at any duration."""
+    pairs = _histogram(c, prefix)
+    n = sum(k for _, k in pairs)
     if n == 0:
         return None
-    rank = q * n
+    rank = max(1, math.ceil(q * n))
     seen = 0
-    for i, k in enumerate(counts):
-        if k and seen + k >= rank:
-            low = 0 if i == 0 else BUCKETS[i - 1]
-            return round(low + (BUCKETS[i] - low) * (rank - seen) / k, 1)
+    for value, k in pairs:
         seen += k
-    return float(BUCKETS[-1])
+        if seen >= rank:
+            return round(value, 1)
+    return round(pairs[-1][0], 1)
 
 
 def _mean_minutes(c: Counters, prefix: str) -> float | None:
@@ -72,6 +91,8 @@ class Kpis:
     ttr_p50_minutes: float | None
     ttr_p90_minutes: float | None
     resolved_by: dict[str, int] = field(default_factory=dict)
+    handed_over_by: dict[str, int] = field(default_factory=dict)  # reason -> alerts
+    approvals: dict[str, int] = field(default_factory=dict)  # requested/granted/rejected/expired
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -99,6 +120,17 @@ def compute(c: Counters) -> Kpis:
         ttr_p90_minutes=_minutes(percentile(c, "ttr", 0.9)),
         resolved_by={
             who: int(c.get(f"resolved_by_{who}", 0)) for who in ("alarm", "automation", "human")
+        },
+        handed_over_by={
+            name.removeprefix("handed_over_"): int(v)
+            for name, v in sorted(c.items())
+            if name.startswith("handed_over_") and int(v)
+        },
+        approvals={
+            "requested": int(c.get("approvals_requested", 0)),
+            "granted": int(c.get("approvals_granted", 0)),
+            "rejected": int(c.get("approvals_denied", 0)),
+            "expired": int(c.get("handed_over_approval_expired", 0)),
         },
     )
 

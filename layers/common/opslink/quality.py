@@ -4,9 +4,11 @@ findings a team can act on (severity, evidence, recommendation, team, deadline).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
+from opslink import finding_texts
 from opslink.kpis import Counters, by_prefix, compute, runbook_rates, total
 
 
@@ -35,9 +37,32 @@ class Finding:
     recommendation: str
     team: str
     deadline: date
+    kind: str = ""  # its entry in finding_texts.FINDINGS
+    params: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "deadline": self.deadline.isoformat()}
+
+    def text(self, lang: str = "en") -> dict[str, str]:
+        """Title, evidence, recommendation, team and severity in `lang`."""
+        title, evidence, recommendation = (
+            finding_texts.render(self.kind, self.params, lang)
+            if self.kind
+            else (self.title, self.evidence, self.recommendation)
+        )
+        return {
+            "severity": finding_texts.severity(self.severity, lang),
+            "title": title,
+            "evidence": evidence,
+            "recommendation": recommendation,
+            "team": finding_texts.team(self.team, lang),
+        }
+
+
+def finding(kind: str, severity: str, team: str, deadline: date, **params: Any) -> Finding:
+    """A finding from the catalog (finding_texts): its English words, kind and parameters."""
+    title, evidence, recommendation = finding_texts.render(kind, params, "en")
+    return Finding(severity, title, evidence, recommendation, team, deadline, kind, params)
 
 
 def assess(
@@ -57,71 +82,39 @@ def assess(
         today + timedelta(weeks=3),
     )
     if k.automation_rate is not None and k.alerts and k.automation_rate < t.automation_rate:
-        out.append(
-            Finding(
-                "high",
-                "Automation rate below target",
-                f"automation rate {k.automation_rate:.1f} % ({k.automated} of {k.alerts} alerts "
-                f"had a runbook launched); target {t.automation_rate:.0f} %",
-                "add or widen runbooks for the alert types below that run nothing; review "
-                "suppressions and approvals",
-                "automation team",
-                two,
-            )
+        types = by_prefix(rows, "type#")
+        idle = sorted(
+            (n for n, c in types.items() if c.get("alerts", 0) > c.get("automated", 0)),
+            key=lambda n: (-(types[n].get("alerts", 0) - types[n].get("automated", 0)), n),
         )
+        listed = [
+            {"name": n, "alerts": types[n].get("alerts", 0),
+             "without": types[n].get("alerts", 0) - types[n].get("automated", 0)}
+            for n in idle[:8]
+        ]  # fmt: skip
+        out.append(finding("automation_rate", "high", "automation team", two,
+                           rate=k.automation_rate, automated=k.automated, alerts=k.alerts,
+                           target=f"{t.automation_rate:.0f}", types=listed))  # fmt: skip
     if k.success_rate_verified is not None and k.success_rate_verified < t.success_rate:
-        out.append(
-            Finding(
-                "high",
-                "Automation success rate below target",
-                f"verified success {k.success_rate_verified:.1f} % of {k.jobs} finished jobs "
-                f"(exit 0: {k.success_rate_exit0 or 0:.1f} %); target {t.success_rate:.0f} %",
-                "review the runbooks with the lowest verified-fix rate (below)",
-                "SRE team",
-                week,
-            )
-        )
+        out.append(finding("success_rate", "high", "SRE team", week,
+                           rate=k.success_rate_verified, jobs=k.jobs,
+                           exit0=float(k.success_rate_exit0 or 0), target=f"{t.success_rate:.0f}"))  # fmt: skip
     if k.mtta_minutes is not None and k.mtta_minutes > t.mtta_minutes:
-        waited = int(rows.get("all", {}).get("approvals_requested", 0))
-        out.append(
-            Finding(
-                "medium",
-                "Time to automation above target",
-                f"mean {k.mtta_minutes:.1f} min, p90 {k.tta_p90_minutes or 0:.1f} min from alarm "
-                f"to job launched; {waited} runs waited for a human's approval; target "
-                f"{t.mtta_minutes:.0f} min",
-                "move proven runbooks from approval to auto; shorten the first poll and the "
-                "alarm's evaluation period",
-                "platform team",
-                three,
-            )
-        )
+        a = k.approvals
+        out.append(finding("mtta", "medium", "platform team", three,
+                           mean=float(k.mtta_minutes), p90=float(k.tta_p90_minutes or 0),
+                           requested=a["requested"], granted=a["granted"], rejected=a["rejected"],
+                           expired=a["expired"], target=f"{t.mtta_minutes:.0f}"))  # fmt: skip
     for r in runbook_rates(rows):
         if r.jobs >= t.min_runs and (r.verified_rate or 0) < t.runbook_verified_rate:
-            out.append(
-                Finding(
-                    "medium",
-                    f"Runbook {r.runbook} rarely fixes the problem",
-                    f"verified-fix rate {r.verified_rate or 0:.0f} % over {r.jobs} runs",
-                    f"review runbook {r.runbook} (or switch it to shadow mode while it is fixed)",
-                    "SRE team",
-                    week,
-                )
-            )
+            out.append(finding("runbook_rarely_fixes", "medium", "SRE team", week,
+                               runbook=r.runbook, rate=f"{r.verified_rate or 0:.0f}", jobs=r.jobs))  # fmt: skip
     out += autonomy_proposals(rows, record or {}, t, week)
     for alert_type, c in sorted(by_prefix(rows, "type#").items()):
         if c.get("alerts", 0) >= t.min_alerts and not c.get("automated", 0):
-            out.append(
-                Finding(
-                    "medium",
-                    f"No automation for alert type {alert_type}",
-                    f"{c.get('alerts', 0)} alerts of type {alert_type}, none remediated "
-                    f"({c.get('suppressions', 0)} suppressed)",
-                    f"add a runbook for {alert_type} (or check why the matching one is suppressed)",
-                    "automation team",
-                    two,
-                )
-            )
+            out.append(finding("type_unautomated", "medium", "automation team", two,
+                               alert_type=alert_type, alerts=c.get("alerts", 0),
+                               suppressed=c.get("suppressions", 0)))  # fmt: skip
     order = {"high": 0, "medium": 1, "low": 2}
     return sorted(out, key=lambda f: order[f.severity])
 
@@ -139,19 +132,9 @@ def autonomy_proposals(
         rate = r.verified_rate or 0.0
         if c.get("approvals_requested", 0):
             if r.jobs >= t.graduate_runs and rate >= t.graduate_rate:
-                out.append(
-                    Finding(
-                        "low",
-                        f"Runbook {r.runbook} is ready to run unattended",
-                        f"{r.verified} of {r.jobs} approved runs were verified fixes "
-                        f"({rate:.1f} %; graduation needs >= {t.graduate_rate:.0f} % over "
-                        f">= {t.graduate_runs} runs)",
-                        f"change runbooks/{r.runbook}.yaml to `risk: auto` (a catalog "
-                        "change, reviewed and recorded in the audit trail)",
-                        "SRE team",
-                        deadline,
-                    )
-                )
+                out.append(finding("runbook_graduate", "low", "SRE team", deadline,
+                                   runbook=r.runbook, verified=r.verified, jobs=r.jobs, rate=rate,
+                                   need_rate=f"{t.graduate_rate:.0f}", need_runs=t.graduate_runs))  # fmt: skip
             continue
         old = before.get(r.runbook)
         if (
@@ -161,18 +144,9 @@ def autonomy_proposals(
             and old.jobs >= 2 * t.min_runs
             and rate < old.verified_rate - t.demote_drop_points
         ):
-            out.append(
-                Finding(
-                    "medium",
-                    f"Runbook {r.runbook} fixes less than its record: demote it",
-                    f"verified-fix rate {rate:.0f} % over {r.jobs} runs this window, "
-                    f"{old.verified_rate:.0f} % over {old.jobs} runs before",
-                    f"set `risk: approval` in runbooks/{r.runbook}.yaml (or `opslink "
-                    f"automation mode {r.runbook} approval` now) until it is understood",
-                    "SRE team",
-                    deadline,
-                )
-            )
+            out.append(finding("runbook_demote", "medium", "SRE team", deadline,
+                               runbook=r.runbook, rate=f"{rate:.0f}", jobs=r.jobs,
+                               old_rate=f"{old.verified_rate:.0f}", old_jobs=old.jobs))  # fmt: skip
     return out
 
 

@@ -129,3 +129,15 @@ class JobOutput(_Frozen):
     stdout: str = ""
     stderr: str = ""
     truncated: bool = False
+
+
+class BudgetClaim(StrEnum):
+    """The outcome of claiming an automated run's budget: true only when claimed; when
+    refused, which limit was hit (the service's hourly cap or the resource's)."""
+
+    CLAIMED = "claimed"
+    SERVICE_CAP = "service"
+    RESOURCE_CAP = "resource"
+
+    def __bool__(self) -> bool:
+        return self is BudgetClaim.CLAIMED

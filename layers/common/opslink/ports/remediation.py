@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from opslink.automation_control import Control
     from opslink.journal import LifecycleEvent
-    from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobStatus
+    from opslink.remediation_models import BudgetClaim, JobOutput, JobRef, JobRequest, JobStatus
 
 from opslink.models import Alert
 from opslink.ports.store import AlertStore
@@ -79,7 +79,8 @@ class RemediationStore(AlertStore, Protocol):
         cap: int,
         resource: str | None = None,
         resource_cap: int = 0,
-    ) -> bool: ...
+    ) -> BudgetClaim:
+        """Claimed (true), or which cap refused it (false)."""
 
     def refund_automation_budget(
         self, service: str, at: datetime, resource: str | None = None

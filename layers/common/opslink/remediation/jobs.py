@@ -26,7 +26,7 @@ from opslink.remediation.parameters import (
 )
 from opslink.remediation.payloads import Launch, LaunchedJob, PollPlan, PollState, TaskRequest
 from opslink.remediation.poll_schedule import Expected, describe, expected, wait_after
-from opslink.remediation_models import JobRef, JobRequest, JobState, JobStatus
+from opslink.remediation_models import BudgetClaim, JobRef, JobRequest, JobState, JobStatus
 from opslink.scrub import scrub
 
 logger = Logger(child=True)
@@ -102,17 +102,23 @@ def _start(
     circuit_allows(deps, platform.name, a)
     resource = resource_of(a)
     claimed_at = deps.clock()
-    if not deps.store.claim_automation_budget(
+    claim = deps.store.claim_automation_budget(
         a.service,
         claimed_at,
         deps.runs_per_service_hour,
         resource=resource,
         resource_cap=deps.runs_per_resource_hour,
-    ):
+    )
+    if not claim:
+        limit = (
+            f"{deps.runs_per_resource_hour} runs per hour on {resource} (the per-resource limit)"
+            if claim is BudgetClaim.RESOURCE_CAP
+            else f"{deps.runs_per_service_hour} runs per hour for {a.service} (the service's "
+            "hourly limit)"
+        )
         text = (
-            f"Automation budget used up (at most {deps.runs_per_service_hour} runs per hour "
-            f"for {a.service}, {deps.runs_per_resource_hour} for {resource}): runbook "
-            f"{runbook.name} not run, left to humans."
+            f"Automation budget used up: at most {limit}; runbook {runbook.name} not run, "
+            "left to humans."
         )
         suppressed = about(a, EventKind.AUTOMATION_SUPPRESSED, deps.clock(), why=text, key="budget")
         deps.store.add_note(

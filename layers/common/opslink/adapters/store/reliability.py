@@ -15,6 +15,7 @@ from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.errors import StoreError
+from opslink.remediation_models import BudgetClaim
 
 
 class ReliabilityRecords(TableBase):
@@ -171,10 +172,10 @@ class ReliabilityRecords(TableBase):
         cap: int,
         resource: str | None = None,
         resource_cap: int = 0,
-    ) -> bool:
+    ) -> BudgetClaim:
         """Count one automated run for the service (and the resource) in this hour, unless
         a cap is reached: one transaction of conditional ADDs, so concurrent executions
-        cannot overshoot and a refused claim consumes nothing."""
+        cannot overshoot and a refused claim consumes nothing. Refused: which cap."""
         pks = keys.budget_partitions(service, resource)
         items = [self._budget_update(pks[0], at, cap)]
         if resource:
@@ -184,9 +185,15 @@ class ReliabilityRecords(TableBase):
         except ClientError as exc:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
             if "ConditionalCheckFailed" in reasons or not reasons:
-                return False
+                # The items are in order (service, resource): the failed one is the cap hit.
+                if (
+                    reasons[1:2] == ["ConditionalCheckFailed"]
+                    and reasons[0] != "ConditionalCheckFailed"
+                ):
+                    return BudgetClaim.RESOURCE_CAP
+                return BudgetClaim.SERVICE_CAP
             raise StoreError(f"automation budget claim conflicted ({reasons}); retry") from exc
-        return True
+        return BudgetClaim.CLAIMED
 
     def refund_automation_budget(
         self, service: str, at: datetime, resource: str | None = None
