@@ -158,7 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     groups = _Sub()
 
-    command(sub, "demo", help="run OpsLink end to end on the local emulator and print a summary")
+    demo = command(
+        sub, "demo", help="run OpsLink end to end on the local emulator and print a summary"
+    )
+    demo.add_argument(
+        "--no-keep",
+        action="store_true",
+        help="do not keep the demo's state in .opslink/demo-state (kept by default; reopen "
+        "it with `opslink local serve --state .opslink/demo-state`)",
+    )
 
     local = groups.add_parser("local", help="the local emulator").add_subparsers(
         dest="local_command", required=True, parser_class=Parser
@@ -174,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         metavar="ADDRESS",
         help="address to listen on (0.0.0.0 for `sam local` containers; default 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--state",
+        type=Path,
+        metavar="DIR",
+        help="reopen a kept state (the demo's: .opslink/demo-state)",
     )
     for cmd in (run, serve):
         cmd.add_argument(

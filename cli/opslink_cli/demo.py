@@ -65,13 +65,30 @@ def _orders_db(name: str, at: datetime) -> dict[str, Any]:
     )
 
 
-def _wait_for_approval_request(stack: LocalStack, execution: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
+# Seconds an execution may go without any progress before the demo gives up on it: waits
+# follow the machine (a loaded machine is slow, not stuck), never a fixed deadline.
+STALL_SECONDS = 180.0
+
+
+def _wait_for_approval_request(stack: LocalStack, execution: str) -> None:
+    deadline, seen, checked = time.monotonic() + STALL_SECONDS, -1, 0.0
     while time.monotonic() < deadline:
         if stack.waiting_for_approval(execution):
             return
+        status = stack.wait_for_executions([execution], timeout=0)[execution]
+        if status not in ("RUNNING", "NOT_STARTED"):
+            raise RuntimeError(
+                f"{execution} ended ({status}) without asking for an approval; see "
+                f"`opslink executions show {execution}` on the kept state"
+            )
+        if time.monotonic() - checked >= 1.0:
+            checked, moved = time.monotonic(), stack.progress([execution])
+            if moved != seen:  # still moving: the machine is slow, not stuck
+                seen, deadline = moved, time.monotonic() + STALL_SECONDS
         time.sleep(0.1)
-    raise RuntimeError(f"{execution} never asked for an approval")
+    raise RuntimeError(
+        f"{execution} made no progress for {STALL_SECONDS:.0f}s and never asked for an approval"
+    )
 
 
 def _decide(conn: operator.Connection, verb: str, execution: str, by: str) -> str:
@@ -129,7 +146,7 @@ def scenario(stack: LocalStack, say: Callable[[str], None]) -> DemoRun:
         "Remediation runs: runbook chosen, job launched in the sandbox, polled, alarm verified; "
         "resolved or handed over on the alert's own ticket"
     )
-    stack.wait_for_executions(timeout=120, settle=True)
+    stack.wait_for_executions(timeout=STALL_SECONDS, settle=True, stall=True)
 
     say("orders-db connections: its only fix, restart_db, needs a human's approval")
     stack.publish_alarm(_orders_db("prod-orders-db-connections-high", t0))
@@ -153,7 +170,7 @@ def scenario(stack: LocalStack, say: Callable[[str], None]) -> DemoRun:
     _wait_for_approval_request(stack, str(payments.execution_name))
     say(f"  opslink executions reject {payments.execution_name} --by {APPROVER}")
     say("    " + _decide(conn, "reject", str(payments.execution_name), APPROVER))
-    stack.wait_for_executions(timeout=120)
+    stack.wait_for_executions(timeout=STALL_SECONDS, stall=True)
 
     say("The payments-db alarm returns to OK (alert and its ticket resolved)")
     ok = samples.metric_math_alarm(
@@ -208,6 +225,12 @@ def problems(run: DemoRun) -> list[str]:
         found.append(
             f"the KPI report counts {run.report.current.alerts} alerts, {len(run.alerts)} exist"
         )
+    left = sum(1 for e in run.executions if e["outcome"] == "LeftToHumans")
+    if run.report is not None and sum(run.report.current.handed_over_by.values()) != left:
+        found.append(
+            f"the KPI report counts {run.report.current.handed_over_by} alerts left to humans, "
+            f"{left} executions ended with humans"
+        )
     if run.counters.get("tickets_created") != len(run.tickets):
         found.append(
             f"counter tickets_created={run.counters.get('tickets_created')} but "
@@ -239,7 +262,7 @@ def problems(run: DemoRun) -> list[str]:
     return found
 
 
-def run_demo(out: TextIO) -> int:
+def run_demo(out: TextIO, keep: bool = True) -> int:
     started = time.monotonic()
     say = _step(out, started)
     say(
@@ -252,6 +275,11 @@ def run_demo(out: TextIO) -> int:
         )
         run = scenario(stack, say)
         log = stack.runtime.log_path if stack.runtime else "-"
+        kept = None
+        if keep:
+            from opslink_cli.kept_state import save
+
+            kept = save(stack)
     _report(run, out)
     out.write("\nAutomation KPIs (the demo's week; definitions in docs/KPIS.md)\n")
     from pathlib import Path
@@ -262,6 +290,16 @@ def run_demo(out: TextIO) -> int:
     paths = write(run.report, Path(".opslink") / "report")
     print_summary(run.report, paths, out)
     out.write(f"Done in {time.monotonic() - started:.1f}s. Handler logs: {log}\n")
+    if kept is not None:
+        url = "http://127.0.0.1:5055"
+        out.write(
+            f"\nThe demo's state is kept in {kept}. Explore it (no AWS account involved):\n"
+            f"  opslink local serve --state {kept}        # in one terminal\n"
+            f"  opslink alerts list --endpoint-url {url}\n"
+            f"  opslink executions show NAME --endpoint-url {url}\n"
+            f"  opslink audit --endpoint-url {url}\n"
+            f"  opslink report --endpoint-url {url}\n"
+        )
     found = problems(run)
     for p in found:
         out.write(f"DEMO CHECK FAILED: {p}\n")
@@ -302,7 +340,7 @@ def _report(run: DemoRun, out: TextIO) -> None:
         out,
         max_width=56,
     )
-    out.write("\nRemediation executions (opslink executions show NAME for a timeline)\n")
+    out.write("\nRemediation executions (a timeline: `opslink executions show NAME`, below)\n")
     table(run.executions, ("execution", "status", "took", "outcome", "reason"), out, max_width=60)
     out.write("\nRejected input\n")
     table(run.rejected, ("source", "reason"), out, max_width=70)

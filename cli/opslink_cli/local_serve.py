@@ -52,9 +52,21 @@ def serve(args: argparse.Namespace, out: TextIO) -> int:
     stack = LocalStack(endpoint_url=url, parameters=params, mirror_alarms=True)
     try:
         stack.start()
+        restored = None
+        if getattr(args, "state", None) is not None:
+            from opslink_cli.kept_state import restore
+
+            restored = restore(stack, args.state)
+    except FileNotFoundError as exc:
+        stack.stop()
+        server.stop()
+        raise OperatorError(str(exc)) from None
     except BaseException:
+        stack.stop()
         server.stop()
         raise
+    if restored is not None:
+        out.write(f"Reopened the kept state in {args.state}: {json.dumps(restored)}\n")
     out.write(
         f"OpsLink local stack on {url}\n"
         f"  alarm topic:   {stack.arns['AlarmTopic']}\n"

@@ -64,7 +64,7 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "demo":
         from opslink_cli.demo import run_demo
 
-        return run_demo(out)
+        return run_demo(out, keep=not getattr(args, "no_keep", False))
     if args.command == "local":
         return _local(args, out)
     if args.command == "doctor":

@@ -97,7 +97,10 @@ def connect(args: argparse.Namespace) -> Connection:
     ddb = session.client("dynamodb", endpoint_url=args.endpoint_url)
     sfn = session.client("stepfunctions", endpoint_url=args.endpoint_url)
     if local:
+        from opslink_cli.kept_state import KeptExecutions
+
         _check_local_region(session, ddb, alerts_table, args.endpoint_url)
+        sfn = KeptExecutions(sfn, ddb)  # a reopened demo state: its executions too
     return Connection(
         DynamoAlertStore(alerts_table, ddb, journal_table=journal_table),
         BuiltinTicketSystem(tickets_table, ddb),
@@ -140,7 +143,7 @@ def _check_local_region(session: boto3.Session, ddb: Any, table: str, endpoint: 
         f"the local stack is in {REGION}: pass --region {REGION} (AWS_REGION/AWS_DEFAULT_REGION "
         f"say {region})"
         if elsewhere
-        else "start it with `opslink local serve` (or reopen the demo's with `opslink local serve --state DIR`)"
+        else "start it with `opslink local serve` (the demo's kept state: `opslink local serve --state .opslink/demo-state`)"
     )
     raise OperatorError(f"no table {table} in {region} at {endpoint}; {hint}")
 
@@ -652,7 +655,7 @@ def audit(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     kinds = args.action or None
     events = conn.alerts.events(days, alert_id=args.alert, kinds=kinds)
     if args.alert and not events and conn.alerts.get(args.alert) is None:
-        raise OperatorError(f"alert {args.alert} not found")
+        raise NotFound("alert", args.alert)
     if since is not None:
         events = [e for e in events if str(e.get("at", "")) >= since.isoformat()]
     if getattr(args, "verify", False):

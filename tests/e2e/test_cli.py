@@ -222,6 +222,19 @@ def test_local_serve_with_operator_commands(tmp_path: Path) -> None:
         assert missing.returncode == 1 and "alert 'A-nope' not found" in missing.stderr
         missing = env_run("tickets", "close", "OPS-NOPE")
         assert missing.returncode == 1 and "ticket 'OPS-NOPE' not found" in missing.stderr
+        missing = env_run("audit", "--alert", "A-nope")
+        assert missing.returncode == 1 and "alert 'A-nope' not found" in missing.stderr
+        # Global options between a command group and its subcommand, as the AWS CLI takes them.
+        grouped = run("alerts", "--endpoint-url", url, "--output", "json", "list")
+        assert (
+            grouped.returncode == 0
+            and json.loads(grouped.stdout)[0]["alert_id"] == alerts[0]["alert_id"]
+        )
+        # The shell's region is not the local stack's: the error says which one to use.
+        elsewhere = subprocess.run([*OPSLINK, "alerts", "list", "--endpoint-url", url],
+                                   cwd=ROOT, capture_output=True, text=True, timeout=120,
+                                   env={**os.environ, "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1"})  # fmt: skip
+        assert elsewhere.returncode == 1 and "pass --region us-east-1" in elsewhere.stderr
     finally:
         serve.terminate()
         serve.wait(timeout=20)

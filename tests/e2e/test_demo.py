@@ -31,3 +31,35 @@ def test_demo_run_keeps_one_alert_one_truth(tmp_path: Path) -> None:
     assert any(r == "approval rejected" for r in (e["reason"] for e in run.executions))
     assert problems(run) == []
     assert "opslink executions approve" in log.getvalue()
+
+
+def test_the_demo_state_is_kept_and_reopened(tmp_path: Path) -> None:
+    """What the demo leaves is saved on disk and a fresh local stack reopens it: alerts,
+    tickets, the audit trail, and each execution's timeline (which the emulator itself
+    can no longer replay)."""
+    from opslink_cli.executions import list_executions, show_execution
+    from opslink_cli.kept_state import KeptExecutions, restore, save
+
+    with LocalStack(mirror_alarms=True, log_path=tmp_path / "lambda.log") as stack:
+        run = scenario(stack, lambda text: None)
+        folder = save(stack, tmp_path / "state")
+    with LocalStack(log_path=tmp_path / "again.log") as fresh:
+        counts = restore(fresh, folder)
+        assert counts["executions"] == len(run.executions) and counts["TicketsTable"] == len(
+            run.tickets
+        )
+        store = fresh.alert_store()
+        assert {a.alert_id for a in store.list_alerts(limit=100)} == {
+            a.alert_id for a in run.alerts
+        }
+        sfn = KeptExecutions(fresh.client("stepfunctions"), fresh.client("dynamodb"))
+        machine = fresh.arns["RemediationStateMachine"]
+        listed = list_executions(sfn, machine, 50)
+        assert sorted(e["execution"] for e in listed) == sorted(
+            e["execution"] for e in run.executions
+        )
+        name = next(e["execution"] for e in run.executions if e["outcome"] == "Remediated")
+        shown = show_execution(sfn, machine, name)
+        assert shown["outcome"] == "Remediated" and shown["timeline"]
+        with pytest.raises(Exception, match=r"ExecutionDoesNotExist|does not exist"):
+            show_execution(sfn, machine, "remediate-A-nope")

@@ -225,13 +225,32 @@ class LocalStack(TemplateDeployer):
                 return bool(event["stateEnteredEventDetails"]["name"] == "RequestApproval")
         return False
 
+    def progress(self, names: list[str]) -> int:
+        """How far the executions got: their history events together (grows while they run)."""
+        sfn = self.client("stepfunctions")
+        total = 0
+        for name in names:
+            try:
+                total += len(sfn.get_execution_history(executionArn=self.execution_arn(name),
+                                                       maxResults=1000)["events"])  # fmt: skip
+            except sfn.exceptions.ExecutionDoesNotExist:
+                continue
+        return total
+
     def wait_for_executions(
-        self, names: list[str] | None = None, timeout: float = 60.0, settle: bool = False
+        self,
+        names: list[str] | None = None,
+        timeout: float = 60.0,
+        settle: bool = False,
+        stall: bool = False,
     ) -> dict[str, str]:
         """Wait until the named executions (default: all) leave RUNNING; name → status.
-        With `settle`, an execution waiting for a human's approval counts as settled."""
+        With `settle`, an execution waiting for a human's approval counts as settled. With
+        `stall`, `timeout` counts from the executions' last progress, not from the start:
+        a slow machine gets the time it needs, a stuck execution still ends the wait."""
         sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout
+        seen, checked = -1, 0.0
         while True:
             statuses: dict[str, str] = {}
             if names is None:
@@ -247,7 +266,12 @@ class LocalStack(TemplateDeployer):
             running = [n for n, s in statuses.items() if s == "RUNNING"]
             if settle:
                 running = [n for n in running if not self.waiting_for_approval(n)]
-            if not running or time.monotonic() > deadline:
+            now = time.monotonic()
+            if stall and running and now - checked >= 1.0:  # still moving: wait on
+                checked, moved = now, self.progress(running)
+                if moved != seen:
+                    seen, deadline = moved, now + timeout
+            if not running or now > deadline:
                 return statuses
             time.sleep(0.05)
 

@@ -141,7 +141,7 @@ def counter_updates(event: LifecycleEvent, first_launch: bool = False) -> dict[s
         case k.JOB_TIMED_OUT:
             return {"jobs": 1, "timeouts": 1}
         case k.TICKET_ESCALATED:  # by reason, from a closed list (bounded fields)
-            reason = HANDOVER_REASONS.get(event.key, "other")
+            reason = HANDOVER_REASONS.get(event.detail.get("reason") or event.key, "other")
             return {"escalations": 1, f"handed_over_{reason}": 1}
         case k.AUTOMATION_SUPPRESSED:
             return {"suppressions": 1}

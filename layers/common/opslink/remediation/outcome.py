@@ -250,9 +250,9 @@ def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
             ),
         )
         text = f"Handed to a human on ticket {ticket_id}: {why} (assigned to {oncall or 'nobody'})."
-    escalated = about(
-        a, EventKind.TICKET_ESCALATED, now, key=kind, why=why, runbook=req.runbook_name()
-    )
+    # One hand-over per alert in the KPIs (key), with the first reason it had (detail).
+    escalated = about(a, EventKind.TICKET_ESCALATED, now, key="handed_over", why=why,
+                      runbook=req.runbook_name(), detail={"reason": kind})  # fmt: skip
     deps.store.add_note(a.alert_id, text, now, kind=f"escalated_{kind}", event=escalated)
     logger.info("handed over", extra={"kind": kind, "ticket_id": ticket_id})
     return {"handed_over": True, "ticket_id": ticket_id, "kind": kind, "reason": why}

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from opslink.comment_outbox import post_comment
 from opslink.errors import InvalidTaskInput
+from opslink.journal import EventKind, about
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.diagnostics import collect_diagnostics, diagnose
 from opslink.remediation.jobs import cancel, launch, poll
@@ -22,10 +23,26 @@ from opslink.remediation.payloads import TaskRequest, parse_request
 from opslink.remediation.select import request_approval, select_runbook
 from opslink.scrub import scrub
 
+# Notes that end an execution with the alert left to humans (no runbook, approval
+# rejected): counted as a hand-over with their reason, like an escalation.
+LEFT_TO_HUMANS = ("no_runbook", "approval_rejected")
+
 
 def _note(deps: RemediateDeps, req: TaskRequest, kind: str, text: str) -> dict[str, Any]:
     alert = req.alert
-    deps.store.add_note(alert.alert_id, text, deps.clock(), kind=kind)
+    event = (
+        about(
+            alert,
+            EventKind.TICKET_ESCALATED,
+            deps.clock(),
+            key="handed_over",
+            why=text[:200],
+            detail={"reason": kind},
+        )
+        if kind in LEFT_TO_HUMANS
+        else None
+    )
+    deps.store.add_note(alert.alert_id, text, deps.clock(), kind=kind, event=event)
     if alert.ticket_id:
         key = f"{alert.alert_id}:{kind}:{hashlib.sha256(text.encode()).hexdigest()[:12]}"
         post_comment(
