@@ -33,7 +33,9 @@ $(STAMP): pyproject.toml package-lock.json | $(UV)
 # their own pydantic: each lives in its own tool environment.
 install: $(STAMP) $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 
-demo: $(STAMP)
+# The SAM tool environment too (seconds with uv): `opslink doctor --local` right after
+# the demo reviews template.yaml with its translator.
+demo: $(STAMP) $(SAM_VENV)/.installed
 	$(BIN)/opslink demo
 
 test: $(STAMP) $(SAM_VENV)/.installed

@@ -179,6 +179,9 @@ def catalog(path: Path) -> Check:
             broken.append(f"{rb.script_path.name}: {res.stderr.strip()[:200]}")
     if broken:
         return Check("runbook-catalog", "fail", "; ".join(broken), "fix the script syntax")
+    if not runbooks:
+        return Check("runbook-catalog", "fail", "no runbooks: every alert would go to humans",
+                     "point --catalog at a runbook folder (the project's: runbooks/)")  # fmt: skip
     return Check("runbook-catalog", "pass", f"{len(runbooks)} runbooks load; every script "
                  "passes bash -n")  # fmt: skip
 

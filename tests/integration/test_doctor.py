@@ -63,6 +63,15 @@ def test_a_runbook_script_with_a_syntax_error_fails_the_doctor(tmp_path: Path) -
     assert row["status"] == "fail" and "clear_cache.sh" in row["evidence"]
 
 
+def test_an_empty_catalog_fails_the_doctor(tmp_path: Path) -> None:
+    (tmp_path / "runbooks").mkdir()
+    done = opslink("doctor", "--local", "--no-probes", "--catalog", str(tmp_path / "runbooks"),
+                   "--output", "json")  # fmt: skip
+    assert done.returncode == 1
+    [row] = [c for c in json.loads(done.stdout) if c["check"] == "runbook-catalog"]
+    assert row["status"] == "fail" and "no runbooks" in row["evidence"]
+
+
 # -- a deployed stack, in moto ---------------------------------------------------------
 
 
