@@ -323,6 +323,20 @@ def build_parser() -> argparse.ArgumentParser:
     for cmd in (au_pause, au_resume, au_window, au_mode):
         cmd.add_argument("--by", help="who (default: your identity)")
 
+    runbooks = groups.add_parser(
+        "runbooks", help="the runbook catalog and each runbook's record"
+    ).add_subparsers(dest="runbooks_command", required=True, parser_class=Parser)
+    for rb_cmd in (command(runbooks, "list"), command(runbooks, "show")):
+        rb_cmd.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG,
+                            help="the runbook folder (default: the project's runbooks/)")  # fmt: skip
+    runbooks.choices["show"].add_argument("name")
+    jobs = groups.add_parser("jobs", help="remediation jobs on their platform").add_subparsers(
+        dest="jobs_command", required=True, parser_class=Parser
+    )
+    command(jobs, "output", help="a remediation's job output (stdout, stderr)").add_argument(
+        "name", help="the execution name (opslink executions list)"
+    )
+
     executions = groups.add_parser("executions", help="remediation executions").add_subparsers(
         dest="executions_command", required=True, parser_class=Parser
     )

@@ -71,7 +71,17 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
         from opslink_cli.doctor import doctor_command
 
         return doctor_command(args, out)
+    if args.command == "runbooks":
+        from opslink_cli import runbook_commands
+
+        handler = {"list": runbook_commands.runbooks_list,
+                   "show": runbook_commands.runbooks_show}[args.runbooks_command]  # fmt: skip
+        return handler(runbook_commands.record_connection(args), args, out)
     conn = operator.connect(args)
+    if args.command == "jobs":
+        from opslink_cli.runbook_commands import jobs_output
+
+        return jobs_output(conn, args, out)
     if args.command == "audit":
         return operator.audit(conn, args, out)
     if args.command == "report":

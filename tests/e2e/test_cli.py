@@ -216,6 +216,19 @@ def test_local_serve_with_operator_commands(tmp_path: Path) -> None:
         table = env_run("tickets", "list", "--no-truncate")
         assert "None" not in table.stdout and "\033[" not in table.stdout
         assert "AGE" in table.stdout and "OVERDUE" in table.stdout
+        # The job's output, read from its platform by the remediate function.
+        output = env_run("jobs", "output", rows[0]["execution"], "--output", "json")
+        assert output.returncode == 0, output.stderr
+        job = json.loads(output.stdout)
+        assert job["platform"] == "local" and job["stdout"], job
+        # The catalog with each runbook's record on this stack.
+        listed = json.loads(env_run("runbooks", "list", "--output", "json").stdout)
+        ran = {r["name"]: r for r in listed}[job["runbook"]]
+        assert ran["runs"] >= 1 and ran["verified_rate"] == "100 %", ran
+        shown = env_run("runbooks", "show", "restart_service", "--output", "json")
+        assert json.loads(shown.stdout)["script"].endswith("restart_service.sh")
+        assert env_run("runbooks", "show", "nope").returncode == 1
+        assert env_run("jobs", "output", "remediate-A-nope").returncode == 1
         sweep = env_run("local", "sweep")
         assert sweep.returncode == 0 and '"reminded"' in sweep.stdout, sweep.stderr
         missing = env_run("alerts", "show", "A-nope")

@@ -18,7 +18,7 @@ from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.diagnostics import collect_diagnostics, diagnose
 from opslink.remediation.jobs import cancel, launch, poll
 from opslink.remediation.ladder import next_attempt
-from opslink.remediation.outcome import escalate, resolve, verify
+from opslink.remediation.outcome import escalate, job_output, resolve, verify
 from opslink.remediation.payloads import TaskRequest, parse_request
 from opslink.remediation.select import request_approval, select_runbook
 from opslink.scrub import scrub
@@ -67,6 +67,13 @@ def record_failure(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     return _note(deps, req, "remediation_failed", text)
 
 
+def read_job_output(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
+    """The job's output on demand (`opslink jobs output`), scrubbed as on the ticket."""
+    if req.job is None:
+        raise InvalidTaskInput("remediation task input: 'job' is missing for job_output")
+    return job_output(deps, req).model_dump(mode="json")
+
+
 Task = Callable[[RemediateDeps, TaskRequest], Any]
 
 TASKS: dict[str, Task] = {
@@ -82,6 +89,7 @@ TASKS: dict[str, Task] = {
     "next_attempt": next_attempt,
     "escalate": escalate,
     "note": record_note,
+    "job_output": read_job_output,
     "record_failure": record_failure,
 }
 

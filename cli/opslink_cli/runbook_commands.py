@@ -1,0 +1,172 @@
+"""`opslink runbooks list|show` (the catalog as OpsLink reads it, with each runbook's
+record) and `opslink jobs output NAME` (a remediation's job output, read from its job
+platform by the remediate function — the same scrubbed text the ticket gets)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from opslink_cli.operator import NotFound, OperatorError
+from opslink_cli.render import emit, style_from
+
+RUNBOOK_COLUMNS = (
+    "name",
+    "risk",
+    "kind",
+    "alert_types",
+    "environments",
+    "timeout",
+    "max_targets",
+    "runs",
+    "verified_rate",
+)
+
+
+def record_connection(args: argparse.Namespace) -> Any:
+    """The stack whose journal holds the runbooks' record, when one is at hand (the local
+    emulator's endpoint, or AWS credentials); None: the catalog alone, no network."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from opslink_cli import operator
+
+    if not args.endpoint_url and boto3.Session(profile_name=args.profile).get_credentials() is None:
+        return None
+    try:
+        conn = operator.connect(args)
+        conn.alerts.kpi_counters(datetime.now(UTC))  # reachable, and the table exists
+    except (OperatorError, BotoCoreError, ClientError):
+        return None
+    return conn
+
+
+def _catalog(args: argparse.Namespace) -> list[Any]:
+    from opslink.errors import ConfigurationError
+    from opslink.remediation.catalog import load_catalog
+
+    try:
+        return list(load_catalog(str(args.catalog)))
+    except ConfigurationError as exc:
+        raise OperatorError(f"runbook catalog {args.catalog}: {exc}") from None
+
+
+def _record(conn: Any) -> dict[str, dict[str, int]]:
+    """Each runbook's runs and verified fixes over the last 30 days (journal counters)."""
+    from datetime import timedelta
+
+    from opslink.kpis import by_prefix
+    from opslink.quality import window_rows
+
+    if conn is None:
+        return {}
+    today = datetime.now(UTC)
+    days = [conn.alerts.kpi_counters(today - timedelta(days=i)) for i in range(30)]
+    return by_prefix(window_rows(days), "runbook#")
+
+
+def _row(rb: Any, record: dict[str, dict[str, int]]) -> dict[str, Any]:
+    spec = rb.spec
+    c = record.get(spec.name, {})
+    jobs, verified = int(c.get("jobs", 0)), int(c.get("verified", 0))
+    return {
+        "name": spec.name,
+        "risk": spec.risk.value,
+        "kind": spec.kind.value,
+        "alert_types": ", ".join(spec.tags),
+        "environments": ", ".join(spec.environments),
+        "timeout": f"{spec.timeout_seconds}s",
+        "max_targets": spec.max_targets,
+        "runs": int(c.get("runs", 0)),
+        "verified_rate": f"{100 * verified / jobs:.0f} %" if jobs else "-",
+    }
+
+
+def runbooks_list(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
+    record = _record(conn)
+    rows = [_row(rb, record) for rb in sorted(_catalog(args), key=lambda r: r.name)]
+    emit(rows, style_from(args, out), out, RUNBOOK_COLUMNS)
+    return 0
+
+
+def runbooks_show(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
+    found = next((rb for rb in _catalog(args) if rb.name == args.name), None)
+    if found is None:
+        raise NotFound("runbook", args.name)
+    doc = _row(found, _record(conn)) | {
+        "description": found.spec.description,
+        "parameters": {
+            k: p.model_dump(mode="json", exclude_none=True)
+            for k, p in found.spec.parameters.items()
+        },
+        "targets": found.spec.targets.model_dump(mode="json"),
+        "max_targets_reason": found.spec.max_targets_reason,
+        "script": str(found.script_path),
+    }
+    emit(doc, style_from(args, out), out)
+    return 0
+
+
+def _last_job(history: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The last launched job of an execution and the alert payload it ran for."""
+    job: dict[str, Any] = {}
+    alert: dict[str, Any] = {}
+    for event in history:
+        for key in ("taskStateExitedEventDetails", "stateExitedEventDetails"):
+            details = event.get(key)
+            if not details or not details.get("output"):
+                continue
+            try:
+                doc = json.loads(details["output"])
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and (doc.get("launch") or {}).get("job"):
+                job = doc["launch"]["job"]
+                alert = {k: v for k, v in doc.items() if k in _ALERT_FIELDS}
+    return job, alert
+
+
+_ALERT_FIELDS = ("alert_id", "ticket_id", "alarm_name", "alarm_arn", "account_id", "region",
+                 "team", "service", "environment", "alert_type", "severity", "dimensions",
+                 "notification", "triggered_at")  # fmt: skip
+
+
+def jobs_output(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from opslink_cli.executions import show_execution  # noqa: F401 (the same ARN rules)
+
+    arn = (
+        args.name
+        if args.name.startswith("arn:")
+        else conn.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{args.name}"
+    )
+    try:
+        history = conn.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    except Exception as exc:  # ClientError from the SDK or the kept state
+        if "ExecutionDoesNotExist" in str(exc) or "InvalidArn" in str(exc):
+            raise NotFound("execution", args.name) from None
+        raise
+    job, alert = _last_job(history)
+    if not job:
+        raise OperatorError(f"execution {args.name} launched no job (nothing ran: see "
+                            f"`opslink executions show {args.name}`)")  # fmt: skip
+    lam = conn.session.client("lambda", endpoint_url=conn.endpoint_url)
+    function = f"{args.stack_name}-RemediateFunction"
+    reply = lam.invoke(FunctionName=function, Payload=json.dumps(
+        {"action": "job_output", "alert": alert, "job": job}).encode())  # fmt: skip
+    payload = json.loads(reply["Payload"].read() or b"null")
+    if reply.get("FunctionError"):
+        raise OperatorError(f"job output of {args.name}: {json.dumps(payload)[:400]}")
+    doc = {"execution": args.name, "runbook": job.get("runbook"), "job_id": job.get("job_id"),
+           "platform": job.get("platform"), **(payload or {})}  # fmt: skip
+    style = style_from(args, out)
+    if style.output != "table" or style.query:
+        emit(doc, style, out)
+        return 0
+    out.write(f"{doc['runbook']} on {doc['platform']} (job {doc['job_id']})\n")
+    out.write("--- stdout ---\n" + str(doc.get("stdout") or "") + "\n")
+    out.write("--- stderr ---\n" + str(doc.get("stderr") or "") + "\n")
+    if doc.get("truncated"):
+        out.write("(truncated: the job platform holds the whole output)\n")
+    return 0
