@@ -44,7 +44,7 @@ def github() -> Iterator[tuple[GitHubTickets, GitHubSpecApi]]:
             "GitHub",
             url,
             {"Authorization": "Bearer gh-token"},
-            timeout=(1.0, 2.0),
+            timeout=(5.0, 30.0),  # the first schema validation compiles GitHub's description
             retries=1,
             backoff=0.01,
         )

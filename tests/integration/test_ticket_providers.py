@@ -34,7 +34,10 @@ DRAFT = TicketDraft(
 
 
 def fast(system: str, url: str, headers: dict[str, str], auth: Any = None) -> Any:
-    return ticket_http(system, url, headers, auth=auth, timeout=(1.0, 2.0), retries=3, backoff=0.01)
+    # Generous timeouts: a loaded 2-core machine is slow, not down (timeout tests set their own).
+    return ticket_http(
+        system, url, headers, auth=auth, timeout=(5.0, 15.0), retries=3, backoff=0.01
+    )
 
 
 def make(name: str, url: str) -> Any:
