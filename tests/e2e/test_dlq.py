@@ -102,7 +102,10 @@ def test_a_forged_parked_message_never_launches_a_job(tmp_path: Path) -> None:
         [alert] = [a for a in stack.alerts.list_alerts() if a.account_id == "999999999999"]
         ticket = stack.tickets.get(alert.ticket_id)  # type: ignore[arg-type]
         assert ticket is not None and ticket.title.startswith("[UNVERIFIED] ")
-        assert any("unverified origin" in c["text"] for c in ticket.comments)
+        # Said on the ticket: in its text (always), and by the selection's note when the
+        # execution got that far (a step failing before it hands the alert over instead).
+        said = [ticket.description, *(c["text"] for c in ticket.comments)]
+        assert any("unverified origin" in t.lower() for t in said)
         jobs = local.state_dir / "jobs"  # type: ignore[operator]
         ran = [json.loads((d / "job.json").read_text()) for d in jobs.iterdir()]
         assert not [j for j in ran if "i-0123456789abcdef0" in json.dumps(j)]

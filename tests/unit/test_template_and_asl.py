@@ -176,9 +176,33 @@ def test_no_execution_ends_without_a_human_unless_it_fixed_the_problem() -> None
         return out | ({state["Default"]} if "Default" in state else set())
 
     into_fail = {name for name, s in states.items() if "RemediationFailed" in targets(s)}
-    assert into_fail == {"RecordFailure", "HandOverAfterFailure"}
+    assert into_fail == {"RecordFailure", "HandOverAfterFailure", "HandOverBeforeSelection"}
     assert states["RecordFailure"]["Next"] == "EscalateAfterFailure"  # then a hand-over
     assert states["HandOverAfterFailure"]["Next"] == "HandedToHumans"
+    assert states["HandOverBeforeSelection"]["Next"] == "HandedToHumans"
     ends = {name for name, s in states.items() if s["Type"] in ("Succeed", "Fail")}
     assert ends == {"Remediated", "HandedToHumans", "LeftToHumans", "LadderStopped",
                     "RemediationFailed"}  # fmt: skip
+
+
+def test_a_failure_before_selection_is_still_handed_over() -> None:
+    """A step failing before a runbook was selected (Diagnose under load) must reach the
+    hand-over: no state on the failure path may read `$.selection` unguarded."""
+    import json
+    from pathlib import Path
+
+    states = json.loads(
+        (Path(__file__).resolve().parents[2] / "statemachine" / "remediation.asl.json").read_text()
+    )["States"]
+    name, seen = "RecordFailure", []
+    while name not in ("HandedToHumans", "RemediationFailed") and name not in seen:
+        seen.append(name)
+        state = states[name]
+        if state["Type"] == "Choice":
+            guarded = [c for c in state["Choices"] if c.get("Variable") == "$.selection"]
+            assert guarded and guarded[0].get("IsPresent") is True
+            name = state["Default"]  # the branch taken when nothing was selected
+            continue
+        assert "$.selection" not in json.dumps(state.get("Parameters", {})), name
+        name = state["Next"]
+    assert name == "HandedToHumans", seen
