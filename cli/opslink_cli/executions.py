@@ -222,12 +222,15 @@ def list_executions(sfn: Any, state_machine_arn: str, limit: int) -> list[dict[s
     return [summary(sfn, e) for e in out.get("executions", [])[:limit]]
 
 
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """An execution's ARN from its name (an ARN is taken as it is)."""
+    if name.startswith("arn:"):
+        return name
+    return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+
 def show_execution(sfn: Any, state_machine_arn: str, name: str) -> dict[str, Any]:
-    arn = (
-        name
-        if name.startswith("arn:")
-        else state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
-    )
+    arn = execution_arn(state_machine_arn, name)
     execution = sfn.describe_execution(executionArn=arn)
     history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
     doc = summary(sfn, {**execution, "name": execution["name"]})

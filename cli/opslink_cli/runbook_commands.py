@@ -134,13 +134,9 @@ _ALERT_FIELDS = ("alert_id", "ticket_id", "alarm_name", "alarm_arn", "account_id
 
 
 def jobs_output(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
-    from opslink_cli.executions import show_execution  # noqa: F401 (the same ARN rules)
+    from opslink_cli.executions import execution_arn
 
-    arn = (
-        args.name
-        if args.name.startswith("arn:")
-        else conn.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{args.name}"
-    )
+    arn = execution_arn(conn.state_machine_arn, args.name)
     try:
         history = conn.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
     except Exception as exc:  # ClientError from the SDK or the kept state

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from opslink.errors import RetryableError
 from opslink.ports import (
     FaultStore,
     Notifier,
@@ -151,6 +152,21 @@ class FaultReporter:
         if new:
             self._tell(fault, f"[OpsLink fault] {integration} ({component}) failing", at)
         return fault
+
+    def record(
+        self,
+        component: str,
+        integration: str,
+        error: Exception,
+        context: dict[str, Any],
+        at: datetime,
+    ) -> None:
+        """`failed`, best effort: a store that cannot take the record never turns the
+        failure being recorded into another one (the caller has logged it)."""
+        try:
+            self.failed(component, integration, error, context, at)
+        except RetryableError:
+            return
 
     def recovered(self, component: str, integration: str, at: datetime) -> Fault | None:
         fault = self.store.recover_fault(component, integration, at)

@@ -32,7 +32,8 @@ from aws_lambda_powertools import Logger
 
 from opslink.errors import RetryableError, TicketSystemRejected
 from opslink.ports import ReplayGuard
-from opslink.track_service import TrackDeps, apply_missing, apply_ticket, record_busy, record_skip
+from opslink.ticket_closure import apply_missing, apply_ticket
+from opslink.track_service import TrackDeps, record_busy, record_skip
 
 logger = Logger(child=True)
 

@@ -3,12 +3,9 @@
 - Idempotent calls (GET, and POSTs the server deduplicates) retry on connection errors,
   read timeouts and 5xx; calls that could start work twice retry only when the server
   surely did nothing (connection refused, throttled, 503).
-- Throttling is one policy for every vendor (adapters/throttling.py): 429 and the rate-
-  limit 403s (GitHub) are throttling, never an authentication problem. The vendor's
-  Retry-After / X-RateLimit-Reset is honoured — never shortened — when it fits: at most
-  20 s per wait, 25 s per call, and never past the invocation's time budget
-  (opslink/deadline.py). Beyond that the call fails at once with the adapter's
-  "throttled" error carrying `retry_after`, and the work is left for a later run.
+- Throttling (429, rate-limit 403s) is one policy for every vendor (adapters/throttling.py):
+  the vendor's wait is honoured when it fits the call's and the run's limits; otherwise
+  the adapter's "throttled" error carries `retry_after` and the work waits for later.
 - Redirects are followed by hand, same method and body, to the configured host only
   (GitHub answers 301 for a transferred issue, for writes too).
 - 401/403/404/409 and unusable bodies raise the adapter's "rejected" error naming the
@@ -24,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -31,8 +29,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from opslink.adapters.throttling import is_throttled, throttle_wait
-from opslink.deadline import DeadlineReached, check_wait, remaining
+from opslink.adapters.throttling import is_throttled, throttle_wait, why_not_wait
+from opslink.deadline import DeadlineReached, check_wait
 from opslink.errors import (
     ConfigurationError,
     JobPlatformError,
@@ -44,8 +42,6 @@ from opslink.observability import subsegment
 from opslink.scrub import scrub
 
 DEFAULT_TIMEOUT = (3.05, 15.0)  # connect, read
-MAX_RETRY_AFTER = 20.0  # one wait
-MAX_TOTAL_WAIT = 25.0  # every wait of one call together, bounded run or not
 MOVED = (301, 302, 307, 308)
 
 
@@ -81,6 +77,17 @@ def _session(retry: Retry) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request as the caller asked for it (the URL may change: redirects)."""
+
+    method: str
+    path: str
+    json: Any
+    params: dict[str, Any] | None
+    headers: dict[str, str] | None
 
 
 class HttpClient:
@@ -177,37 +184,25 @@ class HttpClient:
         session = self._safe if idempotent else self._unsafe
         url = path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
         require_tls(self.system, url)  # a Link header may point anywhere
+        call = _Call(method, path, json, params, headers)
         label = what or f"{method} {path}"
         waited = 0.0
         for attempt in range(self.retries + 1):
-            resp = self._follow(session, method, url, path, json, params, headers)
+            resp = self._follow(session, url, call)
             if resp.status_code == 401 and self.refresh is not None:
                 self._take_credentials(self.refresh())  # rotated? read the secret again, once
-                resp = self._follow(session, method, url, path, json, params, headers)
+                resp = self._follow(session, url, call)
             busy = is_throttled(resp)
             if not busy and resp.status_code != 503:
                 return self._check(resp, label, missing_ok)
             wait = throttle_wait(resp)
             planned = wait if wait is not None else self.backoff * (2**attempt)
-            problem = self._why_not_wait(planned, waited, attempt)
+            problem = why_not_wait(planned, waited, attempt, self.retries)
             if problem:
                 raise self._busy(resp, label, busy, wait, problem)
             time.sleep(planned)
             waited += planned
         raise AssertionError("unreachable")  # the loop returns or raises
-
-    def _why_not_wait(self, wait: float, waited: float, attempt: int) -> str:
-        """Why the next wait is not taken here ('' when it is)."""
-        if attempt >= self.retries:
-            return "still busy after retries"
-        if wait > MAX_RETRY_AFTER or waited + wait > MAX_TOTAL_WAIT:
-            return f"asked to wait {wait:.0f}s, longer than one call may wait"
-        left = remaining()
-        if left is not None and wait > left:
-            return (
-                f"waiting {wait:.0f}s would pass this run's time budget ({max(left, 0):.0f}s left)"
-            )
-        return ""
 
     def _busy(
         self, resp: requests.Response, label: str, throttled: bool, wait: float | None, why: str
@@ -222,18 +217,9 @@ class HttpClient:
             exc.retry_after = wait
         return exc
 
-    def _follow(
-        self,
-        session: requests.Session,
-        method: str,
-        url: str,
-        path: str,
-        json: Any,
-        params: dict[str, Any] | None,
-        headers: dict[str, str] | None,
-    ) -> requests.Response:
+    def _follow(self, session: requests.Session, url: str, call: _Call) -> requests.Response:
         """One call, following moves (same method and body) on the configured host only."""
-        resp = self._call(session, method, url, path, json, params, headers)
+        resp = self._call(session, url, call)
         for _ in range(3):
             location = resp.headers.get("Location")
             if resp.status_code not in MOVED or not location:
@@ -241,11 +227,11 @@ class HttpClient:
             target = urljoin(url, location)
             if urlsplit(target).netloc != urlsplit(self.base_url).netloc:
                 raise self.rejected(
-                    f"{self.system}: {method} {path} moved to another host "
+                    f"{self.system}: {call.method} {call.path} moved to another host "
                     f"({urlsplit(target).netloc}); not followed with OpsLink's credentials"
                 )
-            url, params = require_tls(self.system, target), None
-            resp = self._call(session, method, url, path, json, params, headers)
+            url, call = require_tls(self.system, target), replace(call, params=None)
+            resp = self._call(session, url, call)
         return resp
 
     def _take_credentials(self, fresh: HttpClient) -> None:
@@ -253,38 +239,26 @@ class HttpClient:
         for mine, theirs in ((self._safe, fresh._safe), (self._unsafe, fresh._unsafe)):
             mine.headers.update(theirs.headers)
 
-    def _call(
-        self,
-        session: requests.Session,
-        method: str,
-        url: str,
-        path: str,
-        json: Any,
-        params: dict[str, Any] | None,
-        headers: dict[str, str] | None,
-    ) -> requests.Response:
+    def _call(self, session: requests.Session, url: str, call: _Call) -> requests.Response:
+        where = f"{self.system}: {call.method} {call.path}"
         try:
-            with subsegment(f"## {self.system}", method=method):
+            with subsegment(f"## {self.system}", method=call.method):
                 return session.request(
-                    method,
+                    call.method,
                     url,
-                    json=json,
-                    params=params,
-                    headers=headers,
+                    json=call.json,
+                    params=call.params,
+                    headers=call.headers,
                     timeout=self.timeout,
                     auth=self.auth,
                     allow_redirects=False,  # followed by hand: _follow
                 )
         except DeadlineReached as exc:
-            raise self.retryable(f"{self.system}: {method} {path}: {exc}") from exc
+            raise self.retryable(f"{where}: {exc}") from exc
         except requests.exceptions.RetryError as exc:
-            raise self.retryable(
-                f"{self.system}: {method} {path} still failing after retries: {exc}"
-            ) from exc
+            raise self.retryable(f"{where} still failing after retries: {exc}") from exc
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise self.retryable(
-                f"{self.system}: {method} {path} unreachable: {type(exc).__name__}"
-            ) from exc
+            raise self.retryable(f"{where} unreachable: {type(exc).__name__}") from exc
 
     def _check(
         self, resp: requests.Response, label: str, missing_ok: bool
@@ -323,15 +297,3 @@ class HttpClient:
                 f"{self.system}: {what or f'{method} {path}'}: response is not JSON: "
                 f"{scrub(resp.text[:120])!r}"
             ) from None
-
-
-def field(doc: Any, name: str, system: str, kind: type | tuple[type, ...] = (str, int)) -> Any:
-    """A required field of a response, or a JobPlatformRejected naming it."""
-    if not isinstance(doc, dict) or name not in doc:
-        raise JobPlatformRejected(f"{system}: response has no field {name!r}")
-    value = doc[name]
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise JobPlatformRejected(
-            f"{system}: field {name!r} has unexpected type {type(value).__name__}"
-        )
-    return value

@@ -10,6 +10,10 @@ How long to wait, in the order the vendors document: `Retry-After` (seconds or a
 date), then `X-RateLimit-Reset` (epoch seconds on GitHub and ServiceNow, an ISO-8601
 time on Jira Cloud); a secondary limit without either waits a minute (GitHub's advice);
 otherwise None, and the caller backs off on its own schedule.
+
+Whether to wait at all (`why_not_wait`): at most MAX_WAIT per wait and MAX_TOTAL_WAIT per
+call, and never past the invocation's budget (opslink/deadline.py); a vendor asking for
+longer is not retried sooner than it asked — the work is left for a later run.
 """
 
 from __future__ import annotations
@@ -20,7 +24,11 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from opslink.deadline import remaining
+
 SECONDARY_DEFAULT = 60.0
+MAX_WAIT = 20.0  # one wait
+MAX_TOTAL_WAIT = 25.0  # every wait of one call together, bounded run or not
 _RATE_WORDS = re.compile(r"rate limit|too many requests|abuse detection", re.IGNORECASE)
 
 
@@ -67,3 +75,15 @@ def throttle_wait(resp: Any, now: float | None = None) -> float | None:
     if resp.status_code == 403 or _RATE_WORDS.search(resp.text[:500] if resp.text else ""):
         return SECONDARY_DEFAULT if "secondary" in (resp.text or "").lower() else None
     return None
+
+
+def why_not_wait(wait: float, waited: float, attempt: int, retries: int) -> str:
+    """Why the next wait of a call is not taken ('' when it is)."""
+    if attempt >= retries:
+        return "still busy after retries"
+    if wait > MAX_WAIT or waited + wait > MAX_TOTAL_WAIT:
+        return f"asked to wait {wait:.0f}s, longer than one call may wait"
+    left = remaining()
+    if left is not None and wait > left:
+        return f"waiting {wait:.0f}s would pass this run's time budget ({max(left, 0):.0f}s left)"
+    return ""

@@ -48,14 +48,8 @@ def open_safely(
         now = deps.clock()
         if isinstance(exc, TicketSystemError) and deps.faults is not None:
             deps.fault_seen = True
-            with contextlib.suppress(RetryableError):
-                deps.faults.failed(
-                    "ticket_system",
-                    deps.tickets.name,
-                    exc,
-                    {"alert_id": alert.alert_id, "alarm": alarm.name},
-                    now,
-                )
+            deps.faults.record("ticket_system", deps.tickets.name, exc,
+                               {"alert_id": alert.alert_id, "alarm": alarm.name}, now)  # fmt: skip
         with contextlib.suppress(RetryableError):
             deps.store.release_lease(alert, now)
         _fallback_notice(alarm, alert, deps, exc, now)

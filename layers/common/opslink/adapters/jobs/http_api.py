@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from opslink.adapters.http_client import HttpClient, field
+from opslink.adapters.http_client import HttpClient
+from opslink.adapters.jobs.fields import field
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus

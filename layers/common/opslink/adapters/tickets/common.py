@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from opslink.adapters.http_client import HttpClient
+from opslink.clock import utcnow
 from opslink.errors import TicketSystemError, TicketSystemRejected, TicketSystemThrottled
 from opslink.models import Priority, Ticket, TicketDraft, TicketStatus
 
@@ -58,6 +59,23 @@ def marker(key: str) -> str:
 
 def draft_key(draft: TicketDraft) -> str:
     return draft.key or draft.alert_id
+
+
+def require_settled(draft: TicketDraft, settle: float, system: str, key: str) -> None:
+    """Before a create whose lookup found nothing: when an earlier delivery may already
+    have sent this create (its answer lost) less than `settle` seconds ago, a lookup that
+    is only eventually consistent may not show it yet — retry later, never create twice."""
+    if draft.earlier_attempt_at is None:
+        return
+    age = max((utcnow() - draft.earlier_attempt_at).total_seconds(), 0.0)
+    if age < settle:
+        exc = TicketSystemError(
+            f"{system}: an earlier attempt may have created the ticket for {key} {age:.0f}s "
+            f"ago and search may not show it yet; retried once search has settled "
+            f"({settle:.0f}s), never created twice"
+        )
+        exc.retry_after = settle - age
+        raise exc
 
 
 def parse_time(value: Any, system: str, name: str) -> datetime:

@@ -29,12 +29,14 @@ from opslink.adapters.tickets.common import (
     marker,
     parse_each,
     require,
+    require_settled,
     reread,
     ticket_http,
 )
-from opslink.adapters.tickets.jira_fields import adf, adf_text, ticket_from_issue
+from opslink.adapters.tickets.jira_fields import adf, adf_text, pick_transition, ticket_from_issue
+from opslink.adapters.tickets.jira_search import search_issues
 from opslink.clock import utcnow
-from opslink.errors import TicketClosedForGood, TicketSystemError, TicketSystemRejected
+from opslink.errors import TicketClosedForGood, TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus
 
 DEFAULT_PRIORITIES = {
@@ -107,30 +109,7 @@ class JiraTickets(KeyedComments):
     def _search(
         self, jql: str, limit: int = 50, reconcile: list[str] | None = None
     ) -> list[dict[str, Any]]:
-        path = f"{self.api}/search/jql" if self.cloud else f"{self.api}/search"
-        issues: list[dict[str, Any]] = []
-        params: dict[str, Any] = {"jql": jql, "fields": FIELDS, "maxResults": limit}
-        if self.cloud and reconcile:
-            params["reconcileIssues"] = ",".join(reconcile[:50])
-        while True:
-            try:
-                doc = self.http.request("GET", path, params=params, what="search issues")
-            except TicketSystemRejected:
-                if "reconcileIssues" not in params:
-                    raise
-                params.pop("reconcileIssues")  # one of them deleted since: search plainly
-                continue
-            page = require(doc, "issues", "Jira")
-            if not isinstance(page, list):
-                raise TicketSystemRejected("Jira: field 'issues' is not a list")
-            issues += page
-            token = doc.get("nextPageToken")
-            if self.cloud and token:
-                params["nextPageToken"] = token
-            elif not self.cloud and doc.get("startAt", 0) + len(page) < doc.get("total", 0):
-                params["startAt"] = doc.get("startAt", 0) + len(page)
-            else:
-                return issues
+        return search_issues(self.http, self.api, self.cloud, jql, FIELDS, limit, reconcile)
 
     def _ticket(self, issue: dict[str, Any]) -> Ticket:
         return ticket_from_issue(issue, self.name, self.base_url, self.priorities)
@@ -186,16 +165,7 @@ class JiraTickets(KeyedComments):
         existing = self._find(key)
         if existing is not None:
             return existing
-        if draft.earlier_attempt_at is not None:
-            age = (utcnow() - draft.earlier_attempt_at).total_seconds()
-            if age < SEARCH_SETTLE:  # its issue may exist and not be searchable yet
-                exc = TicketSystemError(
-                    f"Jira: an earlier attempt may have created the issue for {key} "
-                    f"{max(age, 0):.0f}s ago and search may not show it yet; retried once "
-                    f"search has settled ({SEARCH_SETTLE:.0f}s), never created twice"
-                )
-                exc.retry_after = SEARCH_SETTLE - max(age, 0)
-                raise exc
+        require_settled(draft, SEARCH_SETTLE, "Jira", key)  # search may not show it yet
         fields: dict[str, Any] = {
             "project": {"key": self.project},
             "summary": draft.title,
@@ -293,32 +263,12 @@ class JiraTickets(KeyedComments):
         doc = self.http.request("GET", path, what=f"transitions of {ticket_id}")
         transitions = require(doc, "transitions", "Jira")
         wanted = _CATEGORY[status]
-        choices = [
-            t
-            for t in transitions
-            if ((t.get("to") or {}).get("statusCategory") or {}).get("key") == wanted
-        ]
-        if not choices:
+        chosen = pick_transition(transitions, wanted)
+        if chosen is None:
             current = self.get(ticket_id)
-            if current is not None and _CATEGORY[current.status] == wanted:
-                choices = []  # already there
-            elif current is not None and _CATEGORY[current.status] == "done":
-                raise TicketClosedForGood(
-                    f"Jira: issue {ticket_id} is {current.status.value} and its workflow has "
-                    f"no transition back to a '{wanted}' status"
-                )
-            else:
-                raise TicketSystemRejected(
-                    f"Jira: issue {ticket_id} has no transition to a '{wanted}' status"
-                )
-        if choices:
-            words = {"done": ("resolve", "done", "close"), "new": ("reopen", "to do", "open")}.get(
-                wanted, ("progress",)
-            )
-            chosen = next(
-                (t for t in choices if any(w in str(t.get("name", "")).lower() for w in words)),
-                choices[0],
-            )
+            if current is None or _CATEGORY[current.status] != wanted:  # not there already
+                raise _no_way(ticket_id, current, wanted)
+        else:
             self.http.request(
                 "POST",
                 path,
@@ -329,3 +279,13 @@ class JiraTickets(KeyedComments):
         if note:
             self.comment(ticket_id, note)
         return reread(self.get, ticket_id, "Jira: issue")
+
+
+def _no_way(ticket_id: str, current: Ticket | None, wanted: str) -> TicketSystemRejected:
+    """No transition leads to `wanted`: from a final status that is closed for good."""
+    if current is not None and _CATEGORY[current.status] == "done":
+        return TicketClosedForGood(
+            f"Jira: issue {ticket_id} is {current.status.value} and its workflow has no "
+            f"transition back to a '{wanted}' status"
+        )
+    return TicketSystemRejected(f"Jira: issue {ticket_id} has no transition to a '{wanted}' status")

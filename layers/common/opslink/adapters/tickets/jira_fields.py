@@ -139,3 +139,20 @@ def ticket_from_issue(
         created_at=parse_time(fields.get("created"), "Jira", "created"),
         updated_at=parse_time(fields.get("updated"), "Jira", "updated"),
     )
+
+
+_WORDS = {"done": ("resolve", "done", "close"), "new": ("reopen", "to do", "open")}
+
+
+def pick_transition(transitions: list[dict[str, Any]], wanted: str) -> dict[str, Any] | None:
+    """The transition to a status of category `wanted` (done / new / indeterminate); the
+    one whose name says so when several do (Resolve over Close …); None when none leads
+    there."""
+    choices = [
+        t
+        for t in transitions
+        if ((t.get("to") or {}).get("statusCategory") or {}).get("key") == wanted
+    ]
+    words = _WORDS.get(wanted, ("progress",))
+    named = (t for t in choices if any(w in str(t.get("name", "")).lower() for w in words))
+    return next(named, choices[0] if choices else None)
