@@ -118,36 +118,13 @@ def _finish_opening(
     if ticket_id is None:
         prev_ticket = (previous or {}).get("ticket_id")
         prev_resolved = datetime.fromisoformat(previous["resolved_at"]) if previous else None
-        ticket = None
-        follows: str | None = None  # a previous ticket closed for good
+        ticket, follows = None, None  # follows: a previous ticket closed for good
         if (
             prev_ticket
             and prev_resolved
             and alarm.state_changed_at - prev_resolved <= policy.reopen_window
         ):
-            try:
-                ticket = noted_status(
-                    deps.store,
-                    deps.tickets,
-                    prev_ticket,
-                    TicketStatus.OPEN,
-                    (
-                        f"Alarm {code(alarm.name)} fired again at {alarm.state_changed_at.isoformat()}, "
-                        f"{alarm.state_changed_at - prev_resolved} after this ticket was resolved: reopened "
-                        f"for OpsLink alert {alert.alert_id}. Reason: {code(alarm.reason[:1000])}"
-                    ),
-                    f"{alert.alert_id}:reopened:{prev_ticket}",
-                    deps.clock(),
-                    alert.alert_id,
-                )
-                reason = f"re-fire within the reopen window: ticket {prev_ticket} reopened"
-            except TicketClosedForGood as exc:  # cannot be reopened: a follow-up takes its place
-                logger.info("follow-up ticket", extra={"ticket_id": prev_ticket, "why": str(exc)})
-                follows = prev_ticket
-                reason = (
-                    f"re-fire within the reopen window; ticket {prev_ticket} is closed for good "
-                    f"({str(exc)[:200]}): a follow-up ticket refers to it"
-                )
+            ticket, follows, reason = _reopen(alarm, alert, deps, prev_ticket, prev_resolved)
         if ticket is None:
             oncall = deps.directory.oncall(enr.team)
             new_ticket = True
@@ -204,6 +181,39 @@ def _finish_opening(
         ticket_id=ticket_id,
         execution_name=name,
     )
+
+
+def _reopen(
+    alarm: Alarm, alert: Alert, deps: IngestDeps, prev_ticket: str, prev_resolved: datetime
+) -> tuple[Any, str | None, str]:
+    """A re-fire within the reopen window: (its reopened ticket, None, reason), or — the
+    ticket closed for good — (None, that ticket, reason): a follow-up takes its place."""
+    try:
+        ticket = noted_status(
+            deps.store,
+            deps.tickets,
+            prev_ticket,
+            TicketStatus.OPEN,
+            (
+                f"Alarm {code(alarm.name)} fired again at {alarm.state_changed_at.isoformat()}, "
+                f"{alarm.state_changed_at - prev_resolved} after this ticket was resolved: reopened "
+                f"for OpsLink alert {alert.alert_id}. Reason: {code(alarm.reason[:1000])}"
+            ),
+            f"{alert.alert_id}:reopened:{prev_ticket}",
+            deps.clock(),
+            alert.alert_id,
+        )
+    except TicketClosedForGood as exc:
+        logger.info("follow-up ticket", extra={"ticket_id": prev_ticket, "why": str(exc)})
+        return (
+            None,
+            prev_ticket,
+            (
+                f"re-fire within the reopen window; ticket {prev_ticket} is closed for good "
+                f"({str(exc)[:200]}): a follow-up ticket refers to it"
+            ),
+        )
+    return ticket, None, f"re-fire within the reopen window: ticket {prev_ticket} reopened"
 
 
 def finish_unticketed(
