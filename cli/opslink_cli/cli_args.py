@@ -330,6 +330,19 @@ def build_parser() -> argparse.ArgumentParser:
         rb_cmd.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG,
                             help="the runbook folder (default: the project's runbooks/)")  # fmt: skip
     runbooks.choices["show"].add_argument("name")
+    rb_run = command(
+        runbooks,
+        "run",
+        help="run a runbook for an open alert now, with the "
+        "checks, targets, approval, budget and audit of an automated run",
+    )
+    rb_run.add_argument("name", help="the runbook (opslink runbooks list)")
+    rb_run.add_argument("--alert", required=True, help="the open alert it runs for")
+    rb_run.add_argument(
+        "--dry-run", action="store_true", help="print exactly what would run where; change nothing"
+    )
+    rb_run.add_argument("--reason", default="", help="why (on the ticket and in the audit)")
+    rb_run.add_argument("--by", help="who asks (default: your identity)")
     jobs = groups.add_parser("jobs", help="remediation jobs on their platform").add_subparsers(
         dest="jobs_command", required=True, parser_class=Parser
     )

@@ -71,6 +71,10 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
         from opslink_cli.doctor import doctor_command
 
         return doctor_command(args, out)
+    if args.command == "runbooks" and args.runbooks_command == "run":
+        from opslink_cli.runbook_commands import runbooks_run
+
+        return runbooks_run(operator.connect(args), args, out)
     if args.command == "runbooks":
         from opslink_cli import runbook_commands
 

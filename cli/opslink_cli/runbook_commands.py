@@ -147,13 +147,7 @@ def jobs_output(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
     if not job:
         raise OperatorError(f"execution {args.name} launched no job (nothing ran: see "
                             f"`opslink executions show {args.name}`)")  # fmt: skip
-    lam = conn.session.client("lambda", endpoint_url=conn.endpoint_url)
-    function = f"{args.stack_name}-RemediateFunction"
-    reply = lam.invoke(FunctionName=function, Payload=json.dumps(
-        {"action": "job_output", "alert": alert, "job": job}).encode())  # fmt: skip
-    payload = json.loads(reply["Payload"].read() or b"null")
-    if reply.get("FunctionError"):
-        raise OperatorError(f"job output of {args.name}: {json.dumps(payload)[:400]}")
+    payload = _remediate_task(conn, args, {"action": "job_output", "alert": alert, "job": job})
     doc = {"execution": args.name, "runbook": job.get("runbook"), "job_id": job.get("job_id"),
            "platform": job.get("platform"), **(payload or {})}  # fmt: skip
     style = style_from(args, out)
@@ -166,3 +160,148 @@ def jobs_output(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
     if doc.get("truncated"):
         out.write("(truncated: the job platform holds the whole output)\n")
     return 0
+
+
+def _remediate_task(conn: Any, args: argparse.Namespace, event: dict[str, Any]) -> Any:
+    """One task of the stack's remediate function, invoked as the state machine does."""
+    lam = conn.session.client("lambda", endpoint_url=conn.endpoint_url)
+    reply = lam.invoke(
+        FunctionName=f"{args.stack_name}-RemediateFunction", Payload=json.dumps(event).encode()
+    )
+    payload = json.loads(reply["Payload"].read() or b"null")
+    if reply.get("FunctionError"):
+        message = payload.get("errorMessage") if isinstance(payload, dict) else payload
+        raise OperatorError(f"{event['action']}: {str(message)[:400]}")
+    return payload
+
+
+def _running_for(conn: Any, alert_id: str) -> str | None:
+    """A remediation of this alert still running (automated or on demand), if any."""
+    from opslink.identity import alert_of_execution
+
+    pages = conn.sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=conn.state_machine_arn, statusFilter="RUNNING"
+    )
+    for page in pages:
+        for e in page.get("executions", []):
+            if alert_of_execution(e["name"]) == alert_id:
+                return str(e["name"])
+    return None
+
+
+def _manual_input(alert: Any, name: str, by: str, run_id: str, reason: str) -> dict[str, Any]:
+    from opslink.models import ManualRun, RemediationInput
+
+    asked = f"Runbook {name} run on demand by {by} for alert {alert.alert_id}"
+    notification = {
+        "subject": f"[{alert.priority.value}] {alert.service}: runbook {name} run by {by}"[:100],
+        "message": "\n".join(
+            [
+                asked + (f": {reason}" if reason else ""),
+                f"Alarm: {alert.alarm_name}",
+                f"Ticket: {alert.ticket_id or 'none'}",
+            ]
+        ),
+        "attributes": {
+            "service": alert.service,
+            "team": alert.team or "unassigned",
+            "priority": alert.priority.value,
+        },
+    }
+    payload = RemediationInput.from_alert(alert, alert.ticket_id, notification)
+    payload.manual = ManualRun(runbook=name, by=by, run_id=run_id, reason=reason)
+    return payload.model_dump(mode="json")
+
+
+def runbooks_run(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
+    """Run one runbook for an open alert now: the same selection checks, exact targets,
+    approval, budget and audit as an automated run (the remediation state machine runs
+    it); `--dry-run` prints what would run where and changes nothing."""
+    import secrets
+
+    from opslink.identity import execution_name
+    from opslink.models import AlertStatus
+
+    alert = conn.alerts.get(args.alert)
+    if alert is None:
+        raise NotFound("alert", args.alert)
+    if alert.status is not AlertStatus.OPEN:
+        by = alert.resolution.get("by", "someone")
+        at = alert.resolved_at.isoformat(timespec="seconds") if alert.resolved_at else "?"
+        raise OperatorError(
+            f"alert {alert.alert_id} was resolved at {at} by {by}: nothing to "
+            "fix (a new alarm opens a new alert)"
+        )
+    by = args.by or conn.identity()
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
+    payload = _manual_input(alert, args.name, by, run_id, args.reason or "")
+    plan = _remediate_task(conn, args, {"action": "plan", "alert": payload})
+    style = style_from(args, out)
+    if args.dry_run:
+        _print_plan(plan, alert.alert_id, style, out)
+        return 0 if plan.get("runnable") else 1
+    if not plan.get("runnable"):
+        raise OperatorError(
+            f"runbook {args.name} not run for {alert.alert_id}: {plan.get('refused')}"
+        )
+    running = _running_for(conn, alert.alert_id)
+    if running:
+        raise OperatorError(
+            f"a remediation of {alert.alert_id} is still running ({running}): "
+            f"wait for it (`opslink executions show {running}`)"
+        )
+    name = execution_name(alert.alert_id, run_id)
+    conn.sfn.start_execution(
+        stateMachineArn=conn.state_machine_arn, name=name, input=json.dumps(payload)
+    )
+    doc = {
+        "execution": name,
+        "runbook": args.name,
+        "alert_id": alert.alert_id,
+        "by": by,
+        "mode": plan.get("mode"),
+        "hosts": plan.get("hosts"),
+    }
+    if style.output != "table" or style.query:
+        emit(doc, style, out)
+        return 0
+    _print_plan(plan, alert.alert_id, style, out)
+    out.write(f"started {name}: follow it with `opslink executions show {name}`\n")
+    if plan.get("mode") == "approval":
+        out.write(f"it waits for a human's approval: `opslink executions approve {name}`\n")
+    return 0
+
+
+def _print_plan(plan: dict[str, Any], alert_id: str, style: Any, out: TextIO) -> None:
+    if style.output != "table" or style.query:
+        emit(plan, style, out)
+        return
+    if not plan.get("runnable"):
+        out.write(
+            f"runbook {plan['runbook']} would not run for {alert_id}: {plan.get('refused')}\n"
+        )
+        if not plan.get("hosts"):
+            return
+    mode = {"auto": "runs at once", "approval": "waits for a human's approval"}.get(
+        str(plan.get("mode")), str(plan.get("mode"))
+    )
+    out.write(
+        f"runbook {plan['runbook']} for {alert_id} ({plan.get('tier')} match; {mode}) "
+        f"on {plan.get('platform') or '?'}, timeout {plan.get('timeout_seconds')}s\n"
+    )
+    hosts = plan.get("hosts") or []
+    out.write(
+        f"hosts ({len(hosts)} of at most {plan.get('max_targets')}): {plan.get('host_source')}\n"
+    )
+    for i, batch in enumerate(plan.get("batches") or []):
+        label = "canary" if i == 0 and len(plan["batches"]) > 1 else f"batch {i + 1}"
+        out.write(f"  {label}: {', '.join(batch)}\n")
+    for p in plan.get("parameters") or []:
+        out.write(f"  {p['name']}={p['value']}  (from {p['source']})\n")
+    b = plan.get("budget") or {}
+    if b:
+        out.write(
+            f"budget this hour: {b['service_runs_this_hour']}/{b['service_cap']} runs for "
+            f"{b['service']}, {b['resource_runs_this_hour']}/{b['resource_cap']} on "
+            f"{b['resource']}; job platform circuit {plan.get('circuit') or 'closed'}\n"
+        )

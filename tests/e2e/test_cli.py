@@ -229,6 +229,8 @@ def test_local_serve_with_operator_commands(tmp_path: Path) -> None:
         assert json.loads(shown.stdout)["script"].endswith("restart_service.sh")
         assert env_run("runbooks", "show", "nope").returncode == 1
         assert env_run("jobs", "output", "remediate-A-nope").returncode == 1
+        again = env_run("runbooks", "run", "restart_service", "--alert", alerts[0]["alert_id"])
+        assert again.returncode == 1 and "nothing to fix" in again.stderr, again.stderr
         sweep = env_run("local", "sweep")
         assert sweep.returncode == 0 and '"reminded"' in sweep.stdout, sweep.stderr
         missing = env_run("alerts", "show", "A-nope")

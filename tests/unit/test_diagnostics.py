@@ -88,7 +88,7 @@ def test_a_diagnostic_that_cannot_run_here_is_reported_as_skipped(
 
 def test_no_diagnostics_while_automation_is_paused(world: dict[str, Any]) -> None:
     class Paused:
-        def current(self) -> Control:
+        def current(self, fresh: bool = False) -> Control:
             return Control(paused=True, reason="incident 4711")
 
     world["rdeps"].control = Paused()

@@ -189,3 +189,42 @@ def test_malformed_payloads_are_named(world: dict[str, Any]) -> None:
             {"action": "poll", "alert": world["alert"], "job": {"platform": "x", "job_id": "1"}},
             world["rdeps"],
         )
+
+
+def _manual(w: dict[str, Any], run_id: str = "r1") -> dict[str, Any]:
+    manual = {"runbook": "restart_service", "by": "dana", "run_id": run_id, "reason": "test"}
+    return w["alert"] | {"manual": manual}
+
+
+def test_an_operators_run_is_its_own_launch_and_no_ladder(world: dict[str, Any]) -> None:
+    from opslink.identity import alert_of_execution, execution_name
+
+    automated = _launch(world)
+    alert = _manual(world)
+    manual = run_task({"action": "launch", "alert": alert, "selection": SELECTION}, world["rdeps"])
+    again = run_task({"action": "launch", "alert": alert, "selection": SELECTION}, world["rdeps"])
+    assert manual["job"]["job_id"] != automated["job"]["job_id"] == "job-1"
+    assert again["job"] == manual["job"] and len(world["platform"].launched) == 2
+    world["rdeps"].alarms.value = "ALARM"  # not fixed: an automated run would try another
+    ladder = run_task({"action": "next_attempt", "alert": alert, "job": manual["job"],
+                       "escalation": {"kind": "not_fixed"}, "ladder": {"attempts": []}},
+                      world["rdeps"])  # fmt: skip
+    assert not ladder["next"] and "restart_service only" in ladder["reason"]
+    name = execution_name(world["alert"]["alert_id"], "r1")
+    assert alert_of_execution(name) == world["alert"]["alert_id"] != name
+
+
+def test_the_dry_run_names_the_budget_limit_and_changes_nothing(world: dict[str, Any]) -> None:
+    rdeps = world["rdeps"]
+    for i in range(rdeps.runs_per_resource_hour):  # earlier runs on this resource this hour
+        run_task({"action": "launch", "alert": _manual(world, f"r{i}"), "selection": SELECTION},
+                 rdeps)  # fmt: skip
+    launched = len(world["platform"].launched)
+    plan = run_task({"action": "plan", "alert": _manual(world, "next")}, rdeps)
+    assert not plan["runnable"] and "per-resource limit" in plan["refused"]
+    assert (
+        plan["hosts"] == ["i-0123456789abcdef0"] and plan["budget"]["resource_runs_this_hour"] == 3
+    )
+    assert len(world["platform"].launched) == launched
+    with pytest.raises(InvalidTaskInput, match="manual"):
+        run_task({"action": "plan", "alert": world["alert"]}, rdeps)

@@ -231,7 +231,7 @@ class StaticControl:
     def __init__(self, control: Control) -> None:
         self.control = control
 
-    def current(self) -> Control:
+    def current(self, fresh: bool = False) -> Control:
         return self.control
 
 

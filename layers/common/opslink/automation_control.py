@@ -77,14 +77,15 @@ class SsmAutomationControl:
         self.parameter = parameter
         self.max_age = max_age
 
-    def current(self) -> Control:
+    def current(self, fresh: bool = False) -> Control:
         if not self.parameter:
             return Control()
         from aws_lambda_powertools.utilities import parameters
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
         try:
-            raw = parameters.get_parameter(self.parameter, max_age=self.max_age)
+            # fresh: an operator's command right after a change reads the change.
+            raw = parameters.get_parameter(self.parameter, max_age=self.max_age, force_fetch=fresh)
         except GetParameterError as exc:
             if "ParameterNotFound" in str(exc):
                 return Control()

@@ -24,11 +24,15 @@ def alert_id(fp: str, opened_at: datetime) -> str:
     return "A-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
 
 
-def execution_name(alert: str) -> str:
-    """Step Functions names are unique per state machine for 90 days: one run per alert."""
-    return f"remediate-{alert}"
+MANUAL_RUN = "--run-"
+
+
+def execution_name(alert: str, run_id: str | None = None) -> str:
+    """Step Functions names are unique per state machine for 90 days: one automated run
+    per alert; an operator's on-demand run adds its own run id."""
+    return f"remediate-{alert}" + (f"{MANUAL_RUN}{run_id}" if run_id else "")
 
 
 def alert_of_execution(name: str) -> str:
     """The inverse of execution_name; accepts an execution name or ARN."""
-    return name.rsplit(":", 1)[-1].removeprefix("remediate-")
+    return name.rsplit(":", 1)[-1].removeprefix("remediate-").split(MANUAL_RUN, 1)[0]

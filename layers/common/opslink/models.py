@@ -268,8 +268,21 @@ class RecordResult(BaseModel):
     retryable: bool = False
 
 
+class ManualRun(BaseModel):
+    """An operator's on-demand run (`opslink runbooks run`): this runbook only, through
+    the same checks, targets, approval, budget and audit as an automated run."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    runbook: str
+    by: str
+    run_id: str  # the execution's suffix and the launch's idempotency key
+    reason: str = ""
+
+
 class RemediationInput(BaseModel):
-    """Input of the remediation state machine, written by ingest."""
+    """Input of the remediation state machine, written by ingest (or by an operator's
+    `opslink runbooks run`: then `manual` names the runbook and who asked)."""
 
     model_config = ConfigDict(defer_build=True)
 
@@ -287,6 +300,7 @@ class RemediationInput(BaseModel):
     dimensions: dict[str, str] = Field(default_factory=dict)
     notification: dict[str, Any]
     triggered_at: datetime | None = None  # the alarm's ALARM time: KPI cohort and latencies
+    manual: ManualRun | None = None
 
     @classmethod
     def from_alert(

@@ -82,6 +82,11 @@ class RemediationStore(AlertStore, Protocol):
     ) -> BudgetClaim:
         """Claimed (true), or which cap refused it (false)."""
 
+    def automation_budget_used(
+        self, service: str, at: datetime, resource: str | None = None
+    ) -> list[int]:
+        """This hour's runs for the service and (if given) the resource: read only."""
+
     def refund_automation_budget(
         self, service: str, at: datetime, resource: str | None = None
     ) -> None: ...
@@ -110,7 +115,8 @@ class RemediationStore(AlertStore, Protocol):
 
 
 class AutomationControl(Protocol):
-    def current(self) -> Control: ...
+    def current(self, fresh: bool = False) -> Control:
+        """The kill switch, windows and modes (cached briefly; `fresh`: read now)."""
 
 
 class HostDirectory(Protocol):

@@ -65,7 +65,8 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:
         raise
     if req.selection is not None and req.selection.approval:
         deps.store.clear_approval_token(a.alert_id)  # decided: the alarm's OK no longer stops it
-    key = f"{a.alert_id}:{runbook.name}"
+    # One launch per runbook per alert; an operator's run is its own launch.
+    key = f"{a.alert_id}:{runbook.name}" + (f":{a.manual.run_id}" if a.manual else "")
     launched = deps.store.launched_jobs(a.alert_id)  # one read: this launch, and any before
     stored = next((j for j in launched if j.get("idempotency_key") == key), None)
     if stored is not None:
@@ -160,9 +161,9 @@ def _start(
         a,
         EventKind.JOB_LAUNCHED,
         ref.launched_at,
-        key=runbook.name,
+        key=runbook.name + (f":{a.manual.run_id}" if a.manual else ""),
         runbook=runbook.name,
-        by="automation",
+        by=a.manual.by if a.manual else "automation",
         latency_seconds=seconds_between(a.triggered_at, ref.launched_at),
         detail={
             "platform": ref.platform,
@@ -171,7 +172,10 @@ def _start(
             "batch": "1",
         },
     )
-    deps.store.link_job(a.alert_id, job.out(), event=started, first_launch=first)
+    # An operator's run counts as a run of the runbook, never as the alert's automation.
+    deps.store.link_job(
+        a.alert_id, job.out(), event=started, first_launch=first and a.manual is None
+    )
     text = (
         f"Launched runbook {runbook.name} on {', '.join(plan.batches[0])}"
         f"{batch_words(job.batches, 0)} ({ref.platform} job {ref.job_id}). "
@@ -182,7 +186,7 @@ def _start(
     logger.info("job launched", extra={"runbook": runbook.name, "job_id": ref.job_id})
     deps.store.add_note(a.alert_id, text, deps.clock(), kind="job_launched")
     if a.ticket_id:
-        key = f"{a.alert_id}:launched:{runbook.name}"
+        key = f"{a.alert_id}:launched:{runbook.name}" + (f":{a.manual.run_id}" if a.manual else "")
         post_comment(deps.store, deps.tickets, a.ticket_id, key, text, deps.clock(), a.alert_id)
     return job
 

@@ -40,6 +40,8 @@ def next_attempt(deps: RemediateDeps, req: TaskRequest) -> Ladder:
     if stop is not None:
         deps.store.add_note(a.alert_id, stop[1], deps.clock(), kind=f"ladder_{stop[0]}")
         return Ladder(attempts=attempts, stop=stop[0], reason=stop[1])
+    if a.manual is not None:
+        return Ladder(attempts=attempts, reason=f"an operator's run of {a.manual.runbook} only")
     if len(attempts) >= deps.max_attempts_per_episode:
         why = f"{len(attempts)} of {deps.max_attempts_per_episode} attempts used"
         return Ladder(attempts=attempts, reason=why)

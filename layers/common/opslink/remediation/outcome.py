@@ -113,8 +113,12 @@ def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
     out = job_output(deps, req)
     now = deps.clock()
     resolution = {
-        "by": "automation",
-        "how": f"automated remediation: runbook {runbook}, alarm verified back to OK",
+        "by": a.manual.by if a.manual else "automation",
+        "how": (
+            f"runbook {runbook} run on demand by {a.manual.by}, alarm verified back to OK"
+            if a.manual
+            else f"automated remediation: runbook {runbook}, alarm verified back to OK"
+        ),
         "runbook": runbook,
         "job_id": job_id,
         "platform": platform,

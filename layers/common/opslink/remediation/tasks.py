@@ -20,6 +20,7 @@ from opslink.remediation.jobs import cancel, launch, poll
 from opslink.remediation.ladder import next_attempt
 from opslink.remediation.outcome import escalate, job_output, resolve, verify
 from opslink.remediation.payloads import TaskRequest, parse_request
+from opslink.remediation.plan import plan_run
 from opslink.remediation.select import request_approval, select_runbook
 from opslink.scrub import scrub
 
@@ -39,7 +40,7 @@ def _note(deps: RemediateDeps, req: TaskRequest, kind: str, text: str) -> dict[s
             why=text[:200],
             detail={"reason": kind},
         )
-        if kind in LEFT_TO_HUMANS
+        if kind in LEFT_TO_HUMANS and alert.manual is None  # an operator's run: already theirs
         else None
     )
     deps.store.add_note(alert.alert_id, text, deps.clock(), kind=kind, event=event)
@@ -90,6 +91,7 @@ TASKS: dict[str, Task] = {
     "escalate": escalate,
     "note": record_note,
     "job_output": read_job_output,
+    "plan": plan_run,
     "record_failure": record_failure,
 }
 

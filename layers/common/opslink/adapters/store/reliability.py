@@ -195,6 +195,22 @@ class ReliabilityRecords(TableBase):
             raise StoreError(f"automation budget claim conflicted ({reasons}); retry") from exc
         return BudgetClaim.CLAIMED
 
+    def automation_budget_used(
+        self, service: str, at: datetime, resource: str | None = None
+    ) -> list[int]:
+        """Runs counted this hour for the service (and the resource): read only."""
+        hour = at.astimezone(UTC).strftime("%Y-%m-%dT%H")
+        used = []
+        for pk in keys.budget_partitions(service, resource):
+            out = self._call(
+                "get_item",
+                TableName=self.table,
+                Key=_to_item({"pk": pk, "sk": hour}),
+                ConsistentRead=True,
+            )
+            used.append(int(_from_item(out.get("Item") or {}).get("runs", 0)))
+        return used
+
     def refund_automation_budget(
         self, service: str, at: datetime, resource: str | None = None
     ) -> None:
