@@ -12,7 +12,7 @@ import argparse
 import getpass
 import os
 import sys
-from datetime import date
+from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, NoReturn
@@ -209,6 +209,17 @@ def build_parser() -> argparse.ArgumentParser:
     a_list.add_argument("--limit", type=positive_int, default=50)
     a_show = command(alerts, "show")
     a_show.add_argument("alert_id")
+    a_ack = command(alerts, "ack", help="someone is on it: the ticket goes in progress")
+    a_assign = command(alerts, "assign", help="give the alert's ticket to someone")
+    a_snooze = command(alerts, "snooze", help="no reminders until a time (at most 7 days)")
+    for cmd in (a_ack, a_assign, a_snooze):
+        cmd.add_argument("alert_id")
+        cmd.add_argument("--reason", default="", help="why (on the ticket and in the audit)")
+        cmd.add_argument("--by", help="who (default: your identity)")
+    a_assign.add_argument("assignee", help="as the ticket system knows them (login, e-mail, id)")
+    until = a_snooze.add_mutually_exclusive_group(required=True)
+    until.add_argument("--hours", type=float, help="for this many hours from now")
+    until.add_argument("--until", type=_aware_time, help="until this time (ISO 8601 with zone)")
 
     tickets = groups.add_parser(
         "tickets", help="tickets of the builtin ticket system"
@@ -365,6 +376,16 @@ def build_parser() -> argparse.ArgumentParser:
     for cmd in (e_approve, e_reject):
         cmd.add_argument("--by", help="who decides (default: your identity)")
     return p
+
+
+def _aware_time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no zone (add Z or +01:00)")
+    return value
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:

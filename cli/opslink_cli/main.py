@@ -93,7 +93,9 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
 
         return report_command(conn, args, out)
     if args.command == "alerts":
-        handler = {"list": operator.alerts_list, "show": operator.alerts_show}[args.alerts_command]
+        handler = {"list": operator.alerts_list, "show": operator.alerts_show}.get(
+            args.alerts_command, operator.alerts_act
+        )
     elif args.command == "faults":
         handler = {"list": operator.faults_list, "show": operator.faults_show}[args.faults_command]
     elif args.command == "dlq":

@@ -11,8 +11,8 @@ import argparse
 import contextlib
 import json
 import sys
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -48,6 +48,23 @@ class Connection:
     local: bool = True
     endpoint_url: str | None = None
     _identity: str | None = None
+    stack_name: str = "opslink"
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def function(self, logical: str) -> str:
+        """A function of the stack by its logical id (the stack's output on AWS, where SAM
+        names functions with a random suffix)."""
+        return self.outputs.get(f"{logical}Name") or f"{self.stack_name}-{logical}"
+
+    def invoke(self, logical: str, event: dict[str, Any]) -> Any:
+        """Invoke one of the stack's functions; its error, in one line, as OperatorError."""
+        lam = self.session.client("lambda", endpoint_url=self.endpoint_url)
+        reply = lam.invoke(FunctionName=self.function(logical), Payload=json.dumps(event).encode())
+        payload = json.loads(reply["Payload"].read() or b"null")
+        if reply.get("FunctionError"):
+            message = payload.get("errorMessage") if isinstance(payload, dict) else payload
+            raise OperatorError(f"{logical}: {' '.join(str(message).split())[:400]}")
+        return payload
 
     def identity(self) -> str:
         """Who is acting: the AWS principal on a deployment, the local user locally."""
@@ -109,6 +126,8 @@ def connect(args: argparse.Namespace) -> Connection:
         session=session,
         local=local,
         endpoint_url=args.endpoint_url,
+        stack_name=args.stack_name,
+        outputs=outputs,
     )
 
 
@@ -210,6 +229,42 @@ def alerts_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
         for link in conn.alerts.links(args.alert_id)
     ]
     emit(doc, style_from(args, out), out)
+    return 0
+
+
+def alerts_act(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    """`alerts ack|assign|snooze`: done by the stack's track function, which holds the
+    ticket system's credentials, so the ticket follows whatever system it lives in."""
+    action = args.alerts_command
+    request: dict[str, Any] = {"action": action, "alert_id": args.alert_id,
+                               "by": args.by or conn.identity(), "reason": args.reason}  # fmt: skip
+    if action == "assign":
+        request["assignee"] = args.assignee
+    if action == "snooze":
+        hours = getattr(args, "hours", None)
+        if hours is not None and not 0 < hours <= 168:
+            raise UsageError("--hours takes a number of hours above 0, at most 168 (7 days)")
+        until = args.until or datetime.now(UTC) + timedelta(hours=hours or 0)
+        request["until"] = until.isoformat()
+    answer = conn.invoke("TrackFunction", {"operator": request})
+    if not isinstance(answer, dict) or not answer.get("ok"):
+        error = answer.get("error") if isinstance(answer, dict) else answer
+        if isinstance(answer, dict) and answer.get("code") == "not_found":
+            raise NotFound("alert", args.alert_id)
+        raise OperatorError(f"{action} {args.alert_id}: {error}")
+    doc = {k: v for k, v in answer.items() if k != "ok"}
+    if not answer.get("changed", True):
+        line = (f"{args.alert_id} was already acknowledged by {answer.get('acknowledged_by')} at "
+                f"{answer.get('acknowledged_at')}; nothing changed")  # fmt: skip
+    elif action == "ack":
+        line = f"acknowledged {args.alert_id}; ticket {answer.get('ticket_id')} is in progress"
+    elif action == "assign":
+        line = f"assigned {args.alert_id} (ticket {answer.get('ticket_id')}) to {answer.get('assignee')}"
+    else:
+        line = (
+            f"snoozed {args.alert_id} until {answer.get('snoozed_until')}: no reminders until then"
+        )
+    _said(args, out, doc, line)
     return 0
 
 

@@ -147,7 +147,7 @@ def jobs_output(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
     if not job:
         raise OperatorError(f"execution {args.name} launched no job (nothing ran: see "
                             f"`opslink executions show {args.name}`)")  # fmt: skip
-    payload = _remediate_task(conn, args, {"action": "job_output", "alert": alert, "job": job})
+    payload = conn.invoke("RemediateFunction", {"action": "job_output", "alert": alert, "job": job})
     doc = {"execution": args.name, "runbook": job.get("runbook"), "job_id": job.get("job_id"),
            "platform": job.get("platform"), **(payload or {})}  # fmt: skip
     style = style_from(args, out)
@@ -160,19 +160,6 @@ def jobs_output(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
     if doc.get("truncated"):
         out.write("(truncated: the job platform holds the whole output)\n")
     return 0
-
-
-def _remediate_task(conn: Any, args: argparse.Namespace, event: dict[str, Any]) -> Any:
-    """One task of the stack's remediate function, invoked as the state machine does."""
-    lam = conn.session.client("lambda", endpoint_url=conn.endpoint_url)
-    reply = lam.invoke(
-        FunctionName=f"{args.stack_name}-RemediateFunction", Payload=json.dumps(event).encode()
-    )
-    payload = json.loads(reply["Payload"].read() or b"null")
-    if reply.get("FunctionError"):
-        message = payload.get("errorMessage") if isinstance(payload, dict) else payload
-        raise OperatorError(f"{event['action']}: {str(message)[:400]}")
-    return payload
 
 
 def _running_for(conn: Any, alert_id: str) -> str | None:
@@ -235,7 +222,7 @@ def runbooks_run(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
     by = args.by or conn.identity()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
     payload = _manual_input(alert, args.name, by, run_id, args.reason or "")
-    plan = _remediate_task(conn, args, {"action": "plan", "alert": payload})
+    plan = conn.invoke("RemediateFunction", {"action": "plan", "alert": payload})
     style = style_from(args, out)
     if args.dry_run:
         _print_plan(plan, alert.alert_id, style, out)

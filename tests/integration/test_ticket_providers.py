@@ -300,3 +300,30 @@ def test_redmine_create_with_a_due_date_in_the_past_sets_its_start_date() -> Non
     RedmineTickets("https://redmine.example", "k", "ops", 4, client=Client()).create(DRAFT)
     [issue] = [body["issue"] for method, _, body in sent if method == "POST"]
     assert issue["due_date"] == "2026-11-27" and issue["start_date"] <= issue["due_date"]
+
+
+ASSIGNABLE = {"jira": "alice@example.com", "servicenow": "alice@example.com",
+              "zendesk": "alice@example.com", "github": "octocat"}  # fmt: skip
+UNKNOWN = {"jira": ("nobody@example.com", "no user"),
+           "servicenow": ("nobody@example.com", "no user"),
+           "zendesk": ("alice", "by e-mail address"),
+           "github": ("mallory", "422")}  # fmt: skip
+
+
+def test_assign_gives_the_ticket_to_a_known_user_and_refuses_anyone_else(
+    provider: tuple[str, Any, App],
+) -> None:
+    """`opslink alerts assign`: the system's own user form; an unknown user is refused with
+    why, and the ticket keeps its assignee."""
+    name, tickets, _ = provider
+    ticket = tickets.create(DRAFT.model_copy(update={"assignee": None}))
+    assert ticket.assignee is None
+    assigned = tickets.assign(ticket.id, ASSIGNABLE[name])
+    # Read back as the system names its users: account id, login, user name, agent id.
+    expected = {"jira": "5b10ac8d82e05b22cc7d4ef5", "servicenow": "alice@example.com", "zendesk": "77",
+                "github": "octocat"}  # fmt: skip
+    assert assigned.assignee == expected[name]
+    who, why = UNKNOWN[name]
+    with pytest.raises(TicketSystemRejected, match=why):
+        tickets.assign(ticket.id, who)
+    assert tickets.get(ticket.id).assignee == assigned.assignee

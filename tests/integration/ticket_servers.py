@@ -29,6 +29,7 @@ class JiraApi(App):
         ("GET", r"/rest/api/3/issue/([A-Z]+-\d+)/transitions", "transitions"),
         ("POST", r"/rest/api/3/issue/([A-Z]+-\d+)/transitions", "transition"),
         ("GET", r"/rest/api/3/user/search", "users"),
+        ("PUT", r"/rest/api/3/issue/([A-Z]+-\d+)/assignee", "assign"),
     ]
     STATUSES = {
         "11": ("To Do", "new"),
@@ -79,6 +80,20 @@ class JiraApi(App):
             if q == "alice@example.com"
             else [],
         )
+
+    ACCOUNTS = {"5b10ac8d82e05b22cc7d4ef5": "Alice"}
+
+    def assign(self, body: Any, key: str, query: str = "") -> Response:
+        # "Assign issue" (PUT /rest/api/3/issue/{key}/assignee): accountId; 204 No Content.
+        if self._key(key) not in self.issues:
+            return json_response(404, {"errorMessages": ["Issue does not exist"]})
+        account = (body or {}).get("accountId")
+        if account not in self.ACCOUNTS:
+            return json_response(400, {"errorMessages": [], "errors": {
+                "assignee": f"User '{account}' cannot be assigned issues."}})  # fmt: skip
+        self.issues[self._key(key)]["assignee"] = {"accountId": account,
+                                                   "displayName": self.ACCOUNTS[account]}  # fmt: skip
+        return 204, {}, b""
 
     def _issue(self, key: str) -> dict[str, Any]:
         key = self._key(key)
@@ -358,6 +373,7 @@ class ServiceNowApi(App):
 
 class ZendeskApi(App):
     auth_value = basic("ops@example.com/token", "zd-token")
+    AGENTS = {"alice@example.com": 77, "lee@example.com": 78}
     routes = [
         ("POST", r"/api/v2/tickets\.json", "create"),
         ("GET", r"/api/v2/tickets\.json", "list"),
@@ -443,6 +459,12 @@ class ZendeskApi(App):
             return json_response(422, {"error": "RecordInvalid", "description": "Record validation errors",
                                        "details": {"status": [{"description": "Status: closed prevents ticket update"}]}})  # fmt: skip
         upd = body["ticket"]
+        if "assignee_email" in upd:
+            agent = self.AGENTS.get(upd["assignee_email"])
+            if agent is None:
+                return json_response(422, {"error": "RecordInvalid", "description": "Record validation errors",
+                                           "details": {"assignee": [{"description": "Assignee is not an agent"}]}})  # fmt: skip
+            t["assignee_id"] = agent
         if "comment" in upd:
             t["comments"].append(upd["comment"])
         if "status" in upd:
@@ -480,6 +502,7 @@ class ZendeskApi(App):
 
 class GitHubApi(App):
     auth_value = "Bearer gh-token"
+    COLLABORATORS = {"octocat", "alice", "oncall-ops"}
     routes = [
         ("POST", r"/repos/acme/ops/issues", "create"),
         ("GET", r"/repos/acme/ops/issues", "list"),
@@ -526,6 +549,13 @@ class GitHubApi(App):
         i = self.issues.get(int(n))
         if not i:
             return json_response(404, {"message": "Not Found"})
+        if "assignees" in body:
+            bad = [a for a in body["assignees"] if a not in self.COLLABORATORS]
+            if bad:
+                return json_response(422, {"message": "Validation Failed", "errors": [
+                    {"value": bad[0], "resource": "Issue", "field": "assignees", "code": "invalid"}]})  # fmt: skip
+            body = body | {"assignees": [{"login": a} for a in body["assignees"]],
+                           "assignee": {"login": body["assignees"][0]} if body["assignees"] else None}  # fmt: skip
         i.update(body)
         if body.get("state") == "closed":
             i["closed_by"] = {"login": "octocat"}

@@ -117,6 +117,25 @@ def test_reminder_once_per_period_for_unresolved_tickets(
     assert sweep(track)["reminded"] == []
 
 
+def test_a_snoozed_alert_gets_no_reminder_until_the_snooze_ends(
+    track: TrackDeps, opened: Any, clock: Clock
+) -> None:
+    from opslink.alert_actions import handle_operator_request
+
+    clock.advance(hours=2, minutes=1)
+    until = clock() + timedelta(hours=3)
+    request = {"action": "snooze", "alert_id": opened.alert_id, "by": "dana",
+               "until": until.isoformat(), "reason": "vendor"}  # fmt: skip
+    assert handle_operator_request(track, request)["ok"]
+    assert sweep(track)["reminded"] == []
+    clock.advance(hours=2, minutes=59)
+    assert sweep(track)["reminded"] == []
+    clock.advance(minutes=2)
+    assert sweep(track)["reminded"] == [opened.ticket_id]  # the snooze is over
+    bad = handle_operator_request(track, request | {"until": "tomorrow"})
+    assert not bad["ok"] and bad["code"] == "invalid" and "until" in bad["error"]
+
+
 class Unreadable:
     """A ticket system that cannot read one ticket (a custom state, a deleted ticket)."""
 

@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import io
 import json
+import logging
 import os
 import sys
 import threading
@@ -169,9 +170,24 @@ class LocalLambdaRuntime:
                 if code_dir not in sys.path:
                     sys.path.insert(0, code_dir)
                 module = importlib.import_module(module_name)
+            self._route_loggers()
             handler = getattr(module, func_name)
             self._handlers[spec.name] = handler
             return handler
+
+    def _route_loggers(self) -> None:
+        """Every function logger writes to the routing stream, whatever sys.stdout was
+        when the logger was first configured: a logger lives as long as the process (its
+        module may be re-imported, the logger is reused), and a test runner swaps
+        sys.stdout between a test's phases — without this, which run's log a function's
+        lines reach would depend on the order tests ran in."""
+        if self._stream is None:
+            return
+        for candidate in list(logging.root.manager.loggerDict.values()):
+            handler = getattr(candidate, "powertools_handler", None)
+            if isinstance(handler, logging.StreamHandler) and handler.stream is not self._stream:
+                with handler.lock or contextlib.nullcontext():
+                    handler.stream = self._stream  # not setStream: the old one may be closed
 
     def invoke(self, fn: Any, event: Any) -> tuple[str, bool, str]:
         spec = self.functions[fn.function_name]

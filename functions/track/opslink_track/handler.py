@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from opslink.alert_actions import handle_operator_request
 from opslink.config import TrackSettings
 from opslink.deadline import budget
 from opslink.observability import logger as make_logger
@@ -38,6 +39,8 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
 
 
 def _handle(event: Any) -> dict[str, Any]:
+    if isinstance(event, dict) and "operator" in event:  # opslink alerts ack|assign|snooze
+        return handle_operator_request(deps(), event["operator"])
     request = request_from_function_url(event)
     if request is None:  # the schedule
         result = sweep(deps())

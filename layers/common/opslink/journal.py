@@ -48,6 +48,9 @@ class EventKind(StrEnum):
     DIAGNOSTIC_STARTED = "diagnostic_started"  # its job ref: a retried task reuses the job
     DIAGNOSTIC_RUN = "diagnostic_run"  # evidence gathered; never a launch or a fix
     CATALOG_LOADED = "catalog_loaded"  # a runbook catalog not seen before went live
+    ALERT_ACKNOWLEDGED = "alert_acknowledged"  # someone is on it (opslink alerts ack)
+    ALERT_ASSIGNED = "alert_assigned"
+    ALERT_SNOOZED = "alert_snoozed"  # reminders held until a time
 
 
 @dataclass(frozen=True)

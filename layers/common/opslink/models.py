@@ -252,6 +252,11 @@ class Alert(BaseModel):
     # The alarm returned to OK before the alert's ticket could be made: the OK's facts,
     # applied (ticket created, then resolved) as soon as the ticket exists.
     pending_ok: dict[str, str] | None = None
+    # An operator's hand on it (`opslink alerts ack|assign|snooze`), mirrored on the ticket.
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    assignee: str | None = None
+    snoozed_until: datetime | None = None  # no reminders until then
 
 
 class RecordResult(BaseModel):

@@ -81,6 +81,8 @@ def remind(
     for alert in deps.store.open_alerts():
         if not alert.ticket_id:
             continue
+        if alert.snoozed_until is not None and now < alert.snoozed_until:
+            continue  # an operator snoozed it (opslink alerts snooze)
         if expired(RESERVE_SECONDS):  # the rest is reminded by the next sweep
             break
         try:

@@ -93,8 +93,10 @@ class AlertStore(CommentQueue, Protocol):
         at: datetime,
         kind: str = "note",
         event: LifecycleEvent | None = None,
+        fields: dict[str, str] | None = None,
     ) -> None:
-        """Append a note; with `event`, the lifecycle event in the same write (once)."""
+        """Append a note; with `event`, the lifecycle event in the same write (once);
+        `fields`: alert attributes set in the same write."""
 
     def record_event(self, event: LifecycleEvent, first_launch: bool = False) -> bool:
         """A lifecycle event on its own; False when it was recorded before."""

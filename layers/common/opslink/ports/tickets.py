@@ -39,6 +39,10 @@ class TicketSystem(Commentable, Protocol):
         """Mark the ticket as failed automation (title marker, label), raise its priority,
         assign it, set its due date and add the hand-over note. Idempotent."""
 
+    def assign(self, ticket_id: str, assignee: str) -> Ticket:
+        """Give the ticket to `assignee` (the system's own user form: login, e-mail, account
+        id); TicketSystemRejected when the system has no such user."""
+
     def get(self, ticket_id: str) -> Ticket | None: ...
 
     def find_by_alert(self, alert_id: str) -> Ticket | None: ...
@@ -62,6 +66,8 @@ class SweepableTickets(Commentable, Protocol):
     name: str
 
     def changed_since(self, since: datetime) -> list[Ticket]: ...
+
+    def assign(self, ticket_id: str, assignee: str) -> Ticket: ...
 
     def get(self, ticket_id: str) -> Ticket | None: ...
 

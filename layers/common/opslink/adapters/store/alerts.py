@@ -199,18 +199,26 @@ class AlertRecords(JournalRecords):
         at: datetime,
         kind: str = "note",
         event: LifecycleEvent | None = None,
+        fields: dict[str, str] | None = None,
     ) -> None:
         """Append one note atomically (list_append), so concurrent writers lose nothing;
         with `event`, the lifecycle event it describes goes in the same transaction (a
-        retry that finds the event recorded adds nothing)."""
+        retry that finds the event recorded adds nothing); `fields`: alert attributes set
+        with it (an operator's ack, assignee, snooze)."""
         note = {"at": at.isoformat(), "kind": kind, "text": scrub(text)[:4000]}
+        sets = "".join(f", #f{i} = :f{i}" for i in range(len(fields or {})))
         update = {
             "TableName": self.table,
             "Key": _to_item(keys.alert(alert_id)),
-            "UpdateExpression": "SET notes = list_append(if_not_exists(notes, :empty), :n)",
+            "UpdateExpression": "SET notes = list_append(if_not_exists(notes, :empty), :n)" + sets,
             "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeValues": _to_item({":n": [note], ":empty": []}),
+            "ExpressionAttributeValues": _to_item(
+                {":n": [note], ":empty": []}
+                | {f":f{i}": v for i, v in enumerate((fields or {}).values())}
+            ),
         }
+        if fields:
+            update["ExpressionAttributeNames"] = {f"#f{i}": k for i, k in enumerate(fields)}
         if event is None:
             if self._conditional("update_item", **update) is None:
                 raise StoreError(f"alert {alert_id} not found")

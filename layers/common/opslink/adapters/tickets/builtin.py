@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from opslink.adapters.aws import aws_errors, lazy_client
 from opslink.adapters.tickets.common import KeyedComments
 from opslink.clock import Clock, utcnow
-from opslink.errors import TicketSystemError
+from opslink.errors import TicketSystemError, TicketSystemRejected
 from opslink.models import HandOver, Ticket, TicketDraft, TicketStatus
 
 _ser = TypeSerializer()
@@ -218,6 +218,24 @@ class BuiltinTicketSystem(KeyedComments):
             UpdateExpression=expr,
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+        return self._ticket(out["Attributes"])
+
+    def assign(self, ticket_id: str, assignee: str) -> Ticket:
+        if self.get(ticket_id) is None:
+            raise TicketSystemRejected(f"builtin tickets: no ticket {ticket_id}")
+        now = self.clock()
+        out = self._call(
+            "update_item",
+            TableName=self.table,
+            Key=self._key(ticket_id),
+            UpdateExpression="SET assignee = :a, updated_at = :now, gsi1sk = :g",
+            ExpressionAttributeValues={
+                ":a": {"S": assignee},
+                ":now": {"S": now.isoformat()},
+                ":g": {"S": f"{now.isoformat()}#{ticket_id}"},
+            },
             ReturnValues="ALL_NEW",
         )
         return self._ticket(out["Attributes"])

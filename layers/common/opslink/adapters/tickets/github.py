@@ -268,6 +268,24 @@ class GitHubTickets(KeyedComments):
         self.comment(ticket_id, f"{due}\n\n{handover.note}")
         return reread(self.get, ticket_id, "GitHub: issue")
 
+    def assign(self, ticket_id: str, assignee: str) -> Ticket:
+        if "@" in assignee:
+            raise TicketSystemRejected(
+                f"GitHub assigns logins, not {assignee!r} (issue {ticket_id})"
+            )
+        self.http.request(
+            "PATCH",
+            f"{self.repo}/issues/{ticket_id}",
+            json={"assignees": [assignee]},
+            what=f"assign {ticket_id}",
+        )
+        ticket = reread(self.get, ticket_id, "GitHub: issue")
+        if ticket.assignee != assignee:  # GitHub drops a login that may not be assigned
+            raise TicketSystemRejected(
+                f"GitHub did not assign issue {ticket_id} to {assignee!r} (not a collaborator?)"
+            )
+        return ticket
+
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         current = self.get(ticket_id)
         if already(current, status):

@@ -255,6 +255,19 @@ class JiraTickets(KeyedComments):
         self.comment(ticket_id, handover.note)
         return reread(self.get, ticket_id, "Jira: issue")
 
+    def assign(self, ticket_id: str, assignee: str) -> Ticket:
+        account = self._assignee(assignee)
+        if account is None:
+            raise TicketSystemRejected(f"Jira: no user {assignee!r} to assign {ticket_id} to")
+        self.http.request(
+            "PUT",
+            f"{self.api}/issue/{quote(ticket_id, safe='')}/assignee",
+            json=account,
+            what=f"assign {ticket_id}",
+            expect="none",
+        )
+        return reread(self.get, ticket_id, "Jira: issue")
+
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         current = self.get(ticket_id)
         if already(current, status):

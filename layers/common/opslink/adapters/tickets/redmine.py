@@ -261,6 +261,22 @@ class RedmineTickets(KeyedComments):
         )
         return reread(self.get, ticket_id, "Redmine: issue")
 
+    def assign(self, ticket_id: str, assignee: str) -> Ticket:
+        if assignee not in self.users:
+            known = ", ".join(sorted(self.users)) or "none configured"
+            raise TicketSystemRejected(
+                f"Redmine: no user id for {assignee!r} (TICKET_OPTIONS users: {known}); {ticket_id} "
+                "not assigned"
+            )
+        self.http.request(
+            "PUT",
+            f"/issues/{ticket_id}.json",
+            json={"issue": {"assigned_to_id": self.users[assignee]}},
+            what=f"assign {ticket_id}",
+            expect="none",
+        )
+        return reread(self.get, ticket_id, "Redmine: issue")
+
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         current = self.get(ticket_id)
         if already(current, status):

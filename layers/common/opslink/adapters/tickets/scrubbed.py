@@ -46,6 +46,9 @@ class ScrubbedTickets:
             ticket_id, handover.model_copy(update={"note": self._out(handover.note)})
         )
 
+    def assign(self, ticket_id: str, assignee: str) -> Ticket:
+        return self.inner.assign(ticket_id, assignee)
+
     def get(self, ticket_id: str) -> Ticket | None:
         return self.inner.get(ticket_id)
 

@@ -304,6 +304,20 @@ class ServiceNowTickets(KeyedComments):
         )
         return self._ticket(require(doc, "result", "ServiceNow"))
 
+    def assign(self, ticket_id: str, assignee: str) -> Ticket:
+        user = self._user_id(assignee)
+        if user is None:
+            raise TicketSystemRejected(
+                f"ServiceNow: no user with e-mail {assignee!r} to assign {ticket_id} to"
+            )
+        doc = self.http.request(
+            "PATCH",
+            f"{TABLE}/{quote(ticket_id, safe='')}",
+            json={"assigned_to": user},
+            what=f"assign {ticket_id}",
+        )
+        return self._ticket(require(doc, "result", "ServiceNow"))
+
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         current = self.get(ticket_id)
         if already(current, status):

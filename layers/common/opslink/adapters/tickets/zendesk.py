@@ -202,6 +202,16 @@ class ZendeskTickets(KeyedComments):
         doc = self._put(ticket_id, body, f"hand over {ticket_id}", idempotent=True)
         return self._ticket(require(doc, "ticket", "Zendesk"))
 
+    def assign(self, ticket_id: str, assignee: str) -> Ticket:
+        if "@" not in assignee:
+            raise TicketSystemRejected(
+                f"Zendesk assigns by e-mail address, not {assignee!r} (ticket {ticket_id})"
+            )
+        doc = self._put(
+            ticket_id, {"assignee_email": assignee}, f"assign {ticket_id}", idempotent=True
+        )
+        return self._ticket(require(doc, "ticket", "Zendesk"))
+
     def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
         current = self.get(ticket_id)
         if already(current, status):
