@@ -12,6 +12,8 @@ short cache, so a flip takes effect within `max_age` seconds everywhere.
 
 from __future__ import annotations
 
+import time
+
 from datetime import datetime
 from typing import Any
 
@@ -76,9 +78,12 @@ class SsmAutomationControl:
     def __init__(self, parameter: str, max_age: int = 30) -> None:
         self.parameter = parameter
         self.max_age = max_age
+        # The parameter is optional and absent by default: its absence is cached like a
+        # value (Powertools caches only values), or every task would ask SSM again.
+        self._absent_until = 0.0
 
     def current(self, fresh: bool = False) -> Control:
-        if not self.parameter:
+        if not self.parameter or (not fresh and time.monotonic() < self._absent_until):
             return Control()
         from aws_lambda_powertools.utilities import parameters
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
@@ -88,6 +93,7 @@ class SsmAutomationControl:
             raw = parameters.get_parameter(self.parameter, max_age=self.max_age, force_fetch=fresh)
         except GetParameterError as exc:
             if "ParameterNotFound" in str(exc):
+                self._absent_until = time.monotonic() + self.max_age
                 return Control()
             raise ConfigurationError(f"automation control {self.parameter}: {exc}") from exc
         return parse_control(raw, self.parameter)
