@@ -117,6 +117,36 @@ def test_awx_lifecycle(awx: tuple[AwxPlatform, AwxApi]) -> None:
     assert "TASK [restart]" in platform.output(ref).stdout
 
 
+# The platforms' own records of a finished job, as their APIs return them.
+FINISHED = {
+    "generic": {"status": "succeeded", "exit_code": 0, "started_at": "2026-12-05T10:00:00Z",
+                "finished_at": "2026-12-05T10:02:07.5Z"},
+    "rundeck": {"status": "succeeded",
+                "date-started": {"unixtime": 1764928800000, "date": "2026-12-05T10:00:00Z"},
+                "date-ended": {"unixtime": 1764928927500, "date": "2026-12-05T10:02:07Z"}},
+    "awx": {"status": "successful", "started": "2026-12-05T10:00:00.000000Z",
+            "finished": "2026-12-05T10:02:07.500000Z", "elapsed": 127.5},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["generic", "rundeck", "awx"])
+def test_a_finished_job_reports_how_long_it_ran_by_the_platforms_clock(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    """What the poll schedule learns from: the platform's start and end, not poll times."""
+    platform, app = request.getfixturevalue(name)
+    ref = platform.launch(REQUEST)
+    assert platform.status(ref).duration_seconds is None  # still running: no duration
+    store = app.executions if name == "rundeck" else app.jobs
+    key = next(iter(store))
+    store[key].update(FINISHED[name])
+    status = platform.status(ref)
+    assert status.state is JobState.SUCCEEDED and status.duration_seconds == 127.5
+    for stamp in ("started_at", "date-started", "started"):  # a platform that does not say
+        store[key].pop(stamp, None)
+    assert platform.status(ref).duration_seconds is None
+
+
 # -- errors, the same for every platform ------------------------------------------------
 
 

@@ -56,6 +56,8 @@ def test_local_job_gets_parameters_as_environment_only(tmp_path: Path) -> None:
     ref = platform.launch(request(script, {"SERVICE": hostile}))
     assert wait_finished(platform, ref) is JobState.SUCCEEDED
     assert platform.output(ref).stdout == f"{hostile}|echo|"
+    took = platform.status(ref).duration_seconds  # the runner's own start and end
+    assert took is not None and 0 <= took < 30
     assert not Path("/tmp/opslink-pwned").exists()
 
 
@@ -151,7 +153,10 @@ def test_ssm_run_command_lifecycle_on_moto() -> None:
         sent = platform.client.list_commands(CommandId=ref.job_id)["Commands"][0]
         assert sent["DocumentName"] == "AWS-RunShellScript" and sent["InstanceIds"] == [instance]
         assert sent["Parameters"]["executionTimeout"] == ["30"]
-        assert platform.status(ref).state is JobState.SUCCEEDED  # moto reports Success at once
+        status = platform.status(ref)
+        assert status.state is JobState.SUCCEEDED  # moto reports Success at once
+        # SSM's own ExecutionStartDateTime/EndDateTime (moto: 5 minutes apart).
+        assert status.duration_seconds == 300.0
         assert platform.output(ref).stdout.startswith(f"[{instance}]")
 
 

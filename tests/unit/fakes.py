@@ -21,6 +21,7 @@ class FakePlatform:
         self.stdout = "restarting checkout\nok"
         self.stderr = ""
         self.outputs: dict[str, str] = {}  # job id -> its stdout, when jobs differ
+        self.ran_for: float | None = None  # the run time the platform reports at the end
 
     def launch(self, request: JobRequest) -> JobRef:
         self.launched.append(request)
@@ -30,7 +31,13 @@ class FakePlatform:
         )
 
     def status(self, ref: JobRef) -> JobStatus:
-        return JobStatus(state=self.state, exit_code=self.exit_code, detail=f"{self.state}")
+        took = self.ran_for if self.state is JobState.SUCCEEDED else None
+        return JobStatus(
+            state=self.state,
+            exit_code=self.exit_code,
+            detail=f"{self.state}",
+            duration_seconds=took,
+        )
 
     def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:
         stdout = self.outputs.get(ref.job_id, self.stdout)

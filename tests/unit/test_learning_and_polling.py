@@ -98,12 +98,31 @@ def test_the_poll_task_learns_durations_and_plans_the_next_run(
         clock.advance(seconds=60)
         first = run_task({"action": "poll", "alert": alert, **launched}, rdeps)["poll"]
         platform.state, platform.exit_code = platform.state.SUCCEEDED, 0
+        # It ended 15 s after the first poll; polls alone would say "somewhere in 60-120 s".
+        platform.ran_for = 75.0
         clock.advance(seconds=60)
         run_task({"action": "poll", "alert": alert, "job": launched["job"], "poll": first}, rdeps)
-    assert rdeps.store.job_durations("fake", "restart_service") == [90.0] * MIN_HISTORY
+    assert rdeps.store.job_durations("fake", "restart_service") == [75.0] * MIN_HISTORY
     alert = opened_alert(deps, "prod-checkout-api-cpu-high-next")
     launched = run_task({"action": "launch", "alert": alert, "selection": selection}, rdeps)
-    assert launched["poll"]["plan"]["typical"] == 90.0
-    assert launched["poll"]["wait_seconds"] == 90  # first poll where it usually ends
+    assert launched["poll"]["plan"]["typical"] == 75.0
+    assert launched["poll"]["wait_seconds"] == 75  # first poll where it usually ends
     assert "from 5 past runs" in launched["poll"]["schedule"]
     assert timedelta(seconds=launched["poll"]["wait_seconds"]) < timedelta(minutes=2)
+
+
+def test_a_platform_that_does_not_time_its_jobs_teaches_nothing(
+    deps: IngestDeps, clock: Clock
+) -> None:
+    """Poll times only bound when a job ended: without the platform's own times nothing
+    is recorded, rather than a guess the schedule would then trust."""
+    platform = FakePlatform(clock)
+    rdeps = remediate_deps(deps, platform, clock)
+    alert = opened_alert(deps)
+    selection = {"runbook": {"name": "restart_service", "tier": "alert_type"}}
+    launched = run_task({"action": "launch", "alert": alert, "selection": selection}, rdeps)
+    platform.state, platform.exit_code = platform.state.SUCCEEDED, 0
+    clock.advance(seconds=40)
+    done = run_task({"action": "poll", "alert": alert, **launched}, rdeps)["poll"]
+    assert done["state"] == "succeeded"
+    assert rdeps.store.job_durations("fake", "restart_service") == []

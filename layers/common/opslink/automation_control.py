@@ -13,7 +13,6 @@ short cache, so a flip takes effect within `max_age` seconds everywhere.
 from __future__ import annotations
 
 import time
-
 from datetime import datetime
 from typing import Any
 

@@ -123,6 +123,9 @@ class JobStatus(_Frozen):
     state: JobState
     exit_code: int | None = None
     detail: str = ""
+    # How long the job ran, from the platform's own start and end times (None: it does
+    # not say); what the poll schedule learns from, never estimated from poll times.
+    duration_seconds: float | None = None
 
 
 class JobOutput(_Frozen):

@@ -227,11 +227,12 @@ def _poll(deps: RemediateDeps, req: TaskRequest) -> PollState:
     remaining = timeout - elapsed
     before = req.poll.plan if req.poll else None
     plan = Expected(**before.model_dump()) if before else None
-    if status.state is JobState.SUCCEEDED and req.job is not None:
-        # It ended between the previous poll and this one: the middle is the estimate.
-        previous = req.poll.elapsed_seconds if req.poll else 0
+    if status.state is JobState.SUCCEEDED and req.job is not None and status.duration_seconds:
+        # As the platform timed it: poll times only bound it (a first poll that finds the
+        # job done says nothing of when it ended), so without the platform's times the
+        # schedule learns nothing rather than something wrong.
         deps.store.record_job_duration(
-            ref.platform, req.job.runbook, (previous + elapsed) / 2, ref.job_id, deps.clock()
+            ref.platform, req.job.runbook, status.duration_seconds, ref.job_id, deps.clock()
         )
     return PollState(
         attempt=attempt,

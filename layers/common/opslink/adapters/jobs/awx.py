@@ -8,7 +8,7 @@ EC2 inventory plugin's `hostnames: [instance-id]` names them). Bearer token (OAu
 from __future__ import annotations
 
 from opslink.adapters.http_client import HttpClient
-from opslink.adapters.jobs.fields import field
+from opslink.adapters.jobs.fields import duration, field
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
@@ -73,7 +73,11 @@ class AwxPlatform:
         if raw not in _STATES:
             raise JobPlatformRejected(f"AWX: job {ref.job_id} has unknown status {raw!r}")
         explanation = str(doc.get("job_explanation") or "")[:500]
-        return JobStatus(state=_STATES[raw], detail=explanation)
+        return JobStatus(
+            state=_STATES[raw],
+            detail=explanation,
+            duration_seconds=duration(doc.get("started"), doc.get("finished")),  # AWX's own
+        )
 
     def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:
         text = self.http.request(

@@ -2,7 +2,8 @@
 
     POST /jobs                  {runbook, parameters, targets, timeout_seconds, idempotency_key}
                                 -> 201/200 {id, status}; Idempotency-Key header dedupes retries
-    GET  /jobs/{id}             -> {id, status: queued|running|succeeded|failed|cancelled|timed_out, exit_code?}
+    GET  /jobs/{id}             -> {id, status: queued|running|succeeded|failed|cancelled|timed_out, exit_code?,
+                                    started_at?, finished_at? (ISO 8601: the run time OpsLink learns from)}
     GET  /jobs/{id}/output      -> {stdout, stderr, truncated?}
     POST /jobs/{id}/cancel      -> 202
 Bearer token authentication.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from opslink.adapters.http_client import HttpClient
-from opslink.adapters.jobs.fields import field
+from opslink.adapters.jobs.fields import duration, field
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
@@ -62,6 +63,7 @@ class HttpJobApiPlatform:
             state=state,
             exit_code=code if isinstance(code, int) else None,
             detail=str(doc.get("detail", ""))[:500],
+            duration_seconds=duration(doc.get("started_at"), doc.get("finished_at")),
         )
 
     def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:

@@ -20,10 +20,12 @@ SAFETY_MARGIN_SECONDS = 60.0
 
 
 def _finish(job_dir: Path, state: str, exit_code: int | None, detail: str) -> None:
+    started = job_dir / "started_at"
     doc = {
         "state": state,
         "exit_code": exit_code,
         "detail": detail,
+        "started_at": started.read_text() if started.is_file() else None,
         "finished_at": datetime.now(UTC).isoformat(),
     }
     tmp = job_dir / "status.json.tmp"
@@ -70,6 +72,7 @@ def run(job_dir: Path) -> int:
             cwd=str(job_dir),
             start_new_session=True,
         )
+        (job_dir / "started_at").write_text(datetime.now(UTC).isoformat())
         (job_dir / "script.pid").write_text(str(proc.pid))
         # OpsLink cancels at the runbook's timeout; this is the safety net if it cannot.
         deadline = time.monotonic() + float(meta["timeout"]) + SAFETY_MARGIN_SECONDS

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 import opslink
+from opslink.adapters.jobs.fields import duration
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
@@ -190,6 +191,7 @@ class LocalShellPlatform:
                 state=JobState(doc["state"]),
                 exit_code=doc.get("exit_code"),
                 detail=doc.get("detail", ""),
+                duration_seconds=duration(doc.get("started_at"), doc.get("finished_at")),
             )
         pid_file = job_dir / "runner.pid"
         if pid_file.is_file() and not _alive(int(pid_file.read_text() or 0)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from opslink.adapters.http_client import HttpClient
-from opslink.adapters.jobs.fields import field
+from opslink.adapters.jobs.fields import duration, field
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
@@ -74,9 +74,14 @@ class RundeckPlatform:
         if raw not in _STATES:
             raise JobPlatformRejected(f"Rundeck: execution {ref.job_id} has unknown status {raw!r}")
         failed = doc.get("failedNodes") or []
+        # Rundeck's execution: "date-started"/"date-ended" {"unixtime": ms, "date": ISO}.
+        started, ended = doc.get("date-started") or {}, doc.get("date-ended") or {}
         return JobStatus(
             state=_STATES[raw],
             detail=f"failed nodes: {', '.join(map(str, failed))}" if failed else "",
+            duration_seconds=duration(started.get("unixtime"), ended.get("unixtime"))
+            if isinstance(started, dict) and isinstance(ended, dict)
+            else None,
         )
 
     def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:

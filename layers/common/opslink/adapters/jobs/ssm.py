@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from opslink.adapters.aws import lazy_client
+from opslink.adapters.jobs.fields import duration, instant
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformError, JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
@@ -145,7 +146,22 @@ class SsmRunCommandPlatform:
         if raw not in _STATES:
             raise JobPlatformRejected(f"ssm: command {ref.job_id} has unknown Status {raw!r}")
         detail = f"{command.get('CompletedCount', 0)}/{command.get('TargetCount', 0)} targets done, {command.get('ErrorCount', 0)} errors"
-        return JobStatus(state=_STATES[raw], detail=detail)
+        state = _STATES[raw]
+        took = self._duration(ref, command) if state is JobState.SUCCEEDED else None
+        return JobStatus(state=state, detail=detail, duration_seconds=took)
+
+    def _duration(self, ref: JobRef, command: dict[str, Any]) -> float | None:
+        """The run time SSM reports: first instance start to last instance end (the
+        command's first five instances, as for its output; once per job, at its end)."""
+        spans = []
+        for instance in (command.get("InstanceIds") or [])[:5]:
+            inv = self._call("get_command_invocation", CommandId=ref.job_id, InstanceId=instance)
+            spans.append((inv.get("ExecutionStartDateTime"), inv.get("ExecutionEndDateTime")))
+        if not spans or any(duration(start, end) is None for start, end in spans):
+            return None
+        first = min((instant(start) or 0.0) for start, _ in spans)
+        last = max((instant(end) or 0.0) for _, end in spans)
+        return round(last - first, 3)
 
     def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:
         instances = self._command(ref).get("InstanceIds") or []
