@@ -7,14 +7,16 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from opslink.adapters.http_client import HttpClient
 from opslink.clock import utcnow
 from opslink.errors import TicketSystemError, TicketSystemRejected, TicketSystemThrottled
 from opslink.models import Priority, Ticket, TicketDraft, TicketStatus
+
+if TYPE_CHECKING:  # requests stays out of a cold start with the builtin ticket system
+    from opslink.adapters.http_client import HttpClient
 
 logger = Logger(child=True)
 
@@ -39,6 +41,8 @@ def parse_each(
 def ticket_http(
     system: str, base_url: str, headers: dict[str, str], auth: Any = None, **kw: Any
 ) -> HttpClient:
+    from opslink.adapters.http_client import HttpClient
+
     client = HttpClient(
         system,
         base_url,
