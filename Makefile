@@ -106,6 +106,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/selection_simulation.py 100 100
 	$(BIN)/python bench/state_transitions.py 100
 	$(BIN)/python bench/faults.py 300
+	$(BIN)/python bench/cost.py
 	$(BIN)/python bench/kpi_cost.py 5
 	$(BIN)/python bench/safety.py
 
