@@ -17,7 +17,7 @@ from opslink.journal import EventKind, about, seconds_between
 from opslink.models import AlertStatus, HandOver, Priority, TicketDraft, TicketStatus, TicketType
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.jobs import job_ref
-from opslink.remediation.payloads import LaunchedJob, TaskRequest
+from opslink.remediation.payloads import LaunchedJob, TaskRequest, Verification
 from opslink.remediation.policy import ESCALATIONS
 from opslink.remediation_models import JobOutput, JobRef
 from opslink.scrub import scrub
@@ -37,18 +37,18 @@ MANUAL_DUE = timedelta(hours=2)
 _PRIORITY_RANK = {p: i for i, p in enumerate(Priority)}  # Critical first
 
 
-def verify(deps: RemediateDeps, req: TaskRequest) -> dict[str, str]:
+def verify(deps: RemediateDeps, req: TaskRequest) -> Verification:
     a = req.alert
     if deps.alarms is None or not a.alarm_name:
-        return {"alarm_state": "UNKNOWN", "reason": "no alarm to check"}
+        return Verification(alarm_state="UNKNOWN", reason="no alarm to check")
     try:
         state = deps.alarms.state(a.alarm_name, a.region)
     except ConfigurationError as exc:  # not verifiable: never counted as fixed
-        return {"alarm_state": "UNKNOWN", "reason": str(exc)}
-    return {
-        "alarm_state": state or "UNKNOWN",
-        "reason": "" if state else f"alarm {a.alarm_name} not found in {a.region}",
-    }
+        return Verification(alarm_state="UNKNOWN", reason=str(exc))
+    return Verification(
+        alarm_state=state or "UNKNOWN",
+        reason="" if state else f"alarm {a.alarm_name} not found in {a.region}",
+    )
 
 
 def job_output(deps: RemediateDeps, req: TaskRequest) -> JobOutput:

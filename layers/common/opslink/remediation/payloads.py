@@ -145,6 +145,27 @@ class Ladder(_Payload):
     reason: str = ""
 
 
+class Verification(_Payload):
+    """Output of `verify`: the alarm's state after the job (UNKNOWN: not verifiable)."""
+
+    alarm_state: str
+    reason: str = ""
+
+
+class Tunables(_Payload):
+    """The state machine's numeric settings (the Configure state, from the template)."""
+
+    verify_grace_seconds: int
+    approval_timeout_seconds: int
+
+
+class StateError(_Payload):
+    """What a Catch puts at its ResultPath: the error's name and its cause."""
+
+    Error: str
+    Cause: str = ""
+
+
 class TaskRequest(_Payload):
     action: str
     alert: RemediationInput
@@ -175,3 +196,38 @@ def parse_request(event: Any) -> TaskRequest:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise InvalidTaskInput(f"remediation task input: field {where!r}: {first['msg']}") from None
+
+
+# The execution's state document (statemachine/remediation.asl.json): the input
+# (RemediationInput, the alert) at the top, and what each state writes at its ResultPath.
+# tests/unit/test_asl_contract.py holds every JSONPath of the ASL against these models.
+EXECUTION_STATE: dict[str, Any] = {
+    "tunables": Tunables,
+    "ladder": Ladder,
+    "diagnostics": Diagnostics,
+    "selection": Selection,
+    "approval": dict,  # the human's decision (opslink executions approve)
+    "launch": Launch,
+    "verify": Verification,
+    "resolution": dict,
+    "escalation": Escalation,
+    "escalated": dict,
+    "error": StateError,
+    "diagnostics_error": StateError,
+    "notify_error": StateError,
+    "record_error": StateError,
+    "handover_error": StateError,
+}
+
+# The model each remediation task returns (the dispatcher dumps it as the task's result).
+TASK_RESULTS: dict[str, Any] = {
+    "diagnose": Diagnostics,
+    "collect_diagnostics": Diagnostics,
+    "select": Selection,
+    "launch": Launch,
+    "poll": Launch,
+    "verify": Verification,
+    "resolve": dict,
+    "escalate": dict,
+    "next_attempt": Ladder,
+}
