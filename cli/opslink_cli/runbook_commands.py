@@ -195,9 +195,11 @@ def _manual_input(alert: Any, name: str, by: str, run_id: str, reason: str) -> d
             "priority": alert.priority.value,
         },
     }
+    from opslink.adapters.workflow.stepfunctions import INITIAL_STATE
+
     payload = RemediationInput.from_alert(alert, alert.ticket_id, notification)
     payload.manual = ManualRun(runbook=name, by=by, run_id=run_id, reason=reason)
-    return payload.model_dump(mode="json")
+    return INITIAL_STATE | payload.model_dump(mode="json")
 
 
 def runbooks_run(conn: Any, args: argparse.Namespace, out: TextIO) -> int:

@@ -30,6 +30,11 @@ def cpu(at_min: float = 0, state: str = "ALARM") -> dict[str, Any]:
 
 
 def test_sns_publish_opens_ticket_links_and_execution(stack: Stack) -> None:
+    sqs = stack.local.client("sqs")
+    queue = sqs.create_queue(QueueName="oncall")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    stack.local.client("sns").subscribe(TopicArn=stack.local.arns["NotificationTopic"],
+                                        Protocol="sqs", Endpoint=arn["QueueArn"])  # fmt: skip
     stack.local.publish_alarm(cpu())
     [alert] = stack.alerts.list_alerts()
     assert alert.service == "checkout" and alert.environment == "production"
@@ -54,15 +59,21 @@ def test_sns_publish_opens_ticket_links_and_execution(stack: Stack) -> None:
     assert statuses == {alert.execution_name: "SUCCEEDED"}
     assert stack.states_entered(alert.execution_name) == [
         "Configure",
-        "StartLadder",
-        "Notify",
-        "Diagnose",  # the catalog is empty: no diagnostic either
+        "Diagnose",  # announces the alert; the catalog is empty: no diagnostic either
         "DiagnosticsDone",
         "SelectRunbook",
         "HasRunbook",
         "RecordNoRunbook",
         "LeftToHumans",
     ]
+    # The alert is announced once on the notification topic, with the attributes
+    # subscribers filter on.
+    [notice] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    body = json.loads(notice["Body"])
+    assert body["Subject"] == "[High] checkout: prod-checkout-api-cpu-high"
+    assert alert.alert_id in body["Message"]
+    attrs = {k: v["Value"] for k, v in body["MessageAttributes"].items()}
+    assert attrs == {"service": "checkout", "priority": "High", "team": "payments"}
     # No runbook yet: the alert and its ticket say so, and the alert stays with humans.
     noted = stack.alerts.get(alert.alert_id)
     assert noted and noted.notes[-1]["kind"] == "no_runbook" and noted.status is AlertStatus.OPEN

@@ -110,14 +110,16 @@ def test_every_task_parameter_is_a_field_of_the_request(name: str, state: Any) -
 
 
 def test_the_notification_carries_what_notify_reads(deps: Any, policy: Any) -> None:
-    """RemediationInput.notification is free-form; both writers give Notify its fields."""
+    """RemediationInput.notification is free-form; both writers (ingest, an operator's run)
+    give the announcement (diagnose) what it publishes."""
     from opslink.alarm_parsing import parse_alarm_document
     from opslink.ingest import opening
     from opslink.ingest.alarm import new_alert
+    from opslink.remediation.diagnostics import ANNOUNCED_ATTRIBUTES
     from opslink_cli import samples
     from opslink_cli.runbook_commands import _manual_input
 
-    notify = [p.removeprefix("$.notification.") for p in _paths(ASL["States"]["Notify"])]
+    notify = ["subject", "message", *(f"attributes.{a}" for a in ANNOUNCED_ATTRIBUTES)]
     alarm = parse_alarm_document(samples.metric_alarm("prod-checkout-api-cpu-high", samples.T0))
     alert, _ = new_alert(alarm, deps, policy)
     docs = [opening._notification(alarm, alert, "OPS-1", None),

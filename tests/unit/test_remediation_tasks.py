@@ -228,3 +228,27 @@ def test_the_dry_run_names_the_budget_limit_and_changes_nothing(world: dict[str,
     assert len(world["platform"].launched) == launched
     with pytest.raises(InvalidTaskInput, match="manual"):
         run_task({"action": "plan", "alert": world["alert"]}, rdeps)
+
+
+def test_the_alert_is_announced_once_even_when_diagnose_is_retried(world: dict[str, Any]) -> None:
+    class Recording:
+        def __init__(self, fail: bool = False) -> None:
+            self.sent: list[tuple[str, str, dict[str, str]]] = []
+            self.fail = fail
+
+        def notify(self, subject: str, message: str, attributes: dict[str, str]) -> None:
+            if self.fail:
+                raise RuntimeError("SNS is away")
+            self.sent.append((subject, message, attributes))
+
+    alert = world["alert"] | {"notification": {
+        "subject": "[High] checkout: prod-checkout-api-cpu-high", "message": "CPU high",
+        "attributes": {"service": "checkout", "priority": "High", "team": "payments",
+                       "recipients": "alice@example.com"}}}  # fmt: skip
+    world["rdeps"].notifier = notifier = Recording()
+    for attempt in (0, 1, 2):  # Step Functions retries the task: one announcement
+        run_task({"action": "diagnose", "alert": alert, "retry_count": attempt}, world["rdeps"])
+    assert notifier.sent == [("[High] checkout: prod-checkout-api-cpu-high", "CPU high",
+                              {"service": "checkout", "priority": "High", "team": "payments"})]  # fmt: skip
+    world["rdeps"].notifier = Recording(fail=True)  # a failed publish never stops the run
+    assert run_task({"action": "diagnose", "alert": alert}, world["rdeps"])["done"] in (True, False)

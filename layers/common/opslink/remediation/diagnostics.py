@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from aws_lambda_powertools import Logger
+
 from opslink.comment_outbox import post_comment
 from opslink.errors import (
     AutomationSuppressed,
@@ -32,6 +34,8 @@ from opslink.remediation_models import JobRef, JobRequest, JobState, RunbookKind
 from opslink.scrub import scrub
 from opslink.ticket_policy import excerpt
 
+logger = Logger(child=True)
+
 MAX_DIAGNOSTICS = 3
 DEADLINE_SECONDS = 300  # however long their own timeouts: evidence must not delay the fix
 POLL_SECONDS = 10  # at most; PollBaseSeconds when shorter
@@ -46,8 +50,27 @@ def _verdict(state: JobState, exit_code: int | None) -> str:
     return f"failed (exit {exit_code})" if exit_code is not None else state.value
 
 
+# The message attributes subscribers filter on (SNS subscription filter policies).
+ANNOUNCED_ATTRIBUTES = ("service", "priority", "team")
+
+
+def announce(deps: RemediateDeps, req: TaskRequest) -> None:
+    """The alert on the notification topic, once: on the task's first attempt only (a
+    retry does not announce it again). A failed publish never stops the remediation."""
+    doc = req.alert.notification or {}
+    if deps.notifier is None or req.retry_count or not doc.get("subject"):
+        return
+    attributes = {k: str(v) for k, v in (doc.get("attributes") or {}).items()
+                  if k in ANNOUNCED_ATTRIBUTES}  # fmt: skip
+    try:
+        deps.notifier.notify(str(doc["subject"]), str(doc.get("message") or ""), attributes)
+    except Exception as exc:  # the subscribers miss one message; the ticket has it all
+        logger.warning("alert notification not published", extra={"error": str(exc)[:300]})
+
+
 def diagnose(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
     a = req.alert
+    announce(deps, req)
     matches = eligible(
         deps.catalog, a.alert_type, a.service, a.environment, kind=RunbookKind.DIAGNOSTIC
     )

@@ -179,6 +179,7 @@ class TaskRequest(_Payload):
     ladder: Ladder | None = None
     diagnostics: Diagnostics | None = None
     token: str | None = None
+    retry_count: int = 0  # $$.State.RetryCount: 0 on a task's first attempt
 
     def runbook_name(self) -> str | None:
         """The runbook this run is about: the launched job's, else the selected one."""
@@ -203,7 +204,7 @@ def parse_request(event: Any) -> TaskRequest:
 # tests/unit/test_asl_contract.py holds every JSONPath of the ASL against these models.
 EXECUTION_STATE: dict[str, Any] = {
     "tunables": Tunables,
-    "ladder": Ladder,
+    "ladder": Ladder,  # starts in the input (workflow/stepfunctions.INITIAL_STATE)
     "diagnostics": Diagnostics,
     "selection": Selection,
     "approval": dict,  # the human's decision (opslink executions approve)

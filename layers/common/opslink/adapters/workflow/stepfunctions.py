@@ -10,6 +10,10 @@ from botocore.exceptions import ClientError
 from opslink.adapters.aws import aws_errors, lazy_client
 from opslink.errors import RetryableError
 
+# What an execution's input carries beside the alert (statemachine/remediation.asl.json):
+# the fallback ladder's start, so that no state is spent setting it.
+INITIAL_STATE: dict[str, Any] = {"ladder": {"attempts": []}}
+
 
 class StepFunctionsWorkflow:
     def __init__(self, state_machine_arn: str, client: Any = None) -> None:
@@ -28,7 +32,9 @@ class StepFunctionsWorkflow:
                 f"Step Functions StartExecution {name}", RetryableError, ("ExecutionAlreadyExists",)
             ):
                 self.client.start_execution(
-                    stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)
+                    stateMachineArn=self.state_machine_arn,
+                    name=name,
+                    input=json.dumps(INITIAL_STATE | payload),
                 )
             return True
         except ClientError:  # ExecutionAlreadyExists: one run per alert
