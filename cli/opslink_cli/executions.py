@@ -42,12 +42,23 @@ _FACTS = {
         )
         + _batch((o.get("launch") or {}).get("job") or {}, launched=True)
     ),
-    "VerifyFix": lambda o: f"alarm is {(o.get('verify') or {}).get('alarm_state', '?')}",
+    "VerifyFix": lambda o: (
+        f"alarm is {(o.get('verify') or {}).get('alarm_state', '?')}"
+        + (
+            "; learning: {} recorded a verified fix".format(
+                ((o.get("launch") or {}).get("job") or {}).get("runbook", "?")
+            )
+            if (o.get("verify") or {}).get("resolution")
+            else ""
+        )
+    ),
     "Diagnose": lambda o: _diagnostics(o.get("diagnostics") or {}),
     "CollectDiagnostics": lambda o: _diagnostics(o.get("diagnostics") or {}),
     "NextAttempt": lambda o: _ladder(o.get("ladder") or {}),
-    "ResolveAlert": lambda o: "learning: {} recorded a verified fix".format(
-        ((o.get("launch") or {}).get("job") or {}).get("runbook", "?")
+    "ResolveAlert": lambda o: (
+        "learning: {} recorded a verified fix".format(  # kept, older executions
+            ((o.get("launch") or {}).get("job") or {}).get("runbook", "?")
+        )
     ),
     "Escalate": lambda o: _handover(o.get("escalated") or {}),
     "EscalateWithoutJob": lambda o: _handover(o.get("escalated") or {}),

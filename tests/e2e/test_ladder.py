@@ -94,7 +94,7 @@ def test_a_second_runbook_fixes_what_the_first_did_not(tmp_path: Path) -> None:
             in said
         )
         assert "polls no duration history yet" in said
-        assert "ResolveAlert: learning: restart_service recorded a verified fix" in said
+        assert "VerifyFix: alarm is OK; learning: restart_service recorded a verified fix" in said
 
 
 def test_one_hand_over_when_both_runbooks_fail(tmp_path: Path) -> None:

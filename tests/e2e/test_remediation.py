@@ -85,7 +85,7 @@ def test_success_verified_fix_resolves_alert_and_ticket(stack: Stack) -> None:
         AlarmName="prod-logs-archive-disk-full", StateValue="OK", StateReason="disk freed"
     )
     done, states = finish(stack, alert)
-    assert states[-4:] == ["VerifyFix", "AlarmCleared", "ResolveAlert", "Remediated"]
+    assert states[-4:] == ["WaitBeforeVerify", "VerifyFix", "AlarmCleared", "Remediated"]
     assert "LaunchJob" in states and "PollJob" in states
     assert done.status is AlertStatus.RESOLVED
     assert done.resolution["by"] == "automation" and done.resolution["runbook"] == "fix_disk"

@@ -95,7 +95,18 @@ def test_verify_reads_the_alarm(world: dict[str, Any]) -> None:
     assert run_task({"action": "verify", "alert": world["alert"]}, world["rdeps"]) == {
         "alarm_state": "OK",
         "reason": "",
+        "resolution": None,  # no job: nothing of ours to credit
     }
+    # After a job, an OK resolves the alert and its ticket in the same task, once.
+    job = _launch(world)["job"]
+    fixed = run_task({"action": "verify", "alert": world["alert"], "job": job}, world["rdeps"])
+    again = run_task({"action": "verify", "alert": world["alert"], "job": job}, world["rdeps"])
+    assert fixed["resolution"]["alert_was_open"] and not again["resolution"]["alert_was_open"]
+    alert = world["deps"].store.get(world["alert"]["alert_id"])
+    assert alert.status is AlertStatus.RESOLVED and alert.resolution["by"] == "automation"
+    world["rdeps"].alarms.value = "ALARM"
+    assert run_task({"action": "verify", "alert": world["alert"], "job": job},
+                    world["rdeps"])["resolution"] is None  # fmt: skip
     world["rdeps"].alarms.value = None
     missing = run_task({"action": "verify", "alert": world["alert"]}, world["rdeps"])
     assert missing["alarm_state"] == "UNKNOWN" and "not found" in missing["reason"]

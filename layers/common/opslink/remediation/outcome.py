@@ -45,6 +45,8 @@ def verify(deps: RemediateDeps, req: TaskRequest) -> Verification:
         state = deps.alarms.state(a.alarm_name, a.region)
     except ConfigurationError as exc:  # not verifiable: never counted as fixed
         return Verification(alarm_state="UNKNOWN", reason=str(exc))
+    if state == "OK" and req.job is not None:  # fixed: resolved in the same task
+        return Verification(alarm_state=state, resolution=resolve(deps, req))
     return Verification(
         alarm_state=state or "UNKNOWN",
         reason="" if state else f"alarm {a.alarm_name} not found in {a.region}",

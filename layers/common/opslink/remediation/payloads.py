@@ -150,6 +150,7 @@ class Verification(_Payload):
 
     alarm_state: str
     reason: str = ""
+    resolution: dict[str, Any] | None = None  # OK after a job: the alert resolved (resolve)
 
 
 class Tunables(_Payload):
@@ -210,7 +211,6 @@ EXECUTION_STATE: dict[str, Any] = {
     "approval": dict,  # the human's decision (opslink executions approve)
     "launch": Launch,
     "verify": Verification,
-    "resolution": dict,
     "escalation": Escalation,
     "escalated": dict,
     "error": StateError,
