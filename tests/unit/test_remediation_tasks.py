@@ -263,3 +263,32 @@ def test_the_alert_is_announced_once_even_when_diagnose_is_retried(world: dict[s
                               {"service": "checkout", "priority": "High", "team": "payments"})]  # fmt: skip
     world["rdeps"].notifier = Recording(fail=True)  # a failed publish never stops the run
     assert run_task({"action": "diagnose", "alert": alert}, world["rdeps"])["done"] in (True, False)
+
+
+def test_an_operators_run_of_an_approval_runbook_waits_for_a_human(world: dict[str, Any]) -> None:
+    """`opslink runbooks run` takes the runbook's approval like an automated run; the
+    approval request names the operator's execution, and the kill switch holds too."""
+    from opslink.automation_control import Control
+    from opslink.identity import execution_name
+
+    class Static:
+        def __init__(self, control: Control) -> None:
+            self.control = control
+
+        def current(self, fresh: bool = False) -> Control:
+            return self.control
+
+    rdeps = world["rdeps"]
+    rdeps.control = Static(Control(runbook_modes={"restart_service": "approval"}))
+    alert = _manual(world)
+    chosen = run_task({"action": "select", "alert": alert}, rdeps)
+    assert chosen["runbook"]["name"] == "restart_service" and chosen["approval"]
+    assert "requested by dana (test)" in chosen["reason"]
+    run_task({"action": "request_approval", "alert": alert, "selection": chosen,
+              "token": "tok-1"}, rdeps)  # fmt: skip
+    note = world["deps"].store.get(world["alert"]["alert_id"]).notes[-1]["text"]
+    assert f"opslink executions approve {execution_name(world['alert']['alert_id'], 'r1')}" in note
+    rdeps.control = Static(Control(paused=True, by="lee", reason="incident 9"))
+    held = run_task({"action": "select", "alert": _manual(world, "r2")}, rdeps)
+    assert held["runbook"] is None and "kill switch by lee: incident 9" in held["reason"]
+    assert world["platform"].launched == []

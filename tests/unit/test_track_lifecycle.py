@@ -509,3 +509,34 @@ def test_the_webhook_receiver_never_raises(
     )  # type: ignore[arg-type]
     assert status in (200, 202, 400, 401, 405, 413, 503)
     assert status != 200 or doc.get("status") in ("pong", "duplicate", "ignored", "unchanged")
+
+
+def test_an_alert_action_the_ticket_system_refuses_records_nothing(
+    track: TrackDeps, opened: Any
+) -> None:
+    from opslink.alert_actions import handle_operator_request
+    from opslink.errors import RetryableError, TicketSystemRejected
+
+    class Refusing:
+        def __init__(self, inner: Any, error: Exception) -> None:
+            self.inner, self.error, self.name = inner, error, inner.name
+
+        def assign(self, ticket_id: str, assignee: str) -> Any:
+            raise self.error
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    request = {"action": "assign", "alert_id": opened.alert_id, "by": "dana", "assignee": "zed"}
+    for error, code in ((TicketSystemRejected("Jira: no user 'zed'"), "rejected"),
+                        (RetryableError("Jira: 503"), "unavailable")):  # fmt: skip
+        track.tickets = Refusing(track.tickets, error)  # type: ignore[assignment]
+        answer = handle_operator_request(track, request)
+        assert not answer["ok"] and answer["code"] == code, answer
+        assert "zed" in answer["error"] or "503" in answer["error"]
+        track.tickets = track.tickets.inner  # type: ignore[attr-defined]
+    alert = track.store.get(opened.alert_id)
+    assert alert is not None and alert.assignee is None
+    assert not any(n["kind"] == "assigned" for n in alert.notes)
+    missing = handle_operator_request(track, request | {"alert_id": "A-nope"})
+    assert missing["code"] == "not_found"
