@@ -93,8 +93,10 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
 
         return report_command(conn, args, out)
     if args.command == "alerts":
+        from opslink_cli.alert_commands import alerts_act
+
         handler = {"list": operator.alerts_list, "show": operator.alerts_show}.get(
-            args.alerts_command, operator.alerts_act
+            args.alerts_command, alerts_act
         )
     elif args.command == "faults":
         handler = {"list": operator.faults_list, "show": operator.faults_show}[args.faults_command]

@@ -15,6 +15,7 @@ import pytest
 
 from opslink.models import TicketStatus
 from opslink_cli import operator, samples
+from opslink_cli.alert_commands import alerts_act
 from opslink_cli.operator import NotFound, OperatorError
 from tests.e2e.conftest import Stack
 
@@ -28,7 +29,7 @@ def _act(stack: Stack, command: str, alert_id: str, **kw: Any) -> dict[str, Any]
     base = {"alerts_command": command, "alert_id": alert_id, "by": "dana", "reason": "",
             "output": "json", "query": None, "until": None, "hours": None}  # fmt: skip
     out = io.StringIO()
-    assert operator.alerts_act(conn, argparse.Namespace(**(base | kw)), out) == 0
+    assert alerts_act(conn, argparse.Namespace(**(base | kw)), out) == 0
     return dict(json.loads(out.getvalue()))
 
 

@@ -58,7 +58,9 @@ def mode_of(runbook: Runbook, modes: Mapping[str, str]) -> Risk:
 
 def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
     a = req.alert
-    if a.manual is not None:
+    if a.manual is not None:  # an operator's run: that runbook only (manual_run.py)
+        from opslink.remediation.manual_run import requested_runbook
+
         return requested_runbook(deps, a)
     why = suppression(deps, a, origin=False)
     if why:
@@ -121,91 +123,6 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
         )
     )
     return Selection(runbook=picked, approval=approval, reason=reason)
-
-
-def manual_refusal(deps: RemediateDeps, a: RemediationInput) -> tuple[str | None, str]:
-    """Why the runbook an operator asked for may not run for this alert (None: it may),
-    and its match tier: the checks an automated selection makes, for this runbook only.
-    Read only (the dry run shows the same answer)."""
-    assert a.manual is not None
-    name = a.manual.runbook
-    why = suppression(deps, a, origin=False, fresh=True)  # an operator's change just made
-    if why:
-        return f"automation is suppressed: {why}", ""
-    if deps.service_map is not None and a.service not in deps.service_map.services:
-        return f"service {a.service} is not in the service map (no runbook runs on it)", ""
-    found = next((rb for rb in deps.catalog if rb.name == name), None)
-    if found is None:
-        return f"runbook {name} is not in the catalog", ""
-    matches = dict(
-        (rb.name, tier) for rb, tier in eligible([found], a.alert_type, a.service, a.environment)
-    )
-    if name not in matches:
-        spec = found.spec
-        return (
-            f"runbook {name} does not match this alert (alert type {a.alert_type}, service "
-            f"{a.service}, environment {a.environment}; the runbook is a {spec.kind.value} for "
-            f"{', '.join(spec.tags)} in {', '.join(spec.environments)})"
-        ), ""
-    modes = deps.control.current(fresh=True).runbook_modes if deps.control is not None else {}
-    if mode_of(found, modes) is Risk.SHADOW:
-        return (
-            f"runbook {name} is in shadow mode (nothing runs; `opslink automation mode {name} "
-            "approval` lets it run with a human's approval)"
-        ), ""
-    why = provenance_problem(a, deps.alarms, deps.allowed_accounts)
-    if why:
-        return f"the alarm's origin is not proven: {why}", ""
-    return None, matches[name]
-
-
-def requested_runbook(deps: RemediateDeps, a: RemediationInput) -> Selection:
-    """An operator's on-demand run: the runbook asked for, if every check passes."""
-    assert a.manual is not None
-    run = a.manual
-    refused, tier = manual_refusal(deps, a)
-    asked = f"Runbook {run.runbook} requested by {run.by}" + (
-        f" ({run.reason})" if run.reason else ""
-    )
-    if refused:
-        text = f"{asked}: refused, {refused}. Nothing was run."
-        deps.store.record_event(
-            about(
-                a,
-                EventKind.AUTOMATION_SUPPRESSED,
-                deps.clock(),
-                why=text,
-                key=f"manual:{run.run_id}",
-                by=run.by,
-                runbook=run.runbook,
-                counted=False,
-            )
-        )
-        return Selection(reason=text)
-    runbook = deps.runbook(run.runbook)
-    modes = deps.control.current().runbook_modes if deps.control is not None else {}
-    approval = mode_of(runbook, modes) is Risk.APPROVAL
-    text = f"{asked}: it runs on demand with the checks, targets and budget of an automated run" + (
-        f"; it needs a human's approval ({runbook.spec.description})." if approval else "."
-    )
-    chosen = about(
-        a,
-        EventKind.RUNBOOK_SELECTED,
-        deps.clock(),
-        key=f"manual:{run.run_id}",
-        runbook=run.runbook,
-        by=run.by,
-        why=text,
-        counted=False,
-    )
-    deps.store.add_note(a.alert_id, text, deps.clock(), kind="manual_run", event=chosen)
-    if a.ticket_id:
-        key = f"{a.alert_id}:manual_run:{run.run_id}"
-        post_comment(deps.store, deps.tickets, a.ticket_id, key, text, deps.clock(), a.alert_id)
-    picked = SelectedRunbook(
-        name=run.runbook, tier=tier, timeout_seconds=runbook.spec.timeout_seconds
-    )
-    return Selection(runbook=picked, approval=approval, reason=text)
 
 
 def _suppressed(deps: RemediateDeps, a: RemediationInput, why: str) -> Selection:
