@@ -292,3 +292,49 @@ def test_an_operators_run_of_an_approval_runbook_waits_for_a_human(world: dict[s
     held = run_task({"action": "select", "alert": _manual(world, "r2")}, rdeps)
     assert held["runbook"] is None and "kill switch by lee: incident 9" in held["reason"]
     assert world["platform"].launched == []
+
+
+def test_a_fix_resolves_every_linked_ticket_whatever_one_of_them_answers(
+    world: dict[str, Any],
+) -> None:
+    """One alert, one open ticket: a hand-over ticket the system refuses to read is passed
+    over with a note for a human; one it cannot reach now gets its change through the
+    outbox — the fix itself never fails after the alert was resolved."""
+    from datetime import UTC, datetime
+
+    from opslink.errors import TicketSystemError, TicketSystemRejected
+    from opslink.models import TicketDraft, TicketType
+
+    deps, rdeps, alert = world["deps"], world["rdeps"], world["alert"]
+    others = []
+    for n in (1, 2):
+        draft = TicketDraft(alert_id=f"{alert['alert_id']}-handover-{n}", title=f"[FAILED_AUTO] {n}",
+                            description="hand-over", ticket_type=TicketType.INCIDENT,
+                            priority=Priority.HIGH, due_at=datetime.now(UTC))  # fmt: skip
+        ticket = deps.tickets.create(draft)
+        deps.store.link_followup_ticket(alert["alert_id"], deps.tickets.name, ticket.id, "handover")
+        others.append(ticket.id)
+
+    class Flaky:
+        def __init__(self, inner: Any) -> None:
+            self.inner, self.name = inner, inner.name
+
+        def get(self, ticket_id: str) -> Any:
+            if ticket_id == others[0]:
+                raise TicketSystemRejected("custom state 'Awaiting vendor' has no mapping")
+            if ticket_id == others[1]:
+                raise TicketSystemError("503 Service Unavailable")
+            return self.inner.get(ticket_id)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    rdeps.tickets = Flaky(deps.tickets)
+    job = _launch(world)["job"]
+    done = run_task({"action": "verify", "alert": alert, "job": job}, rdeps)
+    assert done["resolution"]["alert_was_open"]
+    stored = deps.store.get(alert["alert_id"])
+    assert stored.status is AlertStatus.RESOLVED
+    assert any(n["kind"] == "ticket_passed_over" and others[0] in n["text"] for n in stored.notes)
+    queued = deps.store.queued_comments(others[1])
+    assert [q.get("status") for q in queued] == ["resolved"]  # delivered by the reconciler

@@ -2,19 +2,24 @@
 it (a separate hand-over ticket, or the alert's own when the hand-over was closed) is
 resolved too — once: a ticket already resolved or closed is left as it is.
 
-Called by whoever won the alert's resolution (alarm OK in ingest, verified fix in
-remediate, a human close in track), after the conditional write that resolved it."""
+Called by whoever resolves the alert (alarm OK in ingest, verified fix in remediate, a
+human close in track), after the conditional write that resolved it — and again by a
+retry of that step, which finds the alert resolved already."""
 
 from __future__ import annotations
 
 from typing import cast
 
+from aws_lambda_powertools import Logger
+
 from opslink.clock import utcnow
 from opslink.comment_outbox import noted_status
+from opslink.errors import TicketSystemError, TicketSystemRejected
 from opslink.models import TicketStatus
 from opslink.ports import CommentQueue, StatusTickets, TicketLinks
 
 CLOSED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+logger = Logger(child=True)
 
 
 def linked_ticket_ids(store: TicketLinks, alert_id: str, provider: str) -> list[str]:
@@ -35,20 +40,50 @@ def resolve_other_tickets(
     note: str,
     status: TicketStatus = TicketStatus.RESOLVED,
 ) -> list[str]:
-    """Resolve the alert's tickets other than `done` that are still open; their ids."""
+    """Resolve the alert's tickets other than `done` that are still open; their ids.
+    Idempotent, so a retried resolution calls it again and finishes what a failure left.
+    A ticket the system refuses (a custom state, a permission) is passed over with a
+    note on the alert for a human — never the end of the others, never an error after
+    the alert was resolved; one that is away gets the change through the outbox."""
     changed = []
     for ticket_id in linked_ticket_ids(store, alert_id, tickets.name):
         if ticket_id == done:
             continue
-        ticket = tickets.get(ticket_id)
-        if ticket is None or ticket.status in CLOSED:
+        queued = hasattr(store, "queue_comment")  # the outbox: nothing is lost
+        try:
+            ticket = tickets.get(ticket_id)
+            if ticket is None or ticket.status in CLOSED:
+                continue
+        except TicketSystemRejected as exc:
+            _passed_over(store, alert_id, ticket_id, status, exc)
             continue
-        key = f"{alert_id}:lockstep:{ticket_id}:{status.value}"
-        if hasattr(store, "queue_comment"):  # keyed: exactly once, whatever fails
-            queue = cast(CommentQueue, store)
-            noted_status(queue, tickets, ticket_id, status, note, key, utcnow(), alert_id,
-                         keep_on_failure=True)  # fmt: skip
-        else:
-            tickets.set_status(ticket_id, status, note=note)
+        except TicketSystemError:
+            if not queued:
+                raise
+            # Unreadable now: the change goes to the outbox below (the reconciler delivers
+            # it), as the alert is resolved already and a retry would not come back here.
+        try:
+            key = f"{alert_id}:lockstep:{ticket_id}:{status.value}"
+            if queued:  # keyed: exactly once, whatever fails
+                noted_status(cast(CommentQueue, store), tickets, ticket_id, status, note, key,
+                             utcnow(), alert_id, keep_on_failure=True)  # fmt: skip
+            else:
+                tickets.set_status(ticket_id, status, note=note)
+        except TicketSystemRejected as exc:
+            _passed_over(store, alert_id, ticket_id, status, exc)
+            continue
         changed.append(ticket_id)
     return changed
+
+
+def _passed_over(
+    store: object, alert_id: str, ticket_id: str, status: TicketStatus, exc: Exception
+) -> None:
+    text = (
+        f"Ticket {ticket_id} could not be {status.value} with alert {alert_id}: {exc}. "
+        "Set it by hand."
+    )
+    logger.warning("linked ticket passed over", extra={"ticket_id": ticket_id, "error": str(exc)})
+    add_note = getattr(store, "add_note", None)
+    if add_note is not None:
+        add_note(alert_id, text, utcnow(), kind="ticket_passed_over")

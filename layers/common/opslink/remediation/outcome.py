@@ -133,15 +133,15 @@ def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
                      f"{a.alert_id}:resolved:{runbook}", now, a.alert_id,
                      keep_on_failure=True)  # fmt: skip
     resolved = deps.store.resolve_by_id(a.alert_id, resolution, now)
-    if resolved:
-        resolve_other_tickets(
-            deps.store,
-            deps.tickets,
-            a.alert_id,
-            a.ticket_id,
-            f"Resolved with alert {a.alert_id}: runbook {runbook} fixed it (alarm back to OK).",
-        )
-    else:
+    # Also when a retry finds the alert resolved already: what a failure left is finished.
+    resolve_other_tickets(
+        deps.store,
+        deps.tickets,
+        a.alert_id,
+        a.ticket_id,
+        f"Resolved with alert {a.alert_id}: runbook {runbook} fixed it (alarm back to OK).",
+    )
+    if not resolved:
         deps.store.add_note(
             a.alert_id, f"Runbook {runbook} verified as the fix.", now, kind="verified_fix"
         )
