@@ -52,8 +52,17 @@ _FACTS = {
             else ""
         )
     ),
-    "Diagnose": lambda o: _diagnostics(o.get("diagnostics") or {}),
-    "CollectDiagnostics": lambda o: _diagnostics(o.get("diagnostics") or {}),
+    "Diagnose": lambda o: (
+        _diagnostics((o.get("selection") or {}).get("diagnostics") or o.get("diagnostics") or {})
+        + (
+            f"; {(o.get('selection') or {}).get('reason')}"
+            if (o.get("selection") or {}).get("reason")
+            else ""
+        )
+    ),
+    "CollectDiagnostics": lambda o: _diagnostics(
+        (o.get("selection") or {}).get("diagnostics") or o.get("diagnostics") or {}
+    ),
     "NextAttempt": lambda o: _ladder(o.get("ladder") or {}),
     "ResolveAlert": lambda o: (
         "learning: {} recorded a verified fix".format(  # kept, older executions

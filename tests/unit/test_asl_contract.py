@@ -29,10 +29,11 @@ def _members(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def resolve(path: str) -> None:
-    """Walk `$.a.b.c` through the execution state's models; AssertionError if it breaks."""
+def resolve(path: str) -> list[Any]:
+    """Walk `$.a.b.c` through the execution state's models; AssertionError if it breaks.
+    The types found at the path ([] for the whole state, the context or free-form data)."""
     if path == "$" or path.startswith("$$."):
-        return  # the whole state; the context object
+        return []  # the whole state; the context object
     parts = path.removeprefix("$.").split(".")
     head, rest = parts[0], parts[1:]
     if head in EXECUTION_STATE:
@@ -45,11 +46,12 @@ def resolve(path: str) -> None:
         for kind in current:
             origin = typing.get_origin(kind) or kind
             if origin is dict or kind is Any:
-                return  # free-form beyond this point (checked by its own test)
+                return []  # free-form beyond this point (checked by its own test)
             if isinstance(kind, type) and issubclass(kind, BaseModel) and part in kind.model_fields:
                 nxt += _members(kind.model_fields[part].annotation)
         assert nxt, f"{path}: {part!r} is not a field of {current}"
         current = nxt
+    return current
 
 
 def _paths(node: Any) -> list[str]:
@@ -83,11 +85,13 @@ def test_every_result_lands_where_its_model_says(name: str, state: Any) -> None:
     if "ResultPath" not in state or state["ResultPath"] is None:
         return
     key = state["ResultPath"].removeprefix("$.")
-    assert key in EXECUTION_STATE, f"{name} writes {state['ResultPath']}, not in EXECUTION_STATE"
+    head = key.split(".")[0]
+    assert head in EXECUTION_STATE, f"{name} writes {state['ResultPath']}, not in EXECUTION_STATE"
+    found = resolve(state["ResultPath"]) if "." in key else [EXECUTION_STATE[key]]
     params = state.get("Parameters") or {}
     action = params.get("action") if isinstance(params, dict) else None
     if state["Type"] == "Task" and action:
-        assert TASK_RESULTS[action] is EXECUTION_STATE[key], f"{name}: {action} -> {key}"
+        assert TASK_RESULTS[action] in found, f"{name}: {action} -> {key} ({found})"
     if state["Type"] == "Pass":  # a literal or a copy: it validates as the model it stands for
         model = EXECUTION_STATE[key]
         if "InputPath" in state:

@@ -28,7 +28,9 @@ def test_matching_diagnostics_run_first_and_report_once(
     world: dict[str, Any], clock: Clock
 ) -> None:
     world["platform"].stdout = "postgres connections: 480 of 500 (checkout-worker holds 312)"
-    started = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])
+    chosen = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])
+    assert chosen["runbook"] is None  # evidence first: selected once the diagnostics are in
+    started = chosen["diagnostics"]
     launched = [r.runbook for r in world["platform"].launched]
     assert launched == ["check_connection_pool", "diagnostics"]  # specific first, then generic
     assert started["done"] is False and 1 <= started["wait_seconds"] <= 10
@@ -65,7 +67,9 @@ def test_matching_diagnostics_run_first_and_report_once(
 
 
 def test_a_diagnostic_past_the_deadline_is_cancelled(world: dict[str, Any], clock: Clock) -> None:
-    started = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])
+    started = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])[
+        "diagnostics"
+    ]
     clock.advance(seconds=started["deadline_seconds"] + 1)
     done = run_task(
         {"action": "collect_diagnostics", "alert": world["alert"], "diagnostics": started},
@@ -80,8 +84,10 @@ def test_a_diagnostic_that_cannot_run_here_is_reported_as_skipped(
     world: dict[str, Any],
 ) -> None:
     alert = world["alert"] | {"dimensions": {"InstanceId": "*"}}  # no valid target
-    done = run_task({"action": "diagnose", "alert": alert}, world["rdeps"])
+    chosen = run_task({"action": "diagnose", "alert": alert}, world["rdeps"])
+    done = chosen["diagnostics"]
     assert done["done"] is True and done["jobs"] == []
+    assert chosen["reason"]  # nothing to wait for: the selection was made in the same task
     assert [s.split(":")[0] for s in done["skipped"]] == ["check_connection_pool", "diagnostics"]
     assert world["platform"].launched == []
 
@@ -92,14 +98,15 @@ def test_no_diagnostics_while_automation_is_paused(world: dict[str, Any]) -> Non
             return Control(paused=True, reason="incident 4711")
 
     world["rdeps"].control = Paused()
-    done = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])
-    assert done == {**done, "done": True, "jobs": []}
+    chosen = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])
+    assert chosen["diagnostics"] == {**chosen["diagnostics"], "done": True, "jobs": []}
+    assert chosen["runbook"] is None and "incident 4711" in chosen["reason"]
     assert world["platform"].launched == []
 
 
 def test_a_retried_diagnose_reuses_the_jobs_it_started(world: dict[str, Any]) -> None:
     """Step Functions may retry the task: no diagnostic is started twice (SSM would)."""
-    first = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])
-    again = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])
+    first = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])["diagnostics"]
+    again = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])["diagnostics"]
     assert len(world["platform"].launched) == 2  # check_connection_pool, diagnostics: once
     assert [j["job_id"] for j in again["jobs"]] == [j["job_id"] for j in first["jobs"]]

@@ -213,7 +213,10 @@ def test_no_job_for_an_alarm_of_unproven_origin(
     chosen = run_task({"action": "select", "alert": alert}, rdeps)
     assert chosen["runbook"] is None and chosen["suppressed"] and words in chosen["reason"]
     diagnosed = run_task({"action": "diagnose", "alert": alert}, rdeps)
-    assert diagnosed["done"] and world["platform"].launched == []  # not even diagnostics
+    assert (
+        diagnosed["diagnostics"]["done"] and world["platform"].launched == []
+    )  # not even diagnostics
+    assert diagnosed["runbook"] is None and words in diagnosed["reason"]
 
 
 def test_a_proven_alarm_is_looked_up_once_per_gate(world: dict[str, Any]) -> None:

@@ -27,8 +27,8 @@ from opslink.remediation.blast_radius import resolve_hosts
 from opslink.remediation.circuit import circuit_allows
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.parameters import resolve_parameters
-from opslink.remediation.payloads import DiagnosticJob, Diagnostics, TaskRequest
-from opslink.remediation.select import suppression
+from opslink.remediation.payloads import DiagnosticJob, Diagnostics, Selection, TaskRequest
+from opslink.remediation.select import select_runbook, suppression
 from opslink.remediation.selection import eligible
 from opslink.remediation_models import JobRef, JobRequest, JobState, RunbookKind
 from opslink.scrub import scrub
@@ -68,9 +68,18 @@ def announce(deps: RemediateDeps, req: TaskRequest) -> None:
         logger.warning("alert notification not published", extra={"error": str(exc)[:300]})
 
 
-def diagnose(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
-    a = req.alert
+def diagnose(deps: RemediateDeps, req: TaskRequest) -> Selection:
+    """Announce the alert, start its diagnostics, and when there is nothing to wait for,
+    select its runbook in the same task (the state machine then goes straight on)."""
     announce(deps, req)
+    found = start_diagnostics(deps, req)
+    if not found.done:
+        return Selection(diagnostics=found)
+    return select_runbook(deps, req).model_copy(update={"diagnostics": found})
+
+
+def start_diagnostics(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
+    a = req.alert
     matches = eligible(
         deps.catalog, a.alert_type, a.service, a.environment, kind=RunbookKind.DIAGNOSTIC
     )

@@ -22,6 +22,30 @@ class _Payload(BaseModel):
         return self.model_dump(mode="json")
 
 
+class DiagnosticJob(_Payload):
+    runbook: str
+    platform: str
+    job_id: str
+    launched_at: datetime
+    timeout_seconds: int = 60
+    verdict: str = ""  # passed, failed (exit N), timed out (cancelled); "" while running
+    output: str = ""  # scrubbed excerpt
+
+    @field_serializer("launched_at")
+    def _iso(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+class Diagnostics(_Payload):
+    """Output of `diagnose` / `collect_diagnostics`: the evidence gathered before the fix."""
+
+    jobs: list[DiagnosticJob] = []
+    skipped: list[str] = []
+    done: bool = False
+    deadline_seconds: int = 0
+    wait_seconds: int = 1
+
+
 class SelectedRunbook(_Payload):
     name: str
     tier: str
@@ -29,13 +53,16 @@ class SelectedRunbook(_Payload):
 
 
 class Selection(_Payload):
-    """Output of `select`: the runbook to run, or None with the reason."""
+    """Output of `select`: the runbook to run, or None with the reason. Output of
+    `diagnose` too: with the diagnostics it started, and — when there is nothing to wait
+    for — the selection made in the same task (one state instead of three)."""
 
     runbook: SelectedRunbook | None = None
     approval: bool = False
     suppressed: bool = False
     shadow: SelectedRunbook | None = None
     reason: str = ""
+    diagnostics: Diagnostics | None = None
 
 
 class LaunchedJob(_Payload):
@@ -99,30 +126,6 @@ class Escalation(_Payload):
 
     kind: str = "failed"
     detail: str | None = None
-
-
-class DiagnosticJob(_Payload):
-    runbook: str
-    platform: str
-    job_id: str
-    launched_at: datetime
-    timeout_seconds: int = 60
-    verdict: str = ""  # passed, failed (exit N), timed out (cancelled); "" while running
-    output: str = ""  # scrubbed excerpt
-
-    @field_serializer("launched_at")
-    def _iso(self, value: datetime) -> str:
-        return value.isoformat()
-
-
-class Diagnostics(_Payload):
-    """Output of `diagnose` / `collect_diagnostics`: the evidence gathered before the fix."""
-
-    jobs: list[DiagnosticJob] = []
-    skipped: list[str] = []
-    done: bool = False
-    deadline_seconds: int = 0
-    wait_seconds: int = 1
 
 
 class Attempt(_Payload):
@@ -206,7 +209,6 @@ def parse_request(event: Any) -> TaskRequest:
 EXECUTION_STATE: dict[str, Any] = {
     "tunables": Tunables,
     "ladder": Ladder,  # starts in the input (workflow/stepfunctions.INITIAL_STATE)
-    "diagnostics": Diagnostics,
     "selection": Selection,
     "approval": dict,  # the human's decision (opslink executions approve)
     "launch": Launch,
@@ -222,7 +224,7 @@ EXECUTION_STATE: dict[str, Any] = {
 
 # The model each remediation task returns (the dispatcher dumps it as the task's result).
 TASK_RESULTS: dict[str, Any] = {
-    "diagnose": Diagnostics,
+    "diagnose": Selection,
     "collect_diagnostics": Diagnostics,
     "select": Selection,
     "launch": Launch,
