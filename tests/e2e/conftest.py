@@ -71,3 +71,18 @@ def group_alive(pgid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def operator_connection(local: LocalStack, stack: Stack) -> Any:
+    """What `opslink` connects to, on this emulator."""
+    import boto3
+
+    from opslink_cli import operator
+
+    return operator.Connection(
+        stack.alerts,
+        stack.tickets,
+        stack.sfn,
+        local.arns["RemediationStateMachine"],
+        session=boto3.Session(region_name="us-east-1"),
+    )

@@ -8,25 +8,14 @@ import io
 import json
 from pathlib import Path
 
-import boto3
 import pytest
 
 from opslink_cli import operator, samples
 from opslink_cli.emulator import LocalStack
 from tests.e2e.conftest import Stack
+from tests.e2e.conftest import operator_connection as _connection
 
 pytestmark = pytest.mark.e2e
-
-
-def _connection(local: LocalStack, stack: Stack) -> operator.Connection:
-    """What `opslink` connects to, on this emulator."""
-    return operator.Connection(
-        stack.alerts,
-        stack.tickets,
-        stack.sfn,
-        local.arns["RemediationStateMachine"],
-        session=boto3.Session(region_name="us-east-1"),
-    )
 
 
 def test_pause_and_resume_through_the_cli(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from opslink.journal import EventKind
@@ -20,18 +19,9 @@ from opslink_cli.emulator import LocalStack
 from opslink_cli.operator import OperatorError
 from opslink_cli.runbook_commands import runbooks_run
 from tests.e2e.conftest import Stack
+from tests.e2e.conftest import operator_connection as _connection
 
 pytestmark = pytest.mark.e2e
-
-
-def _conn(local: LocalStack, stack: Stack) -> operator.Connection:
-    return operator.Connection(
-        stack.alerts,
-        stack.tickets,
-        stack.sfn,
-        local.arns["RemediationStateMachine"],
-        session=boto3.Session(region_name="us-east-1"),
-    )
 
 
 def _args(**kw: Any) -> argparse.Namespace:
@@ -55,7 +45,7 @@ def _jobs(local: LocalStack) -> list[str]:
 def test_an_operator_runs_one_runbook_with_the_checks_of_automation(tmp_path: Path) -> None:
     with LocalStack(log_path=tmp_path / "lambda.log", mirror_alarms=True) as local:
         stack = Stack(local)
-        conn = _conn(local, stack)
+        conn = _connection(local, stack)
         for runbook in ("scale_up", "restart_service"):  # nothing runs on its own
             operator.automation_mode(
                 conn,

@@ -32,58 +32,19 @@ from opslink.adapters.tickets.common import (
     require,
     ticket_http,
 )
+from opslink.adapters.tickets.servicenow_fields import (
+    CATEGORIES,
+    IMPACT_URGENCY,
+    JOURNAL,
+    PRIORITIES,
+    STATES,
+    TABLE,
+    TO_STATE,
+    USERS,
+    custom_state,
+)
 from opslink.errors import TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
-
-TABLE = "/api/now/table/incident"
-USERS = "/api/now/table/sys_user"
-JOURNAL = "/api/now/table/sys_journal_field"
-IMPACT_URGENCY = {
-    Priority.CRITICAL: ("1", "1"),
-    Priority.HIGH: ("1", "2"),
-    Priority.MEDIUM: ("2", "2"),
-    Priority.LOW: ("3", "2"),
-}
-STATES = {
-    "1": TicketStatus.OPEN,
-    "2": TicketStatus.IN_PROGRESS,
-    "3": TicketStatus.PENDING,
-    "6": TicketStatus.RESOLVED,
-    "7": TicketStatus.CLOSED,
-    "8": TicketStatus.CLOSED,
-}
-TO_STATE = {
-    TicketStatus.OPEN: "2",
-    TicketStatus.IN_PROGRESS: "2",
-    TicketStatus.PENDING: "3",
-    TicketStatus.RESOLVED: "6",
-    TicketStatus.CLOSED: "7",
-}
-PRIORITIES = {
-    "1": Priority.CRITICAL,
-    "2": Priority.HIGH,
-    "3": Priority.MEDIUM,
-    "4": Priority.LOW,
-    "5": Priority.LOW,
-}
-CATEGORIES = {
-    TicketType.DATABASE: "database",
-    TicketType.NETWORK: "network",
-    TicketType.STORAGE: "hardware",
-    TicketType.PERFORMANCE: "software",
-    TicketType.INCIDENT: "inquiry",
-}
-
-
-def _custom_state(rec: dict[str, Any]) -> TicketStatus | None:
-    """An instance's own state (a custom choice): the record's `active` flag says whether
-    it is still being worked on (ServiceNow clears it when an incident is closed)."""
-    active = str(rec.get("active", "")).lower()
-    if active == "true":
-        return TicketStatus.IN_PROGRESS
-    if active == "false":
-        return TicketStatus.CLOSED
-    return None
 
 
 class ServiceNowTickets(KeyedComments):
@@ -152,7 +113,7 @@ class ServiceNowTickets(KeyedComments):
 
     def _ticket(self, rec: dict[str, Any]) -> Ticket:
         sys_id = str(require(rec, "sys_id", "ServiceNow"))
-        state = STATES.get(str(rec.get("state", ""))) or _custom_state(rec)
+        state = STATES.get(str(rec.get("state", ""))) or custom_state(rec)
         if state is None:
             raise TicketSystemRejected(
                 f"ServiceNow: incident {sys_id} has unknown state {rec.get('state')!r}"
