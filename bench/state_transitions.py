@@ -1,30 +1,36 @@
-"""Step Functions state transitions per remediation against job duration, on the emulator.
+"""Step Functions state transitions and detection latency per remediation against job
+duration, on the emulator.
 
 The real ASL runs on moto with the local shell job platform; the job sleeps for the
 duration under test and the alarm is back to OK, so every run takes the success path.
-Time is scaled: Wait states last seconds / SCALE and jobs sleep duration / SCALE, so a
-30-minute job takes 30 min / SCALE here. Two configurations of the same state machine:
-OpsLink's adaptive backoff (PollBaseSeconds=15, PollMaxSeconds=900, the defaults) and the
-original design's fixed 30-second polling (base = max = 30).
+Time is scaled: Wait states and poll waits last seconds / SCALE and jobs sleep
+duration / SCALE, so a 30-minute job takes 30 min / SCALE here. Three configurations of
+the same state machine, side by side: completion events (the job's end wakes the waiting
+execution: what SSM, and Rundeck/AWX with notifications, do), OpsLink's adaptive polling
+without events (PollBaseSeconds=15, PollMaxSeconds=900) and fixed 30-second polling
+(base = max = 30). Detection = the job's end (the local runner's finished_at) to the
+state that handed its end on, in deployed seconds (polling: wall time x SCALE; events:
+wall time, as nothing in that path is scaled).
 
 Then the poll schedule from a runbook's duration history (remediation/poll_schedule.py),
 in simulated time: for each job length, 8 past runs within +-8 % of it and 200 runs to
 come (+-8 %), each polled as the poll task would (the schedule function itself); reported:
-detection latency (job end -> the poll that sees it) and transitions, against the
-targets latency <= max(15 s, 10 % of the duration) and <= 30 transitions at 30 min. The
-non-poll states of the success path are taken from the emulator run above.
+detection latency (job end -> the poll that sees it) and transitions — the platforms
+without completion events.
 
     .venv/bin/python bench/state_transitions.py [SCALE]
 """
 
 from __future__ import annotations
 
+import json
 import random
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import boto3
@@ -38,8 +44,8 @@ DURATIONS = {"10 s": 10, "2 min": 120, "30 min": 1800}
 CATALOG = Path(__file__).parent / "catalog"
 
 
-def run(config: dict[str, str], scale: float) -> dict[str, dict[str, int]]:
-    results: dict[str, dict[str, int]] = {}
+def run(config: dict[str, str], scale: float, events: str) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
     with (
         tempfile.TemporaryDirectory() as tmp,
         LocalStack(
@@ -47,6 +53,7 @@ def run(config: dict[str, str], scale: float) -> dict[str, dict[str, int]]:
             env_overrides={"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(CATALOG)}},
             log_path=Path(tmp) / "lambda.log",
             time_scale=scale,
+            job_end_events=events,
         ) as stack,
     ):
         names = {}
@@ -79,12 +86,31 @@ def run(config: dict[str, str], scale: float) -> dict[str, dict[str, int]]:
                 for e in history
                 if "stateEnteredEventDetails" in e
             ]
+            wall = _detection(stack, history)
             results[label] = {
                 "transitions": len(entered),
                 "polls": entered.count("PollJob"),
                 "remediated": int(entered[-1] == "Remediated" and statuses[name] == "SUCCEEDED"),
+                "detection": wall if events == "deliver" else wall * scale,
             }
     return results
+
+
+def _detection(stack: LocalStack, history: list[dict[str, object]]) -> float:
+    """Wall seconds from the job's end to the AwaitJob/PollJob exit that carried it."""
+    for event in history:
+        details = event.get("stateExitedEventDetails")
+        if not isinstance(details, dict) or details["name"] not in ("AwaitJob", "PollJob"):
+            continue
+        launch = json.loads(str(details["output"]))["launch"]
+        if launch["poll"]["state"] in ("succeeded", "failed", "cancelled", "timed_out"):
+            job_dir = Path(stack.state_dir or "") / "jobs" / launch["job"]["job_id"]
+            doc = json.loads((job_dir / "status.json").read_text())
+            ended = datetime.fromisoformat(doc["finished_at"])
+            seen = event["timestamp"]
+            assert isinstance(seen, datetime)
+            return max(0.0, (seen - ended).total_seconds())
+    raise AssertionError("no state saw the job end")
 
 
 def _clear_when_launched(stack: LocalStack, alarms: dict[str, tuple[str, str]]) -> None:
@@ -103,22 +129,30 @@ def _clear_when_launched(stack: LocalStack, alarms: dict[str, tuple[str, str]]) 
 
 def main() -> None:
     scale = float(sys.argv[1]) if len(sys.argv) > 1 else 100.0
-    adaptive = run({"PollBaseSeconds": "15", "PollMaxSeconds": "900"}, scale)
-    fixed = run({"PollBaseSeconds": "30", "PollMaxSeconds": "30"}, scale)
+    polling = {"PollBaseSeconds": "15", "PollMaxSeconds": "900"}
+    evented = run(polling, scale, "deliver")
+    adaptive = run(polling, scale, "off")
+    fixed = run({"PollBaseSeconds": "30", "PollMaxSeconds": "30"}, scale, "off")
     print(
-        f"time scale 1/{scale:g}; transitions = states entered in the execution history (success path)"
+        f"time scale 1/{scale:g}; transitions = states entered in the execution history "
+        "(success path); detection = job end -> the execution has it, deployed seconds"
     )
     print(
-        f"{'job':<8}{'adaptive':>10}{'polls':>7}{'fixed 30s':>11}{'polls':>7}{'ratio':>8}{'schedule polls':>16}"
+        f"{'job':<8}{'events':>8}{'detect':>9}{'polling':>9}{'polls':>7}{'detect':>9}"
+        f"{'fixed 30s':>11}{'polls':>7}{'detect':>9}{'polling/events':>16}"
     )
-    for label, seconds in DURATIONS.items():
-        a, f = adaptive[label], fixed[label]
-        assert a["remediated"] and f["remediated"], (label, a, f)
+    for label in DURATIONS:
+        e, a, f = evented[label], adaptive[label], fixed[label]
+        assert e["remediated"] and a["remediated"] and f["remediated"], (label, e, a, f)
         print(
-            f"{label:<8}{a['transitions']:>10}{a['polls']:>7}{f['transitions']:>11}{f['polls']:>7}"
-            f"{f['transitions'] / a['transitions']:>8.1f}{polls_needed(seconds, 15, 900):>16}"
+            f"{label:<8}{e['transitions']:>8.0f}{e['detection']:>8.1f}s"
+            f"{a['transitions']:>9.0f}{a['polls']:>7.0f}{a['detection']:>8.0f}s"
+            f"{f['transitions']:>11.0f}{f['polls']:>7.0f}{f['detection']:>8.0f}s"
+            f"{a['transitions'] / e['transitions']:>16.1f}"
         )
-    history_report({k: v["transitions"] - 3 * v["polls"] for k, v in adaptive.items()})
+    print(f"(schedule polls without history for each length: "
+          f"{', '.join(str(polls_needed(s, 15, 900)) for s in DURATIONS.values())})")  # fmt: skip
+    history_report({k: int(v["transitions"] - 3 * v["polls"]) for k, v in adaptive.items()})
 
 
 def detection(

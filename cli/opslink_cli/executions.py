@@ -25,10 +25,22 @@ _FACTS = {
             else ""
         )
         + (
-            f"; polls {s}"
+            f"; {'' if s.startswith('woken') else 'polls '}{s}"
             if (s := ((o.get("launch") or {}).get("poll") or {}).get("schedule"))
             else ""
         )
+    ),
+    "AwaitJob": lambda o: (
+        "job {state} after {elapsed_seconds}s, woken by {woken_by}".format(
+            **{
+                "state": "?",
+                "elapsed_seconds": "?",
+                **((o.get("launch") or {}).get("poll") or {}),
+                "woken_by": ((o.get("launch") or {}).get("poll") or {}).get("woken_by")
+                or "its wait's end",
+            }
+        )
+        + _batch((o.get("launch") or {}).get("job") or {}, launched=True)
     ),
     "PollJob": lambda o: (
         "job {state} after {elapsed_seconds}s (poll {attempt}); next wait {wait_seconds}s".format(

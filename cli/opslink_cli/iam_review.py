@@ -192,6 +192,19 @@ def roles_from_template(cfn: Mapping[str, Any], resolver: Any) -> list[Role]:
             else:
                 role.managed.append(str(resolver.resolve(arn)))
         roles.append(role)
+    # Inline policies of their own (AWS::IAM::Policy), attached to roles by reference:
+    # how a function gets a permission on a resource that depends on the function.
+    by_name = {role.name: role for role in roles}
+    for res in resources.values():
+        if res["Type"] != "AWS::IAM::Policy":
+            continue
+        if "Condition" in res and not resolver.condition(res["Condition"]):
+            continue
+        props = res.get("Properties", {})
+        for ref in props.get("Roles", []):
+            name = ref.get("Ref") if isinstance(ref, dict) else None
+            if name in by_name:
+                by_name[name].statements += statements_of(resolver.resolve(props["PolicyDocument"]))
     return roles
 
 

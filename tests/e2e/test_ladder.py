@@ -93,7 +93,8 @@ def test_a_second_runbook_fixes_what_the_first_did_not(tmp_path: Path) -> None:
             "NextAttempt: learning: clear_cache recorded a miss (not_fixed); next attempt: restart_service"
             in said
         )
-        assert "polls no duration history yet" in said
+        assert "woken by the job's end event" in said  # the launch says how it waits
+        assert "AwaitJob: job succeeded after" in said and "woken by opslink.jobs" in said
         assert "VerifyFix: alarm is OK; learning: restart_service recorded a verified fix" in said
 
 

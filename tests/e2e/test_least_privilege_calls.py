@@ -59,6 +59,13 @@ def iam_requests(service: str, op: str, params: dict[str, Any]) -> list[tuple[st
         ("stepfunctions", "StartExecution"): lambda: params["stateMachineArn"],
         ("stepfunctions", "DescribeExecution"): lambda: params["executionArn"],
         ("stepfunctions", "StopExecution"): lambda: params["executionArn"],
+        # A task token names its execution's state machine: OpsLink's only one.
+        ("stepfunctions", "SendTaskSuccess"): lambda: (
+            f"arn:aws:states:{at}:stateMachine:opslink-RemediationStateMachine"
+        ),
+        ("stepfunctions", "SendTaskFailure"): lambda: (
+            f"arn:aws:states:{at}:stateMachine:opslink-RemediationStateMachine"
+        ),
         ("lambda", "Invoke"): lambda: f"arn:aws:lambda:{at}:function:{params['FunctionName']}",
         ("ssm", "GetParameter"): lambda: f"arn:aws:ssm:{at}:parameter{params['Name']}",
         ("secretsmanager", "GetSecretValue"): lambda: (

@@ -61,7 +61,7 @@ def test_closing_the_ticket_stops_the_running_remediation(stack: Stack) -> None:
     assert alert.execution_name
     deadline = time.monotonic() + 10
     while (
-        "PollJob" not in stack.states_entered(alert.execution_name) and time.monotonic() < deadline
+        "AwaitJob" not in stack.states_entered(alert.execution_name) and time.monotonic() < deadline
     ):
         time.sleep(0.1)
     stack.tickets.set_status(

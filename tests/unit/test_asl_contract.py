@@ -72,6 +72,15 @@ def _paths(node: Any) -> list[str]:
 STATES = sorted(ASL["States"].items())
 
 
+def _task_parameters(state: Any) -> dict[str, Any]:
+    """What a task passes to the remediate function: its Parameters, or their Payload for
+    a callback task (.waitForTaskToken)."""
+    params = state.get("Parameters") or {}
+    if str(state.get("Resource", "")).endswith(".waitForTaskToken"):
+        return params.get("Payload") or {}
+    return params if isinstance(params, dict) else {}
+
+
 @pytest.mark.parametrize(("name", "state"), STATES, ids=[n for n, _ in STATES])
 def test_every_path_the_state_reads_exists_in_the_payload_models(name: str, state: Any) -> None:
     for path in _paths(state):
@@ -81,6 +90,8 @@ def test_every_path_the_state_reads_exists_in_the_payload_models(name: str, stat
 @pytest.mark.parametrize(("name", "state"), STATES, ids=[n for n, _ in STATES])
 def test_every_result_lands_where_its_model_says(name: str, state: Any) -> None:
     for catch in state.get("Catch", []):
+        if catch["ResultPath"] is None:  # the state passes on unchanged (a timed-out wait)
+            continue
         assert EXECUTION_STATE.get(catch["ResultPath"].removeprefix("$.")) is not None
     if "ResultPath" not in state or state["ResultPath"] is None:
         return
@@ -89,7 +100,7 @@ def test_every_result_lands_where_its_model_says(name: str, state: Any) -> None:
     assert head in EXECUTION_STATE, f"{name} writes {state['ResultPath']}, not in EXECUTION_STATE"
     found = resolve(state["ResultPath"]) if "." in key else [EXECUTION_STATE[key]]
     params = state.get("Parameters") or {}
-    action = params.get("action") if isinstance(params, dict) else None
+    action = _task_parameters(state).get("action")
     if state["Type"] == "Task" and action:
         assert TASK_RESULTS[action] in found, f"{name}: {action} -> {key} ({found})"
     if state["Type"] == "Pass":  # a literal or a copy: it validates as the model it stands for
@@ -104,7 +115,7 @@ def test_every_result_lands_where_its_model_says(name: str, state: Any) -> None:
 
 @pytest.mark.parametrize(("name", "state"), STATES, ids=[n for n, _ in STATES])
 def test_every_task_parameter_is_a_field_of_the_request(name: str, state: Any) -> None:
-    params = state.get("Parameters") or {}
+    params = _task_parameters(state)
     if state["Type"] != "Task" or "action" not in params:
         return
     assert params["action"] in TASKS, f"{name}: unknown action {params['action']}"

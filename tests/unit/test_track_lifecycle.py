@@ -298,7 +298,13 @@ def test_function_url_event_is_parsed() -> None:
         "isBase64Encoded": True,
     }
     req = request_from_function_url(event)
-    assert req == WebhookRequest("POST", {"x-hub-signature-256": "sha256=abc"}, b'{"a": 1}')
+    assert req == WebhookRequest(
+        "POST", {"x-hub-signature-256": "sha256=abc"}, b'{"a": 1}', path="/", query={}
+    )
+    routed = request_from_function_url(
+        event | {"rawPath": "/jobs/awx", "queryStringParameters": {"token": "t"}}
+    )
+    assert routed is not None and (routed.path, routed.query) == ("/jobs/awx", {"token": "t"})
     assert request_from_function_url({"source": "aws.events"}) is None
 
 

@@ -243,6 +243,11 @@ class TemplateDeployer:
         # Sealed for files too where the machine allows it (sandbox_host.file_seal).
         env["LOCAL_SANDBOX_HIDE"] = self.sandbox_hide
         env["LOCAL_AWS_ENDPOINT_URL"] = self.endpoint_url or ""
+        # The emulator announces local jobs' ends (emulator.job_events) unless told not to.
+        if env.get("JOB_PLATFORM") == "local":
+            env["JOB_COMPLETION_EVENTS"] = (
+                "off" if getattr(self, "job_end_events", "deliver") == "off" else "on"
+            )
         return env | self.env_overrides.get(logical, {})
 
     def _state_machine(

@@ -126,3 +126,18 @@ def stop_wakes_task_token_waits() -> None:
 
     ExecutionWorker.stop = stop  # type: ignore[method-assign]
     ExecutionWorker._opslink_wakes_callbacks = True  # type: ignore[attr-defined]
+
+    # The woken wait then fails (moto reports it as its timeout): on AWS a stopped
+    # execution is ABORTED whatever its last state was doing, so the failure of a stopped
+    # program does not replace its stop.
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    original_set_error = Environment.set_error
+
+    def set_error(self: Any, error: Any) -> None:
+        if isinstance(getattr(self, "_program_state", None), ProgramStopped):
+            return
+        original_set_error(self, error)
+
+    Environment.set_error = set_error  # type: ignore[method-assign]

@@ -15,7 +15,6 @@ import importlib
 import io
 import json
 import logging
-import os
 import sys
 import threading
 import time
@@ -28,11 +27,12 @@ from typing import Any, TextIO
 
 from moto.awslambda.models import LambdaFunction
 
+from opslink_cli.emulator.function_environ import function_environment
+
 SEAM_OWNER = LambdaFunction
 SEAM_NAME = "_invoke_lambda"
 
 _local = threading.local()
-_env_lock = threading.RLock()
 
 
 class _RoutingStream(io.TextIOBase):
@@ -165,7 +165,7 @@ class LocalLambdaRuntime:
                 "AWS_LAMBDA_FUNCTION_NAME": spec.name,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
             }
-            with _env_lock, _patched_environ(env), _in_handler():
+            with function_environment(env), _in_handler():
                 code_dir = str(spec.code_dir)
                 if code_dir not in sys.path:
                     sys.path.insert(0, code_dir)
@@ -242,17 +242,3 @@ def _in_handler(function: str | None = None) -> Any:
         yield
     finally:
         _local.in_handler, _local.function = previous
-
-
-@contextlib.contextmanager
-def _patched_environ(env: dict[str, str]) -> Any:
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

@@ -58,6 +58,11 @@ class LocalStack(TemplateDeployer):
     mirror_alarms: bool = False
     monitor: Any = None
     fleet: Any = None  # plays EC2/Auto Scaling for the hosts alarms name (emulator.fleet)
+    # Local jobs' ends announced to the remediate function (emulator.job_events), as
+    # EventBridge does for Run Command: deliver | duplicate | drop (lost events: the safety
+    # poll at the runbook's timeout finds the job) | off (no events: poll on the schedule).
+    job_end_events: str = "deliver"
+    job_watcher: Any = None
     sandbox_hide: str = ""  # set at start: what sealed runbooks do not see (file_seal)
     template: dict[str, Any] = field(default_factory=dict)  # read once, in deploy()
     _mock: Any = None
@@ -87,10 +92,30 @@ class LocalStack(TemplateDeployer):
         stop_wakes_task_token_waits()
         scale_waits(self.time_scale)
         self.deploy()
+        self._start_job_watcher()
         self._start_fleet()
         if self.mirror_alarms:
             self._start_monitor()
         return self
+
+    def _start_job_watcher(self) -> None:
+        from opslink_cli.emulator.job_events import JobEndWatcher
+
+        assert self.state_dir is not None
+        if self.job_end_events == "off" or "RemediateFunction" not in self.names:
+            return
+        function = self.names["RemediateFunction"]
+        client = self.client("lambda")
+
+        def deliver(event: dict[str, Any]) -> None:
+            client.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps(event))
+
+        self.job_watcher = JobEndWatcher(
+            self.state_dir / "jobs",
+            deliver,
+            drop=self.job_end_events == "drop",
+            duplicate=self.job_end_events == "duplicate",
+        ).start()
 
     def _start_fleet(self) -> None:
         """The hosts an alarm names exist in the emulated EC2/Auto Scaling (fleet.py)."""
@@ -132,6 +157,9 @@ class LocalStack(TemplateDeployer):
         self._add_ingest_hook(self.monitor.mirror_event)
 
     def stop(self) -> None:
+        if self.job_watcher is not None:
+            self.job_watcher.stop()
+            self.job_watcher = None
         self._stop_running_executions()
         clear_parameter_caches()
         if self._monitor_ctx is not None:

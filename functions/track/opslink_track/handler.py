@@ -10,16 +10,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from opslink.alert_actions import handle_operator_request
 from opslink.config import TrackSettings
 from opslink.deadline import budget
+from opslink.function_url import answer
 from opslink.observability import logger as make_logger
 from opslink.observability import tracer as make_tracer
 from opslink.track_service import TrackDeps, sweep
-from opslink.webhook_service import (
-    RETRY_AFTER_SECONDS,
-    function_url_response,
-    handle_webhook,
-    request_from_function_url,
-)
-from opslink.wiring import track_deps, webhook_secret
+from opslink.webhook_service import function_url_response, request_from_function_url
+from opslink.wiring import job_events, track_deps, webhook_secret
 
 SETTINGS = TrackSettings.from_environ()
 logger = make_logger()
@@ -51,9 +47,4 @@ def _handle(event: Any) -> dict[str, Any]:
         return function_url_response(
             404, {"error": "webhooks are not configured (WebhookSecretName)"}
         )
-    status, doc = handle_webhook(request, deps(), deps().tickets.name, secret, deps().store)  # type: ignore[arg-type]
-    logger.info("webhook handled", extra={"status": status, **doc})
-    retry = (
-        {"retry-after": str(doc.get("retry_after", RETRY_AFTER_SECONDS))} if status == 503 else None
-    )
-    return function_url_response(status, doc, retry)
+    return answer(request, secret, deps(), job_events(SETTINGS).forward)

@@ -119,6 +119,11 @@ class RemediateSettings(CommonSettings):
     runbook_catalog_path: str = Field(default="/opt", alias="RUNBOOK_CATALOG_PATH")
     poll_base_seconds: int = Field(default=15, ge=1, le=3600, alias="POLL_BASE_SECONDS")
     poll_max_seconds: int = Field(default=900, ge=1, le=86_400, alias="POLL_MAX_SECONDS")
+    # Does the platform announce job ends (remediation/completion.py)? auto: SSM yes (the
+    # template's EventBridge rule), others only once their notifications are set up (on).
+    job_completion_events: str = Field(
+        default="auto", alias="JOB_COMPLETION_EVENTS", pattern="^(auto|on|off)$"
+    )
     runs_per_service_hour: int = Field(default=10, ge=0, alias="AUTOMATION_RUNS_PER_SERVICE_HOUR")
     runs_per_resource_hour: int = Field(default=3, ge=0, alias="AUTOMATION_RUNS_PER_RESOURCE_HOUR")
     max_attempts_per_episode: int = Field(default=2, ge=1, le=5, alias="MAX_ATTEMPTS_PER_EPISODE")
@@ -150,6 +155,12 @@ class RemediateSettings(CommonSettings):
     awx_templates: dict[str, int] = Field(default_factory=dict, alias="AWX_TEMPLATES")
 
     _json_maps = field_validator("rundeck_jobs", "awx_templates", mode="before")(json_object)
+
+    @property
+    def job_events(self) -> bool:
+        if self.job_completion_events == "auto":
+            return self.job_platform == "ssm"
+        return self.job_completion_events == "on"
 
 
 class TrackSettings(CommonSettings):

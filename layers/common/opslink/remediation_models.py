@@ -144,3 +144,12 @@ class BudgetClaim(StrEnum):
 
     def __bool__(self) -> bool:
         return self is BudgetClaim.CLAIMED
+
+
+class JobWaiter(_Frozen):
+    """An execution waiting for a job to end (remediation/completion.py)."""
+
+    alert_id: str
+    token: str
+    request: dict[str, object]  # the poll task's input: what the waking poll needs
+    claimed: bool = False

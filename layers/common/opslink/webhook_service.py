@@ -46,6 +46,8 @@ class WebhookRequest:
     method: str
     headers: dict[str, str]  # lower-case names
     body: bytes
+    path: str = "/"
+    query: dict[str, str] | None = None
 
 
 class Rejected(Exception):
@@ -149,6 +151,8 @@ def request_from_function_url(event: Any) -> WebhookRequest | None:
         method=str(event["requestContext"]["http"].get("method", "")).upper(),
         headers=headers,
         body=body,
+        path=str(event.get("rawPath") or event["requestContext"]["http"].get("path") or "/"),
+        query={str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()},
     )
 
 

@@ -13,6 +13,7 @@ from opslink.faults import FaultReporter
 from opslink.secrets import read_secret
 
 if TYPE_CHECKING:
+    from opslink.adapters.workflow.remediate_tasks import RemediateJobEvents
     from opslink.config import IngestSettings, MetricsSettings, RemediateSettings, TrackSettings
     from opslink.ingest import IngestDeps
     from opslink.metrics_service import MetricsDeps
@@ -48,11 +49,20 @@ def _notifier(topic_arn: str) -> Any:
     return SnsNotifier(topic_arn) if topic_arn else None
 
 
+def job_events(settings: TrackSettings) -> RemediateJobEvents:
+    """Where the webhook URL passes job platforms' notifications on to."""
+    from opslink.adapters.workflow.remediate_tasks import RemediateJobEvents
+
+    return RemediateJobEvents(settings.remediate_function_name)
+
+
 def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     from opslink.adapters.directory.alarm_state import CloudWatchAlarmState
     from opslink.adapters.directory.ec2_hosts import Ec2HostDirectory
     from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
     from opslink.adapters.jobs.registry import job_platform
+    from opslink.adapters.store.job_waits import JobWaits
+    from opslink.adapters.workflow.task_callbacks import StepFunctionsCallbacks
     from opslink.automation_control import SsmAutomationControl
     from opslink.remediation import RemediateDeps
     from opslink.remediation.catalog import load_catalog
@@ -67,6 +77,9 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         store=store,
         tickets=ticket_system(settings),
         jobs=job_platform(settings),
+        job_events=settings.job_events,
+        waits=JobWaits(settings.alerts_table),
+        callbacks=StepFunctionsCallbacks(),
         catalog=catalog,
         alarms=CloudWatchAlarmState(),
         directory=ServiceMapDirectory(smap),

@@ -16,7 +16,9 @@ from opslink.ports.remediation import (
     HostDirectory,
     JobCanceller,
     JobPlatform,
+    JobWaitRegistry,
     RemediationStore,
+    TaskCallbacks,
 )
 from opslink.ports.store import (
     AlertStore,
@@ -47,6 +49,7 @@ __all__ = [
     "HostDirectory",
     "JobCanceller",
     "JobPlatform",
+    "JobWaitRegistry",
     "JournalReader",
     "Notifier",
     "RemediationStore",
@@ -54,6 +57,7 @@ __all__ = [
     "StatusTickets",
     "Stopper",
     "SweepableTickets",
+    "TaskCallbacks",
     "TicketLinks",
     "TicketSystem",
     "TrackStore",

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from opslink.automation_control import Control
     from opslink.journal import LifecycleEvent
-    from opslink.remediation_models import BudgetClaim, JobOutput, JobRef, JobRequest, JobStatus
+    from opslink.remediation_models import (
+        BudgetClaim,
+        JobOutput,
+        JobRef,
+        JobRequest,
+        JobStatus,
+        JobWaiter,
+    )
 
 from opslink.models import Alert
 from opslink.ports.store import AlertStore
@@ -27,6 +34,35 @@ class JobPlatform(Protocol):
         """stdout/stderr, the last `limit` characters of each."""
 
     def cancel(self, ref: JobRef) -> None: ...
+
+
+class JobWaitRegistry(Protocol):
+    """Which execution waits for which job (its task token), so a completion event that
+    names only the job wakes the right one, once."""
+
+    def wait_for_job(
+        self,
+        platform: str,
+        job_id: str,
+        alert_id: str,
+        token: str,
+        request: dict[str, Any],
+        now: datetime,
+    ) -> None: ...
+
+    def job_waiter(self, platform: str, job_id: str) -> JobWaiter | None: ...
+
+    def claim_job_waiter(self, platform: str, job_id: str, token: str, by: str) -> bool:
+        """True for exactly one caller per registered token."""
+
+
+class TaskCallbacks(Protocol):
+    """Step Functions' callback API: end a task that waits for its token."""
+
+    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+        """False when the token is no longer waited on (timed out, execution stopped)."""
+
+    def fail(self, token: str, error: str, cause: str) -> bool: ...
 
 
 class RemediationStore(AlertStore, Protocol):

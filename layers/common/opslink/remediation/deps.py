@@ -14,8 +14,10 @@ from opslink.ports import (
     Directory,
     HostDirectory,
     JobPlatform,
+    JobWaitRegistry,
     Notifier,
     RemediationStore,
+    TaskCallbacks,
     TicketSystem,
 )
 from opslink.remediation.catalog import Runbook
@@ -27,6 +29,10 @@ class RemediateDeps:
     store: RemediationStore
     tickets: TicketSystem
     jobs: JobPlatform | None = None
+    # Completion events: the job's end wakes the waiting execution (remediation/completion).
+    job_events: bool = False  # the platform announces job ends: wait long, poll as a net
+    waits: JobWaitRegistry | None = None
+    callbacks: TaskCallbacks | None = None
     catalog: Sequence[Runbook] = ()
     alarms: AlarmStateReader | None = None
     directory: Directory | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 
 from aws_lambda_powertools import Logger
@@ -77,14 +78,19 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:
 
 
 def _first_poll(deps: RemediateDeps, job: LaunchedJob) -> PollState:
-    plan = expected(deps.store.job_durations(job.platform, job.runbook))
-    wait = wait_after(
-        0, 0, plan, deps.poll_base_seconds, deps.poll_max_seconds, job.timeout_seconds
+    plan = (
+        None if deps.job_events else expected(deps.store.job_durations(job.platform, job.runbook))
     )
+    wait = _next_wait(deps, 0, 0, plan, job.timeout_seconds)
     return PollState(
         wait_seconds=wait,
         plan=PollPlan(**asdict(plan)) if plan else None,
-        schedule=describe(plan, deps.poll_base_seconds, deps.poll_max_seconds),
+        schedule=(
+            f"woken by the job's end event; polled at the runbook's timeout ({wait} s) if "
+            "no event comes"
+            if deps.job_events
+            else describe(plan, deps.poll_base_seconds, deps.poll_max_seconds)
+        ),
     )
 
 
@@ -191,16 +197,34 @@ def _start(
     return job
 
 
+def _next_wait(
+    deps: RemediateDeps, elapsed: float, attempt: int, plan: Expected | None, remaining: float
+) -> int:
+    """How long the execution waits for the job before it polls. When the platform
+    announces job ends, the wait is the runbook's remaining time: the event wakes it, and
+    the poll at its end is only the safety net for a lost event."""
+    if deps.job_events:
+        return max(1, math.ceil(remaining))
+    return wait_after(
+        elapsed, attempt, plan, deps.poll_base_seconds, deps.poll_max_seconds, remaining
+    )
+
+
 def job_ref(req: TaskRequest) -> JobRef:
     if req.job is None:
         raise InvalidTaskInput(f"remediation task input: 'job' is missing for {req.action}")
     return JobRef(platform=req.job.platform, job_id=req.job.job_id, launched_at=req.job.launched_at)
 
 
-def poll(deps: RemediateDeps, req: TaskRequest) -> Launch:
+def poll(
+    deps: RemediateDeps, req: TaskRequest, status: JobStatus | None = None, woken_by: str = ""
+) -> Launch:
     """The job's state; when a batch succeeded and batches remain, the next batch is
-    launched (the canary must succeed before any other host is touched)."""
-    state = _poll(deps, req)
+    launched (the canary must succeed before any other host is touched). `status`: read
+    already by whoever woke the execution (`woken_by`: completion.py)."""
+    state = _poll(deps, req, status)
+    if woken_by:
+        state = state.model_copy(update={"woken_by": woken_by})
     job = req.job
     if job is None or state.state != JobState.SUCCEEDED.value or job.batch + 1 >= len(job.batches):
         if job is None:
@@ -210,10 +234,10 @@ def poll(deps: RemediateDeps, req: TaskRequest) -> Launch:
     return Launch(job=following, poll=_first_poll(deps, following))
 
 
-def _poll(deps: RemediateDeps, req: TaskRequest) -> PollState:
+def _poll(deps: RemediateDeps, req: TaskRequest, status: JobStatus | None = None) -> PollState:
     ref = job_ref(req)
     try:
-        status = deps.platform().status(ref)
+        status = status or deps.platform().status(ref)
     except JobPlatformError as exc:
         # A blip of the platform is not the job's end: poll again at the next wait; past
         # the runbook's timeout the job is cancelled and handed over, never "failed".
@@ -241,9 +265,7 @@ def _poll(deps: RemediateDeps, req: TaskRequest) -> PollState:
         detail=scrub(status.detail)[:500],  # execution state: no secret
         elapsed_seconds=int(elapsed),
         timed_out=(not status.state.finished) and remaining <= 0,
-        wait_seconds=wait_after(
-            elapsed, attempt, plan, deps.poll_base_seconds, deps.poll_max_seconds, remaining
-        ),
+        wait_seconds=_next_wait(deps, elapsed, attempt, plan, remaining),
         plan=before,
         schedule=req.poll.schedule if req.poll else "",
     )

@@ -112,6 +112,7 @@ class PollState(_Payload):
     wait_seconds: int = 1
     plan: PollPlan | None = None  # None: no history yet, the default backoff
     schedule: str = ""  # the schedule in words (the execution's timeline)
+    woken_by: str = ""  # what ended the wait: the job's end event, the wait's own look; "" a poll
 
 
 class Launch(_Payload):
@@ -229,6 +230,8 @@ TASK_RESULTS: dict[str, Any] = {
     "select": Selection,
     "launch": Launch,
     "poll": Launch,
+    "await_job": Launch,  # sent with the task token by whoever wakes the wait (completion.py)
+    "request_approval": dict,  # the human's decision, sent with the token
     "verify": Verification,
     "resolve": dict,
     "escalate": dict,

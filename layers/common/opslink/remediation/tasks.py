@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from opslink.comment_outbox import post_comment
 from opslink.errors import InvalidTaskInput
 from opslink.journal import EventKind, about
+from opslink.remediation.completion import await_job, on_job_event
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.diagnostics import collect_diagnostics, diagnose
 from opslink.remediation.jobs import cancel, launch, poll
@@ -84,6 +85,7 @@ TASKS: dict[str, Task] = {
     "request_approval": request_approval,
     "launch": launch,
     "poll": poll,
+    "await_job": await_job,
     "cancel": cancel,
     "verify": verify,
     "resolve": resolve,
@@ -97,6 +99,8 @@ TASKS: dict[str, Task] = {
 
 
 def run_task(event: Any, deps: RemediateDeps) -> dict[str, Any]:
+    if isinstance(event, dict) and "detail-type" in event:  # a job's end, on EventBridge
+        return on_job_event(deps, event)
     req = parse_request(event)
     task = TASKS.get(req.action)
     if task is None:

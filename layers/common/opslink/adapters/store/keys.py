@@ -8,6 +8,7 @@
 | LINK        | ALERT#<id> / EXECUTION#<n>  | EXECUTION#<n> / ALERT#<id>      | alert <-> remediation execution                 | locks        |
 | LAUNCH      | ALERT#<id>                  | LAUNCH#<idempotency key>        | a launched job, by its launch key               | ledger       |
 | JOB         | ALERT#<id> / JOB#<pf>#<id>  | JOB#<pf>#<id> / ALERT#<id>      | alert <-> job                                   | ledger       |
+| WAIT        | JOB#<pf>#<id>               | WAIT                            | the execution waiting for the job (task token, 2-day TTL) | job_waits |
 | STATS       | STATS#<runbook>             | <alert type>#<service>#<env>    | verified fixes / misses of a runbook (+ weekly f<week>/m<week>) | ledger |
 | DURATION    | DURATION#<platform>#<runbook> | <at>#<job id>                 | a successful run's duration (180-day TTL)       | ledger       |
 | BUDGET      | BUDGET#<service> or BUDGET#resource#<r> | <hour>              | automated runs this hour (runaway brake)        | reliability  |
@@ -63,6 +64,10 @@ def execution_ref(name: str) -> str:
 
 def job_ref(platform: str, job_id: str) -> str:
     return f"JOB#{platform}#{job_id}"
+
+
+def job_wait(platform: str, job_id: str) -> Key:
+    return {"pk": job_ref(platform, job_id), "sk": "WAIT"}
 
 
 def launch(alert_id: str, idempotency_key: str) -> Key:

@@ -56,3 +56,30 @@ class RemediateTaskCanceller:
                 )
             cancelled.append(str(job.get("job_id")))
         return cancelled
+
+
+class RemediateJobEvents:
+    """Pass a job platform's notification on to the remediate function, asynchronously
+    (it wakes the execution waiting for the job; the platform is answered at once)."""
+
+    def __init__(self, function_name: str, client: Any = None) -> None:
+        self.function_name = function_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = lazy_client("lambda")
+        return self._client
+
+    def forward(self, event: dict[str, Any]) -> None:
+        if not self.function_name:
+            raise RetryableError("REMEDIATE_FUNCTION_NAME is not set: nowhere to pass it on")
+        try:
+            self.client.invoke(
+                FunctionName=self.function_name,
+                InvocationType="Event",
+                Payload=json.dumps(event).encode(),
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise RetryableError(f"invoke {self.function_name}: {exc}") from exc

@@ -1,0 +1,42 @@
+"""TaskCallbacks on Step Functions: wake an execution waiting on a task token."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from opslink.adapters.aws import aws_errors, lazy_client
+from opslink.errors import RetryableError
+
+# The token was waited on and is not any more: the execution moved on (its wait timed
+# out and the safety poll took over) or was stopped. Nothing to wake.
+GONE = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken")
+
+
+class StepFunctionsCallbacks:
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = lazy_client("stepfunctions")
+        return self._client
+
+    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+        try:
+            with aws_errors("Step Functions SendTaskSuccess", RetryableError, GONE):
+                self.client.send_task_success(taskToken=token, output=json.dumps(output))
+            return True
+        except ClientError:
+            return False
+
+    def fail(self, token: str, error: str, cause: str) -> bool:
+        try:
+            with aws_errors("Step Functions SendTaskFailure", RetryableError, GONE):
+                self.client.send_task_failure(taskToken=token, error=error[:256], cause=cause)
+            return True
+        except ClientError:
+            return False

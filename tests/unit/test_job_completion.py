@@ -1,0 +1,189 @@
+"""A job's end wakes its execution once (remediation/completion.py): the registration's
+own look, the platform's event, duplicates and races, forged and foreign events, and a
+poll that fails after the wake — against a fake platform, the real store on moto and a
+recording stand-in for Step Functions' callback API."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from opslink.adapters.store.job_waits import JobWaits
+from opslink.errors import JobPlatformError
+from opslink.ingest import IngestDeps
+from opslink.job_events import SSM_COMMAND_EVENT, job_state_change
+from opslink.remediation import run_task
+from opslink.remediation_models import JobState
+from tests.unit.conftest import Clock
+from tests.unit.fakes import FakePlatform, opened_alert, remediate_deps
+
+SELECTION = {
+    "runbook": {"name": "restart_service", "tier": "alert_type", "timeout_seconds": 300},
+    "approval": False,
+    "reason": "test",
+}
+
+
+class Callbacks:
+    """Step Functions' SendTaskSuccess/Failure: a token is answered once, then gone."""
+
+    def __init__(self) -> None:
+        self.succeeded: list[tuple[str, dict[str, Any]]] = []
+        self.failed: list[tuple[str, str]] = []
+        self.ended: set[str] = set()  # tokens whose wait ended (answered, timed out)
+        self._lock = threading.Lock()
+
+    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+        with self._lock:
+            if token in self.ended:
+                return False
+            self.ended.add(token)
+            self.succeeded.append((token, output))
+            return True
+
+    def fail(self, token: str, error: str, cause: str) -> bool:
+        with self._lock:
+            if token in self.ended:
+                return False
+            self.ended.add(token)
+            self.failed.append((token, error))
+            return True
+
+
+@pytest.fixture
+def world(deps: IngestDeps, clock: Clock) -> dict[str, Any]:
+    platform = FakePlatform(clock)
+    platform.name = "local"
+    rdeps = remediate_deps(deps, platform, clock)
+    rdeps.job_events = True
+    rdeps.waits = JobWaits(deps.store.table)  # type: ignore[attr-defined]
+    rdeps.callbacks = Callbacks()
+    alert = opened_alert(deps)
+    launched = run_task({"action": "launch", "alert": alert, "selection": SELECTION}, rdeps)
+    return {"alert": alert, "platform": platform, "rdeps": rdeps, "launch": launched}
+
+
+def _await(w: dict[str, Any], token: str = "token-1") -> dict[str, Any]:
+    return run_task(
+        {"action": "await_job", "alert": w["alert"], **w["launch"], "token": token}, w["rdeps"]
+    )
+
+
+def _event(w: dict[str, Any], job_id: str | None = None) -> dict[str, Any]:
+    job = job_id or w["launch"]["job"]["job_id"]
+    return run_task(job_state_change("local", job, "opslink.jobs", "succeeded"), w["rdeps"])
+
+
+def test_with_events_the_wait_lasts_the_runbooks_time(world: dict[str, Any]) -> None:
+    poll = world["launch"]["poll"]
+    assert poll["wait_seconds"] == 300  # the runbook's timeout: the event ends it sooner
+    assert poll["schedule"].startswith("woken by the job's end event")
+
+
+def test_the_event_wakes_the_waiting_execution_once(world: dict[str, Any]) -> None:
+    assert _await(world) == {"woken": False, "why": "the job is running"}
+    assert _event(world)["woken"] is False  # still running: an early or forged event
+    world["platform"].state, world["platform"].exit_code = JobState.SUCCEEDED, 0
+    assert _event(world) == {"woken": True, "why": "job succeeded"}
+    assert _event(world) == {"woken": False, "why": "already woken"}  # delivered twice
+    [(token, output)] = world["rdeps"].callbacks.succeeded
+    assert token == "token-1"
+    assert output["poll"]["state"] == "succeeded" and output["poll"]["woken_by"] == "opslink.jobs"
+    assert output["job"]["job_id"] == world["launch"]["job"]["job_id"]
+
+
+def test_a_job_that_ended_before_the_wait_wakes_it_at_registration(
+    world: dict[str, Any],
+) -> None:
+    world["platform"].state, world["platform"].exit_code = JobState.FAILED, 3
+    assert _event(world) == {"woken": False, "why": "no execution waits for this job"}
+    assert _await(world) == {"woken": True, "why": "job failed"}
+    [(_, output)] = world["rdeps"].callbacks.succeeded
+    assert output["poll"]["state"] == "failed" and output["poll"]["exit_code"] == 3
+    assert output["poll"]["woken_by"] == "registration"
+
+
+def test_events_racing_wake_it_once(world: dict[str, Any]) -> None:
+    _await(world)  # registered while the job runs
+    world["platform"].state, world["platform"].exit_code = JobState.SUCCEEDED, 0
+    results: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda: results.append(_event(world))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(world["rdeps"].callbacks.succeeded) == 1
+    assert sorted(r["woken"] for r in results) == [False, False, False, True]
+    assert all(r["why"] == "already woken" for r in results if not r["woken"])
+
+
+def test_a_retried_wait_registers_its_new_token(world: dict[str, Any]) -> None:
+    _await(world, "token-1")
+    _await(world, "token-2")  # the task retried: a new token replaces the old one
+    world["platform"].state, world["platform"].exit_code = JobState.SUCCEEDED, 0
+    assert _event(world)["woken"] is True
+    assert [t for t, _ in world["rdeps"].callbacks.succeeded] == ["token-2"]
+
+
+def test_events_for_other_jobs_or_platforms_wake_nothing(world: dict[str, Any]) -> None:
+    _await(world)
+    world["platform"].state = JobState.SUCCEEDED
+    assert _event(world, "job-999") == {"woken": False, "why": "no execution waits for this job"}
+    other = run_task(job_state_change("rundeck", "job-1", "rundeck notification"), world["rdeps"])
+    assert other["woken"] is False and "platform" in other["why"]
+    ssm = {"source": "aws.ssm", "detail-type": SSM_COMMAND_EVENT, "detail": {"command-id": "c1"}}
+    assert run_task(ssm, world["rdeps"])["woken"] is False
+    assert world["rdeps"].callbacks.succeeded == []
+
+
+def test_a_platform_blip_leaves_the_wait_to_its_safety_poll(world: dict[str, Any]) -> None:
+    _await(world)
+
+    def away(ref: Any) -> Any:
+        raise JobPlatformError("connection refused")
+
+    world["platform"].status = away
+    out = _event(world)
+    assert out["woken"] is False and "unreachable" in out["why"]
+    assert world["rdeps"].callbacks.succeeded == [] and world["rdeps"].callbacks.failed == []
+
+
+def test_a_poll_that_fails_after_the_wake_fails_the_wait_by_its_error(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The execution's AwaitJob retries (a new token, a new look) or catches it by name."""
+    from opslink.remediation import completion
+
+    _await(world)
+    world["platform"].state = JobState.SUCCEEDED
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise JobPlatformError("next batch could not start")
+
+    monkeypatch.setattr(completion, "poll", broken)
+    assert _event(world)["woken"] is True
+    assert world["rdeps"].callbacks.failed == [("token-1", "JobPlatformError")]
+
+
+def test_without_events_the_wait_is_the_poll_schedule(world: dict[str, Any]) -> None:
+    world["rdeps"].job_events = False
+    relaunched = run_task(
+        {"action": "launch", "alert": world["alert"], "selection": SELECTION}, world["rdeps"]
+    )
+    assert relaunched["poll"]["wait_seconds"] < 300  # the schedule's first wait
+    world["platform"].state = JobState.SUCCEEDED
+    out = run_task(
+        {"action": "await_job", "alert": world["alert"], **relaunched, "token": "t"},
+        world["rdeps"],
+    )
+    assert out == {"woken": False, "why": "polled when the wait ends"}
+    assert world["rdeps"].waits.job_waiter("local", relaunched["job"]["job_id"]) is None
+
+
+def test_a_non_job_event_is_refused_by_name(world: dict[str, Any]) -> None:
+    from opslink.errors import InvalidTaskInput
+
+    with pytest.raises(InvalidTaskInput, match="not a job event"):
+        run_task({"detail-type": "Something Else", "detail": {}}, world["rdeps"])
