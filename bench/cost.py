@@ -14,13 +14,17 @@ job platform, in real time). Every billable unit is counted as it happens:
 - SNS publishes, CloudWatch API requests, EventBridge events sent by the handlers;
 - CloudWatch Logs ingestion: the bytes the handlers log.
 
-Longer jobs: a remediation with a 10-second job on one host runs for real (several hosts
-add a canary and batches, each polled like the first); a 2-minute or 30-minute
-job differs from it only by its polls, so it costs the measured run plus (polls it needs
-- polls the short job took) x what one measured poll costs (its Lambda invocation, GB-s,
-three transitions: Wait, PollJob, the Choice). The polls a job needs come from the poll
-schedule itself (remediation/policy.py without duration history; poll_schedule.py with
-eight past runs), as bench/state_transitions.py simulates them.
+Longer jobs: a remediation with a 10-second job on one host runs for real, twice — with
+the job's end announced (completion events: SSM's default, Rundeck/AWX with their
+notifications; the waiting execution is woken, so a job of any length costs the same)
+and without (the execution polls). Without events, a 2-minute or 30-minute job differs
+from the short one only by its polls, so it costs the measured run plus (polls it needs
+- polls the short job took) x what one measured poll cycle costs (the wait's and the
+poll's Lambda invocations, GB-s, reads, three transitions: AwaitJob, PollJob, the
+Choice). The polls a job needs come from the poll schedule itself (remediation/policy.py
+without duration history; poll_schedule.py with eight past runs), as
+bench/state_transitions.py simulates them. EventBridge delivers AWS services' own events
+(Run Command's status changes) at no charge; the invocation they cause is counted.
 
 Not counted: the free tiers, X-Ray (sampled; priced per trace), data transfer, the ticket
 system and job platform themselves, and CloudWatch custom metrics (billed per metric per
@@ -155,7 +159,7 @@ class Meter:
             if isinstance(doc, str | bytes):
                 with contextlib.suppress(ValueError):
                     doc = json.loads(doc)
-            polling = isinstance(doc, dict) and doc.get("action") == "poll"
+            polling = isinstance(doc, dict) and doc.get("action") in ("poll", "await_job")
             self.local.polling = polling
             start = time.perf_counter()
             try:
@@ -289,7 +293,8 @@ def polls_for(seconds: float, history: bool) -> int:
     return int(statistics.median(counts))
 
 
-def main() -> None:
+def measure(events: str, everything: bool) -> tuple[list[tuple[str, Units]], Units, int]:
+    """The scenarios on a fresh stack; `events`: how local jobs' ends are announced."""
     rows: list[tuple[str, Units]] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -303,6 +308,7 @@ def main() -> None:
             },
             env_overrides={"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(CATALOG)}},
             log_path=Path(tmp) / "lambda.log",
+            job_end_events=events,
         ) as stack,
     ):
         boto3.setup_default_session()  # the session the handlers' clients come from
@@ -358,7 +364,7 @@ def main() -> None:
                                   state="OK", old="ALARM")  # fmt: skip
         rows.append(scenario(meter, "new alarm + remediation, 10 s job", remediated))
         polls_seen = meter.poll_states
-        print("states of the measured remediation:", " ".join(meter.paths[-1]))
+        print(f"states of the measured remediation ({events}):", " ".join(meter.paths[-1]))
         rows.append(scenario(meter, "OK after the fix (alert already resolved)",
                              deliver(samples.sns_event(ok))))  # fmt: skip
         for label, action in (
@@ -368,13 +374,21 @@ def main() -> None:
             ("ticket closed by a human (track sweep)", human_closes),
             ("daily KPIs (metrics function, one run)", kpis),
         ):
-            rows.append(scenario(meter, label, action))
+            if everything:
+                rows.append(scenario(meter, label, action))
+        cycles = max(1, polls_seen)  # each: the wait's invocation and the poll's
         per_poll = meter.polls.minus(Units())
-        n = max(1, per_poll.lambda_requests)
-        per_poll = Units(lambda_requests=1, gb_s=per_poll.gb_s / n, transitions=3,
-                         wru=per_poll.wru / n, rru=per_poll.rru / n,
-                         log_bytes=per_poll.log_bytes // n)  # fmt: skip
-    report(rows, per_poll, polls_seen)
+        per_poll = Units(lambda_requests=round(per_poll.lambda_requests / cycles),
+                         gb_s=per_poll.gb_s / cycles, transitions=3,
+                         wru=per_poll.wru / cycles, rru=per_poll.rru / cycles,
+                         log_bytes=per_poll.log_bytes // cycles)  # fmt: skip
+    return rows, per_poll, polls_seen
+
+
+def main() -> None:
+    rows, _, _ = measure("deliver", everything=True)
+    polled, per_poll, polls_seen = measure("off", everything=False)
+    report(rows, polled[0][1], per_poll, polls_seen)
 
 
 def scaled(base: Units, per_poll: Units, extra: int) -> Units:
@@ -384,29 +398,32 @@ def scaled(base: Units, per_poll: Units, extra: int) -> Units:
     return out
 
 
-def report(rows: list[tuple[str, Units]], per_poll: Units, polls_seen: int) -> None:
+def report(rows: list[tuple[str, Units]], polled: Units, per_poll: Units, polls_seen: int) -> None:
     by = dict(rows)
     short, ok = (
         by["new alarm + remediation, 10 s job"],
         by["OK after the fix (alert already resolved)"],
     )
-    computed = []
+    evented = [(f"  ... {job} job (job-end event: no polls)", short) for job in ("2 min", "30 min")]
+    computed = [("new alarm + remediation, 10 s job, polled (no events)", polled)]
     for job, seconds in (("2 min", 120), ("30 min", 1800)):
         for history in (False, True):
             extra = polls_for(seconds, history) - polls_seen
-            label = f"  ... {job} job ({'8 past runs' if history else 'no history'})"
-            computed.append((label, scaled(short, per_poll, extra)))
-    print("list prices us-east-1 (2026-12-01); $ per 1,000 of each; "
-          f"one poll = {per_poll.gb_s:.4f} GB-s, {per_poll.rru:.1f} RRU, 3 transitions")  # fmt: skip
-    print(f"{'scenario':<50}{'λ req':>6}{'GB-s':>8}{'trans':>6}{'WRU':>7}{'RRU':>7}"
+            label = f"  ... {job} job, polled ({'8 past runs' if history else 'no history'})"
+            computed.append((label, scaled(polled, per_poll, extra)))
+    print("list prices us-east-1 (2026-12-01); $ per 1,000 of each; one poll cycle = "
+          f"{per_poll.lambda_requests} λ req, {per_poll.gb_s:.4f} GB-s, {per_poll.rru:.1f} RRU, "
+          "3 transitions")  # fmt: skip
+    print(f"{'scenario':<55}{'λ req':>6}{'GB-s':>8}{'trans':>6}{'WRU':>7}{'RRU':>7}"
           f"{'SNS':>4}{'CW':>4}{'log KB':>8}{'$/1000':>9}")  # fmt: skip
-    for label, u in rows[:1] + computed + rows[1:]:
-        print(f"{label:<50}{u.lambda_requests:>6}{u.gb_s:>8.3f}{u.transitions:>6}{u.wru:>7.1f}"
+    for label, u in rows[:1] + evented + computed + rows[1:]:
+        print(f"{label:<55}{u.lambda_requests:>6}{u.gb_s:>8.3f}{u.transitions:>6}{u.wru:>7.1f}"
               f"{u.rru:>7.1f}{u.sns:>4}{u.cw_api:>4}{u.log_bytes / 1024:>8.1f}"
               f"{1000 * u.dollars():>9.3f}")  # fmt: skip
     print()
-    for label, u in [("10 s job", short)] + [
-        (lbl.strip(" .").replace(" job", ""), x) for lbl, x in computed
+    for label, u in [("any job length, job-end event", short)] + [
+        (lbl.strip(" .").replace(" job", "").replace("new alarm + remediation, ", ""), x)
+        for lbl, x in computed
     ]:
         total = 1000 * (u.dollars() + ok.dollars())
         sfn = 1000 * u.transitions * PRICES["sfn_transition"]

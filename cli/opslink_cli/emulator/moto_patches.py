@@ -15,10 +15,27 @@ def clear_parameter_caches() -> None:
 
 
 def scale_waits(scale: float) -> None:
-    """Make ASL Wait states last seconds / scale, for time-scaled runs on the emulator."""
+    """Make ASL Wait states, and task-token waits timed by TimeoutSecondsPath (a job's
+    wait, an approval's), last seconds / scale, for time-scaled runs on the emulator."""
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import (
+        TimeoutSecondsPath,
+    )
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
         WaitFunction,
     )
+
+    seconds_of = getattr(TimeoutSecondsPath, "_opslink_original_seconds", None) or (
+        TimeoutSecondsPath._eval_seconds
+    )
+    TimeoutSecondsPath._opslink_original_seconds = seconds_of  # type: ignore[attr-defined]
+    if scale == 1.0:
+        TimeoutSecondsPath._eval_seconds = seconds_of  # type: ignore[method-assign]
+    else:
+
+        def scaled_timeout(self: Any, env: Any) -> float:
+            return max(0.05, seconds_of(self, env) / scale)
+
+        TimeoutSecondsPath._eval_seconds = scaled_timeout  # type: ignore[method-assign,assignment]
 
     original = getattr(WaitFunction, "_opslink_original_wait", None) or WaitFunction._wait_interval
     WaitFunction._opslink_original_wait = original  # type: ignore[attr-defined]
