@@ -187,3 +187,60 @@ def test_a_non_job_event_is_refused_by_name(world: dict[str, Any]) -> None:
 
     with pytest.raises(InvalidTaskInput, match="not a job event"):
         run_task({"detail-type": "Something Else", "detail": {}}, world["rdeps"])
+
+
+# Run Command's own event, as EventBridge delivers it (AWS's documented sample, our ids).
+SSM_EVENT = {
+    "version": "0",
+    "id": "51c0891d-0e34-45b1-83d6-95db273d1602",
+    "detail-type": "EC2 Command Status-change Notification",
+    "source": "aws.ssm",
+    "account": "123456789012",
+    "time": "2026-12-05T21:51:32Z",
+    "region": "us-east-1",
+    "resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0"],
+    "detail": {
+        "command-id": "(set by the test)",
+        "document-name": "AWS-RunShellScript",
+        "expire-after": "2026-12-05T23:51:30.049Z",
+        "parameters": {"executionTimeout": ["300"], "commands": ["..."]},
+        "requested-date-time": "2026-12-05T21:51:30.049Z",
+        "status": "Success",
+    },
+}
+
+
+def test_run_commands_status_event_wakes_the_execution(deps: IngestDeps, clock: Clock) -> None:
+    """SSM on moto: the command is still running when the wait registers (moto says
+    Success at once, so the first look is made to see InProgress); Run Command's
+    status-change event then wakes the execution with the command's real status."""
+    import boto3
+
+    from opslink.adapters.jobs.ssm import SsmRunCommandPlatform
+    from opslink.remediation_models import JobStatus
+
+    class StillRunningAtFirst(SsmRunCommandPlatform):
+        looks = 0
+
+        def status(self, ref: Any) -> JobStatus:
+            self.looks += 1
+            if self.looks == 1:
+                return JobStatus(state=JobState.RUNNING, detail="InProgress")
+            return super().status(ref)
+
+    platform = StillRunningAtFirst(client=boto3.client("ssm", region_name="us-east-1"))
+    rdeps = remediate_deps(deps, platform, clock)  # type: ignore[arg-type]
+    rdeps.job_events = True
+    rdeps.waits = JobWaits(deps.store.table)  # type: ignore[attr-defined]
+    rdeps.callbacks = Callbacks()
+    alert = opened_alert(deps)
+    launched = run_task({"action": "launch", "alert": alert, "selection": SELECTION}, rdeps)
+    command_id = launched["job"]["job_id"]
+    assert launched["job"]["platform"] == "ssm"
+    waiting = run_task({"action": "await_job", "alert": alert, **launched, "token": "t"}, rdeps)
+    assert waiting == {"woken": False, "why": "the job is running"}
+    event = SSM_EVENT | {"detail": SSM_EVENT["detail"] | {"command-id": command_id}}  # type: ignore[operator]
+    assert run_task(event, rdeps) == {"woken": True, "why": "job succeeded"}
+    [(token, output)] = rdeps.callbacks.succeeded
+    assert token == "t" and output["poll"]["woken_by"] == "ssm event"
+    assert output["poll"]["state"] == "succeeded"
