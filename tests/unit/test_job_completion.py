@@ -244,3 +244,35 @@ def test_run_commands_status_event_wakes_the_execution(deps: IngestDeps, clock: 
     [(token, output)] = rdeps.callbacks.succeeded
     assert token == "t" and output["poll"]["woken_by"] == "ssm event"
     assert output["poll"]["state"] == "succeeded"
+
+
+def test_no_next_batch_starts_after_a_human_closed_the_ticket(
+    deps: IngestDeps, clock: Clock
+) -> None:
+    """Closing the ticket stops the execution (a stopped one never polls), but its
+    canary's end still arrives as an event: it must not start the next batch."""
+    from tests.unit.fakes import FakeFleet
+
+    fleet = [f"i-0000000000000000{n}" for n in range(3)]
+    platform = FakePlatform(clock)
+    platform.name = "local"
+    rdeps = remediate_deps(deps, platform, clock)
+    rdeps.hosts = FakeFleet(groups={"checkout-web-asg": fleet})
+    rdeps.job_events, rdeps.callbacks = True, Callbacks()
+    rdeps.waits = JobWaits(deps.store.table)  # type: ignore[attr-defined]
+    alert = opened_alert(deps)
+    alert["dimensions"] = {"AutoScalingGroupName": "checkout-web-asg"}
+    launched = run_task({"action": "launch", "alert": alert, "selection": SELECTION}, rdeps)
+    assert launched["job"]["batches"] == [fleet[:1], fleet[1:]]  # canary, then the rest
+    run_task({"action": "await_job", "alert": alert, **launched, "token": "t"}, rdeps)
+    stored = deps.store.get(alert["alert_id"])
+    deps.store.resolve(stored, {"by": "ticket", "how": "closed by dana"}, clock())
+    platform.state, platform.exit_code = JobState.SUCCEEDED, 0
+    job_id = launched["job"]["job_id"]
+    out = run_task(job_state_change("local", job_id, "opslink.jobs"), rdeps)
+    assert out == {
+        "woken": False,
+        "why": "the alert was closed on its ticket: no further batch starts",
+    }
+    assert len(platform.launched) == 1  # the canary only
+    assert rdeps.callbacks.succeeded == []

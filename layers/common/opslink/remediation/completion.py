@@ -24,11 +24,12 @@ from aws_lambda_powertools import Logger
 
 from opslink.errors import ConfigurationError, InvalidTaskInput, JobPlatformError
 from opslink.job_events import JOB_EVENT, SSM_COMMAND_EVENT, job_event
+from opslink.models import AlertStatus
 from opslink.ports import JobWaitRegistry, TaskCallbacks
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.jobs import job_ref, poll
 from opslink.remediation.payloads import TaskRequest, parse_request
-from opslink.remediation_models import JobWaiter
+from opslink.remediation_models import JobState, JobStatus, JobWaiter
 
 logger = Logger(child=True)
 
@@ -79,6 +80,9 @@ def _wake(
         return _outcome(False, f"the job is {status.state.value}")
     if not _waits(deps).claim_job_waiter(platform, job_id, waiter.token, by):
         return _outcome(False, "already woken")
+    stop = _must_not_go_on(deps, req, status)
+    if stop:
+        return _outcome(False, stop)
     callbacks = _callbacks(deps)
     try:
         result = poll(deps, req, status=status, woken_by=by)
@@ -91,6 +95,23 @@ def _wake(
     sent = callbacks.succeed(waiter.token, result.out())
     logger.info("execution woken", extra={"job_id": job_id, "by": by, "sent": sent})
     return _outcome(sent, f"job {status.state.value}" if sent else "the wait had ended")
+
+
+def _must_not_go_on(deps: RemediateDeps, req: TaskRequest, status: JobStatus) -> str | None:
+    """Why the waking poll must not start the next batch: a human closed the alert's
+    ticket, which stopped its execution (a stopped execution never polls; an event still
+    arrives for its job). Checked only when a next batch would start."""
+    job = req.job
+    if job is None or status.state is not JobState.SUCCEEDED or job.batch + 1 >= len(job.batches):
+        return None
+    alert = deps.store.get(req.alert.alert_id)
+    if (
+        alert is not None
+        and alert.status is AlertStatus.RESOLVED
+        and (alert.resolution or {}).get("by") == "ticket"
+    ):
+        return "the alert was closed on its ticket: no further batch starts"
+    return None
 
 
 def _outcome(woken: bool, why: str) -> dict[str, Any]:
