@@ -360,6 +360,15 @@ def build_parser() -> argparse.ArgumentParser:
     command(jobs, "output", help="a remediation's job output (stdout, stderr)").add_argument(
         "name", help="the execution name (opslink executions list)"
     )
+    j_notify = command(
+        jobs, "notify-url", help="where Rundeck, AWX or a job API announce a job's end"
+    )
+    j_notify.add_argument("platform", choices=["rundeck", "awx", "http"])
+    j_notify.add_argument(
+        "--webhook-secret",
+        required=True,
+        help="the WebhookSecretName the stack was deployed with (the token derives from it)",
+    )
 
     executions = groups.add_parser("executions", help="remediation executions").add_subparsers(
         dest="executions_command", required=True, parser_class=Parser

@@ -83,6 +83,10 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
         return handler(runbook_commands.record_connection(args), args, out)
     conn = operator.connect(args)
     if args.command == "jobs":
+        if args.jobs_command == "notify-url":
+            from opslink_cli.job_commands import notify_url
+
+            return notify_url(conn, args, out)
         from opslink_cli.runbook_commands import jobs_output
 
         return jobs_output(conn, args, out)

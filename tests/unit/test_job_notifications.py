@@ -114,3 +114,73 @@ def test_when_the_function_cannot_be_reached_the_platform_is_asked_to_retry() ->
 
     status, doc = handle_job_notification(_req("awx", b'{"id": 3}'), SECRET, away, NOW)
     assert status == 503 and doc["retry"] is True
+
+
+# -- `opslink jobs notify-url`: what to paste into the platform, and it is accepted --------
+
+
+def _conn(outputs: dict[str, str]) -> Any:
+    import types
+
+    import boto3
+
+    session = boto3.session.Session(region_name="us-east-1")
+    return types.SimpleNamespace(
+        outputs=outputs, stack_name="opslink", session=session, endpoint_url=None
+    )
+
+
+@pytest.mark.parametrize("platform", ["rundeck", "awx", "http"])
+def test_notify_url_prints_what_the_endpoint_accepts(platform: str) -> None:
+    import io
+    from urllib.parse import parse_qs, urlsplit
+
+    import boto3
+    from moto import mock_aws
+
+    from opslink_cli.cli_args import build_parser
+    from opslink_cli.job_commands import notify_url
+
+    base = "https://abc123.lambda-url.us-east-1.on.aws/"
+    with mock_aws():
+        boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+            Name="opslink/webhook", SecretString=SECRET
+        )
+        args = build_parser().parse_args(
+            [
+                "jobs",
+                "notify-url",
+                platform,
+                "--webhook-secret",
+                "opslink/webhook",
+                "--output",
+                "json",
+            ]
+        )
+        out = io.StringIO()
+        assert notify_url(_conn({"TicketWebhookUrl": base}), args, out) == 0
+    doc = json.loads(out.getvalue())
+    url = urlsplit(doc["url"].replace("${execution.id}", "4242"))
+    assert url.path == f"/jobs/{platform}"
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    headers = {k.lower(): v for k, v in doc["headers"].items()}
+    body = json.dumps({"id": 4242, "job_id": "4242"}).encode()
+    req = WebhookRequest("POST", headers, body, path=url.path, query=query)
+    status, answer, sent = _handle(req)
+    assert status == 202 and answer["job_id"] == "4242" and len(sent) == 1
+
+
+def test_notify_url_without_a_webhook_url_or_secret_says_why() -> None:
+    import io
+
+    from moto import mock_aws
+
+    from opslink_cli.cli_args import build_parser
+    from opslink_cli.job_commands import notify_url
+    from opslink_cli.operator import OperatorError
+
+    args = build_parser().parse_args(["jobs", "notify-url", "awx", "--webhook-secret", "nope"])
+    with pytest.raises(OperatorError, match="WebhookSecretName"):
+        notify_url(_conn({}), args, io.StringIO())
+    with mock_aws(), pytest.raises(OperatorError, match="cannot read the webhook secret 'nope'"):
+        notify_url(_conn({"TicketWebhookUrl": "https://x.on.aws/"}), args, io.StringIO())
