@@ -276,3 +276,21 @@ def test_no_next_batch_starts_after_a_human_closed_the_ticket(
     }
     assert len(platform.launched) == 1  # the canary only
     assert rdeps.callbacks.succeeded == []
+
+
+def test_the_stacks_rule_routes_opslinks_command_ends_and_nothing_else() -> None:
+    """RunCommandEndRule's pattern (EventBridge matching, as moto implements it) lets the
+    documented event through, and not a command that still runs or another document's."""
+    import json
+
+    from moto.events.models import EventPattern
+
+    from opslink_cli.emulator.template import load_template
+    from tests.conftest import ROOT
+
+    rule = load_template(ROOT / "template.yaml")["Resources"]["RunCommandEndRule"]
+    pattern = EventPattern.load(json.dumps(rule["Properties"]["EventPattern"]))
+    assert pattern.matches_event(SSM_EVENT)  # type: ignore[arg-type]
+    for change in ({"status": "InProgress"}, {"document-name": "AWS-RunPowerShellScript"}):
+        other = SSM_EVENT | {"detail": SSM_EVENT["detail"] | change}  # type: ignore[operator]
+        assert not pattern.matches_event(other)
