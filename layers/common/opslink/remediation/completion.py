@@ -41,7 +41,14 @@ def await_job(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     if not deps.job_events:  # nothing will announce the end: the wait is the poll schedule's
         return _outcome(False, "polled when the wait ends")
     waits, job = _waits(deps), req.job
-    request = req.model_dump(mode="json", exclude={"token"}) | {"action": "poll"}
+    # What the waking poll needs, and no more (the item is billed by its size): the alert
+    # without its announcement text, the job, the poll state.
+    request = {
+        "action": "poll",
+        "alert": req.alert.model_dump(mode="json") | {"notification": {}},
+        "job": job.out(),
+        "poll": req.poll.out() if req.poll else None,
+    }
     waits.wait_for_job(
         job.platform, job.job_id, req.alert.alert_id, req.token, request, deps.clock()
     )
