@@ -193,7 +193,7 @@ def scenario(stack: LocalStack, say: Callable[[str], None]) -> DemoRun:
     run.alerts = store.list_alerts(limit=100)
     run.tickets = tickets.list(limit=100)
     run.rejected = store.rejections(datetime.now(UTC))
-    run.counters = store.counters(t0)
+    run.counters = store.kpi_counters(t0).get("all", {})  # the day's KPI counters
     from opslink_cli.kpi_report import build
 
     run.report = build(store, t0.date() - timedelta(days=6), t0.date())
@@ -231,9 +231,9 @@ def problems(run: DemoRun) -> list[str]:
             f"the KPI report counts {run.report.current.handed_over_by} alerts left to humans, "
             f"{left} executions ended with humans"
         )
-    if run.counters.get("tickets_created") != len(run.tickets):
+    if run.counters.get("tickets") != len(run.tickets):
         found.append(
-            f"counter tickets_created={run.counters.get('tickets_created')} but "
+            f"KPI counter tickets={run.counters.get('tickets')} but "
             f"{len(run.tickets)} tickets exist"
         )
     expectations = {

@@ -26,7 +26,7 @@ def test_demo_run_keeps_one_alert_one_truth(tmp_path: Path) -> None:
         assert ticket.alert_id == alert.alert_id
         if alert.status is AlertStatus.RESOLVED:
             assert ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED), alert.alarm_name
-    assert len(run.tickets) == len(run.alerts) == run.counters["tickets_created"]
+    assert len(run.tickets) == len(run.alerts) == run.counters["tickets"]
     assert sum(1 for e in run.executions if e["outcome"] == "Remediated") >= 3
     assert any(r == "approval rejected" for r in (e["reason"] for e in run.executions))
     assert problems(run) == []

@@ -160,7 +160,6 @@ class AlertRecords(JournalRecords):
                             ),
                         }
                     },
-                    self._counter_update("alerts_resolved", at),
                     *self.event_writes(_resolved_event(alert, resolution, at)),
                 ]
             )

@@ -1,15 +1,13 @@
 """What every store module shares: the table, a lazy client, the error mapping, the
-conditional write, links both ways and the daily counter update."""
+conditional write and links both ways."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from opslink.adapters.aws import aws_errors, lazy_client
-from opslink.adapters.store import keys
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.errors import StoreError
 
@@ -42,17 +40,6 @@ class TableBase:
             return self._call(op, **kwargs)
         except ClientError:
             return None
-
-    def _counter_update(self, name: str, at: datetime, by: int = 1) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": _to_item(keys.counter(name, at)),
-                "UpdateExpression": "ADD #v :n",
-                "ExpressionAttributeNames": {"#v": "value"},
-                "ExpressionAttributeValues": {":n": {"N": str(by)}},
-            }
-        }
 
     def _both_ways(self, a: str, b: str, attrs: dict[str, Any]) -> list[dict[str, Any]]:
         """A link as two items, so each side finds the other with one query."""

@@ -1,5 +1,5 @@
 """Bookkeeping: rejected input, applied webhook deliveries, sweep checkpoints and the
-daily counters (see keys.py)."""
+comment outbox (see keys.py)."""
 
 from __future__ import annotations
 
@@ -20,25 +20,18 @@ OUTBOX_KEEP_DELIVERED_SECONDS = 7 * 86400
 class Bookkeeping(TableBase):
     def record_rejection(self, source: str, reason: str, excerpt: str, at: datetime) -> None:
         self._call(
-            "transact_write_items",
-            TransactItems=[
+            "put_item",
+            TableName=self.table,
+            Item=_to_item(
                 {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": _to_item(
-                            {
-                                "pk": keys.rejections_partition(at),
-                                "sk": f"{at.isoformat()}#{uuid.uuid4().hex[:8]}",
-                                "source": source[:500],
-                                "reason": reason[:2000],
-                                "excerpt": excerpt[:2000],
-                                "ttl": int((at + REJECTION_TTL).timestamp()),
-                            }
-                        ),
-                    }
-                },
-                self._counter_update("records_rejected", at),
-            ],
+                    "pk": keys.rejections_partition(at),
+                    "sk": f"{at.isoformat()}#{uuid.uuid4().hex[:8]}",
+                    "source": source[:500],
+                    "reason": reason[:2000],
+                    "excerpt": excerpt[:2000],
+                    "ttl": int((at + REJECTION_TTL).timestamp()),
+                }
+            ),
         )
 
     def rejections(self, day: datetime) -> list[dict[str, Any]]:
@@ -86,15 +79,6 @@ class Bookkeeping(TableBase):
             TableName=self.table,
             Item=_to_item({"pk": "CHECKPOINT", "sk": name, "at": at.isoformat()}),
         )
-
-    def counters(self, day: datetime) -> dict[str, int]:
-        out = self._call(
-            "query",
-            TableName=self.table,
-            KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues=_to_item({":p": keys.counters_partition(day)}),
-        )
-        return {str(d["sk"]): int(d["value"]) for d in map(_from_item, out.get("Items", []))}
 
     # -- the comment outbox: comments whose delivery failed or whose outcome is unknown --
 

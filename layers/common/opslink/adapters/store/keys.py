@@ -15,7 +15,6 @@
 | CIRCUIT     | CIRCUIT#<platform>          | CIRCUIT                         | circuit breaker of a job platform               | reliability  |
 | FLAP        | FLAP#<fingerprint>          | FLAP                            | the alarm's recent ALARM/OK transitions         | reliability  |
 | FAULT       | FAULTS                      | <component>#<integration>#<at>  | an integration fault and its recovery           | reliability  |
-| COUNTER     | COUNTER#<day>               | <name>                          | daily counters for the metrics function         | bookkeeping  |
 | REJECTED    | REJECTED#<day>              | <time>#<n>                      | rejected input with its reason (30-day TTL)     | bookkeeping  |
 | DELIVERY    | DELIVERY#<sha256>           | DELIVERY                        | an applied webhook delivery (1-day TTL)         | bookkeeping  |
 | CHECKPOINT  | CHECKPOINT                  | <name>                          | a sweep's high-water mark                       | bookkeeping  |
@@ -103,14 +102,6 @@ def flap(fingerprint: str) -> Key:
 
 
 FAULTS_PARTITION = "FAULTS"
-
-
-def counters_partition(at: datetime) -> str:
-    return f"COUNTER#{day(at)}"
-
-
-def counter(name: str, at: datetime) -> Key:
-    return {"pk": counters_partition(at), "sk": name}
 
 
 def rejections_partition(at: datetime) -> str:

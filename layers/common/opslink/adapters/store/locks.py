@@ -80,7 +80,6 @@ class DedupLocks(AlertRecords):
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
-                    self._counter_update("alerts_opened", alert.triggered_at),
                     *self.event_writes(
                         about(alert, EventKind.ALERT_OPENED, alert.triggered_at, by="alarm")
                     ),
@@ -146,7 +145,8 @@ class DedupLocks(AlertRecords):
         self, alert: Alert, ticket: Ticket, execution_name: str | None, new_ticket: bool = True
     ) -> None:
         """One transaction: ticket and execution on the alert and its lock, links both ways;
-        `tickets_created` counts only a ticket that was created (not a reopened one).
+        The ticket-created event (and its KPI count) only for a ticket that was created,
+        not for a reopened one.
         Without an execution (the alarm cleared before the ticket existed: nothing to
         remediate), the ticket alone. With an execution, an OK kept on the alert meanwhile
         (pending_ok) refuses the link: AlarmClearedFirst, the opening resolves instead."""
@@ -188,14 +188,7 @@ class DedupLocks(AlertRecords):
                 if execution_name
                 else []
             ),
-            *(
-                [
-                    self._counter_update("tickets_created", alert.triggered_at),
-                    *self.event_writes(created),
-                ]
-                if new_ticket
-                else []
-            ),
+            *(self.event_writes(created) if new_ticket else []),
         ]
         try:
             self.transact(items, f"link alert {alert.alert_id}")
