@@ -38,15 +38,17 @@ def test_matching_diagnostics_run_first_and_report_once(
     still = run_task(
         {"action": "collect_diagnostics", "alert": world["alert"], "diagnostics": started},
         world["rdeps"],
-    )
+    )["diagnostics"]
     assert still["done"] is False  # the jobs run
     world["platform"].state, world["platform"].exit_code = JobState.SUCCEEDED, 0
     clock.advance(seconds=10)
-    done = run_task(
+    selected = run_task(
         {"action": "collect_diagnostics", "alert": world["alert"], "diagnostics": still},
         world["rdeps"],
     )
+    done = selected["diagnostics"]
     assert done["done"] is True
+    assert selected["runbook"] is not None and selected["reason"]  # selected in the same task
     assert [(j["runbook"], j["verdict"]) for j in done["jobs"]] == [
         ("check_connection_pool", "passed"),
         ("diagnostics", "passed"),
@@ -74,7 +76,7 @@ def test_a_diagnostic_past_the_deadline_is_cancelled(world: dict[str, Any], cloc
     done = run_task(
         {"action": "collect_diagnostics", "alert": world["alert"], "diagnostics": started},
         world["rdeps"],
-    )
+    )["diagnostics"]
     assert done["done"] is True
     assert {j["verdict"] for j in done["jobs"]} == {"timed out (cancelled)"}
     assert sorted(world["platform"].cancelled) == ["job-1", "job-2"]

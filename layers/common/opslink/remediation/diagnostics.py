@@ -152,7 +152,17 @@ def _started(deps: RemediateDeps, alert_id: str) -> dict[str, DiagnosticJob]:
     return out
 
 
-def collect_diagnostics(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
+def collect_diagnostics(deps: RemediateDeps, req: TaskRequest) -> Selection:
+    """The diagnostics' progress; once every one ended, the runbook's selection made in
+    the same task (as `diagnose` does when there is nothing to wait for), so the state
+    machine goes on from one Choice."""
+    d = _collect(deps, req)
+    if not d.done:
+        return Selection(diagnostics=d)
+    return select_runbook(deps, req).model_copy(update={"diagnostics": d})
+
+
+def _collect(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
     d = req.diagnostics or Diagnostics(done=True)
     if d.done:
         return d

@@ -226,7 +226,7 @@ EXECUTION_STATE: dict[str, Any] = {
 # The model each remediation task returns (the dispatcher dumps it as the task's result).
 TASK_RESULTS: dict[str, Any] = {
     "diagnose": Selection,
-    "collect_diagnostics": Diagnostics,
+    "collect_diagnostics": Selection,  # progress; once done, with the selection made
     "select": Selection,
     "launch": Launch,
     "poll": Launch,
