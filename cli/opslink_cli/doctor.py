@@ -164,6 +164,32 @@ def webhook(d: Deployment) -> Check:
     return Check("webhook-secret", "pass", f"endpoint signed with secret {secret}")
 
 
+def job_completion(d: Deployment) -> Check:
+    """Does a job's end wake its execution? Rundeck, AWX and the HTTP job API announce it
+    only on the webhook URL: `on` without that URL leaves every wait to its safety poll
+    at the runbook's timeout."""
+    fn = d.functions.get("RemediateFunction")
+    env = fn.env if fn else {}
+    platform = env.get("JOB_PLATFORM", "ssm")
+    mode = env.get("JOB_COMPLETION_EVENTS", "auto")
+    on = mode == "on" or (mode == "auto" and platform == "ssm")
+    if not on:
+        return Check("job-completion", "warn" if platform in ("rundeck", "awx", "http") else "pass",
+                     f"{platform}: jobs are polled on the schedule (JobCompletionEvents={mode})",
+                     f"set up the notifications (opslink jobs notify-url {platform}) and "
+                     "deploy with JobCompletionEvents=on" if platform in ("rundeck", "awx", "http")
+                     else "")  # fmt: skip
+    if platform in ("rundeck", "awx", "http") and not d.webhook_url:
+        return Check("job-completion", "fail", f"JobCompletionEvents=on but no webhook URL: "
+                     f"{platform} has nowhere to announce a job's end, every wait lasts until "
+                     "the runbook's timeout", "set WebhookSecretName (the URL exists with it), "
+                     f"then opslink jobs notify-url {platform}")  # fmt: skip
+    how = "Run Command events (RunCommandEndRule)" if platform == "ssm" else (
+        f"{platform} notifications on {d.webhook_url}/jobs/{platform}" if platform != "local"
+        else "the emulator's watcher")  # fmt: skip
+    return Check("job-completion", "pass", f"a job's end wakes its execution: {how}")
+
+
 def catalog(path: Path) -> Check:
     from opslink.remediation.catalog import load_catalog
 
@@ -207,6 +233,7 @@ def run_checks(d: Deployment, catalog_path: Path, probes: bool = True) -> list[C
         lambda: retries_and_timeouts(d),
         lambda: dead_letters_and_alarms(d),
         lambda: webhook(d),
+        lambda: job_completion(d),
         lambda: catalog(catalog_path),
         *([lambda: integrations(d)] if probes else []),
     ]

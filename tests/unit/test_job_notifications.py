@@ -184,3 +184,32 @@ def test_notify_url_without_a_webhook_url_or_secret_says_why() -> None:
         notify_url(_conn({}), args, io.StringIO())
     with mock_aws(), pytest.raises(OperatorError, match="cannot read the webhook secret 'nope'"):
         notify_url(_conn({"TicketWebhookUrl": "https://x.on.aws/"}), args, io.StringIO())
+
+
+# -- `opslink doctor`: does a job's end wake its execution? -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "url", "status", "words"),
+    [
+        ({"JOB_PLATFORM": "ssm"}, "", "pass", "Run Command events"),
+        ({"JOB_PLATFORM": "ssm", "JOB_COMPLETION_EVENTS": "off"}, "", "pass", "polled"),
+        ({"JOB_PLATFORM": "rundeck"}, "https://u", "warn", "polled on the schedule"),
+        ({"JOB_PLATFORM": "awx", "JOB_COMPLETION_EVENTS": "on"}, "", "fail", "no webhook URL"),
+        ({"JOB_PLATFORM": "awx", "JOB_COMPLETION_EVENTS": "on"}, "https://u", "pass",
+         "awx notifications on https://u/jobs/awx"),
+    ],
+)  # fmt: skip
+def test_the_doctor_says_whether_job_ends_wake_executions(
+    env: dict[str, str], url: str, status: str, words: str
+) -> None:
+    from opslink_cli.doctor import job_completion
+    from opslink_cli.doctor_deployment import Deployment, FunctionView
+
+    d = Deployment(
+        functions={"RemediateFunction": FunctionView(env=env, timeout=60)},
+        roles=[], journal_table_arn="", tables={}, topic_keys={}, queue_keys={}, alarms=set(),
+        webhook_url=url,
+    )  # fmt: skip
+    check = job_completion(d)
+    assert check.status == status and words in check.evidence
