@@ -127,8 +127,14 @@ def _notification(platform: str, body: bytes, query: dict[str, str]) -> dict[str
     }
 
 
-@pytest.mark.parametrize("platform", ["rundeck", "awx"])
-def test_a_platform_notification_wakes_the_execution(tmp_path: Path, platform: str) -> None:
+@pytest.mark.parametrize(("platform", "ending"), [("rundeck", "succeeded"), ("awx", "successful"),
+                                                  ("rundeck", "aborted")])  # fmt: skip
+def test_a_platform_notification_wakes_the_execution(
+    tmp_path: Path, platform: str, ending: str
+) -> None:
+    """The job ends on the platform, which says so on the webhook URL: the execution goes
+    on at once — verified and resolved, or (a job aborted on the platform by someone)
+    handed over with its output."""
     import json
 
     import boto3
@@ -160,26 +166,31 @@ def test_a_platform_notification_wakes_the_execution(tmp_path: Path, platform: s
             alert = fire(stack, DISK_ALARM, "disk_used_percent")
             launched(stack, alert)
             _wait_until_waiting(stack, alert.execution_name)
-            cw.set_alarm_state(AlarmName=DISK_ALARM, StateValue="OK", StateReason="disk freed")
+            if ending != "aborted":  # the job fixed it
+                cw.set_alarm_state(AlarmName=DISK_ALARM, StateValue="OK", StateReason="freed")
             # The job ends on the platform, which says so on the webhook URL.
             if platform == "rundeck":
                 [job_id] = list(app.executions)
-                app.executions[job_id]["status"] = "succeeded"
-                body = (
-                    f'<notification trigger="success" executionId="{job_id}" status="succeeded"/>'
-                )
+                app.executions[job_id]["status"] = ending
+                trigger = "success" if ending == "succeeded" else "failure"
+                body = f'<notification trigger="{trigger}" executionId="{job_id}"/>'
                 request = _notification("rundeck", body.encode(), {})
             else:
                 [job_id] = list(app.jobs)
-                app.jobs[job_id]["status"] = "successful"
+                app.jobs[job_id]["status"] = ending
                 request = _notification("awx", json.dumps({"id": job_id}).encode(), {})
             answer, error = local.invoke("TrackFunction", request)
             assert error is None and answer["statusCode"] == 202, answer  # type: ignore[index]
             done, states = finish(stack, alert)
-            assert done.status is AlertStatus.RESOLVED and states[-1] == "Remediated"
             assert "PollJob" not in states  # woken by the notification, not by a poll
             [poll] = _await_outputs(stack, done.execution_name)
-            assert poll["woken_by"] == f"{platform} notification" and poll["state"] == "succeeded"
+            assert poll["woken_by"] == f"{platform} notification"
+            if ending == "aborted":  # cancelled by someone on the platform: to a human
+                assert poll["state"] == "cancelled" and states[-1] == "HandedToHumans"
+                assert "Escalate" in states and done.status is AlertStatus.OPEN
+            else:
+                assert done.status is AlertStatus.RESOLVED and states[-1] == "Remediated"
+                assert poll["state"] == "succeeded"
             # A forged notification for the same job wakes nothing (already woken).
             again, _ = local.invoke("TrackFunction", request)
             assert again["statusCode"] == 202  # type: ignore[index]
