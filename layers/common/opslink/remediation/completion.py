@@ -30,6 +30,7 @@ from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.jobs import job_ref, poll
 from opslink.remediation.payloads import TaskRequest, parse_request
 from opslink.remediation_models import JobState, JobStatus, JobWaiter
+from opslink.scrub import scrub
 
 logger = Logger(child=True)
 
@@ -96,7 +97,7 @@ def _wake(
     except Exception as exc:
         # The execution's AwaitJob retries (a new token, a new look) or catches it, as
         # PollJob would have; the error reaches it by its type name.
-        callbacks.fail(waiter.token, type(exc).__name__, str(exc)[:2000])
+        callbacks.fail(waiter.token, type(exc).__name__, scrub(str(exc))[:2000])
         logger.warning("woken execution failed its poll", extra={"job_id": job_id, "by": by})
         return _outcome(True, f"poll failed: {type(exc).__name__}")
     sent = callbacks.succeed(waiter.token, result.out())
