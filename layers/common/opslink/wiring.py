@@ -78,7 +78,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         tickets=ticket_system(settings),
         jobs=job_platform(settings),
         job_events=settings.job_events,
-        waits=JobWaits(settings.alerts_table),
+        waits=JobWaits(settings.alerts_table, client=store.client),  # one DynamoDB client
         callbacks=StepFunctionsCallbacks(),
         catalog=catalog,
         alarms=CloudWatchAlarmState(),
