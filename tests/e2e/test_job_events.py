@@ -22,14 +22,18 @@ DISK_ALARM = "prod-logs-archive-disk-full"
 
 def _short_catalog(tmp_path: Path, timeout: int) -> Path:
     """The test catalog with fix_disk's timeout cut to `timeout` seconds (the safety-net
-    poll of a lost event comes at the runbook's timeout), its job lasting a second — still
-    running when the wait registers, so only an event or the safety poll can see its end."""
+    poll of a lost event comes at the runbook's timeout), its job running until the test
+    lets it end (a `go` file on the sandbox host) — still running when the wait registers,
+    however loaded the machine, so only an event or the safety poll can see its end."""
     catalog = tmp_path / "catalog"
     shutil.copytree(CATALOG, catalog)
     spec = catalog / "fix_disk.yaml"
     spec.write_text(spec.read_text().replace("timeout_seconds: 30", f"timeout_seconds: {timeout}"))
     script = catalog / "scripts" / "fix_disk.sh"
-    script.write_text(script.read_text() + "sleep 1\n")
+    script.write_text(
+        script.read_text()
+        + 'for _ in $(seq 1 200); do [ -f "${OPSLINK_TARGET_ROOT}/go" ] && break; sleep 0.05; done\n'
+    )
     return catalog
 
 
@@ -52,11 +56,14 @@ def stack_with(tmp_path: Path) -> Iterator[object]:
         local.stop()
 
 
-def _remediate(stack: Stack) -> tuple[object, list[str]]:
+def _remediate(stack: Stack, gated: bool = False) -> tuple[object, list[str]]:
     cw = cloudwatch_alarm(DISK_ALARM)
     alert = fire(stack, DISK_ALARM, "disk_used_percent")
     launched(stack, alert)
     cw.set_alarm_state(AlarmName=DISK_ALARM, StateValue="OK", StateReason="disk freed")
+    if gated:  # the job ends only once the execution waits for it (_short_catalog)
+        _wait_until_waiting(stack, alert.execution_name)
+        (Path(stack.local.state_dir or "") / "host" / "go").touch()
     return finish(stack, alert)
 
 
@@ -88,8 +95,8 @@ def test_a_duplicated_event_wakes_the_execution_once(stack_with: object) -> None
 
 
 def test_a_lost_event_is_caught_by_the_safety_poll(stack_with: object, tmp_path: Path) -> None:
-    stack = stack_with("drop", _short_catalog(tmp_path, 5))  # type: ignore[operator]
-    done, states = _remediate(stack)
+    stack = stack_with("drop", _short_catalog(tmp_path, 10))  # type: ignore[operator]
+    done, states = _remediate(stack, gated=True)
     assert done.status is AlertStatus.RESOLVED and states[-1] == "Remediated"
     at = states.index("AwaitJob")
     assert states[at : at + 3] == ["AwaitJob", "PollJob", "JobFinished"]  # timed out, polled
