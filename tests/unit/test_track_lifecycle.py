@@ -546,3 +546,28 @@ def test_an_alert_action_the_ticket_system_refuses_records_nothing(
     assert not any(n["kind"] == "assigned" for n in alert.notes)
     missing = handle_operator_request(track, request | {"alert_id": "A-nope"})
     assert missing["code"] == "not_found"
+
+
+def test_an_alert_resolved_while_the_list_is_read_is_listed_once(
+    deps: IngestDeps, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`alerts list` reads one status partition after the other; an alert resolved in
+    between (a fast fix) is in both — listed once, resolved (seen on a busy emulator)."""
+    from tests.unit.fakes import opened_alert
+
+    store = deps.store
+    opened = opened_alert(deps)
+    original = store._call  # type: ignore[attr-defined]
+    resolved = []
+
+    def between(op: str, **kwargs: Any) -> Any:
+        out = original(op, **kwargs)
+        if op == "query" and kwargs.get("IndexName") == "gsi1" and not resolved:
+            alert = store.get(opened["alert_id"])
+            store.resolve(alert, {"by": "automation", "how": "fixed"}, clock())
+            resolved.append(True)
+        return out
+
+    monkeypatch.setattr(store, "_call", between)
+    listed = store.list_alerts()
+    assert [(a.alert_id, a.status) for a in listed] == [(opened["alert_id"], AlertStatus.RESOLVED)]

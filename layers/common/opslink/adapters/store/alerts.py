@@ -264,8 +264,11 @@ class AlertRecords(JournalRecords):
         return [d for d in docs if d["sk"] != "ALERT" and not str(d["sk"]).startswith("EVENT#")]
 
     def list_alerts(self, status: str | None = None, limit: int = 50) -> list[Alert]:
+        """The newest alerts, one Query per status partition. An alert resolved between two
+        of those queries is in both: it is listed once, as the later query saw it (the
+        statuses are read in the order an alert moves through them)."""
         statuses = [status] if status else [s.value for s in AlertStatus]
-        alerts: list[Alert] = []
+        by_id: dict[str, Alert] = {}
         for st in statuses:
             kwargs: dict[str, Any] = {
                 "TableName": self.table,
@@ -276,8 +279,10 @@ class AlertRecords(JournalRecords):
                 "Limit": limit,
             }
             out = self._call("query", **kwargs)
-            alerts += [_alert_from(_from_item(i)) for i in out.get("Items", [])]
-        alerts.sort(key=lambda a: a.triggered_at, reverse=True)
+            for item in out.get("Items", []):
+                alert = _alert_from(_from_item(item))
+                by_id[alert.alert_id] = alert
+        alerts = sorted(by_id.values(), key=lambda a: a.triggered_at, reverse=True)
         return alerts[:limit]
 
     def link_followup_ticket(self, alert_id: str, provider: str, ticket_id: str, kind: str) -> None:
