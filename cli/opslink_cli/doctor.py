@@ -165,6 +165,8 @@ def webhook(d: Deployment) -> Check:
 
 
 def job_completion(d: Deployment) -> Check:
+    from opslink.config import job_ends_announced
+
     """Does a job's end wake its execution? Rundeck, AWX and the HTTP job API announce it
     only on the webhook URL: `on` without that URL leaves every wait to its safety poll
     at the runbook's timeout."""
@@ -172,7 +174,7 @@ def job_completion(d: Deployment) -> Check:
     env = fn.env if fn else {}
     platform = env.get("JOB_PLATFORM", "ssm")
     mode = env.get("JOB_COMPLETION_EVENTS", "auto")
-    on = mode == "on" or (mode == "auto" and platform == "ssm")
+    on = job_ends_announced(platform, mode)
     if not on:
         return Check("job-completion", "warn" if platform in ("rundeck", "awx", "http") else "pass",
                      f"{platform}: jobs are polled on the schedule (JobCompletionEvents={mode})",

@@ -30,29 +30,13 @@ _FACTS = {
             else ""
         )
     ),
-    "AwaitJob": lambda o: (
-        "job {state} after {elapsed_seconds}s, woken by {woken_by}".format(
-            **{
-                "state": "?",
-                "elapsed_seconds": "?",
-                **((o.get("launch") or {}).get("poll") or {}),
-                "woken_by": ((o.get("launch") or {}).get("poll") or {}).get("woken_by")
-                or "its wait's end",
-            }
-        )
-        + _batch((o.get("launch") or {}).get("job") or {}, launched=True)
+    "AwaitJob": lambda o: _progress(
+        o,
+        "job {state} after {elapsed_seconds}s, woken by {woken_by}",
+        woken_by=_poll_of(o).get("woken_by") or "its wait's end",
     ),
-    "PollJob": lambda o: (
-        "job {state} after {elapsed_seconds}s (poll {attempt}); next wait {wait_seconds}s".format(
-            **{
-                "state": "?",
-                "elapsed_seconds": "?",
-                "attempt": "?",
-                "wait_seconds": "?",
-                **((o.get("launch") or {}).get("poll") or {}),
-            }
-        )
-        + _batch((o.get("launch") or {}).get("job") or {}, launched=True)
+    "PollJob": lambda o: _progress(
+        o, "job {state} after {elapsed_seconds}s (poll {attempt}); next wait {wait_seconds}s"
     ),
     "VerifyFix": lambda o: (
         f"alarm is {(o.get('verify') or {}).get('alarm_state', '?')}"
@@ -84,6 +68,17 @@ _FACTS = {
     "Escalate": lambda o: _handover(o.get("escalated") or {}),
     "EscalateWithoutJob": lambda o: _handover(o.get("escalated") or {}),
 }
+
+
+def _poll_of(o: dict[str, Any]) -> dict[str, Any]:
+    return (o.get("launch") or {}).get("poll") or {}
+
+
+def _progress(o: dict[str, Any], words: str, **extra: str) -> str:
+    """Where a job stands after a poll or a wake-up, and on which hosts."""
+    facts = {"state": "?", "elapsed_seconds": "?", "attempt": "?", "wait_seconds": "?"}
+    text = words.format(**(facts | _poll_of(o) | extra))
+    return text + _batch((o.get("launch") or {}).get("job") or {}, launched=True)
 
 
 def _batch(job: dict[str, Any], launched: bool = False) -> str:

@@ -45,6 +45,12 @@ def use_local_endpoint(environ: Any) -> None:
         environ["AWS_ENDPOINT_URL"] = url
 
 
+def job_ends_announced(platform: str, mode: str) -> bool:
+    """JobCompletionEvents: `auto` is SSM only (the stack's own EventBridge rule); Rundeck,
+    AWX and the HTTP job API announce job ends once their notifications are set up (`on`)."""
+    return platform == "ssm" if mode == "auto" else mode == "on"
+
+
 class _Settings(BaseModel):
     model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True, populate_by_name=True)
 
@@ -158,9 +164,7 @@ class RemediateSettings(CommonSettings):
 
     @property
     def job_events(self) -> bool:
-        if self.job_completion_events == "auto":
-            return self.job_platform == "ssm"
-        return self.job_completion_events == "on"
+        return job_ends_announced(self.job_platform, self.job_completion_events)
 
 
 class TrackSettings(CommonSettings):

@@ -1,5 +1,6 @@
-"""Cancel an alert's jobs through the remediate function, which owns the job platform's
-configuration and credentials (the track function has neither)."""
+"""The remediate function, called from the track function: it owns the job platform's
+configuration and credentials (track has neither) — cancel an alert's jobs, pass a job
+platform's notification on."""
 
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ from opslink.errors import RetryableError
 from opslink.models import Alert
 
 
-class RemediateTaskCanceller:
-    def __init__(self, function_name: str, store: Any, client: Any = None) -> None:
+class _RemediateFunction:
+    def __init__(self, function_name: str, client: Any = None) -> None:
         self.function_name = function_name
-        self.store = store
         self._client = client
 
     @property
@@ -24,6 +24,12 @@ class RemediateTaskCanceller:
         if self._client is None:
             self._client = lazy_client("lambda")
         return self._client
+
+
+class RemediateTaskCanceller(_RemediateFunction):
+    def __init__(self, function_name: str, store: Any, client: Any = None) -> None:
+        super().__init__(function_name, client)
+        self.store = store
 
     def cancel_jobs(self, alert: Alert, reason: str) -> list[str]:
         cancelled = []
@@ -58,19 +64,9 @@ class RemediateTaskCanceller:
         return cancelled
 
 
-class RemediateJobEvents:
+class RemediateJobEvents(_RemediateFunction):
     """Pass a job platform's notification on to the remediate function, asynchronously
     (it wakes the execution waiting for the job; the platform is answered at once)."""
-
-    def __init__(self, function_name: str, client: Any = None) -> None:
-        self.function_name = function_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = lazy_client("lambda")
-        return self._client
 
     def forward(self, event: dict[str, Any]) -> None:
         if not self.function_name:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -26,17 +27,23 @@ class StepFunctionsCallbacks:
         return self._client
 
     def succeed(self, token: str, output: dict[str, Any]) -> bool:
-        try:
-            with aws_errors("Step Functions SendTaskSuccess", RetryableError, GONE):
-                self.client.send_task_success(taskToken=token, output=json.dumps(output))
-            return True
-        except ClientError:
-            return False
+        return self._answer(
+            "SendTaskSuccess", self.client.send_task_success, taskToken=token,
+            output=json.dumps(output),
+        )  # fmt: skip
 
     def fail(self, token: str, error: str, cause: str) -> bool:
+        return self._answer(
+            "SendTaskFailure", self.client.send_task_failure, taskToken=token,
+            error=error[:256], cause=cause,
+        )  # fmt: skip
+
+    @staticmethod
+    def _answer(operation: str, call: Callable[..., Any], **params: Any) -> bool:
+        """True when the execution took the answer; False when nothing waits any more."""
         try:
-            with aws_errors("Step Functions SendTaskFailure", RetryableError, GONE):
-                self.client.send_task_failure(taskToken=token, error=error[:256], cause=cause)
+            with aws_errors(f"Step Functions {operation}", RetryableError, GONE):
+                call(**params)
             return True
         except ClientError:
             return False
