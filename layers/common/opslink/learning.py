@@ -1,89 +1,373 @@
-"""What selection believes about a runbook's fix rate. Pure; no I/O.
+"""What selection believes about a runbook's fix rate in one context. Pure; no I/O.
 
-Two improvements over a flat Beta(prior + fixes, prior + misses) per context:
+**Change detection per outcome.** A runbook's verified outcomes in a context (alert type,
+service, environment) are a sequence; its fix rate is constant between change points
+that nobody announces. `ChangeTracker` is Bayesian online change-point detection (Adams &
+MacKay 2007) with a Beta-Bernoulli segment model and a constant hazard of one change per
+`EXPECTED_SEGMENT` outcomes: after each outcome it holds the posterior over where the
+current segment started. It counts outcomes, not weeks, so it behaves the same whether a
+runbook runs daily or monthly; a run of misses that the old rate cannot explain moves
+the weight to a new segment within a handful of outcomes, a chance streak of a good
+runbook moves little of it, and nothing is restored by time passing: the belief changes
+only with outcomes (the old segment stays in the record as history).
 
-- **Evidence decays, and a break is noticed**: outcomes are kept per ISO week; a week
-  weighs 0.5^(age / HALF_LIFE_WEEKS), and when the last RECENT_WEEKS are improbable under
-  the runbook's older record (one-sided binomial test at CHANGE_ALPHA: it used to fix,
-  now it mostly misses), the older record is dropped, so a runbook that stopped working
-  loses its reputation within a handful of misses instead of months.
-- **Partial pooling**: the same runbook's record for the same alert type in *other*
-  services of the same environment (in other environments when it has none there) is a
-  prior for this one, shrunk to at most `POOL_STRENGTH` pseudo-outcomes, so a new context
-  starts from what the runbook does elsewhere and its own evidence takes over after a few
-  runs. Environments are pooled only as a fallback: a runbook often works in staging and
-  not in production (or the reverse).
+**Earned priors.** A segment starts from a prior built from the catalog's own record:
+- the runbook's record for the same alert type in the other services of the same
+  environment, weighed by how alike contexts have been (empirical Bayes: the
+  between-context variance of the candidates' fix rates sets how many outcomes the pooled
+  rate is worth);
+- its record in the other environment only when there is none in this one, and weighed
+  by how well one environment has predicted the other so far (barely, until it has);
+- a tier prior: the fix rate of the candidates' records in the same match tier (exact,
+  alert type, service, generic), two outcomes' worth, instead of fixed odds.
 
-bench/selection_simulation.py measures both against textbook Thompson sampling.
+bench/selection_simulation.py measures the result against textbook Thompson sampling in
+several worlds and arrival rates; docs/ARCHITECTURE.md#learning explains the choices.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
-HALF_LIFE_WEEKS = 26.0  # slow forgetting; a break is caught by the test below
-RECENT_WEEKS = 2
-CHANGE_ALPHA = 0.01  # a good runbook's 3 misses in a row; a coin-flip one's 6
-POOL_STRENGTH = 4.0  # a pooled prior weighs at most this many outcomes
-HORIZON_WEEKS = 104  # older weeks are ignored
+EXPECTED_SEGMENT = 100.0  # outcomes between changes a priori (hazard 1 %)
+HAZARD = 1.0 / EXPECTED_SEGMENT
+BREAK_PROBABILITY = 0.8  # "a break was detected" when a change is this probable
+KEEP_OUTCOMES = 200  # per runbook and context; older ones are compacted into history
+_PRUNE = 1e-5  # run lengths less probable than this are dropped
+_MAX_RUNS = 48  # and at most this many are followed
+TIER_PRIOR_OUTCOMES = 2.0  # the tier prior is worth this many outcomes
+SAME_ENV_DEFAULT, OTHER_ENV_DEFAULT = 2.0, 0.5  # pooled strength before it can be estimated
+MAX_POOL_OUTCOMES = 30.0
 
 
-def week_of(at: datetime) -> int:
-    """Weeks since 1970-01-05 (a Monday): the bucket an outcome is counted in."""
-    return int((at.timestamp() - 345_600) // (7 * 86_400))
+def encode(day: int, fixed: bool) -> int:
+    """One stored outcome: the day (days since 1970-01-01) and whether it was a fix."""
+    return day * 2 + (1 if fixed else 0)
+
+
+def decode(value: int) -> tuple[int, bool]:
+    return value // 2, bool(value % 2)
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """Decayed verified fixes and misses."""
+class Record:
+    """One runbook's verified outcomes in one context, oldest first, as stored."""
 
+    runbook: str
+    service: str
+    environment: str
+    outcomes: tuple[tuple[int, bool], ...] = ()  # (day, fixed)
+    compacted_fixes: int = 0  # outcomes older than the kept ones
+    compacted_misses: int = 0
+
+
+@dataclass(frozen=True)
+class Segment:
+    weight: float
+    start: int  # index of its first outcome
+    fixes: int
+    misses: int
+
+
+class ChangeTracker:
+    """The run-length posterior of one outcome sequence. Segments are scored with a
+    uniform Beta(1, 1) segment prior, so a tracker can be kept and updated one outcome at
+    a time; the earned prior is applied to the segments afterwards (`belief`)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.fixes = 0
+        self.runs: list[Segment] = [Segment(1.0, 0, 0, 0)]
+
+    def update(self, fixed: bool) -> None:
+        grown: list[Segment] = []
+        total = 0.0
+        new = HAZARD * 0.5  # a fresh segment predicts either outcome with 1/2
+        for s in self.runs:
+            p = (s.fixes + 1) / (s.fixes + s.misses + 2)
+            w = s.weight * (1 - HAZARD) * (p if fixed else 1 - p)
+            grown.append(Segment(w, s.start, s.fixes + fixed, s.misses + (not fixed)))
+            total += w
+        grown.append(Segment(new, self.n, int(fixed), int(not fixed)))
+        total += new
+        kept = [Segment(s.weight / total, s.start, s.fixes, s.misses) for s in grown]
+        kept = [s for s in kept if s.weight >= _PRUNE]
+        if len(kept) > _MAX_RUNS:
+            kept = sorted(kept, key=lambda s: -s.weight)[:_MAX_RUNS]
+        norm = sum(s.weight for s in kept)
+        self.runs = [Segment(s.weight / norm, s.start, s.fixes, s.misses) for s in kept]
+        self.n += 1
+        self.fixes += fixed
+
+    def extend(self, outcomes: Iterable[bool]) -> ChangeTracker:
+        for fixed in outcomes:
+            self.update(fixed)
+        return self
+
+    def break_probability(self) -> float:
+        """How probable it is that the rate changed somewhere in the sequence."""
+        if self.n == 0:
+            return 0.0
+        return 1.0 - sum(s.weight for s in self.runs if s.start == 0)
+
+    def likely_start(self) -> int:
+        """Where the current segment most probably starts, given that it broke."""
+        broken = [s for s in self.runs if s.start > 0]
+        return max(broken, key=lambda s: s.weight).start if broken else 0
+
+    def expected_counts(self) -> tuple[float, float]:
+        return (
+            sum(s.weight * s.fixes for s in self.runs),
+            sum(s.weight * s.misses for s in self.runs),
+        )
+
+
+def track(outcomes: Iterable[tuple[int, bool]]) -> ChangeTracker:
+    return ChangeTracker().extend(fixed for _, fixed in outcomes)
+
+
+@dataclass(frozen=True)
+class Prior:
+    fixes: float = 1.0
+    misses: float = 1.0
+    source: str = "uniform (no record to learn from)"
+
+    @property
+    def strength(self) -> float:
+        return self.fixes + self.misses
+
+
+@dataclass(frozen=True)
+class Belief:
+    """The posterior of a runbook's current fix rate in a context, with its reasons.
+
+    `alpha`/`beta` are a Beta matched to the mixture over change points (mean and
+    variance); `fixes`/`misses` are the expected outcomes of the current segment,
+    `history_*` those before it (and compacted ones)."""
+
+    alpha: float = 1.0
+    beta: float = 1.0
     fixes: float = 0.0
     misses: float = 0.0
+    prior: Prior = field(default_factory=Prior)
+    break_probability: float = 0.0
+    break_day: int | None = None  # the first day of the current segment, if it broke
+    history_fixes: float = 0.0
+    history_misses: float = 0.0
+
+    @property
+    def mean(self) -> float:
+        return self.alpha / (self.alpha + self.beta)
 
     @property
     def runs(self) -> float:
         return self.fixes + self.misses
 
-    def __add__(self, other: Evidence) -> Evidence:
-        return Evidence(self.fixes + other.fixes, self.misses + other.misses)
+    @property
+    def broke(self) -> bool:
+        return self.break_probability >= BREAK_PROBABILITY
 
 
-def decayed(weekly: Mapping[int, tuple[int, int]], now: datetime) -> Evidence:
-    """Weekly (fixes, misses) counts weighed by their age; only the recent weeks when
-    they show the runbook stopped working (see the module's docstring)."""
-    current = week_of(now)
-    recent, older = Evidence(), Evidence()
-    for week, (f, m) in weekly.items():
-        age = current - week
-        if age < 0 or age > HORIZON_WEEKS:
+def belief(record: Record | None, prior: Prior, tracker: ChangeTracker | None = None) -> Belief:
+    """Mix the segments of `record` (their weights from `tracker`, or computed) with
+    `prior` as each segment's starting point."""
+    if record is None or not record.outcomes:
+        compacted = (record.compacted_fixes, record.compacted_misses) if record else (0, 0)
+        return Belief(
+            prior.fixes, prior.misses, prior=prior,
+            history_fixes=compacted[0], history_misses=compacted[1],
+        )  # fmt: skip
+    t = tracker if tracker is not None else track(record.outcomes)
+    # After a break the context's own change is the news: the prior keeps its rate but
+    # weighs no more than the tier prior, so a few outcomes settle the new segment.
+    fresh = min(1.0, TIER_PRIOR_OUTCOMES / prior.strength)
+    mean = second = 0.0
+    for s in t.runs:
+        scale = 1.0 if s.start == 0 else fresh
+        a, b = prior.fixes * scale + s.fixes, prior.misses * scale + s.misses
+        m = a / (a + b)
+        mean += s.weight * m
+        second += s.weight * (m * m + m * (1 - m) / (a + b + 1))
+    var = max(second - mean * mean, 1e-9)
+    size = max(mean * (1 - mean) / var - 1, 0.2)
+    fixes, misses = t.expected_counts()
+    total_f, total_m = t.fixes, t.n - t.fixes
+    p_break = t.break_probability()
+    start = t.likely_start()
+    return Belief(
+        alpha=max(mean * size, 1e-3),
+        beta=max((1 - mean) * size, 1e-3),
+        fixes=fixes,
+        misses=misses,
+        prior=prior,
+        break_probability=p_break,
+        break_day=record.outcomes[start][0] if p_break >= BREAK_PROBABILITY and start else None,
+        history_fixes=total_f - fixes + record.compacted_fixes,
+        history_misses=total_m - misses + record.compacted_misses,
+    )
+
+
+# --- earned priors -----------------------------------------------------------------
+
+
+def _current(record: Record, trackers: Mapping[int, ChangeTracker]) -> tuple[float, float]:
+    """The expected (fixes, misses) of the record's current segment."""
+    t = trackers.get(id(record)) or track(record.outcomes)
+    return t.expected_counts()
+
+
+def _excess_variance(groups: Iterable[Sequence[tuple[float, float]]]) -> float | None:
+    """Between-member variance of fix rates within groups, less the binomial noise
+    (method of moments); None without two members of one group with 3+ outcomes."""
+    excess, count = 0.0, 0
+    for group in groups:
+        members = [(f, f + m) for f, m in group if f + m >= 3]
+        if len(members) < 2:
             continue
-        if age < RECENT_WEEKS:
-            recent = recent + Evidence(f, m)
-        else:
-            weight = 0.5 ** (age / HALF_LIFE_WEEKS)
-            older = older + Evidence(weight * f, weight * m)
-    if older.runs >= 5 and recent.runs >= 3:
-        rate = (older.fixes + 1) / (older.runs + 2)
-        if _at_most(int(recent.fixes), int(recent.runs), rate) < CHANGE_ALPHA:
-            return recent  # it broke: its old record no longer says anything
-    return older + recent
+        total_f, total_n = sum(f for f, _ in members), sum(n for _, n in members)
+        mu = total_f / total_n
+        for f, n in members:
+            excess += (f / n - mu) ** 2 - mu * (1 - mu) / n
+            count += 1
+    if count == 0:
+        return None
+    return max(excess / count, 1e-4)
 
 
-def _at_most(k: int, n: int, p: float) -> float:
-    """P(X <= k) for X ~ Binomial(n, p)."""
-    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
+def _strength(tau2: float | None, default: float) -> float:
+    """Outcomes a pooled rate is worth when contexts differ by variance tau2 (Beta with
+    that variance around a rate near 1/2)."""
+    if tau2 is None:
+        return default
+    return min(max(0.25 / tau2 - 1, 0.5), MAX_POOL_OUTCOMES)
 
 
-def pooled_prior(elsewhere: Iterable[Evidence]) -> Evidence:
-    """The runbook's record in other contexts of the same alert type, shrunk to at most
-    POOL_STRENGTH outcomes (its rate, with little weight)."""
-    total = Evidence()
-    for e in elsewhere:
-        total = total + e
-    if total.runs <= 0:
-        return Evidence()
-    scale = min(1.0, POOL_STRENGTH / total.runs)
-    return Evidence(total.fixes * scale, total.misses * scale)
+@dataclass(frozen=True)
+class Similarity:
+    """How many outcomes another context's rate is worth here, estimated from the
+    candidates' records of this alert type."""
+
+    same_environment: float = SAME_ENV_DEFAULT
+    other_environment: float = OTHER_ENV_DEFAULT
+
+
+def similarity(records: Sequence[Record], trackers: Mapping[int, ChangeTracker]) -> Similarity:
+    current = {id(r): _current(r, trackers) for r in records}
+    same: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    pairs: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for r in records:
+        same.setdefault((r.runbook, r.environment), []).append(current[id(r)])
+        pairs.setdefault((r.runbook, r.service), []).append(current[id(r)])
+    tau_same = _excess_variance(same.values())
+    # A pair (one service, two environments) is a group of two: its excess variance is
+    # half the squared difference's, so the same estimator applies.
+    tau_cross = _excess_variance(g for g in pairs.values() if len(g) == 2)
+    return Similarity(
+        _strength(tau_same, SAME_ENV_DEFAULT), _strength(tau_cross, OTHER_ENV_DEFAULT)
+    )
+
+
+def tier_priors(
+    records: Sequence[Record],
+    tier_of: Callable[[str, str], str | None],
+    trackers: Mapping[int, ChangeTracker],
+) -> dict[str, Prior]:
+    """Per match tier, the fix rate of the records in that tier (current segments),
+    TIER_PRIOR_OUTCOMES outcomes' worth; uniform where a tier has no record."""
+    totals: dict[str, list[float]] = {}
+    for r in records:
+        tier = tier_of(r.runbook, r.service)
+        if tier is None:
+            continue
+        f, m = _current(r, trackers)
+        t = totals.setdefault(tier, [0.0, 0.0])
+        t[0] += f
+        t[1] += m
+    out = {}
+    for tier, (f, m) in totals.items():
+        rate = (f + 1) / (f + m + 2)
+        out[tier] = Prior(
+            TIER_PRIOR_OUTCOMES * rate,
+            TIER_PRIOR_OUTCOMES * (1 - rate),
+            f"{tier} tier: {rate:.2f} over {f + m:.0f} outcomes",
+        )
+    return out
+
+
+def beliefs(
+    candidates: Mapping[str, str],
+    records: Sequence[Record],
+    service: str,
+    environment: str,
+    tier_of: Callable[[str, str], str | None],
+    trackers: Mapping[int, ChangeTracker] | None = None,
+) -> dict[str, Belief]:
+    """The belief in each candidate (name → its tier here) for (service, environment),
+    from the candidates' records of this alert type. `trackers` (by id of a record) lets
+    a caller that keeps trackers between calls skip recomputing them."""
+    known = dict(trackers or {})
+    for r in records:
+        if id(r) not in known:
+            known[id(r)] = track(r.outcomes)
+    sim = similarity(records, known)
+    tiers = tier_priors(records, tier_of, known)
+    by_runbook: dict[str, list[Record]] = {}
+    for r in records:
+        by_runbook.setdefault(r.runbook, []).append(r)
+    out: dict[str, Belief] = {}
+    for name, tier in candidates.items():
+        mine = by_runbook.get(name, [])
+        here = next(
+            (r for r in mine if r.service == service and r.environment == environment), None
+        )
+        base = tiers.get(tier, Prior())
+        same = [r for r in mine if r is not here and r.environment == environment]
+        other = [r for r in mine if r.environment != environment]
+        prior = _pooled(base, same, sim.same_environment, "other services here", known)
+        if prior is base:
+            prior = _pooled(base, other, sim.other_environment, "other environments", known)
+        out[name] = belief(here, prior, known.get(id(here)) if here else None)
+    return out
+
+
+def _pooled(
+    base: Prior,
+    others: Sequence[Record],
+    worth: float,
+    where: str,
+    trackers: Mapping[int, ChangeTracker],
+) -> Prior:
+    """`base` plus the rate of `others` (current segments), worth at most `worth`
+    outcomes and never more than they hold."""
+    f = m = 0.0
+    for r in others:
+        rf, rm = _current(r, trackers)
+        f, m = f + rf, m + rm
+    if f + m < 1:
+        return base
+    rate = (f + 1) / (f + m + 2)
+    weight = min(worth, f + m)
+    return Prior(
+        base.fixes + weight * rate,
+        base.misses + weight * (1 - rate),
+        f"{base.source}; {where}: {rate:.2f} over {f + m:.0f} outcomes, worth {weight:.1f}",
+    )
+
+
+def describe(b: Belief, day_text: Callable[[int], str] = str) -> str:
+    """One line a human reads: the estimate and where it comes from."""
+    text = (
+        f"{b.mean:.2f} expected fix rate: {b.fixes:.3g} fixes and {b.misses:.3g} misses "
+        f"in the current record, prior {b.prior.fixes:.2g}:{b.prior.misses:.2g} "
+        f"({b.prior.source})"
+    )
+    if b.broke and b.break_day is not None:
+        text += (
+            f"; a break was detected ({100 * b.break_probability:.0f} % probable): the "
+            f"current record starts {day_text(b.break_day)}, {b.history_fixes:.3g} fixes and "
+            f"{b.history_misses:.3g} misses before it are kept as history"
+        )
+    elif b.history_fixes + b.history_misses >= 0.5:
+        text += f"; {b.history_fixes + b.history_misses:.3g} older outcomes weigh less"
+    return text

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from opslink.automation_control import Control
     from opslink.journal import LifecycleEvent
+    from opslink.learning import Record
     from opslink.remediation_models import (
         BudgetClaim,
         JobOutput,
@@ -84,10 +85,8 @@ class RemediationStore(AlertStore, Protocol):
         self, runbooks: list[str], alert_type: str, service: str, environment: str
     ) -> dict[str, tuple[int, int]]: ...
 
-    def runbook_evidence(
-        self, runbooks: list[str], alert_type: str, service: str, environment: str, now: datetime
-    ) -> dict[str, tuple[float, float, float, float]]:
-        """Decayed (fixes, misses) here and the pooled prior (fixes, misses) per runbook."""
+    def runbook_records(self, runbooks: list[str], alert_type: str) -> list[Record]:
+        """Every context's verified outcomes of these runbooks for this alert type."""
 
     def record_job_duration(
         self, platform: str, runbook: str, seconds: float, job_id: str, at: datetime

@@ -8,12 +8,20 @@ from opslink.comment_outbox import post_comment
 from opslink.errors import InvalidTaskInput
 from opslink.identity import execution_name
 from opslink.journal import EventKind, about
+from opslink.learning import Belief, Record, beliefs
 from opslink.models import RemediationInput
 from opslink.provenance import provenance_problem
 from opslink.remediation.catalog import Runbook
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.payloads import SelectedRunbook, Selection, TaskRequest
-from opslink.remediation.selection import Stats, eligible, explain, rank, seeded_rng
+from opslink.remediation.selection import (
+    Stats,
+    eligible,
+    explain,
+    match_tier,
+    rank,
+    seeded_rng,
+)
 from opslink.remediation_models import Risk
 
 # Within the most specific tier: unattended first, then approval, shadow runbooks last.
@@ -39,11 +47,31 @@ def suppression(
 def candidate_stats(
     deps: RemediateDeps, a: RemediationInput, matches: list[tuple[Runbook, str]]
 ) -> dict[str, Stats]:
-    """What the store's record says of each candidate for this alert (learning.py)."""
-    raw = deps.store.runbook_evidence(
-        [rb.name for rb, _ in matches], a.alert_type, a.service, a.environment, deps.clock()
-    )
-    return {name: Stats(*evidence) for name, evidence in raw.items()}
+    """What the record says of each candidate for this alert (learning.py): one Query
+    per candidate, the rest is arithmetic."""
+    records = deps.store.runbook_records([rb.name for rb, _ in matches], a.alert_type)
+    return {
+        name: Stats.of(b)
+        for name, b in candidate_beliefs(
+            matches, records, a.alert_type, a.service, a.environment
+        ).items()
+    }
+
+
+def candidate_beliefs(
+    matches: list[tuple[Runbook, str]],
+    records: list[Record],
+    alert_type: str,
+    service: str,
+    environment: str,
+) -> dict[str, Belief]:
+    by_name = {rb.name: rb for rb, _ in matches}
+
+    def tier_of(name: str, other_service: str) -> str | None:
+        rb = by_name.get(name)
+        return match_tier(rb, alert_type, other_service) if rb else None
+
+    return beliefs({rb.name: tier for rb, tier in matches}, records, service, environment, tier_of)
 
 
 def mode_of(runbook: Runbook, modes: Mapping[str, str]) -> Risk:

@@ -5,12 +5,12 @@ Matching tiers, most specific first: `<alert_type>_<service>`, `<alert_type>`,
 The most specific tier with a match wins: a generic runbook only runs when nothing more
 specific matches.
 
-Ranking is Thompson sampling on a Beta posterior of each runbook's *verified* fix rate for
-(alert type, service, environment): a draw from Beta(a0 + fixes, b0 + misses), where the
-prior (a0, b0) favours specific matches. A new runbook keeps a real chance of being tried
-(exploration), and evidence quickly outweighs the prior. The draw is seeded by the alert
-id, so a retried selection picks the same runbook. The product's original rule,
-`success_rate x min(runs / 10, 1)`, is kept as `baseline_score` for comparison.
+Ranking is Thompson sampling on the posterior of each runbook's *verified* fix rate for
+(alert type, service, environment) that learning.py computes (change points per
+outcome, priors earned from other contexts and the match tier): a draw from that Beta.
+A new runbook keeps a real chance of being tried (exploration), and evidence quickly
+outweighs the prior. The draw is seeded by the alert id, so a retried selection picks
+the same runbook.
 """
 
 from __future__ import annotations
@@ -20,33 +20,36 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from opslink.learning import Belief
 from opslink.remediation.catalog import Runbook
 from opslink.remediation_models import Risk, RunbookKind
 
 TIERS = ("exact", "alert_type", "service", "generic")
-# Pseudo-counts (fixes, misses) before any evidence: a specific match starts ahead of a
-# generic one, and a few real outcomes outweigh the head start.
-TIER_PRIORS: dict[str, tuple[float, float]] = {
-    "exact": (3.0, 1.0),
-    "alert_type": (2.0, 1.0),
-    "service": (1.5, 1.0),
-    "generic": (1.0, 3.0),
-}
+EVIDENCE_WEIGHT = 2.0  # see Stats.of
 
 
 @dataclass(frozen=True)
 class Stats:
-    """Verified fixes and misses in this context (decayed: learning.py), and the prior
-    pooled from the runbook's record in the alert type's other contexts."""
+    """The Beta posterior a candidate is drawn from, and the belief it came from (for
+    the explanation); Beta(1, 1) for a runbook with no record anywhere."""
 
-    fixes: float = 0
-    misses: float = 0
-    prior_fixes: float = 0
-    prior_misses: float = 0
+    alpha: float = 1.0
+    beta: float = 1.0
+    belief: Belief | None = None
+
+    @classmethod
+    def of(cls, belief: Belief) -> Stats:
+        """Sampled with the evidence's weight multiplied by EVIDENCE_WEIGHT (the prior's
+        kept): the posterior variance scaling Chapelle & Li found to beat plain Thompson
+        sampling (2011), less exploration of runbooks the record already ranks."""
+        size = belief.alpha + belief.beta
+        evidence = max(size - belief.prior.strength, 0.0)
+        scaled = belief.prior.strength + EVIDENCE_WEIGHT * evidence
+        return cls(belief.alpha * scaled / size, belief.beta * scaled / size, belief)
 
     @property
-    def runs(self) -> float:
-        return self.fixes + self.misses
+    def mean(self) -> float:
+        return self.alpha / (self.alpha + self.beta)
 
 
 @dataclass(frozen=True)
@@ -94,18 +97,8 @@ def seeded_rng(seed: str) -> random.Random:
     return random.Random(int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big"))  # noqa: S311 (not crypto)
 
 
-def thompson_score(tier: str, stats: Stats, rng: random.Random) -> float:
-    a0, b0 = TIER_PRIORS[tier]
-    return rng.betavariate(
-        a0 + stats.prior_fixes + stats.fixes, b0 + stats.prior_misses + stats.misses
-    )
-
-
-def baseline_score(stats: Stats) -> float:
-    """The original rule: success rate x min(runs/10, 1). New runbooks score 0."""
-    if stats.runs == 0:
-        return 0.0
-    return stats.fixes / stats.runs * min(stats.runs / 10, 1.0)
+def thompson_score(stats: Stats, rng: random.Random) -> float:
+    return rng.betavariate(stats.alpha, stats.beta)
 
 
 def rank(
@@ -116,7 +109,7 @@ def rank(
             rb,
             tier,
             stats.get(rb.name, Stats()),
-            thompson_score(tier, stats.get(rb.name, Stats()), rng),
+            thompson_score(stats.get(rb.name, Stats()), rng),
         )
         for rb, tier in matches
     ]
@@ -126,17 +119,22 @@ def rank(
 
 
 def explain(best: Candidate, others: Sequence[Candidate]) -> str:
-    s = best.stats
-    text = (
-        f"Runbook {best.runbook.name} chosen ({best.tier} match; {s.fixes:.3g} verified fixes in "
-        f"{s.runs:.3g} recent runs"
-        + (f", {s.prior_fixes + s.prior_misses:.2g} pooled from other services/environments"
-           if s.prior_fixes + s.prior_misses else "")
-        + f"; sampled fix rate {best.score:.2f})"
+    b = best.stats.belief
+    record = (
+        f"{b.fixes:.3g} verified fixes in {b.runs:.3g} runs of its current record"
+        + (f", a break detected ({b.history_fixes + b.history_misses:.3g} earlier runs kept "
+           "as history)" if b.broke else "")
+        + f", prior from {b.prior.source}"
+        if b is not None
+        else "no record"
     )  # fmt: skip
+    text = (
+        f"Runbook {best.runbook.name} chosen ({best.tier} match; {record}; expected fix rate "
+        f"{best.stats.mean:.2f}, sampled {best.score:.2f})"
+    )
     if others:
         text += "; other candidates: " + ", ".join(
-            f"{c.runbook.name} ({c.stats.fixes:.3g}/{c.stats.runs:.3g}, {c.score:.2f})"
+            f"{c.runbook.name} (expected {c.stats.mean:.2f}, sampled {c.score:.2f})"
             for c in others[:4]
         )
     return text + "."

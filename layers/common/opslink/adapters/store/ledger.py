@@ -1,5 +1,5 @@
-"""The remediation ledger: launched jobs and their links, approval tokens and the
-verified-fix record of each runbook (see keys.py)."""
+"""The remediation ledger: launched jobs and their links, approval tokens and job
+durations (see keys.py); each runbook's verified-fix record is runbook_records.py."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from botocore.exceptions import ClientError
 from opslink.adapters.store import keys
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
-from opslink.adapters.store.journal import EventsAlreadyRecorded, JournalRecords
+from opslink.adapters.store.journal import EventsAlreadyRecorded
+from opslink.adapters.store.runbook_records import RunbookRecords
 from opslink.errors import StoreError
 from opslink.journal import LifecycleEvent
-from opslink.learning import Evidence, decayed, pooled_prior, week_of
 
 
-class RemediationLedger(JournalRecords):
+class RemediationLedger(RunbookRecords):
     def link_job(
         self,
         alert_id: str,
@@ -93,42 +93,6 @@ class RemediationLedger(JournalRecords):
         )
         return [json.loads(_from_item(i)["job"]) for i in out.get("Items", [])]
 
-    def runbook_evidence(
-        self,
-        runbooks: list[str],
-        alert_type: str,
-        service: str,
-        environment: str,
-        now: datetime,
-    ) -> dict[str, tuple[float, float, float, float]]:
-        """Per runbook: decayed (fixes, misses) in this context, and the prior pooled from
-        its record for the same alert type elsewhere (pooled fixes, misses). One Query per
-        runbook (its contexts of this alert type)."""
-        here = keys.runbook_stats("", alert_type, service, environment)["sk"]
-        out: dict[str, tuple[float, float, float, float]] = {}
-        for runbook in runbooks[:20]:
-            page = self._call(
-                "query",
-                TableName=self.table,
-                KeyConditionExpression="pk = :p AND begins_with(sk, :t)",
-                ExpressionAttributeValues=_to_item(
-                    {":p": f"{keys.STATS_PREFIX}{runbook}", ":t": f"{alert_type}#"}
-                ),
-            )
-            local, same_env, other_env = Evidence(), [], []
-            for raw in page.get("Items", []):
-                doc = _from_item(raw)
-                evidence = decayed(_weekly(doc), now)
-                if doc["sk"] == here:
-                    local = evidence
-                elif str(doc["sk"]).endswith(f"#{environment}"):
-                    same_env.append(evidence)
-                else:
-                    other_env.append(evidence)
-            prior = pooled_prior(same_env or other_env)
-            out[runbook] = (local.fixes, local.misses, prior.fixes, prior.misses)
-        return out
-
     def record_job_duration(
         self, platform: str, runbook: str, seconds: float, job_id: str, at: datetime
     ) -> None:
@@ -158,71 +122,5 @@ class RemediationLedger(JournalRecords):
         )
         return [float(_from_item(i)["seconds"]) for i in page.get("Items", [])]
 
-    def runbook_stats(
-        self, runbooks: list[str], alert_type: str, service: str, environment: str
-    ) -> dict[str, tuple[int, int]]:
-        """Verified fixes and misses per runbook for this (alert type, service, environment)."""
-        if not runbooks:
-            return {}
-        wanted = [
-            _to_item(keys.runbook_stats(r, alert_type, service, environment))
-            for r in runbooks[:100]
-        ]
-        out = self._call(
-            "batch_get_item", RequestItems={self.table: {"Keys": wanted, "ConsistentRead": True}}
-        )
-        stats: dict[str, tuple[int, int]] = {}
-        for item in out.get("Responses", {}).get(self.table, []):
-            doc = _from_item(item)
-            stats[str(doc["pk"]).removeprefix(keys.STATS_PREFIX)] = (
-                int(doc.get("fixes", 0)),
-                int(doc.get("misses", 0)),
-            )
-        return stats
-
-    def record_runbook_outcome(
-        self,
-        runbook: str,
-        alert_type: str,
-        service: str,
-        environment: str,
-        fixed: bool,
-        at: datetime,
-        event: LifecycleEvent | None = None,
-    ) -> None:
-        """One atomic ADD when a run ends; only a verified fix counts as a fix. With
-        `event` (the run's outcome) in one transaction, a retried outcome counts once."""
-        # Lifetime counts, and this week's bucket (learning.py decays old weeks).
-        week = f"{'f' if fixed else 'm'}{week_of(at)}"
-        update = {
-            "TableName": self.table,
-            "Key": _to_item(keys.runbook_stats(runbook, alert_type, service, environment)),
-            "UpdateExpression": "ADD #c :one, runs :one, #w :one SET last_run_at = :at",
-            "ExpressionAttributeNames": {"#c": "fixes" if fixed else "misses", "#w": week},
-            "ExpressionAttributeValues": _to_item({":one": 1, ":at": at.isoformat()}),
-        }
-        if event is None:
-            self._call("update_item", **update)
-            return
-        try:
-            self.transact([{"Update": update}, *self.event_writes(event)], f"outcome of {runbook}")
-        except EventsAlreadyRecorded:
-            return
-        except ClientError as exc:
-            raise StoreError(f"DynamoDB could not record the outcome of {runbook}: {exc}") from exc
-
 
 DURATION_TTL = 180 * 86_400
-
-
-def _weekly(doc: dict[str, Any]) -> dict[int, tuple[int, int]]:
-    """The item's weekly buckets (f<week>, m<week>); an item older than the buckets
-    counts its lifetime totals in the week of its last run."""
-    weeks: dict[int, list[int]] = {}
-    for name, value in doc.items():
-        if name[:1] in ("f", "m") and name[1:].isdigit():
-            weeks.setdefault(int(name[1:]), [0, 0])[0 if name[0] == "f" else 1] += int(value)
-    if not weeks and (doc.get("fixes") or doc.get("misses")):
-        at = datetime.fromisoformat(str(doc.get("last_run_at")))
-        weeks[week_of(at)] = [int(doc.get("fixes", 0)), int(doc.get("misses", 0))]
-    return {w: (c[0], c[1]) for w, c in weeks.items()}
