@@ -31,7 +31,8 @@ errors of the paired difference). Targets: base world single pick >= 0.92 x orac
 500 alerts (5 per context per week) and >= 0.97 x at 2,000 (20 per week); never below
 Thompson by more than seed noise; ladder >= 1.10 x oracle.
 
-    .venv/bin/python bench/selection_simulation.py [SEEDS] [--worlds base,drift,...] [--rates 1,5,50]
+    .venv/bin/python bench/selection_simulation.py [SEEDS] [--worlds base,drift,...] [--rates 1,5,20,50]
+    .venv/bin/python bench/selection_simulation.py [SEEDS] --false-alarms
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opslink.learning import ChangeTracker, Record, beliefs
+from opslink.learning import BREAK_PROBABILITY, ChangeTracker, Record, beliefs
 from opslink.remediation.catalog import Runbook
 from opslink.remediation.selection import Stats, match_tier, rank
 from opslink.remediation_models import RunbookSpec
@@ -270,12 +271,53 @@ def _catalog_cache(world: World) -> dict[str, Runbook]:
     return _CATALOGS[world.name]
 
 
+def false_alarms(seeds: int) -> None:
+    """How the change-point test behaves on its own: how often a steady runbook is
+    reported broken (P(break) >= BREAK_PROBABILITY) at some point in 200 outcomes, and how
+    many outcomes a real break takes to be reported."""
+    print(f"change-point test alone ({seeds * 10} sequences each; reported when P >= "
+          f"{BREAK_PROBABILITY}):")  # fmt: skip
+    print(f"{'steady rate':<14}{'reported at some point in 200':>32}{'at the end':>12}")
+    for p in (0.5, 0.7, 0.9, 0.95):
+        rng = random.Random(int(p * 1000))
+        ever = end = 0
+        for _ in range(seeds * 10):
+            t = ChangeTracker()
+            seen = False
+            for _ in range(200):
+                t.update(rng.random() < p)
+                seen = seen or t.break_probability() >= BREAK_PROBABILITY
+            ever += seen
+            end += t.break_probability() >= BREAK_PROBABILITY
+        n = seeds * 10
+        print(f"{p:<14}{100 * ever / n:>31.1f}%{100 * end / n:>11.1f}%")
+    print(f"{'break':<14}{'outcomes to report it (median, p90)':>40}")
+    for before, after in ((0.9, 0.15), (0.9, 0.5), (0.8, 0.4), (0.6, 0.1)):
+        rng = random.Random(int(before * 100 + after * 10))
+        delays = []
+        for _ in range(seeds * 10):
+            t = ChangeTracker().extend(rng.random() < before for _ in range(60))
+            taken = 0
+            while taken < 200:
+                taken += 1
+                t.update(rng.random() < after)
+                if t.break_probability() >= BREAK_PROBABILITY and t.likely_start() >= 55:
+                    break
+            delays.append(taken)
+        q = statistics.quantiles(delays, n=10)
+        print(f"{before} -> {after:<6}{statistics.median(delays):>30.0f}{q[-1]:>10.0f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("seeds", nargs="?", type=int, default=20)
+    ap.add_argument("--false-alarms", action="store_true", help="the change-point test alone")
     ap.add_argument("--worlds", default=",".join(worlds()))
-    ap.add_argument("--rates", default="1,5,50", help="alerts per context per week")
+    ap.add_argument("--rates", default="1,5,20,50", help="alerts per context per week")
     args = ap.parse_args()
+    if args.false_alarms:
+        false_alarms(args.seeds)
+        return
     chosen = [worlds()[w] for w in args.worlds.split(",")]
     rates = [float(r) for r in args.rates.split(",")]
     began = time.perf_counter()

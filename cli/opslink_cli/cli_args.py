@@ -341,6 +341,17 @@ def build_parser() -> argparse.ArgumentParser:
         rb_cmd.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG,
                             help="the runbook folder (default: the project's runbooks/)")  # fmt: skip
     runbooks.choices["show"].add_argument("name")
+    rb_stats = command(
+        runbooks,
+        "stats",
+        help="what selection believes of each candidate for one context, and why the "
+        "top one leads (record, prior, detected breaks)",
+    )
+    rb_stats.add_argument("--alert-type", required=True, help="e.g. cpu_usage")
+    rb_stats.add_argument("--service", required=True)
+    rb_stats.add_argument("--environment", default="production")
+    rb_stats.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG,
+                          help="the runbook folder (default: the project's runbooks/)")  # fmt: skip
     rb_run = command(
         runbooks,
         "run",

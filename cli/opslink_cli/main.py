@@ -75,6 +75,11 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
         from opslink_cli.runbook_commands import runbooks_run
 
         return runbooks_run(operator.connect(args), args, out)
+    if args.command == "runbooks" and args.runbooks_command == "stats":
+        from opslink_cli.runbook_commands import record_connection
+        from opslink_cli.runbook_stats import runbooks_stats
+
+        return runbooks_stats(record_connection(args), args, out)
     if args.command == "runbooks":
         from opslink_cli import runbook_commands
 

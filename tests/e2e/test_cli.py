@@ -228,6 +228,14 @@ def test_local_serve_with_operator_commands(tmp_path: Path) -> None:
         shown = env_run("runbooks", "show", "restart_service", "--output", "json")
         assert json.loads(shown.stdout)["script"].endswith("restart_service.sh")
         assert env_run("runbooks", "show", "nope").returncode == 1
+        # What selection believes for this alert's context, and why the leader leads.
+        believed = env_run("runbooks", "stats", "--alert-type", alerts[0]["alert_type"],
+                           "--service", alerts[0]["service"], "--output", "json")  # fmt: skip
+        assert believed.returncode == 0, believed.stderr
+        stats = json.loads(believed.stdout)
+        row = {r["runbook"]: r for r in stats["candidates"]}[job["runbook"]]
+        assert row["fixes"] >= 1 and row["break"] == "-", row
+        assert " leads (" in stats["why"]
         assert env_run("jobs", "output", "remediate-A-nope").returncode == 1
         again = env_run("runbooks", "run", "restart_service", "--alert", alerts[0]["alert_id"])
         assert again.returncode == 1 and "nothing to fix" in again.stderr, again.stderr

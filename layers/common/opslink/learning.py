@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 EXPECTED_SEGMENT = 100.0  # outcomes between changes a priori (hazard 1 %)
 HAZARD = 1.0 / EXPECTED_SEGMENT
-BREAK_PROBABILITY = 0.8  # "a break was detected" when a change is this probable
+BREAK_PROBABILITY = 0.95  # "a break was detected" when a change is this probable
 KEEP_OUTCOMES = 200  # per runbook and context; older ones are compacted into history
 _PRUNE = 1e-5  # run lengths less probable than this are dropped
 _MAX_RUNS = 48  # and at most this many are followed
