@@ -94,7 +94,11 @@ def test_a_second_runbook_fixes_what_the_first_did_not(tmp_path: Path) -> None:
             in said
         )
         assert "woken by the job's end event" in said  # the launch says how it waits
-        assert "AwaitJob: job succeeded after" in said and "woken by opslink.jobs" in said
+        # Woken by the job's end event, or — a job that ended before its wait registered,
+        # as under load — by the registration's own look (tests/e2e/test_job_events.py
+        # gates the job to test each path).
+        assert "AwaitJob: job succeeded after" in said
+        assert "woken by opslink.jobs" in said or "woken by registration" in said
         assert "VerifyFix: alarm is OK; learning: restart_service recorded a verified fix" in said
 
 

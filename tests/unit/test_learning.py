@@ -321,3 +321,15 @@ def io_sink() -> Any:
     import io
 
     return io.StringIO()
+
+
+def test_a_runbook_without_a_record_is_still_tried_beside_a_well_known_one() -> None:
+    """The sharpened draw (EVIDENCE_WEIGHT) explores less among runbooks with a record,
+    never to the point of ignoring one that has none."""
+    matches = eligible(CATALOG, "cpu_usage", "checkout", "production")
+    known = Record("restart_service", "checkout", "production", outcomes("FFFm" * 10))
+    got = candidate_beliefs(matches, [known], "cpu_usage", "checkout", "production")
+    stats = {n: Stats.of(b) for n, b in got.items()}
+    rng = random.Random(3)
+    picks = [rank(matches, stats, rng)[0].runbook.name for _ in range(400)]
+    assert 0.05 * len(picks) < picks.count("scale_up") < 0.6 * len(picks)

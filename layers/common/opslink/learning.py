@@ -142,9 +142,9 @@ class Prior:
 class Belief:
     """The posterior of a runbook's current fix rate in a context, with its reasons.
 
-    `alpha`/`beta` are a Beta matched to the mixture over change points (mean and
-    variance); `fixes`/`misses` are the expected outcomes of the current segment,
-    `history_*` those before it (and compacted ones)."""
+    `fixes`/`misses` are the expected outcomes of the current segment over the possible
+    change points, `alpha`/`beta` those plus the prior; `history_*` the outcomes before
+    the segment (and compacted ones)."""
 
     alpha: float = 1.0
     beta: float = 1.0
@@ -170,8 +170,8 @@ class Belief:
 
 
 def belief(record: Record | None, prior: Prior, tracker: ChangeTracker | None = None) -> Belief:
-    """Mix the segments of `record` (their weights from `tracker`, or computed) with
-    `prior` as each segment's starting point."""
+    """The belief from `record`'s segments (their weights from `tracker`, or computed),
+    `prior` being each segment's starting point."""
     if record is None or not record.outcomes:
         compacted = (record.compacted_fixes, record.compacted_misses) if record else (0, 0)
         return Belief(
@@ -180,24 +180,18 @@ def belief(record: Record | None, prior: Prior, tracker: ChangeTracker | None = 
         )  # fmt: skip
     t = tracker if tracker is not None else track(record.outcomes)
     # After a break the context's own change is the news: the prior keeps its rate but
-    # weighs no more than the tier prior, so a few outcomes settle the new segment.
+    # weighs no more than the tier prior, so a few outcomes settle the new segment. The
+    # posterior is the Beta of the current segment's expected counts, the prior weighed
+    # by how probable each start is.
     fresh = min(1.0, TIER_PRIOR_OUTCOMES / prior.strength)
-    mean = second = 0.0
-    for s in t.runs:
-        scale = 1.0 if s.start == 0 else fresh
-        a, b = prior.fixes * scale + s.fixes, prior.misses * scale + s.misses
-        m = a / (a + b)
-        mean += s.weight * m
-        second += s.weight * (m * m + m * (1 - m) / (a + b + 1))
-    var = max(second - mean * mean, 1e-9)
-    size = max(mean * (1 - mean) / var - 1, 0.2)
+    weight = sum(s.weight * (1.0 if s.start == 0 else fresh) for s in t.runs)
     fixes, misses = t.expected_counts()
     total_f, total_m = t.fixes, t.n - t.fixes
     p_break = t.break_probability()
     start = t.likely_start()
     return Belief(
-        alpha=max(mean * size, 1e-3),
-        beta=max((1 - mean) * size, 1e-3),
+        alpha=max(prior.fixes * weight + fixes, 1e-3),
+        beta=max(prior.misses * weight + misses, 1e-3),
         fixes=fixes,
         misses=misses,
         prior=prior,
