@@ -14,6 +14,7 @@ from opslink.ingest import IngestDeps
 from opslink.journal import EventKind, LifecycleEvent
 from opslink.learning import (
     KEEP_OUTCOMES,
+    MAX_RUN_LENGTHS,
     OTHER_ENV_DEFAULT,
     SAME_ENV_DEFAULT,
     Record,
@@ -178,7 +179,7 @@ def test_a_tracker_fed_one_outcome_at_a_time_matches_one_built_at_once() -> None
         stepwise.update(fixed)
     at_once = track(outcomes(pattern))
     assert stepwise.expected_counts() == pytest.approx(at_once.expected_counts())
-    assert len(stepwise.runs) <= 48  # bounded whatever the length
+    assert len(stepwise.runs) <= MAX_RUN_LENGTHS  # bounded whatever the length
 
 
 # --- the store --------------------------------------------------------------------

@@ -35,7 +35,7 @@ HAZARD = 1.0 / EXPECTED_SEGMENT
 BREAK_PROBABILITY = 0.95  # "a break was detected" when a change is this probable
 KEEP_OUTCOMES = 200  # per runbook and context; older ones are compacted into history
 _PRUNE = 1e-5  # run lengths less probable than this are dropped
-_MAX_RUNS = 48  # and at most this many are followed
+MAX_RUN_LENGTHS = 24  # and at most this many are followed
 TIER_PRIOR_OUTCOMES = 2.0  # the tier prior is worth this many outcomes
 SAME_ENV_DEFAULT, OTHER_ENV_DEFAULT = 2.0, 0.5  # pooled strength before it can be estimated
 MAX_POOL_OUTCOMES = 30.0
@@ -73,30 +73,51 @@ class Segment:
 class ChangeTracker:
     """The run-length posterior of one outcome sequence. Segments are scored with a
     uniform Beta(1, 1) segment prior, so a tracker can be kept and updated one outcome at
-    a time; the earned prior is applied to the segments afterwards (`belief`)."""
+    a time; the earned prior is applied to the segments afterwards (`belief`). Kept as
+    parallel lists: this runs once per outcome per record on every selection."""
 
     def __init__(self) -> None:
         self.n = 0
         self.fixes = 0
-        self.runs: list[Segment] = [Segment(1.0, 0, 0, 0)]
+        self._w: list[float] = [1.0]
+        self._start: list[int] = [0]
+        self._f: list[int] = [0]
+        self._m: list[int] = [0]
+
+    @property
+    def runs(self) -> list[Segment]:
+        return [
+            Segment(w, s, f, m)
+            for w, s, f, m in zip(self._w, self._start, self._f, self._m, strict=True)
+        ]
 
     def update(self, fixed: bool) -> None:
-        grown: list[Segment] = []
-        total = 0.0
-        new = HAZARD * 0.5  # a fresh segment predicts either outcome with 1/2
-        for s in self.runs:
-            p = (s.fixes + 1) / (s.fixes + s.misses + 2)
-            w = s.weight * (1 - HAZARD) * (p if fixed else 1 - p)
-            grown.append(Segment(w, s.start, s.fixes + fixed, s.misses + (not fixed)))
-            total += w
-        grown.append(Segment(new, self.n, int(fixed), int(not fixed)))
-        total += new
-        kept = [Segment(s.weight / total, s.start, s.fixes, s.misses) for s in grown]
-        kept = [s for s in kept if s.weight >= _PRUNE]
-        if len(kept) > _MAX_RUNS:
-            kept = sorted(kept, key=lambda s: -s.weight)[:_MAX_RUNS]
-        norm = sum(s.weight for s in kept)
-        self.runs = [Segment(s.weight / norm, s.start, s.fixes, s.misses) for s in kept]
+        keep = 1.0 - HAZARD
+        ws, fs, ms = self._w, self._f, self._m
+        for i in range(len(ws)):
+            f, m = fs[i], ms[i]
+            p = (f + 1) / (f + m + 2)
+            ws[i] *= keep * (p if fixed else 1.0 - p)
+            if fixed:
+                fs[i] = f + 1
+            else:
+                ms[i] = m + 1
+        ws.append(HAZARD * 0.5)  # a fresh segment predicts either outcome with 1/2
+        self._start.append(self.n)
+        fs.append(int(fixed))
+        ms.append(int(not fixed))
+        total = sum(ws)
+        alive = [i for i, w in enumerate(ws) if w >= _PRUNE * total]
+        if len(alive) > MAX_RUN_LENGTHS:
+            alive = sorted(alive, key=lambda i: -ws[i])[:MAX_RUN_LENGTHS]
+            alive.sort()
+        if len(alive) < len(ws):
+            self._w = [ws[i] for i in alive]
+            self._start = [self._start[i] for i in alive]
+            self._f = [fs[i] for i in alive]
+            self._m = [ms[i] for i in alive]
+        norm = sum(self._w)
+        self._w = [w / norm for w in self._w]
         self.n += 1
         self.fixes += fixed
 
@@ -109,17 +130,24 @@ class ChangeTracker:
         """How probable it is that the rate changed somewhere in the sequence."""
         if self.n == 0:
             return 0.0
-        return 1.0 - sum(s.weight for s in self.runs if s.start == 0)
+        return 1.0 - sum(w for w, s in zip(self._w, self._start, strict=True) if s == 0)
 
     def likely_start(self) -> int:
         """Where the current segment most probably starts, given that it broke."""
-        broken = [s for s in self.runs if s.start > 0]
-        return max(broken, key=lambda s: s.weight).start if broken else 0
+        broken = [(w, s) for w, s in zip(self._w, self._start, strict=True) if s > 0]
+        return max(broken)[1] if broken else 0
 
     def expected_counts(self) -> tuple[float, float]:
         return (
-            sum(s.weight * s.fixes for s in self.runs),
-            sum(s.weight * s.misses for s in self.runs),
+            sum(w * f for w, f in zip(self._w, self._f, strict=True)),
+            sum(w * m for w, m in zip(self._w, self._m, strict=True)),
+        )
+
+    def prior_weight(self, fresh: float) -> float:
+        """How much of the prior the current segment keeps: all of it if the segment is
+        the whole record, `fresh` of it after a change."""
+        return sum(
+            w * (1.0 if s == 0 else fresh) for w, s in zip(self._w, self._start, strict=True)
         )
 
 
@@ -184,7 +212,7 @@ def belief(record: Record | None, prior: Prior, tracker: ChangeTracker | None = 
     # posterior is the Beta of the current segment's expected counts, the prior weighed
     # by how probable each start is.
     fresh = min(1.0, TIER_PRIOR_OUTCOMES / prior.strength)
-    weight = sum(s.weight * (1.0 if s.start == 0 else fresh) for s in t.runs)
+    weight = t.prior_weight(fresh)
     fixes, misses = t.expected_counts()
     total_f, total_m = t.fixes, t.n - t.fixes
     p_break = t.break_probability()
