@@ -334,3 +334,25 @@ def test_a_runbook_without_a_record_is_still_tried_beside_a_well_known_one() -> 
     rng = random.Random(3)
     picks = [rank(matches, stats, rng)[0].runbook.name for _ in range(400)]
     assert 0.05 * len(picks) < picks.count("scale_up") < 0.6 * len(picks)
+
+
+def test_compaction_folds_the_older_format_into_history(deps: IngestDeps) -> None:
+    """Weekly buckets from before the outcome list are folded into the compacted counts
+    (and removed) at the first compaction: the item stays bounded."""
+    from opslink.adapters.store import keys
+    from opslink.adapters.store.items import from_item, to_item
+
+    store = deps.store
+    key = keys.runbook_stats("scale_up", "cpu_usage", "search", "production")
+    legacy = {"fixes": 9, "misses": 3, "runs": 12, "last_run_at": NOW.isoformat(),
+              "f2917": 5, "m2917": 1, "f2918": 4, "m2918": 2}  # fmt: skip
+    store.client.put_item(TableName=store.table, Item=to_item(key | legacy))
+    for _ in range(KEEP_OUTCOMES + 1):
+        store.record_runbook_outcome("scale_up", "cpu_usage", "search", "production", True, NOW)
+    item = from_item(store.client.get_item(TableName=store.table, Key=to_item(key))["Item"])
+    assert not any(name in item for name in ("f2917", "m2917", "f2918", "m2918"))
+    (record,) = store.runbook_records(["scale_up"], "cpu_usage")
+    total = len(record.outcomes) + record.compacted_fixes + record.compacted_misses
+    assert total == 12 + KEEP_OUTCOMES + 1
+    assert record.compacted_misses == 3
+    assert len(record.outcomes) <= KEEP_OUTCOMES

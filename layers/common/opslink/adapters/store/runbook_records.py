@@ -121,8 +121,9 @@ class RunbookRecords(JournalRecords):
                 self._compact(key)
 
     def _compact(self, key: dict[str, Any]) -> None:
-        """Fold the older half of a full outcome list into the compacted counts (a
-        concurrent compaction wins; the caller retries its append either way)."""
+        """Fold the older half of a full outcome list, and any outcomes from before the
+        list (weekly buckets, removed), into the compacted counts; a concurrent
+        compaction wins and the caller retries its append either way."""
         doc = _from_item(
             self._call("get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
             or {}
@@ -131,17 +132,27 @@ class RunbookRecords(JournalRecords):
         if len(kept) < KEEP_OUTCOMES:
             return
         drop = len(kept) - KEEP_OUTCOMES // 2
-        fixes = sum(decode(v)[1] for v in kept[:drop])
+        older = _legacy(doc, [decode(v) for v in kept]) + [decode(v) for v in kept[:drop]]
+        fixes = sum(1 for _, fixed in older if fixed)
+        buckets = [name for name in doc if _is_bucket(name)]
+        names = {f"#b{i}": name for i, name in enumerate(buckets)}
+        remove = f" REMOVE {', '.join(names)}" if names else ""
         self._conditional(
             "update_item",
             TableName=self.table,
             Key=key,
-            UpdateExpression="SET outcomes = :kept ADD compacted_fixes :f, compacted_misses :m",
+            UpdateExpression="SET outcomes = :kept ADD compacted_fixes :f, compacted_misses :m"
+            + remove,
             ConditionExpression="size(outcomes) = :n",
             ExpressionAttributeValues=_to_item(
-                {":kept": kept[drop:], ":f": fixes, ":m": drop - fixes, ":n": len(kept)}
+                {":kept": kept[drop:], ":f": fixes, ":m": len(older) - fixes, ":n": len(kept)}
             ),
+            **({"ExpressionAttributeNames": names} if names else {}),
         )
+
+
+def _is_bucket(name: str) -> bool:
+    return name[:1] in ("f", "m") and name[1:].isdigit()
 
 
 def _list_full(exc: ClientError) -> bool:
@@ -176,7 +187,7 @@ def _legacy(doc: dict[str, Any], stored: list[tuple[int, bool]]) -> list[tuple[i
     the day of the last run before it."""
     weeks: dict[int, list[int]] = {}
     for name, value in doc.items():
-        if name[:1] in ("f", "m") and name[1:].isdigit():
+        if _is_bucket(name):
             weeks.setdefault(int(name[1:]), [0, 0])[0 if name[0] == "f" else 1] += int(value)
     if not weeks:
         fixes = (
