@@ -297,6 +297,8 @@ def run_demo(out: TextIO, keep: bool = True) -> int:
             f"  opslink local serve --state {kept}        # in one terminal\n"
             f"  opslink alerts list --endpoint-url {url}\n"
             f"  opslink executions show NAME --endpoint-url {url}\n"
+            f"  opslink runbooks stats --alert-type cpu_usage --service checkout "
+            f"--endpoint-url {url}\n"
             f"  opslink audit --endpoint-url {url}\n"
             f"  opslink report --endpoint-url {url}\n"
         )

@@ -42,7 +42,7 @@ def _row(name: str, tier: str, b: Any) -> dict[str, Any]:
             if b.broke and b.break_day is not None
             else "-"
         ),
-        "history": round(b.history_fixes + b.history_misses, 1),
+        "history": round(float(b.history_fixes + b.history_misses), 1),
         "why": b,
     }
 
