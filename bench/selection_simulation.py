@@ -45,7 +45,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opslink.learning import BREAK_PROBABILITY, ChangeTracker, Record, beliefs
+from opslink.change_points import ChangeTracker
+from opslink.learning import BREAK_PROBABILITY, Record, beliefs
 from opslink.remediation.catalog import Runbook
 from opslink.remediation.selection import Stats, match_tier, rank
 from opslink.remediation_models import RunbookSpec

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from opslink.change_points import MAX_RUN_LENGTHS, track
 from opslink.ingest import IngestDeps
 from opslink.journal import EventKind, LifecycleEvent
 from opslink.learning import (
     KEEP_OUTCOMES,
-    MAX_RUN_LENGTHS,
     OTHER_ENV_DEFAULT,
     SAME_ENV_DEFAULT,
     Record,
@@ -22,7 +22,6 @@ from opslink.learning import (
     beliefs,
     describe,
     similarity,
-    track,
 )
 from opslink.learning import Prior as LearningPrior
 from opslink.remediation.catalog import load_catalog
