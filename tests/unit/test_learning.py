@@ -355,3 +355,41 @@ def test_compaction_folds_the_older_format_into_history(deps: IngestDeps) -> Non
     assert total == 12 + KEEP_OUTCOMES + 1
     assert record.compacted_misses == 3
     assert len(record.outcomes) <= KEEP_OUTCOMES
+
+
+# --- properties ----------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.booleans(), max_size=120))
+def test_the_tracker_is_a_distribution_over_consistent_segments(seq: list[bool]) -> None:
+    t = track(outcomes("".join("F" if f else "m" for f in seq)))
+    runs = t.runs
+    assert sum(s.weight for s in runs) == pytest.approx(1.0)
+    assert 1 <= len(runs) <= MAX_RUN_LENGTHS
+    for s in runs:  # each candidate segment counts exactly the outcomes since its start
+        assert s.fixes == sum(seq[s.start :]) and s.fixes + s.misses == len(seq) - s.start
+    assert 0.0 <= t.break_probability() <= 1.0 + 1e-9
+    assert t.fixes == sum(seq)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.booleans(), min_size=1, max_size=80),
+    st.floats(0.1, 20),
+    st.floats(0.1, 20),
+)
+def test_a_belief_is_a_proper_beta_between_prior_and_record(
+    seq: list[bool], a: float, b: float
+) -> None:
+    got = belief(rec("".join("F" if f else "m" for f in seq)), LearningPrior(a, b))
+    assert got.alpha > 0 and got.beta > 0 and 0.0 < got.mean < 1.0
+    # Between the prior and what some recent stretch of the record says, never outside.
+    rates = [a / (a + b)] + [sum(seq[i:]) / len(seq[i:]) for i in range(len(seq))]
+    assert min(rates) - 1e-9 <= got.mean <= max(rates) + 1e-9
+    assert got.fixes + got.misses + got.history_fixes + got.history_misses == pytest.approx(
+        len(seq)
+    )
