@@ -46,8 +46,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from opslink.adapters.store.runbook_records import KEEP_OUTCOMES
 from opslink.change_points import ChangeTracker
-from opslink.learning import BREAK_PROBABILITY, KEEP_OUTCOMES, Record, beliefs
+from opslink.learning import BREAK_PROBABILITY, Record, beliefs
 from opslink.remediation.catalog import Runbook
 from opslink.remediation.selection import Stats, match_tier, rank
 from opslink.remediation_models import RunbookSpec

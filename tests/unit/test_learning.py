@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from opslink.adapters.store.runbook_records import KEEP_OUTCOMES
 from opslink.change_points import MAX_RUN_LENGTHS, track
 from opslink.ingest import IngestDeps
 from opslink.journal import EventKind, LifecycleEvent
 from opslink.learning import (
-    KEEP_OUTCOMES,
     OTHER_ENV_DEFAULT,
     SAME_ENV_DEFAULT,
     Record,

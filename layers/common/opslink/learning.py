@@ -31,19 +31,9 @@ from dataclasses import dataclass, field
 from opslink.change_points import ChangeTracker, track
 
 BREAK_PROBABILITY = 0.95  # "a break was detected" when a change is this probable
-KEEP_OUTCOMES = 200  # per runbook and context; older ones are compacted into history
 TIER_PRIOR_OUTCOMES = 2.0  # the tier prior is worth this many outcomes
 SAME_ENV_DEFAULT, OTHER_ENV_DEFAULT = 2.0, 0.5  # pooled strength before it can be estimated
 MAX_POOL_OUTCOMES = 30.0
-
-
-def encode(day: int, fixed: bool) -> int:
-    """One stored outcome: the day (days since 1970-01-01) and whether it was a fix."""
-    return day * 2 + (1 if fixed else 0)
-
-
-def decode(value: int) -> tuple[int, bool]:
-    return value // 2, bool(value % 2)
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from opslink.comment_outbox import post_comment
 from opslink.errors import InvalidTaskInput
 from opslink.identity import execution_name
 from opslink.journal import EventKind, about
-from opslink.learning import Belief, Record, beliefs
 from opslink.models import RemediationInput
 from opslink.provenance import provenance_problem
 from opslink.remediation.catalog import Runbook
@@ -23,6 +23,9 @@ from opslink.remediation.selection import (
     seeded_rng,
 )
 from opslink.remediation_models import Risk
+
+if TYPE_CHECKING:
+    from opslink.learning import Belief, Record
 
 # Within the most specific tier: unattended first, then approval, shadow runbooks last.
 _MODE_ORDER = {Risk.AUTO: 0, Risk.APPROVAL: 1, Risk.SHADOW: 2}
@@ -65,6 +68,8 @@ def candidate_beliefs(
     service: str,
     environment: str,
 ) -> dict[str, Belief]:
+    from opslink.learning import beliefs  # only when a runbook is chosen: not at cold start
+
     by_name = {rb.name: rb for rb, _ in matches}
 
     def tier_of(name: str, other_service: str) -> str | None:

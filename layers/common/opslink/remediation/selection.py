@@ -19,10 +19,13 @@ import hashlib
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from opslink.learning import Belief
 from opslink.remediation.catalog import Runbook
 from opslink.remediation_models import Risk, RunbookKind
+
+if TYPE_CHECKING:
+    from opslink.learning import Belief
 
 TIERS = ("exact", "alert_type", "service", "generic")
 EVIDENCE_WEIGHT = 4.0  # see Stats.of

@@ -11,7 +11,7 @@ read as outcomes in week order, older than the list."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -22,9 +22,21 @@ from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.journal import EventsAlreadyRecorded, JournalRecords
 from opslink.errors import StoreError
 from opslink.journal import LifecycleEvent
-from opslink.learning import KEEP_OUTCOMES, Record, decode, encode
+
+if TYPE_CHECKING:
+    from opslink.learning import Record
 
 _DAY = 86_400
+KEEP_OUTCOMES = 200  # per runbook and context (about 1 KB); older ones are compacted
+
+
+def encode(day: int, fixed: bool) -> int:
+    """One stored outcome: the day (days since 1970-01-01) and whether it was a fix."""
+    return day * 2 + (1 if fixed else 0)
+
+
+def decode(value: int) -> tuple[int, bool]:
+    return value // 2, bool(value % 2)
 
 
 def day_of(at: datetime) -> int:
@@ -169,6 +181,8 @@ def _list_full(exc: ClientError) -> bool:
 
 
 def _record(runbook: str, doc: dict[str, Any]) -> Record:
+    from opslink.learning import Record  # selection's arithmetic: not at cold start
+
     _, service, environment = str(doc["sk"]).split("#", 2)
     stored = [decode(int(v)) for v in doc.get("outcomes") or []]
     return Record(
