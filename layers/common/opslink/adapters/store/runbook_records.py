@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from opslink.learning import Record
 
 _DAY = 86_400
-KEEP_OUTCOMES = 200  # per runbook and context (about 1 KB); older ones are compacted
+KEEP_OUTCOMES = 160  # per runbook and context: the item stays under 1 KB, one write unit
 
 
 def encode(day: int, fixed: bool) -> int:
