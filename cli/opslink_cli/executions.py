@@ -48,17 +48,9 @@ _FACTS = {
             else ""
         )
     ),
-    "Diagnose": lambda o: (
-        _diagnostics((o.get("selection") or {}).get("diagnostics") or o.get("diagnostics") or {})
-        + (
-            f"; {(o.get('selection') or {}).get('reason')}"
-            if (o.get("selection") or {}).get("reason")
-            else ""
-        )
-    ),
-    "CollectDiagnostics": lambda o: _diagnostics(
-        (o.get("selection") or {}).get("diagnostics") or o.get("diagnostics") or {}
-    ),
+    # Either selects the runbook once no diagnostic is left to wait for: say why.
+    "Diagnose": lambda o: _diagnosed(o),
+    "CollectDiagnostics": lambda o: _diagnosed(o),
     "NextAttempt": lambda o: _ladder(o.get("ladder") or {}),
     "ResolveAlert": lambda o: (
         "learning: {} recorded a verified fix".format(  # kept, older executions
@@ -68,6 +60,12 @@ _FACTS = {
     "Escalate": lambda o: _handover(o.get("escalated") or {}),
     "EscalateWithoutJob": lambda o: _handover(o.get("escalated") or {}),
 }
+
+
+def _diagnosed(o: dict[str, Any]) -> str:
+    selection = o.get("selection") or {}
+    text = _diagnostics(selection.get("diagnostics") or o.get("diagnostics") or {})
+    return text + (f"; {selection['reason']}" if selection.get("reason") else "")
 
 
 def _poll_of(o: dict[str, Any]) -> dict[str, Any]:

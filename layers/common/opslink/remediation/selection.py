@@ -139,7 +139,13 @@ def explain(best: Candidate, others: Sequence[Candidate]) -> str:
     )
     if others:
         text += "; other candidates: " + ", ".join(
-            f"{c.runbook.name} (expected {c.stats.mean:.2f}, sampled {c.score:.2f})"
+            f"{c.runbook.name} (expected {c.stats.mean:.2f}, sampled {c.score:.2f}"
+            + (
+                ", a break detected in its record"
+                if c.stats.belief and c.stats.belief.broke
+                else ""
+            )
+            + ")"
             for c in others[:4]
         )
     return text + "."
