@@ -42,11 +42,12 @@ class Stats:
 
     @classmethod
     def of(cls, belief: Belief) -> Stats:
-        """Sampled with the evidence weighing EVIDENCE_WEIGHT times (the prior once): the
-        posterior's variance scaled down, which Chapelle & Li found to beat plain
-        Thompson sampling (2011) — less exploration of runbooks the record already
-        ranks, while one without a record is still tried. 4 did best in every world of
-        bench/selection_simulation.py (2 and 1 tried; docs/PERFORMANCE.md)."""
+        """Sampled from a sharpened Beta: the same mean, its concentration beyond the
+        prior's multiplied by EVIDENCE_WEIGHT — the posterior's variance scaled down, as
+        Chapelle & Li found to beat plain Thompson sampling (2011): less exploration of
+        runbooks the record already ranks, while one without a record is still tried.
+        4 did best across bench/selection_simulation.py's worlds (1, 2, 3 and 8 tried;
+        docs/PERFORMANCE.md)."""
         size = belief.alpha + belief.beta
         evidence = max(size - belief.prior.strength, 0.0)
         scaled = belief.prior.strength + EVIDENCE_WEIGHT * evidence
