@@ -32,31 +32,25 @@ class ChangeTracker:
         self.fixes = 0
         self._w: list[float] = [1.0]
         self._start: list[int] = [0]
-        self._f: list[int] = [0]
-        self._m: list[int] = [0]
+        self._f: list[int] = [0]  # fixes since each start (misses: the rest)
 
     @property
     def runs(self) -> list[Segment]:
         return [
-            Segment(w, s, f, m)
-            for w, s, f, m in zip(self._w, self._start, self._f, self._m, strict=True)
+            Segment(w, s, f, self.n - s - f)
+            for w, s, f in zip(self._w, self._start, self._f, strict=True)
         ]
 
     def update(self, fixed: bool) -> None:
         keep = 1.0 - HAZARD
-        ws, fs, ms = self._w, self._f, self._m
+        ws, fs, starts, n = self._w, self._f, self._start, self.n
         for i in range(len(ws)):
-            f, m = fs[i], ms[i]
-            p = (f + 1) / (f + m + 2)
+            p = (fs[i] + 1) / (n - starts[i] + 2)
             ws[i] *= keep * (p if fixed else 1.0 - p)
-            if fixed:
-                fs[i] = f + 1
-            else:
-                ms[i] = m + 1
+            fs[i] += fixed
         ws.append(HAZARD * 0.5)  # a fresh segment predicts either outcome with 1/2
-        self._start.append(self.n)
+        starts.append(n)
         fs.append(int(fixed))
-        ms.append(int(not fixed))
         total = sum(ws)
         alive = [i for i, w in enumerate(ws) if w >= _PRUNE * total]
         if len(alive) > MAX_RUN_LENGTHS:
@@ -64,9 +58,8 @@ class ChangeTracker:
             alive.sort()
         if len(alive) < len(ws):
             self._w = [ws[i] for i in alive]
-            self._start = [self._start[i] for i in alive]
+            self._start = [starts[i] for i in alive]
             self._f = [fs[i] for i in alive]
-            self._m = [ms[i] for i in alive]
         norm = sum(self._w)
         self._w = [w / norm for w in self._w]
         self.n += 1
@@ -89,10 +82,9 @@ class ChangeTracker:
         return max(broken)[1] if broken else 0
 
     def expected_counts(self) -> tuple[float, float]:
-        return (
-            sum(w * f for w, f in zip(self._w, self._f, strict=True)),
-            sum(w * m for w, m in zip(self._w, self._m, strict=True)),
-        )
+        fixes = sum(w * f for w, f in zip(self._w, self._f, strict=True))
+        runs = sum(w * (self.n - s) for w, s in zip(self._w, self._start, strict=True))
+        return fixes, runs - fixes
 
     def prior_weight(self, fresh: float) -> float:
         """How much of the prior the current segment keeps: all of it if the segment is

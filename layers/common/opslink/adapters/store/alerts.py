@@ -101,21 +101,15 @@ class AlertRecords(JournalRecords):
         return out is not None
 
     def open_alerts(self) -> Iterator[Alert]:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :s",
-            "ExpressionAttributeValues": _to_item(
+        for item in self._query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :s",
+            ExpressionAttributeValues=_to_item(
                 {":s": keys.status_partition(AlertStatus.OPEN.value)}
             ),
-        }
-        while True:
-            out = self._call("query", **kwargs)
-            for item in out.get("Items", []):
-                yield _alert_from(_from_item(item))
-            if "LastEvaluatedKey" not in out:
-                return
-            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+        ):
+            yield _alert_from(_from_item(item))
 
     def resolve(self, alert: Alert, resolution: dict[str, str], at: datetime) -> bool:
         try:

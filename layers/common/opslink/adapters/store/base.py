@@ -3,6 +3,7 @@ conditional write and links both ways."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -32,6 +33,15 @@ class TableBase:
         """One call; a condition that did not hold stays a ClientError for the caller."""
         with aws_errors(f"DynamoDB {op} on {self.table}", StoreError, _CONDITIONS):
             return getattr(self.client, op)(**kwargs)
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Every item a Query returns (as DynamoDB gives them), page after page."""
+        while True:
+            page = self._call("query", **kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs = kwargs | {"ExclusiveStartKey": page["LastEvaluatedKey"]}
 
     def _conditional(self, op: str, **kwargs: Any) -> Any | None:
         """A conditional write: its response, or None when the condition did not hold

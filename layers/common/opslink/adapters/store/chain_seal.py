@@ -35,21 +35,17 @@ class ChainSeal(TableBase):
 
     def chain_records(self, alert_id: str) -> list[dict[str, Any]]:
         """Every journal record of one chain (an alert; "" for operator actions)."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.journal_table,
-            "KeyConditionExpression": "pk = :p AND begins_with(sk, :e)",
-            "ExpressionAttributeValues": _to_item(
-                {":p": keys.event(alert_id, "x", "x")["pk"], ":e": "EVENT#"}
-            ),
-            "ConsistentRead": True,
-        }
-        out: list[dict[str, Any]] = []
-        while True:
-            page = self._call("query", **kwargs)
-            out += [_from_item(raw) for raw in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return out
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [
+            _from_item(raw)
+            for raw in self._query(
+                TableName=self.journal_table,
+                KeyConditionExpression="pk = :p AND begins_with(sk, :e)",
+                ExpressionAttributeValues=_to_item(
+                    {":p": keys.event(alert_id, "x", "x")["pk"], ":e": "EVENT#"}
+                ),
+                ConsistentRead=True,
+            )
+        ]
 
     def chain_head(self, alert_id: str) -> dict[str, Any] | None:
         """The head of an alert's chain ("" for the operator actions), as stored."""

@@ -140,16 +140,10 @@ class JournalRecords(ChainSeal):
                 for d in days
             ]
         for q in queries:
-            kwargs: dict[str, Any] = {"TableName": self.journal_table, **q}
-            while True:
-                page = self._call("query", **kwargs)
-                for raw in page.get("Items", []):
-                    doc = _from_item(raw)
-                    if not wanted or doc.get("kind") in wanted:
-                        out.append(doc)
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            for raw in self._query(TableName=self.journal_table, **q):
+                doc = _from_item(raw)
+                if not wanted or doc.get("kind") in wanted:
+                    out.append(doc)
         out.sort(key=lambda d: str(d.get("at", "")))
         return out
 
@@ -168,19 +162,14 @@ class JournalRecords(ChainSeal):
 
     def _query_rows(self, pk: str) -> dict[str, dict[str, int]]:
         rows: dict[str, dict[str, int]] = {}
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": "pk = :p",
-            "ExpressionAttributeValues": _to_item({":p": pk}),
-        }
-        while True:
-            page = self._call("query", **kwargs)
-            self.items_read += len(page.get("Items", []))
-            for raw in page.get("Items", []):
-                doc = _from_item(raw)
-                rows[str(doc.pop("sk"))] = {
-                    k: int(v) for k, v in doc.items() if k != "pk" and isinstance(v, Decimal)
-                }
-            if "LastEvaluatedKey" not in page:
-                return rows
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for raw in self._query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues=_to_item({":p": pk}),
+        ):
+            self.items_read += 1
+            doc = _from_item(raw)
+            rows[str(doc.pop("sk"))] = {
+                k: int(v) for k, v in doc.items() if k != "pk" and isinstance(v, Decimal)
+            }
+        return rows

@@ -71,19 +71,16 @@ class RunbookRecords(JournalRecords):
         runbook (at most 20 candidates are read)."""
         out: list[Record] = []
         for runbook in runbooks[:20]:
-            kwargs: dict[str, Any] = {
-                "TableName": self.table,
-                "KeyConditionExpression": "pk = :p AND begins_with(sk, :t)",
-                "ExpressionAttributeValues": _to_item(
-                    {":p": f"{keys.STATS_PREFIX}{runbook}", ":t": f"{alert_type}#"}
-                ),
-            }
-            while True:
-                page = self._call("query", **kwargs)
-                out += [_record(runbook, _from_item(raw)) for raw in page.get("Items", [])]
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            out += [
+                _record(runbook, _from_item(raw))
+                for raw in self._query(
+                    TableName=self.table,
+                    KeyConditionExpression="pk = :p AND begins_with(sk, :t)",
+                    ExpressionAttributeValues=_to_item(
+                        {":p": f"{keys.STATS_PREFIX}{runbook}", ":t": f"{alert_type}#"}
+                    ),
+                )
+            ]
         return out
 
     def record_runbook_outcome(
