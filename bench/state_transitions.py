@@ -90,7 +90,7 @@ def run(config: dict[str, str], scale: float, events: str) -> dict[str, dict[str
             results[label] = {
                 "transitions": len(entered),
                 "polls": entered.count("PollJob"),
-                "remediated": int(entered[-1] == "Remediated" and statuses[name] == "SUCCEEDED"),
+                "remediated": int(entered[-1] == "VerifyFix" and statuses[name] == "SUCCEEDED"),
                 "detection": wall if events == "deliver" else wall * scale,
             }
     return results

@@ -174,11 +174,21 @@ def timeline(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+# Where an execution ended, by name: the terminal state, except that a fix ends the
+# execution in VerifyFix itself (its task answers success on its token; no Succeed state).
+FIXED_IN = "VerifyFix"
+REMEDIATED = "Remediated"
+
+
 def outcome(history: list[dict[str, Any]]) -> str:
     entered = [
         e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
     ]
-    return entered[-1] if entered else "-"
+    if not entered:
+        return "-"
+    if entered[-1] == FIXED_IN and any(e.get("type") == "ExecutionSucceeded" for e in history):
+        return REMEDIATED
+    return entered[-1]
 
 
 _WAITING = {"RequestApproval": "AwaitingApproval"}
@@ -203,7 +213,7 @@ def why(outcome_state: str, status: str, output: dict[str, Any]) -> str:
     if status in ("ABORTED", "TIMED_OUT", "FAILED"):
         return f"execution {status.lower()}"
     selection = output.get("selection") or {}
-    if outcome_state == "Remediated":
+    if outcome_state == REMEDIATED:
         runbook = ((output.get("launch") or {}).get("job") or {}).get("runbook", "?")
         return f"runbook {runbook} fixed it: alarm back to OK"
     escalation = output.get("escalation") or {}

@@ -58,7 +58,6 @@ def test_sns_publish_opens_ticket_links_and_execution(stack: Stack) -> None:
     statuses = stack.local.wait_for_executions([alert.execution_name])
     assert statuses == {alert.execution_name: "SUCCEEDED"}
     assert stack.states_entered(alert.execution_name) == [
-        "Configure",
         "Diagnose",  # announces the alert; no diagnostic to wait for: selects at once
         "NextStep",
         "RecordNoRunbook",

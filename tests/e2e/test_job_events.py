@@ -84,7 +84,7 @@ def _await_outputs(stack: Stack, execution_name: str) -> list[dict[str, object]]
 def test_a_duplicated_event_wakes_the_execution_once(stack_with: object) -> None:
     stack = stack_with("duplicate")  # type: ignore[operator]
     done, states = _remediate(stack)
-    assert done.status is AlertStatus.RESOLVED and states[-1] == "Remediated"
+    assert done.status is AlertStatus.RESOLVED and states[-1] == "VerifyFix"
     assert states.count("AwaitJob") == 1 and "PollJob" not in states
     [poll] = _await_outputs(stack, done.execution_name)
     assert poll["state"] == "succeeded" and poll["woken_by"] in ("opslink.jobs", "registration")
@@ -97,7 +97,7 @@ def test_a_duplicated_event_wakes_the_execution_once(stack_with: object) -> None
 def test_a_lost_event_is_caught_by_the_safety_poll(stack_with: object, tmp_path: Path) -> None:
     stack = stack_with("drop", _short_catalog(tmp_path, 10))  # type: ignore[operator]
     done, states = _remediate(stack, gated=True)
-    assert done.status is AlertStatus.RESOLVED and states[-1] == "Remediated"
+    assert done.status is AlertStatus.RESOLVED and states[-1] == "VerifyFix"
     at = states.index("AwaitJob")
     assert states[at : at + 3] == ["AwaitJob", "PollJob", "JobFinished"]  # timed out, polled
     assert stack.local.job_watcher.delivered == []
@@ -107,7 +107,7 @@ def test_a_lost_event_is_caught_by_the_safety_poll(stack_with: object, tmp_path:
 def test_without_events_the_execution_polls_on_the_schedule(stack_with: object) -> None:
     stack = stack_with("off")  # type: ignore[operator]
     done, states = _remediate(stack)
-    assert done.status is AlertStatus.RESOLVED and states[-1] == "Remediated"
+    assert done.status is AlertStatus.RESOLVED and states[-1] == "VerifyFix"
     assert "PollJob" in states  # the wait ended at the schedule's time; the poll saw the end
     assert stack.local.job_watcher is None
 
@@ -196,7 +196,7 @@ def test_a_platform_notification_wakes_the_execution(
                 assert poll["state"] == "cancelled" and states[-1] == "HandedToHumans"
                 assert "Escalate" in states and done.status is AlertStatus.OPEN
             else:
-                assert done.status is AlertStatus.RESOLVED and states[-1] == "Remediated"
+                assert done.status is AlertStatus.RESOLVED and states[-1] == "VerifyFix"
                 assert poll["state"] == "succeeded"
             # A forged notification for the same job wakes nothing (already woken).
             again, _ = local.invoke("TrackFunction", request)

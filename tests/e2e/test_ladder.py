@@ -58,7 +58,7 @@ def test_a_second_runbook_fixes_what_the_first_did_not(tmp_path: Path) -> None:
         alert, states = _run(stack)
         assert alert is not None and alert.service == "search"
         assert states.count("LaunchJob") == 2 and states.count("NextAttempt") == 1
-        assert states[-1] == "Remediated" and "Escalate" not in states
+        assert states[-1] == "VerifyFix" and "Escalate" not in states
         assert alert.status is AlertStatus.RESOLVED
         assert alert.resolution["runbook"] == "restart_service"
         ticket = stack.tickets.get(alert.ticket_id)

@@ -85,7 +85,8 @@ def test_success_verified_fix_resolves_alert_and_ticket(stack: Stack) -> None:
         AlarmName="prod-logs-archive-disk-full", StateValue="OK", StateReason="disk freed"
     )
     done, states = finish(stack, alert)
-    assert states[-4:] == ["WaitBeforeVerify", "VerifyFix", "AlarmCleared", "Remediated"]
+    # VerifyFix ends the execution when the alarm is back to OK (no Choice, no Succeed).
+    assert states[-2:] == ["WaitBeforeVerify", "VerifyFix"]
     # The job's end woke the execution: no poll, no Wait state in between.
     assert states[states.index("LaunchJob") :][:3] == ["LaunchJob", "AwaitJob", "JobFinished"]
     assert "PollJob" not in states
@@ -176,7 +177,7 @@ def test_fixed_but_alarm_still_firing_escalates(stack: Stack) -> None:
     alert = fire(stack, "prod-logs-archive-disk-full", "disk_used_percent")
     done, states = finish(stack, alert)
     assert states[-6:] == [
-        "AlarmCleared",
+        "VerifyFix",  # its caught AlarmStillFiring
         "EscalateNotFixed",
         "NextAttempt",
         "TryNextRunbook",

@@ -3,6 +3,7 @@ the on-call directory, all in memory and driven by the test's clock."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
@@ -123,3 +124,29 @@ def remediate_deps(deps: Any, platform: FakePlatform, clock: Clock) -> Any:
         service_map=load_service_map(),
         clock=clock,
     )
+
+
+class Callbacks:
+    """Step Functions' SendTaskSuccess/Failure: a token is answered once, then gone."""
+
+    def __init__(self) -> None:
+        self.succeeded: list[tuple[str, dict[str, Any]]] = []
+        self.failed: list[tuple[str, str]] = []
+        self.ended: set[str] = set()  # tokens whose wait ended (answered, timed out)
+        self._lock = threading.Lock()
+
+    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+        with self._lock:
+            if token in self.ended:
+                return False
+            self.ended.add(token)
+            self.succeeded.append((token, output))
+            return True
+
+    def fail(self, token: str, error: str, cause: str) -> bool:
+        with self._lock:
+            if token in self.ended:
+                return False
+            self.ended.add(token)
+            self.failed.append((token, error))
+            return True

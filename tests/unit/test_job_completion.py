@@ -17,39 +17,13 @@ from opslink.job_events import SSM_COMMAND_EVENT, job_state_change
 from opslink.remediation import run_task
 from opslink.remediation_models import JobState
 from tests.unit.conftest import Clock
-from tests.unit.fakes import FakePlatform, opened_alert, remediate_deps
+from tests.unit.fakes import Callbacks, FakePlatform, opened_alert, remediate_deps
 
 SELECTION = {
     "runbook": {"name": "restart_service", "tier": "alert_type", "timeout_seconds": 300},
     "approval": False,
     "reason": "test",
 }
-
-
-class Callbacks:
-    """Step Functions' SendTaskSuccess/Failure: a token is answered once, then gone."""
-
-    def __init__(self) -> None:
-        self.succeeded: list[tuple[str, dict[str, Any]]] = []
-        self.failed: list[tuple[str, str]] = []
-        self.ended: set[str] = set()  # tokens whose wait ended (answered, timed out)
-        self._lock = threading.Lock()
-
-    def succeed(self, token: str, output: dict[str, Any]) -> bool:
-        with self._lock:
-            if token in self.ended:
-                return False
-            self.ended.add(token)
-            self.succeeded.append((token, output))
-            return True
-
-    def fail(self, token: str, error: str, cause: str) -> bool:
-        with self._lock:
-            if token in self.ended:
-                return False
-            self.ended.add(token)
-            self.failed.append((token, error))
-            return True
 
 
 @pytest.fixture

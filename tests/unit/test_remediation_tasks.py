@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from opslink.errors import InvalidTaskInput, ParameterRejectedError
+from opslink.errors import ConfigurationError, InvalidTaskInput, ParameterRejectedError
 from opslink.ingest import IngestDeps
 from opslink.models import AlertStatus, Priority, TicketStatus
 from opslink.remediation import run_task
 from opslink.remediation_models import JobState
 from tests.unit.conftest import Clock
-from tests.unit.fakes import FakePlatform, opened_alert, remediate_deps
+from tests.unit.fakes import Callbacks, FakePlatform, opened_alert, remediate_deps
 
 SELECTION = {
     "runbook": {"name": "restart_service", "tier": "alert_type", "timeout_seconds": 300},
@@ -110,6 +110,27 @@ def test_verify_reads_the_alarm(world: dict[str, Any]) -> None:
     world["rdeps"].alarms.value = None
     missing = run_task({"action": "verify", "alert": world["alert"]}, world["rdeps"])
     assert missing["alarm_state"] == "UNKNOWN" and "not found" in missing["reason"]
+
+
+def test_verify_with_a_token_answers_the_execution_itself(world: dict[str, Any]) -> None:
+    """VerifyFix ends the execution on a fix and raises AlarmStillFiring otherwise by
+    answering its own task token: never a function error (the Errors metric stays quiet)."""
+    rdeps = world["rdeps"]
+    rdeps.callbacks = Callbacks()
+    job = _launch(world)["job"]
+    rdeps.alarms.value = "ALARM"
+    still = run_task({"action": "verify", "alert": world["alert"], "job": job, "token": "t1"},
+                     rdeps)  # fmt: skip
+    assert still["resolution"] is None and rdeps.callbacks.failed == [("t1", "AlarmStillFiring")]
+    assert world["deps"].store.get(world["alert"]["alert_id"]).status is AlertStatus.OPEN
+    rdeps.alarms.value = "OK"
+    fixed = run_task({"action": "verify", "alert": world["alert"], "job": job, "token": "t2"},
+                     rdeps)  # fmt: skip
+    [(token, output)] = rdeps.callbacks.succeeded
+    assert token == "t2" and output == fixed and output["resolution"]["alert_was_open"]
+    rdeps.callbacks = None  # a token but no way to answer it: a configuration error, named
+    with pytest.raises(ConfigurationError, match="callbacks"):
+        run_task({"action": "verify", "alert": world["alert"], "job": job, "token": "t3"}, rdeps)
 
 
 def test_resolve_closes_alert_and_ticket_once_and_scores_a_fix(world: dict[str, Any]) -> None:

@@ -181,8 +181,11 @@ def test_no_execution_ends_without_a_human_unless_it_fixed_the_problem() -> None
     assert states["HandOverAfterFailure"]["Next"] == "HandedToHumans"
     assert states["HandOverBeforeSelection"]["Next"] == "HandedToHumans"
     ends = {name for name, s in states.items() if s["Type"] in ("Succeed", "Fail")}
-    assert ends == {"Remediated", "HandedToHumans", "LeftToHumans", "LadderStopped",
-                    "RemediationFailed"}  # fmt: skip
+    assert ends == {"HandedToHumans", "LeftToHumans", "LadderStopped", "RemediationFailed"}
+    # A fix ends the execution in VerifyFix itself; anything else is its caught error.
+    assert states["VerifyFix"].get("End") is True and "Next" not in states["VerifyFix"]
+    [still_firing] = [c for c in states["VerifyFix"]["Catch"] if c["Next"] == "EscalateNotFixed"]
+    assert still_firing["ErrorEquals"] == ["AlarmStillFiring"]
 
 
 def test_a_failure_before_selection_is_still_handed_over() -> None:

@@ -133,6 +133,11 @@ class RemediateSettings(CommonSettings):
     runs_per_service_hour: int = Field(default=10, ge=0, alias="AUTOMATION_RUNS_PER_SERVICE_HOUR")
     runs_per_resource_hour: int = Field(default=3, ge=0, alias="AUTOMATION_RUNS_PER_RESOURCE_HOUR")
     max_attempts_per_episode: int = Field(default=2, ge=1, le=5, alias="MAX_ATTEMPTS_PER_EPISODE")
+    # The state machine's waits, carried by the tasks' results (no Pass state to pay for).
+    verify_grace_seconds: int = Field(default=120, ge=0, le=86_400, alias="VERIFY_GRACE_SECONDS")
+    approval_timeout_seconds: int = Field(
+        default=3600, ge=60, le=31_536_000, alias="APPROVAL_TIMEOUT_SECONDS"
+    )
     automation_control_parameter: str = Field(default="", alias="AUTOMATION_CONTROL_PARAMETER")
     # Hand-over on the alert's own ticket (own) or on a [FAILED_AUTO] ticket of its own.
     escalation_ticket: str = Field(

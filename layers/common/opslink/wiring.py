@@ -92,6 +92,8 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         runs_per_resource_hour=settings.runs_per_resource_hour,
         escalation_ticket=settings.escalation_ticket,
         max_attempts_per_episode=settings.max_attempts_per_episode,
+        verify_grace_seconds=settings.verify_grace_seconds,
+        approval_timeout_seconds=settings.approval_timeout_seconds,
         control=SsmAutomationControl(settings.automation_control_parameter),
         notifier=notifier,
         faults=FaultReporter(store, notifier),

@@ -45,6 +45,8 @@ class RemediateDeps:
     runs_per_resource_hour: int = 3
     escalation_ticket: str = "own"  # own | separate
     max_attempts_per_episode: int = 2  # the fallback ladder's rungs, first attempt included
+    verify_grace_seconds: int = 120  # job succeeded -> alarm checked (WaitBeforeVerify)
+    approval_timeout_seconds: int = 3600  # RequestApproval's token wait
     control: AutomationControl | None = None
     notifier: Notifier | None = None
     faults: FaultReporter | None = None

@@ -84,6 +84,7 @@ def _first_poll(deps: RemediateDeps, job: LaunchedJob) -> PollState:
     wait = _next_wait(deps, 0, 0, plan, job.timeout_seconds)
     return PollState(
         wait_seconds=wait,
+        verify_after_seconds=deps.verify_grace_seconds,
         plan=PollPlan(**asdict(plan)) if plan else None,
         schedule=(
             f"woken by the job's end event; polled at the runbook's timeout ({wait} s) if "
@@ -268,6 +269,7 @@ def _poll(deps: RemediateDeps, req: TaskRequest, status: JobStatus | None = None
         wait_seconds=_next_wait(deps, elapsed, attempt, plan, remaining),
         plan=before,
         schedule=req.poll.schedule if req.poll else "",
+        verify_after_seconds=deps.verify_grace_seconds,
     )
 
 

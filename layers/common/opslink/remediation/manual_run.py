@@ -99,4 +99,9 @@ def requested_runbook(deps: RemediateDeps, a: RemediationInput) -> Selection:
     picked = SelectedRunbook(
         name=run.runbook, tier=tier, timeout_seconds=runbook.spec.timeout_seconds
     )
-    return Selection(runbook=picked, approval=approval, reason=text)
+    return Selection(
+        runbook=picked,
+        approval=approval,
+        reason=text,
+        approval_timeout_seconds=deps.approval_timeout_seconds if approval else 0,
+    )

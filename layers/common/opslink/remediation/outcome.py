@@ -37,7 +37,26 @@ MANUAL_DUE = timedelta(hours=2)
 _PRIORITY_RANK = {p: i for i, p in enumerate(Priority)}  # Critical first
 
 
+# VerifyFix's caught error when the alarm is not back to OK (statemachine: EscalateNotFixed).
+STILL_FIRING = "AlarmStillFiring"
+
+
 def verify(deps: RemediateDeps, req: TaskRequest) -> Verification:
+    """Check the alarm (and resolve on OK). Called with the state's task token, the task
+    answers the execution itself: success ends it, AlarmStillFiring goes to the ladder —
+    the state machine needs no Choice and no Succeed state after it."""
+    result = _verify(deps, req)
+    if req.token:
+        if deps.callbacks is None:
+            raise ConfigurationError("remediate: no Step Functions callbacks configured")
+        if result.alarm_state == "OK":
+            deps.callbacks.succeed(req.token, result.out())
+        else:
+            deps.callbacks.fail(req.token, STILL_FIRING, result.alarm_state)
+    return result
+
+
+def _verify(deps: RemediateDeps, req: TaskRequest) -> Verification:
     a = req.alert
     if deps.alarms is None or not a.alarm_name:
         return Verification(alarm_state="UNKNOWN", reason="no alarm to check")

@@ -63,6 +63,7 @@ class Selection(_Payload):
     shadow: SelectedRunbook | None = None
     reason: str = ""
     diagnostics: Diagnostics | None = None
+    approval_timeout_seconds: int = 0  # RequestApproval's wait, when approval is needed
 
 
 class LaunchedJob(_Payload):
@@ -113,6 +114,7 @@ class PollState(_Payload):
     plan: PollPlan | None = None  # None: no history yet, the default backoff
     schedule: str = ""  # the schedule in words (the execution's timeline)
     woken_by: str = ""  # what ended the wait: the job's end event, the wait's own look; "" a poll
+    verify_after_seconds: int = 0  # WaitBeforeVerify's length, once the job succeeded
 
 
 class Launch(_Payload):
@@ -155,13 +157,6 @@ class Verification(_Payload):
     alarm_state: str
     reason: str = ""
     resolution: dict[str, Any] | None = None  # OK after a job: the alert resolved (resolve)
-
-
-class Tunables(_Payload):
-    """The state machine's numeric settings (the Configure state, from the template)."""
-
-    verify_grace_seconds: int
-    approval_timeout_seconds: int
 
 
 class StateError(_Payload):
@@ -208,7 +203,6 @@ def parse_request(event: Any) -> TaskRequest:
 # (RemediationInput, the alert) at the top, and what each state writes at its ResultPath.
 # tests/unit/test_asl_contract.py holds every JSONPath of the ASL against these models.
 EXECUTION_STATE: dict[str, Any] = {
-    "tunables": Tunables,
     "ladder": Ladder,  # starts in the input (workflow/stepfunctions.INITIAL_STATE)
     "selection": Selection,
     "approval": dict,  # the human's decision (opslink executions approve)
@@ -217,6 +211,7 @@ EXECUTION_STATE: dict[str, Any] = {
     "escalation": Escalation,
     "escalated": dict,
     "error": StateError,
+    "not_fixed": StateError,  # VerifyFix's AlarmStillFiring: the alarm state as its cause
     "diagnostics_error": StateError,
     "notify_error": StateError,
     "record_error": StateError,

@@ -155,7 +155,12 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
             counted=False,
         )
     )
-    return Selection(runbook=picked, approval=approval, reason=reason)
+    return Selection(
+        runbook=picked,
+        approval=approval,
+        reason=reason,
+        approval_timeout_seconds=deps.approval_timeout_seconds if approval else 0,
+    )
 
 
 def _suppressed(deps: RemediateDeps, a: RemediationInput, why: str) -> Selection:
