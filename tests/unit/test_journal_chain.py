@@ -124,6 +124,51 @@ def test_concurrent_writers_never_fork_a_chain(store: DynamoAlertStore) -> None:
     assert _check(store, "A-9") == []
 
 
+def test_heads_are_read_only_when_unknown_and_a_stale_guess_is_corrected(ddb: Any) -> None:
+    """One invocation's successive writes to an alert trust the head they just wrote (no
+    read); a writer whose remembered head another writer moved seals again after reading
+    it — the chain stays whole either way."""
+    reads: list[str] = []
+    ddb.meta.events.register(
+        "before-call.dynamodb.Query",
+        lambda params, **_: reads.append(params.get("KeyConditionExpression", "")),
+    )
+    a = DynamoAlertStore("AlertsTable", ddb, journal_table="JournalTable")
+    b = DynamoAlertStore("AlertsTable", ddb, journal_table="JournalTable")
+    a.record_event(_event("A-5", EventKind.ALERT_OPENED, "", 0))  # unknown head: one read
+    a.record_event(_event("A-5", EventKind.TICKET_CREATED, "T-5", 1))  # its own: none
+    assert len(reads) == 1
+    b.record_event(_event("A-5", EventKind.RUNBOOK_SELECTED, "restart", 2))  # moves the head
+    a.record_event(_event("A-5", EventKind.JOB_LAUNCHED, "restart", 3))  # stale: read, again
+    assert len(reads) == 3
+    records = sorted(a.chain_records("A-5"), key=lambda r: int(r["seq"]))
+    assert [int(r["seq"]) for r in records] == [1, 2, 3, 4]
+    assert [r["kind"] for r in records] == [
+        "alert_opened", "ticket_created", "runbook_selected", "job_launched"
+    ]  # fmt: skip
+    assert _check(a, "A-5") == []
+
+
+def test_opening_a_new_alert_reads_no_head(deps: Any) -> None:
+    """The alert's put is conditional on the alert being new, so its chain is new too:
+    opening it is one transaction without a read; a retried opening still conflicts."""
+    from opslink.lock_holder import OpenAlertConflict
+    from tests.unit.fakes import opened_alert
+
+    store = deps.store
+    calls: list[str] = []
+    store.client.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.append(model.name)
+    )
+    alert_doc = opened_alert(deps)
+    # Opening and linking the ticket: two sealed transactions, no head read at all.
+    assert calls.count("TransactWriteItems") == 2 and "Query" not in calls, calls
+    alert = store.get(alert_doc["alert_id"])
+    with pytest.raises(OpenAlertConflict):
+        store.open_alert(alert, lease_until=NOW)
+    assert _check(store, alert.alert_id) == []
+
+
 def _verify_cli(store: DynamoAlertStore, ddb: Any, alert: str | None) -> tuple[int, list[Any]]:
     conn = operator.Connection(store, BuiltinTicketSystem("TicketsTable", ddb), None, "")
     out = io.StringIO()

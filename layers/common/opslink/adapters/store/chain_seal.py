@@ -1,12 +1,19 @@
 """Sealing journal events into their alert's hash chain (opslink/journal_chain.py): a
 transaction's events are numbered and hashed after the chain's head, which moves with a
 conditional put in the same transaction; when another writer moved the head first, the
-events are sealed again (bounded, jittered)."""
+events are sealed again (bounded, jittered).
+
+The head is read (a consistent Query) only when it is not known: a chain the transaction
+itself creates (a new alert: its put is conditional on the alert not existing) starts
+empty, and a head this store wrote moments ago (one invocation's successive writes to one
+alert) is taken as it was written. Either guess is checked by the head's conditional put,
+so a wrong one costs a second attempt with a real read, never a broken chain."""
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -19,9 +26,32 @@ from opslink.journal_chain import CHAIN_FIELDS, record_hash
 
 CHAIN_SK = "CHAIN"
 SEAL_ATTEMPTS = 10
+# How long a head this store wrote is trusted without reading it again: the successive
+# writes of one invocation, not a warm container's next one (other writers move heads).
+HEAD_FRESH_SECONDS = 5.0
 
 
 class ChainSeal(TableBase):
+    _written_heads: dict[str, tuple[int, str, float]]  # pk -> (seq, hash, monotonic time)
+
+    def _known_head(self, pk: str) -> tuple[int, str] | None:
+        written = getattr(self, "_written_heads", {}).get(pk)
+        if written is None or time.monotonic() - written[2] > HEAD_FRESH_SECONDS:
+            return None
+        return written[0], written[1]
+
+    def _remember_heads(self, sealed: list[dict[str, Any]]) -> None:
+        if not hasattr(self, "_written_heads"):
+            self._written_heads = {}
+        now = time.monotonic()
+        for pk in [k for k, v in self._written_heads.items() if now - v[2] > HEAD_FRESH_SECONDS]:
+            del self._written_heads[pk]
+        for it in sealed:
+            item = it.get("Put", {}).get("Item", {})
+            if item.get("sk", {}).get("S") == CHAIN_SK:
+                head = _from_item(item)
+                self._written_heads[str(head["pk"])] = (int(head["seq"]), str(head["hash"]), now)
+
     def _head(self, pk: str) -> dict[str, Any] | None:
         page = self._call(
             "query",
@@ -51,9 +81,15 @@ class ChainSeal(TableBase):
         """The head of an alert's chain ("" for the operator actions), as stored."""
         return self._head(keys.event(alert_id, "x", "x")["pk"])
 
-    def _seal(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _seal(
+        self,
+        items: list[dict[str, Any]],
+        new_chains: frozenset[str] = frozenset(),
+        guess: bool = True,
+    ) -> list[dict[str, Any]]:
         """The items with their journal events numbered, chained and hashed, and one
-        conditional head put per chain."""
+        conditional head put per chain. `guess`: take a new chain as empty and a head
+        written moments ago as current, instead of reading them."""
         out: list[dict[str, Any]] = []
         heads: dict[str, tuple[int, str, bool]] = {}  # pk -> (seq, hash, existed)
         for it in items:
@@ -67,8 +103,16 @@ class ChainSeal(TableBase):
                 record.pop(field, None)
             pk = str(record["pk"])
             if pk not in heads:
-                head = self._head(pk)
-                heads[pk] = (int(head["seq"]), str(head["hash"]), True) if head else (0, "", False)
+                known = self._known_head(pk) if guess else None
+                if known is not None:
+                    heads[pk] = (known[0], known[1], True)
+                elif guess and pk in new_chains:
+                    heads[pk] = (0, "", False)
+                else:
+                    head = self._head(pk)
+                    heads[pk] = (
+                        (int(head["seq"]), str(head["hash"]), True) if head else (0, "", False)
+                    )
             seq, prev, existed = heads[pk]
             record |= {"seq": seq + 1, "prev": prev or None}
             record["hash"] = record_hash(record)
@@ -90,15 +134,19 @@ class ChainSeal(TableBase):
             out.append({"Put": head_put})
         return out
 
-    def sealed_transact(self, items: list[dict[str, Any]]) -> None:
+    def sealed_transact(self, items: list[dict[str, Any]], new_chains: Iterable[str] = ()) -> None:
         """One TransactWriteItems with its journal events sealed into their chains. When
-        only a chain's head moved under it (another writer), it seals again (bounded,
-        jittered); any other failure is the caller's, raised as is with the indices of
-        `items` unchanged (the heads are appended after them)."""
+        only a chain's head moved under it (another writer, or a guess that was wrong), it
+        seals again after reading the heads (bounded, jittered); any other failure is the
+        caller's, raised as is with the indices of `items` unchanged (the heads are
+        appended after them). `new_chains`: chains this transaction creates (their first
+        event), whose heads need no read."""
+        fresh = frozenset(new_chains)
         for attempt in range(SEAL_ATTEMPTS):
-            sealed = self._seal(items)
+            sealed = self._seal(items, fresh, guess=attempt == 0)
             try:
                 self._call("transact_write_items", TransactItems=sealed)
+                self._remember_heads(sealed)
                 return
             except ClientError as exc:
                 failed, codes = cancelled_items(exc)
@@ -109,9 +157,17 @@ class ChainSeal(TableBase):
                     and codes <= {"ConditionalCheckFailed", "TransactionConflict"}
                     and attempt + 1 < SEAL_ATTEMPTS
                 ):
-                    time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # noqa: S311
+                    if attempt:  # a guessed head was wrong: re-read at once; else back off
+                        time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # noqa: S311
                     continue
+                self._forget_heads(sealed)
                 raise
+
+    def _forget_heads(self, sealed: list[dict[str, Any]]) -> None:
+        for it in sealed:
+            item = it.get("Put", {}).get("Item", {})
+            if item.get("sk", {}).get("S") == CHAIN_SK:
+                getattr(self, "_written_heads", {}).pop(item.get("pk", {}).get("S"), None)
 
 
 def is_event(put: dict[str, Any], journal_table: str) -> bool:

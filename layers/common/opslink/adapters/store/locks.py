@@ -83,7 +83,10 @@ class DedupLocks(AlertRecords):
                     *self.event_writes(
                         about(alert, EventKind.ALERT_OPENED, alert.triggered_at, by="alarm")
                     ),
-                ]
+                ],
+                # The alert's put is conditional on the alert not existing: its chain
+                # cannot either (they are created together), so its head is not read.
+                new_chains=[keys.event(alert.alert_id, "x", "x")["pk"]],
             )
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
