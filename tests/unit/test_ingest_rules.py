@@ -91,6 +91,31 @@ def test_refire_counts_and_comments_once_per_period(
     assert len(deps.workflow.started) == 1  # type: ignore[attr-defined]
 
 
+def test_concurrent_refires_comment_once(deps: IngestDeps, policy: IngestPolicy) -> None:
+    """Re-fires delivered at once: the write that counts a re-fire also takes the
+    comment slot, so exactly one of them comments; none is lost or counted twice."""
+    import threading
+
+    from opslink_cli.emulator.moto_patches import serialise_dynamodb_writes
+
+    serialise_dynamodb_writes()  # each conditional write atomic, as DynamoDB applies it
+    first = one(alarm(0), deps, policy)
+    results: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda m=m: results.append(one(alarm(m), deps, policy)))
+        for m in (5, 6, 7, 8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.outcome is Outcome.DUPLICATE for r in results)
+    assert sum("ticket commented" in r.reason for r in results) == 1
+    counted = sum("re-fire of open alert" in r.reason for r in results)
+    assert deps.store.get(first.alert_id).occurrences == 1 + counted  # type: ignore[union-attr]
+    assert len(deps.tickets.get(first.ticket_id).comments) == 1  # type: ignore[union-attr]
+
+
 def test_out_of_order_older_alarm_is_a_duplicate(deps: IngestDeps, policy: IngestPolicy) -> None:
     one(alarm(10), deps, policy)
     late = one(alarm(5), deps, policy)

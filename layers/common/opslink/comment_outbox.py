@@ -33,11 +33,13 @@ def post_comment(
     at: datetime,
     alert_id: str = "",
     verify: bool = False,
+    queue_checked: bool = False,
 ) -> bool:
     """True when the comment is on the ticket now; False when it waits in the outbox.
     With `verify` (the comment may be there already: a retried write) the ticket's
-    comments are read back first."""
-    if store.queued_comments(ticket_id):  # earlier comments first: queue behind them
+    comments are read back first. `queue_checked`: the caller just found the ticket's
+    outbox empty (not read again)."""
+    if not queue_checked and store.queued_comments(ticket_id):  # earlier ones first: queue
         store.queue_comment(ticket_id, key, text, at, alert_id)
         return drain(store, tickets, ticket_id)["failed"] == 0
     try:
@@ -72,7 +74,17 @@ def noted_status(
         drain(store, tickets, ticket_id)
         return None
     try:
-        return _noted_status(store, tickets, ticket_id, status, note, key, at, alert_id)
+        return _noted_status(
+            store,
+            tickets,
+            ticket_id,
+            status,
+            note,
+            key,
+            at,
+            alert_id,
+            queue_checked=keep_on_failure,
+        )
     except TicketSystemError as exc:
         if not keep_on_failure:
             raise
@@ -90,6 +102,7 @@ def _noted_status(
     key: str,
     at: datetime,
     alert_id: str,
+    queue_checked: bool = False,
 ) -> Any:
     current = tickets.get(ticket_id)
     already = current is not None and (
@@ -97,7 +110,8 @@ def _noted_status(
         or (status is TicketStatus.RESOLVED and current.status is TicketStatus.CLOSED)
     )
     ticket = current if already else tickets.set_status(ticket_id, status)
-    post_comment(store, tickets, ticket_id, key, note, at, alert_id, verify=already)
+    post_comment(store, tickets, ticket_id, key, note, at, alert_id, verify=already,
+                 queue_checked=queue_checked)  # fmt: skip
     return ticket
 
 

@@ -151,7 +151,15 @@ def _on_open_alert(
             lease_until,  # the earlier delivery held it until then: its create may exist
         )
 
-    current = deps.store.record_refire(held_id, alarm.state_changed_at)
+    # One write counts the re-fire and, when the comment period has passed, takes the
+    # comment slot (a ticket to comment on is known from the lock).
+    if holder.ticket_id:
+        counted = deps.store.record_refire_claiming_comment(
+            held_id, alarm.state_changed_at, now, now - policy.refire_comment_period
+        )
+        current, claimed = counted if counted is not None else (None, False)
+    else:
+        current, claimed = deps.store.record_refire(held_id, alarm.state_changed_at), False
     if current is None:
         return RecordResult(
             index=0,
@@ -160,10 +168,8 @@ def _on_open_alert(
             alert_id=held_id,
             ticket_id=holder.ticket_id,
         )
-    previous = current.last_comment_at
-    due = previous is None or now - previous >= policy.refire_comment_period
     commented = False
-    if current.ticket_id and due and deps.store.claim_comment(held_id, previous, now):
+    if current.ticket_id and claimed:
         post_comment(
             deps.store,
             deps.tickets,

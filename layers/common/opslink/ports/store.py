@@ -80,8 +80,11 @@ class AlertStore(CommentQueue, Protocol):
     def record_refire(self, alert_id: str, at: datetime) -> Alert | None:
         """Count an ALARM transition newer than the alert's last; None if not newer."""
 
-    def claim_comment(self, alert_id: str, previous: datetime | None, now: datetime) -> bool:
-        """Atomically take the alert's re-fire comment slot."""
+    def record_refire_claiming_comment(
+        self, alert_id: str, at: datetime, now: datetime, due_before: datetime
+    ) -> tuple[Alert, bool] | None:
+        """`record_refire`, and the re-fire comment slot taken in the same write when no
+        comment was made since `due_before`: (alert, True) means comment now."""
 
     def resolve(self, alert: Alert, resolution: dict[str, str], at: datetime) -> bool:
         """Resolve an open alert and release its fingerprint; False if already resolved."""

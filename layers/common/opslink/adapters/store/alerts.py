@@ -78,9 +78,39 @@ class AlertRecords(JournalRecords):
             return None
         return _alert_from(_from_item(out["Attributes"]))
 
-    def claim_comment(self, alert_id: str, previous: datetime | None, now: datetime) -> bool:
-        """Take the alert's re-fire comment slot; False if a concurrent delivery took it."""
-        return self.claim_slot(alert_id, "last_comment_at", previous, now)
+    def record_refire_claiming_comment(
+        self, alert_id: str, at: datetime, now: datetime, due_before: datetime
+    ) -> tuple[Alert, bool] | None:
+        """`record_refire` that also takes the re-fire comment slot when it is free (no
+        comment since `due_before`), in one write: (alert, True) when this delivery must
+        comment. Else as `record_refire` — (alert, False), or None for a duplicate, told
+        from the item as it was without a second call."""
+        values = {":one": 1, ":at": at.isoformat(), ":open": AlertStatus.OPEN.value,
+                  ":now": now.isoformat(), ":due": due_before.isoformat()}  # fmt: skip
+        try:
+            out = self._call(
+                "update_item",
+                TableName=self.table,
+                Key=_to_item(keys.alert(alert_id)),
+                UpdateExpression="ADD occurrences :one SET last_transition_at = :at, "
+                "last_comment_at = :now",
+                ConditionExpression="#s = :open AND last_transition_at < :at AND "
+                "(attribute_not_exists(last_comment_at) OR last_comment_at <= :due)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=_to_item(values),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            before = _from_item(exc.response.get("Item") or {})
+            if before and (
+                before.get("status") != AlertStatus.OPEN.value
+                or str(before.get("last_transition_at", "")) >= at.isoformat()
+            ):
+                return None  # a duplicate or late delivery: nothing to count
+            current = self.record_refire(alert_id, at)  # the slot is taken: count only
+            return None if current is None else (current, False)
+        return _alert_from(_from_item(out["Attributes"])), True
 
     def claim_slot(
         self, alert_id: str, slot: str, previous: datetime | None, now: datetime
