@@ -13,7 +13,7 @@ from opslink.alarm_parsing import parse_alarm_document
 from opslink.config import InsufficientDataPolicy, OkPolicy
 from opslink.errors import TicketSystemError
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
-from opslink.ingest.alarm import new_alert
+from opslink.ingest.alarm import new_episode
 from opslink.models import AlertStatus, Outcome, TicketStatus
 from opslink_cli import samples
 from tests.unit.conftest import Clock
@@ -251,7 +251,7 @@ def test_ticket_system_down_then_retry_finishes_once(
 def test_a_delivery_in_flight_makes_the_retry_retryable_not_duplicate(
     deps: IngestDeps, policy: IngestPolicy, clock: Clock
 ) -> None:
-    alert, _ = new_alert(samples_alarm(), deps, policy)
+    alert = new_episode(samples_alarm(), deps, policy).alert
     deps.store.open_alert(alert, lease_until=clock() + policy.lease)
     r = one(alarm(), deps, policy)
     assert r.outcome is Outcome.REJECTED and r.retryable and "another delivery" in r.reason
@@ -473,13 +473,14 @@ def test_an_ok_during_an_opening_in_flight_ends_it_resolved(
     """The delivery opening the alert had already read it when the OK was kept: it
     notices at the link, stops the remediation it started and resolves instead."""
     from opslink.enrichment import enrich
+    from opslink.ingest.episode import Episode
     from opslink.ingest.opening import open_safely
 
     alert = _down_then_ok(deps, policy, clock)
     stale = alert.model_copy(update={"pending_ok": None})
     parsed = samples_alarm()
-    result = open_safely(parsed, stale, enrich(parsed, {}, deps.service_map), deps, policy,
-                         None, None, "in flight")  # fmt: skip
+    episode = Episode(alarm=parsed, alert=stale, enrichment=enrich(parsed, {}, deps.service_map))
+    result = open_safely(episode, deps, policy, "in flight")
     assert result.outcome is Outcome.RESOLVED
     assert list(deps.workflow.stopped) == list(deps.workflow.started)  # type: ignore[attr-defined]
     [ticket] = deps.tickets.list(limit=10)  # type: ignore[attr-defined]

@@ -3,8 +3,6 @@ episode after a resolved one (reopen window, flapping)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools import Logger
 
 from opslink.comment_outbox import post_comment
@@ -13,6 +11,7 @@ from opslink.identity import alert_id, fingerprint
 from opslink.inert import code
 from opslink.ingest.clearing import on_insufficient_data, on_ok
 from opslink.ingest.deps import IngestDeps, IngestPolicy
+from opslink.ingest.episode import Episode, PreviousEpisode
 from opslink.ingest.flapping import flapping, mark_flapping
 from opslink.ingest.opening import open_safely
 from opslink.lock_holder import LockHolder, OpenAlertConflict
@@ -30,7 +29,9 @@ def handle_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> Record
     return on_insufficient_data(alarm, deps, policy)
 
 
-def new_alert(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> tuple[Alert, Any]:
+def new_episode(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> Episode:
+    """The episode this ALARM would open: its alert, enriched from the alarm's tags, the
+    service map and naming conventions."""
     tags = deps.tags.tags(alarm.arn) if policy.read_alarm_tags else {}
     enr = enrich(alarm, tags, deps.service_map)
     fp = fingerprint(alarm)
@@ -54,20 +55,20 @@ def new_alert(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> tuple[Ale
         dimensions=alarm.dimensions,
         source_alarm=alarm.model_dump_json(),
     )
-    return alert, enr
+    return Episode(alarm=alarm, alert=alert, enrichment=enr)
 
 
 def on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
-    alert, enr = new_alert(alarm, deps, policy)
-    now = deps.clock()
+    episode = new_episode(alarm, deps, policy)
+    alert, now = episode.alert, deps.clock()
     try:
         deps.store.open_alert(alert, lease_until=now + policy.lease)
     except OpenAlertConflict as conflict:
         holder = conflict.holder
     else:
-        return open_safely(alarm, alert, enr, deps, policy, None, None, "new alert")
+        return open_safely(episode, deps, policy, "new alert")
     if not holder.resolved:
-        return _on_open_alert(alarm, alert, enr, holder, deps, policy)
+        return _on_open_alert(episode, holder, deps, policy)
     # The alarm had an alert before, now resolved: this ALARM starts a new episode.
     resolved_at = holder.resolved_at or alarm.state_changed_at
     if holder.alert_id == alert.alert_id or alarm.state_changed_at <= resolved_at:
@@ -78,21 +79,22 @@ def on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResu
             alert_id=holder.alert_id,
             ticket_id=holder.ticket_id,
         )
-    previous = {"alert_id": holder.alert_id, "resolved_at": resolved_at.isoformat()}
-    if holder.ticket_id:
-        previous["ticket_id"] = holder.ticket_id
+    previous = PreviousEpisode(holder.alert_id, resolved_at, holder.ticket_id)
     # A real OK -> ALARM change (duplicates and first alarms are not): flapping counts these.
     flaps = flapping(alarm, deps, policy)
     try:
         deps.store.open_alert(
-            alert, lease_until=now + policy.lease, replace=previous["alert_id"], previous=previous
+            alert,
+            lease_until=now + policy.lease,
+            replace=previous.alert_id,
+            previous=previous.facts(),
         )
     except OpenAlertConflict as conflict:  # a concurrent delivery opened it first
-        return _on_open_alert(alarm, alert, enr, conflict.holder, deps, policy)
+        return _on_open_alert(episode, conflict.holder, deps, policy)
     # Flagged before the remediation starts, so it is suppressed from its first step.
     flagged = bool(flaps) and deps.store.claim_slot(alert.alert_id, "flapping_since", None, now)
     result = open_safely(
-        alarm, alert, enr, deps, policy, None, previous, "new alert after a resolved one"
+        episode.finishing(previous=previous), deps, policy, "new alert after a resolved one"
     )
     if flagged and not result.retryable:
         opened = deps.store.get(alert.alert_id)
@@ -102,13 +104,11 @@ def on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResu
 
 
 def _on_open_alert(
-    alarm: Alarm,
-    new: Alert,
-    enr: Any,
-    holder: LockHolder,
-    deps: IngestDeps,
-    policy: IngestPolicy,
+    episode: Episode, holder: LockHolder, deps: IngestDeps, policy: IngestPolicy
 ) -> RecordResult:
+    """The alarm's alert is open: this ALARM is a duplicate, a re-fire, or the same
+    transition again from a delivery that must finish what an earlier one left."""
+    alarm, new = episode.alarm, episode.alert
     held_id = holder.alert_id
     now = deps.clock()
     if held_id == new.alert_id:
@@ -139,16 +139,14 @@ def _on_open_alert(
         if holder.ticket_id is None:  # its OK may have come meanwhile (kept on the alert)
             stored = deps.store.get(held_id)
             new = stored if stored is not None and stored.pending_ok is not None else new
+        unfinished = episode.finishing(
+            alert=new,
+            ticket_id=holder.ticket_id,
+            previous=PreviousEpisode.of(holder.previous),
+            earlier_attempt_at=lease_until,  # held until then: its create may exist
+        )
         return open_safely(
-            alarm,
-            new,
-            enr,
-            deps,
-            policy,
-            holder.ticket_id,
-            holder.previous,
-            "finished opening an alert a failed delivery left unfinished",
-            lease_until,  # the earlier delivery held it until then: its create may exist
+            unfinished, deps, policy, "finished opening an alert a failed delivery left unfinished"
         )
 
     # One write counts the re-fire and, when the comment period has passed, takes the

@@ -16,6 +16,7 @@ from opslink.errors import RetryableError, TicketClosedForGood, TicketSystemErro
 from opslink.identity import execution_name
 from opslink.inert import code
 from opslink.ingest.deps import IngestDeps, IngestPolicy
+from opslink.ingest.episode import Episode, PreviousEpisode
 from opslink.lock_holder import AlarmClearedFirst
 from opslink.models import Alarm, Alert, Outcome, RecordResult, RemediationInput, TicketStatus
 from opslink.provenance import account_allowed
@@ -26,24 +27,14 @@ logger = Logger(child=True)
 
 
 def open_safely(
-    alarm: Alarm,
-    alert: Alert,
-    enr: Any,
-    deps: IngestDeps,
-    policy: IngestPolicy,
-    ticket_id: str | None,
-    previous: dict[str, str] | None,
-    reason: str,
-    earlier_attempt_at: datetime | None = None,
+    episode: Episode, deps: IngestDeps, policy: IngestPolicy, reason: str
 ) -> RecordResult:
     """Finish opening; when a dependency fails, give the lease back at once (the retry
     continues the work instead of waiting it out) and, the first time, tell the operators
-    directly: nobody depends on the ticket to know about the alarm. `earlier_attempt_at`:
-    a delivery before this one held the alert then and may have created its ticket."""
+    directly: nobody depends on the ticket to know about the alarm."""
+    alarm, alert = episode.alarm, episode.alert
     try:
-        result = _finish_opening(
-            alarm, alert, enr, deps, policy, ticket_id, previous, reason, earlier_attempt_at
-        )
+        result = _finish_opening(episode, deps, policy, reason)
     except RetryableError as exc:
         now = deps.clock()
         if isinstance(exc, TicketSystemError) and deps.faults is not None:
@@ -100,31 +91,24 @@ def _fallback_notice(
 
 
 def _finish_opening(
-    alarm: Alarm,
-    alert: Alert,
-    enr: Any,
-    deps: IngestDeps,
-    policy: IngestPolicy,
-    ticket_id: str | None,
-    previous: dict[str, str] | None,
-    reason: str,
-    earlier_attempt_at: datetime | None = None,
+    episode: Episode, deps: IngestDeps, policy: IngestPolicy, reason: str
 ) -> RecordResult:
     """Ticket, remediation execution, links: each step idempotent, safe to redo.
 
     After a resolved alert of the same alarm, the lifecycle rule decides the ticket: within
     the reopen window its ticket is reopened; later, a new ticket refers to it."""
+    alarm, alert, enr = episode.alarm, episode.alert, episode.enrichment
+    ticket_id, previous = episode.ticket_id, episode.previous
     new_ticket = False
     if ticket_id is None:
-        prev_ticket = (previous or {}).get("ticket_id")
-        prev_resolved = datetime.fromisoformat(previous["resolved_at"]) if previous else None
+        prev_ticket = previous.ticket_id if previous else None
         ticket, follows = None, None  # follows: a previous ticket closed for good
         if (
-            prev_ticket
-            and prev_resolved
-            and alarm.state_changed_at - prev_resolved <= policy.reopen_window
+            previous is not None
+            and previous.ticket_id
+            and alarm.state_changed_at - previous.resolved_at <= policy.reopen_window
         ):
-            ticket, follows, reason = _reopen(alarm, alert, deps, prev_ticket, prev_resolved)
+            ticket, follows, reason = _reopen(episode, deps, previous.ticket_id, previous)
         if ticket is None:
             oncall = deps.directory.oncall(enr.team)
             new_ticket = True
@@ -143,7 +127,7 @@ def _finish_opening(
                 follows=follows,
             )
             ticket = deps.tickets.create(
-                draft.model_copy(update={"earlier_attempt_at": earlier_attempt_at})
+                draft.model_copy(update={"earlier_attempt_at": episode.earlier_attempt_at})
             )
             if follows:
                 moved = deps.store.move_queued_comments(follows, ticket.id)
@@ -184,10 +168,12 @@ def _finish_opening(
 
 
 def _reopen(
-    alarm: Alarm, alert: Alert, deps: IngestDeps, prev_ticket: str, prev_resolved: datetime
+    episode: Episode, deps: IngestDeps, prev_ticket: str, previous: PreviousEpisode
 ) -> tuple[Any, str | None, str]:
     """A re-fire within the reopen window: (its reopened ticket, None, reason), or — the
     ticket closed for good — (None, that ticket, reason): a follow-up takes its place."""
+    alarm, alert = episode.alarm, episode.alert
+    prev_resolved = previous.resolved_at
     try:
         ticket = noted_status(
             deps.store,
@@ -228,8 +214,13 @@ def finish_unticketed(
         return None
     alarm = Alarm.model_validate_json(alert.source_alarm)
     tags = deps.tags.tags(alarm.arn) if policy.read_alarm_tags else {}
-    return open_safely(alarm, alert, enrich(alarm, tags, deps.service_map), deps, policy,
-                       None, None, reason, alert.lease_until or alert.triggered_at)  # fmt: skip
+    episode = Episode(
+        alarm=alarm,
+        alert=alert,
+        enrichment=enrich(alarm, tags, deps.service_map),
+        earlier_attempt_at=alert.lease_until or alert.triggered_at,
+    )
+    return open_safely(episode, deps, policy, reason)
 
 
 def _opened_after_ok(
