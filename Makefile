@@ -109,6 +109,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/cost.py
 	$(BIN)/python bench/kpi_cost.py 5
 	$(BIN)/python bench/safety.py
+	$(BIN)/python bench/correlation.py 20
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(UV_VENV) .opslink .pytest_cache .mypy_cache .ruff_cache

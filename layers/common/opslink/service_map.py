@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from opslink.errors import ConfigurationError
 from opslink.models import Severity
@@ -31,6 +31,9 @@ class ServiceEntry(BaseModel):
     # and the unit those runbooks act on when it is not named like the service.
     runbooks: list[str] = Field(default_factory=list)
     unit: str | None = None
+    # Services this one needs (correlation: their alerts and its alerts within one window
+    # are one incident, rooted at the deepest dependency).
+    depends_on: list[str] = Field(default_factory=list)
 
 
 class TeamEntry(BaseModel):
@@ -65,6 +68,21 @@ class ServiceMap(BaseModel):
     critical_services: list[str] = Field(default_factory=list)
     services: dict[str, ServiceEntry] = Field(default_factory=dict)
     teams: dict[str, TeamEntry] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_dependencies(self) -> ServiceMap:
+        for service, entry in self.services.items():
+            unknown = [d for d in entry.depends_on if d not in self.services]
+            if unknown:
+                raise ValueError(
+                    f"service {service!r} depends_on {', '.join(map(repr, unknown))}, "
+                    "not in services"
+                )
+        return self
+
+    def depends_on(self) -> dict[str, list[str]]:
+        """Each service's dependencies (correlation.Dependencies takes this)."""
+        return {s: list(e.depends_on) for s, e in self.services.items() if e.depends_on}
 
     def canonical(self, name: str) -> str | None:
         """The service a name or alias stands for, if the map knows it."""

@@ -1,0 +1,300 @@
+"""Alert correlation: which incident an alert joins, and why (docs/CORRELATION.md). Pure.
+
+`grouping` reads an alert's grouping key off the rules (correlation_rules.py): the first
+matching rule, else the built-ins — a composite alarm's own key (its children join it),
+services that depend on each other (one key per connected part of the service map's
+`depends_on` graph), then a burst key (one alarm family in one group: its Auto Scaling
+group, else its service). `IncidentBook` applies the decisions in time order: an alert
+joins the incident open under its key while the window (extended by each member, never
+past the incident's maximum lifetime) lasts; a resolved incident never takes a member —
+the next alert opens a new incident that refers to it; a member resolving closes the
+incident only as its `resolve_on` says. Every placement is a `Decision` with its reason.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from opslink.correlation_rules import CorrelationRules, Rule, RuleMatch
+
+ASG_DIMENSION = "AutoScalingGroupName"
+ASG_TAG = "aws:autoscaling:groupName"
+# What names one resource inside an alarm's name: instance and volume ids, UUIDs, long
+# hex, IPs, numbers. Removed, the rest is the alarm's family (the same alarm per resource).
+_RESOURCE_PARTS = re.compile(
+    r"(i|vol|eni|ami|sg|subnet)-[0-9a-f]{8,17}"
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|\b[0-9a-f]{12,}\b|\d{1,3}(?:\.\d{1,3}){3}|\d+",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """An alert as correlation sees it."""
+
+    alert_id: str
+    at: datetime
+    alarm_name: str
+    alert_type: str
+    service: str
+    environment: str
+    state: str = "ALARM"
+    dimensions: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    account: str = ""
+    region: str = ""
+    children: tuple[str, ...] = ()  # a composite alarm: the alarms its rule names
+
+
+@dataclass(frozen=True)
+class Grouping:
+    key: str | None  # None: an incident of its own
+    rule: str  # the rule or built-in that decided
+    window: int
+    max_lifetime: int
+    resolve_on: str
+    creates: bool  # may this state open an incident (create_on)
+    why: str
+
+
+def alarm_family(name: str) -> str:
+    """The alarm's name without the resource it watches: `web-cpu-i-0abc…` -> `web-cpu-*`."""
+    return re.sub(r"(\*[-_.]?)+", "*", _RESOURCE_PARTS.sub("*", name)).lower()
+
+
+def group_of(s: Signal) -> str:
+    """The group a resource belongs to: its Auto Scaling group, else its service."""
+    return s.dimensions.get(ASG_DIMENSION) or s.tags.get(ASG_TAG) or f"service:{s.service}"
+
+
+def key_value(s: Signal, name: str) -> str:
+    kind, _, which = name.partition(":")
+    if kind == "dimension":
+        return s.dimensions.get(which, "")
+    if kind == "tag":
+        return s.tags.get(which, "")
+    return {
+        "service": s.service,
+        "alert_type": s.alert_type,
+        "environment": s.environment,
+        "alarm_name": s.alarm_name,
+        "alarm_family": alarm_family(s.alarm_name),
+        "account": s.account,
+        "region": s.region,
+        "group": group_of(s),
+    }[name]
+
+
+def matches(m: RuleMatch, s: Signal) -> bool:
+    return (
+        (m.alert_type is None or m.alert_type == s.alert_type)
+        and (m.service is None or m.service == s.service)
+        and (m.environment is None or m.environment == s.environment)
+        and (m.alarm_name is None or fnmatch.fnmatchcase(s.alarm_name, m.alarm_name))
+        and all(s.dimensions.get(k) == v for k, v in m.dimensions.items())
+    )
+
+
+class Dependencies:
+    """The service map's `depends_on` graph: which services fail together."""
+
+    def __init__(self, depends_on: Mapping[str, Sequence[str]]) -> None:
+        self.below = {s: tuple(d) for s, d in depends_on.items()}
+        parent: dict[str, str] = {}
+
+        def find(x: str) -> str:
+            while parent.setdefault(x, x) != x:
+                x = parent[x]
+            return x
+
+        for service, deps in self.below.items():
+            for dep in deps:
+                a, b = sorted((find(service), find(dep)))
+                parent[b] = a
+        self._component = {s: find(s) for s in parent}
+        self._size: dict[str, int] = {}
+        for root in self._component.values():
+            self._size[root] = self._size.get(root, 0) + 1
+
+    def component(self, service: str) -> str | None:
+        """The connected part of the graph the service is in; None when it is alone."""
+        root = self._component.get(service)
+        return root if root is not None and self._size[root] > 1 else None
+
+    def height(self, service: str, _seen: frozenset[str] = frozenset()) -> int:
+        """Dependency levels below a service: 0 for one that depends on nothing."""
+        deps = [d for d in self.below.get(service, ()) if d not in _seen]
+        return 1 + max((self.height(d, _seen | {service}) for d in deps), default=-1)
+
+
+def grouping(s: Signal, rules: CorrelationRules, deps: Dependencies) -> Grouping:
+    """The grouping key and its terms for one alert: the first matching rule, else the
+    built-ins; None as key when grouping is off for it."""
+    for rule in rules.rules:
+        if matches(rule.match, s):
+            return _by_rule(rule, s)
+    d, b = rules.defaults, rules.builtins
+
+    def built_in(key: str | None, name: str, why: str) -> Grouping:
+        return Grouping(key, name, d.window, d.max_lifetime, d.resolve_on, s.state == "ALARM", why)
+
+    if b.composite and s.children:
+        return built_in(f"composite:{s.alarm_name}", "builtin:composite",
+                        f"composite alarm over {', '.join(s.children[:5])}")  # fmt: skip
+    part = deps.component(s.service) if b.dependencies else None
+    if part is not None:
+        # A failure spreads along dependencies within minutes: the window counts from the
+        # incident's first alert and is not extended (an extended one would absorb every
+        # later alert of a whole group of services).
+        return Grouping(f"deps:{s.environment}:{part}", "builtin:dependencies", d.window,
+                        d.window, d.resolve_on, s.state == "ALARM",
+                        f"{s.service} depends on or is depended on by other services")  # fmt: skip
+    if b.burst:
+        family, group = alarm_family(s.alarm_name), group_of(s)
+        return built_in(f"burst:{s.environment}:{s.service}:{s.alert_type}:{family}:{group}",
+                        "builtin:burst", f"alarm family {family} in {group}")  # fmt: skip
+    return built_in(None, "builtin:none", "no rule matched and the built-ins are off")
+
+
+def _by_rule(rule: Rule, s: Signal) -> Grouping:
+    if not rule.group:
+        return Grouping(None, rule.name, rule.window, rule.max_lifetime, rule.resolve_on,
+                        True, f"rule {rule.name}: grouping off")  # fmt: skip
+    values = "|".join(f"{f}={key_value(s, f)}" for f in rule.group_by)
+    return Grouping(f"rule:{rule.name}:{values}", rule.name, rule.window, rule.max_lifetime,
+                    rule.resolve_on, s.state in rule.create_on,
+                    f"rule {rule.name}: {values}")  # fmt: skip
+
+
+@dataclass
+class Incident:
+    incident_id: str
+    key: str | None
+    rule: str
+    opened_at: datetime
+    window_until: datetime
+    max_until: datetime
+    resolve_on: str
+    firing: dict[str, bool] = field(default_factory=dict)  # member alert -> still firing
+    services: dict[str, str] = field(default_factory=dict)  # member alert -> its service
+    resolved_at: datetime | None = None
+    follows: str | None = None  # the resolved incident under the same key before it
+
+    def takes(self, at: datetime) -> bool:
+        return self.resolved_at is None and at <= self.window_until and at <= self.max_until
+
+    def root(self, deps: Dependencies) -> str:
+        """The member to act on: the first on the deepest dependency among the members'
+        services (the first member when none depends on another)."""
+        order = list(self.services)
+        return min(order, key=lambda a: (deps.height(self.services[a]), order.index(a)))
+
+
+@dataclass(frozen=True)
+class Decision:
+    alert_id: str
+    incident_id: str
+    joined: bool  # False: it opened the incident
+    rule: str
+    key: str | None
+    why: str
+
+
+class IncidentBook:
+    """Incidents and their members, applied in time order (the bench and the tests; the
+    store's conditional writes make the same decisions)."""
+
+    def __init__(self) -> None:
+        self.incidents: dict[str, Incident] = {}
+        self.by_key: dict[str, str] = {}  # key -> its latest incident
+        self.of_alert: dict[str, str] = {}
+        self.of_alarm: dict[str, str] = {}  # alarm name -> incident of its latest alert
+        self.composite_child: dict[str, str] = {}  # a composite's child -> its incident
+        self.decisions: list[Decision] = []
+
+    def place(self, s: Signal, g: Grouping) -> Decision:
+        joined = self._composite_link(s, g)
+        if joined is not None:
+            return joined
+        current = self.incidents.get(self.by_key.get(g.key or "", ""))
+        if g.key is not None and current is not None and current.takes(s.at):
+            return self._join(s, current, g, f"{g.why}; within its window")
+        if g.key is None or not g.creates:
+            why = g.why if g.key is None else f"{g.why}; {s.state} opens no incident (create_on)"
+            return self._open(s, g, None, why)
+        if current is not None:
+            why = ("resolved" if current.resolved_at else "past its window") + (
+                f": a new incident refers to {current.incident_id}"
+            )
+            return self._open(s, g, current, f"{g.why}; {current.incident_id} {why}")
+        return self._open(s, g, None, g.why)
+
+    def _composite_link(self, s: Signal, g: Grouping) -> Decision | None:
+        """A composite joins the open incident of a child that fired first; a child of
+        an open composite's incident joins it."""
+        if s.children:
+            found = [(c, self.of_alarm.get(c, "")) for c in s.children]
+            what = "composite over {}: joins {}"
+        else:
+            found = [(s.alarm_name, self.composite_child.get(s.alarm_name, ""))]
+            what = "{} is part of a composite alarm in {}"
+        for name, incident_id in found:
+            incident = self.incidents.get(incident_id)
+            if incident is not None and incident.takes(s.at):
+                return self._join(s, incident, g, what.format(name, incident_id))
+        return None
+
+    def _open(self, s: Signal, g: Grouping, before: Incident | None, why: str) -> Decision:
+        incident = Incident(
+            incident_id=f"INC-{len(self.incidents) + 1}",
+            key=g.key,
+            rule=g.rule,
+            opened_at=s.at,
+            window_until=s.at + timedelta(seconds=g.window),
+            max_until=s.at + timedelta(seconds=g.max_lifetime),
+            resolve_on=g.resolve_on,
+            follows=before.incident_id if before else None,
+        )
+        self.incidents[incident.incident_id] = incident
+        if g.key is not None and g.creates:
+            self.by_key[g.key] = incident.incident_id
+        return self._record(s, incident, False, g, why)
+
+    def _join(self, s: Signal, incident: Incident, g: Grouping, why: str) -> Decision:
+        extended = s.at + timedelta(seconds=g.window)
+        incident.window_until = min(max(incident.window_until, extended), incident.max_until)
+        return self._record(s, incident, True, g, why)
+
+    def _record(self, s: Signal, inc: Incident, joined: bool, g: Grouping, why: str) -> Decision:
+        inc.firing[s.alert_id] = True
+        inc.services[s.alert_id] = s.service
+        self.of_alert[s.alert_id] = inc.incident_id
+        self.of_alarm[s.alarm_name] = inc.incident_id
+        for child in s.children:
+            self.composite_child[child] = inc.incident_id
+        decision = Decision(s.alert_id, inc.incident_id, joined, g.rule, g.key, why)
+        self.decisions.append(decision)
+        return decision
+
+    def resolve(self, alert_id: str, at: datetime) -> Incident | None:
+        """A member's alert resolved; the incident when this resolves it (resolve_on)."""
+        incident = self.incidents.get(self.of_alert.get(alert_id, ""))
+        if incident is None or incident.resolved_at is not None:
+            return None
+        newest = list(incident.firing)[-1]
+        incident.firing[alert_id] = False
+        done = {
+            "all": not any(incident.firing.values()),
+            "first": True,
+            "last": alert_id == newest,
+            "never": False,
+        }[incident.resolve_on]
+        if done:
+            incident.resolved_at = at
+            return incident
+        return None
