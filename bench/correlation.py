@@ -36,8 +36,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
 
-from opslink.correlation import Dependencies, IncidentBook, Signal, grouping
+from opslink.correlation import Dependencies, Signal, grouping
 from opslink.correlation_rules import CorrelationRules
+from opslink.incident_book import IncidentBook
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 HOURS = 24

@@ -11,15 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opslink.correlation import (
-    Dependencies,
-    IncidentBook,
-    Signal,
-    alarm_family,
-    grouping,
-)
+from opslink.correlation import Dependencies, Signal, alarm_family, grouping
 from opslink.correlation_rules import CorrelationRules, load_rules, parse_rules
 from opslink.errors import ConfigurationError
+from opslink.incident_book import IncidentBook
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 NO_DEPS = Dependencies({})

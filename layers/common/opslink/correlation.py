@@ -4,11 +4,11 @@
 matching rule, else the built-ins — a composite alarm's own key (its children join it),
 services that depend on each other (one key per connected part of the service map's
 `depends_on` graph), then a burst key (one alarm family in one group: its Auto Scaling
-group, else its service). `IncidentBook` applies the decisions in time order: an alert
-joins the incident open under its key while the window (extended by each member, never
-past the incident's maximum lifetime) lasts; a resolved incident never takes a member —
-the next alert opens a new incident that refers to it; a member resolving closes the
-incident only as its `resolve_on` says. Every placement is a `Decision` with its reason.
+group, else its service). `under_key` decides against the incident open under the key: an
+alert joins it while the window (extended by each member, never past the incident's
+maximum lifetime) lasts; a resolved incident never takes a member — the alert opens a new
+incident that refers to it. incident_book.py applies these in time order; the store
+(adapters/store/incident_keys.py) with one conditional write per alert.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from opslink.correlation_rules import CorrelationRules, Rule, RuleMatch
@@ -171,30 +171,6 @@ def _by_rule(rule: Rule, s: Signal) -> Grouping:
                     f"rule {rule.name}: {values}")  # fmt: skip
 
 
-@dataclass
-class Incident:
-    incident_id: str
-    key: str | None
-    rule: str
-    opened_at: datetime
-    window_until: datetime
-    max_until: datetime
-    resolve_on: str
-    firing: dict[str, bool] = field(default_factory=dict)  # member alert -> still firing
-    services: dict[str, str] = field(default_factory=dict)  # member alert -> its service
-    resolved_at: datetime | None = None
-    follows: str | None = None  # the resolved incident under the same key before it
-
-    def takes(self, at: datetime) -> bool:
-        return self.resolved_at is None and at <= self.window_until and at <= self.max_until
-
-    def root(self, deps: Dependencies) -> str:
-        """The member to act on: the first on the deepest dependency among the members'
-        services (the first member when none depends on another)."""
-        order = list(self.services)
-        return min(order, key=lambda a: (deps.height(self.services[a]), order.index(a)))
-
-
 @dataclass(frozen=True)
 class Decision:
     alert_id: str
@@ -205,96 +181,50 @@ class Decision:
     why: str
 
 
-class IncidentBook:
-    """Incidents and their members, applied in time order (the bench and the tests; the
-    store's conditional writes make the same decisions)."""
+@dataclass(frozen=True)
+class KeyState:
+    """What a grouping key points at: its latest incident and that incident's terms (the
+    store keeps one item per key; IncidentBook keeps its Incident objects)."""
 
-    def __init__(self) -> None:
-        self.incidents: dict[str, Incident] = {}
-        self.by_key: dict[str, str] = {}  # key -> its latest incident
-        self.of_alert: dict[str, str] = {}
-        self.of_alarm: dict[str, str] = {}  # alarm name -> incident of its latest alert
-        self.composite_child: dict[str, str] = {}  # a composite's child -> its incident
-        self.decisions: list[Decision] = []
+    incident_id: str
+    window_until: datetime
+    max_until: datetime
+    resolved: bool = False
 
-    def place(self, s: Signal, g: Grouping) -> Decision:
-        joined = self._composite_link(s, g)
-        if joined is not None:
-            return joined
-        current = self.incidents.get(self.by_key.get(g.key or "", ""))
-        if g.key is not None and current is not None and current.takes(s.at):
-            return self._join(s, current, g, f"{g.why}; within its window")
-        if g.key is None or not g.creates:
-            why = g.why if g.key is None else f"{g.why}; {s.state} opens no incident (create_on)"
-            return self._open(s, g, None, why)
-        if current is not None:
-            why = ("resolved" if current.resolved_at else "past its window") + (
-                f": a new incident refers to {current.incident_id}"
-            )
-            return self._open(s, g, current, f"{g.why}; {current.incident_id} {why}")
-        return self._open(s, g, None, g.why)
+    def takes(self, at: datetime) -> bool:
+        return not self.resolved and at <= self.window_until and at <= self.max_until
 
-    def _composite_link(self, s: Signal, g: Grouping) -> Decision | None:
-        """A composite joins the open incident of a child that fired first; a child of
-        an open composite's incident joins it."""
-        if s.children:
-            found = [(c, self.of_alarm.get(c, "")) for c in s.children]
-            what = "composite over {}: joins {}"
-        else:
-            found = [(s.alarm_name, self.composite_child.get(s.alarm_name, ""))]
-            what = "{} is part of a composite alarm in {}"
-        for name, incident_id in found:
-            incident = self.incidents.get(incident_id)
-            if incident is not None and incident.takes(s.at):
-                return self._join(s, incident, g, what.format(name, incident_id))
-        return None
 
-    def _open(self, s: Signal, g: Grouping, before: Incident | None, why: str) -> Decision:
-        incident = Incident(
-            incident_id=f"INC-{len(self.incidents) + 1}",
-            key=g.key,
-            rule=g.rule,
-            opened_at=s.at,
-            window_until=s.at + timedelta(seconds=g.window),
-            max_until=s.at + timedelta(seconds=g.max_lifetime),
-            resolve_on=g.resolve_on,
-            follows=before.incident_id if before else None,
-        )
-        self.incidents[incident.incident_id] = incident
-        if g.key is not None and g.creates:
-            self.by_key[g.key] = incident.incident_id
-        return self._record(s, incident, False, g, why)
+@dataclass(frozen=True)
+class Verdict:
+    joins: str | None  # the incident the alert joins; None: it opens one
+    registers: bool  # the opened incident becomes the key's
+    follows: str | None  # the key's previous incident, resolved or past its window
+    why: str
 
-    def _join(self, s: Signal, incident: Incident, g: Grouping, why: str) -> Decision:
-        extended = s.at + timedelta(seconds=g.window)
-        incident.window_until = min(max(incident.window_until, extended), incident.max_until)
-        return self._record(s, incident, True, g, why)
 
-    def _record(self, s: Signal, inc: Incident, joined: bool, g: Grouping, why: str) -> Decision:
-        inc.firing[s.alert_id] = True
-        inc.services[s.alert_id] = s.service
-        self.of_alert[s.alert_id] = inc.incident_id
-        self.of_alarm[s.alarm_name] = inc.incident_id
-        for child in s.children:
-            self.composite_child[child] = inc.incident_id
-        decision = Decision(s.alert_id, inc.incident_id, joined, g.rule, g.key, why)
-        self.decisions.append(decision)
-        return decision
+def under_key(current: KeyState | None, s: Signal, g: Grouping) -> Verdict:
+    """Join the key's incident while it takes members; otherwise open a new one, which
+    refers to the previous (never a join into a resolved incident)."""
+    if g.key is not None and current is not None and current.takes(s.at):
+        return Verdict(current.incident_id, False, None, f"{g.why}; within its window")
+    if g.key is None or not g.creates:
+        why = g.why if g.key is None else f"{g.why}; {s.state} opens no incident (create_on)"
+        return Verdict(None, False, None, why)
+    if current is not None:
+        state = "resolved" if current.resolved else "past its window"
+        return Verdict(None, True, current.incident_id,
+                       f"{g.why}; {current.incident_id} {state}: a new incident refers to it")  # fmt: skip
+    return Verdict(None, True, None, g.why)
 
-    def resolve(self, alert_id: str, at: datetime) -> Incident | None:
-        """A member's alert resolved; the incident when this resolves it (resolve_on)."""
-        incident = self.incidents.get(self.of_alert.get(alert_id, ""))
-        if incident is None or incident.resolved_at is not None:
-            return None
-        newest = list(incident.firing)[-1]
-        incident.firing[alert_id] = False
-        done = {
-            "all": not any(incident.firing.values()),
-            "first": True,
-            "last": alert_id == newest,
-            "never": False,
-        }[incident.resolve_on]
-        if done:
-            incident.resolved_at = at
-            return incident
-        return None
+
+def joined_state(current: KeyState, s: Signal, g: Grouping) -> KeyState:
+    """The key's incident with its window extended by a new member."""
+    extended = s.at + timedelta(seconds=g.window)
+    return replace(current, window_until=max(current.window_until, extended))
+
+
+def opened_state(incident_id: str, s: Signal, g: Grouping) -> KeyState:
+    return KeyState(
+        incident_id, s.at + timedelta(seconds=g.window), s.at + timedelta(seconds=g.max_lifetime)
+    )

@@ -21,6 +21,7 @@
 | OUTBOX      | OUTBOX#<ticket id>          | <comment key>                   | a comment not yet known to be on its ticket (gsi1: OUTBOX) | bookkeeping |
 | EVENT       | ALERT#<id> (or OPSLINK)     | EVENT#<kind>#<key>              | a lifecycle event (gsi1: JOURNAL#<day> / <at>#…) | journal      |
 | KPI         | KPI#<day> or KPI#<day>T<hh> | all, service#…, type#…, runbook#… | pre-aggregated KPI counters (cohort day)      | journal      |
+| INCKEY      | INCKEY#<sha256 of the key>  | KEY                             | the incident open under a grouping key (TTL)    | incident_keys |
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ Key = dict[str, Any]
 
 def day(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def incident_key(grouping_key: str) -> Key:
+    digest = hashlib.sha256(grouping_key.encode()).hexdigest()[:40]
+    return {"pk": f"INCKEY#{digest}", "sk": "KEY"}
 
 
 def alert_pk(alert_id: str) -> str:
