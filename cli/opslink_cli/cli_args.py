@@ -260,6 +260,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default="opslink-report", help="folder for report.html and the PNGs"
     )
 
+    incidents = groups.add_parser(
+        "incidents", help="alert correlation: what grouping makes of the alerts"
+    ).add_subparsers(dest="incidents_command", required=True, parser_class=Parser)
+    replay = command(
+        incidents,
+        "replay",
+        help="replay the stack's recent alerts through the correlation rules: the incidents "
+        "they would make and why each alert joins (changes nothing)",
+    )
+    replay.add_argument("--days", type=positive_int, default=7, help="the last N days (default 7)")
+    replay.add_argument("--rules", help="correlation rules file (default: the shipped built-ins)")
+    replay.add_argument(
+        "--service-map", help="service map with depends_on (default: the shipped one)"
+    )
+    replay.add_argument("--decisions", action="store_true", help="one row per alert, with why")
     audit = command(sub, "audit", help="the audit trail: who did what, when, why, on which alert")
     audit.add_argument("--alert", help="one alert's history")
     audit.add_argument("--since", type=iso_day, help="from this day (YYYY-MM-DD)")

@@ -97,6 +97,10 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
         return jobs_output(conn, args, out)
     if args.command == "audit":
         return operator.audit(conn, args, out)
+    if args.command == "incidents":
+        from opslink_cli.incident_replay import incidents_replay
+
+        return incidents_replay(conn, args, out)
     if args.command == "report":
         from opslink_cli.kpi_report import report_command
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from opslink.correlation_rules import CorrelationRules, Rule, RuleMatch
+from opslink.models import Alarm, AlarmKind, Alert
 
 ASG_DIMENSION = "AutoScalingGroupName"
 ASG_TAG = "aws:autoscaling:groupName"
@@ -60,6 +61,40 @@ class Grouping:
     resolve_on: str
     creates: bool  # may this state open an incident (create_on)
     why: str
+
+
+_RULE_REFS = re.compile(r'\b(?:ALARM|OK|INSUFFICIENT_DATA)\(\s*"?([^")]+?)"?\s*\)')
+
+
+def _alarm_name(ref: str) -> str:
+    return ref.split(":alarm:", 1)[1] if ":alarm:" in ref else ref
+
+
+def composite_children(alarm_rule: str | None, triggering: Sequence[str] = ()) -> tuple[str, ...]:
+    """The alarms a composite alarm's rule names (and those that triggered it), by name."""
+    refs = [*_RULE_REFS.findall(alarm_rule or ""), *triggering]
+    return tuple(dict.fromkeys(_alarm_name(r.strip()) for r in refs if r.strip()))
+
+
+def signal_of(alert: Alert) -> Signal:
+    """An alert as correlation sees it (a composite's children from its stored alarm)."""
+    children: tuple[str, ...] = ()
+    if alert.source_alarm:
+        alarm = Alarm.model_validate_json(alert.source_alarm)
+        if alarm.kind is AlarmKind.COMPOSITE:
+            children = composite_children(alarm.alarm_rule, alarm.triggering_children)
+    return Signal(
+        alert_id=alert.alert_id,
+        at=alert.triggered_at,
+        alarm_name=alert.alarm_name,
+        alert_type=alert.alert_type,
+        service=alert.service,
+        environment=alert.environment,
+        dimensions=dict(alert.dimensions),
+        account=alert.account_id or "",
+        region=alert.region or "",
+        children=children,
+    )
 
 
 def alarm_family(name: str) -> str:

@@ -166,7 +166,13 @@ def _where(doc: dict[str, Any], loc: tuple[Any, ...]) -> str:
 
 @lru_cache(maxsize=4)
 def load_rules(path: str | None = None) -> CorrelationRules:
-    """The rules at `path`, or the layer's default (built-ins only)."""
+    """The rules at `path`, or the layer's default, read once per process (a function's
+    cold start)."""
+    return read_rules(path)
+
+
+def read_rules(path: str | None = None) -> CorrelationRules:
+    """The rules at `path`, or the layer's default (built-ins only), read now."""
     if path:
         file = Path(path)
         if not file.is_file():
