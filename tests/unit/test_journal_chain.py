@@ -169,6 +169,38 @@ def test_opening_a_new_alert_reads_no_head(deps: Any) -> None:
     assert _check(store, alert.alert_id) == []
 
 
+def test_an_ok_reads_the_chain_head_with_its_alert(deps: Any) -> None:
+    """The OK that resolves an alert reads the alert and its chain's head in one call;
+    the resolving transaction then needs no head read, and the chain stays whole."""
+    import dataclasses
+
+    from opslink.ingest import IngestPolicy, ingest_event
+    from opslink.models import AlertStatus
+    from opslink_cli import samples
+    from tests.unit.fakes import opened_alert
+
+    alert_id = opened_alert(deps)["alert_id"]
+    # The OK comes in another invocation: a store that wrote nothing yet.
+    store = DynamoAlertStore("AlertsTable", deps.store.client)
+    deps = dataclasses.replace(deps, store=store)
+    head_reads: list[str] = []
+    store.client.meta.events.register(
+        "before-parameter-build.dynamodb.Query",
+        lambda params, **_: (
+            head_reads.append(params["KeyConditionExpression"])
+            if ":c" in params.get("ExpressionAttributeValues", {})
+            else None
+        ),
+    )
+    ok = samples.metric_alarm("prod-checkout-api-cpu-high", samples.T0 + timedelta(minutes=5),
+                              state="OK", old="ALARM",
+                              dimensions={"InstanceId": "i-0123456789abcdef0"})  # fmt: skip
+    ingest_event(samples.sns_event(ok), deps, IngestPolicy())
+    assert store.get(alert_id).status is AlertStatus.RESOLVED
+    assert head_reads == []
+    assert _check(store, alert_id) == []
+
+
 def _verify_cli(store: DynamoAlertStore, ddb: Any, alert: str | None) -> tuple[int, list[Any]]:
     conn = operator.Connection(store, BuiltinTicketSystem("TicketsTable", ddb), None, "")
     out = io.StringIO()

@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from opslink.adapters.store import keys
+from opslink.adapters.store.chain_seal import CHAIN_SK
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.journal import EventsAlreadyRecorded, JournalRecords
@@ -261,6 +262,30 @@ class AlertRecords(JournalRecords):
             ConsistentRead=True,
         )
         return _alert_from(_from_item(out["Item"])) if "Item" in out else None
+
+    def get_for_change(self, alert_id: str) -> Alert | None:
+        """The alert, with its journal chain's head read in the same call (BatchGetItem,
+        consistent): the change that follows (resolving it) seals its event without a
+        read of its own."""
+        alert_key = keys.alert(alert_id)
+        head_key = {"pk": keys.event(alert_id, "x", "x")["pk"], "sk": CHAIN_SK}
+        wanted: dict[str, list[dict[str, Any]]] = {}
+        wanted.setdefault(self.table, []).append(alert_key)
+        wanted.setdefault(self.journal_table, []).append(head_key)
+        out = self._call(
+            "batch_get_item",
+            RequestItems={
+                table: {"Keys": [_to_item(k) for k in ks], "ConsistentRead": True}
+                for table, ks in wanted.items()
+            },
+        )
+        if out.get("UnprocessedKeys"):  # throttled: read the alert alone, the head later
+            return self.get(alert_id)
+        found = [_from_item(i) for items in out.get("Responses", {}).values() for i in items]
+        alert = next((d for d in found if d.get("sk") == "ALERT"), None)
+        head = next((d for d in found if d.get("sk") == CHAIN_SK), None)
+        self.remember_head(str(head_key["pk"]), head)
+        return _alert_from(alert) if alert else None
 
     def alert_for_ticket(self, provider: str, ticket_id: str) -> str | None:
         out = self._call(

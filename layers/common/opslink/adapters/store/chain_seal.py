@@ -32,13 +32,23 @@ HEAD_FRESH_SECONDS = 5.0
 
 
 class ChainSeal(TableBase):
-    _written_heads: dict[str, tuple[int, str, float]]  # pk -> (seq, hash, monotonic time)
+    # pk -> (seq, hash, monotonic time): heads this store wrote or read moments ago; seq 0
+    # is a chain known not to exist yet.
+    _written_heads: dict[str, tuple[int, str, float]]
 
     def _known_head(self, pk: str) -> tuple[int, str] | None:
         written = getattr(self, "_written_heads", {}).get(pk)
         if written is None or time.monotonic() - written[2] > HEAD_FRESH_SECONDS:
             return None
         return written[0], written[1]
+
+    def remember_head(self, pk: str, head: dict[str, Any] | None) -> None:
+        """A head read together with its alert (one BatchGetItem): the alert's next
+        sealed write in this invocation needs no read of its own."""
+        if not hasattr(self, "_written_heads"):
+            self._written_heads = {}
+        seq, digest = (int(head["seq"]), str(head["hash"])) if head else (0, "")
+        self._written_heads[pk] = (seq, digest, time.monotonic())
 
     def _remember_heads(self, sealed: list[dict[str, Any]]) -> None:
         if not hasattr(self, "_written_heads"):
@@ -105,7 +115,7 @@ class ChainSeal(TableBase):
             if pk not in heads:
                 known = self._known_head(pk) if guess else None
                 if known is not None:
-                    heads[pk] = (known[0], known[1], True)
+                    heads[pk] = (known[0], known[1], known[0] > 0)
                 elif guess and pk in new_chains:
                     heads[pk] = (0, "", False)
                 else:

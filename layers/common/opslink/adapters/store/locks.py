@@ -207,4 +207,4 @@ class DedupLocks(AlertRecords):
         lock = self._lock(fingerprint)
         if not lock or lock.get("st") == "resolved":
             return None
-        return self.get(str(lock["alert_id"]))
+        return self.get_for_change(str(lock["alert_id"]))  # an OK resolves it next
