@@ -20,6 +20,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
+from opslink.adapters.store.faults import FaultRecords
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.journal import EventKind, LifecycleEvent, about
 from opslink.models import Ticket, TicketStatus
@@ -50,6 +51,11 @@ class Connection:
     _identity: str | None = None
     stack_name: str = "opslink"
     outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def faults(self) -> FaultRecords:
+        """The integration faults, on the alerts table (their own store object)."""
+        return FaultRecords(self.alerts.table, self.alerts.client)
 
     def function(self, logical: str) -> str:
         """A function of the stack by its logical id (the stack's output on AWS, where SAM
@@ -582,13 +588,13 @@ def _fault_row(fault: Any, now: datetime) -> dict[str, Any]:
 
 def faults_list(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     now = datetime.now(UTC)
-    rows = [_fault_row(f, now) for f in conn.alerts.faults(state=args.state, limit=args.limit)]
+    rows = [_fault_row(f, now) for f in conn.faults.faults(state=args.state, limit=args.limit)]
     emit(rows, style_from(args, out), out, FAULT_COLUMNS)
     return 0
 
 
 def faults_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
-    found = next((f for f in conn.alerts.faults(limit=1000) if f.fault_id == args.fault_id), None)
+    found = next((f for f in conn.faults.faults(limit=1000) if f.fault_id == args.fault_id), None)
     if found is None:
         raise NotFound("fault", args.fault_id)
     doc = found.model_dump(mode="json") | {"lasted": found.duration(datetime.now(UTC))}

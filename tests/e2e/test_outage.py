@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from opslink.adapters.store.faults import FaultRecords
 from opslink_cli import samples
 from opslink_cli.emulator import LocalStack
 from tests.e2e.conftest import Stack
@@ -84,5 +85,5 @@ def test_ticket_system_outage_loses_nothing(tmp_path: Path) -> None:
             }
             local.advance(300)  # the next reconciliation changes nothing
             assert len(app.tickets) == 3
-            [fault] = stack.alerts.faults()
+            [fault] = FaultRecords(stack.alerts.table, stack.alerts.client).faults()
             assert fault.state == "recovered" and fault.component == "ticket_system"

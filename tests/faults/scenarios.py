@@ -29,6 +29,7 @@ import boto3
 from moto import mock_aws
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
+from opslink.adapters.store.faults import FaultRecords
 from opslink.adapters.tickets.common import ticket_http
 from opslink.adapters.tickets.jira import JiraTickets
 from opslink.adapters.tickets.zendesk import ZendeskTickets
@@ -458,7 +459,8 @@ def job_platform_down(alarms: int) -> BrakeOutcome:
         )
         from opslink.faults import FaultReporter
 
-        rdeps.faults = FaultReporter(deps.store, Notes())  # type: ignore[arg-type]
+        records = FaultRecords(deps.store.table, deps.store.client)  # type: ignore[attr-defined]
+        rdeps.faults = FaultReporter(records, Notes())  # type: ignore[arg-type]
         selection = {"runbook": {"name": "restart_service", "tier": "alert_type"}}
         handed, refused = 0, 0
         policy = IngestPolicy()
@@ -490,8 +492,9 @@ def job_platform_down(alarms: int) -> BrakeOutcome:
             .get("runs", {})
             .get("N", "0")
         )
-        faults = len(deps.store.faults())  # type: ignore[attr-defined]
-        open_faults = len(deps.store.faults(state="open"))  # type: ignore[attr-defined]
+        records = FaultRecords(deps.store.table, deps.store.client)  # type: ignore[attr-defined]
+        faults = len(records.faults())
+        open_faults = len(records.faults(state="open"))
     return BrakeOutcome(
         "job platform down",
         {

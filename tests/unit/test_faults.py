@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from opslink.adapters.store.faults import FaultRecords
 from opslink.errors import JobPlatformError, TicketSystemError
 from opslink.faults import FaultReporter
 from opslink.ingest import IngestDeps
@@ -20,15 +21,21 @@ class Recording:
         self.sent.append((subject, message, attributes))
 
 
+def _records(deps: IngestDeps) -> FaultRecords:
+    """The faults' own store object, on the test's table and client."""
+    store: Any = deps.store
+    return FaultRecords(store.table, store.client)
+
+
 def test_ticket_system_fault_lifecycle(deps: IngestDeps, clock: Clock) -> None:
     notes = Recording()
-    reporter = FaultReporter(deps.store, notes)  # type: ignore[arg-type]
+    reporter = FaultReporter(_records(deps), notes)
     for _ in range(3):
         reporter.failed(
             "ticket_system", "jira", TicketSystemError("503"), {"alert_id": "A-1"}, clock()
         )
         clock.advance(minutes=2)
-    [fault] = deps.store.faults()  # type: ignore[attr-defined]
+    [fault] = _records(deps).faults()
     assert (fault.state, fault.count, fault.assessment.severity) == ("open", 3, "medium")
     assert fault.assessment.impact == "ticket creation and updates affected"
     [(subject, message, attrs)] = notes.sent  # told once, to the operators
@@ -43,18 +50,18 @@ def test_ticket_system_fault_lifecycle(deps: IngestDeps, clock: Clock) -> None:
 
 def test_job_platform_fault_is_high_and_reaches_management(deps: IngestDeps, clock: Clock) -> None:
     notes = Recording()
-    reporter = FaultReporter(deps.store, notes)  # type: ignore[arg-type]
+    reporter = FaultReporter(_records(deps), notes)
     reporter.failed("job_platform", "rundeck", JobPlatformError("refused"), {}, clock())
     audiences = sorted(a["audience"] for _, _, a in notes.sent)
     assert audiences == ["management", "operators"]
-    [fault] = deps.store.faults(state="open")  # type: ignore[attr-defined]
+    [fault] = _records(deps).faults(state="open")
     assert fault.assessment.plan.responsible_team == "automation team"
     assert "automation paused" in " ".join(fault.assessment.emergency_actions)
     clock.advance(hours=2)
     reporter.failed(
         "job_platform", "rundeck", JobPlatformError("refused"), {}, clock() + timedelta(0)
     )
-    assert len(deps.store.faults()) == 1  # type: ignore[attr-defined]  # the same fault, counted
+    assert len(_records(deps).faults()) == 1  # the same fault, counted
 
 
 def test_an_outage_records_a_fault_and_its_recovery(deps: IngestDeps, clock: Clock) -> None:
@@ -66,12 +73,12 @@ def test_an_outage_records_a_fault_and_its_recovery(deps: IngestDeps, clock: Clo
     notes = Recording()
     deps.tickets = FailingTickets(deps.tickets, failures=1)  # type: ignore[assignment]
     deps.notifier = notes  # type: ignore[assignment]
-    deps.faults = FaultReporter(deps.store, notes)  # type: ignore[arg-type]
+    deps.faults = FaultReporter(_records(deps), notes)
     event: Any = samples.sns_event(samples.metric_alarm("prod-search-cpu-high", samples.T0))
     assert ingest_event(event, deps, IngestPolicy())[0].retryable
     clock.advance(minutes=5)
     assert reconciler.reconcile(deps, IngestPolicy())["finished"]
-    [fault] = deps.store.faults()  # type: ignore[attr-defined]
+    [fault] = _records(deps).faults()
     assert fault.state == "recovered" and fault.component == "ticket_system"
     kinds = [a["kind"] for _, _, a in notes.sent]
     assert sorted(kinds) == ["fallback", "fault", "fault_recovered"]
@@ -86,7 +93,7 @@ def test_concurrent_first_failures_open_one_fault_told_once(deps: IngestDeps, cl
 
     serialise_dynamodb_writes()  # conditional writes atomic, as in DynamoDB
     notes = Recording()
-    reporter = FaultReporter(deps.store, notes)  # type: ignore[arg-type]
+    reporter = FaultReporter(_records(deps), notes)
     start = clock()
     barrier = threading.Barrier(4)
 
@@ -100,11 +107,11 @@ def test_concurrent_first_failures_open_one_fault_told_once(deps: IngestDeps, cl
         t.start()
     for t in threads:
         t.join()
-    [fault] = deps.store.faults()  # type: ignore[attr-defined]
+    [fault] = _records(deps).faults()
     assert fault.state == "open" and fault.count == 4
     assert sorted(a["audience"] for _, _, a in notes.sent) == ["management", "operators"]
     assert reporter.recovered("job_platform", "awx", start + timedelta(minutes=5)) is not None
-    assert deps.store.faults(state="open") == []  # type: ignore[attr-defined]
+    assert _records(deps).faults(state="open") == []
     reporter.failed("job_platform", "awx", JobPlatformError("503"), {}, start + timedelta(hours=1))
-    assert len(deps.store.faults(state="open")) == 1  # type: ignore[attr-defined]
-    assert len(deps.store.faults()) == 2  # type: ignore[attr-defined]
+    assert len(_records(deps).faults(state="open")) == 1
+    assert len(_records(deps).faults()) == 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
+from opslink.adapters.store.faults import FaultRecords
 from opslink.adapters.tickets.registry import ticket_system
 from opslink.errors import ConfigurationError
 from opslink.faults import FaultReporter
@@ -39,7 +40,7 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
         workflow=StepFunctionsWorkflow(settings.state_machine_arn),
         service_map=smap,
         notifier=notifier,
-        faults=FaultReporter(store, notifier),
+        faults=FaultReporter(FaultRecords(store.table, store.client), notifier),
     )
 
 
@@ -96,7 +97,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         approval_timeout_seconds=settings.approval_timeout_seconds,
         control=SsmAutomationControl(settings.automation_control_parameter),
         notifier=notifier,
-        faults=FaultReporter(store, notifier),
+        faults=FaultReporter(FaultRecords(store.table, store.client), notifier),
     )
 
 
@@ -139,7 +140,7 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
         if settings.state_machine_arn
         else None,
         notifier=notifier,
-        faults=FaultReporter(store, notifier),
+        faults=FaultReporter(FaultRecords(store.table, store.client), notifier),
         reminder_after=timedelta(seconds=settings.pending_reminder_seconds),
         jobs=RemediateTaskCanceller(settings.remediate_function_name, store)
         if settings.remediate_function_name
