@@ -19,7 +19,7 @@ DECISION_COLUMNS = ("alert", "incident", "joined", "rule", "why")
 
 
 def incidents_replay(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
-    from opslink.correlation import Dependencies, grouping, signal_of
+    from opslink.correlation import Dependencies, safe_grouping, signal_of
     from opslink.correlation_rules import read_rules
     from opslink.errors import ConfigurationError
     from opslink.incident_book import IncidentBook
@@ -46,7 +46,7 @@ def incidents_replay(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
     book = IncidentBook()
     for at, is_alarm, alert_id, signal in sorted(timeline, key=lambda t: t[:3]):
         if is_alarm:
-            book.place(signal, grouping(signal, rules, deps))
+            book.place(signal, safe_grouping(signal, rules, deps))
         else:
             book.resolve(alert_id, at)
     names = {a.alert_id: a.alarm_name for a in alerts}

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opslink.correlation import Dependencies, Signal, alarm_family, grouping
+from opslink.correlation import Dependencies, Signal, alarm_family, grouping, safe_grouping
 from opslink.correlation_rules import CorrelationRules, load_rules, parse_rules
 from opslink.errors import ConfigurationError
 from opslink.incident_book import IncidentBook
@@ -260,3 +260,18 @@ def test_the_service_map_names_an_unknown_dependency() -> None:
     assert Dependencies(smap.depends_on()).component("web") == "db"
     with pytest.raises(ConfigurationError, match="service 'web' depends_on 'cache'"):
         parse_service_map("services: {web: {depends_on: [cache]}}", "map.yaml")
+
+
+def test_a_failing_evaluation_never_costs_the_alert() -> None:
+    """A dependency graph it cannot walk (a cycle past any depth) fails grouping for that
+    alert: the alert gets an incident of its own and the reason says why."""
+
+    class Broken(Dependencies):
+        def component(self, service: str) -> str | None:
+            raise RecursionError("maximum recursion depth exceeded")
+
+    s = sig("A", 0)
+    g = safe_grouping(s, CorrelationRules(), Broken({}))
+    assert g.key is None and g.rule == "error" and "RecursionError" in g.why
+    decision = IncidentBook().place(s, g)
+    assert not decision.joined and "grouping failed" in decision.why

@@ -196,6 +196,17 @@ def grouping(s: Signal, rules: CorrelationRules, deps: Dependencies) -> Grouping
     return built_in(None, "builtin:none", "no rule matched and the built-ins are off")
 
 
+def safe_grouping(s: Signal, rules: CorrelationRules, deps: Dependencies) -> Grouping:
+    """`grouping`, where a rule that cannot be evaluated for this alert (a bug, data it
+    did not expect) never costs the alert: it gets an incident of its own, and why."""
+    try:
+        return grouping(s, rules, deps)
+    except Exception as exc:
+        d = rules.defaults
+        why = f"grouping failed ({type(exc).__name__}: {str(exc)[:200]}): an incident of its own"
+        return Grouping(None, "error", d.window, d.max_lifetime, d.resolve_on, True, why)
+
+
 def _by_rule(rule: Rule, s: Signal) -> Grouping:
     if not rule.group:
         return Grouping(None, rule.name, rule.window, rule.max_lifetime, rule.resolve_on,
