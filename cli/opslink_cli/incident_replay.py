@@ -40,16 +40,16 @@ def incidents_replay(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
     }
     opened = _unique(str(e["alert_id"]) for e in events if e.get("kind") == "alert_opened")
     alerts = [a for a in (conn.alerts.get(i) for i in opened) if a is not None]
+    names = {a.alert_id: a.alarm_name for a in alerts}
     timeline: list[tuple[datetime, int, str, Any]] = [
         (a.triggered_at, 1, a.alert_id, signal_of(a)) for a in alerts
-    ] + [(at, 0, i, None) for i, at in resolved.items() if i in {a.alert_id for a in alerts}]
+    ] + [(at, 0, i, None) for i, at in resolved.items() if i in names]
     book = IncidentBook()
     for at, is_alarm, alert_id, signal in sorted(timeline, key=lambda t: t[:3]):
         if is_alarm:
             book.place(signal, safe_grouping(signal, rules, deps))
         else:
             book.resolve(alert_id, at)
-    names = {a.alert_id: a.alarm_name for a in alerts}
     incidents = [_incident_row(inc, names) for inc in book.incidents.values()]
     decisions = [
         {"alert": d.alert_id, "incident": d.incident_id, "joined": d.joined, "rule": d.rule,

@@ -136,17 +136,15 @@ class Callbacks:
         self._lock = threading.Lock()
 
     def succeed(self, token: str, output: dict[str, Any]) -> bool:
-        with self._lock:
-            if token in self.ended:
-                return False
-            self.ended.add(token)
-            self.succeeded.append((token, output))
-            return True
+        return self._answer(token, self.succeeded, (token, output))
 
     def fail(self, token: str, error: str, cause: str) -> bool:
+        return self._answer(token, self.failed, (token, error))
+
+    def _answer(self, token: str, into: list[Any], entry: tuple[str, Any]) -> bool:
         with self._lock:
             if token in self.ended:
                 return False
             self.ended.add(token)
-            self.failed.append((token, error))
+            into.append(entry)
             return True

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from opslink.config_files import config_text
 from opslink.errors import ConfigurationError
 
 ResolveOn = Literal["all", "first", "last", "never"]
@@ -173,10 +172,4 @@ def load_rules(path: str | None = None) -> CorrelationRules:
 
 def read_rules(path: str | None = None) -> CorrelationRules:
     """The rules at `path`, or the layer's default (built-ins only), read now."""
-    if path:
-        file = Path(path)
-        if not file.is_file():
-            raise ConfigurationError(f"correlation rules {path}: file not found")
-        return parse_rules(file.read_text(encoding="utf-8"), path)
-    text = resources.files("opslink.data").joinpath("correlation.yaml").read_text("utf-8")
-    return parse_rules(text, "opslink/data/correlation.yaml")
+    return parse_rules(*config_text(path, "correlation.yaml", "correlation rules"))

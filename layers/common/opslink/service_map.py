@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import fnmatch
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from opslink.config_files import config_text
 from opslink.errors import ConfigurationError
 from opslink.models import Severity
 
@@ -144,10 +143,4 @@ def parse_service_map(text: str, origin: str) -> ServiceMap:
 @lru_cache(maxsize=8)
 def load_service_map(path: str | None = None) -> ServiceMap:
     """Load the service map from `path`, or the default shipped with the layer."""
-    if path:
-        file = Path(path)
-        if not file.is_file():
-            raise ConfigurationError(f"service map {path}: file not found")
-        return parse_service_map(file.read_text(encoding="utf-8"), path)
-    text = resources.files("opslink").joinpath("data/service-map.yaml").read_text("utf-8")
-    return parse_service_map(text, "opslink/data/service-map.yaml")
+    return parse_service_map(*config_text(path, "service-map.yaml", "service map"))

@@ -31,36 +31,38 @@ SEAL_ATTEMPTS = 10
 HEAD_FRESH_SECONDS = 5.0
 
 
+def chain_pk(alert_id: str) -> str:
+    """The partition of an alert's journal chain ("" for the operator actions)."""
+    return str(keys.event(alert_id, "x", "x")["pk"])
+
+
+def _head_puts(sealed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The chain heads a sealed transaction puts, as items."""
+    items = (it.get("Put", {}).get("Item", {}) for it in sealed)
+    return [_from_item(item) for item in items if item.get("sk", {}).get("S") == CHAIN_SK]
+
+
 class ChainSeal(TableBase):
-    # pk -> (seq, hash, monotonic time): heads this store wrote or read moments ago; seq 0
-    # is a chain known not to exist yet.
-    _written_heads: dict[str, tuple[int, str, float]]
+    def __init__(self, table: str, client: Any = None, journal_table: str = "") -> None:
+        super().__init__(table, client, journal_table)
+        # pk -> (seq, hash, monotonic time): heads this store wrote or read moments ago;
+        # seq 0 is a chain known not to exist yet.
+        self._known_heads: dict[str, tuple[int, str, float]] = {}
 
     def _known_head(self, pk: str) -> tuple[int, str] | None:
-        written = getattr(self, "_written_heads", {}).get(pk)
-        if written is None or time.monotonic() - written[2] > HEAD_FRESH_SECONDS:
+        known = self._known_heads.get(pk)
+        if known is None or time.monotonic() - known[2] > HEAD_FRESH_SECONDS:
             return None
-        return written[0], written[1]
+        return known[0], known[1]
 
     def remember_head(self, pk: str, head: dict[str, Any] | None) -> None:
-        """A head read together with its alert (one BatchGetItem): the alert's next
-        sealed write in this invocation needs no read of its own."""
-        if not hasattr(self, "_written_heads"):
-            self._written_heads = {}
-        seq, digest = (int(head["seq"]), str(head["hash"])) if head else (0, "")
-        self._written_heads[pk] = (seq, digest, time.monotonic())
-
-    def _remember_heads(self, sealed: list[dict[str, Any]]) -> None:
-        if not hasattr(self, "_written_heads"):
-            self._written_heads = {}
+        """A head read together with its alert (one BatchGetItem), or written by this
+        store: the alert's next sealed write in this invocation needs no read of its own."""
         now = time.monotonic()
-        for pk in [k for k, v in self._written_heads.items() if now - v[2] > HEAD_FRESH_SECONDS]:
-            del self._written_heads[pk]
-        for it in sealed:
-            item = it.get("Put", {}).get("Item", {})
-            if item.get("sk", {}).get("S") == CHAIN_SK:
-                head = _from_item(item)
-                self._written_heads[str(head["pk"])] = (int(head["seq"]), str(head["hash"]), now)
+        for old in [k for k, v in self._known_heads.items() if now - v[2] > HEAD_FRESH_SECONDS]:
+            del self._known_heads[old]
+        seq, digest = (int(head["seq"]), str(head["hash"])) if head else (0, "")
+        self._known_heads[pk] = (seq, digest, now)
 
     def _head(self, pk: str) -> dict[str, Any] | None:
         page = self._call(
@@ -80,16 +82,14 @@ class ChainSeal(TableBase):
             for raw in self._query(
                 TableName=self.journal_table,
                 KeyConditionExpression="pk = :p AND begins_with(sk, :e)",
-                ExpressionAttributeValues=_to_item(
-                    {":p": keys.event(alert_id, "x", "x")["pk"], ":e": "EVENT#"}
-                ),
+                ExpressionAttributeValues=_to_item({":p": chain_pk(alert_id), ":e": "EVENT#"}),
                 ConsistentRead=True,
             )
         ]
 
     def chain_head(self, alert_id: str) -> dict[str, Any] | None:
         """The head of an alert's chain ("" for the operator actions), as stored."""
-        return self._head(keys.event(alert_id, "x", "x")["pk"])
+        return self._head(chain_pk(alert_id))
 
     def _seal(
         self,
@@ -156,7 +156,8 @@ class ChainSeal(TableBase):
             sealed = self._seal(items, fresh, guess=attempt == 0)
             try:
                 self._call("transact_write_items", TransactItems=sealed)
-                self._remember_heads(sealed)
+                for head in _head_puts(sealed):
+                    self.remember_head(str(head["pk"]), head)
                 return
             except ClientError as exc:
                 failed, codes = cancelled_items(exc)
@@ -170,14 +171,9 @@ class ChainSeal(TableBase):
                     if attempt:  # a guessed head was wrong: re-read at once; else back off
                         time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # noqa: S311
                     continue
-                self._forget_heads(sealed)
+                for head in _head_puts(sealed):
+                    self._known_heads.pop(str(head["pk"]), None)
                 raise
-
-    def _forget_heads(self, sealed: list[dict[str, Any]]) -> None:
-        for it in sealed:
-            item = it.get("Put", {}).get("Item", {})
-            if item.get("sk", {}).get("S") == CHAIN_SK:
-                getattr(self, "_written_heads", {}).pop(item.get("pk", {}).get("S"), None)
 
 
 def is_event(put: dict[str, Any], journal_table: str) -> bool:

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from opslink.adapters.store import keys
 from opslink.adapters.store.alerts import LOCK_SAFETY_TTL, AlertRecords, _alert_doc
+from opslink.adapters.store.chain_seal import chain_pk
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.journal import EventsAlreadyRecorded
@@ -86,7 +87,7 @@ class DedupLocks(AlertRecords):
                 ],
                 # The alert's put is conditional on the alert not existing: its chain
                 # cannot either (they are created together), so its head is not read.
-                new_chains=[keys.event(alert.alert_id, "x", "x")["pk"]],
+                new_chains=[chain_pk(alert.alert_id)],
             )
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []

@@ -1,0 +1,110 @@
+"""Reading alerts: one alert (with its journal chain's head when a change follows), the
+open ones, the newest by status, and an alert's or a ticket's links (see keys.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from opslink.adapters.store import keys
+from opslink.adapters.store.chain_seal import CHAIN_SK, ChainSeal, chain_pk
+from opslink.adapters.store.items import from_item as _from_item
+from opslink.adapters.store.items import to_item as _to_item
+from opslink.models import Alert, AlertStatus
+
+
+def _alert_from(doc: dict[str, Any]) -> Alert:
+    doc["awaiting_approval"] = bool(doc.pop("approval_token", None))  # never the token itself
+    for key in ("notes", "resolution", "dimensions", "pending_ok"):
+        if isinstance(doc.get(key), str):
+            doc[key] = json.loads(doc[key])
+    return Alert.model_validate(doc)
+
+
+class AlertReads(ChainSeal):
+    def open_alerts(self) -> Iterator[Alert]:
+        for item in self._query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :s",
+            ExpressionAttributeValues=_to_item(
+                {":s": keys.status_partition(AlertStatus.OPEN.value)}
+            ),
+        ):
+            yield _alert_from(_from_item(item))
+
+    def get(self, alert_id: str) -> Alert | None:
+        out = self._call(
+            "get_item",
+            TableName=self.table,
+            Key=_to_item(keys.alert(alert_id)),
+            ConsistentRead=True,
+        )
+        return _alert_from(_from_item(out["Item"])) if "Item" in out else None
+
+    def get_for_change(self, alert_id: str) -> Alert | None:
+        """The alert, with its journal chain's head read in the same call (BatchGetItem,
+        consistent): the change that follows (resolving it) seals its event without a
+        read of its own."""
+        head_key = {"pk": chain_pk(alert_id), "sk": CHAIN_SK}
+        wanted: dict[str, Any] = {}  # one table in tests: both keys under it
+        for table, key in ((self.table, keys.alert(alert_id)), (self.journal_table, head_key)):
+            wanted.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(
+                _to_item(key)
+            )
+        out = self._call("batch_get_item", RequestItems=wanted)
+        if out.get("UnprocessedKeys"):  # throttled: read the alert alone, the head later
+            return self.get(alert_id)
+        found = [_from_item(i) for items in out.get("Responses", {}).values() for i in items]
+        alert = next((d for d in found if d.get("sk") == "ALERT"), None)
+        head = next((d for d in found if d.get("sk") == CHAIN_SK), None)
+        self.remember_head(str(head_key["pk"]), head)
+        return _alert_from(alert) if alert else None
+
+    def alert_for_ticket(self, provider: str, ticket_id: str) -> str | None:
+        out = self._call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues=_to_item({":p": keys.ticket_ref(provider, ticket_id)}),
+        )
+        # A reopened ticket is linked to each alert it served: the latest one owns it now.
+        links = sorted(
+            (_from_item(i) for i in out.get("Items") or []),
+            key=lambda d: str(d.get("linked_at", "")),
+        )
+        return str(links[-1]["alert_id"]) if links else None
+
+    def links(self, alert_id: str) -> list[dict[str, Any]]:
+        out = self._call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues=_to_item({":p": keys.alert_pk(alert_id)}),
+        )
+        docs = (_from_item(i) for i in out.get("Items", []))
+        # the alert itself and its journal events are not links
+        return [d for d in docs if d["sk"] != "ALERT" and not str(d["sk"]).startswith("EVENT#")]
+
+    def list_alerts(self, status: str | None = None, limit: int = 50) -> list[Alert]:
+        """The newest alerts, one Query per status partition. An alert resolved between two
+        of those queries is in both: it is listed once, as the later query saw it (the
+        statuses are read in the order an alert moves through them)."""
+        statuses = [status] if status else [s.value for s in AlertStatus]
+        by_id: dict[str, Alert] = {}
+        for st in statuses:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": "gsi1",
+                "KeyConditionExpression": "gsi1pk = :s",
+                "ExpressionAttributeValues": _to_item({":s": keys.status_partition(st)}),
+                "ScanIndexForward": False,
+                "Limit": limit,
+            }
+            out = self._call("query", **kwargs)
+            for item in out.get("Items", []):
+                alert = _alert_from(_from_item(item))
+                by_id[alert.alert_id] = alert
+        alerts = sorted(by_id.values(), key=lambda a: a.triggered_at, reverse=True)
+        return alerts[:limit]
