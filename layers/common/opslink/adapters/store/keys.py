@@ -2,7 +2,7 @@
 
 | kind        | pk                          | sk                              | what                                            | module       |
 |-------------|-----------------------------|---------------------------------|-------------------------------------------------|--------------|
-| ALERT       | ALERT#<alert id>            | ALERT                           | the alert (gsi1: STATUS#<status> / <at>#<id>)   | alerts       |
+| ALERT       | ALERT#<alert id>            | ALERT                           | the alert (gsi1: STATUS#<status> / <at>#<id>)   | alerts, alert_reads |
 | LOCK        | FP#<fingerprint>            | LOCK                            | dedup lock: the alarm's alert, lease, ticket    | locks        |
 | LINK        | ALERT#<id> / TICKET#<p>#<t> | TICKET#<p>#<t> / ALERT#<id>     | alert <-> ticket, both ways                     | locks/alerts |
 | LINK        | ALERT#<id> / EXECUTION#<n>  | EXECUTION#<n> / ALERT#<id>      | alert <-> remediation execution                 | locks        |
