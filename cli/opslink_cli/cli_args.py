@@ -275,6 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--service-map", help="service map with depends_on (default: the shipped one)"
     )
     replay.add_argument("--decisions", action="store_true", help="one row per alert, with why")
+    show = command(
+        incidents,
+        "show",
+        help="one incident: its ticket, its alerts (which still fire) and why each joined",
+    )
+    show.add_argument(
+        "incident_id", help="an incident id (INC-...), or the id of one of its alerts"
+    )
     audit = command(sub, "audit", help="the audit trail: who did what, when, why, on which alert")
     audit.add_argument("--alert", help="one alert's history")
     audit.add_argument("--since", type=iso_day, help="from this day (YYYY-MM-DD)")

@@ -109,9 +109,12 @@ def scenario(stack: LocalStack, say: Callable[[str], None]) -> DemoRun:
     conn = operator.Connection(
         store, tickets, stack.client("stepfunctions"), stack.arns["RemediationStateMachine"]
     )
+    # Fifteen minutes before the payments-db alarm: past the window in which the service
+    # map's checkout -> payments-db dependency groups them (docs/CORRELATION.md), so each
+    # is its own incident (with its own ticket and remediation, as the story needs).
     cpu = samples.metric_alarm(
         "prod-checkout-api-cpu-high",
-        t0,
+        t0 - timedelta(minutes=15),
         dimensions={"AutoScalingGroupName": "checkout-api-asg"},
         description="CPU above 85% on the checkout API fleet",
     )

@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.store.faults import FaultRecords
+from opslink.adapters.store.incident_keys import IncidentKeys
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.journal import EventKind, LifecycleEvent, about
 from opslink.models import Ticket, TicketStatus
@@ -56,6 +57,11 @@ class Connection:
     def faults(self) -> FaultRecords:
         """The integration faults, on the alerts table (their own store object)."""
         return FaultRecords(self.alerts.table, self.alerts.client)
+
+    @property
+    def incidents(self) -> IncidentKeys:
+        """Incidents and their grouping keys, on the alerts table."""
+        return IncidentKeys(self.alerts.table, self.alerts.client)
 
     def function(self, logical: str) -> str:
         """A function of the stack by its logical id (the stack's output on AWS, where SAM

@@ -39,6 +39,8 @@ def test_ticket_system_outage_loses_nothing(tmp_path: Path) -> None:
             "TicketProvider": "zendesk",
             "TicketBaseUrl": url,
             "TicketCredentialsSecret": "opslink/zendesk",
+            # Three alarms of one family would be one incident: this is about each alert.
+            "Correlation": "false",
         }
         empty = tmp_path / "catalog"
         empty.mkdir()

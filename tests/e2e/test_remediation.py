@@ -470,6 +470,7 @@ def test_job_platform_down_opens_the_circuit_and_hands_over_honestly(tmp_path: P
             "JobApiUrl": url,
             "JobPlatformTokenSecret": "opslink/job-api",
             "AutomationRunsPerServiceHour": "3",
+            "Correlation": "false",  # one alert per disk: one launch each, to trip the circuit
         }
         overrides = {"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(CATALOG)}}
         with LocalStack(

@@ -35,7 +35,7 @@ def test_joins_while_the_window_lasts_then_opens_a_new_incident_that_refers_back
     ddb.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
     a = place(index, "A", 0)
     assert not a.joined and a.incident_id == "INC-A"
-    assert calls == ["GetItem", "PutItem"]  # one read, one conditional write
+    assert calls == ["GetItem", "TransactWriteItems"]  # one read, one conditional write
     b = place(index, "B", 5)
     assert b.joined and b.incident_id == "INC-A"
     c = place(index, "C", 16)  # B extended the window to minute 15: past it
@@ -69,6 +69,43 @@ def test_alerts_of_one_incident_delivered_at_once_open_one_incident(ddb: Any) ->
         t.join()
     assert len({r.incident_id for r in results}) == 1
     assert sum(not r.joined for r in results) == 1
-    item = ddb.scan(TableName="AlertsTable")["Items"]
-    [key_item] = [i for i in item if i["pk"]["S"].startswith("INCKEY#")]
-    assert key_item["members"]["N"] == "8"
+    [opened] = [r.incident_id for r in results if not r.joined]
+    state = index.incident(opened)
+    assert state is not None and len(state.members) == 8 and len(state.firing) == 8
+
+
+def test_members_clear_once_and_the_incident_resolves_as_resolve_on_says(ddb: Any) -> None:
+    index = IncidentKeys("AlertsTable", ddb)
+    a, b = place(index, "A", 0), place(index, "B", 1)
+    assert b.joined
+    after_a = index.member_cleared(a.incident_id, "A")
+    assert after_a is not None and after_a.firing == ("B",) and after_a.members == ("A", "B")
+    assert after_a.after_clearing("A") == (
+        False,
+        "Incident INC-A stays open: 1 of its 2 alarm(s) still firing (B).",
+    )
+    again = index.member_cleared(a.incident_id, "A")  # a retried OK: nothing changes twice
+    assert again is not None and again.firing == ("B",)
+    after_b = index.member_cleared(a.incident_id, "B")
+    assert after_b is not None and after_b.firing == ()
+    done, why = after_b.after_clearing("B")
+    assert done and "all 2 alarm(s) of incident INC-A cleared" in why
+    assert index.mark_resolved(after_b, T0, why)
+    assert not index.mark_resolved(after_b, T0, why)  # once
+    c = place(index, "C", 2)  # within the window, but the incident is resolved
+    assert not c.joined and "INC-A resolved: a new incident refers to it" in c.why
+
+
+def test_a_member_never_joins_an_incident_resolved_after_its_key_was_read(ddb: Any) -> None:
+    """The incident is resolved between the key's read and the join: the join is refused
+    by the incident's own item and the alert opens a new incident."""
+    index = IncidentKeys("AlertsTable", ddb)
+    a = place(index, "A", 0)
+    state = index.incident(a.incident_id)
+    assert state is not None
+    # Resolved on its own item only (the key's update has not happened yet).
+    ddb.update_item(TableName="AlertsTable", Key={"pk": {"S": "INCIDENT#INC-A"},
+                    "sk": {"S": "INCIDENT"}}, UpdateExpression="SET resolved_at = :t",
+                    ExpressionAttributeValues={":t": {"S": T0.isoformat()}})  # fmt: skip
+    b = place(index, "B", 1)
+    assert not b.joined and b.incident_id == "INC-B" and "INC-A resolved" in b.why

@@ -115,6 +115,10 @@ class IngestSettings(CommonSettings):
     reopen_window_seconds: int = Field(default=86_400, ge=0, alias="REOPEN_WINDOW_SECONDS")
     flap_transitions: int = Field(default=6, ge=2, alias="FLAP_TRANSITIONS")
     flap_window_seconds: int = Field(default=600, ge=60, alias="FLAP_WINDOW_SECONDS")
+    # Alert correlation (docs/CORRELATION.md): on, alerts of one cause share one incident
+    # and its ticket; the rules file (empty: the layer's, built-ins only).
+    correlation: bool = Field(default=True, alias="CORRELATION")
+    correlation_rules_path: str = Field(default="", alias="CORRELATION_RULES_PATH")
 
 
 class RemediateSettings(CommonSettings):

@@ -225,6 +225,7 @@ class Decision:
     rule: str
     key: str | None
     why: str
+    alone: bool = False  # in no incident (grouping off, or a state that opens none)
 
 
 @dataclass(frozen=True)

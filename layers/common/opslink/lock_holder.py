@@ -19,6 +19,13 @@ class LockHolder:
     execution_name: str | None = None
     lease_until: datetime | None = None
     previous: dict[str, str] | None = None  # the episode before (alert, ticket, resolved_at)
+    member_of: str | None = None  # linked to this incident's ticket (no execution of its own)
+
+    @property
+    def finished(self) -> bool:
+        """Its opening is done: a ticket and an execution, or a ticket as an incident's
+        member (the incident's opener runs the remediation)."""
+        return bool(self.ticket_id and (self.execution_name or self.member_of))
 
 
 class OpenAlertConflict(Exception):

@@ -257,6 +257,11 @@ class Alert(BaseModel):
     acknowledged_at: datetime | None = None
     assignee: str | None = None
     snoozed_until: datetime | None = None  # no reminders until then
+    # Alert correlation (incidents.py): the incident it opened or joined, and why; an
+    # alert grouping left alone carries only the why.
+    incident_id: str | None = None
+    incident_role: str | None = None  # opened | joined
+    incident_why: str | None = None
 
 
 class RecordResult(BaseModel):

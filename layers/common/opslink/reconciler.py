@@ -12,12 +12,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from opslink.comment_outbox import drain, noted_status
+from opslink.comment_outbox import drain
 from opslink.deadline import expired
 from opslink.errors import OpsLinkError
+from opslink.incident_tickets import resolve_alert_ticket
 from opslink.ingest import IngestDeps, IngestPolicy
 from opslink.ingest.opening import finish_unticketed
-from opslink.models import Alert, TicketStatus
+from opslink.models import Alert
 from opslink.ticket_lockstep import resolve_other_tickets
 
 logger = Logger(child=True)
@@ -88,10 +89,8 @@ def _stable_after_flapping(
         return False
     ok_at = states[-1][0]
     text = f"Alarm {alert.alarm_name} stable: OK since {ok_at.isoformat()} after flapping."
-    if alert.ticket_id:
-        noted_status(deps.store, deps.tickets, alert.ticket_id, TicketStatus.RESOLVED, text,
-                     f"{alert.alert_id}:stable:{ok_at.isoformat()}", now, alert.alert_id,
-                     keep_on_failure=True)  # fmt: skip
+    resolve_alert_ticket(deps.store, deps.tickets, deps.incidents, alert, text,
+                         f"{alert.alert_id}:stable:{ok_at.isoformat()}", now)  # fmt: skip
     resolution = {"by": "alarm", "how": "alarm stable after flapping", "at": ok_at.isoformat()}
     if deps.store.resolve(alert, resolution, now):
         resolve_other_tickets(deps.store, deps.tickets, alert.alert_id, alert.ticket_id, text)

@@ -31,20 +31,23 @@ class Applied:
 
 
 def apply_ticket(deps: TrackDeps, ticket: Ticket, source: str) -> Applied:
-    """What a ticket's current state means for its alert. Idempotent."""
-    alert_id = deps.store.alert_for_ticket(ticket.provider, ticket.id)
-    if alert_id is None:
+    """What a ticket's current state means for its alerts (the latest linked one, and
+    every member of an incident the ticket serves). Idempotent."""
+    alert_ids = deps.store.alerts_for_ticket(ticket.provider, ticket.id)
+    if not alert_ids:
         return Applied(
             ticket.id,
             "unknown",
             reason=f"no OpsLink alert is linked to {ticket.provider} ticket {ticket.id}",
         )
+    alert_id = alert_ids[-1]
     alert = deps.store.get(alert_id)
     if alert is None:
         return Applied(
             ticket.id, "unknown", alert_id, f"alert {alert_id} of ticket {ticket.id} not found"
         )
-    if ticket.status not in CLOSED or alert.status is not AlertStatus.OPEN:
+    members = _open_members(deps, alert, alert_ids) if ticket.status in CLOSED else []
+    if ticket.status not in CLOSED or (alert.status is not AlertStatus.OPEN and not members):
         return Applied(
             ticket.id,
             "unchanged",
@@ -62,23 +65,62 @@ def apply_ticket(deps: TrackDeps, ticket: Ticket, source: str) -> Applied:
     }
     if ticket.custom_fields.get("state_reason"):  # GitHub: completed | not_planned
         resolution["reason"] = ticket.custom_fields["state_reason"]
+    what = f"{ticket.status.value} by {who}"
     if ticket.custom_fields.get("deleted"):
         resolution["how"] = f"{ticket.provider} ticket {ticket.id} was deleted ({source})"
-        return _resolve_by_ticket(deps, alert, ticket.id, resolution, ticket.updated_at,
-                                  f"deleted by {who}")  # fmt: skip
-    return _resolve_by_ticket(deps, alert, ticket.id, resolution, ticket.updated_at,
-                              f"{ticket.status.value} by {who}")  # fmt: skip
+        what = f"deleted by {who}"
+    targets = ([alert] if alert.status is AlertStatus.OPEN else []) + members
+    return _resolve_all(deps, targets, ticket.id, resolution, ticket.updated_at, what)
+
+
+def _open_members(deps: TrackDeps, latest: Alert, alert_ids: list[str]) -> list[Alert]:
+    """The other open alerts of the incident the ticket serves (none for a ticket of one
+    alert: a reopened ticket's earlier alerts are resolved already)."""
+    if latest.incident_id is None:
+        return []
+    found = (deps.store.get(i) for i in alert_ids[:-1])
+    return [
+        a for a in found
+        if a is not None and a.status is AlertStatus.OPEN and a.incident_id is not None
+    ]  # fmt: skip
+
+
+def _resolve_all(
+    deps: TrackDeps,
+    alerts: list[Alert],
+    ticket_id: str,
+    resolution: dict[str, str],
+    at: datetime,
+    what: str,
+) -> Applied:
+    """Resolve each alert the ended ticket served; its incident is resolved with them (it
+    takes no member after this: a new alarm opens a new incident that refers to it)."""
+    done = [_resolve_by_ticket(deps, a, ticket_id, resolution, at, what) for a in alerts]
+    incidents = {a.incident_id for a in alerts if a.incident_id}
+    if deps.incidents is not None:
+        for incident_id in sorted(incidents):
+            state = deps.incidents.incident(incident_id)
+            if state is not None:
+                deps.incidents.mark_resolved(state, at, f"its ticket {ticket_id} was {what}")
+    resolved = [r for r in done if r.outcome == "resolved"]
+    if len(resolved) <= 1:
+        return resolved[0] if resolved else done[-1]
+    return Applied(ticket_id, "resolved", resolved[0].alert_id,
+                   f"{len(resolved)} alerts of incident {', '.join(sorted(incidents))} resolved: "
+                   + resolved[0].reason)  # fmt: skip
 
 
 def apply_missing(deps: TrackDeps, provider: str, ticket_id: str, source: str) -> Applied:
     """A linked ticket the ticket system no longer has (404/410, or exported as deleted):
     closed by a human, who deleted it. Its alert is resolved and the alert says so."""
-    alert_id = deps.store.alert_for_ticket(provider, ticket_id)
+    alert_ids = deps.store.alerts_for_ticket(provider, ticket_id)
+    alert_id = alert_ids[-1] if alert_ids else None
     alert = deps.store.get(alert_id) if alert_id else None
     if alert is None:
         return Applied(ticket_id, "unknown", alert_id,
                        f"no OpsLink alert is linked to {provider} ticket {ticket_id}")  # fmt: skip
-    if alert.status is not AlertStatus.OPEN:
+    members = _open_members(deps, alert, alert_ids)
+    if alert.status is not AlertStatus.OPEN and not members:
         return Applied(ticket_id, "unchanged", alert.alert_id,
                        f"ticket deleted, alert {alert.status.value}")  # fmt: skip
     now = deps.clock()
@@ -89,8 +131,9 @@ def apply_missing(deps: TrackDeps, provider: str, ticket_id: str, source: str) -
         "at": now.isoformat(),
         "status": "deleted",
     }
-    return _resolve_by_ticket(deps, alert, ticket_id, resolution, now,
-                              "deleted in the ticket system (closed by a human)")  # fmt: skip
+    targets = ([alert] if alert.status is AlertStatus.OPEN else []) + members
+    return _resolve_all(deps, targets, ticket_id, resolution, now,
+                        "deleted in the ticket system (closed by a human)")  # fmt: skip
 
 
 def _resolve_by_ticket(

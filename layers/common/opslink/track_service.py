@@ -27,7 +27,15 @@ from opslink.deadline import expired
 from opslink.errors import RetryableError, TicketSystemRejected
 from opslink.faults import FaultReporter
 from opslink.models import Ticket
-from opslink.ports import AlertStore, JobCanceller, Notifier, Stopper, SweepableTickets, TrackStore  # noqa: F401 (re-exported)
+from opslink.ports import (  # noqa: F401 (re-exported)
+    AlertStore,
+    IncidentStore,
+    JobCanceller,
+    Notifier,
+    Stopper,
+    SweepableTickets,
+    TrackStore,
+)
 from opslink.ticket_closure import CLOSED, Applied, apply_missing, apply_ticket
 
 logger = Logger(child=True)
@@ -46,6 +54,7 @@ class TrackDeps:
     reminder_after: timedelta = timedelta(hours=2)
     clock: Clock = field(default=utcnow)
     faults: FaultReporter | None = None
+    incidents: IncidentStore | None = None  # a closed incident ticket resolves its incident
 
 
 def record_skip(deps: TrackDeps, ticket_id: str, error: Exception, where: str) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.store.faults import FaultRecords
+from opslink.adapters.store.incident_keys import IncidentKeys
 from opslink.adapters.tickets.registry import ticket_system
 from opslink.errors import ConfigurationError
 from opslink.faults import FaultReporter
@@ -27,11 +28,13 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
     from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
     from opslink.adapters.workflow.stepfunctions import StepFunctionsWorkflow
     from opslink.ingest import IngestDeps
+    from opslink.ingest.grouping import load_correlator
     from opslink.service_map import load_service_map
 
     smap = load_service_map(settings.service_map_path)
     store = DynamoAlertStore(settings.alerts_table, journal_table=settings.journal_table)
     notifier = _notifier(settings.notification_topic_arn)
+    grouping = settings.correlation
     return IngestDeps(
         store=store,
         tickets=ticket_system(settings),
@@ -41,6 +44,11 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
         service_map=smap,
         notifier=notifier,
         faults=FaultReporter(FaultRecords(store.table, store.client), notifier),
+        # Off: no alert is placed; those placed before still resolve by their incident.
+        incidents=IncidentKeys(store.table, store.client),
+        correlator=load_correlator(settings.correlation_rules_path, smap.depends_on())
+        if grouping
+        else None,
     )
 
 
@@ -98,6 +106,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         control=SsmAutomationControl(settings.automation_control_parameter),
         notifier=notifier,
         faults=FaultReporter(FaultRecords(store.table, store.client), notifier),
+        incidents=IncidentKeys(store.table, store.client),
     )
 
 
@@ -145,6 +154,7 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
         jobs=RemediateTaskCanceller(settings.remediate_function_name, store)
         if settings.remediate_function_name
         else None,
+        incidents=IncidentKeys(store.table, store.client),
     )
 
 

@@ -13,6 +13,7 @@ from opslink.ingest.clearing import on_insufficient_data, on_ok
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.ingest.episode import Episode, PreviousEpisode
 from opslink.ingest.flapping import flapping, mark_flapping
+from opslink.ingest.grouping import placed, with_stored_decision
 from opslink.ingest.opening import open_safely
 from opslink.lock_holder import LockHolder, OpenAlertConflict
 from opslink.models import Alarm, AlarmState, Alert, Outcome, RecordResult
@@ -55,7 +56,12 @@ def new_episode(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> Episode
         dimensions=alarm.dimensions,
         source_alarm=alarm.model_dump_json(),
     )
-    return Episode(alarm=alarm, alert=alert, enrichment=enr)
+    if deps.correlator is None or deps.incidents is None:
+        return Episode(alarm=alarm, alert=alert, enrichment=enr)
+    signal, grouping = deps.correlator.grouping(alert, tags)
+    if grouping.key is None:  # left alone: why, from the alert's first write
+        alert = alert.model_copy(update={"incident_why": f"{grouping.rule}: {grouping.why}"})
+    return Episode(alarm=alarm, alert=alert, enrichment=enr, signal=signal, grouping=grouping)
 
 
 def on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
@@ -66,7 +72,7 @@ def on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResu
     except OpenAlertConflict as conflict:
         holder = conflict.holder
     else:
-        return open_safely(episode, deps, policy, "new alert")
+        return open_safely(placed(episode, deps), deps, policy, "new alert")
     if not holder.resolved:
         return _on_open_alert(episode, holder, deps, policy)
     # The alarm had an alert before, now resolved: this ALARM starts a new episode.
@@ -94,7 +100,10 @@ def on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResu
     # Flagged before the remediation starts, so it is suppressed from its first step.
     flagged = bool(flaps) and deps.store.claim_slot(alert.alert_id, "flapping_since", None, now)
     result = open_safely(
-        episode.finishing(previous=previous), deps, policy, "new alert after a resolved one"
+        placed(episode.finishing(previous=previous), deps),
+        deps,
+        policy,
+        "new alert after a resolved one",
     )
     if flagged and not result.retryable:
         opened = deps.store.get(alert.alert_id)
@@ -113,7 +122,7 @@ def _on_open_alert(
     now = deps.clock()
     if held_id == new.alert_id:
         # The same ALARM transition again: a duplicate delivery.
-        if holder.ticket_id and holder.execution_name:
+        if holder.finished:
             return RecordResult(
                 index=0,
                 outcome=Outcome.DUPLICATE,
@@ -136,15 +145,19 @@ def _on_open_alert(
                 alert_id=held_id,
                 retryable=True,
             )
-        if holder.ticket_id is None:  # its OK may have come meanwhile (kept on the alert)
+        if holder.ticket_id is None or deps.incidents is not None:
+            # Its OK may have come meanwhile (kept on the alert); its incident decided.
             stored = deps.store.get(held_id)
             new = stored if stored is not None and stored.pending_ok is not None else new
+            new = with_stored_decision(new, stored)
         unfinished = episode.finishing(
             alert=new,
             ticket_id=holder.ticket_id,
             previous=PreviousEpisode.of(holder.previous),
             earlier_attempt_at=lease_until,  # held until then: its create may exist
         )
+        if unfinished.alert.incident_id is None:  # not placed yet (its first delivery failed)
+            unfinished = placed(unfinished, deps)
         return open_safely(
             unfinished, deps, policy, "finished opening an alert a failed delivery left unfinished"
         )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
-from opslink.comment_outbox import noted_status, post_comment
+from opslink.comment_outbox import post_comment
 from opslink.config import InsufficientDataPolicy, OkPolicy
 from opslink.identity import fingerprint
+from opslink.incident_tickets import resolve_alert_ticket
 from opslink.inert import code
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.ingest.flapping import flapping, mark_flapping
 from opslink.ingest.opening import finish_unticketed
-from opslink.models import Alarm, Alert, AlertStatus, Outcome, RecordResult, TicketStatus
+from opslink.models import Alarm, Alert, AlertStatus, Outcome, RecordResult
 from opslink.ticket_lockstep import resolve_other_tickets
 
 logger = Logger(child=True)
@@ -61,10 +62,10 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
     if alert.ticket_id:
         # The ticket's state and its note, once; if the ticket system fails they wait in
         # the outbox (the reconciler delivers them) and the alert is resolved all the same.
-        if policy.ok_policy is OkPolicy.RESOLVE:
-            noted_status(deps.store, deps.tickets, alert.ticket_id, TicketStatus.RESOLVED, text,
-                         f"{alert.alert_id}:ok:{alarm.state_changed_at.isoformat()}",
-                         deps.clock(), alert.alert_id, keep_on_failure=True)  # fmt: skip
+        if policy.ok_policy is OkPolicy.RESOLVE:  # its incident's ticket: as resolve_on says
+            resolve_alert_ticket(deps.store, deps.tickets, deps.incidents, alert, text,
+                                 f"{alert.alert_id}:ok:{alarm.state_changed_at.isoformat()}",
+                                 deps.clock())  # fmt: skip
         else:
             key = f"{alert.alert_id}:ok:{alarm.state_changed_at.isoformat()}"
             post_comment(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
@@ -14,11 +15,15 @@ from opslink.ports import (
     AlarmTagSource,
     AlertStore,
     Directory,
+    IncidentStore,
     Notifier,
     TicketSystem,
     Workflow,
 )
 from opslink.service_map import ServiceMap
+
+if TYPE_CHECKING:
+    from opslink.ingest.grouping import Correlator
 
 logger = Logger(child=True)
 
@@ -64,3 +69,6 @@ class IngestDeps:
     notifier: Notifier | None = None  # operators' channel: fallback while tickets fail
     faults: FaultReporter | None = None
     fault_seen: bool = False  # this container saw the ticket system fail: report recovery
+    # Alert correlation (docs/CORRELATION.md); either None: every alert on its own.
+    incidents: IncidentStore | None = None
+    correlator: Correlator | None = None

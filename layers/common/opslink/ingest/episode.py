@@ -2,7 +2,7 @@
 path hands from step to step instead of eight loose arguments.
 
 An episode is the alarm state change, the alert it opens (or finishes opening), what
-enrichment made of it, the ticket a previous delivery already made (if any), the episode
+enrichment made of it, its grouping key (alert correlation), the ticket a previous delivery already made (if any), the episode
 of the same alarm that came before it (resolved: the reopen window decides its ticket),
 and when an earlier delivery last held it (its ticket create may exist)."""
 
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from opslink.models import Alarm, Alert
 
 if TYPE_CHECKING:  # not at import: the reconciler (track) finishes episodes too
+    from opslink.correlation import Grouping, Signal
     from opslink.enrichment import Enrichment
 
 
@@ -51,6 +52,9 @@ class Episode:
     ticket_id: str | None = None  # made by an earlier delivery: read, never made again
     previous: PreviousEpisode | None = None
     earlier_attempt_at: datetime | None = None  # an earlier delivery held it until then
+    # Correlation: the alert as grouping sees it and its grouping key (None: off).
+    signal: Signal | None = None
+    grouping: Grouping | None = None
 
     def finishing(
         self,

@@ -14,9 +14,11 @@ from opslink.comment_outbox import noted_status, post_comment
 from opslink.config import OkPolicy
 from opslink.errors import RetryableError, TicketClosedForGood, TicketSystemError
 from opslink.identity import execution_name
+from opslink.incident_tickets import resolve_alert_ticket
 from opslink.inert import code
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.ingest.episode import Episode, PreviousEpisode
+from opslink.ingest.grouping import IncidentTicketPending, join_incident_ticket
 from opslink.lock_holder import AlarmClearedFirst
 from opslink.models import Alarm, Alert, Outcome, RecordResult, RemediationInput, TicketStatus
 from opslink.provenance import account_allowed
@@ -37,6 +39,11 @@ def open_safely(
         result = _finish_opening(episode, deps, policy, reason)
     except RetryableError as exc:
         now = deps.clock()
+        if isinstance(exc, IncidentTicketPending):  # its opener tells the operators
+            with contextlib.suppress(RetryableError):
+                deps.store.release_lease(alert, now)
+            return RecordResult(index=0, outcome=Outcome.REJECTED, reason=f"retryable: {exc}",
+                                alert_id=alert.alert_id, retryable=True)  # fmt: skip
         if isinstance(exc, TicketSystemError) and deps.faults is not None:
             deps.fault_seen = True
             deps.faults.record("ticket_system", deps.tickets.name, exc,
@@ -99,6 +106,8 @@ def _finish_opening(
     the reopen window its ticket is reopened; later, a new ticket refers to it."""
     alarm, alert, enr = episode.alarm, episode.alert, episode.enrichment
     ticket_id, previous = episode.ticket_id, episode.previous
+    if alert.incident_role == "joined" and ticket_id is None and deps.incidents is not None:
+        return join_incident_ticket(episode, deps)  # the incident's ticket, its remediation
     new_ticket = False
     if ticket_id is None:
         prev_ticket = previous.ticket_id if previous else None
@@ -242,9 +251,8 @@ def _opened_after_ok(
         f"system could not be reached when it fired). {pending.get('note', '')}"
     ).strip()
     if policy.ok_policy is OkPolicy.RESOLVE:
-        noted_status(deps.store, deps.tickets, ticket.id, TicketStatus.RESOLVED, note,
-                     f"{alert.alert_id}:ok:{at}", deps.clock(), alert.alert_id,
-                     keep_on_failure=True)  # fmt: skip
+        resolve_alert_ticket(deps.store, deps.tickets, deps.incidents, linked, note,
+                             f"{alert.alert_id}:ok:{at}", deps.clock())  # fmt: skip
         resolution = {
             "by": "alarm",
             "how": "alarm returned to OK before its ticket existed",

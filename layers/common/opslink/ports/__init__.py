@@ -25,6 +25,7 @@ from opslink.ports.store import (
     CommentQueue,
     EventRecorder,
     FaultStore,
+    IncidentStore,
     JournalReader,
     TrackStore,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "EventRecorder",
     "FaultStore",
     "HostDirectory",
+    "IncidentStore",
     "JobCanceller",
     "JobPlatform",
     "JobWaitRegistry",

@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from opslink.correlation import Decision, Grouping, Signal
     from opslink.faults import Fault
+    from opslink.incidents import IncidentState, TicketRef
     from opslink.journal import LifecycleEvent
 
 from opslink.models import Alert, Ticket
@@ -69,7 +71,12 @@ class AlertStore(CommentQueue, Protocol):
         """The alarm's recent state changes, oldest first."""
 
     def link_opened(
-        self, alert: Alert, ticket: Ticket, execution_name: str | None, new_ticket: bool = True
+        self,
+        alert: Alert,
+        ticket: Ticket | TicketRef,
+        execution_name: str | None,
+        new_ticket: bool = True,
+        member: bool = False,
     ) -> None:
         """Store the ticket and execution (None: none started) on the alert, with links
         in both directions."""
@@ -88,6 +95,9 @@ class AlertStore(CommentQueue, Protocol):
 
     def resolve(self, alert: Alert, resolution: dict[str, str], at: datetime) -> bool:
         """Resolve an open alert and release its fingerprint; False if already resolved."""
+
+    def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool:
+        """`resolve`, for an alert known by its id (False: gone or resolved already)."""
 
     def add_note(
         self,
@@ -108,7 +118,7 @@ class AlertStore(CommentQueue, Protocol):
 
     def find_open(self, fingerprint: str) -> Alert | None: ...
 
-    def alert_for_ticket(self, provider: str, ticket_id: str) -> str | None: ...
+    def alerts_for_ticket(self, provider: str, ticket_id: str) -> list[str]: ...
 
     def links(self, alert_id: str) -> list[dict[str, Any]]:
         """The alert's links (tickets with provider/ticket_id/kind, executions, jobs)."""
@@ -155,3 +165,17 @@ class JournalReader(Protocol):
 class EventRecorder(Protocol):
     def record_event(self, event: LifecycleEvent, first_launch: bool = False) -> bool:
         """Record an event with no other state change; False when it was recorded before."""
+
+
+class IncidentStore(Protocol):
+    """Incidents and the grouping keys that lead to them (correlation)."""
+
+    def place(
+        self, s: Signal, g: Grouping, new_incident_id: str, record_on_alert: bool = False
+    ) -> Decision: ...
+
+    def incident(self, incident_id: str) -> IncidentState | None: ...
+
+    def member_cleared(self, incident_id: str, alert_id: str) -> IncidentState | None: ...
+
+    def mark_resolved(self, state: IncidentState, at: datetime, how: str) -> bool: ...

@@ -13,6 +13,7 @@ from opslink.ports import (
     AutomationControl,
     Directory,
     HostDirectory,
+    IncidentStore,
     JobPlatform,
     JobWaitRegistry,
     Notifier,
@@ -50,6 +51,7 @@ class RemediateDeps:
     control: AutomationControl | None = None
     notifier: Notifier | None = None
     faults: FaultReporter | None = None
+    incidents: IncidentStore | None = None  # a fix resolves its incident's ticket as it says
     clock: Clock = field(default=utcnow)
 
     def runbook(self, name: str) -> Runbook:

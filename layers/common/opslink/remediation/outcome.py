@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger
 
 from opslink.comment_outbox import noted_status, post_comment
 from opslink.errors import ConfigurationError, JobPlatformRejected
+from opslink.incident_tickets import resolve_alert_ticket
 from opslink.journal import EventKind, about, seconds_between
 from opslink.models import AlertStatus, HandOver, Priority, TicketDraft, TicketStatus, TicketType
 from opslink.remediation.deps import RemediateDeps
@@ -148,9 +149,13 @@ def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
     }
     if a.ticket_id:
         text = resolution_comment(runbook, f"{platform} job {job_id}", a.alarm_name, out.stdout)
-        noted_status(deps.store, deps.tickets, a.ticket_id, TicketStatus.RESOLVED, text,
-                     f"{a.alert_id}:resolved:{runbook}", now, a.alert_id,
-                     keep_on_failure=True)  # fmt: skip
+        if current is not None and current.incident_id:  # the incident's: as resolve_on says
+            resolve_alert_ticket(deps.store, deps.tickets, deps.incidents, current, text,
+                                 f"{a.alert_id}:resolved:{runbook}", now)  # fmt: skip
+        else:
+            noted_status(deps.store, deps.tickets, a.ticket_id, TicketStatus.RESOLVED, text,
+                         f"{a.alert_id}:resolved:{runbook}", now, a.alert_id,
+                         keep_on_failure=True)  # fmt: skip
     resolved = deps.store.resolve_by_id(a.alert_id, resolution, now)
     # Also when a retry finds the alert resolved already: what a failure left is finished.
     resolve_other_tickets(

@@ -62,19 +62,23 @@ class AlertReads(ChainSeal):
         self.remember_head(str(head_key["pk"]), head)
         return _alert_from(alert) if alert else None
 
-    def alert_for_ticket(self, provider: str, ticket_id: str) -> str | None:
-        out = self._call(
-            "query",
-            TableName=self.table,
-            KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues=_to_item({":p": keys.ticket_ref(provider, ticket_id)}),
-        )
-        # A reopened ticket is linked to each alert it served: the latest one owns it now.
+    def alerts_for_ticket(self, provider: str, ticket_id: str) -> list[str]:
+        """Every alert linked to the ticket, the latest last: a reopened ticket served
+        each of its alarm's episodes; an incident's ticket serves all its members."""
         links = sorted(
-            (_from_item(i) for i in out.get("Items") or []),
-            key=lambda d: str(d.get("linked_at", "")),
-        )
-        return str(links[-1]["alert_id"]) if links else None
+            (_from_item(i) for i in self._query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues=_to_item({":p": keys.ticket_ref(provider, ticket_id)}),
+            )),
+            key=lambda d: (str(d.get("linked_at", "")), str(d.get("alert_id", ""))),
+        )  # fmt: skip
+        return list(dict.fromkeys(str(d["alert_id"]) for d in links if d.get("alert_id")))
+
+    def alert_for_ticket(self, provider: str, ticket_id: str) -> str | None:
+        """The alert that owns the ticket now: the latest linked to it."""
+        ids = self.alerts_for_ticket(provider, ticket_id)
+        return ids[-1] if ids else None
 
     def links(self, alert_id: str) -> list[dict[str, Any]]:
         out = self._call(

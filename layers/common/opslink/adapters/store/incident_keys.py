@@ -1,11 +1,17 @@
-"""The incident open under each grouping key (correlation.py), one item per key.
+"""Incidents on the OpsLink table: the incident open under each grouping key
+(correlation.py) and each incident's own item (incidents.py).
 
-Placing an alert reads the key's item (consistent) and writes it once, conditional on the
-version it read: joining extends the window, opening replaces the pointer with the new
-incident (which refers to the one before). Two alerts of one incident delivered at once
-never open two incidents: the second write fails on the version, and that alert decides
-again on what the first wrote. One read and one conditional write per alert when nothing
-races; the item expires a week after the incident's maximum lifetime.
+Placing an alert reads the key's item (consistent) and writes once, in one transaction
+conditional on the version it read: the key's item (joining extends the window, opening
+points it at the new incident, which refers to the one before), the incident's item (a
+new one, or the member added to its members and firing sets) and the decision on the
+alert. Two alerts of one incident delivered at once never open two incidents: the second
+transaction fails on the version and that alert decides again on what the first wrote.
+One read and one conditional write per alert when nothing races; the key's item expires
+a week after the incident's maximum lifetime, the incident's stays with its alerts.
+
+A member clearing is a set deletion (idempotent: a retried OK changes nothing twice)
+that returns the incident as it is now; resolving the incident is conditional, once.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from opslink.adapters.store import keys
 from opslink.adapters.store.base import TableBase
+from opslink.adapters.store.chain_seal import cancelled_items
 from opslink.adapters.store.items import from_item, to_item
 from opslink.correlation import (
     Decision,
@@ -30,44 +37,67 @@ from opslink.correlation import (
     under_key,
 )
 from opslink.errors import StoreError
+from opslink.incidents import IncidentState
 
 ATTEMPTS = 8
 KEEP = timedelta(days=7)
+_INCIDENT_ITEM = 1  # its place in the join transaction (a resolved incident refuses)
 
 
 class IncidentKeys(TableBase):
-    """The grouping keys' incidents on the OpsLink table."""
+    """IncidentStore: grouping keys and incidents on the OpsLink table."""
 
-    def place(self, s: Signal, g: Grouping, new_incident_id: str) -> Decision:
-        """Join the incident open under the alert's key, or open `new_incident_id`."""
+    def place(
+        self, s: Signal, g: Grouping, new_incident_id: str, record_on_alert: bool = False
+    ) -> Decision:
+        """Join the incident open under the alert's key, or open `new_incident_id`;
+        with `record_on_alert`, the decision is written on the alert's item as well."""
         if g.key is None:
-            return Decision(s.alert_id, new_incident_id, False, g.rule, None, g.why)
+            return Decision(s.alert_id, new_incident_id, False, g.rule, None, g.why, alone=True)
         key = keys.incident_key(g.key)
+        closed: str | None = None  # an incident that refused a member: resolved meanwhile
         for attempt in range(ATTEMPTS):
             item = self._call(
                 "get_item", TableName=self.table, Key=to_item(key), ConsistentRead=True
             ).get("Item")
             doc = from_item(item) if item else {}
-            current = _state(doc) if doc else None
-            version = int(doc.get("version", 0))
+            current = _key_state(doc) if doc else None
+            if current is not None and current.incident_id == closed:
+                current = KeyState(current.incident_id, current.window_until,
+                                   current.max_until, resolved=True)  # fmt: skip
+            if current is not None and current.incident_id == new_incident_id:
+                # A retried opening: its own incident is the key's already.
+                return Decision(s.alert_id, new_incident_id, False, g.rule, g.key, g.why)
             verdict = under_key(current, s, g)
             if verdict.joins is None and not verdict.registers:  # alone: nothing to write
-                return Decision(s.alert_id, new_incident_id, False, g.rule, g.key, verdict.why)
-            if verdict.joins is not None and current is not None:
-                state, joined = joined_state(current, s, g), True
-            else:
-                state, joined = opened_state(new_incident_id, s, g), False
-            if self._write(key, g, state, version, doc):
-                return Decision(s.alert_id, state.incident_id, joined, g.rule, g.key, verdict.why)
-            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 (jitter)
+                return Decision(s.alert_id, new_incident_id, False, g.rule, g.key, verdict.why,
+                                alone=True)  # fmt: skip
+            joined = verdict.joins is not None and current is not None
+            state = (
+                joined_state(current, s, g)
+                if joined and current is not None
+                else opened_state(new_incident_id, s, g)
+            )
+            decision = Decision(s.alert_id, state.incident_id, joined, g.rule, g.key, verdict.why)
+            writes = [
+                self._key_put(key, g, state, int(doc.get("version", 0))),
+                self._joining(decision) if joined else self._opening(decision, s, g, verdict),
+                *([self._on_alert(decision)] if record_on_alert else []),
+            ]
+            try:
+                self._call("transact_write_items", TransactItems=writes)
+            except ClientError as exc:  # another alert of this key wrote first: decide again
+                failed, _ = cancelled_items(exc)
+                if joined and _INCIDENT_ITEM in failed:
+                    closed = state.incident_id
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 (jitter)
+                continue
+            return decision
         raise StoreError(f"grouping key {g.key!r}: {ATTEMPTS} concurrent changes, giving up")
 
-    def _write(
-        self, key: dict[str, Any], g: Grouping, state: KeyState, version: int, doc: dict[str, Any]
-    ) -> bool:
-        members = (
-            int(doc.get("members", 0)) + 1 if doc.get("incident_id") == state.incident_id else 1
-        )
+    def _key_put(
+        self, key: dict[str, Any], g: Grouping, state: KeyState, version: int
+    ) -> dict[str, Any]:
         item = key | {
             "grouping_key": g.key,
             "rule": g.rule,
@@ -75,23 +105,94 @@ class IncidentKeys(TableBase):
             "window_until": state.window_until.isoformat(),
             "max_until": state.max_until.isoformat(),
             "resolved": state.resolved,
-            "members": members,
             "version": version + 1,
             "ttl": int((state.max_until + KEEP).timestamp()),
         }
-        condition = (
-            {"ConditionExpression": "attribute_not_exists(pk)"}
-            if version == 0
-            else {
-                "ConditionExpression": "version = :v",
-                "ExpressionAttributeValues": to_item({":v": version}),
+        put: dict[str, Any] = {"TableName": self.table, "Item": to_item(item)}
+        if version == 0:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "version = :v"
+            put["ExpressionAttributeValues"] = to_item({":v": version})
+        return {"Put": put}
+
+    def _opening(self, d: Decision, s: Signal, g: Grouping, verdict: Any) -> dict[str, Any]:
+        item = keys.incident(d.incident_id) | {
+            "incident_id": d.incident_id,
+            "grouping_key": g.key,
+            "rule": g.rule,
+            "resolve_on": g.resolve_on,
+            "opener": s.alert_id,
+            "opened_at": s.at.isoformat(),
+            "member_ids": {s.alert_id},
+            "firing_ids": {s.alert_id},
+            "newest": s.alert_id,
+            "why": d.why,
+            **({"follows": verdict.follows} if verdict.follows else {}),
+        }
+        return {"Put": {"TableName": self.table, "Item": to_item(item),
+                        "ConditionExpression": "attribute_not_exists(pk)"}}  # fmt: skip
+
+    def _joining(self, d: Decision) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": to_item(keys.incident(d.incident_id)),
+                "UpdateExpression": "ADD member_ids :a, firing_ids :a SET newest = :id",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(resolved_at)",
+                "ExpressionAttributeValues": to_item({":a": {d.alert_id}, ":id": d.alert_id}),
             }
+        }
+
+    def _on_alert(self, d: Decision) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": to_item(keys.alert(d.alert_id)),
+                "UpdateExpression": "SET incident_id = :i, incident_role = :r, incident_why = :w",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": to_item(
+                    {
+                        ":i": d.incident_id,
+                        ":r": "joined" if d.joined else "opened",
+                        ":w": f"{d.rule}: {d.why}"[:1000],
+                    }
+                ),
+            }
+        }
+
+    def incident(self, incident_id: str) -> IncidentState | None:
+        out = self._call("get_item", TableName=self.table,
+                         Key=to_item(keys.incident(incident_id)), ConsistentRead=True)  # fmt: skip
+        return _incident(from_item(out["Item"])) if "Item" in out else None
+
+    def member_cleared(self, incident_id: str, alert_id: str) -> IncidentState | None:
+        """Take a member out of the incident's firing set (once: a set deletion) and
+        return the incident as it is now; None when there is no such incident."""
+        out = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=to_item(keys.incident(incident_id)),
+            UpdateExpression="DELETE firing_ids :a",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_item({":a": {alert_id}}),
+            ReturnValues="ALL_NEW",
         )
-        try:
-            self._call("put_item", TableName=self.table, Item=to_item(item), **condition)
-        except ClientError:  # another alert of this key wrote first: decide again
-            return False
-        return True
+        return _incident(from_item(out["Attributes"])) if out else None
+
+    def mark_resolved(self, state: IncidentState, at: datetime, how: str) -> bool:
+        """Resolve the incident (once; False when it was already) and stop its grouping
+        key from taking members, if the key still points at it."""
+        out = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=to_item(keys.incident(state.incident_id)),
+            UpdateExpression="SET resolved_at = :at, resolution = :how",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(resolved_at)",
+            ExpressionAttributeValues=to_item({":at": at.isoformat(), ":how": how[:500]}),
+        )
+        self.resolve_incident(state.grouping_key, state.incident_id, at)
+        return out is not None
 
     def resolve_incident(self, grouping_key: str, incident_id: str, at: datetime) -> bool:
         """Mark the key's incident resolved (it takes no member after this); False when
@@ -109,10 +210,34 @@ class IncidentKeys(TableBase):
         return out is not None
 
 
-def _state(doc: dict[str, Any]) -> KeyState:
+def _key_state(doc: dict[str, Any]) -> KeyState:
     return KeyState(
         incident_id=str(doc["incident_id"]),
         window_until=datetime.fromisoformat(str(doc["window_until"])),
         max_until=datetime.fromisoformat(str(doc["max_until"])),
         resolved=bool(doc.get("resolved")),
+    )
+
+
+def _incident(doc: dict[str, Any]) -> IncidentState:
+    opener = str(doc["opener"])
+    members = sorted(doc.get("member_ids") or (), key=lambda a: (a != opener, a))
+    return IncidentState(
+        incident_id=str(doc["incident_id"]),
+        grouping_key=str(doc.get("grouping_key") or ""),
+        rule=str(doc.get("rule") or ""),
+        resolve_on=str(doc.get("resolve_on") or "all"),
+        opener=opener,
+        opened_at=datetime.fromisoformat(str(doc["opened_at"])),
+        members=tuple(members),
+        firing=tuple(a for a in members if a in set(doc.get("firing_ids") or ())),
+        newest=str(doc.get("newest") or opener),
+        why=str(doc.get("why") or ""),
+        ticket_id=str(doc["ticket_id"]) if doc.get("ticket_id") else None,
+        ticket_url=str(doc["ticket_url"]) if doc.get("ticket_url") else None,
+        follows=str(doc["follows"]) if doc.get("follows") else None,
+        resolved_at=datetime.fromisoformat(str(doc["resolved_at"]))
+        if doc.get("resolved_at")
+        else None,
+        resolution=str(doc.get("resolution") or ""),
     )

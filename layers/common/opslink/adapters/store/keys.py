@@ -22,6 +22,7 @@
 | EVENT       | ALERT#<id> (or OPSLINK)     | EVENT#<kind>#<key>              | a lifecycle event (gsi1: JOURNAL#<day> / <at>#…) | journal      |
 | KPI         | KPI#<day> or KPI#<day>T<hh> | all, service#…, type#…, runbook#… | pre-aggregated KPI counters (cohort day)      | journal      |
 | INCKEY      | INCKEY#<sha256 of the key>  | KEY                             | the incident open under a grouping key (TTL)    | incident_keys |
+| INCIDENT    | INCIDENT#<incident id>      | INCIDENT                        | an incident: members, firing ones, its ticket   | incident_keys |
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def day(at: datetime) -> str:
 def incident_key(grouping_key: str) -> Key:
     digest = hashlib.sha256(grouping_key.encode()).hexdigest()[:40]
     return {"pk": f"INCKEY#{digest}", "sk": "KEY"}
+
+
+def incident(incident_id: str) -> Key:
+    return {"pk": f"INCIDENT#{incident_id}", "sk": "INCIDENT"}
 
 
 def alert_pk(alert_id: str) -> str:

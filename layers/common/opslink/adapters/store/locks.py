@@ -15,6 +15,7 @@ from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.journal import EventsAlreadyRecorded
 from opslink.errors import StoreError
+from opslink.incidents import TicketRef
 from opslink.journal import EventKind, about
 from opslink.lock_holder import AlarmClearedFirst, LockHolder, OpenAlertConflict
 from opslink.models import Alert, Ticket
@@ -35,6 +36,7 @@ def _holder(item: dict[str, Any]) -> LockHolder:
         resolved_at=_when(item.get("resolved_at")),
         ticket_id=str(item["ticket_id"]) if item.get("ticket_id") else None,
         execution_name=str(item["execution_name"]) if item.get("execution_name") else None,
+        member_of=str(item["member_of"]) if item.get("member_of") else None,
         lease_until=_when(item.get("lease_until")),
         previous=previous or None,
     )
@@ -146,14 +148,22 @@ class DedupLocks(AlertRecords):
         return out is not None
 
     def link_opened(
-        self, alert: Alert, ticket: Ticket, execution_name: str | None, new_ticket: bool = True
+        self,
+        alert: Alert,
+        ticket: Ticket | TicketRef,
+        execution_name: str | None,
+        new_ticket: bool = True,
+        member: bool = False,
     ) -> None:
         """One transaction: ticket and execution on the alert and its lock, links both ways;
         The ticket-created event (and its KPI count) only for a ticket that was created,
         not for a reopened one.
         Without an execution (the alarm cleared before the ticket existed: nothing to
         remediate), the ticket alone. With an execution, an OK kept on the alert meanwhile
-        (pending_ok) refuses the link: AlarmClearedFirst, the opening resolves instead."""
+        (pending_ok) refuses the link: AlarmClearedFirst, the opening resolves instead.
+        An incident's opener makes its ticket the incident's; a member (linked to the
+        incident's ticket, no execution) is refused by a kept OK the same way, and its
+        lock says whose member it is (a redelivery then finds it finished)."""
         ticket_key = keys.ticket_ref(ticket.provider, ticket.id)
         alert_key = keys.alert_pk(alert.alert_id)
         link = {
@@ -163,16 +173,20 @@ class DedupLocks(AlertRecords):
             "execution_name": execution_name,
             "linked_at": alert.triggered_at.isoformat(),
         }
-        values = _to_item({":t": ticket.id, ":e": execution_name or "", ":a": alert.alert_id})
+        values = _to_item({":t": ticket.id, ":e": execution_name or "", ":a": alert.alert_id,
+                           ":m": alert.incident_id or ""})  # fmt: skip
         sets = "SET ticket_id = :t" + (", execution_name = :e" if execution_name else "")
         own = {k: values[k] for k in ((":t", ":e") if execution_name else (":t",))}
+        lock_sets, lock_values = sets, own
+        if member:
+            lock_sets, lock_values = f"{sets}, member_of = :m", own | {":m": values[":m"]}
         alert_update: dict[str, Any] = {
             "TableName": self.table,
             "Key": _to_item({"pk": alert_key, "sk": "ALERT"}),
             "UpdateExpression": f"{sets} REMOVE lease_until",
             "ExpressionAttributeValues": own,
         }
-        if execution_name:
+        if execution_name or member:
             alert_update["ConditionExpression"] = "attribute_not_exists(pending_ok)"
         created = about(alert, EventKind.TICKET_CREATED, alert.triggered_at, key=ticket.id)
         items = [
@@ -181,11 +195,12 @@ class DedupLocks(AlertRecords):
                 "Update": {
                     "TableName": self.table,
                     "Key": _to_item(keys.lock(alert.fingerprint)),
-                    "UpdateExpression": sets,
+                    "UpdateExpression": lock_sets,
                     "ConditionExpression": "alert_id = :a",
-                    "ExpressionAttributeValues": own | {":a": values[":a"]},
+                    "ExpressionAttributeValues": lock_values | {":a": values[":a"]},
                 }
             },
+            *self._incident_ticket(alert, ticket),
             *self._both_ways(alert_key, ticket_key, link),
             *(
                 self._both_ways(alert_key, keys.execution_ref(execution_name), link)
@@ -200,9 +215,21 @@ class DedupLocks(AlertRecords):
             return  # applied before: its answer was lost
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
-            if execution_name and reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            cleared = reasons and reasons[0].get("Code") == "ConditionalCheckFailed"
+            if (execution_name or member) and cleared:
                 raise AlarmClearedFirst(alert.alert_id) from None
             raise StoreError(f"DynamoDB could not link alert {alert.alert_id}: {exc}") from exc
+
+    def _incident_ticket(self, alert: Alert, ticket: Ticket | TicketRef) -> list[Any]:
+        """An incident's opener: its ticket becomes the incident's (members link to it)."""
+        incident_id = alert.incident_id
+        if incident_id is None or alert.incident_role != "opened":
+            return []
+        values = {":t": ticket.id} | ({":u": ticket.url} if ticket.url else {})
+        sets = "SET ticket_id = :t" + (", ticket_url = :u" if ticket.url else "")
+        return [{"Update": {"TableName": self.table, "Key": _to_item(keys.incident(incident_id)),
+                            "UpdateExpression": sets, "ConditionExpression": "attribute_exists(pk)",
+                            "ExpressionAttributeValues": _to_item(values)}}]  # fmt: skip
 
     def find_open(self, fingerprint: str) -> Alert | None:
         lock = self._lock(fingerprint)

@@ -1,0 +1,147 @@
+"""Alert correlation on the ingest path (docs/CORRELATION.md): a new alert joins the
+incident open under its grouping key, or opens one; a member links to the incident's
+ticket and comments on it instead of opening a ticket and a remediation of its own.
+
+Costs a new alert one consistent read and one conditional write (the key's item, the
+incident's and the decision on the alert, in one transaction); a member one more read
+(the incident's ticket). The grouping itself is computed before the alert is stored, so
+an alert grouping leaves alone carries why from its first write."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools import Logger
+
+from opslink.comment_outbox import post_comment
+from opslink.correlation import Dependencies, Grouping, Signal, safe_grouping, signal_of
+from opslink.errors import RetryableError
+from opslink.incident_tickets import resolve_alert_ticket
+from opslink.incidents import TicketRef, incident_id_for
+from opslink.inert import code
+from opslink.lock_holder import AlarmClearedFirst
+from opslink.models import Alert, Outcome, RecordResult
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from opslink.correlation_rules import CorrelationRules
+    from opslink.ingest.deps import IngestDeps
+    from opslink.ingest.episode import Episode
+
+logger = Logger(child=True)
+# A member arriving while the incident's opener creates its ticket waits this long for it
+# (re-reading the incident) before its delivery is retried.
+TICKET_WAIT_READS = 4
+TICKET_WAIT_SECONDS = 0.75
+
+
+class IncidentTicketPending(RetryableError):
+    """The incident's opener has not linked its ticket yet: retried, no fallback notice
+    (the operators hear of the incident from its opener)."""
+
+
+@dataclass(frozen=True)
+class Correlator:
+    """The rules and the service map's dependencies, loaded once per container."""
+
+    rules: CorrelationRules
+    dependencies: Dependencies
+
+    def grouping(self, alert: Alert, tags: Mapping[str, str]) -> tuple[Signal, Grouping]:
+        s = replace(signal_of(alert), tags=dict(tags))
+        return s, safe_grouping(s, self.rules, self.dependencies)
+
+
+def load_correlator(rules_path: str | None, depends_on: Mapping[str, list[str]]) -> Correlator:
+    from opslink.correlation_rules import load_rules
+
+    return Correlator(load_rules(rules_path or None), Dependencies(depends_on))
+
+
+def placed(episode: Episode, deps: IngestDeps) -> Episode:
+    """The episode with its alert placed in an incident (the decision is on the stored
+    alert too); unchanged when grouping leaves it alone."""
+    g, s = episode.grouping, episode.signal
+    if g is None or s is None or g.key is None or deps.incidents is None:
+        return episode
+    alert = episode.alert
+    d = deps.incidents.place(s, g, incident_id_for(alert.alert_id), record_on_alert=True)
+    why = f"{d.rule}: {d.why}"[:1000]
+    if d.alone:
+        return replace(episode, alert=alert.model_copy(update={"incident_why": why}))
+    role = "joined" if d.joined else "opened"
+    logger.info("incident", extra={"alert_id": alert.alert_id, "incident": d.incident_id,
+                                   "role": role, "why": why})  # fmt: skip
+    update = {"incident_id": d.incident_id, "incident_role": role, "incident_why": why}
+    return replace(episode, alert=alert.model_copy(update=update))
+
+
+def with_stored_decision(alert: Alert, stored: Alert | None) -> Alert:
+    """A later delivery of the same ALARM: its alert with the incident decision the first
+    delivery made (none on the stored alert: not placed yet)."""
+    if stored is None or stored.incident_id is None:
+        return alert
+    return alert.model_copy(
+        update={k: getattr(stored, k) for k in ("incident_id", "incident_role", "incident_why")}
+    )
+
+
+def join_incident_ticket(episode: Episode, deps: IngestDeps) -> RecordResult:
+    """A member's opening: linked to its incident's ticket, which gets a comment saying
+    which alarm joined and why. No ticket and no remediation of its own."""
+    alarm, alert = episode.alarm, episode.alert
+    assert deps.incidents is not None and alert.incident_id is not None
+    state = deps.incidents.incident(alert.incident_id)
+    for _ in range(TICKET_WAIT_READS - 1):
+        if state is None or state.ticket_id is not None:
+            break
+        time.sleep(TICKET_WAIT_SECONDS)
+        state = deps.incidents.incident(alert.incident_id)
+    if state is None or state.ticket_id is None:
+        opener = state.opener if state else "?"
+        raise IncidentTicketPending(
+            f"incident {alert.incident_id} is still opening its ticket (alert {opener}); "
+            f"alert {alert.alert_id} joins it on the retry"
+        )
+    ticket = TicketRef(deps.tickets.name, state.ticket_id, state.ticket_url)
+    now = deps.clock()
+    try:
+        deps.store.link_opened(alert, ticket, None, new_ticket=False, member=True)
+    except AlarmClearedFirst:  # its OK came meanwhile: linked all the same, then cleared
+        fresh = deps.store.get(alert.alert_id)
+        if fresh is None or fresh.pending_ok is None:
+            raise RetryableError(f"alert {alert.alert_id} changed while it was opened") from None
+        deps.store.link_opened(fresh, ticket, None, new_ticket=False)
+        alert = fresh
+    text = (
+        f"Alarm {code(alarm.name)} ({alert.service}, {alert.environment}) fired at "
+        f"{alarm.state_changed_at.isoformat()} and joins incident {state.incident_id} "
+        f"(alert {alert.alert_id}): {alert.incident_why}. {len(state.members)} alarm(s) in "
+        f"this incident; no ticket of its own. Reason: {code(alarm.reason[:500])}"
+    )
+    post_comment(deps.store, deps.tickets, ticket.id, f"{alert.alert_id}:joined", text, now,
+                 alert.alert_id)  # fmt: skip
+    reason = (
+        f"joined incident {state.incident_id}: on its ticket {ticket.id} ({alert.incident_why})"
+    )
+    if alert.pending_ok is not None:  # it cleared before it was linked
+        pending = alert.pending_ok
+        linked = alert.model_copy(update={"ticket_id": ticket.id})
+        at = pending.get("at") or now.isoformat()
+        resolve_alert_ticket(deps.store, deps.tickets, deps.incidents, linked,
+                             pending.get("note") or "Alarm returned to OK.",
+                             f"{alert.alert_id}:ok:{at}", now)  # fmt: skip
+        from datetime import datetime
+
+        deps.store.resolve(linked, {"by": "alarm", "how": "alarm returned to OK", "at": at,
+                                    "reason": pending.get("reason", "")},
+                           datetime.fromisoformat(at))  # fmt: skip
+        return RecordResult(index=0, outcome=Outcome.RESOLVED, reason=reason + "; then cleared",
+                            alert_id=alert.alert_id, ticket_id=ticket.id)  # fmt: skip
+    return RecordResult(
+        index=0, outcome=Outcome.CREATED, reason=reason, alert_id=alert.alert_id,
+        ticket_id=ticket.id,
+    )  # fmt: skip

@@ -1,0 +1,240 @@
+"""Alert correlation on the ingest path (moto, the builtin ticket system): alerts of one
+cause share one incident and its ticket; a member clearing never closes the incident's
+ticket while others fire; a resolved incident takes no member; closing the ticket
+resolves every member; grouping off keeps each alert on its own ticket."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from opslink.adapters.store.incident_keys import IncidentKeys
+from opslink.correlation_rules import parse_rules
+from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
+from opslink.ingest.grouping import Correlator, load_correlator
+from opslink.models import AlertStatus, Outcome, TicketStatus
+from opslink.ticket_closure import apply_ticket
+from opslink.track_service import TrackDeps
+from opslink_cli import samples
+from tests.unit.conftest import Clock
+
+T0 = samples.T0
+ASG = {"AutoScalingGroupName": "search-asg"}
+
+
+def cpu(instance: int, at_min: float = 0, state: str = "ALARM") -> dict[str, Any]:
+    """The same CPU alarm on one instance of the group (the alarm family of a burst)."""
+    return samples.sns_event(
+        samples.metric_alarm(
+            f"prod-search-cpu-high-i-0abc{instance:013x}",
+            T0 + timedelta(minutes=at_min),
+            state=state,
+            old="OK" if state == "ALARM" else "ALARM",
+            dimensions=ASG | {"InstanceId": f"i-0abc{instance:013x}"},
+        )
+    )
+
+
+@pytest.fixture
+def grouped(deps: IngestDeps, ddb: Any) -> IngestDeps:
+    deps.incidents = IncidentKeys("AlertsTable", ddb)
+    deps.correlator = load_correlator(None, deps.service_map.depends_on())
+    return deps
+
+
+def one(event: Any, deps: IngestDeps, policy: IngestPolicy) -> Any:
+    [result] = ingest_event(event, deps, policy)
+    return result
+
+
+def comments(deps: IngestDeps, ticket_id: str) -> list[str]:
+    ticket = deps.tickets.get(ticket_id)
+    assert ticket is not None
+    return [c.get("body", c.get("text", "")) for c in ticket.comments]
+
+
+def test_a_burst_across_one_group_is_one_incident_one_ticket_one_remediation(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    results = []
+    for n in range(5):
+        results.append(one(cpu(n, at_min=n * 0.5), grouped, policy))
+        clock.advance(seconds=30)
+    assert {r.outcome for r in results} == {Outcome.CREATED}
+    assert len({r.ticket_id for r in results}) == 1  # one ticket
+    assert [r.execution_name is not None for r in results] == [True] + [False] * 4
+    opener = grouped.store.get(results[0].alert_id)
+    assert opener is not None and opener.incident_role == "opened"
+    assert opener.incident_why and "builtin:burst" in opener.incident_why
+    for r in results[1:]:
+        member = grouped.store.get(r.alert_id)
+        assert member is not None and member.incident_role == "joined"
+        assert member.incident_id == opener.incident_id and member.ticket_id == r.ticket_id
+        assert "joined incident" in r.reason
+    joined = [c for c in comments(grouped, results[0].ticket_id) if "joins incident" in c]
+    assert len(joined) == 4 and "alarm family" in joined[0]
+    # A redelivery of a member is a duplicate: finished without an execution of its own.
+    again = one(cpu(3, at_min=1.5), grouped, policy)
+    assert again.outcome is Outcome.DUPLICATE and again.ticket_id == results[0].ticket_id
+
+
+def test_a_member_clearing_comments_and_the_last_one_resolves_the_ticket_once(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    first, second, third = (one(cpu(n, at_min=n), grouped, policy) for n in range(3))
+    ticket_id = first.ticket_id
+    clock.advance(minutes=5)
+    ok = one(cpu(0, at_min=4, state="OK"), grouped, policy)  # the opener clears first
+    assert ok.outcome is Outcome.RESOLVED
+    ticket = grouped.tickets.get(ticket_id)
+    assert ticket is not None and ticket.status is TicketStatus.OPEN
+    assert any("stays open: 2 of its 3 alarm(s) still firing" in c
+               for c in comments(grouped, ticket_id))  # fmt: skip
+    one(cpu(2, at_min=5, state="OK"), grouped, policy)
+    assert grouped.tickets.get(ticket_id).status is TicketStatus.OPEN  # type: ignore[union-attr]
+    one(cpu(1, at_min=6, state="OK"), grouped, policy)
+    ticket = grouped.tickets.get(ticket_id)
+    assert ticket is not None and ticket.status is TicketStatus.RESOLVED
+    assert sum("all 3 alarm(s) of incident" in c for c in comments(grouped, ticket_id)) == 1
+    for r in (first, second, third):
+        alert = grouped.store.get(r.alert_id)
+        assert alert is not None and alert.status is AlertStatus.RESOLVED
+    # A resolved incident takes no member: the next burst opens a new incident.
+    later = one(cpu(7, at_min=7), grouped, policy)
+    stored = grouped.store.get(later.alert_id)
+    assert stored is not None and stored.incident_role == "opened"
+    assert later.ticket_id != ticket_id and "resolved: a new incident refers to" in (
+        stored.incident_why or ""
+    )
+
+
+def test_closing_the_incident_ticket_resolves_every_member_and_the_incident(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock, ddb: Any
+) -> None:
+    results = [one(cpu(n, at_min=n), grouped, policy) for n in range(3)]
+    ticket_id = results[0].ticket_id
+    grouped.tickets.set_status(ticket_id, TicketStatus.CLOSED, note="fixed by hand")
+    ticket = grouped.tickets.get(ticket_id)
+    assert ticket is not None
+    track = TrackDeps(store=grouped.store, tickets=grouped.tickets,  # type: ignore[arg-type]
+                      clock=clock, incidents=grouped.incidents)  # fmt: skip
+    applied = apply_ticket(track, ticket, "sweep")
+    assert applied.outcome == "resolved" and "3 alerts of incident" in applied.reason
+    for r in results:
+        alert = grouped.store.get(r.alert_id)
+        assert alert is not None and alert.status is AlertStatus.RESOLVED
+    assert grouped.incidents is not None
+    state = grouped.incidents.incident(results[0].alert_id.replace("A-", "INC-"))
+    assert state is not None and state.resolved_at is not None
+    after = one(cpu(9, at_min=4), grouped, policy)  # within the window: a new incident
+    assert after.ticket_id != ticket_id and after.execution_name is not None
+
+
+def test_grouping_off_for_a_route_keeps_each_alert_on_its_own_ticket(
+    grouped: IngestDeps, policy: IngestPolicy
+) -> None:
+    rules = parse_rules(
+        "version: 1\nrules:\n  - name: cpu-alone\n    match: {alarm_name: 'prod-search-cpu-*'}"
+        "\n    group: false\n",
+        "test.yaml",
+    )
+    assert grouped.correlator is not None
+    grouped.correlator = replace(grouped.correlator, rules=rules)
+    results = [one(cpu(n, at_min=n), grouped, policy) for n in range(3)]
+    assert len({r.ticket_id for r in results}) == 3
+    alert = grouped.store.get(results[1].alert_id)
+    assert alert is not None and alert.incident_id is None
+    assert alert.incident_why == "cpu-alone: rule cpu-alone: grouping off"
+
+
+def test_a_rule_that_fails_to_evaluate_never_costs_the_alert(
+    grouped: IngestDeps, policy: IngestPolicy
+) -> None:
+    class Broken(Correlator):
+        pass
+
+    assert grouped.correlator is not None
+    broken = grouped.correlator.rules.model_copy(update={"rules": [object()]})
+    grouped.correlator = Broken(broken, grouped.correlator.dependencies)
+    r = one(cpu(1), grouped, policy)
+    assert r.outcome is Outcome.CREATED and r.ticket_id and r.execution_name
+    alert = grouped.store.get(r.alert_id)
+    assert alert is not None and alert.incident_id is None
+    assert alert.incident_why and alert.incident_why.startswith("error: grouping failed")
+
+
+def test_services_that_depend_on_each_other_share_one_incident(
+    grouped: IngestDeps, policy: IngestPolicy
+) -> None:
+    def alarm(name: str, at_min: float) -> dict[str, Any]:
+        return samples.sns_event(samples.metric_alarm(name, T0 + timedelta(minutes=at_min)))
+
+    db = one(alarm("prod-payments-db-cpu-high", 0), grouped, policy)
+    web = one(alarm("prod-checkout-latency-high", 2), grouped, policy)
+    assert web.ticket_id == db.ticket_id and web.execution_name is None
+    alone = one(alarm("prod-cdn-edge-latency-high", 3), grouped, policy)
+    assert alone.ticket_id != db.ticket_id
+
+
+def test_a_member_before_its_incident_ticket_exists_is_retried_without_fallback(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opslink.errors import TicketSystemError
+    from opslink.ingest import grouping
+
+    monkeypatch.setattr(grouping, "TICKET_WAIT_READS", 1)
+    real_create = grouped.tickets.create
+    notices: list[str] = []
+
+    class Notifier:
+        def notify(self, subject: str, text: str, attributes: dict[str, str]) -> None:
+            notices.append(subject)
+
+    grouped.notifier = Notifier()  # type: ignore[assignment]
+
+    def failing(draft: Any) -> Any:
+        raise TicketSystemError("ticket system away")
+
+    monkeypatch.setattr(grouped.tickets, "create", failing)
+    opener = one(cpu(0), grouped, policy)
+    assert opener.retryable
+    member = one(cpu(1, at_min=1), grouped, policy)
+    assert member.retryable and "still opening its ticket" in member.reason
+    assert len(notices) == 1  # the opener's fallback notice only
+    monkeypatch.setattr(grouped.tickets, "create", real_create)
+    clock.advance(minutes=3)
+    assert one(cpu(1, at_min=1), grouped, policy).retryable  # the opener is still unticketed
+    clock.advance(seconds=1)  # past the lease the last attempt gave back
+    done = one(cpu(0), grouped, policy)
+    assert done.outcome is Outcome.CREATED and done.execution_name
+    linked = one(cpu(1, at_min=1), grouped, policy)
+    assert linked.outcome is Outcome.CREATED and linked.ticket_id == done.ticket_id
+
+
+def test_alerts_of_one_burst_delivered_at_once_share_one_ticket(
+    grouped: IngestDeps, policy: IngestPolicy
+) -> None:
+    from opslink_cli.emulator.moto_patches import serialise_dynamodb_writes
+
+    serialise_dynamodb_writes()
+    results: list[Any] = []
+
+    def deliver(n: int) -> None:
+        for _ in range(6):  # a retried delivery, as Lambda retries it
+            r = one(cpu(n, at_min=n * 0.1), grouped, policy)
+            if not r.retryable:
+                results.append(r)
+                return
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 6
+    assert len({r.ticket_id for r in results}) == 1
+    assert sum(r.execution_name is not None for r in results) == 1
