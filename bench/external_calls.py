@@ -5,8 +5,8 @@ local emulator; only calls made on a thread that is running the ingest handler c
 (the state machine's own calls are the remediation's, not ingest's). The builtin ticket
 system's calls are DynamoDB calls, so they are included. Alarms are created (tagged)
 before they fire, as in an account. Targets: new alarm <= 4 (a cold container's first
-alarm also takes the account's tag snapshot),
-duplicate delivery <= 2.
+alarm also takes the account's tag snapshot), plus alert correlation's one read and one
+conditional write (shown side by side with Correlation=false); duplicate delivery <= 2.
 
     .venv/bin/python bench/external_calls.py
 """
@@ -56,8 +56,9 @@ def main() -> None:
 
     scenarios = [
         ("new alarm (cold container: tag snapshot)", alarm("prod-checkout-api-cpu-high")),
-        ("new alarm (warm container)", alarm("prod-orders-api-cpu-high")),
+        ("new alarm (warm container)", alarm("prod-orders-api-cpu-high-1")),
         ("duplicate delivery", alarm("prod-checkout-api-cpu-high")),
+        ("same alarm on another resource: joins the incident", alarm("prod-orders-api-cpu-high-2")),
         ("re-fire, ticket commented", alarm("prod-checkout-api-cpu-high", 5)),
         ("re-fire inside comment period", alarm("prod-checkout-api-cpu-high", 6)),
         ("OK, alert and ticket resolved", alarm("prod-checkout-api-cpu-high", 20, "OK")),
@@ -66,18 +67,21 @@ def main() -> None:
         ("malformed record", samples.sns_event("not json")),
     ]
     rows = []
-    for tags in ("true", "false"):
-        with LocalStack(
-            log_path=Path("/tmp/opslink-bench-lambda.log"), parameters={"ReadAlarmTags": tags}
-        ) as stack:
+    for tags, grouping in (("true", "true"), ("false", "true"), ("true", "false")):
+        params = {"ReadAlarmTags": tags, "Correlation": grouping}
+        with LocalStack(log_path=Path("/tmp/opslink-bench-lambda.log"), parameters=params) as stack:
             # moto resets boto3's default session when it starts: hook the one handlers will use.
             boto3.setup_default_session()
             assert boto3.DEFAULT_SESSION is not None
             boto3.DEFAULT_SESSION.events.register("before-call", counter)
             # Alarms exist (tagged, as teams tag them) before they first fire.
-            for name in ("prod-checkout-api-cpu-high", "prod-orders-api-cpu-high"):
+            for name in ("prod-checkout-api-cpu-high", "prod-orders-api-cpu-high-1",
+                         "prod-orders-api-cpu-high-2"):  # fmt: skip
                 put_cloudwatch_alarm(name, "eu-west-1", "OK", {"team": "payments"})
-            for label, event in scenarios if tags == "true" else scenarios[:3]:
+            full = tags == "true" and grouping == "true"
+            suffix = "" if full else (" (ReadAlarmTags=false)" if tags == "false"
+                                      else " (Correlation=false)")  # fmt: skip
+            for label, event in scenarios if full else scenarios[:4]:
                 counter.take()
                 payload, error = stack.invoke("IngestFunction", event)
                 outcome = (
@@ -87,18 +91,18 @@ def main() -> None:
                 )
                 rows.append(
                     (
-                        f"{label}{'' if tags == 'true' else ' (ReadAlarmTags=false)'}",
+                        f"{label}{suffix}",
                         outcome,
                         counter.take(),
                     )
                 )
                 stack.wait_for_executions()
-    print(f"{'delivery':<62}{'outcome':<11}{'calls':>6}  by operation")
+    print(f"{'delivery':<76}{'outcome':<11}{'calls':>6}  by operation")
     for label, outcome, calls in rows:
         ops = ", ".join(
             f"{op} x{n}" if n > 1 else op for op, n in collections.Counter(calls).items()
         )
-        print(f"{label:<62}{outcome!s:<11}{len(calls):>6}  {ops}")
+        print(f"{label:<76}{outcome!s:<11}{len(calls):>6}  {ops}")
 
 
 if __name__ == "__main__":

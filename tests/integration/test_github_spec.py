@@ -144,8 +144,8 @@ class _Replay:
 
 
 class _NoAlerts:
-    def alert_for_ticket(self, provider: str, ticket_id: str) -> None:
-        return None
+    def alerts_for_ticket(self, provider: str, ticket_id: str) -> list[str]:
+        return []
 
 
 def _deps(tickets: GitHubTickets) -> Any:

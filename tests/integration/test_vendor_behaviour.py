@@ -33,8 +33,8 @@ class _SweepStore:
     def __init__(self) -> None:
         self.checkpoint: datetime | None = None
 
-    def alert_for_ticket(self, provider: str, ticket_id: str) -> None:
-        return None
+    def alerts_for_ticket(self, provider: str, ticket_id: str) -> list[str]:
+        return []
 
     def get_checkpoint(self, name: str) -> datetime | None:
         return self.checkpoint

@@ -230,8 +230,8 @@ class _SweepStore:
         self.checkpoint: datetime | None = None
         self.links: dict[str, str] = {}
 
-    def alert_for_ticket(self, provider: str, ticket_id: str) -> str | None:
-        return self.links.get(ticket_id)
+    def alerts_for_ticket(self, provider: str, ticket_id: str) -> list[str]:
+        return [self.links[ticket_id]] if ticket_id in self.links else []
 
     def get(self, alert_id: str) -> None:
         return None

@@ -238,3 +238,31 @@ def test_alerts_of_one_burst_delivered_at_once_share_one_ticket(
     assert len(results) == 6
     assert len({r.ticket_id for r in results}) == 1
     assert sum(r.execution_name is not None for r in results) == 1
+
+
+def test_the_openers_verified_fix_keeps_the_ticket_open_while_a_member_fires(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    """Remediation runs once, for the incident's opener; its verified fix resolves its own
+    alert and says on the shared ticket what still fires; the last member's OK resolves it."""
+    from opslink.remediation import run_task
+    from tests.unit.fakes import FakePlatform, remediate_deps
+
+    first = one(cpu(0), grouped, policy)
+    second = one(cpu(1, at_min=1), grouped, policy)
+    assert second.execution_name is None
+    payload = grouped.workflow.started[first.execution_name]  # type: ignore[attr-defined]
+    rdeps = remediate_deps(grouped, FakePlatform(clock), clock)
+    rdeps.incidents = grouped.incidents
+    selection = {"runbook": {"name": "restart_service", "tier": "alert_type",
+                             "timeout_seconds": 300}, "approval": False, "reason": "test"}  # fmt: skip
+    job = run_task({"action": "launch", "alert": payload, "selection": selection},
+                   rdeps)["job"]  # fmt: skip
+    out = run_task({"action": "resolve", "alert": payload, "job": job}, rdeps)
+    assert out["alert_was_open"]
+    assert grouped.store.get(first.alert_id).status is AlertStatus.RESOLVED  # type: ignore[union-attr]
+    ticket = grouped.tickets.get(first.ticket_id)
+    assert ticket is not None and ticket.status is TicketStatus.OPEN
+    assert any("1 of its 2 alarm(s) still firing" in c for c in comments(grouped, ticket.id))
+    one(cpu(1, at_min=5, state="OK"), grouped, policy)
+    assert grouped.tickets.get(first.ticket_id).status is TicketStatus.RESOLVED  # type: ignore[union-attr]

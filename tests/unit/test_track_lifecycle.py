@@ -176,11 +176,11 @@ def test_a_sweep_that_cannot_apply_a_ticket_now_starts_there_next_time(
     class FlakyStore:
         failures = 1
 
-        def alert_for_ticket(self, provider: str, ticket_id: str) -> Any:
+        def alerts_for_ticket(self, provider: str, ticket_id: str) -> Any:
             if self.failures:
                 self.failures -= 1
                 raise StoreError("DynamoDB throttled")
-            return real.alert_for_ticket(provider, ticket_id)
+            return real.alerts_for_ticket(provider, ticket_id)
 
         def __getattr__(self, name: str) -> Any:
             return getattr(real, name)

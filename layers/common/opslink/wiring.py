@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.store.faults import FaultRecords
-from opslink.adapters.store.incident_keys import IncidentKeys
 from opslink.adapters.tickets.registry import ticket_system
 from opslink.errors import ConfigurationError
 from opslink.faults import FaultReporter
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
 def ingest_deps(settings: IngestSettings) -> IngestDeps:
     from opslink.adapters.directory.alarm_tags import CloudWatchAlarmTags, NoAlarmTags
     from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
+    from opslink.adapters.store.incident_keys import IncidentKeys
     from opslink.adapters.workflow.stepfunctions import StepFunctionsWorkflow
     from opslink.ingest import IngestDeps
     from opslink.ingest.grouping import load_correlator
@@ -70,6 +70,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     from opslink.adapters.directory.ec2_hosts import Ec2HostDirectory
     from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
     from opslink.adapters.jobs.registry import job_platform
+    from opslink.adapters.store.incident_keys import IncidentKeys
     from opslink.adapters.store.job_waits import JobWaits
     from opslink.adapters.workflow.task_callbacks import StepFunctionsCallbacks
     from opslink.automation_control import SsmAutomationControl
@@ -131,6 +132,7 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
     from datetime import timedelta
 
     from opslink.adapters.notify.sns import SnsNotifier
+    from opslink.adapters.store.incident_keys import IncidentKeys
     from opslink.adapters.workflow.remediate_tasks import RemediateTaskCanceller
     from opslink.adapters.workflow.stepfunctions import StepFunctionsWorkflow
     from opslink.track_service import TrackDeps

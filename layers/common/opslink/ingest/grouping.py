@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger
 
 from opslink.comment_outbox import post_comment
-from opslink.correlation import Dependencies, Grouping, Signal, safe_grouping, signal_of
 from opslink.errors import RetryableError
 from opslink.incident_tickets import resolve_alert_ticket
 from opslink.incidents import TicketRef, incident_id_for
@@ -24,9 +23,10 @@ from opslink.inert import code
 from opslink.lock_holder import AlarmClearedFirst
 from opslink.models import Alert, Outcome, RecordResult
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rules and the engine are imported when the deps are built
     from collections.abc import Mapping
 
+    from opslink.correlation import Dependencies, Grouping, Signal
     from opslink.correlation_rules import CorrelationRules
     from opslink.ingest.deps import IngestDeps
     from opslink.ingest.episode import Episode
@@ -51,11 +51,14 @@ class Correlator:
     dependencies: Dependencies
 
     def grouping(self, alert: Alert, tags: Mapping[str, str]) -> tuple[Signal, Grouping]:
+        from opslink.correlation import safe_grouping, signal_of
+
         s = replace(signal_of(alert), tags=dict(tags))
         return s, safe_grouping(s, self.rules, self.dependencies)
 
 
 def load_correlator(rules_path: str | None, depends_on: Mapping[str, list[str]]) -> Correlator:
+    from opslink.correlation import Dependencies
     from opslink.correlation_rules import load_rules
 
     return Correlator(load_rules(rules_path or None), Dependencies(depends_on))

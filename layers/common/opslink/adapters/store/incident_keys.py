@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -27,17 +27,11 @@ from opslink.adapters.store import keys
 from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.chain_seal import cancelled_items
 from opslink.adapters.store.items import from_item, to_item
-from opslink.correlation import (
-    Decision,
-    Grouping,
-    KeyState,
-    Signal,
-    joined_state,
-    opened_state,
-    under_key,
-)
 from opslink.errors import StoreError
 from opslink.incidents import IncidentState
+
+if TYPE_CHECKING:  # imported when an alert is placed: remediate and track never pay for it
+    from opslink.correlation import Decision, Grouping, KeyState, Signal
 
 ATTEMPTS = 8
 KEEP = timedelta(days=7)
@@ -52,6 +46,8 @@ class IncidentKeys(TableBase):
     ) -> Decision:
         """Join the incident open under the alert's key, or open `new_incident_id`;
         with `record_on_alert`, the decision is written on the alert's item as well."""
+        from opslink.correlation import Decision, KeyState, joined_state, opened_state, under_key
+
         if g.key is None:
             return Decision(s.alert_id, new_incident_id, False, g.rule, None, g.why, alone=True)
         key = keys.incident_key(g.key)
@@ -211,6 +207,8 @@ class IncidentKeys(TableBase):
 
 
 def _key_state(doc: dict[str, Any]) -> KeyState:
+    from opslink.correlation import KeyState
+
     return KeyState(
         incident_id=str(doc["incident_id"]),
         window_until=datetime.fromisoformat(str(doc["window_until"])),
