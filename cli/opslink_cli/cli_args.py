@@ -283,6 +283,23 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument(
         "incident_id", help="an incident id (INC-...), or the id of one of its alerts"
     )
+    split = command(
+        incidents,
+        "split",
+        help="take an alert out of its incident: a ticket of its own (a grouping correction)",
+    )
+    split.add_argument("alert_id", help="the alert to split out (one that joined an incident)")
+    merge = command(
+        incidents,
+        "merge",
+        help="move one incident's open alerts onto another's ticket and resolve the first "
+        "(a grouping correction)",
+    )
+    merge.add_argument("source", help="the incident merged away (INC-..., or one of its alerts)")
+    merge.add_argument("into", help="the incident that stays (INC-..., or one of its alerts)")
+    for cmd in (split, merge):
+        cmd.add_argument("--by", help="who decides (default: your identity)")
+        cmd.add_argument("--reason", default="", help="why (on the tickets and in the audit)")
     audit = command(sub, "audit", help="the audit trail: who did what, when, why, on which alert")
     audit.add_argument("--alert", help="one alert's history")
     audit.add_argument("--since", type=iso_day, help="from this day (YYYY-MM-DD)")

@@ -109,12 +109,9 @@ def scenario(stack: LocalStack, say: Callable[[str], None]) -> DemoRun:
     conn = operator.Connection(
         store, tickets, stack.client("stepfunctions"), stack.arns["RemediationStateMachine"]
     )
-    # Fifteen minutes before the payments-db alarm: past the window in which the service
-    # map's checkout -> payments-db dependency groups them (docs/CORRELATION.md), so each
-    # is its own incident (with its own ticket and remediation, as the story needs).
     cpu = samples.metric_alarm(
         "prod-checkout-api-cpu-high",
-        t0 - timedelta(minutes=15),
+        t0,
         dimensions={"AutoScalingGroupName": "checkout-api-asg"},
         description="CPU above 85% on the checkout API fleet",
     )
@@ -134,6 +131,10 @@ def scenario(stack: LocalStack, say: Callable[[str], None]) -> DemoRun:
         samples.eventbridge_event("prod-logs-archive-disk-usage", t0),
     ):
         stack.publish_alarm(message)
+    say(
+        "checkout depends on payments-db (service map): their alarms are one incident on "
+        "one ticket; payments-db, the deeper dependency, is its root and gets a remediation"
+    )
     say("A sixth alarm invokes the ingest function directly as a CloudWatch alarm action")
     stack.invoke("IngestFunction", samples.alarm_action_payload("prod-search-memory-critical", t0))
     say("SNS delivers the checkout alarm a second time (duplicate delivery: nothing new)")
@@ -175,7 +176,10 @@ def scenario(stack: LocalStack, say: Callable[[str], None]) -> DemoRun:
     say("    " + _decide(conn, "reject", str(payments.execution_name), APPROVER))
     stack.wait_for_executions(timeout=STALL_SECONDS, stall=True)
 
-    say("The payments-db alarm returns to OK (alert and its ticket resolved)")
+    say(
+        "The payments-db alarm returns to OK: the last alarm of its incident to clear, so "
+        "the incident's ticket is resolved (checkout's verified fix only commented on it)"
+    )
     ok = samples.metric_math_alarm(
         "prod-payments-db-connection-pool", t0 + timedelta(minutes=8), state="OK"
     )
@@ -213,13 +217,19 @@ def problems(run: DemoRun) -> list[str]:
     tickets = {t.id: t for t in run.tickets}
     if len(run.alerts) != 8:
         found.append(f"expected 8 alerts, found {len(run.alerts)}")
+    still_firing = {a.incident_id for a in run.alerts if a.status is AlertStatus.OPEN}
     for alert in run.alerts:
+        # An incident's member is on its opener's ticket; every other alert has its own.
         own = [t for t in run.tickets if t.alert_id == alert.alert_id]
-        if len(own) != 1 or alert.ticket_id not in tickets:
-            found.append(f"alert {alert.alert_id} has {len(own)} tickets, expected exactly 1")
+        owned = 0 if alert.incident_role == "joined" else 1
+        if len(own) != owned or alert.ticket_id not in tickets:
+            found.append(
+                f"alert {alert.alert_id} has {len(own)} tickets of its own, expected {owned}"
+            )
         ticket = tickets.get(alert.ticket_id or "")
         if (
             alert.status is AlertStatus.RESOLVED
+            and alert.incident_id not in still_firing  # its incident's ticket waits for them
             and ticket is not None
             and ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
         ):

@@ -98,10 +98,12 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "audit":
         return operator.audit(conn, args, out)
     if args.command == "incidents":
-        if args.incidents_command == "show":
-            from opslink_cli.incident_show import incidents_show
+        if args.incidents_command in ("show", "split", "merge"):
+            from opslink_cli.incident_commands import incidents_correct, incidents_show
 
-            return incidents_show(conn, args, out)
+            if args.incidents_command == "show":
+                return incidents_show(conn, args, out)
+            return incidents_correct(conn, args, out)
         from opslink_cli.incident_replay import incidents_replay
 
         return incidents_replay(conn, args, out)

@@ -11,6 +11,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import boto3
 import botocore.client
 import pytest
 
+from opslink_cli import samples
 from opslink_cli.demo import scenario
 from opslink_cli.emulator import LocalStack
 from opslink_cli.emulator import runtime as lambda_runtime
@@ -129,6 +131,17 @@ def test_every_call_the_functions_make_is_allowed_by_their_role(
         )
         run = scenario(stack, lambda text: None)
         stack.wait_for_executions(timeout=120, settle=True)
+        # Correlation: a burst of one alarm on two hosts is one incident; an operator
+        # splits the second out (the track function creates its ticket, moves its links).
+        for i in range(2):
+            stack.publish_alarm(samples.metric_alarm(
+                f"prod-search-disk-full-i-0abc{i:013x}", samples.T0 + timedelta(minutes=i),
+                dimensions={"AutoScalingGroupName": "search-asg"}))  # fmt: skip
+        member = next(a for a in stack.alert_store().list_alerts(limit=100)
+                      if a.incident_role == "joined" and a.alarm_name.startswith("prod-search-disk"))  # fmt: skip
+        split = {"incident": {"action": "split", "alert_id": member.alert_id, "by": "dana"}}
+        answer, error = stack.invoke("TrackFunction", split)
+        assert error is None and answer["ok"], answer
         for function, event in (
             ("TrackFunction", schedule_event("TrackFunction")),
             ("TrackFunction", _signed({"ticket_id": run.alerts[0].ticket_id}, "hook-secret")),

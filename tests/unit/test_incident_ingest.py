@@ -180,6 +180,27 @@ def test_services_that_depend_on_each_other_share_one_incident(
     assert alone.ticket_id != db.ticket_id
 
 
+def test_a_deeper_dependency_joining_later_becomes_the_root_and_is_remediated(
+    grouped: IngestDeps, policy: IngestPolicy
+) -> None:
+    def alarm(name: str, at_min: float) -> dict[str, Any]:
+        return samples.sns_event(samples.metric_alarm(name, T0 + timedelta(minutes=at_min)))
+
+    web = one(alarm("prod-checkout-latency-high", 0), grouped, policy)
+    db = one(alarm("prod-payments-db-cpu-high", 1), grouped, policy)
+    assert db.ticket_id == web.ticket_id and web.execution_name and db.execution_name
+    assert "the incident's root" in db.reason
+    assert grouped.incidents is not None
+    state = grouped.incidents.incident(web.alert_id.replace("A-", "INC-"))
+    assert state is not None and state.root == db.alert_id
+    assert any("payments-db is the deepest dependency so far" in c
+               for c in comments(grouped, web.ticket_id))  # fmt: skip
+    again = one(alarm("prod-payments-db-cpu-high", 1), grouped, policy)  # redelivered
+    assert again.outcome is Outcome.DUPLICATE and again.execution_name == db.execution_name
+    peer = one(alarm("prod-payments-db-latency-high", 2), grouped, policy)  # not deeper
+    assert peer.ticket_id == web.ticket_id and peer.execution_name is None
+
+
 def test_a_member_before_its_incident_ticket_exists_is_retried_without_fallback(
     grouped: IngestDeps, policy: IngestPolicy, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

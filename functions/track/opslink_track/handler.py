@@ -37,6 +37,10 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
 def _handle(event: Any) -> dict[str, Any]:
     if isinstance(event, dict) and "operator" in event:  # opslink alerts ack|assign|snooze
         return handle_operator_request(deps(), event["operator"])
+    if isinstance(event, dict) and "incident" in event:  # opslink incidents split|merge
+        from opslink.incident_actions import handle_incident_request
+
+        return handle_incident_request(deps(), event["incident"])
     request = request_from_function_url(event)
     if request is None:  # the schedule
         result = sweep(deps())

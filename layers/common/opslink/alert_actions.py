@@ -7,6 +7,7 @@ is away, nothing is recorded and the operator is told why, so a retry does it al
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -43,18 +44,34 @@ class Refused(Exception):
 
 def handle_operator_request(deps: TrackDeps, raw: Any) -> dict[str, Any]:
     """The answer the CLI prints: {"ok": true, ...} or {"ok": false, "code", "error"}."""
-    try:
+
+    def act() -> dict[str, Any]:
         req = OperatorRequest.model_validate(raw)
-        alert = deps.store.get(req.alert_id)
-        if alert is None:
-            raise Refused("not_found", f"alert {req.alert_id!r} not found")
-        if alert.status is not AlertStatus.OPEN:
-            raise Refused("conflict", f"alert {req.alert_id} is {alert.status.value}: nothing to "
-                          f"{req.action}")  # fmt: skip
-        if not alert.ticket_id:
-            raise Refused("conflict", f"alert {req.alert_id} has no ticket yet (it is being "
-                          "opened); try again in a minute")  # fmt: skip
+        alert = open_alert(deps, req.alert_id, req.action)
         done = {"ack": _ack, "assign": _assign, "snooze": _snooze}[req.action](deps, req, alert)
+        return {"alert_id": req.alert_id, "action": req.action, "by": req.by} | done
+
+    return answered(act)
+
+
+def open_alert(deps: TrackDeps, alert_id: str, action: str) -> Alert:
+    """The open, ticketed alert an operator acts on; Refused otherwise, saying why."""
+    alert = deps.store.get(alert_id)
+    if alert is None:
+        raise Refused("not_found", f"alert {alert_id!r} not found")
+    if alert.status is not AlertStatus.OPEN:
+        raise Refused("conflict", f"alert {alert_id} is {alert.status.value}: nothing to {action}")
+    if not alert.ticket_id:
+        raise Refused("conflict", f"alert {alert_id} has no ticket yet (it is being "
+                      "opened); try again in a minute")  # fmt: skip
+    return alert
+
+
+def answered(act: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """An operator request's answer: {"ok": true, ...} or {"ok": false, "code", "error"}
+    (invalid, not_found, conflict, rejected, unavailable)."""
+    try:
+        done = act()
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -67,7 +84,7 @@ def handle_operator_request(deps: TrackDeps, raw: Any) -> dict[str, Any]:
         return {"ok": False, "code": "unavailable",
                 "error": f"the ticket system is unavailable ({exc}); nothing was recorded, "
                 "try again"}  # fmt: skip
-    return {"ok": True, "alert_id": req.alert_id, "action": req.action, "by": req.by} | done
+    return {"ok": True} | done
 
 
 def _why(req: OperatorRequest) -> str:

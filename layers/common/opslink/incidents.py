@@ -38,6 +38,8 @@ class IncidentState:
     members: tuple[str, ...]  # every alert that joined, the opener first
     firing: tuple[str, ...]  # members not cleared yet
     newest: str  # the member that joined last (`resolve_on: last`)
+    root: str = ""  # the member on the deepest dependency: its remediation is the incident's
+    root_height: int = 0  # the root's service's dependency levels (0: depends on nothing)
     why: str = ""
     ticket_id: str | None = None
     ticket_url: str | None = None

@@ -51,6 +51,9 @@ class EventKind(StrEnum):
     ALERT_ACKNOWLEDGED = "alert_acknowledged"  # someone is on it (opslink alerts ack)
     ALERT_ASSIGNED = "alert_assigned"
     ALERT_SNOOZED = "alert_snoozed"  # reminders held until a time
+    INCIDENT_OPENED = "incident_opened"  # correlation: the alert opened an incident
+    INCIDENT_JOINED = "incident_joined"  # ...joined one: on its ticket, no ticket of its own
+    INCIDENT_CORRECTED = "incident_corrected"  # an operator split or merged: a grouping error
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,10 @@ def counter_updates(event: LifecycleEvent, first_launch: bool = False) -> dict[s
             return {"approvals_granted": 1}
         case k.APPROVAL_DENIED:
             return {"approvals_denied": 1}
+        case k.INCIDENT_JOINED:
+            return {"joined": 1}
+        case k.INCIDENT_CORRECTED:  # a split makes one incident more, a merge one fewer
+            return {"corrections": 1, "joined": 1 if event.detail.get("how") == "merge" else -1}
         case k.ALERT_RESOLVED:
             who = event.by if event.by in ("alarm", "automation") else "human"
             return {"resolved": 1, f"resolved_by_{who}": 1} | _latency("ttr", event.latency_seconds)

@@ -93,6 +93,12 @@ class Kpis:
     resolved_by: dict[str, int] = field(default_factory=dict)
     handed_over_by: dict[str, int] = field(default_factory=dict)  # reason -> alerts
     approvals: dict[str, int] = field(default_factory=dict)  # requested/granted/rejected/expired
+    # Correlation: incidents (alerts that opened one or stood alone), alerts per incident
+    # (compression) and operators' corrections (split/merge) per 100 incidents.
+    incidents: int = 0
+    alerts_per_incident: float | None = None
+    corrections: int = 0
+    correction_rate: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -100,6 +106,8 @@ class Kpis:
 
 def compute(c: Counters) -> Kpis:
     alerts, jobs = int(c.get("alerts", 0)), int(c.get("jobs", 0))
+    incidents = max(0, alerts - int(c.get("joined", 0)))
+    corrections = int(c.get("corrections", 0))
     return Kpis(
         alerts=alerts,
         automated=int(c.get("automated", 0)),
@@ -132,6 +140,10 @@ def compute(c: Counters) -> Kpis:
             "rejected": int(c.get("approvals_denied", 0)),
             "expired": int(c.get("handed_over_approval_expired", 0)),
         },
+        incidents=incidents,
+        alerts_per_incident=round(alerts / incidents, 2) if incidents else None,
+        corrections=corrections,
+        correction_rate=_pct(corrections, incidents),
     )
 
 

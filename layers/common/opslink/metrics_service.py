@@ -28,7 +28,7 @@ class MetricsDeps:
 @dataclass(frozen=True)
 class Datapoint:
     name: str
-    unit: str  # Powertools MetricUnit name: Count, Percent, Seconds
+    unit: str  # Powertools MetricUnit name: Count, Percent, Seconds, NoUnit
     value: float
     dimensions: tuple[tuple[str, str], ...] = ()
 
@@ -42,7 +42,11 @@ def _overall(c: Counters, dims: tuple[tuple[str, str], ...]) -> list[Datapoint]:
         Datapoint("Runs", "Count", k.runs, dims),
         Datapoint("Escalations", "Count", int(c.get("escalations", 0)), dims),
         Datapoint("Suppressions", "Count", k.suppressions, dims),
+        Datapoint("Incidents", "Count", k.incidents, dims),
+        Datapoint("GroupingCorrections", "Count", k.corrections, dims),
     ]
+    if k.alerts_per_incident is not None:
+        points.append(Datapoint("AlertsPerIncident", "NoUnit", k.alerts_per_incident, dims))
     rates = {
         "AutomationRate": k.automation_rate,
         "AutomationSuccessRate": k.success_rate_verified,

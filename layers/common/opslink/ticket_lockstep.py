@@ -27,7 +27,9 @@ def linked_ticket_ids(store: TicketLinks, alert_id: str, provider: str) -> list[
     ids = [
         (str(link.get("kind") or ""), str(link["ticket_id"]))
         for link in store.links(alert_id)
-        if str(link.get("sk", "")).startswith(f"TICKET#{provider}#") and link.get("ticket_id")
+        if str(link.get("sk", "")).startswith(f"TICKET#{provider}#")
+        and link.get("ticket_id")
+        and link.get("kind") != "left_incident"  # split out of, or merged away from, it
     ]
     return [tid for _, tid in sorted(ids)]
 

@@ -17,9 +17,11 @@ from aws_lambda_powertools import Logger
 
 from opslink.comment_outbox import post_comment
 from opslink.errors import RetryableError
+from opslink.identity import execution_name
 from opslink.incident_tickets import resolve_alert_ticket
 from opslink.incidents import TicketRef, incident_id_for
 from opslink.inert import code
+from opslink.ingest.remediation_start import remediation_input
 from opslink.lock_holder import AlarmClearedFirst
 from opslink.models import Alert, Outcome, RecordResult
 
@@ -71,7 +73,10 @@ def placed(episode: Episode, deps: IngestDeps) -> Episode:
     if g is None or s is None or g.key is None or deps.incidents is None:
         return episode
     alert = episode.alert
-    d = deps.incidents.place(s, g, incident_id_for(alert.alert_id), record_on_alert=True)
+    height = deps.correlator.dependencies.height(alert.service) if deps.correlator else 0
+    d = deps.incidents.place(
+        s, g, incident_id_for(alert.alert_id), record_on_alert=True, height=height
+    )
     why = f"{d.rule}: {d.why}"[:1000]
     if d.alone:
         return replace(episode, alert=alert.model_copy(update={"incident_why": why}))
@@ -111,9 +116,24 @@ def join_incident_ticket(episode: Episode, deps: IngestDeps) -> RecordResult:
         )
     ticket = TicketRef(deps.tickets.name, state.ticket_id, state.ticket_url)
     now = deps.clock()
+    # A member on a deeper dependency than the incident's root becomes its root: the
+    # remediation that can fix the cause is its own (the opener's keeps running).
+    execution = None
+    height = deps.correlator.dependencies.height(alert.service) if deps.correlator else 0
+    if (
+        alert.pending_ok is None
+        and height < state.root_height
+        and deps.incidents.claim_root(state.incident_id, alert.alert_id, height)
+    ):
+        execution = execution_name(alert.alert_id)
+        payload = remediation_input(alarm, alert, ticket.id, ticket.url)
+        deps.workflow.start_remediation(execution, payload.model_dump(mode="json"))
     try:
-        deps.store.link_opened(alert, ticket, None, new_ticket=False, member=True)
+        deps.store.link_opened(alert, ticket, execution, new_ticket=False, member=True)
     except AlarmClearedFirst:  # its OK came meanwhile: linked all the same, then cleared
+        if execution:
+            deps.workflow.stop_remediation(execution, "the alarm returned to OK first")
+        execution = None
         fresh = deps.store.get(alert.alert_id)
         if fresh is None or fresh.pending_ok is None:
             raise RetryableError(f"alert {alert.alert_id} changed while it was opened") from None
@@ -123,13 +143,18 @@ def join_incident_ticket(episode: Episode, deps: IngestDeps) -> RecordResult:
         f"Alarm {code(alarm.name)} ({alert.service}, {alert.environment}) fired at "
         f"{alarm.state_changed_at.isoformat()} and joins incident {state.incident_id} "
         f"(alert {alert.alert_id}): {alert.incident_why}. {len(state.members)} alarm(s) in "
-        f"this incident; no ticket of its own. Reason: {code(alarm.reason[:500])}"
-    )
+        "this incident; no ticket of its own. "
+        + (f"{alert.service} is the deepest dependency so far: the incident's root, its "
+           f"remediation runs ({execution}). " if execution else "")
+        + f"Reason: {code(alarm.reason[:500])}"
+    )  # fmt: skip
     post_comment(deps.store, deps.tickets, ticket.id, f"{alert.alert_id}:joined", text, now,
                  alert.alert_id)  # fmt: skip
     reason = (
         f"joined incident {state.incident_id}: on its ticket {ticket.id} ({alert.incident_why})"
     )
+    if execution:
+        reason += f"; the deepest dependency so far: the incident's root ({execution})"
     if alert.pending_ok is not None:  # it cleared before it was linked
         pending = alert.pending_ok
         linked = alert.model_copy(update={"ticket_id": ticket.id})
@@ -146,5 +171,5 @@ def join_incident_ticket(episode: Episode, deps: IngestDeps) -> RecordResult:
                             alert_id=alert.alert_id, ticket_id=ticket.id)  # fmt: skip
     return RecordResult(
         index=0, outcome=Outcome.CREATED, reason=reason, alert_id=alert.alert_id,
-        ticket_id=ticket.id,
+        ticket_id=ticket.id, execution_name=execution,
     )  # fmt: skip

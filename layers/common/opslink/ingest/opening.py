@@ -19,8 +19,9 @@ from opslink.inert import code
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.ingest.episode import Episode, PreviousEpisode
 from opslink.ingest.grouping import IncidentTicketPending, join_incident_ticket
+from opslink.ingest.remediation_start import remediation_input
 from opslink.lock_holder import AlarmClearedFirst
-from opslink.models import Alarm, Alert, Outcome, RecordResult, RemediationInput, TicketStatus
+from opslink.models import Alarm, Alert, Outcome, RecordResult, TicketStatus
 from opslink.provenance import account_allowed
 from opslink.ticket_lockstep import resolve_other_tickets
 from opslink.ticket_policy import draft_ticket
@@ -153,9 +154,7 @@ def _finish_opening(
     if alert.pending_ok is not None:  # cleared before its ticket: nothing to remediate
         return _opened_after_ok(alert, ticket, alert.pending_ok, new_ticket, deps, policy)
     name = execution_name(alert.alert_id)
-    payload = RemediationInput.from_alert(
-        alert, ticket_id, _notification(alarm, alert, ticket_id, ticket.url)
-    )
+    payload = remediation_input(alarm, alert, ticket_id, ticket.url)
     deps.workflow.start_remediation(name, payload.model_dump(mode="json"))
     try:
         deps.store.link_opened(alert, ticket, name, new_ticket=new_ticket)
@@ -269,24 +268,3 @@ def _opened_after_ok(
     return RecordResult(
         index=0, outcome=outcome, reason=reason, alert_id=alert.alert_id, ticket_id=ticket.id
     )
-
-
-def _notification(alarm: Alarm, alert: Alert, ticket_id: str, url: str | None) -> dict[str, Any]:
-    recipients = [r for r in (alert.owner, alert.team) if r]
-    lines = [
-        f"{alert.priority.value} alert on {alert.service} ({alert.environment}): {alarm.name}",
-        f"Reason: {alarm.reason[:500]}",
-        f"Ticket: {ticket_id}" + (f" {url}" if url else ""),
-        f"Alert: {alert.alert_id}",
-        f"Owner: {alert.owner or 'none'}; team: {alert.team or 'none'}",
-    ]
-    return {
-        "subject": f"[{alert.priority.value}] {alert.service}: {alarm.name}"[:100],
-        "message": "\n".join(lines),
-        "attributes": {
-            "service": alert.service,
-            "team": alert.team or "unassigned",
-            "priority": alert.priority.value,
-            "recipients": ",".join(recipients) or "none",
-        },
-    }

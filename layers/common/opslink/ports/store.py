@@ -138,6 +138,16 @@ class FaultStore(Protocol):
 
 
 class TrackStore(AlertStore, Protocol):
+    def move_ticket(
+        self,
+        alert: Alert,
+        provider: str,
+        old_ticket: str,
+        new_ticket: str,
+        created: LifecycleEvent | None = None,
+    ) -> None:
+        """The alert moves from one ticket to another (an operator's split or merge)."""
+
     def get_checkpoint(self, name: str) -> datetime | None: ...
 
     def set_checkpoint(self, name: str, at: datetime) -> None: ...
@@ -171,11 +181,28 @@ class IncidentStore(Protocol):
     """Incidents and the grouping keys that lead to them (correlation)."""
 
     def place(
-        self, s: Signal, g: Grouping, new_incident_id: str, record_on_alert: bool = False
+        self,
+        s: Signal,
+        g: Grouping,
+        new_incident_id: str,
+        record_on_alert: bool = False,
+        height: int = 0,
     ) -> Decision: ...
+
+    def claim_root(self, incident_id: str, alert_id: str, height: int) -> bool: ...
 
     def incident(self, incident_id: str) -> IncidentState | None: ...
 
     def member_cleared(self, incident_id: str, alert_id: str) -> IncidentState | None: ...
 
     def mark_resolved(self, state: IncidentState, at: datetime, how: str) -> bool: ...
+
+    def remove_member(self, incident_id: str, alert_id: str) -> IncidentState | None: ...
+
+    def add_members(
+        self, incident_id: str, members: set[str], firing: set[str]
+    ) -> IncidentState | None: ...
+
+    def open_alone(
+        self, incident_id: str, alert_id: str, at: datetime, why: str, ticket: TicketRef
+    ) -> None: ...

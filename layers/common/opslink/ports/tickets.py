@@ -67,6 +67,9 @@ class SweepableTickets(Commentable, Protocol):
 
     def changed_since(self, since: datetime) -> list[Ticket]: ...
 
+    def create(self, draft: TicketDraft) -> Ticket:
+        """Open a ticket (an alert split out of its incident); idempotent per alert."""
+
     def assign(self, ticket_id: str, assignee: str) -> Ticket: ...
 
     def get(self, ticket_id: str) -> Ticket | None: ...

@@ -73,7 +73,13 @@ class AlertReads(ChainSeal):
             )),
             key=lambda d: (str(d.get("linked_at", "")), str(d.get("alert_id", ""))),
         )  # fmt: skip
-        return list(dict.fromkeys(str(d["alert_id"]) for d in links if d.get("alert_id")))
+        return list(
+            dict.fromkeys(
+                str(d["alert_id"])
+                for d in links
+                if d.get("alert_id") and d.get("kind") != keys.LEFT_INCIDENT
+            )
+        )
 
     def alert_for_ticket(self, provider: str, ticket_id: str) -> str | None:
         """The alert that owns the ticket now: the latest linked to it."""

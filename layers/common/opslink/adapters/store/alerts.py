@@ -236,6 +236,44 @@ class AlertRecords(JournalRecords, AlertReads):
         except ClientError as exc:
             raise StoreError(f"alert {alert_id} not found or not writable: {exc}") from exc
 
+    def move_ticket(
+        self,
+        alert: Alert,
+        provider: str,
+        old_ticket: str,
+        new_ticket: str,
+        created: LifecycleEvent | None = None,
+    ) -> None:
+        """One transaction: the alert (and its lock) now on `new_ticket`, linked both ways;
+        its links to `old_ticket` marked left. With `created`, the new ticket's creation
+        is journaled (and counted) with it."""
+        a = keys.alert_pk(alert.alert_id)
+        old, new = keys.ticket_ref(provider, old_ticket), keys.ticket_ref(provider, new_ticket)
+        link = {"alert_id": alert.alert_id, "ticket_id": new_ticket, "provider": provider,
+                "execution_name": alert.execution_name, "linked_at": alert.triggered_at.isoformat()}  # fmt: skip
+        values = {":t": new_ticket, ":a": alert.alert_id, ":m": alert.incident_id or "-"}
+        items = [
+            *({"Update": {"TableName": self.table, "Key": _to_item({"pk": pk, "sk": sk}),
+                          "UpdateExpression": "SET kind = :k",
+                          "ExpressionAttributeValues": _to_item({":k": keys.LEFT_INCIDENT})}}
+              for pk, sk in ((a, old), (old, a))),
+            *self._both_ways(a, new, link),
+            {"Update": {"TableName": self.table, "Key": _to_item(keys.alert(alert.alert_id)),
+                        "UpdateExpression": "SET ticket_id = :t",
+                        "ExpressionAttributeValues": _to_item({":t": new_ticket})}},
+            {"Update": {"TableName": self.table, "Key": _to_item(keys.lock(alert.fingerprint)),
+                        "UpdateExpression": "SET ticket_id = :t, member_of = :m",
+                        "ConditionExpression": "alert_id = :a",
+                        "ExpressionAttributeValues": _to_item(values)}},
+            *(self.event_writes(created) if created else []),
+        ]  # fmt: skip
+        try:
+            self.transact(items, f"move alert {alert.alert_id} to ticket {new_ticket}")
+        except EventsAlreadyRecorded:
+            return
+        except ClientError as exc:
+            raise StoreError(f"DynamoDB could not move alert {alert.alert_id}: {exc}") from exc
+
     def link_followup_ticket(self, alert_id: str, provider: str, ticket_id: str, kind: str) -> None:
         ticket_key = keys.ticket_ref(provider, ticket_id)
         link = {"alert_id": alert_id, "ticket_id": ticket_id, "provider": provider, "kind": kind}

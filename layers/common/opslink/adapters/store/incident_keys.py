@@ -24,11 +24,10 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from opslink.adapters.store import keys
-from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.chain_seal import cancelled_items
+from opslink.adapters.store.incidents import IncidentRecords
 from opslink.adapters.store.items import from_item, to_item
 from opslink.errors import StoreError
-from opslink.incidents import IncidentState
 
 if TYPE_CHECKING:  # imported when an alert is placed: remediate and track never pay for it
     from opslink.correlation import Decision, Grouping, KeyState, Signal
@@ -38,14 +37,20 @@ KEEP = timedelta(days=7)
 _INCIDENT_ITEM = 1  # its place in the join transaction (a resolved incident refuses)
 
 
-class IncidentKeys(TableBase):
-    """IncidentStore: grouping keys and incidents on the OpsLink table."""
+class IncidentKeys(IncidentRecords):
+    """IncidentStore: grouping keys (here) and incidents (incidents.py) on the OpsLink table."""
 
     def place(
-        self, s: Signal, g: Grouping, new_incident_id: str, record_on_alert: bool = False
+        self,
+        s: Signal,
+        g: Grouping,
+        new_incident_id: str,
+        record_on_alert: bool = False,
+        height: int = 0,
     ) -> Decision:
         """Join the incident open under the alert's key, or open `new_incident_id`;
-        with `record_on_alert`, the decision is written on the alert's item as well."""
+        with `record_on_alert`, the decision is written on the alert's item as well.
+        `height`: the alert's service's dependency levels (its root: the lowest)."""
         from opslink.correlation import Decision, KeyState, joined_state, opened_state, under_key
 
         if g.key is None:
@@ -77,7 +82,9 @@ class IncidentKeys(TableBase):
             decision = Decision(s.alert_id, state.incident_id, joined, g.rule, g.key, verdict.why)
             writes = [
                 self._key_put(key, g, state, int(doc.get("version", 0))),
-                self._joining(decision) if joined else self._opening(decision, s, g, verdict),
+                self._joining(decision)
+                if joined
+                else self._opening(decision, s, g, verdict, height),
                 *([self._on_alert(decision)] if record_on_alert else []),
             ]
             try:
@@ -112,7 +119,9 @@ class IncidentKeys(TableBase):
             put["ExpressionAttributeValues"] = to_item({":v": version})
         return {"Put": put}
 
-    def _opening(self, d: Decision, s: Signal, g: Grouping, verdict: Any) -> dict[str, Any]:
+    def _opening(
+        self, d: Decision, s: Signal, g: Grouping, verdict: Any, height: int
+    ) -> dict[str, Any]:
         item = keys.incident(d.incident_id) | {
             "incident_id": d.incident_id,
             "grouping_key": g.key,
@@ -123,6 +132,8 @@ class IncidentKeys(TableBase):
             "member_ids": {s.alert_id},
             "firing_ids": {s.alert_id},
             "newest": s.alert_id,
+            "root": s.alert_id,
+            "root_height": height,
             "why": d.why,
             **({"follows": verdict.follows} if verdict.follows else {}),
         }
@@ -157,39 +168,6 @@ class IncidentKeys(TableBase):
             }
         }
 
-    def incident(self, incident_id: str) -> IncidentState | None:
-        out = self._call("get_item", TableName=self.table,
-                         Key=to_item(keys.incident(incident_id)), ConsistentRead=True)  # fmt: skip
-        return _incident(from_item(out["Item"])) if "Item" in out else None
-
-    def member_cleared(self, incident_id: str, alert_id: str) -> IncidentState | None:
-        """Take a member out of the incident's firing set (once: a set deletion) and
-        return the incident as it is now; None when there is no such incident."""
-        out = self._conditional(
-            "update_item",
-            TableName=self.table,
-            Key=to_item(keys.incident(incident_id)),
-            UpdateExpression="DELETE firing_ids :a",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=to_item({":a": {alert_id}}),
-            ReturnValues="ALL_NEW",
-        )
-        return _incident(from_item(out["Attributes"])) if out else None
-
-    def mark_resolved(self, state: IncidentState, at: datetime, how: str) -> bool:
-        """Resolve the incident (once; False when it was already) and stop its grouping
-        key from taking members, if the key still points at it."""
-        out = self._conditional(
-            "update_item",
-            TableName=self.table,
-            Key=to_item(keys.incident(state.incident_id)),
-            UpdateExpression="SET resolved_at = :at, resolution = :how",
-            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(resolved_at)",
-            ExpressionAttributeValues=to_item({":at": at.isoformat(), ":how": how[:500]}),
-        )
-        self.resolve_incident(state.grouping_key, state.incident_id, at)
-        return out is not None
-
     def resolve_incident(self, grouping_key: str, incident_id: str, at: datetime) -> bool:
         """Mark the key's incident resolved (it takes no member after this); False when
         the key points at another incident by now."""
@@ -214,28 +192,4 @@ def _key_state(doc: dict[str, Any]) -> KeyState:
         window_until=datetime.fromisoformat(str(doc["window_until"])),
         max_until=datetime.fromisoformat(str(doc["max_until"])),
         resolved=bool(doc.get("resolved")),
-    )
-
-
-def _incident(doc: dict[str, Any]) -> IncidentState:
-    opener = str(doc["opener"])
-    members = sorted(doc.get("member_ids") or (), key=lambda a: (a != opener, a))
-    return IncidentState(
-        incident_id=str(doc["incident_id"]),
-        grouping_key=str(doc.get("grouping_key") or ""),
-        rule=str(doc.get("rule") or ""),
-        resolve_on=str(doc.get("resolve_on") or "all"),
-        opener=opener,
-        opened_at=datetime.fromisoformat(str(doc["opened_at"])),
-        members=tuple(members),
-        firing=tuple(a for a in members if a in set(doc.get("firing_ids") or ())),
-        newest=str(doc.get("newest") or opener),
-        why=str(doc.get("why") or ""),
-        ticket_id=str(doc["ticket_id"]) if doc.get("ticket_id") else None,
-        ticket_url=str(doc["ticket_url"]) if doc.get("ticket_url") else None,
-        follows=str(doc["follows"]) if doc.get("follows") else None,
-        resolved_at=datetime.fromisoformat(str(doc["resolved_at"]))
-        if doc.get("resolved_at")
-        else None,
-        resolution=str(doc.get("resolution") or ""),
     )

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 Key = dict[str, Any]
+LEFT_INCIDENT = "left_incident"  # a LINK's kind: the alert no longer shares that ticket
 
 
 def day(at: datetime) -> str:

@@ -208,6 +208,7 @@ class DedupLocks(AlertRecords):
                 else []
             ),
             *(self.event_writes(created) if new_ticket else []),
+            *self._incident_event(alert),
         ]
         try:
             self.transact(items, f"link alert {alert.alert_id}")
@@ -219,6 +220,18 @@ class DedupLocks(AlertRecords):
             if (execution_name or member) and cleared:
                 raise AlarmClearedFirst(alert.alert_id) from None
             raise StoreError(f"DynamoDB could not link alert {alert.alert_id}: {exc}") from exc
+
+    def _incident_event(self, alert: Alert) -> list[Any]:
+        """The correlation decision in the journal, with the alert's link: opened (journal
+        only: the ticket's creation counts in the same transaction) or joined (counted:
+        alerts per incident)."""
+        if alert.incident_id is None or alert.incident_role not in ("opened", "joined"):
+            return []
+        joined = alert.incident_role == "joined"
+        kind = EventKind.INCIDENT_JOINED if joined else EventKind.INCIDENT_OPENED
+        event = about(alert, kind, alert.triggered_at, key=alert.incident_id, counted=joined,
+                      why=alert.incident_why or "", detail={"incident": alert.incident_id})  # fmt: skip
+        return self.event_writes(event)
 
     def _incident_ticket(self, alert: Alert, ticket: Ticket | TicketRef) -> list[Any]:
         """An incident's opener: its ticket becomes the incident's (members link to it)."""

@@ -1,13 +1,15 @@
 """`opslink incidents show ID`: one incident as the stack keeps it — its grouping key and
 rule, its ticket, each alert (the opener first) with its alarm, service, whether it still
-fires and why it joined, and how the incident resolved (or why it stays open)."""
+fires and why it joined, and how the incident resolved (or why it stays open).
+`opslink incidents split ALERT` / `merge SOURCE INTO`: an operator's correction, done by
+the stack's track function (it holds the ticket system's credentials)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any, TextIO
 
-from opslink_cli.operator import Connection, NotFound
+from opslink_cli.operator import Connection, NotFound, OperatorError, _said
 from opslink_cli.render import emit, style_from
 
 MEMBER_COLUMNS = ("alert", "role", "alarm", "service", "firing", "status", "why")
@@ -60,4 +62,31 @@ def incidents_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> i
     emit({k: v for k, v in summary.items() if v is not None}, style, out)
     out.write("\n")
     emit(members, style, out, MEMBER_COLUMNS, max_width=80)
+    return 0
+
+
+def incidents_correct(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    action = args.incidents_command
+    request: dict[str, Any] = {"action": action, "by": args.by or conn.identity(),
+                               "reason": args.reason or ""}  # fmt: skip
+    if action == "split":
+        request["alert_id"] = args.alert_id
+    else:
+        request["source"], request["into"] = args.source, args.into
+    answer = conn.invoke("TrackFunction", {"incident": request})
+    if not isinstance(answer, dict) or not answer.get("ok"):
+        error = answer.get("error") if isinstance(answer, dict) else answer
+        if isinstance(answer, dict) and answer.get("code") == "not_found":
+            raise OperatorError(str(error))
+        raise OperatorError(f"{action}: {error}")
+    doc = {k: v for k, v in answer.items() if k != "ok"}
+    if action == "split":
+        line = (f"split {answer.get('alert_id')} out of {answer.get('from')}: its own incident "
+                f"{answer.get('incident_id')}, ticket {answer.get('ticket_id')}")  # fmt: skip
+    else:
+        moved = answer.get("moved") or []
+        line = (f"merged {answer.get('from')} into {answer.get('incident_id')} (ticket "
+                f"{answer.get('ticket_id')}): {len(moved)} open alert(s) moved; "
+                f"{answer.get('from')}'s ticket resolved")  # fmt: skip
+    _said(args, out, doc, line)
     return 0
