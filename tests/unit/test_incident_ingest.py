@@ -287,3 +287,59 @@ def test_the_openers_verified_fix_keeps_the_ticket_open_while_a_member_fires(
     assert any("1 of its 2 alarm(s) still firing" in c for c in comments(grouped, ticket.id))
     one(cpu(1, at_min=5, state="OK"), grouped, policy)
     assert grouped.tickets.get(first.ticket_id).status is TicketStatus.RESOLVED  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("composite_first", [False, True])
+def test_a_composite_alarm_and_its_children_are_one_incident(
+    grouped: IngestDeps, policy: IngestPolicy, composite_first: bool
+) -> None:
+    """A composite joins the incident of a child that fired first; a child firing after
+    its composite joins the composite's. (The children's own keys differ: without the
+    link each would be an incident of its own.)"""
+
+    def child(name: str, at_min: float) -> dict[str, Any]:
+        return samples.sns_event(samples.metric_alarm(
+            name, T0 + timedelta(minutes=at_min), metric="5XXError",
+            dimensions={"DistributionId": "E2ABC"}))  # fmt: skip
+
+    composite = samples.sns_event(samples.composite_alarm("prod-cdn-edge-degraded",
+                                                          T0 + timedelta(minutes=1)))  # fmt: skip
+    if composite_first:
+        top = one(composite, grouped, policy)
+        kid = one(child("prod-cdn-edge-latency", 2), grouped, policy)
+        assert "is part of composite alarm prod-cdn-edge-degraded" in kid.reason
+    else:
+        kid = one(child("prod-cdn-edge-5xx", 0), grouped, policy)
+        top = one(composite, grouped, policy)
+        assert "composite over prod-cdn-edge-5xx" in top.reason
+    assert top.ticket_id == kid.ticket_id
+    other = one(child("prod-search-latency-high", 3), grouped, policy)  # not a child
+    assert other.ticket_id != top.ticket_id
+
+
+def test_a_composite_held_back_by_its_actions_suppressor_joins_the_suppressors_incident(
+    grouped: IngestDeps, policy: IngestPolicy
+) -> None:
+    """CloudWatch held the composite's actions because its ActionsSuppressor (the known
+    cause) is in ALARM: the composite joins the suppressor's incident."""
+    cause = one(samples.sns_event(samples.metric_alarm(
+        "prod-network-core-down", T0, metric="PacketLoss",
+        dimensions={"Router": "core-1"})), grouped, policy)  # fmt: skip
+    event = samples.eventbridge_event("prod-cdn-edge-degraded", T0 + timedelta(minutes=2))
+    detail = event["detail"]
+    detail["configuration"] = {
+        "alarmRule": "ALARM(prod-cdn-edge-5xx) OR ALARM(prod-cdn-edge-latency)",
+        "actionsSuppressor": samples.alarm_arn("prod-network-core-down"),
+        "actionsSuppressorWaitPeriod": 120, "actionsSuppressorExtensionPeriod": 180,
+    }  # fmt: skip
+    detail["state"]["actionsSuppressedBy"] = "Alarm"
+    held = one(event, grouped, policy)
+    assert held.ticket_id == cause.ticket_id and held.execution_name is None
+    assert "suppressed by prod-network-core-down (in ALARM)" in held.reason
+    # Not held back (WaitPeriod: the suppressor is not in ALARM): its own incident.
+    detail["state"]["actionsSuppressedBy"] = "WaitPeriod"
+    event["resources"] = [samples.alarm_arn("prod-cdn-edge-other")]
+    detail["alarmName"] = "prod-cdn-edge-other"
+    detail["configuration"]["alarmRule"] = "ALARM(prod-cdn-origin-5xx)"
+    alone = one(event, grouped, policy)
+    assert alone.ticket_id != cause.ticket_id

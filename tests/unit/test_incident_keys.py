@@ -35,7 +35,7 @@ def test_joins_while_the_window_lasts_then_opens_a_new_incident_that_refers_back
     ddb.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
     a = place(index, "A", 0)
     assert not a.joined and a.incident_id == "INC-A"
-    assert calls == ["GetItem", "TransactWriteItems"]  # one read, one conditional write
+    assert calls == ["BatchGetItem", "TransactWriteItems"]  # one read, one conditional write
     b = place(index, "B", 5)
     assert b.joined and b.incident_id == "INC-A"
     c = place(index, "C", 16)  # B extended the window to minute 15: past it

@@ -18,6 +18,7 @@ class _StateBlock(BaseModel):
     value: str
     reason: str | None = None
     timestamp: datetime
+    actionsSuppressedBy: str | None = Field(default=None, max_length=32)
 
 
 class _Detail(BaseModel):
@@ -81,7 +82,16 @@ def _from_detail(detail: Any, arn: str, source: AlarmSource, form: str) -> Alarm
         source=source,
         metrics=tuple(metrics),
         alarm_rule=cut(config["alarmRule"]) if config.get("alarmRule") else None,
+        actions_suppressor=_name(config.get("actionsSuppressor")),
+        actions_suppressed_by=parsed.state.actionsSuppressedBy,
     )
+
+
+def _name(ref: Any) -> str | None:
+    """An alarm named by name or ARN, as a name (None when absent or not text)."""
+    if not isinstance(ref, str) or not ref.strip():
+        return None
+    return cut(ref.split(":alarm:", 1)[-1].strip())[:255]
 
 
 def from_eventbridge(event: dict[str, Any]) -> Alarm:

@@ -50,6 +50,7 @@ class Signal:
     account: str = ""
     region: str = ""
     children: tuple[str, ...] = ()  # a composite alarm: the alarms its rule names
+    suppressor: str = ""  # its ActionsSuppressor, in ALARM when this change came (the cause)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Grouping:
     resolve_on: str
     creates: bool  # may this state open an incident (create_on)
     why: str
+    composite_links: bool = False  # the composite built-in: joins through alarm links
 
 
 _RULE_REFS = re.compile(r'\b(?:ALARM|OK|INSUFFICIENT_DATA)\(\s*"?([^")]+?)"?\s*\)')
@@ -79,10 +81,13 @@ def composite_children(alarm_rule: str | None, triggering: Sequence[str] = ()) -
 def signal_of(alert: Alert) -> Signal:
     """An alert as correlation sees it (a composite's children from its stored alarm)."""
     children: tuple[str, ...] = ()
+    suppressor = ""
     if alert.source_alarm:
         alarm = Alarm.model_validate_json(alert.source_alarm)
         if alarm.kind is AlarmKind.COMPOSITE:
             children = composite_children(alarm.alarm_rule, alarm.triggering_children)
+            if alarm.actions_suppressed_by == "Alarm" and alarm.actions_suppressor:
+                suppressor = alarm.actions_suppressor
     return Signal(
         alert_id=alert.alert_id,
         at=alert.triggered_at,
@@ -94,6 +99,7 @@ def signal_of(alert: Alert) -> Signal:
         account=alert.account_id or "",
         region=alert.region or "",
         children=children,
+        suppressor=suppressor,
     )
 
 
@@ -176,7 +182,8 @@ def grouping(s: Signal, rules: CorrelationRules, deps: Dependencies) -> Grouping
     d, b = rules.defaults, rules.builtins
 
     def built_in(key: str | None, name: str, why: str) -> Grouping:
-        return Grouping(key, name, d.window, d.max_lifetime, d.resolve_on, s.state == "ALARM", why)
+        return Grouping(key, name, d.window, d.max_lifetime, d.resolve_on, s.state == "ALARM", why,
+                        composite_links=b.composite)  # fmt: skip
 
     if b.composite and s.children:
         return built_in(f"composite:{s.alarm_name}", "builtin:composite",
@@ -188,7 +195,8 @@ def grouping(s: Signal, rules: CorrelationRules, deps: Dependencies) -> Grouping
         # later alert of a whole group of services).
         return Grouping(f"deps:{s.environment}:{part}", "builtin:dependencies", d.window,
                         d.window, d.resolve_on, s.state == "ALARM",
-                        f"{s.service} depends on or is depended on by other services")  # fmt: skip
+                        f"{s.service} depends on or is depended on by other services",
+                        composite_links=b.composite)  # fmt: skip
     if b.burst:
         family, group = alarm_family(s.alarm_name), group_of(s)
         return built_in(f"burst:{s.environment}:{s.service}:{s.alert_type}:{family}:{group}",

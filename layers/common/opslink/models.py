@@ -119,6 +119,10 @@ class Alarm(_Frozen):
     comparison: str | None = None
     alarm_rule: str | None = None
     triggering_children: tuple[str, ...] = ()
+    # A composite's ActionsSuppressor (the alarm whose ALARM holds its actions back) and,
+    # when CloudWatch held them back for this change, why (Alarm | WaitPeriod | ExtensionPeriod).
+    actions_suppressor: str | None = None
+    actions_suppressed_by: str | None = None
     arn_derived: bool = False  # the message carried no AlarmArn: built from account/region/name
 
     @property

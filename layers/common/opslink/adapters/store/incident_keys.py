@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # imported when an alert is placed: remediate and track never
 
 ATTEMPTS = 8
 KEEP = timedelta(days=7)
-_INCIDENT_ITEM = 1  # its place in the join transaction (a resolved incident refuses)
+_INCIDENT_ITEM = 0  # its place in the transaction (a resolved incident refuses a member)
 
 
 class IncidentKeys(IncidentRecords):
@@ -48,55 +48,88 @@ class IncidentKeys(IncidentRecords):
         record_on_alert: bool = False,
         height: int = 0,
     ) -> Decision:
-        """Join the incident open under the alert's key, or open `new_incident_id`;
-        with `record_on_alert`, the decision is written on the alert's item as well.
-        `height`: the alert's service's dependency levels (its root: the lowest)."""
+        """Join the incident open under the alert's key (or the one its composite alarm,
+        or a child of it, is in), or open `new_incident_id`; with `record_on_alert`, the
+        decision is written on the alert's item as well. `height`: the alert's service's
+        dependency levels (its root: the lowest)."""
         from opslink.correlation import Decision, KeyState, joined_state, opened_state, under_key
 
         if g.key is None:
             return Decision(s.alert_id, new_incident_id, False, g.rule, None, g.why, alone=True)
         key = keys.incident_key(g.key)
-        closed: str | None = None  # an incident that refused a member: resolved meanwhile
+        closed: set[str] = set()  # incidents that refused a member: resolved meanwhile
         for attempt in range(ATTEMPTS):
-            item = self._call(
-                "get_item", TableName=self.table, Key=to_item(key), ConsistentRead=True
-            ).get("Item")
-            doc = from_item(item) if item else {}
+            doc, links = self._read(key, s)
             current = _key_state(doc) if doc else None
-            if current is not None and current.incident_id == closed:
+            if current is not None and current.incident_id in closed:
                 current = KeyState(current.incident_id, current.window_until,
                                    current.max_until, resolved=True)  # fmt: skip
             if current is not None and current.incident_id == new_incident_id:
                 # A retried opening: its own incident is the key's already.
                 return Decision(s.alert_id, new_incident_id, False, g.rule, g.key, g.why)
-            verdict = under_key(current, s, g)
-            if verdict.joins is None and not verdict.registers:  # alone: nothing to write
-                return Decision(s.alert_id, new_incident_id, False, g.rule, g.key, verdict.why,
-                                alone=True)  # fmt: skip
-            joined = verdict.joins is not None and current is not None
-            state = (
-                joined_state(current, s, g)
-                if joined and current is not None
-                else opened_state(new_incident_id, s, g)
-            )
-            decision = Decision(s.alert_id, state.incident_id, joined, g.rule, g.key, verdict.why)
-            writes = [
-                self._key_put(key, g, state, int(doc.get("version", 0))),
-                self._joining(decision)
-                if joined
-                else self._opening(decision, s, g, verdict, height),
-                *([self._on_alert(decision)] if record_on_alert else []),
-            ]
+            linked = _composite_link(s, links, closed) if g.composite_links else None
+            if linked is not None:  # a composite and its children: one incident
+                decision = Decision(s.alert_id, linked[0], True, "builtin:composite", g.key,
+                                    linked[1])  # fmt: skip
+                writes = [self._joining(decision)]
+            else:
+                verdict = under_key(current, s, g)
+                if verdict.joins is None and not verdict.registers:  # alone: nothing to write
+                    return Decision(s.alert_id, new_incident_id, False, g.rule, g.key,
+                                    verdict.why, alone=True)  # fmt: skip
+                joined = verdict.joins is not None and current is not None
+                state = (
+                    joined_state(current, s, g)
+                    if joined and current is not None
+                    else opened_state(new_incident_id, s, g)
+                )
+                decision = Decision(s.alert_id, state.incident_id, joined, g.rule, g.key,
+                                    verdict.why)  # fmt: skip
+                writes = [
+                    self._joining(decision)
+                    if joined
+                    else self._opening(decision, s, g, verdict, height),
+                    self._key_put(key, g, state, int(doc.get("version", 0))),
+                ]
+            writes += self._links(s, decision.incident_id, g)
+            if record_on_alert:
+                writes.append(self._on_alert(decision))
             try:
                 self._call("transact_write_items", TransactItems=writes)
             except ClientError as exc:  # another alert of this key wrote first: decide again
                 failed, _ = cancelled_items(exc)
-                if joined and _INCIDENT_ITEM in failed:
-                    closed = state.incident_id
+                if decision.joined and _INCIDENT_ITEM in failed:
+                    closed.add(decision.incident_id)
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 (jitter)
                 continue
             return decision
         raise StoreError(f"grouping key {g.key!r}: {ATTEMPTS} concurrent changes, giving up")
+
+    def _read(self, key: dict[str, Any], s: Signal) -> tuple[dict[str, Any], dict[str, Any]]:
+        """One consistent read: the key's item, and the alarm links a composite alarm (its
+        children's) or any alarm (a composite's link naming it) may join through."""
+        names = [*s.children] if s.children else [s.alarm_name]
+        names += [s.suppressor] if s.suppressor else []
+        wanted = [key, *(keys.alarm_link(n) for n in dict.fromkeys(names))]
+        out = self._call("batch_get_item", RequestItems={self.table: {
+            "Keys": [to_item(k) for k in wanted], "ConsistentRead": True}})  # fmt: skip
+        found = [from_item(i) for i in out.get("Responses", {}).get(self.table, [])]
+        doc = next((d for d in found if d["pk"] == key["pk"]), {})
+        links = {str(d["alarm"]): d for d in found if d["pk"] != key["pk"]}
+        return doc, links
+
+    def _links(self, s: Signal, incident_id: str, g: Grouping) -> list[dict[str, Any]]:
+        """Where this alarm (and, for a composite, each child) is now: a composite or a
+        child firing within the window joins it there."""
+        until = (s.at + timedelta(seconds=g.window)).isoformat()
+        names = [s.alarm_name, *s.children]
+        return [
+            {"Put": {"TableName": self.table, "Item": to_item(keys.alarm_link(n) | {
+                "alarm": n, "incident_id": incident_id, "until": until,
+                "composite": s.alarm_name if n in s.children else None,
+                "ttl": int((s.at + KEEP).timestamp())})}}
+            for n in dict.fromkeys(names)
+        ]  # fmt: skip
 
     def _key_put(
         self, key: dict[str, Any], g: Grouping, state: KeyState, version: int
@@ -193,3 +226,25 @@ def _key_state(doc: dict[str, Any]) -> KeyState:
         max_until=datetime.fromisoformat(str(doc["max_until"])),
         resolved=bool(doc.get("resolved")),
     )
+
+
+def _composite_link(s: Signal, links: dict[str, Any], closed: set[str]) -> tuple[str, str] | None:
+    """The incident a composite alarm joins through a child that fired first, or a child
+    through its composite (incident, why); None when no link is open at the alert's time."""
+    at = s.at.isoformat()
+    held = links.get(s.suppressor) if s.suppressor else None
+    if held and str(held.get("incident_id", "")) not in closed and str(held.get("until", "")) >= at:
+        incident = str(held["incident_id"])
+        return incident, (f"its actions are suppressed by {s.suppressor} (in ALARM): joins "
+                          f"{s.suppressor}'s incident {incident}")  # fmt: skip
+    for name, link in links.items():
+        incident = str(link.get("incident_id", ""))
+        if not incident or incident in closed or str(link.get("until", "")) < at:
+            continue
+        if name == s.suppressor:
+            continue
+        if s.children and name in s.children:
+            return incident, f"composite over {name}: joins {incident}"
+        if not s.children and link.get("composite"):
+            return incident, f"{name} is part of composite alarm {link['composite']} in {incident}"
+    return None

@@ -22,7 +22,8 @@
 | EVENT       | ALERT#<id> (or OPSLINK)     | EVENT#<kind>#<key>              | a lifecycle event (gsi1: JOURNAL#<day> / <at>#…) | journal      |
 | KPI         | KPI#<day> or KPI#<day>T<hh> | all, service#…, type#…, runbook#… | pre-aggregated KPI counters (cohort day)      | journal      |
 | INCKEY      | INCKEY#<sha256 of the key>  | KEY                             | the incident open under a grouping key (TTL)    | incident_keys |
-| INCIDENT    | INCIDENT#<incident id>      | INCIDENT                        | an incident: members, firing ones, its ticket   | incident_keys |
+| INCIDENT    | INCIDENT#<incident id>      | INCIDENT                        | an incident: members, firing ones, its ticket   | incidents    |
+| ALARMLINK   | ALARMLINK#<sha256 of name>  | LINK                            | the incident an alarm (or a composite's child) is in (TTL) | incident_keys |
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def day(at: datetime) -> str:
 def incident_key(grouping_key: str) -> Key:
     digest = hashlib.sha256(grouping_key.encode()).hexdigest()[:40]
     return {"pk": f"INCKEY#{digest}", "sk": "KEY"}
+
+
+def alarm_link(alarm_name: str) -> Key:
+    digest = hashlib.sha256(alarm_name.encode()).hexdigest()[:40]
+    return {"pk": f"ALARMLINK#{digest}", "sk": "LINK"}
 
 
 def incident(incident_id: str) -> Key:
