@@ -128,7 +128,7 @@ def test_the_notification_carries_what_notify_reads(deps: Any, policy: Any) -> N
     """RemediationInput.notification is free-form; both writers (ingest, an operator's run)
     give the announcement (diagnose) what it publishes."""
     from opslink.alarm_parsing import parse_alarm_document
-    from opslink.ingest import opening
+    from opslink.ingest import remediation_start
     from opslink.ingest.alarm import new_episode
     from opslink.remediation.diagnostics import ANNOUNCED_ATTRIBUTES
     from opslink_cli import samples
@@ -137,7 +137,7 @@ def test_the_notification_carries_what_notify_reads(deps: Any, policy: Any) -> N
     notify = ["subject", "message", *(f"attributes.{a}" for a in ANNOUNCED_ATTRIBUTES)]
     alarm = parse_alarm_document(samples.metric_alarm("prod-checkout-api-cpu-high", samples.T0))
     alert = new_episode(alarm, deps, policy).alert
-    docs = [opening._notification(alarm, alert, "OPS-1", None),
+    docs = [remediation_start._notification(alarm, alert, "OPS-1", None),
             _manual_input(alert, "restart_service", "dana", "r1", "")["notification"]]  # fmt: skip
     for doc in docs:
         for dotted in notify:

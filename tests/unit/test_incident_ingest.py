@@ -75,6 +75,10 @@ def test_a_burst_across_one_group_is_one_incident_one_ticket_one_remediation(
         assert member is not None and member.incident_role == "joined"
         assert member.incident_id == opener.incident_id and member.ticket_id == r.ticket_id
         assert "joined incident" in r.reason
+    ticket = grouped.tickets.get(results[0].ticket_id)
+    assert ticket is not None and f"This ticket is incident {opener.incident_id}'s" in (
+        ticket.description
+    )
     joined = [c for c in comments(grouped, results[0].ticket_id) if "joins incident" in c]
     assert len(joined) == 4 and "alarm family" in joined[0]
     # A redelivery of a member is a duplicate: finished without an execution of its own.

@@ -191,9 +191,11 @@ def draft_ticket(
     previous_ticket: str | None = None,
     unverified: str | None = None,
     follows: str | None = None,
+    incident: tuple[str, str] | None = None,
 ) -> TicketDraft:
     """The alert's ticket; with `unverified` (why its origin is not proven) marked so in
-    title, labels and text: a human looks, automation never runs."""
+    title, labels and text: a human looks, automation never runs. With `incident` (its
+    id, and why the alert opened it), the ticket says it is the incident's."""
     prio = priority(enrichment)
     text = description(alarm, enrichment, prio, alert_id)
     extra: dict[str, str] = {}
@@ -218,6 +220,12 @@ def draft_ticket(
             f"{previous_ticket} (resolved, past the reopen window).\n"
         )
         extra["previous_ticket"] = previous_ticket
+    if incident:
+        text += (
+            f"\n## Incident\n\nThis ticket is incident {incident[0]}'s ({incident[1]}). Alarms "
+            "of the same cause join it here, each with a comment, instead of opening tickets "
+            f"of their own: `opslink incidents show {incident[0]}`.\n"
+        )
     return TicketDraft(
         alert_id=alert_id,
         title=(("[UNVERIFIED] " if unverified else "") + title(alarm, enrichment))[:TITLE_MAX],

@@ -135,6 +135,9 @@ def _finish_opening(
                 previous_ticket=prev_ticket,
                 unverified=unverified,
                 follows=follows,
+                incident=(alert.incident_id, alert.incident_why or "")
+                if alert.incident_id and alert.incident_role == "opened"
+                else None,
             )
             ticket = deps.tickets.create(
                 draft.model_copy(update={"earlier_attempt_at": episode.earlier_attempt_at})
