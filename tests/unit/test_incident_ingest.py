@@ -347,3 +347,16 @@ def test_a_composite_held_back_by_its_actions_suppressor_joins_the_suppressors_i
     detail["configuration"]["alarmRule"] = "ALARM(prod-cdn-origin-5xx)"
     alone = one(event, grouped, policy)
     assert alone.ticket_id != cause.ticket_id
+
+
+def test_an_incident_ticket_is_reminded_once_not_once_per_alarm(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    from opslink.track_service import remind
+
+    results = [one(cpu(n, at_min=n), grouped, policy) for n in range(4)]
+    clock.advance(hours=3)
+    track = TrackDeps(store=grouped.store, tickets=grouped.tickets,  # type: ignore[arg-type]
+                      clock=clock, incidents=grouped.incidents)  # fmt: skip
+    assert remind(track) == [results[0].ticket_id]
+    assert sum("Reminder for" in c for c in comments(grouped, results[0].ticket_id)) == 1

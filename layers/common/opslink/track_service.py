@@ -87,9 +87,11 @@ def remind(
     the pass; a ticket system that is away ends it (the next sweep reminds the rest)."""
     now = deps.clock()
     reminded = []
+    seen: set[str] = set()  # an incident's alerts share one ticket: one reminder, its first's
     for alert in deps.store.open_alerts():
-        if not alert.ticket_id:
+        if not alert.ticket_id or alert.ticket_id in seen:
             continue
+        seen.add(alert.ticket_id)
         if alert.snoozed_until is not None and now < alert.snoozed_until:
             continue  # an operator snoozed it (opslink alerts snooze)
         if expired(RESERVE_SECONDS):  # the rest is reminded by the next sweep
