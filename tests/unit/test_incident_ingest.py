@@ -360,3 +360,43 @@ def test_an_incident_ticket_is_reminded_once_not_once_per_alarm(
                       clock=clock, incidents=grouped.incidents)  # fmt: skip
     assert remind(track) == [results[0].ticket_id]
     assert sum("Reminder for" in c for c in comments(grouped, results[0].ticket_id)) == 1
+
+
+def test_the_roots_run_covers_the_bursts_other_hosts_within_max_targets(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    """One run for the burst: the root's host is the canary, the members' hosts (same
+    service, type, environment; each checked like any target) the batches; past the
+    runbook's max_targets none is added and the plan says so."""
+    from opslink.remediation import run_task
+    from tests.unit.fakes import FakePlatform, remediate_deps
+
+    def on(instance: str, at_min: float) -> dict[str, Any]:
+        return samples.sns_event(samples.metric_alarm(
+            f"prod-search-cpu-high-{instance}", T0 + timedelta(minutes=at_min),
+            dimensions={"InstanceId": instance}))  # fmt: skip
+
+    hosts = [f"i-0abc{n:013x}" for n in range(6)]
+    first = one(on(hosts[0], 0), grouped, policy)
+    for n, host in enumerate(hosts[1:3], start=1):
+        one(on(host, n), grouped, policy)
+    platform = FakePlatform(clock)
+    rdeps = remediate_deps(grouped, platform, clock)
+    rdeps.incidents = grouped.incidents
+    payload = grouped.workflow.started[first.execution_name]  # type: ignore[attr-defined]
+    selection = {"runbook": {"name": "restart_service", "tier": "alert_type",
+                             "timeout_seconds": 300}, "approval": False, "reason": "test"}  # fmt: skip
+    job = run_task({"action": "launch", "alert": payload, "selection": selection}, rdeps)["job"]
+    assert sorted(job["hosts"]) == hosts[:3] and job["batches"][0] == [hosts[0]]  # canary
+    assert "and 2 more of incident" in job["host_source"]
+    assert platform.launched[0].targets == {"InstanceId": (hosts[0],)}
+    # Three more: six hosts, past restart_service's max_targets (4): only the root's runs.
+    from opslink.models import RemediationInput
+    from opslink.remediation.blast_radius import resolve_hosts, with_incident_hosts
+
+    for n, host in enumerate(hosts[3:], start=3):
+        one(on(host, n), grouped, policy)
+    a, rb = RemediationInput.model_validate(payload), rdeps.runbook("restart_service")
+    plan = with_incident_hosts(resolve_hosts(rb, a, rdeps.hosts), rb, a, grouped.incidents,
+                               grouped.store)  # fmt: skip
+    assert plan.hosts == (hosts[0],) and "not added (more than max_targets 4)" in plan.source

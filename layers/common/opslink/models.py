@@ -315,6 +315,7 @@ class RemediationInput(BaseModel):
     notification: dict[str, Any]
     triggered_at: datetime | None = None  # the alarm's ALARM time: KPI cohort and latencies
     manual: ManualRun | None = None
+    incident_id: str | None = None  # its incident's other hosts may join the run (root only)
 
     @classmethod
     def from_alert(
@@ -335,4 +336,5 @@ class RemediationInput(BaseModel):
             dimensions=alert.dimensions,
             notification=notification,
             triggered_at=alert.triggered_at,
+            incident_id=alert.incident_id,
         )

@@ -4,8 +4,9 @@ bounded list of instance ids, and the run is split into a one-host canary and ba
 - alarm dimension `InstanceId`: that instance;
 - `AutoScalingGroupName`: the group's InService instances, read now;
 - the service tag: the running instances tagged with the service.
-An empty set, a set larger than the runbook's `max_targets`, or a source the runbook
-does not declare refuses the run (ParameterRejectedError: a human takes over). Nothing
+An incident's root adds its members' instances (the same alarm on other hosts: one run
+for a burst; with_incident_hosts). An empty set, a set larger than the runbook's
+`max_targets`, or a source the runbook does not declare refuses the run (ParameterRejectedError: a human takes over). Nothing
 is ever trimmed to fit and nothing is left for a job platform to expand: every adapter
 receives {"InstanceId": hosts} and refuses anything else (opslink/targets.py)."""
 
@@ -13,12 +14,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 from opslink.errors import ParameterRejectedError
-from opslink.models import RemediationInput
-from opslink.ports import HostDirectory
+from opslink.models import Alert, RemediationInput
+from opslink.ports import HostDirectory, IncidentStore
 from opslink.remediation.catalog import Runbook
 from opslink.targets import check_hosts, check_targets
+
+# An incident's firing members read for their hosts (max_targets bounds the run itself).
+MAX_MEMBERS_READ = 100
+
+
+class AlertReader(Protocol):
+    def get(self, alert_id: str) -> Alert | None: ...
 
 
 @dataclass(frozen=True)
@@ -105,3 +114,48 @@ def _read(
         )
     found = getattr(directory, how)(*args)
     return tuple(sorted(dict.fromkeys(found)))  # deterministic: the canary is stable on retry
+
+
+def with_incident_hosts(
+    plan: HostPlan,
+    runbook: Runbook,
+    alert: RemediationInput,
+    incidents: IncidentStore | None,
+    store: AlertReader,
+) -> HostPlan:
+    """The root's run also covers its incident's other firing alarms of the same kind
+    (service, alert type, environment) on other instances — a burst fixed in one run —
+    when the plan came from the alarm's InstanceId and the runbook may run on several.
+    Each added host is checked like every target; when they would exceed max_targets
+    none is added (the root's own host still runs) and the plan says so."""
+    spec = runbook.spec
+    if spec.targets.pick == "one" or not plan.source.startswith("alarm dimension InstanceId"):
+        return plan
+    if incidents is None or not alert.incident_id:
+        return plan
+    state = incidents.incident(alert.incident_id)
+    if state is None or state.root != alert.alert_id or len(state.firing) < 2:
+        return plan
+    members = [m for m in (store.get(i) for i in state.firing[:MAX_MEMBERS_READ]) if m]
+    extra: list[str] = []
+    for m in members:
+        iid = m.dimensions.get("InstanceId")
+        same = (m.service, m.alert_type, m.environment) == (
+            alert.service, alert.alert_type, alert.environment)  # fmt: skip
+        if m.alert_id == alert.alert_id or not same or not iid or iid in plan.hosts:
+            continue
+        try:
+            check_targets(runbook.name, {"InstanceId": (iid,)})
+        except ParameterRejectedError:
+            continue  # an unusable dimension never joins a run
+        extra.append(iid)
+    extra = list(dict.fromkeys(extra))
+    if not extra:
+        return plan
+    if len(plan.hosts) + len(extra) > spec.max_targets:
+        return HostPlan(plan.hosts, f"{plan.source}; the incident's {len(extra)} other host(s) "
+                        f"not added (more than max_targets {spec.max_targets})",
+                        plan.batches)  # fmt: skip
+    hosts = check_hosts(runbook.name, {"InstanceId": (*plan.hosts, *extra)})
+    source = f"{plan.source} and {len(extra)} more of incident {alert.incident_id}'s alarms"
+    return HostPlan(hosts=hosts, source=source, batches=plan_batches(hosts, spec.batch_size))

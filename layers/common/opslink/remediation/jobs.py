@@ -17,7 +17,7 @@ from opslink.errors import (
 from opslink.journal import EventKind, about, seconds_between
 from opslink.models import RemediationInput
 from opslink.remediation.batches import batch_words, next_batch
-from opslink.remediation.blast_radius import HostPlan, resolve_hosts
+from opslink.remediation.blast_radius import HostPlan, resolve_hosts, with_incident_hosts
 from opslink.remediation.circuit import circuit_allows, circuit_failed, circuit_succeeded
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.parameters import (
@@ -61,6 +61,8 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:
     try:
         bound = bind_parameters(runbook, a, deps.service_map)
         plan = resolve_hosts(runbook, a, deps.hosts)
+        if a.manual is None:  # an incident's root takes its members' hosts along
+            plan = with_incident_hosts(plan, runbook, a, deps.incidents, deps.store)
     except ParameterRejectedError as exc:  # noted here, escalated by the state machine
         deps.store.add_note(a.alert_id, str(exc), deps.clock(), kind="parameter_rejected")
         raise
