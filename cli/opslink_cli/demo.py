@@ -347,7 +347,10 @@ def _report(run: DemoRun, out: TextIO) -> None:
         out,
         max_width=34,
     )
-    out.write("\nTickets (one per alert; a failed automation is handed over on it)\n")
+    out.write(
+        "\nTickets (one per incident: alarms of one cause share one; a failed automation is "
+        "handed over on it)\n"
+    )
     now = datetime.now(UTC)
     table(
         [operator.ticket_row(t, now) for t in run.tickets],
