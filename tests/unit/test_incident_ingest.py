@@ -400,3 +400,32 @@ def test_the_roots_run_covers_the_bursts_other_hosts_within_max_targets(
     plan = with_incident_hosts(resolve_hosts(rb, a, rdeps.hosts), rb, a, grouped.incidents,
                                grouped.store)  # fmt: skip
     assert plan.hosts == (hosts[0],) and "not added (more than max_targets 4)" in plan.source
+
+
+def test_the_reconciler_finishes_an_opener_and_its_waiting_member_onto_one_ticket(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both deliveries ran out of retries while the ticket system was away: the
+    reconciler finishes them from the decision kept on their locks — one ticket, the
+    member on it, one execution."""
+    from opslink import reconciler
+    from opslink.errors import TicketSystemError
+    from opslink.ingest import grouping
+
+    monkeypatch.setattr(grouping, "TICKET_WAIT_READS", 1)
+    real_create = grouped.tickets.create
+
+    def failing(draft: Any) -> Any:
+        raise TicketSystemError("ticket system away")
+
+    monkeypatch.setattr(grouped.tickets, "create", failing)
+    opener, member = one(cpu(0), grouped, policy), one(cpu(1, at_min=1), grouped, policy)
+    assert opener.retryable and member.retryable
+    monkeypatch.setattr(grouped.tickets, "create", real_create)
+    clock.advance(minutes=5)
+    done = reconciler.reconcile(grouped, policy)
+    assert sorted(done["finished"]) == sorted([opener.alert_id, member.alert_id])
+    first, second = grouped.store.get(opener.alert_id), grouped.store.get(member.alert_id)
+    assert first is not None and second is not None
+    assert first.ticket_id == second.ticket_id and first.execution_name
+    assert second.incident_role == "joined" and second.execution_name is None

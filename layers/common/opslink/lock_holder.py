@@ -20,6 +20,8 @@ class LockHolder:
     lease_until: datetime | None = None
     previous: dict[str, str] | None = None  # the episode before (alert, ticket, resolved_at)
     member_of: str | None = None  # linked to this incident's ticket (no execution of its own)
+    # The incident decision its first delivery made (incident_id, incident_role, incident_why).
+    incident: dict[str, str] | None = None
 
     @property
     def finished(self) -> bool:

@@ -13,7 +13,7 @@ from opslink.ingest.clearing import on_insufficient_data, on_ok
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.ingest.episode import Episode, PreviousEpisode
 from opslink.ingest.flapping import flapping, mark_flapping
-from opslink.ingest.grouping import placed, with_stored_decision
+from opslink.ingest.grouping import placed, with_decision
 from opslink.ingest.opening import open_safely
 from opslink.lock_holder import LockHolder, OpenAlertConflict
 from opslink.models import Alarm, AlarmState, Alert, Outcome, RecordResult
@@ -145,11 +145,10 @@ def _on_open_alert(
                 alert_id=held_id,
                 retryable=True,
             )
-        if holder.ticket_id is None or deps.incidents is not None:
-            # Its OK may have come meanwhile (kept on the alert); its incident decided.
+        if holder.ticket_id is None:  # its OK may have come meanwhile (kept on the alert)
             stored = deps.store.get(held_id)
             new = stored if stored is not None and stored.pending_ok is not None else new
-            new = with_stored_decision(new, stored)
+        new = with_decision(new, holder.incident)  # as its first delivery placed it
         unfinished = episode.finishing(
             alert=new,
             ticket_id=holder.ticket_id,

@@ -75,7 +75,11 @@ def placed(episode: Episode, deps: IngestDeps) -> Episode:
     alert = episode.alert
     height = deps.correlator.dependencies.height(alert.service) if deps.correlator else 0
     d = deps.incidents.place(
-        s, g, incident_id_for(alert.alert_id), record_on_alert=True, height=height
+        s,
+        g,
+        incident_id_for(alert.alert_id),
+        lock_of=(alert.fingerprint, alert.alert_id),
+        height=height,
     )
     why = f"{d.rule}: {d.why}"[:1000]
     if d.alone:
@@ -87,14 +91,18 @@ def placed(episode: Episode, deps: IngestDeps) -> Episode:
     return replace(episode, alert=alert.model_copy(update=update))
 
 
-def with_stored_decision(alert: Alert, stored: Alert | None) -> Alert:
-    """A later delivery of the same ALARM: its alert with the incident decision the first
-    delivery made (none on the stored alert: not placed yet)."""
-    if stored is None or stored.incident_id is None:
+def decision_of(alert: Alert) -> dict[str, str]:
+    """The alert's incident decision, as the lock keeps it."""
+    return {k: v for k in ("incident_id", "incident_role", "incident_why")
+            if (v := getattr(alert, k))}  # fmt: skip
+
+
+def with_decision(alert: Alert, decision: dict[str, str] | None) -> Alert:
+    """A later delivery (or the reconciler) finishing an alert: the incident decision its
+    first delivery made, as kept on the dedup lock (none: not placed yet)."""
+    if not decision or not decision.get("incident_id"):
         return alert
-    return alert.model_copy(
-        update={k: getattr(stored, k) for k in ("incident_id", "incident_role", "incident_why")}
-    )
+    return alert.model_copy(update=decision)
 
 
 def join_incident_ticket(episode: Episode, deps: IngestDeps) -> RecordResult:
@@ -137,8 +145,8 @@ def join_incident_ticket(episode: Episode, deps: IngestDeps) -> RecordResult:
         fresh = deps.store.get(alert.alert_id)
         if fresh is None or fresh.pending_ok is None:
             raise RetryableError(f"alert {alert.alert_id} changed while it was opened") from None
-        deps.store.link_opened(fresh, ticket, None, new_ticket=False)
-        alert = fresh
+        alert = with_decision(fresh, decision_of(alert))  # not on the stored alert yet
+        deps.store.link_opened(alert, ticket, None, new_ticket=False)
     text = (
         f"Alarm {code(alarm.name)} ({alert.service}, {alert.environment}) fired at "
         f"{alarm.state_changed_at.isoformat()} and joins incident {state.incident_id} "

@@ -5,6 +5,7 @@ lease is given back and the operators are told directly (fallback notification).
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,13 @@ from opslink.incident_tickets import resolve_alert_ticket
 from opslink.inert import code
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.ingest.episode import Episode, PreviousEpisode
-from opslink.ingest.grouping import IncidentTicketPending, join_incident_ticket
+from opslink.ingest.grouping import (
+    IncidentTicketPending,
+    decision_of,
+    join_incident_ticket,
+    placed,
+    with_decision,
+)
 from opslink.ingest.remediation_start import remediation_input
 from opslink.lock_holder import AlarmClearedFirst
 from opslink.models import Alarm, Alert, Outcome, RecordResult, TicketStatus
@@ -167,7 +174,9 @@ def _finish_opening(
         fresh = deps.store.get(alert.alert_id)
         if fresh is None or fresh.pending_ok is None:
             raise RetryableError(f"alert {alert.alert_id} changed while it was opened") from None
-        return _opened_after_ok(fresh, ticket, fresh.pending_ok, new_ticket, deps, policy)
+        pending = fresh.pending_ok
+        fresh = with_decision(fresh, decision_of(alert))  # not on the stored alert yet
+        return _opened_after_ok(fresh, ticket, pending, new_ticket, deps, policy)
     return RecordResult(
         index=0,
         outcome=Outcome.CREATED,
@@ -231,6 +240,14 @@ def finish_unticketed(
         enrichment=enrich(alarm, tags, deps.service_map),
         earlier_attempt_at=alert.lease_until or alert.triggered_at,
     )
+    if deps.incidents is not None and alert.incident_id is None:
+        # Its incident as its first delivery decided it (on the lock), or decided now.
+        decided = with_decision(alert, deps.store.incident_decision(alert.fingerprint))
+        if decided.incident_id is None and deps.correlator is not None:
+            signal, grouping = deps.correlator.grouping(alert, tags)
+            episode = placed(replace(episode, signal=signal, grouping=grouping), deps)
+        else:
+            episode = replace(episode, alert=decided)
     return open_safely(episode, deps, policy, reason)
 
 

@@ -81,6 +81,9 @@ class AlertStore(CommentQueue, Protocol):
         """Store the ticket and execution (None: none started) on the alert, with links
         in both directions."""
 
+    def incident_decision(self, fingerprint: str) -> dict[str, str] | None:
+        """The incident decision kept on the alarm's dedup lock (None: not placed)."""
+
     def set_pending_ok(self, alert_id: str, facts: dict[str, str]) -> bool:
         """Keep an OK that came before the ticket; False when the ticket exists by now."""
 
@@ -185,7 +188,7 @@ class IncidentStore(Protocol):
         s: Signal,
         g: Grouping,
         new_incident_id: str,
-        record_on_alert: bool = False,
+        lock_of: tuple[str, str] | None = None,
         height: int = 0,
     ) -> Decision: ...
 

@@ -45,12 +45,13 @@ class IncidentKeys(IncidentRecords):
         s: Signal,
         g: Grouping,
         new_incident_id: str,
-        record_on_alert: bool = False,
+        lock_of: tuple[str, str] | None = None,
         height: int = 0,
     ) -> Decision:
         """Join the incident open under the alert's key (or the one its composite alarm,
-        or a child of it, is in), or open `new_incident_id`; with `record_on_alert`, the
-        decision is written on the alert's item as well. `height`: the alert's service's
+        or a child of it, is in), or open `new_incident_id`; with `lock_of` (the alarm's
+        fingerprint and alert), the decision is written on its dedup lock as well (a small
+        item: a redelivery reads it there with the lock it reads anyway). `height`: the alert's service's
         dependency levels (its root: the lowest)."""
         from opslink.correlation import Decision, KeyState, joined_state, opened_state, under_key
 
@@ -92,8 +93,8 @@ class IncidentKeys(IncidentRecords):
                     self._key_put(key, g, state, int(doc.get("version", 0))),
                 ]
             writes += self._links(s, decision.incident_id, g)
-            if record_on_alert:
-                writes.append(self._on_alert(decision))
+            if lock_of is not None:
+                writes.append(self._on_lock(decision, *lock_of))
             try:
                 self._call("transact_write_items", TransactItems=writes)
             except ClientError as exc:  # another alert of this key wrote first: decide again
@@ -184,18 +185,19 @@ class IncidentKeys(IncidentRecords):
             }
         }
 
-    def _on_alert(self, d: Decision) -> dict[str, Any]:
+    def _on_lock(self, d: Decision, fingerprint: str, alert_id: str) -> dict[str, Any]:
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": to_item(keys.alert(d.alert_id)),
+                "Key": to_item(keys.lock(fingerprint)),
                 "UpdateExpression": "SET incident_id = :i, incident_role = :r, incident_why = :w",
-                "ConditionExpression": "attribute_exists(pk)",
+                "ConditionExpression": "alert_id = :a",
                 "ExpressionAttributeValues": to_item(
                     {
                         ":i": d.incident_id,
                         ":r": "joined" if d.joined else "opened",
                         ":w": f"{d.rule}: {d.why}"[:1000],
+                        ":a": alert_id,
                     }
                 ),
             }

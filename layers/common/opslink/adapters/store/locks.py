@@ -37,9 +37,13 @@ def _holder(item: dict[str, Any]) -> LockHolder:
         ticket_id=str(item["ticket_id"]) if item.get("ticket_id") else None,
         execution_name=str(item["execution_name"]) if item.get("execution_name") else None,
         member_of=str(item["member_of"]) if item.get("member_of") else None,
+        incident={k: str(item[k]) for k in _DECISION if item.get(k)} or None,
         lease_until=_when(item.get("lease_until")),
         previous=previous or None,
     )
+
+
+_DECISION = ("incident_id", "incident_role", "incident_why")
 
 
 class DedupLocks(AlertRecords):
@@ -119,6 +123,11 @@ class DedupLocks(AlertRecords):
         )
         return _from_item(out["Item"]) if "Item" in out else None
 
+    def incident_decision(self, fingerprint: str) -> dict[str, str] | None:
+        """The incident decision kept on the alarm's lock (None: not placed)."""
+        item = self._lock(fingerprint)
+        return _holder(item).incident if item else None
+
     def release_lease(self, alert: Alert, now: datetime) -> None:
         """Give the lease up at once (the delivery failed): its retry continues the work."""
         self._conditional(
@@ -163,7 +172,8 @@ class DedupLocks(AlertRecords):
         (pending_ok) refuses the link: AlarmClearedFirst, the opening resolves instead.
         An incident's opener makes its ticket the incident's; a member (linked to the
         incident's ticket, no execution) is refused by a kept OK the same way, and its
-        lock says whose member it is (a redelivery then finds it finished)."""
+        lock says whose member it is (a redelivery then finds it finished). The alert's
+        incident decision (kept on the lock until now) is written on the alert with it."""
         ticket_key = keys.ticket_ref(ticket.provider, ticket.id)
         alert_key = keys.alert_pk(alert.alert_id)
         link = {
@@ -178,13 +188,16 @@ class DedupLocks(AlertRecords):
         sets = "SET ticket_id = :t" + (", execution_name = :e" if execution_name else "")
         own = {k: values[k] for k in ((":t", ":e") if execution_name else (":t",))}
         lock_sets, lock_values = sets, own
+        decision = {k: getattr(alert, k) for k in _DECISION if getattr(alert, k)}
+        alert_sets = sets + "".join(f", {k} = :{k}" for k in decision)
+        alert_values = own | _to_item({f":{k}": v for k, v in decision.items()})
         if member:
             lock_sets, lock_values = f"{sets}, member_of = :m", own | {":m": values[":m"]}
         alert_update: dict[str, Any] = {
             "TableName": self.table,
             "Key": _to_item({"pk": alert_key, "sk": "ALERT"}),
-            "UpdateExpression": f"{sets} REMOVE lease_until",
-            "ExpressionAttributeValues": own,
+            "UpdateExpression": f"{alert_sets} REMOVE lease_until",
+            "ExpressionAttributeValues": alert_values,
         }
         if execution_name or member:
             alert_update["ConditionExpression"] = "attribute_not_exists(pending_ok)"
@@ -222,12 +235,14 @@ class DedupLocks(AlertRecords):
             raise StoreError(f"DynamoDB could not link alert {alert.alert_id}: {exc}") from exc
 
     def _incident_event(self, alert: Alert) -> list[Any]:
-        """The correlation decision in the journal, with the alert's link: opened (journal
-        only: the ticket's creation counts in the same transaction) or joined (counted:
-        alerts per incident)."""
+        """The correlation decision in the journal, with the alert's link: joined (counted:
+        alerts per incident), or opened after refusing to join a resolved or expired
+        incident (journal only: the ticket's creation counts in the same transaction)."""
         if alert.incident_id is None or alert.incident_role not in ("opened", "joined"):
             return []
         joined = alert.incident_role == "joined"
+        if not joined and "a new incident refers to" not in (alert.incident_why or ""):
+            return []  # an opening that refused no incident: alert_opened says it all
         kind = EventKind.INCIDENT_JOINED if joined else EventKind.INCIDENT_OPENED
         event = about(alert, kind, alert.triggered_at, key=alert.incident_id, counted=joined,
                       why=alert.incident_why or "", detail={"incident": alert.incident_id})  # fmt: skip
