@@ -88,8 +88,9 @@ class IncidentRecords(TableBase):
         return out is not None
 
     def mark_resolved(self, state: IncidentState, at: datetime, how: str) -> bool:
-        """Resolve the incident (once; False when it was already) and stop its grouping
-        key from taking members, if the key still points at it."""
+        """Resolve the incident (once; False when it was already). Its grouping key is
+        not written: a member placed under it later is refused by this item's condition
+        and opens a new incident that refers to it (one more try, only then)."""
         out = self._conditional(
             "update_item",
             TableName=self.table,
@@ -98,7 +99,6 @@ class IncidentRecords(TableBase):
             ConditionExpression="attribute_exists(pk) AND attribute_not_exists(resolved_at)",
             ExpressionAttributeValues=to_item({":at": at.isoformat(), ":how": how[:500]}),
         )
-        self.resolve_incident(state.grouping_key, state.incident_id, at)
         return out is not None
 
     def resolve_incident(self, grouping_key: str, incident_id: str, at: datetime) -> bool:
