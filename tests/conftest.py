@@ -36,24 +36,29 @@ def event() -> Any:
     return load_event
 
 
+def create_tables() -> Any:
+    """Inside mock_aws: the template's AlertsTable, TicketsTable and JournalTable."""
+    from opslink_cli.emulator.template import load_template
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    resources = load_template(ROOT / "template.yaml")["Resources"]
+    for logical in ("AlertsTable", "TicketsTable", "JournalTable"):
+        props = resources[logical]["Properties"]
+        client.create_table(
+            TableName=logical,
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+            GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    return client
+
+
 @pytest.fixture
 def ddb() -> Iterator[Any]:
     """moto DynamoDB with the template's AlertsTable, TicketsTable and JournalTable."""
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        from opslink_cli.emulator.template import load_template
-
-        resources = load_template(ROOT / "template.yaml")["Resources"]
-        for logical in ("AlertsTable", "TicketsTable", "JournalTable"):
-            props = resources[logical]["Properties"]
-            client.create_table(
-                TableName=logical,
-                AttributeDefinitions=props["AttributeDefinitions"],
-                KeySchema=props["KeySchema"],
-                GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        yield client
+        yield create_tables()
 
 
 def _redmine_env() -> dict[str, str] | None:

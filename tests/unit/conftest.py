@@ -55,6 +55,11 @@ def clock() -> Clock:
 
 @pytest.fixture
 def deps(ddb: Any, clock: Clock) -> IngestDeps:
+    return build_deps(ddb, clock)
+
+
+def build_deps(ddb: Any, clock: Clock) -> IngestDeps:
+    """Ingest on the real store and builtin ticket system (moto), workflow and tags faked."""
     smap = load_service_map()
     from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
 

@@ -5,12 +5,15 @@ resolves every member; grouping off keeps each alert on its own ticket."""
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from opslink.adapters.store.incident_keys import IncidentKeys
 from opslink.correlation_rules import parse_rules
@@ -429,3 +432,51 @@ def test_the_reconciler_finishes_an_opener_and_its_waiting_member_onto_one_ticke
     assert first is not None and second is not None
     assert first.ticket_id == second.ticket_id and first.execution_name
     assert second.incident_role == "joined" and second.execution_name is None
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["ALARM", "OK"]), st.integers(0, 4), st.integers(1, 9)),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_any_sequence_keeps_one_open_ticket_per_incident_and_resolves_it_once(
+    steps: list[tuple[str, int, int]],
+) -> None:
+    """Any interleaving of ALARMs and OKs of one burst family: every alert is on exactly
+    one ticket; a ticket is resolved only when no alert on it is still open (resolve_on:
+    all); an open alert's ticket is never resolved; the final OKs leave nothing open."""
+    from moto import mock_aws
+
+    from tests.conftest import create_tables
+    from tests.unit.conftest import build_deps
+
+    with mock_aws():
+        ddb = create_tables()
+        clock = Clock(T0)
+        deps = build_deps(ddb, clock)
+        deps.incidents = IncidentKeys("AlertsTable", ddb)
+        deps.correlator = load_correlator(None, deps.service_map.depends_on())
+        policy = IngestPolicy(flap_transitions=1000)  # flapping is another rule's concern
+        minute = 0.0
+        for state, host, gap in steps:
+            minute += gap
+            clock.now = T0 + timedelta(minutes=minute, seconds=5)
+            [r] = ingest_event(cpu(host, at_min=minute, state=state), deps, policy)
+            assert not r.retryable, r.reason
+        for host in range(5):  # everything clears
+            minute += 1
+            clock.now = T0 + timedelta(minutes=minute, seconds=5)
+            ingest_event(cpu(host, at_min=minute, state="OK"), deps, policy)
+        alerts = list(deps.store.list_alerts(limit=500))
+        for alert in alerts:
+            assert alert.ticket_id and alert.status is AlertStatus.RESOLVED
+            ticket = deps.tickets.get(alert.ticket_id)
+            assert ticket is not None and ticket.status is TicketStatus.RESOLVED
+            # A re-fire within the reopen window reopens the ticket for a new incident: one
+            # resolution note per incident, never two for one.
+            notes = re.findall(r"Incident (INC-\w+) resolved:", " ".join(
+                c.get("text", "") for c in ticket.comments))  # fmt: skip
+            assert len(notes) == len(set(notes)), notes
