@@ -58,10 +58,10 @@ class FakeAlarms:
         self.at_start = at_start
         self.described: list[str] = []
 
-    def state(self, name: str, region: str) -> str | None:
+    def state(self, name: str, region: str, account: str = "") -> str | None:
         return self.value
 
-    def describe(self, name: str, region: str) -> tuple[str, str] | None:
+    def describe(self, name: str, region: str, account: str = "") -> tuple[str, str] | None:
         self.described.append(name)
         if self.at_start is None:
             return None

@@ -143,6 +143,10 @@ class RemediateSettings(CommonSettings):
         default=3600, ge=60, le=31_536_000, alias="APPROVAL_TIMEOUT_SECONDS"
     )
     automation_control_parameter: str = Field(default="", alias="AUTOMATION_CONTROL_PARAMETER")
+    # Member accounts: their alarms verified in their account through this role (empty: off).
+    member_role_name: str = Field(default="", alias="MEMBER_ROLE_NAME")
+    member_external_id: str = Field(default="", alias="MEMBER_EXTERNAL_ID")
+    stack_account_id: str = Field(default="", alias="STACK_ACCOUNT_ID")
     # Hand-over on the alert's own ticket (own) or on a [FAILED_AUTO] ticket of its own.
     escalation_ticket: str = Field(
         default="own", alias="ESCALATION_TICKET", pattern="^(own|separate)$"

@@ -22,13 +22,25 @@ def account_allowed(account_id: str, allowed: frozenset[str]) -> bool:
 
 
 def provenance_problem(
-    alert: RemediationInput, alarms: AlarmStateReader | None, allowed: frozenset[str]
+    alert: RemediationInput,
+    alarms: AlarmStateReader | None,
+    allowed: frozenset[str],
+    home_account: str = "",
 ) -> str | None:
-    """Why this alert's alarm is not proven real and firing (None: it is)."""
-    return origin_problem(
+    """Why no job may run for this alert's alarm (None: it is proven real, firing, and of
+    the account jobs run in). A member account's alarm is verified in its own account,
+    but jobs run with the stack's own credentials: until they run in the member account,
+    its alarm is handed over, never acted on in the wrong account."""
+    why = origin_problem(
         alert.alarm_name, alert.alarm_arn, alert.account_id, alert.region, alarms, allowed,
         firing=True,
     )  # fmt: skip
+    if why is None and home_account and alert.account_id and alert.account_id != home_account:
+        return (
+            f"alarm of account {alert.account_id} (verified there): runbooks run in this "
+            f"stack's account {home_account} only; jobs in member accounts are not built yet"
+        )
+    return why
 
 
 def origin_problem(
@@ -50,7 +62,7 @@ def origin_problem(
     if alarms is None or not name:
         return f"{UNVERIFIED}: the alarm cannot be looked up in CloudWatch"
     try:
-        found = alarms.describe(name, region)
+        found = alarms.describe(name, region, account_id)
     except ConfigurationError as exc:
         return f"{UNVERIFIED}: {exc}"
     if found is None:

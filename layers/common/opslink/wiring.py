@@ -80,6 +80,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
 
     store = DynamoAlertStore(settings.alerts_table, journal_table=settings.journal_table)
     notifier = _notifier(settings.notification_topic_arn)
+    faults = FaultReporter(FaultRecords(store.table, store.client), notifier)
     catalog = load_catalog(settings.runbook_catalog_path)
     smap = load_service_map(settings.service_map_path)
     _audit_catalog(store, catalog)
@@ -91,11 +92,12 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         waits=JobWaits(settings.alerts_table, client=store.client),  # one DynamoDB client
         callbacks=StepFunctionsCallbacks(),
         catalog=catalog,
-        alarms=CloudWatchAlarmState(),
+        alarms=CloudWatchAlarmState(members=_member_sessions(settings, faults)),
         directory=ServiceMapDirectory(smap),
         hosts=Ec2HostDirectory(),
         service_map=smap,
         allowed_accounts=settings.allowed_account_ids,
+        home_account=settings.stack_account_id,
         poll_base_seconds=settings.poll_base_seconds,
         poll_max_seconds=settings.poll_max_seconds,
         runs_per_service_hour=settings.runs_per_service_hour,
@@ -106,9 +108,24 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         approval_timeout_seconds=settings.approval_timeout_seconds,
         control=SsmAutomationControl(settings.automation_control_parameter),
         notifier=notifier,
-        faults=FaultReporter(FaultRecords(store.table, store.client), notifier),
+        faults=faults,
         incidents=IncidentKeys(store.table, store.client),
     )
+
+
+def _member_sessions(settings: RemediateSettings, faults: FaultReporter) -> Any:
+    """Member accounts entered through their member role; None when none is configured."""
+    if not settings.member_role_name:
+        return None
+    from opslink.adapters.member_accounts import MemberSessions
+    from opslink.clock import utcnow
+
+    def denied(account: str, error: Exception) -> None:
+        faults.record("member_account", account, error,
+                      {"role": settings.member_role_name}, utcnow())  # fmt: skip
+
+    return MemberSessions(settings.member_role_name, settings.member_external_id,
+                          settings.stack_account_id, on_denied=denied)  # fmt: skip
 
 
 def _audit_catalog(store: DynamoAlertStore, catalog: Any) -> None:

@@ -165,10 +165,11 @@ class HostDirectory(Protocol):
 
 
 class AlarmStateReader(Protocol):
-    def state(self, alarm_name: str, region: str) -> str | None: ...
+    def state(self, alarm_name: str, region: str, account: str = "") -> str | None: ...
 
-    def describe(self, alarm_name: str, region: str) -> tuple[str, str] | None:
-        """(ARN, state) of the alarm as CloudWatch has it; None when it does not exist."""
+    def describe(self, alarm_name: str, region: str, account: str = "") -> tuple[str, str] | None:
+        """(ARN, state) of the alarm as CloudWatch has it in its own account (a member
+        account's through its member role); None when it does not exist."""
 
 
 class JobCanceller(Protocol):

@@ -40,6 +40,7 @@ class RemediateDeps:
     hosts: HostDirectory | None = None  # an Auto Scaling group's / a service's hosts
     service_map: ServiceMap | None = None  # bounds parameters (runbooks, units, deny list)
     allowed_accounts: frozenset[str] = frozenset()  # AllowedAccountIds; empty: any found
+    home_account: str = ""  # the stack's: jobs run here only (empty: not checked)
     poll_base_seconds: int = 15
     poll_max_seconds: int = 900
     runs_per_service_hour: int = 10

@@ -115,7 +115,7 @@ def _stop(deps: RemediateDeps, req: TaskRequest) -> tuple[str, str] | None:
         return "resolved", f"The alert was resolved (by {by}) between attempts: no further runbook."
     if deps.alarms is not None and a.alarm_name:
         try:
-            state = deps.alarms.state(a.alarm_name, a.region)
+            state = deps.alarms.state(a.alarm_name, a.region, a.account_id)
         except Exception:
             state = None
         if state == "OK":

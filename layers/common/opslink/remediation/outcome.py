@@ -62,7 +62,7 @@ def _verify(deps: RemediateDeps, req: TaskRequest) -> Verification:
     if deps.alarms is None or not a.alarm_name:
         return Verification(alarm_state="UNKNOWN", reason="no alarm to check")
     try:
-        state = deps.alarms.state(a.alarm_name, a.region)
+        state = deps.alarms.state(a.alarm_name, a.region, a.account_id)
     except ConfigurationError as exc:  # not verifiable: never counted as fixed
         return Verification(alarm_state="UNKNOWN", reason=str(exc))
     if state == "OK" and req.job is not None:  # fixed: resolved in the same task

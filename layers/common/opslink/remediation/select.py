@@ -44,7 +44,11 @@ def suppression(
         why = deps.control.current(fresh).suppression(alert.service, deps.clock())
         if why:
             return why
-    return provenance_problem(alert, deps.alarms, deps.allowed_accounts) if origin else None
+    return (
+        provenance_problem(alert, deps.alarms, deps.allowed_accounts, deps.home_account)
+        if origin
+        else None
+    )
 
 
 def candidate_stats(
@@ -114,7 +118,9 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
                 f"{a.service} in {a.environment}; left to humans."
             )
         )
-    why = provenance_problem(a, deps.alarms, deps.allowed_accounts)  # only when one could run
+    why = provenance_problem(
+        a, deps.alarms, deps.allowed_accounts, deps.home_account
+    )  # only when one could run
     if why:
         return _suppressed(deps, a, why)
     stats = candidate_stats(deps, a, matches)

@@ -7,6 +7,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from opslink.adapters.aws import error_code, lazy_client
+from opslink.adapters.member_accounts import MemberSessions
 from opslink.errors import ConfigurationError, RetryableError
 
 # Retrying cannot help these: the role may read alarms of the stack's region only.
@@ -14,23 +15,30 @@ _DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
 
 
 class CloudWatchAlarmState:
-    def __init__(self, clients: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, clients: dict[str, Any] | None = None, members: MemberSessions | None = None
+    ) -> None:
         self._clients: dict[str, Any] = clients or {}
+        self._members = members  # other accounts' alarms: read through their member role
 
-    def _client(self, region: str) -> Any:
+    def _client(self, region: str, account: str = "") -> Any:
+        if self._members is not None and self._members.is_member(account):
+            return self._members.client("cloudwatch", account, region)
         if region not in self._clients:
             self._clients[region] = lazy_client("cloudwatch", region)
         return self._clients[region]
 
-    def state(self, alarm_name: str, region: str) -> str | None:
+    def state(self, alarm_name: str, region: str, account: str = "") -> str | None:
         """OK, ALARM or INSUFFICIENT_DATA; None when the alarm does not exist."""
-        found = self.describe(alarm_name, region)
+        found = self.describe(alarm_name, region, account)
         return found[1] if found else None
 
-    def describe(self, alarm_name: str, region: str) -> tuple[str, str] | None:
-        """(ARN, state) of the alarm; None when it does not exist in this account/region."""
+    def describe(self, alarm_name: str, region: str, account: str = "") -> tuple[str, str] | None:
+        """(ARN, state) of the alarm; None when it does not exist in its account/region
+        (MemberAccountDenied, a ConfigurationError, when that account cannot be entered)."""
+        client = self._client(region, account)
         try:
-            out = self._client(region).describe_alarms(
+            out = client.describe_alarms(
                 AlarmNames=[alarm_name], AlarmTypes=["MetricAlarm", "CompositeAlarm"]
             )
         except (BotoCoreError, ClientError) as exc:
