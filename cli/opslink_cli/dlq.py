@@ -32,11 +32,13 @@ class _SessionAlarms:
         self.session, self.endpoint_url = session, endpoint_url
         self._clients: dict[str, Any] = {}
 
-    def state(self, alarm_name: str, region: str) -> str | None:
-        found = self.describe(alarm_name, region)
+    def state(self, alarm_name: str, region: str, account: str = "") -> str | None:
+        found = self.describe(alarm_name, region, account)
         return found[1] if found else None
 
-    def describe(self, alarm_name: str, region: str) -> tuple[str, str] | None:
+    def describe(self, alarm_name: str, region: str, account: str = "") -> tuple[str, str] | None:
+        """In the CLI session's own account (a member account's alarm is not found there:
+        the message stays parked, as an unproven one)."""
         if region not in self._clients:
             self._clients[region] = self.session.client(
                 "cloudwatch", region_name=region or None, endpoint_url=self.endpoint_url
