@@ -101,21 +101,6 @@ class IncidentRecords(TableBase):
         )
         return out is not None
 
-    def resolve_incident(self, grouping_key: str, incident_id: str, at: datetime) -> bool:
-        """Mark the key's incident resolved (it takes no member after this); False when
-        the key points at another incident by now."""
-        out = self._conditional(
-            "update_item",
-            TableName=self.table,
-            Key=to_item(keys.incident_key(grouping_key)),
-            UpdateExpression="SET resolved = :t, resolved_at = :at, version = version + :one",
-            ConditionExpression="incident_id = :id",
-            ExpressionAttributeValues=to_item(
-                {":t": True, ":at": at.isoformat(), ":one": 1, ":id": incident_id}
-            ),
-        )
-        return out is not None
-
 
 def _incident(doc: dict[str, Any]) -> IncidentState:
     opener = str(doc["opener"])
