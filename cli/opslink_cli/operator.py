@@ -413,9 +413,26 @@ def _approval(conn: Connection, name: str) -> tuple[str, str]:
     return alert_id, token
 
 
+def _claim_decision(conn: Connection, name: str, alert_id: str, token: str) -> None:
+    """One decision per approval request: two people deciding at once (or a retried
+    command) give one, and the second is told who decided. Claimed on the alert before
+    the state machine hears of it, so no note ever says the opposite of what happened."""
+    import hashlib
+
+    slot = "decided_" + hashlib.sha256(token.encode()).hexdigest()[:16]
+    if conn.alerts.claim_slot(alert_id, slot, None, datetime.now(UTC)):
+        return
+    alert = conn.alerts.get(alert_id)
+    notes = alert.notes if alert is not None else []
+    last = next((n for n in reversed(notes) if n.get("kind") in ("approved", "rejected")), None)
+    who = last["text"] if last else "by someone else a moment ago"
+    raise OperatorError(f"{name} was already decided: {who}")
+
+
 def executions_approve(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     alert_id, token = _approval(conn, args.name)
     by = args.by or conn.identity()
+    _claim_decision(conn, args.name, alert_id, token)
     decided = {"approved_by": by, "at": datetime.now(UTC).isoformat(timespec="seconds")}
     try:
         conn.sfn.send_task_success(taskToken=token, output=json.dumps(decided))
@@ -441,17 +458,18 @@ def executions_approve(conn: Connection, args: argparse.Namespace, out: TextIO) 
 def executions_reject(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     alert_id, token = _approval(conn, args.name)
     by = args.by or conn.identity()
+    _claim_decision(conn, args.name, alert_id, token)
     cause = f"Runbook rejected by {by}: {args.reason}"
-    now = datetime.now(UTC)
-    alert = conn.alerts.get(alert_id)
-    denied = about(alert, EventKind.APPROVAL_DENIED, now, by=by, why=args.reason, key="decision")
-    conn.alerts.add_note(alert_id, cause, now, kind="rejected", event=denied)
     try:
         conn.sfn.send_task_failure(taskToken=token, error="ApprovalRejected", cause=cause)
     except ClientError as exc:
         raise OperatorError(
             f"rejection not accepted: {exc.response['Error']['Message']} (already decided or timed out?)"
         ) from None
+    now = datetime.now(UTC)
+    alert = conn.alerts.get(alert_id)
+    denied = about(alert, EventKind.APPROVAL_DENIED, now, by=by, why=args.reason, key="decision")
+    conn.alerts.add_note(alert_id, cause, now, kind="rejected", event=denied)
     _said(
         args,
         out,

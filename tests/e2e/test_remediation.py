@@ -246,6 +246,8 @@ def _operator(stack: Stack, *argv: str) -> int:
 
 
 def test_approval_runbook_waits_for_a_human_then_runs(stack: Stack) -> None:
+    from opslink_cli.operator import OperatorError
+
     alert = fire_needing_approval(stack)
     assert (
         stack.local.wait_for_executions([alert.execution_name], timeout=1)[alert.execution_name]
@@ -257,10 +259,13 @@ def test_approval_runbook_waits_for_a_human_then_runs(stack: Stack) -> None:
         and f"opslink executions approve {alert.execution_name}" in ticket.comments[-1]["text"]
     )
     assert _operator(stack, "approve", alert.execution_name) == 0
+    with pytest.raises(OperatorError, match="already decided: Runbook approved by dana"):
+        _operator(stack, "reject", alert.execution_name)  # a second person, a moment later
     done, states = finish(stack, alert)
     at = states.index("RequestApproval")
     assert states[at : at + 3] == ["RequestApproval", "LaunchJob", "AwaitJob"]
     assert any(n["kind"] == "approved" and "dana" in n["text"] for n in done.notes)
+    assert not any(n["kind"] == "rejected" for n in done.notes)  # no note says otherwise
     assert "risky_db" in next(n["text"] for n in done.notes if n["kind"] == "job_launched")
 
 
