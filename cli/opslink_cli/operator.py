@@ -23,7 +23,7 @@ from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.store.faults import FaultRecords
 from opslink.adapters.store.incident_keys import IncidentKeys
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
-from opslink.journal import EventKind, LifecycleEvent, about
+from opslink.journal import EventKind, LifecycleEvent
 from opslink.models import Ticket, TicketStatus
 from opslink_cli.cli_args import DEFAULT_CATALOG, UsageError, caller
 from opslink_cli.render import emit, style_from, table
@@ -401,79 +401,44 @@ def executions_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> 
     return 0
 
 
-def _approval(conn: Connection, name: str) -> tuple[str, str]:
+def _decide(conn: Connection, args: argparse.Namespace, approve: bool) -> Any:
+    from opslink.adapters.workflow.task_callbacks import StepFunctionsCallbacks
+    from opslink.approvals import NotWaiting, decide
+    from opslink.errors import RetryableError
     from opslink.identity import alert_of_execution
 
-    alert_id = alert_of_execution(name)
-    if conn.alerts.get(alert_id) is None:
-        raise NotFound("execution", name)
-    token = conn.alerts.approval_token(alert_id)
-    if token is None:
-        raise OperatorError(f"execution {name} is not waiting for an approval")
-    return alert_id, token
-
-
-def _claim_decision(conn: Connection, name: str, alert_id: str, token: str) -> None:
-    """One decision per approval request: two people deciding at once (or a retried
-    command) give one, and the second is told who decided. Claimed on the alert before
-    the state machine hears of it, so no note ever says the opposite of what happened."""
-    import hashlib
-
-    slot = "decided_" + hashlib.sha256(token.encode()).hexdigest()[:16]
-    if conn.alerts.claim_slot(alert_id, slot, None, datetime.now(UTC)):
-        return
-    alert = conn.alerts.get(alert_id)
-    notes = alert.notes if alert is not None else []
-    last = next((n for n in reversed(notes) if n.get("kind") in ("approved", "rejected")), None)
-    who = last["text"] if last else "by someone else a moment ago"
-    raise OperatorError(f"{name} was already decided: {who}")
+    if conn.alerts.get(alert_of_execution(args.name)) is None:
+        raise NotFound("execution", args.name)
+    by = args.by or conn.identity()
+    try:
+        done = decide(conn.alerts, StepFunctionsCallbacks(conn.sfn), args.name, approve, by,
+                      getattr(args, "reason", "") or "", datetime.now(UTC))  # fmt: skip
+    except NotWaiting as exc:
+        raise OperatorError(str(exc)) from None
+    except RetryableError as exc:
+        raise OperatorError(f"Step Functions did not answer ({exc}); try again") from None
+    if not done.first:
+        raise OperatorError(f"{args.name} was already decided: {done.earlier}")
+    return done
 
 
 def executions_approve(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
-    alert_id, token = _approval(conn, args.name)
-    by = args.by or conn.identity()
-    _claim_decision(conn, args.name, alert_id, token)
-    decided = {"approved_by": by, "at": datetime.now(UTC).isoformat(timespec="seconds")}
-    try:
-        conn.sfn.send_task_success(taskToken=token, output=json.dumps(decided))
-    except ClientError as exc:
-        raise OperatorError(
-            f"approval not accepted: {exc.response['Error']['Message']} (already decided or timed out?)"
-        ) from None
-    now = datetime.now(UTC)
-    alert = conn.alerts.get(alert_id)
-    granted = about(alert, EventKind.APPROVAL_GRANTED, now, by=by, key="decision")
-    conn.alerts.add_note(
-        alert_id, f"Runbook approved by {by}.", now, kind="approved", event=granted
-    )
+    done = _decide(conn, args, approve=True)
     _said(
         args,
         out,
-        {"execution": args.name, "action": "approved", "by": by},
+        {"execution": args.name, "action": "approved", "by": done.by},
         f"approved {args.name}: the runbook runs now",
     )
     return 0
 
 
 def executions_reject(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
-    alert_id, token = _approval(conn, args.name)
-    by = args.by or conn.identity()
-    _claim_decision(conn, args.name, alert_id, token)
-    cause = f"Runbook rejected by {by}: {args.reason}"
-    try:
-        conn.sfn.send_task_failure(taskToken=token, error="ApprovalRejected", cause=cause)
-    except ClientError as exc:
-        raise OperatorError(
-            f"rejection not accepted: {exc.response['Error']['Message']} (already decided or timed out?)"
-        ) from None
-    now = datetime.now(UTC)
-    alert = conn.alerts.get(alert_id)
-    denied = about(alert, EventKind.APPROVAL_DENIED, now, by=by, why=args.reason, key="decision")
-    conn.alerts.add_note(alert_id, cause, now, kind="rejected", event=denied)
+    done = _decide(conn, args, approve=False)
     _said(
         args,
         out,
-        {"execution": args.name, "action": "rejected", "by": by, "reason": args.reason},
+        {"execution": args.name, "action": "rejected", "by": done.by, "reason": args.reason},
         f"rejected {args.name}: the alert stays with humans",
     )
     return 0

@@ -151,13 +151,17 @@ def test_local_endpoint_variable_points_the_sdk_at_the_emulator() -> None:
     assert "AWS_ENDPOINT_URL" not in empty  # on AWS: untouched
 
 
-def test_webhook_url_exists_only_with_a_webhook_secret() -> None:
+def test_webhook_url_exists_only_with_a_secret_to_verify_requests_with() -> None:
+    """No public endpoint without a secret: the ticket webhooks' or Slack's signing one."""
     template = load_template(ROOT / "template.yaml")
     resources = template["Resources"]
     urls = [k for k, r in resources.items() if r["Type"] == "AWS::Lambda::Url"]
-    assert urls and all(resources[k].get("Condition") == "HasWebhookSecret" for k in urls)
+    assert urls and all(resources[k].get("Condition") == "HasTrackUrl" for k in urls)
+    assert template["Conditions"]["HasTrackUrl"] == {
+        "Fn::Or": [{"Condition": "HasWebhookSecret"}, {"Condition": "HasSlackSecret"}]
+    }
     assert "FunctionUrlConfig" not in resources["TrackFunction"]["Properties"]
-    assert template["Outputs"]["TicketWebhookUrl"]["Condition"] == "HasWebhookSecret"
+    assert template["Outputs"]["TicketWebhookUrl"]["Condition"] == "HasTrackUrl"
 
 
 def test_no_execution_ends_without_a_human_unless_it_fixed_the_problem() -> None:

@@ -15,7 +15,7 @@ from opslink.observability import logger as make_logger
 from opslink.observability import tracer as make_tracer
 from opslink.track_service import TrackDeps, sweep
 from opslink.webhook_service import function_url_response, request_from_function_url
-from opslink.wiring import job_events, track_deps, webhook_secret
+from opslink.wiring import job_events, slack_answer, track_deps, webhook_secret
 
 SETTINGS = TrackSettings.from_environ()
 logger = make_logger()
@@ -46,6 +46,8 @@ def _handle(event: Any) -> dict[str, Any]:
         result = sweep(deps())
         logger.info("sweep done", extra=result)
         return result
+    if request.path.rstrip("/") == "/chat/slack":  # an approve/reject button in Slack
+        return slack_answer(SETTINGS, request, deps())
     secret = webhook_secret(SETTINGS)
     if secret is None:
         return function_url_response(

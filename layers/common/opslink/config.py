@@ -186,6 +186,8 @@ class TrackSettings(CommonSettings):
     pending_reminder_seconds: int = Field(default=7200, ge=60, alias="PENDING_REMINDER_SECONDS")
     webhook_secret_name: str = Field(default="", alias="WEBHOOK_SECRET_NAME")
     remediate_function_name: str = Field(default="", alias="REMEDIATE_FUNCTION_NAME")
+    # Slack's signing secret (Secrets Manager): approve/reject buttons on /chat/slack.
+    slack_signing_secret_name: str = Field(default="", alias="SLACK_SIGNING_SECRET_NAME")
 
 
 class MetricsSettings(CommonSettings):

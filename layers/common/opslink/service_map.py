@@ -33,6 +33,9 @@ class ServiceEntry(BaseModel):
     # Services this one needs (correlation: their alerts and its alerts within one window
     # are one incident, rooted at the deepest dependency).
     depends_on: list[str] = Field(default_factory=list)
+    # Who may approve this service's runbooks from chat (directory identities: e-mail);
+    # empty: nobody from chat (the CLI, with its AWS permissions, still can).
+    approvers: list[str] = Field(default_factory=list)
 
 
 class TeamEntry(BaseModel):
@@ -67,6 +70,8 @@ class ServiceMap(BaseModel):
     critical_services: list[str] = Field(default_factory=list)
     services: dict[str, ServiceEntry] = Field(default_factory=dict)
     teams: dict[str, TeamEntry] = Field(default_factory=dict)
+    # Chat users as the directory knows them: "slack:<user id>" -> e-mail.
+    chat_users: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _known_dependencies(self) -> ServiceMap:

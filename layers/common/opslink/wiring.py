@@ -198,3 +198,20 @@ def webhook_secret(settings: TrackSettings) -> str | None:
     if not settings.webhook_secret_name:
         return None
     return read_secret(settings.webhook_secret_name, "the webhook receiver")
+
+
+def slack_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict[str, Any]:
+    """The track function URL's `/chat/slack`: a button press from Slack (chat/slack.py)."""
+    from opslink.adapters.workflow.task_callbacks import StepFunctionsCallbacks
+    from opslink.chat.slack import handle
+    from opslink.service_map import load_service_map
+    from opslink.webhook_service import function_url_response
+
+    if not settings.slack_signing_secret_name:
+        return function_url_response(
+            404, {"error": "Slack is not configured (SlackSigningSecretName)"}
+        )
+    secret = read_secret(settings.slack_signing_secret_name, "the Slack receiver")
+    smap = load_service_map(settings.service_map_path)
+    status, doc = handle(request, secret, deps, StepFunctionsCallbacks(), smap)
+    return function_url_response(status, doc)

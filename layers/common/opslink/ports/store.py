@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from opslink.journal import LifecycleEvent
 
 from opslink.models import Alert, Ticket
+from opslink.ports.integrations import ReplayGuard
 
 
 class CommentQueue(Protocol):
@@ -140,7 +141,10 @@ class FaultStore(Protocol):
         """Mark the open fault recovered; it, or None when none was open."""
 
 
-class TrackStore(AlertStore, Protocol):
+class TrackStore(AlertStore, ReplayGuard, Protocol):
+    def approval_token(self, alert_id: str) -> str | None:
+        """The task token of the approval the alert's remediation waits for, if any."""
+
     def move_ticket(
         self,
         alert: Alert,

@@ -1,0 +1,95 @@
+"""A human's decision on a runbook waiting for approval — from the CLI (`opslink executions
+approve|reject`) or a chat button (chat/slack.py). One decision per request: it is
+claimed on the alert before the state machine hears of it, so two people deciding at
+once, a double click or a retried request give one decision, the second is told who
+decided, and no note ever says the opposite of what ran."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from opslink.identity import alert_of_execution
+from opslink.journal import EventKind, LifecycleEvent, about
+from opslink.models import Alert
+from opslink.ports import TaskCallbacks
+
+
+class ApprovalStore(Protocol):
+    def get(self, alert_id: str) -> Alert | None: ...
+
+    def approval_token(self, alert_id: str) -> str | None: ...
+
+    def claim_slot(
+        self, alert_id: str, slot: str, previous: datetime | None, now: datetime
+    ) -> bool: ...
+
+    def add_note(
+        self,
+        alert_id: str,
+        text: str,
+        at: datetime,
+        kind: str = "note",
+        event: LifecycleEvent | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> None: ...
+
+
+class NotWaiting(Exception):
+    """Nothing to decide: no such execution, or it waits for no approval (any more)."""
+
+
+@dataclass(frozen=True)
+class Decided:
+    execution: str
+    verdict: str  # approved | rejected
+    by: str
+    first: bool  # False: someone decided before (`earlier` says who)
+    earlier: str = ""
+
+
+def decide(
+    store: ApprovalStore,
+    callbacks: TaskCallbacks,
+    execution: str,
+    approve: bool,
+    by: str,
+    reason: str,
+    now: datetime,
+) -> Decided:
+    """Approve or reject the runbook execution `execution` waits for; NotWaiting when it
+    waits for none (or its wait ended: decided, timed out, stopped)."""
+    alert_id = alert_of_execution(execution)
+    alert = store.get(alert_id)
+    token = store.approval_token(alert_id) if alert is not None else None
+    if alert is None or token is None:
+        raise NotWaiting(f"execution {execution} is not waiting for an approval")
+    verdict = "approved" if approve else "rejected"
+    slot = "decided_" + hashlib.sha256(token.encode()).hexdigest()[:16]
+    if not store.claim_slot(alert_id, slot, None, now):
+        return Decided(execution, verdict, by, first=False, earlier=_earlier(store, alert_id))
+    if approve:
+        answered = callbacks.succeed(token, {"approved_by": by, "at": now.isoformat()})
+        text, kind, event_kind = (
+            f"Runbook approved by {by}.",
+            "approved",
+            EventKind.APPROVAL_GRANTED,
+        )
+    else:
+        text = f"Runbook rejected by {by}: {reason or 'no reason given'}"
+        answered = callbacks.fail(token, "ApprovalRejected", text)
+        kind, event_kind = "rejected", EventKind.APPROVAL_DENIED
+    if not answered:
+        raise NotWaiting(f"execution {execution} no longer waits (timed out or stopped)")
+    event = about(alert, event_kind, now, by=by, why=reason, key="decision")
+    store.add_note(alert_id, text, now, kind=kind, event=event)
+    return Decided(execution, verdict, by, first=True)
+
+
+def _earlier(store: ApprovalStore, alert_id: str) -> str:
+    alert = store.get(alert_id)
+    notes = alert.notes if alert is not None else []
+    last = next((n for n in reversed(notes) if n.get("kind") in ("approved", "rejected")), None)
+    return last["text"] if last else "by someone else a moment ago"

@@ -1,0 +1,1 @@
+"""Deciding from chat (Slack): signed requests in, decisions through approvals.py."""

@@ -1,0 +1,138 @@
+"""Slack interactivity on the track function's URL (`/chat/slack`): the approve and
+reject buttons of a runbook waiting for approval.
+
+A request is trusted only when Slack signed it: the v0 HMAC of `v0:<timestamp>:<body>`
+with the app's signing secret (slack_sdk's SignatureVerifier), a timestamp within five
+minutes, and a signature never seen before (a replayed request is refused, recorded as a
+delivery). The Slack user is mapped to a directory identity (the service map's
+`chat_users`, "slack:<user id>" -> e-mail) and must be one of the service's `approvers`.
+The decision goes through approvals.py — one decision per request, a double click or two
+people at once give one, the second is told who decided — and the answer replaces the
+message with the outcome, who decided and when."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from opslink.approvals import NotWaiting, decide
+from opslink.comment_outbox import post_comment
+from opslink.identity import alert_of_execution
+from opslink.ports import ReplayGuard, TaskCallbacks
+from opslink.service_map import ServiceMap
+from opslink.track_service import TrackDeps
+from opslink.webhook_service import WebhookRequest
+
+SLACK_PATH = "/chat/slack"
+TOLERANCE_SECONDS = 300
+_EXECUTION = re.compile(r"remediate-A-[0-9a-f]{20}")
+_ACTIONS = {"approve": True, "reject": False}
+
+
+class SlackRefused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+@dataclass(frozen=True)
+class SlackAction:
+    approve: bool
+    execution: str
+    user_id: str
+    user_name: str
+
+
+def verify(req: WebhookRequest, secret: str, now: datetime, replay: ReplayGuard) -> None:
+    """Slack signed this request, lately, and once; SlackRefused(401) otherwise."""
+    from slack_sdk.signature import Clock, SignatureVerifier
+
+    ts = req.headers.get("x-slack-request-timestamp", "")
+    signature = req.headers.get("x-slack-signature", "")
+    if not ts or not signature:
+        raise SlackRefused(401, "not signed: X-Slack-Signature and its timestamp are required")
+    if not ts.isdigit():
+        raise SlackRefused(401, f"timestamp {ts[:20]!r} is not a Unix time")
+    if abs(now.timestamp() - int(ts)) > TOLERANCE_SECONDS:
+        raise SlackRefused(401, "stale: signed more than five minutes from now")
+
+    class _Now(Clock):
+        def now(self) -> float:
+            return now.timestamp()
+
+    if not SignatureVerifier(secret, clock=_Now()).is_valid(req.body, ts, signature):
+        raise SlackRefused(
+            401, "signature does not match (another app's secret, or a changed body)"
+        )
+    if not replay.claim_delivery(f"slack:{ts}:{signature}", now):
+        raise SlackRefused(401, "replayed: this signed request was received before")
+
+
+def parse(req: WebhookRequest) -> SlackAction:
+    """The button an interactive payload reports; SlackRefused(400) for anything else."""
+    try:
+        form = parse_qs(req.body.decode("utf-8"), keep_blank_values=True)
+        payload = json.loads(form["payload"][0])
+        action = payload["actions"][0]
+        kind, execution = str(action["action_id"]), str(action["value"])
+        user = payload["user"]
+        user_id, user_name = str(user["id"]), str(user.get("username") or user.get("name") or "")
+    except (KeyError, IndexError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        raise SlackRefused(400, f"not an OpsLink button press ({type(exc).__name__})") from None
+    if payload.get("type") != "block_actions" or kind not in _ACTIONS:
+        raise SlackRefused(400, f"unknown action {kind[:40]!r}: approve or reject")
+    if not _EXECUTION.fullmatch(execution):
+        raise SlackRefused(400, f"{execution[:80]!r} is not an OpsLink execution")
+    return SlackAction(_ACTIONS[kind], execution, user_id, user_name)
+
+
+def handle(
+    req: WebhookRequest,
+    secret: str,
+    deps: TrackDeps,
+    callbacks: TaskCallbacks,
+    service_map: ServiceMap,
+) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, the JSON answer Slack shows): 200 with the message's new text, or
+    the refusal (401 untrusted, 400 malformed; a refused person gets 200 and a message
+    only they see, saying why)."""
+    now = deps.clock()
+    try:
+        verify(req, secret, now, deps.store)
+        action = parse(req)
+    except SlackRefused as exc:
+        return exc.status, {"error": exc.reason}
+    email = service_map.chat_users.get(f"slack:{action.user_id}")
+    if not email:
+        return 200, _only_you(f"Your Slack user ({action.user_id}) is not mapped to a directory "
+                              "identity (the service map's chat_users): nothing was decided.")  # fmt: skip
+    alert = deps.store.get(alert_of_execution(action.execution))
+    if alert is None:
+        return 200, _only_you(f"{action.execution} is not an OpsLink execution here.")
+    entry = service_map.services.get(alert.service)
+    if entry is None or email not in entry.approvers:
+        return 200, _only_you(f"{email} may not approve runbooks of {alert.service} (the "
+                              "service map's approvers): nothing was decided.")  # fmt: skip
+    reason = f"from Slack ({action.user_name or action.user_id})"
+    try:
+        done = decide(deps.store, callbacks, action.execution, action.approve, email,
+                      reason, now)  # fmt: skip
+    except NotWaiting as exc:
+        return 200, _only_you(f"{exc}: nothing was decided.")
+    if not done.first:
+        return 200, _only_you(f"Already decided: {done.earlier}")
+    text = (f"{'Approved' if action.approve else 'Rejected'} by {email} {reason} at "
+            f"{now.replace(microsecond=0).isoformat()}: {action.execution} "
+            + ("runs its runbook now." if action.approve else "stays with humans."))  # fmt: skip
+    if alert.ticket_id:
+        post_comment(deps.store, deps.tickets, alert.ticket_id,
+                     f"{alert.alert_id}:slack:{done.verdict}", text, now, alert.alert_id)  # fmt: skip
+    return 200, {"replace_original": True, "text": text}
+
+
+def _only_you(text: str) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "replace_original": False, "text": text}

@@ -1,0 +1,150 @@
+"""Approve and reject from Slack (the track function URL's /chat/slack), on the real store
+(moto) and the builtin ticket system: only requests Slack signed — lately and once — are
+heard; only mapped users listed as the service's approvers decide; a double click, a
+retry or two people at once give one decision and the second is told who decided."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from opslink.chat.slack import handle
+from opslink.ingest import IngestDeps
+from opslink.service_map import ServiceMap, load_service_map
+from opslink.track_service import TrackDeps
+from opslink.webhook_service import WebhookRequest
+from tests.unit.conftest import Clock
+from tests.unit.fakes import Callbacks, opened_alert
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+def press(
+    execution: str,
+    action: str = "approve",
+    user: str = "U024BE7LH",
+    *,
+    at: float,
+    secret: str = SECRET,
+    body: bytes | None = None,
+    signed_body: bytes | None = None,
+) -> WebhookRequest:
+    """A block_actions payload as Slack posts it (form-encoded `payload`), signed v0."""
+    payload = {"type": "block_actions", "user": {"id": user, "username": "dana"},
+               "actions": [{"action_id": action, "value": execution, "type": "button"}]}  # fmt: skip
+    raw = body if body is not None else urlencode({"payload": json.dumps(payload)}).encode()
+    ts = str(int(at))
+    base = b"v0:" + ts.encode() + b":" + (signed_body if signed_body is not None else raw)
+    sig = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    headers = {"x-slack-request-timestamp": ts, "x-slack-signature": sig,
+               "content-type": "application/x-www-form-urlencoded"}  # fmt: skip
+    return WebhookRequest("POST", headers, raw, path="/chat/slack")
+
+
+@pytest.fixture
+def world(deps: IngestDeps, clock: Clock) -> dict[str, Any]:
+    alert = opened_alert(deps)  # checkout's CPU alarm, with its execution
+    execution = f"remediate-{alert['alert_id']}"
+    deps.store.set_approval_token(alert["alert_id"], "token-1")  # type: ignore[attr-defined]
+    base = load_service_map()
+    smap = base.model_copy(update={
+        "chat_users": {"slack:U024BE7LH": "dana@example.com", "slack:U0LEE": "lee@example.com",
+                       "slack:U0EVE": "eve@example.com"},
+        "services": base.services | {"checkout": base.services["checkout"].model_copy(
+            update={"approvers": ["dana@example.com", "lee@example.com"]})},
+    })  # fmt: skip
+    track = TrackDeps(store=deps.store, tickets=deps.tickets, clock=clock)  # type: ignore[arg-type]
+    return {"deps": deps, "track": track, "smap": smap, "execution": execution,
+            "alert": alert, "callbacks": Callbacks(), "now": clock.now.timestamp()}  # fmt: skip
+
+
+def answer(w: dict[str, Any], req: WebhookRequest, smap: ServiceMap | None = None) -> Any:
+    return handle(req, SECRET, w["track"], w["callbacks"], smap or w["smap"])
+
+
+def test_a_signed_approve_decides_once_and_says_who_on_the_message_and_ticket(
+    world: dict[str, Any],
+) -> None:
+    status, doc = answer(world, press(world["execution"], at=world["now"]))
+    assert status == 200 and doc["replace_original"]
+    assert doc["text"].startswith("Approved by dana@example.com from Slack (dana) at ")
+    assert [t for t, _ in world["callbacks"].succeeded] == ["token-1"]
+    alert = world["deps"].store.get(world["alert"]["alert_id"])
+    assert any(n["kind"] == "approved" and "dana@example.com" in n["text"] for n in alert.notes)
+    ticket = world["deps"].tickets.get(world["alert"]["ticket_id"])
+    assert any("Approved by dana@example.com" in c["text"] for c in ticket.comments)
+    # lee clicks reject a moment later: one decision stands, lee is told whose.
+    status, doc = answer(world, press(world["execution"], "reject", "U0LEE", at=world["now"] + 1))
+    assert status == 200 and doc["response_type"] == "ephemeral"
+    assert "Already decided: Runbook approved by dana@example.com" in doc["text"]
+    assert world["callbacks"].failed == []
+
+
+def test_two_people_clicking_at_once_give_one_decision(world: dict[str, Any]) -> None:
+    from opslink_cli.emulator.moto_patches import serialise_dynamodb_writes
+
+    serialise_dynamodb_writes()
+    answers: list[Any] = []
+    clicks = [("approve", "U024BE7LH"), ("reject", "U0LEE"), ("approve", "U0LEE")]
+    threads = [threading.Thread(target=lambda a=a, u=u, n=n: answers.append(
+        answer(world, press(world["execution"], a, u, at=world["now"] + n / 10))))
+        for n, (a, u) in enumerate(clicks)]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    decided = [d for _, d in answers if d.get("replace_original")]
+    assert len(decided) == 1
+    assert len(world["callbacks"].succeeded) + len(world["callbacks"].failed) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"secret": "another-apps-secret"}, "signature does not match"),
+        ({"signed_body": b"payload=%7B%7D"}, "signature does not match"),  # body tampered
+        ({"at_offset": -600}, "stale"),
+        ({"at_offset": 600}, "stale"),
+    ],
+)
+def test_untrusted_requests_are_refused_and_decide_nothing(
+    world: dict[str, Any], change: dict[str, Any], words: str
+) -> None:
+    at = world["now"] + change.pop("at_offset", 0)
+    status, doc = answer(world, press(world["execution"], at=at, **change))
+    assert status == 401 and words in doc["error"]
+    assert world["callbacks"].succeeded == [] and world["callbacks"].failed == []
+
+
+def test_a_replayed_request_is_refused(world: dict[str, Any]) -> None:
+    req = press(world["execution"], "reject", at=world["now"])
+    assert answer(world, req)[0] == 200
+    status, doc = answer(world, req)
+    assert status == 401 and "replayed" in doc["error"]
+
+
+def test_unmapped_users_and_non_approvers_are_told_why_and_decide_nothing(
+    world: dict[str, Any],
+) -> None:
+    status, doc = answer(world, press(world["execution"], user="U0NOBODY", at=world["now"]))
+    assert status == 200 and "not mapped to a directory identity" in doc["text"]
+    status, doc = answer(world, press(world["execution"], user="U0EVE", at=world["now"] + 1))
+    assert "eve@example.com may not approve runbooks of checkout" in doc["text"]
+    assert world["callbacks"].succeeded == [] and world["callbacks"].failed == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"payload=not-json", b"nothing=here", urlencode({"payload": json.dumps(
+        {"type": "block_actions", "user": {"id": "U024BE7LH"},
+         "actions": [{"action_id": "approve", "value": "rm -rf /"}]})}).encode()],
+)  # fmt: skip
+def test_malformed_presses_are_refused(world: dict[str, Any], body: bytes) -> None:
+    status, doc = answer(world, press(world["execution"], at=world["now"], body=body))
+    assert status == 400 and doc["error"]
