@@ -253,6 +253,28 @@ class AwxApi(App):
         return 202, {}, b""
 
 
+class SlackApi(App):
+    """Slack's Web API as chat.postMessage answers it (docs: api.slack.com/methods):
+    HTTP 200 with {"ok": true, "channel", "ts", "message"}, or {"ok": false, "error"}."""
+
+    routes = [("POST", r"/api/chat\.postMessage", "post_message")]
+    auth_value = "Bearer xoxb-test-token"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posted: list[dict[str, Any]] = []
+        self.unknown_channels: set[str] = set()
+
+    def post_message(self, body: Any, query: str = "") -> Response:
+        doc = body if isinstance(body, dict) else {}
+        channel = str(doc.get("channel") or "")
+        if not channel or channel in self.unknown_channels:
+            return json_response(200, {"ok": False, "error": "channel_not_found"})
+        self.posted.append(doc)
+        ts = f"1765000000.{len(self.posted):06d}"
+        return json_response(200, {"ok": True, "channel": channel, "ts": ts, "message": doc})
+
+
 @contextmanager
 def serve(app: App) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):

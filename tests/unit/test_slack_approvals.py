@@ -148,3 +148,48 @@ def test_unmapped_users_and_non_approvers_are_told_why_and_decide_nothing(
 def test_malformed_presses_are_refused(world: dict[str, Any], body: bytes) -> None:
     status, doc = answer(world, press(world["execution"], at=world["now"], body=body))
     assert status == 400 and doc["error"]
+
+
+def test_an_approval_request_is_posted_once_with_its_buttons_and_slack_down_blocks_nothing(
+    deps: IngestDeps, clock: Clock
+) -> None:
+    """On a local Slack Web API: the request lands in the service's channel with approve
+    and reject buttons carrying the execution; a retried task posts nothing twice; a Slack
+    that refuses is a fault and a note, and the execution still waits for the CLI."""
+    from opslink.adapters.chat.slack_messages import SlackApprovalMessages
+    from opslink.adapters.store.faults import FaultRecords
+    from opslink.faults import FaultReporter
+    from opslink.remediation import run_task
+    from tests.integration.contract_servers import SlackApi, serve
+    from tests.unit.fakes import FakePlatform, remediate_deps
+
+    alert = opened_alert(deps)
+    execution = f"remediate-{alert['alert_id']}"
+    rdeps = remediate_deps(deps, FakePlatform(clock), clock)
+    rdeps.faults = FaultReporter(FaultRecords("AlertsTable", deps.store.client))  # type: ignore[attr-defined]
+    task = {"action": "request_approval", "alert": alert, "token": "token-1",
+            "selection": {"runbook": {"name": "restart_db", "tier": "service",
+                                      "timeout_seconds": 300}, "approval": True, "reason": "t"}}  # fmt: skip
+    app = SlackApi()
+    with serve(app) as url:
+        rdeps.chat = SlackApprovalMessages("xoxb-test-token", "#ops", {"checkout": "#payments"},
+                                           base_url=f"{url}/api/")  # fmt: skip
+        assert run_task(task, rdeps) == {"requested": True}
+        assert run_task(task, rdeps) == {"requested": True}  # a Step Functions retry
+        [posted] = app.posted
+        assert posted["channel"] == "#payments" and "restart_db" in posted["text"]
+        buttons = posted["blocks"][1]["elements"]
+        assert [(b["action_id"], b["value"]) for b in buttons] == [
+            ("approve", execution), ("reject", execution)]  # fmt: skip
+        # Slack refuses the next one (an unknown channel): recorded, never the end of it.
+        app.unknown_channels.add("#payments")
+        other = dict(task, selection={**task["selection"], "runbook": {
+            "name": "restart_service", "tier": "service", "timeout_seconds": 300}})  # fmt: skip
+        assert run_task(other, rdeps) == {"requested": True}
+    stored = deps.store.get(alert["alert_id"])
+    assert stored is not None
+    kinds = [n["kind"] for n in stored.notes]
+    assert kinds.count("chat_posted") == 1 and kinds.count("chat_failed") == 1
+    assert deps.store.approval_token(alert["alert_id"]) == "token-1"  # type: ignore[attr-defined]
+    faults = FaultRecords("AlertsTable", deps.store.client).faults()  # type: ignore[attr-defined]
+    assert any(f.component == "chat" and f.integration == "slack" for f in faults)

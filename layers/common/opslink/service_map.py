@@ -36,6 +36,7 @@ class ServiceEntry(BaseModel):
     # Who may approve this service's runbooks from chat (directory identities: e-mail);
     # empty: nobody from chat (the CLI, with its AWS permissions, still can).
     approvers: list[str] = Field(default_factory=list)
+    chat_channel: str | None = None  # where its approval requests are posted (Slack)
 
 
 class TeamEntry(BaseModel):

@@ -110,7 +110,19 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         notifier=notifier,
         faults=faults,
         incidents=IncidentKeys(store.table, store.client),
+        chat=_chat(settings, smap),
     )
+
+
+def _chat(settings: RemediateSettings, smap: Any) -> Any:
+    """Slack approval messages, when a bot token is configured."""
+    if not settings.slack_bot_token_secret_name:
+        return None
+    from opslink.adapters.chat.slack_messages import SlackApprovalMessages
+
+    token = read_secret(settings.slack_bot_token_secret_name, "Slack approval messages")
+    channels = {s: e.chat_channel for s, e in smap.services.items() if e.chat_channel}
+    return SlackApprovalMessages(token, settings.slack_channel, channels)
 
 
 def _member_sessions(settings: RemediateSettings, faults: FaultReporter) -> Any:

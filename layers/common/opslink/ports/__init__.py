@@ -4,6 +4,7 @@ One module per concern; every Protocol is importable from here."""
 
 from opslink.ports.integrations import (
     AlarmTagSource,
+    ChatMessages,
     Directory,
     Notifier,
     ReplayGuard,
@@ -42,6 +43,7 @@ __all__ = [
     "AlarmTagSource",
     "AlertStore",
     "AutomationControl",
+    "ChatMessages",
     "CommentQueue",
     "Commentable",
     "Directory",

@@ -35,6 +35,13 @@ class Notifier(Protocol):
     def notify(self, subject: str, message: str, attributes: dict[str, str]) -> None: ...
 
 
+class ChatMessages(Protocol):
+    name: str
+
+    def approval_requested(self, facts: dict[str, str]) -> str:
+        """Post an approval request with its buttons; the channel (ChatError: not taken)."""
+
+
 class ReplayGuard(Protocol):
     def delivery_seen(self, delivery_id: str) -> bool:
         """True when the delivery was applied before."""

@@ -11,6 +11,7 @@ from opslink.faults import FaultReporter
 from opslink.ports import (
     AlarmStateReader,
     AutomationControl,
+    ChatMessages,
     Directory,
     HostDirectory,
     IncidentStore,
@@ -53,6 +54,7 @@ class RemediateDeps:
     notifier: Notifier | None = None
     faults: FaultReporter | None = None
     incidents: IncidentStore | None = None  # a fix resolves its incident's ticket as it says
+    chat: ChatMessages | None = None  # approval requests posted with buttons (Slack)
     clock: Clock = field(default=utcnow)
 
     def runbook(self, name: str) -> Runbook:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from opslink.comment_outbox import post_comment
-from opslink.errors import InvalidTaskInput
+from opslink.errors import InvalidTaskInput, RetryableError
 from opslink.identity import execution_name
 from opslink.journal import EventKind, about
 from opslink.models import RemediationInput
@@ -200,4 +200,32 @@ def request_approval(deps: RemediateDeps, req: TaskRequest) -> dict[str, bool]:
     if a.ticket_id:
         key = f"{a.alert_id}:approval_requested:{runbook.name}"
         post_comment(deps.store, deps.tickets, a.ticket_id, key, text, deps.clock(), a.alert_id)
+    if deps.chat is not None:
+        _post_to_chat(deps, a, runbook, execution)
     return {"requested": True}
+
+
+def _post_to_chat(
+    deps: RemediateDeps, a: RemediationInput, runbook: Runbook, execution: str
+) -> None:
+    """Once per request (a retried task posts nothing twice); a chat platform that fails
+    is a fault, never the end of the wait: the CLI still decides."""
+    assert deps.chat is not None
+    now = deps.clock()
+    if not deps.store.claim_slot(a.alert_id, f"chat_posted_{runbook.name}", None, now):
+        return
+    facts = {"alert_id": a.alert_id, "service": a.service, "environment": a.environment,
+             "alarm": a.alarm_name, "runbook": runbook.name, "execution": execution,
+             "risk": str(runbook.spec.risk.value), "description": runbook.spec.description,
+             "ticket": a.ticket_id or ""}  # fmt: skip
+    try:
+        channel = deps.chat.approval_requested(facts)
+    except RetryableError as exc:
+        if deps.faults is not None:
+            deps.faults.record("chat", deps.chat.name, exc, {"alert_id": a.alert_id}, now)
+        deps.store.add_note(a.alert_id, f"The approval request could not be posted to "
+                            f"{deps.chat.name} ({str(exc)[:200]}); decide with the CLI.", now,
+                            kind="chat_failed")  # fmt: skip
+        return
+    deps.store.add_note(a.alert_id, f"Approval request posted to {deps.chat.name} {channel}.",
+                        now, kind="chat_posted")  # fmt: skip

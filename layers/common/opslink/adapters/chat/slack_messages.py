@@ -1,0 +1,66 @@
+"""Approval requests posted to Slack (chat.postMessage through the official slack-sdk),
+in the service's channel (the service map's `chat_channel`) or the default one, with the
+approve and reject buttons chat/slack.py answers. A Slack that fails raises ChatError: the
+caller records a fault and the remediation goes on waiting (the CLI still decides)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opslink.errors import RetryableError
+
+
+class ChatError(RetryableError):
+    """The chat platform did not take the message."""
+
+
+class SlackApprovalMessages:
+    name = "slack"
+
+    def __init__(
+        self,
+        token: str,
+        default_channel: str,
+        channels: dict[str, str] | None = None,
+        base_url: str | None = None,
+    ) -> None:
+        self.default_channel = default_channel
+        self.channels = channels or {}
+        self._token, self._base_url = token, base_url
+        self._client: Any = None
+
+    def _web(self) -> Any:
+        if self._client is None:
+            from slack_sdk import WebClient
+
+            base = self._base_url or "https://slack.com/api/"
+            self._client = WebClient(token=self._token, timeout=5, base_url=base)
+        return self._client
+
+    def approval_requested(self, facts: dict[str, str]) -> str:
+        """Post the request; the channel it went to."""
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
+        channel = self.channels.get(facts["service"]) or self.default_channel
+        text = (f"Approval needed: runbook {facts['runbook']} on {facts['service']} "
+                f"({facts['environment']}) for alarm {facts['alarm']}")  # fmt: skip
+        try:
+            self._web().chat_postMessage(channel=channel, text=text, blocks=_blocks(facts, text))
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            raise ChatError(f"Slack chat.postMessage to {channel}: {exc}") from exc
+        return channel
+
+
+def _blocks(facts: dict[str, str], text: str) -> list[dict[str, Any]]:
+    lines = [f"*{text}*", f"Risk: {facts.get('risk') or 'approval'} — {facts.get('description', '')}",
+             f"Alert {facts['alert_id']}; ticket {facts.get('ticket') or 'none yet'}"]  # fmt: skip
+    buttons = [
+        {"type": "button", "action_id": "approve", "style": "primary", "value": facts["execution"],
+         "text": {"type": "plain_text", "text": "Approve"}},
+        {"type": "button", "action_id": "reject", "style": "danger", "value": facts["execution"],
+         "text": {"type": "plain_text", "text": "Reject"}},
+    ]  # fmt: skip
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
+        {"type": "actions", "block_id": "opslink-approval", "elements": buttons},
+    ]
