@@ -148,7 +148,7 @@ class RemediateSettings(CommonSettings):
     member_external_id: str = Field(default="", alias="MEMBER_EXTERNAL_ID")
     stack_account_id: str = Field(default="", alias="STACK_ACCOUNT_ID")
     # Approval requests posted to Slack with buttons: the bot token's secret (empty: off).
-    slack_bot_token_secret_name: str = Field(default="", alias="SLACK_BOT_TOKEN_SECRET_NAME")
+    slack_bot_token_secret_name: str = Field(default="", alias="SLACK_BOT_TOKEN_SECRET")
     slack_channel: str = Field(default="", alias="SLACK_CHANNEL")
     # Hand-over on the alert's own ticket (own) or on a [FAILED_AUTO] ticket of its own.
     escalation_ticket: str = Field(
