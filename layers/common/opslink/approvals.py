@@ -9,32 +9,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from opslink.identity import alert_of_execution
-from opslink.journal import EventKind, LifecycleEvent, about
-from opslink.models import Alert
-from opslink.ports import TaskCallbacks
-
-
-class ApprovalStore(Protocol):
-    def get(self, alert_id: str) -> Alert | None: ...
-
-    def approval_token(self, alert_id: str) -> str | None: ...
-
-    def claim_slot(
-        self, alert_id: str, slot: str, previous: datetime | None, now: datetime
-    ) -> bool: ...
-
-    def add_note(
-        self,
-        alert_id: str,
-        text: str,
-        at: datetime,
-        kind: str = "note",
-        event: LifecycleEvent | None = None,
-        fields: dict[str, str] | None = None,
-    ) -> None: ...
+from opslink.journal import EventKind, about
+from opslink.ports import TaskCallbacks, TrackStore
 
 
 class NotWaiting(Exception):
@@ -51,7 +29,7 @@ class Decided:
 
 
 def decide(
-    store: ApprovalStore,
+    store: TrackStore,
     callbacks: TaskCallbacks,
     execution: str,
     approve: bool,
@@ -88,7 +66,7 @@ def decide(
     return Decided(execution, verdict, by, first=True)
 
 
-def _earlier(store: ApprovalStore, alert_id: str) -> str:
+def _earlier(store: TrackStore, alert_id: str) -> str:
     alert = store.get(alert_id)
     notes = alert.notes if alert is not None else []
     last = next((n for n in reversed(notes) if n.get("kind") in ("approved", "rejected")), None)
