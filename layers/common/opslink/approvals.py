@@ -42,9 +42,14 @@ def decide(
     alert_id = alert_of_execution(execution)
     alert = store.get(alert_id)
     token = store.approval_token(alert_id) if alert is not None else None
-    if alert is None or token is None:
-        raise NotWaiting(f"execution {execution} is not waiting for an approval")
     verdict = "approved" if approve else "rejected"
+    if alert is None or token is None:
+        # Decided a moment ago, and the run has moved on (its launch clears the token):
+        # the second person is told who decided, not that nothing waits.
+        earlier = _last_decision(alert.notes) if alert is not None else None
+        if earlier:
+            return Decided(execution, verdict, by, first=False, earlier=earlier)
+        raise NotWaiting(f"execution {execution} is not waiting for an approval")
     slot = "decided_" + hashlib.sha256(token.encode()).hexdigest()[:16]
     if not store.claim_slot(alert_id, slot, None, now):
         return Decided(execution, verdict, by, first=False, earlier=_earlier(store, alert_id))
@@ -68,6 +73,11 @@ def decide(
 
 def _earlier(store: TrackStore, alert_id: str) -> str:
     alert = store.get(alert_id)
-    notes = alert.notes if alert is not None else []
+    return _last_decision(alert.notes if alert is not None else []) or (
+        "by someone else a moment ago"
+    )
+
+
+def _last_decision(notes: list[dict[str, str]]) -> str | None:
     last = next((n for n in reversed(notes) if n.get("kind") in ("approved", "rejected")), None)
-    return last["text"] if last else "by someone else a moment ago"
+    return last["text"] if last else None
