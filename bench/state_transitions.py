@@ -49,7 +49,9 @@ def run(config: dict[str, str], scale: float, events: str) -> dict[str, dict[str
     with (
         tempfile.TemporaryDirectory() as tmp,
         LocalStack(
-            parameters=config | {"VerifyGraceSeconds": "60"},
+            # Three alarms of one family on purpose (one per job length): measured as
+            # three remediations, not grouped into one incident.
+            parameters=config | {"VerifyGraceSeconds": "60", "Correlation": "false"},
             env_overrides={"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(CATALOG)}},
             log_path=Path(tmp) / "lambda.log",
             time_scale=scale,

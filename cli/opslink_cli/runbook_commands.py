@@ -177,7 +177,7 @@ def _running_for(conn: Any, alert_id: str) -> str | None:
 
 
 def _manual_input(alert: Any, name: str, by: str, run_id: str, reason: str) -> dict[str, Any]:
-    from opslink.models import ManualRun, RemediationInput
+    from opslink.remediation_input import ManualRun, RemediationInput
 
     asked = f"Runbook {name} run on demand by {by} for alert {alert.alert_id}"
     notification = {

@@ -19,9 +19,10 @@ from opslink.adapters.jobs.local_shell import LocalShellPlatform
 from opslink.adapters.jobs.rundeck import RundeckPlatform
 from opslink.adapters.jobs.ssm import SsmRunCommandPlatform
 from opslink.errors import ParameterRejectedError
-from opslink.models import RemediationInput, Severity
+from opslink.models import Severity
 from opslink.remediation.blast_radius import resolve_hosts
 from opslink.remediation.catalog import load_catalog
+from opslink.remediation_input import RemediationInput
 from opslink.remediation_models import JobRequest
 from opslink.targets import check_hosts, check_targets
 from tests.conftest import ROOT

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from opslink.models import RemediationInput
 from opslink.remediation.payloads import EXECUTION_STATE, TASK_RESULTS, TaskRequest
 from opslink.remediation.tasks import TASKS
+from opslink.remediation_input import RemediationInput
 from tests.conftest import ROOT
 
 ASL = json.loads((ROOT / "statemachine" / "remediation.asl.json").read_text())

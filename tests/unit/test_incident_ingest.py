@@ -394,8 +394,8 @@ def test_the_roots_run_covers_the_bursts_other_hosts_within_max_targets(
     assert "and 2 more of incident" in job["host_source"]
     assert platform.launched[0].targets == {"InstanceId": (hosts[0],)}
     # Three more: six hosts, past restart_service's max_targets (4): only the root's runs.
-    from opslink.models import RemediationInput
     from opslink.remediation.blast_radius import resolve_hosts, with_incident_hosts
+    from opslink.remediation_input import RemediationInput
 
     for n, host in enumerate(hosts[3:], start=3):
         one(on(host, n), grouped, policy)

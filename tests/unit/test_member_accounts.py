@@ -100,8 +100,9 @@ def test_a_verified_member_alarm_is_handed_over_not_acted_on_in_the_stacks_accou
     in its account, is still refused automation (never a job in the wrong account)."""
     from datetime import UTC, datetime
 
-    from opslink.models import RemediationInput, Severity
+    from opslink.models import Severity
     from opslink.provenance import provenance_problem
+    from opslink.remediation_input import RemediationInput
 
     arn = _member_alarm("prod-web-cpu-high")
     alarms = CloudWatchAlarmState(members=MemberSessions("OpsLinkMemberRole", "ext-1", HOME))

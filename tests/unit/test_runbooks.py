@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from opslink.errors import ConfigurationError, ParameterRejectedError
-from opslink.models import RemediationInput, Severity
+from opslink.models import Severity
 from opslink.remediation.blast_radius import resolve_hosts
 from opslink.remediation.catalog import load_catalog, parse_runbook
 from opslink.remediation.parameters import resolve_parameters
 from opslink.remediation.policy import next_wait, polls_needed
 from opslink.remediation.selection import Stats, eligible, rank, seeded_rng
+from opslink.remediation_input import RemediationInput
 from opslink.remediation_models import RunbookKind
 from opslink.service_map import load_service_map
 from tests.conftest import ROOT

@@ -14,23 +14,19 @@ resolved ticket."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from opslink.comment_outbox import noted_status, post_comment
 from opslink.models import Alert, TicketStatus
-from opslink.ports import CommentQueue, IncidentStore
+from opslink.ports import AlertStore, IncidentStore
 
 logger = Logger(child=True)
 
 
-class _Store(CommentQueue, Protocol):
-    def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool: ...
-
-
 def resolve_alert_ticket(
-    store: _Store,
+    store: AlertStore,
     tickets: Any,
     incidents: IncidentStore | None,
     alert: Alert,

@@ -11,8 +11,8 @@ diagnostic, not a fix. A dead-lettered message redriven later passes the same ga
 from __future__ import annotations
 
 from opslink.errors import ConfigurationError
-from opslink.models import RemediationInput
 from opslink.ports import AlarmStateReader
+from opslink.remediation_input import RemediationInput
 
 UNVERIFIED = "unverified origin"
 

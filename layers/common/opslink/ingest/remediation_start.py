@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from opslink.models import Alarm, Alert, RemediationInput
+from opslink.models import Alarm, Alert
+from opslink.remediation_input import RemediationInput
 
 
 def remediation_input(

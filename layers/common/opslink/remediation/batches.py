@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from opslink.errors import JobPlatformError
 from opslink.journal import EventKind, about
-from opslink.models import RemediationInput
 from opslink.remediation.circuit import circuit_allows, circuit_failed, circuit_succeeded
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.parameters import resolve_parameters
 from opslink.remediation.payloads import LaunchedJob
+from opslink.remediation_input import RemediationInput
 from opslink.remediation_models import JobRequest
 
 

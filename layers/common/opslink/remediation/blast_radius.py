@@ -14,20 +14,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
 
 from opslink.errors import ParameterRejectedError
-from opslink.models import Alert, RemediationInput
-from opslink.ports import HostDirectory, IncidentStore
+from opslink.ports import AlertStore, HostDirectory, IncidentStore
 from opslink.remediation.catalog import Runbook
+from opslink.remediation_input import RemediationInput
 from opslink.targets import check_hosts, check_targets
 
 # An incident's firing members read for their hosts (max_targets bounds the run itself).
 MAX_MEMBERS_READ = 100
-
-
-class AlertReader(Protocol):
-    def get(self, alert_id: str) -> Alert | None: ...
 
 
 @dataclass(frozen=True)
@@ -121,7 +116,7 @@ def with_incident_hosts(
     runbook: Runbook,
     alert: RemediationInput,
     incidents: IncidentStore | None,
-    store: AlertReader,
+    store: AlertStore,
 ) -> HostPlan:
     """The root's run also covers its incident's other firing alarms of the same kind
     (service, alert type, environment) on other instances — a burst fixed in one run —

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 from opslink.errors import AutomationSuppressed, JobPlatformError
 from opslink.journal import EventKind, about
-from opslink.models import RemediationInput
 from opslink.remediation.deps import RemediateDeps
+from opslink.remediation_input import RemediationInput
 
 CIRCUIT_THRESHOLD = 3  # failed launches before automation pauses for a platform
 CIRCUIT_COOLDOWN = timedelta(minutes=5)  # then one execution probes it (half-open)

@@ -15,7 +15,6 @@ from opslink.errors import (
     ParameterRejectedError,
 )
 from opslink.journal import EventKind, about, seconds_between
-from opslink.models import RemediationInput
 from opslink.remediation.batches import batch_words, next_batch
 from opslink.remediation.blast_radius import HostPlan, resolve_hosts, with_incident_hosts
 from opslink.remediation.circuit import circuit_allows, circuit_failed, circuit_succeeded
@@ -27,6 +26,7 @@ from opslink.remediation.parameters import (
 )
 from opslink.remediation.payloads import Launch, LaunchedJob, PollPlan, PollState, TaskRequest
 from opslink.remediation.poll_schedule import Expected, describe, expected, wait_after
+from opslink.remediation_input import RemediationInput
 from opslink.remediation_models import BudgetClaim, JobRef, JobRequest, JobState, JobStatus
 from opslink.scrub import scrub
 

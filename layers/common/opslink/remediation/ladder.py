@@ -10,7 +10,7 @@ from __future__ import annotations
 from opslink.comment_outbox import post_comment
 from opslink.errors import ParameterRejectedError
 from opslink.journal import EventKind, about
-from opslink.models import AlertStatus, RemediationInput
+from opslink.models import AlertStatus
 from opslink.remediation.blast_radius import resolve_hosts
 from opslink.remediation.catalog import Runbook
 from opslink.remediation.deps import RemediateDeps
@@ -19,6 +19,7 @@ from opslink.remediation.parameters import resolve_parameters
 from opslink.remediation.payloads import Attempt, Ladder, SelectedRunbook, Selection, TaskRequest
 from opslink.remediation.select import candidate_stats, mode_of, suppression
 from opslink.remediation.selection import eligible, explain, rank, seeded_rng
+from opslink.remediation_input import RemediationInput
 from opslink.remediation_models import Risk
 
 

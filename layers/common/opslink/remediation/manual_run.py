@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from opslink.comment_outbox import post_comment
 from opslink.journal import EventKind, about
-from opslink.models import RemediationInput
 from opslink.provenance import provenance_problem
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.payloads import SelectedRunbook, Selection
 from opslink.remediation.select import mode_of, suppression
 from opslink.remediation.selection import eligible
+from opslink.remediation_input import RemediationInput
 from opslink.remediation_models import Risk
 
 

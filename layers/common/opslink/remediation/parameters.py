@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass
 
 from opslink.errors import ParameterRejectedError
-from opslink.models import RemediationInput
 from opslink.remediation.catalog import Runbook
+from opslink.remediation_input import RemediationInput
 from opslink.service_map import ServiceMap
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
 
 from opslink.errors import InvalidTaskInput
-from opslink.models import RemediationInput
+from opslink.remediation_input import RemediationInput
 
 
 class _Payload(BaseModel):

@@ -9,7 +9,6 @@ from opslink.comment_outbox import post_comment
 from opslink.errors import InvalidTaskInput, RetryableError
 from opslink.identity import execution_name
 from opslink.journal import EventKind, about
-from opslink.models import RemediationInput
 from opslink.provenance import provenance_problem
 from opslink.remediation.catalog import Runbook
 from opslink.remediation.deps import RemediateDeps
@@ -22,6 +21,7 @@ from opslink.remediation.selection import (
     rank,
     seeded_rng,
 )
+from opslink.remediation_input import RemediationInput
 from opslink.remediation_models import Risk
 
 if TYPE_CHECKING:
