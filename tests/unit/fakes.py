@@ -78,13 +78,18 @@ class FakeFleet:
         self.groups = groups or {}
         self.tagged = tagged or {}
         self.reads: list[tuple[str, ...]] = []
+        self.where: list[tuple[str, str]] = []  # (account, region) of each read
 
-    def group_instances(self, group: str) -> list[str]:
+    def group_instances(self, group: str, account: str = "", region: str = "") -> list[str]:
         self.reads.append(("group", group))
+        self.where.append((account, region))
         return list(self.groups.get(group, []))
 
-    def tagged_instances(self, key: str, value: str) -> list[str]:
+    def tagged_instances(
+        self, key: str, value: str, account: str = "", region: str = ""
+    ) -> list[str]:
         self.reads.append(("tag", key, value))
+        self.where.append((account, region))
         return list(self.tagged.get(value, []))
 
 

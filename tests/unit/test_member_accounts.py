@@ -93,15 +93,13 @@ def test_the_stacks_own_account_never_assumes_a_role(aws: None) -> None:
     assert alarms.describe("own", REGION, "") is not None
 
 
-def test_a_verified_member_alarm_is_handed_over_not_acted_on_in_the_stacks_account(
-    aws: None,
-) -> None:
-    """Jobs run with the stack's own credentials: a member account's alarm, proven real
-    in its account, is still refused automation (never a job in the wrong account)."""
+def test_a_verified_member_alarm_runs_only_where_the_stack_can_reach_it(aws: None) -> None:
+    """A member account's alarm, proven real in its account, gets a job only when the
+    stack can act there (its member role, on SSM); else it is handed over, saying why."""
     from datetime import UTC, datetime
 
     from opslink.models import Severity
-    from opslink.provenance import provenance_problem
+    from opslink.provenance import Reach, provenance_problem
     from opslink.remediation_input import RemediationInput
 
     arn = _member_alarm("prod-web-cpu-high")
@@ -113,8 +111,10 @@ def test_a_verified_member_alarm_is_handed_over_not_acted_on_in_the_stacks_accou
         triggered_at=datetime(2026, 12, 6, tzinfo=UTC),
     )  # fmt: skip
     allowed = frozenset({HOME, MEMBER})
-    why = provenance_problem(alert, alarms, allowed, HOME)
-    assert why is not None and f"runbooks run in this stack's account {HOME} only" in why
+    assert provenance_problem(alert, alarms, allowed, Reach(HOME)) is None
+    cut_off = Reach(HOME, members="the awx job platform runs jobs in this stack's own account")
+    why = provenance_problem(alert, alarms, allowed, cut_off)
+    assert why is not None and f"alarm of account {MEMBER} (verified there): the awx" in why
     home_alarm = alert.model_copy(update={"account_id": HOME})
     assert "does not exist in CloudWatch" in (provenance_problem(home_alarm, alarms, allowed,
-                                                                 HOME) or "")  # fmt: skip
+                                                                 Reach(HOME)) or "")  # fmt: skip

@@ -203,10 +203,12 @@ class Fleet:
     def __init__(self, groups: dict[str, list[str]], tagged: dict[str, list[str]]) -> None:
         self.groups, self.tagged = groups, tagged
 
-    def group_instances(self, group: str) -> list[str]:
+    def group_instances(self, group: str, account: str = "", region: str = "") -> list[str]:
         return self.groups.get(group, [])
 
-    def tagged_instances(self, key: str, value: str) -> list[str]:
+    def tagged_instances(
+        self, key: str, value: str, account: str = "", region: str = ""
+    ) -> list[str]:
         return self.tagged.get(f"{key}={value}", [])
 
 

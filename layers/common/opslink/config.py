@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Self
@@ -77,6 +78,15 @@ def account_set(raw: str) -> frozenset[str]:
     return ids
 
 
+def region_set(raw: str) -> frozenset[str]:
+    """ALARM_REGIONS: comma-separated region names (empties ignored)."""
+    regions = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    bad = sorted(r for r in regions if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", r))
+    if bad:
+        raise ValueError(f"ALARM_REGIONS: not region names: {', '.join(bad)}")
+    return regions
+
+
 class CommonSettings(_Settings):
     alerts_table: str = Field(alias="ALERTS_TABLE", min_length=3)
     tickets_table: str = Field(alias="TICKETS_TABLE", min_length=3)
@@ -91,6 +101,8 @@ class CommonSettings(_Settings):
     # Provenance: accounts whose alarms may trigger automation (empty: any alarm that
     # DescribeAlarms finds in this account).
     allowed_account_ids: frozenset[str] = Field(default=frozenset(), alias="ALLOWED_ACCOUNT_IDS")
+    # ... and regions (empty: any region).
+    alarm_regions: frozenset[str] = Field(default=frozenset(), alias="ALARM_REGIONS")
 
     _options = field_validator("ticket_options", mode="before")(json_object)
 
@@ -98,6 +110,11 @@ class CommonSettings(_Settings):
     @classmethod
     def _accounts(cls, value: Any) -> Any:
         return account_set(value) if isinstance(value, str) else value
+
+    @field_validator("alarm_regions", mode="before")
+    @classmethod
+    def _regions(cls, value: Any) -> Any:
+        return region_set(value) if isinstance(value, str) else value
 
 
 class IngestSettings(CommonSettings):

@@ -46,6 +46,11 @@ class RemediationInput(BaseModel):
     manual: ManualRun | None = None
     incident_id: str | None = None  # its incident's other hosts may join the run (root only)
 
+    def job_location(self) -> dict[str, str]:
+        """Where its jobs run (JobRequest/JobRef fields): the alarm's account and region; a
+        platform runs the stack's own account's jobs where the stack runs."""
+        return {"account": self.account_id, "region": self.region}
+
     @classmethod
     def from_alert(
         cls, alert: Alert, ticket_id: str | None, notification: dict[str, Any]

@@ -111,12 +111,18 @@ class JobRequest(_Frozen):
     targets: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     timeout_seconds: int
     idempotency_key: str
+    # Where the hosts are: the alarm's account and region ("" = the stack's own). A
+    # platform that cannot act there refuses the request (JobPlatformRejected).
+    account: str = ""
+    region: str = ""
 
 
 class JobRef(_Frozen):
     platform: str
     job_id: str
     launched_at: datetime
+    account: str = ""  # where the job runs, as its request said: followed and cancelled there
+    region: str = ""
 
 
 class JobStatus(_Frozen):

@@ -84,20 +84,21 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     catalog = load_catalog(settings.runbook_catalog_path)
     smap = load_service_map(settings.service_map_path)
     _audit_catalog(store, catalog)
+    members = _member_sessions(settings, faults)
     return RemediateDeps(
         store=store,
         tickets=ticket_system(settings),
-        jobs=job_platform(settings),
+        jobs=job_platform(settings, members),
         job_events=settings.job_events,
         waits=JobWaits(settings.alerts_table, client=store.client),  # one DynamoDB client
         callbacks=StepFunctionsCallbacks(),
         catalog=catalog,
-        alarms=CloudWatchAlarmState(members=_member_sessions(settings, faults)),
+        alarms=CloudWatchAlarmState(members=members),
         directory=ServiceMapDirectory(smap),
-        hosts=Ec2HostDirectory(),
+        hosts=Ec2HostDirectory(members=members, home_account=settings.stack_account_id),
         service_map=smap,
         allowed_accounts=settings.allowed_account_ids,
-        home_account=settings.stack_account_id,
+        reach=_reach(settings),
         poll_base_seconds=settings.poll_base_seconds,
         poll_max_seconds=settings.poll_max_seconds,
         runs_per_service_hour=settings.runs_per_service_hour,
@@ -123,6 +124,22 @@ def _chat(settings: RemediateSettings, smap: Any) -> Any:
     token = read_secret(settings.slack_bot_token_secret_name, "Slack approval messages")
     channels = {s: e.chat_channel for s, e in smap.services.items() if e.chat_channel}
     return SlackApprovalMessages(token, settings.slack_channel, channels)
+
+
+def _reach(settings: RemediateSettings) -> Any:
+    """Where jobs may run: member accounts only through their role, on a platform that
+    acts in AWS (SSM) or emulates it (local)."""
+    from opslink.provenance import Reach
+
+    members = ""
+    if not settings.member_role_name:
+        members = "MemberRoleName is not set: this stack runs jobs in its own account only"
+    elif settings.job_platform not in ("ssm", "local"):
+        members = (
+            f"the {settings.job_platform} job platform runs jobs in this stack's own account; "
+            "member accounts' alarms are remediated through SSM Run Command only"
+        )
+    return Reach(settings.stack_account_id, settings.alarm_regions, members)
 
 
 def _member_sessions(settings: RemediateSettings, faults: FaultReporter) -> Any:

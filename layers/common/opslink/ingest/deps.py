@@ -41,6 +41,7 @@ class IngestPolicy:
     flap_window: timedelta = timedelta(minutes=10)
     # Alarms of other accounts get their ticket, marked unverified; never automation.
     allowed_accounts: frozenset[str] = frozenset()
+    allowed_regions: frozenset[str] = frozenset()  # AlarmRegions; empty: any
 
     @classmethod
     def from_settings(cls, s: IngestSettings) -> IngestPolicy:
@@ -54,6 +55,7 @@ class IngestPolicy:
             flap_transitions=s.flap_transitions,
             flap_window=timedelta(seconds=s.flap_window_seconds),
             allowed_accounts=s.allowed_account_ids,
+            allowed_regions=s.alarm_regions,
         )
 
 

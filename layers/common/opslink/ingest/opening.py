@@ -29,7 +29,7 @@ from opslink.ingest.grouping import (
 from opslink.ingest.remediation_start import remediation_input
 from opslink.lock_holder import AlarmClearedFirst
 from opslink.models import Alarm, Alert, Outcome, RecordResult, TicketStatus
-from opslink.provenance import account_allowed
+from opslink.provenance import account_allowed, region_allowed
 from opslink.ticket_lockstep import resolve_other_tickets
 from opslink.ticket_policy import draft_ticket
 
@@ -129,11 +129,7 @@ def _finish_opening(
         if ticket is None:
             oncall = deps.directory.oncall(enr.team)
             new_ticket = True
-            unverified = (
-                None
-                if account_allowed(alarm.account_id, policy.allowed_accounts)
-                else f"account {alarm.account_id} is not one OpsLink serves (AllowedAccountIds)"
-            )
+            unverified = outside(alarm.account_id, alarm.region, policy)
             draft = draft_ticket(
                 alarm,
                 enr,
@@ -185,6 +181,16 @@ def _finish_opening(
         ticket_id=ticket_id,
         execution_name=name,
     )
+
+
+def outside(account: str, region: str, policy: IngestPolicy) -> str | None:
+    """Why an alarm is not of an account and region OpsLink serves (its ticket is marked
+    unverified and it never gets a job); None when it is."""
+    if not account_allowed(account, policy.allowed_accounts):
+        return f"account {account} is not one OpsLink serves (AllowedAccountIds)"
+    if not region_allowed(region, policy.allowed_regions):
+        return f"region {region} is not one OpsLink serves (AlarmRegions)"
+    return None
 
 
 def _reopen(

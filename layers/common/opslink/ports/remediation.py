@@ -157,10 +157,13 @@ class AutomationControl(Protocol):
 class HostDirectory(Protocol):
     """Where the hosts of a group or a service are, read at launch time."""
 
-    def group_instances(self, group: str) -> list[str]:
-        """Instance ids of an Auto Scaling group's InService instances."""
+    def group_instances(self, group: str, account: str = "", region: str = "") -> list[str]:
+        """Instance ids of an Auto Scaling group's InService instances (in the alarm's
+        account and region; "" = the stack's own)."""
 
-    def tagged_instances(self, key: str, value: str) -> list[str]:
+    def tagged_instances(
+        self, key: str, value: str, account: str = "", region: str = ""
+    ) -> list[str]:
         """Instance ids of the running instances tagged key=value."""
 
 

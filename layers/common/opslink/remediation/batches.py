@@ -39,6 +39,7 @@ def next_batch(deps: RemediateDeps, a: RemediationInput, job: LaunchedJob) -> La
         targets={"InstanceId": hosts},
         timeout_seconds=runbook.spec.timeout_seconds,
         idempotency_key=key,
+        **a.job_location(),
     )
     platform = deps.platform()
     circuit_allows(deps, platform.name, a)

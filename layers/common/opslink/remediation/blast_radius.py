@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from opslink.errors import ParameterRejectedError
+from opslink.errors import ConfigurationError, ParameterRejectedError
 from opslink.ports import AlertStore, HostDirectory, IncidentStore
 from opslink.remediation.catalog import Runbook
 from opslink.remediation_input import RemediationInput
@@ -59,7 +59,7 @@ def resolve_hosts(
         if key == "InstanceId":
             hosts, source = (value,), f"alarm dimension InstanceId={value}"
         elif key == "AutoScalingGroupName":
-            hosts = _read(runbook, directory, "group_instances", value)
+            hosts = _read(runbook, alert, directory, "group_instances", value)
             source = f"InService instances of Auto Scaling group {value}"
         else:
             raise ParameterRejectedError(
@@ -77,7 +77,7 @@ def resolve_hosts(
                 reason="none of these dimensions is on the alarm and no service tag is declared",
             )
         check_targets(runbook.name, {f"tag:{tag}": (alert.service,)})
-        hosts = _read(runbook, directory, "tagged_instances", tag, alert.service)
+        hosts = _read(runbook, alert, directory, "tagged_instances", tag, alert.service)
         source = f"running instances tagged {tag}={alert.service}"
     if not hosts:
         raise ParameterRejectedError(
@@ -101,13 +101,22 @@ def resolve_hosts(
 
 
 def _read(
-    runbook: Runbook, directory: HostDirectory | None, how: str, *args: str
+    runbook: Runbook,
+    alert: RemediationInput,
+    directory: HostDirectory | None,
+    how: str,
+    *args: str,
 ) -> tuple[str, ...]:
     if directory is None:
         raise ParameterRejectedError(
             runbook.name, "targets", "/".join(args), "", reason="needs a host directory (none)"
         )
-    found = getattr(directory, how)(*args)
+    try:
+        found = getattr(directory, how)(*args, account=alert.account_id, region=alert.region)
+    except ConfigurationError as exc:  # the member account's role is missing or refuses
+        raise ParameterRejectedError(
+            runbook.name, "targets", "/".join(args), "", reason=f"cannot be read: {exc}"
+        ) from exc
     return tuple(sorted(dict.fromkeys(found)))  # deterministic: the canary is stable on retry
 
 

@@ -22,6 +22,7 @@ from opslink.ports import (
     TaskCallbacks,
     TicketSystem,
 )
+from opslink.provenance import Reach
 from opslink.remediation.catalog import Runbook
 from opslink.service_map import ServiceMap
 
@@ -41,7 +42,7 @@ class RemediateDeps:
     hosts: HostDirectory | None = None  # an Auto Scaling group's / a service's hosts
     service_map: ServiceMap | None = None  # bounds parameters (runbooks, units, deny list)
     allowed_accounts: frozenset[str] = frozenset()  # AllowedAccountIds; empty: any found
-    home_account: str = ""  # the stack's: jobs run here only (empty: not checked)
+    reach: Reach = field(default_factory=Reach)  # accounts and regions jobs may run in
     poll_base_seconds: int = 15
     poll_max_seconds: int = 900
     runs_per_service_hour: int = 10

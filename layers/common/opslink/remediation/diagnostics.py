@@ -105,6 +105,7 @@ def start_diagnostics(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
                 targets={"InstanceId": resolve_hosts(runbook, a, deps.hosts).hosts},
                 timeout_seconds=min(runbook.spec.timeout_seconds, DEADLINE_SECONDS),
                 idempotency_key=f"{a.alert_id}:diagnostic:{runbook.name}",
+                **a.job_location(),
             )
             circuit_allows(deps, platform.name, a)
             ref = platform.launch(request)
@@ -175,7 +176,8 @@ def _collect(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
         if job.verdict:
             jobs.append(job)
             continue
-        ref = JobRef(platform=job.platform, job_id=job.job_id, launched_at=job.launched_at)
+        ref = JobRef(platform=job.platform, job_id=job.job_id, launched_at=job.launched_at,
+                     **req.alert.job_location())  # fmt: skip
         status = platform.status(ref)
         if status.state.finished:
             verdict = _verdict(status.state, status.exit_code)

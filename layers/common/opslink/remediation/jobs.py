@@ -143,6 +143,7 @@ def _start(
         targets=plan.targets(0),
         timeout_seconds=runbook.spec.timeout_seconds,
         idempotency_key=key,
+        **a.job_location(),
     )
     try:
         ref = platform.launch(request)
@@ -216,7 +217,8 @@ def _next_wait(
 def job_ref(req: TaskRequest) -> JobRef:
     if req.job is None:
         raise InvalidTaskInput(f"remediation task input: 'job' is missing for {req.action}")
-    return JobRef(platform=req.job.platform, job_id=req.job.job_id, launched_at=req.job.launched_at)
+    return JobRef(platform=req.job.platform, job_id=req.job.job_id, launched_at=req.job.launched_at,
+                  **req.alert.job_location())  # fmt: skip
 
 
 def poll(

@@ -47,7 +47,7 @@ def manual_refusal(deps: RemediateDeps, a: RemediationInput) -> tuple[str | None
             f"runbook {name} is in shadow mode (nothing runs; `opslink automation mode {name} "
             "approval` lets it run with a human's approval)"
         ), ""
-    why = provenance_problem(a, deps.alarms, deps.allowed_accounts, deps.home_account)
+    why = provenance_problem(a, deps.alarms, deps.allowed_accounts, deps.reach)
     if why:
         return f"the alarm's origin is not proven: {why}", ""
     return None, matches[name]

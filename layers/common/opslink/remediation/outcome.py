@@ -225,7 +225,8 @@ def _earlier_attempts(deps: RemediateDeps, req: TaskRequest) -> list[tuple[str, 
     for at in attempts:
         if req.job is not None and at.job_id == req.job.job_id:
             continue  # the current attempt: its output is above
-        ref = JobRef(platform=at.platform, job_id=at.job_id, launched_at=deps.clock())
+        ref = JobRef(platform=at.platform, job_id=at.job_id, launched_at=deps.clock(),
+                     **req.alert.job_location())  # fmt: skip
         try:
             got = deps.platform().output(ref, limit=2000)
             text = scrub((got.stdout + ("\n" + got.stderr if got.stderr else "")).strip())

@@ -45,7 +45,7 @@ def suppression(
         if why:
             return why
     return (
-        provenance_problem(alert, deps.alarms, deps.allowed_accounts, deps.home_account)
+        provenance_problem(alert, deps.alarms, deps.allowed_accounts, deps.reach)
         if origin
         else None
     )
@@ -119,7 +119,7 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
             )
         )
     why = provenance_problem(
-        a, deps.alarms, deps.allowed_accounts, deps.home_account
+        a, deps.alarms, deps.allowed_accounts, deps.reach
     )  # only when one could run
     if why:
         return _suppressed(deps, a, why)

@@ -3,6 +3,8 @@ through Powertools Parameters (cached per container), never from plain variables
 
 from __future__ import annotations
 
+from typing import Any
+
 from opslink.config import RemediateSettings
 from opslink.errors import ConfigurationError
 from opslink.ports import JobPlatform
@@ -15,24 +17,27 @@ def _url(url: str, what: str) -> str:
     return url
 
 
-def job_platform(s: RemediateSettings) -> JobPlatform:
+def job_platform(s: RemediateSettings, members: Any = None) -> JobPlatform:
     """The configured platform; for the HTTP ones a 401 re-reads the token (skipping its
-    cache) once, so a rotated token is picked up without a redeploy."""
-    platform = _platform(s)
+    cache) once, so a rotated token is picked up without a redeploy. `members`
+    (MemberSessions): SSM runs member accounts' jobs there."""
+    platform = _platform(s, members=members)
     http = getattr(platform, "http", None)
     if http is not None:
         http.refresh = lambda: _platform(s, fresh=True).http  # type: ignore[attr-defined]
     return platform
 
 
-def _platform(s: RemediateSettings, fresh: bool = False) -> JobPlatform:
+def _platform(s: RemediateSettings, fresh: bool = False, members: Any = None) -> JobPlatform:
     def _secret(name: str, what: str) -> str:
         return read_secret(name, what, fresh=fresh)
 
     if s.job_platform == "ssm":
         from opslink.adapters.jobs.ssm import SsmRunCommandPlatform
 
-        return SsmRunCommandPlatform(output_bucket=s.ssm_output_bucket)
+        return SsmRunCommandPlatform(
+            output_bucket=s.ssm_output_bucket, members=members, home_account=s.stack_account_id
+        )
     if s.job_platform == "local":
         from opslink.adapters.jobs.local_shell import LocalShellPlatform, Sandbox
 

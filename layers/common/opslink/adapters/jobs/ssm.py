@@ -9,6 +9,11 @@ alphabet with no shell metacharacters) as NUL-separated NAME=VALUE pairs, and a 
 prelude exports each pair with `export "$kv"`, which does not evaluate the value.
 Output beyond GetCommandInvocation's inline limit is read from S3 when an output bucket
 is configured.
+
+A member account's job (request.account, not the stack's) runs in that account and the
+alarm's region through the account's member role (adapters/member_accounts.py), and is
+followed and cancelled there (JobRef carries where); without a member role it is
+refused, never sent with the stack's own credentials.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from opslink.adapters.aws import lazy_client
 from opslink.adapters.jobs.fields import duration, instant
+from opslink.adapters.member_accounts import MemberAccountDenied, MemberSessions
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformError, JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
@@ -80,10 +86,14 @@ class SsmRunCommandPlatform:
         client: Any = None,
         s3: Any = None,
         output_bucket: str = "",
+        members: MemberSessions | None = None,
+        home_account: str = "",
     ) -> None:
         self._client = client
         self._s3 = s3
         self.output_bucket = output_bucket
+        self.members = members
+        self.home_account = members.home_account if members else home_account
 
     @property
     def client(self) -> Any:
@@ -97,9 +107,25 @@ class SsmRunCommandPlatform:
             self._s3 = lazy_client("s3")
         return self._s3
 
-    def _call(self, op: str, **kwargs: Any) -> Any:
+    def _client_for(self, account: str, region: str) -> Any:
+        """The stack's own client, or one in the member account and region the job's
+        hosts are in."""
+        if not account or not self.home_account or account == self.home_account:
+            return self.client
+        if self.members is None:
+            raise JobPlatformRejected(
+                f"ssm: hosts in account {account} are out of reach: MemberRoleName is not set "
+                "(deploy forwarder.yaml there and set it)"
+            )
         try:
-            return getattr(self.client, op)(**kwargs)
+            return self.members.client("ssm", account, region)
+        except MemberAccountDenied as exc:  # a hand-over that says why, not a retry
+            raise JobPlatformRejected(f"ssm: {exc}") from exc
+
+    def _call(self, op: str, where: JobRequest | JobRef | None = None, **kwargs: Any) -> Any:
+        client = self.client if where is None else self._client_for(where.account, where.region)
+        try:
+            return getattr(client, op)(**kwargs)
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
             if code in _RETRYABLE:
@@ -123,19 +149,21 @@ class SsmRunCommandPlatform:
             "TimeoutSeconds": 600,
             **targets_for(request),
         }
-        if self.output_bucket:
+        if self.output_bucket and self._client_for(request.account, "") is self.client:
+            # (a member account's Run Command cannot write to the stack's bucket: inline)
             kwargs |= {
                 "OutputS3BucketName": self.output_bucket,
                 "OutputS3KeyPrefix": f"opslink/{request.runbook}",
             }
-        command = self._call("send_command", **kwargs)["Command"]
+        command = self._call("send_command", request, **kwargs)["Command"]
         command_id = command.get("CommandId")
         if not command_id:
             raise JobPlatformRejected("ssm send_command: response has no Command.CommandId")
-        return JobRef(platform=self.name, job_id=command_id, launched_at=utcnow())
+        return JobRef(platform=self.name, job_id=command_id, launched_at=utcnow(),
+                      account=request.account, region=request.region)  # fmt: skip
 
     def _command(self, ref: JobRef) -> dict[str, Any]:
-        commands = self._call("list_commands", CommandId=ref.job_id).get("Commands") or []
+        commands = self._call("list_commands", ref, CommandId=ref.job_id).get("Commands") or []
         if not commands:
             raise JobPlatformRejected(f"ssm: command {ref.job_id} not found")
         return dict(commands[0])
@@ -155,7 +183,9 @@ class SsmRunCommandPlatform:
         command's first five instances, as for its output; once per job, at its end)."""
         spans = []
         for instance in (command.get("InstanceIds") or [])[:5]:
-            inv = self._call("get_command_invocation", CommandId=ref.job_id, InstanceId=instance)
+            inv = self._call(
+                "get_command_invocation", ref, CommandId=ref.job_id, InstanceId=instance
+            )
             spans.append((inv.get("ExecutionStartDateTime"), inv.get("ExecutionEndDateTime")))
         if not spans or any(duration(start, end) is None for start, end in spans):
             return None
@@ -169,7 +199,9 @@ class SsmRunCommandPlatform:
         errs: list[str] = []
         truncated = False
         for instance in instances[:5]:
-            inv = self._call("get_command_invocation", CommandId=ref.job_id, InstanceId=instance)
+            inv = self._call(
+                "get_command_invocation", ref, CommandId=ref.job_id, InstanceId=instance
+            )
             out, err = inv.get("StandardOutputContent", ""), inv.get("StandardErrorContent", "")
             if len(out) >= INLINE_LIMIT and inv.get("StandardOutputUrl"):
                 out, truncated = self._from_s3(inv["StandardOutputUrl"], limit) or out, True
@@ -203,4 +235,4 @@ class SsmRunCommandPlatform:
         return str(body.decode("utf-8", errors="replace"))
 
     def cancel(self, ref: JobRef) -> None:
-        self._call("cancel_command", CommandId=ref.job_id)
+        self._call("cancel_command", ref, CommandId=ref.job_id)

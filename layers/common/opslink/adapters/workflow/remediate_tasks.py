@@ -43,6 +43,8 @@ class RemediateTaskCanceller(_RemediateFunction):
                     "environment": alert.environment,
                     "alert_type": alert.alert_type,
                     "severity": alert.severity.value,
+                    "account_id": alert.account_id,  # where the job runs
+                    "region": alert.region,
                     "notification": {},
                 },
                 "job": job,
