@@ -15,22 +15,25 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from opslink_cli.emulator.deploy import ACCOUNT
+
 GROUP_SIZE = 3
 IMAGE_ID = "ami-0e0e0e0e0e0e0e0e0"  # moto accepts any image id
 TEMPLATE = "opslink-emulated-host"
 
 
 class EmulatedFleet:
-    """Hosts live in the stack's region: where the remediate function resolves them and
-    where its job platform runs (one stack per region)."""
+    """Hosts of the stack's own account live in the stack's region: where the remediate
+    function resolves them and where its job platform runs (one stack per region). A
+    member account's hosts live in that account and the alarm's region (accounts.py)."""
 
     def __init__(
-        self, client: Callable[[str, str], Any], region: str, service_tag: str = "Service"
+        self, client: Callable[[str, str, str], Any], region: str, service_tag: str = "Service"
     ) -> None:
         self._client = client
         self.region = region
         self.service_tag = service_tag
-        self._seen: set[tuple[str, str, str]] = set()
+        self._seen: set[tuple[str, str, str, str]] = set()
         self._lock = threading.Lock()
 
     def ensure_for_event(self, event: Any) -> None:
@@ -47,21 +50,25 @@ class EmulatedFleet:
             return  # the alarm names its host
         service = enrich(alarm, {}, load_service_map()).service
         group = alarm.dimensions.get("AutoScalingGroupName")
-        key = (self.region, group or "", service)
+        account = alarm.account_id if alarm.account_id != ACCOUNT else ""
+        region = alarm.region if account and alarm.region else self.region
+        key = (account, region, group or "", service)
         with self._lock:
             if key in self._seen:
                 return
             self._seen.add(key)
         if group:
-            self.add_group(self.region, group, service)
+            self.add_group(region, group, service, account=account)
         else:
-            self.add_tagged(self.region, service)
+            self.add_tagged(region, service, account=account)
 
-    def add_group(self, region: str, group: str, service: str, size: int = GROUP_SIZE) -> list[str]:
-        asg = self._client("autoscaling", region)
+    def add_group(
+        self, region: str, group: str, service: str, size: int = GROUP_SIZE, account: str = ""
+    ) -> list[str]:
+        asg = self._client("autoscaling", region, account)
         found = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group])
         if not found.get("AutoScalingGroups"):
-            self._template(region)
+            self._template(region, account)
             asg.create_auto_scaling_group(
                 AutoScalingGroupName=group,
                 LaunchTemplate={"LaunchTemplateName": TEMPLATE},
@@ -74,8 +81,8 @@ class EmulatedFleet:
             found = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group])
         return [i["InstanceId"] for g in found["AutoScalingGroups"] for i in g["Instances"]]
 
-    def add_tagged(self, region: str, service: str) -> list[str]:
-        ec2 = self._client("ec2", region)
+    def add_tagged(self, region: str, service: str, account: str = "") -> list[str]:
+        ec2 = self._client("ec2", region, account)
         running = ec2.describe_instances(
             Filters=[
                 {"Name": f"tag:{self.service_tag}", "Values": [service]},
@@ -95,8 +102,8 @@ class EmulatedFleet:
         )
         return [i["InstanceId"] for i in out["Instances"]]
 
-    def _template(self, region: str) -> None:
-        ec2 = self._client("ec2", region)
+    def _template(self, region: str, account: str = "") -> None:
+        ec2 = self._client("ec2", region, account)
         with contextlib.suppress(Exception):  # exists already
             ec2.create_launch_template(
                 LaunchTemplateName=TEMPLATE,

@@ -32,6 +32,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from opslink_cli.emulator.deploy import ACCOUNT
+
 OLD_SECONDS = 30 * 86400
 SANDBOX_LOG = Path("var/log/opslink-sandbox.log")
 
@@ -40,6 +42,7 @@ SANDBOX_LOG = Path("var/log/opslink-sandbox.log")
 class Watched:
     name: str
     region: str
+    account: str  # "" = the stack's own
     alert_type: str
     service: str
     since: datetime  # the alarm's own state-change time: fixes count from then on
@@ -128,11 +131,13 @@ def alarms_in(event: Any) -> list[Any]:
 class SimulatedMonitor:
     """Mirrors alarms into the emulated CloudWatch and evaluates them on read."""
 
-    def __init__(self, host: Path, client: Callable[[str, str], Any]) -> None:
+    def __init__(self, host: Path, client: Callable[[str, str, str], Any]) -> None:
         self.host = host
-        self._client = client  # (service, region) -> boto3 client of the emulator
-        self.watched: dict[tuple[str, str], Watched] = {}
-        self._last: dict[tuple[str, str], datetime] = {}  # newest state change mirrored
+        # (service, region, account) -> boto3 client of the emulator in that account
+        self._client = client
+        # keyed by (account, region, name): alarms of one name in two accounts are two
+        self.watched: dict[tuple[str, str, str], Watched] = {}
+        self._last: dict[tuple[str, str, str], datetime] = {}  # newest state change mirrored
         self._lock = threading.Lock()
 
     # -- mirror ------------------------------------------------------------------------
@@ -146,12 +151,13 @@ class SimulatedMonitor:
         from opslink.enrichment import enrich
         from opslink.service_map import load_service_map
 
-        key = (alarm.region, alarm.name)
+        account = alarm.account_id if alarm.account_id != ACCOUNT else ""
+        key = (account, alarm.region, alarm.name)
         with self._lock:
             if key in self._last and alarm.state_changed_at <= self._last[key]:
                 return  # a duplicate or late delivery: CloudWatch has moved on
             self._last[key] = alarm.state_changed_at
-        cw = self._client("cloudwatch", alarm.region)
+        cw = self._client("cloudwatch", alarm.region, account)
         known = cw.describe_alarms(AlarmNames=[alarm.name]).get("MetricAlarms", [])
         metric = alarm.primary_metric
         if not known:
@@ -175,6 +181,7 @@ class SimulatedMonitor:
                 self.watched[key] = Watched(
                     alarm.name,
                     alarm.region,
+                    account,
                     enr.alert_type,
                     enr.service,
                     alarm.state_changed_at,
@@ -192,9 +199,11 @@ class SimulatedMonitor:
 
     def evaluate(self, backend: Any, names: list[str]) -> None:
         region = getattr(backend, "region_name", "")
+        account = getattr(backend, "account_id", "")
+        account = "" if account == ACCOUNT else account
         for name in names:
             with self._lock:
-                w = self.watched.get((region, name))
+                w = self.watched.get((account, region, name))
             alarm = backend.alarms.get(name)
             if w is None or alarm is None or alarm.state_value != "ALARM":
                 continue
@@ -203,7 +212,7 @@ class SimulatedMonitor:
                     f"the simulated host recovered ({w.alert_type} back to normal)", None, "OK"
                 )
                 with self._lock:
-                    self.watched.pop((region, name), None)
+                    self.watched.pop((account, region, name), None)
 
 
 _active: SimulatedMonitor | None = None

@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 
+from opslink_cli.emulator.accounts import account_client, forget
 from opslink_cli.emulator.deploy import ACCOUNT, DEFAULT_ROOT, REGION, Schedule, TemplateDeployer
 from opslink_cli.emulator.moto_patches import (
     clear_parameter_caches,
@@ -76,6 +77,7 @@ class LocalStack(TemplateDeployer):
             self._own_state_dir = True
         fake_credentials(self.state_dir / "home", self.endpoint_url)
         clear_parameter_caches()
+        forget()  # member accounts' credentials of an earlier moto
         (self.state_dir / "jobs").mkdir(parents=True, exist_ok=True)
         seed_sandbox_host(self.state_dir / "host")
         self.sandbox_hide = file_seal()
@@ -123,8 +125,8 @@ class LocalStack(TemplateDeployer):
 
         assert self.runtime is not None
         self.fleet = EmulatedFleet(
-            lambda service, region: boto3.client(
-                service, region_name=region, endpoint_url=self.endpoint_url
+            lambda service, region, account: account_client(
+                service, region, account, self.endpoint_url
             ),
             REGION,
         )
@@ -148,8 +150,8 @@ class LocalStack(TemplateDeployer):
         assert self.state_dir is not None and self.runtime is not None
         self.monitor = SimulatedMonitor(
             self.state_dir / "host",
-            lambda service, region: boto3.client(
-                service, region_name=region, endpoint_url=self.endpoint_url
+            lambda service, region, account: account_client(
+                service, region, account, self.endpoint_url
             ),
         )
         self._monitor_ctx = installed(self.monitor)

@@ -67,10 +67,13 @@ class Resolver:
             raise TemplateError(f"unknown condition {name!r}")
         return bool(self.resolve(conditions[name]))
 
-    def ref(self, name: str) -> str:
+    def ref(self, name: str) -> Any:
         if name in self.pseudo:
             return self.pseudo[name]
         if name in self.parameters:
+            spec = self.template.get("Parameters", {}).get(name, {})
+            if spec.get("Type") == "CommaDelimitedList":  # a list, as CloudFormation has it
+                return [part.strip() for part in self.parameters[name].split(",")]
             return self.parameters[name]
         if name in self.refs:
             return self.refs[name]
