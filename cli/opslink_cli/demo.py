@@ -30,6 +30,16 @@ from opslink_cli.render import table
 
 ENGINEER = "erin@example.com"
 APPROVER = "dana@example.com"
+# A member account of the organization (forwarder.yaml deployed there): its alarm is
+# ticketed here and remediated there, through its member role.
+MEMBER_ACCOUNT, MEMBER_REGION = "210987654321", "us-west-2"
+DEMO_PARAMETERS = {
+    "MemberRoleName": "OpsLinkMemberRole",
+    "MemberExternalId": "opslink-demo",
+    "AllowedAccountIds": MEMBER_ACCOUNT,
+    "AlarmPublisherAccounts": MEMBER_ACCOUNT,
+}
+MEMBER_ALARM = "prod-shipping-api-cpu-high"
 
 
 @dataclass
@@ -40,6 +50,7 @@ class DemoRun:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)  # alarm name -> ingest outcome
+    member_account: bool = False  # the stack acts in a member account (DEMO_PARAMETERS)
     report: Any = None  # the KPI report of the week ending on the demo's day
 
 
@@ -89,6 +100,20 @@ def _wait_for_approval_request(stack: LocalStack, execution: str) -> None:
     raise RuntimeError(
         f"{execution} made no progress for {STALL_SECONDS:.0f}s and never asked for an approval"
     )
+
+
+def _member_alarm(at: datetime) -> dict[str, Any]:
+    message = samples.metric_alarm(
+        MEMBER_ALARM,
+        at,
+        dimensions={"AutoScalingGroupName": "shipping-api-asg"},
+        description="CPU above 85% on the shipping API fleet (member account)",
+    )
+    return message | {
+        "AWSAccountId": MEMBER_ACCOUNT,
+        "Region": "US West (Oregon)",
+        "AlarmArn": f"arn:aws:cloudwatch:{MEMBER_REGION}:{MEMBER_ACCOUNT}:alarm:{MEMBER_ALARM}",
+    }
 
 
 def _decide(conn: operator.Connection, verb: str, execution: str, by: str) -> str:
@@ -145,6 +170,15 @@ def scenario(stack: LocalStack, say: Callable[[str], None]) -> DemoRun:
         json.dumps(samples.sample_events()["sns-console-test-notification.json"]["Records"][0])
     )["Sns"]["Message"]
     stack.publish_alarm(test_note, subject="test")
+    role = stack.parameters.get("MemberRoleName")
+    if role:
+        run.member_account = True
+        say(
+            f"An alarm of member account {MEMBER_ACCOUNT} in {MEMBER_REGION} (forwarder.yaml "
+            f"forwards it): its ticket here; its hosts read, its runbook run and its fix "
+            f"verified there, through {role}"
+        )
+        stack.publish_alarm(_member_alarm(t0))
 
     say(
         "Remediation runs: runbook chosen, job launched in the sandbox, polled, alarm verified; "
@@ -215,8 +249,9 @@ def problems(run: DemoRun) -> list[str]:
     found = []
     by_name = {a.alarm_name: a for a in run.alerts}
     tickets = {t.id: t for t in run.tickets}
-    if len(run.alerts) != 8:
-        found.append(f"expected 8 alerts, found {len(run.alerts)}")
+    expected_alerts = 8 + run.member_account
+    if len(run.alerts) != expected_alerts:
+        found.append(f"expected {expected_alerts} alerts, found {len(run.alerts)}")
     still_firing = {a.incident_id for a in run.alerts if a.status is AlertStatus.OPEN}
     for alert in run.alerts:
         # An incident's member is on its opener's ticket; every other alert has its own.
@@ -256,6 +291,12 @@ def problems(run: DemoRun) -> list[str]:
         "prod-payments-db-connection-pool": ("alarm", None),
         "prod-cdn-edge-degraded": ("ticket", ENGINEER),
     }
+    if run.member_account:
+        expectations[MEMBER_ALARM] = ("automation", None)
+        member = by_name.get(MEMBER_ALARM)
+        if member is not None and (member.account_id, member.region) != (
+            MEMBER_ACCOUNT, MEMBER_REGION):  # fmt: skip
+            found.append(f"{MEMBER_ALARM} is not the member account's alarm")
     for name, (by, who) in expectations.items():
         expected = by_name.get(name)
         if expected is None or expected.status is not AlertStatus.RESOLVED:
@@ -266,7 +307,9 @@ def problems(run: DemoRun) -> list[str]:
     storm = by_name.get("prod-orders-db-connection-storm")
     if storm is None or outcomes.get(storm.alert_id, ("", ""))[1] != "approval rejected":
         found.append("the rejected approval should leave the storm alert to humans")
-    if len(run.executions) != 8 or any(e["status"] != "SUCCEEDED" for e in run.executions):
+    if len(run.executions) != expected_alerts or any(
+        e["status"] != "SUCCEEDED" for e in run.executions
+    ):
         found.append(
             f"executions not all succeeded: {[(e['execution'], e['status']) for e in run.executions]}"
         )
@@ -281,7 +324,7 @@ def run_demo(out: TextIO, keep: bool = True) -> int:
     say(
         "Standing up the stack from template.yaml on the local emulator (moto, handlers in-process)"
     )
-    with LocalStack(mirror_alarms=True) as stack:
+    with LocalStack(mirror_alarms=True, parameters=DEMO_PARAMETERS) as stack:
         say(
             f"  {len(stack.names)} resources; runbooks run sealed in a sandbox against the "
             f"simulated host {stack.state_dir}/host"

@@ -10,16 +10,29 @@ from pathlib import Path
 import pytest
 
 from opslink.models import AlertStatus, TicketStatus
-from opslink_cli.demo import problems, scenario
+from opslink_cli.demo import (
+    DEMO_PARAMETERS,
+    MEMBER_ACCOUNT,
+    MEMBER_ALARM,
+    MEMBER_REGION,
+    problems,
+    scenario,
+)
 from opslink_cli.emulator import LocalStack
+from opslink_cli.emulator.accounts import account_client
 
 pytestmark = pytest.mark.e2e
 
 
 def test_demo_run_keeps_one_alert_one_truth(tmp_path: Path) -> None:
     log = io.StringIO()
-    with LocalStack(mirror_alarms=True, log_path=tmp_path / "lambda.log") as stack:
+    with LocalStack(mirror_alarms=True, log_path=tmp_path / "lambda.log",
+                    parameters=DEMO_PARAMETERS) as stack:  # fmt: skip
         run = scenario(stack, lambda text: log.write(text + "\n"))
+        jobs = {a.alarm_name: stack.alert_store().launched_jobs(a.alert_id) for a in run.alerts}
+        groups = account_client("autoscaling", MEMBER_REGION, MEMBER_ACCOUNT)
+        theirs = {i["InstanceId"] for g in groups.describe_auto_scaling_groups()[
+            "AutoScalingGroups"] for i in g["Instances"]}  # fmt: skip
     tickets = {t.id: t for t in run.tickets}
     still_firing = {a.incident_id for a in run.alerts if a.status is AlertStatus.OPEN}
     for alert in run.alerts:
@@ -34,6 +47,15 @@ def test_demo_run_keeps_one_alert_one_truth(tmp_path: Path) -> None:
     assert len(run.tickets) == len(run.alerts) - 1 == run.counters["tickets"]
     assert sum(1 for e in run.executions if e["outcome"] == "Remediated") >= 3
     assert any(r == "approval rejected" for r in (e["reason"] for e in run.executions))
+    # the member account's alarm: fixed there, on that account's group, through its role
+    member = next(a for a in run.alerts if a.alarm_name == MEMBER_ALARM)
+    assert (member.account_id, member.region) == (MEMBER_ACCOUNT, MEMBER_REGION)
+    assert member.status is AlertStatus.RESOLVED, [n["text"][:300] for n in member.notes]
+    assert member.resolution["by"] == "automation"
+    ran_on = {h for job in jobs[MEMBER_ALARM] for h in job["hosts"]}
+    assert ran_on and ran_on <= theirs  # hosts read in the member account, run there
+    assert MEMBER_ACCOUNT in tickets[member.ticket_id or ""].description
+    assert f"member account {MEMBER_ACCOUNT}" in log.getvalue()
     assert problems(run) == []
     assert "opslink executions approve" in log.getvalue()
 

@@ -1,8 +1,10 @@
 """The other half of least privilege: every AWS call the functions really make, recorded
 on the emulator through the demo's story, the ticket sweep, the KPI publication and a
 signed webhook, is allowed by that function's role as the SAM translator deploys it.
-A permission removed from template.yaml that the code still needs fails here; one the
-code does not need fails the review in tests/unit/test_least_privilege.py."""
+The demo's member account alarm makes calls with the member role's credentials: those
+are checked against the role forwarder.yaml creates there. A permission removed from
+template.yaml or forwarder.yaml that the code still needs fails here; one the code does
+not need fails the review in tests/unit/test_least_privilege.py."""
 
 from __future__ import annotations
 
@@ -18,29 +20,34 @@ from typing import Any
 import boto3
 import botocore.client
 import pytest
+from moto.iam.models import get_account_id_from
 
 from opslink_cli import samples
-from opslink_cli.demo import scenario
+from opslink_cli.demo import DEMO_PARAMETERS, MEMBER_ACCOUNT, scenario
 from opslink_cli.emulator import LocalStack
 from opslink_cli.emulator import runtime as lambda_runtime
 from opslink_cli.emulator.deploy import ACCOUNT, REGION
 from opslink_cli.emulator.stack import schedule_event
+from opslink_cli.emulator.template import load_template
 from opslink_cli.iam_review import Role, roles_from_template, stack_resolver, transformed_template
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
-PARAMETERS = {"WebhookSecretName": "opslink/webhook"}
+PARAMETERS = {"WebhookSecretName": "opslink/webhook", **DEMO_PARAMETERS}
 _IAM_PREFIX = {"stepfunctions": "states", "resourcegroupstaggingapi": "tag"}
 _TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
              "ConditionCheck": "ConditionCheckItem"}  # fmt: skip
 
 
-def iam_requests(service: str, op: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+def iam_requests(
+    service: str, op: str, params: dict[str, Any], where: tuple[str, str] = (REGION, ACCOUNT)
+) -> list[tuple[str, str]]:
     """The (IAM action, resource ARN) pairs one API call is authorised against. The
     emulator's stack is in us-east-1 while the sample alarms live in eu-west-1; a real
     deployment has a stack per region, so alarm ARNs are taken in the stack's region
-    (reading another region's alarms is refused: see the unit review)."""
-    at = f"{REGION}:{ACCOUNT}"
+    (reading another region's alarms is refused: see the unit review). A member account's
+    call is authorised in that account and the region it was made in (`where`)."""
+    at = f"{where[0]}:{where[1]}"
     prefix = _IAM_PREFIX.get(service, service)
     if service == "dynamodb":
 
@@ -81,6 +88,7 @@ def iam_requests(service: str, op: str, params: dict[str, Any]) -> list[tuple[st
         ),
         ("resourcegroupstaggingapi", "GetResources"): lambda: "*",
         ("autoscaling", "DescribeAutoScalingGroups"): lambda: "*",
+        ("sts", "AssumeRole"): lambda: params["RoleArn"],
         ("ec2", "DescribeInstances"): lambda: "*",
     }.get((service, op))
     if resource is None:
@@ -97,6 +105,12 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, s
         function = lambda_runtime.current_function()
         if function:
             service = self.meta.service_model.service_name
+            # whose credentials: a member account's role (moto knows the account of an
+            # assumed role's key) is checked against forwarder.yaml's member role
+            creds = self._request_signer._credentials
+            account = get_account_id_from(creds.access_key) if creds else ACCOUNT
+            if account != ACCOUNT:
+                function = f"member:{account}:{self.meta.region_name}"
             calls.append((function, service, operation_name, dict(api_params)))
         return original(self, operation_name, api_params)
 
@@ -154,12 +168,31 @@ def test_every_call_the_functions_make_is_allowed_by_their_role(
 
     functions = {f.removeprefix("opslink-") for f, *_ in recorded}
     assert functions >= {"IngestFunction", "RemediateFunction", "TrackFunction", "MetricsFunction"}
+    # the member account's calls, against the role forwarder.yaml creates there
+    forwarder = load_template(ROOT / "forwarder.yaml")
+    params = {"CentralRemediationRoleArn": f"arn:aws:iam::{ACCOUNT}:role/central",
+              "ExternalId": DEMO_PARAMETERS["MemberExternalId"],
+              "CentralEventBusArn": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/opslink-alarms"}  # fmt: skip
+    member = {r.name: r for r in roles_from_template(
+        forwarder, stack_resolver(forwarder, params, "opslink-forwarder", "us-east-1",
+                                  MEMBER_ACCOUNT))}["MemberRole"]  # fmt: skip
+    assert any(f.startswith(f"member:{MEMBER_ACCOUNT}:") for f in functions)
+
+    def allowed(function: str, action: str, resource: str) -> bool:
+        if function.startswith("member:"):
+            return member.allows(action, resource)
+        return roles[f"{function.removeprefix('opslink-')}Role"].allows(action, resource)
+
+    def where(function: str) -> tuple[str, str]:
+        _, account, region = function.split(":") if function.startswith("member:") else ("", ACCOUNT, REGION)  # fmt: skip
+        return region, account
+
     denied = sorted(
         {
             f"{function}: {action} on {resource}"
             for function, service, op, params in recorded
-            for action, resource in iam_requests(service, op, params)
-            if not roles[f"{function.removeprefix('opslink-')}Role"].allows(action, resource)
+            for action, resource in iam_requests(service, op, params, where(function))
+            if not allowed(function, action, resource)
         }
     )
     assert denied == []
