@@ -54,7 +54,9 @@ def test_demo_run_keeps_one_alert_one_truth(tmp_path: Path) -> None:
     assert member.resolution["by"] == "automation"
     ran_on = {h for job in jobs[MEMBER_ALARM] for h in job["hosts"]}
     assert ran_on and ran_on <= theirs  # hosts read in the member account, run there
-    assert MEMBER_ACCOUNT in tickets[member.ticket_id or ""].description
+    where = tickets[member.ticket_id or ""].description
+    assert f"{MEMBER_ACCOUNT} (shipping-prod) / {MEMBER_REGION}" in where
+    assert f"switchrole?account={MEMBER_ACCOUNT}&roleName=OnCallReadOnly" in where
     assert f"member account {MEMBER_ACCOUNT}" in log.getvalue()
     assert problems(run) == []
     assert "opslink executions approve" in log.getvalue()

@@ -188,6 +188,7 @@ def enrich(alarm: Alarm, tags: dict[str, str], smap: ServiceMap) -> Enrichment:
                 service, sources["service"] = (named or "unknown"), "naming"
     assert service is not None
     entry = smap.services.get(service)
+    account = smap.account(alarm.account_id)
 
     def pick(
         fact: str, from_map: str | None, from_name: str | None, default: str | None
@@ -204,12 +205,13 @@ def enrich(alarm: Alarm, tags: dict[str, str], smap: ServiceMap) -> Enrichment:
                 return value
         return None
 
-    team = pick("team", entry.team if entry else None, None, None)
+    team = pick("team", (entry.team if entry else None) or (account.team if account else None),
+                None, None)  # fmt: skip
     owner = pick("owner", entry.owner if entry else None, None, None)
     tagged_env = _tag(tags, "environment")
     environment = pick(
         "environment",
-        entry.environment if entry else None,
+        (entry.environment if entry else None) or (account.environment if account else None),
         _environment_from_name(tokens),
         smap.defaults.environment,
     )
@@ -245,4 +247,7 @@ def enrich(alarm: Alarm, tags: dict[str, str], smap: ServiceMap) -> Enrichment:
         critical_service=smap.is_critical(service),
         service_kind=entry.kind if entry else None,
         sources=sources,
+        account_name=account.name if account else None,
+        console_role=account.console_role if account else None,
+        console_portal=smap.console_portal if account and account.console_role else None,
     )

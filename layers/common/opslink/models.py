@@ -152,6 +152,10 @@ class Enrichment(_Frozen):
     critical_service: bool = False
     service_kind: str | None = None
     sources: dict[str, str] = Field(default_factory=dict)
+    # Where, in words and links (the service map's `accounts` and `console_portal`).
+    account_name: str | None = None
+    console_role: str | None = None
+    console_portal: str | None = None
 
 
 class TicketDraft(_Frozen):

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import fnmatch
 from functools import lru_cache
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from opslink.config_files import config_text
 from opslink.errors import ConfigurationError
@@ -37,6 +45,16 @@ class ServiceEntry(BaseModel):
     # empty: nobody from chat (the CLI, with its AWS permissions, still can).
     approvers: list[str] = Field(default_factory=list)
     chat_channel: str | None = None  # where its approval requests are posted (Slack)
+
+
+class AccountEntry(BaseModel):
+    """An AWS account whose alarms OpsLink takes (keyed by its id in `accounts`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None  # shown beside the id on tickets (an alias, an Organizations name)
+    environment: str | None = None  # its alarms' environment unless a tag or service says
+    team: str | None = None  # its alarms' team unless a tag or service says
+    console_role: str | None = Field(default=None, pattern=r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 
 
 class TeamEntry(BaseModel):
@@ -73,6 +91,22 @@ class ServiceMap(BaseModel):
     teams: dict[str, TeamEntry] = Field(default_factory=dict)
     # Chat users as the directory knows them: "slack:<user id>" -> e-mail.
     chat_users: dict[str, str] = Field(default_factory=dict)
+    # Accounts by id: names, defaults and the console role of each (tickets say where).
+    accounts: dict[str, AccountEntry] = Field(default_factory=dict)
+    # IAM Identity Center's access portal (https://<x>.awsapps.com/start): console links
+    # of an account with a console_role open in that account and role through it.
+    console_portal: str | None = Field(default=None, pattern=r"^https://[^\s#?]+$")
+
+    @field_validator("accounts", mode="before")
+    @classmethod
+    def _account_ids(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        keys = {str(k).zfill(12) if isinstance(k, int) else str(k): v for k, v in value.items()}
+        bad = [k for k in keys if not (len(k) == 12 and k.isdigit())]
+        if bad:
+            raise ValueError(f"not 12-digit account ids: {', '.join(bad)}")
+        return keys
 
     @model_validator(mode="after")
     def _known_dependencies(self) -> ServiceMap:
@@ -128,6 +162,9 @@ class ServiceMap(BaseModel):
 
     def is_critical(self, service: str) -> bool:
         return service in self.critical_services
+
+    def account(self, account_id: str) -> AccountEntry | None:
+        return self.accounts.get(account_id)
 
     def oncall(self, team: str | None) -> str | None:
         entry = self.teams.get(team or "")

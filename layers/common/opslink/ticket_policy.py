@@ -93,7 +93,11 @@ def _md_cell(text: str) -> str:
     return code(text).replace("|", "\\|")
 
 
-def console_links(alarm: Alarm) -> list[tuple[str, str]]:
+def console_links(alarm: Alarm, where: Enrichment | None = None) -> list[tuple[str, str]]:
+    """The alarm in the console of its region — and of its account: through IAM Identity
+    Center's access portal when the account has a console role and the map a portal (the
+    link signs in to that account and role, then opens the page), else a switch-role link
+    beside the page's (the console opens pages in the account one is signed in to)."""
     base = f"https://{alarm.region}.console.aws.amazon.com/cloudwatch/home?region={alarm.region}"
     links = [
         ("Alarm in the CloudWatch console", f"{base}#alarmsV2:alarm/{quote(alarm.name, safe='')}")
@@ -106,7 +110,23 @@ def console_links(alarm: Alarm) -> list[tuple[str, str]]:
                 f"{base}#metricsV2:graph=~();namespace={quote(metric.namespace, safe='')}",
             )
         )
-    return links
+    role = where.console_role if where else None
+    if not role or not alarm.account_id:
+        return links
+    if where and where.console_portal:
+        portal = where.console_portal.rstrip("/")
+        return [
+            (f"{label} (account {alarm.account_id}, role {role})",
+             f"{portal}/#/console?account_id={alarm.account_id}&role_name={quote(role, safe='')}"
+             f"&destination={quote(url, safe='')}")
+            for label, url in links
+        ]  # fmt: skip
+    name = quote((where.account_name if where else None) or alarm.account_id, safe="")
+    switch = (
+        f"https://signin.aws.amazon.com/switchrole?account={alarm.account_id}"
+        f"&roleName={quote(role, safe='')}&displayName={name}"
+    )
+    return [(f"Switch to account {alarm.account_id} (role {role}) first", switch), *links]
 
 
 def _impact(alarm: Alarm, enrichment: Enrichment, prio: Priority) -> str:
@@ -131,7 +151,12 @@ def description(alarm: Alarm, enrichment: Enrichment, prio: Priority, alert_id: 
         ),
         ("Changed at", alarm.state_changed_at.isoformat()),
         ("Kind", alarm.kind.value.replace("_", " ")),
-        ("Account / region", f"{alarm.account_id} / {alarm.region}"),
+        (
+            "Account / region",
+            f"{alarm.account_id}"
+            + (f" ({enrichment.account_name})" if enrichment.account_name else "")
+            + f" / {alarm.region}",
+        ),
         (
             "Alarm ARN",
             alarm.arn
@@ -160,7 +185,7 @@ def description(alarm: Alarm, enrichment: Enrichment, prio: Priority, alert_id: 
             rows.append(("Triggered by", ", ".join(alarm.triggering_children)))
     table = "\n".join(f"| {k} | {_md_cell(v)} |" for k, v in rows)
     steps = "\n".join(f"{i}. {s}" for i, s in enumerate(suggested_steps(enrichment.alert_type), 1))
-    links = "\n".join(f"- [{label}]({url})" for label, url in console_links(alarm))
+    links = "\n".join(f"- [{label}]({url})" for label, url in console_links(alarm, enrichment))
     parts = [
         "## What fired",
         "| Field | Value |\n| --- | --- |\n" + table,
