@@ -17,7 +17,8 @@ from opslink.adapters.tickets.scrubbed import ScrubbedTickets
 from opslink.alarm_parsing import parse_sns_message
 from opslink.inert import ZWSP, code, regions
 from opslink.models import Alarm, Enrichment, Severity
-from opslink.ticket_policy import HandOverFacts, draft_ticket, handover_note
+from opslink.outcome_texts import HandOverFacts, handover_note
+from opslink.ticket_policy import draft_ticket
 from opslink_cli import samples
 from tests.integration.contract_servers import serve
 from tests.integration.test_ticket_providers import APPS, make

@@ -173,3 +173,9 @@ def jira_wiki(markdown: str) -> str:
         else:
             out.append("{noformat}\n" + defang(content) + "\n{noformat}")
     return "".join(out)
+
+
+def md_cell(text: str) -> str:
+    """A table cell of untrusted text: a code span, its pipes escaped (GFM tables split
+    on | even inside code spans)."""
+    return code(text).replace("|", "\\|")

@@ -5,11 +5,10 @@ Pure functions; no I/O. The knowledge base of suggested steps lives in knowledge
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from opslink.inert import code, fenced, title_text
+from opslink.inert import code, fenced, md_cell, title_text
 from opslink.knowledge_base import suggested_steps
 from opslink.models import Alarm, AlarmKind, Enrichment, Priority, Severity, TicketDraft, TicketType
 
@@ -85,12 +84,6 @@ def title(alarm: Alarm, enrichment: Enrichment) -> str:
     prefix = f"[{enrichment.severity.value.upper()}] {enrichment.service} - "
     text = prefix + title_text(message)
     return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
-
-
-def _md_cell(text: str) -> str:
-    """A table cell of untrusted text: a code span, its pipes escaped (GFM tables split
-    on | even inside code spans)."""
-    return code(text).replace("|", "\\|")
 
 
 def console_links(alarm: Alarm, where: Enrichment | None = None) -> list[tuple[str, str]]:
@@ -183,7 +176,7 @@ def description(alarm: Alarm, enrichment: Enrichment, prio: Priority, alert_id: 
         rows.append(("Alarm rule", _clip(alarm.alarm_rule, DESCRIPTION_FIELD_MAX)))
         if alarm.triggering_children:
             rows.append(("Triggered by", ", ".join(alarm.triggering_children)))
-    table = "\n".join(f"| {k} | {_md_cell(v)} |" for k, v in rows)
+    table = "\n".join(f"| {k} | {md_cell(v)} |" for k, v in rows)
     steps = "\n".join(f"{i}. {s}" for i, s in enumerate(suggested_steps(enrichment.alert_type), 1))
     links = "\n".join(f"- [{label}]({url})" for label, url in console_links(alarm, enrichment))
     parts = [
@@ -273,78 +266,4 @@ def draft_ticket(
             "triggered_at": alarm.state_changed_at.isoformat(),
         }
         | extra,
-    )
-
-
-# --- texts of the remediation outcome ---------------------------------------------------
-
-HANDOVER_EXCERPT = 2_000  # characters of stdout/stderr shown on a hand-over
-
-
-@dataclass(frozen=True)
-class HandOverFacts:
-    alert_id: str
-    service: str
-    environment: str
-    alarm_name: str
-    region: str
-    runbook: str | None
-    job: str | None  # "<platform> <job id>"
-    ticket_id: str | None
-    hosts: tuple[str, ...] = ()  # every host a job of this run was launched on
-
-
-def excerpt(text: str, limit: int = HANDOVER_EXCERPT) -> str:
-    """The end of a job's output (where the error usually is), cut to `limit`."""
-    text = text.strip()
-    return text if len(text) <= limit else "…" + text[-limit:]
-
-
-def handover_note(
-    facts: HandOverFacts,
-    why: str,
-    detail: str,
-    stdout: str | None,
-    stderr: str | None,
-    earlier: list[tuple[str, str, str]] | None = None,
-) -> str:
-    """The hand-over a human reads: what was tried, on what, and the job's output; with
-    `earlier` (runbook, how it ended, output) the ladder's previous attempts, in order."""
-    lines = [
-        f"OpsLink could not fix alert {facts.alert_id} automatically: {why}.",
-        "",
-        "| Field | Value |",
-        "| --- | --- |",
-        f"| Service | {_md_cell(facts.service)} ({facts.environment}) |",
-        f"| Alarm | {_md_cell(facts.alarm_name)} ({facts.region}) |",
-        f"| Runbook | {facts.runbook or 'no runbook'} |",
-        f"| Job | {facts.job or '- -'} |",
-        f"| Hosts touched | {', '.join(facts.hosts) if facts.hosts else 'none'} |",
-        f"| Alert ticket | {facts.ticket_id or '-'} |",
-    ]
-    if detail:
-        lines += ["", f"**Detail:** {code(excerpt(detail, 1000))}"]
-    if stdout is not None or stderr is not None:
-        # Job output is kept as printed (a fence is literal); only the fence is ours.
-        lines += ["", "### stdout", *fenced(excerpt(stdout or "") or "(empty)", strip=False)]
-        lines += ["### stderr", *fenced(excerpt(stderr or "") or "(empty)", strip=False)]
-    if earlier:
-        lines += ["", f"### Earlier attempts in this episode ({len(earlier)})"]
-        for n, (runbook, ended, output) in enumerate(earlier, 1):
-            lines += [
-                f"{n}. **{runbook}**: {ended}",
-                *fenced(excerpt(output, 600) or "(empty)", strip=False),
-            ]
-    return "\n".join(lines) + "\n"
-
-
-def handover_title(service: str, what: str, why: str) -> str:
-    return f"[FAILED_AUTO] {service} - {title_text(what)}: {why}"[:TITLE_MAX]
-
-
-def resolution_comment(runbook: str, job: str, alarm_name: str, stdout: str) -> str:
-    return (
-        f"Resolved by OpsLink: runbook {runbook} ({job}) fixed the problem; alarm "
-        f"{code(alarm_name)} is back to OK.\n\nOutput:\n"
-        + "\n".join(fenced(excerpt(stdout), strip=False))
     )

@@ -23,6 +23,7 @@ from opslink.errors import (
 )
 from opslink.inert import fenced
 from opslink.journal import EventKind, about
+from opslink.outcome_texts import excerpt
 from opslink.remediation.blast_radius import resolve_hosts
 from opslink.remediation.circuit import circuit_allows
 from opslink.remediation.deps import RemediateDeps
@@ -32,7 +33,6 @@ from opslink.remediation.select import select_runbook, suppression
 from opslink.remediation.selection import eligible
 from opslink.remediation_models import JobRef, JobRequest, JobState, RunbookKind
 from opslink.scrub import scrub
-from opslink.ticket_policy import excerpt
 
 logger = Logger(child=True)
 

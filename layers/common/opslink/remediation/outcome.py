@@ -16,14 +16,7 @@ from opslink.errors import ConfigurationError, JobPlatformRejected
 from opslink.incident_tickets import resolve_alert_ticket
 from opslink.journal import EventKind, about, seconds_between
 from opslink.models import AlertStatus, HandOver, Priority, TicketDraft, TicketStatus, TicketType
-from opslink.remediation.deps import RemediateDeps
-from opslink.remediation.jobs import job_ref
-from opslink.remediation.payloads import LaunchedJob, TaskRequest, Verification
-from opslink.remediation.policy import ESCALATIONS
-from opslink.remediation_models import JobOutput, JobRef
-from opslink.scrub import scrub
-from opslink.ticket_lockstep import resolve_other_tickets
-from opslink.ticket_policy import (
+from opslink.outcome_texts import (
     HANDOVER_EXCERPT,
     HandOverFacts,
     excerpt,
@@ -31,6 +24,13 @@ from opslink.ticket_policy import (
     handover_title,
     resolution_comment,
 )
+from opslink.remediation.deps import RemediateDeps
+from opslink.remediation.jobs import job_ref
+from opslink.remediation.payloads import LaunchedJob, TaskRequest, Verification
+from opslink.remediation.policy import ESCALATIONS
+from opslink.remediation_models import JobOutput, JobRef
+from opslink.scrub import scrub
+from opslink.ticket_lockstep import resolve_other_tickets
 
 logger = Logger(child=True)
 
