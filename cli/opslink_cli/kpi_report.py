@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from opslink.kpis import Kpis, RunbookRate, compute, runbook_rates
+from opslink.kpis import Kpis, Place, RunbookRate, by_place, compute, runbook_rates
 from opslink.ports import JournalReader
 from opslink.quality import Finding, Thresholds, assess, window_rows
 
@@ -72,6 +72,7 @@ class Report:
     runbooks: list[RunbookRate]
     findings: list[Finding]
     items_read: int = 0
+    places: list[Place] = field(default_factory=list)  # by account and region (members)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def kpi_table(self, lang: str = "en") -> list[dict[str, Any]]:
@@ -160,6 +161,7 @@ def build(
         runbooks=runbook_rates(rows_now),
         findings=assess(rows_now, end, thresholds),
         items_read=sum(sum(1 for _ in r) for r in reads.values()),
+        places=[] if service else by_place(rows_now),
     )
 
 
@@ -184,6 +186,9 @@ def print_summary(report: Report, paths: dict[str, Any], out: Any, lang: str = "
         for r in report.kpi_table(lang)
     ]
     table(rows, ("kpi", "value", "previous", "change"), out, max_width=None)
+    if report.places:
+        out.write("\n" + ("按账户和区域" if lang == "zh" else "By account and region") + "\n")
+        table(place_rows(report, lang), PLACE_COLUMNS, out, max_width=None)
     by = "截止" if lang == "zh" else "by"
     for f in report.findings:
         t = f.text(lang)
@@ -192,6 +197,26 @@ def print_summary(report: Report, paths: dict[str, Any], out: Any, lang: str = "
             f"({t['team']}, {by} {f.deadline})\n"
         )
     out.write(("报告" if lang == "zh" else "report") + f": {paths['html']}\n")
+
+
+PLACE_COLUMNS = ("account", "region", "alerts", "automation_rate", "ticket_creation_rate",
+                 "success_rate_verified")  # fmt: skip
+
+
+def place_rows(report: Report, lang: str = "en") -> list[dict[str, str]]:
+    """The report's figures by account and region, as text."""
+    own = "本账户（所有区域）" if lang == "zh" else "this account (every region)"
+    return [
+        {
+            "account": p.account or own,
+            "region": p.region or "",
+            "alerts": str(p.kpis.alerts),
+            "automation_rate": _text(p.kpis.automation_rate, "%"),
+            "ticket_creation_rate": _text(p.kpis.ticket_creation_rate, "%"),
+            "success_rate_verified": _text(p.kpis.success_rate_verified, "%"),
+        }
+        for p in report.places
+    ]
 
 
 def _text(v: Any, unit: str) -> str:

@@ -40,6 +40,12 @@ LABELS = {
         "service": "Service",
         "all": "all services",
         "to": "to",
+        "places": "By account and region",
+        "account": "Account",
+        "region": "Region",
+        "alerts": "Alerts",
+        "ticket_creation_rate": "Ticket creation rate",
+        "success_rate_verified": "Verified success rate",
     },
     "zh": {
         "title": "OpsLink 自动化报告",
@@ -69,6 +75,12 @@ LABELS = {
         "service": "服务",
         "all": "全部服务",
         "to": "至",
+        "places": "按账户和区域",
+        "account": "账户",
+        "region": "区域",
+        "alerts": "告警",
+        "ticket_creation_rate": "工单创建率",
+        "success_rate_verified": "验证成功率",
     },
 }
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR"]
@@ -198,6 +210,17 @@ def html_page(report: Report, charts: list[Path], lang: str = "en") -> str:
     if idle:
         images += f'<p id="not-run">{e(t["not_run"])}: {e(", ".join(idle))}</p>'
     scope = e(report.service or t["all"])
+    places_html = ""
+    if report.places:
+        from opslink_cli.kpi_report import PLACE_COLUMNS, place_rows
+
+        head = "".join(f"<th>{e(t[c])}</th>" for c in PLACE_COLUMNS)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{e(r[c])}</td>" for c in PLACE_COLUMNS) + "</tr>"
+            for r in place_rows(report, lang)
+        )
+        places_html = f'<h2>{e(t["places"])}</h2><table id="places"><tr>{head}</tr>{body}</table>'
+
     return f"""<!doctype html>
 <html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">
 <title>{e(t["title"])}</title>
@@ -212,6 +235,7 @@ img {{ max-width: 100%; display: block; margin: 1em 0; }}
 <h1>{e(t["title"])}</h1>
 <p>{e(t["period"])}: {report.start.isoformat()} {e(t["to"])} {report.end.isoformat()} · {e(t["service"])}: {scope}</p>
 <table id="kpis"><tr><th>{e(t["kpi"])}</th><th>{e(t["value"])}</th><th>{e(t["previous"])}</th><th>{e(t["change"])}</th></tr>{rows}</table>
+{places_html}
 <h2>{e(t["findings"])}</h2>
 {findings_html}
 {images}

@@ -58,6 +58,11 @@ def test_demo_run_keeps_one_alert_one_truth(tmp_path: Path) -> None:
     assert f"{MEMBER_ACCOUNT} (shipping-prod) / {MEMBER_REGION}" in where
     assert f"switchrole?account={MEMBER_ACCOUNT}&roleName=OnCallReadOnly" in where
     assert f"member account {MEMBER_ACCOUNT}" in log.getvalue()
+    # the KPI report slices the member account's alarms out: the rest is this account's
+    places = {(p.account, p.region): p.kpis for p in run.report.places}
+    assert places[(MEMBER_ACCOUNT, MEMBER_REGION)].alerts == 1
+    assert places[(MEMBER_ACCOUNT, MEMBER_REGION)].automation_rate == 100.0
+    assert places[("", "")].alerts == len(run.alerts) - 1
     assert problems(run) == []
     assert "opslink executions approve" in log.getvalue()
 

@@ -221,3 +221,32 @@ def test_top_n_keeps_cardinality_bounded() -> None:
     top = top_n(rows, "service#", 3, by="alerts")
     assert list(top) == ["s15", "s14", "s13", "other"]
     assert top["other"]["alerts"] == sum(range(1, 13))
+
+
+def test_a_member_accounts_alarms_are_sliced_by_account_and_region(deps: IngestDeps) -> None:
+    """Alarms of a member account count in a row of their account and region as well;
+    the stack's own account is what remains (a single-account stack writes no such row)."""
+    from opslink.kpis import by_place
+
+    deps.store.home_account = "123456789012"  # type: ignore[attr-defined]
+    own = samples.metric_alarm("prod-checkout-api-cpu-high", T0)
+    theirs = samples.metric_alarm("prod-shipping-api-cpu-high", T0 + timedelta(minutes=1))
+    theirs |= {"AWSAccountId": "210987654321", "Region": "US West (Oregon)",
+               "AlarmArn": "arn:aws:cloudwatch:us-west-2:210987654321:alarm:prod-shipping-api-cpu-high"}  # fmt: skip
+    for message in (own, theirs):
+        ingest_event(samples.sns_event(message), deps, IngestPolicy())
+    rows = deps.store.kpi_counters(T0)
+    assert sorted(s for s in rows if s.startswith("where#")) == ["where#210987654321#us-west-2"]
+    places = by_place(rows)
+    assert [(p.account, p.region, p.kpis.alerts) for p in places] == [
+        ("", "", 1), ("210987654321", "us-west-2", 1)]  # fmt: skip
+    assert places[0].kpis.ticket_creation_rate == places[1].kpis.ticket_creation_rate == 100.0
+    deps.store.home_account = ""  # type: ignore[attr-defined]  # a stack not told its account
+    again = samples.metric_alarm("prod-shipping-api-cpu-high", T0 + timedelta(hours=2))
+    again |= {k: theirs[k] for k in ("AWSAccountId", "Region", "AlarmArn")}
+    again["AlarmName"] = "prod-shipping-api-latency"
+    again["AlarmArn"] = again["AlarmArn"].replace("cpu-high", "latency")
+    ingest_event(samples.sns_event(again), deps, IngestPolicy())
+    after = deps.store.kpi_counters(T0)
+    assert after["all"]["alerts"] == 3 and after["where#210987654321#us-west-2"]["alerts"] == 1
+    assert by_place({"all": {"alerts": 3}}) == []  # no member account: no slicing

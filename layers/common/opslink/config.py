@@ -103,6 +103,8 @@ class CommonSettings(_Settings):
     allowed_account_ids: frozenset[str] = Field(default=frozenset(), alias="ALLOWED_ACCOUNT_IDS")
     # ... and regions (empty: any region).
     alarm_regions: frozenset[str] = Field(default=frozenset(), alias="ALARM_REGIONS")
+    # The stack's own account (jobs run there; other accounts' alarms are sliced in KPIs).
+    stack_account_id: str = Field(default="", alias="STACK_ACCOUNT_ID")
 
     _options = field_validator("ticket_options", mode="before")(json_object)
 
@@ -163,7 +165,6 @@ class RemediateSettings(CommonSettings):
     # Member accounts: their alarms verified in their account through this role (empty: off).
     member_role_name: str = Field(default="", alias="MEMBER_ROLE_NAME")
     member_external_id: str = Field(default="", alias="MEMBER_EXTERNAL_ID")
-    stack_account_id: str = Field(default="", alias="STACK_ACCOUNT_ID")
     # Approval requests posted to Slack with buttons: the bot token's secret (empty: off).
     slack_bot_token_secret_name: str = Field(default="", alias="SLACK_BOT_TOKEN_SECRET")
     slack_channel: str = Field(default="", alias="SLACK_CHANNEL")

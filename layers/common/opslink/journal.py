@@ -71,6 +71,8 @@ class LifecycleEvent:
     latency_seconds: int | None = None  # alarm -> this step (launched, resolved)
     counted: bool = True  # False: journal only (e.g. a second launch's "automated" flag)
     detail: dict[str, str] = field(default_factory=dict)
+    account: str = ""  # the alarm's account and region: a member account's are sliced
+    region: str = ""
 
     @property
     def day_of(self) -> datetime:
@@ -91,6 +93,9 @@ HANDOVER_REASONS: dict[str, str] = {
     "platform_error": "platform_down",
     "automation_error": "automation_error",
 }
+
+
+WHERE_SCOPE = "where#"  # where#<account>#<region>: a member account's alarms in a region
 
 
 def sketch_key(seconds: float) -> int:
@@ -167,9 +172,12 @@ def counter_updates(event: LifecycleEvent, first_launch: bool = False) -> dict[s
     return {}
 
 
-def scopes(event: LifecycleEvent) -> list[str]:
-    """The counter rows an event counts in: overall, its service, its alert type and (for
-    a run) its runbook. Bounded: services and runbooks are the catalog's and the map's."""
+def scopes(event: LifecycleEvent, home_account: str = "") -> list[str]:
+    """The counter rows an event counts in: overall, its service, its alert type, (for
+    a run) its runbook, and — for an alarm of a member account — its account and region
+    (the stack's own account is what remains: a single-account stack writes nothing
+    more). Bounded: services and runbooks are the catalog's and the map's, accounts the
+    allowed ones."""
     out = ["all"]
     if event.service:
         out.append(f"service#{event.service}")
@@ -177,6 +185,8 @@ def scopes(event: LifecycleEvent) -> list[str]:
         out.append(f"type#{event.alert_type}")
     if event.runbook:
         out.append(f"runbook#{event.runbook}")
+    if home_account and event.account and event.account != home_account:
+        out.append(f"{WHERE_SCOPE}{event.account}#{event.region or '-'}")
     return out
 
 
@@ -195,5 +205,7 @@ def about(alert: object, kind: EventKind, at: datetime, **kw: object) -> Lifecyc
         service=str(getattr(alert, "service", "")),
         alert_type=str(getattr(alert, "alert_type", "")),
         cohort=cohort if isinstance(cohort, datetime) else None,
+        account=str(getattr(alert, "account_id", "") or ""),
+        region=str(getattr(alert, "region", "") or ""),
         **kw,  # type: ignore[arg-type]
     )

@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from opslink.journal import BUCKETS, sketch_value
+from opslink.journal import BUCKETS, WHERE_SCOPE, sketch_value
 
 Counters = Mapping[str, int]
 
@@ -191,3 +191,28 @@ def top_n(rows: Mapping[str, Counters], prefix: str, n: int, by: str) -> dict[st
     if rest:
         out["other"] = total(rest)
     return out
+
+
+@dataclass(frozen=True)
+class Place:
+    """The KPIs of the alarms of one account and region; account "" is the stack's own
+    account (every region), what remains of the whole once member accounts are taken."""
+
+    account: str
+    region: str
+    kpis: Kpis
+
+
+def by_place(rows: Mapping[str, Counters]) -> list[Place]:
+    """The window's figures by account and region (its `where#` rows), the stack's own
+    account first; empty when no member account's alarm counted."""
+    members = sorted(s for s in rows if s.startswith(WHERE_SCOPE))
+    if not members:
+        return []
+    taken = total(rows[s] for s in members)
+    own = {k: v - taken.get(k, 0) for k, v in rows.get("all", {}).items()}
+    places = [Place("", "", compute({k: v for k, v in own.items() if v > 0}))]
+    for scope in members:
+        account, _, region = scope.removeprefix(WHERE_SCOPE).partition("#")
+        places.append(Place(account, region, compute(rows[scope])))
+    return places

@@ -32,7 +32,11 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
     from opslink.service_map import load_service_map
 
     smap = load_service_map(settings.service_map_path)
-    store = DynamoAlertStore(settings.alerts_table, journal_table=settings.journal_table)
+    store = DynamoAlertStore(
+        settings.alerts_table,
+        journal_table=settings.journal_table,
+        home_account=settings.stack_account_id,
+    )
     notifier = _notifier(settings.notification_topic_arn)
     grouping = settings.correlation
     return IngestDeps(
@@ -78,7 +82,11 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     from opslink.remediation.catalog import load_catalog
     from opslink.service_map import load_service_map
 
-    store = DynamoAlertStore(settings.alerts_table, journal_table=settings.journal_table)
+    store = DynamoAlertStore(
+        settings.alerts_table,
+        journal_table=settings.journal_table,
+        home_account=settings.stack_account_id,
+    )
     notifier = _notifier(settings.notification_topic_arn)
     faults = FaultReporter(FaultRecords(store.table, store.client), notifier)
     catalog = load_catalog(settings.runbook_catalog_path)
@@ -183,7 +191,11 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
     from opslink.adapters.workflow.stepfunctions import StepFunctionsWorkflow
     from opslink.track_service import TrackDeps
 
-    store = DynamoAlertStore(settings.alerts_table, journal_table=settings.journal_table)
+    store = DynamoAlertStore(
+        settings.alerts_table,
+        journal_table=settings.journal_table,
+        home_account=settings.stack_account_id,
+    )
     tickets = ticket_system(settings)
     notifier = (
         SnsNotifier(settings.notification_topic_arn) if settings.notification_topic_arn else None
@@ -211,7 +223,11 @@ def metrics_deps(settings: MetricsSettings) -> MetricsDeps:
     from opslink.quality import Thresholds
 
     return MetricsDeps(
-        store=DynamoAlertStore(settings.alerts_table, journal_table=settings.journal_table),
+        store=DynamoAlertStore(
+            settings.alerts_table,
+            journal_table=settings.journal_table,
+            home_account=settings.stack_account_id,
+        ),
         notifier=_notifier(settings.notification_topic_arn),
         top_n=settings.top_n,
         thresholds=Thresholds(

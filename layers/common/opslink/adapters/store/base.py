@@ -16,8 +16,13 @@ _CONDITIONS = ("ConditionalCheckFailedException", "TransactionCanceledException"
 
 
 class TableBase:
-    def __init__(self, table: str, client: Any = None, journal_table: str = "") -> None:
+    def __init__(
+        self, table: str, client: Any = None, journal_table: str = "", home_account: str = ""
+    ) -> None:
         self.table = table
+        # The stack's own account: lifecycle events of any other's alarms are also counted
+        # by account and region (journal.scopes).
+        self.home_account = home_account
         # Lifecycle events (the audit trail) live in their own table on AWS, so the
         # functions can be given put-only access to it; one table serves both in tests.
         self.journal_table = journal_table or table

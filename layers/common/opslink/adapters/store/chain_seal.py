@@ -43,8 +43,10 @@ def _head_puts(sealed: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class ChainSeal(TableBase):
-    def __init__(self, table: str, client: Any = None, journal_table: str = "") -> None:
-        super().__init__(table, client, journal_table)
+    def __init__(
+        self, table: str, client: Any = None, journal_table: str = "", home_account: str = ""
+    ) -> None:
+        super().__init__(table, client, journal_table, home_account)
         # pk -> (seq, hash, monotonic time): heads this store wrote or read moments ago;
         # seq 0 is a chain known not to exist yet.
         self._known_heads: dict[str, tuple[int, str, float]] = {}

@@ -76,7 +76,8 @@ class JournalRecords(ChainSeal):
         increments = counter_updates(event, first_launch)
         if increments:
             day = keys.kpi_day(event.day_of)
-            writes += [self._add(day, scope, increments) for scope in scopes(event)]
+            home = self.home_account
+            writes += [self._add(day, scope, increments) for scope in scopes(event, home)]
             writes.append(self._add(keys.kpi_hour(event.day_of), "all", increments))
         return writes
 
