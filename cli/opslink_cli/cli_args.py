@@ -44,6 +44,21 @@ def iso_day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
 
 
+def account_id(text: str) -> str:
+    if not (len(text) == 12 and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a 12-digit AWS account id")
+    return text
+
+
+def region_name(text: str) -> str:
+    from opslink.config import region_set
+
+    try:
+        return next(iter(region_set(text)))
+    except (ValueError, StopIteration):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an AWS region name") from None
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -331,6 +346,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument(
         "--no-probes", action="store_true", help="do not call the ticket system or job platform"
+    )
+    doctor.add_argument(
+        "--member-account",
+        action="append",
+        type=account_id,
+        metavar="ID",
+        help="also check that the stack can act in this member account (repeatable)",
+    )
+    doctor.add_argument(
+        "--member-region",
+        action="append",
+        type=region_name,
+        metavar="REGION",
+        help="regions of the member accounts to check (repeatable; default: --region)",
     )
 
     faults = groups.add_parser(

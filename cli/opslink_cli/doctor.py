@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from opslink.adapters.http_client import DEFAULT_TIMEOUT, require_tls
 from opslink.errors import ConfigurationError, OpsLinkError
 from opslink_cli.doctor_deployment import SECRET_VARIABLES, URL_VARIABLES, Deployment
+from opslink_cli.doctor_members import member_regions, member_rows
 from opslink_cli.iam_review import review
 from opslink_cli.render import emit, style_from
 
@@ -254,6 +255,10 @@ def doctor_command(args: argparse.Namespace, out: TextIO) -> int:
     d = doctor_deployment.from_template(root) if local else doctor_deployment.from_stack(args)
     checks = run_checks(d, Path(args.catalog or root / "runbooks"), probes=not args.no_probes)
     rows: list[dict[str, Any]] = [asdict(c) for c in checks]
+    members = member_rows(d.probe_member, args.member_account or [], member_regions(args))
+    rows += members
     emit(rows, style_from(args, out), out, ("check", "status", "evidence", "fix"), max_width=90)
-    failed = [c for c in checks if c.status == "fail"]
+    failed = [c for c in checks if c.status == "fail"] + [
+        r for r in members if r["status"] == "fail"
+    ]
     return 1 if failed else 0

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from opslink.errors import ConfigurationError
+from opslink_cli.doctor_members import invoke_check
 from opslink_cli.iam_review import (
     Role,
     roles_from_template,
@@ -67,6 +68,7 @@ class Deployment:
     secret_status: Callable[[str], tuple[bool, str]] = lambda name: (False, "")
     probe_tickets: Callable[[], str] = lambda: "not probed"
     probe_jobs: Callable[[], str] = lambda: "not probed"
+    probe_member: Callable[[str, str], list[dict[str, str]]] | None = None  # doctor_members
     notes: list[str] = field(default_factory=list)
 
     def table(self, logical: str) -> TableView:
@@ -224,6 +226,7 @@ def from_stack(args: argparse.Namespace, session: Any = None, resources: Any = N
         secret_status=lambda name: _secret_status(client("secretsmanager"), name),
         probe_tickets=lambda: _probe_tickets(functions.get("TrackFunction")),
         probe_jobs=lambda: _probe_jobs(functions.get("RemediateFunction"), client),
+        probe_member=invoke_check(lam, resources.get("RemediateFunction", ("", ""))[1]),
     )
 
 

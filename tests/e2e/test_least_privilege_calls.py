@@ -81,8 +81,11 @@ def iam_requests(
             f"arn:aws:secretsmanager:{at}:secret:{params['SecretId']}-AbCdEf"
         ),
         ("cloudwatch", "DescribeAlarms"): lambda: (
-            f"arn:aws:cloudwatch:{at}:alarm:{params['AlarmNames'][0]}"
+            f"arn:aws:cloudwatch:{at}:alarm:{(params.get('AlarmNames') or ['*'])[0]}"
         ),
+        ("events", "DescribeRule"): lambda: f"arn:aws:events:{at}:rule/{params['Name']}",
+        ("events", "ListTargetsByRule"): lambda: f"arn:aws:events:{at}:rule/{params['Rule']}",
+        ("ssm", "ListCommands"): lambda: "*",
         ("cloudwatch", "ListTagsForResource"): lambda: params["ResourceARN"].replace(
             params["ResourceARN"].split(":")[3], REGION
         ),
@@ -162,6 +165,11 @@ def test_every_call_the_functions_make_is_allowed_by_their_role(
             ("MetricsFunction", {"day": "yesterday"}),
             ("MetricsFunction", {"action": "assess"}),
             ("IngestFunction", schedule_event("IngestFunction")),  # the reconciler
+            # `opslink doctor --member-account`: the remediation role checks the member's
+            (
+                "RemediateFunction",
+                {"action": "check_member", "account": MEMBER_ACCOUNT, "region": "us-west-2"},
+            ),
         ):
             payload, error = stack.invoke(function, event)
             assert error is None, payload
@@ -197,7 +205,9 @@ def test_every_call_the_functions_make_is_allowed_by_their_role(
     )
     assert denied == []
     # and the review's allowlist is not a blanket: the run used Resource "*" only for the
-    # tag snapshot and the read-only host resolution (Describe* has no resource scoping)
+    # tag snapshot, the read-only host resolution (Describe* has no resource scoping) and
+    # following Run Command by id (no resource-level permissions)
     star = {a for _, s, op, p in recorded for a, r in iam_requests(s, op, p) if r == "*"}
-    allowed = ("tag:GetResources", "ec2:DescribeInstances", "autoscaling:DescribeAutoScalingGroups")
+    allowed = ("tag:GetResources", "ec2:DescribeInstances", "autoscaling:DescribeAutoScalingGroups",
+               "ssm:ListCommands")  # fmt: skip
     assert star and all(a in allowed for a in star), star

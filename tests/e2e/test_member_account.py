@@ -6,6 +6,7 @@ credentials' account, so a read made with the stack's own credentials could not 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,48 @@ def test_without_a_member_role_a_member_alarm_is_handed_over_untouched(tmp_path:
         assert ticket is not None
         said = " ".join(c["text"] for c in ticket.comments) + ticket.description
         assert "unverified origin" in said or "MemberRoleName is not set" in said, said[-600:]
+
+
+def _forwarder_rules(region: str, bus_arn: str) -> None:
+    """What forwarder.yaml makes in the member account (its two named rules)."""
+    events = account_client("events", region, MEMBER)
+    for rule, pattern in (
+        ("opslink-forward-alarms", {"source": ["aws.cloudwatch"]}),
+        ("opslink-forward-run-command-ends", {"source": ["aws.ssm"]}),
+    ):
+        events.put_rule(Name=rule, EventPattern=json.dumps(pattern), State="ENABLED")
+        events.put_targets(Rule=rule, Targets=[{"Id": "opslink-central-bus", "Arn": bus_arn}])
+
+
+def test_doctor_checks_a_member_account_through_the_remediation_role(tmp_path: Path) -> None:
+    """`opslink doctor --member-account`: the remediation function itself enters the
+    account and reads what a remediation reads there; each missing piece is one failed
+    check that says what to deploy."""
+    from opslink_cli.doctor_members import invoke_check, member_rows
+
+    bus = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/opslink-alarms"
+    with LocalStack(log_path=tmp_path / "lambda.log", parameters=PARAMETERS) as local:
+        probe = invoke_check(local.client("lambda"), local.names["RemediateFunction"])
+        assert probe is not None
+        before = {r["check"]: r for r in member_rows(probe, [MEMBER], [MEMBER_REGION])}
+        assert before[f"member role (account {MEMBER}, {MEMBER_REGION})"]["status"] == "pass"
+        missing = [c for c, r in before.items() if r["status"] == "fail"]
+        assert [c.split(" (")[0] for c in missing] == [
+            "forwarder rule opslink-forward-alarms", "forwarder rule opslink-forward-run-command-ends"]  # fmt: skip
+        assert "deploy forwarder.yaml in us-west-2" in before[missing[0]]["fix"]
+        _forwarder_rules(MEMBER_REGION, bus)
+        after = member_rows(probe, [MEMBER], [MEMBER_REGION])
+        assert [r for r in after if r["status"] != "pass"] == []
+        assert {r["check"].split(" (")[0] for r in after} >= {
+            "verify alarms", "resolve hosts", "resolve groups", "follow Run Command"}  # fmt: skip
+        account_client("events", MEMBER_REGION, MEMBER).disable_rule(Name="opslink-forward-alarms")
+        [off] = [r for r in member_rows(probe, [MEMBER], [MEMBER_REGION]) if r["status"] == "fail"]
+        assert "RuleDisabled" in off["evidence"]
+        home = {r["status"] for r in member_rows(probe, [ACCOUNT], [REGION])}
+        assert home == {"fail"}  # the stack's own account is no member
+    without = {k: v for k, v in PARAMETERS.items() if not k.startswith("Member")}
+    with LocalStack(log_path=tmp_path / "again.log", parameters=without) as local:
+        probe = invoke_check(local.client("lambda"), local.names["RemediateFunction"])
+        [row] = member_rows(probe, [MEMBER], [MEMBER_REGION])
+        assert row["status"] == "fail" and "MemberRoleName is not set" in row["evidence"]
+    assert member_rows(None, [MEMBER], [MEMBER_REGION])[0]["status"] == "warn"  # --local

@@ -284,3 +284,21 @@ def test_a_member_accounts_run_command_end_wakes_its_execution(
              "detail": {"command-id": launch["job"]["job_id"], "status": "Success",
                         "document-name": "AWS-RunShellScript"}}  # fmt: skip
     assert run_task(event, rdeps) == {"woken": False, "why": "already woken"}
+
+
+def test_a_forwarder_sending_elsewhere_fails_its_check(aws: None) -> None:
+    from opslink.adapters.member_check import check_member_account
+
+    bus = f"arn:aws:events:{HOME_REGION}:{HOME}:event-bus/opslink-alarms"
+    events = _in(MEMBER, "events")
+    for rule in ("opslink-forward-alarms", "opslink-forward-run-command-ends"):
+        events.put_rule(Name=rule, EventPattern='{"source": ["aws.cloudwatch"]}', State="ENABLED")
+        events.put_targets(Rule=rule, Targets=[{"Id": "x", "Arn": bus}])
+    events.put_targets(Rule="opslink-forward-alarms", Targets=[
+        {"Id": "x", "Arn": bus.replace(HOME, "999999999999")}])  # fmt: skip
+    rows = check_member_account(
+        MemberSessions("OpsLinkMemberRole", "ext", HOME), MEMBER, REGION, bus
+    )
+    failed = {r["check"]: r["evidence"] for r in rows if r["status"] == "fail"}
+    assert list(failed) == [f"forwarder rule opslink-forward-alarms (account {MEMBER}, {REGION})"]
+    assert "WrongTarget" in next(iter(failed.values())) and bus in next(iter(failed.values()))

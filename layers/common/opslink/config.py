@@ -165,6 +165,7 @@ class RemediateSettings(CommonSettings):
     # Member accounts: their alarms verified in their account through this role (empty: off).
     member_role_name: str = Field(default="", alias="MEMBER_ROLE_NAME")
     member_external_id: str = Field(default="", alias="MEMBER_EXTERNAL_ID")
+    alarm_bus_arn: str = Field(default="", alias="ALARM_BUS_ARN")  # the organization's bus
     # Approval requests posted to Slack with buttons: the bot token's secret (empty: off).
     slack_bot_token_secret_name: str = Field(default="", alias="SLACK_BOT_TOKEN_SECRET")
     slack_channel: str = Field(default="", alias="SLACK_CHANNEL")

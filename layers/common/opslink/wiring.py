@@ -107,6 +107,8 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         service_map=smap,
         allowed_accounts=settings.allowed_account_ids,
         reach=_reach(settings),
+        members=members,
+        alarm_bus_arn=settings.alarm_bus_arn,
         poll_base_seconds=settings.poll_base_seconds,
         poll_max_seconds=settings.poll_max_seconds,
         runs_per_service_hour=settings.runs_per_service_hour,

@@ -65,6 +65,10 @@ class MemberSessions:
     def role_arn(self, account: str) -> str:
         return f"arn:aws:iam::{account}:role/{self.role_name}"
 
+    def enter(self, account: str) -> None:
+        """Assume the account's member role now (MemberAccountDenied when it refuses)."""
+        self._assumed(account)
+
     def client(self, service: str, account: str, region: str) -> Any:
         """A client for `service` in `account` and `region` (the stack's own account: the
         function's own credentials)."""

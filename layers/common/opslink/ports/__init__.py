@@ -18,6 +18,7 @@ from opslink.ports.remediation import (
     JobCanceller,
     JobPlatform,
     JobWaitRegistry,
+    MemberAccess,
     RemediationStore,
     TaskCallbacks,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "JobPlatform",
     "JobWaitRegistry",
     "JournalReader",
+    "MemberAccess",
     "Notifier",
     "RemediationStore",
     "ReplayGuard",

@@ -175,6 +175,22 @@ class AlarmStateReader(Protocol):
         account's through its member role); None when it does not exist."""
 
 
+class MemberAccess(Protocol):
+    """Member accounts of the organization, entered through their member role."""
+
+    home_account: str
+
+    def is_member(self, account: str) -> bool: ...
+
+    def role_arn(self, account: str) -> str: ...
+
+    def enter(self, account: str) -> None:
+        """Assume the account's role now (a ConfigurationError when it refuses)."""
+
+    def client(self, service: str, account: str, region: str) -> Any:
+        """An AWS client in that account and region."""
+
+
 class JobCanceller(Protocol):
     def cancel_jobs(self, alert: Alert, reason: str) -> list[str]:
         """Cancel the alert's launched jobs on their platform; returns their ids."""

@@ -17,6 +17,7 @@ from opslink.ports import (
     IncidentStore,
     JobPlatform,
     JobWaitRegistry,
+    MemberAccess,
     Notifier,
     RemediationStore,
     TaskCallbacks,
@@ -43,6 +44,8 @@ class RemediateDeps:
     service_map: ServiceMap | None = None  # bounds parameters (runbooks, units, deny list)
     allowed_accounts: frozenset[str] = frozenset()  # AllowedAccountIds; empty: any found
     reach: Reach = field(default_factory=Reach)  # accounts and regions jobs may run in
+    members: MemberAccess | None = None  # member accounts entered through their role
+    alarm_bus_arn: str = ""  # the organization's bus (member checks: the forwarder's target)
     poll_base_seconds: int = 15
     poll_max_seconds: int = 900
     runs_per_service_hour: int = 10

@@ -98,9 +98,22 @@ TASKS: dict[str, Task] = {
 }
 
 
+def check_member(deps: RemediateDeps, event: dict[str, Any]) -> dict[str, Any]:
+    """Whether this function can act in a member account and region (its own role)."""
+    from opslink.adapters.member_check import check_member_account
+
+    account, region = str(event.get("account", "")), str(event.get("region", ""))
+    if not (len(account) == 12 and account.isdigit()) or not region:
+        raise InvalidTaskInput("check_member needs 'account' (12 digits) and 'region'")
+    checks = check_member_account(deps.members, account, region, deps.alarm_bus_arn)
+    return {"account": account, "region": region, "checks": checks}
+
+
 def run_task(event: Any, deps: RemediateDeps) -> dict[str, Any]:
     if isinstance(event, dict) and "detail-type" in event:  # a job's end, on EventBridge
         return on_job_event(deps, event)
+    if isinstance(event, dict) and event.get("action") == "check_member":  # opslink doctor
+        return check_member(deps, event)
     req = parse_request(event)
     task = TASKS.get(req.action)
     if task is None:
