@@ -3,6 +3,7 @@ builtin ticket system, with the workflow and alarm tags faked."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -485,3 +486,23 @@ def test_an_ok_during_an_opening_in_flight_ends_it_resolved(
     assert list(deps.workflow.stopped) == list(deps.workflow.started)  # type: ignore[attr-defined]
     [ticket] = deps.tickets.list(limit=10)  # type: ignore[attr-defined]
     assert ticket.status is TicketStatus.RESOLVED
+
+
+def test_a_forged_cross_account_event_is_rejected_and_recorded(
+    deps: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    """On the organization's bus, EventBridge sets `account` and `region` to where an event
+    was put (a forwarded event keeps its origin's): an account naming another account's
+    alarm gets no ticket and no job, and the attempt is on record."""
+    from tests.conftest import load_event
+
+    genuine = load_event("eventbridge-alarm-state-change.json")
+    forged = json.loads(json.dumps(genuine)) | {"account": "210987654321"}
+    moved = json.loads(json.dumps(genuine)) | {"region": "ap-southeast-2"}
+    for event, sender in ((forged, "account 210987654321 in"), (moved, "in ap-southeast-2")):
+        r = one(event, deps, policy)
+        assert r.outcome is Outcome.REJECTED and not r.retryable
+        assert "forged cross-account event" in r.reason and sender in r.reason
+    assert len(deps.store.rejections(clock())) == 2  # type: ignore[attr-defined]
+    assert deps.tickets.list(limit=10) == []  # type: ignore[attr-defined]
+    assert one(genuine, deps, policy).outcome is Outcome.CREATED

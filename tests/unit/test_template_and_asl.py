@@ -213,3 +213,32 @@ def test_a_failure_before_selection_is_still_handed_over() -> None:
         assert "$.selection" not in json.dumps(state.get("Parameters", {})), name
         name = state["Next"]
     assert name == "HandedToHumans", seen
+
+
+def test_the_alarm_topic_admits_the_organization_only_when_one_is_named() -> None:
+    """With OrganizationId, CloudWatch alarms of the organization's accounts may publish
+    (aws:SourceOrgID) and encrypt for the topic; without it, no such statement exists."""
+    from opslink_cli.emulator.template import Resolver, parameter_values
+
+    template = load_template(ROOT / "template.yaml")
+    pseudo = {"AWS::AccountId": "123456789012", "AWS::Region": "us-east-1",
+              "AWS::Partition": "aws", "AWS::StackName": "opslink", "AWS::NoValue": None}  # fmt: skip
+    resources = template["Resources"]
+
+    def statements(params: dict[str, str]) -> list[dict[str, object]]:
+        resolver = Resolver(template, parameter_values(template, params), pseudo)
+        resolver.refs["AlarmTopic"] = "arn:aws:sns:us-east-1:123456789012:opslink-AlarmTopic"
+        topic = resolver.resolve(resources["AlarmTopicPolicy"]["Properties"]["PolicyDocument"])
+        key = resolver.resolve(resources["DataKey"]["Properties"]["KeyPolicy"])
+        return [s for s in [*topic["Statement"], *key["Statement"]] if s]
+
+    def org_scoped(found: list[dict[str, object]]) -> list[str]:
+        return [str(s["Sid"]) for s in found if "aws:SourceOrgID" in str(s.get("Condition"))]
+
+    assert org_scoped(statements({})) == []
+    named = statements({"OrganizationId": "o-a1b2c3d4e5"})
+    assert org_scoped(named) == [
+        "CloudWatchAlarmsOfTheOrganization", "AlarmsOfTheOrganizationPublishToTheEncryptedTopics"]  # fmt: skip
+    assert all(
+        "o-a1b2c3d4e5" in str(s["Condition"]) for s in named if s["Sid"] in org_scoped(named)
+    )

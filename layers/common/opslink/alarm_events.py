@@ -99,9 +99,20 @@ def from_eventbridge(event: dict[str, Any]) -> Alarm:
     arn = next((r for r in resources if isinstance(r, str) and ":alarm:" in r), None)
     if arn is None:
         raise InvalidAlarm("EventBridge alarm event: no alarm ARN in 'resources'")
-    return _from_detail(
+    alarm = _from_detail(
         event.get("detail"), arn, AlarmSource.EVENTBRIDGE, "EventBridge alarm event"
     )
+    # EventBridge sets `account` and `region` to where the event was put (a forwarded
+    # event keeps its origin's): an event naming another account's alarm was made up.
+    sender, at = str(event.get("account") or ""), str(event.get("region") or "")
+    if (sender and alarm.account_id and sender != alarm.account_id) or (
+        at and alarm.region and at != alarm.region
+    ):
+        raise InvalidAlarm(
+            f"EventBridge alarm event: put by account {sender or '?'} in {at or '?'} but names "
+            f"alarm {alarm.arn}: a forged cross-account event, not an alarm of that account"
+        )
+    return alarm
 
 
 def from_alarm_action(event: dict[str, Any]) -> Alarm:
