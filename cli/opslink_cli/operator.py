@@ -424,11 +424,15 @@ def _decide(conn: Connection, args: argparse.Namespace, approve: bool) -> Any:
 
 def executions_approve(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     done = _decide(conn, args, approve=True)
+    waiting = {"waiting_for": done.waiting_for, "approvers": list(done.approvers)}
     _said(
         args,
         out,
-        {"execution": args.name, "action": "approved", "by": done.by},
-        f"approved {args.name}: the runbook runs now",
+        {"execution": args.name, "action": "approved", "by": done.by}
+        | (waiting if done.waiting_for else {}),
+        f"{args.name}: {done.said()}"
+        if done.waiting_for
+        else f"approved {args.name}: the runbook runs now",
     )
     return 0
 

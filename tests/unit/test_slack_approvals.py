@@ -193,3 +193,79 @@ def test_an_approval_request_is_posted_once_with_its_buttons_and_slack_down_bloc
     assert deps.store.approval_token(alert["alert_id"]) == "token-1"  # type: ignore[attr-defined]
     faults = FaultRecords("AlertsTable", deps.store.client).faults()  # type: ignore[attr-defined]
     assert any(f.component == "chat" and f.integration == "slack" for f in faults)
+
+
+# -- step-up: a runbook that needs several approvers ----------------------------------
+
+
+def _step_up(world: dict[str, Any], needed: int = 2) -> None:
+    world["deps"].store.set_approval_token(world["alert"]["alert_id"], "token-1", needed)
+    world["deps"].store.add_note(world["alert"]["alert_id"], "needs approval", world["track"].clock(),
+                                 kind="approval_requested")  # fmt: skip
+
+
+def test_step_up_runs_only_after_two_different_people_approve(world: dict[str, Any]) -> None:
+    _step_up(world)
+    status, doc = answer(world, press(world["execution"], at=world["now"]))
+    assert status == 200 and doc["response_type"] == "in_channel" and not doc["replace_original"]
+    assert "1 of 2 approvals" in doc["text"] and world["callbacks"].succeeded == []
+    # the same person again counts once
+    _, again = answer(world, press(world["execution"], at=world["now"] + 1))
+    assert "dana@example.com approved this request already" in again["text"]
+    assert world["callbacks"].succeeded == []
+    _, done = answer(world, press(world["execution"], user="U0LEE", at=world["now"] + 2))
+    assert done["replace_original"] and "dana@example.com, lee@example.com" in done["text"]
+    [(token, output)] = world["callbacks"].succeeded
+    assert token == "token-1" and output["approved_by"] == "dana@example.com, lee@example.com"
+    notes = world["deps"].store.get(world["alert"]["alert_id"]).notes
+    assert [n["kind"] for n in notes if n["kind"].startswith("approved")] == [
+        "approved_partial", "approved"]  # fmt: skip
+
+
+def test_step_up_one_rejection_stops_it_and_later_approvals_count_for_nothing(
+    world: dict[str, Any],
+) -> None:
+    _step_up(world)
+    answer(world, press(world["execution"], at=world["now"]))
+    _, rejected = answer(world, press(world["execution"], "reject", "U0LEE", at=world["now"] + 1))
+    assert rejected["replace_original"] and rejected["text"].startswith("Rejected by lee@")
+    assert len(world["callbacks"].failed) == 1 and world["callbacks"].succeeded == []
+    smap = world["smap"].model_copy(update={"services": world["smap"].services | {
+        "checkout": world["smap"].services["checkout"].model_copy(
+            update={"approvers": ["dana@example.com", "lee@example.com", "eve@example.com"]})}})  # fmt: skip
+    _, late = answer(world, press(world["execution"], user="U0EVE", at=world["now"] + 2), smap)
+    assert "Already decided: Runbook rejected by lee@example.com" in late["text"]
+    assert world["callbacks"].succeeded == []
+
+
+def test_step_up_two_approvers_at_once_make_one_decision(world: dict[str, Any]) -> None:
+    from opslink_cli.emulator.moto_patches import serialise_dynamodb_writes
+
+    serialise_dynamodb_writes()
+    _step_up(world)
+    answers: list[Any] = []
+    threads = [threading.Thread(target=lambda u=u, n=n: answers.append(
+        answer(world, press(world["execution"], user=u, at=world["now"] + n / 10))))
+        for n, u in enumerate(("U024BE7LH", "U0LEE"))]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(bool(d.get("replace_original")) for _, d in answers) == [False, True]
+    assert len(world["callbacks"].succeeded) == 1
+
+
+def test_step_up_needs_a_runbook_that_waits_for_approval(tmp_path: Any) -> None:
+    from opslink.errors import ConfigurationError
+    from opslink.remediation.catalog import load_catalog
+
+    (tmp_path / "fix.sh").write_text("#!/bin/bash\ntrue\n")
+    (tmp_path / "fix.yaml").write_text(
+        "name: fix\ndescription: d\ntags: [cpu_usage]\nenvironments: [production]\n"
+        "timeout_seconds: 30\nscript: fix.sh\nmin_approvers: 2\n")  # fmt: skip
+    with pytest.raises(ConfigurationError, match="min_approvers 2 needs risk: approval"):
+        load_catalog(str(tmp_path))
+    (tmp_path / "fix.yaml").write_text((tmp_path / "fix.yaml").read_text() + "risk: approval\n")
+    load_catalog.cache_clear() if hasattr(load_catalog, "cache_clear") else None
+    [runbook] = load_catalog(str(tmp_path))
+    assert runbook.spec.min_approvers == 2

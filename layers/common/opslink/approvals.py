@@ -2,7 +2,11 @@
 approve|reject`) or a chat button (chat/slack.py). One decision per request: it is
 claimed on the alert before the state machine hears of it, so two people deciding at
 once, a double click or a retried request give one decision, the second is told who
-decided, and no note ever says the opposite of what ran."""
+decided, and no note ever says the opposite of what ran.
+
+Step-up: a runbook with `min_approvers: N` runs only once N distinct people approved the
+same request (each counted once, atomically: two at once are two); one rejection stops
+it, and after a decision no approval counts any more."""
 
 from __future__ import annotations
 
@@ -26,6 +30,20 @@ class Decided:
     by: str
     first: bool  # False: someone decided before (`earlier` says who)
     earlier: str = ""
+    waiting_for: int = 0  # step-up: approvals still needed (0: decided)
+    approvers: tuple[str, ...] = ()  # who approved, in order (step-up)
+
+    def said(self) -> str:
+        """The outcome in words, for the person who acted."""
+        if not self.first:
+            return f"Already decided: {self.earlier}"
+        if self.waiting_for:
+            return (f"Approved by {self.by}: {len(self.approvers)} of "
+                    f"{len(self.approvers) + self.waiting_for} approvals; the runbook waits "
+                    f"for {self.waiting_for} more, from someone else.")  # fmt: skip
+        if self.verdict == "approved":
+            return f"Approved by {', '.join(self.approvers) or self.by}: the runbook runs now."
+        return f"Rejected by {self.by}: the alert stays with humans."
 
 
 def decide(
@@ -50,13 +68,34 @@ def decide(
         if earlier:
             return Decided(execution, verdict, by, first=False, earlier=earlier)
         raise NotWaiting(f"execution {execution} is not waiting for an approval")
-    slot = "decided_" + hashlib.sha256(token.encode()).hexdigest()[:16]
-    if not store.claim_slot(alert_id, slot, None, now):
+    request = hashlib.sha256(token.encode()).hexdigest()[:16]
+    approvers: tuple[str, ...] = (by,)
+    if approve and (needed := store.approvals_needed(alert_id)) > 1:
+        earlier = _decision_since_request(alert.notes)
+        if earlier:
+            return Decided(execution, verdict, by, first=False, earlier=earlier)
+        got = store.add_approver(alert_id, request, by)
+        if got is None:
+            return Decided(execution, verdict, by, first=False,
+                           earlier=f"{by} approved this request already; {needed} different "
+                                   "people must approve it")  # fmt: skip
+        approvers, count = got, len(got)
+        if count < needed:
+            text = (f"Runbook approved by {by} ({count} of {needed} approvals, step-up): it "
+                    f"waits for {needed - count} more, from someone else.")  # fmt: skip
+            event = about(alert, EventKind.APPROVAL_GRANTED, now, by=by, why=reason,
+                          key=f"approval:{by}", counted=False)  # fmt: skip
+            store.add_note(alert_id, text, now, kind="approved_partial", event=event)
+            return Decided(execution, verdict, by, first=True, waiting_for=needed - count,
+                           approvers=approvers)  # fmt: skip
+    if not store.claim_slot(alert_id, "decided_" + request, None, now):
         return Decided(execution, verdict, by, first=False, earlier=_earlier(store, alert_id))
     if approve:
-        answered = callbacks.succeed(token, {"approved_by": by, "at": now.isoformat()})
+        answered = callbacks.succeed(
+            token, {"approved_by": ", ".join(approvers), "at": now.isoformat()}
+        )
         text, kind, event_kind = (
-            f"Runbook approved by {by}.",
+            f"Runbook approved by {', '.join(approvers)}.",
             "approved",
             EventKind.APPROVAL_GRANTED,
         )
@@ -68,7 +107,7 @@ def decide(
         raise NotWaiting(f"execution {execution} no longer waits (timed out or stopped)")
     event = about(alert, event_kind, now, by=by, why=reason, key="decision")
     store.add_note(alert_id, text, now, kind=kind, event=event)
-    return Decided(execution, verdict, by, first=True)
+    return Decided(execution, verdict, by, first=True, approvers=approvers if approve else ())
 
 
 def _earlier(store: TrackStore, alert_id: str) -> str:
@@ -81,3 +120,14 @@ def _earlier(store: TrackStore, alert_id: str) -> str:
 def _last_decision(notes: list[dict[str, str]]) -> str | None:
     last = next((n for n in reversed(notes) if n.get("kind") in ("approved", "rejected")), None)
     return last["text"] if last else None
+
+
+def _since_request(notes: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The notes after the latest approval request (an alert may be asked again later)."""
+    start = max((i for i, n in enumerate(notes) if n.get("kind") == "approval_requested"),
+                default=-1)  # fmt: skip
+    return notes[start + 1 :]
+
+
+def _decision_since_request(notes: list[dict[str, str]]) -> str | None:
+    return _last_decision(_since_request(notes))

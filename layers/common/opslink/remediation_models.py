@@ -84,6 +84,9 @@ class RunbookSpec(_Frozen):
     max_targets_reason: str = ""
     # Hosts per batch after the one-host canary (0: a third of the rest, at least 1).
     batch_size: int = Field(default=0, ge=0, le=100)
+    # Step-up: distinct people who must approve before it runs (risk: approval only); one
+    # rejection is enough to stop it.
+    min_approvers: int = Field(default=1, ge=1, le=3)
     script: str
 
 

@@ -124,8 +124,12 @@ def handle(
     except NotWaiting as exc:
         return 200, _only_you(f"{exc}: nothing was decided.")
     if not done.first:
-        return 200, _only_you(f"Already decided: {done.earlier}")
-    text = (f"{'Approved' if action.approve else 'Rejected'} by {email} {reason} at "
+        return 200, _only_you(done.said())
+    if done.waiting_for:  # step-up: the buttons stay for the next approver
+        text = f"{done.said()} ({email} {reason})"
+        return 200, {"response_type": "in_channel", "replace_original": False, "text": text}
+    who = ", ".join(done.approvers) if action.approve else email
+    text = (f"{'Approved' if action.approve else 'Rejected'} by {who} {reason} at "
             f"{now.replace(microsecond=0).isoformat()}: {action.execution} "
             + ("runs its runbook now." if action.approve else "stays with humans."))  # fmt: skip
     if alert.ticket_id:

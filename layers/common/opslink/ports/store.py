@@ -145,6 +145,12 @@ class TrackStore(AlertStore, ReplayGuard, Protocol):
     def approval_token(self, alert_id: str) -> str | None:
         """The task token of the approval the alert's remediation waits for, if any."""
 
+    def approvals_needed(self, alert_id: str) -> int:
+        """Distinct approvers the waiting request needs (1; step-up: more)."""
+
+    def add_approver(self, alert_id: str, request: str, who: str) -> tuple[str, ...] | None:
+        """Count `who` as an approver of `request`: its approvers now; None if counted."""
+
     def move_ticket(
         self,
         alert: Alert,

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from opslink.errors import ConfigurationError
-from opslink.remediation_models import RunbookSpec
+from opslink.remediation_models import Risk, RunbookSpec
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,11 @@ def _check(spec: RunbookSpec, origin: str, root: Path) -> Path:
         raise ConfigurationError(
             f"{origin}: max_targets {spec.max_targets}: say why in max_targets_reason "
             "(a runbook touches one host unless the catalog says why more)"
+        )
+    if spec.min_approvers > 1 and spec.risk is not Risk.APPROVAL:
+        raise ConfigurationError(
+            f"{origin}: min_approvers {spec.min_approvers} needs risk: approval "
+            "(only a runbook that waits for approval can wait for several)"
         )
     script = (root / spec.script).resolve()
     if root.resolve() not in script.parents:

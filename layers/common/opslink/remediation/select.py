@@ -186,10 +186,16 @@ def request_approval(deps: RemediateDeps, req: TaskRequest) -> dict[str, bool]:
     if not req.token:
         raise InvalidTaskInput("remediation task input: 'token' is missing for request_approval")
     runbook = deps.runbook(name)
-    deps.store.set_approval_token(a.alert_id, req.token)
+    needed = runbook.spec.min_approvers
+    deps.store.set_approval_token(a.alert_id, req.token, needed)
     execution = execution_name(a.alert_id, a.manual.run_id if a.manual else None)
+    who = (
+        "a human's approval"
+        if needed == 1
+        else f"the approval of {needed} different people (step-up)"
+    )
     text = (
-        f"Runbook {runbook.name} ({runbook.spec.description}) needs a human's approval before it "
+        f"Runbook {runbook.name} ({runbook.spec.description}) needs {who} before it "
         f"runs on {a.service}. Approve: `opslink executions approve {execution}`; reject: "
         f"`opslink executions reject {execution}`."
     )
@@ -217,7 +223,7 @@ def _post_to_chat(
     facts = {"alert_id": a.alert_id, "service": a.service, "environment": a.environment,
              "alarm": a.alarm_name, "runbook": runbook.name, "execution": execution,
              "risk": str(runbook.spec.risk.value), "description": runbook.spec.description,
-             "ticket": a.ticket_id or ""}  # fmt: skip
+             "ticket": a.ticket_id or "", "approvals": str(runbook.spec.min_approvers)}  # fmt: skip
     try:
         channel = deps.chat.approval_requested(facts)
     except RetryableError as exc:

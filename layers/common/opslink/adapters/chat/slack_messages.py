@@ -54,6 +54,10 @@ class SlackApprovalMessages:
 def _blocks(facts: dict[str, str], text: str) -> list[dict[str, Any]]:
     lines = [f"*{text}*", f"Risk: {facts.get('risk') or 'approval'} — {facts.get('description', '')}",
              f"Alert {facts['alert_id']}; ticket {facts.get('ticket') or 'none yet'}"]  # fmt: skip
+    needed = int(facts.get("approvals") or 1)
+    if needed > 1:
+        lines.append(f"Step-up: {needed} different people must approve (one click each); "
+                     "one rejection stops it.")  # fmt: skip
     buttons = [
         {"type": "button", "action_id": "approve", "style": "primary", "value": facts["execution"],
          "text": {"type": "plain_text", "text": "Approve"}},

@@ -52,14 +52,45 @@ class RemediationLedger(RunbookRecords):
         except ClientError as exc:
             raise StoreError(f"DynamoDB could not link the job of {alert_id}: {exc}") from exc
 
-    def set_approval_token(self, alert_id: str, token: str) -> None:
+    def set_approval_token(self, alert_id: str, token: str, needed: int = 1) -> None:
+        """The run waits on `token` for `needed` distinct approvers (step-up: several)."""
         self._call(
             "update_item",
             TableName=self.table,
             Key=_to_item(keys.alert(alert_id)),
-            UpdateExpression="SET approval_token = :t",
+            UpdateExpression="SET approval_token = :t, approvals_needed = :n",
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=_to_item({":t": token}),
+            ExpressionAttributeValues=_to_item({":t": token, ":n": needed}),
+        )
+
+    def approvals_needed(self, alert_id: str) -> int:
+        out = self._call(
+            "get_item",
+            TableName=self.table,
+            Key=_to_item(keys.alert(alert_id)),
+            ProjectionExpression="approvals_needed",
+            ConsistentRead=True,
+        )
+        return int(_from_item(out.get("Item") or {}).get("approvals_needed") or 1)
+
+    def add_approver(self, alert_id: str, request: str, who: str) -> tuple[str, ...] | None:
+        """Count `who` as an approver of request `request` (a key of its token): its
+        distinct approvers now (sorted), or None when `who` had approved it already. One
+        atomic update, so two people at once are two, each seeing their own count."""
+        out = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item(keys.alert(alert_id)),
+            UpdateExpression="ADD #a :who",
+            ConditionExpression="attribute_exists(pk) AND NOT contains(#a, :one)",
+            ExpressionAttributeNames={"#a": f"approvers_{request}"},
+            ExpressionAttributeValues={":who": {"SS": [who]}, ":one": {"S": who}},
+            ReturnValues="UPDATED_NEW",
+        )
+        if out is None:
+            return None
+        return tuple(
+            sorted(out.get("Attributes", {}).get(f"approvers_{request}", {}).get("SS", []))
         )
 
     def clear_approval_token(self, alert_id: str) -> None:
