@@ -16,7 +16,8 @@ import argparse
 import io
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
@@ -25,6 +26,7 @@ from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.models import Alert, AlertStatus, Ticket, TicketStatus
 from opslink_cli import operator, samples
 from opslink_cli.emulator import LocalStack
+from opslink_cli.emulator.slack import LocalSlack
 from opslink_cli.executions import list_executions
 from opslink_cli.render import table
 
@@ -40,6 +42,44 @@ DEMO_PARAMETERS = {
     "AlarmPublisherAccounts": MEMBER_ACCOUNT,
 }
 MEMBER_ALARM = "prod-shipping-api-cpu-high"
+# The local Slack workspace (emulator/slack.py): approval requests posted to #ops, and
+# dana, mapped by the service map's chat_users, approves one with a click.
+SLACK_PARAMETERS = {
+    "SlackBotTokenSecretName": "opslink/slack-bot",
+    "SlackSigningSecretName": "opslink/slack-signing",
+    "SlackChannel": "#ops",
+}
+SLACK_USER = ("U0DEMODANA", "dana")
+
+
+@contextmanager
+def demo_stack(log_path: Any = None) -> Iterator[tuple[LocalStack, LocalSlack]]:
+    """The demo's stack: a member account, and a local Slack workspace its approval
+    requests are posted to and its buttons clicked in."""
+    from opslink_cli.emulator.slack import BOT_TOKEN, SIGNING_SECRET
+
+    slack = LocalSlack().start()
+    overrides = {"RemediateFunction": {"SLACK_API_URL": slack.api_url}}
+    try:
+        with LocalStack(mirror_alarms=True, log_path=log_path, env_overrides=overrides,
+                        parameters=DEMO_PARAMETERS | SLACK_PARAMETERS) as stack:  # fmt: skip
+            secrets = stack.client("secretsmanager")
+            secrets.create_secret(Name=SLACK_PARAMETERS["SlackBotTokenSecretName"],
+                                  SecretString=BOT_TOKEN)  # fmt: skip
+            secrets.create_secret(Name=SLACK_PARAMETERS["SlackSigningSecretName"],
+                                  SecretString=SIGNING_SECRET)  # fmt: skip
+            yield stack, slack
+    finally:
+        slack.stop()
+
+
+def _click(stack: LocalStack, slack: LocalSlack, execution: str, action: str) -> str:
+    """dana presses a button of the request posted for `execution`; what Slack shows."""
+    message = slack.message_for(execution)
+    answer, error = stack.invoke("TrackFunction", slack.click(message, action, *SLACK_USER))
+    if error is not None or not isinstance(answer, dict) or answer.get("statusCode") != 200:
+        raise RuntimeError(f"the Slack click was not taken: {error or answer}")
+    return str(json.loads(answer["body"]).get("text", ""))
 
 
 @dataclass
@@ -51,6 +91,7 @@ class DemoRun:
     counters: dict[str, int] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)  # alarm name -> ingest outcome
     member_account: bool = False  # the stack acts in a member account (DEMO_PARAMETERS)
+    slack_approved: str = ""  # the execution approved by a Slack click (demo_stack)
     report: Any = None  # the KPI report of the week ending on the demo's day
 
 
@@ -124,8 +165,11 @@ def _decide(conn: operator.Connection, verb: str, execution: str, by: str) -> st
     return buf.getvalue().strip()
 
 
-def scenario(stack: LocalStack, say: Callable[[str], None]) -> DemoRun:
-    """The demo's story on a running stack (mirror_alarms on); returns what it left."""
+def scenario(
+    stack: LocalStack, say: Callable[[str], None], slack: LocalSlack | None = None
+) -> DemoRun:
+    """The demo's story on a running stack (mirror_alarms on); returns what it left. With
+    `slack`, one approval is given by a button click in it."""
     run = DemoRun()
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     ddb = stack.client("dynamodb")
@@ -193,8 +237,14 @@ def scenario(stack: LocalStack, say: Callable[[str], None]) -> DemoRun:
     refused = next(a for a in store.list_alerts() if a.alarm_name.endswith("connection-storm"))
     for alert in (approved, refused):
         _wait_for_approval_request(stack, str(alert.execution_name))
-    say(f"  opslink executions approve {approved.execution_name} --by {APPROVER}")
-    say("    " + _decide(conn, "approve", str(approved.execution_name), APPROVER))
+    if slack is not None:
+        run.slack_approved = str(approved.execution_name)
+        say(f"  in Slack #ops, {SLACK_USER[1]} clicks Approve on the request for "
+            f"{approved.execution_name} (signed by Slack, sent to the track function's URL)")  # fmt: skip
+        say("    " + _click(stack, slack, str(approved.execution_name), "approve"))
+    else:
+        say(f"  opslink executions approve {approved.execution_name} --by {APPROVER}")
+        say("    " + _decide(conn, "approve", str(approved.execution_name), APPROVER))
     say(f"  opslink executions reject {refused.execution_name} --by {APPROVER}")
     say("    " + _decide(conn, "reject", str(refused.execution_name), APPROVER))
 
@@ -324,12 +374,12 @@ def run_demo(out: TextIO, keep: bool = True) -> int:
     say(
         "Standing up the stack from template.yaml on the local emulator (moto, handlers in-process)"
     )
-    with LocalStack(mirror_alarms=True, parameters=DEMO_PARAMETERS) as stack:
+    with demo_stack() as (stack, slack):
         say(
             f"  {len(stack.names)} resources; runbooks run sealed in a sandbox against the "
-            f"simulated host {stack.state_dir}/host"
+            f"simulated host {stack.state_dir}/host; a local Slack workspace at {slack.api_url}"
         )
-        run = scenario(stack, say)
+        run = scenario(stack, say, slack)
         log = stack.runtime.log_path if stack.runtime else "-"
         kept = None
         if keep:

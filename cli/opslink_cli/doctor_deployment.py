@@ -26,7 +26,7 @@ SECRET_VARIABLES = (
     "AWX_TOKEN_SECRET",
     "WEBHOOK_SECRET_NAME",
 )
-URL_VARIABLES = ("TICKET_BASE_URL", "JOB_API_URL", "RUNDECK_URL", "AWX_URL")
+URL_VARIABLES = ("TICKET_BASE_URL", "JOB_API_URL", "RUNDECK_URL", "AWX_URL", "SLACK_API_URL")
 FUNCTIONS = ("IngestFunction", "RemediateFunction", "TrackFunction", "MetricsFunction")
 # A cheap authenticated read per system: reachable, and the credentials are accepted.
 TICKET_PROBES = {

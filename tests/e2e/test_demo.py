@@ -5,16 +5,17 @@ what exists, and it shows verified fixes, an approval and a rejection."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
 
 from opslink.models import AlertStatus, TicketStatus
 from opslink_cli.demo import (
-    DEMO_PARAMETERS,
     MEMBER_ACCOUNT,
     MEMBER_ALARM,
     MEMBER_REGION,
+    demo_stack,
     problems,
     scenario,
 )
@@ -26,9 +27,8 @@ pytestmark = pytest.mark.e2e
 
 def test_demo_run_keeps_one_alert_one_truth(tmp_path: Path) -> None:
     log = io.StringIO()
-    with LocalStack(mirror_alarms=True, log_path=tmp_path / "lambda.log",
-                    parameters=DEMO_PARAMETERS) as stack:  # fmt: skip
-        run = scenario(stack, lambda text: log.write(text + "\n"))
+    with demo_stack(tmp_path / "lambda.log") as (stack, slack):
+        run = scenario(stack, lambda text: log.write(text + "\n"), slack)
         jobs = {a.alarm_name: stack.alert_store().launched_jobs(a.alert_id) for a in run.alerts}
         groups = account_client("autoscaling", MEMBER_REGION, MEMBER_ACCOUNT)
         theirs = {i["InstanceId"] for g in groups.describe_auto_scaling_groups()[
@@ -64,7 +64,14 @@ def test_demo_run_keeps_one_alert_one_truth(tmp_path: Path) -> None:
     assert places[(MEMBER_ACCOUNT, MEMBER_REGION)].automation_rate == 100.0
     assert places[("", "")].alerts == len(run.alerts) - 1
     assert problems(run) == []
-    assert "opslink executions approve" in log.getvalue()
+    # one approval was a click in the local Slack workspace: posted there, signed back
+    assert "dana clicks Approve" in log.getvalue()
+    [posted] = [m for m in slack.messages if run.slack_approved in json.dumps(m["blocks"])]
+    assert posted["channel"] == "#ops" and posted["text"].startswith("Approval needed: runbook")
+    clicked = next(a for a in run.alerts if a.execution_name == run.slack_approved)
+    assert clicked.status is AlertStatus.RESOLVED and clicked.resolution["by"] == "automation"
+    comments = " ".join(c["text"] for c in tickets[clicked.ticket_id or ""].comments)
+    assert "Approved by dana@example.com from Slack (dana)" in comments
 
 
 def test_the_demo_state_is_kept_and_reopened(tmp_path: Path) -> None:

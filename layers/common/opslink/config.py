@@ -169,6 +169,8 @@ class RemediateSettings(CommonSettings):
     # Approval requests posted to Slack with buttons: the bot token's secret (empty: off).
     slack_bot_token_secret_name: str = Field(default="", alias="SLACK_BOT_TOKEN_SECRET")
     slack_channel: str = Field(default="", alias="SLACK_CHANNEL")
+    # Slack's Web API (empty: slack.com); the local emulator's workspace sets its own.
+    slack_api_url: str = Field(default="", alias="SLACK_API_URL")
     # Hand-over on the alert's own ticket (own) or on a [FAILED_AUTO] ticket of its own.
     escalation_ticket: str = Field(
         default="own", alias="ESCALATION_TICKET", pattern="^(own|separate)$"

@@ -133,7 +133,8 @@ def _chat(settings: RemediateSettings, smap: Any) -> Any:
 
     token = read_secret(settings.slack_bot_token_secret_name, "Slack approval messages")
     channels = {s: e.chat_channel for s, e in smap.services.items() if e.chat_channel}
-    return SlackApprovalMessages(token, settings.slack_channel, channels)
+    return SlackApprovalMessages(token, settings.slack_channel, channels,
+                                 base_url=settings.slack_api_url or None)  # fmt: skip
 
 
 def _reach(settings: RemediateSettings) -> Any:

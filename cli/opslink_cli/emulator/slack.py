@@ -1,0 +1,142 @@
+"""A local Slack workspace for the emulator: its Web API on 127.0.0.1 takes the messages
+OpsLink posts (chat.postMessage, with the bot token), and a person's button click comes
+back as Slack sends it — a `block_actions` interactive payload, form-encoded, signed with
+the app's signing secret (v0 HMAC over timestamp and body) — to the track function's
+URL at /chat/slack. Shapes as Slack documents them (api.slack.com: chat.postMessage,
+"block_actions payloads", "Verifying requests from Slack")."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+BOT_TOKEN = "xoxb-opslink-emulator"  # noqa: S105 (the local workspace's own)
+SIGNING_SECRET = "opslink-emulator-signing-secret"  # noqa: S105
+TEAM = {"id": "T0OPSLINK", "domain": "opslink-local"}
+
+
+@dataclass
+class LocalSlack:
+    """The workspace: `messages` as posted, `click` to press one of their buttons."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def api_url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
+
+    def start(self) -> LocalSlack:
+        slack = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status, doc = slack._api(self.path, self.headers, raw)
+                body = json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def _api(self, path: str, headers: Any, raw: bytes) -> tuple[int, dict[str, Any]]:
+        if headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
+            return 200, {"ok": False, "error": "invalid_auth"}
+        if not path.startswith("/api/chat.postMessage"):
+            return 200, {"ok": False, "error": "unknown_method"}
+        kind = headers.get("Content-Type", "")
+        doc = (json.loads(raw or b"{}") if "json" in kind
+               else {k: v[0] for k, v in parse_qs(raw.decode()).items()})  # fmt: skip
+        if isinstance(doc.get("blocks"), str):
+            doc["blocks"] = json.loads(doc["blocks"])
+        if not doc.get("channel"):
+            return 200, {"ok": False, "error": "channel_not_found"}
+        with self._lock:
+            ts = f"{int(time.time())}.{len(self.messages) + 1:06d}"
+            message = {"ts": ts, "channel": doc["channel"], "text": doc.get("text", ""),
+                       "blocks": doc.get("blocks") or []}  # fmt: skip
+            self.messages.append(message)
+        return 200, {"ok": True, "channel": doc["channel"], "ts": ts, "message": message}
+
+    def message_for(self, execution: str) -> dict[str, Any]:
+        """The approval request posted for `execution` (its buttons carry it)."""
+        for message in reversed(self.messages):
+            if any(e.get("value") == execution for b in message["blocks"]
+                   for e in b.get("elements", [])):  # fmt: skip
+                return message
+        raise LookupError(f"no Slack message has buttons for {execution}")
+
+    def click(
+        self, message: dict[str, Any], action_id: str, user_id: str, username: str
+    ) -> dict[str, Any]:
+        """The Function URL event Slack's request becomes when `user_id` presses a
+        button of `message`: a signed `block_actions` payload."""
+        [button] = [e for b in message["blocks"] for e in b.get("elements", [])
+                    if e.get("action_id") == action_id]  # fmt: skip
+        now = time.time()
+        payload = {
+            "type": "block_actions",
+            "team": TEAM,
+            "user": {"id": user_id, "username": username, "team_id": TEAM["id"]},
+            "api_app_id": "A0OPSLINK",
+            "container": {
+                "type": "message",
+                "message_ts": message["ts"],
+                "channel_id": message["channel"],
+                "is_ephemeral": False,
+            },
+            "trigger_id": f"{int(now)}.{TEAM['id']}.emulator",
+            "channel": {"id": message["channel"], "name": message["channel"].lstrip("#")},
+            "message": {"type": "message", "ts": message["ts"], "text": message["text"]},
+            "response_url": "https://hooks.slack.com/actions/T0OPSLINK/emulator",
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": "opslink-approval",
+                    "text": button["text"],
+                    "value": button["value"],
+                    "type": "button",
+                    "action_ts": f"{now:.6f}",
+                }
+            ],
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        ts = str(int(now))
+        mac = hmac.new(SIGNING_SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256)
+        return {
+            "version": "2.0",
+            "rawPath": "/chat/slack",
+            "headers": {
+                "content-type": "application/x-www-form-urlencoded",
+                "x-slack-request-timestamp": ts,
+                "x-slack-signature": f"v0={mac.hexdigest()}",
+            },
+            "requestContext": {"http": {"method": "POST", "path": "/chat/slack"}},
+            "body": body,
+            "isBase64Encoded": False,
+        }
