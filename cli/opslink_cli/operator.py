@@ -525,7 +525,7 @@ def automation_resume(conn: Connection, args: argparse.Namespace, out: TextIO) -
 
 def automation_maintenance(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
 
-    from opslink.automation_control import MaintenanceWindow
+    from opslink.automation_control import MaintenanceWindow, with_window
 
     ssm, control = _control(conn, args.parameter)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -535,11 +535,10 @@ def automation_maintenance(conn: Connection, args: argparse.Namespace, out: Text
         end=now + timedelta(hours=args.hours),
         reason=args.reason or f"set by {args.by or conn.identity()}",
     )
-    kept = [w for w in control.maintenance if w.end > now]
     _save_control(
         ssm,
         args.parameter,
-        control.model_copy(update={"maintenance": [*kept, window]}),
+        with_window(control, window),
         conn,
         f"maintenance_window:{args.service}",
         args.by or conn.identity(),

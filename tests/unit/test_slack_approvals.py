@@ -5,10 +5,12 @@ retry or two people at once give one decision and the second is told who decided
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
 import threading
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -180,7 +182,7 @@ def test_an_approval_request_is_posted_once_with_its_buttons_and_slack_down_bloc
         assert posted["channel"] == "#payments" and "restart_db" in posted["text"]
         buttons = posted["blocks"][1]["elements"]
         assert [(b["action_id"], b["value"]) for b in buttons] == [
-            ("approve", execution), ("reject", execution)]  # fmt: skip
+            ("approve", execution), ("reject", execution), ("pause", execution)]  # fmt: skip
         # Slack refuses the next one (an unknown channel): recorded, never the end of it.
         app.unknown_channels.add("#payments")
         other = dict(task, selection={**task["selection"], "runbook": {
@@ -269,3 +271,92 @@ def test_step_up_needs_a_runbook_that_waits_for_approval(tmp_path: Any) -> None:
     load_catalog.cache_clear() if hasattr(load_catalog, "cache_clear") else None
     [runbook] = load_catalog(str(tmp_path))
     assert runbook.spec.min_approvers == 2
+
+
+# -- pausing automation from Slack: the button and /opslink -------------------------------
+
+
+def command(
+    text: str, user: str = "U024BE7LH", *, at: float, name: str = "/opslink"
+) -> WebhookRequest:
+    """A slash command as Slack posts it (form fields), signed v0."""
+    raw = urlencode({"command": name, "text": text, "user_id": user, "user_name": "dana",
+                     "team_id": "T0001", "channel_id": "C0OPS",
+                     "response_url": "https://hooks.slack.com/commands/T0001/1/x"}).encode()  # fmt: skip
+    ts = str(int(at))
+    sig = "v0=" + hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + raw,
+                           hashlib.sha256).hexdigest()  # fmt: skip
+    return WebhookRequest("POST", {"x-slack-request-timestamp": ts, "x-slack-signature": sig},
+                          raw, path="/chat/slack")  # fmt: skip
+
+
+@pytest.fixture
+def control(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from moto import mock_aws
+
+    from opslink.automation_control import SsmAutomationControl
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield SsmAutomationControl("/opslink/automation-control")
+
+
+def _answer(w: dict[str, Any], req: WebhookRequest, control: Any) -> Any:
+    return handle(req, SECRET, w["track"], w["callbacks"], w["smap"], control)
+
+
+def test_the_pause_button_stops_automation_for_the_service_for_an_hour(
+    world: dict[str, Any], control: Any
+) -> None:
+    status, doc = _answer(world, press(world["execution"], "pause", at=world["now"]), control)
+    assert status == 200 and doc["response_type"] == "in_channel"
+    assert doc["text"].startswith("Automation for checkout paused until ")
+    now = world["track"].clock()
+    why = control.current(fresh=True).suppression("checkout", now)
+    assert why is not None and "paused from Slack by dana@example.com" in why
+    assert control.current(fresh=True).suppression("search", now) is None
+    assert control.current(fresh=True).suppression("checkout", now + timedelta(minutes=61)) is None
+    assert world["callbacks"].succeeded == [] and world["callbacks"].failed == []  # no decision
+    events = world["deps"].store.events([now], kinds=["operator_action"])
+    assert [(e["by"], json.loads(e["detail"])["action"]) for e in events] == [
+        ("dana@example.com", "maintenance_window:checkout")]  # fmt: skip
+    # someone mapped but not an approver of checkout: refused, nothing changed
+    _, eve = _answer(
+        world, press(world["execution"], "pause", "U0EVE", at=world["now"] + 1), control
+    )
+    assert eve["response_type"] == "ephemeral" and "may not pause automation" in eve["text"]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("pause checkout 90m database failover drill", "Automation for checkout paused until"),
+        ("pause checkout 8d too long", "a pause lasts from 1 minute to 7 days"),
+        ("pause checkout soon reason", "'soon' is not a duration"),
+        ("pause nowhere 1h x", "'nowhere' is not a service of the service map"),
+        ("pause checkout 1h", "usage: /opslink status"),
+        ("reboot everything", "usage: /opslink status"),
+    ],
+)
+def test_opslink_pause_from_slack(
+    world: dict[str, Any], control: Any, text: str, words: str
+) -> None:
+    status, doc = _answer(world, command(text, at=world["now"]), control)
+    assert status == 200 and words in doc["text"]
+    changed = control.current(fresh=True).maintenance
+    assert bool(changed) is (doc["response_type"] == "in_channel")
+
+
+def test_opslink_status_and_refusals(world: dict[str, Any], control: Any) -> None:
+    _, before = _answer(world, command("status", at=world["now"]), control)
+    assert before["text"] == "Automation runs. No service is paused."
+    _answer(world, command("pause checkout 2h deploy freeze", at=world["now"] + 1), control)
+    _, after = _answer(world, command("status", at=world["now"] + 2), control)
+    assert "checkout: paused until" in after["text"] and "deploy freeze" in after["text"]
+    _, stranger = _answer(world, command("status", "U0NOBODY", at=world["now"] + 3), control)
+    assert "is not mapped to a directory identity" in stranger["text"]
+    status, other = _answer(world, command("status", at=world["now"] + 4, name="/deploy"), control)
+    assert status == 400 and "unknown command '/deploy'" in other["error"]
+    signed = command("pause checkout 1h x", at=world["now"] + 5)
+    forged = dataclasses.replace(signed, body=signed.body.replace(b"checkout", b"payments"))
+    assert _answer(world, forged, control)[0] == 401  # a changed body is not Slack's

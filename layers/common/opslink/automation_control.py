@@ -66,6 +66,12 @@ class Control(BaseModel):
         return None
 
 
+def with_window(control: Control, window: MaintenanceWindow) -> Control:
+    """The control with `window` added and the windows that ended dropped."""
+    kept = [w for w in control.maintenance if w.end > window.start]
+    return control.model_copy(update={"maintenance": [*kept, window]})
+
+
 def parse_control(raw: Any, name: str) -> Control:
     try:
         return Control.model_validate_json(raw) if isinstance(raw, str) else Control()
@@ -96,3 +102,18 @@ class SsmAutomationControl:
                 return Control()
             raise ConfigurationError(f"automation control {self.parameter}: {exc}") from exc
         return parse_control(raw, self.parameter)
+
+    def save(self, control: Control) -> None:
+        """Write the control (a chat command's maintenance window); read fresh next."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from opslink.adapters.aws import lazy_client
+
+        if not self.parameter:
+            raise ConfigurationError("no automation control parameter is configured")
+        try:
+            lazy_client("ssm").put_parameter(Name=self.parameter, Value=control.model_dump_json(),
+                                             Type="String", Overwrite=True)  # fmt: skip
+        except (BotoCoreError, ClientError) as exc:
+            raise ConfigurationError(f"automation control {self.parameter}: {exc}") from exc
+        self._absent_until = 0.0

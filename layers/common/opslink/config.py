@@ -212,6 +212,8 @@ class TrackSettings(CommonSettings):
     remediate_function_name: str = Field(default="", alias="REMEDIATE_FUNCTION_NAME")
     # Slack's signing secret (Secrets Manager): approve/reject buttons on /chat/slack.
     slack_signing_secret_name: str = Field(default="", alias="SLACK_SIGNING_SECRET_NAME")
+    # Chat's "pause automation" and `/opslink pause` write its maintenance windows.
+    automation_control_parameter: str = Field(default="", alias="AUTOMATION_CONTROL_PARAMETER")
 
 
 class MetricsSettings(CommonSettings):

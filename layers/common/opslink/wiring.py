@@ -259,7 +259,11 @@ def slack_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict
         return function_url_response(
             404, {"error": "Slack is not configured (SlackSigningSecretName)"}
         )
+    from opslink.automation_control import SsmAutomationControl
+
     secret = read_secret(settings.slack_signing_secret_name, "the Slack receiver")
     smap = load_service_map(settings.service_map_path)
-    status, doc = handle(request, secret, deps, StepFunctionsCallbacks(), smap)
+    param = settings.automation_control_parameter
+    control = SsmAutomationControl(param) if param else None
+    status, doc = handle(request, secret, deps, StepFunctionsCallbacks(), smap, control)
     return function_url_response(status, doc)

@@ -20,9 +20,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from opslink.approvals import NotWaiting, decide
+from opslink.chat.slack_commands import PAUSE_BUTTON, CommandRefused, pause, slash
 from opslink.comment_outbox import post_comment
 from opslink.identity import alert_of_execution
-from opslink.ports import ReplayGuard, TaskCallbacks
+from opslink.ports import AutomationControl, ReplayGuard, TaskCallbacks
 from opslink.service_map import ServiceMap
 from opslink.track_service import TrackDeps
 from opslink.webhook_service import WebhookRequest
@@ -30,7 +31,7 @@ from opslink.webhook_service import WebhookRequest
 SLACK_PATH = "/chat/slack"
 TOLERANCE_SECONDS = 300
 _EXECUTION = re.compile(r"remediate-A-[0-9a-f]{20}")
-_ACTIONS = {"approve": True, "reject": False}
+_ACTIONS = ("approve", "reject", "pause")
 
 
 class SlackRefused(Exception):
@@ -41,10 +42,14 @@ class SlackRefused(Exception):
 
 @dataclass(frozen=True)
 class SlackAction:
-    approve: bool
+    kind: str  # approve | reject | pause (automation for the alert's service, an hour)
     execution: str
     user_id: str
     user_name: str
+
+    @property
+    def approve(self) -> bool:
+        return self.kind == "approve"
 
 
 def verify(req: WebhookRequest, secret: str, now: datetime, replay: ReplayGuard) -> None:
@@ -84,10 +89,10 @@ def parse(req: WebhookRequest) -> SlackAction:
     except (KeyError, IndexError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise SlackRefused(400, f"not an OpsLink button press ({type(exc).__name__})") from None
     if payload.get("type") != "block_actions" or kind not in _ACTIONS:
-        raise SlackRefused(400, f"unknown action {kind[:40]!r}: approve or reject")
+        raise SlackRefused(400, f"unknown action {kind[:40]!r}: approve, reject or pause")
     if not _EXECUTION.fullmatch(execution):
         raise SlackRefused(400, f"{execution[:80]!r} is not an OpsLink execution")
-    return SlackAction(_ACTIONS[kind], execution, user_id, user_name)
+    return SlackAction(kind, execution, user_id, user_name)
 
 
 def handle(
@@ -96,16 +101,26 @@ def handle(
     deps: TrackDeps,
     callbacks: TaskCallbacks,
     service_map: ServiceMap,
+    control: AutomationControl | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """(HTTP status, the JSON answer Slack shows): 200 with the message's new text, or
     the refusal (401 untrusted, 400 malformed; a refused person gets 200 and a message
-    only they see, saying why)."""
+    only they see, saying why). `/opslink` slash commands arrive here too."""
     now = deps.clock()
     try:
         verify(req, secret, now, deps.store)
-        action = parse(req)
+        command = slash_command(req)
+        action = None if command else parse(req)
     except SlackRefused as exc:
         return exc.status, {"error": exc.reason}
+    if command is not None:
+        user, text = command
+        email = service_map.chat_users.get(f"slack:{user}")
+        if not email:
+            return 200, _only_you(f"Your Slack user ({user}) is not mapped to a directory "
+                                  "identity (the service map's chat_users).")  # fmt: skip
+        return 200, slash(text, email, control, deps.store, service_map, now)
+    assert action is not None
     email = service_map.chat_users.get(f"slack:{action.user_id}")
     if not email:
         return 200, _only_you(f"Your Slack user ({action.user_id}) is not mapped to a directory "
@@ -113,6 +128,13 @@ def handle(
     alert = deps.store.get(alert_of_execution(action.execution))
     if alert is None:
         return 200, _only_you(f"{action.execution} is not an OpsLink execution here.")
+    if action.kind == "pause":  # the service's approvers only (pause checks)
+        try:
+            said = pause(control, deps.store, service_map, alert.service, PAUSE_BUTTON, email,
+                         f"paused from the approval request of {action.execution}", now)  # fmt: skip
+        except CommandRefused as exc:
+            return 200, _only_you(f"{exc}: nothing was changed.")
+        return 200, {"response_type": "in_channel", "replace_original": False, "text": said}
     entry = service_map.services.get(alert.service)
     if entry is None or email not in entry.approvers:
         return 200, _only_you(f"{email} may not approve runbooks of {alert.service} (the "
@@ -136,6 +158,19 @@ def handle(
         post_comment(deps.store, deps.tickets, alert.ticket_id,
                      f"{alert.alert_id}:slack:{done.verdict}", text, now, alert.alert_id)  # fmt: skip
     return 200, {"replace_original": True, "text": text}
+
+
+def slash_command(req: WebhookRequest) -> tuple[str, str] | None:
+    """(user id, text) of an `/opslink` slash command; None for an interactive payload."""
+    try:
+        form = parse_qs(req.body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return None
+    if "command" not in form:
+        return None
+    if form["command"][0] != "/opslink" or not form.get("user_id", [""])[0]:
+        raise SlackRefused(400, f"unknown command {form['command'][0][:40]!r}: /opslink")
+    return form["user_id"][0], form.get("text", [""])[0]
 
 
 def _only_you(text: str) -> dict[str, Any]:

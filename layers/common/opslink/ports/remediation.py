@@ -153,6 +153,9 @@ class AutomationControl(Protocol):
     def current(self, fresh: bool = False) -> Control:
         """The kill switch, windows and modes (cached briefly; `fresh`: read now)."""
 
+    def save(self, control: Control) -> None:
+        """Write it (a chat command's maintenance window)."""
+
 
 class HostDirectory(Protocol):
     """Where the hosts of a group or a service are, read at launch time."""

@@ -63,6 +63,8 @@ def _blocks(facts: dict[str, str], text: str) -> list[dict[str, Any]]:
          "text": {"type": "plain_text", "text": "Approve"}},
         {"type": "button", "action_id": "reject", "style": "danger", "value": facts["execution"],
          "text": {"type": "plain_text", "text": "Reject"}},
+        {"type": "button", "action_id": "pause", "value": facts["execution"],
+         "text": {"type": "plain_text", "text": f"Pause {facts['service']} 1 h"}},
     ]  # fmt: skip
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
