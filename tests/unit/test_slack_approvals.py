@@ -180,6 +180,12 @@ def test_an_approval_request_is_posted_once_with_its_buttons_and_slack_down_bloc
         assert run_task(task, rdeps) == {"requested": True}  # a Step Functions retry
         [posted] = app.posted
         assert posted["channel"] == "#payments" and "restart_db" in posted["text"]
+        # what the approver needs to decide: where, the parameters, the exact hosts
+        shown = posted["blocks"][0]["text"]["text"]
+        assert "Where: `123456789012 / eu-west-1`" in shown
+        assert "Parameters: `SERVICE=postgresql`" in shown
+        assert ("Exact targets: `i-0123456789abcdef0 (alarm dimension InstanceId="
+                "i-0123456789abcdef0; canary i-0123456789abcdef0 first)`") in shown  # fmt: skip
         buttons = posted["blocks"][1]["elements"]
         assert [(b["action_id"], b["value"]) for b in buttons] == [
             ("approve", execution), ("reject", execution), ("pause", execution)]  # fmt: skip
@@ -360,3 +366,21 @@ def test_opslink_status_and_refusals(world: dict[str, Any], control: Any) -> Non
     signed = command("pause checkout 1h x", at=world["now"] + 5)
     forged = dataclasses.replace(signed, body=signed.body.replace(b"checkout", b"payments"))
     assert _answer(world, forged, control)[0] == 401  # a changed body is not Slack's
+
+
+def test_an_alarm_name_cannot_mention_the_channel_or_link_from_the_message() -> None:
+    from opslink.adapters.chat.slack_messages import SlackApprovalMessages
+    from tests.integration.contract_servers import SlackApi, serve
+
+    facts = {"runbook": "restart_db", "service": "orders-db", "environment": "production",
+             "alarm": "<!channel> <https://evil.example|click me>", "execution": "remediate-A-x",
+             "alert_id": "A-1", "targets": "i-1 `<@U123>`", "parameters": "SERVICE=postgresql"}  # fmt: skip
+    app = SlackApi()
+    with serve(app) as url:
+        SlackApprovalMessages("xoxb-test-token", "#ops", base_url=f"{url}/api/").approval_requested(
+            facts
+        )
+    [posted] = app.posted
+    shown = posted["text"] + posted["blocks"][0]["text"]["text"]
+    assert "<!channel>" not in shown and "<@U123>" not in shown and "<https://" not in shown
+    assert "&lt;!channel&gt;" in posted["text"] and "&lt;@U123&gt;" in shown

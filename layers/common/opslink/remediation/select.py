@@ -207,23 +207,20 @@ def request_approval(deps: RemediateDeps, req: TaskRequest) -> dict[str, bool]:
         key = f"{a.alert_id}:approval_requested:{runbook.name}"
         post_comment(deps.store, deps.tickets, a.ticket_id, key, text, deps.clock(), a.alert_id)
     if deps.chat is not None:
-        _post_to_chat(deps, a, runbook, execution)
+        _post_to_chat(deps, req, runbook, execution)
     return {"requested": True}
 
 
-def _post_to_chat(
-    deps: RemediateDeps, a: RemediationInput, runbook: Runbook, execution: str
-) -> None:
+def _post_to_chat(deps: RemediateDeps, req: TaskRequest, runbook: Runbook, execution: str) -> None:
     """Once per request (a retried task posts nothing twice); a chat platform that fails
     is a fault, never the end of the wait: the CLI still decides."""
     assert deps.chat is not None
-    now = deps.clock()
+    from opslink.remediation.approval_facts import approval_facts
+
+    a, now = req.alert, deps.clock()
     if not deps.store.claim_slot(a.alert_id, f"chat_posted_{runbook.name}", None, now):
         return
-    facts = {"alert_id": a.alert_id, "service": a.service, "environment": a.environment,
-             "alarm": a.alarm_name, "runbook": runbook.name, "execution": execution,
-             "risk": str(runbook.spec.risk.value), "description": runbook.spec.description,
-             "ticket": a.ticket_id or "", "approvals": str(runbook.spec.min_approvers)}  # fmt: skip
+    facts = approval_facts(deps, req, runbook, execution)
     try:
         channel = deps.chat.approval_requested(facts)
     except RetryableError as exc:

@@ -42,8 +42,8 @@ class SlackApprovalMessages:
         from slack_sdk.errors import SlackApiError, SlackClientError
 
         channel = self.channels.get(facts["service"]) or self.default_channel
-        text = (f"Approval needed: runbook {facts['runbook']} on {facts['service']} "
-                f"({facts['environment']}) for alarm {facts['alarm']}")  # fmt: skip
+        text = (f"Approval needed: runbook {facts['runbook']} on {_escape(facts['service'])} "
+                f"({_escape(facts['environment'])}) for alarm {_escape(facts['alarm'])}")  # fmt: skip
         try:
             self._web().chat_postMessage(channel=channel, text=text, blocks=_blocks(facts, text))
         except (SlackApiError, SlackClientError, OSError) as exc:
@@ -52,8 +52,16 @@ class SlackApprovalMessages:
 
 
 def _blocks(facts: dict[str, str], text: str) -> list[dict[str, Any]]:
-    lines = [f"*{text}*", f"Risk: {facts.get('risk') or 'approval'} — {facts.get('description', '')}",
+    lines = [f"*{text}*", f"Risk: {facts.get('risk') or 'approval'} — {_escape(facts.get('description', ''))}",
              f"Alert {facts['alert_id']}; ticket {facts.get('ticket') or 'none yet'}"]  # fmt: skip
+    for label, key in (
+        ("Where", "where"),
+        ("Parameters", "parameters"),
+        ("Exact targets", "targets"),
+        ("Diagnostics", "diagnostics"),
+    ):
+        if facts.get(key):
+            lines.append(f"{label}: {_plain(facts[key])}")
     needed = int(facts.get("approvals") or 1)
     if needed > 1:
         lines.append(f"Step-up: {needed} different people must approve (one click each); "
@@ -70,3 +78,14 @@ def _blocks(facts: dict[str, str], text: str) -> list[dict[str, Any]]:
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
         {"type": "actions", "block_id": "opslink-approval", "elements": buttons},
     ]
+
+
+def _plain(text: str) -> str:
+    """A fact as Slack mrkdwn shows it verbatim: no mention, link or formatting runs
+    (Slack's own escaping of &, < and >; backticks make a code span)."""
+    return f"`{_escape(text).replace('`', chr(39))}`"
+
+
+def _escape(text: str) -> str:
+    """Slack's escaping: an alarm name like `<!channel>` is shown, never a mention."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
