@@ -59,7 +59,9 @@ def demo_stack(log_path: Any = None) -> Iterator[tuple[LocalStack, LocalSlack]]:
     from opslink_cli.emulator.slack import BOT_TOKEN, SIGNING_SECRET
 
     slack = LocalSlack().start()
-    overrides = {"RemediateFunction": {"SLACK_API_URL": slack.api_url}}
+    overrides = {
+        f: {"SLACK_API_URL": slack.api_url} for f in ("RemediateFunction", "TrackFunction")
+    }
     try:
         with LocalStack(mirror_alarms=True, log_path=log_path, env_overrides=overrides,
                         parameters=DEMO_PARAMETERS | SLACK_PARAMETERS) as stack:  # fmt: skip

@@ -28,6 +28,7 @@ class LocalSlack:
     """The workspace: `messages` as posted, `click` to press one of their buttons."""
 
     messages: list[dict[str, Any]] = field(default_factory=list)
+    views: list[dict[str, Any]] = field(default_factory=list)  # dialogs opened (views.open)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -67,13 +68,25 @@ class LocalSlack:
     def _api(self, path: str, headers: Any, raw: bytes) -> tuple[int, dict[str, Any]]:
         if headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
             return 200, {"ok": False, "error": "invalid_auth"}
+        kind = headers.get("Content-Type", "")
+        doc: dict[str, Any] = (json.loads(raw or b"{}") if "json" in kind
+                               else {k: v[0] for k, v in parse_qs(raw.decode()).items()})  # fmt: skip
+        for key in ("blocks", "view"):
+            if isinstance(doc.get(key), str):
+                doc[key] = json.loads(doc[key])
+        if path.startswith("/api/views.open"):
+            with self._lock:
+                self.views.append(doc["view"] | {"trigger_id": doc.get("trigger_id", "")})
+            return 200, {"ok": True, "view": {"id": f"V{len(self.views):08d}"}}
+        if path.startswith("/api/chat.update"):
+            with self._lock:
+                for message in self.messages:
+                    if (message["channel"], message["ts"]) == (doc.get("channel"), doc.get("ts")):
+                        message |= {"text": doc.get("text", ""), "blocks": doc.get("blocks") or []}
+                        return 200, {"ok": True, "channel": message["channel"], "ts": message["ts"]}
+            return 200, {"ok": False, "error": "message_not_found"}
         if not path.startswith("/api/chat.postMessage"):
             return 200, {"ok": False, "error": "unknown_method"}
-        kind = headers.get("Content-Type", "")
-        doc = (json.loads(raw or b"{}") if "json" in kind
-               else {k: v[0] for k, v in parse_qs(raw.decode()).items()})  # fmt: skip
-        if isinstance(doc.get("blocks"), str):
-            doc["blocks"] = json.loads(doc["blocks"])
         if not doc.get("channel"):
             return 200, {"ok": False, "error": "channel_not_found"}
         with self._lock:
@@ -83,13 +96,19 @@ class LocalSlack:
             self.messages.append(message)
         return 200, {"ok": True, "channel": doc["channel"], "ts": ts, "message": message}
 
-    def message_for(self, execution: str) -> dict[str, Any]:
-        """The approval request posted for `execution` (its buttons carry it)."""
-        for message in reversed(self.messages):
-            if any(e.get("value") == execution for b in message["blocks"]
-                   for e in b.get("elements", [])):  # fmt: skip
-                return message
-        raise LookupError(f"no Slack message has buttons for {execution}")
+    def message_for(self, execution: str, wait: float = 30.0) -> dict[str, Any]:
+        """The approval request posted for `execution` (its buttons carry it), waiting up
+        to `wait` seconds for it: it is posted just after the execution starts waiting."""
+        deadline = time.monotonic() + wait
+        while True:
+            with self._lock:
+                for message in reversed(self.messages):
+                    if any(e.get("value") == execution for b in message["blocks"]
+                           for e in b.get("elements", [])):  # fmt: skip
+                        return message
+            if time.monotonic() >= deadline:
+                raise LookupError(f"no Slack message has buttons for {execution}")
+            time.sleep(0.05)
 
     def click(
         self, message: dict[str, Any], action_id: str, user_id: str, username: str
@@ -125,18 +144,43 @@ class LocalSlack:
                 }
             ],
         }
-        body = urlencode({"payload": json.dumps(payload)})
-        ts = str(int(now))
-        mac = hmac.new(SIGNING_SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256)
-        return {
-            "version": "2.0",
-            "rawPath": "/chat/slack",
-            "headers": {
-                "content-type": "application/x-www-form-urlencoded",
-                "x-slack-request-timestamp": ts,
-                "x-slack-signature": f"v0={mac.hexdigest()}",
+        return _signed_event(payload, now)
+
+    def submit(
+        self, view: dict[str, Any], reason: str, user_id: str, username: str
+    ) -> dict[str, Any]:
+        """The Function URL event of `user_id` submitting dialog `view` with `reason`."""
+        now = time.time()
+        payload = {
+            "type": "view_submission",
+            "team": TEAM,
+            "user": {"id": user_id, "username": username, "team_id": TEAM["id"]},
+            "api_app_id": "A0OPSLINK",
+            "trigger_id": f"{int(now)}.{TEAM['id']}.submit",
+            "view": {
+                "id": "V00000001", "type": "modal", "callback_id": view["callback_id"],
+                "private_metadata": view["private_metadata"],
+                "state": {"values": {"reason": {"reason": {"type": "plain_text_input",
+                                                           "value": reason}}}},
             },
-            "requestContext": {"http": {"method": "POST", "path": "/chat/slack"}},
-            "body": body,
-            "isBase64Encoded": False,
-        }
+        }  # fmt: skip
+        return _signed_event(payload, now)
+
+
+def _signed_event(payload: dict[str, Any], now: float) -> dict[str, Any]:
+    """A Function URL request as Slack makes it: form-encoded `payload`, signed v0."""
+    body = urlencode({"payload": json.dumps(payload)})
+    ts = str(int(now))
+    mac = hmac.new(SIGNING_SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256)
+    return {
+        "version": "2.0",
+        "rawPath": "/chat/slack",
+        "headers": {
+            "content-type": "application/x-www-form-urlencoded",
+            "x-slack-request-timestamp": ts,
+            "x-slack-signature": f"v0={mac.hexdigest()}",
+        },
+        "requestContext": {"http": {"method": "POST", "path": "/chat/slack"}},
+        "body": body,
+        "isBase64Encoded": False,
+    }

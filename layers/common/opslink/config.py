@@ -105,6 +105,11 @@ class CommonSettings(_Settings):
     alarm_regions: frozenset[str] = Field(default=frozenset(), alias="ALARM_REGIONS")
     # The stack's own account (jobs run there; other accounts' alarms are sliced in KPIs).
     stack_account_id: str = Field(default="", alias="STACK_ACCOUNT_ID")
+    # Slack's bot token (its secret's name; empty: no Slack Web API calls): approval
+    # requests posted (remediate), the reject dialog and message updates (track).
+    slack_bot_token_secret_name: str = Field(default="", alias="SLACK_BOT_TOKEN_SECRET")
+    # Slack's Web API (empty: slack.com); the local emulator's workspace sets its own.
+    slack_api_url: str = Field(default="", alias="SLACK_API_URL")
 
     _options = field_validator("ticket_options", mode="before")(json_object)
 
@@ -166,11 +171,7 @@ class RemediateSettings(CommonSettings):
     member_role_name: str = Field(default="", alias="MEMBER_ROLE_NAME")
     member_external_id: str = Field(default="", alias="MEMBER_EXTERNAL_ID")
     alarm_bus_arn: str = Field(default="", alias="ALARM_BUS_ARN")  # the organization's bus
-    # Approval requests posted to Slack with buttons: the bot token's secret (empty: off).
-    slack_bot_token_secret_name: str = Field(default="", alias="SLACK_BOT_TOKEN_SECRET")
     slack_channel: str = Field(default="", alias="SLACK_CHANNEL")
-    # Slack's Web API (empty: slack.com); the local emulator's workspace sets its own.
-    slack_api_url: str = Field(default="", alias="SLACK_API_URL")
     # Hand-over on the alert's own ticket (own) or on a [FAILED_AUTO] ticket of its own.
     escalation_ticket: str = Field(
         default="own", alias="ESCALATION_TICKET", pattern="^(own|separate)$"

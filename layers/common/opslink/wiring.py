@@ -265,5 +265,11 @@ def slack_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict
     smap = load_service_map(settings.service_map_path)
     param = settings.automation_control_parameter
     control = SsmAutomationControl(param) if param else None
-    status, doc = handle(request, secret, deps, StepFunctionsCallbacks(), smap, control)
+    web = None
+    if settings.slack_bot_token_secret_name:  # Reject asks why; outcomes update the message
+        from opslink.adapters.chat.slack_messages import SlackApprovalMessages
+
+        token = read_secret(settings.slack_bot_token_secret_name, "the Slack bot")
+        web = SlackApprovalMessages(token, "", base_url=settings.slack_api_url or None)
+    status, doc = handle(request, secret, deps, StepFunctionsCallbacks(), smap, control, web)
     return function_url_response(status, doc)

@@ -12,6 +12,7 @@ message with the outcome, who decided and when."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from opslink.adapters.chat.slack_messages import REJECT_DIALOG, ChatError
 from opslink.approvals import NotWaiting, decide
 from opslink.chat.slack_commands import PAUSE_BUTTON, CommandRefused, pause, slash
 from opslink.comment_outbox import post_comment
@@ -46,6 +48,9 @@ class SlackAction:
     execution: str
     user_id: str
     user_name: str
+    trigger_id: str = ""  # lets a dialog open (Reject asks why)
+    message: str = ""  # "<channel>/<ts>" of the request's message, updated with the outcome
+    reason: str | None = None  # the reject dialog's answer (None: a button press)
 
     @property
     def approve(self) -> bool:
@@ -82,17 +87,35 @@ def parse(req: WebhookRequest) -> SlackAction:
     try:
         form = parse_qs(req.body.decode("utf-8"), keep_blank_values=True)
         payload = json.loads(form["payload"][0])
-        action = payload["actions"][0]
-        kind, execution = str(action["action_id"]), str(action["value"])
         user = payload["user"]
         user_id, user_name = str(user["id"]), str(user.get("username") or user.get("name") or "")
+        if payload.get("type") == "view_submission":
+            return _dialog(payload["view"], user_id, user_name)
+        action = payload["actions"][0]
+        kind, execution = str(action["action_id"]), str(action["value"])
+        box = payload.get("container") or {}
+        message = f"{box.get('channel_id', '')}/{box.get('message_ts', '')}"
     except (KeyError, IndexError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise SlackRefused(400, f"not an OpsLink button press ({type(exc).__name__})") from None
     if payload.get("type") != "block_actions" or kind not in _ACTIONS:
         raise SlackRefused(400, f"unknown action {kind[:40]!r}: approve, reject or pause")
     if not _EXECUTION.fullmatch(execution):
         raise SlackRefused(400, f"{execution[:80]!r} is not an OpsLink execution")
-    return SlackAction(kind, execution, user_id, user_name)
+    trigger = str(payload.get("trigger_id") or "")
+    return SlackAction(kind, execution, user_id, user_name, trigger, message.strip("/"))
+
+
+def _dialog(view: dict[str, Any], user_id: str, user_name: str) -> SlackAction:
+    """The reject dialog's submission: the execution it was opened for, and why."""
+    if view.get("callback_id") != REJECT_DIALOG:
+        raise SlackRefused(400, f"unknown dialog {str(view.get('callback_id'))[:40]!r}")
+    meta = json.loads(view["private_metadata"])
+    execution = str(meta["execution"])
+    if not _EXECUTION.fullmatch(execution):
+        raise SlackRefused(400, f"{execution[:80]!r} is not an OpsLink execution")
+    reason = view["state"]["values"]["reason"]["reason"].get("value") or ""
+    return SlackAction("reject", execution, user_id, user_name, "", str(meta.get("message", "")),
+                       reason=str(reason)[:500])  # fmt: skip
 
 
 def handle(
@@ -102,6 +125,7 @@ def handle(
     callbacks: TaskCallbacks,
     service_map: ServiceMap,
     control: AutomationControl | None = None,
+    web: Any = None,
 ) -> tuple[int, dict[str, Any]]:
     """(HTTP status, the JSON answer Slack shows): 200 with the message's new text, or
     the refusal (401 untrusted, 400 malformed; a refused person gets 200 and a message
@@ -140,24 +164,44 @@ def handle(
         return 200, _only_you(f"{email} may not approve runbooks of {alert.service} (the "
                               "service map's approvers): nothing was decided.")  # fmt: skip
     reason = f"from Slack ({action.user_name or action.user_id})"
+    dialog = action.reason is not None
+    if action.kind == "reject" and not dialog and web is not None and action.trigger_id:
+        try:  # Reject asks why first; the dialog's submission decides
+            web.open_reject_dialog(action.trigger_id, action.execution, action.message)
+        except ChatError as exc:
+            return 200, _only_you(f"The reject dialog did not open ({str(exc)[:200]}); "
+                                  f"`opslink executions reject {action.execution} --reason …` "
+                                  "rejects with a reason.")  # fmt: skip
+        return 200, {}
+    if dialog and not (action.reason or "").strip():
+        return 200, {"response_action": "errors", "errors": {"reason": "Say why it must not run."}}
+    why = f"{(action.reason or '').strip()} ({reason})" if dialog else reason
     try:
-        done = decide(deps.store, callbacks, action.execution, action.approve, email,
-                      reason, now)  # fmt: skip
+        done = decide(deps.store, callbacks, action.execution, action.approve, email, why, now)
     except NotWaiting as exc:
+        if dialog:
+            return 200, {"response_action": "errors", "errors": {"reason": str(exc)[:150]}}
         return 200, _only_you(f"{exc}: nothing was decided.")
     if not done.first:
+        if dialog:
+            return 200, {"response_action": "errors", "errors": {"reason": done.said()[:150]}}
         return 200, _only_you(done.said())
     if done.waiting_for:  # step-up: the buttons stay for the next approver
         text = f"{done.said()} ({email} {reason})"
         return 200, {"response_type": "in_channel", "replace_original": False, "text": text}
     who = ", ".join(done.approvers) if action.approve else email
-    text = (f"{'Approved' if action.approve else 'Rejected'} by {who} {reason} at "
+    text = (f"{'Approved' if action.approve else 'Rejected'} by {who} {why} at "
             f"{now.replace(microsecond=0).isoformat()}: {action.execution} "
             + ("runs its runbook now." if action.approve else "stays with humans."))  # fmt: skip
     if alert.ticket_id:
         post_comment(deps.store, deps.tickets, alert.ticket_id,
                      f"{alert.alert_id}:slack:{done.verdict}", text, now, alert.alert_id)  # fmt: skip
-    return 200, {"replace_original": True, "text": text}
+    if not dialog:
+        return 200, {"replace_original": True, "text": text}
+    if web is not None and action.message:
+        with contextlib.suppress(ChatError):  # decided and on the ticket whatever Slack says
+            web.replace(action.message, text)
+    return 200, {"response_action": "clear"}
 
 
 def slash_command(req: WebhookRequest) -> tuple[str, str] | None:

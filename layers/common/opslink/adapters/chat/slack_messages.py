@@ -5,9 +5,12 @@ caller records a fault and the remediation goes on waiting (the CLI still decide
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from opslink.errors import RetryableError
+
+REJECT_DIALOG = "opslink_reject"  # the modal's callback_id
 
 
 class ChatError(RetryableError):
@@ -49,6 +52,37 @@ class SlackApprovalMessages:
         except (SlackApiError, SlackClientError, OSError) as exc:
             raise ChatError(f"Slack chat.postMessage to {channel}: {exc}") from exc
         return channel
+
+    def open_reject_dialog(self, trigger_id: str, execution: str, message: str) -> None:
+        """Ask the person who pressed Reject why (a modal; its submission decides)."""
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
+        view = {
+            "type": "modal", "callback_id": REJECT_DIALOG,
+            "private_metadata": json.dumps({"execution": execution, "message": message}),
+            "title": {"type": "plain_text", "text": "Reject the runbook"},
+            "submit": {"type": "plain_text", "text": "Reject"},
+            "close": {"type": "plain_text", "text": "Cancel"},
+            "blocks": [{"type": "input", "block_id": "reason",
+                        "label": {"type": "plain_text", "text": "Why? (goes on the ticket)"},
+                        "element": {"type": "plain_text_input", "action_id": "reason",
+                                    "multiline": True, "max_length": 500}}],
+        }  # fmt: skip
+        try:
+            self._web().views_open(trigger_id=trigger_id, view=view)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            raise ChatError(f"Slack views.open: {exc}") from exc
+
+    def replace(self, message: str, text: str) -> None:
+        """Replace a posted message (`<channel>/<ts>`) with the outcome, buttons gone."""
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
+        channel, _, ts = message.partition("/")
+        try:
+            self._web().chat_update(channel=channel, ts=ts, text=text, blocks=[
+                {"type": "section", "text": {"type": "mrkdwn", "text": _escape(text)}}])  # fmt: skip
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            raise ChatError(f"Slack chat.update of {message}: {exc}") from exc
 
 
 def _blocks(facts: dict[str, str], text: str) -> list[dict[str, Any]]:
