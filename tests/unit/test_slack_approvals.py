@@ -180,6 +180,9 @@ def test_an_approval_request_is_posted_once_with_its_buttons_and_slack_down_bloc
         assert run_task(task, rdeps) == {"requested": True}  # a Step Functions retry
         [posted] = app.posted
         assert posted["channel"] == "#payments" and "restart_db" in posted["text"]
+        # its thread is the alert's: replies there become ticket comments
+        linked = deps.store.alert_of_chat_message("#payments/1765000000.000001")  # type: ignore[attr-defined]
+        assert linked == alert["alert_id"]
         # what the approver needs to decide: where, the parameters, the exact hosts
         shown = posted["blocks"][0]["text"]["text"]
         assert "Where: `123456789012 / eu-west-1`" in shown
@@ -384,3 +387,60 @@ def test_an_alarm_name_cannot_mention_the_channel_or_link_from_the_message() -> 
     shown = posted["text"] + posted["blocks"][0]["text"]["text"]
     assert "<!channel>" not in shown and "<@U123>" not in shown and "<https://" not in shown
     assert "&lt;!channel&gt;" in posted["text"] and "&lt;@U123&gt;" in shown
+
+
+# -- thread replies become ticket comments (Events API) ----------------------------------
+
+
+def event_request(doc: dict[str, Any], *, at: float) -> WebhookRequest:
+    raw = json.dumps(doc).encode()
+    ts = str(int(at))
+    sig = "v0=" + hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + raw,
+                           hashlib.sha256).hexdigest()  # fmt: skip
+    return WebhookRequest("POST", {"x-slack-request-timestamp": ts, "x-slack-signature": sig,
+                                   "content-type": "application/json"}, raw, path="/chat/slack")  # fmt: skip
+
+
+def reply(
+    text: str, user: str = "U024BE7LH", event_id: str = "Ev01", **extra: Any
+) -> dict[str, Any]:
+    event = {"type": "message", "channel": "C0OPS", "user": user, "text": text,
+             "ts": "1765000100.000200", "thread_ts": "1765000000.000100"} | extra  # fmt: skip
+    return {"type": "event_callback", "team_id": "T0001", "api_app_id": "A0001",
+            "event_id": event_id, "event_time": 1765000100, "event": event}  # fmt: skip
+
+
+def test_a_reply_in_the_requests_thread_is_a_ticket_comment_once_scrubbed_and_inert(
+    world: dict[str, Any],
+) -> None:
+    store, now = world["deps"].store, world["now"]
+    store.link_chat_message(
+        "C0OPS/1765000000.000100", world["alert"]["alert_id"], world["track"].clock()
+    )
+    status, doc = answer(
+        world, event_request({"type": "url_verification", "challenge": "3eZbrw1a"}, at=now)
+    )
+    assert (status, doc) == (200, {"challenge": "3eZbrw1a"})
+    text = "checked the pool, password=hunter2-prod <script>alert(1)</script> ok to restart"
+    status, doc = answer(world, event_request(reply(text), at=now + 1))
+    assert status == 200 and doc["ok"]
+    again = answer(world, event_request(reply(text), at=now + 2))  # Slack's retry
+    assert again[0] == 200
+    ticket = world["deps"].tickets.get(world["alert"]["ticket_id"])
+    notes = [c["text"] for c in ticket.comments if "on Slack" in c["text"]]
+    assert len(notes) == 1 and notes[0].startswith("dana@example.com on Slack")
+    assert "hunter2-prod" not in notes[0] and "```" in notes[0]  # scrubbed, fenced
+    for ignored in (
+        reply("from a bot", bot_id="B01", event_id="Ev02"),
+        reply("not mapped", user="U0STRANGER", event_id="Ev03"),
+        reply("edited", subtype="message_changed", event_id="Ev04"),
+        reply("top level", thread_ts=None, event_id="Ev05"),
+        reply("another thread", thread_ts="1700000000.000001", event_id="Ev06"),
+    ):
+        status, doc = answer(world, event_request(ignored, at=now + 3))
+        assert status == 200 and "ignored" in doc
+    ticket = world["deps"].tickets.get(world["alert"]["ticket_id"])
+    assert len([c for c in ticket.comments if "on Slack" in c["text"]]) == 1
+    unsigned = event_request(reply("forged", event_id="Ev07"), at=now + 4)
+    forged = dataclasses.replace(unsigned, body=unsigned.body.replace(b"forged", b"approve!"))
+    assert answer(world, forged)[0] == 401

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs
 from opslink.adapters.chat.slack_messages import REJECT_DIALOG, ChatError
 from opslink.approvals import NotWaiting, decide
 from opslink.chat.slack_commands import PAUSE_BUTTON, CommandRefused, pause, slash
+from opslink.chat.slack_events import event_of, handle_event
 from opslink.comment_outbox import post_comment
 from opslink.identity import alert_of_execution
 from opslink.ports import AutomationControl, ReplayGuard, TaskCallbacks
@@ -133,6 +134,8 @@ def handle(
     now = deps.clock()
     try:
         verify(req, secret, now, deps.store)
+        if (event := event_of(req.body)) is not None:  # the Events API: thread replies
+            return handle_event(event, deps.store, deps.tickets, service_map, now)
         command = slash_command(req)
         action = None if command else parse(req)
     except SlackRefused as exc:

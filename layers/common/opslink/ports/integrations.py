@@ -39,7 +39,8 @@ class ChatMessages(Protocol):
     name: str
 
     def approval_requested(self, facts: dict[str, str]) -> str:
-        """Post an approval request with its buttons; the channel (ChatError: not taken)."""
+        """Post an approval request with its buttons; the message, "<channel>/<ts>"
+        (ChatError: not taken)."""
 
 
 class ReplayGuard(Protocol):

@@ -138,6 +138,9 @@ class RemediationStore(AlertStore, Protocol):
 
     def set_approval_token(self, alert_id: str, token: str, needed: int = 1) -> None: ...
 
+    def link_chat_message(self, message: str, alert_id: str, now: datetime) -> None:
+        """Remember the alert a posted chat message is about (its thread's replies)."""
+
     def clear_approval_token(self, alert_id: str) -> None: ...
 
     def events(

@@ -151,6 +151,9 @@ class TrackStore(AlertStore, ReplayGuard, Protocol):
     def add_approver(self, alert_id: str, request: str, who: str) -> tuple[str, ...] | None:
         """Count `who` as an approver of `request`: its approvers now; None if counted."""
 
+    def alert_of_chat_message(self, message: str) -> str | None:
+        """The alert a posted chat message ("<channel>/<ts>") is about, if it is ours."""
+
     def move_ticket(
         self,
         alert: Alert,

@@ -222,7 +222,7 @@ def _post_to_chat(deps: RemediateDeps, req: TaskRequest, runbook: Runbook, execu
         return
     facts = approval_facts(deps, req, runbook, execution)
     try:
-        channel = deps.chat.approval_requested(facts)
+        message = deps.chat.approval_requested(facts)
     except RetryableError as exc:
         if deps.faults is not None:
             deps.faults.record("chat", deps.chat.name, exc, {"alert_id": a.alert_id}, now)
@@ -230,5 +230,6 @@ def _post_to_chat(deps: RemediateDeps, req: TaskRequest, runbook: Runbook, execu
                             f"{deps.chat.name} ({str(exc)[:200]}); decide with the CLI.", now,
                             kind="chat_failed")  # fmt: skip
         return
-    deps.store.add_note(a.alert_id, f"Approval request posted to {deps.chat.name} {channel}.",
-                        now, kind="chat_posted")  # fmt: skip
+    deps.store.link_chat_message(message, a.alert_id, now)  # its thread: notes on the ticket
+    deps.store.add_note(a.alert_id, f"Approval request posted to {deps.chat.name} "
+                        f"{message.split('/')[0]}.", now, kind="chat_posted")  # fmt: skip

@@ -41,17 +41,20 @@ class SlackApprovalMessages:
         return self._client
 
     def approval_requested(self, facts: dict[str, str]) -> str:
-        """Post the request; the channel it went to."""
+        """Post the request; the message posted, "<channel id>/<ts>" (as Slack's events
+        name it: its thread's replies are found by it)."""
         from slack_sdk.errors import SlackApiError, SlackClientError
 
         channel = self.channels.get(facts["service"]) or self.default_channel
         text = (f"Approval needed: runbook {facts['runbook']} on {_escape(facts['service'])} "
                 f"({_escape(facts['environment'])}) for alarm {_escape(facts['alarm'])}")  # fmt: skip
         try:
-            self._web().chat_postMessage(channel=channel, text=text, blocks=_blocks(facts, text))
+            out = self._web().chat_postMessage(
+                channel=channel, text=text, blocks=_blocks(facts, text)
+            )
         except (SlackApiError, SlackClientError, OSError) as exc:
             raise ChatError(f"Slack chat.postMessage to {channel}: {exc}") from exc
-        return channel
+        return f"{out.get('channel') or channel}/{out.get('ts') or ''}"
 
     def open_reject_dialog(self, trigger_id: str, execution: str, message: str) -> None:
         """Ask the person who pressed Reject why (a modal; its submission decides)."""

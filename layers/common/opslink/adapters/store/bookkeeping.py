@@ -64,6 +64,18 @@ class Bookkeeping(TableBase):
         )
         return out is not None
 
+    def link_chat_message(self, message: str, alert_id: str, now: datetime) -> None:
+        """Remember which alert a posted chat message is about, for 30 days (its thread
+        replies become the alert's ticket comments)."""
+        ttl = int((now + timedelta(days=30)).timestamp())
+        self._call("put_item", TableName=self.table,
+                   Item=_to_item(keys.chat_message(message) | {"alert_id": alert_id, "ttl": ttl}))  # fmt: skip
+
+    def alert_of_chat_message(self, message: str) -> str | None:
+        out = self._call("get_item", TableName=self.table,
+                         Key=_to_item(keys.chat_message(message)), ConsistentRead=True)  # fmt: skip
+        return str(_from_item(out["Item"])["alert_id"]) if "Item" in out else None
+
     def get_checkpoint(self, name: str) -> datetime | None:
         out = self._call(
             "get_item",

@@ -17,6 +17,7 @@
 | FAULT       | FAULTS                      | <component>#<integration>#<at>  | an integration fault and its recovery           | reliability  |
 | REJECTED    | REJECTED#<day>              | <time>#<n>                      | rejected input with its reason (30-day TTL)     | bookkeeping  |
 | DELIVERY    | DELIVERY#<sha256>           | DELIVERY                        | an applied webhook delivery (1-day TTL)         | bookkeeping  |
+| CHAT        | CHAT#<channel>/<ts>         | MESSAGE                         | a posted chat message -> its alert (30-day TTL) | bookkeeping  |
 | CHECKPOINT  | CHECKPOINT                  | <name>                          | a sweep's high-water mark                       | bookkeeping  |
 | OUTBOX      | OUTBOX#<ticket id>          | <comment key>                   | a comment not yet known to be on its ticket (gsi1: OUTBOX) | bookkeeping |
 | EVENT       | ALERT#<id> (or OPSLINK)     | EVENT#<kind>#<key>              | a lifecycle event (gsi1: JOURNAL#<day> / <at>#…) | journal      |
@@ -129,6 +130,11 @@ def rejections_partition(at: datetime) -> str:
 def delivery(delivery_id: str) -> Key:
     digest = hashlib.sha256(delivery_id.encode()).hexdigest()
     return {"pk": f"DELIVERY#{digest}", "sk": "DELIVERY"}
+
+
+def chat_message(message: str) -> Key:
+    """A posted chat message ("<channel>/<ts>") -> the alert it is about (thread notes)."""
+    return {"pk": f"CHAT#{message}", "sk": "MESSAGE"}
 
 
 def checkpoint(name: str) -> Key:
