@@ -444,3 +444,35 @@ def test_a_reply_in_the_requests_thread_is_a_ticket_comment_once_scrubbed_and_in
     unsigned = event_request(reply("forged", event_id="Ev07"), at=now + 4)
     forged = dataclasses.replace(unsigned, body=unsigned.body.replace(b"forged", b"approve!"))
     assert answer(world, forged)[0] == 401
+
+
+def test_a_hand_over_is_told_in_the_services_channel_once_and_slack_down_blocks_nothing(
+    deps: IngestDeps, clock: Clock
+) -> None:
+    from opslink.adapters.chat.slack_messages import SlackApprovalMessages
+    from opslink.adapters.store.faults import FaultRecords
+    from opslink.faults import FaultReporter
+    from opslink.remediation import run_task
+    from tests.integration.contract_servers import SlackApi, serve
+    from tests.unit.fakes import FakePlatform, remediate_deps
+
+    alert = opened_alert(deps)
+    rdeps = remediate_deps(deps, FakePlatform(clock), clock)
+    rdeps.faults = FaultReporter(FaultRecords("AlertsTable", deps.store.client))  # type: ignore[attr-defined]
+    task = {"action": "escalate", "alert": alert, "escalation": {"kind": "no_runbook", "detail": ""},
+            "selection": {"runbook": None, "approval": False, "reason": "none"}}  # fmt: skip
+    app = SlackApi()
+    with serve(app) as url:
+        rdeps.chat = SlackApprovalMessages("xoxb-test-token", "#ops", {"checkout": "#payments"},
+                                           base_url=f"{url}/api/")  # fmt: skip
+        assert run_task(task, rdeps)["handed_over"] is True
+        run_task(task, rdeps)  # a Step Functions retry: told once
+        [posted] = app.posted
+        assert posted["channel"] == "#payments" and posted["text"].startswith("Handed to a human: ")
+        assert "prod-checkout-api-cpu-high" in posted["text"] and "blocks" in posted
+        assert deps.store.alert_of_chat_message("#payments/1765000000.000001") == alert["alert_id"]  # type: ignore[attr-defined]
+        app.unknown_channels.add("#payments")  # Slack refuses: the hand-over stands
+        other = dict(task, escalation={"kind": "failed", "detail": "exit 1"})
+        assert run_task(other, rdeps)["handed_over"] is True
+    notes = [n["kind"] for n in deps.store.get(alert["alert_id"]).notes]
+    assert "chat_failed" in notes

@@ -42,6 +42,9 @@ class ChatMessages(Protocol):
         """Post an approval request with its buttons; the message, "<channel>/<ts>"
         (ChatError: not taken)."""
 
+    def handed_over(self, facts: dict[str, str]) -> str:
+        """Tell the service's channel an alert was handed to a human; the message."""
+
 
 class ReplayGuard(Protocol):
     def delivery_seen(self, delivery_id: str) -> bool:

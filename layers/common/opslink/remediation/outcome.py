@@ -24,6 +24,7 @@ from opslink.outcome_texts import (
     handover_title,
     resolution_comment,
 )
+from opslink.remediation.chat_notices import handover_to_chat
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.jobs import job_ref
 from opslink.remediation.payloads import LaunchedJob, TaskRequest, Verification
@@ -285,6 +286,7 @@ def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
     escalated = about(a, EventKind.TICKET_ESCALATED, now, key="handed_over", why=why,
                       runbook=req.runbook_name(), detail={"reason": kind})  # fmt: skip
     deps.store.add_note(a.alert_id, text, now, kind=f"escalated_{kind}", event=escalated)
+    handover_to_chat(deps, a, kind, why, ticket_id, oncall or "", now)
     logger.info("handed over", extra={"kind": kind, "ticket_id": ticket_id})
     return {"handed_over": True, "ticket_id": ticket_id, "kind": kind, "reason": why}
 

@@ -56,6 +56,24 @@ class SlackApprovalMessages:
             raise ChatError(f"Slack chat.postMessage to {channel}: {exc}") from exc
         return f"{out.get('channel') or channel}/{out.get('ts') or ''}"
 
+    def handed_over(self, facts: dict[str, str]) -> str:
+        """A hand-over, in the service's channel (no buttons: the ticket is the place)."""
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
+        channel = self.channels.get(facts["service"]) or self.default_channel
+        text = (f"Handed to a human: {_escape(facts['why'])} — alarm {_escape(facts['alarm'])} "
+                f"on {_escape(facts['service'])} ({_escape(facts['environment'])})")  # fmt: skip
+        lines = [f"*{text}*", f"Alert {facts['alert_id']}; ticket {facts.get('ticket') or 'none'}; "
+                 f"assigned to {_escape(facts.get('assignee') or 'nobody')}"]  # fmt: skip
+        if facts.get("where"):
+            lines.append(f"Where: {_plain(facts['where'])}")
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
+        try:
+            out = self._web().chat_postMessage(channel=channel, text=text, blocks=blocks)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            raise ChatError(f"Slack chat.postMessage to {channel}: {exc}") from exc
+        return f"{out.get('channel') or channel}/{out.get('ts') or ''}"
+
     def open_reject_dialog(self, trigger_id: str, execution: str, message: str) -> None:
         """Ask the person who pressed Reject why (a modal; its submission decides)."""
         from slack_sdk.errors import SlackApiError, SlackClientError
