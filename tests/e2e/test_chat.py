@@ -50,3 +50,26 @@ def test_reject_asks_why_decides_on_submit_and_updates_the_message(tmp_path: Pat
         # the same dialog submitted again: one decision, told in the dialog
         again, _ = local.invoke("TrackFunction", slack.submit(dialog, "again", *SLACK_USER))
         assert "Already decided" in json.dumps(json.loads(again["body"]))
+
+
+def test_a_decision_from_the_cli_updates_the_chat_message_in_place(tmp_path: Path) -> None:
+    """Whoever decides — here `opslink executions approve` — the request's message in
+    Slack is replaced with the decision once the run moves on, its buttons gone."""
+    from opslink_cli.demo import APPROVER, _decide
+    from opslink_cli.operator import Connection
+
+    with demo_stack(tmp_path / "lambda.log") as (local, slack):
+        stack = Stack(local)
+        local.publish_alarm(_orders_db("prod-orders-db-connections-high", samples.T0))
+        [alert] = stack.alerts.list_alerts()
+        execution = str(alert.execution_name)
+        _wait_for_approval_request(local, execution)
+        message = slack.message_for(execution)
+        conn = Connection(stack.alerts, stack.tickets, stack.sfn,
+                          local.arns["RemediationStateMachine"])  # fmt: skip
+        _decide(conn, "approve", execution, APPROVER)
+        local.wait_for_executions([execution], timeout=90)
+        updated = next(m for m in slack.messages if m["ts"] == message["ts"])
+        assert updated["text"].startswith(f"Runbook approved by {APPROVER}")
+        assert updated["text"].endswith("the runbook runs now.")
+        assert not any(b.get("type") == "actions" for b in updated["blocks"])

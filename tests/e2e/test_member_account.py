@@ -13,6 +13,7 @@ import pytest
 
 from opslink.models import AlertStatus
 from opslink_cli import samples
+from opslink_cli.demo import DEMO_PARAMETERS
 from opslink_cli.emulator import LocalStack
 from opslink_cli.emulator.accounts import account_client
 from opslink_cli.emulator.deploy import ACCOUNT, REGION
@@ -21,12 +22,7 @@ from tests.e2e.conftest import Stack
 pytestmark = pytest.mark.e2e
 MEMBER, MEMBER_REGION = "210987654321", "us-west-2"
 NAME, GROUP = "prod-checkout-api-cpu-high", "checkout-api-asg"
-PARAMETERS = {
-    "MemberRoleName": "OpsLinkMemberRole",
-    "MemberExternalId": "opslink-emulator",
-    "AllowedAccountIds": MEMBER,
-    "AlarmPublisherAccounts": MEMBER,
-}
+PARAMETERS = DEMO_PARAMETERS  # MemberRoleName, its ExternalId, the member account allowed
 
 
 def _member_alarm(state: str = "ALARM") -> dict[str, object]:

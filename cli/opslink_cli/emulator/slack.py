@@ -118,11 +118,8 @@ class LocalSlack:
         [button] = [e for b in message["blocks"] for e in b.get("elements", [])
                     if e.get("action_id") == action_id]  # fmt: skip
         now = time.time()
-        payload = {
+        payload = _from(user_id, username) | {
             "type": "block_actions",
-            "team": TEAM,
-            "user": {"id": user_id, "username": username, "team_id": TEAM["id"]},
-            "api_app_id": "A0OPSLINK",
             "container": {
                 "type": "message",
                 "message_ts": message["ts"],
@@ -151,11 +148,8 @@ class LocalSlack:
     ) -> dict[str, Any]:
         """The Function URL event of `user_id` submitting dialog `view` with `reason`."""
         now = time.time()
-        payload = {
+        payload = _from(user_id, username) | {
             "type": "view_submission",
-            "team": TEAM,
-            "user": {"id": user_id, "username": username, "team_id": TEAM["id"]},
-            "api_app_id": "A0OPSLINK",
             "trigger_id": f"{int(now)}.{TEAM['id']}.submit",
             "view": {
                 "id": "V00000001", "type": "modal", "callback_id": view["callback_id"],
@@ -165,6 +159,12 @@ class LocalSlack:
             },
         }  # fmt: skip
         return _signed_event(payload, now)
+
+
+def _from(user_id: str, username: str) -> dict[str, Any]:
+    """Who and where, as every interactive payload of the workspace says it."""
+    return {"team": TEAM, "api_app_id": "A0OPSLINK",
+            "user": {"id": user_id, "username": username, "team_id": TEAM["id"]}}  # fmt: skip
 
 
 def _signed_event(payload: dict[str, Any], now: float) -> dict[str, Any]:

@@ -95,7 +95,7 @@ def decide(
             token, {"approved_by": ", ".join(approvers), "at": now.isoformat()}
         )
         text, kind, event_kind = (
-            f"Runbook approved by {', '.join(approvers)}.",
+            f"Runbook approved by {', '.join(approvers)}" + (f" ({reason})." if reason else "."),
             "approved",
             EventKind.APPROVAL_GRANTED,
         )
@@ -131,3 +131,9 @@ def _since_request(notes: list[dict[str, str]]) -> list[dict[str, str]]:
 
 def _decision_since_request(notes: list[dict[str, str]]) -> str | None:
     return _last_decision(_since_request(notes))
+
+
+def message_decided_slot(message: str) -> str:
+    """The alert's slot claimed by whoever shows the decision on the request's chat
+    message ("<channel>/<ts>"): the chat answer itself, or the run once it moves on."""
+    return "chat_decided_" + hashlib.sha256(message.encode()).hexdigest()[:16]

@@ -270,6 +270,7 @@ class Alert(BaseModel):
     incident_id: str | None = None
     incident_role: str | None = None  # opened | joined
     incident_why: str | None = None
+    chat_message: str | None = None  # its approval request in chat ("<channel>/<ts>")
 
 
 class RecordResult(BaseModel):

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from opslink.adapters.chat.slack_messages import REJECT_DIALOG, ChatError
-from opslink.approvals import NotWaiting, decide
+from opslink.approvals import NotWaiting, decide, message_decided_slot
 from opslink.chat.slack_commands import PAUSE_BUTTON, CommandRefused, pause, slash
 from opslink.chat.slack_events import event_of, handle_event
 from opslink.comment_outbox import post_comment
@@ -199,6 +199,8 @@ def handle(
     if alert.ticket_id:
         post_comment(deps.store, deps.tickets, alert.ticket_id,
                      f"{alert.alert_id}:slack:{done.verdict}", text, now, alert.alert_id)  # fmt: skip
+    if alert.chat_message:  # this answer shows the decision: the run need not again
+        deps.store.claim_slot(alert.alert_id, message_decided_slot(alert.chat_message), None, now)
     if not dialog:
         return 200, {"replace_original": True, "text": text}
     if web is not None and action.message:

@@ -45,6 +45,9 @@ class ChatMessages(Protocol):
     def handed_over(self, facts: dict[str, str]) -> str:
         """Tell the service's channel an alert was handed to a human; the message."""
 
+    def replace(self, message: str, text: str) -> None:
+        """Replace a posted message with `text` (its buttons gone)."""
+
 
 class ReplayGuard(Protocol):
     def delivery_seen(self, delivery_id: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from opslink.approvals import message_decided_slot
 from opslink.errors import RetryableError
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation_input import RemediationInput
@@ -26,9 +27,42 @@ def handover_to_chat(
     try:
         message = deps.chat.handed_over(facts)
     except RetryableError as exc:
-        if deps.faults is not None:
-            deps.faults.record("chat", deps.chat.name, exc, {"alert_id": a.alert_id}, now)
-        deps.store.add_note(a.alert_id, f"The hand-over could not be posted to {deps.chat.name} "
-                            f"({str(exc)[:200]}); the ticket has it.", now, kind="chat_failed")  # fmt: skip
+        chat_failed(deps, a, exc, "The hand-over", "the ticket has it", now)
         return
     deps.store.link_chat_message(message, a.alert_id, now)
+
+
+def decision_to_chat(deps: RemediateDeps, a: RemediationInput, now: datetime) -> None:
+    """Replace the approval request's message with the decision once the run moves on,
+    whoever decided (the CLI too): who, when, what happens now. A decision taken in chat
+    replaced it already (and claimed the same slot)."""
+    if deps.chat is None:
+        return
+    alert = deps.store.get(a.alert_id)
+    if alert is None or not alert.chat_message:
+        return
+    decided = next((n for n in reversed(alert.notes) if n.get("kind") in ("approved", "rejected")),
+                   None)  # fmt: skip
+    if decided is None or "from Slack" in decided["text"]:  # its answer showed it
+        return
+    if not deps.store.claim_slot(a.alert_id, message_decided_slot(alert.chat_message), None, now):
+        return
+    then = decided.get("at", "")
+    text = f"{decided['text']} ({then}) — " + (
+        "the runbook runs now." if decided["kind"] == "approved" else "the alert stays with humans.")  # fmt: skip
+    try:
+        deps.chat.replace(alert.chat_message, text)
+    except RetryableError as exc:
+        chat_failed(deps, a, exc, "The decision", "the ticket has it", now)
+
+
+def chat_failed(
+    deps: RemediateDeps, a: RemediationInput, exc: Exception, what: str, instead: str,
+    now: datetime,
+) -> None:  # fmt: skip
+    """A chat platform that did not take a message: a fault record and a note."""
+    name = deps.chat.name if deps.chat is not None else "chat"
+    if deps.faults is not None:
+        deps.faults.record("chat", name, exc, {"alert_id": a.alert_id}, now)
+    deps.store.add_note(a.alert_id, f"{what} could not be posted to {name} "
+                        f"({str(exc)[:200]}); {instead}.", now, kind="chat_failed")  # fmt: skip

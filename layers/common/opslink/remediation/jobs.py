@@ -17,6 +17,7 @@ from opslink.errors import (
 from opslink.journal import EventKind, about, seconds_between
 from opslink.remediation.batches import batch_words, next_batch
 from opslink.remediation.blast_radius import HostPlan, resolve_hosts, with_incident_hosts
+from opslink.remediation.chat_notices import decision_to_chat
 from opslink.remediation.circuit import circuit_allows, circuit_failed, circuit_succeeded
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.parameters import (
@@ -68,6 +69,7 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:
         raise
     if req.selection is not None and req.selection.approval:
         deps.store.clear_approval_token(a.alert_id)  # decided: the alarm's OK no longer stops it
+        decision_to_chat(deps, a, deps.clock())
     # One launch per runbook per alert; an operator's run is its own launch.
     key = f"{a.alert_id}:{runbook.name}" + (f":{a.manual.run_id}" if a.manual else "")
     launched = deps.store.launched_jobs(a.alert_id)  # one read: this launch, and any before

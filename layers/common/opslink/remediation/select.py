@@ -216,6 +216,7 @@ def _post_to_chat(deps: RemediateDeps, req: TaskRequest, runbook: Runbook, execu
     is a fault, never the end of the wait: the CLI still decides."""
     assert deps.chat is not None
     from opslink.remediation.approval_facts import approval_facts
+    from opslink.remediation.chat_notices import chat_failed
 
     a, now = req.alert, deps.clock()
     if not deps.store.claim_slot(a.alert_id, f"chat_posted_{runbook.name}", None, now):
@@ -224,12 +225,9 @@ def _post_to_chat(deps: RemediateDeps, req: TaskRequest, runbook: Runbook, execu
     try:
         message = deps.chat.approval_requested(facts)
     except RetryableError as exc:
-        if deps.faults is not None:
-            deps.faults.record("chat", deps.chat.name, exc, {"alert_id": a.alert_id}, now)
-        deps.store.add_note(a.alert_id, f"The approval request could not be posted to "
-                            f"{deps.chat.name} ({str(exc)[:200]}); decide with the CLI.", now,
-                            kind="chat_failed")  # fmt: skip
+        chat_failed(deps, a, exc, "The approval request", "decide with the CLI", now)
         return
     deps.store.link_chat_message(message, a.alert_id, now)  # its thread: notes on the ticket
     deps.store.add_note(a.alert_id, f"Approval request posted to {deps.chat.name} "
-                        f"{message.split('/')[0]}.", now, kind="chat_posted")  # fmt: skip
+                        f"{message.split('/')[0]}.", now, kind="chat_posted",
+                        fields={"chat_message": message})  # fmt: skip

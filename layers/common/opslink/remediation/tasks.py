@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from opslink.comment_outbox import post_comment
 from opslink.errors import InvalidTaskInput
 from opslink.journal import EventKind, about
+from opslink.remediation.chat_notices import decision_to_chat
 from opslink.remediation.completion import await_job, on_job_event
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.diagnostics import collect_diagnostics, diagnose
@@ -54,6 +55,8 @@ def _note(deps: RemediateDeps, req: TaskRequest, kind: str, text: str) -> dict[s
 
 
 def record_note(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
+    if req.kind == "approval_rejected":  # RecordRejection: the request's message says so
+        decision_to_chat(deps, req.alert, deps.clock())
     return _note(deps, req, req.kind, req.text or "(no text)")
 
 

@@ -64,14 +64,17 @@ class RemediationLedger(RunbookRecords):
         )
 
     def approvals_needed(self, alert_id: str) -> int:
+        return int(self._alert_attribute(alert_id, "approvals_needed") or 1)
+
+    def _alert_attribute(self, alert_id: str, name: str) -> Any:
         out = self._call(
             "get_item",
             TableName=self.table,
             Key=_to_item(keys.alert(alert_id)),
-            ProjectionExpression="approvals_needed",
+            ProjectionExpression=name,
             ConsistentRead=True,
         )
-        return int(_from_item(out.get("Item") or {}).get("approvals_needed") or 1)
+        return _from_item(out.get("Item") or {}).get(name)
 
     def add_approver(self, alert_id: str, request: str, who: str) -> tuple[str, ...] | None:
         """Count `who` as an approver of request `request` (a key of its token): its
@@ -103,14 +106,7 @@ class RemediationLedger(RunbookRecords):
         )
 
     def approval_token(self, alert_id: str) -> str | None:
-        out = self._call(
-            "get_item",
-            TableName=self.table,
-            Key=_to_item(keys.alert(alert_id)),
-            ProjectionExpression="approval_token",
-            ConsistentRead=True,
-        )
-        value = _from_item(out.get("Item") or {}).get("approval_token")
+        value = self._alert_attribute(alert_id, "approval_token")
         return str(value) if value else None
 
     def launched_jobs(self, alert_id: str) -> list[dict[str, Any]]:
