@@ -27,30 +27,12 @@ from opslink.remediation.parameters import (
 )
 from opslink.remediation.payloads import Launch, LaunchedJob, PollPlan, PollState, TaskRequest
 from opslink.remediation.poll_schedule import Expected, describe, expected, wait_after
+from opslink.remediation.resources import resource_of
 from opslink.remediation_input import RemediationInput
 from opslink.remediation_models import BudgetClaim, JobRef, JobRequest, JobState, JobStatus
 from opslink.scrub import scrub
 
 logger = Logger(child=True)
-
-RESOURCE_DIMENSIONS = (
-    "InstanceId",
-    "AutoScalingGroupName",
-    "DBInstanceIdentifier",
-    "DBClusterIdentifier",
-    "LoadBalancer",
-    "FunctionName",
-    "ClusterName",
-)
-
-
-def resource_of(alert: RemediationInput) -> str:
-    """What a runbook acts on, for the per-resource budget: the alarm's resource
-    dimension, else the alarm itself."""
-    for key in RESOURCE_DIMENSIONS:
-        if alert.dimensions.get(key):
-            return f"{key}={alert.dimensions[key]}"[:300]
-    return f"alarm={alert.alarm_name or alert.alert_id}"[:300]
 
 
 def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:

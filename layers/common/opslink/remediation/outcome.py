@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
@@ -15,17 +14,17 @@ from opslink.comment_outbox import noted_status, post_comment
 from opslink.errors import ConfigurationError, JobPlatformRejected
 from opslink.incident_tickets import resolve_alert_ticket
 from opslink.journal import EventKind, about, seconds_between
-from opslink.models import AlertStatus, HandOver, Priority, TicketDraft, TicketStatus, TicketType
+from opslink.models import AlertStatus, HandOver, Priority, TicketStatus
 from opslink.outcome_texts import (
     HANDOVER_EXCERPT,
     HandOverFacts,
     excerpt,
     handover_note,
-    handover_title,
     resolution_comment,
 )
 from opslink.remediation.chat_notices import handover_to_chat
 from opslink.remediation.deps import RemediateDeps
+from opslink.remediation.handover_ticket import MANUAL_DUE, separate_handover
 from opslink.remediation.jobs import job_ref
 from opslink.remediation.payloads import LaunchedJob, TaskRequest, Verification
 from opslink.remediation.policy import ESCALATIONS
@@ -35,7 +34,6 @@ from opslink.ticket_lockstep import resolve_other_tickets
 
 logger = Logger(child=True)
 
-MANUAL_DUE = timedelta(hours=2)
 _PRIORITY_RANK = {p: i for i, p in enumerate(Priority)}  # Critical first
 
 
@@ -261,7 +259,7 @@ def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
     oncall = deps.directory.oncall(a.team) if deps.directory else None
     note = _handover_note(deps, req, why, str(detail))
     if deps.escalation_ticket == "separate" or not a.ticket_id:
-        ticket_id = _separate_handover(deps, req, why, kind, note, oncall, now)
+        ticket_id = separate_handover(deps, req, why, kind, note, oncall, now)
         text = f"Handed to a human: {why}. Hand-over ticket {ticket_id} (assigned to {oncall or 'nobody'})."
         if a.ticket_id:
             key = f"{a.alert_id}:handed_over:{kind}"
@@ -289,35 +287,3 @@ def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
     handover_to_chat(deps, a, kind, why, ticket_id, oncall or "", now)
     logger.info("handed over", extra={"kind": kind, "ticket_id": ticket_id})
     return {"handed_over": True, "ticket_id": ticket_id, "kind": kind, "reason": why}
-
-
-def _separate_handover(
-    deps: RemediateDeps,
-    req: TaskRequest,
-    why: str,
-    kind: str,
-    note: str,
-    oncall: str | None,
-    now: datetime,
-) -> str:
-    a = req.alert
-    draft = TicketDraft(
-        alert_id=a.alert_id,
-        key=f"{a.alert_id}:manual",
-        title=handover_title(a.service, a.alarm_name or a.alert_type, why),
-        description=note,
-        ticket_type=TicketType.INCIDENT,
-        priority=Priority.HIGH,
-        assignee=oncall,
-        due_at=now + MANUAL_DUE,
-        labels=("opslink", "failed_auto", f"service:{a.service}"),
-        custom_fields={
-            "alert_id": a.alert_id,
-            "service": a.service,
-            "severity": a.severity.value,
-            "escalation": kind,
-        },
-    )
-    manual = deps.tickets.create(draft)
-    deps.store.link_followup_ticket(a.alert_id, manual.provider, manual.id, kind="manual")
-    return manual.id

@@ -10,10 +10,10 @@ from typing import Any
 from opslink.errors import InvalidTaskInput, ParameterRejectedError
 from opslink.remediation.blast_radius import resolve_hosts
 from opslink.remediation.deps import RemediateDeps
-from opslink.remediation.jobs import resource_of
 from opslink.remediation.manual_run import manual_refusal
 from opslink.remediation.parameters import bind_parameters
 from opslink.remediation.payloads import TaskRequest, _Payload
+from opslink.remediation.resources import resource_of
 from opslink.remediation.select import mode_of
 from opslink.scrub import scrub
 
