@@ -26,6 +26,8 @@ def test_reject_asks_why_decides_on_submit_and_updates_the_message(tmp_path: Pat
         execution = str(alert.execution_name)
         _wait_for_approval_request(local, execution)
         message = slack.message_for(execution)
+        links = [e["url"] for b in message["blocks"] for e in b.get("elements", []) if "url" in e]
+        assert any(execution in link and "/states/home?region=" in link for link in links)
         answer, error = local.invoke("TrackFunction", slack.click(message, "reject", *SLACK_USER))
         assert error is None and answer["statusCode"] == 200 and json.loads(answer["body"]) == {}
         [dialog] = slack.views

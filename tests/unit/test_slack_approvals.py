@@ -169,7 +169,8 @@ def test_an_approval_request_is_posted_once_with_its_buttons_and_slack_down_bloc
     execution = f"remediate-{alert['alert_id']}"
     rdeps = remediate_deps(deps, FakePlatform(clock), clock)
     rdeps.faults = FaultReporter(FaultRecords("AlertsTable", deps.store.client))  # type: ignore[attr-defined]
-    task = {"action": "request_approval", "alert": alert, "token": "token-1",
+    arn = f"arn:aws:states:eu-west-1:123456789012:execution:opslink-RemediationStateMachine:{execution}"
+    task = {"action": "request_approval", "alert": alert, "token": "token-1", "execution": arn,
             "selection": {"runbook": {"name": "restart_db", "tier": "service",
                                       "timeout_seconds": 300}, "approval": True, "reason": "t"}}  # fmt: skip
     app = SlackApi()
@@ -190,8 +191,14 @@ def test_an_approval_request_is_posted_once_with_its_buttons_and_slack_down_bloc
         assert ("Exact targets: `i-0123456789abcdef0 (alarm dimension InstanceId="
                 "i-0123456789abcdef0; canary i-0123456789abcdef0 first)`") in shown  # fmt: skip
         buttons = posted["blocks"][1]["elements"]
-        assert [(b["action_id"], b["value"]) for b in buttons] == [
-            ("approve", execution), ("reject", execution), ("pause", execution)]  # fmt: skip
+        assert [(b["action_id"], b.get("value")) for b in buttons] == [
+            ("approve", execution), ("reject", execution), ("pause", execution),
+            ("open_execution", None)]  # fmt: skip
+        link = buttons[-1]["url"]  # the execution in the Step Functions console, its region
+        assert link.startswith(
+            "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1"
+        )
+        assert link.endswith(execution)
         # Slack refuses the next one (an unknown channel): recorded, never the end of it.
         app.unknown_channels.add("#payments")
         other = dict(task, selection={**task["selection"], "runbook": {
@@ -476,3 +483,9 @@ def test_a_hand_over_is_told_in_the_services_channel_once_and_slack_down_blocks_
         assert run_task(other, rdeps)["handed_over"] is True
     notes = [n["kind"] for n in deps.store.get(alert["alert_id"]).notes]
     assert "chat_failed" in notes
+
+
+def test_a_link_button_click_is_acknowledged_and_decides_nothing(world: dict[str, Any]) -> None:
+    status, doc = answer(world, press(world["execution"], "open_ticket", at=world["now"]))
+    assert (status, doc) == (200, {})
+    assert world["callbacks"].succeeded == [] and world["callbacks"].failed == []

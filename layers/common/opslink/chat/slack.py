@@ -35,6 +35,7 @@ SLACK_PATH = "/chat/slack"
 TOLERANCE_SECONDS = 300
 _EXECUTION = re.compile(r"remediate-A-[0-9a-f]{20}")
 _ACTIONS = ("approve", "reject", "pause")
+LINK_BUTTONS = ("open_ticket", "open_execution")
 
 
 class SlackRefused(Exception):
@@ -93,7 +94,10 @@ def parse(req: WebhookRequest) -> SlackAction:
         if payload.get("type") == "view_submission":
             return _dialog(payload["view"], user_id, user_name)
         action = payload["actions"][0]
-        kind, execution = str(action["action_id"]), str(action["value"])
+        kind = str(action["action_id"])
+        if kind in LINK_BUTTONS:  # Slack reports link clicks too: nothing to do
+            return SlackAction(kind, "", user_id, user_name)
+        execution = str(action["value"])
         box = payload.get("container") or {}
         message = f"{box.get('channel_id', '')}/{box.get('message_ts', '')}"
     except (KeyError, IndexError, TypeError, ValueError, UnicodeDecodeError) as exc:
@@ -148,6 +152,8 @@ def handle(
                                   "identity (the service map's chat_users).")  # fmt: skip
         return 200, slash(text, email, control, deps.store, service_map, now)
     assert action is not None
+    if action.kind in LINK_BUTTONS:
+        return 200, {}
     email = service_map.chat_users.get(f"slack:{action.user_id}")
     if not email:
         return 200, _only_you(f"Your Slack user ({action.user_id}) is not mapped to a directory "

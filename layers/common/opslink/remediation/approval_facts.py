@@ -6,6 +6,9 @@ all the same."""
 
 from __future__ import annotations
 
+import contextlib
+from urllib.parse import quote
+
 from opslink.errors import OpsLinkError
 from opslink.remediation.blast_radius import resolve_hosts
 from opslink.remediation.catalog import Runbook
@@ -44,6 +47,17 @@ def approval_facts(
         facts["targets"] = f"{shown}{more} ({plan.source}; canary {plan.hosts[0]} first)"
     except OpsLinkError as exc:
         facts["targets"] = scrub(f"cannot be resolved now: {exc}")[:300]
+    if req.execution and req.execution.count(":") >= 7:  # arn:aws:states:<region>:…
+        region = req.execution.split(":")[3]
+        facts["execution_url"] = (
+            f"https://{region}.console.aws.amazon.com/states/home?region={region}"
+            f"#/v2/executions/details/{quote(req.execution, safe='')}"
+        )
+    if a.ticket_id:
+        with contextlib.suppress(Exception):  # a link is a convenience: never a failed request
+            ticket = deps.tickets.get(a.ticket_id)
+            if ticket is not None and ticket.url and ticket.url.startswith("https://"):
+                facts["ticket_url"] = ticket.url
     found = req.selection.diagnostics if req.selection else None
     if found is not None and (found.jobs or found.skipped):
         verdicts = [f"{j.runbook}: {j.verdict or 'still running'}" for j in found.jobs]

@@ -180,6 +180,7 @@ class TaskRequest(_Payload):
     diagnostics: Diagnostics | None = None
     token: str | None = None
     retry_count: int = 0  # $$.State.RetryCount: 0 on a task's first attempt
+    execution: str | None = None  # $$.Execution.Id (RequestApproval: the chat message links it)
 
     def runbook_name(self) -> str | None:
         """The runbook this run is about: the launched job's, else the selected one."""

@@ -129,6 +129,11 @@ def _blocks(facts: dict[str, str], text: str) -> list[dict[str, Any]]:
         {"type": "button", "action_id": "pause", "value": facts["execution"],
          "text": {"type": "plain_text", "text": f"Pause {facts['service']} 1 h"}},
     ]  # fmt: skip
+    for action, label, key in (("open_ticket", "Open ticket", "ticket_url"),
+                               ("open_execution", "Execution", "execution_url")):  # fmt: skip
+        if facts.get(key, "").startswith("https://"):
+            buttons.append({"type": "button", "action_id": action, "url": facts[key],
+                            "text": {"type": "plain_text", "text": label}})  # fmt: skip
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
         {"type": "actions", "block_id": "opslink-approval", "elements": buttons},
