@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,14 +19,19 @@ from tests.e2e.conftest import Stack
 pytestmark = pytest.mark.e2e
 
 
+def _awaiting_approval(local: Any, slack: Any) -> tuple[Stack, Any, str, dict[str, Any]]:
+    """An orders-db alarm whose only runbook waits for approval, and its Slack request."""
+    stack = Stack(local)
+    local.publish_alarm(_orders_db("prod-orders-db-connections-high", samples.T0))
+    [alert] = stack.alerts.list_alerts()
+    execution = str(alert.execution_name)
+    _wait_for_approval_request(local, execution)
+    return stack, alert, execution, slack.message_for(execution)
+
+
 def test_reject_asks_why_decides_on_submit_and_updates_the_message(tmp_path: Path) -> None:
     with demo_stack(tmp_path / "lambda.log") as (local, slack):
-        stack = Stack(local)
-        local.publish_alarm(_orders_db("prod-orders-db-connections-high", samples.T0))
-        [alert] = stack.alerts.list_alerts()
-        execution = str(alert.execution_name)
-        _wait_for_approval_request(local, execution)
-        message = slack.message_for(execution)
+        stack, alert, execution, message = _awaiting_approval(local, slack)
         links = [e["url"] for b in message["blocks"] for e in b.get("elements", []) if "url" in e]
         assert any(execution in link and "/states/home?region=" in link for link in links)
         answer, error = local.invoke("TrackFunction", slack.click(message, "reject", *SLACK_USER))
@@ -61,12 +67,7 @@ def test_a_decision_from_the_cli_updates_the_chat_message_in_place(tmp_path: Pat
     from opslink_cli.operator import Connection
 
     with demo_stack(tmp_path / "lambda.log") as (local, slack):
-        stack = Stack(local)
-        local.publish_alarm(_orders_db("prod-orders-db-connections-high", samples.T0))
-        [alert] = stack.alerts.list_alerts()
-        execution = str(alert.execution_name)
-        _wait_for_approval_request(local, execution)
-        message = slack.message_for(execution)
+        stack, _, execution, message = _awaiting_approval(local, slack)
         conn = Connection(stack.alerts, stack.tickets, stack.sfn,
                           local.arns["RemediationStateMachine"])  # fmt: skip
         _decide(conn, "approve", execution, APPROVER)

@@ -107,10 +107,13 @@ class SsmRunCommandPlatform:
             self._s3 = lazy_client("s3")
         return self._s3
 
+    def _is_home(self, account: str) -> bool:
+        return not account or not self.home_account or account == self.home_account
+
     def _client_for(self, account: str, region: str) -> Any:
         """The stack's own client, or one in the member account and region the job's
         hosts are in."""
-        if not account or not self.home_account or account == self.home_account:
+        if self._is_home(account):
             return self.client
         if self.members is None:
             raise JobPlatformRejected(
@@ -149,7 +152,7 @@ class SsmRunCommandPlatform:
             "TimeoutSeconds": 600,
             **targets_for(request),
         }
-        if self.output_bucket and self._client_for(request.account, "") is self.client:
+        if self.output_bucket and self._is_home(request.account):
             # (a member account's Run Command cannot write to the stack's bucket: inline)
             kwargs |= {
                 "OutputS3BucketName": self.output_bucket,
