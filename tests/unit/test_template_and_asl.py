@@ -152,13 +152,21 @@ def test_local_endpoint_variable_points_the_sdk_at_the_emulator() -> None:
 
 
 def test_webhook_url_exists_only_with_a_secret_to_verify_requests_with() -> None:
-    """No public endpoint without a secret: the ticket webhooks' or Slack's signing one."""
+    """No public endpoint without a way to verify its requests: the ticket webhooks' or
+    Slack's signing secret, or a Teams bot (Bot Framework tokens for its app id)."""
     template = load_template(ROOT / "template.yaml")
     resources = template["Resources"]
     urls = [k for k, r in resources.items() if r["Type"] == "AWS::Lambda::Url"]
     assert urls and all(resources[k].get("Condition") == "HasTrackUrl" for k in urls)
     assert template["Conditions"]["HasTrackUrl"] == {
-        "Fn::Or": [{"Condition": "HasWebhookSecret"}, {"Condition": "HasSlackSecret"}]
+        "Fn::Or": [
+            {"Condition": "HasWebhookSecret"},
+            {"Condition": "HasSlackSecret"},
+            {"Condition": "HasTeams"},
+        ]
+    }
+    assert template["Conditions"]["HasTeams"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "TeamsAppId"}, ""]}]
     }
     assert "FunctionUrlConfig" not in resources["TrackFunction"]["Properties"]
     assert template["Outputs"]["TicketWebhookUrl"]["Condition"] == "HasTrackUrl"

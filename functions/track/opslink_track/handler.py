@@ -15,7 +15,7 @@ from opslink.observability import logger as make_logger
 from opslink.observability import tracer as make_tracer
 from opslink.track_service import TrackDeps, sweep
 from opslink.webhook_service import function_url_response, request_from_function_url
-from opslink.wiring import job_events, slack_answer, track_deps, webhook_secret
+from opslink.wiring import job_events, slack_answer, teams_answer, track_deps, webhook_secret
 
 SETTINGS = TrackSettings.from_environ()
 logger = make_logger()
@@ -48,6 +48,8 @@ def _handle(event: Any) -> dict[str, Any]:
         return result
     if request.path.rstrip("/") == "/chat/slack":  # an approve/reject button in Slack
         return slack_answer(SETTINGS, request, deps())
+    if request.path.rstrip("/") == "/chat/teams":  # the Teams bot's messaging endpoint
+        return teams_answer(SETTINGS, request, deps())
     secret = webhook_secret(SETTINGS)
     if secret is None:
         return function_url_response(

@@ -11,13 +11,14 @@ order holds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
 from aws_lambda_powertools import Logger
 
 from opslink.deadline import expired
-from opslink.errors import TicketClosedForGood, TicketSystemError
+from opslink.errors import RetryableError, TicketClosedForGood, TicketSystemError
 from opslink.models import TicketStatus
 from opslink.ports import Commentable, CommentQueue
 
@@ -49,6 +50,31 @@ def post_comment(
         logger.warning("comment queued", extra={"ticket_id": ticket_id, "error": str(exc)})
         return False
     return True
+
+
+def post_soon(
+    store: CommentQueue,
+    tickets: Commentable,
+    ticket_id: str,
+    key: str,
+    text: str,
+    at: datetime,
+    alert_id: str,
+    courier: Callable[[str], None] | None,
+) -> None:
+    """A comment that must not keep its caller waiting (a chat request answered within
+    seconds): queued in the outbox and handed to `courier`, which delivers the ticket's
+    queue asynchronously (the remediate function); the reconciler delivers whatever the
+    courier misses. Without a courier it is posted now."""
+    if courier is None:
+        post_comment(store, tickets, ticket_id, key, text, at, alert_id)
+        return
+    store.queue_comment(ticket_id, key, text, at, alert_id)
+    try:
+        courier(ticket_id)
+    except RetryableError as exc:  # queued: the reconciler's next pass delivers it
+        logger.warning("comment left for the reconciler", extra={"ticket_id": ticket_id,
+                       "error": str(exc)})  # fmt: skip
 
 
 def noted_status(

@@ -110,6 +110,14 @@ class CommonSettings(_Settings):
     slack_bot_token_secret_name: str = Field(default="", alias="SLACK_BOT_TOKEN_SECRET")
     # Slack's Web API (empty: slack.com); the local emulator's workspace sets its own.
     slack_api_url: str = Field(default="", alias="SLACK_API_URL")
+    # Microsoft Teams: the bot's app id (empty: no Teams) and its client secret's name.
+    teams_app_id: str = Field(default="", alias="TEAMS_APP_ID")
+    teams_app_password_secret_name: str = Field(default="", alias="TEAMS_APP_PASSWORD_SECRET")
+    teams_tenant_id: str = Field(default="", alias="TEAMS_TENANT_ID")  # single-tenant bots
+    # Sign-in and the Bot Framework's OpenID metadata (empty: Microsoft's); the local
+    # emulator's Teams sets its own.
+    teams_login_url: str = Field(default="", alias="TEAMS_LOGIN_URL")
+    teams_openid_url: str = Field(default="", alias="TEAMS_OPENID_URL")
 
     _options = field_validator("ticket_options", mode="before")(json_object)
 
@@ -172,6 +180,9 @@ class RemediateSettings(CommonSettings):
     member_external_id: str = Field(default="", alias="MEMBER_EXTERNAL_ID")
     alarm_bus_arn: str = Field(default="", alias="ALARM_BUS_ARN")  # the organization's bus
     slack_channel: str = Field(default="", alias="SLACK_CHANNEL")
+    # Teams: the default conversation (a channel's id) and the Bot Connector's service URL.
+    teams_conversation: str = Field(default="", alias="TEAMS_CONVERSATION")
+    teams_service_url: str = Field(default="", alias="TEAMS_SERVICE_URL")
     # Hand-over on the alert's own ticket (own) or on a [FAILED_AUTO] ticket of its own.
     escalation_ticket: str = Field(
         default="own", alias="ESCALATION_TICKET", pattern="^(own|separate)$"

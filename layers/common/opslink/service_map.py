@@ -45,6 +45,7 @@ class ServiceEntry(BaseModel):
     # empty: nobody from chat (the CLI, with its AWS permissions, still can).
     approvers: list[str] = Field(default_factory=list)
     chat_channel: str | None = None  # where its approval requests are posted (Slack)
+    teams_conversation: str | None = None  # ... in Microsoft Teams (a channel's id)
 
 
 class AccountEntry(BaseModel):
@@ -89,7 +90,8 @@ class ServiceMap(BaseModel):
     critical_services: list[str] = Field(default_factory=list)
     services: dict[str, ServiceEntry] = Field(default_factory=dict)
     teams: dict[str, TeamEntry] = Field(default_factory=dict)
-    # Chat users as the directory knows them: "slack:<user id>" -> e-mail.
+    # Chat users as the directory knows them: "slack:<user id>" or "teams:<Entra object
+    # id>" -> e-mail.
     chat_users: dict[str, str] = Field(default_factory=dict)
     # Accounts by id: names, defaults and the console role of each (tickets say where).
     accounts: dict[str, AccountEntry] = Field(default_factory=dict)

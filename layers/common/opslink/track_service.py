@@ -15,6 +15,7 @@ twice is harmless, so the overlap costs nothing but a read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -55,6 +56,9 @@ class TrackDeps:
     clock: Clock = field(default=utcnow)
     faults: FaultReporter | None = None
     incidents: IncidentStore | None = None  # a closed incident ticket resolves its incident
+    # Delivers a ticket's queued comments asynchronously (the remediate function), so a
+    # chat request is answered at once; None: comments are posted within the request.
+    courier: Callable[[str], None] | None = None
 
 
 def record_skip(deps: TrackDeps, ticket_id: str, error: Exception, where: str) -> None:

@@ -4,6 +4,7 @@ imports only what its function needs, so no function pays for another's modules.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
@@ -126,7 +127,21 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
 
 
 def _chat(settings: RemediateSettings, smap: Any) -> Any:
-    """Slack approval messages, when a bot token is configured."""
+    """Approval messages in Slack (a bot token configured) or Microsoft Teams (a bot)."""
+    if settings.slack_bot_token_secret_name and settings.teams_app_id:
+        raise ConfigurationError("configure one chat platform: Slack (SlackBotTokenSecretName) "
+                                 "or Microsoft Teams (TeamsAppId), not both")  # fmt: skip
+    if settings.teams_app_id:
+        from opslink.adapters.chat.teams_messages import TeamsApprovalMessages
+
+        password = read_secret(settings.teams_app_password_secret_name, "the Teams bot")
+        conversations = {s: e.teams_conversation for s, e in smap.services.items()
+                         if e.teams_conversation}  # fmt: skip
+        return TeamsApprovalMessages(
+            settings.teams_app_id, password, settings.teams_conversation, conversations,
+            tenant=settings.teams_tenant_id, service_url=settings.teams_service_url,
+            login_url=settings.teams_login_url,
+        )  # fmt: skip
     if not settings.slack_bot_token_secret_name:
         return None
     from opslink.adapters.chat.slack_messages import SlackApprovalMessages
@@ -218,7 +233,17 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
         if settings.remediate_function_name
         else None,
         incidents=IncidentKeys(store.table, store.client),
+        courier=_courier(settings),
     )
+
+
+def _courier(settings: TrackSettings) -> Any:
+    """A ticket's queued comments delivered by the remediate function, asynchronously
+    (a chat request is answered at once); None without one: posted in the request."""
+    if not settings.remediate_function_name:
+        return None
+    events = job_events(settings)
+    return lambda ticket_id: events.forward({"action": "deliver_comments", "ticket_id": ticket_id})
 
 
 def metrics_deps(settings: MetricsSettings) -> MetricsDeps:
@@ -246,6 +271,33 @@ def webhook_secret(settings: TrackSettings) -> str | None:
     if not settings.webhook_secret_name:
         return None
     return read_secret(settings.webhook_secret_name, "the webhook receiver")
+
+
+@cache
+def _bot_keys(openid_url: str) -> Any:
+    from opslink.chat.teams_auth import BotKeys
+
+    return BotKeys(openid_url)
+
+
+def teams_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict[str, Any]:
+    """The track function URL's `/chat/teams`: the Teams bot's messaging endpoint."""
+    from opslink.adapters.workflow.task_callbacks import StepFunctionsCallbacks
+    from opslink.chat.teams import handle
+    from opslink.service_map import load_service_map
+    from opslink.webhook_service import function_url_response
+
+    if not settings.teams_app_id:
+        return function_url_response(404, {"error": "Teams is not configured (TeamsAppId)"})
+    from opslink.automation_control import SsmAutomationControl
+
+    smap = load_service_map(settings.service_map_path)
+    param = settings.automation_control_parameter
+    control = SsmAutomationControl(param) if param else None
+    keys = _bot_keys(settings.teams_openid_url)
+    status, doc = handle(request, settings.teams_app_id, keys, deps, StepFunctionsCallbacks(),
+                         smap, control)  # fmt: skip
+    return function_url_response(status, doc)
 
 
 def slack_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict[str, Any]:

@@ -12,7 +12,6 @@ message with the outcome, who decided and when."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -21,10 +20,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from opslink.adapters.chat.slack_messages import REJECT_DIALOG, ChatError
-from opslink.approvals import NotWaiting, decide, message_decided_slot
-from opslink.chat.slack_commands import PAUSE_BUTTON, CommandRefused, pause, slash
+from opslink.chat.decisions import Press, answer
+from opslink.chat.slack_commands import slash
 from opslink.chat.slack_events import event_of, handle_event
-from opslink.comment_outbox import post_comment
 from opslink.identity import alert_of_execution
 from opslink.ports import AutomationControl, ReplayGuard, TaskCallbacks
 from opslink.service_map import ServiceMap
@@ -139,7 +137,7 @@ def handle(
     try:
         verify(req, secret, now, deps.store)
         if (event := event_of(req.body)) is not None:  # the Events API: thread replies
-            return handle_event(event, deps.store, deps.tickets, service_map, now)
+            return handle_event(event, deps, service_map, now)
         command = slash_command(req)
         action = None if command else parse(req)
     except SlackRefused as exc:
@@ -154,27 +152,11 @@ def handle(
     assert action is not None
     if action.kind in LINK_BUTTONS:
         return 200, {}
-    email = service_map.chat_users.get(f"slack:{action.user_id}")
-    if not email:
-        return 200, _only_you(f"Your Slack user ({action.user_id}) is not mapped to a directory "
-                              "identity (the service map's chat_users): nothing was decided.")  # fmt: skip
-    alert = deps.store.get(alert_of_execution(action.execution))
-    if alert is None:
-        return 200, _only_you(f"{action.execution} is not an OpsLink execution here.")
-    if action.kind == "pause":  # the service's approvers only (pause checks)
-        try:
-            said = pause(control, deps.store, service_map, alert.service, PAUSE_BUTTON, email,
-                         f"paused from the approval request of {action.execution}", now)  # fmt: skip
-        except CommandRefused as exc:
-            return 200, _only_you(f"{exc}: nothing was changed.")
-        return 200, {"response_type": "in_channel", "replace_original": False, "text": said}
-    entry = service_map.services.get(alert.service)
-    if entry is None or email not in entry.approvers:
-        return 200, _only_you(f"{email} may not approve runbooks of {alert.service} (the "
-                              "service map's approvers): nothing was decided.")  # fmt: skip
-    reason = f"from Slack ({action.user_name or action.user_id})"
     dialog = action.reason is not None
     if action.kind == "reject" and not dialog and web is not None and action.trigger_id:
+        refusal = _may_decide(action, deps, service_map)
+        if refusal:
+            return 200, _only_you(refusal)
         try:  # Reject asks why first; the dialog's submission decides
             web.open_reject_dialog(action.trigger_id, action.execution, action.message)
         except ChatError as exc:
@@ -182,37 +164,36 @@ def handle(
                                   f"`opslink executions reject {action.execution} --reason …` "
                                   "rejects with a reason.")  # fmt: skip
         return 200, {}
-    if dialog and not (action.reason or "").strip():
-        return 200, {"response_action": "errors", "errors": {"reason": "Say why it must not run."}}
-    why = f"{(action.reason or '').strip()} ({reason})" if dialog else reason
-    try:
-        done = decide(deps.store, callbacks, action.execution, action.approve, email, why, now)
-    except NotWaiting as exc:
-        if dialog:
-            return 200, {"response_action": "errors", "errors": {"reason": str(exc)[:150]}}
-        return 200, _only_you(f"{exc}: nothing was decided.")
-    if not done.first:
-        if dialog:
-            return 200, {"response_action": "errors", "errors": {"reason": done.said()[:150]}}
-        return 200, _only_you(done.said())
-    if done.waiting_for:  # step-up: the buttons stay for the next approver
-        text = f"{done.said()} ({email} {reason})"
-        return 200, {"response_type": "in_channel", "replace_original": False, "text": text}
-    who = ", ".join(done.approvers) if action.approve else email
-    text = (f"{'Approved' if action.approve else 'Rejected'} by {who} {why} at "
-            f"{now.replace(microsecond=0).isoformat()}: {action.execution} "
-            + ("runs its runbook now." if action.approve else "stays with humans."))  # fmt: skip
-    if alert.ticket_id:
-        post_comment(deps.store, deps.tickets, alert.ticket_id,
-                     f"{alert.alert_id}:slack:{done.verdict}", text, now, alert.alert_id)  # fmt: skip
-    if alert.chat_message:  # this answer shows the decision: the run need not again
-        deps.store.claim_slot(alert.alert_id, message_decided_slot(alert.chat_message), None, now)
-    if not dialog:
-        return 200, {"replace_original": True, "text": text}
-    if web is not None and action.message:
-        with contextlib.suppress(ChatError):  # decided and on the ticket whatever Slack says
-            web.replace(action.message, text)
-    return 200, {"response_action": "clear"}
+    press = Press("Slack", f"slack:{action.user_id}", action.user_name, action.kind,
+                  action.execution, action.reason)  # fmt: skip
+    # A dialog's outcome reaches the message through the run (decision_to_chat): the
+    # request is answered now, the message replaced once the run moves on.
+    said = answer(press, deps, callbacks, service_map, now, control, shows_decision=not dialog)
+    if dialog:
+        if said.outcome in ("decided", "partial"):
+            return 200, {"response_action": "clear"}
+        return 200, {"response_action": "errors", "errors": {"reason": said.text[:150]}}
+    if said.outcome == "decided":
+        return 200, {"replace_original": True, "text": said.text}
+    if said.changed:  # a pause, a step-up's first approval: the buttons stay
+        return 200, {"response_type": "in_channel", "replace_original": False, "text": said.text}
+    return 200, _only_you(said.text)
+
+
+def _may_decide(action: SlackAction, deps: TrackDeps, smap: ServiceMap) -> str:
+    """Why this person may not decide (before a dialog asks them why); empty: they may."""
+    email = smap.chat_users.get(f"slack:{action.user_id}")
+    if not email:
+        return (f"Your Slack user ({action.user_id}) is not mapped to a directory identity "
+                "(the service map's chat_users): nothing was decided.")  # fmt: skip
+    alert = deps.store.get(alert_of_execution(action.execution))
+    entry = smap.services.get(alert.service) if alert is not None else None
+    if alert is None:
+        return f"{action.execution} is not an OpsLink execution here."
+    if entry is None or email not in entry.approvers:
+        return (f"{email} may not approve runbooks of {alert.service} (the service map's "
+                "approvers): nothing was decided.")  # fmt: skip
+    return ""
 
 
 def slash_command(req: WebhookRequest) -> tuple[str, str] | None:

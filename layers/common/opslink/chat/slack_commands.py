@@ -46,6 +46,7 @@ def pause(
     by: str,
     reason: str,
     now: datetime,
+    platform: str = "Slack",
 ) -> str:
     """A maintenance window for `service` from now; what to tell the channel."""
     if control is None:
@@ -57,7 +58,7 @@ def pause(
                              "map's approvers)")  # fmt: skip
     start = now.replace(microsecond=0)
     window = MaintenanceWindow(service=service, start=start, end=start + length,
-                               reason=f"{reason} (paused from Slack by {by})")  # fmt: skip
+                               reason=f"{reason} (paused from {platform} by {by})")  # fmt: skip
     try:
         control.save(with_window(control.current(fresh=True), window))
     except ConfigurationError as exc:
@@ -65,7 +66,7 @@ def pause(
     journal.record_event(LifecycleEvent(
         alert_id="", kind=EventKind.OPERATOR_ACTION, at=now, by=by, why=reason,
         key=f"{now.isoformat()}#maintenance_window:{service}", counted=False,
-        detail={"action": f"maintenance_window:{service}", "from": "slack"}))  # fmt: skip
+        detail={"action": f"maintenance_window:{service}", "from": platform.lower()}))  # fmt: skip
     return (f"Automation for {service} paused until {window.end.isoformat()} by {by}: "
             f"{reason}. `opslink automation status` shows it; it ends by itself.")  # fmt: skip
 

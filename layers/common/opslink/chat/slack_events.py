@@ -12,11 +12,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from opslink.comment_outbox import post_comment
+from opslink.comment_outbox import post_soon
 from opslink.inert import fenced
-from opslink.ports import Commentable, TrackStore
 from opslink.scrub import scrub
 from opslink.service_map import ServiceMap
+from opslink.track_service import TrackDeps
 
 MAX_NOTE = 2_000
 
@@ -33,11 +33,7 @@ def event_of(body: bytes) -> dict[str, Any] | None:
 
 
 def handle_event(
-    doc: dict[str, Any],
-    store: TrackStore,
-    tickets: Commentable,
-    smap: ServiceMap,
-    now: datetime,
+    doc: dict[str, Any], deps: TrackDeps, smap: ServiceMap, now: datetime
 ) -> tuple[int, dict[str, Any]]:
     if doc.get("type") == "url_verification":
         return 200, {"challenge": str(doc.get("challenge", ""))[:200]}
@@ -49,6 +45,7 @@ def handle_event(
         return 200, {"ignored": "not a person's new message"}
     if not thread or thread == ts:
         return 200, {"ignored": "not a thread reply"}
+    store = deps.store
     alert_id = store.alert_of_chat_message(f"{event.get('channel', '')}/{thread}")
     alert = store.get(alert_id) if alert_id else None
     if alert is None or not alert.ticket_id:
@@ -61,6 +58,6 @@ def handle_event(
     event_id = str(doc.get("event_id") or ts)
     if not store.claim_delivery(f"slack-event:{event_id}", now):
         return 200, {"ignored": "copied already (Slack retried the event)"}
-    key = f"{alert.alert_id}:slack-note:{event_id}"
-    posted = post_comment(store, tickets, alert.ticket_id, key, note, now, alert.alert_id)
-    return 200, {"ok": True, "posted": posted}
+    key = f"{alert.alert_id}:slack-note:{event_id}"  # on the ticket soon, in order
+    post_soon(store, deps.tickets, alert.ticket_id, key, note, now, alert.alert_id, deps.courier)
+    return 200, {"ok": True}

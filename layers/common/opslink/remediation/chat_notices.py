@@ -34,8 +34,8 @@ def handover_to_chat(
 
 def decision_to_chat(deps: RemediateDeps, a: RemediationInput, now: datetime) -> None:
     """Replace the approval request's message with the decision once the run moves on,
-    whoever decided (the CLI too): who, when, what happens now. A decision taken in chat
-    replaced it already (and claimed the same slot)."""
+    whoever decided (the CLI, a chat dialog): who, when, what happens now. A button whose
+    own answer replaced it claimed the same slot already."""
     if deps.chat is None:
         return
     alert = deps.store.get(a.alert_id)
@@ -43,7 +43,7 @@ def decision_to_chat(deps: RemediateDeps, a: RemediationInput, now: datetime) ->
         return
     decided = next((n for n in reversed(alert.notes) if n.get("kind") in ("approved", "rejected")),
                    None)  # fmt: skip
-    if decided is None or "from Slack" in decided["text"]:  # its answer showed it
+    if decided is None:
         return
     if not deps.store.claim_slot(a.alert_id, message_decided_slot(alert.chat_message), None, now):
         return

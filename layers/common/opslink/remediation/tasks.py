@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from opslink.comment_outbox import post_comment
+from opslink.comment_outbox import drain, post_comment
 from opslink.errors import InvalidTaskInput
 from opslink.journal import EventKind, about
 from opslink.remediation.chat_notices import decision_to_chat
@@ -117,6 +117,11 @@ def run_task(event: Any, deps: RemediateDeps) -> dict[str, Any]:
         return on_job_event(deps, event)
     if isinstance(event, dict) and event.get("action") == "check_member":  # opslink doctor
         return check_member(deps, event)
+    if isinstance(event, dict) and event.get("action") == "deliver_comments":  # chat, at once
+        ticket = event.get("ticket_id")
+        if not isinstance(ticket, str) or not ticket:
+            raise InvalidTaskInput("deliver_comments: ticket_id is required")
+        return drain(deps.store, deps.tickets, ticket[:200])
     req = parse_request(event)
     task = TASKS.get(req.action)
     if task is None:

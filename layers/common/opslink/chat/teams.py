@@ -1,0 +1,135 @@
+"""Microsoft Teams activities on the track function's URL (`/chat/teams`, the bot's
+messaging endpoint): the approval card's Action.Execute buttons and replies in its
+thread.
+
+Every activity is authenticated first (chat/teams_auth.py: the Bot Framework's signed
+token, for this bot, for this activity's service URL) and taken once (its id is recorded
+a day: a replayed activity does nothing more). A button (`invoke`, name
+`adaptiveCard/action`) decides through chat/decisions.py — the same mapping
+(`chat_users`: "teams:<Entra object id>"), permissions and one-decision rule as Slack
+and the CLI — and the invoke response replaces the card for everyone with the outcome,
+who decided and when; a refusal is shown to the person only. A reply in the card's
+thread becomes a comment on the alert's ticket (scrubbed, inert)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from opslink.adapters.chat.teams_cards import CONTENT_TYPE, outcome_card
+from opslink.adapters.chat.teams_messages import PREFIX
+from opslink.chat.decisions import ACTIONS, Answer, Press, answer, refused
+from opslink.chat.teams_auth import BotKeys, BotRefused, verify
+from opslink.comment_outbox import post_soon
+from opslink.inert import fenced, strip_html
+from opslink.ports import AutomationControl, TaskCallbacks
+from opslink.scrub import scrub
+from opslink.service_map import ServiceMap
+from opslink.track_service import TrackDeps
+from opslink.webhook_service import WebhookRequest
+
+TEAMS_PATH = "/chat/teams"
+MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
+_EXECUTION = re.compile(r"remediate-A-[0-9a-f]{20}")
+MAX_NOTE = 2_000
+
+
+def handle(
+    req: WebhookRequest,
+    app_id: str,
+    keys: BotKeys,
+    deps: TrackDeps,
+    callbacks: TaskCallbacks,
+    smap: ServiceMap,
+    control: AutomationControl | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, body): an invoke response for a button, {} for anything else taken;
+    401 untrusted, 400 malformed."""
+    now = deps.clock()
+    try:
+        activity = json.loads(req.body)
+        if not isinstance(activity, dict):
+            raise ValueError("not an object")
+    except (ValueError, UnicodeDecodeError):
+        return 400, {"error": "not a Bot Framework activity (JSON object)"}
+    try:
+        verify(req.headers.get("authorization", ""), activity, app_id, keys, now)
+    except BotRefused as exc:
+        return exc.status, {"error": exc.reason}
+    activity_id = str(activity.get("id") or "")
+    if not activity_id:
+        return 400, {"error": "the activity has no id"}
+    kind = activity.get("type")
+    if not deps.store.claim_delivery(f"teams:{activity_id[:200]}", now):
+        if kind == "invoke":
+            return 200, _toast("This press was received before: nothing more was done.")
+        return 200, {}
+    if kind == "invoke" and activity.get("name") == "adaptiveCard/action":
+        return 200, _invoke(activity, deps, callbacks, smap, control, now)
+    if kind == "message":
+        return 200, _reply(activity, deps, smap, now)
+    return 200, {}  # conversationUpdate, typing…: nothing to do
+
+
+def _invoke(
+    activity: dict[str, Any],
+    deps: TrackDeps,
+    callbacks: TaskCallbacks,
+    smap: ServiceMap,
+    control: AutomationControl | None,
+    now: datetime,
+) -> dict[str, Any]:
+    try:
+        action = activity["value"]["action"]
+        verb, data = str(action.get("verb") or ""), action.get("data") or {}
+        execution = str(data.get("execution") or "")
+        user = activity["from"]
+        aad, label = str(user.get("aadObjectId") or ""), str(user.get("name") or "")
+    except (KeyError, TypeError, AttributeError):
+        return _toast("Not an OpsLink button.")
+    said: Answer
+    if action.get("type") != "Action.Execute" or verb not in ACTIONS:
+        said = refused(f"Unknown action {verb[:40]!r}: approve, reject or pause.")
+    elif not _EXECUTION.fullmatch(execution):
+        said = refused(f"{execution[:80]!r} is not an OpsLink execution.")
+    elif not aad:
+        said = refused("Your Teams user has no Entra object id (aadObjectId): nothing was decided.")
+    else:
+        reason = str(data.get("reason") or "")[:500] if verb == "reject" else None
+        press = Press("Teams", f"teams:{aad}", label, verb, execution, reason)
+        said = answer(press, deps, callbacks, smap, now, control)
+    if said.outcome == "decided":  # the card, for everyone: the outcome, buttons gone
+        card = outcome_card(said.text, str(data.get("title") or ""))
+        return {"statusCode": 200, "type": CONTENT_TYPE, "value": card}
+    return _toast(said.text)
+
+
+def _reply(
+    activity: dict[str, Any], deps: TrackDeps, smap: ServiceMap, now: datetime
+) -> dict[str, Any]:
+    """A reply in the thread of an OpsLink card: a comment on the alert's ticket."""
+    conversation = str((activity.get("conversation") or {}).get("id") or "")
+    channel, _, root = conversation.partition(";messageid=")
+    root = root or str(activity.get("replyToId") or "")
+    if not root:
+        return {"ignored": "not a thread reply"}
+    alert_id = deps.store.alert_of_chat_message(f"{PREFIX}{channel}/{root}")
+    alert = deps.store.get(alert_id) if alert_id else None
+    if alert is None or not alert.ticket_id:
+        return {"ignored": "not a thread of an OpsLink card"}
+    email = smap.chat_users.get(f"teams:{(activity.get('from') or {}).get('aadObjectId', '')}")
+    if not email:
+        return {"ignored": "the replier is not mapped (chat_users)"}
+    text = scrub(strip_html(str(activity.get("text") or "")))[:MAX_NOTE] or "(empty)"
+    note = "\n".join([f"{email} on Teams, in the approval request's thread:", "", *fenced(text)])
+    key = f"{alert.alert_id}:teams-note:{str(activity.get('id'))[:100]}"
+    post_soon(deps.store, deps.tickets, alert.ticket_id, key, note, now, alert.alert_id,
+              deps.courier)  # fmt: skip
+    return {"ok": True}
+
+
+def _toast(text: str) -> dict[str, Any]:
+    """Shown to the person who pressed only; the card stays as it is."""
+    return {"statusCode": 200, "type": MESSAGE_TYPE, "value": text}
