@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opslink.alert_actions import handle_operator_request
+from opslink.chat_wiring import chat_answer, faults_to_chat
 from opslink.config import TrackSettings
 from opslink.deadline import budget
 from opslink.function_url import answer
@@ -15,7 +16,7 @@ from opslink.observability import logger as make_logger
 from opslink.observability import tracer as make_tracer
 from opslink.track_service import TrackDeps, sweep
 from opslink.webhook_service import function_url_response, request_from_function_url
-from opslink.wiring import job_events, slack_answer, teams_answer, track_deps, webhook_secret
+from opslink.wiring import job_events, track_deps, webhook_secret
 
 SETTINGS = TrackSettings.from_environ()
 logger = make_logger()
@@ -43,13 +44,11 @@ def _handle(event: Any) -> dict[str, Any]:
         return handle_incident_request(deps(), event["incident"])
     request = request_from_function_url(event)
     if request is None:  # the schedule
-        result = sweep(deps())
+        result = sweep(deps()) | {"faults_told": faults_to_chat(SETTINGS, deps())}
         logger.info("sweep done", extra=result)
         return result
-    if request.path.rstrip("/") == "/chat/slack":  # an approve/reject button in Slack
-        return slack_answer(SETTINGS, request, deps())
-    if request.path.rstrip("/") == "/chat/teams":  # the Teams bot's messaging endpoint
-        return teams_answer(SETTINGS, request, deps())
+    if request.path.startswith("/chat/"):  # Slack's buttons, the Teams bot's endpoint
+        return chat_answer(SETTINGS, request, deps())
     secret = webhook_secret(SETTINGS)
     if secret is None:
         return function_url_response(

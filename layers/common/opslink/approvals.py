@@ -54,9 +54,11 @@ def decide(
     by: str,
     reason: str,
     now: datetime,
+    shown_slot: str | None = None,
 ) -> Decided:
     """Approve or reject the runbook execution `execution` waits for; NotWaiting when it
-    waits for none (or its wait ended: decided, timed out, stopped)."""
+    waits for none (or its wait ended: decided, timed out, stopped). `shown_slot`: the
+    chat message the decider's answer replaces (the run then leaves it alone)."""
     alert_id = alert_of_execution(execution)
     alert = store.get(alert_id)
     token = store.approval_token(alert_id) if alert is not None else None
@@ -90,6 +92,8 @@ def decide(
                            approvers=approvers)  # fmt: skip
     if not store.claim_slot(alert_id, "decided_" + request, None, now):
         return Decided(execution, verdict, by, first=False, earlier=_earlier(store, alert_id))
+    if shown_slot:  # the decider's own answer shows it: claimed before the run moves on
+        store.claim_slot(alert_id, shown_slot, None, now)
     if approve:
         answered = callbacks.succeed(
             token, {"approved_by": ", ".join(approvers), "at": now.isoformat()}

@@ -110,6 +110,11 @@ class CommonSettings(_Settings):
     slack_bot_token_secret_name: str = Field(default="", alias="SLACK_BOT_TOKEN_SECRET")
     # Slack's Web API (empty: slack.com); the local emulator's workspace sets its own.
     slack_api_url: str = Field(default="", alias="SLACK_API_URL")
+    # The default chat channel (Slack) or conversation (Teams): approval requests of
+    # services without their own, hand-overs, faults.
+    slack_channel: str = Field(default="", alias="SLACK_CHANNEL")
+    teams_conversation: str = Field(default="", alias="TEAMS_CONVERSATION")
+    teams_service_url: str = Field(default="", alias="TEAMS_SERVICE_URL")  # Bot Connector
     # Microsoft Teams: the bot's app id (empty: no Teams) and its client secret's name.
     teams_app_id: str = Field(default="", alias="TEAMS_APP_ID")
     teams_app_password_secret_name: str = Field(default="", alias="TEAMS_APP_PASSWORD_SECRET")
@@ -179,10 +184,6 @@ class RemediateSettings(CommonSettings):
     member_role_name: str = Field(default="", alias="MEMBER_ROLE_NAME")
     member_external_id: str = Field(default="", alias="MEMBER_EXTERNAL_ID")
     alarm_bus_arn: str = Field(default="", alias="ALARM_BUS_ARN")  # the organization's bus
-    slack_channel: str = Field(default="", alias="SLACK_CHANNEL")
-    # Teams: the default conversation (a channel's id) and the Bot Connector's service URL.
-    teams_conversation: str = Field(default="", alias="TEAMS_CONVERSATION")
-    teams_service_url: str = Field(default="", alias="TEAMS_SERVICE_URL")
     # Hand-over on the alert's own ticket (own) or on a [FAILED_AUTO] ticket of its own.
     escalation_ticket: str = Field(
         default="own", alias="ESCALATION_TICKET", pattern="^(own|separate)$"

@@ -4,7 +4,6 @@ imports only what its function needs, so no function pays for another's modules.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
@@ -16,7 +15,12 @@ from opslink.secrets import read_secret
 
 if TYPE_CHECKING:
     from opslink.adapters.workflow.remediate_tasks import RemediateJobEvents
-    from opslink.config import IngestSettings, MetricsSettings, RemediateSettings, TrackSettings
+    from opslink.config import (
+        IngestSettings,
+        MetricsSettings,
+        RemediateSettings,
+        TrackSettings,
+    )
     from opslink.ingest import IngestDeps
     from opslink.metrics_service import MetricsDeps
     from opslink.remediation import RemediateDeps
@@ -79,6 +83,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     from opslink.adapters.store.job_waits import JobWaits
     from opslink.adapters.workflow.task_callbacks import StepFunctionsCallbacks
     from opslink.automation_control import SsmAutomationControl
+    from opslink.chat_wiring import chat_messages
     from opslink.remediation import RemediateDeps
     from opslink.remediation.catalog import load_catalog
     from opslink.service_map import load_service_map
@@ -122,34 +127,8 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         notifier=notifier,
         faults=faults,
         incidents=IncidentKeys(store.table, store.client),
-        chat=_chat(settings, smap),
+        chat=chat_messages(settings, smap),
     )
-
-
-def _chat(settings: RemediateSettings, smap: Any) -> Any:
-    """Approval messages in Slack (a bot token configured) or Microsoft Teams (a bot)."""
-    if settings.slack_bot_token_secret_name and settings.teams_app_id:
-        raise ConfigurationError("configure one chat platform: Slack (SlackBotTokenSecretName) "
-                                 "or Microsoft Teams (TeamsAppId), not both")  # fmt: skip
-    if settings.teams_app_id:
-        from opslink.adapters.chat.teams_messages import TeamsApprovalMessages
-
-        password = read_secret(settings.teams_app_password_secret_name, "the Teams bot")
-        conversations = {s: e.teams_conversation for s, e in smap.services.items()
-                         if e.teams_conversation}  # fmt: skip
-        return TeamsApprovalMessages(
-            settings.teams_app_id, password, settings.teams_conversation, conversations,
-            tenant=settings.teams_tenant_id, service_url=settings.teams_service_url,
-            login_url=settings.teams_login_url,
-        )  # fmt: skip
-    if not settings.slack_bot_token_secret_name:
-        return None
-    from opslink.adapters.chat.slack_messages import SlackApprovalMessages
-
-    token = read_secret(settings.slack_bot_token_secret_name, "Slack approval messages")
-    channels = {s: e.chat_channel for s, e in smap.services.items() if e.chat_channel}
-    return SlackApprovalMessages(token, settings.slack_channel, channels,
-                                 base_url=settings.slack_api_url or None)  # fmt: skip
 
 
 def _reach(settings: RemediateSettings) -> Any:
@@ -271,57 +250,3 @@ def webhook_secret(settings: TrackSettings) -> str | None:
     if not settings.webhook_secret_name:
         return None
     return read_secret(settings.webhook_secret_name, "the webhook receiver")
-
-
-@cache
-def _bot_keys(openid_url: str) -> Any:
-    from opslink.chat.teams_auth import BotKeys
-
-    return BotKeys(openid_url)
-
-
-def teams_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict[str, Any]:
-    """The track function URL's `/chat/teams`: the Teams bot's messaging endpoint."""
-    from opslink.adapters.workflow.task_callbacks import StepFunctionsCallbacks
-    from opslink.chat.teams import handle
-    from opslink.service_map import load_service_map
-    from opslink.webhook_service import function_url_response
-
-    if not settings.teams_app_id:
-        return function_url_response(404, {"error": "Teams is not configured (TeamsAppId)"})
-    from opslink.automation_control import SsmAutomationControl
-
-    smap = load_service_map(settings.service_map_path)
-    param = settings.automation_control_parameter
-    control = SsmAutomationControl(param) if param else None
-    keys = _bot_keys(settings.teams_openid_url)
-    status, doc = handle(request, settings.teams_app_id, keys, deps, StepFunctionsCallbacks(),
-                         smap, control)  # fmt: skip
-    return function_url_response(status, doc)
-
-
-def slack_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict[str, Any]:
-    """The track function URL's `/chat/slack`: a button press from Slack (chat/slack.py)."""
-    from opslink.adapters.workflow.task_callbacks import StepFunctionsCallbacks
-    from opslink.chat.slack import handle
-    from opslink.service_map import load_service_map
-    from opslink.webhook_service import function_url_response
-
-    if not settings.slack_signing_secret_name:
-        return function_url_response(
-            404, {"error": "Slack is not configured (SlackSigningSecretName)"}
-        )
-    from opslink.automation_control import SsmAutomationControl
-
-    secret = read_secret(settings.slack_signing_secret_name, "the Slack receiver")
-    smap = load_service_map(settings.service_map_path)
-    param = settings.automation_control_parameter
-    control = SsmAutomationControl(param) if param else None
-    web = None
-    if settings.slack_bot_token_secret_name:  # Reject asks why; outcomes update the message
-        from opslink.adapters.chat.slack_messages import SlackApprovalMessages
-
-        token = read_secret(settings.slack_bot_token_secret_name, "the Slack bot")
-        web = SlackApprovalMessages(token, "", base_url=settings.slack_api_url or None)
-    status, doc = handle(request, secret, deps, StepFunctionsCallbacks(), smap, control, web)
-    return function_url_response(status, doc)

@@ -87,8 +87,11 @@ def answer(
     source = f"from {press.platform} ({press.label or user_id})"
     why = f"{press.reason.strip()} ({source})" if press.reason else source
     approve = press.kind == "approve"
+    shown = (
+        message_decided_slot(alert.chat_message) if shows_decision and alert.chat_message else None
+    )
     try:
-        done = decide(deps.store, callbacks, press.execution, approve, email, why, now)
+        done = decide(deps.store, callbacks, press.execution, approve, email, why, now, shown)
     except NotWaiting as exc:
         return refused(f"{exc}: nothing was decided.")
     if not done.first:
@@ -103,8 +106,6 @@ def answer(
         key = f"{alert.alert_id}:{press.platform.lower()}:{done.verdict}"
         post_soon(deps.store, deps.tickets, alert.ticket_id, key, text, now, alert.alert_id,
                   deps.courier)  # fmt: skip
-    if shows_decision and alert.chat_message:  # this answer shows it: the run need not again
-        deps.store.claim_slot(alert.alert_id, message_decided_slot(alert.chat_message), None, now)
     return Answer("decided", text, done.verdict)
 
 

@@ -48,6 +48,14 @@ class ChatMessages(Protocol):
     def replace(self, message: str, text: str) -> None:
         """Replace a posted message with `text` (its buttons gone)."""
 
+    def fault(self, facts: dict[str, str]) -> str:
+        """Tell the default channel an integration fault opened or recovered."""
+
+
+class FaultListing(Protocol):
+    def faults(self, state: str | None = None, limit: int = 100) -> list[Any]:
+        """Faults on record, newest first (`state`: open or recovered only)."""
+
 
 class ReplayGuard(Protocol):
     def delivery_seen(self, delivery_id: str) -> bool:

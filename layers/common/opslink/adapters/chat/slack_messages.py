@@ -43,23 +43,13 @@ class SlackApprovalMessages:
     def approval_requested(self, facts: dict[str, str]) -> str:
         """Post the request; the message posted, "<channel id>/<ts>" (as Slack's events
         name it: its thread's replies are found by it)."""
-        from slack_sdk.errors import SlackApiError, SlackClientError
-
         channel = self.channels.get(facts["service"]) or self.default_channel
         text = (f"Approval needed: runbook {facts['runbook']} on {_escape(facts['service'])} "
                 f"({_escape(facts['environment'])}) for alarm {_escape(facts['alarm'])}")  # fmt: skip
-        try:
-            out = self._web().chat_postMessage(
-                channel=channel, text=text, blocks=_blocks(facts, text)
-            )
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            raise ChatError(f"Slack chat.postMessage to {channel}: {exc}") from exc
-        return f"{out.get('channel') or channel}/{out.get('ts') or ''}"
+        return self._post(channel, text, _blocks(facts, text))
 
     def handed_over(self, facts: dict[str, str]) -> str:
         """A hand-over, in the service's channel (no buttons: the ticket is the place)."""
-        from slack_sdk.errors import SlackApiError, SlackClientError
-
         channel = self.channels.get(facts["service"]) or self.default_channel
         text = (f"Handed to a human: {_escape(facts['why'])} — alarm {_escape(facts['alarm'])} "
                 f"on {_escape(facts['service'])} ({_escape(facts['environment'])})")  # fmt: skip
@@ -68,6 +58,18 @@ class SlackApprovalMessages:
         if facts.get("where"):
             lines.append(f"Where: {_plain(facts['where'])}")
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
+        return self._post(channel, text, blocks)
+
+    def fault(self, facts: dict[str, str]) -> str:
+        """A fault opened or recovered, in the default channel (the operators')."""
+        text = _escape(facts["title"])
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(
+            [f"*{text}*", *(_escape(line) for line in facts["body"].splitlines())])}}]  # fmt: skip
+        return self._post(self.default_channel, text, blocks)
+
+    def _post(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> str:
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
         try:
             out = self._web().chat_postMessage(channel=channel, text=text, blocks=blocks)
         except (SlackApiError, SlackClientError, OSError) as exc:

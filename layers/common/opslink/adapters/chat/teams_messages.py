@@ -53,6 +53,12 @@ class TeamsApprovalMessages:
     def handed_over(self, facts: dict[str, str]) -> str:
         return self._post(self._conversation(facts), handover_card(facts))
 
+    def fault(self, facts: dict[str, str]) -> str:
+        """A fault opened or recovered, in the default conversation (the operators')."""
+        if not self.default_conversation:
+            raise ChatError("no default Teams conversation for faults (TeamsConversation)")
+        return self._post(self.default_conversation, outcome_card(facts["body"], facts["title"]))
+
     def replace(self, message: str, text: str) -> None:
         """Replace a posted card (`teams:<conversation>/<activity>`) with the outcome."""
         conversation, _, activity = message.removeprefix(PREFIX).rpartition("/")

@@ -1,0 +1,138 @@
+"""Chat wiring: the Slack or Teams adapter a function talks through, and the track
+function URL's chat endpoints (/chat/slack, /chat/teams) built from the settings.
+Imported only where chat is configured or asked for."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+
+from opslink.adapters.store.faults import FaultRecords
+from opslink.errors import ConfigurationError, OpsLinkError
+from opslink.secrets import read_secret
+
+logger = Logger(child=True)
+
+if TYPE_CHECKING:
+    from opslink.config import CommonSettings, TrackSettings
+    from opslink.track_service import TrackDeps
+
+
+def chat_messages(settings: CommonSettings, smap: Any) -> Any:
+    """Messages in Slack (a bot token configured) or Microsoft Teams (a bot); None."""
+    if settings.slack_bot_token_secret_name and settings.teams_app_id:
+        raise ConfigurationError("configure one chat platform: Slack (SlackBotTokenSecretName) "
+                                 "or Microsoft Teams (TeamsAppId), not both")  # fmt: skip
+    if settings.teams_app_id:
+        from opslink.adapters.chat.teams_messages import TeamsApprovalMessages
+
+        password = read_secret(settings.teams_app_password_secret_name, "the Teams bot")
+        conversations = {s: e.teams_conversation for s, e in smap.services.items()
+                         if e.teams_conversation}  # fmt: skip
+        return TeamsApprovalMessages(
+            settings.teams_app_id, password, settings.teams_conversation, conversations,
+            tenant=settings.teams_tenant_id, service_url=settings.teams_service_url,
+            login_url=settings.teams_login_url,
+        )  # fmt: skip
+    if not settings.slack_bot_token_secret_name:
+        return None
+    from opslink.adapters.chat.slack_messages import SlackApprovalMessages
+
+    token = read_secret(settings.slack_bot_token_secret_name, "Slack approval messages")
+    channels = {s: e.chat_channel for s, e in smap.services.items() if e.chat_channel}
+    return SlackApprovalMessages(token, settings.slack_channel, channels,
+                                 base_url=settings.slack_api_url or None)  # fmt: skip
+
+
+def faults_to_chat(settings: TrackSettings, deps: TrackDeps) -> list[str]:
+    """The scheduled pass tells chat of faults opened or recovered (chat/fault_notices.py)."""
+    if not (settings.slack_bot_token_secret_name or settings.teams_app_id):
+        return []
+    from opslink.chat.fault_notices import tell_faults
+
+    store = deps.store
+    records = FaultRecords(store.table, store.client)  # type: ignore[attr-defined]
+    try:  # the sweep's work is done: chat never turns it into a failed run
+        return tell_faults(records, store, _track_chat(settings), deps.clock())
+    except OpsLinkError as exc:  # a secret unreadable, a store away: the next pass tells
+        logger.warning("faults not told in chat", extra={"error": str(exc)[:300]})
+        return []
+
+
+_CHATS: dict[int, Any] = {}  # by settings object: the adapter keeps its sign-in token
+
+
+def _track_chat(settings: TrackSettings) -> Any:
+    from opslink.service_map import load_service_map
+
+    if id(settings) not in _CHATS:
+        _CHATS[id(settings)] = chat_messages(settings, load_service_map(settings.service_map_path))
+    return _CHATS[id(settings)]
+
+
+@cache
+def _bot_keys(openid_url: str) -> Any:
+    from opslink.chat.teams_auth import BotKeys
+
+    return BotKeys(openid_url)
+
+
+def teams_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict[str, Any]:
+    """The track function URL's `/chat/teams`: the Teams bot's messaging endpoint."""
+    from opslink.adapters.workflow.task_callbacks import StepFunctionsCallbacks
+    from opslink.chat.teams import handle
+    from opslink.service_map import load_service_map
+    from opslink.webhook_service import function_url_response
+
+    if not settings.teams_app_id:
+        return function_url_response(404, {"error": "Teams is not configured (TeamsAppId)"})
+    from opslink.automation_control import SsmAutomationControl
+
+    smap = load_service_map(settings.service_map_path)
+    param = settings.automation_control_parameter
+    control = SsmAutomationControl(param) if param else None
+    keys = _bot_keys(settings.teams_openid_url)
+    status, doc = handle(request, settings.teams_app_id, keys, deps, StepFunctionsCallbacks(),
+                         smap, control)  # fmt: skip
+    return function_url_response(status, doc)
+
+
+def chat_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict[str, Any]:
+    """The track function URL's chat paths: /chat/slack and /chat/teams."""
+    path = request.path.rstrip("/")
+    if path == "/chat/teams":
+        return teams_answer(settings, request, deps)
+    if path == "/chat/slack":
+        return slack_answer(settings, request, deps)
+    from opslink.webhook_service import function_url_response
+
+    return function_url_response(404, {"error": f"no chat endpoint at {path[:60]}"})
+
+
+def slack_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict[str, Any]:
+    """The track function URL's `/chat/slack`: a button press from Slack (chat/slack.py)."""
+    from opslink.adapters.workflow.task_callbacks import StepFunctionsCallbacks
+    from opslink.chat.slack import handle
+    from opslink.service_map import load_service_map
+    from opslink.webhook_service import function_url_response
+
+    if not settings.slack_signing_secret_name:
+        return function_url_response(
+            404, {"error": "Slack is not configured (SlackSigningSecretName)"}
+        )
+    from opslink.automation_control import SsmAutomationControl
+
+    secret = read_secret(settings.slack_signing_secret_name, "the Slack receiver")
+    smap = load_service_map(settings.service_map_path)
+    param = settings.automation_control_parameter
+    control = SsmAutomationControl(param) if param else None
+    web = None
+    if settings.slack_bot_token_secret_name:  # Reject asks why; outcomes update the message
+        from opslink.adapters.chat.slack_messages import SlackApprovalMessages
+
+        token = read_secret(settings.slack_bot_token_secret_name, "the Slack bot")
+        web = SlackApprovalMessages(token, "", base_url=settings.slack_api_url or None)
+    status, doc = handle(request, secret, deps, StepFunctionsCallbacks(), smap, control, web)
+    return function_url_response(status, doc)
