@@ -87,6 +87,7 @@ class Units:
     events: int = 0
     log_bytes: int = 0
     by_function: Counter[str] = field(default_factory=Counter)
+    wru_by_item: Counter[str] = field(default_factory=Counter)  # "<op> <item kind>" -> WRU
 
     def dollars(self) -> float:
         p = PRICES
@@ -108,6 +109,7 @@ class Units:
                      "events", "log_bytes"):  # fmt: skip
             setattr(out, name, getattr(self, name) - getattr(before, name))
         out.by_function = self.by_function - before.by_function
+        out.wru_by_item = self.wru_by_item - before.wru_by_item
         return out
 
     def copy(self) -> Units:
@@ -132,6 +134,16 @@ def attribute_size(value: dict[str, Any]) -> int:
     if kind == "M":
         return 3 + sum(1 + len(k.encode()) + attribute_size(x) for k, x in v.items())
     return 0
+
+
+def item_kind(key: dict[str, Any] | None) -> str:
+    """An item's kind from its keys: "ALERT/ALERT", "ALERT/NOTE", "JOURNAL/EVT"…"""
+
+    def part(name: str) -> str:
+        value = str(((key or {}).get(name) or {}).get("S", ""))
+        return value.split("#")[0] or "-"
+
+    return f"{part('pk')}/{part('sk')}"
 
 
 def item_size(item: dict[str, Any] | None) -> int:
@@ -199,12 +211,16 @@ class Meter:
             self.units.events += len(params.get("Entries", []))
 
     def _dynamodb(self, op: str, params: dict[str, Any], parsed: dict[str, Any], u: Units) -> None:
+        def wrote(units: int, key: dict[str, Any] | None, how: str = op) -> None:
+            u.wru += units
+            u.wru_by_item[f"{how} {item_kind(key)}"] += units
+
         if op == "PutItem":
-            u.wru += max(1, math.ceil(item_size(params["Item"]) / 1024))
+            wrote(max(1, math.ceil(item_size(params["Item"]) / 1024)), params["Item"])
         elif op in ("UpdateItem", "DeleteItem"):
             after = self.raw.get_item(TableName=params["TableName"], Key=params["Key"],
                                       ConsistentRead=True).get("Item")  # fmt: skip
-            u.wru += max(1, math.ceil(item_size(after) / 1024))
+            wrote(max(1, math.ceil(item_size(after) / 1024)), params["Key"])
         elif op == "TransactWriteItems":
             for entry in params["TransactItems"]:
                 ((kind, body),) = entry.items()
@@ -214,12 +230,13 @@ class Meter:
                 item = body.get("Item") or self.raw.get_item(
                     TableName=body["TableName"], Key=body["Key"], ConsistentRead=True
                 ).get("Item")
-                u.wru += 2 * max(1, math.ceil(item_size(item) / 1024))
+                wrote(2 * max(1, math.ceil(item_size(item) / 1024)),
+                      body.get("Key") or body.get("Item"), f"Transact{kind}")  # fmt: skip
         elif op == "BatchWriteItem":
             for writes in params["RequestItems"].values():
                 for w in writes:
                     item = (w.get("PutRequest") or {}).get("Item")
-                    u.wru += max(1, math.ceil(item_size(item) / 1024))
+                    wrote(max(1, math.ceil(item_size(item) / 1024)), item)
         elif op == "GetItem":
             factor = 1.0 if params.get("ConsistentRead") else 0.5
             u.rru += factor * max(1, math.ceil(item_size(parsed.get("Item")) / 4096))
@@ -432,6 +449,9 @@ def report(rows: list[tuple[str, Units]], polled: Units, per_poll: Units, polls_
             f"remediated alarm, {label} (with its OK): ${total:.3f} per 1,000 "
             f"(Step Functions ${sfn:.3f}, DynamoDB ${ddb:.3f})"
         )
+    print(f"\nwrite units of '{rows[0][0]}' by operation and item kind (pk/sk prefix):")
+    for what, units in short.wru_by_item.most_common():
+        print(f"  {units:>5}  {what}")
 
 
 if __name__ == "__main__":
