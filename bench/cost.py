@@ -88,6 +88,7 @@ class Units:
     log_bytes: int = 0
     by_function: Counter[str] = field(default_factory=Counter)
     wru_by_item: Counter[str] = field(default_factory=Counter)  # "<op> <item kind>" -> WRU
+    writes_by_item: Counter[str] = field(default_factory=Counter)  # ... -> writes
 
     def dollars(self) -> float:
         p = PRICES
@@ -110,6 +111,7 @@ class Units:
             setattr(out, name, getattr(self, name) - getattr(before, name))
         out.by_function = self.by_function - before.by_function
         out.wru_by_item = self.wru_by_item - before.wru_by_item
+        out.writes_by_item = self.writes_by_item - before.writes_by_item
         return out
 
     def copy(self) -> Units:
@@ -214,6 +216,7 @@ class Meter:
         def wrote(units: int, key: dict[str, Any] | None, how: str = op) -> None:
             u.wru += units
             u.wru_by_item[f"{how} {item_kind(key)}"] += units
+            u.writes_by_item[f"{how} {item_kind(key)}"] += 1
 
         if op == "PutItem":
             wrote(max(1, math.ceil(item_size(params["Item"]) / 1024)), params["Item"])
@@ -451,7 +454,7 @@ def report(rows: list[tuple[str, Units]], polled: Units, per_poll: Units, polls_
         )
     print(f"\nwrite units of '{rows[0][0]}' by operation and item kind (pk/sk prefix):")
     for what, units in short.wru_by_item.most_common():
-        print(f"  {units:>5}  {what}")
+        print(f"  {units:>5} WRU in {short.writes_by_item[what]:>2} writes  {what}")
 
 
 if __name__ == "__main__":

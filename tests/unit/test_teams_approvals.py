@@ -284,3 +284,24 @@ def test_a_bot_that_cannot_sign_in_or_post_raises_chat_error(teams: LocalTeams) 
 def _urls(teams: LocalTeams) -> dict[str, str]:
     env = teams.environment()
     return {"login_url": env["TEAMS_LOGIN_URL"], "service_url": env["TEAMS_SERVICE_URL"]}
+
+
+def test_a_runbooks_own_approvers_narrow_who_may_approve_it(
+    world: dict[str, Any], teams: LocalTeams
+) -> None:
+    world["deps"].store.set_approval_token(world["alert"]["alert_id"], "token-3",
+                                           runbook="restart_service")  # fmt: skip
+    checkout = (
+        world["smap"]
+        .services["checkout"]
+        .model_copy(update={"runbook_approvers": {"restart_service": ["lee@example.com"]}})
+    )
+    world["smap"] = world["smap"].model_copy(
+        update={"services": world["smap"].services | {"checkout": checkout}}
+    )
+    _, doc = press(world, teams, "approve")  # dana approves checkout's other runbooks only
+    assert "may not approve runbook restart_service of checkout" in doc["value"]
+    assert world["callbacks"].succeeded == []
+    _, doc = press(world, teams, "approve", LEE, at_offset=1)
+    assert doc["type"].endswith("card.adaptive")
+    assert [t for t, _ in world["callbacks"].succeeded] == ["token-3"]

@@ -257,6 +257,7 @@ class Alert(BaseModel):
     fallback_notified_at: datetime | None = None
     flapping_since: datetime | None = None  # automation suppressed while it flaps
     awaiting_approval: bool = False  # its remediation waits for a human's decision
+    approval_runbook: str | None = None  # ... on this runbook (the latest asked)
     # The alarm returned to OK before the alert's ticket could be made: the OK's facts,
     # applied (ticket created, then resolved) as soon as the ticket exists.
     pending_ok: dict[str, str] | None = None

@@ -44,8 +44,19 @@ class ServiceEntry(BaseModel):
     # Who may approve this service's runbooks from chat (directory identities: e-mail);
     # empty: nobody from chat (the CLI, with its AWS permissions, still can).
     approvers: list[str] = Field(default_factory=list)
+    # Per runbook, who may approve it from chat instead (a narrower list for a riskier
+    # runbook); runbooks not listed take `approvers`.
+    runbook_approvers: dict[str, list[str]] = Field(default_factory=dict)
     chat_channel: str | None = None  # where its approval requests are posted (Slack)
     teams_conversation: str | None = None  # ... in Microsoft Teams (a channel's id)
+
+
+def may_approve(entry: ServiceEntry | None, email: str, runbook: str | None) -> bool:
+    """Whether `email` may approve `runbook` of this service from chat."""
+    if entry is None:
+        return False
+    allowed = entry.runbook_approvers.get(runbook or "", entry.approvers)
+    return email in allowed
 
 
 class AccountEntry(BaseModel):

@@ -18,7 +18,7 @@ from opslink.chat.slack_commands import PAUSE_BUTTON, CommandRefused, pause
 from opslink.comment_outbox import post_soon
 from opslink.identity import alert_of_execution
 from opslink.ports import AutomationControl, TaskCallbacks
-from opslink.service_map import ServiceMap
+from opslink.service_map import ServiceMap, may_approve
 from opslink.track_service import TrackDeps
 
 ACTIONS = ("approve", "reject", "pause")
@@ -78,10 +78,9 @@ def answer(
         except CommandRefused as exc:
             return refused(f"{exc}: nothing was changed.")
         return Answer("paused", said)
-    entry = smap.services.get(alert.service)
-    if entry is None or email not in entry.approvers:
-        return refused(f"{email} may not approve runbooks of {alert.service} (the service "
-                        "map's approvers): nothing was decided.")  # fmt: skip
+    if not may_approve(smap.services.get(alert.service), email, alert.approval_runbook):
+        return refused(f"{email} may not approve {_what(alert.approval_runbook)} of "
+                       f"{alert.service} (the service map's approvers): nothing was decided.")  # fmt: skip
     if press.kind == "reject" and press.reason is not None and not press.reason.strip():
         return refused("Say why it must not run (the reason goes on the ticket).")
     source = f"from {press.platform} ({press.label or user_id})"
@@ -111,3 +110,7 @@ def answer(
 
 def refused(text: str) -> Answer:
     return Answer("refused", text)
+
+
+def _what(runbook: str | None) -> str:
+    return f"runbook {runbook}" if runbook else "runbooks"

@@ -25,7 +25,7 @@ from opslink.chat.slack_commands import slash
 from opslink.chat.slack_events import event_of, handle_event
 from opslink.identity import alert_of_execution
 from opslink.ports import AutomationControl, ReplayGuard, TaskCallbacks
-from opslink.service_map import ServiceMap
+from opslink.service_map import ServiceMap, may_approve
 from opslink.track_service import TrackDeps
 from opslink.webhook_service import WebhookRequest
 
@@ -187,11 +187,11 @@ def _may_decide(action: SlackAction, deps: TrackDeps, smap: ServiceMap) -> str:
         return (f"Your Slack user ({action.user_id}) is not mapped to a directory identity "
                 "(the service map's chat_users): nothing was decided.")  # fmt: skip
     alert = deps.store.get(alert_of_execution(action.execution))
-    entry = smap.services.get(alert.service) if alert is not None else None
     if alert is None:
         return f"{action.execution} is not an OpsLink execution here."
-    if entry is None or email not in entry.approvers:
-        return (f"{email} may not approve runbooks of {alert.service} (the service map's "
+    if not may_approve(smap.services.get(alert.service), email, alert.approval_runbook):
+        runbook = f"runbook {alert.approval_runbook}" if alert.approval_runbook else "runbooks"
+        return (f"{email} may not approve {runbook} of {alert.service} (the service map's "
                 "approvers): nothing was decided.")  # fmt: skip
     return ""
 

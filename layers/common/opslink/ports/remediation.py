@@ -136,7 +136,9 @@ class RemediationStore(AlertStore, Protocol):
 
     def circuit_success(self, platform: str) -> dict[str, Any] | None: ...
 
-    def set_approval_token(self, alert_id: str, token: str, needed: int = 1) -> None: ...
+    def set_approval_token(
+        self, alert_id: str, token: str, needed: int = 1, runbook: str = ""
+    ) -> None: ...
 
     def link_chat_message(self, message: str, alert_id: str, now: datetime) -> None:
         """Remember the alert a posted chat message is about (its thread's replies)."""

@@ -187,7 +187,7 @@ def request_approval(deps: RemediateDeps, req: TaskRequest) -> dict[str, bool]:
         raise InvalidTaskInput("remediation task input: 'token' is missing for request_approval")
     runbook = deps.runbook(name)
     needed = runbook.spec.min_approvers
-    deps.store.set_approval_token(a.alert_id, req.token, needed)
+    deps.store.set_approval_token(a.alert_id, req.token, needed, runbook.name)
     execution = execution_name(a.alert_id, a.manual.run_id if a.manual else None)
     who = (
         "a human's approval"

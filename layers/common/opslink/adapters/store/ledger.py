@@ -52,15 +52,21 @@ class RemediationLedger(RunbookRecords):
         except ClientError as exc:
             raise StoreError(f"DynamoDB could not link the job of {alert_id}: {exc}") from exc
 
-    def set_approval_token(self, alert_id: str, token: str, needed: int = 1) -> None:
-        """The run waits on `token` for `needed` distinct approvers (step-up: several)."""
+    def set_approval_token(
+        self, alert_id: str, token: str, needed: int = 1, runbook: str = ""
+    ) -> None:
+        """The run waits on `token` for `needed` distinct approvers (step-up: several) of
+        `runbook` (chat checks who may approve it)."""
         self._call(
             "update_item",
             TableName=self.table,
             Key=_to_item(keys.alert(alert_id)),
-            UpdateExpression="SET approval_token = :t, approvals_needed = :n",
+            UpdateExpression="SET approval_token = :t, approvals_needed = :n"
+            + (", approval_runbook = :r" if runbook else " REMOVE approval_runbook"),
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=_to_item({":t": token, ":n": needed}),
+            ExpressionAttributeValues=_to_item(
+                {":t": token, ":n": needed} | ({":r": runbook} if runbook else {})
+            ),
         )
 
     def approvals_needed(self, alert_id: str) -> int:
