@@ -305,3 +305,42 @@ def test_a_runbooks_own_approvers_narrow_who_may_approve_it(
     _, doc = press(world, teams, "approve", LEE, at_offset=1)
     assert doc["type"].endswith("card.adaptive")
     assert [t for t, _ in world["callbacks"].succeeded] == ["token-3"]
+
+
+@pytest.fixture
+def control(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from moto import mock_aws
+
+    from opslink.automation_control import SsmAutomationControl
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield SsmAutomationControl("/opslink/automation-control")
+
+
+def test_commands_to_the_bot_pause_a_service_and_say_the_status(
+    world: dict[str, Any], teams: LocalTeams, control: Any
+) -> None:
+    env = teams.environment()
+    bot = TeamsApprovalMessages(APP_ID, APP_PASSWORD, CHANNEL, login_url=env["TEAMS_LOGIN_URL"],
+                                service_url=env["TEAMS_SERVICE_URL"])  # fmt: skip
+
+    def say(text: str, who: str = DANA, n: int = 0) -> str:
+        event = teams.command(world["card"], text, who, "x", at=world["now"] + n)
+        req = WebhookRequest("POST", event["headers"], event["body"].encode(), path="/chat/teams")
+        status, doc = handle(req, APP_ID, world["keys"], world["track"], world["callbacks"],
+                             world["smap"], control, lambda: bot)  # fmt: skip
+        assert (status, doc) == (200, {"ok": True})
+        [answer] = [m for m in teams.messages if m["reply_to"] == json.loads(event["body"])["id"]]
+        assert answer["conversation"].startswith(CHANNEL + ";messageid=")
+        return re.sub(r"\\(.)", r"\1", answer["text"])
+
+    assert say("pause checkout 2h database migration").startswith(
+        "Automation for checkout paused until"
+    )
+    now = world["track"].clock()
+    assert control.current(fresh=True).suppression("checkout", now) is not None
+    assert "PAUSED" not in say("status", n=1) and "checkout: paused until" in say("status", n=2)
+    assert "may not pause automation for checkout" in say("pause checkout 1h x", EVE, n=3)
+    assert "not mapped to a directory identity" in say("status", "0a6b-nobody", n=4)
+    assert "@OpsLink status" in say("help", n=5)

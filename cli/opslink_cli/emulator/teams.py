@@ -128,7 +128,8 @@ class LocalTeams:
                         return 200, {"id": activity}
                 return 404, {"error": {"code": "ActivityNotFound", "message": activity}}
             message = {"id": f"1765{len(self.messages) + 1:09d}", "conversation": conversation,
-                       "cards": cards}  # fmt: skip
+                       "cards": cards, "text": str(doc.get("text") or ""),
+                       "reply_to": activity or None}  # fmt: skip
             self.messages.append(message)
         return 201, {"id": message["id"]}
 
@@ -176,6 +177,18 @@ class LocalTeams:
             "replyToId": message["id"],
         }  # fmt: skip
         return self.event(activity)
+
+    def command(self, message: dict[str, Any], text: str, aad_object_id: str, name: str,
+                at: float | None = None) -> dict[str, Any]:  # fmt: skip
+        """The Function URL event of a person writing "@OpsLink <text>" in `message`'s
+        thread (the bot mentioned, as Teams marks it)."""
+        activity = self._activity(message, aad_object_id, name) | {
+            "type": "message", "text": f"<p><at>OpsLink</at> {text}</p>", "textFormat": "xml",
+            "replyToId": message["id"],
+            "entities": [{"type": "mention", "text": "<at>OpsLink</at>",
+                          "mentioned": {"id": f"28:{APP_ID}", "name": "OpsLink"}}],
+        }  # fmt: skip
+        return self.event(activity, self.token(at=at))
 
     def _activity(self, message: dict[str, Any], aad: str, name: str) -> dict[str, Any]:
         return {

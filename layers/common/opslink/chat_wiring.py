@@ -94,8 +94,9 @@ def teams_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict
     param = settings.automation_control_parameter
     control = SsmAutomationControl(param) if param else None
     keys = _bot_keys(settings.teams_openid_url)
+    bot = (lambda: _track_chat(settings)) if settings.teams_app_password_secret_name else None
     status, doc = handle(request, settings.teams_app_id, keys, deps, StepFunctionsCallbacks(),
-                         smap, control)  # fmt: skip
+                         smap, control, bot)  # fmt: skip
     return function_url_response(status, doc)
 
 

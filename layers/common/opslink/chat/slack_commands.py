@@ -89,15 +89,17 @@ def slash(
     journal: EventRecorder,
     smap: ServiceMap,
     now: datetime,
+    platform: str = "Slack",
 ) -> dict[str, Any]:
-    """The answer to `/opslink <text>`: in the channel when it changed something."""
+    """The answer to `/opslink <text>` (in Teams: a message to the bot): in the channel
+    when it changed something."""
     words = text.split()
     try:
         if words[:1] == ["status"] or not words:
             return {"response_type": "ephemeral", "text": status(control, now)}
         if words[0] == "pause" and len(words) >= 4:
             said = pause(control, journal, smap, words[1], duration(words[2]), email,
-                         " ".join(words[3:])[:300], now)  # fmt: skip
+                         " ".join(words[3:])[:300], now, platform)  # fmt: skip
             return {"response_type": "in_channel", "text": said}
         raise CommandRefused(f"usage: {USAGE}")
     except CommandRefused as exc:

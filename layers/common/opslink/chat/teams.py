@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from opslink.adapters.chat.teams_cards import CONTENT_TYPE, outcome_card
 from opslink.adapters.chat.teams_messages import PREFIX
 from opslink.chat.decisions import ACTIONS, Answer, Press, answer, refused
+from opslink.chat.slack_commands import USAGE, slash
 from opslink.chat.teams_auth import BotKeys, BotRefused, verify
 from opslink.comment_outbox import post_soon
+from opslink.errors import OpsLinkError
 from opslink.inert import fenced, strip_html
 from opslink.ports import AutomationControl, TaskCallbacks
 from opslink.scrub import scrub
@@ -33,6 +36,7 @@ from opslink.webhook_service import WebhookRequest
 TEAMS_PATH = "/chat/teams"
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 _EXECUTION = re.compile(r"remediate-A-[0-9a-f]{20}")
+_MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
 MAX_NOTE = 2_000
 
 
@@ -44,9 +48,10 @@ def handle(
     callbacks: TaskCallbacks,
     smap: ServiceMap,
     control: AutomationControl | None = None,
+    bot: Callable[[], Any] | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """(HTTP status, body): an invoke response for a button, {} for anything else taken;
-    401 untrusted, 400 malformed."""
+    401 untrusted, 400 malformed. `bot` answers commands sent to it (TeamsApprovalMessages)."""
     now = deps.clock()
     try:
         activity = json.loads(req.body)
@@ -69,6 +74,8 @@ def handle(
     if kind == "invoke" and activity.get("name") == "adaptiveCard/action":
         return 200, _invoke(activity, deps, callbacks, smap, control, now)
     if kind == "message":
+        if (words := _command(activity)) is not None:
+            return 200, _answer_command(activity, words, deps, smap, control, bot, now)
         return 200, _reply(activity, deps, smap, now)
     return 200, {}  # conversationUpdate, typing…: nothing to do
 
@@ -127,6 +134,47 @@ def _reply(
     key = f"{alert.alert_id}:teams-note:{str(activity.get('id'))[:100]}"
     post_soon(deps.store, deps.tickets, alert.ticket_id, key, note, now, alert.alert_id,
               deps.courier)  # fmt: skip
+    return {"ok": True}
+
+
+def _command(activity: dict[str, Any]) -> str | None:
+    """The command of a message addressed to the bot ("@OpsLink pause checkout 2h …", or
+    anything in a personal chat with it): status, pause or help; None for other text."""
+    bot_id = str((activity.get("recipient") or {}).get("id") or "")
+    mentioned = any(
+        e.get("type") == "mention" and (e.get("mentioned") or {}).get("id") == bot_id
+        for e in activity.get("entities") or [] if isinstance(e, dict)
+    )  # fmt: skip
+    personal = (activity.get("conversation") or {}).get("conversationType") == "personal"
+    text = strip_html(_MENTION.sub(" ", str(activity.get("text") or ""))).strip()
+    first = text.split(maxsplit=1)[0].lower() if text else ""
+    if (mentioned or personal) and first in ("status", "pause", "help"):
+        return text
+    return None
+
+
+def _answer_command(
+    activity: dict[str, Any], text: str, deps: TrackDeps, smap: ServiceMap,
+    control: AutomationControl | None, bot: Callable[[], Any] | None, now: datetime,
+) -> dict[str, Any]:  # fmt: skip
+    """`status` / `pause <service> <duration> <reason>`, as Slack's /opslink: the answer
+    is a reply in the conversation (Teams has no private answers in a channel)."""
+    aad = str((activity.get("from") or {}).get("aadObjectId") or "")
+    email = smap.chat_users.get(f"teams:{aad}")
+    if not email:
+        said = (f"Your Teams user ({aad or 'no Entra object id'}) is not mapped to a directory "
+                "identity (the service map's chat_users): nothing was changed.")  # fmt: skip
+    elif text.lower().startswith("help"):
+        said = f"Commands: {USAGE.replace('/opslink ', '@OpsLink ')}"
+    else:
+        said = str(slash(text, email, control, deps.store, smap, now, "Teams")["text"])
+    if bot is None:
+        return {"ignored": "no bot credentials to answer with"}
+    conversation = str((activity.get("conversation") or {}).get("id") or "")
+    try:
+        bot().reply(conversation, str(activity.get("id")), said)
+    except OpsLinkError as exc:  # the change (if any) stands; the answer is lost
+        return {"ok": False, "error": str(exc)[:200]}
     return {"ok": True}
 
 

@@ -16,7 +16,13 @@ from urllib.parse import quote
 import requests
 
 from opslink.adapters.chat.slack_messages import ChatError
-from opslink.adapters.chat.teams_cards import attachment, handover_card, outcome_card, request_card
+from opslink.adapters.chat.teams_cards import (
+    attachment,
+    handover_card,
+    md,
+    outcome_card,
+    request_card,
+)
 
 LOGIN_URL = "https://login.microsoftonline.com/"
 SERVICE_URL = "https://smba.trafficmanager.net/teams/"
@@ -58,6 +64,13 @@ class TeamsApprovalMessages:
         if not self.default_conversation:
             raise ChatError("no default Teams conversation for faults (TeamsConversation)")
         return self._post(self.default_conversation, outcome_card(facts["body"], facts["title"]))
+
+    def reply(self, conversation: str, activity: str, text: str) -> None:
+        """Answer a message sent to the bot, in its conversation (a thread: its reply)."""
+        url = (f"{self.service_url}v3/conversations/{quote(conversation, safe='')}/activities/"
+               f"{quote(activity, safe='')}")  # fmt: skip
+        body = {"type": "message", "text": md(text), "replyToId": activity}
+        self._call("POST", url, body, f"reply in {conversation}")
 
     def replace(self, message: str, text: str) -> None:
         """Replace a posted card (`teams:<conversation>/<activity>`) with the outcome."""
