@@ -344,3 +344,46 @@ def test_commands_to_the_bot_pause_a_service_and_say_the_status(
     assert "may not pause automation for checkout" in say("pause checkout 1h x", EVE, n=3)
     assert "not mapped to a directory identity" in say("status", "0a6b-nobody", n=4)
     assert "@OpsLink status" in say("help", n=5)
+
+
+def test_an_approval_request_reaches_teams_once_and_teams_down_blocks_nothing(
+    deps: IngestDeps, clock: Clock, teams: LocalTeams
+) -> None:
+    """The remediation's request_approval task posts the card once (a retried task posts
+    nothing twice) and links its thread to the alert; a Teams that is away is a fault and
+    a note, and the execution still waits (the CLI decides)."""
+    from opslink.adapters.store.faults import FaultRecords
+    from opslink.faults import FaultReporter
+    from opslink.remediation import run_task
+    from tests.unit.fakes import FakePlatform, remediate_deps
+
+    alert = opened_alert(deps)
+    execution = f"remediate-{alert['alert_id']}"
+    rdeps = remediate_deps(deps, FakePlatform(clock), clock)
+    rdeps.faults = FaultReporter(FaultRecords("AlertsTable", deps.store.client))  # type: ignore[attr-defined]
+    task = {"action": "request_approval", "alert": alert, "token": "token-1",
+            "execution": f"arn:aws:states:eu-west-1:123456789012:execution:sm:{execution}",
+            "selection": {"runbook": {"name": "restart_db", "tier": "service",
+                                      "timeout_seconds": 300}, "approval": True, "reason": "t"}}  # fmt: skip
+    urls = _urls(teams)
+    rdeps.chat = TeamsApprovalMessages(APP_ID, APP_PASSWORD, CHANNEL, login_url=urls["login_url"],
+                                       service_url=urls["service_url"])  # fmt: skip
+    before = len(teams.messages)
+    assert run_task(task, rdeps) == {"requested": True}
+    assert run_task(task, rdeps) == {"requested": True}  # a Step Functions retry
+    [card] = teams.messages[before:]
+    assert card["cards"][0]["actions"][0]["data"]["execution"] == execution
+    linked = deps.store.alert_of_chat_message(f"teams:{CHANNEL}/{card['id']}")  # type: ignore[attr-defined]
+    assert linked == alert["alert_id"]
+    rdeps.chat = TeamsApprovalMessages(APP_ID, APP_PASSWORD, CHANNEL,
+                                       login_url="http://127.0.0.1:9/")  # fmt: skip
+    other = dict(task, selection={**task["selection"], "runbook": {
+        "name": "restart_service", "tier": "service", "timeout_seconds": 300}})  # fmt: skip
+    assert run_task(other, rdeps) == {"requested": True}
+    stored = deps.store.get(alert["alert_id"])
+    assert stored is not None
+    kinds = [n["kind"] for n in stored.notes]
+    assert kinds.count("chat_posted") == 1 and kinds.count("chat_failed") == 1
+    assert deps.store.approval_token(alert["alert_id"]) == "token-1"  # type: ignore[attr-defined]
+    faults = FaultRecords("AlertsTable", deps.store.client).faults()  # type: ignore[attr-defined]
+    assert any(f.component == "chat" and f.integration == "teams" for f in faults)
