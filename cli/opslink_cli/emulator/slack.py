@@ -7,16 +7,17 @@ URL at /chat/slack. Shapes as Slack documents them (api.slack.com: chat.postMess
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode
+
+from opslink_cli.emulator import json_http
 
 BOT_TOKEN = "xoxb-opslink-emulator"  # noqa: S105 (the local workspace's own)
 SIGNING_SECRET = "opslink-emulator-signing-secret"  # noqa: S105
@@ -38,32 +39,14 @@ class LocalSlack:
         return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
 
     def start(self) -> LocalSlack:
-        slack = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, doc = slack._api(self.path, self.headers, raw)
-                body = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(body)
-
-            def log_message(self, *_: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = json_http.serve(
+            lambda _method, path, headers, raw: self._api(path, headers, raw)
+        )
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        json_http.stop(self._server)
+        self._server = None
 
     def _api(self, path: str, headers: Any, raw: bytes) -> tuple[int, dict[str, Any]]:
         if headers.get("Authorization") != f"Bearer {BOT_TOKEN}":

@@ -11,16 +11,17 @@ Connector API")."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote
+
+from opslink_cli.emulator import json_http
 
 APP_ID = "6a1d6b1e-0f3c-4c55-9a53-0b7e0c0a5e11"  # the local bot's app id
 APP_PASSWORD = "opslink-emulator-teams-secret"  # noqa: S105 (the local bot's own)
@@ -62,41 +63,12 @@ class LocalTeams:
         from cryptography.hazmat.primitives.asymmetric import rsa
 
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        teams = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self, method: str) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, doc = teams._api(method, self.path, self.headers, raw)
-                body = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(body)
-
-            def do_GET(self) -> None:
-                self._answer("GET")
-
-            def do_POST(self) -> None:
-                self._answer("POST")
-
-            def do_PUT(self) -> None:
-                self._answer("PUT")
-
-            def log_message(self, *_: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = json_http.serve(self._api)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        json_http.stop(self._server)
+        self._server = None
 
     def _api(self, method: str, path: str, headers: Any, raw: bytes) -> tuple[int, dict[str, Any]]:
         if method == "GET" and path == "/v1/.well-known/openidconfiguration":
