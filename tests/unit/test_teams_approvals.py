@@ -387,3 +387,21 @@ def test_an_approval_request_reaches_teams_once_and_teams_down_blocks_nothing(
     assert deps.store.approval_token(alert["alert_id"]) == "token-1"  # type: ignore[attr-defined]
     faults = FaultRecords("AlertsTable", deps.store.client).faults()  # type: ignore[attr-defined]
     assert any(f.component == "chat" and f.integration == "teams" for f in faults)
+
+
+def test_a_single_tenant_bot_refuses_activities_from_other_tenants(
+    world: dict[str, Any], teams: LocalTeams
+) -> None:
+    from opslink_cli.emulator.teams import TENANT
+
+    def send_as_bot_of(tenant: str, n: int) -> tuple[int, dict[str, Any]]:
+        event = teams.press(world["card"], "approve", DANA, "dana", at=world["now"] + n)
+        req = WebhookRequest("POST", event["headers"], event["body"].encode(), path="/chat/teams")
+        return handle(req, APP_ID, world["keys"], world["track"], world["callbacks"],
+                      world["smap"], tenant=tenant)  # fmt: skip
+
+    status, doc = send_as_bot_of("3c1f0e7a-0000-4000-8000-00000000beef", 0)
+    assert status == 401 and "not TeamsTenantId" in doc["error"]
+    assert world["callbacks"].succeeded == []
+    status, doc = send_as_bot_of(TENANT, 1)
+    assert status == 200 and doc["type"].endswith("card.adaptive")

@@ -96,7 +96,7 @@ def teams_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict
     keys = _bot_keys(settings.teams_openid_url)
     bot = (lambda: _track_chat(settings)) if settings.teams_app_password_secret_name else None
     status, doc = handle(request, settings.teams_app_id, keys, deps, StepFunctionsCallbacks(),
-                         smap, control, bot)  # fmt: skip
+                         smap, control, bot, _tenant(settings.teams_tenant_id))  # fmt: skip
     return function_url_response(status, doc)
 
 
@@ -137,3 +137,9 @@ def slack_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict
         web = SlackApprovalMessages(token, "", base_url=settings.slack_api_url or None)
     status, doc = handle(request, secret, deps, StepFunctionsCallbacks(), smap, control, web)
     return function_url_response(status, doc)
+
+
+def _tenant(configured: str) -> str:
+    """A single-tenant bot's tenant id (a GUID); a multi-tenant bot's setting is empty or
+    names the Bot Framework's own sign-in tenant, and any tenant may reach it."""
+    return "" if configured.lower() in ("", "botframework.com") else configured

@@ -49,9 +49,11 @@ def handle(
     smap: ServiceMap,
     control: AutomationControl | None = None,
     bot: Callable[[], Any] | None = None,
+    tenant: str = "",
 ) -> tuple[int, dict[str, Any]]:
     """(HTTP status, body): an invoke response for a button, {} for anything else taken;
-    401 untrusted, 400 malformed. `bot` answers commands sent to it (TeamsApprovalMessages)."""
+    401 untrusted, 400 malformed. `bot` answers commands sent to it (TeamsApprovalMessages);
+    with `tenant` (a single-tenant bot's), activities from other tenants are refused."""
     now = deps.clock()
     try:
         activity = json.loads(req.body)
@@ -63,6 +65,8 @@ def handle(
         verify(req.headers.get("authorization", ""), activity, app_id, keys, now)
     except BotRefused as exc:
         return exc.status, {"error": exc.reason}
+    if tenant and _tenant_of(activity) != tenant:
+        return 401, {"error": f"from tenant {_tenant_of(activity)[:40]!r}, not TeamsTenantId"}
     activity_id = str(activity.get("id") or "")
     if not activity_id:
         return 400, {"error": "the activity has no id"}
@@ -176,6 +180,11 @@ def _answer_command(
     except OpsLinkError as exc:  # the change (if any) stands; the answer is lost
         return {"ok": False, "error": str(exc)[:200]}
     return {"ok": True}
+
+
+def _tenant_of(activity: dict[str, Any]) -> str:
+    tenant = ((activity.get("channelData") or {}).get("tenant") or {}).get("id")
+    return str(tenant or (activity.get("conversation") or {}).get("tenantId") or "")
 
 
 def _toast(text: str) -> dict[str, Any]:
