@@ -5,6 +5,7 @@ is the hand-over, the message only says so."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from opslink.approvals import message_decided_slot
@@ -38,12 +39,14 @@ def decision_to_chat(deps: RemediateDeps, a: RemediationInput, now: datetime) ->
     own answer replaced it claimed the same slot already."""
     if deps.chat is None:
         return
-    alert = deps.store.get(a.alert_id)
-    if alert is None or not alert.chat_message:
-        return
-    decided = next((n for n in reversed(alert.notes) if n.get("kind") in ("approved", "rejected")),
-                   None)  # fmt: skip
-    if decided is None:
+    for wait in (0.0, 0.3, 0.6):  # the decider notes it just after waking the run
+        time.sleep(wait)
+        alert = deps.store.get(a.alert_id)
+        if alert is None or not alert.chat_message:
+            return
+        if (decided := _latest_decision(alert.notes)) is not None:
+            break
+    else:
         return
     if not deps.store.claim_slot(a.alert_id, message_decided_slot(alert.chat_message), None, now):
         return
@@ -54,6 +57,14 @@ def decision_to_chat(deps: RemediateDeps, a: RemediationInput, now: datetime) ->
         deps.chat.replace(alert.chat_message, text)
     except RetryableError as exc:
         chat_failed(deps, a, exc, "The decision", "the ticket has it", now)
+
+
+def _latest_decision(notes: list[dict[str, str]]) -> dict[str, str] | None:
+    """The decision on the latest approval request (an earlier request's is not this one's)."""
+    start = max((i for i, n in enumerate(notes) if n.get("kind") == "approval_requested"),
+                default=-1)  # fmt: skip
+    return next((n for n in reversed(notes[start + 1 :]) if n.get("kind") in ("approved", "rejected")),
+                None)  # fmt: skip
 
 
 def chat_failed(
