@@ -217,7 +217,8 @@ def catalog(path: Path) -> Check:
 
 def integrations(d: Deployment) -> list[Check]:
     out = []
-    for label, probe in (("ticket-system", d.probe_tickets), ("job-platform", d.probe_jobs)):
+    for label, probe in (("ticket-system", d.probe_tickets), ("job-platform", d.probe_jobs),
+                         ("chat", d.probe_chat)):  # fmt: skip
         try:
             out.append(Check(label, "pass", probe()))
         except (OpsLinkError, OSError) as exc:

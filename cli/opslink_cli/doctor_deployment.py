@@ -25,8 +25,14 @@ SECRET_VARIABLES = (
     "RUNDECK_TOKEN_SECRET",
     "AWX_TOKEN_SECRET",
     "WEBHOOK_SECRET_NAME",
+    "SLACK_BOT_TOKEN_SECRET",
+    "SLACK_SIGNING_SECRET_NAME",
+    "TEAMS_APP_PASSWORD_SECRET",
 )
-URL_VARIABLES = ("TICKET_BASE_URL", "JOB_API_URL", "RUNDECK_URL", "AWX_URL", "SLACK_API_URL")
+URL_VARIABLES = (
+    "TICKET_BASE_URL", "JOB_API_URL", "RUNDECK_URL", "AWX_URL", "SLACK_API_URL",
+    "TEAMS_SERVICE_URL", "TEAMS_LOGIN_URL", "TEAMS_OPENID_URL",
+)  # fmt: skip
 FUNCTIONS = ("IngestFunction", "RemediateFunction", "TrackFunction", "MetricsFunction")
 # A cheap authenticated read per system: reachable, and the credentials are accepted.
 TICKET_PROBES = {
@@ -68,6 +74,7 @@ class Deployment:
     secret_status: Callable[[str], tuple[bool, str]] = lambda name: (False, "")
     probe_tickets: Callable[[], str] = lambda: "not probed"
     probe_jobs: Callable[[], str] = lambda: "not probed"
+    probe_chat: Callable[[], str] = lambda: "not probed"
     probe_member: Callable[[str, str], list[dict[str, str]]] | None = None  # doctor_members
     notes: list[str] = field(default_factory=list)
 
@@ -139,6 +146,7 @@ def from_template(root: Path) -> Deployment:
         ingest_retries=int(ingest[0]["MaximumRetryAttempts"]) if ingest else None,
         probe_tickets=lambda: "builtin ticket system: the stack's TicketsTable",
         probe_jobs=lambda: "local job platform: sandboxed subprocesses on this machine",
+        probe_chat=lambda: "no chat platform configured",
     )
 
 
@@ -226,6 +234,7 @@ def from_stack(args: argparse.Namespace, session: Any = None, resources: Any = N
         secret_status=lambda name: _secret_status(client("secretsmanager"), name),
         probe_tickets=lambda: _probe_tickets(functions.get("TrackFunction")),
         probe_jobs=lambda: _probe_jobs(functions.get("RemediateFunction"), client),
+        probe_chat=lambda: _probe_chat(functions.get("RemediateFunction")),
         probe_member=invoke_check(lam, resources.get("RemediateFunction", ("", ""))[1]),
     )
 
@@ -298,3 +307,16 @@ def _probe_jobs(fn: FunctionView | None, client: Callable[[str], Any]) -> str:
         "GET", JOB_PROBES[settings.job_platform], what="doctor probe", missing_ok=True
     )
     return f"{settings.job_platform}: reachable, credentials accepted"
+
+
+def _probe_chat(fn: FunctionView | None) -> str:
+    """The chat platform the remediate function posts to takes its credentials (Slack's
+    auth.test, the Teams bot's sign-in); nothing is posted."""
+    from opslink.chat_wiring import chat_messages
+    from opslink.config import RemediateSettings
+    from opslink.service_map import ServiceMap
+
+    if fn is None:
+        raise ConfigurationError("no remediate function found")
+    chat = chat_messages(RemediateSettings.from_environ(fn.env), ServiceMap(), fresh=True)
+    return "no chat platform configured" if chat is None else str(chat.check())

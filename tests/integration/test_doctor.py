@@ -79,7 +79,12 @@ class Deployed:
     """The transformed template's roles, functions, tables, topics, queues and alarms
     created in moto; `resources` maps logical ids as CloudFormation would."""
 
-    def __init__(self, parameters: dict[str, str], track_env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        parameters: dict[str, str],
+        track_env: dict[str, str],
+        remediate_env: dict[str, str] | None = None,
+    ) -> None:
         self.resources: dict[str, tuple[str, str]] = {}
         self.dead_letters: dict[str, str] = {}  # moto does not keep DeadLetterConfig
         cfn = transformed_template(ROOT, ROOT / ".venv-sam" / "bin" / "python", parameters)
@@ -143,6 +148,8 @@ class Deployed:
             env = {k: str(v) for k, v in p["Environment"]["Variables"].items()}
             if name == "TrackFunction":
                 env |= track_env
+            if name == "RemediateFunction":
+                env |= remediate_env or {}
             self.dead_letters[f"opslink-{name}"] = p.get("DeadLetterConfig", {}).get(
                 "TargetArn", ""
             )
@@ -219,3 +226,34 @@ def test_a_deployed_stack_passes_and_each_drift_fails_its_check(
         assert "http://rundeck.corp:4440" in got["tls"]["evidence"]
         assert "401" in got["ticket-system"]["evidence"]
         assert "revoked" not in json.dumps(got)  # the secret value is never shown
+
+
+def test_the_doctor_signs_the_teams_bot_in_and_names_a_refused_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With Teams configured, `opslink doctor` checks the bot's secret and that the bot
+    signs in (nothing posted); a changed client secret fails the chat check, never shown."""
+    from opslink_cli.emulator.teams import APP_ID, APP_PASSWORD, LocalTeams
+
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    teams = LocalTeams().start()
+    try:
+        with mock_aws():
+            sm = boto3.client("secretsmanager", region_name=REGION)
+            sm.create_secret(Name="opslink/teams-bot", SecretString=APP_PASSWORD)
+            params = {"TeamsAppId": APP_ID, "TeamsAppPasswordSecretName": "opslink/teams-bot",
+                      "TeamsConversation": "19:ops@thread.tacv2"}  # fmt: skip
+            deployed = Deployed(params, {}, teams.environment())
+            got = deployed.check()
+            assert got["chat"]["status"] == "pass", got["chat"]
+            assert f"Teams: bot {APP_ID} signs in" in got["chat"]["evidence"]
+            assert got["secret opslink/teams-bot"]["status"] == "warn"  # readable, no rotation
+            assert teams.messages == []  # nothing posted
+            sm.put_secret_value(SecretId="opslink/teams-bot", SecretString="rotated-elsewhere")
+            got = deployed.check()
+            assert (
+                got["chat"]["status"] == "fail" and "refused: HTTP 401" in got["chat"]["evidence"]
+            )
+            assert "rotated-elsewhere" not in json.dumps(got)
+    finally:
+        teams.stop()

@@ -20,15 +20,16 @@ if TYPE_CHECKING:
     from opslink.track_service import TrackDeps
 
 
-def chat_messages(settings: CommonSettings, smap: Any) -> Any:
-    """Messages in Slack (a bot token configured) or Microsoft Teams (a bot); None."""
+def chat_messages(settings: CommonSettings, smap: Any, fresh: bool = False) -> Any:
+    """Messages in Slack (a bot token configured) or Microsoft Teams (a bot); None.
+    `fresh`: the secret as it is now (the doctor), not a cached copy."""
     if settings.slack_bot_token_secret_name and settings.teams_app_id:
         raise ConfigurationError("configure one chat platform: Slack (SlackBotTokenSecretName) "
                                  "or Microsoft Teams (TeamsAppId), not both")  # fmt: skip
     if settings.teams_app_id:
         from opslink.adapters.chat.teams_messages import TeamsApprovalMessages
 
-        password = read_secret(settings.teams_app_password_secret_name, "the Teams bot")
+        password = read_secret(settings.teams_app_password_secret_name, "the Teams bot", fresh)
         conversations = {s: e.teams_conversation for s, e in smap.services.items()
                          if e.teams_conversation}  # fmt: skip
         return TeamsApprovalMessages(
@@ -40,7 +41,7 @@ def chat_messages(settings: CommonSettings, smap: Any) -> Any:
         return None
     from opslink.adapters.chat.slack_messages import SlackApprovalMessages
 
-    token = read_secret(settings.slack_bot_token_secret_name, "Slack approval messages")
+    token = read_secret(settings.slack_bot_token_secret_name, "Slack approval messages", fresh)
     channels = {s: e.chat_channel for s, e in smap.services.items() if e.chat_channel}
     return SlackApprovalMessages(token, settings.slack_channel, channels,
                                  base_url=settings.slack_api_url or None)  # fmt: skip

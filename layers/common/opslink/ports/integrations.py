@@ -51,6 +51,9 @@ class ChatMessages(Protocol):
     def fault(self, facts: dict[str, str]) -> str:
         """Tell the default channel an integration fault opened or recovered."""
 
+    def check(self) -> str:
+        """Whether the platform takes the bot's credentials (posting nothing): what it is."""
+
 
 class FaultListing(Protocol):
     def faults(self, state: str | None = None, limit: int = 100) -> list[Any]:

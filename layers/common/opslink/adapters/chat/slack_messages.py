@@ -76,6 +76,17 @@ class SlackApprovalMessages:
             raise ChatError(f"Slack chat.postMessage to {channel}: {exc}") from exc
         return f"{out.get('channel') or channel}/{out.get('ts') or ''}"
 
+    def check(self) -> str:
+        """Whether the bot token works (auth.test; nothing is posted): what it is."""
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
+        try:
+            out = self._web().auth_test()
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            raise ChatError(f"Slack auth.test: {exc}") from exc
+        return (f"Slack: bot {out.get('user') or '?'} in workspace {out.get('team') or '?'}; "
+                f"default channel {self.default_channel or '(none)'}")  # fmt: skip
+
     def open_reject_dialog(self, trigger_id: str, execution: str, message: str) -> None:
         """Ask the person who pressed Reject why (a modal; its submission decides)."""
         from slack_sdk.errors import SlackApiError, SlackClientError

@@ -53,6 +53,13 @@ class TeamsApprovalMessages:
         self._token: tuple[str, float] = ("", 0.0)
         self._http = requests.Session()
 
+    def check(self) -> str:
+        """Whether the bot signs in (nothing is posted): what it is."""
+        self._token = ("", 0.0)
+        self._bearer()
+        return (f"Teams: bot {self.app_id} signs in (tenant {self.tenant}); default "
+                f"conversation {self.default_conversation or '(none)'}")  # fmt: skip
+
     def approval_requested(self, facts: dict[str, str]) -> str:
         return self._post(self._conversation(facts), request_card(facts))
 
