@@ -405,3 +405,21 @@ def test_a_single_tenant_bot_refuses_activities_from_other_tenants(
     assert world["callbacks"].succeeded == []
     status, doc = send_as_bot_of(TENANT, 1)
     assert status == 200 and doc["type"].endswith("card.adaptive")
+
+
+def test_a_rotated_client_secret_is_read_again_when_the_sign_in_is_refused(
+    teams: LocalTeams,
+) -> None:
+    reads: list[str] = []
+
+    def reread() -> str:
+        reads.append("read")
+        return APP_PASSWORD  # the secret as rotated in Secrets Manager
+
+    urls = _urls(teams)
+    bot = TeamsApprovalMessages(APP_ID, "the-old-secret", CHANNEL, login_url=urls["login_url"],
+                                service_url=urls["service_url"], reread=reread)  # fmt: skip
+    assert bot.check().startswith(f"Teams: bot {APP_ID} signs in")
+    assert reads == ["read"]
+    bot.check()
+    assert reads == ["read"]  # read once; the new secret kept

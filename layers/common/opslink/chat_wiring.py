@@ -36,6 +36,8 @@ def chat_messages(settings: CommonSettings, smap: Any, fresh: bool = False) -> A
             settings.teams_app_id, password, settings.teams_conversation, conversations,
             tenant=settings.teams_tenant_id, service_url=settings.teams_service_url,
             login_url=settings.teams_login_url,
+            reread=lambda: read_secret(settings.teams_app_password_secret_name, "the Teams bot",
+                                       fresh=True),
         )  # fmt: skip
     if not settings.slack_bot_token_secret_name:
         return None

@@ -3,13 +3,15 @@ the Bot Connector REST API (the documented proactive-message path): an Adaptive 
 posted to the service's channel (the service map's `teams_conversation`, or the default
 one) and replaced in place once decided. The bot signs in with its app id and client
 secret (OAuth 2.0 client credentials, scope `https://api.botframework.com/.default`; the
-token is reused until five minutes before it expires). A Teams or sign-in that fails
+token is reused until five minutes before it expires; a refused sign-in reads the secret
+again once, so a rotated client secret is picked up). A Teams or sign-in that fails
 raises ChatError: the caller records a fault and the remediation goes on (the CLI still
 decides)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -43,8 +45,9 @@ class TeamsApprovalMessages:
         tenant: str = "",
         service_url: str = "",
         login_url: str = "",
+        reread: Callable[[], str] | None = None,
     ) -> None:
-        self.app_id, self._password = app_id, password
+        self.app_id, self._password, self._reread = app_id, password, reread
         self.default_conversation = default_conversation
         self.conversations = conversations or {}
         self.tenant = tenant or "botframework.com"  # single-tenant bots name their tenant
@@ -123,6 +126,19 @@ class TeamsApprovalMessages:
         token, until = self._token
         if token and time.monotonic() < until:
             return token
+        status, doc = self._sign_in()
+        if status in (400, 401) and self._reread is not None:  # rotated: read it again, once
+            self._password = self._reread()
+            status, doc = self._sign_in()
+        token = str(doc.get("access_token") or "")
+        if not token:  # never the body: it may echo what was sent
+            raise ChatError(f"Teams sign-in (tenant {self.tenant}) refused: HTTP {status}; "
+                            "check TeamsAppId and its client secret")  # fmt: skip
+        life = float(doc.get("expires_in") or 3600)
+        self._token = (token, time.monotonic() + max(life - 300, 60))
+        return token
+
+    def _sign_in(self) -> tuple[int, dict[str, Any]]:
         url = f"{self.login_url}{quote(self.tenant, safe='')}/oauth2/v2.0/token"
         form = {"grant_type": "client_credentials", "client_id": self.app_id,
                 "client_secret": self._password, "scope": SCOPE}  # fmt: skip
@@ -131,10 +147,4 @@ class TeamsApprovalMessages:
             doc = reply.json() if reply.status_code == 200 else {}
         except (requests.RequestException, ValueError) as exc:
             raise ChatError(f"Teams sign-in (tenant {self.tenant}): {type(exc).__name__}") from exc
-        token = str(doc.get("access_token") or "") if isinstance(doc, dict) else ""
-        if not token:  # never the body: it may echo what was sent
-            raise ChatError(f"Teams sign-in (tenant {self.tenant}) refused: HTTP "
-                            f"{reply.status_code}; check TeamsAppId and its client secret")  # fmt: skip
-        life = float(doc.get("expires_in") or 3600)
-        self._token = (token, time.monotonic() + max(life - 300, 60))
-        return token
+        return reply.status_code, doc if isinstance(doc, dict) else {}
