@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from opslink.chat.slack import handle
 from opslink.ingest import IngestDeps
@@ -488,4 +490,35 @@ def test_a_hand_over_is_told_in_the_services_channel_once_and_slack_down_blocks_
 def test_a_link_button_click_is_acknowledged_and_decides_nothing(world: dict[str, Any]) -> None:
     status, doc = answer(world, press(world["execution"], "open_ticket", at=world["now"]))
     assert (status, doc) == (200, {})
+    assert world["callbacks"].succeeded == [] and world["callbacks"].failed == []
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=9), inner),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    kind=st.sampled_from(["block_actions", "view_submission", "shortcut", None, 3]),
+    user=_JSON | st.just({"id": "U024BE7LH", "username": "dana"}),
+    actions=_JSON,
+    view=_JSON,
+    container=_JSON,
+)
+def test_any_signed_payload_is_answered_never_a_crash(
+    world: dict[str, Any], kind: Any, user: Any, actions: Any, view: Any, container: Any
+) -> None:
+    """Whatever a validly signed interactive payload carries — wrong types anywhere — it
+    gets an answer (200 or 400; 401 "replayed" when the same example comes again), never
+    an exception, and decides nothing."""
+    payload = {"type": kind, "user": user, "actions": actions, "view": view,
+               "container": container}  # fmt: skip
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    status, doc = answer(world, press(world["execution"], at=world["now"], body=body))
+    assert status in (200, 400) or (status == 401 and "replayed" in doc["error"])
     assert world["callbacks"].succeeded == [] and world["callbacks"].failed == []

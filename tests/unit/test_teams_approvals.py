@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from opslink.adapters.chat.slack_messages import ChatError
 from opslink.adapters.chat.teams_cards import request_card
@@ -423,3 +426,38 @@ def test_a_rotated_client_secret_is_read_again_when_the_sign_in_is_refused(
     assert reads == ["read"]
     bot.check()
     assert reads == ["read"]  # read once; the new secret kept
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=9), inner),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    kind=st.sampled_from(["invoke", "message", "conversationUpdate", 7, None]),
+    name=st.sampled_from(["adaptiveCard/action", "task/fetch", None]),
+    value=_JSON,
+    sender=_JSON,
+    conversation=_JSON,
+    text=_JSON,
+)
+def test_any_signed_activity_is_answered_never_a_crash(
+    world: dict[str, Any], teams: LocalTeams, kind: Any, name: Any, value: Any, sender: Any,
+    conversation: Any, text: Any,
+) -> None:  # fmt: skip
+    """Whatever a (validly signed) activity carries — wrong types anywhere — it gets an
+    answer (200 or 400), never an exception, and decides nothing unless it is a press of
+    an OpsLink button by a mapped approver."""
+    activity = {"id": f"f:{uuid.uuid4().hex}", "type": kind, "name": name, "value": value,
+                "from": sender, "conversation": conversation, "text": text,
+                "serviceUrl": teams.service_url, "channelId": "msteams",
+                "recipient": {"id": f"28:{APP_ID}"}}  # fmt: skip
+    event = teams.event(activity, teams.token(at=world["now"]))
+    status, doc = send(world, event)
+    assert status in (200, 400) and isinstance(doc, dict)
+    assert world["callbacks"].succeeded == [] and world["callbacks"].failed == []

@@ -98,7 +98,7 @@ def parse(req: WebhookRequest) -> SlackAction:
         execution = str(action["value"])
         box = payload.get("container") or {}
         message = f"{box.get('channel_id', '')}/{box.get('message_ts', '')}"
-    except (KeyError, IndexError, TypeError, ValueError, UnicodeDecodeError) as exc:
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError, UnicodeDecodeError) as exc:
         raise SlackRefused(400, f"not an OpsLink button press ({type(exc).__name__})") from None
     if payload.get("type") != "block_actions" or kind not in _ACTIONS:
         raise SlackRefused(400, f"unknown action {kind[:40]!r}: approve, reject or pause")

@@ -121,7 +121,7 @@ def _reply(
     activity: dict[str, Any], deps: TrackDeps, smap: ServiceMap, now: datetime
 ) -> dict[str, Any]:
     """A reply in the thread of an OpsLink card: a comment on the alert's ticket."""
-    conversation = str((activity.get("conversation") or {}).get("id") or "")
+    conversation = str(_obj(activity.get("conversation")).get("id") or "")
     channel, _, root = conversation.partition(";messageid=")
     root = root or str(activity.get("replyToId") or "")
     if not root:
@@ -130,7 +130,7 @@ def _reply(
     alert = deps.store.get(alert_id) if alert_id else None
     if alert is None or not alert.ticket_id:
         return {"ignored": "not a thread of an OpsLink card"}
-    email = smap.chat_users.get(f"teams:{(activity.get('from') or {}).get('aadObjectId', '')}")
+    email = smap.chat_users.get(f"teams:{_obj(activity.get('from')).get('aadObjectId', '')}")
     if not email:
         return {"ignored": "the replier is not mapped (chat_users)"}
     text = scrub(strip_html(str(activity.get("text") or "")))[:MAX_NOTE] or "(empty)"
@@ -144,12 +144,12 @@ def _reply(
 def _command(activity: dict[str, Any]) -> str | None:
     """The command of a message addressed to the bot ("@OpsLink pause checkout 2h …", or
     anything in a personal chat with it): status, pause or help; None for other text."""
-    bot_id = str((activity.get("recipient") or {}).get("id") or "")
+    bot_id = str(_obj(activity.get("recipient")).get("id") or "")
     mentioned = any(
-        e.get("type") == "mention" and (e.get("mentioned") or {}).get("id") == bot_id
-        for e in activity.get("entities") or [] if isinstance(e, dict)
+        e.get("type") == "mention" and _obj(e.get("mentioned")).get("id") == bot_id
+        for e in _list(activity.get("entities")) if isinstance(e, dict)
     )  # fmt: skip
-    personal = (activity.get("conversation") or {}).get("conversationType") == "personal"
+    personal = _obj(activity.get("conversation")).get("conversationType") == "personal"
     text = strip_html(_MENTION.sub(" ", str(activity.get("text") or ""))).strip()
     first = text.split(maxsplit=1)[0].lower() if text else ""
     if (mentioned or personal) and first in ("status", "pause", "help"):
@@ -163,7 +163,7 @@ def _answer_command(
 ) -> dict[str, Any]:  # fmt: skip
     """`status` / `pause <service> <duration> <reason>`, as Slack's /opslink: the answer
     is a reply in the conversation (Teams has no private answers in a channel)."""
-    aad = str((activity.get("from") or {}).get("aadObjectId") or "")
+    aad = str(_obj(activity.get("from")).get("aadObjectId") or "")
     email = smap.chat_users.get(f"teams:{aad}")
     if not email:
         said = (f"Your Teams user ({aad or 'no Entra object id'}) is not mapped to a directory "
@@ -174,7 +174,7 @@ def _answer_command(
         said = str(slash(text, email, control, deps.store, smap, now, "Teams")["text"])
     if bot is None:
         return {"ignored": "no bot credentials to answer with"}
-    conversation = str((activity.get("conversation") or {}).get("id") or "")
+    conversation = str(_obj(activity.get("conversation")).get("id") or "")
     try:
         bot().reply(conversation, str(activity.get("id")), said)
     except OpsLinkError as exc:  # the change (if any) stands; the answer is lost
@@ -183,8 +183,17 @@ def _answer_command(
 
 
 def _tenant_of(activity: dict[str, Any]) -> str:
-    tenant = ((activity.get("channelData") or {}).get("tenant") or {}).get("id")
-    return str(tenant or (activity.get("conversation") or {}).get("tenantId") or "")
+    tenant = (_obj(activity.get("channelData")).get("tenant") or {}).get("id")
+    return str(tenant or _obj(activity.get("conversation")).get("tenantId") or "")
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    """A JSON object of the activity, or {} for anything else (a sender may send any type)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _toast(text: str) -> dict[str, Any]:
