@@ -461,3 +461,26 @@ def test_any_signed_activity_is_answered_never_a_crash(
     status, doc = send(world, event)
     assert status in (200, 400) and isinstance(doc, dict)
     assert world["callbacks"].succeeded == [] and world["callbacks"].failed == []
+
+
+def test_without_teams_configured_the_endpoint_says_so_and_needs_no_jwt_library(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stack without TeamsAppId has no Teams layer (PyJWT, cryptography): /chat/teams
+    answers 404 without importing them."""
+    import sys
+
+    from opslink.chat_wiring import chat_answer
+    from opslink.config import TrackSettings
+
+    for name in [
+        m for m in sys.modules if m == "jwt" or m.startswith(("jwt.", "opslink.chat.teams"))
+    ]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "jwt", None)  # importing it now fails
+    settings = TrackSettings.from_environ(
+        {"ALERTS_TABLE": "AlertsTable", "TICKETS_TABLE": "TicketsTable"}
+    )
+    req = WebhookRequest("POST", {}, b"{}", path="/chat/teams")
+    out = chat_answer(settings, req, world["track"])
+    assert out["statusCode"] == 404 and "TeamsAppId" in out["body"]

@@ -84,14 +84,14 @@ def _bot_keys(openid_url: str) -> Any:
 
 def teams_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict[str, Any]:
     """The track function URL's `/chat/teams`: the Teams bot's messaging endpoint."""
-    from opslink.adapters.workflow.task_callbacks import StepFunctionsCallbacks
-    from opslink.chat.teams import handle
-    from opslink.service_map import load_service_map
     from opslink.webhook_service import function_url_response
 
-    if not settings.teams_app_id:
+    if not settings.teams_app_id:  # before any import of PyJWT: the Teams layer is not there
         return function_url_response(404, {"error": "Teams is not configured (TeamsAppId)"})
+    from opslink.adapters.workflow.task_callbacks import StepFunctionsCallbacks
     from opslink.automation_control import SsmAutomationControl
+    from opslink.chat.teams import handle
+    from opslink.service_map import load_service_map
 
     smap = load_service_map(settings.service_map_path)
     param = settings.automation_control_parameter
