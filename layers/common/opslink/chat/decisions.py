@@ -102,7 +102,8 @@ def answer(
             f"{now.replace(microsecond=0).isoformat()}: {press.execution} "
             + ("runs its runbook now." if approve else "stays with humans."))  # fmt: skip
     if alert.ticket_id:
-        key = f"{alert.alert_id}:{press.platform.lower()}:{done.verdict}"
+        # one comment per request: a later runbook of the ladder asks (and is decided) anew
+        key = f"{alert.alert_id}:{press.platform.lower()}:{alert.approval_runbook or '-'}:{done.verdict}"
         post_soon(deps.store, deps.tickets, alert.ticket_id, key, text, now, alert.alert_id,
                   deps.courier)  # fmt: skip
     return Answer("decided", text, done.verdict)
