@@ -11,6 +11,7 @@ from typing import Any
 
 from opslink.errors import ConfigurationError
 from opslink_cli.doctor_members import invoke_check
+from opslink_cli.doctor_probes import probe_chat, probe_jobs, probe_tickets
 from opslink_cli.iam_review import (
     Role,
     roles_from_template,
@@ -34,16 +35,6 @@ URL_VARIABLES = (
     "TEAMS_SERVICE_URL", "TEAMS_LOGIN_URL", "TEAMS_OPENID_URL",
 )  # fmt: skip
 FUNCTIONS = ("IngestFunction", "RemediateFunction", "TrackFunction", "MetricsFunction")
-# A cheap authenticated read per system: reachable, and the credentials are accepted.
-TICKET_PROBES = {
-    "jira": "{api}/myself",
-    "servicenow": "/api/now/table/sys_user?sysparm_limit=1&sysparm_fields=sys_id",
-    "zendesk": "/api/v2/users/me.json",
-    "github": "/repos/{project}",
-    "redmine": "/users/current.json",
-}
-JOB_PROBES = {"rundeck": "/api/41/system/info", "awx": "/api/v2/me/",
-              "http": "/jobs/opslink-doctor-probe"}  # fmt: skip
 
 
 @dataclass
@@ -232,9 +223,9 @@ def from_stack(args: argparse.Namespace, session: Any = None, resources: Any = N
         webhook_url=outputs.get("TicketWebhookUrl", ""),
         ingest_retries=retries,
         secret_status=lambda name: _secret_status(client("secretsmanager"), name),
-        probe_tickets=lambda: _probe_tickets(functions.get("TrackFunction")),
-        probe_jobs=lambda: _probe_jobs(functions.get("RemediateFunction"), client),
-        probe_chat=lambda: _probe_chat(functions.get("RemediateFunction")),
+        probe_tickets=lambda: probe_tickets(functions.get("TrackFunction")),
+        probe_jobs=lambda: probe_jobs(functions.get("RemediateFunction"), client),
+        probe_chat=lambda: probe_chat(functions.get("RemediateFunction")),
         probe_member=invoke_check(lam, resources.get("RemediateFunction", ("", ""))[1]),
     )
 
@@ -270,53 +261,3 @@ def _secret_status(sm: Any, name: str) -> tuple[bool, str]:
         return True, ""
     days = desc.get("RotationRules", {}).get("AutomaticallyAfterDays")
     return True, f"rotation every {days} days" if days else "rotation on"
-
-
-def _probe_tickets(fn: FunctionView | None) -> str:
-    from opslink.adapters.tickets.registry import _provider
-    from opslink.config import CommonSettings
-
-    if fn is None:
-        raise ConfigurationError("no track function found")
-    settings = CommonSettings.from_environ(fn.env)
-    provider = settings.ticket_provider
-    if provider == "builtin":
-        return "builtin ticket system (DynamoDB): nothing to reach"
-    system: Any = _provider(settings, fresh=True)  # the secret as it is now
-    path = TICKET_PROBES[provider].format(
-        api=getattr(system, "api", ""), project=settings.ticket_project
-    )
-    system.http.request("GET", path, what="doctor probe")
-    return f"{provider} at {settings.ticket_base_url}: reachable, credentials accepted"
-
-
-def _probe_jobs(fn: FunctionView | None, client: Callable[[str], Any]) -> str:
-    from opslink.adapters.jobs.registry import _platform
-    from opslink.config import RemediateSettings
-
-    if fn is None:
-        raise ConfigurationError("no remediate function found")
-    settings = RemediateSettings.from_environ(fn.env)
-    if settings.job_platform == "ssm":
-        client("ssm").list_commands(MaxResults=1)
-        return "SSM Run Command: reachable (ListCommands, the remediate role's read)"
-    if settings.job_platform == "local":
-        return "local job platform: nothing to reach"
-    platform: Any = _platform(settings, fresh=True)
-    platform.http.request(
-        "GET", JOB_PROBES[settings.job_platform], what="doctor probe", missing_ok=True
-    )
-    return f"{settings.job_platform}: reachable, credentials accepted"
-
-
-def _probe_chat(fn: FunctionView | None) -> str:
-    """The chat platform the remediate function posts to takes its credentials (Slack's
-    auth.test, the Teams bot's sign-in); nothing is posted."""
-    from opslink.chat_wiring import chat_messages
-    from opslink.config import RemediateSettings
-    from opslink.service_map import ServiceMap
-
-    if fn is None:
-        raise ConfigurationError("no remediate function found")
-    chat = chat_messages(RemediateSettings.from_environ(fn.env), ServiceMap(), fresh=True)
-    return "no chat platform configured" if chat is None else str(chat.check())

@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from hypothesis import strategies as st
+
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 from tests.unit.conftest import Clock
 
@@ -153,3 +155,11 @@ class Callbacks:
             self.ended.add(token)
             into.append(entry)
             return True
+
+
+# Any JSON a sender could put in a field (the chat property tests: wrong types anywhere).
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=9), inner),
+    max_leaves=12,
+)

@@ -30,7 +30,7 @@ from opslink.track_service import TrackDeps
 from opslink.webhook_service import WebhookRequest
 from opslink_cli.emulator.teams import APP_ID, APP_PASSWORD, LocalTeams
 from tests.unit.conftest import Clock
-from tests.unit.fakes import Callbacks, opened_alert
+from tests.unit.fakes import JSON_VALUES, Callbacks, opened_alert
 
 DANA, LEE, EVE = "0a6b-dana", "0a6b-lee", "0a6b-eve"  # Entra object ids
 CHANNEL = "19:ops@thread.tacv2"
@@ -428,23 +428,16 @@ def test_a_rotated_client_secret_is_read_again_when_the_sign_in_is_refused(
     assert reads == ["read"]  # read once; the new secret kept
 
 
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=9), inner),
-    max_leaves=12,
-)
-
-
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     kind=st.sampled_from(["invoke", "message", "conversationUpdate", 7, None]),
     name=st.sampled_from(["adaptiveCard/action", "task/fetch", None]),
-    value=_JSON,
-    sender=_JSON,
-    conversation=_JSON,
-    text=_JSON,
+    value=JSON_VALUES,
+    sender=JSON_VALUES,
+    conversation=JSON_VALUES,
+    text=JSON_VALUES,
 )
 def test_any_signed_activity_is_answered_never_a_crash(
     world: dict[str, Any], teams: LocalTeams, kind: Any, name: Any, value: Any, sender: Any,
