@@ -98,3 +98,25 @@ def json_of(messages: list[Any]) -> str:
     import json
 
     return json.dumps(messages)
+
+
+def test_a_function_with_chat_tells_a_fault_the_moment_it_opens(
+    deps: IngestDeps, clock: Clock, slack: LocalSlack
+) -> None:
+    """The remediate function's reporter has chat: a job platform's circuit opening is
+    told at once, its recovery too, and the scheduled pass finds nothing left to tell."""
+    records = FaultRecords("AlertsTable", deps.store.client)  # type: ignore[attr-defined]
+    chat = SlackApprovalMessages(BOT_TOKEN, "#ops", base_url=slack.api_url)
+    reporter = FaultReporter(records, None, chat, deps.store)  # type: ignore[arg-type]
+    reporter.record("job_platform", "rundeck", JobPlatformError("Rundeck 503"), {}, clock())
+    [told] = slack.messages
+    assert told["text"] == "OpsLink fault: rundeck (job_platform) failing"
+    assert "automation paused for the platform (circuit open)" in json_of(slack.messages)
+    reporter.record("job_platform", "rundeck", JobPlatformError("Rundeck 503 again"), {}, clock())
+    assert len(slack.messages) == 1  # the same fault: counted, not told again
+    assert tell_faults(records, deps.store, chat, clock()) == []  # type: ignore[arg-type]
+    clock.advance(minutes=7)
+    reporter.recovered("job_platform", "rundeck", clock())
+    assert slack.messages[-1]["text"].startswith("OpsLink recovered: rundeck (job_platform)")
+    assert tell_faults(records, deps.store, chat, clock()) == []  # type: ignore[arg-type]
+    assert len(slack.messages) == 2

@@ -16,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opslink.errors import RetryableError
 from opslink.ports import (
+    ChatMessages,
     FaultStore,
     Notifier,
+    ReplayGuard,
 )
 
 
@@ -128,6 +130,10 @@ def assess(component: str) -> Assessment:
 class FaultReporter:
     store: FaultStore
     notifier: Notifier | None = None
+    # Chat hears of a fault the moment it opens or recovers (once per state: `told`
+    # records it; the track function's scheduled pass tells what this could not).
+    chat: ChatMessages | None = None
+    told: ReplayGuard | None = None
 
     def failed(
         self,
@@ -151,6 +157,7 @@ class FaultReporter:
         )
         if new:
             self._tell(fault, f"[OpsLink fault] {integration} ({component}) failing", at)
+            self._to_chat(fault, at)
         return fault
 
     def record(
@@ -172,7 +179,14 @@ class FaultReporter:
         fault = self.store.recover_fault(component, integration, at)
         if fault is not None:
             self._tell(fault, f"[OpsLink recovered] {integration} ({component})", at)
+            self._to_chat(fault, at)
         return fault
+
+    def _to_chat(self, fault: Fault, at: datetime) -> None:
+        if self.chat is not None and self.told is not None:
+            from opslink.chat.fault_notices import tell_one
+
+            tell_one(fault, self.told, self.chat, at)
 
     def _tell(self, fault: Fault, subject: str, at: datetime) -> None:
         if self.notifier is None:

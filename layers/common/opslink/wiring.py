@@ -94,9 +94,10 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         home_account=settings.stack_account_id,
     )
     notifier = _notifier(settings.notification_topic_arn)
-    faults = FaultReporter(FaultRecords(store.table, store.client), notifier)
-    catalog = load_catalog(settings.runbook_catalog_path)
     smap = load_service_map(settings.service_map_path)
+    chat = chat_messages(settings, smap)
+    faults = FaultReporter(FaultRecords(store.table, store.client), notifier, chat, store)
+    catalog = load_catalog(settings.runbook_catalog_path)
     _audit_catalog(store, catalog)
     members = _member_sessions(settings, faults)
     return RemediateDeps(
@@ -127,7 +128,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         notifier=notifier,
         faults=faults,
         incidents=IncidentKeys(store.table, store.client),
-        chat=chat_messages(settings, smap),
+        chat=chat,
     )
 
 

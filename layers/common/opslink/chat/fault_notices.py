@@ -3,9 +3,11 @@ notifications start failing (and when they answer again), the default channel he
 — what fails, since when, the impact, what OpsLink does meanwhile (e.g. automation
 paused: circuit open) and the recovery plan, as the operators' e-mail says it.
 
-Told by the track function's scheduled pass (every 5 minutes), from the fault records
-themselves: a fault opened anywhere (ingest, remediate, track) is told once per state,
-and a chat that is away is simply tried again on the next pass — nothing is lost.
+Told the moment it opens or recovers where the function has chat (the remediate
+function: a job platform's circuit opening), and by the track function's scheduled pass
+(every 5 minutes) from the fault records themselves for the rest (a ticket system's
+fault seen by ingest): once per state, and a chat that is away is simply tried again on
+the next pass — nothing is lost.
 Faults of the chat platform itself are not told there."""
 
 from __future__ import annotations
@@ -29,19 +31,38 @@ def tell_faults(
     said: list[str] = []
     for fault in faults.faults(limit=50):
         at = fault.recovered_at if fault.state == "recovered" else fault.first_at
-        if fault.component == "chat" or at is None or now - at > RECENT:
-            continue
-        key = f"chat-fault:{fault.fault_id}:{fault.state}"
-        if told.delivery_seen(key):
+        if at is None or now - at > RECENT:
             continue
         try:
-            chat.fault(_facts(fault, now))
+            if tell_one(fault, told, chat, now, raise_errors=True):
+                said.append(fault.fault_id)
         except RetryableError as exc:  # the next pass tries again
             logger.warning("fault not told in chat", extra={"error": str(exc)[:200]})
             break
-        told.claim_delivery(key, now)
-        said.append(fault.fault_id)
     return said
+
+
+def tell_one(
+    fault: Any, told: ReplayGuard, chat: ChatMessages, now: datetime, raise_errors: bool = False
+) -> bool:
+    """Tell one fault's current state in chat unless it was told; whether it was told now.
+    A chat that fails is retried by the next scheduled pass (`raise_errors`: the pass
+    stops there)."""
+    key = f"chat-fault:{fault.fault_id}:{fault.state}"
+    if fault.component == "chat" or told.delivery_seen(key):
+        return False
+    try:
+        chat.fault(_facts(fault, now))
+    except RetryableError as exc:
+        if raise_errors:
+            raise
+        logger.warning("fault not told in chat yet", extra={"error": str(exc)[:200]})
+        return False
+    try:
+        told.claim_delivery(key, now)
+    except RetryableError as exc:  # told; a later pass may tell it once more
+        logger.warning("fault told in chat, not recorded as told", extra={"error": str(exc)[:200]})
+    return True
 
 
 def _facts(fault: Any, now: datetime) -> dict[str, str]:
