@@ -124,10 +124,16 @@ def test_scopes_and_runbook_rates(day: dict[str, Any]) -> None:
     assert restart.verified_rate == 50.0
 
 
-def test_the_hour_rows_add_up_to_the_day(day: dict[str, Any], deps: IngestDeps) -> None:
-    hours = deps.store.kpi_counters(T0, hourly=True)  # type: ignore[attr-defined]
-    assert set(hours) == {T0.strftime("%H")}  # every event is on the alarms' cohort hour
-    assert hours[T0.strftime("%H")]["alerts"] == 5
+def test_counting_writes_only_the_cohort_days_scope_rows(
+    day: dict[str, Any], deps: IngestDeps
+) -> None:
+    """Every counter write is one of the day's scope rows (all, service, type, runbook):
+    no other partition is paid for on each event (the hour rows nothing read are gone)."""
+    client = deps.store.client  # type: ignore[attr-defined]
+    items = client.scan(TableName="AlertsTable")["Items"]
+    kpi = {(i["pk"]["S"], i["sk"]["S"]) for i in items if i["pk"]["S"].startswith("KPI#")}
+    assert {pk for pk, _ in kpi} == {f"KPI#{T0.strftime('%Y-%m-%d')}"}
+    assert {sk.split("#")[0] for _, sk in kpi} <= {"all", "service", "type", "runbook", "where"}
 
 
 def test_the_journal_holds_each_step_once(day: dict[str, Any], deps: IngestDeps) -> None:

@@ -176,7 +176,7 @@ class TrackStore(AlertStore, ReplayGuard, Protocol):
 
 
 class JournalReader(Protocol):
-    def kpi_counters(self, day: datetime, hourly: bool = False) -> dict[str, dict[str, int]]:
+    def kpi_counters(self, day: datetime) -> dict[str, dict[str, int]]:
         """One day's KPI counter rows by scope (`all`, `service#…`, `runbook#…`, `type#…`)."""
 
     def events(

@@ -78,7 +78,6 @@ class JournalRecords(ChainSeal):
             day = keys.kpi_day(event.day_of)
             home = self.home_account
             writes += [self._add(day, scope, increments) for scope in scopes(event, home)]
-            writes.append(self._add(keys.kpi_hour(event.day_of), "all", increments))
         return writes
 
     def transact(self, items: list[dict[str, Any]], what: str) -> None:
@@ -148,17 +147,9 @@ class JournalRecords(ChainSeal):
         out.sort(key=lambda d: str(d.get("at", "")))
         return out
 
-    def kpi_counters(self, day: datetime, hourly: bool = False) -> dict[str, dict[str, int]]:
-        """One day's counter rows by scope (or that day's hours, scope `all`, by hour):
-        one Query whatever the number of alerts. Items read are returned as `_items`."""
-        if hourly:
-            rows: dict[str, dict[str, int]] = {}
-            for hour in range(24):
-                at = day.replace(hour=hour, minute=0, second=0, microsecond=0)
-                got = self._query_rows(keys.kpi_hour(at))
-                if got.get("all"):
-                    rows[at.strftime("%H")] = got["all"]
-            return rows
+    def kpi_counters(self, day: datetime) -> dict[str, dict[str, int]]:
+        """One day's counter rows by scope: one Query whatever the number of alerts.
+        Items read are returned as `_items`."""
         return self._query_rows(keys.kpi_day(day))
 
     def _query_rows(self, pk: str) -> dict[str, dict[str, int]]:

@@ -21,7 +21,7 @@
 | CHECKPOINT  | CHECKPOINT                  | <name>                          | a sweep's high-water mark                       | bookkeeping  |
 | OUTBOX      | OUTBOX#<ticket id>          | <comment key>                   | a comment not yet known to be on its ticket (gsi1: OUTBOX) | bookkeeping |
 | EVENT       | ALERT#<id> (or OPSLINK)     | EVENT#<kind>#<key>              | a lifecycle event (gsi1: JOURNAL#<day> / <at>#…) | journal      |
-| KPI         | KPI#<day> or KPI#<day>T<hh> | all, service#…, type#…, runbook#… | pre-aggregated KPI counters (cohort day)      | journal      |
+| KPI         | KPI#<day>                   | all, service#…, type#…, runbook#… | pre-aggregated KPI counters (cohort day)      | journal      |
 | INCKEY      | INCKEY#<sha256 of the key>  | KEY                             | the incident open under a grouping key (TTL)    | incident_keys |
 | INCIDENT    | INCIDENT#<incident id>      | INCIDENT                        | an incident: members, firing ones, its ticket   | incidents    |
 | ALARMLINK   | ALARMLINK#<sha256 of name>  | LINK                            | the incident an alarm (or a composite's child) is in (TTL) | incident_keys |
@@ -152,10 +152,6 @@ def journal_partition(at: datetime) -> str:
 
 def kpi_day(at: datetime) -> str:
     return f"KPI#{day(at)}"
-
-
-def kpi_hour(at: datetime) -> str:
-    return f"KPI#{at.astimezone(UTC).strftime('%Y-%m-%dT%H')}"
 
 
 OUTBOX_INDEX = "OUTBOX"
