@@ -126,15 +126,18 @@ def _last_decision(notes: list[dict[str, str]]) -> str | None:
     return last["text"] if last else None
 
 
-def _since_request(notes: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The notes after the latest approval request (an alert may be asked again later)."""
+def latest_decision(notes: list[dict[str, str]]) -> dict[str, str] | None:
+    """The decision note on the latest approval request (an alert may be asked again
+    later: an earlier request's decision is not this one's)."""
     start = max((i for i, n in enumerate(notes) if n.get("kind") == "approval_requested"),
                 default=-1)  # fmt: skip
-    return notes[start + 1 :]
+    return next((n for n in reversed(notes[start + 1 :]) if n.get("kind") in ("approved", "rejected")),
+                None)  # fmt: skip
 
 
 def _decision_since_request(notes: list[dict[str, str]]) -> str | None:
-    return _last_decision(_since_request(notes))
+    decided = latest_decision(notes)
+    return decided["text"] if decided else None
 
 
 def message_decided_slot(message: str) -> str:

@@ -89,17 +89,14 @@ def teams_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict
     if not settings.teams_app_id:  # before any import of PyJWT: the Teams layer is not there
         return function_url_response(404, {"error": "Teams is not configured (TeamsAppId)"})
     from opslink.adapters.workflow.task_callbacks import StepFunctionsCallbacks
-    from opslink.automation_control import SsmAutomationControl
     from opslink.chat.teams import handle
     from opslink.service_map import load_service_map
 
-    smap = load_service_map(settings.service_map_path)
-    param = settings.automation_control_parameter
-    control = SsmAutomationControl(param) if param else None
     keys = _bot_keys(settings.teams_openid_url)
     bot = (lambda: _track_chat(settings)) if settings.teams_app_password_secret_name else None
     status, doc = handle(request, settings.teams_app_id, keys, deps, StepFunctionsCallbacks(),
-                         smap, control, bot, _tenant(settings.teams_tenant_id))  # fmt: skip
+                         load_service_map(settings.service_map_path), _control(settings), bot,
+                         _tenant(settings.teams_tenant_id))  # fmt: skip
     return function_url_response(status, doc)
 
 
@@ -126,20 +123,21 @@ def slack_answer(settings: TrackSettings, request: Any, deps: TrackDeps) -> dict
         return function_url_response(
             404, {"error": "Slack is not configured (SlackSigningSecretName)"}
         )
+    secret = read_secret(settings.slack_signing_secret_name, "the Slack receiver")
+    # With the bot token, Reject asks why and outcomes update the message: the track
+    # function's one Slack client (faults use it too).
+    web = _track_chat(settings) if settings.slack_bot_token_secret_name else None
+    status, doc = handle(request, secret, deps, StepFunctionsCallbacks(),
+                         load_service_map(settings.service_map_path), _control(settings), web)  # fmt: skip
+    return function_url_response(status, doc)
+
+
+def _control(settings: TrackSettings) -> Any:
+    """Chat's "pause" writes the automation control parameter's maintenance windows."""
     from opslink.automation_control import SsmAutomationControl
 
-    secret = read_secret(settings.slack_signing_secret_name, "the Slack receiver")
-    smap = load_service_map(settings.service_map_path)
     param = settings.automation_control_parameter
-    control = SsmAutomationControl(param) if param else None
-    web = None
-    if settings.slack_bot_token_secret_name:  # Reject asks why; outcomes update the message
-        from opslink.adapters.chat.slack_messages import SlackApprovalMessages
-
-        token = read_secret(settings.slack_bot_token_secret_name, "the Slack bot")
-        web = SlackApprovalMessages(token, "", base_url=settings.slack_api_url or None)
-    status, doc = handle(request, secret, deps, StepFunctionsCallbacks(), smap, control, web)
-    return function_url_response(status, doc)
+    return SsmAutomationControl(param) if param else None
 
 
 def _tenant(configured: str) -> str:

@@ -16,6 +16,7 @@ from opslink.secrets import read_secret
 if TYPE_CHECKING:
     from opslink.adapters.workflow.remediate_tasks import RemediateJobEvents
     from opslink.config import (
+        CommonSettings,
         IngestSettings,
         MetricsSettings,
         RemediateSettings,
@@ -37,11 +38,7 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
     from opslink.service_map import load_service_map
 
     smap = load_service_map(settings.service_map_path)
-    store = DynamoAlertStore(
-        settings.alerts_table,
-        journal_table=settings.journal_table,
-        home_account=settings.stack_account_id,
-    )
+    store = _store(settings)
     notifier = _notifier(settings.notification_topic_arn)
     grouping = settings.correlation
     return IngestDeps(
@@ -58,6 +55,15 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
         correlator=load_correlator(settings.correlation_rules_path, smap.depends_on())
         if grouping
         else None,
+    )
+
+
+def _store(settings: CommonSettings) -> DynamoAlertStore:
+    """The alert store on the function's tables (the stack's account: KPIs by place)."""
+    return DynamoAlertStore(
+        settings.alerts_table,
+        journal_table=settings.journal_table,
+        home_account=settings.stack_account_id,
     )
 
 
@@ -88,11 +94,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     from opslink.remediation.catalog import load_catalog
     from opslink.service_map import load_service_map
 
-    store = DynamoAlertStore(
-        settings.alerts_table,
-        journal_table=settings.journal_table,
-        home_account=settings.stack_account_id,
-    )
+    store = _store(settings)
     notifier = _notifier(settings.notification_topic_arn)
     smap = load_service_map(settings.service_map_path)
     chat = chat_messages(settings, smap)
@@ -189,11 +191,7 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
     from opslink.adapters.workflow.stepfunctions import StepFunctionsWorkflow
     from opslink.track_service import TrackDeps
 
-    store = DynamoAlertStore(
-        settings.alerts_table,
-        journal_table=settings.journal_table,
-        home_account=settings.stack_account_id,
-    )
+    store = _store(settings)
     tickets = ticket_system(settings)
     notifier = (
         SnsNotifier(settings.notification_topic_arn) if settings.notification_topic_arn else None
@@ -231,11 +229,7 @@ def metrics_deps(settings: MetricsSettings) -> MetricsDeps:
     from opslink.quality import Thresholds
 
     return MetricsDeps(
-        store=DynamoAlertStore(
-            settings.alerts_table,
-            journal_table=settings.journal_table,
-            home_account=settings.stack_account_id,
-        ),
+        store=_store(settings),
         notifier=_notifier(settings.notification_topic_arn),
         top_n=settings.top_n,
         thresholds=Thresholds(

@@ -17,6 +17,7 @@ from opslink.approvals import NotWaiting, decide, message_decided_slot
 from opslink.chat.slack_commands import PAUSE_BUTTON, CommandRefused, pause
 from opslink.comment_outbox import post_soon
 from opslink.identity import alert_of_execution
+from opslink.models import Alert
 from opslink.ports import AutomationControl, TaskCallbacks
 from opslink.service_map import ServiceMap, may_approve
 from opslink.track_service import TrackDeps
@@ -63,13 +64,10 @@ def answer(
     platform's own answer replaces the request's message with the outcome (the run need
     not replace it again)."""
     user_id = press.user.partition(":")[2]
-    email = email_of(smap, press)
-    if not email:
-        return refused(f"Your {press.platform} user ({user_id}) is not mapped to a directory "
-                        "identity (the service map's chat_users): nothing was decided.")  # fmt: skip
-    alert = deps.store.get(alert_of_execution(press.execution))
-    if alert is None:
-        return refused(f"{press.execution} is not an OpsLink execution here.")
+    who = _who(press, deps, smap)
+    if isinstance(who, str):
+        return refused(who)
+    email, alert = who
     if press.kind == "pause":  # the service's approvers only (pause checks)
         try:
             said = pause(control, deps.store, smap, alert.service, PAUSE_BUTTON, email,
@@ -78,9 +76,8 @@ def answer(
         except CommandRefused as exc:
             return refused(f"{exc}: nothing was changed.")
         return Answer("paused", said)
-    if not may_approve(smap.services.get(alert.service), email, alert.approval_runbook):
-        return refused(f"{email} may not approve {_what(alert.approval_runbook)} of "
-                       f"{alert.service} (the service map's approvers): nothing was decided.")  # fmt: skip
+    if not_approver := _not_approver(smap, email, alert):
+        return refused(not_approver)
     if press.kind == "reject" and press.reason is not None and not press.reason.strip():
         return refused("Say why it must not run (the reason goes on the ticket).")
     source = f"from {press.platform} ({press.label or user_id})"
@@ -113,5 +110,31 @@ def refused(text: str) -> Answer:
     return Answer("refused", text)
 
 
-def _what(runbook: str | None) -> str:
-    return f"runbook {runbook}" if runbook else "runbooks"
+def may_decide(press: Press, deps: TrackDeps, smap: ServiceMap) -> str:
+    """Why this person may not decide the request (before a dialog asks them why);
+    empty: they may."""
+    who = _who(press, deps, smap)
+    if isinstance(who, str):
+        return who
+    return _not_approver(smap, *who)
+
+
+def _who(press: Press, deps: TrackDeps, smap: ServiceMap) -> tuple[str, Alert] | str:
+    """The person's directory identity and the alert the execution is about, or why not."""
+    email = email_of(smap, press)
+    if not email:
+        return (f"Your {press.platform} user ({press.user.partition(':')[2]}) is not mapped to "
+                "a directory identity (the service map's chat_users): nothing was decided.")  # fmt: skip
+    alert = deps.store.get(alert_of_execution(press.execution))
+    if alert is None:
+        return f"{press.execution} is not an OpsLink execution here."
+    return email, alert
+
+
+def _not_approver(smap: ServiceMap, email: str, alert: Alert) -> str:
+    if may_approve(smap.services.get(alert.service), email, alert.approval_runbook):
+        return ""
+    runbook = alert.approval_runbook
+    what = f"runbook {runbook}" if runbook else "runbooks"
+    return (f"{email} may not approve {what} of {alert.service} (the service map's "
+            "approvers): nothing was decided.")  # fmt: skip

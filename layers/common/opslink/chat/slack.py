@@ -20,12 +20,11 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from opslink.adapters.chat.slack_messages import REJECT_DIALOG, ChatError
-from opslink.chat.decisions import Press, answer
+from opslink.chat.decisions import Press, answer, may_decide
 from opslink.chat.slack_commands import slash
 from opslink.chat.slack_events import event_of, handle_event
-from opslink.identity import alert_of_execution
 from opslink.ports import AutomationControl, ReplayGuard, TaskCallbacks
-from opslink.service_map import ServiceMap, may_approve
+from opslink.service_map import ServiceMap
 from opslink.track_service import TrackDeps
 from opslink.webhook_service import WebhookRequest
 
@@ -154,8 +153,9 @@ def handle(
         return 200, {}
     dialog = action.reason is not None
     if action.kind == "reject" and not dialog and web is not None and action.trigger_id:
-        refusal = _may_decide(action, deps, service_map)
-        if refusal:
+        press = Press("Slack", f"slack:{action.user_id}", action.user_name, "reject",
+                      action.execution)  # fmt: skip
+        if refusal := may_decide(press, deps, service_map):
             return 200, _only_you(refusal)
         try:  # Reject asks why first; the dialog's submission decides
             web.open_reject_dialog(action.trigger_id, action.execution, action.message)
@@ -178,22 +178,6 @@ def handle(
     if said.changed:  # a pause, a step-up's first approval: the buttons stay
         return 200, {"response_type": "in_channel", "replace_original": False, "text": said.text}
     return 200, _only_you(said.text)
-
-
-def _may_decide(action: SlackAction, deps: TrackDeps, smap: ServiceMap) -> str:
-    """Why this person may not decide (before a dialog asks them why); empty: they may."""
-    email = smap.chat_users.get(f"slack:{action.user_id}")
-    if not email:
-        return (f"Your Slack user ({action.user_id}) is not mapped to a directory identity "
-                "(the service map's chat_users): nothing was decided.")  # fmt: skip
-    alert = deps.store.get(alert_of_execution(action.execution))
-    if alert is None:
-        return f"{action.execution} is not an OpsLink execution here."
-    if not may_approve(smap.services.get(alert.service), email, alert.approval_runbook):
-        runbook = f"runbook {alert.approval_runbook}" if alert.approval_runbook else "runbooks"
-        return (f"{email} may not approve {runbook} of {alert.service} (the service map's "
-                "approvers): nothing was decided.")  # fmt: skip
-    return ""
 
 
 def slash_command(req: WebhookRequest) -> tuple[str, str] | None:

@@ -12,13 +12,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from opslink.comment_outbox import post_soon
-from opslink.inert import fenced
-from opslink.scrub import scrub
+from opslink.chat.thread_notes import copy_reply
 from opslink.service_map import ServiceMap
 from opslink.track_service import TrackDeps
-
-MAX_NOTE = 2_000
 
 
 def event_of(body: bytes) -> dict[str, Any] | None:
@@ -45,19 +41,7 @@ def handle_event(
         return 200, {"ignored": "not a person's new message"}
     if not thread or thread == ts:
         return 200, {"ignored": "not a thread reply"}
-    store = deps.store
-    alert_id = store.alert_of_chat_message(f"{event.get('channel', '')}/{thread}")
-    alert = store.get(alert_id) if alert_id else None
-    if alert is None or not alert.ticket_id:
-        return 200, {"ignored": "not a thread of an OpsLink message"}
-    email = smap.chat_users.get(f"slack:{event.get('user', '')}")
-    if not email:
-        return 200, {"ignored": "the replier is not mapped (chat_users)"}
-    text = scrub(str(event.get("text") or ""))[:MAX_NOTE] or "(empty)"
-    note = "\n".join([f"{email} on Slack, in the approval request's thread:", "", *fenced(text)])
     event_id = str(doc.get("event_id") or ts)
-    if not store.claim_delivery(f"slack-event:{event_id}", now):
-        return 200, {"ignored": "copied already (Slack retried the event)"}
-    key = f"{alert.alert_id}:slack-note:{event_id}"  # on the ticket soon, in order
-    post_soon(store, deps.tickets, alert.ticket_id, key, note, now, alert.alert_id, deps.courier)
-    return 200, {"ok": True}
+    return 200, copy_reply(deps, smap, f"{event.get('channel', '')}/{thread}",
+                           f"slack:{event.get('user', '')}", "Slack", str(event.get("text") or ""),
+                           event_id, f"slack-event:{event_id}", now)  # fmt: skip

@@ -24,11 +24,10 @@ from opslink.adapters.chat.teams_messages import PREFIX
 from opslink.chat.decisions import ACTIONS, Answer, Press, answer, refused
 from opslink.chat.slack_commands import USAGE, slash
 from opslink.chat.teams_auth import BotKeys, BotRefused, verify
-from opslink.comment_outbox import post_soon
+from opslink.chat.thread_notes import copy_reply
 from opslink.errors import OpsLinkError
-from opslink.inert import fenced, strip_html
+from opslink.inert import strip_html
 from opslink.ports import AutomationControl, TaskCallbacks
-from opslink.scrub import scrub
 from opslink.service_map import ServiceMap
 from opslink.track_service import TrackDeps
 from opslink.webhook_service import WebhookRequest
@@ -37,7 +36,6 @@ TEAMS_PATH = "/chat/teams"
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 _EXECUTION = re.compile(r"remediate-A-[0-9a-f]{20}")
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
-MAX_NOTE = 2_000
 
 
 def handle(
@@ -70,18 +68,21 @@ def handle(
     activity_id = str(activity.get("id") or "")
     if not activity_id:
         return 400, {"error": "the activity has no id"}
-    kind = activity.get("type")
-    if not deps.store.claim_delivery(f"teams:{activity_id[:200]}", now):
+    kind, claim = activity.get("type"), f"teams:{activity_id[:200]}"
+    words = _command(activity) if kind == "message" else None
+    if kind == "message" and words is None:  # a note, maybe
+        return 200, _reply(activity, deps, smap, claim, now)  # claimed if copied
+    if kind not in ("invoke", "message"):
+        return 200, {}  # conversationUpdate, typing…: nothing to do
+    if not deps.store.claim_delivery(claim, now):  # a press or a command: taken once
         if kind == "invoke":
             return 200, _toast("This press was received before: nothing more was done.")
         return 200, {}
     if kind == "invoke" and activity.get("name") == "adaptiveCard/action":
         return 200, _invoke(activity, deps, callbacks, smap, control, now)
-    if kind == "message":
-        if (words := _command(activity)) is not None:
-            return 200, _answer_command(activity, words, deps, smap, control, bot, now)
-        return 200, _reply(activity, deps, smap, now)
-    return 200, {}  # conversationUpdate, typing…: nothing to do
+    if words is not None:
+        return 200, _answer_command(activity, words, deps, smap, control, bot, now)
+    return 200, {}
 
 
 def _invoke(
@@ -118,7 +119,7 @@ def _invoke(
 
 
 def _reply(
-    activity: dict[str, Any], deps: TrackDeps, smap: ServiceMap, now: datetime
+    activity: dict[str, Any], deps: TrackDeps, smap: ServiceMap, claim: str, now: datetime
 ) -> dict[str, Any]:
     """A reply in the thread of an OpsLink card: a comment on the alert's ticket."""
     conversation = str(_obj(activity.get("conversation")).get("id") or "")
@@ -126,19 +127,10 @@ def _reply(
     root = root or str(activity.get("replyToId") or "")
     if not root:
         return {"ignored": "not a thread reply"}
-    alert_id = deps.store.alert_of_chat_message(f"{PREFIX}{channel}/{root}")
-    alert = deps.store.get(alert_id) if alert_id else None
-    if alert is None or not alert.ticket_id:
-        return {"ignored": "not a thread of an OpsLink card"}
-    email = smap.chat_users.get(f"teams:{_obj(activity.get('from')).get('aadObjectId', '')}")
-    if not email:
-        return {"ignored": "the replier is not mapped (chat_users)"}
-    text = scrub(strip_html(str(activity.get("text") or "")))[:MAX_NOTE] or "(empty)"
-    note = "\n".join([f"{email} on Teams, in the approval request's thread:", "", *fenced(text)])
-    key = f"{alert.alert_id}:teams-note:{str(activity.get('id'))[:100]}"
-    post_soon(deps.store, deps.tickets, alert.ticket_id, key, note, now, alert.alert_id,
-              deps.courier)  # fmt: skip
-    return {"ok": True}
+    user = f"teams:{_obj(activity.get('from')).get('aadObjectId', '')}"
+    text = strip_html(str(activity.get("text") or ""))
+    return copy_reply(deps, smap, f"{PREFIX}{channel}/{root}", user, "Teams", text,
+                      str(activity.get("id")), claim, now)  # fmt: skip
 
 
 def _command(activity: dict[str, Any]) -> str | None:
@@ -183,7 +175,7 @@ def _answer_command(
 
 
 def _tenant_of(activity: dict[str, Any]) -> str:
-    tenant = (_obj(activity.get("channelData")).get("tenant") or {}).get("id")
+    tenant = _obj(_obj(activity.get("channelData")).get("tenant")).get("id")
     return str(tenant or _obj(activity.get("conversation")).get("tenantId") or "")
 
 

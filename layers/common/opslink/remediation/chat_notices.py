@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from opslink.approvals import message_decided_slot
+from opslink.approvals import latest_decision, message_decided_slot
 from opslink.errors import RetryableError
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation_input import RemediationInput
@@ -44,7 +44,7 @@ def decision_to_chat(deps: RemediateDeps, a: RemediationInput, now: datetime) ->
         alert = deps.store.get(a.alert_id)
         if alert is None or not alert.chat_message:
             return
-        if (decided := _latest_decision(alert.notes)) is not None:
+        if (decided := latest_decision(alert.notes)) is not None:
             break
     else:
         return
@@ -57,14 +57,6 @@ def decision_to_chat(deps: RemediateDeps, a: RemediationInput, now: datetime) ->
         deps.chat.replace(alert.chat_message, text)
     except RetryableError as exc:
         chat_failed(deps, a, exc, "The decision", "the ticket has it", now)
-
-
-def _latest_decision(notes: list[dict[str, str]]) -> dict[str, str] | None:
-    """The decision on the latest approval request (an earlier request's is not this one's)."""
-    start = max((i for i, n in enumerate(notes) if n.get("kind") == "approval_requested"),
-                default=-1)  # fmt: skip
-    return next((n for n in reversed(notes[start + 1 :]) if n.get("kind") in ("approved", "rejected")),
-                None)  # fmt: skip
 
 
 def chat_failed(
