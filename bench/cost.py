@@ -45,12 +45,13 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from opslink.journal import FOLD_LAG
 from opslink.remediation.poll_schedule import expected, wait_after
 from opslink_cli import samples
 from opslink_cli.emulator import LocalStack, put_cloudwatch_alarm, schedule_event
@@ -179,16 +180,19 @@ class Meter:
             try:
                 return original(fn, event)
             finally:
-                ms = math.ceil((time.perf_counter() - start) * 1000)
-                gb_s = ms / 1000 * self.memory.get(fn.function_name, 128) / 1024
-                for units in (self.units, self.polls) if polling else (self.units,):
-                    units.log_bytes += LAMBDA_LOG_LINES
-                    units.lambda_requests += 1
-                    units.by_function[fn.function_name] += 1
-                    units.gb_s += gb_s
+                self.invoked(fn.function_name, time.perf_counter() - start, polling)
                 self.local.polling = False
 
         self.runtime.invoke = timed  # type: ignore[method-assign]
+
+    def invoked(self, function: str, seconds: float, polling: bool = False) -> None:
+        """One Lambda request of `function` that ran `seconds`."""
+        gb_s = math.ceil(seconds * 1000) / 1000 * self.memory.get(function, 128) / 1024
+        for units in (self.units, self.polls) if polling else (self.units,):
+            units.log_bytes += LAMBDA_LOG_LINES
+            units.lambda_requests += 1
+            units.by_function[function] += 1
+            units.gb_s += gb_s
 
     @staticmethod
     def keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -339,11 +343,15 @@ def measure(events: str, everything: bool) -> tuple[list[tuple[str, Units]], Uni
         boto3.DEFAULT_SESSION.events.register("before-parameter-build", meter.keep_params)
         boto3.DEFAULT_SESSION.events.register("after-call", meter.after_call)
 
+        # Alarms arrive as they fire: their times are now (a redelivery hours late would
+        # have its counters written in its transactions instead of by the fold).
+        t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+
         def remediated() -> list[str]:
             alarm = "prod-search-job-10s"
             put_cloudwatch_alarm(alarm, samples.REGION, state="ALARM")
             event = samples.sns_event(samples.metric_alarm(
-                alarm, samples.T0, dimensions={"Duration": "10", "InstanceId": "i-0123456789abcdef0"}))  # fmt: skip
+                alarm, t0, dimensions={"Duration": "10", "InstanceId": "i-0123456789abcdef0"}))  # fmt: skip
             payload, error = stack.invoke("IngestFunction", event)
             assert error is None and isinstance(payload, dict), payload
             result = payload["results"][0]
@@ -362,7 +370,7 @@ def measure(events: str, everything: bool) -> tuple[list[tuple[str, Units]], Uni
 
         def alarm(minutes: float, state: str = "ALARM") -> dict[str, Any]:
             return samples.sns_event(samples.metric_alarm(
-                "prod-checkout-api-cpu-high", samples.T0 + timedelta(minutes=minutes),
+                "prod-checkout-api-cpu-high", t0 + timedelta(minutes=minutes),
                 state=state, old="OK" if state == "ALARM" else "ALARM"))  # fmt: skip
 
         def human_closes() -> list[str]:
@@ -380,13 +388,31 @@ def measure(events: str, everything: bool) -> tuple[list[tuple[str, Units]], Uni
             stack.invoke("MetricsFunction", schedule_event("opslink-MetricsFunction"))
             return []
 
-        ok = samples.metric_alarm("prod-search-job-10s", samples.T0 + timedelta(minutes=5),
+        def fold_later() -> list[str]:
+            """The metrics function's hourly fold once those events have settled (its clock
+            moved past FOLD_LAG; run as that function so its calls are counted)."""
+            from opslink.adapters.store.dynamodb import DynamoAlertStore
+
+            store = DynamoAlertStore(stack.names["AlertsTable"],
+                                     boto3.client("dynamodb", region_name=STACK_REGION),
+                                     journal_table=stack.names["JournalTable"])  # fmt: skip
+            store.clock = lambda: datetime.now(UTC) + FOLD_LAG + timedelta(minutes=5)
+            start = time.perf_counter()
+            with lambda_runtime._in_handler("MetricsFunction"):
+                done = store.fold_kpis()
+            meter.invoked("MetricsFunction", time.perf_counter() - start)
+            print(f"fold: {done.events} events, {done.rows} rows, {done.transactions} transactions")
+            return []
+
+        ok = samples.metric_alarm("prod-search-job-10s", t0 + timedelta(minutes=5),
                                   state="OK", old="ALARM")  # fmt: skip
         rows.append(scenario(meter, "new alarm + remediation, 10 s job", remediated))
         polls_seen = meter.poll_states
         print(f"states of the measured remediation ({events}):", " ".join(meter.paths[-1]))
         rows.append(scenario(meter, "OK after the fix (alert already resolved)",
                              deliver(samples.sns_event(ok))))  # fmt: skip
+        if everything:  # the worst case: the only alarm of its hour (rows not shared)
+            rows.append(scenario(meter, FOLD_ROW, fold_later))
         for label, action in (
             ("new alarm handed to humans (no runnable runbook)", deliver(alarm(0))),
             ("duplicate delivery", deliver(alarm(0))),
@@ -403,6 +429,9 @@ def measure(events: str, everything: bool) -> tuple[list[tuple[str, Units]], Uni
                          wru=per_poll.wru / cycles, rru=per_poll.rru / cycles,
                          log_bytes=per_poll.log_bytes // cycles)  # fmt: skip
     return rows, per_poll, polls_seen
+
+
+FOLD_ROW = "hourly KPI fold of that alarm's events (alone in its hour)"
 
 
 def main() -> None:
@@ -452,6 +481,13 @@ def report(rows: list[tuple[str, Units]], polled: Units, per_poll: Units, polls_
             f"remediated alarm, {label} (with its OK): ${total:.3f} per 1,000 "
             f"(Step Functions ${sfn:.3f}, DynamoDB ${ddb:.3f})"
         )
+    if FOLD_ROW in by:
+        fold = by[FOLD_ROW]
+        total = 1000 * (short.dollars() + ok.dollars() + fold.dollars())
+        print(f"remediated alarm, job-end event, with its OK and the hourly fold of its events "
+              f"when it is the hour's only alarm: ${total:.3f} per 1,000 "
+              f"({short.wru + ok.wru + fold.wru:.0f} WRU; the fold's rows are shared by all "
+              f"of an hour's alarms of a service)")  # fmt: skip
     print(f"\nwrite units of '{rows[0][0]}' by operation and item kind (pk/sk prefix):")
     for what, units in short.wru_by_item.most_common():
         print(f"  {units:>5} WRU in {short.writes_by_item[what]:>2} writes  {what}")

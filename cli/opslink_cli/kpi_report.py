@@ -132,7 +132,8 @@ def build(
     length = (end - start).days + 1
     before = [start - timedelta(days=length - i) for i in range(length)]
     current = [start + timedelta(days=i) for i in range(length)]
-    reads = {d: store.kpi_counters(_day_at(d)) for d in [*before, *current]}
+    wanted = [*before, *current]
+    reads = dict(zip(wanted, store.kpi_rows([_day_at(d) for d in wanted]), strict=True))
     scope = _scope(service)
     rows_now = window_rows([reads[d] for d in current])
     rows_before = window_rows([reads[d] for d in before])

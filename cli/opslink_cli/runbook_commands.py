@@ -63,7 +63,7 @@ def _record(conn: Any) -> dict[str, dict[str, int]]:
     if conn is None:
         return {}
     today = datetime.now(UTC)
-    days = [conn.alerts.kpi_counters(today - timedelta(days=i)) for i in range(30)]
+    days = conn.alerts.kpi_rows([today - timedelta(days=i) for i in range(30)])
     return by_prefix(window_rows(days), "runbook#")
 
 

@@ -124,6 +124,10 @@ def test_an_operator_runs_one_runbook_with_the_checks_of_automation(tmp_path: Pa
         assert [e["by"] for e in launched] == ["dana"]
         counters = stack.alerts.kpi_counters(samples.T0)["all"]
         assert counters.get("runs") == 1 and not counters.get("automated")  # not automation
+        # The track function's hourly fold: the run is too recent to fold (read unfolded).
+        folded, error = local.invoke("TrackFunction", {"action": "fold_kpis"})
+        assert error is None and folded["events"] == 0 and not folded["raced"], folded
+        assert stack.alerts.kpi_counters(samples.T0)["all"] == counters
 
         # A resolved alert is not run again.
         with pytest.raises(OperatorError, match="nothing to fix"):

@@ -3,9 +3,14 @@ DynamoDB transaction as the state change it describes, and the counters it feeds
 
 An event's identity is (alert, kind, key): a Lambda retry or a duplicate delivery writes the
 same identity, the conditional put fails, and nothing is counted twice. Counters are
-pre-aggregated per day (and per hour, overall) and per scope (all, service, runbook,
-alert type), on the day the alarm fired (its cohort): so "automated alerts / alerts" of a
-day compares the same alerts, and a KPI for any window reads one partition per day.
+pre-aggregated per day and per scope (all, service, runbook, alert type), on the day the
+alarm fired (its cohort): so "automated alerts / alerts" of a day compares the same
+alerts, and a KPI for any window reads one partition per day.
+
+An event recorded on time (within FOLD_SLACK of its own time) carries its increments and
+is added to the rows later, in journal order, by the fold (adapters/store/kpi_counters.py);
+one recorded late — a redelivered alarm's opening keeps the alarm's time — writes them in
+its own transaction, as the fold may have passed its time already.
 
 Pure: no I/O. The store (adapters/store/journal.py) writes what `counter_updates` says.
 """
@@ -13,8 +18,8 @@ Pure: no I/O. The store (adapters/store/journal.py) writes what `counter_updates
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 # Latencies (alarm -> job launched, alarm -> resolved) are counted in a mergeable,
@@ -23,6 +28,12 @@ from enum import StrEnum
 # duration (30 days is key 370), and days and scopes merge by adding counts.
 SKETCH_ALPHA = 0.02
 SKETCH_GAMMA = (1 + SKETCH_ALPHA) / (1 - SKETCH_ALPHA)
+# An event recorded within FOLD_SLACK of its time is folded into the counter rows once it
+# is FOLD_LAG old: by then its transaction has committed (it was sent within FOLD_SLACK of
+# its time; a write ends within 15 minutes — a Lambda's limit, the SDK's retries) and the
+# journal index shows it (seconds). Anything recorded later writes its counters itself.
+FOLD_SLACK = timedelta(minutes=20)
+FOLD_LAG = timedelta(minutes=45)
 # Counters written before the sketch: fixed buckets (upper bounds, seconds), still read.
 BUCKETS: tuple[int, ...] = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 86400)
 
@@ -77,6 +88,18 @@ class LifecycleEvent:
     @property
     def day_of(self) -> datetime:
         return self.cohort or self.at
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    events: int  # events added to the rows by this fold
+    rows: int  # row updates written
+    transactions: int
+    through: str  # the fold's checkpoint now (journal order)
+    raced: bool = False  # another fold moved the checkpoint first: it counts the rest
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
 
 
 # Why an alert was left to humans (the state machine's escalation kinds), as reported.
@@ -170,6 +193,11 @@ def counter_updates(event: LifecycleEvent, first_launch: bool = False) -> dict[s
             who = event.by if event.by in ("alarm", "automation") else "human"
             return {"resolved": 1, f"resolved_by_{who}": 1} | _latency("ttr", event.latency_seconds)
     return {}
+
+
+def folds_later(at: datetime, now: datetime) -> bool:
+    """Whether an event of time `at`, recorded `now`, leaves its counting to the fold."""
+    return abs(now - at) <= FOLD_SLACK
 
 
 def scopes(event: LifecycleEvent, home_account: str = "") -> list[str]:

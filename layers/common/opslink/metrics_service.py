@@ -92,11 +92,11 @@ def weekly_assessment(deps: MetricsDeps, days: int = 7) -> list[Finding]:
     """The last `days` days (today included) assessed; the findings go to the operators."""
     now = deps.clock()
     start = now - timedelta(days=days - 1)
-    rows = window_rows([deps.store.kpi_counters(start + timedelta(days=i)) for i in range(days)])
+    rows = window_rows(deps.store.kpi_rows([start + timedelta(days=i) for i in range(days)]))
     # The record a runbook's window is held against: the RECORD_WEEKS weeks before it.
     back = start - timedelta(weeks=RECORD_WEEKS)
     record = window_rows(
-        [deps.store.kpi_counters(back + timedelta(days=i)) for i in range(RECORD_WEEKS * 7)]
+        deps.store.kpi_rows([back + timedelta(days=i) for i in range(RECORD_WEEKS * 7)])
     )
     findings = assess(rows, now.date(), deps.thresholds, record)
     if findings and deps.notifier is not None:

@@ -3,7 +3,7 @@ findings a team can act on (severity, evidence, recommendation, team, deadline).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -150,7 +150,7 @@ def autonomy_proposals(
     return out
 
 
-def window_rows(days: list[Mapping[str, Counters]]) -> dict[str, dict[str, int]]:
+def window_rows(days: Sequence[Mapping[str, Counters]]) -> dict[str, dict[str, int]]:
     """Sum each scope's counters over the days of a window."""
     scopes = {s for d in days for s in d}
     return {s: total(d.get(s, {}) for d in days) for s in scopes}

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from opslink.correlation import Decision, Grouping, Signal
     from opslink.faults import Fault
     from opslink.incidents import IncidentState, TicketRef
-    from opslink.journal import LifecycleEvent
+    from opslink.journal import FoldResult, LifecycleEvent
 
 from opslink.models import Alert, Ticket
 from opslink.ports.integrations import ReplayGuard
@@ -166,6 +166,9 @@ class TrackStore(AlertStore, ReplayGuard, Protocol):
 
     def get_checkpoint(self, name: str) -> datetime | None: ...
 
+    def fold_kpis(self) -> FoldResult:
+        """Add the journal's settled events to the KPI counter rows (exactly once)."""
+
     def set_checkpoint(self, name: str, at: datetime) -> None: ...
 
     def claim_slot(
@@ -177,7 +180,11 @@ class TrackStore(AlertStore, ReplayGuard, Protocol):
 
 class JournalReader(Protocol):
     def kpi_counters(self, day: datetime) -> dict[str, dict[str, int]]:
-        """One day's KPI counter rows by scope (`all`, `service#…`, `runbook#…`, `type#…`)."""
+        """One day's KPI counter rows by scope (`all`, `service#…`, `runbook#…`, `type#…`),
+        the events the fold has not added yet included."""
+
+    def kpi_rows(self, days: list[datetime]) -> list[dict[str, dict[str, int]]]:
+        """Several days' counter rows, as kpi_counters, reading the unfolded events once."""
 
     def events(
         self,

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from opslink.adapters.aws import aws_errors, lazy_client
 from opslink.adapters.store.items import to_item as _to_item
+from opslink.clock import Clock, utcnow
 from opslink.errors import StoreError
 
 _CONDITIONS = ("ConditionalCheckFailedException", "TransactionCanceledException")
@@ -27,6 +28,8 @@ class TableBase:
         # functions can be given put-only access to it; one table serves both in tests.
         self.journal_table = journal_table or table
         self._client = client
+        # The wall clock: what the journal's fold compares event times with (tests set it).
+        self.clock: Clock = utcnow
 
     @property
     def client(self) -> Any:

@@ -1,7 +1,8 @@
 """The lifecycle journal and its KPI counters in the table (see opslink/journal.py).
 
 `event_writes` are the transaction items of one event: the event itself, put only if it
-is new (a retry writes the same identity and is refused), and the ADDs to its counter rows.
+is new (a retry writes the same identity and is refused), carrying its counter increments
+for the fold (kpi_counters.py) — or, for an event recorded late, the ADDs to its rows.
 Callers put them in the same TransactWriteItems as the state change; `transact` tells a
 retry (the events exist: already applied) from a real conflict.
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -21,8 +21,9 @@ from opslink.adapters.store import keys
 from opslink.adapters.store.chain_seal import ChainSeal, cancelled_items, is_event
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
+from opslink.adapters.store.kpi_counters import FoldResult, KpiCounters, add_row, kpi_mark
 from opslink.errors import StoreError
-from opslink.journal import LifecycleEvent, counter_updates, scopes
+from opslink.journal import LifecycleEvent, counter_updates, folds_later, scopes
 
 
 class EventsAlreadyRecorded(Exception):
@@ -30,21 +31,22 @@ class EventsAlreadyRecorded(Exception):
 
 
 class JournalRecords(ChainSeal):
-    items_read: int = 0  # KPI counter rows read (benchmarks report it)
+    _kpis: KpiCounters | None = None
 
-    def _add(self, pk: str, sk: str, increments: dict[str, int]) -> dict[str, Any]:
-        names = {f"#f{i}": name for i, name in enumerate(increments)}
-        values = {f":v{i}": {"N": str(v)} for i, v in enumerate(increments.values())}
-        expr = ", ".join(f"#f{i} :v{i}" for i in range(len(increments)))
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": _to_item({"pk": pk, "sk": sk}),
-                "UpdateExpression": f"ADD {expr}",
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": values,
-            }
-        }
+    @property
+    def kpis(self) -> KpiCounters:
+        """The counter rows and their fold, on this store's tables and client."""
+        if self._kpis is None:
+            self._kpis = KpiCounters(self.table, self.client, self.journal_table, self.clock)
+        return self._kpis
+
+    @property
+    def items_read(self) -> int:
+        return self.kpis.items_read
+
+    @items_read.setter
+    def items_read(self, n: int) -> None:
+        self.kpis.items_read = n
 
     def event_writes(
         self, event: LifecycleEvent, first_launch: bool = False
@@ -75,10 +77,29 @@ class JournalRecords(ChainSeal):
         ]
         increments = counter_updates(event, first_launch)
         if increments:
-            day = keys.kpi_day(event.day_of)
-            home = self.home_account
-            writes += [self._add(day, scope, increments) for scope in scopes(event, home)]
+            day, rows = keys.kpi_day(event.day_of), scopes(event, self.home_account)
+            if folds_later(event.at, self.clock()):  # the fold counts it (kpi_counters.py)
+                writes[0]["Put"]["Item"]["kpi"] = {"S": kpi_mark(day, rows, increments)}
+            else:  # recorded late: the fold may have passed its time, counted here
+                writes += [add_row(self.table, day, scope, increments) for scope in rows]
         return writes
+
+    def sealed_transact(self, items: list[dict[str, Any]], new_chains: Iterable[str] = ()) -> None:
+        super().sealed_transact(self._count_late_ones(items), new_chains)
+
+    def _count_late_ones(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """An event marked for the fold that is late by the time it is sent (a slow caller)
+        gets its counter rows back in the transaction, after the caller's items (whose
+        indices a cancellation reports stay as they were)."""
+        now, out = self.clock(), list(items)
+        for i, it in enumerate(items):
+            item = it.get("Put", {}).get("Item", {})
+            if "kpi" not in item or folds_later(datetime.fromisoformat(item["at"]["S"]), now):
+                continue
+            mark = json.loads(item["kpi"]["S"])
+            out[i] = {"Put": it["Put"] | {"Item": {k: v for k, v in item.items() if k != "kpi"}}}
+            out += [add_row(self.table, mark["day"], s, mark["inc"]) for s in mark["scopes"]]
+        return out
 
     def transact(self, items: list[dict[str, Any]], what: str) -> None:
         """One sealed TransactWriteItems. Raises EventsAlreadyRecorded when the only
@@ -148,20 +169,12 @@ class JournalRecords(ChainSeal):
         return out
 
     def kpi_counters(self, day: datetime) -> dict[str, dict[str, int]]:
-        """One day's counter rows by scope: one Query whatever the number of alerts.
-        Items read are returned as `_items`."""
-        return self._query_rows(keys.kpi_day(day))
+        """One day's counter rows by scope, the events not folded yet included."""
+        return self.kpis.rows([day])[0]
 
-    def _query_rows(self, pk: str) -> dict[str, dict[str, int]]:
-        rows: dict[str, dict[str, int]] = {}
-        for raw in self._query(
-            TableName=self.table,
-            KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues=_to_item({":p": pk}),
-        ):
-            self.items_read += 1
-            doc = _from_item(raw)
-            rows[str(doc.pop("sk"))] = {
-                k: int(v) for k, v in doc.items() if k != "pk" and isinstance(v, Decimal)
-            }
-        return rows
+    def kpi_rows(self, days: list[datetime]) -> list[dict[str, dict[str, int]]]:
+        """Several days' counter rows (the journal since the fold read once)."""
+        return self.kpis.rows(days)
+
+    def fold_kpis(self) -> FoldResult:
+        return self.kpis.fold()
