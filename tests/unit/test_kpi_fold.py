@@ -4,7 +4,7 @@ exact to read before the fold has run, and a late event counted where it is writ
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -149,6 +149,20 @@ def test_a_new_day_partition_and_a_cohort_of_yesterday(ddb: Any) -> None:
         row = store.kpi_counters(opened_at)["all"]
         assert (row["alerts"], row["resolved"], row["resolved_by_automation"]) == (1, 1, 1)
     assert "all" not in store.kpi_counters(opened_at + timedelta(days=1))
+
+
+def test_an_alarm_time_with_another_offset_keeps_its_place_in_journal_order(ddb: Any) -> None:
+    """Alarm times may carry any UTC offset: journal order is UTC, so an event at 02:40-08:00
+    (10:40 UTC) is after a checkpoint at 10:00 UTC — read now, folded later, once."""
+    clock = Clock(T0 + FOLD_LAG)
+    store = _store(ddb, clock)
+    store.fold_kpis()  # checkpoint: T0, in UTC
+    pacific = timezone(timedelta(hours=-8))
+    store.record_event(_opened(1, (T0 + timedelta(minutes=40)).astimezone(pacific)))
+    assert store.kpi_counters(T0)["all"]["alerts"] == 1
+    clock.advance(hours=2)
+    assert store.fold_kpis().events == 1
+    assert store.kpi_counters(T0)["all"]["alerts"] == 1
 
 
 @settings(

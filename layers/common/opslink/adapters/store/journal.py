@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -53,7 +53,8 @@ class JournalRecords(ChainSeal):
     ) -> list[dict[str, Any]]:
         item = keys.event(event.alert_id, event.kind.value, event.key) | {
             "gsi1pk": keys.journal_partition(event.at),
-            "gsi1sk": f"{event.at.isoformat()}#{event.alert_id}#{event.kind.value}",
+            # In UTC whatever the alarm's own offset: journal order is this key's order.
+            "gsi1sk": f"{event.at.astimezone(UTC).isoformat()}#{event.alert_id}#{event.kind.value}",
             "kind": event.kind.value,
             "at": event.at.isoformat(),
             "alert_id": event.alert_id,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -151,7 +151,7 @@ class KpiCounters(TableBase):
         checkpoint moves with each transaction (at most MAX_ROWS rows each; the events of
         one journal position never split). Safe to run at any time, concurrently too."""
         through = self._checkpoint()
-        cut = (self.clock() - FOLD_LAG).isoformat()
+        cut = (self.clock() - FOLD_LAG).astimezone(UTC).isoformat()
         ready = [(pos, mark) for pos, mark in self._marked(through) if pos < cut]
         events = rows_written = transactions = 0
         i = 0
