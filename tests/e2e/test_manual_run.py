@@ -124,7 +124,14 @@ def test_an_operator_runs_one_runbook_with_the_checks_of_automation(tmp_path: Pa
         assert [e["by"] for e in launched] == ["dana"]
         counters = stack.alerts.kpi_counters(samples.T0)["all"]
         assert counters.get("runs") == 1 and not counters.get("automated")  # not automation
-        # The track function's hourly fold: the run is too recent to fold (read unfolded).
+        # The track function's hourly fold (the schedule's Input reaches it: its checkpoint
+        # appears); the run is too recent to fold, and reads the same unfolded.
+        checkpoint = {"pk": {"S": "CHECKPOINT"}, "sk": {"S": "kpi-fold"}}
+        alerts_table = local.names["AlertsTable"]
+        ddb = local.client("dynamodb")
+        assert "Item" not in ddb.get_item(TableName=alerts_table, Key=checkpoint)
+        assert local.advance(3600).count(local.names["TrackFunction"]) == 13  # 12 sweeps + fold
+        assert "Item" in ddb.get_item(TableName=alerts_table, Key=checkpoint)
         folded, error = local.invoke("TrackFunction", {"action": "fold_kpis"})
         assert error is None and folded["events"] == 0 and not folded["raced"], folded
         assert stack.alerts.kpi_counters(samples.T0)["all"] == counters

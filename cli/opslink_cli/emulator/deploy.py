@@ -45,6 +45,7 @@ class Schedule:
     function: str
     every_seconds: int
     next_at: float
+    payload: str | None = None  # the rule's Input (e.g. the track function's KPI fold)
 
 
 def _rate_seconds(expr: str) -> int:
@@ -215,7 +216,9 @@ class TemplateDeployer:
                 if expr.startswith("cron("):
                     continue  # calendar schedules (daily figures, weekly review): invoke them
                 seconds = _rate_seconds(expr)
-                self.schedules.append(Schedule(name, seconds, self.clock + seconds))
+                payload = eprops.get("Input")
+                self.schedules.append(Schedule(name, seconds, self.clock + seconds,
+                                               str(payload) if payload else None))  # fmt: skip
 
     def _local_environment(
         self, logical: str, props: dict[str, Any], env: dict[str, str]

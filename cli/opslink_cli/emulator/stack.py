@@ -226,10 +226,8 @@ class LocalStack(TemplateDeployer):
         for sched in self.schedules:
             while sched.next_at <= self.clock:
                 sched.next_at += sched.every_seconds
-                self.client("lambda").invoke(
-                    FunctionName=sched.function,
-                    Payload=json.dumps(schedule_event(sched.function)).encode(),
-                )
+                payload = sched.payload or json.dumps(schedule_event(sched.function))
+                self.client("lambda").invoke(FunctionName=sched.function, Payload=payload.encode())
                 fired.append(sched.function)
         return fired
 
