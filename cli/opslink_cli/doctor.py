@@ -14,6 +14,7 @@ import argparse
 import subprocess
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -227,6 +228,35 @@ def integrations(d: Deployment) -> list[Check]:
     return out
 
 
+# The fold's checkpoint trails the clock by FOLD_LAG (45 min) plus up to an hour between
+# runs; three missed runs on top of that mean the schedule is not running.
+FOLD_STALE = timedelta(hours=4)
+
+
+def kpi_fold(d: Deployment, now: datetime) -> Check:
+    if not d.kpi_fold_scheduled:
+        return Check("kpi-fold", "fail", "no hourly KPI fold on the track function: the "
+                     "counters stop growing and every KPI read walks the journal",
+                     "redeploy template.yaml (TrackFunction's KpiFold schedule)")  # fmt: skip
+    if d.kpi_fold_through is None:
+        return Check("kpi-fold", "pass", "the track function folds the journal into the KPI "
+                     "counters every hour")  # fmt: skip
+    through = d.kpi_fold_through()
+    if through is None:
+        return Check("kpi-fold", "warn", "the hourly fold has not run yet; figures are exact "
+                     "(reads include the events not folded)", "wait for the hour, or invoke the "
+                     "track function with {\"action\": \"fold_kpis\"}")  # fmt: skip
+    behind = now - through
+    minutes = int(behind.total_seconds() // 60)
+    if behind > FOLD_STALE:
+        return Check("kpi-fold", "fail", f"the KPI fold has counted up to {through.isoformat()} "
+                     f"only ({minutes} min behind): its hourly runs are failing or not "
+                     "scheduled; reads stay exact but walk more of the journal each hour",
+                     "look at ScheduledRunsDeadLetterQueue and the track function's errors")  # fmt: skip
+    return Check("kpi-fold", "pass", f"counted up to {through.isoformat()} ({minutes} min "
+                 "behind: events settle 45 min before they are folded)")  # fmt: skip
+
+
 def run_checks(d: Deployment, catalog_path: Path, probes: bool = True) -> list[Check]:
     steps: list[Callable[[], Check | list[Check]]] = [
         lambda: least_privilege(d),
@@ -239,6 +269,7 @@ def run_checks(d: Deployment, catalog_path: Path, probes: bool = True) -> list[C
         lambda: webhook(d),
         lambda: job_completion(d),
         lambda: catalog(catalog_path),
+        lambda: kpi_fold(d, datetime.now(UTC)),
         *([lambda: integrations(d)] if probes else []),
     ]
     checks: list[Check] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,9 @@ class Deployment:
     probe_chat: Callable[[], str] = lambda: "not probed"
     probe_member: Callable[[str, str], list[dict[str, str]]] | None = None  # doctor_members
     notes: list[str] = field(default_factory=list)
+    kpi_fold_scheduled: bool = True  # the track function's hourly KPI fold (docs/KPIS.md)
+    # Where the fold has reached (None: it has not run yet); not read from a template.
+    kpi_fold_through: Callable[[], datetime | None] | None = None
 
     def table(self, logical: str) -> TableView:
         return self.tables.get(logical, TableView(False))
@@ -138,6 +142,11 @@ def from_template(root: Path) -> Deployment:
         probe_tickets=lambda: "builtin ticket system: the stack's TicketsTable",
         probe_jobs=lambda: "local job platform: sandboxed subprocesses on this machine",
         probe_chat=lambda: "no chat platform configured",
+        kpi_fold_scheduled=any(
+            "fold_kpis" in str(target.get("Input", ""))
+            for rule in of("AWS::Events::Rule").values()
+            for target in rule.get("Targets", [])
+        ),
     )
 
 
@@ -227,7 +236,19 @@ def from_stack(args: argparse.Namespace, session: Any = None, resources: Any = N
         probe_jobs=lambda: probe_jobs(functions.get("RemediateFunction"), client),
         probe_chat=lambda: probe_chat(functions.get("RemediateFunction")),
         probe_member=invoke_check(lam, resources.get("RemediateFunction", ("", ""))[1]),
+        kpi_fold_scheduled="TrackFunctionKpiFold" in resources,  # SAM's rule for the event
+        kpi_fold_through=lambda: _fold_through(ddb, physical("AWS::DynamoDB::Table")),
     )
+
+
+def _fold_through(ddb: Any, tables: dict[str, str]) -> datetime | None:
+    """The time the KPI fold has counted up to (its checkpoint in the alerts table)."""
+    if "AlertsTable" not in tables:
+        return None
+    item = ddb.get_item(TableName=tables["AlertsTable"], ConsistentRead=True,
+                        Key={"pk": {"S": "CHECKPOINT"}, "sk": {"S": "kpi-fold"}}).get("Item")  # fmt: skip
+    through = (item or {}).get("through", {}).get("S")
+    return datetime.fromisoformat(through.split("#")[0]) if through else None
 
 
 def _clients(session: Any, endpoint_url: str | None) -> Callable[[str], Any]:
