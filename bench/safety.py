@@ -46,9 +46,7 @@ def _jobs(local: LocalStack) -> list[dict[str, Any]]:
 
 def _hosts_of(local: LocalStack, alert_id: str) -> set[str]:
     store = local.alert_store()
-    return {
-        h for j in store.launched_jobs(alert_id) for h in j.get("targets", {}).get("InstanceId", [])
-    }
+    return {h for j in store.launched_jobs(alert_id) for h in j.targets.get("InstanceId", [])}
 
 
 def blast_radius(local: LocalStack) -> list[tuple[str, str, int, int, bool]]:
@@ -93,14 +91,14 @@ def blast_radius(local: LocalStack) -> list[tuple[str, str, int, int, bool]]:
             )  # fmt: skip
             fleet = [i["InstanceId"] for r in out["Reservations"] for i in r["Instances"]]
         for job in store.launched_jobs(alert.alert_id):
-            runbook = job["runbook"]
+            runbook = job.runbook
             spec = next(r for r in _catalog() if r.name == runbook).spec
             intended = sorted(fleet)[:1] if spec.targets.pick == "one" else sorted(fleet)
             if len(intended) > spec.max_targets:
                 intended = []  # refused: nothing may be touched
             touched = sorted(
-                {h for j in store.launched_jobs(alert.alert_id) if j["runbook"] == runbook
-                 for h in j.get("targets", {}).get("InstanceId", [])}
+                {h for j in store.launched_jobs(alert.alert_id) if j.runbook == runbook
+                 for h in j.targets.get("InstanceId", [])}
             )  # fmt: skip
             rows.append(
                 (alert.alarm_name, runbook, len(intended), len(touched), touched == intended)

@@ -52,7 +52,7 @@ def test_demo_run_keeps_one_alert_one_truth(tmp_path: Path) -> None:
     assert (member.account_id, member.region) == (MEMBER_ACCOUNT, MEMBER_REGION)
     assert member.status is AlertStatus.RESOLVED, [n["text"][:300] for n in member.notes]
     assert member.resolution["by"] == "automation"
-    ran_on = {h for job in jobs[MEMBER_ALARM] for h in job["hosts"]}
+    ran_on = {h for job in jobs[MEMBER_ALARM] for h in job.hosts}
     assert ran_on and ran_on <= theirs  # hosts read in the member account, run there
     where = tickets[member.ticket_id or ""].description
     assert f"{MEMBER_ACCOUNT} (shipping-prod) / {MEMBER_REGION}" in where

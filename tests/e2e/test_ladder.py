@@ -76,7 +76,7 @@ def test_a_second_runbook_fixes_what_the_first_did_not(tmp_path: Path) -> None:
         # each attempt is its own outcome; the diagnostic is no outcome at all
         assert got.get("clear_cache") == (0, 1) and got.get("restart_service") == (1, 0)
         assert got.get("diagnostics", (0, 0)) == (0, 0)
-        assert [j["runbook"] for j in stack.alerts.launched_jobs(alert.alert_id)] == [
+        assert [j.runbook for j in stack.alerts.launched_jobs(alert.alert_id)] == [
             "clear_cache",
             "restart_service",
         ]

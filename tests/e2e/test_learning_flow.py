@@ -36,7 +36,7 @@ def test_a_runbook_whose_record_broke_is_passed_over(tmp_path: Path) -> None:
         [alert] = stack.alerts.list_alerts()
         statuses = local.wait_for_executions([alert.execution_name], timeout=120)
         assert statuses[alert.execution_name] == "SUCCEEDED"
-        jobs = [j["runbook"] for j in stack.alerts.launched_jobs(alert.alert_id)]
+        jobs = [j.runbook for j in stack.alerts.launched_jobs(alert.alert_id)]
         assert jobs == ["restart_service"]  # the broken record's runbook never ran
         done = stack.alerts.get(alert.alert_id)
         assert done is not None and done.status is AlertStatus.RESOLVED

@@ -47,7 +47,7 @@ def test_launch_starts_once_links_and_comments(world: dict[str, Any]) -> None:
     assert 1 <= out["poll"]["wait_seconds"] <= 300
     alert_id = world["alert"]["alert_id"]
     store = world["deps"].store
-    assert [j["job_id"] for j in store.launched_jobs(alert_id)] == ["job-1"]
+    assert [j.job_id for j in store.launched_jobs(alert_id)] == ["job-1"]
     ticket = world["deps"].tickets.get(world["alert"]["ticket_id"])
     assert sum("Launched runbook restart_service" in c["text"] for c in ticket.comments) == 1
 

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from opslink.automation_control import Control
     from opslink.journal import LifecycleEvent
     from opslink.learning import Record
+    from opslink.remediation.payloads import LaunchedJob
     from opslink.remediation_models import (
         BudgetClaim,
         JobOutput,
@@ -70,12 +71,13 @@ class RemediationStore(AlertStore, Protocol):
     def link_job(
         self,
         alert_id: str,
-        job: dict[str, Any],
+        job: LaunchedJob,
         event: LifecycleEvent | None = None,
         first_launch: bool = False,
     ) -> None: ...
 
-    def launched_jobs(self, alert_id: str) -> list[dict[str, Any]]: ...
+    def launched_jobs(self, alert_id: str) -> list[LaunchedJob]:
+        """The alert's launches, as stored (each batch and ladder attempt its own)."""
 
     def link_followup_ticket(
         self, alert_id: str, provider: str, ticket_id: str, kind: str

@@ -26,10 +26,10 @@ def next_batch(deps: RemediateDeps, a: RemediationInput, job: LaunchedJob) -> La
     hosts = tuple(job.batches[batch])
     key = f"{a.alert_id}:{job.runbook}:batch:{batch}"
     stored = next(
-        (j for j in deps.store.launched_jobs(a.alert_id) if j.get("idempotency_key") == key), None
+        (j for j in deps.store.launched_jobs(a.alert_id) if j.idempotency_key == key), None
     )
     if stored is not None:  # a retried poll: this batch runs already
-        return LaunchedJob.model_validate(stored)
+        return stored
     runbook = deps.runbook(job.runbook)
     request = JobRequest(
         runbook=runbook.name,
@@ -73,6 +73,6 @@ def next_batch(deps: RemediateDeps, a: RemediationInput, job: LaunchedJob) -> La
         detail={"platform": ref.platform, "job_id": ref.job_id, "hosts": ",".join(hosts),
                 "batch": str(batch + 1)},
     )  # fmt: skip
-    deps.store.link_job(a.alert_id, following.out(), event=launched)
+    deps.store.link_job(a.alert_id, following, event=launched)
     deps.store.add_note(a.alert_id, text, deps.clock(), kind="batch_launched")
     return following

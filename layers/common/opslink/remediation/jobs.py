@@ -55,9 +55,9 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:
     # One launch per runbook per alert; an operator's run is its own launch.
     key = f"{a.alert_id}:{runbook.name}" + (f":{a.manual.run_id}" if a.manual else "")
     launched = deps.store.launched_jobs(a.alert_id)  # one read: this launch, and any before
-    stored = next((j for j in launched if j.get("idempotency_key") == key), None)
+    stored = next((j for j in launched if j.idempotency_key == key), None)
     if stored is not None:
-        job = LaunchedJob.model_validate(stored)  # a retried launch: the job already runs
+        job = stored  # a retried launch: the job already runs
     else:
         job = _start(deps, a, runbook.name, bound, plan, key, first=not launched)
     return Launch(job=job, poll=_first_poll(deps, job))
@@ -167,9 +167,7 @@ def _start(
         },
     )
     # An operator's run counts as a run of the runbook, never as the alert's automation.
-    deps.store.link_job(
-        a.alert_id, job.out(), event=started, first_launch=first and a.manual is None
-    )
+    deps.store.link_job(a.alert_id, job, event=started, first_launch=first and a.manual is None)
     text = (
         f"Launched runbook {runbook.name} on {', '.join(plan.batches[0])}"
         f"{batch_words(job.batches, 0)} ({ref.platform} job {ref.job_id}). "

@@ -26,7 +26,7 @@ from opslink.remediation.chat_notices import handover_to_chat
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.handover_ticket import MANUAL_DUE, separate_handover
 from opslink.remediation.jobs import job_ref
-from opslink.remediation.payloads import LaunchedJob, TaskRequest, Verification
+from opslink.remediation.payloads import TaskRequest, Verification
 from opslink.remediation.policy import ESCALATIONS
 from opslink.remediation_models import JobOutput, JobRef
 from opslink.scrub import scrub
@@ -204,8 +204,7 @@ def _hosts_touched(deps: RemediateDeps, alert_id: str) -> tuple[str, ...]:
     """Every host a remediation job of this alert was launched on (all batches, all
     ladder attempts), from the launch ledger."""
     hosts: dict[str, None] = {}
-    for stored in deps.store.launched_jobs(alert_id):
-        job = LaunchedJob.model_validate(stored)
+    for job in deps.store.launched_jobs(alert_id):
         hosts |= dict.fromkeys(job.targets.get("InstanceId", []))
     return tuple(hosts)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -18,28 +18,31 @@ from opslink.adapters.store.runbook_records import RunbookRecords
 from opslink.errors import StoreError
 from opslink.journal import LifecycleEvent
 
+if TYPE_CHECKING:
+    from opslink.remediation.payloads import LaunchedJob
+
 
 class RemediationLedger(RunbookRecords):
     def link_job(
         self,
         alert_id: str,
-        job: dict[str, Any],
+        job: LaunchedJob,
         event: LifecycleEvent | None = None,
         first_launch: bool = False,
     ) -> None:
         """alert → job and job → alert, keyed by the launch's idempotency key; with
         `event`, the launch's journal event in the same transaction."""
-        job_key = keys.job_ref(job["platform"], job["job_id"])
+        job_key = keys.job_ref(job.platform, job.job_id)
         item = {
             "alert_id": alert_id,
-            "job": json.dumps(job),
-            "idempotency_key": job["idempotency_key"],
+            "job": json.dumps(job.out()),
+            "idempotency_key": job.idempotency_key,
         }
         items = [
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": _to_item(keys.launch(alert_id, job["idempotency_key"]) | item),
+                    "Item": _to_item(keys.launch(alert_id, job.idempotency_key) | item),
                 }
             },
             *self._both_ways(keys.alert_pk(alert_id), job_key, item),
@@ -115,7 +118,9 @@ class RemediationLedger(RunbookRecords):
         value = self._alert_attribute(alert_id, "approval_token")
         return str(value) if value else None
 
-    def launched_jobs(self, alert_id: str) -> list[dict[str, Any]]:
+    def launched_jobs(self, alert_id: str) -> list[LaunchedJob]:
+        from opslink.remediation.payloads import LaunchedJob  # remediation's model only
+
         out = self._call(
             "query",
             TableName=self.table,
@@ -124,7 +129,10 @@ class RemediationLedger(RunbookRecords):
                 {":p": keys.alert_pk(alert_id), ":l": keys.LAUNCH_PREFIX}
             ),
         )
-        return [json.loads(_from_item(i)["job"]) for i in out.get("Items", [])]
+        return [
+            LaunchedJob.model_validate(json.loads(_from_item(i)["job"]))
+            for i in out.get("Items", [])
+        ]
 
     def record_job_duration(
         self, platform: str, runbook: str, seconds: float, job_id: str, at: datetime

@@ -47,7 +47,7 @@ class RemediateTaskCanceller(_RemediateFunction):
                     "region": alert.region,
                     "notification": {},
                 },
-                "job": job,
+                "job": job.out(),
                 "text": reason,
             }
             try:
@@ -56,13 +56,13 @@ class RemediateTaskCanceller(_RemediateFunction):
                 )
             except (BotoCoreError, ClientError) as exc:
                 raise RetryableError(
-                    f"invoke {self.function_name} to cancel job {job.get('job_id')}: {exc}"
+                    f"invoke {self.function_name} to cancel job {job.job_id}: {exc}"
                 ) from exc
             if out.get("FunctionError"):
                 raise RetryableError(
-                    f"cancel of job {job.get('job_id')} failed: {out['Payload'].read()[:300]!r}"
+                    f"cancel of job {job.job_id} failed: {out['Payload'].read()[:300]!r}"
                 )
-            cancelled.append(str(job.get("job_id")))
+            cancelled.append(job.job_id)
         return cancelled
 
 
