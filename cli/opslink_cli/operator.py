@@ -684,9 +684,8 @@ def audit(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
             "alert_id": e.get("alert_id") or "-",
             "by": e.get("by"),
             "runbook": e.get("runbook") or "",
-            "why": e.get("why")
-            or (json.loads(e["detail"]).get("action") if e.get("detail") else ""),
-            "detail": json.loads(e["detail"]) if e.get("detail") else {},
+            "why": e.get("why") or json.loads(e.get("detail") or "{}").get("action", ""),
+            "detail": json.loads(e.get("detail") or "{}"),
         }
         for e in events
     ]

@@ -50,7 +50,7 @@ def test_an_alarm_of_a_member_account_is_fixed_in_that_account(tmp_path: Path) -
             AutoScalingGroupNames=[GROUP])["AutoScalingGroups"]  # fmt: skip
         their_hosts = sorted(i["InstanceId"] for g in theirs for i in g["Instances"])
         jobs = local.alert_store().launched_jobs(alert.alert_id)  # the canary, then a batch
-        assert their_hosts and all(job["hosts"] == their_hosts for job in jobs)
+        assert their_hosts and all(job.hosts == their_hosts for job in jobs)
         assert sorted(h for job in jobs for h in job.targets["InstanceId"]) == their_hosts
         assert f"Auto Scaling group {GROUP}" in jobs[0].host_source
         for region in (REGION, MEMBER_REGION):  # none of it exists in the stack's account

@@ -35,6 +35,7 @@ from opslink.adapters.tickets.jira import JiraTickets
 from opslink.adapters.tickets.zendesk import ZendeskTickets
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.reconciler import reconcile
+from opslink.remediation_input import RemediationInput
 from opslink.service_map import load_service_map
 from opslink_cli import samples
 from opslink_cli.emulator.template import load_template
@@ -182,7 +183,7 @@ class SafeWorkflow(RecordingWorkflow):
         self.asked: Counter[str] = Counter()
         self.lock = threading.Lock()
 
-    def start_remediation(self, name: str, payload: dict[str, Any]) -> bool:
+    def start_remediation(self, name: str, payload: RemediationInput) -> bool:
         with self.lock:
             self.asked[name] += 1
             return super().start_remediation(name, payload)

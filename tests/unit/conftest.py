@@ -8,6 +8,7 @@ import pytest
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.ingest import IngestDeps, IngestPolicy
+from opslink.remediation_input import RemediationInput
 from opslink.service_map import load_service_map
 
 
@@ -16,10 +17,10 @@ class RecordingWorkflow:
         self.started: dict[str, dict[str, Any]] = {}
         self.stopped: dict[str, str] = {}
 
-    def start_remediation(self, name: str, payload: dict[str, Any]) -> bool:
+    def start_remediation(self, name: str, payload: RemediationInput) -> bool:
         if name in self.started:
             return False
-        self.started[name] = payload
+        self.started[name] = payload.model_dump(mode="json")  # the execution's input
         return True
 
     def stop_remediation(self, name: str, cause: str) -> bool:

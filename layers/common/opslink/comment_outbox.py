@@ -21,6 +21,7 @@ from opslink.deadline import expired
 from opslink.errors import RetryableError, TicketClosedForGood, TicketSystemError
 from opslink.models import TicketStatus
 from opslink.ports import Commentable, CommentQueue
+from opslink.ports.records import QueuedComment
 
 logger = Logger(child=True)
 
@@ -177,7 +178,7 @@ def drain(
     return {"delivered": delivered, "failed": failed, "left": left}
 
 
-def _keep_on_alert(store: CommentQueue, item: dict[str, Any], error: Exception) -> None:
+def _keep_on_alert(store: CommentQueue, item: QueuedComment, error: Exception) -> None:
     alert_id = str(item.get("alert_id") or "")
     add_note = getattr(store, "add_note", None)
     logger.warning("queued comment kept on the alert", extra={"ticket_id": item["ticket_id"],

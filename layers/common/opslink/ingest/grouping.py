@@ -135,7 +135,7 @@ def join_incident_ticket(episode: Episode, deps: IngestDeps) -> RecordResult:
     ):
         execution = execution_name(alert.alert_id)
         payload = remediation_input(alarm, alert, ticket.id, ticket.url)
-        deps.workflow.start_remediation(execution, payload.model_dump(mode="json"))
+        deps.workflow.start_remediation(execution, payload)
     try:
         deps.store.link_opened(alert, ticket, execution, new_ticket=False, member=True)
     except AlarmClearedFirst:  # its OK came meanwhile: linked all the same, then cleared

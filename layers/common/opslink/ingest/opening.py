@@ -161,7 +161,7 @@ def _finish_opening(
         return _opened_after_ok(alert, ticket, alert.pending_ok, new_ticket, deps, policy)
     name = execution_name(alert.alert_id)
     payload = remediation_input(alarm, alert, ticket_id, ticket.url)
-    deps.workflow.start_remediation(name, payload.model_dump(mode="json"))
+    deps.workflow.start_remediation(name, payload)
     try:
         deps.store.link_opened(alert, ticket, name, new_ticket=new_ticket)
     except AlarmClearedFirst:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    pass
+    from opslink.remediation_input import RemediationInput
 
 
 class Directory(Protocol):
@@ -20,7 +20,7 @@ class AlarmTagSource(Protocol):
 
 
 class Workflow(Protocol):
-    def start_remediation(self, name: str, payload: dict[str, Any]) -> bool:
+    def start_remediation(self, name: str, payload: RemediationInput) -> bool:
         """Start the remediation execution; False when one with that name already ran."""
 
     def stop_remediation(self, name: str, cause: str) -> bool:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     )
 
 from opslink.models import Alert
+from opslink.ports.records import CircuitState, JournalRecord, JsonObject
 from opslink.ports.store import AlertStore
 
 
@@ -48,7 +49,7 @@ class JobWaitRegistry(Protocol):
         job_id: str,
         alert_id: str,
         token: str,
-        request: dict[str, Any],
+        request: JsonObject,
         now: datetime,
     ) -> None: ...
 
@@ -61,7 +62,7 @@ class JobWaitRegistry(Protocol):
 class TaskCallbacks(Protocol):
     """Step Functions' callback API: end a task that waits for its token."""
 
-    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+    def succeed(self, token: str, output: JsonObject) -> bool:
         """False when the token is no longer waited on (timed out, execution stopped)."""
 
     def fail(self, token: str, error: str, cause: str) -> bool: ...
@@ -128,7 +129,7 @@ class RemediationStore(AlertStore, Protocol):
         self, service: str, at: datetime, resource: str | None = None
     ) -> None: ...
 
-    def circuit(self, platform: str) -> dict[str, Any]: ...
+    def circuit(self, platform: str) -> CircuitState: ...
 
     def circuit_claim_probe(self, platform: str, now: datetime, until: datetime) -> bool: ...
 
@@ -136,7 +137,7 @@ class RemediationStore(AlertStore, Protocol):
 
     def circuit_failure(self, platform: str, now: datetime, threshold: int) -> bool: ...
 
-    def circuit_success(self, platform: str) -> dict[str, Any] | None: ...
+    def circuit_success(self, platform: str) -> CircuitState | None: ...
 
     def set_approval_token(
         self, alert_id: str, token: str, needed: int = 1, runbook: str = ""
@@ -152,7 +153,7 @@ class RemediationStore(AlertStore, Protocol):
         days: Iterable[datetime],
         alert_id: str | None = None,
         kinds: Iterable[str] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[JournalRecord]:
         """The lifecycle journal of those days, or of one alert."""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from opslink.correlation import Decision, Grouping, Signal
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 from opslink.models import Alert, Ticket
 from opslink.ports.integrations import ReplayGuard
+from opslink.ports.records import AlertLink, JournalRecord, QueuedComment
 
 
 class CommentQueue(Protocol):
@@ -29,7 +30,7 @@ class CommentQueue(Protocol):
         """Keep a comment (with `status`, a state change and its note) until it is known
         to be on its ticket (once per key)."""
 
-    def queued_comments(self, ticket_id: str | None = None) -> list[dict[str, Any]]: ...
+    def queued_comments(self, ticket_id: str | None = None) -> list[QueuedComment]: ...
 
     def comment_delivered(self, ticket_id: str, key: str) -> None: ...
 
@@ -124,7 +125,7 @@ class AlertStore(CommentQueue, Protocol):
 
     def alerts_for_ticket(self, provider: str, ticket_id: str) -> list[str]: ...
 
-    def links(self, alert_id: str) -> list[dict[str, Any]]:
+    def links(self, alert_id: str) -> list[AlertLink]:
         """The alert's links (tickets with provider/ticket_id/kind, executions, jobs)."""
 
     def list_alerts(self, status: str | None = None, limit: int = 50) -> list[Alert]: ...
@@ -191,7 +192,7 @@ class JournalReader(Protocol):
         days: Iterable[datetime],
         alert_id: str | None = None,
         kinds: Iterable[str] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[JournalRecord]:
         """The lifecycle journal of those days, or of one alert."""
 
 

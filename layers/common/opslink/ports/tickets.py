@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     pass
 
 from opslink.models import HandOver, Ticket, TicketDraft, TicketStatus
+from opslink.ports.records import AlertLink
 
 
 class Commentable(Protocol):
@@ -49,7 +50,7 @@ class TicketSystem(Commentable, Protocol):
 
 
 class TicketLinks(Protocol):
-    def links(self, alert_id: str) -> list[dict[str, Any]]: ...
+    def links(self, alert_id: str) -> list[AlertLink]: ...
 
 
 class StatusTickets(Protocol):

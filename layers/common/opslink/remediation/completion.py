@@ -26,6 +26,7 @@ from opslink.errors import ConfigurationError, InvalidTaskInput, JobPlatformErro
 from opslink.job_events import JOB_EVENT, SSM_COMMAND_EVENT, job_event
 from opslink.models import AlertStatus
 from opslink.ports import JobWaitRegistry, TaskCallbacks
+from opslink.ports.records import JsonObject
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.jobs import job_ref, poll
 from opslink.remediation.payloads import TaskRequest, parse_request
@@ -44,7 +45,7 @@ def await_job(deps: RemediateDeps, req: TaskRequest) -> dict[str, Any]:
     waits, job = _waits(deps), req.job
     # What the waking poll needs, and no more (the item is billed by its size): the alert
     # without its announcement text, the job, the poll state.
-    request = {
+    request: JsonObject = {
         "action": "poll",
         "alert": req.alert.model_dump(mode="json") | {"notification": {}},
         "job": job.out(),

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from opslink.adapters.store import keys
 from opslink.adapters.store.chain_seal import CHAIN_SK, ChainSeal, chain_pk
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.models import Alert, AlertStatus
+from opslink.ports.records import AlertLink
 
 
 def _alert_from(doc: dict[str, Any]) -> Alert:
@@ -86,7 +87,7 @@ class AlertReads(ChainSeal):
         ids = self.alerts_for_ticket(provider, ticket_id)
         return ids[-1] if ids else None
 
-    def links(self, alert_id: str) -> list[dict[str, Any]]:
+    def links(self, alert_id: str) -> list[AlertLink]:
         out = self._call(
             "query",
             TableName=self.table,
@@ -95,7 +96,11 @@ class AlertReads(ChainSeal):
         )
         docs = (_from_item(i) for i in out.get("Items", []))
         # the alert itself and its journal events are not links
-        return [d for d in docs if d["sk"] != "ALERT" and not str(d["sk"]).startswith("EVENT#")]
+        return [
+            cast(AlertLink, d)
+            for d in docs
+            if d["sk"] != "ALERT" and not str(d["sk"]).startswith("EVENT#")
+        ]
 
     def list_alerts(self, status: str | None = None, limit: int = 50) -> list[Alert]:
         """The newest alerts, one Query per status partition. An alert resolved between two

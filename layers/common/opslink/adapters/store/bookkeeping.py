@@ -6,12 +6,13 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from opslink.adapters.store import keys
 from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
+from opslink.ports.records import QueuedComment
 
 REJECTION_TTL = timedelta(days=30)
 OUTBOX_KEEP_DELIVERED_SECONDS = 7 * 86400
@@ -124,7 +125,7 @@ class Bookkeeping(TableBase):
             ConditionExpression="attribute_not_exists(pk)",
         )
 
-    def queued_comments(self, ticket_id: str | None = None) -> list[dict[str, Any]]:
+    def queued_comments(self, ticket_id: str | None = None) -> list[QueuedComment]:
         """Comments still to deliver, oldest first (one ticket's, or every ticket's)."""
         if ticket_id is not None:
             q: dict[str, Any] = {
@@ -140,7 +141,7 @@ class Bookkeeping(TableBase):
                 "ExpressionAttributeValues": _to_item({":p": keys.OUTBOX_INDEX}),
             }
         out = self._call("query", TableName=self.table, **q)
-        items = [_from_item(i) for i in out.get("Items", [])]
+        items = [cast(QueuedComment, _from_item(i)) for i in out.get("Items", [])]
         return sorted(items, key=lambda d: (str(d.get("at", "")), str(d.get("key", ""))))
 
     def move_queued_comments(self, old_ticket: str, new_ticket: str) -> int:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
 
 from opslink.adapters.store import keys
 from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.items import from_item, to_item
+from opslink.ports.records import JsonObject
 from opslink.remediation_models import JobWaiter
 
 KEEP = timedelta(days=2)  # past any runbook's timeout: the item is only a pointer
@@ -29,7 +29,7 @@ class JobWaits(TableBase):
         job_id: str,
         alert_id: str,
         token: str,
-        request: dict[str, Any],
+        request: JsonObject,
         now: datetime,
     ) -> None:
         """Register (or replace, on a retried wait) the execution's token for the job."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -24,6 +24,7 @@ from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.kpi_counters import FoldResult, KpiCounters, add_row, kpi_mark
 from opslink.errors import StoreError
 from opslink.journal import LifecycleEvent, counter_updates, folds_later, scopes
+from opslink.ports.records import JournalRecord
 
 
 class EventsAlreadyRecorded(Exception):
@@ -138,10 +139,10 @@ class JournalRecords(ChainSeal):
         days: Iterable[datetime],
         alert_id: str | None = None,
         kinds: Iterable[str] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[JournalRecord]:
         """The journal of those days (oldest first), or of one alert."""
         wanted = set(kinds or ())
-        out: list[dict[str, Any]] = []
+        out: list[JournalRecord] = []
         queries: list[dict[str, Any]]
         if alert_id:
             queries = [
@@ -165,7 +166,7 @@ class JournalRecords(ChainSeal):
             for raw in self._query(TableName=self.journal_table, **q):
                 doc = _from_item(raw)
                 if not wanted or doc.get("kind") in wanted:
-                    out.append(doc)
+                    out.append(cast(JournalRecord, doc))
         out.sort(key=lambda d: str(d.get("at", "")))
         return out
 

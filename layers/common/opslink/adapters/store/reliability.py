@@ -6,7 +6,7 @@ keys.py. Integration faults are in faults.py."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -15,6 +15,7 @@ from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.errors import StoreError
+from opslink.ports.records import CircuitState
 from opslink.remediation_models import BudgetClaim
 
 
@@ -64,7 +65,7 @@ class ReliabilityRecords(TableBase):
             (datetime.fromisoformat(stamp), st) for stamp, _, st in (x.partition("|") for x in raw)
         )
 
-    def circuit(self, platform: str) -> dict[str, Any]:
+    def circuit(self, platform: str) -> CircuitState:
         out = self._call(
             "get_item",
             TableName=self.table,
@@ -72,11 +73,14 @@ class ReliabilityRecords(TableBase):
             ConsistentRead=True,
         )
         doc = _from_item(out.get("Item") or {})
-        return {
-            k: doc[k]
-            for k in ("state", "failures", "since", "opened_at", "probe_until")
-            if k in doc
-        }
+        return cast(
+            CircuitState,
+            {
+                k: doc[k]
+                for k in ("state", "failures", "since", "opened_at", "probe_until")
+                if k in doc
+            },
+        )
 
     def circuit_claim_probe(self, platform: str, now: datetime, until: datetime) -> bool:
         """Half-open: exactly one execution gets to probe the platform."""
@@ -148,7 +152,7 @@ class ReliabilityRecords(TableBase):
         )
         return opened is not None and doc.get("state") != "half_open"
 
-    def circuit_success(self, platform: str) -> dict[str, Any] | None:
+    def circuit_success(self, platform: str) -> CircuitState | None:
         """Close the circuit; the state it had when it was not closed (a recovery)."""
         out = self._conditional(
             "update_item",
@@ -163,7 +167,7 @@ class ReliabilityRecords(TableBase):
         if out is None:
             return None
         old = _from_item(out.get("Attributes") or {})
-        return old if old.get("state") in ("open", "half_open") else None
+        return cast(CircuitState, old) if old.get("state") in ("open", "half_open") else None
 
     def claim_automation_budget(
         self,

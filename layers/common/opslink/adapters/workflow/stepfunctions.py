@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from opslink.adapters.aws import aws_errors, lazy_client
 from opslink.errors import RetryableError
+
+if TYPE_CHECKING:
+    from opslink.remediation_input import RemediationInput
 
 # What an execution's input carries beside the alert (statemachine/remediation.asl.json):
 # the fallback ladder's start, so that no state is spent setting it.
@@ -26,7 +29,7 @@ class StepFunctionsWorkflow:
             self._client = lazy_client("stepfunctions")
         return self._client
 
-    def start_remediation(self, name: str, payload: dict[str, Any]) -> bool:
+    def start_remediation(self, name: str, payload: RemediationInput) -> bool:
         try:
             with aws_errors(
                 f"Step Functions StartExecution {name}", RetryableError, ("ExecutionAlreadyExists",)
@@ -34,7 +37,7 @@ class StepFunctionsWorkflow:
                 self.client.start_execution(
                     stateMachineArn=self.state_machine_arn,
                     name=name,
-                    input=json.dumps(INITIAL_STATE | payload),
+                    input=json.dumps(INITIAL_STATE | payload.model_dump(mode="json")),
                 )
             return True
         except ClientError:  # ExecutionAlreadyExists: one run per alert

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from opslink.adapters.aws import aws_errors, lazy_client
 from opslink.errors import RetryableError
+from opslink.ports.records import JsonObject
 
 # The token was waited on and is not any more: the execution moved on (its wait timed
 # out and the safety poll took over) or was stopped. Nothing to wake.
@@ -26,7 +27,7 @@ class StepFunctionsCallbacks:
             self._client = lazy_client("stepfunctions")
         return self._client
 
-    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+    def succeed(self, token: str, output: JsonObject) -> bool:
         return self._answer(
             "SendTaskSuccess", self.client.send_task_success, taskToken=token,
             output=json.dumps(output),
