@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from opslink import ticket_policy
+from opslink.adapters.store.reliability import ReliabilityRecords
 from opslink.models import AlertStatus, Priority, TicketStatus
 from opslink_cli import samples
 from opslink_cli.emulator import LocalStack, put_cloudwatch_alarm
@@ -508,7 +509,8 @@ def test_job_platform_down_opens_the_circuit_and_hands_over_honestly(tmp_path: P
             assert "job platform is unreachable" in note and "unreachable since" in note
             assert any(n["kind"] == "circuit_open" for n in done.notes)
             # Budget counts launches that happened: none did.
-            now = datetime.now(UTC)
-            assert all(
-                stack.alerts.claim_automation_budget("logs-archive", now, 3) for _ in range(3)
+            now, budgets = (
+                datetime.now(UTC),
+                ReliabilityRecords(stack.alerts.table, stack.alerts.client),
             )
+            assert all(budgets.claim_automation_budget("logs-archive", now, 3) for _ in range(3))

@@ -30,6 +30,7 @@ from moto import mock_aws
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.store.faults import FaultRecords
+from opslink.adapters.store.reliability import ReliabilityRecords
 from opslink.adapters.tickets.common import ticket_http
 from opslink.adapters.tickets.jira import JiraTickets
 from opslink.adapters.tickets.zendesk import ZendeskTickets
@@ -171,6 +172,7 @@ def world(rate: float = 0.0, system: str = "zendesk") -> Iterator[tuple[IngestDe
             tags=StaticTags(),
             workflow=SafeWorkflow(),
             service_map=smap,
+            flaps=ReliabilityRecords("AlertsTable", client),
         )
         yield deps, app
 
@@ -450,6 +452,8 @@ def job_platform_down(alarms: int) -> BrakeOutcome:
         rdeps = RemediateDeps(
             store=deps.store,  # type: ignore[arg-type]
             tickets=deps.tickets,
+            circuits=deps.flaps,  # type: ignore[arg-type]
+            budgets=deps.flaps,  # type: ignore[arg-type]
             jobs=platform,  # type: ignore[arg-type]
             catalog=load_catalog(str(ROOT / "runbooks")),
             service_map=load_service_map(),

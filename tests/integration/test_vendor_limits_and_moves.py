@@ -14,6 +14,7 @@ import pytest
 
 import opslink.adapters.http_client as http_client
 from opslink.adapters.store.dynamodb import DynamoAlertStore
+from opslink.adapters.store.reliability import ReliabilityRecords
 from opslink.adapters.throttling import is_throttled, throttle_wait
 from opslink.adapters.tickets.github import GitHubTickets
 from opslink.adapters.tickets.jira import JiraTickets
@@ -312,7 +313,7 @@ def flow(ddb: Any) -> Any:
         store = DynamoAlertStore("AlertsTable", ddb)
         ingest = IngestDeps(store=store, tickets=tickets, directory=ServiceMapDirectory(smap),
                             tags=StaticTags(), workflow=RecordingWorkflow(), service_map=smap,
-                            clock=clock)  # fmt: skip
+                            flaps=ReliabilityRecords("AlertsTable", ddb), clock=clock)  # fmt: skip
         track = TrackDeps(store=store, tickets=tickets, clock=clock)  # type: ignore[arg-type]
         return ingest, track
 

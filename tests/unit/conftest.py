@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
+from opslink.adapters.store.reliability import ReliabilityRecords
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.ingest import IngestDeps, IngestPolicy
 from opslink.remediation_input import RemediationInput
@@ -71,6 +72,7 @@ def build_deps(ddb: Any, clock: Clock) -> IngestDeps:
         tags=StaticTags(),
         workflow=RecordingWorkflow(),
         service_map=smap,
+        flaps=ReliabilityRecords("AlertsTable", ddb),
         clock=clock,
     )
 

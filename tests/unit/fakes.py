@@ -123,6 +123,8 @@ def remediate_deps(deps: Any, platform: FakePlatform, clock: Clock) -> Any:
     return RemediateDeps(
         store=deps.store,
         tickets=deps.tickets,
+        circuits=deps.flaps,  # the same records: flap history, circuits, budgets
+        budgets=deps.flaps,
         jobs=platform,
         catalog=load_catalog(str(ROOT / "runbooks")),
         alarms=FakeAlarms("OK"),

@@ -43,7 +43,9 @@ def _opened(deps: IngestDeps) -> Any:
 
 def test_record_failure_notes_alert_and_ticket(deps: IngestDeps) -> None:
     payload = _opened(deps)
-    rdeps = RemediateDeps(store=deps.store, tickets=deps.tickets)
+    rdeps = RemediateDeps(
+        store=deps.store, tickets=deps.tickets, circuits=deps.flaps, budgets=deps.flaps
+    )
     error = {
         "Error": "StoreError",
         "Cause": '{"errorMessage": "DynamoDB throttled", "errorType": "StoreError"}',
@@ -60,7 +62,9 @@ def test_select_without_catalog_leaves_alert_to_humans(deps: IngestDeps) -> None
     payload = _opened(deps)
     out = run_task(
         {"action": "select", "alert": payload},
-        RemediateDeps(store=deps.store, tickets=deps.tickets),
+        RemediateDeps(
+            store=deps.store, tickets=deps.tickets, circuits=deps.flaps, budgets=deps.flaps
+        ),
     )
     assert out["runbook"] is None and "left to humans" in out["reason"]
 
@@ -71,7 +75,12 @@ def test_select_without_catalog_leaves_alert_to_humans(deps: IngestDeps) -> None
 )
 def test_bad_task_input_is_specific(deps: IngestDeps, event: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidTaskInput, match=message):
-        run_task(event, RemediateDeps(store=deps.store, tickets=deps.tickets))
+        run_task(
+            event,
+            RemediateDeps(
+                store=deps.store, tickets=deps.tickets, circuits=deps.flaps, budgets=deps.flaps
+            ),
+        )
 
 
 def test_json_settings_are_parsed_and_bad_json_is_named() -> None:
@@ -95,7 +104,12 @@ def test_select_honours_tiers_and_never_picks_a_diagnostic(deps: Any) -> None:
 
     catalog = load_catalog(str(ROOT / "runbooks"))
     rdeps = RemediateDeps(
-        store=deps.store, tickets=deps.tickets, catalog=catalog, alarms=FakeAlarms()
+        store=deps.store,
+        tickets=deps.tickets,
+        circuits=deps.flaps,
+        budgets=deps.flaps,
+        catalog=catalog,
+        alarms=FakeAlarms(),
     )
     base = {
         "alert_id": "A-1",

@@ -60,6 +60,8 @@ def _deps(deps: IngestDeps, platform: FakePlatform, per_resource: int = 3) -> Re
     return RemediateDeps(
         store=deps.store,  # type: ignore[arg-type]
         tickets=deps.tickets,
+        circuits=deps.flaps,  # type: ignore[arg-type]
+        budgets=deps.flaps,  # type: ignore[arg-type]
         jobs=platform,  # type: ignore[arg-type]
         catalog=load_catalog(str(ROOT / "runbooks")),
         service_map=load_service_map(),
@@ -121,14 +123,16 @@ def test_after_a_failure_the_platform_is_tried_one_call_at_a_time(deps: IngestDe
     with pytest.raises(JobPlatformError, match="connection refused"):
         _launch(rdeps, first)
     now = datetime.now(UTC)
-    assert rdeps.store.circuit_claim_trial("fake", now, now + timedelta(seconds=60))  # a trial runs
+    assert rdeps.circuits.circuit_claim_trial(
+        "fake", now, now + timedelta(seconds=60)
+    )  # a trial runs
     others = [_alert(deps, f"prod-checkout-api-cpu-high-{i}", f"i-0989a109c071c36e{i}")
               for i in range(2, 7)]  # fmt: skip
     for payload in others:
         with pytest.raises(JobPlatformError, match="another run is trying it now"):
             _launch(rdeps, payload)
     assert down.calls == 1  # only the first failure reached the platform
-    assert not rdeps.store.circuit_claim_trial("fake", now, now)  # still held
+    assert not rdeps.circuits.circuit_claim_trial("fake", now, now)  # still held
     up = FakePlatform()
     rdeps.jobs = up  # type: ignore[assignment]
     later = now + timedelta(seconds=61)

@@ -84,7 +84,7 @@ def _stable_after_flapping(
 ) -> bool:
     """A flapping alert whose alarm has stayed OK for the flap window: resolve it and its
     tickets, once."""
-    states = deps.store.transitions(alert.fingerprint)
+    states = deps.flaps.transitions(alert.fingerprint)
     if not states or states[-1][1] != "OK" or now - states[-1][0] < policy.flap_window:
         return False
     ok_at = states[-1][0]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.store.faults import FaultRecords
+from opslink.adapters.store.reliability import ReliabilityRecords
 from opslink.adapters.tickets.registry import ticket_system
 from opslink.errors import ConfigurationError
 from opslink.faults import FaultReporter
@@ -48,6 +49,7 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
         tags=CloudWatchAlarmTags() if settings.read_alarm_tags else NoAlarmTags(),
         workflow=StepFunctionsWorkflow(settings.state_machine_arn),
         service_map=smap,
+        flaps=ReliabilityRecords(store.table, store.client),
         notifier=notifier,
         faults=FaultReporter(FaultRecords(store.table, store.client), notifier),
         # Off: no alert is placed; those placed before still resolve by their incident.
@@ -102,9 +104,12 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     catalog = load_catalog(settings.runbook_catalog_path)
     _audit_catalog(store, catalog)
     members = _member_sessions(settings, faults)
+    brakes = ReliabilityRecords(store.table, store.client)  # circuits and budgets
     return RemediateDeps(
         store=store,
         tickets=ticket_system(settings),
+        circuits=brakes,
+        budgets=brakes,
         jobs=job_platform(settings, members),
         job_events=settings.job_events,
         waits=JobWaits(settings.alerts_table, client=store.client),  # one DynamoDB client

@@ -15,6 +15,7 @@ from opslink.ports import (
     AlarmTagSource,
     AlertStore,
     Directory,
+    FlapHistory,
     IncidentStore,
     Notifier,
     TicketSystem,
@@ -67,6 +68,7 @@ class IngestDeps:
     tags: AlarmTagSource
     workflow: Workflow
     service_map: ServiceMap
+    flaps: FlapHistory  # each alarm's recent state changes (flap damping)
     clock: Clock = utcnow
     notifier: Notifier | None = None  # operators' channel: fallback while tickets fail
     faults: FaultReporter | None = None

@@ -16,7 +16,7 @@ logger = Logger(child=True)
 def flapping(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> int:
     """Record this state change; the number of changes in the flap window when the alarm
     is flapping, else 0."""
-    changes = deps.store.record_transition(
+    changes = deps.flaps.record_transition(
         fingerprint(alarm), alarm.state_changed_at, alarm.state.value, policy.flap_window
     )
     return len(changes) if len(changes) > policy.flap_transitions else 0

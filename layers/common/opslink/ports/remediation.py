@@ -68,6 +68,43 @@ class TaskCallbacks(Protocol):
     def fail(self, token: str, error: str, cause: str) -> bool: ...
 
 
+class AutomationBudgets(Protocol):
+    """The runaway brake: automated runs per service and per resource per hour."""
+
+    def claim_automation_budget(
+        self,
+        service: str,
+        at: datetime,
+        cap: int,
+        resource: str | None = None,
+        resource_cap: int = 0,
+    ) -> BudgetClaim:
+        """Claimed (true), or which cap refused it (false)."""
+
+    def automation_budget_used(
+        self, service: str, at: datetime, resource: str | None = None
+    ) -> list[int]:
+        """This hour's runs for the service and (if given) the resource: read only."""
+
+    def refund_automation_budget(
+        self, service: str, at: datetime, resource: str | None = None
+    ) -> None: ...
+
+
+class Circuits(Protocol):
+    """One circuit breaker per job platform (remediation/circuit.py)."""
+
+    def circuit(self, platform: str) -> CircuitState: ...
+
+    def circuit_claim_probe(self, platform: str, now: datetime, until: datetime) -> bool: ...
+
+    def circuit_claim_trial(self, platform: str, now: datetime, until: datetime) -> bool: ...
+
+    def circuit_failure(self, platform: str, now: datetime, threshold: int) -> bool: ...
+
+    def circuit_success(self, platform: str) -> CircuitState | None: ...
+
+
 class RemediationStore(AlertStore, Protocol):
     def link_job(
         self,
@@ -109,35 +146,6 @@ class RemediationStore(AlertStore, Protocol):
     ) -> None: ...
 
     def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool: ...
-
-    def claim_automation_budget(
-        self,
-        service: str,
-        at: datetime,
-        cap: int,
-        resource: str | None = None,
-        resource_cap: int = 0,
-    ) -> BudgetClaim:
-        """Claimed (true), or which cap refused it (false)."""
-
-    def automation_budget_used(
-        self, service: str, at: datetime, resource: str | None = None
-    ) -> list[int]:
-        """This hour's runs for the service and (if given) the resource: read only."""
-
-    def refund_automation_budget(
-        self, service: str, at: datetime, resource: str | None = None
-    ) -> None: ...
-
-    def circuit(self, platform: str) -> CircuitState: ...
-
-    def circuit_claim_probe(self, platform: str, now: datetime, until: datetime) -> bool: ...
-
-    def circuit_claim_trial(self, platform: str, now: datetime, until: datetime) -> bool: ...
-
-    def circuit_failure(self, platform: str, now: datetime, threshold: int) -> bool: ...
-
-    def circuit_success(self, platform: str) -> CircuitState | None: ...
 
     def set_approval_token(
         self, alert_id: str, token: str, needed: int = 1, runbook: str = ""

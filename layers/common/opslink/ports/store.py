@@ -39,6 +39,18 @@ class CommentQueue(Protocol):
         closed for good), in order; the old ones are marked delivered. Returns how many."""
 
 
+class FlapHistory(Protocol):
+    """Each alarm's recent state changes: what flap damping decides from."""
+
+    def record_transition(
+        self, fingerprint: str, at: datetime, state: str, window: timedelta
+    ) -> list[tuple[datetime, str]]:
+        """Append an alarm state change; the changes within `window` of it."""
+
+    def transitions(self, fingerprint: str) -> list[tuple[datetime, str]]:
+        """The alarm's recent state changes, oldest first."""
+
+
 class AlertStore(CommentQueue, Protocol):
     def open_alert(
         self,
@@ -63,14 +75,6 @@ class AlertStore(CommentQueue, Protocol):
         """Set a once-per-period timestamp on the alert if nobody moved it since."""
 
     def open_alerts(self) -> Iterable[Alert]: ...
-
-    def record_transition(
-        self, fingerprint: str, at: datetime, state: str, window: timedelta
-    ) -> list[tuple[datetime, str]]:
-        """Append an alarm state change; the changes within `window` of it."""
-
-    def transitions(self, fingerprint: str) -> list[tuple[datetime, str]]:
-        """The alarm's recent state changes, oldest first."""
 
     def link_opened(
         self,

@@ -23,19 +23,19 @@ TRIAL_LEASE = timedelta(seconds=60)
 def circuit_allows(deps: RemediateDeps, platform: str, alert: RemediationInput) -> None:
     """Refuse to call a platform known to be down (the circuit is open), except for the
     one probe the half-open state allows after the cooldown."""
-    state = deps.store.circuit(platform)
+    state = deps.circuits.circuit(platform)
     now = deps.clock()
     if state.get("state") not in ("open", "half_open"):
         if int(state.get("failures", 0) or 0) == 0:
             return  # healthy: no gate
-        if deps.store.circuit_claim_trial(platform, now, now + TRIAL_LEASE):
+        if deps.circuits.circuit_claim_trial(platform, now, now + TRIAL_LEASE):
             return  # this call is the platform's trial
         raise JobPlatformError(
             f"job platform {platform} failed recently and another run is trying it now: "
             "one call at a time until it answers (this launch is retried, then handed over)"
         )
     opened = datetime.fromisoformat(str(state.get("opened_at", now.isoformat())))
-    if now - opened >= CIRCUIT_COOLDOWN and deps.store.circuit_claim_probe(
+    if now - opened >= CIRCUIT_COOLDOWN and deps.circuits.circuit_claim_probe(
         platform, now, now + CIRCUIT_COOLDOWN
     ):
         return  # the probe: its outcome closes or reopens the circuit
@@ -53,7 +53,7 @@ def circuit_allows(deps: RemediateDeps, platform: str, alert: RemediationInput) 
 
 def circuit_failed(deps: RemediateDeps, platform: str, exc: Exception) -> None:
     now = deps.clock()
-    opened = deps.store.circuit_failure(platform, now, CIRCUIT_THRESHOLD)
+    opened = deps.circuits.circuit_failure(platform, now, CIRCUIT_THRESHOLD)
     if deps.faults is not None:
         deps.faults.failed(
             "job_platform", platform, exc, {"circuit": "open" if opened else "counting"}, now
@@ -70,7 +70,7 @@ def circuit_failed(deps: RemediateDeps, platform: str, exc: Exception) -> None:
 
 
 def circuit_succeeded(deps: RemediateDeps, platform: str) -> None:
-    old = deps.store.circuit_success(platform)
+    old = deps.circuits.circuit_success(platform)
     if old and deps.faults is not None:
         deps.faults.recovered("job_platform", platform, deps.clock())
     if old and deps.notifier:

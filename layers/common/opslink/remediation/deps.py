@@ -10,8 +10,10 @@ from opslink.errors import ConfigurationError
 from opslink.faults import FaultReporter
 from opslink.ports import (
     AlarmStateReader,
+    AutomationBudgets,
     AutomationControl,
     ChatMessages,
+    Circuits,
     Directory,
     HostDirectory,
     IncidentStore,
@@ -32,6 +34,8 @@ from opslink.service_map import ServiceMap
 class RemediateDeps:
     store: RemediationStore
     tickets: TicketSystem
+    circuits: Circuits  # one breaker per job platform
+    budgets: AutomationBudgets  # the runaway brake
     jobs: JobPlatform | None = None
     # Completion events: the job's end wakes the waiting execution (remediation/completion).
     job_events: bool = False  # the platform announces job ends: wait long, poll as a net

@@ -96,7 +96,7 @@ def _start(
     circuit_allows(deps, platform.name, a)
     resource = resource_of(a)
     claimed_at = deps.clock()
-    claim = deps.store.claim_automation_budget(
+    claim = deps.budgets.claim_automation_budget(
         a.service,
         claimed_at,
         deps.runs_per_service_hour,
@@ -133,7 +133,7 @@ def _start(
         ref = platform.launch(request)
     except Exception as exc:
         # Budget counts launches that happened: a launch that failed gives it back.
-        deps.store.refund_automation_budget(a.service, claimed_at, resource=resource)
+        deps.budgets.refund_automation_budget(a.service, claimed_at, resource=resource)
         if isinstance(exc, JobPlatformError):
             circuit_failed(deps, platform.name, exc)
         raise

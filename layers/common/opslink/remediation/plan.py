@@ -66,7 +66,7 @@ def plan_run(deps: RemediateDeps, req: TaskRequest) -> RunPlan:
     plan.hosts, plan.host_source = list(hosts.hosts), hosts.source
     plan.batches = [list(b) for b in hosts.batches]
     resource = resource_of(a)
-    used = deps.store.automation_budget_used(a.service, deps.clock(), resource)
+    used = deps.budgets.automation_budget_used(a.service, deps.clock(), resource)
     plan.budget = {
         "service": a.service,
         "service_runs_this_hour": used[0],
@@ -84,7 +84,7 @@ def plan_run(deps: RemediateDeps, req: TaskRequest) -> RunPlan:
         )
         plan.runnable, plan.refused = False, f"the automation budget is used up: at most {which}"
     if plan.platform:
-        state = deps.store.circuit(plan.platform)
+        state = deps.circuits.circuit(plan.platform)
         plan.circuit = str(state.get("state") or "closed")
         if plan.circuit == "open" and plan.runnable:
             plan.runnable = False

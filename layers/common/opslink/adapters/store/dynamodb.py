@@ -1,16 +1,17 @@
 """The alert store on one DynamoDB table (single-table design; every item kind is listed
 in keys.py). One class per concern, each implementing its port. DynamoAlertStore is still
-most of them on one table and one client; the ports that stand alone are objects of their
-own, composed in wiring.py: JobWaits (job_waits.py), FaultRecords (faults.py) and
-IncidentKeys (incident_keys.py)."""
+several of them on one table and one client; the ports that stand alone are objects of
+their own, composed in wiring.py on the same client: JobWaits (job_waits.py), FaultRecords
+(faults.py), IncidentKeys (incident_keys.py), ReliabilityRecords (reliability.py: flap
+history, circuits, automation budgets) and the KPI counters (kpi_counters.py, through the
+journal)."""
 
 from __future__ import annotations
 
 from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.adapters.store.ledger import RemediationLedger
 from opslink.adapters.store.locks import DedupLocks
-from opslink.adapters.store.reliability import ReliabilityRecords
 
 
-class DynamoAlertStore(DedupLocks, RemediationLedger, Bookkeeping, ReliabilityRecords):
+class DynamoAlertStore(DedupLocks, RemediationLedger, Bookkeeping):
     """AlertStore, RemediationStore and the bookkeeping ports on one table."""

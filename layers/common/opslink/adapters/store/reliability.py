@@ -20,6 +20,8 @@ from opslink.remediation_models import BudgetClaim
 
 
 class ReliabilityRecords(TableBase):
+    """FlapHistory, Circuits and AutomationBudgets on the alerts table."""
+
     def record_transition(
         self, fingerprint: str, at: datetime, state: str, window: timedelta
     ) -> list[tuple[datetime, str]]:
