@@ -205,3 +205,11 @@ def test_reads_equal_the_sum_of_every_event_whatever_the_folds(
     clock.advance(hours=6)
     store.fold_kpis()
     assert store.kpi_counters(T0).get("all", {}) == expected
+
+
+def test_the_journal_lists_events_by_instant_whatever_their_offset(ddb: Any) -> None:
+    store = _store(ddb, Clock(T0))
+    tokyo = timezone(timedelta(hours=9))
+    store.record_event(_opened(1, T0 + timedelta(minutes=5)))  # 10:05 UTC
+    store.record_event(_opened(2, (T0 + timedelta(minutes=1)).astimezone(tokyo)))  # 10:01 UTC
+    assert [e["alert_id"] for e in store.events([T0])] == ["A-2", "A-1"]

@@ -167,7 +167,7 @@ class JournalRecords(ChainSeal):
                 doc = _from_item(raw)
                 if not wanted or doc.get("kind") in wanted:
                     out.append(cast(JournalRecord, doc))
-        out.sort(key=lambda d: str(d.get("at", "")))
+        out.sort(key=_when)  # by instant: alarm times may carry any UTC offset
         return out
 
     def kpi_counters(self, day: datetime) -> dict[str, dict[str, int]]:
@@ -180,3 +180,10 @@ class JournalRecords(ChainSeal):
 
     def fold_kpis(self) -> FoldResult:
         return self.kpis.fold()
+
+
+def _when(record: JournalRecord) -> datetime:
+    try:
+        return datetime.fromisoformat(str(record.get("at"))).astimezone(UTC)
+    except ValueError:  # a record without a time sorts first, never breaks the listing
+        return datetime.min.replace(tzinfo=UTC)
