@@ -213,3 +213,23 @@ def test_the_journal_lists_events_by_instant_whatever_their_offset(ddb: Any) -> 
     store.record_event(_opened(1, T0 + timedelta(minutes=5)))  # 10:05 UTC
     store.record_event(_opened(2, (T0 + timedelta(minutes=1)).astimezone(tokyo)))  # 10:01 UTC
     assert [e["alert_id"] for e in store.events([T0])] == ["A-2", "A-1"]
+
+
+def test_a_fold_landing_during_a_read_never_counts_twice(ddb: Any) -> None:
+    """The reader took the checkpoint, then a fold moved it and added those events to the
+    rows before the reader read them: the read is done again, never rows + the same events."""
+    clock = Clock(T0)
+    reader, folder = _store(ddb, clock), _store(ddb, clock)
+    for i in range(4):
+        reader.record_event(_opened(i, T0))
+    clock.advance(hours=2)
+    query_rows = reader.kpis._query_rows
+    landed: list[bool] = []
+
+    def fold_first(pk: str) -> Any:
+        if not landed:
+            landed.append(folder.fold_kpis().events == 4)
+        return query_rows(pk)
+
+    reader.kpis._query_rows = fold_first  # type: ignore[method-assign]
+    assert reader.kpi_counters(T0)["all"]["alerts"] == 4 and landed == [True]

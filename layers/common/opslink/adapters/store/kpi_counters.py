@@ -35,6 +35,7 @@ FOLD_CHECKPOINT = keys.checkpoint("kpi-fold")
 # first fold looks this far back for events that carry their increments.
 FOLD_ORIGIN = timedelta(days=14)
 MAX_ROWS = 98  # rows per fold transaction: with the checkpoint, under DynamoDB's 100 items
+READ_ATTEMPTS = 3  # a read the fold moved under is done again (folds are hourly)
 
 Rows = dict[str, dict[str, int]]
 logger = Logger(child=True)
@@ -83,9 +84,19 @@ class KpiCounters(TableBase):
     def rows(self, days: Iterable[datetime]) -> list[Rows]:
         """Each day's counter rows by scope, the events not folded yet included: one Query
         per day whatever the number of alerts, and the journal since the fold's checkpoint
-        (an hour or so) once."""
+        (an hour or so) once. A fold that lands while they are read (the checkpoint moved
+        under them) has the read done again: rows and journal are of one moment."""
+        wanted = list(days)
+        for _ in range(READ_ATTEMPTS):
+            through = self._checkpoint()
+            out = self._rows_since(wanted, through)
+            if self._checkpoint() == through:
+                break
+        return out
+
+    def _rows_since(self, days: list[datetime], through: str | None) -> list[Rows]:
         pending: dict[tuple[str, str], dict[str, int]] = {}
-        for _, mark in self._marked(self._checkpoint()):
+        for _, mark in self._marked(through):
             _merge(pending, mark)
         out = []
         for day in days:
@@ -105,6 +116,7 @@ class KpiCounters(TableBase):
             TableName=self.table,
             KeyConditionExpression="pk = :p",
             ExpressionAttributeValues=_to_item({":p": pk}),
+            ConsistentRead=True,  # as of the checkpoint read just before
         ):
             self.items_read += 1
             doc = _from_item(raw)
@@ -123,7 +135,7 @@ class KpiCounters(TableBase):
     def _marked(self, after: str | None) -> Iterator[tuple[str, dict[str, Any]]]:
         """(journal order, increments) of every event after `after` that carries them,
         oldest first: the journal's day partitions from the checkpoint's to today's."""
-        now = self.clock()
+        now = self.clock().astimezone(UTC)
         first = datetime.fromisoformat(after[:10]).date() if after else (now - FOLD_ORIGIN).date()
         last = (now + FOLD_SLACK).date()  # an event may be up to FOLD_SLACK ahead of us
         day = first
