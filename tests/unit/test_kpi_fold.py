@@ -233,3 +233,14 @@ def test_a_fold_landing_during_a_read_never_counts_twice(ddb: Any) -> None:
 
     reader.kpis._query_rows = fold_first  # type: ignore[method-assign]
     assert reader.kpi_counters(T0)["all"]["alerts"] == 4 and landed == [True]
+
+
+def test_the_fold_follows_the_stores_clock_set_after_a_first_read(ddb: Any) -> None:
+    store = DynamoAlertStore("AlertsTable", ddb)
+    later = datetime.now(UTC) + timedelta(days=3)  # ahead of the wall clock
+    assert store.kpi_counters(later) == {}  # a read on the wall clock first
+    clock = Clock(later)
+    store.clock = clock
+    store.record_event(_opened(1, later))  # on time by the store's clock: for the fold
+    clock.advance(hours=2)
+    assert store.fold_kpis().events == 1  # folded by the store's clock, not the wall's
