@@ -44,9 +44,9 @@ def _write(store: DynamoAlertStore, alert: str = "A-1") -> None:
     store.record_event(_event(alert, EventKind.ALERT_OPENED, "", 0))
     store.record_event(_event(alert, EventKind.TICKET_CREATED, "T-1", 1))
     # Two events of one alert in one transaction: chained in order, one head move.
-    store.transact(
-        store.event_writes(_event(alert, EventKind.RUNBOOK_SELECTED, "restart", 2))
-        + store.event_writes(_event(alert, EventKind.JOB_LAUNCHED, "restart", 3)),
+    store.journal.transact(
+        store.journal.event_writes(_event(alert, EventKind.RUNBOOK_SELECTED, "restart", 2))
+        + store.journal.event_writes(_event(alert, EventKind.JOB_LAUNCHED, "restart", 3)),
         "two events",
     )
     store.record_event(_event(alert, EventKind.ALERT_RESOLVED, "", 4))

@@ -80,10 +80,10 @@ def test_an_event_late_by_the_time_it_is_sent_is_counted_in_its_transaction(
     transaction carries its counter rows instead, and the fold never sees it."""
     clock = Clock(T0)
     store = _store(ddb, clock)
-    writes = store.event_writes(_opened(7, T0))
+    writes = store.journal.event_writes(_opened(7, T0))
     assert "kpi" in writes[0]["Put"]["Item"] and len(writes) == 1
     clock.now = T0 + FOLD_SLACK + timedelta(seconds=1)
-    store.transact(writes, "slow")
+    store.journal.transact(writes, "slow")
     assert len(_counter_items(store)) == 3
     clock.advance(hours=2)
     assert store.fold_kpis().events == 0
@@ -223,7 +223,7 @@ def test_a_fold_landing_during_a_read_never_counts_twice(ddb: Any) -> None:
     for i in range(4):
         reader.record_event(_opened(i, T0))
     clock.advance(hours=2)
-    query_rows = reader.kpis._query_rows
+    query_rows = reader.journal.kpis._query_rows
     landed: list[bool] = []
 
     def fold_first(pk: str) -> Any:
@@ -231,7 +231,7 @@ def test_a_fold_landing_during_a_read_never_counts_twice(ddb: Any) -> None:
             landed.append(folder.fold_kpis().events == 4)
         return query_rows(pk)
 
-    reader.kpis._query_rows = fold_first  # type: ignore[method-assign]
+    reader.journal.kpis._query_rows = fold_first  # type: ignore[method-assign]
     assert reader.kpi_counters(T0)["all"]["alerts"] == 4 and landed == [True]
 
 

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from typing import Any, cast
 
 from opslink.adapters.store import keys
-from opslink.adapters.store.chain_seal import CHAIN_SK, ChainSeal, chain_pk
+from opslink.adapters.store.chain_seal import CHAIN_SK, chain_pk
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
+from opslink.adapters.store.journal import WithJournal
 from opslink.models import Alert, AlertStatus
 from opslink.ports.records import AlertLink
 
@@ -23,7 +24,7 @@ def _alert_from(doc: dict[str, Any]) -> Alert:
     return Alert.model_validate(doc)
 
 
-class AlertReads(ChainSeal):
+class AlertReads(WithJournal):
     def open_alerts(self) -> Iterator[Alert]:
         for item in self._query(
             TableName=self.table,
@@ -60,7 +61,7 @@ class AlertReads(ChainSeal):
         found = [_from_item(i) for items in out.get("Responses", {}).values() for i in items]
         alert = next((d for d in found if d.get("sk") == "ALERT"), None)
         head = next((d for d in found if d.get("sk") == CHAIN_SK), None)
-        self.remember_head(str(head_key["pk"]), head)
+        self.journal.remember_head(str(head_key["pk"]), head)
         return _alert_from(alert) if alert else None
 
     def alerts_for_ticket(self, provider: str, ticket_id: str) -> list[str]:

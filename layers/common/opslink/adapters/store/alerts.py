@@ -12,7 +12,7 @@ from opslink.adapters.store import keys
 from opslink.adapters.store.alert_reads import AlertReads, _alert_from
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
-from opslink.adapters.store.journal import EventsAlreadyRecorded, JournalRecords
+from opslink.adapters.store.journal import EventsAlreadyRecorded
 from opslink.errors import StoreError
 from opslink.journal import EventKind, LifecycleEvent, about, seconds_between
 from opslink.models import Alert, AlertStatus
@@ -50,7 +50,7 @@ def _resolved_event(alert: Alert, resolution: dict[str, str], at: datetime) -> L
     )
 
 
-class AlertRecords(JournalRecords, AlertReads):
+class AlertRecords(AlertReads):
     """Changing alerts: re-fires, once-per-period slots, resolution, notes, links."""
 
     def record_refire(self, alert_id: str, at: datetime) -> Alert | None:
@@ -126,7 +126,7 @@ class AlertRecords(JournalRecords, AlertReads):
 
     def resolve(self, alert: Alert, resolution: dict[str, str], at: datetime) -> bool:
         try:
-            self.sealed_transact(
+            self.journal.sealed_transact(
                 [
                     {
                         "Update": {
@@ -167,7 +167,7 @@ class AlertRecords(JournalRecords, AlertReads):
                             ),
                         }
                     },
-                    *self.event_writes(_resolved_event(alert, resolution, at)),
+                    *self.journal.event_writes(_resolved_event(alert, resolution, at)),
                 ]
             )
             return True
@@ -230,7 +230,9 @@ class AlertRecords(JournalRecords, AlertReads):
                 raise StoreError(f"alert {alert_id} not found")
             return
         try:
-            self.transact([{"Update": update}, *self.event_writes(event)], f"note {kind}")
+            self.journal.transact(
+                [{"Update": update}, *self.journal.event_writes(event)], f"note {kind}"
+            )
         except EventsAlreadyRecorded:
             return
         except ClientError as exc:
@@ -265,10 +267,10 @@ class AlertRecords(JournalRecords, AlertReads):
                         "UpdateExpression": "SET ticket_id = :t, member_of = :m",
                         "ConditionExpression": "alert_id = :a",
                         "ExpressionAttributeValues": _to_item(values)}},
-            *(self.event_writes(created) if created else []),
+            *(self.journal.event_writes(created) if created else []),
         ]  # fmt: skip
         try:
-            self.transact(items, f"move alert {alert.alert_id} to ticket {new_ticket}")
+            self.journal.transact(items, f"move alert {alert.alert_id} to ticket {new_ticket}")
         except EventsAlreadyRecorded:
             return
         except ClientError as exc:

@@ -3,8 +3,8 @@ in keys.py). One class per concern, each implementing its port. DynamoAlertStore
 several of them on one table and one client; the ports that stand alone are objects of
 their own, composed in wiring.py on the same client: JobWaits (job_waits.py), FaultRecords
 (faults.py), IncidentKeys (incident_keys.py), ReliabilityRecords (reliability.py: flap
-history, circuits, automation budgets) and the KPI counters (kpi_counters.py, through the
-journal)."""
+history, circuits, automation budgets); the journal (journal.py: events, chains, the KPI
+counters of kpi_counters.py) is composed, reached as `self.journal`."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from typing import Any, cast
 from botocore.exceptions import ClientError
 
 from opslink.adapters.store import keys
+from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.chain_seal import ChainSeal, cancelled_items, is_event
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
@@ -31,8 +32,17 @@ class EventsAlreadyRecorded(Exception):
     """The transaction's events exist: it was applied before (a retry)."""
 
 
-class JournalRecords(ChainSeal):
+class Journal(ChainSeal):
+    """The lifecycle journal of one store: its events, sealed into their chains, and the
+    KPI counters they feed. An object of its own, sharing the store's tables, client,
+    clock and account (`owner`); the store's parts reach it as `self.journal`."""
+
     _kpis: KpiCounters | None = None
+
+    def __init__(self, owner: TableBase) -> None:
+        super().__init__(owner.table, owner.client, owner.journal_table, owner.home_account)
+        self._owner = owner
+        self.clock = lambda: owner.clock()  # as the store's is when asked (tests set it)
 
     @property
     def kpis(self) -> KpiCounters:
@@ -81,7 +91,7 @@ class JournalRecords(ChainSeal):
         ]
         increments = counter_updates(event, first_launch)
         if increments:
-            day, rows = keys.kpi_day(event.day_of), scopes(event, self.home_account)
+            day, rows = keys.kpi_day(event.day_of), scopes(event, self._owner.home_account)
             if folds_later(event.at, self.clock()):  # the fold counts it (kpi_counters.py)
                 writes[0]["Put"]["Item"]["kpi"] = {"S": kpi_mark(day, rows, increments)}
             else:  # recorded late: the fold may have passed its time, counted here
@@ -189,3 +199,50 @@ def _when(record: JournalRecord) -> datetime:
         return datetime.fromisoformat(str(record.get("at"))).astimezone(UTC)
     except ValueError:  # a record without a time sorts first, never breaks the listing
         return datetime.min.replace(tzinfo=UTC)
+
+
+class WithJournal(TableBase):
+    """A part of the store whose changes are journaled: the journal is composed, one per
+    store (a diamond of parts shares it), and its ports are served through it."""
+
+    _journal: Journal | None = None
+
+    @property
+    def journal(self) -> Journal:
+        if self._journal is None:
+            self._journal = Journal(self)
+        return self._journal
+
+    def record_event(self, event: LifecycleEvent, first_launch: bool = False) -> bool:
+        return self.journal.record_event(event, first_launch)
+
+    def events(
+        self,
+        days: Iterable[datetime],
+        alert_id: str | None = None,
+        kinds: Iterable[str] | None = None,
+    ) -> list[JournalRecord]:
+        return self.journal.events(days, alert_id, kinds)
+
+    def kpi_counters(self, day: datetime) -> dict[str, dict[str, int]]:
+        return self.journal.kpi_counters(day)
+
+    def kpi_rows(self, days: list[datetime]) -> list[dict[str, dict[str, int]]]:
+        return self.journal.kpi_rows(days)
+
+    def fold_kpis(self) -> FoldResult:
+        return self.journal.fold_kpis()
+
+    def chain_records(self, alert_id: str) -> list[dict[str, Any]]:
+        return self.journal.chain_records(alert_id)
+
+    def chain_head(self, alert_id: str) -> dict[str, Any] | None:
+        return self.journal.chain_head(alert_id)
+
+    @property
+    def items_read(self) -> int:
+        return self.journal.items_read
+
+    @items_read.setter
+    def items_read(self, n: int) -> None:
+        self.journal.items_read = n

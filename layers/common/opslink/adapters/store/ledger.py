@@ -46,10 +46,10 @@ class RemediationLedger(RunbookRecords):
                 }
             },
             *self._both_ways(keys.alert_pk(alert_id), job_key, item),
-            *(self.event_writes(event, first_launch) if event else []),
+            *(self.journal.event_writes(event, first_launch) if event else []),
         ]
         try:
-            self.transact(items, f"link job of {alert_id}")
+            self.journal.transact(items, f"link job of {alert_id}")
         except EventsAlreadyRecorded:
             return
         except ClientError as exc:

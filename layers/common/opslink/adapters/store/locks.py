@@ -64,7 +64,7 @@ class DedupLocks(AlertRecords):
             "ttl": int((alert.triggered_at + LOCK_SAFETY_TTL).timestamp()),
         }
         try:
-            self.sealed_transact(
+            self.journal.sealed_transact(
                 [
                     {
                         "Put": {
@@ -87,7 +87,7 @@ class DedupLocks(AlertRecords):
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
-                    *self.event_writes(
+                    *self.journal.event_writes(
                         about(alert, EventKind.ALERT_OPENED, alert.triggered_at, by="alarm")
                     ),
                 ],
@@ -220,11 +220,11 @@ class DedupLocks(AlertRecords):
                 if execution_name
                 else []
             ),
-            *(self.event_writes(created) if new_ticket else []),
+            *(self.journal.event_writes(created) if new_ticket else []),
             *self._incident_event(alert),
         ]
         try:
-            self.transact(items, f"link alert {alert.alert_id}")
+            self.journal.transact(items, f"link alert {alert.alert_id}")
         except EventsAlreadyRecorded:
             return  # applied before: its answer was lost
         except ClientError as exc:
@@ -246,7 +246,7 @@ class DedupLocks(AlertRecords):
         kind = EventKind.INCIDENT_JOINED if joined else EventKind.INCIDENT_OPENED
         event = about(alert, kind, alert.triggered_at, key=alert.incident_id, counted=joined,
                       why=alert.incident_why or "", detail={"incident": alert.incident_id})  # fmt: skip
-        return self.event_writes(event)
+        return self.journal.event_writes(event)
 
     def _incident_ticket(self, alert: Alert, ticket: Ticket | TicketRef) -> list[Any]:
         """An incident's opener: its ticket becomes the incident's (members link to it)."""

@@ -19,7 +19,7 @@ from opslink.adapters.store import keys
 from opslink.adapters.store.chain_seal import cancelled_items
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
-from opslink.adapters.store.journal import EventsAlreadyRecorded, JournalRecords
+from opslink.adapters.store.journal import EventsAlreadyRecorded, WithJournal
 from opslink.errors import StoreError
 from opslink.journal import LifecycleEvent
 
@@ -43,7 +43,7 @@ def day_of(at: datetime) -> int:
     return int(at.timestamp() // _DAY)
 
 
-class RunbookRecords(JournalRecords):
+class RunbookRecords(WithJournal):
     def runbook_stats(
         self, runbooks: list[str], alert_type: str, service: str, environment: str
     ) -> dict[str, tuple[int, int]]:
@@ -118,7 +118,9 @@ class RunbookRecords(JournalRecords):
                 if event is None:
                     self._call("update_item", **update)
                 else:
-                    self.transact([{"Update": update}, *self.event_writes(event)], runbook)
+                    self.journal.transact(
+                        [{"Update": update}, *self.journal.event_writes(event)], runbook
+                    )
                 return
             except EventsAlreadyRecorded:
                 return
