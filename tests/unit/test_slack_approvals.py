@@ -515,3 +515,23 @@ def test_any_signed_payload_is_answered_never_a_crash(
     status, doc = answer(world, press(world["execution"], at=world["now"], body=body))
     assert status in (200, 400) or (status == 401 and "replayed" in doc["error"])
     assert world["callbacks"].succeeded == [] and world["callbacks"].failed == []
+
+
+def test_a_decision_that_comes_too_late_is_noted_void_and_not_counted(
+    world: dict[str, Any],
+) -> None:
+    """The decision is noted before the run is woken (the run's own notes follow it); when
+    the run no longer waits (timed out, stopped), a void note follows it, the decision is
+    not counted, and a later decider is not told it was decided."""
+    from opslink.approvals import NotWaiting, decide, latest_decision
+
+    deps, alert_id = world["deps"], world["alert"]["alert_id"]
+    world["callbacks"].ended.add("token-1")  # the wait timed out a moment ago
+    with pytest.raises(NotWaiting, match="no longer waits"):
+        decide(world["track"].store, world["callbacks"], world["execution"], False, "dana",
+               "too late", world["track"].clock())  # fmt: skip
+    notes = deps.store.get(alert_id).notes
+    assert [n["kind"] for n in notes[-2:]] == ["rejected", "decision_void"]
+    assert latest_decision(notes) is None
+    kinds = [e["kind"] for e in deps.store.events([], alert_id=alert_id)]
+    assert "approval_denied" not in kinds

@@ -95,9 +95,6 @@ def decide(
     if shown_slot:  # the decider's own answer shows it: claimed before the run moves on
         store.claim_slot(alert_id, shown_slot, None, now)
     if approve:
-        answered = callbacks.succeed(
-            token, {"approved_by": ", ".join(approvers), "at": now.isoformat()}
-        )
         text, kind, event_kind = (
             f"Runbook approved by {', '.join(approvers)}" + (f" ({reason})." if reason else "."),
             "approved",
@@ -105,12 +102,21 @@ def decide(
         )
     else:
         text = f"Runbook rejected by {by}: {reason or 'no reason given'}"
-        answered = callbacks.fail(token, "ApprovalRejected", text)
         kind, event_kind = "rejected", EventKind.APPROVAL_DENIED
+    # Noted before the run is woken, so what the run notes next (its launch, its hand-over)
+    # follows the decision on the alert, whatever the timing; counted once it took effect.
+    store.add_note(alert_id, text, now, kind=kind)
+    if approve:
+        answered = callbacks.succeed(
+            token, {"approved_by": ", ".join(approvers), "at": now.isoformat()}
+        )
+    else:
+        answered = callbacks.fail(token, "ApprovalRejected", text)
     if not answered:
+        store.add_note(alert_id, f"That decision came too late: execution {execution} no "
+                       "longer waited for it (timed out or stopped).", now, kind="decision_void")  # fmt: skip
         raise NotWaiting(f"execution {execution} no longer waits (timed out or stopped)")
-    event = about(alert, event_kind, now, by=by, why=reason, key="decision")
-    store.add_note(alert_id, text, now, kind=kind, event=event)
+    store.record_event(about(alert, event_kind, now, by=by, why=reason, key="decision"))
     return Decided(execution, verdict, by, first=True, approvers=approvers if approve else ())
 
 
@@ -121,9 +127,21 @@ def _earlier(store: TrackStore, alert_id: str) -> str:
     )
 
 
+def _decisions(notes: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The decision notes that took effect, oldest first (one that came too late is
+    followed by its `decision_void` note)."""
+    out: list[dict[str, str]] = []
+    for n in notes:
+        if n.get("kind") in ("approved", "rejected"):
+            out.append(n)
+        elif n.get("kind") == "decision_void" and out:
+            out.pop()
+    return out
+
+
 def _last_decision(notes: list[dict[str, str]]) -> str | None:
-    last = next((n for n in reversed(notes) if n.get("kind") in ("approved", "rejected")), None)
-    return last["text"] if last else None
+    decided = _decisions(notes)
+    return decided[-1]["text"] if decided else None
 
 
 def latest_decision(notes: list[dict[str, str]]) -> dict[str, str] | None:
@@ -131,8 +149,8 @@ def latest_decision(notes: list[dict[str, str]]) -> dict[str, str] | None:
     later: an earlier request's decision is not this one's)."""
     start = max((i for i, n in enumerate(notes) if n.get("kind") == "approval_requested"),
                 default=-1)  # fmt: skip
-    return next((n for n in reversed(notes[start + 1 :]) if n.get("kind") in ("approved", "rejected")),
-                None)  # fmt: skip
+    decided = _decisions(notes[start + 1 :])
+    return decided[-1] if decided else None
 
 
 def _decision_since_request(notes: list[dict[str, str]]) -> str | None:
