@@ -399,7 +399,7 @@ def measure(events: str, everything: bool) -> tuple[list[tuple[str, Units]], Uni
             store.clock = lambda: datetime.now(UTC) + FOLD_LAG + timedelta(minutes=5)
             start = time.perf_counter()
             with lambda_runtime._in_handler("MetricsFunction"):
-                done = store.fold_kpis()
+                done = store.journal.fold_kpis()
             meter.invoked("MetricsFunction", time.perf_counter() - start)
             print(f"fold: {done.events} events, {done.rows} rows, {done.transactions} transactions")
             return []

@@ -129,10 +129,10 @@ def load(client: Any, table: str, alerts: int) -> None:
 
 
 def by_counters(store: DynamoAlertStore) -> tuple[float, int, float | None]:
-    store.items_read = 0
+    store.journal.kpis.items_read = 0
     t = time.perf_counter()
-    report = build(store, (END - timedelta(days=DAYS - 1)).date(), END.date())
-    return time.perf_counter() - t, store.items_read, report.current.automation_rate
+    report = build(store.journal, (END - timedelta(days=DAYS - 1)).date(), END.date())
+    return time.perf_counter() - t, store.journal.kpis.items_read, report.current.automation_rate
 
 
 def by_scan(client: Any, table: str) -> tuple[float, int]:

@@ -137,7 +137,7 @@ def provenance(local: LocalStack) -> list[tuple[str, int]]:
     out = []
     for case, message in cases.items():
         [alert] = [a for a in store.list_alerts() if a.alarm_name == message["AlarmName"]]
-        events = store.events([], alert_id=alert.alert_id)
+        events = store.journal.events([], alert_id=alert.alert_id)
         ran = [e for e in events if e.get("kind") in ("job_launched", "diagnostic_started")]
         out.append((case, len(ran) + len(store.launched_jobs(alert.alert_id))))
     return out

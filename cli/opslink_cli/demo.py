@@ -286,10 +286,10 @@ def scenario(
     run.alerts = store.list_alerts(limit=100)
     run.tickets = tickets.list(limit=100)
     run.rejected = store.rejections(datetime.now(UTC))
-    run.counters = store.kpi_counters(t0).get("all", {})  # the day's KPI counters
+    run.counters = store.journal.kpi_counters(t0).get("all", {})  # the day's KPI counters
     from opslink_cli.kpi_report import build
 
-    run.report = build(store, t0.date() - timedelta(days=6), t0.date())
+    run.report = build(store.journal, t0.date() - timedelta(days=6), t0.date())
     run.executions = list_executions(
         stack.client("stepfunctions"), stack.arns["RemediationStateMachine"], 50
     )

@@ -32,7 +32,7 @@ def incidents_replay(conn: Any, args: argparse.Namespace, out: TextIO) -> int:
         raise OperatorError(str(exc)) from None
     today = datetime.now(UTC)
     days = [today - timedelta(days=i) for i in range(args.days)][::-1]
-    events = conn.alerts.events(days, kinds=["alert_opened", "alert_resolved"])
+    events = conn.alerts.journal.events(days, kinds=["alert_opened", "alert_resolved"])
     resolved = {
         str(e["alert_id"]): datetime.fromisoformat(str(e["at"]))
         for e in events

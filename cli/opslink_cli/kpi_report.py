@@ -238,7 +238,7 @@ def report_command(conn: Any, args: Any, out: Any) -> int:
         raise UsageError(f"--from {start} is after --to {end}")
     if (end - start).days > 366:
         raise UsageError("a report covers at most 367 days")
-    report = build(conn.alerts, start, end, args.service)
+    report = build(conn.alerts.journal, start, end, args.service)
     paths = write(report, Path(args.out), args.lang)
     style = style_from(args, out)
     if style.output == "table":

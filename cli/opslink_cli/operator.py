@@ -411,8 +411,8 @@ def _decide(conn: Connection, args: argparse.Namespace, approve: bool) -> Any:
         raise NotFound("execution", args.name)
     by = args.by or conn.identity()
     try:
-        done = decide(conn.alerts, StepFunctionsCallbacks(conn.sfn), args.name, approve, by,
-                      getattr(args, "reason", "") or "", datetime.now(UTC))  # fmt: skip
+        done = decide(conn.alerts, conn.alerts.journal, StepFunctionsCallbacks(conn.sfn), args.name,
+                      approve, by, getattr(args, "reason", "") or "", datetime.now(UTC))  # fmt: skip
     except NotWaiting as exc:
         raise OperatorError(str(exc)) from None
     except RetryableError as exc:
@@ -465,7 +465,7 @@ def _save_control(
     """Write the control parameter, then journal who changed what (the audit trail)."""
     ssm.put_parameter(Name=name, Value=control.model_dump_json(), Type="String", Overwrite=True)
     now = datetime.now(UTC)
-    conn.alerts.record_event(
+    conn.alerts.journal.record_event(
         LifecycleEvent(
             alert_id="",
             kind=EventKind.OPERATOR_ACTION,
@@ -668,7 +668,7 @@ def audit(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     start = since or today - timedelta(days=args.days - 1)
     days = [start + timedelta(days=i) for i in range((today - start).days + 1)][-400:]
     kinds = args.action or None
-    events = conn.alerts.events(days, alert_id=args.alert, kinds=kinds)
+    events = conn.alerts.journal.events(days, alert_id=args.alert, kinds=kinds)
     if args.alert and not events and conn.alerts.get(args.alert) is None:
         raise NotFound("alert", args.alert)
     if since is not None:
@@ -708,10 +708,10 @@ def _verify_chains(
         chains.append(args.alert)
     problems, records, old = [], 0, 0
     for chain in chains:
-        found = conn.alerts.chain_records(chain)
+        found = conn.alerts.journal.chain_records(chain)
         records += len(found)
         old += unchained(found)
-        problems += verify(chain, found, conn.alerts.chain_head(chain))
+        problems += verify(chain, found, conn.alerts.journal.chain_head(chain))
     rows = [
         {"alert_id": p.chain or "(operator actions)", "position": p.position, "what": p.what,
          "detail": p.detail}

@@ -37,7 +37,7 @@ def record_connection(args: argparse.Namespace) -> Any:
         return None
     try:
         conn = operator.connect(args)
-        conn.alerts.kpi_counters(datetime.now(UTC))  # reachable, and the table exists
+        conn.alerts.journal.kpi_counters(datetime.now(UTC))  # reachable, and the table exists
     except (OperatorError, BotoCoreError, ClientError):
         return None
     return conn
@@ -63,7 +63,7 @@ def _record(conn: Any) -> dict[str, dict[str, int]]:
     if conn is None:
         return {}
     today = datetime.now(UTC)
-    days = conn.alerts.kpi_rows([today - timedelta(days=i) for i in range(30)])
+    days = conn.alerts.journal.kpi_rows([today - timedelta(days=i) for i in range(30)])
     return by_prefix(window_rows(days), "runbook#")
 
 

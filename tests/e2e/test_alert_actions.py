@@ -60,7 +60,7 @@ def test_ack_assign_snooze_follow_the_ticket_and_the_audit(stack: Stack) -> None
     stored = stack.alerts.get(alert.alert_id)
     assert stored is not None and stored.acknowledged_by == "dana" and stored.assignee == "lee"
     assert stored.snoozed_until == until
-    kinds = [(e["kind"], e["by"]) for e in stack.alerts.events([], alert_id=alert.alert_id)]
+    kinds = [(e["kind"], e["by"]) for e in stack.alerts.journal.events([], alert_id=alert.alert_id)]
     for kind in ("alert_acknowledged", "alert_assigned", "alert_snoozed"):
         assert (kind, "dana") in kinds
 

@@ -119,10 +119,10 @@ def test_an_operator_runs_one_runbook_with_the_checks_of_automation(tmp_path: Pa
         ticket = stack.tickets.get(alert.ticket_id or "")
         assert ticket is not None and ticket.status is TicketStatus.RESOLVED
         assert any("requested by dana (customer impact)" in c["text"] for c in ticket.comments)
-        events = stack.alerts.events([], alert_id=alert.alert_id)
+        events = stack.alerts.journal.events([], alert_id=alert.alert_id)
         launched = [e for e in events if e["kind"] == EventKind.JOB_LAUNCHED.value]
         assert [e["by"] for e in launched] == ["dana"]
-        counters = stack.alerts.kpi_counters(samples.T0)["all"]
+        counters = stack.alerts.journal.kpi_counters(samples.T0)["all"]
         assert counters.get("runs") == 1 and not counters.get("automated")  # not automation
         # The track function's hourly fold (the schedule's Input reaches it: its checkpoint
         # appears); the run is too recent to fold, and reads the same unfolded.
@@ -134,7 +134,7 @@ def test_an_operator_runs_one_runbook_with_the_checks_of_automation(tmp_path: Pa
         assert "Item" in ddb.get_item(TableName=alerts_table, Key=checkpoint)
         folded, error = local.invoke("TrackFunction", {"action": "fold_kpis"})
         assert error is None and folded["events"] == 0 and not folded["raced"], folded
-        assert stack.alerts.kpi_counters(samples.T0)["all"] == counters
+        assert stack.alerts.journal.kpi_counters(samples.T0)["all"] == counters
 
         # A resolved alert is not run again.
         with pytest.raises(OperatorError, match="nothing to fix"):

@@ -45,19 +45,19 @@ def _plant(store: DynamoAlertStore) -> None:
         )
 
     for i in range(10):
-        store.record_event(ev(i, EventKind.ALERT_OPENED, DAY))
-        store.record_event(ev(i, EventKind.TICKET_CREATED, DAY))
+        store.journal.record_event(ev(i, EventKind.ALERT_OPENED, DAY))
+        store.journal.record_event(ev(i, EventKind.TICKET_CREATED, DAY))
     for i in range(6):
-        store.record_event(
+        store.journal.record_event(
             ev(i, EventKind.JOB_LAUNCHED, DAY, runbook="restart_service", latency_seconds=120),
             first_launch=True,
         )
         kind = EventKind.FIX_VERIFIED if i < 5 else EventKind.JOB_FAILED
-        store.record_event(ev(i, kind, DAY, runbook="restart_service"))
+        store.journal.record_event(ev(i, kind, DAY, runbook="restart_service"))
     before = DAY - timedelta(days=1)
     for i in range(4):
-        store.record_event(ev(i, EventKind.ALERT_OPENED, before))
-    store.record_event(
+        store.journal.record_event(ev(i, EventKind.ALERT_OPENED, before))
+    store.journal.record_event(
         ev(0, EventKind.JOB_LAUNCHED, before, runbook="restart_service", latency_seconds=600),
         first_launch=True,
     )
@@ -71,7 +71,7 @@ def store(ddb: Any) -> DynamoAlertStore:
 
 
 def test_report_figures_from_planted_events(store: DynamoAlertStore) -> None:
-    report = build(store, DAY.date(), DAY.date())
+    report = build(store.journal, DAY.date(), DAY.date())
     k = report.current
     assert (k.alerts, k.automated, k.tickets, k.jobs) == (10, 6, 10, 6)
     assert k.automation_rate == 60.0 and k.success_rate_verified == round(500 / 6, 2)
@@ -84,7 +84,7 @@ def test_report_figures_from_planted_events(store: DynamoAlertStore) -> None:
 def test_html_report_in_a_real_browser(store: DynamoAlertStore, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    paths = write(build(store, DAY.date() - timedelta(days=6), DAY.date()), tmp_path)
+    paths = write(build(store.journal, DAY.date() - timedelta(days=6), DAY.date()), tmp_path)
     chromium = shutil.which("chromium")
     assert chromium, "Debian's chromium is missing: make install runs scripts/browser-deps.sh"
     with sync_playwright() as p:
@@ -117,13 +117,15 @@ def test_html_report_in_a_real_browser(store: DynamoAlertStore, tmp_path: Path) 
 def test_chinese_report_has_every_glyph(store: DynamoAlertStore, tmp_path: Path) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        paths = write(build(store, DAY.date() - timedelta(days=6), DAY.date()), tmp_path, "zh")
+        paths = write(
+            build(store.journal, DAY.date() - timedelta(days=6), DAY.date()), tmp_path, "zh"
+        )
     missing = [str(w.message) for w in caught if "missing from" in str(w.message)]
     assert missing == []
     page = paths["html"].read_text(encoding="utf-8")
     assert "自动化率" in page and "工单创建率" in page and 'lang="zh-CN"' in page
     # Everything the report says is Chinese: findings, teams, severities included.
-    report = build(store, DAY.date() - timedelta(days=6), DAY.date())
+    report = build(store.journal, DAY.date() - timedelta(days=6), DAY.date())
     assert report.findings
     for f in report.findings:
         zh, en = f.text("zh"), f.text("en")

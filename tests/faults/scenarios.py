@@ -454,6 +454,7 @@ def job_platform_down(alarms: int) -> BrakeOutcome:
             tickets=deps.tickets,
             circuits=deps.flaps,  # type: ignore[arg-type]
             budgets=deps.flaps,  # type: ignore[arg-type]
+            journal=deps.store.journal,  # type: ignore[attr-defined]
             jobs=platform,  # type: ignore[arg-type]
             catalog=load_catalog(str(ROOT / "runbooks")),
             service_map=load_service_map(),

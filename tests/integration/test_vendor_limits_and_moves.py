@@ -257,12 +257,20 @@ def test_a_throttled_sweep_keeps_its_checkpoint_and_records_the_fault() -> None:
         store, faults = _SweepStore(), _Faults()
         before = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
         store.checkpoint = before
-        result = sweep(TrackDeps(store=store, tickets=tickets, faults=FaultReporter(faults)))  # type: ignore[arg-type]
+        result = sweep(
+            TrackDeps(
+                store=store, journal=None, tickets=tickets, faults=FaultReporter(faults)
+            )
+        )  # type: ignore[arg-type]
         assert "rate limit hit" in result["paused"] and store.checkpoint == before
         assert [f.component for f in faults.opened] == ["ticket_system"]
         assert "retry after 300s" in faults.opened[0].error
         # Answering again: the next sweep moves on and marks the fault recovered.
-        result = sweep(TrackDeps(store=store, tickets=tickets, faults=FaultReporter(faults)))  # type: ignore[arg-type]
+        result = sweep(
+            TrackDeps(
+                store=store, journal=None, tickets=tickets, faults=FaultReporter(faults)
+            )
+        )  # type: ignore[arg-type]
         assert "paused" not in result and store.checkpoint > before
         assert ("ticket_system", "zendesk") in faults.recovered
 
@@ -293,7 +301,9 @@ def test_a_throttled_webhook_answers_503_with_the_vendors_wait() -> None:
             def claim_delivery(self, d: str, at: datetime) -> bool:
                 raise AssertionError("a delivery not applied is never claimed")
 
-        deps = TrackDeps(store=_SweepStore(), tickets=tickets, faults=FaultReporter(faults))  # type: ignore[arg-type]
+        deps = TrackDeps(
+            store=_SweepStore(), journal=None, tickets=tickets, faults=FaultReporter(faults)
+        )  # type: ignore[arg-type]
         code, doc = handle_webhook(req, deps, "github", "s3cret", Replay())  # type: ignore[arg-type]
     assert code == 503 and doc["retry_after"] == 90 and doc["retry"] is True
     assert faults.opened and faults.opened[0].component == "ticket_system"
@@ -314,7 +324,7 @@ def flow(ddb: Any) -> Any:
         ingest = IngestDeps(store=store, tickets=tickets, directory=ServiceMapDirectory(smap),
                             tags=StaticTags(), workflow=RecordingWorkflow(), service_map=smap,
                             flaps=ReliabilityRecords("AlertsTable", ddb), clock=clock)  # fmt: skip
-        track = TrackDeps(store=store, tickets=tickets, clock=clock)  # type: ignore[arg-type]
+        track = TrackDeps(store=store, journal=store.journal, tickets=tickets, clock=clock)  # type: ignore[arg-type]
         return ingest, track
 
     make.clock = clock  # type: ignore[attr-defined]

@@ -125,6 +125,7 @@ def remediate_deps(deps: Any, platform: FakePlatform, clock: Clock) -> Any:
         tickets=deps.tickets,
         circuits=deps.flaps,  # the same records: flap history, circuits, budgets
         budgets=deps.flaps,
+        journal=deps.store.journal,
         jobs=platform,
         catalog=load_catalog(str(ROOT / "runbooks")),
         alarms=FakeAlarms("OK"),

@@ -44,7 +44,11 @@ def _opened(deps: IngestDeps) -> Any:
 def test_record_failure_notes_alert_and_ticket(deps: IngestDeps) -> None:
     payload = _opened(deps)
     rdeps = RemediateDeps(
-        store=deps.store, tickets=deps.tickets, circuits=deps.flaps, budgets=deps.flaps
+        store=deps.store,
+        tickets=deps.tickets,
+        circuits=deps.flaps,
+        budgets=deps.flaps,
+        journal=deps.store.journal,
     )
     error = {
         "Error": "StoreError",
@@ -63,7 +67,11 @@ def test_select_without_catalog_leaves_alert_to_humans(deps: IngestDeps) -> None
     out = run_task(
         {"action": "select", "alert": payload},
         RemediateDeps(
-            store=deps.store, tickets=deps.tickets, circuits=deps.flaps, budgets=deps.flaps
+            store=deps.store,
+            tickets=deps.tickets,
+            circuits=deps.flaps,
+            budgets=deps.flaps,
+            journal=deps.store.journal,
         ),
     )
     assert out["runbook"] is None and "left to humans" in out["reason"]
@@ -78,7 +86,11 @@ def test_bad_task_input_is_specific(deps: IngestDeps, event: dict[str, Any], mes
         run_task(
             event,
             RemediateDeps(
-                store=deps.store, tickets=deps.tickets, circuits=deps.flaps, budgets=deps.flaps
+                store=deps.store,
+                tickets=deps.tickets,
+                circuits=deps.flaps,
+                budgets=deps.flaps,
+                journal=deps.store.journal,
             ),
         )
 
@@ -108,6 +120,7 @@ def test_select_honours_tiers_and_never_picks_a_diagnostic(deps: Any) -> None:
         tickets=deps.tickets,
         circuits=deps.flaps,
         budgets=deps.flaps,
+        journal=deps.store.journal,
         catalog=catalog,
         alarms=FakeAlarms(),
     )

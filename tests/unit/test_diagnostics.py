@@ -64,7 +64,7 @@ def test_matching_diagnostics_run_first_and_report_once(
         ["check_connection_pool", "diagnostics"], a["alert_type"], a["service"], a["environment"]
     )
     assert all(v == (0, 0) for v in stats.values())
-    day = store.kpi_counters(clock())
+    day = store.journal.kpi_counters(clock())
     assert day.get("all", {}).get("automated", 0) == 0 and day.get("all", {}).get("runs", 0) == 0
 
 

@@ -41,7 +41,7 @@ def grouped(deps: IngestDeps, ddb: Any) -> IngestDeps:
 
 @pytest.fixture
 def track(grouped: IngestDeps, clock: Clock) -> TrackDeps:
-    return TrackDeps(store=grouped.store, tickets=grouped.tickets,  # type: ignore[arg-type]
+    return TrackDeps(store=grouped.store, journal=grouped.store.journal, tickets=grouped.tickets,  # type: ignore[arg-type]
                      clock=clock, incidents=grouped.incidents)  # fmt: skip
 
 
@@ -63,7 +63,7 @@ def test_split_gives_the_alert_its_own_ticket_and_counts_a_correction(
     second = one(alarm("prod-search-cpu-high-2", 1), grouped)
     third = one(alarm("prod-search-cpu-high-3", 2), grouped)
     assert first.ticket_id == second.ticket_id == third.ticket_id
-    before = compute(grouped.store.kpi_counters(T0).get("all", {}))
+    before = compute(grouped.store.journal.kpi_counters(T0).get("all", {}))
     assert before.incidents == 1 and before.alerts_per_incident == 3.0
 
     request = {"action": "split", "alert_id": second.alert_id, "by": "erin",
@@ -79,7 +79,7 @@ def test_split_gives_the_alert_its_own_ticket_and_counts_a_correction(
         "was split out of this incident by erin" in t for t in texts(grouped, first.ticket_id)
     )
     assert any(f"Split out of incident {answer['from']}" in t for t in texts(grouped, own))
-    after = compute(grouped.store.kpi_counters(T0).get("all", {}))
+    after = compute(grouped.store.journal.kpi_counters(T0).get("all", {}))
     assert (after.incidents, after.corrections, after.tickets) == (2, 1, before.tickets + 1)
     # A retry changes nothing twice: the alert is its incident's opener now.
     again = handle_incident_request(track, request)
@@ -101,7 +101,7 @@ def test_merge_moves_the_open_alerts_and_resolves_the_merged_incident_once(
     disk = one(alarm("prod-search-disk-full-1", 1), grouped)  # another family: its own
     disk2 = one(alarm("prod-search-disk-full-2", 2), grouped)
     assert disk.ticket_id == disk2.ticket_id != cpu.ticket_id
-    before = compute(grouped.store.kpi_counters(T0).get("all", {}))
+    before = compute(grouped.store.journal.kpi_counters(T0).get("all", {}))
     answer = handle_incident_request(track, {"action": "merge", "source": disk.alert_id,
                                              "into": cpu.alert_id, "by": "erin"})  # fmt: skip
     assert answer["ok"] and sorted(answer["moved"]) == sorted([disk.alert_id, disk2.alert_id])
@@ -110,7 +110,7 @@ def test_merge_moves_the_open_alerts_and_resolves_the_merged_incident_once(
         assert moved is not None and moved.ticket_id == cpu.ticket_id
         assert moved.incident_id == cpu.alert_id.replace("A-", "INC-")
     assert grouped.tickets.get(disk.ticket_id).status is TicketStatus.RESOLVED  # type: ignore[union-attr]
-    after = compute(grouped.store.kpi_counters(T0).get("all", {}))
+    after = compute(grouped.store.journal.kpi_counters(T0).get("all", {}))
     assert after.incidents == before.incidents - 1 and after.corrections == 1
     # The merged-away ticket's links are left: its alerts resolve by their new incident.
     for name, minute in (("prod-search-disk-full-1", 5), ("prod-search-disk-full-2", 6)):

@@ -431,7 +431,7 @@ def _assert_ticketed_then_resolved(deps: IngestDeps, alert_id: str) -> None:
     assert done is not None and done.status is AlertStatus.RESOLVED
     assert done.ticket_id == ticket.id and done.resolution["by"] == "alarm"
     assert deps.workflow.started == {}  # type: ignore[attr-defined]  # nothing to remediate
-    kinds = [e["kind"] for e in deps.store.events([], alert_id=alert_id)]
+    kinds = [e["kind"] for e in deps.store.journal.events([], alert_id=alert_id)]
     assert kinds.count("ticket_created") == 1 and kinds.count("alert_resolved") == 1
 
 

@@ -41,19 +41,19 @@ def _event(alert: str, kind: EventKind, key: str, minutes: int = 0) -> Lifecycle
 
 
 def _write(store: DynamoAlertStore, alert: str = "A-1") -> None:
-    store.record_event(_event(alert, EventKind.ALERT_OPENED, "", 0))
-    store.record_event(_event(alert, EventKind.TICKET_CREATED, "T-1", 1))
+    store.journal.record_event(_event(alert, EventKind.ALERT_OPENED, "", 0))
+    store.journal.record_event(_event(alert, EventKind.TICKET_CREATED, "T-1", 1))
     # Two events of one alert in one transaction: chained in order, one head move.
     store.journal.transact(
         store.journal.event_writes(_event(alert, EventKind.RUNBOOK_SELECTED, "restart", 2))
         + store.journal.event_writes(_event(alert, EventKind.JOB_LAUNCHED, "restart", 3)),
         "two events",
     )
-    store.record_event(_event(alert, EventKind.ALERT_RESOLVED, "", 4))
+    store.journal.record_event(_event(alert, EventKind.ALERT_RESOLVED, "", 4))
 
 
 def _check(store: DynamoAlertStore, alert: str = "A-1") -> list[tuple[int, str]]:
-    found = verify(alert, store.chain_records(alert), store.chain_head(alert))
+    found = verify(alert, store.journal.chain_records(alert), store.journal.chain_head(alert))
     return [(p.position, p.what) for p in found]
 
 
@@ -66,11 +66,13 @@ def _raw(ddb: Any, alert: str, kind: str, key: str = "") -> dict[str, Any]:
 
 def test_an_untouched_chain_verifies_and_a_retry_adds_nothing(store: DynamoAlertStore) -> None:
     _write(store)
-    assert not store.record_event(_event("A-1", EventKind.TICKET_CREATED, "T-1", 1))  # a retry
-    records = sorted(store.chain_records("A-1"), key=lambda r: int(r["seq"]))
+    assert not store.journal.record_event(
+        _event("A-1", EventKind.TICKET_CREATED, "T-1", 1)
+    )  # a retry
+    records = sorted(store.journal.chain_records("A-1"), key=lambda r: int(r["seq"]))
     assert [int(r["seq"]) for r in records] == [1, 2, 3, 4, 5]
     assert [r["kind"] for r in records][2:4] == ["runbook_selected", "job_launched"]
-    assert int(store.chain_head("A-1")["seq"]) == 5  # type: ignore[index]
+    assert int(store.journal.chain_head("A-1")["seq"]) == 5  # type: ignore[index]
     assert _check(store) == []
 
 
@@ -112,14 +114,14 @@ def test_concurrent_writers_never_fork_a_chain(store: DynamoAlertStore) -> None:
 
     def writer(n: int) -> None:
         for i in range(5):
-            store.record_event(_event("A-9", EventKind.JOB_LAUNCHED, f"w{n}-{i}", i))
+            store.journal.record_event(_event("A-9", EventKind.JOB_LAUNCHED, f"w{n}-{i}", i))
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    records = store.chain_records("A-9")
+    records = store.journal.chain_records("A-9")
     assert sorted(int(r["seq"]) for r in records) == list(range(1, 21))
     assert _check(store, "A-9") == []
 
@@ -135,13 +137,17 @@ def test_heads_are_read_only_when_unknown_and_a_stale_guess_is_corrected(ddb: An
     )
     a = DynamoAlertStore("AlertsTable", ddb, journal_table="JournalTable")
     b = DynamoAlertStore("AlertsTable", ddb, journal_table="JournalTable")
-    a.record_event(_event("A-5", EventKind.ALERT_OPENED, "", 0))  # unknown head: one read
-    a.record_event(_event("A-5", EventKind.TICKET_CREATED, "T-5", 1))  # its own: none
+    a.journal.record_event(_event("A-5", EventKind.ALERT_OPENED, "", 0))  # unknown head: one read
+    a.journal.record_event(_event("A-5", EventKind.TICKET_CREATED, "T-5", 1))  # its own: none
     assert len(reads) == 1
-    b.record_event(_event("A-5", EventKind.RUNBOOK_SELECTED, "restart", 2))  # moves the head
-    a.record_event(_event("A-5", EventKind.JOB_LAUNCHED, "restart", 3))  # stale: read, again
+    b.journal.record_event(
+        _event("A-5", EventKind.RUNBOOK_SELECTED, "restart", 2)
+    )  # moves the head
+    a.journal.record_event(
+        _event("A-5", EventKind.JOB_LAUNCHED, "restart", 3)
+    )  # stale: read, again
     assert len(reads) == 3
-    records = sorted(a.chain_records("A-5"), key=lambda r: int(r["seq"]))
+    records = sorted(a.journal.chain_records("A-5"), key=lambda r: int(r["seq"]))
     assert [int(r["seq"]) for r in records] == [1, 2, 3, 4]
     assert [r["kind"] for r in records] == [
         "alert_opened", "ticket_created", "runbook_selected", "job_launched"
@@ -245,10 +251,10 @@ def test_every_write_path_seals_its_events(deps: Any) -> None:
     )
     ok = samples.metric_alarm(name, samples.T0 + timedelta(minutes=5), state="OK", old="ALARM")
     ingest_event(samples.sns_event(ok), deps, IngestPolicy())
-    records = store.chain_records(opened.alert_id)
+    records = store.journal.chain_records(opened.alert_id)
     kinds = [r["kind"] for r in sorted(records, key=lambda r: int(r["seq"]))]
     assert (
         kinds[0] == "alert_opened" and "ticket_created" in kinds and kinds[-1] == "alert_resolved"
     )
     assert all(r.get("seq") is not None for r in records)
-    assert verify(opened.alert_id, records, store.chain_head(opened.alert_id)) == []
+    assert verify(opened.alert_id, records, store.journal.chain_head(opened.alert_id)) == []

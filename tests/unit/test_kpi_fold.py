@@ -44,19 +44,22 @@ def test_an_event_on_time_is_read_at_once_and_folded_once(ddb: Any) -> None:
     clock = Clock(T0)
     store = _store(ddb, clock)
     for i in range(6):
-        assert store.record_event(_opened(i, T0))
+        assert store.journal.record_event(_opened(i, T0))
     assert _counter_items(store) == []  # its transaction wrote no counter row
-    assert store.kpi_counters(T0)["all"]["alerts"] == 6  # read from the journal
+    assert store.journal.kpi_counters(T0)["all"]["alerts"] == 6  # read from the journal
     clock.advance(minutes=10)
-    assert store.fold_kpis().events == 0  # not settled yet (FOLD_LAG)
+    assert store.journal.fold_kpis().events == 0  # not settled yet (FOLD_LAG)
     clock.now = T0 + FOLD_LAG + timedelta(seconds=1)
-    done = store.fold_kpis()
+    done = store.journal.fold_kpis()
     assert (done.events, done.transactions, done.raced) == (6, 1, False)
     assert len(_counter_items(store)) == 1 + 3 + 1  # all, three services, the type
-    assert store.kpi_counters(T0)["all"]["alerts"] == 6
-    assert store.fold_kpis().events == 0 and store.kpi_counters(T0)["all"]["alerts"] == 6
-    assert not store.record_event(_opened(0, T0))  # a retry: refused, never counted again
-    assert store.kpi_counters(T0)["all"]["alerts"] == 6
+    assert store.journal.kpi_counters(T0)["all"]["alerts"] == 6
+    assert (
+        store.journal.fold_kpis().events == 0
+        and store.journal.kpi_counters(T0)["all"]["alerts"] == 6
+    )
+    assert not store.journal.record_event(_opened(0, T0))  # a retry: refused, never counted again
+    assert store.journal.kpi_counters(T0)["all"]["alerts"] == 6
 
 
 def test_a_late_event_counts_in_its_own_transaction_and_not_again(ddb: Any) -> None:
@@ -64,13 +67,13 @@ def test_a_late_event_counts_in_its_own_transaction_and_not_again(ddb: Any) -> N
     have passed that time, so its counters are written with it."""
     clock = Clock(T0 + FOLD_LAG + timedelta(hours=1))
     store = _store(ddb, clock)
-    store.fold_kpis()  # the checkpoint is past T0 already
-    store.record_event(_opened(1, T0))
+    store.journal.fold_kpis()  # the checkpoint is past T0 already
+    store.journal.record_event(_opened(1, T0))
     assert len(_counter_items(store)) == 3  # all, its service, its type: counted now
-    assert store.kpi_counters(T0)["all"]["alerts"] == 1
+    assert store.journal.kpi_counters(T0)["all"]["alerts"] == 1
     clock.advance(hours=5)
-    assert store.fold_kpis().events == 0
-    assert store.kpi_counters(T0)["all"]["alerts"] == 1
+    assert store.journal.fold_kpis().events == 0
+    assert store.journal.kpi_counters(T0)["all"]["alerts"] == 1
 
 
 def test_an_event_late_by_the_time_it_is_sent_is_counted_in_its_transaction(
@@ -86,8 +89,8 @@ def test_an_event_late_by_the_time_it_is_sent_is_counted_in_its_transaction(
     store.journal.transact(writes, "slow")
     assert len(_counter_items(store)) == 3
     clock.advance(hours=2)
-    assert store.fold_kpis().events == 0
-    assert store.kpi_counters(T0)["all"]["alerts"] == 1
+    assert store.journal.fold_kpis().events == 0
+    assert store.journal.kpi_counters(T0)["all"]["alerts"] == 1
 
 
 def test_folds_racing_each_other_count_each_event_once(ddb: Any) -> None:
@@ -98,14 +101,14 @@ def test_folds_racing_each_other_count_each_event_once(ddb: Any) -> None:
     writer = _store(ddb, clock)
     for i in range(60):
         clock.now = T0 + timedelta(seconds=20 * i)
-        writer.record_event(_opened(i, clock.now))
+        writer.journal.record_event(_opened(i, clock.now))
     clock.now = T0 + FOLD_LAG + timedelta(minutes=10)  # settled: the first 10 minutes
     folders = [_store(ddb, clock) for _ in range(4)]
     results = []
 
     def fold(store: DynamoAlertStore) -> None:
         for _ in range(3):
-            results.append(store.fold_kpis())
+            results.append(store.journal.fold_kpis())
 
     threads = [threading.Thread(target=fold, args=(s,)) for s in folders]
     for t in threads:
@@ -115,7 +118,7 @@ def test_folds_racing_each_other_count_each_event_once(ddb: Any) -> None:
     assert sum(r.events for r in results) == 30  # 0..29 are older than the cut
     rows = {i["sk"]["S"]: int(i["alerts"]["N"]) for i in _counter_items(writer)}
     assert rows["all"] == 30
-    assert writer.kpi_counters(T0)["all"]["alerts"] == 60  # the rest read from the journal
+    assert writer.journal.kpi_counters(T0)["all"]["alerts"] == 60  # the rest read from the journal
 
 
 def test_a_fold_of_many_rows_spans_transactions_and_stays_exact(ddb: Any) -> None:
@@ -123,11 +126,11 @@ def test_a_fold_of_many_rows_spans_transactions_and_stays_exact(ddb: Any) -> Non
     store = _store(ddb, clock)
     n = MAX_ROWS + 40  # each alert of its own service: a row each, and `all` and the type
     for i in range(n):
-        store.record_event(_opened(i, T0 + timedelta(seconds=i), service=f"s{i}"))
+        store.journal.record_event(_opened(i, T0 + timedelta(seconds=i), service=f"s{i}"))
     clock.advance(hours=2)
-    done = store.fold_kpis()
+    done = store.journal.fold_kpis()
     assert done.events == n and done.transactions >= 2
-    rows = store.kpi_counters(T0)
+    rows = store.journal.kpi_counters(T0)
     assert rows["all"]["alerts"] == n and rows["type#cpu_usage"]["alerts"] == n
     assert all(rows[f"service#s{i}"]["alerts"] == 1 for i in range(n))
 
@@ -138,17 +141,17 @@ def test_a_new_day_partition_and_a_cohort_of_yesterday(ddb: Any) -> None:
     clock = Clock(T0.replace(hour=23, minute=50))
     store = _store(ddb, clock)
     opened_at = clock.now
-    store.record_event(_opened(1, opened_at))
+    store.journal.record_event(_opened(1, opened_at))
     clock.now = opened_at + timedelta(minutes=20)  # 00:10 the next day
-    store.record_event(LifecycleEvent(alert_id="A-1", kind=EventKind.ALERT_RESOLVED,
+    store.journal.record_event(LifecycleEvent(alert_id="A-1", kind=EventKind.ALERT_RESOLVED,
                                       at=clock.now, service="svc1", cohort=opened_at,
                                       by="automation", latency_seconds=1200))  # fmt: skip
     for fold_at in (opened_at + FOLD_LAG, clock.now + FOLD_LAG):
         clock.now = fold_at
-        store.fold_kpis()
-        row = store.kpi_counters(opened_at)["all"]
+        store.journal.fold_kpis()
+        row = store.journal.kpi_counters(opened_at)["all"]
         assert (row["alerts"], row["resolved"], row["resolved_by_automation"]) == (1, 1, 1)
-    assert "all" not in store.kpi_counters(opened_at + timedelta(days=1))
+    assert "all" not in store.journal.kpi_counters(opened_at + timedelta(days=1))
 
 
 def test_an_alarm_time_with_another_offset_keeps_its_place_in_journal_order(ddb: Any) -> None:
@@ -156,13 +159,13 @@ def test_an_alarm_time_with_another_offset_keeps_its_place_in_journal_order(ddb:
     (10:40 UTC) is after a checkpoint at 10:00 UTC — read now, folded later, once."""
     clock = Clock(T0 + FOLD_LAG)
     store = _store(ddb, clock)
-    store.fold_kpis()  # checkpoint: T0, in UTC
+    store.journal.fold_kpis()  # checkpoint: T0, in UTC
     pacific = timezone(timedelta(hours=-8))
-    store.record_event(_opened(1, (T0 + timedelta(minutes=40)).astimezone(pacific)))
-    assert store.kpi_counters(T0)["all"]["alerts"] == 1
+    store.journal.record_event(_opened(1, (T0 + timedelta(minutes=40)).astimezone(pacific)))
+    assert store.journal.kpi_counters(T0)["all"]["alerts"] == 1
     clock.advance(hours=2)
-    assert store.fold_kpis().events == 1
-    assert store.kpi_counters(T0)["all"]["alerts"] == 1
+    assert store.journal.fold_kpis().events == 1
+    assert store.journal.kpi_counters(T0)["all"]["alerts"] == 1
 
 
 @settings(
@@ -196,23 +199,25 @@ def test_reads_equal_the_sum_of_every_event_whatever_the_folds(
         event = LifecycleEvent(alert_id=f"P-{i}", kind=kind, at=at, service="svc", cohort=T0,
                                by="alarm")  # fmt: skip
         clock.now = at + timedelta(minutes=skew)
-        store.record_event(event)
+        store.journal.record_event(event)
         for name, v in counter_updates(event).items():
             expected[name] = expected.get(name, 0) + v
         if fold:
-            store.fold_kpis()
-        assert store.kpi_counters(T0).get("all", {}) == expected
+            store.journal.fold_kpis()
+        assert store.journal.kpi_counters(T0).get("all", {}) == expected
     clock.advance(hours=6)
-    store.fold_kpis()
-    assert store.kpi_counters(T0).get("all", {}) == expected
+    store.journal.fold_kpis()
+    assert store.journal.kpi_counters(T0).get("all", {}) == expected
 
 
 def test_the_journal_lists_events_by_instant_whatever_their_offset(ddb: Any) -> None:
     store = _store(ddb, Clock(T0))
     tokyo = timezone(timedelta(hours=9))
-    store.record_event(_opened(1, T0 + timedelta(minutes=5)))  # 10:05 UTC
-    store.record_event(_opened(2, (T0 + timedelta(minutes=1)).astimezone(tokyo)))  # 10:01 UTC
-    assert [e["alert_id"] for e in store.events([T0])] == ["A-2", "A-1"]
+    store.journal.record_event(_opened(1, T0 + timedelta(minutes=5)))  # 10:05 UTC
+    store.journal.record_event(
+        _opened(2, (T0 + timedelta(minutes=1)).astimezone(tokyo))
+    )  # 10:01 UTC
+    assert [e["alert_id"] for e in store.journal.events([T0])] == ["A-2", "A-1"]
 
 
 def test_a_fold_landing_during_a_read_never_counts_twice(ddb: Any) -> None:
@@ -221,26 +226,26 @@ def test_a_fold_landing_during_a_read_never_counts_twice(ddb: Any) -> None:
     clock = Clock(T0)
     reader, folder = _store(ddb, clock), _store(ddb, clock)
     for i in range(4):
-        reader.record_event(_opened(i, T0))
+        reader.journal.record_event(_opened(i, T0))
     clock.advance(hours=2)
     query_rows = reader.journal.kpis._query_rows
     landed: list[bool] = []
 
     def fold_first(pk: str) -> Any:
         if not landed:
-            landed.append(folder.fold_kpis().events == 4)
+            landed.append(folder.journal.fold_kpis().events == 4)
         return query_rows(pk)
 
     reader.journal.kpis._query_rows = fold_first  # type: ignore[method-assign]
-    assert reader.kpi_counters(T0)["all"]["alerts"] == 4 and landed == [True]
+    assert reader.journal.kpi_counters(T0)["all"]["alerts"] == 4 and landed == [True]
 
 
 def test_the_fold_follows_the_stores_clock_set_after_a_first_read(ddb: Any) -> None:
     store = DynamoAlertStore("AlertsTable", ddb)
     later = datetime.now(UTC) + timedelta(days=3)  # ahead of the wall clock
-    assert store.kpi_counters(later) == {}  # a read on the wall clock first
+    assert store.journal.kpi_counters(later) == {}  # a read on the wall clock first
     clock = Clock(later)
     store.clock = clock
-    store.record_event(_opened(1, later))  # on time by the store's clock: for the fold
+    store.journal.record_event(_opened(1, later))  # on time by the store's clock: for the fold
     clock.advance(hours=2)
-    assert store.fold_kpis().events == 1  # folded by the store's clock, not the wall's
+    assert store.journal.fold_kpis().events == 1  # folded by the store's clock, not the wall's

@@ -90,7 +90,9 @@ def day(deps: IngestDeps, clock: Clock, request: pytest.FixtureRequest) -> dict[
 
     # A3: closed by a human on its ticket at 30 min.
     clock.now = T0 + timedelta(minutes=30)
-    track = TrackDeps(store=deps.store, tickets=deps.tickets, clock=clock)  # type: ignore[arg-type]
+    track = TrackDeps(
+        store=deps.store, journal=deps.store.journal, tickets=deps.tickets, clock=clock
+    )  # type: ignore[arg-type]
     ticket = deps.tickets.set_status(a3["ticket_id"], TicketStatus.CLOSED, by="erin")  # type: ignore[call-arg]
     apply_ticket(track, ticket, "sweep")
     apply_ticket(track, ticket, "sweep")
@@ -101,19 +103,19 @@ def day(deps: IngestDeps, clock: Clock, request: pytest.FixtureRequest) -> dict[
     # A1's alarm fires again at 20 min: a new alert, its resolved ticket reopened.
     clock.now = T0 + timedelta(minutes=20)
     again = _fire(deps, names[0], 20)
-    rows = store.kpi_counters(T0)  # type: ignore[attr-defined]
+    rows = store.journal.kpi_counters(T0)  # type: ignore[attr-defined]
     if folded:
         client = store.client  # type: ignore[attr-defined]
         kpi_items = [i for i in client.scan(TableName="AlertsTable")["Items"]
                      if i["pk"]["S"].startswith("KPI#")]  # fmt: skip
         assert kpi_items == []  # nothing counted in the transactions: all read unfolded
         clock.now = T0 + timedelta(minutes=55)  # those after 10 min are too recent to fold
-        early = store.fold_kpis()  # type: ignore[attr-defined]
-        assert 0 < early.events < 30 and store.kpi_counters(T0) == rows  # type: ignore[attr-defined]
+        early = store.journal.fold_kpis()  # type: ignore[attr-defined]
+        assert 0 < early.events < 30 and store.journal.kpi_counters(T0) == rows  # type: ignore[attr-defined]
         clock.now = T0 + timedelta(hours=2)
-        assert store.fold_kpis().events > 0  # type: ignore[attr-defined]
-        assert store.fold_kpis().events == 0  # type: ignore[attr-defined]  # once
-        assert store.kpi_counters(T0) == rows  # type: ignore[attr-defined]  # folded: the same
+        assert store.journal.fold_kpis().events > 0  # type: ignore[attr-defined]
+        assert store.journal.fold_kpis().events == 0  # type: ignore[attr-defined]  # once
+        assert store.journal.kpi_counters(T0) == rows  # type: ignore[attr-defined]  # folded: the same
     return {"again": again, "rows": rows}
 
 
@@ -158,7 +160,7 @@ def test_counting_writes_only_the_cohort_days_scope_rows(
 
 
 def test_the_journal_holds_each_step_once(day: dict[str, Any], deps: IngestDeps) -> None:
-    events = deps.store.events([T0], kinds=None)  # type: ignore[attr-defined]
+    events = deps.store.journal.events([T0], kinds=None)  # type: ignore[attr-defined]
     kinds = [e["kind"] for e in events]
     assert kinds.count("alert_opened") == 5
     assert kinds.count("fix_verified") == 1 and kinds.count("job_failed") == 1
@@ -195,15 +197,15 @@ def test_counters_stay_exact_under_concurrent_writers(ddb: Any) -> None:
 
     def writer(offset: int) -> None:
         for i in range(offset, offset + 40):
-            store.record_event(event(i))
-            store.record_event(event(i))  # a retry: not counted again
+            store.journal.record_event(event(i))
+            store.journal.record_event(event(i))  # a retry: not counted again
 
     threads = [threading.Thread(target=writer, args=(n * 20,)) for n in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    rows = store.kpi_counters(T0)
+    rows = store.journal.kpi_counters(T0)
     assert rows["all"]["alerts"] == 140  # ids 0..139, each written up to 4 times
     assert sum(rows[f"service#svc{i}"]["alerts"] for i in range(3)) == 140
 
@@ -262,7 +264,7 @@ def test_a_member_accounts_alarms_are_sliced_by_account_and_region(deps: IngestD
                "AlarmArn": "arn:aws:cloudwatch:us-west-2:210987654321:alarm:prod-shipping-api-cpu-high"}  # fmt: skip
     for message in (own, theirs):
         ingest_event(samples.sns_event(message), deps, IngestPolicy())
-    rows = deps.store.kpi_counters(T0)
+    rows = deps.store.journal.kpi_counters(T0)
     assert sorted(s for s in rows if s.startswith("where#")) == ["where#210987654321#us-west-2"]
     places = by_place(rows)
     assert [(p.account, p.region, p.kpis.alerts) for p in places] == [
@@ -274,6 +276,6 @@ def test_a_member_accounts_alarms_are_sliced_by_account_and_region(deps: IngestD
     again["AlarmName"] = "prod-shipping-api-latency"
     again["AlarmArn"] = again["AlarmArn"].replace("cpu-high", "latency")
     ingest_event(samples.sns_event(again), deps, IngestPolicy())
-    after = deps.store.kpi_counters(T0)
+    after = deps.store.journal.kpi_counters(T0)
     assert after["all"]["alerts"] == 3 and after["where#210987654321#us-west-2"]["alerts"] == 1
     assert by_place({"all": {"alerts": 3}}) == []  # no member account: no slicing

@@ -62,6 +62,7 @@ def _deps(deps: IngestDeps, platform: FakePlatform, per_resource: int = 3) -> Re
         tickets=deps.tickets,
         circuits=deps.flaps,  # type: ignore[arg-type]
         budgets=deps.flaps,  # type: ignore[arg-type]
+        journal=deps.store.journal,  # type: ignore[attr-defined]
         jobs=platform,  # type: ignore[arg-type]
         catalog=load_catalog(str(ROOT / "runbooks")),
         service_map=load_service_map(),

@@ -63,7 +63,9 @@ def world(deps: IngestDeps, clock: Clock) -> dict[str, Any]:
         "services": base.services | {"checkout": base.services["checkout"].model_copy(
             update={"approvers": ["dana@example.com", "lee@example.com"]})},
     })  # fmt: skip
-    track = TrackDeps(store=deps.store, tickets=deps.tickets, clock=clock)  # type: ignore[arg-type]
+    track = TrackDeps(
+        store=deps.store, journal=deps.store.journal, tickets=deps.tickets, clock=clock
+    )  # type: ignore[arg-type]
     return {"deps": deps, "track": track, "smap": smap, "execution": execution,
             "alert": alert, "callbacks": Callbacks(), "now": clock.now.timestamp()}  # fmt: skip
 
@@ -335,7 +337,7 @@ def test_the_pause_button_stops_automation_for_the_service_for_an_hour(
     assert control.current(fresh=True).suppression("search", now) is None
     assert control.current(fresh=True).suppression("checkout", now + timedelta(minutes=61)) is None
     assert world["callbacks"].succeeded == [] and world["callbacks"].failed == []  # no decision
-    events = world["deps"].store.events([now], kinds=["operator_action"])
+    events = world["deps"].store.journal.events([now], kinds=["operator_action"])
     assert [(e["by"], json.loads(e["detail"])["action"]) for e in events] == [
         ("dana@example.com", "maintenance_window:checkout")]  # fmt: skip
     # someone mapped but not an approver of checkout: refused, nothing changed
@@ -528,10 +530,10 @@ def test_a_decision_that_comes_too_late_is_noted_void_and_not_counted(
     deps, alert_id = world["deps"], world["alert"]["alert_id"]
     world["callbacks"].ended.add("token-1")  # the wait timed out a moment ago
     with pytest.raises(NotWaiting, match="no longer waits"):
-        decide(world["track"].store, world["callbacks"], world["execution"], False, "dana",
+        decide(world["track"].store, world["track"].journal, world["callbacks"], world["execution"], False, "dana",
                "too late", world["track"].clock())  # fmt: skip
     notes = deps.store.get(alert_id).notes
     assert [n["kind"] for n in notes[-2:]] == ["rejected", "decision_void"]
     assert latest_decision(notes) is None
-    kinds = [e["kind"] for e in deps.store.events([], alert_id=alert_id)]
+    kinds = [e["kind"] for e in deps.store.journal.events([], alert_id=alert_id)]
     assert "approval_denied" not in kinds

@@ -67,7 +67,7 @@ def world(deps: IngestDeps, clock: Clock, teams: LocalTeams) -> dict[str, Any]:
         "cards": [request_card(facts(execution))],
     }
     couriered: list[str] = []
-    track = TrackDeps(store=deps.store, tickets=deps.tickets, clock=clock,  # type: ignore[arg-type]
+    track = TrackDeps(store=deps.store, journal=deps.store.journal, tickets=deps.tickets, clock=clock,  # type: ignore[arg-type]
                       courier=couriered.append)  # fmt: skip
     return {"deps": deps, "track": track, "smap": smap, "execution": execution, "card": card,
             "alert": alert, "callbacks": Callbacks(), "now": clock.now.timestamp(),

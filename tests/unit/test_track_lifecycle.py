@@ -58,6 +58,7 @@ def track(deps: IngestDeps, clock: Clock) -> TrackDeps:
     return TrackDeps(
         store=deps.store,
         tickets=deps.tickets,
+        journal=deps.store.journal,
         workflow=RecordingStopper(),
         notifier=RecordingNotifier(),  # type: ignore[arg-type]
         reminder_after=timedelta(hours=2),

@@ -39,7 +39,7 @@ def _handle(event: Any) -> dict[str, Any]:
     if isinstance(event, dict) and "operator" in event:  # opslink alerts ack|assign|snooze
         return handle_operator_request(deps(), event["operator"])
     if isinstance(event, dict) and event.get("action") == "fold_kpis":  # hourly (KPIS.md)
-        return deps().store.fold_kpis().as_dict()
+        return deps().journal.fold_kpis().as_dict()
     if isinstance(event, dict) and "incident" in event:  # opslink incidents split|merge
         from opslink.incident_actions import handle_incident_request
 

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from opslink.identity import alert_of_execution
 from opslink.journal import EventKind, about
-from opslink.ports import TaskCallbacks, TrackStore
+from opslink.ports import EventRecorder, TaskCallbacks, TrackStore
 
 
 class NotWaiting(Exception):
@@ -48,6 +48,7 @@ class Decided:
 
 def decide(
     store: TrackStore,
+    journal: EventRecorder,
     callbacks: TaskCallbacks,
     execution: str,
     approve: bool,
@@ -116,7 +117,7 @@ def decide(
         store.add_note(alert_id, f"That decision came too late: execution {execution} no "
                        "longer waited for it (timed out or stopped).", now, kind="decision_void")  # fmt: skip
         raise NotWaiting(f"execution {execution} no longer waits (timed out or stopped)")
-    store.record_event(about(alert, event_kind, now, by=by, why=reason, key="decision"))
+    journal.record_event(about(alert, event_kind, now, by=by, why=reason, key="decision"))
     return Decided(execution, verdict, by, first=True, approvers=approvers if approve else ())
 
 

@@ -18,7 +18,7 @@ RECORD_WEEKS = 4
 
 @dataclass
 class MetricsDeps:
-    store: JournalReader
+    journal: JournalReader
     clock: Clock = field(default=utcnow)
     notifier: Notifier | None = None
     top_n: int = 10
@@ -84,7 +84,7 @@ def day_datapoints(rows: dict[str, dict[str, int]], n: int) -> list[Datapoint]:
 
 def publish_day(deps: MetricsDeps, day: date) -> tuple[list[Datapoint], dict[str, object]]:
     at = datetime(day.year, day.month, day.day, tzinfo=deps.clock().tzinfo)
-    rows = deps.store.kpi_counters(at)
+    rows = deps.journal.kpi_counters(at)
     return day_datapoints(rows, deps.top_n), compute(rows.get("all", {})).as_dict()
 
 
@@ -92,11 +92,11 @@ def weekly_assessment(deps: MetricsDeps, days: int = 7) -> list[Finding]:
     """The last `days` days (today included) assessed; the findings go to the operators."""
     now = deps.clock()
     start = now - timedelta(days=days - 1)
-    rows = window_rows(deps.store.kpi_rows([start + timedelta(days=i) for i in range(days)]))
+    rows = window_rows(deps.journal.kpi_rows([start + timedelta(days=i) for i in range(days)]))
     # The record a runbook's window is held against: the RECORD_WEEKS weeks before it.
     back = start - timedelta(weeks=RECORD_WEEKS)
     record = window_rows(
-        deps.store.kpi_rows([back + timedelta(days=i) for i in range(RECORD_WEEKS * 7)])
+        deps.journal.kpi_rows([back + timedelta(days=i) for i in range(RECORD_WEEKS * 7)])
     )
     findings = assess(rows, now.date(), deps.thresholds, record)
     if findings and deps.notifier is not None:

@@ -35,6 +35,7 @@ from opslink.ports import (  # noqa: F401 (re-exported)
     Notifier,
     Stopper,
     SweepableTickets,
+    TrackJournal,
     TrackStore,
 )
 from opslink.ticket_closure import CLOSED, Applied, apply_missing, apply_ticket
@@ -49,6 +50,7 @@ FIRST_SWEEP = timedelta(days=1)
 class TrackDeps:
     store: TrackStore
     tickets: SweepableTickets
+    journal: TrackJournal  # approval decisions' events, the hourly KPI fold
     workflow: Stopper | None = None
     jobs: JobCanceller | None = None
     notifier: Notifier | None = None

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     )
     from opslink.ingest import IngestDeps
     from opslink.metrics_service import MetricsDeps
+    from opslink.ports import EventRecorder
     from opslink.remediation import RemediateDeps
     from opslink.track_service import TrackDeps
 
@@ -102,7 +103,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     chat = chat_messages(settings, smap)
     faults = FaultReporter(FaultRecords(store.table, store.client), notifier, chat, store)
     catalog = load_catalog(settings.runbook_catalog_path)
-    _audit_catalog(store, catalog)
+    _audit_catalog(store.journal, catalog)
     members = _member_sessions(settings, faults)
     brakes = ReliabilityRecords(store.table, store.client)  # circuits and budgets
     return RemediateDeps(
@@ -110,6 +111,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         tickets=ticket_system(settings),
         circuits=brakes,
         budgets=brakes,
+        journal=store.journal,
         jobs=job_platform(settings, members),
         job_events=settings.job_events,
         waits=JobWaits(settings.alerts_table, client=store.client),  # one DynamoDB client
@@ -170,7 +172,7 @@ def _member_sessions(settings: RemediateSettings, faults: FaultReporter) -> Any:
                           settings.stack_account_id, on_denied=denied)  # fmt: skip
 
 
-def _audit_catalog(store: DynamoAlertStore, catalog: Any) -> None:
+def _audit_catalog(journal: EventRecorder, catalog: Any) -> None:
     """Record a catalog not seen before (once per container; a store hiccup is logged,
     never a failed cold start: the next container records it)."""
     import os
@@ -182,7 +184,7 @@ def _audit_catalog(store: DynamoAlertStore, catalog: Any) -> None:
 
     function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "remediate")
     try:
-        record_catalog(store, catalog, utcnow(), f"deployment ({function})")
+        record_catalog(journal, catalog, utcnow(), f"deployment ({function})")
     except StoreError as exc:
         logger().warning("runbook catalog not recorded in the audit trail: %s", exc)
 
@@ -206,6 +208,7 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
     return TrackDeps(
         store=store,
         tickets=tickets,  # type: ignore[arg-type]
+        journal=store.journal,
         workflow=StepFunctionsWorkflow(settings.state_machine_arn)
         if settings.state_machine_arn
         else None,
@@ -234,7 +237,7 @@ def metrics_deps(settings: MetricsSettings) -> MetricsDeps:
     from opslink.quality import Thresholds
 
     return MetricsDeps(
-        store=_store(settings),
+        journal=_store(settings).journal,
         notifier=_notifier(settings.notification_topic_arn),
         top_n=settings.top_n,
         thresholds=Thresholds(

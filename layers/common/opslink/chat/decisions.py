@@ -70,7 +70,7 @@ def answer(
     email, alert = who
     if press.kind == "pause":  # the service's approvers only (pause checks)
         try:
-            said = pause(control, deps.store, smap, alert.service, PAUSE_BUTTON, email,
+            said = pause(control, deps.journal, smap, alert.service, PAUSE_BUTTON, email,
                          f"paused from the approval request of {press.execution}", now,
                          platform=press.platform)  # fmt: skip
         except CommandRefused as exc:
@@ -87,7 +87,9 @@ def answer(
         message_decided_slot(alert.chat_message) if shows_decision and alert.chat_message else None
     )
     try:
-        done = decide(deps.store, callbacks, press.execution, approve, email, why, now, shown)
+        done = decide(
+            deps.store, deps.journal, callbacks, press.execution, approve, email, why, now, shown
+        )
     except NotWaiting as exc:
         return refused(f"{exc}: nothing was decided.")
     if not done.first:

@@ -147,7 +147,7 @@ def handle(
         if not email:
             return 200, _only_you(f"Your Slack user ({user}) is not mapped to a directory "
                                   "identity (the service map's chat_users).")  # fmt: skip
-        return 200, slash(text, email, control, deps.store, service_map, now)
+        return 200, slash(text, email, control, deps.journal, service_map, now)
     assert action is not None
     if action.kind in LINK_BUTTONS:
         return 200, {}

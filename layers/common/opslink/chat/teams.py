@@ -163,7 +163,7 @@ def _answer_command(
     elif text.lower().startswith("help"):
         said = f"Commands: {USAGE.replace('/opslink ', '@OpsLink ')}"
     else:
-        said = str(slash(text, email, control, deps.store, smap, now, "Teams")["text"])
+        said = str(slash(text, email, control, deps.journal, smap, now, "Teams")["text"])
     if bot is None:
         return {"ignored": "no bot credentials to answer with"}
     conversation = str(_obj(activity.get("conversation")).get("id") or "")

@@ -28,11 +28,16 @@ from opslink.ports.remediation import (
 from opslink.ports.store import (
     AlertStore,
     CommentQueue,
+    EventJournal,
+    EventReader,
     EventRecorder,
     FaultStore,
     FlapHistory,
     IncidentStore,
     JournalReader,
+    KpiFolder,
+    KpiReader,
+    TrackJournal,
     TrackStore,
 )
 from opslink.ports.tickets import (
@@ -54,6 +59,8 @@ __all__ = [
     "CommentQueue",
     "Commentable",
     "Directory",
+    "EventJournal",
+    "EventReader",
     "EventRecorder",
     "FaultListing",
     "FaultStore",
@@ -64,6 +71,8 @@ __all__ = [
     "JobPlatform",
     "JobWaitRegistry",
     "JournalReader",
+    "KpiFolder",
+    "KpiReader",
     "MemberAccess",
     "Notifier",
     "RemediationStore",
@@ -74,6 +83,7 @@ __all__ = [
     "TaskCallbacks",
     "TicketLinks",
     "TicketSystem",
+    "TrackJournal",
     "TrackStore",
     "Workflow",
 ]

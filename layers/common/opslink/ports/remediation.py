@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
     )
 
 from opslink.models import Alert
-from opslink.ports.records import CircuitState, JournalRecord, JsonObject
+from opslink.ports.records import CircuitState, JsonObject
 from opslink.ports.store import AlertStore
 
 
@@ -155,14 +154,6 @@ class RemediationStore(AlertStore, Protocol):
         """Remember the alert a posted chat message is about (its thread's replies)."""
 
     def clear_approval_token(self, alert_id: str) -> None: ...
-
-    def events(
-        self,
-        days: Iterable[datetime],
-        alert_id: str | None = None,
-        kinds: Iterable[str] | None = None,
-    ) -> list[JournalRecord]:
-        """The lifecycle journal of those days, or of one alert."""
 
 
 class AutomationControl(Protocol):

@@ -120,9 +120,6 @@ class AlertStore(CommentQueue, Protocol):
         """Append a note; with `event`, the lifecycle event in the same write (once);
         `fields`: alert attributes set in the same write."""
 
-    def record_event(self, event: LifecycleEvent, first_launch: bool = False) -> bool:
-        """A lifecycle event on its own; False when it was recorded before."""
-
     def get(self, alert_id: str) -> Alert | None: ...
 
     def find_open(self, fingerprint: str) -> Alert | None: ...
@@ -171,9 +168,6 @@ class TrackStore(AlertStore, ReplayGuard, Protocol):
 
     def get_checkpoint(self, name: str) -> datetime | None: ...
 
-    def fold_kpis(self) -> FoldResult:
-        """Add the journal's settled events to the KPI counter rows (exactly once)."""
-
     def set_checkpoint(self, name: str, at: datetime) -> None: ...
 
     def claim_slot(
@@ -183,7 +177,7 @@ class TrackStore(AlertStore, ReplayGuard, Protocol):
     def open_alerts(self) -> Iterable[Alert]: ...
 
 
-class JournalReader(Protocol):
+class KpiReader(Protocol):
     def kpi_counters(self, day: datetime) -> dict[str, dict[str, int]]:
         """One day's KPI counter rows by scope (`all`, `service#…`, `runbook#…`, `type#…`),
         the events the fold has not added yet included."""
@@ -191,6 +185,8 @@ class JournalReader(Protocol):
     def kpi_rows(self, days: list[datetime]) -> list[dict[str, dict[str, int]]]:
         """Several days' counter rows, as kpi_counters, reading the unfolded events once."""
 
+
+class EventReader(Protocol):
     def events(
         self,
         days: Iterable[datetime],
@@ -203,6 +199,23 @@ class JournalReader(Protocol):
 class EventRecorder(Protocol):
     def record_event(self, event: LifecycleEvent, first_launch: bool = False) -> bool:
         """Record an event with no other state change; False when it was recorded before."""
+
+
+class KpiFolder(Protocol):
+    def fold_kpis(self) -> FoldResult:
+        """Add the journal's settled events to the KPI counter rows (exactly once)."""
+
+
+class JournalReader(KpiReader, EventReader, Protocol):
+    """What the reports read: the counters and the events."""
+
+
+class EventJournal(EventRecorder, EventReader, Protocol):
+    """What remediation keeps in the journal: its events, and an alert's earlier ones."""
+
+
+class TrackJournal(EventRecorder, KpiFolder, Protocol):
+    """What the track function keeps in the journal: decisions, and the hourly fold."""
 
 
 class IncidentStore(Protocol):

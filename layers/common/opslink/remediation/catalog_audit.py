@@ -29,7 +29,7 @@ def catalog_event(catalog: tuple[Runbook, ...], at: datetime, by: str) -> Lifecy
 
 
 def record_catalog(
-    store: EventRecorder, catalog: tuple[Runbook, ...], at: datetime, by: str
+    journal: EventRecorder, catalog: tuple[Runbook, ...], at: datetime, by: str
 ) -> bool:
     """True when this catalog was recorded now, False when it was known already."""
-    return store.record_event(catalog_event(catalog, at, by))
+    return journal.record_event(catalog_event(catalog, at, by))

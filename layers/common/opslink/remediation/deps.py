@@ -15,6 +15,7 @@ from opslink.ports import (
     ChatMessages,
     Circuits,
     Directory,
+    EventJournal,
     HostDirectory,
     IncidentStore,
     JobPlatform,
@@ -36,6 +37,7 @@ class RemediateDeps:
     tickets: TicketSystem
     circuits: Circuits  # one breaker per job platform
     budgets: AutomationBudgets  # the runaway brake
+    journal: EventJournal  # remediation's events (diagnostics, selection, manual runs)
     jobs: JobPlatform | None = None
     # Completion events: the job's end wakes the waiting execution (remediation/completion).
     job_events: bool = False  # the platform announces job ends: wait long, poll as a net

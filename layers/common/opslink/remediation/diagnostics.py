@@ -119,7 +119,7 @@ def start_diagnostics(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
             launched_at=ref.launched_at,
             timeout_seconds=request.timeout_seconds,
         )
-        deps.store.record_event(
+        deps.journal.record_event(
             about(
                 a,
                 EventKind.DIAGNOSTIC_STARTED,
@@ -145,7 +145,7 @@ def start_diagnostics(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
 def _started(deps: RemediateDeps, alert_id: str) -> dict[str, DiagnosticJob]:
     """Diagnostics this alert's earlier (retried) `diagnose` started, by runbook."""
     out = {}
-    for event in deps.store.events([], alert_id=alert_id, kinds=[EventKind.DIAGNOSTIC_STARTED]):
+    for event in deps.journal.events([], alert_id=alert_id, kinds=[EventKind.DIAGNOSTIC_STARTED]):
         detail = json.loads(str(event.get("detail") or "{}"))
         if "job" in detail:
             job = DiagnosticJob.model_validate_json(detail["job"])
@@ -209,7 +209,7 @@ def _report(deps: RemediateDeps, req: TaskRequest, d: Diagnostics) -> Diagnostic
             f"- {job.runbook}: {job.verdict}",
             *fenced(job.output or "(no output)", strip=False),
         ]
-        deps.store.record_event(
+        deps.journal.record_event(
             about(
                 a,
                 EventKind.DIAGNOSTIC_RUN,

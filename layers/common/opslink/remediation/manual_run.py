@@ -63,7 +63,7 @@ def requested_runbook(deps: RemediateDeps, a: RemediationInput) -> Selection:
     )
     if refused:
         text = f"{asked}: refused, {refused}. Nothing was run."
-        deps.store.record_event(
+        deps.journal.record_event(
             about(
                 a,
                 EventKind.AUTOMATION_SUPPRESSED,

@@ -150,7 +150,7 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
     approval = mode_of(best.runbook, modes) is Risk.APPROVAL
     if approval:
         reason += f" It needs a human's approval ({spec.description})."
-    deps.store.record_event(
+    deps.journal.record_event(
         about(
             a,
             EventKind.RUNBOOK_SELECTED,
@@ -171,7 +171,7 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
 
 def _suppressed(deps: RemediateDeps, a: RemediationInput, why: str) -> Selection:
     text = f"Automation suppressed: {why}; the alert is left to humans."
-    deps.store.record_event(
+    deps.journal.record_event(
         about(a, EventKind.AUTOMATION_SUPPRESSED, deps.clock(), why=text, key="select")
     )
     return Selection(suppressed=True, reason=text)

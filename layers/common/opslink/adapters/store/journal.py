@@ -193,7 +193,8 @@ def _when(record: JournalRecord) -> datetime:
 
 class WithJournal(TableBase):
     """A part of the store whose changes are journaled: the journal is composed, one per
-    store (a diamond of parts shares it), and its ports are served through it."""
+    store (a diamond of parts shares it); the services are handed `store.journal` for its
+    ports (wiring.py), not the store."""
 
     _journal: Journal | None = None
 
@@ -202,37 +203,3 @@ class WithJournal(TableBase):
         if self._journal is None:
             self._journal = Journal(self)
         return self._journal
-
-    def record_event(self, event: LifecycleEvent, first_launch: bool = False) -> bool:
-        return self.journal.record_event(event, first_launch)
-
-    def events(
-        self,
-        days: Iterable[datetime],
-        alert_id: str | None = None,
-        kinds: Iterable[str] | None = None,
-    ) -> list[JournalRecord]:
-        return self.journal.events(days, alert_id, kinds)
-
-    def kpi_counters(self, day: datetime) -> dict[str, dict[str, int]]:
-        return self.journal.kpi_counters(day)
-
-    def kpi_rows(self, days: list[datetime]) -> list[dict[str, dict[str, int]]]:
-        return self.journal.kpi_rows(days)
-
-    def fold_kpis(self) -> FoldResult:
-        return self.journal.fold_kpis()
-
-    def chain_records(self, alert_id: str) -> list[dict[str, Any]]:
-        return self.journal.chain_records(alert_id)
-
-    def chain_head(self, alert_id: str) -> dict[str, Any] | None:
-        return self.journal.chain_head(alert_id)
-
-    @property
-    def items_read(self) -> int:  # KPI counter rows read (benchmarks report it)
-        return self.journal.kpis.items_read
-
-    @items_read.setter
-    def items_read(self, n: int) -> None:
-        self.journal.kpis.items_read = n
