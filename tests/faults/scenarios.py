@@ -161,8 +161,10 @@ def world(rate: float = 0.0, system: str = "zendesk") -> Iterator[tuple[IngestDe
         smap = load_service_map()
         from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
 
+        store = DynamoAlertStore("AlertsTable", client)
         deps = IngestDeps(
-            store=DynamoAlertStore("AlertsTable", client),
+            store=store,
+            outbox=store.outbox,
             tickets=(
                 JiraTickets(url, "OPS", "ops@example.com", "jira-token", client=http)
                 if jira
@@ -216,7 +218,7 @@ def _drain(deps: IngestDeps, policy: IngestPolicy, out: Outcome, passes: int = 3
     for _ in range(passes):
         out.reconcile_passes += 1
         done = reconcile(deps, policy)
-        queued = deps.store.queued_comments()  # type: ignore[attr-defined]
+        queued = deps.outbox.queued_comments()  # type: ignore[attr-defined]
         if not done["waiting"] and not done["failed"] and not _unfinished(deps) and not queued:
             break
     out.drain_seconds = time.monotonic() - started
@@ -454,7 +456,8 @@ def job_platform_down(alarms: int) -> BrakeOutcome:
             tickets=deps.tickets,
             circuits=deps.flaps,  # type: ignore[arg-type]
             budgets=deps.flaps,  # type: ignore[arg-type]
-            journal=deps.store.journal,  # type: ignore[attr-defined]
+            journal=deps.store.journal,
+            outbox=deps.store.outbox,  # type: ignore[attr-defined]
             jobs=platform,  # type: ignore[arg-type]
             catalog=load_catalog(str(ROOT / "runbooks")),
             service_map=load_service_map(),

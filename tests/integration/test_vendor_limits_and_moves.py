@@ -259,7 +259,11 @@ def test_a_throttled_sweep_keeps_its_checkpoint_and_records_the_fault() -> None:
         store.checkpoint = before
         result = sweep(
             TrackDeps(
-                store=store, journal=None, tickets=tickets, faults=FaultReporter(faults)
+                store=store,
+                journal=None,
+                outbox=None,
+                tickets=tickets,
+                faults=FaultReporter(faults),
             )
         )  # type: ignore[arg-type]
         assert "rate limit hit" in result["paused"] and store.checkpoint == before
@@ -268,7 +272,11 @@ def test_a_throttled_sweep_keeps_its_checkpoint_and_records_the_fault() -> None:
         # Answering again: the next sweep moves on and marks the fault recovered.
         result = sweep(
             TrackDeps(
-                store=store, journal=None, tickets=tickets, faults=FaultReporter(faults)
+                store=store,
+                journal=None,
+                outbox=None,
+                tickets=tickets,
+                faults=FaultReporter(faults),
             )
         )  # type: ignore[arg-type]
         assert "paused" not in result and store.checkpoint > before
@@ -302,7 +310,11 @@ def test_a_throttled_webhook_answers_503_with_the_vendors_wait() -> None:
                 raise AssertionError("a delivery not applied is never claimed")
 
         deps = TrackDeps(
-            store=_SweepStore(), journal=None, tickets=tickets, faults=FaultReporter(faults)
+            store=_SweepStore(),
+            journal=None,
+            outbox=None,
+            tickets=tickets,
+            faults=FaultReporter(faults),
         )  # type: ignore[arg-type]
         code, doc = handle_webhook(req, deps, "github", "s3cret", Replay())  # type: ignore[arg-type]
     assert code == 503 and doc["retry_after"] == 90 and doc["retry"] is True
@@ -321,10 +333,12 @@ def flow(ddb: Any) -> Any:
 
     def make(tickets: Any) -> tuple[IngestDeps, TrackDeps]:
         store = DynamoAlertStore("AlertsTable", ddb)
-        ingest = IngestDeps(store=store, tickets=tickets, directory=ServiceMapDirectory(smap),
+        ingest = IngestDeps(store=store, outbox=store.outbox, tickets=tickets, directory=ServiceMapDirectory(smap),
                             tags=StaticTags(), workflow=RecordingWorkflow(), service_map=smap,
                             flaps=ReliabilityRecords("AlertsTable", ddb), clock=clock)  # fmt: skip
-        track = TrackDeps(store=store, journal=store.journal, tickets=tickets, clock=clock)  # type: ignore[arg-type]
+        track = TrackDeps(
+            store=store, journal=store.journal, outbox=store.outbox, tickets=tickets, clock=clock
+        )  # type: ignore[arg-type]
         return ingest, track
 
     make.clock = clock  # type: ignore[attr-defined]
@@ -378,7 +392,7 @@ def test_zendesk_refire_after_close_gets_a_follow_up_with_the_queued_comments(fl
         ok = _fire(ingest, "prod-search-cpu-high", samples.T0 + timedelta(minutes=5), "OK")
         assert ok.outcome is Outcome.RESOLVED
         app.close(int(first.ticket_id))  # Zendesk closed the solved ticket: read-only now
-        ingest.store.queue_comment(first.ticket_id, "late-note", "A note still on its way.",
+        ingest.outbox.queue_comment(first.ticket_id, "late-note", "A note still on its way.",
                                    samples.T0 + timedelta(minutes=6), first.alert_id)  # fmt: skip
         again = _fire(ingest, "prod-search-cpu-high", samples.T0 + timedelta(minutes=30))
         assert again.outcome is Outcome.CREATED and again.ticket_id != first.ticket_id
@@ -392,10 +406,10 @@ def test_zendesk_refire_after_close_gets_a_follow_up_with_the_queued_comments(fl
         # The queued comment is delivered on the follow-up by the next drain, not lost.
         from opslink.comment_outbox import drain
 
-        drain(ingest.store, tickets)
+        drain(ingest.outbox, tickets)
         bodies = [c["body"] for c in follow_up["comments"]]
         assert any("A note still on its way." in b for b in bodies)
-        assert ingest.store.queued_comments(first.ticket_id) == []
+        assert ingest.outbox.queued_comments(first.ticket_id) == []
 
 
 def test_a_zendesk_closed_ticket_is_closed_for_good_for_every_write() -> None:

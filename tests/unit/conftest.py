@@ -65,8 +65,10 @@ def build_deps(ddb: Any, clock: Clock) -> IngestDeps:
     smap = load_service_map()
     from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
 
+    store = DynamoAlertStore("AlertsTable", ddb)
     return IngestDeps(
-        store=DynamoAlertStore("AlertsTable", ddb),
+        store=store,
+        outbox=store.outbox,
         tickets=BuiltinTicketSystem("TicketsTable", ddb, clock=clock),
         directory=ServiceMapDirectory(smap),
         tags=StaticTags(),

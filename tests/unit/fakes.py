@@ -126,6 +126,7 @@ def remediate_deps(deps: Any, platform: FakePlatform, clock: Clock) -> Any:
         circuits=deps.flaps,  # the same records: flap history, circuits, budgets
         budgets=deps.flaps,
         journal=deps.store.journal,
+        outbox=deps.store.outbox,
         jobs=platform,
         catalog=load_catalog(str(ROOT / "runbooks")),
         alarms=FakeAlarms("OK"),

@@ -36,14 +36,18 @@ def test_a_catalog_change_shows_up_in_the_audit_trail(ddb: Any, tmp_path: Path) 
     shutil.copytree(ROOT / "runbooks", shipped)
     assert record_catalog(store.journal, load_catalog(str(shipped)), now, "deployment (remediate)")
     # Every other container loading the same catalog records nothing.
-    assert not record_catalog(store.journal, load_catalog(str(shipped)), now, "deployment (remediate)")
+    assert not record_catalog(
+        store.journal, load_catalog(str(shipped)), now, "deployment (remediate)"
+    )
     changed = tmp_path / "v2"
     shutil.copytree(shipped, changed)
     script = changed / "scripts" / "restart_service.sh"
     script.write_text(script.read_text() + "\necho one more line\n")
     (changed / "scale_up.yaml").unlink()
     later = now + timedelta(minutes=5)
-    assert record_catalog(store.journal, load_catalog(str(changed)), later, "deployment (remediate)")
+    assert record_catalog(
+        store.journal, load_catalog(str(changed)), later, "deployment (remediate)"
+    )
 
     first, second = _audit(store, ddb)
     assert first["by"] == "deployment (remediate)" and "runbooks" in first["why"]

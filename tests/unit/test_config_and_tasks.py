@@ -49,6 +49,7 @@ def test_record_failure_notes_alert_and_ticket(deps: IngestDeps) -> None:
         circuits=deps.flaps,
         budgets=deps.flaps,
         journal=deps.store.journal,
+        outbox=deps.store.outbox,
     )
     error = {
         "Error": "StoreError",
@@ -72,6 +73,7 @@ def test_select_without_catalog_leaves_alert_to_humans(deps: IngestDeps) -> None
             circuits=deps.flaps,
             budgets=deps.flaps,
             journal=deps.store.journal,
+            outbox=deps.store.outbox,
         ),
     )
     assert out["runbook"] is None and "left to humans" in out["reason"]
@@ -91,6 +93,7 @@ def test_bad_task_input_is_specific(deps: IngestDeps, event: dict[str, Any], mes
                 circuits=deps.flaps,
                 budgets=deps.flaps,
                 journal=deps.store.journal,
+                outbox=deps.store.outbox,
             ),
         )
 
@@ -121,6 +124,7 @@ def test_select_honours_tiers_and_never_picks_a_diagnostic(deps: Any) -> None:
         circuits=deps.flaps,
         budgets=deps.flaps,
         journal=deps.store.journal,
+        outbox=deps.store.outbox,
         catalog=catalog,
         alarms=FakeAlarms(),
     )

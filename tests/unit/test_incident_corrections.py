@@ -41,7 +41,7 @@ def grouped(deps: IngestDeps, ddb: Any) -> IngestDeps:
 
 @pytest.fixture
 def track(grouped: IngestDeps, clock: Clock) -> TrackDeps:
-    return TrackDeps(store=grouped.store, journal=grouped.store.journal, tickets=grouped.tickets,  # type: ignore[arg-type]
+    return TrackDeps(store=grouped.store, journal=grouped.store.journal, outbox=grouped.store.outbox, tickets=grouped.tickets,  # type: ignore[arg-type]
                      clock=clock, incidents=grouped.incidents)  # fmt: skip
 
 

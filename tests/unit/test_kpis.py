@@ -91,7 +91,11 @@ def day(deps: IngestDeps, clock: Clock, request: pytest.FixtureRequest) -> dict[
     # A3: closed by a human on its ticket at 30 min.
     clock.now = T0 + timedelta(minutes=30)
     track = TrackDeps(
-        store=deps.store, journal=deps.store.journal, tickets=deps.tickets, clock=clock
+        store=deps.store,
+        journal=deps.store.journal,
+        outbox=deps.store.outbox,
+        tickets=deps.tickets,
+        clock=clock,
     )  # type: ignore[arg-type]
     ticket = deps.tickets.set_status(a3["ticket_id"], TicketStatus.CLOSED, by="erin")  # type: ignore[call-arg]
     apply_ticket(track, ticket, "sweep")

@@ -359,5 +359,5 @@ def test_a_fix_resolves_every_linked_ticket_whatever_one_of_them_answers(
     stored = deps.store.get(alert["alert_id"])
     assert stored.status is AlertStatus.RESOLVED
     assert any(n["kind"] == "ticket_passed_over" and others[0] in n["text"] for n in stored.notes)
-    queued = deps.store.queued_comments(others[1])
+    queued = deps.outbox.queued_comments(others[1])
     assert [q.get("status") for q in queued] == ["resolved"]  # delivered by the reconciler

@@ -64,7 +64,11 @@ def world(deps: IngestDeps, clock: Clock) -> dict[str, Any]:
             update={"approvers": ["dana@example.com", "lee@example.com"]})},
     })  # fmt: skip
     track = TrackDeps(
-        store=deps.store, journal=deps.store.journal, tickets=deps.tickets, clock=clock
+        store=deps.store,
+        journal=deps.store.journal,
+        outbox=deps.store.outbox,
+        tickets=deps.tickets,
+        clock=clock,
     )  # type: ignore[arg-type]
     return {"deps": deps, "track": track, "smap": smap, "execution": execution,
             "alert": alert, "callbacks": Callbacks(), "now": clock.now.timestamp()}  # fmt: skip

@@ -67,7 +67,7 @@ def world(deps: IngestDeps, clock: Clock, teams: LocalTeams) -> dict[str, Any]:
         "cards": [request_card(facts(execution))],
     }
     couriered: list[str] = []
-    track = TrackDeps(store=deps.store, journal=deps.store.journal, tickets=deps.tickets, clock=clock,  # type: ignore[arg-type]
+    track = TrackDeps(store=deps.store, journal=deps.store.journal, outbox=deps.store.outbox, tickets=deps.tickets, clock=clock,  # type: ignore[arg-type]
                       courier=couriered.append)  # fmt: skip
     return {"deps": deps, "track": track, "smap": smap, "execution": execution, "card": card,
             "alert": alert, "callbacks": Callbacks(), "now": clock.now.timestamp(),
@@ -95,7 +95,7 @@ def rendered(card: dict[str, Any]) -> str:
 def delivered(w: dict[str, Any]) -> list[str]:
     """The ticket's comments once the courier's asynchronous delivery ran."""
     for ticket in set(w["couriered"]):
-        drain(w["deps"].store, w["deps"].tickets, ticket)
+        drain(w["deps"].outbox, w["deps"].tickets, ticket)
     return [c["text"] for c in w["deps"].tickets.get(w["alert"]["ticket_id"]).comments]
 
 

@@ -59,6 +59,7 @@ def track(deps: IngestDeps, clock: Clock) -> TrackDeps:
         store=deps.store,
         tickets=deps.tickets,
         journal=deps.store.journal,
+        outbox=deps.store.outbox,
         workflow=RecordingStopper(),
         notifier=RecordingNotifier(),  # type: ignore[arg-type]
         reminder_after=timedelta(hours=2),

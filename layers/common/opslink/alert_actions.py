@@ -100,10 +100,10 @@ def _ack(deps: TrackDeps, req: OperatorRequest, alert: Alert) -> dict[str, Any]:
     ticket_id = alert.ticket_id or ""
     ticket = deps.tickets.get(ticket_id)
     if ticket is not None and ticket.status is TicketStatus.OPEN:
-        noted_status(deps.store, deps.tickets, ticket_id, TicketStatus.IN_PROGRESS, text,
+        noted_status(deps.outbox, deps.tickets, ticket_id, TicketStatus.IN_PROGRESS, text,
                      f"{alert.alert_id}:ack", now, alert.alert_id)  # fmt: skip
     else:
-        post_comment(deps.store, deps.tickets, ticket_id, f"{alert.alert_id}:ack", text, now,
+        post_comment(deps.outbox, deps.tickets, ticket_id, f"{alert.alert_id}:ack", text, now,
                      alert.alert_id)  # fmt: skip
     event = about(alert, EventKind.ALERT_ACKNOWLEDGED, now, key="ack", by=req.by, why=req.reason)
     deps.store.add_note(alert.alert_id, text, now, kind="acknowledged", event=event,
@@ -120,7 +120,7 @@ def _assign(deps: TrackDeps, req: OperatorRequest, alert: Alert) -> dict[str, An
     ticket = deps.tickets.assign(ticket_id, who)
     text = f"Assigned to {who} by {req.by}{_why(req)}."
     key = f"{alert.alert_id}:assign:{now.isoformat()}"
-    post_comment(deps.store, deps.tickets, ticket_id, key, text, now, alert.alert_id)
+    post_comment(deps.outbox, deps.tickets, ticket_id, key, text, now, alert.alert_id)
     event = about(alert, EventKind.ALERT_ASSIGNED, now, key=f"assign:{now.isoformat()}",
                   by=req.by, why=req.reason, detail={"assignee": who})  # fmt: skip
     deps.store.add_note(alert.alert_id, text, now, kind="assigned", event=event,
@@ -143,7 +143,7 @@ def _snooze(deps: TrackDeps, req: OperatorRequest, alert: Alert) -> dict[str, An
             "the alarm's own changes still reach this ticket.")  # fmt: skip
     ticket_id = alert.ticket_id or ""
     key = f"{alert.alert_id}:snooze:{until.isoformat()}"
-    post_comment(deps.store, deps.tickets, ticket_id, key, text, now, alert.alert_id)
+    post_comment(deps.outbox, deps.tickets, ticket_id, key, text, now, alert.alert_id)
     event = about(alert, EventKind.ALERT_SNOOZED, now, key=f"snooze:{until.isoformat()}",
                   by=req.by, why=req.reason, detail={"until": until.isoformat()})  # fmt: skip
     deps.store.add_note(alert.alert_id, text, now, kind="snoozed", event=event,

@@ -180,9 +180,9 @@ def drain(
 
 def _keep_on_alert(store: CommentQueue, item: QueuedComment, error: Exception) -> None:
     alert_id = str(item.get("alert_id") or "")
-    add_note = getattr(store, "add_note", None)
     logger.warning("queued comment kept on the alert", extra={"ticket_id": item["ticket_id"],
                    "alert_id": alert_id, "error": str(error)})  # fmt: skip
-    if alert_id and callable(add_note):
-        add_note(alert_id, f"Not posted on ticket {item['ticket_id']} ({error}): {item['text']}",
-                 datetime.fromisoformat(str(item["at"])), kind="comment_kept")  # fmt: skip
+    if alert_id:
+        store.keep_on_alert(alert_id,
+                            f"Not posted on ticket {item['ticket_id']} ({error}): {item['text']}",
+                            datetime.fromisoformat(str(item["at"])))  # fmt: skip

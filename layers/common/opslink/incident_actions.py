@@ -110,11 +110,11 @@ def _split(deps: TrackDeps, req: IncidentRequest) -> dict[str, Any]:
     deps.store.move_ticket(moved, ticket.provider, old_ticket, ticket.id, created)
     after = deps.incidents.remove_member(state.incident_id, alert.alert_id)
     left = len(after.firing) if after else 0
-    post_comment(deps.store, deps.tickets, old_ticket, f"{alert.alert_id}:split", (
+    post_comment(deps.outbox, deps.tickets, old_ticket, f"{alert.alert_id}:split", (
         f"Alarm {alert.alarm_name} (alert {alert.alert_id}) was split out of this incident by "
         f"{req.by}{_why(req)}: it goes on in ticket {ticket.id}. {left} alarm(s) of incident "
         f"{state.incident_id} still firing."), now, alert.alert_id)  # fmt: skip
-    post_comment(deps.store, deps.tickets, ticket.id, f"{alert.alert_id}:split-from", text, now,
+    post_comment(deps.outbox, deps.tickets, ticket.id, f"{alert.alert_id}:split-from", text, now,
                  alert.alert_id)  # fmt: skip
     if after is not None and not after.firing and after.resolve_on != "never":
         _resolve(deps, after, now, f"its last firing alarm was split out by {req.by}")
@@ -171,7 +171,7 @@ def _merge(deps: TrackDeps, req: IncidentRequest) -> dict[str, Any]:
         deps.incidents.add_members(into.incident_id, set(moved), firing)
     if source.root_height < into.root_height:  # the deeper dependency's remediation leads
         deps.incidents.claim_root(into.incident_id, source.root, source.root_height)
-    post_comment(deps.store, deps.tickets, target, f"{source.incident_id}:merged", (
+    post_comment(deps.outbox, deps.tickets, target, f"{source.incident_id}:merged", (
         f"Incident {source.incident_id} (ticket {source.ticket_id}) was merged into this one "
         f"by {req.by}{_why(req)}: its alarms {', '.join(moved) or '(none open)'} go on here."),
         now, source.opener)  # fmt: skip
@@ -187,7 +187,7 @@ def _resolve(
     resolved, once."""
     assert deps.incidents is not None and state.ticket_id
     deps.incidents.mark_resolved(state, at, how)
-    noted_status(deps.store, deps.tickets, state.ticket_id, TicketStatus.RESOLVED,
+    noted_status(deps.outbox, deps.tickets, state.ticket_id, TicketStatus.RESOLVED,
                  note or f"Incident {state.incident_id} resolved: {how}.",
                  f"{state.incident_id}:resolved", at, state.opener,
                  keep_on_failure=True)  # fmt: skip

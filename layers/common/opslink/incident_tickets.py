@@ -20,13 +20,14 @@ from aws_lambda_powertools import Logger
 
 from opslink.comment_outbox import noted_status, post_comment
 from opslink.models import Alert, TicketStatus
-from opslink.ports import AlertStore, IncidentStore
+from opslink.ports import AlertStore, CommentQueue, IncidentStore
 
 logger = Logger(child=True)
 
 
 def resolve_alert_ticket(
     store: AlertStore,
+    outbox: CommentQueue,
     tickets: Any,
     incidents: IncidentStore | None,
     alert: Alert,
@@ -39,20 +40,20 @@ def resolve_alert_ticket(
     if not alert.ticket_id:
         return False
     if alert.incident_id is None or incidents is None:
-        noted_status(store, tickets, alert.ticket_id, TicketStatus.RESOLVED, text, key, at,
+        noted_status(outbox, tickets, alert.ticket_id, TicketStatus.RESOLVED, text, key, at,
                      alert.alert_id, keep_on_failure=True)  # fmt: skip
         return True
     state = incidents.member_cleared(alert.incident_id, alert.alert_id)
     if state is None:  # its incident is gone (expired data): the alert's own ticket rule
-        noted_status(store, tickets, alert.ticket_id, TicketStatus.RESOLVED, text, key, at,
+        noted_status(outbox, tickets, alert.ticket_id, TicketStatus.RESOLVED, text, key, at,
                      alert.alert_id, keep_on_failure=True)  # fmt: skip
         return True
     done, why = state.after_clearing(alert.alert_id)
     if not done:
-        post_comment(store, tickets, alert.ticket_id, key, f"{text}\n\n{why}", at, alert.alert_id)
+        post_comment(outbox, tickets, alert.ticket_id, key, f"{text}\n\n{why}", at, alert.alert_id)
         return False
     incidents.mark_resolved(state, at, why)
-    noted_status(store, tickets, alert.ticket_id, TicketStatus.RESOLVED, f"{text}\n\n{why}",
+    noted_status(outbox, tickets, alert.ticket_id, TicketStatus.RESOLVED, f"{text}\n\n{why}",
                  f"{state.incident_id}:resolved", at, alert.alert_id,
                  keep_on_failure=True)  # fmt: skip
     for other in state.firing:  # resolve_on first/last: the rest go with the incident

@@ -67,7 +67,7 @@ def reconcile(deps: IngestDeps, policy: IngestPolicy) -> dict[str, Any]:
             waiting.append(alert.alert_id)
             continue
         (failed if result.retryable else finished).append(alert.alert_id)
-    comments = drain(deps.store, deps.tickets)  # queued comments, verified and in order
+    comments = drain(deps.outbox, deps.tickets)  # queued comments, verified and in order
     return {
         "finished": finished,
         "waiting": waiting,
@@ -89,9 +89,11 @@ def _stable_after_flapping(
         return False
     ok_at = states[-1][0]
     text = f"Alarm {alert.alarm_name} stable: OK since {ok_at.isoformat()} after flapping."
-    resolve_alert_ticket(deps.store, deps.tickets, deps.incidents, alert, text,
+    resolve_alert_ticket(deps.store, deps.outbox, deps.tickets, deps.incidents, alert, text,
                          f"{alert.alert_id}:stable:{ok_at.isoformat()}", now)  # fmt: skip
     resolution = {"by": "alarm", "how": "alarm stable after flapping", "at": ok_at.isoformat()}
     if deps.store.resolve(alert, resolution, now):
-        resolve_other_tickets(deps.store, deps.tickets, alert.alert_id, alert.ticket_id, text)
+        resolve_other_tickets(
+            deps.store, deps.tickets, alert.alert_id, alert.ticket_id, text, outbox=deps.outbox
+        )
     return True

@@ -159,6 +159,7 @@ def _resolve_by_ticket(
         alert_id,
         ticket_id,
         f"Resolved together with ticket {ticket_id} ({what}): alert {alert_id} is resolved.",
+        outbox=deps.outbox,
     )
     if others:
         text += f" Linked ticket {', '.join(others)} resolved with it."

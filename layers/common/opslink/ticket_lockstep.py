@@ -8,8 +8,6 @@ retry of that step, which finds the alert resolved already."""
 
 from __future__ import annotations
 
-from typing import cast
-
 from aws_lambda_powertools import Logger
 
 from opslink.clock import utcnow
@@ -41,17 +39,19 @@ def resolve_other_tickets(
     done: str | None,
     note: str,
     status: TicketStatus = TicketStatus.RESOLVED,
+    outbox: CommentQueue | None = None,
 ) -> list[str]:
     """Resolve the alert's tickets other than `done` that are still open; their ids.
     Idempotent, so a retried resolution calls it again and finishes what a failure left.
     A ticket the system refuses (a custom state, a permission) is passed over with a
     note on the alert for a human — never the end of the others, never an error after
-    the alert was resolved; one that is away gets the change through the outbox."""
+    the alert was resolved; one that is away gets the change through the `outbox` (without
+    one, the failure is raised to the caller)."""
     changed = []
     for ticket_id in linked_ticket_ids(store, alert_id, tickets.name):
         if ticket_id == done:
             continue
-        queued = hasattr(store, "queue_comment")  # the outbox: nothing is lost
+        queued = outbox is not None  # the outbox: nothing is lost
         try:
             ticket = tickets.get(ticket_id)
             if ticket is None or ticket.status in CLOSED:
@@ -66,8 +66,8 @@ def resolve_other_tickets(
             # it), as the alert is resolved already and a retry would not come back here.
         try:
             key = f"{alert_id}:lockstep:{ticket_id}:{status.value}"
-            if queued:  # keyed: exactly once, whatever fails
-                noted_status(cast(CommentQueue, store), tickets, ticket_id, status, note, key,
+            if outbox is not None:  # keyed: exactly once, whatever fails
+                noted_status(outbox, tickets, ticket_id, status, note, key,
                              utcnow(), alert_id, keep_on_failure=True)  # fmt: skip
             else:
                 tickets.set_status(ticket_id, status, note=note)

@@ -30,6 +30,7 @@ from opslink.faults import FaultReporter
 from opslink.models import Ticket
 from opslink.ports import (  # noqa: F401 (re-exported)
     AlertStore,
+    CommentQueue,
     IncidentStore,
     JobCanceller,
     Notifier,
@@ -51,6 +52,7 @@ class TrackDeps:
     store: TrackStore
     tickets: SweepableTickets
     journal: TrackJournal  # approval decisions' events, the hourly KPI fold
+    outbox: CommentQueue  # comments kept until they are on their ticket, in order
     workflow: Stopper | None = None
     jobs: JobCanceller | None = None
     notifier: Notifier | None = None
@@ -135,7 +137,7 @@ def remind(
             f"(alert {alert.alert_id}, alarm {alert.alarm_name})."
         )
         key = f"{alert.alert_id}:reminder:{now.isoformat()}"
-        post_comment(deps.store, deps.tickets, ticket.id, key, text, now, alert.alert_id)
+        post_comment(deps.outbox, deps.tickets, ticket.id, key, text, now, alert.alert_id)
         if deps.notifier is not None:
             deps.notifier.notify(
                 f"[Reminder] {ticket.id} {alert.service}: still {ticket.status.value}",

@@ -51,6 +51,7 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
         workflow=StepFunctionsWorkflow(settings.state_machine_arn),
         service_map=smap,
         flaps=ReliabilityRecords(store.table, store.client),
+        outbox=store.outbox,
         notifier=notifier,
         faults=FaultReporter(FaultRecords(store.table, store.client), notifier),
         # Off: no alert is placed; those placed before still resolve by their incident.
@@ -112,6 +113,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         circuits=brakes,
         budgets=brakes,
         journal=store.journal,
+        outbox=store.outbox,
         jobs=job_platform(settings, members),
         job_events=settings.job_events,
         waits=JobWaits(settings.alerts_table, client=store.client),  # one DynamoDB client
@@ -209,6 +211,7 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
         store=store,
         tickets=tickets,  # type: ignore[arg-type]
         journal=store.journal,
+        outbox=store.outbox,
         workflow=StepFunctionsWorkflow(settings.state_machine_arn)
         if settings.state_machine_arn
         else None,

@@ -103,7 +103,7 @@ def answer(
     if alert.ticket_id:
         # one comment per request: a later runbook of the ladder asks (and is decided) anew
         key = f"{alert.alert_id}:{press.platform.lower()}:{alert.approval_runbook or '-'}:{done.verdict}"
-        post_soon(deps.store, deps.tickets, alert.ticket_id, key, text, now, alert.alert_id,
+        post_soon(deps.outbox, deps.tickets, alert.ticket_id, key, text, now, alert.alert_id,
                   deps.courier)  # fmt: skip
     return Answer("decided", text, done.verdict)
 

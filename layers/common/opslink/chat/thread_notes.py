@@ -46,6 +46,6 @@ def copy_reply(
     note = "\n".join([f"{email} on {platform}, in the approval request's thread:", "",
                       *fenced(body)])  # fmt: skip
     key = f"{alert.alert_id}:{platform.lower()}-note:{note_id[:100]}"
-    post_soon(deps.store, deps.tickets, alert.ticket_id, key, note, now, alert.alert_id,
+    post_soon(deps.outbox, deps.tickets, alert.ticket_id, key, note, now, alert.alert_id,
               deps.courier)  # fmt: skip
     return {"ok": True}

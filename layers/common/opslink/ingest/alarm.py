@@ -181,7 +181,7 @@ def _on_open_alert(
     commented = False
     if current.ticket_id and claimed:
         post_comment(
-            deps.store,
+            deps.outbox,
             deps.tickets,
             current.ticket_id,
             f"{held_id}:refire:{alarm.state_changed_at.isoformat()}",

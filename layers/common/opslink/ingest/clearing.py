@@ -63,13 +63,13 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
         # The ticket's state and its note, once; if the ticket system fails they wait in
         # the outbox (the reconciler delivers them) and the alert is resolved all the same.
         if policy.ok_policy is OkPolicy.RESOLVE:  # its incident's ticket: as resolve_on says
-            resolve_alert_ticket(deps.store, deps.tickets, deps.incidents, alert, text,
+            resolve_alert_ticket(deps.store, deps.outbox, deps.tickets, deps.incidents, alert, text,
                                  f"{alert.alert_id}:ok:{alarm.state_changed_at.isoformat()}",
                                  deps.clock())  # fmt: skip
         else:
             key = f"{alert.alert_id}:ok:{alarm.state_changed_at.isoformat()}"
             post_comment(
-                deps.store, deps.tickets, alert.ticket_id, key, text, deps.clock(), alert.alert_id
+                deps.outbox, deps.tickets, alert.ticket_id, key, text, deps.clock(), alert.alert_id
             )
     resolution = {
         "by": "alarm",
@@ -79,7 +79,9 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
     }
     resolved = deps.store.resolve(alert, resolution, alarm.state_changed_at)
     if resolved and policy.ok_policy is OkPolicy.RESOLVE:
-        resolve_other_tickets(deps.store, deps.tickets, alert.alert_id, alert.ticket_id, text)
+        resolve_other_tickets(
+            deps.store, deps.tickets, alert.alert_id, alert.ticket_id, text, outbox=deps.outbox
+        )
     # Nothing ran yet and nothing needs to: no approval request left hanging.
     if (
         resolved
@@ -139,7 +141,7 @@ def on_insufficient_data(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -
     if alert.ticket_id:
         key = f"{alert.alert_id}:insufficient_data:{alarm.state_changed_at.isoformat()}"
         post_comment(
-            deps.store, deps.tickets, alert.ticket_id, key, text, deps.clock(), alert.alert_id
+            deps.outbox, deps.tickets, alert.ticket_id, key, text, deps.clock(), alert.alert_id
         )
     deps.store.add_note(alert.alert_id, text, deps.clock(), kind="insufficient_data")
     return RecordResult(

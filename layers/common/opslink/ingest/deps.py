@@ -14,6 +14,7 @@ from opslink.faults import FaultReporter
 from opslink.ports import (
     AlarmTagSource,
     AlertStore,
+    CommentQueue,
     Directory,
     FlapHistory,
     IncidentStore,
@@ -69,6 +70,7 @@ class IngestDeps:
     workflow: Workflow
     service_map: ServiceMap
     flaps: FlapHistory  # each alarm's recent state changes (flap damping)
+    outbox: CommentQueue  # comments kept until they are on their ticket, in order
     clock: Clock = utcnow
     notifier: Notifier | None = None  # operators' channel: fallback while tickets fail
     faults: FaultReporter | None = None

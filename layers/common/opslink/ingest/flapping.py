@@ -38,4 +38,4 @@ def mark_flapping(
     deps.store.add_note(alert.alert_id, text, now, kind="suppressed_flapping")
     if alert.ticket_id:
         key = f"{alert.alert_id}:flapping"
-        post_comment(deps.store, deps.tickets, alert.ticket_id, key, text, now, alert.alert_id)
+        post_comment(deps.outbox, deps.tickets, alert.ticket_id, key, text, now, alert.alert_id)

@@ -156,7 +156,7 @@ def join_incident_ticket(episode: Episode, deps: IngestDeps) -> RecordResult:
            f"remediation runs ({execution}). " if execution else "")
         + f"Reason: {code(alarm.reason[:500])}"
     )  # fmt: skip
-    post_comment(deps.store, deps.tickets, ticket.id, f"{alert.alert_id}:joined", text, now,
+    post_comment(deps.outbox, deps.tickets, ticket.id, f"{alert.alert_id}:joined", text, now,
                  alert.alert_id)  # fmt: skip
     reason = (
         f"joined incident {state.incident_id}: on its ticket {ticket.id} ({alert.incident_why})"
@@ -167,7 +167,7 @@ def join_incident_ticket(episode: Episode, deps: IngestDeps) -> RecordResult:
         pending = alert.pending_ok
         linked = alert.model_copy(update={"ticket_id": ticket.id})
         at = pending.get("at") or now.isoformat()
-        resolve_alert_ticket(deps.store, deps.tickets, deps.incidents, linked,
+        resolve_alert_ticket(deps.store, deps.outbox, deps.tickets, deps.incidents, linked,
                              pending.get("note") or "Alarm returned to OK.",
                              f"{alert.alert_id}:ok:{at}", now)  # fmt: skip
         from datetime import datetime

@@ -146,7 +146,7 @@ def _finish_opening(
                 draft.model_copy(update={"earlier_attempt_at": episode.earlier_attempt_at})
             )
             if follows:
-                moved = deps.store.move_queued_comments(follows, ticket.id)
+                moved = deps.outbox.move_queued_comments(follows, ticket.id)
                 if moved:
                     reason += f"; {moved} queued comment(s) moved to it"
             elif prev_ticket:
@@ -202,7 +202,7 @@ def _reopen(
     prev_resolved = previous.resolved_at
     try:
         ticket = noted_status(
-            deps.store,
+            deps.outbox,
             deps.tickets,
             prev_ticket,
             TicketStatus.OPEN,
@@ -276,7 +276,7 @@ def _opened_after_ok(
         f"system could not be reached when it fired). {pending.get('note', '')}"
     ).strip()
     if policy.ok_policy is OkPolicy.RESOLVE:
-        resolve_alert_ticket(deps.store, deps.tickets, deps.incidents, linked, note,
+        resolve_alert_ticket(deps.store, deps.outbox, deps.tickets, deps.incidents, linked, note,
                              f"{alert.alert_id}:ok:{at}", deps.clock())  # fmt: skip
         resolution = {
             "by": "alarm",
@@ -285,10 +285,12 @@ def _opened_after_ok(
             "reason": pending.get("reason", ""),
         }
         if deps.store.resolve(linked, resolution, datetime.fromisoformat(at)):
-            resolve_other_tickets(deps.store, deps.tickets, alert.alert_id, ticket.id, note)
+            resolve_other_tickets(
+                deps.store, deps.tickets, alert.alert_id, ticket.id, note, outbox=deps.outbox
+            )
         outcome, reason = Outcome.RESOLVED, "ticket created after the alarm cleared, then resolved"
     else:
-        post_comment(deps.store, deps.tickets, ticket.id, f"{alert.alert_id}:ok:{at}", note,
+        post_comment(deps.outbox, deps.tickets, ticket.id, f"{alert.alert_id}:ok:{at}", note,
                      deps.clock(), alert.alert_id)  # fmt: skip
         outcome, reason = Outcome.CREATED, "ticket created after the alarm cleared (OK noted)"
     return RecordResult(

@@ -38,6 +38,9 @@ class CommentQueue(Protocol):
         """Queue `old_ticket`'s waiting comments on `new_ticket` (a follow-up of a ticket
         closed for good), in order; the old ones are marked delivered. Returns how many."""
 
+    def keep_on_alert(self, alert_id: str, text: str, at: datetime) -> None:
+        """A comment that can never reach its ticket, kept on the alert's own record."""
+
 
 class FlapHistory(Protocol):
     """Each alarm's recent state changes: what flap damping decides from."""
@@ -51,7 +54,7 @@ class FlapHistory(Protocol):
         """The alarm's recent state changes, oldest first."""
 
 
-class AlertStore(CommentQueue, Protocol):
+class AlertStore(Protocol):
     def open_alert(
         self,
         alert: Alert,

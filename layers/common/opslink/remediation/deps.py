@@ -14,6 +14,7 @@ from opslink.ports import (
     AutomationControl,
     ChatMessages,
     Circuits,
+    CommentQueue,
     Directory,
     EventJournal,
     HostDirectory,
@@ -38,6 +39,7 @@ class RemediateDeps:
     circuits: Circuits  # one breaker per job platform
     budgets: AutomationBudgets  # the runaway brake
     journal: EventJournal  # remediation's events (diagnostics, selection, manual runs)
+    outbox: CommentQueue  # comments kept until they are on their ticket, in order
     jobs: JobPlatform | None = None
     # Completion events: the job's end wakes the waiting execution (remediation/completion).
     job_events: bool = False  # the platform announces job ends: wait long, poll as a net

@@ -226,5 +226,5 @@ def _report(deps: RemediateDeps, req: TaskRequest, d: Diagnostics) -> Diagnostic
     deps.store.add_note(a.alert_id, text, now, kind="diagnostics")
     if a.ticket_id and (d.jobs or d.skipped):
         key = f"{a.alert_id}:diagnostics"
-        post_comment(deps.store, deps.tickets, a.ticket_id, key, text, now, a.alert_id)
+        post_comment(deps.outbox, deps.tickets, a.ticket_id, key, text, now, a.alert_id)
     return d

@@ -179,7 +179,7 @@ def _start(
     deps.store.add_note(a.alert_id, text, deps.clock(), kind="job_launched")
     if a.ticket_id:
         key = f"{a.alert_id}:launched:{runbook.name}" + (f":{a.manual.run_id}" if a.manual else "")
-        post_comment(deps.store, deps.tickets, a.ticket_id, key, text, deps.clock(), a.alert_id)
+        post_comment(deps.outbox, deps.tickets, a.ticket_id, key, text, deps.clock(), a.alert_id)
     return job
 
 

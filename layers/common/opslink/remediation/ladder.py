@@ -81,7 +81,7 @@ def next_attempt(deps: RemediateDeps, req: TaskRequest) -> Ladder:
     deps.store.add_note(a.alert_id, text, deps.clock(), kind="ladder_next", event=chosen)
     if a.ticket_id:
         key = f"{a.alert_id}:ladder:{len(attempts) + 1}:{spec.name}"
-        post_comment(deps.store, deps.tickets, a.ticket_id, key, text, deps.clock(), a.alert_id)
+        post_comment(deps.outbox, deps.tickets, a.ticket_id, key, text, deps.clock(), a.alert_id)
     picked = SelectedRunbook(name=spec.name, tier=best.tier, timeout_seconds=spec.timeout_seconds)
     return Ladder(
         attempts=attempts, next=True, selection=Selection(runbook=picked, reason=text), reason=text

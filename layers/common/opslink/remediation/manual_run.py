@@ -95,7 +95,7 @@ def requested_runbook(deps: RemediateDeps, a: RemediationInput) -> Selection:
     deps.store.add_note(a.alert_id, text, deps.clock(), kind="manual_run", event=chosen)
     if a.ticket_id:
         key = f"{a.alert_id}:manual_run:{run.run_id}"
-        post_comment(deps.store, deps.tickets, a.ticket_id, key, text, deps.clock(), a.alert_id)
+        post_comment(deps.outbox, deps.tickets, a.ticket_id, key, text, deps.clock(), a.alert_id)
     picked = SelectedRunbook(
         name=run.runbook, tier=tier, timeout_seconds=runbook.spec.timeout_seconds
     )

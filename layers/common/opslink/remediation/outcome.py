@@ -149,10 +149,10 @@ def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
     if a.ticket_id:
         text = resolution_comment(runbook, f"{platform} job {job_id}", a.alarm_name, out.stdout)
         if current is not None and current.incident_id:  # the incident's: as resolve_on says
-            resolve_alert_ticket(deps.store, deps.tickets, deps.incidents, current, text,
+            resolve_alert_ticket(deps.store, deps.outbox, deps.tickets, deps.incidents, current, text,
                                  f"{a.alert_id}:resolved:{runbook}", now)  # fmt: skip
         else:
-            noted_status(deps.store, deps.tickets, a.ticket_id, TicketStatus.RESOLVED, text,
+            noted_status(deps.outbox, deps.tickets, a.ticket_id, TicketStatus.RESOLVED, text,
                          f"{a.alert_id}:resolved:{runbook}", now, a.alert_id,
                          keep_on_failure=True)  # fmt: skip
     resolved = deps.store.resolve_by_id(a.alert_id, resolution, now)
@@ -163,6 +163,7 @@ def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
         a.alert_id,
         a.ticket_id,
         f"Resolved with alert {a.alert_id}: runbook {runbook} fixed it (alarm back to OK).",
+        outbox=deps.outbox,
     )
     if not resolved:
         deps.store.add_note(
@@ -262,7 +263,7 @@ def escalate(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
         text = f"Handed to a human: {why}. Hand-over ticket {ticket_id} (assigned to {oncall or 'nobody'})."
         if a.ticket_id:
             key = f"{a.alert_id}:handed_over:{kind}"
-            post_comment(deps.store, deps.tickets, a.ticket_id, key, text, now, a.alert_id)
+            post_comment(deps.outbox, deps.tickets, a.ticket_id, key, text, now, a.alert_id)
     else:
         own = deps.tickets.get(a.ticket_id)
         due = now + MANUAL_DUE

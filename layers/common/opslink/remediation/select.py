@@ -205,7 +205,7 @@ def request_approval(deps: RemediateDeps, req: TaskRequest) -> dict[str, bool]:
     deps.store.add_note(a.alert_id, text, deps.clock(), kind="approval_requested", event=requested)
     if a.ticket_id:
         key = f"{a.alert_id}:approval_requested:{runbook.name}"
-        post_comment(deps.store, deps.tickets, a.ticket_id, key, text, deps.clock(), a.alert_id)
+        post_comment(deps.outbox, deps.tickets, a.ticket_id, key, text, deps.clock(), a.alert_id)
     if deps.chat is not None:
         _post_to_chat(deps, req, runbook, execution)
     return {"requested": True}

@@ -49,7 +49,7 @@ def _note(deps: RemediateDeps, req: TaskRequest, kind: str, text: str) -> dict[s
     if alert.ticket_id:
         key = f"{alert.alert_id}:{kind}:{hashlib.sha256(text.encode()).hexdigest()[:12]}"
         post_comment(
-            deps.store, deps.tickets, alert.ticket_id, key, text, deps.clock(), alert.alert_id
+            deps.outbox, deps.tickets, alert.ticket_id, key, text, deps.clock(), alert.alert_id
         )
     return {"noted": True, "kind": kind}
 
@@ -121,7 +121,7 @@ def run_task(event: Any, deps: RemediateDeps) -> dict[str, Any]:
         ticket = event.get("ticket_id")
         if not isinstance(ticket, str) or not ticket:
             raise InvalidTaskInput("deliver_comments: ticket_id is required")
-        return drain(deps.store, deps.tickets, ticket[:200])
+        return drain(deps.outbox, deps.tickets, ticket[:200])
     req = parse_request(event)
     task = TASKS.get(req.action)
     if task is None:

@@ -4,14 +4,26 @@ several of them on one table and one client; the ports that stand alone are obje
 their own, composed in wiring.py on the same client: JobWaits (job_waits.py), FaultRecords
 (faults.py), IncidentKeys (incident_keys.py), ReliabilityRecords (reliability.py: flap
 history, circuits, automation budgets); the journal (journal.py: events, chains, the KPI
-counters of kpi_counters.py) is composed, reached as `self.journal`."""
+counters of kpi_counters.py) and the comment outbox (outbox.py) are composed, reached as
+`store.journal` and `store.outbox` and handed to the services as such."""
 
 from __future__ import annotations
 
 from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.adapters.store.ledger import RemediationLedger
 from opslink.adapters.store.locks import DedupLocks
+from opslink.adapters.store.outbox import CommentOutbox
 
 
 class DynamoAlertStore(DedupLocks, RemediationLedger, Bookkeeping):
     """AlertStore, RemediationStore and the bookkeeping ports on one table."""
+
+    _outbox: CommentOutbox | None = None
+
+    @property
+    def outbox(self) -> CommentOutbox:
+        """The comment outbox on this table (comments it cannot deliver are kept as notes
+        on their alerts, here)."""
+        if self._outbox is None:
+            self._outbox = CommentOutbox(self.table, self.client, notes=self)
+        return self._outbox

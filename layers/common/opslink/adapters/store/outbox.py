@@ -1,0 +1,111 @@
+"""The comment outbox: comments whose delivery failed or whose outcome is unknown, kept
+per ticket until they are known to be on it (comment_outbox.py delivers them). An object
+of its own on the store's table and client, composed into the store (`store.outbox`) and
+handed to the services for the CommentQueue port."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any, Protocol, cast
+
+from opslink.adapters.store import keys
+from opslink.adapters.store.base import TableBase
+from opslink.adapters.store.items import from_item as _from_item
+from opslink.adapters.store.items import to_item as _to_item
+from opslink.ports.records import QueuedComment
+
+OUTBOX_KEEP_DELIVERED_SECONDS = 7 * 86400
+
+
+class _Notes(Protocol):
+    def add_note(self, alert_id: str, text: str, at: datetime, kind: str = "note") -> None: ...
+
+
+class CommentOutbox(TableBase):
+    def __init__(self, table: str, client: Any, notes: _Notes) -> None:
+        super().__init__(table, client)
+        self._notes = notes
+
+    def keep_on_alert(self, alert_id: str, text: str, at: datetime) -> None:
+        """A comment that can never reach its ticket, kept on the alert's own record."""
+        self._notes.add_note(alert_id, text, at, kind="comment_kept")
+
+    def queue_comment(
+        self,
+        ticket_id: str,
+        key: str,
+        text: str,
+        at: datetime,
+        alert_id: str = "",
+        status: str | None = None,
+    ) -> None:
+        """Keep a comment (with `status`, a state change and its note) until it is known
+        to be on the ticket (once per key)."""
+        self._conditional(
+            "put_item",
+            TableName=self.table,
+            Item=_to_item(
+                keys.outbox(ticket_id, key)
+                | {
+                    "gsi1pk": keys.OUTBOX_INDEX,
+                    "gsi1sk": f"{at.isoformat()}#{ticket_id}#{key}",
+                    "ticket_id": ticket_id,
+                    "key": key,
+                    "text": text[:30_000],
+                    "at": at.isoformat(),
+                    "alert_id": alert_id,
+                    "status": status,
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def queued_comments(self, ticket_id: str | None = None) -> list[QueuedComment]:
+        """Comments still to deliver, oldest first (one ticket's, or every ticket's)."""
+        if ticket_id is not None:
+            q: dict[str, Any] = {
+                "KeyConditionExpression": "pk = :p",
+                "ExpressionAttributeValues": _to_item({":p": keys.outbox(ticket_id, "")["pk"]}),
+                "FilterExpression": "attribute_not_exists(delivered)",
+                "ConsistentRead": True,
+            }
+        else:
+            q = {
+                "IndexName": "gsi1",
+                "KeyConditionExpression": "gsi1pk = :p",
+                "ExpressionAttributeValues": _to_item({":p": keys.OUTBOX_INDEX}),
+            }
+        out = self._call("query", TableName=self.table, **q)
+        items = [cast(QueuedComment, _from_item(i)) for i in out.get("Items", [])]
+        return sorted(items, key=lambda d: (str(d.get("at", "")), str(d.get("key", ""))))
+
+    def move_queued_comments(self, old_ticket: str, new_ticket: str) -> int:
+        """The waiting comments of a ticket closed for good, queued on its follow-up in
+        the same order (their state changes are moot there); the old items marked done."""
+        moved = 0
+        for item in self.queued_comments(old_ticket):
+            self.queue_comment(
+                new_ticket,
+                str(item["key"]),
+                f"{item['text']}\n\n(Moved from ticket {old_ticket}, which is closed for good.)",
+                datetime.fromisoformat(str(item["at"])),
+                str(item.get("alert_id") or ""),
+            )
+            self.comment_delivered(old_ticket, str(item["key"]))
+            moved += 1
+        return moved
+
+    def comment_delivered(self, ticket_id: str, key: str) -> None:
+        """Marked delivered, never deleted (no function may delete items); it leaves the
+        outbox index at once and the table a week later (TTL)."""
+        expires = int(time.time()) + OUTBOX_KEEP_DELIVERED_SECONDS
+        self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item(keys.outbox(ticket_id, key)),
+            UpdateExpression="SET delivered = :t, #ttl = :e REMOVE gsi1pk, gsi1sk",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#ttl": "ttl"},
+            ExpressionAttributeValues=_to_item({":t": True, ":e": expires}),
+        )
