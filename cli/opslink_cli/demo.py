@@ -285,7 +285,9 @@ def scenario(
     say(f"  fired on the local clock: {', '.join(sorted(set(fired)))}")
     run.alerts = store.list_alerts(limit=100)
     run.tickets = tickets.list(limit=100)
-    run.rejected = store.rejections(datetime.now(UTC))
+    from opslink.adapters.store.bookkeeping import Bookkeeping
+
+    run.rejected = Bookkeeping(store.table, store.client).rejections(datetime.now(UTC))
     run.counters = store.journal.kpi_counters(t0).get("all", {})  # the day's KPI counters
     from opslink_cli.kpi_report import build
 

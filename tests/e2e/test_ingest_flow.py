@@ -156,7 +156,9 @@ def test_batch_with_one_malformed_record(stack: Stack) -> None:
 def _rejections_today(stack: Stack) -> list[dict[str, Any]]:
     from datetime import UTC, datetime
 
-    return stack.alerts.rejections(datetime.now(UTC))
+    from opslink.adapters.store.bookkeeping import Bookkeeping
+
+    return Bookkeeping(stack.alerts.table, stack.alerts.client).rejections(datetime.now(UTC))
 
 
 def test_insufficient_data_and_eventbridge_form(stack: Stack) -> None:

@@ -28,6 +28,8 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from opslink.adapters.store.bookkeeping import Bookkeeping
+from opslink.adapters.store.durations import JobDurationRecords
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.store.faults import FaultRecords
 from opslink.adapters.store.reliability import ReliabilityRecords
@@ -165,6 +167,7 @@ def world(rate: float = 0.0, system: str = "zendesk") -> Iterator[tuple[IngestDe
         deps = IngestDeps(
             store=store,
             outbox=store.outbox,
+            rejections=Bookkeeping(store.table, store.client),
             tickets=(
                 JiraTickets(url, "OPS", "ops@example.com", "jira-token", client=http)
                 if jira
@@ -457,7 +460,9 @@ def job_platform_down(alarms: int) -> BrakeOutcome:
             circuits=deps.flaps,  # type: ignore[arg-type]
             budgets=deps.flaps,  # type: ignore[arg-type]
             journal=deps.store.journal,
-            outbox=deps.store.outbox,  # type: ignore[attr-defined]
+            outbox=deps.store.outbox,
+            chat_threads=Bookkeeping(deps.store.table, deps.store.client),
+            durations=JobDurationRecords(deps.store.table, deps.store.client),  # type: ignore[attr-defined]
             jobs=platform,  # type: ignore[arg-type]
             catalog=load_catalog(str(ROOT / "runbooks")),
             service_map=load_service_map(),

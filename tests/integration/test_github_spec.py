@@ -151,7 +151,9 @@ class _NoAlerts:
 def _deps(tickets: GitHubTickets) -> Any:
     from opslink.track_service import TrackDeps
 
-    return TrackDeps(store=_NoAlerts(), journal=None, outbox=None, tickets=tickets)  # type: ignore[arg-type]
+    return TrackDeps(
+        store=_NoAlerts(), journal=None, outbox=None, bookkeeping=None, tickets=tickets
+    )  # type: ignore[arg-type]
 
 
 def test_published_ping_gets_200(github: tuple[GitHubTickets, GitHubSpecApi]) -> None:

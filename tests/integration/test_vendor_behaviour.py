@@ -60,7 +60,9 @@ def test_a_deleted_zendesk_ticket_never_stops_the_sweep() -> None:
             gone.id: "true",
         }
         store = _SweepStore()
-        result = sweep(TrackDeps(store=store, journal=None, outbox=None, tickets=tickets))  # type: ignore[arg-type]
+        result = sweep(
+            TrackDeps(store=store, journal=None, outbox=None, bookkeeping=store, tickets=tickets)
+        )  # type: ignore[arg-type]
         assert result["changed"] == 2 and store.checkpoint is not None  # the checkpoint moves
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import opslink.adapters.http_client as http_client
+from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.store.reliability import ReliabilityRecords
 from opslink.adapters.throttling import is_throttled, throttle_wait
@@ -262,6 +263,7 @@ def test_a_throttled_sweep_keeps_its_checkpoint_and_records_the_fault() -> None:
                 store=store,
                 journal=None,
                 outbox=None,
+                bookkeeping=store,
                 tickets=tickets,
                 faults=FaultReporter(faults),
             )
@@ -275,6 +277,7 @@ def test_a_throttled_sweep_keeps_its_checkpoint_and_records_the_fault() -> None:
                 store=store,
                 journal=None,
                 outbox=None,
+                bookkeeping=store,
                 tickets=tickets,
                 faults=FaultReporter(faults),
             )
@@ -313,6 +316,7 @@ def test_a_throttled_webhook_answers_503_with_the_vendors_wait() -> None:
             store=_SweepStore(),
             journal=None,
             outbox=None,
+            bookkeeping=_SweepStore(),
             tickets=tickets,
             faults=FaultReporter(faults),
         )  # type: ignore[arg-type]
@@ -333,11 +337,16 @@ def flow(ddb: Any) -> Any:
 
     def make(tickets: Any) -> tuple[IngestDeps, TrackDeps]:
         store = DynamoAlertStore("AlertsTable", ddb)
-        ingest = IngestDeps(store=store, outbox=store.outbox, tickets=tickets, directory=ServiceMapDirectory(smap),
+        ingest = IngestDeps(store=store, outbox=store.outbox, rejections=Bookkeeping(store.table, store.client), tickets=tickets, directory=ServiceMapDirectory(smap),
                             tags=StaticTags(), workflow=RecordingWorkflow(), service_map=smap,
                             flaps=ReliabilityRecords("AlertsTable", ddb), clock=clock)  # fmt: skip
         track = TrackDeps(
-            store=store, journal=store.journal, outbox=store.outbox, tickets=tickets, clock=clock
+            store=store,
+            journal=store.journal,
+            outbox=store.outbox,
+            bookkeeping=Bookkeeping(store.table, store.client),
+            tickets=tickets,
+            clock=clock,
         )  # type: ignore[arg-type]
         return ingest, track
 
@@ -497,7 +506,7 @@ def test_one_unreadable_ticket_is_skipped_recorded_and_the_checkpoint_moves(flow
         result = sweep(track)
     assert bad.ticket_id in result["skipped"]
     assert result["resolved"] == [good.alert_id] and result["left"] == 0
-    assert track.store.get_checkpoint("track#servicenow") is not None
+    assert track.bookkeeping.get_checkpoint("track#servicenow") is not None
     assert [f.component for f in faults.opened] == ["ticket"]
     assert faults.opened[0].context["ticket_id"] == bad.ticket_id
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.store.reliability import ReliabilityRecords
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
@@ -69,6 +70,7 @@ def build_deps(ddb: Any, clock: Clock) -> IngestDeps:
     return IngestDeps(
         store=store,
         outbox=store.outbox,
+        rejections=Bookkeeping(store.table, store.client),
         tickets=BuiltinTicketSystem("TicketsTable", ddb, clock=clock),
         directory=ServiceMapDirectory(smap),
         tags=StaticTags(),

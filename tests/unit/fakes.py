@@ -8,6 +8,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from opslink.adapters.store.bookkeeping import Bookkeeping
+from opslink.adapters.store.durations import JobDurationRecords
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 from tests.unit.conftest import Clock
 
@@ -127,6 +129,8 @@ def remediate_deps(deps: Any, platform: FakePlatform, clock: Clock) -> Any:
         budgets=deps.flaps,
         journal=deps.store.journal,
         outbox=deps.store.outbox,
+        chat_threads=Bookkeeping(deps.store.table, deps.store.client),
+        durations=JobDurationRecords(deps.store.table, deps.store.client),
         jobs=platform,
         catalog=load_catalog(str(ROOT / "runbooks")),
         alarms=FakeAlarms("OK"),

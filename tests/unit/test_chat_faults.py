@@ -13,6 +13,7 @@ import pytest
 
 from opslink.adapters.chat.slack_messages import SlackApprovalMessages
 from opslink.adapters.chat.teams_messages import TeamsApprovalMessages
+from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.adapters.store.faults import FaultRecords
 from opslink.chat.fault_notices import tell_faults
 from opslink.errors import JobPlatformError, TicketSystemError
@@ -42,7 +43,7 @@ def test_a_fault_and_its_recovery_are_told_once_each(
     chat = SlackApprovalMessages(BOT_TOKEN, "#ops", base_url=slack.api_url)
     reporter.record("ticket_system", "jira", TicketSystemError("HTTP 503 from Jira"), {}, clock())
     reporter.record("chat", "slack", TicketSystemError("Slack is away"), {}, clock())
-    [told] = tell_faults(records, deps.store, chat, clock())  # type: ignore[arg-type]
+    [told] = tell_faults(records, Bookkeeping("AlertsTable", deps.store.client), chat, clock())  # type: ignore[arg-type]
     [message] = slack.messages
     assert message["channel"] == "#ops"
     assert message["text"] == "OpsLink fault: jira (ticket_system) failing"
@@ -51,10 +52,14 @@ def test_a_fault_and_its_recovery_are_told_once_each(
     assert "the reconciler creates their tickets on recovery" in body
     clock.advance(minutes=5)
     reporter.record("ticket_system", "jira", TicketSystemError("HTTP 503 again"), {}, clock())
-    assert tell_faults(records, deps.store, chat, clock()) == []  # told already
+    assert (
+        tell_faults(records, Bookkeeping("AlertsTable", deps.store.client), chat, clock()) == []
+    )  # told already
     clock.advance(minutes=20)
     reporter.recovered("ticket_system", "jira", clock())
-    assert tell_faults(records, deps.store, chat, clock()) == [told]  # type: ignore[arg-type]
+    assert tell_faults(records, Bookkeeping("AlertsTable", deps.store.client), chat, clock()) == [
+        told
+    ]  # type: ignore[arg-type]
     assert slack.messages[-1]["text"].startswith("OpsLink recovered: jira (ticket_system)")
     assert "lasted 25 min" in slack.messages[-1]["blocks"][0]["text"]["text"]
     assert len(slack.messages) == 2
@@ -66,10 +71,12 @@ def test_a_chat_that_is_away_hears_of_the_fault_on_a_later_pass(
     records, reporter = _records(deps)
     reporter.record("job_platform", "awx", JobPlatformError("AWX 502"), {}, clock())
     away = SlackApprovalMessages(BOT_TOKEN, "#ops", base_url="http://127.0.0.1:9/api/")
-    assert tell_faults(records, deps.store, away, clock()) == []  # type: ignore[arg-type]
+    assert tell_faults(records, Bookkeeping("AlertsTable", deps.store.client), away, clock()) == []  # type: ignore[arg-type]
     chat = SlackApprovalMessages(BOT_TOKEN, "#ops", base_url=slack.api_url)
     clock.advance(minutes=5)
-    assert len(tell_faults(records, deps.store, chat, clock())) == 1  # type: ignore[arg-type]
+    assert (
+        len(tell_faults(records, Bookkeeping("AlertsTable", deps.store.client), chat, clock())) == 1
+    )  # type: ignore[arg-type]
     assert "automation paused for the platform (circuit open)" in json_of(slack.messages)
 
 
@@ -86,7 +93,12 @@ def test_old_faults_are_not_told_again_and_teams_hears_them_as_cards(
         chat = TeamsApprovalMessages(APP_ID, APP_PASSWORD, "19:ops@thread.tacv2",
                                      login_url=env["TEAMS_LOGIN_URL"],
                                      service_url=env["TEAMS_SERVICE_URL"])  # fmt: skip
-        told = tell_faults(records, deps.store, chat, clock() + timedelta(minutes=1))  # type: ignore[arg-type]
+        told = tell_faults(
+            records,
+            Bookkeeping("AlertsTable", deps.store.client),
+            chat,
+            clock() + timedelta(minutes=1),
+        )  # type: ignore[arg-type]
         assert len(told) == 1 and "rundeck" in told[0]
         [card] = teams.messages[0]["cards"]
         assert "rundeck" in json_of([card]) and "Rundeck 500" in json_of([card])
@@ -107,16 +119,16 @@ def test_a_function_with_chat_tells_a_fault_the_moment_it_opens(
     told at once, its recovery too, and the scheduled pass finds nothing left to tell."""
     records = FaultRecords("AlertsTable", deps.store.client)  # type: ignore[attr-defined]
     chat = SlackApprovalMessages(BOT_TOKEN, "#ops", base_url=slack.api_url)
-    reporter = FaultReporter(records, None, chat, deps.store)  # type: ignore[arg-type]
+    reporter = FaultReporter(records, None, chat, Bookkeeping("AlertsTable", deps.store.client))  # type: ignore[arg-type]
     reporter.record("job_platform", "rundeck", JobPlatformError("Rundeck 503"), {}, clock())
     [told] = slack.messages
     assert told["text"] == "OpsLink fault: rundeck (job_platform) failing"
     assert "automation paused for the platform (circuit open)" in json_of(slack.messages)
     reporter.record("job_platform", "rundeck", JobPlatformError("Rundeck 503 again"), {}, clock())
     assert len(slack.messages) == 1  # the same fault: counted, not told again
-    assert tell_faults(records, deps.store, chat, clock()) == []  # type: ignore[arg-type]
+    assert tell_faults(records, Bookkeeping("AlertsTable", deps.store.client), chat, clock()) == []  # type: ignore[arg-type]
     clock.advance(minutes=7)
     reporter.recovered("job_platform", "rundeck", clock())
     assert slack.messages[-1]["text"].startswith("OpsLink recovered: rundeck (job_platform)")
-    assert tell_faults(records, deps.store, chat, clock()) == []  # type: ignore[arg-type]
+    assert tell_faults(records, Bookkeeping("AlertsTable", deps.store.client), chat, clock()) == []  # type: ignore[arg-type]
     assert len(slack.messages) == 2

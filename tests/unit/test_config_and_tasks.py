@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from opslink.adapters.store.bookkeeping import Bookkeeping
+from opslink.adapters.store.durations import JobDurationRecords
 from opslink.config import IngestSettings
 from opslink.errors import ConfigurationError, InvalidTaskInput
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
@@ -50,6 +52,8 @@ def test_record_failure_notes_alert_and_ticket(deps: IngestDeps) -> None:
         budgets=deps.flaps,
         journal=deps.store.journal,
         outbox=deps.store.outbox,
+        chat_threads=Bookkeeping(deps.store.table, deps.store.client),
+        durations=JobDurationRecords(deps.store.table, deps.store.client),
     )
     error = {
         "Error": "StoreError",
@@ -74,6 +78,8 @@ def test_select_without_catalog_leaves_alert_to_humans(deps: IngestDeps) -> None
             budgets=deps.flaps,
             journal=deps.store.journal,
             outbox=deps.store.outbox,
+            chat_threads=Bookkeeping(deps.store.table, deps.store.client),
+            durations=JobDurationRecords(deps.store.table, deps.store.client),
         ),
     )
     assert out["runbook"] is None and "left to humans" in out["reason"]
@@ -94,6 +100,8 @@ def test_bad_task_input_is_specific(deps: IngestDeps, event: dict[str, Any], mes
                 budgets=deps.flaps,
                 journal=deps.store.journal,
                 outbox=deps.store.outbox,
+                chat_threads=Bookkeeping(deps.store.table, deps.store.client),
+                durations=JobDurationRecords(deps.store.table, deps.store.client),
             ),
         )
 
@@ -125,6 +133,8 @@ def test_select_honours_tiers_and_never_picks_a_diagnostic(deps: Any) -> None:
         budgets=deps.flaps,
         journal=deps.store.journal,
         outbox=deps.store.outbox,
+        chat_threads=Bookkeeping(deps.store.table, deps.store.client),
+        durations=JobDurationRecords(deps.store.table, deps.store.client),
         catalog=catalog,
         alarms=FakeAlarms(),
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.adapters.store.incident_keys import IncidentKeys
 from opslink.incident_actions import handle_incident_request
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
@@ -41,7 +42,7 @@ def grouped(deps: IngestDeps, ddb: Any) -> IngestDeps:
 
 @pytest.fixture
 def track(grouped: IngestDeps, clock: Clock) -> TrackDeps:
-    return TrackDeps(store=grouped.store, journal=grouped.store.journal, outbox=grouped.store.outbox, tickets=grouped.tickets,  # type: ignore[arg-type]
+    return TrackDeps(store=grouped.store, journal=grouped.store.journal, outbox=grouped.store.outbox, bookkeeping=Bookkeeping(grouped.store.table, grouped.store.client), tickets=grouped.tickets,  # type: ignore[arg-type]
                      clock=clock, incidents=grouped.incidents)  # fmt: skip
 
 

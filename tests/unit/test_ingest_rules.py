@@ -289,7 +289,7 @@ def test_bad_record_is_rejected_recorded_and_siblings_survive(
     assert [r.outcome for r in results] == [Outcome.CREATED, Outcome.REJECTED, Outcome.CREATED]
     assert [r.index for r in results] == [0, 1, 2]
     assert "not JSON" in results[1].reason and not results[1].retryable
-    recorded = deps.store.rejections(clock())  # type: ignore[attr-defined]
+    recorded = deps.rejections.rejections(clock())  # type: ignore[attr-defined]
     assert len(recorded) == 1 and "not JSON" in recorded[0]["reason"]
 
 
@@ -346,7 +346,7 @@ def test_console_test_notification_is_ignored_without_ticket_or_rejection(
     assert r.outcome is Outcome.IGNORED and "test notification" in r.reason
     assert not r.retryable
     assert deps.tickets.list(limit=10) == []  # type: ignore[attr-defined]
-    assert deps.store.rejections(clock()) == []
+    assert deps.rejections.rejections(clock()) == []
     assert deps.workflow.started == {}  # type: ignore[attr-defined]
 
 
@@ -503,6 +503,6 @@ def test_a_forged_cross_account_event_is_rejected_and_recorded(
         r = one(event, deps, policy)
         assert r.outcome is Outcome.REJECTED and not r.retryable
         assert "forged cross-account event" in r.reason and sender in r.reason
-    assert len(deps.store.rejections(clock())) == 2  # type: ignore[attr-defined]
+    assert len(deps.rejections.rejections(clock())) == 2  # type: ignore[attr-defined]
     assert deps.tickets.list(limit=10) == []  # type: ignore[attr-defined]
     assert one(genuine, deps, policy).outcome is Outcome.CREATED

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.journal import BUCKETS, EventKind, LifecycleEvent
@@ -94,6 +95,7 @@ def day(deps: IngestDeps, clock: Clock, request: pytest.FixtureRequest) -> dict[
         store=deps.store,
         journal=deps.store.journal,
         outbox=deps.store.outbox,
+        bookkeeping=Bookkeeping(deps.store.table, deps.store.client),
         tickets=deps.tickets,
         clock=clock,
     )  # type: ignore[arg-type]

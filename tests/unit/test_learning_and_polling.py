@@ -52,7 +52,7 @@ def test_the_poll_task_learns_durations_and_plans_the_next_run(
         platform.ran_for = 75.0
         clock.advance(seconds=60)
         run_task({"action": "poll", "alert": alert, "job": launched["job"], "poll": first}, rdeps)
-    assert rdeps.store.job_durations("fake", "restart_service") == [75.0] * MIN_HISTORY
+    assert rdeps.durations.job_durations("fake", "restart_service") == [75.0] * MIN_HISTORY
     alert = opened_alert(deps, "prod-checkout-api-cpu-high-next")
     launched = run_task({"action": "launch", "alert": alert, "selection": selection}, rdeps)
     assert launched["poll"]["plan"]["typical"] == 75.0
@@ -75,4 +75,4 @@ def test_a_platform_that_does_not_time_its_jobs_teaches_nothing(
     clock.advance(seconds=40)
     done = run_task({"action": "poll", "alert": alert, **launched}, rdeps)["poll"]
     assert done["state"] == "succeeded"
-    assert rdeps.store.job_durations("fake", "restart_service") == []
+    assert rdeps.durations.job_durations("fake", "restart_service") == []

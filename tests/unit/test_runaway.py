@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from opslink.adapters.store.bookkeeping import Bookkeeping
+from opslink.adapters.store.durations import JobDurationRecords
 from opslink.errors import AutomationBudgetExhausted, JobPlatformError
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.remediation import RemediateDeps, run_task
@@ -63,7 +65,9 @@ def _deps(deps: IngestDeps, platform: FakePlatform, per_resource: int = 3) -> Re
         circuits=deps.flaps,  # type: ignore[arg-type]
         budgets=deps.flaps,  # type: ignore[arg-type]
         journal=deps.store.journal,
-        outbox=deps.store.outbox,  # type: ignore[attr-defined]
+        outbox=deps.store.outbox,
+        chat_threads=Bookkeeping(deps.store.table, deps.store.client),
+        durations=JobDurationRecords(deps.store.table, deps.store.client),  # type: ignore[attr-defined]
         jobs=platform,  # type: ignore[arg-type]
         catalog=load_catalog(str(ROOT / "runbooks")),
         service_map=load_service_map(),

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.chat.slack import handle
 from opslink.ingest import IngestDeps
 from opslink.service_map import ServiceMap, load_service_map
@@ -67,6 +68,7 @@ def world(deps: IngestDeps, clock: Clock) -> dict[str, Any]:
         store=deps.store,
         journal=deps.store.journal,
         outbox=deps.store.outbox,
+        bookkeeping=Bookkeeping(deps.store.table, deps.store.client),
         tickets=deps.tickets,
         clock=clock,
     )  # type: ignore[arg-type]
@@ -190,7 +192,9 @@ def test_an_approval_request_is_posted_once_with_its_buttons_and_slack_down_bloc
         [posted] = app.posted
         assert posted["channel"] == "#payments" and "restart_db" in posted["text"]
         # its thread is the alert's: replies there become ticket comments
-        linked = deps.store.alert_of_chat_message("#payments/1765000000.000001")  # type: ignore[attr-defined]
+        linked = Bookkeeping(deps.store.table, deps.store.client).alert_of_chat_message(
+            "#payments/1765000000.000001"
+        )
         assert linked == alert["alert_id"]
         # what the approver needs to decide: where, the parameters, the exact hosts
         shown = posted["blocks"][0]["text"]["text"]
@@ -428,8 +432,8 @@ def reply(
 def test_a_reply_in_the_requests_thread_is_a_ticket_comment_once_scrubbed_and_inert(
     world: dict[str, Any],
 ) -> None:
-    store, now = world["deps"].store, world["now"]
-    store.link_chat_message(
+    now = world["now"]
+    world["track"].bookkeeping.link_chat_message(
         "C0OPS/1765000000.000100", world["alert"]["alert_id"], world["track"].clock()
     )
     status, doc = answer(
@@ -485,7 +489,12 @@ def test_a_hand_over_is_told_in_the_services_channel_once_and_slack_down_blocks_
         [posted] = app.posted
         assert posted["channel"] == "#payments" and posted["text"].startswith("Handed to a human: ")
         assert "prod-checkout-api-cpu-high" in posted["text"] and "blocks" in posted
-        assert deps.store.alert_of_chat_message("#payments/1765000000.000001") == alert["alert_id"]  # type: ignore[attr-defined]
+        assert (
+            Bookkeeping(deps.store.table, deps.store.client).alert_of_chat_message(
+                "#payments/1765000000.000001"
+            )
+            == alert["alert_id"]
+        )  # type: ignore[attr-defined]
         app.unknown_channels.add("#payments")  # Slack refuses: the hand-over stands
         other = dict(task, escalation={"kind": "failed", "detail": "exit 1"})
         assert run_task(other, rdeps)["handed_over"] is True

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from opslink.adapters.chat.slack_messages import ChatError
 from opslink.adapters.chat.teams_cards import request_card
 from opslink.adapters.chat.teams_messages import TeamsApprovalMessages
+from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.chat.teams import handle
 from opslink.chat.teams_auth import BotKeys
 from opslink.comment_outbox import drain
@@ -67,7 +68,7 @@ def world(deps: IngestDeps, clock: Clock, teams: LocalTeams) -> dict[str, Any]:
         "cards": [request_card(facts(execution))],
     }
     couriered: list[str] = []
-    track = TrackDeps(store=deps.store, journal=deps.store.journal, outbox=deps.store.outbox, tickets=deps.tickets, clock=clock,  # type: ignore[arg-type]
+    track = TrackDeps(store=deps.store, journal=deps.store.journal, outbox=deps.store.outbox, bookkeeping=Bookkeeping(deps.store.table, deps.store.client), tickets=deps.tickets, clock=clock,  # type: ignore[arg-type]
                       courier=couriered.append)  # fmt: skip
     return {"deps": deps, "track": track, "smap": smap, "execution": execution, "card": card,
             "alert": alert, "callbacks": Callbacks(), "now": clock.now.timestamp(),
@@ -230,9 +231,10 @@ def test_step_up_needs_two_different_teams_approvers(
 def test_a_thread_reply_becomes_a_scrubbed_ticket_comment(
     world: dict[str, Any], teams: LocalTeams
 ) -> None:
-    store = world["deps"].store
     message = f"teams:{CHANNEL}/{world['card']['id']}"
-    store.link_chat_message(message, world["alert"]["alert_id"], world["track"].clock())
+    world["track"].bookkeeping.link_chat_message(
+        message, world["alert"]["alert_id"], world["track"].clock()
+    )
     secret = "AKIAIOSFODNN7EXAMPLE"
     reply = teams.reply(world["card"], f"<at>OpsLink</at> seen it, key {secret}", DANA, "dana")
     reply["headers"]["authorization"] = f"Bearer {teams.token(at=world['now'])}"
@@ -376,7 +378,9 @@ def test_an_approval_request_reaches_teams_once_and_teams_down_blocks_nothing(
     assert run_task(task, rdeps) == {"requested": True}  # a Step Functions retry
     [card] = teams.messages[before:]
     assert card["cards"][0]["actions"][0]["data"]["execution"] == execution
-    linked = deps.store.alert_of_chat_message(f"teams:{CHANNEL}/{card['id']}")  # type: ignore[attr-defined]
+    linked = Bookkeeping(deps.store.table, deps.store.client).alert_of_chat_message(
+        f"teams:{CHANNEL}/{card['id']}"
+    )
     assert linked == alert["alert_id"]
     rdeps.chat = TeamsApprovalMessages(APP_ID, APP_PASSWORD, CHANNEL,
                                        login_url="http://127.0.0.1:9/")  # fmt: skip

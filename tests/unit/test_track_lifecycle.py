@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.models import AlertStatus, TicketStatus
@@ -60,6 +61,7 @@ def track(deps: IngestDeps, clock: Clock) -> TrackDeps:
         tickets=deps.tickets,
         journal=deps.store.journal,
         outbox=deps.store.outbox,
+        bookkeeping=Bookkeeping(deps.store.table, deps.store.client),
         workflow=RecordingStopper(),
         notifier=RecordingNotifier(),  # type: ignore[arg-type]
         reminder_after=timedelta(hours=2),
@@ -248,10 +250,10 @@ def test_signed_webhook_resolves_alert(
 ) -> None:
     track.tickets.set_status(opened.ticket_id, TicketStatus.CLOSED)  # type: ignore[attr-defined]
     req = signed(scheme, payload_for(scheme, opened.ticket_id), int(clock().timestamp()))
-    status, doc = handle_webhook(req, track, scheme, SECRET, track.store)  # type: ignore[arg-type]
+    status, doc = handle_webhook(req, track, scheme, SECRET, track.bookkeeping)  # type: ignore[arg-type]
     assert (status, doc["status"]) == (200, "resolved")
     assert track.store.get(opened.alert_id).status is AlertStatus.RESOLVED  # type: ignore[union-attr]
-    again = handle_webhook(req, track, scheme, SECRET, track.store)  # type: ignore[arg-type]
+    again = handle_webhook(req, track, scheme, SECRET, track.bookkeeping)  # type: ignore[arg-type]
     assert again == (200, {"status": "duplicate", "ticket_id": opened.ticket_id})
 
 
@@ -263,7 +265,7 @@ def test_bad_signature_is_401_and_changes_nothing(
     req = signed(
         scheme, payload_for(scheme, opened.ticket_id), int(clock().timestamp()), secret="wrong"
     )
-    status, doc = handle_webhook(req, track, scheme, SECRET, track.store)  # type: ignore[arg-type]
+    status, doc = handle_webhook(req, track, scheme, SECRET, track.bookkeeping)  # type: ignore[arg-type]
     assert status == 401 and "signature" in doc["error"]
     assert track.store.get(opened.alert_id).status is AlertStatus.OPEN  # type: ignore[union-attr]
 
@@ -273,22 +275,24 @@ def test_stale_timestamp_is_refused(
     track: TrackDeps, opened: Any, clock: Clock, scheme: str
 ) -> None:
     req = signed(scheme, payload_for(scheme, opened.ticket_id), int(clock().timestamp()) - 3600)
-    status, doc = handle_webhook(req, track, scheme, SECRET, track.store)  # type: ignore[arg-type]
+    status, doc = handle_webhook(req, track, scheme, SECRET, track.bookkeeping)  # type: ignore[arg-type]
     assert status == 401 and "window" in doc["error"]
 
 
 def test_oversized_method_and_shape_errors(track: TrackDeps, clock: Clock) -> None:
     now = int(clock().timestamp())
     big = WebhookRequest("POST", {}, b"x" * (MAX_BODY + 1))
-    assert handle_webhook(big, track, "github", SECRET, track.store)[0] == 413  # type: ignore[arg-type]
+    assert handle_webhook(big, track, "github", SECRET, track.bookkeeping)[0] == 413  # type: ignore[arg-type]
     assert (
-        handle_webhook(WebhookRequest("GET", {}, b""), track, "github", SECRET, track.store)[0]
+        handle_webhook(WebhookRequest("GET", {}, b""), track, "github", SECRET, track.bookkeeping)[
+            0
+        ]
         == 405
     )  # type: ignore[arg-type]
     no_id = signed("github", {"action": "closed"}, now)
-    assert handle_webhook(no_id, track, "github", SECRET, track.store)[0] == 400  # type: ignore[arg-type]
+    assert handle_webhook(no_id, track, "github", SECRET, track.bookkeeping)[0] == 400  # type: ignore[arg-type]
     unknown = signed("github", {"issue": {"number": "OPS-NOPE"}}, now, delivery="d-9")
-    status, doc = handle_webhook(unknown, track, "github", SECRET, track.store)  # type: ignore[arg-type]
+    status, doc = handle_webhook(unknown, track, "github", SECRET, track.bookkeeping)  # type: ignore[arg-type]
     assert status == 200 and doc["status"] == "ignored"
 
 
@@ -347,24 +351,24 @@ def test_webhook_read_failure_is_retried_by_the_vendor_not_lost(
     track.tickets.set_status(opened.ticket_id, TicketStatus.CLOSED, by="erin")  # type: ignore[attr-defined]
     track.tickets = FlakyTickets(track.tickets, 1, TicketSystemError("answered 503"))  # type: ignore[assignment]
     req = signed("jira", payload_for("jira", opened.ticket_id), int(clock().timestamp()))
-    status, doc = handle_webhook(req, track, "jira", SECRET, track.store)  # type: ignore[arg-type]
+    status, doc = handle_webhook(req, track, "jira", SECRET, track.bookkeeping)  # type: ignore[arg-type]
     assert status == 503 and doc["retry"] is True
     assert track.store.get(opened.alert_id).status is AlertStatus.OPEN  # type: ignore[union-attr]
-    status, doc = handle_webhook(req, track, "jira", SECRET, track.store)  # type: ignore[arg-type]
+    status, doc = handle_webhook(req, track, "jira", SECRET, track.bookkeeping)  # type: ignore[arg-type]
     assert (status, doc["status"]) == (200, "resolved")  # the same delivery, applied now
-    assert handle_webhook(req, track, "jira", SECRET, track.store)[1]["status"] == "duplicate"  # type: ignore[arg-type]
+    assert handle_webhook(req, track, "jira", SECRET, track.bookkeeping)[1]["status"] == "duplicate"  # type: ignore[arg-type]
 
 
 def test_webhook_for_a_deleted_ticket_is_handled(track: TrackDeps, clock: Clock) -> None:
     req = signed(
         "github", {"action": "deleted", "issue": {"number": 4242}}, int(clock().timestamp())
     )
-    status, doc = handle_webhook(req, track, "github", SECRET, track.store)  # type: ignore[arg-type]
+    status, doc = handle_webhook(req, track, "github", SECRET, track.bookkeeping)  # type: ignore[arg-type]
     assert status == 202 and doc["status"] == "unknown" and "no OpsLink alert" in doc["reason"]
     # Without the delivery saying "deleted", a ticket that is not there is only ignored.
     req = signed("github", {"action": "edited", "issue": {"number": 4242}},
                  int(clock().timestamp()), delivery="d-2")  # fmt: skip
-    status, doc = handle_webhook(req, track, "github", SECRET, track.store)  # type: ignore[arg-type]
+    status, doc = handle_webhook(req, track, "github", SECRET, track.bookkeeping)  # type: ignore[arg-type]
     assert status == 200 and doc["status"] == "ignored" and "not found" in doc["reason"]
 
 
@@ -402,7 +406,7 @@ def test_github_form_encoded_delivery_and_ping(track: TrackDeps, opened: Any, cl
         "x-github-event": "issues",
     }
     status, doc = handle_webhook(
-        WebhookRequest("POST", headers, body), track, "github", SECRET, track.store
+        WebhookRequest("POST", headers, body), track, "github", SECRET, track.bookkeeping
     )  # type: ignore[arg-type]
     assert (status, doc["status"]) == (200, "resolved")
     ping_body = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode()
@@ -413,7 +417,7 @@ def test_github_form_encoded_delivery_and_ping(track: TrackDeps, opened: Any, cl
         + hmac.new(SECRET.encode(), ping_body, hashlib.sha256).hexdigest(),
     }
     assert handle_webhook(
-        WebhookRequest("POST", ping, ping_body), track, "github", SECRET, track.store
+        WebhookRequest("POST", ping, ping_body), track, "github", SECRET, track.bookkeeping
     ) == (200, {"status": "pong"})  # type: ignore[arg-type]
 
 

@@ -58,7 +58,7 @@ def faults_to_chat(settings: TrackSettings, deps: TrackDeps) -> list[str]:
     store = deps.store
     records = FaultRecords(store.table, store.client)  # type: ignore[attr-defined]
     try:  # the sweep's work is done: chat never turns it into a failed run
-        return tell_faults(records, store, _track_chat(settings), deps.clock())
+        return tell_faults(records, deps.bookkeeping, _track_chat(settings), deps.clock())
     except OpsLinkError as exc:  # a secret unreadable, a store away: the next pass tells
         logger.warning("faults not told in chat", extra={"error": str(exc)[:300]})
         return []

@@ -30,7 +30,7 @@ def answer(
         status, doc = handle_job_notification(request, secret, forward_job_event, deps.clock())
         logger.info("job notification handled", extra={"status": status, **doc})
         return function_url_response(status, doc)
-    status, doc = handle_webhook(request, deps, deps.tickets.name, secret, deps.store)
+    status, doc = handle_webhook(request, deps, deps.tickets.name, secret, deps.bookkeeping)
     logger.info("webhook handled", extra={"status": status, **doc})
     retry = (
         {"retry-after": str(doc.get("retry_after", RETRY_AFTER_SECONDS))} if status == 503 else None

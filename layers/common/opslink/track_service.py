@@ -36,6 +36,7 @@ from opslink.ports import (  # noqa: F401 (re-exported)
     Notifier,
     Stopper,
     SweepableTickets,
+    TrackBookkeeping,
     TrackJournal,
     TrackStore,
 )
@@ -53,6 +54,7 @@ class TrackDeps:
     tickets: SweepableTickets
     journal: TrackJournal  # approval decisions' events, the hourly KPI fold
     outbox: CommentQueue  # comments kept until they are on their ticket, in order
+    bookkeeping: TrackBookkeeping  # applied deliveries, chat threads, sweep checkpoints
     workflow: Stopper | None = None
     jobs: JobCanceller | None = None
     notifier: Notifier | None = None
@@ -165,7 +167,7 @@ def _apply_skipping(deps: TrackDeps, ticket: Ticket, skipped: list[str] | None) 
 def sweep(deps: TrackDeps) -> dict[str, Any]:
     now = deps.clock()
     name = f"track#{deps.tickets.name}"
-    since = (deps.store.get_checkpoint(name) or now - FIRST_SWEEP) - OVERLAP
+    since = (deps.bookkeeping.get_checkpoint(name) or now - FIRST_SWEEP) - OVERLAP
     try:
         listed = deps.tickets.changed_since(since)
     except RetryableError as exc:  # away or throttled: nothing handled, checkpoint kept
@@ -200,7 +202,7 @@ def sweep(deps: TrackDeps) -> dict[str, Any]:
     stopped: list[str] = []
     reminded = remind(deps, skipped, stopped) if not left else []
     paused = paused or (stopped[0] if stopped else "")
-    deps.store.set_checkpoint(name, checkpoint)
+    deps.bookkeeping.set_checkpoint(name, checkpoint)
     if deps.faults is not None and not paused:
         try:  # a whole pass answered: the ticket system (and, if none skipped, its tickets) recovered
             deps.faults.recovered("ticket_system", deps.tickets.name, deps.clock())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.store.faults import FaultRecords
 from opslink.adapters.store.reliability import ReliabilityRecords
@@ -52,6 +53,7 @@ def ingest_deps(settings: IngestSettings) -> IngestDeps:
         service_map=smap,
         flaps=ReliabilityRecords(store.table, store.client),
         outbox=store.outbox,
+        rejections=Bookkeeping(store.table, store.client),
         notifier=notifier,
         faults=FaultReporter(FaultRecords(store.table, store.client), notifier),
         # Off: no alert is placed; those placed before still resolve by their incident.
@@ -89,6 +91,7 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     from opslink.adapters.directory.ec2_hosts import Ec2HostDirectory
     from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
     from opslink.adapters.jobs.registry import job_platform
+    from opslink.adapters.store.durations import JobDurationRecords
     from opslink.adapters.store.incident_keys import IncidentKeys
     from opslink.adapters.store.job_waits import JobWaits
     from opslink.adapters.workflow.task_callbacks import StepFunctionsCallbacks
@@ -102,7 +105,8 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
     notifier = _notifier(settings.notification_topic_arn)
     smap = load_service_map(settings.service_map_path)
     chat = chat_messages(settings, smap)
-    faults = FaultReporter(FaultRecords(store.table, store.client), notifier, chat, store)
+    books = Bookkeeping(store.table, store.client)  # chat threads; faults told once
+    faults = FaultReporter(FaultRecords(store.table, store.client), notifier, chat, books)
     catalog = load_catalog(settings.runbook_catalog_path)
     _audit_catalog(store.journal, catalog)
     members = _member_sessions(settings, faults)
@@ -114,6 +118,8 @@ def remediate_deps(settings: RemediateSettings) -> RemediateDeps:
         budgets=brakes,
         journal=store.journal,
         outbox=store.outbox,
+        durations=JobDurationRecords(store.table, store.client),
+        chat_threads=books,
         jobs=job_platform(settings, members),
         job_events=settings.job_events,
         waits=JobWaits(settings.alerts_table, client=store.client),  # one DynamoDB client
@@ -212,6 +218,7 @@ def track_deps(settings: TrackSettings) -> TrackDeps:
         tickets=tickets,  # type: ignore[arg-type]
         journal=store.journal,
         outbox=store.outbox,
+        bookkeeping=Bookkeeping(store.table, store.client),
         workflow=StepFunctionsWorkflow(settings.state_machine_arn)
         if settings.state_machine_arn
         else None,

@@ -134,7 +134,7 @@ def handle(
     only they see, saying why). `/opslink` slash commands arrive here too."""
     now = deps.clock()
     try:
-        verify(req, secret, now, deps.store)
+        verify(req, secret, now, deps.bookkeeping)
         if (event := event_of(req.body)) is not None:  # the Events API: thread replies
             return handle_event(event, deps, service_map, now)
         command = slash_command(req)

@@ -74,7 +74,7 @@ def handle(
         return 200, _reply(activity, deps, smap, claim, now)  # claimed if copied
     if kind not in ("invoke", "message"):
         return 200, {}  # conversationUpdate, typing…: nothing to do
-    if not deps.store.claim_delivery(claim, now):  # a press or a command: taken once
+    if not deps.bookkeeping.claim_delivery(claim, now):  # a press or a command: taken once
         if kind == "invoke":
             return 200, _toast("This press was received before: nothing more was done.")
         return 200, {}

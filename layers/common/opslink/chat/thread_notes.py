@@ -33,14 +33,14 @@ def copy_reply(
     "teams:<conversation>/<activity>"); `user`: as keyed in chat_users; `note_id`: the
     platform's id of the reply; `claim`: its delivery, recorded once it is to be copied
     (a retried delivery is one comment; other messages cost no write)."""
-    alert_id = deps.store.alert_of_chat_message(message)
+    alert_id = deps.bookkeeping.alert_of_chat_message(message)
     alert = deps.store.get(alert_id) if alert_id else None
     if alert is None or not alert.ticket_id:
         return {"ignored": "not a thread of an OpsLink message"}
     email = smap.chat_users.get(user)
     if not email:
         return {"ignored": "the replier is not mapped (chat_users)"}
-    if not deps.store.claim_delivery(claim, now):
+    if not deps.bookkeeping.claim_delivery(claim, now):
         return {"ignored": "copied already (the platform retried it)"}
     body = scrub(text)[:MAX_NOTE] or "(empty)"
     note = "\n".join([f"{email} on {platform}, in the approval request's thread:", "",

@@ -19,6 +19,7 @@ from opslink.ports import (
     FlapHistory,
     IncidentStore,
     Notifier,
+    RejectionLog,
     TicketSystem,
     Workflow,
 )
@@ -71,6 +72,7 @@ class IngestDeps:
     service_map: ServiceMap
     flaps: FlapHistory  # each alarm's recent state changes (flap damping)
     outbox: CommentQueue  # comments kept until they are on their ticket, in order
+    rejections: RejectionLog  # bad input refused, kept with why
     clock: Clock = utcnow
     notifier: Notifier | None = None  # operators' channel: fallback while tickets fail
     faults: FaultReporter | None = None

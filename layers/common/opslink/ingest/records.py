@@ -113,7 +113,9 @@ def _handle_record(record: _Record, deps: IngestDeps, policy: IngestPolicy) -> R
     except InvalidAlarm as exc:
         logger.warning("record rejected", extra={"source": record.source, "reason": exc.reason})
         try:
-            deps.store.record_rejection(record.source, exc.reason, record.excerpt, deps.clock())
+            deps.rejections.record_rejection(
+                record.source, exc.reason, record.excerpt, deps.clock()
+            )
         except RetryableError as store_exc:
             # Not recorded: fail the delivery so it is retried, then lands in the DLQ.
             return RecordResult(

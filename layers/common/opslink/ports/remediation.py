@@ -104,6 +104,16 @@ class Circuits(Protocol):
     def circuit_success(self, platform: str) -> CircuitState | None: ...
 
 
+class JobDurations(Protocol):
+    """Each runbook's successful runs, as the job platform timed them."""
+
+    def record_job_duration(
+        self, platform: str, runbook: str, seconds: float, job_id: str, at: datetime
+    ) -> None: ...
+
+    def job_durations(self, platform: str, runbook: str, limit: int = 20) -> list[float]: ...
+
+
 class RemediationStore(AlertStore, Protocol):
     def link_job(
         self,
@@ -127,12 +137,6 @@ class RemediationStore(AlertStore, Protocol):
     def runbook_records(self, runbooks: list[str], alert_type: str) -> list[Record]:
         """Every context's verified outcomes of these runbooks for this alert type."""
 
-    def record_job_duration(
-        self, platform: str, runbook: str, seconds: float, job_id: str, at: datetime
-    ) -> None: ...
-
-    def job_durations(self, platform: str, runbook: str, limit: int = 20) -> list[float]: ...
-
     def record_runbook_outcome(
         self,
         runbook: str,
@@ -149,9 +153,6 @@ class RemediationStore(AlertStore, Protocol):
     def set_approval_token(
         self, alert_id: str, token: str, needed: int = 1, runbook: str = ""
     ) -> None: ...
-
-    def link_chat_message(self, message: str, alert_id: str, now: datetime) -> None:
-        """Remember the alert a posted chat message is about (its thread's replies)."""
 
     def clear_approval_token(self, alert_id: str) -> None: ...
 

@@ -134,8 +134,6 @@ class AlertStore(Protocol):
 
     def list_alerts(self, status: str | None = None, limit: int = 50) -> list[Alert]: ...
 
-    def record_rejection(self, source: str, reason: str, excerpt: str, at: datetime) -> None: ...
-
 
 class FaultStore(Protocol):
     def open_fault(self, fault: Fault) -> tuple[Fault, bool]:
@@ -146,7 +144,7 @@ class FaultStore(Protocol):
         """Mark the open fault recovered; it, or None when none was open."""
 
 
-class TrackStore(AlertStore, ReplayGuard, Protocol):
+class TrackStore(AlertStore, Protocol):
     def approval_token(self, alert_id: str) -> str | None:
         """The task token of the approval the alert's remediation waits for, if any."""
 
@@ -155,9 +153,6 @@ class TrackStore(AlertStore, ReplayGuard, Protocol):
 
     def add_approver(self, alert_id: str, request: str, who: str) -> tuple[str, ...] | None:
         """Count `who` as an approver of `request`: its approvers now; None if counted."""
-
-    def alert_of_chat_message(self, message: str) -> str | None:
-        """The alert a posted chat message ("<channel>/<ts>") is about, if it is ours."""
 
     def move_ticket(
         self,
@@ -169,15 +164,35 @@ class TrackStore(AlertStore, ReplayGuard, Protocol):
     ) -> None:
         """The alert moves from one ticket to another (an operator's split or merge)."""
 
-    def get_checkpoint(self, name: str) -> datetime | None: ...
-
-    def set_checkpoint(self, name: str, at: datetime) -> None: ...
-
     def claim_slot(
         self, alert_id: str, slot: str, previous: datetime | None, now: datetime
     ) -> bool: ...
 
     def open_alerts(self) -> Iterable[Alert]: ...
+
+
+class RejectionLog(Protocol):
+    def record_rejection(self, source: str, reason: str, excerpt: str, at: datetime) -> None:
+        """Keep bad input that was refused, with why (`REJECTED#<day>` items, 30 days)."""
+
+
+class ChatThreads(Protocol):
+    def link_chat_message(self, message: str, alert_id: str, now: datetime) -> None:
+        """Remember the alert a posted chat message is about (its thread's replies)."""
+
+    def alert_of_chat_message(self, message: str) -> str | None:
+        """The alert a posted chat message ("<channel>/<ts>") is about, if it is ours."""
+
+
+class Checkpoints(Protocol):
+    def get_checkpoint(self, name: str) -> datetime | None: ...
+
+    def set_checkpoint(self, name: str, at: datetime) -> None: ...
+
+
+class TrackBookkeeping(ReplayGuard, ChatThreads, Checkpoints, Protocol):
+    """What tracking keeps beside the alerts: applied deliveries (replays refused), chat
+    threads, the sweeps' checkpoints."""
 
 
 class KpiReader(Protocol):

@@ -30,7 +30,7 @@ def handover_to_chat(
     except RetryableError as exc:
         chat_failed(deps, a, exc, "The hand-over", "the ticket has it", now)
         return
-    deps.store.link_chat_message(message, a.alert_id, now)
+    deps.chat_threads.link_chat_message(message, a.alert_id, now)
 
 
 def decision_to_chat(deps: RemediateDeps, a: RemediationInput, now: datetime) -> None:

@@ -13,12 +13,14 @@ from opslink.ports import (
     AutomationBudgets,
     AutomationControl,
     ChatMessages,
+    ChatThreads,
     Circuits,
     CommentQueue,
     Directory,
     EventJournal,
     HostDirectory,
     IncidentStore,
+    JobDurations,
     JobPlatform,
     JobWaitRegistry,
     MemberAccess,
@@ -40,6 +42,8 @@ class RemediateDeps:
     budgets: AutomationBudgets  # the runaway brake
     journal: EventJournal  # remediation's events (diagnostics, selection, manual runs)
     outbox: CommentQueue  # comments kept until they are on their ticket, in order
+    durations: JobDurations  # successful runs' durations: what the poll schedule plans on
+    chat_threads: ChatThreads  # the alert each posted approval request is about
     jobs: JobPlatform | None = None
     # Completion events: the job's end wakes the waiting execution (remediation/completion).
     job_events: bool = False  # the platform announces job ends: wait long, poll as a net

@@ -65,7 +65,9 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:
 
 def _first_poll(deps: RemediateDeps, job: LaunchedJob) -> PollState:
     plan = (
-        None if deps.job_events else expected(deps.store.job_durations(job.platform, job.runbook))
+        None
+        if deps.job_events
+        else expected(deps.durations.job_durations(job.platform, job.runbook))
     )
     wait = _next_wait(deps, 0, 0, plan, job.timeout_seconds)
     return PollState(
@@ -242,7 +244,7 @@ def _poll(deps: RemediateDeps, req: TaskRequest, status: JobStatus | None = None
         # As the platform timed it: poll times only bound it (a first poll that finds the
         # job done says nothing of when it ended), so without the platform's times the
         # schedule learns nothing rather than something wrong.
-        deps.store.record_job_duration(
+        deps.durations.record_job_duration(
             ref.platform, req.job.runbook, status.duration_seconds, ref.job_id, deps.clock()
         )
     return PollState(

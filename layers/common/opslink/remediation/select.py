@@ -227,7 +227,7 @@ def _post_to_chat(deps: RemediateDeps, req: TaskRequest, runbook: Runbook, execu
     except RetryableError as exc:
         chat_failed(deps, a, exc, "The approval request", "decide with the CLI", now)
         return
-    deps.store.link_chat_message(message, a.alert_id, now)  # its thread: notes on the ticket
+    deps.chat_threads.link_chat_message(message, a.alert_id, now)  # its thread: notes on the ticket
     deps.store.add_note(a.alert_id, f"Approval request posted to {deps.chat.name} "
                         f"{message.split('/')[0]}.", now, kind="chat_posted",
                         fields={"chat_message": message})  # fmt: skip

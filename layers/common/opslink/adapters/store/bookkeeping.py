@@ -1,5 +1,7 @@
-"""Bookkeeping: rejected input, applied webhook deliveries and sweep checkpoints (see
-keys.py)."""
+"""Bookkeeping: rejected input, applied webhook and chat deliveries, chat threads and the
+sweeps' checkpoints (see keys.py). An object of its own on the alerts table, composed in
+wiring.py (RejectionLog for ingest, TrackBookkeeping for tracking, ChatThreads for
+remediation, ReplayGuard for the fault reporter's chat notices)."""
 
 from __future__ import annotations
 

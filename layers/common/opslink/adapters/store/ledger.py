@@ -1,11 +1,10 @@
-"""The remediation ledger: launched jobs and their links, approval tokens and job
-durations (see keys.py); each runbook's verified-fix record is runbook_records.py."""
+"""The remediation ledger: launched jobs and their links and approval tokens (see
+keys.py); each runbook's verified-fix record is runbook_records.py, job durations
+durations.py."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -133,35 +132,3 @@ class RemediationLedger(RunbookRecords):
             LaunchedJob.model_validate(json.loads(_from_item(i)["job"]))
             for i in out.get("Items", [])
         ]
-
-    def record_job_duration(
-        self, platform: str, runbook: str, seconds: float, job_id: str, at: datetime
-    ) -> None:
-        """A successful run's duration (once per job): the poll schedule plans on them."""
-        self._conditional(
-            "put_item",
-            TableName=self.table,
-            Item=_to_item(
-                keys.duration(platform, runbook, at, job_id)
-                | {
-                    "seconds": Decimal(str(round(seconds, 1))),
-                    "ttl": int(at.timestamp()) + DURATION_TTL,
-                }
-            ),
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-
-    def job_durations(self, platform: str, runbook: str, limit: int = 20) -> list[float]:
-        """The latest successful runs' durations, newest first."""
-        page = self._call(
-            "query",
-            TableName=self.table,
-            KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues=_to_item({":p": keys.duration_partition(platform, runbook)}),
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [float(_from_item(i)["seconds"]) for i in page.get("Items", [])]
-
-
-DURATION_TTL = 180 * 86_400
