@@ -14,7 +14,7 @@ from opslink.clock import utcnow
 from opslink.comment_outbox import noted_status
 from opslink.errors import TicketSystemError, TicketSystemRejected
 from opslink.models import TicketStatus
-from opslink.ports import CommentQueue, StatusTickets, TicketLinks
+from opslink.ports import AlertStore, CommentQueue, StatusTickets, TicketLinks
 
 CLOSED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 logger = Logger(child=True)
@@ -33,7 +33,7 @@ def linked_ticket_ids(store: TicketLinks, alert_id: str, provider: str) -> list[
 
 
 def resolve_other_tickets(
-    store: TicketLinks,
+    store: AlertStore,
     tickets: StatusTickets,
     alert_id: str,
     done: str | None,
@@ -79,13 +79,11 @@ def resolve_other_tickets(
 
 
 def _passed_over(
-    store: object, alert_id: str, ticket_id: str, status: TicketStatus, exc: Exception
+    store: AlertStore, alert_id: str, ticket_id: str, status: TicketStatus, exc: Exception
 ) -> None:
     text = (
         f"Ticket {ticket_id} could not be {status.value} with alert {alert_id}: {exc}. "
         "Set it by hand."
     )
     logger.warning("linked ticket passed over", extra={"ticket_id": ticket_id, "error": str(exc)})
-    add_note = getattr(store, "add_note", None)
-    if add_note is not None:
-        add_note(alert_id, text, utcnow(), kind="ticket_passed_over")
+    store.add_note(alert_id, text, utcnow(), kind="ticket_passed_over")
