@@ -5,7 +5,6 @@ is the hand-over, the message only says so."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 from opslink.approvals import latest_decision, message_decided_slot
@@ -39,14 +38,13 @@ def decision_to_chat(deps: RemediateDeps, a: RemediationInput, now: datetime) ->
     own answer replaced it claimed the same slot already."""
     if deps.chat is None:
         return
-    for wait in (0.0, 0.3, 0.6):  # the decider notes it just after waking the run
-        time.sleep(wait)
-        alert = deps.store.get(a.alert_id)
-        if alert is None or not alert.chat_message:
-            return
-        if (decided := latest_decision(alert.notes)) is not None:
-            break
-    else:
+    # One consistent read: every decider (chat, the CLI) notes the decision before it wakes
+    # the run (approvals.decide); a run woken without one (a token answered by hand) has
+    # nothing to show.
+    alert = deps.store.get(a.alert_id)
+    if alert is None or not alert.chat_message:
+        return
+    if (decided := latest_decision(alert.notes)) is None:
         return
     if not deps.store.claim_slot(a.alert_id, message_decided_slot(alert.chat_message), None, now):
         return
