@@ -29,7 +29,6 @@ import boto3
 from moto import mock_aws
 
 from opslink.adapters.store.bookkeeping import Bookkeeping
-from opslink.adapters.store.durations import JobDurationRecords
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.store.faults import FaultRecords
 from opslink.adapters.store.reliability import ReliabilityRecords
@@ -46,6 +45,7 @@ from tests.conftest import ROOT
 from tests.integration.contract_servers import json_response, serve
 from tests.integration.ticket_servers import JiraApi, ZendeskApi
 from tests.unit.conftest import RecordingWorkflow, StaticTags
+from tests.unit.fakes import remediation_on
 
 # The ticket client's read timeout in these scenarios: generous, because a loaded 2-core
 # machine answers a healthy call slowly (0.4 s was met by real load, not only by the
@@ -441,7 +441,7 @@ def job_platform_down(alarms: int) -> BrakeOutcome:
     """Launch attempts for `alarms` alerts while the job platform is down (each launch and
     its one retry, as the state machine makes them), then one after recovery."""
     from opslink.errors import AutomationSuppressed, JobPlatformError
-    from opslink.remediation import RemediateDeps, run_task
+    from opslink.remediation import run_task
     from opslink.remediation.catalog import load_catalog
     from opslink.service_map import load_service_map
 
@@ -454,16 +454,9 @@ def job_platform_down(alarms: int) -> BrakeOutcome:
     platform = _DownPlatform()
     now = [datetime.now(UTC)]
     with world() as (deps, _):
-        rdeps = RemediateDeps(
-            store=deps.store,  # type: ignore[arg-type]
-            tickets=deps.tickets,
-            circuits=deps.flaps,  # type: ignore[arg-type]
-            budgets=deps.flaps,  # type: ignore[arg-type]
-            journal=deps.store.journal,
-            outbox=deps.store.outbox,
-            chat_threads=Bookkeeping(deps.store.table, deps.store.client),
-            durations=JobDurationRecords(deps.store.table, deps.store.client),  # type: ignore[attr-defined]
-            jobs=platform,  # type: ignore[arg-type]
+        rdeps = remediation_on(
+            deps,
+            jobs=platform,
             catalog=load_catalog(str(ROOT / "runbooks")),
             service_map=load_service_map(),
             runs_per_service_hour=alarms + 10,

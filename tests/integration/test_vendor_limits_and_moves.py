@@ -40,6 +40,7 @@ from tests.integration.github_openapi import GitHubSpecApi
 from tests.integration.test_ticket_providers import DRAFT, fast
 from tests.integration.ticket_servers import JiraApi, ServiceNowApi, ZendeskApi
 from tests.unit.conftest import Clock, RecordingWorkflow, StaticTags
+from tests.unit.fakes import tracking_on
 
 
 class Sleeps:
@@ -258,30 +259,15 @@ def test_a_throttled_sweep_keeps_its_checkpoint_and_records_the_fault() -> None:
         store, faults = _SweepStore(), _Faults()
         before = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
         store.checkpoint = before
-        result = sweep(
-            TrackDeps(
-                store=store,
-                journal=None,
-                outbox=None,
-                bookkeeping=store,
-                tickets=tickets,
-                faults=FaultReporter(faults),
-            )
-        )  # type: ignore[arg-type]
+        # A sweep needs the store's reads and the checkpoints; nothing is journaled.
+        track = TrackDeps(store=store, journal=None, outbox=None, bookkeeping=store,
+                          tickets=tickets, faults=FaultReporter(faults))  # type: ignore[arg-type]  # fmt: skip
+        result = sweep(track)
         assert "rate limit hit" in result["paused"] and store.checkpoint == before
         assert [f.component for f in faults.opened] == ["ticket_system"]
         assert "retry after 300s" in faults.opened[0].error
         # Answering again: the next sweep moves on and marks the fault recovered.
-        result = sweep(
-            TrackDeps(
-                store=store,
-                journal=None,
-                outbox=None,
-                bookkeeping=store,
-                tickets=tickets,
-                faults=FaultReporter(faults),
-            )
-        )  # type: ignore[arg-type]
+        result = sweep(track)
         assert "paused" not in result and store.checkpoint > before
         assert ("ticket_system", "zendesk") in faults.recovered
 
@@ -340,15 +326,7 @@ def flow(ddb: Any) -> Any:
         ingest = IngestDeps(store=store, outbox=store.outbox, rejections=Bookkeeping(store.table, store.client), tickets=tickets, directory=ServiceMapDirectory(smap),
                             tags=StaticTags(), workflow=RecordingWorkflow(), service_map=smap,
                             flaps=ReliabilityRecords("AlertsTable", ddb), clock=clock)  # fmt: skip
-        track = TrackDeps(
-            store=store,
-            journal=store.journal,
-            outbox=store.outbox,
-            bookkeeping=Bookkeeping(store.table, store.client),
-            tickets=tickets,
-            clock=clock,
-        )  # type: ignore[arg-type]
-        return ingest, track
+        return ingest, tracking_on(ingest, clock=clock)
 
     make.clock = clock  # type: ignore[attr-defined]
     return make

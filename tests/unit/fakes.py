@@ -114,23 +114,50 @@ def opened_alert(deps: Any, name: str = "prod-checkout-api-cpu-high") -> dict[st
     return dict(deps.workflow.started[result.execution_name])
 
 
+def remediation_on(deps: Any, **extra: Any) -> Any:
+    """The remediation tasks on the ingest test's store (moto) and tickets, its parts
+    composed as wiring.py composes them; `extra`: the other RemediateDeps fields."""
+    from opslink.remediation import RemediateDeps
+
+    store = deps.store
+    return RemediateDeps(
+        store=store,
+        tickets=deps.tickets,
+        circuits=deps.flaps,  # the same records: flap history, circuits, budgets
+        budgets=deps.flaps,
+        journal=store.journal,
+        outbox=store.outbox,
+        chat_threads=Bookkeeping(store.table, store.client),
+        durations=JobDurationRecords(store.table, store.client),
+        **extra,
+    )
+
+
+def tracking_on(deps: Any, **extra: Any) -> Any:
+    """The track function's services on the ingest test's store (moto) and tickets, its
+    parts composed as wiring.py composes them; `extra`: the other TrackDeps fields."""
+    from opslink.track_service import TrackDeps
+
+    store = deps.store
+    return TrackDeps(
+        store=store,
+        tickets=deps.tickets,
+        journal=store.journal,
+        outbox=store.outbox,
+        bookkeeping=Bookkeeping(store.table, store.client),
+        **extra,
+    )
+
+
 def remediate_deps(deps: Any, platform: FakePlatform, clock: Clock) -> Any:
     """The remediation tasks on the ingest test's store and tickets, the shipped catalog,
     the fake platform, an alarm back to OK and a fixed on-call."""
-    from opslink.remediation import RemediateDeps
     from opslink.remediation.catalog import load_catalog
     from opslink.service_map import load_service_map
     from tests.conftest import ROOT
 
-    return RemediateDeps(
-        store=deps.store,
-        tickets=deps.tickets,
-        circuits=deps.flaps,  # the same records: flap history, circuits, budgets
-        budgets=deps.flaps,
-        journal=deps.store.journal,
-        outbox=deps.store.outbox,
-        chat_threads=Bookkeeping(deps.store.table, deps.store.client),
-        durations=JobDurationRecords(deps.store.table, deps.store.client),
+    return remediation_on(
+        deps,
         jobs=platform,
         catalog=load_catalog(str(ROOT / "runbooks")),
         alarms=FakeAlarms("OK"),

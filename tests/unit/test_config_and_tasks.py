@@ -6,14 +6,12 @@ from typing import Any
 
 import pytest
 
-from opslink.adapters.store.bookkeeping import Bookkeeping
-from opslink.adapters.store.durations import JobDurationRecords
 from opslink.config import IngestSettings
 from opslink.errors import ConfigurationError, InvalidTaskInput
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
-from opslink.remediation import RemediateDeps, run_task
+from opslink.remediation import run_task
 from opslink_cli import samples
-from tests.unit.fakes import FakeAlarms
+from tests.unit.fakes import FakeAlarms, remediation_on
 
 
 def test_missing_configuration_is_named() -> None:
@@ -45,16 +43,7 @@ def _opened(deps: IngestDeps) -> Any:
 
 def test_record_failure_notes_alert_and_ticket(deps: IngestDeps) -> None:
     payload = _opened(deps)
-    rdeps = RemediateDeps(
-        store=deps.store,
-        tickets=deps.tickets,
-        circuits=deps.flaps,
-        budgets=deps.flaps,
-        journal=deps.store.journal,
-        outbox=deps.store.outbox,
-        chat_threads=Bookkeeping(deps.store.table, deps.store.client),
-        durations=JobDurationRecords(deps.store.table, deps.store.client),
-    )
+    rdeps = remediation_on(deps)
     error = {
         "Error": "StoreError",
         "Cause": '{"errorMessage": "DynamoDB throttled", "errorType": "StoreError"}',
@@ -71,16 +60,7 @@ def test_select_without_catalog_leaves_alert_to_humans(deps: IngestDeps) -> None
     payload = _opened(deps)
     out = run_task(
         {"action": "select", "alert": payload},
-        RemediateDeps(
-            store=deps.store,
-            tickets=deps.tickets,
-            circuits=deps.flaps,
-            budgets=deps.flaps,
-            journal=deps.store.journal,
-            outbox=deps.store.outbox,
-            chat_threads=Bookkeeping(deps.store.table, deps.store.client),
-            durations=JobDurationRecords(deps.store.table, deps.store.client),
-        ),
+        remediation_on(deps),
     )
     assert out["runbook"] is None and "left to humans" in out["reason"]
 
@@ -93,16 +73,7 @@ def test_bad_task_input_is_specific(deps: IngestDeps, event: dict[str, Any], mes
     with pytest.raises(InvalidTaskInput, match=message):
         run_task(
             event,
-            RemediateDeps(
-                store=deps.store,
-                tickets=deps.tickets,
-                circuits=deps.flaps,
-                budgets=deps.flaps,
-                journal=deps.store.journal,
-                outbox=deps.store.outbox,
-                chat_threads=Bookkeeping(deps.store.table, deps.store.client),
-                durations=JobDurationRecords(deps.store.table, deps.store.client),
-            ),
+            remediation_on(deps),
         )
 
 
@@ -126,18 +97,7 @@ def test_select_honours_tiers_and_never_picks_a_diagnostic(deps: Any) -> None:
     from tests.conftest import ROOT
 
     catalog = load_catalog(str(ROOT / "runbooks"))
-    rdeps = RemediateDeps(
-        store=deps.store,
-        tickets=deps.tickets,
-        circuits=deps.flaps,
-        budgets=deps.flaps,
-        journal=deps.store.journal,
-        outbox=deps.store.outbox,
-        chat_threads=Bookkeeping(deps.store.table, deps.store.client),
-        durations=JobDurationRecords(deps.store.table, deps.store.client),
-        catalog=catalog,
-        alarms=FakeAlarms(),
-    )
+    rdeps = remediation_on(deps, catalog=catalog, alarms=FakeAlarms())
     base = {
         "alert_id": "A-1",
         "ticket_id": None,

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.adapters.store.incident_keys import IncidentKeys
 from opslink.incident_actions import handle_incident_request
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
@@ -19,6 +18,7 @@ from opslink.models import AlertStatus, TicketStatus
 from opslink.track_service import TrackDeps
 from opslink_cli import samples
 from tests.unit.conftest import Clock
+from tests.unit.fakes import tracking_on
 
 T0 = samples.T0
 
@@ -42,8 +42,7 @@ def grouped(deps: IngestDeps, ddb: Any) -> IngestDeps:
 
 @pytest.fixture
 def track(grouped: IngestDeps, clock: Clock) -> TrackDeps:
-    return TrackDeps(store=grouped.store, journal=grouped.store.journal, outbox=grouped.store.outbox, bookkeeping=Bookkeeping(grouped.store.table, grouped.store.client), tickets=grouped.tickets,  # type: ignore[arg-type]
-                     clock=clock, incidents=grouped.incidents)  # fmt: skip
+    return tracking_on(grouped, clock=clock, incidents=grouped.incidents)  # fmt: skip
 
 
 def one(event: Any, deps: IngestDeps) -> Any:

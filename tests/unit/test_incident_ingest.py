@@ -15,16 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.adapters.store.incident_keys import IncidentKeys
 from opslink.correlation_rules import parse_rules
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.ingest.grouping import Correlator, load_correlator
 from opslink.models import AlertStatus, Outcome, TicketStatus
 from opslink.ticket_closure import apply_ticket
-from opslink.track_service import TrackDeps
 from opslink_cli import samples
 from tests.unit.conftest import Clock
+from tests.unit.fakes import tracking_on
 
 T0 = samples.T0
 ASG = {"AutoScalingGroupName": "search-asg"}
@@ -128,8 +127,7 @@ def test_closing_the_incident_ticket_resolves_every_member_and_the_incident(
     grouped.tickets.set_status(ticket_id, TicketStatus.CLOSED, note="fixed by hand")
     ticket = grouped.tickets.get(ticket_id)
     assert ticket is not None
-    track = TrackDeps(store=grouped.store, journal=grouped.store.journal, outbox=grouped.store.outbox, bookkeeping=Bookkeeping(grouped.store.table, grouped.store.client), tickets=grouped.tickets,  # type: ignore[arg-type]
-                      clock=clock, incidents=grouped.incidents)  # fmt: skip
+    track = tracking_on(grouped, clock=clock, incidents=grouped.incidents)  # fmt: skip
     applied = apply_ticket(track, ticket, "sweep")
     assert applied.outcome == "resolved" and "3 alerts of incident" in applied.reason
     for r in results:
@@ -360,8 +358,7 @@ def test_an_incident_ticket_is_reminded_once_not_once_per_alarm(
 
     results = [one(cpu(n, at_min=n), grouped, policy) for n in range(4)]
     clock.advance(hours=3)
-    track = TrackDeps(store=grouped.store, journal=grouped.store.journal, outbox=grouped.store.outbox, bookkeeping=Bookkeeping(grouped.store.table, grouped.store.client), tickets=grouped.tickets,  # type: ignore[arg-type]
-                      clock=clock, incidents=grouped.incidents)  # fmt: skip
+    track = tracking_on(grouped, clock=clock, incidents=grouped.incidents)  # fmt: skip
     assert remind(track) == [results[0].ticket_id]
     assert sum("Reminder for" in c for c in comments(grouped, results[0].ticket_id)) == 1
 

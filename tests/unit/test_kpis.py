@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.journal import BUCKETS, EventKind, LifecycleEvent
@@ -19,10 +18,10 @@ from opslink.models import TicketStatus
 from opslink.quality import Thresholds, assess
 from opslink.remediation import run_task
 from opslink.remediation_models import JobState
-from opslink.track_service import TrackDeps, apply_ticket
+from opslink.track_service import apply_ticket
 from opslink_cli import samples
 from tests.unit.conftest import Clock
-from tests.unit.fakes import FakePlatform, remediate_deps
+from tests.unit.fakes import FakePlatform, remediate_deps, tracking_on
 
 T0 = samples.T0
 SELECTION = {"runbook": {"name": "restart_service", "tier": "alert_type", "timeout_seconds": 300}}
@@ -91,14 +90,7 @@ def day(deps: IngestDeps, clock: Clock, request: pytest.FixtureRequest) -> dict[
 
     # A3: closed by a human on its ticket at 30 min.
     clock.now = T0 + timedelta(minutes=30)
-    track = TrackDeps(
-        store=deps.store,
-        journal=deps.store.journal,
-        outbox=deps.store.outbox,
-        bookkeeping=Bookkeeping(deps.store.table, deps.store.client),
-        tickets=deps.tickets,
-        clock=clock,
-    )  # type: ignore[arg-type]
+    track = tracking_on(deps, clock=clock)  # type: ignore[arg-type]
     ticket = deps.tickets.set_status(a3["ticket_id"], TicketStatus.CLOSED, by="erin")  # type: ignore[call-arg]
     apply_ticket(track, ticket, "sweep")
     apply_ticket(track, ticket, "sweep")

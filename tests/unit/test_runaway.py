@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-from opslink.adapters.store.bookkeeping import Bookkeeping
-from opslink.adapters.store.durations import JobDurationRecords
 from opslink.errors import AutomationBudgetExhausted, JobPlatformError
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.remediation import RemediateDeps, run_task
@@ -19,7 +17,7 @@ from opslink.remediation_models import JobRef, JobRequest
 from opslink.service_map import load_service_map
 from opslink_cli import samples
 from tests.conftest import ROOT
-from tests.unit.fakes import FakeAlarms
+from tests.unit.fakes import FakeAlarms, remediation_on
 
 
 class FakePlatform:
@@ -59,16 +57,9 @@ def _launch(rdeps: RemediateDeps, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _deps(deps: IngestDeps, platform: FakePlatform, per_resource: int = 3) -> RemediateDeps:
-    return RemediateDeps(
-        store=deps.store,  # type: ignore[arg-type]
-        tickets=deps.tickets,
-        circuits=deps.flaps,  # type: ignore[arg-type]
-        budgets=deps.flaps,  # type: ignore[arg-type]
-        journal=deps.store.journal,
-        outbox=deps.store.outbox,
-        chat_threads=Bookkeeping(deps.store.table, deps.store.client),
-        durations=JobDurationRecords(deps.store.table, deps.store.client),  # type: ignore[attr-defined]
-        jobs=platform,  # type: ignore[arg-type]
+    return remediation_on(
+        deps,
+        jobs=platform,
         catalog=load_catalog(str(ROOT / "runbooks")),
         service_map=load_service_map(),
         runs_per_service_hour=100,

@@ -22,10 +22,9 @@ from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.chat.slack import handle
 from opslink.ingest import IngestDeps
 from opslink.service_map import ServiceMap, load_service_map
-from opslink.track_service import TrackDeps
 from opslink.webhook_service import WebhookRequest
 from tests.unit.conftest import Clock
-from tests.unit.fakes import JSON_VALUES, Callbacks, opened_alert
+from tests.unit.fakes import JSON_VALUES, Callbacks, opened_alert, tracking_on
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -64,14 +63,7 @@ def world(deps: IngestDeps, clock: Clock) -> dict[str, Any]:
         "services": base.services | {"checkout": base.services["checkout"].model_copy(
             update={"approvers": ["dana@example.com", "lee@example.com"]})},
     })  # fmt: skip
-    track = TrackDeps(
-        store=deps.store,
-        journal=deps.store.journal,
-        outbox=deps.store.outbox,
-        bookkeeping=Bookkeeping(deps.store.table, deps.store.client),
-        tickets=deps.tickets,
-        clock=clock,
-    )  # type: ignore[arg-type]
+    track = tracking_on(deps, clock=clock)  # type: ignore[arg-type]
     return {"deps": deps, "track": track, "smap": smap, "execution": execution,
             "alert": alert, "callbacks": Callbacks(), "now": clock.now.timestamp()}  # fmt: skip
 

@@ -27,11 +27,10 @@ from opslink.chat.teams_auth import BotKeys
 from opslink.comment_outbox import drain
 from opslink.ingest import IngestDeps
 from opslink.service_map import load_service_map
-from opslink.track_service import TrackDeps
 from opslink.webhook_service import WebhookRequest
 from opslink_cli.emulator.teams import APP_ID, APP_PASSWORD, LocalTeams
 from tests.unit.conftest import Clock
-from tests.unit.fakes import JSON_VALUES, Callbacks, opened_alert
+from tests.unit.fakes import JSON_VALUES, Callbacks, opened_alert, tracking_on
 
 DANA, LEE, EVE = "0a6b-dana", "0a6b-lee", "0a6b-eve"  # Entra object ids
 CHANNEL = "19:ops@thread.tacv2"
@@ -68,8 +67,7 @@ def world(deps: IngestDeps, clock: Clock, teams: LocalTeams) -> dict[str, Any]:
         "cards": [request_card(facts(execution))],
     }
     couriered: list[str] = []
-    track = TrackDeps(store=deps.store, journal=deps.store.journal, outbox=deps.store.outbox, bookkeeping=Bookkeeping(deps.store.table, deps.store.client), tickets=deps.tickets, clock=clock,  # type: ignore[arg-type]
-                      courier=couriered.append)  # fmt: skip
+    track = tracking_on(deps, clock=clock, courier=couriered.append)  # fmt: skip
     return {"deps": deps, "track": track, "smap": smap, "execution": execution, "card": card,
             "alert": alert, "callbacks": Callbacks(), "now": clock.now.timestamp(),
             "keys": BotKeys(teams.openid_url), "couriered": couriered}  # fmt: skip

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from opslink.adapters.store.bookkeeping import Bookkeeping
 from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.models import AlertStatus, TicketStatus
@@ -25,6 +24,7 @@ from opslink.webhook_service import (
 )
 from opslink_cli import samples
 from tests.unit.conftest import Clock
+from tests.unit.fakes import tracking_on
 
 SECRET = "s3cret"
 
@@ -56,14 +56,10 @@ def opened(deps: IngestDeps) -> Any:
 @pytest.fixture
 def track(deps: IngestDeps, clock: Clock) -> TrackDeps:
     assert isinstance(deps.store, DynamoAlertStore)
-    return TrackDeps(
-        store=deps.store,
-        tickets=deps.tickets,
-        journal=deps.store.journal,
-        outbox=deps.store.outbox,
-        bookkeeping=Bookkeeping(deps.store.table, deps.store.client),
+    return tracking_on(
+        deps,
         workflow=RecordingStopper(),
-        notifier=RecordingNotifier(),  # type: ignore[arg-type]
+        notifier=RecordingNotifier(),
         reminder_after=timedelta(hours=2),
         clock=clock,
     )
