@@ -1,12 +1,14 @@
 """The alert store on one DynamoDB table (single-table design; every item kind is listed
-in keys.py). One class per concern, each implementing its port. DynamoAlertStore is still
-several of them on one table and one client; the ports that stand alone are objects of
-their own, composed in wiring.py on the same client: JobWaits (job_waits.py), FaultRecords
-(faults.py), IncidentKeys (incident_keys.py), ReliabilityRecords (reliability.py: flap
-history, circuits, automation budgets), Bookkeeping (bookkeeping.py: rejections, applied
-deliveries, chat threads, checkpoints), JobDurationRecords (durations.py); the journal (journal.py: events, chains, the KPI
-counters of kpi_counters.py) and the comment outbox (outbox.py) are composed, reached as
-`store.journal` and `store.outbox` and handed to the services as such."""
+in keys.py). One object per port, composed in wiring.py on one client: JobWaits
+(job_waits.py), FaultRecords (faults.py), IncidentKeys (incident_keys.py),
+ReliabilityRecords (reliability.py: flap history, circuits, automation budgets),
+Bookkeeping (bookkeeping.py: rejections, applied deliveries, chat threads, checkpoints),
+JobDurationRecords (durations.py). The journal (journal.py: events, chains, the KPI
+counters of kpi_counters.py) and the comment outbox (outbox.py) are composed into the
+store, reached as `store.journal` and `store.outbox`, and handed to the services as such.
+DynamoAlertStore itself is the alerts with their locks, links and approvals, and the
+remediation ledger: their writes share transactions, and the journal's chain-head cache
+(one per store) saves a read on every journaled step."""
 
 from __future__ import annotations
 

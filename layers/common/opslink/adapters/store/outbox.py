@@ -7,23 +7,20 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from opslink.adapters.store import keys
 from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.ports.records import QueuedComment
+from opslink.ports.store import AlertStore
 
 OUTBOX_KEEP_DELIVERED_SECONDS = 7 * 86400
 
 
-class _Notes(Protocol):
-    def add_note(self, alert_id: str, text: str, at: datetime, kind: str = "note") -> None: ...
-
-
 class CommentOutbox(TableBase):
-    def __init__(self, table: str, client: Any, notes: _Notes) -> None:
+    def __init__(self, table: str, client: Any, notes: AlertStore) -> None:
         super().__init__(table, client)
         self._notes = notes
 
