@@ -13,7 +13,7 @@ from typing import TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from opslink.errors import OpsLinkError
-from opslink_cli import operator
+from opslink_cli import audit_commands, automation_commands, operator
 from opslink_cli.cli_args import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -96,7 +96,7 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
 
         return jobs_output(conn, args, out)
     if args.command == "audit":
-        return operator.audit(conn, args, out)
+        return audit_commands.audit(conn, args, out)
     if args.command == "incidents":
         if args.incidents_command in ("show", "split", "merge"):
             from opslink_cli.incident_commands import incidents_correct, incidents_show
@@ -118,18 +118,21 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
             args.alerts_command, alerts_act
         )
     elif args.command == "faults":
-        handler = {"list": operator.faults_list, "show": operator.faults_show}[args.faults_command]
+        handler = {
+            "list": automation_commands.faults_list,
+            "show": automation_commands.faults_show,
+        }[args.faults_command]
     elif args.command == "dlq":
         from opslink_cli import dlq
 
         handler = {"list": dlq.dlq_list, "redrive": dlq.dlq_redrive}[args.dlq_command]
     elif args.command == "automation":
         handler = {
-            "status": operator.automation_status,
-            "pause": operator.automation_pause,
-            "resume": operator.automation_resume,
-            "maintenance": operator.automation_maintenance,
-            "mode": operator.automation_mode,
+            "status": automation_commands.automation_status,
+            "pause": automation_commands.automation_pause,
+            "resume": automation_commands.automation_resume,
+            "maintenance": automation_commands.automation_maintenance,
+            "mode": automation_commands.automation_mode,
         }[args.automation_command]
     elif args.command == "executions":
         handler = {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from opslink_cli import operator, samples
+from opslink_cli import audit_commands, automation_commands, samples
 from opslink_cli.emulator import LocalStack
 from tests.e2e.conftest import Stack
 from tests.e2e.conftest import operator_connection as _connection
@@ -29,7 +29,7 @@ def test_pause_and_resume_through_the_cli(tmp_path: Path) -> None:
             output="json",
         )
         out = io.StringIO()
-        operator.automation_pause(conn, args, out)
+        automation_commands.automation_pause(conn, args, out)
         assert '"paused"' in out.getvalue()
         local.publish_alarm(
             samples.metric_alarm(
@@ -44,9 +44,9 @@ def test_pause_and_resume_through_the_cli(tmp_path: Path) -> None:
         )
         assert row["outcome"] == "LeftToHumans"
         assert "automation paused (kill switch by dana: incident 4711)" in row["reason"]
-        operator.automation_resume(conn, args, io.StringIO())
+        automation_commands.automation_resume(conn, args, io.StringIO())
         status = io.StringIO()
-        operator.automation_status(conn, args, status)
+        automation_commands.automation_status(conn, args, status)
         assert '"running": true' in status.getvalue()
 
 
@@ -63,7 +63,7 @@ def test_shadow_mode_through_the_cli(tmp_path: Path) -> None:
                 by="dana",
                 output="json",
             )
-            operator.automation_mode(conn, args, io.StringIO())
+            automation_commands.automation_mode(conn, args, io.StringIO())
         local.publish_alarm(
             samples.metric_alarm(
                 "prod-checkout-api-cpu-high",
@@ -77,7 +77,7 @@ def test_shadow_mode_through_the_cli(tmp_path: Path) -> None:
         [row] = list_executions(stack.sfn, local.arns["RemediationStateMachine"], 10)
         assert row["outcome"] == "LeftToHumans" and row["reason"].startswith("Shadow mode:")
         status = io.StringIO()
-        operator.automation_status(
+        automation_commands.automation_status(
             conn, argparse.Namespace(parameter="/opslink/automation-control", output="json"), status
         )
         assert '"by": "dana"' in status.getvalue() and "under evaluation" in status.getvalue()
@@ -100,8 +100,8 @@ def test_audit_trail_shows_who_did_what(tmp_path: Path) -> None:
             by="dana",
             output="json",
         )
-        operator.automation_pause(conn, args, io.StringIO())
-        operator.automation_resume(conn, args, io.StringIO())
+        automation_commands.automation_pause(conn, args, io.StringIO())
+        automation_commands.automation_resume(conn, args, io.StringIO())
         now = datetime.now(UTC).replace(microsecond=0)
         local.publish_alarm(
             samples.metric_alarm(
@@ -115,7 +115,7 @@ def test_audit_trail_shows_who_did_what(tmp_path: Path) -> None:
             out = io.StringIO()
             options = {"alert": None, "since": None, "days": 2, "action": None} | kw
             ns = argparse.Namespace(output="json", **options)
-            operator.audit(conn, ns, out)
+            audit_commands.audit(conn, ns, out)
             return list(json.loads(out.getvalue()))
 
         everything = audit()

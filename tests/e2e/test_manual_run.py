@@ -14,7 +14,7 @@ import pytest
 
 from opslink.journal import EventKind
 from opslink.models import AlertStatus, TicketStatus
-from opslink_cli import operator, samples
+from opslink_cli import automation_commands, samples
 from opslink_cli.emulator import LocalStack
 from opslink_cli.operator import OperatorError
 from opslink_cli.runbook_commands import runbooks_run
@@ -47,7 +47,7 @@ def test_an_operator_runs_one_runbook_with_the_checks_of_automation(tmp_path: Pa
         stack = Stack(local)
         conn = _connection(local, stack)
         for runbook in ("scale_up", "restart_service"):  # nothing runs on its own
-            operator.automation_mode(
+            automation_commands.automation_mode(
                 conn,
                 _args(runbook=runbook, mode="shadow", reason="trial", catalog="runbooks"),
                 io.StringIO(),
@@ -79,7 +79,7 @@ def test_an_operator_runs_one_runbook_with_the_checks_of_automation(tmp_path: Pa
                 runbooks_run(conn, _args(name=name, alert=alert.alert_id), io.StringIO())
 
         # The dry run: exactly the hosts, canary, parameters and budget; nothing runs.
-        operator.automation_mode(
+        automation_commands.automation_mode(
             conn,
             _args(runbook="restart_service", mode="catalog", reason="", catalog="runbooks"),
             io.StringIO(),

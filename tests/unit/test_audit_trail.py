@@ -15,7 +15,7 @@ from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.remediation.catalog import load_catalog
 from opslink.remediation.catalog_audit import record_catalog
-from opslink_cli import operator
+from opslink_cli import audit_commands, operator
 from tests.conftest import ROOT
 
 
@@ -25,7 +25,7 @@ def _audit(store: DynamoAlertStore, ddb: Any) -> list[dict[str, Any]]:
     ns = argparse.Namespace(
         output="json", alert=None, since=None, days=2, action=["catalog_loaded"]
     )
-    operator.audit(conn, ns, out)
+    audit_commands.audit(conn, ns, out)
     return list(json.loads(out.getvalue()))
 
 

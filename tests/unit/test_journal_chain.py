@@ -18,7 +18,7 @@ from opslink.adapters.store.items import to_item
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.journal import EventKind, LifecycleEvent
 from opslink.journal_chain import verify
-from opslink_cli import operator
+from opslink_cli import audit_commands, operator
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -213,7 +213,7 @@ def _verify_cli(store: DynamoAlertStore, ddb: Any, alert: str | None) -> tuple[i
     args = argparse.Namespace(
         output="json", alert=alert, since=None, days=2, action=None, verify=True
     )
-    code = operator.audit(conn, args, out)
+    code = audit_commands.audit(conn, args, out)
     return code, json.loads(out.getvalue())
 
 

@@ -249,3 +249,21 @@ def test_the_fold_follows_the_stores_clock_set_after_a_first_read(ddb: Any) -> N
     store.journal.record_event(_opened(1, later))  # on time by the store's clock: for the fold
     clock.advance(hours=2)
     assert store.journal.fold_kpis().events == 1  # folded by the store's clock, not the wall's
+
+
+def test_the_unfolded_reads_count_every_journal_item_they_go_through(ddb: Any) -> None:
+    """What a KPI read costs is told as DynamoDB bills it: a late event (its counters
+    written with it) is read by the unfolded-events Query though its filter drops it; once
+    the fold's checkpoint is past both, neither is read again."""
+    clock = Clock(T0 + timedelta(hours=3))
+    store = _store(ddb, clock)
+    store.journal.record_event(_opened(1, T0))  # three hours late: counted inline
+    store.journal.record_event(_opened(2, clock.now))  # on time: carries its increments
+    kpis = store.journal.kpis
+    assert store.journal.kpi_counters(T0)["all"]["alerts"] == 2
+    assert kpis.journal_items_read == 2 and kpis.items_read == 3  # both events; 3 rows
+    clock.advance(hours=1)
+    assert store.journal.fold_kpis().events == 1  # only the on-time one had to be added
+    kpis.journal_items_read = 0
+    assert store.journal.kpi_counters(T0)["all"]["alerts"] == 2
+    assert kpis.journal_items_read == 0  # the checkpoint is past both events

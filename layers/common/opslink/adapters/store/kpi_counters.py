@@ -78,6 +78,7 @@ class KpiCounters(TableBase):
         super().__init__(table, client, journal_table)
         self.clock = clock
         self.items_read = 0  # counter rows read (benchmarks report it)
+        self.journal_items_read = 0  # journal items the unfolded-events reads went through
 
     # -- reading -------------------------------------------------------------------------
 
@@ -144,16 +145,23 @@ class KpiCounters(TableBase):
             condition, values = "gsi1pk = :p", {":p": keys.journal_partition(at)}
             if after and day == first:
                 condition, values = condition + " AND gsi1sk > :a", values | {":a": after}
-            for raw in self._query(
-                TableName=self.journal_table,
-                IndexName="gsi1",
-                KeyConditionExpression=condition,
-                FilterExpression="attribute_exists(kpi)",
-                ProjectionExpression="gsi1sk, kpi",
-                ExpressionAttributeValues=_to_item(values),
-            ):
-                doc = _from_item(raw)
-                yield str(doc["gsi1sk"]), json.loads(str(doc["kpi"]))
+            query: dict[str, Any] = {
+                "TableName": self.journal_table,
+                "IndexName": "gsi1",
+                "KeyConditionExpression": condition,
+                "FilterExpression": "attribute_exists(kpi)",
+                "ProjectionExpression": "gsi1sk, kpi",
+                "ExpressionAttributeValues": _to_item(values),
+            }
+            while True:  # page by page: the filter drops items DynamoDB still reads
+                page = self._call("query", **query)
+                self.journal_items_read += int(page.get("ScannedCount", 0))
+                for raw in page.get("Items", []):
+                    doc = _from_item(raw)
+                    yield str(doc["gsi1sk"]), json.loads(str(doc["kpi"]))
+                if "LastEvaluatedKey" not in page:
+                    break
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
             day += timedelta(days=1)
 
     # -- folding -------------------------------------------------------------------------
