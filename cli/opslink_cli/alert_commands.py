@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from opslink_cli.cli_args import UsageError
-from opslink_cli.operator import Connection, NotFound, OperatorError, _said
+from opslink_cli.connection import Connection, NotFound, OperatorError
+from opslink_cli.operator import _said
 
 
 def alerts_act(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-from opslink_cli.operator import Connection, NotFound
+from opslink_cli.connection import Connection, NotFound
 from opslink_cli.render import emit, style_from
 
 AUDIT_COLUMNS = ("at", "kind", "alert_id", "by", "runbook", "why")

@@ -11,7 +11,8 @@ from typing import Any, TextIO
 
 from opslink.journal import EventKind, LifecycleEvent
 from opslink_cli.cli_args import DEFAULT_CATALOG, UsageError
-from opslink_cli.operator import Connection, NotFound, _said
+from opslink_cli.connection import Connection, NotFound
+from opslink_cli.operator import _said
 from opslink_cli.render import emit, style_from
 
 

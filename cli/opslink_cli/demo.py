@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.models import Alert, AlertStatus, Ticket, TicketStatus
-from opslink_cli import operator, samples
+from opslink_cli import connection, operator, samples
 from opslink_cli.emulator import LocalStack
 from opslink_cli.emulator.slack import LocalSlack
 from opslink_cli.executions import list_executions
@@ -159,7 +159,7 @@ def _member_alarm(at: datetime) -> dict[str, Any]:
     }
 
 
-def _decide(conn: operator.Connection, verb: str, execution: str, by: str) -> str:
+def _decide(conn: connection.Connection, verb: str, execution: str, by: str) -> str:
     args = argparse.Namespace(name=execution, by=by, reason="not during peak hours", output="table")
     buf = io.StringIO()
     handler = operator.executions_approve if verb == "approve" else operator.executions_reject
@@ -177,7 +177,7 @@ def scenario(
     ddb = stack.client("dynamodb")
     store = stack.alert_store()
     tickets = BuiltinTicketSystem(stack.names["TicketsTable"], ddb)
-    conn = operator.Connection(
+    conn = connection.Connection(
         store, tickets, stack.client("stepfunctions"), stack.arns["RemediationStateMachine"]
     )
     cpu = samples.metric_alarm(

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from opslink_cli.operator import OperatorError, _stack_outputs
+from opslink_cli.connection import OperatorError, _stack_outputs
 from opslink_cli.render import emit, style_from
 
 COLUMNS = ("message_id", "sent_at", "receives", "records", "alarms", "origin", "error")

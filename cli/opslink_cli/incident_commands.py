@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from opslink_cli.operator import Connection, NotFound, OperatorError, _said
+from opslink_cli.connection import Connection, NotFound, OperatorError
+from opslink_cli.operator import _said
 from opslink_cli.render import emit, style_from
 
 MEMBER_COLUMNS = ("alert", "role", "alarm", "service", "firing", "status", "why")

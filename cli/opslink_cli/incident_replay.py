@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-from opslink_cli.operator import OperatorError
+from opslink_cli.connection import OperatorError
 from opslink_cli.render import emit, style_from
 
 INCIDENT_COLUMNS = ("incident", "opened", "alerts", "rule", "alarms", "resolved", "follows")

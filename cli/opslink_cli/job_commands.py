@@ -8,7 +8,7 @@ import argparse
 from typing import Any, TextIO
 
 from opslink.job_notifications import notification_token
-from opslink_cli.operator import OperatorError
+from opslink_cli.connection import OperatorError
 from opslink_cli.render import emit, style_from
 
 _HOW = {

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from opslink_cli.cli_args import parse_params
-from opslink_cli.operator import OperatorError
+from opslink_cli.connection import OperatorError
 
 DEFAULT_URL = "http://127.0.0.1:5055"
 ACCOUNT, REGION = "123456789012", "us-east-1"

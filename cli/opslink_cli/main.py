@@ -13,7 +13,7 @@ from typing import TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from opslink.errors import OpsLinkError
-from opslink_cli import audit_commands, automation_commands, operator
+from opslink_cli import audit_commands, automation_commands, connection, operator
 from opslink_cli.cli_args import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -74,7 +74,7 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "runbooks" and args.runbooks_command == "run":
         from opslink_cli.runbook_commands import runbooks_run
 
-        return runbooks_run(operator.connect(args), args, out)
+        return runbooks_run(connection.connect(args), args, out)
     if args.command == "runbooks" and args.runbooks_command == "stats":
         from opslink_cli.runbook_commands import record_connection
         from opslink_cli.runbook_stats import runbooks_stats
@@ -86,7 +86,7 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
         handler = {"list": runbook_commands.runbooks_list,
                    "show": runbook_commands.runbooks_show}[args.runbooks_command]  # fmt: skip
         return handler(runbook_commands.record_connection(args), args, out)
-    conn = operator.connect(args)
+    conn = connection.connect(args)
     if args.command == "jobs":
         if args.jobs_command == "notify-url":
             from opslink_cli.job_commands import notify_url
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, TemplateError, QueryError) as exc:
         print(f"opslink: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    except operator.OperatorError as exc:
+    except connection.OperatorError as exc:
         print(f"opslink: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILURE
     except (OpsLinkError, ClientError, BotoCoreError, OSError) as exc:

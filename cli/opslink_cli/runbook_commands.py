@@ -9,7 +9,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from opslink_cli.operator import NotFound, OperatorError
+from opslink_cli import connection
+from opslink_cli.connection import NotFound, OperatorError
 from opslink_cli.render import emit, style_from
 
 RUNBOOK_COLUMNS = (
@@ -31,12 +32,10 @@ def record_connection(args: argparse.Namespace) -> Any:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from opslink_cli import operator
-
     if not args.endpoint_url and boto3.Session(profile_name=args.profile).get_credentials() is None:
         return None
     try:
-        conn = operator.connect(args)
+        conn = connection.connect(args)
         conn.alerts.journal.kpi_counters(datetime.now(UTC))  # reachable, and the table exists
     except (OperatorError, BotoCoreError, ClientError):
         return None

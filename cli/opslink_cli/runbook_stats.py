@@ -10,7 +10,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from opslink_cli.operator import OperatorError
+from opslink_cli.connection import OperatorError
 from opslink_cli.render import emit, style_from
 
 STATS_COLUMNS = (

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
+from opslink_cli import connection
 from opslink_cli.emulator import LocalStack
 
 
@@ -77,9 +78,7 @@ def operator_connection(local: LocalStack, stack: Stack) -> Any:
     """What `opslink` connects to, on this emulator."""
     import boto3
 
-    from opslink_cli import operator
-
-    return operator.Connection(
+    return connection.Connection(
         stack.alerts,
         stack.tickets,
         stack.sfn,

@@ -14,16 +14,16 @@ import boto3
 import pytest
 
 from opslink.models import TicketStatus
-from opslink_cli import operator, samples
+from opslink_cli import connection, samples
 from opslink_cli.alert_commands import alerts_act
-from opslink_cli.operator import NotFound, OperatorError
+from opslink_cli.connection import NotFound, OperatorError
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 def _act(stack: Stack, command: str, alert_id: str, **kw: Any) -> dict[str, Any]:
-    conn = operator.Connection(stack.alerts, stack.tickets, stack.sfn,
+    conn = connection.Connection(stack.alerts, stack.tickets, stack.sfn,
                                stack.local.arns["RemediationStateMachine"],
                                session=boto3.Session(region_name="us-east-1"))  # fmt: skip
     base = {"alerts_command": command, "alert_id": alert_id, "by": "dana", "reason": "",

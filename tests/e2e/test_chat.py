@@ -65,8 +65,8 @@ def test_reject_asks_why_decides_on_submit_and_updates_the_message(tmp_path: Pat
 def test_a_decision_from_the_cli_updates_the_chat_message_in_place(tmp_path: Path) -> None:
     """Whoever decides — here `opslink executions approve` — the request's message in
     Slack is replaced with the decision once the run moves on, its buttons gone."""
+    from opslink_cli.connection import Connection
     from opslink_cli.demo import APPROVER, _decide
-    from opslink_cli.operator import Connection
 
     with demo_stack(tmp_path / "lambda.log") as (local, slack):
         stack, _, execution, message = _awaiting_approval(local, slack)

@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from opslink_cli import dlq, operator, samples
+from opslink_cli import connection, dlq, samples
 from opslink_cli.emulator import LocalStack
 from tests.e2e.conftest import Stack
 
@@ -37,7 +37,7 @@ def test_list_then_redrive_parked_deliveries(tmp_path: Path) -> None:
                     "ErrorMessage": {"DataType": "String", "StringValue": "Task timed out"}
                 },
             )
-        conn = operator.Connection(
+        conn = connection.Connection(
             stack.alerts,
             stack.tickets,
             stack.sfn,
@@ -81,7 +81,7 @@ def test_a_forged_parked_message_never_launches_a_job(tmp_path: Path) -> None:
         put_cloudwatch_alarm("prod-search-cpu-high", samples.REGION)
         for message in (forged, real):
             sqs.send_message(QueueUrl=url, MessageBody=json.dumps(samples.sns_event(message)))
-        conn = operator.Connection(
+        conn = connection.Connection(
             stack.alerts,
             stack.tickets,
             stack.sfn,
@@ -120,7 +120,7 @@ def test_list_shows_every_parked_message_and_hides_none(tmp_path: Path) -> None:
         for i in range(30):
             event = samples.sns_event(samples.metric_alarm(f"prod-search-cpu-high-{i}", samples.T0))
             sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
-        conn = operator.Connection(
+        conn = connection.Connection(
             stack.alerts,
             stack.tickets,
             stack.sfn,

@@ -14,16 +14,16 @@ import boto3
 import pytest
 
 from opslink.models import TicketStatus
-from opslink_cli import operator, samples
+from opslink_cli import connection, samples
+from opslink_cli.connection import OperatorError
 from opslink_cli.incident_commands import incidents_correct, incidents_show
-from opslink_cli.operator import OperatorError
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
 
 
-def _conn(stack: Stack) -> operator.Connection:
-    return operator.Connection(stack.alerts, stack.tickets, stack.sfn,
+def _conn(stack: Stack) -> connection.Connection:
+    return connection.Connection(stack.alerts, stack.tickets, stack.sfn,
                                stack.local.arns["RemediationStateMachine"],
                                session=boto3.Session(region_name="us-east-1"))  # fmt: skip
 

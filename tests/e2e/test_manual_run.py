@@ -15,8 +15,8 @@ import pytest
 from opslink.journal import EventKind
 from opslink.models import AlertStatus, TicketStatus
 from opslink_cli import automation_commands, samples
+from opslink_cli.connection import OperatorError
 from opslink_cli.emulator import LocalStack
-from opslink_cli.operator import OperatorError
 from opslink_cli.runbook_commands import runbooks_run
 from tests.e2e.conftest import Stack
 from tests.e2e.conftest import operator_connection as _connection

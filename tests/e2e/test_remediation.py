@@ -16,7 +16,7 @@ import pytest
 from opslink import ticket_policy
 from opslink.adapters.store.reliability import ReliabilityRecords
 from opslink.models import AlertStatus, Priority, TicketStatus
-from opslink_cli import samples
+from opslink_cli import connection, samples
 from opslink_cli.emulator import LocalStack, put_cloudwatch_alarm
 from tests.e2e.conftest import Stack
 
@@ -234,7 +234,7 @@ def _operator(stack: Stack, *argv: str) -> int:
 
     from opslink_cli import operator
 
-    conn = operator.Connection(
+    conn = connection.Connection(
         stack.alerts, stack.tickets, stack.sfn, stack.local.arns["RemediationStateMachine"]
     )
     args = argparse.Namespace(
@@ -247,7 +247,7 @@ def _operator(stack: Stack, *argv: str) -> int:
 
 
 def test_approval_runbook_waits_for_a_human_then_runs(stack: Stack) -> None:
-    from opslink_cli.operator import OperatorError
+    from opslink_cli.connection import OperatorError
 
     alert = fire_needing_approval(stack)
     assert (
@@ -271,7 +271,7 @@ def test_approval_runbook_waits_for_a_human_then_runs(stack: Stack) -> None:
 
 
 def test_rejected_approval_leaves_the_alert_to_humans(stack: Stack) -> None:
-    from opslink_cli.operator import OperatorError
+    from opslink_cli.connection import OperatorError
 
     alert = fire_needing_approval(stack)
     assert _operator(stack, "reject", alert.execution_name) == 0
@@ -289,7 +289,7 @@ def test_rejected_approval_leaves_the_alert_to_humans(stack: Stack) -> None:
 
 def test_an_ok_alarm_withdraws_a_request_waiting_for_approval(stack: Stack) -> None:
     """One alert, one truth: the alarm recovered, so nobody is left asked to approve."""
-    from opslink_cli.operator import OperatorError
+    from opslink_cli.connection import OperatorError
 
     alert = fire_needing_approval(stack)
     stack.local.publish_alarm(

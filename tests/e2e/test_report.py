@@ -152,12 +152,12 @@ def test_every_finding_has_every_language() -> None:
 def test_report_command_end_to_end(
     store: DynamoAlertStore, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: Any
 ) -> None:
-    import opslink_cli.operator as operator
+    import opslink_cli.connection as connection
 
     class Conn:
         alerts = store
 
-    monkeypatch.setattr(operator, "connect", lambda args: Conn())
+    monkeypatch.setattr(connection, "connect", lambda args: Conn())
     out_dir = tmp_path / "r"
     code = main(["report", "--from", "2026-11-14", "--to", "2026-11-20", "--out", str(out_dir)])
     text = capsys.readouterr().out

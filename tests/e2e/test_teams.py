@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from opslink_cli import samples
+from opslink_cli.connection import Connection
 from opslink_cli.demo import APPROVER, _decide, _orders_db, _wait_for_approval_request
 from opslink_cli.emulator import LocalStack
 from opslink_cli.emulator.teams import APP_ID, APP_PASSWORD, LocalTeams
 from opslink_cli.executions import list_executions
-from opslink_cli.operator import Connection
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e

@@ -15,12 +15,12 @@ from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.remediation.catalog import load_catalog
 from opslink.remediation.catalog_audit import record_catalog
-from opslink_cli import audit_commands, operator
+from opslink_cli import audit_commands, connection
 from tests.conftest import ROOT
 
 
 def _audit(store: DynamoAlertStore, ddb: Any) -> list[dict[str, Any]]:
-    conn = operator.Connection(store, BuiltinTicketSystem("TicketsTable", ddb), None, "")
+    conn = connection.Connection(store, BuiltinTicketSystem("TicketsTable", ddb), None, "")
     out = io.StringIO()
     ns = argparse.Namespace(
         output="json", alert=None, since=None, days=2, action=["catalog_loaded"]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
-from opslink_cli import operator, samples
+from opslink_cli import connection, samples
 from opslink_cli.incident_replay import incidents_replay
 
 NOW = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -28,7 +28,7 @@ def _fire(deps: IngestDeps, name: str, minute: float, state: str = "ALARM", **di
 
 
 def _replay(deps: IngestDeps, **kw: Any) -> tuple[int, Any, str]:
-    conn = operator.Connection(deps.store, deps.tickets, None, "")  # type: ignore[arg-type]
+    conn = connection.Connection(deps.store, deps.tickets, None, "")  # type: ignore[arg-type]
     args = argparse.Namespace(days=2, rules=None, service_map=None, decisions=False,
                               output="json", query=None, no_truncate=False, color="off")  # fmt: skip
     for k, v in kw.items():
@@ -71,5 +71,5 @@ def test_a_rule_file_changes_the_replay_and_a_bad_one_is_named(
     _, _, text = _replay(deps, output="table", decisions=True)
     assert "would be 1 incident(s)" in text and "builtin:burst" in text
     rules.write_text("rules: [{name: slow, window: forever}]")
-    with pytest.raises(operator.OperatorError, match=r"rule 'slow' field 'window'"):
+    with pytest.raises(connection.OperatorError, match=r"rule 'slow' field 'window'"):
         _replay(deps, rules=str(rules))

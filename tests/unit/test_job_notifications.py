@@ -176,8 +176,8 @@ def test_notify_url_without_a_webhook_url_or_secret_says_why() -> None:
     from moto import mock_aws
 
     from opslink_cli.cli_args import build_parser
+    from opslink_cli.connection import OperatorError
     from opslink_cli.job_commands import notify_url
-    from opslink_cli.operator import OperatorError
 
     args = build_parser().parse_args(["jobs", "notify-url", "awx", "--webhook-secret", "nope"])
     with pytest.raises(OperatorError, match="WebhookSecretName"):

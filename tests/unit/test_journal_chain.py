@@ -18,7 +18,7 @@ from opslink.adapters.store.items import to_item
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.journal import EventKind, LifecycleEvent
 from opslink.journal_chain import verify
-from opslink_cli import audit_commands, operator
+from opslink_cli import audit_commands, connection
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -208,7 +208,7 @@ def test_an_ok_reads_the_chain_head_with_its_alert(deps: Any) -> None:
 
 
 def _verify_cli(store: DynamoAlertStore, ddb: Any, alert: str | None) -> tuple[int, list[Any]]:
-    conn = operator.Connection(store, BuiltinTicketSystem("TicketsTable", ddb), None, "")
+    conn = connection.Connection(store, BuiltinTicketSystem("TicketsTable", ddb), None, "")
     out = io.StringIO()
     args = argparse.Namespace(
         output="json", alert=alert, since=None, days=2, action=None, verify=True

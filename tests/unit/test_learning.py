@@ -306,7 +306,7 @@ def test_runbooks_stats_explains_the_leader_and_the_break(deps: IngestDeps) -> N
 def test_runbooks_stats_refuses_what_it_cannot_answer(deps: IngestDeps) -> None:
     from types import SimpleNamespace
 
-    from opslink_cli.operator import OperatorError
+    from opslink_cli.connection import OperatorError
     from opslink_cli.runbook_stats import runbooks_stats
 
     with pytest.raises(OperatorError, match="reads the record on a stack"):

@@ -259,8 +259,8 @@ def test_an_override_may_lower_autonomy_never_raise_it(world: dict[str, Any]) ->
 def test_the_cli_refuses_to_raise_autonomy_or_name_an_unknown_runbook(
     runbook: str, mode: str, words: str
 ) -> None:
-    from opslink_cli.cli_args import UsageError
     from opslink_cli.automation_commands import automation_mode
+    from opslink_cli.cli_args import UsageError
 
     args = argparse.Namespace(
         runbook=runbook, mode=mode, parameter="/x", reason="", by="dana", output="json"
