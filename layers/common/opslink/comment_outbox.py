@@ -27,7 +27,7 @@ logger = Logger(child=True)
 
 
 def post_comment(
-    store: CommentQueue,
+    outbox: CommentQueue,
     tickets: Commentable,
     ticket_id: str,
     key: str,
@@ -41,20 +41,20 @@ def post_comment(
     With `verify` (the comment may be there already: a retried write) the ticket's
     comments are read back first. `queue_checked`: the caller just found the ticket's
     outbox empty (not read again)."""
-    if not queue_checked and store.queued_comments(ticket_id):  # earlier ones first: queue
-        store.queue_comment(ticket_id, key, text, at, alert_id)
-        return drain(store, tickets, ticket_id)["failed"] == 0
+    if not queue_checked and outbox.queued_comments(ticket_id):  # earlier ones first: queue
+        outbox.queue_comment(ticket_id, key, text, at, alert_id)
+        return drain(outbox, tickets, ticket_id)["failed"] == 0
     try:
         tickets.comment(ticket_id, text, key=key, verify=verify)
     except TicketSystemError as exc:  # failed, or done with the answer lost: verify later
-        store.queue_comment(ticket_id, key, text, at, alert_id)
+        outbox.queue_comment(ticket_id, key, text, at, alert_id)
         logger.warning("comment queued", extra={"ticket_id": ticket_id, "error": str(exc)})
         return False
     return True
 
 
 def post_soon(
-    store: CommentQueue,
+    outbox: CommentQueue,
     tickets: Commentable,
     ticket_id: str,
     key: str,
@@ -68,9 +68,9 @@ def post_soon(
     queue asynchronously (the remediate function); the reconciler delivers whatever the
     courier misses. Without a courier it is posted now."""
     if courier is None:
-        post_comment(store, tickets, ticket_id, key, text, at, alert_id)
+        post_comment(outbox, tickets, ticket_id, key, text, at, alert_id)
         return
-    store.queue_comment(ticket_id, key, text, at, alert_id)
+    outbox.queue_comment(ticket_id, key, text, at, alert_id)
     try:
         courier(ticket_id)
     except RetryableError as exc:  # queued: the reconciler's next pass delivers it
@@ -79,7 +79,7 @@ def post_soon(
 
 
 def noted_status(
-    store: CommentQueue,
+    outbox: CommentQueue,
     tickets: Any,
     ticket_id: str,
     status: TicketStatus,
@@ -96,13 +96,13 @@ def noted_status(
     in the durable outbox when its post fails. Returns the ticket; with `keep_on_failure`,
     a ticket system that fails leaves the whole write (state and note) in the outbox,
     delivered by the reconciler, and None is returned."""
-    if keep_on_failure and store.queued_comments(ticket_id):  # keep the order: queue behind
-        store.queue_comment(ticket_id, key, note, at, alert_id, status=status.value)
-        drain(store, tickets, ticket_id)
+    if keep_on_failure and outbox.queued_comments(ticket_id):  # keep the order: queue behind
+        outbox.queue_comment(ticket_id, key, note, at, alert_id, status=status.value)
+        drain(outbox, tickets, ticket_id)
         return None
     try:
         return _noted_status(
-            store,
+            outbox,
             tickets,
             ticket_id,
             status,
@@ -115,13 +115,13 @@ def noted_status(
     except TicketSystemError as exc:
         if not keep_on_failure:
             raise
-        store.queue_comment(ticket_id, key, note, at, alert_id, status=status.value)
+        outbox.queue_comment(ticket_id, key, note, at, alert_id, status=status.value)
         logger.warning("state change queued", extra={"ticket_id": ticket_id, "error": str(exc)})
         return None
 
 
 def _noted_status(
-    store: CommentQueue,
+    outbox: CommentQueue,
     tickets: Any,
     ticket_id: str,
     status: TicketStatus,
@@ -137,19 +137,19 @@ def _noted_status(
         or (status is TicketStatus.RESOLVED and current.status is TicketStatus.CLOSED)
     )
     ticket = current if already else tickets.set_status(ticket_id, status)
-    post_comment(store, tickets, ticket_id, key, note, at, alert_id, verify=already,
+    post_comment(outbox, tickets, ticket_id, key, note, at, alert_id, verify=already,
                  queue_checked=queue_checked)  # fmt: skip
     return ticket
 
 
 def drain(
-    store: CommentQueue, tickets: Commentable, ticket_id: str | None = None
+    outbox: CommentQueue, tickets: Commentable, ticket_id: str | None = None
 ) -> dict[str, int]:
     """Deliver queued comments, oldest first per ticket; a ticket whose comment fails again
     keeps the rest of its queue for the next run."""
     delivered = failed = left = 0
     blocked: set[str] = set()
-    for item in store.queued_comments(ticket_id):
+    for item in outbox.queued_comments(ticket_id):
         tid = str(item["ticket_id"])
         if tid in blocked:
             continue
@@ -163,8 +163,8 @@ def drain(
         except TicketClosedForGood as exc:
             # It can never land there: kept on the alert's own record instead (a follow-up
             # ticket, when the alarm fires again, gets the ones still waiting).
-            _keep_on_alert(store, item, exc)
-            store.comment_delivered(tid, str(item["key"]))
+            _keep_on_alert(outbox, item, exc)
+            outbox.comment_delivered(tid, str(item["key"]))
             continue
         except TicketSystemError as exc:
             blocked.add(tid)
@@ -173,16 +173,16 @@ def drain(
                 "queued comment still failing", extra={"ticket_id": tid, "error": str(exc)}
             )
             continue
-        store.comment_delivered(tid, str(item["key"]))
+        outbox.comment_delivered(tid, str(item["key"]))
         delivered += 1
     return {"delivered": delivered, "failed": failed, "left": left}
 
 
-def _keep_on_alert(store: CommentQueue, item: QueuedComment, error: Exception) -> None:
+def _keep_on_alert(outbox: CommentQueue, item: QueuedComment, error: Exception) -> None:
     alert_id = str(item.get("alert_id") or "")
     logger.warning("queued comment kept on the alert", extra={"ticket_id": item["ticket_id"],
                    "alert_id": alert_id, "error": str(error)})  # fmt: skip
     if alert_id:
-        store.keep_on_alert(alert_id,
+        outbox.keep_on_alert(alert_id,
                             f"Not posted on ticket {item['ticket_id']} ({error}): {item['text']}",
                             datetime.fromisoformat(str(item["at"])))  # fmt: skip
