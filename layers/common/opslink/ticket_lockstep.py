@@ -38,20 +38,19 @@ def resolve_other_tickets(
     alert_id: str,
     done: str | None,
     note: str,
+    *,
+    outbox: CommentQueue,
     status: TicketStatus = TicketStatus.RESOLVED,
-    outbox: CommentQueue | None = None,
 ) -> list[str]:
     """Resolve the alert's tickets other than `done` that are still open; their ids.
     Idempotent, so a retried resolution calls it again and finishes what a failure left.
     A ticket the system refuses (a custom state, a permission) is passed over with a
     note on the alert for a human — never the end of the others, never an error after
-    the alert was resolved; one that is away gets the change through the `outbox` (without
-    one, the failure is raised to the caller)."""
+    the alert was resolved; one that is away gets the change through the `outbox`."""
     changed = []
     for ticket_id in linked_ticket_ids(store, alert_id, tickets.name):
         if ticket_id == done:
             continue
-        queued = outbox is not None  # the outbox: nothing is lost
         try:
             ticket = tickets.get(ticket_id)
             if ticket is None or ticket.status in CLOSED:
@@ -60,17 +59,12 @@ def resolve_other_tickets(
             _passed_over(store, alert_id, ticket_id, status, exc)
             continue
         except TicketSystemError:
-            if not queued:
-                raise
-            # Unreadable now: the change goes to the outbox below (the reconciler delivers
-            # it), as the alert is resolved already and a retry would not come back here.
-        try:
-            key = f"{alert_id}:lockstep:{ticket_id}:{status.value}"
-            if outbox is not None:  # keyed: exactly once, whatever fails
-                noted_status(outbox, tickets, ticket_id, status, note, key,
-                             utcnow(), alert_id, keep_on_failure=True)  # fmt: skip
-            else:
-                tickets.set_status(ticket_id, status, note=note)
+            pass  # unreadable now: the change goes to the outbox below (the reconciler
+            # delivers it), as the alert is resolved already and no retry comes back here
+        try:  # keyed: exactly once, whatever fails
+            noted_status(outbox, tickets, ticket_id, status, note,
+                         f"{alert_id}:lockstep:{ticket_id}:{status.value}", utcnow(), alert_id,
+                         keep_on_failure=True)  # fmt: skip
         except TicketSystemRejected as exc:
             _passed_over(store, alert_id, ticket_id, status, exc)
             continue

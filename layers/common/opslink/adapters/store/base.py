@@ -44,9 +44,14 @@ class TableBase:
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every item a Query returns (as DynamoDB gives them), page after page."""
+        for page in self._pages(**kwargs):
+            yield from page.get("Items", [])
+
+    def _pages(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """A Query's pages, whole (a filtered one's ScannedCount: what DynamoDB read)."""
         while True:
             page = self._call("query", **kwargs)
-            yield from page.get("Items", [])
+            yield page
             if "LastEvaluatedKey" not in page:
                 return
             kwargs = kwargs | {"ExclusiveStartKey": page["LastEvaluatedKey"]}

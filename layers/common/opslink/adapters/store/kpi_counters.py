@@ -145,23 +145,18 @@ class KpiCounters(TableBase):
             condition, values = "gsi1pk = :p", {":p": keys.journal_partition(at)}
             if after and day == first:
                 condition, values = condition + " AND gsi1sk > :a", values | {":a": after}
-            query: dict[str, Any] = {
-                "TableName": self.journal_table,
-                "IndexName": "gsi1",
-                "KeyConditionExpression": condition,
-                "FilterExpression": "attribute_exists(kpi)",
-                "ProjectionExpression": "gsi1sk, kpi",
-                "ExpressionAttributeValues": _to_item(values),
-            }
-            while True:  # page by page: the filter drops items DynamoDB still reads
-                page = self._call("query", **query)
+            for page in self._pages(
+                TableName=self.journal_table,
+                IndexName="gsi1",
+                KeyConditionExpression=condition,
+                FilterExpression="attribute_exists(kpi)",
+                ProjectionExpression="gsi1sk, kpi",
+                ExpressionAttributeValues=_to_item(values),
+            ):  # the filter drops items DynamoDB still reads (and bills)
                 self.journal_items_read += int(page.get("ScannedCount", 0))
                 for raw in page.get("Items", []):
                     doc = _from_item(raw)
                     yield str(doc["gsi1sk"]), json.loads(str(doc["kpi"]))
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
             day += timedelta(days=1)
 
     # -- folding -------------------------------------------------------------------------
