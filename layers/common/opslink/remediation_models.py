@@ -143,18 +143,6 @@ class JobOutput(_Frozen):
     truncated: bool = False
 
 
-class BudgetClaim(StrEnum):
-    """The outcome of claiming an automated run's budget: true only when claimed; when
-    refused, which limit was hit (the service's hourly cap or the resource's)."""
-
-    CLAIMED = "claimed"
-    SERVICE_CAP = "service"
-    RESOURCE_CAP = "resource"
-
-    def __bool__(self) -> bool:
-        return self is BudgetClaim.CLAIMED
-
-
 class JobWaiter(_Frozen):
     """An execution waiting for a job to end (remediation/completion.py)."""
 

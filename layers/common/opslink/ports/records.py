@@ -4,6 +4,7 @@ than these (keys, index attributes), which are no part of the contract."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TypeAlias, TypedDict
 
 # A JSON document handed to AWS as it is: a task's output, a waiting task's request.
@@ -64,3 +65,15 @@ class CircuitState(TypedDict, total=False):
     since: str  # first failure of the current run of failures
     opened_at: str
     probe_until: str
+
+
+class BudgetClaim(StrEnum):
+    """The outcome of claiming an automated run's budget: true only when claimed; when
+    refused, which limit was hit (the service's hourly cap or the resource's)."""
+
+    CLAIMED = "claimed"
+    SERVICE_CAP = "service"
+    RESOURCE_CAP = "resource"
+
+    def __bool__(self) -> bool:
+        return self is BudgetClaim.CLAIMED

@@ -11,7 +11,6 @@ if TYPE_CHECKING:
     from opslink.learning import Record
     from opslink.remediation.payloads import LaunchedJob
     from opslink.remediation_models import (
-        BudgetClaim,
         JobOutput,
         JobRef,
         JobRequest,
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
     )
 
 from opslink.models import Alert
-from opslink.ports.records import CircuitState, JsonObject
+from opslink.ports.records import BudgetClaim, CircuitState, JsonObject
 from opslink.ports.store import AlertStore
 
 

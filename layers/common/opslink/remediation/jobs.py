@@ -15,6 +15,7 @@ from opslink.errors import (
     ParameterRejectedError,
 )
 from opslink.journal import EventKind, about, seconds_between
+from opslink.ports.records import BudgetClaim
 from opslink.remediation.batches import batch_words, next_batch
 from opslink.remediation.blast_radius import HostPlan, resolve_hosts, with_incident_hosts
 from opslink.remediation.chat_notices import decision_to_chat
@@ -29,7 +30,7 @@ from opslink.remediation.payloads import Launch, LaunchedJob, PollPlan, PollStat
 from opslink.remediation.poll_schedule import Expected, describe, expected, wait_after
 from opslink.remediation.resources import resource_of
 from opslink.remediation_input import RemediationInput
-from opslink.remediation_models import BudgetClaim, JobRef, JobRequest, JobState, JobStatus
+from opslink.remediation_models import JobRef, JobRequest, JobState, JobStatus
 from opslink.scrub import scrub
 
 logger = Logger(child=True)

@@ -15,8 +15,7 @@ from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.errors import StoreError
-from opslink.ports.records import CircuitState
-from opslink.remediation_models import BudgetClaim
+from opslink.ports.records import BudgetClaim, CircuitState
 
 
 class ReliabilityRecords(TableBase):
