@@ -81,7 +81,7 @@ def main() -> None:
             full = tags == "true" and grouping == "true"
             suffix = "" if full else (" (ReadAlarmTags=false)" if tags == "false"
                                       else " (Correlation=false)")  # fmt: skip
-            for label, event in scenarios if full else scenarios[:4]:
+            for label, event in scenarios if grouping == "false" or full else scenarios[:4]:
                 counter.take()
                 payload, error = stack.invoke("IngestFunction", event)
                 outcome = (

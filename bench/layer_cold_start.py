@@ -40,7 +40,8 @@ def build(workdir: Path) -> dict[str, Path]:
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--no-warn-conflicts"]
     requirements = str(ROOT / "layers" / "common" / "requirements.txt")
     sam = workdir / "sam" / "python"
-    subprocess.run([*pip, "--target", str(sam), "-r", requirements], check=True)
+    subprocess.run([*pip, "--target", str(sam), "-r", requirements], check=True,
+                   stderr=subprocess.DEVNULL)  # fmt: skip
     shutil.copytree(ROOT / "layers" / "common" / "opslink", sam / "opslink",
                     ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
     made = workdir / "make"

@@ -33,7 +33,9 @@ from opslink.adapters.store.dynamodb import DynamoAlertStore
 from opslink.adapters.store.faults import FaultRecords
 from opslink.adapters.store.reliability import ReliabilityRecords
 from opslink.adapters.tickets.common import ticket_http
+from opslink.adapters.tickets.github import GitHubTickets
 from opslink.adapters.tickets.jira import JiraTickets
+from opslink.adapters.tickets.servicenow import ServiceNowTickets
 from opslink.adapters.tickets.zendesk import ZendeskTickets
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.reconciler import reconcile
@@ -43,7 +45,7 @@ from opslink_cli import samples
 from opslink_cli.emulator.template import load_template
 from tests.conftest import ROOT
 from tests.integration.contract_servers import json_response, serve
-from tests.integration.ticket_servers import JiraApi, ZendeskApi
+from tests.integration.ticket_servers import GitHubApi, JiraApi, ServiceNowApi, ZendeskApi
 from tests.unit.conftest import RecordingWorkflow, StaticTags
 from tests.unit.fakes import remediation_on
 
@@ -100,6 +102,38 @@ class FaultyJira(FaultInjection, JiraApi):
     """Jira Cloud failing a share of calls (its status change and its note are two calls)."""
 
 
+class FaultyServiceNow(FaultInjection, ServiceNowApi):
+    """ServiceNow failing a share of calls (state and work note: one PATCH)."""
+
+
+class FaultyGitHub(FaultInjection, GitHubApi):
+    """GitHub failing a share of calls (state, then the note: two calls)."""
+
+
+FAULTY = {"jira": FaultyJira, "zendesk": FaultyZendesk, "servicenow": FaultyServiceNow,
+          "github": FaultyGitHub}  # fmt: skip
+
+
+def faulty_tickets(system: str, url: str) -> Any:
+    """The system's adapter on the faulty server: short timeouts, two retries."""
+
+    def http(name: str, auth: Any = None, headers: dict[str, str] | None = None) -> Any:
+        return ticket_http(name, url, headers or {}, auth=auth, timeout=(0.5, CLIENT_TIMEOUT),
+                           retries=2, backoff=0.01)  # fmt: skip
+
+    if system == "jira":
+        client = http("Jira", ("ops@example.com", "jira-token"))
+        return JiraTickets(url, "OPS", "ops@example.com", "jira-token", client=client)
+    if system == "servicenow":
+        client = http("ServiceNow", ("opslink", "snow-pass"))
+        return ServiceNowTickets(url, "opslink", "snow-pass", client=client)
+    if system == "github":
+        client = http("GitHub", headers={"Authorization": "Bearer gh-token"})
+        return GitHubTickets("acme/ops", "gh-token", client=client)
+    client = http("Zendesk", ("ops@example.com/token", "zd-token"))
+    return ZendeskTickets(url, "ops@example.com", "zd-token", client=client)
+
+
 @dataclass
 class Outcome:
     alarms: int
@@ -133,11 +167,11 @@ class Outcome:
 
 @contextmanager
 def world(rate: float = 0.0, system: str = "zendesk") -> Iterator[tuple[IngestDeps, Any]]:
-    """Ingest wired to moto's DynamoDB and a faulty Zendesk (or Jira) on 127.0.0.1."""
+    """Ingest wired to moto's DynamoDB and a faulty ticket system (FAULTY) on 127.0.0.1."""
     from opslink_cli.emulator.moto_patches import serialise_dynamodb_writes
 
     serialise_dynamodb_writes()  # DynamoDB applies each write atomically; moto needs help
-    app: Any = FaultyJira(rate) if system == "jira" else FaultyZendesk(rate)
+    app: Any = FAULTY[system](rate)
     with mock_aws(), serve(app) as url:
         client = boto3.client("dynamodb", region_name="us-east-1")
         props = load_template(ROOT / "template.yaml")["Resources"]["AlertsTable"]["Properties"]
@@ -148,18 +182,6 @@ def world(rate: float = 0.0, system: str = "zendesk") -> Iterator[tuple[IngestDe
             GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
             BillingMode="PAY_PER_REQUEST",
         )
-        jira = system == "jira"
-        http = ticket_http(
-            "Jira" if jira else "Zendesk",
-            url,
-            {},
-            auth=("ops@example.com", "jira-token")
-            if jira
-            else ("ops@example.com/token", "zd-token"),
-            timeout=(0.5, CLIENT_TIMEOUT),
-            retries=2,
-            backoff=0.01,
-        )
         smap = load_service_map()
         from opslink.adapters.directory.service_map_directory import ServiceMapDirectory
 
@@ -168,11 +190,7 @@ def world(rate: float = 0.0, system: str = "zendesk") -> Iterator[tuple[IngestDe
             store=store,
             outbox=store.outbox,
             rejections=Bookkeeping(store.table, store.client),
-            tickets=(
-                JiraTickets(url, "OPS", "ops@example.com", "jira-token", client=http)
-                if jira
-                else ZendeskTickets(url, "ops@example.com", "zd-token", client=http)
-            ),
+            tickets=faulty_tickets(system, url),
             directory=ServiceMapDirectory(smap),
             tags=StaticTags(),
             workflow=SafeWorkflow(),
@@ -629,8 +647,8 @@ class NotesOutcome:
 def status_notes(system: str, alarms: int, rate: float = 0.3, workers: int = 8) -> NotesOutcome:
     """Alarms open their tickets, then return to OK while a share of ticket calls fail
     (answers lost after the work included): every ticket must end resolved, with its
-    "returned to OK" note exactly once (Jira changes the status and adds the note in two
-    calls; Zendesk in one)."""
+    "returned to OK" note exactly once (Jira and GitHub change the state and add the note
+    in two calls; Zendesk and ServiceNow in one)."""
     out = NotesOutcome(system=system, alarms=alarms)
     policy = IngestPolicy(lease=timedelta(seconds=1))
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)

@@ -63,10 +63,11 @@ def test_alarms_that_clear_during_an_outage_each_get_one_ticket_then_resolved() 
     assert out.cleared > 0 and out.ok_not_applied == 0, out.line()
 
 
-@pytest.mark.parametrize("system", ["jira", "zendesk"])
+@pytest.mark.parametrize("system", ["jira", "zendesk", "servicenow", "github"])
 def test_status_notes_exactly_once_under_ticket_faults(system: str) -> None:
-    """Jira changes state and adds the note in two calls, Zendesk in one: either way the
-    "returned to OK" note is on every ticket exactly once and every ticket is resolved."""
+    """Jira and GitHub change the state and add the note in two calls, Zendesk and
+    ServiceNow in one (a repeated one would add the note twice): either way the "returned
+    to OK" note is on every ticket exactly once and every ticket is resolved."""
     out = scenarios.status_notes(system, SCALE // 2, rate=0.3)
     assert out.notes_missing == 0 and out.notes_duplicated == 0, out.line()
     assert out.not_resolved == 0, out.line()

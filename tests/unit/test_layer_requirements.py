@@ -6,6 +6,7 @@ runtime's own SDK (boto3, botocore) out."""
 from __future__ import annotations
 
 import re
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
@@ -77,11 +78,20 @@ def test_the_layers_common_pins_agree_with_the_project() -> None:
                 assert project[name].specifier.contains(version), (layer, name, version)
 
 
-def test_the_layers_are_built_by_their_makefiles_into_compiled_bytecode() -> None:
+def test_the_layers_are_built_by_their_makefiles_into_compiled_bytecode(tmp_path: Path) -> None:
+    """What `sam build` runs for each layer (make's dry run, as SAM calls it): exactly the
+    pinned list for Lambda's platform, then every module compiled for python3.12."""
     resources = load_template(ROOT / "template.yaml")["Resources"]
     for layer, logical in (("common", "CommonLayer"), ("teams", "TeamsLayer")):
         assert resources[logical]["Properties"]["ContentUri"] == f"layers/{layer}"
         assert resources[logical]["Metadata"]["BuildMethod"] == "makefile"
-        makefile = (ROOT / "layers" / layer / "Makefile").read_text()
-        assert f"build-{logical}:" in makefile
-        assert "--no-deps" in makefile and "--invalidation-mode unchecked-hash" in makefile
+        plan = subprocess.run(
+            ["make", "-n", f"build-{logical}", f"ARTIFACTS_DIR={tmp_path}"],
+            cwd=ROOT / "layers" / layer, capture_output=True, text=True, check=True,
+        ).stdout.replace("\\\n", " ")  # fmt: skip
+        install = next(line for line in plan.splitlines() if " pip install " in line)
+        for flag in ("--no-deps", "--only-binary=:all:", "--python-version 3.12",
+                     "-r requirements.txt", f"--target {tmp_path}/python"):  # fmt: skip
+            assert flag in install.replace('"', ""), (layer, flag, install)
+        compile_ = next(line for line in plan.splitlines() if "compileall" in line)
+        assert compile_.startswith("python3.12 ") and "unchecked-hash" in compile_

@@ -349,6 +349,11 @@ def test_a_fix_resolves_every_linked_ticket_whatever_one_of_them_answers(
                 raise TicketSystemError("503 Service Unavailable")
             return self.inner.get(ticket_id)
 
+        def set_status(self, ticket_id: str, *args: Any, **kwargs: Any) -> Any:
+            if ticket_id == others[1]:  # unreachable for every call, not just reads
+                raise TicketSystemError("503 Service Unavailable")
+            return self.inner.set_status(ticket_id, *args, **kwargs)
+
         def __getattr__(self, name: str) -> Any:
             return getattr(self.inner, name)
 

@@ -90,56 +90,28 @@ def noted_status(
     keep_on_failure: bool = False,
 ) -> Any:
     """A state change and its note as one logical write, exactly once on every ticket
-    system: the state change first (idempotent: a ticket already there is left as it
-    is), then the note as a keyed comment — read back first when the ticket was already
-    in that state (a retry, or someone else moved it: the note may be there), and kept
-    in the durable outbox when its post fails. Returns the ticket; with `keep_on_failure`,
-    a ticket system that fails leaves the whole write (state and note) in the outbox,
-    delivered by the reconciler, and None is returned."""
-    if keep_on_failure and outbox.queued_comments(ticket_id):  # keep the order: queue behind
-        outbox.queue_comment(ticket_id, key, note, at, alert_id, status=status.value)
-        drain(outbox, tickets, ticket_id)
-        return None
-    try:
-        return _noted_status(
-            outbox,
-            tickets,
-            ticket_id,
-            status,
-            note,
-            key,
-            at,
-            alert_id,
-            queue_checked=keep_on_failure,
-        )
+    system: one keyed TicketSystem.set_status — state and note in one request where the
+    system takes both; a ticket already in that state (a retry, or someone else moved it)
+    is left as it is and gets the note unless it carries it already. Behind comments still
+    queued for the ticket, the note queues too (order kept). Returns the ticket; with
+    `keep_on_failure`, a ticket system that fails leaves the whole write (state and note)
+    in the outbox, delivered by the reconciler, and None is returned."""
+    if outbox.queued_comments(ticket_id):  # keep the order: behind the ones still queued
+        if keep_on_failure:
+            outbox.queue_comment(ticket_id, key, note, at, alert_id, status=status.value)
+            drain(outbox, tickets, ticket_id)
+            return None
+        ticket = tickets.set_status(ticket_id, status)
+        post_comment(outbox, tickets, ticket_id, key, note, at, alert_id, verify=True)
+        return ticket
+    try:  # if it fails, whether state or note landed is unknown: a retry makes the same call
+        return tickets.set_status(ticket_id, status, note=note, key=key)
     except TicketSystemError as exc:
         if not keep_on_failure:
             raise
         outbox.queue_comment(ticket_id, key, note, at, alert_id, status=status.value)
         logger.warning("state change queued", extra={"ticket_id": ticket_id, "error": str(exc)})
         return None
-
-
-def _noted_status(
-    outbox: CommentQueue,
-    tickets: Any,
-    ticket_id: str,
-    status: TicketStatus,
-    note: str,
-    key: str,
-    at: datetime,
-    alert_id: str,
-    queue_checked: bool = False,
-) -> Any:
-    current = tickets.get(ticket_id)
-    already = current is not None and (
-        current.status == status
-        or (status is TicketStatus.RESOLVED and current.status is TicketStatus.CLOSED)
-    )
-    ticket = current if already else tickets.set_status(ticket_id, status)
-    post_comment(outbox, tickets, ticket_id, key, note, at, alert_id, verify=already,
-                 queue_checked=queue_checked)  # fmt: skip
-    return ticket
 
 
 def drain(

@@ -33,8 +33,13 @@ class TicketSystem(Commentable, Protocol):
         """Open a ticket; idempotent per draft.alert_id."""
 
     def set_status(
-        self, ticket_id: str, status: TicketStatus, note: str | None = None
-    ) -> Ticket: ...
+        self, ticket_id: str, status: TicketStatus, note: str | None = None, key: str | None = None
+    ) -> Ticket:
+        """Move the ticket to `status` with `note`; a ticket already there is left as it is
+        (no note). With `key` the note carries the key's reference, as a keyed comment
+        does: state and note go in one request where the system takes both (builtin,
+        ServiceNow, Zendesk, Redmine), else the state first and then the note (Jira,
+        GitHub) — so a retry that finds the state changed can read the note back."""
 
     def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
         """Mark the ticket as failed automation (title marker, label), raise its priority,
@@ -59,7 +64,7 @@ class StatusTickets(Protocol):
     def get(self, ticket_id: str) -> Ticket | None: ...
 
     def set_status(
-        self, ticket_id: str, status: TicketStatus, note: str | None = None
+        self, ticket_id: str, status: TicketStatus, note: str | None = None, key: str | None = None
     ) -> Ticket: ...
 
 
@@ -76,5 +81,5 @@ class SweepableTickets(Commentable, Protocol):
     def get(self, ticket_id: str) -> Ticket | None: ...
 
     def set_status(
-        self, ticket_id: str, status: TicketStatus, note: str | None = None
+        self, ticket_id: str, status: TicketStatus, note: str | None = None, key: str | None = None
     ) -> Ticket: ...

@@ -17,7 +17,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from opslink.adapters.aws import aws_errors, lazy_client
-from opslink.adapters.tickets.common import KeyedComments
+from opslink.adapters.tickets.common import KeyedComments, keyed_note, noted_already
 from opslink.clock import Clock, utcnow
 from opslink.errors import TicketSystemError, TicketSystemRejected
 from opslink.models import HandOver, Ticket, TicketDraft, TicketStatus
@@ -141,11 +141,15 @@ class BuiltinTicketSystem(KeyedComments):
         ticket_id: str,
         status: TicketStatus,
         note: str | None = None,
+        key: str | None = None,
         by: str | None = None,
     ) -> Ticket:
-        """Change the status with its note in one write. Setting the status a ticket
-        already has changes nothing (no note, timestamps kept): retries are harmless.
-        Resolving or closing records who did it (`by`, default opslink) and when."""
+        """Change the status with its note (keyed: its reference in the text) in one
+        conditional write. A ticket already there (resolving a closed one included) is
+        left as it is, timestamps kept: an unkeyed note is dropped, a keyed one posted
+        unless it is there (read back). Resolving or closing records who did it (`by`,
+        default opslink) and when."""
+        raw_note, note = note, keyed_note(note, key)
         now = self.clock()
         who = by or "opslink"
         expr = "SET #s = :s, updated_at = :now, gsi1sk = :g"
@@ -166,13 +170,17 @@ class BuiltinTicketSystem(KeyedComments):
                 ", gsi1sk = :g, comments = list_append(if_not_exists(comments, :empty), :c)",
             )
             values |= {":c": _ser.serialize([entry]), ":empty": {"L": []}}
+        condition = "attribute_exists(pk) AND #s <> :s"
+        if status is TicketStatus.RESOLVED:  # a closed ticket is past resolved: left as it is
+            condition += " AND #s <> :closed"
+            values[":closed"] = {"S": TicketStatus.CLOSED.value}
         try:
             out = self._call(
                 "update_item",
                 TableName=self.table,
                 Key=self._key(ticket_id),
                 UpdateExpression=expr,
-                ConditionExpression="attribute_exists(pk) AND #s <> :s",
+                ConditionExpression=condition,
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
@@ -181,7 +189,7 @@ class BuiltinTicketSystem(KeyedComments):
             current = self.get(ticket_id)
             if current is None:
                 raise TicketSystemError(f"builtin tickets: no ticket {ticket_id}") from None
-            return current  # already in that status: unchanged
+            return noted_already(self, ticket_id, current, raw_note, key)  # unchanged
         return self._ticket(out["Attributes"])
 
     def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:

@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 from opslink.clock import utcnow
 from opslink.errors import TicketSystemError, TicketSystemRejected, TicketSystemThrottled
 from opslink.models import Priority, Ticket, TicketDraft, TicketStatus
+from opslink.ports.tickets import Commentable
 
 if TYPE_CHECKING:  # requests stays out of a cold start with the builtin ticket system
     from opslink.adapters.http_client import HttpClient
@@ -152,6 +153,23 @@ def get_by_number(
 def comment_ref(key: str) -> str:
     """The short reference a keyed comment carries, so that a retry can find it."""
     return "opslink ref " + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def noted_already(
+    tickets: Commentable, ticket_id: str, current: Ticket, note: str | None, key: str | None
+) -> Ticket:
+    """A ticket already where a status change would take it: nothing changes, but a keyed
+    note is posted unless it is there (a retry whose first write landed, or someone else
+    moved the ticket) — read back first."""
+    if note and key:
+        tickets.comment(ticket_id, note, key=key, verify=True)
+    return current
+
+
+def keyed_note(note: str | None, key: str | None) -> str | None:
+    """A state change's note carrying its key's reference, as a keyed comment does: a retry
+    that finds the state changed reads the note back before posting it again."""
+    return f"{note}\n\n({comment_ref(key)})" if note and key else note
 
 
 def keyed_comment(

@@ -30,7 +30,9 @@ from opslink.adapters.tickets.common import (
     KeyedComments,
     already,
     draft_key,
+    keyed_note,
     marker,
+    noted_already,
     parse_each,
     parse_time,
     require,
@@ -286,21 +288,25 @@ class GitHubTickets(KeyedComments):
             )
         return ticket
 
-    def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+    def set_status(
+        self, ticket_id: str, status: TicketStatus, note: str | None = None, key: str | None = None
+    ) -> Ticket:
         current = self.get(ticket_id)
-        if already(current, status):
-            return current  # type: ignore[return-value]  # exactly once: a retry changes nothing
+        if current is not None and already(current, status):
+            return noted_already(self, ticket_id, current, note, key)  # exactly once
+        note = keyed_note(note, key)
         closed = status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
         if current is not None and not closed and current.custom_fields.get("locked"):
             raise TicketClosedForGood(
                 f"GitHub: issue {ticket_id} is closed and locked; it is not reopened"
             )
-        if note:
-            self.comment(ticket_id, note)
         body = {"state": "closed", "state_reason": "completed"} if closed else {"state": "open"}
-        return self._ticket(
+        ticket = self._ticket(
             self.http.request(
                 "PATCH", f"{self.repo}/issues/{ticket_id}", json=body, what=f"state of {ticket_id}"
             ),
             asked=ticket_id,
         )
+        if note:  # after the state: a retry that finds it changed reads a keyed note back
+            self.comment(ticket_id, note)
+        return ticket

@@ -26,7 +26,9 @@ from opslink.adapters.tickets.common import (
     KeyedComments,
     already,
     draft_key,
+    keyed_note,
     marker,
+    noted_already,
     parse_each,
     require,
     require_settled,
@@ -268,10 +270,13 @@ class JiraTickets(KeyedComments):
         )
         return reread(self.get, ticket_id, "Jira: issue")
 
-    def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+    def set_status(
+        self, ticket_id: str, status: TicketStatus, note: str | None = None, key: str | None = None
+    ) -> Ticket:
         current = self.get(ticket_id)
-        if already(current, status):
-            return current  # type: ignore[return-value]  # exactly once: a retry changes nothing
+        if current is not None and already(current, status):
+            return noted_already(self, ticket_id, current, note, key)  # exactly once
+        note = keyed_note(note, key)
         path = f"{self.api}/issue/{quote(ticket_id, safe='')}/transitions"
         doc = self.http.request("GET", path, what=f"transitions of {ticket_id}")
         transitions = require(doc, "transitions", "Jira")

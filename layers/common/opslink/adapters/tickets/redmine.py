@@ -20,7 +20,9 @@ from opslink.adapters.tickets.common import (
     already,
     draft_key,
     get_by_number,
+    keyed_note,
     marker,
+    noted_already,
     parse_each,
     parse_time,
     require,
@@ -277,10 +279,13 @@ class RedmineTickets(KeyedComments):
         )
         return reread(self.get, ticket_id, "Redmine: issue")
 
-    def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+    def set_status(
+        self, ticket_id: str, status: TicketStatus, note: str | None = None, key: str | None = None
+    ) -> Ticket:
         current = self.get(ticket_id)
-        if already(current, status):
-            return current  # type: ignore[return-value]  # exactly once: a retry changes nothing
+        if current is not None and already(current, status):
+            return noted_already(self, ticket_id, current, note, key)  # exactly once
+        note = keyed_note(note, key)
         issue: dict[str, Any] = {"status_id": self._status_id(status)}
         if note:
             issue["notes"] = note
@@ -288,6 +293,7 @@ class RedmineTickets(KeyedComments):
             "PUT",
             f"/issues/{ticket_id}.json",
             json={"issue": issue},
+            idempotent=not note,  # a repeated PUT would add the note again
             what=f"status of {ticket_id}",
             expect="none",
         )

@@ -38,8 +38,12 @@ class ScrubbedTickets:
     ) -> None:
         self.inner.comment(ticket_id, self._out(text), author, key=key, verify=verify)
 
-    def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
-        return self.inner.set_status(ticket_id, status, note=self._out(note) if note else note)
+    def set_status(
+        self, ticket_id: str, status: TicketStatus, note: str | None = None, key: str | None = None
+    ) -> Ticket:
+        return self.inner.set_status(
+            ticket_id, status, note=self._out(note) if note else note, key=key
+        )
 
     def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
         return self.inner.hand_over(

@@ -26,7 +26,9 @@ from opslink.adapters.tickets.common import (
     KeyedComments,
     already,
     draft_key,
+    keyed_note,
     marker,
+    noted_already,
     parse_each,
     parse_time,
     require,
@@ -279,10 +281,13 @@ class ServiceNowTickets(KeyedComments):
         )
         return self._ticket(require(doc, "result", "ServiceNow"))
 
-    def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+    def set_status(
+        self, ticket_id: str, status: TicketStatus, note: str | None = None, key: str | None = None
+    ) -> Ticket:
         current = self.get(ticket_id)
-        if already(current, status):
-            return current  # type: ignore[return-value]  # exactly once: a retry changes nothing
+        if current is not None and already(current, status):
+            return noted_already(self, ticket_id, current, note, key)  # exactly once
+        note = keyed_note(note, key)
         body: dict[str, Any] = {"state": TO_STATE[status]}
         if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
             body |= {
@@ -294,6 +299,10 @@ class ServiceNowTickets(KeyedComments):
         if note:
             body["work_notes"] = note
         doc = self.http.request(
-            "PATCH", f"{TABLE}/{quote(ticket_id, safe='')}", json=body, what=f"state of {ticket_id}"
+            "PATCH",
+            f"{TABLE}/{quote(ticket_id, safe='')}",
+            json=body,
+            idempotent=not note,  # a repeated PATCH would add the work note again
+            what=f"state of {ticket_id}",
         )
         return self._ticket(require(doc, "result", "ServiceNow"))

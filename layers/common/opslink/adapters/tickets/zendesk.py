@@ -21,7 +21,9 @@ from opslink.adapters.tickets.common import (
     already,
     draft_key,
     get_by_number,
+    keyed_note,
     marker,
+    noted_already,
     parse_each,
     parse_time,
     require,
@@ -212,10 +214,13 @@ class ZendeskTickets(KeyedComments):
         )
         return self._ticket(require(doc, "ticket", "Zendesk"))
 
-    def set_status(self, ticket_id: str, status: TicketStatus, note: str | None = None) -> Ticket:
+    def set_status(
+        self, ticket_id: str, status: TicketStatus, note: str | None = None, key: str | None = None
+    ) -> Ticket:
         current = self.get(ticket_id)
-        if already(current, status):
-            return current  # type: ignore[return-value]  # exactly once: a retry changes nothing
+        if current is not None and already(current, status):
+            return noted_already(self, ticket_id, current, note, key)  # exactly once
+        note = keyed_note(note, key)
         if current is not None and current.status is TicketStatus.CLOSED:
             raise TicketClosedForGood(
                 f"Zendesk: ticket {ticket_id} is closed and cannot be reopened"
@@ -223,5 +228,6 @@ class ZendeskTickets(KeyedComments):
         body: dict[str, Any] = {"status": TO_STATE[status]}
         if note:
             body["comment"] = {"body": note, "public": False}
-        doc = self._put(ticket_id, body, f"status of {ticket_id}", idempotent=True)
+        # with a note the PUT is not repeated blindly: a repeat would add the note again
+        doc = self._put(ticket_id, body, f"status of {ticket_id}", idempotent=not note)
         return self._ticket(require(doc, "ticket", "Zendesk"))
