@@ -67,6 +67,13 @@ def test_provider_against_real_redmine(redmine: dict[str, str]) -> None:
     tickets.comment(ticket.id, "Alarm fired again.", key=f"{alert_id}:refire")
     tickets.comment(ticket.id, "Alarm fired again.", key=f"{alert_id}:refire", verify=True)
     assert sum("fired again" in t for t in tickets.comment_texts(ticket.id)) == 1
+    # a state change with its keyed note: one PUT; retried, the ticket is there and the
+    # note is read back, not added again
+    for _ in range(2):
+        tickets.set_status(ticket.id, TicketStatus.RESOLVED, note="Returned to OK.",
+                           key=f"{alert_id}:resolved")  # fmt: skip
+    assert tickets.get(ticket.id).status is TicketStatus.RESOLVED  # type: ignore[union-attr]
+    assert sum("Returned to OK." in t for t in tickets.comment_texts(ticket.id)) == 1
 
 
 def test_alarm_to_redmine_issue_and_back(redmine: dict[str, str], tmp_path: Path) -> None:
