@@ -103,6 +103,7 @@ sam-local-start-lambda:
 bench: $(STAMP)
 	$(BIN)/python bench/external_calls.py
 	$(BIN)/python bench/import_time.py 15
+	$(BIN)/python bench/layer_cold_start.py 9
 	$(BIN)/python bench/selection_simulation.py 100 100
 	$(BIN)/python bench/state_transitions.py 100
 	$(BIN)/python bench/faults.py 300
