@@ -5,8 +5,20 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from opslink.errors import ConfigurationError
+
+# libyaml's safe loader where PyYAML has it (its Linux wheels do): the same documents,
+# about ten times faster — the runbook catalog is parsed on every remediate cold start.
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def safe_yaml(text: str) -> Any:
+    """The YAML document in `text`, safely loaded (yaml.YAMLError when it is not YAML)."""
+    return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 (a safe loader)
 
 
 def config_text(path: str | None, default: str, what: str) -> tuple[str, str]:

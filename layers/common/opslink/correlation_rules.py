@@ -18,7 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from opslink.config_files import config_text
+from opslink.config_files import config_text, safe_yaml
 from opslink.errors import ConfigurationError
 
 ResolveOn = Literal["all", "first", "last", "never"]
@@ -137,7 +137,7 @@ class CorrelationRules(BaseModel):
 
 def parse_rules(text: str, origin: str) -> CorrelationRules:
     try:
-        doc = yaml.safe_load(text) or {}
+        doc = safe_yaml(text) or {}
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"correlation rules {origin}: not valid YAML: {exc}") from None
     if not isinstance(doc, dict):

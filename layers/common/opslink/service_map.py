@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from opslink.config_files import config_text
+from opslink.config_files import config_text, safe_yaml
 from opslink.errors import ConfigurationError
 from opslink.models import Severity
 
@@ -186,7 +186,7 @@ class ServiceMap(BaseModel):
 
 def parse_service_map(text: str, origin: str) -> ServiceMap:
     try:
-        doc = yaml.safe_load(text) or {}
+        doc = safe_yaml(text) or {}
         return ServiceMap.model_validate(doc)
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"service map {origin}: not valid YAML: {exc}") from None

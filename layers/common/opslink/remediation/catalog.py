@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from opslink.config_files import safe_yaml
 from opslink.errors import ConfigurationError
 from opslink.remediation_models import Risk, RunbookSpec
 
@@ -78,7 +79,7 @@ def _check(spec: RunbookSpec, origin: str, root: Path) -> Path:
 
 def parse_runbook(text: str, origin: str, root: Path) -> Runbook:
     try:
-        doc = yaml.safe_load(text)
+        doc = safe_yaml(text)
         spec = RunbookSpec.model_validate(doc)
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"{origin}: not valid YAML: {exc}") from None
