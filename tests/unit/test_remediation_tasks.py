@@ -190,6 +190,48 @@ def test_escalate_never_hands_over_a_resolved_alert(world: dict[str, Any]) -> No
     assert out["handed_over"] is False and out["reason"] == "alert already resolved"
 
 
+def test_a_handover_ticket_made_while_an_ok_resolves_the_alert_is_resolved_too(
+    world: dict[str, Any],
+) -> None:
+    """The OK resolves the alert and looks up its tickets while the hand-over ticket is
+    being created, before it is linked: the hand-over reads the alert after its link and
+    resolves its own ticket — one alert, no open ticket left behind."""
+    from opslink.ticket_lockstep import resolve_other_tickets
+
+    deps, rdeps, alert = world["deps"], world["rdeps"], world["alert"]
+    launched = _launch(world)
+    rdeps.escalation_ticket = "separate"
+    inner_create = deps.tickets.create
+
+    def create_while_the_ok_lands(draft: Any) -> Any:
+        current = deps.store.get(alert["alert_id"])
+        resolution = {"by": "alarm", "how": "alarm returned to OK", "at": "x", "reason": "OK"}
+        assert deps.store.resolve(current, resolution, deps.clock())
+        assert resolve_other_tickets(deps.store, deps.tickets, alert["alert_id"],
+                                     current.ticket_id, "OK", outbox=deps.outbox) == []  # fmt: skip
+        return inner_create(draft)
+
+    rdeps.tickets = type("Racing", (), {
+        "create": staticmethod(create_while_the_ok_lands),
+        "__getattr__": lambda self, name: getattr(deps.tickets, name),
+    })()  # fmt: skip
+    out = run_task(
+        {
+            "action": "escalate",
+            "alert": alert,
+            "job": launched["job"],
+            "selection": SELECTION,
+            "escalation": {"kind": "failed", "detail": "exit 5"},
+        },
+        rdeps,
+    )
+    handover = deps.tickets.get(out["ticket_id"])
+    assert out["ticket_id"] != alert["ticket_id"]
+    assert handover.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+    assert any("while this hand-over ticket was being opened" in c["text"]
+               for c in handover.comments)  # fmt: skip
+
+
 def test_approval_parks_the_token_and_tells_the_ticket(world: dict[str, Any]) -> None:
     selection = {**SELECTION, "approval": True}
     out = run_task(

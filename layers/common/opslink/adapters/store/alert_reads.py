@@ -94,6 +94,9 @@ class AlertReads(WithJournal):
             TableName=self.table,
             KeyConditionExpression="pk = :p",
             ExpressionAttributeValues=_to_item({":p": keys.alert_pk(alert_id)}),
+            # consistent: a resolver reads the links after its write, a linker the alert
+            # after its own; each must see the other's write (ticket_lockstep)
+            ConsistentRead=True,
         )
         docs = (_from_item(i) for i in out.get("Items", []))
         # the alert itself and its journal events are not links
