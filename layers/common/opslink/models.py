@@ -261,6 +261,9 @@ class Alert(BaseModel):
     # The alarm returned to OK before the alert's ticket could be made: the OK's facts,
     # applied (ticket created, then resolved) as soon as the ticket exists.
     pending_ok: dict[str, str] | None = None
+    # Hand-over tickets linked to it, counted with each link (ticket_lockstep); None on an
+    # alert stored before they were counted: its links are looked up.
+    followups: int | None = None
     # An operator's hand on it (`opslink alerts ack|assign|snooze`), mirrored on the ticket.
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None

@@ -77,8 +77,14 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
         "at": alarm.state_changed_at.isoformat(),
         "reason": alarm.reason[:1000],
     }
-    resolved = deps.store.resolve(alert, resolution, alarm.state_changed_at)
-    if resolved and policy.ok_policy is OkPolicy.RESOLVE:
+    # An alert with no hand-over ticket (counted on it) is resolved on that condition, and
+    # its tickets are not looked up; one linked meanwhile fails it: resolved again, looked up.
+    alone = alert.followups == 0
+    resolved = deps.store.resolve(alert, resolution, alarm.state_changed_at, alone=alone)
+    if not resolved and alone:
+        alone = False
+        resolved = deps.store.resolve(alert, resolution, alarm.state_changed_at)
+    if resolved and policy.ok_policy is OkPolicy.RESOLVE and not alone:
         resolve_other_tickets(
             deps.store, deps.tickets, alert.alert_id, alert.ticket_id, text, outbox=deps.outbox
         )

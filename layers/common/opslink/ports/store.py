@@ -105,8 +105,12 @@ class AlertStore(Protocol):
         """`record_refire`, and the re-fire comment slot taken in the same write when no
         comment was made since `due_before`: (alert, True) means comment now."""
 
-    def resolve(self, alert: Alert, resolution: dict[str, str], at: datetime) -> bool:
-        """Resolve an open alert and release its fingerprint; False if already resolved."""
+    def resolve(
+        self, alert: Alert, resolution: dict[str, str], at: datetime, alone: bool = False
+    ) -> bool:
+        """Resolve an open alert and release its fingerprint; False if already resolved.
+        `alone`: only while no hand-over ticket is linked to it (`followups` is 0) —
+        False too when one is, so the caller resolves again and looks the tickets up."""
 
     def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool:
         """`resolve`, for an alert known by its id (False: gone or resolved already)."""

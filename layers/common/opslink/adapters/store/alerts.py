@@ -124,7 +124,10 @@ class AlertRecords(AlertReads):
         )
         return out is not None
 
-    def resolve(self, alert: Alert, resolution: dict[str, str], at: datetime) -> bool:
+    def resolve(
+        self, alert: Alert, resolution: dict[str, str], at: datetime, alone: bool = False
+    ) -> bool:
+        condition = "#s = :open" + (" AND followups = :none" if alone else "")
         try:
             self.journal.sealed_transact(
                 [
@@ -133,7 +136,7 @@ class AlertRecords(AlertReads):
                             "TableName": self.table,
                             "Key": _to_item(keys.alert(alert.alert_id)),
                             "UpdateExpression": "SET #s = :r, gsi1pk = :g, resolved_at = :at, resolution = :res",
-                            "ConditionExpression": "#s = :open",
+                            "ConditionExpression": condition,
                             "ExpressionAttributeNames": {"#s": "status"},
                             "ExpressionAttributeValues": _to_item(
                                 {
@@ -143,6 +146,7 @@ class AlertRecords(AlertReads):
                                     ":res": json.dumps(resolution),
                                     ":open": AlertStatus.OPEN.value,
                                 }
+                                | ({":none": 0} if alone else {})
                             ),
                         }
                     },
@@ -277,9 +281,15 @@ class AlertRecords(AlertReads):
             raise StoreError(f"DynamoDB could not move alert {alert.alert_id}: {exc}") from exc
 
     def link_followup_ticket(self, alert_id: str, provider: str, ticket_id: str, kind: str) -> None:
+        """Linked both ways and counted on the alert (`followups`) in one transaction: a
+        resolution that finds the count at 0 knows there is no other ticket to resolve."""
         ticket_key = keys.ticket_ref(provider, ticket_id)
         link = {"alert_id": alert_id, "ticket_id": ticket_id, "provider": provider, "kind": kind}
+        counted = {"Update": {"TableName": self.table, "Key": _to_item(keys.alert(alert_id)),
+                              "UpdateExpression": "ADD followups :one",
+                              "ConditionExpression": "attribute_exists(pk)",
+                              "ExpressionAttributeValues": _to_item({":one": 1})}}  # fmt: skip
         self._call(
             "transact_write_items",
-            TransactItems=self._both_ways(keys.alert_pk(alert_id), ticket_key, link),
+            TransactItems=[*self._both_ways(keys.alert_pk(alert_id), ticket_key, link), counted],
         )

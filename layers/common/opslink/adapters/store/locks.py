@@ -82,7 +82,11 @@ class DedupLocks(AlertRecords):
                         "Put": {
                             "TableName": self.table,
                             "Item": _to_item(
-                                _alert_doc(alert) | {"lease_until": lease_until.isoformat()}
+                                _alert_doc(alert)
+                                | {
+                                    "lease_until": lease_until.isoformat(),
+                                    "followups": alert.followups or 0,
+                                }
                             ),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }

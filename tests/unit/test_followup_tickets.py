@@ -1,0 +1,98 @@
+"""An OK resolves the alert's hand-over tickets too, however they were linked: before the
+OK (counted on the alert), while the OK is on its way (the count moved under it), or on
+an alert stored before hand-overs were counted (its links looked up). An alert with none
+is resolved without looking its tickets up."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from opslink.ingest import IngestPolicy, ingest_event
+from opslink.models import AlertStatus, Priority, TicketDraft, TicketStatus, TicketType
+from opslink_cli import samples
+from tests.unit.fakes import opened_alert
+
+NAME = "prod-checkout-api-cpu-high"
+
+
+def _ok(deps: Any) -> Any:
+    event = samples.sns_event(samples.metric_alarm(
+        NAME, samples.T0 + timedelta(minutes=20), state="OK", old="ALARM",
+        dimensions={"InstanceId": "i-0123456789abcdef0"}))  # fmt: skip
+    [result] = ingest_event(event, deps, IngestPolicy())
+    return result
+
+
+def _handover(deps: Any, alert_id: str) -> str:
+    draft = TicketDraft(alert_id=f"{alert_id}:manual", key=f"{alert_id}:manual",
+                        title="[FAILED_AUTO] checkout", description="hand-over",
+                        ticket_type=TicketType.INCIDENT, priority=Priority.HIGH,
+                        due_at=datetime.now(UTC))  # fmt: skip
+    ticket = deps.tickets.create(draft)
+    deps.store.link_followup_ticket(alert_id, deps.tickets.name, ticket.id, "manual")
+    return str(ticket.id)
+
+
+def _queries(deps: Any) -> Counter[str]:
+    """The store's calls by operation, from here on."""
+    calls: Counter[str] = Counter()
+    inner = deps.store._call
+
+    def counting(op: str, **kwargs: Any) -> Any:
+        calls[op] += 1
+        return inner(op, **kwargs)
+
+    deps.store._call = counting
+    return calls
+
+
+def test_an_alert_without_handover_is_resolved_without_looking_its_tickets_up(deps: Any) -> None:
+    alert_id = opened_alert(deps)["alert_id"]
+    assert deps.store.get(alert_id).followups == 0
+    calls = _queries(deps)
+    assert _ok(deps).outcome.value == "resolved"
+    assert deps.store.get(alert_id).status is AlertStatus.RESOLVED
+    assert calls["query"] == 0  # the alert's links (its other tickets) are not looked up
+
+
+def test_a_handover_linked_before_the_ok_is_resolved_with_it(deps: Any) -> None:
+    alert_id = opened_alert(deps)["alert_id"]
+    handover = _handover(deps, alert_id)
+    assert deps.store.get(alert_id).followups == 1
+    assert _ok(deps).outcome.value == "resolved"
+    assert deps.tickets.get(handover).status is TicketStatus.RESOLVED
+
+
+def test_a_handover_linked_while_the_ok_is_on_its_way_is_resolved_with_it(deps: Any) -> None:
+    """The OK read the alert with no hand-over; one is linked before its resolution lands:
+    the resolution's condition fails, it is made again and the tickets are looked up."""
+    alert_id = opened_alert(deps)["alert_id"]
+    inner_resolve = deps.store.resolve
+    linked: list[str] = []
+
+    def resolve_after_a_link(*args: Any, **kwargs: Any) -> bool:
+        if not linked:
+            linked.append(_handover(deps, alert_id))
+        return bool(inner_resolve(*args, **kwargs))
+
+    deps.store.resolve = resolve_after_a_link
+    assert _ok(deps).outcome.value == "resolved"
+    assert deps.tickets.get(linked[0]).status is TicketStatus.RESOLVED
+    assert deps.store.get(alert_id).status is AlertStatus.RESOLVED
+
+
+def test_an_alert_stored_before_handovers_were_counted_has_its_tickets_looked_up(
+    deps: Any,
+) -> None:
+    alert_id = opened_alert(deps)["alert_id"]
+    handover = _handover(deps, alert_id)
+    deps.store.client.update_item(TableName=deps.store.table,
+                                  Key={"pk": {"S": f"ALERT#{alert_id}"}, "sk": {"S": "ALERT"}},
+                                  UpdateExpression="REMOVE followups")  # fmt: skip
+    assert deps.store.get(alert_id).followups is None
+    calls = _queries(deps)
+    assert _ok(deps).outcome.value == "resolved"
+    assert calls["query"] == 1  # its links, looked up
+    assert deps.tickets.get(handover).status is TicketStatus.RESOLVED
