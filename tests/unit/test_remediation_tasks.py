@@ -232,6 +232,57 @@ def test_a_handover_ticket_made_while_an_ok_resolves_the_alert_is_resolved_too(
                for c in handover.comments)  # fmt: skip
 
 
+def test_a_verified_fix_looks_up_other_tickets_only_when_a_handover_was_linked(
+    world: dict[str, Any],
+) -> None:
+    """No hand-over counted on the alert: resolved without the lookup; one linked while the
+    fix is being resolved fails the resolution's condition, and the lookup resolves it."""
+    from datetime import UTC, datetime
+
+    from opslink.models import TicketDraft, TicketType
+
+    deps, rdeps, alert = world["deps"], world["rdeps"], world["alert"]
+    job = _launch(world)["job"]
+    queried: list[str] = []
+    inner_links, inner_resolve = rdeps.store.links, rdeps.store.resolve
+    rdeps.store.links = lambda alert_id: queried.append(alert_id) or inner_links(alert_id)
+    handover: list[str] = []
+
+    def resolve_after_a_handover(*args: Any, **kwargs: Any) -> bool:
+        if world.get("race") and not handover:
+            draft = TicketDraft(alert_id=f"{alert['alert_id']}:manual", title="[FAILED_AUTO]",
+                                description="hand-over", ticket_type=TicketType.INCIDENT,
+                                priority=Priority.HIGH, due_at=datetime.now(UTC))  # fmt: skip
+            ticket = deps.tickets.create(draft)
+            deps.store.link_followup_ticket(alert["alert_id"], "builtin", ticket.id, "manual")
+            handover.append(ticket.id)
+        return bool(inner_resolve(*args, **kwargs))
+
+    rdeps.store.resolve = resolve_after_a_handover
+    world["race"] = True
+    run_task({"action": "resolve", "alert": alert, "job": job}, rdeps)
+    assert queried == [alert["alert_id"]]
+    assert deps.tickets.get(handover[0]).status is TicketStatus.RESOLVED
+    assert deps.store.get(alert["alert_id"]).status is AlertStatus.RESOLVED
+
+
+def test_a_verified_fix_without_handover_does_not_look_up_other_tickets(
+    world: dict[str, Any],
+) -> None:
+    rdeps, alert = world["rdeps"], world["alert"]
+    job = _launch(world)["job"]
+    queried: list[str] = []
+    inner_links = rdeps.store.links
+    rdeps.store.links = lambda alert_id: queried.append(alert_id) or inner_links(alert_id)
+    for _ in range(2):  # the task, then a Step Functions retry of it
+        out = run_task({"action": "resolve", "alert": alert, "job": job}, rdeps)
+        assert out["resolved"] is True
+    assert queried == []
+    assert world["deps"].store.get(alert["alert_id"]).status is AlertStatus.RESOLVED
+    ticket = world["deps"].tickets.get(alert["ticket_id"])
+    assert ticket.status is TicketStatus.RESOLVED
+
+
 def test_approval_parks_the_token_and_tells_the_ticket(world: dict[str, Any]) -> None:
     selection = {**SELECTION, "approval": True}
     out = run_task(

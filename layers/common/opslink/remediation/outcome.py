@@ -155,16 +155,24 @@ def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
             noted_status(deps.outbox, deps.tickets, a.ticket_id, TicketStatus.RESOLVED, text,
                          f"{a.alert_id}:resolved:{runbook}", now, a.alert_id,
                          keep_on_failure=True)  # fmt: skip
-    resolved = deps.store.resolve_by_id(a.alert_id, resolution, now)
-    # Also when a retry finds the alert resolved already: what a failure left is finished.
-    resolve_other_tickets(
-        deps.store,
-        deps.tickets,
-        a.alert_id,
-        a.ticket_id,
-        f"Resolved with alert {a.alert_id}: runbook {runbook} fixed it (alarm back to OK).",
-        outbox=deps.outbox,
-    )
+    # No hand-over ticket counted on the alert: resolved on that condition, and its other
+    # tickets are not looked up (one linked after the resolution resolves itself).
+    alone = current is not None and current.followups == 0
+    resolved = False
+    if current is not None and current.status is AlertStatus.OPEN:
+        resolved = deps.store.resolve(current, resolution, now, alone=alone)
+    if not resolved and alone and current is not None and current.status is AlertStatus.OPEN:
+        alone = False  # a hand-over was linked meanwhile, or something else resolved it
+        resolved = deps.store.resolve_by_id(a.alert_id, resolution, now)
+    if not alone:  # also when a retry finds it resolved already: what a failure left is finished
+        resolve_other_tickets(
+            deps.store,
+            deps.tickets,
+            a.alert_id,
+            a.ticket_id,
+            f"Resolved with alert {a.alert_id}: runbook {runbook} fixed it (alarm back to OK).",
+            outbox=deps.outbox,
+        )
     if not resolved:
         deps.store.add_note(
             a.alert_id, f"Runbook {runbook} verified as the fix.", now, kind="verified_fix"
