@@ -4,6 +4,7 @@ the on-call directory, all in memory and driven by the test's clock."""
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from typing import Any
 
 from hypothesis import strategies as st
@@ -198,3 +199,17 @@ JSON_VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=9), inner),
     max_leaves=12,
 )
+
+
+def counted_calls(adapter: Any) -> Counter[str]:
+    """The AWS calls `adapter` (a store part, the builtin ticket system) makes from here
+    on, by operation: its `_call` is wrapped."""
+    calls: Counter[str] = Counter()
+    inner = adapter._call
+
+    def counting(op: str, **kwargs: Any) -> Any:
+        calls[op] += 1
+        return inner(op, **kwargs)
+
+    adapter._call = counting
+    return calls

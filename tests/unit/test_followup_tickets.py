@@ -5,14 +5,13 @@ is resolved without looking its tickets up."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opslink.ingest import IngestPolicy, ingest_event
 from opslink.models import AlertStatus, Priority, TicketDraft, TicketStatus, TicketType
 from opslink_cli import samples
-from tests.unit.fakes import opened_alert
+from tests.unit.fakes import counted_calls, opened_alert
 
 NAME = "prod-checkout-api-cpu-high"
 
@@ -35,23 +34,10 @@ def _handover(deps: Any, alert_id: str) -> str:
     return str(ticket.id)
 
 
-def _queries(deps: Any) -> Counter[str]:
-    """The store's calls by operation, from here on."""
-    calls: Counter[str] = Counter()
-    inner = deps.store._call
-
-    def counting(op: str, **kwargs: Any) -> Any:
-        calls[op] += 1
-        return inner(op, **kwargs)
-
-    deps.store._call = counting
-    return calls
-
-
 def test_an_alert_without_handover_is_resolved_without_looking_its_tickets_up(deps: Any) -> None:
     alert_id = opened_alert(deps)["alert_id"]
     assert deps.store.get(alert_id).followups == 0
-    calls = _queries(deps)
+    calls = counted_calls(deps.store)
     assert _ok(deps).outcome.value == "resolved"
     assert deps.store.get(alert_id).status is AlertStatus.RESOLVED
     assert calls["query"] == 0  # the alert's links (its other tickets) are not looked up
@@ -92,7 +78,7 @@ def test_an_alert_stored_before_handovers_were_counted_has_its_tickets_looked_up
                                   Key={"pk": {"S": f"ALERT#{alert_id}"}, "sk": {"S": "ALERT"}},
                                   UpdateExpression="REMOVE followups")  # fmt: skip
     assert deps.store.get(alert_id).followups is None
-    calls = _queries(deps)
+    calls = counted_calls(deps.store)
     assert _ok(deps).outcome.value == "resolved"
     assert calls["query"] == 1  # its links, looked up
     assert deps.tickets.get(handover).status is TicketStatus.RESOLVED

@@ -4,13 +4,12 @@ moved the ticket first, and behind the comments still queued for it."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from opslink.comment_outbox import noted_status
 from opslink.models import TicketStatus
 from tests.unit.conftest import Clock
-from tests.unit.fakes import opened_alert
+from tests.unit.fakes import counted_calls, opened_alert
 
 NOTE = "Alarm returned to OK: resolved by OpsLink."
 
@@ -20,26 +19,13 @@ def _ticket(deps: Any) -> str:
     return str(deps.store.get(payload["alert_id"]).ticket_id)
 
 
-def _counted(deps: Any) -> Counter[str]:
-    """The builtin ticket system's calls to its table, by operation."""
-    calls: Counter[str] = Counter()
-    inner = deps.tickets._call
-
-    def counting(op: str, **kwargs: Any) -> Any:
-        calls[op] += 1
-        return inner(op, **kwargs)
-
-    deps.tickets._call = counting
-    return calls
-
-
 def _notes(deps: Any, ticket_id: str) -> list[str]:
     return [t for t in deps.tickets.comment_texts(ticket_id) if t.startswith(NOTE)]
 
 
 def test_a_first_state_change_writes_state_and_note_in_one_call(deps: Any, clock: Clock) -> None:
     ticket_id = _ticket(deps)
-    calls = _counted(deps)
+    calls = counted_calls(deps.tickets)
     ticket = noted_status(deps.outbox, deps.tickets, ticket_id, TicketStatus.RESOLVED, NOTE,
                           "a1:resolved", clock(), keep_on_failure=True)  # fmt: skip
     assert ticket.status is TicketStatus.RESOLVED
