@@ -8,6 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from opslink.errors import StoreError
 from opslink.ingest import IngestPolicy, ingest_event
 from opslink.models import AlertStatus, Priority, TicketDraft, TicketStatus, TicketType
 from opslink_cli import samples
@@ -82,3 +85,9 @@ def test_an_alert_stored_before_handovers_were_counted_has_its_tickets_looked_up
     assert _ok(deps).outcome.value == "resolved"
     assert calls["query"] == 1  # its links, looked up
     assert deps.tickets.get(handover).status is TicketStatus.RESOLVED
+
+
+def test_a_handover_for_an_alert_that_is_gone_is_refused_by_name(deps: Any) -> None:
+    with pytest.raises(StoreError, match="alert A-missing not found: builtin ticket OPS-1"):
+        deps.store.link_followup_ticket("A-missing", "builtin", "OPS-1", "manual")
+    assert deps.store.links("A-missing") == []  # nothing half-written

@@ -289,7 +289,15 @@ class AlertRecords(AlertReads):
                               "UpdateExpression": "ADD followups :one",
                               "ConditionExpression": "attribute_exists(pk)",
                               "ExpressionAttributeValues": _to_item({":one": 1})}}  # fmt: skip
-        self._call(
-            "transact_write_items",
-            TransactItems=[*self._both_ways(keys.alert_pk(alert_id), ticket_key, link), counted],
-        )
+        try:
+            self._call(
+                "transact_write_items",
+                TransactItems=[
+                    *self._both_ways(keys.alert_pk(alert_id), ticket_key, link),
+                    counted,
+                ],
+            )
+        except ClientError as exc:
+            raise StoreError(
+                f"alert {alert_id} not found: {provider} ticket {ticket_id} not linked to it"
+            ) from exc
