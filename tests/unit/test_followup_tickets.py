@@ -91,3 +91,27 @@ def test_a_handover_for_an_alert_that_is_gone_is_refused_by_name(deps: Any) -> N
     with pytest.raises(StoreError, match="alert A-missing not found: builtin ticket OPS-1"):
         deps.store.link_followup_ticket("A-missing", "builtin", "OPS-1", "manual")
     assert deps.store.links("A-missing") == []  # nothing half-written
+
+
+@pytest.mark.parametrize("with_handover", [False, True])
+def test_a_human_closing_the_alerts_ticket_resolves_its_handover_too(
+    deps: Any, clock: Any, with_handover: bool
+) -> None:
+    """The alert's own ticket closed by a human: a hand-over counted on the alert is
+    resolved with it (looked up); with none, nothing is looked up."""
+    from opslink.ticket_closure import apply_ticket
+    from tests.unit.fakes import tracking_on
+
+    alert = deps.store.get(opened_alert(deps)["alert_id"])
+    handover = _handover(deps, alert.alert_id) if with_handover else None
+    deps.tickets.set_status(alert.ticket_id, TicketStatus.CLOSED, note="fixed by hand")
+    looked_up: list[str] = []
+    inner_links = deps.store.links
+    deps.store.links = lambda alert_id: looked_up.append(alert_id) or inner_links(alert_id)
+    applied = apply_ticket(tracking_on(deps, clock=clock), deps.tickets.get(alert.ticket_id),
+                           "sweep")  # fmt: skip
+    assert applied.outcome == "resolved"
+    assert deps.store.get(alert.alert_id).status is AlertStatus.RESOLVED
+    if handover:
+        assert deps.tickets.get(handover).status is TicketStatus.RESOLVED
+    assert looked_up == ([alert.alert_id] if with_handover else [])

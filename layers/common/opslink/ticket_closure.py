@@ -147,19 +147,30 @@ def _resolve_by_ticket(
     """Resolve `alert` because its ticket ended (`what`: how it ended, by whom); stop its
     remediation, cancel its job, resolve its other tickets: once."""
     alert_id = alert.alert_id
-    if not deps.store.resolve(alert, resolution, at):
+    # Its own ticket ended and no hand-over is counted on it: nothing else to resolve, on
+    # the resolution's condition (one linked meanwhile fails it: resolved again, looked up).
+    alone = alert.followups == 0 and ticket_id == alert.ticket_id
+    resolved = deps.store.resolve(alert, resolution, at, alone=alone)
+    if not resolved and alone:
+        alone = False
+        resolved = deps.store.resolve(alert, resolution, at)
+    if not resolved:
         return Applied(ticket_id, "unchanged", alert_id, "alert was resolved meanwhile")
     stopped = False
     if alert.execution_name and deps.workflow is not None:
         stopped = deps.workflow.stop_remediation(alert.execution_name, f"ticket {ticket_id} {what}")
     text = f"Resolved because ticket {ticket_id} was {what}."
-    others = resolve_other_tickets(
-        deps.store,
-        deps.tickets,
-        alert_id,
-        ticket_id,
-        f"Resolved together with ticket {ticket_id} ({what}): alert {alert_id} is resolved.",
-        outbox=deps.outbox,
+    others = (
+        []
+        if alone
+        else resolve_other_tickets(
+            deps.store,
+            deps.tickets,
+            alert_id,
+            ticket_id,
+            f"Resolved together with ticket {ticket_id} ({what}): alert {alert_id} is resolved.",
+            outbox=deps.outbox,
+        )
     )
     if others:
         text += f" Linked ticket {', '.join(others)} resolved with it."
