@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger
 
 from opslink.models import Alert, AlertStatus, Ticket, TicketStatus
-from opslink.ticket_lockstep import resolve_other_tickets
+from opslink.ticket_lockstep import resolve_counted, resolve_other_tickets
 
 if TYPE_CHECKING:
     from opslink.track_service import TrackDeps
@@ -147,13 +147,10 @@ def _resolve_by_ticket(
     """Resolve `alert` because its ticket ended (`what`: how it ended, by whom); stop its
     remediation, cancel its job, resolve its other tickets: once."""
     alert_id = alert.alert_id
-    # Its own ticket ended and no hand-over is counted on it: nothing else to resolve, on
-    # the resolution's condition (one linked meanwhile fails it: resolved again, looked up).
-    alone = alert.followups == 0 and ticket_id == alert.ticket_id
-    resolved = deps.store.resolve(alert, resolution, at, alone=alone)
-    if not resolved and alone:
-        alone = False
-        resolved = deps.store.resolve(alert, resolution, at)
+    # Its own ticket ended and no hand-over is counted on it: nothing else to resolve.
+    own = ticket_id == alert.ticket_id
+    resolved, alone = resolve_counted(deps.store, alert, resolution, at,
+                                      alone=own and alert.followups == 0)  # fmt: skip
     if not resolved:
         return Applied(ticket_id, "unchanged", alert_id, "alert was resolved meanwhile")
     stopped = False

@@ -8,12 +8,14 @@ retry of that step, which finds the alert resolved already."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aws_lambda_powertools import Logger
 
 from opslink.clock import utcnow
 from opslink.comment_outbox import noted_status
 from opslink.errors import TicketSystemError, TicketSystemRejected
-from opslink.models import TicketStatus
+from opslink.models import Alert, TicketStatus
 from opslink.ports import AlertStore, CommentQueue, StatusTickets, TicketLinks
 
 CLOSED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
@@ -30,6 +32,22 @@ def linked_ticket_ids(store: TicketLinks, alert_id: str, provider: str) -> list[
         and link.get("kind") != "left_incident"  # split out of, or merged away from, it
     ]
     return [tid for _, tid in sorted(ids)]
+
+
+def resolve_counted(
+    store: AlertStore, alert: Alert, resolution: dict[str, str], at: datetime, alone: bool
+) -> tuple[bool, bool]:
+    """Resolve `alert` (as just read): (resolved, alone). With `alone` — no hand-over
+    counted on it, none other expected — the resolution is conditional on the count
+    staying 0, and a true `alone` back means there is no other ticket to resolve (one
+    linked after it sees the alert resolved and resolves itself). A hand-over linked
+    meanwhile fails that condition: resolved again from a fresh read, and the caller looks
+    the alert's tickets up (`alone` false)."""
+    if not alone:
+        return store.resolve(alert, resolution, at), False
+    if store.resolve(alert, resolution, at, alone=True):
+        return True, True
+    return store.resolve_by_id(alert.alert_id, resolution, at), False
 
 
 def resolve_other_tickets(

@@ -13,7 +13,7 @@ from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.ingest.flapping import flapping, mark_flapping
 from opslink.ingest.opening import finish_unticketed
 from opslink.models import Alarm, Alert, AlertStatus, Outcome, RecordResult
-from opslink.ticket_lockstep import resolve_other_tickets
+from opslink.ticket_lockstep import resolve_counted, resolve_other_tickets
 
 logger = Logger(child=True)
 
@@ -77,13 +77,8 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
         "at": alarm.state_changed_at.isoformat(),
         "reason": alarm.reason[:1000],
     }
-    # An alert with no hand-over ticket (counted on it) is resolved on that condition, and
-    # its tickets are not looked up; one linked meanwhile fails it: resolved again, looked up.
-    alone = alert.followups == 0
-    resolved = deps.store.resolve(alert, resolution, alarm.state_changed_at, alone=alone)
-    if not resolved and alone:
-        alone = False
-        resolved = deps.store.resolve(alert, resolution, alarm.state_changed_at)
+    resolved, alone = resolve_counted(deps.store, alert, resolution, alarm.state_changed_at,
+                                      alone=alert.followups == 0)  # fmt: skip
     if resolved and policy.ok_policy is OkPolicy.RESOLVE and not alone:
         resolve_other_tickets(
             deps.store, deps.tickets, alert.alert_id, alert.ticket_id, text, outbox=deps.outbox

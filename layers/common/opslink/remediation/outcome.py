@@ -30,7 +30,7 @@ from opslink.remediation.payloads import TaskRequest, Verification
 from opslink.remediation.policy import ESCALATIONS
 from opslink.remediation_models import JobOutput, JobRef
 from opslink.scrub import scrub
-from opslink.ticket_lockstep import resolve_other_tickets
+from opslink.ticket_lockstep import resolve_counted, resolve_other_tickets
 
 logger = Logger(child=True)
 
@@ -155,15 +155,10 @@ def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
             noted_status(deps.outbox, deps.tickets, a.ticket_id, TicketStatus.RESOLVED, text,
                          f"{a.alert_id}:resolved:{runbook}", now, a.alert_id,
                          keep_on_failure=True)  # fmt: skip
-    # No hand-over ticket counted on the alert: resolved on that condition, and its other
-    # tickets are not looked up (one linked after the resolution resolves itself).
-    alone = current is not None and current.followups == 0
-    resolved = False
-    if current is not None and current.status is AlertStatus.OPEN:
-        resolved = deps.store.resolve(current, resolution, now, alone=alone)
-    if not resolved and alone and current is not None and current.status is AlertStatus.OPEN:
-        alone = False  # a hand-over was linked meanwhile, or something else resolved it
-        resolved = deps.store.resolve_by_id(a.alert_id, resolution, now)
+    fresh = deps.store.get(a.alert_id)  # as it is now: the ticket calls above took time
+    resolved, alone = False, fresh is not None and fresh.followups == 0
+    if fresh is not None and fresh.status is AlertStatus.OPEN:
+        resolved, alone = resolve_counted(deps.store, fresh, resolution, now, alone)
     if not alone:  # also when a retry finds it resolved already: what a failure left is finished
         resolve_other_tickets(
             deps.store,
