@@ -115,3 +115,26 @@ def test_a_human_closing_the_alerts_ticket_resolves_its_handover_too(
     if handover:
         assert deps.tickets.get(handover).status is TicketStatus.RESOLVED
     assert looked_up == ([alert.alert_id] if with_handover else [])
+
+
+@pytest.mark.parametrize("with_handover", [False, True])
+def test_an_alert_stable_after_flapping_resolves_its_handover_too(
+    deps: Any, clock: Any, with_handover: bool
+) -> None:
+    """The reconciler resolving a flapping alert whose alarm stayed OK: a hand-over counted
+    on it is resolved with it (looked up); with none, nothing is looked up."""
+    from opslink import reconciler
+
+    alert_id = opened_alert(deps)["alert_id"]
+    handover = _handover(deps, alert_id) if with_handover else None
+    deps.store.claim_slot(alert_id, "flapping_since", None, samples.T0)
+    assert _ok(deps).outcome.value == "ignored"  # flapping: the OK is only noted
+    clock.now = samples.T0 + timedelta(hours=2)  # OK for longer than the flap window
+    looked_up: list[str] = []
+    inner_links = deps.store.links
+    deps.store.links = lambda alert_id: looked_up.append(alert_id) or inner_links(alert_id)
+    assert reconciler.reconcile(deps, IngestPolicy())["stable"] == [alert_id]
+    assert deps.store.get(alert_id).status is AlertStatus.RESOLVED
+    if handover:
+        assert deps.tickets.get(handover).status is TicketStatus.RESOLVED
+    assert looked_up == ([alert_id] if with_handover else [])

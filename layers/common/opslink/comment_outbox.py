@@ -41,7 +41,7 @@ def post_comment(
     With `verify` (the comment may be there already: a retried write) the ticket's
     comments are read back first. `queue_checked`: the caller just found the ticket's
     outbox empty (not read again)."""
-    if not queue_checked and outbox.queued_comments(ticket_id):  # earlier ones first: queue
+    if not queue_checked and outbox.has_queued(ticket_id):  # earlier ones first: queue
         outbox.queue_comment(ticket_id, key, text, at, alert_id)
         return drain(outbox, tickets, ticket_id)["failed"] == 0
     try:
@@ -88,6 +88,7 @@ def noted_status(
     at: datetime,
     alert_id: str = "",
     keep_on_failure: bool = False,
+    queue_checked: bool = False,
 ) -> Any:
     """A state change and its note as one logical write, exactly once on every ticket
     system: one keyed TicketSystem.set_status — state and note in one request where the
@@ -95,8 +96,9 @@ def noted_status(
     is left as it is and gets the note unless it carries it already. Behind comments still
     queued for the ticket, the note queues too (order kept). Returns the ticket; with
     `keep_on_failure`, a ticket system that fails leaves the whole write (state and note)
-    in the outbox, delivered by the reconciler, and None is returned."""
-    if outbox.queued_comments(ticket_id):  # keep the order: behind the ones still queued
+    in the outbox, delivered by the reconciler, and None is returned. `queue_checked`: the
+    caller found the ticket's outbox empty with its own read (an OK, with its alert)."""
+    if not queue_checked and outbox.has_queued(ticket_id):  # order: behind the queued ones
         if keep_on_failure:
             outbox.queue_comment(ticket_id, key, note, at, alert_id, status=status.value)
             drain(outbox, tickets, ticket_id)

@@ -34,28 +34,31 @@ def resolve_alert_ticket(
     text: str,
     key: str,
     at: datetime,
+    queue_checked: bool = False,
 ) -> bool:
     """Resolve the alert's ticket with `text` (keyed: exactly once), or — the alert being
-    one member of an incident that stays open — comment on it. True when resolved."""
+    one member of an incident that stays open — comment on it. True when resolved.
+    `queue_checked`: the caller found the ticket's outbox empty (comment_outbox)."""
     if not alert.ticket_id:
         return False
     if alert.incident_id is None or incidents is None:
         noted_status(outbox, tickets, alert.ticket_id, TicketStatus.RESOLVED, text, key, at,
-                     alert.alert_id, keep_on_failure=True)  # fmt: skip
+                     alert.alert_id, keep_on_failure=True, queue_checked=queue_checked)  # fmt: skip
         return True
     state = incidents.member_cleared(alert.incident_id, alert.alert_id)
     if state is None:  # its incident is gone (expired data): the alert's own ticket rule
         noted_status(outbox, tickets, alert.ticket_id, TicketStatus.RESOLVED, text, key, at,
-                     alert.alert_id, keep_on_failure=True)  # fmt: skip
+                     alert.alert_id, keep_on_failure=True, queue_checked=queue_checked)  # fmt: skip
         return True
     done, why = state.after_clearing(alert.alert_id)
     if not done:
-        post_comment(outbox, tickets, alert.ticket_id, key, f"{text}\n\n{why}", at, alert.alert_id)
+        post_comment(outbox, tickets, alert.ticket_id, key, f"{text}\n\n{why}", at, alert.alert_id,
+                     queue_checked=queue_checked)  # fmt: skip
         return False
     incidents.mark_resolved(state, at, why)
     noted_status(outbox, tickets, alert.ticket_id, TicketStatus.RESOLVED, f"{text}\n\n{why}",
                  f"{state.incident_id}:resolved", at, alert.alert_id,
-                 keep_on_failure=True)  # fmt: skip
+                 keep_on_failure=True, queue_checked=queue_checked)  # fmt: skip
     for other in state.firing:  # resolve_on first/last: the rest go with the incident
         if other != alert.alert_id:
             store.resolve_by_id(

@@ -19,7 +19,7 @@ from opslink.incident_tickets import resolve_alert_ticket
 from opslink.ingest import IngestDeps, IngestPolicy
 from opslink.ingest.opening import finish_unticketed
 from opslink.models import Alert
-from opslink.ticket_lockstep import resolve_other_tickets
+from opslink.ticket_lockstep import resolve_counted, resolve_other_tickets
 
 logger = Logger(child=True)
 
@@ -92,7 +92,11 @@ def _stable_after_flapping(
     resolve_alert_ticket(deps.store, deps.outbox, deps.tickets, deps.incidents, alert, text,
                          f"{alert.alert_id}:stable:{ok_at.isoformat()}", now)  # fmt: skip
     resolution = {"by": "alarm", "how": "alarm stable after flapping", "at": ok_at.isoformat()}
-    if deps.store.resolve(alert, resolution, now):
+    # Its other tickets are looked up only when a hand-over is counted on it (the count is
+    # the resolution's condition, so a stale listing cannot skip one).
+    resolved, alone = resolve_counted(deps.store, alert, resolution, now,
+                                      alone=alert.followups == 0)  # fmt: skip
+    if resolved and not alone:
         resolve_other_tickets(
             deps.store, deps.tickets, alert.alert_id, alert.ticket_id, text, outbox=deps.outbox
         )

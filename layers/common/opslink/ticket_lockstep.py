@@ -35,19 +35,25 @@ def linked_ticket_ids(store: TicketLinks, alert_id: str, provider: str) -> list[
 
 
 def resolve_counted(
-    store: AlertStore, alert: Alert, resolution: dict[str, str], at: datetime, alone: bool
+    store: AlertStore,
+    alert: Alert,
+    resolution: dict[str, str],
+    at: datetime,
+    alone: bool,
+    alarm_change: str | None = None,
 ) -> tuple[bool, bool]:
     """Resolve `alert` (as just read): (resolved, alone). With `alone` — no hand-over
     counted on it, none other expected — the resolution is conditional on the count
     staying 0, and a true `alone` back means there is no other ticket to resolve (one
     linked after it sees the alert resolved and resolves itself). A hand-over linked
     meanwhile fails that condition: resolved again from a fresh read, and the caller looks
-    the alert's tickets up (`alone` false)."""
+    the alert's tickets up (`alone` false). `alarm_change` is recorded with whichever
+    resolution lands (store.resolve), so exactly when `resolved`."""
     if not alone:
-        return store.resolve(alert, resolution, at), False
-    if store.resolve(alert, resolution, at, alone=True):
+        return store.resolve(alert, resolution, at, alarm_change=alarm_change), False
+    if store.resolve(alert, resolution, at, alone=True, alarm_change=alarm_change):
         return True, True
-    return store.resolve_by_id(alert.alert_id, resolution, at), False
+    return store.resolve_by_id(alert.alert_id, resolution, at, alarm_change), False
 
 
 def resolve_other_tickets(

@@ -10,7 +10,7 @@ from opslink.identity import fingerprint
 from opslink.incident_tickets import resolve_alert_ticket
 from opslink.inert import code
 from opslink.ingest.deps import IngestDeps, IngestPolicy
-from opslink.ingest.flapping import flapping, mark_flapping
+from opslink.ingest.flapping import flap_count, mark_flapping, record_change
 from opslink.ingest.opening import finish_unticketed
 from opslink.models import Alarm, Alert, AlertStatus, Outcome, RecordResult
 from opslink.ticket_lockstep import resolve_counted, resolve_other_tickets
@@ -19,16 +19,19 @@ logger = Logger(child=True)
 
 
 def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
-    fp = fingerprint(alarm)
-    alert = deps.store.find_open(fp)
-    if alert is None:
+    # One read for all an OK decides from: the alert, the alarm's flap history and whether
+    # its ticket has comments queued; this change joins the history with the resolution.
+    read = deps.store.find_open_to_clear(fingerprint(alarm))
+    if read is None:
         return RecordResult(
             index=0, outcome=Outcome.IGNORED, reason="OK for an alarm with no open alert"
         )
-    flaps = (
-        flapping(alarm, deps, policy) if alarm.state_changed_at >= alert.last_transition_at else 0
-    )
+    alert = read.alert
+    newer = alarm.state_changed_at >= alert.last_transition_at
+    flaps = flap_count(read.transitions, alarm, policy) if newer else 0
     if flaps or alert.flapping_since is not None:
+        if newer:
+            record_change(alarm, deps, policy)
         if flaps:
             mark_flapping(alert, flaps, deps, policy)
         return RecordResult(
@@ -38,7 +41,7 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
             alert_id=alert.alert_id,
             ticket_id=alert.ticket_id,
         )
-    if alarm.state_changed_at < alert.last_transition_at:
+    if not newer:
         return RecordResult(
             index=0,
             outcome=Outcome.IGNORED,
@@ -48,6 +51,7 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
         )
     text = f"Alarm {code(alarm.name)} returned to OK at {alarm.state_changed_at.isoformat()}: {code(alarm.reason[:1000])}"
     if not alert.ticket_id:
+        record_change(alarm, deps, policy)  # the resolution below may come much later
         facts = {"at": alarm.state_changed_at.isoformat(), "reason": alarm.reason[:1000],
                  "note": text}  # fmt: skip
         if deps.store.set_pending_ok(alert.alert_id, facts):
@@ -59,18 +63,18 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
             return RecordResult(index=0, outcome=Outcome.DUPLICATE,
                                 reason="alert was already resolved", alert_id=alert.alert_id)  # fmt: skip
         alert = fresh
+    change = "OK" if alert is read.alert else None  # else recorded above
+    queue_checked = read.ticket_queue_empty and alert is read.alert
     if alert.ticket_id:
         # The ticket's state and its note, once; if the ticket system fails they wait in
         # the outbox (the reconciler delivers them) and the alert is resolved all the same.
+        key = f"{alert.alert_id}:ok:{alarm.state_changed_at.isoformat()}"
         if policy.ok_policy is OkPolicy.RESOLVE:  # its incident's ticket: as resolve_on says
             resolve_alert_ticket(deps.store, deps.outbox, deps.tickets, deps.incidents, alert, text,
-                                 f"{alert.alert_id}:ok:{alarm.state_changed_at.isoformat()}",
-                                 deps.clock())  # fmt: skip
+                                 key, deps.clock(), queue_checked=queue_checked)  # fmt: skip
         else:
-            key = f"{alert.alert_id}:ok:{alarm.state_changed_at.isoformat()}"
-            post_comment(
-                deps.outbox, deps.tickets, alert.ticket_id, key, text, deps.clock(), alert.alert_id
-            )
+            post_comment(deps.outbox, deps.tickets, alert.ticket_id, key, text, deps.clock(),
+                         alert.alert_id, queue_checked=queue_checked)  # fmt: skip
     resolution = {
         "by": "alarm",
         "how": "alarm returned to OK",
@@ -78,7 +82,9 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
         "reason": alarm.reason[:1000],
     }
     resolved, alone = resolve_counted(deps.store, alert, resolution, alarm.state_changed_at,
-                                      alone=alert.followups == 0)  # fmt: skip
+                                      alone=alert.followups == 0, alarm_change=change)  # fmt: skip
+    if change and not resolved:  # resolved by something else meanwhile: the OK still happened
+        record_change(alarm, deps, policy)
     if resolved and policy.ok_policy is OkPolicy.RESOLVE and not alone:
         resolve_other_tickets(
             deps.store, deps.tickets, alert.alert_id, alert.ticket_id, text, outbox=deps.outbox

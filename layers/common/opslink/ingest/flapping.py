@@ -3,6 +3,9 @@ annotated, and no automation."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from aws_lambda_powertools import Logger
 
 from opslink.comment_outbox import post_comment
@@ -16,9 +19,27 @@ logger = Logger(child=True)
 def flapping(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> int:
     """Record this state change; the number of changes in the flap window when the alarm
     is flapping, else 0."""
-    changes = deps.flaps.record_transition(
+    return _flaps(record_change(alarm, deps, policy), policy)
+
+
+def record_change(
+    alarm: Alarm, deps: IngestDeps, policy: IngestPolicy
+) -> list[tuple[datetime, str]]:
+    """Append this state change to the alarm's history; the changes within the window."""
+    return deps.flaps.record_transition(
         fingerprint(alarm), alarm.state_changed_at, alarm.state.value, policy.flap_window
     )
+
+
+def flap_count(history: list[tuple[datetime, str]], alarm: Alarm, policy: IngestPolicy) -> int:
+    """`flapping` decided from a history read beforehand, this change not in it yet (an OK:
+    the change is recorded with the alert's resolution, in one write)."""
+    at, window = alarm.state_changed_at, policy.flap_window
+    changes = [t for t, _ in history if at - window <= t <= at + window]
+    return _flaps([*changes, at], policy)
+
+
+def _flaps(changes: list[Any], policy: IngestPolicy) -> int:
     return len(changes) if len(changes) > policy.flap_transitions else 0
 
 

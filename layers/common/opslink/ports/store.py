@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -15,6 +16,16 @@ if TYPE_CHECKING:
 from opslink.models import Alert, Ticket
 from opslink.ports.integrations import ReplayGuard
 from opslink.ports.records import AlertLink, JournalRecord, QueuedComment
+
+
+@dataclass(frozen=True)
+class ClearingRead:
+    """What an OK needs, read together: the open alert, its alarm's recent state changes,
+    and whether the alert's ticket has comments waiting in the outbox."""
+
+    alert: Alert
+    transitions: list[tuple[datetime, str]]
+    ticket_queue_empty: bool  # known empty for `alert.ticket_id` (False: unknown or waiting)
 
 
 class CommentQueue(Protocol):
@@ -31,6 +42,9 @@ class CommentQueue(Protocol):
         to be on its ticket (once per key)."""
 
     def queued_comments(self, ticket_id: str | None = None) -> list[QueuedComment]: ...
+
+    def has_queued(self, ticket_id: str) -> bool:
+        """Whether comments wait for the ticket (a count, not a listing)."""
 
     def comment_delivered(self, ticket_id: str, key: str) -> None: ...
 
@@ -106,13 +120,26 @@ class AlertStore(Protocol):
         comment was made since `due_before`: (alert, True) means comment now."""
 
     def resolve(
-        self, alert: Alert, resolution: dict[str, str], at: datetime, alone: bool = False
+        self,
+        alert: Alert,
+        resolution: dict[str, str],
+        at: datetime,
+        alone: bool = False,
+        alarm_change: str | None = None,
     ) -> bool:
         """Resolve an open alert and release its fingerprint; False if already resolved.
         `alone`: only while no hand-over ticket is linked to it (`followups` is 0) —
-        False too when one is, so the caller resolves again and looks the tickets up."""
+        False too when one is, so the caller resolves again and looks the tickets up.
+        `alarm_change`: the alarm's state change at `at` (an OK) joins its flap history in
+        the same transaction — recorded exactly when the alert is resolved."""
 
-    def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool:
+    def resolve_by_id(
+        self,
+        alert_id: str,
+        resolution: dict[str, str],
+        at: datetime,
+        alarm_change: str | None = None,
+    ) -> bool:
         """`resolve`, for an alert known by its id (False: gone or resolved already)."""
 
     def add_note(
@@ -130,6 +157,10 @@ class AlertStore(Protocol):
     def get(self, alert_id: str) -> Alert | None: ...
 
     def find_open(self, fingerprint: str) -> Alert | None: ...
+
+    def find_open_to_clear(self, fingerprint: str) -> ClearingRead | None:
+        """`find_open` with the alarm's flap history and its ticket's outbox count, in the
+        same two calls (lock, then one BatchGetItem)."""
 
     def alerts_for_ticket(self, provider: str, ticket_id: str) -> list[str]: ...
 

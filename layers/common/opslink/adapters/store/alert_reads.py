@@ -49,20 +49,32 @@ class AlertReads(WithJournal):
         """The alert, with its journal chain's head read in the same call (BatchGetItem,
         consistent): the change that follows (resolving it) seals its event without a
         read of its own."""
+        alert, _ = self._read_for_change(alert_id)
+        return alert
+
+    def _read_for_change(
+        self, alert_id: str, also: tuple[keys.Key, ...] = ()
+    ) -> tuple[Alert | None, list[dict[str, Any]]]:
+        """`get_for_change`, with the items at `also` (on the alerts table) read in the same
+        consistent BatchGetItem: the alert and those of them that exist."""
         head_key = {"pk": chain_pk(alert_id), "sk": CHAIN_SK}
-        wanted: dict[str, Any] = {}  # one table in tests: both keys under it
-        for table, key in ((self.table, keys.alert(alert_id)), (self.journal_table, head_key)):
+        wanted: dict[str, Any] = {}  # one table in tests: every key under it
+        pairs = [(self.table, keys.alert(alert_id)), (self.journal_table, head_key)]
+        for table, key in pairs + [(self.table, k) for k in also]:
             wanted.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(
                 _to_item(key)
             )
         out = self._call("batch_get_item", RequestItems=wanted)
-        if out.get("UnprocessedKeys"):  # throttled: read the alert alone, the head later
-            return self.get(alert_id)
+        if out.get("UnprocessedKeys"):  # throttled: read them one by one, the head later
+            extra = (self._call("get_item", TableName=self.table, Key=_to_item(k),
+                                ConsistentRead=True).get("Item") for k in also)  # fmt: skip
+            return self.get(alert_id), [_from_item(i) for i in extra if i]
         found = [_from_item(i) for items in out.get("Responses", {}).values() for i in items]
         alert = next((d for d in found if d.get("sk") == "ALERT"), None)
         head = next((d for d in found if d.get("sk") == CHAIN_SK), None)
         self.journal.remember_head(str(head_key["pk"]), head)
-        return _alert_from(alert) if alert else None
+        rest = [d for d in found if d is not alert and d is not head]
+        return (_alert_from(alert) if alert else None), rest
 
     def alerts_for_ticket(self, provider: str, ticket_id: str) -> list[str]:
         """Every alert linked to the ticket, the latest last: a reopened ticket served

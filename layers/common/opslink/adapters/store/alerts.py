@@ -13,6 +13,7 @@ from opslink.adapters.store.alert_reads import AlertReads, _alert_from
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.journal import EventsAlreadyRecorded
+from opslink.adapters.store.reliability import transition_append
 from opslink.errors import StoreError
 from opslink.journal import EventKind, LifecycleEvent, about, seconds_between
 from opslink.models import Alert, AlertStatus
@@ -125,9 +126,19 @@ class AlertRecords(AlertReads):
         return out is not None
 
     def resolve(
-        self, alert: Alert, resolution: dict[str, str], at: datetime, alone: bool = False
+        self,
+        alert: Alert,
+        resolution: dict[str, str],
+        at: datetime,
+        alone: bool = False,
+        alarm_change: str | None = None,
     ) -> bool:
         condition = "#s = :open" + (" AND followups = :none" if alone else "")
+        change = (
+            [{"Update": transition_append(self.table, alert.fingerprint, at, alarm_change)}]
+            if alarm_change
+            else []
+        )
         try:
             self.journal.sealed_transact(
                 [
@@ -172,6 +183,7 @@ class AlertRecords(AlertReads):
                         }
                     },
                     *self.journal.event_writes(_resolved_event(alert, resolution, at)),
+                    *change,
                 ]
             )
             return True
@@ -196,11 +208,17 @@ class AlertRecords(AlertReads):
         )
         return done is not None
 
-    def resolve_by_id(self, alert_id: str, resolution: dict[str, str], at: datetime) -> bool:
+    def resolve_by_id(
+        self,
+        alert_id: str,
+        resolution: dict[str, str],
+        at: datetime,
+        alarm_change: str | None = None,
+    ) -> bool:
         alert = self.get(alert_id)
         if alert is None or alert.status is not AlertStatus.OPEN:
             return False
-        return self.resolve(alert, resolution, at)
+        return self.resolve(alert, resolution, at, alarm_change=alarm_change)
 
     def add_note(
         self,

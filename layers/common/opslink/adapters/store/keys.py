@@ -20,6 +20,7 @@
 | CHAT        | CHAT#<channel>/<ts>         | MESSAGE                         | a posted chat message -> its alert (30-day TTL) | bookkeeping  |
 | CHECKPOINT  | CHECKPOINT                  | <name>                          | a sweep's high-water mark                       | bookkeeping  |
 | OUTBOX      | OUTBOX#<ticket id>          | <comment key>                   | a comment not yet known to be on its ticket (gsi1: OUTBOX) | bookkeeping |
+| QUEUED      | QUEUED#<ticket id>          | QUEUED                          | how many of the ticket's comments wait in the outbox | bookkeeping |
 | EVENT       | ALERT#<id> (or OPSLINK)     | EVENT#<kind>#<key>              | a lifecycle event (gsi1: JOURNAL#<day> / <at>#…) | journal      |
 | KPI         | KPI#<day>                   | all, service#…, type#…, runbook#… | pre-aggregated KPI counters (cohort day)      | journal      |
 | INCKEY      | INCKEY#<sha256 of the key>  | KEY                             | the incident open under a grouping key (TTL)    | incident_keys |
@@ -159,3 +160,8 @@ OUTBOX_INDEX = "OUTBOX"
 
 def outbox(ticket_id: str, key: str) -> Key:
     return {"pk": f"OUTBOX#{ticket_id}", "sk": key}
+
+
+def outbox_count(ticket_id: str) -> Key:
+    """Its own partition: a ticket's outbox Query never sees it."""
+    return {"pk": f"QUEUED#{ticket_id}", "sk": "QUEUED"}

@@ -14,11 +14,14 @@ from opslink.adapters.store.chain_seal import chain_pk
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.journal import EventsAlreadyRecorded
+from opslink.adapters.store.outbox import queued_in
+from opslink.adapters.store.reliability import history_of
 from opslink.errors import StoreError
 from opslink.incidents import TicketRef
 from opslink.journal import EventKind, about
 from opslink.lock_holder import AlarmClearedFirst, LockHolder, OpenAlertConflict
 from opslink.models import Alert, Ticket
+from opslink.ports.store import ClearingRead
 
 
 def _when(value: Any) -> datetime | None:
@@ -268,3 +271,20 @@ class DedupLocks(AlertRecords):
         if not lock or lock.get("st") == "resolved":
             return None
         return self.get_for_change(str(lock["alert_id"]))  # an OK resolves it next
+
+    def find_open_to_clear(self, fingerprint: str) -> ClearingRead | None:
+        lock = self._lock(fingerprint)
+        if not lock or lock.get("st") == "resolved":
+            return None
+        ticket_id = str(lock.get("ticket_id") or "")  # the lock names it once it is linked
+        also = (keys.flap(fingerprint),) + ((keys.outbox_count(ticket_id),) if ticket_id else ())
+        alert, items = self._read_for_change(str(lock["alert_id"]), also)
+        if alert is None:
+            return None
+        by_sk = {str(d.get("sk")): d for d in items}
+        empty = (
+            bool(ticket_id)
+            and alert.ticket_id == ticket_id
+            and not queued_in(by_sk.get("QUEUED", {}))
+        )
+        return ClearingRead(alert, history_of(by_sk.get("FLAP", {})), empty)

@@ -9,10 +9,13 @@ import time
 from datetime import datetime
 from typing import Any, cast
 
+from botocore.exceptions import ClientError
+
 from opslink.adapters.store import keys
 from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
+from opslink.errors import StoreError
 from opslink.ports.records import QueuedComment
 from opslink.ports.store import AlertStore
 
@@ -38,25 +41,59 @@ class CommentOutbox(TableBase):
         status: str | None = None,
     ) -> None:
         """Keep a comment (with `status`, a state change and its note) until it is known
-        to be on the ticket (once per key)."""
-        self._conditional(
-            "put_item",
+        to be on the ticket (once per key), counted on the ticket's QUEUED item in the same
+        transaction: `has_queued` is one small read, and an OK reads it with its alert."""
+        item = keys.outbox(ticket_id, key) | {
+            "gsi1pk": keys.OUTBOX_INDEX,
+            "gsi1sk": f"{at.isoformat()}#{ticket_id}#{key}",
+            "ticket_id": ticket_id,
+            "key": key,
+            "text": text[:30_000],
+            "at": at.isoformat(),
+            "alert_id": alert_id,
+            "status": status,
+            "counted": True,
+        }
+        put = {"TableName": self.table, "Item": _to_item(item),
+               "ConditionExpression": "attribute_not_exists(pk)"}  # fmt: skip
+        self._counted("queue", ticket_id, {"Put": put}, +1)
+
+    def has_queued(self, ticket_id: str) -> bool:
+        """Whether comments wait in the ticket's outbox (one consistent GetItem of its count,
+        not a Query over the delivered ones a ticket keeps for a week)."""
+        out = self._call(
+            "get_item",
             TableName=self.table,
-            Item=_to_item(
-                keys.outbox(ticket_id, key)
-                | {
-                    "gsi1pk": keys.OUTBOX_INDEX,
-                    "gsi1sk": f"{at.isoformat()}#{ticket_id}#{key}",
-                    "ticket_id": ticket_id,
-                    "key": key,
-                    "text": text[:30_000],
-                    "at": at.isoformat(),
-                    "alert_id": alert_id,
-                    "status": status,
-                }
-            ),
-            ConditionExpression="attribute_not_exists(pk)",
+            Key=_to_item(keys.outbox_count(ticket_id)),
+            ConsistentRead=True,
         )
+        return queued_in(_from_item(out.get("Item") or {}))
+
+    def _counted(self, what: str, ticket_id: str, write: dict[str, Any], step: int) -> bool:
+        """`write` (conditional) and the ticket's count moved by `step`, in one transaction;
+        False when the write's condition did not hold (nothing changed)."""
+        count = {
+            "Update": {
+                "TableName": self.table,
+                "Key": _to_item(keys.outbox_count(ticket_id)),
+                "UpdateExpression": "ADD queued :n",
+                "ExpressionAttributeValues": _to_item({":n": step}),
+            }
+        }
+        for attempt in range(3):
+            try:
+                self._call("transact_write_items", TransactItems=[write, count])
+                return True
+            except ClientError as exc:
+                codes = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+                if codes and codes[0] == "ConditionalCheckFailed":
+                    return False
+                if "TransactionConflict" in codes and attempt < 2:
+                    continue  # another comment of the same ticket counted at that moment
+                raise StoreError(
+                    f"DynamoDB could not {what} a comment for ticket {ticket_id}: {exc}"
+                ) from exc
+        return False  # not reached: the last attempt returns or raises
 
     def queued_comments(self, ticket_id: str | None = None) -> list[QueuedComment]:
         """Comments still to deliver, oldest first (one ticket's, or every ticket's)."""
@@ -95,14 +132,25 @@ class CommentOutbox(TableBase):
 
     def comment_delivered(self, ticket_id: str, key: str) -> None:
         """Marked delivered, never deleted (no function may delete items); it leaves the
-        outbox index at once and the table a week later (TTL)."""
+        outbox index at once and the table a week later (TTL). A counted comment leaves the
+        ticket's count in the same transaction, once."""
         expires = int(time.time()) + OUTBOX_KEEP_DELIVERED_SECONDS
-        self._conditional(
-            "update_item",
-            TableName=self.table,
-            Key=_to_item(keys.outbox(ticket_id, key)),
-            UpdateExpression="SET delivered = :t, #ttl = :e REMOVE gsi1pk, gsi1sk",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#ttl": "ttl"},
-            ExpressionAttributeValues=_to_item({":t": True, ":e": expires}),
-        )
+        mark = {
+            "TableName": self.table,
+            "Key": _to_item(keys.outbox(ticket_id, key)),
+            "UpdateExpression": "SET delivered = :t, #ttl = :e REMOVE gsi1pk, gsi1sk",
+            "ExpressionAttributeNames": {"#ttl": "ttl"},
+            "ExpressionAttributeValues": _to_item({":t": True, ":e": expires}),
+        }
+        counted = "attribute_exists(pk) AND counted = :t AND attribute_not_exists(delivered)"
+        if self._counted(
+            "deliver", ticket_id, {"Update": mark | {"ConditionExpression": counted}}, -1
+        ):
+            return
+        # Delivered already, or queued before comments were counted: marked, count untouched.
+        self._conditional("update_item", ConditionExpression="attribute_exists(pk)", **mark)
+
+
+def queued_in(count_item: dict[str, Any]) -> bool:
+    """Whether a ticket's QUEUED item (as read; {} when absent) counts waiting comments."""
+    return int(count_item.get("queued") or 0) > 0

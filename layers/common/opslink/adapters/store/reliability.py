@@ -17,6 +17,34 @@ from opslink.adapters.store.items import to_item as _to_item
 from opslink.errors import StoreError
 from opslink.ports.records import BudgetClaim, CircuitState
 
+FLAP_HISTORY_MAX = 64  # changes kept per alarm; past it the oldest half is dropped
+
+
+def history_of(flap_item: dict[str, Any]) -> list[tuple[datetime, str]]:
+    """An alarm's state changes from its FLAP item (as read; {} when absent), oldest first."""
+    raw = [str(x) for x in flap_item.get("t", [])]
+    return sorted(
+        (datetime.fromisoformat(stamp), st) for stamp, _, st in (x.partition("|") for x in raw)
+    )
+
+
+def transition_append(table: str, fingerprint: str, at: datetime, state: str) -> dict[str, Any]:
+    """The UpdateItem that appends a state change to the alarm's history: alone, or one
+    item of the transaction that resolves its alert (an OK records its change there)."""
+    return {
+        "TableName": table,
+        "Key": _to_item(keys.flap(fingerprint)),
+        "UpdateExpression": "SET t = list_append(if_not_exists(t, :e), :new), #ttl = :ttl",
+        "ExpressionAttributeNames": {"#ttl": "ttl"},
+        "ExpressionAttributeValues": _to_item(
+            {
+                ":e": [],
+                ":new": [f"{at.isoformat()}|{state}"],
+                ":ttl": int((at + timedelta(days=1)).timestamp()),
+            }
+        ),
+    }
+
 
 class ReliabilityRecords(TableBase):
     """FlapHistory, Circuits and AutomationBudgets on the alerts table."""
@@ -27,31 +55,15 @@ class ReliabilityRecords(TableBase):
         """Append an alarm state change to the alarm's recent history and return the
         changes within `window` of it (oldest first); the list is trimmed as it grows."""
         key = _to_item(keys.flap(fingerprint))
-        out = self._call(
-            "update_item",
-            TableName=self.table,
-            Key=key,
-            UpdateExpression="SET t = list_append(if_not_exists(t, :e), :new), #ttl = :ttl",
-            ExpressionAttributeNames={"#ttl": "ttl"},
-            ExpressionAttributeValues=_to_item(
-                {
-                    ":e": [],
-                    ":new": [f"{at.isoformat()}|{state}"],
-                    ":ttl": int((at + timedelta(days=1)).timestamp()),
-                }
-            ),
-            ReturnValues="ALL_NEW",
-        )
+        update = transition_append(self.table, fingerprint, at, state)
+        out = self._call("update_item", **update, ReturnValues="ALL_NEW")
         raw = [str(x) for x in _from_item(out["Attributes"]).get("t", [])]
-        if len(raw) > 64:  # keep the history short: drop the oldest half
-            drop = ", ".join(f"t[{i}]" for i in range(len(raw) - 32))
+        if len(raw) > FLAP_HISTORY_MAX:  # keep the history short: drop the oldest half
+            drop = ", ".join(f"t[{i}]" for i in range(len(raw) - FLAP_HISTORY_MAX // 2))
             self._call(
                 "update_item", TableName=self.table, Key=key, UpdateExpression=f"REMOVE {drop}"
             )
-        changes = sorted(
-            (datetime.fromisoformat(stamp), st) for stamp, _, st in (x.partition("|") for x in raw)
-        )
-        return [(t, st) for t, st in changes if at - window <= t <= at + window]
+        return [(t, st) for t, st in history_of({"t": raw}) if at - window <= t <= at + window]
 
     def transitions(self, fingerprint: str) -> list[tuple[datetime, str]]:
         """The alarm's recent state changes, oldest first (read only)."""
@@ -61,10 +73,7 @@ class ReliabilityRecords(TableBase):
             Key=_to_item(keys.flap(fingerprint)),
             ConsistentRead=True,
         )
-        raw = [str(x) for x in _from_item(out.get("Item") or {}).get("t", [])]
-        return sorted(
-            (datetime.fromisoformat(stamp), st) for stamp, _, st in (x.partition("|") for x in raw)
-        )
+        return history_of(_from_item(out.get("Item") or {}))
 
     def circuit(self, platform: str) -> CircuitState:
         out = self._call(
