@@ -147,14 +147,6 @@ class RemediationStore(AlertStore, Protocol):
         event: LifecycleEvent | None = None,
     ) -> None: ...
 
-    def resolve_by_id(
-        self,
-        alert_id: str,
-        resolution: dict[str, str],
-        at: datetime,
-        alarm_change: str | None = None,
-    ) -> bool: ...
-
     def set_approval_token(
         self, alert_id: str, token: str, needed: int = 1, runbook: str = ""
     ) -> None: ...
