@@ -64,6 +64,9 @@ def main() -> None:
         ("OK, alert and ticket resolved", alarm("prod-checkout-api-cpu-high", 20, "OK")),
         ("ALARM again: ticket reopened", alarm("prod-checkout-api-cpu-high", 30)),
         ("OK without open alert", alarm("prod-search-cpu-high", 0, "OK")),
+        # The orders incident's window is over: its key's item makes this one a new
+        # incident that refers to it (the opening is refused with the item, then placed).
+        ("new alarm, its key's incident past its window", alarm("prod-orders-api-cpu-high-3", 45)),
         ("malformed record", samples.sns_event("not json")),
     ]
     rows = []
@@ -76,7 +79,7 @@ def main() -> None:
             boto3.DEFAULT_SESSION.events.register("before-call", counter)
             # Alarms exist (tagged, as teams tag them) before they first fire.
             for name in ("prod-checkout-api-cpu-high", "prod-orders-api-cpu-high-1",
-                         "prod-orders-api-cpu-high-2"):  # fmt: skip
+                         "prod-orders-api-cpu-high-2", "prod-orders-api-cpu-high-3"):  # fmt: skip
                 put_cloudwatch_alarm(name, "eu-west-1", "OK", {"team": "payments"})
             full = tags == "true" and grouping == "true"
             suffix = "" if full else (" (ReadAlarmTags=false)" if tags == "false"

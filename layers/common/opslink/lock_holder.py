@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from opslink.correlation import Decision
 
 
 @dataclass(frozen=True)
@@ -41,3 +45,29 @@ class OpenAlertConflict(Exception):
 class AlarmClearedFirst(Exception):
     """The alarm returned to OK before the alert's ticket was linked (its OK is kept on
     the alert): the opening ends with the ticket resolved, not with a remediation."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """An alert's place in an incident, written in the transaction that opens the alert:
+    the decision, and the store's writes for it (opaque outside the store)."""
+
+    decision: Decision
+    writes: tuple[object, ...]
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The decision as the alert and its lock keep it."""
+        d = self.decision
+        return {"incident_id": d.incident_id, "incident_role": "joined" if d.joined else "opened",
+                "incident_why": f"{d.rule}: {d.why}"[:1000]}  # fmt: skip
+
+
+class PlacementRefused(Exception):
+    """The opening's placement assumed what the store did not hold (its grouping key had
+    an item, or the alarm a composite's link): nothing was written; `found` is what the
+    refusing items hold (as the store returned them), to decide again without a read."""
+
+    def __init__(self, found: tuple[object, ...]) -> None:
+        super().__init__("the placement's conditions did not hold")
+        self.found = found

@@ -13,7 +13,7 @@ from opslink.ingest.clearing import on_insufficient_data, on_ok
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.ingest.episode import Episode, PreviousEpisode
 from opslink.ingest.flapping import flapping, mark_flapping
-from opslink.ingest.grouping import placed, with_decision
+from opslink.ingest.grouping import open_placed, placed, with_decision
 from opslink.ingest.opening import open_safely
 from opslink.lock_holder import LockHolder, OpenAlertConflict
 from opslink.models import Alarm, AlarmState, Alert, Outcome, RecordResult
@@ -68,11 +68,11 @@ def on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResu
     episode = new_episode(alarm, deps, policy)
     alert, now = episode.alert, deps.clock()
     try:
-        deps.store.open_alert(alert, lease_until=now + policy.lease)
+        started = open_placed(episode, deps, lease_until=now + policy.lease)
     except OpenAlertConflict as conflict:
         holder = conflict.holder
     else:
-        return open_safely(placed(episode, deps), deps, policy, "new alert")
+        return open_safely(started, deps, policy, "new alert")
     if not holder.resolved:
         return _on_open_alert(episode, holder, deps, policy)
     # The alarm had an alert before, now resolved: this ALARM starts a new episode.

@@ -22,11 +22,12 @@ from opslink.incident_tickets import resolve_alert_ticket
 from opslink.incidents import TicketRef, incident_id_for
 from opslink.inert import code
 from opslink.ingest.remediation_start import remediation_input
-from opslink.lock_holder import AlarmClearedFirst
+from opslink.lock_holder import AlarmClearedFirst, PlacementRefused
 from opslink.models import Alert, Outcome, RecordResult
 
 if TYPE_CHECKING:  # the rules and the engine are imported when the deps are built
     from collections.abc import Mapping
+    from datetime import datetime
 
     from opslink.correlation import Dependencies, Grouping, Signal
     from opslink.correlation_rules import CorrelationRules
@@ -73,7 +74,7 @@ def placed(episode: Episode, deps: IngestDeps) -> Episode:
     if g is None or s is None or g.key is None or deps.incidents is None:
         return episode
     alert = episode.alert
-    height = deps.correlator.dependencies.height(alert.service) if deps.correlator else 0
+    height = _height(alert, deps)
     d = deps.incidents.place(
         s,
         g,
@@ -89,6 +90,39 @@ def placed(episode: Episode, deps: IngestDeps) -> Episode:
                                    "role": role, "why": why})  # fmt: skip
     update = {"incident_id": d.incident_id, "incident_role": role, "incident_why": why}
     return replace(episode, alert=alert.model_copy(update=update))
+
+
+def open_placed(episode: Episode, deps: IngestDeps, lease_until: datetime) -> Episode:
+    """Open the episode's alert (OpenAlertConflict as store.open_alert raises it), placed
+    in its incident. An alert whose key has no item yet is placed in the opening's own
+    transaction, without reading the key; one whose key has an item is refused with that
+    item and opened again with the placement decided from it — no read either way. A
+    composite, a suppressed alarm, or a race on the key: opened, then placed (`placed`)."""
+    g, s = episode.grouping, episode.signal
+    plan = None
+    if g is not None and s is not None and deps.incidents is not None:
+        new_id, height = incident_id_for(episode.alert.alert_id), _height(episode.alert, deps)
+        plan = deps.incidents.opening_placement(s, g, new_id, height)
+    for _ in range(2):
+        if plan is None:
+            break
+        alert = episode.alert.model_copy(update=plan.fields)
+        try:
+            deps.store.open_alert(alert, lease_until=lease_until, placement=plan)
+        except PlacementRefused as refused:
+            assert g is not None and s is not None and deps.incidents is not None
+            plan = deps.incidents.placement_after(refused.found, s, g, new_id, height)
+            continue
+        logger.info("incident", extra={"alert_id": alert.alert_id, "role": alert.incident_role,
+                                       "incident": alert.incident_id,
+                                       "why": alert.incident_why})  # fmt: skip
+        return replace(episode, alert=alert)
+    deps.store.open_alert(episode.alert, lease_until=lease_until)
+    return placed(episode, deps)
+
+
+def _height(alert: Alert, deps: IngestDeps) -> int:
+    return deps.correlator.dependencies.height(alert.service) if deps.correlator else 0
 
 
 def decision_of(alert: Alert) -> dict[str, str]:
@@ -127,7 +161,7 @@ def join_incident_ticket(episode: Episode, deps: IngestDeps) -> RecordResult:
     # A member on a deeper dependency than the incident's root becomes its root: the
     # remediation that can fix the cause is its own (the opener's keeps running).
     execution = None
-    height = deps.correlator.dependencies.height(alert.service) if deps.correlator else 0
+    height = _height(alert, deps)
     if (
         alert.pending_ok is None
         and height < state.root_height

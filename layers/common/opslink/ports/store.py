@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from opslink.faults import Fault
     from opslink.incidents import IncidentState, TicketRef
     from opslink.journal import FoldResult, LifecycleEvent
+    from opslink.lock_holder import Placement
 
 from opslink.models import Alert, Ticket
 from opslink.ports.integrations import ReplayGuard
@@ -75,8 +76,10 @@ class AlertStore(Protocol):
         lease_until: datetime,
         replace: str | None = None,
         previous: dict[str, str] | None = None,
+        placement: Placement | None = None,
     ) -> None:
-        """Claim the alarm's fingerprint and create the alert in one atomic write.
+        """Claim the alarm's fingerprint and create the alert in one atomic write (with
+        `placement`, its incident's writes too; PlacementRefused when they cannot be).
         Raises OpenAlertConflict carrying the current holder when already claimed; a
         holder whose alert is resolved (st=resolved) is replaced only when named."""
 
@@ -282,6 +285,22 @@ class IncidentStore(Protocol):
         lock_of: tuple[str, str] | None = None,
         height: int = 0,
     ) -> Decision: ...
+
+    def opening_placement(
+        self, s: Signal, g: Grouping, new_incident_id: str, height: int = 0
+    ) -> Placement | None:
+        """The placement to write with the alert's opening when its key has no item yet
+        (None where a read must decide)."""
+
+    def placement_after(
+        self,
+        found: tuple[object, ...],
+        s: Signal,
+        g: Grouping,
+        new_incident_id: str,
+        height: int = 0,
+    ) -> Placement | None:
+        """The placement decided again from what refused the first (None: read and place)."""
 
     def claim_root(self, incident_id: str, alert_id: str, height: int) -> bool: ...
 

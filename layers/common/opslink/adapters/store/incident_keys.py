@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -28,6 +28,7 @@ from opslink.adapters.store.chain_seal import cancelled_items
 from opslink.adapters.store.incidents import IncidentRecords
 from opslink.adapters.store.items import from_item, to_item
 from opslink.errors import StoreError
+from opslink.lock_holder import Placement
 
 if TYPE_CHECKING:  # imported when an alert is placed: remediate and track never pay for it
     from opslink.correlation import Decision, Grouping, KeyState, Signal
@@ -53,7 +54,7 @@ class IncidentKeys(IncidentRecords):
         fingerprint and alert), the decision is written on its dedup lock as well (a small
         item: a redelivery reads it there with the lock it reads anyway). `height`: the alert's service's
         dependency levels (its root: the lowest)."""
-        from opslink.correlation import Decision, KeyState, joined_state, opened_state, under_key
+        from opslink.correlation import Decision
 
         if g.key is None:
             return Decision(s.alert_id, new_incident_id, False, g.rule, None, g.why, alone=True)
@@ -61,38 +62,10 @@ class IncidentKeys(IncidentRecords):
         closed: set[str] = set()  # incidents that refused a member: resolved meanwhile
         for attempt in range(ATTEMPTS):
             doc, links = self._read(key, s)
-            current = _key_state(doc) if doc else None
-            if current is not None and current.incident_id in closed:
-                current = KeyState(current.incident_id, current.window_until,
-                                   current.max_until, resolved=True)  # fmt: skip
-            if current is not None and current.incident_id == new_incident_id:
-                # A retried opening: its own incident is the key's already.
-                return Decision(s.alert_id, new_incident_id, False, g.rule, g.key, g.why)
-            linked = _composite_link(s, links, closed) if g.composite_links else None
-            if linked is not None:  # a composite and its children: one incident
-                decision = Decision(s.alert_id, linked[0], True, "builtin:composite", g.key,
-                                    linked[1])  # fmt: skip
-                writes = [self._joining(decision)]
-            else:
-                verdict = under_key(current, s, g)
-                if verdict.joins is None and not verdict.registers:  # alone: nothing to write
-                    return Decision(s.alert_id, new_incident_id, False, g.rule, g.key,
-                                    verdict.why, alone=True)  # fmt: skip
-                joined = verdict.joins is not None and current is not None
-                state = (
-                    joined_state(current, s, g)
-                    if joined and current is not None
-                    else opened_state(new_incident_id, s, g)
-                )
-                decision = Decision(s.alert_id, state.incident_id, joined, g.rule, g.key,
-                                    verdict.why)  # fmt: skip
-                writes = [
-                    self._joining(decision)
-                    if joined
-                    else self._opening(decision, s, g, verdict, height),
-                    self._key_put(key, g, state, int(doc.get("version", 0))),
-                ]
-            writes += self._links(s, decision.incident_id, g)
+            decided = self._decide(s, g, new_incident_id, height, doc, links, closed)
+            if isinstance(decided, Decision):  # nothing to write
+                return decided
+            decision, writes = decided
             if lock_of is not None:
                 writes.append(self._on_lock(decision, *lock_of))
             try:
@@ -105,6 +78,96 @@ class IncidentKeys(IncidentRecords):
                 continue
             return decision
         raise StoreError(f"grouping key {g.key!r}: {ATTEMPTS} concurrent changes, giving up")
+
+    def opening_placement(
+        self, s: Signal, g: Grouping, new_incident_id: str, height: int = 0
+    ) -> Placement | None:
+        """The placement of an alert whose key has no item yet, to write with its opening
+        (no read): it opens `new_incident_id` and registers it under the key. Conditional
+        on the key having no item and, for a plain alarm, on no composite holding its
+        link — else the opening is refused with what they hold (`placement_after`). None
+        where a read must decide first (a composite, a suppressed alarm, no key, a state
+        that opens no incident)."""
+        if g.key is None or not g.creates or s.children or s.suppressor:
+            return None
+        decided = self._decide(s, g, new_incident_id, height, {}, {}, set())
+        if not isinstance(decided, tuple):
+            return None
+        decision, writes = decided
+        if g.composite_links:  # the alarm's own link: refused while a composite holds it
+            link = writes[-1]["Put"]
+            link["ConditionExpression"] = "attribute_not_exists(composite) OR #u < :at"
+            link["ExpressionAttributeNames"] = {"#u": "until"}
+            link["ExpressionAttributeValues"] = to_item({":at": s.at.isoformat()})
+        return Placement(decision, tuple(writes))
+
+    def placement_after(
+        self,
+        found: tuple[object, ...],
+        s: Signal,
+        g: Grouping,
+        new_incident_id: str,
+        height: int = 0,
+    ) -> Placement | None:
+        """The placement decided again from what refused `opening_placement` (the key's item,
+        the alarm's link, as the refusal returned them): conditional on them as they were.
+        None when there is nothing to go on (the caller reads and places as usual)."""
+        items = [from_item(cast(dict[str, Any], f)) for f in found if f]
+        key = keys.incident_key(str(g.key))
+        doc = next((d for d in items if d.get("pk") == key["pk"]), {})
+        links = {str(d["alarm"]): d for d in items if d.get("alarm")}
+        if not doc and not links:
+            return None
+        decided = self._decide(s, g, new_incident_id, height, doc, links, set())
+        return Placement(decided[0], tuple(decided[1])) if isinstance(decided, tuple) else None
+
+    def _decide(
+        self,
+        s: Signal,
+        g: Grouping,
+        new_incident_id: str,
+        height: int,
+        doc: dict[str, Any],
+        links: dict[str, Any],
+        closed: set[str],
+    ) -> Decision | tuple[Decision, list[dict[str, Any]]]:
+        """From the key's item and the alarm links as read: a decision with nothing to
+        write (a retried opening, alone), or the decision and its writes."""
+        from opslink.correlation import Decision, KeyState, joined_state, opened_state, under_key
+
+        key = keys.incident_key(str(g.key))
+        current = _key_state(doc) if doc else None
+        if current is not None and current.incident_id in closed:
+            current = KeyState(current.incident_id, current.window_until,
+                               current.max_until, resolved=True)  # fmt: skip
+        if current is not None and current.incident_id == new_incident_id:
+            # A retried opening: its own incident is the key's already.
+            return Decision(s.alert_id, new_incident_id, False, g.rule, g.key, g.why)
+        linked = _composite_link(s, links, closed) if g.composite_links else None
+        if linked is not None:  # a composite and its children: one incident
+            decision = Decision(s.alert_id, linked[0], True, "builtin:composite", g.key,
+                                linked[1])  # fmt: skip
+            writes = [self._joining(decision)]
+        else:
+            verdict = under_key(current, s, g)
+            if verdict.joins is None and not verdict.registers:  # alone: nothing to write
+                return Decision(s.alert_id, new_incident_id, False, g.rule, g.key,
+                                verdict.why, alone=True)  # fmt: skip
+            joined = verdict.joins is not None and current is not None
+            state = (
+                joined_state(current, s, g)
+                if joined and current is not None
+                else opened_state(new_incident_id, s, g)
+            )
+            decision = Decision(s.alert_id, state.incident_id, joined, g.rule, g.key,
+                                verdict.why)  # fmt: skip
+            writes = [
+                self._joining(decision)
+                if joined
+                else self._opening(decision, s, g, verdict, height),
+                self._key_put(key, g, state, int(doc.get("version", 0))),
+            ]
+        return decision, writes + self._links(s, decision.incident_id, g)
 
     def _read(self, key: dict[str, Any], s: Signal) -> tuple[dict[str, Any], dict[str, Any]]:
         """One consistent read: the key's item, and the alarm links a composite alarm (its

@@ -4,7 +4,7 @@ alert: claim, lease, link to its ticket and execution (see keys.py)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -19,13 +19,27 @@ from opslink.adapters.store.reliability import history_of
 from opslink.errors import StoreError
 from opslink.incidents import TicketRef
 from opslink.journal import EventKind, about
-from opslink.lock_holder import AlarmClearedFirst, LockHolder, OpenAlertConflict
+from opslink.lock_holder import (
+    AlarmClearedFirst,
+    LockHolder,
+    OpenAlertConflict,
+    Placement,
+    PlacementRefused,
+)
 from opslink.models import Alert, Ticket
 from opslink.ports.store import ClearingRead
 
 
 def _when(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value)) if value else None
+
+
+def _returning_old(write: object) -> dict[str, Any]:
+    """A placement's write, asking for what its item holds should its condition fail."""
+    ((op, body),) = cast(dict[str, dict[str, Any]], write).items()
+    if "ConditionExpression" not in body:
+        return {op: body}
+    return {op: body | {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
 
 
 def _holder(item: dict[str, Any]) -> LockHolder:
@@ -56,16 +70,29 @@ class DedupLocks(AlertRecords):
         lease_until: datetime,
         replace: str | None = None,
         previous: dict[str, str] | None = None,
+        placement: Placement | None = None,
     ) -> None:
         """Claim the fingerprint. A lock left by a resolved alert is only replaced when
         the caller names it (`replace`), after deciding what the re-fire means for that
-        alert's ticket; a conflict always returns the current holder."""
-        lock = keys.lock(alert.fingerprint) | {
-            "alert_id": alert.alert_id,
-            "transition_at": alert.last_transition_at.isoformat(),
-            "lease_until": lease_until.isoformat(),
-            "ttl": int((alert.triggered_at + LOCK_SAFETY_TTL).timestamp()),
-        }
+        alert's ticket; a conflict always returns the current holder. With `placement`
+        (the alert's incident, IncidentKeys.opening_placement) its writes go in the same
+        transaction and its decision on the lock; PlacementRefused when its conditions
+        did not hold (nothing written)."""
+        lock = (
+            keys.lock(alert.fingerprint)
+            | (placement.fields if placement else {})
+            | {
+                "alert_id": alert.alert_id,
+                "transition_at": alert.last_transition_at.isoformat(),
+                "lease_until": lease_until.isoformat(),
+                "ttl": int((alert.triggered_at + LOCK_SAFETY_TTL).timestamp()),
+            }
+        )
+        opening_events = self.journal.event_writes(
+            about(alert, EventKind.ALERT_OPENED, alert.triggered_at, by="alarm")
+        )
+        placing = [_returning_old(w) for w in (placement.writes if placement else ())]
+        first_placing = 2 + len(opening_events)
         try:
             self.journal.sealed_transact(
                 [
@@ -94,9 +121,8 @@ class DedupLocks(AlertRecords):
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
-                    *self.journal.event_writes(
-                        about(alert, EventKind.ALERT_OPENED, alert.triggered_at, by="alarm")
-                    ),
+                    *opening_events,
+                    *placing,
                 ],
                 # The alert's put is conditional on the alert not existing: its chain
                 # cannot either (they are created together), so its head is not read.
@@ -110,6 +136,10 @@ class DedupLocks(AlertRecords):
                 if not item:  # emulators that omit the item: read it
                     item = self._lock(alert.fingerprint) or {}
                 raise OpenAlertConflict(_holder(item)) from None
+            refused = [r for r in reasons[first_placing : first_placing + len(placing)]
+                       if r.get("Code") == "ConditionalCheckFailed"]  # fmt: skip
+            if refused:
+                raise PlacementRefused(tuple(r.get("Item") or {} for r in refused)) from None
             raise StoreError(f"DynamoDB could not open alert {alert.alert_id}: {exc}") from exc
 
     @staticmethod
