@@ -151,3 +151,39 @@ def test_the_decision_is_kept_on_the_lock_for_a_retry(grouped: IngestDeps, clock
     assert retry.outcome.value == "created" and retry.alert_id == first.alert_id
     alert = grouped.store.get(retry.alert_id)
     assert alert is not None and alert.incident_id == decision["incident_id"]
+
+
+class _ConflictOnce:
+    """A DynamoDB client whose first placing transaction meets another one on the key."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.conflicts = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        placing = any("INCKEY#" in str(i) for i in kwargs["TransactItems"])
+        if placing and not self.conflicts:
+            self.conflicts += 1
+            reasons = [{"Code": "TransactionConflict"} if "INCKEY#" in str(i) else {"Code": "None"}
+                       for i in kwargs["TransactItems"]]  # fmt: skip
+            raise ClientError({"Error": {"Code": "TransactionCanceledException",
+                                         "Message": "Transaction cancelled"},
+                               "CancellationReasons": reasons}, "TransactWriteItems")  # fmt: skip
+        return self._inner.transact_write_items(**kwargs)
+
+
+def test_a_conflict_on_the_key_opens_then_places_as_before(grouped: IngestDeps) -> None:
+    client = _ConflictOnce(grouped.store.client)
+    grouped.store._client = client
+    grouped.store.journal._client = client
+    result, calls = _deliver(grouped, cpu(0))
+    assert client.conflicts == 1
+    assert result.outcome.value == "created" and result.execution_name
+    assert calls["batch_get_item"] == 1  # the key, read as before
+    alert = grouped.store.get(result.alert_id)
+    assert alert is not None and alert.incident_role == "opened"

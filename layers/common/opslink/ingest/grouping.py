@@ -2,10 +2,11 @@
 incident open under its grouping key, or opens one; a member links to the incident's
 ticket and comments on it instead of opening a ticket and a remediation of its own.
 
-Costs a new alert one consistent read and one conditional write (the key's item, the
-incident's and the decision on the alert, in one transaction); a member one more read
-(the incident's ticket). The grouping itself is computed before the alert is stored, so
-an alert grouping leaves alone carries why from its first write."""
+Costs a new alert nothing beyond its opening: the placement is written by the
+transaction that opens it (`open_placed`); a key with an item refuses that opening with
+the item, and the second opening is placed from it. A member costs one more read (the
+incident's ticket). The grouping itself is computed before the alert is stored, so an
+alert grouping leaves alone carries why from its first write."""
 
 from __future__ import annotations
 

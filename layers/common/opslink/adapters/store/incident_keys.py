@@ -1,14 +1,17 @@
 """Incidents on the OpsLink table: the incident open under each grouping key
 (correlation.py) and each incident's own item (incidents.py).
 
-Placing an alert reads the key's item (consistent) and writes once, in one transaction
-conditional on the version it read: the key's item (joining extends the window, opening
-points it at the new incident, which refers to the one before), the incident's item (a
-new one, or the member added to its members and firing sets) and the decision on the
-alert. Two alerts of one incident delivered at once never open two incidents: the second
-transaction fails on the version and that alert decides again on what the first wrote.
-One read and one conditional write per alert when nothing races; the key's item expires
-a week after the incident's maximum lifetime, the incident's stays with its alerts.
+Placing an alert writes once, in one transaction conditional on the key's item as it
+was: the key's item (joining extends the window, opening points it at the new incident,
+which refers to the one before), the incident's item (a new one, or the member added to
+its members and firing sets), the alarm's link and the decision. Usually that
+transaction is the alert's opening itself (`opening_placement`: the key assumed to have
+no item; refused, it returns the item and `placement_after` decides from it); `place`
+reads the key's item first (consistent) and writes on its own — composites, suppressed
+alarms, races. Two alerts of one incident delivered at once never open two incidents:
+the second transaction fails on the key's condition and that alert decides again on
+what the first wrote. The key's item expires a week after the incident's maximum
+lifetime, the incident's stays with its alerts.
 
 A member clearing is a set deletion (idempotent: a retried OK changes nothing twice)
 that returns the incident as it is now; resolving the incident is conditional, once.

@@ -140,6 +140,9 @@ class DedupLocks(AlertRecords):
                        if r.get("Code") == "ConditionalCheckFailed"]  # fmt: skip
             if refused:
                 raise PlacementRefused(tuple(r.get("Item") or {} for r in refused)) from None
+            if placing and any(r.get("Code") == "TransactionConflict" for r in reasons):
+                # another alert of the key wrote at that moment: open, then place (it retries)
+                raise PlacementRefused(()) from None
             raise StoreError(f"DynamoDB could not open alert {alert.alert_id}: {exc}") from exc
 
     @staticmethod
