@@ -1,5 +1,6 @@
 """The dedup lock of each alarm (one alert per alarm episode) and the opening of an
-alert: claim, lease, link to its ticket and execution (see keys.py)."""
+alert: claim, lease, link to its ticket and execution (see keys.py). Reading the lock
+(the holder, the open alert behind it) is lock_reads.py."""
 
 from __future__ import annotations
 
@@ -9,29 +10,17 @@ from typing import Any, cast
 from botocore.exceptions import ClientError
 
 from opslink.adapters.store import keys
-from opslink.adapters.store.alerts import LOCK_SAFETY_TTL, AlertRecords, _alert_doc
+from opslink.adapters.store.alerts import LOCK_SAFETY_TTL, _alert_doc
 from opslink.adapters.store.chain_seal import chain_pk
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.journal import EventsAlreadyRecorded
-from opslink.adapters.store.outbox import queued_in
-from opslink.adapters.store.reliability import history_of
+from opslink.adapters.store.lock_reads import DECISION, LockReads, holder_of
 from opslink.errors import StoreError
 from opslink.incidents import TicketRef
 from opslink.journal import EventKind, about
-from opslink.lock_holder import (
-    AlarmClearedFirst,
-    LockHolder,
-    OpenAlertConflict,
-    Placement,
-    PlacementRefused,
-)
+from opslink.lock_holder import AlarmClearedFirst, OpenAlertConflict, Placement, PlacementRefused
 from opslink.models import Alert, Ticket
-from opslink.ports.store import ClearingRead
-
-
-def _when(value: Any) -> datetime | None:
-    return datetime.fromisoformat(str(value)) if value else None
 
 
 def _returning_old(write: object) -> dict[str, Any]:
@@ -42,28 +31,7 @@ def _returning_old(write: object) -> dict[str, Any]:
     return {op: body | {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
 
 
-def _holder(item: dict[str, Any]) -> LockHolder:
-    """The lock item as ingest needs it; `st` and the `previous_*` attributes stay here."""
-    previous = {
-        k.removeprefix("previous_"): str(v) for k, v in item.items() if k.startswith("previous_")
-    }
-    return LockHolder(
-        alert_id=str(item.get("alert_id", "")),
-        resolved=item.get("st") == "resolved",
-        resolved_at=_when(item.get("resolved_at")),
-        ticket_id=str(item["ticket_id"]) if item.get("ticket_id") else None,
-        execution_name=str(item["execution_name"]) if item.get("execution_name") else None,
-        member_of=str(item["member_of"]) if item.get("member_of") else None,
-        incident={k: str(item[k]) for k in _DECISION if item.get(k)} or None,
-        lease_until=_when(item.get("lease_until")),
-        previous=previous or None,
-    )
-
-
-_DECISION = ("incident_id", "incident_role", "incident_why")
-
-
-class DedupLocks(AlertRecords):
+class DedupLocks(LockReads):
     def open_alert(
         self,
         alert: Alert,
@@ -135,7 +103,7 @@ class DedupLocks(AlertRecords):
                 item = _from_item(first.get("Item") or {})
                 if not item:  # emulators that omit the item: read it
                     item = self._lock(alert.fingerprint) or {}
-                raise OpenAlertConflict(_holder(item)) from None
+                raise OpenAlertConflict(holder_of(item)) from None
             refused = [r for r in reasons[first_placing : first_placing + len(placing)]
                        if r.get("Code") == "ConditionalCheckFailed"]  # fmt: skip
             if refused:
@@ -153,20 +121,6 @@ class DedupLocks(AlertRecords):
             "ConditionExpression": "attribute_not_exists(pk) OR (st = :resolved AND alert_id = :prev)",
             "ExpressionAttributeValues": _to_item({":resolved": "resolved", ":prev": replace}),
         }
-
-    def _lock(self, fp: str) -> dict[str, Any] | None:
-        out = self._call(
-            "get_item",
-            TableName=self.table,
-            Key=_to_item(keys.lock(fp)),
-            ConsistentRead=True,
-        )
-        return _from_item(out["Item"]) if "Item" in out else None
-
-    def incident_decision(self, fingerprint: str) -> dict[str, str] | None:
-        """The incident decision kept on the alarm's lock (None: not placed)."""
-        item = self._lock(fingerprint)
-        return _holder(item).incident if item else None
 
     def release_lease(self, alert: Alert, now: datetime) -> None:
         """Give the lease up at once (the delivery failed): its retry continues the work."""
@@ -228,7 +182,7 @@ class DedupLocks(AlertRecords):
         sets = "SET ticket_id = :t" + (", execution_name = :e" if execution_name else "")
         own = {k: values[k] for k in ((":t", ":e") if execution_name else (":t",))}
         lock_sets, lock_values = sets, own
-        decision = {k: getattr(alert, k) for k in _DECISION if getattr(alert, k)}
+        decision = {k: getattr(alert, k) for k in DECISION if getattr(alert, k)}
         alert_sets = sets + "".join(f", {k} = :{k}" for k in decision)
         alert_values = own | _to_item({f":{k}": v for k, v in decision.items()})
         if member:
@@ -298,26 +252,3 @@ class DedupLocks(AlertRecords):
         return [{"Update": {"TableName": self.table, "Key": _to_item(keys.incident(incident_id)),
                             "UpdateExpression": sets, "ConditionExpression": "attribute_exists(pk)",
                             "ExpressionAttributeValues": _to_item(values)}}]  # fmt: skip
-
-    def find_open(self, fingerprint: str) -> Alert | None:
-        lock = self._lock(fingerprint)
-        if not lock or lock.get("st") == "resolved":
-            return None
-        return self.get_for_change(str(lock["alert_id"]))  # an OK resolves it next
-
-    def find_open_to_clear(self, fingerprint: str) -> ClearingRead | None:
-        lock = self._lock(fingerprint)
-        if not lock or lock.get("st") == "resolved":
-            return None
-        ticket_id = str(lock.get("ticket_id") or "")  # the lock names it once it is linked
-        also = (keys.flap(fingerprint),) + ((keys.outbox_count(ticket_id),) if ticket_id else ())
-        alert, items = self._read_for_change(str(lock["alert_id"]), also)
-        if alert is None:
-            return None
-        by_sk = {str(d.get("sk")): d for d in items}
-        empty = (
-            bool(ticket_id)
-            and alert.ticket_id == ticket_id
-            and not queued_in(by_sk.get("QUEUED", {}))
-        )
-        return ClearingRead(alert, history_of(by_sk.get("FLAP", {})), empty)

@@ -1,0 +1,80 @@
+"""Reading an alarm's dedup lock: its holder as ingest sees it, the incident decision it
+keeps, and the open alert behind it — for an OK, with all the OK decides from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from opslink.adapters.store import keys
+from opslink.adapters.store.alerts import AlertRecords
+from opslink.adapters.store.items import from_item as _from_item
+from opslink.adapters.store.items import to_item as _to_item
+from opslink.adapters.store.outbox import queued_in
+from opslink.adapters.store.reliability import history_of
+from opslink.lock_holder import LockHolder
+from opslink.models import Alert
+from opslink.ports.store import ClearingRead
+
+DECISION = ("incident_id", "incident_role", "incident_why")  # kept on the lock and alert
+
+
+def _when(value: Any) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None
+
+
+def holder_of(item: dict[str, Any]) -> LockHolder:
+    """The lock item as ingest needs it; `st` and the `previous_*` attributes stay here."""
+    previous = {
+        k.removeprefix("previous_"): str(v) for k, v in item.items() if k.startswith("previous_")
+    }
+    return LockHolder(
+        alert_id=str(item.get("alert_id", "")),
+        resolved=item.get("st") == "resolved",
+        resolved_at=_when(item.get("resolved_at")),
+        ticket_id=str(item["ticket_id"]) if item.get("ticket_id") else None,
+        execution_name=str(item["execution_name"]) if item.get("execution_name") else None,
+        member_of=str(item["member_of"]) if item.get("member_of") else None,
+        incident={k: str(item[k]) for k in DECISION if item.get(k)} or None,
+        lease_until=_when(item.get("lease_until")),
+        previous=previous or None,
+    )
+
+
+class LockReads(AlertRecords):
+    def _lock(self, fp: str) -> dict[str, Any] | None:
+        out = self._call(
+            "get_item",
+            TableName=self.table,
+            Key=_to_item(keys.lock(fp)),
+            ConsistentRead=True,
+        )
+        return _from_item(out["Item"]) if "Item" in out else None
+
+    def incident_decision(self, fingerprint: str) -> dict[str, str] | None:
+        """The incident decision kept on the alarm's lock (None: not placed)."""
+        item = self._lock(fingerprint)
+        return holder_of(item).incident if item else None
+
+    def find_open(self, fingerprint: str) -> Alert | None:
+        lock = self._lock(fingerprint)
+        if not lock or lock.get("st") == "resolved":
+            return None
+        return self.get_for_change(str(lock["alert_id"]))  # an OK resolves it next
+
+    def find_open_to_clear(self, fingerprint: str) -> ClearingRead | None:
+        lock = self._lock(fingerprint)
+        if not lock or lock.get("st") == "resolved":
+            return None
+        ticket_id = str(lock.get("ticket_id") or "")  # the lock names it once it is linked
+        also = (keys.flap(fingerprint),) + ((keys.outbox_count(ticket_id),) if ticket_id else ())
+        alert, items = self._read_for_change(str(lock["alert_id"]), also)
+        if alert is None:
+            return None
+        by_sk = {str(d.get("sk")): d for d in items}
+        empty = (
+            bool(ticket_id)
+            and alert.ticket_id == ticket_id
+            and not queued_in(by_sk.get("QUEUED", {}))
+        )
+        return ClearingRead(alert, history_of(by_sk.get("FLAP", {})), empty)
