@@ -187,3 +187,20 @@ def test_a_conflict_on_the_key_opens_then_places_as_before(grouped: IngestDeps) 
     assert calls["batch_get_item"] == 1  # the key, read as before
     alert = grouped.store.get(result.alert_id)
     assert alert is not None and alert.incident_role == "opened"
+
+
+def test_a_new_episode_after_a_resolved_one_is_placed_without_a_read(grouped: IngestDeps) -> None:
+    first, _ = _deliver(grouped, cpu(0))
+    ok = samples.sns_event(samples.metric_alarm(
+        "prod-search-cpu-high-i-0abc0000000000000", T0 + timedelta(minutes=20), state="OK",
+        old="ALARM", dimensions=ASG | {"InstanceId": "i-0abc0000000000000"}))  # fmt: skip
+    assert ingest_event(ok, grouped, IngestPolicy())[0].outcome.value == "resolved"
+    again, calls = _deliver(grouped, cpu(0, at_min=60))
+    assert again.outcome.value == "created" and again.alert_id != first.alert_id
+    assert calls["batch_get_item"] == 0  # the key's item came with the refused opening
+    before = grouped.store.get(first.alert_id)
+    now = grouped.store.get(again.alert_id)
+    assert before is not None and now is not None
+    assert now.incident_role == "opened" and now.incident_id != before.incident_id
+    state = grouped.incidents.incident(str(now.incident_id))
+    assert state is not None and state.follows == before.incident_id

@@ -89,22 +89,18 @@ def on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResu
     # A real OK -> ALARM change (duplicates and first alarms are not): flapping counts these.
     flaps = flapping(alarm, deps, policy)
     try:
-        deps.store.open_alert(
-            alert,
+        started = open_placed(
+            episode.finishing(previous=previous),
+            deps,
             lease_until=now + policy.lease,
-            replace=previous.alert_id,
+            replaces=previous.alert_id,
             previous=previous.facts(),
         )
     except OpenAlertConflict as conflict:  # a concurrent delivery opened it first
         return _on_open_alert(episode, conflict.holder, deps, policy)
     # Flagged before the remediation starts, so it is suppressed from its first step.
     flagged = bool(flaps) and deps.store.claim_slot(alert.alert_id, "flapping_since", None, now)
-    result = open_safely(
-        placed(episode.finishing(previous=previous), deps),
-        deps,
-        policy,
-        "new alert after a resolved one",
-    )
+    result = open_safely(started, deps, policy, "new alert after a resolved one")
     if flagged and not result.retryable:
         opened = deps.store.get(alert.alert_id)
         if opened is not None:

@@ -93,9 +93,15 @@ def placed(episode: Episode, deps: IngestDeps) -> Episode:
     return replace(episode, alert=alert.model_copy(update=update))
 
 
-def open_placed(episode: Episode, deps: IngestDeps, lease_until: datetime) -> Episode:
-    """Open the episode's alert (OpenAlertConflict as store.open_alert raises it), placed
-    in its incident. An alert whose key has no item yet is placed in the opening's own
+def open_placed(
+    episode: Episode,
+    deps: IngestDeps,
+    lease_until: datetime,
+    replaces: str | None = None,
+    previous: dict[str, str] | None = None,
+) -> Episode:
+    """Open the episode's alert (store.open_alert: `replaces` is its `replace`; `previous`
+    and the OpenAlertConflict it raises as there), placed in its incident. An alert whose key has no item yet is placed in the opening's own
     transaction, without reading the key; one whose key has an item is refused with that
     item and opened again with the placement decided from it — no read either way. A
     composite, a suppressed alarm, or a race on the key: opened, then placed (`placed`)."""
@@ -109,7 +115,8 @@ def open_placed(episode: Episode, deps: IngestDeps, lease_until: datetime) -> Ep
             break
         alert = episode.alert.model_copy(update=plan.fields)
         try:
-            deps.store.open_alert(alert, lease_until=lease_until, placement=plan)
+            deps.store.open_alert(alert, lease_until=lease_until, replace=replaces,
+                                  previous=previous, placement=plan)  # fmt: skip
         except PlacementRefused as refused:
             assert g is not None and s is not None and deps.incidents is not None
             plan = deps.incidents.placement_after(refused.found, s, g, new_id, height)
@@ -118,7 +125,8 @@ def open_placed(episode: Episode, deps: IngestDeps, lease_until: datetime) -> Ep
                                        "incident": alert.incident_id,
                                        "why": alert.incident_why})  # fmt: skip
         return replace(episode, alert=alert)
-    deps.store.open_alert(episode.alert, lease_until=lease_until)
+    deps.store.open_alert(episode.alert, lease_until=lease_until, replace=replaces,
+                          previous=previous)  # fmt: skip
     return placed(episode, deps)
 
 
