@@ -47,6 +47,15 @@ class AlarmClearedFirst(Exception):
     the alert): the opening ends with the ticket resolved, not with a remediation."""
 
 
+DECISION_FIELDS = ("incident_id", "incident_role", "incident_why")  # on the lock and alert
+
+
+def decision_fields(d: Decision) -> dict[str, str]:
+    """An incident decision as the alert and its lock keep it."""
+    return {"incident_id": d.incident_id, "incident_role": "joined" if d.joined else "opened",
+            "incident_why": f"{d.rule}: {d.why}"[:1000]}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Placement:
     """An alert's place in an incident, written in the transaction that opens the alert:
@@ -57,10 +66,7 @@ class Placement:
 
     @property
     def fields(self) -> dict[str, str]:
-        """The decision as the alert and its lock keep it."""
-        d = self.decision
-        return {"incident_id": d.incident_id, "incident_role": "joined" if d.joined else "opened",
-                "incident_why": f"{d.rule}: {d.why}"[:1000]}  # fmt: skip
+        return decision_fields(self.decision)
 
 
 class PlacementRefused(Exception):

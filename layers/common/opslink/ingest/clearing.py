@@ -137,19 +137,19 @@ def on_insufficient_data(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -
         return RecordResult(
             index=0, outcome=Outcome.IGNORED, reason="INSUFFICIENT_DATA ignored by policy"
         )
-    alert = deps.store.find_open(fingerprint(alarm))
-    if alert is None:
+    read = deps.store.find_open_to_clear(fingerprint(alarm))
+    if read is None:
         return RecordResult(
             index=0,
             outcome=Outcome.IGNORED,
             reason="INSUFFICIENT_DATA for an alarm with no open alert",
         )
+    alert = read.alert
     text = f"Alarm {code(alarm.name)} has INSUFFICIENT_DATA since {alarm.state_changed_at.isoformat()}: {code(alarm.reason[:1000])}"
     if alert.ticket_id:
         key = f"{alert.alert_id}:insufficient_data:{alarm.state_changed_at.isoformat()}"
-        post_comment(
-            deps.outbox, deps.tickets, alert.ticket_id, key, text, deps.clock(), alert.alert_id
-        )
+        post_comment(deps.outbox, deps.tickets, alert.ticket_id, key, text, deps.clock(),
+                     alert.alert_id, queue_checked=read.ticket_queue_empty)  # fmt: skip
     deps.store.add_note(alert.alert_id, text, deps.clock(), kind="insufficient_data")
     return RecordResult(
         index=0,

@@ -23,7 +23,12 @@ from opslink.incident_tickets import resolve_alert_ticket
 from opslink.incidents import TicketRef, incident_id_for
 from opslink.inert import code
 from opslink.ingest.remediation_start import remediation_input
-from opslink.lock_holder import AlarmClearedFirst, PlacementRefused
+from opslink.lock_holder import (
+    DECISION_FIELDS,
+    AlarmClearedFirst,
+    PlacementRefused,
+    decision_fields,
+)
 from opslink.models import Alert, Outcome, RecordResult
 
 if TYPE_CHECKING:  # the rules and the engine are imported when the deps are built
@@ -83,14 +88,12 @@ def placed(episode: Episode, deps: IngestDeps) -> Episode:
         lock_of=(alert.fingerprint, alert.alert_id),
         height=height,
     )
-    why = f"{d.rule}: {d.why}"[:1000]
+    fields = decision_fields(d)
     if d.alone:
-        return replace(episode, alert=alert.model_copy(update={"incident_why": why}))
-    role = "joined" if d.joined else "opened"
-    logger.info("incident", extra={"alert_id": alert.alert_id, "incident": d.incident_id,
-                                   "role": role, "why": why})  # fmt: skip
-    update = {"incident_id": d.incident_id, "incident_role": role, "incident_why": why}
-    return replace(episode, alert=alert.model_copy(update=update))
+        return replace(
+            episode, alert=alert.model_copy(update={"incident_why": fields["incident_why"]})
+        )
+    return _decided(episode, fields)
 
 
 def open_placed(
@@ -101,10 +104,11 @@ def open_placed(
     previous: dict[str, str] | None = None,
 ) -> Episode:
     """Open the episode's alert (store.open_alert: `replaces` is its `replace`; `previous`
-    and the OpenAlertConflict it raises as there), placed in its incident. An alert whose key has no item yet is placed in the opening's own
-    transaction, without reading the key; one whose key has an item is refused with that
-    item and opened again with the placement decided from it — no read either way. A
-    composite, a suppressed alarm, or a race on the key: opened, then placed (`placed`)."""
+    and the OpenAlertConflict it raises as there), placed in its incident. An alert whose
+    key has no item yet is placed in the opening's own transaction, without reading the
+    key; one whose key has an item is refused with that item and opened again with the
+    placement decided from it — no read either way. A composite, a suppressed alarm, or a
+    race on the key: opened, then placed (`placed`)."""
     g, s = episode.grouping, episode.signal
     plan = None
     if g is not None and s is not None and deps.incidents is not None:
@@ -113,21 +117,23 @@ def open_placed(
     for _ in range(2):
         if plan is None:
             break
-        alert = episode.alert.model_copy(update=plan.fields)
         try:
-            deps.store.open_alert(alert, lease_until=lease_until, replace=replaces,
+            deps.store.open_alert(episode.alert.model_copy(update=plan.fields), lease_until=lease_until, replace=replaces,
                                   previous=previous, placement=plan)  # fmt: skip
         except PlacementRefused as refused:
             assert g is not None and s is not None and deps.incidents is not None
             plan = deps.incidents.placement_after(refused.found, s, g, new_id, height)
             continue
-        logger.info("incident", extra={"alert_id": alert.alert_id, "role": alert.incident_role,
-                                       "incident": alert.incident_id,
-                                       "why": alert.incident_why})  # fmt: skip
-        return replace(episode, alert=alert)
+        return _decided(episode, plan.fields)
     deps.store.open_alert(episode.alert, lease_until=lease_until, replace=replaces,
                           previous=previous)  # fmt: skip
     return placed(episode, deps)
+
+
+def _decided(episode: Episode, fields: dict[str, str]) -> Episode:
+    """The episode with its alert in the incident it was placed in (logged)."""
+    logger.info("incident", extra={"alert_id": episode.alert.alert_id, **fields})
+    return replace(episode, alert=episode.alert.model_copy(update=fields))
 
 
 def _height(alert: Alert, deps: IngestDeps) -> int:
@@ -136,8 +142,7 @@ def _height(alert: Alert, deps: IngestDeps) -> int:
 
 def decision_of(alert: Alert) -> dict[str, str]:
     """The alert's incident decision, as the lock keeps it."""
-    return {k: v for k in ("incident_id", "incident_role", "incident_why")
-            if (v := getattr(alert, k))}  # fmt: skip
+    return {k: v for k in DECISION_FIELDS if (v := getattr(alert, k))}
 
 
 def with_decision(alert: Alert, decision: dict[str, str] | None) -> Alert:

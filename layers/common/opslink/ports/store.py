@@ -159,11 +159,9 @@ class AlertStore(Protocol):
 
     def get(self, alert_id: str) -> Alert | None: ...
 
-    def find_open(self, fingerprint: str) -> Alert | None: ...
-
     def find_open_to_clear(self, fingerprint: str) -> ClearingRead | None:
-        """`find_open` with the alarm's flap history and its ticket's outbox count, in the
-        same two calls (lock, then one BatchGetItem)."""
+        """The alarm's open alert (None: none), with its flap history and whether its
+        ticket has comments queued, in two calls (lock, then one BatchGetItem)."""
 
     def alerts_for_ticket(self, provider: str, ticket_id: str) -> list[str]: ...
 

@@ -31,7 +31,7 @@ from opslink.adapters.store.chain_seal import cancelled_items
 from opslink.adapters.store.incidents import IncidentRecords
 from opslink.adapters.store.items import from_item, to_item
 from opslink.errors import StoreError
-from opslink.lock_holder import Placement
+from opslink.lock_holder import DECISION_FIELDS, Placement, decision_fields
 
 if TYPE_CHECKING:  # imported when an alert is placed: remediate and track never pay for it
     from opslink.correlation import Decision, Grouping, KeyState, Signal
@@ -256,15 +256,10 @@ class IncidentKeys(IncidentRecords):
             "Update": {
                 "TableName": self.table,
                 "Key": to_item(keys.lock(fingerprint)),
-                "UpdateExpression": "SET incident_id = :i, incident_role = :r, incident_why = :w",
+                "UpdateExpression": "SET " + ", ".join(f"{k} = :{k}" for k in DECISION_FIELDS),
                 "ConditionExpression": "alert_id = :a",
                 "ExpressionAttributeValues": to_item(
-                    {
-                        ":i": d.incident_id,
-                        ":r": "joined" if d.joined else "opened",
-                        ":w": f"{d.rule}: {d.why}"[:1000],
-                        ":a": alert_id,
-                    }
+                    {f":{k}": v for k, v in decision_fields(d).items()} | {":a": alert_id}
                 ),
             }
         }

@@ -12,11 +12,8 @@ from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.outbox import queued_in
 from opslink.adapters.store.reliability import history_of
-from opslink.lock_holder import LockHolder
-from opslink.models import Alert
+from opslink.lock_holder import DECISION_FIELDS, LockHolder
 from opslink.ports.store import ClearingRead
-
-DECISION = ("incident_id", "incident_role", "incident_why")  # kept on the lock and alert
 
 
 def _when(value: Any) -> datetime | None:
@@ -35,7 +32,7 @@ def holder_of(item: dict[str, Any]) -> LockHolder:
         ticket_id=str(item["ticket_id"]) if item.get("ticket_id") else None,
         execution_name=str(item["execution_name"]) if item.get("execution_name") else None,
         member_of=str(item["member_of"]) if item.get("member_of") else None,
-        incident={k: str(item[k]) for k in DECISION if item.get(k)} or None,
+        incident={k: str(item[k]) for k in DECISION_FIELDS if item.get(k)} or None,
         lease_until=_when(item.get("lease_until")),
         previous=previous or None,
     )
@@ -56,13 +53,9 @@ class LockReads(AlertRecords):
         item = self._lock(fingerprint)
         return holder_of(item).incident if item else None
 
-    def find_open(self, fingerprint: str) -> Alert | None:
-        lock = self._lock(fingerprint)
-        if not lock or lock.get("st") == "resolved":
-            return None
-        return self.get_for_change(str(lock["alert_id"]))  # an OK resolves it next
-
     def find_open_to_clear(self, fingerprint: str) -> ClearingRead | None:
+        """The alarm's open alert with its chain head (the change that follows seals its
+        event without a read), flap history and ticket's outbox count: lock, BatchGetItem."""
         lock = self._lock(fingerprint)
         if not lock or lock.get("st") == "resolved":
             return None

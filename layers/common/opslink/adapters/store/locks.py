@@ -15,11 +15,17 @@ from opslink.adapters.store.chain_seal import chain_pk
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.journal import EventsAlreadyRecorded
-from opslink.adapters.store.lock_reads import DECISION, LockReads, holder_of
+from opslink.adapters.store.lock_reads import LockReads, holder_of
 from opslink.errors import StoreError
 from opslink.incidents import TicketRef
 from opslink.journal import EventKind, about
-from opslink.lock_holder import AlarmClearedFirst, OpenAlertConflict, Placement, PlacementRefused
+from opslink.lock_holder import (
+    DECISION_FIELDS,
+    AlarmClearedFirst,
+    OpenAlertConflict,
+    Placement,
+    PlacementRefused,
+)
 from opslink.models import Alert, Ticket
 
 
@@ -182,7 +188,7 @@ class DedupLocks(LockReads):
         sets = "SET ticket_id = :t" + (", execution_name = :e" if execution_name else "")
         own = {k: values[k] for k in ((":t", ":e") if execution_name else (":t",))}
         lock_sets, lock_values = sets, own
-        decision = {k: getattr(alert, k) for k in DECISION if getattr(alert, k)}
+        decision = {k: getattr(alert, k) for k in DECISION_FIELDS if getattr(alert, k)}
         alert_sets = sets + "".join(f", {k} = :{k}" for k in decision)
         alert_values = own | _to_item({f":{k}": v for k, v in decision.items()})
         if member:

@@ -80,7 +80,9 @@ class CommentOutbox(TableBase):
                 "ExpressionAttributeValues": _to_item({":n": step}),
             }
         }
-        for attempt in range(3):
+        attempts = 0
+        while True:
+            attempts += 1
             try:
                 self._call("transact_write_items", TransactItems=[write, count])
                 return True
@@ -88,12 +90,11 @@ class CommentOutbox(TableBase):
                 codes = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
                 if codes and codes[0] == "ConditionalCheckFailed":
                     return False
-                if "TransactionConflict" in codes and attempt < 2:
-                    continue  # another comment of the same ticket counted at that moment
-                raise StoreError(
-                    f"DynamoDB could not {what} a comment for ticket {ticket_id}: {exc}"
-                ) from exc
-        return False  # not reached: the last attempt returns or raises
+                if "TransactionConflict" not in codes or attempts == 3:
+                    raise StoreError(
+                        f"DynamoDB could not {what} a comment for ticket {ticket_id}: {exc}"
+                    ) from exc
+                # another comment of the same ticket was counted at that moment: again
 
     def queued_comments(self, ticket_id: str | None = None) -> list[QueuedComment]:
         """Comments still to deliver, oldest first (one ticket's, or every ticket's)."""
