@@ -60,7 +60,10 @@ def main() -> None:
         ("duplicate delivery", alarm("prod-checkout-api-cpu-high")),
         ("same alarm on another resource: joins the incident", alarm("prod-orders-api-cpu-high-2")),
         ("re-fire, ticket commented", alarm("prod-checkout-api-cpu-high", 5)),
-        ("re-fire inside comment period", alarm("prod-checkout-api-cpu-high", 6)),
+        (
+            "re-fire inside comment period (its slot seen taken here)",
+            alarm("prod-checkout-api-cpu-high", 6),
+        ),
         ("OK, alert and ticket resolved", alarm("prod-checkout-api-cpu-high", 20, "OK")),
         ("ALARM again: ticket reopened", alarm("prod-checkout-api-cpu-high", 30)),
         ("OK without open alert", alarm("prod-search-cpu-high", 0, "OK")),

@@ -117,6 +117,50 @@ def test_concurrent_refires_comment_once(deps: IngestDeps, policy: IngestPolicy)
     assert len(deps.tickets.get(first.ticket_id).comments) == 1  # type: ignore[union-attr]
 
 
+def calls_of(deps: IngestDeps) -> list[str]:
+    """The DynamoDB operations the store's client makes from now on."""
+    made: list[str] = []
+    client = deps.store.client  # type: ignore[attr-defined]
+    client.meta.events.register("before-call", lambda model, **_: made.append(model.name))
+    return made
+
+
+def test_refire_inside_the_period_is_one_write_once_the_container_saw_the_slot(
+    deps: IngestDeps, policy: IngestPolicy, clock: Clock, ddb: Any
+) -> None:
+    """The container that commented knows the slot is taken: a re-fire inside the
+    period is counted by one write, with no claim that must fail first. A container
+    that never saw the slot (or saw it before another container took it again) still
+    tries the claim, and nothing is commented twice."""
+    from tests.unit.conftest import build_deps
+
+    first = one(alarm(0), deps, policy)
+    assert "ticket commented" in one(alarm(5), deps, policy).reason
+    clock.advance(minutes=5)
+    made = calls_of(deps)
+    r = one(alarm(10), deps, policy)
+    assert "re-fire of open alert, occurrence 3" in r.reason
+    assert "ticket commented" not in r.reason
+    assert made == ["TransactWriteItems", "UpdateItem"]  # the open attempt, the count
+
+    other = build_deps(ddb, clock)  # another container: the slot unseen
+    made = calls_of(other)
+    r = one(alarm(15), other, policy)
+    assert "occurrence 4" in r.reason and "ticket commented" not in r.reason
+    assert made == ["TransactWriteItems", "UpdateItem", "UpdateItem"]  # claim refused, count
+
+    clock.advance(hours=1)  # the period has passed: the other container comments
+    assert "ticket commented" in one(alarm(70), other, policy).reason
+    clock.advance(minutes=2)  # the first container's slot is old news: it tries, refused
+    r = one(alarm(72), deps, policy)
+    assert "occurrence 6" in r.reason and "ticket commented" not in r.reason
+    assert len(deps.tickets.get(first.ticket_id).comments) == 2  # type: ignore[union-attr]
+    made = calls_of(deps)
+    one(alarm(73), deps, policy)  # and now it knows
+    assert made == ["TransactWriteItems", "UpdateItem"]
+    assert deps.store.get(first.alert_id).occurrences == 7  # type: ignore[union-attr]
+
+
 def test_out_of_order_older_alarm_is_a_duplicate(deps: IngestDeps, policy: IngestPolicy) -> None:
     one(alarm(10), deps, policy)
     late = one(alarm(5), deps, policy)
@@ -506,3 +550,18 @@ def test_a_forged_cross_account_event_is_rejected_and_recorded(
     assert len(deps.rejections.rejections(clock())) == 2  # type: ignore[attr-defined]
     assert deps.tickets.list(limit=10) == []  # type: ignore[attr-defined]
     assert one(genuine, deps, policy).outcome is Outcome.CREATED
+
+
+def test_recent_comment_slots_keep_the_latest_time_and_stay_bounded() -> None:
+    from opslink.ingest.comment_slots import RecentComments
+
+    slots = RecentComments(size=2)
+    slots.saw("a", T0 + timedelta(minutes=10))
+    slots.saw("a", T0)  # an older value returned late never moves the slot back
+    assert slots.taken_since("a", T0 + timedelta(minutes=5))
+    assert not slots.taken_since("a", T0 + timedelta(minutes=10))  # a claim would succeed
+    slots.saw("b", T0)
+    slots.saw("a", T0 + timedelta(minutes=10))  # used again: the most recent
+    slots.saw("c", T0)
+    assert not slots.taken_since("b", T0 - timedelta(hours=1))  # the least recent, evicted
+    assert slots.taken_since("a", T0) and slots.taken_since("c", T0 - timedelta(hours=1))

@@ -158,14 +158,18 @@ def _on_open_alert(
         )
 
     # One write counts the re-fire and, when the comment period has passed, takes the
-    # comment slot (a ticket to comment on is known from the lock).
-    if holder.ticket_id:
+    # comment slot (a ticket to comment on is known from the lock). A slot this container
+    # saw taken inside the period is not tried: the count alone (comment_slots.py).
+    due_before = now - policy.refire_comment_period
+    if holder.ticket_id and not deps.recent_comments.taken_since(held_id, due_before):
         counted = deps.store.record_refire_claiming_comment(
-            held_id, alarm.state_changed_at, now, now - policy.refire_comment_period
+            held_id, alarm.state_changed_at, now, due_before
         )
         current, claimed = counted if counted is not None else (None, False)
     else:
         current, claimed = deps.store.record_refire(held_id, alarm.state_changed_at), False
+    if current is not None:
+        deps.recent_comments.saw(held_id, current.last_comment_at)
     if current is None:
         return RecordResult(
             index=0,

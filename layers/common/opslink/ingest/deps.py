@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger
 from opslink.clock import Clock, utcnow
 from opslink.config import IngestSettings, InsufficientDataPolicy, OkPolicy
 from opslink.faults import FaultReporter
+from opslink.ingest.comment_slots import RecentComments
 from opslink.ports import (
     AlarmTagSource,
     AlertStore,
@@ -80,3 +81,5 @@ class IngestDeps:
     # Alert correlation (docs/CORRELATION.md); either None: every alert on its own.
     incidents: IncidentStore | None = None
     correlator: Correlator | None = None
+    # Re-fire comment slots this container saw taken (skips a claim that would fail).
+    recent_comments: RecentComments = field(default_factory=RecentComments)
