@@ -2,8 +2,9 @@
 scaled down). Prints one line per scenario; targets: 0 lost, 0 duplicate tickets, 0
 orphan tickets, 0 duplicate alerts or executions.
 
-    .venv/bin/python bench/faults.py [ALARMS] [notes]   (default 1000; `notes`: only the
-                                                         status-notes scenario per system)
+    .venv/bin/python bench/faults.py [ALARMS] [notes|redmine]   (default 1000; `notes`:
+        only the status-notes scenario per system; `redmine`: only the scenarios on the
+        real Redmine, which scripts/redmine-local.sh starts)
 
 Scenarios: each alarm delivered 3x concurrently across 100 resources; 30 % of ticket
 calls failing (5xx, 429 with Retry-After, timeouts before and after the work) with
@@ -11,7 +12,9 @@ Lambda's retries and the reconciler; the ticket system down while the alarms arr
 then back (time to drain = the reconciler's passes after recovery); a 2-hour outage
 during which every third alarm returns to OK (each must end with one ticket, resolved,
 its OK note once); "returned to OK" notes under 30 % faults on Jira and GitHub (state,
-then note: two calls), Zendesk and ServiceNow (one call). The emulator's
+then note: two calls), Zendesk and ServiceNow (one call); and, where a Redmine answers on
+127.0.0.1, the real Redmine behind a proxy injecting the same faults (faulty calls, down
+then back, notes: one PUT). The emulator's
 DynamoDB copies a table per transaction, so the alarms run in shards of 100, each on its
 own table (the shards' figures are added up; "100 resources" = 10 per shard).
 """
@@ -67,11 +70,11 @@ def _sharded(alarms: int, run: Any) -> scenarios.Outcome:
     return total
 
 
-def main(alarms: int, notes_only: bool = False) -> int:
+def main(alarms: int, notes_only: bool = False, redmine_only: bool = False) -> int:
     failed = False
     for name, run in (
         ()
-        if notes_only
+        if notes_only or redmine_only
         else (
             (
                 "3x concurrent deliveries, 100 resources",
@@ -99,16 +102,45 @@ def main(alarms: int, notes_only: bool = False) -> int:
             bad += out.ok_not_applied
         failed |= bool(bad + out.duplicate_executions)
         print(f"{name}: {out.line()} [{time.monotonic() - started:.0f}s]", flush=True)
-    for system in ("jira", "zendesk", "servicenow", "github"):
+    failed |= _redmine(alarms) if scenarios.REDMINE or redmine_only else False
+    for system in () if redmine_only else ("jira", "zendesk", "servicenow", "github"):
         started = time.monotonic()
         notes = scenarios.status_notes(system, min(alarms, SHARD), rate=0.3)
         failed |= bool(notes.notes_missing + notes.notes_duplicated + notes.not_resolved)
         print(f"status notes, 30% faults, {notes.line()} [{time.monotonic() - started:.0f}s]",
               flush=True)  # fmt: skip
-    for brake in () if notes_only else (scenarios.job_platform_down(20), scenarios.flapping(20)):
+    for brake in (
+        ()
+        if notes_only or redmine_only
+        else (scenarios.job_platform_down(20), scenarios.flapping(20))
+    ):
         print(f"{brake.name}: {brake.line()}", flush=True)
     return 1 if failed else 0
 
 
+def _redmine(alarms: int) -> bool:
+    """The real Redmine (one project, so one shard at most): faulty calls, down then back,
+    and the notes. True when a target was missed."""
+    n = min(alarms, SHARD)
+    failed = False
+    for name, run in (
+        ("Redmine, 30% faulty calls", lambda: scenarios.ticket_faults(n, 0.3, system="redmine")),
+        ("Redmine down, then back", lambda: scenarios.ticket_outage(n, system="redmine")),
+    ):
+        started = time.monotonic()
+        out = run()
+        failed |= bool(out.lost + out.duplicate_tickets + out.orphan_tickets
+                       + out.duplicate_alerts + out.duplicate_executions)  # fmt: skip
+        print(f"{name}: {out.line()} [{time.monotonic() - started:.0f}s]", flush=True)
+    started = time.monotonic()
+    notes = scenarios.status_notes("redmine", n, rate=0.3)
+    failed |= bool(notes.notes_missing + notes.notes_duplicated + notes.not_resolved)
+    print(f"status notes, 30% faults, {notes.line()} [{time.monotonic() - started:.0f}s]",
+          flush=True)  # fmt: skip
+    return failed
+
+
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000, "notes" in sys.argv[2:]))
+    flags = sys.argv[2:]
+    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000, "notes" in flags,
+                  "redmine" in flags))  # fmt: skip

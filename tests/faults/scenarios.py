@@ -35,6 +35,7 @@ from opslink.adapters.store.reliability import ReliabilityRecords
 from opslink.adapters.tickets.common import ticket_http
 from opslink.adapters.tickets.github import GitHubTickets
 from opslink.adapters.tickets.jira import JiraTickets
+from opslink.adapters.tickets.redmine import RedmineTickets
 from opslink.adapters.tickets.servicenow import ServiceNowTickets
 from opslink.adapters.tickets.zendesk import ZendeskTickets
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
@@ -43,7 +44,8 @@ from opslink.remediation_input import RemediationInput
 from opslink.service_map import load_service_map
 from opslink_cli import samples
 from opslink_cli.emulator.template import load_template
-from tests.conftest import ROOT
+from tests.conftest import REDMINE, ROOT
+from tests.faults.redmine_proxy import RedmineUpstream
 from tests.integration.contract_servers import json_response, serve
 from tests.integration.ticket_servers import GitHubApi, JiraApi, ServiceNowApi, ZendeskApi
 from tests.unit.conftest import RecordingWorkflow, StaticTags
@@ -110,8 +112,13 @@ class FaultyGitHub(FaultInjection, GitHubApi):
     """GitHub failing a share of calls (state, then the note: two calls)."""
 
 
+class FaultyRedmine(FaultInjection, RedmineUpstream):
+    """The real Redmine behind a proxy failing a share of calls (its state change and
+    its note: one PUT)."""
+
+
 FAULTY = {"jira": FaultyJira, "zendesk": FaultyZendesk, "servicenow": FaultyServiceNow,
-          "github": FaultyGitHub}  # fmt: skip
+          "github": FaultyGitHub, "redmine": FaultyRedmine}  # fmt: skip
 
 
 def faulty_tickets(system: str, url: str) -> Any:
@@ -130,6 +137,11 @@ def faulty_tickets(system: str, url: str) -> Any:
     if system == "github":
         client = http("GitHub", headers={"Authorization": "Bearer gh-token"})
         return GitHubTickets("acme/ops", "gh-token", client=client)
+    if system == "redmine":
+        assert REDMINE is not None
+        key = REDMINE["api_key"]
+        client = http("Redmine", headers={"X-Redmine-API-Key": key})
+        return RedmineTickets(url, key, "opslink", int(REDMINE["field_id"]), client=client)
     client = http("Zendesk", ("ops@example.com/token", "zd-token"))
     return ZendeskTickets(url, "ops@example.com", "zd-token", client=client)
 
@@ -299,13 +311,15 @@ def duplicate_deliveries(alarms: int, resources: int, copies: int = 3, workers: 
         return _count(deps, app, out)
 
 
-def ticket_faults(alarms: int, rate: float = 0.3, workers: int = 8) -> Outcome:
+def ticket_faults(
+    alarms: int, rate: float = 0.3, workers: int = 8, system: str = "zendesk"
+) -> Outcome:
     """A share of ticket calls failing in the four ways; deliveries retried as Lambda
     does, the reconciler running until the backlog is gone."""
     out = Outcome(alarms=alarms)
     policy = IngestPolicy(lease=timedelta(seconds=1))
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-    with world(rate) as (deps, app), ThreadPoolExecutor(workers) as pool:
+    with world(rate, system) as (deps, app), ThreadPoolExecutor(workers) as pool:
         list(pool.map(lambda i: _deliver(deps, policy, _event(i, 100, at), out), range(alarms)))
         time.sleep(1.1)
         _drain(deps, policy, out)
@@ -416,12 +430,12 @@ def timed_outage(alarms: int, minutes: int, clear_every: int = 0) -> OutageOutco
         return out
 
 
-def ticket_outage(alarms: int, workers: int = 8) -> Outcome:
+def ticket_outage(alarms: int, workers: int = 8, system: str = "zendesk") -> Outcome:
     """The ticket system down while the alarms arrive; then back."""
     out = Outcome(alarms=alarms)
     policy = IngestPolicy(lease=timedelta(seconds=1))
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-    with world() as (deps, app), ThreadPoolExecutor(workers) as pool:
+    with world(system=system) as (deps, app), ThreadPoolExecutor(workers) as pool:
         app.down = True
         list(pool.map(lambda i: _deliver(deps, policy, _event(i, 100, at), out), range(alarms)))
         assert reconcile(deps, policy)["finished"] == []  # nothing can finish while down

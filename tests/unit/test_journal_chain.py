@@ -258,3 +258,26 @@ def test_every_write_path_seals_its_events(deps: Any) -> None:
     )
     assert all(r.get("seq") is not None for r in records)
     assert verify(opened.alert_id, records, store.journal.chain_head(opened.alert_id)) == []
+
+
+def test_heads_remembered_from_many_threads_at_once(store: DynamoAlertStore) -> None:
+    """One store serving several threads (the emulator's concurrent invocations): the
+    heads it remembers are pruned while others are added, without an error that would
+    fail the delivery doing it."""
+    journal = store.journal  # type: ignore[attr-defined]
+    errors: list[BaseException] = []
+
+    def remember(worker: int) -> None:
+        try:
+            for i in range(1200):
+                journal.remember_head(f"EVENT#{worker}-{i}", {"seq": i, "hash": "h"})
+        except BaseException as exc:  # the test reports what a thread hit
+            errors.append(exc)
+
+    threads = [threading.Thread(target=remember, args=(w,)) for w in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert journal._known_head("EVENT#5-1199") == (1199, "h")

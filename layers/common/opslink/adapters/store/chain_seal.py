@@ -12,6 +12,7 @@ so a wrong one costs a second attempt with a real read, never a broken chain."""
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -50,6 +51,9 @@ class ChainSeal(TableBase):
         # pk -> (seq, hash, monotonic time): heads this store wrote or read moments ago;
         # seq 0 is a chain known not to exist yet.
         self._known_heads: dict[str, tuple[int, str, float]] = {}
+        # One store may serve threads (an emulator's concurrent invocations, a caller's
+        # pool): the pruning below must not see the dict change under it.
+        self._heads_lock = threading.Lock()
 
     def _known_head(self, pk: str) -> tuple[int, str] | None:
         known = self._known_heads.get(pk)
@@ -61,10 +65,12 @@ class ChainSeal(TableBase):
         """A head read together with its alert (one BatchGetItem), or written by this
         store: the alert's next sealed write in this invocation needs no read of its own."""
         now = time.monotonic()
-        for old in [k for k, v in self._known_heads.items() if now - v[2] > HEAD_FRESH_SECONDS]:
-            del self._known_heads[old]
         seq, digest = (int(head["seq"]), str(head["hash"])) if head else (0, "")
-        self._known_heads[pk] = (seq, digest, now)
+        with self._heads_lock:
+            stale = [k for k, v in self._known_heads.items() if now - v[2] > HEAD_FRESH_SECONDS]
+            for old in stale:
+                del self._known_heads[old]
+            self._known_heads[pk] = (seq, digest, now)
 
     def _head(self, pk: str) -> dict[str, Any] | None:
         page = self._call(
@@ -173,8 +179,9 @@ class ChainSeal(TableBase):
                     if attempt:  # a guessed head was wrong: re-read at once; else back off
                         time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # noqa: S311
                     continue
-                for head in _head_puts(sealed):
-                    self._known_heads.pop(str(head["pk"]), None)
+                with self._heads_lock:
+                    for head in _head_puts(sealed):
+                        self._known_heads.pop(str(head["pk"]), None)
                 raise
 
 
