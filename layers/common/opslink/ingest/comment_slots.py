@@ -12,6 +12,7 @@ cache changes how many calls a re-fire makes, never what it does."""
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from datetime import datetime
 
@@ -22,6 +23,7 @@ class RecentComments:
     def __init__(self, size: int = 4096) -> None:
         self._seen: OrderedDict[str, datetime] = OrderedDict()
         self._size = size
+        self._lock = threading.Lock()  # one container's deps may serve threads
 
     def taken_since(self, alert_id: str, due_before: datetime) -> bool:
         """Whether the alert's slot is known to have been taken after `due_before` (a
@@ -33,7 +35,8 @@ class RecentComments:
         """`at` is the alert's stored `last_comment_at` as a write returned it."""
         if at is None:
             return
-        known = self._seen.pop(alert_id, None)
-        self._seen[alert_id] = at if known is None or at > known else known
-        while len(self._seen) > self._size:
-            self._seen.popitem(last=False)
+        with self._lock:
+            known = self._seen.pop(alert_id, None)
+            self._seen[alert_id] = at if known is None or at > known else known
+            while len(self._seen) > self._size:
+                self._seen.popitem(last=False)
