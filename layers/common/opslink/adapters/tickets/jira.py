@@ -18,6 +18,7 @@ relative JQL date (`updated >= -Nm`), which does not depend on the Jira user's t
 from __future__ import annotations
 
 import math
+import threading
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlparse
@@ -96,6 +97,7 @@ class JiraTickets(KeyedComments):
         # Issues this container created: search/jql is eventually consistent, so they are
         # passed as reconcileIssues (Jira's read-after-write) until search returns them.
         self._recent: dict[str, str] = {}  # marker -> issue id
+        self._recent_lock = threading.Lock()  # an adapter may serve threads
         self.project = project
         headers = {} if email else {"Authorization": f"Bearer {token}"}
         self.http = client or ticket_http(
@@ -189,9 +191,10 @@ class JiraTickets(KeyedComments):
             idempotent=False,
             what="create issue",
         )
-        self._recent[marker(key)] = str(doc.get("id") or doc.get("key"))
-        while len(self._recent) > 50:  # reconcileIssues takes at most 50 ids
-            self._recent.pop(next(iter(self._recent)))
+        with self._recent_lock:
+            self._recent[marker(key)] = str(doc.get("id") or doc.get("key"))
+            while len(self._recent) > 50:  # reconcileIssues takes at most 50 ids
+                self._recent.pop(next(iter(self._recent)))
         created = self.get(str(require(doc, "key", "Jira")))
         if created is None:
             raise TicketSystemRejected("Jira: the issue just created cannot be read")
