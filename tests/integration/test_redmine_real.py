@@ -126,6 +126,75 @@ def test_alarm_to_redmine_issue_and_back(redmine: dict[str, str], tmp_path: Path
         assert alert.resolution["by"] == "ticket" and alert.resolution["status"] == "closed"
 
 
+def test_rejected_and_deleted_issues_resolve_their_alerts(
+    redmine: dict[str, str], tmp_path: Path
+) -> None:
+    """What people really do in Redmine besides closing: reject an issue (a closed status
+    OpsLink has no name for) or delete it. Either ends the alert at the next sweep, and the
+    alert says how; an issue left open keeps its alert open. (Correlation off: three
+    alarms of one service at once would be one incident on one issue.)"""
+    params = {
+        "Correlation": "false",
+        "TicketProvider": "redmine",
+        "TicketBaseUrl": redmine["url"],
+        "TicketProject": "opslink",
+        "TicketOptions": json.dumps({"alert_field_id": int(redmine["field_id"])}),
+        "TicketCredentialsSecret": "opslink/redmine",
+    }
+    empty = tmp_path / "catalog"
+    empty.mkdir()
+    headers = {"X-Redmine-API-Key": redmine["api_key"]}
+    with LocalStack(
+        parameters=params,
+        log_path=tmp_path / "lambda.log",
+        env_overrides={"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(empty)}},
+    ) as stack:
+        boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+            Name="opslink/redmine", SecretString=json.dumps({"api_key": redmine["api_key"]})
+        )
+        at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+        opened = {}
+        for role in ("rejected", "deleted", "left open"):
+            name = f"prod-checkout-api-cpu-{uuid.uuid4().hex[:6]}"
+            payload, error = stack.invoke(
+                "IngestFunction", samples.sns_event(samples.metric_alarm(name, at))
+            )
+            assert error is None, payload
+            [result] = payload["results"]  # type: ignore[index]
+            assert result["outcome"] == "created"
+            opened[role] = result
+        assert len({r["ticket_id"] for r in opened.values()}) == 3
+        stack.wait_for_executions([r["execution_name"] for r in opened.values()])
+
+        statuses = requests.get(f"{redmine['url']}/issue_statuses.json", headers=headers,
+                                timeout=10).json()["issue_statuses"]  # fmt: skip
+        rejected = next(s["id"] for s in statuses if s["name"] == "Rejected")
+        answer = requests.put(
+            f"{redmine['url']}/issues/{opened['rejected']['ticket_id']}.json",
+            json={"issue": {"status_id": rejected, "notes": "Not an incident: load test."}},
+            headers=headers,
+            timeout=10,
+        )
+        assert answer.status_code == 204
+        gone = requests.delete(
+            f"{redmine['url']}/issues/{opened['deleted']['ticket_id']}.json",
+            headers=headers,
+            timeout=10,
+        )
+        assert gone.status_code == 204
+        assert "opslink-TrackFunction" in stack.advance(300)
+
+        store = stack.alert_store()
+        alerts = {role: store.get(r["alert_id"]) for role, r in opened.items()}
+        rej, deleted, left = alerts["rejected"], alerts["deleted"], alerts["left open"]
+        assert rej and rej.status is AlertStatus.RESOLVED
+        assert rej.resolution["by"] == "ticket" and rej.resolution["status"] == "closed"
+        assert deleted and deleted.status is AlertStatus.RESOLVED
+        assert deleted.resolution["status"] == "deleted"
+        assert "was deleted" in deleted.resolution["how"]
+        assert left and left.status is AlertStatus.OPEN
+
+
 def _issue(redmine: dict[str, str], issue_id: str) -> Any:
     out = requests.get(
         f"{redmine['url']}/issues/{issue_id}.json",
