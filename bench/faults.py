@@ -14,7 +14,7 @@ during which every third alarm returns to OK (each must end with one ticket, res
 its OK note once); "returned to OK" notes under 30 % faults on Jira and GitHub (state,
 then note: two calls), Zendesk and ServiceNow (one call); and, where a Redmine answers on
 127.0.0.1, the real Redmine behind a proxy injecting the same faults (faulty calls, down
-then back, notes: one PUT). The emulator's
+then back, issues closed by people swept, notes: one PUT). The emulator's
 DynamoDB copies a table per transaction, so the alarms run in shards of 100, each on its
 own table (the shards' figures are added up; "100 resources" = 10 per shard).
 """
@@ -132,6 +132,11 @@ def _redmine(alarms: int) -> bool:
         failed |= bool(out.lost + out.duplicate_tickets + out.orphan_tickets
                        + out.duplicate_alerts + out.duplicate_executions)  # fmt: skip
         print(f"{name}: {out.line()} [{time.monotonic() - started:.0f}s]", flush=True)
+    started = time.monotonic()
+    swept = scenarios.sweep_faults("redmine", n, rate=0.3)
+    failed |= bool(swept.not_resolved + swept.wrongly_resolved + swept.resolved_twice)
+    print(f"issues closed by people, swept under 30% faults, {swept.line()} "
+          f"[{time.monotonic() - started:.0f}s]", flush=True)  # fmt: skip
     started = time.monotonic()
     notes = scenarios.status_notes("redmine", n, rate=0.3)
     failed |= bool(notes.notes_missing + notes.notes_duplicated + notes.not_resolved)

@@ -119,3 +119,12 @@ def test_redmine_ok_notes_exactly_once_under_faults() -> None:
     assert out.notes_missing == 0 and out.notes_duplicated == 0, out.line()
     assert out.not_resolved == 0, out.line()
     assert sum(out.injected.values()) > 0, out.line()
+
+
+@pytest.mark.redmine
+def test_redmine_issues_closed_by_people_are_swept_under_faults() -> None:
+    # Few alarms, many faults: passes pause on a failing call and pick up where they were.
+    out = scenarios.sweep_faults("redmine", max(4, SCALE // 10), rate=0.6)
+    assert out.not_resolved == 0 and out.wrongly_resolved == 0, out.line()
+    assert out.resolved_twice == 0, out.line()
+    assert sum(out.injected.values()) > 0, out.line()
