@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from opslink.adapters.store import keys
 from opslink.adapters.store.alert_reads import AlertReads, _alert_from
+from opslink.adapters.store.chain_seal import cancelled_items
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.journal import EventsAlreadyRecorded
@@ -20,6 +23,9 @@ from opslink.models import Alert, AlertStatus
 from opslink.scrub import scrub
 
 LOCK_SAFETY_TTL = timedelta(days=30)
+# A resolving transaction that met another write to the alert or its lock is tried again
+# at once this many times in all before the caller retries.
+RESOLVE_ATTEMPTS = 3
 
 
 def _alert_doc(alert: Alert) -> dict[str, Any]:
@@ -139,58 +145,66 @@ class AlertRecords(AlertReads):
             if alarm_change
             else []
         )
-        try:
-            self.journal.sealed_transact(
-                [
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": _to_item(keys.alert(alert.alert_id)),
-                            "UpdateExpression": "SET #s = :r, gsi1pk = :g, resolved_at = :at, resolution = :res",
-                            "ConditionExpression": condition,
-                            "ExpressionAttributeNames": {"#s": "status"},
-                            "ExpressionAttributeValues": _to_item(
-                                {
-                                    ":r": AlertStatus.RESOLVED.value,
-                                    ":g": keys.status_partition(AlertStatus.RESOLVED.value),
-                                    ":at": at.isoformat(),
-                                    ":res": json.dumps(resolution),
-                                    ":open": AlertStatus.OPEN.value,
-                                }
-                                | ({":none": 0} if alone else {})
-                            ),
+        items = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": _to_item(keys.alert(alert.alert_id)),
+                    "UpdateExpression": "SET #s = :r, gsi1pk = :g, resolved_at = :at, resolution = :res",
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": _to_item(
+                        {
+                            ":r": AlertStatus.RESOLVED.value,
+                            ":g": keys.status_partition(AlertStatus.RESOLVED.value),
+                            ":at": at.isoformat(),
+                            ":res": json.dumps(resolution),
+                            ":open": AlertStatus.OPEN.value,
                         }
-                    },
-                    {
-                        # The lock stays as the alarm's last episode: a re-fire within the
-                        # reopen window reopens this ticket, a later one links to it.
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": _to_item(keys.lock(alert.fingerprint)),
-                            "UpdateExpression": "SET st = :resolved, resolved_at = :at, alert_id = :a, #ttl = :ttl"
-                            + (", ticket_id = :t" if alert.ticket_id else ""),
-                            "ConditionExpression": "attribute_not_exists(pk) OR alert_id = :a",
-                            "ExpressionAttributeNames": {"#ttl": "ttl"},
-                            "ExpressionAttributeValues": _to_item(
-                                {
-                                    ":resolved": "resolved",
-                                    ":at": at.isoformat(),
-                                    ":a": alert.alert_id,
-                                    ":ttl": int((at + LOCK_SAFETY_TTL).timestamp()),
-                                }
-                                | ({":t": alert.ticket_id} if alert.ticket_id else {})
-                            ),
+                        | ({":none": 0} if alone else {})
+                    ),
+                }
+            },
+            {
+                # The lock stays as the alarm's last episode: a re-fire within the
+                # reopen window reopens this ticket, a later one links to it.
+                "Update": {
+                    "TableName": self.table,
+                    "Key": _to_item(keys.lock(alert.fingerprint)),
+                    "UpdateExpression": "SET st = :resolved, resolved_at = :at, alert_id = :a, #ttl = :ttl"
+                    + (", ticket_id = :t" if alert.ticket_id else ""),
+                    "ConditionExpression": "attribute_not_exists(pk) OR alert_id = :a",
+                    "ExpressionAttributeNames": {"#ttl": "ttl"},
+                    "ExpressionAttributeValues": _to_item(
+                        {
+                            ":resolved": "resolved",
+                            ":at": at.isoformat(),
+                            ":a": alert.alert_id,
+                            ":ttl": int((at + LOCK_SAFETY_TTL).timestamp()),
                         }
-                    },
-                    *self.journal.event_writes(_resolved_event(alert, resolution, at)),
-                    *change,
-                ]
-            )
-            return True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                return False
-            raise StoreError(f"DynamoDB could not resolve alert {alert.alert_id}: {exc}") from exc
+                        | ({":t": alert.ticket_id} if alert.ticket_id else {})
+                    ),
+                }
+            },
+            *self.journal.event_writes(_resolved_event(alert, resolution, at)),
+            *change,
+        ]
+        for attempt in range(RESOLVE_ATTEMPTS):
+            try:
+                self.journal.sealed_transact(items)
+                return True
+            except ClientError as exc:
+                _, codes = cancelled_items(exc)
+                if "ConditionalCheckFailed" in codes:  # not open (or a hand-over counted)
+                    return False
+                # Another write to the alert or its lock at that moment: nothing is known
+                # about the condition (never "already resolved"): tried again, then retried.
+                if "TransactionConflict" not in codes or attempt + 1 == RESOLVE_ATTEMPTS:
+                    raise StoreError(
+                        f"DynamoDB could not resolve alert {alert.alert_id}: {exc}"
+                    ) from exc
+                time.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # noqa: S311
+        return False  # not reached: the last attempt returns or raises
 
     def set_pending_ok(self, alert_id: str, facts: dict[str, str]) -> bool:
         """Keep an OK that arrived before the alert's ticket existed; False when the

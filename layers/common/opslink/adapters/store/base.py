@@ -14,6 +14,21 @@ from opslink.clock import Clock, utcnow
 from opslink.errors import StoreError
 
 _CONDITIONS = ("ConditionalCheckFailedException", "TransactionCanceledException")
+# Why DynamoDB cancels a transaction when no condition is at fault: the capacity or the
+# request was refused. Such a cancellation says nothing about the items (retryable).
+_NOT_CONDITIONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded",
+                             "RequestLimitExceeded", "ValidationError",
+                             "ItemCollectionSizeLimitExceeded"})  # fmt: skip
+
+
+def refused_for_capacity(exc: ClientError) -> str | None:
+    """The reason code when a cancelled transaction was refused for its capacity or its
+    request, not because a condition failed; None otherwise."""
+    reasons = exc.response.get("CancellationReasons") or []
+    codes = {str(r.get("Code")) for r in reasons}
+    if "ConditionalCheckFailed" in codes:
+        return None
+    return next(iter(sorted(codes & _NOT_CONDITIONS)), None)
 
 
 class TableBase:
@@ -38,9 +53,17 @@ class TableBase:
         return self._client
 
     def _call(self, op: str, **kwargs: Any) -> Any:
-        """One call; a condition that did not hold stays a ClientError for the caller."""
+        """One call; a condition that did not hold stays a ClientError for the caller. A
+        transaction cancelled for throughput (throttled items) is a StoreError like any
+        throttled call: its callers must not take it for a failed condition."""
         with aws_errors(f"DynamoDB {op} on {self.table}", StoreError, _CONDITIONS):
-            return getattr(self.client, op)(**kwargs)
+            try:
+                return getattr(self.client, op)(**kwargs)
+            except ClientError as exc:
+                code = refused_for_capacity(exc)
+                if code is not None:
+                    raise StoreError(f"DynamoDB {op} on {self.table} refused ({code})") from exc
+                raise
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every item a Query returns (as DynamoDB gives them), page after page."""
