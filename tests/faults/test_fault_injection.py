@@ -128,3 +128,18 @@ def test_redmine_issues_closed_by_people_are_swept_under_faults() -> None:
     assert out.not_resolved == 0 and out.wrongly_resolved == 0, out.line()
     assert out.resolved_twice == 0, out.line()
     assert sum(out.injected.values()) > 0, out.line()
+
+
+def test_dynamodb_throttling_and_lost_answers() -> None:
+    """A share of DynamoDB calls throttled (a transaction: cancelled with ThrottlingError),
+    a share committed with the answer lost, while alarms open and half of them clear.
+    Nothing lost or doubled; each cleared alarm resolved with its ticket and its OK note
+    once; an execution started before a link that failed runs nothing once its alarm
+    cleared."""
+    from tests.faults.store_faults import store_faults
+
+    out = store_faults(SCALE // 2, rate=0.15)
+    _clean(out)
+    assert out.not_resolved == 0 and out.notes_not_once == 0, out.line()
+    assert out.wrongly_resolved == 0 and out.unlinked_running == 0, out.line()
+    assert {"throttled", "answer_lost"} <= set(out.injected), out.line()

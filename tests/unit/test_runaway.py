@@ -258,6 +258,24 @@ def test_kill_switch_and_maintenance_windows_suppress_selection(deps: IngestDeps
     assert run_task({"action": "select", "alert": payload}, rdeps)["runbook"] is not None
 
 
+def test_an_alert_resolved_before_its_runbook_is_chosen_runs_nothing(deps: IngestDeps) -> None:
+    """Its alarm went back to OK while the execution started or gathered diagnostics:
+    nothing to fix, and a run now would be credited with a fix it did not make. An
+    operator's own run of a runbook is still theirs to make."""
+    payload = _alert(deps, CPU, "i-05eca583de3797c33")
+    rdeps = _deps(deps, FakePlatform())
+    assert run_task({"action": "select", "alert": payload}, rdeps)["runbook"] is not None
+    ok = samples.metric_alarm(CPU, samples.T0 + timedelta(minutes=2), state="OK", old="ALARM",
+                              dimensions={"InstanceId": "i-05eca583de3797c33"})  # fmt: skip
+    [r] = ingest_event(samples.sns_event(ok), deps, IngestPolicy())
+    assert r.outcome.value == "resolved"
+    chosen = run_task({"action": "select", "alert": payload}, rdeps)
+    assert chosen["runbook"] is None and not chosen["suppressed"]
+    assert chosen["reason"] == (
+        "The alert was resolved (by alarm) before a runbook ran: nothing was run."
+    )
+
+
 # -- job platform down: the circuit breaker -------------------------------------------------
 
 

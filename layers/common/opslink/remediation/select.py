@@ -9,6 +9,7 @@ from opslink.comment_outbox import post_comment
 from opslink.errors import InvalidTaskInput, RetryableError
 from opslink.identity import execution_name
 from opslink.journal import EventKind, about
+from opslink.models import Alert, AlertStatus
 from opslink.provenance import provenance_problem
 from opslink.remediation.catalog import Runbook
 from opslink.remediation.deps import RemediateDeps
@@ -32,12 +33,16 @@ _MODE_ORDER = {Risk.AUTO: 0, Risk.APPROVAL: 1, Risk.SHADOW: 2}
 
 
 def suppression(
-    deps: RemediateDeps, alert: RemediationInput, origin: bool = True, fresh: bool = False
+    deps: RemediateDeps,
+    alert: RemediationInput,
+    origin: bool = True,
+    fresh: bool = False,
+    current: Alert | None = None,
 ) -> str | None:
     """Why no automation may run for this alert now (flapping alarm, kill switch,
     maintenance window, and with `origin` an unproven origin: one DescribeAlarms), or
-    None."""
-    current = deps.store.get(alert.alert_id)
+    None. `current`: the alert as just read (else read here)."""
+    current = current or deps.store.get(alert.alert_id)
     if current is not None and current.flapping_since is not None:
         return "the alarm is flapping"
     if deps.control is not None:
@@ -99,7 +104,15 @@ def select_runbook(deps: RemediateDeps, req: TaskRequest) -> Selection:
         from opslink.remediation.manual_run import requested_runbook
 
         return requested_runbook(deps, a)
-    why = suppression(deps, a, origin=False)
+    current = deps.store.get(a.alert_id)
+    if current is not None and current.status is not AlertStatus.OPEN:
+        # Resolved while its execution started or gathered diagnostics (its alarm back to
+        # OK, its ticket closed): nothing to fix, and a run now would be credited with a
+        # fix it did not make.
+        by = current.resolution.get("by", "someone")
+        return Selection(reason=f"The alert was resolved (by {by}) before a runbook ran: "
+                                "nothing was run.")  # fmt: skip
+    why = suppression(deps, a, origin=False, current=current)
     if why:
         return _suppressed(deps, a, why)
     if deps.service_map is not None and a.service not in deps.service_map.services:
