@@ -2,9 +2,10 @@
 scaled down). Prints one line per scenario; targets: 0 lost, 0 duplicate tickets, 0
 orphan tickets, 0 duplicate alerts or executions.
 
-    .venv/bin/python bench/faults.py [ALARMS] [notes|redmine]   (default 1000; `notes`:
-        only the status-notes scenario per system; `redmine`: only the scenarios on the
-        real Redmine, which scripts/redmine-local.sh starts)
+    .venv/bin/python bench/faults.py [ALARMS] [notes|redmine|store]   (default 1000;
+        `notes`: only the status-notes scenario per system; `redmine`: only the scenarios
+        on the real Redmine, which scripts/redmine-local.sh starts; `store`: only DynamoDB
+        throttling and lost answers)
 
 Scenarios: each alarm delivered 3x concurrently across 100 resources; 30 % of ticket
 calls failing (5xx, 429 with Retry-After, timeouts before and after the work) with
@@ -14,7 +15,9 @@ during which every third alarm returns to OK (each must end with one ticket, res
 its OK note once); "returned to OK" notes under 30 % faults on Jira and GitHub (state,
 then note: two calls), Zendesk and ServiceNow (one call); and, where a Redmine answers on
 127.0.0.1, the real Redmine behind a proxy injecting the same faults (faulty calls, down
-then back, issues closed by people swept, notes: one PUT). The emulator's
+then back, issues closed by people swept, notes: one PUT); DynamoDB itself throttling
+15 % of ingest's calls and losing the answer of 15 % (half the alarms clearing meanwhile).
+The emulator's
 DynamoDB copies a table per transaction, so the alarms run in shards of 100, each on its
 own table (the shards' figures are added up; "100 resources" = 10 per shard).
 """
@@ -29,6 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.faults import scenarios
+from tests.faults.store_faults import StoreFaultOutcome, store_faults
 
 SHARD = 100  # alarms per table: moto copies a whole table on every transaction
 
@@ -57,6 +61,11 @@ def _sharded(alarms: int, run: Any) -> scenarios.Outcome:
             "comments_out_of_order",
             "cleared",
             "ok_not_applied",
+            "unlinked",
+            "unlinked_running",
+            "not_resolved",
+            "notes_not_once",
+            "wrongly_resolved",
         ):
             if hasattr(part, name):
                 setattr(total, name, getattr(total, name) + getattr(part, name))
@@ -70,10 +79,15 @@ def _sharded(alarms: int, run: Any) -> scenarios.Outcome:
     return total
 
 
-def main(alarms: int, notes_only: bool = False, redmine_only: bool = False) -> int:
+def main(
+    alarms: int, notes_only: bool = False, redmine_only: bool = False, store_only: bool = False
+) -> int:
     failed = False
+    only_store = (("DynamoDB: 15% of calls throttled, 15% answers lost", store_faults),)
     for name, run in (
-        ()
+        only_store
+        if store_only
+        else ()
         if notes_only or redmine_only
         else (
             (
@@ -91,6 +105,7 @@ def main(alarms: int, notes_only: bool = False, redmine_only: bool = False) -> i
                 "30% ticket-call faults on re-fire comments (2 per alarm)",
                 lambda n: scenarios.comment_faults(n, refires=2, rate=0.3),
             ),
+            ("DynamoDB: 15% of calls throttled, 15% answers lost", store_faults),
         )
     ):
         started = time.monotonic()
@@ -100,8 +115,13 @@ def main(alarms: int, notes_only: bool = False, redmine_only: bool = False) -> i
             bad += out.comments_missing + out.comments_duplicated + out.comments_out_of_order
         if isinstance(out, scenarios.OutageOutcome):
             bad += out.ok_not_applied
+        if isinstance(out, StoreFaultOutcome):
+            bad += out.not_resolved + out.notes_not_once + out.wrongly_resolved
+            bad += out.unlinked_running
         failed |= bool(bad + out.duplicate_executions)
         print(f"{name}: {out.line()} [{time.monotonic() - started:.0f}s]", flush=True)
+    if store_only:
+        return 1 if failed else 0
     failed |= _redmine(alarms) if scenarios.REDMINE or redmine_only else False
     for system in () if redmine_only else ("jira", "zendesk", "servicenow", "github"):
         started = time.monotonic()
@@ -148,4 +168,4 @@ def _redmine(alarms: int) -> bool:
 if __name__ == "__main__":
     flags = sys.argv[2:]
     sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000, "notes" in flags,
-                  "redmine" in flags))  # fmt: skip
+                  "redmine" in flags, "store" in flags))  # fmt: skip
