@@ -246,6 +246,18 @@ def _deliver(deps: IngestDeps, policy: IngestPolicy, event: Any, out: Outcome) -
     out.parked += 1
 
 
+def _fire_all(
+    pool: ThreadPoolExecutor,
+    deps: IngestDeps,
+    policy: IngestPolicy,
+    at: datetime,
+    alarms: int,
+    out: Outcome,
+) -> None:
+    """Every alarm fires at `at` (one each on 100 resources), delivered concurrently."""
+    list(pool.map(lambda i: _deliver(deps, policy, _event(i, 100, at), out), range(alarms)))
+
+
 def _drain(deps: IngestDeps, policy: IngestPolicy, out: Outcome, passes: int = 30) -> None:
     started = time.monotonic()
     for _ in range(passes):
@@ -320,7 +332,7 @@ def ticket_faults(
     policy = IngestPolicy(lease=timedelta(seconds=1))
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     with world(rate, system) as (deps, app), ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda i: _deliver(deps, policy, _event(i, 100, at), out), range(alarms)))
+        _fire_all(pool, deps, policy, at, alarms, out)
         time.sleep(1.1)
         _drain(deps, policy, out)
         return _count(deps, app, out)
@@ -437,7 +449,7 @@ def ticket_outage(alarms: int, workers: int = 8, system: str = "zendesk") -> Out
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     with world(system=system) as (deps, app), ThreadPoolExecutor(workers) as pool:
         app.down = True
-        list(pool.map(lambda i: _deliver(deps, policy, _event(i, 100, at), out), range(alarms)))
+        _fire_all(pool, deps, policy, at, alarms, out)
         assert reconcile(deps, policy)["finished"] == []  # nothing can finish while down
         app.down = False
         time.sleep(1.1)
@@ -480,7 +492,7 @@ def sweep_faults(system: str, alarms: int, rate: float = 0.3, max_passes: int = 
     tally = Outcome(alarms=alarms)
     with world(system=system) as (deps, app), ThreadPoolExecutor(8) as pool:
         started = datetime.now(UTC)
-        list(pool.map(lambda i: _deliver(deps, policy, _event(i, 100, at), tally), range(alarms)))
+        _fire_all(pool, deps, policy, at, alarms, tally)
         opened = sorted(_all_alerts(deps), key=lambda a: a.alarm_name)
         closed = {a.alert_id for a in opened[::2]}
         for alert in opened[::2]:
@@ -678,7 +690,7 @@ def comment_faults(
     policy = IngestPolicy(lease=timedelta(seconds=1), refire_comment_period=timedelta(0))
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
     with world() as (deps, app), ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda i: _deliver(deps, policy, _event(i, 100, at), out), range(alarms)))
+        _fire_all(pool, deps, policy, at, alarms, out)
         app.rate = rate
         for k in range(1, refires + 1):
             later = at + timedelta(minutes=k)
@@ -739,7 +751,7 @@ def status_notes(system: str, alarms: int, rate: float = 0.3, workers: int = 8) 
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
     tally = Outcome(alarms=alarms)
     with world(system=system) as (deps, app), ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda i: _deliver(deps, policy, _event(i, 100, at), tally), range(alarms)))
+        _fire_all(pool, deps, policy, at, alarms, tally)
         app.rate = rate
         cleared = at + timedelta(minutes=3)
         list(

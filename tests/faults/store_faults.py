@@ -29,7 +29,7 @@ from tests.faults.scenarios import (
     _count,
     _deliver,
     _drain,
-    _event,
+    _fire_all,
     _ok_event,
     world,
 )
@@ -109,7 +109,7 @@ def store_faults(alarms: int, rate: float = 0.15, workers: int = 8) -> StoreFaul
     faults = DynamoFaults(rate)
     with world() as (deps, app), ThreadPoolExecutor(workers) as pool:
         faults.install(deps.store.client)  # type: ignore[attr-defined]
-        list(pool.map(lambda i: _deliver(deps, policy, _event(i, 100, at), out), range(alarms)))
+        _fire_all(pool, deps, policy, at, alarms, out)
         clearing = list(range(0, alarms, 2))
         out.cleared = len(clearing)
         list(pool.map(lambda i: _deliver(deps, policy, _ok_event(i, 100, at, cleared_at), out),

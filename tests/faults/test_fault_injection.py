@@ -94,7 +94,7 @@ def test_flapping_alarm_one_ticket_automation_suppressed() -> None:
 # The real Redmine behind a proxy that injects the same faults (tests/faults/
 # redmine_proxy.py): a lost answer is an issue Redmine really created, or a note it
 # really added. Run where Redmine is (CI starts it; scripts/redmine-local.sh).
-REDMINE_ALARMS = max(4, SCALE // 5)
+REDMINE_ALARMS = max(4, SCALE // 8)
 
 
 @pytest.mark.redmine

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -76,24 +78,32 @@ def test_provider_against_real_redmine(redmine: dict[str, str]) -> None:
     assert sum("Returned to OK." in t for t in tickets.comment_texts(ticket.id)) == 1
 
 
-def test_alarm_to_redmine_issue_and_back(redmine: dict[str, str], tmp_path: Path) -> None:
-    params = {
-        "TicketProvider": "redmine",
-        "TicketBaseUrl": redmine["url"],
-        "TicketProject": "opslink",
-        "TicketOptions": json.dumps({"alert_field_id": int(redmine["field_id"])}),
-        "TicketCredentialsSecret": "opslink/redmine",
-    }
+@contextmanager
+def redmine_stack(redmine: dict[str, str], tmp_path: Path, **params: str) -> Iterator[Any]:
+    """The emulated stack with Redmine as its ticket system (its key in Secrets Manager)
+    and an empty runbook catalog: every remediation is left to humans at once."""
     empty = tmp_path / "catalog"
     empty.mkdir()
     with LocalStack(
-        parameters=params,
+        parameters={
+            "TicketProvider": "redmine",
+            "TicketBaseUrl": redmine["url"],
+            "TicketProject": "opslink",
+            "TicketOptions": json.dumps({"alert_field_id": int(redmine["field_id"])}),
+            "TicketCredentialsSecret": "opslink/redmine",
+            **params,
+        },
         log_path=tmp_path / "lambda.log",
         env_overrides={"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(empty)}},
     ) as stack:
         boto3.client("secretsmanager", region_name="us-east-1").create_secret(
             Name="opslink/redmine", SecretString=json.dumps({"api_key": redmine["api_key"]})
         )
+        yield stack
+
+
+def test_alarm_to_redmine_issue_and_back(redmine: dict[str, str], tmp_path: Path) -> None:
+    with redmine_stack(redmine, tmp_path) as stack:
         name = f"prod-checkout-api-cpu-{uuid.uuid4().hex[:6]}"
         at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
         payload, error = stack.invoke(
@@ -133,25 +143,8 @@ def test_rejected_and_deleted_issues_resolve_their_alerts(
     OpsLink has no name for) or delete it. Either ends the alert at the next sweep, and the
     alert says how; an issue left open keeps its alert open. (Correlation off: three
     alarms of one service at once would be one incident on one issue.)"""
-    params = {
-        "Correlation": "false",
-        "TicketProvider": "redmine",
-        "TicketBaseUrl": redmine["url"],
-        "TicketProject": "opslink",
-        "TicketOptions": json.dumps({"alert_field_id": int(redmine["field_id"])}),
-        "TicketCredentialsSecret": "opslink/redmine",
-    }
-    empty = tmp_path / "catalog"
-    empty.mkdir()
     headers = {"X-Redmine-API-Key": redmine["api_key"]}
-    with LocalStack(
-        parameters=params,
-        log_path=tmp_path / "lambda.log",
-        env_overrides={"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(empty)}},
-    ) as stack:
-        boto3.client("secretsmanager", region_name="us-east-1").create_secret(
-            Name="opslink/redmine", SecretString=json.dumps({"api_key": redmine["api_key"]})
-        )
+    with redmine_stack(redmine, tmp_path, Correlation="false") as stack:
         at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
         opened = {}
         for role in ("rejected", "deleted", "left open"):

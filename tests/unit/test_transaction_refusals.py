@@ -76,11 +76,8 @@ def test_a_throttled_transaction_is_a_store_error(deps: IngestDeps) -> None:
 def test_an_ok_whose_resolution_is_throttled_is_retried_not_taken_as_done(
     deps: IngestDeps, policy: IngestPolicy
 ) -> None:
-    first = one(alarm(0), deps, policy)
-    client = deps.store.client  # type: ignore[attr-defined]
-    with refuse_transactions(client, 1, "ThrottlingError", "None", "None") as refused:
-        ok = one(alarm(20, "OK"), deps, policy)
-    assert refused.count == 1, "the resolving transaction was not attempted"
+    first, ok, refused = _ok_refused(deps, policy, 1, "ThrottlingError")
+    assert refused == 1, "the resolving transaction was not attempted"
     assert ok.retryable and ok.outcome is Outcome.REJECTED, ok
     assert deps.store.get(first.alert_id).status is AlertStatus.OPEN  # type: ignore[union-attr]
     again = one(alarm(20, "OK"), deps, policy)  # Lambda's retry of the delivery
@@ -91,25 +88,31 @@ def test_an_ok_whose_resolution_is_throttled_is_retried_not_taken_as_done(
 def test_an_ok_that_meets_another_write_resolves_on_a_second_try(
     deps: IngestDeps, policy: IngestPolicy
 ) -> None:
-    first = one(alarm(0), deps, policy)
-    client = deps.store.client  # type: ignore[attr-defined]
-    with refuse_transactions(client, 1, "TransactionConflict", "None", "None") as refused:
-        ok = one(alarm(20, "OK"), deps, policy)
-    assert refused.count == 1 and ok.outcome is Outcome.RESOLVED, ok
+    first, ok, refused = _ok_refused(deps, policy, 1, "TransactionConflict")
+    assert refused == 1 and ok.outcome is Outcome.RESOLVED, ok
     _resolved_once(deps, first)
 
 
 def test_an_ok_that_keeps_meeting_other_writes_is_retried(
     deps: IngestDeps, policy: IngestPolicy
 ) -> None:
-    first = one(alarm(0), deps, policy)
-    client = deps.store.client  # type: ignore[attr-defined]
-    with refuse_transactions(client, 99, "TransactionConflict", "None", "None"):
-        ok = one(alarm(20, "OK"), deps, policy)
+    first, ok, _ = _ok_refused(deps, policy, 99, "TransactionConflict")
     assert ok.retryable and "could not resolve" in ok.reason, ok
     assert deps.store.get(first.alert_id).status is AlertStatus.OPEN  # type: ignore[union-attr]
     assert one(alarm(20, "OK"), deps, policy).outcome is Outcome.RESOLVED
     _resolved_once(deps, first)
+
+
+def _ok_refused(
+    deps: IngestDeps, policy: IngestPolicy, times: int, code: str
+) -> tuple[Any, Any, int]:
+    """An alarm opened, then its OK delivered while the next `times` transactions are
+    cancelled with `code` on their first item: (the opening, the OK, refusals made)."""
+    first = one(alarm(0), deps, policy)
+    client = deps.store.client  # type: ignore[attr-defined]
+    with refuse_transactions(client, times, code, "None", "None") as refused:
+        ok = one(alarm(20, "OK"), deps, policy)
+    return first, ok, refused.count
 
 
 def _resolved_once(deps: IngestDeps, first: Any) -> None:
