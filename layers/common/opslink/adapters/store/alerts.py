@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import json
-import random
-import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from opslink.adapters.store import keys
-from opslink.adapters.store.alert_reads import AlertReads, _alert_from
-from opslink.adapters.store.chain_seal import cancelled_items
+from opslink.adapters.store.alert_reads import _alert_from
+from opslink.adapters.store.alert_resolution import AlertResolution
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.journal import EventsAlreadyRecorded
-from opslink.adapters.store.reliability import transition_append
 from opslink.errors import StoreError
-from opslink.journal import EventKind, LifecycleEvent, about, seconds_between
+from opslink.journal import LifecycleEvent
 from opslink.models import Alert, AlertStatus
 from opslink.scrub import scrub
-
-LOCK_SAFETY_TTL = timedelta(days=30)
-# A resolving transaction that met another write to the alert or its lock is tried again
-# at once this many times in all before the caller retries.
-RESOLVE_ATTEMPTS = 3
 
 
 def _alert_doc(alert: Alert) -> dict[str, Any]:
@@ -41,24 +33,9 @@ def _alert_doc(alert: Alert) -> dict[str, Any]:
     }
 
 
-def _resolved_event(alert: Alert, resolution: dict[str, str], at: datetime) -> LifecycleEvent:
-    how = str(resolution.get("by") or "")
-    # alarm and automation are counted as such; anyone else (a ticket closed by erin) is a human
-    by = how if how in ("alarm", "automation") else str(resolution.get("who") or how or "human")
-    return about(
-        alert,
-        EventKind.ALERT_RESOLVED,
-        at,
-        by=by,
-        why=str(resolution.get("how") or resolution.get("reason") or "")[:500],
-        latency_seconds=seconds_between(alert.triggered_at, at),
-        runbook=resolution.get("runbook") or None,
-        counted=True,
-    )
-
-
-class AlertRecords(AlertReads):
-    """Changing alerts: re-fires, once-per-period slots, resolution, notes, links."""
+class AlertRecords(AlertResolution):
+    """Changing alerts: re-fires, once-per-period slots, notes, links (resolving them:
+    alert_resolution.py)."""
 
     def record_refire(self, alert_id: str, at: datetime) -> Alert | None:
         """Count an ALARM transition newer than the alert's last one; None if it is not
@@ -131,81 +108,6 @@ class AlertRecords(AlertReads):
         )
         return out is not None
 
-    def resolve(
-        self,
-        alert: Alert,
-        resolution: dict[str, str],
-        at: datetime,
-        alone: bool = False,
-        alarm_change: str | None = None,
-    ) -> bool:
-        condition = "#s = :open" + (" AND followups = :none" if alone else "")
-        change = (
-            [{"Update": transition_append(self.table, alert.fingerprint, at, alarm_change)}]
-            if alarm_change
-            else []
-        )
-        items = [
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": _to_item(keys.alert(alert.alert_id)),
-                    "UpdateExpression": "SET #s = :r, gsi1pk = :g, resolved_at = :at, resolution = :res",
-                    "ConditionExpression": condition,
-                    "ExpressionAttributeNames": {"#s": "status"},
-                    "ExpressionAttributeValues": _to_item(
-                        {
-                            ":r": AlertStatus.RESOLVED.value,
-                            ":g": keys.status_partition(AlertStatus.RESOLVED.value),
-                            ":at": at.isoformat(),
-                            ":res": json.dumps(resolution),
-                            ":open": AlertStatus.OPEN.value,
-                        }
-                        | ({":none": 0} if alone else {})
-                    ),
-                }
-            },
-            {
-                # The lock stays as the alarm's last episode: a re-fire within the
-                # reopen window reopens this ticket, a later one links to it.
-                "Update": {
-                    "TableName": self.table,
-                    "Key": _to_item(keys.lock(alert.fingerprint)),
-                    "UpdateExpression": "SET st = :resolved, resolved_at = :at, alert_id = :a, #ttl = :ttl"
-                    + (", ticket_id = :t" if alert.ticket_id else ""),
-                    "ConditionExpression": "attribute_not_exists(pk) OR alert_id = :a",
-                    "ExpressionAttributeNames": {"#ttl": "ttl"},
-                    "ExpressionAttributeValues": _to_item(
-                        {
-                            ":resolved": "resolved",
-                            ":at": at.isoformat(),
-                            ":a": alert.alert_id,
-                            ":ttl": int((at + LOCK_SAFETY_TTL).timestamp()),
-                        }
-                        | ({":t": alert.ticket_id} if alert.ticket_id else {})
-                    ),
-                }
-            },
-            *self.journal.event_writes(_resolved_event(alert, resolution, at)),
-            *change,
-        ]
-        for attempt in range(RESOLVE_ATTEMPTS):
-            try:
-                self.journal.sealed_transact(items)
-                return True
-            except ClientError as exc:
-                _, codes = cancelled_items(exc)
-                if "ConditionalCheckFailed" in codes:  # not open (or a hand-over counted)
-                    return False
-                # Another write to the alert or its lock at that moment: nothing is known
-                # about the condition (never "already resolved"): tried again, then retried.
-                if "TransactionConflict" not in codes or attempt + 1 == RESOLVE_ATTEMPTS:
-                    raise StoreError(
-                        f"DynamoDB could not resolve alert {alert.alert_id}: {exc}"
-                    ) from exc
-                time.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # noqa: S311
-        return False  # not reached: the last attempt returns or raises
-
     def set_pending_ok(self, alert_id: str, facts: dict[str, str]) -> bool:
         """Keep an OK that arrived before the alert's ticket existed; False when the
         ticket is there by now (or the alert is no longer open): apply the OK at once."""
@@ -221,18 +123,6 @@ class AlertRecords(AlertReads):
             ),
         )
         return done is not None
-
-    def resolve_by_id(
-        self,
-        alert_id: str,
-        resolution: dict[str, str],
-        at: datetime,
-        alarm_change: str | None = None,
-    ) -> bool:
-        alert = self.get(alert_id)
-        if alert is None or alert.status is not AlertStatus.OPEN:
-            return False
-        return self.resolve(alert, resolution, at, alarm_change=alarm_change)
 
     def add_note(
         self,

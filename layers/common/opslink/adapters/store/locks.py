@@ -10,7 +10,8 @@ from typing import Any, cast
 from botocore.exceptions import ClientError
 
 from opslink.adapters.store import keys
-from opslink.adapters.store.alerts import LOCK_SAFETY_TTL, _alert_doc
+from opslink.adapters.store.alert_resolution import LOCK_SAFETY_TTL
+from opslink.adapters.store.alerts import _alert_doc
 from opslink.adapters.store.chain_seal import chain_pk
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
