@@ -31,7 +31,9 @@ def _audit(store: DynamoAlertStore, ddb: Any) -> list[dict[str, Any]]:
 
 def test_a_catalog_change_shows_up_in_the_audit_trail(ddb: Any, tmp_path: Path) -> None:
     store = DynamoAlertStore("AlertsTable", ddb, journal_table="JournalTable")
-    now = datetime.now(UTC).replace(microsecond=0)
+    # In the past, so that `later` (5 minutes on) is too: near midnight a change dated in
+    # the future fell on a day the audit's window had not reached.
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     shipped = tmp_path / "v1"
     shutil.copytree(ROOT / "runbooks", shipped)
     assert record_catalog(store.journal, load_catalog(str(shipped)), now, "deployment (remediate)")
