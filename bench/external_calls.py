@@ -57,6 +57,8 @@ def main() -> None:
     scenarios = [
         ("new alarm (cold container: tag snapshot)", alarm("prod-checkout-api-cpu-high")),
         ("new alarm (warm container)", alarm("prod-orders-api-cpu-high-1")),
+        # Untagged, and fired before the container's snapshot began: known untagged from it.
+        ("new alarm, untagged (warm container)", alarm("prod-ledger-db-cpu-high")),
         ("duplicate delivery", alarm("prod-checkout-api-cpu-high")),
         ("same alarm on another resource: joins the incident", alarm("prod-orders-api-cpu-high-2")),
         ("re-fire, ticket commented", alarm("prod-checkout-api-cpu-high", 5)),
@@ -84,10 +86,11 @@ def main() -> None:
             for name in ("prod-checkout-api-cpu-high", "prod-orders-api-cpu-high-1",
                          "prod-orders-api-cpu-high-2", "prod-orders-api-cpu-high-3"):  # fmt: skip
                 put_cloudwatch_alarm(name, "eu-west-1", "OK", {"team": "payments"})
+            put_cloudwatch_alarm("prod-ledger-db-cpu-high", "eu-west-1", "OK", {})
             full = tags == "true" and grouping == "true"
             suffix = "" if full else (" (ReadAlarmTags=false)" if tags == "false"
                                       else " (Correlation=false)")  # fmt: skip
-            for label, event in scenarios if grouping == "false" or full else scenarios[:4]:
+            for label, event in scenarios if grouping == "false" or full else scenarios[:5]:
                 counter.take()
                 payload, error = stack.invoke("IngestFunction", event)
                 outcome = (

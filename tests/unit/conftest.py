@@ -36,7 +36,7 @@ class StaticTags:
     def __init__(self, tags: dict[str, dict[str, str]] | None = None) -> None:
         self.by_arn = tags or {}
 
-    def tags(self, alarm_arn: str) -> dict[str, str]:
+    def tags(self, alarm_arn: str, fired_at: datetime | None = None) -> dict[str, str]:
         return self.by_arn.get(alarm_arn, {})
 
 

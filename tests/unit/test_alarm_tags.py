@@ -96,3 +96,36 @@ def test_snapshot_failure_falls_back_to_one_call_per_alarm(aws: Any) -> None:
 
     tags = CloudWatchAlarmTags(client=cw, tagging=Broken(), clock=Clock())
     assert tags.tags(web) == {"service": "web"}
+
+
+def _fired(minutes_ago: float) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    return datetime.now(UTC) - timedelta(minutes=minutes_ago)
+
+
+def test_untagged_alarms_that_fired_before_the_snapshot_cost_no_call(aws: Any) -> None:
+    """A burst: the first alarm takes the snapshot; the untagged ones that fired before
+    it began are known untagged from it, where each used to be read on its own."""
+    cw = boto3.client("cloudwatch", region_name=REGION)
+    web = _alarm(cw, "prod-web-cpu", {"service": "web"})
+    burst = [_alarm(cw, f"untagged-{i}", {}) for i in range(5)]
+    calls: list[str] = []
+    clock = Clock()
+    tags = CloudWatchAlarmTags(
+        client=_counted("cloudwatch", calls),
+        tagging=_counted("resourcegroupstaggingapi", calls),
+        clock=clock,
+    )
+    assert tags.tags(web, _fired(1)) == {"service": "web"}
+    clock.now += 2
+    assert all(tags.tags(arn, _fired(1)) == {} for arn in burst)
+    assert calls == ["GetResources"]
+    # one that fired after the snapshot began may be newer than it: read on its own
+    late = _alarm(cw, "late", {"service": "late-svc"})
+    assert tags.tags(late, _fired(-1)) == {"service": "late-svc"}
+    # and once the snapshot is older than the cache's life, it says nothing any more
+    other = _alarm(cw, "other", {"service": "o"})
+    clock.now += 400
+    assert tags.tags(other, _fired(1)) == {"service": "o"}
+    assert calls == ["GetResources", "ListTagsForResource", "GetResources"]

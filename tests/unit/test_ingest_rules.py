@@ -4,7 +4,7 @@ builtin ticket system, with the workflow and alarm tags faked."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -362,7 +362,7 @@ def test_unexpected_bug_marks_record_retryable_not_lost(
     deps: IngestDeps, policy: IngestPolicy
 ) -> None:
     class Broken:
-        def tags(self, arn: str) -> dict[str, str]:
+        def tags(self, arn: str, fired_at: datetime | None = None) -> dict[str, str]:
             raise KeyError("boom")
 
     deps.tags = Broken()

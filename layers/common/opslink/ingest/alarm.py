@@ -33,7 +33,7 @@ def handle_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> Record
 def new_episode(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> Episode:
     """The episode this ALARM would open: its alert, enriched from the alarm's tags, the
     service map and naming conventions."""
-    tags = deps.tags.tags(alarm.arn) if policy.read_alarm_tags else {}
+    tags = deps.tags.tags(alarm.arn, alarm.state_changed_at) if policy.read_alarm_tags else {}
     enr = enrich(alarm, tags, deps.service_map)
     fp = fingerprint(alarm)
     aid = alert_id(fp, alarm.state_changed_at)

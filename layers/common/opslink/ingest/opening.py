@@ -239,7 +239,7 @@ def finish_unticketed(
     if alert.source_alarm is None or not deps.store.take_lease(alert, now, now + policy.lease):
         return None
     alarm = Alarm.model_validate_json(alert.source_alarm)
-    tags = deps.tags.tags(alarm.arn) if policy.read_alarm_tags else {}
+    tags = deps.tags.tags(alarm.arn, alarm.state_changed_at) if policy.read_alarm_tags else {}
     episode = Episode(
         alarm=alarm,
         alert=alert,

@@ -15,8 +15,9 @@ class Directory(Protocol):
 
 
 class AlarmTagSource(Protocol):
-    def tags(self, alarm_arn: str) -> dict[str, str]:
-        """Tags of the alarm; empty when it has none or they cannot be read."""
+    def tags(self, alarm_arn: str, fired_at: datetime | None = None) -> dict[str, str]:
+        """Tags of the alarm (it changed state at `fired_at`, when known); empty when it
+        has none or they cannot be read."""
 
 
 class Workflow(Protocol):
