@@ -109,3 +109,39 @@ def test_a_member_never_joins_an_incident_resolved_after_its_key_was_read(ddb: A
                     ExpressionAttributeValues={":t": {"S": T0.isoformat()}})  # fmt: skip
     b = place(index, "B", 1)
     assert not b.joined and b.incident_id == "INC-B" and "INC-A resolved" in b.why
+
+
+def test_the_last_member_clearing_resolves_the_incident_in_one_write_unless_it_changed(
+    ddb: Any,
+) -> None:
+    """An OK reads the incident with its alert: when that read says this clearing resolves
+    it, the member leaves the firing set and the incident is resolved in one conditional
+    write. If the incident changed since (a member joined, another cleared, it was
+    resolved), the write changes nothing and says so: the caller decides again."""
+    index = IncidentKeys("AlertsTable", ddb)
+    a = place(index, "A", 0)
+    assert place(index, "B", 1).joined
+    read = index.incident(a.incident_id)
+    assert read is not None and read.firing == ("A", "B")
+    index.member_cleared(a.incident_id, "A")
+    stale = read  # A cleared since: a decision from `read` would be wrong
+    assert not index.resolved_by_clearing(stale, "B", T0, "all cleared")
+    fresh = index.incident(a.incident_id)
+    assert fresh is not None and fresh.firing == ("B",) and fresh.resolved_at is None
+    c = place(index, "C", 2)  # a member joins between the read and the write
+    assert c.joined
+    assert not index.resolved_by_clearing(fresh, "B", T0, "all cleared")
+    now = index.incident(a.incident_id)
+    assert now is not None and now.firing == ("B", "C") and now.resolved_at is None
+    index.member_cleared(a.incident_id, "C")
+    last = index.incident(a.incident_id)
+    assert last is not None and last.firing == ("B",)
+    calls: list[str] = []
+    ddb.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    assert index.resolved_by_clearing(last, "B", T0, "all 3 cleared")
+    assert calls == ["UpdateItem"]
+    done = index.incident(a.incident_id)
+    assert done is not None and done.firing == () and done.resolved_at == T0
+    assert done.resolution == "all 3 cleared"
+    assert not index.resolved_by_clearing(last, "B", T0, "again")  # once
+    assert not index.mark_resolved(done, T0, "again")

@@ -13,8 +13,9 @@ resolved ticket."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -22,7 +23,25 @@ from opslink.comment_outbox import noted_status, post_comment
 from opslink.models import Alert, TicketStatus
 from opslink.ports import AlertStore, CommentQueue, IncidentStore
 
+if TYPE_CHECKING:
+    from opslink.incidents import IncidentState
+
 logger = Logger(child=True)
+
+
+def _resolved_as_read(
+    incidents: IncidentStore, read: IncidentState | None, alert: Alert, at: datetime
+) -> tuple[IncidentState, str] | None:
+    """The incident after this member cleared, when the incident as read says the clearing
+    resolves it and one conditional write did both (member out, incident resolved); None
+    otherwise (not read, not resolving, or changed since): cleared and decided again."""
+    if read is None or read.incident_id != alert.incident_id or read.resolved_at is not None:
+        return None
+    after = replace(read, firing=tuple(a for a in read.firing if a != alert.alert_id))
+    done, why = after.after_clearing(alert.alert_id)
+    if not done or not incidents.resolved_by_clearing(read, alert.alert_id, at, why):
+        return None
+    return replace(after, resolved_at=at, resolution=why[:500]), why
 
 
 def resolve_alert_ticket(
@@ -35,27 +54,36 @@ def resolve_alert_ticket(
     key: str,
     at: datetime,
     queue_checked: bool = False,
+    incident_read: IncidentState | None = None,
 ) -> bool:
     """Resolve the alert's ticket with `text` (keyed: exactly once), or — the alert being
     one member of an incident that stays open — comment on it. True when resolved.
-    `queue_checked`: the caller found the ticket's outbox empty (comment_outbox)."""
+    `queue_checked`: the caller found the ticket's outbox empty (comment_outbox).
+    `incident_read`: the alert's incident as the caller read it, which decides in one write
+    when this clearing resolves it (unless it changed since)."""
     if not alert.ticket_id:
         return False
     if alert.incident_id is None or incidents is None:
         noted_status(outbox, tickets, alert.ticket_id, TicketStatus.RESOLVED, text, key, at,
                      alert.alert_id, keep_on_failure=True, queue_checked=queue_checked)  # fmt: skip
         return True
-    state = incidents.member_cleared(alert.incident_id, alert.alert_id)
-    if state is None:  # its incident is gone (expired data): the alert's own ticket rule
-        noted_status(outbox, tickets, alert.ticket_id, TicketStatus.RESOLVED, text, key, at,
-                     alert.alert_id, keep_on_failure=True, queue_checked=queue_checked)  # fmt: skip
-        return True
-    done, why = state.after_clearing(alert.alert_id)
-    if not done:
-        post_comment(outbox, tickets, alert.ticket_id, key, f"{text}\n\n{why}", at, alert.alert_id,
-                     queue_checked=queue_checked)  # fmt: skip
-        return False
-    incidents.mark_resolved(state, at, why)
+    folded = _resolved_as_read(incidents, incident_read, alert, at)
+    if folded is not None:
+        state, why = folded
+    else:
+        cleared = incidents.member_cleared(alert.incident_id, alert.alert_id)
+        if cleared is None:  # its incident is gone (expired data): the alert's own ticket rule
+            noted_status(outbox, tickets, alert.ticket_id, TicketStatus.RESOLVED, text, key, at,
+                         alert.alert_id, keep_on_failure=True, queue_checked=queue_checked)  # fmt: skip
+            return True
+        state = cleared
+        done, why = state.after_clearing(alert.alert_id)
+        if not done:
+            post_comment(outbox, tickets, alert.ticket_id, key, f"{text}\n\n{why}", at,
+                         alert.alert_id, queue_checked=queue_checked)  # fmt: skip
+            return False
+        if state.resolved_at is None:  # resolved by another member: no second write
+            incidents.mark_resolved(state, at, why)
     noted_status(outbox, tickets, alert.ticket_id, TicketStatus.RESOLVED, f"{text}\n\n{why}",
                  f"{state.incident_id}:resolved", at, alert.alert_id,
                  keep_on_failure=True, queue_checked=queue_checked)  # fmt: skip

@@ -27,6 +27,7 @@ class ClearingRead:
     alert: Alert
     transitions: list[tuple[datetime, str]]
     ticket_queue_empty: bool  # known empty for `alert.ticket_id` (False: unknown or waiting)
+    incident: IncidentState | None = None  # the alert's incident, read with it
 
 
 class CommentQueue(Protocol):
@@ -307,6 +308,12 @@ class IncidentStore(Protocol):
     def member_cleared(self, incident_id: str, alert_id: str) -> IncidentState | None: ...
 
     def mark_resolved(self, state: IncidentState, at: datetime, how: str) -> bool: ...
+
+    def resolved_by_clearing(
+        self, read: IncidentState, alert_id: str, at: datetime, how: str
+    ) -> bool:
+        """The member cleared and the incident resolved in one write, when the incident is
+        still as `read` (False: it changed; clear the member and decide again)."""
 
     def remove_member(self, incident_id: str, alert_id: str) -> IncidentState | None: ...
 

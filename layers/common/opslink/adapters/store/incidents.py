@@ -87,6 +87,31 @@ class IncidentRecords(TableBase):
         )
         return out is not None
 
+    def resolved_by_clearing(
+        self, read: IncidentState, alert_id: str, at: datetime, how: str
+    ) -> bool:
+        """One write when the incident as read says this member clearing resolves it: the
+        member leaves the firing set and the incident is resolved together, on condition
+        that what decided it is as read (the firing set, the newest member, not resolved).
+        False when it changed meanwhile: the caller clears the member and decides again."""
+        values: dict[str, Any] = {":a": {alert_id}, ":at": at.isoformat(), ":how": how[:500],
+                                  ":nw": read.newest}  # fmt: skip
+        firing = "attribute_not_exists(firing_ids)"  # an empty set is no attribute
+        if read.firing:
+            firing, values[":f"] = "firing_ids = :f", set(read.firing)
+        out = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=to_item(keys.incident(read.incident_id)),
+            UpdateExpression="DELETE firing_ids :a SET resolved_at = :at, resolution = :how",
+            ConditionExpression=(
+                "attribute_exists(pk) AND attribute_not_exists(resolved_at) AND newest = :nw "
+                f"AND {firing}"
+            ),
+            ExpressionAttributeValues=to_item(values),
+        )
+        return out is not None
+
     def mark_resolved(self, state: IncidentState, at: datetime, how: str) -> bool:
         """Resolve the incident (once; False when it was already). Its grouping key is
         not written: a member placed under it later is refused by this item's condition
@@ -100,6 +125,11 @@ class IncidentRecords(TableBase):
             ExpressionAttributeValues=to_item({":at": at.isoformat(), ":how": how[:500]}),
         )
         return out is not None
+
+
+def incident_of(doc: dict[str, Any]) -> IncidentState:
+    """An incident item as the store keeps it (read on its own or with others)."""
+    return _incident(doc)
 
 
 def _incident(doc: dict[str, Any]) -> IncidentState:

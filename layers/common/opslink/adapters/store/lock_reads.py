@@ -8,6 +8,7 @@ from typing import Any
 
 from opslink.adapters.store import keys
 from opslink.adapters.store.alerts import AlertRecords
+from opslink.adapters.store.incidents import incident_of
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.outbox import queued_in
@@ -60,7 +61,9 @@ class LockReads(AlertRecords):
         if not lock or lock.get("st") == "resolved":
             return None
         ticket_id = str(lock.get("ticket_id") or "")  # the lock names it once it is linked
+        incident_id = str(lock.get("incident_id") or "")  # its placement, kept on the lock
         also = (keys.flap(fingerprint),) + ((keys.outbox_count(ticket_id),) if ticket_id else ())
+        also += (keys.incident(incident_id),) if incident_id else ()
         alert, items = self._read_for_change(str(lock["alert_id"]), also)
         if alert is None:
             return None
@@ -70,4 +73,6 @@ class LockReads(AlertRecords):
             and alert.ticket_id == ticket_id
             and not queued_in(by_sk.get("QUEUED", {}))
         )
-        return ClearingRead(alert, history_of(by_sk.get("FLAP", {})), empty)
+        found = by_sk.get("INCIDENT")
+        incident = incident_of(found) if found and alert.incident_id == incident_id else None
+        return ClearingRead(alert, history_of(by_sk.get("FLAP", {})), empty, incident)
