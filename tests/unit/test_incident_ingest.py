@@ -295,6 +295,42 @@ def test_the_openers_verified_fix_keeps_the_ticket_open_while_a_member_fires(
     assert grouped.tickets.get(first.ticket_id).status is TicketStatus.RESOLVED  # type: ignore[union-attr]
 
 
+def test_a_verified_fix_that_resolves_its_incident_writes_the_incident_once(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    """The fix reads the incident with its alert: the member leaving the firing set and
+    the incident's resolution are one write, and the shared ticket is resolved once."""
+    from opslink.remediation import run_task
+    from tests.unit.fakes import FakePlatform, remediate_deps
+
+    first = one(cpu(0), grouped, policy)
+    payload = grouped.workflow.started[first.execution_name]  # type: ignore[attr-defined]
+    rdeps = remediate_deps(grouped, FakePlatform(clock), clock)
+    rdeps.incidents = grouped.incidents
+    selection = {"runbook": {"name": "restart_service", "tier": "alert_type",
+                             "timeout_seconds": 300}, "approval": False, "reason": "test"}  # fmt: skip
+    job = run_task({"action": "launch", "alert": payload, "selection": selection},
+                   rdeps)["job"]  # fmt: skip
+    on_incident: list[str] = []
+    client = grouped.store.client  # type: ignore[attr-defined]
+
+    def seen(model: Any, params: Any, **_: Any) -> None:
+        if "INCIDENT#" in str(params.get("Key", "")):
+            on_incident.append(model.name)
+
+    client.meta.events.register("before-parameter-build.dynamodb", seen)
+    out = run_task({"action": "resolve", "alert": payload, "job": job}, rdeps)
+    assert out["alert_was_open"]
+    assert on_incident == ["UpdateItem"]  # out of the firing set and resolved, together
+    alert = grouped.store.get(first.alert_id)
+    assert alert is not None and alert.status is AlertStatus.RESOLVED
+    state = grouped.incidents.incident(alert.incident_id or "")  # type: ignore[union-attr]
+    assert state is not None and state.firing == () and state.resolved_at is not None
+    assert "all 1 alarm(s)" in state.resolution
+    ticket = grouped.tickets.get(first.ticket_id)
+    assert ticket is not None and ticket.status is TicketStatus.RESOLVED
+
+
 @pytest.mark.parametrize("composite_first", [False, True])
 def test_a_composite_alarm_and_its_children_are_one_incident(
     grouped: IngestDeps, policy: IngestPolicy, composite_first: bool

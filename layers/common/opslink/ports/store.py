@@ -160,6 +160,11 @@ class AlertStore(Protocol):
 
     def get(self, alert_id: str) -> Alert | None: ...
 
+    def get_with_incident(
+        self, alert_id: str, incident_id: str
+    ) -> tuple[Alert | None, IncidentState | None]:
+        """The alert and its incident, read in one call."""
+
     def find_open_to_clear(self, fingerprint: str) -> ClearingRead | None:
         """The alarm's open alert (None: none), with its flap history and whether its
         ticket has comments queued, in two calls (lock, then one BatchGetItem)."""

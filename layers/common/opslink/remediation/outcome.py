@@ -118,7 +118,11 @@ def score(deps: RemediateDeps, req: TaskRequest, outcome: str) -> None:
 
 def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
     a = req.alert
-    current = deps.store.get(a.alert_id)
+    incident = None  # read with the alert: a fix that resolves it does so in one write
+    if a.incident_id and deps.incidents is not None:
+        current, incident = deps.store.get_with_incident(a.alert_id, a.incident_id)
+    else:
+        current = deps.store.get(a.alert_id)
     if current is not None and current.flapping_since is not None:
         text = "The alarm read OK after the runbook, but it is flapping: the alert stays open."
         suppressed = about(
@@ -150,7 +154,7 @@ def resolve(deps: RemediateDeps, req: TaskRequest) -> dict[str, object]:
         text = resolution_comment(runbook, f"{platform} job {job_id}", a.alarm_name, out.stdout)
         if current is not None and current.incident_id:  # the incident's: as resolve_on says
             resolve_alert_ticket(deps.store, deps.outbox, deps.tickets, deps.incidents, current, text,
-                                 f"{a.alert_id}:resolved:{runbook}", now)  # fmt: skip
+                                 f"{a.alert_id}:resolved:{runbook}", now, incident_read=incident)  # fmt: skip
         else:
             noted_status(deps.outbox, deps.tickets, a.ticket_id, TicketStatus.RESOLVED, text,
                          f"{a.alert_id}:resolved:{runbook}", now, a.alert_id,

@@ -9,9 +9,11 @@ from typing import Any, cast
 
 from opslink.adapters.store import keys
 from opslink.adapters.store.chain_seal import CHAIN_SK, chain_pk
+from opslink.adapters.store.incidents import incident_of
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.journal import WithJournal
+from opslink.incidents import IncidentState
 from opslink.models import Alert, AlertStatus
 from opslink.ports.records import AlertLink
 
@@ -44,6 +46,15 @@ class AlertReads(WithJournal):
             ConsistentRead=True,
         )
         return _alert_from(_from_item(out["Item"])) if "Item" in out else None
+
+    def get_with_incident(
+        self, alert_id: str, incident_id: str
+    ) -> tuple[Alert | None, IncidentState | None]:
+        """The alert and its incident, read together (one consistent BatchGetItem, with
+        the chain head the alert's next change seals its event with)."""
+        alert, items = self._read_for_change(alert_id, (keys.incident(incident_id),))
+        found = next((d for d in items if d.get("sk") == "INCIDENT"), None)
+        return alert, (incident_of(found) if found else None)
 
     def get_for_change(self, alert_id: str) -> Alert | None:
         """The alert, with its journal chain's head read in the same call (BatchGetItem,
