@@ -43,17 +43,22 @@ def _counted(service: str, calls: list[str]) -> Any:
     return client
 
 
+def _counted_tags(calls: list[str], clock: Clock) -> CloudWatchAlarmTags:
+    """Tags read through clients whose calls land in `calls`."""
+    return CloudWatchAlarmTags(
+        client=_counted("cloudwatch", calls),
+        tagging=_counted("resourcegroupstaggingapi", calls),
+        clock=clock,
+    )
+
+
 def test_one_snapshot_serves_every_tagged_alarm(aws: Any) -> None:
     cw = boto3.client("cloudwatch", region_name=REGION)
     web = _alarm(cw, "prod-web-cpu", {"service": "web", "team": "sre"})
     db = _alarm(cw, "prod-db-cpu", {"service": "orders-db"})
     calls: list[str] = []
     clock = Clock()
-    tags = CloudWatchAlarmTags(
-        client=_counted("cloudwatch", calls),
-        tagging=_counted("resourcegroupstaggingapi", calls),
-        clock=clock,
-    )
+    tags = _counted_tags(calls, clock)
     assert tags.tags(web) == {"service": "web", "team": "sre"}
     assert tags.tags(db) == {"service": "orders-db"}
     assert calls == ["GetResources"]  # one call for both alarms
@@ -64,11 +69,7 @@ def test_untagged_and_new_alarms(aws: Any) -> None:
     plain = _alarm(cw, "plain", {})
     calls: list[str] = []
     clock = Clock()
-    tags = CloudWatchAlarmTags(
-        client=_counted("cloudwatch", calls),
-        tagging=_counted("resourcegroupstaggingapi", calls),
-        clock=clock,
-    )
+    tags = _counted_tags(calls, clock)
     # Absent from a snapshot taken after it fired: no tags, no second call.
     assert tags.tags(plain) == {}
     assert calls == ["GetResources"]
@@ -112,11 +113,7 @@ def test_untagged_alarms_that_fired_before_the_snapshot_cost_no_call(aws: Any) -
     burst = [_alarm(cw, f"untagged-{i}", {}) for i in range(5)]
     calls: list[str] = []
     clock = Clock()
-    tags = CloudWatchAlarmTags(
-        client=_counted("cloudwatch", calls),
-        tagging=_counted("resourcegroupstaggingapi", calls),
-        clock=clock,
-    )
+    tags = _counted_tags(calls, clock)
     assert tags.tags(web, _fired(1)) == {"service": "web"}
     clock.now += 2
     assert all(tags.tags(arn, _fired(1)) == {} for arn in burst)

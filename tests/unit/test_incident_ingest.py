@@ -267,24 +267,32 @@ def test_alerts_of_one_burst_delivered_at_once_share_one_ticket(
     assert sum(r.execution_name is not None for r in results) == 1
 
 
-def test_the_openers_verified_fix_keeps_the_ticket_open_while_a_member_fires(
-    grouped: IngestDeps, policy: IngestPolicy, clock: Clock
-) -> None:
-    """Remediation runs once, for the incident's opener; its verified fix resolves its own
-    alert and says on the shared ticket what still fires; the last member's OK resolves it."""
+def _launched(grouped: IngestDeps, clock: Clock, execution: str | None) -> tuple[Any, Any, Any]:
+    """The execution's payload, remediate's deps on the same store, and its job launched."""
     from opslink.remediation import run_task
     from tests.unit.fakes import FakePlatform, remediate_deps
 
-    first = one(cpu(0), grouped, policy)
-    second = one(cpu(1, at_min=1), grouped, policy)
-    assert second.execution_name is None
-    payload = grouped.workflow.started[first.execution_name]  # type: ignore[attr-defined]
+    payload = grouped.workflow.started[execution]  # type: ignore[attr-defined]
     rdeps = remediate_deps(grouped, FakePlatform(clock), clock)
     rdeps.incidents = grouped.incidents
     selection = {"runbook": {"name": "restart_service", "tier": "alert_type",
                              "timeout_seconds": 300}, "approval": False, "reason": "test"}  # fmt: skip
     job = run_task({"action": "launch", "alert": payload, "selection": selection},
                    rdeps)["job"]  # fmt: skip
+    return payload, rdeps, job
+
+
+def test_the_openers_verified_fix_keeps_the_ticket_open_while_a_member_fires(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    """Remediation runs once, for the incident's opener; its verified fix resolves its own
+    alert and says on the shared ticket what still fires; the last member's OK resolves it."""
+    from opslink.remediation import run_task
+
+    first = one(cpu(0), grouped, policy)
+    second = one(cpu(1, at_min=1), grouped, policy)
+    assert second.execution_name is None
+    payload, rdeps, job = _launched(grouped, clock, first.execution_name)
     out = run_task({"action": "resolve", "alert": payload, "job": job}, rdeps)
     assert out["alert_was_open"]
     assert grouped.store.get(first.alert_id).status is AlertStatus.RESOLVED  # type: ignore[union-attr]
@@ -301,16 +309,9 @@ def test_a_verified_fix_that_resolves_its_incident_writes_the_incident_once(
     """The fix reads the incident with its alert: the member leaving the firing set and
     the incident's resolution are one write, and the shared ticket is resolved once."""
     from opslink.remediation import run_task
-    from tests.unit.fakes import FakePlatform, remediate_deps
 
     first = one(cpu(0), grouped, policy)
-    payload = grouped.workflow.started[first.execution_name]  # type: ignore[attr-defined]
-    rdeps = remediate_deps(grouped, FakePlatform(clock), clock)
-    rdeps.incidents = grouped.incidents
-    selection = {"runbook": {"name": "restart_service", "tier": "alert_type",
-                             "timeout_seconds": 300}, "approval": False, "reason": "test"}  # fmt: skip
-    job = run_task({"action": "launch", "alert": payload, "selection": selection},
-                   rdeps)["job"]  # fmt: skip
+    payload, rdeps, job = _launched(grouped, clock, first.execution_name)
     on_incident: list[str] = []
     client = grouped.store.client  # type: ignore[attr-defined]
 
