@@ -2,6 +2,7 @@
 
 One module per concern; every Protocol is importable from here."""
 
+from opslink.ports.incidents import IncidentStore
 from opslink.ports.integrations import (
     AlarmTagSource,
     ChatMessages,
@@ -36,7 +37,6 @@ from opslink.ports.store import (
     EventRecorder,
     FaultStore,
     FlapHistory,
-    IncidentStore,
     JournalReader,
     KpiFolder,
     KpiReader,
