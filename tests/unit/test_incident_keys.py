@@ -145,3 +145,31 @@ def test_the_last_member_clearing_resolves_the_incident_in_one_write_unless_it_c
     assert done.resolution == "all 3 cleared"
     assert not index.resolved_by_clearing(last, "B", T0, "again")  # once
     assert not index.mark_resolved(done, T0, "again")
+
+
+def test_one_clearing_write_names_each_member_still_firing(ddb: Any) -> None:
+    """Under `resolve_on: first` the first clearing resolves an incident whose others still
+    fire: the condition names the firing set as read, member by member, so one cleared
+    or joined since refuses it; a set too large to name is decided the two-write way."""
+    from dataclasses import replace
+
+    from opslink.adapters.store.incidents import FOLD_MAX_FIRING
+
+    index = IncidentKeys("AlertsTable", ddb)
+    a = place(index, "A", 0)
+    for n, member in enumerate(("B", "C"), start=1):
+        assert place(index, member, n).joined
+    read = index.incident(a.incident_id)
+    assert read is not None and read.firing == ("A", "B", "C")
+    index.member_cleared(a.incident_id, "C")
+    assert not index.resolved_by_clearing(read, "A", T0, "first cleared")  # C left since
+    read = index.incident(a.incident_id)
+    assert read is not None
+    assert index.resolved_by_clearing(read, "A", T0, "first cleared")
+    done = index.incident(a.incident_id)
+    assert done is not None and done.firing == ("B",) and done.resolved_at == T0
+    crowd = replace(read, firing=tuple(f"M{i}" for i in range(FOLD_MAX_FIRING + 1)))
+    calls: list[str] = []
+    ddb.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    assert not index.resolved_by_clearing(crowd, "M0", T0, "first cleared")
+    assert calls == []  # not tried: the caller clears the member and decides from that

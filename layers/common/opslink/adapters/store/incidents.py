@@ -13,6 +13,8 @@ from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.items import from_item, to_item
 from opslink.incidents import IncidentState, TicketRef
 
+FOLD_MAX_FIRING = 16  # members still firing that one clearing's condition may name
+
 
 class IncidentRecords(TableBase):
     def incident(self, incident_id: str) -> IncidentState | None:
@@ -94,11 +96,20 @@ class IncidentRecords(TableBase):
         member leaves the firing set and the incident is resolved together, on condition
         that what decided it is as read (the firing set, the newest member, not resolved).
         False when it changed meanwhile: the caller clears the member and decides again."""
+        if len(read.firing) > FOLD_MAX_FIRING:
+            return False  # a condition naming each would grow with the incident: decide after
         values: dict[str, Any] = {":a": {alert_id}, ":at": at.isoformat(), ":how": how[:500],
-                                  ":nw": read.newest}  # fmt: skip
+                                  ":nw": read.newest, ":n": len(read.firing)}  # fmt: skip
+        # The set as read: its size and each member (documented functions, not set equality).
         firing = "attribute_not_exists(firing_ids)"  # an empty set is no attribute
         if read.firing:
-            firing, values[":f"] = "firing_ids = :f", set(read.firing)
+            values |= {f":f{i}": member for i, member in enumerate(read.firing)}
+            firing = " AND ".join(
+                ["size(firing_ids) = :n"]
+                + [f"contains(firing_ids, :f{i})" for i in range(len(read.firing))]
+            )
+        else:
+            values.pop(":n")
         out = self._conditional(
             "update_item",
             TableName=self.table,
