@@ -138,7 +138,7 @@ def on_insufficient_data(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -
         return RecordResult(
             index=0, outcome=Outcome.IGNORED, reason="INSUFFICIENT_DATA ignored by policy"
         )
-    read = deps.store.find_open_to_clear(fingerprint(alarm))
+    read = deps.store.find_open_to_clear(fingerprint(alarm), with_incident=False)
     if read is None:
         return RecordResult(
             index=0,

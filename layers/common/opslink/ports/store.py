@@ -164,9 +164,12 @@ class AlertStore(Protocol):
     ) -> tuple[Alert | None, IncidentState | None]:
         """The alert and its incident, read in one call."""
 
-    def find_open_to_clear(self, fingerprint: str) -> ClearingRead | None:
-        """The alarm's open alert (None: none), with its flap history and whether its
-        ticket has comments queued, in two calls (lock, then one BatchGetItem)."""
+    def find_open_to_clear(
+        self, fingerprint: str, with_incident: bool = True
+    ) -> ClearingRead | None:
+        """The alarm's open alert (None: none), with its flap history, whether its ticket
+        has comments queued and (`with_incident`) its incident, in two calls (lock, then
+        one BatchGetItem)."""
 
     def alerts_for_ticket(self, provider: str, ticket_id: str) -> list[str]: ...
 

@@ -54,14 +54,17 @@ class LockReads(AlertRecords):
         item = self._lock(fingerprint)
         return holder_of(item).incident if item else None
 
-    def find_open_to_clear(self, fingerprint: str) -> ClearingRead | None:
+    def find_open_to_clear(
+        self, fingerprint: str, with_incident: bool = True
+    ) -> ClearingRead | None:
         """The alarm's open alert with its chain head (the change that follows seals its
-        event without a read), flap history and ticket's outbox count: lock, BatchGetItem."""
+        event without a read), flap history, ticket's outbox count and (`with_incident`)
+        its incident: lock, BatchGetItem."""
         lock = self._lock(fingerprint)
         if not lock or lock.get("st") == "resolved":
             return None
         ticket_id = str(lock.get("ticket_id") or "")  # the lock names it once it is linked
-        incident_id = str(lock.get("incident_id") or "")  # its placement, kept on the lock
+        incident_id = str(lock.get("incident_id") or "") if with_incident else ""  # on the lock
         also = (keys.flap(fingerprint),) + ((keys.outbox_count(ticket_id),) if ticket_id else ())
         also += (keys.incident(incident_id),) if incident_id else ()
         alert, items = self._read_for_change(str(lock["alert_id"]), also)
