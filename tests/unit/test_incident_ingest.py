@@ -119,6 +119,46 @@ def test_a_member_clearing_comments_and_the_last_one_resolves_the_ticket_once(
     )
 
 
+def test_the_last_clearings_answer_lost_after_its_one_write_is_finished_by_the_retry(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    """The one write that takes the last member out and resolves the incident commits,
+    and its answer is lost (a read timeout): the OK is retried and finishes — the ticket
+    resolved with the incident's note once, the alert resolved, nothing written twice."""
+    from botocore.exceptions import ReadTimeoutError
+
+    first, second = (one(cpu(n, at_min=n), grouped, policy) for n in range(2))
+    ticket_id = first.ticket_id
+    clock.advance(minutes=5)
+    one(cpu(1, at_min=4, state="OK"), grouped, policy)  # a member clears: it stays open
+    spotted: list[bool] = []
+    lost: list[str] = []
+
+    def spot(params: Any, **_: Any) -> None:  # the request as sent
+        spotted.append(b"DELETE firing_ids :a SET resolved_at" in bytes(params.get("body", b"")))
+
+    def lose(model: Any, **_: Any) -> None:  # after DynamoDB did the work
+        if spotted.pop() and not lost:
+            lost.append(model.name)
+            raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com/")
+
+    client = grouped.store.client  # type: ignore[attr-defined]
+    client.meta.events.register("before-call.dynamodb", spot)
+    client.meta.events.register("after-call.dynamodb", lose)
+    [failed] = ingest_event(cpu(0, at_min=5, state="OK"), grouped, policy)
+    assert lost and failed.retryable, failed
+    state = grouped.incidents.incident(grouped.store.get(first.alert_id).incident_id or "")  # type: ignore[union-attr]
+    assert state is not None and state.resolved_at is not None  # the write was done
+    again = one(cpu(0, at_min=5, state="OK"), grouped, policy)
+    assert again.outcome is Outcome.RESOLVED
+    ticket = grouped.tickets.get(ticket_id)
+    assert ticket is not None and ticket.status is TicketStatus.RESOLVED
+    assert sum("all 2 alarm(s) of incident" in c for c in comments(grouped, ticket_id)) == 1
+    for r in (first, second):
+        alert = grouped.store.get(r.alert_id)
+        assert alert is not None and alert.status is AlertStatus.RESOLVED
+
+
 def test_closing_the_incident_ticket_resolves_every_member_and_the_incident(
     grouped: IngestDeps, policy: IngestPolicy, clock: Clock, ddb: Any
 ) -> None:
