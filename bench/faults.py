@@ -16,7 +16,9 @@ its OK note once); "returned to OK" notes under 30 % faults on Jira and GitHub (
 then note: two calls), Zendesk and ServiceNow (one call); and, where a Redmine answers on
 127.0.0.1, the real Redmine behind a proxy injecting the same faults (faulty calls, down
 then back, issues closed by people swept, notes: one PUT); DynamoDB itself throttling
-15 % of ingest's calls and losing the answer of 15 % (half the alarms clearing meanwhile).
+15 % of ingest's calls and losing the answer of 15 % (half the alarms clearing meanwhile),
+and the same with alert correlation on, every alarm of one family clearing (one incident
+per shard: one ticket, resolved with its note once, nothing left firing).
 The emulator's
 DynamoDB copies a table per transaction, so the alarms run in shards of 100, each on its
 own table (the shards' figures are added up; "100 resources" = 10 per shard).
@@ -32,7 +34,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.faults import scenarios
-from tests.faults.store_faults import StoreFaultOutcome, store_faults
+from tests.faults.store_faults import (
+    IncidentFaultOutcome,
+    StoreFaultOutcome,
+    correlated_store_faults,
+    store_faults,
+)
 
 SHARD = 100  # alarms per table: moto copies a whole table on every transaction
 
@@ -66,6 +73,9 @@ def _sharded(alarms: int, run: Any) -> scenarios.Outcome:
             "not_resolved",
             "notes_not_once",
             "wrongly_resolved",
+            "incidents",
+            "extra_tickets",
+            "incidents_open",
         ):
             if hasattr(part, name):
                 setattr(total, name, getattr(total, name) + getattr(part, name))
@@ -83,7 +93,11 @@ def main(
     alarms: int, notes_only: bool = False, redmine_only: bool = False, store_only: bool = False
 ) -> int:
     failed = False
-    only_store = (("DynamoDB: 15% of calls throttled, 15% answers lost", store_faults),)
+    correlated = (
+        "DynamoDB: the same faults, correlation on, every alarm clearing",
+        correlated_store_faults,
+    )
+    only_store = (("DynamoDB: 15% of calls throttled, 15% answers lost", store_faults), correlated)
     for name, run in (
         only_store
         if store_only
@@ -106,6 +120,7 @@ def main(
                 lambda n: scenarios.comment_faults(n, refires=2, rate=0.3),
             ),
             ("DynamoDB: 15% of calls throttled, 15% answers lost", store_faults),
+            correlated,
         )
     ):
         started = time.monotonic()
@@ -118,6 +133,8 @@ def main(
         if isinstance(out, StoreFaultOutcome):
             bad += out.not_resolved + out.notes_not_once + out.wrongly_resolved
             bad += out.unlinked_running
+        if isinstance(out, IncidentFaultOutcome):
+            bad += out.extra_tickets + out.not_resolved + out.incidents_open + out.notes_not_once
         failed |= bool(bad + out.duplicate_executions)
         print(f"{name}: {out.line()} [{time.monotonic() - started:.0f}s]", flush=True)
     if store_only:

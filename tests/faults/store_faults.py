@@ -158,3 +158,73 @@ def _unlinked(deps: IngestDeps, out: StoreFaultOutcome) -> None:
         chosen = run_task({"action": "select", "alert": dict(payload)}, rdeps)
         out.unlinked_running += chosen.get("runbook") is not None
     out.duplicate_executions -= out.unlinked
+
+
+@dataclass
+class IncidentFaultOutcome(Outcome):
+    """The same faults with alert correlation on: the alarms (one family, one service)
+    group into incidents that share one ticket each, and every alarm clears."""
+
+    incidents: int = 0
+    extra_tickets: int = 0  # tickets beyond one per incident
+    not_resolved: int = 0  # alerts still open, or incidents' tickets not resolved
+    incidents_open: int = 0  # incidents not resolved, or with a member still firing
+    notes_not_once: int = 0  # incidents' tickets whose resolution note is not there once
+
+    def line(self) -> str:
+        return super().line() + (
+            f", incidents {self.incidents}, tickets beyond one per incident "
+            f"{self.extra_tickets}, not resolved {self.not_resolved}, incidents left open "
+            f"{self.incidents_open}, resolution note not once {self.notes_not_once}"
+        )
+
+
+def correlated_store_faults(
+    alarms: int, rate: float = 0.15, workers: int = 8, seed: int = 11
+) -> IncidentFaultOutcome:
+    """Alarms of one family open (grouped into incidents) and all clear while DynamoDB
+    throttles and loses answers; OKs parked in the DLQ are redriven, then the reconciler
+    drains. Each incident must end with one ticket, resolved with its note once, every
+    member resolved and nothing left firing."""
+    from opslink.adapters.store.incident_keys import IncidentKeys
+    from opslink.ingest.grouping import load_correlator
+
+    out = IncidentFaultOutcome(alarms=alarms)
+    policy = IngestPolicy(lease=timedelta(seconds=1))
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    cleared_at = at + timedelta(minutes=3)
+    faults = DynamoFaults(rate, seed)
+    with world() as (deps, app), ThreadPoolExecutor(workers) as pool:
+        deps.incidents = IncidentKeys(deps.store.table, deps.store.client)  # type: ignore[attr-defined]
+        deps.correlator = load_correlator(None, deps.service_map.depends_on())
+        faults.install(deps.store.client)  # type: ignore[attr-defined]
+        _fire_all(pool, deps, policy, at, alarms, out)
+        clear = [lambda i=i: _deliver(deps, policy, _ok_event(i, 100, at, cleared_at), out)
+                 for i in range(alarms)]  # fmt: skip
+        list(pool.map(lambda f: f(), clear))
+        faults.rate = 0.0
+        import time
+
+        time.sleep(1.1)  # leases of failed deliveries run out
+        list(pool.map(lambda f: f(), clear))  # the DLQ's OKs redriven
+        _drain(deps, policy, out, passes=60)
+        out.injected = dict(faults.injected)
+        alerts = _all_alerts(deps)
+        incidents = {a.incident_id for a in alerts if a.incident_id}
+        out.incidents = len(incidents)
+        out.lost = sum(1 for a in alerts if not a.ticket_id)
+        tickets = {a.ticket_id for a in alerts if a.ticket_id}
+        out.extra_tickets = len(app.tickets) - len(incidents)
+        out.orphan_tickets = sum(1 for tid in app.tickets if str(tid) not in tickets)
+        out.duplicate_alerts = max(0, len(alerts) - alarms)
+        for incident_id in incidents:
+            state = deps.incidents.incident(incident_id)
+            out.incidents_open += state is None or state.resolved_at is None or bool(state.firing)
+        for ticket_id in tickets:
+            ticket = app.tickets.get(int(ticket_id)) or {}
+            out.not_resolved += ticket.get("status") not in ("solved", "closed")
+            notes = sum(" resolved: all " in str(c.get("body", ""))
+                        for c in ticket.get("comments", []))  # fmt: skip
+            out.notes_not_once += notes != 1
+        out.not_resolved += sum(1 for a in alerts if a.status.value != "resolved")
+        return out
