@@ -20,7 +20,7 @@ class IncidentRecords(TableBase):
     def incident(self, incident_id: str) -> IncidentState | None:
         out = self._call("get_item", TableName=self.table,
                          Key=to_item(keys.incident(incident_id)), ConsistentRead=True)  # fmt: skip
-        return _incident(from_item(out["Item"])) if "Item" in out else None
+        return incident_of(from_item(out["Item"])) if "Item" in out else None
 
     def member_cleared(self, incident_id: str, alert_id: str) -> IncidentState | None:
         """Take a member out of the incident's firing set (once: a set deletion) and
@@ -34,7 +34,7 @@ class IncidentRecords(TableBase):
             ExpressionAttributeValues=to_item({":a": {alert_id}}),
             ReturnValues="ALL_NEW",
         )
-        return _incident(from_item(out["Attributes"])) if out else None
+        return incident_of(from_item(out["Attributes"])) if out else None
 
     def remove_member(self, incident_id: str, alert_id: str) -> IncidentState | None:
         """An operator split the alert out: no longer a member (firing or not)."""
@@ -59,7 +59,7 @@ class IncidentRecords(TableBase):
             ExpressionAttributeValues=to_item(values),
             ReturnValues="ALL_NEW",
         )
-        return _incident(from_item(out["Attributes"])) if out else None
+        return incident_of(from_item(out["Attributes"])) if out else None
 
     def open_alone(
         self, incident_id: str, alert_id: str, at: datetime, why: str, ticket: TicketRef
@@ -99,17 +99,16 @@ class IncidentRecords(TableBase):
         if len(read.firing) > FOLD_MAX_FIRING:
             return False  # a condition naming each would grow with the incident: decide after
         values: dict[str, Any] = {":a": {alert_id}, ":at": at.isoformat(), ":how": how[:500],
-                                  ":nw": read.newest, ":n": len(read.firing)}  # fmt: skip
+                                  ":nw": read.newest}  # fmt: skip
         # The set as read: its size and each member (documented functions, not set equality).
         firing = "attribute_not_exists(firing_ids)"  # an empty set is no attribute
         if read.firing:
+            values |= {":n": len(read.firing)}
             values |= {f":f{i}": member for i, member in enumerate(read.firing)}
             firing = " AND ".join(
                 ["size(firing_ids) = :n"]
                 + [f"contains(firing_ids, :f{i})" for i in range(len(read.firing))]
             )
-        else:
-            values.pop(":n")
         out = self._conditional(
             "update_item",
             TableName=self.table,
@@ -140,10 +139,6 @@ class IncidentRecords(TableBase):
 
 def incident_of(doc: dict[str, Any]) -> IncidentState:
     """An incident item as the store keeps it (read on its own or with others)."""
-    return _incident(doc)
-
-
-def _incident(doc: dict[str, Any]) -> IncidentState:
     opener = str(doc["opener"])
     members = sorted(doc.get("member_ids") or (), key=lambda a: (a != opener, a))
     return IncidentState(
