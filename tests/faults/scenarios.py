@@ -178,8 +178,12 @@ class Outcome:
 
 
 @contextmanager
-def world(rate: float = 0.0, system: str = "zendesk") -> Iterator[tuple[IngestDeps, Any]]:
-    """Ingest wired to moto's DynamoDB and a faulty ticket system (FAULTY) on 127.0.0.1."""
+def world(
+    rate: float = 0.0, system: str = "zendesk", correlated: bool = False
+) -> Iterator[tuple[IngestDeps, Any]]:
+    """Ingest wired to moto's DynamoDB and a faulty ticket system (FAULTY) on 127.0.0.1;
+    `correlated`: alert correlation on, as deployed by default (the scenarios' alarms are
+    one service's: they group into incidents that share a ticket)."""
     from opslink_cli.emulator.moto_patches import serialise_dynamodb_writes
 
     serialise_dynamodb_writes()  # DynamoDB applies each write atomically; moto needs help
@@ -209,6 +213,12 @@ def world(rate: float = 0.0, system: str = "zendesk") -> Iterator[tuple[IngestDe
             service_map=smap,
             flaps=ReliabilityRecords("AlertsTable", client),
         )
+        if correlated:
+            from opslink.adapters.store.incident_keys import IncidentKeys
+            from opslink.ingest.grouping import load_correlator
+
+            deps.incidents = IncidentKeys("AlertsTable", client)
+            deps.correlator = load_correlator(None, smap.depends_on())
         yield deps, app
 
 
@@ -680,16 +690,17 @@ class CommentOutcome(Outcome):
 
 
 def comment_faults(
-    alarms: int, refires: int = 2, rate: float = 0.3, workers: int = 8
+    alarms: int, refires: int = 2, rate: float = 0.3, workers: int = 8, correlated: bool = False
 ) -> CommentOutcome:
     """Alarms open their tickets, then fire again `refires` times each while a share of
     ticket calls fail (answers lost after the work included); deliveries retried as
     Lambda does, the reconciler draining the comment outbox. Every re-fire comment must be
-    on its ticket exactly once, in the order of the re-fires."""
+    on its ticket exactly once, in the order of the re-fires. `correlated`: the alarms are
+    one incident's, so their comments all go to its one ticket, delivered concurrently."""
     out = CommentOutcome(alarms=alarms, comments_expected=alarms * refires)
     policy = IngestPolicy(lease=timedelta(seconds=1), refire_comment_period=timedelta(0))
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
-    with world() as (deps, app), ThreadPoolExecutor(workers) as pool:
+    with world(correlated=correlated) as (deps, app), ThreadPoolExecutor(workers) as pool:
         _fire_all(pool, deps, policy, at, alarms, out)
         app.rate = rate
         for k in range(1, refires + 1):
@@ -703,22 +714,41 @@ def comment_faults(
         time.sleep(1.1)
         _drain(deps, policy, out, passes=60)
         app.rate = 0.0
-        _count(deps, app, out)
-        for t in app.tickets.values():
-            bodies = [str(c.get("body", "")) for c in t["comments"]]
-            for k in range(1, refires + 1):
-                stamp = (at + timedelta(minutes=k)).isoformat()
-                n = sum(f"fired again at {stamp}" in b for b in bodies)
+        if correlated:
+            _count_incidents(deps, app, out)
+        else:
+            _count(deps, app, out)
+        stamps = [(at + timedelta(minutes=k)).isoformat() for k in range(1, refires + 1)]
+        for alert in _all_alerts(deps):
+            ticket = app.tickets.get(int(alert.ticket_id)) if alert.ticket_id else None
+            mine = f"Alarm `{alert.alarm_name}` fired again at "
+            bodies = [str(c.get("body", "")) for c in (ticket or {}).get("comments", [])]
+            order = [k for b in bodies if mine in b for k, st in enumerate(stamps) if st in b]
+            for k in range(refires):
+                n = order.count(k)
                 out.comments_missing += n == 0
                 out.comments_duplicated += max(0, n - 1)
-            order = [
-                k
-                for b in bodies
-                for k in range(1, refires + 1)
-                if f"fired again at {(at + timedelta(minutes=k)).isoformat()}" in b
-            ]
             out.comments_out_of_order += order != sorted(order)
         return out
+
+
+def _count_incidents(deps: IngestDeps, app: Any, out: Outcome) -> Outcome:
+    """`_count` for correlated alarms: one ticket per incident, every member on it."""
+    everything = _all_alerts(deps)
+    tickets: dict[str, set[str | None]] = {}
+    for a in everything:
+        tickets.setdefault(a.incident_id or a.alert_id, set()).add(a.ticket_id)
+    out.lost = sum(1 for a in everything if not a.ticket_id)
+    out.duplicate_tickets = sum(len(t - {None}) - 1 for t in tickets.values() if len(t) > 1)
+    linked = {a.ticket_id for a in everything}
+    out.orphan_tickets = sum(1 for tid in app.tickets if str(tid) not in linked)
+    out.duplicate_alerts = max(0, len(everything) - out.alarms)
+    workflow: SafeWorkflow = deps.workflow  # type: ignore[assignment]
+    out.duplicate_executions = len(workflow.started) - len(
+        {a.execution_name for a in everything if a.execution_name}
+    )
+    out.injected = dict(app.injected)
+    return out
 
 
 @dataclass

@@ -41,6 +41,16 @@ def test_comments_exactly_once_and_in_order_under_ticket_faults() -> None:
     assert "timeout_after" in out.injected, out.line()  # answers lost after the work
 
 
+def test_one_incident_s_comments_exactly_once_and_in_order_under_ticket_faults() -> None:
+    # Alert correlation on (the default): the alarms are one incident's and share its
+    # ticket, so their deliveries and the reconciler drain one queue at the same time.
+    out = scenarios.comment_faults(SCALE // 3, refires=2, rate=0.3, correlated=True)
+    _clean(out)
+    assert out.comments_missing == 0 and out.comments_duplicated == 0, out.line()
+    assert out.comments_out_of_order == 0, out.line()
+    assert sum(out.injected.values()) > 0, out.line()
+
+
 def test_ticket_system_down_then_back() -> None:
     out = scenarios.ticket_outage(SCALE // 2)
     _clean(out)

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
+from uuid import uuid4
 
 from aws_lambda_powertools import Logger
 
-from opslink.deadline import expired
-from opslink.errors import RetryableError, TicketClosedForGood, TicketSystemError
+from opslink.deadline import MARGIN_SECONDS, expired, remaining
+from opslink.errors import RetryableError, StoreError, TicketClosedForGood, TicketSystemError
 from opslink.models import TicketStatus
 from opslink.ports import Commentable, CommentQueue
 from opslink.ports.records import QueuedComment
@@ -43,7 +44,8 @@ def post_comment(
     outbox empty (not read again)."""
     if not queue_checked and outbox.has_queued(ticket_id):  # earlier ones first: queue
         outbox.queue_comment(ticket_id, key, text, at, alert_id)
-        return drain(outbox, tickets, ticket_id)["failed"] == 0
+        done = drain(outbox, tickets, ticket_id)
+        return done["failed"] == done["busy"] == done["left"] == 0
     try:
         tickets.comment(ticket_id, text, key=key, verify=verify)
     except TicketSystemError as exc:  # failed, or done with the answer lost: verify later
@@ -120,36 +122,83 @@ def drain(
     outbox: CommentQueue, tickets: Commentable, ticket_id: str | None = None
 ) -> dict[str, int]:
     """Deliver queued comments, oldest first per ticket; a ticket whose comment fails again
-    keeps the rest of its queue for the next run."""
-    delivered = failed = left = 0
-    blocked: set[str] = set()
-    for item in outbox.queued_comments(ticket_id):
-        tid = str(item["ticket_id"])
-        if tid in blocked:
-            continue
+    keeps the rest of its queue for the next run. One deliverer per ticket at a time (a
+    hold on the ticket's queue): a ticket another run is delivering is left to it
+    (`busy`), since two that read its comments back at once would both post what neither
+    sees yet — the members of an incident comment on one shared ticket."""
+    done = {"delivered": 0, "failed": 0, "left": 0, "busy": 0}
+    if ticket_id is not None:
+        waiting = {ticket_id: 1}
+    else:  # which tickets have comments waiting, the ticket with the oldest first
+        waiting = {}
+        for item in outbox.queued_comments():
+            tid = str(item["ticket_id"])
+            waiting[tid] = waiting.get(tid, 0) + 1
+    for tid, count in waiting.items():
         if expired(2.0):  # the run's time budget: the rest waits, in order, for the next
-            left += 1
+            done["left"] += count
+            continue
+        holder = uuid4().hex
+        if not outbox.hold_delivery(tid, holder, _hold_seconds()):
+            done["busy"] += count
             continue
         try:
-            if item.get("status"):  # a state change kept with its note: idempotent, then it
-                cast(Any, tickets).set_status(tid, TicketStatus(str(item["status"])))
-            tickets.comment(tid, str(item["text"]), key=str(item["key"]), verify=True)
-        except TicketClosedForGood as exc:
-            # It can never land there: kept on the alert's own record instead (a follow-up
-            # ticket, when the alarm fires again, gets the ones still waiting).
-            _keep_on_alert(outbox, item, exc)
-            outbox.comment_delivered(tid, str(item["key"]))
-            continue
-        except TicketSystemError as exc:
-            blocked.add(tid)
-            failed += 1
-            logger.warning(
-                "queued comment still failing", extra={"ticket_id": tid, "error": str(exc)}
-            )
-            continue
-        outbox.comment_delivered(tid, str(item["key"]))
-        delivered += 1
-    return {"delivered": delivered, "failed": failed, "left": left}
+            _deliver_ticket(outbox, tickets, tid, done)
+        finally:
+            _release(outbox, tid, holder)
+    return done
+
+
+def _release(outbox: CommentQueue, ticket_id: str, holder: str) -> None:
+    try:
+        outbox.release_delivery(ticket_id, holder)
+    except StoreError as exc:  # the hold then runs out with this run; nothing is lost
+        logger.warning("delivery hold kept until it runs out",
+                       extra={"ticket_id": ticket_id, "error": str(exc)})  # fmt: skip
+
+
+def _hold_seconds() -> float:
+    """As long as this run can last (Lambda ends it by then); unbounded runs (the CLI,
+    tests) hold for 15 minutes at most."""
+    left = remaining()
+    return 900.0 if left is None else max(left, 0.0) + MARGIN_SECONDS + 10.0
+
+
+def _deliver_ticket(
+    outbox: CommentQueue, tickets: Commentable, ticket_id: str, done: dict[str, int]
+) -> None:
+    """The ticket's queue in order, read while holding it; then read again for comments
+    queued meanwhile by runs that found it held, until none is new."""
+    tried: set[str] = set()
+    while True:
+        fresh = [i for i in outbox.queued_comments(ticket_id) if str(i["key"]) not in tried]
+        if not fresh:
+            return
+        for item in fresh:
+            key = str(item["key"])
+            tried.add(key)
+            if expired(2.0):
+                done["left"] += 1
+                continue
+            try:
+                if item.get("status"):  # a state change kept with its note: idempotent, then
+                    cast(Any, tickets).set_status(ticket_id, TicketStatus(str(item["status"])))
+                tickets.comment(ticket_id, str(item["text"]), key=key, verify=True)
+            except TicketClosedForGood as exc:
+                # It can never land there: kept on the alert's own record instead (a
+                # follow-up ticket, when the alarm fires again, gets the ones still waiting).
+                _keep_on_alert(outbox, item, exc)
+                outbox.comment_delivered(ticket_id, key)
+                continue
+            except TicketSystemError as exc:
+                done["failed"] += 1
+                logger.warning("queued comment still failing",
+                               extra={"ticket_id": ticket_id, "error": str(exc)})  # fmt: skip
+                return  # the rest of its queue keeps its order for the next run
+            outbox.comment_delivered(ticket_id, key)
+            done["delivered"] += 1
+        if expired(2.0):
+            return
 
 
 def _keep_on_alert(outbox: CommentQueue, item: QueuedComment, error: Exception) -> None:

@@ -75,7 +75,7 @@ def reconcile(deps: IngestDeps, policy: IngestPolicy) -> dict[str, Any]:
         "stable": stable,
         "left": left,
         "comments_delivered": comments["delivered"],
-        "comments_still_queued": comments["failed"] + comments["left"],
+        "comments_still_queued": comments["failed"] + comments["left"] + comments["busy"],
     }
 
 

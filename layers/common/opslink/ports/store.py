@@ -49,6 +49,12 @@ class CommentQueue(Protocol):
 
     def comment_delivered(self, ticket_id: str, key: str) -> None: ...
 
+    def hold_delivery(self, ticket_id: str, holder: str, seconds: float) -> bool:
+        """Become the ticket's one deliverer for `seconds`; False while another holds it."""
+
+    def release_delivery(self, ticket_id: str, holder: str) -> None:
+        """End `holder`'s hold (a hold taken over since is left alone)."""
+
     def move_queued_comments(self, old_ticket: str, new_ticket: str) -> int:
         """Queue `old_ticket`'s waiting comments on `new_ticket` (a follow-up of a ticket
         closed for good), in order; the old ones are marked delivered. Returns how many."""

@@ -21,6 +21,7 @@
 | CHECKPOINT  | CHECKPOINT                  | <name>                          | a sweep's high-water mark                       | bookkeeping  |
 | OUTBOX      | OUTBOX#<ticket id>          | <comment key>                   | a comment not yet known to be on its ticket (gsi1: OUTBOX) | bookkeeping |
 | QUEUED      | QUEUED#<ticket id>          | QUEUED                          | how many of the ticket's comments wait in the outbox | bookkeeping |
+| DRAIN       | QUEUED#<ticket id>          | DRAIN                           | who delivers the ticket's queue now, until when (TTL) | outbox |
 | EVENT       | ALERT#<id> (or OPSLINK)     | EVENT#<kind>#<key>              | a lifecycle event (gsi1: JOURNAL#<day> / <at>#…) | journal      |
 | KPI         | KPI#<day>                   | all, service#…, type#…, runbook#… | pre-aggregated KPI counters (cohort day)      | journal      |
 | INCKEY      | INCKEY#<sha256 of the key>  | KEY                             | the incident open under a grouping key (TTL)    | incident_keys |
@@ -165,3 +166,9 @@ def outbox(ticket_id: str, key: str) -> Key:
 def outbox_count(ticket_id: str) -> Key:
     """Its own partition: a ticket's outbox Query never sees it."""
     return {"pk": f"QUEUED#{ticket_id}", "sk": "QUEUED"}
+
+
+def outbox_drain(ticket_id: str) -> Key:
+    """Beside the count, an item of its own: holding the delivery never conflicts with the
+    transactions that move the count."""
+    return {"pk": f"QUEUED#{ticket_id}", "sk": "DRAIN"}

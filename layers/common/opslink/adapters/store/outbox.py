@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
@@ -20,6 +21,7 @@ from opslink.ports.records import QueuedComment
 from opslink.ports.store import AlertStore
 
 OUTBOX_KEEP_DELIVERED_SECONDS = 7 * 86400
+DRAIN_HOLD_KEEP_SECONDS = 86400  # a released or expired hold leaves the table (TTL)
 
 
 class CommentOutbox(TableBase):
@@ -96,6 +98,37 @@ class CommentOutbox(TableBase):
                     ) from exc
                 # another comment of the same ticket was counted at that moment: again
 
+    def hold_delivery(self, ticket_id: str, holder: str, seconds: float) -> bool:
+        """Become the ticket's one deliverer for `seconds`: False while another holds it.
+        Two deliverers at once would each read the ticket's comments back before the
+        other's post landed and both post it (members of one incident share a ticket)."""
+        now = time.time()
+        held = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item(keys.outbox_drain(ticket_id)),
+            UpdateExpression="SET holder = :h, held_until = :u, #ttl = :e",
+            ConditionExpression="attribute_not_exists(held_until) OR held_until < :now",
+            ExpressionAttributeNames={"#ttl": "ttl"},
+            ExpressionAttributeValues=_to_item({
+                ":h": holder, ":u": _exact(now + seconds), ":now": _exact(now),
+                ":e": int(now + seconds + DRAIN_HOLD_KEEP_SECONDS),
+            }),
+        )  # fmt: skip
+        return held is not None
+
+    def release_delivery(self, ticket_id: str, holder: str) -> None:
+        """Let the next deliverer in at once (only `holder`'s own hold: one that ran out
+        and was taken over is the new holder's)."""
+        self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item(keys.outbox_drain(ticket_id)),
+            UpdateExpression="SET held_until = :z",
+            ConditionExpression="holder = :h",
+            ExpressionAttributeValues=_to_item({":h": holder, ":z": 0}),
+        )
+
     def queued_comments(self, ticket_id: str | None = None) -> list[QueuedComment]:
         """Comments still to deliver, oldest first (one ticket's, or every ticket's)."""
         if ticket_id is not None:
@@ -111,8 +144,9 @@ class CommentOutbox(TableBase):
                 "KeyConditionExpression": "gsi1pk = :p",
                 "ExpressionAttributeValues": _to_item({":p": keys.OUTBOX_INDEX}),
             }
-        out = self._call("query", TableName=self.table, **q)
-        items = [cast(QueuedComment, _from_item(i)) for i in out.get("Items", [])]
+        # every page: a ticket's partition keeps its delivered comments for a week, and a
+        # filtered page that stops at 1 MB would leave waiting ones out (and out of order)
+        items = [cast(QueuedComment, _from_item(i)) for i in self._query(TableName=self.table, **q)]
         return sorted(items, key=lambda d: (str(d.get("at", "")), str(d.get("key", ""))))
 
     def move_queued_comments(self, old_ticket: str, new_ticket: str) -> int:
@@ -150,6 +184,10 @@ class CommentOutbox(TableBase):
             return
         # Delivered already, or queued before comments were counted: marked, count untouched.
         self._conditional("update_item", ConditionExpression="attribute_exists(pk)", **mark)
+
+
+def _exact(seconds: float) -> Decimal:
+    return Decimal(str(round(seconds, 3)))
 
 
 def queued_in(count_item: dict[str, Any]) -> bool:
