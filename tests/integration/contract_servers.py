@@ -305,8 +305,11 @@ def serve(app: App) -> Iterator[str]:
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )
     thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    if getattr(app, "base_url", None) == "":  # an app whose Link headers need its address
+        app.base_url = url  # type: ignore[attr-defined]
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield url
     finally:
         server.shutdown()
         server.server_close()

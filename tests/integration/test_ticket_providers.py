@@ -279,6 +279,39 @@ def test_a_keyed_comment_lands_once_even_when_its_answer_was_lost(
     assert sum("fired again" in t for t in tickets.comment_texts(ticket.id)) == 1
 
 
+def _pad(name: str, app: Any, ticket_id: str, n: int) -> None:
+    """`n` comments people wrote on the ticket, straight into the server's state."""
+    bodies = [f"Comment {k} by a person." for k in range(n)]
+    if name == "jira":
+        app.comments.setdefault(ticket_id, []).extend(bodies)
+    elif name == "servicenow":
+        app.records[ticket_id].setdefault("_notes", []).extend(bodies)
+    elif name == "zendesk":
+        app.tickets[int(ticket_id)]["comments"].extend({"body": b} for b in bodies)
+    else:
+        app.issues[int(ticket_id)]["comments"].extend(bodies)
+
+
+def test_a_keyed_comment_is_found_past_the_first_page_of_a_long_ticket(
+    provider: tuple[str, Any, App],
+) -> None:
+    """An incident's shared ticket collects hundreds of comments: the read-back before a
+    retried post reads every page (each system pages its own way), so a comment posted
+    after the first page's worth is found, not posted twice."""
+    name, tickets, app = provider
+    ticket = tickets.create(DRAFT)
+    pages = 1100 if name == "servicenow" else 250  # past its first page (1,000 / 100)
+    _pad(name, app, ticket.id, pages)
+    tickets.comment(ticket.id, "Alarm fired again.", key="A-1:refire:9")
+    _pad(name, app, ticket.id, 30)
+    posts = sum(1 for r in app.requests if r.method in ("POST", "PUT", "PATCH"))
+    tickets.comment(ticket.id, "Alarm fired again.", key="A-1:refire:9", verify=True)
+    assert sum(1 for r in app.requests if r.method in ("POST", "PUT", "PATCH")) == posts
+    texts = tickets.comment_texts(ticket.id)
+    assert sum("fired again" in t for t in texts) == 1
+    assert texts.index(next(t for t in texts if "fired again" in t)) >= pages  # in order
+
+
 def test_redmine_create_with_a_due_date_in_the_past_sets_its_start_date() -> None:
     """Redmine refuses a due date before the start date (which defaults to today): an
     alarm delivered late (a redrive, an outage) must still get its ticket."""

@@ -37,6 +37,10 @@ class JiraApi(App):
         "31": ("Done", "done"),
     }
 
+    # Jira may return fewer comments than maxResults asks (the cap is the site's): a
+    # low one here, so a read-back that stops at its first page is caught.
+    comment_page_cap = 100
+
     def __init__(self) -> None:
         super().__init__()
         self.issues: dict[str, dict[str, Any]] = {}
@@ -177,7 +181,11 @@ class JiraApi(App):
         if key not in self.issues:
             return json_response(404, {"errorMessages": ["Issue does not exist"]})
         found = [{"id": str(i + 1), "body": b} for i, b in enumerate(self.comments.get(key, []))]
-        return json_response(200, {"startAt": 0, "total": len(found), "comments": found})
+        q = parse_qs(query)
+        start = int(q.get("startAt", ["0"])[0])
+        size = min(int(q.get("maxResults", ["5000"])[0]), self.comment_page_cap)
+        return json_response(200, {"startAt": start, "maxResults": size, "total": len(found),
+                                   "comments": found[start : start + size]})  # fmt: skip
 
     def transitions(self, body: Any, key: str, query: str = "") -> Response:
         key = self._key(key)
@@ -357,7 +365,12 @@ class ServiceNowApi(App):
         terms = dict(t.split("=", 1) for t in q.split("^") if "=" in t)
         rec = self.records.get(terms.get("element_id", ""), {})
         notes = rec.get("_notes", []) if terms.get("element") == "work_notes" else []
-        return json_response(200, {"result": [{"value": n} for n in notes]})
+        params = parse_qs(query)
+        offset = int(params.get("sysparm_offset", ["0"])[0])
+        limit = min(int(params.get("sysparm_limit", ["10000"])[0]), 10000)
+        return json_response(
+            200, {"result": [{"value": n} for n in notes[offset : offset + limit]]}
+        )
 
     def users(self, body: Any, query: str = "") -> Response:
         q = parse_qs(query).get("sysparm_query", [""])[0]
@@ -449,7 +462,21 @@ class ZendeskApi(App):
             {"id": i + 1, "body": c.get("body", ""), "public": c.get("public", True)}
             for i, c in enumerate(t["comments"])
         ]
-        return json_response(200, {"comments": found, "next_page": None, "count": len(found)})
+        q = parse_qs(query)
+        if "page[size]" not in q:  # offset pagination: 100 a page, `next_page` after it
+            page = int(q.get("page", ["1"])[0])
+            more = len(found) > page * 100
+            return json_response(200, {"comments": found[(page - 1) * 100 : page * 100],
+                                       "next_page": f"/comments.json?page={page + 1}" if more else None,
+                                       "count": len(found)})  # fmt: skip
+        size = min(int(q["page[size]"][0]), 100)  # cursor pagination: 100 a page at most
+        start = int(q.get("page[after]", ["0"])[0])  # the cursor: the last id seen
+        chunk = found[start : start + size]
+        more = start + size < len(found)
+        return json_response(200, {"comments": chunk,
+                                   "meta": {"has_more": more, "after_cursor": str(start + size) if chunk else None,
+                                            "before_cursor": str(start)},
+                                   "links": {"next": None, "prev": None}})  # fmt: skip
 
     def update(self, body: Any, tid: str, query: str = "") -> Response:
         t = self.tickets.get(int(tid))
@@ -512,6 +539,8 @@ class GitHubApi(App):
         ("GET", r"/repos/acme/ops/issues/(\d+)/comments", "comments_of"),
     ]
 
+    base_url = ""  # set by serve(): the Link headers' address
+
     def __init__(self) -> None:
         super().__init__()
         self.issues: dict[int, dict[str, Any]] = {}
@@ -565,7 +594,16 @@ class GitHubApi(App):
         i = self.issues.get(int(n))
         if not i:
             return json_response(404, {"message": "Not Found"})
-        return json_response(200, [{"id": k + 1, "body": b} for k, b in enumerate(i["comments"])])
+        found = [{"id": k + 1, "body": b} for k, b in enumerate(i["comments"])]
+        q = {k: v[0] for k, v in parse_qs(query).items()}
+        per_page, page = min(int(q.get("per_page", 30)), 100), int(q.get("page", 1))
+        headers = {}
+        if page * per_page < len(found):  # GitHub pages with a Link header
+            nxt = urlencode(q | {"page": str(page + 1)})
+            headers["Link"] = (
+                f'<{self.base_url}/repos/acme/ops/issues/{n}/comments?{nxt}>; rel="next"'
+            )
+        return json_response(200, found[(page - 1) * per_page : page * per_page], headers)
 
     def comment(self, body: Any, n: str, query: str = "") -> Response:
         i = self.issues.get(int(n))

@@ -150,6 +150,12 @@ def get_by_number(
     return None if doc is None else parse(require(doc, field, system))
 
 
+# A read-back reads a ticket's comments page after page, this many pages at most (5,000
+# comments or more): an incident's shared ticket collects every member's comments, more
+# than a first page holds.
+COMMENT_PAGES = 50
+
+
 def comment_ref(key: str) -> str:
     """The short reference a keyed comment carries, so that a retry can find it."""
     return "opslink ref " + hashlib.sha256(key.encode()).hexdigest()[:12]

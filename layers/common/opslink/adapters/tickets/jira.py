@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote, urlparse
 
 from opslink.adapters.tickets.common import (
+    COMMENT_PAGES,
     KeyedComments,
     already,
     draft_key,
@@ -229,13 +230,19 @@ class JiraTickets(KeyedComments):
         )
 
     def comment_texts(self, ticket_id: str) -> list[str]:
-        doc = self.http.request(
-            "GET",
-            f"{self.api}/issue/{quote(ticket_id, safe='')}/comment",
-            params={"maxResults": 1000},
-            what=f"comments of {ticket_id}",
-        )
-        comments = (doc or {}).get("comments") or []
+        # Page by startAt until `total`: Jira may return fewer than maxResults asks for.
+        comments: list[Any] = []
+        for _ in range(COMMENT_PAGES):
+            doc = self.http.request(
+                "GET",
+                f"{self.api}/issue/{quote(ticket_id, safe='')}/comment",
+                params={"startAt": len(comments), "maxResults": 1000, "orderBy": "created"},
+                what=f"comments of {ticket_id}",
+            )
+            page = (doc or {}).get("comments") or []
+            comments += page
+            if not page or len(comments) >= int((doc or {}).get("total") or 0):
+                break
         return [adf_text(c.get("body")) if self.v3 else str(c.get("body", "")) for c in comments]
 
     def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:

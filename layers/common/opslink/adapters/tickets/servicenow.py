@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from opslink.adapters.tickets.common import (
+    COMMENT_PAGES,
     KeyedComments,
     already,
     draft_key,
@@ -232,17 +233,27 @@ class ServiceNowTickets(KeyedComments):
         )
 
     def comment_texts(self, ticket_id: str) -> list[str]:
-        doc = self.http.request(
-            "GET",
-            JOURNAL,
-            params={
-                "sysparm_query": f"element_id={ticket_id}^element=work_notes",
-                "sysparm_fields": "value",
-                "sysparm_limit": 1000,
-            },
-            what=f"work notes of {ticket_id}",
-        )
-        return [str(r.get("value", "")) for r in (doc or {}).get("result") or []]
+        # Page by offset in a stable order (oldest first) until a page comes back short.
+        notes: list[str] = []
+        for _ in range(COMMENT_PAGES):
+            doc = self.http.request(
+                "GET",
+                JOURNAL,
+                params={
+                    "sysparm_query": (
+                        f"element_id={ticket_id}^element=work_notes^ORDERBYsys_created_on"
+                    ),
+                    "sysparm_fields": "value",
+                    "sysparm_limit": 1000,
+                    "sysparm_offset": len(notes),
+                },
+                what=f"work notes of {ticket_id}",
+            )
+            page = (doc or {}).get("result") or []
+            notes += [str(r.get("value", "")) for r in page]
+            if len(page) < 1000:
+                break
+        return notes
 
     def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
         current = self.get(ticket_id)

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from opslink.adapters.tickets.common import (
+    COMMENT_PAGES,
     KeyedComments,
     already,
     draft_key,
@@ -181,12 +182,22 @@ class ZendeskTickets(KeyedComments):
                   f"comment on {ticket_id}", idempotent=False)  # fmt: skip
 
     def comment_texts(self, ticket_id: str) -> list[str]:
-        doc = self.http.request(
-            "GET",
-            f"/api/v2/tickets/{ticket_id}/comments.json",
-            what=f"comments of {ticket_id}",
-        )
-        return [str(c.get("body", "")) for c in (doc or {}).get("comments") or []]
+        # Cursor pagination (page[size], at most 100 a page): every page, oldest first.
+        texts: list[str] = []
+        params: dict[str, Any] = {"page[size]": 100}
+        for _ in range(COMMENT_PAGES):
+            doc = self.http.request(
+                "GET",
+                f"/api/v2/tickets/{ticket_id}/comments.json",
+                params=params,
+                what=f"comments of {ticket_id}",
+            )
+            texts += [str(c.get("body", "")) for c in (doc or {}).get("comments") or []]
+            meta = (doc or {}).get("meta") or {}
+            if not meta.get("has_more") or not meta.get("after_cursor"):
+                break
+            params = {"page[size]": 100, "page[after]": str(meta["after_cursor"])}
+        return texts
 
     def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
         current = self.get(ticket_id)
