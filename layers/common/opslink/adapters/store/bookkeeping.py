@@ -35,13 +35,12 @@ class Bookkeeping(TableBase):
         )
 
     def rejections(self, day: datetime) -> list[dict[str, Any]]:
-        out = self._call(
-            "query",
+        items = self._query(  # every page: a flood of bad input outgrows one
             TableName=self.table,
             KeyConditionExpression="pk = :p",
             ExpressionAttributeValues=_to_item({":p": keys.rejections_partition(day)}),
         )
-        return [_from_item(i) for i in out.get("Items", [])]
+        return [_from_item(i) for i in items]
 
     def delivery_seen(self, delivery_id: str) -> bool:
         out = self._call(

@@ -157,15 +157,14 @@ class FaultRecords(TableBase):
     def faults(self, state: str | None = None, limit: int = 100) -> list[Any]:
         from opslink.faults import Fault
 
-        out = self._call(
-            "query",
+        items = self._query(  # every page: a year of faults outgrows one
             TableName=self.table,
             KeyConditionExpression="pk = :p",
             ExpressionAttributeValues=_to_item({":p": keys.FAULTS_PARTITION}),
         )
         found = [
             _counted(Fault.model_validate_json(doc["doc"]), doc)
-            for doc in (_from_item(i) for i in out.get("Items", []))
+            for doc in (_from_item(i) for i in items)
             if "doc" in doc  # not the open slots
         ]
         found = [f for f in found if state is None or f.state == state]

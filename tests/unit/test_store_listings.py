@@ -1,0 +1,35 @@
+"""Listings read every page: DynamoDB answers a Query with 1 MB at most (moto as well),
+and a listing that stops at its first page leaves the rest out without a word."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from opslink.adapters.store.bookkeeping import Bookkeeping
+from tests.unit.conftest import Clock
+
+
+def test_a_day_of_rejections_beyond_one_page_is_listed_whole(deps: Any, clock: Clock) -> None:
+    books = Bookkeeping(deps.store.table, deps.store.client)
+    for n in range(320):  # ~4 KB each (reason and excerpt kept to 2,000 characters)
+        books.record_rejection("sns", f"bad payload {n}: " + "r" * 2000, "e" * 2000,
+                               clock() + timedelta(seconds=n))  # fmt: skip
+    listed = books.rejections(clock())
+    assert len(listed) == 320
+    assert {r["reason"].split(":")[0] for r in listed} == {f"bad payload {n}" for n in range(320)}
+
+
+def test_waiting_comments_behind_a_week_of_delivered_ones_are_all_listed(
+    deps: Any, clock: Clock
+) -> None:
+    outbox = deps.outbox
+    # A busy ticket's partition keeps a week of delivered comments (30 KB each at most):
+    # the filter for the waiting ones runs after DynamoDB's 1 MB page.
+    for n in range(60):
+        outbox.queue_comment("T-9", f"a1:old:{n:03d}", "x" * 29_000, clock(), "a1")
+        outbox.comment_delivered("T-9", f"a1:old:{n:03d}")
+    for n in range(3):  # keys sorting after the delivered ones: on a later page
+        outbox.queue_comment("T-9", f"z1:new:{n}", f"Waiting {n}.", clock(), "z1")
+    waiting = outbox.queued_comments("T-9")
+    assert [w["key"] for w in waiting] == ["z1:new:0", "z1:new:1", "z1:new:2"]
