@@ -33,3 +33,20 @@ def test_waiting_comments_behind_a_week_of_delivered_ones_are_all_listed(
         outbox.queue_comment("T-9", f"z1:new:{n}", f"Waiting {n}.", clock(), "z1")
     waiting = outbox.queued_comments("T-9")
     assert [w["key"] for w in waiting] == ["z1:new:0", "z1:new:1", "z1:new:2"]
+
+
+def test_listing_more_alerts_than_one_page_holds(deps: Any) -> None:
+    from tests.unit.fakes import opened_alert
+
+    alert_id = opened_alert(deps)["alert_id"]
+    client, table = deps.store.client, deps.store.table
+    item = client.get_item(TableName=table, Key={"pk": {"S": f"ALERT#{alert_id}"},
+                                                 "sk": {"S": "ALERT"}})["Item"]  # fmt: skip
+    item["padding"] = {"S": "p" * 1500}  # an alert with its notes: ~2 KB or more
+    for n in range(600):  # copies of a real alert item: more than one 1 MB index page
+        copy = dict(item) | {"pk": {"S": f"ALERT#A-copy{n:04d}"},
+                             "alert_id": {"S": f"A-copy{n:04d}"},
+                             "gsi1sk": {"S": f"{item['gsi1sk']['S']}#{n:04d}"}}  # fmt: skip
+        client.put_item(TableName=table, Item=copy)
+    assert len(deps.store.list_alerts(limit=1000)) == 601
+    assert len(deps.store.list_alerts(status="open", limit=550)) == 550

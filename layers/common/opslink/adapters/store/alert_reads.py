@@ -144,9 +144,13 @@ class AlertReads(WithJournal):
                 "ScanIndexForward": False,
                 "Limit": limit,
             }
-            out = self._call("query", **kwargs)
-            for item in out.get("Items", []):
-                alert = _alert_from(_from_item(item))
-                by_id[alert.alert_id] = alert
+            seen = 0
+            for page in self._pages(**kwargs):  # a page stops at 1 MB (~500 alerts)
+                for item in page.get("Items", []):
+                    alert = _alert_from(_from_item(item))
+                    by_id[alert.alert_id] = alert
+                seen += len(page.get("Items", []))
+                if seen >= limit:
+                    break
         alerts = sorted(by_id.values(), key=lambda a: a.triggered_at, reverse=True)
         return alerts[:limit]
