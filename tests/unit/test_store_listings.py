@@ -50,3 +50,18 @@ def test_listing_more_alerts_than_one_page_holds(deps: Any) -> None:
         client.put_item(TableName=table, Item=copy)
     assert len(deps.store.list_alerts(limit=1000)) == 601
     assert len(deps.store.list_alerts(status="open", limit=550)) == 550
+
+
+def test_listing_more_builtin_tickets_than_one_page_holds(deps: Any, clock: Clock) -> None:
+    from tests.unit.fakes import opened_alert
+
+    tickets = deps.tickets
+    ticket_id = str(deps.store.get(opened_alert(deps)["alert_id"]).ticket_id)
+    client, table = tickets.client, tickets.table
+    item = client.get_item(TableName=table, Key=tickets._key(ticket_id))["Item"]
+    item["description"] = {"S": "d" * 3000}  # a ticket with its description and comments
+    for n in range(400):  # more than one 1 MB page of the tickets' index
+        client.put_item(TableName=table, Item=dict(item) | {
+            "pk": {"S": f"TICKET#C-{n:04d}"}, "gsi1sk": {"S": f"{item['gsi1sk']['S']}#{n:04d}"}
+        })  # fmt: skip
+    assert len(tickets.list(limit=401)) == 401

@@ -310,7 +310,7 @@ class BuiltinTicketSystem(KeyedComments):
             out = self._call("query", **kwargs)
             page = [self._ticket(i) for i in out.get("Items", [])]
             tickets += [t for t in page if where is None or where(t)]
-            if "LastEvaluatedKey" not in out or where is None:
+            if "LastEvaluatedKey" not in out:  # a page stops at 1 MB: tickets with comments
                 break
             kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
         return tickets[:limit]
