@@ -15,6 +15,7 @@ Faults injected on the ticket API, with a seeded random generator:
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -721,7 +722,7 @@ def comment_faults(
         stamps = [(at + timedelta(minutes=k)).isoformat() for k in range(1, refires + 1)]
         for alert in _all_alerts(deps):
             ticket = app.tickets.get(int(alert.ticket_id)) if alert.ticket_id else None
-            mine = f"Alarm `{alert.alarm_name}` fired again at "
+            mine = f"Alarm `{alert.alarm_name}` fired again at "  # Zendesk keeps Markdown
             bodies = [str(c.get("body", "")) for c in (ticket or {}).get("comments", [])]
             order = [k for b in bodies if mine in b for k, st in enumerate(stamps) if st in b]
             for k in range(refires):
@@ -771,16 +772,23 @@ class NotesOutcome:
         )
 
 
-def status_notes(system: str, alarms: int, rate: float = 0.3, workers: int = 8) -> NotesOutcome:
+def status_notes(
+    system: str, alarms: int, rate: float = 0.3, workers: int = 8, correlated: bool = False
+) -> NotesOutcome:
     """Alarms open their tickets, then return to OK while a share of ticket calls fail
-    (answers lost after the work included): every ticket must end resolved, with its
-    "returned to OK" note exactly once (Jira and GitHub change the state and add the note
-    in two calls; Zendesk and ServiceNow in one)."""
+    (answers lost after the work included): every ticket must end resolved, with each
+    alarm's "returned to OK" note exactly once (Jira and GitHub change the state and add
+    the note in two calls; Zendesk and ServiceNow in one). `correlated`: the alarms are one
+    incident's, on its one ticket, which the last clearing resolves with the incident's
+    note, once (counted with the notes)."""
     out = NotesOutcome(system=system, alarms=alarms)
     policy = IngestPolicy(lease=timedelta(seconds=1))
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
     tally = Outcome(alarms=alarms)
-    with world(system=system) as (deps, app), ThreadPoolExecutor(workers) as pool:
+    with (
+        world(system=system, correlated=correlated) as (deps, app),
+        ThreadPoolExecutor(workers) as pool,
+    ):
         _fire_all(pool, deps, policy, at, alarms, tally)
         app.rate = rate
         cleared = at + timedelta(minutes=3)
@@ -798,11 +806,20 @@ def status_notes(system: str, alarms: int, rate: float = 0.3, workers: int = 8) 
             tally.parked,
             dict(app.injected),
         )
+        texts_of: dict[str, list[str]] = {}
         for alert in _all_alerts(deps):
             ticket = deps.tickets.get(alert.ticket_id) if alert.ticket_id else None
-            texts = deps.tickets.comment_texts(alert.ticket_id) if alert.ticket_id else []  # type: ignore[attr-defined]
-            n = sum("returned to OK" in t for t in texts)
+            if alert.ticket_id and alert.ticket_id not in texts_of:
+                texts_of[alert.ticket_id] = deps.tickets.comment_texts(alert.ticket_id)  # type: ignore[attr-defined]
+            texts = texts_of.get(alert.ticket_id or "", [])
+            # its own note (a code span on Markdown systems, plain text from Jira's ADF)
+            mine = re.compile(rf"Alarm `?{re.escape(alert.alarm_name)}`? returned to OK")
+            n = sum(bool(mine.search(t)) for t in texts)
             out.notes_missing += n == 0
             out.notes_duplicated += max(0, n - 1)
             out.not_resolved += ticket is None or ticket.status.value not in ("resolved", "closed")
+        for texts in texts_of.values() if correlated else ():  # the incident's own note
+            n = sum(" resolved: all " in t for t in texts)
+            out.notes_missing += n == 0
+            out.notes_duplicated += max(0, n - 1)
         return out

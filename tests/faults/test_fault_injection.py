@@ -84,6 +84,14 @@ def test_status_notes_exactly_once_under_ticket_faults(system: str) -> None:
     assert sum(out.injected.values()) > 0, out.line()
 
 
+def test_one_incident_clears_under_ticket_faults() -> None:
+    # Alert correlation on: one incident's alarms clear while ticket calls fail; its one
+    # ticket ends resolved, each alarm's OK note and the incident's note on it once.
+    out = scenarios.status_notes("zendesk", SCALE // 4, rate=0.3, correlated=True)
+    assert out.notes_missing == 0 and out.notes_duplicated == 0, out.line()
+    assert out.not_resolved == 0, out.line()
+
+
 def test_job_platform_down_circuit_budget_and_handovers() -> None:
     out = scenarios.job_platform_down(8).figures
     assert out["platform calls while down"] == 3  # then the circuit stops calling it
