@@ -2,10 +2,12 @@
 scaled down). Prints one line per scenario; targets: 0 lost, 0 duplicate tickets, 0
 orphan tickets, 0 duplicate alerts or executions.
 
-    .venv/bin/python bench/faults.py [ALARMS] [notes|redmine|store]   (default 1000;
-        `notes`: only the status-notes scenario per system; `redmine`: only the scenarios
-        on the real Redmine, which scripts/redmine-local.sh starts; `store`: only DynamoDB
-        throttling and lost answers)
+    .venv/bin/python bench/faults.py [ALARMS] [notes|redmine|store|incident]   (default
+        1000; `notes`: only the status-notes scenario per system; `redmine`: only the
+        scenarios on the real Redmine, which scripts/redmine-local.sh starts; `store`:
+        only DynamoDB throttling and lost answers; `incident`: only the alarms of one
+        incident (correlation on) on its shared ticket, up to 50: re-fire comments and
+        the clearing under 30 % ticket faults)
 
 Scenarios: each alarm delivered 3x concurrently across 100 resources; 30 % of ticket
 calls failing (5xx, 429 with Retry-After, timeouts before and after the work) with
@@ -42,6 +44,7 @@ from tests.faults.store_faults import (
 )
 
 SHARD = 100  # alarms per table: moto copies a whole table on every transaction
+INCIDENT_SHARD = 50  # one incident's alarms: every comment goes to its one ticket
 
 
 def _sharded(alarms: int, run: Any) -> scenarios.Outcome:
@@ -89,9 +92,34 @@ def _sharded(alarms: int, run: Any) -> scenarios.Outcome:
     return total
 
 
+def _incident(alarms: int) -> bool:
+    """Alert correlation on (the default): the alarms are one incident's, on one shared
+    ticket. Re-fire comments and the clearing under 30% ticket faults. True on a miss."""
+    n = min(alarms, INCIDENT_SHARD)
+    started = time.monotonic()
+    out = scenarios.comment_faults(n, refires=2, rate=0.3, correlated=True)
+    bad = out.lost + out.duplicate_tickets + out.orphan_tickets + out.duplicate_alerts
+    bad += out.comments_missing + out.comments_duplicated + out.comments_out_of_order
+    print(f"one incident, 30% ticket-call faults on re-fire comments (2 per alarm): "
+          f"{out.line()} [{time.monotonic() - started:.0f}s]", flush=True)  # fmt: skip
+    for system in ("jira", "zendesk", "servicenow", "github"):
+        started = time.monotonic()
+        notes = scenarios.status_notes(system, n, rate=0.3, correlated=True)
+        bad += notes.notes_missing + notes.notes_duplicated + notes.not_resolved
+        print(f"one incident clearing, 30% faults, {notes.line()} "
+              f"[{time.monotonic() - started:.0f}s]", flush=True)  # fmt: skip
+    return bool(bad)
+
+
 def main(
-    alarms: int, notes_only: bool = False, redmine_only: bool = False, store_only: bool = False
+    alarms: int,
+    notes_only: bool = False,
+    redmine_only: bool = False,
+    store_only: bool = False,
+    incident_only: bool = False,
 ) -> int:
+    if incident_only:
+        return 1 if _incident(alarms) else 0
     failed = False
     correlated = (
         "DynamoDB: the same faults, correlation on, every alarm clearing",
@@ -185,4 +213,4 @@ def _redmine(alarms: int) -> bool:
 if __name__ == "__main__":
     flags = sys.argv[2:]
     sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000, "notes" in flags,
-                  "redmine" in flags, "store" in flags))  # fmt: skip
+                  "redmine" in flags, "store" in flags, "incident" in flags))  # fmt: skip
