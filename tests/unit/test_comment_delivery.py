@@ -114,3 +114,47 @@ def test_a_hold_that_ran_out_is_taken_over_and_only_its_holder_releases_it(deps:
     outbox.release_delivery("T-1", "next-run")
     assert outbox.hold_delivery("T-1", "third-run", 60)
     assert outbox.hold_delivery("T-2", "third-run", 60)  # one hold per ticket
+
+
+def _failing_posts(tickets: Any, fails: Any) -> list[int]:
+    """Posts fail as `fails(n)` says for the n-th post (a 503 before any work)."""
+    from opslink.errors import TicketSystemError
+
+    inner, calls = tickets._post_comment, []
+
+    def post(ticket_id: str, text: str, author: str) -> None:
+        calls.append(len(calls) + 1)
+        if fails(len(calls)):
+            raise TicketSystemError("builtin: 503 Service Unavailable")
+        inner(ticket_id, text, author)
+
+    tickets._post_comment = post
+    return calls
+
+
+def test_a_flaky_ticket_system_gets_a_second_try_once_it_took_a_comment(
+    deps: Any, clock: Clock
+) -> None:
+    ticket_id = _ticket(deps)
+    for n in range(6):
+        deps.outbox.queue_comment(ticket_id, f"a{n}:refire", f"Re-fire {n}.", clock(), f"a{n}")
+    calls = _failing_posts(deps.tickets, lambda n: n % 2 == 0)  # every other post: 503
+    done = drain(deps.outbox, deps.tickets, ticket_id)
+    # one pass, not one pass per failure: each failed post is tried again once
+    assert done == {"delivered": 6, "failed": 0, "left": 0, "busy": 0}
+    assert _posted(deps, ticket_id) == [f"Re-fire {n}." for n in range(6)]
+    assert len(calls) == 11
+
+
+def test_a_ticket_system_that_is_down_is_tried_once_per_run(deps: Any, clock: Clock) -> None:
+    ticket_id = _ticket(deps)
+    for n in range(3):
+        deps.outbox.queue_comment(ticket_id, f"a{n}:refire", f"Re-fire {n}.", clock(), f"a{n}")
+    calls = _failing_posts(deps.tickets, lambda n: True)
+    assert drain(deps.outbox, deps.tickets, ticket_id)["failed"] == 1
+    assert len(calls) == 1  # nothing taken this run: no second try, the rest waits in order
+    assert [c["key"] for c in deps.outbox.queued_comments(ticket_id)] == [
+        "a0:refire",
+        "a1:refire",
+        "a2:refire",
+    ]

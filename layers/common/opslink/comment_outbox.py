@@ -19,7 +19,13 @@ from uuid import uuid4
 from aws_lambda_powertools import Logger
 
 from opslink.deadline import MARGIN_SECONDS, expired, remaining
-from opslink.errors import RetryableError, StoreError, TicketClosedForGood, TicketSystemError
+from opslink.errors import (
+    RetryableError,
+    StoreError,
+    TicketClosedForGood,
+    TicketSystemError,
+    TicketSystemRejected,
+)
 from opslink.models import TicketStatus
 from opslink.ports import Commentable, CommentQueue
 from opslink.ports.records import QueuedComment
@@ -168,8 +174,11 @@ def _deliver_ticket(
     outbox: CommentQueue, tickets: Commentable, ticket_id: str, done: dict[str, int]
 ) -> None:
     """The ticket's queue in order, read while holding it; then read again for comments
-    queued meanwhile by runs that found it held, until none is new."""
+    queued meanwhile by runs that found it held, until none is new. A comment that fails
+    once after the ticket took one this run is tried once more (a flaky system, not a
+    down one: an incident's shared ticket would otherwise take a pass per failure)."""
     tried: set[str] = set()
+    took = False
     while True:
         fresh = [i for i in outbox.queued_comments(ticket_id) if str(i["key"]) not in tried]
         if not fresh:
@@ -181,24 +190,43 @@ def _deliver_ticket(
                 done["left"] += 1
                 continue
             try:
-                if item.get("status"):  # a state change kept with its note: idempotent, then
-                    cast(Any, tickets).set_status(ticket_id, TicketStatus(str(item["status"])))
-                tickets.comment(ticket_id, str(item["text"]), key=key, verify=True)
-            except TicketClosedForGood as exc:
-                # It can never land there: kept on the alert's own record instead (a
-                # follow-up ticket, when the alarm fires again, gets the ones still waiting).
-                _keep_on_alert(outbox, item, exc)
-                outbox.comment_delivered(ticket_id, key)
-                continue
+                posted = _deliver(outbox, tickets, ticket_id, item, again=took)
             except TicketSystemError as exc:
                 done["failed"] += 1
                 logger.warning("queued comment still failing",
                                extra={"ticket_id": ticket_id, "error": str(exc)})  # fmt: skip
                 return  # the rest of its queue keeps its order for the next run
-            outbox.comment_delivered(ticket_id, key)
-            done["delivered"] += 1
+            took |= posted
+            done["delivered"] += posted
         if expired(2.0):
             return
+
+
+def _deliver(
+    outbox: CommentQueue, tickets: Commentable, ticket_id: str, item: QueuedComment, again: bool
+) -> bool:
+    """One queued comment (with its state change), verified first, then marked done: True
+    when it is on the ticket, False when it was kept on its alert instead."""
+    key, posted = str(item["key"]), True
+    for attempt in (1, 2):
+        try:
+            if item.get("status"):  # a state change kept with its note: idempotent, then it
+                cast(Any, tickets).set_status(ticket_id, TicketStatus(str(item["status"])))
+            tickets.comment(ticket_id, str(item["text"]), key=key, verify=True)
+            break
+        except TicketClosedForGood as exc:
+            # It can never land there: kept on the alert's own record instead (a follow-up
+            # ticket, when the alarm fires again, gets the ones still waiting).
+            _keep_on_alert(outbox, item, exc)
+            posted = False
+            break
+        except TicketSystemRejected:
+            raise  # refused as it is: another try would be refused too
+        except TicketSystemError:
+            if attempt == 2 or not again or expired(2.0):
+                raise
+    outbox.comment_delivered(ticket_id, key)
+    return posted
 
 
 def _keep_on_alert(outbox: CommentQueue, item: QueuedComment, error: Exception) -> None:
