@@ -115,3 +115,23 @@ def test_concurrent_first_failures_open_one_fault_told_once(deps: IngestDeps, cl
     reporter.failed("job_platform", "awx", JobPlatformError("503"), {}, start + timedelta(hours=1))
     assert len(_records(deps).faults(state="open")) == 1
     assert len(_records(deps).faults()) == 2
+
+
+def test_a_recovery_met_by_a_concurrent_write_is_retried_not_taken_as_done(
+    deps: IngestDeps, clock: Clock
+) -> None:
+    from tests.unit.test_transaction_refusals import refuse_transactions
+
+    notes = Recording()
+    reporter = FaultReporter(_records(deps), notes)
+    reporter.failed("ticket_system", "jira", TicketSystemError("503"), {}, clock())
+    clock.advance(minutes=10)
+    store: Any = deps.store
+    # another write to the fault's items at that moment: nobody recovered it yet
+    with refuse_transactions(store.client, 1, "TransactionConflict", "None") as refused:
+        recovered = reporter.recovered("ticket_system", "jira", clock())
+    assert refused.count == 1
+    assert recovered is not None and recovered.state == "recovered"
+    [fault] = _records(deps).faults()
+    assert fault.state == "recovered"
+    assert notes.sent[-1][2]["kind"] == "fault_recovered"
