@@ -267,3 +267,21 @@ def test_the_unfolded_reads_count_every_journal_item_they_go_through(ddb: Any) -
     kpis.journal_items_read = 0
     assert store.journal.kpi_counters(T0)["all"]["alerts"] == 2
     assert kpis.journal_items_read == 0  # the checkpoint is past both events
+
+
+def test_a_fold_met_by_a_concurrent_write_is_retried_not_taken_as_raced(ddb: Any) -> None:
+    from tests.unit.test_transaction_refusals import refuse_transactions
+
+    clock = Clock(T0)
+    store = _store(ddb, clock)
+    for i in range(4):
+        assert store.journal.record_event(_opened(i, T0))
+    clock.now = T0 + FOLD_LAG + timedelta(seconds=1)
+    # a write to one of its rows at that moment (no condition failed): the same again
+    with refuse_transactions(ddb, 1, "TransactionConflict", "None", "None") as refused:
+        done = store.journal.fold_kpis()
+    assert refused.count == 1
+    assert (done.events, done.raced) == (4, False)
+    assert store.journal.kpi_counters(T0)["all"]["alerts"] == 4
+    assert store.journal.fold_kpis().events == 0  # counted once
+    assert store.journal.kpi_counters(T0)["all"]["alerts"] == 4

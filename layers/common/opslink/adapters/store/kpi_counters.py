@@ -28,6 +28,7 @@ from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.clock import Clock, utcnow
+from opslink.errors import StoreError
 from opslink.journal import FOLD_LAG, FOLD_SLACK, FoldResult
 
 FOLD_CHECKPOINT = keys.checkpoint("kpi-fold")
@@ -212,8 +213,15 @@ class KpiCounters(TableBase):
         }
         if old is not None:
             put["ExpressionAttributeValues"] = _to_item({":old": old})
-        try:
-            self._call("transact_write_items", TransactItems=[*items, {"Put": put}])
-        except ClientError:
-            return None
-        return True
+        for attempt in (1, 2, 3):
+            try:
+                self._call("transact_write_items", TransactItems=[*items, {"Put": put}])
+                return True
+            except ClientError as exc:
+                codes = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+                if "TransactionConflict" not in codes or "ConditionalCheckFailed" in codes:
+                    return None
+                if attempt == 3:  # the checkpoint did not move: the next fold does it
+                    raise StoreError(f"DynamoDB kept refusing the KPI fold: {exc}") from exc
+                # a write to one of its rows at that moment: the same, all or nothing, again
+        return None
