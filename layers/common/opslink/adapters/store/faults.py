@@ -101,47 +101,43 @@ class FaultRecords(TableBase):
                 "count": max(fault.count, int(current.get("n", 0)) + 1),
             }
         )
+        close = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": _to_item({"pk": keys.FAULTS_PARTITION, "sk": current["sk"]}),
+                    "UpdateExpression": "SET #s = :r, doc = :d",
+                    "ConditionExpression": "#s = :open",
+                    "ExpressionAttributeNames": {"#s": "state"},
+                    "ExpressionAttributeValues": _to_item(
+                        {":r": "recovered", ":d": fault.model_dump_json(), ":open": "open"}
+                    ),
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": _to_item(self._slot(component, integration)),
+                    "UpdateExpression": "SET #s = :closed",
+                    "ExpressionAttributeNames": {"#s": "state"},
+                    "ExpressionAttributeValues": _to_item({":closed": "closed"}),
+                }
+            },
+        ]
         for attempt in (1, 2, 3):
             try:
-                self._call(
-                    "transact_write_items",
-                    TransactItems=[
-                        {
-                            "Update": {
-                                "TableName": self.table,
-                                "Key": _to_item({"pk": keys.FAULTS_PARTITION, "sk": current["sk"]}),
-                                "UpdateExpression": "SET #s = :r, doc = :d",
-                                "ConditionExpression": "#s = :open",
-                                "ExpressionAttributeNames": {"#s": "state"},
-                                "ExpressionAttributeValues": _to_item(
-                                    {
-                                        ":r": "recovered",
-                                        ":d": fault.model_dump_json(),
-                                        ":open": "open",
-                                    }
-                                ),
-                            }
-                        },
-                        {
-                            "Update": {
-                                "TableName": self.table,
-                                "Key": _to_item(self._slot(component, integration)),
-                                "UpdateExpression": "SET #s = :closed",
-                                "ExpressionAttributeNames": {"#s": "state"},
-                                "ExpressionAttributeValues": _to_item({":closed": "closed"}),
-                            }
-                        },
-                    ],
-                )
+                self._call("transact_write_items", TransactItems=close)
                 return fault
             except ClientError as exc:
                 codes = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
                 if "ConditionalCheckFailed" in codes:
                     return None  # recovered by another invocation: told once
-                if "TransactionConflict" in codes and attempt < 3:
-                    continue  # another write to these items at that moment: again
-                raise StoreError(f"DynamoDB could not close fault {current['sk']}: {exc}") from exc
-        return fault
+                if "TransactionConflict" not in codes or attempt == 3:
+                    raise StoreError(
+                        f"DynamoDB could not close fault {current['sk']}: {exc}"
+                    ) from exc
+                # another write to these items at that moment: again
+        return None
 
     def _open_fault_item(self, component: str, integration: str) -> dict[str, Any] | None:
         """The open fault of an integration, through its slot (consistent reads)."""
