@@ -79,6 +79,23 @@ class TableBase:
                 return
             kwargs = kwargs | {"ExclusiveStartKey": page["LastEvaluatedKey"]}
 
+    def _transact(self, items: list[dict[str, Any]], what: str, attempts: int = 3) -> bool:
+        """One transaction: True when written, False when a condition did not hold (nothing
+        changed). Cancelled by another write to its items at that moment, with no
+        condition at fault, it says nothing about them: the same again, up to `attempts`,
+        then a StoreError."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._call("transact_write_items", TransactItems=items)
+                return True
+            except ClientError as exc:
+                codes = {r.get("Code") for r in exc.response.get("CancellationReasons") or []}
+                if not codes or "ConditionalCheckFailed" in codes:
+                    return False
+                if "TransactionConflict" not in codes or attempt == attempts:
+                    raise StoreError(f"DynamoDB could not {what}: {exc}") from exc
+        return False
+
     def _conditional(self, op: str, **kwargs: Any) -> Any | None:
         """A conditional write: its response, or None when the condition did not hold
         (`_call` turns every other failure into a StoreError)."""

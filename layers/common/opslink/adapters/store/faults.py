@@ -124,20 +124,9 @@ class FaultRecords(TableBase):
                 }
             },
         ]
-        for attempt in (1, 2, 3):
-            try:
-                self._call("transact_write_items", TransactItems=close)
-                return fault
-            except ClientError as exc:
-                codes = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
-                if "ConditionalCheckFailed" in codes:
-                    return None  # recovered by another invocation: told once
-                if "TransactionConflict" not in codes or attempt == 3:
-                    raise StoreError(
-                        f"DynamoDB could not close fault {current['sk']}: {exc}"
-                    ) from exc
-                # another write to these items at that moment: again
-        return None
+        if not self._transact(close, f"close fault {current['sk']}"):
+            return None  # recovered by another invocation: told once
+        return fault
 
     def _open_fault_item(self, component: str, integration: str) -> dict[str, Any] | None:
         """The open fault of an integration, through its slot (consistent reads)."""

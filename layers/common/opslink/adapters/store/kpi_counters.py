@@ -21,14 +21,12 @@ from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
 from opslink.adapters.store import keys
 from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.clock import Clock, utcnow
-from opslink.errors import StoreError
 from opslink.journal import FOLD_LAG, FOLD_SLACK, FoldResult
 
 FOLD_CHECKPOINT = keys.checkpoint("kpi-fold")
@@ -213,15 +211,5 @@ class KpiCounters(TableBase):
         }
         if old is not None:
             put["ExpressionAttributeValues"] = _to_item({":old": old})
-        for attempt in (1, 2, 3):
-            try:
-                self._call("transact_write_items", TransactItems=[*items, {"Put": put}])
-                return True
-            except ClientError as exc:
-                codes = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
-                if "TransactionConflict" not in codes or "ConditionalCheckFailed" in codes:
-                    return None
-                if attempt == 3:  # the checkpoint did not move: the next fold does it
-                    raise StoreError(f"DynamoDB kept refusing the KPI fold: {exc}") from exc
-                # a write to one of its rows at that moment: the same, all or nothing, again
-        return None
+        # None: the checkpoint moved (a fold got there first); a conflict is tried again
+        return self._transact([*items, {"Put": put}], "fold the KPI counters") or None

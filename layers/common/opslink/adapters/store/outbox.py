@@ -10,13 +10,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from botocore.exceptions import ClientError
-
 from opslink.adapters.store import keys
 from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
-from opslink.errors import StoreError
 from opslink.ports.records import QueuedComment
 from opslink.ports.store import AlertStore
 
@@ -82,21 +79,7 @@ class CommentOutbox(TableBase):
                 "ExpressionAttributeValues": _to_item({":n": step}),
             }
         }
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                self._call("transact_write_items", TransactItems=[write, count])
-                return True
-            except ClientError as exc:
-                codes = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
-                if codes and codes[0] == "ConditionalCheckFailed":
-                    return False
-                if "TransactionConflict" not in codes or attempts == 3:
-                    raise StoreError(
-                        f"DynamoDB could not {what} a comment for ticket {ticket_id}: {exc}"
-                    ) from exc
-                # another comment of the same ticket was counted at that moment: again
+        return self._transact([write, count], f"{what} a comment for ticket {ticket_id}")
 
     def hold_delivery(self, ticket_id: str, holder: str, seconds: float) -> bool:
         """Become the ticket's one deliverer for `seconds`: False while another holds it.
