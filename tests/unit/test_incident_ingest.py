@@ -270,7 +270,7 @@ def test_a_member_before_its_incident_ticket_exists_is_retried_without_fallback(
     opener = one(cpu(0), grouped, policy)
     assert opener.retryable
     member = one(cpu(1, at_min=1), grouped, policy)
-    assert member.retryable and "still opening its ticket" in member.reason
+    assert member.retryable and "failed to open its ticket" in member.reason
     assert len(notices) == 1  # the opener's fallback notice only
     monkeypatch.setattr(grouped.tickets, "create", real_create)
     clock.advance(minutes=3)
@@ -555,3 +555,73 @@ def test_any_sequence_keeps_one_open_ticket_per_incident_and_resolves_it_once(
             notes = re.findall(r"Incident (INC-\w+) resolved:", " ".join(
                 c.get("text", "") for c in ticket.comments))  # fmt: skip
             assert len(notes) == len(set(notes)), notes
+
+
+def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """A member's waits for its incident's ticket, recorded instead of slept."""
+    from opslink.ingest import grouping
+
+    slept: list[float] = []
+    monkeypatch.setattr(grouping.time, "sleep", slept.append)
+    return slept
+
+
+def test_a_member_does_not_wait_for_an_opener_whose_delivery_failed(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ticket system fails the opener's delivery: a member arriving then is retried
+    at once (its delivery says why), not after seconds of waiting for a ticket nobody is
+    making; once the opener's retry made it, the member's retry joins it."""
+    from opslink.errors import TicketSystemError
+
+    slept = _no_sleep(monkeypatch)
+    real_create = grouped.tickets.create
+
+    def failing(draft: Any) -> Any:
+        raise TicketSystemError("ticket system away")
+
+    monkeypatch.setattr(grouped.tickets, "create", failing)
+    opener = one(cpu(0), grouped, policy)
+    member = one(cpu(1, at_min=0.5), grouped, policy)
+    assert opener.retryable and member.retryable
+    assert slept == [] and "failed to open its ticket" in member.reason
+    monkeypatch.setattr(grouped.tickets, "create", real_create)
+    clock.advance(minutes=1)
+    assert one(cpu(0), grouped, policy).outcome is Outcome.CREATED  # the opener's retry
+    joined = one(cpu(1, at_min=0.5), grouped, policy)
+    assert (
+        joined.outcome is Outcome.CREATED
+        and joined.ticket_id == grouped.store.get(opener.alert_id).ticket_id
+    )  # type: ignore[union-attr]
+
+
+def test_one_reconciler_pass_finishes_an_incident_whose_members_fired_before_its_opener(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deliveries arrive out of order while the ticket system is away: the opener's alarm
+    is the newest, so the reconciler lists its members first. It does not wait on them
+    (a wait per member would spend its time budget before it reached the opener): one
+    pass gives the opener its ticket and then joins every member to it."""
+    from opslink import reconciler
+    from opslink.errors import TicketSystemError
+
+    slept = _no_sleep(monkeypatch)
+    real_create = grouped.tickets.create
+
+    def failing(draft: Any) -> Any:
+        raise TicketSystemError("ticket system away")
+
+    monkeypatch.setattr(grouped.tickets, "create", failing)
+    opener = one(cpu(0, at_min=4), grouped, policy)  # arrives first, fired last
+    members = [one(cpu(n, at_min=n), grouped, policy) for n in (1, 2, 3)]
+    assert all(r.retryable for r in [opener, *members])
+    monkeypatch.setattr(grouped.tickets, "create", real_create)
+    clock.advance(minutes=5)
+    done = reconciler.reconcile(grouped, policy)
+    ids = [opener.alert_id, *(m.alert_id for m in members)]
+    assert sorted(done["finished"]) == sorted(ids) and done["failed"] == []
+    assert slept == []
+    alerts = [grouped.store.get(i) for i in ids]
+    assert len({a.ticket_id for a in alerts if a}) == 1 and all(a and a.ticket_id for a in alerts)
+    assert [a.incident_role for a in alerts if a] == ["opened", "joined", "joined", "joined"]
+    assert len(grouped.tickets.list()) == 1  # type: ignore[attr-defined]

@@ -46,6 +46,9 @@ class IncidentState:
     follows: str | None = None  # the incident under the same key before it
     resolved_at: datetime | None = None
     resolution: str = ""
+    # The opener's delivery failed before its ticket existed (the ticket system failing):
+    # members stop waiting for that ticket and leave joining it to their retry.
+    opener_stalled_at: datetime | None = None
 
     def after_clearing(self, alert_id: str) -> tuple[bool, str]:
         """Whether `alert_id` clearing (already taken out of `firing`) resolves the

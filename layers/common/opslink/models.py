@@ -289,3 +289,5 @@ class RecordResult(BaseModel):
     ticket_id: str | None = None
     execution_name: str | None = None
     retryable: bool = False
+    # A member whose incident had no ticket yet: it joins once its opener has made it.
+    awaiting_incident: str | None = None

@@ -7,6 +7,7 @@ the comments waiting in the outbox (comment_outbox)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -39,44 +40,67 @@ def is_schedule(event: Any) -> bool:
 
 def reconcile(deps: IngestDeps, policy: IngestPolicy) -> dict[str, Any]:
     """Scheduled: finish every open alert left without its ticket (a delivery that ran
-    out of retries, a crash), once its lease has run out. Idempotent."""
+    out of retries, a crash), once its lease has run out. Idempotent.
+
+    An incident's members join its opener's ticket: a member reached before its opener
+    (the listing is in alarm-time order, and a member's alarm may be older) does not wait
+    for it; it is tried again once the pass has reached every opener, so one pass
+    finishes a whole incident — a wait per member would spend the run's budget, and
+    past it an opener listed after enough of its members would never be reached."""
     now = deps.clock()
-    finished: list[str] = []
-    waiting: list[str] = []
-    failed: list[str] = []
-    stable: list[str] = []
-    left: list[str] = []
+    policy = replace(policy, wait_for_incident_ticket=False)
+    out: dict[str, list[str]] = {k: [] for k in ("finished", "waiting", "failed", "stable", "left")}
+    members: list[Alert] = []  # reached before their incident had its ticket
     for alert in deps.store.open_alerts():
         if expired(RESERVE_SECONDS):  # the time budget: the rest is for the next run
-            left.append(alert.alert_id)
+            out["left"].append(alert.alert_id)
             continue
         if alert.flapping_since is not None and _stable_after_flapping(alert, deps, policy, now):
-            stable.append(alert.alert_id)
+            out["stable"].append(alert.alert_id)
             continue
         if alert.ticket_id or alert.source_alarm is None:
             continue
-        deps.fault_seen = True  # a finished alert here proves the ticket system answers
-        try:
-            result = finish_unticketed(alert, deps, policy, "finished by the reconciler")
-        except OpsLinkError as exc:  # this alert only (a stored alarm it cannot use): next
-            logger.warning("reconciler skipped an alert",
-                           extra={"alert_id": alert.alert_id, "error": str(exc)})  # fmt: skip
-            failed.append(alert.alert_id)
-            continue
-        if result is None:  # the lock decides: another delivery is finishing it
-            waiting.append(alert.alert_id)
-            continue
-        (failed if result.retryable else finished).append(alert.alert_id)
+        if _finish(alert, deps, policy, out) == "awaiting":
+            members.append(alert)
+    for alert in members:  # their openers had their turn in this pass
+        if expired(RESERVE_SECONDS):
+            out["left"].append(alert.alert_id)
+        else:
+            _finish(alert, deps, policy, out, again=True)
     comments = drain(deps.outbox, deps.tickets)  # queued comments, verified and in order
     return {
-        "finished": finished,
-        "waiting": waiting,
-        "failed": failed,
-        "stable": stable,
-        "left": left,
+        **out,
         "comments_delivered": comments["delivered"],
         "comments_still_queued": comments["failed"] + comments["left"] + comments["busy"],
     }
+
+
+def _finish(
+    alert: Alert,
+    deps: IngestDeps,
+    policy: IngestPolicy,
+    out: dict[str, list[str]],
+    again: bool = False,
+) -> str:
+    """One unticketed alert finished from its stored alarm; its outcome is recorded in
+    `out`, except a first try that found its incident without a ticket ("awaiting")."""
+    deps.fault_seen = True  # a finished alert here proves the ticket system answers
+    try:
+        result = finish_unticketed(alert, deps, policy, "finished by the reconciler")
+    except OpsLinkError as exc:  # this alert only (a stored alarm it cannot use): next
+        logger.warning("reconciler skipped an alert",
+                       extra={"alert_id": alert.alert_id, "error": str(exc)})  # fmt: skip
+        out["failed"].append(alert.alert_id)
+        return "failed"
+    if result is None:  # the lock decides: another delivery is finishing it
+        kind = "waiting"
+    elif result.retryable:
+        kind = "awaiting" if result.awaiting_incident and not again else "failed"
+    else:
+        kind = "finished"
+    if kind != "awaiting":
+        out[kind].append(alert.alert_id)
+    return kind
 
 
 def _stable_after_flapping(

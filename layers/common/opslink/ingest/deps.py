@@ -46,6 +46,9 @@ class IngestPolicy:
     # Alarms of other accounts get their ticket, marked unverified; never automation.
     allowed_accounts: frozenset[str] = frozenset()
     allowed_regions: frozenset[str] = frozenset()  # AlarmRegions; empty: any
+    # A member waits a moment for its incident's ticket (a live delivery, while the
+    # opener may be making it); the reconciler, which finishes openers first, never waits.
+    wait_for_incident_ticket: bool = True
 
     @classmethod
     def from_settings(cls, s: IngestSettings) -> IngestPolicy:

@@ -153,21 +153,24 @@ def with_decision(alert: Alert, decision: dict[str, str] | None) -> Alert:
     return alert.model_copy(update=decision)
 
 
-def join_incident_ticket(episode: Episode, deps: IngestDeps) -> RecordResult:
+def join_incident_ticket(episode: Episode, deps: IngestDeps, wait: bool = True) -> RecordResult:
     """A member's opening: linked to its incident's ticket, which gets a comment saying
-    which alarm joined and why. No ticket and no remediation of its own."""
+    which alarm joined and why. No ticket and no remediation of its own. `wait`: while
+    the opener may still be making the ticket, wait a moment for it (a live delivery);
+    the reconciler never waits (it finishes openers first)."""
     alarm, alert = episode.alarm, episode.alert
     assert deps.incidents is not None and alert.incident_id is not None
     state = deps.incidents.incident(alert.incident_id)
-    for _ in range(TICKET_WAIT_READS - 1):
-        if state is None or state.ticket_id is not None:
-            break
+    for _ in range(TICKET_WAIT_READS - 1 if wait else 0):
+        if state is None or state.ticket_id is not None or state.opener_stalled_at:
+            break  # nothing to wait for: a ticket, or an opener whose delivery failed
         time.sleep(TICKET_WAIT_SECONDS)
         state = deps.incidents.incident(alert.incident_id)
     if state is None or state.ticket_id is None:
         opener = state.opener if state else "?"
+        how = "failed to open" if state and state.opener_stalled_at else "is still opening"
         raise IncidentTicketPending(
-            f"incident {alert.incident_id} is still opening its ticket (alert {opener}); "
+            f"incident {alert.incident_id} {how} its ticket (alert {opener}); "
             f"alert {alert.alert_id} joins it on the retry"
         )
     ticket = TicketRef(deps.tickets.name, state.ticket_id, state.ticket_url)

@@ -51,13 +51,17 @@ def open_safely(
             with contextlib.suppress(RetryableError):
                 deps.store.release_lease(alert, now)
             return RecordResult(index=0, outcome=Outcome.REJECTED, reason=f"retryable: {exc}",
-                                alert_id=alert.alert_id, retryable=True)  # fmt: skip
+                                alert_id=alert.alert_id, retryable=True,
+                                awaiting_incident=alert.incident_id)  # fmt: skip
         if isinstance(exc, TicketSystemError) and deps.faults is not None:
             deps.fault_seen = True
             deps.faults.record("ticket_system", deps.tickets.name, exc,
                                {"alert_id": alert.alert_id, "alarm": alarm.name}, now)  # fmt: skip
         with contextlib.suppress(RetryableError):
             deps.store.release_lease(alert, now)
+        if alert.incident_role == "opened" and alert.incident_id and deps.incidents:
+            with contextlib.suppress(RetryableError):  # its members: no waiting for it
+                deps.incidents.opener_stalled(alert.incident_id, now)
         _fallback_notice(alarm, alert, deps, exc, now)
         return RecordResult(
             index=0,
@@ -115,7 +119,8 @@ def _finish_opening(
     alarm, alert, enr = episode.alarm, episode.alert, episode.enrichment
     ticket_id, previous = episode.ticket_id, episode.previous
     if alert.incident_role == "joined" and ticket_id is None and deps.incidents is not None:
-        return join_incident_ticket(episode, deps)  # the incident's ticket, its remediation
+        # the incident's ticket, its remediation
+        return join_incident_ticket(episode, deps, wait=policy.wait_for_incident_ticket)
     new_ticket = False
     if ticket_id is None:
         prev_ticket = previous.ticket_id if previous else None

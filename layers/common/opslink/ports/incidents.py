@@ -44,6 +44,9 @@ class IncidentStore(Protocol):
 
     def incident(self, incident_id: str) -> IncidentState | None: ...
 
+    def opener_stalled(self, incident_id: str, at: datetime) -> None:
+        """The opener's delivery failed before the incident's ticket existed."""
+
     def member_cleared(self, incident_id: str, alert_id: str) -> IncidentState | None: ...
 
     def mark_resolved(self, state: IncidentState, at: datetime, how: str) -> bool: ...

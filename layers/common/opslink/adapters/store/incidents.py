@@ -22,6 +22,18 @@ class IncidentRecords(TableBase):
                          Key=to_item(keys.incident(incident_id)), ConsistentRead=True)  # fmt: skip
         return incident_of(from_item(out["Item"])) if "Item" in out else None
 
+    def opener_stalled(self, incident_id: str, at: datetime) -> None:
+        """The opener's delivery failed before the incident's ticket existed: kept on the
+        incident so members stop waiting for it (none is needed once the ticket exists)."""
+        self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=to_item(keys.incident(incident_id)),
+            UpdateExpression="SET opener_stalled_at = :at",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(ticket_id)",
+            ExpressionAttributeValues=to_item({":at": at.isoformat()}),
+        )
+
     def member_cleared(self, incident_id: str, alert_id: str) -> IncidentState | None:
         """Take a member out of the incident's firing set (once: a set deletion) and
         return the incident as it is now; None when there is no such incident."""
@@ -157,8 +169,11 @@ def incident_of(doc: dict[str, Any]) -> IncidentState:
         ticket_id=str(doc["ticket_id"]) if doc.get("ticket_id") else None,
         ticket_url=str(doc["ticket_url"]) if doc.get("ticket_url") else None,
         follows=str(doc["follows"]) if doc.get("follows") else None,
-        resolved_at=datetime.fromisoformat(str(doc["resolved_at"]))
-        if doc.get("resolved_at")
-        else None,
+        resolved_at=_at(doc.get("resolved_at")),
         resolution=str(doc.get("resolution") or ""),
+        opener_stalled_at=_at(doc.get("opener_stalled_at")),
     )
+
+
+def _at(value: Any) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None

@@ -146,7 +146,7 @@ class DedupLocks(LockReads):
             TableName=self.table,
             Key=_to_item(keys.lock(alert.fingerprint)),
             UpdateExpression="SET lease_until = :until",
-            ConditionExpression="alert_id = :id AND lease_until < :now",
+            ConditionExpression="alert_id = :id AND lease_until <= :now",
             ExpressionAttributeValues=_to_item(
                 {
                     ":until": lease_until.isoformat(),
