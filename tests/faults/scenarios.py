@@ -374,19 +374,24 @@ def _ok_event(i: int, resources: int, fired: datetime, at: datetime) -> dict[str
     )
 
 
-def timed_outage(alarms: int, minutes: int, clear_every: int = 0) -> OutageOutcome:
+def timed_outage(
+    alarms: int, minutes: int, clear_every: int = 0, correlated: bool = False
+) -> OutageOutcome:
     """The ticket system down for `minutes` while alarms arrive (spread over the outage),
     on a simulated clock: Lambda retries a failed delivery after 1 and 3 minutes, then
     parks it; the reconciler runs every 5 minutes (as deployed). With `clear_every` N,
     every Nth alarm returns to OK two minutes after it fired, while the ticket system is
     still down. Reports how long after recovery the last alert got its ticket, and
-    whether every cleared alarm ended with its ticket created, then resolved, once."""
+    whether every cleared alarm ended with its ticket created, then resolved, once.
+    `correlated`: the alarms group into incidents that share a ticket; a cleared alarm
+    must end resolved with its own note once on that ticket, which is resolved exactly
+    when every alert on it is."""
     out = OutageOutcome(alarms=alarms, outage_minutes=minutes)
     policy = IngestPolicy(lease=timedelta(seconds=90))
     start = datetime.now(UTC).replace(microsecond=0)
     now = [start]
     recovery = start + timedelta(minutes=minutes)
-    with world() as (deps, app):
+    with world(correlated=correlated) as (deps, app):
         deps.clock = lambda: now[0]
         attempts: list[tuple[datetime, int, int]] = []  # (when, alarm, attempt); <0: an OK
         fired: dict[int, datetime] = {}
@@ -430,42 +435,54 @@ def timed_outage(alarms: int, minutes: int, clear_every: int = 0) -> OutageOutco
                 break
         last = max([*finished_at.values(), recovery])
         out.drained_after_minutes = (last - recovery).total_seconds() / 60
-        _count(deps, app, out)
-        by_name = {a.alarm_name: a for a in _all_alerts(deps)}
+        (_count_incidents if correlated else _count)(deps, app, out)
+        everything = _all_alerts(deps)
+        by_name = {a.alarm_name: a for a in everything}
+        open_on: Counter[str] = Counter(a.ticket_id for a in everything if a.status.value == "open")
         for i in range(0, alarms, clear_every or alarms + 1):
             when = start + timedelta(seconds=i * minutes * 60 / max(alarms, 1))
             if not clear_every or when + timedelta(minutes=2) >= recovery:
                 continue
             alert = by_name.get(f"prod-checkout-api-cpu-high-{i}")
             ticket = app.tickets.get(int(alert.ticket_id)) if alert and alert.ticket_id else None
+            mine = re.compile(rf"Alarm `?prod-checkout-api-cpu-high-{i}`? returned to OK")
             notes = [
-                str(c.get("body", ""))
+                body
                 for c in (ticket or {}).get("comments", [])
-                if "returned to OK" in str(c.get("body", ""))
+                if (mine if correlated else re.compile("returned to OK")).search(
+                    body := str(c.get("body", ""))
+                )
             ]
+            still_open = bool(alert and open_on[alert.ticket_id or ""])
             out.ok_not_applied += not (
                 alert is not None
                 and alert.status.value == "resolved"
                 and ticket is not None
-                and ticket.get("status") in ("solved", "closed")
+                and (ticket.get("status") in ("solved", "closed")) != still_open
                 and len(notes) == 1
             )
         return out
 
 
-def ticket_outage(alarms: int, workers: int = 8, system: str = "zendesk") -> Outcome:
-    """The ticket system down while the alarms arrive; then back."""
+def ticket_outage(
+    alarms: int, workers: int = 8, system: str = "zendesk", correlated: bool = False
+) -> Outcome:
+    """The ticket system down while the alarms arrive; then back. `correlated`: the
+    alarms are one incident's (its opener's delivery fails like every other)."""
     out = Outcome(alarms=alarms)
     policy = IngestPolicy(lease=timedelta(seconds=1))
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-    with world(system=system) as (deps, app), ThreadPoolExecutor(workers) as pool:
+    with (
+        world(system=system, correlated=correlated) as (deps, app),
+        ThreadPoolExecutor(workers) as pool,
+    ):
         app.down = True
         _fire_all(pool, deps, policy, at, alarms, out)
         assert reconcile(deps, policy)["finished"] == []  # nothing can finish while down
         app.down = False
         time.sleep(1.1)
         _drain(deps, policy, out)
-        return _count(deps, app, out)
+        return (_count_incidents if correlated else _count)(deps, app, out)
 
 
 @dataclass

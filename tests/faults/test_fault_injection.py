@@ -57,6 +57,14 @@ def test_ticket_system_down_then_back() -> None:
     assert out.parked == SCALE // 2  # every delivery ran out of retries during the outage
 
 
+def test_one_incident_s_alarms_while_the_ticket_system_is_down_then_back() -> None:
+    # Alert correlation on: the opener's delivery fails like the rest; one reconciler pass
+    # after recovery gives the incident its ticket and every member a place on it.
+    out = scenarios.ticket_outage(SCALE // 3, correlated=True)
+    _clean(out)
+    assert out.parked == SCALE // 3 and out.reconcile_passes == 1, out.line()
+
+
 @pytest.mark.parametrize("minutes", [5, 30])
 def test_ticket_system_down_for_minutes_drains_after_recovery(minutes: int) -> None:
     out = scenarios.timed_outage(SCALE // 3, minutes)
@@ -64,11 +72,17 @@ def test_ticket_system_down_for_minutes_drains_after_recovery(minutes: int) -> N
     assert out.drained_after_minutes <= 10, out.line()  # two reconciler passes at most
 
 
-def test_alarms_that_clear_during_an_outage_each_get_one_ticket_then_resolved() -> None:
+@pytest.mark.parametrize("correlated", [False, True], ids=["alone", "incidents"])
+def test_alarms_that_clear_during_an_outage_each_get_one_ticket_then_resolved(
+    correlated: bool,
+) -> None:
     """A two-hour outage at the deployed reconciler schedule: every third alarm returns
     to OK while the ticket system is still down. Each still gets exactly one ticket,
-    created then resolved with its OK note once; none is lost or left open."""
-    out = scenarios.timed_outage(SCALE // 3, 120, clear_every=3)
+    created then resolved with its OK note once; none is lost or left open. With alert
+    correlation the alarms share their incidents' tickets: each cleared alarm's note is
+    on its incident's ticket once, and that ticket is resolved exactly when every alert
+    on it is."""
+    out = scenarios.timed_outage(SCALE // 3, 120, clear_every=3, correlated=correlated)
     _clean(out)
     assert out.cleared > 0 and out.ok_not_applied == 0, out.line()
 

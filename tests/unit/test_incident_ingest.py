@@ -272,9 +272,11 @@ def test_a_member_before_its_incident_ticket_exists_is_retried_without_fallback(
     member = one(cpu(1, at_min=1), grouped, policy)
     assert member.retryable and "failed to open its ticket" in member.reason
     assert len(notices) == 1  # the opener's fallback notice only
-    monkeypatch.setattr(grouped.tickets, "create", real_create)
     clock.advance(minutes=3)
-    assert one(cpu(1, at_min=1), grouped, policy).retryable  # the opener is still unticketed
+    # still down: the member's retry tries the opener's ticket, fails, is retried again
+    assert one(cpu(1, at_min=1), grouped, policy).retryable
+    assert len(notices) == 1  # the operators were told once
+    monkeypatch.setattr(grouped.tickets, "create", real_create)
     clock.advance(seconds=1)  # past the lease the last attempt gave back
     done = one(cpu(0), grouped, policy)
     assert done.outcome is Outcome.CREATED and done.execution_name
@@ -625,3 +627,34 @@ def test_one_reconciler_pass_finishes_an_incident_whose_members_fired_before_its
     assert len({a.ticket_id for a in alerts if a}) == 1 and all(a and a.ticket_id for a in alerts)
     assert [a.incident_role for a in alerts if a] == ["opened", "joined", "joined", "joined"]
     assert len(grouped.tickets.list()) == 1  # type: ignore[attr-defined]
+
+
+def test_a_member_s_retry_opens_the_incident_ticket_its_failed_opener_left(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The opener's delivery failed (its retries may have run out); the ticket system is
+    back: the first member retry makes the incident's ticket — the opener's, with its
+    remediation — and joins it, instead of every member waiting for the reconciler."""
+    from opslink.errors import TicketSystemError
+
+    _no_sleep(monkeypatch)
+    real_create = grouped.tickets.create
+
+    def failing(draft: Any) -> Any:
+        raise TicketSystemError("ticket system away")
+
+    monkeypatch.setattr(grouped.tickets, "create", failing)
+    opener = one(cpu(0), grouped, policy)
+    assert opener.retryable and one(cpu(1, at_min=0.5), grouped, policy).retryable
+    monkeypatch.setattr(grouped.tickets, "create", real_create)
+    clock.advance(minutes=1)
+    member = one(cpu(1, at_min=0.5), grouped, policy)
+    assert member.outcome is Outcome.CREATED and member.execution_name is None
+    first = grouped.store.get(opener.alert_id)
+    assert first is not None and first.ticket_id == member.ticket_id and first.execution_name
+    assert first.incident_role == "opened"
+    assert len(grouped.tickets.list()) == 1  # type: ignore[attr-defined]
+    assert len(grouped.workflow.started) == 1  # type: ignore[attr-defined]
+    # The opener's own retry, later, is a duplicate of the work done: nothing twice.
+    again = one(cpu(0), grouped, policy)
+    assert again.outcome is Outcome.DUPLICATE and again.ticket_id == member.ticket_id

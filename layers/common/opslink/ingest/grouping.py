@@ -49,7 +49,12 @@ TICKET_WAIT_SECONDS = 0.75
 
 class IncidentTicketPending(RetryableError):
     """The incident's opener has not linked its ticket yet: retried, no fallback notice
-    (the operators hear of the incident from its opener)."""
+    (the operators hear of the incident from its opener). `stalled`: the opener's
+    delivery failed, nobody is making the ticket now."""
+
+    def __init__(self, message: str, opener: str = "", stalled: bool = False) -> None:
+        super().__init__(message)
+        self.opener, self.stalled = opener, stalled
 
 
 @dataclass(frozen=True)
@@ -168,10 +173,13 @@ def join_incident_ticket(episode: Episode, deps: IngestDeps, wait: bool = True) 
         state = deps.incidents.incident(alert.incident_id)
     if state is None or state.ticket_id is None:
         opener = state.opener if state else "?"
-        how = "failed to open" if state and state.opener_stalled_at else "is still opening"
+        stalled = bool(state and state.opener_stalled_at)
+        how = "failed to open" if stalled else "is still opening"
         raise IncidentTicketPending(
             f"incident {alert.incident_id} {how} its ticket (alert {opener}); "
-            f"alert {alert.alert_id} joins it on the retry"
+            f"alert {alert.alert_id} joins it on the retry",
+            opener if state else "",
+            stalled,
         )
     ticket = TicketRef(deps.tickets.name, state.ticket_id, state.ticket_url)
     now = deps.clock()

@@ -28,7 +28,7 @@ from opslink.ingest.grouping import (
 )
 from opslink.ingest.remediation_start import remediation_input
 from opslink.lock_holder import AlarmClearedFirst
-from opslink.models import Alarm, Alert, Outcome, RecordResult, TicketStatus
+from opslink.models import Alarm, Alert, AlertStatus, Outcome, RecordResult, TicketStatus
 from opslink.provenance import account_allowed, region_allowed
 from opslink.ticket_lockstep import resolve_other_tickets
 from opslink.ticket_policy import draft_ticket
@@ -120,7 +120,15 @@ def _finish_opening(
     ticket_id, previous = episode.ticket_id, episode.previous
     if alert.incident_role == "joined" and ticket_id is None and deps.incidents is not None:
         # the incident's ticket, its remediation
-        return join_incident_ticket(episode, deps, wait=policy.wait_for_incident_ticket)
+        try:
+            return join_incident_ticket(episode, deps, wait=policy.wait_for_incident_ticket)
+        except IncidentTicketPending as waiting:
+            live = policy.wait_for_incident_ticket  # the reconciler reaches openers itself
+            if not (
+                live and waiting.stalled and _finish_stalled_opener(waiting.opener, deps, policy)
+            ):
+                raise
+            return join_incident_ticket(episode, deps, wait=False)
     new_ticket = False
     if ticket_id is None:
         prev_ticket = previous.ticket_id if previous else None
@@ -260,6 +268,18 @@ def finish_unticketed(
         else:
             episode = replace(episode, alert=decided)
     return open_safely(episode, deps, policy, reason)
+
+
+def _finish_stalled_opener(opener_id: str, deps: IngestDeps, policy: IngestPolicy) -> bool:
+    """A member's delivery finishes its incident's opener, whose own delivery failed (its
+    retries may have run out): the first member retry after the ticket system is back
+    opens the incident's ticket instead of leaving every member waiting for the
+    reconciler. True when the opener has its ticket now."""
+    opener = deps.store.get(opener_id)
+    if opener is None or opener.ticket_id or opener.status is not AlertStatus.OPEN:
+        return opener is not None and opener.ticket_id is not None
+    result = finish_unticketed(opener, deps, policy, "finished by its incident member's delivery")
+    return result is not None and not result.retryable
 
 
 def _opened_after_ok(
