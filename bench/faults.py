@@ -7,7 +7,8 @@ orphan tickets, 0 duplicate alerts or executions.
         scenarios on the real Redmine, which scripts/redmine-local.sh starts; `store`:
         only DynamoDB throttling and lost answers; `incident`: only the alarms of one
         incident (correlation on) on its shared ticket, up to 50: re-fire comments and
-        the clearing under 30 % ticket faults)
+        the clearing under 30 % ticket faults, the ticket system down then back, and the
+        2-hour outage with clearings)
 
 Scenarios: each alarm delivered 3x concurrently across 100 resources; 30 % of ticket
 calls failing (5xx, 429 with Retry-After, timeouts before and after the work) with
@@ -102,6 +103,16 @@ def _incident(alarms: int) -> bool:
     bad += out.comments_missing + out.comments_duplicated + out.comments_out_of_order
     print(f"one incident, 30% ticket-call faults on re-fire comments (2 per alarm): "
           f"{out.line()} [{time.monotonic() - started:.0f}s]", flush=True)  # fmt: skip
+    started = time.monotonic()
+    down = scenarios.ticket_outage(n, correlated=True)
+    bad += down.lost + down.duplicate_tickets + down.orphan_tickets + down.duplicate_alerts
+    print(f"one incident, ticket system down while its alarms arrive, then back: "
+          f"{down.line()} [{time.monotonic() - started:.0f}s]", flush=True)  # fmt: skip
+    started = time.monotonic()
+    long = scenarios.timed_outage(n, 120, clear_every=3, correlated=True)
+    bad += long.lost + long.duplicate_tickets + long.orphan_tickets + long.ok_not_applied
+    print(f"incidents, ticket system down 2 h, every 3rd alarm clears during it: "
+          f"{long.line()} [{time.monotonic() - started:.0f}s]", flush=True)  # fmt: skip
     for system in ("jira", "zendesk", "servicenow", "github"):
         started = time.monotonic()
         notes = scenarios.status_notes(system, n, rate=0.3, correlated=True)

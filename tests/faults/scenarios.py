@@ -507,7 +507,9 @@ class SweepOutcome:
         )
 
 
-def sweep_faults(system: str, alarms: int, rate: float = 0.3, max_passes: int = 30) -> SweepOutcome:
+def sweep_faults(
+    system: str, alarms: int, rate: float = 0.3, max_passes: int = 30, correlated: bool = False
+) -> SweepOutcome:
     """Alarms open their tickets; people close every other one in the ticket system; the
     track sweep then runs while a share of ticket calls fail, until every closed ticket's
     alert is resolved. A failing listing pauses a pass with its checkpoint kept, so no
@@ -518,14 +520,20 @@ def sweep_faults(system: str, alarms: int, rate: float = 0.3, max_passes: int = 
     policy = IngestPolicy(lease=timedelta(seconds=1))
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
     tally = Outcome(alarms=alarms)
-    with world(system=system) as (deps, app), ThreadPoolExecutor(8) as pool:
+    with (
+        world(system=system, correlated=correlated) as (deps, app),
+        ThreadPoolExecutor(8) as pool,
+    ):
         started = datetime.now(UTC)
         _fire_all(pool, deps, policy, at, alarms, tally)
         opened = sorted(_all_alerts(deps), key=lambda a: a.alarm_name)
-        closed = {a.alert_id for a in opened[::2]}
-        for alert in opened[::2]:
-            app.close_by_hand(alert.ticket_id)
-        out.closed = len(closed)
+        # Every other ticket (with incidents: every alert on a closed incident ticket).
+        tickets = sorted({str(a.ticket_id) for a in opened})
+        shut = set(tickets[::2])
+        closed = {a.alert_id for a in opened if str(a.ticket_id) in shut}
+        for ticket_id in shut:
+            app.close_by_hand(ticket_id)
+        out.closed = len(shut)
         bookkeeping = Bookkeeping(deps.store.table, deps.store.client)  # type: ignore[attr-defined]
         # Issues other runs changed earlier are not this scenario's: start at its own.
         bookkeeping.set_checkpoint(f"track#{deps.tickets.name}", started)
