@@ -154,10 +154,13 @@ def test_redmine_ok_notes_exactly_once_under_faults() -> None:
 
 
 @pytest.mark.redmine
-def test_redmine_issues_closed_by_people_are_swept_under_faults() -> None:
+@pytest.mark.parametrize("correlated", [False, True], ids=["alone", "incident"])
+def test_redmine_issues_closed_by_people_are_swept_under_faults(correlated: bool) -> None:
     # Few alarms, many faults: passes pause on a failing call and pick up where they were.
-    out = scenarios.sweep_faults("redmine", max(4, SCALE // 10), rate=0.6)
-    assert out.not_resolved == 0 and out.wrongly_resolved == 0, out.line()
+    # With correlation the alarms share their incident's issue: closing it resolves every
+    # alert on it, each once.
+    out = scenarios.sweep_faults("redmine", max(4, SCALE // 10), rate=0.6, correlated=correlated)
+    assert out.closed >= 1 and out.not_resolved == 0 and out.wrongly_resolved == 0, out.line()
     assert out.resolved_twice == 0, out.line()
     assert sum(out.injected.values()) > 0, out.line()
 
