@@ -163,7 +163,25 @@ SHAPES: list[tuple[str, str, str]] = [
         "id_token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJlLWJ5dGVzLXg",
         "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJlLWJ5dGVzLXg",
     ),
+    (
+        # the header and payload are guessable: the signature alone rebuilds the token
+        "JWT's signature (Bearer header)",
+        "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0In0."
+        "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    ),
     ("GitLab token", "using glpat-xYz12AbC34dEf56GhI78jK", "glpat-xYz12AbC34dEf56GhI78jK"),
+    (
+        "npm token on its own",
+        "NPM_CONFIG_USERCONFIG set; publishing with npm_Zx8cV6bN4mQ2wE0rT9yU7iO5pA3sD1fG8hJ6",
+        "npm_Zx8cV6bN4mQ2wE0rT9yU7iO5pA3sD1fG8hJ6",
+    ),
+    (
+        "Shopify admin token",
+        "sync failed for store 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 (401)",
+        "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",
+    ),
+    ("mysql -p quoted", "mysql -h db -uroot -p'Qu0ted-Pw-5' orders", "Qu0ted-Pw-5"),
     (
         "npm token",
         "//registry/:_authToken=npm_aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5",

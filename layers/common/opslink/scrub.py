@@ -15,7 +15,8 @@ Three layers, applied in order:
    `.netrc` lines, Authorization and Cookie headers, URL credentials and query
    parameters (`?key=`, `&sig=`, `X-Amz-Signature=`), cloud keys detect-secrets lacks
    (Google API keys and OAuth tokens, Vault tokens, fine-grained GitHub and OpenAI project
-   keys) and a 40-character AWS secret key standing alone.
+   keys, bare npm and Shopify tokens) and a 40-character AWS secret key standing alone.
+   A JWT is redacted whole before layer 2, whose pattern stops short of the signature.
 Each rule runs line by line and once more across line breaks, so a secret wrapped over
 two lines (a terminal's or a log shipper's wrap) is caught too."""
 
@@ -62,8 +63,13 @@ _PRIVATE_KEY: _Rule = (
     ),
     "[REDACTED private key]",
 )
-_RULES: tuple[_Rule, ...] = (
+# Whole tokens a maintained rule would cut short, applied before those rules:
+# detect-secrets' JWT pattern ends lazily before the signature, which, with a guessable
+# header and payload, is the token.
+_FIRST: tuple[_Rule, ...] = (
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), "[REDACTED jwt]"),
+)
+_RULES: tuple[_Rule, ...] = (
     (
         re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}\b"),
         "[REDACTED aws-key-id]",
@@ -78,6 +84,8 @@ _RULES: tuple[_Rule, ...] = (
     (re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"), "[REDACTED stripe-key]"),
     (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "[REDACTED slack-token]"),
     (re.compile(r"\bATATT[A-Za-z0-9_=-]{20,}"), "[REDACTED atlassian-token]"),
+    (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), "[REDACTED npm-token]"),
+    (re.compile(r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"), "[REDACTED shopify-token]"),
     # user:password@ in any URL (database connection strings included)
     (re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@"), r"\1" + REDACTED + "@"),
     # Query parameters that carry credentials: ?key=, &sig=, X-Amz-Signature=, ...
@@ -96,7 +104,10 @@ _RULES: tuple[_Rule, ...] = (
         r"\1\2" + REDACTED,
     ),
     (
-        re.compile(r"\b((?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n]*?\s-p)(?!\[)([^\s'\"]+)"),
+        re.compile(
+            r"\b((?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n]*?\s-p)(?!\[)"
+            r"('[^']*'|\"[^\"]*\"|[^\s'\"]+)"
+        ),
         r"\1" + REDACTED,
     ),
     (re.compile(r"\b(sshpass\s+-p\s*)('[^']*'|\"[^\"]*\"|\S+)"), r"\1" + REDACTED),
@@ -180,6 +191,8 @@ def _aws_secret(match: re.Match[str]) -> str:
 
 
 def _apply(text: str) -> str:
+    for pattern, replacement in _FIRST:
+        text = pattern.sub(replacement, text)
     for pattern in maintained_rules():
         text = pattern.sub("[REDACTED token]", text)
     for pattern, replacement in _RULES:
