@@ -182,6 +182,13 @@ SHAPES: list[tuple[str, str, str]] = [
         "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",
     ),
     ("mysql -p quoted", "mysql -h db -uroot -p'Qu0ted-Pw-5' orders", "Qu0ted-Pw-5"),
+    ("docker login -p", "docker login -u ci -p D0cker-Pw-6 registry.example.com", "D0cker-Pw-6"),
+    ("redis-cli -a", "redis-cli -h cache -a R3dis-Pw-7 info replication", "R3dis-Pw-7"),
+    (
+        "kubeconfig client-key-data (base64 PEM)",
+        "users:\n- name: admin\n  user:\n    client-key-data: LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJrSzhzRWNyZXRFY0tleU1hdGVyaWFsMDEyMzQ1Njc4OW9Bb0dDQ3FHU000OQotLS0tLUVORCBFQyBQUklWQVRFIEtFWS0tLS0tCg==",
+        "LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0t",
+    ),
     (
         "npm token",
         "//registry/:_authToken=npm_aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5",
@@ -231,6 +238,7 @@ FALSE_POSITIVES: list[str] = [
     "disk /dev/nvme0n1p1 91 % used; rotated 14 logs under /var/log/app",
     "GET https://status.example.com/health?region=eu-west-1&verbose=true 200",
     "token bucket refilled: 50 of 50; passing traffic to checkout-api-asg",
+    "    client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJzekNDQVZtZ0F3SUJBZ0lVUHVibGljQ2VydGlmaWNhdGUKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=",
     "s3://opslink-output/opslink/restart_service/0a1b2c3d-4e5f/stdout",
     "AWS_REGION=eu-west-1 SERVICE=checkout WAIT_SECONDS=30",
     "ami-0e0e0e0e0e0e0e0e0 launched in subnet-0123456789abcdef0 (vpc-0a1b2c3d)",

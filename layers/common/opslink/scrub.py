@@ -11,7 +11,8 @@ Three layers, applied in order:
 3. OpsLink's own rules for the shapes operational text carries and a token detector
    cannot see: private key blocks (PEM, OpenSSH, PGP), `key=value` / `key: value` /
    `"key": "value"` (also JSON-escaped) / `<key>value</key>` whose key names a secret,
-   command-line flags (`--password X`, `-pX`, `sshpass -p`, `curl -u user:pw`),
+   command-line flags (`--password X`, `-pX`, `sshpass -p`, `docker login -p`,
+   `redis-cli -a`, `curl -u user:pw`), private keys in base64 (kubeconfig `client-key-data`),
    `.netrc` lines, Authorization and Cookie headers, URL credentials and query
    parameters (`?key=`, `&sig=`, `X-Amz-Signature=`), cloud keys detect-secrets lacks
    (Google API keys and OAuth tokens, Vault tokens, fine-grained GitHub and OpenAI project
@@ -111,6 +112,17 @@ _RULES: tuple[_Rule, ...] = (
         r"\1" + REDACTED,
     ),
     (re.compile(r"\b(sshpass\s+-p\s*)('[^']*'|\"[^\"]*\"|\S+)"), r"\1" + REDACTED),
+    # Registry logins (`docker login -u ci -p X`) and redis-cli's `-a X`.
+    (
+        re.compile(
+            r"\b((?:docker|podman|nerdctl|buildah|skopeo|oras|helm(?:\s+registry)?)\s+login\b"
+            r"[^\n]*?\s-p\s*)(?!\[)('[^']*'|\"[^\"]*\"|\S+)"
+        ),
+        r"\1" + REDACTED,
+    ),
+    (re.compile(r"\b(redis-cli\b[^\n]*?\s-a\s*)(?!\[)('[^']*'|\"[^\"]*\"|\S+)"), r"\1" + REDACTED),
+    # A private key in base64 (a kubeconfig's client-key-data, a Kubernetes secret's data).
+    (re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{16,}={0,2}"), lambda m: _b64_private_key(m)),
     (re.compile(r"(?<!\S)(-u|--user)(\s+|=)([^\s:]+):(\S+)"), r"\1\2\3:" + REDACTED),
     # .netrc
     (
@@ -180,6 +192,19 @@ def maintained_rules() -> list[re.Pattern[str]]:
                     found += list(value().denylist)
         _maintained = found
     return _maintained
+
+
+def _b64_private_key(match: re.Match[str]) -> str:
+    """Base64 of a PEM block ("-----BEGIN"): redacted when the block is a private key."""
+    import base64
+    import binascii
+
+    head = match.group(0)[:64]
+    try:
+        decoded = base64.b64decode(head[: len(head) // 4 * 4])
+    except (binascii.Error, ValueError):
+        return match.group(0)
+    return "[REDACTED private key]" if b"PRIVATE KEY" in decoded else match.group(0)
 
 
 def _aws_secret(match: re.Match[str]) -> str:
