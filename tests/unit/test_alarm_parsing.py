@@ -184,12 +184,29 @@ def test_huge_description_is_cut_with_a_marker() -> None:
             '{"detail-type": "EC2 Instance State-change Notification", "detail": {}}',
             "is not an alarm state change",
         ),
+        # hostile nesting: a specific refusal, not an internal error retried until parked
+        ('{"a":' * 5000 + "1" + "}" * 5000, "nests deeper than 32 levels"),
+        ('{"AlarmName": ' + "[" * 40 + "]" * 40 + "}", "nests deeper than 32 levels"),
     ],
 )
 def test_bad_messages_get_specific_reasons(message: str, reason: str) -> None:
     with pytest.raises(InvalidAlarm) as err:
         parse_sns_message(message)
     assert reason in err.value.reason
+
+
+def test_control_characters_are_dropped_from_every_field() -> None:
+    """A NUL or an escape in a name, reason or description never reaches a ticket (the
+    databases behind ticket systems refuse a NUL: the ticket would never be made)."""
+    msg = json.loads(_sns_message("sns-metric-alarm.json"))
+    msg["AlarmName"] = "prod-\x00checkout\x1b[31m-cpu"
+    msg["NewStateReason"] = "Threshold\x00 crossed\x07"
+    msg["AlarmDescription"] = "line one\nline\ttwo\x0c"
+    msg["Trigger"]["Dimensions"] = [{"name": "InstanceId", "value": "i-0abc\x00"}]
+    alarm = parse_sns_message(json.dumps(msg))
+    assert alarm.name == "prod-checkout[31m-cpu" and alarm.reason == "Threshold crossed"
+    assert alarm.description == "line one\nline\ttwo"  # tab and line breaks are kept
+    assert alarm.dimensions == {"InstanceId": "i-0abc"}
 
 
 def test_unknown_state_is_named() -> None:

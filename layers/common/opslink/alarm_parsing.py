@@ -52,12 +52,32 @@ def is_alarm_action(doc: Any) -> bool:
     return isinstance(doc, dict) and "alarmData" in doc and "alarmArn" in doc
 
 
+# Control characters other than tab and line breaks: no alarm field needs them, and a
+# NUL is refused by the databases behind ticket systems (a ticket never made, retried).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_DEPTH = 32  # CloudWatch's deepest form (an EventBridge metric query's dimensions): 9
+
+
+def _printable(value: Any, depth: int = 0) -> Any:
+    """A copy of a decoded document without control characters in its strings."""
+    if depth > MAX_DEPTH:
+        raise InvalidAlarm(f"alarm message nests deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if isinstance(value, dict):
+        return {_printable(k, depth + 1): _printable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v, depth + 1) for v in value]
+    return value
+
+
 def parse_alarm_document(doc: Any, topic_arn: str | None = None) -> Alarm:
     """Parse one decoded document: an SNS alarm message body, an EventBridge event or
     an alarm-action payload. Raises InvalidAlarm with a specific reason, TestNotification
     for the console's placeholder messages."""
     if not isinstance(doc, dict):
         raise InvalidAlarm(f"alarm message is a JSON {type(doc).__name__}, not an object")
+    doc = _printable(doc)
     placeholder = test_notification_marker(doc)
     if placeholder:
         raise TestNotification(f"test notification (placeholder {placeholder})")
@@ -82,4 +102,6 @@ def parse_sns_message(message: str | None, topic_arn: str | None = None) -> Alar
         doc = json.loads(message)
     except json.JSONDecodeError as exc:
         raise InvalidAlarm(f"SNS Message is not JSON ({exc.msg} at position {exc.pos})") from None
+    except RecursionError:  # hostile nesting: refused, not retried as an internal error
+        raise InvalidAlarm(f"SNS Message nests deeper than {MAX_DEPTH} levels") from None
     return parse_alarm_document(doc, topic_arn)
