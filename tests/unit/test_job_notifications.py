@@ -101,6 +101,8 @@ def test_a_signed_notification_needs_no_token() -> None:
         (_req("awx", b'{"name": "no id"}'), 400, "no job id in the awx notification"),
         (_req("http", b'{"job_id": "../../etc"}'), 400, "no job id"),
         (_req("awx", b"x" * (256 * 1024 + 1)), 413, "body over"),
+        # nesting too deep to decode: malformed like any other body, not a 5xx
+        (_req("awx", b'{"id": ' + b"[" * 5000 + b"]" * 5000 + b"}"), 400, "no job id"),
     ],
 )
 def test_bad_notifications_are_refused_by_name(req: WebhookRequest, status: int, why: str) -> None:

@@ -145,7 +145,8 @@ def test_unmapped_users_and_non_approvers_are_told_why_and_decide_nothing(
 
 @pytest.mark.parametrize(
     "body",
-    [b"payload=not-json", b"nothing=here", urlencode({"payload": json.dumps(
+    [b"payload=not-json", b"nothing=here", urlencode({"payload": "[" * 5000 + "]" * 5000}).encode(),
+     urlencode({"payload": json.dumps(
         {"type": "block_actions", "user": {"id": "U024BE7LH"},
          "actions": [{"action_id": "approve", "value": "rm -rf /"}]})}).encode()],
 )  # fmt: skip

@@ -430,6 +430,14 @@ def test_a_rotated_client_secret_is_read_again_when_the_sign_in_is_refused(
     assert reads == ["read"]  # read once; the new secret kept
 
 
+def test_an_activity_nested_too_deep_to_decode_is_refused_as_malformed(
+    world: dict[str, Any],
+) -> None:
+    event = {"headers": {"authorization": "Bearer x"}, "body": "[" * 5000 + "]" * 5000}
+    status, doc = send(world, event)
+    assert status == 400 and "not a Bot Framework activity" in doc["error"]
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -287,6 +287,11 @@ def test_oversized_method_and_shape_errors(track: TrackDeps, clock: Clock) -> No
     )  # type: ignore[arg-type]
     no_id = signed("github", {"action": "closed"}, now)
     assert handle_webhook(no_id, track, "github", SECRET, track.bookkeeping)[0] == 400  # type: ignore[arg-type]
+    deep = b"[" * 5000 + b"]" * 5000  # signed, but nested too deep to decode: malformed
+    mac = hmac.new(SECRET.encode(), deep, hashlib.sha256).hexdigest()
+    nested = WebhookRequest("POST", {"x-hub-signature-256": f"sha256={mac}",
+                                     "x-github-delivery": "d-deep"}, deep)  # fmt: skip
+    assert handle_webhook(nested, track, "github", SECRET, track.bookkeeping)[0] == 400  # type: ignore[arg-type]
     unknown = signed("github", {"issue": {"number": "OPS-NOPE"}}, now, delivery="d-9")
     status, doc = handle_webhook(unknown, track, "github", SECRET, track.bookkeeping)  # type: ignore[arg-type]
     assert status == 200 and doc["status"] == "ignored"

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from opslink import json_input
 from opslink.errors import RetryableError
 from opslink.job_events import job_state_change
 from opslink.webhook_service import MAX_BODY, Rejected, WebhookRequest, verify
@@ -57,7 +57,7 @@ def _authenticated(req: WebhookRequest, secret: str, now: datetime) -> None:
 
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body or b"null")
+        return json_input.loads(body or b"null")
     except (ValueError, UnicodeDecodeError):
         return None
 

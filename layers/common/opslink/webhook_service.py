@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 
 from aws_lambda_powertools import Logger
 
+from opslink import json_input
 from opslink.errors import RetryableError, TicketSystemRejected
 from opslink.ports import ReplayGuard
 from opslink.ticket_closure import apply_missing, apply_ticket
@@ -176,8 +177,8 @@ def parse_body(req: WebhookRequest) -> Any:
         form = parse_qs(req.body.decode("utf-8"), keep_blank_values=True)
         if "payload" not in form:
             raise ValueError("form-encoded body without a payload field")
-        return json.loads(form["payload"][0])
-    return json.loads(req.body or b"null")
+        return json_input.loads(form["payload"][0])
+    return json_input.loads(req.body or b"null")
 
 
 def _says_deleted(payload: Any) -> bool:

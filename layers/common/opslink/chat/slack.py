@@ -12,13 +12,13 @@ message with the outcome, who decided and when."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from opslink import json_input
 from opslink.adapters.chat.slack_messages import REJECT_DIALOG, ChatError
 from opslink.chat.decisions import Press, answer, may_decide
 from opslink.chat.slack_commands import slash
@@ -85,7 +85,7 @@ def parse(req: WebhookRequest) -> SlackAction:
     """The button an interactive payload reports; SlackRefused(400) for anything else."""
     try:
         form = parse_qs(req.body.decode("utf-8"), keep_blank_values=True)
-        payload = json.loads(form["payload"][0])
+        payload = json_input.loads(form["payload"][0])
         user = payload["user"]
         user_id, user_name = str(user["id"]), str(user.get("username") or user.get("name") or "")
         if payload.get("type") == "view_submission":
@@ -111,7 +111,7 @@ def _dialog(view: dict[str, Any], user_id: str, user_name: str) -> SlackAction:
     """The reject dialog's submission: the execution it was opened for, and why."""
     if view.get("callback_id") != REJECT_DIALOG:
         raise SlackRefused(400, f"unknown dialog {str(view.get('callback_id'))[:40]!r}")
-    meta = json.loads(view["private_metadata"])
+    meta = json_input.loads(view["private_metadata"])
     execution = str(meta["execution"])
     if not _EXECUTION.fullmatch(execution):
         raise SlackRefused(400, f"{execution[:80]!r} is not an OpsLink execution")

@@ -8,10 +8,10 @@ event's id."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
+from opslink import json_input
 from opslink.chat.thread_notes import copy_reply
 from opslink.service_map import ServiceMap
 from opslink.track_service import TrackDeps
@@ -22,7 +22,7 @@ def event_of(body: bytes) -> dict[str, Any] | None:
     if not body.lstrip().startswith(b"{"):
         return None
     try:
-        doc = json.loads(body)
+        doc = json_input.loads(body)
     except ValueError:
         return None
     return doc if isinstance(doc, dict) else None

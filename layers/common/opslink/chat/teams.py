@@ -13,12 +13,12 @@ thread becomes a comment on the alert's ticket (scrubbed, inert)."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from opslink import json_input
 from opslink.adapters.chat.teams_cards import CONTENT_TYPE, outcome_card
 from opslink.adapters.chat.teams_messages import PREFIX
 from opslink.chat.decisions import ACTIONS, Answer, Press, answer, refused
@@ -54,7 +54,7 @@ def handle(
     with `tenant` (a single-tenant bot's), activities from other tenants are refused."""
     now = deps.clock()
     try:
-        activity = json.loads(req.body)
+        activity = json_input.loads(req.body)
         if not isinstance(activity, dict):
             raise ValueError("not an object")
     except (ValueError, UnicodeDecodeError):
