@@ -12,7 +12,9 @@ Three layers, applied in order:
    cannot see: private key blocks (PEM, OpenSSH, PGP), `key=value` / `key: value` /
    `"key": "value"` (also JSON-escaped) / `<key>value</key>` whose key names a secret,
    command-line flags (`--password X`, `-pX`, `sshpass -p`, `docker login -p`,
-   `redis-cli -a`, `curl -u user:pw`), private keys in base64 (kubeconfig `client-key-data`),
+   `redis-cli -a`, `az login -p`, `ldap* -w`, `sqlcmd -P`, `openssl -k`, `smbclient -U u%pw`,
+   `htpasswd -b`, `rabbitmqctl add_user`, `curl -u user:pw`), YAML block scalars under a
+   secret key, private keys in base64 (kubeconfig `client-key-data`),
    `.netrc` lines, Authorization and Cookie headers, URL credentials and query
    parameters (`?key=`, `&sig=`, `X-Amz-Signature=`), cloud keys detect-secrets lacks
    (Google API keys and OAuth tokens, Vault tokens, fine-grained GitHub and OpenAI project
@@ -121,6 +123,37 @@ _RULES: tuple[_Rule, ...] = (
         r"\1" + REDACTED,
     ),
     (re.compile(r"\b(redis-cli\b[^\n]*?\s-a\s*)(?!\[)('[^']*'|\"[^\"]*\"|\S+)"), r"\1" + REDACTED),
+    # Tools whose password flag names no secret: az login -p, ldap* -w, sqlcmd/bcp -P,
+    # openssl -k and -pass/-passin/-passout pass:X.
+    (
+        re.compile(
+            r"\b((?:az\s+login|ldap(?:search|modify|add|delete|whoami|passwd|compare)|sqlcmd|bcp|osql)"
+            r"\b[^\n]*?\s(?:-p|-w|-P)\s*)(?!\[)('[^']*'|\"[^\"]*\"|\S+)"
+        ),
+        r"\1" + REDACTED,
+    ),
+    (
+        re.compile(
+            r"\b(openssl\b[^\n]*?\s(?:-k\s+|-pass(?:in|out)?\s+(?:pass|env|file):))(?!\[)(\S+)"
+        ),
+        r"\1" + REDACTED,
+    ),
+    # smbclient -U user%password; positional passwords: htpasswd -b file user PW,
+    # rabbitmqctl add_user|change_password user PW.
+    (re.compile(r"(?<!\S)(-U\s*[^\s%]+%)(\S+)"), r"\1" + REDACTED),
+    (re.compile(r"\b(htpasswd\s+-[a-zA-Z]*b[a-zA-Z]*\s+\S+\s+\S+\s+)(\S+)"), r"\1" + REDACTED),
+    (
+        re.compile(r"\b(rabbitmqctl\s+(?:add_user|change_password)\s+\S+\s+)(\S+)"),
+        r"\1" + REDACTED,
+    ),
+    # A YAML block scalar under a secret key: `password: |` and its indented lines.
+    (
+        re.compile(
+            r"(?im)^([ \t]*)((?:- )?[\"']?" + _KEY + r"[\"']?[ \t]*:[ \t]*[|>][+-]?[0-9]?[ \t]*\n)"
+            r"((?:[ \t]*\n|[ \t]+\S[^\n]*(?:\n|$))+)"
+        ),
+        lambda m: _yaml_block(m),
+    ),
     # A private key in base64 (a kubeconfig's client-key-data, a Kubernetes secret's data).
     (re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{16,}={0,2}"), lambda m: _b64_private_key(m)),
     (re.compile(r"(?<!\S)(-u|--user)(\s+|=)([^\s:]+):(\S+)"), r"\1\2\3:" + REDACTED),
@@ -192,6 +225,20 @@ def maintained_rules() -> list[re.Pattern[str]]:
                     found += list(value().denylist)
         _maintained = found
     return _maintained
+
+
+def _yaml_block(match: re.Match[str]) -> str:
+    """A block scalar's lines (those indented deeper than its key) redacted; the lines
+    after it, back at the key's indentation or less, kept."""
+    indent, key, body = match.group(1), match.group(2), match.group(3)
+    lines = body.splitlines(keepends=True)
+    taken = 0
+    for line in lines:
+        if line.strip() and len(line) - len(line.lstrip(" \t")) <= len(indent):
+            break
+        taken += 1
+    rest = "".join(lines[taken:])
+    return f"{indent}{key}{indent}  {REDACTED}\n{rest}" if taken else match.group(0)
 
 
 def _b64_private_key(match: re.Match[str]) -> str:
