@@ -312,6 +312,24 @@ def test_a_keyed_comment_is_found_past_the_first_page_of_a_long_ticket(
     assert texts.index(next(t for t in texts if "fired again" in t)) >= pages  # in order
 
 
+def test_servicenow_read_back_follows_the_link_past_an_instance_s_row_cap() -> None:
+    """An instance returning fewer journal rows per request than asked (its own cap): a
+    short page is not the last, the read-back follows the Link header, and a retried work
+    note past the first page is found, not posted twice."""
+    app = ServiceNowApi()
+    app.journal_page_cap = 100
+    with serve(app) as url:
+        tickets = ServiceNowTickets(url, "opslink", "snow-pass")
+        ticket = tickets.create(DRAFT)
+        _pad("servicenow", app, ticket.id, 250)
+        tickets.comment(ticket.id, "Alarm fired again.", key="A-1:refire:9")
+        posts = sum(1 for r in app.requests if r.method == "PATCH")
+        tickets.comment(ticket.id, "Alarm fired again.", key="A-1:refire:9", verify=True)
+        assert sum(1 for r in app.requests if r.method == "PATCH") == posts
+        texts = tickets.comment_texts(ticket.id)
+        assert len(texts) == 251 and sum("fired again" in t for t in texts) == 1
+
+
 def test_redmine_create_with_a_due_date_in_the_past_sets_its_start_date() -> None:
     """Redmine refuses a due date before the start date (which defaults to today): an
     alarm delivered late (a redrive, an outage) must still get its ticket."""

@@ -225,7 +225,8 @@ class ServiceNowApi(App):
     - reference fields are read back as bare sys_ids with `sysparm_exclude_reference_link`
       (else as {"link", "value"});
     - `close_code` must be one of the instance's choices (the default choice list);
-    - listings page with `sysparm_limit`/`sysparm_offset` and a `Link: rel="next"` header.
+    - listings (incidents, journal entries) page with `sysparm_limit`/`sysparm_offset` and
+      a `Link: rel="next"` header.
     """
 
     auth_value = basic("opslink", "snow-pass")
@@ -255,6 +256,9 @@ class ServiceNowApi(App):
         "e" * 32: {"sys_id": "e" * 32, "email": "erin@example.com", "user_name": "erin"},
     }
     base_url = ""
+    # Rows one request returns at most, whatever sysparm_limit asks (an instance can set
+    # it lower than the default 10,000: the Link header still leads to the next page).
+    journal_page_cap = 10_000
     # An instance's own state choices (sys_choice on incident.state): "Awaiting Vendor"
     # (still active) and "Cancelled by customer" (inactive).
     closed_custom = ("102",)
@@ -367,9 +371,15 @@ class ServiceNowApi(App):
         notes = rec.get("_notes", []) if terms.get("element") == "work_notes" else []
         params = parse_qs(query)
         offset = int(params.get("sysparm_offset", ["0"])[0])
-        limit = min(int(params.get("sysparm_limit", ["10000"])[0]), 10000)
+        limit = min(int(params.get("sysparm_limit", ["10000"])[0]), self.journal_page_cap)
+        headers = {}
+        if offset + limit < len(notes):  # as the Table API pages: a Link to the next
+            nxt = {k: v[0] for k, v in params.items()} | {"sysparm_offset": str(offset + limit)}
+            headers["Link"] = (
+                f'<{self.base_url}/api/now/table/sys_journal_field?{urlencode(nxt)}>;rel="next"'
+            )
         return json_response(
-            200, {"result": [{"value": n} for n in notes[offset : offset + limit]]}
+            200, {"result": [{"value": n} for n in notes[offset : offset + limit]]}, headers
         )
 
     def users(self, body: Any, query: str = "") -> Response:

@@ -233,27 +233,20 @@ class ServiceNowTickets(KeyedComments):
         )
 
     def comment_texts(self, ticket_id: str) -> list[str]:
-        # Page by offset in a stable order (oldest first) until a page comes back short.
-        notes: list[str] = []
-        for _ in range(COMMENT_PAGES):
-            doc = self.http.request(
-                "GET",
-                JOURNAL,
-                params={
-                    "sysparm_query": (
-                        f"element_id={ticket_id}^element=work_notes^ORDERBYsys_created_on"
-                    ),
-                    "sysparm_fields": "value",
-                    "sysparm_limit": 1000,
-                    "sysparm_offset": len(notes),
-                },
-                what=f"work notes of {ticket_id}",
-            )
-            page = (doc or {}).get("result") or []
-            notes += [str(r.get("value", "")) for r in page]
-            if len(page) < 1000:
-                break
-        return notes
+        # In a stable order (oldest first), page after page by the Link header: an
+        # instance may return fewer rows than sysparm_limit asks, so a short page is not
+        # the last one.
+        docs = self.http.pages(
+            JOURNAL,
+            params={
+                "sysparm_query": f"element_id={ticket_id}^element=work_notes^ORDERBYsys_created_on",
+                "sysparm_fields": "value",
+                "sysparm_limit": 1000,
+            },
+            what=f"work notes of {ticket_id}",
+            limit=COMMENT_PAGES,
+        )
+        return [str(r.get("value", "")) for doc in docs for r in (doc or {}).get("result") or []]
 
     def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
         current = self.get(ticket_id)
