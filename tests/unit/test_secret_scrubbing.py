@@ -18,7 +18,7 @@ from opslink.errors import JobPlatformRejected
 from opslink.ingest import IngestDeps
 from opslink.models import Priority, TicketDraft, TicketType
 from opslink.remediation import run_task
-from opslink.scrub import maintained_rules, register, scrub
+from opslink.scrub import REDACTED, maintained_rules, register, scrub
 from tests.unit.conftest import Clock
 from tests.unit.fakes import FakePlatform, opened_alert, remediate_deps
 from tests.unit.secret_corpus import FALSE_POSITIVES, SHAPES
@@ -251,3 +251,41 @@ def test_every_corpus_shape_in_a_job_output_never_reaches_the_hand_over(
     leaked = [label for label, _, secret in SHAPES if secret in everything]
     assert leaked == []
     assert "could not fix" in everything and "[REDACTED" in everything
+
+
+@pytest.mark.parametrize(
+    ("printed", "shown"),
+    [
+        ("\x1b[31mERROR\x1b[0m restart failed", "ERROR restart failed"),
+        ("TASK [restart] \x1b[0;32mok: [web-1]\x1b[0m", "TASK [restart] ok: [web-1]"),
+        ("\x1b]0;deploy\x07done", "done"),  # a terminal title (OSC)
+        ("binary\x00\x01\x7f tail", "binary tail"),
+        ("tab\tand\r\nlines\n", "tab\tand\r\nlines\n"),  # kept
+        ("DB_PASS\x1b[0m=Col0ured-Pw", "DB_PASS=" + REDACTED),  # colour no longer hides it
+    ],
+)
+def test_terminal_escapes_and_control_characters_never_leave(printed: str, shown: str) -> None:
+    assert scrub(printed) == shown
+
+
+def test_a_coloured_job_output_reaches_the_hand_over_as_plain_text(
+    deps: IngestDeps, clock: Clock
+) -> None:
+    """Ansible and most CLIs colour their output: the hand-over note shows the text, not
+    escape sequences (and a NUL, which a ticket system's database refuses, is gone)."""
+    platform = FakePlatform(clock)
+    platform.stdout = "TASK [restart checkout] \x1b[0;31mfatal: [web-1]: FAILED!\x1b[0m\x00"
+    platform.stderr = "\x1b[1;33mWARNING\x1b[0m: unit checkout not found"
+    rdeps = remediate_deps(deps, platform, clock)
+    alert = opened_alert(deps)
+    selection = {"runbook": {"name": "restart_service", "tier": "alert_type"}}
+    launched = run_task({"action": "launch", "alert": alert, "selection": selection}, rdeps)
+    run_task(
+        {"action": "escalate", "alert": alert, "job": launched["job"],
+         "escalation": {"kind": "failed", "detail": "exit 2"}},
+        rdeps,
+    )  # fmt: skip
+    ticket = deps.tickets.get(alert["ticket_id"])
+    text = json.dumps(ticket.model_dump(mode="json"))
+    assert "fatal: [web-1]: FAILED!" in text and "WARNING: unit checkout not found" in text
+    assert "\\u001b" not in text and "\\u0000" not in text

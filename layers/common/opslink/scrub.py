@@ -291,9 +291,21 @@ def _unwrap(text: str) -> str:
     return _WRAPPED.sub(join, text)
 
 
+# Terminal escape sequences (colours a job prints: CSI, OSC, two-character) and the
+# control characters other than tab and line breaks: shown as noise by every ticket
+# system, and a NUL is refused by the databases behind some (a note never written).
+_TERMINAL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]"
+    r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+)
+
+
 def scrub(text: str | None) -> str:
+    """`text` as it may leave OpsLink: without secrets, terminal escapes or control
+    characters."""
     if not text:
         return text or ""
+    text = _TERMINAL.sub("", text)
     with _lock:
         known = sorted(_known, key=len, reverse=True)
     for value in known:
