@@ -187,6 +187,7 @@ def test_huge_description_is_cut_with_a_marker() -> None:
         # hostile nesting: a specific refusal, not an internal error retried until parked
         ('{"a":' * 5000 + "1" + "}" * 5000, "nests deeper than 32 levels"),
         ('{"AlarmName": ' + "[" * 40 + "]" * 40 + "}", "nests deeper than 32 levels"),
+        ('{"AlarmName": ' + "1" * 5000 + "}", "not usable JSON (Exceeds the limit"),
     ],
 )
 def test_bad_messages_get_specific_reasons(message: str, reason: str) -> None:

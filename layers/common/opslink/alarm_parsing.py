@@ -104,4 +104,6 @@ def parse_sns_message(message: str | None, topic_arn: str | None = None) -> Alar
         raise InvalidAlarm(f"SNS Message is not JSON ({exc.msg} at position {exc.pos})") from None
     except RecursionError:  # hostile nesting: refused, not retried as an internal error
         raise InvalidAlarm(f"SNS Message nests deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # a number past Python's digit limit
+        raise InvalidAlarm(f"SNS Message is not usable JSON ({str(exc)[:80]})") from None
     return parse_alarm_document(doc, topic_arn)
