@@ -37,11 +37,19 @@ class Parser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
+# Days a command can be asked about: alarms before 2000 are refused at ingest, and a
+# period's arithmetic (the previous period, a window) stays within what dates can hold.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
 def iso_day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise argparse.ArgumentTypeError(f"{text} is outside {FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 def account_id(text: str) -> str:
@@ -66,6 +74,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+MAX_DAYS = 3650  # ten years: past any journal a deployment keeps, and dates stay in range
+
+
+def day_count(text: str) -> int:
+    """--days: a whole number of days, 1 to MAX_DAYS."""
+    value = positive_int(text)
+    if value > MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"must be {MAX_DAYS} (ten years) or fewer, not {value}")
     return value
 
 
@@ -264,9 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="automation KPIs vs the previous period, quality findings, trend charts (PNG + HTML)",
     )
     period = report.add_mutually_exclusive_group()
-    period.add_argument(
-        "--days", type=positive_int, default=None, help="the last N days (default 7)"
-    )
+    period.add_argument("--days", type=day_count, default=None, help="the last N days (default 7)")
     period.add_argument("--from", dest="date_from", type=iso_day, help="first day, YYYY-MM-DD")
     report.add_argument("--to", dest="date_to", type=iso_day, help="last day (default today)")
     report.add_argument("--service", help="one service's KPIs and trends")
@@ -284,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="replay the stack's recent alerts through the correlation rules: the incidents "
         "they would make and why each alert joins (changes nothing)",
     )
-    replay.add_argument("--days", type=positive_int, default=7, help="the last N days (default 7)")
+    replay.add_argument("--days", type=day_count, default=7, help="the last N days (default 7)")
     replay.add_argument("--rules", help="correlation rules file (default: the shipped built-ins)")
     replay.add_argument(
         "--service-map", help="service map with depends_on (default: the shipped one)"
@@ -318,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit = command(sub, "audit", help="the audit trail: who did what, when, why, on which alert")
     audit.add_argument("--alert", help="one alert's history")
     audit.add_argument("--since", type=iso_day, help="from this day (YYYY-MM-DD)")
-    audit.add_argument("--days", type=positive_int, default=7, help="the last N days (default 7)")
+    audit.add_argument("--days", type=day_count, default=7, help="the last N days (default 7)")
     audit.add_argument(
         "--action",
         action="append",

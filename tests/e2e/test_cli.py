@@ -109,6 +109,10 @@ def test_missing_file_is_a_clear_error() -> None:
         (("local", "serve", "--port", "70000"), 2, "out of range"),
         (("alerts", "list", "--endpoint-url", "127.0.0.1:5055"), 2, "is not an endpoint URL"),
         (("alerts", "list", "--limit", "0"), 2, "must be 1 or more"),
+        # dates past what a period's arithmetic can hold: a usage error, not an internal one
+        (("report", "--days", "100000000"), 2, "must be 3650 (ten years) or fewer"),
+        (("audit", "--days", "99999"), 2, "must be 3650 (ten years) or fewer"),
+        (("report", "--from", "0001-01-01", "--to", "0001-01-02"), 2, "is outside 2000-01-01"),
         (("tickets", "list", "--output", "xml"), 2, "invalid choice"),
         (("alerts", "list", "--endpoint-url", "http://127.0.0.1:9", "--query", "[?"), 2, "--query"),
         (("frobnicate",), 2, "invalid choice"),
