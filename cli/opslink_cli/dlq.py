@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from opslink import json_input
 from opslink_cli.connection import OperatorError, _stack_outputs
 from opslink_cli.render import emit, style_from
 
@@ -118,7 +119,7 @@ def _summary(message: dict[str, Any], check: Any = None) -> dict[str, Any]:
     attrs = message.get("MessageAttributes") or {}
     sys_attrs = message.get("Attributes") or {}
     try:
-        event = json.loads(message.get("Body") or "null")
+        event = json_input.loads(message.get("Body") or "null")
     except ValueError:
         event = None
     records = event.get("Records") if isinstance(event, dict) else None
@@ -126,7 +127,7 @@ def _summary(message: dict[str, Any], check: Any = None) -> dict[str, Any]:
     for rec in records or ([event] if isinstance(event, dict) else []):
         body = ((rec or {}).get("Sns") or {}).get("Message") if isinstance(rec, dict) else None
         try:
-            doc = json.loads(body) if isinstance(body, str) else rec
+            doc = json_input.loads(body) if isinstance(body, str) else rec
         except ValueError:
             doc = {}
         if isinstance(doc, dict):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
+from opslink import json_input
 from opslink.identity import alert_of_execution
 
 # What each state's output says that an operator wants to see.
@@ -120,7 +120,7 @@ def _handover(esc: dict[str, Any]) -> str:
 
 def _parse(text: str | None) -> dict[str, Any]:
     try:
-        doc = json.loads(text or "{}")
+        doc = json_input.loads(text or "{}")
     except ValueError:
         return {}
     return doc if isinstance(doc, dict) else {}

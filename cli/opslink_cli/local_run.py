@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from opslink import json_input
 from opslink_cli.emulator import LocalStack, check_parameters
 from opslink_cli.render import table
 
@@ -66,7 +67,7 @@ def _read(path: Path) -> Any:
     text = path.read_text(encoding="utf-8")
     if not text.strip():
         raise ValueError("the file is empty")
-    return json.loads(text)
+    return json_input.loads(text)
 
 
 def _remediation(stack: LocalStack, execution: str | None) -> tuple[str | None, str | None]:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from opslink import json_input
 from opslink_cli.cli_args import parse_params
 from opslink_cli.connection import OperatorError
 
@@ -112,8 +113,8 @@ def messages_of(path: Path) -> list[tuple[str, str]]:
     """(subject, message) pairs to publish from an event file: each SNS record's Message
     of a Lambda event, or the file itself when it is an alarm message or EventBridge event."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = json_input.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise OperatorError(f"cannot read event file {path}: {exc}") from None
     if isinstance(doc, dict) and isinstance(doc.get("Records"), list):
         pairs = []
