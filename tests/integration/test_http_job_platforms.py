@@ -231,6 +231,9 @@ def test_garbage_answer_names_platform_and_field(any_platform: tuple[Any, Any, s
     app.faults.append(Fault("GET", status_path, 200, b"<html>maintenance</html>"))
     with pytest.raises(JobPlatformRejected, match="not JSON"):
         platform.status(ref)
+    app.faults.append(Fault("GET", status_path, 200, b"[" * 5000 + b"]" * 5000))
+    with pytest.raises(JobPlatformRejected, match="not JSON"):  # too deep to decode
+        platform.status(ref)
     app.faults.append(Fault("GET", status_path, 200, b'{"state": "running"}'))
     with pytest.raises(JobPlatformRejected, match="no field 'status'"):
         platform.status(ref)

@@ -292,7 +292,7 @@ class HttpClient:
             return None
         try:
             return resp.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
             raise self.rejected(
                 f"{self.system}: {what or f'{method} {path}'}: response is not JSON: "
                 f"{scrub(resp.text[:120])!r}"
