@@ -30,7 +30,7 @@ def read_credentials(name: str, what: str, fresh: bool = False) -> dict[str, str
     raw = read_secret(name, what, fresh)
     try:
         doc = json.loads(raw)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON (or not decodable): the token itself
         doc = {"token": raw}
     if not isinstance(doc, dict) or not any(doc.get(k) for k in ("token", "password", "api_key")):
         raise ConfigurationError(
