@@ -386,6 +386,26 @@ def test_huge_dimensions_and_metric_names_are_capped() -> None:
     assert len(description(alarm, enr, priority(enr), "A-1")) < 40_000
 
 
+def test_a_composite_s_children_and_a_math_alarm_s_queries_are_capped() -> None:
+    """Thousands of triggering children or queries (CloudWatch sends far fewer) would make
+    an alert past DynamoDB's 400 KB item: every write refused, the alarm retried until
+    parked. The first ones are kept."""
+    composite = json.loads(_sns_message("sns-composite-alarm.json"))
+    composite["TriggeringChildren"] = [
+        {"Arn": f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:child-{i}-" + "x" * 5000}
+        for i in range(5000)
+    ]
+    alarm = parse_sns_message(json.dumps(composite))
+    assert len(alarm.triggering_children) == 100
+    assert alarm.triggering_children[0].startswith("arn:aws:cloudwatch:eu-west-1:")
+    assert all(len(c) <= 1025 for c in alarm.triggering_children)
+    math = json.loads(_sns_message("sns-metric-math-alarm.json"))
+    query = math["Trigger"]["Metrics"][0]
+    math["Trigger"]["Metrics"] = [{**query, "Id": f"m{i}"} for i in range(500)]
+    assert len(parse_sns_message(json.dumps(math)).metrics) == 20
+    assert len(alarm.model_dump_json()) < 200_000
+
+
 def _mutations() -> st.SearchStrategy[dict]:
     """Real alarm messages with one field replaced by anything JSON can carry."""
     base = json.loads(_sns_message("sns-metric-alarm.json"))

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from opslink.alarm_fields import arn_parts, cut, describe_validation, dims, state, when
+from opslink.alarm_fields import MAX_METRICS, arn_parts, cut, describe_validation, dims, state, when
 from opslink.errors import InvalidAlarm
 from opslink.models import Alarm, AlarmKind, AlarmSource, MetricRef
 
@@ -44,7 +44,7 @@ def _from_detail(detail: Any, arn: str, source: AlarmSource, form: str) -> Alarm
         queries = config.get("metrics") or []
         if not isinstance(queries, list):
             raise InvalidAlarm(f"{form}: 'configuration.metrics' must be a list")
-        for query in queries:
+        for query in queries[:MAX_METRICS]:
             if not isinstance(query, dict):
                 raise InvalidAlarm(f"{form}: 'configuration.metrics' holds a non-object entry")
             stat = query.get("metricStat") or {}

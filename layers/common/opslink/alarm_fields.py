@@ -29,6 +29,11 @@ def cut(text: str | None) -> str:
 
 MAX_FIELD = 1024  # a dimension value, metric name or expression: they reach tickets
 MAX_DIMENSIONS = 30  # CloudWatch allows 30 per metric
+# A metric-math alarm's queries and a composite's triggering children, kept at most: an
+# alert is one DynamoDB item (400 KB); past that its every write would be refused and
+# the alarm retried until parked. CloudWatch allows far fewer.
+MAX_METRICS = 20
+MAX_CHILDREN = 100
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_SKEW = timedelta(days=1)
 

@@ -10,7 +10,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from opslink.alarm_fields import arn_parts, cut, describe_validation, dims, state, when
+from opslink.alarm_fields import (
+    MAX_CHILDREN,
+    MAX_METRICS,
+    arn_parts,
+    cut,
+    describe_validation,
+    dims,
+    field,
+    state,
+    when,
+)
 from opslink.aws_regions import partition_for_region, partition_of, region_code, region_of_arn
 from opslink.errors import InvalidAlarm
 from opslink.models import Alarm, AlarmKind, AlarmSource, MetricRef
@@ -120,7 +130,7 @@ def from_sns(msg: dict[str, Any], topic_arn: str | None = None) -> Alarm:
         )
     elif trigger.Metrics:
         kind = AlarmKind.ANOMALY_DETECTION if trigger.ThresholdMetricId else AlarmKind.METRIC_MATH
-        for query in trigger.Metrics:
+        for query in trigger.Metrics[:MAX_METRICS]:
             stat = query.MetricStat
             metric = stat.Metric if stat else {}
             metrics.append(
@@ -138,8 +148,8 @@ def from_sns(msg: dict[str, Any], topic_arn: str | None = None) -> Alarm:
     else:
         raise InvalidAlarm("CloudWatch alarm message: 'Trigger' has neither MetricName nor Metrics")
     children = tuple(
-        str(child.get("Arn")) for child in parsed.TriggeringChildren if child.get("Arn")
-    )
+        field(child.get("Arn")) for child in parsed.TriggeringChildren if child.get("Arn")
+    )[:MAX_CHILDREN]
     return Alarm(
         name=parsed.AlarmName,
         arn=arn,
