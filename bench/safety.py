@@ -13,7 +13,7 @@ local job platform, moto's EC2 / Auto Scaling / CloudWatch):
    existed, an ARN that is not CloudWatch's, an alarm already OK) published to the alarm
    topic; jobs (diagnostics included) launched for them. Must be 0.
 In-process:
-3. secrets: the 56-shape corpus printed by a job, through the hand-over and every ticket
+3. secrets: the secret-shape corpus (tests/unit/secret_corpus.py) printed by a job, through the hand-over and every ticket
    markup; shapes that survive. Must be 0.
 4. markup: hostile alarm text and job output rendered for every ticket system; live
    mentions, images, links or injected headings outside literal regions. Must be 0.

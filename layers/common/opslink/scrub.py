@@ -172,10 +172,14 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(r"(?i)(\bkey\s*=\s*\"" + _KEY + r"\"\s+value\s*=\s*)\"[^\"]*\""),
         r'\1"' + REDACTED + '"',
     ),
-    # key=value, key: value, "key": "value", \"key\": \"value\" where the key names a secret
+    # key=value, key: value, "key": "value", \"key\": \"value\" where the key names a secret.
+    # Tried only where a key can start (not inside a word): the same matches, without
+    # re-scanning each long token from every one of its characters.
     (
         re.compile(
-            r"(?i)((?:\\*[\"'])?" + _KEY + r"(?:\\*[\"'])?)(\s*[=:]\s*)(?!\[REDACTED)"
+            r"(?i)(?<![A-Za-z0-9_.-])((?:\\*[\"'])?"
+            + _KEY
+            + r"(?:\\*[\"'])?)(\s*[=:]\s*)(?!\[REDACTED)"
             r"(\\+\"(?:(?!\\+\").)*\\+\"|\"[^\"]*\"|'[^']*'|[^\s,;&\"'}<]+)"
         ),
         r"\1\2" + REDACTED,
@@ -284,7 +288,7 @@ def _unwrap(text: str) -> str:
         head, tail = match.group(1), match.group(2)
         whole = head + tail
         # Only a secret that neither half shows alone: the rest is for the line rules.
-        if _apply(head) == head and _apply(tail) == tail and _apply(whole) != whole:
+        if _apply(whole) != whole and _apply(head) == head and _apply(tail) == tail:
             return REDACTED + "\n" + REDACTED
         return match.group(0)
 
