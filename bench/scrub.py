@@ -79,6 +79,21 @@ def main() -> None:
     print("slowest of OpsLink's own rules (one run each):")
     for seconds, pattern in sorted(slowest, reverse=True)[:3]:
         print(f"  {seconds:6.2f} s  {pattern}")
+    # Shapes that make a backtracking pattern slow: 20 KB each, as an alarm description
+    # (capped at 16 KB) or a job's output stream (20 KB) can carry them.
+    print("hostile 20 KB inputs (median of 5 runs):")
+    for label, text in HOSTILE.items():
+        print(f"  {label:<34}{median(lambda t=text: scrubber.scrub(t)):>8.3f} s")
+
+
+HOSTILE = {
+    "blank lines": "\n" * 20_000,
+    "one 20 KB token of letters": "a" * 20_000,
+    "a hex dump on one line": "0123456789abcdef" * 1_250,
+    "a secret word repeated": "password" * 2_500,
+    "backslashes": "\\" * 20_000,
+    "'key=' pairs": "x=1 " * 5_000,
+}
 
 
 if __name__ == "__main__":

@@ -55,7 +55,9 @@ _SECRET_WORDS = "|".join(
         r"(?<![a-z])auth(?![a-z])",
     )
 )
-_KEY = r"[A-Za-z0-9_.-]*(?:" + _SECRET_WORDS + r")[A-Za-z0-9_.-]*"
+# Bounded around the secret word (no key name is longer): a token made of secret words
+# repeated (hostile text) would otherwise cost time quadratic in its length.
+_KEY = r"[A-Za-z0-9_.-]{0,64}(?:" + _SECRET_WORDS + r")[A-Za-z0-9_.-]{0,64}"
 _Rule = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
 
 _PRIVATE_KEY: _Rule = (
@@ -90,11 +92,16 @@ _RULES: tuple[_Rule, ...] = (
     (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), "[REDACTED npm-token]"),
     (re.compile(r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"), "[REDACTED shopify-token]"),
     # user:password@ in any URL (database connection strings included)
-    (re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@"), r"\1" + REDACTED + "@"),
+    # (the scheme is tried only where one can start: a long token, a hex dump, is not
+    # re-scanned from each of its characters)
+    (
+        re.compile(r"(?<![a-zA-Z0-9+.-])([a-zA-Z][a-zA-Z0-9+.-]{0,31}://[^/\s:@]*:)[^@\s/]+@"),
+        r"\1" + REDACTED + "@",
+    ),
     # Query parameters that carry credentials: ?key=, &sig=, X-Amz-Signature=, ...
     (re.compile(r"(?i)([?&;](?:key|" + _KEY + r")=)[^&\s#\"'<>]+"), r"\1" + REDACTED),
     # Whole headers whose value is a credential.
-    (re.compile(r"(?im)^(\s*(?:set-)?cookie:\s*).+$"), r"\1" + REDACTED),
+    (re.compile(r"(?im)^([ \t]*(?:set-)?cookie:[ \t]*).+$"), r"\1" + REDACTED),
     (
         re.compile(r"(?i)\b(bearer|basic|token|negotiate|digest)(\s+)[A-Za-z0-9._~+/=-]{8,}"),
         r"\1\2" + REDACTED,
@@ -159,7 +166,7 @@ _RULES: tuple[_Rule, ...] = (
     (re.compile(r"(?<!\S)(-u|--user)(\s+|=)([^\s:]+):(\S+)"), r"\1\2\3:" + REDACTED),
     # .netrc
     (
-        re.compile(r"(?im)^(\s*(?:machine\s+\S+\s+login\s+\S+\s+)?password\s+)(\S+)"),
+        re.compile(r"(?im)^([ \t]*(?:machine\s+\S+\s+login\s+\S+\s+)?password\s+)(\S+)"),
         r"\1" + REDACTED,
     ),
     # <password>value</password>
@@ -177,7 +184,7 @@ _RULES: tuple[_Rule, ...] = (
     # re-scanning each long token from every one of its characters.
     (
         re.compile(
-            r"(?i)(?<![A-Za-z0-9_.-])((?:\\*[\"'])?"
+            r"(?i)(?<![A-Za-z0-9_.\\-])((?:\\*[\"'])?"
             + _KEY
             + r"(?:\\*[\"'])?)(\s*[=:]\s*)(?!\[REDACTED)"
             r"(\\+\"(?:(?!\\+\").)*\\+\"|\"[^\"]*\"|'[^']*'|[^\s,;&\"'}<]+)"
@@ -277,7 +284,9 @@ def _apply(text: str) -> str:
 
 
 # The end of one line and the start of the next: the two halves of a wrapped token.
-_WRAPPED = re.compile(r"([A-Za-z0-9/+=_.-]{6,})\r?\n([A-Za-z0-9/+=_.-]{4,})(?=\s|$)")
+_WRAPPED = re.compile(
+    r"(?<![A-Za-z0-9/+=_.-])([A-Za-z0-9/+=_.-]{6,})\r?\n([A-Za-z0-9/+=_.-]{4,})(?=\s|$)"
+)
 
 
 def _unwrap(text: str) -> str:
