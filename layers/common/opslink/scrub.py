@@ -25,6 +25,8 @@ two lines (a terminal's or a log shipper's wrap) is caught too."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import threading
 from collections.abc import Callable
@@ -68,6 +70,32 @@ _PRIVATE_KEY: _Rule = (
     ),
     "[REDACTED private key]",
 )
+
+
+def _yaml_block(match: re.Match[str]) -> str:
+    """A block scalar's lines (those indented deeper than its key) redacted; the lines
+    after it, back at the key's indentation or less, kept."""
+    indent, key, body = match.group(1), match.group(2), match.group(3)
+    lines = body.splitlines(keepends=True)
+    taken = 0
+    for line in lines:
+        if line.strip() and len(line) - len(line.lstrip(" \t")) <= len(indent):
+            break
+        taken += 1
+    rest = "".join(lines[taken:])
+    return f"{indent}{key}{indent}  {REDACTED}\n{rest}" if taken else match.group(0)
+
+
+def _b64_private_key(match: re.Match[str]) -> str:
+    """Base64 of a PEM block ("-----BEGIN"): redacted when the block is a private key."""
+    head = match.group(0)[:64]
+    try:
+        decoded = base64.b64decode(head[: len(head) // 4 * 4])
+    except (binascii.Error, ValueError):
+        return match.group(0)
+    return "[REDACTED private key]" if b"PRIVATE KEY" in decoded else match.group(0)
+
+
 # Whole tokens a maintained rule would cut short, applied before those rules:
 # detect-secrets' JWT pattern ends lazily before the signature, which, with a guessable
 # header and payload, is the token.
@@ -159,10 +187,10 @@ _RULES: tuple[_Rule, ...] = (
             r"(?im)^([ \t]*)((?:- )?[\"']?" + _KEY + r"[\"']?[ \t]*:[ \t]*[|>][+-]?[0-9]?[ \t]*\n)"
             r"((?:[ \t]*\n|[ \t]+\S[^\n]*(?:\n|$))+)"
         ),
-        lambda m: _yaml_block(m),
+        _yaml_block,
     ),
     # A private key in base64 (a kubeconfig's client-key-data, a Kubernetes secret's data).
-    (re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{16,}={0,2}"), lambda m: _b64_private_key(m)),
+    (re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{16,}={0,2}"), _b64_private_key),
     (re.compile(r"(?<!\S)(-u|--user)(\s+|=)([^\s:]+):(\S+)"), r"\1\2\3:" + REDACTED),
     # .netrc
     (
@@ -236,33 +264,6 @@ def maintained_rules() -> list[re.Pattern[str]]:
                     found += list(value().denylist)
         _maintained = found
     return _maintained
-
-
-def _yaml_block(match: re.Match[str]) -> str:
-    """A block scalar's lines (those indented deeper than its key) redacted; the lines
-    after it, back at the key's indentation or less, kept."""
-    indent, key, body = match.group(1), match.group(2), match.group(3)
-    lines = body.splitlines(keepends=True)
-    taken = 0
-    for line in lines:
-        if line.strip() and len(line) - len(line.lstrip(" \t")) <= len(indent):
-            break
-        taken += 1
-    rest = "".join(lines[taken:])
-    return f"{indent}{key}{indent}  {REDACTED}\n{rest}" if taken else match.group(0)
-
-
-def _b64_private_key(match: re.Match[str]) -> str:
-    """Base64 of a PEM block ("-----BEGIN"): redacted when the block is a private key."""
-    import base64
-    import binascii
-
-    head = match.group(0)[:64]
-    try:
-        decoded = base64.b64decode(head[: len(head) // 4 * 4])
-    except (binascii.Error, ValueError):
-        return match.group(0)
-    return "[REDACTED private key]" if b"PRIVATE KEY" in decoded else match.group(0)
 
 
 def _aws_secret(match: re.Match[str]) -> str:
