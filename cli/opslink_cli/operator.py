@@ -50,6 +50,8 @@ def alerts_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     if alert is None:
         raise NotFound("alert", args.alert_id)
     doc: dict[str, Any] = alert.model_dump(mode="json")
+    if alert.notes_archived:  # the oldest notes live off the alert's item: all, in order
+        doc["notes"] = conn.alerts.archived_notes(args.alert_id) + doc["notes"]
     doc["links"] = [
         {k: v for k, v in link.items() if k not in ("pk",)}
         for link in conn.alerts.links(args.alert_id)

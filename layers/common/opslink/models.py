@@ -249,6 +249,7 @@ class Alert(BaseModel):
     resolved_at: datetime | None = None
     resolution: dict[str, str] = Field(default_factory=dict)
     notes: list[dict[str, str]] = Field(default_factory=list)
+    notes_archived: int = 0  # its oldest notes, moved off its item (alert_notes.py)
     dimensions: dict[str, str] = Field(default_factory=dict)
     lease_until: datetime | None = None
     # The alarm state change that opened it: the reconciler finishes an alert left

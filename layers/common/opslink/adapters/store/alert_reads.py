@@ -122,11 +122,11 @@ class AlertReads(WithJournal):
             ConsistentRead=True,
         )
         docs = (_from_item(i) for i in out.get("Items", []))
-        # the alert itself and its journal events are not links
+        # the alert itself, its journal events and its archived notes are not links
         return [
             cast(AlertLink, d)
             for d in docs
-            if d["sk"] != "ALERT" and not str(d["sk"]).startswith("EVENT#")
+            if d["sk"] != "ALERT" and not str(d["sk"]).startswith(("EVENT#", "NOTES#"))
         ]
 
     def list_alerts(self, status: str | None = None, limit: int = 50) -> list[Alert]:

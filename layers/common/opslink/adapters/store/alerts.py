@@ -9,15 +9,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from opslink.adapters.store import keys
+from opslink.adapters.store.alert_notes import AlertNotes
 from opslink.adapters.store.alert_reads import _alert_from
-from opslink.adapters.store.alert_resolution import AlertResolution
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.journal import EventsAlreadyRecorded
 from opslink.errors import StoreError
 from opslink.journal import LifecycleEvent
 from opslink.models import Alert, AlertStatus
-from opslink.scrub import scrub
 
 
 def _alert_doc(alert: Alert) -> dict[str, Any]:
@@ -33,7 +32,7 @@ def _alert_doc(alert: Alert) -> dict[str, Any]:
     }
 
 
-class AlertRecords(AlertResolution):
+class AlertRecords(AlertNotes):
     """Changing alerts: re-fires, once-per-period slots, notes, links (resolving them:
     alert_resolution.py)."""
 
@@ -123,46 +122,6 @@ class AlertRecords(AlertResolution):
             ),
         )
         return done is not None
-
-    def add_note(
-        self,
-        alert_id: str,
-        text: str,
-        at: datetime,
-        kind: str = "note",
-        event: LifecycleEvent | None = None,
-        fields: dict[str, str] | None = None,
-    ) -> None:
-        """Append one note atomically (list_append), so concurrent writers lose nothing;
-        with `event`, the lifecycle event it describes goes in the same transaction (a
-        retry that finds the event recorded adds nothing); `fields`: alert attributes set
-        with it (an operator's ack, assignee, snooze)."""
-        note = {"at": at.isoformat(), "kind": kind, "text": scrub(text)[:4000]}
-        sets = "".join(f", #f{i} = :f{i}" for i in range(len(fields or {})))
-        update = {
-            "TableName": self.table,
-            "Key": _to_item(keys.alert(alert_id)),
-            "UpdateExpression": "SET notes = list_append(if_not_exists(notes, :empty), :n)" + sets,
-            "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeValues": _to_item(
-                {":n": [note], ":empty": []}
-                | {f":f{i}": v for i, v in enumerate((fields or {}).values())}
-            ),
-        }
-        if fields:
-            update["ExpressionAttributeNames"] = {f"#f{i}": k for i, k in enumerate(fields)}
-        if event is None:
-            if self._conditional("update_item", **update) is None:
-                raise StoreError(f"alert {alert_id} not found")
-            return
-        try:
-            self.journal.transact(
-                [{"Update": update}, *self.journal.event_writes(event)], f"note {kind}"
-            )
-        except EventsAlreadyRecorded:
-            return
-        except ClientError as exc:
-            raise StoreError(f"alert {alert_id} not found or not writable: {exc}") from exc
 
     def move_ticket(
         self,

@@ -2,7 +2,8 @@
 
 The zero-configuration default. Ticket ids derive from the alert id, so creation is one
 conditional write and naturally idempotent: a retried create returns the same ticket.
-Items: pk TICKET#<id>, sk TICKET; gsi1 (TICKETS / <updated_at>#<id>) lists tickets by
+Items: pk TICKET#<id>, sk TICKET (its oldest comments archived beside it once it has
+many: sk COMMENTS#…, list_archive.py); gsi1 (TICKETS / <updated_at>#<id>) lists tickets by
 last change; gsi2 (alert_id) finds a ticket by its alert.
 """
 
@@ -17,6 +18,13 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from opslink.adapters.aws import aws_errors, lazy_client
+from opslink.adapters.list_archive import (
+    KEEP,
+    archive_query,
+    archive_writes,
+    archived_entries,
+    full,
+)
 from opslink.adapters.tickets.common import KeyedComments, keyed_note, noted_already
 from opslink.clock import Clock, utcnow
 from opslink.errors import TicketSystemError, TicketSystemRejected
@@ -24,6 +32,7 @@ from opslink.models import HandOver, Ticket, TicketDraft, TicketStatus
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
+COMMENT_ARCHIVE = "COMMENTS#"  # a ticket's oldest comments, off its item (list_archive.py)
 
 
 def ticket_id_for(key: str) -> str:
@@ -62,8 +71,12 @@ class BuiltinTicketSystem(KeyedComments):
     def _key(ticket_id: str) -> dict[str, Any]:
         return {"pk": {"S": f"TICKET#{ticket_id}"}, "sk": {"S": "TICKET"}}
 
-    def _ticket(self, item: dict[str, Any]) -> Ticket:
+    def _ticket(self, item: dict[str, Any], whole: bool = True) -> Ticket:
+        """The ticket with every comment, oldest first: its archived ones (read only when
+        it has some), then those on its item; a listing (`whole` False) has the latter."""
         doc = {k: _de.deserialize(v) for k, v in item.items()}
+        if whole and doc.get("comments_archived"):
+            doc["comments"] = [*self._archived_comments(str(doc["id"])), *doc.get("comments", [])]
         return Ticket.model_validate(doc)
 
     def create(self, draft: TicketDraft) -> Ticket:
@@ -117,7 +130,7 @@ class BuiltinTicketSystem(KeyedComments):
         now = self.clock()
         entry = {"at": now.isoformat(), "author": author, "text": text[:8000]}
         try:
-            self._call(
+            out = self._call(
                 "update_item",
                 TableName=self.table,
                 Key=self._key(ticket_id),
@@ -132,9 +145,11 @@ class BuiltinTicketSystem(KeyedComments):
                     ":now": {"S": now.isoformat()},
                     ":g": {"S": f"{now.isoformat()}#{ticket_id}"},
                 },
+                ReturnValues="ALL_NEW",
             )
         except ClientError:
             raise TicketSystemError(f"builtin tickets: no ticket {ticket_id}") from None
+        self._bounded(ticket_id, out["Attributes"])
 
     def set_status(
         self,
@@ -190,7 +205,7 @@ class BuiltinTicketSystem(KeyedComments):
             if current is None:
                 raise TicketSystemError(f"builtin tickets: no ticket {ticket_id}") from None
             return noted_already(self, ticket_id, current, raw_note, key)  # unchanged
-        return self._ticket(out["Attributes"])
+        return self._ticket(self._bounded(ticket_id, out["Attributes"]))
 
     def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
         current = self.get(ticket_id)
@@ -228,7 +243,34 @@ class BuiltinTicketSystem(KeyedComments):
             ExpressionAttributeValues=values,
             ReturnValues="ALL_NEW",
         )
-        return self._ticket(out["Attributes"])
+        return self._ticket(self._bounded(ticket_id, out["Attributes"]))
+
+    def _bounded(self, ticket_id: str, item: dict[str, Any]) -> dict[str, Any]:
+        """The ticket as a comment left it: when its comments reached the cap, the oldest
+        are archived (list_archive.py) — one more write per 30 comments. A lost race
+        leaves it to the next comment."""
+        doc = {k: _de.deserialize(v) for k, v in item.items()}
+        if not full(doc.get("comments")):
+            return item
+        try:
+            writes = archive_writes(self.table, {"pk": f"TICKET#{ticket_id}", "sk": "TICKET"},
+                                    "comments", "comments_archived", doc, COMMENT_ARCHIVE)  # fmt: skip
+            self._call("transact_write_items", TransactItems=writes)
+        except (ClientError, TicketSystemError):  # raced, or refused: trimmed next time
+            return item
+        archived = int(doc.get("comments_archived") or 0) + len(doc["comments"]) - KEEP
+        return item | {"comments": _ser.serialize(doc["comments"][-KEEP:]),
+                       "comments_archived": _ser.serialize(archived)}  # fmt: skip
+
+    def _archived_comments(self, ticket_id: str) -> list[dict[str, Any]]:
+        query = archive_query(self.table, f"TICKET#{ticket_id}", COMMENT_ARCHIVE)
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._call("query", **query)
+            items += page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return archived_entries(items, "comments")
+            query = query | {"ExclusiveStartKey": page["LastEvaluatedKey"]}
 
     def assign(self, ticket_id: str, assignee: str) -> Ticket:
         if self.get(ticket_id) is None:
@@ -290,7 +332,7 @@ class BuiltinTicketSystem(KeyedComments):
         }
         while True:
             out = self._call("query", **kwargs)
-            tickets += [self._ticket(i) for i in out.get("Items", [])]
+            tickets += [self._ticket(i, whole=False) for i in out.get("Items", [])]
             if "LastEvaluatedKey" not in out:
                 return tickets
             kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
@@ -308,7 +350,7 @@ class BuiltinTicketSystem(KeyedComments):
         }
         while len(tickets) < limit:
             out = self._call("query", **kwargs)
-            page = [self._ticket(i) for i in out.get("Items", [])]
+            page = [self._ticket(i, whole=False) for i in out.get("Items", [])]
             tickets += [t for t in page if where is None or where(t)]
             if "LastEvaluatedKey" not in out:  # a page stops at 1 MB: tickets with comments
                 break

@@ -1,0 +1,121 @@
+"""An alert that stays open while notes and comments keep coming: its item and its builtin
+ticket's stay bounded, every note and comment is kept (the oldest archived, in order) and
+the alert still resolves — on the real store adapter and builtin tickets (moto)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from datetime import timedelta
+from typing import Any
+
+from opslink.adapters.list_archive import CAP
+from opslink.adapters.store.alert_notes import NOTES_ON_ALERT
+from opslink.ingest import IngestDeps, IngestPolicy
+from opslink.journal import EventKind, about
+from opslink.models import AlertStatus, HandOver, Outcome, Priority, TicketStatus
+from opslink_cli import connection, operator
+from tests.unit.test_ingest_rules import T0, alarm, one
+
+
+def _item_size(ddb: Any, alert_id: str) -> int:
+    item = ddb.get_item(TableName="AlertsTable", Key={"pk": {"S": f"ALERT#{alert_id}"},
+                                                       "sk": {"S": "ALERT"}})["Item"]  # fmt: skip
+    return len(json.dumps(item))
+
+
+def _comments_on_ticket_item(ddb: Any, ticket_id: str) -> int:
+    item = ddb.get_item(TableName="TicketsTable", Key={"pk": {"S": f"TICKET#{ticket_id}"},
+                                                        "sk": {"S": "TICKET"}})["Item"]  # fmt: skip
+    return len(item["comments"]["L"])
+
+
+def test_an_alarm_passing_through_insufficient_data_for_days_keeps_its_alert_writable(
+    deps: IngestDeps, policy: IngestPolicy, ddb: Any
+) -> None:
+    first = one(alarm(0), deps, policy)
+    passes = 2 * NOTES_ON_ALERT + 5
+    for i in range(1, 2 * passes, 2):  # ALARM -> INSUFFICIENT_DATA -> ALARM ...
+        noted = one(alarm(i * 5, "INSUFFICIENT_DATA"), deps, policy)
+        assert noted.outcome is Outcome.IGNORED and not noted.retryable, noted.reason
+        assert one(alarm(i * 5 + 5), deps, policy).outcome is Outcome.DUPLICATE
+    alert = deps.store.get(first.alert_id)
+    assert alert is not None
+    assert len(alert.notes) <= NOTES_ON_ALERT  # the item does not grow with the notes
+    assert alert.notes_archived + len(alert.notes) >= passes
+    size_then = _item_size(ddb, first.alert_id)
+    more = range(2 * passes + 1, 3 * passes, 2)
+    for i in more:
+        one(alarm(i * 5, "INSUFFICIENT_DATA"), deps, policy)
+    assert _item_size(ddb, first.alert_id) < 2 * size_then
+    assert _comments_on_ticket_item(ddb, str(first.ticket_id)) <= CAP
+    ticket = deps.tickets.get(str(first.ticket_id))
+    assert ticket is not None
+    said = [c["text"] for c in ticket.comments if "INSUFFICIENT_DATA" in c["text"]]
+    assert len(said) == len(set(said)) == passes + len(more)  # each once, none lost
+
+    # every note is there for an operator, oldest first, none twice
+    conn = connection.Connection(deps.store, deps.tickets, None, "")  # type: ignore[arg-type]
+    out = io.StringIO()
+    args = argparse.Namespace(alert_id=first.alert_id, output="json")
+    assert operator.alerts_show(conn, args, out) == 0
+    shown = json.loads(out.getvalue())
+    insufficient = [n for n in shown["notes"] if n["kind"] == "insufficient_data"]
+    assert len(insufficient) == passes + len(more)
+    assert [n["at"] for n in shown["notes"]] == sorted(n["at"] for n in shown["notes"])
+    assert not any(str(link.get("sk", "")).startswith("NOTES#") for link in shown["links"])
+
+    ok = one(alarm(3 * passes * 5, "OK"), deps, policy)
+    assert ok.outcome is Outcome.RESOLVED, ok.reason
+    resolved = deps.store.get(first.alert_id)
+    assert resolved is not None and resolved.status is AlertStatus.RESOLVED
+
+
+def test_a_note_with_its_event_on_a_full_alert_is_added_once(
+    deps: IngestDeps, policy: IngestPolicy
+) -> None:
+    first = one(alarm(0), deps, policy)
+    store = deps.store
+    alert = store.get(first.alert_id)
+    assert alert is not None
+    at = alert.triggered_at
+    for i in range(NOTES_ON_ALERT):
+        store.add_note(first.alert_id, f"note {i}", at + timedelta(seconds=i))
+    acked = about(alert, EventKind.ALERT_ACKNOWLEDGED, at + timedelta(minutes=5), by="alice")
+    for _ in range(2):  # the retry finds its event recorded: nothing more
+        store.add_note(first.alert_id, "acknowledged by alice", at + timedelta(minutes=5),
+                       kind="acknowledged", event=acked, fields={"acknowledged_by": "alice"})  # fmt: skip
+    after = store.get(first.alert_id)
+    assert after is not None and after.acknowledged_by == "alice"
+    every = store.archived_notes(first.alert_id) + after.notes
+    assert [n["text"] for n in every] == [f"note {i}" for i in range(NOTES_ON_ALERT)] + [
+        "acknowledged by alice"
+    ]
+
+
+def test_a_builtin_ticket_with_many_comments_keeps_each_once_and_in_order(
+    deps: IngestDeps, policy: IngestPolicy, ddb: Any
+) -> None:
+    tickets = deps.tickets
+    ticket_id = str(one(alarm(0), deps, policy).ticket_id)
+    before = len(tickets.get(ticket_id).comments)  # type: ignore[union-attr]
+    for i in range(CAP + 5):
+        tickets.comment(ticket_id, f"step {i}", key=f"k{i}")
+    # a retry whose first post landed before the oldest were archived: not posted twice
+    tickets.comment(ticket_id, "step 0", key="k0", verify=True)
+    tickets.set_status(ticket_id, TicketStatus.IN_PROGRESS, note="on it", key="ack")
+    tickets.set_status(ticket_id, TicketStatus.IN_PROGRESS, note="on it", key="ack")
+    for i in range(CAP):
+        tickets.comment(ticket_id, f"later {i}", key=f"l{i}")
+    handed = tickets.hand_over(
+        ticket_id,
+        HandOver(priority=Priority.HIGH, due_at=T0 + timedelta(hours=1), note="over to you"),
+    )
+    assert _comments_on_ticket_item(ddb, ticket_id) <= CAP
+    texts = [c["text"] for c in handed.comments][before:]
+    expected = (
+        [f"step {i}" for i in range(CAP + 5)] + ["on it"] + [f"later {i}" for i in range(CAP)]
+    )
+    assert [t.split("\n")[0] for t in texts] == [*expected, "over to you"]
+    assert tickets.get(ticket_id).comments == handed.comments  # type: ignore[union-attr]
