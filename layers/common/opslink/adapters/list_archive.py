@@ -1,7 +1,8 @@
 """A list that grows on one DynamoDB item (an alert's notes, a builtin ticket's comments)
-kept bounded: its oldest entries move to archive items of the same partition, sk
-`<prefix><index of the first entry moved>` (so they sort in order), in one transaction
-with the trimmed list. An item has a 400 KB limit and every write to it costs a write
+kept bounded: its oldest entries move to archive items of a partition of their own (not
+the item's: queries of that partition, an alert's links, never page through them), sk
+the index of the first entry moved (so they sort in order), in one transaction with the
+trimmed list. An item has a 400 KB limit and every write to it costs a write
 unit per KB of the whole item: unbounded, a long-open alert or ticket eventually refused
 every write."""
 
@@ -19,7 +20,7 @@ _de = TypeDeserializer()
 
 
 def archive_writes(
-    table: str, key: dict[str, str], attr: str, counter: str, item: dict[str, Any], prefix: str
+    table: str, key: dict[str, str], attr: str, counter: str, item: dict[str, Any], archive: str
 ) -> list[dict[str, Any]]:
     """The transaction that archives all but the newest KEEP entries of `item[attr]` (the
     item as read, deserialized), on the condition that nobody changed the list since:
@@ -32,9 +33,9 @@ def archive_writes(
         "#c = :was" if archived else "(attribute_not_exists(#c) OR #c = :was)"
     )
     values = {":kept": kept, ":now": archived + len(moved), ":len": len(entries), ":was": archived}
-    archive = {"pk": key["pk"], "sk": f"{prefix}{archived:08d}", attr: moved}
+    entry = {"pk": archive, "sk": f"{archived:08d}", attr: moved}
     return [
-        {"Put": {"TableName": table, "Item": _typed(archive),
+        {"Put": {"TableName": table, "Item": _typed(entry),
                  "ConditionExpression": "attribute_not_exists(pk)"}},
         {"Update": {"TableName": table, "Key": _typed(key),
                     "UpdateExpression": "SET #a = :kept, #c = :now",
@@ -44,12 +45,12 @@ def archive_writes(
     ]  # fmt: skip
 
 
-def archive_query(table: str, pk: str, prefix: str) -> dict[str, Any]:
-    """The Query (every page) of a partition's archive items, oldest first."""
+def archive_query(table: str, archive: str) -> dict[str, Any]:
+    """The Query (every page) of an archive partition, oldest first."""
     return {
         "TableName": table,
-        "KeyConditionExpression": "pk = :p AND begins_with(sk, :a)",
-        "ExpressionAttributeValues": _typed({":p": pk, ":a": prefix}),
+        "KeyConditionExpression": "pk = :p",
+        "ExpressionAttributeValues": _typed({":p": archive}),
         "ConsistentRead": True,
     }
 

@@ -6,8 +6,8 @@ passing through INSUFFICIENT_DATA adds one per pass. Unbounded, the item reached
 DynamoDB's 400 KB limit after ~900 such passes: from then on every note was refused
 (the delivery retried until parked), and each write to the alert cost a write unit per
 KB of it, twice with the status index. So the item keeps its newest `NOTES_ON_ALERT`
-notes; when a note finds it full, the oldest are moved to an archive item of the alert's
-partition (sk `NOTES#…`, list_archive.py) in one transaction with the trimmed list, and
+notes; when a note finds it full, the oldest are moved to an archive item (partition
+`NOTES#<alert id>`, list_archive.py) in one transaction with the trimmed list, and
 the note is appended again. `alerts show` reads the archive back.
 """
 
@@ -31,7 +31,12 @@ from opslink.scrub import scrub
 
 NOTES_ON_ALERT = CAP  # the newest KEEP stay when archiving (approvals read the latest)
 NOTE_TEXT_MAX = 4000
-ARCHIVE_PREFIX = "NOTES#"
+
+
+def archive_pk(alert_id: str) -> str:
+    return f"NOTES#{alert_id}"
+
+
 _ATTEMPTS = 5  # each lost race is another writer's note or archive: progress was made
 
 
@@ -129,12 +134,17 @@ class AlertNotes(AlertResolution):
         (list_archive.py); a lost race is left to the caller's next attempt."""
         self._transact(
             archive_writes(
-                self.table, keys.alert(alert_id), "notes", "notes_archived", item, ARCHIVE_PREFIX
+                self.table,
+                keys.alert(alert_id),
+                "notes",
+                "notes_archived",
+                item,
+                archive_pk(alert_id),
             ),
             f"archive the oldest notes of alert {alert_id}",
         )
 
     def archived_notes(self, alert_id: str) -> list[dict[str, str]]:
         """The notes moved off the alert's item, oldest first (its `notes` follow)."""
-        query = archive_query(self.table, keys.alert_pk(alert_id), ARCHIVE_PREFIX)
+        query = archive_query(self.table, archive_pk(alert_id))
         return archived_entries(list(self._query(**query)), "notes")

@@ -112,8 +112,7 @@ class AlertReads(WithJournal):
         return ids[-1] if ids else None
 
     def links(self, alert_id: str) -> list[AlertLink]:
-        out = self._call(
-            "query",
+        items = self._query(  # every page: a link missed would be a ticket left open
             TableName=self.table,
             KeyConditionExpression="pk = :p",
             ExpressionAttributeValues=_to_item({":p": keys.alert_pk(alert_id)}),
@@ -121,12 +120,12 @@ class AlertReads(WithJournal):
             # after its own; each must see the other's write (ticket_lockstep)
             ConsistentRead=True,
         )
-        docs = (_from_item(i) for i in out.get("Items", []))
-        # the alert itself, its journal events and its archived notes are not links
+        docs = (_from_item(i) for i in items)
+        # the alert itself and its journal events are not links
         return [
             cast(AlertLink, d)
             for d in docs
-            if d["sk"] != "ALERT" and not str(d["sk"]).startswith(("EVENT#", "NOTES#"))
+            if d["sk"] != "ALERT" and not str(d["sk"]).startswith("EVENT#")
         ]
 
     def list_alerts(self, status: str | None = None, limit: int = 50) -> list[Alert]:

@@ -2,8 +2,8 @@
 
 The zero-configuration default. Ticket ids derive from the alert id, so creation is one
 conditional write and naturally idempotent: a retried create returns the same ticket.
-Items: pk TICKET#<id>, sk TICKET (its oldest comments archived beside it once it has
-many: sk COMMENTS#…, list_archive.py); gsi1 (TICKETS / <updated_at>#<id>) lists tickets by
+Items: pk TICKET#<id>, sk TICKET (once it has many comments, its oldest are archived in
+partition COMMENTS#<id>, list_archive.py); gsi1 (TICKETS / <updated_at>#<id>) lists tickets by
 last change; gsi2 (alert_id) finds a ticket by its alert.
 """
 
@@ -32,7 +32,6 @@ from opslink.models import HandOver, Ticket, TicketDraft, TicketStatus
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
-COMMENT_ARCHIVE = "COMMENTS#"  # a ticket's oldest comments, off its item (list_archive.py)
 
 
 def ticket_id_for(key: str) -> str:
@@ -254,7 +253,7 @@ class BuiltinTicketSystem(KeyedComments):
             return item
         try:
             writes = archive_writes(self.table, {"pk": f"TICKET#{ticket_id}", "sk": "TICKET"},
-                                    "comments", "comments_archived", doc, COMMENT_ARCHIVE)  # fmt: skip
+                                    "comments", "comments_archived", doc, f"COMMENTS#{ticket_id}")  # fmt: skip
             self._call("transact_write_items", TransactItems=writes)
         except (ClientError, TicketSystemError):  # raced, or refused: trimmed next time
             return item
@@ -263,7 +262,7 @@ class BuiltinTicketSystem(KeyedComments):
                        "comments_archived": _ser.serialize(archived)}  # fmt: skip
 
     def _archived_comments(self, ticket_id: str) -> list[dict[str, Any]]:
-        query = archive_query(self.table, f"TICKET#{ticket_id}", COMMENT_ARCHIVE)
+        query = archive_query(self.table, f"COMMENTS#{ticket_id}")
         items: list[dict[str, Any]] = []
         while True:
             page = self._call("query", **query)
