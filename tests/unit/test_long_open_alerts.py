@@ -16,6 +16,7 @@ from opslink.ingest import IngestDeps, IngestPolicy
 from opslink.journal import EventKind, about
 from opslink.models import AlertStatus, HandOver, Outcome, Priority, TicketStatus
 from opslink_cli import connection, operator
+from tests.unit.conftest import Clock
 from tests.unit.test_ingest_rules import T0, alarm, one
 
 
@@ -32,11 +33,13 @@ def _comments_on_ticket_item(ddb: Any, ticket_id: str) -> int:
 
 
 def test_an_alarm_passing_through_insufficient_data_for_days_keeps_its_alert_writable(
-    deps: IngestDeps, policy: IngestPolicy, ddb: Any
+    deps: IngestDeps, ddb: Any, clock: Clock
 ) -> None:
+    policy = IngestPolicy(refire_comment_period=timedelta(0))  # every pass comments too
     first = one(alarm(0), deps, policy)
     passes = 2 * NOTES_ON_ALERT + 5
     for i in range(1, 2 * passes, 2):  # ALARM -> INSUFFICIENT_DATA -> ALARM ...
+        clock.advance(seconds=1)
         noted = one(alarm(i * 5, "INSUFFICIENT_DATA"), deps, policy)
         assert noted.outcome is Outcome.IGNORED and not noted.retryable, noted.reason
         assert one(alarm(i * 5 + 5), deps, policy).outcome is Outcome.DUPLICATE
@@ -47,6 +50,7 @@ def test_an_alarm_passing_through_insufficient_data_for_days_keeps_its_alert_wri
     size_then = _item_size(ddb, first.alert_id)
     more = range(2 * passes + 1, 3 * passes, 2)
     for i in more:
+        clock.advance(seconds=1)
         one(alarm(i * 5, "INSUFFICIENT_DATA"), deps, policy)
     assert _item_size(ddb, first.alert_id) < 2 * size_then
     assert _comments_on_ticket_item(ddb, str(first.ticket_id)) <= CAP
@@ -64,7 +68,7 @@ def test_an_alarm_passing_through_insufficient_data_for_days_keeps_its_alert_wri
     insufficient = [n for n in shown["notes"] if n["kind"] == "insufficient_data"]
     assert len(insufficient) == passes + len(more)
     assert [n["at"] for n in shown["notes"]] == sorted(n["at"] for n in shown["notes"])
-    assert not any(str(link.get("sk", "")).startswith("NOTES#") for link in shown["links"])
+    assert not [link for link in shown["links"] if "notes" in link]  # archives are not links
 
     ok = one(alarm(3 * passes * 5, "OK"), deps, policy)
     assert ok.outcome is Outcome.RESOLVED, ok.reason
@@ -119,3 +123,28 @@ def test_a_builtin_ticket_with_many_comments_keeps_each_once_and_in_order(
     )
     assert [t.split("\n")[0] for t in texts] == [*expected, "over to you"]
     assert tickets.get(ticket_id).comments == handed.comments  # type: ignore[union-attr]
+
+
+def test_insufficient_data_every_few_minutes_comments_once_per_period(
+    deps: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    """Each pass is noted on the alert; the ticket hears of one per comment period."""
+    first = one(alarm(0), deps, policy)
+    ticket_id = str(first.ticket_id)
+    passes = 0
+    for minute in range(5, 125, 10):  # 12 passes over two hours, each back to ALARM
+        clock.advance(minutes=5)
+        passes += 1
+        assert one(alarm(minute, "INSUFFICIENT_DATA"), deps, policy).outcome is Outcome.IGNORED
+        clock.advance(minutes=5)
+        assert one(alarm(minute + 5), deps, policy).outcome is Outcome.DUPLICATE
+    ticket = deps.tickets.get(ticket_id)
+    assert ticket is not None
+    said = [c for c in ticket.comments if "INSUFFICIENT_DATA" in c["text"]]
+    hours = (clock() - (T0 + timedelta(minutes=0))).total_seconds() / 3600
+    assert 1 <= len(said) <= int(hours) + 1 < passes
+    refires = [c for c in ticket.comments if "fired again" in c["text"]]
+    assert len(said) + len(refires) <= int(hours) + 1  # one comment period, shared
+    alert = deps.store.get(str(first.alert_id))
+    assert alert is not None
+    assert len([n for n in alert.notes if n["kind"] == "insufficient_data"]) == passes

@@ -145,17 +145,27 @@ def on_insufficient_data(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -
             outcome=Outcome.IGNORED,
             reason="INSUFFICIENT_DATA for an alarm with no open alert",
         )
-    alert = read.alert
+    alert, now = read.alert, deps.clock()
     text = f"Alarm {code(alarm.name)} has INSUFFICIENT_DATA since {alarm.state_changed_at.isoformat()}: {code(alarm.reason[:1000])}"
-    if alert.ticket_id:
+    # Every pass is noted on the alert; its ticket hears of one per comment period, the
+    # period re-fires share (an alarm missing data every few minutes would otherwise add
+    # a comment each time). Decided on the read, set with the note: two passes at the
+    # same instant may both comment — never none.
+    quiet = alert.last_comment_at is not None and (
+        alert.last_comment_at > now - policy.refire_comment_period
+    )
+    commented = bool(alert.ticket_id) and not quiet
+    if commented:
         key = f"{alert.alert_id}:insufficient_data:{alarm.state_changed_at.isoformat()}"
-        post_comment(deps.outbox, deps.tickets, alert.ticket_id, key, text, deps.clock(),
+        post_comment(deps.outbox, deps.tickets, str(alert.ticket_id), key, text, now,
                      alert.alert_id, queue_checked=read.ticket_queue_empty)  # fmt: skip
-    deps.store.add_note(alert.alert_id, text, deps.clock(), kind="insufficient_data")
+    deps.store.add_note(alert.alert_id, text, now, kind="insufficient_data",
+                        fields={"last_comment_at": now.isoformat()} if commented else None)  # fmt: skip
     return RecordResult(
         index=0,
         outcome=Outcome.IGNORED,
-        reason="INSUFFICIENT_DATA noted on the open alert",
+        reason="INSUFFICIENT_DATA noted on the open alert"
+        + ("" if commented or not alert.ticket_id else " (its ticket heard of it this period)"),
         alert_id=alert.alert_id,
         ticket_id=alert.ticket_id,
     )
