@@ -7,6 +7,8 @@ system's calls are DynamoDB calls, so they are included. Alarms are created (tag
 before they fire, as in an account. Targets: new alarm <= 4 (a cold container's first
 alarm also takes the account's tag snapshot), plus alert correlation's one read and one
 conditional write (shown side by side with Correlation=false); duplicate delivery <= 2.
+"A member's re-fire" is an incident member's with correlation on (its incident's comment
+slot); with Correlation=false the same alarm is an alert on its own.
 
     .venv/bin/python bench/external_calls.py
 """
@@ -65,6 +67,15 @@ def main() -> None:
         (
             "re-fire inside comment period (its slot seen taken here)",
             alarm("prod-checkout-api-cpu-high", 6),
+        ),
+        # A member comments on its incident's ticket with the incident's slot, counted first.
+        (
+            "a member's re-fire, the incident's ticket commented",
+            alarm("prod-orders-api-cpu-high-2", 5),
+        ),
+        (
+            "a member's re-fire inside the incident's period (seen taken here)",
+            alarm("prod-orders-api-cpu-high-2", 6),
         ),
         ("OK, alert and ticket resolved", alarm("prod-checkout-api-cpu-high", 20, "OK")),
         ("ALARM again: ticket reopened", alarm("prod-checkout-api-cpu-high", 30)),

@@ -442,6 +442,30 @@ def test_an_incident_ticket_is_reminded_once_not_once_per_alarm(
     assert sum("Reminder for" in c for c in comments(grouped, results[0].ticket_id)) == 1
 
 
+def test_an_incident_s_flapping_members_comment_once_per_period_not_once_each(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    """Every member's re-fires are counted on its own alert; the shared ticket hears of
+    one member's per comment period (and the opener's own, as before)."""
+    members = 6
+    results = [one(cpu(n, at_min=n * 0.1), grouped, policy) for n in range(members)]
+    ticket_id = results[0].ticket_id
+    assert len({r.ticket_id for r in results}) == 1
+    for hour in range(2):  # every member re-fires every 10 minutes for two hours
+        for step in range(6):
+            clock.advance(minutes=10)
+            at = 1 + hour * 60 + step * 10
+            for n in range(1, members):
+                assert (
+                    one(cpu(n, at_min=at + n * 0.01), grouped, policy).outcome is Outcome.DUPLICATE
+                )
+    said = [c for c in comments(grouped, str(ticket_id)) if "fired again" in c]
+    assert 1 <= len(said) <= 2  # one per period for the members (two periods)
+    for r in results[1:]:
+        member = grouped.store.get(r.alert_id)
+        assert member is not None and member.occurrences == 1 + 12  # each counted
+
+
 def test_the_roots_run_covers_the_bursts_other_hosts_within_max_targets(
     grouped: IngestDeps, policy: IngestPolicy, clock: Clock
 ) -> None:

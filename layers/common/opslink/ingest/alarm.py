@@ -3,6 +3,8 @@ episode after a resolved one (reopen window, flapping)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aws_lambda_powertools import Logger
 
 from opslink.comment_outbox import post_comment
@@ -161,14 +163,16 @@ def _on_open_alert(
     # comment slot (a ticket to comment on is known from the lock). A slot this container
     # saw taken inside the period is not tried: the count alone (comment_slots.py).
     due_before = now - policy.refire_comment_period
-    if holder.ticket_id and not deps.recent_comments.taken_since(held_id, due_before):
+    if holder.member_of and holder.ticket_id and deps.incidents is not None:
+        current, claimed = _member_refire(holder.member_of, held_id, alarm, deps, due_before)
+    elif holder.ticket_id and not deps.recent_comments.taken_since(held_id, due_before):
         counted = deps.store.record_refire_claiming_comment(
             held_id, alarm.state_changed_at, now, due_before
         )
         current, claimed = counted if counted is not None else (None, False)
     else:
         current, claimed = deps.store.record_refire(held_id, alarm.state_changed_at), False
-    if current is not None:
+    if current is not None and not holder.member_of:
         deps.recent_comments.saw(held_id, current.last_comment_at)
     if current is None:
         return RecordResult(
@@ -200,3 +204,20 @@ def _on_open_alert(
         ticket_id=current.ticket_id,
         execution_name=current.execution_name,
     )
+
+
+def _member_refire(
+    incident_id: str, alert_id: str, alarm: Alarm, deps: IngestDeps, due_before: datetime
+) -> tuple[Alert | None, bool]:
+    """A member's re-fire, counted on its alert; it comments on the incident's shared
+    ticket only with the incident's slot (one member's re-fire comment per period, not
+    one per member: fifty flapping members made fifty comments an hour). Counted first,
+    so a duplicate delivery never takes the slot."""
+    current = deps.store.record_refire(alert_id, alarm.state_changed_at)
+    if current is None or deps.incidents is None:
+        return current, False
+    if deps.recent_comments.taken_since(incident_id, due_before):
+        return current, False
+    claimed, stored = deps.incidents.claim_comment_slot(incident_id, deps.clock(), due_before)
+    deps.recent_comments.saw(incident_id, stored)
+    return current, claimed

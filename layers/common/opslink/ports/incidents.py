@@ -47,6 +47,12 @@ class IncidentStore(Protocol):
     def opener_stalled(self, incident_id: str, at: datetime) -> None:
         """The opener's delivery failed before the incident's ticket existed."""
 
+    def claim_comment_slot(
+        self, incident_id: str, now: datetime, due_before: datetime
+    ) -> tuple[bool, datetime | None]:
+        """Take the incident's re-fire comment slot unless taken after `due_before`:
+        whether taken now, and the slot's stored time."""
+
     def member_cleared(self, incident_id: str, alert_id: str) -> IncidentState | None: ...
 
     def mark_resolved(self, state: IncidentState, at: datetime, how: str) -> bool: ...

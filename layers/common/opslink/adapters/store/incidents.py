@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from opslink.adapters.store import keys
 from opslink.adapters.store.base import TableBase
 from opslink.adapters.store.items import from_item, to_item
@@ -33,6 +35,30 @@ class IncidentRecords(TableBase):
             ConditionExpression="attribute_exists(pk) AND attribute_not_exists(ticket_id)",
             ExpressionAttributeValues=to_item({":at": at.isoformat()}),
         )
+
+    def claim_comment_slot(
+        self, incident_id: str, now: datetime, due_before: datetime
+    ) -> tuple[bool, datetime | None]:
+        """Take the incident's re-fire comment slot when nobody took it after
+        `due_before` (one conditional write): whether it was taken now, and the slot's
+        time as stored (now, or the earlier claim's; None for an incident not found)."""
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table,
+                Key=to_item(keys.incident(incident_id)),
+                UpdateExpression="SET last_comment_at = :now",
+                ConditionExpression="attribute_exists(pk) AND "
+                "(attribute_not_exists(last_comment_at) OR last_comment_at <= :due)",
+                ExpressionAttributeValues=to_item(
+                    {":now": now.isoformat(), ":due": due_before.isoformat()}
+                ),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            held = from_item(exc.response.get("Item") or {}).get("last_comment_at")
+            return False, datetime.fromisoformat(str(held)) if held else None
+        return True, now
 
     def member_cleared(self, incident_id: str, alert_id: str) -> IncidentState | None:
         """Take a member out of the incident's firing set (once: a set deletion) and
