@@ -3,8 +3,6 @@ episode after a resolved one (reopen window, flapping)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from aws_lambda_powertools import Logger
 
 from opslink.comment_outbox import post_comment
@@ -164,7 +162,7 @@ def _on_open_alert(
     # saw taken inside the period is not tried: the count alone (comment_slots.py).
     due_before = now - policy.refire_comment_period
     if holder.member_of and holder.ticket_id and deps.incidents is not None:
-        current, claimed = _member_refire(holder.member_of, held_id, alarm, deps, due_before)
+        current, claimed = _member_refire(holder.member_of, held_id, alarm, deps, policy)
     elif holder.ticket_id and not deps.recent_comments.taken_since(held_id, due_before):
         counted = deps.store.record_refire_claiming_comment(
             held_id, alarm.state_changed_at, now, due_before
@@ -207,7 +205,7 @@ def _on_open_alert(
 
 
 def _member_refire(
-    incident_id: str, alert_id: str, alarm: Alarm, deps: IngestDeps, due_before: datetime
+    incident_id: str, alert_id: str, alarm: Alarm, deps: IngestDeps, policy: IngestPolicy
 ) -> tuple[Alert | None, bool]:
     """A member's re-fire, counted on its alert; it comments on the incident's shared
     ticket only with the incident's slot (one member's re-fire comment per period, not
@@ -216,8 +214,12 @@ def _member_refire(
     current = deps.store.record_refire(alert_id, alarm.state_changed_at)
     if current is None or deps.incidents is None:
         return current, False
+    if not policy.refire_comment_period:  # no comment period: every re-fire comments
+        return current, True
+    now = deps.clock()
+    due_before = now - policy.refire_comment_period
     if deps.recent_comments.taken_since(incident_id, due_before):
         return current, False
-    claimed, stored = deps.incidents.claim_comment_slot(incident_id, deps.clock(), due_before)
+    claimed, stored = deps.incidents.claim_comment_slot(incident_id, now, due_before)
     deps.recent_comments.saw(incident_id, stored)
     return current, claimed

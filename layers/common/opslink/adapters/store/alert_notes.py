@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from opslink.adapters.list_archive import CAP, archive_query, archive_writes, archived_entries
 from opslink.adapters.store import keys
 from opslink.adapters.store.alert_resolution import AlertResolution
-from opslink.adapters.store.chain_seal import cancelled_items
+from opslink.adapters.store.chain_seal import cancelled_items, is_event
 from opslink.adapters.store.items import from_item as _from_item
 from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.journal import EventsAlreadyRecorded
@@ -102,18 +102,21 @@ class AlertNotes(AlertResolution):
             except ClientError as exc:
                 self._refused(alert_id, exc.response.get("Item"))
             return
+        items = [{"Update": update}, *self.journal.event_writes(event)]
         try:
-            self.journal.transact(
-                [{"Update": update}, *self.journal.event_writes(event)], f"note {kind}"
-            )
+            self.journal.transact(items, f"note {kind}")
         except EventsAlreadyRecorded:
             return
         except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
             failed, _ = cancelled_items(exc)
-            if failed - {0}:  # its event is recorded: this note was added with it before
-                return
-            reasons = exc.response.get("CancellationReasons") or [{}]
-            self._refused(alert_id, reasons[0].get("Item"))
+            refused = {i for i in failed if reasons[i].get("Code") == "ConditionalCheckFailed"}
+            if any("Put" in items[i] and is_event(items[i]["Put"], self.journal_table)
+                   for i in refused if i < len(items)):  # fmt: skip
+                return  # its event is recorded: this note was added with it before
+            if 0 in refused:
+                self._refused(alert_id, reasons[0].get("Item"))
+            raise StoreError(f"alert {alert_id} not writable: {exc}") from exc
 
     def _refused(self, alert_id: str, returned: dict[str, Any] | None) -> NoReturn:
         """The append's condition failed: the alert is missing, or its notes are full."""
