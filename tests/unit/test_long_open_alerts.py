@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -148,3 +149,32 @@ def test_insufficient_data_every_few_minutes_comments_once_per_period(
     alert = deps.store.get(str(first.alert_id))
     assert alert is not None
     assert len([n for n in alert.notes if n["kind"] == "insufficient_data"]) == passes
+
+
+def test_writers_noting_one_alert_at_once_lose_and_double_nothing(
+    deps: IngestDeps, policy: IngestPolicy
+) -> None:
+    """Archiving races appends: every note lands once, each writer's in its order."""
+    from opslink_cli.emulator.moto_patches import serialise_dynamodb_writes
+
+    serialise_dynamodb_writes()  # DynamoDB applies each write atomically; moto needs help
+    first = one(alarm(0), deps, policy)
+    store, alert_id = deps.store, str(first.alert_id)
+    at = T0 + timedelta(hours=1)
+    writers, each = 4, 2 * CAP
+
+    def write(w: int) -> None:
+        for i in range(each):
+            store.add_note(alert_id, f"w{w} n{i}", at + timedelta(seconds=i), kind=f"w{w}")
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    alert = store.get(alert_id)
+    assert alert is not None and len(alert.notes) <= CAP + writers
+    every = store.archived_notes(alert_id) + alert.notes
+    for w in range(writers):
+        mine = [n["text"] for n in every if n["kind"] == f"w{w}"]
+        assert mine == [f"w{w} n{i}" for i in range(each)]
