@@ -442,6 +442,30 @@ def test_an_incident_ticket_is_reminded_once_not_once_per_alarm(
     assert sum("Reminder for" in c for c in comments(grouped, results[0].ticket_id)) == 1
 
 
+def test_a_big_burst_tells_its_ticket_of_the_first_joins_then_at_each_doubling(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    """41 instance alarms of one group: one incident, one ticket, every alarm on it; the
+    ticket hears of the first 10 joins one by one, then at 20 and 40 alarms."""
+    results = []
+    for n in range(41):
+        results.append(one(cpu(n, at_min=n * 0.05), grouped, policy))
+        clock.advance(seconds=3)
+    assert {r.outcome for r in results} == {Outcome.CREATED}
+    assert len({r.ticket_id for r in results}) == 1
+    joined = [c for c in comments(grouped, results[0].ticket_id) if "joins incident" in c]
+    assert [re.search(r"(\d+) alarm\(s\) in this incident", c).group(1) for c in joined] == [  # type: ignore[union-attr]
+        *map(str, range(2, 11)),
+        "20",
+        "40",
+    ]
+    assert "at 40 and so on" in joined[-2] and "opslink incidents show" in joined[-1]
+    opener = grouped.store.get(results[0].alert_id)
+    assert opener is not None and opener.incident_id is not None
+    incident = grouped.incidents.incident(opener.incident_id)  # type: ignore[union-attr]
+    assert incident is not None and len(incident.members) == 41
+
+
 def test_an_incident_s_flapping_members_comment_once_per_period_not_once_each(
     grouped: IngestDeps, policy: IngestPolicy, clock: Clock
 ) -> None:

@@ -45,6 +45,7 @@ logger = Logger(child=True)
 # (re-reading the incident) before its delivery is retried.
 TICKET_WAIT_READS = 4
 TICKET_WAIT_SECONDS = 0.75
+JOINS_SAID_IN_FULL = 10  # joining alarms the incident's ticket hears of one by one
 
 
 class IncidentTicketPending(RetryableError):
@@ -158,6 +159,18 @@ def with_decision(alert: Alert, decision: dict[str, str] | None) -> Alert:
     return alert.model_copy(update=decision)
 
 
+def said_on_joining(members: int) -> bool:
+    """Whether the incident's ticket hears of the alarm that made it `members` strong: each
+    of the first JOINS_SAID_IN_FULL, then at each doubling (a burst of 300 instance alarms
+    would otherwise add 300 comments — and ticket-system calls — in a minute). A new root
+    is always said. Decided on the count its read saw: concurrent joins may say one more
+    or one fewer."""
+    if members <= JOINS_SAID_IN_FULL:
+        return True
+    times, rest = divmod(members, JOINS_SAID_IN_FULL)
+    return rest == 0 and times & (times - 1) == 0  # 20, 40, 80, ...
+
+
 def join_incident_ticket(episode: Episode, deps: IngestDeps, wait: bool = True) -> RecordResult:
     """A member's opening: linked to its incident's ticket, which gets a comment saying
     which alarm joined and why. No ticket and no remediation of its own. `wait`: while
@@ -206,17 +219,22 @@ def join_incident_ticket(episode: Episode, deps: IngestDeps, wait: bool = True) 
             raise RetryableError(f"alert {alert.alert_id} changed while it was opened") from None
         alert = with_decision(fresh, decision_of(alert))  # not on the stored alert yet
         deps.store.link_opened(alert, ticket, None, new_ticket=False)
-    text = (
-        f"Alarm {code(alarm.name)} ({alert.service}, {alert.environment}) fired at "
-        f"{alarm.state_changed_at.isoformat()} and joins incident {state.incident_id} "
-        f"(alert {alert.alert_id}): {alert.incident_why}. {len(state.members)} alarm(s) in "
-        "this incident; no ticket of its own. "
-        + (f"{alert.service} is the deepest dependency so far: the incident's root, its "
-           f"remediation runs ({execution}). " if execution else "")
-        + f"Reason: {code(alarm.reason[:500])}"
-    )  # fmt: skip
-    post_comment(deps.outbox, deps.tickets, ticket.id, f"{alert.alert_id}:joined", text, now,
-                 alert.alert_id)  # fmt: skip
+    count = len(state.members)
+    if execution or said_on_joining(count):
+        text = (
+            f"Alarm {code(alarm.name)} ({alert.service}, {alert.environment}) fired at "
+            f"{alarm.state_changed_at.isoformat()} and joins incident {state.incident_id} "
+            f"(alert {alert.alert_id}): {alert.incident_why}. {count} alarm(s) in "
+            "this incident; no ticket of its own. "
+            + (f"{alert.service} is the deepest dependency so far: the incident's root, its "
+               f"remediation runs ({execution}). " if execution else "")
+            + (f"From now on the ticket hears of joining alarms at {count * 2} and so on; "
+               f"`opslink incidents show {state.incident_id}` lists every one. "
+               if count >= JOINS_SAID_IN_FULL and said_on_joining(count) else "")
+            + f"Reason: {code(alarm.reason[:500])}"
+        )  # fmt: skip
+        post_comment(deps.outbox, deps.tickets, ticket.id, f"{alert.alert_id}:joined", text,
+                     now, alert.alert_id)  # fmt: skip
     reason = (
         f"joined incident {state.incident_id}: on its ticket {ticket.id} ({alert.incident_why})"
     )
