@@ -465,6 +465,20 @@ def test_a_big_burst_tells_its_ticket_of_the_first_joins_then_at_each_doubling(
     incident = grouped.incidents.incident(opener.incident_id)  # type: ignore[union-attr]
     assert incident is not None and len(incident.members) == 41
 
+    # The group recovers: every alarm returns to OK; the ticket hears of clearings at 40
+    # and 20 still firing, then of the last 10 one by one, and is resolved once.
+    clock.advance(minutes=5)
+    for n in range(41):
+        assert one(cpu(n, at_min=5 + n * 0.05, state="OK"), grouped, policy).outcome is (
+            Outcome.RESOLVED
+        )
+    said = comments(grouped, results[0].ticket_id)
+    still = [int(m.group(1)) for c in said if (m := re.search(r"(\d+) of its 41 alarm", c))]
+    assert still == [40, 20, *range(10, 0, -1)]
+    assert sum("all 41 alarm(s) of incident" in c for c in said) == 1
+    ticket = grouped.tickets.get(results[0].ticket_id)
+    assert ticket is not None and ticket.status is TicketStatus.RESOLVED
+
 
 def test_an_incident_s_flapping_members_comment_once_per_period_not_once_each(
     grouped: IngestDeps, policy: IngestPolicy, clock: Clock

@@ -29,6 +29,20 @@ if TYPE_CHECKING:
 logger = Logger(child=True)
 
 
+SAID_IN_FULL = 10  # an incident's joining or clearing alarms its ticket hears of one by one
+
+
+def said_at(count: int) -> bool:
+    """Whether a member's join or clearing that leaves the incident with `count` alarms
+    (members, or still firing) is said on its ticket: each up to SAID_IN_FULL, then at
+    20, 40, 80… — an incident of hundreds of alarms would add a comment (and ticket-system
+    calls) for each as it forms and again as it recovers."""
+    if count <= SAID_IN_FULL:
+        return True
+    times, rest = divmod(count, SAID_IN_FULL)
+    return rest == 0 and times & (times - 1) == 0
+
+
 def _resolved_as_read(
     incidents: IncidentStore, read: IncidentState | None, alert: Alert, at: datetime
 ) -> tuple[IncidentState, str] | None:
@@ -55,12 +69,15 @@ def resolve_alert_ticket(
     at: datetime,
     queue_checked: bool = False,
     incident_read: IncidentState | None = None,
+    digest: bool = False,
 ) -> bool:
     """Resolve the alert's ticket with `text` (keyed: exactly once), or — the alert being
     one member of an incident that stays open — comment on it. True when resolved.
     `queue_checked`: the caller found the ticket's outbox empty (comment_outbox).
     `incident_read`: the alert's incident as the caller read it, which decides in one write
-    when this clearing resolves it (unless it changed since)."""
+    when this clearing resolves it (unless it changed since). `digest` (an alarm's own OK):
+    a member clearing while others still fire is said only as `said_at` says; a fix or a
+    decision is always said."""
     if not alert.ticket_id:
         return False
     if alert.incident_id is None or incidents is None:
@@ -79,8 +96,9 @@ def resolve_alert_ticket(
         state = cleared
         done, why = state.after_clearing(alert.alert_id)
         if not done:
-            post_comment(outbox, tickets, alert.ticket_id, key, f"{text}\n\n{why}", at,
-                         alert.alert_id, queue_checked=queue_checked)  # fmt: skip
+            if not digest or said_at(len(state.firing)):  # the last 10, before at 20, 40…
+                post_comment(outbox, tickets, alert.ticket_id, key, f"{text}\n\n{why}", at,
+                             alert.alert_id, queue_checked=queue_checked)  # fmt: skip
             return False
         if state.resolved_at is None:  # resolved by another member: no second write
             incidents.mark_resolved(state, at, why)

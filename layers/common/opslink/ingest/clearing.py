@@ -72,7 +72,8 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
         if policy.ok_policy is OkPolicy.RESOLVE:  # its incident's ticket: as resolve_on says
             resolve_alert_ticket(deps.store, deps.outbox, deps.tickets, deps.incidents, alert, text,
                                  key, deps.clock(), queue_checked=queue_checked,
-                                 incident_read=read.incident if alert is read.alert else None)  # fmt: skip
+                                 incident_read=read.incident if alert is read.alert else None,
+                                 digest=True)  # fmt: skip
         else:
             post_comment(deps.outbox, deps.tickets, alert.ticket_id, key, text, deps.clock(),
                          alert.alert_id, queue_checked=queue_checked)  # fmt: skip

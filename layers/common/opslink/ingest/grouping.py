@@ -19,7 +19,8 @@ from aws_lambda_powertools import Logger
 from opslink.comment_outbox import post_comment
 from opslink.errors import RetryableError
 from opslink.identity import execution_name
-from opslink.incident_tickets import resolve_alert_ticket
+from opslink.incident_tickets import SAID_IN_FULL as JOINS_SAID_IN_FULL
+from opslink.incident_tickets import resolve_alert_ticket, said_at
 from opslink.incidents import TicketRef, incident_id_for
 from opslink.inert import code
 from opslink.ingest.remediation_start import remediation_input
@@ -45,7 +46,6 @@ logger = Logger(child=True)
 # (re-reading the incident) before its delivery is retried.
 TICKET_WAIT_READS = 4
 TICKET_WAIT_SECONDS = 0.75
-JOINS_SAID_IN_FULL = 10  # joining alarms the incident's ticket hears of one by one
 
 
 class IncidentTicketPending(RetryableError):
@@ -165,10 +165,7 @@ def said_on_joining(members: int) -> bool:
     would otherwise add 300 comments — and ticket-system calls — in a minute). A new root
     is always said. Decided on the count its read saw: concurrent joins may say one more
     or one fewer."""
-    if members <= JOINS_SAID_IN_FULL:
-        return True
-    times, rest = divmod(members, JOINS_SAID_IN_FULL)
-    return rest == 0 and times & (times - 1) == 0  # 20, 40, 80, ...
+    return said_at(members)
 
 
 def join_incident_ticket(episode: Episode, deps: IngestDeps, wait: bool = True) -> RecordResult:
