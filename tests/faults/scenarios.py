@@ -39,6 +39,7 @@ from opslink.adapters.tickets.jira import JiraTickets
 from opslink.adapters.tickets.redmine import RedmineTickets
 from opslink.adapters.tickets.servicenow import ServiceNowTickets
 from opslink.adapters.tickets.zendesk import ZendeskTickets
+from opslink.incident_tickets import said_at
 from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
 from opslink.reconciler import reconcile
 from opslink.remediation_input import RemediationInput
@@ -832,7 +833,9 @@ def status_notes(
             dict(app.injected),
         )
         texts_of: dict[str, list[str]] = {}
-        for alert in _all_alerts(deps):
+        said: Counter[str] = Counter()  # per ticket: alarms whose note is on it
+        alerts = _all_alerts(deps)
+        for alert in alerts:
             ticket = deps.tickets.get(alert.ticket_id) if alert.ticket_id else None
             if alert.ticket_id and alert.ticket_id not in texts_of:
                 texts_of[alert.ticket_id] = deps.tickets.comment_texts(alert.ticket_id)  # type: ignore[attr-defined]
@@ -840,9 +843,15 @@ def status_notes(
             # its own note (a code span on Markdown systems, plain text from Jira's ADF)
             mine = re.compile(rf"Alarm `?{re.escape(alert.alarm_name)}`? returned to OK")
             n = sum(bool(mine.search(t)) for t in texts)
-            out.notes_missing += n == 0
+            said[alert.ticket_id or ""] += n > 0
+            out.notes_missing += n == 0 and not correlated
             out.notes_duplicated += max(0, n - 1)
             out.not_resolved += ticket is None or ticket.status.value not in ("resolved", "closed")
+        if correlated:  # an incident's ticket hears of clearings as incident_tickets.said_at says
+            on = Counter(a.ticket_id or "" for a in alerts)
+            for tid, members in on.items():
+                expected = 1 + sum(said_at(left) for left in range(1, members))
+                out.notes_missing += max(0, expected - said[tid])
         for texts in texts_of.values() if correlated else ():  # the incident's own note
             n = sum(" resolved: all " in t for t in texts)
             out.notes_missing += n == 0
