@@ -442,6 +442,28 @@ def test_an_incident_ticket_is_reminded_once_not_once_per_alarm(
     assert sum("Reminder for" in c for c in comments(grouped, results[0].ticket_id)) == 1
 
 
+def test_an_incident_s_members_missing_data_share_one_comment_per_period(
+    grouped: IngestDeps, policy: IngestPolicy, clock: Clock
+) -> None:
+    """Members passing through INSUFFICIENT_DATA take the incident's comment slot (the
+    one their re-fires take): each pass noted on its alert, one said on the ticket."""
+    results = [one(cpu(n, at_min=n * 0.1), grouped, policy) for n in range(6)]
+    clock.advance(minutes=5)
+    for n in range(1, 6):
+        r = one(cpu(n, at_min=3 + n * 0.1, state="INSUFFICIENT_DATA"), grouped, policy)
+        assert r.outcome is Outcome.IGNORED and r.alert_id == results[n].alert_id
+    said = [c for c in comments(grouped, str(results[0].ticket_id)) if "INSUFFICIENT_DATA" in c]
+    assert len(said) == 1
+    for r in results[1:]:
+        member = grouped.store.get(r.alert_id)
+        assert member is not None and member.notes[-1]["kind"] == "insufficient_data"
+    clock.advance(hours=1, minutes=1)  # the next period: one more
+    one(cpu(1, at_min=70, state="INSUFFICIENT_DATA"), grouped, policy)
+    one(cpu(2, at_min=70.1, state="INSUFFICIENT_DATA"), grouped, policy)
+    said = [c for c in comments(grouped, str(results[0].ticket_id)) if "INSUFFICIENT_DATA" in c]
+    assert len(said) == 2
+
+
 def test_a_big_burst_tells_its_ticket_of_the_first_joins_then_at_each_doubling(
     grouped: IngestDeps, policy: IngestPolicy, clock: Clock
 ) -> None:

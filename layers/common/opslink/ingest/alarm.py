@@ -14,6 +14,7 @@ from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.ingest.episode import Episode, PreviousEpisode
 from opslink.ingest.flapping import flapping, mark_flapping
 from opslink.ingest.grouping import open_placed, placed, with_decision
+from opslink.ingest.incident_slot import take_incident_slot
 from opslink.ingest.opening import open_safely
 from opslink.lock_holder import LockHolder, OpenAlertConflict
 from opslink.models import Alarm, AlarmState, Alert, Outcome, RecordResult
@@ -208,18 +209,9 @@ def _member_refire(
     incident_id: str, alert_id: str, alarm: Alarm, deps: IngestDeps, policy: IngestPolicy
 ) -> tuple[Alert | None, bool]:
     """A member's re-fire, counted on its alert; it comments on the incident's shared
-    ticket only with the incident's slot (one member's re-fire comment per period, not
-    one per member: fifty flapping members made fifty comments an hour). Counted first,
-    so a duplicate delivery never takes the slot."""
+    ticket only with the incident's slot (incident_slot.py). Counted first, so a
+    duplicate delivery never takes the slot."""
     current = deps.store.record_refire(alert_id, alarm.state_changed_at)
-    if current is None or deps.incidents is None:
+    if current is None:
         return current, False
-    if not policy.refire_comment_period:  # no comment period: every re-fire comments
-        return current, True
-    now = deps.clock()
-    due_before = now - policy.refire_comment_period
-    if deps.recent_comments.taken_since(incident_id, due_before):
-        return current, False
-    claimed, stored = deps.incidents.claim_comment_slot(incident_id, now, due_before)
-    deps.recent_comments.saw(incident_id, stored)
-    return current, claimed
+    return current, take_incident_slot(incident_id, deps, policy)

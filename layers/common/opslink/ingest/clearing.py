@@ -11,6 +11,7 @@ from opslink.incident_tickets import resolve_alert_ticket
 from opslink.inert import code
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.ingest.flapping import flap_count, mark_flapping, record_change
+from opslink.ingest.incident_slot import take_incident_slot
 from opslink.ingest.opening import finish_unticketed
 from opslink.models import Alarm, Alert, AlertStatus, Outcome, RecordResult
 from opslink.ticket_lockstep import resolve_counted, resolve_other_tickets
@@ -151,17 +152,24 @@ def on_insufficient_data(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -
     # Every pass is noted on the alert; its ticket hears of one per comment period, the
     # period re-fires share (an alarm missing data every few minutes would otherwise add
     # a comment each time). Decided on the read, set with the note: two passes at the
-    # same instant may both comment — never none.
-    quiet = alert.last_comment_at is not None and (
-        alert.last_comment_at > now - policy.refire_comment_period
-    )
-    commented = bool(alert.ticket_id) and not quiet
+    # same instant may both comment — never none. An incident's member takes the
+    # incident's slot instead (its ticket is shared: incident_slot.py).
+    member = bool(alert.incident_role == "joined" and alert.incident_id and deps.incidents)
+    if not alert.ticket_id:
+        commented = False
+    elif member:
+        commented = take_incident_slot(str(alert.incident_id), deps, policy)
+    else:
+        commented = alert.last_comment_at is None or (
+            alert.last_comment_at <= now - policy.refire_comment_period
+        )
     if commented:
         key = f"{alert.alert_id}:insufficient_data:{alarm.state_changed_at.isoformat()}"
         post_comment(deps.outbox, deps.tickets, str(alert.ticket_id), key, text, now,
                      alert.alert_id, queue_checked=read.ticket_queue_empty)  # fmt: skip
     deps.store.add_note(alert.alert_id, text, now, kind="insufficient_data",
-                        fields={"last_comment_at": now.isoformat()} if commented else None)  # fmt: skip
+                        fields={"last_comment_at": now.isoformat()}
+                        if commented and not member else None)  # fmt: skip
     return RecordResult(
         index=0,
         outcome=Outcome.IGNORED,
