@@ -178,3 +178,25 @@ def test_writers_noting_one_alert_at_once_lose_and_double_nothing(
     for w in range(writers):
         mine = [n["text"] for n in every if n["kind"] == f"w{w}"]
         assert mine == [f"w{w} n{i}" for i in range(each)]
+
+
+def test_long_notes_and_comments_in_cjk_fill_an_item_before_the_cap_and_still_land(
+    deps: IngestDeps, policy: IngestPolicy
+) -> None:
+    """4,000 CJK characters are 12 KB: 34 such notes pass DynamoDB's 400 KB before the
+    count cap; the item is archived down and the write made again — none refused."""
+    first = one(alarm(0), deps, policy)
+    store, tickets = deps.store, deps.tickets
+    alert_id, ticket_id = str(first.alert_id), str(first.ticket_id)
+    at = T0 + timedelta(hours=1)
+    for i in range(CAP):
+        store.add_note(alert_id, f"{i:02d} " + "故障" * 2000, at + timedelta(seconds=i))
+        tickets.comment(ticket_id, f"{i:02d} " + "障害" * 4000)
+    alert = store.get(alert_id)
+    assert alert is not None
+    notes = store.archived_notes(alert_id) + alert.notes
+    assert [n["text"][:2] for n in notes] == [f"{i:02d}" for i in range(CAP)]
+    ticket = tickets.get(ticket_id)
+    assert ticket is not None
+    said = [c["text"][:2] for c in ticket.comments if "障害" in c["text"]]
+    assert said == [f"{i:02d}" for i in range(CAP)]

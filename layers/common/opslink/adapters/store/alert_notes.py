@@ -18,7 +18,14 @@ from typing import Any, NoReturn
 
 from botocore.exceptions import ClientError
 
-from opslink.adapters.list_archive import CAP, archive_query, archive_writes, archived_entries
+from opslink.adapters.list_archive import (
+    CAP,
+    archive_query,
+    archive_writes,
+    archived_entries,
+    kept_count,
+    too_large,
+)
 from opslink.adapters.store import keys
 from opslink.adapters.store.alert_resolution import AlertResolution
 from opslink.adapters.store.chain_seal import cancelled_items, is_event
@@ -33,11 +40,11 @@ NOTES_ON_ALERT = CAP  # the newest KEEP stay when archiving (approvals read the 
 NOTE_TEXT_MAX = 4000
 
 
+_ATTEMPTS = 5  # each lost race is another writer's note or archive: progress was made
+
+
 def archive_pk(alert_id: str) -> str:
     return f"NOTES#{alert_id}"
-
-
-_ATTEMPTS = 5  # each lost race is another writer's note or archive: progress was made
 
 
 class _NotesFull(Exception):
@@ -71,6 +78,12 @@ class AlertNotes(AlertResolution):
             except _NotesFull as full:
                 if full.item is not None:
                     self._archive_notes(alert_id, full.item)
+            except StoreError as exc:  # fewer notes, but long ones: the item's 400 KB
+                item = self._alert_item(alert_id) if too_large(exc) else {}
+                notes = list(item.get("notes") or [])
+                if len(notes) <= kept_count(notes):
+                    raise
+                self._archive_notes(alert_id, item)
         raise StoreError(f"alert {alert_id}: note {kind} not added (its notes kept changing)")
 
     def _append_note(
