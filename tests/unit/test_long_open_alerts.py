@@ -200,3 +200,10 @@ def test_long_notes_and_comments_in_cjk_fill_an_item_before_the_cap_and_still_la
     assert ticket is not None
     said = [c["text"][:2] for c in ticket.comments if "障害" in c["text"]]
     assert said == [f"{i:02d}" for i in range(CAP)]
+    for i in range(CAP, CAP + 20):  # state changes with long notes on a ticket full by size
+        state = TicketStatus.IN_PROGRESS if i % 2 else TicketStatus.OPEN
+        tickets.set_status(ticket_id, state, note=f"{i:02d} " + "障害" * 4000, key=f"s{i}")
+    resolved = tickets.set_status(ticket_id, TicketStatus.RESOLVED, note="解決", key="ok")
+    assert resolved.status is TicketStatus.RESOLVED and resolved.comments[-1]["text"].startswith(
+        "解決"
+    )

@@ -224,7 +224,7 @@ class BuiltinTicketSystem(KeyedComments):
             condition += " AND #s <> :closed"
             values[":closed"] = {"S": TicketStatus.CLOSED.value}
         try:
-            out = self._call(
+            out = self._roomy(ticket_id, lambda: self._call(
                 "update_item",
                 TableName=self.table,
                 Key=self._key(ticket_id),
@@ -233,7 +233,7 @@ class BuiltinTicketSystem(KeyedComments):
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
-            )
+            ))  # fmt: skip
         except ClientError:
             current = self.get(ticket_id)
             if current is None:
