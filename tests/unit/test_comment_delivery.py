@@ -158,3 +158,39 @@ def test_a_ticket_system_that_is_down_is_tried_once_per_run(deps: Any, clock: Cl
         "a1:refire",
         "a2:refire",
     ]
+
+
+def test_an_unbounded_run_holds_a_queue_briefly_and_renews_it_while_it_delivers(
+    deps: Any, clock: Clock, monkeypatch: Any
+) -> None:
+    """The CLI (no Lambda deadline) holds a ticket's queue for a short while, renewed as it
+    delivers: a long delivery keeps it (no second deliverer gets in), and a run killed
+    mid-way would keep it no longer than the hold."""
+    from opslink import comment_outbox
+
+    serialise_dynamodb_writes()
+    monkeypatch.setattr(comment_outbox, "UNBOUNDED_HOLD_SECONDS", 1.0)
+    ticket_id = _ticket(deps)
+    for n in range(8):
+        deps.outbox.queue_comment(ticket_id, f"a1:{n}", f"Re-fire {n}.", clock(), "a1")
+    SlowPosts(deps.tickets, 0.2)
+    result: dict[str, int] = {}
+    runner = threading.Thread(target=lambda: result.update(drain(deps.outbox, deps.tickets)))
+    runner.start()
+    time.sleep(1.3)  # past the first hold: renewed meanwhile, so still this run's
+    assert not deps.outbox.hold_delivery(ticket_id, "other-run", 60)
+    runner.join()
+    assert result["delivered"] == 8
+    assert _posted(deps, ticket_id) == [f"Re-fire {n}." for n in range(8)]
+
+
+def test_a_run_whose_hold_was_taken_over_stops_delivering(deps: Any, clock: Clock) -> None:
+    from opslink import comment_outbox
+
+    ticket_id = _ticket(deps)
+    assert deps.outbox.hold_delivery(ticket_id, "stalled-run", 0.05)
+    hold = comment_outbox._Hold(deps.outbox, ticket_id, "stalled-run")
+    time.sleep(0.1)  # it stalled past its hold: the next run takes the ticket over
+    assert deps.outbox.hold_delivery(ticket_id, "next-run", 60)
+    hold.taken_at -= comment_outbox.UNBOUNDED_HOLD_SECONDS  # due for its renewal
+    assert not hold.kept() and not hold.kept()  # lost for good: its queue is the next's

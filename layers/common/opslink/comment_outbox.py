@@ -11,6 +11,7 @@ order holds.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
@@ -149,7 +150,7 @@ def drain(
             done["busy"] += count
             continue
         try:
-            _deliver_ticket(outbox, tickets, tid, done)
+            _deliver_ticket(outbox, tickets, tid, done, holder)
         finally:
             _release(outbox, tid, holder)
     return done
@@ -163,15 +164,38 @@ def _release(outbox: CommentQueue, ticket_id: str, holder: str) -> None:
                        extra={"ticket_id": ticket_id, "error": str(exc)})  # fmt: skip
 
 
+UNBOUNDED_HOLD_SECONDS = 120.0
+
+
 def _hold_seconds() -> float:
-    """As long as this run can last (Lambda ends it by then); unbounded runs (the CLI,
-    tests) hold for 15 minutes at most."""
+    """As long as this run can last (Lambda ends it by then); an unbounded run (the CLI)
+    holds for 2 minutes and renews its hold as it goes: killed, it keeps the ticket's
+    queue from the reconciler for 2 minutes at most (it was 15)."""
     left = remaining()
-    return 900.0 if left is None else max(left, 0.0) + MARGIN_SECONDS + 10.0
+    return UNBOUNDED_HOLD_SECONDS if left is None else max(left, 0.0) + MARGIN_SECONDS + 10.0
+
+
+class _Hold:
+    """An unbounded run's hold on a ticket's queue, renewed once half of it has passed;
+    lost for good when it ran out and another deliverer took the ticket over."""
+
+    def __init__(self, outbox: CommentQueue, ticket_id: str, holder: str) -> None:
+        self.outbox, self.ticket_id, self.holder = outbox, ticket_id, holder
+        self.taken_at, self.lost = time.monotonic(), False
+
+    def kept(self) -> bool:
+        if self.lost or remaining() is not None:  # a Lambda run holds for all of itself
+            return not self.lost
+        if time.monotonic() - self.taken_at >= UNBOUNDED_HOLD_SECONDS / 2:
+            self.taken_at = time.monotonic()
+            self.lost = not self.outbox.hold_delivery(
+                self.ticket_id, self.holder, UNBOUNDED_HOLD_SECONDS
+            )
+        return not self.lost
 
 
 def _deliver_ticket(
-    outbox: CommentQueue, tickets: Commentable, ticket_id: str, done: dict[str, int]
+    outbox: CommentQueue, tickets: Commentable, ticket_id: str, done: dict[str, int], holder: str
 ) -> None:
     """The ticket's queue in order, read while holding it; then read again for comments
     queued meanwhile by runs that found it held, until none is new. A comment that fails
@@ -179,6 +203,7 @@ def _deliver_ticket(
     down one: an incident's shared ticket would otherwise take a pass per failure)."""
     tried: set[str] = set()
     took = False
+    hold = _Hold(outbox, ticket_id, holder)
     while True:
         fresh = [i for i in outbox.queued_comments(ticket_id) if str(i["key"]) not in tried]
         if not fresh:
@@ -186,7 +211,7 @@ def _deliver_ticket(
         for item in fresh:
             key = str(item["key"])
             tried.add(key)
-            if expired(2.0):
+            if expired(2.0) or not hold.kept():  # the rest waits for the next run, in order
                 done["left"] += 1
                 continue
             try:

@@ -50,7 +50,8 @@ class CommentQueue(Protocol):
     def comment_delivered(self, ticket_id: str, key: str) -> None: ...
 
     def hold_delivery(self, ticket_id: str, holder: str, seconds: float) -> bool:
-        """Become the ticket's one deliverer for `seconds`; False while another holds it."""
+        """Become (or, as `holder` already, stay) the ticket's one deliverer for
+        `seconds`; False while another holds it."""
 
     def release_delivery(self, ticket_id: str, holder: str) -> None:
         """End `holder`'s hold (a hold taken over since is left alone)."""

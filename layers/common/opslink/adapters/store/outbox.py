@@ -82,16 +82,18 @@ class CommentOutbox(TableBase):
         return self._transact([write, count], f"{what} a comment for ticket {ticket_id}")
 
     def hold_delivery(self, ticket_id: str, holder: str, seconds: float) -> bool:
-        """Become the ticket's one deliverer for `seconds`: False while another holds it.
-        Two deliverers at once would each read the ticket's comments back before the
-        other's post landed and both post it (members of one incident share a ticket)."""
+        """Become the ticket's one deliverer for `seconds` (or, as `holder` already,
+        hold it longer): False while another holds it. Two deliverers at once would each
+        read the ticket's comments back before the other's post landed and both post it
+        (members of one incident share a ticket)."""
         now = time.time()
         held = self._conditional(
             "update_item",
             TableName=self.table,
             Key=_to_item(keys.outbox_drain(ticket_id)),
             UpdateExpression="SET holder = :h, held_until = :u, #ttl = :e",
-            ConditionExpression="attribute_not_exists(held_until) OR held_until < :now",
+            ConditionExpression="attribute_not_exists(held_until) OR held_until < :now "
+            "OR holder = :h",
             ExpressionAttributeNames={"#ttl": "ttl"},
             ExpressionAttributeValues=_to_item({
                 ":h": holder, ":u": _exact(now + seconds), ":now": _exact(now),
