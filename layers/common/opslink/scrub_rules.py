@@ -1,0 +1,203 @@
+"""OpsLink's own secret rules (layer 3 of scrub.py) — the shapes operational text
+carries and a token detector cannot see — and the whole tokens redacted before the
+maintained rules (FIRST). scrub.py applies them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+
+REDACTED = "[REDACTED]"
+
+# Names of secrets (not secrets): a key containing one of them has its value redacted.
+# `pass`, `pw` and `auth` only as whole parts, so "passed", "bypass", "author" are kept.
+_SECRET_WORDS = "|".join(
+    (
+        r"password",
+        r"passwd",
+        r"pass(?![a-z])",
+        r"pwd",
+        r"pw(?![a-z])",
+        r"passphrase",
+        r"secret",
+        r"token",
+        r"api[_-]?key",
+        r"apikey",
+        r"access[_-]?key",
+        r"account[_-]?key",
+        r"private[_-]?key",
+        r"client[_-]?secret",
+        r"credentials?",
+        r"signature",
+        r"(?<![a-z])sig(?![a-z])",
+        r"(?<![a-z])auth(?![a-z])",
+    )
+)
+# Bounded around the secret word (no key name is longer): a token made of secret words
+# repeated (hostile text) would otherwise cost time quadratic in its length.
+_KEY = r"[A-Za-z0-9_.-]{0,64}(?:" + _SECRET_WORDS + r")[A-Za-z0-9_.-]{0,64}"
+_Rule = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
+
+PRIVATE_KEY: _Rule = (
+    re.compile(
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?"
+        r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+        re.S,
+    ),
+    "[REDACTED private key]",
+)
+
+
+def _yaml_block(match: re.Match[str]) -> str:
+    """A block scalar's lines (those indented deeper than its key) redacted; the lines
+    after it, back at the key's indentation or less, kept."""
+    indent, key, body = match.group(1), match.group(2), match.group(3)
+    lines = body.splitlines(keepends=True)
+    taken = 0
+    for line in lines:
+        if line.strip() and len(line) - len(line.lstrip(" \t")) <= len(indent):
+            break
+        taken += 1
+    rest = "".join(lines[taken:])
+    return f"{indent}{key}{indent}  {REDACTED}\n{rest}" if taken else match.group(0)
+
+
+def _b64_private_key(match: re.Match[str]) -> str:
+    """Base64 of a PEM block ("-----BEGIN"): redacted when the block is a private key."""
+    head = match.group(0)[:64]
+    try:
+        decoded = base64.b64decode(head[: len(head) // 4 * 4])
+    except (binascii.Error, ValueError):
+        return match.group(0)
+    return "[REDACTED private key]" if b"PRIVATE KEY" in decoded else match.group(0)
+
+
+# Whole tokens a maintained rule would cut short, applied before those rules:
+# detect-secrets' JWT pattern ends lazily before the signature, which, with a guessable
+# header and payload, is the token.
+FIRST: tuple[_Rule, ...] = (
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), "[REDACTED jwt]"),
+)
+RULES: tuple[_Rule, ...] = (
+    (
+        re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}\b"),
+        "[REDACTED aws-key-id]",
+    ),
+    # Cloud and SaaS tokens detect-secrets 1.5 has no plugin for.
+    (re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), "[REDACTED google-api-key]"),
+    (re.compile(r"\bya29\.[0-9A-Za-z_-]{20,}"), "[REDACTED google-oauth]"),
+    (re.compile(r"\bhv[sbr]\.[A-Za-z0-9_-]{20,}"), "[REDACTED vault-token]"),
+    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}"), "[REDACTED github-token]"),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"), "[REDACTED github-token]"),
+    (re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"), "[REDACTED api-key]"),
+    (re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"), "[REDACTED stripe-key]"),
+    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "[REDACTED slack-token]"),
+    (re.compile(r"\bATATT[A-Za-z0-9_=-]{20,}"), "[REDACTED atlassian-token]"),
+    (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), "[REDACTED npm-token]"),
+    (re.compile(r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"), "[REDACTED shopify-token]"),
+    # user:password@ in any URL (database connection strings included)
+    # (the scheme is tried only where one can start: a long token, a hex dump, is not
+    # re-scanned from each of its characters)
+    (
+        re.compile(r"(?<![a-zA-Z0-9+.-])([a-zA-Z][a-zA-Z0-9+.-]{0,31}://[^/\s:@]*:)[^@\s/]+@"),
+        r"\1" + REDACTED + "@",
+    ),
+    # Query parameters that carry credentials: ?key=, &sig=, X-Amz-Signature=, ...
+    (re.compile(r"(?i)([?&;](?:key|" + _KEY + r")=)[^&\s#\"'<>]+"), r"\1" + REDACTED),
+    # Whole headers whose value is a credential.
+    (re.compile(r"(?im)^([ \t]*(?:set-)?cookie:[ \t]*).+$"), r"\1" + REDACTED),
+    (
+        re.compile(r"(?i)\b(bearer|basic|token|negotiate|digest)(\s+)[A-Za-z0-9._~+/=-]{8,}"),
+        r"\1\2" + REDACTED,
+    ),
+    # Command-line flags.
+    (
+        re.compile(
+            r"(?i)(?<!\S)(--?" + _KEY + r")(=|[ \t]+)(?!\[REDACTED)('[^']*'|\"[^\"]*\"|\S+)"
+        ),
+        r"\1\2" + REDACTED,
+    ),
+    (
+        re.compile(
+            r"\b((?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n]*?\s-p)(?!\[)"
+            r"('[^']*'|\"[^\"]*\"|[^\s'\"]+)"
+        ),
+        r"\1" + REDACTED,
+    ),
+    (re.compile(r"\b(sshpass\s+-p\s*)('[^']*'|\"[^\"]*\"|\S+)"), r"\1" + REDACTED),
+    # Registry logins (`docker login -u ci -p X`) and redis-cli's `-a X`.
+    (
+        re.compile(
+            r"\b((?:docker|podman|nerdctl|buildah|skopeo|oras|helm(?:\s+registry)?)\s+login\b"
+            r"[^\n]*?\s-p\s*)(?!\[)('[^']*'|\"[^\"]*\"|\S+)"
+        ),
+        r"\1" + REDACTED,
+    ),
+    (re.compile(r"\b(redis-cli\b[^\n]*?\s-a\s*)(?!\[)('[^']*'|\"[^\"]*\"|\S+)"), r"\1" + REDACTED),
+    # Tools whose password flag names no secret: az login -p, ldap* -w, sqlcmd/bcp -P,
+    # openssl -k and -pass/-passin/-passout pass:X.
+    (
+        re.compile(
+            r"\b((?:az\s+login|ldap(?:search|modify|add|delete|whoami|passwd|compare)|sqlcmd|bcp|osql)"
+            r"\b[^\n]*?\s(?:-p|-w|-P)\s*)(?!\[)('[^']*'|\"[^\"]*\"|\S+)"
+        ),
+        r"\1" + REDACTED,
+    ),
+    (
+        re.compile(
+            r"\b(openssl\b[^\n]*?\s(?:-k\s+|-pass(?:in|out)?\s+(?:pass|env|file):))(?!\[)(\S+)"
+        ),
+        r"\1" + REDACTED,
+    ),
+    # smbclient -U user%password; positional passwords: htpasswd -b file user PW,
+    # rabbitmqctl add_user|change_password user PW.
+    (re.compile(r"(?<!\S)(-U\s*[^\s%]+%)(\S+)"), r"\1" + REDACTED),
+    (re.compile(r"\b(htpasswd\s+-[a-zA-Z]*b[a-zA-Z]*\s+\S+\s+\S+\s+)(\S+)"), r"\1" + REDACTED),
+    (
+        re.compile(r"\b(rabbitmqctl\s+(?:add_user|change_password)\s+\S+\s+)(\S+)"),
+        r"\1" + REDACTED,
+    ),
+    # A YAML block scalar under a secret key: `password: |` and its indented lines.
+    (
+        re.compile(
+            r"(?im)^([ \t]*)((?:- )?[\"']?" + _KEY + r"[\"']?[ \t]*:[ \t]*[|>][+-]?[0-9]?[ \t]*\n)"
+            r"((?:[ \t]*\n|[ \t]+\S[^\n]*(?:\n|$))+)"
+        ),
+        _yaml_block,
+    ),
+    # A private key in base64 (a kubeconfig's client-key-data, a Kubernetes secret's data).
+    (re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{16,}={0,2}"), _b64_private_key),
+    (re.compile(r"(?<!\S)(-u|--user)(\s+|=)([^\s:]+):(\S+)"), r"\1\2\3:" + REDACTED),
+    # .netrc
+    (
+        re.compile(r"(?im)^([ \t]*(?:machine\s+\S+\s+login\s+\S+\s+)?password\s+)(\S+)"),
+        r"\1" + REDACTED,
+    ),
+    # <password>value</password>
+    (
+        re.compile(r"(?i)(<(" + _KEY + r")(?:\s[^>]*)?>)([^<]+)(</\2\s*>)"),
+        r"\1" + REDACTED + r"\4",
+    ),
+    # <add key="ApiKey" value="..."/>
+    (
+        re.compile(r"(?i)(\bkey\s*=\s*\"" + _KEY + r"\"\s+value\s*=\s*)\"[^\"]*\""),
+        r'\1"' + REDACTED + '"',
+    ),
+    # key=value, key: value, "key": "value", \"key\": \"value\" where the key names a secret.
+    # Tried only where a key can start (not inside a word): the same matches, without
+    # re-scanning each long token from every one of its characters.
+    (
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9_.\\-])((?:\\*[\"'])?"
+            + _KEY
+            + r"(?:\\*[\"'])?)(\s*[=:]\s*)(?!\[REDACTED)"
+            r"(\\+\"(?:(?!\\+\").)*\\+\"|\"[^\"]*\"|'[^']*'|[^\s,;&\"'}<]+)"
+        ),
+        r"\1\2" + REDACTED,
+    ),
+)
+# A 40-character AWS secret access key standing alone: mixed case and a digit (so a git
+# commit id, 40 lowercase hex digits, is left alone).
+AWS_SECRET = re.compile(r"(?<![A-Za-z0-9+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
