@@ -41,6 +41,7 @@ ENV = {
     "RUNBOOK_CATALOG_PATH": str(ROOT / "runbooks"),  # the remediate function loads it at import
     "LAMBDA_TASK_ROOT": str(ROOT),  # as in Lambda: the X-Ray recorder's local sampler
     "AWS_LAMBDA_FUNCTION_NAME": "opslink-bench",  # as in Lambda: Powertools Tracer is on
+    "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",  # as in Lambda: initialised without collection
 }
 
 FIRST_INVOKE = """

@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from typing import Any
+from opslink.cold_start import initialising
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with initialising():  # imports and configuration: see cold_start.py
+    import json
+    from functools import cache
+    from typing import Any
 
-from opslink.config import IngestSettings
-from opslink.deadline import budget
-from opslink.errors import IngestIncomplete
-from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
-from opslink.observability import logger as make_logger
-from opslink.observability import metrics as make_metrics
-from opslink.observability import tracer as make_tracer
-from opslink.reconciler import is_schedule, reconcile
-from opslink.wiring import ingest_deps
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-SETTINGS = IngestSettings.from_environ()  # a bad configuration fails the cold start, named
-POLICY = IngestPolicy.from_settings(SETTINGS)
-logger = make_logger()
-metrics = make_metrics()
-tracer = make_tracer()
+    from opslink.config import IngestSettings
+    from opslink.deadline import budget
+    from opslink.errors import IngestIncomplete
+    from opslink.ingest import IngestDeps, IngestPolicy, ingest_event
+    from opslink.observability import logger as make_logger
+    from opslink.observability import metrics as make_metrics
+    from opslink.observability import tracer as make_tracer
+    from opslink.reconciler import is_schedule, reconcile
+    from opslink.wiring import ingest_deps
+
+    SETTINGS = IngestSettings.from_environ()  # a bad configuration fails the cold start, named
+    POLICY = IngestPolicy.from_settings(SETTINGS)
+    logger = make_logger()
+    metrics = make_metrics()
+    tracer = make_tracer()
 
 
 @cache
 def deps() -> IngestDeps:
-    return ingest_deps(SETTINGS)
+    with initialising():  # clients and configuration files, on the first invocation
+        return ingest_deps(SETTINGS)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -9,26 +9,30 @@ finished day again writes the same values at the same timestamp: idempotent per 
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
+from opslink.cold_start import initialising
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with initialising():  # imports and configuration: see cold_start.py
+    from functools import cache
+    from typing import Any
 
-from opslink.adapters.metrics.emf import emit
-from opslink.config import MetricsSettings
-from opslink.metrics_service import MetricsDeps, day_of, publish_day, weekly_assessment
-from opslink.observability import logger as make_logger
-from opslink.observability import tracer as make_tracer
-from opslink.wiring import metrics_deps
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-SETTINGS = MetricsSettings.from_environ()
-logger = make_logger()
-tracer = make_tracer()
+    from opslink.adapters.metrics.emf import emit
+    from opslink.config import MetricsSettings
+    from opslink.metrics_service import MetricsDeps, day_of, publish_day, weekly_assessment
+    from opslink.observability import logger as make_logger
+    from opslink.observability import tracer as make_tracer
+    from opslink.wiring import metrics_deps
+
+    SETTINGS = MetricsSettings.from_environ()
+    logger = make_logger()
+    tracer = make_tracer()
 
 
 @cache
 def deps() -> MetricsDeps:
-    return metrics_deps(SETTINGS)
+    with initialising():  # clients and configuration files, on the first invocation
+        return metrics_deps(SETTINGS)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
+from opslink.cold_start import initialising
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with initialising():  # imports and configuration: see cold_start.py
+    from functools import cache
+    from typing import Any
 
-from opslink.config import RemediateSettings
-from opslink.deadline import budget
-from opslink.observability import logger as make_logger
-from opslink.observability import tracer as make_tracer
-from opslink.remediation import RemediateDeps, run_task
-from opslink.remediation.catalog import load_catalog
-from opslink.wiring import remediate_deps
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-SETTINGS = RemediateSettings.from_environ()
-load_catalog(SETTINGS.runbook_catalog_path)  # a malformed runbook fails the cold start, named
-logger = make_logger()
-tracer = make_tracer()
+    from opslink.config import RemediateSettings
+    from opslink.deadline import budget
+    from opslink.observability import logger as make_logger
+    from opslink.observability import tracer as make_tracer
+    from opslink.remediation import RemediateDeps, run_task
+    from opslink.remediation.catalog import load_catalog
+    from opslink.wiring import remediate_deps
+
+    SETTINGS = RemediateSettings.from_environ()
+    load_catalog(SETTINGS.runbook_catalog_path)  # a malformed runbook fails the cold start, named
+    logger = make_logger()
+    tracer = make_tracer()
 
 
 @cache
 def deps() -> RemediateDeps:
-    return remediate_deps(SETTINGS)
+    with initialising():  # clients and configuration files, on the first invocation
+        return remediate_deps(SETTINGS)
 
 
 @logger.inject_lambda_context(clear_state=True)

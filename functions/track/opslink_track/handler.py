@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
+from opslink.cold_start import initialising
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with initialising():  # imports and configuration: see cold_start.py
+    from functools import cache
+    from typing import Any
 
-from opslink.alert_actions import handle_operator_request
-from opslink.chat_wiring import chat_answer, faults_to_chat
-from opslink.config import TrackSettings
-from opslink.deadline import budget
-from opslink.function_url import answer
-from opslink.observability import logger as make_logger
-from opslink.observability import tracer as make_tracer
-from opslink.track_service import TrackDeps, sweep
-from opslink.webhook_service import function_url_response, request_from_function_url
-from opslink.wiring import job_events, track_deps, webhook_secret
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-SETTINGS = TrackSettings.from_environ()
-logger = make_logger()
-tracer = make_tracer()
+    from opslink.alert_actions import handle_operator_request
+    from opslink.chat_wiring import chat_answer, faults_to_chat
+    from opslink.config import TrackSettings
+    from opslink.deadline import budget
+    from opslink.function_url import answer
+    from opslink.observability import logger as make_logger
+    from opslink.observability import tracer as make_tracer
+    from opslink.track_service import TrackDeps, sweep
+    from opslink.webhook_service import function_url_response, request_from_function_url
+    from opslink.wiring import job_events, track_deps, webhook_secret
+
+    SETTINGS = TrackSettings.from_environ()
+    logger = make_logger()
+    tracer = make_tracer()
 
 
 @cache
 def deps() -> TrackDeps:
-    return track_deps(SETTINGS)
+    with initialising():  # clients and configuration files, on the first invocation
+        return track_deps(SETTINGS)
 
 
 @logger.inject_lambda_context(clear_state=True)
