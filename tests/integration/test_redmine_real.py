@@ -196,3 +196,45 @@ def _issue(redmine: dict[str, str], issue_id: str) -> Any:
     )
     out.raise_for_status()
     return out.json()["issue"]
+
+
+class _MySqlUtf8Redmine:
+    """The real Redmine as if its database were MySQL `utf8` (3-byte): a write holding a
+    4-byte character fails there (Mysql2::Error: Incorrect string value) and Redmine
+    answers 500 with nothing stored; every other call reaches Redmine."""
+
+    def __init__(self) -> None:
+        from tests.faults.redmine_proxy import RedmineUpstream
+
+        self.upstream = RedmineUpstream()
+        self.refused = 0
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: Any) -> Any:
+        text = json.dumps(body, ensure_ascii=False) if body is not None else ""
+        if method in ("POST", "PUT") and any(ord(c) > 0xFFFF for c in text):
+            self.refused += 1
+            return 500, {"Content-Type": "text/html"}, b"<h1>Internal error</h1>"
+        return self.upstream.handle(method, path, headers, body)
+
+
+def test_an_emoji_alarm_on_a_three_byte_utf8_redmine_is_ticketed_once(
+    redmine: dict[str, str], tmp_path: Path
+) -> None:
+    from tests.integration.contract_servers import serve
+
+    proxy = _MySqlUtf8Redmine()
+    with serve(proxy) as url, redmine_stack({**redmine, "url": url}, tmp_path) as stack:  # type: ignore[arg-type]
+        name = f"prod-checkout-api-cpu-{uuid.uuid4().hex[:6]}"
+        at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+        alarm = samples.metric_alarm(name, at, description="\U0001f525 CPU above 85%")
+        payload, error = stack.invoke("IngestFunction", samples.sns_event(alarm))
+        assert error is None, payload
+        [result] = payload["results"]  # type: ignore[index]
+        assert result["outcome"] == "created"
+        assert proxy.refused >= 1
+        issue = _issue(redmine, result["ticket_id"])
+        assert issue["subject"] == "[MEDIUM] checkout - \ufffd CPU above 85%"
+        marker = f"opslink-{result['alert_id']}"
+        assert [i for i in proxy.upstream.created if str(i) == str(result["ticket_id"])]
+        assert len(proxy.upstream.created) == 1  # one issue for the alarm, never two
+        assert any(f["value"] == marker for f in issue["custom_fields"])

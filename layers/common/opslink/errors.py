@@ -20,9 +20,11 @@ class TestNotification(InvalidAlarm):
 
 class RetryableError(OpsLinkError):
     """A dependency failed or is busy; the same delivery must be retried later.
-    `retry_after`: seconds the dependency asked to be left alone, when it said."""
+    `retry_after`: seconds the dependency asked to be left alone, when it said; `status`:
+    the HTTP status it answered, when it answered one."""
 
     retry_after: float | None = None
+    status: int | None = None
 
 
 class Throttled(RetryableError):

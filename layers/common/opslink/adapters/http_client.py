@@ -274,9 +274,12 @@ class HttpClient:
         if resp.status_code == 409:
             raise self.rejected(f"{self.system}: {label}: conflict (409): {scrub(resp.text[:200])}")
         if resp.status_code == 429 or resp.status_code >= 500:
-            raise self.retryable(
+            exc = self.retryable(
                 f"{self.system}: {label}: answered {resp.status_code} after retries"
             )
+            if isinstance(exc, RetryableError):
+                exc.status = resp.status_code
+            raise exc
         if resp.status_code >= 400:
             raise self.rejected(
                 f"{self.system}: {label}: answered {resp.status_code}: {scrub(resp.text[:200])}"

@@ -1,16 +1,26 @@
 """Every ticket system behind one guard: what OpsLink writes to a ticket (description,
 comments, status notes, hand-over notes) passes through `scrub` first, then is rendered
 in the provider's markup with every untrusted region inert (opslink/inert.py), whichever
-provider is configured and whichever code path wrote it."""
+provider is configured and whichever code path wrote it. A write refused for characters
+outside the Basic Multilingual Plane is made again without them (narrow_text.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from aws_lambda_powertools import Logger
+
+from opslink.adapters.tickets.narrow_text import narrowed, refused_for_astral, same
+from opslink.errors import TicketSystemError, TicketSystemRejected
 from opslink.inert import render
 from opslink.models import HandOver, Ticket, TicketDraft, TicketStatus
 from opslink.ports import TicketSystem
 from opslink.scrub import scrub
+
+logger = Logger(child=True)
+T = TypeVar("T")
+Fix = Callable[[str], str]
 
 
 class ScrubbedTickets:
@@ -18,15 +28,41 @@ class ScrubbedTickets:
         self.inner = inner
         self.name = inner.name
         self.markup = str(getattr(inner, "markup", "markdown"))
+        # learned from a refusal: this system stores 3-byte UTF-8 only (one per container)
+        self.narrow = False
 
     def _out(self, text: str) -> str:
         return render(self.markup, scrub(text))
 
+    def _write(self, call: Callable[[Fix], T], *texts: str | None) -> T:
+        if self.narrow:
+            return call(narrowed)
+        try:
+            return call(same)
+        except TicketSystemRejected:
+            raise
+        except TicketSystemError as exc:
+            if not refused_for_astral(exc, *texts):
+                raise
+            out = call(narrowed)  # a creation looks its ticket up first: never two
+            self.narrow = True
+            logger.warning(
+                f"{self.name} refused text with characters outside the Basic Multilingual "
+                "Plane (500) and took it with them replaced by U+FFFD; it does so from now "
+                "on. Its database likely stores 3-byte UTF-8 (MySQL utf8): convert it to "
+                "utf8mb4 to keep emoji (docs/TICKET_SYSTEMS.md)"
+            )
+            return out
+
     def create(self, draft: TicketDraft) -> Ticket:
-        clean = draft.model_copy(
-            update={"title": scrub(draft.title), "description": self._out(draft.description)}
+        title, description = scrub(draft.title), self._out(draft.description)
+        return self._write(
+            lambda fix: self.inner.create(
+                draft.model_copy(update={"title": fix(title), "description": fix(description)})
+            ),
+            title,
+            description,
         )
-        return self.inner.create(clean)
 
     def comment(
         self,
@@ -36,18 +72,30 @@ class ScrubbedTickets:
         key: str | None = None,
         verify: bool = False,
     ) -> None:
-        self.inner.comment(ticket_id, self._out(text), author, key=key, verify=verify)
+        out = self._out(text)
+        self._write(
+            lambda fix: self.inner.comment(ticket_id, fix(out), author, key=key, verify=verify),
+            out,
+        )
 
     def set_status(
         self, ticket_id: str, status: TicketStatus, note: str | None = None, key: str | None = None
     ) -> Ticket:
-        return self.inner.set_status(
-            ticket_id, status, note=self._out(note) if note else note, key=key
+        out = self._out(note) if note else note
+        return self._write(
+            lambda fix: self.inner.set_status(
+                ticket_id, status, note=fix(out) if out else out, key=key
+            ),
+            out,
         )
 
     def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
-        return self.inner.hand_over(
-            ticket_id, handover.model_copy(update={"note": self._out(handover.note)})
+        out = self._out(handover.note)
+        return self._write(
+            lambda fix: self.inner.hand_over(
+                ticket_id, handover.model_copy(update={"note": fix(out)})
+            ),
+            out,
         )
 
     def assign(self, ticket_id: str, assignee: str) -> Ticket:
