@@ -149,3 +149,24 @@ def test_servicenow_sweep_reads_every_page() -> None:
             tickets.create(DRAFT.model_copy(update={"alert_id": f"A-{i:020d}"}))
         changed = tickets.changed_since(datetime.now(UTC) - timedelta(days=1))
     assert len({t.id for t in changed}) == 450
+
+
+def test_the_largest_alarms_are_ticketed_within_jiras_text_limit() -> None:
+    """Jira refuses a description over 32,767 characters (400, nothing created): a
+    composite alarm of 100 children or a metric-math alarm of 20 long expressions would
+    have been retried until parked, never ticketed."""
+    from opslink.adapters.tickets.scrubbed import ScrubbedTickets
+    from opslink.ticket_policy import draft_ticket
+    from tests.unit.test_ticket_policy import _largest_alarms, enr
+
+    app = JiraApi()
+    with serve(app) as url:
+        tickets = ScrubbedTickets(_jira(url))
+        for ch in ("x", "|", "`"):
+            for n, alarm in enumerate(_largest_alarms(ch)):
+                alert_id = f"A-{ord(ch):04x}{n:016d}"
+                draft = draft_ticket(alarm, enr(), alert_id, None)  # type: ignore[arg-type]
+                ticket = tickets.create(draft)
+                assert ticket.alert_id == alert_id
+    assert len(app.issues) == 6  # each alarm ticketed on its first try
+    assert sum(1 for r in app.requests if r.method == "POST" and r.path.endswith("/issue")) == 6

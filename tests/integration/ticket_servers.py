@@ -4,6 +4,7 @@ Jira REST v3, ServiceNow Table API, Zendesk Tickets API, GitHub Issues."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -108,8 +109,24 @@ class JiraApi(App):
             "fields": {k: v for k, v in self.issues[key].items() if not k.startswith("_")},
         }
 
+    # Jira's text fields hold at most 32,767 characters (jira.text.field.character.limit);
+    # more is refused with 400 and nothing created. Counted here on the stored form (an
+    # Atlassian document's JSON): the stricter reading.
+    TEXT_LIMIT = 32_767
+
+    @classmethod
+    def too_long(cls, field: str, value: Any) -> Response | None:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        if len(text) <= cls.TEXT_LIMIT:
+            return None
+        why = "The entered text is too long. It exceeds the allowed limit of 32,767 characters."
+        return json_response(400, {"errorMessages": [], "errors": {field: why}})
+
     def create(self, body: Any, query: str = "") -> Response:
         fields = body["fields"]
+        refused = self.too_long("description", fields.get("description"))
+        if refused:
+            return refused
         if not fields.get("summary") or fields.get("description", {}).get("type") != "doc":
             return json_response(
                 400,
@@ -173,6 +190,9 @@ class JiraApi(App):
         key = self._key(key)
         if key not in self.issues:
             return json_response(404, {"errorMessages": ["Issue does not exist"]})
+        refused = self.too_long("comment", body["body"])
+        if refused:
+            return refused
         self.comments.setdefault(key, []).append(body["body"])
         return json_response(201, {"id": str(len(self.comments[key]))})
 

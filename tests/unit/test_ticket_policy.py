@@ -123,3 +123,72 @@ def test_description_escapes_table_breaking_names_and_bounds_size() -> None:
     assert "`id`\\|latency" in text  # the pipe cannot break the markdown table
     huge = draft_ticket(_alarm("sns-huge-description.json"), enr(), "A-1", None).description
     assert len(huge) < 8_000
+
+
+def _largest_alarms(ch: str) -> list[object]:
+    """A composite alarm and a metric-math alarm with every field at what CloudWatch allows
+    (100 triggering children, 20 metrics, 1,024-character expressions, long reasons),
+    made of `ch`."""
+    import json
+
+    name = ("prod-" + ch * 250)[:255]
+    children = [
+        {
+            "Arn": f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:c{i:03d}-" + ch * 250,
+            "State": {"Value": "ALARM", "Timestamp": "2026-11-27T10:00:00.000+0000"},
+        }
+        for i in range(100)
+    ]
+    base = {
+        "AlarmName": name,
+        "AlarmDescription": ch * 1024,
+        "AWSAccountId": "123456789012",
+        "NewStateValue": "ALARM",
+        "NewStateReason": ch * 20_000,
+        "StateChangeTime": "2026-11-27T10:00:00.000+0000",
+        "Region": "EU (Ireland)",
+        "AlarmArn": f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{name}",
+        "OldStateValue": "OK",
+    }
+    composite = base | {
+        "AlarmRule": " OR ".join(f"ALARM(c{i:03d}-{ch * 250})" for i in range(100))[:10_240],
+        "TriggeringChildren": children,
+    }
+    math = base | {
+        "Trigger": {
+            "Period": 60,
+            "EvaluationPeriods": 2,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "Threshold": 90.0,
+            "Metrics": [
+                {"Expression": ch * 1024, "Id": f"e{i}", "ReturnData": i == 0} for i in range(20)
+            ],
+        }
+    }
+    return [parse_sns_message(json.dumps(doc)) for doc in (composite, math)]
+
+
+@pytest.mark.parametrize("ch", ["x", "|", "<", "`", "界", "\U0001f525"])
+def test_the_largest_alarms_describe_within_every_ticket_systems_limit(ch: str) -> None:
+    """Jira refuses a description over 32,767 characters and Redmine on MySQL one over
+    65,535 bytes: past them the alarm would never be ticketed. Escaping for each markup
+    (pipes in tables, `<` in Textile, every special character in Jira wiki) included."""
+    from opslink.inert import render
+
+    for alarm in _largest_alarms(ch):
+        text = draft_ticket(alarm, enr(), "A-0123456789abcdef0123", None).description  # type: ignore[arg-type]
+        assert len(text) <= 20_000
+        for markup in ("markdown", "textile", "wiki", "plain"):
+            out = render(markup, text)
+            assert len(out) <= 32_767, markup
+            assert len(out.encode("utf-8")) <= 65_535, markup
+        assert "## Suggested steps" in text and "## Links" in text
+
+
+def test_a_composite_alarm_says_how_many_children_it_could_not_list() -> None:
+    composite, math = _largest_alarms("x")
+    text = draft_ticket(composite, enr(), "A-1", None).description  # type: ignore[arg-type]
+    assert "(100 alarms)" in text
+    text = draft_ticket(math, enr(), "A-1", None).description  # type: ignore[arg-type]
+    assert "| More expressions | `16 not shown: the alarm's page has them` |" in text
+    assert text.count("| Expression e") == 4  # 500 characters each, 2,000 in all

@@ -14,6 +14,12 @@ from opslink.models import Alarm, AlarmKind, Enrichment, Priority, Severity, Tic
 
 TITLE_MAX = 255
 DESCRIPTION_FIELD_MAX = 2_000  # per alarm text field inside the description
+# A metric-math alarm's expressions: each cut at this, and listed up to the budget. With
+# every field at its maximum a description stays under ~16,000 characters: Jira refuses
+# more than 32,767 (its wiki markup escapes at most double a text), and Redmine on MySQL
+# stores 65,535 bytes (4 per character at most) — past them the alarm is never ticketed.
+EXPRESSION_MAX = 500
+EXPRESSIONS_BUDGET = 2_000
 
 DUE_IN = {
     Priority.CRITICAL: timedelta(hours=2),
@@ -133,6 +139,22 @@ def _impact(alarm: Alarm, enrichment: Enrichment, prio: Priority) -> str:
     )
 
 
+def _expression_rows(alarm: Alarm) -> list[tuple[str, str]]:
+    """A metric-math alarm's expressions, each cut, as many as the budget holds."""
+    rows: list[tuple[str, str]] = []
+    used = 0
+    exprs = [m for m in alarm.metrics if m.expression]
+    for m in exprs:
+        text = _clip(m.expression or "", EXPRESSION_MAX)
+        if used + len(text) > EXPRESSIONS_BUDGET:
+            left = len(exprs) - len(rows)
+            rows.append(("More expressions", f"{left} not shown: the alarm's page has them"))
+            break
+        used += len(text)
+        rows.append((f"Expression {m.id or ''}".strip(), text))
+    return rows
+
+
 def description(alarm: Alarm, enrichment: Enrichment, prio: Priority, alert_id: str) -> str:
     """Markdown: what fired, impact, suggested steps, links."""
     metric = alarm.primary_metric
@@ -169,13 +191,18 @@ def description(alarm: Alarm, enrichment: Enrichment, prio: Priority, alert_id: 
         rows.append(("Metric", f"{metric.namespace}/{metric.name} ({metric.stat or 'n/a'})"))
     if alarm.threshold is not None:
         rows.append(("Threshold", f"{alarm.comparison or ''} {alarm.threshold:g}".strip()))
-    for m in alarm.metrics:
-        if m.expression:
-            rows.append((f"Expression {m.id or ''}".strip(), m.expression))
+    rows += _expression_rows(alarm)
     if alarm.kind is AlarmKind.COMPOSITE and alarm.alarm_rule:
         rows.append(("Alarm rule", _clip(alarm.alarm_rule, DESCRIPTION_FIELD_MAX)))
         if alarm.triggering_children:
-            rows.append(("Triggered by", ", ".join(alarm.triggering_children)))
+            children = alarm.triggering_children
+            said = _clip(", ".join(children), DESCRIPTION_FIELD_MAX)
+            rows.append(
+                (
+                    "Triggered by",
+                    said + (f" ({len(children)} alarms)" if said.endswith("…") else ""),
+                )
+            )
     table = "\n".join(f"| {k} | {md_cell(v)} |" for k, v in rows)
     steps = "\n".join(f"{i}. {s}" for i, s in enumerate(suggested_steps(enrichment.alert_type), 1))
     links = "\n".join(f"- [{label}]({url})" for label, url in console_links(alarm, enrichment))
