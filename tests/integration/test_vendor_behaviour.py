@@ -170,3 +170,34 @@ def test_the_largest_alarms_are_ticketed_within_jiras_text_limit() -> None:
                 assert ticket.alert_id == alert_id
     assert len(app.issues) == 6  # each alarm ticketed on its first try
     assert sum(1 for r in app.requests if r.method == "POST" and r.path.endswith("/issue")) == 6
+
+
+def test_long_titles_with_emoji_or_secrets_fit_jiras_summary() -> None:
+    """Jira counts a summary in UTF-16 units (an emoji is two) and refuses more than 255;
+    scrubbing a secret lengthens a title. Either made a cut title too long for Jira: 400,
+    and the alarm never ticketed."""
+    import json as _json
+
+    from opslink.adapters.tickets.scrubbed import ScrubbedTickets
+    from opslink.alarm_parsing import parse_sns_message
+    from opslink.ticket_policy import draft_ticket
+    from tests.conftest import load_event
+    from tests.unit.test_ticket_policy import enr
+
+    doc = _json.loads(load_event("sns-metric-alarm.json")["Records"][0]["Sns"]["Message"])
+    app = JiraApi()
+    with serve(app) as url:
+        tickets = ScrubbedTickets(_jira(url))
+        for n, first_line in enumerate(
+            (
+                "\U0001f525" * 300,
+                "disk full " + "\U0001f4be" * 10 + " on " + "x" * 300,
+                # 255 as drafted; "[REDACTED]" makes it 258
+                "x" * (255 - len("[HIGH] checkout -  password=hunter2")) + " password=hunter2",
+            )
+        ):
+            alarm = parse_sns_message(_json.dumps(doc | {"AlarmDescription": first_line}))
+            ticket = tickets.create(draft_ticket(alarm, enr(), f"A-{n:020d}", None))
+            summary = app.issues[ticket.id]["summary"]
+            assert len(summary.encode("utf-16-le")) <= 2 * 255
+            assert summary.endswith("…") and "hunter2" not in summary

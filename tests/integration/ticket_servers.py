@@ -127,6 +127,9 @@ class JiraApi(App):
         refused = self.too_long("description", fields.get("description"))
         if refused:
             return refused
+        if len(str(fields.get("summary", "")).encode("utf-16-le")) > 2 * 255:  # Java's length
+            why = "Summary can't exceed 255 characters."
+            return json_response(400, {"errorMessages": [], "errors": {"summary": why}})
         if not fields.get("summary") or fields.get("description", {}).get("type") != "doc":
             return json_response(
                 400,

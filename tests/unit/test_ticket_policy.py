@@ -192,3 +192,20 @@ def test_a_composite_alarm_says_how_many_children_it_could_not_list() -> None:
     text = draft_ticket(math, enr(), "A-1", None).description  # type: ignore[arg-type]
     assert "| More expressions | `16 not shown: the alarm's page has them` |" in text
     assert text.count("| Expression e") == 4  # 500 characters each, 2,000 in all
+
+
+@pytest.mark.parametrize("limit", [255, 160])
+def test_a_handover_title_fits_as_java_counts_it(limit: int) -> None:
+    from opslink.models import HandOver
+
+    handover = HandOver(priority=Priority.HIGH, due_at=datetime(2026, 11, 27, tzinfo=UTC), note="x")
+    for current in (
+        "\U0001f525" * 200,
+        "a" * (limit - 5) + "\U0001f525" * 3,
+        "[FAILED_AUTO] " + "é" * 300,
+    ):
+        out = handover.title(current, limit)
+        assert out.startswith("[FAILED_AUTO] ")
+        assert len(out.encode("utf-16-le")) <= 2 * limit
+        assert out.endswith("…")
+        assert "\ud83d" not in out  # never half a character

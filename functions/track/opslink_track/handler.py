@@ -18,7 +18,7 @@ with initialising():  # imports and configuration: see cold_start.py
     from opslink.observability import logger as make_logger
     from opslink.observability import tracer as make_tracer
     from opslink.track_service import TrackDeps, sweep
-    from opslink.webhook_service import function_url_response, request_from_function_url
+    from opslink.webhook_service import request_from_function_url
     from opslink.wiring import job_events, track_deps, webhook_secret
 
     SETTINGS = TrackSettings.from_environ()
@@ -55,9 +55,4 @@ def _handle(event: Any) -> dict[str, Any]:
         return result
     if request.path.startswith("/chat/"):  # Slack's buttons, the Teams bot's endpoint
         return chat_answer(SETTINGS, request, deps())
-    secret = webhook_secret(SETTINGS)
-    if secret is None:
-        return function_url_response(
-            404, {"error": "webhooks are not configured (WebhookSecretName)"}
-        )
-    return answer(request, secret, deps(), job_events(SETTINGS).forward)
+    return answer(request, webhook_secret(SETTINGS), deps(), job_events(SETTINGS).forward)

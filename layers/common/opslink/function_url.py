@@ -22,10 +22,14 @@ logger = Logger(child=True)
 
 def answer(
     request: WebhookRequest,
-    secret: str,
+    secret: str | None,
     deps: TrackDeps,
     forward_job_event: Callable[[dict[str, Any]], None],
 ) -> dict[str, Any]:
+    if secret is None:
+        return function_url_response(
+            404, {"error": "webhooks are not configured (WebhookSecretName)"}
+        )
     if is_job_notification(request):
         status, doc = handle_job_notification(request, secret, forward_job_event, deps.clock())
         logger.info("job notification handled", extra={"status": status, **doc})

@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from opslink.text_fit import fit
+
 
 class AlarmState(StrEnum):
     OK = "OK"
@@ -193,9 +195,10 @@ class HandOver(_Frozen):
     note: str
 
     def title(self, current: str, limit: int = 255) -> str:
-        if current.startswith(self.marker):
-            return current[:limit]
-        return f"{self.marker} {current}"[:limit]
+        """The title marked, within `limit` as the ticket systems count (text_fit.py)."""
+        return fit(
+            current if current.startswith(self.marker) else f"{self.marker} {current}", limit
+        )
 
 
 class Ticket(BaseModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from opslink.inert import code, fenced, md_cell, title_text
+from opslink.text_fit import fit
 from opslink.ticket_policy import TITLE_MAX
 
 HANDOVER_EXCERPT = 2_000  # characters of stdout/stderr shown on a hand-over
@@ -69,7 +70,7 @@ def handover_note(
 
 
 def handover_title(service: str, what: str, why: str) -> str:
-    return f"[FAILED_AUTO] {service} - {title_text(what)}: {why}"[:TITLE_MAX]
+    return fit(f"[FAILED_AUTO] {service} - {title_text(what)}: {why}", TITLE_MAX)
 
 
 def resolution_comment(runbook: str, job: str, alarm_name: str, stdout: str) -> str:

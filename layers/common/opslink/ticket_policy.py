@@ -11,6 +11,7 @@ from urllib.parse import quote
 from opslink.inert import code, fenced, md_cell, title_text
 from opslink.knowledge_base import suggested_steps
 from opslink.models import Alarm, AlarmKind, Enrichment, Priority, Severity, TicketDraft, TicketType
+from opslink.text_fit import fit
 
 TITLE_MAX = 255
 DESCRIPTION_FIELD_MAX = 2_000  # per alarm text field inside the description
@@ -88,8 +89,7 @@ def title(alarm: Alarm, enrichment: Enrichment) -> str:
     first_line = alarm.description.strip().splitlines()[0] if alarm.description.strip() else ""
     message = first_line or alarm.name
     prefix = f"[{enrichment.severity.value.upper()}] {enrichment.service} - "
-    text = prefix + title_text(message)
-    return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
+    return fit(prefix + title_text(message), TITLE_MAX)
 
 
 def console_links(alarm: Alarm, where: Enrichment | None = None) -> list[tuple[str, str]]:
@@ -273,7 +273,7 @@ def draft_ticket(
         )
     return TicketDraft(
         alert_id=alert_id,
-        title=(("[UNVERIFIED] " if unverified else "") + title(alarm, enrichment))[:TITLE_MAX],
+        title=fit(("[UNVERIFIED] " if unverified else "") + title(alarm, enrichment), TITLE_MAX),
         description=text,
         ticket_type=ticket_type(enrichment),
         priority=prio,

@@ -17,6 +17,8 @@ from opslink.inert import render
 from opslink.models import HandOver, Ticket, TicketDraft, TicketStatus
 from opslink.ports import TicketSystem
 from opslink.scrub import scrub
+from opslink.text_fit import fit
+from opslink.ticket_policy import TITLE_MAX
 
 logger = Logger(child=True)
 T = TypeVar("T")
@@ -55,7 +57,8 @@ class ScrubbedTickets:
             return out
 
     def create(self, draft: TicketDraft) -> Ticket:
-        title, description = scrub(draft.title), self._out(draft.description)
+        # scrubbing may lengthen a title ("[REDACTED]"): fitted again after it
+        title, description = fit(scrub(draft.title), TITLE_MAX), self._out(draft.description)
         return self._write(
             lambda fix: self.inner.create(
                 draft.model_copy(update={"title": fix(title), "description": fix(description)})
