@@ -238,3 +238,26 @@ def test_an_emoji_alarm_on_a_three_byte_utf8_redmine_is_ticketed_once(
         assert [i for i in proxy.upstream.created if str(i) == str(result["ticket_id"])]
         assert len(proxy.upstream.created) == 1  # one issue for the alarm, never two
         assert any(f["value"] == marker for f in issue["custom_fields"])
+
+
+def test_an_assignee_redmine_refuses_never_blocks_the_ticket(redmine: dict[str, str]) -> None:
+    """Redmine answers 422 "Assignee is invalid" for a user who is not an assignable member
+    of the project (left it, or was never in it): the issue is created unassigned, and
+    its description says who could not be assigned."""
+    from opslink.adapters.tickets.scrubbed import ScrubbedTickets
+
+    raw = RedmineTickets(
+        redmine["url"], redmine["api_key"], "opslink", int(redmine["field_id"]),
+        users={"gone@example.com": 99_999},  # an account removed since the map was written
+    )  # fmt: skip
+    tickets = ScrubbedTickets(raw)
+    alert_id = f"A-{uuid.uuid4().hex[:20]}"
+    ticket = tickets.create(draft(alert_id).model_copy(update={"assignee": "gone@example.com"}))
+    issue = _issue(redmine, ticket.id)
+    assert "assigned_to" not in issue
+    assert (
+        "gone@example.com" in issue["description"]
+        and "could not be assigned" in issue["description"]
+    )
+    assert "Assignee is invalid" in issue["description"]
+    assert tickets.create(draft(alert_id)).id == ticket.id  # still one issue for the alarm

@@ -127,6 +127,10 @@ class JiraApi(App):
         refused = self.too_long("description", fields.get("description"))
         if refused:
             return refused
+        account = (fields.get("assignee") or {}).get("accountId")
+        if account is not None and account not in self.ACCOUNTS:  # as "Assign issue" does
+            return json_response(400, {"errorMessages": [], "errors": {
+                "assignee": f"User '{account}' cannot be assigned issues."}})  # fmt: skip
         if len(str(fields.get("summary", "")).encode("utf-16-le")) > 2 * 255:  # Java's length
             why = "Summary can't exceed 255 characters."
             return json_response(400, {"errorMessages": [], "errors": {"summary": why}})

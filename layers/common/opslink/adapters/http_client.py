@@ -281,9 +281,12 @@ class HttpClient:
                 exc.status = resp.status_code
             raise exc
         if resp.status_code >= 400:
-            raise self.rejected(
+            exc = self.rejected(
                 f"{self.system}: {label}: answered {resp.status_code}: {scrub(resp.text[:200])}"
             )
+            if isinstance(exc, RetryableError):
+                exc.status = resp.status_code
+            raise exc
         return resp
 
     def _decode(

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger
 
 from opslink.adapters.tickets.narrow_text import narrowed, refused_for_astral, same
+from opslink.adapters.tickets.unassignable import refused_assignee, unassigned_notice
 from opslink.errors import TicketSystemError, TicketSystemRejected
 from opslink.inert import render
 from opslink.models import HandOver, Ticket, TicketDraft, TicketStatus
@@ -58,13 +59,37 @@ class ScrubbedTickets:
 
     def create(self, draft: TicketDraft) -> Ticket:
         # scrubbing may lengthen a title ("[REDACTED]"): fitted again after it
-        title, description = fit(scrub(draft.title), TITLE_MAX), self._out(draft.description)
-        return self._write(
-            lambda fix: self.inner.create(
-                draft.model_copy(update={"title": fix(title), "description": fix(description)})
-            ),
-            title,
-            description,
+        title = fit(scrub(draft.title), TITLE_MAX)
+
+        def attempt(assignee: str | None, description: str) -> Ticket:
+            return self._write(
+                lambda fix: self.inner.create(
+                    draft.model_copy(
+                        update={
+                            "assignee": assignee,
+                            "title": fix(title),
+                            "description": fix(description),
+                        }
+                    )
+                ),
+                title,
+                description,
+            )
+
+        description = self._out(draft.description)
+        try:
+            return attempt(draft.assignee, description)
+        except TicketSystemRejected as exc:
+            if not (draft.assignee and refused_assignee(exc)):
+                raise
+            self._unassigned(draft.assignee, exc)
+            notice = self._out(unassigned_notice(self.name, draft.assignee, exc))
+            return attempt(None, notice + description)
+
+    def _unassigned(self, who: str, exc: TicketSystemRejected) -> None:
+        logger.warning(
+            f"{self.name} refused assignee {who!r}; the ticket is written without one",
+            extra={"answer": str(exc)[:300]},
         )
 
     def comment(
@@ -93,13 +118,24 @@ class ScrubbedTickets:
         )
 
     def hand_over(self, ticket_id: str, handover: HandOver) -> Ticket:
-        out = self._out(handover.note)
-        return self._write(
-            lambda fix: self.inner.hand_over(
-                ticket_id, handover.model_copy(update={"note": fix(out)})
-            ),
-            out,
-        )
+        def attempt(assignee: str | None, note: str) -> Ticket:
+            return self._write(
+                lambda fix: self.inner.hand_over(
+                    ticket_id, handover.model_copy(update={"note": fix(note), "assignee": assignee})
+                ),
+                note,
+            )
+
+        note = self._out(handover.note)
+        try:
+            return attempt(handover.assignee, note)
+        except TicketSystemRejected as exc:
+            if not (handover.assignee and refused_assignee(exc)):
+                raise
+            self._unassigned(handover.assignee, exc)
+            return attempt(
+                None, self._out(unassigned_notice(self.name, handover.assignee, exc)) + note
+            )
 
     def assign(self, ticket_id: str, assignee: str) -> Ticket:
         return self.inner.assign(ticket_id, assignee)

@@ -1,0 +1,95 @@
+"""An assignee the ticket system refuses (left the project, not assignable, no account)
+never blocks the alarm's ticket or its hand-over: written without one, the text says who
+could not be assigned and the system's answer. Any other refusal stays a refusal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from opslink.adapters.tickets.jira import JiraTickets
+from opslink.adapters.tickets.scrubbed import ScrubbedTickets
+from opslink.errors import TicketSystemRejected
+from opslink.models import HandOver, Priority
+from tests.integration.contract_servers import Response, json_response, serve
+from tests.integration.test_ticket_providers import DRAFT, fast
+from tests.integration.ticket_servers import JiraApi
+
+GONE = "712020:0e5a-gone"  # an account id that can no longer be assigned
+
+
+class HandOverJira(JiraApi):
+    """Jira with "Edit issue" (PUT /issue/{key}), assignee checked as on creation."""
+
+    routes = [*JiraApi.routes, ("PUT", r"/rest/api/3/issue/([A-Z]+-\d+)", "update")]
+
+    def update(self, body: Any, key: str, query: str = "") -> Response:
+        fields = body.get("fields", {})
+        account = (fields.get("assignee") or {}).get("accountId")
+        if account is not None and account not in self.ACCOUNTS:
+            return json_response(400, {"errorMessages": [], "errors": {
+                "assignee": f"User '{account}' cannot be assigned issues."}})  # fmt: skip
+        self.issues[self._key(key)].update(fields)
+        return 204, {}, b""
+
+
+def _tickets(url: str) -> ScrubbedTickets:
+    return ScrubbedTickets(
+        JiraTickets(
+            url,
+            "OPS",
+            "ops@example.com",
+            "jira-token",
+            client=fast("Jira", url, {}, ("ops@example.com", "jira-token")),
+        )
+    )
+
+
+def _text(doc: Any) -> str:
+    if isinstance(doc, dict):
+        return str(doc.get("text", "")) + "".join(_text(c) for c in doc.get("content", []))
+    return ""
+
+
+def test_an_alarm_whose_assignee_is_refused_is_ticketed_unassigned_and_says_so() -> None:
+    app = HandOverJira()
+    with serve(app) as url:
+        ticket = _tickets(url).create(DRAFT.model_copy(update={"assignee": GONE}))
+        assert len(app.issues) == 1
+        fields = app.issues[ticket.id]
+        assert fields.get("assignee") is None
+        text = _text(fields["description"])
+        assert f"{GONE} could not be assigned: jira refused it" in text
+        assert "cannot be assigned issues" in text
+        assert "What fired" in text  # the description itself follows
+
+
+def test_a_hand_over_to_a_refused_on_call_is_made_unassigned_and_says_so() -> None:
+    app = HandOverJira()
+    with serve(app) as url:
+        tickets = _tickets(url)
+        ticket = tickets.create(DRAFT)  # alice: assignable
+        handed = tickets.hand_over(
+            ticket.id,
+            HandOver(
+                priority=Priority.CRITICAL,
+                assignee=GONE,
+                due_at=datetime.now(UTC) + timedelta(hours=1),
+                note="Restart failed: exit 1.",
+            ),
+        )
+        assert handed.title.startswith("[FAILED_AUTO]")
+        said = [_text(c) for c in app.comments[ticket.id]]
+        assert any(f"{GONE} could not be assigned" in s and "Restart failed" in s for s in said)
+
+
+def test_other_refusals_are_not_mistaken_for_the_assignee() -> None:
+    app = JiraApi()
+    with serve(app) as url:
+        tickets = _tickets(url)
+        too_long = DRAFT.model_copy(update={"assignee": GONE, "description": "x" * 40_000})
+        with pytest.raises(TicketSystemRejected, match="too long"):
+            tickets.create(too_long)
+        assert app.issues == {}
