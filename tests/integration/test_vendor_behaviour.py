@@ -201,3 +201,20 @@ def test_long_titles_with_emoji_or_secrets_fit_jiras_summary() -> None:
             summary = app.issues[ticket.id]["summary"]
             assert len(summary.encode("utf-16-le")) <= 2 * 255
             assert summary.endswith("…") and "hunter2" not in summary
+
+
+def test_a_jira_resolve_screen_that_requires_a_resolution_gets_one() -> None:
+    """Jira Server/Data Center workflows often put a required Resolution on the resolve
+    screen: a transition without it is refused (400), the alert's OK never resolved its
+    ticket. The transition listing says so (`expand=transitions.fields`): Fixed is sent."""
+    app = JiraApi()
+    app.resolution_required = True
+    with serve(app) as url:
+        tickets = _jira(url)
+        ticket = tickets.create(DRAFT)
+        done = tickets.set_status(ticket.id, TicketStatus.RESOLVED, note="Returned to OK.")
+        assert done.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+        assert app.issues[ticket.id]["resolution"]["name"] == "Fixed"
+        # reopened (no resolution asked for), then resolved again: each transition made
+        assert tickets.set_status(ticket.id, TicketStatus.OPEN).status is TicketStatus.OPEN
+        assert tickets.set_status(ticket.id, TicketStatus.RESOLVED).status is not TicketStatus.OPEN

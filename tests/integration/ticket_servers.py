@@ -230,15 +230,40 @@ class JiraApi(App):
                         "name": f"Move to {name}",
                         "to": {"name": name, "statusCategory": {"key": cat}},
                     }
+                    | (
+                        {"fields": self._resolve_screen()}
+                        if cat == "done" and "transitions.fields" in query
+                        else {}
+                    )
                     for tid, (name, cat) in self.STATUSES.items()
                     if name != current
                 ]
             },
         )
 
+    # A Server/Data Center workflow whose resolve screen requires a Resolution: the
+    # transition is refused without one (400 "Resolution is required.").
+    resolution_required = False
+    RESOLUTIONS = [{"id": "10000", "name": "Done"}, {"id": "10001", "name": "Won't Do"},
+                   {"id": "10002", "name": "Fixed"}]  # fmt: skip
+
+    def _resolve_screen(self) -> dict[str, Any]:
+        if not self.resolution_required:
+            return {}
+        return {"resolution": {"required": True, "name": "Resolution", "hasDefaultValue": False,
+                               "allowedValues": self.RESOLUTIONS}}  # fmt: skip
+
     def transition(self, body: Any, key: str, query: str = "") -> Response:
         key = self._key(key)
         name, cat = self.STATUSES[body["transition"]["id"]]
+        resolution = ((body.get("fields") or {}).get("resolution") or {}).get("id")
+        if cat == "done" and self.resolution_required and resolution is None:
+            return json_response(400, {"errorMessages": [],
+                                       "errors": {"resolution": "Resolution is required."}})  # fmt: skip
+        if resolution is not None:
+            self.issues[key]["resolution"] = next(
+                r for r in self.RESOLUTIONS if r["id"] == resolution
+            )
         self.issues[key]["status"] = {"name": name, "statusCategory": {"key": cat}}
         self.issues[key]["updated"] = NOW
         return 204, {}, b""

@@ -37,7 +37,13 @@ from opslink.adapters.tickets.common import (
     reread,
     ticket_http,
 )
-from opslink.adapters.tickets.jira_fields import adf, adf_text, pick_transition, ticket_from_issue
+from opslink.adapters.tickets.jira_fields import (
+    adf,
+    adf_text,
+    pick_transition,
+    ticket_from_issue,
+    transition_fields,
+)
 from opslink.adapters.tickets.jira_search import search_issues
 from opslink.clock import utcnow
 from opslink.errors import TicketClosedForGood, TicketSystemRejected
@@ -288,7 +294,9 @@ class JiraTickets(KeyedComments):
             return noted_already(self, ticket_id, current, note, key)  # exactly once
         note = keyed_note(note, key)
         path = f"{self.api}/issue/{quote(ticket_id, safe='')}/transitions"
-        doc = self.http.request("GET", path, what=f"transitions of {ticket_id}")
+        doc = self.http.request(
+            "GET", path, params={"expand": "transitions.fields"}, what=f"transitions of {ticket_id}"
+        )
         transitions = require(doc, "transitions", "Jira")
         wanted = _CATEGORY[status]
         chosen = pick_transition(transitions, wanted)
@@ -297,12 +305,11 @@ class JiraTickets(KeyedComments):
             if current is None or _CATEGORY[current.status] != wanted:  # not there already
                 raise _no_way(ticket_id, current, wanted)
         else:
+            body: dict[str, Any] = {"transition": {"id": str(chosen["id"])}}
+            if fields := transition_fields(chosen):  # a resolve screen's Resolution
+                body["fields"] = fields
             self.http.request(
-                "POST",
-                path,
-                json={"transition": {"id": str(chosen["id"])}},
-                what=f"transition {ticket_id}",
-                expect="none",
+                "POST", path, json=body, what=f"transition {ticket_id}", expect="none"
             )
         if note:
             self.comment(ticket_id, note)

@@ -156,3 +156,23 @@ def pick_transition(transitions: list[dict[str, Any]], wanted: str) -> dict[str,
     words = _WORDS.get(wanted, ("progress",))
     named = (t for t in choices if any(w in str(t.get("name", "")).lower() for w in words))
     return next(named, choices[0] if choices else None)
+
+
+# A resolution preferred when a transition's screen asks for one (Jira's defaults first).
+_RESOLUTIONS = ("fixed", "done", "resolved")
+
+
+def transition_fields(transition: dict[str, Any]) -> dict[str, Any]:
+    """What a transition's screen requires that OpsLink can fill: a resolution (Jira
+    Server/Data Center workflows put a required Resolution on their resolve screens; the
+    transition is refused without it — 400 "Resolution is required"). Read from the
+    transition listing's `fields` (`expand=transitions.fields`)."""
+    field = (transition.get("fields") or {}).get("resolution") or {}
+    if not field.get("required") or field.get("hasDefaultValue"):
+        return {}
+    allowed = [v for v in field.get("allowedValues") or [] if isinstance(v, dict) and v.get("id")]
+    if not allowed:
+        return {}
+    named = {str(v.get("name", "")).lower(): v for v in allowed}
+    chosen = next((named[n] for n in _RESOLUTIONS if n in named), allowed[0])
+    return {"resolution": {"id": str(chosen["id"])}}
