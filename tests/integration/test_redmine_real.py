@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from opslink.adapters.tickets.redmine import RedmineTickets
+from opslink.errors import TicketSystemRejected
 from opslink.models import AlertStatus, Priority, TicketDraft, TicketStatus, TicketType
 from opslink_cli import samples
 from opslink_cli.emulator import LocalStack
@@ -261,3 +262,53 @@ def test_an_assignee_redmine_refuses_never_blocks_the_ticket(redmine: dict[str, 
     )
     assert "Assignee is invalid" in issue["description"]
     assert tickets.create(draft(alert_id)).id == ticket.id  # still one issue for the alarm
+
+
+def _reporter_bot(redmine: dict[str, str]) -> str:
+    """A user with the Reporter role on the project (Redmine's default workflow lets a
+    Reporter close an issue, not resolve it); made once, reused."""
+    headers = {"X-Redmine-API-Key": redmine["api_key"]}
+    url = redmine["url"]
+    found = requests.get(f"{url}/users.json?name=opslink-reporter", headers=headers, timeout=10)
+    users = found.json()["users"]
+    if not users:
+        made = requests.post(f"{url}/users.json", headers=headers, timeout=10, json={"user": {
+            "login": "opslink-reporter", "firstname": "OpsLink", "lastname": "Reporter",
+            "mail": "opslink-reporter@example.com", "password": uuid.uuid4().hex}})  # fmt: skip
+        made.raise_for_status()
+        users = [made.json()["user"]]
+        requests.post(f"{url}/projects/opslink/memberships.json", headers=headers, timeout=10,
+                      json={"membership": {"user_id": users[0]["id"], "role_ids": [
+                          next(r["id"] for r in requests.get(f"{url}/roles.json", headers=headers,
+                               timeout=10).json()["roles"] if r["name"] == "Reporter")]}}
+                      ).raise_for_status()  # fmt: skip
+    return "opslink-reporter"
+
+
+def test_a_status_redmines_workflow_forbids_is_never_taken_as_set(
+    redmine: dict[str, str],
+) -> None:
+    """Redmine drops a status change its workflow does not allow the API user and answers
+    204 (the note is added): the alert counted its ticket resolved while it stayed New.
+    Now the change is refused by name (the alert's resolution waits in the outbox, the
+    fault is recorded), and a retry does not add the note again."""
+    from opslink.adapters.tickets.common import ticket_http
+
+    login = _reporter_bot(redmine)
+    client = ticket_http("Redmine", redmine["url"], {"X-Redmine-API-Key": redmine["api_key"],
+                                                     "X-Redmine-Switch-User": login})  # fmt: skip
+    as_reporter = RedmineTickets(redmine["url"], redmine["api_key"], "opslink",
+                                 int(redmine["field_id"]), client=client)  # fmt: skip
+    admin = RedmineTickets(redmine["url"], redmine["api_key"], "opslink", int(redmine["field_id"]))
+    alert_id = f"A-{uuid.uuid4().hex[:20]}"
+    ticket = admin.create(draft(alert_id))
+    for _ in range(2):  # the delivery, then its retry
+        with pytest.raises(TicketSystemRejected, match="workflow"):
+            as_reporter.set_status(ticket.id, TicketStatus.RESOLVED, note="Returned to OK.",
+                                   key=f"{alert_id}:resolved")  # fmt: skip
+    issue = requests.get(f"{redmine['url']}/issues/{ticket.id}.json?include=journals",
+                         headers={"X-Redmine-API-Key": redmine["api_key"]}, timeout=10).json()["issue"]  # fmt: skip
+    assert issue["status"]["name"] == "New"
+    assert sum("Returned to OK." in (j["notes"] or "") for j in issue["journals"]) <= 1
+    # the admin's workflow allows it: the same change goes through
+    assert admin.set_status(ticket.id, TicketStatus.RESOLVED).status is TicketStatus.RESOLVED

@@ -18,6 +18,7 @@ from typing import Any
 from opslink.adapters.tickets.common import (
     KeyedComments,
     already,
+    comment_ref,
     draft_key,
     get_by_number,
     keyed_note,
@@ -282,11 +283,30 @@ class RedmineTickets(KeyedComments):
     def set_status(
         self, ticket_id: str, status: TicketStatus, note: str | None = None, key: str | None = None
     ) -> Ticket:
-        current = self.get(ticket_id)
+        # One read: the issue, the statuses its workflow lets OpsLink's user move it to
+        # (Redmine 5+), and its notes (a keyed note that landed while the status was not).
+        doc = (
+            self.http.request(
+                "GET",
+                f"/issues/{ticket_id}.json",
+                params={"include": "allowed_statuses,journals"},
+                what=f"issue {ticket_id}",
+                missing_ok=True,
+            )
+            if ticket_id.isdigit()
+            else None
+        )
+        raw = require(doc, "issue", "Redmine") if doc is not None else {}
+        current = self._ticket(raw) if raw else None
         if current is not None and already(current, status):
             return noted_already(self, ticket_id, current, note, key)  # exactly once
+        target = self._allowed(ticket_id, raw, status)
+        if key and any(
+            comment_ref(key) in str(j.get("notes") or "") for j in raw.get("journals") or []
+        ):
+            note = None  # posted by an earlier attempt that the workflow kept from the status
         note = keyed_note(note, key)
-        issue: dict[str, Any] = {"status_id": self._status_id(status)}
+        issue: dict[str, Any] = {"status_id": target}
         if note:
             issue["notes"] = note
         self.http.request(
@@ -297,4 +317,29 @@ class RedmineTickets(KeyedComments):
             what=f"status of {ticket_id}",
             expect="none",
         )
-        return reread(self.get, ticket_id, "Redmine: issue")
+        after = reread(self.get, ticket_id, "Redmine: issue")
+        if not already(after, status):  # Redmine drops a status its workflow forbids: 204
+            raise TicketSystemRejected(
+                f"Redmine kept issue {ticket_id} {after.status.value}: its workflow does not let "
+                f"OpsLink's user set it {status.value}; allow that transition for the user's "
+                "role (Administration → Workflow)"
+            )
+        return after
+
+    def _allowed(self, ticket_id: str, issue: dict[str, Any], status: TicketStatus) -> int:
+        """The status id to set, refused by name when the issue's workflow does not list it
+        for OpsLink's user (Redmine 5+ lists them; before, the change is checked after)."""
+        wanted = self._status_id(status)
+        allowed = issue.get("allowed_statuses")
+        if not isinstance(allowed, list):
+            return wanted
+        ids = {
+            int(s["id"]): str(s.get("name")) for s in allowed if isinstance(s, dict) and "id" in s
+        }
+        if wanted in ids:
+            return wanted
+        raise TicketSystemRejected(
+            f"Redmine: the workflow does not let OpsLink's user set issue {ticket_id} "
+            f"{status.value} (it may set: {', '.join(ids.values()) or 'none'}); allow that "
+            "transition for the user's role (Administration → Workflow)"
+        )
