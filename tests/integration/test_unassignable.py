@@ -27,6 +27,9 @@ class HandOverJira(JiraApi):
 
     def update(self, body: Any, key: str, query: str = "") -> Response:
         fields = body.get("fields", {})
+        refused = self.off_screen(fields)
+        if refused:
+            return refused
         account = (fields.get("assignee") or {}).get("accountId")
         if account is not None and account not in self.ACCOUNTS:
             return json_response(400, {"errorMessages": [], "errors": {
@@ -93,3 +96,39 @@ def test_other_refusals_are_not_mistaken_for_the_assignee() -> None:
         with pytest.raises(TicketSystemRejected, match="too long"):
             tickets.create(too_long)
         assert app.issues == {}
+
+
+def test_fields_a_jira_screen_lacks_are_left_out_and_said() -> None:
+    """Team-managed projects and trimmed screens have no due date or priority: Jira then
+    refuses the whole create ("cannot be set. It is not on the appropriate screen") and
+    the alarm was never ticketed. Left out, said in the text, learned once per container."""
+    app = HandOverJira()
+    app.screen_lacks = frozenset({"duedate", "priority"})
+    with serve(app) as url:
+        tickets = _tickets(url)
+        first = tickets.create(DRAFT)
+        second = tickets.create(DRAFT.model_copy(update={"alert_id": "A-99999999999999999999",
+                                                          "custom_fields": {}}))  # fmt: skip
+        assert len(app.issues) == 2
+        text = _text(app.issues[first.id]["description"])
+        assert (
+            "Not set (this Jira screen has no such field): due date 2026-11-27, priority High"
+            in text
+        )
+        assert "What fired" in text and "What fired" in _text(app.issues[second.id]["description"])
+        creates = [r for r in app.requests if r.method == "POST" and r.path.endswith("/issue")]
+        assert len(creates) == 3  # refused once, then learned
+        tickets.hand_over(first.id, HandOver(priority=Priority.CRITICAL, assignee=None,
+                                             due_at=datetime(2026, 11, 28, tzinfo=UTC),
+                                             note="Restart failed."))  # fmt: skip
+        said = [_text(c) for c in app.comments[first.id]]
+        assert any("due date 2026-11-28, priority Critical" in s and "Restart failed." in s
+                   for s in said)  # fmt: skip
+
+
+def test_a_screen_without_labels_stays_a_refusal() -> None:
+    app = JiraApi()
+    app.screen_lacks = frozenset({"labels"})  # OpsLink's idempotency marker: no way around
+    with serve(app) as url, pytest.raises(TicketSystemRejected, match="labels"):
+        _tickets(url).create(DRAFT)
+    assert app.issues == {}

@@ -109,6 +109,18 @@ class JiraApi(App):
             "fields": {k: v for k, v in self.issues[key].items() if not k.startswith("_")},
         }
 
+    # Fields the project's screens do not show: a create or edit setting one is refused
+    # whole (400), naming each.
+    screen_lacks: frozenset[str] = frozenset()
+
+    def off_screen(self, fields: dict[str, Any]) -> Response | None:
+        lacking = sorted(f for f in fields if f in self.screen_lacks)
+        if not lacking:
+            return None
+        return json_response(400, {"errorMessages": [], "errors": {
+            f: f"Field '{f}' cannot be set. It is not on the appropriate screen, or unknown."
+            for f in lacking}})  # fmt: skip
+
     # Jira's text fields hold at most 32,767 characters (jira.text.field.character.limit);
     # more is refused with 400 and nothing created. Counted here on the stored form (an
     # Atlassian document's JSON): the stricter reading.
@@ -125,6 +137,9 @@ class JiraApi(App):
     def create(self, body: Any, query: str = "") -> Response:
         fields = body["fields"]
         refused = self.too_long("description", fields.get("description"))
+        if refused:
+            return refused
+        refused = self.off_screen(fields)
         if refused:
             return refused
         account = (fields.get("assignee") or {}).get("accountId")

@@ -25,6 +25,7 @@ class RetryableError(OpsLinkError):
 
     retry_after: float | None = None
     status: int | None = None
+    answer: str = ""  # the refusal's body (scrubbed, cut), for adapters that read its fields
 
 
 class Throttled(RetryableError):

@@ -286,6 +286,7 @@ class HttpClient:
             )
             if isinstance(exc, RetryableError):
                 exc.status = resp.status_code
+                exc.answer = scrub(resp.text[:4000])
             raise exc
         return resp
 

@@ -26,11 +26,8 @@ from urllib.parse import quote, urlparse
 from opslink.adapters.tickets.common import (
     COMMENT_PAGES,
     KeyedComments,
-    already,
     draft_key,
-    keyed_note,
     marker,
-    noted_already,
     parse_each,
     require,
     require_settled,
@@ -40,13 +37,13 @@ from opslink.adapters.tickets.common import (
 from opslink.adapters.tickets.jira_fields import (
     adf,
     adf_text,
-    pick_transition,
     ticket_from_issue,
-    transition_fields,
 )
+from opslink.adapters.tickets.jira_screens import Screens, notice
 from opslink.adapters.tickets.jira_search import search_issues
+from opslink.adapters.tickets.jira_transitions import transition
 from opslink.clock import utcnow
-from opslink.errors import TicketClosedForGood, TicketSystemRejected
+from opslink.errors import TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus
 
 DEFAULT_PRIORITIES = {
@@ -57,14 +54,6 @@ DEFAULT_PRIORITIES = {
 }
 FIELDS = "summary,status,priority,assignee,duedate,labels,created,updated,issuetype,description"
 SEARCH_SETTLE = 60.0  # seconds after which a created issue is surely in search results
-_CATEGORY = {
-    "done": "done",
-    TicketStatus.RESOLVED: "done",
-    TicketStatus.CLOSED: "done",
-    TicketStatus.OPEN: "new",
-    TicketStatus.IN_PROGRESS: "indeterminate",
-    TicketStatus.PENDING: "indeterminate",
-}
 
 
 class JiraTickets(KeyedComments):
@@ -105,6 +94,7 @@ class JiraTickets(KeyedComments):
         # passed as reconcileIssues (Jira's read-after-write) until search returns them.
         self._recent: dict[str, str] = {}  # marker -> issue id
         self._recent_lock = threading.Lock()  # an adapter may serve threads
+        self.screens = Screens()  # fields its create and edit screens were found to lack
         self.project = project
         headers = {} if email else {"Authorization": f"Bearer {token}"}
         self.http = client or ticket_http(
@@ -177,27 +167,36 @@ class JiraTickets(KeyedComments):
         if existing is not None:
             return existing
         require_settled(draft, SEARCH_SETTLE, "Jira", key)  # search may not show it yet
-        fields: dict[str, Any] = {
-            "project": {"key": self.project},
-            "summary": draft.title,
-            "description": adf(draft.description) if self.v3 else draft.description,
-            "issuetype": {
-                "name": self.issue_types.get(draft.ticket_type.value, self.issue_types["default"])
-            },
-            "priority": {"name": self.priorities[draft.priority.value]},
-            "labels": ["opslink", marker(key), f"opslink-type-{draft.ticket_type.value}"],
-            "duedate": draft.due_at.astimezone(UTC).date().isoformat(),
-        }
+        due = draft.due_at.astimezone(UTC).date().isoformat()
         assignee = self._assignee(draft.assignee)
-        if assignee:
-            fields["assignee"] = assignee
-        doc = self.http.request(
-            "POST",
-            f"{self.api}/issue",
-            json={"fields": fields},
-            idempotent=False,
-            what="create issue",
-        )
+        values = {
+            "priority": draft.priority.value,
+            "duedate": due,
+            "assignee": draft.assignee or "",
+        }
+
+        def send(skipped: set[str]) -> Any:
+            description = notice(skipped, values) + draft.description
+            fields: dict[str, Any] = {
+                "project": {"key": self.project},
+                "summary": draft.title,
+                "description": adf(description) if self.v3 else description,
+                "issuetype": {
+                    "name": self.issue_types.get(
+                        draft.ticket_type.value, self.issue_types["default"]
+                    )
+                },
+                "priority": {"name": self.priorities[draft.priority.value]},
+                "labels": ["opslink", marker(key), f"opslink-type-{draft.ticket_type.value}"],
+                "duedate": due,
+            } | ({"assignee": assignee} if assignee else {})
+            fields = {k: v for k, v in fields.items() if k not in skipped}
+            return self.http.request(
+                "POST", f"{self.api}/issue", json={"fields": fields}, idempotent=False,
+                what="create issue",
+            )  # fmt: skip
+
+        doc, _ = self.screens.write("create", send)
         with self._recent_lock:
             self._recent[marker(key)] = str(doc.get("id") or doc.get("key"))
             while len(self._recent) > 50:  # reconcileIssues takes at most 50 ids
@@ -255,22 +254,31 @@ class JiraTickets(KeyedComments):
         current = self.get(ticket_id)
         if current is None:
             raise TicketSystemRejected(f"Jira: issue {ticket_id} not found")
-        fields: dict[str, Any] = {
-            "summary": handover.title(current.title),
-            "priority": {"name": self.priorities[handover.priority.value]},
-            "duedate": handover.due_at.astimezone(UTC).date().isoformat(),
-        }
+        due = handover.due_at.astimezone(UTC).date().isoformat()
         assignee = self._assignee(handover.assignee)
-        if assignee:
-            fields["assignee"] = assignee
-        self.http.request(
-            "PUT",
-            f"{self.api}/issue/{quote(ticket_id, safe='')}",
-            json={"fields": fields, "update": {"labels": [{"add": f"opslink-{handover.label}"}]}},
-            what=f"hand over {ticket_id}",
-            expect="none",
-        )
-        self.comment(ticket_id, handover.note)
+        values = {
+            "priority": handover.priority.value, "duedate": due, "assignee": handover.assignee or ""
+        }  # fmt: skip
+
+        def send(skipped: set[str]) -> Any:
+            fields: dict[str, Any] = {
+                "summary": handover.title(current.title),
+                "priority": {"name": self.priorities[handover.priority.value]},
+                "duedate": due,
+            } | ({"assignee": assignee} if assignee else {})
+            return self.http.request(
+                "PUT",
+                f"{self.api}/issue/{quote(ticket_id, safe='')}",
+                json={
+                    "fields": {k: v for k, v in fields.items() if k not in skipped},
+                    "update": {"labels": [{"add": f"opslink-{handover.label}"}]},
+                },
+                what=f"hand over {ticket_id}",
+                expect="none",
+            )
+
+        _, skipped = self.screens.write("edit", send)
+        self.comment(ticket_id, notice(skipped, values) + handover.note)
         return reread(self.get, ticket_id, "Jira: issue")
 
     def assign(self, ticket_id: str, assignee: str) -> Ticket:
@@ -289,38 +297,4 @@ class JiraTickets(KeyedComments):
     def set_status(
         self, ticket_id: str, status: TicketStatus, note: str | None = None, key: str | None = None
     ) -> Ticket:
-        current = self.get(ticket_id)
-        if current is not None and already(current, status):
-            return noted_already(self, ticket_id, current, note, key)  # exactly once
-        note = keyed_note(note, key)
-        path = f"{self.api}/issue/{quote(ticket_id, safe='')}/transitions"
-        doc = self.http.request(
-            "GET", path, params={"expand": "transitions.fields"}, what=f"transitions of {ticket_id}"
-        )
-        transitions = require(doc, "transitions", "Jira")
-        wanted = _CATEGORY[status]
-        chosen = pick_transition(transitions, wanted)
-        if chosen is None:
-            current = self.get(ticket_id)
-            if current is None or _CATEGORY[current.status] != wanted:  # not there already
-                raise _no_way(ticket_id, current, wanted)
-        else:
-            body: dict[str, Any] = {"transition": {"id": str(chosen["id"])}}
-            if fields := transition_fields(chosen):  # a resolve screen's Resolution
-                body["fields"] = fields
-            self.http.request(
-                "POST", path, json=body, what=f"transition {ticket_id}", expect="none"
-            )
-        if note:
-            self.comment(ticket_id, note)
-        return reread(self.get, ticket_id, "Jira: issue")
-
-
-def _no_way(ticket_id: str, current: Ticket | None, wanted: str) -> TicketSystemRejected:
-    """No transition leads to `wanted`: from a final status that is closed for good."""
-    if current is not None and _CATEGORY[current.status] == "done":
-        return TicketClosedForGood(
-            f"Jira: issue {ticket_id} is {current.status.value} and its workflow has no "
-            f"transition back to a '{wanted}' status"
-        )
-    return TicketSystemRejected(f"Jira: issue {ticket_id} has no transition to a '{wanted}' status")
+        return transition(self, ticket_id, status, note, key)
