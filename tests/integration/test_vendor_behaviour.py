@@ -218,3 +218,26 @@ def test_a_jira_resolve_screen_that_requires_a_resolution_gets_one() -> None:
         # reopened (no resolution asked for), then resolved again: each transition made
         assert tickets.set_status(ticket.id, TicketStatus.OPEN).status is TicketStatus.OPEN
         assert tickets.set_status(ticket.id, TicketStatus.RESOLVED).status is not TicketStatus.OPEN
+
+
+def test_a_servicenow_data_policy_refusal_says_which_rule_not_credentials() -> None:
+    """ServiceNow answers 403 both for missing rights and for its data policies ("Data
+    Policy Exception: … is mandatory"): the refusal carries the instance's words, so an
+    operator fixes the policy or the close fields instead of rotating credentials."""
+    from opslink.errors import TicketSystemRejected
+    from tests.integration.contract_servers import Fault
+
+    app = ServiceNowApi()
+    with serve(app) as url:
+        tickets = _servicenow(url)
+        ticket = tickets.create(DRAFT)
+        body = (b'{"error": {"message": "Operation Failed", "detail": "Data Policy Exception: '
+                b'\\n Root cause is mandatory\\n"}, "status": "failure"}')  # fmt: skip
+        app.faults.append(Fault("PATCH", r"/api/now/table/incident/\w+", 403, body))
+        try:
+            tickets.set_status(ticket.id, TicketStatus.RESOLVED, note="Returned to OK.")
+        except TicketSystemRejected as exc:
+            assert "Root cause is mandatory" in str(exc)
+            assert "authentication" not in str(exc)
+        else:
+            raise AssertionError("the refusal was not raised")

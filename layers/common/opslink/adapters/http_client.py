@@ -263,10 +263,12 @@ class HttpClient:
     def _check(
         self, resp: requests.Response, label: str, missing_ok: bool
     ) -> requests.Response | None:
-        if resp.status_code in (401, 403):  # a throttling 403 never gets here
-            raise self.rejected(
-                f"{self.system}: {label}: authentication refused ({resp.status_code})"
-            )
+        if resp.status_code == 401:
+            raise self.rejected(f"{self.system}: {label}: authentication refused (401)")
+        if resp.status_code == 403:  # a throttling 403 never gets here
+            # permissions, or the system's own rules (a ServiceNow data policy answers 403
+            # "Data Policy Exception: … is mandatory"): its words say which
+            raise self.rejected(f"{self.system}: {label}: refused (403): {scrub(resp.text[:200])}")
         if resp.status_code in (404, 410) and missing_ok:  # 410: deleted (GitHub)
             return None
         if resp.status_code == 404:
