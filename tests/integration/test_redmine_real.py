@@ -312,3 +312,18 @@ def test_a_status_redmines_workflow_forbids_is_never_taken_as_set(
     assert sum("Returned to OK." in (j["notes"] or "") for j in issue["journals"]) <= 1
     # the admin's workflow allows it: the same change goes through
     assert admin.set_status(ticket.id, TicketStatus.RESOLVED).status is TicketStatus.RESOLVED
+
+
+def test_an_unusable_alert_field_never_takes_another_issue_for_the_alarms(
+    redmine: dict[str, str],
+) -> None:
+    """Redmine ignores a filter on a custom field that is not one of the project's (a wrong
+    alert_field_id, a field not enabled for the project or tracker) and answers the
+    project's issues: OpsLink took the oldest issue as the alarm's ticket — and would have
+    resolved someone's issue with the alarm. Now it is refused, naming the setting."""
+    admin = RedmineTickets(redmine["url"], redmine["api_key"], "opslink", int(redmine["field_id"]))
+    someone_elses = admin.create(draft(f"A-{uuid.uuid4().hex[:20]}"))  # the project has issues
+    wrong = RedmineTickets(redmine["url"], redmine["api_key"], "opslink", 99_999)
+    with pytest.raises(TicketSystemRejected, match="alert_field_id 99999"):
+        wrong.create(draft(f"A-{uuid.uuid4().hex[:20]}"))
+    assert admin.get(someone_elses.id).status is TicketStatus.OPEN  # type: ignore[union-attr]

@@ -344,7 +344,9 @@ def test_redmine_create_with_a_due_date_in_the_past_sets_its_start_date() -> Non
                 return {"issue_priorities": [{"id": 3, "name": "High"}]}
             if method == "GET":
                 return {"issues": [], "total_count": 0}
+            sent_fields = kw["json"]["issue"]["custom_fields"]  # echoed, as Redmine does
             return {"issue": {"id": 7, "subject": "s", "status": {"name": "New"},
+                              "custom_fields": sent_fields,
                               "created_on": "2026-12-05T10:00:00Z",
                               "updated_on": "2026-12-05T10:00:00Z"}}  # fmt: skip
 

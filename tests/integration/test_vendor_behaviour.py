@@ -241,3 +241,31 @@ def test_a_servicenow_data_policy_refusal_says_which_rule_not_credentials() -> N
             assert "authentication" not in str(exc)
         else:
             raise AssertionError("the refusal was not raised")
+
+
+def test_a_lookup_whose_filter_is_ignored_never_takes_another_ticket() -> None:
+    """ServiceNow drops a query condition on a field the user may not read and answers
+    every row; a Zendesk listing parameter it does not apply lists every ticket: the first
+    answered record would have become the alarm's ticket (and been resolved with it)."""
+    from opslink.errors import TicketSystemRejected
+
+    class BlindServiceNow(ServiceNowApi):
+        def query(self, body: Any, query: str = "") -> Any:
+            return super().query(body, query.replace("correlation_id%3D", "ignored%3D"))
+
+    class BlindZendesk(ZendeskApi):
+        def list(self, body: Any, query: str = "") -> Any:
+            return super().list(body, "")
+
+    for app, make in ((BlindServiceNow(), _servicenow), (BlindZendesk(), _zendesk)):
+        with serve(app) as url:
+            tickets = make(url)
+            someone_elses = tickets.create(DRAFT)  # the first ticket: nothing to mistake
+            other = DRAFT.model_copy(update={"alert_id": "A-99999999999999999999",
+                                             "custom_fields": {}})  # fmt: skip
+            try:
+                mistaken = tickets.create(other)
+            except TicketSystemRejected as exc:
+                assert "marker" in str(exc)
+            else:
+                raise AssertionError(f"{mistaken.id} taken for the alarm's ({someone_elses.id})")

@@ -17,19 +17,16 @@ from typing import Any
 
 from opslink.adapters.tickets.common import (
     KeyedComments,
-    already,
-    comment_ref,
     draft_key,
     get_by_number,
-    keyed_note,
     marker,
-    noted_already,
     parse_each,
     parse_time,
     require,
     reread,
     ticket_http,
 )
+from opslink.adapters.tickets.redmine_statuses import change_status
 from opslink.clock import utcnow
 from opslink.errors import ConfigurationError, TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
@@ -152,7 +149,23 @@ class RedmineTickets(KeyedComments):
             what="find issue by alert",
         )
         issues = require(doc, "issues", "Redmine")
-        return self._ticket(issues[0]) if issues else None
+        if not issues:
+            return None
+        found = self._ticket(issues[0])
+        if found.custom_fields.get("marker") != marker(key):  # the filter was ignored
+            raise self._unmarked(f"its search by the field answered issue {found.id}")
+        return found
+
+    def _unmarked(self, what: str) -> TicketSystemRejected:
+        """Redmine ignores a filter, and drops a value, of a custom field that is not one of
+        the project's (wrong id, not for this project or tracker, not a filter): OpsLink
+        would take another issue for the alarm's, or lose track of its own."""
+        return TicketSystemRejected(
+            f"Redmine: the alert_id custom field (TicketOptions alert_field_id "
+            f"{self.field}) is not usable in project {self.project!r}: {what}, without this "
+            "alert's marker. Check the field's id, that it is for this project and its "
+            "trackers, and 'Used as a filter' (Administration → Custom fields)"
+        )
 
     def find_by_alert(self, alert_id: str) -> Ticket | None:
         return self._find(alert_id)
@@ -216,7 +229,10 @@ class RedmineTickets(KeyedComments):
         doc = self.http.request(
             "POST", "/issues.json", json={"issue": issue}, idempotent=False, what="create issue"
         )
-        return self._ticket(require(doc, "issue", "Redmine"))
+        created = self._ticket(require(doc, "issue", "Redmine"))
+        if created.custom_fields.get("marker") != marker(key):
+            raise self._unmarked(f"issue {created.id} was created and the field's value dropped")
+        return created
 
     def _post_comment(self, ticket_id: str, notes: str, author: str) -> None:
         self.http.request(
@@ -283,63 +299,4 @@ class RedmineTickets(KeyedComments):
     def set_status(
         self, ticket_id: str, status: TicketStatus, note: str | None = None, key: str | None = None
     ) -> Ticket:
-        # One read: the issue, the statuses its workflow lets OpsLink's user move it to
-        # (Redmine 5+), and its notes (a keyed note that landed while the status was not).
-        doc = (
-            self.http.request(
-                "GET",
-                f"/issues/{ticket_id}.json",
-                params={"include": "allowed_statuses,journals"},
-                what=f"issue {ticket_id}",
-                missing_ok=True,
-            )
-            if ticket_id.isdigit()
-            else None
-        )
-        raw = require(doc, "issue", "Redmine") if doc is not None else {}
-        current = self._ticket(raw) if raw else None
-        if current is not None and already(current, status):
-            return noted_already(self, ticket_id, current, note, key)  # exactly once
-        target = self._allowed(ticket_id, raw, status)
-        if key and any(
-            comment_ref(key) in str(j.get("notes") or "") for j in raw.get("journals") or []
-        ):
-            note = None  # posted by an earlier attempt that the workflow kept from the status
-        note = keyed_note(note, key)
-        issue: dict[str, Any] = {"status_id": target}
-        if note:
-            issue["notes"] = note
-        self.http.request(
-            "PUT",
-            f"/issues/{ticket_id}.json",
-            json={"issue": issue},
-            idempotent=not note,  # a repeated PUT would add the note again
-            what=f"status of {ticket_id}",
-            expect="none",
-        )
-        after = reread(self.get, ticket_id, "Redmine: issue")
-        if not already(after, status):  # Redmine drops a status its workflow forbids: 204
-            raise TicketSystemRejected(
-                f"Redmine kept issue {ticket_id} {after.status.value}: its workflow does not let "
-                f"OpsLink's user set it {status.value}; allow that transition for the user's "
-                "role (Administration → Workflow)"
-            )
-        return after
-
-    def _allowed(self, ticket_id: str, issue: dict[str, Any], status: TicketStatus) -> int:
-        """The status id to set, refused by name when the issue's workflow does not list it
-        for OpsLink's user (Redmine 5+ lists them; before, the change is checked after)."""
-        wanted = self._status_id(status)
-        allowed = issue.get("allowed_statuses")
-        if not isinstance(allowed, list):
-            return wanted
-        ids = {
-            int(s["id"]): str(s.get("name")) for s in allowed if isinstance(s, dict) and "id" in s
-        }
-        if wanted in ids:
-            return wanted
-        raise TicketSystemRejected(
-            f"Redmine: the workflow does not let OpsLink's user set issue {ticket_id} "
-            f"{status.value} (it may set: {', '.join(ids.values()) or 'none'}); allow that "
-            "transition for the user's role (Administration → Workflow)"
-        )
+        return change_status(self, ticket_id, status, note, key)

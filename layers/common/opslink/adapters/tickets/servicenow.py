@@ -177,6 +177,14 @@ class ServiceNowTickets(KeyedComments):
 
     def _find(self, key: str) -> Ticket | None:
         rows = self._query(f"correlation_id={marker(key)}^ORDERBYsys_created_on", 1, pages=1)
+        if rows and str(rows[0].get("correlation_id") or "") != marker(key):
+            # an instance drops a condition on a field the user may not read (or that its
+            # table lacks) and answers every row: never another record for the alarm's
+            raise TicketSystemRejected(
+                f"ServiceNow: the search by correlation_id answered {rows[0].get('number')} "
+                "without this alert's marker: OpsLink's user must be able to read and query "
+                "correlation_id on incident"
+            )
         return self._ticket(rows[0]) if rows else None
 
     def find_by_alert(self, alert_id: str) -> Ticket | None:

@@ -113,7 +113,13 @@ class ZendeskTickets(KeyedComments):
             what="find ticket by alert",
         )
         tickets = require(doc, "tickets", "Zendesk")
-        return self._ticket(tickets[0]) if tickets else None
+        mine = [t for t in tickets if isinstance(t, dict) and t.get("external_id") == marker(key)]
+        if tickets and not mine:  # never another ticket for the alarm's
+            raise TicketSystemRejected(
+                "Zendesk: the ticket listing by external_id answered tickets without this "
+                "alert's marker (the filter was ignored)"
+            )
+        return self._ticket(mine[0]) if mine else None
 
     def find_by_alert(self, alert_id: str) -> Ticket | None:
         return self._find(alert_id)
