@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from opslink.adapters.tickets.jira import JiraTickets
-from opslink.adapters.tickets.scrubbed import ScrubbedTickets
+from opslink.adapters.tickets.jira_fields import adf_text
 from opslink.errors import TicketSystemError
 from opslink.models import HandOver, Priority, TicketStatus
 from tests.integration.contract_servers import Fault, Response, json_response, serve
-from tests.integration.test_ticket_providers import DRAFT, fast
+from tests.integration.test_ticket_providers import DRAFT, scrubbed_jira
 from tests.integration.ticket_servers import JiraApi
 
 FIRE = "\U0001f525"
@@ -48,25 +47,6 @@ class MySqlUtf8Jira(JiraApi):
         return super().handle(method, path, headers, body)
 
 
-def _tickets(url: str) -> ScrubbedTickets:
-    return ScrubbedTickets(
-        JiraTickets(
-            url,
-            "OPS",
-            "ops@example.com",
-            "jira-token",
-            client=fast("Jira", url, {}, ("ops@example.com", "jira-token")),
-        )
-    )
-
-
-def _text(doc: Any) -> str:
-    """The plain text of an Atlassian document (what Jira shows)."""
-    if isinstance(doc, dict):
-        return str(doc.get("text", "")) + "".join(_text(c) for c in doc.get("content", []))
-    return ""
-
-
 def _draft() -> Any:
     return DRAFT.model_copy(
         update={
@@ -79,12 +59,12 @@ def _draft() -> Any:
 def test_an_alarm_with_an_emoji_is_ticketed_once_with_the_replacement_character() -> None:
     app = MySqlUtf8Jira()
     with serve(app) as url:
-        tickets = _tickets(url)
+        tickets = scrubbed_jira(url)
         ticket = tickets.create(_draft())
         assert len(app.issues) == 1  # refused, then taken once: never two tickets
         fields = app.issues[ticket.id]
         assert fields["summary"] == "\ufffd [HIGH] checkout - CPU above 85%"
-        assert "prod-checkout-cpu \ufffd on fire" in _text(fields["description"])
+        assert "prod-checkout-cpu \ufffd on fire" in adf_text(fields["description"])
         assert app.refused == 1
 
         # learned: later writes go narrowed at once, with no refused call first
@@ -99,7 +79,7 @@ def test_an_alarm_with_an_emoji_is_ticketed_once_with_the_replacement_character(
             ),
         )
         assert app.refused == 1
-        said = [_text(c) for c in app.comments[ticket.id]]
+        said = [adf_text(c) for c in app.comments[ticket.id]]
         assert any("re-fired \ufffd" in s for s in said)
         assert any("job output \ufffd" in s for s in said)
         assert not any(FIRE in s for s in said)
@@ -108,19 +88,19 @@ def test_an_alarm_with_an_emoji_is_ticketed_once_with_the_replacement_character(
 def test_a_comment_refused_for_its_emoji_is_posted_once() -> None:
     app = MySqlUtf8Jira()
     with serve(app) as url:
-        tickets = _tickets(url)
+        tickets = scrubbed_jira(url)
         ticket = tickets.create(DRAFT)  # no emoji: nothing learned
         assert tickets.narrow is False
         tickets.comment(ticket.id, f"{FIRE} still firing", key="refire-1")
         assert app.refused == 1
-        said = [_text(c) for c in app.comments[ticket.id]]
+        said = [adf_text(c) for c in app.comments[ticket.id]]
         assert sum("\ufffd still firing" in s for s in said) == 1
 
 
 def test_a_500_for_text_without_emoji_is_not_a_reason_to_rewrite_it() -> None:
     app = JiraApi()
     with serve(app) as url:
-        tickets = _tickets(url)
+        tickets = scrubbed_jira(url)
         ticket = tickets.create(DRAFT)
         app.faults.append(Fault("POST", r".*/comment", 500, b"{}", times=5))
         with pytest.raises(TicketSystemError, match="answered 500"):
@@ -133,9 +113,9 @@ def test_a_500_for_text_without_emoji_is_not_a_reason_to_rewrite_it() -> None:
 def test_a_server_that_takes_emoji_keeps_them() -> None:
     app = JiraApi()
     with serve(app) as url:
-        tickets = _tickets(url)
+        tickets = scrubbed_jira(url)
         ticket = tickets.create(_draft())
         tickets.comment(ticket.id, f"re-fired {FIRE}")
         assert app.issues[ticket.id]["summary"].startswith(FIRE)
-        assert any(FIRE in _text(c) for c in app.comments[ticket.id])
+        assert any(FIRE in adf_text(c) for c in app.comments[ticket.id])
         assert tickets.narrow is False

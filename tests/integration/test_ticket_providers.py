@@ -40,6 +40,16 @@ def fast(system: str, url: str, headers: dict[str, str], auth: Any = None) -> An
     )
 
 
+def scrubbed_jira(url: str) -> Any:
+    """Jira Cloud (REST v3) behind the egress guard every deployment has (scrubbed.py)."""
+    from opslink.adapters.tickets.scrubbed import ScrubbedTickets
+
+    return ScrubbedTickets(
+        JiraTickets(url, "OPS", "ops@example.com", "jira-token",
+                    client=fast("Jira", url, {}, ("ops@example.com", "jira-token")))
+    )  # fmt: skip
+
+
 def make(name: str, url: str) -> Any:
     if name == "jira":
         return JiraTickets(

@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
-from opslink.adapters.tickets.jira import JiraTickets
-from opslink.adapters.tickets.scrubbed import ScrubbedTickets
+from opslink.adapters.tickets.jira_fields import adf_text
 from opslink.errors import TicketSystemRejected
 from opslink.models import HandOver, Priority
 from tests.integration.contract_servers import Response, json_response, serve
-from tests.integration.test_ticket_providers import DRAFT, fast
+from tests.integration.test_ticket_providers import DRAFT, scrubbed_jira
 from tests.integration.ticket_servers import JiraApi
 
 GONE = "712020:0e5a-gone"  # an account id that can no longer be assigned
@@ -38,32 +37,14 @@ class HandOverJira(JiraApi):
         return 204, {}, b""
 
 
-def _tickets(url: str) -> ScrubbedTickets:
-    return ScrubbedTickets(
-        JiraTickets(
-            url,
-            "OPS",
-            "ops@example.com",
-            "jira-token",
-            client=fast("Jira", url, {}, ("ops@example.com", "jira-token")),
-        )
-    )
-
-
-def _text(doc: Any) -> str:
-    if isinstance(doc, dict):
-        return str(doc.get("text", "")) + "".join(_text(c) for c in doc.get("content", []))
-    return ""
-
-
 def test_an_alarm_whose_assignee_is_refused_is_ticketed_unassigned_and_says_so() -> None:
     app = HandOverJira()
     with serve(app) as url:
-        ticket = _tickets(url).create(DRAFT.model_copy(update={"assignee": GONE}))
+        ticket = scrubbed_jira(url).create(DRAFT.model_copy(update={"assignee": GONE}))
         assert len(app.issues) == 1
         fields = app.issues[ticket.id]
         assert fields.get("assignee") is None
-        text = _text(fields["description"])
+        text = adf_text(fields["description"])
         assert f"{GONE} could not be assigned: jira refused it" in text
         assert "cannot be assigned issues" in text
         assert "What fired" in text  # the description itself follows
@@ -72,7 +53,7 @@ def test_an_alarm_whose_assignee_is_refused_is_ticketed_unassigned_and_says_so()
 def test_a_hand_over_to_a_refused_on_call_is_made_unassigned_and_says_so() -> None:
     app = HandOverJira()
     with serve(app) as url:
-        tickets = _tickets(url)
+        tickets = scrubbed_jira(url)
         ticket = tickets.create(DRAFT)  # alice: assignable
         handed = tickets.hand_over(
             ticket.id,
@@ -84,14 +65,14 @@ def test_a_hand_over_to_a_refused_on_call_is_made_unassigned_and_says_so() -> No
             ),
         )
         assert handed.title.startswith("[FAILED_AUTO]")
-        said = [_text(c) for c in app.comments[ticket.id]]
+        said = [adf_text(c) for c in app.comments[ticket.id]]
         assert any(f"{GONE} could not be assigned" in s and "Restart failed" in s for s in said)
 
 
 def test_other_refusals_are_not_mistaken_for_the_assignee() -> None:
     app = JiraApi()
     with serve(app) as url:
-        tickets = _tickets(url)
+        tickets = scrubbed_jira(url)
         too_long = DRAFT.model_copy(update={"assignee": GONE, "description": "x" * 40_000})
         with pytest.raises(TicketSystemRejected, match="too long"):
             tickets.create(too_long)
@@ -105,23 +86,25 @@ def test_fields_a_jira_screen_lacks_are_left_out_and_said() -> None:
     app = HandOverJira()
     app.screen_lacks = frozenset({"duedate", "priority"})
     with serve(app) as url:
-        tickets = _tickets(url)
+        tickets = scrubbed_jira(url)
         first = tickets.create(DRAFT)
         second = tickets.create(DRAFT.model_copy(update={"alert_id": "A-99999999999999999999",
                                                           "custom_fields": {}}))  # fmt: skip
         assert len(app.issues) == 2
-        text = _text(app.issues[first.id]["description"])
+        text = adf_text(app.issues[first.id]["description"])
         assert (
             "Not set (this Jira screen has no such field): due date 2026-11-27, priority High"
             in text
         )
-        assert "What fired" in text and "What fired" in _text(app.issues[second.id]["description"])
+        assert "What fired" in text and "What fired" in adf_text(
+            app.issues[second.id]["description"]
+        )
         creates = [r for r in app.requests if r.method == "POST" and r.path.endswith("/issue")]
         assert len(creates) == 3  # refused once, then learned
         tickets.hand_over(first.id, HandOver(priority=Priority.CRITICAL, assignee=None,
                                              due_at=datetime(2026, 11, 28, tzinfo=UTC),
                                              note="Restart failed."))  # fmt: skip
-        said = [_text(c) for c in app.comments[first.id]]
+        said = [adf_text(c) for c in app.comments[first.id]]
         assert any("due date 2026-11-28, priority Critical" in s and "Restart failed." in s
                    for s in said)  # fmt: skip
 
@@ -130,5 +113,5 @@ def test_a_screen_without_labels_stays_a_refusal() -> None:
     app = JiraApi()
     app.screen_lacks = frozenset({"labels"})  # OpsLink's idempotency marker: no way around
     with serve(app) as url, pytest.raises(TicketSystemRejected, match="labels"):
-        _tickets(url).create(DRAFT)
+        scrubbed_jira(url).create(DRAFT)
     assert app.issues == {}

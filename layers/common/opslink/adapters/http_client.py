@@ -265,9 +265,7 @@ class HttpClient:
     ) -> requests.Response | None:
         if resp.status_code == 401:
             raise self.rejected(f"{self.system}: {label}: authentication refused (401)")
-        if resp.status_code == 403:  # a throttling 403 never gets here
-            # permissions, or the system's own rules (a ServiceNow data policy answers 403
-            # "Data Policy Exception: … is mandatory"): its words say which
+        if resp.status_code == 403:  # rights or rules (a ServiceNow data policy); never throttling
             raise self.rejected(f"{self.system}: {label}: refused (403): {scrub(resp.text[:200])}")
         if resp.status_code in (404, 410) and missing_ok:  # 410: deleted (GitHub)
             return None

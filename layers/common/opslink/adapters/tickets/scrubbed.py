@@ -76,21 +76,21 @@ class ScrubbedTickets:
                 description,
             )
 
-        description = self._out(draft.description)
-        try:
-            return attempt(draft.assignee, description)
-        except TicketSystemRejected as exc:
-            if not (draft.assignee and refused_assignee(exc)):
-                raise
-            self._unassigned(draft.assignee, exc)
-            notice = self._out(unassigned_notice(self.name, draft.assignee, exc))
-            return attempt(None, notice + description)
+        return self._assigning(draft.assignee, attempt, self._out(draft.description))
 
-    def _unassigned(self, who: str, exc: TicketSystemRejected) -> None:
-        logger.warning(
-            f"{self.name} refused assignee {who!r}; the ticket is written without one",
-            extra={"answer": str(exc)[:300]},
-        )
+    def _assigning(self, who: str | None, attempt: Callable[[str | None, str], T], text: str) -> T:
+        """`attempt(who, text)`; refused for its assignee, again without one, the text
+        saying who could not be assigned and why (unassignable.py)."""
+        try:
+            return attempt(who, text)
+        except TicketSystemRejected as exc:
+            if not (who and refused_assignee(exc)):
+                raise
+            logger.warning(
+                f"{self.name} refused assignee {who!r}; the ticket is written without one",
+                extra={"answer": str(exc)[:300]},
+            )
+            return attempt(None, self._out(unassigned_notice(self.name, who, exc)) + text)
 
     def comment(
         self,
@@ -126,16 +126,7 @@ class ScrubbedTickets:
                 note,
             )
 
-        note = self._out(handover.note)
-        try:
-            return attempt(handover.assignee, note)
-        except TicketSystemRejected as exc:
-            if not (handover.assignee and refused_assignee(exc)):
-                raise
-            self._unassigned(handover.assignee, exc)
-            return attempt(
-                None, self._out(unassigned_notice(self.name, handover.assignee, exc)) + note
-            )
+        return self._assigning(handover.assignee, attempt, self._out(handover.note))
 
     def assign(self, ticket_id: str, assignee: str) -> Ticket:
         return self.inner.assign(ticket_id, assignee)

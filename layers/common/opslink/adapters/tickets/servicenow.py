@@ -177,13 +177,10 @@ class ServiceNowTickets(KeyedComments):
 
     def _find(self, key: str) -> Ticket | None:
         rows = self._query(f"correlation_id={marker(key)}^ORDERBYsys_created_on", 1, pages=1)
-        if rows and str(rows[0].get("correlation_id") or "") != marker(key):
-            # an instance drops a condition on a field the user may not read (or that its
-            # table lacks) and answers every row: never another record for the alarm's
-            raise TicketSystemRejected(
+        if rows and str(rows[0].get("correlation_id") or "") != marker(key):  # ignored
+            raise TicketSystemRejected(  # (a condition on a field the user may not read)
                 f"ServiceNow: the search by correlation_id answered {rows[0].get('number')} "
-                "without this alert's marker: OpsLink's user must be able to read and query "
-                "correlation_id on incident"
+                "without this alert's marker: OpsLink's user must read correlation_id"
             )
         return self._ticket(rows[0]) if rows else None
 
