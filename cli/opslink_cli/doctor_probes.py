@@ -38,8 +38,15 @@ def probe_tickets(fn: FunctionView | None) -> str:
     path = TICKET_PROBES[provider].format(
         api=getattr(system, "api", ""), project=settings.ticket_project
     )
+    # A lookup that must find nothing: a system that ignores the alert marker's filter
+    # (a wrong Redmine alert_field_id, an unreadable ServiceNow field) answers another
+    # ticket, and the adapter refuses it, naming the setting.
+    system.find_by_alert("A-opslink-doctor-probe")
     system.http.request("GET", path, what="doctor probe")
-    return f"{provider} at {settings.ticket_base_url}: reachable, credentials accepted"
+    return (
+        f"{provider} at {settings.ticket_base_url}: reachable, credentials accepted, "
+        "lookups by the alert marker answer only its tickets"
+    )
 
 
 def probe_jobs(fn: FunctionView | None, client: Callable[[str], Any]) -> str:

@@ -327,3 +327,29 @@ def test_an_unusable_alert_field_never_takes_another_issue_for_the_alarms(
     with pytest.raises(TicketSystemRejected, match="alert_field_id 99999"):
         wrong.create(draft(f"A-{uuid.uuid4().hex[:20]}"))
     assert admin.get(someone_elses.id).status is TicketStatus.OPEN  # type: ignore[union-attr]
+
+
+def test_the_doctor_finds_an_alert_field_that_lookups_ignore(redmine: dict[str, str]) -> None:
+    """`opslink doctor` tells a wrong alert_field_id before an alarm does: its ticket-system
+    probe makes a lookup that must find nothing, and Redmine's ignored filter answers one."""
+    from types import SimpleNamespace
+
+    from moto import mock_aws
+
+    from opslink_cli.doctor_probes import probe_tickets
+
+    admin = RedmineTickets(redmine["url"], redmine["api_key"], "opslink", int(redmine["field_id"]))
+    admin.create(draft(f"A-{uuid.uuid4().hex[:20]}"))  # the project has issues
+    with mock_aws():
+        boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+            Name="opslink/redmine", SecretString=json.dumps({"api_key": redmine["api_key"]})
+        )
+        env = {"ALERTS_TABLE": "opslink-alerts", "TICKETS_TABLE": "opslink-tickets",
+               "AWS_DEFAULT_REGION": "us-east-1", "TICKET_PROVIDER": "redmine",
+               "TICKET_BASE_URL": redmine["url"], "TICKET_PROJECT": "opslink",
+               "TICKET_CREDENTIALS_SECRET": "opslink/redmine"}  # fmt: skip
+        good = {**env, "TICKET_OPTIONS": json.dumps({"alert_field_id": int(redmine["field_id"])})}
+        assert "answer only its tickets" in probe_tickets(SimpleNamespace(env=good))  # type: ignore[arg-type]
+        wrong = {**env, "TICKET_OPTIONS": json.dumps({"alert_field_id": 99_999})}
+        with pytest.raises(TicketSystemRejected, match="alert_field_id 99999"):
+            probe_tickets(SimpleNamespace(env=wrong))  # type: ignore[arg-type]
