@@ -194,3 +194,44 @@ def test_a_run_whose_hold_was_taken_over_stops_delivering(deps: Any, clock: Cloc
     assert deps.outbox.hold_delivery(ticket_id, "next-run", 60)
     hold.taken_at -= comment_outbox.UNBOUNDED_HOLD_SECONDS  # due for its renewal
     assert not hold.kept() and not hold.kept()  # lost for good: its queue is the next's
+
+
+def test_a_comment_refused_for_what_it_says_never_holds_the_queue(deps: Any, clock: Clock) -> None:
+    """A comment the system refuses for its content (400/413/422: too long, a form it
+    rejects) would be refused at every pass and hold every later comment of the ticket —
+    its resolution too. Kept on the alert with the refusal, the queue goes on; a refusal
+    of the caller (401) still holds it."""
+    from opslink.errors import TicketSystemRejected
+
+    alert_id = str(opened_alert(deps)["alert_id"])
+    ticket_id = str(deps.store.get(alert_id).ticket_id)
+    for n in range(3):
+        deps.outbox.queue_comment(ticket_id, f"a{n}:refire", f"Re-fire {n}.", clock(), alert_id)
+    inner = deps.tickets._post_comment
+
+    def post(tid: str, text: str, author: str) -> None:
+        if text.startswith("Re-fire 0."):
+            exc = TicketSystemRejected("builtin: comment: answered 400: too long")
+            exc.status = 400
+            raise exc
+        inner(tid, text, author)
+
+    deps.tickets._post_comment = post
+    done = drain(deps.outbox, deps.tickets, ticket_id)
+    assert done["failed"] == 0 and done["left"] == 0
+    assert _posted(deps, ticket_id) == ["Re-fire 1.", "Re-fire 2."]
+    assert deps.outbox.queued_comments(ticket_id) == []
+    kept = [str(n) for n in deps.store.get(alert_id).notes]
+    assert any("Not posted on ticket" in n and "Re-fire 0." in n and "400" in n for n in kept)
+
+    deps.outbox.queue_comment(ticket_id, "a3:refire", "Re-fire 3.", clock(), alert_id)
+    deps.outbox.queue_comment(ticket_id, "a4:refire", "Re-fire 4.", clock(), alert_id)
+
+    def refused(tid: str, text: str, author: str) -> None:
+        exc = TicketSystemRejected("builtin: comment: authentication refused (401)")
+        exc.status = 401
+        raise exc
+
+    deps.tickets._post_comment = refused
+    assert drain(deps.outbox, deps.tickets, ticket_id)["failed"] == 1
+    assert [c["key"] for c in deps.outbox.queued_comments(ticket_id)] == ["a3:refire", "a4:refire"]

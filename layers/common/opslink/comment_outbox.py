@@ -245,13 +245,23 @@ def _deliver(
             _keep_on_alert(outbox, item, exc)
             posted = False
             break
-        except TicketSystemRejected:
-            raise  # refused as it is: another try would be refused too
+        except TicketSystemRejected as exc:
+            if item.get("status") or exc.status not in REFUSED_FOR_WHAT_IT_SAYS:
+                raise  # credentials, rights, a conflict: the queue waits for a fix
+            # A comment refused for what it says (its length, its form) would be refused at
+            # every pass, holding every later one — the resolution too: kept on the alert.
+            _keep_on_alert(outbox, item, exc)
+            posted = False
+            break
         except TicketSystemError:
             if attempt == 2 or not again or expired(2.0):
                 raise
     outbox.comment_delivered(ticket_id, key)
     return posted
+
+
+# Answers that refuse a comment's content, never the caller: 400, 413 (too large), 422.
+REFUSED_FOR_WHAT_IT_SAYS = frozenset({400, 413, 422})
 
 
 def _keep_on_alert(outbox: CommentQueue, item: QueuedComment, error: Exception) -> None:
