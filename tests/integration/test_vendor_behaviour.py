@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opslink.adapters.tickets.jira import JiraTickets
+from opslink.adapters.tickets.jira_fields import adf_text
 from opslink.adapters.tickets.servicenow import ServiceNowTickets
 from opslink.adapters.tickets.zendesk import ZendeskTickets
 from opslink.models import TicketStatus
@@ -269,3 +270,24 @@ def test_a_lookup_whose_filter_is_ignored_never_takes_another_ticket() -> None:
                 assert "marker" in str(exc)
             else:
                 raise AssertionError(f"{mistaken.id} taken for the alarm's ({someone_elses.id})")
+
+
+def test_a_jira_reopen_screen_that_requires_a_comment_gets_the_note() -> None:
+    """A reopen screen asking for a comment refused the transition without one (400): an
+    alarm firing again never reopened its ticket. The note goes with the transition."""
+    app = JiraApi()
+    app.reopen_comment_required = True
+    with serve(app) as url:
+        tickets = _jira(url)
+        ticket = tickets.create(DRAFT)
+        tickets.set_status(ticket.id, TicketStatus.RESOLVED)
+        again = tickets.set_status(ticket.id, TicketStatus.OPEN, note="Fired again.", key="k1")
+        assert again.status is TicketStatus.OPEN
+        said = [adf_text(c) for c in app.comments[ticket.id]]
+        assert sum("Fired again." in s for s in said) == 1  # with the transition, once
+        # retried after a lost answer: already open, the note read back, not said again
+        tickets.set_status(ticket.id, TicketStatus.OPEN, note="Fired again.", key="k1")
+        assert sum("Fired again." in adf_text(c) for c in app.comments[ticket.id]) == 1
+        # without a note of its own the screen still gets one
+        tickets.set_status(ticket.id, TicketStatus.RESOLVED)
+        assert tickets.set_status(ticket.id, TicketStatus.OPEN).status is TicketStatus.OPEN

@@ -248,6 +248,8 @@ class JiraApi(App):
                     | (
                         {"fields": self._resolve_screen()}
                         if cat == "done" and "transitions.fields" in query
+                        else {"fields": self._reopen_screen()}
+                        if cat == "new" and "transitions.fields" in query
                         else {}
                     )
                     for tid, (name, cat) in self.STATUSES.items()
@@ -262,6 +264,16 @@ class JiraApi(App):
     RESOLUTIONS = [{"id": "10000", "name": "Done"}, {"id": "10001", "name": "Won't Do"},
                    {"id": "10002", "name": "Fixed"}]  # fmt: skip
 
+    # A workflow whose reopen screen requires a comment: refused without one (400).
+    reopen_comment_required = False
+
+    def _reopen_screen(self) -> dict[str, Any]:
+        return (
+            {"comment": {"required": True, "name": "Comment"}}
+            if self.reopen_comment_required
+            else {}
+        )
+
     def _resolve_screen(self) -> dict[str, Any]:
         if not self.resolution_required:
             return {}
@@ -271,6 +283,12 @@ class JiraApi(App):
     def transition(self, body: Any, key: str, query: str = "") -> Response:
         key = self._key(key)
         name, cat = self.STATUSES[body["transition"]["id"]]
+        said = ((body.get("update") or {}).get("comment") or [{}])[0].get("add", {}).get("body")
+        if cat == "new" and self.reopen_comment_required and not said:
+            return json_response(400, {"errorMessages": [],
+                                       "errors": {"comment": "Comment body can not be empty!"}})  # fmt: skip
+        if said:
+            self.comments.setdefault(key, []).append(said)
         resolution = ((body.get("fields") or {}).get("resolution") or {}).get("id")
         if cat == "done" and self.resolution_required and resolution is None:
             return json_response(400, {"errorMessages": [],

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from opslink.adapters.tickets.common import already, keyed_note, noted_already, require, reread
-from opslink.adapters.tickets.jira_fields import pick_transition, transition_fields
+from opslink.adapters.tickets.jira_fields import adf, pick_transition, transition_fields
 from opslink.errors import TicketClosedForGood, TicketSystemRejected
 from opslink.models import Ticket, TicketStatus
 
@@ -46,10 +46,20 @@ def transition(
         body: dict[str, Any] = {"transition": {"id": str(chosen["id"])}}
         if fields := transition_fields(chosen):  # a resolve screen's Resolution
             body["fields"] = fields
+        if _comment_required(chosen):  # a screen that asks for one (a Reopen, often)
+            said = note or f"OpsLink: set {status.value}."
+            body["update"] = {"comment": [{"add": {"body": adf(said) if tickets.v3 else said}}]}
+            note = None  # said with the transition
         tickets.http.request("POST", path, json=body, what=f"transition {ticket_id}", expect="none")
     if note:
         tickets.comment(ticket_id, note)
     return reread(tickets.get, ticket_id, "Jira: issue")
+
+
+def _comment_required(transition: dict[str, Any]) -> bool:
+    """The transition's screen requires a comment (Jira refuses it without one: 400)."""
+    field = (transition.get("fields") or {}).get("comment") or {}
+    return bool(field.get("required"))
 
 
 def _no_way(ticket_id: str, current: Ticket | None, wanted: str) -> TicketSystemRejected:
