@@ -79,8 +79,7 @@ def due_at(prio: Priority, triggered_at: datetime) -> datetime:
 
 
 def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split()) if "\n" not in text else text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return fit(" ".join(text.split()) if "\n" not in text else text.strip(), limit)
 
 
 def title(alarm: Alarm, enrichment: Enrichment) -> str:

@@ -16,13 +16,12 @@ from opslink.inert import code
 
 def refused_assignee(exc: TicketSystemRejected) -> bool:
     """Whether the system refused the write's assignee: a 400 or 422 whose answer names it."""
-    answer = str(exc).partition(": answered ")[2].lower()
-    return exc.status in (400, 422) and "assign" in answer
+    return exc.status in (400, 422) and "assign" in exc.answer.lower()
 
 
 def unassigned_notice(system: str, who: str, exc: TicketSystemRejected) -> str:
     """Markdown for the top of the ticket's text (rendered inert like the rest)."""
-    answer = str(exc).partition(": answered ")[2]
+    answer = exc.answer
     return (
         f"**Assignee:** {code(who)} could not be assigned: {system} refused it "
         f"({code(answer[:200])}). Assign this ticket by hand, and check the service map's "
