@@ -275,3 +275,17 @@ def test_a_failing_evaluation_never_costs_the_alert() -> None:
     assert g.key is None and g.rule == "error" and "RecursionError" in g.why
     decision = IncidentBook().place(s, g)
     assert not decision.joined and "grouping failed" in decision.why
+
+
+def test_a_burst_past_the_member_cap_fills_one_incident_then_opens_the_next(
+    monkeypatch: Any,
+) -> None:
+    """IncidentBook decides as the store does: a full incident takes no member."""
+    monkeypatch.setattr("opslink.correlation.INCIDENT_MEMBERS_MAX", 2)
+    book = run([("alarm", sig(f"a{n}", n * 0.1, name=f"prod-web-cpu-high-i-{n:08x}"), 0)
+                for n in range(5)])  # fmt: skip
+    sizes = sorted(len(i.firing) for i in book.incidents.values())
+    assert sizes == [1, 2, 2]
+    last = book.decisions[-1]
+    assert not last.joined and "full (2 alerts): a new incident refers to it" in last.why
+    assert book.incidents[last.incident_id].follows is not None

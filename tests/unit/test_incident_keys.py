@@ -173,3 +173,18 @@ def test_one_clearing_write_names_each_member_still_firing(ddb: Any) -> None:
     ddb.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
     assert not index.resolved_by_clearing(crowd, "M0", T0, "first cleared")
     assert calls == []  # not tried: the caller clears the member and decides from that
+
+
+def test_a_full_incident_takes_no_member_the_next_alert_opens_one_that_refers_to_it(
+    ddb: Any, monkeypatch: Any
+) -> None:
+    """An incident's members are sets on one item (DynamoDB refuses items over 400 KB):
+    a burst under one key past INCIDENT_MEMBERS_MAX opens the next incident."""
+    monkeypatch.setattr("opslink.correlation.INCIDENT_MEMBERS_MAX", 3)
+    index = IncidentKeys("AlertsTable", ddb)
+    placed = [place(index, alert, minute) for minute, alert in enumerate("ABCDEFG")]
+    assert [p.incident_id for p in placed] == ["INC-A"] * 3 + ["INC-D"] * 3 + ["INC-G"]
+    assert "INC-A full (3 alerts): a new incident refers to it" in placed[3].why
+    first, second = index.incident("INC-A"), index.incident("INC-D")
+    assert first is not None and second is not None
+    assert set(first.members) == {"A", "B", "C"} and set(second.members) == {"D", "E", "F"}

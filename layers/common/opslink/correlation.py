@@ -6,8 +6,9 @@ services that depend on each other (one key per connected part of the service ma
 `depends_on` graph), then a burst key (one alarm family in one group: its Auto Scaling
 group, else its service). `under_key` decides against the incident open under the key: an
 alert joins it while the window (extended by each member, never past the incident's
-maximum lifetime) lasts; a resolved incident never takes a member — the alert opens a new
-incident that refers to it. incident_book.py applies these in time order; the store
+maximum lifetime) lasts and it holds fewer than INCIDENT_MEMBERS_MAX alerts; a resolved
+(or full) incident never takes a member — the alert opens a new incident that refers to
+it. incident_book.py applies these in time order; the store
 (adapters/store/incident_keys.py) with one conditional write per alert.
 """
 
@@ -23,6 +24,9 @@ from opslink.correlation_rules import CorrelationRules, Rule, RuleMatch
 from opslink.models import Alarm, AlarmKind, Alert
 
 ASG_DIMENSION = "AutoScalingGroupName"
+# An incident's members are sets on one DynamoDB item (400 KB at most, read whole by every
+# member's OK): a burst or a day of flapping under one key opens the next incident at this.
+INCIDENT_MEMBERS_MAX = 1000
 ASG_TAG = "aws:autoscaling:groupName"
 # What names one resource inside an alarm's name: instance and volume ids, UUIDs, long
 # hex, IPs, numbers. Removed, the rest is the alarm's family (the same alarm per resource).
@@ -245,9 +249,23 @@ class KeyState:
     window_until: datetime
     max_until: datetime
     resolved: bool = False
+    members: int = 1  # alerts placed in it under the key
 
     def takes(self, at: datetime) -> bool:
-        return not self.resolved and at <= self.window_until and at <= self.max_until
+        return (
+            not self.resolved
+            and at <= self.window_until
+            and at <= self.max_until
+            and self.members < INCIDENT_MEMBERS_MAX
+        )
+
+    def state(self) -> str:
+        """Why it takes no member (when `takes` says so)."""
+        if self.resolved:
+            return "resolved"
+        if self.members >= INCIDENT_MEMBERS_MAX:
+            return f"full ({self.members} alerts)"
+        return "past its window"
 
 
 @dataclass(frozen=True)
@@ -267,16 +285,18 @@ def under_key(current: KeyState | None, s: Signal, g: Grouping) -> Verdict:
         why = g.why if g.key is None else f"{g.why}; {s.state} opens no incident (create_on)"
         return Verdict(None, False, None, why)
     if current is not None:
-        state = "resolved" if current.resolved else "past its window"
         return Verdict(None, True, current.incident_id,
-                       f"{g.why}; {current.incident_id} {state}: a new incident refers to it")  # fmt: skip
+                       f"{g.why}; {current.incident_id} {current.state()}: a new incident "
+                       "refers to it")  # fmt: skip
     return Verdict(None, True, None, g.why)
 
 
 def joined_state(current: KeyState, s: Signal, g: Grouping) -> KeyState:
-    """The key's incident with its window extended by a new member."""
+    """The key's incident with its window extended by a new member, counted."""
     extended = s.at + timedelta(seconds=g.window)
-    return replace(current, window_until=max(current.window_until, extended))
+    return replace(
+        current, window_until=max(current.window_until, extended), members=current.members + 1
+    )
 
 
 def opened_state(incident_id: str, s: Signal, g: Grouping) -> KeyState:

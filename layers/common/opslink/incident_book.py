@@ -30,7 +30,7 @@ class Incident:
 
     def key_state(self) -> KeyState:
         return KeyState(self.incident_id, self.window_until, self.max_until,
-                        self.resolved_at is not None)  # fmt: skip
+                        self.resolved_at is not None, members=len(self.firing))  # fmt: skip
 
     def root(self, deps: Dependencies) -> str:
         """The member to act on: the first on the deepest dependency among the members'

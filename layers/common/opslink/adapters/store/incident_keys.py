@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -136,13 +137,12 @@ class IncidentKeys(IncidentRecords):
     ) -> Decision | tuple[Decision, list[dict[str, Any]]]:
         """From the key's item and the alarm links as read: a decision with nothing to
         write (a retried opening, alone), or the decision and its writes."""
-        from opslink.correlation import Decision, KeyState, joined_state, opened_state, under_key
+        from opslink.correlation import Decision, joined_state, opened_state, under_key
 
         key = keys.incident_key(str(g.key))
         current = _key_state(doc) if doc else None
         if current is not None and current.incident_id in closed:
-            current = KeyState(current.incident_id, current.window_until,
-                               current.max_until, resolved=True)  # fmt: skip
+            current = replace(current, resolved=True)
         if current is not None and current.incident_id == new_incident_id:
             # A retried opening: its own incident is the key's already.
             return Decision(s.alert_id, new_incident_id, False, g.rule, g.key, g.why)
@@ -208,6 +208,7 @@ class IncidentKeys(IncidentRecords):
             "window_until": state.window_until.isoformat(),
             "max_until": state.max_until.isoformat(),
             "resolved": state.resolved,
+            "members": state.members,
             "version": version + 1,
             "ttl": int((state.max_until + KEEP).timestamp()),
         }
@@ -288,6 +289,7 @@ def _key_state(doc: dict[str, Any]) -> KeyState:
         window_until=datetime.fromisoformat(str(doc["window_until"])),
         max_until=datetime.fromisoformat(str(doc["max_until"])),
         resolved=bool(doc.get("resolved")),
+        members=int(doc.get("members") or 1),  # an item written before the count: from 1
     )
 
 
