@@ -19,6 +19,7 @@ from opslink.adapters.store.reliability import ReliabilityRecords
 from opslink.adapters.throttling import is_throttled, throttle_wait
 from opslink.adapters.tickets.github import GitHubTickets
 from opslink.adapters.tickets.jira import JiraTickets
+from opslink.adapters.tickets.jira_fields import adf_text
 from opslink.adapters.tickets.servicenow import ServiceNowTickets
 from opslink.adapters.tickets.zendesk import ZendeskTickets
 from opslink.deadline import MARGIN_SECONDS, budget
@@ -399,6 +400,75 @@ def test_zendesk_refire_after_close_gets_a_follow_up_with_the_queued_comments(fl
         bodies = [c["body"] for c in follow_up["comments"]]
         assert any("A note still on its way." in b for b in bodies)
         assert ingest.outbox.queued_comments(first.ticket_id) == []
+
+
+def test_a_jira_done_status_that_locks_the_issue_never_loses_or_holds_a_note(
+    flow: Any,
+) -> None:
+    """A Jira workflow whose done statuses are not editable refuses comments there (403).
+    The OK's resolution note, said after the transition, was refused: the state change
+    and its note were queued and refused at every pass, holding the ticket's queue. The
+    note is now said before the move to done; a late note the locked issue refuses is
+    kept on the alert and the queue goes on; a 403 on an open issue still holds it."""
+    from opslink.comment_outbox import drain
+
+    app = JiraApi()
+    app.done_locked = True
+    with serve(app) as url:
+        tickets = _jira(url)
+        ingest, _ = flow(tickets)
+        first = _fire(ingest, "prod-search-cpu-high", samples.T0)
+        ok = _fire(ingest, "prod-search-cpu-high", samples.T0 + timedelta(minutes=5), "OK")
+        key = str(first.ticket_id)
+        assert ok.outcome is Outcome.RESOLVED
+        assert app.issues[key]["status"]["statusCategory"]["key"] == "done"
+        said = [adf_text(c) for c in app.comments[key]]
+        assert sum("returned to OK" in c for c in said) == 1
+        assert ingest.outbox.queued_comments(key) == []
+
+        ingest.outbox.queue_comment(key, "late-note", "A note still on its way.",
+                                    samples.T0 + timedelta(minutes=6), first.alert_id)  # fmt: skip
+        done = drain(ingest.outbox, tickets)  # the reconciler's pass
+        assert done["failed"] == 0 and ingest.outbox.queued_comments(key) == []
+        kept = [str(n) for n in ingest.store.get(first.alert_id).notes]
+        assert any("A note still on its way." in n and "403" in n for n in kept)
+
+        again = _fire(ingest, "prod-search-cpu-high", samples.T0 + timedelta(minutes=10))
+        assert again.outcome is Outcome.CREATED and again.ticket_id == key
+        assert app.issues[key]["status"]["statusCategory"]["key"] == "new"  # reopened
+
+        denied = b'{"errorMessages": ["No permission"]}'
+        app.faults.append(Fault("POST", r".*/comment", 403, denied, times=5))
+        ingest.outbox.queue_comment(key, "k2", "Held.", samples.T0, again.alert_id)
+        assert drain(ingest.outbox, tickets, key)["failed"] == 1  # the caller's rights: held
+        assert [c["key"] for c in ingest.outbox.queued_comments(key)] == ["k2"]
+
+
+def test_a_resolution_queued_while_jira_was_down_lands_on_a_locking_done_status(
+    flow: Any,
+) -> None:
+    """The OK's state change and note, queued when Jira failed, are
+    delivered note first: after the move the locked issue would refuse it at every pass
+    (the note failed here, 503, before the transition was tried)."""
+    from opslink.comment_outbox import drain
+
+    app = JiraApi()
+    app.done_locked = True
+    with serve(app) as url:
+        tickets = _jira(url)
+        ingest, _ = flow(tickets)
+        first = _fire(ingest, "prod-search-cpu-high", samples.T0)
+        key = str(first.ticket_id)
+        app.faults.append(Fault("POST", r".*/comment", 503, b"", times=20))
+        ok = _fire(ingest, "prod-search-cpu-high", samples.T0 + timedelta(minutes=5), "OK")
+        assert ok.outcome is Outcome.RESOLVED
+        assert [c["status"] for c in ingest.outbox.queued_comments(key)] == ["resolved"]
+        app.faults.clear()
+        assert drain(ingest.outbox, tickets)["failed"] == 0
+        assert app.issues[key]["status"]["statusCategory"]["key"] == "done"
+        said = [adf_text(c) for c in app.comments[key]]
+        assert sum("returned to OK" in c for c in said) == 1
+        assert ingest.outbox.queued_comments(key) == []
 
 
 def test_a_zendesk_closed_ticket_is_closed_for_good_for_every_write() -> None:

@@ -215,6 +215,10 @@ class JiraApi(App):
         refused = self.too_long("comment", body["body"])
         if refused:
             return refused
+        if self.done_locked and self.issues[key]["status"]["statusCategory"]["key"] == "done":
+            return json_response(403, {"errorMessages": [
+                "You cannot add a comment to an issue that is not in an editable workflow state."
+            ], "errors": {}})  # fmt: skip
         self.comments.setdefault(key, []).append(body["body"])
         return json_response(201, {"id": str(len(self.comments[key]))})
 
@@ -266,6 +270,10 @@ class JiraApi(App):
 
     # A workflow whose reopen screen requires a comment: refused without one (400).
     reopen_comment_required = False
+
+    # A workflow whose done statuses are not editable (`jira.issue.editable = false`, the
+    # usual "Closed"): comments are refused there (403 here); transitions still work.
+    done_locked = False
 
     def _reopen_screen(self) -> dict[str, Any]:
         return (

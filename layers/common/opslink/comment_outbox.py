@@ -233,11 +233,10 @@ def _deliver(
     """One queued comment (with its state change), verified first, then marked done: True
     when it is on the ticket, False when it was kept on its alert instead."""
     key, posted = str(item["key"]), True
+    status = TicketStatus(str(item["status"])) if item.get("status") else None
     for attempt in (1, 2):
         try:
-            if item.get("status"):  # a state change kept with its note: idempotent, then it
-                cast(Any, tickets).set_status(ticket_id, TicketStatus(str(item["status"])))
-            tickets.comment(ticket_id, str(item["text"]), key=key, verify=True)
+            _apply(tickets, ticket_id, item, status)
             break
         except TicketClosedForGood as exc:
             # It can never land there: kept on the alert's own record instead (a follow-up
@@ -246,10 +245,10 @@ def _deliver(
             posted = False
             break
         except TicketSystemRejected as exc:
-            if item.get("status") or exc.status not in REFUSED_FOR_WHAT_IT_SAYS:
+            if not _refused_for_good(tickets, ticket_id, exc, status):
                 raise  # credentials, rights, a conflict: the queue waits for a fix
-            # A comment refused for what it says (its length, its form) would be refused at
-            # every pass, holding every later one — the resolution too: kept on the alert.
+            # Refused at every pass, it would hold every later one (the resolution, the
+            # reopening of the ticket when the alarm fires again): kept on the alert.
             _keep_on_alert(outbox, item, exc)
             posted = False
             break
@@ -262,6 +261,45 @@ def _deliver(
 
 # Answers that refuse a comment's content, never the caller: 400, 413 (too large), 422.
 REFUSED_FOR_WHAT_IT_SAYS = frozenset({400, 413, 422})
+_FINISHED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def _apply(
+    tickets: Commentable, ticket_id: str, item: QueuedComment, status: TicketStatus | None
+) -> None:
+    """A queued comment, with its state change (idempotent) when it carries one; the note
+    is said while the ticket takes comments: before a move to a finished status (one may
+    lock the ticket: a Jira status that is not editable), after any other move."""
+
+    def say() -> None:
+        tickets.comment(ticket_id, str(item["text"]), key=str(item["key"]), verify=True)
+
+    if status in _FINISHED:
+        say()
+    if status is not None:
+        cast(Any, tickets).set_status(ticket_id, status)
+    if status not in _FINISHED:
+        say()
+
+
+def _refused_for_good(
+    tickets: Commentable, ticket_id: str, exc: TicketSystemRejected, status: TicketStatus | None
+) -> bool:
+    """A comment no pass will ever post: refused for what it says, or refused (403) on a
+    ticket that is finished — systems lock finished tickets (a Jira status that is not
+    editable, a locked GitHub issue, an ACL on closed ServiceNow incidents). A 403 on an
+    open ticket is the caller's rights: the queue waits for them to be fixed. A state
+    change is never given up, but one to a finished status the ticket has reached is done."""
+    if status is None and exc.status in REFUSED_FOR_WHAT_IT_SAYS:
+        return True
+    get = getattr(tickets, "get", None)
+    if exc.status != 403 or get is None or (status is not None and status not in _FINISHED):
+        return False
+    try:
+        ticket = get(ticket_id)
+    except TicketSystemError:
+        return False
+    return ticket is not None and ticket.status in _FINISHED
 
 
 def _keep_on_alert(outbox: CommentQueue, item: QueuedComment, error: Exception) -> None:

@@ -263,32 +263,33 @@ class HttpClient:
     def _check(
         self, resp: requests.Response, label: str, missing_ok: bool
     ) -> requests.Response | None:
-        if resp.status_code == 401:
-            raise self.rejected(f"{self.system}: {label}: authentication refused (401)")
-        if resp.status_code == 403:  # rights or rules (a ServiceNow data policy); never throttling
-            raise self.rejected(f"{self.system}: {label}: refused (403): {scrub(resp.text[:200])}")
-        if resp.status_code in (404, 410) and missing_ok:  # 410: deleted (GitHub)
+        code = resp.status_code
+        if code in (404, 410) and missing_ok:  # 410: deleted (GitHub)
             return None
-        if resp.status_code == 404:
-            raise self.rejected(f"{self.system}: {label}: not found (404)")
-        if resp.status_code == 409:
-            raise self.rejected(f"{self.system}: {label}: conflict (409): {scrub(resp.text[:200])}")
-        if resp.status_code == 429 or resp.status_code >= 500:
-            exc = self.retryable(
-                f"{self.system}: {label}: answered {resp.status_code} after retries"
-            )
-            if isinstance(exc, RetryableError):
-                exc.status = resp.status_code
-            raise exc
-        if resp.status_code >= 400:
-            exc = self.rejected(
-                f"{self.system}: {label}: answered {resp.status_code}: {scrub(resp.text[:200])}"
-            )
-            if isinstance(exc, RetryableError):
-                exc.status = resp.status_code
-                exc.answer = scrub(resp.text[:4000])
-            raise exc
-        return resp
+        if code == 429 or code >= 500:
+            raise self._answered(resp, f"{label}: answered {code} after retries", retryable=True)
+        if code < 400:
+            return resp
+        said = f": {scrub(resp.text[:200])}"
+        if code == 401:
+            raise self._answered(resp, f"{label}: authentication refused (401)")
+        if code == 403:  # rights or rules (a ServiceNow data policy); never throttling
+            raise self._answered(resp, f"{label}: refused (403){said}")
+        if code == 404:
+            raise self._answered(resp, f"{label}: not found (404)")
+        if code == 409:
+            raise self._answered(resp, f"{label}: conflict (409){said}")
+        raise self._answered(resp, f"{label}: answered {code}{said}")
+
+    def _answered(self, resp: requests.Response, what: str, retryable: bool = False) -> Exception:
+        """The adapter's error for an answer, carrying its status and (scrubbed) body for
+        the callers that decide by them (a refused assignee, a comment moot on a closed
+        ticket)."""
+        exc = (self.retryable if retryable else self.rejected)(f"{self.system}: {what}")
+        if isinstance(exc, RetryableError):
+            exc.status = resp.status_code
+            exc.answer = scrub(resp.text[:4000])
+        return exc
 
     def _decode(
         self, resp: requests.Response, method: str, path: str, what: str, expect: str

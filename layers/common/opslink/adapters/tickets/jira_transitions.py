@@ -50,6 +50,11 @@ def transition(
             said = note or f"OpsLink: set {status.value}."
             body["update"] = {"comment": [{"add": {"body": adf(said) if tickets.v3 else said}}]}
             note = None  # said with the transition
+        elif note and wanted == "done":
+            # A done status may lock the issue (`jira.issue.editable = false`: comments are
+            # refused there), so the note is said while the issue still takes them.
+            tickets.comment(ticket_id, note)
+            note = None
         tickets.http.request("POST", path, json=body, what=f"transition {ticket_id}", expect="none")
     if note:
         tickets.comment(ticket_id, note)
