@@ -8,13 +8,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from opslink.adapters.tickets.jira import JiraTickets
 from opslink.adapters.tickets.jira_fields import adf_text
 from opslink.adapters.tickets.servicenow import ServiceNowTickets
 from opslink.adapters.tickets.zendesk import ZendeskTickets
+from opslink.errors import TicketSystemError
 from opslink.models import TicketStatus
 from opslink.track_service import TrackDeps, sweep
-from tests.integration.contract_servers import serve
+from tests.integration.contract_servers import Fault, serve
 from tests.integration.test_ticket_providers import DRAFT, fast
 from tests.integration.ticket_servers import JiraApi, ServiceNowApi, ZendeskApi
 
@@ -291,3 +294,20 @@ def test_a_jira_reopen_screen_that_requires_a_comment_gets_the_note() -> None:
         # without a note of its own the screen still gets one
         tickets.set_status(ticket.id, TicketStatus.RESOLVED)
         assert tickets.set_status(ticket.id, TicketStatus.OPEN).status is TicketStatus.OPEN
+
+
+def test_a_resolve_retried_after_its_transition_failed_says_its_note_once() -> None:
+    """On a done status that locks the issue the note is said before the transition; a
+    retry of the same change (the transition failed) reads it back, never says it twice."""
+    app = JiraApi()
+    app.done_locked = True
+    with serve(app) as url:
+        tickets = _jira(url)
+        ticket = tickets.create(DRAFT)
+        app.faults.append(Fault("POST", r".*/transitions", 503, b"", times=10))
+        with pytest.raises(TicketSystemError):
+            tickets.set_status(ticket.id, TicketStatus.RESOLVED, note="Fixed by X.", key="ok1")
+        app.faults.clear()
+        done = tickets.set_status(ticket.id, TicketStatus.RESOLVED, note="Fixed by X.", key="ok1")
+        assert done.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+        assert sum("Fixed by X." in adf_text(c) for c in app.comments[ticket.id]) == 1

@@ -30,7 +30,7 @@ def transition(
     current = tickets.get(ticket_id)
     if current is not None and already(current, status):
         return noted_already(tickets, ticket_id, current, note, key)  # exactly once
-    note = keyed_note(note, key)
+    plain, note = note, keyed_note(note, key)
     path = f"{tickets.api}/issue/{quote(ticket_id, safe='')}/transitions"
     doc = tickets.http.request(
         "GET", path, params={"expand": "transitions.fields"}, what=f"transitions of {ticket_id}"
@@ -50,10 +50,11 @@ def transition(
             said = note or f"OpsLink: set {status.value}."
             body["update"] = {"comment": [{"add": {"body": adf(said) if tickets.v3 else said}}]}
             note = None  # said with the transition
-        elif note and wanted == "done":
+        elif plain and wanted == "done":
             # A done status may lock the issue (`jira.issue.editable = false`: comments are
-            # refused there), so the note is said while the issue still takes them.
-            tickets.comment(ticket_id, note)
+            # refused there), so the note is said while the issue still takes them — read
+            # back first when keyed: a retry whose transition failed has said it already.
+            tickets.comment(ticket_id, plain, key=key, verify=key is not None)
             note = None
         tickets.http.request("POST", path, json=body, what=f"transition {ticket_id}", expect="none")
     if note:
