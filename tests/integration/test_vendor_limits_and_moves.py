@@ -536,6 +536,41 @@ def test_servicenow_custom_states_follow_the_active_flag() -> None:
     assert c is not None and c.status is TicketStatus.CLOSED
 
 
+@pytest.mark.parametrize("closed_records", ["acl", "kept", "writable"])
+def test_a_servicenow_incident_closed_by_a_human_is_reopened_or_followed_up(
+    flow: Any, closed_records: str
+) -> None:
+    """Instances commonly protect Closed incidents (a write ACL: 403; or a business rule
+    that keeps the state: 200). The alarm firing again was refused at every retry (or
+    counted its incident reopened while it stayed Closed): now a follow-up ticket refers
+    to it, and a note queued for it is kept on the alert instead of holding its queue."""
+    from opslink.comment_outbox import drain
+
+    app = ServiceNowApi()
+    app.closed_records = closed_records
+    with serve(app) as url:
+        tickets = _servicenow(url)
+        ingest, _ = flow(tickets)
+        first = _fire(ingest, "prod-search-cpu-high", samples.T0)
+        assert _fire(ingest, "prod-search-cpu-high", samples.T0 + timedelta(minutes=5),
+                     "OK").outcome is Outcome.RESOLVED  # fmt: skip
+        app.records[first.ticket_id].update(state="7", active="false")  # closed by a human
+        ingest.outbox.queue_comment(first.ticket_id, "late", "A late note.",
+                                    samples.T0 + timedelta(minutes=6), first.alert_id)  # fmt: skip
+        assert drain(ingest.outbox, tickets)["failed"] == 0
+        assert ingest.outbox.queued_comments(first.ticket_id) == []
+        again = _fire(ingest, "prod-search-cpu-high", samples.T0 + timedelta(minutes=30))
+        assert again.outcome is Outcome.CREATED
+        if closed_records == "writable":  # the instance lets it be reopened
+            assert again.ticket_id == first.ticket_id
+            assert app.records[first.ticket_id]["state"] == "2"
+            return
+        assert again.ticket_id != first.ticket_id and "closed for good" in again.reason
+        assert app.records[first.ticket_id]["state"] == "7"
+        follow_up = app.records[str(again.ticket_id)]
+        assert first.ticket_id in follow_up["description"]
+
+
 # -- 3. one bad ticket never stops a pass -----------------------------------------------------
 
 

@@ -355,6 +355,10 @@ class ServiceNowApi(App):
     # An instance's own state choices (sys_choice on incident.state): "Awaiting Vendor"
     # (still active) and "Cancelled by customer" (inactive).
     closed_custom = ("102",)
+    # How the instance treats updates of Closed/Canceled incidents: "writable" (baseline
+    # for admin-like users), "acl" (a write ACL on closed incidents: 403), "kept" (a
+    # business rule or data policy keeps the state: 200, state unchanged).
+    closed_records = "writable"
 
     def __init__(self) -> None:
         super().__init__()
@@ -442,7 +446,15 @@ class ServiceNowApi(App):
                 },
             )
         rec = self.records[sys_id]
+        closed = rec.get("state") in ("7", "8")
+        if closed and self.closed_records == "acl":
+            return json_response(403, {"error": {
+                "message": "Operation Failed",
+                "detail": "ACL Exception Update Failed due to security constraints"},
+                "status": "failure"})  # fmt: skip
         upd = self._raw(body, query)
+        if closed and self.closed_records == "kept":
+            upd.pop("state", None)  # a business rule keeps a closed incident closed
         if "work_notes" in upd:
             rec.setdefault("_notes", []).append(upd.pop("work_notes"))
         if upd.get("state") in ("6", "7"):

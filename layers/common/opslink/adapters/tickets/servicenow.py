@@ -17,7 +17,6 @@ otherwise. Queries page through `Link: rel="next"`.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -43,9 +42,10 @@ from opslink.adapters.tickets.servicenow_fields import (
     STATES,
     TABLE,
     TO_STATE,
-    USERS,
+    closed_for_good,
     custom_state,
 )
+from opslink.adapters.tickets.servicenow_users import ServiceNowUsers
 from opslink.errors import TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
 
@@ -69,50 +69,7 @@ class ServiceNowTickets(KeyedComments):
         self.base_url = base_url.rstrip("/")
         self.group = assignment_group
         self.close_code = close_code
-        self._user_ids: dict[str, str | None] = {}  # e-mail -> sys_id
-        self._user_names: dict[str, str] = {}  # sys_id -> e-mail or user name
-
-    def _user_id(self, email: str | None) -> str | None:
-        """The sys_user sys_id of an e-mail (raw reference value); None when unknown."""
-        if not email:
-            return None
-        if email not in self._user_ids:
-            doc = self.http.request(
-                "GET",
-                USERS,
-                params={
-                    "sysparm_query": f"email={email}",
-                    "sysparm_fields": "sys_id",
-                    "sysparm_limit": 1,
-                },
-                what="find assignee",
-            )
-            rows = require(doc, "result", "ServiceNow")
-            self._user_ids[email] = str(rows[0]["sys_id"]) if rows else None
-        return self._user_ids[email]
-
-    def _user_name(self, value: Any) -> str | None:
-        """A reference read back: a display value as is, a bare sys_id resolved to a name."""
-        if isinstance(value, dict):
-            value = value.get("display_value") or value.get("value")
-        if not value:
-            return None
-        text = str(value)
-        if not re.fullmatch(r"[0-9a-f]{32}", text):
-            return text
-        if text not in self._user_names:
-            doc = self.http.request(
-                "GET",
-                f"{USERS}/{text}",
-                params={"sysparm_fields": "email,user_name,name"},
-                what=f"user {text}",
-                missing_ok=True,
-            )
-            rec = (doc or {}).get("result") or {}
-            self._user_names[text] = str(
-                rec.get("email") or rec.get("user_name") or rec.get("name") or text
-            )
-        return self._user_names[text]
+        self.users = ServiceNowUsers(self.http)
 
     def _ticket(self, rec: dict[str, Any]) -> Ticket:
         sys_id = str(require(rec, "sys_id", "ServiceNow"))
@@ -131,9 +88,9 @@ class ServiceNowTickets(KeyedComments):
             status=state,
             priority=PRIORITIES.get(str(rec.get("priority", "")), Priority.MEDIUM),
             ticket_type=TicketType.INCIDENT,
-            assignee=self._user_name(rec.get("assigned_to")),
-            closed_by=self._user_name(rec.get("resolved_by"))
-            or self._user_name(rec.get("closed_by")),
+            assignee=self.users.name_of(rec.get("assigned_to")),
+            closed_by=self.users.name_of(rec.get("resolved_by"))
+            or self.users.name_of(rec.get("closed_by")),
             due_at=parse_time(rec["due_date"], "ServiceNow", "due_date")
             if rec.get("due_date")
             else None,
@@ -215,7 +172,7 @@ class ServiceNowTickets(KeyedComments):
         }
         if self.group:
             body["assignment_group"] = self.group
-        assignee = self._user_id(draft.assignee)
+        assignee = self.users.id_of(draft.assignee)
         if assignee:
             body["assigned_to"] = assignee
         doc = self.http.request(
@@ -265,7 +222,7 @@ class ServiceNowTickets(KeyedComments):
             "due_date": handover.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
             "work_notes": handover.note,
         }
-        assignee = self._user_id(handover.assignee)
+        assignee = self.users.id_of(handover.assignee)
         if assignee:
             body["assigned_to"] = assignee
         doc = self.http.request(
@@ -277,7 +234,7 @@ class ServiceNowTickets(KeyedComments):
         return self._ticket(require(doc, "result", "ServiceNow"))
 
     def assign(self, ticket_id: str, assignee: str) -> Ticket:
-        user = self._user_id(assignee)
+        user = self.users.id_of(assignee)
         if user is None:
             raise TicketSystemRejected(
                 f"ServiceNow: no user with e-mail {assignee!r} to assign {ticket_id} to"
@@ -307,11 +264,21 @@ class ServiceNowTickets(KeyedComments):
             body["hold_reason"] = "1"
         if note:
             body["work_notes"] = note
-        doc = self.http.request(
-            "PATCH",
-            f"{TABLE}/{quote(ticket_id, safe='')}",
-            json=body,
-            idempotent=not note,  # a repeated PATCH would add the work note again
-            what=f"state of {ticket_id}",
-        )
-        return self._ticket(require(doc, "result", "ServiceNow"))
+        before = current.status if current is not None else None
+        try:
+            doc = self.http.request(
+                "PATCH",
+                f"{TABLE}/{quote(ticket_id, safe='')}",
+                json=body,
+                idempotent=not note,  # a repeated PATCH would add the work note again
+                what=f"state of {ticket_id}",
+            )
+        except TicketSystemRejected as exc:
+            refused = closed_for_good(ticket_id, status, before, None)
+            if exc.status == 403 and refused is not None:
+                raise refused from exc
+            raise
+        ticket = self._ticket(require(doc, "result", "ServiceNow"))
+        if kept := closed_for_good(ticket_id, status, before, ticket.status):
+            raise kept
+        return ticket

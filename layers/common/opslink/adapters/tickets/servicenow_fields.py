@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opslink.errors import TicketClosedForGood
 from opslink.models import Priority, TicketStatus, TicketType
 
 TABLE = "/api/now/table/incident"
@@ -56,3 +57,24 @@ def custom_state(rec: dict[str, Any]) -> TicketStatus | None:
     if active == "false":
         return TicketStatus.CLOSED
     return None
+
+
+_FINISHED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def closed_for_good(
+    ticket_id: str, wanted: TicketStatus, before: TicketStatus | None, after: TicketStatus | None
+) -> TicketClosedForGood | None:
+    """A Closed (or Canceled) incident the instance would not reopen: its update refused
+    (a write ACL on closed incidents answers 403; `after` None) or answered without the
+    state (a business rule or data policy kept it: `after` still CLOSED). The baseline
+    state model reopens Resolved incidents only; a follow-up ticket takes its place."""
+    if wanted in _FINISHED or before is not TicketStatus.CLOSED:
+        return None
+    if after is not None and after is not TicketStatus.CLOSED:
+        return None
+    how = "refuses the update" if after is None else "kept its state"
+    return TicketClosedForGood(
+        f"ServiceNow: incident {ticket_id} is closed and the instance {how} (reopening "
+        "a closed incident is not allowed)"
+    )
