@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from opslink.adapters.tickets.redmine import RedmineTickets
-from opslink.errors import TicketSystemRejected
+from opslink.errors import TicketClosedForGood, TicketSystemRejected
 from opslink.models import AlertStatus, Priority, TicketDraft, TicketStatus, TicketType
 from opslink_cli import samples
 from opslink_cli.emulator import LocalStack
@@ -264,25 +264,36 @@ def test_an_assignee_redmine_refuses_never_blocks_the_ticket(redmine: dict[str, 
     assert tickets.create(draft(alert_id)).id == ticket.id  # still one issue for the alarm
 
 
-def _reporter_bot(redmine: dict[str, str]) -> str:
-    """A user with the Reporter role on the project (Redmine's default workflow lets a
-    Reporter close an issue, not resolve it); made once, reused."""
+def _role_bot(redmine: dict[str, str], role: str) -> str:
+    """A user with only `role` on the project, made once and reused. Redmine's default
+    workflow: a Reporter may close an issue, not resolve it; a Developer may move New,
+    In Progress, Resolved and Feedback issues on (never back to New), and a Closed one
+    nowhere."""
     headers = {"X-Redmine-API-Key": redmine["api_key"]}
-    url = redmine["url"]
-    found = requests.get(f"{url}/users.json?name=opslink-reporter", headers=headers, timeout=10)
+    url, login = redmine["url"], f"opslink-{role.lower()}"
+    found = requests.get(f"{url}/users.json?name={login}", headers=headers, timeout=10)
     users = found.json()["users"]
     if not users:
         made = requests.post(f"{url}/users.json", headers=headers, timeout=10, json={"user": {
-            "login": "opslink-reporter", "firstname": "OpsLink", "lastname": "Reporter",
-            "mail": "opslink-reporter@example.com", "password": uuid.uuid4().hex}})  # fmt: skip
+            "login": login, "firstname": "OpsLink", "lastname": role,
+            "mail": f"{login}@example.com", "password": uuid.uuid4().hex}})  # fmt: skip
         made.raise_for_status()
         users = [made.json()["user"]]
         requests.post(f"{url}/projects/opslink/memberships.json", headers=headers, timeout=10,
                       json={"membership": {"user_id": users[0]["id"], "role_ids": [
                           next(r["id"] for r in requests.get(f"{url}/roles.json", headers=headers,
-                               timeout=10).json()["roles"] if r["name"] == "Reporter")]}}
+                               timeout=10).json()["roles"] if r["name"] == role)]}}
                       ).raise_for_status()  # fmt: skip
-    return "opslink-reporter"
+    return login
+
+
+def _as(redmine: dict[str, str], login: str) -> RedmineTickets:
+    from opslink.adapters.tickets.common import ticket_http
+
+    client = ticket_http("Redmine", redmine["url"], {"X-Redmine-API-Key": redmine["api_key"],
+                                                     "X-Redmine-Switch-User": login})  # fmt: skip
+    return RedmineTickets(redmine["url"], redmine["api_key"], "opslink",
+                          int(redmine["field_id"]), client=client)  # fmt: skip
 
 
 def test_a_status_redmines_workflow_forbids_is_never_taken_as_set(
@@ -292,13 +303,7 @@ def test_a_status_redmines_workflow_forbids_is_never_taken_as_set(
     204 (the note is added): the alert counted its ticket resolved while it stayed New.
     Now the change is refused by name (the alert's resolution waits in the outbox, the
     fault is recorded), and a retry does not add the note again."""
-    from opslink.adapters.tickets.common import ticket_http
-
-    login = _reporter_bot(redmine)
-    client = ticket_http("Redmine", redmine["url"], {"X-Redmine-API-Key": redmine["api_key"],
-                                                     "X-Redmine-Switch-User": login})  # fmt: skip
-    as_reporter = RedmineTickets(redmine["url"], redmine["api_key"], "opslink",
-                                 int(redmine["field_id"]), client=client)  # fmt: skip
+    as_reporter = _as(redmine, _role_bot(redmine, "Reporter"))
     admin = RedmineTickets(redmine["url"], redmine["api_key"], "opslink", int(redmine["field_id"]))
     alert_id = f"A-{uuid.uuid4().hex[:20]}"
     ticket = admin.create(draft(alert_id))
@@ -312,6 +317,30 @@ def test_a_status_redmines_workflow_forbids_is_never_taken_as_set(
     assert sum("Returned to OK." in (j["notes"] or "") for j in issue["journals"]) <= 1
     # the admin's workflow allows it: the same change goes through
     assert admin.set_status(ticket.id, TicketStatus.RESOLVED).status is TicketStatus.RESOLVED
+
+
+def test_a_developer_reopens_what_its_workflow_allows_and_follows_up_the_rest(
+    redmine: dict[str, str],
+) -> None:
+    """With Redmine's default Developer role an alarm firing again never got a ticket: the
+    reopening to New was refused by name at every retry (the role may move a Resolved
+    issue to In Progress, never to New, and a Closed one nowhere). A Resolved issue is now
+    reopened In Progress; a Closed one is closed for good, so a follow-up issue names it."""
+    as_developer = _as(redmine, _role_bot(redmine, "Developer"))
+    admin = RedmineTickets(redmine["url"], redmine["api_key"], "opslink", int(redmine["field_id"]))
+    alert_id = f"A-{uuid.uuid4().hex[:20]}"
+    ticket = admin.create(draft(alert_id))
+    resolved = as_developer.set_status(ticket.id, TicketStatus.RESOLVED, note="Returned to OK.")
+    assert resolved.status is TicketStatus.RESOLVED
+    again = as_developer.set_status(ticket.id, TicketStatus.OPEN, note="Fired again.",
+                                    key=f"{alert_id}:reopened")  # fmt: skip
+    assert again.status is TicketStatus.IN_PROGRESS
+    assert sum("Fired again." in t for t in admin.comment_texts(ticket.id)) == 1
+    admin.set_status(ticket.id, TicketStatus.CLOSED)  # closed by a human
+    with pytest.raises(TicketClosedForGood, match="follow-up issue"):
+        as_developer.set_status(ticket.id, TicketStatus.OPEN, note="Fired again.",
+                                key=f"{alert_id}:reopened-2")  # fmt: skip
+    assert admin.get(ticket.id).status is TicketStatus.CLOSED  # type: ignore[union-attr]
 
 
 def test_an_unusable_alert_field_never_takes_another_issue_for_the_alarms(

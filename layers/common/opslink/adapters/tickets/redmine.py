@@ -26,7 +26,7 @@ from opslink.adapters.tickets.common import (
     reread,
     ticket_http,
 )
-from opslink.adapters.tickets.redmine_statuses import change_status
+from opslink.adapters.tickets.redmine_statuses import STATUS_NAMES, change_status, status_of
 from opslink.clock import utcnow
 from opslink.errors import ConfigurationError, TicketSystemRejected
 from opslink.models import HandOver, Priority, Ticket, TicketDraft, TicketStatus, TicketType
@@ -36,13 +36,6 @@ PRIORITY_NAMES = {
     Priority.HIGH: ("High", "Urgent"),
     Priority.MEDIUM: ("Normal",),
     Priority.LOW: ("Low",),
-}
-STATUS_NAMES = {
-    TicketStatus.OPEN: ("New",),
-    TicketStatus.IN_PROGRESS: ("In Progress",),
-    TicketStatus.PENDING: ("Feedback",),
-    TicketStatus.RESOLVED: ("Resolved",),
-    TicketStatus.CLOSED: ("Closed",),
 }
 
 
@@ -94,13 +87,7 @@ class RedmineTickets(KeyedComments):
 
     def _ticket(self, issue: dict[str, Any]) -> Ticket:
         issue_id = require(issue, "id", "Redmine")
-        status_name = str((issue.get("status") or {}).get("name", ""))
-        state = next((st for st, names in STATUS_NAMES.items() if status_name in names), None)
-        if state is None:
-            closed = bool((issue.get("status") or {}).get("is_closed")) or bool(
-                issue.get("closed_on")
-            )
-            state = TicketStatus.CLOSED if closed else TicketStatus.IN_PROGRESS
+        state = status_of(issue.get("status") or {}, bool(issue.get("closed_on")))
         prio = str((issue.get("priority") or {}).get("name", ""))
         priority = next(
             (p for p, names in PRIORITY_NAMES.items() if prio == names[0]), Priority.MEDIUM
