@@ -311,3 +311,23 @@ def test_a_resolve_retried_after_its_transition_failed_says_its_note_once() -> N
         done = tickets.set_status(ticket.id, TicketStatus.RESOLVED, note="Fixed by X.", key="ok1")
         assert done.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
         assert sum("Fixed by X." in adf_text(c) for c in app.comments[ticket.id]) == 1
+
+
+def test_a_done_issue_whose_workflow_reopens_only_to_in_progress_is_reopened_there() -> None:
+    """A workflow whose Reopen leads back to In Progress (no transition to a To Do status)
+    was taken as closed for good: the alarm firing again got a follow-up issue instead of
+    its own reopened. Any active status will do; with none the issue is closed for good."""
+    from opslink.errors import TicketClosedForGood
+
+    app = JiraApi()
+    app.done_leads_to = ("21",)  # Done -> In Progress only
+    with serve(app) as url:
+        tickets = _jira(url)
+        ticket = tickets.create(DRAFT)
+        tickets.set_status(ticket.id, TicketStatus.RESOLVED)
+        again = tickets.set_status(ticket.id, TicketStatus.OPEN, note="Fired again.", key="r1")
+        assert again.status is TicketStatus.IN_PROGRESS
+        tickets.set_status(ticket.id, TicketStatus.RESOLVED)
+        app.done_leads_to = ()  # no way out of Done
+        with pytest.raises(TicketClosedForGood):
+            tickets.set_status(ticket.id, TicketStatus.OPEN, note="Fired again.", key="r2")

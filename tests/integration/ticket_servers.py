@@ -257,7 +257,7 @@ class JiraApi(App):
                         else {}
                     )
                     for tid, (name, cat) in self.STATUSES.items()
-                    if name != current
+                    if name != current and self._leads(current, tid)
                 ]
             },
         )
@@ -267,6 +267,14 @@ class JiraApi(App):
     resolution_required = False
     RESOLUTIONS = [{"id": "10000", "name": "Done"}, {"id": "10001", "name": "Won't Do"},
                    {"id": "10002", "name": "Fixed"}]  # fmt: skip
+
+    # A workflow whose done statuses lead only to these (ids; None: anywhere) — "Reopen"
+    # back to In Progress, say, with no way to To Do.
+    done_leads_to: tuple[str, ...] | None = None
+
+    def _leads(self, current: str, target: str) -> bool:
+        done = any(n == current and c == "done" for n, c in self.STATUSES.values())
+        return not done or self.done_leads_to is None or target in self.done_leads_to
 
     # A workflow whose reopen screen requires a comment: refused without one (400).
     reopen_comment_required = False

@@ -38,6 +38,8 @@ def transition(
     transitions = require(doc, "transitions", "Jira")
     wanted = _CATEGORY[status]
     chosen = pick_transition(transitions, wanted)
+    if chosen is None and status in _ACTIVE:  # reopened: an active status either way
+        chosen = pick_transition(transitions, "indeterminate" if wanted == "new" else "new")
     if chosen is None:
         current = tickets.get(ticket_id)
         if current is None or _CATEGORY[current.status] != wanted:  # not there already
@@ -60,6 +62,9 @@ def transition(
     if note:
         tickets.comment(ticket_id, note)
     return reread(tickets.get, ticket_id, "Jira: issue")
+
+
+_ACTIVE = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS)
 
 
 def _comment_required(transition: dict[str, Any]) -> bool:
