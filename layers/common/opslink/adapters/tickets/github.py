@@ -17,8 +17,8 @@ locked is closed for good (a follow-up issue takes its place). Listings follow t
 A transferred issue answers 301 (reads and writes): the client follows it on the same
 host, and the ticket keeps the number OpsLink stored (its identity here), with where it
 went in `moved_to` — never the new number read as if it were in this repository. An
-assignee GitHub refuses (422: not a collaborator) never blocks the ticket: it is created
-without one, and the body says so.
+assignee GitHub refuses (422: not a collaborator) never blocks the ticket: the wrapper
+every deployment has creates it without one, and the body says so (unassignable.py).
 """
 
 from __future__ import annotations
@@ -212,22 +212,11 @@ class GitHubTickets(KeyedComments):
         }
         if draft.assignee and "@" not in draft.assignee:
             issue["assignees"] = [draft.assignee]
-        try:
-            created = self.http.request(
-                "POST", f"{self.repo}/issues", json=issue, idempotent=False, what="create issue"
-            )
-        except TicketSystemRejected as exc:
-            if "assignees" not in issue or "422" not in str(exc):
-                raise
-            # GitHub refuses an assignee who cannot be assigned here: the ticket matters more.
-            issue.pop("assignees")
-            issue["body"] = (
-                f"**Assignee:** `{draft.assignee}` could not be assigned (GitHub refused it: not a "
-                f"collaborator of this repository?)\n\n" + issue["body"]
-            )
-            created = self.http.request(
-                "POST", f"{self.repo}/issues", json=issue, idempotent=False, what="create issue"
-            )
+        # An assignee GitHub refuses (422: not a collaborator) is left out by the wrapper
+        # every deployment has (scrubbed.py, unassignable.py), the text saying why.
+        created = self.http.request(
+            "POST", f"{self.repo}/issues", json=issue, idempotent=False, what="create issue"
+        )
         if marker(key) not in _label_names(created):
             raise self._labels_dropped(created, key)
         return self._ticket(created)
