@@ -167,13 +167,7 @@ class JiraTickets(KeyedComments):
         if existing is not None:
             return existing
         require_settled(draft, SEARCH_SETTLE, "Jira", key)  # search may not show it yet
-        due = draft.due_at.astimezone(UTC).date().isoformat()
-        assignee = self._assignee(draft.assignee)
-        values = {
-            "priority": draft.priority.value,
-            "duedate": due,
-            "assignee": draft.assignee or "",
-        }
+        triage, values = self._triage(draft.priority, draft.due_at, draft.assignee)
 
         def send(skipped: set[str]) -> Any:
             description = notice(skipped, values) + draft.description
@@ -186,10 +180,8 @@ class JiraTickets(KeyedComments):
                         draft.ticket_type.value, self.issue_types["default"]
                     )
                 },
-                "priority": {"name": self.priorities[draft.priority.value]},
                 "labels": ["opslink", marker(key), f"opslink-type-{draft.ticket_type.value}"],
-                "duedate": due,
-            } | ({"assignee": assignee} if assignee else {})
+            } | triage
             fields = {k: v for k, v in fields.items() if k not in skipped}
             return self.http.request(
                 "POST", f"{self.api}/issue", json={"fields": fields}, idempotent=False,
@@ -205,6 +197,18 @@ class JiraTickets(KeyedComments):
         if created is None:
             raise TicketSystemRejected("Jira: the issue just created cannot be read")
         return created
+
+    def _triage(
+        self, priority: Priority, due_at: datetime, who: str | None
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Priority, due date and assignee as Jira takes them (a screen may lack any of
+        them), and as the text names them when one is left out (jira_screens.py)."""
+        due = due_at.astimezone(UTC).date().isoformat()
+        assignee = self._assignee(who)
+        fields = {"priority": {"name": self.priorities[priority.value]}, "duedate": due}
+        return fields | ({"assignee": assignee} if assignee else {}), {
+            "priority": priority.value, "duedate": due, "assignee": who or ""
+        }  # fmt: skip
 
     def _assignee(self, who: str | None) -> dict[str, str] | None:
         """Jira Cloud assigns by accountId (e-mail addresses are private): look it up."""
@@ -254,18 +258,10 @@ class JiraTickets(KeyedComments):
         current = self.get(ticket_id)
         if current is None:
             raise TicketSystemRejected(f"Jira: issue {ticket_id} not found")
-        due = handover.due_at.astimezone(UTC).date().isoformat()
-        assignee = self._assignee(handover.assignee)
-        values = {
-            "priority": handover.priority.value, "duedate": due, "assignee": handover.assignee or ""
-        }  # fmt: skip
+        triage, values = self._triage(handover.priority, handover.due_at, handover.assignee)
 
         def send(skipped: set[str]) -> Any:
-            fields: dict[str, Any] = {
-                "summary": handover.title(current.title),
-                "priority": {"name": self.priorities[handover.priority.value]},
-                "duedate": due,
-            } | ({"assignee": assignee} if assignee else {})
+            fields: dict[str, Any] = {"summary": handover.title(current.title)} | triage
             return self.http.request(
                 "PUT",
                 f"{self.api}/issue/{quote(ticket_id, safe='')}",
