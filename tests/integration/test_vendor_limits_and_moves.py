@@ -446,6 +446,31 @@ def test_a_jira_done_status_that_locks_the_issue_never_loses_or_holds_a_note(
         assert [c["key"] for c in ingest.outbox.queued_comments(key)] == ["k2"]
 
 
+def test_an_ok_after_a_human_closed_the_locked_jira_issue_resolves_its_alert(
+    flow: Any,
+) -> None:
+    """The OK arrives before the sweep saw a human close the issue (Done, not editable):
+    the state is there, its note is refused (403) — the alert is resolved, the note kept
+    on it, and nothing waits in the ticket's queue."""
+    from opslink.comment_outbox import drain
+
+    app = JiraApi()
+    app.done_locked = True
+    with serve(app) as url:
+        tickets = _jira(url)
+        ingest, _ = flow(tickets)
+        first = _fire(ingest, "prod-search-cpu-high", samples.T0)
+        key = str(first.ticket_id)
+        app.issues[key]["status"] = {"name": "Done", "statusCategory": {"key": "done"}}
+        ok = _fire(ingest, "prod-search-cpu-high", samples.T0 + timedelta(minutes=5), "OK")
+        assert ok.outcome is Outcome.RESOLVED
+        drain(ingest.outbox, tickets)
+        assert ingest.outbox.queued_comments(key) == []
+        alert = ingest.store.get(first.alert_id)
+        assert alert is not None and alert.status is AlertStatus.RESOLVED
+        assert any("returned to OK" in str(n) and "403" in str(n) for n in alert.notes)
+
+
 def test_a_resolution_queued_while_jira_was_down_lands_on_a_locking_done_status(
     flow: Any,
 ) -> None:
