@@ -65,16 +65,16 @@ _FINISHED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 def closed_for_good(
     ticket_id: str, wanted: TicketStatus, before: TicketStatus | None, after: TicketStatus | None
 ) -> TicketClosedForGood | None:
-    """A Closed (or Canceled) incident the instance would not reopen: its update refused
-    (a write ACL on closed incidents answers 403; `after` None) or answered without the
-    state (a business rule or data policy kept it: `after` still CLOSED). The baseline
-    state model reopens Resolved incidents only; a follow-up ticket takes its place."""
-    if wanted in _FINISHED or before is not TicketStatus.CLOSED:
+    """A finished incident the instance would not reopen: its update refused (a write ACL
+    on closed incidents answers 403; `after` None) or answered without the state (a
+    business rule or data policy kept it: `after` still finished). The baseline state
+    model reopens Resolved incidents only; a follow-up ticket takes its place."""
+    if wanted in _FINISHED or before not in _FINISHED:
         return None
-    if after is not None and after is not TicketStatus.CLOSED:
+    if after is not None and after not in _FINISHED:
         return None
     how = "refuses the update" if after is None else "kept its state"
     return TicketClosedForGood(
-        f"ServiceNow: incident {ticket_id} is closed and the instance {how} (reopening "
-        "a closed incident is not allowed)"
+        f"ServiceNow: incident {ticket_id} is {before.value} and the instance {how}: it "
+        "cannot be reopened"
     )
