@@ -221,6 +221,17 @@ def test_timestamps_in_cloudwatch_format() -> None:
     assert alarm.state_changed_at == datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
+def test_a_time_with_an_offset_is_kept_in_utc() -> None:
+    """The store orders an alarm's transitions by their stamps as ISO text: one written
+    with an offset ("10:30+01:00", from a forwarder or another source) sorted after a
+    later UTC one ("10:00+00:00") and the later transition was taken as out of order."""
+    doc = json.loads(_sns_message("sns-metric-alarm.json"))
+    doc["StateChangeTime"] = "2026-11-27T11:30:00.000+0100"
+    alarm = parse_sns_message(json.dumps(doc))
+    assert alarm.state_changed_at.utcoffset() is not None
+    assert alarm.state_changed_at.isoformat() == "2026-11-27T10:30:00+00:00"
+
+
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
     lambda children: (

@@ -309,6 +309,33 @@ def test_alerts_of_one_burst_delivered_at_once_share_one_ticket(
     assert sum(r.execution_name is not None for r in results) == 1
 
 
+def test_a_burst_delivered_at_once_is_placed_without_a_retry(
+    grouped: IngestDeps, policy: IngestPolicy
+) -> None:
+    """Members joining one incident at once refused each other (a version on the key):
+    a burst of 40 gave up on a third of its alarms ("concurrent changes, giving up"),
+    each left to a Lambda retry minutes later. Joins now hold on what the incident still
+    takes, so every delivery of the burst is placed the first time."""
+    from opslink_cli.emulator.moto_patches import serialise_dynamodb_writes
+
+    serialise_dynamodb_writes()
+    results: list[Any] = []
+    start = threading.Barrier(24)
+
+    def deliver(n: int) -> None:
+        start.wait()
+        results.append(one(cpu(n, at_min=n * 0.01), grouped, policy))
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.reason for r in results if r.retryable] == []
+    assert len({r.ticket_id for r in results}) == 1
+    assert sum(r.execution_name is not None for r in results) == 1
+
+
 def _launched(grouped: IngestDeps, clock: Clock, execution: str | None) -> tuple[Any, Any, Any]:
     """The execution's payload, remediate's deps on the same store, and its job launched."""
     from opslink.remediation import run_task

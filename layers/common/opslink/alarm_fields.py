@@ -44,13 +44,14 @@ def field(text: Any) -> str:
 
 
 def when(value: datetime, field: str) -> datetime:
-    """A state-change time OpsLink can order by: with a time zone, not absurd. A naive or
-    far-future stamp would poison the alarm's later transitions (they compare to it)."""
+    """A state-change time OpsLink can order by: with a time zone, not absurd, in UTC (the
+    store compares stamps as ISO text: "10:00+01:00" must not sort after "09:30+00:00").
+    A naive or far-future stamp would poison the alarm's later transitions."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidAlarm(f"{field} {value.isoformat()!r} has no time zone")
     if not EARLIEST <= value <= utcnow() + FUTURE_SKEW:
         raise InvalidAlarm(f"{field} {value.isoformat()!r} is out of range")
-    return value
+    return value.astimezone(UTC)
 
 
 def state(value: Any, field: str) -> AlarmState:
