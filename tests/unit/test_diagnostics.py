@@ -82,6 +82,30 @@ def test_a_diagnostic_past_the_deadline_is_cancelled(world: dict[str, Any], cloc
     assert sorted(world["platform"].cancelled) == ["job-1", "job-2"]
 
 
+def test_a_diagnostic_whose_cancel_is_refused_is_reported_not_a_failure(
+    world: dict[str, Any], clock: Clock
+) -> None:
+    """A diagnostic that ended between its status and its cancel: the platform refuses
+    the cancel (AWX 405). Evidence only, so the collection reports it and goes on — it
+    failed the task (and sent the execution down its failure path) before."""
+    from opslink.errors import JobPlatformRejected
+
+    def refused(ref: Any) -> None:
+        raise JobPlatformRejected(f"AWX: cancel job {ref.job_id}: answered 405: not allowed")
+
+    started = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])[
+        "diagnostics"
+    ]
+    world["platform"].cancel = refused
+    clock.advance(seconds=started["deadline_seconds"] + 1)
+    done = run_task(
+        {"action": "collect_diagnostics", "alert": world["alert"], "diagnostics": started},
+        world["rdeps"],
+    )["diagnostics"]
+    assert done["done"] is True
+    assert all(j["verdict"].startswith("timed out (not cancelled: AWX") for j in done["jobs"])
+
+
 def test_a_diagnostic_that_cannot_run_here_is_reported_as_skipped(
     world: dict[str, Any],
 ) -> None:

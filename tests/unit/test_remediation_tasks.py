@@ -459,3 +459,28 @@ def test_a_fix_resolves_every_linked_ticket_whatever_one_of_them_answers(
     assert any(n["kind"] == "ticket_passed_over" and others[0] in n["text"] for n in stored.notes)
     queued = deps.outbox.queued_comments(others[1])
     assert [q.get("status") for q in queued] == ["resolved"]  # delivered by the reconciler
+
+
+def test_a_job_that_ended_at_its_timeout_is_not_cancelled_and_the_run_goes_on(
+    deps: IngestDeps, clock: Clock
+) -> None:
+    """AWX refuses to cancel a job that is no longer running (405). The cancel task
+    failed, and the execution skipped its next runbook straight to a hand-over (its
+    failure path); it now notes why on the alert and the timeout's own path follows."""
+    from opslink.adapters.http_client import HttpClient
+    from opslink.adapters.jobs.awx import AwxPlatform
+    from tests.integration.contract_servers import AwxApi, serve
+
+    app = AwxApi()
+    with serve(app) as url:
+        client = HttpClient("AWX", url, {"Authorization": "Bearer secret-token"}, retries=0)
+        awx = AwxPlatform(url, "secret-token", {"restart_service": 7}, client)
+        w = {"alert": opened_alert(deps), "rdeps": remediate_deps(deps, awx, clock)}  # type: ignore[arg-type]
+        launched = _launch(w)
+        app.jobs[int(launched["job"]["job_id"])]["status"] = "successful"  # ended just now
+        out = run_task({"action": "cancel", "alert": w["alert"], "job": launched["job"]},
+                       w["rdeps"])  # fmt: skip
+    assert out == {"cancelled": False}
+    note = deps.store.get(w["alert"]["alert_id"]).notes[-1]
+    assert note["kind"] == "job_not_cancelled"
+    assert "refused it" in note["text"] and "405" in note["text"]

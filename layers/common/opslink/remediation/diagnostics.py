@@ -24,6 +24,7 @@ from opslink.errors import (
 from opslink.inert import fenced
 from opslink.journal import EventKind, about
 from opslink.outcome_texts import excerpt
+from opslink.ports.remediation import JobPlatform
 from opslink.remediation.blast_radius import resolve_hosts
 from opslink.remediation.circuit import circuit_allows
 from opslink.remediation.deps import RemediateDeps
@@ -182,8 +183,7 @@ def _collect(deps: RemediateDeps, req: TaskRequest) -> Diagnostics:
         if status.state.finished:
             verdict = _verdict(status.state, status.exit_code)
         elif past_deadline:
-            platform.cancel(ref)
-            verdict = "timed out (cancelled)"
+            verdict = _cancelled(platform, ref)
         else:
             jobs.append(job)
             continue
@@ -228,3 +228,13 @@ def _report(deps: RemediateDeps, req: TaskRequest, d: Diagnostics) -> Diagnostic
         key = f"{a.alert_id}:diagnostics"
         post_comment(deps.outbox, deps.tickets, a.ticket_id, key, text, now, a.alert_id)
     return d
+
+
+def _cancelled(platform: JobPlatform, ref: JobRef) -> str:
+    """A diagnostic past its deadline, cancelled: evidence, never a reason to stop the
+    remediation — a cancel refused (the job ended just now) or failed is only said."""
+    try:
+        platform.cancel(ref)
+    except (JobPlatformError, JobPlatformRejected) as exc:
+        return f"timed out (not cancelled: {scrub(str(exc))[:200]})"
+    return "timed out (cancelled)"

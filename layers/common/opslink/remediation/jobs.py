@@ -12,6 +12,7 @@ from opslink.errors import (
     AutomationBudgetExhausted,
     InvalidTaskInput,
     JobPlatformError,
+    JobPlatformRejected,
     ParameterRejectedError,
 )
 from opslink.journal import EventKind, about, seconds_between
@@ -270,10 +271,15 @@ def cancel(deps: RemediateDeps, req: TaskRequest) -> dict[str, bool]:
     why = req.text or f"it ran past its {limit}s timeout"
     try:
         deps.platform().cancel(ref)
-    except JobPlatformError as exc:  # the hand-over follows all the same, saying so
+    except (JobPlatformError, JobPlatformRejected) as exc:  # the next step follows, saying so
+        how = (
+            "refused it (a job that has ended meanwhile cannot be cancelled)"
+            if isinstance(exc, JobPlatformRejected)
+            else "is unreachable"
+        )
         text = (
             f"Could not cancel {ref.platform} job {ref.job_id} ({why}): the job platform "
-            f"is unreachable ({scrub(str(exc))[:200]}); check the job by hand."
+            f"{how} ({scrub(str(exc))[:200]}); check the job by hand."
         )
         deps.store.add_note(req.alert.alert_id, text, deps.clock(), kind="job_not_cancelled")
         return {"cancelled": False}
