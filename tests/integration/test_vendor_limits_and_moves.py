@@ -7,6 +7,8 @@ ingest and track flows on moto."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +25,7 @@ from opslink.adapters.tickets.jira_fields import adf_text
 from opslink.adapters.tickets.scrubbed import ScrubbedTickets
 from opslink.adapters.tickets.servicenow import ServiceNowTickets
 from opslink.adapters.tickets.zendesk import ZendeskTickets
+from opslink.comment_outbox import drain
 from opslink.deadline import MARGIN_SECONDS, budget
 from opslink.errors import (
     TicketClosedForGood,
@@ -396,12 +399,22 @@ def test_zendesk_refire_after_close_gets_a_follow_up_with_the_queued_comments(fl
             "from": {"ticket_id": int(first.ticket_id)},
         }
         # The queued comment is delivered on the follow-up by the next drain, not lost.
-        from opslink.comment_outbox import drain
-
         drain(ingest.outbox, tickets)
         bodies = [c["body"] for c in follow_up["comments"]]
         assert any("A note still on its way." in b for b in bodies)
         assert ingest.outbox.queued_comments(first.ticket_id) == []
+
+
+@contextmanager
+def _locked_jira(flow: Any) -> Iterator[tuple[JiraApi, JiraTickets, IngestDeps, Any]]:
+    """Jira whose done statuses lock the issue (comments refused there: 403), the real
+    ingest flow on it, and an alarm that fired: its ticket open."""
+    app = JiraApi()
+    app.done_locked = True
+    with serve(app) as url:
+        tickets = _jira(url)
+        ingest, _ = flow(tickets)
+        yield app, tickets, ingest, _fire(ingest, "prod-search-cpu-high", samples.T0)
 
 
 def test_a_jira_done_status_that_locks_the_issue_never_loses_or_holds_a_note(
@@ -412,14 +425,7 @@ def test_a_jira_done_status_that_locks_the_issue_never_loses_or_holds_a_note(
     and its note were queued and refused at every pass, holding the ticket's queue. The
     note is now said before the move to done; a late note the locked issue refuses is
     kept on the alert and the queue goes on; a 403 on an open issue still holds it."""
-    from opslink.comment_outbox import drain
-
-    app = JiraApi()
-    app.done_locked = True
-    with serve(app) as url:
-        tickets = _jira(url)
-        ingest, _ = flow(tickets)
-        first = _fire(ingest, "prod-search-cpu-high", samples.T0)
+    with _locked_jira(flow) as (app, tickets, ingest, first):
         ok = _fire(ingest, "prod-search-cpu-high", samples.T0 + timedelta(minutes=5), "OK")
         key = str(first.ticket_id)
         assert ok.outcome is Outcome.RESOLVED
@@ -452,14 +458,7 @@ def test_an_ok_after_a_human_closed_the_locked_jira_issue_resolves_its_alert(
     """The OK arrives before the sweep saw a human close the issue (Done, not editable):
     the state is there, its note is refused (403) — the alert is resolved, the note kept
     on it, and nothing waits in the ticket's queue."""
-    from opslink.comment_outbox import drain
-
-    app = JiraApi()
-    app.done_locked = True
-    with serve(app) as url:
-        tickets = _jira(url)
-        ingest, _ = flow(tickets)
-        first = _fire(ingest, "prod-search-cpu-high", samples.T0)
+    with _locked_jira(flow) as (app, tickets, ingest, first):
         key = str(first.ticket_id)
         app.issues[key]["status"] = {"name": "Done", "statusCategory": {"key": "done"}}
         ok = _fire(ingest, "prod-search-cpu-high", samples.T0 + timedelta(minutes=5), "OK")
@@ -477,14 +476,7 @@ def test_a_resolution_queued_while_jira_was_down_lands_on_a_locking_done_status(
     """The OK's state change and note, queued when Jira failed, are
     delivered note first: after the move the locked issue would refuse it at every pass
     (the note failed here, 503, before the transition was tried)."""
-    from opslink.comment_outbox import drain
-
-    app = JiraApi()
-    app.done_locked = True
-    with serve(app) as url:
-        tickets = _jira(url)
-        ingest, _ = flow(tickets)
-        first = _fire(ingest, "prod-search-cpu-high", samples.T0)
+    with _locked_jira(flow) as (app, tickets, ingest, first):
         key = str(first.ticket_id)
         app.faults.append(Fault("POST", r".*/comment", 503, b"", times=20))
         ok = _fire(ingest, "prod-search-cpu-high", samples.T0 + timedelta(minutes=5), "OK")
@@ -571,8 +563,6 @@ def test_a_servicenow_incident_closed_by_a_human_is_reopened_or_followed_up(
     that keeps the state: 200). The alarm firing again was refused at every retry (or
     counted its incident reopened while it stayed Closed): now a follow-up ticket refers
     to it, and a note queued for it is kept on the alert instead of holding its queue."""
-    from opslink.comment_outbox import drain
-
     app = ServiceNowApi()
     app.closed_records = closed_records
     with serve(app) as url:

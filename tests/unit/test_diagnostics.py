@@ -68,15 +68,22 @@ def test_matching_diagnostics_run_first_and_report_once(
     assert day.get("all", {}).get("automated", 0) == 0 and day.get("all", {}).get("runs", 0) == 0
 
 
-def test_a_diagnostic_past_the_deadline_is_cancelled(world: dict[str, Any], clock: Clock) -> None:
+def _collected_past_the_deadline(world: dict[str, Any], clock: Clock) -> dict[str, Any]:
+    """The alert's diagnostics started, then collected once their deadline has passed."""
     started = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])[
         "diagnostics"
     ]
     clock.advance(seconds=started["deadline_seconds"] + 1)
-    done = run_task(
-        {"action": "collect_diagnostics", "alert": world["alert"], "diagnostics": started},
-        world["rdeps"],
-    )["diagnostics"]
+    return dict(
+        run_task(
+            {"action": "collect_diagnostics", "alert": world["alert"], "diagnostics": started},
+            world["rdeps"],
+        )["diagnostics"]
+    )
+
+
+def test_a_diagnostic_past_the_deadline_is_cancelled(world: dict[str, Any], clock: Clock) -> None:
+    done = _collected_past_the_deadline(world, clock)
     assert done["done"] is True
     assert {j["verdict"] for j in done["jobs"]} == {"timed out (cancelled)"}
     assert sorted(world["platform"].cancelled) == ["job-1", "job-2"]
@@ -93,15 +100,8 @@ def test_a_diagnostic_whose_cancel_is_refused_is_reported_not_a_failure(
     def refused(ref: Any) -> None:
         raise JobPlatformRejected(f"AWX: cancel job {ref.job_id}: answered 405: not allowed")
 
-    started = run_task({"action": "diagnose", "alert": world["alert"]}, world["rdeps"])[
-        "diagnostics"
-    ]
     world["platform"].cancel = refused
-    clock.advance(seconds=started["deadline_seconds"] + 1)
-    done = run_task(
-        {"action": "collect_diagnostics", "alert": world["alert"], "diagnostics": started},
-        world["rdeps"],
-    )["diagnostics"]
+    done = _collected_past_the_deadline(world, clock)
     assert done["done"] is True
     assert all(j["verdict"].startswith("timed out (not cancelled: AWX") for j in done["jobs"])
 
