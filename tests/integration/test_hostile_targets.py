@@ -221,6 +221,27 @@ def test_host_lists_are_bounded_and_concrete() -> None:
         check_hosts("rb", {"InstanceId": tuple(f"i-{n:017x}" for n in range(101))})
 
 
+def test_a_hundred_hosts_run_in_batches_run_command_takes() -> None:
+    """SendCommand takes at most 50 instance ids: a runbook allowed 100 hosts with a
+    batch_size of 100 planned a batch of 99 that SSM would refuse (the run never went
+    past its canary). Batches keep to 50 on every platform; the SSM adapter refuses a
+    longer list by name before calling."""
+    from opslink.errors import JobPlatformRejected
+    from opslink.remediation.blast_radius import plan_batches
+
+    hosts = tuple(f"i-{n:017x}" for n in range(100))
+    batches = plan_batches(hosts, 100)
+    assert batches[0] == hosts[:1] and max(len(b) for b in batches) == 50
+    assert tuple(h for b in batches for h in b) == hosts  # each host once, in order
+    request = hostile_request("InstanceId", hosts[0]).model_copy(
+        update={"targets": {"InstanceId": hosts[:51]}}
+    )
+    ssm = RecordingSsm()
+    with pytest.raises(JobPlatformRejected, match="at most 50"):
+        SsmRunCommandPlatform(client=ssm).launch(request)
+    assert ssm.calls == []
+
+
 def test_two_targets_for_one_alarm_are_refused_not_split() -> None:
     with pytest.raises(ParameterRejectedError, match="exactly one resource"):
         check_targets("rb", {"InstanceId": ("i-0a1b2c3d", "i-0e1f2a3b")})

@@ -35,13 +35,18 @@ class HostPlan:
         return {"InstanceId": self.batches[batch]}
 
 
+# SSM Run Command takes at most 50 instance ids per command (a longer list is refused:
+# the run would never start); every platform's batches keep to it, one plan for all.
+BATCH_MAX = 50
+
+
 def plan_batches(hosts: tuple[str, ...], batch_size: int) -> tuple[tuple[str, ...], ...]:
     """The first host alone (the canary), then the rest in batches of `batch_size`
-    (0: a third of the rest, rounded up)."""
+    (0: a third of the rest, rounded up), never more than BATCH_MAX hosts each."""
     if len(hosts) <= 1:
         return (hosts,)
     rest = hosts[1:]
-    size = batch_size or max(1, math.ceil(len(rest) / 3))
+    size = min(batch_size or max(1, math.ceil(len(rest) / 3)), BATCH_MAX)
     return ((hosts[0],), *(rest[i : i + size] for i in range(0, len(rest), size)))
 
 

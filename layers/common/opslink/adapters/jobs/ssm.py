@@ -75,7 +75,15 @@ def targets_for(request: JobRequest) -> dict[str, Any]:
     """The explicit host list, never a tag or group target that SSM would expand: each
     batch runs on exactly these instances, stopping at the first error."""
     hosts = check_hosts(request.runbook, request.targets)
+    if len(hosts) > SEND_COMMAND_MAX:  # SendCommand would refuse it (a validation error)
+        raise JobPlatformRejected(
+            f"ssm: {len(hosts)} instances in one command; Run Command takes at most "
+            f"{SEND_COMMAND_MAX} (the run's batches keep to it)"
+        )
     return {"InstanceIds": list(hosts), "MaxConcurrency": str(len(hosts)), "MaxErrors": "0"}
+
+
+SEND_COMMAND_MAX = 50  # instance ids per SendCommand
 
 
 class SsmRunCommandPlatform:
