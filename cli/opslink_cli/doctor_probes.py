@@ -65,6 +65,14 @@ def probe_jobs(fn: FunctionView | None, client: Callable[[str], Any]) -> str:
     platform.http.request(
         "GET", JOB_PROBES[settings.job_platform], what="doctor probe", missing_ok=True
     )
+    if settings.job_platform == "awx":  # a template that ignores the limit runs everywhere
+        templates = sorted(set(settings.awx_templates.values()))
+        for template in templates:
+            platform.check_template(template)
+        return (
+            f"awx: reachable, credentials accepted; job templates {templates or 'none'} "
+            "prompt on launch for Limit and Variables"
+        )
     return f"{settings.job_platform}: reachable, credentials accepted"
 
 

@@ -201,7 +201,13 @@ class RundeckApi(App):
 
 
 class AwxApi(App):
+    """AWX API v2. A job template takes a launch field only where it prompts for it on
+    launch; any other field of the launch is ignored — the job runs on the template's own
+    inventory (and limit) and variables — and named in the answer's `ignored_fields`.
+    The launch endpoint's GET answers the template's launch requirements."""
+
     routes = [
+        ("GET", r"/api/v2/job_templates/(\d+)/launch/", "requirements"),
         ("POST", r"/api/v2/job_templates/(\d+)/launch/", "launch"),
         ("GET", r"/api/v2/jobs/(\d+)/", "job"),
         ("GET", r"/api/v2/jobs/(\d+)/stdout/", "stdout"),
@@ -211,10 +217,31 @@ class AwxApi(App):
     def __init__(self) -> None:
         super().__init__()
         self.jobs: dict[int, dict[str, Any]] = {}
+        # template 7's prompts; `answers` (None: the same) is what its launch applies,
+        # for a template changed between the requirements' read and the launch
+        self.prompts = {"ask_limit_on_launch": True, "ask_variables_on_launch": True}
+        self.applies: dict[str, bool] | None = None
+
+    def requirements(self, body: Any, template: str, query: str = "") -> Response:
+        if template != "7":
+            return json_response(404, {"detail": "Not found."})
+        return json_response(200, {
+            "can_start_without_user_input": True, "passwords_needed_to_start": [],
+            "ask_inventory_on_launch": False, "ask_credential_on_launch": False,
+            "survey_enabled": False, "variables_needed_to_start": [],
+            "job_template_data": {"id": 7, "name": "restart", "description": ""},
+            "defaults": {"limit": "", "extra_vars": ""}, **self.prompts,
+        })  # fmt: skip
 
     def launch(self, body: Any, template: str, query: str = "") -> Response:
         if template != "7":
             return json_response(404, {"detail": "Not found."})
+        applies = self.prompts if self.applies is None else self.applies
+        ignored: dict[str, Any] = {}
+        if "limit" in body and not applies["ask_limit_on_launch"]:
+            ignored["limit"] = body.pop("limit")
+        if "extra_vars" in body and not applies["ask_variables_on_launch"]:
+            ignored["extra_vars"] = body.pop("extra_vars")
         job_id = 500 + len(self.jobs)
         self.jobs[job_id] = {
             "id": job_id,
@@ -222,12 +249,13 @@ class AwxApi(App):
             "status": "pending",
             "failed": False,
             "extra_vars": json.dumps(body.get("extra_vars", {})),
-            "limit": body.get("limit", ""),
+            "limit": body.get("limit", ""),  # "": the template's whole inventory
         }
         return json_response(
             201,
-            {"job": job_id, "id": job_id, "type": "job", "status": "pending", "ignored_fields": {}},
-        )
+            {"job": job_id, "id": job_id, "type": "job", "status": "pending",
+             "ignored_fields": ignored},
+        )  # fmt: skip
 
     def job(self, body: Any, job_id: str, query: str = "") -> Response:
         job = self.jobs.get(int(job_id))

@@ -283,3 +283,29 @@ def test_the_doctor_signs_the_teams_bot_in_and_names_a_refused_secret(
             assert "rotated-elsewhere" not in json.dumps(got)
     finally:
         teams.stop()
+
+
+def test_the_doctor_names_an_awx_template_that_would_ignore_the_hosts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """AWX ignores the limit of a template that does not prompt for it on launch, and the
+    job runs on the template's whole inventory: `opslink doctor` reads every mapped
+    template's launch requirements and fails the job-platform check naming it."""
+    from tests.integration.contract_servers import AwxApi
+
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    app = AwxApi()
+    with serve(app) as url, mock_aws():
+        sm = boto3.client("secretsmanager", region_name=REGION)
+        sm.create_secret(Name="opslink/awx", SecretString="secret-token")
+        params = {"JobPlatform": "awx", "JobPlatformTokenSecret": "opslink/awx",
+                  "AwxUrl": url, "AwxTemplates": json.dumps({"restart_service": 7})}  # fmt: skip
+        deployed = Deployed(params, {}, {"AWX_URL": url})
+        got = deployed.check()
+        assert got["job-platform"]["status"] == "pass", got["job-platform"]
+        assert "[7] prompt on launch for Limit and Variables" in got["job-platform"]["evidence"]
+        app.prompts["ask_limit_on_launch"] = False  # someone edited the template
+        got = deployed.check()
+        assert got["job-platform"]["status"] == "fail"
+        assert "template 7 does not prompt on launch for Limit" in got["job-platform"]["evidence"]
+        assert app.jobs == {}  # read only: nothing launched

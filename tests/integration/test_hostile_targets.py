@@ -166,7 +166,7 @@ def test_awx_limit_and_rundeck_filter_name_exactly_the_hosts() -> None:
         AwxPlatform(url, "secret-token", {"restart_service": 7}, fast("AWX", url, bearer)).launch(
             request
         )
-    [launch] = [r for r in awx.requests if r.path.endswith("/launch/")]
+    [launch] = [r for r in awx.requests if r.method == "POST" and r.path.endswith("/launch/")]
     assert launch.body["limit"] == ",".join(HOSTS)
     rundeck = RundeckApi()
     with serve(rundeck) as url:

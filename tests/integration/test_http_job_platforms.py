@@ -4,6 +4,7 @@ timeouts, garbage answers)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -107,8 +108,9 @@ def test_rundeck_lifecycle(rundeck: tuple[RundeckPlatform, RundeckApi]) -> None:
 def test_awx_lifecycle(awx: tuple[AwxPlatform, AwxApi]) -> None:
     platform, app = awx
     ref = platform.launch(REQUEST)
-    assert ref.job_id == "500" and app.requests[0].body["limit"] == "i-06b9f8adbef4ea026"
-    assert app.requests[0].body["extra_vars"]["SERVICE"] == "checkout"
+    [launched] = [r for r in app.requests if r.method == "POST"]
+    assert ref.job_id == "500" and launched.body["limit"] == "i-06b9f8adbef4ea026"
+    assert launched.body["extra_vars"]["SERVICE"] == "checkout"
     assert platform.status(ref).state is JobState.QUEUED
     app.jobs[500]["status"] = "failed"
     app.jobs[500]["job_explanation"] = "Task failed on web-1"
@@ -173,6 +175,13 @@ def any_platform(request: pytest.FixtureRequest) -> tuple[Any, Any, str, str]:
     return platform, app, status_path, launch_path
 
 
+def _status_reads(app: Any, status_path: str) -> list[Any]:
+    return [
+        r for r in app.requests
+        if r.method == "GET" and re.fullmatch(status_path, r.path.split("?")[0])
+    ]  # fmt: skip
+
+
 def test_bad_credentials_are_rejected_not_retried(any_platform: tuple[Any, Any, str, str]) -> None:
     platform, app, _, _ = any_platform
     platform.http._safe.headers.pop(app.auth_header, None)
@@ -194,7 +203,7 @@ def test_429_retry_after_is_honoured(any_platform: tuple[Any, Any, str, str]) ->
     app.faults.append(Fault("GET", status_path, 429, b"{}", {"Retry-After": "1"}))
     started = time.monotonic()
     assert platform.status(ref).state in (JobState.RUNNING, JobState.QUEUED)
-    gets = [r for r in app.requests if r.method == "GET"]
+    gets = _status_reads(app, status_path)
     assert len(gets) == 2
     assert gets[1].at - gets[0].at >= 0.95
     assert time.monotonic() - started < 5
@@ -205,7 +214,7 @@ def test_transient_5xx_is_retried_then_succeeds(any_platform: tuple[Any, Any, st
     ref = platform.launch(REQUEST)
     app.faults.append(Fault("GET", status_path, 502, b"bad gateway", times=2))
     assert platform.status(ref).state in (JobState.RUNNING, JobState.QUEUED)
-    assert sum(1 for r in app.requests if r.method == "GET") == 3
+    assert len(_status_reads(app, status_path)) == 3
 
 
 def test_persistent_5xx_is_a_retryable_error(any_platform: tuple[Any, Any, str, str]) -> None:
@@ -268,3 +277,32 @@ def test_unmapped_runbook_is_a_clear_error(
         JobPlatformRejected, match="no job template configured for runbook scale_up"
     ):
         awx[0].launch(other)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "label"),
+    [("ask_limit_on_launch", "Limit"), ("ask_variables_on_launch", "Variables")],
+)
+def test_an_awx_template_that_would_ignore_the_hosts_is_never_launched(
+    awx: tuple[AwxPlatform, AwxApi], prompt: str, label: str
+) -> None:
+    """AWX ignores a launch field its template does not prompt for: without "Prompt on
+    launch" for Limit the job ran on the template's whole inventory (for Variables, on
+    the playbook's defaults). The template's launch requirements are read first."""
+    platform, app = awx
+    app.prompts[prompt] = False
+    with pytest.raises(JobPlatformRejected, match=f"does not prompt on launch for {label}"):
+        platform.launch(REQUEST)
+    assert app.jobs == {} and [r.method for r in app.requests] == ["GET"]
+
+
+def test_an_awx_launch_whose_limit_is_ignored_anyway_is_cancelled_at_once(
+    awx: tuple[AwxPlatform, AwxApi],
+) -> None:
+    """The template changed between its requirements' read and the launch: AWX answers
+    the launch with `ignored_fields` and the job would run on the whole inventory."""
+    platform, app = awx
+    app.applies = {"ask_limit_on_launch": False, "ask_variables_on_launch": True}
+    with pytest.raises(JobPlatformRejected, match=r"ignored limit .*job 500 cancelled at once"):
+        platform.launch(REQUEST)
+    assert app.jobs[500]["limit"] == "" and app.jobs[500]["status"] == "canceled"

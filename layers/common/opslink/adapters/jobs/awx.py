@@ -3,6 +3,12 @@
 Each runbook maps to a job template id (AWX_TEMPLATES); parameters become extra_vars,
 the explicit host list the inventory `limit` (hosts named by instance id, as the
 EC2 inventory plugin's `hostnames: [instance-id]` names them). Bearer token (OAuth2 personal access token).
+
+AWX silently ignores a launch field its template does not prompt for: without "Prompt on
+launch" for Limit the job runs on the template's whole inventory, without it for
+Variables on the playbook's defaults. So a template is checked before each launch
+(its launch requirements: one GET), and a launch that AWX still answers with
+`ignored_fields` (the template changed meanwhile) is cancelled at once and refused.
 """
 
 from __future__ import annotations
@@ -10,9 +16,12 @@ from __future__ import annotations
 from opslink.adapters.http_client import HttpClient
 from opslink.adapters.jobs.fields import duration, field
 from opslink.clock import utcnow
-from opslink.errors import JobPlatformRejected
+from opslink.errors import JobPlatformError, JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 from opslink.targets import check_hosts
+
+_PROMPTS = {"ask_limit_on_launch": "Limit", "ask_variables_on_launch": "Variables"}
+_PROMPTS_NEEDED = "enable 'Prompt on launch' for Limit and Variables on the job template"
 
 _STATES = {
     "new": JobState.QUEUED,
@@ -53,6 +62,7 @@ class AwxPlatform:
         # the template's whole inventory, never `all` or a pattern.
         hosts = check_hosts(request.runbook, request.targets)
         body["limit"] = ",".join(hosts)
+        self.check_template(int(template))
         doc = self.http.request(
             "POST",
             f"/api/v2/job_templates/{int(template)}/launch/",
@@ -63,7 +73,36 @@ class AwxPlatform:
         job = doc.get("job", doc.get("id")) if isinstance(doc, dict) else None
         if not isinstance(job, int) or isinstance(job, bool):
             raise JobPlatformRejected("AWX: launch response has no integer 'job' field")
+        ignored = doc.get("ignored_fields") or {}
+        if ignored:  # it runs on the template's own inventory or variables: stopped now
+            raise JobPlatformRejected(
+                f"AWX: job template {template} ignored {', '.join(sorted(map(str, ignored)))} "
+                f"of the launch ({self._stopped(job)}): {_PROMPTS_NEEDED}"
+            )
         return JobRef(platform=self.name, job_id=str(job), launched_at=utcnow())
+
+    def check_template(self, template: int) -> None:
+        """Refuse a template that would ignore the limit or the variables (before any job
+        exists): AWX answers its launch requirements on a GET of the launch endpoint."""
+        doc = self.http.request(
+            "GET", f"/api/v2/job_templates/{template}/launch/",
+            what=f"launch requirements of template {template}",
+        )  # fmt: skip
+        lacking = [label for key, label in _PROMPTS.items() if not (doc or {}).get(key)]
+        if lacking:
+            raise JobPlatformRejected(
+                f"AWX: job template {template} does not prompt on launch for "
+                f"{' and '.join(lacking)}, so AWX would ignore OpsLink's hosts or parameters "
+                f"and run on the template's own: {_PROMPTS_NEEDED}"
+            )
+
+    def _stopped(self, job: int) -> str:
+        """Cancel a job launched on what OpsLink did not name; how it went, in words."""
+        try:
+            self.cancel(JobRef(platform=self.name, job_id=str(job), launched_at=utcnow()))
+        except (JobPlatformError, JobPlatformRejected) as exc:
+            return f"job {job} NOT cancelled ({str(exc)[:200]}): stop it by hand"
+        return f"job {job} cancelled at once"
 
     def status(self, ref: JobRef) -> JobStatus:
         doc = self.http.request(
