@@ -6,6 +6,7 @@ ingest and track flows on moto."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,12 +50,19 @@ from tests.unit.fakes import tracking_on
 
 
 class Sleeps:
-    """time.sleep of the HTTP client, recorded instead of slept (the server is real)."""
+    """time.sleep of the HTTP client, recorded instead of slept (the server is real).
+    `time.sleep` is the process's: only the test's own thread is recorded — a server's
+    or another test's thread sleeping meanwhile still sleeps, and is not counted."""
 
     def __init__(self) -> None:
         self.waits: list[float] = []
+        self.thread = threading.current_thread()
+        self.sleep = time.sleep
 
     def __call__(self, seconds: float) -> None:
+        if threading.current_thread() is not self.thread:
+            self.sleep(seconds)
+            return
         self.waits.append(seconds)
 
 
