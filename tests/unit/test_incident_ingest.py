@@ -675,7 +675,15 @@ def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     from opslink.ingest import grouping
 
     slept: list[float] = []
-    monkeypatch.setattr(grouping.time, "sleep", slept.append)
+    mine, real = threading.current_thread(), grouping.time.sleep
+
+    def sleep(seconds: float) -> None:  # time.sleep is the process's: only this thread's
+        if threading.current_thread() is mine:
+            slept.append(seconds)
+        else:
+            real(seconds)
+
+    monkeypatch.setattr(grouping.time, "sleep", sleep)
     return slept
 
 
