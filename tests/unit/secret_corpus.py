@@ -33,6 +33,27 @@ SHAPES: list[tuple[str, str, str]] = [
         "token github_pat_11ABCDEFG0abcdefghijklmn_opqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUV used",
         "github_pat_11ABCDEFG0abcdefghijklmn_opqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUV",
     ),
+    (  # detect-secrets' pattern takes the first 24 characters: the tail must go too
+        "Stripe live key, today's length",
+        "charging with sk_live_51Hq8ZtLw9XbN4mPf7Yc1Vd6Hs3Ja0Ue5Gi2R8kq2ZtLw9XbN4mPf7Yc1Vd6Hs3Ja0Ue5 ok",
+        "Ja0Ue5Gi2R8kq2ZtLw9XbN4mPf7Yc1Vd6Hs3Ja0Ue5",
+    ),
+    (
+        "Slack app-level token",
+        "socket mode with xapp-1-A0123456789-1234567890123-0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    ),
+    (
+        "Slack refresh token",
+        "rotating xoxe-1-My0xLTEyMzQ1Njc4OTAxMi0xMjM0NTY3ODkwMTIzLWFiY2Q done",
+        "My0xLTEyMzQ1Njc4OTAxMi0xMjM0NTY3ODkwMTIzLWFiY2Q",
+    ),
+    (
+        "Heroku API key",
+        "HEROKU=HRKU-AA0b1c2d3e4f5g6h7i8j9k0l1m2n3o4p5q6r7s8t9u0",
+        "0b1c2d3e4f5g6h7i8j9k0",
+    ),
+    ("password with an &", "login password=Tr0ub4dor&3xyz user=bob", "&3xyz"),
     (
         "Slack bot token",
         "posting as xoxb-2468013579-1357924680-AbCdEfGhIjKlMnOpQrStUvWx",

@@ -79,6 +79,9 @@ def _b64_private_key(match: re.Match[str]) -> str:
 # header and payload, is the token.
 FIRST: tuple[_Rule, ...] = (
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), "[REDACTED jwt]"),
+    # detect-secrets' Stripe pattern takes 24 characters: today's keys run to 100+, and
+    # the rest of the key was left in the text.
+    (re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"), "[REDACTED stripe-key]"),
 )
 RULES: tuple[_Rule, ...] = (
     (
@@ -92,8 +95,10 @@ RULES: tuple[_Rule, ...] = (
     (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}"), "[REDACTED github-token]"),
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"), "[REDACTED github-token]"),
     (re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"), "[REDACTED api-key]"),
-    (re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"), "[REDACTED stripe-key]"),
-    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "[REDACTED slack-token]"),
+    # Slack: bot/user/app tokens, refresh (xoxe.xoxp-, xoxe-) and app-level (xapp-).
+    (re.compile(r"\bxox[abposre](?:\.xox[a-z])?-[A-Za-z0-9-]{10,}"), "[REDACTED slack-token]"),
+    (re.compile(r"\bxapp-\d-[A-Za-z0-9-]{10,}"), "[REDACTED slack-token]"),
+    (re.compile(r"\bHRKU-[A-Za-z0-9_-]{20,}"), "[REDACTED heroku-key]"),
     (re.compile(r"\bATATT[A-Za-z0-9_=-]{20,}"), "[REDACTED atlassian-token]"),
     (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), "[REDACTED npm-token]"),
     (re.compile(r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"), "[REDACTED shopify-token]"),
@@ -193,7 +198,9 @@ RULES: tuple[_Rule, ...] = (
             r"(?i)(?<![A-Za-z0-9_.\\-])((?:\\*[\"'])?"
             + _KEY
             + r"(?:\\*[\"'])?)(\s*[=:]\s*)(?!\[REDACTED)"
-            r"(\\+\"(?:(?!\\+\").)*\\+\"|\"[^\"]*\"|'[^']*'|[^\s,;&\"'}<]+)"
+            r"(\\+\"(?:(?!\\+\").)*\\+\"|\"[^\"]*\"|'[^']*'"
+            # bare: up to a space, a separator, or an `&` that starts the next `name=`
+            r"|(?:[^\s,;&\"'}<]|&(?![A-Za-z_][A-Za-z0-9_.-]*=))+)"
         ),
         r"\1\2" + REDACTED,
     ),
