@@ -53,6 +53,46 @@ SHAPES: list[tuple[str, str, str]] = [
         "HEROKU=HRKU-AA0b1c2d3e4f5g6h7i8j9k0l1m2n3o4p5q6r7s8t9u0",
         "0b1c2d3e4f5g6h7i8j9k0",
     ),
+    (
+        "DigitalOcean token",
+        "doctl auth init -t dop_v1_0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    ),
+    (
+        "Databricks token",
+        "workspace ok, dapi0a1b2c3d4e5f60718293a4b5c6d7e8f9 set",
+        "0a1b2c3d4e5f607",
+    ),
+    (
+        "New Relic user key",
+        "NEW_RELIC_USER=NRAK-0B1C2D3E4F5G6H7I8J9K0L1M2N3 loaded",
+        "0B1C2D3E4F5G",
+    ),
+    (
+        "Grafana service account",
+        "grafana glsa_Zt7Lw9XbN4mPf7Yc1Vd6Hs3Ja0Ue5Gi_0a1b2c3d",
+        "Zt7Lw9XbN4mPf7",
+    ),
+    (
+        "Sentry org token",
+        "sentry-cli with sntrys_eyJpYXQiOjE2ODAwMDAwMDB9_R8kq2ZtLw9XbN4mPf7Yc1Vd6Hs3Ja0Ue5Gi2",
+        "R8kq2ZtLw9XbN4mPf7Yc1Vd6",
+    ),
+    (
+        "Pulumi token",
+        "PULUMI_ACCESS_TOKEN set: pul-0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d",
+        "8293a4b5c6d7e8f90a1b",
+    ),
+    (
+        "Doppler token",
+        "doppler run with dp.st.prd.Zt7Lw9XbN4mPf7Yc1Vd6Hs3Ja0Ue5Gi2R8kq",
+        "Zt7Lw9XbN4mPf7Yc1Vd6",
+    ),
+    (
+        "Discord bot token",
+        "bot login MTAxMjM0NTY3ODkwMTIzNDU2Nzg5.GhIjKl.Zt7Lw9XbN4mPf7Yc1Vd6Hs3Ja0Ue5Gi2R8kq2ZtLw9XbN4mPf",
+        "R8kq2ZtLw9XbN4mPf",
+    ),
     ("password with an &", "login password=Tr0ub4dor&3xyz user=bob", "&3xyz"),
     (
         "Slack bot token",

@@ -74,6 +74,21 @@ def _b64_private_key(match: re.Match[str]) -> str:
     return "[REDACTED private key]" if b"PRIVATE KEY" in decoded else match.group(0)
 
 
+_OPS_TOKENS = re.compile(
+    r"\b(?:(?P<digitalocean>do[opr]_v1_[a-f0-9]{64}\b)"
+    r"|(?P<databricks>dapi[a-f0-9]{32}(?:-\d+)?\b)"
+    r"|(?P<newrelic>NR(?:AK|II|AA|JS)-[A-Za-z0-9_-]{20,})"
+    r"|(?P<grafana>gl(?:sa|c)_[A-Za-z0-9_+/=-]{20,})"
+    r"|(?P<sentry>sntr[yu]s?_[A-Za-z0-9_+/=.-]{30,})"
+    r"|(?P<pulumi>pul-[a-f0-9]{40}\b)"
+    r"|(?P<doppler>dp\.(?:st|pt|ct|sa|scim|audit)\.[A-Za-z0-9_.-]{20,}))"
+)
+
+
+def _ops_token(match: re.Match[str]) -> str:
+    return f"[REDACTED {match.lastgroup}-token]"
+
+
 # Whole tokens a maintained rule would cut short, applied before those rules:
 # detect-secrets' JWT pattern ends lazily before the signature, which, with a guessable
 # header and payload, is the token.
@@ -82,6 +97,11 @@ FIRST: tuple[_Rule, ...] = (
     # detect-secrets' Stripe pattern takes 24 characters: today's keys run to 100+, and
     # the rest of the key was left in the text.
     (re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"), "[REDACTED stripe-key]"),
+    # and its Discord pattern matches inside a bot token, leaving both ends
+    (
+        re.compile(r"\b[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}"),
+        "[REDACTED discord-token]",
+    ),
 )
 RULES: tuple[_Rule, ...] = (
     (
@@ -99,6 +119,9 @@ RULES: tuple[_Rule, ...] = (
     (re.compile(r"\bxox[abposre](?:\.xox[a-z])?-[A-Za-z0-9-]{10,}"), "[REDACTED slack-token]"),
     (re.compile(r"\bxapp-\d-[A-Za-z0-9-]{10,}"), "[REDACTED slack-token]"),
     (re.compile(r"\bHRKU-[A-Za-z0-9_-]{20,}"), "[REDACTED heroku-key]"),
+    # Ops SaaS tokens, one pass: DigitalOcean, Databricks, New Relic, Grafana, Sentry,
+    # Pulumi, Doppler.
+    (_OPS_TOKENS, _ops_token),
     (re.compile(r"\bATATT[A-Za-z0-9_=-]{20,}"), "[REDACTED atlassian-token]"),
     (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), "[REDACTED npm-token]"),
     (re.compile(r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"), "[REDACTED shopify-token]"),
