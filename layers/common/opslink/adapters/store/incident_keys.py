@@ -22,23 +22,30 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from opslink.adapters.store import keys
 from opslink.adapters.store.chain_seal import cancelled_items
+from opslink.adapters.store.incident_writes import (
+    alarm_links,
+    joining,
+    key_join,
+    key_put,
+    on_lock,
+    opening,
+)
 from opslink.adapters.store.incidents import IncidentRecords
 from opslink.adapters.store.items import from_item, to_item
 from opslink.errors import StoreError
-from opslink.lock_holder import DECISION_FIELDS, Placement, decision_fields
+from opslink.lock_holder import Placement
 
 if TYPE_CHECKING:  # imported when an alert is placed: remediate and track never pay for it
     from opslink.correlation import Decision, Grouping, KeyState, Signal
 
 ATTEMPTS = 8
-KEEP = timedelta(days=7)
 _INCIDENT_ITEM = 0  # its place in the transaction (a resolved incident refuses a member)
 
 
@@ -71,7 +78,7 @@ class IncidentKeys(IncidentRecords):
                 return decided
             decision, writes = decided
             if lock_of is not None:
-                writes.append(self._on_lock(decision, *lock_of))
+                writes.append(on_lock(self.table, decision, *lock_of))
             try:
                 self._call("transact_write_items", TransactItems=writes)
             except ClientError as exc:  # another alert of this key wrote first: decide again
@@ -150,7 +157,7 @@ class IncidentKeys(IncidentRecords):
         if linked is not None:  # a composite and its children: one incident
             decision = Decision(s.alert_id, linked[0], True, "builtin:composite", g.key,
                                 linked[1])  # fmt: skip
-            writes = [self._joining(decision)]
+            writes = [joining(self.table, decision)]
         else:
             verdict = under_key(current, s, g)
             if verdict.joins is None and not verdict.registers:  # alone: nothing to write
@@ -165,14 +172,14 @@ class IncidentKeys(IncidentRecords):
             decision = Decision(s.alert_id, state.incident_id, joined, g.rule, g.key,
                                 verdict.why)  # fmt: skip
             writes = (
-                [self._joining(decision), self._key_join(key, state, s)]
+                [joining(self.table, decision), key_join(self.table, key, state, s)]
                 if joined
                 else [
-                    self._opening(decision, s, g, verdict, height),
-                    self._key_put(key, g, state, int(doc.get("version", 0))),
+                    opening(self.table, decision, s, g, verdict, height),
+                    key_put(self.table, key, g, state, int(doc.get("version", 0))),
                 ]
             )
-        return decision, writes + self._links(s, decision.incident_id, g)
+        return decision, writes + alarm_links(self.table, s, decision.incident_id, g)
 
     def _read(self, key: dict[str, Any], s: Signal) -> tuple[dict[str, Any], dict[str, Any]]:
         """One consistent read: the key's item, and the alarm links a composite alarm (its
@@ -186,109 +193,6 @@ class IncidentKeys(IncidentRecords):
         doc = next((d for d in found if d["pk"] == key["pk"]), {})
         links = {str(d["alarm"]): d for d in found if d["pk"] != key["pk"]}
         return doc, links
-
-    def _links(self, s: Signal, incident_id: str, g: Grouping) -> list[dict[str, Any]]:
-        """Where this alarm (and, for a composite, each child) is now: a composite or a
-        child firing within the window joins it there."""
-        until = (s.at + timedelta(seconds=g.window)).isoformat()
-        names = [s.alarm_name, *s.children]
-        return [
-            {"Put": {"TableName": self.table, "Item": to_item(keys.alarm_link(n) | {
-                "alarm": n, "incident_id": incident_id, "until": until,
-                "composite": s.alarm_name if n in s.children else None,
-                "ttl": int((s.at + KEEP).timestamp())})}}
-            for n in dict.fromkeys(names)
-        ]  # fmt: skip
-
-    def _key_put(
-        self, key: dict[str, Any], g: Grouping, state: KeyState, version: int
-    ) -> dict[str, Any]:
-        item = key | {
-            "grouping_key": g.key,
-            "rule": g.rule,
-            "incident_id": state.incident_id,
-            "window_until": state.window_until.isoformat(),
-            "max_until": state.max_until.isoformat(),
-            "resolved": state.resolved,
-            "members": state.members,
-            "version": version + 1,
-            "ttl": int((state.max_until + KEEP).timestamp()),
-        }
-        put: dict[str, Any] = {"TableName": self.table, "Item": to_item(item)}
-        if version == 0:
-            put["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            put["ConditionExpression"] = "version = :v"
-            put["ExpressionAttributeValues"] = to_item({":v": version})
-        return {"Put": put}
-
-    def _key_join(self, key: dict[str, Any], state: KeyState, s: Signal) -> dict[str, Any]:
-        """A member counted on the key and its window extended, on the condition that the
-        key's incident still takes it — not on the version: members of a burst joining at
-        once never refuse each other (a version each made all but one decide again, and
-        a burst of 40 gave up on a third of its alarms). The version still moves, so an
-        opening decided on the old one is refused; a window is never shortened."""
-        from opslink.correlation import INCIDENT_MEMBERS_MAX
-
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": to_item(key),
-                "UpdateExpression": "SET window_until = :w ADD members :one, version :one",
-                "ConditionExpression": "incident_id = :id AND resolved = :f "
-                "AND window_until >= :at AND max_until >= :at AND window_until <= :w "
-                "AND (attribute_not_exists(members) OR members < :max)",
-                "ExpressionAttributeValues": to_item({
-                    ":w": state.window_until.isoformat(), ":one": 1, ":id": state.incident_id,
-                    ":f": False, ":at": s.at.isoformat(), ":max": INCIDENT_MEMBERS_MAX,
-                }),
-            }
-        }  # fmt: skip
-
-    def _opening(
-        self, d: Decision, s: Signal, g: Grouping, verdict: Any, height: int
-    ) -> dict[str, Any]:
-        item = keys.incident(d.incident_id) | {
-            "incident_id": d.incident_id,
-            "grouping_key": g.key,
-            "rule": g.rule,
-            "resolve_on": g.resolve_on,
-            "opener": s.alert_id,
-            "opened_at": s.at.isoformat(),
-            "member_ids": {s.alert_id},
-            "firing_ids": {s.alert_id},
-            "newest": s.alert_id,
-            "root": s.alert_id,
-            "root_height": height,
-            "why": d.why,
-            **({"follows": verdict.follows} if verdict.follows else {}),
-        }
-        return {"Put": {"TableName": self.table, "Item": to_item(item),
-                        "ConditionExpression": "attribute_not_exists(pk)"}}  # fmt: skip
-
-    def _joining(self, d: Decision) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": to_item(keys.incident(d.incident_id)),
-                "UpdateExpression": "ADD member_ids :a, firing_ids :a SET newest = :id",
-                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(resolved_at)",
-                "ExpressionAttributeValues": to_item({":a": {d.alert_id}, ":id": d.alert_id}),
-            }
-        }
-
-    def _on_lock(self, d: Decision, fingerprint: str, alert_id: str) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": to_item(keys.lock(fingerprint)),
-                "UpdateExpression": "SET " + ", ".join(f"{k} = :{k}" for k in DECISION_FIELDS),
-                "ConditionExpression": "alert_id = :a",
-                "ExpressionAttributeValues": to_item(
-                    {f":{k}": v for k, v in decision_fields(d).items()} | {":a": alert_id}
-                ),
-            }
-        }
 
     def resolve_incident(self, grouping_key: str, incident_id: str, at: datetime) -> bool:
         """Mark the key's incident resolved (it takes no member after this); False when
