@@ -93,6 +93,26 @@ SHAPES: list[tuple[str, str, str]] = [
         "bot login MTAxMjM0NTY3ODkwMTIzNDU2Nzg5.GhIjKl.Zt7Lw9XbN4mPf7Yc1Vd6Hs3Ja0Ue5Gi2R8kq2ZtLw9XbN4mPf",
         "R8kq2ZtLw9XbN4mPf",
     ),
+    (
+        "Discord webhook URL",
+        "notify: curl -XPOST https://discord.com/api/webhooks/123456789012345678/Zt7Lw9XbN4mPf7Yc1Vd6Hs3Ja0Ue5Gi2R8kq_AbC",
+        "Zt7Lw9XbN4mPf7Yc1Vd6Hs3Ja0Ue5Gi2R8kq_AbC",
+    ),
+    (
+        "Teams incoming webhook URL",
+        "posted to https://acme.webhook.office.com/webhookb2/0a1b2c3d-1111-2222-3333-0123456789ab@0a1b2c3d-4444-5555-6666-0123456789ab/IncomingWebhook/9f8e7d6c5b4a39281706f5e4d3c2b1a0/0a1b2c3d-7777-8888-9999-0123456789ab/V2Zt7Lw9XbN4mPf7Yc1Vd6Hs3Ja0Ue5Gi2 ok",
+        "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+    ),
+    (
+        "Telegram bot URL",
+        "GET https://api.telegram.org/bot110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/getMe",
+        "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+    ),
+    (
+        "PagerDuty integration key in a URL",
+        "POST https://events.pagerduty.com/integration/9f8e7d6c5b4a39281706f5e4d3c2b1a0/enqueue",
+        "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+    ),
     ("password with an &", "login password=Tr0ub4dor&3xyz user=bob", "&3xyz"),
     (
         "Slack bot token",

@@ -19,8 +19,9 @@ Three layers, applied in order (the third's rules: scrub_rules.py):
    parameters (`?key=`, `&sig=`, `X-Amz-Signature=`), cloud keys detect-secrets lacks
    (Google API keys and OAuth tokens, Vault tokens, fine-grained GitHub and OpenAI project
    keys, Slack app-level and refresh tokens, Heroku keys, DigitalOcean, Databricks, New
-   Relic, Grafana, Sentry, Pulumi and Doppler tokens, bare npm and Shopify tokens) and a
-   40-character AWS secret key standing alone. A JWT, a Stripe key and a Discord bot
+   Relic, Grafana, Sentry, Pulumi, Doppler and Telegram tokens, bare npm and Shopify
+   tokens, webhook URLs whose path is the credential: Discord, Teams, Slack workflows,
+   Zapier, PagerDuty) and a 40-character AWS secret key standing alone. A JWT, a Stripe key and a Discord bot
    token are redacted whole before layer 2, whose patterns stop short or match inside.
 Each rule runs line by line and once more across line breaks, so a secret wrapped over
 two lines (a terminal's or a log shipper's wrap) is caught too."""

@@ -122,6 +122,21 @@ RULES: tuple[_Rule, ...] = (
     # Ops SaaS tokens, one pass: DigitalOcean, Databricks, New Relic, Grafana, Sentry,
     # Pulumi, Doppler.
     (_OPS_TOKENS, _ops_token),
+    # Webhook URLs whose path is the credential (anyone holding one can post): Discord,
+    # Teams / Office 365 incoming webhooks, Slack workflows and triggers, Zapier, the
+    # Telegram Bot API, PagerDuty's Events v1 integration key. The host stays readable.
+    (
+        re.compile(
+            r"(https?://(?:(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/"
+            r"|[a-z0-9-]+\.webhook\.office\.com/webhookb2/|outlook\.office(?:365)?\.com/webhook/"
+            r"|hooks\.slack\.com/(?:workflows|triggers)/|hooks\.zapier\.com/hooks/catch/"
+            r"|api\.telegram\.org/(?:file/)?bot|events\.pagerduty\.com/integration/))"
+            r"[^\s\"'<>]+"
+        ),
+        r"\1" + REDACTED,
+    ),
+    # A Telegram bot token on its own: "<bot id>:<35 characters>".
+    (re.compile(r"\b\d{8,10}:AA[A-Za-z0-9_-]{30,40}\b"), "[REDACTED telegram-token]"),
     (re.compile(r"\bATATT[A-Za-z0-9_=-]{20,}"), "[REDACTED atlassian-token]"),
     (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), "[REDACTED npm-token]"),
     (re.compile(r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"), "[REDACTED shopify-token]"),
