@@ -498,6 +498,25 @@ def test_a_resolution_queued_while_jira_was_down_lands_on_a_locking_done_status(
         assert ingest.outbox.queued_comments(key) == []
 
 
+def test_a_queued_resolution_whose_note_jira_refuses_still_resolves_the_ticket(
+    flow: Any,
+) -> None:
+    """Jira Cloud refuses a comment past its per-issue limit (413). A queued state change
+    whose note is refused so is refused at every pass — the ticket would stay open for
+    good, its queue held: the state is changed, the note kept on the alert."""
+    with _locked_jira(flow) as (app, tickets, ingest, first):
+        key = str(first.ticket_id)
+        ingest.outbox.queue_comment(key, "ok-note", "Alarm returned to OK.", samples.T0,
+                                    first.alert_id, status="resolved")  # fmt: skip
+        limit = b'{"errorMessages": ["Comment limit reached for this issue."]}'
+        app.faults.append(Fault("POST", r".*/comment", 413, limit, times=10))
+        assert drain(ingest.outbox, tickets)["failed"] == 0
+        assert app.issues[key]["status"]["statusCategory"]["key"] == "done"
+        assert ingest.outbox.queued_comments(key) == []
+        kept = [str(n) for n in ingest.store.get(first.alert_id).notes]
+        assert any("Alarm returned to OK." in n and "413" in n for n in kept)
+
+
 def test_a_zendesk_closed_ticket_is_closed_for_good_for_every_write() -> None:
     app = ZendeskApi()
     with serve(app) as url:

@@ -236,7 +236,10 @@ def _deliver(
     status = TicketStatus(str(item["status"])) if item.get("status") else None
     for attempt in (1, 2):
         try:
-            _apply(tickets, ticket_id, item, status)
+            refused = _apply(tickets, ticket_id, item, status)
+            if refused is not None:  # its state change made, the note refused for good
+                _keep_on_alert(outbox, item, refused)
+                posted = False
             break
         except TicketClosedForGood as exc:
             # It can never land there: kept on the alert's own record instead (a follow-up
@@ -266,20 +269,26 @@ _FINISHED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 def _apply(
     tickets: Commentable, ticket_id: str, item: QueuedComment, status: TicketStatus | None
-) -> None:
+) -> TicketSystemRejected | None:
     """A queued comment, with its state change (idempotent) when it carries one; the note
     is said while the ticket takes comments: before a move to a finished status (one may
-    lock the ticket: a Jira status that is not editable), after any other move."""
+    lock the ticket: a Jira status that is not editable), after any other move. A state
+    change's note refused for what it says (its length, Jira's per-issue comment limit:
+    413) never keeps the state from changing: that refusal is returned."""
 
-    def say() -> None:
-        tickets.comment(ticket_id, str(item["text"]), key=str(item["key"]), verify=True)
+    def say() -> TicketSystemRejected | None:
+        try:
+            tickets.comment(ticket_id, str(item["text"]), key=str(item["key"]), verify=True)
+        except TicketSystemRejected as exc:
+            if status is None or exc.status not in REFUSED_FOR_WHAT_IT_SAYS:
+                raise
+            return exc
+        return None
 
-    if status in _FINISHED:
-        say()
+    refused = say() if status in _FINISHED else None
     if status is not None:
         cast(Any, tickets).set_status(ticket_id, status)
-    if status not in _FINISHED:
-        say()
+    return say() if status not in _FINISHED else refused
 
 
 def _refused_for_good(
