@@ -27,7 +27,7 @@ from opslink.errors import (
     TicketSystemError,
     TicketSystemRejected,
 )
-from opslink.models import TicketStatus
+from opslink.models import FINISHED_STATUSES, TicketStatus
 from opslink.ports import Commentable, CommentQueue
 from opslink.ports.records import QueuedComment
 
@@ -237,7 +237,7 @@ def _deliver(
     for attempt in (1, 2):
         try:
             refused = _apply(tickets, ticket_id, item, status)
-            if refused is not None:  # its state change made, the note refused for good
+            if refused is not None:  # refused for what it says (its state change made)
                 _keep_on_alert(outbox, item, refused)
                 posted = False
             break
@@ -248,7 +248,7 @@ def _deliver(
             posted = False
             break
         except TicketSystemRejected as exc:
-            if not _refused_for_good(tickets, ticket_id, exc, status):
+            if not _locked_finished(tickets, ticket_id, exc, status):
                 raise  # credentials, rights, a conflict: the queue waits for a fix
             # Refused at every pass, it would hold every later one (the resolution, the
             # reopening of the ticket when the alarm fires again): kept on the alert.
@@ -264,7 +264,6 @@ def _deliver(
 
 # Answers that refuse a comment's content, never the caller: 400, 413 (too large), 422.
 REFUSED_FOR_WHAT_IT_SAYS = frozenset({400, 413, 422})
-_FINISHED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
 def _apply(
@@ -272,43 +271,42 @@ def _apply(
 ) -> TicketSystemRejected | None:
     """A queued comment, with its state change (idempotent) when it carries one; the note
     is said while the ticket takes comments: before a move to a finished status (one may
-    lock the ticket: a Jira status that is not editable), after any other move. A state
-    change's note refused for what it says (its length, Jira's per-issue comment limit:
-    413) never keeps the state from changing: that refusal is returned."""
+    lock the ticket: a Jira status that is not editable), after any other move. A comment
+    refused for what it says (its length, Jira's per-issue comment limit: 413) would be
+    refused at every pass: that refusal is returned, and a state change is made all the
+    same."""
 
     def say() -> TicketSystemRejected | None:
         try:
             tickets.comment(ticket_id, str(item["text"]), key=str(item["key"]), verify=True)
         except TicketSystemRejected as exc:
-            if status is None or exc.status not in REFUSED_FOR_WHAT_IT_SAYS:
+            if exc.status not in REFUSED_FOR_WHAT_IT_SAYS:
                 raise
             return exc
         return None
 
-    refused = say() if status in _FINISHED else None
+    refused = say() if status in FINISHED_STATUSES else None
     if status is not None:
         cast(Any, tickets).set_status(ticket_id, status)
-    return say() if status not in _FINISHED else refused
+    return say() if status not in FINISHED_STATUSES else refused
 
 
-def _refused_for_good(
+def _locked_finished(
     tickets: Commentable, ticket_id: str, exc: TicketSystemRejected, status: TicketStatus | None
 ) -> bool:
-    """A comment no pass will ever post: refused for what it says, or refused (403) on a
-    ticket that is finished — systems lock finished tickets (a Jira status that is not
-    editable, a locked GitHub issue, an ACL on closed ServiceNow incidents). A 403 on an
-    open ticket is the caller's rights: the queue waits for them to be fixed. A state
-    change is never given up, but one to a finished status the ticket has reached is done."""
-    if status is None and exc.status in REFUSED_FOR_WHAT_IT_SAYS:
-        return True
+    """A comment refused (403) on a ticket that is finished: no pass will ever post it —
+    systems lock finished tickets (a Jira status that is not editable, a locked GitHub
+    issue, an ACL on closed ServiceNow incidents). A 403 on an open ticket is the caller's
+    rights: the queue waits for them to be fixed. A state change is never given up, but
+    one to a finished status the ticket has reached is done."""
     get = getattr(tickets, "get", None)
-    if exc.status != 403 or get is None or (status is not None and status not in _FINISHED):
+    if exc.status != 403 or get is None or (status is not None and status not in FINISHED_STATUSES):
         return False
     try:
         ticket = get(ticket_id)
     except TicketSystemError:
         return False
-    return ticket is not None and ticket.status in _FINISHED
+    return ticket is not None and ticket.status in FINISHED_STATUSES
 
 
 def _keep_on_alert(outbox: CommentQueue, item: QueuedComment, error: Exception) -> None:

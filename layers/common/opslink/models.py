@@ -66,6 +66,12 @@ class TicketStatus(StrEnum):
     CLOSED = "closed"
 
 
+# A ticket whose work is over; one being worked on (open and in progress alike: a
+# reopening may land on either).
+FINISHED_STATUSES = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
+ACTIVE_STATUSES = frozenset({TicketStatus.OPEN, TicketStatus.IN_PROGRESS})
+
+
 class Outcome(StrEnum):
     """What ingest did with one record; the `opslink local run` contract."""
 

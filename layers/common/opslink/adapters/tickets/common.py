@@ -13,7 +13,14 @@ from aws_lambda_powertools import Logger
 
 from opslink.clock import utcnow
 from opslink.errors import TicketSystemError, TicketSystemRejected, TicketSystemThrottled
-from opslink.models import Priority, Ticket, TicketDraft, TicketStatus
+from opslink.models import (
+    ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    Priority,
+    Ticket,
+    TicketDraft,
+    TicketStatus,
+)
 from opslink.ports.tickets import Commentable
 
 if TYPE_CHECKING:  # requests stays out of a cold start with the builtin ticket system
@@ -109,9 +116,6 @@ def require(doc: Any, name: str, system: str) -> Any:
 PRIORITY_WORDS = {p: p.value.lower() for p in Priority}
 
 
-_DONE = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
-
-
 def already(current: Ticket | None, target: TicketStatus) -> bool:
     """The ticket is already where a status change would take it: applying it again (a
     retry whose first answer was lost) would only repeat its note. A closed ticket is
@@ -119,10 +123,9 @@ def already(current: Ticket | None, target: TicketStatus) -> bool:
     if current is None:
         return False
     if target is TicketStatus.RESOLVED:
-        return current.status in _DONE
-    active = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS)
-    if target in active:
-        return current.status in active
+        return current.status in FINISHED_STATUSES
+    if target in ACTIVE_STATUSES:
+        return current.status in ACTIVE_STATUSES
     return current.status is target
 
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from opslink.adapters.tickets.common import already, keyed_note, noted_already, require, reread
 from opslink.adapters.tickets.jira_fields import adf, pick_transition, transition_fields
 from opslink.errors import TicketClosedForGood, TicketSystemRejected
-from opslink.models import Ticket, TicketStatus
+from opslink.models import ACTIVE_STATUSES, Ticket, TicketStatus
 
 _CATEGORY = {
     "done": "done",
@@ -38,7 +38,7 @@ def transition(
     transitions = require(doc, "transitions", "Jira")
     wanted = _CATEGORY[status]
     chosen = pick_transition(transitions, wanted)
-    if chosen is None and status in _ACTIVE:  # reopened: an active status either way
+    if chosen is None and status in ACTIVE_STATUSES:  # reopened: an active status either way
         chosen = pick_transition(transitions, "indeterminate" if wanted == "new" else "new")
     if chosen is None:
         current = tickets.get(ticket_id)
@@ -62,9 +62,6 @@ def transition(
     if note:
         tickets.comment(ticket_id, note)
     return reread(tickets.get, ticket_id, "Jira: issue")
-
-
-_ACTIVE = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS)
 
 
 def _comment_required(transition: dict[str, Any]) -> bool:

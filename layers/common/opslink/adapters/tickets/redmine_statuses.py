@@ -18,7 +18,7 @@ from opslink.adapters.tickets.common import (
     reread,
 )
 from opslink.errors import TicketClosedForGood, TicketSystemRejected
-from opslink.models import Ticket, TicketStatus
+from opslink.models import ACTIVE_STATUSES, FINISHED_STATUSES, Ticket, TicketStatus
 
 STATUS_NAMES = {
     TicketStatus.OPEN: ("New",),
@@ -81,7 +81,7 @@ def change_status(
     )
     after = reread(tickets.get, ticket_id, "Redmine: issue")
     if not already(after, status):  # Redmine drops a status its workflow forbids: 204
-        if status in _ACTIVE and after.status in _FINISHED:
+        if status in ACTIVE_STATUSES and after.status in FINISHED_STATUSES:
             raise _closed_for_good(ticket_id, after, "none of the open statuses")
         raise TicketSystemRejected(
             f"Redmine kept issue {ticket_id} {after.status.value}: its workflow does not let "
@@ -89,10 +89,6 @@ def change_status(
             "role (Administration → Workflow)"
         )
     return after
-
-
-_ACTIVE = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS)
-_FINISHED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
 def _allowed(
@@ -114,11 +110,11 @@ def _allowed(
     ids = {int(s["id"]): str(s.get("name")) for s in allowed if isinstance(s, dict) and "id" in s}
     if wanted in ids:
         return wanted
-    if status in _ACTIVE:
-        active = [s for s in allowed if isinstance(s, dict) and status_of(s) in _ACTIVE]
+    if status in ACTIVE_STATUSES:
+        active = [s for s in allowed if isinstance(s, dict) and status_of(s) in ACTIVE_STATUSES]
         if active:
             return int(active[0]["id"])
-        if current is not None and current.status in _FINISHED:
+        if current is not None and current.status in FINISHED_STATUSES:
             raise _closed_for_good(ticket_id, current, ", ".join(ids.values()) or "none")
     raise TicketSystemRejected(
         f"Redmine: the workflow does not let OpsLink's user set issue {ticket_id} "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from opslink.errors import TicketClosedForGood
-from opslink.models import Priority, TicketStatus, TicketType
+from opslink.models import FINISHED_STATUSES, Priority, TicketStatus, TicketType
 
 TABLE = "/api/now/table/incident"
 USERS = "/api/now/table/sys_user"
@@ -59,9 +59,6 @@ def custom_state(rec: dict[str, Any]) -> TicketStatus | None:
     return None
 
 
-_FINISHED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
-
-
 def closed_for_good(
     ticket_id: str, wanted: TicketStatus, before: TicketStatus | None, after: TicketStatus | None
 ) -> TicketClosedForGood | None:
@@ -69,9 +66,9 @@ def closed_for_good(
     on closed incidents answers 403; `after` None) or answered without the state (a
     business rule or data policy kept it: `after` still finished). The baseline state
     model reopens Resolved incidents only; a follow-up ticket takes its place."""
-    if wanted in _FINISHED or before not in _FINISHED:
+    if wanted in FINISHED_STATUSES or before not in FINISHED_STATUSES:
         return None
-    if after is not None and after not in _FINISHED:
+    if after is not None and after not in FINISHED_STATUSES:
         return None
     how = "refuses the update" if after is None else "kept its state"
     return TicketClosedForGood(
