@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 from tests.unit.secret_corpus import SHAPES  # noqa: E402
 
 from opslink.inert import regions, render  # noqa: E402
+from opslink.outcome_texts import HandOverFacts, handover_note  # noqa: E402
 from opslink.scrub import scrub  # noqa: E402
-from opslink.ticket_policy import HandOverFacts, handover_note  # noqa: E402
 from opslink_cli import samples  # noqa: E402
 from opslink_cli.emulator import LocalStack, put_cloudwatch_alarm  # noqa: E402
 

@@ -320,6 +320,131 @@ SHAPES: list[tuple[str, str, str]] = [
         '{"client_id": "web", "client_secret": "Cl1entS3cretJson"}',
         "Cl1entS3cretJson",
     ),
+    # An INI line with spaces around `=` (my.cnf, pgbouncer.ini, php.ini): the .netrc rule
+    # once took the `=` for the value and left the password after it.
+    ("INI password = value", "[client]\nuser = root\npassword = Ini-Sp4ced-Pw", "Ini-Sp4ced-Pw"),
+    ("YAML key : value", "password : Yaml-Sp4ced-Pw", "Yaml-Sp4ced-Pw"),
+    ("nslcd.conf bindpw", "binddn cn=nslcd,dc=example\nbindpw Ld4p-Bind-Pw", "Ld4p-Bind-Pw"),
+    ("redis.conf requirepass", "requirepass Red1s-Conf-Pw\nmasterauth Red1s-Master-Pw", "Red1s-"),
+    ("keepalived auth_pass", "  authentication {\n    auth_pass K33p-Al1ve\n  }", "K33p-Al1ve"),
+    ("redis-cli AUTH", "redis-cli -h cache AUTH default Red1s-Auth-Pw", "Red1s-Auth-Pw"),
+    ("mongosh -p", "mongosh -u admin -p M0ngo-Sh-Pw --authenticationDatabase admin", "M0ngo-Sh-Pw"),
+    ("psexec -p", "psexec \\\\srv01 -u CORP\\svc -p Ps3xec-Pw cmd /c ipconfig", "Ps3xec-Pw"),
+    (
+        "ipmitool -P",
+        "ipmitool -I lanplus -H 10.0.0.9 -p 623 -U admin -P Ipm1-Pw power status",
+        "Ipm1-Pw",
+    ),
+    (
+        "snmpwalk v3 passphrases",
+        "snmpwalk -v3 -u mon -l authPriv -a SHA -A Snmp-Auth-Pw -x AES -X Snmp-Priv-Pw h",
+        "Snmp-",
+    ),
+    ("snmp community", "snmpget -v2c -c Snmp-C0mmunity 10.0.0.1 sysUpTime.0", "Snmp-C0mmunity"),
+    (
+        "net use",
+        "net use Z: \\\\srv\\share /user:CORP\\bob N3t-Use-Pw /persistent:no",
+        "N3t-Use-Pw",
+    ),
+    ("HAProxy stats auth", "listen stats\n  stats auth admin:H4proxy-Pw", "H4proxy-Pw"),
+    (
+        "sqlplus user/password",
+        "sqlplus -s app_owner/Orac1e-Pw@//db:1521/ORCLPDB1 @fix.sql",
+        "Orac1e-Pw",
+    ),
+    ("SQL*Plus connect", "SQL> connect system/Orac1e-Sys@pdb1", "Orac1e-Sys"),
+    (
+        "vault operator init",
+        "Unseal Key 1: qL3k9Zl2Xw8YqTb7VnR4mP1sD6fGh0Jk2Lm4Np6Qr8St\n"
+        "Initial Root Token: s.Xw8YqTb7VnR4mP1sD6fGh0Jk",
+        "qL3k9Zl2Xw8YqTb7VnR4mP1sD6fGh0Jk2Lm4Np6Qr8St",
+    ),
+    (
+        "Authorization: Splunk",
+        'curl -H "Authorization: Splunk 5f3a9c1e-8b7d-4a5f-9e3d-2c1b0a9f8e7d" https://hec:8088',
+        "5f3a9c1e-8b7d-4a5f-9e3d-2c1b0a9f8e7d",
+    ),
+    (
+        "Datadog application key header",
+        "DD-APPLICATION-KEY: 9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6",
+        "9f8e7d6c5b4a",
+    ),
+    (
+        "pre-shared key",
+        "zabbix_agentd.conf: TLSPSK=5f3a9c1e8b7d4a5f9e3d2c1b0a9f8e7d",
+        "5f3a9c1e8b7d",
+    ),
+    (
+        "Entra ID client secret",
+        "client secret Xy58Q~k3Lm9Np2Qr4St6Uv8Wx0Yz1Ab3Cd5Ef7G",
+        "k3Lm9Np2Qr4St6Uv8Wx0Yz1Ab3Cd5Ef7G",
+    ),
+    (
+        "Docker Hub token",
+        "docker login -u ci --password-stdin <<< dckr_pat_k3Lm9Np2Qr4St6Uv8Wx0Yz1Ab",
+        "k3Lm9Np2Qr4St6Uv8Wx0Yz1Ab",
+    ),
+    (
+        "Postman key",
+        "PMAK-5f3a9c1e8b7d4a5f9e3d2c1b-0a9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+        "0a9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+    ),
+    (
+        "Dynatrace token",
+        "dt0c01.ST2EY72KQINMH574WMNVI7YN.G3DFPBEJYMODIDAEX454M7YWBUVEFOWKPRVMWFASS64NFH52PX6BNDVFFM572RZM",
+        "G3DFPBEJYMODIDAEX454M7YWBUVEFOWKPRVMWFASS64NFH52PX6BNDVFFM572RZM",
+    ),
+    (
+        "Terraform Cloud token",
+        "credentials app.terraform.io: k3Lm9Np2Qr4St6.atlasv1.Uv8Wx0Yz1Ab3Cd5Ef7Gh9Ij1Kl3Mn5Op7Qr9St1Uv3Wx5Yz7Ab9Cd1Ef3Gh5Ij7",
+        "Uv8Wx0Yz1Ab3Cd5Ef7Gh9Ij1Kl3Mn5Op7Qr9St1Uv3Wx5Yz7Ab9Cd1Ef3Gh5Ij7",
+    ),
+    (
+        "age secret key",
+        "AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQS",
+        "QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQ",
+    ),
+    (
+        "Google OAuth refresh token",
+        "refresh_tok 1//0gk3Lm9Np2Qr4St6Uv8Wx0Yz1Ab3Cd5Ef7Gh9",
+        "k3Lm9Np2Qr4St6Uv8Wx0Yz1Ab3Cd5Ef7Gh9",
+    ),
+    (
+        "Meta access token",
+        "graph call with EAAGk3Lm9Np2Qr4St6Uv8Wx0Yz1Ab3Cd5Ef7Gh9Ij",
+        "k3Lm9Np2Qr4St6Uv8Wx0Yz1Ab3Cd5Ef7Gh9Ij",
+    ),
+    (
+        "Mailgun key",
+        "MG api key-5f3a9c1e8b7d4a5f9e3d2c1b0a9f8e7d",
+        "5f3a9c1e8b7d4a5f9e3d2c1b0a9f8e7d",
+    ),
+    (
+        "Alibaba key id",
+        "aliyun configure --access-key-id LTAI5tK3Lm9Np2Qr4St6Uv8W",
+        "LTAI5tK3Lm9Np2Qr4St6Uv8W",
+    ),
+    (
+        "Supabase token",
+        "sbp_5f3a9c1e8b7d4a5f9e3d2c1b0a9f8e7d6c5b4a39",
+        "5f3a9c1e8b7d4a5f9e3d2c1b0a9f8e7d6c5b4a39",
+    ),
+    (
+        "Buildkite token",
+        "bkua_5f3a9c1e8b7d4a5f9e3d2c1b0a9f8e7d6c5b4a39",
+        "5f3a9c1e8b7d4a5f9e3d2c1b0a9f8e7d6c5b4a39",
+    ),
+    (
+        "Notion token",
+        "ntn_k3Lm9Np2Qr4St6Uv8Wx0Yz1Ab3Cd5Ef7Gh9Ij1Kl3Mn5",
+        "k3Lm9Np2Qr4St6Uv8Wx0Yz1Ab3Cd5Ef7Gh9Ij1Kl3Mn5",
+    ),
+    (
+        "PuTTY private key",
+        "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nPrivate-Lines: 1\n"
+        "AAAAIPuTTyPr1vateK3yMaterialK3Lm9Np2Qr4St6Uv8Wx0\nPrivate-MAC: 5f3a9c",
+        "AAAAIPuTTyPr1vateK3yMaterial",
+    ),
 ]
 
 # Random-looking but no secret: must come out of the scrubber unchanged.
@@ -344,4 +469,8 @@ FALSE_POSITIVES: list[str] = [
     "ami-0e0e0e0e0e0e0e0e0 launched in subnet-0123456789abcdef0 (vpc-0a1b2c3d)",
     "SSM command 2b6c1f3a-9d4e-4f5a-8b7c-6d5e4f3a2b1c: 3/3 targets done, 0 errors",
     "Author: alice <alice@example.com>; reviewers: bob, carol",
+    "sqlplus / as sysdba; rman target / nocatalog; connect to db01/eu-west-1 failed",
+    "Authorization failed for user bob; authorization: pending review",
+    "net use Z: \\\\srv\\share /user:bob * /persistent:no",
+    "TLSPSKIdentity=psk-checkout-01 key-rotation scheduled",
 ]

@@ -13,14 +13,20 @@ Three layers, applied in order (the third's rules: scrub_rules.py):
    `"key": "value"` (also JSON-escaped) / `<key>value</key>` whose key names a secret,
    command-line flags (`--password X`, `-pX`, `sshpass -p`, `docker login -p`,
    `redis-cli -a`, `az login -p`, `ldap* -w`, `sqlcmd -P`, `openssl -k`, `smbclient -U u%pw`,
-   `htpasswd -b`, `rabbitmqctl add_user`, `curl -u user:pw`), YAML block scalars under a
+   `htpasswd -b`, `rabbitmqctl add_user`, `curl -u user:pw`, `redis-cli AUTH`, `mongosh -p`,
+   `psexec -p`, `ipmitool -P`, snmp `-A`/`-X`/`-c`, `net use /user:u pw`, Oracle's
+   `user/password@db`), configuration lines (`bindpw`, `requirepass`, `auth_pass`, HAProxy
+   `stats auth`), `vault operator init` output, PuTTY key files, YAML block scalars under a
    secret key, private keys in base64 (kubeconfig `client-key-data`),
    `.netrc` lines, Authorization and Cookie headers, URL credentials and query
    parameters (`?key=`, `&sig=`, `X-Amz-Signature=`), cloud keys detect-secrets lacks
    (Google API keys and OAuth tokens, Vault tokens, fine-grained GitHub and OpenAI project
    keys, Slack app-level and refresh tokens, Heroku keys, DigitalOcean, Databricks, New
    Relic, Grafana, Sentry, Pulumi, Doppler and Telegram tokens, bare npm and Shopify
-   tokens, webhook URLs whose path is the credential: Discord, Teams, Slack workflows,
+   tokens, Docker Hub, Postman, Dynatrace, Terraform Cloud, age, Alibaba, Meta/Square,
+   Google refresh, Mailgun, Contentful, Netlify, Supabase, Render, Notion, Buildkite,
+   CircleCI, Infracost, Airtable and Fly.io tokens, Entra ID client secrets,
+   an Authorization header of any scheme, webhook URLs whose path is the credential: Discord, Teams, Slack workflows,
    Zapier, PagerDuty) and a 40-character AWS secret key standing alone. A JWT, a Stripe key and a Discord bot
    token are redacted whole before layer 2, whose patterns stop short or match inside.
 Each rule runs line by line and once more across line breaks, so a secret wrapped over

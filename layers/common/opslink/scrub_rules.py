@@ -29,6 +29,8 @@ _SECRET_WORDS = "|".join(
         r"account[_-]?key",
         r"private[_-]?key",
         r"client[_-]?secret",
+        r"app(?:lication)?[_-]?key",
+        r"psk(?![a-z])",
         r"credentials?",
         r"signature",
         r"(?<![a-z])sig(?![a-z])",
@@ -74,15 +76,62 @@ def _b64_private_key(match: re.Match[str]) -> str:
     return "[REDACTED private key]" if b"PRIVATE KEY" in decoded else match.group(0)
 
 
+# The lookahead names every branch's first character: the regex engine then skips to
+# those positions instead of trying all the branches at each word (3x faster on a log).
 _OPS_TOKENS = re.compile(
-    r"\b(?:(?P<digitalocean>do[opr]_v1_[a-f0-9]{64}\b)"
+    r"(?=[1ACDELNPbdfgiknprs])\b(?:(?P<digitalocean>do[opr]_v1_[a-f0-9]{64}\b)"
     r"|(?P<databricks>dapi[a-f0-9]{32}(?:-\d+)?\b)"
     r"|(?P<newrelic>NR(?:AK|II|AA|JS)-[A-Za-z0-9_-]{20,})"
     r"|(?P<grafana>gl(?:sa|c)_[A-Za-z0-9_+/=-]{20,})"
     r"|(?P<sentry>sntr[yu]s?_[A-Za-z0-9_+/=.-]{30,})"
     r"|(?P<pulumi>pul-[a-f0-9]{40}\b)"
-    r"|(?P<doppler>dp\.(?:st|pt|ct|sa|scim|audit)\.[A-Za-z0-9_.-]{20,}))"
+    r"|(?P<doppler>dp\.(?:st|pt|ct|sa|scim|audit)\.[A-Za-z0-9_.-]{20,})"
+    r"|(?P<dockerhub>dckr_(?:pat|oat)_[A-Za-z0-9_-]{20,})"
+    r"|(?P<postman>PMAK-[a-f0-9]{24}-[a-f0-9]{34}\b)"
+    r"|(?P<dynatrace>dt0[a-z][0-9]{2}\.[A-Z0-9]{24}\.[A-Z0-9]{64}\b)"
+    r"|(?P<age>AGE-SECRET-KEY-1[0-9A-Z]{50,})"
+    r"|(?P<alibaba>LTAI[A-Za-z0-9]{12,20}\b)"
+    r"|(?P<meta>EAA[A-Za-z0-9]{30,})"  # Facebook / Meta and Square access tokens
+    r"|(?P<google>1//0[A-Za-z0-9_-]{30,})"  # Google OAuth refresh tokens
+    r"|(?P<mailgun>key-[a-f0-9]{32}\b)"
+    r"|(?P<contentful>CFPAT-[A-Za-z0-9_-]{40,})"
+    r"|(?P<netlify>nfp_[A-Za-z0-9]{36,})"
+    r"|(?P<supabase>sbp_[a-f0-9]{40}\b)"
+    r"|(?P<render>rnd_[A-Za-z0-9]{24,})"
+    r"|(?P<notion>ntn_[A-Za-z0-9]{40,})"
+    r"|(?P<buildkite>bkua_[a-f0-9]{40}\b)"
+    r"|(?P<circleci>CCIPAT_[A-Za-z0-9]{20,}_[a-f0-9]{40}\b)"
+    r"|(?P<infracost>ico-[A-Za-z0-9]{32}\b)"
+    r"|(?P<airtable>pat[A-Za-z0-9]{14}\.[a-f0-9]{64}\b)"
+    r"|(?P<fly>fm[12][ar]?_[A-Za-z0-9_+/=-]{40,}))"
 )
+# Terraform Cloud / Enterprise API tokens "<14 characters>.atlasv1.<the secret>"; found by
+# their literal middle (a rule starting with a literal is fast; the 14 before it are
+# checked behind).
+_TERRAFORM = re.compile(r"\.atlasv1\.(?<=[A-Za-z0-9]{14}\.atlasv1\.)[A-Za-z0-9_=-]{60,}")
+# Microsoft Entra ID (Azure AD) client secrets: three characters, a digit, "Q~", 31-34 more.
+_ENTRA_SECRET = re.compile(r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}")
+
+
+_SNMP_FLAG = re.compile(r"(\s-[AXc][ \t]*)(?!\[)('[^']*'|\"[^\"]*\"|\S+)")
+
+
+def _snmp_secrets(match: re.Match[str]) -> str:
+    """Every secret flag of one snmp* command line (a command may carry two)."""
+    return _SNMP_FLAG.sub(r"\1" + REDACTED, match.group(0))
+
+
+# Where an Oracle tool takes `user/password`: its first argument after options, or after
+# userid= / target / catalog / auxiliary (RMAN has two).
+_ORACLE_LOGIN = re.compile(
+    r"(?i)(^[\w.]+(?:[ \t]+-[A-Za-z]+)*[ \t]+[\"']?[\w$#]+/"
+    r"|\b(?:userid|target|catalog|auxiliary)(?:[ \t]*=[ \t]*|[ \t]+)[\"']?[\w$#]+/)"
+    r"(?![\[/])([^\s@/\"']+)"
+)
+
+
+def _oracle_logins(match: re.Match[str]) -> str:
+    return _ORACLE_LOGIN.sub(r"\1" + REDACTED, match.group(0))
 
 
 def _ops_token(match: re.Match[str]) -> str:
@@ -122,6 +171,8 @@ RULES: tuple[_Rule, ...] = (
     # Ops SaaS tokens, one pass: DigitalOcean, Databricks, New Relic, Grafana, Sentry,
     # Pulumi, Doppler.
     (_OPS_TOKENS, _ops_token),
+    (_ENTRA_SECRET, "[REDACTED azure-client-secret]"),
+    (_TERRAFORM, ".atlasv1.[REDACTED terraform-token]"),
     # Webhook URLs whose path is the credential (anyone holding one can post): Discord,
     # Teams / Office 365 incoming webhooks, Slack workflows and triggers, Zapier, the
     # Telegram Bot API, PagerDuty's Events v1 integration key. The host stays readable.
@@ -155,6 +206,15 @@ RULES: tuple[_Rule, ...] = (
         re.compile(r"(?i)\b(bearer|basic|token|negotiate|digest)(\s+)[A-Za-z0-9._~+/=-]{8,}"),
         r"\1\2" + REDACTED,
     ),
+    # An Authorization header of any other scheme (Splunk, SSWS, sso-key, AWS4-HMAC-...):
+    # the scheme stays readable, the credential goes.
+    (
+        re.compile(
+            r"(?=[pPaA])(?i:(\b(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"']?"
+            r"(?:[A-Za-z][A-Za-z0-9_-]*[ \t]+)?))(?!\[REDACTED)[^\s\"'\[][^\s\"']{7,}"
+        ),
+        r"\1" + REDACTED,
+    ),
     # Command-line flags.
     (
         re.compile(
@@ -179,6 +239,56 @@ RULES: tuple[_Rule, ...] = (
         r"\1" + REDACTED,
     ),
     (re.compile(r"\b(redis-cli\b[^\n]*?\s-a\s*)(?!\[)('[^']*'|\"[^\"]*\"|\S+)"), r"\1" + REDACTED),
+    # `redis-cli AUTH [user] password`: the rest of the command.
+    (re.compile(r"(?=r)\b(redis-cli\b[^\n]*?\s(?i:auth)\s+)(?!\[)[^\n;|&]+"), r"\1" + REDACTED),
+    # Tools whose `-p`/`-P` is the password: the MongoDB shell and tools, PsExec, ipmitool.
+    (
+        re.compile(
+            r"(?=[mpi])\b((?:(?:mongo(?:sh|dump|restore|export|import|stat|top|files)?|psexec|paexec)"
+            r"(?:\.exe)?\b[^\n]*?\s-p|ipmitool\b[^\n]*?\s-P)\s*)(?!\[)('[^']*'|\"[^\"]*\"|\S+)"
+        ),
+        r"\1" + REDACTED,
+    ),
+    # SNMP: v3 authentication and privacy passphrases (-A, -X), a v1/v2c community (-c).
+    (re.compile(r"(?=s)\bsnmp[a-z]*\b[^\n]*"), _snmp_secrets),
+    # Oracle logins `user/password[@db]`: sqlplus, sqlldr, Data Pump, exp/imp, RMAN,
+    # DGMGRL, and SQL*Plus's own `connect user/password`.
+    (
+        re.compile(
+            r"(?=[sSeEiIrRdD])(?i:\b(?:sqlplus|sqlldr|expdp|impdp|exp|imp|rman|dgmgrl)\b)[^\n]*"
+        ),
+        _oracle_logins,
+    ),
+    (
+        re.compile(
+            r"(?im)^((?:SQL>[ \t]*)?conn(?:ect)?[ \t]+[\"']?[\w$#]+/)(?![\[/])([^\s@/\"']+)"
+        ),
+        r"\1" + REDACTED,
+    ),
+    # `net use \\srv\share /user:NAME PASSWORD` (a `*` asks for it; `/option` is none).
+    (
+        re.compile(r"(?=[nN])(?i:\b(net\s+use\b[^\n]*?/user:\S+\s+))(?![/*\[])(\S+)"),
+        r"\1" + REDACTED,
+    ),
+    # HAProxy: `stats auth user:password`, `user NAME insecure-password PASSWORD`.
+    (re.compile(r"(?=s)\b(stats\s+auth\s+[^\s:]+:)(\S+)"), r"\1" + REDACTED),
+    (re.compile(r"(?=i)\b(insecure-password\s+)(\S+)"), r"\1" + REDACTED),
+    # `vault operator init` prints the unseal (or recovery) keys and the root token.
+    (
+        re.compile(
+            r"(?im)^([ \t]*(?:(?:Unseal|Recovery) Key[ \t]+\d+|Initial Root Token)[ \t]*:[ \t]*)"
+            r"(?!\[REDACTED)(\S+)"
+        ),
+        r"\1" + REDACTED,
+    ),
+    # A PuTTY key file's private lines (up to its Private-MAC line; also once a log has
+    # folded the file onto one line).
+    (
+        re.compile(
+            r"(Private-Lines:[ \t]*\d+\s+)[A-Za-z0-9+/=]+(?:\s+(?!Private-)[A-Za-z0-9+/=]+)*"
+        ),
+        r"\1[REDACTED private key]",
+    ),
     # Tools whose password flag names no secret: az login -p, ldap* -w, sqlcmd/bcp -P,
     # openssl -k and -pass/-passin/-passout pass:X.
     (
@@ -213,9 +323,15 @@ RULES: tuple[_Rule, ...] = (
     # A private key in base64 (a kubeconfig's client-key-data, a Kubernetes secret's data).
     (re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{16,}={0,2}"), _b64_private_key),
     (re.compile(r"(?<!\S)(-u|--user)(\s+|=)([^\s:]+):(\S+)"), r"\1\2\3:" + REDACTED),
-    # .netrc
+    # .netrc, and configuration files whose keyword and value a space separates:
+    # ldap.conf / nslcd.conf `bindpw`, slapd.conf `rootpw`, redis.conf `requirepass` and
+    # `masterauth`, keepalived's `auth_pass`. (`password = X` is key=value, below: the `=`
+    # is no value.)
     (
-        re.compile(r"(?im)^([ \t]*(?:machine\s+\S+\s+login\s+\S+\s+)?password\s+)(\S+)"),
+        re.compile(
+            r"(?im)^([ \t]*(?:machine\s+\S+\s+login\s+\S+\s+)?"
+            r"(?:password|bindpw|rootpw|requirepass|masterauth|auth_pass)[ \t]+)(?![=:\[])(\S+)"
+        ),
         r"\1" + REDACTED,
     ),
     # <password>value</password>
