@@ -40,6 +40,11 @@ _SECRET_WORDS = "|".join(
 # Bounded around the secret word (no key name is longer): a token made of secret words
 # repeated (hostile text) would otherwise cost time quadratic in its length.
 _KEY = r"[A-Za-z0-9_.-]{0,64}(?:" + _SECRET_WORDS + r")[A-Za-z0-9_.-]{0,64}"
+# Where a secret word can start (each one's first letter, either case): a rule that begins
+# with this lookahead is only tried there — the regex engine skips to those characters.
+_FIRST_LETTERS = {w.removeprefix("(?<![a-z])")[0] for w in _SECRET_WORDS.split("|")}
+assert all(c.isalpha() for c in _FIRST_LETTERS), _FIRST_LETTERS  # each word starts with one
+_AT_SECRET_WORD = f"(?=[{''.join(sorted(_FIRST_LETTERS | {c.upper() for c in _FIRST_LETTERS}))}])"
 _Rule = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
 
 PRIVATE_KEY: _Rule = (
@@ -142,32 +147,35 @@ def _ops_token(match: re.Match[str]) -> str:
 # detect-secrets' JWT pattern ends lazily before the signature, which, with a guessable
 # header and payload, is the token.
 FIRST: tuple[_Rule, ...] = (
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), "[REDACTED jwt]"),
+    (
+        re.compile(r"(?=e)\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+        "[REDACTED jwt]",
+    ),
     # detect-secrets' Stripe pattern takes 24 characters: today's keys run to 100+, and
     # the rest of the key was left in the text.
-    (re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"), "[REDACTED stripe-key]"),
+    (re.compile(r"(?=[sr])\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"), "[REDACTED stripe-key]"),
     # and its Discord pattern matches inside a bot token, leaving both ends
     (
-        re.compile(r"\b[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}"),
+        re.compile(r"(?=[MNO])\b[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}"),
         "[REDACTED discord-token]",
     ),
 )
 RULES: tuple[_Rule, ...] = (
     (
-        re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}\b"),
+        re.compile(r"(?=A)\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}\b"),
         "[REDACTED aws-key-id]",
     ),
     # Cloud and SaaS tokens detect-secrets 1.5 has no plugin for.
-    (re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), "[REDACTED google-api-key]"),
-    (re.compile(r"\bya29\.[0-9A-Za-z_-]{20,}"), "[REDACTED google-oauth]"),
-    (re.compile(r"\bhv[sbr]\.[A-Za-z0-9_-]{20,}"), "[REDACTED vault-token]"),
-    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}"), "[REDACTED github-token]"),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"), "[REDACTED github-token]"),
-    (re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"), "[REDACTED api-key]"),
+    (re.compile(r"(?=A)\bAIza[0-9A-Za-z_-]{35}"), "[REDACTED google-api-key]"),
+    (re.compile(r"(?=y)\bya29\.[0-9A-Za-z_-]{20,}"), "[REDACTED google-oauth]"),
+    (re.compile(r"(?=h)\bhv[sbr]\.[A-Za-z0-9_-]{20,}"), "[REDACTED vault-token]"),
+    (re.compile(r"(?=g)\bgithub_pat_[A-Za-z0-9_]{22,}"), "[REDACTED github-token]"),
+    (re.compile(r"(?=g)\bgh[pousr]_[A-Za-z0-9]{30,}"), "[REDACTED github-token]"),
+    (re.compile(r"(?=s)\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"), "[REDACTED api-key]"),
     # Slack: bot/user/app tokens, refresh (xoxe.xoxp-, xoxe-) and app-level (xapp-).
-    (re.compile(r"\bxox[abposre](?:\.xox[a-z])?-[A-Za-z0-9-]{10,}"), "[REDACTED slack-token]"),
-    (re.compile(r"\bxapp-\d-[A-Za-z0-9-]{10,}"), "[REDACTED slack-token]"),
-    (re.compile(r"\bHRKU-[A-Za-z0-9_-]{20,}"), "[REDACTED heroku-key]"),
+    (re.compile(r"(?=x)\bxox[abposre](?:\.xox[a-z])?-[A-Za-z0-9-]{10,}"), "[REDACTED slack-token]"),
+    (re.compile(r"(?=x)\bxapp-\d-[A-Za-z0-9-]{10,}"), "[REDACTED slack-token]"),
+    (re.compile(r"(?=H)\bHRKU-[A-Za-z0-9_-]{20,}"), "[REDACTED heroku-key]"),
     # Ops SaaS tokens, one pass: DigitalOcean, Databricks, New Relic, Grafana, Sentry,
     # Pulumi, Doppler.
     (_OPS_TOKENS, _ops_token),
@@ -187,10 +195,10 @@ RULES: tuple[_Rule, ...] = (
         r"\1" + REDACTED,
     ),
     # A Telegram bot token on its own: "<bot id>:<35 characters>".
-    (re.compile(r"\b\d{8,10}:AA[A-Za-z0-9_-]{30,40}\b"), "[REDACTED telegram-token]"),
-    (re.compile(r"\bATATT[A-Za-z0-9_=-]{20,}"), "[REDACTED atlassian-token]"),
-    (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), "[REDACTED npm-token]"),
-    (re.compile(r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"), "[REDACTED shopify-token]"),
+    (re.compile(r"(?=[0-9])\b\d{8,10}:AA[A-Za-z0-9_-]{30,40}\b"), "[REDACTED telegram-token]"),
+    (re.compile(r"(?=A)\bATATT[A-Za-z0-9_=-]{20,}"), "[REDACTED atlassian-token]"),
+    (re.compile(r"(?=n)\bnpm_[A-Za-z0-9]{36}\b"), "[REDACTED npm-token]"),
+    (re.compile(r"(?=s)\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"), "[REDACTED shopify-token]"),
     # user:password@ in any URL (database connection strings included)
     # (the scheme is tried only where one can start: a long token, a hex dump, is not
     # re-scanned from each of its characters)
@@ -203,7 +211,9 @@ RULES: tuple[_Rule, ...] = (
     # Whole headers whose value is a credential.
     (re.compile(r"(?im)^([ \t]*(?:set-)?cookie:[ \t]*).+$"), r"\1" + REDACTED),
     (
-        re.compile(r"(?i)\b(bearer|basic|token|negotiate|digest)(\s+)[A-Za-z0-9._~+/=-]{8,}"),
+        re.compile(
+            r"(?=[bBtTnNdD])(?i:\b(bearer|basic|token|negotiate|digest)(\s+))[A-Za-z0-9._~+/=-]{8,}"
+        ),
         r"\1\2" + REDACTED,
     ),
     # An Authorization header of any other scheme (Splunk, SSWS, sso-key, AWS4-HMAC-...):
@@ -224,21 +234,24 @@ RULES: tuple[_Rule, ...] = (
     ),
     (
         re.compile(
-            r"\b((?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n]*?\s-p)(?!\[)"
+            r"(?=m)\b((?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n]*?\s-p)(?!\[)"
             r"('[^']*'|\"[^\"]*\"|[^\s'\"]+)"
         ),
         r"\1" + REDACTED,
     ),
-    (re.compile(r"\b(sshpass\s+-p\s*)('[^']*'|\"[^\"]*\"|\S+)"), r"\1" + REDACTED),
+    (re.compile(r"(?=s)\b(sshpass\s+-p\s*)('[^']*'|\"[^\"]*\"|\S+)"), r"\1" + REDACTED),
     # Registry logins (`docker login -u ci -p X`) and redis-cli's `-a X`.
     (
         re.compile(
-            r"\b((?:docker|podman|nerdctl|buildah|skopeo|oras|helm(?:\s+registry)?)\s+login\b"
+            r"(?=[dpnbsoh])\b((?:docker|podman|nerdctl|buildah|skopeo|oras|helm(?:\s+registry)?)\s+login\b"
             r"[^\n]*?\s-p\s*)(?!\[)('[^']*'|\"[^\"]*\"|\S+)"
         ),
         r"\1" + REDACTED,
     ),
-    (re.compile(r"\b(redis-cli\b[^\n]*?\s-a\s*)(?!\[)('[^']*'|\"[^\"]*\"|\S+)"), r"\1" + REDACTED),
+    (
+        re.compile(r"(?=r)\b(redis-cli\b[^\n]*?\s-a\s*)(?!\[)('[^']*'|\"[^\"]*\"|\S+)"),
+        r"\1" + REDACTED,
+    ),
     # `redis-cli AUTH [user] password`: the rest of the command.
     (re.compile(r"(?=r)\b(redis-cli\b[^\n]*?\s(?i:auth)\s+)(?!\[)[^\n;|&]+"), r"\1" + REDACTED),
     # Tools whose `-p`/`-P` is the password: the MongoDB shell and tools, PsExec, ipmitool.
@@ -293,23 +306,23 @@ RULES: tuple[_Rule, ...] = (
     # openssl -k and -pass/-passin/-passout pass:X.
     (
         re.compile(
-            r"\b((?:az\s+login|ldap(?:search|modify|add|delete|whoami|passwd|compare)|sqlcmd|bcp|osql)"
+            r"(?=[alsbo])\b((?:az\s+login|ldap(?:search|modify|add|delete|whoami|passwd|compare)|sqlcmd|bcp|osql)"
             r"\b[^\n]*?\s(?:-p|-w|-P)\s*)(?!\[)('[^']*'|\"[^\"]*\"|\S+)"
         ),
         r"\1" + REDACTED,
     ),
     (
         re.compile(
-            r"\b(openssl\b[^\n]*?\s(?:-k\s+|-pass(?:in|out)?\s+(?:pass|env|file):))(?!\[)(\S+)"
+            r"(?=o)\b(openssl\b[^\n]*?\s(?:-k\s+|-pass(?:in|out)?\s+(?:pass|env|file):))(?!\[)(\S+)"
         ),
         r"\1" + REDACTED,
     ),
     # smbclient -U user%password; positional passwords: htpasswd -b file user PW,
     # rabbitmqctl add_user|change_password user PW.
     (re.compile(r"(?<!\S)(-U\s*[^\s%]+%)(\S+)"), r"\1" + REDACTED),
-    (re.compile(r"\b(htpasswd\s+-[a-zA-Z]*b[a-zA-Z]*\s+\S+\s+\S+\s+)(\S+)"), r"\1" + REDACTED),
+    (re.compile(r"(?=h)\b(htpasswd\s+-[a-zA-Z]*b[a-zA-Z]*\s+\S+\s+\S+\s+)(\S+)"), r"\1" + REDACTED),
     (
-        re.compile(r"\b(rabbitmqctl\s+(?:add_user|change_password)\s+\S+\s+)(\S+)"),
+        re.compile(r"(?=r)\b(rabbitmqctl\s+(?:add_user|change_password)\s+\S+\s+)(\S+)"),
         r"\1" + REDACTED,
     ),
     # A YAML block scalar under a secret key: `password: |` and its indented lines.
@@ -341,20 +354,21 @@ RULES: tuple[_Rule, ...] = (
     ),
     # <add key="ApiKey" value="..."/>
     (
-        re.compile(r"(?i)(\bkey\s*=\s*\"" + _KEY + r"\"\s+value\s*=\s*)\"[^\"]*\""),
+        re.compile(r"(?=[kK])(?i:(\bkey\s*=\s*\"" + _KEY + r"\"\s+value\s*=\s*))\"[^\"]*\""),
         r'\1"' + REDACTED + '"',
     ),
     # key=value, key: value, "key": "value", \"key\": \"value\" where the key names a secret.
-    # Tried only where a key can start (not inside a word): the same matches, without
-    # re-scanning each long token from every one of its characters.
+    # Matched from the secret word on (what comes before it in the key is kept as it is),
+    # and tried only where one can start: 5x faster than from every character of a log.
     (
         re.compile(
-            r"(?i)(?<![A-Za-z0-9_.\\-])((?:\\*[\"'])?"
-            + _KEY
-            + r"(?:\\*[\"'])?)(\s*[=:]\s*)(?!\[REDACTED)"
+            _AT_SECRET_WORD
+            + r"(?i:((?:"
+            + _SECRET_WORDS
+            + r")[A-Za-z0-9_.-]{0,64}(?:\\*[\"'])?)(\s*[=:]\s*)(?!\[REDACTED)"
             r"(\\+\"(?:(?!\\+\").)*\\+\"|\"[^\"]*\"|'[^']*'"
             # bare: up to a space, a separator, or an `&` that starts the next `name=`
-            r"|(?:[^\s,;&\"'}<]|&(?![A-Za-z_][A-Za-z0-9_.-]*=))+)"
+            r"|(?:[^\s,;&\"'}<]|&(?![A-Za-z_][A-Za-z0-9_.-]*=))+))"
         ),
         r"\1\2" + REDACTED,
     ),
