@@ -135,7 +135,7 @@ def _notification(platform: str, body: bytes, query: dict[str, str]) -> dict[str
 
 
 @pytest.mark.parametrize(("platform", "ending"), [("rundeck", "succeeded"), ("awx", "successful"),
-                                                  ("rundeck", "aborted")])  # fmt: skip
+                                                  ("rundeck", "aborted"), ("rundeck", "skipped")])  # fmt: skip
 def test_a_platform_notification_wakes_the_execution(
     tmp_path: Path, platform: str, ending: str
 ) -> None:
@@ -173,7 +173,10 @@ def test_a_platform_notification_wakes_the_execution(
             alert = fire(stack, DISK_ALARM, "disk_used_percent")
             launched(stack, alert)
             _wait_until_waiting(stack, alert.execution_name)
-            if ending != "aborted":  # the job fixed it
+            skipped = ending == "skipped"
+            if skipped:  # the host is no node of Rundeck's project: "succeeded", on none
+                app.nodes, ending = set(), "succeeded"  # type: ignore[union-attr]
+            elif ending != "aborted":  # the job fixed it
                 cw.set_alarm_state(AlarmName=DISK_ALARM, StateValue="OK", StateReason="freed")
             # The job ends on the platform, which says so on the webhook URL.
             if platform == "rundeck":
@@ -195,6 +198,9 @@ def test_a_platform_notification_wakes_the_execution(
             if ending == "aborted":  # cancelled by someone on the platform: to a human
                 assert poll["state"] == "cancelled" and states[-1] == "HandedToHumans"
                 assert "Escalate" in states and done.status is AlertStatus.OPEN
+            elif skipped:  # "succeeded" on none of the hosts named: not a success
+                assert poll["state"] == "failed" and "ran on 0 of 1 hosts" in poll["detail"]
+                assert states[-1] == "HandedToHumans" and done.status is AlertStatus.OPEN
             else:
                 assert done.status is AlertStatus.RESOLVED and states[-1] == "VerifyFix"
                 assert poll["state"] == "succeeded"

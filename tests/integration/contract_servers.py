@@ -125,6 +125,10 @@ class GenericJobApi(App):
 
 
 class RundeckApi(App):
+    """Rundeck API v41. A run's `filter` (`name: a,b`) selects the project's nodes it
+    names; a name that is no node is skipped without a word. A finished execution lists
+    where it ran (`successfulNodes`, `failedNodes`). `nodes` None: every name is a node."""
+
     auth_header = "X-Rundeck-Auth-Token"
     auth_value = "secret-token"
     routes = [
@@ -137,6 +141,11 @@ class RundeckApi(App):
     def __init__(self) -> None:
         super().__init__()
         self.executions: dict[int, dict[str, Any]] = {}
+        self.nodes: set[str] | None = None
+
+    def _ran_on(self, ex: dict[str, Any]) -> list[str]:
+        named = str(ex.get("filter") or "").removeprefix("name:").strip()
+        return [n for n in named.split(",") if n and (self.nodes is None or n in self.nodes)]
 
     def run(self, body: Any, job: str, query: str = "") -> Response:
         if job != "3b4c5d6e-0000-4000-8000-000000000001":
@@ -155,11 +164,13 @@ class RundeckApi(App):
 
     def execution(self, body: Any, exec_id: str, query: str = "") -> Response:
         ex = self.executions.get(int(exec_id))
-        return (
-            json_response(200, ex)
-            if ex
-            else json_response(404, {"error": True, "message": "Execution not found"})
-        )
+        if not ex:
+            return json_response(404, {"error": True, "message": "Execution not found"})
+        if ex["status"] != "running" and "successfulNodes" not in ex:
+            ran = self._ran_on(ex)
+            ok = ex["status"] == "succeeded"
+            ex = ex | {"successfulNodes": ran if ok else [], "failedNodes": [] if ok else ran}
+        return json_response(200, ex)
 
     def output(self, body: Any, exec_id: str, query: str = "") -> Response:
         ex = self.executions.get(int(exec_id))

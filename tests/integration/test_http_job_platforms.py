@@ -306,3 +306,33 @@ def test_an_awx_launch_whose_limit_is_ignored_anyway_is_cancelled_at_once(
     with pytest.raises(JobPlatformRejected, match=r"ignored limit .*job 500 cancelled at once"):
         platform.launch(REQUEST)
     assert app.jobs[500]["limit"] == "" and app.jobs[500]["status"] == "canceled"
+
+
+def test_rundeck_success_is_held_to_the_hosts_the_launch_named(
+    rundeck: tuple[RundeckPlatform, RundeckApi],
+) -> None:
+    """Rundeck runs a job on the nodes its filter matches and succeeds: a host it does not
+    know as a node (not yet in the EC2 node source's cache, or named by its Name tag) is
+    skipped without a word — not a fix on that host."""
+    platform, app = rundeck
+    two = REQUEST.model_copy(update={"targets": {"InstanceId": ["i-0aaaaaaa", "i-0bbbbbbb"]}})
+    app.nodes = {"i-0aaaaaaa"}
+    ref = platform.launch(two)
+    assert ref.hosts == ("i-0aaaaaaa", "i-0bbbbbbb")
+    [ex] = app.executions.values()
+    ex["status"] = "succeeded"
+    status = platform.status(ref)
+    assert status.state is JobState.FAILED
+    assert "ran on 1 of 2 hosts; not on i-0bbbbbbb" in status.detail
+    app.nodes = None  # both are nodes: a success
+    assert platform.status(ref).state is JobState.SUCCEEDED
+    ex["successfulNodes"] = ["i-0aaaaaaa", "i-0bbbbbbb", "rundeck-server"]  # ran elsewhere too
+    status = platform.status(ref)
+    assert status.state is JobState.FAILED and "did not name: rundeck-server" in status.detail
+    # A reference without its hosts (an execution state from before they were kept) and a
+    # Rundeck that does not list nodes: not held, as before.
+    assert platform.status(ref.model_copy(update={"hosts": ()})).state is JobState.SUCCEEDED
+    del ex["successfulNodes"]
+    ex["status"] = "succeeded"
+    app.nodes = set()
+    assert platform.status(ref).state is JobState.FAILED  # the server lists none: ran nowhere

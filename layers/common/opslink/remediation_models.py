@@ -126,6 +126,9 @@ class JobRef(_Frozen):
     launched_at: datetime
     account: str = ""  # where the job runs, as its request said: followed and cancelled there
     region: str = ""
+    # The hosts the launch named: a platform that reports where a job ran (Rundeck's
+    # nodes) is held to them — a job that ran elsewhere or skipped one did not succeed.
+    hosts: tuple[str, ...] = ()
 
 
 class JobStatus(_Frozen):

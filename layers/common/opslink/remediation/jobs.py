@@ -204,6 +204,7 @@ def job_ref(req: TaskRequest) -> JobRef:
     if req.job is None:
         raise InvalidTaskInput(f"remediation task input: 'job' is missing for {req.action}")
     return JobRef(platform=req.job.platform, job_id=req.job.job_id, launched_at=req.job.launched_at,
+                  hosts=tuple(req.job.targets.get("InstanceId", ())),
                   **req.alert.job_location())  # fmt: skip
 
 

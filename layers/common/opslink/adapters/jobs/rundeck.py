@@ -6,6 +6,7 @@ options, targets a node filter. Token in the X-Rundeck-Auth-Token header.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from opslink.adapters.http_client import HttpClient
@@ -64,6 +65,7 @@ class RundeckPlatform:
             platform=self.name,
             job_id=str(field(doc, "id", "Rundeck")),
             launched_at=utcnow(),
+            hosts=hosts,
         )
 
     def status(self, ref: JobRef) -> JobStatus:
@@ -74,11 +76,17 @@ class RundeckPlatform:
         if raw not in _STATES:
             raise JobPlatformRejected(f"Rundeck: execution {ref.job_id} has unknown status {raw!r}")
         failed = doc.get("failedNodes") or []
+        state, detail = (
+            _STATES[raw],
+            f"failed nodes: {', '.join(map(str, failed))}" if failed else "",
+        )
+        if state is JobState.SUCCEEDED and (elsewhere := _not_as_named(ref, doc)):
+            state, detail = JobState.FAILED, elsewhere
         # Rundeck's execution: "date-started"/"date-ended" {"unixtime": ms, "date": ISO}.
         started, ended = doc.get("date-started") or {}, doc.get("date-ended") or {}
         return JobStatus(
-            state=_STATES[raw],
-            detail=f"failed nodes: {', '.join(map(str, failed))}" if failed else "",
+            state=state,
+            detail=detail,
             duration_seconds=duration(started.get("unixtime"), ended.get("unixtime"))
             if isinstance(started, dict) and isinstance(ended, dict)
             else None,
@@ -115,3 +123,27 @@ class RundeckPlatform:
             raise JobPlatformRejected(
                 f"Rundeck: abort of execution {ref.job_id} failed: {doc.get('abort', {}).get('reason', '')}"
             )
+
+
+def _not_as_named(ref: JobRef, doc: dict[str, Any]) -> str:
+    """Why a succeeded execution did not do what OpsLink asked ("" when it did): Rundeck
+    runs a job on the nodes its filter matches and succeeds — a host its node source does
+    not know (yet, or named otherwise than by instance id) is skipped without a word. Held
+    to the hosts the launch named where Rundeck lists the nodes (`successfulNodes`)."""
+    ran = doc.get("successfulNodes")
+    if not ref.hosts or not isinstance(ran, list):
+        return ""
+    skipped = [h for h in ref.hosts if h not in ran]
+    beyond = [str(n) for n in ran if n not in ref.hosts]
+    if beyond:  # the filter named exact hosts: only a job that runs elsewhere gets here
+        return (
+            f"Rundeck reported success on nodes OpsLink did not name: {', '.join(beyond)} "
+            "(check the job's node dispatch and workflow steps)"
+        )
+    if skipped:
+        return (
+            f"Rundeck reported success but ran on {len(ref.hosts) - len(skipped)} of "
+            f"{len(ref.hosts)} hosts; not on {', '.join(skipped)} (is each host a node of "
+            "the project, named by its instance id?)"
+        )
+    return ""
