@@ -336,3 +336,28 @@ def test_rundeck_success_is_held_to_the_hosts_the_launch_named(
     ex["status"] = "succeeded"
     app.nodes = set()
     assert platform.status(ref).state is JobState.FAILED  # the server lists none: ran nowhere
+
+
+def test_awx_success_is_held_to_the_hosts_the_launch_named(
+    awx: tuple[AwxPlatform, AwxApi],
+) -> None:
+    """A limit naming a host the inventory lacks is skipped ("skipping: no hosts matched")
+    and the job succeeds; the playbook's stats say how many hosts it reached."""
+    platform, app = awx
+    two = REQUEST.model_copy(update={"targets": {"InstanceId": ["i-0aaaaaaa", "i-0bbbbbbb"]}})
+    app.inventory = {"i-0bbbbbbb"}
+    ref = platform.launch(two)
+    assert ref.hosts == ("i-0aaaaaaa", "i-0bbbbbbb")
+    job = app.jobs[int(ref.job_id)]
+    job["status"] = "successful"
+    status = platform.status(ref)
+    assert status.state is JobState.FAILED
+    assert "reached 1 of 2 hosts" in status.detail
+    app.inventory = None
+    assert platform.status(ref).state is JobState.SUCCEEDED
+    # AWX has not processed the job's events yet, or is too old to count: not held.
+    app.inventory = set()
+    job |= {"event_processing_finished": False, "host_status_counts": {}}
+    assert platform.status(ref).state is JobState.SUCCEEDED
+    job |= {"event_processing_finished": True}
+    assert "reached 0 of 2 hosts" in platform.status(ref).detail

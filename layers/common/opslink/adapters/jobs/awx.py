@@ -13,6 +13,8 @@ Variables on the playbook's defaults. So a template is checked before each launc
 
 from __future__ import annotations
 
+from typing import Any
+
 from opslink.adapters.http_client import HttpClient
 from opslink.adapters.jobs.fields import duration, field
 from opslink.clock import utcnow
@@ -79,7 +81,7 @@ class AwxPlatform:
                 f"AWX: job template {template} ignored {', '.join(sorted(map(str, ignored)))} "
                 f"of the launch ({self._stopped(job)}): {_PROMPTS_NEEDED}"
             )
-        return JobRef(platform=self.name, job_id=str(job), launched_at=utcnow())
+        return JobRef(platform=self.name, job_id=str(job), launched_at=utcnow(), hosts=hosts)
 
     def check_template(self, template: int) -> None:
         """Refuse a template that would ignore the limit or the variables (before any job
@@ -111,10 +113,12 @@ class AwxPlatform:
         raw = field(doc, "status", "AWX", str)
         if raw not in _STATES:
             raise JobPlatformRejected(f"AWX: job {ref.job_id} has unknown status {raw!r}")
-        explanation = str(doc.get("job_explanation") or "")[:500]
+        state, detail = _STATES[raw], str(doc.get("job_explanation") or "")[:500]
+        if state is JobState.SUCCEEDED and (short := _hosts_short(ref, doc)):
+            state, detail = JobState.FAILED, short
         return JobStatus(
-            state=_STATES[raw],
-            detail=explanation,
+            state=state,
+            detail=detail,
             duration_seconds=duration(doc.get("started"), doc.get("finished")),  # AWX's own
         )
 
@@ -135,3 +139,23 @@ class AwxPlatform:
             what=f"cancel job {ref.job_id}",
             expect="none",
         )
+
+
+def _hosts_short(ref: JobRef, doc: dict[str, Any]) -> str:
+    """Why a successful job did not do what OpsLink asked ("" when it did, or AWX does not
+    say yet): a limit naming a host the inventory lacks is skipped ("no hosts matched")
+    and the job succeeds. The playbook's stats (`host_status_counts`, hosts per outcome,
+    once AWX has processed the job's events) count the hosts it reached."""
+    counts = doc.get("host_status_counts")
+    if not ref.hosts or doc.get("event_processing_finished") is not True:
+        return ""
+    if not isinstance(counts, dict):
+        return ""
+    reached = sum(n for n in counts.values() if isinstance(n, int) and not isinstance(n, bool))
+    if reached >= len(ref.hosts):
+        return ""
+    return (
+        f"AWX reported success but the playbook reached {reached} of {len(ref.hosts)} hosts "
+        f"({', '.join(ref.hosts)}): is each host in the template's inventory, named by its "
+        "instance id?"
+    )
