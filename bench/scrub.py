@@ -98,6 +98,10 @@ HOSTILE = {
     "a secret word repeated": "password" * 2_500,
     "backslashes": "\\" * 20_000,
     "'key=' pairs": "x=1 " * 5_000,
+    # each one decoded and scrubbed as JSON (base64 of '{"password": "xxxxxx"}')
+    "base64 JSON tokens": "eyJwYXNzd29yZCI6ICJ4eHh4eHgifQ== " * 600,
+    # each a private key's end with its body before it, walked back line by line
+    "END lines after base64 lines": ("QUJDRA==\n" * 40 + "-----END PRIVATE KEY-----\n") * 50,
 }
 
 

@@ -440,6 +440,16 @@ SHAPES: list[tuple[str, str, str]] = [
         "k3Lm9Np2Qr4St6Uv8Wx0Yz1Ab3Cd5Ef7Gh9Ij1Kl3Mn5",
     ),
     (
+        "Docker config, base64 (a pull secret's .dockerconfigjson)",
+        "  .dockerconfigjson: eyJhdXRocyI6IHsicmVnaXN0cnkuZXhhbXBsZS5jb20iOiB7ImF1dGgiOiAiWkdWd2JHOTVPa1J2WTJzemNrTm1aeTFRZHc9PSJ9fX0=",
+        "eyJhdXRocyI6IHsicmVnaXN0cnkuZXhhbXBsZS5jb20iOiB7ImF1dGgiOiAiWkdWd2JHOTVPa1J2WTJzemNrTm1aeTFRZHc9PSJ9fX0=",
+    ),
+    (
+        "Kubernetes secret value, base64 of JSON",
+        "data:\n  config.json: ewogICJkYiI6IHsiaG9zdCI6ICJvcmRlcnMtZGIiLCAicGFzc3dvcmQiOiAiSzhzSnMwbi1QdyJ9Cn0=",
+        "ewogICJkYiI6IHsiaG9zdCI6ICJvcmRlcnMtZGIiLCAicGFzc3dvcmQiOiAiSzhzSnMwbi1QdyJ9Cn0=",
+    ),
+    (
         "PuTTY private key",
         "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nPrivate-Lines: 1\n"
         "AAAAIPuTTyPr1vateK3yMaterialK3Lm9Np2Qr4St6Uv8Wx0\nPrivate-MAC: 5f3a9c",
@@ -473,4 +483,5 @@ FALSE_POSITIVES: list[str] = [
     "Authorization failed for user bob; authorization: pending review",
     "net use Z: \\\\srv\\share /user:bob * /persistent:no",
     "TLSPSKIdentity=psk-checkout-01 key-rotation scheduled",
+    "config.json: eyJzZXJ2aWNlIjogImNoZWNrb3V0IiwgInJlcGxpY2FzIjogMywgInJlZ2lvbiI6ICJldS13ZXN0LTEifQ==",
 ]

@@ -289,3 +289,50 @@ def test_a_coloured_job_output_reaches_the_hand_over_as_plain_text(
     text = json.dumps(ticket.model_dump(mode="json"))
     assert "fatal: [web-1]: FAILED!" in text and "WARNING: unit checkout not found" in text
     assert "\\u001b" not in text and "\\u0000" not in text
+
+
+# Long secrets of the corpus: a cut leaving a part of one is what the next test looks for.
+LONG = [(label, text, secret) for label, text, secret in SHAPES if len(secret) >= 20]
+
+
+@pytest.mark.parametrize(("label", "text", "secret"), LONG, ids=[s[0] for s in LONG])
+def test_a_job_output_cut_anywhere_keeps_no_part_of_a_secret(
+    label: str, text: str, secret: str, tmp_path: Any
+) -> None:
+    """Job platforms hand over the last 20 KB of an output; a cut inside a line could
+    leave the second half of a secret no rule recognises any more (the end of a key, a
+    password without its `password=`). Cut at every character of the shape, what reaches
+    the scrubber holds no 12-character piece of the secret."""
+    from opslink.adapters.jobs.fields import tail
+    from opslink.adapters.jobs.local_shell import _tail
+
+    output = f"starting fix\n{text}\ndone: 0 errors\n"
+    end = len("done: 0 errors\n")
+    pieces = {secret[i : i + 12] for i in range(len(secret) - 11)}
+    log = tmp_path / "stdout"
+    log.write_text(output)
+    for limit in range(end, len(output)):
+        for cut in (tail(output, limit), _tail(log, limit)[0]):
+            shown = scrub(cut)
+            assert not any(p in shown for p in pieces), (limit, shown)
+
+
+def test_a_private_key_whose_begin_line_was_cut_off_is_still_redacted() -> None:
+    body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\nAb==\n"
+    shown = scrub(f"{body}-----END RSA PRIVATE KEY-----\nrestarted checkout")
+    assert "MIIE" not in shown and "BKcw" not in shown and "restarted checkout" in shown
+
+
+@pytest.mark.parametrize(("label", "text", "secret"), LONG, ids=[s[0] for s in LONG])
+def test_an_answer_cut_to_its_start_keeps_no_part_of_a_secret(
+    label: str, text: str, secret: str
+) -> None:
+    """Error bodies and job details are kept to their first characters: scrubbed before
+    the cut, never a secret's first half a rule no longer recognises."""
+    from opslink.scrub import scrub_excerpt
+
+    answer = f"request failed: {text} (see logs)"
+    pieces = {secret[i : i + 12] for i in range(len(secret) - 11)}
+    for limit in range(len("request failed: "), len(answer)):
+        shown = scrub_excerpt(answer, limit)
+        assert len(shown) <= limit and not any(p in shown for p in pieces), (limit, shown)

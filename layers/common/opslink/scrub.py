@@ -29,11 +29,15 @@ Three layers, applied in order (the third's rules: scrub_rules.py):
    an Authorization header of any scheme, webhook URLs whose path is the credential: Discord, Teams, Slack workflows,
    Zapier, PagerDuty) and a 40-character AWS secret key standing alone. A JWT, a Stripe key and a Discord bot
    token are redacted whole before layer 2, whose patterns stop short or match inside.
+   Base64 of a JSON document (a Docker config's `auths`, a key file passed encoded) is
+   decoded and redacted whole when what it says holds a secret.
 Each rule runs line by line and once more across line breaks, so a secret wrapped over
 two lines (a terminal's or a log shipper's wrap) is caught too."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import threading
 
@@ -97,7 +101,50 @@ def _apply(text: str) -> str:
         text = pattern.sub("[REDACTED token]", text)
     for pattern, replacement in RULES:
         text = pattern.sub(replacement, text)
+    text = _B64_JSON.sub(_b64_json, text)
     return AWS_SECRET.sub(_aws_secret, text)
+
+
+# Base64 of a JSON document ('{"' or '{' and a line break): a Docker config's `auths`
+# (a registry pull secret's `.dockerconfigjson`), a service-account key passed as
+# GOOGLE_CREDENTIALS, a Kubernetes secret's value. Its credentials hide in the encoding:
+# decoded, and redacted whole when the decoded text holds a secret.
+_B64_JSON = re.compile(r"(?=e)\be[wy][A-Za-z0-9+/]{22,}={0,2}")
+
+
+def _b64_json(match: re.Match[str]) -> str:
+    token = match.group(0)
+    try:
+        decoded = base64.b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
+    except (binascii.Error, ValueError):  # not base64 of UTF-8 text: a token of its own
+        return token
+    return "[REDACTED base64 credentials]" if _apply(decoded) != decoded else token
+
+
+# A private key's base64 lines before its END line (a PuTTY key's: before its MAC line),
+# without their BEGIN line: a block whose start an excerpt of the output cut off (a
+# whole block is redacted above). Found from the END line back, line by line: linear.
+_KEY_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|Private-MAC:")
+_B64_LINE = re.compile(r"[A-Za-z0-9+/=]+[ \t]*\r?")
+
+
+def _key_bodies_before_end(text: str) -> str:
+    parts: list[str] = []
+    done = 0
+    for end in _KEY_END.finditer(text):
+        at = end.start()
+        if at == 0 or text[at - 1] != "\n" or at <= done:
+            continue
+        top = at  # the start of the lowest line not (yet) known to be key material
+        while top > done:
+            start = text.rfind("\n", done, top - 1) + 1 or done
+            if not _B64_LINE.fullmatch(text, start, top - 1):
+                break
+            top = start
+        if top < at:
+            parts += [text[done:top], "[REDACTED private key]\n"]
+            done = at
+    return "".join(parts) + text[done:] if parts else text
 
 
 # The end of one line and the start of the next: the two halves of a wrapped token.
@@ -142,6 +189,16 @@ def scrub(text: str | None) -> str:
         if value in text:
             text = text.replace(value, REDACTED)
     text = PRIVATE_KEY[0].sub(str(PRIVATE_KEY[1]), text)
+    text = _key_bodies_before_end(text)
     if "\n" in text:
         text = _unwrap(text)
     return _apply(text)
+
+
+def scrub_excerpt(text: str | None, limit: int) -> str:
+    """The start of `text`, at most `limit` characters, scrubbed. Scrubbed before it is
+    cut: a cut through a secret leaves a part no rule recognises (a key's first half)."""
+    text = text or ""
+    if len(text) <= limit:
+        return scrub(text)
+    return scrub(text[: limit + 1024])[:limit]

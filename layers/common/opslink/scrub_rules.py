@@ -289,7 +289,7 @@ RULES: tuple[_Rule, ...] = (
     # `vault operator init` prints the unseal (or recovery) keys and the root token.
     (
         re.compile(
-            r"(?im)^([ \t]*(?:(?:Unseal|Recovery) Key[ \t]+\d+|Initial Root Token)[ \t]*:[ \t]*)"
+            r"(?=[uUrRiI])(?i:\b((?:Unseal|Recovery) Key[ \t]+\d+|Initial Root Token)[ \t]*:[ \t]*)"
             r"(?!\[REDACTED)(\S+)"
         ),
         r"\1" + REDACTED,

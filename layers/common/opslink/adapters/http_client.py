@@ -39,7 +39,7 @@ from opslink.errors import (
     RetryableError,
 )
 from opslink.observability import subsegment
-from opslink.scrub import scrub
+from opslink.scrub import scrub_excerpt
 
 DEFAULT_TIMEOUT = (3.05, 15.0)  # connect, read
 MOVED = (301, 302, 307, 308)
@@ -270,7 +270,7 @@ class HttpClient:
             raise self._answered(resp, f"{label}: answered {code} after retries", retryable=True)
         if code < 400:
             return resp
-        said = f": {scrub(resp.text[:200])}"
+        said = f": {scrub_excerpt(resp.text, 200)}"
         if code == 401:
             raise self._answered(resp, f"{label}: authentication refused (401)")
         if code == 403:  # rights or rules (a ServiceNow data policy); never throttling
@@ -288,7 +288,7 @@ class HttpClient:
         exc = (self.retryable if retryable else self.rejected)(f"{self.system}: {what}")
         if isinstance(exc, RetryableError):
             exc.status = resp.status_code
-            exc.answer = scrub(resp.text[:4000])
+            exc.answer = scrub_excerpt(resp.text, 4000)
         return exc
 
     def _decode(
@@ -303,5 +303,5 @@ class HttpClient:
         except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
             raise self.rejected(
                 f"{self.system}: {what or f'{method} {path}'}: response is not JSON: "
-                f"{scrub(resp.text[:120])!r}"
+                f"{scrub_excerpt(resp.text, 120)!r}"
             ) from None

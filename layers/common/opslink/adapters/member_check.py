@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from opslink.adapters.aws import error_code
 from opslink.errors import ConfigurationError, RetryableError
 from opslink.ports import MemberAccess
+from opslink.scrub import scrub_excerpt
 
 # forwarder.yaml names its rules so that the member role may read exactly these.
 FORWARDER_RULES = ("opslink-forward-alarms", "opslink-forward-run-command-ends")
@@ -49,7 +50,7 @@ def check_member_account(
         except (BotoCoreError, ClientError) as exc:
             code = error_code(exc) or type(exc).__name__
             said = exc.response["Error"].get("Message", "") if isinstance(exc, ClientError) else ""
-            rows.append(_row(f"{check} ({where})", "fail", f"{code}: {(said or str(exc))[:400]}",
+            rows.append(_row(f"{check} ({where})", "fail", f"{code}: {scrub_excerpt(said or str(exc), 400)}",
                              fix))  # fmt: skip
         else:
             rows.append(_row(f"{check} ({where})", "pass", evidence))

@@ -32,7 +32,7 @@ from opslink.remediation.poll_schedule import Expected, describe, expected, wait
 from opslink.remediation.resources import resource_of
 from opslink.remediation_input import RemediationInput
 from opslink.remediation_models import JobRef, JobRequest, JobState, JobStatus
-from opslink.scrub import scrub
+from opslink.scrub import scrub, scrub_excerpt
 
 logger = Logger(child=True)
 
@@ -254,7 +254,7 @@ def _poll(deps: RemediateDeps, req: TaskRequest, status: JobStatus | None = None
         attempt=attempt,
         state=status.state.value,
         exit_code=status.exit_code,
-        detail=scrub(status.detail)[:500],  # execution state: no secret
+        detail=scrub_excerpt(status.detail, 500),  # execution state: no secret
         elapsed_seconds=int(elapsed),
         timed_out=(not status.state.finished) and remaining <= 0,
         wait_seconds=_next_wait(deps, elapsed, attempt, plan, remaining),

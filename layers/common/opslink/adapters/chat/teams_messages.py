@@ -25,6 +25,7 @@ from opslink.adapters.chat.teams_cards import (
     outcome_card,
     request_card,
 )
+from opslink.scrub import scrub_excerpt
 
 LOGIN_URL = "https://login.microsoftonline.com/"
 SERVICE_URL = "https://smba.trafficmanager.net/teams/"
@@ -115,7 +116,9 @@ class TeamsApprovalMessages:
         if reply.status_code == 401:
             self._token = ("", 0.0)  # signed in again next time
         if reply.status_code >= 300:
-            raise ChatError(f"Teams {what}: HTTP {reply.status_code} {reply.text[:200]}")
+            raise ChatError(
+                f"Teams {what}: HTTP {reply.status_code} {scrub_excerpt(reply.text, 200)}"
+            )
         try:
             doc = reply.json() if reply.content else {}
         except ValueError:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from opslink.adapters.http_client import HttpClient
-from opslink.adapters.jobs.fields import duration, field
+from opslink.adapters.jobs.fields import duration, field, tail
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformError, JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
@@ -113,7 +113,7 @@ class AwxPlatform:
         raw = field(doc, "status", "AWX", str)
         if raw not in _STATES:
             raise JobPlatformRejected(f"AWX: job {ref.job_id} has unknown status {raw!r}")
-        state, detail = _STATES[raw], str(doc.get("job_explanation") or "")[:500]
+        state, detail = _STATES[raw], str(doc.get("job_explanation") or "")[:4000]
         if state is JobState.SUCCEEDED and (short := _hosts_short(ref, doc)):
             state, detail = JobState.FAILED, short
         return JobStatus(
@@ -130,7 +130,7 @@ class AwxPlatform:
             what=f"stdout of job {ref.job_id}",
             expect="text",
         )
-        return JobOutput(stdout=str(text)[-limit:], truncated=len(str(text)) > limit)
+        return JobOutput(stdout=tail(str(text), limit), truncated=len(str(text)) > limit)
 
     def cancel(self, ref: JobRef) -> None:
         self.http.request(

@@ -3,6 +3,7 @@ JobPlatformRejected naming it (never a KeyError deep in an adapter)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,3 +45,28 @@ def duration(started: Any, ended: Any) -> float | None:
     if start is None or end is None or end < start:
         return None
     return round(end - start, 3)
+
+
+def tail(text: str, limit: int) -> str:
+    """The last `limit` characters of a job's output, from a line's start. Cut in the
+    middle, a line can hold the second half of a secret that no rule recognises any more
+    (the end of a key, a password without its `password=`): the partial line is left out
+    (without a line break in the tail, up to the first space; a single longer token, all
+    of it)."""
+    if len(text) <= limit:
+        return text
+    cut = text[-limit:]
+    if text[-limit - 1] == "\n":
+        return cut
+    at = cut.find("\n")
+    if at == -1:
+        space = re.search(r"\s", cut)
+        return cut[space.end() :] if space else ""
+    return cut[at + 1 :]
+
+
+def head(text: str) -> str:
+    """Output a platform cut at its end (SSM's 24,000 inline characters): its last,
+    partial line left out, for the same reason as in `tail`."""
+    at = text.rfind("\n")
+    return text[: at + 1] if at != -1 else ""

@@ -14,7 +14,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from opslink.adapters.http_client import HttpClient
-from opslink.adapters.jobs.fields import duration, field
+from opslink.adapters.jobs.fields import duration, field, tail
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
@@ -62,7 +62,7 @@ class HttpJobApiPlatform:
         return JobStatus(
             state=state,
             exit_code=code if isinstance(code, int) else None,
-            detail=str(doc.get("detail", ""))[:500],
+            detail=str(doc.get("detail", ""))[:4000],  # scrubbed, then cut, by the caller
             duration_seconds=duration(doc.get("started_at"), doc.get("finished_at")),
         )
 
@@ -73,8 +73,8 @@ class HttpJobApiPlatform:
         out = str(field(doc, "stdout", "job API", str))
         err = str(doc.get("stderr") or "")
         return JobOutput(
-            stdout=out[-limit:],
-            stderr=err[-limit:],
+            stdout=tail(out, limit),
+            stderr=tail(err, limit),
             truncated=bool(doc.get("truncated")) or len(out) > limit,
         )
 

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 import opslink
-from opslink.adapters.jobs.fields import duration
+from opslink.adapters.jobs.fields import duration, tail
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
@@ -73,10 +73,11 @@ def _tail(path: Path, limit: int) -> tuple[str, bool]:
         return "", False
     size = path.stat().st_size
     with path.open("rb") as fh:
-        if size > limit:
-            fh.seek(size - limit)
+        if size > limit:  # one character more: whether the cut falls at a line's start
+            fh.seek(size - limit - 1)
         data = fh.read()
-    return data.decode("utf-8", errors="replace"), size > limit
+    text = data.decode("utf-8", errors="replace")
+    return (tail(text, len(text) - 1) if size > limit else text), size > limit
 
 
 def _alive(pid: int) -> bool:

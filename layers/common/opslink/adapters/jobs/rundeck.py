@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from opslink.adapters.http_client import HttpClient
-from opslink.adapters.jobs.fields import duration, field
+from opslink.adapters.jobs.fields import duration, field, tail
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
@@ -110,7 +110,9 @@ class RundeckPlatform:
             for e in entries
             if isinstance(e, dict) and e.get("level") == "ERROR"
         )
-        return JobOutput(stdout=out[-limit:], stderr=err[-limit:], truncated=len(out) > limit)
+        return JobOutput(
+            stdout=tail(out, limit), stderr=tail(err, limit), truncated=len(out) > limit
+        )
 
     def cancel(self, ref: JobRef) -> None:
         doc = self.http.request(

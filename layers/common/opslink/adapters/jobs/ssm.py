@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from opslink.adapters.aws import lazy_client
-from opslink.adapters.jobs.fields import duration, instant
+from opslink.adapters.jobs.fields import duration, head, instant, tail
 from opslink.adapters.member_accounts import MemberAccountDenied, MemberSessions
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformError, JobPlatformRejected
@@ -214,18 +214,20 @@ class SsmRunCommandPlatform:
                 "get_command_invocation", ref, CommandId=ref.job_id, InstanceId=instance
             )
             out, err = inv.get("StandardOutputContent", ""), inv.get("StandardErrorContent", "")
-            if len(out) >= INLINE_LIMIT and inv.get("StandardOutputUrl"):
-                out, truncated = self._from_s3(inv["StandardOutputUrl"], limit) or out, True
-            if len(err) >= INLINE_LIMIT and inv.get("StandardErrorUrl"):
-                err, truncated = self._from_s3(inv["StandardErrorUrl"], limit) or err, True
+            if len(out) >= INLINE_LIMIT:  # SSM kept the first 24,000: the rest is in S3
+                s3 = inv.get("StandardOutputUrl") and self._from_s3(inv["StandardOutputUrl"], limit)
+                out, truncated = s3 or head(out), True
+            if len(err) >= INLINE_LIMIT:
+                s3 = inv.get("StandardErrorUrl") and self._from_s3(inv["StandardErrorUrl"], limit)
+                err, truncated = s3 or head(err), True
             outs.append(f"[{instance}]\n{out}")
             errs.append(f"[{instance}]\n{err}" if err else "")
         if not instances:
             outs.append("(targets resolved by tag: read per-instance output in the SSM console)")
         stdout, stderr = "\n".join(outs), "\n".join(e for e in errs if e)
         return JobOutput(
-            stdout=stdout[-limit:],
-            stderr=stderr[-limit:],
+            stdout=tail(stdout, limit),
+            stderr=tail(stderr, limit),
             truncated=truncated or len(stdout) > limit,
         )
 
