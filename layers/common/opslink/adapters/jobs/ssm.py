@@ -239,13 +239,13 @@ class SsmRunCommandPlatform:
             if parsed.netloc.startswith("s3") and len(parts) == 2
             else (parsed.netloc.split(".")[0], parsed.path.lstrip("/"))
         )
-        try:
-            body = self.s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=-{limit}")[
-                "Body"
-            ].read()
+        try:  # one byte more: whether the tail starts at a line's start
+            got = self.s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=-{limit + 1}")
+            body = got["Body"].read()
         except (BotoCoreError, ClientError):
             return None
-        return str(body.decode("utf-8", errors="replace"))
+        text = str(body.decode("utf-8", errors="replace"))
+        return text if len(body) <= limit else tail(text, len(text) - 1)  # <= limit: all of it
 
     def cancel(self, ref: JobRef) -> None:
         self._call("cancel_command", ref, CommandId=ref.job_id)
