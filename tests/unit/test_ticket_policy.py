@@ -209,3 +209,22 @@ def test_a_handover_title_fits_as_java_counts_it(limit: int) -> None:
         assert len(out.encode("utf-16-le")) <= 2 * limit
         assert out.endswith("…")
         assert "\ud83d" not in out  # never half a character
+
+
+def test_an_alarm_text_cut_to_fit_keeps_no_part_of_a_secret() -> None:
+    """An alarm description (the author's text) holding a webhook URL or a key where the
+    ticket's field is cut: scrubbed before the cut, so no half of it survives the guard."""
+    from opslink.alarm_fields import cut
+    from opslink.scrub import scrub
+
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    pieces = {secret[i : i + 12] for i in range(len(secret) - 11)}
+    alarm = _alarm()
+    for pad in range(1_960, 2_000, 3):  # the key across DESCRIPTION_FIELD_MAX (2,000)
+        text = "x" * pad + f" aws secret {secret} rotated"
+        draft = draft_ticket(alarm.model_copy(update={"description": text}), enr(), "A-1", None)
+        shown = scrub(draft.description)  # as the ticket guard writes it
+        assert not any(p in shown for p in pieces), pad
+    for pad in range(16_350, 16_384, 3):  # and across the 16 KB an alarm's text is kept to
+        kept = cut("y" * pad + f" {secret} rest")
+        assert not any(p in scrub(kept) for p in pieces), pad

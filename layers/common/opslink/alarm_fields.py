@@ -24,7 +24,13 @@ def cut(text: str | None) -> str:
     text = text or ""
     if len(text) <= MAX_TEXT:
         return text
-    return text[:MAX_TEXT] + f"… [truncated {len(text) - MAX_TEXT} characters]"
+    # A word cut in two is left out whole: a secret's first half is one no rule finds.
+    # (A longer run without a space is no secret shape; it is kept as cut.)
+    head = text[:MAX_TEXT]
+    if not text[MAX_TEXT].isspace():
+        word_at = max(head.rfind(c) for c in " \t\r\n") + 1
+        head = head[:word_at] if len(head) - word_at <= 512 else head
+    return head + f"… [truncated {len(text) - len(head)} characters]"
 
 
 MAX_FIELD = 1024  # a dimension value, metric name or expression: they reach tickets

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from opslink.inert import code, fenced, md_cell, title_text
 from opslink.knowledge_base import suggested_steps
 from opslink.models import Alarm, AlarmKind, Enrichment, Priority, Severity, TicketDraft, TicketType
+from opslink.scrub import scrub
 from opslink.text_fit import fit
 
 TITLE_MAX = 255
@@ -79,6 +80,9 @@ def due_at(prio: Priority, triggered_at: datetime) -> datetime:
 
 
 def _clip(text: str, limit: int) -> str:
+    """Alarm text (the author's, or a metric's), scrubbed before it is cut: a cut through
+    a secret leaves a part the ticket guard's scrub would no longer recognise."""
+    text = scrub(text)
     return fit(" ".join(text.split()) if "\n" not in text else text.strip(), limit)
 
 
@@ -86,7 +90,7 @@ def title(alarm: Alarm, enrichment: Enrichment) -> str:
     """`[SEVERITY] service - message`; the message is the description's first line,
     else the alarm name."""
     first_line = alarm.description.strip().splitlines()[0] if alarm.description.strip() else ""
-    message = first_line or alarm.name
+    message = scrub(first_line) or alarm.name  # scrubbed before `fit` cuts it
     prefix = f"[{enrichment.severity.value.upper()}] {enrichment.service} - "
     return fit(prefix + title_text(message), TITLE_MAX)
 
