@@ -336,3 +336,17 @@ def test_an_answer_cut_to_its_start_keeps_no_part_of_a_secret(
     for limit in range(len("request failed: "), len(answer)):
         shown = scrub_excerpt(answer, limit)
         assert len(shown) <= limit and not any(p in shown for p in pieces), (limit, shown)
+
+
+def test_a_rejected_record_is_recorded_without_its_secrets(deps: IngestDeps) -> None:
+    """Bad input is recorded with an excerpt (`opslink faults` shows it): a malformed
+    alarm carrying a credential never keeps it, cut or whole."""
+    from opslink.ingest import IngestPolicy, ingest_event
+
+    message = json.dumps({"AlarmName": "x", "note": f"key {AWS_SECRET} " + "y" * 950})
+    event = {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": message}}]}
+    [result] = ingest_event(event, deps, IngestPolicy())
+    assert result.outcome.value == "rejected"
+    [kept] = deps.rejections.rejections(deps.clock())  # type: ignore[attr-defined]
+    pieces = {AWS_SECRET[i : i + 12] for i in range(len(AWS_SECRET) - 11)}
+    assert len(kept["excerpt"]) <= 1000 and not any(p in kept["excerpt"] for p in pieces)

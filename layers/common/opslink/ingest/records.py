@@ -17,6 +17,7 @@ from opslink.errors import InvalidAlarm, RetryableError, TestNotification
 from opslink.ingest.alarm import handle_alarm
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.models import Alarm, Outcome, RecordResult
+from opslink.scrub import scrub_excerpt
 
 logger = Logger(child=True)
 
@@ -31,7 +32,7 @@ class _Record:
 
 def _records(event: Any) -> Iterator[_Record]:
     """Split a Lambda event into alarm records, whatever form it came in."""
-    raw = json.dumps(event, default=str)[:1000] if not isinstance(event, str) else event[:1000]
+    raw = json.dumps(event, default=str)[:2000] if not isinstance(event, str) else event[:2000]
 
     def reject(reason: str) -> Callable[[], Alarm]:
         def _raise() -> Alarm:
@@ -43,7 +44,7 @@ def _records(event: Any) -> Iterator[_Record]:
         if not event["Records"]:
             yield _Record(0, "event", reject("event has an empty Records list"), raw)
         for i, rec in enumerate(event["Records"]):
-            excerpt = json.dumps(rec, default=str)[:1000]
+            excerpt = json.dumps(rec, default=str)[:2000]  # scrubbed to 1,000 if rejected
             if not isinstance(rec, dict):
                 yield _Record(i, f"record {i}", reject("record is not a JSON object"), excerpt)
                 continue
@@ -113,8 +114,8 @@ def _handle_record(record: _Record, deps: IngestDeps, policy: IngestPolicy) -> R
     except InvalidAlarm as exc:
         logger.warning("record rejected", extra={"source": record.source, "reason": exc.reason})
         try:
-            deps.rejections.record_rejection(
-                record.source, exc.reason, record.excerpt, deps.clock()
+            deps.rejections.record_rejection(  # bad input may carry a secret: never kept
+                record.source, exc.reason, scrub_excerpt(record.excerpt, 1000), deps.clock()
             )
         except RetryableError as store_exc:
             # Not recorded: fail the delivery so it is retried, then lands in the DLQ.
