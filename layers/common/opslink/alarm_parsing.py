@@ -18,6 +18,7 @@ from opslink.alarm_events import from_alarm_action, from_eventbridge
 from opslink.alarm_sns import from_sns
 from opslink.errors import InvalidAlarm, TestNotification
 from opslink.models import Alarm
+from opslink.scrub import scrub_excerpt
 
 _PLACEHOLDER = re.compile(
     r"^(REGION|ACCOUNT_NUMBER|ACCOUNT_ID|AWS_ACCOUNT_ID|EXAMPLE\w*|x{12})$", re.I
@@ -105,5 +106,7 @@ def parse_sns_message(message: str | None, topic_arn: str | None = None) -> Alar
     except RecursionError:  # hostile nesting: refused, not retried as an internal error
         raise InvalidAlarm(f"SNS Message nests deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # a number past Python's digit limit
-        raise InvalidAlarm(f"SNS Message is not usable JSON ({str(exc)[:80]})") from None
+        raise InvalidAlarm(
+            f"SNS Message is not usable JSON ({scrub_excerpt(str(exc), 80)})"
+        ) from None
     return parse_alarm_document(doc, topic_arn)

@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger
 
 from opslink.adapters.store.faults import FaultRecords
 from opslink.errors import ConfigurationError, OpsLinkError
+from opslink.scrub import scrub_excerpt
 from opslink.secrets import read_secret
 
 logger = Logger(child=True)
@@ -60,7 +61,7 @@ def faults_to_chat(settings: TrackSettings, deps: TrackDeps) -> list[str]:
     try:  # the sweep's work is done: chat never turns it into a failed run
         return tell_faults(records, deps.bookkeeping, _track_chat(settings), deps.clock())
     except OpsLinkError as exc:  # a secret unreadable, a store away: the next pass tells
-        logger.warning("faults not told in chat", extra={"error": str(exc)[:300]})
+        logger.warning("faults not told in chat", extra={"error": scrub_excerpt(str(exc), 300)})
         return []
 
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from opslink.correlation_rules import CorrelationRules, Rule, RuleMatch
 from opslink.models import Alarm, AlarmKind, Alert
+from opslink.scrub import scrub_excerpt
 
 ASG_DIMENSION = "AutoScalingGroupName"
 # An incident's members are sets on one DynamoDB item (400 KB at most, read whole by every
@@ -215,7 +216,7 @@ def safe_grouping(s: Signal, rules: CorrelationRules, deps: Dependencies) -> Gro
         return grouping(s, rules, deps)
     except Exception as exc:
         d = rules.defaults
-        why = f"grouping failed ({type(exc).__name__}: {str(exc)[:200]}): an incident of its own"
+        why = f"grouping failed ({type(exc).__name__}: {scrub_excerpt(str(exc), 200)}): an incident of its own"
         return Grouping(None, "error", d.window, d.max_lifetime, d.resolve_on, True, why)
 
 

@@ -19,6 +19,7 @@ from aws_lambda_powertools import Logger
 
 from opslink.errors import RetryableError
 from opslink.ports import ChatMessages, FaultListing, ReplayGuard
+from opslink.scrub import scrub_excerpt
 
 logger = Logger(child=True)
 RECENT = timedelta(days=1)  # older faults were told (or are in `opslink faults`)
@@ -37,7 +38,7 @@ def tell_faults(
             if tell_one(fault, told, chat, now, raise_errors=True):
                 said.append(fault.fault_id)
         except RetryableError as exc:  # the next pass tries again
-            logger.warning("fault not told in chat", extra={"error": str(exc)[:200]})
+            logger.warning("fault not told in chat", extra={"error": scrub_excerpt(str(exc), 200)})
             break
     return said
 
@@ -56,12 +57,15 @@ def tell_one(
     except RetryableError as exc:
         if raise_errors:
             raise
-        logger.warning("fault not told in chat yet", extra={"error": str(exc)[:200]})
+        logger.warning("fault not told in chat yet", extra={"error": scrub_excerpt(str(exc), 200)})
         return False
     try:
         told.claim_delivery(key, now)
     except RetryableError as exc:  # told; a later pass may tell it once more
-        logger.warning("fault told in chat, not recorded as told", extra={"error": str(exc)[:200]})
+        logger.warning(
+            "fault told in chat, not recorded as told",
+            extra={"error": scrub_excerpt(str(exc), 200)},
+        )
     return True
 
 

@@ -24,6 +24,7 @@ from opslink.chat.decisions import Press, answer, may_decide
 from opslink.chat.slack_commands import slash
 from opslink.chat.slack_events import event_of, handle_event
 from opslink.ports import AutomationControl, ReplayGuard, TaskCallbacks
+from opslink.scrub import scrub_excerpt
 from opslink.service_map import ServiceMap
 from opslink.track_service import TrackDeps
 from opslink.webhook_service import WebhookRequest
@@ -160,7 +161,7 @@ def handle(
         try:  # Reject asks why first; the dialog's submission decides
             web.open_reject_dialog(action.trigger_id, action.execution, action.message)
         except ChatError as exc:
-            return 200, _only_you(f"The reject dialog did not open ({str(exc)[:200]}); "
+            return 200, _only_you(f"The reject dialog did not open ({scrub_excerpt(str(exc), 200)}); "
                                   f"`opslink executions reject {action.execution} --reason …` "
                                   "rejects with a reason.")  # fmt: skip
         return 200, {}

@@ -28,6 +28,7 @@ from opslink.chat.thread_notes import copy_reply
 from opslink.errors import OpsLinkError
 from opslink.inert import strip_html
 from opslink.ports import AutomationControl, TaskCallbacks
+from opslink.scrub import scrub_excerpt
 from opslink.service_map import ServiceMap
 from opslink.track_service import TrackDeps
 from opslink.webhook_service import WebhookRequest
@@ -170,7 +171,7 @@ def _answer_command(
     try:
         bot().reply(conversation, str(activity.get("id")), said)
     except OpsLinkError as exc:  # the change (if any) stands; the answer is lost
-        return {"ok": False, "error": str(exc)[:200]}
+        return {"ok": False, "error": scrub_excerpt(str(exc), 200)}
     return {"ok": True}
 
 

@@ -30,6 +30,7 @@ from opslink.ingest.remediation_start import remediation_input
 from opslink.lock_holder import AlarmClearedFirst
 from opslink.models import Alarm, Alert, AlertStatus, Outcome, RecordResult, TicketStatus
 from opslink.provenance import account_allowed, region_allowed
+from opslink.scrub import scrub_excerpt
 from opslink.ticket_lockstep import resolve_other_tickets
 from opslink.ticket_policy import draft_ticket
 
@@ -235,7 +236,7 @@ def _reopen(
             prev_ticket,
             (
                 f"re-fire within the reopen window; ticket {prev_ticket} is closed for good "
-                f"({str(exc)[:200]}): a follow-up ticket refers to it"
+                f"({scrub_excerpt(str(exc), 200)}): a follow-up ticket refers to it"
             ),
         )
     return ticket, None, f"re-fire within the reopen window: ticket {prev_ticket} reopened"

@@ -104,7 +104,7 @@ def _handle_record(record: _Record, deps: IngestDeps, policy: IngestPolicy) -> R
         except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
             # Whatever a mutated message breaks in parsing is bad input, never a retry.
             raise InvalidAlarm(
-                f"malformed alarm message ({type(exc).__name__}: {str(exc)[:200]})"
+                f"malformed alarm message ({type(exc).__name__}: {scrub_excerpt(str(exc), 200)})"
             ) from None
         result = handle_alarm(alarm, deps, policy)
         return result.model_copy(update={"index": record.index})

@@ -11,6 +11,7 @@ from opslink.approvals import latest_decision, message_decided_slot
 from opslink.errors import RetryableError
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation_input import RemediationInput
+from opslink.scrub import scrub_excerpt
 
 
 def handover_to_chat(
@@ -66,4 +67,4 @@ def chat_failed(
     if deps.faults is not None:
         deps.faults.record("chat", name, exc, {"alert_id": a.alert_id}, now)
     deps.store.add_note(a.alert_id, f"{what} could not be posted to {name} "
-                        f"({str(exc)[:200]}); {instead}.", now, kind="chat_failed")  # fmt: skip
+                        f"({scrub_excerpt(str(exc), 200)}); {instead}.", now, kind="chat_failed")  # fmt: skip

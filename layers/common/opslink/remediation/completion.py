@@ -31,7 +31,7 @@ from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.jobs import job_ref, poll
 from opslink.remediation.payloads import TaskRequest, parse_request
 from opslink.remediation_models import JobState, JobStatus, JobWaiter
-from opslink.scrub import scrub
+from opslink.scrub import scrub, scrub_excerpt
 
 logger = Logger(child=True)
 
@@ -84,7 +84,7 @@ def _wake(
     try:
         status = deps.platform().status(job_ref(req))
     except JobPlatformError as exc:  # the wait's own poll comes later
-        return _outcome(False, f"job platform unreachable: {str(exc)[:200]}")
+        return _outcome(False, f"job platform unreachable: {scrub_excerpt(str(exc), 200)}")
     if not status.state.finished:
         return _outcome(False, f"the job is {status.state.value}")
     if not _waits(deps).claim_job_waiter(platform, job_id, waiter.token, by):

@@ -33,7 +33,7 @@ from opslink.remediation.payloads import DiagnosticJob, Diagnostics, Selection, 
 from opslink.remediation.select import select_runbook, suppression
 from opslink.remediation.selection import eligible
 from opslink.remediation_models import JobRef, JobRequest, JobState, RunbookKind
-from opslink.scrub import scrub
+from opslink.scrub import scrub, scrub_excerpt
 
 logger = Logger(child=True)
 
@@ -66,7 +66,9 @@ def announce(deps: RemediateDeps, req: TaskRequest) -> None:
     try:
         deps.notifier.notify(str(doc["subject"]), str(doc.get("message") or ""), attributes)
     except Exception as exc:  # the subscribers miss one message; the ticket has it all
-        logger.warning("alert notification not published", extra={"error": str(exc)[:300]})
+        logger.warning(
+            "alert notification not published", extra={"error": scrub_excerpt(str(exc), 300)}
+        )
 
 
 def diagnose(deps: RemediateDeps, req: TaskRequest) -> Selection:

@@ -20,6 +20,7 @@ from opslink.adapters.jobs.fields import duration, field, tail
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformError, JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
+from opslink.scrub import scrub_excerpt
 from opslink.targets import check_hosts
 
 _PROMPTS = {"ask_limit_on_launch": "Limit", "ask_variables_on_launch": "Variables"}
@@ -103,7 +104,7 @@ class AwxPlatform:
         try:
             self.cancel(JobRef(platform=self.name, job_id=str(job), launched_at=utcnow()))
         except (JobPlatformError, JobPlatformRejected) as exc:
-            return f"job {job} NOT cancelled ({str(exc)[:200]}): stop it by hand"
+            return f"job {job} NOT cancelled ({scrub_excerpt(str(exc), 200)}): stop it by hand"
         return f"job {job} cancelled at once"
 
     def status(self, ref: JobRef) -> JobStatus:
