@@ -132,3 +132,30 @@ def test_a_function_with_chat_tells_a_fault_the_moment_it_opens(
     assert slack.messages[-1]["text"].startswith("OpsLink recovered: rundeck (job_platform)")
     assert tell_faults(records, Bookkeeping("AlertsTable", deps.store.client), chat, clock()) == []  # type: ignore[arg-type]
     assert len(slack.messages) == 2
+
+
+def test_no_secret_reaches_a_channel_or_a_conversation(slack: LocalSlack) -> None:
+    """Whatever a message is written from (an error's text, a job's detail), the chat
+    adapters scrub it as the ticket guard does every ticket write."""
+    token = "ghp_" + "R8kq2ZtLw9XbN4mPf7Yc1Vd6Hs3Ja0Ue5Gi2"
+    facts = {"service": "checkout", "environment": "prod", "alarm": "cpu-high",
+             "alert_id": "A-1", "ticket": "T-1", "why": f"the job failed: password=Hunt3r-Pw {token}",
+             "title": f"OpsLink fault: jira failing ({token})",
+             "body": f"HTTP 401 from Jira with Authorization: Basic dXNlcjpIdW50M3ItUHc= {token}"}  # fmt: skip
+    chat = SlackApprovalMessages(BOT_TOKEN, "#ops", base_url=slack.api_url)
+    chat.handed_over(facts)
+    chat.fault(facts)
+    teams = LocalTeams().start()
+    try:
+        env = teams.environment()
+        card_chat = TeamsApprovalMessages(APP_ID, APP_PASSWORD, "19:ops@thread.tacv2",
+                                          login_url=env["TEAMS_LOGIN_URL"],
+                                          service_url=env["TEAMS_SERVICE_URL"])  # fmt: skip
+        card_chat.handed_over(facts)
+        card_chat.fault(facts)
+        said = json_of(slack.messages) + json_of(teams.messages)
+    finally:
+        teams.stop()
+    assert "the job failed" in said and "HTTP 401 from Jira" in said
+    for secret in (token, "Hunt3r-Pw", "dXNlcjpIdW50M3ItUHc="):
+        assert secret not in said

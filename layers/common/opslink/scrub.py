@@ -202,3 +202,8 @@ def scrub_excerpt(text: str | None, limit: int) -> str:
     if len(text) <= limit:
         return scrub(text)
     return scrub(text[: limit + 1024])[:limit]
+
+
+def scrub_fields(fields: dict[str, str]) -> dict[str, str]:
+    """Each value scrubbed: the facts a chat message is written from."""
+    return {k: scrub(v) if isinstance(v, str) else v for k, v in fields.items()}

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from opslink.errors import RetryableError
+from opslink.scrub import scrub, scrub_fields
 
 REJECT_DIALOG = "opslink_reject"  # the modal's callback_id
 
@@ -43,6 +44,7 @@ class SlackApprovalMessages:
     def approval_requested(self, facts: dict[str, str]) -> str:
         """Post the request; the message posted, "<channel id>/<ts>" (as Slack's events
         name it: its thread's replies are found by it)."""
+        facts = scrub_fields(facts)  # as every ticket write: no secret reaches a channel
         channel = self.channels.get(facts["service"]) or self.default_channel
         text = (f"Approval needed: runbook {facts['runbook']} on {_escape(facts['service'])} "
                 f"({_escape(facts['environment'])}) for alarm {_escape(facts['alarm'])}")  # fmt: skip
@@ -50,6 +52,7 @@ class SlackApprovalMessages:
 
     def handed_over(self, facts: dict[str, str]) -> str:
         """A hand-over, in the service's channel (no buttons: the ticket is the place)."""
+        facts = scrub_fields(facts)
         channel = self.channels.get(facts["service"]) or self.default_channel
         text = (f"Handed to a human: {_escape(facts['why'])} — alarm {_escape(facts['alarm'])} "
                 f"on {_escape(facts['service'])} ({_escape(facts['environment'])})")  # fmt: skip
@@ -62,6 +65,7 @@ class SlackApprovalMessages:
 
     def fault(self, facts: dict[str, str]) -> str:
         """A fault opened or recovered, in the default channel (the operators')."""
+        facts = scrub_fields(facts)
         text = _escape(facts["title"])
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(
             [f"*{text}*", *(_escape(line) for line in facts["body"].splitlines())])}}]  # fmt: skip
@@ -112,6 +116,7 @@ class SlackApprovalMessages:
         from slack_sdk.errors import SlackApiError, SlackClientError
 
         channel, _, ts = message.partition("/")
+        text = scrub(text)
         try:
             self._web().chat_update(channel=channel, ts=ts, text=text, blocks=[
                 {"type": "section", "text": {"type": "mrkdwn", "text": _escape(text)}}])  # fmt: skip

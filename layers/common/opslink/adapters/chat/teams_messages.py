@@ -25,7 +25,7 @@ from opslink.adapters.chat.teams_cards import (
     outcome_card,
     request_card,
 )
-from opslink.scrub import scrub_excerpt
+from opslink.scrub import scrub, scrub_excerpt, scrub_fields
 
 LOGIN_URL = "https://login.microsoftonline.com/"
 SERVICE_URL = "https://smba.trafficmanager.net/teams/"
@@ -65,22 +65,25 @@ class TeamsApprovalMessages:
                 f"conversation {self.default_conversation or '(none)'}")  # fmt: skip
 
     def approval_requested(self, facts: dict[str, str]) -> str:
+        facts = scrub_fields(facts)  # as every ticket write: no secret reaches a conversation
         return self._post(self._conversation(facts), request_card(facts))
 
     def handed_over(self, facts: dict[str, str]) -> str:
+        facts = scrub_fields(facts)
         return self._post(self._conversation(facts), handover_card(facts))
 
     def fault(self, facts: dict[str, str]) -> str:
         """A fault opened or recovered, in the default conversation (the operators')."""
         if not self.default_conversation:
             raise ChatError("no default Teams conversation for faults (TeamsConversation)")
+        facts = scrub_fields(facts)
         return self._post(self.default_conversation, outcome_card(facts["body"], facts["title"]))
 
     def reply(self, conversation: str, activity: str, text: str) -> None:
         """Answer a message sent to the bot, in its conversation (a thread: its reply)."""
         url = (f"{self.service_url}v3/conversations/{quote(conversation, safe='')}/activities/"
                f"{quote(activity, safe='')}")  # fmt: skip
-        body = {"type": "message", "text": md(text), "replyToId": activity}
+        body = {"type": "message", "text": md(scrub(text)), "replyToId": activity}
         self._call("POST", url, body, f"reply in {conversation}")
 
     def replace(self, message: str, text: str) -> None:
@@ -88,7 +91,8 @@ class TeamsApprovalMessages:
         conversation, _, activity = message.removeprefix(PREFIX).rpartition("/")
         url = (f"{self.service_url}v3/conversations/{quote(conversation, safe='')}/activities/"
                f"{quote(activity, safe='')}")  # fmt: skip
-        body = {"type": "message", "id": activity, "attachments": [attachment(outcome_card(text))]}
+        card = outcome_card(scrub(text))
+        body = {"type": "message", "id": activity, "attachments": [attachment(card)]}
         self._call("PUT", url, body, f"update of {message}")
 
     def _conversation(self, facts: dict[str, str]) -> str:
