@@ -350,3 +350,23 @@ def test_a_rejected_record_is_recorded_without_its_secrets(deps: IngestDeps) -> 
     [kept] = deps.rejections.rejections(deps.clock())  # type: ignore[attr-defined]
     pieces = {AWS_SECRET[i : i + 12] for i in range(len(AWS_SECRET) - 11)}
     assert len(kept["excerpt"]) <= 1000 and not any(p in kept["excerpt"] for p in pieces)
+
+
+def test_an_error_leaves_a_handler_under_its_name_without_its_secrets() -> None:
+    """Lambda reports a task's error message as its cause: Step Functions keeps it in the
+    execution's state and history (and an asynchronous invocation's dead letter carries
+    it). Its name still matches the state machine's Retry and Catch."""
+    from opslink.errors import TicketSystemError
+    from opslink.scrub import scrubbed_errors
+
+    def fail() -> None:
+        raise TicketSystemError(f"Jira answered 400 for password=Hunt3r-Pw and {AWS_SECRET}")
+
+    with pytest.raises(Exception) as caught, scrubbed_errors():
+        fail()
+    assert type(caught.value).__name__ == "TicketSystemError"
+    assert "Hunt3r-Pw" not in str(caught.value) and AWS_SECRET not in str(caught.value)
+    assert "Jira answered 400" in str(caught.value)
+    assert any(t.name == "fail" for t in caught.traceback)  # where it was raised: kept
+    with pytest.raises(ValueError, match="no secret here"), scrubbed_errors():
+        raise ValueError("no secret here")  # unchanged: the very exception

@@ -20,6 +20,7 @@ with initialising():  # imports and configuration: see cold_start.py
     from opslink.observability import metrics as make_metrics
     from opslink.observability import tracer as make_tracer
     from opslink.reconciler import is_schedule, reconcile
+    from opslink.scrub import scrubbed_errors
     from opslink.wiring import ingest_deps
 
     SETTINGS = IngestSettings.from_environ()  # a bad configuration fails the cold start, named
@@ -39,7 +40,7 @@ def deps() -> IngestDeps:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    with budget(context):  # no work started, and no retry wait, past the function's timeout
+    with budget(context), scrubbed_errors():  # nothing past the timeout; no secret in the DLQ
         return _handle(event)
 
 

@@ -16,6 +16,7 @@ with initialising():  # imports and configuration: see cold_start.py
     from opslink.observability import tracer as make_tracer
     from opslink.remediation import RemediateDeps, run_task
     from opslink.remediation.catalog import load_catalog
+    from opslink.scrub import scrubbed_errors
     from opslink.wiring import remediate_deps
 
     SETTINGS = RemediateSettings.from_environ()
@@ -35,5 +36,5 @@ def deps() -> RemediateDeps:
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     # Errors propagate by type name, so the state machine's Retry/Catch can match them.
     logger.append_keys(action=event.get("action") if isinstance(event, dict) else None)
-    with budget(context):  # HTTP retry waits never outlast the task
+    with budget(context), scrubbed_errors():  # no retry wait past the task; no secret kept
         return run_task(event, deps())

@@ -40,6 +40,8 @@ import base64
 import binascii
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from opslink.scrub_rules import AWS_SECRET, FIRST, PRIVATE_KEY, REDACTED, RULES
 
@@ -207,3 +209,20 @@ def scrub_excerpt(text: str | None, limit: int) -> str:
 def scrub_fields(fields: dict[str, str]) -> dict[str, str]:
     """Each value scrubbed: the facts a chat message is written from."""
     return {k: scrub(v) if isinstance(v, str) else v for k, v in fields.items()}
+
+
+@contextmanager
+def scrubbed_errors() -> Iterator[None]:
+    """An exception leaves a handler under its own name (the state machine's Retry and
+    Catch match names) with its message scrubbed: Lambda reports the message as the
+    error's cause, which Step Functions keeps in the execution's state and history and
+    an asynchronous invocation's dead-letter message carries."""
+    try:
+        yield
+    except Exception as exc:
+        said = str(exc)
+        clean = scrub(said)
+        if clean == said:
+            raise
+        named = type(type(exc).__name__, (Exception,), {"__module__": type(exc).__module__})
+        raise named(clean).with_traceback(exc.__traceback__) from None
