@@ -50,10 +50,8 @@ def _handle(event: Any) -> dict[str, Any]:
         logger.info("reconciled", extra=done)
         return done
     results = ingest_event(event, deps(), POLICY)
-    for result in results:
-        metrics.add_metric(
-            name=f"Records{result.outcome.value.title()}", unit=MetricUnit.Count, value=1
-        )
+    for outcome in (r.outcome.value.title() for r in results):
+        metrics.add_metric(name=f"Records{outcome}", unit=MetricUnit.Count, value=1)
     summary = {"results": [r.model_dump(mode="json") for r in results]}
     logger.info("delivery handled", extra={"outcomes": [r.outcome.value for r in results]})
     if any(r.retryable for r in results):
