@@ -565,3 +565,24 @@ def test_recent_comment_slots_keep_the_latest_time_and_stay_bounded() -> None:
     slots.saw("c", T0)
     assert not slots.taken_since("b", T0 - timedelta(hours=1))  # the least recent, evicted
     assert slots.taken_since("a", T0) and slots.taken_since("c", T0 - timedelta(hours=1))
+
+
+def test_an_alarm_reason_cut_for_a_ticket_comment_keeps_no_part_of_a_secret(
+    deps: IngestDeps, policy: IngestPolicy
+) -> None:
+    """A state reason is quoted in comments up to 1,000 characters (a re-fire's, an OK's):
+    scrubbed before the cut, never half a key the ticket guard no longer recognises."""
+    from opslink.ingest import ingest_event as deliver
+
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    pieces = {secret[i : i + 12] for i in range(len(secret) - 11)}
+    created = one(alarm(), deps, policy)
+    for n, pad in enumerate(range(968, 1000, 4)):  # the key across the 1,000th character
+        doc = samples.metric_alarm(
+            CPU, T0 + timedelta(minutes=20 * (n + 1)),
+            dimensions={"AutoScalingGroupName": "checkout-api-asg"},
+            reason="x" * pad + f" key {secret} seen",
+        )  # fmt: skip
+        deliver(samples.sns_event(doc), deps, policy)  # a re-fire: commented after the period
+    said = " ".join(c["text"] for c in deps.tickets.get(created.ticket_id).comments)  # type: ignore[union-attr]
+    assert "fired again" in said and not any(p in said for p in pieces)

@@ -18,6 +18,7 @@ from opslink.ingest.incident_slot import take_incident_slot
 from opslink.ingest.opening import open_safely
 from opslink.lock_holder import LockHolder, OpenAlertConflict
 from opslink.models import Alarm, AlarmState, Alert, Outcome, RecordResult
+from opslink.scrub import scrub_excerpt
 from opslink.ticket_policy import priority
 
 logger = Logger(child=True)
@@ -189,7 +190,7 @@ def _on_open_alert(
             current.ticket_id,
             f"{held_id}:refire:{alarm.state_changed_at.isoformat()}",
             f"Alarm {code(alarm.name)} fired again at {alarm.state_changed_at.isoformat()} "
-            f"(occurrence {current.occurrences}). Reason: {code(alarm.reason[:1000])}",
+            f"(occurrence {current.occurrences}). Reason: {code(scrub_excerpt(alarm.reason, 1000))}",
             now,
             held_id,
         )

@@ -14,6 +14,7 @@ from opslink.ingest.flapping import flap_count, mark_flapping, record_change
 from opslink.ingest.incident_slot import take_incident_slot
 from opslink.ingest.opening import finish_unticketed
 from opslink.models import Alarm, Alert, AlertStatus, Outcome, RecordResult
+from opslink.scrub import scrub_excerpt
 from opslink.ticket_lockstep import resolve_counted, resolve_other_tickets
 
 logger = Logger(child=True)
@@ -50,10 +51,10 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
             alert_id=alert.alert_id,
             ticket_id=alert.ticket_id,
         )
-    text = f"Alarm {code(alarm.name)} returned to OK at {alarm.state_changed_at.isoformat()}: {code(alarm.reason[:1000])}"
+    text = f"Alarm {code(alarm.name)} returned to OK at {alarm.state_changed_at.isoformat()}: {code(scrub_excerpt(alarm.reason, 1000))}"
     if not alert.ticket_id:
         record_change(alarm, deps, policy)  # the resolution below may come much later
-        facts = {"at": alarm.state_changed_at.isoformat(), "reason": alarm.reason[:1000],
+        facts = {"at": alarm.state_changed_at.isoformat(), "reason": scrub_excerpt(alarm.reason, 1000),
                  "note": text}  # fmt: skip
         if deps.store.set_pending_ok(alert.alert_id, facts):
             return _cleared_before_ticket(
@@ -82,7 +83,7 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
         "by": "alarm",
         "how": "alarm returned to OK",
         "at": alarm.state_changed_at.isoformat(),
-        "reason": alarm.reason[:1000],
+        "reason": scrub_excerpt(alarm.reason, 1000),
     }
     resolved, alone = resolve_counted(deps.store, alert, resolution, alarm.state_changed_at,
                                       alone=alert.followups == 0, alarm_change=change)  # fmt: skip
@@ -148,7 +149,7 @@ def on_insufficient_data(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -
             reason="INSUFFICIENT_DATA for an alarm with no open alert",
         )
     alert, now = read.alert, deps.clock()
-    text = f"Alarm {code(alarm.name)} has INSUFFICIENT_DATA since {alarm.state_changed_at.isoformat()}: {code(alarm.reason[:1000])}"
+    text = f"Alarm {code(alarm.name)} has INSUFFICIENT_DATA since {alarm.state_changed_at.isoformat()}: {code(scrub_excerpt(alarm.reason, 1000))}"
     # Every pass is noted on the alert; its ticket hears of one per comment period, the
     # period re-fires share (an alarm missing data every few minutes would otherwise add
     # a comment each time). Decided on the read, set with the note: two passes at the

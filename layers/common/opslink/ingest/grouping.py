@@ -31,6 +31,7 @@ from opslink.lock_holder import (
     decision_fields,
 )
 from opslink.models import Alert, Outcome, RecordResult
+from opslink.scrub import scrub_excerpt
 
 if TYPE_CHECKING:  # the rules and the engine are imported when the deps are built
     from collections.abc import Mapping
@@ -228,7 +229,7 @@ def join_incident_ticket(episode: Episode, deps: IngestDeps, wait: bool = True) 
             + (f"From now on the ticket hears of joining alarms at {count * 2} and so on; "
                f"`opslink incidents show {state.incident_id}` lists every one. "
                if count >= JOINS_SAID_IN_FULL and said_on_joining(count) else "")
-            + f"Reason: {code(alarm.reason[:500])}"
+            + f"Reason: {code(scrub_excerpt(alarm.reason, 500))}"
         )  # fmt: skip
         post_comment(deps.outbox, deps.tickets, ticket.id, f"{alert.alert_id}:joined", text,
                      now, alert.alert_id)  # fmt: skip

@@ -90,7 +90,7 @@ def _fallback_notice(
         return  # no channel, or the operators were told already
     text = (
         f"ALARM {alarm.name} ({alert.service}, {alert.environment}, {alert.priority.value}) "
-        f"fired at {alarm.state_changed_at.isoformat()}: {alarm.reason[:500]}\n\n"
+        f"fired at {alarm.state_changed_at.isoformat()}: {scrub_excerpt(alarm.reason, 500)}\n\n"
         f"OpsLink could not open its ticket yet ({str(error)[:300]}). Alert {alert.alert_id} "
         "is recorded; the ticket and the remediation follow as soon as the ticket system "
         "answers again. Until then, handle it from this message."
@@ -223,7 +223,7 @@ def _reopen(
             (
                 f"Alarm {code(alarm.name)} fired again at {alarm.state_changed_at.isoformat()}, "
                 f"{alarm.state_changed_at - prev_resolved} after this ticket was resolved: reopened "
-                f"for OpsLink alert {alert.alert_id}. Reason: {code(alarm.reason[:1000])}"
+                f"for OpsLink alert {alert.alert_id}. Reason: {code(scrub_excerpt(alarm.reason, 1000))}"
             ),
             f"{alert.alert_id}:reopened:{prev_ticket}",
             deps.clock(),

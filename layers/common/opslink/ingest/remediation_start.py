@@ -7,6 +7,7 @@ from typing import Any
 
 from opslink.models import Alarm, Alert
 from opslink.remediation_input import RemediationInput
+from opslink.scrub import scrub_excerpt
 
 
 def remediation_input(
@@ -21,7 +22,7 @@ def _notification(alarm: Alarm, alert: Alert, ticket_id: str, url: str | None) -
     recipients = [r for r in (alert.owner, alert.team) if r]
     lines = [
         f"{alert.priority.value} alert on {alert.service} ({alert.environment}): {alarm.name}",
-        f"Reason: {alarm.reason[:500]}",
+        f"Reason: {scrub_excerpt(alarm.reason, 500)}",
         f"Ticket: {ticket_id}" + (f" {url}" if url else ""),
         f"Alert: {alert.alert_id}",
         f"Owner: {alert.owner or 'none'}; team: {alert.team or 'none'}",
