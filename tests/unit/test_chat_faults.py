@@ -31,6 +31,18 @@ def slack() -> Iterator[LocalSlack]:
     local.stop()
 
 
+@pytest.fixture
+def teams() -> Iterator[tuple[LocalTeams, TeamsApprovalMessages]]:
+    """The emulator's Teams and a bot posting to its ops conversation."""
+    local = LocalTeams().start()
+    env = local.environment()
+    chat = TeamsApprovalMessages(APP_ID, APP_PASSWORD, "19:ops@thread.tacv2",
+                                 login_url=env["TEAMS_LOGIN_URL"],
+                                 service_url=env["TEAMS_SERVICE_URL"])  # fmt: skip
+    yield local, chat
+    local.stop()
+
+
 def _records(deps: IngestDeps) -> tuple[FaultRecords, FaultReporter]:
     records = FaultRecords("AlertsTable", deps.store.client)  # type: ignore[attr-defined]
     return records, FaultReporter(records)
@@ -81,29 +93,22 @@ def test_a_chat_that_is_away_hears_of_the_fault_on_a_later_pass(
 
 
 def test_old_faults_are_not_told_again_and_teams_hears_them_as_cards(
-    deps: IngestDeps, clock: Clock
+    deps: IngestDeps, clock: Clock, teams: tuple[LocalTeams, TeamsApprovalMessages]
 ) -> None:
     records, reporter = _records(deps)
     reporter.record("ticket_system", "servicenow", TicketSystemError("old"), {}, clock())
     clock.advance(days=2)
     reporter.record("job_platform", "rundeck", JobPlatformError("Rundeck 500"), {}, clock())
-    teams = LocalTeams().start()
-    try:
-        env = teams.environment()
-        chat = TeamsApprovalMessages(APP_ID, APP_PASSWORD, "19:ops@thread.tacv2",
-                                     login_url=env["TEAMS_LOGIN_URL"],
-                                     service_url=env["TEAMS_SERVICE_URL"])  # fmt: skip
-        told = tell_faults(
-            records,
-            Bookkeeping("AlertsTable", deps.store.client),
-            chat,
-            clock() + timedelta(minutes=1),
-        )  # type: ignore[arg-type]
-        assert len(told) == 1 and "rundeck" in told[0]
-        [card] = teams.messages[0]["cards"]
-        assert "rundeck" in json_of([card]) and "Rundeck 500" in json_of([card])
-    finally:
-        teams.stop()
+    local, chat = teams
+    told = tell_faults(
+        records,
+        Bookkeeping("AlertsTable", deps.store.client),
+        chat,
+        clock() + timedelta(minutes=1),
+    )  # type: ignore[arg-type]
+    assert len(told) == 1 and "rundeck" in told[0]
+    [card] = local.messages[0]["cards"]
+    assert "rundeck" in json_of([card]) and "Rundeck 500" in json_of([card])
 
 
 def json_of(messages: list[Any]) -> str:
@@ -134,7 +139,9 @@ def test_a_function_with_chat_tells_a_fault_the_moment_it_opens(
     assert len(slack.messages) == 2
 
 
-def test_no_secret_reaches_a_channel_or_a_conversation(slack: LocalSlack) -> None:
+def test_no_secret_reaches_a_channel_or_a_conversation(
+    slack: LocalSlack, teams: tuple[LocalTeams, TeamsApprovalMessages]
+) -> None:
     """Whatever a message is written from (an error's text, a job's detail), the chat
     adapters scrub it as the ticket guard does every ticket write."""
     token = "ghp_" + "R8kq2ZtLw9XbN4mPf7Yc1Vd6Hs3Ja0Ue5Gi2"
@@ -145,17 +152,10 @@ def test_no_secret_reaches_a_channel_or_a_conversation(slack: LocalSlack) -> Non
     chat = SlackApprovalMessages(BOT_TOKEN, "#ops", base_url=slack.api_url)
     chat.handed_over(facts)
     chat.fault(facts)
-    teams = LocalTeams().start()
-    try:
-        env = teams.environment()
-        card_chat = TeamsApprovalMessages(APP_ID, APP_PASSWORD, "19:ops@thread.tacv2",
-                                          login_url=env["TEAMS_LOGIN_URL"],
-                                          service_url=env["TEAMS_SERVICE_URL"])  # fmt: skip
-        card_chat.handed_over(facts)
-        card_chat.fault(facts)
-        said = json_of(slack.messages) + json_of(teams.messages)
-    finally:
-        teams.stop()
+    local, card_chat = teams
+    card_chat.handed_over(facts)
+    card_chat.fault(facts)
+    said = json_of(slack.messages) + json_of(local.messages)
     assert "the job failed" in said and "HTTP 401 from Jira" in said
     for secret in (token, "Hunt3r-Pw", "dXNlcjpIdW50M3ItUHc="):
         assert secret not in said
