@@ -133,6 +133,7 @@ class RundeckApi(App):
     auth_value = "secret-token"
     routes = [
         ("POST", r"/api/41/job/([^/]+)/run", "run"),
+        ("GET", r"/api/41/job/([^/]+)/executions", "job_executions"),
         ("GET", r"/api/41/execution/(\d+)", "execution"),
         ("GET", r"/api/41/execution/(\d+)/output", "output"),
         ("POST", r"/api/41/execution/(\d+)/abort", "abort"),
@@ -161,6 +162,12 @@ class RundeckApi(App):
             "filter": body.get("filter"),
         }
         return json_response(200, self.executions[exec_id])
+
+    def job_executions(self, body: Any, job: str, query: str = "") -> Response:
+        """The job's executions, newest first (`max` of them)."""
+        mine = [ex for ex in self.executions.values() if ex["job"]["id"] == job]
+        newest = sorted(mine, key=lambda ex: -int(ex["id"]))[: int(_param(query, "max", "20"))]
+        return json_response(200, {"paging": {"count": len(newest)}, "executions": newest})
 
     def execution(self, body: Any, exec_id: str, query: str = "") -> Response:
         ex = self.executions.get(int(exec_id))
@@ -220,6 +227,7 @@ class AwxApi(App):
     routes = [
         ("GET", r"/api/v2/job_templates/(\d+)/launch/", "requirements"),
         ("POST", r"/api/v2/job_templates/(\d+)/launch/", "launch"),
+        ("GET", r"/api/v2/job_templates/(\d+)/jobs/", "template_jobs"),
         ("GET", r"/api/v2/jobs/(\d+)/", "job"),
         ("GET", r"/api/v2/jobs/(\d+)/stdout/", "stdout"),
         ("POST", r"/api/v2/jobs/(\d+)/cancel/", "cancel"),
@@ -260,6 +268,7 @@ class AwxApi(App):
         self.jobs[job_id] = {
             "id": job_id,
             "type": "job",
+            "job_template": int(template),
             "status": "pending",
             "failed": False,
             "extra_vars": json.dumps(body.get("extra_vars", {})),
@@ -270,6 +279,13 @@ class AwxApi(App):
             {"job": job_id, "id": job_id, "type": "job", "status": "pending",
              "ignored_fields": ignored},
         )  # fmt: skip
+
+    def template_jobs(self, body: Any, template: str, query: str = "") -> Response:
+        """The template's jobs, newest first (`order_by=-id`, `page_size`)."""
+        assert _param(query, "order_by", "") == "-id"
+        mine = sorted((j for j in self.jobs.values() if j.get("job_template") == int(template)),
+                      key=lambda j: -int(j["id"]))[: int(_param(query, "page_size", "25"))]  # fmt: skip
+        return json_response(200, {"count": len(mine), "next": None, "results": mine})
 
     def job(self, body: Any, job_id: str, query: str = "") -> Response:
         job = self.jobs.get(int(job_id))
@@ -366,3 +382,10 @@ def serve(app: App) -> Iterator[str]:
 
 
 Factory = Callable[[], App]
+
+
+def _param(query: str, name: str, default: str) -> str:
+    """A query string parameter's value (the last one given), or `default`."""
+    from urllib.parse import parse_qs
+
+    return (parse_qs(query).get(name) or [default])[-1]

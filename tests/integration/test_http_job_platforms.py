@@ -361,3 +361,23 @@ def test_awx_success_is_held_to_the_hosts_the_launch_named(
     assert platform.status(ref).state is JobState.SUCCEEDED
     job |= {"event_processing_finished": True}
     assert "reached 0 of 2 hosts" in platform.status(ref).detail
+
+
+@pytest.mark.parametrize("name", ["rundeck", "awx"])
+def test_a_launch_whose_answer_was_lost_is_found_not_run_twice(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    """Neither platform takes an idempotency key: a launch whose answer was lost (a
+    timeout after the platform started the job) is retried by the state machine, which
+    would run the runbook twice on the hosts. The retry first looks for the job by the
+    run id the launch carried (a Rundeck option, an AWX variable)."""
+    platform, app = request.getfixturevalue(name)
+    assert platform.find(REQUEST) is None  # nothing launched yet
+    ref = platform.launch(REQUEST)
+    other = REQUEST.model_copy(update={"idempotency_key": "A-2:restart_service"})
+    platform.launch(other)  # a later job of the same runbook, another alert's
+    found = platform.find(REQUEST)
+    assert found is not None and found.job_id == ref.job_id and found.hosts == ref.hosts
+    assert platform.find(other).job_id != ref.job_id
+    stranger = REQUEST.model_copy(update={"idempotency_key": "A-3:restart_service"})
+    assert platform.find(stranger) is None

@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from opslink.errors import ConfigurationError, InvalidTaskInput, ParameterRejectedError
+from opslink.errors import (
+    ConfigurationError,
+    InvalidTaskInput,
+    JobPlatformError,
+    ParameterRejectedError,
+)
 from opslink.ingest import IngestDeps
 from opslink.models import AlertStatus, Priority, TicketStatus
 from opslink.remediation import run_task
@@ -484,3 +489,39 @@ def test_a_job_that_ended_at_its_timeout_is_not_cancelled_and_the_run_goes_on(
     note = deps.store.get(w["alert"]["alert_id"]).notes[-1]
     assert note["kind"] == "job_not_cancelled"
     assert "refused it" in note["text"] and "405" in note["text"]
+
+
+class _LostAnswers(FakePlatform):
+    """A platform without idempotent launches whose first launch answer is lost: the job
+    runs, the caller hears a timeout."""
+
+    lose_next = True
+
+    def launch(self, request: Any) -> Any:
+        ref = super().launch(request)
+        if self.lose_next:
+            self.lose_next = False
+            raise JobPlatformError("fake: POST /run unreachable: ReadTimeout")
+        return ref
+
+    def find(self, request: Any) -> Any:
+        from opslink.remediation_models import JobRef
+
+        for n, sent in enumerate(self.launched, 1):
+            if sent.idempotency_key == request.idempotency_key:
+                return JobRef(platform=self.name, job_id=f"job-{n}", launched_at=self.clock())
+        return None
+
+
+def test_a_retried_launch_finds_the_job_its_lost_answer_started(
+    deps: IngestDeps, clock: Clock
+) -> None:
+    platform = _LostAnswers(clock)
+    rdeps = remediate_deps(deps, platform, clock)
+    task = {"action": "launch", "alert": opened_alert(deps), "selection": SELECTION}
+    with pytest.raises(JobPlatformError):
+        run_task(task, rdeps)
+    out = run_task(task | {"retry_count": 1}, rdeps)  # the state machine's retry
+    assert len(platform.launched) == 1 and out["job"]["job_id"] == "job-1"
+    # A first attempt never looks (a new alert's launch costs no lookup).
+    assert run_task(task, rdeps)["job"]["job_id"] == "job-1"  # the stored job, as before

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from opslink.automation_control import Control
@@ -35,6 +35,15 @@ class JobPlatform(Protocol):
         """stdout/stderr, the last `limit` characters of each."""
 
     def cancel(self, ref: JobRef) -> None: ...
+
+
+@runtime_checkable
+class FindsLaunches(Protocol):
+    """A job platform without idempotent launches that can say which job a request
+    started: a launch whose answer was lost (a timeout after the platform took it) is
+    found on its retry instead of run twice."""
+
+    def find(self, request: JobRequest) -> JobRef | None: ...
 
 
 class JobWaitRegistry(Protocol):

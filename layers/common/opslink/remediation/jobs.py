@@ -17,6 +17,7 @@ from opslink.errors import (
 )
 from opslink.journal import EventKind, about, seconds_between
 from opslink.ports.records import BudgetClaim
+from opslink.ports.remediation import FindsLaunches
 from opslink.remediation.batches import batch_words, next_batch
 from opslink.remediation.blast_radius import HostPlan, resolve_hosts, with_incident_hosts
 from opslink.remediation.chat_notices import decision_to_chat
@@ -61,7 +62,7 @@ def launch(deps: RemediateDeps, req: TaskRequest) -> Launch:
     if stored is not None:
         job = stored  # a retried launch: the job already runs
     else:
-        job = _start(deps, a, runbook.name, bound, plan, key, first=not launched)
+        job = _start(deps, a, runbook.name, bound, plan, key, not launched, req.retry_count > 0)
     return Launch(job=job, poll=_first_poll(deps, job))
 
 
@@ -93,6 +94,7 @@ def _start(
     plan: HostPlan,
     key: str,
     first: bool,
+    retried: bool = False,
 ) -> LaunchedJob:
     runbook = deps.runbook(name)
     env = {b.name: b.value for b in bound}
@@ -134,7 +136,9 @@ def _start(
         **a.job_location(),
     )
     try:
-        ref = platform.launch(request)
+        # A retried launch (its answer lost: the job may run) first looks for its job.
+        found = platform.find(request) if retried and isinstance(platform, FindsLaunches) else None
+        ref = found or platform.launch(request)
     except Exception as exc:
         # Budget counts launches that happened: a launch that failed gives it back.
         deps.budgets.refund_automation_budget(a.service, claimed_at, resource=resource)

@@ -13,6 +13,7 @@ Variables on the playbook's defaults. So a template is checked before each launc
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from opslink.adapters.http_client import HttpClient
@@ -83,6 +84,24 @@ class AwxPlatform:
                 f"of the launch ({self._stopped(job)}): {_PROMPTS_NEEDED}"
             )
         return JobRef(platform=self.name, job_id=str(job), launched_at=utcnow(), hosts=hosts)
+
+    def find(self, request: JobRequest) -> JobRef | None:
+        """The job this request started, among its template's latest (its `opslink_run_id`
+        variable): a launch whose answer was lost is found, not run twice."""
+        template = self.templates.get(request.runbook)
+        if template is None:
+            return None
+        doc = self.http.request(
+            "GET", f"/api/v2/job_templates/{int(template)}/jobs/",
+            params={"order_by": "-id", "page_size": 20}, what=f"latest jobs of template {template}",
+        )  # fmt: skip
+        latest = doc.get("results") if isinstance(doc, dict) else None
+        for job in latest if isinstance(latest, list) else []:
+            if isinstance(job, dict) and _run_id(job) == request.idempotency_key:
+                hosts = check_hosts(request.runbook, request.targets)
+                return JobRef(platform=self.name, job_id=str(job.get("id")), launched_at=utcnow(),
+                              hosts=hosts)  # fmt: skip
+        return None
 
     def check_template(self, template: int) -> None:
         """Refuse a template that would ignore the limit or the variables (before any job
@@ -160,3 +179,15 @@ def _hosts_short(ref: JobRef, doc: dict[str, Any]) -> str:
         f"({', '.join(ref.hosts)}): is each host in the template's inventory, named by its "
         "instance id?"
     )
+
+
+def _run_id(job: dict[str, Any]) -> str | None:
+    """The `opslink_run_id` a job was launched with (its extra variables, JSON or YAML
+    text as AWX keeps them)."""
+    raw = job.get("extra_vars")
+    try:
+        variables = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return None
+    value = variables.get("opslink_run_id") if isinstance(variables, dict) else None
+    return str(value) if value is not None else None

@@ -6,6 +6,7 @@ options, targets a node filter. Token in the X-Rundeck-Auth-Token header.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -67,6 +68,24 @@ class RundeckPlatform:
             launched_at=utcnow(),
             hosts=hosts,
         )
+
+    def find(self, request: JobRequest) -> JobRef | None:
+        """The execution this request started, among the job's latest (its OPSLINK_RUN_ID
+        option): a launch whose answer was lost is found, not run twice."""
+        job = self.jobs.get(request.runbook)
+        if not job:
+            return None
+        doc = self.http.request(
+            "GET", f"{API}/job/{quote(job, safe='')}/executions", params={"max": 20},
+            what=f"latest executions of job {job}",
+        )  # fmt: skip
+        latest = doc.get("executions") if isinstance(doc, dict) else None
+        for ex in latest if isinstance(latest, list) else []:
+            if isinstance(ex, dict) and _run_id(ex) == request.idempotency_key:
+                hosts = check_hosts(request.runbook, request.targets)
+                return JobRef(platform=self.name, job_id=str(ex.get("id")), launched_at=utcnow(),
+                              hosts=hosts)  # fmt: skip
+        return None
 
     def status(self, ref: JobRef) -> JobStatus:
         doc = self.http.request(
@@ -149,3 +168,20 @@ def _not_as_named(ref: JobRef, doc: dict[str, Any]) -> str:
             "the project, named by its instance id?)"
         )
     return ""
+
+
+_RUN_ID = re.compile(r'-OPSLINK_RUN_ID\s+(?:"([^"]*)"|(\S+))')
+
+
+def _run_id(execution: dict[str, Any]) -> str | None:
+    """The OPSLINK_RUN_ID option an execution ran with (its job's options, else its
+    argument string)."""
+    options = (
+        (execution.get("job") or {}).get("options")
+        if isinstance(execution.get("job"), dict)
+        else None
+    )
+    if isinstance(options, dict) and "OPSLINK_RUN_ID" in options:
+        return str(options["OPSLINK_RUN_ID"])
+    found = _RUN_ID.search(str(execution.get("argstring") or ""))
+    return (found.group(1) or found.group(2)) if found else None
