@@ -371,7 +371,7 @@ def test_a_launch_whose_answer_was_lost_is_found_not_run_twice(
     timeout after the platform started the job) is retried by the state machine, which
     would run the runbook twice on the hosts. The retry first looks for the job by the
     run id the launch carried (a Rundeck option, an AWX variable)."""
-    platform, app = request.getfixturevalue(name)
+    platform, _ = request.getfixturevalue(name)
     assert platform.find(REQUEST) is None  # nothing launched yet
     ref = platform.launch(REQUEST)
     other = REQUEST.model_copy(update={"idempotency_key": "A-2:restart_service"})

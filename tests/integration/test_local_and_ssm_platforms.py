@@ -295,3 +295,24 @@ def test_ssm_output_beyond_the_inline_limit_comes_from_s3(style: str) -> None:
         # the last 1,000 bytes, from a line's start (a line cut in two is left out)
         assert text is not None and 960 < len(text) <= 1000 and text.endswith("TAIL\n")
         assert text.startswith("removed /var/log/app/")
+
+
+def test_ssm_a_command_whose_answer_was_lost_is_found_not_sent_twice() -> None:
+    """SendCommand takes no idempotency token: the retried launch finds the command by
+    the run id its Comment carries, on the batch's first host."""
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        image = ec2.describe_images()["Images"][0]["ImageId"]
+        instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0][
+            "InstanceId"
+        ]
+        platform = SsmRunCommandPlatform(client=boto3.client("ssm", region_name="us-east-1"))
+        req = request(SCRIPTS / "diagnostics.sh").model_copy(
+            update={"targets": {"InstanceId": (instance,)}}
+        )
+        assert platform.find(req) is None
+        ref = platform.launch(req)
+        platform.launch(req.model_copy(update={"idempotency_key": "A-2:diagnostics"}))
+        found = platform.find(req)
+        assert found is not None and found.job_id == ref.job_id
+        assert platform.find(req.model_copy(update={"idempotency_key": "A-3:x"})) is None

@@ -19,6 +19,7 @@ refused, never sent with the stack's own credentials.
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -149,10 +150,27 @@ class SsmRunCommandPlatform:
         except BotoCoreError as exc:
             raise JobPlatformError(f"ssm {op}: {exc}") from exc
 
+    def find(self, request: JobRequest) -> JobRef | None:
+        """The command this request sent (its Comment carries the run id), among its
+        first host's commands of the last hour: a SendCommand whose answer was lost is
+        found, not sent twice (SendCommand takes no idempotency token)."""
+        hosts = check_hosts(request.runbook, request.targets)
+        since = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        sent = self._call(
+            "list_commands", request, InstanceId=hosts[0], MaxResults=50,
+            Filters=[{"key": "InvokedAfter", "value": since}],
+        ).get("Commands") or []  # fmt: skip
+        for command in sent:
+            if command.get("Comment") == _comment(request) and command.get("CommandId"):
+                return JobRef(platform=self.name, job_id=str(command["CommandId"]),
+                              launched_at=utcnow(), account=request.account,
+                              region=request.region)  # fmt: skip
+        return None
+
     def launch(self, request: JobRequest) -> JobRef:
         kwargs: dict[str, Any] = {
             "DocumentName": "AWS-RunShellScript",
-            "Comment": f"OpsLink {request.runbook} {request.idempotency_key}"[:100],
+            "Comment": _comment(request),
             "Parameters": {
                 "commands": build_commands(request),
                 "executionTimeout": [str(request.timeout_seconds)],
@@ -249,3 +267,8 @@ class SsmRunCommandPlatform:
 
     def cancel(self, ref: JobRef) -> None:
         self._call("cancel_command", ref, CommandId=ref.job_id)
+
+
+def _comment(request: JobRequest) -> str:
+    """What a command says it is (SSM keeps 100 characters): the run id finds it again."""
+    return f"OpsLink {request.runbook} {request.idempotency_key}"[:100]
