@@ -370,3 +370,22 @@ def test_an_error_leaves_a_handler_under_its_name_without_its_secrets() -> None:
     assert any(t.name == "fail" for t in caught.traceback)  # where it was raised: kept
     with pytest.raises(ValueError, match="no secret here"), scrubbed_errors():
         raise ValueError("no secret here")  # unchanged: the very exception
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "kept"),
+    [
+        ("ab\ncd\n", 3, "cd\n"),  # the cut falls at a line's start: all of it
+        ("ab\ncd\n", 4, "cd\n"),  # inside "ab": the rest of that line left out
+        ("one line of words", 9, "of words"),  # no line break: from the first space
+        ("x" * 50, 10, ""),  # one token longer than the limit: none of it
+        ("a", 0, ""),
+        ("short", 10, "short"),
+    ],
+)
+def test_a_job_outputs_tail_starts_where_a_line_or_word_does(
+    text: str, limit: int, kept: str
+) -> None:
+    from opslink.adapters.jobs.fields import tail
+
+    assert tail(text, limit) == kept

@@ -55,6 +55,8 @@ def tail(text: str, limit: int) -> str:
     of it)."""
     if len(text) <= limit:
         return text
+    if limit <= 0:
+        return ""
     cut = text[-limit:]
     if text[-limit - 1] == "\n":
         return cut
