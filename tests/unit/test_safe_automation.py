@@ -289,3 +289,43 @@ def test_graduation_and_demotion_are_proposed_from_evidence() -> None:
     assert "50 % over 10 runs" in demote.evidence and "90 % over 40 runs" in demote.evidence
     steady = assess(_runbook_rows("restart_service", 10, 9), today, Thresholds(), record)
     assert not [f for f in steady if "demote" in f.title]
+
+
+class _LostBatchAnswer(FakePlatform):
+    """Launches are not idempotent; the first batch's launch answer is lost (it runs)."""
+
+    lose = {"batch:1"}
+
+    def launch(self, request: Any) -> Any:
+        ref = super().launch(request)
+        if any(request.idempotency_key.endswith(k) for k in self.lose):
+            self.lose = set()
+            from opslink.errors import JobPlatformError
+
+            raise JobPlatformError("fake: POST /run unreachable: ReadTimeout")
+        return ref
+
+    def find(self, request: Any) -> Any:
+        from opslink.remediation_models import JobRef
+
+        for n, sent in enumerate(self.launched, 1):
+            if sent.idempotency_key == request.idempotency_key:
+                return JobRef(platform=self.name, job_id=f"job-{n}", launched_at=self.clock())
+        return None
+
+
+def test_a_batch_whose_launch_answer_was_lost_runs_once(deps: IngestDeps, clock: Clock) -> None:
+    from opslink.errors import JobPlatformError
+
+    platform = _LostBatchAnswer(clock)
+    rdeps = remediate_deps(deps, platform, clock)
+    rdeps.hosts = FakeFleet(groups={"checkout-web-asg": FLEET[:3]})
+    w = {"rdeps": rdeps, "deps": deps}
+    alert = _alert(w, {"AutoScalingGroupName": "checkout-web-asg"})
+    launch = run_task({"action": "launch", "alert": alert, "selection": RESTART}, rdeps)
+    platform.state, platform.exit_code = JobState.SUCCEEDED, 0
+    with pytest.raises(JobPlatformError):
+        _poll(w, alert, launch)  # the canary succeeded; the batch's launch answer is lost
+    nxt = _poll(w, alert, launch)  # the state machine's retry of the poll
+    assert len(platform.launched) == 2  # the canary and one batch: not a second batch
+    assert nxt["job"]["batch"] == 1 and nxt["job"]["job_id"] == "job-2"

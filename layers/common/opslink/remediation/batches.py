@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from opslink.errors import JobPlatformError
 from opslink.journal import EventKind, about
+from opslink.ports.remediation import FindsLaunches
 from opslink.remediation.circuit import circuit_allows, circuit_failed, circuit_succeeded
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.parameters import resolve_parameters
@@ -44,7 +45,10 @@ def next_batch(deps: RemediateDeps, a: RemediationInput, job: LaunchedJob) -> La
     platform = deps.platform()
     circuit_allows(deps, platform.name, a)
     try:
-        ref = platform.launch(request)
+        # Found first where launches are not idempotent: this poll may be the retry of
+        # one whose launch answer was lost (the batch then runs already).
+        found = platform.find(request) if isinstance(platform, FindsLaunches) else None
+        ref = found or platform.launch(request)
     except JobPlatformError as exc:
         circuit_failed(deps, platform.name, exc)
         raise
