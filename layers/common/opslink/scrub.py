@@ -43,7 +43,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from opslink.scrub_rules import AWS_SECRET, FIRST, PRIVATE_KEY, REDACTED, RULES
+from opslink.scrub_rules import PRIVATE_KEY, RULES
+from opslink.scrub_tokens import AWS_SECRET, FIRST, REDACTED
 
 # detect-secrets plugins left out: public IPs are not secrets; private keys are redacted
 # as whole blocks above (the plugin sees the header line only).
