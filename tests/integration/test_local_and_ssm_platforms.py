@@ -139,13 +139,18 @@ def test_ssm_commands_export_parameters_without_evaluating_them(tmp_path: Path) 
     assert not marker.exists()
 
 
+def _one_instance() -> str:
+    """An instance of moto's EC2 (inside a mock_aws)."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    return str(
+        ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    )
+
+
 def test_ssm_run_command_lifecycle_on_moto() -> None:
     with mock_aws():
-        ec2 = boto3.client("ec2", region_name="us-east-1")
-        image = ec2.describe_images()["Images"][0]["ImageId"]
-        instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0][
-            "InstanceId"
-        ]
+        instance = _one_instance()
         platform = SsmRunCommandPlatform(client=boto3.client("ssm", region_name="us-east-1"))
         script = SCRIPTS / "diagnostics.sh"
         req = request(script).model_copy(update={"targets": {"InstanceId": (instance,)}})
@@ -301,11 +306,7 @@ def test_ssm_a_command_whose_answer_was_lost_is_found_not_sent_twice() -> None:
     """SendCommand takes no idempotency token: the retried launch finds the command by
     the run id its Comment carries, on the batch's first host."""
     with mock_aws():
-        ec2 = boto3.client("ec2", region_name="us-east-1")
-        image = ec2.describe_images()["Images"][0]["ImageId"]
-        instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0][
-            "InstanceId"
-        ]
+        instance = _one_instance()
         platform = SsmRunCommandPlatform(client=boto3.client("ssm", region_name="us-east-1"))
         req = request(SCRIPTS / "diagnostics.sh").model_copy(
             update={"targets": {"InstanceId": (instance,)}}

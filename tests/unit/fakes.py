@@ -53,6 +53,32 @@ class FakePlatform:
         self.cancelled.append(ref.job_id)
 
 
+class LostLaunchAnswers(FakePlatform):
+    """A platform without idempotent launches that can find a request's job: the launch
+    of a request whose key ends with one of `lose` runs, and its caller hears a timeout
+    (once per suffix)."""
+
+    def __init__(self, clock: Clock, lose: set[str]) -> None:
+        super().__init__(clock)
+        self.lose = set(lose)
+
+    def launch(self, request: JobRequest) -> JobRef:
+        from opslink.errors import JobPlatformError
+
+        ref = super().launch(request)
+        lost = next((k for k in self.lose if request.idempotency_key.endswith(k)), None)
+        if lost is not None:
+            self.lose.discard(lost)
+            raise JobPlatformError("fake: POST /run unreachable: ReadTimeout")
+        return ref
+
+    def find(self, request: JobRequest) -> JobRef | None:
+        for n, sent in enumerate(self.launched, 1):
+            if sent.idempotency_key == request.idempotency_key:
+                return JobRef(platform=self.name, job_id=f"job-{n}", launched_at=self.clock())
+        return None
+
+
 class FakeAlarms:
     """CloudWatch's alarms: `at_start` is what the provenance check reads when a
     remediation starts (the alarm exists and fires, by default), `value` what

@@ -20,7 +20,13 @@ from opslink.models import AlertStatus, Priority, TicketStatus
 from opslink.remediation import run_task
 from opslink.remediation_models import JobState
 from tests.unit.conftest import Clock
-from tests.unit.fakes import Callbacks, FakePlatform, opened_alert, remediate_deps
+from tests.unit.fakes import (
+    Callbacks,
+    FakePlatform,
+    LostLaunchAnswers,
+    opened_alert,
+    remediate_deps,
+)
 
 SELECTION = {
     "runbook": {"name": "restart_service", "tier": "alert_type", "timeout_seconds": 300},
@@ -491,32 +497,10 @@ def test_a_job_that_ended_at_its_timeout_is_not_cancelled_and_the_run_goes_on(
     assert "refused it" in note["text"] and "405" in note["text"]
 
 
-class _LostAnswers(FakePlatform):
-    """A platform without idempotent launches whose first launch answer is lost: the job
-    runs, the caller hears a timeout."""
-
-    lose_next = True
-
-    def launch(self, request: Any) -> Any:
-        ref = super().launch(request)
-        if self.lose_next:
-            self.lose_next = False
-            raise JobPlatformError("fake: POST /run unreachable: ReadTimeout")
-        return ref
-
-    def find(self, request: Any) -> Any:
-        from opslink.remediation_models import JobRef
-
-        for n, sent in enumerate(self.launched, 1):
-            if sent.idempotency_key == request.idempotency_key:
-                return JobRef(platform=self.name, job_id=f"job-{n}", launched_at=self.clock())
-        return None
-
-
 def test_a_retried_launch_finds_the_job_its_lost_answer_started(
     deps: IngestDeps, clock: Clock
 ) -> None:
-    platform = _LostAnswers(clock)
+    platform = LostLaunchAnswers(clock, lose={":restart_service"})
     rdeps = remediate_deps(deps, platform, clock)
     task = {"action": "launch", "alert": opened_alert(deps), "selection": SELECTION}
     with pytest.raises(JobPlatformError):

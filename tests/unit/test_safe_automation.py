@@ -21,7 +21,14 @@ from opslink.remediation_models import JobState, Risk
 from opslink.service_map import parse_service_map
 from opslink_cli import samples
 from tests.unit.conftest import Clock
-from tests.unit.fakes import FakeAlarms, FakeFleet, FakePlatform, opened_alert, remediate_deps
+from tests.unit.fakes import (
+    FakeAlarms,
+    FakeFleet,
+    FakePlatform,
+    LostLaunchAnswers,
+    opened_alert,
+    remediate_deps,
+)
 
 RESTART = {
     "runbook": {"name": "restart_service", "tier": "alert_type", "timeout_seconds": 300},
@@ -291,33 +298,10 @@ def test_graduation_and_demotion_are_proposed_from_evidence() -> None:
     assert not [f for f in steady if "demote" in f.title]
 
 
-class _LostBatchAnswer(FakePlatform):
-    """Launches are not idempotent; the first batch's launch answer is lost (it runs)."""
-
-    lose = {"batch:1"}
-
-    def launch(self, request: Any) -> Any:
-        ref = super().launch(request)
-        if any(request.idempotency_key.endswith(k) for k in self.lose):
-            self.lose = set()
-            from opslink.errors import JobPlatformError
-
-            raise JobPlatformError("fake: POST /run unreachable: ReadTimeout")
-        return ref
-
-    def find(self, request: Any) -> Any:
-        from opslink.remediation_models import JobRef
-
-        for n, sent in enumerate(self.launched, 1):
-            if sent.idempotency_key == request.idempotency_key:
-                return JobRef(platform=self.name, job_id=f"job-{n}", launched_at=self.clock())
-        return None
-
-
 def test_a_batch_whose_launch_answer_was_lost_runs_once(deps: IngestDeps, clock: Clock) -> None:
     from opslink.errors import JobPlatformError
 
-    platform = _LostBatchAnswer(clock)
+    platform = LostLaunchAnswers(clock, lose={":batch:1"})
     rdeps = remediate_deps(deps, platform, clock)
     rdeps.hosts = FakeFleet(groups={"checkout-web-asg": FLEET[:3]})
     w = {"rdeps": rdeps, "deps": deps}
