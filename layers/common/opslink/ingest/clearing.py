@@ -51,10 +51,11 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
             alert_id=alert.alert_id,
             ticket_id=alert.ticket_id,
         )
-    text = f"Alarm {code(alarm.name)} returned to OK at {alarm.state_changed_at.isoformat()}: {code(scrub_excerpt(alarm.reason, 1000))}"
+    reason = scrub_excerpt(alarm.reason, 1000)  # scrubbed before it is cut
+    text = f"Alarm {code(alarm.name)} returned to OK at {alarm.state_changed_at.isoformat()}: {code(reason)}"
     if not alert.ticket_id:
         record_change(alarm, deps, policy)  # the resolution below may come much later
-        facts = {"at": alarm.state_changed_at.isoformat(), "reason": scrub_excerpt(alarm.reason, 1000),
+        facts = {"at": alarm.state_changed_at.isoformat(), "reason": reason,
                  "note": text}  # fmt: skip
         if deps.store.set_pending_ok(alert.alert_id, facts):
             return _cleared_before_ticket(
@@ -83,7 +84,7 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
         "by": "alarm",
         "how": "alarm returned to OK",
         "at": alarm.state_changed_at.isoformat(),
-        "reason": scrub_excerpt(alarm.reason, 1000),
+        "reason": reason,
     }
     resolved, alone = resolve_counted(deps.store, alert, resolution, alarm.state_changed_at,
                                       alone=alert.followups == 0, alarm_change=change)  # fmt: skip

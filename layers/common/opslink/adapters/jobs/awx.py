@@ -182,8 +182,8 @@ def _hosts_short(ref: JobRef, doc: dict[str, Any]) -> str:
 
 
 def _run_id(job: dict[str, Any]) -> str | None:
-    """The `opslink_run_id` a job was launched with (its extra variables, JSON or YAML
-    text as AWX keeps them)."""
+    """The `opslink_run_id` a job was launched with (its extra variables: the JSON text
+    AWX keeps of OpsLink's launch; anything else is no launch of OpsLink's)."""
     raw = job.get("extra_vars")
     try:
         variables = json.loads(raw) if isinstance(raw, str) else raw
