@@ -3,8 +3,11 @@ shipped runbook scripts run for real against a scratch host directory."""
 
 from __future__ import annotations
 
+import socketserver
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from moto import mock_aws
 
 from opslink.adapters.jobs.local_shell import LocalShellPlatform
 from opslink.adapters.jobs.ssm import SsmRunCommandPlatform, build_commands
-from opslink.errors import JobPlatformRejected, ParameterRejectedError
+from opslink.errors import JobPlatformError, JobPlatformRejected, ParameterRejectedError
 from opslink.remediation_models import JobRef, JobRequest, JobState
 from opslink_cli.emulator import seed_sandbox_host
 from tests.conftest import ROOT
@@ -317,3 +320,51 @@ def test_ssm_a_command_whose_answer_was_lost_is_found_not_sent_twice() -> None:
         found = platform.find(req)
         assert found is not None and found.job_id == ref.job_id
         assert platform.find(req.model_copy(update={"idempotency_key": "A-3:x"})) is None
+
+
+class _AnswerLost(socketserver.StreamRequestHandler):
+    """An SSM endpoint that reads each request whole and closes the connection without
+    answering: the service may have acted, its answer never arrives."""
+
+    def handle(self) -> None:
+        length = 0
+        while (line := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+            elif name.strip().lower() == "x-amz-target":
+                target = value.strip()
+        self.rfile.read(length)
+        self.server.calls.append(target)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def answer_lost(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _AnswerLost)
+    server.daemon_threads = True
+    server.calls = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_RETRY_MODE", "standard")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
+    try:
+        yield server.calls  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_ssm_sends_a_command_once_when_its_answer_is_lost(answer_lost: list[str]) -> None:
+    """botocore retries a connection closed before the answer — for SendCommand that is a
+    second command. It is sent once; the launch fails retryable, and the state machine's
+    retry looks the command up (`find`) before sending anything."""
+    platform = SsmRunCommandPlatform()
+    with pytest.raises(JobPlatformError):
+        platform.launch(request(SCRIPTS / "diagnostics.sh"))
+    assert answer_lost == ["AmazonSSM.SendCommand"]
+    with pytest.raises(JobPlatformError):  # a read is still retried as configured
+        platform.find(request(SCRIPTS / "diagnostics.sh"))
+    assert answer_lost[1:] == ["AmazonSSM.ListCommands"] * 3

@@ -114,6 +114,9 @@ def test_a_member_accounts_alarm_is_remediated_in_its_own_account_and_region(
     assert sent["CommandId"] == launch["job"]["job_id"] and set(sent["InstanceIds"]) <= set(theirs)
     assert _commands(HOME, HOME_REGION) == [] and _commands(HOME) == []
     assert _commands(MEMBER, HOME_REGION) == []  # the alarm's region, not the stack's
+    # sent by a client that makes the call once (a lost answer is looked up, never re-sent)
+    sender = rdeps.jobs.members._clients[("ssm", MEMBER, REGION, True)][1]
+    assert sender.meta.config.retries["total_max_attempts"] == 1
     # followed there: the canary's end is read in the member account, the next batch too
     polled = run_task({"action": "poll", "alert": alert, **launch}, rdeps)
     assert polled["job"]["batch"] == 1 and len(_commands(MEMBER)) == 2

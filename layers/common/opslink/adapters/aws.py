@@ -10,10 +10,22 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 
-def lazy_client(service: str, region: str | None = None) -> Any:
+def lazy_client(service: str, region: str | None = None, *, single_attempt: bool = False) -> Any:
+    """`single_attempt`: botocore makes each call once (`single_attempt_config`)."""
     import boto3
 
-    return boto3.client(service, region_name=region or None)
+    config = single_attempt_config() if single_attempt else None
+    return boto3.client(service, region_name=region or None, config=config)
+
+
+def single_attempt_config() -> Any:
+    """For calls that start work and take no idempotency token (SSM SendCommand):
+    botocore retries a read timeout or a connection closed before the answer, which
+    sends the call again after the service may have acted on it — two commands. Made
+    once, a lost answer is the caller's to look up (the launch step's `find`)."""
+    from botocore.config import Config
+
+    return Config(retries={"total_max_attempts": 1})
 
 
 def error_code(exc: BaseException) -> str:

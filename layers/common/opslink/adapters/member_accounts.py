@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from opslink.adapters.aws import error_code, lazy_client
+from opslink.adapters.aws import error_code, lazy_client, single_attempt_config
 from opslink.errors import ConfigurationError, RetryableError
 
 REFRESH_BEFORE_SECONDS = 300  # new credentials this long before the old ones expire
@@ -56,7 +56,7 @@ class MemberSessions:
         self._clock = clock
         self._credentials: dict[str, _Credentials] = {}
         self._denied: dict[str, tuple[float, str]] = {}
-        self._clients: dict[tuple[str, str, str], Any] = {}
+        self._clients: dict[tuple[str, str, str, bool], Any] = {}
 
     def is_member(self, account: str) -> bool:
         """An account other than the stack's own: acted in through its member role."""
@@ -69,13 +69,15 @@ class MemberSessions:
         """Assume the account's member role now (MemberAccountDenied when it refuses)."""
         self._assumed(account)
 
-    def client(self, service: str, account: str, region: str) -> Any:
+    def client(
+        self, service: str, account: str, region: str, *, single_attempt: bool = False
+    ) -> Any:
         """A client for `service` in `account` and `region` (the stack's own account: the
-        function's own credentials)."""
+        function's own credentials); `single_attempt`: calls made once (aws.py)."""
         if not self.is_member(account):
-            return lazy_client(service, region)
+            return lazy_client(service, region, single_attempt=single_attempt)
         creds = self._assumed(account)
-        key = (service, account, region)
+        key = (service, account, region, single_attempt)
         cached = self._clients.get(key)
         if cached is None or cached[0] is not creds:
             import boto3
@@ -85,6 +87,7 @@ class MemberSessions:
                 aws_access_key_id=creds.values["AccessKeyId"],
                 aws_secret_access_key=creds.values["SecretAccessKey"],
                 aws_session_token=creds.values["SessionToken"],
+                config=single_attempt_config() if single_attempt else None,
             )  # fmt: skip
             self._clients[key] = cached = (creds, made)
         return cached[1]

@@ -99,6 +99,7 @@ class SsmRunCommandPlatform:
         home_account: str = "",
     ) -> None:
         self._client = client
+        self._sender = client  # SendCommand's own client: made once (aws.py)
         self._s3 = s3
         self.output_bucket = output_bucket
         self.members = members
@@ -111,6 +112,12 @@ class SsmRunCommandPlatform:
         return self._client
 
     @property
+    def sender(self) -> Any:
+        if self._sender is None:
+            self._sender = lazy_client("ssm", single_attempt=True)
+        return self._sender
+
+    @property
     def s3(self) -> Any:
         if self._s3 is None:
             self._s3 = lazy_client("s3")
@@ -119,23 +126,26 @@ class SsmRunCommandPlatform:
     def _is_home(self, account: str) -> bool:
         return not account or not self.home_account or account == self.home_account
 
-    def _client_for(self, account: str, region: str) -> Any:
+    def _client_for(self, account: str, region: str, single_attempt: bool = False) -> Any:
         """The stack's own client, or one in the member account and region the job's
-        hosts are in."""
+        hosts are in; `single_attempt`: the one that sends commands."""
         if self._is_home(account):
-            return self.client
+            return self.sender if single_attempt else self.client
         if self.members is None:
             raise JobPlatformRejected(
                 f"ssm: hosts in account {account} are out of reach: MemberRoleName is not set "
                 "(deploy forwarder.yaml there and set it)"
             )
         try:
-            return self.members.client("ssm", account, region)
+            return self.members.client("ssm", account, region, single_attempt=single_attempt)
         except MemberAccountDenied as exc:  # a hand-over that says why, not a retry
             raise JobPlatformRejected(f"ssm: {exc}") from exc
 
     def _call(self, op: str, where: JobRequest | JobRef | None = None, **kwargs: Any) -> Any:
-        client = self.client if where is None else self._client_for(where.account, where.region)
+        if where is None:
+            client = self.client
+        else:  # a command is sent once: a lost answer is looked up (`find`), not re-sent
+            client = self._client_for(where.account, where.region, op == "send_command")
         try:
             return getattr(client, op)(**kwargs)
         except ClientError as exc:
