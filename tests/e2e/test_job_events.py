@@ -135,13 +135,15 @@ def _notification(platform: str, body: bytes, query: dict[str, str]) -> dict[str
 
 
 @pytest.mark.parametrize(("platform", "ending"), [("rundeck", "succeeded"), ("awx", "successful"),
-                                                  ("rundeck", "aborted"), ("rundeck", "skipped")])  # fmt: skip
+                                                  ("rundeck", "aborted"), ("rundeck", "skipped"),
+                                                  ("awx", "counted late")])  # fmt: skip
 def test_a_platform_notification_wakes_the_execution(
     tmp_path: Path, platform: str, ending: str
 ) -> None:
     """The job ends on the platform, which says so on the webhook URL: the execution goes
     on at once — verified and resolved, or (a job aborted on the platform by someone)
-    handed over with its output."""
+    handed over with its output. AWX may notify before it has counted the job's hosts: the
+    execution then waits a short while (not the runbook's timeout) and looks again."""
     import json
 
     import boto3
@@ -161,7 +163,9 @@ def test_a_platform_notification_wakes_the_execution(
                 else {"AwxUrl": url, "AwxTemplates": json.dumps({"fix_disk": 7})}
             ),
         }
-        overrides = {"RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(CATALOG)}}
+        overrides = {
+            "RemediateFunction": {"RUNBOOK_CATALOG_PATH": str(CATALOG), "POLL_BASE_SECONDS": "2"}
+        }
         with LocalStack(
             log_path=tmp_path / "lambda.log", parameters=params, env_overrides=overrides
         ) as local:
@@ -187,10 +191,23 @@ def test_a_platform_notification_wakes_the_execution(
                 request = _notification("rundeck", body.encode(), {})
             else:
                 [job_id] = list(app.jobs)
-                app.jobs[job_id]["status"] = ending
+                late = ending == "counted late"
+                app.jobs[job_id]["status"] = ending = "successful"
+                if late:  # successful, its hosts not counted yet (events still processed)
+                    app.counting = {job_id}  # type: ignore[union-attr]
                 request = _notification("awx", json.dumps({"id": job_id}).encode(), {})
             answer, error = local.invoke("TrackFunction", request)
             assert error is None and answer["statusCode"] == 202, answer  # type: ignore[index]
+            if platform == "awx" and late:  # counted once the execution waits again
+                _wait_until_waiting(stack, alert.execution_name, waits=2)
+                app.counting = set()  # type: ignore[union-attr]
+                done, states = finish(stack, alert)
+                first, last = _await_outputs(stack, done.execution_name)[0], states[-1]
+                assert first["woken_by"] == "awx notification" and first["settling"]
+                assert first["state"] == "running" and first["wait_seconds"] == 2
+                assert done.status is AlertStatus.RESOLVED and last == "VerifyFix"
+                assert states.count("AwaitJob") == 2  # one short wait, then verified
+                return
             done, states = finish(stack, alert)
             assert "PollJob" not in states  # woken by the notification, not by a poll
             [poll] = _await_outputs(stack, done.execution_name)
@@ -212,17 +229,22 @@ def test_a_platform_notification_wakes_the_execution(
 RUNDECK_JOB = "3b4c5d6e-0000-4000-8000-000000000001"
 
 
-def _wait_until_waiting(stack: Stack, execution_name: str, timeout: float = 30) -> None:
-    """Until AwaitJob's task has registered the wait and looked at the job (the job then
-    ends only after: the notification is what must wake it)."""
+def _wait_until_waiting(
+    stack: Stack, execution_name: str, timeout: float = 30, waits: int = 1
+) -> None:
+    """Until AwaitJob's task has registered the wait (the `waits`-th time) and looked at
+    the job (the job then ends only after: the notification is what must wake it)."""
     import time
 
     sfn = stack.local.client("stepfunctions")
     arn = stack.local.arns["RemediationStateMachine"].replace(":stateMachine:", ":execution:")
     deadline = time.monotonic() + timeout
-    while not any(
-        e["type"] == "TaskSubmitted"
-        for e in sfn.get_execution_history(executionArn=f"{arn}:{execution_name}")["events"]
+    while (
+        sum(
+            e["type"] == "TaskSubmitted"
+            for e in sfn.get_execution_history(executionArn=f"{arn}:{execution_name}")["events"]
+        )
+        < waits
     ):
         assert time.monotonic() < deadline, f"{execution_name} never waited for its job"
         time.sleep(0.05)

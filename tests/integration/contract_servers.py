@@ -243,6 +243,8 @@ class AwxApi(App):
         # the inventory's host names (None: every name a limit gives is a host); a limit
         # naming no host of it is skipped ("no hosts matched") and the job succeeds
         self.inventory: set[str] | None = None
+        # jobs whose events AWX is still processing: successful, not counted yet
+        self.counting: set[int] = set()
 
     def requirements(self, body: Any, template: str, query: str = "") -> Response:
         if template != "7":
@@ -291,6 +293,9 @@ class AwxApi(App):
         job = self.jobs.get(int(job_id))
         if not job:
             return json_response(404, {"detail": "Not found."})
+        if job["status"] == "successful" and int(job_id) in self.counting:
+            return json_response(200, job | {"event_processing_finished": False,
+                                             "host_status_counts": {}})  # fmt: skip
         if job["status"] == "successful" and "host_status_counts" not in job:
             # the playbook_on_stats event, processed: hosts per outcome
             named = [h for h in str(job["limit"]).split(",") if h]

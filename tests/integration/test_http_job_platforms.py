@@ -355,12 +355,22 @@ def test_awx_success_is_held_to_the_hosts_the_launch_named(
     assert "reached 1 of 2 hosts" in status.detail
     app.inventory = None
     assert platform.status(ref).state is JobState.SUCCEEDED
-    # AWX has not processed the job's events yet, or is too old to count: not held.
-    app.inventory = set()
-    job |= {"event_processing_finished": False, "host_status_counts": {}}
-    assert platform.status(ref).state is JobState.SUCCEEDED
-    job |= {"event_processing_finished": True}
+    # The stats come before the rest of the job's events (and before its notification):
+    # counted, they are judged while AWX still processes the others.
+    job |= {"event_processing_finished": False, "host_status_counts": {"ok": 1, "dark": 0}}
+    assert "reached 1 of 2 hosts" in platform.status(ref).detail
+    job |= {"host_status_counts": {"changed": 1, "failures": 1}}
+    assert platform.status(ref).state is JobState.SUCCEEDED  # (a failed host: AWX says failed)
+    # Not counted yet: not a success yet either — looked at again soon.
+    job |= {"host_status_counts": {}}
+    counting = platform.status(ref)
+    assert counting.state is JobState.RUNNING and counting.settling
+    assert "still counting the hosts" in counting.detail
+    job |= {"event_processing_finished": True}  # all processed, none counted: none reached
     assert "reached 0 of 2 hosts" in platform.status(ref).detail
+    from opslink.adapters.jobs.awx import _hosts_short
+
+    assert _hosts_short(ref, {"status": "successful"}) == ""  # an AWX too old to count
 
 
 @pytest.mark.parametrize("name", ["rundeck", "awx"])

@@ -28,6 +28,7 @@ class FakePlatform:
         self.stderr = ""
         self.outputs: dict[str, str] = {}  # job id -> its stdout, when jobs differ
         self.ran_for: float | None = None  # the run time the platform reports at the end
+        self.settling = False  # announced ended, not confirmed yet (AWX counting its hosts)
 
     def launch(self, request: JobRequest) -> JobRef:
         self.launched.append(request)
@@ -43,6 +44,7 @@ class FakePlatform:
             exit_code=self.exit_code,
             detail=f"{self.state}",
             duration_seconds=took,
+            settling=self.settling,
         )
 
     def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:

@@ -112,16 +112,51 @@ def test_events_for_other_jobs_or_platforms_wake_nothing(world: dict[str, Any]) 
     assert world["rdeps"].callbacks.succeeded == []
 
 
-def test_a_platform_blip_leaves_the_wait_to_its_safety_poll(world: dict[str, Any]) -> None:
-    _await(world)
+def test_an_announced_end_the_platform_cannot_confirm_is_looked_at_again_soon(
+    world: dict[str, Any],
+) -> None:
+    """The event says the job ended; the platform does not answer the look it asks for.
+    No event will come again: the execution is woken into a short wait (the schedule's
+    base, 15 s), not left to its poll at the runbook's timeout (300 s)."""
 
     def away(ref: Any) -> Any:
         raise JobPlatformError("connection refused")
 
     world["platform"].status = away
+    assert _await(world)["woken"] is False  # its own look: the job may well run
     out = _event(world)
-    assert out["woken"] is False and "unreachable" in out["why"]
-    assert world["rdeps"].callbacks.succeeded == [] and world["rdeps"].callbacks.failed == []
+    assert out == {"woken": True, "why": "job running"}
+    [(_, output)] = world["rdeps"].callbacks.succeeded
+    poll = output["poll"]
+    assert poll["state"] == "running" and poll["settling"] and poll["wait_seconds"] == 15
+    assert "unreachable" in poll["detail"]
+    assert _event(world) == {"woken": False, "why": "already woken"}
+    # The execution waits again (the short wait); its registration's look is no reason to
+    # wake it once more — its short wait's poll looks again.
+    again = run_task(
+        {"action": "await_job", "alert": world["alert"], **output, "token": "token-2"},
+        world["rdeps"],
+    )
+    assert again["woken"] is False and len(world["rdeps"].callbacks.succeeded) == 1
+
+
+def test_an_end_not_counted_yet_wakes_into_a_short_wait_once(world: dict[str, Any]) -> None:
+    """AWX announces a job whose hosts it has not counted yet: woken into a short wait;
+    the next looks find it counted and go on."""
+    platform = world["platform"]
+    _await(world)
+    platform.settling, platform.state = True, JobState.RUNNING
+    assert _event(world)["woken"] is True
+    [(_, first)] = world["rdeps"].callbacks.succeeded
+    assert first["poll"]["settling"] and first["poll"]["wait_seconds"] == 15
+    # waiting again while AWX still counts: neither the look nor an event wakes it
+    assert _await(world | {"launch": first}, "token-2")["woken"] is False
+    assert _event(world)["woken"] is False
+    assert len(world["rdeps"].callbacks.succeeded) == 1
+    # the short wait's poll: counted, succeeded
+    platform.settling, platform.state, platform.exit_code = False, JobState.SUCCEEDED, 0
+    polled = run_task({"action": "poll", "alert": world["alert"], **first}, world["rdeps"])
+    assert polled["poll"]["state"] == "succeeded" and not polled["poll"]["settling"]
 
 
 def test_a_poll_that_fails_after_the_wake_fails_the_wait_by_its_error(

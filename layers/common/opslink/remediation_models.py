@@ -138,6 +138,10 @@ class JobStatus(_Frozen):
     # How long the job ran, from the platform's own start and end times (None: it does
     # not say); what the poll schedule learns from, never estimated from poll times.
     duration_seconds: float | None = None
+    # The job's end is announced but cannot be confirmed yet (AWX still counting the hosts
+    # it reached, the platform not answering the look an event asked for): looked at again
+    # after a short wait, not at the end of the runbook's time.
+    settling: bool = False
 
 
 class JobOutput(_Frozen):

@@ -13,7 +13,9 @@ the same poll as the `PollJob` state (the next canary batch, the recorded durati
 hands its result to the execution; the token is claimed first with a conditional write,
 so an event and the registration's look, or an event delivered twice, wake it once. A
 lost event costs latency, never the run: the token wait times out at the runbook's
-timeout and the `PollJob` state polls as before.
+timeout and the `PollJob` state polls as before. An end that cannot be confirmed yet (AWX
+still counting the hosts it reached; the platform not answering the look an event asked
+for) wakes the execution into a short wait instead, once: its poll looks again.
 """
 
 from __future__ import annotations
@@ -83,10 +85,20 @@ def _wake(
     req = parse_request(waiter.request)
     try:
         status = deps.platform().status(job_ref(req))
-    except JobPlatformError as exc:  # the wait's own poll comes later
-        return _outcome(False, f"job platform unreachable: {scrub_excerpt(str(exc), 200)}")
-    if not status.state.finished:
+    except JobPlatformError as exc:
+        why = f"job platform unreachable ({scrub_excerpt(str(exc), 200)})"
+        if by == "registration":  # the wait's own look: the job may well run; its poll later
+            return _outcome(False, why)
+        # An end announced and not confirmed: looked at again soon, not at the wait's end.
+        status = JobStatus(
+            state=JobState.RUNNING, settling=True, detail=f"{why}; looked at again soon"
+        )
+    if not status.state.finished and not status.settling:
         return _outcome(False, f"the job is {status.state.value}")
+    if status.settling and req.poll is not None and req.poll.settling:
+        # Its wait is a short one already (a wake that shortened it: not again, or the
+        # execution would spin between its wait and this look).
+        return _outcome(False, f"{status.detail}: the short wait's poll looks again")
     if not _waits(deps).claim_job_waiter(platform, job_id, waiter.token, by):
         return _outcome(False, "already woken")
     stop = _must_not_go_on(deps, req, status)

@@ -23,11 +23,7 @@ from opslink.remediation.blast_radius import HostPlan, resolve_hosts, with_incid
 from opslink.remediation.chat_notices import decision_to_chat
 from opslink.remediation.circuit import circuit_allows, circuit_failed, circuit_succeeded
 from opslink.remediation.deps import RemediateDeps
-from opslink.remediation.parameters import (
-    Bound,
-    bind_parameters,
-    describe_sources,
-)
+from opslink.remediation.parameters import Bound, bind_parameters, describe_sources
 from opslink.remediation.payloads import Launch, LaunchedJob, PollPlan, PollState, TaskRequest
 from opslink.remediation.poll_schedule import Expected, describe, expected, wait_after
 from opslink.remediation.resources import resource_of
@@ -191,12 +187,15 @@ def _start(
     return job
 
 
-def _next_wait(
-    deps: RemediateDeps, elapsed: float, attempt: int, plan: Expected | None, remaining: float
-) -> int:
+def _next_wait(deps: RemediateDeps, elapsed: float, attempt: int, plan: Expected | None,
+               remaining: float, settling: bool = False) -> int:  # fmt: skip
     """How long the execution waits for the job before it polls. When the platform
     announces job ends, the wait is the runbook's remaining time: the event wakes it, and
-    the poll at its end is only the safety net for a lost event."""
+    the poll at its end is only the safety net for a lost event. An end announced but not
+    confirmed yet (`settling`) is looked at again after the schedule's base wait: no event
+    will come for it again."""
+    if settling:
+        return max(1, min(deps.poll_base_seconds, math.ceil(remaining)))
     if deps.job_events:
         return max(1, math.ceil(remaining))
     return wait_after(
@@ -261,7 +260,8 @@ def _poll(deps: RemediateDeps, req: TaskRequest, status: JobStatus | None = None
         detail=scrub_excerpt(status.detail, 500),  # execution state: no secret
         elapsed_seconds=int(elapsed),
         timed_out=(not status.state.finished) and remaining <= 0,
-        wait_seconds=_next_wait(deps, elapsed, attempt, plan, remaining),
+        wait_seconds=_next_wait(deps, elapsed, attempt, plan, remaining, status.settling),
+        settling=status.settling,
         plan=before,
         schedule=req.poll.schedule if req.poll else "",
         verify_after_seconds=deps.verify_grace_seconds,

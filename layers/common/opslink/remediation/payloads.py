@@ -114,6 +114,7 @@ class PollState(_Payload):
     plan: PollPlan | None = None  # None: no history yet, the default backoff
     schedule: str = ""  # the schedule in words (the execution's timeline)
     woken_by: str = ""  # what ended the wait: the job's end event, the wait's own look; "" a poll
+    settling: bool = False  # an announced end not confirmed yet: the wait is a short one
     verify_after_seconds: int = 0  # WaitBeforeVerify's length, once the job succeeded
 
 

@@ -134,12 +134,18 @@ class AwxPlatform:
         if raw not in _STATES:
             raise JobPlatformRejected(f"AWX: job {ref.job_id} has unknown status {raw!r}")
         state, detail = _STATES[raw], str(doc.get("job_explanation") or "")[:4000]
-        if state is JobState.SUCCEEDED and (short := _hosts_short(ref, doc)):
+        short = _hosts_short(ref, doc) if state is JobState.SUCCEEDED else ""
+        if short is None:
+            state = JobState.RUNNING
+            detail = (f"AWX reports job {ref.job_id} successful and is still counting the "
+                      "hosts it reached (processing the job's events)")  # fmt: skip
+        elif short:
             state, detail = JobState.FAILED, short
         return JobStatus(
             state=state,
             detail=detail,
             duration_seconds=duration(doc.get("started"), doc.get("finished")),  # AWX's own
+            settling=short is None,
         )
 
     def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:
@@ -161,16 +167,22 @@ class AwxPlatform:
         )
 
 
-def _hosts_short(ref: JobRef, doc: dict[str, Any]) -> str:
-    """Why a successful job did not do what OpsLink asked ("" when it did, or AWX does not
-    say yet): a limit naming a host the inventory lacks is skipped ("no hosts matched")
-    and the job succeeds. The playbook's stats (`host_status_counts`, hosts per outcome,
-    once AWX has processed the job's events) count the hosts it reached."""
+def _hosts_short(ref: JobRef, doc: dict[str, Any]) -> str | None:
+    """Why a successful job did not do what OpsLink asked ("" when it did, or an AWX too
+    old to count; None while AWX has not counted yet): a limit naming a host the
+    inventory lacks is skipped ("no hosts matched") and the job succeeds. The playbook's
+    stats (`host_status_counts`: hosts per outcome, set as AWX processes the stats event,
+    before it sends the job's notifications) count the hosts it reached; empty, they mean
+    none only once all the job's events are processed (`event_processing_finished`)."""
     counts = doc.get("host_status_counts")
-    if not ref.hosts or doc.get("event_processing_finished") is not True:
+    processed = doc.get("event_processing_finished")
+    if not ref.hosts:
         return ""
-    if not isinstance(counts, dict):
-        return ""
+    if not (isinstance(counts, dict) and counts):  # no stats (yet)
+        if processed is False:
+            return None
+        if processed is not True or not isinstance(counts, dict):
+            return ""
     reached = sum(n for n in counts.values() if isinstance(n, int) and not isinstance(n, bool))
     if reached >= len(ref.hosts):
         return ""
