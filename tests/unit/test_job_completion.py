@@ -153,6 +153,11 @@ def test_an_end_not_counted_yet_wakes_into_a_short_wait_once(world: dict[str, An
     assert _await(world | {"launch": first}, "token-2")["woken"] is False
     assert _event(world)["woken"] is False
     assert len(world["rdeps"].callbacks.succeeded) == 1
+    # its poll while AWX still counts: looked at again, less often each time
+    polled = run_task({"action": "poll", "alert": world["alert"], **first}, world["rdeps"])
+    assert polled["poll"]["settling"] and polled["poll"]["wait_seconds"] == 30
+    polled = run_task({"action": "poll", "alert": world["alert"], **polled}, world["rdeps"])
+    assert polled["poll"]["wait_seconds"] == 60
     # the short wait's poll: counted, succeeded
     platform.settling, platform.state, platform.exit_code = False, JobState.SUCCEEDED, 0
     polled = run_task({"action": "poll", "alert": world["alert"], **first}, world["rdeps"])

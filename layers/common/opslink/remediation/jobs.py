@@ -25,7 +25,13 @@ from opslink.remediation.circuit import circuit_allows, circuit_failed, circuit_
 from opslink.remediation.deps import RemediateDeps
 from opslink.remediation.parameters import Bound, bind_parameters, describe_sources
 from opslink.remediation.payloads import Launch, LaunchedJob, PollPlan, PollState, TaskRequest
-from opslink.remediation.poll_schedule import Expected, describe, expected, wait_after
+from opslink.remediation.poll_schedule import (
+    Expected,
+    describe,
+    expected,
+    settling_wait,
+    wait_after,
+)
 from opslink.remediation.resources import resource_of
 from opslink.remediation_input import RemediationInput
 from opslink.remediation_models import JobRef, JobRequest, JobState, JobStatus
@@ -187,15 +193,12 @@ def _start(
     return job
 
 
-def _next_wait(deps: RemediateDeps, elapsed: float, attempt: int, plan: Expected | None,
-               remaining: float, settling: bool = False) -> int:  # fmt: skip
+def _next_wait(
+    deps: RemediateDeps, elapsed: float, attempt: int, plan: Expected | None, remaining: float
+) -> int:
     """How long the execution waits for the job before it polls. When the platform
     announces job ends, the wait is the runbook's remaining time: the event wakes it, and
-    the poll at its end is only the safety net for a lost event. An end announced but not
-    confirmed yet (`settling`) is looked at again after the schedule's base wait: no event
-    will come for it again."""
-    if settling:
-        return max(1, min(deps.poll_base_seconds, math.ceil(remaining)))
+    the poll at its end is only the safety net for a lost event."""
     if deps.job_events:
         return max(1, math.ceil(remaining))
     return wait_after(
@@ -253,6 +256,10 @@ def _poll(deps: RemediateDeps, req: TaskRequest, status: JobStatus | None = None
         deps.durations.record_job_duration(
             ref.platform, req.job.runbook, status.duration_seconds, ref.job_id, deps.clock()
         )
+    wait = _next_wait(deps, elapsed, attempt, plan, remaining)
+    if status.settling:  # an end announced, not confirmed yet: soon, then less often
+        last = req.poll.wait_seconds if req.poll and req.poll.settling else None
+        wait = settling_wait(last, deps.poll_base_seconds, deps.poll_max_seconds, remaining)
     return PollState(
         attempt=attempt,
         state=status.state.value,
@@ -260,7 +267,7 @@ def _poll(deps: RemediateDeps, req: TaskRequest, status: JobStatus | None = None
         detail=scrub_excerpt(status.detail, 500),  # execution state: no secret
         elapsed_seconds=int(elapsed),
         timed_out=(not status.state.finished) and remaining <= 0,
-        wait_seconds=_next_wait(deps, elapsed, attempt, plan, remaining, status.settling),
+        wait_seconds=wait,
         settling=status.settling,
         plan=before,
         schedule=req.poll.schedule if req.poll else "",

@@ -75,6 +75,15 @@ def wait_after(
     return max(1, math.ceil(wait))
 
 
+def settling_wait(before: int | None, base: int, cap: int, remaining: float) -> int:
+    """An end announced but not confirmed yet (AWX counting a job's hosts; the platform not
+    answering the look an event asked for): no event comes for it again, so it is looked
+    at after `base`, then at twice the wait `before` (the last wait, when it was one of
+    these too), up to `cap` — AWX can take minutes to count under load."""
+    wait = base if before is None else min(cap, 2 * before)
+    return max(1, min(wait, math.ceil(remaining)))
+
+
 def describe(plan: Expected | None, base: int, cap: int) -> str:
     """The schedule in words, for the execution's timeline."""
     if plan is None:
