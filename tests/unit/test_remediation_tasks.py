@@ -509,3 +509,24 @@ def test_a_retried_launch_finds_the_job_its_lost_answer_started(
     assert len(platform.launched) == 1 and out["job"]["job_id"] == "job-1"
     # A first attempt never looks (a new alert's launch costs no lookup).
     assert run_task(task, rdeps)["job"]["job_id"] == "job-1"  # the stored job, as before
+
+
+def test_a_found_job_is_counted_never_refused_by_a_budget_taken_meanwhile(
+    deps: IngestDeps, clock: Clock
+) -> None:
+    """The lost answer gave the claim back; before the retry, another alert of the service
+    took the hour's last run. The retry finds the job running: it goes on, counted (a
+    refusal would hand the alert over saying the runbook did not run while it does)."""
+    platform = LostLaunchAnswers(clock, lose={":restart_service"})
+    rdeps = remediate_deps(deps, platform, clock)
+    rdeps.runs_per_service_hour = 1
+    alert = opened_alert(deps)
+    task = {"action": "launch", "alert": alert, "selection": SELECTION}
+    with pytest.raises(JobPlatformError):
+        run_task(task, rdeps)
+    assert rdeps.budgets.claim_automation_budget(alert["service"], clock(), 1)  # meanwhile
+    out = run_task(task | {"retry_count": 1}, rdeps)
+    assert out["job"]["job_id"] == "job-1" and len(platform.launched) == 1
+    assert rdeps.budgets.automation_budget_used(alert["service"], clock())[0] == 2  # both ran
+    kinds = [n["kind"] for n in deps.store.get(alert["alert_id"]).notes]
+    assert "budget_exhausted" not in kinds and "job_launched" in kinds

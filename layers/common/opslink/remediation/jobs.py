@@ -9,17 +9,16 @@ from aws_lambda_powertools import Logger
 
 from opslink.comment_outbox import post_comment
 from opslink.errors import (
-    AutomationBudgetExhausted,
     InvalidTaskInput,
     JobPlatformError,
     JobPlatformRejected,
     ParameterRejectedError,
 )
 from opslink.journal import EventKind, about, seconds_between
-from opslink.ports.records import BudgetClaim
 from opslink.ports.remediation import FindsLaunches
 from opslink.remediation.batches import batch_words, next_batch
 from opslink.remediation.blast_radius import HostPlan, resolve_hosts, with_incident_hosts
+from opslink.remediation.budget import claim_budget, count_found_run, refund_budget
 from opslink.remediation.chat_notices import decision_to_chat
 from opslink.remediation.circuit import circuit_allows, circuit_failed, circuit_succeeded
 from opslink.remediation.deps import RemediateDeps
@@ -103,30 +102,6 @@ def _start(
     platform = deps.platform()
     circuit_allows(deps, platform.name, a)
     resource = resource_of(a)
-    claimed_at = deps.clock()
-    claim = deps.budgets.claim_automation_budget(
-        a.service,
-        claimed_at,
-        deps.runs_per_service_hour,
-        resource=resource,
-        resource_cap=deps.runs_per_resource_hour,
-    )
-    if not claim:
-        limit = (
-            f"{deps.runs_per_resource_hour} runs per hour on {resource} (the per-resource limit)"
-            if claim is BudgetClaim.RESOURCE_CAP
-            else f"{deps.runs_per_service_hour} runs per hour for {a.service} (the service's "
-            "hourly limit)"
-        )
-        text = (
-            f"Automation budget used up: at most {limit}; runbook {runbook.name} not run, "
-            "left to humans."
-        )
-        suppressed = about(a, EventKind.AUTOMATION_SUPPRESSED, deps.clock(), why=text, key="budget")
-        deps.store.add_note(
-            a.alert_id, text, deps.clock(), kind="budget_exhausted", event=suppressed
-        )
-        raise AutomationBudgetExhausted(text)
     request = JobRequest(
         runbook=runbook.name,
         script_path=str(runbook.script_path),
@@ -137,13 +112,22 @@ def _start(
         idempotency_key=key,
         **a.job_location(),
     )
+    claimed_at = deps.clock()
     try:
-        # A retried launch (its answer lost: the job may run) first looks for its job.
+        # A retried launch (its answer lost: the job may run) first looks for its job; one
+        # found runs already and is counted whatever the budget says now (budget.py).
         found = platform.find(request) if retried and isinstance(platform, FindsLaunches) else None
+    except JobPlatformError as exc:
+        circuit_failed(deps, platform.name, exc)
+        raise
+    if found is not None:
+        count_found_run(deps, a, claimed_at, resource)
+    else:
+        claim_budget(deps, a, runbook.name, claimed_at, resource)
+    try:
         ref = found or platform.launch(request)
     except Exception as exc:
-        # Budget counts launches that happened: a launch that failed gives it back.
-        deps.budgets.refund_automation_budget(a.service, claimed_at, resource=resource)
+        refund_budget(deps, a, claimed_at, resource)
         if isinstance(exc, JobPlatformError):
             circuit_failed(deps, platform.name, exc)
         raise
