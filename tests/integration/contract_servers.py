@@ -143,6 +143,7 @@ class RundeckApi(App):
         super().__init__()
         self.executions: dict[int, dict[str, Any]] = {}
         self.nodes: set[str] | None = None
+        self.listed = 0  # pages of executions read
 
     def _ran_on(self, ex: dict[str, Any]) -> list[str]:
         named = str(ex.get("filter") or "").removeprefix("name:").strip()
@@ -160,14 +161,20 @@ class RundeckApi(App):
             "argstring": " ".join(f"-{k} {v}" for k, v in body.get("options", {}).items()),
             "options": body.get("options", {}),
             "filter": body.get("filter"),
-        }
+            "date-started": {"unixtime": int(time.time() * 1000),
+                             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+        }  # fmt: skip
         return json_response(200, self.executions[exec_id])
 
     def job_executions(self, body: Any, job: str, query: str = "") -> Response:
-        """The job's executions, newest first (`max` of them)."""
-        mine = [ex for ex in self.executions.values() if ex["job"]["id"] == job]
-        newest = sorted(mine, key=lambda ex: -int(ex["id"]))[: int(_param(query, "max", "20"))]
-        return json_response(200, {"paging": {"count": len(newest)}, "executions": newest})
+        """The job's executions, newest first (`max` of them from `offset`)."""
+        self.listed += 1
+        mine = sorted((ex for ex in self.executions.values() if ex["job"]["id"] == job),
+                      key=lambda ex: -int(ex["id"]))  # fmt: skip
+        start, count = int(_param(query, "offset", "0")), int(_param(query, "max", "20"))
+        page = mine[start : start + count]
+        paging = {"count": len(page), "total": len(mine), "offset": start, "max": count}
+        return json_response(200, {"paging": paging, "executions": page})
 
     def execution(self, body: Any, exec_id: str, query: str = "") -> Response:
         ex = self.executions.get(int(exec_id))
@@ -245,6 +252,7 @@ class AwxApi(App):
         self.inventory: set[str] | None = None
         # jobs whose events AWX is still processing: successful, not counted yet
         self.counting: set[int] = set()
+        self.listed = 0  # pages of jobs read
 
     def requirements(self, body: Any, template: str, query: str = "") -> Response:
         if template != "7":
@@ -275,6 +283,7 @@ class AwxApi(App):
             "failed": False,
             "extra_vars": json.dumps(body.get("extra_vars", {})),
             "limit": body.get("limit", ""),  # "": the template's whole inventory
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime()),
         }
         return json_response(
             201,
@@ -283,11 +292,16 @@ class AwxApi(App):
         )  # fmt: skip
 
     def template_jobs(self, body: Any, template: str, query: str = "") -> Response:
-        """The template's jobs, newest first (`order_by=-id`, `page_size`)."""
+        """The template's jobs, newest first (`order_by=-id`), a `page` of `page_size`."""
         assert _param(query, "order_by", "") == "-id"
+        self.listed += 1
         mine = sorted((j for j in self.jobs.values() if j.get("job_template") == int(template)),
-                      key=lambda j: -int(j["id"]))[: int(_param(query, "page_size", "25"))]  # fmt: skip
-        return json_response(200, {"count": len(mine), "next": None, "results": mine})
+                      key=lambda j: -int(j["id"]))  # fmt: skip
+        size, page = int(_param(query, "page_size", "25")), int(_param(query, "page", "1"))
+        results = mine[(page - 1) * size : page * size]
+        more = len(mine) > page * size
+        nxt = f"/api/v2/job_templates/{template}/jobs/?page={page + 1}" if more else None
+        return json_response(200, {"count": len(mine), "next": nxt, "results": results})
 
     def job(self, body: Any, job_id: str, query: str = "") -> Response:
         job = self.jobs.get(int(job_id))

@@ -391,3 +391,30 @@ def test_a_launch_whose_answer_was_lost_is_found_not_run_twice(
     assert platform.find(other).job_id != ref.job_id
     stranger = REQUEST.model_copy(update={"idempotency_key": "A-3:restart_service"})
     assert platform.find(stranger) is None
+
+
+@pytest.mark.parametrize("name", ["rundeck", "awx"])
+def test_a_lost_launch_is_found_behind_a_storm_of_others(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    """A storm launches one runbook for many alerts at once — when answers get lost: the
+    job is looked for page after page (newest first), not in the latest page only; the
+    scan ends at jobs older than its hour (one page read when nothing else ran)."""
+    platform, app = request.getfixturevalue(name)
+    ref = platform.launch(REQUEST)
+    for n in range(45):  # other alerts' jobs of the same runbook, after it
+        platform.launch(REQUEST.model_copy(update={"idempotency_key": f"B-{n}:restart_service"}))
+    app.listed = 0
+    found = platform.find(REQUEST)
+    assert found is not None and found.job_id == ref.job_id
+    assert app.listed == 3  # 20 + 20 + its page
+    # jobs older than the window end the scan: one page, then nothing more to read
+    jobs = app.executions if name == "rundeck" else app.jobs
+    for job in jobs.values():
+        if name == "rundeck":
+            job["date-started"] = {"unixtime": 1_000_000_000_000}
+        else:
+            job["created"] = "2001-09-09T01:46:40Z"
+    app.listed = 0
+    stranger = REQUEST.model_copy(update={"idempotency_key": "C-1:restart_service"})
+    assert platform.find(stranger) is None and app.listed == 1

@@ -3,6 +3,8 @@ shipped runbook scripts run for real against a scratch host directory."""
 
 from __future__ import annotations
 
+import http.server
+import json
 import socketserver
 import subprocess
 import threading
@@ -10,6 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -368,3 +371,59 @@ def test_ssm_sends_a_command_once_when_its_answer_is_lost(answer_lost: list[str]
     with pytest.raises(JobPlatformError):  # a read is still retried as configured
         platform.find(request(SCRIPTS / "diagnostics.sh"))
     assert answer_lost[1:] == ["AmazonSSM.ListCommands"] * 3
+
+
+class _CommandPages(http.server.BaseHTTPRequestHandler):
+    """SSM's ListCommands, newest first, 50 a page (`NextToken`): the server's `commands`."""
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        assert self.headers["X-Amz-Target"] == "AmazonSSM.ListCommands"
+        assert body["Filters"][0]["key"] == "InvokedAfter" and body["InstanceId"]
+        start = int(body.get("NextToken") or 0)
+        commands: list[dict[str, Any]] = self.server.commands  # type: ignore[attr-defined]
+        page: dict[str, Any] = {"Commands": commands[start : start + 50]}
+        if start + 50 < len(commands):
+            page["NextToken"] = str(start + 50)
+        self.server.pages += 1  # type: ignore[attr-defined]
+        data = json.dumps(page).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_ssm_finds_a_lost_command_behind_a_busy_hosts_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A host with more commands in the hour than one page (other tools, other alerts):
+    the lookup reads on, page after page, and stops at commands older than its hour."""
+    from opslink.adapters.jobs.ssm import _comment
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CommandPages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", f"http://127.0.0.1:{server.server_address[1]}")
+    for name, value in (("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "testing"),
+                        ("AWS_SECRET_ACCESS_KEY", "testing")):  # fmt: skip
+        monkeypatch.setenv(name, value)
+    req = request(SCRIPTS / "diagnostics.sh")
+    now = time.time()
+    others = [{"CommandId": f"other-{n}", "Comment": "patching", "RequestedDateTime": now - n}
+              for n in range(120)]  # fmt: skip
+    mine = {"CommandId": "mine", "Comment": _comment(req), "RequestedDateTime": now - 200}
+    try:
+        server.commands, server.pages = [*others, mine], 0  # type: ignore[attr-defined]
+        found = SsmRunCommandPlatform().find(req)
+        assert found is not None and found.job_id == "mine"
+        assert server.pages == 3  # type: ignore[attr-defined]
+        old = [c | {"RequestedDateTime": now - 7200} for c in others]  # (a filter ignored)
+        server.commands, server.pages = [*old, mine], 0  # type: ignore[attr-defined]
+        assert SsmRunCommandPlatform().find(req) is None
+        assert server.pages == 1  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -13,17 +13,21 @@ Variables on the playbook's defaults. So a template is checked before each launc
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from opslink.adapters.http_client import HttpClient
 from opslink.adapters.jobs.fields import duration, field, tail
+from opslink.adapters.jobs.lookup import find_recent
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformError, JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 from opslink.scrub import scrub_excerpt
 from opslink.targets import check_hosts
 
+PAGE = 20  # jobs per page of a lookup
 _PROMPTS = {"ask_limit_on_launch": "Limit", "ask_variables_on_launch": "Variables"}
 _PROMPTS_NEEDED = "enable 'Prompt on launch' for Limit and Variables on the job template"
 
@@ -91,17 +95,33 @@ class AwxPlatform:
         template = self.templates.get(request.runbook)
         if template is None:
             return None
-        doc = self.http.request(
-            "GET", f"/api/v2/job_templates/{int(template)}/jobs/",
-            params={"order_by": "-id", "page_size": 20}, what=f"latest jobs of template {template}",
-        )  # fmt: skip
-        latest = doc.get("results") if isinstance(doc, dict) else None
-        for job in latest if isinstance(latest, list) else []:
-            if isinstance(job, dict) and _run_id(job) == request.idempotency_key:
-                hosts = check_hosts(request.runbook, request.targets)
-                return JobRef(platform=self.name, job_id=str(job.get("id")), launched_at=utcnow(),
-                              hosts=hosts)  # fmt: skip
-        return None
+        job = find_recent(
+            self._jobs(int(template)),
+            lambda job: _run_id(job) == request.idempotency_key,
+            lambda job: job.get("created"),
+        )
+        if job is None:
+            return None
+        hosts = check_hosts(request.runbook, request.targets)
+        return JobRef(platform=self.name, job_id=str(job.get("id")), launched_at=utcnow(),
+                      hosts=hosts)  # fmt: skip
+
+    def _jobs(self, template: int) -> Iterator[list[dict[str, Any]]]:
+        """The template's jobs, newest first, a page at a time."""
+        for page in itertools.count(1):
+            doc = self.http.request(
+                "GET", f"/api/v2/job_templates/{template}/jobs/",
+                params={"order_by": "-id", "page_size": PAGE, "page": page},
+                what=f"latest jobs of template {template}",
+            )  # fmt: skip
+            results = doc.get("results") if isinstance(doc, dict) else None
+            yield (
+                [job for job in results if isinstance(job, dict)]
+                if isinstance(results, list)
+                else []
+            )
+            if not isinstance(doc, dict) or not doc.get("next"):
+                return
 
     def check_template(self, template: int) -> None:
         """Refuse a template that would ignore the limit or the variables (before any job

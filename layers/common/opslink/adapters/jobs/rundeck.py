@@ -6,18 +6,22 @@ options, targets a node filter. Token in the X-Rundeck-Auth-Token header.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 from opslink.adapters.http_client import HttpClient
 from opslink.adapters.jobs.fields import duration, field, tail
+from opslink.adapters.jobs.lookup import find_recent
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 from opslink.targets import check_hosts
 
 API = "/api/41"
+PAGE = 20  # executions per page of a lookup
 _STATES = {
     "scheduled": JobState.QUEUED,
     "queued": JobState.QUEUED,
@@ -71,21 +75,35 @@ class RundeckPlatform:
 
     def find(self, request: JobRequest) -> JobRef | None:
         """The execution this request started, among the job's latest (its OPSLINK_RUN_ID
-        option): a launch whose answer was lost is found, not run twice."""
+        option): a launch whose answer was lost is found, not run twice (lookup.py)."""
         job = self.jobs.get(request.runbook)
         if not job:
             return None
-        doc = self.http.request(
-            "GET", f"{API}/job/{quote(job, safe='')}/executions", params={"max": 20},
-            what=f"latest executions of job {job}",
-        )  # fmt: skip
-        latest = doc.get("executions") if isinstance(doc, dict) else None
-        for ex in latest if isinstance(latest, list) else []:
-            if isinstance(ex, dict) and _run_id(ex) == request.idempotency_key:
-                hosts = check_hosts(request.runbook, request.targets)
-                return JobRef(platform=self.name, job_id=str(ex.get("id")), launched_at=utcnow(),
-                              hosts=hosts)  # fmt: skip
-        return None
+        ex = find_recent(
+            self._executions(job),
+            lambda ex: _run_id(ex) == request.idempotency_key,
+            lambda ex: (ex.get("date-started") or {}).get("unixtime"),
+        )
+        if ex is None:
+            return None
+        hosts = check_hosts(request.runbook, request.targets)
+        return JobRef(platform=self.name, job_id=str(ex.get("id")), launched_at=utcnow(),
+                      hosts=hosts)  # fmt: skip
+
+    def _executions(self, job: str) -> Iterator[list[dict[str, Any]]]:
+        """The job's executions, newest first, a page at a time."""
+        for offset in itertools.count(0, PAGE):
+            doc = self.http.request(
+                "GET", f"{API}/job/{quote(job, safe='')}/executions",
+                params={"max": PAGE, "offset": offset}, what=f"latest executions of job {job}",
+            )  # fmt: skip
+            page = doc.get("executions") if isinstance(doc, dict) else None
+            executions = (
+                [ex for ex in page if isinstance(ex, dict)] if isinstance(page, list) else []
+            )
+            yield executions
+            if len(executions) < PAGE:
+                return
 
     def status(self, ref: JobRef) -> JobStatus:
         doc = self.http.request(

@@ -19,7 +19,7 @@ refused, never sent with the stack's own credentials.
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -28,6 +28,8 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from opslink.adapters.aws import lazy_client
 from opslink.adapters.jobs.fields import duration, head, instant, tail
+from opslink.adapters.jobs.lookup import WINDOW as LOOKUP_WINDOW
+from opslink.adapters.jobs.lookup import find_recent
 from opslink.adapters.member_accounts import MemberAccountDenied, MemberSessions
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformError, JobPlatformRejected
@@ -164,18 +166,29 @@ class SsmRunCommandPlatform:
         """The command this request sent (its Comment carries the run id), among its
         first host's commands of the last hour: a SendCommand whose answer was lost is
         found, not sent twice (SendCommand takes no idempotency token)."""
-        hosts = check_hosts(request.runbook, request.targets)
-        since = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        sent = self._call(
-            "list_commands", request, InstanceId=hosts[0], MaxResults=50,
-            Filters=[{"key": "InvokedAfter", "value": since}],
-        ).get("Commands") or []  # fmt: skip
-        for command in sent:
-            if command.get("Comment") == _comment(request) and command.get("CommandId"):
-                return JobRef(platform=self.name, job_id=str(command["CommandId"]),
-                              launched_at=utcnow(), account=request.account,
-                              region=request.region)  # fmt: skip
-        return None
+        command = find_recent(
+            self._commands_since(request, check_hosts(request.runbook, request.targets)[0]),
+            lambda c: c.get("Comment") == _comment(request) and bool(c.get("CommandId")),
+            lambda c: c.get("RequestedDateTime"),
+        )
+        if command is None:
+            return None
+        return JobRef(platform=self.name, job_id=str(command["CommandId"]), launched_at=utcnow(),
+                      account=request.account, region=request.region)  # fmt: skip
+
+    def _commands_since(self, request: JobRequest, host: str) -> Iterator[list[dict[str, Any]]]:
+        """The host's commands of the lookup's window, a page at a time."""
+        since = (utcnow() - LOOKUP_WINDOW).strftime("%Y-%m-%dT%H:%M:%SZ")
+        token: dict[str, str] = {}
+        while True:
+            page = self._call(
+                "list_commands", request, InstanceId=host, MaxResults=50,
+                Filters=[{"key": "InvokedAfter", "value": since}], **token,
+            )  # fmt: skip
+            yield [c for c in page.get("Commands") or [] if isinstance(c, dict)]
+            if not page.get("NextToken"):
+                return
+            token = {"NextToken": str(page["NextToken"])}
 
     def launch(self, request: JobRequest) -> JobRef:
         kwargs: dict[str, Any] = {
