@@ -65,6 +65,16 @@ def probe_jobs(fn: FunctionView | None, client: Callable[[str], Any]) -> str:
     platform.http.request(
         "GET", JOB_PROBES[settings.job_platform], what="doctor probe", missing_ok=True
     )
+    if settings.job_platform == "rundeck":  # a job run on the server, or deaf to the run id
+        from opslink.adapters.jobs.rundeck_jobs import RUN_ID_OPTION, check_job
+
+        jobs = sorted(set(settings.rundeck_jobs.values()))
+        for job in jobs:
+            check_job(platform.http, job, [RUN_ID_OPTION])
+        return (
+            f"rundeck: reachable, credentials accepted; jobs {jobs or 'none'} dispatch to "
+            f"nodes and define the {RUN_ID_OPTION} option"
+        )
     if settings.job_platform == "awx":  # a template that ignores the limit runs everywhere
         templates = sorted(set(settings.awx_templates.values()))
         for template in templates:

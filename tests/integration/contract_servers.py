@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 Response = tuple[int, dict[str, str], bytes]
@@ -73,6 +74,18 @@ class App:
         return json_response(404, {"error": f"no route {method} {path}"})
 
 
+def _catalog_options() -> set[str]:
+    """Every parameter a runbook of the shipped or the test catalog takes, and the run id."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    names = {"OPSLINK_RUN_ID"}
+    for spec in [*root.glob("runbooks/*.yaml"), *root.glob("tests/e2e/catalog/*.yaml")]:
+        doc = yaml.safe_load(spec.read_text())
+        names |= set((doc or {}).get("parameters") or {})
+    return names
+
+
 def json_response(status: int, doc: Any, headers: dict[str, str] | None = None) -> Response:
     return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(doc).encode()
 
@@ -132,6 +145,7 @@ class RundeckApi(App):
     auth_header = "X-Rundeck-Auth-Token"
     auth_value = "secret-token"
     routes = [
+        ("GET", r"/api/41/job/([^/]+)", "definition"),
         ("POST", r"/api/41/job/([^/]+)/run", "run"),
         ("GET", r"/api/41/job/([^/]+)/executions", "job_executions"),
         ("GET", r"/api/41/execution/(\d+)", "execution"),
@@ -144,6 +158,28 @@ class RundeckApi(App):
         self.executions: dict[int, dict[str, Any]] = {}
         self.nodes: set[str] | None = None
         self.listed = 0  # pages of executions read
+        # the job's definition: whether it dispatches to nodes (else it runs on the server),
+        # and the options it defines (None: the run id and every catalog parameter)
+        self.dispatch = True
+        self.options: set[str] | None = None
+
+    def definition(self, body: Any, job: str, query: str = "") -> Response:
+        """The job exported as YAML (`format=yaml`; API 41 exports no JSON)."""
+        import yaml
+
+        if job != "3b4c5d6e-0000-4000-8000-000000000001":
+            return json_response(404, {"error": True, "message": f"Job ID does not exist: {job}"})
+        assert _param(query, "format", "") == "yaml"
+        names = _catalog_options() if self.options is None else self.options
+        doc: dict[str, Any] = {
+            "id": job, "name": "restart", "project": "ops", "loglevel": "INFO",
+            "options": [{"name": n} for n in sorted(names)],
+            "sequence": {"commands": [{"exec": "restart.sh"}], "keepgoing": False},
+        }  # fmt: skip
+        if self.dispatch:
+            doc |= {"nodefilters": {"dispatch": {"threadcount": "1", "keepgoing": False},
+                                    "filter": "tags: web"}, "nodesSelectedByDefault": True}  # fmt: skip
+        return 200, {"Content-Type": "application/yaml"}, yaml.safe_dump([doc]).encode()
 
     def _ran_on(self, ex: dict[str, Any]) -> list[str]:
         named = str(ex.get("filter") or "").removeprefix("name:").strip()

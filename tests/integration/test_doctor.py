@@ -309,3 +309,32 @@ def test_the_doctor_names_an_awx_template_that_would_ignore_the_hosts(
         assert got["job-platform"]["status"] == "fail"
         assert "template 7 does not prompt on launch for Limit" in got["job-platform"]["evidence"]
         assert app.jobs == {}  # read only: nothing launched
+
+
+def test_the_doctor_names_a_rundeck_job_that_would_run_on_the_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Rundeck job that does not dispatch to nodes runs on the Rundeck server itself; one
+    without the OPSLINK_RUN_ID option hides a lost launch's job from the lookup: `opslink
+    doctor` reads every mapped job's definition and fails the job-platform check naming it."""
+    from tests.integration.contract_servers import RundeckApi
+
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    app = RundeckApi()
+    job = "3b4c5d6e-0000-4000-8000-000000000001"
+    with serve(app) as url, mock_aws():
+        sm = boto3.client("secretsmanager", region_name=REGION)
+        sm.create_secret(Name="opslink/rundeck", SecretString="secret-token")
+        params = {"JobPlatform": "rundeck", "JobPlatformTokenSecret": "opslink/rundeck",
+                  "RundeckUrl": url, "RundeckJobs": json.dumps({"restart_service": job})}  # fmt: skip
+        deployed = Deployed(params, {}, {"RUNDECK_URL": url})
+        got = deployed.check()
+        assert got["job-platform"]["status"] == "pass", got["job-platform"]
+        assert "dispatch to nodes and define the OPSLINK_RUN_ID" in got["job-platform"]["evidence"]
+        app.dispatch = False  # someone switched it to "Execute locally"
+        got = deployed.check()
+        assert got["job-platform"]["status"] == "fail"
+        assert "would run on the Rundeck server itself" in got["job-platform"]["evidence"]
+        app.dispatch, app.options = True, {"SERVICE"}
+        assert "option(s) OPSLINK_RUN_ID" in deployed.check()["job-platform"]["evidence"]
+        assert app.executions == {}  # read only: nothing run

@@ -92,7 +92,8 @@ def test_generic_api_lifecycle_and_idempotent_launch(
 def test_rundeck_lifecycle(rundeck: tuple[RundeckPlatform, RundeckApi]) -> None:
     platform, app = rundeck
     ref = platform.launch(REQUEST)
-    run = app.requests[0]
+    definition, run = app.requests[:2]  # the job's definition read first, then run
+    assert definition.path == f"/api/41/job/{RUNDECK_JOB}?format=yaml"
     assert run.path == f"/api/41/job/{RUNDECK_JOB}/run"
     assert (
         run.body["options"]["SERVICE"] == "checkout"
@@ -103,6 +104,29 @@ def test_rundeck_lifecycle(rundeck: tuple[RundeckPlatform, RundeckApi]) -> None:
     assert out.stdout == "restarting checkout" and out.stderr == "unit checkout not found"
     platform.cancel(ref)
     assert platform.status(ref).state is JobState.CANCELLED
+
+
+def test_a_rundeck_job_that_would_not_run_as_asked_is_refused_before_it_runs(
+    rundeck: tuple[RundeckPlatform, RundeckApi],
+) -> None:
+    """A job that does not dispatch to nodes runs on the Rundeck server itself whatever
+    node filter the run names (a restart of the server's own service); a job that does
+    not define an option OpsLink passes never hands its value to its steps (a runbook's
+    parameter; the run id a lost answer's lookup reads). Refused, saying how to fix it;
+    nothing runs."""
+    platform, app = rundeck
+    app.dispatch = False
+    with pytest.raises(JobPlatformRejected, match="run on the Rundeck server itself"):
+        platform.launch(REQUEST)
+    app.dispatch, app.options = True, {"SERVICE"}
+    with pytest.raises(JobPlatformRejected, match=r"option\(s\) OPSLINK_RUN_ID, WAIT_SECONDS"):
+        platform.launch(REQUEST)
+    assert app.executions == {}
+    app.options = {"SERVICE", "WAIT_SECONDS", "OPSLINK_RUN_ID", "UNUSED"}
+    assert platform.launch(REQUEST).job_id == "100"
+    app.faults.append(Fault("GET", r"/api/41/job/.*", 200, b"<joblist/>"))  # not YAML jobs
+    with pytest.raises(JobPlatformRejected, match="not a YAML job list"):
+        platform.launch(REQUEST)
 
 
 def test_awx_lifecycle(awx: tuple[AwxPlatform, AwxApi]) -> None:

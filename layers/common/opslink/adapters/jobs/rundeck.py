@@ -15,6 +15,7 @@ from urllib.parse import quote
 from opslink.adapters.http_client import HttpClient
 from opslink.adapters.jobs.fields import duration, field, tail
 from opslink.adapters.jobs.lookup import find_recent
+from opslink.adapters.jobs.rundeck_jobs import RUN_ID_OPTION, check_job
 from opslink.clock import utcnow
 from opslink.errors import JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
@@ -51,13 +52,13 @@ class RundeckPlatform:
             raise JobPlatformRejected(
                 f"Rundeck: no job configured for runbook {request.runbook} (RUNDECK_JOBS)"
             )
-        body: dict[str, object] = {
-            "options": request.environment | {"OPSLINK_RUN_ID": request.idempotency_key}
-        }
+        options = request.environment | {RUN_ID_OPTION: request.idempotency_key}
+        body: dict[str, object] = {"options": options}
         # Always an exact node-name filter (nodes named by instance id, the EC2 node
         # source's default): never the job's whole node set, never `.*`.
         hosts = check_hosts(request.runbook, request.targets)
         body["filter"] = "name: " + ",".join(hosts)
+        check_job(self.http, job, options)  # dispatched to those nodes, given its options
         # Running a job is not idempotent: retried only when Rundeck surely did nothing.
         doc = self.http.request(
             "POST",
