@@ -138,6 +138,10 @@ def test_an_announced_end_the_platform_cannot_confirm_is_looked_at_again_soon(
         world["rdeps"],
     )
     assert again["woken"] is False and len(world["rdeps"].callbacks.succeeded) == 1
+    # still unreachable at the short wait's poll: the announced end is looked at again,
+    # less often each time, not at the runbook's timeout
+    polled = run_task({"action": "poll", "alert": world["alert"], **output}, world["rdeps"])
+    assert polled["poll"]["settling"] and polled["poll"]["wait_seconds"] == 30
 
 
 def test_an_end_not_counted_yet_wakes_into_a_short_wait_once(world: dict[str, Any]) -> None:

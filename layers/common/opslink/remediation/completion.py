@@ -15,7 +15,8 @@ so an event and the registration's look, or an event delivered twice, wake it on
 lost event costs latency, never the run: the token wait times out at the runbook's
 timeout and the `PollJob` state polls as before. An end that cannot be confirmed yet (AWX
 still counting the hosts it reached; the platform not answering the look an event asked
-for) wakes the execution into a short wait instead, once: its poll looks again.
+for) wakes the execution into a short wait instead, once: its poll looks again, and
+again less often while the end stays unconfirmed (poll_schedule.settling_wait).
 """
 
 from __future__ import annotations

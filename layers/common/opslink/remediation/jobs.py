@@ -221,11 +221,13 @@ def _poll(deps: RemediateDeps, req: TaskRequest, status: JobStatus | None = None
     try:
         status = status or deps.platform().status(ref)
     except JobPlatformError as exc:
-        # A blip of the platform is not the job's end: poll again at the next wait; past
-        # the runbook's timeout the job is cancelled and handed over, never "failed".
+        # A blip of the platform is not the job's end: poll again at the next wait (soon
+        # while an announced end waits to be confirmed); past the runbook's timeout the
+        # job is cancelled and handed over, never "failed".
         status = JobStatus(
             state=JobState.RUNNING,
             detail=f"job platform unreachable ({scrub(str(exc))[:200]}); polled again",
+            settling=bool(req.poll and req.poll.settling),
         )
     attempt = (req.poll.attempt if req.poll else 0) + 1
     timeout = req.job.timeout_seconds if req.job else 0
