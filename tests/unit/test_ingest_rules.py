@@ -232,6 +232,46 @@ def test_ok_without_open_alert_is_ignored(deps: IngestDeps, policy: IngestPolicy
     assert r.outcome is Outcome.IGNORED and "no open alert" in r.reason
 
 
+def test_an_alarm_delivered_after_its_ok_gets_its_ticket_resolved_not_left_open(
+    deps: IngestDeps, policy: IngestPolicy
+) -> None:
+    """SNS does not keep order, and a retried delivery can come minutes late: the OK of
+    10:05 is handled before the ALARM of 10:00 it cleared. The ALARM still gets its one
+    ticket — created, then resolved with the OK's facts — and no remediation for an alarm
+    that is OK; before, it stayed open for good (its OK already spent)."""
+    ok = one(alarm(5, "OK"), deps, policy)
+    assert ok.outcome is Outcome.IGNORED and "kept" in ok.reason
+    late = one(alarm(0), deps, policy)
+    assert late.outcome is Outcome.RESOLVED and "after the alarm cleared" in late.reason
+    alert = deps.store.get(late.alert_id)
+    assert alert is not None and alert.status is AlertStatus.RESOLVED
+    assert alert.resolution["at"] == (T0 + timedelta(minutes=5)).isoformat()
+    ticket = deps.tickets.get(late.ticket_id)
+    assert ticket is not None and ticket.status is TicketStatus.RESOLVED
+    assert "its OK was delivered before its ALARM" in ticket.comments[-1]["text"]
+    assert deps.workflow.started == {}  # type: ignore[attr-defined]
+    # the ALARM again (a duplicate): nothing more; a later ALARM opens a new episode
+    assert one(alarm(0), deps, policy).outcome is Outcome.DUPLICATE
+    again = one(alarm(20), deps, policy)
+    assert again.outcome is Outcome.CREATED and again.alert_id != late.alert_id
+    assert deps.store.get(again.alert_id).status is AlertStatus.OPEN  # type: ignore[union-attr]
+
+
+def test_an_ok_kept_before_any_alarm_does_not_clear_a_later_alarm(
+    deps: IngestDeps, policy: IngestPolicy
+) -> None:
+    """The OK kept for a late ALARM says nothing of one that fired after it: that one opens
+    as any new alarm (ticket open, remediation started); an older OK delivered later
+    does not move the kept one back."""
+    one(alarm(5, "OK"), deps, policy)
+    one(alarm(3, "OK"), deps, policy)  # older, delivered later: the kept OK stays 10:05
+    new = one(alarm(10), deps, policy)
+    assert new.outcome is Outcome.CREATED and new.execution_name
+    assert deps.store.get(new.alert_id).status is AlertStatus.OPEN  # type: ignore[union-attr]
+    late = one(alarm(4), deps, policy)  # from before the kept OK, after the new alert
+    assert late.outcome is Outcome.DUPLICATE
+
+
 def test_insufficient_data_notes_open_alert(deps: IngestDeps, policy: IngestPolicy) -> None:
     first = one(alarm(0), deps, policy)
     r = one(alarm(5, "INSUFFICIENT_DATA"), deps, policy)

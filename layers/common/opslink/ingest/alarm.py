@@ -3,6 +3,9 @@ episode after a resolved one (reopen window, flapping)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 from aws_lambda_powertools import Logger
 
 from opslink.comment_outbox import post_comment
@@ -75,6 +78,8 @@ def on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResu
         holder = conflict.holder
     else:
         return open_safely(started, deps, policy, "new alert")
+    if holder.cleared is not None:
+        return _after_early_ok(episode, holder.cleared, deps, policy)
     if not holder.resolved:
         return _on_open_alert(episode, holder, deps, policy)
     # The alarm had an alert before, now resolved: this ALARM starts a new episode.
@@ -108,6 +113,32 @@ def on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResu
         if opened is not None:
             mark_flapping(opened, flaps, deps, policy, claimed=True)
     return result
+
+
+def _after_early_ok(
+    episode: Episode, cleared: dict[str, str], deps: IngestDeps, policy: IngestPolicy
+) -> RecordResult:
+    """The alarm's OK came before this ALARM (kept on its lock: no alert had it). An ALARM
+    from before that OK — delivered out of order, or retried late — opens its alert
+    already cleared: its ticket is made and resolved with the OK's facts, no remediation
+    and no incident (it is over). A later ALARM opens as any new one."""
+    alarm, ok_at = episode.alarm, cleared["at"]
+    over = alarm.state_changed_at <= datetime.fromisoformat(ok_at)
+    opening = episode
+    if over:
+        pending = {k: v for k, v in cleared.items() if k in ("at", "reason", "note")}
+        alert = episode.alert.model_copy(update={
+            "pending_ok": pending | {"why": "its OK was delivered before its ALARM"}})  # fmt: skip
+        opening = replace(episode, alert=alert, signal=None, grouping=None)
+    try:
+        started = open_placed(opening, deps, lease_until=deps.clock() + policy.lease,
+                              replaces_cleared=ok_at)  # fmt: skip
+    except OpenAlertConflict as conflict:  # a concurrent delivery opened it first
+        if conflict.holder.cleared is not None:  # a later OK meanwhile: decide again
+            return _after_early_ok(episode, conflict.holder.cleared, deps, policy)
+        return _on_open_alert(episode, conflict.holder, deps, policy)
+    why = "new alert for an ALARM delivered after its OK" if over else "new alert"
+    return open_safely(started, deps, policy, why)
 
 
 def _on_open_alert(

@@ -24,9 +24,14 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
     # One read for all an OK decides from: the alert, the alarm's flap history and whether
     # its ticket has comments queued; this change joins the history with the resolution.
     read = deps.store.find_open_to_clear(fingerprint(alarm))
-    if read is None:
+    if read is None:  # kept for an ALARM from before it that may be delivered after it
+        kept = deps.store.remember_early_ok(fingerprint(alarm), alarm.state_changed_at,
+                                            _ok_facts(alarm))  # fmt: skip
         return RecordResult(
-            index=0, outcome=Outcome.IGNORED, reason="OK for an alarm with no open alert"
+            index=0,
+            outcome=Outcome.IGNORED,
+            reason="OK for an alarm with no open alert"
+            + (" (kept: an earlier ALARM delivered later opens its alert cleared)" if kept else ""),
         )
     alert = read.alert
     newer = alarm.state_changed_at >= alert.last_transition_at
@@ -51,12 +56,10 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
             alert_id=alert.alert_id,
             ticket_id=alert.ticket_id,
         )
-    reason = scrub_excerpt(alarm.reason, 1000)  # scrubbed before it is cut
-    text = f"Alarm {code(alarm.name)} returned to OK at {alarm.state_changed_at.isoformat()}: {code(reason)}"
+    facts = _ok_facts(alarm)
+    reason, text = facts["reason"], facts["note"]
     if not alert.ticket_id:
         record_change(alarm, deps, policy)  # the resolution below may come much later
-        facts = {"at": alarm.state_changed_at.isoformat(), "reason": reason,
-                 "note": text}  # fmt: skip
         if deps.store.set_pending_ok(alert.alert_id, facts):
             return _cleared_before_ticket(
                 alert.model_copy(update={"pending_ok": facts}), deps, policy
@@ -116,6 +119,14 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
         ticket_id=alert.ticket_id,
         execution_name=alert.execution_name,
     )
+
+
+def _ok_facts(alarm: Alarm) -> dict[str, str]:
+    """An OK as an alert keeps it until its ticket exists: when, why, the ticket's note."""
+    reason = scrub_excerpt(alarm.reason, 1000)  # scrubbed before it is cut
+    at = alarm.state_changed_at.isoformat()
+    return {"at": at, "reason": reason,
+            "note": f"Alarm {code(alarm.name)} returned to OK at {at}: {code(reason)}"}  # fmt: skip
 
 
 def _cleared_before_ticket(alert: Alert, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:

@@ -109,6 +109,7 @@ def open_placed(
     lease_until: datetime,
     replaces: str | None = None,
     previous: dict[str, str] | None = None,
+    replaces_cleared: str | None = None,
 ) -> Episode:
     """Open the episode's alert (store.open_alert: `replaces` is its `replace`; `previous`
     and the OpenAlertConflict it raises as there), placed in its incident. An alert whose
@@ -126,14 +127,14 @@ def open_placed(
             break
         try:
             deps.store.open_alert(episode.alert.model_copy(update=plan.fields), lease_until=lease_until, replace=replaces,
-                                  previous=previous, placement=plan)  # fmt: skip
+                                  previous=previous, placement=plan, replace_cleared=replaces_cleared)  # fmt: skip
         except PlacementRefused as refused:
             assert g is not None and s is not None and deps.incidents is not None
             plan = deps.incidents.placement_after(refused.found, s, g, new_id, height)
             continue
         return _decided(episode, plan.fields)
     deps.store.open_alert(episode.alert, lease_until=lease_until, replace=replaces,
-                          previous=previous)  # fmt: skip
+                          previous=previous, replace_cleared=replaces_cleared)  # fmt: skip
     return placed(episode, deps)
 
 

@@ -297,9 +297,10 @@ def _opened_after_ok(
     deps.store.link_opened(alert, ticket, None, new_ticket=new_ticket)
     linked = alert.model_copy(update={"ticket_id": ticket.id})
     at = pending.get("at") or deps.clock().isoformat()
+    why = pending.get("why") or "the ticket system could not be reached when it fired"
     note = (
-        "This ticket was opened after its alarm had already returned to OK (the ticket "
-        f"system could not be reached when it fired). {pending.get('note', '')}"
+        f"This ticket was opened after its alarm had already returned to OK ({why}). "
+        f"{pending.get('note', '')}"
     ).strip()
     if policy.ok_policy is OkPolicy.RESOLVE:
         resolve_alert_ticket(deps.store, deps.outbox, deps.tickets, deps.incidents, linked, note,

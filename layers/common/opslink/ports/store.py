@@ -84,11 +84,17 @@ class AlertStore(Protocol):
         replace: str | None = None,
         previous: dict[str, str] | None = None,
         placement: Placement | None = None,
+        replace_cleared: str | None = None,
     ) -> None:
         """Claim the alarm's fingerprint and create the alert in one atomic write (with
         `placement`, its incident's writes too; PlacementRefused when they cannot be).
         Raises OpenAlertConflict carrying the current holder when already claimed; a
-        holder whose alert is resolved (st=resolved) is replaced only when named."""
+        holder whose alert is resolved (st=resolved) is replaced only when named, an OK
+        kept before any ALARM only when its time is (`replace_cleared`)."""
+
+    def remember_early_ok(self, fingerprint: str, at: datetime, facts: dict[str, str]) -> bool:
+        """Keep an OK that found no alert for an ALARM from before it delivered later;
+        False when the alarm has an alert, or a later OK is kept."""
 
     def take_lease(self, alert: Alert, now: datetime, lease_until: datetime) -> bool:
         """Take over an unfinished alert whose lease ran out; False if someone holds it."""

@@ -3,6 +3,7 @@ keeps, and the open alert behind it — for an OK, with all the OK decides from.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +27,13 @@ def holder_of(item: dict[str, Any]) -> LockHolder:
     previous = {
         k.removeprefix("previous_"): str(v) for k, v in item.items() if k.startswith("previous_")
     }
+    cleared = None
+    if item.get("st") == "cleared":  # an OK kept before any ALARM (locks.remember_early_ok)
+        facts = json.loads(str(item.get("ok_facts") or "{}"))
+        cleared = {str(k): str(v) for k, v in facts.items()} | {"at": str(item.get("ok_at"))}
     return LockHolder(
         alert_id=str(item.get("alert_id", "")),
+        cleared=cleared,
         resolved=item.get("st") == "resolved",
         resolved_at=_when(item.get("resolved_at")),
         ticket_id=str(item["ticket_id"]) if item.get("ticket_id") else None,
@@ -61,7 +67,7 @@ class LockReads(AlertRecords):
         event without a read), flap history, ticket's outbox count and (`with_incident`)
         its incident: lock, BatchGetItem."""
         lock = self._lock(fingerprint)
-        if not lock or lock.get("st") == "resolved":
+        if not lock or lock.get("st") in ("resolved", "cleared"):
             return None
         ticket_id = str(lock.get("ticket_id") or "")  # the lock names it once it is linked
         incident_id = str(lock.get("incident_id") or "") if with_incident else ""  # on the lock

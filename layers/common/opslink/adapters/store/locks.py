@@ -4,7 +4,8 @@ alert: claim, lease, link to its ticket and execution (see keys.py). Reading the
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
@@ -29,6 +30,10 @@ from opslink.lock_holder import (
 )
 from opslink.models import Alert, Ticket
 
+# How long an OK that found no alert is kept for an ALARM from before it: past Lambda's
+# retries (6 hours at most) and the dead-letter queue's 14 days of a redrive.
+EARLY_OK_TTL = timedelta(days=15)
+
 
 def _returning_old(write: object) -> dict[str, Any]:
     """A placement's write, asking for what its item holds should its condition fail."""
@@ -46,10 +51,13 @@ class DedupLocks(LockReads):
         replace: str | None = None,
         previous: dict[str, str] | None = None,
         placement: Placement | None = None,
+        replace_cleared: str | None = None,
     ) -> None:
         """Claim the fingerprint. A lock left by a resolved alert is only replaced when
         the caller names it (`replace`), after deciding what the re-fire means for that
-        alert's ticket; a conflict always returns the current holder. With `placement`
+        alert's ticket; an OK kept before any ALARM (`remember_early_ok`) only when the
+        caller names the time it saw (`replace_cleared`); a conflict always returns the
+        current holder. With `placement`
         (the alert's incident, IncidentKeys.opening_placement) its writes go in the same
         transaction and its decision on the lock; PlacementRefused when its conditions
         did not hold (nothing written)."""
@@ -79,7 +87,7 @@ class DedupLocks(LockReads):
                                 | {"st": "open"}
                                 | {f"previous_{k}": v for k, v in (previous or {}).items()}
                             ),
-                            **self._open_condition(replace),
+                            **self._open_condition(replace, replace_cleared),
                             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                         }
                     },
@@ -121,13 +129,37 @@ class DedupLocks(LockReads):
             raise StoreError(f"DynamoDB could not open alert {alert.alert_id}: {exc}") from exc
 
     @staticmethod
-    def _open_condition(replace: str | None) -> dict[str, Any]:
+    def _open_condition(replace: str | None, cleared: str | None = None) -> dict[str, Any]:
+        if cleared is not None:
+            return {
+                "ConditionExpression": "attribute_not_exists(pk) OR (st = :cleared AND ok_at = :seen)",
+                "ExpressionAttributeValues": _to_item({":cleared": "cleared", ":seen": cleared}),
+            }
         if replace is None:
             return {"ConditionExpression": "attribute_not_exists(pk)"}
         return {
             "ConditionExpression": "attribute_not_exists(pk) OR (st = :resolved AND alert_id = :prev)",
             "ExpressionAttributeValues": _to_item({":resolved": "resolved", ":prev": replace}),
         }
+
+    def remember_early_ok(self, fingerprint: str, at: datetime, facts: dict[str, str]) -> bool:
+        """Keep an OK that found no alert on the alarm's lock (`st` cleared), unless the lock
+        holds an alert (open or resolved: its own rules apply) or a later OK: an ALARM from
+        before it, delivered after it (out of order, or retried late), then opens its
+        alert already cleared (`replace_cleared`) instead of leaving it open for good."""
+        out = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item(keys.lock(fingerprint)),
+            UpdateExpression="SET st = :cleared, ok_at = :at, ok_facts = :f, #ttl = :ttl",
+            ConditionExpression="attribute_not_exists(pk) OR (st = :cleared AND ok_at < :at)",
+            ExpressionAttributeNames={"#ttl": "ttl"},
+            ExpressionAttributeValues=_to_item({
+                ":cleared": "cleared", ":at": at.isoformat(), ":f": json.dumps(facts),
+                ":ttl": int((at + EARLY_OK_TTL).timestamp()),
+            }),
+        )  # fmt: skip
+        return out is not None
 
     def release_lease(self, alert: Alert, now: datetime) -> None:
         """Give the lease up at once (the delivery failed): its retry continues the work."""
