@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from opslink import reconciler
 from opslink.alarm_parsing import parse_alarm_document
@@ -255,6 +257,75 @@ def test_an_alarm_delivered_after_its_ok_gets_its_ticket_resolved_not_left_open(
     again = one(alarm(20), deps, policy)
     assert again.outcome is Outcome.CREATED and again.alert_id != late.alert_id
     assert deps.store.get(again.alert_id).status is AlertStatus.OPEN  # type: ignore[union-attr]
+
+
+def test_an_ok_after_a_resolution_is_kept_for_the_late_refire_it_cleared(
+    deps: IngestDeps, policy: IngestPolicy
+) -> None:
+    """10:00 ALARM, 10:05 OK, 10:10 ALARM, 10:15 OK, delivered OK 10:05, ALARM 10:00, OK
+    10:15, ALARM 10:10: the second OK finds the first alert resolved and nothing open; the
+    re-fire it cleared, delivered after it, reopens the ticket and resolves it at once —
+    it was left open for good."""
+    one(alarm(5, "OK"), deps, policy)
+    first = one(alarm(0), deps, policy)
+    assert first.outcome is Outcome.RESOLVED
+    assert "kept" in one(alarm(15, "OK"), deps, policy).reason
+    refire = one(alarm(10), deps, policy)
+    assert refire.outcome is Outcome.RESOLVED and refire.ticket_id == first.ticket_id
+    assert all(a.status is AlertStatus.RESOLVED for a in deps.store.list_alerts(limit=10))  # type: ignore[attr-defined]
+    ticket = deps.tickets.get(first.ticket_id)
+    assert ticket is not None and ticket.status is TicketStatus.RESOLVED
+    assert deps.workflow.started == {}  # type: ignore[attr-defined]
+    # an OK from before that resolution changes nothing kept
+    assert "kept" not in one(alarm(3, "OK"), deps, policy).reason
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(["ALARM", "OK", "INSUFFICIENT_DATA"]), min_size=1, max_size=7),
+    st.randoms(use_true_random=False),
+    st.integers(0, 3),
+    st.booleans(),
+)
+def test_any_delivery_order_ends_as_the_alarm_did(
+    states: list[str], rnd: Any, copies: int, correlated: bool
+) -> None:
+    """One alarm's state changes, 5 minutes apart, delivered in any order and some twice
+    (SNS keeps no order; Lambda retries late): every alert has its ticket; the alarm's
+    last change decides the end — OK: nothing open, no ticket open; ALARM: one open alert
+    on one open ticket."""
+    from moto import mock_aws
+
+    from opslink.adapters.store.incident_keys import IncidentKeys
+    from opslink.ingest.grouping import load_correlator
+    from tests.conftest import create_tables
+    from tests.unit.conftest import build_deps
+
+    changes = [(s, 5 * i) for i, s in enumerate(states) if i == 0 or s != states[i - 1]]
+    order = changes + [rnd.choice(changes) for _ in range(copies)]
+    rnd.shuffle(order)
+    with mock_aws():
+        ddb = create_tables()
+        clock = Clock(T0 + timedelta(minutes=5 * len(changes) + 1))
+        deps = build_deps(ddb, clock)
+        if correlated:
+            deps.incidents = IncidentKeys("AlertsTable", ddb)
+            deps.correlator = load_correlator(None, deps.service_map.depends_on())
+        policy = IngestPolicy(flap_transitions=1000)  # flapping is another rule's concern
+        for state, minute in order:
+            assert not one(alarm(minute, state), deps, policy).retryable
+        alerts = list(deps.store.list_alerts(limit=100))  # type: ignore[attr-defined]
+        assert all(a.ticket_id for a in alerts)
+        opened = [a for a in alerts if a.status is AlertStatus.OPEN]
+        tickets = {a.ticket_id: deps.tickets.get(str(a.ticket_id)) for a in alerts}
+        unresolved = [t for t in tickets.values() if t and t.status is not TicketStatus.RESOLVED]
+        last = changes[-1][0]
+        if "ALARM" not in states:
+            assert alerts == []
+        elif last == "OK":
+            assert opened == [] and unresolved == [], (order, alerts)
+        elif last == "ALARM":
+            assert len(opened) == 1 and len(unresolved) == 1, (order, alerts)
 
 
 def test_an_ok_kept_before_any_alarm_does_not_clear_a_later_alarm(

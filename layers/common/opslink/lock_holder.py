@@ -26,8 +26,8 @@ class LockHolder:
     member_of: str | None = None  # linked to this incident's ticket (no execution of its own)
     # The incident decision its first delivery made (incident_id, incident_role, incident_why).
     incident: dict[str, str] | None = None
-    # No alert: an OK came first and is kept (its facts, "at" its time): an ALARM from
-    # before it opens its alert already cleared.
+    # An OK that found no open alert, kept (its facts, "at" its time; with no alert_id: the
+    # alarm had none): an ALARM from before it opens its alert already cleared.
     cleared: dict[str, str] | None = None
 
     @property

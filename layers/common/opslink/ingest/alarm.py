@@ -78,7 +78,7 @@ def on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResu
         holder = conflict.holder
     else:
         return open_safely(started, deps, policy, "new alert")
-    if holder.cleared is not None:
+    if holder.cleared is not None and not holder.alert_id:  # an OK came first, no alert
         return _after_early_ok(episode, holder.cleared, deps, policy)
     if not holder.resolved:
         return _on_open_alert(episode, holder, deps, policy)
@@ -95,9 +95,12 @@ def on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResu
     previous = PreviousEpisode(holder.alert_id, resolved_at, holder.ticket_id)
     # A real OK -> ALARM change (duplicates and first alarms are not): flapping counts these.
     flaps = flapping(alarm, deps, policy)
+    opening = episode.finishing(previous=previous)
+    if holder.cleared is not None and _over(alarm, holder.cleared):  # its OK came first
+        opening = _already_cleared(opening, holder.cleared)
     try:
         started = open_placed(
-            episode.finishing(previous=previous),
+            opening,
             deps,
             lease_until=now + policy.lease,
             replaces=previous.alert_id,
@@ -122,23 +125,31 @@ def _after_early_ok(
     from before that OK — delivered out of order, or retried late — opens its alert
     already cleared: its ticket is made and resolved with the OK's facts, no remediation
     and no incident (it is over). A later ALARM opens as any new one."""
-    alarm, ok_at = episode.alarm, cleared["at"]
-    over = alarm.state_changed_at <= datetime.fromisoformat(ok_at)
-    opening = episode
-    if over:
-        pending = {k: v for k, v in cleared.items() if k in ("at", "reason", "note")}
-        alert = episode.alert.model_copy(update={
-            "pending_ok": pending | {"why": "its OK was delivered before its ALARM"}})  # fmt: skip
-        opening = replace(episode, alert=alert, signal=None, grouping=None)
+    over = _over(episode.alarm, cleared)
+    opening = _already_cleared(episode, cleared) if over else episode
     try:
         started = open_placed(opening, deps, lease_until=deps.clock() + policy.lease,
-                              replaces_cleared=ok_at)  # fmt: skip
+                              replaces_cleared=cleared["at"])  # fmt: skip
     except OpenAlertConflict as conflict:  # a concurrent delivery opened it first
         if conflict.holder.cleared is not None:  # a later OK meanwhile: decide again
             return _after_early_ok(episode, conflict.holder.cleared, deps, policy)
         return _on_open_alert(episode, conflict.holder, deps, policy)
     why = "new alert for an ALARM delivered after its OK" if over else "new alert"
     return open_safely(started, deps, policy, why)
+
+
+def _over(alarm: Alarm, cleared: dict[str, str]) -> bool:
+    """Whether the OK kept on the lock came after this ALARM (it cleared it)."""
+    return alarm.state_changed_at <= datetime.fromisoformat(cleared["at"])
+
+
+def _already_cleared(episode: Episode, cleared: dict[str, str]) -> Episode:
+    """The episode opened with its OK kept on its alert (opening.py makes and resolves its
+    ticket, starts nothing), out of any incident: it is over."""
+    pending = {k: v for k, v in cleared.items() if k in ("at", "reason", "note")}
+    alert = episode.alert.model_copy(update={
+        "pending_ok": pending | {"why": "its OK was delivered before its ALARM"}})  # fmt: skip
+    return replace(episode, alert=alert, signal=None, grouping=None)
 
 
 def _on_open_alert(

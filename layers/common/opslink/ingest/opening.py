@@ -299,7 +299,7 @@ def _opened_after_ok(
     at = pending.get("at") or deps.clock().isoformat()
     why = pending.get("why") or "the ticket system could not be reached when it fired"
     note = (
-        f"This ticket was opened after its alarm had already returned to OK ({why}). "
+        f"This ticket was opened for an ALARM after its alarm had already returned to OK ({why}). "
         f"{pending.get('note', '')}"
     ).strip()
     if policy.ok_policy is OkPolicy.RESOLVE:

@@ -28,7 +28,7 @@ def holder_of(item: dict[str, Any]) -> LockHolder:
         k.removeprefix("previous_"): str(v) for k, v in item.items() if k.startswith("previous_")
     }
     cleared = None
-    if item.get("st") == "cleared":  # an OK kept before any ALARM (locks.remember_early_ok)
+    if item.get("ok_at"):  # an OK kept that found no open alert (locks.remember_early_ok)
         facts = json.loads(str(item.get("ok_facts") or "{}"))
         cleared = {str(k): str(v) for k, v in facts.items()} | {"at": str(item.get("ok_at"))}
     return LockHolder(

@@ -143,20 +143,23 @@ class DedupLocks(LockReads):
         }
 
     def remember_early_ok(self, fingerprint: str, at: datetime, facts: dict[str, str]) -> bool:
-        """Keep an OK that found no alert on the alarm's lock (`st` cleared), unless the lock
-        holds an alert (open or resolved: its own rules apply) or a later OK: an ALARM from
-        before it, delivered after it (out of order, or retried late), then opens its
-        alert already cleared (`replace_cleared`) instead of leaving it open for good."""
+        """Keep an OK that found no open alert on the alarm's lock: a new lock (`st`
+        cleared) when the alarm has none, or beside a resolved alert when the OK is later
+        than its resolution — unless a later OK is kept already. An ALARM from before it,
+        delivered after it (out of order, or retried late), then opens its alert already
+        cleared instead of leaving it open for good (`replace_cleared`, ingest/alarm.py)."""
         out = self._conditional(
             "update_item",
             TableName=self.table,
             Key=_to_item(keys.lock(fingerprint)),
-            UpdateExpression="SET st = :cleared, ok_at = :at, ok_facts = :f, #ttl = :ttl",
-            ConditionExpression="attribute_not_exists(pk) OR (st = :cleared AND ok_at < :at)",
+            UpdateExpression="SET st = if_not_exists(st, :cleared), ok_at = :at, ok_facts = :f, "
+            "#ttl = if_not_exists(#ttl, :ttl)",
+            ConditionExpression="attribute_not_exists(pk) OR ((st = :cleared OR (st = :resolved "
+            "AND resolved_at < :at)) AND (attribute_not_exists(ok_at) OR ok_at < :at))",
             ExpressionAttributeNames={"#ttl": "ttl"},
             ExpressionAttributeValues=_to_item({
-                ":cleared": "cleared", ":at": at.isoformat(), ":f": json.dumps(facts),
-                ":ttl": int((at + EARLY_OK_TTL).timestamp()),
+                ":cleared": "cleared", ":resolved": "resolved", ":at": at.isoformat(),
+                ":f": json.dumps(facts), ":ttl": int((at + EARLY_OK_TTL).timestamp()),
             }),
         )  # fmt: skip
         return out is not None
