@@ -280,6 +280,34 @@ def test_an_ok_after_a_resolution_is_kept_for_the_late_refire_it_cleared(
     assert "kept" not in one(alarm(3, "OK"), deps, policy).reason
 
 
+def test_a_reopening_never_jumps_a_resolution_still_queued(
+    deps: IngestDeps, policy: IngestPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The OK's resolution lands but its answer is lost: it waits in the outbox. The
+    re-fire then reopens the ticket; delivered after that, the queued resolution closed
+    the ticket of an open alert for good. The queue goes first now."""
+    first = one(alarm(0), deps, policy)
+    real = deps.tickets.set_status
+
+    def lost(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)
+        raise TicketSystemError("read timeout (the change was made)")
+
+    monkeypatch.setattr(deps.tickets, "set_status", lost)
+    assert one(alarm(5, "OK"), deps, policy).outcome is Outcome.RESOLVED
+    assert deps.outbox.queued_comments(first.ticket_id)  # type: ignore[attr-defined]
+    monkeypatch.setattr(deps.tickets, "set_status", real)
+    again = one(alarm(10), deps, policy)
+    assert again.outcome is Outcome.CREATED and again.ticket_id == first.ticket_id
+    reconciler.reconcile(deps, policy)  # delivers whatever is still queued
+    ticket = deps.tickets.get(first.ticket_id)
+    assert ticket is not None and ticket.status is TicketStatus.OPEN
+    assert deps.store.get(again.alert_id).status is AlertStatus.OPEN  # type: ignore[union-attr]
+    texts = [c["text"] for c in ticket.comments]
+    assert sum("returned to OK" in t for t in texts) == 1  # the resolution's note, once
+    assert "fired again" in texts[-1]  # and the reopening after it
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.sampled_from(["ALARM", "OK", "INSUFFICIENT_DATA"]), min_size=1, max_size=7),

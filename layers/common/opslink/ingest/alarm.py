@@ -216,6 +216,10 @@ def _on_open_alert(
         current, claimed = deps.store.record_refire(held_id, alarm.state_changed_at), False
     if current is not None and not holder.member_of:
         deps.recent_comments.saw(held_id, current.last_comment_at)
+    if current is not None and current.pending_ok and not _over(alarm, current.pending_ok):
+        # Fired again after the OK kept for its ticket (not made yet): the alert goes on —
+        # its ticket, when made, stays open and its remediation starts.
+        deps.store.drop_pending_ok(held_id, current.pending_ok)
     if current is None:
         return RecordResult(
             index=0,

@@ -126,6 +126,10 @@ class AlertStore(Protocol):
     def set_pending_ok(self, alert_id: str, facts: dict[str, str]) -> bool:
         """Keep an OK that came before the ticket; False when the ticket exists by now."""
 
+    def drop_pending_ok(self, alert_id: str, seen: dict[str, str]) -> bool:
+        """Forget the kept OK `seen` (the alarm fired again after it); False when another
+        is kept by now or the ticket consumed it."""
+
     def record_refire(self, alert_id: str, at: datetime) -> Alert | None:
         """Count an ALARM transition newer than the alert's last; None if not newer."""
 

@@ -24,6 +24,8 @@ def _alert_doc(alert: Alert) -> dict[str, Any]:
     # DynamoDB has no float without Decimal; keep nested values as JSON text.
     doc["resolution"] = json.dumps(doc["resolution"])
     doc["dimensions"] = json.dumps(doc["dimensions"])
+    if doc.get("pending_ok") is not None:  # as set_pending_ok keeps it (drop_pending_ok)
+        doc["pending_ok"] = json.dumps(doc["pending_ok"])
     return {
         **keys.alert(alert.alert_id),
         "gsi1pk": keys.status_partition(alert.status.value),
@@ -120,6 +122,20 @@ class AlertRecords(AlertNotes):
             ExpressionAttributeValues=_to_item(
                 {":p": json.dumps(facts), ":open": AlertStatus.OPEN.value}
             ),
+        )
+        return done is not None
+
+    def drop_pending_ok(self, alert_id: str, seen: dict[str, str]) -> bool:
+        """Forget the OK kept for the alert's ticket (`seen`, as read): the alarm fired again
+        after it, so the alert goes on. False when that OK is no longer the one kept (a
+        later OK replaced it, or the ticket consumed it)."""
+        done = self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=_to_item(keys.alert(alert_id)),
+            UpdateExpression="REMOVE pending_ok",
+            ConditionExpression="pending_ok = :seen AND attribute_not_exists(ticket_id)",
+            ExpressionAttributeValues=_to_item({":seen": json.dumps(seen)}),
         )
         return done is not None
 
