@@ -280,6 +280,31 @@ def test_an_ok_after_a_resolution_is_kept_for_the_late_refire_it_cleared(
     assert "kept" not in one(alarm(3, "OK"), deps, policy).reason
 
 
+def test_an_alarm_firing_again_after_the_ok_kept_for_its_ticket_stays_open(
+    deps: IngestDeps, policy: IngestPolicy, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ticket system is down through 10:00 ALARM, 10:05 OK (kept for the ticket) and
+    10:10 ALARM: when the ticket is made it must stay open (the alarm fires) and the
+    remediation start — it was made and resolved with the 10:05 OK."""
+
+    def down(draft: Any) -> Any:
+        raise TicketSystemError("ticket system down")
+
+    real = deps.tickets.create
+    monkeypatch.setattr(deps.tickets, "create", down)
+    first = one(alarm(0), deps, policy)
+    assert first.retryable
+    one(alarm(5, "OK"), deps, policy)
+    assert "occurrence 2" in one(alarm(10), deps, policy).reason
+    monkeypatch.setattr(deps.tickets, "create", real)
+    clock.advance(minutes=10)  # every lease ran out
+    reconciler.reconcile(deps, policy)
+    alert = deps.store.get(first.alert_id)
+    assert alert is not None and alert.status is AlertStatus.OPEN and alert.ticket_id
+    assert deps.tickets.get(alert.ticket_id).status is TicketStatus.OPEN  # type: ignore[union-attr]
+    assert alert.execution_name in deps.workflow.started  # type: ignore[attr-defined]
+
+
 def test_a_reopening_never_jumps_a_resolution_still_queued(
     deps: IngestDeps, policy: IngestPolicy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
