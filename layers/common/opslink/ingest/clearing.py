@@ -14,6 +14,7 @@ from opslink.ingest.flapping import flap_count, mark_flapping, record_change
 from opslink.ingest.incident_slot import take_incident_slot
 from opslink.ingest.opening import finish_unticketed
 from opslink.models import Alarm, Alert, AlertStatus, Outcome, RecordResult
+from opslink.ports.store import NoOpenAlert
 from opslink.scrub import scrub_excerpt
 from opslink.ticket_lockstep import resolve_counted, resolve_other_tickets
 
@@ -24,9 +25,9 @@ def on_ok(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
     # One read for all an OK decides from: the alert, the alarm's flap history and whether
     # its ticket has comments queued; this change joins the history with the resolution.
     read = deps.store.find_open_to_clear(fingerprint(alarm))
-    if read is None:  # kept for an ALARM from before it that may be delivered after it
-        kept = deps.store.remember_early_ok(fingerprint(alarm), alarm.state_changed_at,
-                                            _ok_facts(alarm))  # fmt: skip
+    if isinstance(read, NoOpenAlert):  # kept for an ALARM from before it delivered after it
+        kept = read.keeps(alarm.state_changed_at) and deps.store.remember_early_ok(
+            fingerprint(alarm), alarm.state_changed_at, _ok_facts(alarm))  # fmt: skip
         return RecordResult(
             index=0,
             outcome=Outcome.IGNORED,
@@ -154,7 +155,7 @@ def on_insufficient_data(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -
             index=0, outcome=Outcome.IGNORED, reason="INSUFFICIENT_DATA ignored by policy"
         )
     read = deps.store.find_open_to_clear(fingerprint(alarm), with_incident=False)
-    if read is None:
+    if isinstance(read, NoOpenAlert):
         return RecordResult(
             index=0,
             outcome=Outcome.IGNORED,

@@ -29,6 +29,19 @@ class ClearingRead:
     incident: IncidentState | None = None  # the alert's incident, read with it
 
 
+@dataclass(frozen=True)
+class NoOpenAlert:
+    """An OK's read found no open alert: when the alarm's last alert was resolved, and the
+    latest OK kept for a late ALARM (None: neither)."""
+
+    resolved_at: datetime | None = None
+    kept_ok_at: datetime | None = None
+
+    def keeps(self, at: datetime) -> bool:
+        """Whether an OK at `at` tells a late ALARM anything the lock does not say yet."""
+        return not any(t is not None and at <= t for t in (self.resolved_at, self.kept_ok_at))
+
+
 class CommentQueue(Protocol):
     def queue_comment(
         self,
@@ -183,7 +196,7 @@ class AlertStore(Protocol):
 
     def find_open_to_clear(
         self, fingerprint: str, with_incident: bool = True
-    ) -> ClearingRead | None:
+    ) -> ClearingRead | NoOpenAlert:
         """The alarm's open alert (None: none), with its flap history, whether its ticket
         has comments queued and (`with_incident`) its incident, in two calls (lock, then
         one BatchGetItem)."""

@@ -15,7 +15,7 @@ from opslink.adapters.store.items import to_item as _to_item
 from opslink.adapters.store.outbox import queued_in
 from opslink.adapters.store.reliability import history_of
 from opslink.lock_holder import DECISION_FIELDS, LockHolder
-from opslink.ports.store import ClearingRead
+from opslink.ports.store import ClearingRead, NoOpenAlert
 
 
 def _when(value: Any) -> datetime | None:
@@ -62,20 +62,21 @@ class LockReads(AlertRecords):
 
     def find_open_to_clear(
         self, fingerprint: str, with_incident: bool = True
-    ) -> ClearingRead | None:
+    ) -> ClearingRead | NoOpenAlert:
         """The alarm's open alert with its chain head (the change that follows seals its
         event without a read), flap history, ticket's outbox count and (`with_incident`)
         its incident: lock, BatchGetItem."""
         lock = self._lock(fingerprint)
         if not lock or lock.get("st") in ("resolved", "cleared"):
-            return None
+            return NoOpenAlert(_when((lock or {}).get("resolved_at")),
+                               _when((lock or {}).get("ok_at")))  # fmt: skip
         ticket_id = str(lock.get("ticket_id") or "")  # the lock names it once it is linked
         incident_id = str(lock.get("incident_id") or "") if with_incident else ""  # on the lock
         also = (keys.flap(fingerprint),) + ((keys.outbox_count(ticket_id),) if ticket_id else ())
         also += (keys.incident(incident_id),) if incident_id else ()
         alert, items = self._read_for_change(str(lock["alert_id"]), also)
         if alert is None:
-            return None
+            return NoOpenAlert()
         by_sk = {str(d.get("sk")): d for d in items}
         empty = (
             bool(ticket_id)
