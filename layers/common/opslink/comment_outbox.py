@@ -102,10 +102,11 @@ def noted_status(
     """A state change and its note as one logical write, exactly once on every ticket
     system: one keyed TicketSystem.set_status — state and note in one request where the
     system takes both; a ticket already in that state (a retry, or someone else moved it)
-    is left as it is and gets the note unless it carries it already. Behind changes still
-    queued for the ticket it never jumps the queue: with `keep_on_failure` it queues behind
-    them; without, they are delivered first (TicketSystemError when they cannot be: the
-    caller's retry comes back). Returns the ticket; with
+    is left as it is and gets the note unless it carries it already. It never jumps a
+    state change still queued for the ticket: with `keep_on_failure` it queues behind the
+    queue; without, a queued state change is delivered first (TicketSystemError when it
+    cannot be: the caller's retry comes back); behind queued comments only, the note
+    queues. Returns the ticket; with
     `keep_on_failure`, a ticket system that fails leaves the whole write (state and note)
     in the outbox, delivered by the reconciler, and None is returned. `queue_checked`: the
     caller found the ticket's outbox empty with its own read (an OK, with its alert)."""
@@ -114,13 +115,17 @@ def noted_status(
             outbox.queue_comment(ticket_id, key, note, at, alert_id, status=status.value)
             drain(outbox, tickets, ticket_id)
             return None
-        # The earlier ones first: a queued change delivered after this one would undo it
-        # (a resolution queued in an outage, applied after the re-fire's reopening).
+        if not any(item.get("status") for item in outbox.queued_comments(ticket_id)):
+            ticket = tickets.set_status(ticket_id, status)  # only comments wait: the note
+            post_comment(outbox, tickets, ticket_id, key, note, at, alert_id, verify=True)
+            return ticket  # queues behind them (a follow-up ticket takes them along)
+        # A state change waits: it goes first, or it would undo this one when delivered
+        # after it (a resolution queued in an outage, then the re-fire's reopening).
         done = drain(outbox, tickets, ticket_id)
         if done["failed"] or done["busy"] or done["left"]:
             raise TicketSystemError(
-                f"ticket {ticket_id}: earlier changes still wait in the outbox; the "
-                f"{status.value} change follows them"
+                f"ticket {ticket_id}: an earlier state change still waits in the outbox; "
+                f"the {status.value} change follows it"
             )
     try:  # if it fails, whether state or note landed is unknown: a retry makes the same call
         return tickets.set_status(ticket_id, status, note=note, key=key)

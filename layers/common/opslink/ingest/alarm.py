@@ -71,13 +71,19 @@ def new_episode(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> Episode
 
 def on_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> RecordResult:
     episode = new_episode(alarm, deps, policy)
-    alert, now = episode.alert, deps.clock()
     try:
-        started = open_placed(episode, deps, lease_until=now + policy.lease)
+        started = open_placed(episode, deps, lease_until=deps.clock() + policy.lease)
     except OpenAlertConflict as conflict:
-        holder = conflict.holder
-    else:
-        return open_safely(started, deps, policy, "new alert")
+        return _held(episode, conflict.holder, deps, policy)
+    return open_safely(started, deps, policy, "new alert")
+
+
+def _held(
+    episode: Episode, holder: LockHolder, deps: IngestDeps, policy: IngestPolicy
+) -> RecordResult:
+    """The alarm's lock is held: by an OK kept before any alert, an open alert (duplicate,
+    re-fire, unfinished opening) or a resolved one (a new episode, or a late delivery)."""
+    alarm, alert, now = episode.alarm, episode.alert, deps.clock()
     if holder.cleared is not None and not holder.alert_id:  # an OK came first, no alert
         return _after_early_ok(episode, holder.cleared, deps, policy)
     if not holder.resolved:
@@ -130,10 +136,8 @@ def _after_early_ok(
     try:
         started = open_placed(opening, deps, lease_until=deps.clock() + policy.lease,
                               replaces_cleared=cleared["at"])  # fmt: skip
-    except OpenAlertConflict as conflict:  # a concurrent delivery opened it first
-        if conflict.holder.cleared is not None:  # a later OK meanwhile: decide again
-            return _after_early_ok(episode, conflict.holder.cleared, deps, policy)
-        return _on_open_alert(episode, conflict.holder, deps, policy)
+    except OpenAlertConflict as conflict:  # changed meanwhile (a delivery, a later OK)
+        return _held(episode, conflict.holder, deps, policy)
     why = "new alert for an ALARM delivered after its OK" if over else "new alert"
     return open_safely(started, deps, policy, why)
 
