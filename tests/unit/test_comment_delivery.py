@@ -166,10 +166,10 @@ def test_an_unbounded_run_holds_a_queue_briefly_and_renews_it_while_it_delivers(
     """The CLI (no Lambda deadline) holds a ticket's queue for a short while, renewed as it
     delivers: a long delivery keeps it (no second deliverer gets in), and a run killed
     mid-way would keep it no longer than the hold."""
-    from opslink import comment_outbox
+    from opslink import comment_drain
 
     serialise_dynamodb_writes()
-    monkeypatch.setattr(comment_outbox, "UNBOUNDED_HOLD_SECONDS", 1.0)
+    monkeypatch.setattr(comment_drain, "UNBOUNDED_HOLD_SECONDS", 1.0)
     ticket_id = _ticket(deps)
     for n in range(8):
         deps.outbox.queue_comment(ticket_id, f"a1:{n}", f"Re-fire {n}.", clock(), "a1")
@@ -185,14 +185,14 @@ def test_an_unbounded_run_holds_a_queue_briefly_and_renews_it_while_it_delivers(
 
 
 def test_a_run_whose_hold_was_taken_over_stops_delivering(deps: Any, clock: Clock) -> None:
-    from opslink import comment_outbox
+    from opslink import comment_drain
 
     ticket_id = _ticket(deps)
     assert deps.outbox.hold_delivery(ticket_id, "stalled-run", 0.05)
-    hold = comment_outbox._Hold(deps.outbox, ticket_id, "stalled-run")
+    hold = comment_drain._Hold(deps.outbox, ticket_id, "stalled-run")
     time.sleep(0.1)  # it stalled past its hold: the next run takes the ticket over
     assert deps.outbox.hold_delivery(ticket_id, "next-run", 60)
-    hold.taken_at -= comment_outbox.UNBOUNDED_HOLD_SECONDS  # due for its renewal
+    hold.taken_at -= comment_drain.UNBOUNDED_HOLD_SECONDS  # due for its renewal
     assert not hold.kept() and not hold.kept()  # lost for good: its queue is the next's
 
 
