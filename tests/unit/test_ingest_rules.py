@@ -426,6 +426,19 @@ class FailingTickets:
         return getattr(self.inner, item)
 
 
+class DownTickets:
+    """The ticket system is down: every call fails."""
+
+    def __init__(self, inner: Any) -> None:
+        self.name = inner.name
+
+    def __getattr__(self, item: str) -> Any:
+        def down(*args: Any, **kwargs: Any) -> Any:
+            raise TicketSystemError("ticket system answered 503")
+
+        return down
+
+
 class RecordingNotifier:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, dict[str, str]]] = []
@@ -486,6 +499,41 @@ def test_reconciler_finishes_alerts_left_without_their_ticket(
     assert len(deps.workflow.started) == 3  # type: ignore[attr-defined]
     for alert in deps.store.list_alerts():
         assert alert.ticket_id and alert.execution_name
+
+
+@pytest.mark.parametrize("window_min", [60, 30])
+def test_a_refire_left_unticketed_by_an_outage_is_finished_as_its_delivery_would_have(
+    deps: IngestDeps, clock: Clock, window_min: int
+) -> None:
+    """The reconciler finishing a new episode follows the lifecycle rule like the
+    delivery: within the reopen window the previous ticket is reopened (no second
+    ticket for one alarm); past it a new ticket refers to the previous one."""
+    policy = IngestPolicy(reopen_window=timedelta(minutes=window_min))
+    first = one(alarm(0), deps, policy)
+    one(alarm(20, "OK"), deps, policy)
+    up = deps.tickets
+    deps.tickets = DownTickets(up)  # type: ignore[assignment]
+    clock.advance(minutes=55)
+    refire = one(alarm(55), deps, policy)  # 35 minutes after the resolution
+    assert refire.retryable
+    deps.tickets = up
+    clock.advance(minutes=5)
+    assert reconciler.reconcile(deps, policy)["finished"] == [refire.alert_id]
+    alert = deps.store.get(refire.alert_id)
+    tickets = deps.tickets.list(limit=10)  # type: ignore[attr-defined]
+    if window_min == 60:
+        assert alert and alert.ticket_id == first.ticket_id and len(tickets) == 1
+        reopened = deps.tickets.get(first.ticket_id)
+        assert reopened and reopened.status is TicketStatus.OPEN
+        assert refire.alert_id in reopened.comments[-1]["text"]
+    else:
+        assert alert and alert.ticket_id != first.ticket_id and len(tickets) == 2
+        new = deps.tickets.get(alert.ticket_id)
+        assert new and new.custom_fields["previous_ticket"] == first.ticket_id
+        old = deps.tickets.get(first.ticket_id)
+        assert old and old.status is TicketStatus.RESOLVED
+    assert deps.store.alert_for_ticket("builtin", alert.ticket_id) == refire.alert_id
+    assert reconciler.reconcile(deps, policy)["finished"] == []  # once
 
 
 def test_bad_record_is_rejected_recorded_and_siblings_survive(

@@ -11,12 +11,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from opslink.comment_outbox import noted_status, post_comment
-from opslink.config import OkPolicy
+from opslink.comment_outbox import noted_status
 from opslink.errors import RetryableError, TicketClosedForGood, TicketSystemError
 from opslink.identity import execution_name
-from opslink.incident_tickets import resolve_alert_ticket
 from opslink.inert import code
+from opslink.ingest.cleared_first import opened_after_ok
 from opslink.ingest.deps import IngestDeps, IngestPolicy
 from opslink.ingest.episode import Episode, PreviousEpisode
 from opslink.ingest.grouping import (
@@ -31,7 +30,6 @@ from opslink.lock_holder import AlarmClearedFirst
 from opslink.models import Alarm, Alert, AlertStatus, Outcome, RecordResult, TicketStatus
 from opslink.provenance import account_allowed, region_allowed
 from opslink.scrub import scrub_excerpt
-from opslink.ticket_lockstep import resolve_other_tickets
 from opslink.ticket_policy import draft_ticket
 
 logger = Logger(child=True)
@@ -172,7 +170,7 @@ def _finish_opening(
             raise RetryableError(f"ticket {ticket_id} of alert {alert.alert_id} cannot be read")
         ticket = found
     if alert.pending_ok is not None:  # cleared before its ticket: nothing to remediate
-        return _opened_after_ok(alert, ticket, alert.pending_ok, new_ticket, deps, policy)
+        return opened_after_ok(alert, ticket, alert.pending_ok, new_ticket, deps, policy)
     name = execution_name(alert.alert_id)
     payload = remediation_input(alarm, alert, ticket_id, ticket.url)
     deps.workflow.start_remediation(name, payload)
@@ -186,7 +184,7 @@ def _finish_opening(
             raise RetryableError(f"alert {alert.alert_id} changed while it was opened") from None
         pending = fresh.pending_ok
         fresh = with_decision(fresh, decision_of(alert))  # not on the stored alert yet
-        return _opened_after_ok(fresh, ticket, pending, new_ticket, deps, policy)
+        return opened_after_ok(fresh, ticket, pending, new_ticket, deps, policy)
     return RecordResult(
         index=0,
         outcome=Outcome.CREATED,
@@ -246,7 +244,11 @@ def finish_unticketed(
     alert: Alert, deps: IngestDeps, policy: IngestPolicy, reason: str
 ) -> RecordResult | None:
     """Finish an alert a failed delivery left without its ticket, from the alarm state
-    change stored on it; None when another delivery holds its lease right now."""
+    change stored on it; None when another delivery holds its lease right now.
+
+    The alarm's lock says what its first delivery knew: the previous episode (its ticket
+    is reopened within the reopen window, as that delivery would have) and the incident
+    decision."""
     from opslink.enrichment import enrich
 
     now = deps.clock()
@@ -254,15 +256,18 @@ def finish_unticketed(
         return None
     alarm = Alarm.model_validate_json(alert.source_alarm)
     tags = deps.tags.tags(alarm.arn, alarm.state_changed_at) if policy.read_alarm_tags else {}
+    holder = deps.store.lock_holder(alert.fingerprint)
+    ours = holder if holder is not None and holder.alert_id == alert.alert_id else None
     episode = Episode(
         alarm=alarm,
         alert=alert,
         enrichment=enrich(alarm, tags, deps.service_map),
+        previous=PreviousEpisode.of(ours.previous) if ours else None,
         earlier_attempt_at=alert.lease_until or alert.triggered_at,
     )
     if deps.incidents is not None and alert.incident_id is None:
         # Its incident as its first delivery decided it (on the lock), or decided now.
-        decided = with_decision(alert, deps.store.incident_decision(alert.fingerprint))
+        decided = with_decision(alert, ours.incident if ours else None)
         if decided.incident_id is None and deps.correlator is not None:
             signal, grouping = deps.correlator.grouping(alert, tags)
             episode = placed(replace(episode, signal=signal, grouping=grouping), deps)
@@ -281,45 +286,3 @@ def _finish_stalled_opener(opener_id: str, deps: IngestDeps, policy: IngestPolic
         return opener is not None and opener.ticket_id is not None
     result = finish_unticketed(opener, deps, policy, "finished by its incident member's delivery")
     return result is not None and not result.retryable
-
-
-def _opened_after_ok(
-    alert: Alert,
-    ticket: Any,
-    pending: dict[str, str],
-    new_ticket: bool,
-    deps: IngestDeps,
-    policy: IngestPolicy,
-) -> RecordResult:
-    """The alarm returned to OK before its ticket could be made: the ticket exists now,
-    and it shows both facts (created for the ALARM, then resolved with the OK's), never
-    skipped; no remediation starts for an alarm that is already OK."""
-    deps.store.link_opened(alert, ticket, None, new_ticket=new_ticket)
-    linked = alert.model_copy(update={"ticket_id": ticket.id})
-    at = pending.get("at") or deps.clock().isoformat()
-    why = pending.get("why") or "the ticket system could not be reached when it fired"
-    note = (
-        f"This ticket was opened for an ALARM after its alarm had already returned to OK ({why}). "
-        f"{pending.get('note', '')}"
-    ).strip()
-    if policy.ok_policy is OkPolicy.RESOLVE:
-        resolve_alert_ticket(deps.store, deps.outbox, deps.tickets, deps.incidents, linked, note,
-                             f"{alert.alert_id}:ok:{at}", deps.clock())  # fmt: skip
-        resolution = {
-            "by": "alarm",
-            "how": "alarm returned to OK before its ticket existed",
-            "at": at,
-            "reason": pending.get("reason", ""),
-        }
-        if deps.store.resolve(linked, resolution, datetime.fromisoformat(at)):
-            resolve_other_tickets(
-                deps.store, deps.tickets, alert.alert_id, ticket.id, note, outbox=deps.outbox
-            )
-        outcome, reason = Outcome.RESOLVED, "ticket created after the alarm cleared, then resolved"
-    else:
-        post_comment(deps.outbox, deps.tickets, ticket.id, f"{alert.alert_id}:ok:{at}", note,
-                     deps.clock(), alert.alert_id)  # fmt: skip
-        outcome, reason = Outcome.CREATED, "ticket created after the alarm cleared (OK noted)"
-    return RecordResult(
-        index=0, outcome=outcome, reason=reason, alert_id=alert.alert_id, ticket_id=ticket.id
-    )

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from opslink.faults import Fault
     from opslink.incidents import IncidentState, TicketRef
     from opslink.journal import FoldResult, LifecycleEvent
-    from opslink.lock_holder import Placement
+    from opslink.lock_holder import LockHolder, Placement
 
 from opslink.models import Alert, Ticket
 from opslink.ports.integrations import ReplayGuard
@@ -135,6 +135,9 @@ class AlertStore(Protocol):
 
     def incident_decision(self, fingerprint: str) -> dict[str, str] | None:
         """The incident decision kept on the alarm's dedup lock (None: not placed)."""
+
+    def lock_holder(self, fingerprint: str) -> LockHolder | None:
+        """The alarm's dedup lock as ingest reads it (None: the alarm has none)."""
 
     def set_pending_ok(self, alert_id: str, facts: dict[str, str]) -> bool:
         """Keep an OK that came before the ticket; False when the ticket exists by now."""

@@ -57,8 +57,13 @@ class LockReads(AlertRecords):
 
     def incident_decision(self, fingerprint: str) -> dict[str, str] | None:
         """The incident decision kept on the alarm's lock (None: not placed)."""
+        holder = self.lock_holder(fingerprint)
+        return holder.incident if holder else None
+
+    def lock_holder(self, fingerprint: str) -> LockHolder | None:
+        """The alarm's lock as ingest reads it (None: no lock)."""
         item = self._lock(fingerprint)
-        return holder_of(item).incident if item else None
+        return holder_of(item) if item else None
 
     def find_open_to_clear(
         self, fingerprint: str, with_incident: bool = True
