@@ -20,7 +20,7 @@ TICKET_PROBES = {
     "github": "/repos/{project}",
     "redmine": "/users/current.json",
 }
-JOB_PROBES = {"rundeck": "/api/41/system/info", "awx": "/api/v2/me/",
+JOB_PROBES = {"rundeck": "/api/41/system/info", "awx": "{api}/me/",
               "http": "/jobs/opslink-doctor-probe"}  # fmt: skip
 
 
@@ -62,9 +62,13 @@ def probe_jobs(fn: FunctionView | None, client: Callable[[str], Any]) -> str:
     if settings.job_platform == "local":
         return "local job platform: nothing to reach"
     platform: Any = _platform(settings, fresh=True)
-    platform.http.request(
-        "GET", JOB_PROBES[settings.job_platform], what="doctor probe", missing_ok=True
-    )
+    probe = JOB_PROBES[settings.job_platform].format(api=getattr(platform, "api", ""))
+    found = platform.http.request("GET", probe, what="doctor probe", missing_ok=True)
+    if found is None and settings.job_platform == "awx":
+        raise ConfigurationError(
+            f"AWX_URL {settings.awx_url}: no controller API at {probe} (on AAP 2.5+ give "
+            "the platform gateway's URL with /api/controller/)"
+        )
     if settings.job_platform == "rundeck":  # a job run on the server, or deaf to the run id
         from opslink.adapters.jobs.rundeck_jobs import RUN_ID_OPTION, check_job
 

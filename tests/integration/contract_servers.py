@@ -274,6 +274,7 @@ class AwxApi(App):
         ("GET", r"/api/v2/jobs/(\d+)/", "job"),
         ("GET", r"/api/v2/jobs/(\d+)/stdout/", "stdout"),
         ("POST", r"/api/v2/jobs/(\d+)/cancel/", "cancel"),
+        ("GET", r"/api/v2/me/", "me"),
     ]
 
     def __init__(self) -> None:
@@ -364,6 +365,9 @@ class AwxApi(App):
             b"PLAY [all] ***\nTASK [restart] ***\nok: [web-1]\n",
         )
 
+    def me(self, body: Any, query: str = "") -> Response:
+        return json_response(200, {"count": 1, "results": [{"id": 1, "username": "opslink"}]})
+
     def cancel(self, body: Any, job_id: str, query: str = "") -> Response:
         job = self.jobs.get(int(job_id))
         if not job:
@@ -372,6 +376,13 @@ class AwxApi(App):
             return json_response(405, {"error": "not allowed"})
         job["status"] = "canceled"
         return 202, {}, b""
+
+
+class AapGatewayApi(AwxApi):
+    """Ansible Automation Platform 2.5+ through its platform gateway: the controller's API
+    at /api/controller/v2/ (and `me/`); the controller's own /api/v2/ is not served here."""
+
+    routes = [(m, p.replace("/api/v2/", "/api/controller/v2/"), n) for m, p, n in AwxApi.routes]
 
 
 class SlackApi(App):

@@ -311,6 +311,29 @@ def test_the_doctor_names_an_awx_template_that_would_ignore_the_hosts(
         assert app.jobs == {}  # read only: nothing launched
 
 
+def test_the_doctor_reaches_aap_through_its_gateway_and_names_a_url_without_its_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """AAP 2.5+ serves the controller's API through its platform gateway at
+    /api/controller/v2/: an AwxUrl naming the gateway with that path passes; the gateway
+    alone fails the job-platform check, saying what to set."""
+    from tests.integration.contract_servers import AapGatewayApi
+
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    app = AapGatewayApi()
+    with serve(app) as url:
+        for awx_url, status in ((f"{url}/api/controller/", "pass"), (url, "fail")):
+            with mock_aws():
+                sm = boto3.client("secretsmanager", region_name=REGION)
+                sm.create_secret(Name="opslink/awx", SecretString="secret-token")
+                params = {"JobPlatform": "awx", "JobPlatformTokenSecret": "opslink/awx",
+                          "AwxUrl": awx_url, "AwxTemplates": json.dumps({"restart_service": 7})}  # fmt: skip
+                got = Deployed(params, {}, {"AWX_URL": awx_url}).check()["job-platform"]
+            assert got["status"] == status, got
+        assert "/api/controller/" in got["evidence"] and "AAP 2.5+" in got["evidence"]
+        assert app.jobs == {}  # read only: nothing launched
+
+
 def test_the_doctor_names_a_rundeck_job_that_would_run_on_the_server(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -442,3 +442,55 @@ def test_a_lost_launch_is_found_behind_a_storm_of_others(
     app.listed = 0
     stranger = REQUEST.model_copy(update={"idempotency_key": "C-1:restart_service"})
     assert platform.find(stranger) is None and app.listed == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "api"),
+    [
+        ("", "/api/v2"),  # AWX, Tower, a controller reached directly
+        ("/", "/api/v2"),
+        ("/api/v2/", "/api/v2"),
+        ("/api/controller/", "/api/controller/v2"),  # AAP 2.5+: the platform gateway
+        ("/api/controller/v2", "/api/controller/v2"),
+        ("/awx", "/awx/api/v2"),  # behind a reverse proxy's path prefix
+        ("/ops/api/controller", "/ops/api/controller/v2"),
+    ],
+)
+def test_awx_url_names_the_server_or_the_gateway_s_controller_api(path: str, api: str) -> None:
+    from opslink.adapters.jobs.awx import api_root
+
+    assert api_root(f"https://aap.example.com{path}") == ("https://aap.example.com", api)
+
+
+def test_an_awx_url_with_a_query_is_refused_by_name() -> None:
+    from opslink.adapters.jobs.awx import api_root
+    from opslink.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="AWX_URL"):
+        api_root("https://aap.example.com/?token=x")
+
+
+def test_aap_through_its_platform_gateway() -> None:
+    """AAP 2.5+ serves the controller's API through the platform gateway at
+    /api/controller/v2/: with AWX_URL naming the gateway with that path the whole life of
+    a job goes there; naming the gateway alone is refused before anything runs, saying
+    what to set."""
+    from tests.integration.contract_servers import AapGatewayApi
+
+    app = AapGatewayApi()
+    with serve(app) as url:
+        headers = {"Authorization": "Bearer secret-token"}
+        platform = AwxPlatform(f"{url}/api/controller/", "secret-token",
+                               {"restart_service": 7}, fast("AWX", url, headers))  # fmt: skip
+        ref = platform.launch(REQUEST)
+        assert ref.job_id == "500"
+        assert platform.status(ref).state is JobState.QUEUED
+        assert "TASK [restart]" in platform.output(ref).stdout
+        platform.cancel(ref)
+        assert platform.status(ref).state is JobState.CANCELLED
+        assert {r.path.split("?")[0].split("/v2/")[0] for r in app.requests} == {"/api/controller"}
+        launches = len([r for r in app.requests if r.method == "POST"])
+        bare = AwxPlatform(url, "secret-token", {"restart_service": 7}, fast("AWX", url, headers))
+        with pytest.raises(JobPlatformRejected, match="/api/controller/"):
+            bare.launch(REQUEST)
+        assert len([r for r in app.requests if r.method == "POST"]) == launches  # none ran

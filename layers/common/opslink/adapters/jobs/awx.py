@@ -1,5 +1,11 @@
 """AWX / Ansible Automation Platform: launch a job template, follow the job, stdout, cancel.
 
+Where its API is: AWX, Tower and a controller reached directly serve it at `/api/v2/`;
+AAP 2.5+'s platform gateway serves the controller at `/api/controller/v2/` (the direct
+route is deprecated there). AWX_URL names the server, or the gateway with that path
+(`https://aap.example.com/api/controller/`); a path prefix before `/api` (a reverse
+proxy's) is kept (`api_root`).
+
 Each runbook maps to a job template id (AWX_TEMPLATES); parameters become extra_vars,
 the explicit host list the inventory `limit` (hosts named by instance id, as the
 EC2 inventory plugin's `hostnames: [instance-id]` names them). Bearer token (OAuth2 personal access token).
@@ -17,12 +23,13 @@ import itertools
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from opslink.adapters.http_client import HttpClient
 from opslink.adapters.jobs.fields import duration, field, tail
 from opslink.adapters.jobs.lookup import find_recent
 from opslink.clock import utcnow
-from opslink.errors import JobPlatformError, JobPlatformRejected
+from opslink.errors import ConfigurationError, JobPlatformError, JobPlatformRejected
 from opslink.remediation_models import JobOutput, JobRef, JobRequest, JobState, JobStatus
 from opslink.scrub import scrub_excerpt
 from opslink.targets import check_hosts
@@ -43,13 +50,33 @@ _STATES = {
 }
 
 
+def api_root(url: str) -> tuple[str, str]:
+    """(the server's URL, the controller API's path) for an AWX_URL: the server alone
+    (`/api/v2`), a gateway's `/api/controller[/v2]`, or either behind a path prefix."""
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    server = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"AWX_URL {url!r}: give the server's URL (or the gateway's "
+                                 "with /api/controller/), without a query")  # fmt: skip
+    for api in ("/api/controller/v2", "/api/v2"):
+        if path.endswith(api):
+            return server, path
+    if path.endswith("/api/controller"):
+        return server, f"{path}/v2"
+    if path.endswith("/api"):
+        return server, f"{path}/v2"
+    return server, f"{path}/api/v2"
+
+
 class AwxPlatform:
     name = "awx"
 
     def __init__(
         self, base_url: str, token: str, templates: dict[str, int], client: HttpClient | None = None
     ) -> None:
-        self.http = client or HttpClient("AWX", base_url, {"Authorization": f"Bearer {token}"})
+        server, self.api = api_root(base_url)
+        self.http = client or HttpClient("AWX", server, {"Authorization": f"Bearer {token}"})
         self.templates = templates
 
     def _job_id(self, ref: JobRef) -> int:
@@ -73,7 +100,7 @@ class AwxPlatform:
         self.check_template(int(template))
         doc = self.http.request(
             "POST",
-            f"/api/v2/job_templates/{int(template)}/launch/",
+            f"{self.api}/job_templates/{int(template)}/launch/",
             json=body,
             idempotent=False,
             what=f"launch template {template}",
@@ -110,7 +137,7 @@ class AwxPlatform:
         """The template's jobs, newest first, a page at a time."""
         for page in itertools.count(1):
             doc = self.http.request(
-                "GET", f"/api/v2/job_templates/{template}/jobs/",
+                "GET", f"{self.api}/job_templates/{template}/jobs/",
                 params={"order_by": "-id", "page_size": PAGE, "page": page},
                 what=f"latest jobs of template {template}",
             )  # fmt: skip
@@ -127,9 +154,15 @@ class AwxPlatform:
         """Refuse a template that would ignore the limit or the variables (before any job
         exists): AWX answers its launch requirements on a GET of the launch endpoint."""
         doc = self.http.request(
-            "GET", f"/api/v2/job_templates/{template}/launch/",
-            what=f"launch requirements of template {template}",
+            "GET", f"{self.api}/job_templates/{template}/launch/",
+            what=f"launch requirements of template {template}", missing_ok=True,
         )  # fmt: skip
+        if doc is None:
+            raise JobPlatformRejected(
+                f"AWX: no job template {template} at {self.api}/job_templates/: check "
+                "AWX_TEMPLATES, and on AAP 2.5+ let AWX_URL name the platform gateway with "
+                "/api/controller/"
+            )
         lacking = [label for key, label in _PROMPTS.items() if not (doc or {}).get(key)]
         if lacking:
             raise JobPlatformRejected(
@@ -148,7 +181,7 @@ class AwxPlatform:
 
     def status(self, ref: JobRef) -> JobStatus:
         doc = self.http.request(
-            "GET", f"/api/v2/jobs/{self._job_id(ref)}/", what=f"job {ref.job_id}"
+            "GET", f"{self.api}/jobs/{self._job_id(ref)}/", what=f"job {ref.job_id}"
         )
         raw = field(doc, "status", "AWX", str)
         if raw not in _STATES:
@@ -171,7 +204,7 @@ class AwxPlatform:
     def output(self, ref: JobRef, limit: int = 20_000) -> JobOutput:
         text = self.http.request(
             "GET",
-            f"/api/v2/jobs/{self._job_id(ref)}/stdout/",
+            f"{self.api}/jobs/{self._job_id(ref)}/stdout/",
             params={"format": "txt"},
             what=f"stdout of job {ref.job_id}",
             expect="text",
@@ -181,7 +214,7 @@ class AwxPlatform:
     def cancel(self, ref: JobRef) -> None:
         self.http.request(
             "POST",
-            f"/api/v2/jobs/{self._job_id(ref)}/cancel/",
+            f"{self.api}/jobs/{self._job_id(ref)}/cancel/",
             what=f"cancel job {ref.job_id}",
             expect="none",
         )
