@@ -183,3 +183,80 @@ def test_certificates_are_verified(self_signed: str, monkeypatch: pytest.MonkeyP
     client = HttpClient("job API", self_signed, {}, timeout=(1.0, 2.0), retries=0)
     with pytest.raises(JobPlatformError, match="SSLError"):
         client.request("GET", "/jobs/1")
+
+
+def _snow_settings(url: str) -> CommonSettings:
+    return CommonSettings.from_environ(
+        {
+            "ALERTS_TABLE": "alerts",
+            "TICKETS_TABLE": "tickets",
+            "TICKET_PROVIDER": "servicenow",
+            "TICKET_BASE_URL": url,
+            "TICKET_CREDENTIALS_SECRET": "opslink/snow",
+        }
+    )
+
+
+def _draft(alert_id: str) -> TicketDraft:
+    return TicketDraft(alert_id=alert_id, title="prod-checkout-api-cpu-high",
+                       description="CPU high", ticket_type=TicketType.INCIDENT,
+                       priority=Priority.HIGH, due_at=datetime(2026, 11, 28, 12, tzinfo=UTC))  # fmt: skip
+
+
+def test_servicenow_through_oauth_client_credentials(secrets: Any) -> None:
+    """An instance that refuses basic authentication from integrations: with `client_id`
+    and `client_secret` in the credentials secret, one token of the client credentials
+    grant serves every call until it ends; a token the instance revoked early costs one
+    refused call, then a new one is fetched and the call made."""
+    from tests.integration.ticket_servers import ServiceNowOAuthApi
+
+    secrets.create_secret(
+        Name="opslink/snow",
+        SecretString='{"client_id": "opslink-client", "client_secret": "client-secret"}',
+    )
+    app = ServiceNowOAuthApi()
+    with serve(app) as url:
+        tickets = ticket_system(_snow_settings(url))
+        first = tickets.create(_draft("A-1"))
+        second = tickets.create(_draft("A-2"))
+        assert first.id != second.id and app.issued == 1
+        assert set(app.auth_seen) == {"Bearer snow-token-1"}  # never basic, one token
+        app.revoke()
+        seen = len(app.auth_seen)
+        assert tickets.create(_draft("A-3")).alert_id == "A-3"
+        assert app.issued == 2
+        assert app.auth_seen[seen] == "Bearer snow-token-1"  # refused once
+        assert set(app.auth_seen[seen + 1 :]) == {"Bearer snow-token-2"}
+
+
+def test_a_refused_servicenow_oauth_client_is_named_without_its_secret(secrets: Any) -> None:
+    from opslink.errors import TicketSystemRejected
+    from tests.integration.ticket_servers import ServiceNowOAuthApi
+
+    secrets.create_secret(
+        Name="opslink/snow",
+        SecretString='{"client_id": "opslink-client", "client_secret": "s3cr3t-wrong"}',
+    )
+    app = ServiceNowOAuthApi()
+    with serve(app) as url, pytest.raises(TicketSystemRejected) as refused:
+        ticket_system(_snow_settings(url)).create(_draft("A-1"))
+    said = str(refused.value)
+    assert "OAuth client credentials refused (401" in said and "OAuth Application User" in said
+    assert "s3cr3t-wrong" not in said and app.auth_seen == []  # no API call without a token
+
+
+def test_a_servicenow_token_is_renewed_before_it_expires() -> None:
+    """The token is renewed a minute before ServiceNow says it ends, not after a refusal."""
+    from opslink.adapters.tickets.servicenow_oauth import ClientCredentials
+    from tests.integration.ticket_servers import ServiceNowOAuthApi
+
+    app = ServiceNowOAuthApi()
+    app.lifetime = 300
+    now = [0.0]
+    with serve(app) as url:
+        auth = ClientCredentials(url, *ServiceNowOAuthApi.CLIENT, clock=lambda: now[0])
+        assert auth.token() == "snow-token-1"
+        now[0] = 239.0
+        assert auth.token() == "snow-token-1"
+        now[0] = 240.0  # 300 s less the minute's margin
+        assert auth.token() == "snow-token-2" and app.issued == 2

@@ -507,6 +507,45 @@ class ServiceNowApi(App):
         return json_response(200, {"result": self.USERS[sys_id]})
 
 
+class ServiceNowOAuthApi(ServiceNowApi):
+    """An instance that takes OAuth and refuses basic authentication from integrations:
+    `/oauth_token.do` issues Bearer tokens for the client credentials grant (form body:
+    grant_type, client_id, client_secret), `expires_in` seconds long; a bad client is
+    refused with 401 `access_denied`. `revoke()` ends every token issued so far."""
+
+    CLIENT = ("opslink-client", "client-secret")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: set[str] = set()
+        self.issued = 0
+        self.lifetime = 1799
+        self.auth_seen: list[str] = []  # the Authorization each API call came with
+
+    def revoke(self) -> None:
+        self.tokens.clear()
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: Any) -> Response:
+        if path.split("?")[0] == "/oauth_token.do" and method == "POST":
+            raw = body.decode() if isinstance(body, bytes) else str(body or "")
+            form = {k: v[0] for k, v in parse_qs(raw).items()}
+            client = (form.get("client_id"), form.get("client_secret"))
+            if form.get("grant_type") != "client_credentials" or client != self.CLIENT:
+                return json_response(401, {"error": "server_error",
+                                           "error_description": "access_denied"})  # fmt: skip
+            self.issued += 1
+            token = f"snow-token-{self.issued}"
+            self.tokens.add(token)
+            return json_response(200, {"access_token": token, "scope": "useraccount",
+                                       "token_type": "Bearer", "expires_in": self.lifetime})  # fmt: skip
+        given = headers.get("Authorization", "")
+        self.auth_seen.append(given)
+        valid = given.startswith("Bearer ") and given.removeprefix("Bearer ") in self.tokens
+        # A valid token acts as the OAuth Application User; basic authentication is refused.
+        headers = {**headers, "Authorization": self.auth_value if valid else ""}
+        return super().handle(method, path, headers, body)
+
+
 class ZendeskApi(App):
     auth_value = basic("ops@example.com/token", "zd-token")
     AGENTS = {"alice@example.com": 77, "lee@example.com": 78}

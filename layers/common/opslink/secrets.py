@@ -25,17 +25,21 @@ def read_secret(name: str, what: str, fresh: bool = False) -> str:
 
 
 def read_credentials(name: str, what: str, fresh: bool = False) -> dict[str, str]:
-    """A JSON credentials secret ({"token"|"password"|"api_key", "user"...}); a plain
-    string is taken as the token."""
+    """A JSON credentials secret ({"token"|"password"|"api_key"|"client_secret", "user"...});
+    a plain string is taken as the token."""
     raw = read_secret(name, what, fresh)
     try:
         doc = json.loads(raw)
     except (ValueError, RecursionError):  # not JSON (or not decodable): the token itself
         doc = {"token": raw}
-    if not isinstance(doc, dict) or not any(doc.get(k) for k in ("token", "password", "api_key")):
+    if not isinstance(doc, dict) or not any(doc.get(k) for k in _SECRET_KEYS[:-1]):
         raise ConfigurationError(
-            f"secret {name}: expected JSON with 'token', 'password' or 'api_key'"
+            f"secret {name}: expected JSON with 'token', 'password', 'api_key' or 'client_secret'"
         )
     creds = {str(k): str(v) for k, v in doc.items()}
-    register(*(v for k, v in creds.items() if k in ("token", "password", "api_key", "secret")))
+    register(*(v for k, v in creds.items() if k in _SECRET_KEYS))
     return creds
+
+
+# The values of a credentials secret that are secret themselves (scrubbed by value).
+_SECRET_KEYS = ("token", "password", "api_key", "client_secret", "secret")

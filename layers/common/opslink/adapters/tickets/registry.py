@@ -2,7 +2,8 @@
 
 External providers read their credentials from the Secrets Manager secret named by
 TICKET_CREDENTIALS_SECRET (through Powertools Parameters, cached), never from plain
-variables: a JSON object with `user` (or `email`) and `token` (or `password`, `api_key`).
+variables: a JSON object with `user` (or `email`) and `token` (or `password`, `api_key`);
+for ServiceNow's OAuth client credentials grant, `client_id` and `client_secret`.
 Provider-specific settings come as TICKET_OPTIONS (JSON).
 """
 
@@ -72,12 +73,23 @@ def _provider(settings: CommonSettings, fresh: bool = False) -> TicketSystem:
     if provider == "servicenow":
         from opslink.adapters.tickets.servicenow import ServiceNowTickets
 
+        base = _need(url, "TICKET_BASE_URL", provider)
+        oauth = None
+        if creds.get("client_id"):  # the OAuth client credentials grant, not basic auth
+            from opslink.adapters.tickets.servicenow_oauth import ClientCredentials
+
+            needed = "a 'client_secret' beside 'client_id' in the credentials secret"
+            client_secret = _need(creds.get("client_secret", ""), needed, provider)
+            oauth = ClientCredentials(base, creds["client_id"], client_secret)
+        else:
+            _need(user or "", "a 'user' (or 'client_id') in the credentials secret", provider)
         return ServiceNowTickets(
-            _need(url, "TICKET_BASE_URL", provider),
-            _need(user or "", "a 'user' in the credentials secret", provider),
+            base,
+            user or "",
             secret,
             assignment_group=str(opts.get("assignment_group", "")),
             close_code=str(opts.get("close_code", "Solution provided")),
+            oauth=oauth,
         )
     if provider == "zendesk":
         from opslink.adapters.tickets.zendesk import ZendeskTickets

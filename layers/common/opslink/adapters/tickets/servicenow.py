@@ -1,4 +1,5 @@
-"""ServiceNow incidents through the Table API (basic authentication).
+"""ServiceNow incidents through the Table API (basic authentication, or OAuth client
+credentials: servicenow_oauth.py).
 
 Idempotent creation through `correlation_id` (the alert marker) with
 `correlation_display=OpsLink`. Priority is derived by ServiceNow from impact x urgency,
@@ -64,8 +65,11 @@ class ServiceNowTickets(KeyedComments):
         assignment_group: str = "",
         client: Any = None,
         close_code: str = "Solution provided",
+        oauth: Any = None,
     ) -> None:
-        self.http = client or ticket_http("ServiceNow", base_url, {}, auth=(user, password))
+        # Basic authentication, or the OAuth client credentials grant's token (`oauth`).
+        auth = oauth if oauth is not None else (user, password)
+        self.http = client or ticket_http("ServiceNow", base_url, {}, auth=auth)
         self.base_url = base_url.rstrip("/")
         self.group = assignment_group
         self.close_code = close_code
