@@ -247,6 +247,35 @@ def test_jira_v2_sends_plain_descriptions() -> None:
         )  # v2 assigns by user name
 
 
+def test_jira_through_atlassian_s_api_gateway_links_to_the_site() -> None:
+    """Scoped API tokens reach Jira Cloud through https://api.atlassian.com/ex/jira/<cloud
+    id>: the calls go there (Cloud's search), the tickets' links to the site
+    (TicketOptions browse_url); without it the configuration is refused by name."""
+    from opslink.adapters.tickets.registry import _provider
+    from opslink.config import CommonSettings
+    from opslink.errors import ConfigurationError
+
+    prefix = "/ex/jira/5c1d7f3e-0000-4000-8000-00000000cafe"
+
+    class Gateway(JiraApi):
+        routes = [(m, prefix + p, h) for m, p, h in JiraApi.routes]
+
+    app = Gateway()
+    with serve(app) as url:
+        tickets = JiraTickets(f"{url}{prefix}", "OPS", "ops@example.com", "jira-token",
+                              client=fast("Jira", f"{url}{prefix}", {}, ("ops@example.com", "jira-token")),
+                              browse_url="https://acme.atlassian.net/")  # fmt: skip
+        created = tickets.create(DRAFT)
+        assert created.url == f"https://acme.atlassian.net/browse/{created.id}"
+        assert tickets.find_by_alert(DRAFT.alert_id).id == created.id
+        assert {r.path.split("?")[0][: len(prefix)] for r in app.requests} == {prefix}
+    env = {"ALERTS_TABLE": "alerts", "TICKETS_TABLE": "tickets", "TICKET_PROVIDER": "jira",
+           "TICKET_PROJECT": "OPS", "TICKET_CREDENTIALS_SECRET": "opslink/jira",
+           "TICKET_BASE_URL": f"https://api.atlassian.com{prefix}"}  # fmt: skip
+    with pytest.raises(ConfigurationError, match="browse_url"):
+        _provider(CommonSettings.from_environ(env))
+
+
 def _notes(name: str, app: Any, ticket_id: str) -> list[Any]:
     if name == "jira":
         return list(app.comments.get(ticket_id, []))

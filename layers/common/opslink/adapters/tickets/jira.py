@@ -70,6 +70,7 @@ class JiraTickets(KeyedComments):
         priorities: dict[str, str] | None = None,
         client: Any = None,
         deployment: str | None = None,
+        browse_url: str | None = None,
     ) -> None:
         if api_version not in (2, 3):
             raise TicketSystemRejected(f"Jira: API version {api_version} is not supported (2 or 3)")
@@ -83,7 +84,7 @@ class JiraTickets(KeyedComments):
         cloud = (deployment or "").lower() == "cloud" or (
             deployment is None
             and urlparse(base_url).hostname is not None
-            and str(urlparse(base_url).hostname).endswith(".atlassian.net")
+            and str(urlparse(base_url).hostname).endswith((".atlassian.net", "api.atlassian.com"))
         )
         if deployment is not None and deployment.lower() not in ("cloud", "datacenter"):
             raise TicketSystemRejected(
@@ -101,6 +102,9 @@ class JiraTickets(KeyedComments):
             "Jira", base_url, headers, auth=(email, token) if email else None
         )
         self.base_url = base_url.rstrip("/")
+        # Where people open an issue: the site, also when the API is reached another way
+        # (scoped API tokens go through https://api.atlassian.com/ex/jira/<cloud id>).
+        self.browse_url = (browse_url or base_url).rstrip("/")
         self.issue_types = {"default": "Task", **(issue_types or {})}
         self.priorities = {p.value: n for p, n in DEFAULT_PRIORITIES.items()} | (priorities or {})
         self._accounts: dict[str, str] = {}
@@ -113,7 +117,7 @@ class JiraTickets(KeyedComments):
         return search_issues(self.http, self.api, self.cloud, jql, FIELDS, limit, reconcile)
 
     def _ticket(self, issue: dict[str, Any]) -> Ticket:
-        return ticket_from_issue(issue, self.name, self.base_url, self.priorities)
+        return ticket_from_issue(issue, self.name, self.browse_url, self.priorities)
 
     def get(self, ticket_id: str) -> Ticket | None:
         doc = self.http.request(

@@ -10,6 +10,7 @@ Provider-specific settings come as TICKET_OPTIONS (JSON).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlparse
 
 from opslink.adapters.tickets.builtin import BuiltinTicketSystem
 from opslink.config import CommonSettings
@@ -53,6 +54,13 @@ def _provider(settings: CommonSettings, fresh: bool = False) -> TicketSystem:
             f"TICKET_PROVIDER={provider!r} is not supported (choose one of: {', '.join(PROVIDERS)})"
         )
     opts: dict[str, Any] = settings.ticket_options
+    gateway = urlparse(settings.ticket_base_url or "").hostname == "api.atlassian.com"
+    if provider == "jira" and gateway and not opts.get("browse_url"):  # before any read
+        raise ConfigurationError(
+            "TICKET_PROVIDER=jira through api.atlassian.com (scoped API tokens) needs "
+            'TICKET_OPTIONS {"browse_url": "https://<your-site>.atlassian.net"} for the '
+            "tickets' links"
+        )
     creds = _credentials(settings.ticket_credentials_secret, provider, fresh)
     secret = creds.get("token") or creds.get("password") or creds.get("api_key") or ""
     user = creds.get("user") or creds.get("email")
@@ -69,6 +77,7 @@ def _provider(settings: CommonSettings, fresh: bool = False) -> TicketSystem:
             issue_types=opts.get("issue_types"),
             priorities=opts.get("priorities"),
             deployment=opts.get("deployment"),
+            browse_url=opts.get("browse_url"),
         )
     if provider == "servicenow":
         from opslink.adapters.tickets.servicenow import ServiceNowTickets
