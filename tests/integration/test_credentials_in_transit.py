@@ -260,3 +260,39 @@ def test_a_servicenow_token_is_renewed_before_it_expires() -> None:
         assert auth.token() == "snow-token-1"
         now[0] = 240.0  # 300 s less the minute's margin
         assert auth.token() == "snow-token-2" and app.issued == 2
+
+
+@pytest.mark.parametrize(
+    ("secret", "sent"),
+    [
+        ('{"email": "ops@example.com", "api_key": "zd-token"}', "basic"),
+        ('{"token": "zd-oauth-access-token"}', "Bearer zd-oauth-access-token"),
+    ],
+    ids=["api-token", "oauth"],
+)
+def test_zendesk_takes_an_api_token_or_an_oauth_access_token(
+    secrets: Any, secret: str, sent: str
+) -> None:
+    from tests.integration.ticket_servers import ZendeskApi
+
+    secrets.create_secret(Name="opslink/zendesk", SecretString=secret)
+    app = ZendeskApi()
+    if sent != "basic":
+        app.auth_value = sent
+    with serve(app) as url:
+        settings = CommonSettings.from_environ(
+            {"ALERTS_TABLE": "alerts", "TICKETS_TABLE": "tickets", "TICKET_PROVIDER": "zendesk",
+             "TICKET_BASE_URL": url, "TICKET_CREDENTIALS_SECRET": "opslink/zendesk"}
+        )  # fmt: skip
+        assert ticket_system(settings).create(_draft("A-1")).alert_id == "A-1"
+    assert {h for _, h in statuses(app)} == {app.auth_value}
+
+
+def test_a_zendesk_api_key_without_its_email_is_refused_by_name(secrets: Any) -> None:
+    secrets.create_secret(Name="opslink/zendesk", SecretString='{"api_key": "zd-token"}')
+    settings = CommonSettings.from_environ(
+        {"ALERTS_TABLE": "alerts", "TICKETS_TABLE": "tickets", "TICKET_PROVIDER": "zendesk",
+         "TICKET_BASE_URL": "https://acme.zendesk.com", "TICKET_CREDENTIALS_SECRET": "opslink/zendesk"}
+    )  # fmt: skip
+    with pytest.raises(ConfigurationError, match="'email'"):
+        ticket_system(settings)

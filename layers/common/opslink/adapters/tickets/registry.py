@@ -103,11 +103,9 @@ def _provider(settings: CommonSettings, fresh: bool = False) -> TicketSystem:
     if provider == "zendesk":
         from opslink.adapters.tickets.zendesk import ZendeskTickets
 
-        return ZendeskTickets(
-            _need(url, "TICKET_BASE_URL", provider),
-            _need(user or "", "an 'email' in the credentials secret", provider),
-            secret,
-        )
+        if not user and not creds.get("token"):
+            _need("", "an 'email' with its 'api_key' (or an OAuth 'token')", provider)
+        return ZendeskTickets(_need(url, "TICKET_BASE_URL", provider), user or "", secret)
     if provider == "github":
         from opslink.adapters.tickets.github import GitHubTickets
 

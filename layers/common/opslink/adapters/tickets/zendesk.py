@@ -1,4 +1,5 @@
-"""Zendesk Support tickets (Tickets API; basic auth `email/token:api_token`).
+"""Zendesk Support tickets (Tickets API; an API token as basic auth `email/token:api_token`,
+or an OAuth access token as a Bearer token when no email is given).
 
 Idempotent creation through `external_id` (the alert marker). Comments are private notes.
 Statuses: new, open, pending, hold, solved, closed. The sweep uses the incremental cursor
@@ -64,7 +65,12 @@ class ZendeskTickets(KeyedComments):
     markup = "plain"
 
     def __init__(self, base_url: str, email: str, token: str, client: Any = None) -> None:
-        self.http = client or ticket_http("Zendesk", base_url, {}, auth=(f"{email}/token", token))
+        if email:  # an API token acts as the agent whose email it is given with
+            self.http = client or ticket_http("Zendesk", base_url, {},
+                                              auth=(f"{email}/token", token))  # fmt: skip
+        else:  # an OAuth access token carries its user
+            self.http = client or ticket_http("Zendesk", base_url,
+                                              {"Authorization": f"Bearer {token}"})  # fmt: skip
         self.base_url = base_url.rstrip("/")
 
     def _ticket(self, t: dict[str, Any]) -> Ticket:
