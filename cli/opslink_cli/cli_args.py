@@ -307,6 +307,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--service-map", help="service map with depends_on (default: the shipped one)"
     )
     replay.add_argument("--decisions", action="store_true", help="one row per alert, with why")
+    i_list = command(
+        incidents,
+        "list",
+        help="the incidents of the newest alerts, open ones first: alerts, how many still "
+        "fire, ticket",
+    )
+    i_list.add_argument("--status", choices=("open", "resolved"))
+    i_list.add_argument("--limit", type=positive_int, default=20, help="incidents shown")
+    i_list.add_argument(
+        "--alerts", type=positive_int, default=200, help="newest alerts looked at (default 200)"
+    )
     show = command(
         incidents,
         "show",

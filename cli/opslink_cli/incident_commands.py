@@ -1,4 +1,6 @@
-"""`opslink incidents show ID`: one incident as the stack keeps it — its grouping key and
+"""`opslink incidents list`: the incidents of the newest alerts, open ones first, with how
+many of their alerts still fire and their ticket.
+`opslink incidents show ID`: one incident as the stack keeps it — its grouping key and
 rule, its ticket, each alert (the opener first) with its alarm, service, whether it still
 fires and why it joined, and how the incident resolved (or why it stays open).
 `opslink incidents split ALERT` / `merge SOURCE INTO`: an operator's correction, done by
@@ -14,6 +16,40 @@ from opslink_cli.operator import _said
 from opslink_cli.render import emit, style_from
 
 MEMBER_COLUMNS = ("alert", "role", "alarm", "service", "firing", "status", "why")
+LIST_COLUMNS = ("incident", "status", "opened_at", "alerts", "firing", "ticket", "rule", "opener")
+
+
+def incidents_list(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    """Incidents have no listing of their own: they are found through the newest alerts
+    (`--alerts` of them, every status), each read once."""
+    seen: dict[str, str] = {}  # incident id -> the alarm of its newest alert listed
+    for alert in conn.alerts.list_alerts(limit=args.alerts):
+        if alert.incident_id and alert.incident_id not in seen:
+            seen[alert.incident_id] = alert.alarm_name
+    rows: list[dict[str, Any]] = []
+    for ident in seen:
+        state = conn.incidents.incident(ident)
+        if state is None:  # its item expired (the alerts outlive it): nothing to show
+            continue
+        status = "resolved" if state.resolved_at else "open"
+        if args.status and status != args.status:
+            continue
+        opener = conn.alerts.get(state.opener) if state.opener else None
+        rows.append({
+            "incident": state.incident_id,
+            "status": status,
+            "opened_at": state.opened_at.isoformat(),
+            "alerts": len(state.members),
+            "firing": len(state.firing),
+            "ticket": state.ticket_id,
+            "rule": state.rule,
+            "opener": opener.alarm_name if opener else seen[ident],
+            "resolved_at": state.resolved_at.isoformat() if state.resolved_at else None,
+        })  # fmt: skip
+    rows.sort(key=lambda r: r["opened_at"], reverse=True)
+    rows.sort(key=lambda r: r["status"] != "open")  # open first, each group newest first
+    emit(rows[: args.limit], style_from(args, out), out, LIST_COLUMNS)
+    return 0
 
 
 def incidents_show(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:

@@ -98,9 +98,15 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "audit":
         return audit_commands.audit(conn, args, out)
     if args.command == "incidents":
-        if args.incidents_command in ("show", "split", "merge"):
-            from opslink_cli.incident_commands import incidents_correct, incidents_show
+        if args.incidents_command in ("list", "show", "split", "merge"):
+            from opslink_cli.incident_commands import (
+                incidents_correct,
+                incidents_list,
+                incidents_show,
+            )
 
+            if args.incidents_command == "list":
+                return incidents_list(conn, args, out)
             if args.incidents_command == "show":
                 return incidents_show(conn, args, out)
             return incidents_correct(conn, args, out)
