@@ -85,9 +85,26 @@ def main() -> None:
         ("new alarm, its key's incident past its window", alarm("prod-orders-api-cpu-high-3", 45)),
         ("malformed record", samples.sns_event("not json")),
     ]
+
+    # CloudWatch's tag propagation: the alarm's tags in its notification, no tag call at
+    # all — the cold container's first alarm included.
+    def carried(name: str) -> dict[str, Any]:
+        msg = samples.metric_alarm(name, t0)
+        msg["AlarmTags"], msg["AlarmTagsStatus"] = {"team": "payments"}, "SUCCESS"
+        return samples.sns_event(msg)
+
+    propagated = [
+        ("new alarm, tags in its notification (cold container)", carried("prod-cart-api-cpu-high")),
+        ("new alarm, tags in its notification (warm container)", carried("prod-cart-db-cpu-high")),
+    ]
     rows = []
-    for tags, grouping in (("true", "true"), ("false", "true"), ("true", "false")):
-        params = {"ReadAlarmTags": tags, "Correlation": grouping}
+    for tags, grouping in (
+        ("true", "true"),
+        ("false", "true"),
+        ("true", "false"),
+        ("carried", "true"),
+    ):
+        params = {"ReadAlarmTags": "true" if tags == "carried" else tags, "Correlation": grouping}
         with LocalStack(log_path=Path("/tmp/opslink-bench-lambda.log"), parameters=params) as stack:
             # moto resets boto3's default session when it starts: hook the one handlers will use.
             boto3.setup_default_session()
@@ -99,9 +116,10 @@ def main() -> None:
                 put_cloudwatch_alarm(name, "eu-west-1", "OK", {"team": "payments"})
             put_cloudwatch_alarm("prod-ledger-db-cpu-high", "eu-west-1", "OK", {})
             full = tags == "true" and grouping == "true"
-            suffix = "" if full else (" (ReadAlarmTags=false)" if tags == "false"
-                                      else " (Correlation=false)")  # fmt: skip
-            for label, event in scenarios if grouping == "false" or full else scenarios[:5]:
+            suffix = "" if full or tags == "carried" else (
+                " (ReadAlarmTags=false)" if tags == "false" else " (Correlation=false)")  # fmt: skip
+            todo = scenarios if grouping == "false" or full else scenarios[:5]
+            for label, event in propagated if tags == "carried" else todo:
                 counter.take()
                 payload, error = stack.invoke("IngestFunction", event)
                 outcome = (

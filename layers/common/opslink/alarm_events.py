@@ -8,7 +8,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from opslink.alarm_fields import MAX_METRICS, arn_parts, cut, describe_validation, dims, state, when
+from opslink.alarm_fields import (
+    MAX_METRICS,
+    arn_parts,
+    cut,
+    describe_validation,
+    dims,
+    payload_tags,
+    state,
+    when,
+)
 from opslink.errors import InvalidAlarm
 from opslink.models import Alarm, AlarmKind, AlarmSource, MetricRef
 
@@ -27,6 +36,8 @@ class _Detail(BaseModel):
     state: _StateBlock
     previousState: _StateBlock | None = None
     configuration: dict[str, Any] = Field(default_factory=dict)
+    alarmTags: Any = None  # tag propagation (payload_tags)
+    alarmTagsStatus: Any = None
 
 
 def _from_detail(detail: Any, arn: str, source: AlarmSource, form: str) -> Alarm:
@@ -84,6 +95,7 @@ def _from_detail(detail: Any, arn: str, source: AlarmSource, form: str) -> Alarm
         alarm_rule=cut(config["alarmRule"]) if config.get("alarmRule") else None,
         actions_suppressor=_name(config.get("actionsSuppressor")),
         actions_suppressed_by=parsed.state.actionsSuppressedBy,
+        tags=payload_tags(parsed.alarmTags, parsed.alarmTagsStatus),
     )
 
 

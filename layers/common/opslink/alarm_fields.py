@@ -104,3 +104,37 @@ def dims(raw: Any) -> dict[str, str]:
         if name is not None and value is not None:
             out[field(name)[:255]] = field(value)
     return out
+
+
+MAX_TAGS = 50  # CloudWatch's own limit per alarm
+TAGS_RETRIEVED = "SUCCESS"
+
+
+def payload_tags(raw: Any, status: Any) -> dict[str, str] | None:
+    """The alarm's tags as its notification carries them (CloudWatch's tag propagation:
+    `AlarmTags` with `AlarmTagsStatus` in SNS, `alarmTags`/`alarmTagsStatus` in events
+    and alarm-action payloads), as {key: value}; None when the notification does not
+    carry them retrieved (propagation off, or CloudWatch could not read them): the tags
+    are then read as before. A map or [{Key, Value}] list; keys and values within
+    CloudWatch's limits, `aws:` keys (never propagated) and anything else left out."""
+    if status != TAGS_RETRIEVED:
+        return None
+    if isinstance(raw, dict):
+        pairs = list(raw.items())
+    elif isinstance(raw, list):
+        pairs = [
+            (item.get("Key", item.get("key")), item.get("Value", item.get("value")))
+            for item in raw
+            if isinstance(item, dict)
+        ]
+    elif raw is None:
+        pairs = []  # retrieved, and the alarm has none (or none the filter kept)
+    else:
+        return None
+    out: dict[str, str] = {}
+    for key, value in pairs[:MAX_TAGS]:
+        if not isinstance(key, str) or not isinstance(value, str):
+            continue
+        if 1 <= len(key) <= 128 and len(value) <= 256 and not key.lower().startswith("aws:"):
+            out[key] = value
+    return out

@@ -18,6 +18,7 @@ from opslink.alarm_fields import (
     describe_validation,
     dims,
     field,
+    payload_tags,
     state,
     when,
 )
@@ -75,6 +76,8 @@ class _SnsAlarmMessage(BaseModel):
     Trigger: _SnsTrigger | None = None
     AlarmRule: str | None = None
     TriggeringChildren: list[dict[str, Any]] = Field(default_factory=list)
+    AlarmTags: Any = None  # tag propagation (payload_tags)
+    AlarmTagsStatus: Any = None
 
     @field_validator("AlarmArn")
     @classmethod
@@ -170,6 +173,7 @@ def from_sns(msg: dict[str, Any], topic_arn: str | None = None) -> Alarm:
         comparison=trigger.ComparisonOperator if trigger else None,
         alarm_rule=cut(parsed.AlarmRule) if parsed.AlarmRule else None,
         triggering_children=children,
+        tags=payload_tags(parsed.AlarmTags, parsed.AlarmTagsStatus),
     )
 
 

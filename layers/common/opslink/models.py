@@ -132,6 +132,9 @@ class Alarm(_Frozen):
     actions_suppressor: str | None = None
     actions_suppressed_by: str | None = None
     arn_derived: bool = False  # the message carried no AlarmArn: built from account/region/name
+    # The alarm's tags as the notification carried them (tag propagation); None: not
+    # carried, read from the tagging APIs (alarm_tags.py).
+    tags: dict[str, str] | None = None
 
     @property
     def dimensions(self) -> dict[str, str]:

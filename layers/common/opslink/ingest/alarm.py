@@ -14,7 +14,7 @@ from opslink.identity import alert_id, fingerprint
 from opslink.inert import code
 from opslink.ingest.clearing import on_insufficient_data, on_ok
 from opslink.ingest.deps import IngestDeps, IngestPolicy
-from opslink.ingest.episode import Episode, PreviousEpisode
+from opslink.ingest.episode import Episode, PreviousEpisode, alarm_tags
 from opslink.ingest.flapping import flapping, mark_flapping
 from opslink.ingest.grouping import open_placed, placed, with_decision
 from opslink.ingest.incident_slot import take_incident_slot
@@ -38,7 +38,7 @@ def handle_alarm(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> Record
 def new_episode(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> Episode:
     """The episode this ALARM would open: its alert, enriched from the alarm's tags, the
     service map and naming conventions."""
-    tags = deps.tags.tags(alarm.arn, alarm.state_changed_at) if policy.read_alarm_tags else {}
+    tags = alarm_tags(alarm, deps, policy)
     enr = enrich(alarm, tags, deps.service_map)
     fp = fingerprint(alarm)
     aid = alert_id(fp, alarm.state_changed_at)

@@ -17,6 +17,15 @@ from opslink.models import Alarm, Alert
 if TYPE_CHECKING:  # not at import: the reconciler (track) finishes episodes too
     from opslink.correlation import Grouping, Signal
     from opslink.enrichment import Enrichment
+    from opslink.ingest.deps import IngestDeps, IngestPolicy
+
+
+def alarm_tags(alarm: Alarm, deps: IngestDeps, policy: IngestPolicy) -> dict[str, str]:
+    """The alarm's tags: as its notification carried them (CloudWatch's tag propagation:
+    no call), else read (ReadAlarmTags: the container's snapshot or ListTagsForResource)."""
+    if alarm.tags is not None:
+        return alarm.tags
+    return deps.tags.tags(alarm.arn, alarm.state_changed_at) if policy.read_alarm_tags else {}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from opslink.identity import execution_name
 from opslink.inert import code
 from opslink.ingest.cleared_first import opened_after_ok
 from opslink.ingest.deps import IngestDeps, IngestPolicy
-from opslink.ingest.episode import Episode, PreviousEpisode
+from opslink.ingest.episode import Episode, PreviousEpisode, alarm_tags
 from opslink.ingest.grouping import (
     IncidentTicketPending,
     decision_of,
@@ -255,7 +255,7 @@ def finish_unticketed(
     if alert.source_alarm is None or not deps.store.take_lease(alert, now, now + policy.lease):
         return None
     alarm = Alarm.model_validate_json(alert.source_alarm)
-    tags = deps.tags.tags(alarm.arn, alarm.state_changed_at) if policy.read_alarm_tags else {}
+    tags = alarm_tags(alarm, deps, policy)
     holder = deps.store.lock_holder(alert.fingerprint)
     ours = holder if holder is not None and holder.alert_id == alert.alert_id else None
     episode = Episode(
