@@ -81,10 +81,9 @@ class JiraTickets(KeyedComments):
         self.markup = "adf" if self.v3 else "wiki"
         # Jira Cloud removed /search: search/jql on both API versions there; Data Center
         # keeps /search. Cloud unless said otherwise or the host is not atlassian.net.
+        host = str(urlparse(base_url).hostname or "")
         cloud = (deployment or "").lower() == "cloud" or (
-            deployment is None
-            and urlparse(base_url).hostname is not None
-            and str(urlparse(base_url).hostname).endswith((".atlassian.net", "api.atlassian.com"))
+            deployment is None and (host.endswith(".atlassian.net") or host == "api.atlassian.com")
         )
         if deployment is not None and deployment.lower() not in ("cloud", "datacenter"):
             raise TicketSystemRejected(
