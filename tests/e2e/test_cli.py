@@ -243,6 +243,10 @@ def test_local_serve_with_operator_commands(tmp_path: Path) -> None:
         assert env_run("jobs", "output", "remediate-A-nope").returncode == 1
         again = env_run("runbooks", "run", "restart_service", "--alert", alerts[0]["alert_id"])
         assert again.returncode == 1 and "nothing to fix" in again.stderr, again.stderr
+        # The alert's incident (correlation on: an incident of one), listed, resolved.
+        incidents = json.loads(env_run("incidents", "list", "--output", "json").stdout)
+        assert [(i["alerts"], i["status"], i["ticket"]) for i in incidents] == [
+            (1, "resolved", alerts[0]["ticket_id"])]  # fmt: skip
         sweep = env_run("local", "sweep")
         assert sweep.returncode == 0 and '"reminded"' in sweep.stdout, sweep.stderr
         missing = env_run("alerts", "show", "A-nope")
