@@ -23,7 +23,9 @@ def incidents_list(conn: Connection, args: argparse.Namespace, out: TextIO) -> i
     """Incidents have no listing of their own: they are found through the newest alerts
     (`--alerts` of them, every status), each read once."""
     seen: dict[str, str] = {}  # incident id -> the alarm of its newest alert listed
+    names: dict[str, str] = {}  # alert id -> its alarm (openers are mostly listed too)
     for alert in conn.alerts.list_alerts(limit=args.alerts):
+        names[alert.alert_id] = alert.alarm_name
         if alert.incident_id and alert.incident_id not in seen:
             seen[alert.incident_id] = alert.alarm_name
     rows: list[dict[str, Any]] = []
@@ -34,7 +36,9 @@ def incidents_list(conn: Connection, args: argparse.Namespace, out: TextIO) -> i
         status = "resolved" if state.resolved_at else "open"
         if args.status and status != args.status:
             continue
-        opener = conn.alerts.get(state.opener) if state.opener else None
+        if state.opener and state.opener not in names:  # opened before the alerts listed
+            found = conn.alerts.get(state.opener)
+            names[state.opener] = found.alarm_name if found else seen[ident]
         rows.append({
             "incident": state.incident_id,
             "status": status,
@@ -43,7 +47,7 @@ def incidents_list(conn: Connection, args: argparse.Namespace, out: TextIO) -> i
             "firing": len(state.firing),
             "ticket": state.ticket_id,
             "rule": state.rule,
-            "opener": opener.alarm_name if opener else seen[ident],
+            "opener": names.get(state.opener or "", seen[ident]),
             "resolved_at": state.resolved_at.isoformat() if state.resolved_at else None,
         })  # fmt: skip
     rows.sort(key=lambda r: r["opened_at"], reverse=True)
