@@ -54,7 +54,7 @@ def test_a_new_alarm_opens_its_incident_in_its_opening_transaction(grouped: Inge
     assert calls == Counter(transact_write_items=2)
     alert = grouped.store.get(result.alert_id)
     assert alert is not None and alert.incident_role == "opened" and alert.incident_id
-    assert grouped.store.incident_decision(alert.fingerprint) == {
+    assert grouped.store.lock_holder(alert.fingerprint).incident == {
         "incident_id": alert.incident_id, "incident_role": "opened",
         "incident_why": alert.incident_why}  # fmt: skip
     state = grouped.incidents.incident(alert.incident_id)
@@ -144,7 +144,7 @@ def test_the_decision_is_kept_on_the_lock_for_a_retry(grouped: IngestDeps, clock
     assert first.retryable
     opened = grouped.store.get(first.alert_id)
     assert opened is not None and opened.ticket_id is None
-    decision = grouped.store.incident_decision(opened.fingerprint)
+    decision = grouped.store.lock_holder(opened.fingerprint).incident
     assert decision is not None and decision["incident_role"] == "opened"
     clock.now += timedelta(minutes=1)  # Lambda's retry, a while later
     [retry] = ingest_event(event, grouped, IngestPolicy())

@@ -132,9 +132,7 @@ class Alarm(_Frozen):
     actions_suppressor: str | None = None
     actions_suppressed_by: str | None = None
     arn_derived: bool = False  # the message carried no AlarmArn: built from account/region/name
-    # The alarm's tags as the notification carried them (tag propagation); None: not
-    # carried, read from the tagging APIs (alarm_tags.py).
-    tags: dict[str, str] | None = None
+    tags: dict[str, str] | None = None  # as the notification carried them; None: not carried
 
     @property
     def dimensions(self) -> dict[str, str]:

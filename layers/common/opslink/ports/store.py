@@ -133,9 +133,6 @@ class AlertStore(Protocol):
         """Store the ticket and execution (None: none started) on the alert, with links
         in both directions."""
 
-    def incident_decision(self, fingerprint: str) -> dict[str, str] | None:
-        """The incident decision kept on the alarm's dedup lock (None: not placed)."""
-
     def lock_holder(self, fingerprint: str) -> LockHolder | None:
         """The alarm's dedup lock as ingest reads it (None: the alarm has none)."""
 

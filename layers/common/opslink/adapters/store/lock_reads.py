@@ -55,11 +55,6 @@ class LockReads(AlertRecords):
         )
         return _from_item(out["Item"]) if "Item" in out else None
 
-    def incident_decision(self, fingerprint: str) -> dict[str, str] | None:
-        """The incident decision kept on the alarm's lock (None: not placed)."""
-        holder = self.lock_holder(fingerprint)
-        return holder.incident if holder else None
-
     def lock_holder(self, fingerprint: str) -> LockHolder | None:
         """The alarm's lock as ingest reads it (None: no lock)."""
         item = self._lock(fingerprint)
