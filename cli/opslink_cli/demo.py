@@ -167,6 +167,20 @@ def _decide(conn: connection.Connection, verb: str, execution: str, by: str) -> 
     return buf.getvalue().strip()
 
 
+def _counters_since(store: Any, t0: datetime) -> dict[str, int]:
+    """The run's KPI counters: every day its alarms fired on (a run across midnight
+    counts its alarms on the day each fired), summed."""
+    days, day = [], t0.replace(hour=0, minute=0, second=0)
+    while day <= datetime.now(UTC):
+        days.append(day)
+        day += timedelta(days=1)
+    total: dict[str, int] = {}
+    for rows in store.journal.kpi_rows(days):
+        for name, value in rows.get("all", {}).items():
+            total[name] = total.get(name, 0) + value
+    return total
+
+
 def scenario(
     stack: LocalStack, say: Callable[[str], None], slack: LocalSlack | None = None
 ) -> DemoRun:
@@ -288,10 +302,11 @@ def scenario(
     from opslink.adapters.store.bookkeeping import Bookkeeping
 
     run.rejected = Bookkeeping(store.table, store.client).rejections(datetime.now(UTC))
-    run.counters = store.journal.kpi_counters(t0).get("all", {})  # the day's KPI counters
+    run.counters = _counters_since(store, t0)
     from opslink_cli.kpi_report import build
 
-    run.report = build(store.journal, t0.date() - timedelta(days=6), t0.date())
+    today = datetime.now(UTC).date()  # a run across midnight reports both days
+    run.report = build(store.journal, today - timedelta(days=6), today)
     run.executions = list_executions(
         stack.client("stepfunctions"), stack.arns["RemediationStateMachine"], 50
     )
@@ -462,5 +477,5 @@ def _report(run: DemoRun, out: TextIO) -> None:
     fixed = sum(1 for e in run.executions if e["outcome"] == "Remediated")
     out.write(
         f"\nVerified fixes: {fixed}; tickets: {len(run.tickets)} for {len(run.alerts)} alerts; "
-        f"counters today: {json.dumps(run.counters, sort_keys=True)}\n"
+        f"KPI counters of the run: {json.dumps(run.counters, sort_keys=True)}\n"
     )
