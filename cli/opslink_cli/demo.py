@@ -188,6 +188,9 @@ def scenario(
     `slack`, one approval is given by a button click in it."""
     run = DemoRun()
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    if (t0 + timedelta(minutes=8)).date() != t0.date():  # its alarms all on one day
+        t0 = datetime.combine(t0.date(), datetime.max.time(), UTC).replace(microsecond=0)
+        t0 -= timedelta(minutes=9)
     ddb = stack.client("dynamodb")
     store = stack.alert_store()
     tickets = BuiltinTicketSystem(stack.names["TicketsTable"], ddb)
