@@ -10,6 +10,9 @@ from opslink.errors import ConfigurationError
 from opslink.scrub import register
 
 SECRET_MAX_AGE = 300
+# A credentials secret holds one of these; each, and a "secret" beside them, is redacted by value.
+_CREDENTIAL_KEYS = ("token", "password", "api_key", "client_secret")
+_REDACTED_KEYS = (*_CREDENTIAL_KEYS, "secret")
 
 
 def read_secret(name: str, what: str, fresh: bool = False) -> str:
@@ -32,14 +35,10 @@ def read_credentials(name: str, what: str, fresh: bool = False) -> dict[str, str
         doc = json.loads(raw)
     except (ValueError, RecursionError):  # not JSON (or not decodable): the token itself
         doc = {"token": raw}
-    if not isinstance(doc, dict) or not any(doc.get(k) for k in _SECRET_KEYS[:-1]):
+    if not isinstance(doc, dict) or not any(doc.get(k) for k in _CREDENTIAL_KEYS):
         raise ConfigurationError(
             f"secret {name}: expected JSON with 'token', 'password', 'api_key' or 'client_secret'"
         )
     creds = {str(k): str(v) for k, v in doc.items()}
-    register(*(v for k, v in creds.items() if k in _SECRET_KEYS))
+    register(*(v for k, v in creds.items() if k in _REDACTED_KEYS))
     return creds
-
-
-# The values of a credentials secret that are secret themselves (scrubbed by value).
-_SECRET_KEYS = ("token", "password", "api_key", "client_secret", "secret")

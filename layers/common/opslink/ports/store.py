@@ -197,7 +197,8 @@ class AlertStore(Protocol):
     def find_open_to_clear(
         self, fingerprint: str, with_incident: bool = True
     ) -> ClearingRead | NoOpenAlert:
-        """The alarm's open alert (None: none), with its flap history, whether its ticket
+        """The alarm's open alert (NoOpenAlert: none, with what the lock says of its last
+        resolution and kept OK), with its flap history, whether its ticket
         has comments queued and (`with_incident`) its incident, in two calls (lock, then
         one BatchGetItem)."""
 

@@ -103,8 +103,8 @@ def _provider(settings: CommonSettings, fresh: bool = False) -> TicketSystem:
     if provider == "zendesk":
         from opslink.adapters.tickets.zendesk import ZendeskTickets
 
-        if not user and not creds.get("token"):
-            _need("", "an 'email' with its 'api_key' (or an OAuth 'token')", provider)
+        _need(user or creds.get("token", ""), "an 'email' with its 'api_key' (or an OAuth "
+              "'token')", provider)  # fmt: skip
         return ZendeskTickets(_need(url, "TICKET_BASE_URL", provider), user or "", secret)
     if provider == "github":
         from opslink.adapters.tickets.github import GitHubTickets

@@ -65,12 +65,11 @@ class ZendeskTickets(KeyedComments):
     markup = "plain"
 
     def __init__(self, base_url: str, email: str, token: str, client: Any = None) -> None:
-        if email:  # an API token acts as the agent whose email it is given with
-            self.http = client or ticket_http("Zendesk", base_url, {},
-                                              auth=(f"{email}/token", token))  # fmt: skip
-        else:  # an OAuth access token carries its user
-            self.http = client or ticket_http("Zendesk", base_url,
-                                              {"Authorization": f"Bearer {token}"})  # fmt: skip
+        # An API token acts as the agent whose email it comes with; an OAuth access token
+        # (no email) carries its user.
+        auth = (f"{email}/token", token) if email else None
+        headers = {} if email else {"Authorization": f"Bearer {token}"}
+        self.http = client or ticket_http("Zendesk", base_url, headers, auth=auth)
         self.base_url = base_url.rstrip("/")
 
     def _ticket(self, t: dict[str, Any]) -> Ticket:
